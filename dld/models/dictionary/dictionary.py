@@ -1,0 +1,139 @@
+"""Character set and the special tokens each decoder family needs."""
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from dld.registry import TASK_UTILS
+
+#: Licence plates: digits then capital Latin letters.
+PLATE_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+
+class UnknownCharacterError(ValueError):
+    """A label holds a character that the dictionary cannot encode."""
+
+
+@TASK_UTILS.register_module()
+class Dictionary:
+    """Maps characters to indices and back.
+
+    Special tokens come after the characters, in a fixed order, so that the
+    index of a character never depends on which decoder uses the dictionary:
+    ``[chars..., <BLK>?, <BOS/EOS>?, <PAD>?]``. CTC uses a blank; attention
+    decoders use one shared start/end token and a padding token.
+
+    Args:
+        chars (str | Sequence[str] | None): the characters, in index order.
+            Defaults to :data:`PLATE_CHARS`. Mutually exclusive with
+            ``dict_file``.
+        dict_file (str | None): a UTF-8 file with one character per line.
+        with_blank (bool): add the CTC blank.
+        with_start_end (bool): add one token used as both start and end.
+        with_padding (bool): add the padding token.
+        unknown (str): what to do with a character outside the set:
+            ``'error'`` (default) raises :class:`UnknownCharacterError`;
+            ``'ignore'`` drops it. Plates have no "unknown" glyph worth
+            learning, so there is no ``<UKN>`` token.
+        case_sensitive (bool): if False, labels are upper-cased before
+            lookup (plates are upper-case).
+    """
+
+    BLANK = '<BLK>'
+    START_END = '<BOS/EOS>'
+    PADDING = '<PAD>'
+
+    def __init__(self,
+                 chars: Optional[Sequence[str]] = None,
+                 dict_file: Optional[str] = None,
+                 with_blank: bool = False,
+                 with_start_end: bool = False,
+                 with_padding: bool = False,
+                 unknown: str = 'error',
+                 case_sensitive: bool = False) -> None:
+        if chars is not None and dict_file is not None:
+            raise ValueError('Give either `chars` or `dict_file`, not both.')
+        if dict_file is not None:
+            chars = self._read_dict_file(dict_file)
+        elif chars is None:
+            chars = PLATE_CHARS
+        chars = list(chars)
+        if not chars:
+            raise ValueError('A dictionary needs at least one character.')
+        dupes = sorted({c for c in chars if chars.count(c) > 1})
+        if dupes:
+            raise ValueError(f'Duplicate characters in dictionary: {dupes}')
+        if unknown not in ('error', 'ignore'):
+            raise ValueError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
+        self.unknown = unknown
+        self.case_sensitive = case_sensitive
+
+        self._chars: List[str] = list(chars)
+        self.num_chars = len(chars)
+        self.blank_idx = self.start_idx = self.end_idx = self.padding_idx = None
+        if with_blank:
+            self.blank_idx = len(self._chars)
+            self._chars.append(self.BLANK)
+        if with_start_end:
+            self.start_idx = self.end_idx = len(self._chars)
+            self._chars.append(self.START_END)
+        if with_padding:
+            self.padding_idx = len(self._chars)
+            self._chars.append(self.PADDING)
+        self._char2idx = {c: i for i, c in enumerate(self._chars[:self.num_chars])}
+
+    @staticmethod
+    def _read_dict_file(path: str) -> List[str]:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'Dictionary file not found: {path}')
+        chars = []
+        with open(path, encoding='utf-8') as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.rstrip('\r\n')
+                if len(line) != 1:
+                    raise ValueError(
+                        f'{path}:{lineno}: expected one character per line, '
+                        f'got {line!r}')
+                chars.append(line)
+        return chars
+
+    @property
+    def num_classes(self) -> int:
+        """Size of the output layer: characters plus special tokens."""
+        return len(self._chars)
+
+    @property
+    def dict(self) -> List[str]:
+        return list(self._chars)
+
+    def normalize(self, text: str) -> str:
+        return text if self.case_sensitive else text.upper()
+
+    def unknown_chars(self, text: str) -> List[str]:
+        """Characters of ``text`` the dictionary cannot encode, in order."""
+        text = self.normalize(text)
+        return [c for c in text if c not in self._char2idx]
+
+    def str2idx(self, text: str) -> List[int]:
+        """Encode ``text``; unknown characters raise or are dropped."""
+        idx = []
+        for c in self.normalize(text):
+            i = self._char2idx.get(c)
+            if i is None:
+                if self.unknown == 'error':
+                    raise UnknownCharacterError(
+                        f'Character {c!r} of {text!r} is not in the dictionary '
+                        f'({"".join(self._chars[:self.num_chars])!r}).')
+                continue
+            idx.append(i)
+        return idx
+
+    def idx2str(self, indices: Sequence[int]) -> str:
+        """Decode indices; special tokens are skipped."""
+        return ''.join(self._chars[i] for i in indices if 0 <= i < self.num_chars)
+
+    def __len__(self) -> int:
+        return self.num_classes
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_chars={self.num_chars}, '
+                f'blank={self.blank_idx}, start_end={self.start_idx}, '
+                f'padding={self.padding_idx})')

@@ -1,0 +1,44 @@
+"""Installs the ``dld`` package (Dynamic Low-Resolution Distillation)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version() -> str:
+    scope: dict = {}
+    with open(osp.join(osp.dirname(__file__), 'dld', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='dld',
+    version=read_version(),
+    description='Dynamic Low-Resolution Distillation for text and licence-plate '
+    'recognition, on PyTorch and MMEngine',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.9',
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    install_requires=[
+        # A range that admits the local CPU wheel (2.13.0); an open upper
+        # bound would pull a multi-GB CUDA build on a fresh machine.
+        'torch>=2.1,<2.15',
+        'mmengine>=0.10.4,<0.11',
+        # Provides the `mmcv` package without compiled ops; full mmcv has no
+        # wheel for current torch.
+        'mmcv-lite>=2.0.0,<2.3',
+        'opencv-python-headless>=4.7',
+        'numpy>=1.23',
+        'fvcore>=0.1.5',
+        'pyyaml>=6.0',
+        'editdistance>=0.6',
+        'tqdm>=4.60',
+        'matplotlib>=3.6',
+        'tabulate>=0.9',
+    ],
+    extras_require={
+        'dev': ['pytest>=7.0', 'ruff>=0.4'],
+    },
+    license='Apache-2.0',
+)
