@@ -1,0 +1,80 @@
+"""Anneals the Gumbel-softmax temperature of the resolution selector."""
+import math
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from dld.registry import HOOKS
+
+SCHEDULES = ('exp', 'linear', 'cosine')
+
+
+@HOOKS.register_module()
+class GumbelTemperatureHook(Hook):
+    """Sets ``model.selector.tau`` before every training iteration.
+
+    ``tau`` moves from ``start`` (soft, exploratory samples) to ``end``
+    (nearly discrete) over training; progress ``p`` is
+    ``iter / (max_iters - 1)`` (or ``epoch / (max_epochs - 1)`` with
+    ``by_epoch``), so the first iteration uses ``start`` and the last ``end``:
+
+    * ``'exp'``: ``start * (end / start) ** p`` (geometric);
+    * ``'linear'``: ``start + (end - start) * p``;
+    * ``'cosine'``: ``end + (start - end) * (1 + cos(pi * p)) / 2``.
+
+    The value is logged as ``train/gumbel_tau``.
+
+    Args:
+        start: temperature at the beginning (> 0).
+        end: temperature at the end (> 0).
+        schedule: ``'exp'``, ``'linear'`` or ``'cosine'``.
+        by_epoch: progress by epoch (constant within an epoch) instead of by
+            iteration.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, start: float = 5.0, end: float = 0.5, schedule: str = 'exp',
+                 by_epoch: bool = False) -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f'schedule must be one of {SCHEDULES}, got {schedule!r}')
+        if start <= 0 or end <= 0:
+            raise ValueError(f'Gumbel temperatures must be > 0, got start={start}, end={end}')
+        self.start = float(start)
+        self.end = float(end)
+        self.schedule = schedule
+        self.by_epoch = by_epoch
+
+    def temperature(self, progress: float) -> float:
+        """``tau`` at ``progress`` in ``[0, 1]`` (clipped)."""
+        p = min(max(progress, 0.0), 1.0)
+        if self.schedule == 'exp':
+            return self.start * (self.end / self.start)**p
+        if self.schedule == 'linear':
+            return self.start + (self.end - self.start) * p
+        return self.end + (self.start - self.end) * (1 + math.cos(math.pi * p)) / 2
+
+    def before_train(self, runner) -> None:
+        self._selector(runner)  # fail before the first iteration, not mid-run
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
+        if self.by_epoch:
+            progress = runner.epoch / max(runner.max_epochs - 1, 1)
+        else:
+            progress = runner.iter / max(runner.max_iters - 1, 1)
+        tau = self.temperature(progress)
+        self._selector(runner).tau = tau
+        runner.message_hub.update_scalar('train/gumbel_tau', tau)
+
+    @staticmethod
+    def _selector(runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        selector = getattr(model, 'selector', None)
+        if selector is None or not hasattr(selector, 'tau'):
+            raise AttributeError(
+                f'GumbelTemperatureHook needs the model to have a `selector` with a `tau` '
+                f'attribute (a ResolutionSelector), but {type(model).__name__} has '
+                f'{"no `selector`" if selector is None else "a selector without `tau`"}. '
+                'Remove the hook from `custom_hooks` for models without a selector.')
+        return selector

@@ -1,0 +1,42 @@
+"""Adapts a student feature sequence to the teacher's width and length."""
+from typing import Optional
+
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from dld.registry import MODELS
+
+
+@MODELS.register_module()
+class SequenceConnector(nn.Module):
+    """Linear projection then linear interpolation along time.
+
+    A student at a lower scale has fewer time steps (``T = W'``) than the
+    teacher; interpolating makes step ``t`` of both cover the same part of
+    the plate.
+
+    Args:
+        in_dim: student feature size ``Ds``.
+        out_dim: teacher feature size ``Dt``.
+        learned: use a learned ``nn.Linear``; with False the sizes must match.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, learned: bool = True) -> None:
+        super().__init__()
+        if not learned and in_dim != out_dim:
+            raise ValueError(f'SequenceConnector(learned=False) cannot map {in_dim} '
+                             f'to {out_dim} features; set learned=True.')
+        self.in_dim = in_dim
+        self.out_dim = out_dim
+        self.proj = nn.Linear(in_dim, out_dim) if learned else nn.Identity()
+
+    def forward(self, x: Tensor, length: Optional[int] = None) -> Tensor:
+        """``(B, T, Ds)`` -> ``(B, T', Dt)`` with ``T' = length`` (None keeps ``T``)."""
+        if x.dim() != 3 or x.shape[-1] != self.in_dim:
+            raise ValueError(f'expected (B, T, {self.in_dim}), got {tuple(x.shape)}')
+        x = self.proj(x)
+        if length is not None and length != x.shape[1]:
+            x = F.interpolate(x.transpose(1, 2), size=int(length), mode='linear',
+                              align_corners=False).transpose(1, 2)
+        return x

@@ -1,0 +1,84 @@
+"""The Dynamic Resolution Selector's objective (DLD, Chen et al., ECCV 2022)."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from .reduction import check_reduction, reduce_samples
+
+
+def resolution_selector_loss(
+    decisions: Tensor,
+    kl_per_scale: Tensor,
+    relative_flops: Union[Tensor, Sequence[float]],
+    gamma: float,
+    computed_mask: Optional[Tensor] = None,
+    reduction: str = 'mean',
+    return_parts: bool = False,
+    flops_on_uncomputed: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Dict[str, Tensor]]]:
+    """``sum_i h_i * KL_i + gamma * sum_i h_i * T_i / T_teacher`` per sample.
+
+    The first term penalises the accuracy lost at the chosen scale, the
+    second rewards cheap scales. With straight-through decisions ``h`` is
+    one-hot in the forward pass and gradients reach every scale's logit
+    through the soft sample.
+
+    Scales whose student pass did not run this step (``computed_mask``
+    False) contribute 0 and their KL may be NaN or garbage: it is replaced
+    with ``torch.where`` (not multiplied by 0), so neither the value nor the
+    gradient w.r.t. ``decisions`` or ``kl_per_scale`` becomes NaN. Fill such
+    entries with a constant, not with the output of a graph that produced
+    NaN, because ``where`` cannot clean a NaN gradient *inside* that graph.
+
+    Gradient also flows into ``kl_per_scale`` (weighted by ``h``); pass
+    ``kl_per_scale.detach()`` to train only the selector with this loss.
+
+    Args:
+        decisions: ``(B, k)`` one-hot (straight-through) or soft decisions.
+        kl_per_scale: ``(B, k)`` per-sample KL(teacher || student at scale i).
+        relative_flops: ``(k,)`` ``T_i / T_teacher``.
+        gamma: weight of the FLOPs term.
+        computed_mask: ``(B, k)`` bool, True where scale ``i`` was computed
+            for sample ``b``; None = all computed.
+        reduction: ``'none'`` -> ``(B,)``, ``'mean'`` (over the batch), ``'sum'``.
+        return_parts: also return ``dict(kl=..., flops=...)``, both reduced
+            like the loss and summing to it (``flops`` includes ``gamma``).
+        flops_on_uncomputed: keep the FLOPs term for uncomputed scales (their
+            cost is known even when their KL is not).
+
+    Returns:
+        The loss, or ``(loss, parts)`` when ``return_parts``.
+    """
+    check_reduction(reduction)
+    if decisions.shape != kl_per_scale.shape or decisions.dim() != 2:
+        raise ValueError(f'decisions {tuple(decisions.shape)} and kl_per_scale '
+                         f'{tuple(kl_per_scale.shape)} must both be (B, k)')
+    num_scales = decisions.shape[1]
+    relative_flops = torch.as_tensor(relative_flops, dtype=decisions.dtype,
+                                     device=decisions.device).detach()
+    if relative_flops.shape != (num_scales, ):
+        raise ValueError(f'relative_flops must be (k,) = ({num_scales},), '
+                         f'got {tuple(relative_flops.shape)}')
+    if computed_mask is None:
+        computed_mask = torch.ones_like(decisions, dtype=torch.bool)
+    elif computed_mask.shape != decisions.shape:
+        raise ValueError(f'computed_mask must be (B, k) = {tuple(decisions.shape)}, '
+                         f'got {tuple(computed_mask.shape)}')
+    computed_mask = computed_mask.to(device=decisions.device, dtype=torch.bool)
+
+    zero = decisions.new_zeros(())
+    safe_kl = kl_per_scale.to(decisions.dtype).where(computed_mask, zero)
+    kl_term = (decisions * safe_kl).sum(dim=1)
+    flops = decisions * relative_flops
+    if not flops_on_uncomputed:
+        flops = flops.where(computed_mask, zero)
+    flops_term = gamma * flops.sum(dim=1)
+
+    valid = torch.ones_like(kl_term, dtype=torch.bool)
+    kl_red = reduce_samples(kl_term, valid, reduction)
+    flops_red = reduce_samples(flops_term, valid, reduction)
+    loss = kl_red + flops_red
+    if return_parts:
+        return loss, dict(kl=kl_red, flops=flops_red)
+    return loss

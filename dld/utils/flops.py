@@ -1,0 +1,163 @@
+"""Counting FLOPs and parameters, and the input sizes of each student scale.
+
+FLOPs are counted by tracing with fvcore's ``FlopCountAnalysis``, which counts
+**one fused multiply-add as one flop** (so a ``Linear(I, O)`` on ``N`` rows is
+``N * I * O``, half the "2 x MAC" figure some papers quote). Like fvcore, we
+count the ops whose cost grows with the input (convolutions, matmuls,
+attention, recurrent cells, norms, resampling) and ignore cheap element-wise
+ops (activations, additions, softmax). Handles added here for ops fvcore
+0.1.5 leaves uncounted:
+
+* ``aten::scaled_dot_product_attention`` (``nn.TransformerEncoderLayer``):
+  ``N * L * S * (E + Ev)`` for ``QK^T`` and ``AV``;
+* ``aten::lstm`` / ``aten::gru`` / ``aten::rnn_tanh`` / ``aten::rnn_relu``:
+  every weight matrix is applied once per step, ``steps * sum(w.numel())``;
+* ``aten::_upsample_bilinear2d_aa`` (antialiased resize): 4 per output
+  element, like fvcore's plain bilinear.
+"""
+import math
+from typing import Any, Callable, List, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+Inputs = Union[torch.Tensor, Sequence[Any]]
+
+
+def scale_input_shapes(base_hw: Tuple[int, int] = (48, 144),
+                       scales: Sequence[float] = (1.0, )) -> List[Tuple[int, int]]:
+    """``(round(s * H), round(s * W))`` for each scale, each side at least 1.
+
+    This is the one rule for the size of a scale; ``resize_to_scale`` uses it,
+    so FLOPs measured on these shapes are the FLOPs the distiller spends.
+    Python's ``round`` rounds halves to even (``round(0.5 * 45) == 22``).
+    """
+    height, width = base_hw
+    return [(max(1, round(s * height)), max(1, round(s * width))) for s in scales]
+
+
+def count_params(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (shared ones once); ``trainable_only`` keeps ``requires_grad``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs) -> int:
+    """FLOPs (fused multiply-adds) of one call, traced with fvcore.
+
+    Args:
+        model_or_callable: an ``nn.Module`` or any callable of tensors (e.g.
+            ``recognizer.forward_features``); outputs may be tensors or
+            nested dicts/lists/tuples of tensors.
+        inputs: a tensor or a tuple of positional arguments.
+
+    The owning module is put in eval mode while tracing (so BatchNorm
+    statistics do not move and dropout is off) and restored afterwards;
+    tracing runs under ``torch.no_grad``. PyTorch's fused attention fast path
+    (``aten::_native_multi_head_attention``, taken in eval mode by frozen or
+    no-grad transformers) is switched off while tracing so the projections
+    and attention appear as the countable ops they compute. fvcore's warnings
+    about ops it ignores and modules called through ``.forward`` are silenced.
+    """
+    from fvcore.nn import FlopCountAnalysis
+
+    if isinstance(inputs, torch.Tensor):
+        inputs = (inputs, )
+    inputs = tuple(inputs)
+    owner = model_or_callable if isinstance(model_or_callable, nn.Module) else getattr(
+        model_or_callable, '__self__', None)
+    was_training = owner.training if isinstance(owner, nn.Module) else None
+    wrapper = _TensorOutputs(model_or_callable, owner)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    try:
+        if was_training is not None:
+            owner.eval()
+        torch.backends.mha.set_fastpath_enabled(False)
+        with torch.no_grad():
+            analysis = FlopCountAnalysis(wrapper, inputs)
+            analysis.set_op_handle(**EXTRA_FLOP_HANDLES)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            analysis.tracer_warnings('none')
+            return int(analysis.total())
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+        if was_training is not None:
+            owner.train(was_training)
+
+
+class _TensorOutputs(nn.Module):
+    """Calls the wrapped callable and flattens its output to a tuple of tensors.
+
+    The tracer only accepts tensors (or tuples of them) as outputs. The
+    module owning the callable is registered so fvcore can scope its ops.
+    """
+
+    def __init__(self, fn: Callable[..., Any], owner: Any = None) -> None:
+        super().__init__()
+        if isinstance(owner, nn.Module):
+            self.owner = owner
+        if not isinstance(fn, nn.Module):
+            self._fn = fn
+
+    def forward(self, *args):
+        fn = self._fn if hasattr(self, '_fn') else self.owner
+        return tuple(_flatten_tensors(fn(*args)))
+
+
+def _flatten_tensors(obj: Any) -> List[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        return [t for item in obj for t in _flatten_tensors(item)]
+    return []
+
+
+def _shape(value) -> List[int]:
+    """Static shape of a traced jit value (fvcore's ``get_shape``)."""
+    from fvcore.nn.jit_handles import get_shape
+    return get_shape(value)
+
+
+def _sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """``Q (..., L, E)``, ``K (..., S, E)``, ``V (..., S, Ev)``: ``QK^T`` + ``AV``."""
+    query, key, value = (_shape(v) for v in inputs[:3])
+    batch = math.prod(query[:-2])
+    length, emb = query[-2:]
+    src_len, v_emb = key[-2], value[-1]
+    return batch * length * src_len * (emb + v_emb)
+
+
+def _rnn_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """Each weight matrix multiplies one vector per time step and sequence.
+
+    ``inputs[0]`` is ``(B, T, I)``/``(T, B, I)`` or packed ``(N, I)``; the
+    weights are the 2-D tensors of the list arguments (hidden states are 3-D,
+    biases 1-D and ignored like the gate element-wise ops).
+    """
+    steps = math.prod(_shape(inputs[0])[:-1])
+    weights = 0
+    for value in inputs[1:]:
+        node = value.node()
+        if node.kind() != 'prim::ListConstruct':
+            continue
+        for item in node.inputs():
+            shape = _shape(item)
+            if shape is not None and len(shape) == 2:
+                weights += shape[0] * shape[1]
+    return steps * weights
+
+
+def _upsample_aa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    return 4 * math.prod(_shape(outputs[0]))
+
+
+EXTRA_FLOP_HANDLES = {
+    'aten::scaled_dot_product_attention': _sdpa_flop_jit,
+    'aten::lstm': _rnn_flop_jit,
+    'aten::gru': _rnn_flop_jit,
+    'aten::rnn_tanh': _rnn_flop_jit,
+    'aten::rnn_relu': _rnn_flop_jit,
+    'aten::_upsample_bilinear2d_aa': _upsample_aa_flop_jit,
+}

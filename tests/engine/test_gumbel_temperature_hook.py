@@ -1,0 +1,74 @@
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch.nn as nn
+from mmengine.logging import MessageHub
+
+from dld.engine.hooks import GumbelTemperatureHook
+from dld.models.selectors import ResolutionSelector
+from dld.registry import HOOKS
+
+
+class Distiller(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.selector = ResolutionSelector()
+
+
+def make_runner(model, it=0, max_iters=11, epoch=0, max_epochs=5):
+    return SimpleNamespace(model=model, iter=it, max_iters=max_iters, epoch=epoch,
+                           max_epochs=max_epochs,
+                           message_hub=MessageHub.get_instance('test_gumbel_hook'))
+
+
+def tau_at(hook, model, it, max_iters=11):
+    hook.before_train_iter(make_runner(model, it, max_iters), batch_idx=it)
+    return model.selector.tau
+
+
+@pytest.mark.parametrize('schedule, middle', [('exp', math.sqrt(5.0 * 0.5)),
+                                              ('linear', 2.75), ('cosine', 2.75)])
+def test_schedule_values_at_start_middle_and_end(schedule, middle):
+    hook = HOOKS.build(dict(type='GumbelTemperatureHook', start=5.0, end=0.5,
+                            schedule=schedule))
+    model = Distiller()
+    assert tau_at(hook, model, 0) == pytest.approx(5.0)
+    assert tau_at(hook, model, 5) == pytest.approx(middle)
+    assert tau_at(hook, model, 10) == pytest.approx(0.5)
+
+
+def test_cosine_stays_near_start_early_and_linear_does_not():
+    model = Distiller()
+    cos = tau_at(GumbelTemperatureHook(schedule='cosine'), model, 1)
+    lin = tau_at(GumbelTemperatureHook(schedule='linear'), model, 1)
+    assert cos > lin
+
+
+def test_by_epoch_uses_epoch_progress_and_logs_tau():
+    hook = GumbelTemperatureHook(start=4.0, end=1.0, schedule='linear', by_epoch=True)
+    model = Distiller()
+    runner = make_runner(model, it=3, epoch=2, max_epochs=5)
+    hook.before_train_iter(runner, batch_idx=3)
+    assert model.selector.tau == pytest.approx(2.5)
+    assert runner.message_hub.get_scalar('train/gumbel_tau').current() == pytest.approx(2.5)
+
+
+def test_unwraps_model_wrappers():
+    model = Distiller()
+    wrapped = nn.DataParallel(model)  # registered in MMEngine's MODEL_WRAPPERS
+    GumbelTemperatureHook().before_train_iter(make_runner(wrapped, it=10), batch_idx=0)
+    assert model.selector.tau == pytest.approx(0.5)
+
+
+def test_missing_selector_is_a_clear_error():
+    with pytest.raises(AttributeError, match='selector'):
+        GumbelTemperatureHook().before_train(make_runner(nn.Linear(2, 2)))
+
+
+def test_invalid_arguments_are_rejected():
+    with pytest.raises(ValueError, match='schedule'):
+        GumbelTemperatureHook(schedule='step')
+    with pytest.raises(ValueError, match='> 0'):
+        GumbelTemperatureHook(end=0.0)

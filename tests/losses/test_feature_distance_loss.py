@@ -1,0 +1,42 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dld.models.losses import FeatureDistanceLoss, feature_distance_loss
+
+
+def test_l2_on_maps_is_mean_squared_error():
+    s, t = torch.randn(2, 3, 4, 5), torch.randn(2, 3, 4, 5)
+    assert feature_distance_loss(s, t).item() == pytest.approx(F.mse_loss(s, t).item())
+    assert feature_distance_loss(s, t, mode='l1').item() == pytest.approx(F.l1_loss(s, t).item())
+    assert feature_distance_loss(s, t, mode='smooth_l1').item() == pytest.approx(
+        F.smooth_l1_loss(s, t).item())
+
+
+def test_sequence_mask_averages_each_sample_over_its_valid_steps():
+    s = torch.zeros(2, 3, 2)
+    t = torch.tensor([[[1.0, 1.0], [2.0, 2.0], [9.0, 9.0]],
+                      [[3.0, 3.0], [9.0, 9.0], [9.0, 9.0]]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    per_sample = feature_distance_loss(s, t, mask, reduction='none')
+    torch.testing.assert_close(per_sample, torch.tensor([(1 + 4) / 2, 9.0]))
+    assert feature_distance_loss(s, t, mask).item() == pytest.approx((2.5 + 9) / 2)
+
+
+def test_map_mask_covers_positions_across_channels():
+    s = torch.zeros(1, 2, 1, 2)
+    t = torch.tensor([[[[1.0, 5.0]], [[3.0, 5.0]]]])
+    mask = torch.tensor([[[True, False]]])
+    assert feature_distance_loss(s, t, mask, mode='l1').item() == pytest.approx(2.0)
+
+
+def test_teacher_is_detached():
+    s = torch.randn(2, 3, 4, requires_grad=True)
+    t = torch.randn(2, 3, 4, requires_grad=True)
+    FeatureDistanceLoss(loss_weight=2.0)(s, t).backward()
+    assert s.grad is not None and t.grad is None
+
+
+def test_shape_mismatch_names_the_connectors():
+    with pytest.raises(ValueError, match='Connector'):
+        feature_distance_loss(torch.randn(1, 3, 4, 5), torch.randn(1, 6, 4, 5))
