@@ -1,0 +1,484 @@
+"""Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+
+from dld.registry import MODELS
+from dld.structures import PlateDataSample
+from .scale_costs import ScaleCosts
+
+TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
+
+
+@MODELS.register_module()
+class DLDDistiller(BaseModel):
+    """Trains an LR student and its Dynamic Resolution Selector from a frozen HR teacher.
+
+    The teacher reads ``inputs_hr``; the student reads ``inputs`` (the LR
+    stream at the student's base size) resized to each candidate scale inside
+    the model, so one data pipeline serves every scale. Evaluation and
+    prediction run only the selector and the student.
+
+    Args:
+        teacher (dict): config of the teacher :class:`TextRecognizer`.
+        student (dict): config of the student (same family; widths may differ).
+        teacher_ckpt (str, optional): the trained teacher. Required to
+            train; may be None when building for inference from a DLD or
+            extracted checkpoint, which carry their own weights.
+        selector (dict, optional): :class:`ResolutionSelector` config; None
+            distils at ``fixed_scale`` with no selector.
+        scales (Sequence[float]): candidate scales of ``base_size``.
+        base_size (tuple[int, int]): (H, W) of the teacher's input, which
+            scale 1.0 of the student reads too.
+        fixed_scale (float, optional): the single scale used when there is
+            no selector (and the scale predict uses by default then).
+        scale_strategy (str): which scales the student runs at each step.
+            ``'all'``: every scale, for every image (the paper; k student
+            forwards per image). ``'sampled'``: the selected scale plus one
+            other drawn uniformly (two forwards per image); the selector's
+            gradient then reaches only those two scales.
+        selector_score (str): what the selector's accuracy term measures at
+            each scale. ``'kl'`` (paper): KL(teacher || student) over the
+            teacher's top-k sequences. ``'gt_nll'`` (public code): the
+            student's negative log-likelihood of the ground truth.
+        cost (str): ``'flops'`` (paper): T_i/T_teacher with T_i measured by
+            fvcore at build time. ``'scale_pow'`` (public code): s_i**power.
+        cost_power (float): exponent of ``'scale_pow'``.
+        skd_topk (int): teacher beams distilled by SKD.
+        skd_beam_width (int, optional): teacher beam width (>= topk).
+        init_student_from_teacher (bool): copy the teacher's weights into the
+            student when the architectures match (the paper's choice).
+        teacher_norm_eval (bool): keep the teacher in eval mode. False
+            reproduces reference 000, whose teacher BatchNorm layers run in
+            train mode (under no_grad), so its running statistics drift with
+            every step: the "fixed" teacher is then not fixed.
+        student_scale_weighting (str): how the student's losses at the
+            computed scales are combined per image: ``'uniform'`` (mean over
+            computed scales: the student learns every scale the selector may
+            pick) or ``'selected'`` (only the selected scale).
+        losses (dict): loss configs keyed by role; absent roles are off:
+            ``skd`` (SequenceKDLoss), ``feature`` (FeatureDistanceLoss,
+            applied to backbone maps, encoder states and decoder hidden
+            states with weights ``feature_levels``), ``logit`` (KLDivLoss,
+            DMLLoss or DKDLoss on per-step logits), ``selector``
+            (ResolutionSelectorLoss). The task loss is the student
+            decoder's own.
+        feature_levels (dict): weight of each feature level in the feature
+            loss: ``backbone``, ``encoder``, ``decoder``.
+    """
+
+    def __init__(self,
+                 teacher: dict,
+                 student: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 selector: Optional[dict] = None,
+                 scales: Sequence[float] = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3),
+                 base_size: Tuple[int, int] = (48, 144),
+                 fixed_scale: Optional[float] = None,
+                 scale_strategy: str = 'all',
+                 selector_score: str = 'kl',
+                 cost: str = 'flops',
+                 cost_power: float = 1.5,
+                 skd_topk: int = 3,
+                 skd_beam_width: Optional[int] = None,
+                 init_student_from_teacher: bool = True,
+                 teacher_norm_eval: bool = True,
+                 student_scale_weighting: str = 'uniform',
+                 losses: Optional[dict] = None,
+                 feature_levels: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        _check_choice('scale_strategy', scale_strategy, ('all', 'sampled'))
+        _check_choice('selector_score', selector_score, ('kl', 'gt_nll'))
+        _check_choice('cost', cost, ('flops', 'scale_pow'))
+        _check_choice('student_scale_weighting', student_scale_weighting,
+                      ('uniform', 'selected'))
+        self.teacher = MODELS.build(teacher)
+        self.student = MODELS.build(student)
+        self.base_size = tuple(base_size)
+        if selector is None:
+            if fixed_scale is None:
+                raise ValueError('Without a selector, set `fixed_scale`.')
+            self.scales = [float(fixed_scale)]
+            self.selector = None
+        else:
+            self.scales = [float(s) for s in scales]
+            self.selector = MODELS.build(dict(selector, scales=self.scales))
+        self.fixed_scale = fixed_scale
+        self.scale_strategy = scale_strategy
+        self.selector_score = selector_score
+        self.skd_topk = skd_topk
+        self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
+        self.teacher_norm_eval = teacher_norm_eval
+        self.student_scale_weighting = student_scale_weighting
+        self.test_cfg = dict(test_cfg or {})
+
+        losses = dict(losses or {})
+        unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
+        if unknown:
+            raise KeyError(f'Unknown loss roles {sorted(unknown)}; expected skd, '
+                           'feature, logit, selector.')
+        self.skd_loss = _build_optional(losses.get('skd'))
+        self.feature_loss = _build_optional(losses.get('feature'))
+        self.logit_loss = _build_optional(losses.get('logit'))
+        self.selector_loss = _build_optional(losses.get('selector'))
+        if self.selector is not None and self.selector_loss is None:
+            raise ValueError('A selector needs `losses.selector` to be trained.')
+        self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
+        self.feature_levels.update(feature_levels or {})
+        self.connectors = self._build_connectors() if self.feature_loss else None
+
+        self.register_buffer('teacher_loaded', torch.tensor(False))
+        if teacher_ckpt is not None:
+            self._load_teacher(teacher_ckpt)
+            if init_student_from_teacher:
+                self._init_student_from_teacher()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self.train(True)
+
+        self.costs = ScaleCosts.measure(
+            self.student, self.teacher, self.selector, self.scales, self.base_size,
+            in_channels=_in_channels(student))
+        rel = (self.costs.relative_flops() if cost == 'flops'
+               else torch.tensor([s**cost_power for s in self.scales]))
+        self.register_buffer('relative_cost', rel.float(), persistent=False)
+
+    # ------------------------------------------------------------------ build
+    def _load_teacher(self, path: str) -> None:
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'Teacher checkpoint not found: {path}. Train one first with '
+                f'`{TEACHER_HINT}` and point `model.teacher_ckpt` at its '
+                'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
+        ckpt = _load_checkpoint(path, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt)
+        if any(k.startswith('teacher.') for k in state):
+            # A DLD checkpoint: take its teacher.
+            state = {k[len('teacher.'):]: v for k, v in state.items()
+                     if k.startswith('teacher.')}
+        _load_checkpoint_to_model(self.teacher, dict(state_dict=state), strict=True)
+        self.teacher_loaded.fill_(True)
+        print_log(f'Loaded the teacher from {path}', logger='current')
+
+    def _init_student_from_teacher(self) -> None:
+        t_state = self.teacher.state_dict()
+        s_state = self.student.state_dict()
+        same = (t_state.keys() == s_state.keys() and all(
+            t_state[k].shape == s_state[k].shape for k in t_state))
+        if same:
+            self.student.load_state_dict(t_state)
+            print_log('Initialised the student from the teacher.', logger='current')
+        else:
+            print_log('Student and teacher differ in shape: the student keeps '
+                      'its own initialisation.', logger='current')
+
+    def _build_connectors(self) -> nn.ModuleDict:
+        """Learned adapters from student to teacher widths, one per level."""
+        shapes_s = _feature_dims(self.student, self.base_size)
+        shapes_t = _feature_dims(self.teacher, self.base_size)
+        conns = nn.ModuleDict()
+        conns['backbone'] = MODELS.build(dict(
+            type='FeatureMapConnector', in_channels=shapes_s['backbone'],
+            out_channels=shapes_t['backbone']))
+        conns['encoder'] = MODELS.build(dict(
+            type='SequenceConnector', in_dim=shapes_s['encoder'],
+            out_dim=shapes_t['encoder']))
+        if shapes_s.get('decoder') and shapes_t.get('decoder'):
+            conns['decoder'] = MODELS.build(dict(
+                type='SequenceConnector', in_dim=shapes_s['decoder'],
+                out_dim=shapes_t['decoder']))
+        return conns
+
+    def train(self, mode: bool = True) -> 'DLDDistiller':
+        """Keeps the teacher in eval mode whatever the caller asks."""
+        super().train(mode)
+        if self.teacher_norm_eval:
+            self.teacher.eval()
+        return self
+
+    # ---------------------------------------------------------------- helpers
+    def resize(self, inputs: torch.Tensor, scale: float) -> torch.Tensor:
+        """(B, C, H, W) at base size -> (B, C, round(s*H), round(s*W))."""
+        from dld.models.selectors import resize_to_scale
+        return resize_to_scale(inputs, scale, base_hw=self.base_size)
+
+    def select(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Decisions (B, k) and chosen scale indices (B,)."""
+        if self.selector is None:
+            b = inputs.shape[0]
+            dec = inputs.new_ones(b, 1)
+            return dec, torch.zeros(b, dtype=torch.long, device=inputs.device)
+        return self.selector.decide(self.selector(inputs))
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
+                inputs_hr: Optional[torch.Tensor] = None):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, inputs_hr)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.select(inputs)[1]
+        raise ValueError(f'Invalid mode {mode!r}: expected loss, predict or tensor.')
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
+             inputs_hr: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        if inputs_hr is None:
+            raise ValueError('DLD training needs the HR stream (`inputs_hr`): use a '
+                             'pipeline that loads HR frames (PackPlateInputs with HR).')
+        if not bool(self.teacher_loaded):
+            raise RuntimeError('The teacher has no trained weights: set '
+                               f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
+        gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
+        teacher = self._run_teacher(inputs_hr, gt)
+
+        decisions, chosen = self.select(inputs)
+        computed = self._scales_to_compute(chosen)
+        k = len(self.scales)
+        b = inputs.shape[0]
+        per_scale = {name: inputs.new_full((b, k), float('nan'))
+                     for name in ('task', 'skd', 'feature', 'logit', 'score')}
+        for i, scale in enumerate(self.scales):
+            idx = computed[:, i].nonzero(as_tuple=True)[0]
+            if idx.numel() == 0:
+                continue
+            terms = self._student_terms(self.resize(inputs[idx], scale), idx, gt, teacher)
+            for name, value in terms.items():
+                per_scale[name][idx, i] = value
+
+        weights = self._student_weights(computed, chosen)
+        losses = {}
+        losses['loss_task'] = _weighted_mean(per_scale['task'], weights)
+        if self.skd_loss is not None:
+            losses['loss_skd'] = _weighted_mean(per_scale['skd'], weights)
+        if self.feature_loss is not None:
+            losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
+        if self.logit_loss is not None:
+            losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
+        if self.selector is not None:
+            sel = self.selector_loss(decisions, per_scale['score'].detach(),
+                                     self.relative_cost, computed_mask=computed)
+            if isinstance(sel, dict):
+                losses.update(sel)
+            else:
+                losses['loss_selector'] = sel
+            scales = inputs.new_tensor(self.scales)
+            losses['mean_scale'] = scales[chosen].mean().detach()
+            losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
+        return losses
+
+    def _scales_to_compute(self, chosen: torch.Tensor) -> torch.Tensor:
+        """(B, k) bool: which scales the student runs on which image."""
+        b, k = chosen.shape[0], len(self.scales)
+        if self.scale_strategy == 'all' or k == 1:
+            return torch.ones(b, k, dtype=torch.bool, device=chosen.device)
+        mask = torch.zeros(b, k, dtype=torch.bool, device=chosen.device)
+        mask[torch.arange(b, device=chosen.device), chosen] = True
+        # One other scale per image, uniform over the k - 1 not selected.
+        other = torch.randint(0, k - 1, (b,), device=chosen.device)
+        other = other + (other >= chosen).long()
+        mask[torch.arange(b, device=chosen.device), other] = True
+        return mask
+
+    def _student_weights(self, computed: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+        """(B, k) weights that sum to one per image over the computed scales."""
+        if self.student_scale_weighting == 'selected':
+            w = torch.zeros_like(computed, dtype=torch.float)
+            w[torch.arange(w.shape[0], device=w.device), chosen] = 1.0
+            return w
+        w = computed.float()
+        return w / w.sum(dim=1, keepdim=True)
+
+    @torch.no_grad()
+    def _run_teacher(self, inputs_hr: torch.Tensor, gt: List[List[int]]) -> dict:
+        """Teacher features (teacher-forced on the ground truth) and top-k beams."""
+        feats = self.teacher.forward_features(inputs_hr, targets=gt)
+        out = dict(feats=feats)
+        if self.skd_loss is not None or self.selector_score == 'kl':
+            seqs, scores = self.teacher.decode_beams(
+                feats['encoder_out'], beam_width=self.skd_beam_width, topk=self.skd_topk)
+            out['beams'] = seqs
+            out['beam_scores'] = scores
+        return out
+
+    def _student_terms(self, x: torch.Tensor, idx: torch.Tensor, gt: List[List[int]],
+                       teacher: dict) -> Dict[str, torch.Tensor]:
+        """Per-image loss terms (n,) of the student at one scale."""
+        gt_sub = [gt[i] for i in idx.tolist()]
+        feats = self.student.forward_features(x, targets=gt_sub)
+        terms = {}
+        terms['task'] = self.student.sequence_nll(feats['encoder_out'], gt_sub) / \
+            x.new_tensor([max(len(t), 1) for t in gt_sub])
+        beam_nll = None
+        if 'beams' in teacher:
+            beams = [teacher['beams'][i] for i in idx.tolist()]
+            scores = teacher['beam_scores'][idx]
+            beam_nll = self._beam_nll(feats['encoder_out'], beams, scores)
+            if self.skd_loss is not None:
+                terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
+        if self.selector_score == 'kl':
+            terms['score'] = _topk_sequence_kl(beam_nll, teacher['beam_scores'][idx])
+        else:
+            terms['score'] = terms['task']
+        t_feats = teacher['feats']
+        if self.feature_loss is not None:
+            terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub)
+        if self.logit_loss is not None:
+            terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub)
+        return terms
+
+    def _beam_nll(self, encoder_out: torch.Tensor, beams: List[List[List[int]]],
+                  scores: torch.Tensor) -> torch.Tensor:
+        """(n, k) student NLL of each teacher beam; +inf-free (0) where no beam."""
+        n, k = scores.shape
+        flat, rows = [], []
+        for i, seqs in enumerate(beams):
+            for j in range(k):
+                if j < len(seqs) and torch.isfinite(scores[i, j]):
+                    flat.append(seqs[j])
+                    rows.append(i * k + j)
+        nll = encoder_out.new_zeros(n * k)
+        if flat:
+            rows_t = torch.tensor(rows, device=encoder_out.device)
+            enc = encoder_out.repeat_interleave(k, dim=0)[rows_t]
+            nll = nll.index_put((rows_t,), self.student.sequence_nll(enc, flat))
+        return nll.view(n, k)
+
+    def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor,
+                       gt: List[List[int]]) -> torch.Tensor:
+        levels = self.feature_levels
+        t_map = t['backbone_out'][idx]
+        total = levels['backbone'] * self.feature_loss(
+            self.connectors['backbone'](s['backbone_out'], size=t_map.shape[-2:]),
+            t_map, reduction_override='none')
+        t_enc = t['encoder_out'][idx]
+        total = total + levels['encoder'] * self.feature_loss(
+            self.connectors['encoder'](s['encoder_out'], length=t_enc.shape[1]),
+            t_enc, reduction_override='none')
+        if 'decoder' in self.connectors and s.get('decoder_hidden') is not None:
+            t_hid = t['decoder_hidden'][idx]
+            s_hid = self.connectors['decoder'](s['decoder_hidden'], length=t_hid.shape[1])
+            mask = _step_mask(gt, t_hid.shape[1], t_hid.device)
+            total = total + levels['decoder'] * self.feature_loss(
+                s_hid, t_hid, mask=mask, reduction_override='none')
+        return total
+
+    def _logit_terms(self, s: dict, t: dict, idx: torch.Tensor,
+                     gt: List[List[int]]) -> torch.Tensor:
+        t_logits = t['logits'][idx]
+        s_logits = s['logits']
+        if s_logits.shape[1] != t_logits.shape[1]:
+            # CTC: student and teacher have different time lengths; align by
+            # linear interpolation along time (an approximation, documented).
+            s_logits = nn.functional.interpolate(
+                s_logits.transpose(1, 2), size=t_logits.shape[1], mode='linear',
+                align_corners=False).transpose(1, 2)
+            mask = None
+        else:
+            mask = _step_mask(gt, t_logits.shape[1], t_logits.device)
+        kwargs = dict(mask=mask, reduction_override='none')
+        if getattr(self.logit_loss, 'needs_target', False):
+            kwargs['target'] = t_logits.argmax(-1)
+        return self.logit_loss(s_logits, t_logits, **kwargs)
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[PlateDataSample]] = None,
+                force_scale: Optional[float] = None) -> List[PlateDataSample]:
+        """Selector picks a scale per image; the student reads at that scale.
+
+        Images are grouped by chosen scale, so a batch costs one student
+        forward per scale used.
+        """
+        b = inputs.shape[0]
+        if data_samples is None:
+            data_samples = [PlateDataSample() for _ in range(b)]
+        force_scale = force_scale if force_scale is not None else \
+            self.test_cfg.get('force_scale')
+        if force_scale is not None:
+            chosen = torch.full((b,), -1, dtype=torch.long, device=inputs.device)
+            groups = [(float(force_scale), torch.arange(b, device=inputs.device))]
+        else:
+            _, chosen = self.select(inputs)
+            groups = [(self.scales[i], (chosen == i).nonzero(as_tuple=True)[0])
+                      for i in range(len(self.scales))]
+        for scale, idx in groups:
+            if idx.numel() == 0:
+                continue
+            subset = [data_samples[i] for i in idx.tolist()]
+            self.student.predict(self.resize(inputs[idx], scale), subset)
+            gflops = self.costs.gflops_at(scale, with_selector=force_scale is None)
+            for ds in subset:
+                ds.set_field(float(scale), 'pred_scale', field_type='data')
+                ds.set_field(gflops, 'pred_gflops', field_type='data')
+        return data_samples
+
+
+# -------------------------------------------------------------------- helpers
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {list(choices)}, got {value!r}')
+
+
+def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
+    return MODELS.build(cfg) if cfg is not None else None
+
+
+def _in_channels(cfg: dict) -> int:
+    return int(cfg.get('backbone', {}).get('in_channels', 3))
+
+
+def _feature_dims(model: nn.Module, base_size: Tuple[int, int]) -> Dict[str, int]:
+    """Channel widths of a recognizer's feature levels, by a dry run."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        x = torch.zeros(1, _model_in_channels(model), *base_size)
+        feats = model.forward_features(x, targets=[[0]])
+    model.train(was_training)
+    dims = dict(backbone=feats['backbone_out'].shape[1],
+                encoder=feats['encoder_out'].shape[-1])
+    if feats.get('decoder_hidden') is not None:
+        dims['decoder'] = feats['decoder_hidden'].shape[-1]
+    return dims
+
+
+def _model_in_channels(model: nn.Module) -> int:
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            return m.in_channels
+    return 3
+
+
+def _step_mask(targets: List[List[int]], length: int, device) -> torch.Tensor:
+    """(n, L) True on each target's characters and its end token."""
+    lens = torch.tensor([len(t) + 1 for t in targets], device=device)
+    return torch.arange(length, device=device)[None, :] < lens[:, None]
+
+
+def _topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || student) restricted to the teacher's top-k sequences.
+
+    The teacher's distribution over its k beams is renormalised; the
+    student's log-probability of beam j is ``-beam_nll[:, j]``. Shapes:
+    ``beam_nll`` and ``beam_scores`` (n, k) -> (n,).
+    """
+    valid = torch.isfinite(beam_scores)
+    log_p = torch.log_softmax(beam_scores.masked_fill(~valid, float('-inf')), dim=1)
+    p = log_p.exp()
+    terms = torch.where(valid, p * (log_p + beam_nll), torch.zeros_like(p))
+    return terms.sum(dim=1)
+
+
+def _weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Sum over scales of weight * value, mean over images; NaN (not run) is 0."""
+    safe = torch.where(weights > 0, values, torch.zeros_like(values))
+    return (safe * weights).sum(dim=1).mean()
