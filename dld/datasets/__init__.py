@@ -1,2 +1,18 @@
-"""Datasets and transforms, registered in :mod:`dld.registry`."""
+"""Plate datasets, transforms and the synthetic-plate generator.
+
+Everything here registers itself in :mod:`dld.registry` (``DATASETS``,
+``TRANSFORMS``) when imported; configs name the classes by type.
+"""
 from . import transforms  # noqa: F401
+from .base_plate_dataset import BasePlateDataset, TrackRecord
+from .degradation import DegradationConfig, degrade_plate
+from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from .lrlpr_track_dataset import LRLPRTrackDataset
+from .paired_plate_dataset import PairedPlateDataset
+from .synth import ensure_synth_plates, generate_synth_plates
+
+__all__ = [
+    'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
+    'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
+    'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates'
+]

@@ -1,0 +1,232 @@
+"""What both plate datasets share after parsing: validation, the frame
+policy, LR/HR mode, and the retry on unreadable images.
+
+A subclass only turns its annotation source into :class:`TrackRecord`s (or
+:class:`PlateAnnotationError`s); everything else lives here, once.
+"""
+import logging
+import os.path as osp
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+
+from dld.registry import TASK_UTILS
+
+from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+
+FramePolicy = Union[str, int]
+
+
+@dataclass
+class TrackRecord:
+    """One parsed track before validation.
+
+    Attributes:
+        where (str): ``'file:line'`` or the track folder, for error messages.
+        track_id (str): stable id used for track-level voting.
+        lr_paths (list[str]): absolute LR frame paths.
+        hr_paths (list[str] | None): absolute HR frame paths, None when LR-only.
+        text (str): plate text ('' when unknown).
+    """
+
+    where: str
+    track_id: str
+    lr_paths: List[str]
+    hr_paths: Optional[List[str]]
+    text: str
+
+
+class BasePlateDataset(BaseDataset):
+    """Base of the plate datasets; one item is one frame of a track.
+
+    Args:
+        dictionary (dict | Dictionary | None): the character set labels are
+            validated against (built in ``TASK_UTILS``); defaults to
+            ``dict(type='Dictionary')`` (0-9, A-Z). Labels are normalised
+            by it (upper-cased unless case-sensitive).
+        frames (str | int): which frames become items: ``'random'`` (one item
+            per track, a random frame each time it is read), ``'all'`` (every
+            frame is an item; ``track_id`` is kept for voting), ``'first'``
+            or an int (that frame, 0-based).
+        load_hr (bool | None): put HR paths into the results so the pipeline
+            loads them. ``None`` means "train mode only" (``not test_mode``);
+            set True for teacher evaluation on HR. Items without HR frames are
+            an error when HR is loaded.
+        allow_empty_text (bool): accept tracks without a label (inference);
+            the label is then ``''``.
+        strict (bool): raise on the first bad annotation (default) or skip bad
+            ones, counting them in :attr:`num_bad_annotations` and warning once.
+        max_retry (int): how many other indices to try when an image is missing
+            or cannot be decoded; each skip is logged with its path.
+        seed (int | None): seeds the frame choice of ``'random'`` and the
+            retry index choice; None uses NumPy's global generator (which
+            MMEngine seeds per worker).
+        **kwargs: :class:`mmengine.dataset.BaseDataset` arguments
+            (``ann_file``, ``data_root``, ``pipeline``, ``test_mode``,
+            ``indices``, ...).
+    """
+
+    def __init__(self,
+                 dictionary: Union[dict, object, None] = None,
+                 frames: FramePolicy = 'random',
+                 load_hr: Optional[bool] = None,
+                 allow_empty_text: bool = False,
+                 strict: bool = True,
+                 max_retry: int = 5,
+                 seed: Optional[int] = None,
+                 **kwargs) -> None:
+        if dictionary is None:
+            dictionary = dict(type='Dictionary')
+        if isinstance(dictionary, dict):
+            dictionary = TASK_UTILS.build(dictionary)
+        self.dictionary = dictionary
+        if not (frames in ('random', 'all', 'first')
+                or (isinstance(frames, int) and not isinstance(frames, bool) and frames >= 0)):
+            raise ValueError(
+                f"frames must be 'random', 'all', 'first' or a frame index >= 0, got {frames!r}")
+        self.frames = frames
+        self._load_hr_arg = load_hr
+        self.allow_empty_text = allow_empty_text
+        self.strict = strict
+        if max_retry < 0:
+            raise ValueError(f'max_retry must be >= 0, got {max_retry}')
+        self.max_retry = max_retry
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.num_bad_annotations = 0
+        self.num_skipped_images = 0
+        self.skipped_paths: List[str] = []
+        # Outside a runner (scripts, tests) no default scope is set and
+        # MMEngine's root registry would not find DLD's transforms.
+        scope = None if DefaultScope.get_current_instance() is not None else 'dld'
+        with DefaultScope.overwrite_default_scope(scope):
+            super().__init__(**kwargs)
+        # Set after BaseDataset parsed `metainfo`: it would read a string
+        # value as a file name.
+        self._metainfo['chars'] = ''.join(self.dictionary.dict[:self.dictionary.num_chars])
+
+    @property
+    def load_hr(self) -> bool:
+        return (not self.test_mode) if self._load_hr_arg is None else bool(self._load_hr_arg)
+
+    # ------------------------------------------------------------------ parsing
+    def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
+        """Yield one record (or the error it raised) per annotated track."""
+        raise NotImplementedError
+
+    def _validate(self, rec: TrackRecord) -> TrackRecord:
+        """Raise :class:`PlateAnnotationError` if ``rec`` is not usable."""
+        if not rec.lr_paths:
+            raise PlateAnnotationError(rec.where, 'no LR frames')
+        if rec.hr_paths is not None and len(rec.hr_paths) != len(rec.lr_paths):
+            raise PlateAnnotationError(
+                rec.where, f'{len(rec.lr_paths)} LR frames but {len(rec.hr_paths)} HR frames; '
+                'LR and HR must pair frame by frame')
+        if rec.hr_paths is None and self.load_hr:
+            mode = 'test mode with load_hr=True' if self.test_mode else 'train mode'
+            raise PlateAnnotationError(
+                rec.where, f'LR-only track but the dataset is in {mode}, which loads HR; '
+                'give HR frames or set load_hr=False')
+        text = rec.text.strip()
+        if not text and not self.allow_empty_text:
+            raise PlateAnnotationError(
+                rec.where, 'empty label (set allow_empty_text=True for unlabelled inference data)')
+        unknown = self.dictionary.unknown_chars(text)
+        if unknown:
+            raise PlateAnnotationError(
+                rec.where, f'label {text!r} has character(s) {sorted(set(unknown))} '
+                f'outside the dictionary')
+        rec.text = self.dictionary.normalize(text)
+        if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):
+            raise PlateAnnotationError(
+                rec.where, f'frames={self.frames} asked but the track has only '
+                f'{len(rec.lr_paths)} frame(s)')
+        return rec
+
+    def load_data_list(self) -> List[dict]:
+        data_list: List[dict] = []
+        bad: List[str] = []
+        for rec in self.iter_tracks():
+            try:
+                if isinstance(rec, PlateAnnotationError):
+                    raise rec
+                rec = self._validate(rec)
+            except PlateAnnotationError as err:
+                if self.strict:
+                    raise
+                bad.append(str(err))
+                continue
+            data_list.extend(self._expand_frames(rec))
+        self.num_bad_annotations = len(bad)
+        if bad:
+            shown = '\n  '.join(bad[:10])
+            more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
+            print_log(
+                f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) '
+                f'(strict=False):\n  {shown}{more}',
+                logger='current', level=logging.WARNING)
+        return data_list
+
+    def _expand_frames(self, rec: TrackRecord) -> List[dict]:
+        hr = rec.hr_paths if self.load_hr else None
+        base = dict(track_id=rec.track_id, gt_text=rec.text, num_frames=len(rec.lr_paths))
+        if self.frames == 'all':
+            idxs: Sequence[Optional[int]] = range(len(rec.lr_paths))
+        elif self.frames == 'random':
+            return [dict(base, frame_idx=None, lr_paths=list(rec.lr_paths),
+                         hr_paths=None if hr is None else list(hr))]
+        else:
+            idxs = [0 if self.frames == 'first' else int(self.frames)]
+        return [dict(base, frame_idx=i, lr_paths=[rec.lr_paths[i]],
+                     hr_paths=None if hr is None else [hr[i]]) for i in idxs]
+
+    # ------------------------------------------------------------------ reading
+    def _randint(self, high: int) -> int:
+        if self._rng is not None:
+            return int(self._rng.integers(high))
+        return int(np.random.randint(high))
+
+    def get_data_info(self, idx: int) -> dict:
+        """The results dict of the data contract for item ``idx``."""
+        info = super().get_data_info(idx)
+        lr_paths, hr_paths = info.pop('lr_paths'), info.pop('hr_paths')
+        if info['frame_idx'] is None:  # 'random': choose now, same frame for LR and HR
+            pick = self._randint(len(lr_paths))
+            info['frame_idx'] = pick
+        else:
+            pick = 0  # the item holds exactly its frame
+        info['lr_path'] = lr_paths[pick]
+        info['hr_path'] = None if hr_paths is None else hr_paths[pick]
+        return info
+
+    def __getitem__(self, idx: int) -> dict:
+        if not self._fully_initialized:
+            self.full_init()
+        tried = []
+        for attempt in range(self.max_retry + 1):
+            try:
+                data = self.prepare_data(idx)
+            except ImageLoadError as err:
+                self.num_skipped_images += 1
+                self.skipped_paths.append(err.path)
+                tried.append(f'{err}')
+                print_log(
+                    f'{type(self).__name__}: skipping item {idx} ({err}); '
+                    f'{self.num_skipped_images} image(s) skipped so far',
+                    logger='current', level=logging.WARNING)
+                if attempt < self.max_retry:
+                    # Test mode steps to the next index so evaluation stays
+                    # reproducible; train mode draws a random one.
+                    idx = (idx + 1) % len(self) if self.test_mode else self._randint(len(self))
+                continue
+            if data is None:
+                raise RuntimeError(f'The pipeline returned None for item {idx}; plate '
+                                   'pipelines must not drop samples silently.')
+            return data
+        raise RetryExhaustedError(
+            f'{type(self).__name__}: {len(tried)} consecutive unreadable item(s) '
+            f'(max_retry={self.max_retry}). Check the data under '
+            f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried))

@@ -1,0 +1,144 @@
+"""The HR -> LR degradation chain shared by :class:`DegradeHR` and the
+synthetic-plate generator.
+
+The order follows how a far-away plate reaches a surveillance frame: the
+camera sees it at a slightly different pose (perspective jitter), optics and
+motion smear it (blur), the sensor samples it coarsely (down-scale), the
+sensor adds noise, and the video codec compresses it (JPEG).
+"""
+from dataclasses import dataclass, fields
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+
+Range = Tuple[float, float]
+
+
+@dataclass
+class DegradationConfig:
+    """Every knob of :func:`degrade_plate`; ranges are sampled uniformly.
+
+    Attributes:
+        perspective (float): max corner displacement, as a fraction of the
+            image width/height (0 disables).
+        blur_prob (float): probability of applying any blur.
+        motion_blur_prob (float): given a blur, probability that it is a
+            motion blur rather than a Gaussian one.
+        gaussian_sigma (Range): Gaussian blur sigma in HR pixels.
+        motion_length (Range): motion-blur kernel length in HR pixels.
+        scale (Range): LR width as a fraction of the HR width. Real LR plates
+            are 24-68 px wide against ~2x in HR; a 192 px HR crop at 0.15-0.35
+            gives 29-67 px.
+        noise_sigma (Range): Gaussian noise std in grey levels, added at LR.
+        jpeg_quality (Tuple[int, int]): JPEG quality range (inclusive);
+            ``None`` disables JPEG.
+        gray_prob (float): probability of turning the LR image grey (many
+            real frames are close to grey); the channel count is kept.
+        darken (Range): multiplicative brightness factor at LR (real frames
+            are dark).
+    """
+
+    perspective: float = 0.04
+    blur_prob: float = 0.8
+    motion_blur_prob: float = 0.4
+    gaussian_sigma: Range = (0.4, 1.6)
+    motion_length: Range = (3.0, 9.0)
+    scale: Range = (0.15, 0.35)
+    noise_sigma: Range = (1.0, 8.0)
+    jpeg_quality: Optional[Tuple[int, int]] = (30, 90)
+    gray_prob: float = 0.3
+    darken: Range = (0.5, 1.0)
+
+    @classmethod
+    def from_dict(cls, cfg: Optional[dict]) -> 'DegradationConfig':
+        """Build from a config dict; an unknown key fails loudly."""
+        cfg = dict(cfg or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise KeyError(f'Unknown degradation parameter(s) {unknown}; '
+                           f'known: {sorted(known)}')
+        return cls(**cfg)
+
+
+def _uniform(rng: np.random.Generator, r: Range) -> float:
+    lo, hi = r
+    return float(lo) if hi <= lo else float(rng.uniform(lo, hi))
+
+
+def perspective_jitter(img: np.ndarray, rng: np.random.Generator,
+                       amount: float, border_value=0) -> np.ndarray:
+    """Move each corner by up to ``amount`` of the image size."""
+    if amount <= 0:
+        return img
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    jitter = rng.uniform(-amount, amount, size=(4, 2)) * np.float32([w, h])
+    dst = (src + jitter).astype(np.float32)
+    mat = cv2.getPerspectiveTransform(src, dst)
+    out = cv2.warpPerspective(img, mat, (w, h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(img.shape)
+
+
+def motion_blur(img: np.ndarray, rng: np.random.Generator, length: float) -> np.ndarray:
+    """Line kernel of ``length`` pixels at a random angle."""
+    k = max(3, int(round(length)) | 1)
+    kernel = np.zeros((k, k), np.float32)
+    kernel[k // 2, :] = 1.0
+    angle = float(rng.uniform(0, 180))
+    rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), angle, 1.0)
+    kernel = cv2.warpAffine(kernel, rot, (k, k))
+    kernel /= max(kernel.sum(), 1e-6)
+    return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE).reshape(img.shape)
+
+
+def degrade_plate(img: np.ndarray, rng: np.random.Generator,
+                  cfg: Optional[DegradationConfig] = None) -> np.ndarray:
+    """Make a low-resolution frame from an HR plate crop.
+
+    Args:
+        img (np.ndarray): ``(H, W, C)`` uint8 HR image, ``C`` in {1, 3}.
+        rng (np.random.Generator): the only source of randomness, so a seeded
+            generator gives the same bytes every time.
+        cfg (DegradationConfig | None): parameters; defaults when None.
+
+    Returns:
+        np.ndarray: ``(h, w, C)`` uint8 LR image, ``w = round(scale * W)``.
+    """
+    cfg = cfg or DegradationConfig()
+    if img.ndim == 2:
+        img = img[..., None]
+    h, w, c = img.shape
+    out = perspective_jitter(img, rng, cfg.perspective)
+
+    if rng.random() < cfg.blur_prob:
+        if rng.random() < cfg.motion_blur_prob:
+            out = motion_blur(out, rng, _uniform(rng, cfg.motion_length))
+        else:
+            sigma = _uniform(rng, cfg.gaussian_sigma)
+            out = cv2.GaussianBlur(out, (0, 0), sigmaX=max(sigma, 1e-3)).reshape(out.shape)
+
+    scale = _uniform(rng, cfg.scale)
+    lw = max(4, int(round(w * scale)))
+    lh = max(4, int(round(h * lw / w)))
+    out = cv2.resize(out, (lw, lh), interpolation=cv2.INTER_AREA).reshape(lh, lw, c)
+
+    out = out.astype(np.float32)
+    if c == 3 and rng.random() < cfg.gray_prob:
+        gray = out @ np.float32([0.114, 0.587, 0.299])  # BGR weights
+        out = np.repeat(gray[..., None], 3, axis=2)
+    out *= _uniform(rng, cfg.darken)
+    sigma = _uniform(rng, cfg.noise_sigma)
+    if sigma > 0:
+        out += np.float32(sigma) * rng.standard_normal(size=out.shape, dtype=np.float32)
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+    if cfg.jpeg_quality is not None:
+        q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        ok, buf = cv2.imencode('.jpg', out, [cv2.IMWRITE_JPEG_QUALITY, q])
+        if ok:
+            flag = cv2.IMREAD_GRAYSCALE if c == 1 else cv2.IMREAD_COLOR
+            out = cv2.imdecode(buf, flag).reshape(lh, lw, c)
+    return out

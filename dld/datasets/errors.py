@@ -1,0 +1,32 @@
+"""Typed errors of the data side, so callers can tell bad data from bugs."""
+
+
+class PlateAnnotationError(ValueError):
+    """An annotation (label line or track folder) is malformed.
+
+    Args:
+        where (str): ``'file:line'`` or a folder path, so the user can find it.
+        reason (str): what is wrong and, where useful, what to do.
+    """
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f'{where}: {reason}')
+
+
+class ImageLoadError(OSError):
+    """An image is missing or cannot be decoded.
+
+    Raised by :class:`LoadPlateImages`; the plate datasets catch it, log the
+    path, and retry another index (see ``max_retry``).
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f'{reason}: {path}')
+
+
+class RetryExhaustedError(RuntimeError):
+    """Every retry after an :class:`ImageLoadError` failed as well."""

@@ -1,0 +1,253 @@
+"""Writing a synthetic LR/HR plate dataset in the paired label format."""
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import os.path as osp
+import time
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmengine.logging import print_log
+from tqdm import tqdm
+
+from ..degradation import DegradationConfig, degrade_plate
+from .plate_text import resolve_layout, sample_plate_text
+from .render import draw_plate, render_frame, sample_style
+
+SPLITS = ('train', 'val', 'test')
+_SPLIT_CODE = {'train': 0, 'val': 1, 'test': 2}
+_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+
+
+def _split_sizes(tracks: int, val_tracks: Optional[int],
+                 test_tracks: Optional[int]) -> Dict[str, int]:
+    sizes = dict(train=int(tracks),
+                 val=max(1, tracks // 10) if val_tracks is None else int(val_tracks),
+                 test=max(1, tracks // 5) if test_tracks is None else int(test_tracks))
+    if any(v < 0 for v in sizes.values()):
+        raise ValueError(f'Track counts must be >= 0, got {sizes}')
+    return sizes
+
+
+def _encode_png(img: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode('.png', img, _PNG)
+    if not ok:
+        raise OSError('PNG encoding failed')
+    return buf.tobytes()
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def make_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]], weights: np.ndarray,
+               frames: int, hr_size: Tuple[int, int],
+               degradation: DegradationConfig) -> dict:
+    """One track from its own seed: ``label``, ``layout`` and PNG bytes of the
+    ``hr`` and ``lr`` frames (encoded here so worker processes do the work)."""
+    rng = np.random.default_rng(list(seed))
+    name, pattern = layouts[int(rng.choice(len(layouts), p=weights))]
+    label, display = sample_plate_text(pattern, rng)
+    style = sample_style(name, rng)
+    plate = draw_plate(display, style, rng)
+    hr = [render_frame(plate, style, rng, size=hr_size) for _ in range(frames)]
+    lr = [degrade_plate(img, rng, degradation) for img in hr]
+    return dict(label=label, layout=name, hr=[_encode_png(i) for i in hr],
+                lr=[_encode_png(i) for i in lr])
+
+
+def _make_track_star(args: tuple) -> dict:
+    return make_track(*args)
+
+
+def generate_synth_plates(out_dir: str,
+                          tracks: int = 1500,
+                          val_tracks: Optional[int] = None,
+                          test_tracks: Optional[int] = None,
+                          frames: int = 5,
+                          seed: int = 0,
+                          layouts: Sequence[str] = ('brazilian', 'mercosur'),
+                          layout_weights: Optional[Sequence[float]] = None,
+                          hr_size: Tuple[int, int] = (64, 192),
+                          degradation: Optional[dict] = None,
+                          progress: bool = True,
+                          workers: int = 0) -> dict:
+    """Render a synthetic plate dataset into ``out_dir``.
+
+    Layout::
+
+        out_dir/{train,val,test}/track_00000/{hr,lr}-001.png ... annotations.json
+        out_dir/{train,val,test}.txt   (paired format, paths relative to out_dir)
+        out_dir/meta.json              (the arguments, for provenance)
+
+    Every track is drawn from its own generator seeded by
+    ``(seed, split, index)``, so the same arguments give the same bytes, and a
+    split's content does not depend on the other splits' sizes. Labels are
+    unique across the whole dataset (no test plate appears in train): a
+    repeated label is redrawn from the seed ``(seed, split, index, attempt)``.
+
+    Args:
+        out_dir (str): output folder (created).
+        tracks (int): train tracks; ``val_tracks``/``test_tracks`` default to
+            10% and 20% of it.
+        frames (int): frames per track (LR and HR each).
+        seed (int): master seed.
+        layouts (Sequence[str]): layout names (``'brazilian'``,
+            ``'mercosur'``) or pattern strings (see
+            :mod:`dld.datasets.synth.plate_text`).
+        layout_weights (Sequence[float] | None): sampling weights, uniform
+            when None.
+        hr_size (tuple[int, int]): HR crop ``(H, W)``.
+        degradation (dict | None): :class:`DegradationConfig` overrides for the
+            HR -> LR chain.
+        progress (bool): show a tqdm bar.
+        workers (int): worker processes rendering tracks (0: this process).
+            The output does not depend on it.
+
+    Returns:
+        dict: ``tracks`` (per split), ``images``, ``seconds``,
+        ``tracks_per_s``.
+    """
+    if frames < 1:
+        raise ValueError(f'frames must be >= 1, got {frames}')
+    sizes = _split_sizes(tracks, val_tracks, test_tracks)
+    resolved = [resolve_layout(layout) for layout in layouts]
+    if not resolved:
+        raise ValueError('Give at least one layout')
+    w = np.ones(len(resolved)) if layout_weights is None else np.asarray(layout_weights, float)
+    if w.shape != (len(resolved),) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f'layout_weights {layout_weights} do not match layouts {layouts}')
+    w = w / w.sum()
+    deg = DegradationConfig.from_dict(degradation)
+    hr_size = (int(hr_size[0]), int(hr_size[1]))
+
+    os.makedirs(out_dir, exist_ok=True)
+    start = time.perf_counter()
+    jobs = [(split, i) for split in SPLITS for i in range(sizes[split])]
+
+    def args(split: str, i: int, attempt: int = 0) -> tuple:
+        return ((seed, _SPLIT_CODE[split], i, attempt), resolved, w, frames, hr_size, deg)
+
+    taken: set = set()
+    lines: Dict[str, List[str]] = {s: [] for s in SPLITS}
+    bar = tqdm(total=len(jobs), desc='synth plates', unit='track', disable=not progress)
+    pool = multiprocessing.get_context('spawn').Pool(workers) if workers > 0 else None
+    try:
+        results = (pool.imap(_make_track_star, [args(*j) for j in jobs], chunksize=8)
+                   if pool is not None else (make_track(*args(*j)) for j in jobs))
+        for (split, i), track in zip(jobs, results):
+            attempt = 0
+            while track['label'] in taken:  # keep labels unique; rare, so redo here
+                attempt += 1
+                track = make_track(*args(split, i, attempt))
+            taken.add(track['label'])
+            rel = f'{split}/track_{i:05d}'
+            folder = osp.join(out_dir, rel)
+            os.makedirs(folder, exist_ok=True)
+            lr_names, hr_names = [], []
+            for k, (lr, hr) in enumerate(zip(track['lr'], track['hr']), 1):
+                _write_bytes(osp.join(folder, f'lr-{k:03d}.png'), lr)
+                _write_bytes(osp.join(folder, f'hr-{k:03d}.png'), hr)
+                lr_names.append(f'{rel}/lr-{k:03d}.png')
+                hr_names.append(f'{rel}/hr-{k:03d}.png')
+            ann = dict(plate_layout=track['layout'], plate_text=track['label'])
+            _write_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
+            lines[split].append(f"{','.join(lr_names)}|{','.join(hr_names)}\t{track['label']}")
+            bar.update(1)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    bar.close()
+    meta = dict(generator='dld.datasets.synth', tracks=sizes, frames=frames, seed=seed,
+                layouts=[p for _, p in resolved], layout_weights=w.tolist(),
+                hr_size=list(hr_size), degradation=vars(deg))
+    _write_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
+    # Split files last: their presence means "complete" to ensure_synth_plates.
+    for split in SPLITS:
+        _write_atomic(osp.join(out_dir, f'{split}.txt'), ''.join(ln + '\n' for ln in lines[split]))
+    seconds = time.perf_counter() - start
+    return dict(tracks=sizes, images=2 * frames * len(jobs), seconds=seconds,
+                tracks_per_s=len(jobs) / max(seconds, 1e-9))
+
+
+@contextlib.contextmanager
+def _dir_lock(path: str) -> Iterator[None]:
+    """Serialise generators started at once (parallel tests, several tools)."""
+    try:
+        import fcntl
+    except ImportError:  # non-POSIX: no locking
+        yield
+        return
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def synth_plates_present(data_root: str) -> bool:
+    return all(osp.isfile(osp.join(data_root, f'{s}.txt')) for s in SPLITS)
+
+
+def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs) -> bool:
+    """Generate the synthetic set into ``data_root`` unless its split files
+    exist. Returns whether it generated.
+
+    ``generator_kwargs`` go to :func:`generate_synth_plates` (``progress``
+    defaults to False here). An existing set made with other arguments is
+    kept, with a warning naming the difference.
+    """
+    if synth_plates_present(data_root):
+        _warn_if_stale(data_root, generator_kwargs)
+        return False
+    with _dir_lock(osp.join(osp.dirname(osp.abspath(data_root)),
+                            f'.{osp.basename(osp.abspath(data_root))}.lock')):
+        if synth_plates_present(data_root):  # another process made it meanwhile
+            return False
+        print_log(f'Synthetic plates not found in {data_root!r}: generating them '
+                  f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
+        kwargs = dict(progress=False)
+        kwargs.update(generator_kwargs)
+        stats = generate_synth_plates(data_root, **kwargs)
+    print_log(f'Generated {sum(stats["tracks"].values())} synthetic tracks '
+              f'({stats["images"]} images) in {stats["seconds"]:.1f} s '
+              f'({stats["tracks_per_s"]:.0f} tracks/s) into {data_root!r}',
+              logger='current', level=logging.INFO)
+    return True
+
+
+def _warn_if_stale(data_root: str, kwargs: dict) -> None:
+    meta_path = osp.join(data_root, 'meta.json')
+    if not osp.isfile(meta_path):
+        return
+    try:
+        with open(meta_path, encoding='utf-8') as f:
+            meta = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return
+    diffs = []
+    if 'seed' in kwargs and kwargs['seed'] != meta.get('seed'):
+        diffs.append(f"seed {meta.get('seed')} on disk vs {kwargs['seed']}")
+    if 'frames' in kwargs and kwargs['frames'] != meta.get('frames'):
+        diffs.append(f"frames {meta.get('frames')} on disk vs {kwargs['frames']}")
+    if 'tracks' in kwargs and kwargs['tracks'] != meta.get('tracks', {}).get('train'):
+        diffs.append(f"train tracks {meta.get('tracks', {}).get('train')} on disk "
+                     f"vs {kwargs['tracks']}")
+    if diffs:
+        print_log(f'{data_root!r} was generated with other arguments ({"; ".join(diffs)}); '
+                  'using it as is. Delete the folder to regenerate.',
+                  logger='current', level=logging.WARNING)

@@ -1,0 +1,54 @@
+"""Synthesise the LR frame from the HR one ("resolution distillation")."""
+import zlib
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from dld.registry import TRANSFORMS
+
+from ..degradation import DegradationConfig, degrade_plate
+
+
+@TRANSFORMS.register_module()
+class DegradeHR(BaseTransform):
+    """Replace ``img`` by a degraded copy of ``img_hr``.
+
+    The chain (perspective jitter, blur, down-scale, noise, JPEG) is
+    :func:`dld.datasets.degradation.degrade_plate`; every field of
+    :class:`DegradationConfig` is a keyword argument here, and an unknown one
+    fails.
+
+    Args:
+        seed (int | None): ``None`` draws from NumPy's global generator
+            (seeded per worker by MMEngine), so each epoch sees new
+            degradations. An int makes the degradation a function of
+            ``(seed, hr_path, frame_idx)``: the same LR bytes every epoch and
+            every run (fixed evaluation sets made from HR).
+        **params: :class:`DegradationConfig` fields.
+
+    Required keys: ``img_hr``. Modified/added keys: ``img``, ``img_shape``,
+    ``ori_shape``.
+    """
+
+    def __init__(self, seed: Optional[int] = None, **params) -> None:
+        self.seed = seed
+        self.cfg = DegradationConfig.from_dict(params)
+
+    def _rng(self, results: dict) -> np.random.Generator:
+        if self.seed is None:
+            return np.random.default_rng(np.random.randint(0, 2**31 - 1))
+        key = zlib.crc32(str(results.get('hr_path') or results.get('lr_path') or '').encode())
+        return np.random.default_rng([self.seed, key, int(results.get('frame_idx') or 0)])
+
+    def transform(self, results: dict) -> dict:
+        if results.get('img_hr') is None:
+            raise KeyError('DegradeHR needs img_hr; load HR frames first '
+                           '(LoadPlateImages with a dataset that loads HR)')
+        img = degrade_plate(results['img_hr'], self._rng(results), self.cfg)
+        results['img'] = img
+        results['img_shape'] = results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(seed={self.seed}, {self.cfg})'

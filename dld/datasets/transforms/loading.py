@@ -1,0 +1,86 @@
+"""Reading LR/HR plate frames from disk."""
+from typing import Optional
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+
+from dld.registry import TRANSFORMS
+
+from ..errors import ImageLoadError
+
+
+def read_plate_image(path: str, color_type: str = 'color',
+                     backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read one image as ``(H, W, C)`` uint8 (BGR, or ``C=1`` grey).
+
+    Raises:
+        ImageLoadError: the file is missing, unreadable or not an image.
+    """
+    try:
+        buf = fileio.get(path, backend_args=backend_args)
+    except (FileNotFoundError, OSError) as err:
+        raise ImageLoadError(path, f'cannot read image ({type(err).__name__})') from err
+    flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag) if buf else None
+    if img is None or img.size == 0:
+        raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
+    if img.ndim == 2:
+        img = img[..., None]
+    return img
+
+
+@TRANSFORMS.register_module()
+class LoadPlateImages(BaseTransform):
+    """Load the LR frame (``lr_path`` -> ``img``) and the HR frame
+    (``hr_path`` -> ``img_hr``).
+
+    Args:
+        color_type (str): ``'color'`` (BGR, 3 channels) or ``'grayscale'``
+            (1 channel).
+        with_lr (bool): load the LR frame. The teacher's HR pipelines set
+            False to skip reading images they never use.
+        with_hr (bool | None): load the HR frame. ``None`` loads it when the
+            dataset provided ``hr_path`` (train mode, or ``load_hr=True``);
+            ``True`` makes a missing ``hr_path`` an error.
+        backend_args (dict | None): MMEngine file backend arguments.
+
+    Added keys: ``img``, ``img_shape``, ``ori_shape`` (LR); ``img_hr``,
+    ``hr_img_shape``, ``hr_ori_shape`` (HR). Shapes are ``(H, W)``.
+
+    Raises:
+        ImageLoadError: missing or undecodable file; the dataset retries.
+    """
+
+    def __init__(self, color_type: str = 'color', with_lr: bool = True,
+                 with_hr: Optional[bool] = None,
+                 backend_args: Optional[dict] = None) -> None:
+        if color_type not in ('color', 'grayscale'):
+            raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
+        self.color_type = color_type
+        self.with_lr = with_lr
+        self.with_hr = with_hr
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        if self.with_lr:
+            if not results.get('lr_path'):
+                raise KeyError('LoadPlateImages: results has no lr_path')
+            img = read_plate_image(results['lr_path'], self.color_type, self.backend_args)
+            results['img'] = img
+            results['img_shape'] = results['ori_shape'] = img.shape[:2]
+        hr_path = results.get('hr_path')
+        if self.with_hr and not hr_path:
+            raise KeyError(
+                'LoadPlateImages(with_hr=True): this item has no hr_path; the dataset '
+                'must load HR (train mode or load_hr=True) and the track must have HR frames')
+        if hr_path and self.with_hr is not False:
+            img_hr = read_plate_image(hr_path, self.color_type, self.backend_args)
+            results['img_hr'] = img_hr
+            results['hr_img_shape'] = results['hr_ori_shape'] = img_hr.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(color_type={self.color_type!r}, '
+                f'with_lr={self.with_lr}, with_hr={self.with_hr})')

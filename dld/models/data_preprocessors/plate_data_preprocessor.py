@@ -1,0 +1,113 @@
+"""Batching, normalisation and device transfer of the LR and HR streams."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+
+from dld.registry import MODELS
+
+Stream = Union[torch.Tensor, List[torch.Tensor]]
+
+
+@MODELS.register_module()
+class PlateDataPreprocessor(BaseDataPreprocessor):
+    """Turn a collated plate batch into model inputs.
+
+    Accepts what :class:`PackPlateInputs` + ``pseudo_collate`` (lists of
+    uint8 ``(C, H, W)`` tensors) or ``default_collate`` (stacked
+    ``(B, C, H, W)``) produce, with or without an ``inputs_hr`` stream.
+    Each stream is stacked (bottom/right padding to the largest image),
+    moved to the device, converted to float, channel-fixed and normalised
+    with the same statistics.
+
+    Args:
+        mean (Sequence[float] | None): per-channel mean (1 or 3 values), in
+            0-255 units; None skips normalisation.
+        std (Sequence[float] | None): per-channel std, same length as mean.
+        bgr_to_rgb (bool): swap channel order of 3-channel inputs (images are
+            loaded BGR).
+        channels (int | None): channels the model expects: 3 repeats a grey
+            input, 1 converts a colour input to grey (BGR or RGB per
+            ``bgr_to_rgb``'s source order); None leaves inputs as they come.
+        pad_value (float): value for padding before normalisation.
+        pad_size_divisor (int): pad H and W up to a multiple of this.
+        non_blocking (bool): non-blocking host-to-device copies.
+
+    Returns (from ``forward``):
+        dict: ``inputs`` ``(B, C, H, W)`` float, ``data_samples`` (list),
+        and ``inputs_hr`` ``(B, C, H', W')`` float when the batch has HR.
+    """
+
+    def __init__(self, mean: Optional[Sequence[float]] = (127.5, 127.5, 127.5),
+                 std: Optional[Sequence[float]] = (127.5, 127.5, 127.5),
+                 bgr_to_rgb: bool = False, channels: Optional[int] = 3,
+                 pad_value: float = 0.0, pad_size_divisor: int = 1,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if (mean is None) != (std is None):
+            raise ValueError('Give both mean and std, or neither.')
+        if channels not in (None, 1, 3):
+            raise ValueError(f'channels must be 1, 3 or None, got {channels!r}')
+        self._normalize = mean is not None
+        if self._normalize:
+            if len(mean) not in (1, 3) or len(std) != len(mean):
+                raise ValueError(f'mean/std need 1 or 3 equal-length values, got {mean}, {std}')
+            self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
+                                 False)
+            self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1),
+                                 False)
+        self.bgr_to_rgb = bgr_to_rgb
+        self.channels = channels
+        self.pad_value = pad_value
+        self.pad_size_divisor = pad_size_divisor
+
+    def _stack(self, imgs: Stream) -> torch.Tensor:
+        if isinstance(imgs, torch.Tensor):
+            batch = imgs if imgs.dim() == 4 else imgs[None]
+        else:
+            if len(imgs) == 0:
+                raise ValueError('PlateDataPreprocessor got an empty batch')
+            h = max(i.shape[-2] for i in imgs)
+            w = max(i.shape[-1] for i in imgs)
+            batch = torch.stack([
+                F.pad(i, (0, w - i.shape[-1], 0, h - i.shape[-2]), value=self.pad_value)
+                if i.shape[-2:] != (h, w) else i for i in imgs
+            ])
+        d = self.pad_size_divisor
+        if d > 1:
+            ph = (-batch.shape[-2]) % d
+            pw = (-batch.shape[-1]) % d
+            if ph or pw:
+                batch = F.pad(batch, (0, pw, 0, ph), value=self.pad_value)
+        return batch
+
+    def _process(self, imgs: Stream) -> torch.Tensor:
+        x = self._stack(imgs).to(self.device, non_blocking=self._non_blocking).float()
+        c = x.shape[1]
+        if c == 3 and self.bgr_to_rgb:
+            x = x.flip(1)
+        if self.channels == 3 and c == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif self.channels == 1 and c == 3:
+            # after the optional swap the order is RGB if bgr_to_rgb else BGR
+            w = (0.299, 0.587, 0.114) if self.bgr_to_rgb else (0.114, 0.587, 0.299)
+            x = (x * x.new_tensor(w).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        if self._normalize:
+            if self.mean.shape[0] not in (1, x.shape[1]):
+                raise ValueError(f'mean/std have {self.mean.shape[0]} values but the images '
+                                 f'have {x.shape[1]} channels; set `channels` or mean/std')
+            x = (x - self.mean) / self.std
+        return x
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        out = dict(inputs=self._process(data['inputs']),
+                   data_samples=self.cast_data(data.get('data_samples')))
+        if data.get('inputs_hr') is not None:
+            out['inputs_hr'] = self._process(data['inputs_hr'])
+        samples = out['data_samples']
+        if samples is not None:
+            shape = tuple(out['inputs'].shape[-2:])
+            for s in samples:
+                s.set_metainfo(dict(batch_input_shape=shape))
+        return out

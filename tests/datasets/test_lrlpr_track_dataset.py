@@ -1,0 +1,74 @@
+"""LRLPRTrackDataset on a tiny ICPR-style tree written by the test."""
+import json
+
+import pytest
+
+from dld.datasets import LRLPRTrackDataset, PlateAnnotationError
+
+
+@pytest.fixture
+def icpr_root(tmp_path, png_writer):
+    root = tmp_path / 'lrlpr'
+    a = root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    b = root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
+    for k in range(1, 6):
+        png_writer(str(a / f'lr-{k:03d}.png'), 20, 42)
+        png_writer(str(a / f'hr-{k:03d}.png'), 40, 84)
+        png_writer(str(b / f'lr-{k:03d}.jpg'), 20, 42)
+        png_writer(str(b / f'hr-{k:03d}.jpg'), 40, 84)
+    corners = {'lr-001.png': {'top-left': [1, 2], 'top-right': [40, 2],
+                              'bottom-right': [40, 18], 'bottom-left': [1, 18]}}
+    (a / 'annotations.json').write_text(json.dumps(
+        {'plate_layout': 'Brazilian', 'plate_text': 'AVL5215', 'corners': corners}))
+    (b / 'annotations.json').write_text(json.dumps({'plate_text': 'ABC1D23'}))  # no corners
+    return root
+
+
+def test_reads_png_and_jpg_tracks_without_optional_fields(icpr_root):
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all')
+    assert len(ds) == 10
+    first, last = ds.get_data_info(0), ds.get_data_info(9)
+    assert first['track_id'] == 'train/Scenario-A/Brazilian/track_00001'
+    assert first['gt_text'] == 'AVL5215' and first['lr_path'].endswith('lr-001.png')
+    assert first['hr_path'].endswith('hr-001.png')
+    assert last['gt_text'] == 'ABC1D23' and last['hr_path'].endswith('hr-005.jpg')
+
+
+def test_loads_through_a_pipeline(icpr_root):
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='first', pipeline=[
+        dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')])
+    out = ds[1]
+    assert out['inputs'].shape == (3, 48, 144) and out['inputs_hr'].shape == (3, 48, 144)
+    assert out['data_samples'].gt_text == 'ABC1D23'
+
+
+def test_test_time_tracks_without_hr_or_labels(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    for p in t.glob('hr-*'):
+        p.unlink()
+    (t / 'annotations.json').unlink()
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all', test_mode=True,
+                           allow_empty_text=True)
+    assert ds.get_data_info(0)['gt_text'] == '' and ds.get_data_info(0)['hr_path'] is None
+
+
+def test_unequal_frame_counts_name_the_track(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
+    (t / 'hr-005.jpg').unlink()
+    with pytest.raises(PlateAnnotationError, match=r'track_00002.*5 LR frames but 4 HR'):
+        LRLPRTrackDataset(data_root=str(icpr_root))
+
+
+def test_broken_json_names_file_and_line(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
+    (t / 'annotations.json').write_text('{\n "plate_text": }')
+    with pytest.raises(PlateAnnotationError, match=r'annotations.json:2: invalid JSON'):
+        LRLPRTrackDataset(data_root=str(icpr_root))
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), strict=False, frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1
+
+
+def test_track_list_file_selects_a_split(icpr_root):
+    (icpr_root / 'val.txt').write_text('train/Scenario-B/Mercosur/track_00002\n')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt', frames='first')
+    assert len(ds) == 1 and ds.get_data_info(0)['gt_text'] == 'ABC1D23'

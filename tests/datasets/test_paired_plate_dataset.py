@@ -1,0 +1,101 @@
+"""PairedPlateDataset: the label format, frame policy, modes and bad lines."""
+from unittest import mock
+
+import pytest
+
+from dld.datasets import PairedPlateDataset, PlateAnnotationError
+
+GOOD = 't0/lr-0.png,t0/lr-1.png,t0/lr-2.png|t0/hr-0.png,t0/hr-1.png,t0/hr-2.png\tABC1234'
+
+
+def make(root, ann, **kw):
+    return PairedPlateDataset(data_root=str(root), ann_file=ann, **kw)
+
+
+def test_good_lines_give_one_item_per_frame_with_all(paired_root):
+    ds = make(paired_root, 'train.txt', frames='all')
+    assert len(ds) == 6
+    info = ds.get_data_info(4)
+    assert info['gt_text'] == 'XYZ9A87'
+    assert info['track_id'] == 't1' and info['frame_idx'] == 1
+    assert info['lr_path'] == str(paired_root / 't1' / 'lr-1.png')
+    assert info['hr_path'] == str(paired_root / 't1' / 'hr-1.png')
+
+
+def test_random_policy_gives_one_item_per_track_and_pairs_lr_with_hr(paired_root):
+    ds = make(paired_root, 'train.txt', frames='random', seed=0)
+    assert len(ds) == 2
+    for _ in range(5):
+        info = ds.get_data_info(0)
+        k = info['frame_idx']
+        assert info['lr_path'].endswith(f'lr-{k}.png') and info['hr_path'].endswith(f'hr-{k}.png')
+
+
+@pytest.mark.parametrize('frames,expected', [('first', 0), (2, 2)])
+def test_fixed_frame_policies(paired_root, frames, expected):
+    ds = make(paired_root, 'train.txt', frames=frames)
+    assert len(ds) == 2
+    assert ds.get_data_info(1)['frame_idx'] == expected
+
+
+def test_frame_index_beyond_track_is_an_error(paired_root):
+    with pytest.raises(PlateAnnotationError, match='train.txt:1: frames=3'):
+        make(paired_root, 'train.txt', frames=3)
+
+
+def test_eval_mode_loads_hr_only_when_asked(paired_root):
+    ds = make(paired_root, 'train.txt', frames='all', test_mode=True)
+    assert ds.get_data_info(0)['hr_path'] is None
+    ds = make(paired_root, 'train.txt', frames='all', test_mode=True, load_hr=True)
+    assert ds.get_data_info(0)['hr_path'].endswith('hr-0.png')
+
+
+def test_lr_only_line_is_valid_in_eval_mode(paired_root, write_labels):
+    ann = write_labels(paired_root, 't0/lr-0.png,t0/lr-1.png\tabc1234')
+    ds = make(paired_root, ann, frames='all', test_mode=True)
+    assert len(ds) == 2
+    assert ds.get_data_info(0)['gt_text'] == 'ABC1234'  # normalised by the dictionary
+
+
+def test_lr_only_line_is_an_error_in_train_mode(paired_root, write_labels):
+    ann = write_labels(paired_root, 't0/lr-0.png\tABC1234')
+    with pytest.raises(PlateAnnotationError, match=r'labels.txt:1: LR-only'):
+        make(paired_root, ann)
+
+
+def test_metainfo_carries_the_dictionary_chars(paired_root):
+    chars = 'ABCXYZ0123456789'
+    ds = make(paired_root, 'train.txt', dictionary=dict(type='Dictionary', chars=chars))
+    assert ds.metainfo['chars'] == chars
+
+
+@pytest.mark.parametrize('bad,message', [
+    ('t0/lr-0.png|t0/hr-0.png', 'no TAB'),
+    ('t0/lr-0.png|t0/hr-0.png\t', 'empty label'),
+    ('t0/lr-0.png|t0/hr-0.png\tAB-123', "outside the dictionary"),
+    ('t0/lr-0.png,t0/lr-1.png|t0/hr-0.png\tABC1234', '2 LR frames but 1 HR'),
+    ('t0/lr-0.png|t0/hr-0.png|x.png\tABC1234', "more than one '|'"),
+    ('t0/lr-0.png,,t0/lr-1.png|t0/hr-0.png,t0/hr-1.png,t0/hr-2.png\tABC1234', 'empty LR'),
+])
+def test_each_malformed_line_is_reported_with_file_and_line(paired_root, write_labels, bad,
+                                                            message):
+    ann = write_labels(paired_root, '# a comment', GOOD, '', bad)
+    with pytest.raises(PlateAnnotationError, match=message) as err:
+        make(paired_root, ann)
+    assert err.value.where.endswith('labels.txt:4')
+
+
+def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, write_labels):
+    ann = write_labels(paired_root, GOOD, 'garbage', GOOD.replace('ABC1234', 'ÄBC'), GOOD)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds = make(paired_root, ann, strict=False, frames='first')
+    assert len(ds) == 2
+    assert ds.num_bad_annotations == 2
+    assert log.call_count == 1
+    message = log.call_args.args[0]
+    assert 'skipped 2 bad' in message and 'labels.txt:2' in message and 'labels.txt:3' in message
+
+
+def test_missing_label_file_says_how_to_make_the_synth_set(tmp_path):
+    with pytest.raises(FileNotFoundError, match='make_synth_plates'):
+        make(tmp_path, 'nope.txt')

@@ -1,0 +1,44 @@
+"""Unreadable images at run time: retried, logged, counted, never silent."""
+from unittest import mock
+
+import pytest
+
+from dld.datasets import PairedPlateDataset, RetryExhaustedError
+
+PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
+
+
+def dataset(root, **kw):
+    return PairedPlateDataset(data_root=str(root), ann_file='train.txt', frames='first',
+                              pipeline=PIPELINE, seed=0, **kw)
+
+
+def test_corrupt_png_is_skipped_logged_and_counted(paired_root):
+    (paired_root / 't0' / 'lr-0.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+    ds = dataset(paired_root, test_mode=True)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        out = ds[0]
+    assert out['data_samples'].track_id == 't1'  # the next readable item
+    assert ds.num_skipped_images == 1
+    assert ds.skipped_paths == [str(paired_root / 't0' / 'lr-0.png')]
+    assert 'lr-0.png' in log.call_args.args[0] and 'decode' in log.call_args.args[0]
+
+
+def test_missing_hr_file_is_retried_in_train_mode(paired_root):
+    (paired_root / 't1' / 'hr-0.png').unlink()
+    ds = dataset(paired_root)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log'):
+        out = ds[1]
+    assert out['data_samples'].track_id == 't0'
+    assert ds.num_skipped_images >= 1
+    assert all(p.endswith('hr-0.png') for p in ds.skipped_paths)
+
+
+def test_exhausted_retries_raise_a_clear_error(paired_root):
+    for t in ('t0', 't1'):
+        (paired_root / t / 'lr-0.png').unlink()
+    ds = dataset(paired_root, max_retry=3, test_mode=True)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log'):
+        with pytest.raises(RetryExhaustedError, match=r'4 consecutive unreadable.*max_retry=3'):
+            ds[0]
+    assert ds.num_skipped_images == 4

@@ -1,0 +1,102 @@
+"""Plate transforms: shapes, dtypes, valid ratios, and typed load errors."""
+import numpy as np
+import pytest
+import torch
+
+from dld.datasets import ImageLoadError
+from dld.datasets.transforms import (
+    DegradeHR,
+    LoadPlateImages,
+    PackPlateInputs,
+    PlatePhotometricDistort,
+    PlateRandomAffine,
+    ResizePair,
+)
+
+
+def lr_hr(lr_hw=(20, 60), hr_hw=(64, 192), c=3):
+    rng = np.random.default_rng(0)
+    return dict(img=rng.integers(0, 255, (*lr_hw, c), dtype=np.uint8),
+                img_hr=rng.integers(0, 255, (*hr_hw, c), dtype=np.uint8),
+                gt_text='ABC1234', track_id='t0', frame_idx=0, lr_path='a', hr_path='b')
+
+
+def test_load_colour_and_grey(tmp_path, png_writer):
+    lr = png_writer(str(tmp_path / 'lr.png'), 20, 60)
+    hr = png_writer(str(tmp_path / 'hr.png'), 40, 120)
+    out = LoadPlateImages()(dict(lr_path=lr, hr_path=hr))
+    assert out['img'].shape == (20, 60, 3) and out['img'].dtype == np.uint8
+    assert out['img_hr'].shape == (40, 120, 3) and out['ori_shape'] == (20, 60)
+    out = LoadPlateImages(color_type='grayscale', with_hr=False)(dict(lr_path=lr, hr_path=hr))
+    assert out['img'].shape == (20, 60, 1) and 'img_hr' not in out
+
+
+def test_load_raises_typed_error_on_missing_and_corrupt(tmp_path):
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a png')
+    for path in (str(bad), str(tmp_path / 'missing.png')):
+        with pytest.raises(ImageLoadError) as err:
+            LoadPlateImages()(dict(lr_path=path, hr_path=None))
+        assert err.value.path == path
+
+
+def test_resize_pair_pads_lr_right_and_resizes_hr_exactly():
+    out = ResizePair(lr_size=(48, 144), hr_size=(48, 144), pad_value=0)(lr_hr((20, 40)))
+    assert out['img'].shape == (48, 144, 3) and out['img_hr'].shape == (48, 144, 3)
+    assert out['valid_ratio'] == pytest.approx(96 / 144)  # 40 * 48/20 = 96
+    assert not out['img'][:, 96:].any()
+    assert out['valid_ratio_hr'] == 1.0
+
+
+def test_resize_pair_caps_valid_ratio_at_one_for_wide_lr():
+    out = ResizePair()(lr_hr((10, 100)))
+    assert out['img'].shape == (48, 144, 3) and out['valid_ratio'] == 1.0
+
+
+def test_resize_pair_keeps_one_channel():
+    out = ResizePair()(lr_hr(c=1))
+    assert out['img'].shape == (48, 144, 1) and out['img_hr'].shape == (48, 144, 1)
+
+
+def test_degrade_hr_is_seeded_and_down_scales():
+    t = DegradeHR(seed=3, scale=(0.2, 0.2))
+    a, b = t(lr_hr())['img'], t(lr_hr())['img']
+    assert a.shape == (13, 38, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    with pytest.raises(KeyError, match='Unknown degradation'):
+        DegradeHR(blurr=1)
+
+
+@pytest.mark.parametrize('cls', [PlatePhotometricDistort, PlateRandomAffine])
+def test_consistent_augmentation_applies_one_draw_to_lr_and_hr(cls):
+    same = lr_hr((32, 96), (32, 96))
+    same['img_hr'] = same['img'].copy()
+    np.random.seed(0)
+    out = cls(prob=1.0, consistent=True)(same)
+    assert np.array_equal(out['img'], out['img_hr'])
+    assert out['img'].shape == (32, 96, 3) and out['img'].dtype == np.uint8
+
+
+def test_independent_augmentation_differs_between_streams():
+    same = lr_hr((32, 96), (32, 96))
+    same['img_hr'] = same['img'].copy()
+    np.random.seed(0)
+    out = PlateRandomAffine(prob=1.0, consistent=False)(same)
+    assert not np.array_equal(out['img'], out['img_hr'])
+
+
+def test_pack_lr_main_stream():
+    out = PackPlateInputs()(ResizePair()(lr_hr((20, 40))))
+    assert out['inputs'].dtype == torch.uint8 and out['inputs'].shape == (3, 48, 144)
+    assert out['inputs_hr'].shape == (3, 48, 144)
+    s = out['data_samples']
+    assert s.gt_text == 'ABC1234' and s.track_id == 't0' and s.lr_path == 'a'
+    assert s.valid_ratio == pytest.approx(96 / 144)
+
+
+def test_pack_hr_main_stream_puts_hr_in_inputs():
+    res = ResizePair(hr_size=(32, 96))(lr_hr())
+    out = PackPlateInputs(main_stream='hr')(res)
+    assert out['inputs'].shape == (3, 32, 96) and 'inputs_hr' not in out
+    assert torch.equal(out['inputs'], torch.from_numpy(res['img_hr']).permute(2, 0, 1))
+    assert out['data_samples'].valid_ratio == 1.0
+    assert out['data_samples'].img_shape == (32, 96)

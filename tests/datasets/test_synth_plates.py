@@ -1,0 +1,94 @@
+"""The synthetic-plate generator: determinism, labels and layouts."""
+import filecmp
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dld.datasets import PairedPlateDataset
+from dld.datasets.synth import (
+    ensure_synth_plates,
+    generate_synth_plates,
+    resolve_layout,
+    sample_plate_text,
+    text_matches,
+)
+
+SMALL = dict(tracks=3, val_tracks=1, test_tracks=1, frames=2, progress=False)
+
+
+def tree(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root)
+                  for d, _, fs in os.walk(root) for f in fs)
+
+
+def test_same_seed_gives_same_bytes_and_other_seed_differs(tmp_path):
+    a, b, c = (str(tmp_path / n) for n in 'abc')
+    generate_synth_plates(a, seed=7, **SMALL)
+    generate_synth_plates(b, seed=7, **SMALL)
+    generate_synth_plates(c, seed=8, **SMALL)
+    files = tree(a)
+    assert files == tree(b) and len(files) == 5 * (2 * 2 + 1) + 4
+    match, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
+    assert not mismatch and not errors
+    assert open(os.path.join(a, 'train.txt')).read() != open(os.path.join(c, 'train.txt')).read()
+
+
+def test_labels_follow_the_layouts_and_the_split_files_load(tmp_path):
+    out = str(tmp_path / 's')
+    stats = generate_synth_plates(out, seed=0, layouts=('brazilian', 'mercosur', 'AA-NNN'),
+                                  **dict(SMALL, tracks=12))
+    assert stats['tracks'] == dict(train=12, val=1, test=1) and stats['images'] == 56
+    texts = []
+    for split in ('train', 'val', 'test'):
+        ds = PairedPlateDataset(data_root=out, ann_file=f'{split}.txt', frames='all')
+        texts += [ds.get_data_info(i)['gt_text'] for i in range(0, len(ds), 2)]
+    assert len(set(texts)) == len(texts) == 14  # unique across splits
+    assert all(any(text_matches(t, p) for p in ('LLL-NNNN', 'LLLNLNN', 'AA-NNN')) for t in texts)
+
+
+def test_patterns():
+    rng = np.random.default_rng(0)
+    label, display = sample_plate_text('LLL-NNNN', rng)
+    assert len(label) == 7 and display == f'{label[:3]}-{label[3:]}'
+    assert text_matches(label, 'LLLNNNN') and not text_matches(label, 'LLLNLNN')
+    assert text_matches(sample_plate_text('LLLNLNN', rng)[0], 'LLLNLNN')
+    assert resolve_layout('Mercosur') == ('mercosur', 'LLLNLNN')
+
+
+def test_hr_and_lr_sizes_are_realistic(tmp_path):
+    import cv2
+    out = str(tmp_path / 's')
+    generate_synth_plates(out, seed=1, **SMALL)
+    hr = cv2.imread(os.path.join(out, 'train/track_00000/hr-001.png'))
+    lr = cv2.imread(os.path.join(out, 'train/track_00000/lr-001.png'))
+    assert hr.shape == (64, 192, 3)
+    assert 0.15 * 192 - 1 <= lr.shape[1] <= 0.35 * 192 + 1
+
+
+def test_ensure_generates_only_when_split_files_are_missing(tmp_path):
+    root = str(tmp_path / 'synth')
+    assert ensure_synth_plates(root, seed=0, **SMALL) is True
+    assert ensure_synth_plates(root, seed=0, **SMALL) is False
+    os.remove(os.path.join(root, 'val.txt'))
+    assert ensure_synth_plates(root, seed=0, **SMALL) is True
+
+
+def test_cli_reports_speed(tmp_path):
+    script = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'make_synth_plates.py')
+    res = subprocess.run([sys.executable, script, str(tmp_path / 'cli'), '--tracks', '2',
+                          '--val-tracks', '1', '--test-tracks', '1', '--frames', '1',
+                          '--seed', '3', '--no-progress'],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert 'tracks/s' in res.stdout
+    assert (tmp_path / 'cli' / 'test.txt').read_text().count('\n') == 1
+
+
+@pytest.mark.parametrize('bad', [dict(layouts=('xyz', )), dict(frames=0),
+                                 dict(degradation=dict(nope=1))])
+def test_bad_generator_arguments_fail_loudly(tmp_path, bad):
+    with pytest.raises((ValueError, KeyError)):
+        generate_synth_plates(str(tmp_path / 'x'), **dict(SMALL, **bad))

@@ -1,0 +1,55 @@
+"""Render the synthetic LR/HR licence-plate dataset.
+
+Example::
+
+    python tools/make_synth_plates.py data/synth_plates --tracks 1500 --frames 5 --seed 0
+
+Writes ``{train,val,test}/track_XXXXX/{lr,hr}-00K.png`` (+ ``annotations.json``,
+so the folders also read as the ICPR LRLPR layout) and ``train.txt``,
+``val.txt``, ``test.txt`` in the paired format. The same arguments give the
+same bytes.
+"""
+import argparse
+import json
+
+from dld.datasets.synth import generate_synth_plates
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out', help='output folder')
+    p.add_argument('--tracks', type=int, default=1500, help='train tracks (default 1500)')
+    p.add_argument('--val-tracks', type=int, default=None, help='default: 10%% of --tracks')
+    p.add_argument('--test-tracks', type=int, default=None, help='default: 20%% of --tracks')
+    p.add_argument('--frames', type=int, default=5, help='frames per track (default 5)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
+                   help="layout names or patterns ('L' letter, 'N' digit, 'A' either, "
+                   "other characters printed only), e.g. brazilian mercosur 'LL-NNNN'")
+    p.add_argument('--layout-weights', type=float, nargs='+', default=None)
+    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'))
+    p.add_argument('--degradation', type=json.loads, default=None,
+                   help='JSON dict of DegradationConfig overrides, e.g. \'{"scale": [0.2, 0.3]}\'')
+    p.add_argument('--workers', type=int, default=0,
+                   help='worker processes (0: this one); the output does not depend on it')
+    p.add_argument('--no-progress', action='store_true')
+    return p.parse_args()
+
+
+def main() -> None:
+    a = parse_args()
+    stats = generate_synth_plates(
+        a.out, tracks=a.tracks, val_tracks=a.val_tracks, test_tracks=a.test_tracks,
+        frames=a.frames, seed=a.seed, layouts=a.layouts, layout_weights=a.layout_weights,
+        hr_size=tuple(a.hr_size), degradation=a.degradation, progress=not a.no_progress,
+        workers=a.workers)
+    t = stats['tracks']
+    print(f"Wrote {t['train']}/{t['val']}/{t['test']} train/val/test tracks "
+          f"({stats['images']} images) to {a.out} in {stats['seconds']:.1f} s "
+          f"({stats['tracks_per_s']:.1f} tracks/s, "
+          f"{stats['images'] / max(stats['seconds'], 1e-9):.0f} images/s)")
+
+
+if __name__ == '__main__':
+    main()
