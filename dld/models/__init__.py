@@ -1,3 +1,15 @@
 """Models: every module here registers itself in :data:`dld.registry.MODELS`."""
-from . import (backbones, connectors, data_preprocessors, decoders, dictionary,  # noqa: F401
-               distillers, encoders, losses, postprocessors, recognizers, selectors)
+from . import (  # noqa: F401
+    backbones,
+    connectors,
+    data_preprocessors,
+    decoders,
+    dictionary,
+    distillers,
+    encoders,
+    losses,
+    module_losses,
+    postprocessors,
+    recognizers,
+    selectors,
+)

@@ -1,0 +1,3 @@
+from .text_recognizer import TextRecognizer
+
+__all__ = ['TextRecognizer']

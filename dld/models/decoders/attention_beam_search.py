@@ -1,0 +1,87 @@
+"""Beam search for autoregressive decoders, batched as B * beam rows."""
+from typing import Callable, List, Sequence, Tuple
+
+import torch
+
+NEG_INF = float('-inf')
+
+StepFn = Callable[[torch.Tensor, Tuple[torch.Tensor, ...]],
+                  Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]]
+
+
+@torch.no_grad()
+def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_size: int,
+                          beam_width: int, topk: int, max_len: int, start_idx: int,
+                          end_idx: int) -> Tuple[List[List[List[int]]], torch.Tensor]:
+    """Top-k finished sequences of an autoregressive model.
+
+    Rows of the decoder state are ``b * beam_width + j`` (beam j of image b);
+    after each step they are re-gathered from their parent beams. A
+    hypothesis finishes when it emits EOS; at step ``max_len - 1`` only EOS
+    is allowed, so every returned sequence has at most ``max_len - 1``
+    characters and its score is the full ``log p(chars, EOS | x)``. Search
+    stops early once no open beam can beat the k-th finished one (scores
+    only fall as sequences grow), so it is exact when the beam can hold
+    every open prefix.
+
+    Args:
+        step_fn: ``(prev_tokens (B*W,), state) -> (log_probs (B*W, K), state)``;
+            every state tensor has ``B*W`` rows.
+        state: initial state, already ``B*W`` rows.
+        batch_size, beam_width, topk, max_len: B, W, k, L.
+        start_idx, end_idx: start and end tokens (may be the same index).
+
+    Returns:
+        ``seqs``: B lists of k label lists, best first (``[]`` where fewer
+        than k exist); ``scores (B, k)`` log-probabilities (``-inf`` there).
+    """
+    B, W = batch_size, beam_width
+    state = tuple(state)
+    dev = state[0].device if state else torch.device('cpu')
+    scores = torch.full((B, W), NEG_INF, device=dev)
+    scores[:, 0] = 0.0
+    tokens = torch.full((B, W, max_len - 1), -1, dtype=torch.long, device=dev)
+    prev = torch.full((B * W,), start_idx, dtype=torch.long, device=dev)
+    fin_scores, fin_seqs = [], []
+    offsets = (torch.arange(B, device=dev) * W)[:, None]
+
+    for t in range(max_len):
+        log_probs, state = step_fn(prev, state)
+        K = log_probs.size(-1)
+        cand = scores[..., None] + log_probs.float().view(B, W, K)
+        fin_scores.append(cand[:, :, end_idx].clone())
+        fin_seqs.append(tokens)
+        if t == max_len - 1:
+            break
+        done = torch.cat(fin_scores, 1)
+        if done.size(1) >= topk:
+            kth = done.topk(topk, dim=1).values[:, -1]
+            if bool((scores.max(1).values <= kth).all()):
+                break
+        cand[:, :, end_idx] = NEG_INF
+        scores, idx = cand.view(B, W * K).topk(W, dim=1)
+        src, tok = idx // K, idx % K
+        tokens = tokens.gather(1, src[..., None].expand(-1, -1, max_len - 1)).clone()
+        tokens[:, :, t] = tok
+        rows = (offsets + src).view(-1)
+        state = tuple(s.index_select(0, rows) for s in state)
+        prev = tok.view(-1)
+
+    done = torch.cat(fin_scores, 1)  # (B, n*W)
+    seqs_all = torch.cat(fin_seqs, 1)  # (B, n*W, L-1)
+    k = min(topk, done.size(1))
+    top, order = done.topk(k, dim=1)
+    if topk > k:
+        top = torch.cat([top, top.new_full((B, topk - k), NEG_INF)], 1)
+    seqs_all, order = seqs_all.cpu(), order.cpu()
+    out = []
+    for b in range(B):
+        hyps = []
+        for j in range(topk):
+            if j < k and top[b, j] > NEG_INF:
+                row = seqs_all[b, order[b, j]].tolist()
+                hyps.append([i for i in row if i >= 0])
+            else:
+                hyps.append([])
+        out.append(hyps)
+    return out, top

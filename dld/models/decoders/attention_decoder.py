@@ -1,0 +1,148 @@
+"""Autoregressive attention decoder (transformer or RNN cell)."""
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+from dld.models.module_losses.ce_module_loss import pad_targets
+from dld.registry import MODELS
+
+from .attention_beam_search import attention_beam_search
+from .base_decoder import BaseDecoder, Hypotheses, Targets, build_dictionary
+
+
+@MODELS.register_module()
+class AttentionDecoder(BaseDecoder):
+    """Predicts one character per step from the encoder memory.
+
+    Trained with teacher forcing; decoded greedily or with a batched beam
+    search. ``L = max_seq_len`` always (characters + EOS), so teacher and
+    student logits line up step by step for distillation.
+
+    The classifier has ``K = dictionary.padding_idx`` outputs: every
+    character plus EOS, but no padding class (it is never a prediction), so
+    ``log_softmax`` over K is the true next-token distribution.
+
+    Args:
+        in_channels (int): encoder width D (the recognizer fills it in).
+        cell (str): ``'transformer'``, ``'gru'`` or ``'lstm'``.
+        d_model (int): decoder width D' (of ``decoder_hidden``).
+        num_layers (int): decoder layers / stacked RNN cells.
+        num_heads (int): attention heads (transformer only).
+        ffn_dim (int | None): feed-forward width (transformer only).
+        dropout (float): dropout inside the cell.
+        max_seq_len (int): decoding steps including EOS; labels longer than
+            ``max_seq_len - 1`` are cut when training.
+        dictionary (dict | Dictionary | None): ``with_start_end`` and
+            ``with_padding`` are switched on.
+        module_loss (dict): default ``CEModuleLoss``.
+        postprocessor (dict): default ``AttentionPostProcessor``.
+        beam_width (int), topk (int): beam search defaults.
+
+    Shapes: ``(B, T, D) -> logits (B, L, K)``, ``hidden (B, L, d_model)``.
+    """
+
+    CELLS = ('transformer', 'gru', 'lstm')
+
+    def __init__(self,
+                 in_channels: int,
+                 cell: str = 'transformer',
+                 d_model: int = 256,
+                 num_layers: int = 2,
+                 num_heads: int = 4,
+                 ffn_dim: int = None,
+                 dropout: float = 0.1,
+                 max_seq_len: int = 8,
+                 dictionary=None,
+                 module_loss: dict = dict(type='CEModuleLoss'),  # noqa: B006
+                 postprocessor: dict = dict(type='AttentionPostProcessor'),  # noqa: B006
+                 beam_width: int = 5,
+                 topk: int = 1,
+                 init_cfg=None) -> None:
+        dictionary = build_dictionary(dictionary, 'AttentionDecoder', with_start_end=True,
+                                      with_padding=True)
+        super().__init__(dictionary, module_loss, postprocessor, beam_width, topk, init_cfg)
+        if cell not in self.CELLS:
+            raise ValueError(f'AttentionDecoder: cell must be one of {self.CELLS}, '
+                             f'got {cell!r}.')
+        if max_seq_len < 1:
+            raise ValueError(f'AttentionDecoder: max_seq_len must be >= 1, got {max_seq_len}.')
+        self.max_seq_len = max_seq_len
+        self.start_idx = dictionary.start_idx
+        self.end_idx = dictionary.end_idx
+        self.padding_idx = dictionary.padding_idx
+        num_embeddings = dictionary.num_classes
+        if cell == 'transformer':
+            self.cell = MODELS.build(dict(
+                type='TransformerDecoderCell', num_embeddings=num_embeddings,
+                in_channels=in_channels, d_model=d_model, num_layers=num_layers,
+                num_heads=num_heads, ffn_dim=ffn_dim, dropout=dropout))
+        else:
+            self.cell = MODELS.build(dict(
+                type='RNNAttentionCell', num_embeddings=num_embeddings,
+                in_channels=in_channels, d_model=d_model, num_layers=num_layers, rnn=cell,
+                dropout=dropout))
+        self.classifier = nn.Linear(d_model, dictionary.padding_idx)
+
+    def forward_train(self, encoder_out: torch.Tensor, targets: Targets
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Teacher forcing on ``[BOS, y_1 .. y_{L-1}]``."""
+        if targets is None:
+            return self.forward_test(encoder_out)
+        tgt = pad_targets(targets, self.max_seq_len, self.end_idx, self.padding_idx,
+                          encoder_out.device)
+        bos = tgt.new_full((tgt.size(0), 1), self.start_idx)
+        hidden = self.cell(encoder_out, torch.cat([bos, tgt[:, :-1]], dim=1))
+        return self.classifier(hidden), hidden
+
+    def _step(self, memory: torch.Tensor, token: torch.Tensor, state):
+        hidden, state = self.cell.step(memory, token, state)
+        return self.classifier(hidden), hidden, state
+
+    def _greedy(self, encoder_out: torch.Tensor):
+        B = encoder_out.size(0)
+        token = encoder_out.new_full((B,), self.start_idx, dtype=torch.long)
+        state = self.cell.init_state(encoder_out)
+        logits, hiddens, tokens = [], [], []
+        for t in range(self.max_seq_len):
+            logit, hidden, state = self._step(encoder_out, token, state)
+            if t == self.max_seq_len - 1:  # the last step may only end the sequence
+                token = torch.full_like(token, self.end_idx)
+            else:
+                token = logit.argmax(-1)
+            logits.append(logit)
+            hiddens.append(hidden)
+            tokens.append(token)
+        return torch.stack(logits, 1), torch.stack(hiddens, 1), torch.stack(tokens, 1)
+
+    def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Free-running greedy decoding: the step logits along the greedy path."""
+        logits, hidden, _ = self._greedy(encoder_out)
+        return logits, hidden
+
+    @torch.no_grad()
+    def greedy_search(self, encoder_out: torch.Tensor) -> Tuple[Hypotheses, torch.Tensor]:
+        """Argmax per step; score = sum of the chosen tokens' log-probs up to
+        and including EOS, i.e. ``log p(text | x)``."""
+        logits, _, tokens = self._greedy(encoder_out)
+        logp = logits.float().log_softmax(-1).gather(2, tokens[..., None])[..., 0]  # (B, L)
+        is_end = tokens == self.end_idx
+        # keep steps up to and including the first EOS
+        upto = (is_end.long().cumsum(1) - is_end.long()) == 0
+        scores = (logp * upto).sum(1)
+        seqs = self.postprocessor.truncate(tokens)
+        return [[s] for s in seqs], scores[:, None]
+
+    @torch.no_grad()
+    def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
+                    topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:
+        W = beam_width or self.beam_width
+        memory = encoder_out.repeat_interleave(W, dim=0)  # (B*W, T, D)
+
+        def step_fn(token, state):
+            logit, _, state = self._step(memory, token, state)
+            return logit.float().log_softmax(-1), state
+
+        return attention_beam_search(step_fn, self.cell.init_state(memory), encoder_out.size(0),
+                                     W, topk or self.topk, self.max_seq_len, self.start_idx,
+                                     self.end_idx)

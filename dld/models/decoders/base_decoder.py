@@ -1,0 +1,108 @@
+"""What every recognizer decoder owns and offers."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModule
+
+from dld.models.dictionary import Dictionary
+from dld.registry import MODELS, TASK_UTILS
+
+Targets = Sequence[Sequence[int]]
+Hypotheses = List[List[List[int]]]
+
+
+def build_dictionary(cfg: Union[dict, Dictionary, None], owner: str, **required) -> Dictionary:
+    """Build a dictionary, switching on the special tokens ``owner`` needs.
+
+    A config that explicitly turns a required token off is an error rather
+    than silently overridden.
+    """
+    if isinstance(cfg, Dictionary):
+        dictionary = cfg
+    else:
+        cfg = dict(type='Dictionary') if cfg is None else dict(cfg)
+        for flag, value in required.items():
+            if cfg.get(flag, value) != value:
+                raise ValueError(f'{owner}: its dictionary needs {flag}={value}, the config '
+                                 f'sets {flag}={cfg[flag]}; remove the key or set it to {value}.')
+            cfg[flag] = value
+        dictionary = TASK_UTILS.build(cfg)
+    for flag in required:
+        token = dict(with_blank='blank_idx', with_start_end='end_idx',
+                     with_padding='padding_idx')[flag]
+        if getattr(dictionary, token) is None:
+            raise ValueError(f'{owner}: its dictionary needs {flag}=True.')
+    return dictionary
+
+
+class BaseDecoder(BaseModule):
+    """Owns the dictionary, the module loss and the postprocessor.
+
+    Subclasses implement :meth:`forward_train`, :meth:`forward_test`,
+    :meth:`greedy_search` and :meth:`beam_search`; loss, likelihood and
+    prediction are then shared.
+
+    Args:
+        dictionary (Dictionary): already built by the subclass.
+        module_loss (dict): config, built with ``dictionary`` as default arg.
+        postprocessor (dict): config, built the same way.
+        beam_width (int), topk (int): defaults for :meth:`beam_search`.
+    """
+
+    def __init__(self, dictionary: Dictionary, module_loss: dict, postprocessor: dict,
+                 beam_width: int = 5, topk: int = 1, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.dictionary = dictionary
+        self.module_loss = MODELS.build(module_loss, default_args=dict(dictionary=dictionary))
+        self.postprocessor = MODELS.build(postprocessor,
+                                          default_args=dict(dictionary=dictionary))
+        self.beam_width = beam_width
+        self.topk = topk
+
+    # -- to implement -------------------------------------------------------
+    def forward_train(self, encoder_out: torch.Tensor, targets: Optional[Targets]
+                      ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``(B, T, D) -> (logits (B, L, K), hidden (B, L, D') | None)``."""
+        raise NotImplementedError
+
+    def forward_test(self, encoder_out: torch.Tensor
+                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Logits without targets (free-running for autoregressive decoders)."""
+        raise NotImplementedError
+
+    def greedy_search(self, encoder_out: torch.Tensor) -> Tuple[Hypotheses, torch.Tensor]:
+        """B lists of one hypothesis, and its log-probability ``(B, 1)``."""
+        raise NotImplementedError
+
+    def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
+                    topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:
+        """B lists of k hypotheses, best first, and ``(B, k)`` log-probabilities."""
+        raise NotImplementedError
+
+    # -- shared -------------------------------------------------------------
+    def forward(self, encoder_out: torch.Tensor, targets: Optional[Targets] = None
+                ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Teacher-forced on ``targets`` when given, else :meth:`forward_test`."""
+        if targets is None:
+            return self.forward_test(encoder_out)
+        return self.forward_train(encoder_out, targets)
+
+    def loss(self, encoder_out: torch.Tensor, targets: Targets) -> Dict[str, torch.Tensor]:
+        logits, _ = self.forward_train(encoder_out, targets)
+        return self.module_loss(logits, targets)
+
+    def sequence_nll(self, encoder_out: torch.Tensor, targets: Targets) -> torch.Tensor:
+        """``-log p(target | x)``, ``(N,)``."""
+        logits, _ = self.forward_train(encoder_out, targets)
+        return self.module_loss.nll(logits, targets)
+
+    def predict(self, encoder_out: torch.Tensor, decode: str = 'greedy',
+                beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[Dict]:
+        """Per image ``dict(text, score, topk)``, see :class:`BasePostProcessor`."""
+        if decode == 'greedy':
+            seqs, scores = self.greedy_search(encoder_out)
+        elif decode == 'beam':
+            seqs, scores = self.beam_search(encoder_out, beam_width, topk)
+        else:
+            raise ValueError(f"decode must be 'greedy' or 'beam', got {decode!r}.")
+        return self.postprocessor.format(seqs, scores)

@@ -1,0 +1,82 @@
+"""Per-frame classifier read with CTC."""
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+from dld.registry import MODELS
+
+from .base_decoder import BaseDecoder, Hypotheses, Targets, build_dictionary
+from .ctc_prefix_beam_search import ctc_prefix_beam_search
+
+
+@MODELS.register_module()
+class CTCDecoder(BaseDecoder):
+    """Linear head over the encoder sequence; ``L = T``.
+
+    CTC suits DLD because its output length follows the input width, so one
+    head reads every scale, and its likelihood sums over alignments.
+
+    Args:
+        in_channels (int): encoder width D (the recognizer fills it in).
+        dictionary (dict | Dictionary | None): ``with_blank`` is switched on.
+        module_loss (dict): default ``CTCModuleLoss``.
+        postprocessor (dict): default ``CTCPostProcessor``.
+        dropout (float): before the classifier.
+        beam_width (int), topk (int): prefix beam search defaults.
+
+    Shapes: ``(B, T, D) -> logits (B, T, K)``, K = ``dictionary.num_classes``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 dictionary=None,
+                 module_loss: dict = dict(type='CTCModuleLoss'),  # noqa: B006
+                 postprocessor: dict = dict(type='CTCPostProcessor'),  # noqa: B006
+                 dropout: float = 0.0,
+                 beam_width: int = 10,
+                 topk: int = 1,
+                 init_cfg=None) -> None:
+        dictionary = build_dictionary(dictionary, 'CTCDecoder', with_blank=True)
+        super().__init__(dictionary, module_loss, postprocessor, beam_width, topk, init_cfg)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(in_channels, dictionary.num_classes)
+
+    def forward_train(self, encoder_out: torch.Tensor, targets: Optional[Targets] = None
+                      ) -> Tuple[torch.Tensor, None]:
+        """Targets do not change CTC logits; accepted for a uniform API."""
+        return self.classifier(self.dropout(encoder_out)), None
+
+    def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, None]:
+        return self.forward_train(encoder_out)
+
+    @torch.no_grad()
+    def greedy_search(self, encoder_out: torch.Tensor) -> Tuple[Hypotheses, torch.Tensor]:
+        """Best path, collapsed; scored by the string's full CTC probability
+        (all alignments), so greedy and beam scores mean the same thing."""
+        logits, _ = self.forward_test(encoder_out)
+        seqs = self.postprocessor.collapse(logits.argmax(-1))
+        scores = -self.module_loss.nll(logits, seqs)
+        return [[s] for s in seqs], scores[:, None]
+
+    @torch.no_grad()
+    def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
+                    topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:
+        """Prefix beam search; the survivors are then rescored exactly.
+
+        A narrow beam prunes some alignments of a prefix, so its beam score is
+        only a lower bound; one batched ``ctc_loss`` call replaces it with the
+        full ``log p(text | x)`` and the hypotheses are re-ranked.
+        """
+        logits, _ = self.forward_test(encoder_out)
+        seqs, scores = ctc_prefix_beam_search(logits.float().log_softmax(-1),
+                                              self.dictionary.blank_idx,
+                                              beam_width or self.beam_width, topk or self.topk)
+        B, k = scores.shape
+        rows = torch.arange(B, device=logits.device).repeat_interleave(k)
+        flat = [h for hyps in seqs for h in hyps]
+        exact = -self.module_loss.nll(logits[rows], flat).view(B, k)
+        scores = torch.where(torch.isinf(scores), scores, exact.to(scores.device))
+        scores, order = scores.sort(dim=1, descending=True)
+        seqs = [[hyps[j] for j in row] for hyps, row in zip(seqs, order.tolist())]
+        return seqs, scores

@@ -1,0 +1,87 @@
+"""GRU/LSTM decoder cell with additive (Bahdanau) attention."""
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from dld.registry import MODELS
+
+
+@MODELS.register_module()
+class RNNAttentionCell(nn.Module):
+    """Attend with the previous state, then update the RNN with the glimpse.
+
+    The hidden state handed out per step is ``tanh(W [h_t; context_t])``,
+    which mixes what was read with what the decoder remembers (a good
+    feature for distillation). The state is ``(h, c)`` of shape
+    ``(B, num_layers, d_model)`` each (``c`` is unused zeros for GRU), so a
+    beam search can re-gather rows without knowing the cell type.
+
+    Args:
+        num_embeddings (int): token vocabulary (the dictionary's classes).
+        in_channels (int): memory width D.
+        d_model (int): RNN and output width.
+        num_layers (int): stacked RNN cells.
+        rnn (str): ``'gru'`` or ``'lstm'``.
+        dropout (float): on the embedding and the output.
+
+    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``.
+    """
+
+    def __init__(self, num_embeddings: int, in_channels: int, d_model: int = 256,
+                 num_layers: int = 1, rnn: str = 'gru', dropout: float = 0.1) -> None:
+        super().__init__()
+        if rnn not in ('gru', 'lstm'):
+            raise ValueError(f"RNNAttentionCell: rnn must be 'gru' or 'lstm', got {rnn!r}.")
+        self.rnn = rnn
+        self.num_layers = num_layers
+        self.d_model = d_model
+        self.embed = nn.Embedding(num_embeddings, d_model)
+        self.key = nn.Linear(in_channels, d_model)
+        self.query = nn.Linear(d_model, d_model, bias=False)
+        self.energy = nn.Linear(d_model, 1, bias=False)
+        self.init_h = nn.Linear(in_channels, d_model)
+        cell = nn.GRUCell if rnn == 'gru' else nn.LSTMCell
+        self.cells = nn.ModuleList(
+            cell(d_model + in_channels if i == 0 else d_model, d_model)
+            for i in range(num_layers))
+        self.out = nn.Linear(d_model + in_channels, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def init_state(self, memory: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        h = torch.tanh(self.init_h(memory.mean(dim=1)))[:, None].repeat(1, self.num_layers, 1)
+        return h, torch.zeros_like(h)
+
+    def _attend(self, memory: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``(B, T, D), (B, d) -> context (B, D)``."""
+        e = self.energy(torch.tanh(self.key(memory) + self.query(h)[:, None]))  # (B, T, 1)
+        return (e.softmax(dim=1) * memory).sum(dim=1)
+
+    def step(self, memory: torch.Tensor, token: torch.Tensor,
+             state: Tuple[torch.Tensor, torch.Tensor]
+             ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """``token (B,)`` -> hidden ``(B, d_model)``, new state."""
+        h, c = state
+        context = self._attend(memory, h[:, -1])
+        x = torch.cat([self.dropout(self.embed(token)), context], dim=-1)
+        hs, cs = [], []
+        for i, cell in enumerate(self.cells):
+            if self.rnn == 'gru':
+                h_i = cell(x, h[:, i])
+                c_i = c[:, i]
+            else:
+                h_i, c_i = cell(x, (h[:, i], c[:, i]))
+            hs.append(h_i)
+            cs.append(c_i)
+            x = h_i
+        hidden = self.dropout(torch.tanh(self.out(torch.cat([x, context], dim=-1))))
+        return hidden, (torch.stack(hs, 1), torch.stack(cs, 1))
+
+    def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: one step per input token."""
+        state = self.init_state(memory)
+        hidden = []
+        for t in range(tokens.size(1)):
+            h, state = self.step(memory, tokens[:, t], state)
+            hidden.append(h)
+        return torch.stack(hidden, dim=1)

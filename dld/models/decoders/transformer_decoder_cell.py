@@ -1,0 +1,60 @@
+"""Transformer decoder layers as a step-able autoregressive cell."""
+import math
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from dld.models.encoders.positional_encoding import SinusoidalPositionalEncoding
+from dld.registry import MODELS
+
+
+@MODELS.register_module()
+class TransformerDecoderCell(nn.Module):
+    """Causal self-attention over previous tokens, cross-attention to memory.
+
+    The step state is simply the token prefix ``(B, t)``; each step re-runs
+    the stack on the prefix. Plates are at most ~8 steps, so a key/value
+    cache would save little and the step then matches teacher forcing
+    exactly.
+
+    Args:
+        num_embeddings (int): token vocabulary (the dictionary's classes).
+        in_channels (int): memory width D.
+        d_model, num_layers, num_heads, ffn_dim, dropout: the usual.
+
+    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``.
+    """
+
+    def __init__(self, num_embeddings: int, in_channels: int, d_model: int = 256,
+                 num_layers: int = 2, num_heads: int = 4, ffn_dim: int = None,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        if d_model % num_heads:
+            raise ValueError(f'TransformerDecoderCell: num_heads={num_heads} must divide '
+                             f'd_model={d_model}.')
+        self.d_model = d_model
+        self.embed = nn.Embedding(num_embeddings, d_model)
+        self.pos = SinusoidalPositionalEncoding(d_model, dropout)
+        self.mem_proj = (nn.Identity() if in_channels == d_model
+                         else nn.Linear(in_channels, d_model))
+        layer = nn.TransformerDecoderLayer(d_model, num_heads, ffn_dim or 4 * d_model, dropout,
+                                           batch_first=True, norm_first=True)
+        self.layers = nn.TransformerDecoder(layer, num_layers, norm=nn.LayerNorm(d_model))
+
+    def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: all positions at once under a causal mask."""
+        L = tokens.size(1)
+        x = self.pos(self.embed(tokens) * math.sqrt(self.d_model))
+        mask = nn.Transformer.generate_square_subsequent_mask(L, device=tokens.device,
+                                                              dtype=x.dtype)
+        return self.layers(x, self.mem_proj(memory), tgt_mask=mask, tgt_is_causal=True)
+
+    def init_state(self, memory: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return (memory.new_zeros((memory.size(0), 0), dtype=torch.long),)
+
+    def step(self, memory: torch.Tensor, token: torch.Tensor, state: Tuple[torch.Tensor, ...]
+             ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """``token (B,)`` -> hidden ``(B, d_model)`` of the new position."""
+        prefix = torch.cat([state[0], token[:, None]], dim=1)
+        return self.forward(memory, prefix)[:, -1], (prefix,)

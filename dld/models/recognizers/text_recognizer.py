@@ -1,0 +1,161 @@
+"""Backbone -> encoder -> decoder: the teacher and the student."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModel
+
+from dld.registry import MODELS
+from dld.structures.plate_data_sample import PlateDataSample
+
+ForwardResults = Union[Dict[str, torch.Tensor], List[PlateDataSample], torch.Tensor, Dict]
+
+
+@MODELS.register_module()
+class TextRecognizer(BaseModel):
+    """The recognizer of docs/architecture.md; teacher and student share it.
+
+    Features are returned explicitly by :meth:`forward_features`, so
+    distillation never reaches into private module names.
+
+    Args:
+        backbone (dict): e.g. ``ResNetPlate``.
+        encoder (dict): ``TransformerEncoder`` / ``BiLSTMEncoder``;
+            ``in_channels`` defaults to ``backbone.out_channels``.
+        decoder (dict): ``CTCDecoder`` / ``AttentionDecoder``; ``in_channels``
+            defaults to ``encoder.out_channels``.
+        data_preprocessor (dict | None): e.g. ``PlateDataPreprocessor``.
+        test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
+            ``beam_width``, ``topk``. ``topk > 1`` needs ``decode='beam'`` and
+            fills ``pred_topk``.
+        init_cfg (dict | list | None): MMEngine weight init.
+
+    ``pred_score`` is ``exp`` of the predicted string's sequence
+    log-probability (CTC: summed over all alignments; attention: product of
+    step probabilities up to and including EOS), for greedy and beam alike.
+    """
+
+    TEST_KEYS = ('decode', 'beam_width', 'topk')
+
+    def __init__(self, backbone: dict, encoder: dict, decoder: dict,
+                 data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 init_cfg=None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.encoder = MODELS.build(encoder, default_args=self._width_of(self.backbone))
+        self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
+        self.test_cfg = self._check_test_cfg(dict(test_cfg or {}))
+
+    @staticmethod
+    def _width_of(module) -> dict:
+        """``in_channels`` for the next module, when ``module`` declares it."""
+        width = getattr(module, 'out_channels', None)
+        return {} if width is None else dict(in_channels=width)
+
+    def _check_test_cfg(self, cfg: dict) -> dict:
+        unknown = sorted(set(cfg) - set(self.TEST_KEYS))
+        if unknown:
+            raise KeyError(f'TextRecognizer.test_cfg: unknown key(s) {unknown}; '
+                           f'allowed: {list(self.TEST_KEYS)}.')
+        cfg.setdefault('decode', 'greedy')
+        cfg.setdefault('beam_width', self.decoder.beam_width)
+        cfg.setdefault('topk', 1)
+        if cfg['decode'] not in ('greedy', 'beam'):
+            raise ValueError(f"TextRecognizer.test_cfg.decode must be 'greedy' or 'beam', "
+                             f"got {cfg['decode']!r}.")
+        if cfg['topk'] > 1 and cfg['decode'] != 'beam':
+            raise ValueError(f"TextRecognizer.test_cfg: topk={cfg['topk']} needs "
+                             "decode='beam'.")
+        return cfg
+
+    @property
+    def dictionary(self):
+        return self.decoder.dictionary
+
+    # -- features -----------------------------------------------------------
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> backbone_out (B, C', H', W')``."""
+        return self.backbone(inputs)
+
+    def forward_features(self, inputs: torch.Tensor,
+                         targets: Optional[Sequence[Sequence[int]]] = None) -> Dict:
+        """``dict(backbone_out, encoder_out, logits, decoder_hidden)``.
+
+        Logits are teacher-forced on ``targets`` when given (CTC ignores
+        them); without targets an attention decoder runs greedily.
+        ``decoder_hidden`` is ``(B, L, D')`` for attention, None for CTC.
+        """
+        backbone_out = self.extract_feat(inputs)
+        encoder_out = self.encoder(backbone_out)
+        logits, hidden = self.decoder(encoder_out, targets)
+        return dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits,
+                    decoder_hidden=hidden)
+
+    def encode_targets(self, texts: Sequence[str]) -> List[List[int]]:
+        """Dictionary indices, no special tokens."""
+        return [self.dictionary.str2idx(t) for t in texts]
+
+    def sequence_nll(self, encoder_out: torch.Tensor,
+                     targets: Sequence[Sequence[int]]) -> torch.Tensor:
+        """``-log p(target | x)``, ``(N,)``; CTC sums over alignments (+inf
+        when a target is too long for T), attention sums token NLLs incl. EOS."""
+        return self.decoder.sequence_nll(encoder_out, targets)
+
+    # -- modes --------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor', inputs_hr: Optional[torch.Tensor] = None
+                ) -> ForwardResults:
+        """``inputs_hr`` is accepted (the data preprocessor may pass it) and ignored."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.forward_features(inputs)['logits']
+        if mode == 'feat':
+            targets = None
+            if data_samples is not None:
+                targets = self.encode_targets(self._gt_texts(data_samples))
+            return self.forward_features(inputs, targets)
+        raise ValueError(f"TextRecognizer.forward: mode must be 'loss', 'predict', 'tensor' "
+                         f"or 'feat', got {mode!r}.")
+
+    @staticmethod
+    def _gt_texts(data_samples: Sequence[PlateDataSample]) -> List[str]:
+        texts = []
+        for i, ds in enumerate(data_samples):
+            if 'gt_text' not in ds:
+                raise KeyError(f'TextRecognizer: data_samples[{i}] has no gt_text; the '
+                               'pipeline must pack labels for training.')
+            texts.append(ds.gt_text)
+        return texts
+
+    def loss(self, inputs: torch.Tensor, data_samples: Sequence[PlateDataSample]
+             ) -> Dict[str, torch.Tensor]:
+        targets = self.encode_targets(self._gt_texts(data_samples))
+        encoder_out = self.encoder(self.extract_feat(inputs))
+        return self.decoder.loss(encoder_out, targets)
+
+    @torch.no_grad()
+    def beam_search(self, inputs: torch.Tensor, beam_width: Optional[int] = None,
+                    topk: Optional[int] = None) -> Tuple[List[List[List[int]]], torch.Tensor]:
+        """B lists of k index lists (best first) and ``(B, k)`` log-probs."""
+        encoder_out = self.encoder(self.extract_feat(inputs))
+        return self.decoder.beam_search(encoder_out, beam_width or self.test_cfg['beam_width'],
+                                        topk or self.test_cfg['topk'])
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[PlateDataSample]] = None) -> List[PlateDataSample]:
+        """Fills ``pred_text``, ``pred_score`` and, when ``topk > 1``, ``pred_topk``."""
+        if data_samples is None:
+            data_samples = [PlateDataSample() for _ in range(inputs.size(0))]
+        encoder_out = self.encoder(self.extract_feat(inputs))
+        cfg = self.test_cfg
+        results = self.decoder.predict(encoder_out, cfg['decode'], cfg['beam_width'],
+                                       cfg['topk'])
+        for ds, res in zip(data_samples, results):
+            ds.pred_text = res['text']
+            ds.pred_score = res['score']
+            if cfg['topk'] > 1:
+                ds.pred_topk = res['topk']
+        return data_samples

@@ -1,0 +1,126 @@
+"""Beam searches equal exhaustive enumeration when the beam is wide enough."""
+import itertools
+
+import pytest
+import torch
+
+from dld.models.decoders import attention_beam_search, ctc_prefix_beam_search
+from dld.registry import MODELS
+
+
+def ctc_exhaustive(log_probs: torch.Tensor, blank: int) -> dict:
+    """{label tuple: log p} by summing every alignment of a ``(T, K)`` matrix."""
+    T, K = log_probs.shape
+    per_label = {}
+    for path in itertools.product(range(K), repeat=T):
+        labels, prev = [], None
+        for p in path:
+            if p != prev and p != blank:
+                labels.append(p)
+            prev = p
+        score = log_probs[torch.arange(T), torch.tensor(path)].sum()
+        per_label.setdefault(tuple(labels), []).append(score)
+    return {k: torch.stack(v).logsumexp(0).item() for k, v in per_label.items()}
+
+
+def assert_topk_matches(seqs, scores, exact: dict, k: int):
+    best = sorted(exact.items(), key=lambda kv: -kv[1])[:k]
+    assert scores.tolist() == pytest.approx([s for _, s in best], abs=1e-4)
+    for seq, score in zip(seqs, scores.tolist()):
+        assert exact[tuple(seq)] == pytest.approx(score, abs=1e-4)
+    assert len({tuple(s) for s in seqs}) == k, 'duplicate hypotheses'
+
+
+@pytest.mark.parametrize('blank', [2, 0])
+def test_ctc_prefix_beam_search_equals_enumeration_of_alignments(blank):
+    torch.manual_seed(0)
+    B, T, K, k = 3, 5, 3, 6
+    log_probs = (torch.randn(B, T, K) * 2).log_softmax(-1)
+    seqs, scores = ctc_prefix_beam_search(log_probs, blank=blank, beam_width=64, topk=k)
+    assert scores.shape == (B, k)
+    for b in range(B):
+        assert_topk_matches(seqs[b], scores[b], ctc_exhaustive(log_probs[b], blank), k)
+
+
+def test_ctc_prefix_beam_search_pads_missing_hypotheses_with_minus_inf():
+    log_probs = torch.tensor([[[0.0, float('-inf')]]])  # one frame, always char 0
+    seqs, scores = ctc_prefix_beam_search(log_probs, blank=1, beam_width=4, topk=3)
+    assert seqs[0][0] == [0] and scores[0, 0].item() == pytest.approx(0.0)
+    assert torch.isinf(scores[0, 1:]).all() and seqs[0][1:] == [[], []]
+
+
+def test_ctc_narrow_beam_returns_sorted_lower_bounds():
+    torch.manual_seed(1)
+    log_probs = torch.randn(2, 6, 3).log_softmax(-1)
+    seqs, scores = ctc_prefix_beam_search(log_probs, blank=2, beam_width=2, topk=2)
+    assert (scores[:, 0] >= scores[:, 1]).all()
+    for b in range(2):
+        exact = ctc_exhaustive(log_probs[b], 2)
+        for seq, s in zip(seqs[b], scores[b].tolist()):
+            assert s <= exact[tuple(seq)] + 1e-5
+
+
+def small_attention_decoder(cell: str):
+    decoder = MODELS.build(dict(
+        type='AttentionDecoder', in_channels=8, cell=cell, d_model=16, num_layers=1,
+        num_heads=2, dropout=0.0, max_seq_len=4, dictionary=dict(type='Dictionary', chars='AB')))
+    with torch.no_grad():  # peaky step distributions: no near-ties in the ranking
+        decoder.classifier.weight.mul_(4)
+    return decoder.eval()
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'gru', 'lstm'])
+def test_attention_beam_search_equals_enumeration_of_sequences(cell):
+    torch.manual_seed(0)
+    decoder = small_attention_decoder(cell)
+    B, k = 2, 5
+    memory = torch.randn(B, 5, 8)
+    # every string of 0..3 characters over {A, B}, each ended by EOS
+    candidates = [list(s) for n in range(decoder.max_seq_len)
+                  for s in itertools.product(range(2), repeat=n)]
+    seqs, scores = decoder.beam_search(memory, beam_width=8, topk=k)
+    assert scores.shape == (B, k)
+    for b in range(B):
+        with torch.no_grad():
+            nll = decoder.sequence_nll(memory[b:b + 1].expand(len(candidates), -1, -1),
+                                       candidates)
+        exact = {tuple(c): -v for c, v in zip(candidates, nll.tolist())}
+        assert sum(torch.tensor(list(exact.values())).exp()) <= 1.0 + 1e-5
+        assert_topk_matches(seqs[b], scores[b], exact, k)
+
+
+def test_attention_beam_search_returns_fewer_than_k_as_minus_inf():
+    # a model that ends immediately with probability 1: only '' exists
+    def step_fn(prev, state):
+        lp = torch.full((prev.size(0), 3), float('-inf'))
+        lp[:, 2] = 0.0
+        return lp, state
+
+    seqs, scores = attention_beam_search(step_fn, (torch.zeros(2 * 3, 1),), batch_size=2,
+                                         beam_width=3, topk=2, max_len=4, start_idx=2,
+                                         end_idx=2)
+    assert seqs == [[[], []], [[], []]]
+    assert scores[:, 0].tolist() == [0.0, 0.0] and torch.isinf(scores[:, 1]).all()
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'gru'])
+def test_attention_greedy_score_is_the_sequence_log_probability(cell):
+    torch.manual_seed(0)
+    decoder = small_attention_decoder(cell)
+    memory = torch.randn(3, 5, 8)
+    seqs, scores = decoder.greedy_search(memory)
+    nll = decoder.sequence_nll(memory, [s[0] for s in seqs])
+    assert scores[:, 0].tolist() == pytest.approx((-nll).tolist(), abs=1e-4)
+    assert all(len(s[0]) <= decoder.max_seq_len - 1 for s in seqs)
+
+
+def test_ctc_greedy_score_sums_over_alignments():
+    torch.manual_seed(0)
+    decoder = MODELS.build(dict(type='CTCDecoder', in_channels=8,
+                                dictionary=dict(type='Dictionary', chars='AB'))).eval()
+    memory = torch.randn(2, 4, 8)
+    seqs, scores = decoder.greedy_search(memory)
+    log_probs = decoder(memory)[0].log_softmax(-1)
+    for b in range(2):
+        exact = ctc_exhaustive(log_probs[b].detach(), decoder.dictionary.blank_idx)
+        assert scores[b, 0].item() == pytest.approx(exact[tuple(seqs[b][0])], abs=1e-4)

@@ -1,0 +1,96 @@
+"""Decoders own their dictionary, loss and postprocessing."""
+import pytest
+import torch
+
+from dld.registry import MODELS
+
+
+def test_ctc_decoder_adds_a_blank_and_outputs_one_step_per_frame():
+    dec = MODELS.build(dict(type='CTCDecoder', in_channels=16))
+    assert dec.dictionary.blank_idx == 36 and dec.dictionary.num_classes == 37
+    logits, hidden = dec(torch.randn(2, 11, 16))
+    assert logits.shape == (2, 11, 37) and hidden is None
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'gru', 'lstm'])
+def test_attention_decoder_steps_are_max_seq_len(cell):
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=16, cell=cell, d_model=32,
+                            num_layers=1, num_heads=2, max_seq_len=8))
+    d = dec.dictionary
+    assert d.end_idx == 36 and d.padding_idx == 37
+    memory = torch.randn(2, 11, 16)
+    logits, hidden = dec(memory, [[1, 2, 3], []])
+    assert logits.shape == (2, 8, 37) and hidden.shape == (2, 8, 32)
+    logits, hidden = dec(memory)  # free-running
+    assert logits.shape == (2, 8, 37) and hidden.shape == (2, 8, 32)
+
+
+def test_dictionary_config_that_drops_a_required_token_is_refused():
+    with pytest.raises(ValueError, match='with_blank=True'):
+        MODELS.build(dict(type='CTCDecoder', in_channels=4,
+                          dictionary=dict(type='Dictionary', with_blank=False)))
+
+
+def test_unknown_cell_is_refused():
+    with pytest.raises(ValueError, match='cell must be one of'):
+        MODELS.build(dict(type='AttentionDecoder', in_channels=4, cell='rnn'))
+
+
+def test_ctc_loss_reductions():
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='CTCDecoder', in_channels=8))
+    memory, targets = torch.randn(3, 10, 8), [[1, 2], [3], [4, 4, 5]]
+    nll = dec.sequence_nll(memory, targets)
+    assert dec.loss(memory, targets)['loss_ctc'].item() == pytest.approx(nll.mean().item(),
+                                                                         rel=1e-5)
+    dec.module_loss.reduction = 'token_mean'
+    expected = (nll / torch.tensor([2.0, 1.0, 3.0])).mean()
+    assert dec.loss(memory, targets)['loss_ctc'].item() == pytest.approx(expected.item(),
+                                                                         rel=1e-5)
+
+
+def test_ctc_loss_zeroes_unalignable_targets_but_nll_reports_them():
+    dec = MODELS.build(dict(type='CTCDecoder', in_channels=8))
+    memory, targets = torch.randn(1, 3, 8), [[1, 1, 1]]  # needs 5 frames
+    assert torch.isinf(dec.sequence_nll(memory, targets)).all()
+    assert dec.loss(memory, targets)['loss_ctc'].item() == 0.0
+
+
+def test_ce_loss_ignores_padding_and_cuts_long_labels():
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=8, cell='gru', d_model=16,
+                            num_layers=1, max_seq_len=4, dropout=0.0))
+    memory = torch.randn(2, 6, 8)
+    targets = [[1], [1, 2, 3, 4, 5]]  # the second is cut to 3 chars + EOS
+    nll = dec.sequence_nll(memory, targets)
+    assert nll[1].item() == pytest.approx(dec.sequence_nll(memory[1:], [[1, 2, 3]]).item(),
+                                          rel=1e-5)
+    loss = dec.loss(memory, targets)['loss_ce']
+    assert loss.item() == pytest.approx(nll.sum().item() / (2 + 4), rel=1e-5)
+
+
+def test_label_smoothing_changes_the_loss_not_the_likelihood():
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=8, cell='gru', d_model=16,
+                            num_layers=1, dropout=0.0,
+                            module_loss=dict(type='CEModuleLoss', label_smoothing=0.1)))
+    memory, targets = torch.randn(2, 6, 8), [[1, 2], [3]]
+    tokens = 3 + 2
+    assert dec.loss(memory, targets)['loss_ce'].item() != pytest.approx(
+        dec.sequence_nll(memory, targets).sum().item() / tokens, rel=1e-4)
+
+
+def test_postprocessors_collapse_and_truncate():
+    ctc = MODELS.build(dict(type='CTCDecoder', in_channels=4,
+                            dictionary=dict(type='Dictionary', chars='AB')))
+    blank = ctc.dictionary.blank_idx
+    path = torch.tensor([[0, 0, blank, 0, 1, 1, blank]])
+    assert ctc.postprocessor.collapse(path) == [[0, 0, 1]]
+    attn = MODELS.build(dict(type='AttentionDecoder', in_channels=4, cell='gru', d_model=8,
+                             dictionary=dict(type='Dictionary', chars='AB')))
+    end = attn.dictionary.end_idx
+    assert attn.postprocessor.truncate(torch.tensor([[1, 0, end, 1], [1, 1, 1, 1]])) == [
+        [1, 0], [1, 1, 1, 1]]
+    out = attn.postprocessor.format([[[1, 0], []]], torch.tensor([[-0.5, float('-inf')]]))
+    assert out[0]['text'] == 'BA' and out[0]['topk'] == [('BA', -0.5)]
+    assert out[0]['score'] == pytest.approx(torch.tensor(-0.5).exp().item())

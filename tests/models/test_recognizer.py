@@ -1,0 +1,168 @@
+"""TextRecognizer honours the API of docs/architecture.md for both decoders."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from dld.registry import MODELS
+from dld.structures.plate_data_sample import PlateDataSample
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = {
+    'ctc': 'configs/_base_/models/recognizer_ctc.py',
+    'attn': 'configs/_base_/models/recognizer_attn.py',
+}
+SCALES = [1.0, 0.6, 0.3]
+
+
+def build(kind: str, **test_cfg):
+    """The base config with small widths and no data preprocessor."""
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS[kind])).model
+    cfg.data_preprocessor = None
+    cfg.backbone.widths = (8, 16, 16, 32)
+    cfg.encoder.update(d_model=32, num_layers=1, num_heads=2)
+    if kind == 'attn':
+        cfg.decoder.update(d_model=32, num_layers=1, num_heads=2)
+    cfg.test_cfg.update(test_cfg)
+    torch.manual_seed(0)
+    return MODELS.build(cfg.to_dict()).eval()
+
+
+def images(scale: float, n: int = 2):
+    return torch.randn(n, 3, round(48 * scale), round(144 * scale))
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+@pytest.mark.parametrize('scale', SCALES)
+def test_forward_features_shapes_at_every_scale(kind, scale):
+    model = build(kind)
+    x = images(scale)
+    feats = model.forward_features(x)
+    T = -(-x.shape[-1] // 4)
+    assert feats['backbone_out'].shape == (2, 32, -(-x.shape[-2] // 8), T)
+    assert feats['encoder_out'].shape == (2, T, 32)
+    if kind == 'ctc':
+        assert feats['logits'].shape == (2, T, 37) and feats['decoder_hidden'] is None
+    else:
+        assert feats['logits'].shape == (2, 8, 37)
+        assert feats['decoder_hidden'].shape == (2, 8, 32)
+    assert torch.equal(model.extract_feat(x), feats['backbone_out'])
+    assert torch.equal(model(x, mode='tensor'), feats['logits'])
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_feat_mode_teacher_forces_on_gt_text(kind):
+    model = build(kind)
+    x = images(1.0)
+    samples = [PlateDataSample(gt_text='ab12'), PlateDataSample(gt_text='XYZ9876')]
+    feats = model(x, samples, mode='feat')
+    targets = model.encode_targets(['AB12', 'XYZ9876'])
+    expected = model.forward_features(x, targets)
+    assert torch.allclose(feats['logits'], expected['logits'])
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_sequence_nll_agrees_with_the_module_loss(kind):
+    model = build(kind)
+    x = images(0.6, n=3)
+    texts = ['A1', 'B22C', '7']
+    targets = model.encode_targets(texts)
+    enc = model.encoder(model.extract_feat(x))
+    nll = model.sequence_nll(enc, targets)
+    assert nll.shape == (3,) and (nll > 0).all()
+    losses = model(x, [PlateDataSample(gt_text=t) for t in texts], mode='loss')
+    if kind == 'ctc':
+        assert losses['loss_ctc'].item() == pytest.approx(nll.mean().item(), rel=1e-5)
+    else:
+        tokens = sum(len(t) + 1 for t in targets)  # characters + EOS
+        assert losses['loss_ce'].item() == pytest.approx(nll.sum().item() / tokens, rel=1e-5)
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_loss_ignores_inputs_hr_and_backpropagates(kind):
+    model = build(kind).train()
+    x = images(0.3)
+    samples = [PlateDataSample(gt_text='AB1'), PlateDataSample(gt_text='C2')]
+    losses = model(x, samples, mode='loss', inputs_hr=images(1.0))
+    loss = sum(losses.values())
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.backbone.stem[0].weight.grad is not None
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+@pytest.mark.parametrize('decode', ['greedy', 'beam'])
+def test_predict_fills_text_and_a_probability(kind, decode):
+    model = build(kind, decode=decode)
+    samples = model(images(0.6), [PlateDataSample(), PlateDataSample()], mode='predict')
+    for s in samples:
+        assert isinstance(s.pred_text, str)
+        assert 0.0 <= s.pred_score <= 1.0
+        assert 'pred_topk' not in s
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_predict_topk_is_sorted_and_consistent_with_pred_score(kind):
+    model = build(kind, decode='beam', beam_width=6, topk=3)
+    samples = model.predict(images(1.0))
+    for s in samples:
+        assert len(s.pred_topk) == 3
+        logps = [lp for _, lp in s.pred_topk]
+        assert logps == sorted(logps, reverse=True)
+        assert s.pred_topk[0][0] == s.pred_text
+        assert s.pred_score == pytest.approx(torch.tensor(logps[0]).exp().item(), rel=1e-5)
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_beam_search_scores_are_sequence_log_probabilities(kind):
+    model = build(kind, decode='beam', beam_width=4, topk=2)
+    x = images(0.3)
+    seqs, scores = model.beam_search(x)
+    assert len(seqs) == 2 and all(len(s) == 2 for s in seqs) and scores.shape == (2, 2)
+    enc = model.encoder(model.extract_feat(x))
+    best = [s[0] for s in seqs]
+    assert scores[:, 0].tolist() == pytest.approx((-model.sequence_nll(enc, best)).tolist(),
+                                                  abs=1e-4)
+    seqs, scores = model.beam_search(x, beam_width=5, topk=4)
+    assert scores.shape == (2, 4)
+
+
+def test_test_cfg_mistakes_fail_loudly():
+    with pytest.raises(KeyError, match='unknown key'):
+        build('ctc', beam=3)
+    with pytest.raises(ValueError, match="needs decode='beam'"):
+        build('ctc', topk=3)
+    with pytest.raises(ValueError, match='mode must be'):
+        build('ctc')(images(1.0), mode='logits')
+
+
+def test_encode_targets_uses_the_decoder_dictionary():
+    model = build('ctc')
+    assert model.encode_targets(['a0', 'Z']) == [[10, 0], [35]]
+
+
+def test_every_recognizer_part_builds_from_a_config():
+    from dld.models.dictionary import Dictionary
+    ctc_dict = Dictionary(with_blank=True)
+    attn_dict = Dictionary(with_start_end=True, with_padding=True)
+    cfgs = [
+        dict(type='ResNetPlate'),
+        dict(type='HeightPooling', in_channels=8, mode='attn'),
+        dict(type='SinusoidalPositionalEncoding', d_model=8),
+        dict(type='TransformerEncoder', in_channels=8),
+        dict(type='BiLSTMEncoder', in_channels=8),
+        dict(type='CTCDecoder', in_channels=8),
+        dict(type='AttentionDecoder', in_channels=8),
+        dict(type='TransformerDecoderCell', num_embeddings=5, in_channels=8, d_model=8,
+             num_heads=2),
+        dict(type='RNNAttentionCell', num_embeddings=5, in_channels=8, d_model=8, rnn='lstm'),
+        dict(type='CTCModuleLoss', dictionary=ctc_dict),
+        dict(type='CEModuleLoss', dictionary=attn_dict),
+        dict(type='BasePostProcessor', dictionary=ctc_dict),
+        dict(type='CTCPostProcessor', dictionary=ctc_dict),
+        dict(type='AttentionPostProcessor', dictionary=attn_dict),
+    ]
+    for cfg in cfgs:
+        assert type(MODELS.build(cfg)).__name__ == cfg['type']
+    assert type(build('attn')).__name__ == 'TextRecognizer'
