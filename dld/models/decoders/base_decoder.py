@@ -91,10 +91,15 @@ class BaseDecoder(BaseModule):
         logits, _ = self.forward_train(encoder_out, targets)
         return self.module_loss(logits, targets)
 
-    def sequence_nll(self, encoder_out: torch.Tensor, targets: Targets) -> torch.Tensor:
-        """``-log p(target | x)``, ``(N,)``."""
+    def sequence_nll(self, encoder_out: torch.Tensor, targets: Targets,
+                     unalignable_nll: Optional[float] = None) -> torch.Tensor:
+        """``-log p(target | x)``, ``(N,)``.
+
+        ``unalignable_nll``: the value (with zero gradient) for a target the
+        input is too short to produce, instead of +inf (CTC only).
+        """
         logits, _ = self.forward_train(encoder_out, targets)
-        return self.module_loss.nll(logits, targets)
+        return self.module_loss.nll(logits, targets, unalignable_nll=unalignable_nll)
 
     def predict(self, encoder_out: torch.Tensor, decode: str = 'greedy',
                 beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[Dict]:

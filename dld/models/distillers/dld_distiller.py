@@ -1,4 +1,5 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
+import glob
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -6,10 +7,12 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from dld.engine.checkpoint import load_checkpoint_file
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
+
 from .scale_costs import ScaleCosts
 
 TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
@@ -68,6 +71,9 @@ class DLDDistiller(BaseModel):
             DMLLoss or DKDLoss on per-step logits), ``selector``
             (ResolutionSelectorLoss). The task loss is the student
             decoder's own.
+        unalignable_nll (float): the NLL (with zero gradient) of a target a
+            CTC student cannot emit at a scale whose feature sequence is too
+            short for it; large, so the selector learns to avoid that scale.
         feature_levels (dict): weight of each feature level in the feature
             loss: ``backbone``, ``encoder``, ``decoder``.
     """
@@ -89,11 +95,15 @@ class DLDDistiller(BaseModel):
                  init_student_from_teacher: bool = True,
                  teacher_norm_eval: bool = True,
                  student_scale_weighting: str = 'uniform',
+                 unalignable_nll: float = 30.0,
                  losses: Optional[dict] = None,
                  feature_levels: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if isinstance(data_preprocessor, dict):
+            # Built here, in DLD's registry, so no default scope is needed.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         _check_choice('scale_strategy', scale_strategy, ('all', 'sampled'))
         _check_choice('selector_score', selector_score, ('kl', 'gt_nll'))
@@ -118,6 +128,7 @@ class DLDDistiller(BaseModel):
         self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
         self.teacher_norm_eval = teacher_norm_eval
         self.student_scale_weighting = student_scale_weighting
+        self.unalignable_nll = unalignable_nll
         self.test_cfg = dict(test_cfg or {})
 
         losses = dict(losses or {})
@@ -153,12 +164,13 @@ class DLDDistiller(BaseModel):
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, path: str) -> None:
+        path = resolve_teacher_checkpoint(path)
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'Teacher checkpoint not found: {path}. Train one first with '
                 f'`{TEACHER_HINT}` and point `model.teacher_ckpt` at its '
                 'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
-        ckpt = _load_checkpoint(path, map_location='cpu')
+        ckpt = load_checkpoint_file(path, map_location='cpu')
         state = ckpt.get('state_dict', ckpt)
         if any(k.startswith('teacher.') for k in state):
             # A DLD checkpoint: take its teacher.
@@ -264,12 +276,12 @@ class DLDDistiller(BaseModel):
         if self.logit_loss is not None:
             losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
         if self.selector is not None:
-            sel = self.selector_loss(decisions, per_scale['score'].detach(),
-                                     self.relative_cost, computed_mask=computed)
-            if isinstance(sel, dict):
-                losses.update(sel)
-            else:
-                losses['loss_selector'] = sel
+            sel, parts = self.selector_loss(
+                decisions, per_scale['score'].detach(), self.relative_cost,
+                computed_mask=computed, return_parts=True)
+            losses['loss_selector'] = sel
+            losses['selector_kl'] = parts['kl'].detach()
+            losses['selector_flops'] = parts['flops'].detach()
             scales = inputs.new_tensor(self.scales)
             losses['mean_scale'] = scales[chosen].mean().detach()
             losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
@@ -303,8 +315,8 @@ class DLDDistiller(BaseModel):
         feats = self.teacher.forward_features(inputs_hr, targets=gt)
         out = dict(feats=feats)
         if self.skd_loss is not None or self.selector_score == 'kl':
-            seqs, scores = self.teacher.decode_beams(
-                feats['encoder_out'], beam_width=self.skd_beam_width, topk=self.skd_topk)
+            seqs, scores = self.teacher.decoder.beam_search(
+                feats['encoder_out'], self.skd_beam_width, self.skd_topk)
             out['beams'] = seqs
             out['beam_scores'] = scores
         return out
@@ -315,7 +327,8 @@ class DLDDistiller(BaseModel):
         gt_sub = [gt[i] for i in idx.tolist()]
         feats = self.student.forward_features(x, targets=gt_sub)
         terms = {}
-        terms['task'] = self.student.sequence_nll(feats['encoder_out'], gt_sub) / \
+        terms['task'] = self.student.sequence_nll(
+            feats['encoder_out'], gt_sub, unalignable_nll=self.unalignable_nll) / \
             x.new_tensor([max(len(t), 1) for t in gt_sub])
         beam_nll = None
         if 'beams' in teacher:
@@ -349,7 +362,8 @@ class DLDDistiller(BaseModel):
         if flat:
             rows_t = torch.tensor(rows, device=encoder_out.device)
             enc = encoder_out.repeat_interleave(k, dim=0)[rows_t]
-            nll = nll.index_put((rows_t,), self.student.sequence_nll(enc, flat))
+            nll = nll.index_put((rows_t,), self.student.sequence_nll(
+                enc, flat, unalignable_nll=self.unalignable_nll))
         return nll.view(n, k)
 
     def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor,
@@ -423,6 +437,28 @@ class DLDDistiller(BaseModel):
 
 
 # -------------------------------------------------------------------- helpers
+def resolve_teacher_checkpoint(path: str) -> str:
+    """A file as is; a work dir -> its single ``best_*.pth``, else its last checkpoint.
+
+    So configs can name the teacher's work dir, whose best checkpoint's name
+    carries an epoch number that is not known in advance.
+    """
+    if not osp.isdir(path):
+        return path
+    best = sorted(glob.glob(osp.join(path, 'best_*.pth')))
+    if len(best) == 1:
+        return best[0]
+    if len(best) > 1:
+        raise FileNotFoundError(
+            f'{path} holds several best_*.pth ({[osp.basename(b) for b in best]}); '
+            'set `model.teacher_ckpt` to one of them.')
+    last = osp.join(path, 'last_checkpoint')
+    if osp.isfile(last):
+        with open(last) as f:
+            return f.read().strip()
+    return osp.join(path, 'best_*.pth')
+
+
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f'{name} must be one of {list(choices)}, got {value!r}')
@@ -464,18 +500,26 @@ def _step_mask(targets: List[List[int]], length: int, device) -> torch.Tensor:
     return torch.arange(length, device=device)[None, :] < lens[:, None]
 
 
-def _topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor) -> torch.Tensor:
-    """KL(teacher || student) restricted to the teacher's top-k sequences.
+def _topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor,
+                      eps: float = 1e-6) -> torch.Tensor:
+    """KL(teacher || student) over the teacher's top-k sequences plus "the rest".
 
-    The teacher's distribution over its k beams is renormalised; the
-    student's log-probability of beam j is ``-beam_nll[:, j]``. Shapes:
-    ``beam_nll`` and ``beam_scores`` (n, k) -> (n,).
+    The sequence space is coarse-grained into k + 1 outcomes: each of the
+    teacher's k beams, and every other sequence. Both models' probabilities
+    of those outcomes are exact (the rest is 1 minus the beams' mass), so
+    this is a true KL: zero when the student matches the teacher, and a
+    lower bound on the full sequence KL. ``beam_nll`` is the student's
+    ``-log p(beam)``, ``beam_scores`` the teacher's ``log p(beam)``
+    (``-inf`` where a beam does not exist). Shapes: (n, k) -> (n,).
     """
     valid = torch.isfinite(beam_scores)
-    log_p = torch.log_softmax(beam_scores.masked_fill(~valid, float('-inf')), dim=1)
-    p = log_p.exp()
-    terms = torch.where(valid, p * (log_p + beam_nll), torch.zeros_like(p))
-    return terms.sum(dim=1)
+    log_t = beam_scores.masked_fill(~valid, float('-inf'))
+    log_s = (-beam_nll).masked_fill(~valid, float('-inf'))
+    p_t = log_t.exp()
+    beams = torch.where(valid, p_t * (log_t - log_s), torch.zeros_like(p_t)).sum(dim=1)
+    rest_t = (1 - p_t.sum(dim=1)).clamp(min=eps)
+    rest_s = (1 - log_s.exp().sum(dim=1)).clamp(min=eps)
+    return beams + rest_t * (rest_t.log() - rest_s.log())
 
 
 def _weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,31 @@ class _RecognizerInference(nn.Module):
         return self.recognizer(x, mode='tensor')
 
 
+# fvcore traces the whole inference path (an autoregressive decoder is
+# unrolled step by step), which takes seconds; a FLOP count depends only on
+# the architecture and the input shape, so it is measured once per process.
+_FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...]], int] = {}
+
+
 def _measure(module: nn.Module, shape: Tuple[int, ...]) -> int:
+    key = (_signature(module), tuple(shape))
+    if key not in _FLOPS_CACHE:
+        _FLOPS_CACHE[key] = _count(module, shape)
+    return _FLOPS_CACHE[key]
+
+
+def _signature(module: nn.Module) -> str:
+    """Structure plus every plain hyper-parameter (e.g. a decoder's max length)."""
+    parts = [repr(module)]
+    for name, m in module.named_modules():
+        hparams = {k: v for k, v in vars(m).items()
+                   if not k.startswith('_') and k != 'training'
+                   and isinstance(v, (int, float, str, bool, tuple))}
+        parts.append(f'{name}:{sorted(hparams.items())}')
+    return '\n'.join(parts)
+
+
+def _count(module: nn.Module, shape: Tuple[int, ...]) -> int:
     from dld.utils.flops import count_flops
     device = next(module.parameters()).device
     was_training = module.training

@@ -1,5 +1,5 @@
 """Token cross-entropy of an attention decoder's teacher-forced logits."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -74,8 +74,13 @@ class CEModuleLoss(nn.Module):
                              reduction='none', label_smoothing=label_smoothing)
         return ce, tgt != -100  # (B, L), (B, L)
 
-    def nll(self, logits: torch.Tensor, targets: Sequence[Sequence[int]]) -> torch.Tensor:
-        """``-log p(target | x)`` per sample, ``(B,)``: token NLLs incl. EOS."""
+    def nll(self, logits: torch.Tensor, targets: Sequence[Sequence[int]],
+            unalignable_nll: Optional[float] = None) -> torch.Tensor:
+        """``-log p(target | x)`` per sample, ``(B,)``: token NLLs incl. EOS.
+
+        ``unalignable_nll`` is accepted for symmetry with CTC: an
+        autoregressive decoder can emit any target up to its length limit.
+        """
         ce, _ = self._token_ce(logits, targets, 0.0)
         return ce.sum(dim=1)
 

@@ -1,5 +1,5 @@
 """CTC loss of a CTC decoder's logits against index targets."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,8 +43,22 @@ class CTCModuleLoss(nn.Module):
         self.zero_infinity = zero_infinity
 
     def nll(self, logits: torch.Tensor, targets: Sequence[Sequence[int]],
-            zero_infinity: bool = False) -> torch.Tensor:
-        """``-log p(target | x)`` per sample, ``(B,)``; +inf if unalignable."""
+            zero_infinity: bool = False,
+            unalignable_nll: Optional[float] = None) -> torch.Tensor:
+        """``-log p(target | x)`` per sample, ``(B,)``; +inf if unalignable.
+
+        A target needs ``len + repeats`` frames (a blank between equal
+        neighbours). With ``unalignable_nll`` set, such targets get that
+        constant with zero gradient instead of +inf, so a distiller can still
+        score a scale whose input is too short (e.g. 7 characters at 0.3x).
+        """
+        if unalignable_nll is not None:
+            needed = torch.tensor(
+                [len(t) + sum(a == b for a, b in zip(t, t[1:])) for t in targets],
+                device=logits.device)
+            nll = self.nll(logits, targets, zero_infinity=True)
+            bad = needed > logits.size(1)
+            return torch.where(bad, nll.new_tensor(float(unalignable_nll)), nll)
         if len(targets) != logits.size(0):
             raise ValueError(f'CTCModuleLoss: {logits.size(0)} logits but {len(targets)} '
                              'targets.')

@@ -39,6 +39,9 @@ class TextRecognizer(BaseModel):
     def __init__(self, backbone: dict, encoder: dict, decoder: dict,
                  data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  init_cfg=None) -> None:
+        if isinstance(data_preprocessor, dict):
+            # Built here, in DLD's registry, so no default scope is needed.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.encoder = MODELS.build(encoder, default_args=self._width_of(self.backbone))
@@ -94,11 +97,12 @@ class TextRecognizer(BaseModel):
         """Dictionary indices, no special tokens."""
         return [self.dictionary.str2idx(t) for t in texts]
 
-    def sequence_nll(self, encoder_out: torch.Tensor,
-                     targets: Sequence[Sequence[int]]) -> torch.Tensor:
+    def sequence_nll(self, encoder_out: torch.Tensor, targets: Sequence[Sequence[int]],
+                     unalignable_nll: Optional[float] = None) -> torch.Tensor:
         """``-log p(target | x)``, ``(N,)``; CTC sums over alignments (+inf
-        when a target is too long for T), attention sums token NLLs incl. EOS."""
-        return self.decoder.sequence_nll(encoder_out, targets)
+        when a target is too long for T, or ``unalignable_nll`` with zero
+        gradient when set), attention sums token NLLs incl. EOS."""
+        return self.decoder.sequence_nll(encoder_out, targets, unalignable_nll)
 
     # -- modes --------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,

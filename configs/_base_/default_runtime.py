@@ -1,0 +1,40 @@
+# Runtime shared by every DLD config: scope, hooks, logging, environment.
+default_scope = 'dld'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook plus atomic writes and checkpoints that load
+    # with torch.load(weights_only=True) (dld/engine/hooks). 'auto' keeps the
+    # best value of the first metric, which PlateRecogMetric makes plate
+    # accuracy ('plate/accuracy', rule 'greater').
+    checkpoint=dict(
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        save_best='auto',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Reseeds python/numpy/torch with seed + epoch before each epoch, so a
+    # resumed run draws the same dropout/augmentation as an unbroken one.
+    epoch_seed=dict(type='EpochSeedHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py switches to 'gloo' when a distributed run has no GPU.
+    dist_cfg=dict(backend='nccl'),
+)
+
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_level = 'INFO'
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+
+load_from = None
+resume = False
+
+randomness = dict(seed=42, deterministic=False)

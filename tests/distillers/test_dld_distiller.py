@@ -1,0 +1,240 @@
+"""DLDDistiller: frozen teacher, routing, loss terms and the selector."""
+import copy
+
+import pytest
+import torch
+
+from dld.models.losses import sequence_kd_loss
+from dld.registry import MODELS
+
+from .conftest import plate_batch, tiny_dld_cfg
+
+
+def build(teacher_path, **overrides):
+    torch.manual_seed(0)
+    return MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_path, **overrides))
+
+
+def test_missing_teacher_checkpoint_names_the_training_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match='tools/train.py configs/teacher_plate_hr.py'):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'nope.pth')))
+
+
+def test_teacher_dir_resolves_to_its_best_checkpoint(teacher_ckpt, tmp_path):
+    import shutil
+    work = tmp_path / 'teacher_run'
+    work.mkdir()
+    shutil.copy(teacher_ckpt(), work / 'best_plate_accuracy_epoch_3.pth')
+    model = build(str(work))
+    assert bool(model.teacher_loaded)
+
+
+def test_teacher_is_frozen_and_unchanged_by_training_steps(teacher_ckpt):
+    model = build(teacher_ckpt())
+    before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    model.train()
+    assert not model.teacher.training, 'teacher must stay in eval mode'
+    for step in range(2):
+        lr, hr, samples = plate_batch(4, seed=step)
+        losses = model(lr, samples, mode='loss', inputs_hr=hr)
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        optim.zero_grad()
+        total.backward()
+        assert all(p.grad is None for p in model.teacher.parameters())
+        optim.step()
+    after = model.teacher.state_dict()
+    for key, value in before.items():
+        assert torch.equal(value, after[key]), f'teacher {key} changed'
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    # The student did learn.
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.student.parameters())
+
+
+def test_teacher_norm_eval_false_lets_batchnorm_statistics_drift(teacher_ckpt):
+    model = build(teacher_ckpt(), teacher_norm_eval=False)
+    model.train()
+    bn = next(m for m in model.teacher.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    lr, hr, samples = plate_batch(4)
+    model(lr, samples, mode='loss', inputs_hr=hr)
+    assert not torch.equal(before, bn.running_mean)
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_predict_never_calls_the_teacher(teacher_ckpt):
+    model = build(teacher_ckpt())
+    calls = []
+    for module in model.teacher.modules():
+        module.register_forward_hook(lambda *a: calls.append(1))
+    model.teacher.forward_features = lambda *a, **k: calls.append(1)
+    model.eval()
+    lr, _, samples = plate_batch(4)
+    out = model(lr, samples, mode='predict')
+    assert calls == []
+    assert all(isinstance(ds.pred_text, str) for ds in out)
+    assert all(ds.pred_scale in model.scales for ds in out)
+    assert all(ds.pred_gflops > 0 for ds in out)
+
+
+def test_predict_groups_images_by_scale_and_matches_fixed_scale_reading(teacher_ckpt):
+    model = build(teacher_ckpt())
+    model.eval()
+    lr, _, samples = plate_batch(6)
+    forced = model.predict(lr, copy.deepcopy(samples), force_scale=0.5)
+    direct = model.student.predict(model.resize(lr, 0.5), copy.deepcopy(samples))
+    assert [d.pred_text for d in forced] == [d.pred_text for d in direct]
+    assert all(d.pred_scale == 0.5 for d in forced)
+
+
+def test_training_needs_the_hr_stream(teacher_ckpt):
+    model = build(teacher_ckpt())
+    lr, _, samples = plate_batch(2)
+    with pytest.raises(ValueError, match='inputs_hr'):
+        model(lr, samples, mode='loss')
+
+
+def test_skd_term_equals_hand_computation(teacher_ckpt):
+    """One fixed scale, no selector: loss_skd = sum_j w_j NLL_student(beam_j)."""
+    model = build(teacher_ckpt(), selector=None, fixed_scale=0.6,
+                  losses=dict(skd=dict(type='SequenceKDLoss', weighting='score')))
+    model.train()
+    lr, hr, samples = plate_batch(3)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    # Still in train mode: the student's BatchNorm uses this batch's statistics,
+    # as it did in the loss (the tiny configs have no dropout).
+    with torch.no_grad():
+        enc_t = model.teacher.forward_features(hr)['encoder_out']
+        beams, scores = model.teacher.decoder.beam_search(enc_t, 5, 3)
+        enc_s = model.student.forward_features(model.resize(lr, 0.6))['encoder_out']
+        nll = torch.zeros_like(scores)
+        for i in range(3):
+            for j, seq in enumerate(beams[i]):
+                nll[i, j] = model.student.sequence_nll(enc_s[i:i + 1], [seq])[0]
+        expected = 0.0
+        for i in range(3):
+            valid = torch.isfinite(scores[i])
+            w = torch.softmax(scores[i][valid], 0)
+            expected += float((w * nll[i][valid]).sum())
+        expected /= 3
+    assert losses['loss_skd'].item() == pytest.approx(expected, rel=1e-4)
+    assert sequence_kd_loss(nll, scores).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_selector_gets_gradient_through_straight_through_gumbel(teacher_ckpt):
+    model = build(teacher_ckpt())
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    decisions, _ = model.select(lr)
+    assert torch.equal(decisions.sum(1), torch.ones(4))
+    assert set(decisions.unique().tolist()) <= {0.0, 1.0}
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    losses['loss_selector'].backward()
+    grads = [p.grad for p in model.selector.parameters() if p.grad is not None]
+    assert grads and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_sampled_strategy_runs_two_scales_per_image(teacher_ckpt):
+    model = build(teacher_ckpt(), scale_strategy='sampled')
+    chosen = torch.tensor([0, 5, 2, 2])
+    mask = model._scales_to_compute(chosen)
+    assert mask.sum(1).tolist() == [2, 2, 2, 2]
+    assert mask[torch.arange(4), chosen].all()
+
+
+def test_costs_fall_monotonically_with_scale_and_include_the_selector(teacher_ckpt):
+    model = build(teacher_ckpt())
+    flops = [model.costs.student_flops[s] for s in model.scales]
+    assert all(a > b for a, b in zip(flops, flops[1:]))
+    rel = model.relative_cost.tolist()
+    assert rel[0] > 1.0  # scale 1.0 = the teacher's cost plus the selector's
+    assert model.costs.selector_flops > 0
+    assert model.costs.gflops_at(0.3) == pytest.approx(
+        (model.costs.student_flops[0.3] + model.costs.selector_flops) / 1e9)
+
+
+def test_scale_pow_cost_reproduces_the_public_code(teacher_ckpt):
+    model = build(teacher_ckpt(), cost='scale_pow', cost_power=1.5)
+    expected = torch.tensor([s**1.5 for s in model.scales])
+    assert torch.allclose(model.relative_cost, expected)
+
+
+def test_unknown_loss_role_fails_loudly(teacher_ckpt):
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt())
+    cfg['losses']['sekd'] = dict(type='SequenceKDLoss')
+    with pytest.raises(KeyError, match='sekd'):
+        MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('logit', [
+    dict(type='KLDivLoss', temperature=2.0),
+    dict(type='DMLLoss'),
+    dict(type='DKDLoss'),
+])
+def test_logit_kd_options_train(teacher_ckpt, logit):
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt())
+    cfg['losses']['logit'] = logit
+    model = MODELS.build(cfg)
+    model.train()
+    lr, hr, samples = plate_batch(2)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    assert torch.isfinite(losses['loss_logit']) and losses['loss_logit'] > 0
+    losses['loss_logit'].backward()
+
+
+def test_ctc_student_trains_at_every_scale(teacher_ckpt):
+    path = teacher_ckpt('configs/dld_plate_ctc.py')
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_ctc.py', teacher_ckpt=path))
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def _train_selector_only(model, gamma, steps=40):
+    model.selector_loss.gamma = gamma
+    model.selector.tau = 1.0
+    optim = torch.optim.Adam(model.selector.parameters(), lr=0.05)
+    model.train()
+    model.student.eval()  # frozen like the teacher: at scale 1.0 the two agree exactly
+    for step in range(steps):
+        lr, _, samples = plate_batch(8, seed=step)
+        # Efficiency setting: the student reads the HR crop too, so at scale
+        # 1.0 it equals the teacher (KL = 0) and loses information below.
+        losses = model(lr, samples, mode='loss', inputs_hr=lr)
+        optim.zero_grad()
+        losses['loss_selector'].backward()
+        optim.step()
+    model.eval()
+    lr, _, _ = plate_batch(16, seed=999)
+    _, chosen = model.select(lr)
+    return torch.tensor(model.scales)[chosen]
+
+
+@pytest.mark.slow
+def test_selector_converges_to_smallest_scale_when_flops_dominate(teacher_ckpt):
+    path = teacher_ckpt()
+    cheap = _train_selector_only(build(path), gamma=50.0)
+    assert (cheap == min(build(path).scales)).float().mean() >= 0.9
+    exact = _train_selector_only(build(path), gamma=0.0)
+    assert (exact == 0.3).float().mean() <= 0.1
+    assert exact.mean() > 0.8
+
+
+def test_topk_sequence_kl_is_a_true_kl_over_beams_and_rest():
+    from dld.models.distillers.dld_distiller import _topk_sequence_kl
+    scores = torch.tensor([[-0.2, -2.0, float('-inf')]])
+    same = _topk_sequence_kl(-scores.clone().nan_to_num(neginf=0.0), scores)
+    assert same.item() == pytest.approx(0.0, abs=1e-6)
+    nll = torch.tensor([[1.0, 0.5, 3.0]])
+    p_t = torch.tensor([0.2, 2.0]).neg().exp()
+    p_s = torch.tensor([1.0, 0.5]).neg().exp()
+    r_t, r_s = 1 - p_t.sum(), 1 - p_s.sum()
+    expected = (p_t * (p_t.log() - p_s.log())).sum() + r_t * (r_t.log() - r_s.log())
+    assert _topk_sequence_kl(nll, scores).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert expected > 0
