@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.model import BaseModel
 
+from dld.models.selectors.scale_resize import resize_to_scale
 from dld.registry import MODELS
 from dld.structures.plate_data_sample import PlateDataSample
 
@@ -24,6 +25,11 @@ class TextRecognizer(BaseModel):
         decoder (dict): ``CTCDecoder`` / ``AttentionDecoder``; ``in_channels``
             defaults to ``encoder.out_channels``.
         data_preprocessor (dict | None): e.g. ``PlateDataPreprocessor``.
+        train_scales (Sequence[float] | None): scale augmentation: each
+            training batch is resized to one of these scales of its input
+            size, drawn uniformly, so a recognizer trained without
+            distillation reads every scale a DLD student may be given (the
+            fair no-KD baseline). None trains at the input size.
         test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
             ``beam_width``, ``topk``. ``topk > 1`` needs ``decode='beam'`` and
             fills ``pred_topk``.
@@ -38,7 +44,7 @@ class TextRecognizer(BaseModel):
 
     def __init__(self, backbone: dict, encoder: dict, decoder: dict,
                  data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 init_cfg=None) -> None:
+                 train_scales: Optional[Sequence[float]] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
@@ -47,6 +53,7 @@ class TextRecognizer(BaseModel):
         self.encoder = MODELS.build(encoder, default_args=self._width_of(self.backbone))
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
         self.test_cfg = self._check_test_cfg(dict(test_cfg or {}))
+        self.train_scales = [float(s) for s in train_scales] if train_scales else None
 
     @staticmethod
     def _width_of(module) -> dict:
@@ -136,6 +143,9 @@ class TextRecognizer(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples: Sequence[PlateDataSample]
              ) -> Dict[str, torch.Tensor]:
         targets = self.encode_targets(self._gt_texts(data_samples))
+        if self.train_scales:
+            scale = self.train_scales[int(torch.randint(len(self.train_scales), ()))]
+            inputs = resize_to_scale(inputs, scale)
         encoder_out = self.encoder(self.extract_feat(inputs))
         return self.decoder.loss(encoder_out, targets)
 

@@ -1,0 +1,23 @@
+# The no-KD baseline: the DLD student's architecture trained on the LR frames
+# alone (no teacher), with scale augmentation over the same candidate scales,
+# so it can be compared with DLD at every scale and at equal FLOPs.
+# For the fairest comparison start it, like the DLD student, from the teacher:
+#   python tools/train.py configs/student_plate_lr.py \
+#       --cfg-options load_from=work_dirs/teacher_plate_hr/best_plate_accuracy_epoch_N.pth
+_base_ = [
+    '_base_/models/recognizer_attn.py',
+    '_base_/datasets/synth_plates.py',
+    '_base_/schedules/schedule_adam_short.py',
+    '_base_/default_runtime.py',
+]
+
+model = dict(train_scales=(1.0, 0.8, 0.6, 0.5, 0.4, 0.3))
+
+lr_train_pipeline = [
+    dict(type='LoadPlateImages', color_type='color', with_hr=False),
+    dict(type='PlateRandomAffine', prob=0.5, keys=('img', )),
+    dict(type='PlatePhotometricDistort', prob=0.8, keys=('img', )),
+    dict(type='ResizePair', lr_size=_base_.input_size, hr_size=_base_.input_size),
+    dict(type='PackPlateInputs', main_stream='lr'),
+]
+train_dataloader = dict(dataset=dict(pipeline=lr_train_pipeline, load_hr=False))
