@@ -1,1 +1,20 @@
+"""Training-loop parts: hooks, and checkpoint I/O.
+
+Importing this package installs the checkpoint allow-list and the
+weights-only loader (see :mod:`dld.engine.checkpoint`).
+"""
 from . import hooks  # noqa: F401
+from .checkpoint import (
+    CHECKPOINT_SAFE_GLOBALS,
+    CheckpointGlobalError,
+    allow_checkpoint_globals,
+    load_checkpoint_file,
+    register_checkpoint_io,
+)
+
+register_checkpoint_io()
+
+__all__ = [
+    'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError', 'allow_checkpoint_globals',
+    'load_checkpoint_file', 'register_checkpoint_io'
+]

@@ -1,0 +1,361 @@
+"""Accuracy against FLOPs of every way to read the test set: the numbers of the report.
+
+Methods (one row each, per scale where it has scales):
+
+* ``teacher_hr``: the teacher on the HR crops (the reference cost);
+* ``teacher_lr``: the teacher on the LR crops at the base size;
+* ``nokd@s``: the no-KD baseline student at fixed scale ``s``;
+* ``dld@s``: the DLD student at fixed scale ``s`` (selector not run);
+* ``dld_selector``: DLD as deployed, the selector choosing per image;
+* ``oracle``: per image, the smallest scale at which the DLD student is
+  right, else the largest: the limit any selector over these scales can
+  reach (its cost counts no selector).
+
+The test set is loaded and run through its pipeline once; the collated
+uint8 batches are cached and every method reads the cache (each through its
+model's own data preprocessor), so all methods see the same images.
+
+FLOPs are fvcore's (one fused multiply-add = one flop) at each method's real
+input size, measured once per model and scale; throughput is wall-clock
+images per second of ``predict`` on the current device, data loading and
+normalisation excluded.
+"""
+import copy
+import logging
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
+
+from .model_loading import (
+    build_model_for_inference,
+    init_model,
+    load_config,
+    load_weights,
+    read_state_dict,
+)
+from .scaled_prediction import RecognizerCosts, predict_at_scale
+
+CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
+              'multiply-add counts as one flop (half the "2 x MAC" figure some papers '
+              'quote); cheap element-wise ops are not counted.')
+
+
+@dataclass
+class MethodResult:
+    """One row of the report."""
+
+    method: str
+    name: str
+    scale: Optional[float]
+    metrics: Dict[str, float]
+    gflops: float
+    params: int
+    images_per_s: Optional[float]
+    num_images: int
+    correct: List[bool] = field(default_factory=list, repr=False)
+    scales: List[float] = field(default_factory=list, repr=False)
+
+    def row(self, teacher_gflops: Optional[float]) -> dict:
+        saved = None
+        if teacher_gflops:
+            saved = 100.0 * (1.0 - self.gflops / teacher_gflops)
+        return dict(method=self.method, name=self.name, scale=self.scale,
+                    accuracy=self.metrics.get('plate/accuracy'),
+                    char_accuracy=self.metrics.get('plate/char_accuracy'),
+                    track_accuracy=self.metrics.get('track/accuracy'),
+                    gflops=self.gflops, gflops_saved_pct=saved, params=self.params,
+                    images_per_s=self.images_per_s, num_images=self.num_images,
+                    metrics=dict(self.metrics))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+class CachedTestSet:
+    """The config's test set, loaded once: collated uint8 batches (CPU)."""
+
+    def __init__(self, cfg, with_hr: bool, max_batches: Optional[int] = None) -> None:
+        from mmengine.runner import Runner
+        dl_cfg = copy.deepcopy(cfg.test_dataloader)
+        self.with_hr = False
+        self.note = None
+        if with_hr:
+            try:
+                self.batches = self._load(Runner, _with_hr(dl_cfg), max_batches)
+                self.with_hr = all('inputs_hr' in b for b in self.batches)
+            except Exception as err:  # noqa: BLE001 - LR-only test sets have no HR
+                self.note = f'teacher on HR skipped: the test set has no HR frames ({err})'
+                print_log(self.note, logger='current', level=logging.WARNING)
+        if not self.with_hr:
+            self.batches = self._load(Runner, copy.deepcopy(cfg.test_dataloader), max_batches)
+        self.num_images = sum(len(b['data_samples']) for b in self.batches)
+
+    @staticmethod
+    def _load(runner_cls, dl_cfg, max_batches: Optional[int]) -> List[dict]:
+        loader = runner_cls.build_dataloader(dl_cfg, seed=0)
+        batches = []
+        for i, batch in enumerate(loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            batches.append(batch)
+        return batches
+
+
+def _with_hr(dl_cfg):
+    """The test loader config changed to also load and pack the HR frames."""
+    ds = dl_cfg['dataset']
+    if 'pipeline' not in ds:
+        raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
+    ds['load_hr'] = True
+    for step in ds['pipeline']:
+        if step.get('type') in ('LoadPlateImages', 'dld.LoadPlateImages'):
+            step['with_hr'] = True
+    return dl_cfg
+
+
+class FlopsAccuracyEvaluator:
+    """Evaluate every method on one cached test set.
+
+    Args:
+        config (str | Config): the DLD config (its test set and evaluator are used).
+        checkpoint (str): the DLD checkpoint (student + selector; full is fine).
+        teacher_checkpoint (str, optional): teacher weights (a recognizer or a
+            full DLD checkpoint); default: the DLD checkpoint's own, if it has them.
+        baseline_checkpoint (str, optional): the no-KD student.
+        baseline_config (str, optional): its config; default: the DLD
+            student's architecture.
+        scales (Sequence[float], optional): fixed scales to evaluate; default:
+            the distiller's candidate scales.
+        device (str): e.g. 'cpu', 'cuda:0'.
+        max_batches (int, optional): evaluate only this many test batches.
+    """
+
+    def __init__(self, config, checkpoint: str, teacher_checkpoint: Optional[str] = None,
+                 baseline_checkpoint: Optional[str] = None,
+                 baseline_config: Optional[str] = None,
+                 scales: Optional[Sequence[float]] = None, device: str = 'cpu',
+                 max_batches: Optional[int] = None) -> None:
+        self.cfg = load_config(config)
+        self.device = torch.device(device)
+        self.notes: List[str] = []
+        self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
+        from .scaled_prediction import is_distiller
+        if not is_distiller(self.model):
+            raise TypeError('flops_accuracy needs a DLD config (model.type=DLDDistiller); '
+                            f"got {self.cfg.model.get('type')}")
+        self.costs = self.model.costs
+        self.base_size = tuple(self.model.base_size)
+        self.scales = sorted({float(s) for s in (scales or self.model.scales)}, reverse=True)
+        self.has_selector = self.model.selector is not None
+        self.paths_teacher = teacher_checkpoint
+        self.has_teacher = self._load_teacher(checkpoint, teacher_checkpoint)
+        self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
+        self.paths = dict(config=config if isinstance(config, str) else None,
+                          checkpoint=checkpoint, teacher_checkpoint=self.paths_teacher,
+                          baseline_checkpoint=baseline_checkpoint,
+                          baseline_config=baseline_config)
+        self.data = CachedTestSet(self.cfg, with_hr=self.has_teacher, max_batches=max_batches)
+        if self.data.note:
+            self.notes.append(self.data.note)
+        metric_cfgs = self.cfg.test_evaluator
+        metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
+        plate = [m for m in metric_cfgs if m.get('type') in ('PlateRecogMetric',
+                                                             'dld.PlateRecogMetric')]
+        self.case_sensitive = bool(plate and plate[0].get('case_sensitive', False))
+
+    # ------------------------------------------------------------ models
+    def _load_teacher(self, checkpoint: str, teacher_checkpoint: Optional[str]) -> bool:
+        if teacher_checkpoint is None:
+            state, _ = read_state_dict(checkpoint)
+            if any(k.startswith('teacher.') for k in state):
+                return True
+            cfg_teacher = self.cfg.model.get('teacher_ckpt')
+            if not (cfg_teacher and osp.isfile(cfg_teacher)):
+                self.notes.append('teacher rows skipped: the DLD checkpoint holds no teacher '
+                                  'weights, no --teacher-ckpt was given and the config\'s '
+                                  'model.teacher_ckpt is not a file')
+                return False
+            teacher_checkpoint = cfg_teacher
+            self.paths_teacher = cfg_teacher
+        state, _ = read_state_dict(teacher_checkpoint)
+        if any(k.startswith('teacher.') for k in state):
+            state = {k[len('teacher.'):]: v for k, v in state.items()
+                     if k.startswith('teacher.')}
+        missing, unexpected = self.model.teacher.load_state_dict(state, strict=False)
+        if missing:
+            raise RuntimeError(f'{teacher_checkpoint} does not hold the config\'s teacher: '
+                               f'{len(missing)} missing weight(s), e.g. {missing[:5]}')
+        return True
+
+    def _load_baseline(self, checkpoint: Optional[str],
+                       config: Optional[str]) -> Optional[nn.Module]:
+        if checkpoint is None:
+            self.notes.append('no-KD rows skipped: no --baseline-ckpt given')
+            return None
+        if config is not None:
+            model, _ = init_model(config, checkpoint, device=self.device)
+        else:
+            model = build_model_for_inference(self.cfg.model.student)
+            load_weights(model, checkpoint, is_distiller=False)
+            model.to(self.device).eval()
+        return model
+
+    def _preprocessor(self, model: nn.Module):
+        """The model's own data preprocessor when it normalises, else the distiller's."""
+        from dld.models.data_preprocessors import PlateDataPreprocessor
+        pre = getattr(model, 'data_preprocessor', None)
+        return pre if isinstance(pre, PlateDataPreprocessor) else self.model.data_preprocessor
+
+    # ------------------------------------------------------------ running
+    @torch.no_grad()
+    def _run(self, method: str, name: str, scale: Optional[float], model: nn.Module,
+             predict: Callable, flops_of: Callable, params: int, stream: str = 'inputs'
+             ) -> MethodResult:
+        """Run ``predict(inputs, samples)`` over the cached batches; evaluate it."""
+        pre = self._preprocessor(model)
+        evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
+        correct, flops, scales = [], [], []
+        seconds = 0.0
+        for i, batch in enumerate(self.data.batches):
+            batch = dict(batch, data_samples=copy.deepcopy(batch['data_samples']))
+            if stream == 'inputs_hr':
+                batch = dict(inputs=batch['inputs_hr'], data_samples=batch['data_samples'])
+            else:
+                batch.pop('inputs_hr', None)
+            data = pre(batch, False)
+            if i == 0:  # warm-up, untimed: first calls allocate and pick kernels
+                predict(data['inputs'], copy.deepcopy(data['data_samples']))
+            _sync(self.device)
+            start = time.perf_counter()
+            samples = predict(data['inputs'], data['data_samples'])
+            _sync(self.device)
+            seconds += time.perf_counter() - start
+            evaluator.process(samples, batch)
+            for ds in samples:
+                pred = ds.get('pred_text', '')
+                gt = ds.gt_text
+                if not self.case_sensitive:
+                    pred, gt = pred.upper(), gt.upper()
+                correct.append(pred == gt)
+                flops.append(flops_of(ds))
+                scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
+        n = len(correct)
+        metrics = evaluator.evaluate(n) if n else {}
+        metrics = {k: (v.item() if hasattr(v, 'item') else v) for k, v in metrics.items()}
+        return MethodResult(method, name, scale, metrics,
+                            gflops=sum(flops) / max(n, 1) / 1e9, params=params,
+                            images_per_s=n / seconds if seconds > 0 else None, num_images=n,
+                            correct=correct, scales=scales)
+
+    def evaluate(self) -> dict:
+        """Every method; returns the report dict (what ``report.json`` holds)."""
+        from dld.utils.flops import count_params
+        m = self.model
+        student, teacher, selector = m.student, m.teacher, m.selector
+        p_student = count_params(student)
+        p_selector = count_params(selector) if selector is not None else 0
+        results: List[MethodResult] = []
+        if self.has_teacher:
+            t_flops = self.costs.teacher_flops
+
+            def teacher_predict(x, s):
+                return predict_at_scale(teacher, x, s, 1.0, self.base_size)
+
+            if self.data.with_hr:
+                results.append(self._run('teacher_hr', 'Teacher on HR', 1.0, m, teacher_predict,
+                                         lambda ds: t_flops, count_params(teacher),
+                                         stream='inputs_hr'))
+            results.append(self._run('teacher_lr', 'Teacher on LR', 1.0, m, teacher_predict,
+                                     lambda ds: t_flops, count_params(teacher)))
+        if self.baseline is not None:
+            b_costs = RecognizerCosts(self.baseline, self.base_size)
+            for s in self.scales:
+                results.append(self._run(
+                    f'nokd@{s:g}', f'No-KD student @{s:g}', s, self.baseline,
+                    _fixed(self.baseline, s, self.base_size),
+                    _const(b_costs.student_flops_at(s)), count_params(self.baseline)))
+        dld_fixed = {}
+        for s in self.scales:
+            res = self._run(f'dld@{s:g}', f'DLD student @{s:g}', s, m,
+                            _fixed(student, s, self.base_size),
+                            _const(self.costs.student_flops_at(s)), p_student)
+            dld_fixed[s] = res
+            results.append(res)
+        if self.has_selector:
+            results.append(self._run('dld_selector', 'DLD + selector', None, m,
+                                     lambda x, s: m.predict(x, s),
+                                     lambda ds: ds.get('pred_gflops') * 1e9,
+                                     p_student + p_selector))
+        results.append(self._oracle(dld_fixed, p_student))
+        return self._report(results)
+
+    def _oracle(self, fixed: Dict[float, MethodResult], params: int) -> MethodResult:
+        """Per image: the smallest scale at which the student is right, else the largest."""
+        ascending = sorted(fixed)
+        n = fixed[ascending[0]].num_images
+        chosen, correct = [], []
+        for i in range(n):
+            pick = next((s for s in ascending if fixed[s].correct[i]), ascending[-1])
+            chosen.append(pick)
+            correct.append(fixed[pick].correct[i])
+        flops = [self.costs.student_flops_at(s) for s in chosen]
+        acc = sum(correct) / n if n else 0.0
+        return MethodResult('oracle', 'Oracle selector', None,
+                            {'plate/accuracy': acc, 'plate/num_samples': n,
+                             'plate/num_correct': sum(correct)},
+                            gflops=sum(flops) / max(n, 1) / 1e9, params=params,
+                            images_per_s=None, num_images=n, correct=correct, scales=chosen)
+
+    def _report(self, results: List[MethodResult]) -> dict:
+        from dld.utils.flops import count_params, scale_input_shapes
+        teacher_gflops = self.costs.teacher_flops / 1e9
+        shapes = dict(zip(self.scales, scale_input_shapes(self.base_size, self.scales)))
+        per_scale = [dict(scale=s, input_size=list(shapes[s]),
+                          student_gflops=self.costs.student_flops_at(s) / 1e9,
+                          with_selector_gflops=self.costs.gflops_at(s, with_selector=True)
+                          if self.has_selector else None) for s in self.scales]
+        hist = {}
+        for r in results:
+            if r.method in ('dld_selector', 'oracle'):
+                hist[r.method] = {f'{s:g}': sum(1 for x in r.scales if x == s)
+                                  for s in self.scales}
+        m = self.model
+        return dict(
+            convention=CONVENTION,
+            device=str(self.device) + (f' ({torch.cuda.get_device_name(self.device)})'
+                                       if self.device.type == 'cuda' else ''),
+            num_images=self.data.num_images,
+            base_size=list(self.base_size),
+            scales=self.scales,
+            teacher_gflops=teacher_gflops,
+            selector_gflops=self.costs.selector_flops / 1e9,
+            params=dict(teacher=count_params(m.teacher), student=count_params(m.student),
+                        selector=count_params(m.selector) if m.selector is not None else 0,
+                        baseline=count_params(self.baseline) if self.baseline else None),
+            per_scale=per_scale,
+            methods=[r.row(teacher_gflops) for r in results],
+            scale_histogram=hist,
+            inputs=self.paths,
+            notes=self.notes,
+        )
+
+
+def _fixed(recognizer: nn.Module, scale: float, base_size) -> Callable:
+    def predict(x, samples):
+        samples = predict_at_scale(recognizer, x, samples, scale, base_size)
+        for ds in samples:
+            ds.set_field(float(scale), 'pred_scale', field_type='data')
+        return samples
+    return predict
+
+
+def _const(flops: int) -> Callable:
+    return lambda ds: flops

@@ -1,0 +1,172 @@
+"""Turning whatever a user hands the inferencer into plate images.
+
+Inference must survive bad input: one unreadable file in a folder of ten
+thousand should cost one error record, not the batch. Everything here either
+returns a ``(H, W, C)`` uint8 image in the channel layout the test pipeline
+expects, or raises :class:`ImageInputError` with a message a user can act on.
+"""
+import os
+import os.path as osp
+from typing import Optional
+
+import cv2
+import numpy as np
+
+#: File name endings taken as images when a folder is listed.
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
+                    '.pgm', '.pbm', '.jp2')
+
+#: File name endings taken as label files (one track a line, see
+#: :class:`dld.datasets.PairedPlateDataset`) when given explicitly.
+LABEL_EXTENSIONS = ('.txt', '.tsv', '.lst', '.list')
+
+#: Larger images are refused before decoding: 10000 x 10000 decodes to
+#: 300 MB, fine; a forged header announcing 100000 x 100000 would not be.
+DEFAULT_MAX_PIXELS = 16384 * 16384
+
+
+class ImageInputError(ValueError):
+    """One input could not become an image (the batch goes on without it).
+
+    Args:
+        source (str): the path, or a description such as ``'array #3'``.
+        reason (str): what is wrong and, where useful, what to do.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f'{source}: {reason}')
+
+
+def is_image_file(path: str) -> bool:
+    return path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def is_label_file(path: str) -> bool:
+    return path.lower().endswith(LABEL_EXTENSIONS)
+
+
+def read_image_file(path: str, color_type: str = 'color',
+                    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file as ``(H, W, C)`` uint8, BGR (``C=3``) or grey (``C=1``).
+
+    Grey, RGBA and 16-bit files are converted to ``color_type``.
+
+    Raises:
+        ImageInputError: missing, unreadable, empty, not an image, truncated
+            (when the decoder refuses it), or larger than ``max_pixels``.
+    """
+    if not osp.exists(path):
+        raise ImageInputError(path, 'no such file')
+    if osp.isdir(path):
+        raise ImageInputError(path, 'is a folder, not an image')
+    try:
+        with open(path, 'rb') as f:
+            buf = f.read()
+    except OSError as err:
+        raise ImageInputError(path, f'cannot read the file ({err.strerror or err})') from None
+    if not buf:
+        raise ImageInputError(path, 'empty file (0 bytes)')
+    return decode_image_bytes(buf, path, color_type=color_type, max_pixels=max_pixels)
+
+
+def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
+                       max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode encoded image bytes; see :func:`read_image_file`."""
+    data = np.frombuffer(buf, np.uint8)
+    if max_pixels is not None:
+        _check_header_size(data, source, max_pixels)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageInputError(
+            source, 'cannot decode: not an image, an unsupported format, or a truncated file')
+    return normalize_image(img, source, color_type=color_type, max_pixels=max_pixels)
+
+
+def _check_header_size(data: np.ndarray, source: str, max_pixels: int) -> None:
+    """Refuse an oversized image from its header alone, when the format tells."""
+    try:
+        from PIL import Image  # matplotlib depends on Pillow, so it is installed
+    except ImportError:  # pragma: no cover - the check is then skipped
+        return
+    import io
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning; our limit is max_pixels.
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data.tobytes())) as im:
+                w, h = im.size
+    except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
+        return
+    if w * h > max_pixels:
+        raise ImageInputError(
+            source, f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; '
+            'crop the plate first or raise max_pixels')
+
+
+def normalize_image(img: np.ndarray, source: str, color_type: str = 'color',
+                    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Bring any decoded or user-given array to ``(H, W, C)`` uint8.
+
+    Accepts ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (BGR) and ``(H, W, 4)``
+    (BGRA; alpha is dropped); uint8, uint16 (scaled down) or float in [0, 1]
+    or [0, 255]. ``color_type='color'`` returns 3 channels, ``'grayscale'`` 1.
+    """
+    if color_type not in ('color', 'grayscale'):
+        raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
+    if not isinstance(img, np.ndarray):
+        raise ImageInputError(source, f'expected a numpy array, got {type(img).__name__}')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+        raise ImageInputError(
+            source, f'array of shape {tuple(img.shape)} is not an image; expected (H, W), '
+            '(H, W, 1), (H, W, 3) or (H, W, 4)')
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ImageInputError(source, f'empty image of shape {tuple(img.shape)}')
+    if max_pixels is not None and img.shape[0] * img.shape[1] > max_pixels:
+        raise ImageInputError(
+            source, f'image of {img.shape[1]}x{img.shape[0]} pixels exceeds the limit of '
+            f'{max_pixels} pixels')
+    img = _to_uint8(img, source)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    if color_type == 'color' and img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif color_type == 'grayscale' and img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    if img.ndim == 2:
+        img = img[..., None]
+    return np.ascontiguousarray(img)
+
+
+def _to_uint8(img: np.ndarray, source: str) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.floating):
+        if not np.isfinite(img).all():
+            raise ImageInputError(source, 'float image holds NaN or infinity')
+        scale = 255.0 if img.max(initial=0.0) <= 1.0 else 1.0
+        return np.clip(np.rint(img * scale), 0, 255).astype(np.uint8)
+    if np.issubdtype(img.dtype, np.integer):
+        return np.clip(img, 0, 255).astype(np.uint8)
+    raise ImageInputError(source, f'unsupported array dtype {img.dtype}')
+
+
+def list_image_folder(folder: str, recursive: bool = True) -> list:
+    """Image files under ``folder`` (by extension), sorted for a stable order."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if is_image_file(name):
+                found.append(osp.join(root, name))
+        if not recursive:
+            break
+    return found

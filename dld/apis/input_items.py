@@ -1,0 +1,115 @@
+"""Expanding the inferencer's inputs (paths, folders, label files, arrays) into items.
+
+One :class:`InputItem` is one image to read. An input that cannot even be
+expanded (a missing path, a label file that does not parse) becomes one item
+that already carries its error, so it still gets a record.
+"""
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+from .image_input import is_label_file, list_image_folder
+
+
+@dataclass
+class InputItem:
+    """One image to recognise.
+
+    Attributes:
+        source (str): what the user gave: a path, or ``'array[i]'``.
+        path (str | None): the image file, when there is one.
+        array (np.ndarray | None): the image, when given in memory.
+        gt_text (str | None): the label, when a label file gave one.
+        track_id (str | None): the track the image belongs to, for voting.
+        frame_idx (int): the frame's index in its track.
+        error (str | None): set when the input could not be expanded.
+    """
+
+    source: str
+    path: Optional[str] = None
+    array: Optional[np.ndarray] = None
+    gt_text: Optional[str] = None
+    track_id: Optional[str] = None
+    frame_idx: int = 0
+    error: Optional[str] = None
+
+
+InputType = Union[str, np.ndarray]
+
+
+def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
+                  label_dataset_cfg: Optional[dict] = None) -> List[InputItem]:
+    """Items for ``inputs``, in the order given (folders sorted, recursive).
+
+    * an image path: one item; track = its folder's name;
+    * a folder: every image file below it (by extension, sorted); track = the
+      sub-folder relative to the folder (its own name for files at the top);
+    * a label file (``.txt``, ``.tsv``, ``.lst``, ``.list``): every LR frame it
+      lists, with its label and track (see
+      :class:`~dld.datasets.PairedPlateDataset`); paths are relative to the
+      label file's folder;
+    * a numpy array ``(H, W[, C])``: one item (no track).
+
+    Args:
+        label_dataset_cfg (dict, optional): extra arguments of the
+            :class:`PairedPlateDataset` that parses label files (e.g. the
+            config's ``dictionary``).
+    """
+    if isinstance(inputs, (str, np.ndarray)):
+        inputs = [inputs]
+    items: List[InputItem] = []
+    for i, inp in enumerate(inputs):
+        if isinstance(inp, np.ndarray):
+            items.append(InputItem(source=f'array[{i}]', array=inp))
+        elif isinstance(inp, str):
+            items.extend(_expand_path(inp, label_dataset_cfg))
+        else:
+            items.append(InputItem(source=f'input[{i}]', error=(
+                f'unsupported input type {type(inp).__name__}; give a path or a numpy array')))
+    return items
+
+
+def _expand_path(path: str, label_dataset_cfg: Optional[dict]) -> List[InputItem]:
+    if osp.isdir(path):
+        root = osp.abspath(path)
+        files = list_image_folder(root)
+        if not files:
+            return [InputItem(source=path, error='folder holds no image files')]
+        items, counters = [], {}
+        for f in files:
+            rel = osp.relpath(osp.dirname(f), root)
+            track = osp.basename(root) if rel == '.' else rel.replace(osp.sep, '/')
+            frame = counters.get(track, 0)
+            counters[track] = frame + 1
+            items.append(InputItem(source=f, path=f, track_id=track, frame_idx=frame))
+        return items
+    if is_label_file(path) and osp.isfile(path):
+        return _expand_label_file(path, label_dataset_cfg)
+    # Anything else is taken as an image; reading it reports what is wrong.
+    folder = osp.basename(osp.dirname(osp.abspath(path)))
+    return [InputItem(source=path, path=path, track_id=folder or None)]
+
+
+def _expand_label_file(path: str, label_dataset_cfg: Optional[dict]) -> List[InputItem]:
+    from dld.datasets import PairedPlateDataset
+    kwargs: dict = dict(label_dataset_cfg or {})
+    kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
+                  frames='all', load_hr=False, allow_empty_text=True, test_mode=True,
+                  strict=False, pipeline=[], serialize_data=False, lazy_init=False)
+    try:
+        dataset = PairedPlateDataset(**kwargs)
+    except Exception as err:  # noqa: BLE001 - any parse failure becomes a record
+        return [InputItem(source=path, error=f'cannot read label file: {err}')]
+    items: List[InputItem] = []
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        items.append(InputItem(source=info['lr_path'], path=info['lr_path'],
+                               gt_text=info.get('gt_text') or None,
+                               track_id=str(info['track_id']),
+                               frame_idx=int(info.get('frame_idx') or 0)))
+    if not items:
+        return [InputItem(source=path, error='label file lists no usable image')]
+    return items
+

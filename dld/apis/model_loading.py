@@ -1,0 +1,145 @@
+"""Building a trained model from its config and checkpoint, for inference and reports.
+
+Two kinds of checkpoint are read:
+
+* a DLD checkpoint (``model.type == 'DLDDistiller'``), full or with its
+  ``teacher.*`` weights removed (``tools/extract_student.py``). The distiller
+  is built with ``teacher_ckpt=None``; the teacher's and the training-only
+  connectors' weights may be absent, the student's and the selector's may not.
+* a plain :class:`TextRecognizer` checkpoint (teacher or no-KD baseline),
+  loaded strictly.
+
+Files are read with MMEngine's ``_load_checkpoint``, which :mod:`dld.engine`
+routes through ``torch.load(weights_only=True)``.
+"""
+import copy
+import logging
+import os.path as osp
+from typing import Dict, Iterable, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint
+
+#: Prefixes of a DLD state dict that inference can do without.
+OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
+                         'feature_loss.', 'logit_loss.', 'selector_loss.')
+#: Prefixes that must be in a DLD checkpoint for inference.
+REQUIRED_DLD_PREFIXES = ('student.', 'selector.')
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint lacks weights the model needs (wrong config or file)."""
+
+
+def load_config(config: Union[str, Config, ConfigDict, dict]) -> Config:
+    """A :class:`Config` from a path or a config object (copied), scope set."""
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'Config not found: {config}')
+        cfg = Config.fromfile(config)
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, dict):
+        cfg = Config(copy.deepcopy(dict(config)))
+    else:
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    init_default_scope(cfg.get('default_scope', 'dld'))
+    return cfg
+
+
+def is_distiller_config(model_cfg: dict) -> bool:
+    return model_cfg.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
+
+
+def build_model_for_inference(model_cfg: dict) -> nn.Module:
+    """Build ``model_cfg``; a distiller is built without loading its teacher."""
+    from dld.registry import MODELS
+    model_cfg = copy.deepcopy(model_cfg)
+    if is_distiller_config(model_cfg):
+        model_cfg['teacher_ckpt'] = None
+    return MODELS.build(model_cfg)
+
+
+def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """``(state_dict, meta)`` of a checkpoint file; DDP ``module.`` prefixes removed."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
+    # Routes MMEngine's local loader through torch.load(weights_only=True).
+    from dld.engine.checkpoint import register_checkpoint_io
+    register_checkpoint_io()
+    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    if not isinstance(ckpt, dict):
+        raise CheckpointMismatchError(
+            f'{checkpoint}: expected a dict checkpoint, got {type(ckpt).__name__}')
+    state = ckpt.get('state_dict', ckpt)
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    return state, dict(ckpt.get('meta') or {})
+
+
+def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
+    """Load ``checkpoint`` into ``model``; see the module docstring for what may be absent.
+
+    Returns:
+        dict: the checkpoint's ``meta``.
+
+    Raises:
+        CheckpointMismatchError: required weights are missing, or shapes differ.
+    """
+    state, meta = read_state_dict(checkpoint)
+    expected = set(model.state_dict().keys())
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - expected)
+    if is_distiller:
+        needed = [k for k in missing if not k.startswith(OPTIONAL_DLD_PREFIXES)]
+        if needed:
+            raise CheckpointMismatchError(
+                f'{checkpoint} lacks {len(needed)} weight(s) the student/selector need, '
+                f'e.g. {needed[:5]}. Is it a DLD checkpoint of this config? A plain '
+                'recognizer checkpoint needs its own recognizer config.')
+        if not any(k.startswith(REQUIRED_DLD_PREFIXES) for k in state):
+            raise CheckpointMismatchError(f'{checkpoint} holds no student weights.')
+    elif missing:
+        hint = (' It looks like a DLD checkpoint: use the DLD config.'
+                if any(k.startswith('student.') for k in state) else '')
+        raise CheckpointMismatchError(
+            f'{checkpoint} lacks {len(missing)} weight(s) of the model, e.g. {missing[:5]}.'
+            + hint)
+    if unexpected:
+        print_log(f'{checkpoint}: ignoring {len(unexpected)} weight(s) the model does not '
+                  f'have, e.g. {unexpected[:5]}', logger='current', level=logging.WARNING)
+    try:
+        model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
+    except RuntimeError as err:
+        raise CheckpointMismatchError(
+            f'{checkpoint} does not fit the config\'s model (different widths?): {err}') from None
+    return meta
+
+
+def init_model(config: Union[str, Config], checkpoint: Optional[str],
+               device: Union[str, torch.device] = 'cpu',
+               model_key: str = 'model') -> Tuple[nn.Module, Config]:
+    """Build ``cfg[model_key]``, load ``checkpoint``, move to ``device``, eval mode.
+
+    Returns:
+        tuple: ``(model, cfg)``.
+    """
+    cfg = load_config(config)
+    model_cfg = cfg[model_key]
+    model = build_model_for_inference(model_cfg)
+    if checkpoint is not None:
+        load_weights(model, checkpoint, is_distiller_config(model_cfg))
+    else:
+        print_log('No checkpoint given: the model keeps its random initialisation.',
+                  logger='current', level=logging.WARNING)
+    model.to(device)
+    model.eval()
+    return model, cfg
+
+
+def count_module_params(modules: Iterable[Optional[nn.Module]]) -> int:
+    return sum(p.numel() for m in modules if m is not None for p in m.parameters())

@@ -1,0 +1,345 @@
+"""``PlateRecognizer``: read plates with a trained DLD student and its selector.
+
+An MMEngine-style inferencer (``preprocess`` -> ``forward`` -> ``visualize``
+-> ``postprocess``) with two differences that inference on real data needs:
+
+* bad input never stops a batch: each image is read and preprocessed on its
+  own, and a failure becomes an error record for that image only;
+* images are drawn as each chunk is done, so memory holds one chunk of images,
+  not the whole input.
+
+Preprocessing is the config's test pipeline minus its loading step (the
+inferencer reads images itself, robustly), then the model's data
+preprocessor: exactly what evaluation does.
+"""
+import copy
+import logging
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.infer import BaseInferencer
+from mmengine.logging import print_log
+
+from dld.structures import PlateDataSample
+
+from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
+from .input_items import InputItem, expand_inputs
+from .model_loading import init_model, load_config
+from .prediction_drawing import save_visualization
+from .scaled_prediction import (
+    RecognizerCosts,
+    base_size_of,
+    decoding,
+    is_distiller,
+    predict_at_scale,
+    recognizer_of,
+)
+
+LOADING_TRANSFORMS = ('LoadPlateImages', 'dld.LoadPlateImages')
+
+
+class PlateRecognizer(BaseInferencer):
+    """Recognise plates with a DLD checkpoint (student + selector) and its config.
+
+    Args:
+        model (str | Config): the config (path or object) the checkpoint was
+            trained with (``configs/dld_plate*.py``). A plain recognizer
+            config (``TextRecognizer``) works too: it then reads every image
+            at scale 1.0 unless told otherwise.
+        weights (str, optional): the checkpoint; a DLD checkpoint whose
+            ``teacher.*`` weights were removed is enough.
+        device (str, optional): e.g. ``'cpu'``, ``'cuda:0'``; default: CUDA
+            when available.
+        batch_size (int): images per forward. A batch costs one student
+            forward per scale the selector chose in it.
+        max_pixels (int | None): larger images are refused (error record).
+        show_progress (bool): a progress bar on stderr.
+
+    Example:
+        >>> rec = PlateRecognizer('configs/dld_plate.py', 'student.pth', device='cpu')
+        >>> out = rec(['a.png', 'plates/'], track=True)
+        >>> out['predictions'][0]['text'], out['predictions'][0]['scale']
+    """
+
+    preprocess_kwargs: set = set()
+    forward_kwargs: set = {'scale', 'beam_width', 'topk'}
+    visualize_kwargs: set = {'vis_dir'}
+    postprocess_kwargs: set = {'track'}
+
+    def __init__(self, model: Union[str, Config], weights: Optional[str] = None,
+                 device: Optional[str] = None, batch_size: int = 32,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 show_progress: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.batch_size = int(batch_size)
+        self.max_pixels = max_pixels
+        cfg = load_config(model)
+        super().__init__(model=cfg, weights=weights, device=device,
+                         scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
+        self.recognizer = recognizer_of(self.model)
+        self.base_size = base_size_of(self.model)
+        self.costs = _costs_of(self.model, self.base_size)
+
+    # ------------------------------------------------------------ building
+    def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):
+        model, _ = init_model(cfg, weights, device=device)
+        model.cfg = cfg
+        return model
+
+    def _init_pipeline(self, cfg: Config) -> Compose:
+        """The test pipeline without its loading step (images come read)."""
+        steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
+        self.color_type = 'color'
+        kept = []
+        for step in steps:
+            if step.get('type') in LOADING_TRANSFORMS:
+                self.color_type = step.get('color_type', 'color')
+                continue
+            kept.append(step)
+        return Compose(kept)
+
+    def _init_collate(self, cfg: Config):
+        return pseudo_collate
+
+    def _init_visualizer(self, cfg: Config):
+        return None  # drawing is done by dld.apis.prediction_drawing
+
+    @property
+    def label_dataset_cfg(self) -> dict:
+        """What label files are parsed with: the test set's dictionary."""
+        ds = self.cfg.test_dataloader.dataset
+        return {'dictionary': copy.deepcopy(ds['dictionary'])} if 'dictionary' in ds else {}
+
+    # ------------------------------------------------------------ running
+    def __call__(self, inputs, batch_size: Optional[int] = None,
+                 return_datasamples: bool = False, **kwargs) -> dict:
+        """Recognise ``inputs``.
+
+        Args:
+            inputs: an image path, a folder, a label file, a numpy array
+                ``(H, W[, C])`` (BGR), or a list of these.
+            batch_size (int, optional): overrides the constructor's.
+            return_datasamples (bool): add the :class:`PlateDataSample` of
+                each image under ``'datasamples'`` (None for failed ones).
+            scale (float, optional): read every image at this scale instead
+                of the selector's choice (the selector then does not run).
+            beam_width (int, optional), topk (int, optional): beam search;
+                ``topk > 1`` adds the k best texts to each record.
+            vis_dir (str, optional): write each image with its prediction.
+            track (bool): also vote one text per track.
+
+        Returns:
+            dict: ``predictions`` (one record per image, in input order; see
+            :meth:`make_record`), ``visualization`` (written paths), and with
+            ``track=True`` ``tracks``; ``num_failed``.
+        """
+        pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
+        _check_scale(fwd_kw.get('scale'))
+        items = expand_inputs(inputs, self.label_dataset_cfg)
+        records: List[dict] = []
+        samples: List[Optional[PlateDataSample]] = []
+        vis_paths: List[str] = []
+        progress = _progress(len(items), self.show_progress)
+        for chunk in _chunks(items, batch_size or self.batch_size):
+            prepared = self.preprocess(chunk, **pre_kw)
+            preds = self.forward(prepared, **fwd_kw)
+            for pred in preds:
+                records.append(pred['record'])
+                samples.append(pred.get('sample'))
+            vis_paths += self.visualize(prepared, preds, start=len(records) - len(chunk),
+                                        **vis_kw)
+            if progress is not None:
+                progress.update(len(chunk))
+        if progress is not None:
+            progress.close()
+        result = self.postprocess(records, vis_paths, **post_kw)
+        if return_datasamples:
+            result['datasamples'] = samples
+        return result
+
+    def preprocess(self, chunk: Sequence[InputItem], **kwargs) -> List[dict]:
+        """Read and transform each item; failures are kept as error entries."""
+        out = []
+        for item in chunk:
+            entry = dict(item=item, image=None, packed=None, error=None)
+            try:
+                if item.error is not None:
+                    raise ImageInputError(item.source, item.error)
+                if item.array is not None:
+                    img = normalize_image(item.array, item.source, self.color_type,
+                                          self.max_pixels)
+                else:
+                    img = read_image_file(item.path, self.color_type, self.max_pixels)
+                entry['image'] = img
+                entry['packed'] = self.pipeline(_results_dict(item, img))
+            except ImageInputError as err:
+                entry['error'] = (type(err).__name__, err.reason)
+            except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
+                entry['error'] = (type(err).__name__, f'preprocessing failed: {err}')
+            out.append(entry)
+        return out
+
+    @torch.no_grad()
+    def forward(self, prepared: List[dict], scale: Optional[float] = None,
+                beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[dict]:
+        """One batched forward for the good entries; per-image retry if it fails."""
+        good = [i for i, e in enumerate(prepared) if e['error'] is None]
+        results: Dict[int, dict] = {}
+        if good:
+            with decoding(self.recognizer, beam_width, topk):
+                try:
+                    samples = self._predict([prepared[i]['packed'] for i in good], scale)
+                    results.update(zip(good, samples))
+                except Exception as err:  # noqa: BLE001 - isolate the image that failed
+                    print_log(f'Batch forward failed ({err}); retrying image by image.',
+                              logger='current', level=logging.WARNING)
+                    for i in good:
+                        try:
+                            results[i] = self._predict([prepared[i]['packed']], scale)[0]
+                        except Exception as err1:  # noqa: BLE001
+                            prepared[i]['error'] = (type(err1).__name__,
+                                                    f'model forward failed: {err1}')
+        preds = []
+        for i, entry in enumerate(prepared):
+            if entry['error'] is not None:
+                preds.append(dict(record=self.error_record(entry['item'], *entry['error'])))
+            else:
+                sample = results[i]
+                preds.append(dict(record=self.make_record(entry['item'], entry['image'], sample),
+                                  sample=sample))
+        return preds
+
+    def _predict(self, packed: List[dict], scale: Optional[float]) -> List[PlateDataSample]:
+        data = self.model.data_preprocessor(pseudo_collate(packed), False)
+        inputs, samples = data['inputs'], data['data_samples']
+        if is_distiller(self.model):
+            return self.model.predict(inputs, samples, force_scale=scale)
+        s = 1.0 if scale is None else float(scale)
+        samples = predict_at_scale(self.model, inputs, samples, s, self.base_size)
+        gflops = self.costs.gflops_at(s, with_selector=False)
+        for ds in samples:
+            ds.set_field(s, 'pred_scale', field_type='data')
+            ds.set_field(gflops, 'pred_gflops', field_type='data')
+        return samples
+
+    def visualize(self, prepared: List[dict], preds: List[dict], start: int = 0,
+                  vis_dir: Optional[str] = None) -> List[str]:
+        if not vis_dir:
+            return []
+        paths = []
+        for offset, (entry, pred) in enumerate(zip(prepared, preds)):
+            if entry['image'] is None or pred['record'].get('error'):
+                continue
+            paths.append(save_visualization(entry['image'], pred['record'], vis_dir,
+                                            start + offset))
+        return paths
+
+    def postprocess(self, records: List[dict], vis_paths: List[str],
+                    track: bool = False) -> dict:
+        result = dict(predictions=records, visualization=vis_paths,
+                      num_failed=sum(1 for r in records if r['error'] is not None))
+        if track:
+            result['tracks'] = vote_tracks(records)
+        return result
+
+    # ------------------------------------------------------------ records
+    def make_record(self, item: InputItem, img: np.ndarray, sample: PlateDataSample) -> dict:
+        """One image's result.
+
+        Keys: ``input`` (path or ``array[i]``), ``path``, ``text``,
+        ``confidence`` (the string's probability), ``scale`` (chosen or
+        forced), ``input_size`` ``[H, W]`` the student read, ``image_size``
+        ``[H, W]`` of the file, ``gflops`` (student at that scale, plus the
+        selector when it ran), ``gflops_teacher`` (the teacher at full
+        resolution), ``gflops_saved`` (their difference), ``track_id``,
+        ``frame_idx``, ``gt_text`` (label files), ``topk`` (``[[text,
+        log_prob], ...]`` when asked), and ``error`` (None).
+        """
+        from dld.utils.flops import scale_input_shapes
+        scale = float(sample.get('pred_scale', 1.0))
+        (h, w), = scale_input_shapes(self.base_size, [scale])
+        gflops = float(sample.get('pred_gflops'))
+        teacher = self.costs.teacher_flops / 1e9
+        rec = dict(input=item.source, path=item.path, text=sample.pred_text,
+                   confidence=float(sample.get('pred_score', 0.0)), scale=scale,
+                   input_size=[h, w], image_size=[int(img.shape[0]), int(img.shape[1])],
+                   gflops=gflops, gflops_teacher=teacher, gflops_saved=teacher - gflops,
+                   track_id=item.track_id, frame_idx=item.frame_idx)
+        if item.gt_text is not None:
+            rec['gt_text'] = item.gt_text
+        if 'pred_topk' in sample:
+            rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
+        rec['error'] = None
+        return rec
+
+    @staticmethod
+    def error_record(item: InputItem, error_type: str, message: str) -> dict:
+        rec = dict(input=item.source, path=item.path, track_id=item.track_id,
+                   frame_idx=item.frame_idx, error=message, error_type=error_type)
+        if item.gt_text is not None:
+            rec['gt_text'] = item.gt_text
+        return rec
+
+
+def vote_tracks(records: Iterable[dict]) -> List[dict]:
+    """One voted text per track (majority, ties by summed confidence).
+
+    Failed images and images without a track are left out; a track whose
+    every frame failed has ``text`` None.
+    """
+    from dld.evaluation.metrics import vote_track
+    tracks: Dict[str, List[dict]] = {}
+    for rec in records:
+        if rec.get('track_id') is not None:
+            tracks.setdefault(rec['track_id'], []).append(rec)
+    out = []
+    for track_id, recs in tracks.items():
+        ok = [r for r in recs if r['error'] is None]
+        entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
+                     confidence=None, mean_gflops=None)
+        if ok:
+            text = vote_track([(r['frame_idx'], r['text'], r['confidence']) for r in ok])
+            agree = [r['confidence'] for r in ok if r['text'] == text]
+            entry.update(text=text, votes=len(agree),
+                         confidence=float(sum(agree) / len(agree)),
+                         mean_gflops=float(sum(r['gflops'] for r in ok) / len(ok)))
+        gts = {r['gt_text'] for r in recs if r.get('gt_text')}
+        if len(gts) == 1:
+            entry['gt_text'] = gts.pop()
+        out.append(entry)
+    return out
+
+
+def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):
+    return model.costs if is_distiller(model) else RecognizerCosts(model, base_size)
+
+
+def _results_dict(item: InputItem, img: np.ndarray) -> dict:
+    """What :class:`LoadPlateImages` would have produced for this item."""
+    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                lr_path=item.path or item.source, hr_path=None, gt_text=item.gt_text or '',
+                track_id=item.track_id, frame_idx=item.frame_idx)
+
+
+def _check_scale(scale: Optional[float]) -> None:
+    if scale is not None and not (0.0 < float(scale) <= 4.0):
+        raise ValueError(f'scale must be in (0, 4], got {scale}')
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit='img', desc='Reading plates', dynamic_ncols=True)
+
+
+__all__ = ['PlateRecognizer', 'vote_tracks']

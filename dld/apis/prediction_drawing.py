@@ -1,0 +1,91 @@
+"""Drawing a plate prediction (text, confidence, chosen scale) onto the image.
+
+Plates are tiny (LR crops are 20-70 px wide), so the image is enlarged to a
+readable height and the prediction goes on a band below it rather than over
+the characters it reads.
+"""
+import os
+import os.path as osp
+from typing import List, Optional
+
+import cv2
+import numpy as np
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _ascii(text: str) -> str:
+    """OpenCV's Hershey fonts draw ASCII only; other characters become '?'."""
+    return ''.join(c if 32 <= ord(c) < 127 else '?' for c in text)
+
+
+def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
+                    min_width: int = 320, correct: Optional[bool] = None) -> np.ndarray:
+    """The image enlarged to ``height`` (nearest, to show the real pixels),
+    over a band with one text line each.
+
+    Args:
+        img: ``(H, W, C)`` uint8 BGR or grey (``C`` 1 or 3, or 2-D).
+        lines: text lines, the first drawn larger (the prediction).
+        correct: colours the first line green/red when the label is known.
+
+    Returns:
+        np.ndarray: ``(H', W', 3)`` uint8 BGR.
+    """
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    h, w = img.shape[:2]
+    new_w = max(1, int(round(w * height / max(h, 1))))
+    # A 10000-px-wide sliver would make an unusable picture: cap the width.
+    new_w = min(new_w, 8 * height)
+    big = cv2.resize(img, (new_w, height), interpolation=cv2.INTER_NEAREST
+                     if h < height else cv2.INTER_AREA)
+    width = max(new_w, min_width)
+    line_h = 28
+    band_h = 12 + line_h * len(lines)
+    canvas = np.full((height + band_h, width, 3), 255, np.uint8)
+    canvas[:height, :new_w] = big
+    y = height + 26
+    for i, line in enumerate(lines):
+        scale, thick = (0.8, 2) if i == 0 else (0.55, 1)
+        color = (0, 0, 0)
+        if i == 0 and correct is not None:
+            color = (0, 140, 0) if correct else (0, 0, 200)
+        text = _ascii(line)
+        # Shrink a line that would not fit the canvas width.
+        (tw, _), _ = cv2.getTextSize(text, _FONT, scale, thick)
+        if tw > width - 8:
+            scale *= (width - 8) / tw
+        cv2.putText(canvas, text, (4, y), _FONT, scale, color, thick, cv2.LINE_AA)
+        y += line_h
+    return canvas
+
+
+def prediction_lines(record: dict) -> List[str]:
+    """The text lines drawn for one inference record."""
+    lines = [f"{record['text'] or '(empty)'}  p={record['confidence']:.2f}"]
+    h, w = record['input_size']
+    lines.append(f"scale {record['scale']:g} ({h}x{w})  {record['gflops'] * 1e3:.1f} MFLOPs")
+    if record.get('gt_text'):
+        lines.append(f"label {record['gt_text']}")
+    return lines
+
+
+def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int) -> str:
+    """Draw ``record`` on ``img`` and write it under ``out_dir``; returns the path.
+
+    The file is named ``{index:06d}_{stem}.png`` so images of the same name
+    from different folders do not overwrite each other.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    stem = osp.splitext(osp.basename(record.get('path') or record['input']))[0]
+    stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[:80] or 'image'
+    path = osp.join(out_dir, f'{index:06d}_{stem}.png')
+    gt = record.get('gt_text')
+    correct = None if not gt else record['text'].upper() == gt.upper()
+    canvas = draw_prediction(img, prediction_lines(record), correct=correct)
+    if not cv2.imwrite(path, canvas):
+        raise OSError(f'cannot write visualization {path}')
+    return path

@@ -1,0 +1,175 @@
+"""Writing the FLOPs/accuracy report: ``report.{md,csv,json}``, ``pareto.png``, ``scales.png``."""
+import csv
+import json
+import os
+import os.path as osp
+from typing import List, Optional
+
+CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_accuracy',
+               'gflops', 'gflops_saved_pct', 'params', 'images_per_s', 'num_images')
+
+
+def write_report(report: dict, out_dir: str) -> dict:
+    """Write every file of the report into ``out_dir``; returns their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {name: osp.join(out_dir, name) for name in
+             ('report.json', 'report.csv', 'report.md', 'pareto.png', 'scales.png')}
+    with open(paths['report.json'], 'w', encoding='utf-8') as f:
+        json.dump(report, f, indent=2)
+        f.write('\n')
+    with open(paths['report.csv'], 'w', encoding='utf-8', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction='ignore')
+        writer.writeheader()
+        for row in report['methods']:
+            writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+    plot_pareto(report, paths['pareto.png'])
+    plot_scales(report, paths['scales.png'])
+    with open(paths['report.md'], 'w', encoding='utf-8') as f:
+        f.write(markdown_report(report))
+    return paths
+
+
+def _fmt(value, spec: str, none: str = '-') -> str:
+    return none if value is None else format(value, spec)
+
+
+def markdown_report(report: dict) -> str:
+    from tabulate import tabulate
+    has_track = any(r.get('track_accuracy') is not None for r in report['methods'])
+    headers = ['method', 'scale', 'plate acc. (%)', 'char acc. (%)']
+    headers += ['track acc. (%)'] if has_track else []
+    headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
+    rows = []
+    for r in report['methods']:
+        scale = _fmt(r['scale'], 'g') if r['method'] not in ('dld_selector', 'oracle') \
+            else ('chosen' if r['method'] == 'dld_selector' else 'oracle')
+        row = [r['name'], scale, _fmt(_pct(r['accuracy']), '.2f'),
+               _fmt(_pct(r['char_accuracy']), '.2f')]
+        row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
+        row += [_fmt(r['gflops'], '.4f'), _fmt(r['gflops_saved_pct'], '.1f'),
+                _fmt(r['params'] / 1e6, '.3f'), _fmt(r['images_per_s'], '.0f')]
+        rows.append(row)
+    scale_rows = [[_fmt(s['scale'], 'g'), f"{s['input_size'][0]}x{s['input_size'][1]}",
+                   _fmt(s['student_gflops'], '.4f'), _fmt(s['with_selector_gflops'], '.4f')]
+                  for s in report['per_scale']]
+    params = report['params']
+    lines = [
+        '# FLOPs / accuracy report', '',
+        f"{report['num_images']} test images; device: {report['device']}; "
+        f"base input {report['base_size'][0]}x{report['base_size'][1]}.", '',
+        tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True), '',
+        '![accuracy against FLOPs](pareto.png)', '',
+        '## Cost of each scale', '',
+        tabulate(scale_rows, headers=['scale', 'input (HxW)', 'student GFLOPs',
+                                      'student + selector GFLOPs'],
+                 tablefmt='github', disable_numparse=True), '',
+        f"Teacher: {report['teacher_gflops']:.4f} GFLOPs at full resolution; selector: "
+        f"{report['selector_gflops']:.5f} GFLOPs. Parameters: teacher "
+        f"{params['teacher'] / 1e6:.3f} M, student {params['student'] / 1e6:.3f} M, "
+        f"selector {params['selector'] / 1e6:.4f} M"
+        + (f", no-KD baseline {params['baseline'] / 1e6:.3f} M." if params.get('baseline')
+           else '.'), '',
+        '![chosen scales](scales.png)', '',
+        '## How these numbers are made', '',
+        f"* {report['convention']}",
+        '* GFLOPs / image is the mean over the test images of the forward cost at the input '
+        'size each image was read at; DLD + selector includes the selector, which runs on '
+        'every image. The oracle counts no selector: it is the limit any selector over these '
+        'scales can reach (per image, the smallest scale at which the student is right, else '
+        'the largest).',
+        '* images/s: wall-clock throughput of `predict` on the device above (data loading '
+        'and normalisation excluded), after one untimed warm-up batch. It depends on the '
+        'device and batch size; FLOPs do not.',
+        '* All methods read the same test images, loaded once.',
+    ]
+    if report.get('notes'):
+        lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
+    return '\n'.join(lines) + '\n'
+
+
+def _pct(value: Optional[float]) -> Optional[float]:
+    return None if value is None else 100.0 * value
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_pareto(report: dict, path: str) -> None:
+    """Plate accuracy (left) and character accuracy (right) against mean GFLOPs:
+    one curve per fixed-scale family, one point per other method.
+
+    The character panel stays informative early in training, when few whole
+    plates are read right yet.
+    """
+    plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), dpi=120)
+    for ax, key, label in ((axes[0], 'accuracy', 'plate accuracy (%)'),
+                           (axes[1], 'char_accuracy', 'character accuracy (%)')):
+        top = _pareto_panel(ax, report['methods'], key)
+        ax.set_ylim(-1, max(5.0, 1.08 * top))
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8, loc='best')
+    fig.suptitle(f"Accuracy vs. cost ({report['num_images']} test images)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _pareto_panel(ax, rows: List[dict], key: str) -> float:
+    """Draw one panel; returns the largest value drawn (%)."""
+    top = 0.0
+    for prefix, label, style in (('nokd@', 'No-KD student (fixed scales)', 'o--'),
+                                 ('dld@', 'DLD student (fixed scales)', 's-')):
+        fam = sorted((r for r in rows if r['method'].startswith(prefix)
+                      and r.get(key) is not None), key=lambda r: r['gflops'])
+        if not fam:
+            continue
+        xs = [r['gflops'] for r in fam]
+        ys = [100 * r[key] for r in fam]
+        top = max([top] + ys)
+        (line, ) = ax.plot(xs, ys, style, label=label, alpha=0.85)
+        for r, x, y in zip(fam, xs, ys):
+            ax.annotate(f"{r['scale']:g}", (x, y), textcoords='offset points',
+                        xytext=(3, 4), fontsize=7, color=line.get_color())
+    points = dict(teacher_hr=('Teacher on HR', 'k*', 12), teacher_lr=('Teacher on LR', 'kv', 8),
+                  dld_selector=('DLD + selector', 'r*', 14), oracle=('Oracle selector', 'gD', 8))
+    for r in rows:
+        if r['method'] in points and r.get(key) is not None:
+            label, style, size = points[r['method']]
+            ax.plot([r['gflops']], [100 * r[key]], style, markersize=size, label=label)
+            top = max(top, 100 * r[key])
+    return top
+
+
+def plot_scales(report: dict, path: str) -> None:
+    """How often each scale was chosen: by the selector and by the oracle."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    scales: List[str] = [f'{s:g}' for s in sorted(report['scales'])]
+    hist = report.get('scale_histogram', {})
+    series = [(k, v) for k, v in (('dld_selector', 'selector'), ('oracle', 'oracle'))
+              if k in hist]
+    width = 0.8 / max(len(series), 1)
+    for i, (key, label) in enumerate(series):
+        counts = [hist[key].get(s, 0) for s in scales]
+        xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(scales))]
+        ax.bar(xs, counts, width=width, label=label)
+    ax.set_xticks(range(len(scales)))
+    ax.set_xticklabels(scales)
+    ax.set_xlabel('input scale (of the base size)')
+    ax.set_ylabel('images')
+    ax.set_title('Chosen scales')
+    if series:
+        ax.legend(fontsize=8)
+    ax.grid(True, axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,272 @@
+"""Loading checkpoints with ``torch.load(weights_only=True)``, and saving them
+without ever leaving a half-written file.
+
+Why: unpickling a file can run arbitrary code, so torch (>= 2.6) loads with
+``weights_only=True`` by default and refuses any class it does not know.
+MMEngine 0.10.x checkpoints hold a few such classes (the message hub's
+:class:`~mmengine.logging.HistoryBuffer`, numpy arrays and scalars), so its own
+``torch.load`` fails on its own files and ``--resume`` breaks. We do not turn
+``weights_only`` off; we allow-list exactly the types our checkpoints hold.
+
+Importing :mod:`dld.engine` (which every build in the ``dld`` scope does, and
+the tools do explicitly) calls :func:`register_checkpoint_io`, which
+
+* adds :data:`CHECKPOINT_SAFE_GLOBALS` to torch's process-wide allow-list, so
+  any ``torch.load(..., weights_only=True)`` accepts our checkpoints;
+* replaces MMEngine's local-file loader (the ``''`` scheme of
+  :class:`~mmengine.runner.CheckpointLoader`, used by ``Runner.resume``,
+  ``Runner.load_checkpoint``, ``load_from`` and
+  :func:`mmengine.runner.load_checkpoint`) by :func:`load_checkpoint_file`,
+  which always passes ``weights_only=True`` and turns torch's refusal into a
+  :class:`CheckpointGlobalError` naming the file and the global;
+* registers the ``dld_atomic_local`` file backend
+  (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
+  write checkpoints to a temporary file and rename it into place.
+"""
+import os
+import os.path as osp
+import pickle
+import re
+import tempfile
+from collections.abc import Callable
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+#: Name under which :class:`AtomicLocalBackend` is registered in MMEngine's
+#: file backends; use it as ``backend_args=dict(backend=ATOMIC_BACKEND)``.
+ATOMIC_BACKEND = 'dld_atomic_local'
+
+_SafeGlobal = Union[Callable, Tuple[Callable, str]]
+
+
+def _numpy_globals() -> List[_SafeGlobal]:
+    """What pickled numpy arrays and scalars reference.
+
+    The message hub keeps logged values as ``float64``/``int64`` arrays
+    (:class:`HistoryBuffer`) and runtime info such as ``eta`` or the best score
+    as numpy scalars. numpy 2 pickles these under ``numpy._core``; files
+    written with numpy 1.x name ``numpy.core``, so both spellings are listed.
+    """
+    multiarray = getattr(np, '_core', None)
+    multiarray = getattr(multiarray, 'multiarray', None) or np.core.multiarray
+    reconstruct = multiarray._reconstruct
+    scalar = multiarray.scalar
+    dtype_classes = {
+        type(np.dtype(t))
+        for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                  np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+                  np.float64)
+    }
+    out: List[_SafeGlobal] = [np.ndarray, np.dtype, reconstruct, scalar]
+    out += sorted(dtype_classes, key=lambda c: c.__name__)
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        out.append((reconstruct, f'{mod}._reconstruct'))
+        out.append((scalar, f'{mod}.scalar'))
+    return out
+
+
+class PlainHistoryBuffer(HistoryBuffer):
+    """A :class:`HistoryBuffer` that pickles as data only.
+
+    ``HistoryBuffer.__getstate__`` adds the class's registry of statistics
+    functions (``HistoryBuffer.min`` ...) to the pickled state; pickle stores
+    those as ``builtins.getattr(HistoryBuffer, 'min')``, and allow-listing
+    ``getattr`` would let a crafted file reach any attribute of any allowed
+    object. The functions are registered at import anyway, so
+    :class:`~dld.engine.hooks.AtomicCheckpointHook` swaps the message hub's
+    buffers for this subclass before saving, and the saved state is just the
+    arrays. It is still a ``HistoryBuffer``, so ``MessageHub.load_state_dict``
+    takes it as is.
+    """
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop('statistics_methods', None)
+        return state
+
+    @classmethod
+    def from_buffer(cls, buffer: HistoryBuffer) -> 'PlainHistoryBuffer':
+        plain = cls.__new__(cls)
+        plain.__dict__.update(
+            (k, v) for k, v in buffer.__dict__.items() if k != 'statistics_methods')
+        return plain
+
+
+def make_checkpoint_plain(checkpoint: dict) -> dict:
+    """Make ``checkpoint`` loadable with the allow-list, in place.
+
+    * The message hub's history buffers become :class:`PlainHistoryBuffer`.
+    * Callables are dropped from parameter-scheduler states: ``OneCycleLR``
+      keeps its annealing function as a bound method in ``__dict__``, which
+      pickles the whole scheduler via ``getattr``. A freshly built scheduler
+      already has that function and ``load_state_dict`` only updates what
+      the checkpoint holds.
+    """
+    hub = checkpoint.get('message_hub')
+    if isinstance(hub, dict) and isinstance(hub.get('log_scalars'), dict):
+        scalars = hub['log_scalars']
+        for key, value in scalars.items():
+            if isinstance(value, HistoryBuffer):
+                scalars[key] = PlainHistoryBuffer.from_buffer(value)
+    schedulers = checkpoint.get('param_schedulers')
+    if isinstance(schedulers, dict):
+        groups = list(schedulers.values())
+    elif schedulers is not None:
+        groups = [schedulers]
+    else:
+        groups = []
+    for states in groups:
+        for state in states:
+            for key in [k for k, v in state.items() if callable(v)]:
+                del state[key]
+    return checkpoint
+
+
+#: Every non-torch type a DLD checkpoint may contain, found by saving
+#: checkpoints of real runs and listing what ``weights_only`` refuses
+#: (``torch.serialization.get_unsafe_globals_in_checkpoint``), after
+#: :func:`make_checkpoint_plain`. Plain data only: nothing here runs code when
+#: unpickled, and no ``getattr``.
+CHECKPOINT_SAFE_GLOBALS: List[_SafeGlobal] = [PlainHistoryBuffer] + _numpy_globals()
+
+_registered = False
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class CheckpointGlobalError(pickle.UnpicklingError):
+    """A checkpoint needs a pickled global that is not on the allow-list."""
+
+    def __init__(self, filename: str, global_name: Optional[str], detail: str):
+        self.filename = filename
+        self.global_name = global_name
+        what = f'the global `{global_name}`' if global_name else 'a global'
+        super().__init__(
+            f'Refusing to load checkpoint {filename!r}: it needs {what}, which '
+            'is not on DLD\'s allow-list of checkpoint types. DLD loads '
+            'checkpoints with torch.load(weights_only=True) so that opening a '
+            'file cannot run code. If you trust this file and the type is '
+            'plain data, allow it before loading with '
+            '`dld.engine.checkpoint.allow_checkpoint_globals([YourType])`; '
+            'otherwise re-save only its tensors (e.g. its "state_dict").\n'
+            f'{_hint(global_name)}torch said: {detail}')
+
+
+def _hint(global_name: Optional[str]) -> str:
+    if global_name in ('builtins.getattr', '__builtin__.getattr', 'getattr',
+                       'mmengine.logging.history_buffer.HistoryBuffer'):
+        return ('(This looks like a checkpoint written by plain MMEngine, whose '
+                'log buffers pickle functions via `getattr`; DLD writes them '
+                'with AtomicCheckpointHook. If you trust the file, keep its '
+                'weights only: '
+                "torch.save({'state_dict': torch.load(f, weights_only=False)"
+                "['state_dict']}, new_file).)\n")
+    return ''
+
+
+def allow_checkpoint_globals(globals_: Sequence[_SafeGlobal]) -> None:
+    """Add types to the allow-list (process-wide)."""
+    for g in globals_:
+        if g not in CHECKPOINT_SAFE_GLOBALS:
+            CHECKPOINT_SAFE_GLOBALS.append(g)
+    torch.serialization.add_safe_globals(list(globals_))
+
+
+_GLOBAL_RE = re.compile(r'GLOBAL ([\w.]+)')
+
+
+def _global_from_error(message: str) -> Optional[str]:
+    match = _GLOBAL_RE.search(message)
+    return match.group(1) if match else None
+
+
+def _error_detail(message: str) -> str:
+    """torch's one useful line (its message starts with generic advice)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if 'WeightsUnpickler error' in line:
+            return line
+    return lines[-1] if lines else message
+
+
+def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
+    """``torch.load`` a local file with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointGlobalError: the file needs a global outside
+            :data:`CHECKPOINT_SAFE_GLOBALS`.
+    """
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint not found: {filename}')
+    register_checkpoint_io()
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointGlobalError(filename, _global_from_error(str(err)),
+                                    _error_detail(str(err))) from None
+
+
+def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any:
+    """The loader MMEngine's :class:`CheckpointLoader` uses for local paths.
+
+    (MMEngine logs ``name[10:]``, i.e. "local_weights_only", as the backend.)
+    """
+    return load_checkpoint_file(filename, map_location)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """Local file backend whose writes are all-or-nothing.
+
+    ``put``/``put_text`` write to a temporary file in the target's folder,
+    flush it to disk, then ``os.replace`` it over the target, so a crash (or
+    a full disk) mid-save leaves the previous file intact and never a
+    truncated checkpoint or a ``last_checkpoint`` pointing at one.
+    """
+
+    def put(self, obj: bytes, filepath) -> None:
+        self._atomic_write(obj, str(filepath), 'wb')
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        self._atomic_write(obj.encode(encoding), str(filepath), 'wb')
+
+    @staticmethod
+    def _atomic_write(data: bytes, filepath: str, mode: str) -> None:
+        folder = osp.dirname(osp.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+        try:
+            with os.fdopen(fd, mode) as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            # mkstemp makes the file private (0600); give it the mode a
+            # plain open() would have.
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+def register_checkpoint_io() -> None:
+    """Install the allow-list, the weights-only loader and the atomic backend.
+
+    Idempotent; called when :mod:`dld.engine` is imported.
+    """
+    global _registered
+    if _registered:
+        return
+    torch.serialization.add_safe_globals(list(CHECKPOINT_SAFE_GLOBALS))
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_weights_only, force=True)
+    register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
+    _registered = True

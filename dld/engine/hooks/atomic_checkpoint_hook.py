@@ -1,0 +1,64 @@
+"""MMEngine's CheckpointHook, made safe to interrupt and safe to load."""
+import os
+import os.path as osp
+
+from mmengine.dist import is_main_process
+from mmengine.fileio.io import _parse_uri_prefix
+from mmengine.hooks import CheckpointHook
+
+from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, register_checkpoint_io
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """:class:`mmengine.hooks.CheckpointHook` with two fixes; same arguments.
+
+    * Local checkpoints (and ``last_checkpoint``) are written through
+      :class:`dld.engine.checkpoint.AtomicLocalBackend`: temporary file, fsync,
+      rename. Killing a run mid-save leaves the previous files intact. An
+      explicit ``backend_args`` or a remote ``out_dir`` is left alone.
+    * Every checkpoint the runner saves (latest and best) is passed through
+      :func:`dld.engine.checkpoint.make_checkpoint_plain`, so it holds only
+      types on the allow-list and loads with ``weights_only=True``.
+
+    And one addition: with a single ``save_best`` key and a local ``out_dir``,
+    ``best.pth`` in the out dir always points (symlink) at the current best
+    checkpoint (``best_plate_accuracy_epoch_N.pth``), so other configs can
+    name the teacher's best checkpoint without knowing N.
+
+    Args:
+        best_link (str | None): name of that link; None for no link.
+        **kwargs: :class:`mmengine.hooks.CheckpointHook` arguments.
+    """
+
+    def __init__(self, *args, best_link='best.pth', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.best_link = best_link
+
+    def before_train(self, runner) -> None:
+        register_checkpoint_io()
+        out_dir = self.out_dir or runner.work_dir
+        if (self.backend_args is None and self.file_client_args is None
+                and _parse_uri_prefix(str(out_dir)) == ''):
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
+        super().before_train(runner)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        make_checkpoint_plain(checkpoint)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        super()._save_best_checkpoint(runner, metrics)
+        best = getattr(self, 'best_ckpt_path', None)
+        if (self.best_link and best and is_main_process()
+                and _parse_uri_prefix(str(best)) == '' and osp.isfile(best)):
+            _point_link_at(osp.join(osp.dirname(best), self.best_link), best)
+
+
+def _point_link_at(link: str, target: str) -> None:
+    """Make ``link`` a relative symlink to ``target``, replacing it atomically."""
+    tmp = f'{link}.tmp-{os.getpid()}'
+    if osp.lexists(tmp):
+        os.remove(tmp)
+    os.symlink(osp.basename(target), tmp)
+    os.replace(tmp, link)

@@ -1,0 +1,74 @@
+"""What the tools do before building the runner: start the process group
+(also on CPU), and make the data a config needs.
+
+The tools start the process group themselves (the runner then reuses it) so
+that rank 0 can prepare data while the others wait at a barrier before any
+dataset is built. MMEngine 0.10's own path assumes CUDA (it calls
+``torch.cuda.set_device`` and wraps the model with ``device_ids=[LOCAL_RANK]``);
+on a machine without CUDA we use ``gloo`` and a CPU DDP wrapper instead, so
+``torchrun --nproc-per-node N`` works for smoke tests and CPU clusters.
+"""
+import datetime
+import logging
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.dist import init_dist, is_distributed
+from mmengine.logging import print_log
+
+
+def init_distributed(cfg: Config) -> None:
+    """Start the process group for ``cfg.launcher``; no-op for ``'none'``.
+
+    Without CUDA, the backend becomes ``gloo`` and ``cfg.model_wrapper_cfg``
+    gets ``device_ids=None`` (what DDP wants for CPU modules).
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or is_distributed():
+        return
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    if torch.cuda.is_available():
+        init_dist(launcher, **dist_cfg)
+        return
+
+    if dist_cfg.get('backend', 'nccl') != 'gloo':
+        print_log(f'No CUDA device: using the gloo backend instead of '
+                  f'{dist_cfg.get("backend", "nccl")!r}.', logger='current',
+                  level=logging.WARNING)
+    dist_cfg['backend'] = 'gloo'
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if launcher != 'pytorch':
+        raise NotImplementedError(
+            f'Distributed training without CUDA supports launcher "pytorch" '
+            f'(torchrun), not {launcher!r}.')
+    timeout = dist_cfg.pop('timeout', None)
+    if timeout is not None:
+        dist_cfg['timeout'] = datetime.timedelta(seconds=timeout)
+    torch_dist.init_process_group(**dist_cfg)
+
+
+def ensure_config_data(cfg: Config) -> None:
+    """Generate the synthetic plates the config points at, if missing.
+
+    A config that trains on generated data names it in a top-level
+    ``synth_plates = dict(data_root=..., ...)``; generating it before the
+    runner builds the datasets lets a fresh clone run without a separate data
+    step. Call it on rank 0 only, then ``barrier()``.
+    """
+    synth = cfg.get('synth_plates')
+    if not synth:
+        return
+    from dld.datasets.synth import ensure_synth_plates
+
+    synth = dict(synth)
+    # ensure_synth_plates logs what it generates.
+    if not ensure_synth_plates(**synth):
+        print_log(f'Using the synthetic plates in {synth.get("data_root")} '
+                  '(config `synth_plates`)', logger='current')

@@ -1,0 +1,91 @@
+"""Track-level plate accuracy: one answer per track, by voting over frames."""
+from collections import Counter, defaultdict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from dld.registry import METRICS
+
+from .sample_fields import sample_field
+
+
+def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
+    """The track's answer from its frames' ``(frame_idx, pred_text, pred_score)``.
+
+    The most frequent prediction wins; a tie goes to the text whose frames
+    have the larger summed ``pred_score``; if that ties too, to the text seen
+    in the earliest frame (so the result never depends on arrival order).
+    """
+    counts: Counter = Counter()
+    score_sum: Dict[str, float] = defaultdict(float)
+    first_frame: Dict[str, Tuple[int, int]] = {}
+    for order, (frame_idx, text, score) in enumerate(sorted(frames, key=lambda f: f[0])):
+        counts[text] += 1
+        score_sum[text] += score
+        first_frame.setdefault(text, (frame_idx, order))
+    return min(counts, key=lambda t: (-counts[t], -score_sum[t], first_frame[t]))
+
+
+@METRICS.register_module()
+class TrackAccuracyMetric(BaseMetric):
+    """Accuracy of whole tracks, each read by a majority vote of its frames.
+
+    Frames are grouped by the meta field ``track_id``; each frame votes with
+    its ``pred_text``, and ties are broken by the summed ``pred_score``
+    (see :func:`vote_track`). A track is right when the voted text equals
+    its ground truth (the ``gt_text`` shared by its frames; if frames
+    disagree, the most frequent one, with a warning).
+
+    Reported keys (after the prefix, ``track/`` by default): ``accuracy``,
+    ``num_tracks``, ``num_correct``, ``num_frames``.
+
+    Args:
+        case_sensitive (bool): if False (default), texts are upper-cased.
+        collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
+        prefix (str, optional): key prefix; defaults to ``'track'``.
+    """
+
+    default_prefix: Optional[str] = 'track'
+
+    def __init__(self,
+                 case_sensitive: bool = False,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.case_sensitive = case_sensitive
+
+    def _norm(self, text: str) -> str:
+        return text if self.case_sensitive else text.upper()
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            track_id = sample_field(sample, 'track_id', required=True, metric=self)
+            frame_idx = sample_field(sample, 'frame_idx', default=0)
+            gt = sample_field(sample, 'gt_text', required=True, metric=self)
+            pred = sample_field(sample, 'pred_text', default='')
+            score = sample_field(sample, 'pred_score', default=0.0)
+            self.results.append((str(track_id), int(frame_idx), self._norm(gt),
+                                 self._norm(pred), float(score)))
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        tracks: Dict[str, list] = defaultdict(list)
+        for track_id, frame_idx, gt, pred, score in results:
+            tracks[track_id].append((frame_idx, gt, pred, score))
+        correct = 0
+        for track_id, frames in tracks.items():
+            gts = Counter(gt for _, gt, _, _ in frames)
+            if len(gts) > 1:
+                print_log(f'TrackAccuracyMetric: frames of track {track_id!r} '
+                          f'disagree on gt_text {dict(gts)}; using the most '
+                          'frequent.', logger='current', level=30)
+            gt = gts.most_common(1)[0][0]
+            voted = vote_track([(f, p, s) for f, _, p, s in frames])
+            correct += voted == gt
+        n = len(tracks)
+        return dict(
+            accuracy=correct / n if n else 0.0,
+            num_tracks=n,
+            num_correct=correct,
+            num_frames=len(results),
+        )

@@ -1,0 +1,9 @@
+"""Fixtures of the inference and report tests."""
+import pytest
+from tiny_dld import make_tiny_run
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory):
+    """A briefly trained tiny DLD run on generated plates (made once per session)."""
+    return make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))

@@ -1,0 +1,129 @@
+"""The FLOPs/accuracy report: files, agreement with a direct evaluation, the oracle."""
+import csv
+import json
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+from mmengine.evaluator import Evaluator
+from mmengine.runner import Runner
+from tiny_dld import SCALES
+
+from dld.apis.flops_accuracy import FlopsAccuracyEvaluator, MethodResult
+from dld.apis.model_loading import init_model
+from dld.apis.report_writing import write_report
+
+
+@pytest.fixture(scope='module')
+def report(tiny_run, tmp_path_factory):
+    evaluator = FlopsAccuracyEvaluator(
+        tiny_run['config'], tiny_run['student'], teacher_checkpoint=tiny_run['teacher'],
+        baseline_checkpoint=tiny_run['baseline'], baseline_config=tiny_run['baseline_config'],
+        device='cpu')
+    rep = evaluator.evaluate()
+    out = str(tmp_path_factory.mktemp('report'))
+    return rep, write_report(rep, out)
+
+
+def _rows(rep):
+    return {r['method']: r for r in rep['methods']}
+
+
+def _direct_metrics(tiny_run, force_scale=None):
+    """What tools/test.py computes: the test loader, test_step, the config's evaluator."""
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    if force_scale is not None:
+        model.test_cfg['force_scale'] = force_scale
+    evaluator = Evaluator(cfg.test_evaluator)
+    n = 0
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        samples = model.test_step(batch)
+        evaluator.process(samples, batch)
+        n += len(samples)
+    return evaluator.evaluate(n)
+
+
+@pytest.mark.slow
+def test_every_report_file_is_written_and_parses(report):
+    rep, paths = report
+    with open(paths['report.json']) as f:
+        assert json.load(f) == json.loads(json.dumps(rep))
+    with open(paths['report.csv']) as f:
+        rows = list(csv.DictReader(f))
+    assert [r['method'] for r in rows] == [r['method'] for r in rep['methods']]
+    md = open(paths['report.md']).read()
+    assert 'fused multiply-add' in md and '| method' in md and 'pareto.png' in md
+    for png in ('pareto.png', 'scales.png'):
+        with open(paths[png], 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.slow
+def test_report_has_every_method(report):
+    methods = set(_rows(report[0]))
+    expected = {'teacher_hr', 'teacher_lr', 'dld_selector', 'oracle'}
+    expected |= {f'nokd@{s:g}' for s in SCALES} | {f'dld@{s:g}' for s in SCALES}
+    assert methods == expected
+
+
+@pytest.mark.slow
+def test_selector_row_equals_a_direct_evaluation(report, tiny_run):
+    assert _rows(report[0])['dld_selector']['metrics'] == _direct_metrics(tiny_run)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('scale', SCALES)
+def test_fixed_scale_rows_equal_a_direct_evaluation(report, tiny_run, scale):
+    row = _rows(report[0])[f'dld@{scale:g}']
+    assert row['metrics'] == _direct_metrics(tiny_run, force_scale=scale)
+
+
+@pytest.mark.slow
+def test_oracle_is_never_worse_than_a_fixed_scale_at_its_flops(report):
+    rows = _rows(report[0])
+    oracle = rows['oracle']
+    fixed = [r for m, r in rows.items() if m.startswith('dld@')]
+    for r in fixed:
+        assert oracle['accuracy'] >= r['accuracy']
+    assert oracle['gflops'] <= max(r['gflops'] for r in fixed) + 1e-12
+
+
+@pytest.mark.slow
+def test_flops_columns_follow_the_measured_costs(report):
+    rep = report[0]
+    rows = _rows(rep)
+    for s in rep['per_scale']:
+        assert rows[f"dld@{s['scale']:g}"]['gflops'] == pytest.approx(s['student_gflops'])
+    assert rows['teacher_hr']['gflops'] == pytest.approx(rep['teacher_gflops'])
+    assert rows['teacher_hr']['gflops_saved_pct'] == pytest.approx(0.0)
+    hist = rep['scale_histogram']['dld_selector']
+    mean = sum(n * next(p['with_selector_gflops'] for p in rep['per_scale']
+                        if f"{p['scale']:g}" == s) for s, n in hist.items()) / sum(hist.values())
+    assert rows['dld_selector']['gflops'] == pytest.approx(mean)
+    assert all(r['images_per_s'] > 0 for m, r in rows.items() if m != 'oracle')
+
+
+def test_oracle_takes_the_smallest_right_scale_else_the_largest():
+    def fixed(scale, correct):
+        return MethodResult(f'dld@{scale}', '', scale, {}, 0.0, 0, None, len(correct),
+                            correct=correct)
+    table = {1.0: fixed(1.0, [True, True, False, True]),
+             0.5: fixed(0.5, [True, False, False, True]),
+             0.3: fixed(0.3, [False, False, False, True])}
+    me = SimpleNamespace(costs=SimpleNamespace(student_flops_at=lambda s: int(s * 1000)))
+    res = FlopsAccuracyEvaluator._oracle(me, table, params=7)
+    assert res.scales == [0.5, 1.0, 1.0, 0.3]
+    assert res.correct == [True, True, False, True]
+    assert res.metrics['plate/accuracy'] == 0.75
+    assert res.gflops == pytest.approx((500 + 1000 + 1000 + 300) / 4 / 1e9)
+
+
+@pytest.mark.slow
+def test_missing_teacher_and_baseline_are_noted_not_fatal(tiny_run, tmp_path):
+    rep = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                 device='cpu').evaluate()
+    methods = set(_rows(rep))
+    assert 'teacher_hr' not in methods and not any(m.startswith('nokd@') for m in methods)
+    assert len(rep['notes']) == 2
+    paths = write_report(rep, str(tmp_path))
+    assert osp.isfile(paths['pareto.png'])

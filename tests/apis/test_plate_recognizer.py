@@ -1,0 +1,174 @@
+"""PlateRecognizer on generated plates with a briefly trained tiny DLD checkpoint."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from bad_inputs import EXPECTED_OK, make_bad_inputs
+from mmengine.config import Config
+from mmengine.runner import Runner
+from tiny_dld import SCALES
+
+from dld.apis import CheckpointMismatchError, PlateRecognizer
+from dld.apis.model_loading import init_model
+from dld.models.selectors import resize_to_scale
+from dld.utils.flops import scale_input_shapes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def recognizer(tiny_run):
+    return PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu', batch_size=5)
+
+
+def _fixed_scale_evaluation(tiny_run, scale):
+    """The student at ``scale`` over the config's test loader, as evaluation runs it."""
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    out = {}
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        data = model.data_preprocessor(batch, False)
+        x = resize_to_scale(data['inputs'], scale, base_hw=model.base_size)
+        for ds in model.student.predict(x, data['data_samples']):
+            out[ds.lr_path] = (ds.pred_text, ds.pred_score)
+    return out
+
+
+def test_reads_a_folder_of_generated_plates(recognizer, tiny_run):
+    folder = osp.join(tiny_run['data'], 'test')
+    out = recognizer(folder)
+    preds = out['predictions']
+    n_files = sum(len(files) for _, _, files in os.walk(folder) if files)
+    n_images = sum(f.endswith('.png') for _, _, files in os.walk(folder) for f in files)
+    assert len(preds) == n_images <= n_files and out['num_failed'] == 0
+    costs = recognizer.model.costs
+    for rec in preds:
+        assert rec['error'] is None and isinstance(rec['text'], str)
+        assert 0.0 <= rec['confidence'] <= 1.0
+        assert rec['scale'] in SCALES
+        assert rec['input_size'] == list(scale_input_shapes((48, 144), [rec['scale']])[0])
+        assert rec['gflops'] == pytest.approx(costs.gflops_at(rec['scale'], with_selector=True))
+        assert rec['gflops_saved'] == pytest.approx(costs.teacher_flops / 1e9 - rec['gflops'])
+        json.dumps(rec)  # every record is JSON-serialisable
+
+
+@pytest.mark.parametrize('scale', SCALES)
+def test_forced_scale_equals_fixed_scale_evaluation(recognizer, tiny_run, scale):
+    expected = _fixed_scale_evaluation(tiny_run, scale)
+    out = recognizer(osp.join(tiny_run['data'], 'test.txt'), scale=scale)
+    got = {r['path']: (r['text'], r['confidence']) for r in out['predictions']}
+    assert got.keys() == expected.keys()
+    for path, (text, score) in expected.items():
+        assert got[path][0] == text
+        assert got[path][1] == pytest.approx(score, rel=1e-5, abs=1e-7)
+    assert all(r['scale'] == scale for r in out['predictions'])
+
+
+def test_selector_choice_matches_the_distillers_predict(recognizer, tiny_run):
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    expected = {}
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        for ds in model.test_step(batch):
+            expected[ds.lr_path] = (ds.pred_text, ds.pred_scale)
+    out = recognizer(osp.join(tiny_run['data'], 'test.txt'))
+    got = {r['path']: (r['text'], r['scale']) for r in out['predictions']}
+    assert got == expected
+
+
+def test_batch_size_does_not_change_predictions(recognizer, tiny_run):
+    label_file = osp.join(tiny_run['data'], 'test.txt')
+    a = recognizer(label_file, batch_size=1)['predictions']
+    b = recognizer(label_file, batch_size=64)['predictions']
+    assert [(r['text'], r['scale']) for r in a] == [(r['text'], r['scale']) for r in b]
+
+
+def test_label_file_gives_labels_and_track_votes(recognizer, tiny_run):
+    out = recognizer(osp.join(tiny_run['data'], 'test.txt'), track=True)
+    assert all(r['gt_text'] for r in out['predictions'])
+    tracks = out['tracks']
+    assert len(tracks) == len({r['track_id'] for r in out['predictions']})
+    for t in tracks:
+        frames = [r for r in out['predictions'] if r['track_id'] == t['track_id']]
+        assert t['num_frames'] == len(frames) and t['text'] in {r['text'] for r in frames}
+        assert t['gt_text'] == frames[0]['gt_text']
+
+
+def test_arrays_are_read_like_files(recognizer, tiny_run):
+    import cv2
+    path = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    from_file = recognizer(path)['predictions'][0]
+    from_array = recognizer(cv2.imread(path))['predictions'][0]
+    assert from_array['input'] == 'array[0]' and from_array['track_id'] is None
+    for key in ('text', 'confidence', 'scale'):
+        assert from_array[key] == from_file[key]
+
+
+def test_bad_inputs_get_error_records_and_the_batch_goes_on(recognizer, tiny_run, tmp_path):
+    bad = make_bad_inputs(str(tmp_path / 'bad'))
+    good = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    names = sorted(bad)
+    out = recognizer([bad[n] for n in names] + [good, np.zeros((5, 5, 2), np.uint8)])
+    recs = out['predictions']
+    assert len(recs) == len(names) + 2
+    for name, rec in zip(names, recs):
+        assert (rec['error'] is None) == EXPECTED_OK[name], (name, rec)
+        if rec['error'] is None:
+            assert rec['text'] is not None and rec['scale'] in SCALES
+        else:
+            assert rec['input'] == bad[name] and rec['error_type']
+    assert recs[-2]['error'] is None
+    assert recs[-1]['error'] and recs[-1]['input'] == 'array[11]'
+    assert out['num_failed'] == sum(not ok for ok in EXPECTED_OK.values()) + 1
+
+
+def test_topk_and_beam_width_return_k_hypotheses_best_first(recognizer, tiny_run):
+    path = osp.join(tiny_run['data'], 'test.txt')
+    recs = recognizer(path, topk=3, beam_width=4)['predictions']
+    for rec in recs:
+        assert 1 <= len(rec['topk']) <= 3
+        logps = [lp for _, lp in rec['topk']]
+        assert logps == sorted(logps, reverse=True)
+        assert rec['topk'][0][0] == rec['text']
+    # the config's greedy decoding is restored afterwards
+    assert 'topk' not in recognizer(path)['predictions'][0]
+    assert recognizer.recognizer.test_cfg['decode'] == 'greedy'
+
+
+def test_vis_dir_gets_one_drawing_per_read_image(recognizer, tiny_run, tmp_path):
+    import cv2
+    folder = osp.join(tiny_run['data'], 'test', 'track_00001')
+    out = recognizer([folder, str(tmp_path / 'missing.png')], vis_dir=str(tmp_path / 'vis'))
+    ok = [r for r in out['predictions'] if r['error'] is None]
+    assert len(out['visualization']) == len(ok) > 0
+    for path in out['visualization']:
+        img = cv2.imread(path)
+        assert img is not None and img.shape[0] > 96
+
+
+def test_full_dld_checkpoint_loads_too(tiny_run):
+    rec = PlateRecognizer(tiny_run['config'], tiny_run['full'], device='cpu')
+    assert rec(osp.join(tiny_run['data'], 'test.txt'))['num_failed'] == 0
+
+
+def test_checkpoint_without_student_weights_is_refused(tiny_run, tmp_path):
+    ckpt = torch.load(tiny_run['student'], weights_only=True)
+    state = {k: v for k, v in ckpt['state_dict'].items() if not k.startswith('student.backbone')}
+    path = str(tmp_path / 'broken.pth')
+    torch.save(dict(state_dict=state), path)
+    with pytest.raises(CheckpointMismatchError, match='student'):
+        PlateRecognizer(tiny_run['config'], path, device='cpu')
+
+
+def test_plain_recognizer_config_reads_at_scale_one(tiny_run):
+    rec = PlateRecognizer(tiny_run['baseline_config'], tiny_run['baseline'], device='cpu')
+    recs = rec(osp.join(tiny_run['data'], 'test.txt'))['predictions']
+    assert all(r['scale'] == 1.0 and r['input_size'] == [48, 144] for r in recs)
+    assert recs[0]['gflops_saved'] == pytest.approx(0.0)
+
+
+def test_config_object_works_like_a_path(tiny_run):
+    cfg = Config.fromfile(tiny_run['config'])
+    rec = PlateRecognizer(cfg, tiny_run['student'], device='cpu')
+    assert rec(osp.join(tiny_run['data'], 'test.txt'))['num_failed'] == 0

@@ -1,0 +1,173 @@
+"""Checkpoints load with torch.load(weights_only=True) and save atomically."""
+import itertools
+import os
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.hooks import CheckpointHook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner, load_checkpoint
+from torch.utils.data import Dataset
+
+from dld.engine.checkpoint import (
+    CHECKPOINT_SAFE_GLOBALS,
+    AtomicLocalBackend,
+    CheckpointGlobalError,
+    load_checkpoint_file,
+)
+from dld.engine.hooks import AtomicCheckpointHook
+
+_run_ids = itertools.count()
+
+
+class ForeignThing:
+    """A class no allow-list knows about."""
+
+    def __init__(self):
+        self.payload = 1
+
+
+class TinyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        y = self.fc(torch.stack(inputs) if isinstance(inputs, list) else inputs)
+        if mode == 'loss':
+            return dict(loss=(y ** 2).mean())
+        return y
+
+
+class TinyData(Dataset):
+    metainfo = dict(name='tiny')
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return dict(inputs=torch.full((2, ), float(i)), data_samples=i)
+
+
+def _train(work_dir, checkpoint_hook, epochs=2):
+    loader = dict(dataset=TinyData(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=4, collate_fn=dict(type='default_collate'))
+    runner = Runner(
+        model=TinyModel(), work_dir=str(work_dir), train_dataloader=loader,
+        train_cfg=dict(by_epoch=True, max_epochs=epochs),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        # OneCycle stores a bound method in its state; the hook must drop it.
+        param_scheduler=[dict(type='OneCycleLR', eta_max=1e-3, total_steps=2 * epochs,
+                              by_epoch=False)],
+        default_hooks=dict(checkpoint=checkpoint_hook, logger=dict(type='LoggerHook',
+                                                                    interval=1)),
+        randomness=dict(seed=0), log_level='WARNING',
+        experiment_name=f'ckpt-test-{next(_run_ids)}')
+    runner.train()
+    return runner
+
+
+def test_saved_checkpoint_holds_only_allow_listed_globals(tmp_path):
+    _train(tmp_path, AtomicCheckpointHook(interval=1))
+    path = osp.join(tmp_path, 'epoch_2.pth')
+    allowed = set()
+    for g in CHECKPOINT_SAFE_GLOBALS:
+        if isinstance(g, tuple):
+            allowed.add(g[1])
+        else:
+            allowed.add(f'{g.__module__}.{g.__qualname__}')
+    unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert 'builtins.getattr' not in unsafe
+    assert unsafe <= allowed | {'numpy.dtype', 'numpy.ndarray'}
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    assert ckpt['meta']['epoch'] == 2
+    assert ckpt['message_hub']['log_scalars']['train/loss'].current() is not None
+    with open(osp.join(tmp_path, 'last_checkpoint')) as f:
+        assert f.read().strip() == path
+
+
+def test_runner_resume_reads_its_checkpoint(tmp_path):
+    _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=1)
+    runner = _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=2)
+    assert runner.epoch == 2
+    runner2 = Runner(
+        model=TinyModel(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=TinyData(), sampler=dict(type='DefaultSampler'),
+                              batch_size=4, collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        param_scheduler=[dict(type='OneCycleLR', eta_max=1e-3, total_steps=4, by_epoch=False)],
+        default_hooks=dict(checkpoint=AtomicCheckpointHook(interval=1)),
+        log_level='WARNING', experiment_name=f'ckpt-test-{next(_run_ids)}')
+    runner2.resume(osp.join(tmp_path, 'epoch_1.pth'))
+    assert runner2.train_loop.epoch == 1
+    # The freshly built scheduler keeps its own annealing function.
+    assert callable(runner2.param_schedulers[0].anneal_func)
+
+
+def test_foreign_global_is_refused_with_file_and_name(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(state_dict=TinyModel().state_dict(), meta=ForeignThing()), path)
+    with pytest.raises(CheckpointGlobalError) as info:
+        load_checkpoint_file(path)
+    message = str(info.value)
+    assert path in message
+    assert 'ForeignThing' in message
+    assert info.value.global_name.endswith('ForeignThing')
+    # The same refusal through MMEngine's loader (Runner.load_checkpoint,
+    # load_from, --resume all go through it).
+    with pytest.raises(CheckpointGlobalError, match='ForeignThing'):
+        load_checkpoint(TinyModel(), path)
+
+
+def test_plain_mmengine_checkpoint_is_refused_not_unpickled(tmp_path):
+    _train(tmp_path, CheckpointHook(interval=1), epochs=1)
+    # Its log buffers (and OneCycle's bound method) need `getattr`; which
+    # refused global torch meets first depends on pickling order.
+    with pytest.raises(CheckpointGlobalError, match='plain MMEngine') as info:
+        load_checkpoint_file(osp.join(tmp_path, 'epoch_1.pth'))
+    assert info.value.global_name in ('builtins.getattr',
+                                      'mmengine.logging.history_buffer.HistoryBuffer')
+
+
+def test_load_checkpoint_puts_weights_into_the_model(tmp_path):
+    model = TinyModel()
+    path = str(tmp_path / 'weights.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    other = TinyModel()
+    load_checkpoint(other, path, map_location='cpu')
+    assert torch.equal(other.fc.weight, model.fc.weight)
+
+
+def test_missing_checkpoint_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / 'ckpt.pth'
+    backend = AtomicLocalBackend()
+    backend.put(b'old', target)
+
+    def broken_fsync(fd):
+        raise OSError('disk full')
+
+    monkeypatch.setattr(os, 'fsync', broken_fsync)
+    with pytest.raises(OSError, match='disk full'):
+        backend.put(b'new-but-interrupted', target)
+    assert target.read_bytes() == b'old'
+    assert os.listdir(tmp_path) == ['ckpt.pth']
+
+
+def test_atomic_write_replaces_and_keeps_normal_permissions(tmp_path):
+    target = tmp_path / 'last_checkpoint'
+    backend = AtomicLocalBackend()
+    backend.put_text('a', target)
+    backend.put_text('b', target)
+    assert target.read_text() == 'b'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)

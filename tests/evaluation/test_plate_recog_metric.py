@@ -1,0 +1,70 @@
+"""PlateRecogMetric: exact numbers on hand-made predictions."""
+import pytest
+
+from dld.evaluation import PlateRecogMetric
+from dld.structures.plate_data_sample import PlateDataSample
+
+
+def _sample(gt, pred=None, as_dict=True):
+    s = PlateDataSample()
+    s.gt_text = gt
+    if pred is not None:
+        s.pred_text = pred
+    return s.to_dict() if as_dict else s
+
+
+def _evaluate(pairs, **kwargs):
+    metric = PlateRecogMetric(**kwargs)
+    metric.process({}, [_sample(gt, pred) for gt, pred in pairs])
+    return metric.evaluate(len(pairs))
+
+
+def test_exact_match_char_accuracy_and_ned():
+    pairs = [
+        ('ABC123', 'ABC123'),  # right: 6/6 chars, NED 0
+        ('ABC123', 'ABC124'),  # one substitution: 5/6 chars, 1-NED 5/6
+        ('AB12', 'AB123'),     # one extra char: 4/5 chars, 1-NED 4/5
+        ('XY12', 'Y12'),       # one missing char: shifted, 0/4 chars, 1-NED 3/4
+    ]
+    res = _evaluate(pairs)
+    assert res['plate/accuracy'] == pytest.approx(1 / 4)
+    assert res['plate/char_accuracy'] == pytest.approx((6 + 5 + 4 + 0) / (6 + 6 + 5 + 4))
+    assert res['plate/one_minus_ned'] == pytest.approx((1 + 5 / 6 + 4 / 5 + 3 / 4) / 4)
+    assert res['plate/num_samples'] == 4
+    assert res['plate/num_correct'] == 1
+
+
+def test_plate_accuracy_is_the_first_key_so_save_best_auto_picks_it():
+    res = _evaluate([('A1', 'A1')])
+    assert next(iter(res)) == 'plate/accuracy'
+
+
+def test_missing_prediction_counts_as_empty_string():
+    metric = PlateRecogMetric()
+    metric.process({}, [_sample('AB', None)])
+    res = metric.evaluate(1)
+    assert res['plate/accuracy'] == 0
+    assert res['plate/char_accuracy'] == 0
+    assert res['plate/one_minus_ned'] == 0
+
+
+def test_case_is_ignored_by_default_and_kept_when_asked():
+    assert _evaluate([('ab1', 'AB1')])['plate/accuracy'] == 1
+    assert _evaluate([('ab1', 'AB1')], case_sensitive=True)['plate/accuracy'] == 0
+
+
+def test_prefix_is_configurable():
+    res = _evaluate([('A1', 'A1')], prefix='lr')
+    assert res['lr/accuracy'] == 1
+
+
+def test_accepts_data_samples_as_well_as_dicts():
+    metric = PlateRecogMetric()
+    metric.process({}, [_sample('A1', 'A1', as_dict=False)])
+    assert metric.evaluate(1)['plate/accuracy'] == 1
+
+
+def test_missing_gt_text_names_the_field():
+    metric = PlateRecogMetric()
+    with pytest.raises(KeyError, match='gt_text'):
+        metric.process({}, [dict(pred_text='A')])

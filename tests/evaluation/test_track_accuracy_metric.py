@@ -1,0 +1,60 @@
+"""TrackAccuracyMetric: majority vote over frames, ties by summed score."""
+import pytest
+
+from dld.evaluation import TrackAccuracyMetric
+from dld.evaluation.metrics import vote_track
+from dld.structures.plate_data_sample import PlateDataSample
+
+
+def _frame(track, idx, gt, pred, score):
+    s = PlateDataSample(metainfo=dict(track_id=track, frame_idx=idx))
+    s.gt_text = gt
+    s.pred_text = pred
+    s.pred_score = score
+    return s.to_dict()
+
+
+def test_majority_vote_decides_each_track():
+    frames = [
+        # t1: 2 x right vs 1 x wrong (more confident) -> right
+        _frame('t1', 0, 'AB12', 'AB12', 0.5),
+        _frame('t1', 1, 'AB12', 'AB12', 0.5),
+        _frame('t1', 2, 'AB12', 'A812', 0.99),
+        # t2: 2 x wrong vs 1 x right -> wrong
+        _frame('t2', 0, 'CD34', 'CD84', 0.4),
+        _frame('t2', 1, 'CD34', 'CD34', 0.9),
+        _frame('t2', 2, 'CD34', 'CD84', 0.4),
+        # t3: a single frame, right
+        _frame('t3', 0, 'EF56', 'EF56', 0.1),
+    ]
+    metric = TrackAccuracyMetric()
+    metric.process({}, frames)
+    res = metric.evaluate(len(frames))
+    assert res == {
+        'track/accuracy': pytest.approx(2 / 3),
+        'track/num_tracks': 3,
+        'track/num_correct': 2,
+        'track/num_frames': 7,
+    }
+
+
+def test_tie_goes_to_the_larger_summed_score():
+    # 2 votes each; 'AB12' sums 0.3 + 0.4 = 0.7 < 'A812' sums 0.5 + 0.3 = 0.8
+    frames = [(0, 'AB12', 0.3), (1, 'A812', 0.5), (2, 'AB12', 0.4), (3, 'A812', 0.3)]
+    assert vote_track(frames) == 'A812'
+    metric = TrackAccuracyMetric()
+    metric.process({}, [_frame('t', i, 'AB12', p, s) for i, p, s in frames])
+    assert metric.evaluate(4)['track/accuracy'] == 0
+
+
+def test_tie_in_count_and_score_goes_to_the_earliest_frame():
+    assert vote_track([(5, 'BBB', 0.5), (2, 'AAA', 0.5)]) == 'AAA'
+    assert vote_track([(2, 'BBB', 0.5), (5, 'AAA', 0.5)]) == 'BBB'
+
+
+def test_missing_track_id_is_an_error_naming_it():
+    s = PlateDataSample()
+    s.gt_text = 'A'
+    s.pred_text = 'A'
+    with pytest.raises(KeyError, match='track_id'):
+        TrackAccuracyMetric().process({}, [s.to_dict()])

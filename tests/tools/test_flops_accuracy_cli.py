@@ -1,0 +1,31 @@
+"""tools/flops_accuracy.py writes the five report files."""
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from tiny_dld import make_tiny_run  # noqa: E402
+
+
+@pytest.mark.slow
+def test_cli_writes_report_files(tmp_path_factory, tmp_path):
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    spec = importlib.util.spec_from_file_location(
+        'dld_tools_flops_accuracy', osp.join(HERE, '..', '..', 'tools', 'flops_accuracy.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'report'
+    rc = tool.main([run['config'], run['full'], '--baseline-ckpt', run['baseline'],
+                    '--out', str(out), '--device', 'cpu', '--scales', '1.0', '0.4'])
+    assert rc == 0
+    for name in ('report.md', 'report.csv', 'report.json', 'pareto.png', 'scales.png'):
+        assert (out / name).is_file()
+    rep = json.loads((out / 'report.json').read_text())
+    methods = {r['method'] for r in rep['methods']}
+    # the full DLD checkpoint carries its teacher; the baseline reuses the student's architecture
+    assert {'teacher_hr', 'teacher_lr', 'nokd@1', 'nokd@0.4', 'dld@1', 'dld@0.4',
+            'dld_selector', 'oracle'} == methods

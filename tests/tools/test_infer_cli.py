@@ -1,0 +1,77 @@
+"""tools/infer.py: records, drawings, and an exit status that fails only when all inputs do."""
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from bad_inputs import make_bad_inputs  # noqa: E402
+from tiny_dld import make_tiny_run  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        'dld_tools_infer', osp.join(HERE, '..', '..', 'tools', 'infer.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    return make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+
+
+def _read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_writes_one_record_per_image_and_drawings(run, tmp_path):
+    out = tmp_path / 'results.jsonl'
+    rc = _tool().main([run['config'], run['student'], osp.join(run['data'], 'test.txt'),
+                       '--out', str(out), '--vis', str(tmp_path / 'vis'), '--track',
+                       '--no-progress', '--device', 'cpu'])
+    assert rc == 0
+    recs = _read_jsonl(out)
+    assert recs and all(r['error'] is None for r in recs)
+    assert {'text', 'confidence', 'scale', 'input_size', 'gflops', 'gflops_saved'} <= set(recs[0])
+    assert len(list((tmp_path / 'vis').glob('*.png'))) == len(recs)
+    tracks = _read_jsonl(tmp_path / 'results.tracks.jsonl')
+    assert {t['track_id'] for t in tracks} == {r['track_id'] for r in recs}
+
+
+def test_forced_scale_is_used_for_every_image(run, tmp_path):
+    out = tmp_path / 'r.jsonl'
+    assert _tool().main([run['config'], run['student'], osp.join(run['data'], 'test'),
+                         '--scale', '0.6', '--out', str(out), '--no-progress']) == 0
+    assert {r['scale'] for r in _read_jsonl(out)} == {0.6}
+
+
+def test_some_bad_inputs_still_exit_zero(run, tmp_path):
+    bad = make_bad_inputs(str(tmp_path / 'bad'))
+    out = tmp_path / 'r.jsonl'
+    rc = _tool().main([run['config'], run['student'], *bad.values(),
+                       '--out', str(out), '--no-progress'])
+    recs = _read_jsonl(out)
+    assert rc == 0 and len(recs) == len(bad)
+    assert any(r['error'] for r in recs) and any(r['error'] is None for r in recs)
+
+
+def test_every_input_failing_exits_non_zero(run, tmp_path, capsys):
+    bad = make_bad_inputs(str(tmp_path / 'bad'))
+    failing = [bad[n] for n in ('empty.png', 'not_an_image.png', 'truncated.png',
+                                'missing.png', 'folder.png')]
+    rc = _tool().main([run['config'], run['student'], *failing, '--no-progress'])
+    assert rc == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == len(failing) and all('\tERROR\t' in line for line in printed)
+
+
+def test_unloadable_checkpoint_exits_two(run, tmp_path):
+    assert _tool().main([run['config'], str(tmp_path / 'nope.pth'), run['data']]) == 2

@@ -1,0 +1,95 @@
+"""tools/train.py: resuming continues exactly as an uninterrupted run."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+import dld.engine  # noqa: F401  (allow-list for torch.load below)
+
+
+def _train(train_tool, config, work_dir, name, *extra):
+    train_tool.main([config, '--work-dir', str(work_dir),
+                     '--cfg-options', f'experiment_name={name}', *extra])
+
+
+def _assert_same_tensors(a, b, where):
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same_tensors(a[k], b[k], f'{where}.{k}')
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same_tensors(x, y, f'{where}[{i}]')
+    else:
+        assert a == b, where
+
+
+@pytest.mark.slow
+def test_resume_after_2_epochs_matches_3_uninterrupted(tiny_teacher_config, train_tool,
+                                                       run_name, tmp_path):
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
+    _train(train_tool, tiny_teacher_config, straight, run_name())
+    # Same config (the LR schedule still spans 3 epochs), stopped after 2 ...
+    _train(train_tool, tiny_teacher_config, broken, run_name(),
+           'train_cfg.max_epochs=2')
+    assert not osp.exists(broken / 'epoch_3.pth')
+    # ... then `--resume` with no path finds epoch_2.pth and runs epoch 3.
+    train_tool.main([tiny_teacher_config, '--work-dir', str(broken), '--resume',
+                     '--cfg-options', f'experiment_name={run_name()}'])
+
+    a = torch.load(straight / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    assert a['meta']['epoch'] == b['meta']['epoch'] == 3
+    assert a['meta']['iter'] == b['meta']['iter']
+    _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
+    _assert_same_tensors(a['optimizer'], b['optimizer'], 'optimizer')
+    _assert_same_tensors(a['param_schedulers'], b['param_schedulers'], 'param_schedulers')
+
+
+@pytest.mark.slow
+def test_resume_from_an_explicit_checkpoint_and_best_link(tiny_teacher_config, train_tool,
+                                                          run_name, tmp_path):
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1')
+    ckpt = tmp_path / 'epoch_1.pth'
+    with open(tmp_path / 'last_checkpoint') as f:
+        assert f.read().strip() == str(ckpt)
+    # The best checkpoint (by plate/accuracy) is reachable as best.pth.
+    best = tmp_path / 'best.pth'
+    assert osp.islink(best)
+    assert os.readlink(best) == 'best_plate_accuracy_epoch_1.pth'
+    assert 'state_dict' in torch.load(best, map_location='cpu', weights_only=True)
+
+    train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path), '--resume', str(ckpt),
+                     '--cfg-options', f'experiment_name={run_name()}',
+                     'train_cfg.max_epochs=2'])
+    resumed = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    assert resumed['meta']['epoch'] == 2
+
+
+def test_amp_on_cpu_is_a_warning_not_a_crash(tiny_teacher_config, train_tool):
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU fallback')
+    args = train_tool.parse_args([tiny_teacher_config, '--amp'])
+    cfg = train_tool.build_config(args)
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+
+
+def test_cli_flags_reach_the_config(tiny_teacher_config, train_tool, tmp_path):
+    args = train_tool.parse_args([
+        tiny_teacher_config, '--work-dir', str(tmp_path), '--resume', '--auto-scale-lr',
+        '--cfg-options', 'optim_wrapper.optimizer.lr=0.5'])
+    cfg = train_tool.build_config(args)
+    assert cfg.work_dir == str(tmp_path)
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.auto_scale_lr.enable is True
+    assert cfg.optim_wrapper.optimizer.lr == 0.5
+    assert cfg.default_scope == 'dld'
+
+    cfg = train_tool.build_config(train_tool.parse_args([tiny_teacher_config, '--resume',
+                                                         'x.pth']))
+    assert cfg.resume is True and cfg.load_from == 'x.pth'
+    assert cfg.work_dir == osp.join('./work_dirs', 'tiny_teacher')

@@ -1,0 +1,110 @@
+"""FLOPs and parameters of a config's model at each candidate input scale.
+
+    python tools/analysis/get_flops.py CONFIG [--scales 1.0 0.8 ...] [--shape H W] [--json]
+
+For a DLD config: the student at each of the distiller's scales, alone and
+with the selector (which runs on every image), against the teacher at full
+resolution. For a recognizer config (teacher, no-KD student): the
+recognizer at each scale of ``--shape`` (default 48x144). No checkpoint is
+needed: FLOPs depend on the architecture and input size only.
+
+fvcore counts one fused multiply-add as one flop.
+"""
+import argparse
+import json
+import sys
+
+DEFAULT_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='FLOPs and parameters per input scale.')
+    parser.add_argument('config', help='a DLD or recognizer config')
+    parser.add_argument('--scales', type=float, nargs='+',
+                        help='scales (default: the distiller\'s, else '
+                        f'{" ".join(map(str, DEFAULT_SCALES))})')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='base input size (default: the distiller\'s base_size, else 48 144)')
+    parser.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    args = parser.parse_args(argv)
+    if args.scales and any(s <= 0 for s in args.scales):
+        parser.error('--scales must be > 0')
+    return args
+
+
+def flops_table(config, scales=None, shape=None) -> dict:
+    """Per-scale FLOPs and parameter counts of ``config``'s model (random weights)."""
+    from dld.apis.model_loading import build_model_for_inference, load_config
+    from dld.apis.scaled_prediction import RecognizerCosts, is_distiller
+    from dld.utils.flops import count_params, scale_input_shapes
+    cfg = load_config(config)
+    model = build_model_for_inference(cfg.model).eval()
+    if is_distiller(model):
+        base = tuple(shape or model.base_size)
+        if tuple(base) != tuple(model.base_size):
+            raise ValueError(f'--shape {base} differs from the distiller\'s base_size '
+                             f'{tuple(model.base_size)}; set model.base_size instead')
+        costs = model.costs
+        scales = list(scales or model.scales)
+        teacher = costs.teacher_flops
+        selector = costs.selector_flops
+        params = dict(teacher=count_params(model.teacher), student=count_params(model.student),
+                      selector=count_params(model.selector) if model.selector else 0)
+    else:
+        base = tuple(shape or (48, 144))
+        costs = RecognizerCosts(model, base)
+        scales = list(scales or DEFAULT_SCALES)
+        teacher = costs.teacher_flops
+        selector = 0
+        params = dict(model=count_params(model))
+    rows = []
+    for s, (h, w) in zip(scales, scale_input_shapes(base, scales)):
+        f = costs.student_flops_at(s)
+        rows.append(dict(scale=s, input_size=[h, w], gflops=f / 1e9,
+                         gflops_with_selector=(f + selector) / 1e9 if selector else None,
+                         relative_to_full=(f + selector) / teacher))
+    return dict(model=cfg.model.get('type'), base_size=list(base),
+                reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
+                params=params, scales=rows,
+                convention='fvcore: one fused multiply-add counts as one flop')
+
+
+def _params(n: int) -> str:
+    return f'{n / 1e6:.3f} M' if n >= 100_000 else f'{n / 1e3:.1f} K'
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    table = flops_table(args.config, args.scales, args.shape)
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
+    from tabulate import tabulate
+    dld = table['model'] in ('DLDDistiller', 'dld.DLDDistiller')
+    who = 'student' if dld else 'model'
+    ref = 'teacher at full resolution' if dld else 'the model at scale 1'
+    headers = ['scale', 'input (HxW)', f'{who} GFLOPs']
+    headers += ['+ selector GFLOPs'] if dld else []
+    headers += [f'vs {ref}']
+    rows = []
+    for r in table['scales']:
+        row = [f"{r['scale']:g}", f"{r['input_size'][0]}x{r['input_size'][1]}",
+               f"{r['gflops']:.4f}"]
+        row += [f"{r['gflops_with_selector']:.4f}" if r['gflops_with_selector'] else '-'] \
+            if dld else []
+        row += [f"{100 * r['relative_to_full']:.1f}%"]
+        rows.append(row)
+    print(tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True))
+    print()
+    print(f"{'teacher' if dld else 'model'} at full resolution "
+          f"({table['base_size'][0]}x{table['base_size'][1]}): "
+          f"{table['reference_gflops']:.4f} GFLOPs")
+    if dld:
+        print(f"selector: {table['selector_gflops']:.6f} GFLOPs")
+    print('parameters: ' + ', '.join(f'{k} {_params(v)}' for k, v in table['params'].items()))
+    print(table['convention'])
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

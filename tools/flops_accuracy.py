@@ -1,0 +1,56 @@
+"""Accuracy against FLOPs of the teacher, the no-KD student, DLD and an oracle selector.
+
+    python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
+        [--baseline-ckpt B] [--baseline-config C] [--scales 1.0 0.6 ...]
+        [--device D] [--max-batches N]
+
+Evaluates the config's test set once and writes into DIR: ``report.md`` (a
+table), ``report.csv``, ``report.json``, ``pareto.png`` (plate accuracy
+against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
+See docs/reports.md.
+"""
+import argparse
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='FLOPs / accuracy report of a DLD checkpoint against its baselines.')
+    parser.add_argument('config', help='the DLD config (its test set is evaluated)')
+    parser.add_argument('checkpoint', help='the DLD checkpoint (student + selector)')
+    parser.add_argument('--out', required=True, metavar='DIR', help='report folder')
+    parser.add_argument('--teacher-ckpt', help='teacher weights (default: the DLD '
+                        "checkpoint's own, when it has them)")
+    parser.add_argument('--baseline-ckpt', help='no-KD student checkpoint '
+                        '(trained with configs/student_plate_lr.py)')
+    parser.add_argument('--baseline-config', help="the baseline's config (default: the DLD "
+                        "student's architecture)")
+    parser.add_argument('--scales', type=float, nargs='+',
+                        help="fixed scales to evaluate (default: the distiller's candidates)")
+    parser.add_argument('--device', default=None,
+                        help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
+    parser.add_argument('--max-batches', type=int, help='evaluate only the first N batches')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
+    from dld.apis.report_writing import markdown_report, write_report
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    evaluator = FlopsAccuracyEvaluator(
+        args.config, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
+        baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
+        scales=args.scales, device=device, max_batches=args.max_batches)
+    report = evaluator.evaluate()
+    paths = write_report(report, args.out)
+    print(markdown_report(report).split('![')[0].rstrip())
+    print(f"\nReport written to {paths['report.md']} (+ .csv, .json, pareto.png, scales.png)",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Read plates with a trained DLD student and its selector.
+
+    python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
+        [--vis DIR] [--scale S] [--device D] [--batch-size N]
+        [--beam-width W] [--topk K] [--track] [--no-progress]
+
+INPUT is an image, a folder (searched recursively for images) or a label file
+(``lr1,...|hr1,...<TAB>TEXT`` lines, see docs/datasets.md). For each image the
+selector picks the input scale and the student reads the text; ``--scale``
+forces one scale for all. Each image gets one JSON record (``--out``, one per
+line) or one printed line; an image that cannot be read gets an error record
+and the rest go on. The exit status is non-zero only when every input failed.
+See docs/inference.md.
+"""
+import argparse
+import contextlib
+import json
+import os
+import os.path as osp
+import pickle
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Recognise licence plates with a DLD checkpoint (student + selector).')
+    parser.add_argument('config', help='the config the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='DLD checkpoint (teacher weights not needed)')
+    parser.add_argument('inputs', nargs='+', metavar='INPUT',
+                        help='image files, folders or label files')
+    parser.add_argument('--out', help='write one JSON record per image to this .jsonl file')
+    parser.add_argument('--vis', metavar='DIR',
+                        help='write each image with its prediction and scale drawn on it')
+    parser.add_argument('--scale', type=float,
+                        help='read every image at this scale (the selector does not run)')
+    parser.add_argument('--device', help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
+    parser.add_argument('--batch-size', type=int, default=32, help='images per forward')
+    parser.add_argument('--beam-width', type=int, help='beam search with this width')
+    parser.add_argument('--topk', type=int, help='also output the k best texts (beam search)')
+    parser.add_argument('--track', action='store_true',
+                        help='vote one text per track (folder / label-file track)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if args.scale is not None and not 0 < args.scale <= 4:
+        parser.error(f'--scale must be in (0, 4], got {args.scale}')
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    return args
+
+
+def _write_jsonl(path: str, records) -> None:
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + '\n')
+    os.replace(tmp, path)
+
+
+def _line(rec: dict) -> str:
+    if rec['error'] is not None:
+        return f"{rec['input']}\tERROR\t{rec['error']}"
+    h, w = rec['input_size']
+    return (f"{rec['input']}\t{rec['text']}\t{rec['confidence']:.3f}\tscale={rec['scale']:g}"
+            f"\t{h}x{w}\t{rec['gflops'] * 1e3:.2f} MFLOPs")
+
+
+def tracks_path(out: str) -> str:
+    stem, _ = osp.splitext(out)
+    return f'{stem}.tracks.jsonl'
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from dld.apis import PlateRecognizer
+    try:
+        # MMEngine prints its loading messages to stdout; stdout is for results.
+        with contextlib.redirect_stdout(sys.stderr):
+            recognizer = PlateRecognizer(args.config, args.checkpoint, device=args.device,
+                                         batch_size=args.batch_size,
+                                         show_progress=not args.no_progress)
+    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as err:
+        print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
+        return 2
+    kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
+                  vis_dir=args.vis, track=args.track)
+    result = recognizer(args.inputs, **kwargs)
+    records = result['predictions']
+
+    if args.out:
+        _write_jsonl(args.out, records)
+        if args.track:
+            _write_jsonl(tracks_path(args.out), result['tracks'])
+    else:
+        for rec in records:
+            print(_line(rec))
+        for t in result.get('tracks', []):
+            votes = t['votes'] if t['text'] is not None else 0
+            print(f"track {t['track_id']}\t{t['text']}\t{votes}/{t['num_frames']} votes")
+
+    ok = [r for r in records if r['error'] is None]
+    summary = f'{len(ok)}/{len(records)} image(s) read'
+    if ok:
+        mean = sum(r['gflops'] for r in ok) / len(ok)
+        teacher = ok[0]['gflops_teacher']
+        summary += (f'; mean {mean * 1e3:.2f} MFLOPs per image, {100 * (1 - mean / teacher):.1f}% '
+                    f'less than the teacher at full resolution ({teacher * 1e3:.2f} MFLOPs)')
+    if result['num_failed']:
+        summary += f'; {result["num_failed"]} failed (see their error records)'
+    if args.out:
+        summary += f'; records in {args.out}'
+    if args.vis:
+        summary += f'; drawings in {args.vis}'
+    print(summary, file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

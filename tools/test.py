@@ -1,0 +1,95 @@
+"""Evaluate a checkpoint on a config's test set and write the metrics.
+
+    python tools/test.py CONFIG CKPT [--work-dir DIR] [--out metrics.json]
+        [--cfg-options key=value ...] [--launcher none]
+
+The metrics (the keys of the config's ``test_evaluator``, e.g.
+``plate/accuracy``) are logged and, with ``--out``, written as a JSON object.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import barrier, get_rank
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+# Importing dld.engine installs the checkpoint allow-list and weights-only
+# loader, so CKPT is read with torch.load(weights_only=True).
+from dld.engine.launch import ensure_config_data, init_distributed
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (evaluate) a DLD model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save logs')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_config(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    return cfg
+
+
+def to_jsonable(metrics: dict) -> dict:
+    """Metric values as plain JSON numbers (they may be numpy or tensors)."""
+    out = {}
+    for key, value in metrics.items():
+        if hasattr(value, 'item'):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    init_distributed(cfg)
+    if get_rank() == 0:
+        ensure_config_data(cfg)
+    barrier()
+    runner = Runner.from_cfg(cfg)
+    metrics = to_jsonable(runner.test())
+    if args.out and get_rank() == 0:
+        out_dir = osp.dirname(osp.abspath(args.out))
+        os.makedirs(out_dir, exist_ok=True)
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump(metrics, f, indent=2, sort_keys=True)
+            f.write('\n')
+        print_log(f'Metrics written to {args.out}', logger='current')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
+    sys.exit(0)

@@ -1,0 +1,122 @@
+"""Train a DLD model from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none]
+
+Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dist import barrier, get_rank
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+# Importing dld.engine installs the checkpoint allow-list and weights-only
+# loader before any checkpoint (`load_from`, `--resume`) is read.
+from dld.engine.launch import ensure_config_data, init_distributed
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a DLD model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT; without a path, from the latest checkpoint '
+        'in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision (GPU only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size over '
+        '`auto_scale_lr.base_batch_size`')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=3 '
+        'optim_wrapper.optimizer.lr=1e-4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_config(args) -> Config:
+    """The config as the runner will see it, with the CLI flags applied."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        if torch.cuda.is_available():
+            optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+            if optim_wrapper == 'AmpOptimWrapper':
+                print_log('AMP is already on in the config.', logger='current')
+            else:
+                if optim_wrapper != 'OptimWrapper':
+                    raise ValueError(
+                        f'--amp turns `optim_wrapper.type` from OptimWrapper into '
+                        f'AmpOptimWrapper, but {args.config} uses {optim_wrapper!r}; '
+                        'set its AMP options in the config instead.')
+                cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            print_log('--amp ignored: no CUDA device, training in float32.',
+                      logger='current', level=logging.WARNING)
+
+    if args.auto_scale_lr:
+        if cfg.get('auto_scale_lr', {}).get('base_batch_size') is None:
+            raise ValueError(
+                f'--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
+                f'in {args.config} (or its _base_ schedule).')
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    return cfg
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    # Start the process group now (the runner reuses it) so that only rank 0
+    # writes the data while the others wait.
+    init_distributed(cfg)
+    if get_rank() == 0:
+        ensure_config_data(cfg)
+    barrier()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
