@@ -32,6 +32,8 @@ import torch.nn as nn
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 
+from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
+
 from .model_loading import (
     build_model_for_inference,
     init_model,
@@ -178,6 +180,8 @@ class FlopsAccuracyEvaluator:
             if any(k.startswith('teacher.') for k in state):
                 return True
             cfg_teacher = self.cfg.model.get('teacher_ckpt')
+            if cfg_teacher:
+                cfg_teacher = resolve_teacher_checkpoint(cfg_teacher)
             if not (cfg_teacher and osp.isfile(cfg_teacher)):
                 self.notes.append('teacher rows skipped: the DLD checkpoint holds no teacher '
                                   'weights, no --teacher-ckpt was given and the config\'s '

@@ -438,13 +438,16 @@ class DLDDistiller(BaseModel):
 
 # -------------------------------------------------------------------- helpers
 def resolve_teacher_checkpoint(path: str) -> str:
-    """A file as is; a work dir -> its single ``best_*.pth``, else its last checkpoint.
+    """A file as is; a work dir -> its ``best.pth`` link or single ``best_*.pth``,
+    else its last checkpoint.
 
     So configs can name the teacher's work dir, whose best checkpoint's name
     carries an epoch number that is not known in advance.
     """
     if not osp.isdir(path):
         return path
+    if osp.isfile(osp.join(path, 'best.pth')):  # AtomicCheckpointHook's link
+        return osp.join(path, 'best.pth')
     best = sorted(glob.glob(osp.join(path, 'best_*.pth')))
     if len(best) == 1:
         return best[0]
