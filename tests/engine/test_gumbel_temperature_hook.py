@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 import torch.nn as nn
 from mmengine.logging import MessageHub
+from mmengine.registry import DefaultScope
 
 from dld.engine.hooks import GumbelTemperatureHook
 from dld.models.selectors import ResolutionSelector
@@ -31,8 +32,10 @@ def tau_at(hook, model, it, max_iters=11):
 @pytest.mark.parametrize('schedule, middle', [('exp', math.sqrt(5.0 * 0.5)),
                                               ('linear', 2.75), ('cosine', 2.75)])
 def test_schedule_values_at_start_middle_and_end(schedule, middle):
-    hook = HOOKS.build(dict(type='GumbelTemperatureHook', start=5.0, end=0.5,
-                            schedule=schedule))
+    # Build in the dld scope whatever scope an earlier test's runner left current.
+    with DefaultScope.overwrite_default_scope('dld'):
+        hook = HOOKS.build(dict(type='GumbelTemperatureHook', start=5.0, end=0.5,
+                                schedule=schedule))
     model = Distiller()
     assert tau_at(hook, model, 0) == pytest.approx(5.0)
     assert tau_at(hook, model, 5) == pytest.approx(middle)

@@ -1,0 +1,15 @@
+# Quickstart DLD: the real DLD model ('sampled' scales: 2 student forwards per
+# image) on the quickstart set, distilled from the quickstart teacher.
+_base_ = ['../dld_plate.py']
+
+data_root = 'data/synth_plates_quick/'
+synth_plates = dict(data_root=data_root, tracks=400, val_tracks=40, test_tracks=100)
+train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = dict(dataset=dict(data_root=data_root))
+
+model = dict(teacher_ckpt='work_dirs/quickstart/teacher', scale_strategy='sampled')
+max_epochs = 2
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+param_scheduler = [dict(type='OneCycleLR', eta_max=5e-4, pct_start=0.15, by_epoch=True,
+                        begin=0, end=max_epochs, convert_to_iter_based=True)]
