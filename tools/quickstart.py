@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     run('2/5 DLD student + selector',
         ['tools/train.py', 'configs/quickstart/dld.py', '--work-dir', dld_dir,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])
-    ckpt = osp.join(dld_dir, 'epoch_2.pth')
+    with open(osp.join(REPO, dld_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
     student = osp.join(work, 'student.pth')
     run('3/5 keep student + selector', ['tools/extract_student.py', ckpt, student])
     report = osp.join(work, 'report')

@@ -9,7 +9,7 @@ val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
 
 model = dict(teacher_ckpt='work_dirs/quickstart/teacher', scale_strategy='sampled')
-max_epochs = 2
-train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+max_epochs = 3
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
 param_scheduler = [dict(type='OneCycleLR', eta_max=5e-4, pct_start=0.15, by_epoch=True,
                         begin=0, end=max_epochs, convert_to_iter_based=True)]

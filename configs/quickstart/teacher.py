@@ -8,7 +8,7 @@ train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
 
-max_epochs = 6
-train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 param_scheduler = [dict(type='OneCycleLR', eta_max=2e-3, pct_start=0.15, by_epoch=True,
                         begin=0, end=max_epochs, convert_to_iter_based=True)]
