@@ -32,6 +32,7 @@ import torch.nn as nn
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 
+from dld.engine.launch import ensure_config_data
 from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
 
 from .model_loading import (
@@ -146,6 +147,8 @@ class FlopsAccuracyEvaluator:
                  scales: Optional[Sequence[float]] = None, device: str = 'cpu',
                  max_batches: Optional[int] = None) -> None:
         self.cfg = load_config(config)
+        # A fresh clone has no test set yet: generate the synthetic one first (logged).
+        ensure_config_data(self.cfg)
         self.device = torch.device(device)
         self.notes: List[str] = []
         self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
