@@ -1,25 +1,12 @@
-# CTC recogniser: ResNetPlate -> TransformerEncoder -> CTCDecoder.
-# Teacher widths; a student config shrinks `model.backbone.widths` and the
+# CTC recogniser: the attention recogniser's backbone and encoder
+# (ResNetPlate -> TransformerEncoder, total stride (8, 4): T = W / 4) with a
+# CTCDecoder. A student config shrinks `model.backbone.widths` and the
 # encoder's `d_model` (encoder/decoder `in_channels` follow automatically).
+_base_ = ['./recognizer_attn.py']
+
 model = dict(
-    type='TextRecognizer',
-    data_preprocessor=dict(type='PlateDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
-    backbone=dict(
-        type='ResNetPlate',
-        in_channels=3,
-        widths=(32, 64, 128, 256),
-        depths=(1, 1, 1, 1),
-        strides=((2, 2), (2, 2), (2, 1), (1, 1)),  # total (8, 4): T = W / 4
-    ),
-    encoder=dict(
-        type='TransformerEncoder',
-        d_model=256,
-        num_layers=2,
-        num_heads=4,
-        dropout=0.1,
-        pooling='avg',
-    ),
     decoder=dict(
+        _delete_=True,
         type='CTCDecoder',
         dictionary=dict(type='Dictionary', with_blank=True),
         module_loss=dict(type='CTCModuleLoss', reduction='mean', zero_infinity=True),
