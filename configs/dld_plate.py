@@ -16,3 +16,11 @@ model = dict(teacher_ckpt='work_dirs/teacher_plate_hr')
 
 # DLD's train pipeline loads LR for the student and HR for the teacher.
 train_dataloader = dict(batch_size=32)
+model.update(scale_strategy='sampled')  # 2 student forwards per image; 'all' runs 6
+
+# The student starts from the teacher's weights, so a short, gentle schedule
+# suffices: 3 epochs of 7500 pairs (docs/results.md).
+max_epochs = 3
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [dict(type='OneCycleLR', eta_max=5e-4, pct_start=0.1, by_epoch=True,
+                        begin=0, end=max_epochs, convert_to_iter_based=True)]

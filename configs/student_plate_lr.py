@@ -3,7 +3,7 @@
 # so it can be compared with DLD at every scale and at equal FLOPs.
 # For the fairest comparison start it, like the DLD student, from the teacher:
 #   python tools/train.py configs/student_plate_lr.py \
-#       --cfg-options load_from=work_dirs/teacher_plate_hr/best_plate_accuracy_epoch_N.pth
+#       --cfg-options load_from=work_dirs/teacher_plate_hr/best.pth
 _base_ = [
     '_base_/models/recognizer_attn.py',
     '_base_/datasets/synth_plates.py',
@@ -20,4 +20,11 @@ lr_train_pipeline = [
     dict(type='ResizePair', lr_size=_base_.input_size, hr_size=_base_.input_size),
     dict(type='PackPlateInputs', main_stream='lr'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=lr_train_pipeline, load_hr=False))
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=lr_train_pipeline, load_hr=False))
+
+# The DLD student's schedule (configs/dld_plate.py), so the two differ only
+# by the teacher.
+max_epochs = 3
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [dict(type='OneCycleLR', eta_max=5e-4, pct_start=0.1, by_epoch=True,
+                        begin=0, end=max_epochs, convert_to_iter_based=True)]

@@ -302,6 +302,9 @@ class FlopsAccuracyEvaluator:
                                      lambda ds: ds.get('pred_gflops') * 1e9,
                                      p_student + p_selector))
         results.append(self._oracle(dld_fixed, p_student))
+        if self.has_selector:
+            selector_correct = sum(results[-2].correct)
+            results.append(self._oracle_at(dld_fixed, selector_correct, p_student))
         return self._report(results)
 
     def _oracle(self, fixed: Dict[float, MethodResult], params: int) -> MethodResult:
@@ -321,6 +324,37 @@ class FlopsAccuracyEvaluator:
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=None, num_images=n, correct=correct, scales=chosen)
 
+    def _oracle_at(self, fixed: Dict[float, MethodResult], num_correct: int,
+                   params: int) -> MethodResult:
+        """The cheapest per-image scale choice that reads ``num_correct`` images.
+
+        The selector's FLOPs are judged against this, at *equal accuracy*:
+        every image starts at the smallest scale; reading an image right costs
+        its cheapest right scale's extra FLOPs, and images are bought cheapest
+        first until ``num_correct`` are right. Each image adds exactly one
+        right answer, so buying in order of extra cost is optimal.
+        """
+        ascending = sorted(fixed)
+        n = fixed[ascending[0]].num_images
+        cost = {s: self.costs.student_flops_at(s) for s in ascending}
+        chosen = [ascending[0]] * n
+        correct = list(fixed[ascending[0]].correct)
+        extra = []
+        for i in range(n):
+            if not correct[i]:
+                right = next((s for s in ascending if fixed[s].correct[i]), None)
+                if right is not None:
+                    extra.append((cost[right] - cost[ascending[0]], i, right))
+        need = max(0, num_correct - sum(correct))
+        for _, i, right in sorted(extra)[:need]:
+            chosen[i], correct[i] = right, True
+        flops = [cost[s] for s in chosen]
+        return MethodResult('oracle_matched', "Oracle at the selector's accuracy", None,
+                            {'plate/accuracy': sum(correct) / n if n else 0.0,
+                             'plate/num_samples': n, 'plate/num_correct': sum(correct)},
+                            gflops=sum(flops) / max(n, 1) / 1e9, params=params,
+                            images_per_s=None, num_images=n, correct=correct, scales=chosen)
+
     def _report(self, results: List[MethodResult]) -> dict:
         from dld.utils.flops import count_params, scale_input_shapes
         teacher_gflops = self.costs.teacher_flops / 1e9
@@ -331,7 +365,7 @@ class FlopsAccuracyEvaluator:
                           if self.has_selector else None) for s in self.scales]
         hist = {}
         for r in results:
-            if r.method in ('dld_selector', 'oracle'):
+            if r.method in ('dld_selector', 'oracle', 'oracle_matched'):
                 hist[r.method] = {f'{s:g}': sum(1 for x in r.scales if x == s)
                                   for s in self.scales}
         m = self.model

@@ -41,8 +41,8 @@ def markdown_report(report: dict) -> str:
     headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
     rows = []
     for r in report['methods']:
-        scale = _fmt(r['scale'], 'g') if r['method'] not in ('dld_selector', 'oracle') \
-            else ('chosen' if r['method'] == 'dld_selector' else 'oracle')
+        scale = {'dld_selector': 'chosen', 'oracle': 'oracle',
+                 'oracle_matched': 'oracle'}.get(r['method']) or _fmt(r['scale'], 'g')
         row = [r['name'], scale, _fmt(_pct(r['accuracy']), '.2f'),
                _fmt(_pct(r['char_accuracy']), '.2f')]
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
@@ -76,7 +76,9 @@ def markdown_report(report: dict) -> str:
         'size each image was read at; DLD + selector includes the selector, which runs on '
         'every image. The oracle counts no selector: it is the limit any selector over these '
         'scales can reach (per image, the smallest scale at which the student is right, else '
-        'the largest).',
+        "the largest). The oracle at the selector's accuracy is the cheapest per-image choice "
+        "that reads as many plates as the selector does: the selector's FLOPs are judged "
+        'against it.',
         '* images/s: wall-clock throughput of `predict` on the device above (data loading '
         'and normalisation excluded), after one untimed warm-up batch. It depends on the '
         'device and batch size; FLOPs do not.',
@@ -140,7 +142,8 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
             ax.annotate(f"{r['scale']:g}", (x, y), textcoords='offset points',
                         xytext=(3, 4), fontsize=7, color=line.get_color())
     points = dict(teacher_hr=('Teacher on HR', 'k*', 12), teacher_lr=('Teacher on LR', 'kv', 8),
-                  dld_selector=('DLD + selector', 'r*', 14), oracle=('Oracle selector', 'gD', 8))
+                  dld_selector=('DLD + selector', 'r*', 14), oracle=('Oracle selector', 'gD', 8),
+                  oracle_matched=("Oracle at the selector's accuracy", 'gs', 7))
     for r in rows:
         if r['method'] in points and r.get(key) is not None:
             label, style, size = points[r['method']]

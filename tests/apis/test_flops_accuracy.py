@@ -127,3 +127,24 @@ def test_missing_teacher_and_baseline_are_noted_not_fatal(tiny_run, tmp_path):
     assert len(rep['notes']) == 2
     paths = write_report(rep, str(tmp_path))
     assert osp.isfile(paths['pareto.png'])
+
+
+def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
+    def fixed(scale, correct):
+        return MethodResult(f'dld@{scale}', '', scale, {}, 0.0, 0, None, len(correct),
+                            correct=correct)
+    # image 0: right from 0.5 (+200), image 1: only at 1.0 (+700), image 2:
+    # never, image 3: right at 0.3 already (free)
+    table = {1.0: fixed(1.0, [True, True, False, True]),
+             0.5: fixed(0.5, [True, False, False, True]),
+             0.3: fixed(0.3, [False, False, False, True])}
+    me = SimpleNamespace(costs=SimpleNamespace(student_flops_at=lambda s: int(s * 1000)))
+    two = FlopsAccuracyEvaluator._oracle_at(me, table, num_correct=2, params=7)
+    assert two.scales == [0.5, 0.3, 0.3, 0.3]
+    assert sum(two.correct) == 2
+    assert two.gflops == pytest.approx((500 + 300 + 300 + 300) / 4 / 1e9)
+    # more than reachable: stops at the oracle's own accuracy
+    four = FlopsAccuracyEvaluator._oracle_at(me, table, num_correct=4, params=7)
+    assert sum(four.correct) == 3 and four.scales == [0.5, 1.0, 0.3, 0.3]
+    full = FlopsAccuracyEvaluator._oracle(me, table, params=7)
+    assert four.gflops < full.gflops  # the unreadable image stays at the smallest scale

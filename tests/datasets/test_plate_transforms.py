@@ -5,6 +5,7 @@ import torch
 
 from dld.datasets import ImageLoadError
 from dld.datasets.transforms import (
+    CopyHRToLR,
     DegradeHR,
     LoadPlateImages,
     PackPlateInputs,
@@ -100,3 +101,19 @@ def test_pack_hr_main_stream_puts_hr_in_inputs():
     assert torch.equal(out['inputs'], torch.from_numpy(res['img_hr']).permute(2, 0, 1))
     assert out['data_samples'].valid_ratio == 1.0
     assert out['data_samples'].img_shape == (32, 96)
+
+
+def test_copy_hr_to_lr_feeds_the_student_the_teachers_crop():
+    res = lr_hr()
+    res.pop('img')
+    out = PackPlateInputs()(ResizePair()(CopyHRToLR()(res)))
+    assert torch.equal(out['inputs'], out['inputs_hr'])
+    assert out['data_samples'].valid_ratio == 1.0
+    with pytest.raises(KeyError, match='CopyHRToLR needs img_hr'):
+        CopyHRToLR()(dict(img=res['img_hr']))
+
+
+def test_copy_hr_to_lr_is_a_copy_not_a_view():
+    res = CopyHRToLR()(lr_hr())
+    res['img'][:] = 0
+    assert res['img_hr'].any()

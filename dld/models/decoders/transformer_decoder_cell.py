@@ -1,5 +1,4 @@
 """Transformer decoder layers as a step-able autoregressive cell."""
-import math
 from typing import Tuple
 
 import torch
@@ -45,7 +44,7 @@ class TransformerDecoderCell(nn.Module):
     def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: all positions at once under a causal mask."""
         L = tokens.size(1)
-        x = self.pos(self.embed(tokens) * math.sqrt(self.d_model))
+        x = self.pos(self.embed(tokens))
         mask = nn.Transformer.generate_square_subsequent_mask(L, device=tokens.device,
                                                               dtype=x.dtype)
         return self.layers(x, self.mem_proj(memory), tgt_mask=mask, tgt_is_causal=True)

@@ -1,0 +1,153 @@
+"""Print every results target of docs/results.md from the full schedule's outputs.
+
+    python benchmarks/check_targets.py [WORK_DIR]   # default work_dirs/results
+
+Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
+(LR recovery), ``step_cost.json`` and ``throughput.json`` written by
+``benchmarks/full_schedule.py``, prints one markdown table of targets with
+the measured figures and whether each is met, and writes it to
+``WORK_DIR/targets.md``. Nothing is typed by hand: every figure comes from
+those files. A missing file is reported as such, not skipped silently.
+"""
+import json
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+
+def _load(path: str) -> Optional[dict]:
+    if not osp.exists(path):
+        print(f'missing: {path}', file=sys.stderr)
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _rows(report: dict) -> Dict[str, dict]:
+    return {r['method']: r for r in report['methods']}
+
+
+def interpolate(points: List[tuple], x: float) -> float:
+    """Piecewise-linear y at x over (x, y) points, clamped at the ends."""
+    pts = sorted(points)
+    if x <= pts[0][0]:
+        return pts[0][1]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else max(y0, y1)
+    return pts[-1][1]
+
+
+def efficiency(rep: dict) -> List[list]:
+    r = _rows(rep)
+    t, s = r['teacher_hr'], r['dld_selector']
+    rel = s['gflops'] / t['gflops']
+    drop = 100 * (t['accuracy'] - s['accuracy'])
+    ok = s['accuracy'] >= t['accuracy'] - 0.005 and rel <= 0.30
+    fixed = [(k, v) for k, v in r.items() if k.startswith('dld@')]
+    best_fixed = min((v for _, v in fixed if v['accuracy'] >= t['accuracy'] - 0.005),
+                     key=lambda v: v['gflops'], default=None)
+    note = ('cheapest fixed scale within 0.5 pt: ' + (
+        f"{best_fixed['scale']:g} ({100 * best_fixed['gflops'] / t['gflops']:.1f}% FLOPs)"
+        if best_fixed else 'none'))
+    return [['1. efficiency (student reads down-sampled HR)',
+             'acc >= teacher - 0.5 pt at <= 30% FLOPs',
+             f"teacher {100 * t['accuracy']:.2f}%; DLD+selector {100 * s['accuracy']:.2f}% "
+             f"({drop:+.2f} pt drop) at {100 * rel:.1f}% FLOPs; {note}", ok]]
+
+
+def selector_quality(rep: dict, setting: str) -> List[list]:
+    r = _rows(rep)
+    s, o = r['dld_selector'], r.get('oracle_matched')
+    if o is None:
+        return [[f'3. selector vs oracle ({setting})', 'FLOPs <= 1.15x oracle', 'no '
+                 'oracle_matched row (old report)', False]]
+    sel_student = s['gflops'] - rep['selector_gflops']
+    ratio = s['gflops'] / o['gflops']
+    return [[f'3. selector vs oracle ({setting})', "FLOPs <= 1.15x the oracle's at equal acc.",
+             f"selector {s['gflops']:.4f} GFLOPs ({sel_student:.4f} student + "
+             f"{rep['selector_gflops']:.5f} selector) vs oracle {o['gflops']:.4f} at "
+             f"{100 * o['accuracy']:.2f}%: {ratio:.2f}x", ratio <= 1.15]]
+
+
+def lr_recovery(rep: dict) -> List[list]:
+    r = _rows(rep)
+    nokd = [v for k, v in r.items() if k.startswith('nokd@')]
+    dld = {v['scale']: v for k, v in r.items() if k.startswith('dld@')}
+    if not nokd:
+        return [['2. LR recovery', '+5 pt over no-KD', 'no no-KD rows in the report', False]]
+    per_scale = []
+    for v in sorted(nokd, key=lambda v: -v['scale']):
+        d = dld.get(v['scale'])
+        if d is not None:
+            per_scale.append((v['scale'], 100 * (d['accuracy'] - v['accuracy'])))
+    s = r['dld_selector']
+    base_at = interpolate([(v['gflops'], v['accuracy']) for v in nokd], s['gflops'])
+    gain = 100 * (s['accuracy'] - base_at)
+    out = [['2. LR recovery, DLD+selector vs no-KD at equal FLOPs', '>= +5 pt',
+            f"{100 * s['accuracy']:.2f}% vs {100 * base_at:.2f}% (no-KD interpolated at "
+            f"{s['gflops']:.4f} GFLOPs): {gain:+.2f} pt", gain >= 5.0]]
+    out.append(['2. LR recovery, DLD student vs no-KD per fixed scale', '>= +5 pt',
+                ', '.join(f'{sc:g}: {g:+.2f}' for sc, g in per_scale),
+                all(g >= 5.0 for _, g in per_scale)])
+    if s.get('track_accuracy') is not None:
+        base_track = interpolate([(v['gflops'], v['track_accuracy']) for v in nokd],
+                                 s['gflops'])
+        out.append(['2. track voting over 5 frames (reported)', 'reported',
+                    f"DLD+selector {100 * s['track_accuracy']:.2f}% per track "
+                    f"({100 * (s['track_accuracy'] - s['accuracy']):+.2f} pt over per frame); "
+                    f'no-KD {100 * base_track:.2f}%', None])
+    return out
+
+
+def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
+    out = []
+    if step:
+        out.append(['4. training step, DLD sampled / student-only', '<= 2.5x',
+                    f"{step['ratio_vs_nokd_recipe']:.2f}x the no-KD step "
+                    f"({step['ratio_vs_student_1_0']:.2f}x a student step at 1.0), batch "
+                    f"{step['batch_size']}, {step['threads']} threads",
+                    step['ratio_vs_nokd_recipe'] <= 2.5])
+    if thr:
+        rows = thr['rows']
+        students = [r for r in rows if r['name'].startswith('student')]
+        dld = next((r for r in rows if r['name'] == 'DLD + selector'), None)
+        if dld is not None:
+            worst = max(r['selector_share_pct'] for r in students)
+            out.append(['4. selector share of inference FLOPs', '<= 3%',
+                        f"{dld['selector_share_pct']:.2f}% of DLD's mean cost; {worst:.2f}% at "
+                        'the cheapest scale', worst <= 3.0])
+        out.append([f"4. CPU throughput, batch {thr['batch_size']} ({thr['threads']} threads)",
+                    'reported', ', '.join(f"{r['name'].split()[-1]}: {r['images_per_s']:.0f}"
+                                          for r in rows) + ' images/s', None])
+    return out
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    work = argv[0] if argv else 'work_dirs/results'
+    rep_hr = _load(osp.join(work, 'report_hr/report.json'))
+    rep_lr = _load(osp.join(work, 'report_lr/report.json'))
+    rows = []
+    if rep_hr:
+        rows += efficiency(rep_hr)
+    if rep_lr:
+        rows += lr_recovery(rep_lr)
+    if rep_hr:
+        rows += selector_quality(rep_hr, 'efficiency setting')
+    if rep_lr:
+        rows += selector_quality(rep_lr, 'LR setting')
+    rows += costs(_load(osp.join(work, 'step_cost.json')),
+                  _load(osp.join(work, 'throughput.json')))
+    from tabulate import tabulate
+    table = tabulate([[a, b, c, '-' if ok is None else ('met' if ok else 'NOT met')]
+                      for a, b, c, ok in rows],
+                     headers=['target', 'goal', 'measured', 'verdict'], tablefmt='github')
+    print(table)
+    with open(osp.join(work, 'targets.md'), 'w') as f:
+        f.write(table + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

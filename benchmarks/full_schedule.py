@@ -1,0 +1,86 @@
+"""The full schedule behind docs/results.md, as one command.
+
+    python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
+
+Trains the HR teacher, DLD in the efficiency setting (student reads
+down-sampled HR), the no-KD LR student and DLD in the LR-recovery setting
+(student reads the real-LR-style frames); writes both FLOPs/accuracy reports,
+times a training step and inference, and ends with
+``benchmarks/check_targets.py``, which prints every target's figures. A step
+whose output already exists is skipped (``--redo`` reruns everything), so an
+interrupted run continues where it stopped. Each step is an ordinary tool,
+printed before it runs.
+"""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run(step: str, cmd: list, done: str, redo: bool) -> None:
+    if not redo and osp.exists(osp.join(REPO, done)):
+        print(f'=== {step}: skipped, {done} exists', flush=True)
+        return
+    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
+    start = time.time()
+    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
+    print(f'=== {step}: done in {(time.time() - start) / 60:.1f} min', flush=True)
+
+
+def checkpoint_of(work_dir: str) -> str:
+    """The run's best checkpoint (validated), else its last one."""
+    best = osp.join(work_dir, 'best.pth')
+    if osp.exists(osp.join(REPO, best)):
+        return best
+    with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
+        return osp.relpath(f.read().strip(), REPO)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/results')
+    parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    args = parser.parse_args(argv)
+    w, redo = args.work_dir, args.redo
+    os.makedirs(osp.join(REPO, w), exist_ok=True)
+    start = time.time()
+    teacher = f'{w}/teacher'
+    run('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                           teacher], f'{teacher}/last_checkpoint', redo)
+    t_ckpt = checkpoint_of(teacher)
+    run('2/8 DLD, efficiency setting (student reads down-sampled HR)',
+        ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', f'{w}/dld_hr',
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_hr/last_checkpoint', redo)
+    run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
+        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
+         '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
+    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames)',
+        ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
+    run('5/8 report, efficiency setting',
+        ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py', checkpoint_of(f'{w}/dld_hr'),
+         '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr'], f'{w}/report_hr/report.json',
+        redo)
+    run('6/8 report, LR-recovery setting',
+        ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(f'{w}/dld_lr'),
+         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(f'{w}/nokd_lr'),
+         '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
+        f'{w}/report_lr/report.json', redo)
+    run('7/8 training step cost (DLD sampled vs student-only)',
+        ['benchmarks/training_step_cost.py', 'configs/dld_plate.py', '--teacher-ckpt', t_ckpt,
+         '--json', f'{w}/step_cost.json'], f'{w}/step_cost.json', redo)
+    run('8/8 inference throughput per scale (batch 64)',
+        ['benchmarks/inference_throughput.py', 'configs/dld_plate_hr.py',
+         checkpoint_of(f'{w}/dld_hr'), '--json', f'{w}/throughput.json'],
+        f'{w}/throughput.json', redo)
+    print(f'\nAll steps done in {(time.time() - start) / 60:.1f} min.\n', flush=True)
+    subprocess.run([sys.executable, 'benchmarks/check_targets.py', w], cwd=REPO, check=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Cost of one DLD training step against a student-only step, in one run.
+
+    python benchmarks/training_step_cost.py [CONFIG] [--teacher-ckpt T]
+        [--baseline-config C] [--batch-size 32] [--steps 20] [--json OUT]
+
+Issue target: a DLD step with ``scale_strategy='sampled'`` costs at most 2.5x
+a student-only step. Both steps are timed in the same process, on the same
+real training batches, interleaved (DLD, student, DLD, ...) so that machine
+load hits both alike; each is a full step (forward, backward, optimizer
+update). The student-only step is timed two ways:
+
+* ``student@1.0``: the student architecture at the base size, the most
+  expensive student step;
+* ``no-KD recipe``: the baseline config's model (``student_plate_lr.py``:
+  one random candidate scale per batch), the step it is really trained with.
+
+The ratio is reported against both and the target is judged against the
+no-KD recipe, the step that student-only training really takes (it is the
+cheaper step, so the stricter ratio). Prints a table and, with ``--json``,
+writes the figures.
+"""
+import argparse
+import copy
+import json
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
+                   'exists; else random weights, which cost the same)')
+    p.add_argument('--baseline-config', default=osp.join(REPO, 'configs/student_plate_lr.py'))
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--steps', type=int, default=20, help='timed steps per model')
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--json', help='write the figures here')
+    return p.parse_args(argv)
+
+
+def _batches(cfg, batch_size: int, count: int):
+    from mmengine.runner import Runner
+
+    from dld.engine.launch import ensure_config_data
+    ensure_config_data(cfg)
+    dl = copy.deepcopy(cfg.train_dataloader)
+    dl.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(dl, seed=0)
+    out = []
+    for batch in loader:
+        out.append(batch)
+        if len(out) == count:
+            return out
+    return out
+
+
+def _step_fn(model):
+    import torch
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+
+    def step(batch):
+        data = model.data_preprocessor(batch, True)
+        losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+    from mmengine.config import Config
+
+    import dld  # noqa: F401  (registers modules)
+    from dld.registry import MODELS
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    cfg = Config.fromfile(args.config)
+    model_cfg = copy.deepcopy(cfg.model)
+    ckpt = args.teacher_ckpt or model_cfg.get('teacher_ckpt')
+    if ckpt and not osp.exists(ckpt):
+        print(f'teacher checkpoint {ckpt} not found: timing with random weights', flush=True)
+        ckpt = None
+    model_cfg['teacher_ckpt'] = ckpt
+    model_cfg['scale_strategy'] = 'sampled'
+    dld_model = MODELS.build(model_cfg).train()
+    if ckpt is None:  # timing only: random teacher weights cost the same
+        dld_model.teacher_loaded.fill_(True)
+    student_cfg = copy.deepcopy(model_cfg['student'])
+    student_cfg['data_preprocessor'] = copy.deepcopy(cfg.model['data_preprocessor'])
+    student = MODELS.build(student_cfg).train()
+    base_cfg = Config.fromfile(args.baseline_config)
+    baseline = MODELS.build(copy.deepcopy(base_cfg.model)).train()
+
+    batches = _batches(cfg, args.batch_size, args.steps + args.warmup)
+    lr_only = [dict(inputs=b['inputs'], data_samples=b['data_samples']) for b in batches]
+    runs = {'DLD (sampled)': (_step_fn(dld_model), batches),
+            'student@1.0': (_step_fn(student), lr_only),
+            'no-KD recipe': (_step_fn(baseline), lr_only)}
+    times = {k: [] for k in runs}
+    for i, _ in enumerate(batches):
+        for name, (step, data) in runs.items():
+            start = time.perf_counter()
+            step(data[i])
+            if i >= args.warmup:
+                times[name].append(time.perf_counter() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    dld_s = med['DLD (sampled)']
+    rows = [(k, v, dld_s / v) for k, v in med.items()]
+    print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
+          f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
+          f'threads, {platform.processor() or platform.machine()}')
+    print(f"{'step':<16}{'s / step':>10}{'DLD / this':>12}")
+    for name, sec, ratio in rows:
+        print(f'{name:<16}{sec:>10.3f}{ratio:>12.2f}')
+    ratio = dld_s / med['no-KD recipe']
+    verdict = 'met' if ratio <= 2.5 else 'NOT met'
+    print(f'\nTarget (DLD sampled step <= 2.5x a student-only step, no-KD recipe): '
+          f'{ratio:.2f}x -> {verdict}')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(batch_size=args.batch_size, steps=args.steps,
+                           seconds=med, ratio_vs_student_1_0=dld_s / med['student@1.0'],
+                           ratio_vs_nokd_recipe=ratio, target_met=ratio <= 2.5,
+                           threads=torch.get_num_threads(), torch=torch.__version__,
+                           teacher_ckpt=ckpt, config=args.config), f, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

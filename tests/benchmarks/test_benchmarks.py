@@ -1,0 +1,143 @@
+"""benchmarks/: the target checker's arithmetic, and the two timing scripts
+run for real on a tiny model and data set."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(
+        f'dld_bench_{name}', osp.join(REPO, 'benchmarks', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(method, acc, gflops, scale=None, track=None):
+    return dict(method=method, name=method, scale=scale, accuracy=acc, gflops=gflops,
+                track_accuracy=track)
+
+
+def _write(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def test_interpolation_is_piecewise_linear_and_clamped():
+    interp = _load('check_targets').interpolate
+    pts = [(1.0, 0.9), (0.2, 0.5), (0.5, 0.8)]
+    assert interp(pts, 0.35) == pytest.approx(0.65)
+    assert interp(pts, 0.75) == pytest.approx(0.85)
+    assert interp(pts, 0.1) == 0.5 and interp(pts, 2.0) == 0.9
+
+
+def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
+    hr = dict(selector_gflops=0.001, methods=[
+        _row('teacher_hr', 0.950, 1.0, 1.0),
+        _row('dld@1', 0.955, 1.0, 1.0), _row('dld@0.5', 0.948, 0.25, 0.5),
+        _row('dld@0.3', 0.90, 0.10, 0.3),
+        _row('dld_selector', 0.946, 0.201),   # -0.4 pt at 20.1 % FLOPs: met
+        _row('oracle_matched', 0.946, 0.18)])  # 0.201 / 0.18 = 1.12x: met
+    lr = dict(selector_gflops=0.001, methods=[
+        _row('nokd@1', 0.70, 1.0, 1.0, 0.8), _row('nokd@0.3', 0.50, 0.10, 0.3, 0.6),
+        _row('dld@1', 0.78, 1.0, 1.0), _row('dld@0.3', 0.53, 0.10, 0.3),  # +8, +3 pt
+        _row('dld_selector', 0.64, 0.55, None, 0.75),  # no-KD at 0.55: 0.60 -> +4 pt
+        _row('oracle_matched', 0.64, 0.40)])           # 1.375x: not met
+    _write(tmp_path / 'report_hr/report.json', hr)
+    _write(tmp_path / 'report_lr/report.json', lr)
+    _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
+                                             ratio_vs_student_1_0=2.1, batch_size=32,
+                                             threads=2))
+    _write(tmp_path / 'throughput.json', dict(batch_size=64, threads=2, rows=[
+        dict(name='student @1', images_per_s=100.0, selector_share_pct=0.1),
+        dict(name='student @0.3', images_per_s=500.0, selector_share_pct=0.99),
+        dict(name='DLD + selector', images_per_s=300.0, selector_share_pct=0.5)]))
+    _load('check_targets').main([str(tmp_path)])
+    table = (tmp_path / 'targets.md').read_text()
+    assert table.strip() == capsys.readouterr().out.strip()
+    lines = {line.split('|')[1].strip(): line for line in table.splitlines()[2:]}
+    verdict = {k: v.rstrip(' |').rsplit('|', 1)[-1].strip() for k, v in lines.items()}
+    assert verdict['1. efficiency (student reads down-sampled HR)'] == 'met'
+    assert '20.1% FLOPs' in lines['1. efficiency (student reads down-sampled HR)']
+    assert verdict['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'] == 'NOT met'
+    assert '+4.00 pt' in lines['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
+    assert verdict['2. LR recovery, DLD student vs no-KD per fixed scale'] == 'NOT met'
+    assert verdict['3. selector vs oracle (efficiency setting)'] == 'met'
+    assert verdict['3. selector vs oracle (LR setting)'] == 'NOT met'
+    assert verdict['4. training step, DLD sampled / student-only'] == 'NOT met'
+    assert verdict['4. selector share of inference FLOPs'] == 'met'
+
+
+def test_check_targets_names_missing_files(tmp_path, capsys):
+    _load('check_targets').main([str(tmp_path)])
+    assert 'missing: ' + str(tmp_path / 'report_hr/report.json') in capsys.readouterr().err
+
+
+TINY_DLD = '''
+_base_ = [{dld!r}]
+data = {data!r}
+synth_plates = dict(data_root=data, tracks=4, val_tracks=2, test_tracks=4, frames=2, seed=0)
+_small = dict(batch_size=4, num_workers=0, persistent_workers=False)
+train_dataloader = dict(**_small, dataset=dict(data_root=data))
+val_dataloader = dict(**_small, dataset=dict(data_root=data))
+test_dataloader = dict(**_small, dataset=dict(data_root=data))
+_tiny = dict(backbone=dict(widths=(8, 16, 16, 32)), encoder=dict(d_model=32),
+             decoder=dict(d_model=32))
+model = dict(teacher_ckpt=None, teacher=_tiny, student=_tiny)
+'''
+
+
+@pytest.fixture(scope='module')
+def tiny_configs(tmp_path_factory):
+    root = tmp_path_factory.mktemp('bench')
+    data = str(root / 'data')
+    dld_cfg = root / 'tiny_dld.py'
+    dld_cfg.write_text(TINY_DLD.format(dld=osp.join(REPO, 'configs/dld_plate_hr.py'),
+                                       data=data))
+    base_cfg = root / 'tiny_nokd.py'
+    base_cfg.write_text(f'''
+_base_ = [{osp.join(REPO, 'configs/student_plate_lr.py')!r}]
+model = dict(backbone=dict(widths=(8, 16, 16, 32)), encoder=dict(d_model=32),
+             decoder=dict(d_model=32))
+''')
+    return str(dld_cfg), str(base_cfg)
+
+
+@pytest.mark.slow
+def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys):
+    dld_cfg, base_cfg = tiny_configs
+    out = tmp_path / 'step.json'
+    _load('training_step_cost').main([dld_cfg, '--baseline-config', base_cfg,
+                                      '--batch-size', '4', '--steps', '2', '--warmup', '1',
+                                      '--json', str(out)])
+    res = json.loads(out.read_text())
+    assert set(res['seconds']) == {'DLD (sampled)', 'student@1.0', 'no-KD recipe'}
+    assert all(v > 0 for v in res['seconds'].values())
+    assert res['ratio_vs_nokd_recipe'] == pytest.approx(
+        res['seconds']['DLD (sampled)'] / res['seconds']['no-KD recipe'])
+    assert res['target_met'] == (res['ratio_vs_nokd_recipe'] <= 2.5)
+    assert 'Target (DLD sampled step' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, tmp_path):
+    dld_cfg, _ = tiny_configs
+    out = tmp_path / 'thr.json'
+    _load('inference_throughput').main([dld_cfg, '--batch-size', '8', '--repeats', '1',
+                                        '--json', str(out)])
+    res = json.loads(out.read_text())
+    names = [r['name'] for r in res['rows']]
+    assert names == ['teacher @1'] + [f'student @{s:g}' for s in
+                                      (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)] + [
+                                          'selector only', 'DLD + selector']
+    students = [r for r in res['rows'] if r['name'].startswith('student')]
+    # smaller inputs cost fewer FLOPs, and the selector's share grows as they shrink
+    assert [r['gflops'] for r in students] == sorted((r['gflops'] for r in students),
+                                                     reverse=True)
+    assert students[-1]['selector_share_pct'] > students[0]['selector_share_pct'] > 0
+    assert all(r['images_per_s'] > 0 for r in res['rows'])
+    assert res['batch_size'] == 8
