@@ -11,7 +11,10 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 
-model = dict(train_scales=(1.0, 0.8, 0.6, 0.5, 0.4, 0.3))
+scales = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
+# Per-scale BatchNorm statistics, as the DLD student has (DLDDistiller's
+# student_scale_norm), so the two differ only by the teacher.
+model = dict(train_scales=scales, scale_norm=dict(scales=scales, base_size=_base_.input_size))
 
 lr_train_pipeline = [
     dict(type='LoadPlateImages', color_type='color', with_hr=False),

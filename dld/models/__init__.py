@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     dictionary,
     distillers,
     encoders,
+    layers,
     losses,
     module_losses,
     postprocessors,

@@ -56,6 +56,10 @@ class DLDDistiller(BaseModel):
         skd_beam_width (int, optional): teacher beam width (>= topk).
         init_student_from_teacher (bool): copy the teacher's weights into the
             student when the architectures match (the paper's choice).
+        student_scale_norm (bool): give the student one set of BatchNorm
+            statistics per candidate scale (``TextRecognizer.scale_norm``),
+            unless its config sets its own. Shared statistics fit no scale:
+            see :mod:`dld.models.layers.scale_batch_norm`.
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
@@ -93,6 +97,7 @@ class DLDDistiller(BaseModel):
                  skd_topk: int = 3,
                  skd_beam_width: Optional[int] = None,
                  init_student_from_teacher: bool = True,
+                 student_scale_norm: bool = True,
                  teacher_norm_eval: bool = True,
                  student_scale_weighting: str = 'uniform',
                  unalignable_nll: float = 30.0,
@@ -110,17 +115,19 @@ class DLDDistiller(BaseModel):
         _check_choice('cost', cost, ('flops', 'scale_pow'))
         _check_choice('student_scale_weighting', student_scale_weighting,
                       ('uniform', 'selected'))
-        self.teacher = MODELS.build(teacher)
-        self.student = MODELS.build(student)
         self.base_size = tuple(base_size)
         if selector is None:
             if fixed_scale is None:
                 raise ValueError('Without a selector, set `fixed_scale`.')
             self.scales = [float(fixed_scale)]
-            self.selector = None
         else:
             self.scales = [float(s) for s in scales]
-            self.selector = MODELS.build(dict(selector, scales=self.scales))
+        self.teacher = MODELS.build(teacher)
+        if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
+            student = dict(student, scale_norm=dict(scales=self.scales, base_size=self.base_size))
+        self.student = MODELS.build(student)
+        self.selector = None if selector is None else MODELS.build(
+            dict(selector, scales=self.scales))
         self.fixed_scale = fixed_scale
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score
@@ -183,9 +190,12 @@ class DLDDistiller(BaseModel):
     def _init_student_from_teacher(self) -> None:
         t_state = self.teacher.state_dict()
         s_state = self.student.state_dict()
-        same = (t_state.keys() == s_state.keys() and all(
-            t_state[k].shape == s_state[k].shape for k in t_state))
-        if same:
+
+        def fits(k):  # equal, or a BatchNorm statistic the student keeps per scale
+            t, s = t_state[k].shape, s_state[k].shape
+            return t == s or (len(s) == len(t) + 1 and s[1:] == t)
+
+        if t_state.keys() == s_state.keys() and all(fits(k) for k in t_state):
             self.student.load_state_dict(t_state)
             print_log('Initialised the student from the teacher.', logger='current')
         else:

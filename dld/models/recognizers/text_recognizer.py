@@ -1,12 +1,15 @@
 """Backbone -> encoder -> decoder: the teacher and the student."""
+import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
 
+from dld.models.layers import convert_to_scale_batch_norm, set_active_scale
 from dld.models.selectors.scale_resize import resize_to_scale
 from dld.registry import MODELS
 from dld.structures.plate_data_sample import PlateDataSample
+from dld.utils.flops import scale_input_shapes
 
 ForwardResults = Union[Dict[str, torch.Tensor], List[PlateDataSample], torch.Tensor, Dict]
 
@@ -30,6 +33,12 @@ class TextRecognizer(BaseModel):
             size, drawn uniformly, so a recognizer trained without
             distillation reads every scale a DLD student may be given (the
             fair no-KD baseline). None trains at the input size.
+        scale_norm (dict | None): ``dict(scales=[...], base_size=(H, W))``
+            gives the backbone one set of BatchNorm statistics per scale
+            (:class:`~dld.models.layers.ScaleBatchNorm2d`); the set is picked
+            from each input's size (the nearest of the scales' sizes). For
+            a recognizer that reads several scales: the DLD student (the
+            distiller fills this in) and the scale-augmented baseline.
         test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
             ``beam_width``, ``topk``. ``topk > 1`` needs ``decode='beam'`` and
             fills ``pred_topk``.
@@ -44,7 +53,8 @@ class TextRecognizer(BaseModel):
 
     def __init__(self, backbone: dict, encoder: dict, decoder: dict,
                  data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 train_scales: Optional[Sequence[float]] = None, init_cfg=None) -> None:
+                 train_scales: Optional[Sequence[float]] = None,
+                 scale_norm: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
@@ -54,6 +64,26 @@ class TextRecognizer(BaseModel):
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
         self.test_cfg = self._check_test_cfg(dict(test_cfg or {}))
         self.train_scales = [float(s) for s in train_scales] if train_scales else None
+        self.scale_norm_sizes = None
+        if scale_norm:
+            self.scale_norm_sizes = self._scale_norm_sizes(**scale_norm)
+            convert_to_scale_batch_norm(self.backbone, len(self.scale_norm_sizes))
+
+    @staticmethod
+    def _scale_norm_sizes(scales: Sequence[float], base_size: Sequence[int]
+                          ) -> List[Tuple[int, int]]:
+        sizes = scale_input_shapes(tuple(base_size), [float(s) for s in scales])
+        if len(set(sizes)) != len(sizes):
+            raise ValueError(f'TextRecognizer.scale_norm: scales {list(scales)} of '
+                             f'{tuple(base_size)} give repeated input sizes {sizes}.')
+        return sizes
+
+    def scale_index(self, size: Sequence[int]) -> int:
+        """Index of the scale whose input size is nearest ``(H, W)`` (log ratio)."""
+        h, w = size
+        return min(range(len(self.scale_norm_sizes)),
+                   key=lambda i: abs(math.log(h / self.scale_norm_sizes[i][0])) +
+                   abs(math.log(w / self.scale_norm_sizes[i][1])))
 
     @staticmethod
     def _width_of(module) -> dict:
@@ -84,6 +114,8 @@ class TextRecognizer(BaseModel):
     # -- features -----------------------------------------------------------
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> backbone_out (B, C', H', W')``."""
+        if self.scale_norm_sizes is not None:
+            set_active_scale(self.backbone, self.scale_index(inputs.shape[-2:]))
         return self.backbone(inputs)
 
     def forward_features(self, inputs: torch.Tensor,
