@@ -3,8 +3,10 @@
     python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
 
 Trains the HR teacher, DLD in the efficiency setting (student reads
-down-sampled HR), the no-KD LR student and DLD in the LR-recovery setting
-(student reads the real-LR-style frames); writes both FLOPs/accuracy reports,
+down-sampled HR) and its selector stage (student frozen), the no-KD LR
+student, and DLD in the LR-recovery setting (student reads the
+real-LR-style frames) with its selector stage; writes both FLOPs/accuracy
+reports,
 times a training step and inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
 whose output already exists is skipped (``--redo`` reruns everything), so an
@@ -55,18 +57,30 @@ def main(argv=None) -> int:
     run('2/8 DLD, efficiency setting (student reads down-sampled HR)',
         ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', f'{w}/dld_hr',
          '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_hr/last_checkpoint', redo)
+    run('2b/8 selector stage, efficiency setting (student frozen)',
+        ['tools/train.py', 'configs/dld_plate_hr_selector.py', '--work-dir',
+         f'{w}/dld_hr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f"load_from={checkpoint_of(f'{w}/dld_hr')}"],
+        f'{w}/dld_hr_selector/last_checkpoint', redo)
     run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
         ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
          '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
     run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames)',
         ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
          '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
+    run('4b/8 selector stage, LR-recovery setting (student frozen)',
+        ['tools/train.py', 'configs/dld_plate_selector.py', '--work-dir',
+         f'{w}/dld_lr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f"load_from={checkpoint_of(f'{w}/dld_lr')}"],
+        f'{w}/dld_lr_selector/last_checkpoint', redo)
     run('5/8 report, efficiency setting',
-        ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py', checkpoint_of(f'{w}/dld_hr'),
+        ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py',
+         checkpoint_of(f'{w}/dld_hr_selector'),
          '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr'], f'{w}/report_hr/report.json',
         redo)
     run('6/8 report, LR-recovery setting',
-        ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(f'{w}/dld_lr'),
+        ['tools/flops_accuracy.py', 'configs/dld_plate.py',
+         checkpoint_of(f'{w}/dld_lr_selector'),
          '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(f'{w}/nokd_lr'),
          '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
         f'{w}/report_lr/report.json', redo)
@@ -75,7 +89,7 @@ def main(argv=None) -> int:
          '--json', f'{w}/step_cost.json'], f'{w}/step_cost.json', redo)
     run('8/8 inference throughput per scale (batch 64)',
         ['benchmarks/inference_throughput.py', 'configs/dld_plate_hr.py',
-         checkpoint_of(f'{w}/dld_hr'), '--json', f'{w}/throughput.json'],
+         checkpoint_of(f'{w}/dld_hr_selector'), '--json', f'{w}/throughput.json'],
         f'{w}/throughput.json', redo)
     print(f'\nAll steps done in {(time.time() - start) / 60:.1f} min.\n', flush=True)
     subprocess.run([sys.executable, 'benchmarks/check_targets.py', w], cwd=REPO, check=True)

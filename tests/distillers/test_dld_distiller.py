@@ -238,3 +238,25 @@ def test_topk_sequence_kl_is_a_true_kl_over_beams_and_rest():
     expected = (p_t * (p_t.log() - p_s.log())).sum() + r_t * (r_t.log() - r_s.log())
     assert _topk_sequence_kl(nll, scores).item() == pytest.approx(expected.item(), rel=1e-5)
     assert expected > 0
+
+
+def test_selector_stage_trains_the_selector_alone_on_the_eval_mode_student(teacher_ckpt):
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_hr_selector.py',
+                                      teacher_ckpt=teacher_ckpt()))
+    model.train()
+    assert not model.student.training and not model.teacher.training
+    assert model.selector.training
+    before = {k: v.clone() for k, v in model.student.state_dict().items()}
+    lr, hr, samples = plate_batch()
+    losses = model.loss(lr, samples, hr)
+    assert not any(k in losses for k in ('loss_task', 'loss_skd', 'loss_feature'))
+    losses['loss_selector'].backward()
+    assert all(p.grad is None for p in model.student.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.selector.parameters())
+    # eval mode: the student's BatchNorm statistics did not move either
+    after = model.student.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match='needs a selector'):
+        MODELS.build(tiny_dld_cfg('configs/dld_plate_fixed.py', teacher_ckpt=teacher_ckpt(),
+                                  train_student=False))

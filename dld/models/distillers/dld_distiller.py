@@ -60,6 +60,12 @@ class DLDDistiller(BaseModel):
             statistics per candidate scale (``TextRecognizer.scale_norm``),
             unless its config sets its own. Shared statistics fit no scale:
             see :mod:`dld.models.layers.scale_batch_norm`.
+        train_student (bool): False freezes the student (and the connectors)
+            in eval mode and trains the selector alone: the selector stage
+            of ``configs/dld_plate_hr_selector.py``. In joint training the
+            selector scores scales by the KL of a student in train mode
+            (dropout, batch statistics, a moving target); once the student
+            has converged, its eval-mode KL is what deployment will see.
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
@@ -98,6 +104,7 @@ class DLDDistiller(BaseModel):
                  skd_beam_width: Optional[int] = None,
                  init_student_from_teacher: bool = True,
                  student_scale_norm: bool = True,
+                 train_student: bool = True,
                  teacher_norm_eval: bool = True,
                  student_scale_weighting: str = 'uniform',
                  unalignable_nll: float = 30.0,
@@ -160,6 +167,14 @@ class DLDDistiller(BaseModel):
                 self._init_student_from_teacher()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
+        self.train_student = train_student
+        if not train_student:
+            if self.selector is None:
+                raise ValueError('train_student=False trains the selector alone: it needs '
+                                 'a selector.')
+            frozen = [self.student] + ([self.connectors] if self.connectors else [])
+            for p in (p for m in frozen for p in m.parameters()):
+                p.requires_grad_(False)
         self.train(True)
 
         self.costs = ScaleCosts.measure(
@@ -224,6 +239,8 @@ class DLDDistiller(BaseModel):
         super().train(mode)
         if self.teacher_norm_eval:
             self.teacher.eval()
+        if not self.train_student:
+            self.student.eval()
         return self
 
     # ---------------------------------------------------------------- helpers
@@ -272,19 +289,15 @@ class DLDDistiller(BaseModel):
             idx = computed[:, i].nonzero(as_tuple=True)[0]
             if idx.numel() == 0:
                 continue
-            terms = self._student_terms(self.resize(inputs[idx], scale), idx, gt, teacher)
+            with torch.set_grad_enabled(self.train_student and torch.is_grad_enabled()):
+                terms = self._student_terms(self.resize(inputs[idx], scale), idx, gt, teacher)
             for name, value in terms.items():
                 per_scale[name][idx, i] = value
 
         weights = self._student_weights(computed, chosen)
         losses = {}
-        losses['loss_task'] = _weighted_mean(per_scale['task'], weights)
-        if self.skd_loss is not None:
-            losses['loss_skd'] = _weighted_mean(per_scale['skd'], weights)
-        if self.feature_loss is not None:
-            losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
-        if self.logit_loss is not None:
-            losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
+        if self.train_student:
+            losses.update(self._student_losses(per_scale, weights))
         if self.selector is not None:
             sel, parts = self.selector_loss(
                 decisions, per_scale['score'].detach(), self.relative_cost,
@@ -295,6 +308,18 @@ class DLDDistiller(BaseModel):
             scales = inputs.new_tensor(self.scales)
             losses['mean_scale'] = scales[chosen].mean().detach()
             losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
+        return losses
+
+    def _student_losses(self, per_scale: Dict[str, torch.Tensor], weights: torch.Tensor
+                        ) -> Dict[str, torch.Tensor]:
+        losses = {}
+        losses['loss_task'] = _weighted_mean(per_scale['task'], weights)
+        if self.skd_loss is not None:
+            losses['loss_skd'] = _weighted_mean(per_scale['skd'], weights)
+        if self.feature_loss is not None:
+            losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
+        if self.logit_loss is not None:
+            losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
         return losses
 
     def _scales_to_compute(self, chosen: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,20 @@
+# Selector stage after configs/dld_plate.py (LR setting): the trained student is frozen
+# in eval mode and only the selector learns, from the KL the deployed
+# (eval-mode) student really has at each scale. The student runs at every
+# scale without gradients, so a step costs little more than the teacher's.
+#
+#   python tools/train.py configs/dld_plate_hr_selector.py \
+#       --cfg-options load_from=work_dirs/dld_plate/last.pth
+_base_ = ['./dld_plate.py']
+
+model = dict(train_student=False, scale_strategy='all',
+             losses=dict(skd=None, feature=None))
+load_from = None  # the DLD checkpoint to start from (required)
+
+max_epochs = 1
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [dict(type='OneCycleLR', eta_max=1e-3, pct_start=0.1, by_epoch=True,
+                        begin=0, end=max_epochs, convert_to_iter_based=True)]
+custom_hooks = [
+    dict(type='GumbelTemperatureHook', start=2.0, end=0.3, schedule='exp', by_epoch=False),
+]
