@@ -118,7 +118,7 @@ def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
                         f"{dld['selector_share_pct']:.2f}% of DLD's mean cost; {worst:.2f}% at "
                         'the cheapest scale', worst <= 3.0])
         out.append([f"4. CPU throughput, batch {thr['batch_size']} ({thr['threads']} threads)",
-                    'reported', ', '.join(f"{r['name'].split()[-1]}: {r['images_per_s']:.0f}"
+                    'reported', ', '.join(f"{r['name']}: {r['images_per_s']:.0f}"
                                           for r in rows) + ' images/s', None])
     return out
 

@@ -66,11 +66,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
     from dld.apis.model_loading import build_model_for_inference, load_weights
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    init_default_scope('dld')
     cfg = Config.fromfile(args.config)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg['teacher_ckpt'] = None

@@ -81,12 +81,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
     import dld  # noqa: F401  (registers modules)
     from dld.registry import MODELS
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    init_default_scope('dld')
     cfg = Config.fromfile(args.config)
     model_cfg = copy.deepcopy(cfg.model)
     ckpt = args.teacher_ckpt or model_cfg.get('teacher_ckpt')
