@@ -61,7 +61,7 @@ def test_every_report_file_is_written_and_parses(report):
 @pytest.mark.slow
 def test_report_has_every_method(report):
     methods = set(_rows(report[0]))
-    expected = {'teacher_hr', 'teacher_lr', 'dld_selector', 'oracle'}
+    expected = {'teacher_hr', 'teacher_lr', 'dld_selector', 'oracle', 'oracle_matched'}
     expected |= {f'nokd@{s:g}' for s in SCALES} | {f'dld@{s:g}' for s in SCALES}
     assert methods == expected
 
@@ -86,6 +86,11 @@ def test_oracle_is_never_worse_than_a_fixed_scale_at_its_flops(report):
     for r in fixed:
         assert oracle['accuracy'] >= r['accuracy']
     assert oracle['gflops'] <= max(r['gflops'] for r in fixed) + 1e-12
+    # the matched oracle reads exactly as many plates as the selector, for no more
+    # student FLOPs than the selector spends
+    matched, sel = rows['oracle_matched'], rows['dld_selector']
+    assert matched['metrics']['plate/num_correct'] == sel['metrics']['plate/num_correct']
+    assert matched['gflops'] <= sel['gflops'] - report[0]['selector_gflops'] + 1e-12
 
 
 @pytest.mark.slow
@@ -100,7 +105,8 @@ def test_flops_columns_follow_the_measured_costs(report):
     mean = sum(n * next(p['with_selector_gflops'] for p in rep['per_scale']
                         if f"{p['scale']:g}" == s) for s, n in hist.items()) / sum(hist.values())
     assert rows['dld_selector']['gflops'] == pytest.approx(mean)
-    assert all(r['images_per_s'] > 0 for m, r in rows.items() if m != 'oracle')
+    assert all(r['images_per_s'] > 0 for m, r in rows.items()
+               if m not in ('oracle', 'oracle_matched'))
 
 
 def test_oracle_takes_the_smallest_right_scale_else_the_largest():

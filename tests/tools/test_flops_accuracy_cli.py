@@ -28,4 +28,4 @@ def test_cli_writes_report_files(tmp_path_factory, tmp_path):
     methods = {r['method'] for r in rep['methods']}
     # the full DLD checkpoint carries its teacher; the baseline reuses the student's architecture
     assert {'teacher_hr', 'teacher_lr', 'nokd@1', 'nokd@0.4', 'dld@1', 'dld@0.4',
-            'dld_selector', 'oracle'} == methods
+            'dld_selector', 'oracle', 'oracle_matched'} == methods
