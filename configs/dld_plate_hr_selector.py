@@ -1,20 +1,11 @@
-# Selector stage after configs/dld_plate_hr.py: the trained student is frozen
-# in eval mode and only the selector learns, from the KL the deployed
-# (eval-mode) student really has at each scale. The student runs at every
-# scale without gradients, so a step costs little more than the teacher's.
+# Selector stage after configs/dld_plate_hr.py (efficiency setting): the
+# stage of configs/dld_plate_selector.py on dld_plate_hr.py's data and gamma.
 #
 #   python tools/train.py configs/dld_plate_hr_selector.py \
 #       --cfg-options load_from=work_dirs/dld_plate_hr/last.pth
-_base_ = ['./dld_plate_hr.py']
+_base_ = ['./dld_plate_selector.py']
 
-model = dict(train_student=False, scale_strategy='all',
-             losses=dict(skd=None, feature=None))
-load_from = None  # the DLD checkpoint to start from (required)
-
-max_epochs = 1
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [dict(type='OneCycleLR', eta_max=1e-3, pct_start=0.1, by_epoch=True,
-                        begin=0, end=max_epochs, convert_to_iter_based=True)]
-custom_hooks = [
-    dict(type='GumbelTemperatureHook', start=2.0, end=0.3, schedule='exp', by_epoch=False),
-]
+train_dataloader = dict(dataset=dict(pipeline=_base_.hr_as_student_train_pipeline))
+val_dataloader = dict(dataset=dict(load_hr=True, pipeline=_base_.hr_as_student_test_pipeline))
+test_dataloader = dict(dataset=dict(load_hr=True, pipeline=_base_.hr_as_student_test_pipeline))
+model = dict(losses=dict(selector=dict(gamma=0.3)))

@@ -1,9 +1,9 @@
-# Selector stage after configs/dld_plate.py (LR setting): the trained student is frozen
-# in eval mode and only the selector learns, from the KL the deployed
+# Selector stage after configs/dld_plate.py (LR setting): the trained student
+# is frozen in eval mode and only the selector learns, from the KL the deployed
 # (eval-mode) student really has at each scale. The student runs at every
 # scale without gradients, so a step costs little more than the teacher's.
 #
-#   python tools/train.py configs/dld_plate_hr_selector.py \
+#   python tools/train.py configs/dld_plate_selector.py \
 #       --cfg-options load_from=work_dirs/dld_plate/last.pth
 _base_ = ['./dld_plate.py']
 

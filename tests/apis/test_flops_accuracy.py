@@ -109,7 +109,8 @@ def test_flops_columns_follow_the_measured_costs(report):
                if m not in ('oracle', 'oracle_matched'))
 
 
-def test_oracle_takes_the_smallest_right_scale_else_the_largest():
+def _oracle_table():
+    """Fixed-scale results of 4 images at 3 scales, and costs of 1000 x scale."""
     def fixed(scale, correct):
         return MethodResult(f'dld@{scale}', '', scale, {}, 0.0, 0, None, len(correct),
                             correct=correct)
@@ -117,6 +118,11 @@ def test_oracle_takes_the_smallest_right_scale_else_the_largest():
              0.5: fixed(0.5, [True, False, False, True]),
              0.3: fixed(0.3, [False, False, False, True])}
     me = SimpleNamespace(costs=SimpleNamespace(student_flops_at=lambda s: int(s * 1000)))
+    return table, me
+
+
+def test_oracle_takes_the_smallest_right_scale_else_the_largest():
+    table, me = _oracle_table()
     res = FlopsAccuracyEvaluator._oracle(me, table, params=7)
     assert res.scales == [0.5, 1.0, 1.0, 0.3]
     assert res.correct == [True, True, False, True]
@@ -136,15 +142,9 @@ def test_missing_teacher_and_baseline_are_noted_not_fatal(tiny_run, tmp_path):
 
 
 def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
-    def fixed(scale, correct):
-        return MethodResult(f'dld@{scale}', '', scale, {}, 0.0, 0, None, len(correct),
-                            correct=correct)
     # image 0: right from 0.5 (+200), image 1: only at 1.0 (+700), image 2:
     # never, image 3: right at 0.3 already (free)
-    table = {1.0: fixed(1.0, [True, True, False, True]),
-             0.5: fixed(0.5, [True, False, False, True]),
-             0.3: fixed(0.3, [False, False, False, True])}
-    me = SimpleNamespace(costs=SimpleNamespace(student_flops_at=lambda s: int(s * 1000)))
+    table, me = _oracle_table()
     two = FlopsAccuracyEvaluator._oracle_at(me, table, num_correct=2, params=7)
     assert two.scales == [0.5, 0.3, 0.3, 0.3]
     assert sum(two.correct) == 2

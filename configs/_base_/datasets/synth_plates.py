@@ -54,6 +54,22 @@ hr_test_pipeline = [
     dict(type='ResizePair', lr_size=input_size, hr_size=input_size),
     dict(type='PackPlateInputs', main_stream='hr'),
 ]
+# DLD's efficiency setting: the student reads the teacher's own HR crop
+# (copied after augmentation, so both read the same pixels).
+hr_as_student_train_pipeline = [
+    dict(type='LoadPlateImages', color_type='color', with_lr=False, with_hr=True),
+    dict(type='PlateRandomAffine', prob=0.5, keys=('img_hr', )),
+    dict(type='PlatePhotometricDistort', prob=0.8, keys=('img_hr', )),
+    dict(type='CopyHRToLR'),
+    dict(type='ResizePair', lr_size=input_size, hr_size=input_size),
+    dict(type='PackPlateInputs', main_stream='lr'),
+]
+hr_as_student_test_pipeline = [
+    dict(type='LoadPlateImages', color_type='color', with_lr=False, with_hr=True),
+    dict(type='CopyHRToLR'),
+    dict(type='ResizePair', lr_size=input_size, hr_size=input_size),
+    dict(type='PackPlateInputs', main_stream='lr'),
+]
 
 train_dataset = dict(
     type=dataset_type,
