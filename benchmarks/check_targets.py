@@ -103,10 +103,15 @@ def lr_recovery(rep: dict) -> List[list]:
 def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
     out = []
     if step:
-        out.append(['4. training step, DLD sampled / student-only', '<= 2.5x',
-                    f"{step['ratio_vs_nokd_recipe']:.2f}x the no-KD step "
-                    f"({step['ratio_vs_student_1_0']:.2f}x a student step at 1.0), batch "
-                    f"{step['batch_size']}, {step['threads']} threads",
+        setup = f"batch {step['batch_size']}, {step['threads']} threads"
+        # Two readings of "a student-only step": the student trained alone on
+        # the same input at the same size, and the no-KD recipe's step (one
+        # random, mostly smaller, scale). Both are judged and shown.
+        out.append(['4. training step, DLD sampled / student step (same input, 1.0)',
+                    '<= 2.5x', f"{step['ratio_vs_student_1_0']:.2f}x, {setup}",
+                    step['ratio_vs_student_1_0'] <= 2.5])
+        out.append(['4. training step, DLD sampled / no-KD recipe step (random scale)',
+                    '<= 2.5x', f"{step['ratio_vs_nokd_recipe']:.2f}x, {setup}",
                     step['ratio_vs_nokd_recipe'] <= 2.5])
     if thr:
         rows = thr['rows']

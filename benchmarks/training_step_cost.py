@@ -7,17 +7,23 @@ Issue target: a DLD step with ``scale_strategy='sampled'`` costs at most 2.5x
 a student-only step. Both steps are timed in the same process, on the same
 real training batches, interleaved (DLD, student, DLD, ...) so that machine
 load hits both alike; each is a full step (forward, backward, optimizer
-update). The student-only step is timed two ways:
+update). The judged DLD step trains the selector jointly (the paper's
+step); the student stage of the two-stage recipe (``train_selector=False``:
+uniform scales, no selector) is timed and shown too. The student-only step
+is timed two ways:
 
 * ``student@1.0``: the student architecture at the base size, the most
   expensive student step;
 * ``no-KD recipe``: the baseline config's model (``student_plate_lr.py``:
   one random candidate scale per batch), the step it is really trained with.
 
-The ratio is reported against both and the target is judged against the
-no-KD recipe, the step that student-only training really takes (it is the
-cheaper step, so the stricter ratio). Prints a table and, with ``--json``,
-writes the figures.
+The ratio is reported and judged against both. ``student@1.0`` reads the
+same batch at the same size as the DLD step receives it, so its ratio is
+what distillation adds (teacher, second scale, beams, selector). The no-KD
+recipe's step reads one random, mostly smaller, scale, so its ratio also
+counts the input-size saving of that recipe; the teacher's full-resolution
+forward alone costs about one such step. Prints a table and, with
+``--json``, writes the figures.
 """
 import argparse
 import copy
@@ -97,9 +103,13 @@ def main(argv=None) -> int:
         ckpt = None
     model_cfg['teacher_ckpt'] = ckpt
     model_cfg['scale_strategy'] = 'sampled'
-    dld_model = MODELS.build(model_cfg).train()
+    # The judged step trains the selector jointly (the paper); the student
+    # stage (train_selector=False: no selector, uniform scales) is timed too.
+    dld_model = MODELS.build(dict(model_cfg, train_selector=True)).train()
+    stage_model = MODELS.build(dict(model_cfg, train_selector=False)).train()
     if ckpt is None:  # timing only: random teacher weights cost the same
         dld_model.teacher_loaded.fill_(True)
+        stage_model.teacher_loaded.fill_(True)
     student_cfg = copy.deepcopy(model_cfg['student'])
     student_cfg['data_preprocessor'] = copy.deepcopy(cfg.model['data_preprocessor'])
     student = MODELS.build(student_cfg).train()
@@ -109,6 +119,7 @@ def main(argv=None) -> int:
     batches = _batches(cfg, args.batch_size, args.steps + args.warmup)
     lr_only = [dict(inputs=b['inputs'], data_samples=b['data_samples']) for b in batches]
     runs = {'DLD (sampled)': (_step_fn(dld_model), batches),
+            'DLD student stage': (_step_fn(stage_model), batches),
             'student@1.0': (_step_fn(student), lr_only),
             'no-KD recipe': (_step_fn(baseline), lr_only)}
     times = {k: [] for k in runs}
@@ -124,18 +135,21 @@ def main(argv=None) -> int:
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
           f'threads, {platform.processor() or platform.machine()}')
-    print(f"{'step':<16}{'s / step':>10}{'DLD / this':>12}")
+    print(f"{'step':<20}{'s / step':>10}{'DLD / this':>12}")
     for name, sec, ratio in rows:
-        print(f'{name:<16}{sec:>10.3f}{ratio:>12.2f}')
+        print(f'{name:<20}{sec:>10.3f}{ratio:>12.2f}')
     ratio = dld_s / med['no-KD recipe']
-    verdict = 'met' if ratio <= 2.5 else 'NOT met'
-    print(f'\nTarget (DLD sampled step <= 2.5x a student-only step, no-KD recipe): '
-          f'{ratio:.2f}x -> {verdict}')
+    for name in ('student@1.0', 'no-KD recipe'):
+        r = dld_s / med[name]
+        print(f'Target (DLD sampled step <= 2.5x a student-only step, {name}): '
+              f"{r:.2f}x -> {'met' if r <= 2.5 else 'NOT met'}")
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(batch_size=args.batch_size, steps=args.steps,
                            seconds=med, ratio_vs_student_1_0=dld_s / med['student@1.0'],
-                           ratio_vs_nokd_recipe=ratio, target_met=ratio <= 2.5,
+                           ratio_vs_nokd_recipe=ratio,
+                           target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
+                           target_met_vs_nokd_recipe=ratio <= 2.5,
                            threads=torch.get_num_threads(), torch=torch.__version__,
                            teacher_ckpt=ckpt, config=args.config), f, indent=2)
     return 0

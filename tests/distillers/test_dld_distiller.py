@@ -219,7 +219,7 @@ def _train_selector_only(model, gamma, steps=40):
 @pytest.mark.slow
 def test_selector_converges_to_smallest_scale_when_flops_dominate(teacher_ckpt):
     path = teacher_ckpt()
-    cheap = _train_selector_only(build(path), gamma=50.0)
+    cheap = _train_selector_only(build(path), gamma=50.0, steps=80)
     assert (cheap == min(build(path).scales)).float().mean() >= 0.9
     exact = _train_selector_only(build(path), gamma=0.0)
     assert (exact == 0.3).float().mean() <= 0.1
@@ -260,3 +260,100 @@ def test_selector_stage_trains_the_selector_alone_on_the_eval_mode_student(teach
     with pytest.raises(ValueError, match='needs a selector'):
         MODELS.build(tiny_dld_cfg('configs/dld_plate_fixed.py', teacher_ckpt=teacher_ckpt(),
                                   train_student=False))
+
+
+def test_distinct_sequences_decodes_each_sequence_once_per_image():
+    from dld.models.distillers.dld_distiller import _distinct_sequences
+    gt = [[1, 2], [3]]
+    beams = [[[1, 2], [1, 3], [1, 3]], [[4], [3]]]
+    scores = torch.tensor([[-0.1, -2.0, -3.0], [-0.5, -1.0, float('-inf')]])
+    seqs, rows, beam_rows = _distinct_sequences(gt, beams, scores)
+    assert seqs == [[1, 2], [3], [1, 3], [4]]
+    assert rows == [0, 1, 0, 1]
+    # image 0: top beam is its ground truth, beams 2 and 3 are one sequence;
+    # image 1: second beam is its ground truth, the third does not exist.
+    assert beam_rows == [0, 2, 2, 3, 1, -1]
+
+
+def test_shared_decoder_pass_equals_decoding_each_sequence(teacher_ckpt):
+    model = build(teacher_ckpt(), scale_strategy='all')
+    model.train()
+    model.student.eval()  # no dropout: one pass and separate passes must agree
+    lr, hr, samples = plate_batch(4, seed=5)
+    gt = model.student.encode_targets([ds.gt_text for ds in samples])
+    teacher = model._run_teacher(hr, gt)
+    beams, scores = teacher['beams'], teacher['beam_scores']
+    beams[0][0] = list(gt[0])  # a top beam equal to the ground truth is reused
+    idx = torch.arange(4)
+    x = model.resize(lr, 0.5)
+    terms = model._student_terms(x, idx, gt, teacher)
+    enc = model.student.encoder(model.student.extract_feat(x))
+    nll = torch.stack([model.student.sequence_nll(enc[i:i + 1], [beams[i][j]])[0]
+                       if torch.isfinite(scores[i, j]) else torch.tensor(0.0)
+                       for i in range(4) for j in range(scores.shape[1])]).view(4, -1)
+    expected = model.skd_loss(nll, scores, reduction_override='none')
+    torch.testing.assert_close(terms['skd'], expected, rtol=1e-4, atol=1e-5)
+    task = model.student.sequence_nll(enc, gt) / torch.tensor([len(t) for t in gt])
+    torch.testing.assert_close(terms['task'], task, rtol=1e-4, atol=1e-5)
+
+
+def test_student_stage_leaves_the_selector_alone_and_samples_scales_uniformly(teacher_ckpt):
+    model = build(teacher_ckpt(), train_selector=False)
+    before = {k: v.clone() for k, v in model.selector.state_dict().items()}
+    model.train()
+    assert not model.selector.training
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    counts = torch.zeros(len(model.scales))
+    orig = model._scales_to_compute
+
+    def spy(chosen):
+        computed = orig(chosen)
+        counts.add_(computed.sum(0))
+        assert (computed.sum(1) == 2).all()  # 'sampled': two distinct scales per image
+        return computed
+
+    model._scales_to_compute = spy
+    for step in range(6):
+        lr, hr, samples = plate_batch(8, seed=step)
+        losses = model(lr, samples, mode='loss', inputs_hr=hr)
+        assert 'loss_selector' not in losses and 'loss_task' in losses
+        optim.zero_grad()
+        sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+        optim.step()
+    for k, v in model.selector.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    # 96 draws over 6 scales: every scale is practised, none dominates.
+    assert counts.min() >= 6 and counts.max() <= 30, counts
+
+
+def test_training_nothing_is_an_error(teacher_ckpt):
+    with pytest.raises(ValueError, match='train nothing'):
+        build(teacher_ckpt(), train_student=False, train_selector=False)
+
+
+def test_expected_decisions_weigh_every_scale_by_the_selector_probability(teacher_ckpt):
+    model = build(teacher_ckpt(), scale_strategy='all', selector_decisions='expected',
+                  train_student=False)
+    model.train()
+    k = len(model.scales)
+    score = torch.linspace(0.5, 0.0, k)  # the cheapest scale reads worst
+
+    def fake_terms(x, idx, gt, teacher):
+        i = model.scales.index(min(model.scales, key=lambda s: abs(
+            s * model.base_size[0] - x.shape[-2])))
+        return dict(task=x.new_zeros(len(idx)), score=score[i].expand(len(idx)))
+
+    model._student_terms = fake_terms
+    lr, hr, samples = plate_batch(4, seed=1)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    probs = model.selector(lr).softmax(-1)
+    gamma = model.selector_loss.gamma
+    expected = (probs * (score + gamma * model.relative_cost)).sum(1).mean()
+    torch.testing.assert_close(losses['loss_selector'], expected)
+    losses['loss_selector'].backward()
+    assert all(p.grad is not None for p in model.selector.parameters())
+
+
+def test_expected_decisions_need_every_scale(teacher_ckpt):
+    with pytest.raises(ValueError, match="scale_strategy='all'"):
+        build(teacher_ckpt(), scale_strategy='sampled', selector_decisions='expected')

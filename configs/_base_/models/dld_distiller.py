@@ -12,6 +12,7 @@ dld_distiller = dict(
     # 'sampled': the selected scale plus one random (2 forwards per image).
     scale_strategy='all',
     selector_score='kl',   # 'gt_nll': the public code's CE to the ground truth
+    selector_decisions='gumbel',  # 'expected': exact softmax expectation (needs 'all')
     cost='flops',          # 'scale_pow': the public code's s ** 1.5
     skd_topk=3,
     skd_beam_width=5,

@@ -95,17 +95,18 @@ class AttentionDecoder(BaseDecoder):
         hidden = self.cell(encoder_out, torch.cat([bos, tgt[:, :-1]], dim=1))
         return self.classifier(hidden), hidden
 
-    def _step(self, memory: torch.Tensor, token: torch.Tensor, state):
-        hidden, state = self.cell.step(memory, token, state)
+    def _step(self, prepared, token: torch.Tensor, state):
+        hidden, state = self.cell.step(prepared, token, state)
         return self.classifier(hidden), hidden, state
 
     def _greedy(self, encoder_out: torch.Tensor):
         B = encoder_out.size(0)
         token = encoder_out.new_full((B,), self.start_idx, dtype=torch.long)
         state = self.cell.init_state(encoder_out)
+        prepared = self.cell.prepare(encoder_out)
         logits, hiddens, tokens = [], [], []
         for t in range(self.max_seq_len):
-            logit, hidden, state = self._step(encoder_out, token, state)
+            logit, hidden, state = self._step(prepared, token, state)
             if t == self.max_seq_len - 1:  # the last step may only end the sequence
                 token = torch.full_like(token, self.end_idx)
             else:
@@ -138,11 +139,20 @@ class AttentionDecoder(BaseDecoder):
                     topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:
         W = beam_width or self.beam_width
         memory = encoder_out.repeat_interleave(W, dim=0)  # (B*W, T, D)
+        prepared = _repeat_rows(self.cell.prepare(encoder_out), W)
 
         def step_fn(token, state):
-            logit, _, state = self._step(memory, token, state)
+            logit, _, state = self._step(prepared, token, state)
             return logit.float().log_softmax(-1), state
 
         return attention_beam_search(step_fn, self.cell.init_state(memory), encoder_out.size(0),
                                      W, topk or self.topk, self.max_seq_len, self.start_idx,
                                      self.end_idx)
+
+
+def _repeat_rows(prepared, times: int):
+    """Each image's row ``times`` times, in a cell's prepared memory (a tensor
+    or a tuple of tensors)."""
+    if isinstance(prepared, torch.Tensor):
+        return prepared.repeat_interleave(times, dim=0)
+    return tuple(p.repeat_interleave(times, dim=0) for p in prepared)

@@ -91,6 +91,16 @@ class BaseDecoder(BaseModule):
         logits, _ = self.forward_train(encoder_out, targets)
         return self.module_loss(logits, targets)
 
+    def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
+                          rows: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Teacher-forced outputs of several targets per image in one pass:
+        ``targets[j]`` is read from image ``rows[j]`` (``(N,)`` indices).
+
+        So a distiller scores the ground truth and the teacher's beams with
+        one decoder run instead of one per sequence.
+        """
+        return self.forward_train(encoder_out[rows], targets)
+
     def sequence_nll(self, encoder_out: torch.Tensor, targets: Targets,
                      unalignable_nll: Optional[float] = None) -> torch.Tensor:
         """``-log p(target | x)``, ``(N,)``.

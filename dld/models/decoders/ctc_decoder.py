@@ -47,6 +47,12 @@ class CTCDecoder(BaseDecoder):
         """Targets do not change CTC logits; accepted for a uniform API."""
         return self.classifier(self.dropout(encoder_out)), None
 
+    def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
+                          rows: torch.Tensor) -> Tuple[torch.Tensor, None]:
+        """CTC logits do not depend on the target: computed once per image."""
+        logits, _ = self.forward_train(encoder_out)
+        return logits[rows], None
+
     def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, None]:
         return self.forward_train(encoder_out)
 

@@ -52,17 +52,25 @@ class RNNAttentionCell(nn.Module):
         h = torch.tanh(self.init_h(memory.mean(dim=1)))[:, None].repeat(1, self.num_layers, 1)
         return h, torch.zeros_like(h)
 
-    def _attend(self, memory: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """``(B, T, D), (B, d) -> context (B, D)``."""
-        e = self.energy(torch.tanh(self.key(memory) + self.query(h)[:, None]))  # (B, T, 1)
+    def prepare(self, memory: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(memory, keys)``: the attention keys do not change between steps,
+        so they are projected once per sequence, not once per step."""
+        return memory, self.key(memory)
+
+    def _attend(self, prepared: Tuple[torch.Tensor, torch.Tensor], h: torch.Tensor
+                ) -> torch.Tensor:
+        """``(B, T, D) memory and keys, (B, d) -> context (B, D)``."""
+        memory, keys = prepared
+        e = self.energy(torch.tanh(keys + self.query(h)[:, None]))  # (B, T, 1)
         return (e.softmax(dim=1) * memory).sum(dim=1)
 
-    def step(self, memory: torch.Tensor, token: torch.Tensor,
+    def step(self, prepared: Tuple[torch.Tensor, torch.Tensor], token: torch.Tensor,
              state: Tuple[torch.Tensor, torch.Tensor]
              ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
-        """``token (B,)`` -> hidden ``(B, d_model)``, new state."""
+        """``token (B,)`` -> hidden ``(B, d_model)``, new state; ``prepared``
+        comes from :meth:`prepare`."""
         h, c = state
-        context = self._attend(memory, h[:, -1])
+        context = self._attend(prepared, h[:, -1])
         x = torch.cat([self.dropout(self.embed(token)), context], dim=-1)
         hs, cs = [], []
         for i, cell in enumerate(self.cells):
@@ -80,8 +88,9 @@ class RNNAttentionCell(nn.Module):
     def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: one step per input token."""
         state = self.init_state(memory)
+        prepared = self.prepare(memory)
         hidden = []
         for t in range(tokens.size(1)):
-            h, state = self.step(memory, tokens[:, t], state)
+            h, state = self.step(prepared, tokens[:, t], state)
             hidden.append(h)
         return torch.stack(hidden, dim=1)

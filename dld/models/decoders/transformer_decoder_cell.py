@@ -41,19 +41,27 @@ class TransformerDecoderCell(nn.Module):
                                            batch_first=True, norm_first=True)
         self.layers = nn.TransformerDecoder(layer, num_layers, norm=nn.LayerNorm(d_model))
 
+    def prepare(self, memory: torch.Tensor) -> torch.Tensor:
+        """The memory projected to ``d_model``, once per sequence, not per step."""
+        return self.mem_proj(memory)
+
     def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: all positions at once under a causal mask."""
+        return self._decode(self.prepare(memory), tokens)
+
+    def _decode(self, prepared: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         L = tokens.size(1)
         x = self.pos(self.embed(tokens))
         mask = nn.Transformer.generate_square_subsequent_mask(L, device=tokens.device,
                                                               dtype=x.dtype)
-        return self.layers(x, self.mem_proj(memory), tgt_mask=mask, tgt_is_causal=True)
+        return self.layers(x, prepared, tgt_mask=mask, tgt_is_causal=True)
 
     def init_state(self, memory: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return (memory.new_zeros((memory.size(0), 0), dtype=torch.long),)
 
-    def step(self, memory: torch.Tensor, token: torch.Tensor, state: Tuple[torch.Tensor, ...]
-             ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """``token (B,)`` -> hidden ``(B, d_model)`` of the new position."""
+    def step(self, prepared: torch.Tensor, token: torch.Tensor,
+             state: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """``token (B,)`` -> hidden ``(B, d_model)`` of the new position;
+        ``prepared`` comes from :meth:`prepare`."""
         prefix = torch.cat([state[0], token[:, None]], dim=1)
-        return self.forward(memory, prefix)[:, -1], (prefix,)
+        return self._decode(prepared, prefix)[:, -1], (prefix,)

@@ -49,6 +49,13 @@ class DLDDistiller(BaseModel):
             each scale. ``'kl'`` (paper): KL(teacher || student) over the
             teacher's top-k sequences. ``'gt_nll'`` (public code): the
             student's negative log-likelihood of the ground truth.
+        selector_decisions (str): how the selector's loss weighs the scales.
+            ``'gumbel'`` (paper): a straight-through Gumbel-softmax sample,
+            one-hot forward, soft gradient. ``'expected'``: the selector's
+            softmax probabilities, so the loss is the exact expected
+            KL + gamma x FLOPs over its choice, with no sampling noise; it
+            needs every scale's score, i.e. ``scale_strategy='all'`` (the
+            selector stage, where it is the lower-variance estimator).
         cost (str): ``'flops'`` (paper): T_i/T_teacher with T_i measured by
             fvcore at build time. ``'scale_pow'`` (public code): s_i**power.
         cost_power (float): exponent of ``'scale_pow'``.
@@ -66,6 +73,13 @@ class DLDDistiller(BaseModel):
             selector scores scales by the KL of a student in train mode
             (dropout, batch statistics, a moving target); once the student
             has converged, its eval-mode KL is what deployment will see.
+        train_selector (bool): False freezes the selector and trains the
+            student alone, at scales drawn uniformly per image (two distinct
+            ones with ``'sampled'``), whatever the selector would pick: the
+            student stage of ``configs/dld_plate_hr.py``, before its selector
+            stage. Joint training lets the selector's early preference for
+            large scales decide which scales the student practises, which
+            starves the small ones (docs/results.md).
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
@@ -98,6 +112,7 @@ class DLDDistiller(BaseModel):
                  fixed_scale: Optional[float] = None,
                  scale_strategy: str = 'all',
                  selector_score: str = 'kl',
+                 selector_decisions: str = 'gumbel',
                  cost: str = 'flops',
                  cost_power: float = 1.5,
                  skd_topk: int = 3,
@@ -105,6 +120,7 @@ class DLDDistiller(BaseModel):
                  init_student_from_teacher: bool = True,
                  student_scale_norm: bool = True,
                  train_student: bool = True,
+                 train_selector: bool = True,
                  teacher_norm_eval: bool = True,
                  student_scale_weighting: str = 'uniform',
                  unalignable_nll: float = 30.0,
@@ -119,6 +135,10 @@ class DLDDistiller(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         _check_choice('scale_strategy', scale_strategy, ('all', 'sampled'))
         _check_choice('selector_score', selector_score, ('kl', 'gt_nll'))
+        _check_choice('selector_decisions', selector_decisions, ('gumbel', 'expected'))
+        if selector_decisions == 'expected' and scale_strategy != 'all':
+            raise ValueError("selector_decisions='expected' weighs every scale's score: "
+                             "it needs scale_strategy='all'.")
         _check_choice('cost', cost, ('flops', 'scale_pow'))
         _check_choice('student_scale_weighting', student_scale_weighting,
                       ('uniform', 'selected'))
@@ -138,6 +158,7 @@ class DLDDistiller(BaseModel):
         self.fixed_scale = fixed_scale
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score
+        self.selector_decisions = selector_decisions
         self.skd_topk = skd_topk
         self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
         self.teacher_norm_eval = teacher_norm_eval
@@ -168,13 +189,20 @@ class DLDDistiller(BaseModel):
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.train_student = train_student
+        self.train_selector = train_selector and self.selector is not None
+        frozen = []
         if not train_student:
             if self.selector is None:
                 raise ValueError('train_student=False trains the selector alone: it needs '
                                  'a selector.')
-            frozen = [self.student] + ([self.connectors] if self.connectors else [])
-            for p in (p for m in frozen for p in m.parameters()):
-                p.requires_grad_(False)
+            if not train_selector:
+                raise ValueError('train_student=False and train_selector=False train '
+                                 'nothing.')
+            frozen += [self.student] + ([self.connectors] if self.connectors else [])
+        if self.selector is not None and not train_selector:
+            frozen.append(self.selector)
+        for p in (p for m in frozen for p in m.parameters()):
+            p.requires_grad_(False)
         self.train(True)
 
         self.costs = ScaleCosts.measure(
@@ -241,6 +269,8 @@ class DLDDistiller(BaseModel):
             self.teacher.eval()
         if not self.train_student:
             self.student.eval()
+        if self.selector is not None and not self.train_selector:
+            self.selector.eval()
         return self
 
     # ---------------------------------------------------------------- helpers
@@ -279,7 +309,14 @@ class DLDDistiller(BaseModel):
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
         teacher = self._run_teacher(inputs_hr, gt)
 
-        decisions, chosen = self.select(inputs)
+        if self.train_selector and self.selector_decisions == 'expected':
+            decisions = self.selector(inputs).softmax(dim=-1)
+            chosen = decisions.argmax(dim=-1)
+        elif self.train_selector or self.selector is None:
+            decisions, chosen = self.select(inputs)
+        else:  # the student alone learns: every scale equally often
+            chosen = torch.randint(0, len(self.scales), (inputs.shape[0],),
+                                   device=inputs.device)
         computed = self._scales_to_compute(chosen)
         k = len(self.scales)
         b = inputs.shape[0]
@@ -298,7 +335,7 @@ class DLDDistiller(BaseModel):
         losses = {}
         if self.train_student:
             losses.update(self._student_losses(per_scale, weights))
-        if self.selector is not None:
+        if self.train_selector:
             sel, parts = self.selector_loss(
                 decisions, per_scale['score'].detach(), self.relative_cost,
                 computed_mask=computed, return_parts=True)
@@ -358,22 +395,42 @@ class DLDDistiller(BaseModel):
 
     def _student_terms(self, x: torch.Tensor, idx: torch.Tensor, gt: List[List[int]],
                        teacher: dict) -> Dict[str, torch.Tensor]:
-        """Per-image loss terms (n,) of the student at one scale."""
+        """Per-image loss terms (n,) of the student at one scale.
+
+        The ground truth and the teacher's distinct beams are teacher-forced
+        in one decoder pass, and a beam equal to the ground truth (mostly
+        the teacher's top beam) reuses its row: the student decodes each
+        distinct sequence once.
+        """
         gt_sub = [gt[i] for i in idx.tolist()]
-        feats = self.student.forward_features(x, targets=gt_sub)
-        terms = {}
-        terms['task'] = self.student.sequence_nll(
-            feats['encoder_out'], gt_sub, unalignable_nll=self.unalignable_nll) / \
-            x.new_tensor([max(len(t), 1) for t in gt_sub])
-        beam_nll = None
+        n = len(gt_sub)
+        beams = scores = None
         if 'beams' in teacher:
             beams = [teacher['beams'][i] for i in idx.tolist()]
             scores = teacher['beam_scores'][idx]
-            beam_nll = self._beam_nll(feats['encoder_out'], beams, scores)
+        seqs, rows, beam_rows = _distinct_sequences(gt_sub, beams, scores)
+        student = self.student
+        backbone_out = student.extract_feat(x)
+        encoder_out = student.encoder(backbone_out)
+        logits, hidden = student.decoder.forward_sequences(
+            encoder_out, seqs, torch.tensor(rows, device=x.device))
+        nll = student.decoder.module_loss.nll(logits, seqs,
+                                              unalignable_nll=self.unalignable_nll)
+        # The first n rows are the ground truth, in image order.
+        feats = dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits[:n],
+                     decoder_hidden=None if hidden is None else hidden[:n])
+        terms = {}
+        terms['task'] = nll[:n] / x.new_tensor([max(len(t), 1) for t in gt_sub])
+        beam_nll = None
+        if beams is not None:
+            beam_rows = torch.tensor(beam_rows, device=x.device).view(n, -1)
+            # No beam (score -inf): NLL 0, which every consumer masks out.
+            beam_nll = torch.where(beam_rows >= 0, nll[beam_rows.clamp(min=0)],
+                                   nll.new_zeros(()))
             if self.skd_loss is not None:
                 terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
         if self.selector_score == 'kl':
-            terms['score'] = _topk_sequence_kl(beam_nll, teacher['beam_scores'][idx])
+            terms['score'] = _topk_sequence_kl(beam_nll, scores)
         else:
             terms['score'] = terms['task']
         t_feats = teacher['feats']
@@ -382,24 +439,6 @@ class DLDDistiller(BaseModel):
         if self.logit_loss is not None:
             terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub)
         return terms
-
-    def _beam_nll(self, encoder_out: torch.Tensor, beams: List[List[List[int]]],
-                  scores: torch.Tensor) -> torch.Tensor:
-        """(n, k) student NLL of each teacher beam; +inf-free (0) where no beam."""
-        n, k = scores.shape
-        flat, rows = [], []
-        for i, seqs in enumerate(beams):
-            for j in range(k):
-                if j < len(seqs) and torch.isfinite(scores[i, j]):
-                    flat.append(seqs[j])
-                    rows.append(i * k + j)
-        nll = encoder_out.new_zeros(n * k)
-        if flat:
-            rows_t = torch.tensor(rows, device=encoder_out.device)
-            enc = encoder_out.repeat_interleave(k, dim=0)[rows_t]
-            nll = nll.index_put((rows_t,), self.student.sequence_nll(
-                enc, flat, unalignable_nll=self.unalignable_nll))
-        return nll.view(n, k)
 
     def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor,
                        gt: List[List[int]]) -> torch.Tensor:
@@ -496,6 +535,39 @@ def resolve_teacher_checkpoint(path: str) -> str:
             return f.read().strip()
     return osp.join(path, 'best_*.pth')
 
+
+
+def _distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]]]],
+                        scores: Optional[torch.Tensor]
+                        ) -> Tuple[List[List[int]], List[int], List[int]]:
+    """The sequences to teacher-force, each once per image.
+
+    Returns ``seqs`` (the n ground truths first, in image order, then each
+    image's beams that differ from every earlier sequence of that image),
+    ``rows`` (the image each sequence is read from) and ``beam_rows``
+    (n * k: the index in ``seqs`` of image i's beam j, -1 where the beam
+    does not exist, i.e. its score is -inf).
+    """
+    seqs = [list(t) for t in gt]
+    rows = list(range(len(gt)))
+    beam_rows = []
+    if beams is None:
+        return seqs, rows, beam_rows
+    k = scores.shape[1]
+    finite = torch.isfinite(scores).tolist()
+    for i, image_beams in enumerate(beams):
+        seen = {tuple(gt[i]): i}
+        for j in range(k):
+            if j >= len(image_beams) or not finite[i][j]:
+                beam_rows.append(-1)
+                continue
+            key = tuple(image_beams[j])
+            if key not in seen:
+                seen[key] = len(seqs)
+                seqs.append(list(image_beams[j]))
+                rows.append(i)
+            beam_rows.append(seen[key])
+    return seqs, rows, beam_rows
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
