@@ -2,12 +2,13 @@
 
     python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
 
-Trains the HR teacher, DLD in the efficiency setting (student reads
-down-sampled HR) and its selector stage (student frozen), the no-KD LR
-student, and DLD in the LR-recovery setting (student reads the
-real-LR-style frames) with its selector stage; writes both FLOPs/accuracy
-reports,
-times a training step and inference, and ends with
+Trains the HR teacher; DLD in the efficiency setting (student reads
+down-sampled HR): its student stage (selector frozen, three 5-epoch
+one-cycle runs, each from the last) and its selector stage (student
+frozen); the no-KD LR student; and DLD in the LR-recovery setting (student
+reads the real-LR-style frames, joint training) with its selector stage.
+Then writes both FLOPs/accuracy reports, times a training step and
+inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
 whose output already exists is skipped (``--redo`` reruns everything), so an
 interrupted run continues where it stopped. Each step is an ordinary tool,
@@ -21,6 +22,7 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+STUDENT_CYCLES = 3  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
@@ -54,13 +56,22 @@ def main(argv=None) -> int:
     run('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
                            teacher], f'{teacher}/last_checkpoint', redo)
     t_ckpt = checkpoint_of(teacher)
-    run('2/8 DLD, efficiency setting (student reads down-sampled HR)',
-        ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', f'{w}/dld_hr',
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_hr/last_checkpoint', redo)
+    # The student stage runs as STUDENT_CYCLES one-cycle runs, each from the
+    # last (warm restarts): the small scales keep improving after each.
+    student = f'{w}/dld_hr'
+    run('2/8 DLD student stage, efficiency setting (student reads down-sampled HR)',
+        ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', student,
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{student}/last_checkpoint', redo)
+    for cycle in range(2, STUDENT_CYCLES + 1):
+        previous, student = student, f'{w}/dld_hr_cycle{cycle}'
+        run(f'2a/8 DLD student stage, cycle {cycle} of {STUDENT_CYCLES}',
+            ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', student,
+             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+             f'load_from={checkpoint_of(previous)}'], f'{student}/last_checkpoint', redo)
     run('2b/8 selector stage, efficiency setting (student frozen)',
         ['tools/train.py', 'configs/dld_plate_hr_selector.py', '--work-dir',
          f'{w}/dld_hr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f"load_from={checkpoint_of(f'{w}/dld_hr')}"],
+         f'load_from={checkpoint_of(student)}'],
         f'{w}/dld_hr_selector/last_checkpoint', redo)
     run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
         ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',

@@ -2,7 +2,7 @@
 
     python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
         [--baseline-ckpt B] [--baseline-config C] [--scales 1.0 0.6 ...]
-        [--device D] [--max-batches N]
+        [--device D] [--max-batches N] [--cfg-options key=value ...]
 
 Evaluates the config's test set once and writes into DIR: ``report.md`` (a
 table), ``report.csv``, ``report.json``, ``pareto.png`` (plate accuracy
@@ -11,6 +11,8 @@ See docs/reports.md.
 """
 import argparse
 import sys
+
+from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None):
@@ -30,6 +32,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
     parser.add_argument('--max-batches', type=int, help='evaluate only the first N batches')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in tools/train.py (e.g. the '
+                        'selector of a checkpoint trained with other ones)')
     return parser.parse_args(argv)
 
 
@@ -40,8 +45,11 @@ def main(argv=None) -> int:
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
     from dld.apis.report_writing import markdown_report, write_report
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     evaluator = FlopsAccuracyEvaluator(
-        args.config, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
+        cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
         scales=args.scales, device=device, max_batches=args.max_batches)
     report = evaluator.evaluate()

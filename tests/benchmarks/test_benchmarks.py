@@ -145,3 +145,50 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     assert students[-1]['selector_share_pct'] > students[0]['selector_share_pct'] > 0
     assert all(r['images_per_s'] > 0 for r in res['rows'])
     assert res['batch_size'] == 8
+
+
+def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkeypatch):
+    module = _load('full_schedule')
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        """Stands in for each tool: records it and writes what it would."""
+        args = cmd[1:]
+        calls.append(args)
+        if '--work-dir' in args:
+            work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / 'best.pth').write_text('')
+            (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+        for flag, name in (('--out', 'report.json'), ('--json', None)):
+            if flag in args:
+                out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
+                target = out / name if name else out
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text('{}')
+
+    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+    assert module.main(['--work-dir', str(tmp_path)]) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    configs = [a[1] for a in trains]
+    cycles = module.STUDENT_CYCLES
+    assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
+                       'configs/dld_plate_hr_selector.py', 'configs/student_plate_lr.py',
+                       'configs/dld_plate.py', 'configs/dld_plate_selector.py']
+
+    def load_from(args):
+        return next(a for a in args if a.startswith('load_from='))
+
+    # each student cycle starts from the one before, the selector stage from the last
+    assert cycles >= 2
+    assert load_from(trains[2]) == f'load_from={tmp_path}/dld_hr/best.pth'
+    for c in range(3, cycles + 1):
+        assert load_from(trains[c]) == f'load_from={tmp_path}/dld_hr_cycle{c - 1}/best.pth'
+    assert load_from(trains[cycles + 1]) == f'load_from={tmp_path}/dld_hr_cycle{cycles}/best.pth'
+    assert load_from(trains[-1]) == f'load_from={tmp_path}/dld_lr/best.pth'
+    assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
+               for a in trains[1:cycles + 2])
+    assert calls[-1][0] == 'benchmarks/check_targets.py'
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path)])
+    assert [a[0] for a in calls] == ['benchmarks/check_targets.py']  # all done: skipped

@@ -357,3 +357,28 @@ def test_expected_decisions_weigh_every_scale_by_the_selector_probability(teache
 def test_expected_decisions_need_every_scale(teacher_ckpt):
     with pytest.raises(ValueError, match="scale_strategy='all'"):
         build(teacher_ckpt(), scale_strategy='sampled', selector_decisions='expected')
+
+
+def test_top1_miss_charges_only_a_different_reading(teacher_ckpt):
+    model = build(teacher_ckpt(), scale_strategy='all', selector_score='top1_miss')
+    model.eval()
+    lr, hr, samples = plate_batch(6, seed=2)
+    gt = model.student.encode_targets([ds.gt_text for ds in samples])
+    teacher = model._run_teacher(hr, gt)
+    for i in range(6):  # distinct top beams, so each has its own likelihood
+        teacher['beams'][i][0] = [i + 1, i + 2]
+    # The student's p(top beam): above 1/2 on even images, below on odd ones.
+    p_top = {(i + 1, i + 2): 0.9 if i % 2 == 0 else 0.4 for i in range(6)}
+    module_loss = model.student.decoder.module_loss
+    real_nll = module_loss.nll
+
+    def nll(logits, seqs, **kwargs):
+        out = real_nll(logits, seqs, **kwargs)
+        return torch.stack([-torch.tensor(p_top[tuple(q)]).log() if tuple(q) in p_top
+                            else v for q, v in zip(seqs, out)])
+
+    module_loss.nll = nll
+    with torch.no_grad():
+        score = model._student_terms(model.resize(lr, 0.5), torch.arange(6), gt,
+                                     teacher)['score']
+    assert score.tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]

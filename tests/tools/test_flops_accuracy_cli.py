@@ -29,3 +29,17 @@ def test_cli_writes_report_files(tmp_path_factory, tmp_path):
     # the full DLD checkpoint carries its teacher; the baseline reuses the student's architecture
     assert {'teacher_hr', 'teacher_lr', 'nokd@1', 'nokd@0.4', 'dld@1', 'dld@0.4',
             'dld_selector', 'oracle', 'oracle_matched'} == methods
+
+
+@pytest.mark.slow
+def test_cli_applies_cfg_options(tmp_path_factory, tmp_path):
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    spec = importlib.util.spec_from_file_location(
+        'dld_tools_flops_accuracy', osp.join(HERE, '..', '..', 'tools', 'flops_accuracy.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'report'
+    assert tool.main([run['config'], run['full'], '--out', str(out), '--device', 'cpu',
+                      '--scales', '1.0', '--max-batches', '1',
+                      '--cfg-options', 'test_dataloader.batch_size=3']) == 0
+    assert json.loads((out / 'report.json').read_text())['num_images'] == 3

@@ -1,5 +1,6 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
 import glob
+import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -49,6 +50,12 @@ class DLDDistiller(BaseModel):
             each scale. ``'kl'`` (paper): KL(teacher || student) over the
             teacher's top-k sequences. ``'gt_nll'`` (public code): the
             student's negative log-likelihood of the ground truth.
+            ``'top1_miss'``: 0 where the student gives the teacher's top
+            sequence a probability above 1/2 (it is then the student's most
+            likely reading: it reads the plate as the teacher does), else 1.
+            The KL also charges a right but less confident reading, which
+            keeps the selector on large scales; this score charges only a
+            different reading, the quantity accuracy counts.
         selector_decisions (str): how the selector's loss weighs the scales.
             ``'gumbel'`` (paper): a straight-through Gumbel-softmax sample,
             one-hot forward, soft gradient. ``'expected'``: the selector's
@@ -134,7 +141,7 @@ class DLDDistiller(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         _check_choice('scale_strategy', scale_strategy, ('all', 'sampled'))
-        _check_choice('selector_score', selector_score, ('kl', 'gt_nll'))
+        _check_choice('selector_score', selector_score, ('kl', 'gt_nll', 'top1_miss'))
         _check_choice('selector_decisions', selector_decisions, ('gumbel', 'expected'))
         if selector_decisions == 'expected' and scale_strategy != 'all':
             raise ValueError("selector_decisions='expected' weighs every scale's score: "
@@ -386,7 +393,7 @@ class DLDDistiller(BaseModel):
         """Teacher features (teacher-forced on the ground truth) and top-k beams."""
         feats = self.teacher.forward_features(inputs_hr, targets=gt)
         out = dict(feats=feats)
-        if self.skd_loss is not None or self.selector_score == 'kl':
+        if self.skd_loss is not None or self.selector_score in ('kl', 'top1_miss'):
             seqs, scores = self.teacher.decoder.beam_search(
                 feats['encoder_out'], self.skd_beam_width, self.skd_topk)
             out['beams'] = seqs
@@ -431,6 +438,8 @@ class DLDDistiller(BaseModel):
                 terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
         if self.selector_score == 'kl':
             terms['score'] = _topk_sequence_kl(beam_nll, scores)
+        elif self.selector_score == 'top1_miss':
+            terms['score'] = (beam_nll[:, 0].detach() >= math.log(2)).float()
         else:
             terms['score'] = terms['task']
         t_feats = teacher['feats']
