@@ -11,13 +11,20 @@ sys.path.insert(0, osp.join(HERE, '..', 'apis'))
 from tiny_dld import make_tiny_run  # noqa: E402
 
 
-@pytest.mark.slow
-def test_cli_writes_report_files(tmp_path_factory, tmp_path):
+@pytest.fixture
+def tool_and_run(tmp_path_factory):
+    """The CLI module and a tiny trained DLD run to report on."""
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
     spec = importlib.util.spec_from_file_location(
         'dld_tools_flops_accuracy', osp.join(HERE, '..', '..', 'tools', 'flops_accuracy.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool, run
+
+
+@pytest.mark.slow
+def test_cli_writes_report_files(tool_and_run, tmp_path):
+    tool, run = tool_and_run
     out = tmp_path / 'report'
     rc = tool.main([run['config'], run['full'], '--baseline-ckpt', run['baseline'],
                     '--out', str(out), '--device', 'cpu', '--scales', '1.0', '0.4'])
@@ -32,12 +39,8 @@ def test_cli_writes_report_files(tmp_path_factory, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_applies_cfg_options(tmp_path_factory, tmp_path):
-    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
-    spec = importlib.util.spec_from_file_location(
-        'dld_tools_flops_accuracy', osp.join(HERE, '..', '..', 'tools', 'flops_accuracy.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_cli_applies_cfg_options(tool_and_run, tmp_path):
+    tool, run = tool_and_run
     out = tmp_path / 'report'
     assert tool.main([run['config'], run['full'], '--out', str(out), '--device', 'cpu',
                       '--scales', '1.0', '--max-batches', '1',
