@@ -63,6 +63,20 @@ def test_feat_mode_teacher_forces_on_gt_text(kind):
 
 
 @pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_forward_sequences_reads_each_target_from_its_image(kind):
+    model = build(kind).eval()
+    x = images(0.6, n=2)
+    targets = model.encode_targets(['A1', 'B22C', '7', 'A1'])
+    rows = torch.tensor([0, 1, 1, 1])
+    out = model.forward_sequences(x, targets, rows)
+    enc = model.encoder(model.extract_feat(x))
+    expected = model.sequence_nll(enc[rows], targets)
+    assert out['nll'].shape == (4,) and out['encoder_out'].shape[0] == 2
+    torch.testing.assert_close(out['nll'], expected)
+    assert out['nll'][0] != out['nll'][3]  # the same text read from two images
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
 def test_sequence_nll_agrees_with_the_module_loss(kind):
     model = build(kind)
     x = images(0.6, n=3)

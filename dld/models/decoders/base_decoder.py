@@ -92,14 +92,26 @@ class BaseDecoder(BaseModule):
         return self.module_loss(logits, targets)
 
     def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
-                          rows: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+                          rows: Optional[torch.Tensor] = None
+                          ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Teacher-forced outputs of several targets per image in one pass:
-        ``targets[j]`` is read from image ``rows[j]`` (``(N,)`` indices).
+        ``targets[j]`` is read from image ``rows[j]`` (``(N,)`` indices; None:
+        target j from image j).
 
         So a distiller scores the ground truth and the teacher's beams with
         one decoder run instead of one per sequence.
         """
-        return self.forward_train(encoder_out[rows], targets)
+        return self.forward_train(encoder_out if rows is None else encoder_out[rows], targets)
+
+    def score_sequences(self, encoder_out: torch.Tensor, targets: Targets,
+                        rows: Optional[torch.Tensor] = None,
+                        unalignable_nll: Optional[float] = None
+                        ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """``(nll (N,), logits, hidden)`` of :meth:`forward_sequences`:
+        ``-log p(targets[j] | image rows[j])`` and the outputs behind it."""
+        logits, hidden = self.forward_sequences(encoder_out, targets, rows)
+        nll = self.module_loss.nll(logits, targets, unalignable_nll=unalignable_nll)
+        return nll, logits, hidden
 
     def sequence_nll(self, encoder_out: torch.Tensor, targets: Targets,
                      unalignable_nll: Optional[float] = None) -> torch.Tensor:
@@ -108,8 +120,7 @@ class BaseDecoder(BaseModule):
         ``unalignable_nll``: the value (with zero gradient) for a target the
         input is too short to produce, instead of +inf (CTC only).
         """
-        logits, _ = self.forward_train(encoder_out, targets)
-        return self.module_loss.nll(logits, targets, unalignable_nll=unalignable_nll)
+        return self.score_sequences(encoder_out, targets, None, unalignable_nll)[0]
 
     def predict(self, encoder_out: torch.Tensor, decode: str = 'greedy',
                 beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[Dict]:

@@ -48,10 +48,10 @@ class CTCDecoder(BaseDecoder):
         return self.classifier(self.dropout(encoder_out)), None
 
     def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
-                          rows: torch.Tensor) -> Tuple[torch.Tensor, None]:
+                          rows: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, None]:
         """CTC logits do not depend on the target: computed once per image."""
         logits, _ = self.forward_train(encoder_out)
-        return logits[rows], None
+        return (logits if rows is None else logits[rows]), None
 
     def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, None]:
         return self.forward_train(encoder_out)

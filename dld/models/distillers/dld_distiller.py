@@ -416,15 +416,11 @@ class DLDDistiller(BaseModel):
             beams = [teacher['beams'][i] for i in idx.tolist()]
             scores = teacher['beam_scores'][idx]
         seqs, rows, beam_rows = _distinct_sequences(gt_sub, beams, scores)
-        student = self.student
-        backbone_out = student.extract_feat(x)
-        encoder_out = student.encoder(backbone_out)
-        logits, hidden = student.decoder.forward_sequences(
-            encoder_out, seqs, torch.tensor(rows, device=x.device))
-        nll = student.decoder.module_loss.nll(logits, seqs,
-                                              unalignable_nll=self.unalignable_nll)
+        out = self.student.forward_sequences(x, seqs, torch.tensor(rows, device=x.device),
+                                             self.unalignable_nll)
+        nll, hidden = out['nll'], out['decoder_hidden']
         # The first n rows are the ground truth, in image order.
-        feats = dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits[:n],
+        feats = dict(out, logits=out['logits'][:n],
                      decoder_hidden=None if hidden is None else hidden[:n])
         terms = {}
         terms['task'] = nll[:n] / x.new_tensor([max(len(t), 1) for t in gt_sub])

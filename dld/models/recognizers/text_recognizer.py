@@ -132,6 +132,23 @@ class TextRecognizer(BaseModel):
         return dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits,
                     decoder_hidden=hidden)
 
+    def forward_sequences(self, inputs: torch.Tensor, targets: Sequence[Sequence[int]],
+                          rows: Optional[torch.Tensor] = None,
+                          unalignable_nll: Optional[float] = None) -> Dict:
+        """:meth:`forward_features` for several targets per image, plus ``nll``.
+
+        The image features are computed once; ``targets[j]`` is then
+        teacher-forced on image ``rows[j]`` (None: image j), all in one
+        decoder pass. ``logits``, ``decoder_hidden`` and ``nll`` have one row
+        per target; ``backbone_out`` and ``encoder_out`` one per image.
+        """
+        backbone_out = self.extract_feat(inputs)
+        encoder_out = self.encoder(backbone_out)
+        nll, logits, hidden = self.decoder.score_sequences(encoder_out, targets, rows,
+                                                           unalignable_nll)
+        return dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits,
+                    decoder_hidden=hidden, nll=nll)
+
     def encode_targets(self, texts: Sequence[str]) -> List[List[int]]:
         """Dictionary indices, no special tokens."""
         return [self.dictionary.str2idx(t) for t in texts]
