@@ -3,13 +3,17 @@
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
         [--beam-width W] [--topk K] [--track] [--no-progress]
+        [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
 (``lr1,...|hr1,...<TAB>TEXT`` lines, see docs/datasets.md). For each image the
 selector picks the input scale and the student reads the text; ``--scale``
-forces one scale for all. Each image gets one JSON record (``--out``, one per
-line) or one printed line; an image that cannot be read gets an error record
-and the rest go on. The exit status is non-zero only when every input failed.
+forces one scale for all, and ``--cfg-options
+model.test_cfg.reread.min_score=P model.test_cfg.reread.scales=[...]`` rereads
+unsure images at larger scales (tools/calibrate_reread.py). Each image gets
+one JSON record (``--out``, one per line) or one printed line; an image that
+cannot be read gets an error record and the rest go on. The exit status is
+non-zero only when every input failed.
 See docs/inference.md.
 """
 import argparse
@@ -19,6 +23,8 @@ import os
 import os.path as osp
 import pickle
 import sys
+
+from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None):
@@ -40,6 +46,9 @@ def parse_args(argv=None):
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. the reread cascade printed by '
+                        'tools/calibrate_reread.py')
     args = parser.parse_args(argv)
     if args.scale is not None and not 0 < args.scale <= 4:
         parser.error(f'--scale must be in (0, 4], got {args.scale}')
@@ -77,7 +86,10 @@ def main(argv=None) -> int:
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
-            recognizer = PlateRecognizer(args.config, args.checkpoint, device=args.device,
+            cfg = Config.fromfile(args.config)
+            if args.cfg_options:
+                cfg.merge_from_dict(args.cfg_options)
+            recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
                                          show_progress=not args.no_progress)
     except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as err:

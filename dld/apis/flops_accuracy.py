@@ -7,6 +7,8 @@ Methods (one row each, per scale where it has scales):
 * ``nokd@s``: the no-KD baseline student at fixed scale ``s``;
 * ``dld@s``: the DLD student at fixed scale ``s`` (selector not run);
 * ``dld_selector``: DLD as deployed, the selector choosing per image;
+* ``dld_reread``: the same plus the config's reread cascade
+  (``model.test_cfg.reread``), when it sets one;
 * ``oracle``: per image, the smallest scale at which the DLD student is
   right, else the largest: the limit any selector over these scales can
   reach (its cost counts no selector).
@@ -112,6 +114,15 @@ class CachedTestSet:
         return batches
 
 
+def plate_metric_case_sensitive(cfg) -> bool:
+    """Whether the config's plate metric compares case (the report's "correct" must agree)."""
+    metric_cfgs = cfg.test_evaluator
+    metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
+    plate = [m for m in metric_cfgs if m.get('type') in ('PlateRecogMetric',
+                                                         'dld.PlateRecogMetric')]
+    return bool(plate and plate[0].get('case_sensitive', False))
+
+
 def _with_hr(dl_cfg):
     """The test loader config changed to also load and pack the HR frames."""
     ds = dl_cfg['dataset']
@@ -170,11 +181,7 @@ class FlopsAccuracyEvaluator:
         self.data = CachedTestSet(self.cfg, with_hr=self.has_teacher, max_batches=max_batches)
         if self.data.note:
             self.notes.append(self.data.note)
-        metric_cfgs = self.cfg.test_evaluator
-        metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
-        plate = [m for m in metric_cfgs if m.get('type') in ('PlateRecogMetric',
-                                                             'dld.PlateRecogMetric')]
-        self.case_sensitive = bool(plate and plate[0].get('case_sensitive', False))
+        self.case_sensitive = plate_metric_case_sensitive(self.cfg)
 
     # ------------------------------------------------------------ models
     def _load_teacher(self, checkpoint: str, teacher_checkpoint: Optional[str]) -> bool:
@@ -296,15 +303,25 @@ class FlopsAccuracyEvaluator:
                             _const(self.costs.student_flops_at(s)), p_student)
             dld_fixed[s] = res
             results.append(res)
+        deployed = []
         if self.has_selector:
-            results.append(self._run('dld_selector', 'DLD + selector', None, m,
-                                     lambda x, s: m.predict(x, s),
-                                     lambda ds: ds.get('pred_gflops') * 1e9,
-                                     p_student + p_selector))
+            deployed.append(self._run('dld_selector', 'DLD + selector', None, m,
+                                      lambda x, s: m.predict(x, s, reread={}),
+                                      lambda ds: ds.get('pred_gflops') * 1e9,
+                                      p_student + p_selector))
+            if m.test_cfg.get('reread'):
+                deployed.append(self._run('dld_reread', 'DLD + selector + reread', None, m,
+                                          lambda x, s: m.predict(x, s),
+                                          lambda ds: ds.get('pred_gflops') * 1e9,
+                                          p_student + p_selector))
+        results += deployed
         results.append(self._oracle(dld_fixed, p_student))
-        if self.has_selector:
-            selector_correct = sum(results[-2].correct)
-            results.append(self._oracle_at(dld_fixed, selector_correct, p_student))
+        for res in deployed:
+            matched = self._oracle_at(dld_fixed, sum(res.correct), p_student)
+            if res.method == 'dld_reread':
+                matched.method = 'oracle_matched_reread'
+                matched.name = "Oracle at the reread's accuracy"
+            results.append(matched)
         return self._report(results)
 
     def _oracle(self, fixed: Dict[float, MethodResult], params: int) -> MethodResult:
@@ -365,7 +382,7 @@ class FlopsAccuracyEvaluator:
                           if self.has_selector else None) for s in self.scales]
         hist = {}
         for r in results:
-            if r.method in ('dld_selector', 'oracle', 'oracle_matched'):
+            if r.method in ('dld_selector', 'dld_reread', 'oracle', 'oracle_matched'):
                 hist[r.method] = {f'{s:g}': sum(1 for x in r.scales if x == s)
                                   for s in self.scales}
         m = self.model

@@ -252,9 +252,10 @@ class PlateRecognizer(BaseInferencer):
 
         Keys: ``input`` (path or ``array[i]``), ``path``, ``text``,
         ``confidence`` (the string's probability), ``scale`` (chosen or
-        forced), ``input_size`` ``[H, W]`` the student read, ``image_size``
-        ``[H, W]`` of the file, ``gflops`` (student at that scale, plus the
-        selector when it ran), ``gflops_teacher`` (the teacher at full
+        forced; the last reread's under ``test_cfg.reread``), ``scales_read``
+        (every scale read, in order), ``input_size`` ``[H, W]`` the student
+        read last, ``image_size`` ``[H, W]`` of the file, ``gflops`` (every
+        read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
         ``frame_idx``, ``gt_text`` (label files), ``topk`` (``[[text,
         log_prob], ...]`` when asked), and ``error`` (None).
@@ -266,6 +267,7 @@ class PlateRecognizer(BaseInferencer):
         teacher = self.costs.teacher_flops / 1e9
         rec = dict(input=item.source, path=item.path, text=sample.pred_text,
                    confidence=float(sample.get('pred_score', 0.0)), scale=scale,
+                   scales_read=[float(x) for x in sample.get('pred_scales', [scale])],
                    input_size=[h, w], image_size=[int(img.shape[0]), int(img.shape[1])],
                    gflops=gflops, gflops_teacher=teacher, gflops_saved=teacher - gflops,
                    track_id=item.track_id, frame_idx=item.frame_idx)

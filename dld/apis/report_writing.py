@@ -41,8 +41,9 @@ def markdown_report(report: dict) -> str:
     headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
     rows = []
     for r in report['methods']:
-        scale = {'dld_selector': 'chosen', 'oracle': 'oracle',
-                 'oracle_matched': 'oracle'}.get(r['method']) or _fmt(r['scale'], 'g')
+        scale = {'dld_selector': 'chosen', 'dld_reread': 'chosen + reread',
+                 'oracle': 'oracle', 'oracle_matched': 'oracle',
+                 'oracle_matched_reread': 'oracle'}.get(r['method']) or _fmt(r['scale'], 'g')
         row = [r['name'], scale, _fmt(_pct(r['accuracy']), '.2f'),
                _fmt(_pct(r['char_accuracy']), '.2f')]
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
@@ -78,7 +79,9 @@ def markdown_report(report: dict) -> str:
         'scales can reach (per image, the smallest scale at which the student is right, else '
         "the largest). The oracle at the selector's accuracy is the cheapest per-image choice "
         "that reads as many plates as the selector does: the selector's FLOPs are judged "
-        'against it.',
+        'against it. DLD + selector + reread (when the config sets `test_cfg.reread`) '
+        'counts the selector and every read of an image; its scale histogram counts the '
+        'scale of the kept reading.',
         '* images/s: wall-clock throughput of `predict` on the device above (data loading '
         'and normalisation excluded), after one untimed warm-up batch. It depends on the '
         'device and batch size; FLOPs do not.',
@@ -142,8 +145,11 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
             ax.annotate(f"{r['scale']:g}", (x, y), textcoords='offset points',
                         xytext=(3, 4), fontsize=7, color=line.get_color())
     points = dict(teacher_hr=('Teacher on HR', 'k*', 12), teacher_lr=('Teacher on LR', 'kv', 8),
-                  dld_selector=('DLD + selector', 'r*', 14), oracle=('Oracle selector', 'gD', 8),
-                  oracle_matched=("Oracle at the selector's accuracy", 'gs', 7))
+                  dld_selector=('DLD + selector', 'r*', 14),
+                  dld_reread=('DLD + selector + reread', 'mP', 11),
+                  oracle=('Oracle selector', 'gD', 8),
+                  oracle_matched=("Oracle at the selector's accuracy", 'gs', 7),
+                  oracle_matched_reread=("Oracle at the reread's accuracy", 'gx', 8))
     for r in rows:
         if r['method'] in points and r.get(key) is not None:
             label, style, size = points[r['method']]
@@ -158,8 +164,9 @@ def plot_scales(report: dict, path: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     scales: List[str] = [f'{s:g}' for s in sorted(report['scales'])]
     hist = report.get('scale_histogram', {})
-    series = [(k, v) for k, v in (('dld_selector', 'selector'), ('oracle', 'oracle'))
-              if k in hist]
+    series = [(k, v) for k, v in (('dld_selector', 'selector'),
+                                  ('dld_reread', 'selector + reread (kept reading)'),
+                                  ('oracle', 'oracle')) if k in hist]
     width = 0.8 / max(len(series), 1)
     for i, (key, label) in enumerate(series):
         counts = [hist[key].get(s, 0) for s in scales]

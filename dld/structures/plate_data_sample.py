@@ -18,7 +18,11 @@ class PlateDataSample(BaseDataElement):
         pred_score (float): confidence of ``pred_text`` (probability in [0, 1]).
         pred_topk (list[tuple[str, float]]): top-k hypotheses with their
             sequence log-probabilities, best first (when asked for).
-        pred_scale (float): the input scale the selector chose (DLD only).
+        pred_scale (float): the input scale of the kept reading: the
+            selector's choice, or the last reread (DLD only).
+        pred_scales (list[float]): every scale read, in order (DLD only).
+        pred_gflops (float): what reading this image cost, all reads and
+            the selector included.
 
     Meta fields (set by :class:`PackPlateInputs`): ``lr_path``, ``hr_path``,
     ``track_id``, ``frame_idx``, ``valid_ratio``, ``img_shape``, ``ori_shape``.

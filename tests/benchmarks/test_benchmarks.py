@@ -41,7 +41,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
         _row('dld@1', 0.955, 1.0, 1.0), _row('dld@0.5', 0.948, 0.25, 0.5),
         _row('dld@0.3', 0.90, 0.10, 0.3),
         _row('dld_selector', 0.946, 0.201),   # -0.4 pt at 20.1 % FLOPs: met
-        _row('oracle_matched', 0.946, 0.18)])  # 0.201 / 0.18 = 1.12x: met
+        _row('dld_reread', 0.949, 0.31),      # 31 % FLOPs: not met
+        _row('oracle_matched', 0.946, 0.18),  # 0.201 / 0.18 = 1.12x: met
+        _row('oracle_matched_reread', 0.949, 0.25)])  # 1.24x: not met
     lr = dict(selector_gflops=0.001, methods=[
         _row('nokd@1', 0.70, 1.0, 1.0, 0.8), _row('nokd@0.3', 0.50, 0.10, 0.3, 0.6),
         _row('dld@1', 0.78, 1.0, 1.0), _row('dld@0.3', 0.53, 0.10, 0.3),  # +8, +3 pt
@@ -61,13 +63,20 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert table.strip() == capsys.readouterr().out.strip()
     lines = {line.split('|')[1].strip(): line for line in table.splitlines()[2:]}
     verdict = {k: v.rstrip(' |').rsplit('|', 1)[-1].strip() for k, v in lines.items()}
-    assert verdict['1. efficiency (student reads down-sampled HR)'] == 'met'
-    assert '20.1% FLOPs' in lines['1. efficiency (student reads down-sampled HR)']
+    name = '1. efficiency, DLD+selector (student reads down-sampled HR)'
+    assert verdict[name] == 'met'
+    assert '20.1% FLOPs' in lines[name]
+    name = '1. efficiency, DLD+selector+reread (student reads down-sampled HR)'
+    assert verdict[name] == 'NOT met'
+    assert '94.90%' in lines[name] and '31.0% FLOPs' in lines[name]
     assert verdict['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'] == 'NOT met'
     assert '+4.00 pt' in lines['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
     assert verdict['2. LR recovery, DLD student vs no-KD per fixed scale'] == 'NOT met'
-    assert verdict['3. selector vs oracle (efficiency setting)'] == 'met'
-    assert verdict['3. selector vs oracle (LR setting)'] == 'NOT met'
+    assert verdict['3. DLD+selector vs oracle (efficiency setting)'] == 'met'
+    assert verdict['3. DLD+selector+reread vs oracle (efficiency setting)'] == 'NOT met'
+    assert '1.24x' in lines['3. DLD+selector+reread vs oracle (efficiency setting)']
+    assert verdict['3. DLD+selector vs oracle (LR setting)'] == 'NOT met'
+    assert '3. DLD+selector+reread vs oracle (LR setting)' not in verdict
     assert verdict['4. training step, DLD sampled / student step (same input, 1.0)'] == 'met'
     assert verdict['4. training step, DLD sampled / no-KD recipe step (random scale)'] == \
         'NOT met'

@@ -88,6 +88,66 @@ def test_predict_groups_images_by_scale_and_matches_fixed_scale_reading(teacher_
     assert all(d.pred_scale == 0.5 for d in forced)
 
 
+def _direct_readings(model, lr, samples):
+    """The student's reading of every image at every candidate scale."""
+    out = {}
+    for scale in model.scales:
+        read = model.student.predict(model.resize(lr, scale), copy.deepcopy(samples))
+        out[scale] = [(d.pred_text, d.pred_score) for d in read]
+    return out
+
+
+def test_reread_reads_unsure_images_again_at_larger_scales(teacher_ckpt):
+    model = build(teacher_ckpt())
+    model.eval()
+    lr, _, samples = plate_batch(8)
+    direct = _direct_readings(model, lr, samples)
+    first = model.predict(lr, copy.deepcopy(samples), reread={})
+    scores = sorted(d.pred_score for d in first)
+    min_score = scores[len(scores) // 2]  # about half the images are unsure
+    reread = dict(min_score=min_score, scales=[1.0, 0.6])  # any order: read ascending
+    out = model.predict(lr, copy.deepcopy(samples), reread=reread)
+    cost = {s: model.costs.student_flops_at(s) / 1e9 for s in model.scales}
+    selector = model.costs.selector_flops / 1e9
+    num_reread = 0
+    for i, (f, d) in enumerate(zip(first, out)):
+        expected = [f.pred_scale]
+        for scale in (0.6, 1.0):
+            if direct[expected[-1]][i][1] < min_score and expected[-1] < scale:
+                expected.append(scale)
+        num_reread += len(expected) > 1
+        assert d.pred_scales == expected
+        assert d.pred_scale == expected[-1]
+        assert (d.pred_text, d.pred_score) == pytest.approx(direct[expected[-1]][i])
+        assert d.pred_gflops == pytest.approx(selector + sum(cost[s] for s in expected))
+    assert 0 < num_reread < len(out)
+
+
+def test_reread_off_or_forced_scale_reads_once(teacher_ckpt):
+    model = build(teacher_ckpt(), test_cfg=dict(reread=dict(min_score=1.0, scales=[1.0])))
+    model.eval()
+    lr, _, samples = plate_batch(4)
+    configured = model.predict(lr, copy.deepcopy(samples))
+    assert all(d.pred_scale == 1.0 for d in configured)
+    off = model.predict(lr, copy.deepcopy(samples), reread={})
+    assert all(len(d.pred_scales) == 1 for d in off)
+    forced = model.predict(lr, copy.deepcopy(samples), force_scale=0.5)
+    assert all(d.pred_scales == [0.5] for d in forced)
+    assert all(d.pred_gflops == pytest.approx(model.costs.gflops_at(0.5, with_selector=False))
+               for d in forced)
+
+
+@pytest.mark.parametrize('reread, match', [
+    (dict(min_score=0.5, scales=[0.7]), 'not candidate scales'),
+    (dict(scales=[0.8]), 'min_score'),
+    (dict(min_score=0.5, scales=[]), 'min_score'),
+    (dict(min_score=2.0, scales=[0.8]), 'probability'),
+])
+def test_reread_config_is_checked_at_build(teacher_ckpt, reread, match):
+    with pytest.raises(ValueError, match=match):
+        build(teacher_ckpt(), test_cfg=dict(reread=reread))
+
+
 def test_training_needs_the_hr_stream(teacher_ckpt):
     model = build(teacher_ckpt())
     lr, _, samples = plate_batch(2)

@@ -53,6 +53,24 @@ def test_forced_scale_is_used_for_every_image(run, tmp_path):
     assert {r['scale'] for r in _read_jsonl(out)} == {0.6}
 
 
+def test_cfg_options_turn_on_the_reread_cascade(run, tmp_path):
+    """min_score=1 rereads every image below 1.0 at 1.0 and pays for both reads."""
+    out = tmp_path / 'r.jsonl'
+    label_file = osp.join(run['data'], 'test.txt')
+    assert _tool().main([run['config'], run['student'], label_file, '--out', str(out),
+                         '--no-progress', '--cfg-options', 'model.test_cfg.reread.min_score=1.0',
+                         'model.test_cfg.reread.scales=[1.0]']) == 0
+    once = tmp_path / 'once.jsonl'
+    assert _tool().main([run['config'], run['student'], label_file, '--out', str(once),
+                         '--no-progress']) == 0
+    reread, plain = _read_jsonl(out), _read_jsonl(once)
+    assert {r['scale'] for r in reread} == {1.0}
+    assert any(r['scales_read'] != [1.0] for r in reread)
+    for a, b in zip(reread, plain):
+        assert a['scales_read'][0] == b['scale'] and b['scales_read'] == [b['scale']]
+        assert a['gflops'] >= b['gflops']
+
+
 def test_some_bad_inputs_still_exit_zero(run, tmp_path):
     bad = make_bad_inputs(str(tmp_path / 'bad'))
     out = tmp_path / 'r.jsonl'

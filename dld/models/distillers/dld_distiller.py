@@ -107,6 +107,17 @@ class DLDDistiller(BaseModel):
             short for it; large, so the selector learns to avoid that scale.
         feature_levels (dict): weight of each feature level in the feature
             loss: ``backbone``, ``encoder``, ``decoder``.
+        test_cfg (dict, optional): prediction options. ``force_scale``: read
+            every image at this scale (selector not run). ``reread``: a
+            confidence-gated cascade over the selector's choice,
+            ``dict(min_score=p, scales=[...])``: an image whose reading has
+            a sequence probability below ``p`` is read again at each larger
+            scale of ``scales`` in turn (candidate scales, ascending) until
+            a reading reaches ``p``; the last reading is kept and every read
+            is paid for. Why: the selector sees a thumbnail, but the
+            student's own confidence after a cheap read is what tells a
+            misread plate (docs/results.md); ``tools/calibrate_reread.py``
+            picks ``p`` on the validation split for a FLOPs budget.
     """
 
     def __init__(self,
@@ -172,6 +183,7 @@ class DLDDistiller(BaseModel):
         self.student_scale_weighting = student_scale_weighting
         self.unalignable_nll = unalignable_nll
         self.test_cfg = dict(test_cfg or {})
+        _check_reread(self.test_cfg.get('reread'), self.scales)
 
         losses = dict(losses or {})
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
@@ -485,11 +497,17 @@ class DLDDistiller(BaseModel):
     # ---------------------------------------------------------------- predict
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[PlateDataSample]] = None,
-                force_scale: Optional[float] = None) -> List[PlateDataSample]:
+                force_scale: Optional[float] = None,
+                reread: Optional[dict] = None) -> List[PlateDataSample]:
         """Selector picks a scale per image; the student reads at that scale.
 
         Images are grouped by chosen scale, so a batch costs one student
-        forward per scale used.
+        forward per scale used. ``reread`` (default ``test_cfg.reread``;
+        ``{}`` turns it off) then reads the unsure images again at larger
+        scales. ``force_scale`` reads every image once at that scale.
+        Sets ``pred_scale`` (the scale of the kept reading), ``pred_scales``
+        (every scale read, in order) and ``pred_gflops`` (all the reads plus
+        the selector).
         """
         b = inputs.shape[0]
         if data_samples is None:
@@ -503,16 +521,35 @@ class DLDDistiller(BaseModel):
             _, chosen = self.select(inputs)
             groups = [(self.scales[i], (chosen == i).nonzero(as_tuple=True)[0])
                       for i in range(len(self.scales))]
+        with_selector = force_scale is None and self.selector is not None
+        for ds in data_samples:
+            ds.set_field(self.costs.selector_flops / 1e9 if with_selector else 0.0,
+                         'pred_gflops', field_type='data')
+            ds.set_field([], 'pred_scales', field_type='data')
         for scale, idx in groups:
-            if idx.numel() == 0:
-                continue
-            subset = [data_samples[i] for i in idx.tolist()]
-            self.student.predict(self.resize(inputs[idx], scale), subset)
-            gflops = self.costs.gflops_at(scale, with_selector=force_scale is None)
-            for ds in subset:
-                ds.set_field(float(scale), 'pred_scale', field_type='data')
-                ds.set_field(gflops, 'pred_gflops', field_type='data')
+            self._read(inputs, data_samples, idx.tolist(), scale)
+        reread = self.test_cfg.get('reread') if reread is None else reread
+        if reread and force_scale is None:
+            _check_reread(reread, self.scales)
+            for scale in sorted(float(s) for s in reread['scales']):
+                unsure = [i for i, ds in enumerate(data_samples)
+                          if ds.pred_score < reread['min_score'] and ds.pred_scale < scale]
+                self._read(inputs, data_samples, unsure, scale)
         return data_samples
+
+    def _read(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
+              idx: List[int], scale: float) -> None:
+        """The student reads ``inputs[idx]`` at ``scale``; its reading replaces theirs."""
+        if not idx:
+            return
+        subset = [data_samples[i] for i in idx]
+        rows = torch.as_tensor(idx, device=inputs.device)
+        self.student.predict(self.resize(inputs[rows], scale), subset)
+        gflops = self.costs.student_flops_at(scale) / 1e9
+        for ds in subset:
+            ds.set_field(float(scale), 'pred_scale', field_type='data')
+            ds.set_field(ds.pred_scales + [float(scale)], 'pred_scales', field_type='data')
+            ds.set_field(ds.pred_gflops + gflops, 'pred_gflops', field_type='data')
 
 
 # -------------------------------------------------------------------- helpers
@@ -573,6 +610,23 @@ def _distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]
                 rows.append(i)
             beam_rows.append(seen[key])
     return seqs, rows, beam_rows
+
+def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
+    """``test_cfg.reread`` must name a probability and candidate scales."""
+    if not reread:
+        return
+    unknown = set(reread) - {'min_score', 'scales'}
+    if unknown or 'min_score' not in reread or not reread.get('scales'):
+        raise ValueError('test_cfg.reread must be dict(min_score=<probability>, '
+                         f'scales=[<candidate scales>]), got {reread}')
+    if not 0.0 <= float(reread['min_score']) <= 1.0:
+        raise ValueError(f"test_cfg.reread.min_score is a probability, got {reread['min_score']}")
+    # The student keeps BatchNorm statistics per candidate scale only.
+    missing = [s for s in reread['scales'] if float(s) not in scales]
+    if missing:
+        raise ValueError(f'test_cfg.reread.scales {missing} are not candidate scales '
+                         f'{list(scales)}')
+
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:

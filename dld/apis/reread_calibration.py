@@ -1,0 +1,157 @@
+"""Choosing the reread cascade's threshold and scales on held-out images.
+
+The cascade (``DLDDistiller`` ``test_cfg.reread``) keeps a reading whose
+sequence probability reaches ``min_score`` and otherwise reads the image
+again at the next larger scale of its chain. The student's reading of an
+image at a scale does not depend on the rest of the batch (eval mode, one
+set of BatchNorm statistics per scale), so reading every held-out image once
+at every candidate scale tells what *any* threshold and chain would do: the
+cascade is replayed from that table instead of being rerun per setting.
+Calibrate on the validation split, report on the test split.
+"""
+import copy
+import itertools
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .scaled_prediction import predict_at_scale
+
+
+@dataclass
+class ScaleReadings:
+    """What the student reads of each image at each candidate scale.
+
+    Attributes:
+        scales: the candidate scales, ascending.
+        first: (N,) index into ``scales`` of the selector's choice per image.
+        correct: (N, K) whether the reading at each scale is right.
+        score: (N, K) the reading's sequence probability.
+        cost: (K,) the student's FLOPs at each scale over the teacher's.
+        selector_cost: the selector's FLOPs over the teacher's.
+    """
+
+    scales: List[float]
+    first: np.ndarray
+    correct: np.ndarray
+    score: np.ndarray
+    cost: np.ndarray
+    selector_cost: float
+
+
+@dataclass
+class CascadeResult:
+    """One cascade setting replayed over the readings."""
+
+    min_score: float
+    scales: Tuple[float, ...]
+    accuracy: float
+    relative_flops: float
+    reread_fraction: float
+
+    def as_dict(self) -> dict:
+        return dict(min_score=self.min_score, scales=list(self.scales),
+                    accuracy=self.accuracy, relative_flops=self.relative_flops,
+                    reread_fraction=self.reread_fraction)
+
+
+@torch.no_grad()
+def collect_readings(model: nn.Module, batches: Iterable[dict],
+                     case_sensitive: bool = False) -> ScaleReadings:
+    """Read every image of ``batches`` (collated, uint8) at every candidate scale.
+
+    ``model`` is a :class:`DLDDistiller` with a selector, in eval mode.
+    """
+    if model.selector is None:
+        raise ValueError('the reread cascade starts from the selector: the model has none')
+    scales = sorted(model.scales)
+    first, correct, score = [], [], []
+    for batch in batches:
+        batch = {k: v for k, v in batch.items() if k != 'inputs_hr'}
+        data = model.data_preprocessor(batch, False)
+        inputs, samples = data['inputs'], data['data_samples']
+        chosen = model.select(inputs)[1].tolist()
+        first += [scales.index(model.scales[i]) for i in chosen]
+        rows_ok, rows_p = [], []
+        for s in scales:
+            read = predict_at_scale(model.student, inputs, copy.deepcopy(samples), s,
+                                    tuple(model.base_size))
+            rows_ok.append([_same(d.pred_text, d.gt_text, case_sensitive) for d in read])
+            rows_p.append([float(d.pred_score) for d in read])
+        correct += list(zip(*rows_ok))
+        score += list(zip(*rows_p))
+    teacher = model.costs.teacher_flops
+    return ScaleReadings(
+        scales=scales, first=np.asarray(first, dtype=np.int64),
+        correct=np.asarray(correct, dtype=bool).reshape(-1, len(scales)),
+        score=np.asarray(score, dtype=np.float64).reshape(-1, len(scales)),
+        cost=np.asarray([model.costs.student_flops_at(s) / teacher for s in scales]),
+        selector_cost=model.costs.selector_flops / teacher)
+
+
+def _same(pred: str, gt: str, case_sensitive: bool) -> bool:
+    return pred == gt if case_sensitive else pred.upper() == gt.upper()
+
+
+def replay(readings: ScaleReadings, min_score: float,
+           scales: Sequence[float]) -> CascadeResult:
+    """Accuracy and mean relative FLOPs of the cascade ``(min_score, scales)``.
+
+    Follows ``DLDDistiller.predict``: start at the selector's choice; for each
+    chain scale in ascending order, reread the images whose current reading
+    is below ``min_score`` and was made at a smaller scale.
+    """
+    n = len(readings.first)
+    rows = np.arange(n)
+    cur = readings.first.copy()
+    cost = readings.selector_cost + readings.cost[cur]
+    reread = np.zeros(n, dtype=bool)
+    for s in sorted(float(s) for s in scales):
+        j = readings.scales.index(s)
+        unsure = (readings.score[rows, cur] < min_score) & (cur < j)
+        cost = cost + unsure * readings.cost[j]
+        cur = np.where(unsure, j, cur)
+        reread |= unsure
+    return CascadeResult(float(min_score), tuple(sorted(float(s) for s in scales)),
+                         accuracy=float(readings.correct[rows, cur].mean()) if n else 0.0,
+                         relative_flops=float(cost.mean()) if n else 0.0,
+                         reread_fraction=float(reread.mean()) if n else 0.0)
+
+
+def candidate_chains(scales: Sequence[float]) -> List[Tuple[float, ...]]:
+    """Every non-empty set of candidate scales above the smallest (nothing rereads at it)."""
+    above = sorted(scales)[1:]
+    return [c for r in range(1, len(above) + 1) for c in itertools.combinations(above, r)]
+
+
+def calibrate(readings: ScaleReadings, max_relative_flops: float,
+              chains: Optional[Sequence[Sequence[float]]] = None,
+              thresholds: Optional[Sequence[float]] = None
+              ) -> Tuple[Optional[CascadeResult], List[CascadeResult]]:
+    """The most accurate cascade within the FLOPs budget, and each chain's best.
+
+    Ties go to the cheaper setting. Returns ``(None, [])`` when no setting
+    fits the budget (not even reading once at the selector's choice).
+    """
+    chains = candidate_chains(readings.scales) if chains is None else chains
+    for chain in chains:
+        missing = [s for s in chain if float(s) not in readings.scales]
+        if missing:
+            raise ValueError(f'reread scales {missing} are not candidate scales '
+                             f'{readings.scales}')
+    thresholds = np.linspace(0.0, 1.0, 201) if thresholds is None else thresholds
+    per_chain = []
+    for chain in chains:
+        fits = [r for r in (replay(readings, t, chain) for t in thresholds)
+                if r.relative_flops <= max_relative_flops]
+        if fits:
+            per_chain.append(max(fits, key=_rank))
+    per_chain.sort(key=_rank, reverse=True)
+    return (per_chain[0] if per_chain else None), per_chain
+
+
+def _rank(r: CascadeResult) -> tuple:
+    return (r.accuracy, -r.relative_flops, -len(r.scales))

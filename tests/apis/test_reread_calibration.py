@@ -1,0 +1,80 @@
+"""The reread cascade replayed from per-scale readings, and its calibration."""
+import copy
+
+import numpy as np
+import pytest
+from mmengine.runner import Runner
+from tiny_dld import SCALES
+
+from dld.apis.model_loading import init_model
+from dld.apis.reread_calibration import (
+    ScaleReadings,
+    calibrate,
+    candidate_chains,
+    collect_readings,
+    replay,
+)
+
+
+def _readings():
+    """Four images, scales 0.3 < 0.5 < 1.0 costing 0.1, 0.3 and 1.0 of the teacher."""
+    return ScaleReadings(
+        scales=[0.3, 0.5, 1.0], first=np.array([0, 0, 1, 0]),
+        correct=np.array([[1, 1, 1], [0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=bool),
+        score=np.array([[.9, .9, .9], [.4, .8, .9], [.6, .3, .9], [.2, .2, .2]]),
+        cost=np.array([0.1, 0.3, 1.0]), selector_cost=0.01)
+
+
+def test_replay_follows_the_cascade_by_hand():
+    r = replay(_readings(), 0.5, [1.0, 0.5])
+    # image 0 keeps 0.3; image 1 rereads at 0.5 (0.8 >= 0.5, stops); image 2 starts
+    # at 0.5, 0.3 < 0.5 -> 1.0; image 3 goes 0.3 -> 0.5 -> 1.0 and is still wrong.
+    assert r.scales == (0.5, 1.0)
+    assert r.accuracy == pytest.approx(3 / 4)
+    costs = [0.1, 0.1 + 0.3, 0.3 + 1.0, 0.1 + 0.3 + 1.0]
+    assert r.relative_flops == pytest.approx(0.01 + sum(costs) / 4)
+    assert r.reread_fraction == pytest.approx(3 / 4)
+    alone = replay(_readings(), 0.0, [1.0])
+    assert (alone.accuracy, alone.reread_fraction) == (0.25, 0.0)
+    assert alone.relative_flops == pytest.approx(0.01 + (0.1 * 3 + 0.3) / 4)
+
+
+def test_calibrate_takes_the_most_accurate_setting_within_the_budget():
+    readings = _readings()
+    assert candidate_chains(readings.scales) == [(0.5,), (1.0,), (0.5, 1.0)]
+    best, per_chain = calibrate(readings, max_relative_flops=0.6)
+    # Within 0.6: rereading image 1 at 0.5 (p 0.4) reads 2 of 4; adding image 2
+    # at 1.0 would cost 1.3 for it alone, too much.
+    assert best.accuracy == pytest.approx(0.5)
+    assert best.relative_flops <= 0.6
+    assert 0.4 < best.min_score <= 0.6 and 0.5 in best.scales
+    assert per_chain[0] == best and len(per_chain) == 3
+    rich, _ = calibrate(readings, max_relative_flops=2.0)
+    assert rich.accuracy == pytest.approx(0.75)
+    assert calibrate(readings, max_relative_flops=0.05) == (None, [])
+    with pytest.raises(ValueError, match='not candidate scales'):
+        calibrate(readings, 1.0, chains=[(0.7,)])
+
+
+@pytest.mark.slow
+def test_replay_equals_running_the_cascade(tiny_run):
+    """Replaying the table gives what DLDDistiller.predict computes with reread on."""
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    batches = list(Runner.build_dataloader(cfg.test_dataloader, seed=0))
+    readings = collect_readings(model, batches)
+    assert readings.scales == sorted(SCALES)
+    chain = sorted(SCALES)[1:]
+    min_score = float(np.median(readings.score[np.arange(len(readings.first)),
+                                               readings.first]))
+    expected = replay(readings, min_score, chain)
+    assert 0 < expected.reread_fraction < 1
+    correct, gflops = [], []
+    for batch in batches:
+        data = model.data_preprocessor(copy.deepcopy(batch), False)
+        out = model.predict(data['inputs'], data['data_samples'],
+                            reread=dict(min_score=min_score, scales=chain))
+        correct += [d.pred_text.upper() == d.gt_text.upper() for d in out]
+        gflops += [d.pred_gflops for d in out]
+    teacher = model.costs.teacher_flops / 1e9
+    assert np.mean(correct) == pytest.approx(expected.accuracy)
+    assert np.mean(gflops) / teacher == pytest.approx(expected.relative_flops)

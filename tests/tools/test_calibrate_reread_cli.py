@@ -1,0 +1,47 @@
+"""tools/calibrate_reread.py: the setting it picks is what the report then measures."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+from conftest import _load_tool
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from tiny_dld import make_tiny_run  # noqa: E402
+
+
+@pytest.mark.slow
+def test_calibrated_setting_deploys_with_the_printed_cfg_options(tmp_path_factory, tmp_path,
+                                                                   capsys):
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    calibrate, report = _load_tool('calibrate_reread'), _load_tool('flops_accuracy')
+    out = tmp_path / 'reread.json'
+    # Calibrated on the test split here only so that the report must agree exactly.
+    assert calibrate.main([run['config'], run['student'], '--split', 'test',
+                           '--max-flops', '0.8', '--json', str(out), '--device', 'cpu']) == 0
+    printed = capsys.readouterr().out
+    chosen = json.loads(out.read_text())['chosen']
+    assert chosen['relative_flops'] <= 0.8
+    options = printed.split('--cfg-options ')[-1].split()
+    assert options[0] == f"model.test_cfg.reread.min_score={chosen['min_score']:g}"
+    assert report.main([run['config'], run['student'], '--out', str(tmp_path / 'rep'),
+                        '--device', 'cpu', '--cfg-options', *options]) == 0
+    rep = json.loads((tmp_path / 'rep' / 'report.json').read_text())
+    rows = {r['method']: r for r in rep['methods']}
+    assert rows['dld_reread']['accuracy'] == pytest.approx(chosen['accuracy'])
+    assert rows['dld_reread']['gflops'] / rep['teacher_gflops'] == \
+        pytest.approx(chosen['relative_flops'])
+    assert rows['oracle_matched_reread']['accuracy'] == pytest.approx(chosen['accuracy'])
+
+
+@pytest.mark.slow
+def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys):
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    tool = _load_tool('calibrate_reread')
+    assert tool.main([run['config'], run['student'], '--max-flops', '0.001',
+                      '--split', 'test', '--device', 'cpu']) == 1
+    assert 'No setting fits' in capsys.readouterr().err
+    # The tiny config has no validation split, the default.
+    assert tool.main([run['config'], run['student'], '--device', 'cpu']) == 2
+    assert 'has no val_dataloader' in capsys.readouterr().err

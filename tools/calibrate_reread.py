@@ -1,0 +1,100 @@
+"""Pick the reread cascade's threshold and scales for a FLOPs budget, on the validation split.
+
+    python tools/calibrate_reread.py CONFIG CKPT [--max-flops 0.30]
+        [--scales 0.6 0.8] [--split val] [--json OUT] [--device D]
+        [--cfg-options key=value ...]
+
+Reads every validation image once at every candidate scale, replays the
+cascade (``test_cfg.reread`` of the DLD config: reread at larger scales the
+images the student reads with a sequence probability below ``min_score``)
+for a grid of thresholds and every chain of scales (or the ``--scales``
+given), and prints the most accurate setting whose mean FLOPs, the selector
+and every read included, stay within ``--max-flops`` of the teacher's. It
+ends with the ``--cfg-options`` that deploy it (tools/test.py, infer.py,
+flops_accuracy.py). docs/results.md uses it.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the DLD config')
+    parser.add_argument('checkpoint', help='the DLD checkpoint (student + trained selector)')
+    parser.add_argument('--max-flops', type=float, default=0.30,
+                        help="budget: mean FLOPs per image over the teacher's (default 0.30)")
+    parser.add_argument('--scales', type=float, nargs='+',
+                        help='reread at these scales only (default: try every set of '
+                        'candidate scales)')
+    parser.add_argument('--split', choices=('val', 'test'), default='val',
+                        help='the split to calibrate on (default val: keep test for the report)')
+    parser.add_argument('--json', help='write the chosen setting and each chain\'s best here')
+    parser.add_argument('--device', default=None, help="e.g. 'cpu', 'cuda:0'")
+    parser.add_argument('--max-batches', type=int, help='use only the first N batches')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, as in tools/train.py')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+    from tabulate import tabulate
+
+    from dld.apis.flops_accuracy import CachedTestSet, plate_metric_case_sensitive
+    from dld.apis.model_loading import init_model
+    from dld.apis.reread_calibration import calibrate, collect_readings, replay
+    from dld.engine.launch import ensure_config_data
+
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    ensure_config_data(cfg)
+    if args.split == 'val':
+        if not cfg.get('val_dataloader'):
+            print(f'{args.config} has no val_dataloader: pass --split test (and report on '
+                  'other images) or add one.', file=sys.stderr)
+            return 2
+        cfg.test_dataloader = cfg.val_dataloader
+    model, _ = init_model(cfg, args.checkpoint, device=device)
+    data = CachedTestSet(cfg, with_hr=False, max_batches=args.max_batches)
+    readings = collect_readings(model, data.batches, plate_metric_case_sensitive(cfg))
+    chains = [tuple(args.scales)] if args.scales else None
+    best, per_chain = calibrate(readings, args.max_flops, chains)
+    alone = replay(readings, 0.0, ())
+    print(f'{len(readings.first)} {args.split} images; selector alone: '
+          f'{100 * alone.accuracy:.2f} % at {100 * alone.relative_flops:.1f} % of the '
+          f"teacher's FLOPs. Best setting of each chain within {100 * args.max_flops:.0f} %:")
+    print(tabulate([[' '.join(f'{s:g}' for s in r.scales), f'{r.min_score:.3f}',
+                     f'{100 * r.accuracy:.2f}', f'{100 * r.relative_flops:.1f}',
+                     f'{100 * r.reread_fraction:.1f}'] for r in per_chain[:10]],
+                   headers=['reread scales', 'min_score', 'plate acc. (%)',
+                            'FLOPs (% of teacher)', 'reread (%)'],
+                   tablefmt='github', disable_numparse=True))
+    if best is None:
+        print(f'No setting fits {100 * args.max_flops:.0f} % of the teacher\'s FLOPs.',
+              file=sys.stderr)
+        return 1
+    scales = '[' + ','.join(f'{s:g}' for s in best.scales) + ']'
+    print(f'\nChosen: --cfg-options model.test_cfg.reread.min_score={best.min_score:g} '
+          f'model.test_cfg.reread.scales={scales}')
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        tmp = args.json + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(dict(split=args.split, num_images=len(readings.first),
+                           max_relative_flops=args.max_flops, chosen=best.as_dict(),
+                           selector_alone=alone.as_dict(),
+                           per_chain=[r.as_dict() for r in per_chain]), f, indent=2)
+        os.replace(tmp, args.json)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
