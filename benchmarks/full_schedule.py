@@ -5,9 +5,11 @@
 Trains the HR teacher; DLD in the efficiency setting (student reads
 down-sampled HR): its student stage (selector frozen, three 5-epoch
 one-cycle runs, each from the last) and its selector stage (student
-frozen); the no-KD LR student; and DLD in the LR-recovery setting (student
-reads the real-LR-style frames, joint training) with its selector stage.
-Then writes both FLOPs/accuracy reports, times a training step and
+frozen), then calibrates its reread cascade on the validation split for a
+30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student; and DLD
+in the LR-recovery setting (student reads the real-LR-style frames, joint
+training) with its selector stage. Then writes both FLOPs/accuracy reports
+(the efficiency one with the calibrated cascade), times a training step and
 inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
 whose output already exists is skipped (``--redo`` reruns everything), so an
@@ -15,6 +17,7 @@ interrupted run continues where it stopped. Each step is an ordinary tool,
 printed before it runs.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import subprocess
@@ -42,6 +45,15 @@ def checkpoint_of(work_dir: str) -> str:
         return best
     with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
         return osp.relpath(f.read().strip(), REPO)
+
+
+def reread_options(path: str) -> list:
+    """The ``--cfg-options`` that deploy the cascade tools/calibrate_reread.py chose."""
+    with open(osp.join(REPO, path)) as f:
+        chosen = json.load(f)['chosen']
+    scales = ','.join(f'{s:g}' for s in chosen['scales'])
+    return ['--cfg-options', f"model.test_cfg.reread.min_score={chosen['min_score']:g}",
+            f'model.test_cfg.reread.scales=[{scales}]']
 
 
 def main(argv=None) -> int:
@@ -73,6 +85,11 @@ def main(argv=None) -> int:
          f'{w}/dld_hr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
          f'load_from={checkpoint_of(student)}'],
         f'{w}/dld_hr_selector/last_checkpoint', redo)
+    run('2c/8 reread cascade, efficiency setting: threshold and scales on the validation '
+        'split', ['tools/calibrate_reread.py', 'configs/dld_plate_hr.py',
+                  checkpoint_of(f'{w}/dld_hr_selector'), '--max-flops', '0.30',
+                  '--json', f'{w}/reread.json'], f'{w}/reread.json', redo)
+    reread = reread_options(f'{w}/reread.json')
     run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
         ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
          '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
@@ -87,8 +104,8 @@ def main(argv=None) -> int:
     run('5/8 report, efficiency setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py',
          checkpoint_of(f'{w}/dld_hr_selector'),
-         '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr'], f'{w}/report_hr/report.json',
-        redo)
+         '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr', *reread],
+        f'{w}/report_hr/report.json', redo)
     run('6/8 report, LR-recovery setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate.py',
          checkpoint_of(f'{w}/dld_lr_selector'),
@@ -100,7 +117,7 @@ def main(argv=None) -> int:
          '--json', f'{w}/step_cost.json'], f'{w}/step_cost.json', redo)
     run('8/8 inference throughput per scale (batch 64)',
         ['benchmarks/inference_throughput.py', 'configs/dld_plate_hr.py',
-         checkpoint_of(f'{w}/dld_hr_selector'), '--json', f'{w}/throughput.json'],
+         checkpoint_of(f'{w}/dld_hr_selector'), '--json', f'{w}/throughput.json', *reread],
         f'{w}/throughput.json', redo)
     print(f'\nAll steps done in {(time.time() - start) / 60:.1f} min.\n', flush=True)
     subprocess.run([sys.executable, 'benchmarks/check_targets.py', w], cwd=REPO, check=True)

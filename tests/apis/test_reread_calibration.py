@@ -42,18 +42,34 @@ def test_replay_follows_the_cascade_by_hand():
 def test_calibrate_takes_the_most_accurate_setting_within_the_budget():
     readings = _readings()
     assert candidate_chains(readings.scales) == [(0.5,), (1.0,), (0.5, 1.0)]
-    best, per_chain = calibrate(readings, max_relative_flops=0.6)
+    best, per_chain = calibrate(readings, max_relative_flops=0.6, confidence=0.5)
     # Within 0.6: rereading image 1 at 0.5 (p 0.4) reads 2 of 4; adding image 2
     # at 1.0 would cost 1.3 for it alone, too much.
     assert best.accuracy == pytest.approx(0.5)
     assert best.relative_flops <= 0.6
     assert 0.4 < best.min_score <= 0.6 and 0.5 in best.scales
     assert per_chain[0] == best and len(per_chain) == 3
-    rich, _ = calibrate(readings, max_relative_flops=2.0)
+    rich, _ = calibrate(readings, max_relative_flops=2.0, confidence=0.5)
     assert rich.accuracy == pytest.approx(0.75)
     assert calibrate(readings, max_relative_flops=0.05) == (None, [])
     with pytest.raises(ValueError, match='not candidate scales'):
         calibrate(readings, 1.0, chains=[(0.7,)])
+
+
+def test_the_budget_is_held_with_confidence_over_tracks():
+    readings = _readings()
+    r = replay(readings, 0.5, [0.5])  # costs 0.1, 0.4, 0.3, 0.4 (+ 0.01 each)
+    assert r.flops_std_error == pytest.approx(np.std([0.1, 0.4, 0.3, 0.4], ddof=1) / 2)
+    readings.group = np.array([0, 0, 1, 1])  # two tracks: means 0.25 and 0.35
+    r = replay(readings, 0.5, [0.5])
+    assert r.relative_flops == pytest.approx(0.31)
+    assert r.flops_std_error == pytest.approx(np.std([0.25, 0.35], ddof=1) / np.sqrt(2))
+    assert r.flops_bound(0.5) == r.relative_flops
+    assert r.flops_bound(0.95) == pytest.approx(0.31 + 1.6449 * r.flops_std_error, abs=1e-4)
+    # Within a 0.32 budget on the mean, reading image 1 again fits; its bound does not.
+    assert calibrate(readings, 0.32, chains=[(0.5,)], confidence=0.5)[0].accuracy == 0.5
+    cautious, _ = calibrate(readings, 0.32, chains=[(0.5,)], confidence=0.95)
+    assert cautious.accuracy == 0.25 and cautious.flops_bound(0.95) <= 0.32
 
 
 @pytest.mark.slow

@@ -154,6 +154,14 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     assert students[-1]['selector_share_pct'] > students[0]['selector_share_pct'] > 0
     assert all(r['images_per_s'] > 0 for r in res['rows'])
     assert res['batch_size'] == 8
+    # with the reread cascade configured, DLD is timed with and without it
+    _load('inference_throughput').main([dld_cfg, '--batch-size', '8', '--repeats', '1',
+                                        '--json', str(out), '--cfg-options',
+                                        'model.test_cfg.reread.min_score=1.0',
+                                        'model.test_cfg.reread.scales=[1.0]'])
+    rows = {r['name']: r for r in json.loads(out.read_text())['rows']}
+    assert rows['DLD + selector + reread']['gflops'] >= rows['DLD + selector']['gflops']
+    assert rows['DLD + selector + reread']['images_per_s'] > 0
 
 
 def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkeypatch):
@@ -174,7 +182,9 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
                 out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
                 target = out / name if name else out
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text('{}')
+                chosen = dict(chosen=dict(min_score=0.75, scales=[0.6, 0.8]))
+                calibrating = args[0] == 'tools/calibrate_reread.py'
+                target.write_text(json.dumps(chosen) if calibrating else '{}')
 
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
     assert module.main(['--work-dir', str(tmp_path)]) == 0
@@ -197,6 +207,17 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     assert load_from(trains[-1]) == f'load_from={tmp_path}/dld_lr/best.pth'
     assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
                for a in trains[1:cycles + 2])
+    # the cascade is calibrated on the selector stage's checkpoint, then deployed in the
+    # efficiency report and the throughput benchmark
+    calibrate = next(a for a in calls if a[0] == 'tools/calibrate_reread.py')
+    assert calibrate[2] == f'{tmp_path}/dld_hr_selector/best.pth'
+    deploy = ['--cfg-options', 'model.test_cfg.reread.min_score=0.75',
+              'model.test_cfg.reread.scales=[0.6,0.8]']
+    report_hr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
+                     and a[1] == 'configs/dld_plate_hr.py')
+    throughput = next(a for a in calls if a[0] == 'benchmarks/inference_throughput.py')
+    assert report_hr[-3:] == deploy and throughput[-3:] == deploy
+    assert calls.index(calibrate) < calls.index(report_hr)
     assert calls[-1][0] == 'benchmarks/check_targets.py'
     calls.clear()
     module.main(['--work-dir', str(tmp_path)])
