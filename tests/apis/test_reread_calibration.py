@@ -80,8 +80,9 @@ def test_replay_equals_running_the_cascade(tiny_run):
     readings = collect_readings(model, batches)
     assert readings.scales == sorted(SCALES)
     chain = sorted(SCALES)[1:]
-    min_score = float(np.median(readings.score[np.arange(len(readings.first)),
-                                               readings.first]))
+    first_scores = np.unique(readings.score[np.arange(len(readings.first)), readings.first])
+    assert len(first_scores) > 1
+    min_score = float(first_scores[len(first_scores) // 2])  # some images are sure, some not
     expected = replay(readings, min_score, chain)
     assert 0 < expected.reread_fraction < 1
     correct, gflops = [], []
