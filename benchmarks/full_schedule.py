@@ -3,7 +3,7 @@
     python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
 
 Trains the HR teacher; DLD in the efficiency setting (student reads
-down-sampled HR): its student stage (selector frozen, three 5-epoch
+down-sampled HR): its student stage (selector frozen, four 5-epoch
 one-cycle runs, each from the last) and its selector stage (student
 frozen), then calibrates its reread cascade on the validation split for a
 30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student; and DLD
@@ -25,7 +25,7 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-STUDENT_CYCLES = 3  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
+STUDENT_CYCLES = 4  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:

@@ -45,3 +45,12 @@ def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys):
     # The tiny config has no validation split, the default.
     assert tool.main([run['config'], run['student'], '--device', 'cpu']) == 2
     assert 'has no val_dataloader' in capsys.readouterr().err
+
+
+def test_printed_table_leaves_out_chains_that_change_nothing():
+    from dld.apis.reread_calibration import CascadeResult
+    tool = _load_tool('calibrate_reread')
+    short = CascadeResult(0.8, (0.5, 0.8), 0.99, 0.28, 0.1)
+    longer = CascadeResult(0.8, (0.4, 0.5, 0.8), 0.99, 0.28, 0.1)  # 0.4 never reached
+    other = CascadeResult(0.7, (0.8,), 0.98, 0.27, 0.08)
+    assert tool._distinct([longer, short, other]) == [short, other]
