@@ -6,9 +6,10 @@ Trains the HR teacher; DLD in the efficiency setting (student reads
 down-sampled HR): its student stage (selector frozen, four 5-epoch
 one-cycle runs, each from the last) and its selector stage (student
 frozen), then calibrates its reread cascade on the validation split for a
-30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student; and DLD
-in the LR-recovery setting (student reads the real-LR-style frames, joint
-training) with its selector stage. Then writes both FLOPs/accuracy reports
+30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student (two
+cycles); and DLD in the LR-recovery setting (student reads the
+real-LR-style frames): joint training, a student stage, then its selector
+stage. Then writes both FLOPs/accuracy reports
 (the efficiency one with the calibrated cascade), times a training step and
 inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
@@ -26,6 +27,10 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STUDENT_CYCLES = 4  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
+# The no-KD student's second cycle: the same 5-epoch one-cycle schedule as the
+# LR DLD student's stage (configs/dld_plate_student.py), so both get 3 + 5 epochs.
+FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
+                    'param_scheduler.0.end=5']
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
@@ -93,13 +98,22 @@ def main(argv=None) -> int:
     run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
         ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
          '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
-    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames)',
+    run('3a/8 no-KD student, second cycle (the LR DLD student stage\'s schedule)',
+        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr_cycle2',
+         '--cfg-options', f"load_from={checkpoint_of(f'{w}/nokd_lr')}", *FIVE_EPOCH_CYCLE],
+        f'{w}/nokd_lr_cycle2/last_checkpoint', redo)
+    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
         ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
          '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
+    run('4a/8 DLD student stage, LR-recovery setting (selector frozen)',
+        ['tools/train.py', 'configs/dld_plate_student.py', '--work-dir', f'{w}/dld_lr_student',
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f"load_from={checkpoint_of(f'{w}/dld_lr')}"],
+        f'{w}/dld_lr_student/last_checkpoint', redo)
     run('4b/8 selector stage, LR-recovery setting (student frozen)',
         ['tools/train.py', 'configs/dld_plate_selector.py', '--work-dir',
          f'{w}/dld_lr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f"load_from={checkpoint_of(f'{w}/dld_lr')}"],
+         f"load_from={checkpoint_of(f'{w}/dld_lr_student')}"],
         f'{w}/dld_lr_selector/last_checkpoint', redo)
     run('5/8 report, efficiency setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py',
@@ -109,7 +123,7 @@ def main(argv=None) -> int:
     run('6/8 report, LR-recovery setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate.py',
          checkpoint_of(f'{w}/dld_lr_selector'),
-         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(f'{w}/nokd_lr'),
+         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(f'{w}/nokd_lr_cycle2'),
          '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
         f'{w}/report_lr/report.json', redo)
     run('7/8 training step cost (DLD sampled vs student-only)',

@@ -15,11 +15,14 @@ ops (activations, additions, softmax). Handles added here for ops fvcore
 * ``aten::_upsample_bilinear2d_aa`` (antialiased resize): 4 per output
   element, like fvcore's plain bilinear.
 """
+import contextlib
 import math
 from typing import Any, Callable, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+
+from .module_modes import evaluating
 
 Inputs = Union[torch.Tensor, Sequence[Any]]
 
@@ -65,14 +68,12 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
     inputs = tuple(inputs)
     owner = model_or_callable if isinstance(model_or_callable, nn.Module) else getattr(
         model_or_callable, '__self__', None)
-    was_training = owner.training if isinstance(owner, nn.Module) else None
     wrapper = _TensorOutputs(model_or_callable, owner)
     fastpath = torch.backends.mha.get_fastpath_enabled()
+    modes = evaluating(owner) if isinstance(owner, nn.Module) else contextlib.nullcontext()
     try:
-        if was_training is not None:
-            owner.eval()
         torch.backends.mha.set_fastpath_enabled(False)
-        with torch.no_grad():
+        with modes, torch.no_grad():
             analysis = FlopCountAnalysis(wrapper, inputs)
             analysis.set_op_handle(**EXTRA_FLOP_HANDLES)
             analysis.unsupported_ops_warnings(False)
@@ -81,8 +82,6 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
             return int(analysis.total())
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
-        if was_training is not None:
-            owner.train(was_training)
 
 
 class _TensorOutputs(nn.Module):

@@ -193,7 +193,8 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     cycles = module.STUDENT_CYCLES
     assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
                        'configs/dld_plate_hr_selector.py', 'configs/student_plate_lr.py',
-                       'configs/dld_plate.py', 'configs/dld_plate_selector.py']
+                       'configs/student_plate_lr.py', 'configs/dld_plate.py',
+                       'configs/dld_plate_student.py', 'configs/dld_plate_selector.py']
 
     def load_from(args):
         return next(a for a in args if a.startswith('load_from='))
@@ -204,7 +205,18 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     for c in range(3, cycles + 1):
         assert load_from(trains[c]) == f'load_from={tmp_path}/dld_hr_cycle{c - 1}/best.pth'
     assert load_from(trains[cycles + 1]) == f'load_from={tmp_path}/dld_hr_cycle{cycles}/best.pth'
-    assert load_from(trains[-1]) == f'load_from={tmp_path}/dld_lr/best.pth'
+    # LR setting: the joint run, its student stage, then the selector stage; the no-KD
+    # student gets a second cycle too, and the report compares with that one
+    assert load_from(trains[-2]) == f'load_from={tmp_path}/dld_lr/best.pth'
+    assert load_from(trains[-1]) == f'load_from={tmp_path}/dld_lr_student/best.pth'
+    nokd2 = trains[cycles + 3]
+    assert load_from(nokd2) == f'load_from={tmp_path}/nokd_lr/best.pth'
+    assert nokd2[-3:] == module.FIVE_EPOCH_CYCLE
+    report_lr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
+                     and a[1] == 'configs/dld_plate.py')
+    assert report_lr[report_lr.index('--baseline-ckpt') + 1] == \
+        f'{tmp_path}/nokd_lr_cycle2/best.pth'
+    assert report_lr[2] == f'{tmp_path}/dld_lr_selector/best.pth'
     assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
                for a in trains[1:cycles + 2])
     # the cascade is calibrated on the selector stage's checkpoint, then deployed in the

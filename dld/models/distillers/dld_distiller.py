@@ -611,6 +611,7 @@ def _distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]
             beam_rows.append(seen[key])
     return seqs, rows, beam_rows
 
+
 def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     """``test_cfg.reread`` must name a probability and candidate scales."""
     if not reread:
@@ -643,12 +644,10 @@ def _in_channels(cfg: dict) -> int:
 
 def _feature_dims(model: nn.Module, base_size: Tuple[int, int]) -> Dict[str, int]:
     """Channel widths of a recognizer's feature levels, by a dry run."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    from dld.utils.module_modes import evaluating
+    with evaluating(model), torch.no_grad():
         x = torch.zeros(1, _model_in_channels(model), *base_size)
         feats = model.forward_features(x, targets=[[0]])
-    model.train(was_training)
     dims = dict(backbone=feats['backbone_out'].shape[1],
                 encoder=feats['encoder_out'].shape[-1])
     if feats.get('decoder_hidden') is not None:

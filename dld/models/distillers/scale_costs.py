@@ -42,14 +42,10 @@ def _signature(module: nn.Module) -> str:
 
 def _count(module: nn.Module, shape: Tuple[int, ...]) -> int:
     from dld.utils.flops import count_flops
+    from dld.utils.module_modes import evaluating
     device = next(module.parameters()).device
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            return int(count_flops(module, torch.zeros(shape, device=device)))
-    finally:
-        module.train(was_training)
+    with evaluating(module), torch.no_grad():
+        return int(count_flops(module, torch.zeros(shape, device=device)))
 
 
 class ScaleCosts:
