@@ -6,10 +6,10 @@ Trains the HR teacher; DLD in the efficiency setting (student reads
 down-sampled HR): its student stage (selector frozen, four 5-epoch
 one-cycle runs, each from the last) and its selector stage (student
 frozen), then calibrates its reread cascade on the validation split for a
-30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student (two
+30 % FLOPs budget (tools/calibrate_reread.py); the no-KD LR student (three
 cycles); and DLD in the LR-recovery setting (student reads the
-real-LR-style frames): joint training, a student stage, then its selector
-stage. Then writes both FLOPs/accuracy reports
+real-LR-style frames): joint training, two student-stage cycles, then its
+selector stage. Then writes both FLOPs/accuracy reports
 (the efficiency one with the calibrated cascade), times a training step and
 inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
@@ -27,8 +27,10 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STUDENT_CYCLES = 4  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
-# The no-KD student's second cycle: the same 5-epoch one-cycle schedule as the
-# LR DLD student's stage (configs/dld_plate_student.py), so both get 3 + 5 epochs.
+# LR setting: 5-epoch student stages after the 3-epoch joint run
+# (configs/dld_plate_student.py), each from the last. The no-KD student gets
+# the same schedule: 3 epochs, then as many 5-epoch one-cycle runs.
+LR_STUDENT_CYCLES = 2
 FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
                     'param_scheduler.0.end=5']
 
@@ -98,22 +100,31 @@ def main(argv=None) -> int:
     run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
         ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
          '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
-    run('3a/8 no-KD student, second cycle (the LR DLD student stage\'s schedule)',
-        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr_cycle2',
-         '--cfg-options', f"load_from={checkpoint_of(f'{w}/nokd_lr')}", *FIVE_EPOCH_CYCLE],
-        f'{w}/nokd_lr_cycle2/last_checkpoint', redo)
+    nokd = f'{w}/nokd_lr'
+    for cycle in range(2, LR_STUDENT_CYCLES + 2):
+        previous, nokd = nokd, f'{w}/nokd_lr_cycle{cycle}'
+        run(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES + 1} (the LR DLD '
+            'student stage\'s schedule)',
+            ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
+             '--cfg-options', f'load_from={checkpoint_of(previous)}', *FIVE_EPOCH_CYCLE],
+            f'{nokd}/last_checkpoint', redo)
     run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
         ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
          '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
-    run('4a/8 DLD student stage, LR-recovery setting (selector frozen)',
-        ['tools/train.py', 'configs/dld_plate_student.py', '--work-dir', f'{w}/dld_lr_student',
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f"load_from={checkpoint_of(f'{w}/dld_lr')}"],
-        f'{w}/dld_lr_student/last_checkpoint', redo)
+    lr_student = f'{w}/dld_lr'
+    for cycle in range(1, LR_STUDENT_CYCLES + 1):
+        previous = lr_student
+        lr_student = f'{w}/dld_lr_student' + (f'_cycle{cycle}' if cycle > 1 else '')
+        run(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
+            f'{LR_STUDENT_CYCLES} (selector frozen)',
+            ['tools/train.py', 'configs/dld_plate_student.py', '--work-dir', lr_student,
+             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+             f'load_from={checkpoint_of(previous)}'],
+            f'{lr_student}/last_checkpoint', redo)
     run('4b/8 selector stage, LR-recovery setting (student frozen)',
         ['tools/train.py', 'configs/dld_plate_selector.py', '--work-dir',
          f'{w}/dld_lr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f"load_from={checkpoint_of(f'{w}/dld_lr_student')}"],
+         f'load_from={checkpoint_of(lr_student)}'],
         f'{w}/dld_lr_selector/last_checkpoint', redo)
     run('5/8 report, efficiency setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py',
@@ -123,7 +134,7 @@ def main(argv=None) -> int:
     run('6/8 report, LR-recovery setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate.py',
          checkpoint_of(f'{w}/dld_lr_selector'),
-         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(f'{w}/nokd_lr_cycle2'),
+         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
          '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
         f'{w}/report_lr/report.json', redo)
     run('7/8 training step cost (DLD sampled vs student-only)',

@@ -2,8 +2,10 @@
 # the selector is frozen and the student practises two scales per image drawn
 # uniformly, as in the efficiency setting's configs/dld_plate_hr.py. The joint
 # run's selector soon prefers 0.8x, so the student had practised the small
-# scales little: this stage lifts it from 40.9 % to 53.2 % of test plates at
-# the selector's 0.8x, and from 3.5 % to 24.2 % at 0.4x (docs/results.md).
+# scales little. One cycle of this stage lifted it from 40.9 % to 53.2 % of
+# test plates at the selector's 0.8x, and from 3.5 % to 24.2 % at 0.4x; a
+# second cycle, from the first, to 58.7 % and 35.6 % (docs/results.md;
+# benchmarks/full_schedule.py runs two).
 #
 #   python tools/train.py configs/dld_plate.py
 #   python tools/train.py configs/dld_plate_student.py \

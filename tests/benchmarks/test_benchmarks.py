@@ -191,10 +191,12 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     trains = [a for a in calls if a[0] == 'tools/train.py']
     configs = [a[1] for a in trains]
     cycles = module.STUDENT_CYCLES
+    lr_cycles = module.LR_STUDENT_CYCLES
     assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
-                       'configs/dld_plate_hr_selector.py', 'configs/student_plate_lr.py',
-                       'configs/student_plate_lr.py', 'configs/dld_plate.py',
-                       'configs/dld_plate_student.py', 'configs/dld_plate_selector.py']
+                       'configs/dld_plate_hr_selector.py',
+                       *['configs/student_plate_lr.py'] * (lr_cycles + 1), 'configs/dld_plate.py',
+                       *['configs/dld_plate_student.py'] * lr_cycles,
+                       'configs/dld_plate_selector.py']
 
     def load_from(args):
         return next(a for a in args if a.startswith('load_from='))
@@ -205,17 +207,23 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     for c in range(3, cycles + 1):
         assert load_from(trains[c]) == f'load_from={tmp_path}/dld_hr_cycle{c - 1}/best.pth'
     assert load_from(trains[cycles + 1]) == f'load_from={tmp_path}/dld_hr_cycle{cycles}/best.pth'
-    # LR setting: the joint run, its student stage, then the selector stage; the no-KD
-    # student gets a second cycle too, and the report compares with that one
-    assert load_from(trains[-2]) == f'load_from={tmp_path}/dld_lr/best.pth'
-    assert load_from(trains[-1]) == f'load_from={tmp_path}/dld_lr_student/best.pth'
-    nokd2 = trains[cycles + 3]
-    assert load_from(nokd2) == f'load_from={tmp_path}/nokd_lr/best.pth'
-    assert nokd2[-3:] == module.FIVE_EPOCH_CYCLE
+    # LR setting: the joint run, its student-stage cycles, then the selector stage; the
+    # no-KD student gets as many extra cycles, and the report compares with the last
+    assert lr_cycles >= 1
+    lr_dirs = ['dld_lr', 'dld_lr_student'] + [f'dld_lr_student_cycle{c}'
+                                              for c in range(2, lr_cycles + 1)]
+    lr_trains = trains[-(lr_cycles + 1):]
+    assert [load_from(a) for a in lr_trains] == [f'load_from={tmp_path}/{d}/best.pth'
+                                                 for d in lr_dirs]
+    nokd_dirs = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(2, lr_cycles + 2)]
+    nokd_trains = trains[cycles + 3:cycles + 3 + lr_cycles]
+    assert [load_from(a) for a in nokd_trains] == [f'load_from={tmp_path}/{d}/best.pth'
+                                                   for d in nokd_dirs[:-1]]
+    assert all(a[-3:] == module.FIVE_EPOCH_CYCLE for a in nokd_trains)
     report_lr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
                      and a[1] == 'configs/dld_plate.py')
     assert report_lr[report_lr.index('--baseline-ckpt') + 1] == \
-        f'{tmp_path}/nokd_lr_cycle2/best.pth'
+        f'{tmp_path}/{nokd_dirs[-1]}/best.pth'
     assert report_lr[2] == f'{tmp_path}/dld_lr_selector/best.pth'
     assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
                for a in trains[1:cycles + 2])
