@@ -21,7 +21,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
@@ -68,14 +68,12 @@ def main(argv=None) -> int:
     from tabulate import tabulate
 
     from dld.apis.flops_accuracy import CachedTestSet, plate_metric_case_sensitive
-    from dld.apis.model_loading import init_model
+    from dld.apis.model_loading import init_model, load_config
     from dld.apis.reread_calibration import calibrate, collect_readings, replay
     from dld.engine.launch import ensure_config_data
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     ensure_config_data(cfg)
     if args.split == 'val':
         if not cfg.get('val_dataloader'):

@@ -12,7 +12,7 @@ See docs/reports.md.
 import argparse
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
@@ -43,11 +43,10 @@ def main(argv=None) -> int:
     import torch
 
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
+    from dld.apis.model_loading import load_config
     from dld.apis.report_writing import markdown_report, write_report
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     evaluator = FlopsAccuracyEvaluator(
         cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,

@@ -24,7 +24,7 @@ import os.path as osp
 import pickle
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None):
@@ -82,13 +82,11 @@ def tracks_path(out: str) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from dld.apis import PlateRecognizer
+    from dld.apis import PlateRecognizer, load_config
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
-            cfg = Config.fromfile(args.config)
-            if args.cfg_options:
-                cfg.merge_from_dict(args.cfg_options)
+            cfg = load_config(args.config, args.cfg_options)
             recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
                                          show_progress=not args.no_progress)

@@ -35,8 +35,12 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint lacks weights the model needs (wrong config or file)."""
 
 
-def load_config(config: Union[str, Config, ConfigDict, dict]) -> Config:
-    """A :class:`Config` from a path or a config object (copied), scope set."""
+def load_config(config: Union[str, Config, ConfigDict, dict],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A :class:`Config` from a path or a config object (copied), scope set.
+
+    ``cfg_options``: ``key=value`` overrides, as the tools' ``--cfg-options``.
+    """
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(f'Config not found: {config}')
@@ -47,6 +51,8 @@ def load_config(config: Union[str, Config, ConfigDict, dict]) -> Config:
         cfg = Config(copy.deepcopy(dict(config)))
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'dld'))
     return cfg
 

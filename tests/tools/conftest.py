@@ -53,6 +53,12 @@ def _load_tool(name):
 
 
 @pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool('name')``: tools/name.py as a module."""
+    return _load_tool
+
+
+@pytest.fixture(scope='session')
 def train_tool():
     return _load_tool('train')
 

@@ -4,7 +4,6 @@ import os.path as osp
 import sys
 
 import pytest
-from conftest import _load_tool
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
@@ -13,9 +12,9 @@ from tiny_dld import make_tiny_run  # noqa: E402
 
 @pytest.mark.slow
 def test_calibrated_setting_deploys_with_the_printed_cfg_options(tmp_path_factory, tmp_path,
-                                                                   capsys):
+                                                                   capsys, load_tool):
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
-    calibrate, report = _load_tool('calibrate_reread'), _load_tool('flops_accuracy')
+    calibrate, report = load_tool('calibrate_reread'), load_tool('flops_accuracy')
     out = tmp_path / 'reread.json'
     # Calibrated on the test split here only so that the report must agree exactly.
     assert calibrate.main([run['config'], run['student'], '--split', 'test',
@@ -36,9 +35,9 @@ def test_calibrated_setting_deploys_with_the_printed_cfg_options(tmp_path_factor
 
 
 @pytest.mark.slow
-def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys):
+def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys, load_tool):
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
-    tool = _load_tool('calibrate_reread')
+    tool = load_tool('calibrate_reread')
     assert tool.main([run['config'], run['student'], '--max-flops', '0.001',
                       '--split', 'test', '--device', 'cpu']) == 1
     assert 'No setting fits' in capsys.readouterr().err
@@ -47,9 +46,9 @@ def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys):
     assert 'has no val_dataloader' in capsys.readouterr().err
 
 
-def test_printed_table_leaves_out_chains_that_change_nothing():
+def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):
     from dld.apis.reread_calibration import CascadeResult
-    tool = _load_tool('calibrate_reread')
+    tool = load_tool('calibrate_reread')
     short = CascadeResult(0.8, (0.5, 0.8), 0.99, 0.28, 0.1)
     longer = CascadeResult(0.8, (0.4, 0.5, 0.8), 0.99, 0.28, 0.1)  # 0.4 never reached
     other = CascadeResult(0.7, (0.8,), 0.98, 0.27, 0.08)
