@@ -69,17 +69,12 @@ def _test_batch(cfg, batch_size: int):
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    from dld.apis.model_loading import build_model_for_inference, load_weights
+    from dld.apis.model_loading import build_model_for_inference, load_config, load_weights
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    init_default_scope('dld')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg['teacher_ckpt'] = None
     model = build_model_for_inference(model_cfg)

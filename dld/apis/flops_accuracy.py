@@ -123,6 +123,11 @@ def plate_metric_case_sensitive(cfg) -> bool:
     return bool(plate and plate[0].get('case_sensitive', False))
 
 
+def plate_read_right(pred: str, gt: str, case_sensitive: bool) -> bool:
+    """A plate counts as read when the whole string matches, as the plate metric counts it."""
+    return pred == gt if case_sensitive else pred.upper() == gt.upper()
+
+
 def _with_hr(dl_cfg):
     """The test loader config changed to also load and pack the HR frames."""
     ds = dl_cfg['dataset']
@@ -254,11 +259,8 @@ class FlopsAccuracyEvaluator:
             seconds += time.perf_counter() - start
             evaluator.process(samples, batch)
             for ds in samples:
-                pred = ds.get('pred_text', '')
-                gt = ds.gt_text
-                if not self.case_sensitive:
-                    pred, gt = pred.upper(), gt.upper()
-                correct.append(pred == gt)
+                correct.append(plate_read_right(ds.get('pred_text', ''), ds.gt_text,
+                                                self.case_sensitive))
                 flops.append(flops_of(ds))
                 scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
         n = len(correct)
@@ -316,12 +318,12 @@ class FlopsAccuracyEvaluator:
                                           p_student + p_selector))
         results += deployed
         results.append(self._oracle(dld_fixed, p_student))
+        matched_names = dict(dld_selector=('oracle_matched', "Oracle at the selector's accuracy"),
+                             dld_reread=('oracle_matched_reread',
+                                         "Oracle at the reread's accuracy"))
         for res in deployed:
-            matched = self._oracle_at(dld_fixed, sum(res.correct), p_student)
-            if res.method == 'dld_reread':
-                matched.method = 'oracle_matched_reread'
-                matched.name = "Oracle at the reread's accuracy"
-            results.append(matched)
+            results.append(self._oracle_at(dld_fixed, sum(res.correct), p_student,
+                                           *matched_names[res.method]))
         return self._report(results)
 
     def _oracle(self, fixed: Dict[float, MethodResult], params: int) -> MethodResult:
@@ -341,8 +343,9 @@ class FlopsAccuracyEvaluator:
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=None, num_images=n, correct=correct, scales=chosen)
 
-    def _oracle_at(self, fixed: Dict[float, MethodResult], num_correct: int,
-                   params: int) -> MethodResult:
+    def _oracle_at(self, fixed: Dict[float, MethodResult], num_correct: int, params: int,
+                   method: str = 'oracle_matched',
+                   name: str = "Oracle at the selector's accuracy") -> MethodResult:
         """The cheapest per-image scale choice that reads ``num_correct`` images.
 
         The selector's FLOPs are judged against this, at *equal accuracy*:
@@ -366,7 +369,7 @@ class FlopsAccuracyEvaluator:
         for _, i, right in sorted(extra)[:need]:
             chosen[i], correct[i] = right, True
         flops = [cost[s] for s in chosen]
-        return MethodResult('oracle_matched', "Oracle at the selector's accuracy", None,
+        return MethodResult(method, name, None,
                             {'plate/accuracy': sum(correct) / n if n else 0.0,
                              'plate/num_samples': n, 'plate/num_correct': sum(correct)},
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .flops_accuracy import plate_read_right
 from .scaled_prediction import predict_at_scale
 
 
@@ -97,7 +98,8 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
         for s in scales:
             read = predict_at_scale(model.student, inputs, copy.deepcopy(samples), s,
                                     tuple(model.base_size))
-            rows_ok.append([_same(d.pred_text, d.gt_text, case_sensitive) for d in read])
+            rows_ok.append([plate_read_right(d.pred_text, d.gt_text, case_sensitive)
+                            for d in read])
             rows_p.append([float(d.pred_score) for d in read])
         correct += list(zip(*rows_ok))
         score += list(zip(*rows_p))
@@ -114,10 +116,6 @@ def _group_ids(tracks: List[Optional[str]]) -> np.ndarray:
     ids: dict = {}
     return np.asarray([ids.setdefault(t if t is not None else ('image', i), len(ids))
                        for i, t in enumerate(tracks)], dtype=np.int64)
-
-
-def _same(pred: str, gt: str, case_sensitive: bool) -> bool:
-    return pred == gt if case_sensitive else pred.upper() == gt.upper()
 
 
 def replay(readings: ScaleReadings, min_score: float,
