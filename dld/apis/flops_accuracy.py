@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.evaluator import Evaluator
@@ -44,6 +45,7 @@ from .model_loading import (
     load_weights,
     read_state_dict,
 )
+from .oracle_selection import oracle_choice
 from .scaled_prediction import RecognizerCosts, predict_at_scale
 
 CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
@@ -322,58 +324,29 @@ class FlopsAccuracyEvaluator:
                              dld_reread=('oracle_matched_reread',
                                          "Oracle at the reread's accuracy"))
         for res in deployed:
-            results.append(self._oracle_at(dld_fixed, sum(res.correct), p_student,
-                                           *matched_names[res.method]))
+            results.append(self._oracle(dld_fixed, p_student, sum(res.correct),
+                                        *matched_names[res.method]))
         return self._report(results)
 
-    def _oracle(self, fixed: Dict[float, MethodResult], params: int) -> MethodResult:
-        """Per image: the smallest scale at which the student is right, else the largest."""
+    def _oracle(self, fixed: Dict[float, MethodResult], params: int,
+                num_correct: Optional[int] = None, method: str = 'oracle',
+                name: str = 'Oracle selector') -> MethodResult:
+        """Per image, the smallest scale at which the student is right, else the
+        largest; with ``num_correct``, the cheapest choice that reads that many
+        right (see :func:`oracle_choice`): a selector's FLOPs are judged against
+        this at *equal accuracy*."""
         ascending = sorted(fixed)
         n = fixed[ascending[0]].num_images
-        chosen, correct = [], []
-        for i in range(n):
-            pick = next((s for s in ascending if fixed[s].correct[i]), ascending[-1])
-            chosen.append(pick)
-            correct.append(fixed[pick].correct[i])
-        flops = [self.costs.student_flops_at(s) for s in chosen]
-        acc = sum(correct) / n if n else 0.0
-        return MethodResult('oracle', 'Oracle selector', None,
-                            {'plate/accuracy': acc, 'plate/num_samples': n,
-                             'plate/num_correct': sum(correct)},
-                            gflops=sum(flops) / max(n, 1) / 1e9, params=params,
-                            images_per_s=None, num_images=n, correct=correct, scales=chosen)
-
-    def _oracle_at(self, fixed: Dict[float, MethodResult], num_correct: int, params: int,
-                   method: str = 'oracle_matched',
-                   name: str = "Oracle at the selector's accuracy") -> MethodResult:
-        """The cheapest per-image scale choice that reads ``num_correct`` images.
-
-        The selector's FLOPs are judged against this, at *equal accuracy*:
-        every image starts at the smallest scale; reading an image right costs
-        its cheapest right scale's extra FLOPs, and images are bought cheapest
-        first until ``num_correct`` are right. Each image adds exactly one
-        right answer, so buying in order of extra cost is optimal.
-        """
-        ascending = sorted(fixed)
-        n = fixed[ascending[0]].num_images
-        cost = {s: self.costs.student_flops_at(s) for s in ascending}
-        chosen = [ascending[0]] * n
-        correct = list(fixed[ascending[0]].correct)
-        extra = []
-        for i in range(n):
-            if not correct[i]:
-                right = next((s for s in ascending if fixed[s].correct[i]), None)
-                if right is not None:
-                    extra.append((cost[right] - cost[ascending[0]], i, right))
-        need = max(0, num_correct - sum(correct))
-        for _, i, right in sorted(extra)[:need]:
-            chosen[i], correct[i] = right, True
-        flops = [cost[s] for s in chosen]
+        cost = np.asarray([self.costs.student_flops_at(s) for s in ascending])
+        right = np.asarray([fixed[s].correct for s in ascending], dtype=bool).T.reshape(n, -1)
+        chosen = oracle_choice(right, cost, num_correct)
+        correct = right[np.arange(n), chosen].tolist()
         return MethodResult(method, name, None,
                             {'plate/accuracy': sum(correct) / n if n else 0.0,
                              'plate/num_samples': n, 'plate/num_correct': sum(correct)},
-                            gflops=sum(flops) / max(n, 1) / 1e9, params=params,
-                            images_per_s=None, num_images=n, correct=correct, scales=chosen)
+                            gflops=float(cost[chosen].mean()) / 1e9 if n else 0.0,
+                            params=params, images_per_s=None, num_images=n,
+                            correct=correct, scales=[ascending[i] for i in chosen])
 
     def _report(self, results: List[MethodResult]) -> dict:
         from dld.utils.flops import count_params, scale_input_shapes

@@ -17,13 +17,14 @@ mean FLOPs (normal, over track means) is within budget.
 """
 import copy
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .flops_accuracy import plate_read_right
 from .scaled_prediction import predict_at_scale
@@ -42,6 +43,9 @@ class ScaleReadings:
         selector_cost: the selector's FLOPs over the teacher's.
         group: (N,) the track of each image (an integer id); images without
             a track are their own group.
+        thumbs: per requested ``(h, w)``, the ``(N, C, h, w)`` float16
+            area-resized normalised inputs (what a selector of that thumbnail
+            size reads); empty unless asked for.
     """
 
     scales: List[float]
@@ -51,6 +55,7 @@ class ScaleReadings:
     cost: np.ndarray
     selector_cost: float
     group: Optional[np.ndarray] = None
+    thumbs: Dict[Tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,21 +83,26 @@ class CascadeResult:
 
 @torch.no_grad()
 def collect_readings(model: nn.Module, batches: Iterable[dict],
-                     case_sensitive: bool = False) -> ScaleReadings:
+                     case_sensitive: bool = False,
+                     thumb_sizes: Sequence[Tuple[int, int]] = ()) -> ScaleReadings:
     """Read every image of ``batches`` (collated, uint8) at every candidate scale.
 
     ``model`` is a :class:`DLDDistiller` with a selector, in eval mode.
+    ``thumb_sizes`` also keeps the inputs area-resized to each size.
     """
     if model.selector is None:
         raise ValueError('the reread cascade starts from the selector: the model has none')
     scales = sorted(model.scales)
     first, correct, score, tracks = [], [], [], []
+    thumbs = {tuple(size): [] for size in thumb_sizes}
     for batch in batches:
         batch = {k: v for k, v in batch.items() if k != 'inputs_hr'}
         data = model.data_preprocessor(batch, False)
         inputs, samples = data['inputs'], data['data_samples']
         chosen = model.select(inputs)[1].tolist()
         tracks += [d.get('track_id') for d in samples]
+        for size, kept in thumbs.items():
+            kept.append(F.adaptive_avg_pool2d(inputs.float(), size).half().cpu().numpy())
         first += [scales.index(model.scales[i]) for i in chosen]
         rows_ok, rows_p = [], []
         for s in scales:
@@ -109,7 +119,8 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
         correct=np.asarray(correct, dtype=bool).reshape(-1, len(scales)),
         score=np.asarray(score, dtype=np.float64).reshape(-1, len(scales)),
         cost=np.asarray([model.costs.student_flops_at(s) / teacher for s in scales]),
-        selector_cost=model.costs.selector_flops / teacher, group=_group_ids(tracks))
+        selector_cost=model.costs.selector_flops / teacher, group=_group_ids(tracks),
+        thumbs={size: np.concatenate(kept) for size, kept in thumbs.items() if kept})
 
 
 def _group_ids(tracks: List[Optional[str]]) -> np.ndarray:

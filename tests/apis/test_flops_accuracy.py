@@ -145,12 +145,12 @@ def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
     # image 0: right from 0.5 (+200), image 1: only at 1.0 (+700), image 2:
     # never, image 3: right at 0.3 already (free)
     table, me = _oracle_table()
-    two = FlopsAccuracyEvaluator._oracle_at(me, table, num_correct=2, params=7)
+    two = FlopsAccuracyEvaluator._oracle(me, table, params=7, num_correct=2)
     assert two.scales == [0.5, 0.3, 0.3, 0.3]
     assert sum(two.correct) == 2
     assert two.gflops == pytest.approx((500 + 300 + 300 + 300) / 4 / 1e9)
     # more than reachable: stops at the oracle's own accuracy
-    four = FlopsAccuracyEvaluator._oracle_at(me, table, num_correct=4, params=7)
+    four = FlopsAccuracyEvaluator._oracle(me, table, params=7, num_correct=4)
     assert sum(four.correct) == 3 and four.scales == [0.5, 1.0, 0.3, 0.3]
     full = FlopsAccuracyEvaluator._oracle(me, table, params=7)
     assert four.gflops < full.gflops  # the unreadable image stays at the smallest scale

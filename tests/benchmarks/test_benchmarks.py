@@ -242,3 +242,29 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     calls.clear()
     module.main(['--work-dir', str(tmp_path)])
     assert [a[0] for a in calls] == ['benchmarks/check_targets.py']  # all done: skipped
+
+
+@pytest.mark.slow
+def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, tmp_path,
+                                                                  capsys):
+    dld_cfg, _ = tiny_configs
+    out, fresh = tmp_path / 'headroom.json', tmp_path / 'fresh'
+    rc = _load('selector_headroom').main([dld_cfg, '--fresh-tracks', '3', '--fresh-dir',
+                                          str(fresh), '--train-gap', '--probe-epochs', '2',
+                                          '--json', str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    # probes learn on freshly rendered plates, never the ones judged or trained on
+    assert res['fit'] == 'fresh' and (fresh / 'train.txt').is_file()
+    assert res['num_images'] == {'fresh': 6, 'test': 8, 'train': 8}
+    assert set(res['frontiers']) == {'smallest scale first + reread',
+                                     'probe 16x48 (8,16,32)', 'probe 24x72 (16,32,64)'}
+    for points in res['frontiers'].values():
+        assert len(points) == 13
+        for p in points:  # nothing beats the oracle at its own accuracy
+            assert p['relative_flops'] >= p['oracle_flops'] - 1e-9
+    alone = res['deployed'][0]
+    assert alone['setting'] == 'alone' and alone['relative_flops'] > 0
+    assert 'Highest accuracy within 1.15x' in capsys.readouterr().out
+    # the probes must not be judged on what they learned from
+    assert _load('selector_headroom').main([dld_cfg, '--fit', 'test']) == 2
