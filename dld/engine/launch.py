@@ -58,17 +58,20 @@ def ensure_config_data(cfg: Config) -> None:
     """Generate the synthetic plates the config points at, if missing.
 
     A config that trains on generated data names it in a top-level
-    ``synth_plates = dict(data_root=..., ...)``; generating it before the
-    runner builds the datasets lets a fresh clone run without a separate data
-    step. Call it on rank 0 only, then ``barrier()``.
+    ``synth_plates = dict(data_root=..., ...)``, and may name a second set
+    its training split reads instead in ``train_synth_plates`` (a student
+    cycle on plates it has never seen). Generating them before the runner
+    builds the datasets lets a fresh clone run without a separate data step.
+    Call it on rank 0 only, then ``barrier()``.
     """
-    synth = cfg.get('synth_plates')
-    if not synth:
-        return
-    from dld.datasets.synth import ensure_synth_plates
+    for key in ('synth_plates', 'train_synth_plates'):
+        synth = cfg.get(key)
+        if not synth:
+            continue
+        from dld.datasets.synth import ensure_synth_plates
 
-    synth = dict(synth)
-    # ensure_synth_plates logs what it generates.
-    if not ensure_synth_plates(**synth):
-        print_log(f'Using the synthetic plates in {synth.get("data_root")} '
-                  '(config `synth_plates`)', logger='current')
+        synth = dict(synth)
+        # ensure_synth_plates logs what it generates.
+        if not ensure_synth_plates(**synth):
+            print_log(f'Using the synthetic plates in {synth.get("data_root")} '
+                      f'(config `{key}`)', logger='current')

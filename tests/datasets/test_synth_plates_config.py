@@ -42,3 +42,22 @@ def test_config_declares_what_the_tools_need(cfg_and_root):
     assert {m['type'] for m in cfg.val_evaluator} == {'PlateRecogMetric', 'TrackAccuracyMetric'}
     assert cfg.train_dataloader.num_workers == 2
     assert cfg.val_dataloader.dataset.frames == 'all'
+
+
+def test_a_fresh_training_set_is_rendered_and_read_by_the_training_split(tmp_path):
+    """configs/dld_plate_hr_fresh.py: the training split reads its own new plates,
+    rendered on first use; validation and test stay on the standard set."""
+    from dld.apis.model_loading import load_config
+    from dld.engine.launch import ensure_config_data
+    fresh_cfg = osp.join(osp.dirname(CFG), '..', '..', 'dld_plate_hr_fresh.py')
+    cfg = load_config(fresh_cfg)
+    assert cfg.train_synth_plates.seed != cfg.synth_plates.seed
+    assert cfg.train_dataloader.dataset.data_root == cfg.train_synth_plates.data_root
+    assert cfg.test_dataloader.dataset.data_root == cfg.synth_plates.data_root
+    small = dict(tracks=2, val_tracks=1, test_tracks=1, frames=1)
+    cfg.synth_plates.update(small, data_root=str(tmp_path / 'base'))
+    cfg.train_synth_plates.update(small, data_root=str(tmp_path / 'fresh'))
+    ensure_config_data(cfg)
+    base = (tmp_path / 'base' / 'train.txt').read_text()
+    fresh = (tmp_path / 'fresh' / 'train.txt').read_text()
+    assert len(fresh.splitlines()) == 2 and fresh != base  # other plates, not a copy
