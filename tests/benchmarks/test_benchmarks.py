@@ -51,6 +51,8 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
         _row('oracle_matched', 0.64, 0.40)])           # 1.375x: not met
     _write(tmp_path / 'report_hr/report.json', hr)
     _write(tmp_path / 'report_lr/report.json', lr)
+    _write(tmp_path / 'headroom_hr.json', dict(max_ratio=1.15, eval='test', reach={
+        'deployed selector': None, 'probe 16x48 (8,16,32)': dict(accuracy=0.8)}))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
                                              ratio_vs_student_1_0=2.1, batch_size=32,
                                              threads=2))
@@ -77,6 +79,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert '1.24x' in lines['3. DLD+selector+reread vs oracle (efficiency setting)']
     assert verdict['3. DLD+selector vs oracle (LR setting)'] == 'NOT met'
     assert '3. DLD+selector+reread vs oracle (LR setting)' not in verdict
+    headroom = '3. headroom: highest accuracy within 1.15x the oracle (test split)'
+    assert verdict[headroom] == '-'
+    assert 'deployed selector none, probe 16x48 (8,16,32) 80.00%' in lines[headroom]
     assert verdict['4. training step, DLD sampled / student step (same input, 1.0)'] == 'met'
     assert verdict['4. training step, DLD sampled / no-KD recipe step (random scale)'] == \
         'NOT met'
@@ -193,7 +198,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     cycles = module.STUDENT_CYCLES
     lr_cycles = module.LR_STUDENT_CYCLES
     assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
-                       'configs/dld_plate_hr_selector.py',
+                       'configs/dld_plate_hr_fresh.py', 'configs/dld_plate_hr_selector_fresh.py',
                        *['configs/student_plate_lr.py'] * (lr_cycles + 1), 'configs/dld_plate.py',
                        *['configs/dld_plate_student.py'] * lr_cycles,
                        'configs/dld_plate_selector.py']
@@ -201,12 +206,15 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     def load_from(args):
         return next(a for a in args if a.startswith('load_from='))
 
-    # each student cycle starts from the one before, the selector stage from the last
+    # each student cycle starts from the one before, the fresh-plates cycle from the
+    # last of them, the selector stage from that
     assert cycles >= 2
     assert load_from(trains[2]) == f'load_from={tmp_path}/dld_hr/best.pth'
     for c in range(3, cycles + 1):
         assert load_from(trains[c]) == f'load_from={tmp_path}/dld_hr_cycle{c - 1}/best.pth'
     assert load_from(trains[cycles + 1]) == f'load_from={tmp_path}/dld_hr_cycle{cycles}/best.pth'
+    fresh = f'{tmp_path}/dld_hr_cycle{cycles + 1}_fresh'
+    assert load_from(trains[cycles + 2]) == f'load_from={fresh}/best.pth'
     # LR setting: the joint run, its student-stage cycles, then the selector stage; the
     # no-KD student gets as many extra cycles, and the report compares with the last
     assert lr_cycles >= 1
@@ -216,7 +224,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     assert [load_from(a) for a in lr_trains] == [f'load_from={tmp_path}/{d}/best.pth'
                                                  for d in lr_dirs]
     nokd_dirs = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(2, lr_cycles + 2)]
-    nokd_trains = trains[cycles + 3:cycles + 3 + lr_cycles]
+    nokd_trains = trains[cycles + 4:cycles + 4 + lr_cycles]
     assert [load_from(a) for a in nokd_trains] == [f'load_from={tmp_path}/{d}/best.pth'
                                                    for d in nokd_dirs[:-1]]
     assert all(a[-3:] == module.FIVE_EPOCH_CYCLE for a in nokd_trains)
@@ -226,7 +234,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
         f'{tmp_path}/{nokd_dirs[-1]}/best.pth'
     assert report_lr[2] == f'{tmp_path}/dld_lr_selector/best.pth'
     assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
-               for a in trains[1:cycles + 2])
+               for a in trains[1:cycles + 3])
     # the cascade is calibrated on the selector stage's checkpoint, then deployed in the
     # efficiency report and the throughput benchmark
     calibrate = next(a for a in calls if a[0] == 'tools/calibrate_reread.py')
@@ -236,7 +244,9 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     report_hr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
                      and a[1] == 'configs/dld_plate_hr.py')
     throughput = next(a for a in calls if a[0] == 'benchmarks/inference_throughput.py')
-    assert report_hr[-3:] == deploy and throughput[-3:] == deploy
+    headroom = next(a for a in calls if a[0] == 'benchmarks/selector_headroom.py')
+    assert report_hr[-3:] == deploy and throughput[-3:] == deploy and headroom[-3:] == deploy
+    assert headroom[2] == f'{tmp_path}/dld_hr_selector/best.pth'
     assert calls.index(calibrate) < calls.index(report_hr)
     assert calls[-1][0] == 'benchmarks/check_targets.py'
     calls.clear()
