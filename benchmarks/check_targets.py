@@ -3,8 +3,9 @@
     python benchmarks/check_targets.py [WORK_DIR]   # default work_dirs/results
 
 Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
-(LR recovery), ``headroom_hr.json`` (how close any selector could come to the
-oracle), ``step_cost.json`` and ``throughput.json`` written by
+(LR recovery), ``headroom_hr.json`` and ``headroom_lr.json`` (how close any
+selector could come to the oracle), ``step_cost.json`` and ``throughput.json``
+written by
 ``benchmarks/full_schedule.py``, prints one markdown table of targets with
 the measured figures and whether each is met, and writes it to
 ``WORK_DIR/targets.md``. Nothing is typed by hand: every figure comes from
@@ -88,12 +89,12 @@ def selector_quality(rep: dict, setting: str) -> List[list]:
     return out
 
 
-def selector_headroom(head: dict) -> List[list]:
+def selector_headroom(head: dict, setting: str) -> List[list]:
     """Reported with target 3: what the selector's input allows (no verdict)."""
     reach = ', '.join(f"{name} {100 * p['accuracy']:.2f}%" if p else f'{name} none'
                       for name, p in head['reach'].items())
-    return [[f"3. headroom: highest accuracy within {head['max_ratio']:g}x the oracle "
-             f"({head['eval']} split)", 'reported', reach, None]]
+    return [[f"3. headroom, {setting}: highest accuracy within {head['max_ratio']:g}x the "
+             f"oracle ({head['eval']} split)", 'reported', reach, None]]
 
 
 def lr_recovery(rep: dict) -> List[list]:
@@ -168,9 +169,12 @@ def main(argv=None) -> int:
         rows += selector_quality(rep_hr, 'efficiency setting')
     head = _load(osp.join(work, 'headroom_hr.json'))
     if head:
-        rows += selector_headroom(head)
+        rows += selector_headroom(head, 'efficiency setting')
     if rep_lr:
         rows += selector_quality(rep_lr, 'LR setting')
+    head = _load(osp.join(work, 'headroom_lr.json'))
+    if head:
+        rows += selector_headroom(head, 'LR setting')
     rows += costs(_load(osp.join(work, 'step_cost.json')),
                   _load(osp.join(work, 'throughput.json')))
     from tabulate import tabulate

@@ -10,10 +10,11 @@ the student has never read), then calibrates its reread cascade on the
 validation split for a 30 % FLOPs budget (tools/calibrate_reread.py) and
 measures how close any selector could come to the oracle
 (benchmarks/selector_headroom.py); the no-KD LR student (three
-cycles); and DLD in the LR-recovery setting (student reads the
-real-LR-style frames): joint training, two student-stage cycles, then its
-selector stage. Then writes both FLOPs/accuracy reports
-(the efficiency one with the calibrated cascade), times a training step and
+cycles, then one on the new plates); and DLD in the LR-recovery setting
+(student reads the real-LR-style frames): joint training, two student-stage
+cycles and one on the new plates, then its selector stage on the third set.
+Then writes both FLOPs/accuracy reports (the efficiency one with the
+calibrated cascade) and the LR setting's headroom, times a training step and
 inference, and ends with
 ``benchmarks/check_targets.py``, which prints every target's figures. A step
 whose output already exists is skipped (``--redo`` reruns everything), so an
@@ -41,6 +42,11 @@ SELECTOR_CONFIG = 'configs/dld_plate_hr_selector_fresh.py'
 # (configs/dld_plate_student.py), each from the last. The no-KD student gets
 # the same schedule: 3 epochs, then as many 5-epoch one-cycle runs.
 LR_STUDENT_CYCLES = 2
+# ... then, as in the efficiency setting, one more on newly rendered plates
+# for both students, and the selector stage on a third set.
+LR_FRESH_CYCLE_CONFIG = 'configs/dld_plate_student_fresh.py'
+NOKD_FRESH_CYCLE_CONFIG = 'configs/student_plate_lr_fresh.py'
+LR_SELECTOR_CONFIG = 'configs/dld_plate_selector_fresh.py'
 FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
                     'param_scheduler.0.end=5']
 
@@ -123,6 +129,11 @@ def main(argv=None) -> int:
             ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
              '--cfg-options', f'load_from={checkpoint_of(previous)}', *FIVE_EPOCH_CYCLE],
             f'{nokd}/last_checkpoint', redo)
+    previous, nokd = nokd, f'{w}/nokd_lr_fresh'
+    run('3a/8 no-KD student, last cycle: newly rendered plates',
+        ['tools/train.py', NOKD_FRESH_CYCLE_CONFIG, '--work-dir', nokd,
+         '--cfg-options', f'load_from={checkpoint_of(previous)}', *FIVE_EPOCH_CYCLE],
+        f'{nokd}/last_checkpoint', redo)
     run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
         ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
          '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
@@ -136,8 +147,13 @@ def main(argv=None) -> int:
              '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
              f'load_from={checkpoint_of(previous)}'],
             f'{lr_student}/last_checkpoint', redo)
+    previous, lr_student = lr_student, f'{w}/dld_lr_student_fresh'
+    run('4a/8 DLD student stage, LR-recovery setting, last cycle: newly rendered plates',
+        ['tools/train.py', LR_FRESH_CYCLE_CONFIG, '--work-dir', lr_student,
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f'load_from={checkpoint_of(previous)}'], f'{lr_student}/last_checkpoint', redo)
     run('4b/8 selector stage, LR-recovery setting (student frozen)',
-        ['tools/train.py', 'configs/dld_plate_selector.py', '--work-dir',
+        ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir',
          f'{w}/dld_lr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
          f'load_from={checkpoint_of(lr_student)}'],
         f'{w}/dld_lr_selector/last_checkpoint', redo)
@@ -157,6 +173,11 @@ def main(argv=None) -> int:
          '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
          '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
         f'{w}/report_lr/report.json', redo)
+    run('6a/8 selector headroom, LR-recovery setting',
+        ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',
+         checkpoint_of(f'{w}/dld_lr_selector'), '--train-gap', '--fresh-dir',
+         f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
+        f'{w}/headroom_lr.json', redo)
     run('7/8 training step cost (DLD sampled vs student-only)',
         ['benchmarks/training_step_cost.py', 'configs/dld_plate.py', '--teacher-ckpt', t_ckpt,
          '--json', f'{w}/step_cost.json'], f'{w}/step_cost.json', redo)

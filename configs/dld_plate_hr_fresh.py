@@ -2,7 +2,7 @@
 # rendered training plates (seed 1) instead of the same 7500 once more.
 #
 # After four cycles on one set the student reads its own training plates far
-# better than new ones (0.3x: 82.6 % of them against 66.5 % of new plates,
+# better than new ones (0.3x: 82.6 % of them against 67.3 % of new plates,
 # docs/results.md): what it still learns there is those plates, not the small
 # scales. Validation and test stay the standard splits.
 #

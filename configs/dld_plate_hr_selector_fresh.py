@@ -2,7 +2,7 @@
 # plates the student has never read (seed 2) instead of its training plates.
 #
 # The selector learns where the student misreads; on its own training plates
-# the student misreads far less than on new ones (0.4x: 1.7 % against 5.9 %
+# the student misreads far less than on new ones (0.4x: 1.7 % against 6.4 %
 # after four cycles, docs/results.md), so a selector taught there expects too
 # much of the small scales.
 #

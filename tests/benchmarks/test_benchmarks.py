@@ -53,6 +53,8 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     _write(tmp_path / 'report_lr/report.json', lr)
     _write(tmp_path / 'headroom_hr.json', dict(max_ratio=1.15, eval='test', reach={
         'deployed selector': None, 'probe 16x48 (8,16,32)': dict(accuracy=0.8)}))
+    _write(tmp_path / 'headroom_lr.json', dict(max_ratio=1.15, eval='test', reach={
+        'deployed selector': dict(accuracy=0.5)}))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
                                              ratio_vs_student_1_0=2.1, batch_size=32,
                                              threads=2))
@@ -79,9 +81,11 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert '1.24x' in lines['3. DLD+selector+reread vs oracle (efficiency setting)']
     assert verdict['3. DLD+selector vs oracle (LR setting)'] == 'NOT met'
     assert '3. DLD+selector+reread vs oracle (LR setting)' not in verdict
-    headroom = '3. headroom: highest accuracy within 1.15x the oracle (test split)'
-    assert verdict[headroom] == '-'
-    assert 'deployed selector none, probe 16x48 (8,16,32) 80.00%' in lines[headroom]
+    headroom = '3. headroom, {}: highest accuracy within 1.15x the oracle (test split)'
+    hr, lr = headroom.format('efficiency setting'), headroom.format('LR setting')
+    assert verdict[hr] == verdict[lr] == '-'
+    assert 'deployed selector none, probe 16x48 (8,16,32) 80.00%' in lines[hr]
+    assert lines[lr].split('|')[3].strip() == 'deployed selector 50.00%'
     assert verdict['4. training step, DLD sampled / student step (same input, 1.0)'] == 'met'
     assert verdict['4. training step, DLD sampled / no-KD recipe step (random scale)'] == \
         'NOT met'
@@ -199,42 +203,49 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     lr_cycles = module.LR_STUDENT_CYCLES
     assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
                        'configs/dld_plate_hr_fresh.py', 'configs/dld_plate_hr_selector_fresh.py',
-                       *['configs/student_plate_lr.py'] * (lr_cycles + 1), 'configs/dld_plate.py',
+                       *['configs/student_plate_lr.py'] * (lr_cycles + 1),
+                       'configs/student_plate_lr_fresh.py', 'configs/dld_plate.py',
                        *['configs/dld_plate_student.py'] * lr_cycles,
-                       'configs/dld_plate_selector.py']
+                       'configs/dld_plate_student_fresh.py', 'configs/dld_plate_selector_fresh.py']
 
-    def load_from(args):
-        return next(a for a in args if a.startswith('load_from='))
+    def option(args, name):
+        return next((a.split('=', 1)[1] for a in args if a.startswith(name + '=')), None)
 
-    # each student cycle starts from the one before, the fresh-plates cycle from the
-    # last of them, the selector stage from that
-    assert cycles >= 2
-    assert load_from(trains[2]) == f'load_from={tmp_path}/dld_hr/best.pth'
-    for c in range(3, cycles + 1):
-        assert load_from(trains[c]) == f'load_from={tmp_path}/dld_hr_cycle{c - 1}/best.pth'
-    assert load_from(trains[cycles + 1]) == f'load_from={tmp_path}/dld_hr_cycle{cycles}/best.pth'
-    fresh = f'{tmp_path}/dld_hr_cycle{cycles + 1}_fresh'
-    assert load_from(trains[cycles + 2]) == f'load_from={fresh}/best.pth'
-    # LR setting: the joint run, its student-stage cycles, then the selector stage; the
-    # no-KD student gets as many extra cycles, and the report compares with the last
-    assert lr_cycles >= 1
-    lr_dirs = ['dld_lr', 'dld_lr_student'] + [f'dld_lr_student_cycle{c}'
-                                              for c in range(2, lr_cycles + 1)]
-    lr_trains = trains[-(lr_cycles + 1):]
-    assert [load_from(a) for a in lr_trains] == [f'load_from={tmp_path}/{d}/best.pth'
-                                                 for d in lr_dirs]
-    nokd_dirs = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(2, lr_cycles + 2)]
-    nokd_trains = trains[cycles + 4:cycles + 4 + lr_cycles]
-    assert [load_from(a) for a in nokd_trains] == [f'load_from={tmp_path}/{d}/best.pth'
-                                                   for d in nokd_dirs[:-1]]
-    assert all(a[-3:] == module.FIVE_EPOCH_CYCLE for a in nokd_trains)
+    def run_name(path):
+        return osp.basename(osp.dirname(path)) if path.endswith('.pth') else path
+
+    # which run each training run starts from (work dirs by name)
+    starts = {osp.basename(a[a.index('--work-dir') + 1]): option(a, 'load_from')
+              for a in trains}
+    starts = {k: v and run_name(v) for k, v in starts.items()}
+    assert cycles >= 2 and lr_cycles >= 1
+    # efficiency setting: each student cycle starts from the one before, the
+    # fresh-plates cycle from the last of them, the selector stage from that
+    hr_chain = ['dld_hr'] + [f'dld_hr_cycle{c}' for c in range(2, cycles + 1)] + \
+        [f'dld_hr_cycle{cycles + 1}_fresh', 'dld_hr_selector']
+    # LR setting: the joint run, its student-stage cycles, the fresh-plates cycle, then
+    # the selector stage; the no-KD student gets as many cycles and a fresh one too
+    lr_chain = ['dld_lr', 'dld_lr_student'] + \
+        [f'dld_lr_student_cycle{c}' for c in range(2, lr_cycles + 1)] + \
+        ['dld_lr_student_fresh', 'dld_lr_selector']
+    nokd_chain = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(2, lr_cycles + 2)] + \
+        ['nokd_lr_fresh']
+    for chain in (hr_chain, lr_chain, nokd_chain):
+        assert [starts[d] for d in chain[1:]] == chain[:-1]
+    assert starts['nokd_lr'] == 'teacher' and starts['dld_lr'] is None
+    nokd_trains = [a for a in trains if 'nokd_lr' in a[a.index('--work-dir') + 1]]
+    assert all(a[-3:] == module.FIVE_EPOCH_CYCLE for a in nokd_trains[1:])
+    # every distillation run reads the trained teacher
+    dld_trains = [a for a in trains if '/dld_' in a[a.index('--work-dir') + 1]]
+    assert len(dld_trains) == len(hr_chain) + len(lr_chain)
+    assert all(option(a, 'model.teacher_ckpt') == f'{tmp_path}/teacher/best.pth'
+               for a in dld_trains)
+    nokd_dirs = nokd_chain
     report_lr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
                      and a[1] == 'configs/dld_plate.py')
     assert report_lr[report_lr.index('--baseline-ckpt') + 1] == \
         f'{tmp_path}/{nokd_dirs[-1]}/best.pth'
     assert report_lr[2] == f'{tmp_path}/dld_lr_selector/best.pth'
-    assert all(f'model.teacher_ckpt={tmp_path}/teacher/best.pth' in a
-               for a in trains[1:cycles + 3])
     # the cascade is calibrated on the selector stage's checkpoint, then deployed in the
     # efficiency report and the throughput benchmark
     calibrate = next(a for a in calls if a[0] == 'tools/calibrate_reread.py')
@@ -244,9 +255,11 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     report_hr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
                      and a[1] == 'configs/dld_plate_hr.py')
     throughput = next(a for a in calls if a[0] == 'benchmarks/inference_throughput.py')
-    headroom = next(a for a in calls if a[0] == 'benchmarks/selector_headroom.py')
+    headroom, headroom_lr = [a for a in calls if a[0] == 'benchmarks/selector_headroom.py']
     assert report_hr[-3:] == deploy and throughput[-3:] == deploy and headroom[-3:] == deploy
     assert headroom[2] == f'{tmp_path}/dld_hr_selector/best.pth'
+    assert headroom_lr[1:3] == ['configs/dld_plate.py', f'{tmp_path}/dld_lr_selector/best.pth']
+    assert option(headroom_lr, 'model.test_cfg.reread.min_score') is None
     assert calls.index(calibrate) < calls.index(report_hr)
     assert calls[-1][0] == 'benchmarks/check_targets.py'
     calls.clear()

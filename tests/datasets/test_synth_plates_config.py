@@ -44,14 +44,23 @@ def test_config_declares_what_the_tools_need(cfg_and_root):
     assert cfg.val_dataloader.dataset.frames == 'all'
 
 
-def test_a_fresh_training_set_is_rendered_and_read_by_the_training_split(tmp_path):
-    """configs/dld_plate_hr_fresh.py: the training split reads its own new plates,
-    rendered on first use; validation and test stay on the standard set."""
+# the last student cycles read one new set, the selector stages another
+@pytest.mark.parametrize('name,seed', [('dld_plate_hr_fresh', 1),
+                                       ('dld_plate_student_fresh', 1),
+                                       ('student_plate_lr_fresh', 1),
+                                       ('dld_plate_hr_selector_fresh', 2),
+                                       ('dld_plate_selector_fresh', 2)])
+def test_a_fresh_training_set_is_rendered_and_read_by_the_training_split(tmp_path, name,
+                                                                         seed):
+    """The training split reads its own new plates, rendered on first use;
+    validation and test stay on the standard set."""
     from dld.apis.model_loading import load_config
     from dld.engine.launch import ensure_config_data
-    fresh_cfg = osp.join(osp.dirname(CFG), '..', '..', 'dld_plate_hr_fresh.py')
+    fresh_cfg = osp.join(osp.dirname(CFG), '..', '..', f'{name}.py')
     cfg = load_config(fresh_cfg)
-    assert cfg.train_synth_plates.seed != cfg.synth_plates.seed
+    assert cfg.synth_plates.seed == 0 and cfg.train_synth_plates.seed == seed
+    assert cfg.train_dataloader.dataset.pipeline == \
+        load_config(fresh_cfg.replace('_fresh', '')).train_dataloader.dataset.pipeline
     assert cfg.train_dataloader.dataset.data_root == cfg.train_synth_plates.data_root
     assert cfg.test_dataloader.dataset.data_root == cfg.synth_plates.data_root
     small = dict(tracks=2, val_tracks=1, test_tracks=1, frames=1)
