@@ -3,16 +3,19 @@
 Everything here registers itself in :mod:`dld.registry` (``DATASETS``,
 ``TRANSFORMS``) when imported; configs name the classes by type.
 """
-from . import transforms  # noqa: F401
+from . import samplers, transforms  # noqa: F401
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .degradation import DegradationConfig, degrade_plate
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .lrlpr_track_dataset import LRLPRTrackDataset
+from .online_synth_plate_dataset import OnlineSynthPlateDataset
 from .paired_plate_dataset import PairedPlateDataset
+from .samplers import EpochOffsetSampler
 from .synth import ensure_synth_plates, generate_synth_plates
 
 __all__ = [
     'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
+    'OnlineSynthPlateDataset', 'EpochOffsetSampler',
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates'
 ]

@@ -267,6 +267,61 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     assert [a[0] for a in calls] == ['benchmarks/check_targets.py']  # all done: skipped
 
 
+def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):
+    import subprocess
+    module = _load('online_plates')
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        if args[0] == 'tools/train.py':
+            work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / 'best.pth').write_text('')
+            (work / 'last_checkpoint').write_text(str(work / 'epoch_5.pth'))
+        if args[0] == 'tools/flops_accuracy.py':
+            online = 'online' in args[1]
+            rows = [_row(f'dld@{s:g}', (0.9 if online else 0.8) * s, s, scale=s)
+                    for s in module.SCALES]
+            _write(tmp_path / osp.relpath(args[args.index('--out') + 1], tmp_path)
+                   / 'report.json', dict(methods=rows))
+
+    monkeypatch.setattr(subprocess, 'run', fake_run)
+    monkeypatch.setattr(module, 'render_ms_per_item', lambda: dict(hr=3.0, hr_lr=4.0))
+    argv = ['--work-dir', str(tmp_path / 'runs'), '--teacher', str(tmp_path / 'teacher')]
+    assert module.main(argv) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    assert [a[1] for a in trains] == ['configs/teacher_plate_hr.py',
+                                      *['configs/dld_plate_hr.py'] * 2,
+                                      *['configs/dld_plate_hr_online.py'] * 2]
+
+    def option(args, name):
+        return next((a.split('=', 1)[1] for a in args if a.startswith(name + '=')), None)
+
+    for arm in ('fixed', 'online'):
+        first, second = [a for a in trains if f'{arm}_cycle' in a[a.index('--work-dir') + 1]]
+        assert option(first, 'load_from') is None  # the student starts as the teacher
+        assert option(second, 'load_from') == f'{tmp_path}/runs/{arm}_cycle1/best.pth'
+        assert option(second, 'model.teacher_ckpt') == f'{tmp_path}/teacher/best.pth'
+        # each online cycle reads its own stream of plates; the fixed arm the set on disk
+        seeds = [option(a, 'train_dataloader.dataset.seed') for a in (first, second)]
+        assert seeds == (['1', '2'] if arm == 'online' else [None, None])
+    table = [[c.strip() for c in line.strip('|').split('|')]
+             for line in capsys.readouterr().out.splitlines() if line.startswith('| ')]
+    assert table[0][:3] == ['plates', 'cycle', '1x']
+    assert [r[:3] for r in table[1:]] == [['fixed', '1', '80.00'], ['fixed', '2', '80.00'],
+                                          ['online', '1', '90.00'], ['online', '2', '90.00']]
+    assert table[-1][-2] == '27.00'  # 0.3x
+    summary = json.loads((tmp_path / 'runs' / 'summary.json').read_text())
+    assert summary['render_ms_per_item'] == dict(hr=3.0, hr_lr=4.0)
+    assert [(r['arm'], r['cycle']) for r in summary['cycles']] == [
+        ('fixed', 1), ('fixed', 2), ('online', 1), ('online', 2)]
+    calls.clear()
+    module.main(argv)
+    assert calls == []  # all done: skipped
+
+
 @pytest.mark.slow
 def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, tmp_path,
                                                                   capsys):

@@ -78,6 +78,21 @@ train_dataset = dict(
     dictionary=dictionary,
     frames='all',  # every frame of every track, once per epoch
     pipeline=train_pipeline)
+# Training plates rendered when read (OnlineSynthPlateDataset) instead of
+# the 7500 on disk: with EpochOffsetSampler every epoch reads 7500 new ones.
+# They follow the rendered set's layouts and crop size, and never draw a
+# validation or test plate. Leaf configs take `online_train_dataset` with
+# their own pipeline minus LoadPlateImages (the items hold the images).
+online_train_dataset = dict(
+    type='OnlineSynthPlateDataset',
+    num_plates=synth_plates['tracks'] * synth_plates['frames'],
+    seed=0,  # give each run a seed of its own, or it reads the last one's plates
+    layouts=synth_plates['layouts'],
+    hr_size=synth_plates['hr_size'],
+    exclude_ann_files=[data_root + 'val.txt', data_root + 'test.txt'],
+    dictionary=dictionary,
+    pipeline=train_pipeline[1:])
+online_train_sampler = dict(type='EpochOffsetSampler', shuffle=True)
 val_dataset = dict(
     type=dataset_type,
     data_root=data_root,

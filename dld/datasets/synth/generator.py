@@ -51,20 +51,47 @@ def _write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def make_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]], weights: np.ndarray,
-               frames: int, hr_size: Tuple[int, int],
-               degradation: DegradationConfig) -> dict:
-    """One track from its own seed: ``label``, ``layout`` and PNG bytes of the
-    ``hr`` and ``lr`` frames (encoded here so worker processes do the work)."""
+def resolve_layouts(layouts: Sequence[str], layout_weights: Optional[Sequence[float]] = None
+                    ) -> Tuple[List[Tuple[str, str]], np.ndarray]:
+    """``(name, pattern)`` of each layout and their sampling probabilities
+    (uniform when ``layout_weights`` is None)."""
+    resolved = [resolve_layout(layout) for layout in layouts]
+    if not resolved:
+        raise ValueError('Give at least one layout')
+    w = np.ones(len(resolved)) if layout_weights is None else np.asarray(layout_weights, float)
+    if w.shape != (len(resolved),) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f'layout_weights {layout_weights} do not match layouts {layouts}')
+    return resolved, w / w.sum()
+
+
+def render_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]],
+                 weights: np.ndarray, frames: int, hr_size: Tuple[int, int],
+                 degradation: DegradationConfig, with_lr: bool = True) -> dict:
+    """One track from its own seed: ``label``, ``layout`` and the ``hr`` and
+    ``lr`` frames as ``(H, W, 3)`` uint8 BGR arrays.
+
+    The LR frames are drawn after every HR frame, so ``with_lr=False`` (an
+    empty ``lr`` list, for the settings where the student reads HR) leaves
+    the label and the HR frames as they are.
+    """
     rng = np.random.default_rng(list(seed))
     name, pattern = layouts[int(rng.choice(len(layouts), p=weights))]
     label, display = sample_plate_text(pattern, rng)
     style = sample_style(name, rng)
     plate = draw_plate(display, style, rng)
     hr = [render_frame(plate, style, rng, size=hr_size) for _ in range(frames)]
-    lr = [degrade_plate(img, rng, degradation) for img in hr]
-    return dict(label=label, layout=name, hr=[_encode_png(i) for i in hr],
-                lr=[_encode_png(i) for i in lr])
+    lr = [degrade_plate(img, rng, degradation) for img in hr] if with_lr else []
+    return dict(label=label, layout=name, hr=hr, lr=lr)
+
+
+def make_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]], weights: np.ndarray,
+               frames: int, hr_size: Tuple[int, int],
+               degradation: DegradationConfig) -> dict:
+    """:func:`render_track` with the frames as PNG bytes (encoded here, so
+    worker processes do the work)."""
+    track = render_track(seed, layouts, weights, frames, hr_size, degradation)
+    return dict(track, hr=[_encode_png(i) for i in track['hr']],
+                lr=[_encode_png(i) for i in track['lr']])
 
 
 def _make_track_star(args: tuple) -> dict:
@@ -122,13 +149,7 @@ def generate_synth_plates(out_dir: str,
     if frames < 1:
         raise ValueError(f'frames must be >= 1, got {frames}')
     sizes = _split_sizes(tracks, val_tracks, test_tracks)
-    resolved = [resolve_layout(layout) for layout in layouts]
-    if not resolved:
-        raise ValueError('Give at least one layout')
-    w = np.ones(len(resolved)) if layout_weights is None else np.asarray(layout_weights, float)
-    if w.shape != (len(resolved),) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f'layout_weights {layout_weights} do not match layouts {layouts}')
-    w = w / w.sum()
+    resolved, w = resolve_layouts(layouts, layout_weights)
     deg = DegradationConfig.from_dict(degradation)
     hr_size = (int(hr_size[0]), int(hr_size[1]))
 

@@ -1,0 +1,126 @@
+"""Student-stage cycles on the same plates against plates rendered when read.
+
+    python benchmarks/online_plates.py [--cycles 2] [--arms fixed online]
+        [--teacher work_dirs/results/teacher] [--work-dir work_dirs/online_plates]
+
+Trains the efficiency setting's student stage from the HR teacher for
+``--cycles`` 5-epoch one-cycle runs, each from the last, in two arms:
+``fixed`` (configs/dld_plate_hr.py: the 7500 training plates on disk, every
+epoch) and ``online`` (configs/dld_plate_hr_online.py: 7500 new plates every
+epoch, cycle ``c`` on stream seed ``c``, so no plate is read twice). Then
+reads the test split at every scale (tools/flops_accuracy.py) and prints the
+student's plate accuracy per scale and cycle for both arms, with each
+cycle's training time. Steps already done are skipped, so the two arms can
+run as two processes (``--arms fixed`` and ``--arms online``) and a last call
+prints the table; the figures are also written to ``WORK_DIR/summary.json``.
+The teacher is trained first (configs/teacher_plate_hr.py) when
+``--teacher`` has no checkpoint.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import time
+
+from tabulate import tabulate
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from full_schedule import REPO, checkpoint_of, run  # noqa: E402
+
+ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')
+SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
+
+
+def cycle_dir(work_dir: str, arm: str, cycle: int) -> str:
+    return f'{work_dir}/{arm}_cycle{cycle}'
+
+
+def train_arm(arm: str, cycles: int, work_dir: str, t_ckpt: str, redo: bool) -> None:
+    previous = t_ckpt
+    for cycle in range(1, cycles + 1):
+        out = cycle_dir(work_dir, arm, cycle)
+        options = [f'model.teacher_ckpt={t_ckpt}']
+        if cycle > 1:
+            options.append(f'load_from={previous}')
+        if arm == 'online':
+            options.append(f'train_dataloader.dataset.seed={cycle}')
+        if not osp.exists(osp.join(REPO, out, 'last_checkpoint')) or redo:
+            start = time.time()
+            run(f'{arm} plates, cycle {cycle} of {cycles}',
+                ['tools/train.py', ARMS[arm], '--work-dir', out, '--cfg-options', *options],
+                f'{out}/last_checkpoint', redo)
+            with open(osp.join(REPO, out, 'train_minutes.json'), 'w') as f:
+                json.dump(dict(minutes=(time.time() - start) / 60), f)
+        previous = checkpoint_of(out)
+        run(f'{arm} plates, cycle {cycle}: every scale on the test split',
+            ['tools/flops_accuracy.py', ARMS[arm], previous, '--teacher-ckpt', t_ckpt,
+             '--out', f'{out}/report', '--scales', *[f'{s:g}' for s in SCALES]],
+            f'{out}/report/report.json', redo)
+
+
+def summary(work_dir: str, cycles: int) -> list:
+    rows = []
+    for arm in ARMS:
+        for cycle in range(1, cycles + 1):
+            out = osp.join(REPO, cycle_dir(work_dir, arm, cycle))
+            path = osp.join(out, 'report', 'report.json')
+            if not osp.exists(path):
+                print(f'missing: {path}', file=sys.stderr)
+                continue
+            with open(path) as f:
+                methods = {m['method']: m for m in json.load(f)['methods']}
+            minutes = None
+            if osp.exists(osp.join(out, 'train_minutes.json')):
+                with open(osp.join(out, 'train_minutes.json')) as f:
+                    minutes = json.load(f)['minutes']
+            rows.append(dict(arm=arm, cycle=cycle, train_minutes=minutes,
+                             accuracy={f'{s:g}': methods[f'dld@{s:g}']['accuracy']
+                                       for s in SCALES}))
+    return rows
+
+
+def render_ms_per_item(items: int = 200) -> dict:
+    """Milliseconds per online item on this core, HR only and HR + LR."""
+    from dld.datasets import OnlineSynthPlateDataset
+    out = {}
+    for with_lr in (False, True):
+        ds = OnlineSynthPlateDataset(num_plates=1, with_lr=with_lr)
+        start = time.perf_counter()
+        for i in range(items):
+            ds.render(i)
+        out['hr_lr' if with_lr else 'hr'] = 1e3 * (time.perf_counter() - start) / items
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--cycles', type=int, default=2)
+    parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS))
+    parser.add_argument('--teacher', default='work_dirs/results/teacher',
+                        help="the HR teacher's work dir (trained here when it has none)")
+    parser.add_argument('--work-dir', default='work_dirs/online_plates')
+    parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    args = parser.parse_args(argv)
+    run('HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                       args.teacher], f'{args.teacher}/last_checkpoint', args.redo)
+    t_ckpt = checkpoint_of(args.teacher)
+    for arm in args.arms:
+        train_arm(arm, args.cycles, args.work_dir, t_ckpt, args.redo)
+    rows = summary(args.work_dir, args.cycles)
+    render = render_ms_per_item()
+    with open(osp.join(REPO, args.work_dir, 'summary.json'), 'w') as f:
+        json.dump(dict(cycles=rows, render_ms_per_item=render), f, indent=2)
+    table = [[r['arm'], r['cycle'], *(f"{100 * r['accuracy'][f'{s:g}']:.2f}" for s in SCALES),
+              '-' if r['train_minutes'] is None else f"{r['train_minutes']:.1f}"]
+             for r in rows]
+    print('\nStudent plate accuracy (%) on the test split per scale, after each 5-epoch '
+          'student-stage cycle (efficiency setting):')
+    print(tabulate(table, headers=['plates', 'cycle', *(f'{s:g}x' for s in SCALES),
+                                   'train min'], tablefmt='github', disable_numparse=True))
+    print(f"Rendering an online item takes {render['hr']:.1f} ms (HR only) and "
+          f"{render['hr_lr']:.1f} ms (HR and LR) on one core.")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

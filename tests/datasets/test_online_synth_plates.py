@@ -1,0 +1,138 @@
+"""OnlineSynthPlateDataset renders new, reproducible plates; EpochOffsetSampler
+makes every epoch read another range of them."""
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.dataset import pseudo_collate
+
+from dld.datasets import EpochOffsetSampler, OnlineSynthPlateDataset
+from dld.datasets.synth import generate_synth_plates
+from dld.registry import DATASETS, MODELS
+
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+PACK = [dict(type='ResizePair', lr_size=(48, 144), hr_size=(48, 144)),
+        dict(type='PackPlateInputs', main_stream='lr')]
+
+
+def make(**kwargs):
+    return OnlineSynthPlateDataset(**dict(dict(num_plates=6), **kwargs))
+
+
+def test_a_plate_is_the_same_every_time_it_is_read_and_others_differ():
+    a, b = make(), make()
+    first, again = a.render(3), b.render(3)
+    assert first['gt_text'] == again['gt_text']
+    np.testing.assert_array_equal(first['img_hr'], again['img_hr'])
+    np.testing.assert_array_equal(first['img'], again['img'])
+    labels = {a.render(i)['gt_text'] for i in range(40)}
+    assert len(labels) == 40
+    assert a.render(3)['gt_text'] != make(seed=1).render(3)['gt_text']
+
+
+def test_items_past_the_epoch_length_are_new_plates_too():
+    ds = make()
+    assert len(ds) == 6
+    far = ds.render(6 * 1000 + 3)
+    assert far['gt_text'] != ds.render(3)['gt_text']
+    assert far['sample_idx'] == 6003 and far['track_id'] == 'online/6003'
+
+
+def test_without_lr_the_label_and_hr_frame_are_unchanged():
+    with_lr, hr_only = make().render(2), make(with_lr=False).render(2)
+    assert hr_only['gt_text'] == with_lr['gt_text']
+    np.testing.assert_array_equal(hr_only['img_hr'], with_lr['img_hr'])
+    assert 'img' not in hr_only
+    # the LR frame is the degraded, smaller one
+    assert with_lr['img'].shape[1] < with_lr['img_hr'].shape[1]
+
+
+def test_plates_of_the_excluded_label_files_are_never_rendered(tmp_path):
+    plain = make()
+    taken = [plain.render(i)['gt_text'] for i in (0, 4)]
+    ann = tmp_path / 'test.txt'
+    ann.write_text('# held out\n' + ''.join(f'x/lr.png|x/hr.png\t{t}\n' for t in taken))
+    ds = make(exclude_ann_files=[str(ann)])
+    assert ds.excluded == set(taken)
+    assert ds.render(0)['gt_text'] not in taken and ds.render(4)['gt_text'] not in taken
+    assert ds.render(1)['gt_text'] == plain.render(1)['gt_text']  # the rest as they were
+
+
+def test_a_missing_excluded_label_file_is_an_error_that_names_it(tmp_path):
+    missing = str(tmp_path / 'val.txt')
+    with pytest.raises(FileNotFoundError, match='val.txt'):
+        make(exclude_ann_files=[missing])
+
+
+def test_evaluation_on_online_plates_is_refused():
+    with pytest.raises(ValueError, match='PairedPlateDataset'):
+        make(test_mode=True)
+
+
+def test_layouts_outside_the_dictionary_fail_when_built():
+    with pytest.raises(ValueError, match='outside the dictionary'):
+        make(dictionary=dict(type='Dictionary', chars='0123456789'))
+
+
+def test_items_feed_the_preprocessor_with_both_streams():
+    ds = make(pipeline=PACK)
+    batch = pseudo_collate([ds[0], ds[7]])
+    out = MODELS.build(dict(type='PlateDataPreprocessor', mean=(127.5,) * 3,
+                            std=(127.5,) * 3, bgr_to_rgb=True))(batch)
+    assert out['inputs'].shape == out['inputs_hr'].shape == (2, 3, 48, 144)
+    assert [s.gt_text for s in out['data_samples']] == [ds.render(i)['gt_text'] for i in (0, 7)]
+
+
+def test_sampler_reads_a_new_range_each_epoch_and_the_same_one_on_resume():
+    ds = make(num_plates=5)
+    sampler = EpochOffsetSampler(ds, shuffle=True, seed=3)
+    first = list(sampler)
+    assert sorted(first) == [0, 1, 2, 3, 4] and len(sampler) == 5
+    sampler.set_epoch(2)
+    third = list(sampler)
+    assert sorted(third) == [10, 11, 12, 13, 14]
+    resumed = EpochOffsetSampler(ds, shuffle=True, seed=3)
+    resumed.set_epoch(2)
+    assert list(resumed) == third
+
+
+def test_sampler_ranks_split_an_epoch_between_them(monkeypatch):
+    import mmengine.dataset.sampler as mm_sampler
+    ds = make(num_plates=6)
+    seen = []
+    for rank in (0, 1):
+        monkeypatch.setattr(mm_sampler, 'get_dist_info', lambda r=rank: (r, 2))
+        sampler = EpochOffsetSampler(ds, shuffle=True, seed=0)
+        sampler.set_epoch(1)
+        seen.append(list(sampler))
+    assert len(seen[0]) == len(seen[1]) == 3
+    assert sorted(seen[0] + seen[1]) == list(range(6, 12))
+
+
+def test_the_online_config_trains_on_new_plates_each_epoch(tmp_path):
+    """configs/dld_plate_hr_online.py: the student stage's pipeline minus the
+    loader, HR only, validation plates excluded, a new range each epoch."""
+    from mmengine.runner import Runner
+
+    from dld.apis.model_loading import load_config
+    cfg = load_config(osp.join(CONFIGS, 'dld_plate_hr_online.py'))
+    stage = load_config(osp.join(CONFIGS, 'dld_plate_hr.py'))
+    assert cfg.train_dataloader.dataset.pipeline == stage.train_dataloader.dataset.pipeline[1:]
+    assert cfg.val_dataloader == stage.val_dataloader
+    root = str(tmp_path / 'plates')
+    generate_synth_plates(root, tracks=1, val_tracks=2, test_tracks=2, frames=1,
+                          progress=False)
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.update(batch_size=4, num_workers=0, persistent_workers=False)
+    loader_cfg.dataset.update(num_plates=4, exclude_ann_files=[
+        osp.join(root, 'val.txt'), osp.join(root, 'test.txt')])
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    assert isinstance(loader.dataset, DATASETS.get('OnlineSynthPlateDataset'))
+    assert len(loader.dataset.excluded) == 4
+    epochs = []
+    for epoch in (0, 1):
+        loader.sampler.set_epoch(epoch)
+        batch = next(iter(loader))
+        assert batch['inputs'][0].shape == batch['inputs_hr'][0].shape  # the student reads HR
+        epochs.append({s.gt_text for s in batch['data_samples']})
+    assert len(epochs[0]) == 4 and not epochs[0] & epochs[1]
