@@ -11,6 +11,7 @@ from dld.registry import DATASETS, TASK_UTILS
 
 from .degradation import DegradationConfig
 from .synth.generator import render_track, resolve_layouts
+from .synth.plate_text import label_chars
 
 # Seeds (seed, _ONLINE_CODE, index, attempt): never the (seed, split, ...)
 # seeds of a rendered set (splits are 0-2), so no online plate repeats one.
@@ -48,8 +49,8 @@ class OnlineSynthPlateDataset(BaseDataset):
         exclude_ann_files (Sequence[str]): label files (paired format) whose
             plates are never rendered: the validation and test splits, so no
             evaluated plate is trained on. A missing file is an error.
-        dictionary (dict | Dictionary | None): the character set; labels are
-            checked against it once, on the first plates.
+        dictionary (dict | Dictionary | None): the character set; every
+            character the layouts can draw must be in it.
         pipeline (list): transforms after loading.
         **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
     """
@@ -98,14 +99,13 @@ class OnlineSynthPlateDataset(BaseDataset):
         return [dict(plate_index=i) for i in range(self.num_plates)]
 
     def _check_alphabet(self) -> None:
-        """Fail at build time, not mid-epoch, when a layout draws characters
+        """Fail at build time, not mid-epoch, when a layout can draw characters
         the dictionary lacks."""
-        for i in range(8):
-            label = self.render(i)['gt_text']
-            unknown = self.dictionary.unknown_chars(label)
+        for _, pattern in self.layouts:
+            unknown = self.dictionary.unknown_chars(label_chars(pattern))
             if unknown:
-                raise ValueError(f'Layouts {[p for _, p in self.layouts]} draw {label!r}, with '
-                                 f'character(s) {sorted(set(unknown))} outside the dictionary')
+                raise ValueError(f'Layout {pattern!r} draws character(s) '
+                                 f'{sorted(set(unknown))} outside the dictionary')
 
     def render(self, index: int) -> dict:
         """The ``results`` of plate ``index`` of the stream (any index >= 0)."""

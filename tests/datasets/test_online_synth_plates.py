@@ -69,9 +69,12 @@ def test_evaluation_on_online_plates_is_refused():
         make(test_mode=True)
 
 
-def test_layouts_outside_the_dictionary_fail_when_built():
-    with pytest.raises(ValueError, match='outside the dictionary'):
-        make(dictionary=dict(type='Dictionary', chars='0123456789'))
+@pytest.mark.parametrize('chars', ['0123456789', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXY'])
+def test_layouts_outside_the_dictionary_fail_when_built(chars):
+    """Even a letter that no plate of the first epoch may hold (Z)."""
+    with pytest.raises(ValueError, match="outside the dictionary"):
+        make(dictionary=dict(type='Dictionary', chars=chars))
+    make(layouts=('NNN-NNNN', ), dictionary=dict(type='Dictionary', chars='0123456789'))
 
 
 def test_items_feed_the_preprocessor_with_both_streams():

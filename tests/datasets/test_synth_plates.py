@@ -58,6 +58,16 @@ def test_patterns():
     assert resolve_layout('Mercosur') == ('mercosur', 'LLLNLNN')
 
 
+def test_label_chars_are_every_character_a_pattern_can_draw():
+    from dld.datasets.synth import label_chars
+    assert label_chars('NN-NN') == '0123456789'
+    assert label_chars('LLL-NNNN') == '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    assert label_chars('BR-NN') == '0123456789BR'  # printed letters are in the label too
+    rng = np.random.default_rng(0)
+    assert all(set(sample_plate_text('BR-NA', rng)[0]) <= set(label_chars('BR-NA'))
+               for _ in range(50))
+
+
 def test_hr_and_lr_sizes_are_realistic(tmp_path):
     import cv2
     out = str(tmp_path / 's')

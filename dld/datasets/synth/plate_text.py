@@ -37,6 +37,14 @@ def label_pattern(pattern: str) -> str:
     return ''.join(c for c in pattern if c in _SLOTS)
 
 
+def label_chars(pattern: str) -> str:
+    """Every character a label drawn from ``pattern`` can hold, sorted."""
+    chars = set()
+    for c in pattern:
+        chars |= set(_SLOTS[c]) if c in _SLOTS else ({c} if c.isalnum() else set())
+    return ''.join(sorted(chars))
+
+
 def sample_plate_text(pattern: str, rng: np.random.Generator) -> Tuple[str, str]:
     """Draw a plate: ``(label, display)``, e.g. ``('ABC1234', 'ABC-1234')``."""
     display = ''.join(_SLOTS[c][rng.integers(len(_SLOTS[c]))] if c in _SLOTS else c
