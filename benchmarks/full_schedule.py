@@ -1,25 +1,30 @@
 """The full schedule behind docs/results.md, as one command.
 
     python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
+        [--setting all|efficiency|lr]
 
 Trains the HR teacher; DLD in the efficiency setting (student reads
-down-sampled HR): its student stage (selector frozen, four 5-epoch
-one-cycle runs on the training plates, each from the last, then a fifth on
-newly rendered plates) and its selector stage (student frozen, on plates
-the student has never read), then calibrates its reread cascade on the
+down-sampled HR): its student stage (selector frozen, five 5-epoch
+one-cycle runs, each from the last, each on 7500 plates rendered when read,
+new ones every epoch) and its selector stage (student frozen, on a rendered
+set the student has never read), then calibrates its reread cascade on the
 validation split for a 30 % FLOPs budget (tools/calibrate_reread.py) and
 measures how close any selector could come to the oracle
-(benchmarks/selector_headroom.py); the no-KD LR student (three
-cycles, then one on the new plates); and DLD in the LR-recovery setting
-(student reads the real-LR-style frames): joint training, two student-stage
-cycles and one on the new plates, then its selector stage on the third set.
-Then writes both FLOPs/accuracy reports (the efficiency one with the
-calibrated cascade) and the LR setting's headroom, times a training step and
-inference, and ends with
-``benchmarks/check_targets.py``, which prints every target's figures. A step
-whose output already exists is skipped (``--redo`` reruns everything), so an
-interrupted run continues where it stopped. Each step is an ordinary tool,
-printed before it runs.
+(benchmarks/selector_headroom.py); the no-KD LR student (3 epochs on the
+rendered training plates, then three cycles on plates rendered when read);
+and DLD in the LR-recovery setting (student reads the real-LR-style frames):
+joint training, three student-stage cycles on plates rendered when read,
+then its selector stage on the same unread set. Then writes both
+FLOPs/accuracy reports (the efficiency one with the calibrated cascade) and
+the LR setting's headroom, times a training step and inference, and ends
+with ``benchmarks/check_targets.py``, which prints every target's figures.
+
+A step whose output already exists is skipped (``--redo`` reruns
+everything), so an interrupted run continues where it stopped. Each step is
+an ordinary tool, printed before it runs. ``--setting efficiency`` and
+``--setting lr`` run one setting's steps (after the teacher), so the two can
+run side by side on a machine with cores to spare; ``--setting all``
+afterwards does what is left and checks the targets.
 """
 import argparse
 import json
@@ -30,25 +35,27 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-STUDENT_CYCLES = 4  # one-cycle runs of configs/dld_plate_hr.py (5 epochs each)
-# ... then one on newly rendered plates: after four cycles on one set the
-# student had learned those plates rather than the small scales.
-FRESH_CYCLE_CONFIG = 'configs/dld_plate_hr_fresh.py'
-# The selector learns on plates the student has not read either: on the
-# training plates it saw readings better than the student's on new ones
-# (validation: 98.53 % at 23.1 % FLOPs there, 99.73 % at 25.5 % here).
+# Student-stage cycles: 5-epoch one-cycle runs, each from the last, on plates
+# rendered when read (stream seed = cycle number), so no plate is read twice.
+# On the 7500 plates on disk the student learned those plates rather than
+# the small scales: after three cycles the online student read 5.9 pt more
+# test plates at 0.3x (benchmarks/online_plates.py, docs/results.md).
+STUDENT_CYCLES = 5
+STUDENT_CONFIG = 'configs/dld_plate_hr_online.py'
+# The selector learns on plates the student has not read: on the training
+# plates it saw readings better than the student's on new ones (validation:
+# 98.53 % at 23.1 % FLOPs there, 99.73 % at 25.5 % here).
 SELECTOR_CONFIG = 'configs/dld_plate_hr_selector_fresh.py'
-# LR setting: 5-epoch student stages after the 3-epoch joint run
-# (configs/dld_plate_student.py), each from the last. The no-KD student gets
-# the same schedule: 3 epochs, then as many 5-epoch one-cycle runs.
-LR_STUDENT_CYCLES = 2
-# ... then, as in the efficiency setting, one more on newly rendered plates
-# for both students, and the selector stage on a third set.
-LR_FRESH_CYCLE_CONFIG = 'configs/dld_plate_student_fresh.py'
-NOKD_FRESH_CYCLE_CONFIG = 'configs/student_plate_lr_fresh.py'
+# LR setting: 5-epoch student-stage cycles on plates rendered when read after
+# the 3-epoch joint run (configs/dld_plate.py), each from the last. The no-KD
+# student gets the same schedule and data: 3 epochs, then as many cycles.
+LR_STUDENT_CYCLES = 3
+LR_STUDENT_CONFIG = 'configs/dld_plate_student_online.py'
+NOKD_CYCLE_CONFIG = 'configs/student_plate_lr_online.py'
 LR_SELECTOR_CONFIG = 'configs/dld_plate_selector_fresh.py'
 FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
                     'param_scheduler.0.end=5']
+SETTINGS = ('all', 'efficiency', 'lr')
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
@@ -79,10 +86,95 @@ def reread_options(path: str) -> list:
             f'model.test_cfg.reread.scales=[{scales}]']
 
 
+def stream_seed(cycle: int) -> str:
+    """A plate stream of its own for each online cycle."""
+    return f'train_dataloader.dataset.seed={cycle}'
+
+
+def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
+    """Student stage, selector stage, reread calibration, report and headroom.
+
+    Returns the reread cascade's ``--cfg-options``."""
+    student = None
+    for cycle in range(1, STUDENT_CYCLES + 1):
+        previous, student = student, f'{w}/dld_hr_cycle{cycle}'
+        start = [f'load_from={checkpoint_of(previous)}'] if previous else []
+        run(f'2/8 DLD student stage, efficiency setting (student reads down-sampled HR), '
+            f'cycle {cycle} of {STUDENT_CYCLES}, plates rendered when read',
+            ['tools/train.py', STUDENT_CONFIG, '--work-dir', student, '--cfg-options',
+             f'model.teacher_ckpt={t_ckpt}', *start, stream_seed(cycle)],
+            f'{student}/last_checkpoint', redo)
+    selector = f'{w}/dld_hr_selector'
+    run('2b/8 selector stage, efficiency setting (student frozen)',
+        ['tools/train.py', SELECTOR_CONFIG, '--work-dir', selector,
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f'load_from={checkpoint_of(student)}'], f'{selector}/last_checkpoint', redo)
+    run('2c/8 reread cascade, efficiency setting: threshold and scales on the validation '
+        'split', ['tools/calibrate_reread.py', 'configs/dld_plate_hr.py',
+                  checkpoint_of(selector), '--max-flops', '0.30',
+                  '--json', f'{w}/reread.json'], f'{w}/reread.json', redo)
+    reread = reread_options(f'{w}/reread.json')
+    run('5/8 report, efficiency setting',
+        ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py', checkpoint_of(selector),
+         '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr', *reread],
+        f'{w}/report_hr/report.json', redo)
+    run('5a/8 selector headroom, efficiency setting: every policy against the oracle',
+        ['benchmarks/selector_headroom.py', 'configs/dld_plate_hr.py',
+         checkpoint_of(selector), '--train-gap', '--fresh-dir',
+         f'{w}/headroom_plates', '--json', f'{w}/headroom_hr.json', *reread],
+        f'{w}/headroom_hr.json', redo)
+    return reread
+
+
+def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
+    """The no-KD student, DLD joint run, student stage, selector stage, report, headroom."""
+    nokd = f'{w}/nokd_lr'
+    run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
+        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
+         '--cfg-options', f'load_from={t_ckpt}'], f'{nokd}/last_checkpoint', redo)
+    for cycle in range(1, LR_STUDENT_CYCLES + 1):
+        previous, nokd = nokd, f'{w}/nokd_lr_cycle{cycle}'
+        run(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES} (the LR DLD '
+            'student stage\'s schedule and plates)',
+            ['tools/train.py', NOKD_CYCLE_CONFIG, '--work-dir', nokd,
+             '--cfg-options', f'load_from={checkpoint_of(previous)}', stream_seed(cycle),
+             *FIVE_EPOCH_CYCLE], f'{nokd}/last_checkpoint', redo)
+    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
+        ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
+    student = f'{w}/dld_lr'
+    for cycle in range(1, LR_STUDENT_CYCLES + 1):
+        previous, student = student, f'{w}/dld_lr_student_cycle{cycle}'
+        run(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
+            f'{LR_STUDENT_CYCLES} (selector frozen), plates rendered when read',
+            ['tools/train.py', LR_STUDENT_CONFIG, '--work-dir', student,
+             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+             f'load_from={checkpoint_of(previous)}', stream_seed(cycle)],
+            f'{student}/last_checkpoint', redo)
+    selector = f'{w}/dld_lr_selector'
+    run('4b/8 selector stage, LR-recovery setting (student frozen)',
+        ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,
+         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+         f'load_from={checkpoint_of(student)}'], f'{selector}/last_checkpoint', redo)
+    run('6/8 report, LR-recovery setting',
+        ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(selector),
+         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
+         '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
+        f'{w}/report_lr/report.json', redo)
+    run('6a/8 selector headroom, LR-recovery setting',
+        ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',
+         checkpoint_of(selector), '--train-gap', '--fresh-dir',
+         f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
+        f'{w}/headroom_lr.json', redo)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    parser.add_argument('--setting', choices=SETTINGS, default='all',
+                        help="one setting's steps only (after the teacher), to run the two "
+                        'side by side; "all" also times the costs and checks the targets')
     args = parser.parse_args(argv)
     w, redo = args.work_dir, args.redo
     os.makedirs(osp.join(REPO, w), exist_ok=True)
@@ -91,93 +183,14 @@ def main(argv=None) -> int:
     run('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
                            teacher], f'{teacher}/last_checkpoint', redo)
     t_ckpt = checkpoint_of(teacher)
-    # The student stage runs as STUDENT_CYCLES one-cycle runs, each from the
-    # last (warm restarts): the small scales keep improving after each.
-    student = f'{w}/dld_hr'
-    run('2/8 DLD student stage, efficiency setting (student reads down-sampled HR)',
-        ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', student,
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{student}/last_checkpoint', redo)
-    for cycle in range(2, STUDENT_CYCLES + 1):
-        previous, student = student, f'{w}/dld_hr_cycle{cycle}'
-        run(f'2a/8 DLD student stage, cycle {cycle} of {STUDENT_CYCLES}',
-            ['tools/train.py', 'configs/dld_plate_hr.py', '--work-dir', student,
-             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-             f'load_from={checkpoint_of(previous)}'], f'{student}/last_checkpoint', redo)
-    previous, student = student, f'{w}/dld_hr_cycle{STUDENT_CYCLES + 1}_fresh'
-    run(f'2a/8 DLD student stage, cycle {STUDENT_CYCLES + 1}: newly rendered plates',
-        ['tools/train.py', FRESH_CYCLE_CONFIG, '--work-dir', student,
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(previous)}'], f'{student}/last_checkpoint', redo)
-    run('2b/8 selector stage, efficiency setting (student frozen)',
-        ['tools/train.py', SELECTOR_CONFIG, '--work-dir',
-         f'{w}/dld_hr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(student)}'],
-        f'{w}/dld_hr_selector/last_checkpoint', redo)
-    run('2c/8 reread cascade, efficiency setting: threshold and scales on the validation '
-        'split', ['tools/calibrate_reread.py', 'configs/dld_plate_hr.py',
-                  checkpoint_of(f'{w}/dld_hr_selector'), '--max-flops', '0.30',
-                  '--json', f'{w}/reread.json'], f'{w}/reread.json', redo)
-    reread = reread_options(f'{w}/reread.json')
-    run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
-        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', f'{w}/nokd_lr',
-         '--cfg-options', f'load_from={t_ckpt}'], f'{w}/nokd_lr/last_checkpoint', redo)
-    nokd = f'{w}/nokd_lr'
-    for cycle in range(2, LR_STUDENT_CYCLES + 2):
-        previous, nokd = nokd, f'{w}/nokd_lr_cycle{cycle}'
-        run(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES + 1} (the LR DLD '
-            'student stage\'s schedule)',
-            ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
-             '--cfg-options', f'load_from={checkpoint_of(previous)}', *FIVE_EPOCH_CYCLE],
-            f'{nokd}/last_checkpoint', redo)
-    previous, nokd = nokd, f'{w}/nokd_lr_fresh'
-    run('3a/8 no-KD student, last cycle: newly rendered plates',
-        ['tools/train.py', NOKD_FRESH_CYCLE_CONFIG, '--work-dir', nokd,
-         '--cfg-options', f'load_from={checkpoint_of(previous)}', *FIVE_EPOCH_CYCLE],
-        f'{nokd}/last_checkpoint', redo)
-    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
-        ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
-    lr_student = f'{w}/dld_lr'
-    for cycle in range(1, LR_STUDENT_CYCLES + 1):
-        previous = lr_student
-        lr_student = f'{w}/dld_lr_student' + (f'_cycle{cycle}' if cycle > 1 else '')
-        run(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
-            f'{LR_STUDENT_CYCLES} (selector frozen)',
-            ['tools/train.py', 'configs/dld_plate_student.py', '--work-dir', lr_student,
-             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-             f'load_from={checkpoint_of(previous)}'],
-            f'{lr_student}/last_checkpoint', redo)
-    previous, lr_student = lr_student, f'{w}/dld_lr_student_fresh'
-    run('4a/8 DLD student stage, LR-recovery setting, last cycle: newly rendered plates',
-        ['tools/train.py', LR_FRESH_CYCLE_CONFIG, '--work-dir', lr_student,
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(previous)}'], f'{lr_student}/last_checkpoint', redo)
-    run('4b/8 selector stage, LR-recovery setting (student frozen)',
-        ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir',
-         f'{w}/dld_lr_selector', '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(lr_student)}'],
-        f'{w}/dld_lr_selector/last_checkpoint', redo)
-    run('5/8 report, efficiency setting',
-        ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py',
-         checkpoint_of(f'{w}/dld_hr_selector'),
-         '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr', *reread],
-        f'{w}/report_hr/report.json', redo)
-    run('5a/8 selector headroom, efficiency setting: every policy against the oracle',
-        ['benchmarks/selector_headroom.py', 'configs/dld_plate_hr.py',
-         checkpoint_of(f'{w}/dld_hr_selector'), '--train-gap', '--fresh-dir',
-         f'{w}/headroom_plates', '--json', f'{w}/headroom_hr.json', *reread],
-        f'{w}/headroom_hr.json', redo)
-    run('6/8 report, LR-recovery setting',
-        ['tools/flops_accuracy.py', 'configs/dld_plate.py',
-         checkpoint_of(f'{w}/dld_lr_selector'),
-         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
-         '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
-        f'{w}/report_lr/report.json', redo)
-    run('6a/8 selector headroom, LR-recovery setting',
-        ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',
-         checkpoint_of(f'{w}/dld_lr_selector'), '--train-gap', '--fresh-dir',
-         f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
-        f'{w}/headroom_lr.json', redo)
+    if args.setting in ('all', 'efficiency'):
+        reread = efficiency_setting(w, t_ckpt, redo)
+    if args.setting in ('all', 'lr'):
+        lr_setting(w, t_ckpt, redo)
+    if args.setting != 'all':
+        print(f'\nThe {args.setting} setting done in {(time.time() - start) / 60:.1f} min.',
+              flush=True)
+        return 0
     run('7/8 training step cost (DLD sampled vs student-only)',
         ['benchmarks/training_step_cost.py', 'configs/dld_plate.py', '--teacher-ckpt', t_ckpt,
          '--json', f'{w}/step_cost.json'], f'{w}/step_cost.json', redo)

@@ -46,6 +46,10 @@ class OnlineSynthPlateDataset(BaseDataset):
         with_lr (bool): render the LR frame; False where the student reads
             the HR crop (the efficiency setting), which leaves the HR frame
             and the label unchanged and saves the degradation's time.
+        with_hr (bool): keep the HR frame in ``results``; False where nothing
+            reads it (a student trained without a teacher), so the pipeline
+            does not resize and batch an image that is thrown away. The LR
+            frame is still degraded from it.
         exclude_ann_files (Sequence[str]): label files (paired format) whose
             plates are never rendered: the validation and test splits, so no
             evaluated plate is trained on. A missing file is an error.
@@ -63,6 +67,7 @@ class OnlineSynthPlateDataset(BaseDataset):
                  hr_size: Tuple[int, int] = (64, 192),
                  degradation: Optional[dict] = None,
                  with_lr: bool = True,
+                 with_hr: bool = True,
                  exclude_ann_files: Sequence[str] = (),
                  dictionary: Union[dict, object, None] = None,
                  **kwargs) -> None:
@@ -76,7 +81,11 @@ class OnlineSynthPlateDataset(BaseDataset):
         self.layouts, self.layout_weights = resolve_layouts(layouts, layout_weights)
         self.hr_size = (int(hr_size[0]), int(hr_size[1]))
         self.degradation = DegradationConfig.from_dict(degradation)
+        if not (with_lr or with_hr):
+            raise ValueError('OnlineSynthPlateDataset needs with_lr or with_hr: '
+                             'an item must hold an image')
         self.with_lr = bool(with_lr)
+        self.with_hr = bool(with_hr)
         self.exclude_ann_files = list(exclude_ann_files)
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -117,11 +126,12 @@ class OnlineSynthPlateDataset(BaseDataset):
             if track['label'] not in self.excluded:
                 break
             attempt += 1  # an evaluated plate: draw another from the next seed
-        hr = track['hr'][0]
         results = dict(gt_text=track['label'], plate_layout=track['layout'],
                        track_id=f'online/{index}', frame_idx=0, num_frames=1,
-                       sample_idx=int(index), img_hr=hr, hr_img_shape=hr.shape[:2],
-                       hr_ori_shape=hr.shape[:2])
+                       sample_idx=int(index))
+        if self.with_hr:
+            hr = track['hr'][0]
+            results.update(img_hr=hr, hr_img_shape=hr.shape[:2], hr_ori_shape=hr.shape[:2])
         if self.with_lr:
             lr = track['lr'][0]
             results.update(img=lr, img_shape=lr.shape[:2], ori_shape=lr.shape[:2])
@@ -147,7 +157,8 @@ class OnlineSynthPlateDataset(BaseDataset):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_plates={self.num_plates}, seed={self.seed}, '
-                f'with_lr={self.with_lr}, excluded labels={len(self.excluded)})')
+                f'with_lr={self.with_lr}, with_hr={self.with_hr}, '
+                f'excluded labels={len(self.excluded)})')
 
 
 def _read_labels(path: str, dictionary) -> Set[str]:

@@ -201,12 +201,11 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     configs = [a[1] for a in trains]
     cycles = module.STUDENT_CYCLES
     lr_cycles = module.LR_STUDENT_CYCLES
-    assert configs == ['configs/teacher_plate_hr.py', *['configs/dld_plate_hr.py'] * cycles,
-                       'configs/dld_plate_hr_fresh.py', 'configs/dld_plate_hr_selector_fresh.py',
-                       *['configs/student_plate_lr.py'] * (lr_cycles + 1),
-                       'configs/student_plate_lr_fresh.py', 'configs/dld_plate.py',
-                       *['configs/dld_plate_student.py'] * lr_cycles,
-                       'configs/dld_plate_student_fresh.py', 'configs/dld_plate_selector_fresh.py']
+    assert configs == ['configs/teacher_plate_hr.py', *[module.STUDENT_CONFIG] * cycles,
+                       'configs/dld_plate_hr_selector_fresh.py', 'configs/student_plate_lr.py',
+                       *[module.NOKD_CYCLE_CONFIG] * lr_cycles, 'configs/dld_plate.py',
+                       *[module.LR_STUDENT_CONFIG] * lr_cycles,
+                       'configs/dld_plate_selector_fresh.py']
 
     def option(args, name):
         return next((a.split('=', 1)[1] for a in args if a.startswith(name + '=')), None)
@@ -220,18 +219,23 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     starts = {k: v and run_name(v) for k, v in starts.items()}
     assert cycles >= 2 and lr_cycles >= 1
     # efficiency setting: each student cycle starts from the one before, the
-    # fresh-plates cycle from the last of them, the selector stage from that
-    hr_chain = ['dld_hr'] + [f'dld_hr_cycle{c}' for c in range(2, cycles + 1)] + \
-        [f'dld_hr_cycle{cycles + 1}_fresh', 'dld_hr_selector']
-    # LR setting: the joint run, its student-stage cycles, the fresh-plates cycle, then
-    # the selector stage; the no-KD student gets as many cycles and a fresh one too
-    lr_chain = ['dld_lr', 'dld_lr_student'] + \
-        [f'dld_lr_student_cycle{c}' for c in range(2, lr_cycles + 1)] + \
-        ['dld_lr_student_fresh', 'dld_lr_selector']
-    nokd_chain = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(2, lr_cycles + 2)] + \
-        ['nokd_lr_fresh']
+    # selector stage from the last
+    hr_chain = [f'dld_hr_cycle{c}' for c in range(1, cycles + 1)] + ['dld_hr_selector']
+    # LR setting: the joint run, its student-stage cycles, then the selector stage;
+    # the no-KD student gets as many cycles
+    lr_chain = ['dld_lr'] + [f'dld_lr_student_cycle{c}' for c in range(1, lr_cycles + 1)] + \
+        ['dld_lr_selector']
+    nokd_chain = ['nokd_lr'] + [f'nokd_lr_cycle{c}' for c in range(1, lr_cycles + 1)]
     for chain in (hr_chain, lr_chain, nokd_chain):
         assert [starts[d] for d in chain[1:]] == chain[:-1]
+    assert starts['dld_hr_cycle1'] is None
+    # every cycle on plates rendered when read reads a stream of its own
+    online = [a for a in trains if 'cycle' in a[a.index('--work-dir') + 1]]
+    assert len(online) == cycles + 2 * lr_cycles
+    for chain in (hr_chain[:-1], lr_chain[1:-1], nokd_chain[1:]):
+        seeds = [option(next(a for a in online if a[a.index('--work-dir') + 1].endswith(d)),
+                        'train_dataloader.dataset.seed') for d in chain]
+        assert seeds == [str(c) for c in range(1, len(chain) + 1)]
     assert starts['nokd_lr'] == 'teacher' and starts['dld_lr'] is None
     nokd_trains = [a for a in trains if 'nokd_lr' in a[a.index('--work-dir') + 1]]
     assert all(a[-3:] == module.FIVE_EPOCH_CYCLE for a in nokd_trains[1:])
@@ -265,6 +269,50 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     calls.clear()
     module.main(['--work-dir', str(tmp_path)])
     assert [a[0] for a in calls] == ['benchmarks/check_targets.py']  # all done: skipped
+
+
+def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkeypatch):
+    module = _load('full_schedule')
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        if '--work-dir' in args:
+            work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / 'best.pth').write_text('')
+            (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+        for flag in ('--out', '--json'):
+            if flag in args:
+                out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
+                target = out / 'report.json' if flag == '--out' else out
+                target.parent.mkdir(parents=True, exist_ok=True)
+                chosen = dict(chosen=dict(min_score=0.75, scales=[0.8]))
+                target.write_text(json.dumps(chosen))
+
+    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+
+    def work_dirs():
+        return [osp.basename(a[a.index('--work-dir') + 1]) for a in calls if '--work-dir' in a]
+
+    assert module.main(['--work-dir', str(tmp_path), '--setting', 'efficiency']) == 0
+    assert work_dirs()[0] == 'teacher'
+    assert all(d.startswith('dld_hr') for d in work_dirs()[1:])
+    assert calls[-1][0] == 'benchmarks/selector_headroom.py'  # no costs, no check yet
+    assert calls[-1][1] == 'configs/dld_plate_hr.py'
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path), '--setting', 'lr'])
+    assert work_dirs()[0].startswith('nokd_lr')  # the teacher is done: skipped
+    assert not any(d.startswith('dld_hr') for d in work_dirs())
+    assert calls[-1][0] == 'benchmarks/selector_headroom.py'
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path)])
+    assert [a[0] for a in calls] == ['benchmarks/training_step_cost.py',
+                                     'benchmarks/inference_throughput.py',
+                                     'benchmarks/check_targets.py']
+    assert calls[1][-2:] == ['model.test_cfg.reread.min_score=0.75',
+                             'model.test_cfg.reread.scales=[0.8]']
 
 
 def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):

@@ -47,6 +47,17 @@ def test_without_lr_the_label_and_hr_frame_are_unchanged():
     assert with_lr['img'].shape[1] < with_lr['img_hr'].shape[1]
 
 
+def test_without_hr_the_lr_frame_is_unchanged_and_nothing_hr_is_packed():
+    both, lr_only = make().render(2), make(with_hr=False).render(2)
+    assert lr_only['gt_text'] == both['gt_text']
+    np.testing.assert_array_equal(lr_only['img'], both['img'])
+    assert not any(key.startswith('hr_') or key == 'img_hr' for key in lr_only)
+    packed = make(with_hr=False, pipeline=PACK)[2]
+    assert 'inputs_hr' not in packed and packed['inputs'].shape[1:] == (48, 144)
+    with pytest.raises(ValueError, match='with_lr or with_hr'):
+        make(with_lr=False, with_hr=False)
+
+
 def test_plates_of_the_excluded_label_files_are_never_rendered(tmp_path):
     plain = make()
     taken = [plain.render(i)['gt_text'] for i in (0, 4)]
@@ -139,3 +150,25 @@ def test_the_online_config_trains_on_new_plates_each_epoch(tmp_path):
         assert batch['inputs'][0].shape == batch['inputs_hr'][0].shape  # the student reads HR
         epochs.append({s.gt_text for s in batch['data_samples']})
     assert len(epochs[0]) == 4 and not epochs[0] & epochs[1]
+
+
+@pytest.mark.parametrize('online, stage, reads_hr', [
+    ('dld_plate_student_online.py', 'dld_plate_student.py', True),
+    ('student_plate_lr_online.py', 'student_plate_lr.py', False)])
+def test_the_lr_online_configs_keep_their_stage_but_its_plates(online, stage, reads_hr):
+    """The LR setting's online cycles: the stage's pipeline minus the loader, LR
+    degraded from HR, the HR frame batched only where a teacher reads it."""
+    from mmengine.runner import Runner
+
+    from dld.apis.model_loading import load_config
+    cfg = load_config(osp.join(CONFIGS, online))
+    base = load_config(osp.join(CONFIGS, stage))
+    assert cfg.train_dataloader.dataset.pipeline == base.train_dataloader.dataset.pipeline[1:]
+    assert cfg.model == base.model and cfg.val_dataloader == base.val_dataloader
+    assert cfg.train_dataloader.sampler.type == 'EpochOffsetSampler'
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.update(batch_size=2, num_workers=0, persistent_workers=False)
+    loader_cfg.dataset.update(num_plates=2, exclude_ann_files=[])
+    batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
+    assert batch['inputs'][0].shape == (3, 48, 144)
+    assert ('inputs_hr' in batch) == reads_hr
