@@ -20,8 +20,9 @@ the LR setting's headroom, times a training step and inference, and ends
 with ``benchmarks/check_targets.py``, which prints every target's figures.
 
 A step whose output already exists is skipped (``--redo`` reruns
-everything), so an interrupted run continues where it stopped. Each step is
-an ordinary tool, printed before it runs. ``--setting efficiency`` and
+everything), and a training run that was interrupted resumes from its last
+checkpoint, so an interrupted schedule continues where it stopped. Each step
+is an ordinary tool, printed before it runs. ``--setting efficiency`` and
 ``--setting lr`` run one setting's steps (after the teacher), so the two can
 run side by side on a machine with cores to spare; ``--setting all``
 afterwards does what is left and checks the targets.
@@ -56,6 +57,7 @@ LR_SELECTOR_CONFIG = 'configs/dld_plate_selector_fresh.py'
 FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
                     'param_scheduler.0.end=5']
 SETTINGS = ('all', 'efficiency', 'lr')
+TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
@@ -66,6 +68,29 @@ def run(step: str, cmd: list, done: str, redo: bool) -> None:
     start = time.time()
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
     print(f'=== {step}: done in {(time.time() - start) / 60:.1f} min', flush=True)
+
+
+def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
+    """Run a ``tools/train.py`` step in ``work_dir``; skip it once it has finished.
+
+    A run counts as finished only when it exits cleanly, which writes
+    ``TRAIN_DONE`` (mmengine's ``last_checkpoint`` appears after the first
+    epoch, so an interrupted run has one too). An interrupted run is resumed
+    from its latest checkpoint (``--resume``) rather than started again.
+    """
+    done = osp.join(REPO, work_dir, TRAIN_DONE)
+    if not redo and osp.exists(done):
+        print(f'=== {step}: skipped, {work_dir}/{TRAIN_DONE} exists', flush=True)
+        return
+    if not redo and osp.exists(osp.join(REPO, work_dir, 'last_checkpoint')):
+        step, cmd = f'{step} (resumed: interrupted before)', [*cmd[:2], '--resume', *cmd[2:]]
+    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
+    start = time.time()
+    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
+    minutes = (time.time() - start) / 60
+    with open(done, 'w') as f:
+        json.dump(dict(command=cmd, minutes=minutes), f)
+    print(f'=== {step}: done in {minutes:.1f} min', flush=True)
 
 
 def checkpoint_of(work_dir: str) -> str:
@@ -99,16 +124,15 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
     for cycle in range(1, STUDENT_CYCLES + 1):
         previous, student = student, f'{w}/dld_hr_cycle{cycle}'
         start = [f'load_from={checkpoint_of(previous)}'] if previous else []
-        run(f'2/8 DLD student stage, efficiency setting (student reads down-sampled HR), '
-            f'cycle {cycle} of {STUDENT_CYCLES}, plates rendered when read',
-            ['tools/train.py', STUDENT_CONFIG, '--work-dir', student, '--cfg-options',
-             f'model.teacher_ckpt={t_ckpt}', *start, stream_seed(cycle)],
-            f'{student}/last_checkpoint', redo)
+        train(f'2/8 DLD student stage, efficiency setting (student reads down-sampled HR), '
+              f'cycle {cycle} of {STUDENT_CYCLES}, plates rendered when read',
+              ['tools/train.py', STUDENT_CONFIG, '--work-dir', student, '--cfg-options',
+               f'model.teacher_ckpt={t_ckpt}', *start, stream_seed(cycle)], student, redo)
     selector = f'{w}/dld_hr_selector'
-    run('2b/8 selector stage, efficiency setting (student frozen)',
-        ['tools/train.py', SELECTOR_CONFIG, '--work-dir', selector,
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(student)}'], f'{selector}/last_checkpoint', redo)
+    train('2b/8 selector stage, efficiency setting (student frozen)',
+          ['tools/train.py', SELECTOR_CONFIG, '--work-dir', selector,
+           '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+           f'load_from={checkpoint_of(student)}'], selector, redo)
     run('2c/8 reread cascade, efficiency setting: threshold and scales on the validation '
         'split', ['tools/calibrate_reread.py', 'configs/dld_plate_hr.py',
                   checkpoint_of(selector), '--max-flops', '0.30',
@@ -129,33 +153,32 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
 def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
     """The no-KD student, DLD joint run, student stage, selector stage, report, headroom."""
     nokd = f'{w}/nokd_lr'
-    run('3/8 no-KD student on LR (from the teacher, scale-augmented)',
-        ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
-         '--cfg-options', f'load_from={t_ckpt}'], f'{nokd}/last_checkpoint', redo)
+    train('3/8 no-KD student on LR (from the teacher, scale-augmented)',
+          ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
+           '--cfg-options', f'load_from={t_ckpt}'], nokd, redo)
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
         previous, nokd = nokd, f'{w}/nokd_lr_cycle{cycle}'
-        run(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES} (the LR DLD '
-            'student stage\'s schedule and plates)',
-            ['tools/train.py', NOKD_CYCLE_CONFIG, '--work-dir', nokd,
-             '--cfg-options', f'load_from={checkpoint_of(previous)}', stream_seed(cycle),
-             *FIVE_EPOCH_CYCLE], f'{nokd}/last_checkpoint', redo)
-    run('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
-        ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr/last_checkpoint', redo)
+        train(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES} (the LR DLD '
+              'student stage\'s schedule and plates)',
+              ['tools/train.py', NOKD_CYCLE_CONFIG, '--work-dir', nokd,
+               '--cfg-options', f'load_from={checkpoint_of(previous)}', stream_seed(cycle),
+               *FIVE_EPOCH_CYCLE], nokd, redo)
+    train('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
+          ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
+           '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr', redo)
     student = f'{w}/dld_lr'
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
         previous, student = student, f'{w}/dld_lr_student_cycle{cycle}'
-        run(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
-            f'{LR_STUDENT_CYCLES} (selector frozen), plates rendered when read',
-            ['tools/train.py', LR_STUDENT_CONFIG, '--work-dir', student,
-             '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-             f'load_from={checkpoint_of(previous)}', stream_seed(cycle)],
-            f'{student}/last_checkpoint', redo)
+        train(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
+              f'{LR_STUDENT_CYCLES} (selector frozen), plates rendered when read',
+              ['tools/train.py', LR_STUDENT_CONFIG, '--work-dir', student,
+               '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+               f'load_from={checkpoint_of(previous)}', stream_seed(cycle)], student, redo)
     selector = f'{w}/dld_lr_selector'
-    run('4b/8 selector stage, LR-recovery setting (student frozen)',
-        ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,
-         '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-         f'load_from={checkpoint_of(student)}'], f'{selector}/last_checkpoint', redo)
+    train('4b/8 selector stage, LR-recovery setting (student frozen)',
+          ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,
+           '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+           f'load_from={checkpoint_of(student)}'], selector, redo)
     run('6/8 report, LR-recovery setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(selector),
          '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
@@ -180,8 +203,8 @@ def main(argv=None) -> int:
     os.makedirs(osp.join(REPO, w), exist_ok=True)
     start = time.time()
     teacher = f'{w}/teacher'
-    run('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
-                           teacher], f'{teacher}/last_checkpoint', redo)
+    train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                             teacher], teacher, redo)
     t_ckpt = checkpoint_of(teacher)
     if args.setting in ('all', 'efficiency'):
         reread = efficiency_setting(w, t_ckpt, redo)

@@ -25,7 +25,7 @@ import time
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from full_schedule import REPO, checkpoint_of, run  # noqa: E402
+from full_schedule import REPO, TRAIN_DONE, checkpoint_of, run, train  # noqa: E402
 
 ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
@@ -44,13 +44,9 @@ def train_arm(arm: str, cycles: int, work_dir: str, t_ckpt: str, redo: bool) -> 
             options.append(f'load_from={previous}')
         if arm == 'online':
             options.append(f'train_dataloader.dataset.seed={cycle}')
-        if not osp.exists(osp.join(REPO, out, 'last_checkpoint')) or redo:
-            start = time.time()
-            run(f'{arm} plates, cycle {cycle} of {cycles}',
-                ['tools/train.py', ARMS[arm], '--work-dir', out, '--cfg-options', *options],
-                f'{out}/last_checkpoint', redo)
-            with open(osp.join(REPO, out, 'train_minutes.json'), 'w') as f:
-                json.dump(dict(minutes=(time.time() - start) / 60), f)
+        train(f'{arm} plates, cycle {cycle} of {cycles}',
+              ['tools/train.py', ARMS[arm], '--work-dir', out, '--cfg-options', *options],
+              out, redo)
         previous = checkpoint_of(out)
         run(f'{arm} plates, cycle {cycle}: every scale on the test split',
             ['tools/flops_accuracy.py', ARMS[arm], previous, '--teacher-ckpt', t_ckpt,
@@ -70,8 +66,8 @@ def summary(work_dir: str, cycles: int) -> list:
             with open(path) as f:
                 methods = {m['method']: m for m in json.load(f)['methods']}
             minutes = None
-            if osp.exists(osp.join(out, 'train_minutes.json')):
-                with open(osp.join(out, 'train_minutes.json')) as f:
+            if osp.exists(osp.join(out, TRAIN_DONE)):
+                with open(osp.join(out, TRAIN_DONE)) as f:
                     minutes = json.load(f)['minutes']
             rows.append(dict(arm=arm, cycle=cycle, train_minutes=minutes,
                              accuracy={f'{s:g}': methods[f'dld@{s:g}']['accuracy']

@@ -315,6 +315,39 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
                              'model.test_cfg.reread.scales=[0.8]']
 
 
+def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
+        tmp_path, monkeypatch):
+    import subprocess
+    module = _load('full_schedule')
+    calls, fail = [], []
+
+    def fake_run(cmd, cwd, check):
+        calls.append(cmd[1:])
+        work = tmp_path / 'run'
+        work.mkdir(exist_ok=True)
+        (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))  # after epoch 1
+        if fail:
+            raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+    cmd = ['tools/train.py', 'configs/x.py', '--work-dir', str(tmp_path / 'run'),
+           '--cfg-options', 'load_from=a.pth']
+    fail.append(True)
+    with pytest.raises(subprocess.CalledProcessError):
+        module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
+    assert calls[-1] == cmd
+    assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()  # not finished
+    fail.clear()
+    module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
+    assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]  # from its own last checkpoint
+    done = json.loads((tmp_path / 'run' / module.TRAIN_DONE).read_text())
+    assert done['command'] == calls[-1] and done['minutes'] >= 0
+    module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
+    assert len(calls) == 2  # finished: skipped
+    module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
+    assert calls[-1] == cmd  # --redo trains it again from the start
+
+
 def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):
     import subprocess
     module = _load('online_plates')
