@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from tabulate import tabulate
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Student-stage cycles: 5-epoch one-cycle runs, each from the last, on plates
 # rendered when read (stream seed = cycle number), so no plate is read twice.
@@ -57,6 +59,7 @@ LR_SELECTOR_CONFIG = 'configs/dld_plate_selector_fresh.py'
 FIVE_EPOCH_CYCLE = ['train_cfg.max_epochs=5', 'train_cfg.val_interval=5',
                     'param_scheduler.0.end=5']
 SETTINGS = ('all', 'efficiency', 'lr')
+SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
 TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
 
 
@@ -116,6 +119,47 @@ def stream_seed(cycle: int) -> str:
     return f'train_dataloader.dataset.seed={cycle}'
 
 
+def cycle_report(step: str, config: str, work_dir: str, t_ckpt: str, redo: bool,
+                 baseline: tuple = ()) -> None:
+    """Every scale of a student cycle on the test split (``WORK_DIR/report``);
+    ``baseline``: the no-KD student's (checkpoint, config) of the same cycle."""
+    extra = ['--baseline-ckpt', baseline[0], '--baseline-config', baseline[1]] if baseline else []
+    run(step, ['tools/flops_accuracy.py', config, checkpoint_of(work_dir), '--teacher-ckpt',
+               t_ckpt, '--out', f'{work_dir}/report', *extra,
+               '--scales', *(f'{s:g}' for s in SCALES)],
+        f'{work_dir}/report/report.json', redo)
+
+
+def cycle_table(work_dirs: list, title: str, out: str) -> str:
+    """Plate accuracy per scale after each cycle, from the cycles' reports;
+    printed and written to ``out``. Rows whose report is missing are left out."""
+    rows, baseline = [], False
+    for cycle, work_dir in enumerate(work_dirs, 1):
+        path = osp.join(REPO, work_dir, 'report', 'report.json')
+        if not osp.exists(path):
+            continue
+        with open(path) as f:
+            methods = {m['method']: m['accuracy'] for m in json.load(f)['methods']}
+        minutes = None
+        if osp.exists(osp.join(REPO, work_dir, TRAIN_DONE)):
+            with open(osp.join(REPO, work_dir, TRAIN_DONE)) as f:
+                minutes = json.load(f).get('minutes')
+        row = [cycle, *(f"{100 * methods[f'dld@{s:g}']:.2f}" for s in SCALES)]
+        if f'nokd@{SCALES[0]:g}' in methods:
+            baseline = True
+            row += [f"{100 * methods[f'nokd@{s:g}']:.2f}" for s in SCALES]
+        rows.append(row + ['-' if minutes is None else f'{minutes:.1f}'])
+    headers = ['cycle', *(f'{s:g}x' for s in SCALES)]
+    if baseline:
+        headers += [f'no-KD {s:g}x' for s in SCALES]
+    text = (f'{title}\n' + tabulate(rows, headers=headers + ['train min'], tablefmt='github',
+                                    disable_numparse=True) + '\n')
+    print('\n' + text, flush=True)
+    with open(osp.join(REPO, out), 'w') as f:
+        f.write(text)
+    return text
+
+
 def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
     """Student stage, selector stage, reread calibration, report and headroom.
 
@@ -128,6 +172,12 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
               f'cycle {cycle} of {STUDENT_CYCLES}, plates rendered when read',
               ['tools/train.py', STUDENT_CONFIG, '--work-dir', student, '--cfg-options',
                f'model.teacher_ckpt={t_ckpt}', *start, stream_seed(cycle)], student, redo)
+        cycle_report(f'2a/8 the student after cycle {cycle}: every scale on the test split',
+                     STUDENT_CONFIG, student, t_ckpt, redo)
+    cycle_table([f'{w}/dld_hr_cycle{c}' for c in range(1, STUDENT_CYCLES + 1)],
+                'Student plate accuracy (%) on the test split per scale, after each 5-epoch '
+                'student-stage cycle (efficiency setting, plates rendered when read):',
+                f'{w}/cycles_hr.md')
     selector = f'{w}/dld_hr_selector'
     train('2b/8 selector stage, efficiency setting (student frozen)',
           ['tools/train.py', SELECTOR_CONFIG, '--work-dir', selector,
@@ -174,6 +224,15 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
               ['tools/train.py', LR_STUDENT_CONFIG, '--work-dir', student,
                '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
                f'load_from={checkpoint_of(previous)}', stream_seed(cycle)], student, redo)
+    for cycle in range(1, LR_STUDENT_CYCLES + 1):
+        cycle_report(f'4a/8 both LR students after cycle {cycle}: every scale on the test split',
+                     'configs/dld_plate.py', f'{w}/dld_lr_student_cycle{cycle}', t_ckpt, redo,
+                     baseline=(checkpoint_of(f'{w}/nokd_lr_cycle{cycle}'),
+                               'configs/student_plate_lr.py'))
+    cycle_table([f'{w}/dld_lr_student_cycle{c}' for c in range(1, LR_STUDENT_CYCLES + 1)],
+                'Plate accuracy (%) on the test split per scale of the DLD student and the '
+                'no-KD student after each 5-epoch cycle (LR setting, plates rendered when read; '
+                'minutes: the DLD cycle):', f'{w}/cycles_lr.md')
     selector = f'{w}/dld_lr_selector'
     train('4b/8 selector stage, LR-recovery setting (student frozen)',
           ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,

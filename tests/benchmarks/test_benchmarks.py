@@ -173,6 +173,21 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     assert rows['DLD + selector + reread']['images_per_s'] > 0
 
 
+def _fake_report(args):
+    """A report.json as tools/flops_accuracy.py writes it: accuracy per scale
+    from the run's name (cycle N reads N0 % at every scale), the no-KD
+    student's 1 pt lower where a baseline is given."""
+    if '--scales' not in args:
+        return '{}'
+    run = osp.basename(osp.dirname(args[2]))
+    level = int(run[-1]) / 10 if run[-1].isdigit() else 0.5
+    methods = [dict(method=f'dld@{s}', accuracy=level) for s in args[args.index('--scales') + 1:]]
+    if '--baseline-ckpt' in args:
+        methods += [dict(method=f"nokd@{m['method'][4:]}", accuracy=level - 0.01)
+                    for m in methods]
+    return json.dumps(dict(methods=methods))
+
+
 def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkeypatch):
     module = _load('full_schedule')
     calls = []
@@ -193,7 +208,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
                 target.parent.mkdir(parents=True, exist_ok=True)
                 chosen = dict(chosen=dict(min_score=0.75, scales=[0.6, 0.8]))
                 calibrating = args[0] == 'tools/calibrate_reread.py'
-                target.write_text(json.dumps(chosen) if calibrating else '{}')
+                target.write_text(json.dumps(chosen) if calibrating else _fake_report(args))
 
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
     assert module.main(['--work-dir', str(tmp_path)]) == 0
@@ -246,7 +261,21 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
                for a in dld_trains)
     nokd_dirs = nokd_chain
     report_lr = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
-                     and a[1] == 'configs/dld_plate.py')
+                     and a[a.index('--out') + 1].endswith('/report_lr'))
+    # every student cycle is read at every scale, the LR ones beside the no-KD
+    # student of the same cycle, and the cycles are tabulated
+    cycle_reports = [a for a in calls if a[0] == 'tools/flops_accuracy.py'
+                     and a[a.index('--out') + 1].endswith('/report')]
+    assert len(cycle_reports) == cycles + lr_cycles
+    for c in range(1, lr_cycles + 1):
+        paired = next(a for a in cycle_reports if f'dld_lr_student_cycle{c}/' in a[2])
+        assert paired[paired.index('--baseline-ckpt') + 1] == \
+            f'{tmp_path}/nokd_lr_cycle{c}/best.pth'
+    table_hr = (tmp_path / 'cycles_hr.md').read_text().splitlines()
+    assert len(table_hr) == 3 + cycles and table_hr[-1].startswith(f'| {cycles} ')
+    assert table_hr[-1].count(f'{10 * cycles:.2f}') == 6  # cycle N reads N0 % at each scale
+    table_lr = (tmp_path / 'cycles_lr.md').read_text()
+    assert 'no-KD 0.3x' in table_lr and f'{100 * lr_cycles / 10 - 1:.2f}' in table_lr
     assert report_lr[report_lr.index('--baseline-ckpt') + 1] == \
         f'{tmp_path}/{nokd_dirs[-1]}/best.pth'
     assert report_lr[2] == f'{tmp_path}/dld_lr_selector/best.pth'
@@ -288,7 +317,8 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
                 out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
                 target = out / 'report.json' if flag == '--out' else out
                 target.parent.mkdir(parents=True, exist_ok=True)
-                chosen = dict(chosen=dict(min_score=0.75, scales=[0.8]))
+                chosen = dict(chosen=dict(min_score=0.75, scales=[0.8]), **json.loads(
+                    _fake_report(args)))
                 target.write_text(json.dumps(chosen))
 
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
