@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     for target in deployed:
         for points in families.values():
             p = hr.cheapest_at_accuracy(points, target.accuracy)
-            if p is not None:
+            if p is not None and _point_row(p) not in table:  # one row per point
                 table.append(_point_row(p))
     print(tabulate(table, headers=['policy', 'setting', 'plate acc. (%)', 'FLOPs (%)',
                                    'oracle (%)', 'ratio'],

@@ -440,9 +440,12 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
     out, fresh = tmp_path / 'headroom.json', tmp_path / 'fresh'
     rc = _load('selector_headroom').main([dld_cfg, '--fresh-tracks', '3', '--fresh-dir',
                                           str(fresh), '--train-gap', '--probe-epochs', '2',
-                                          '--json', str(out)])
+                                          '--json', str(out), '--cfg-options',
+                                          'model.test_cfg.reread.min_score=1.0',
+                                          'model.test_cfg.reread.scales=[1.0]'])
     assert rc == 0
     res = json.loads(out.read_text())
+    assert [p['setting'] for p in res['deployed']] == ['alone', '+ reread (min_score 1)']
     # probes learn on freshly rendered plates, never the ones judged or trained on
     assert res['fit'] == 'fresh' and (fresh / 'train.txt').is_file()
     assert res['num_images'] == {'fresh': 6, 'test': 8, 'train': 8}
@@ -454,6 +457,11 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
             assert p['relative_flops'] >= p['oracle_flops'] - 1e-9
     alone = res['deployed'][0]
     assert alone['setting'] == 'alone' and alone['relative_flops'] > 0
-    assert 'Highest accuracy within 1.15x' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'Highest accuracy within 1.15x' in printed
+    # each policy point once, though the deployed selector has two accuracies to match
+    policies = printed.split('Each policy on')[1].split('Highest accuracy')[0]
+    rows = [line for line in policies.splitlines() if line.startswith('| ')][1:]
+    assert len(rows) == len(set(rows)) >= 3
     # the probes must not be judged on what they learned from
     assert _load('selector_headroom').main([dld_cfg, '--fit', 'test']) == 2
