@@ -91,8 +91,9 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     start = time.time()
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
     minutes = (time.time() - start) / 60
-    with open(done, 'w') as f:
+    with open(done + '.tmp', 'w') as f:  # whole or absent, never half a marker
         json.dump(dict(command=cmd, minutes=minutes), f)
+    os.replace(done + '.tmp', done)
     print(f'=== {step}: done in {minutes:.1f} min', flush=True)
 
 

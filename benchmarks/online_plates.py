@@ -97,8 +97,8 @@ def main(argv=None) -> int:
     parser.add_argument('--work-dir', default='work_dirs/online_plates')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
-    run('HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
-                       args.teacher], f'{args.teacher}/last_checkpoint', args.redo)
+    train('HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                         args.teacher], args.teacher, args.redo)
     t_ckpt = checkpoint_of(args.teacher)
     for arm in args.arms:
         train_arm(arm, args.cycles, args.work_dir, t_ckpt, args.redo)
