@@ -188,12 +188,10 @@ def _fake_report(args):
     return json.dumps(dict(methods=methods))
 
 
-def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkeypatch):
-    module = _load('full_schedule')
-    calls = []
-
+def _fake_schedule_tools(tmp_path, calls, chosen_scales):
+    """Stands in for each tool full_schedule runs: records it and writes what
+    it would (checkpoints, reports, the cascade calibrate_reread chooses)."""
     def fake_run(cmd, cwd, check):
-        """Stands in for each tool: records it and writes what it would."""
         args = cmd[1:]
         calls.append(args)
         if '--work-dir' in args:
@@ -206,9 +204,16 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
                 out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
                 target = out / name if name else out
                 target.parent.mkdir(parents=True, exist_ok=True)
-                chosen = dict(chosen=dict(min_score=0.75, scales=[0.6, 0.8]))
+                chosen = dict(chosen=dict(min_score=0.75, scales=chosen_scales))
                 calibrating = args[0] == 'tools/calibrate_reread.py'
                 target.write_text(json.dumps(chosen) if calibrating else _fake_report(args))
+    return fake_run
+
+
+def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkeypatch):
+    module = _load('full_schedule')
+    calls = []
+    fake_run = _fake_schedule_tools(tmp_path, calls, [0.6, 0.8])
 
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
     assert module.main(['--work-dir', str(tmp_path)]) == 0
@@ -303,24 +308,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
 def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkeypatch):
     module = _load('full_schedule')
     calls = []
-
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
-        calls.append(args)
-        if '--work-dir' in args:
-            work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
-            work.mkdir(parents=True, exist_ok=True)
-            (work / 'best.pth').write_text('')
-            (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
-        for flag in ('--out', '--json'):
-            if flag in args:
-                out = tmp_path / osp.relpath(args[args.index(flag) + 1], tmp_path)
-                target = out / 'report.json' if flag == '--out' else out
-                target.parent.mkdir(parents=True, exist_ok=True)
-                chosen = dict(chosen=dict(min_score=0.75, scales=[0.8]), **json.loads(
-                    _fake_report(args)))
-                target.write_text(json.dumps(chosen))
-
+    fake_run = _fake_schedule_tools(tmp_path, calls, [0.8])
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
 
     def work_dirs():
