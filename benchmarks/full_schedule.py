@@ -131,20 +131,30 @@ def cycle_report(step: str, config: str, work_dir: str, t_ckpt: str, redo: bool,
         f'{work_dir}/report/report.json', redo)
 
 
+def read_cycle(work_dir: str):
+    """A trained cycle's test accuracy per method (its ``report/report.json``)
+    and training minutes (``TRAIN_DONE``); ``(None, None)`` without a report."""
+    path = osp.join(REPO, work_dir, 'report', 'report.json')
+    if not osp.exists(path):
+        print(f'missing: {path}', file=sys.stderr)
+        return None, None
+    with open(path) as f:
+        accuracy = {m['method']: m['accuracy'] for m in json.load(f)['methods']}
+    minutes = None
+    if osp.exists(osp.join(REPO, work_dir, TRAIN_DONE)):
+        with open(osp.join(REPO, work_dir, TRAIN_DONE)) as f:
+            minutes = json.load(f).get('minutes')
+    return accuracy, minutes
+
+
 def cycle_table(work_dirs: list, title: str, out: str) -> str:
     """Plate accuracy per scale after each cycle, from the cycles' reports;
     printed and written to ``out``. Rows whose report is missing are left out."""
     rows, baseline = [], False
     for cycle, work_dir in enumerate(work_dirs, 1):
-        path = osp.join(REPO, work_dir, 'report', 'report.json')
-        if not osp.exists(path):
+        methods, minutes = read_cycle(work_dir)
+        if methods is None:
             continue
-        with open(path) as f:
-            methods = {m['method']: m['accuracy'] for m in json.load(f)['methods']}
-        minutes = None
-        if osp.exists(osp.join(REPO, work_dir, TRAIN_DONE)):
-            with open(osp.join(REPO, work_dir, TRAIN_DONE)) as f:
-                minutes = json.load(f).get('minutes')
         row = [cycle, *(f"{100 * methods[f'dld@{s:g}']:.2f}" for s in SCALES)]
         if f'nokd@{SCALES[0]:g}' in methods:
             baseline = True

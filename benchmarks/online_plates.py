@@ -25,7 +25,7 @@ import time
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from full_schedule import REPO, TRAIN_DONE, checkpoint_of, run, train  # noqa: E402
+from full_schedule import REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
 
 ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
@@ -58,19 +58,11 @@ def summary(work_dir: str, cycles: int) -> list:
     rows = []
     for arm in ARMS:
         for cycle in range(1, cycles + 1):
-            out = osp.join(REPO, cycle_dir(work_dir, arm, cycle))
-            path = osp.join(out, 'report', 'report.json')
-            if not osp.exists(path):
-                print(f'missing: {path}', file=sys.stderr)
+            methods, minutes = read_cycle(cycle_dir(work_dir, arm, cycle))
+            if methods is None:
                 continue
-            with open(path) as f:
-                methods = {m['method']: m for m in json.load(f)['methods']}
-            minutes = None
-            if osp.exists(osp.join(out, TRAIN_DONE)):
-                with open(osp.join(out, TRAIN_DONE)) as f:
-                    minutes = json.load(f)['minutes']
             rows.append(dict(arm=arm, cycle=cycle, train_minutes=minutes,
-                             accuracy={f'{s:g}': methods[f'dld@{s:g}']['accuracy']
+                             accuracy={f'{s:g}': methods[f'dld@{s:g}']
                                        for s in SCALES}))
     return rows
 
