@@ -30,8 +30,8 @@ env_cfg = dict(
 
 # Logged training scalars are averaged over the window when they match
 # `mean_pattern` and shown as the current value otherwise; DLD's diagnostics
-# (selector_kl, selector_flops, mean_scale, mean_rel_flops) are averaged too,
-# so that loss_selector = selector_kl + selector_flops holds in the log.
+# (selector_score, selector_flops, mean_scale, mean_rel_flops) are averaged too,
+# so that loss_selector = selector_score + selector_flops holds in the log.
 log_processor = dict(
     type='LogProcessor', window_size=50, by_epoch=True,
     mean_pattern=r'.*(loss|time|data_time|grad_norm|selector_|mean_scale|mean_rel_flops).*')

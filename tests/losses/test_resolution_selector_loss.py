@@ -13,7 +13,7 @@ def test_matches_hand_computation_and_parts_sum_to_loss():
     loss, parts = resolution_selector_loss(decisions, kl, FLOPS, gamma=0.1, return_parts=True)
     # sample 0: 0.4 + 0.1 * 0.5 ; sample 1: 0.8 + 0.1 * 0.25
     assert loss.item() == pytest.approx(((0.4 + 0.05) + (0.8 + 0.025)) / 2)
-    assert parts['kl'].item() == pytest.approx(0.6)
+    assert parts['score'].item() == pytest.approx(0.6)
     assert parts['flops'].item() == pytest.approx(0.0375)
     per_sample = resolution_selector_loss(decisions, kl, FLOPS, 0.1, reduction='none')
     torch.testing.assert_close(per_sample, torch.tensor([0.45, 0.825]))
@@ -53,7 +53,7 @@ def test_module_weights_loss_and_parts():
     module = ResolutionSelectorLoss(gamma=0.2, loss_weight=2.0)
     loss, parts = module(decisions, kl, [1.0, 0.5, 0.25], return_parts=True)
     assert loss.item() == pytest.approx(2 * (0.5 + 0.2))
-    assert (parts['kl'] + parts['flops']).item() == pytest.approx(loss.item())
+    assert (parts['score'] + parts['flops']).item() == pytest.approx(loss.item())
 
 
 def test_module_reduction_override_gives_per_sample_values():

@@ -359,7 +359,7 @@ class DLDDistiller(BaseModel):
                 decisions, per_scale['score'].detach(), self.relative_cost,
                 computed_mask=computed, return_parts=True)
             losses['loss_selector'] = sel
-            losses['selector_kl'] = parts['kl'].detach()
+            losses['selector_score'] = parts['score'].detach()
             losses['selector_flops'] = parts['flops'].detach()
             scales = inputs.new_tensor(self.scales)
             losses['mean_scale'] = scales[chosen].mean().detach()

@@ -12,7 +12,7 @@ from .functional.reduction import check_reduction
 
 @MODELS.register_module()
 class ResolutionSelectorLoss(nn.Module):
-    """``loss_weight * (sum_i h_i KL_i + gamma * sum_i h_i T_i / T_teacher)``.
+    """``loss_weight * (sum_i h_i S_i + gamma * sum_i h_i T_i / T_teacher)``.
 
     Args:
         gamma: weight of the FLOPs term (larger = smaller scales).
@@ -20,7 +20,7 @@ class ResolutionSelectorLoss(nn.Module):
         reduction: ``'mean'``, ``'sum'`` or ``'none'`` (``(B,)``); ``forward``'s
             ``reduction_override`` replaces it for one call.
         flops_on_uncomputed: keep the FLOPs term for scales not computed
-            this step (default: they contribute 0, as their KL does).
+            this step (default: they contribute 0, as their score does).
     """
 
     def __init__(self, gamma: float = 0.1, loss_weight: float = 1.0, reduction: str = 'mean',
@@ -34,18 +34,18 @@ class ResolutionSelectorLoss(nn.Module):
     def forward(
         self,
         decisions: Tensor,
-        kl_per_scale: Tensor,
+        score_per_scale: Tensor,
         relative_flops: Union[Tensor, Sequence[float]],
         computed_mask: Optional[Tensor] = None,
         return_parts: bool = False,
         reduction_override: Optional[str] = None,
     ) -> Union[Tensor, Tuple[Tensor, Dict[str, Tensor]]]:
-        """``(B, k), (B, k), (k,), (B, k) bool -> loss`` or ``(loss, dict(kl, flops))``.
+        """``(B, k), (B, k), (k,), (B, k) bool -> loss`` or ``(loss, dict(score, flops))``.
 
         The parts are weighted by ``loss_weight`` too, so they sum to the loss.
         """
         loss, parts = resolution_selector_loss(
-            decisions, kl_per_scale, relative_flops, self.gamma, computed_mask,
+            decisions, score_per_scale, relative_flops, self.gamma, computed_mask,
             reduction=check_reduction(reduction_override or self.reduction), return_parts=True,
             flops_on_uncomputed=self.flops_on_uncomputed)
         loss = self.loss_weight * loss
