@@ -442,3 +442,32 @@ def test_top1_miss_charges_only_a_different_reading(teacher_ckpt):
         score = model._student_terms(model.resize(lr, 0.5), torch.arange(6), gt,
                                      teacher)['score']
     assert score.tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+
+
+def test_lr_stronger_distillation_variants_change_only_their_loss(teacher_ckpt):
+    """The two third-cycle variants of docs/results.md: per-step logit KL on
+    top of SKD and feature L2, and the feature L2 weighted 3x."""
+    base = tiny_dld_cfg('configs/dld_plate_student_online.py', teacher_ckpt=teacher_ckpt())
+    logit = tiny_dld_cfg('configs/dld_plate_student_online_logit.py',
+                         teacher_ckpt=teacher_ckpt())
+    feat3 = tiny_dld_cfg('configs/dld_plate_student_online_feat3.py',
+                         teacher_ckpt=teacher_ckpt())
+    for cfg in (logit, feat3):
+        assert {k: v for k, v in cfg.items() if k != 'losses'} == \
+            {k: v for k, v in base.items() if k != 'losses'}
+    assert feat3['losses']['feature']['loss_weight'] == 3.0
+
+    lr, hr, samples = plate_batch()
+    torch.manual_seed(0)
+    model = MODELS.build(logit).train()
+    losses = model.loss(lr, samples, hr)
+    assert not model.train_selector and losses['loss_logit'] > 0
+    losses['loss_logit'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.student.parameters())
+    torch.manual_seed(0)
+    weak = MODELS.build(base).train().loss(lr, samples, hr)['loss_feature']
+    torch.manual_seed(0)
+    strong = MODELS.build(feat3).train().loss(lr, samples, hr)['loss_feature']
+    assert 'loss_logit' not in MODELS.build(feat3).loss(lr, samples, hr)
+    assert strong.item() == pytest.approx(3 * weak.item(), rel=1e-4)
