@@ -46,11 +46,18 @@ def test_writes_one_record_per_image_and_drawings(run, tmp_path):
     assert {t['track_id'] for t in tracks} == {r['track_id'] for r in recs}
 
 
-def test_forced_scale_is_used_for_every_image(run, tmp_path):
+def test_forced_scale_is_used_for_every_image(run, tmp_path, capsys):
     out = tmp_path / 'r.jsonl'
     assert _tool().main([run['config'], run['student'], osp.join(run['data'], 'test'),
                          '--scale', '0.6', '--out', str(out), '--no-progress']) == 0
     assert {r['scale'] for r in _read_jsonl(out)} == {0.6}
+    assert '% less than the teacher at full resolution' in capsys.readouterr().err
+
+
+def test_summary_says_more_when_the_selector_tips_the_cost_over_the_teacher():
+    relative_cost = _tool()._relative_cost
+    assert relative_cost(0.0794, 0.3248) == '75.6% less than'
+    assert relative_cost(0.32493, 0.32475) == '0.1% more than'  # 1.0x + the selector
 
 
 def test_cfg_options_turn_on_the_reread_cascade(run, tmp_path):
