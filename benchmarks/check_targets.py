@@ -4,11 +4,11 @@
 
 Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
 (LR recovery), ``headroom_hr.json`` and ``headroom_lr.json`` (how close any
-selector could come to the oracle), ``step_cost.json`` and ``throughput.json``
-written by
-``benchmarks/full_schedule.py``, prints one markdown table of targets with
-the measured figures and whether each is met, and writes it to
-``WORK_DIR/targets.md``. Nothing is typed by hand: every figure comes from
+selector could come to the oracle), ``gamma_hr.json`` and ``gamma_lr.json``
+(each selector's operating points, ``benchmarks/selector_gamma_sweep.py``), ``step_cost.json``
+and ``throughput.json`` written by ``benchmarks/full_schedule.py``, prints
+one markdown table of targets with the measured figures and whether each is
+met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand: every figure comes from
 those files. A missing file is reported as such, not skipped silently.
 """
 import json
@@ -127,6 +127,21 @@ def lr_recovery(rep: dict) -> List[list]:
     return out
 
 
+def operating_points(sweep: dict, setting: str) -> List[list]:
+    """Reported with targets 1 to 3: each selector gamma's accuracy, FLOPs, lead
+    over the no-KD student (LR setting) and FLOPs against the oracle's
+    (``benchmarks/selector_gamma_sweep.py``)."""
+    def figures(p: dict) -> str:
+        lead = '' if p.get('lead_pt') is None else f", {p['lead_pt']:+.2f} pt over no-KD"
+        oracle = '' if p.get('oracle_ratio') is None else f", {p['oracle_ratio']:.2f}x oracle"
+        return (f"gamma {p['gamma']:g}: {100 * p['accuracy']:.2f}% at "
+                f"{100 * (1 - p['flops_saved']):.1f}% FLOPs{lead}{oracle}")
+
+    points = sorted(sweep['points'], key=lambda p: p['gamma'])
+    return [[f'selector operating points ({setting})', 'reported',
+             '; '.join(figures(p) for p in points), None]]
+
+
 def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
     out = []
     if step:
@@ -165,6 +180,11 @@ def main(argv=None) -> int:
         rows += efficiency(rep_hr)
     if rep_lr:
         rows += lr_recovery(rep_lr)
+    for name, setting in (('gamma_hr.json', 'efficiency setting'),
+                          ('gamma_lr.json', 'LR setting')):
+        sweep = _load(osp.join(work, name))
+        if sweep:
+            rows += operating_points(sweep, setting)
     if rep_hr:
         rows += selector_quality(rep_hr, 'efficiency setting')
     head = _load(osp.join(work, 'headroom_hr.json'))

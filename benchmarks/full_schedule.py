@@ -14,7 +14,9 @@ measures how close any selector could come to the oracle
 rendered training plates, then three cycles on plates rendered when read);
 and DLD in the LR-recovery setting (student reads the real-LR-style frames):
 joint training, three student-stage cycles on plates rendered when read,
-then its selector stage on the same unread set. Then writes both
+then its selector stage on the same unread set. Each setting's selector
+stage is also trained at several FLOPs penalties
+(benchmarks/selector_gamma_sweep.py). Then writes both
 FLOPs/accuracy reports (the efficiency one with the calibrated cascade) and
 the LR setting's headroom, times a training step and inference, and ends
 with ``benchmarks/check_targets.py``, which prints every target's figures.
@@ -208,6 +210,7 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
          checkpoint_of(selector), '--train-gap', '--fresh-dir',
          f'{w}/headroom_plates', '--json', f'{w}/headroom_hr.json', *reread],
         f'{w}/headroom_hr.json', redo)
+    operating_points('5b/8', 'efficiency', w, redo)
     return reread
 
 
@@ -259,6 +262,15 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
          checkpoint_of(selector), '--train-gap', '--fresh-dir',
          f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
         f'{w}/headroom_lr.json', redo)
+    operating_points('6b/8', 'lr', w, redo)
+
+
+def operating_points(step: str, setting: str, w: str, redo: bool) -> None:
+    """The setting's selector stage at several FLOPs penalties (gamma)."""
+    tag = 'hr' if setting == 'efficiency' else 'lr'
+    run(f"{step} the {setting} setting's selector at each gamma (operating points)",
+        ['benchmarks/selector_gamma_sweep.py', '--work-dir', w, '--setting', setting,
+         *(['--redo'] if redo else [])], f'{w}/gamma_{tag}.json', redo)
 
 
 def main(argv=None) -> int:

@@ -55,6 +55,11 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
         'deployed selector': None, 'probe 16x48 (8,16,32)': dict(accuracy=0.8)}))
     _write(tmp_path / 'headroom_lr.json', dict(max_ratio=1.15, eval='test', reach={
         'deployed selector': dict(accuracy=0.5)}))
+    _write(tmp_path / 'gamma_lr.json', dict(points=[
+        dict(gamma=0.3, accuracy=0.58, flops_saved=0.7, lead_pt=5.5, oracle_ratio=2.5),
+        dict(gamma=0.1, accuracy=0.64, flops_saved=0.45, lead_pt=4.0, oracle_ratio=3.0)]))
+    _write(tmp_path / 'gamma_hr.json', dict(points=[
+        dict(gamma=0.3, accuracy=0.946, flops_saved=0.799, lead_pt=None, oracle_ratio=1.12)]))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
                                              ratio_vs_student_1_0=2.1, batch_size=32,
                                              threads=2))
@@ -76,6 +81,13 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert verdict['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'] == 'NOT met'
     assert '+4.00 pt' in lines['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
     assert verdict['2. LR recovery, DLD student vs no-KD per fixed scale'] == 'NOT met'
+    points = 'selector operating points ({})'
+    hr, lr = points.format('efficiency setting'), points.format('LR setting')
+    assert verdict[hr] == verdict[lr] == '-'
+    assert lines[lr].split('|')[3].strip() == (
+        'gamma 0.1: 64.00% at 55.0% FLOPs, +4.00 pt over no-KD, 3.00x oracle; '
+        'gamma 0.3: 58.00% at 30.0% FLOPs, +5.50 pt over no-KD, 2.50x oracle')
+    assert lines[hr].split('|')[3].strip() == 'gamma 0.3: 94.60% at 20.1% FLOPs, 1.12x oracle'
     assert verdict['3. DLD+selector vs oracle (efficiency setting)'] == 'met'
     assert verdict['3. DLD+selector+reread vs oracle (efficiency setting)'] == 'NOT met'
     assert '1.24x' in lines['3. DLD+selector+reread vs oracle (efficiency setting)']
@@ -194,6 +206,10 @@ def _fake_schedule_tools(tmp_path, calls, chosen_scales):
     def fake_run(cmd, cwd, check):
         args = cmd[1:]
         calls.append(args)
+        if args[0] == 'benchmarks/selector_gamma_sweep.py':
+            tag = 'hr' if args[args.index('--setting') + 1] == 'efficiency' else 'lr'
+            _write(tmp_path / f'gamma_{tag}.json', dict(points=[]))
+            return
         if '--work-dir' in args:
             work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
             work.mkdir(parents=True, exist_ok=True)
@@ -298,6 +314,12 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     assert headroom[2] == f'{tmp_path}/dld_hr_selector/best.pth'
     assert headroom_lr[1:3] == ['configs/dld_plate.py', f'{tmp_path}/dld_lr_selector/best.pth']
     assert option(headroom_lr, 'model.test_cfg.reread.min_score') is None
+    # each selector's operating points, after its headroom, in the same work dir
+    sweeps = [a for a in calls if a[0] == 'benchmarks/selector_gamma_sweep.py']
+    assert [a[1:] for a in sweeps] == [['--work-dir', str(tmp_path), '--setting', s]
+                                       for s in ('efficiency', 'lr')]
+    assert calls.index(headroom) < calls.index(sweeps[0])
+    assert calls.index(headroom_lr) < calls.index(sweeps[1])
     assert calls.index(calibrate) < calls.index(report_hr)
     assert calls[-1][0] == 'benchmarks/check_targets.py'
     calls.clear()
@@ -312,18 +334,19 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     monkeypatch.setattr(module.subprocess, 'run', fake_run)
 
     def work_dirs():
-        return [osp.basename(a[a.index('--work-dir') + 1]) for a in calls if '--work-dir' in a]
+        return [osp.basename(a[a.index('--work-dir') + 1]) for a in calls
+                if a[0] == 'tools/train.py']
 
     assert module.main(['--work-dir', str(tmp_path), '--setting', 'efficiency']) == 0
     assert work_dirs()[0] == 'teacher'
     assert all(d.startswith('dld_hr') for d in work_dirs()[1:])
-    assert calls[-1][0] == 'benchmarks/selector_headroom.py'  # no costs, no check yet
-    assert calls[-1][1] == 'configs/dld_plate_hr.py'
+    assert calls[-1][0] == 'benchmarks/selector_gamma_sweep.py'  # no costs, no check yet
+    assert calls[-1][-1] == 'efficiency'
     calls.clear()
     module.main(['--work-dir', str(tmp_path), '--setting', 'lr'])
     assert work_dirs()[0].startswith('nokd_lr')  # the teacher is done: skipped
     assert not any(d.startswith('dld_hr') for d in work_dirs())
-    assert calls[-1][0] == 'benchmarks/selector_headroom.py'
+    assert calls[-1][0] == 'benchmarks/selector_gamma_sweep.py'
     calls.clear()
     module.main(['--work-dir', str(tmp_path)])
     assert [a[0] for a in calls] == ['benchmarks/training_step_cost.py',
@@ -453,3 +476,70 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
     assert len(rows) == len(set(rows)) >= 3
     # the probes must not be judged on what they learned from
     assert _load('selector_headroom').main([dld_cfg, '--fit', 'test']) == 2
+
+
+def _sweep_report(gamma):
+    """A report.json for the selector trained with ``gamma``: a larger gamma sends
+    more images to 0.5x, reading fewer plates for fewer FLOPs."""
+    small = min(gamma, 0.5) * 2  # share sent to 0.5x
+    gflops = 1.0 - 0.75 * small
+    return dict(
+        selector_gflops=0.001,
+        scale_histogram=dict(dld_selector={'1': round(100 * (1 - small)), '0.5':
+                                           round(100 * small)}),
+        methods=[_row('teacher_hr', 0.99, 1.0, 1.0),
+                 _row('nokd@1', 0.60, 1.0, 1.0), _row('nokd@0.5', 0.50, 0.25, 0.5),
+                 _row('dld_selector', 0.66 - 0.15 * small, gflops, None, 0.9),
+                 _row('oracle_matched', 0.66 - 0.15 * small, gflops / 2)])
+
+
+def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, monkeypatch,
+                                                                    capsys):
+    module = _load('selector_gamma_sweep')
+    for run in ('teacher', 'dld_lr_student_cycle3', 'nokd_lr_cycle3', 'dld_lr_selector'):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / 'best.pth').write_text('')
+    _write(tmp_path / 'report_lr/report.json', _sweep_report(0.1))
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        if args[0] == 'tools/train.py':
+            work = tmp_path / args[args.index('--work-dir') + 1]
+            work.mkdir(parents=True)
+            (work / 'best.pth').write_text('')
+        else:
+            gamma = float(osp.basename(osp.dirname(args[2]))[len('gamma_'):])
+            _write(tmp_path / args[args.index('--out') + 1] / 'report.json',
+                   _sweep_report(gamma))
+
+    monkeypatch.setattr(module.schedule.subprocess, 'run', fake_run)
+    assert module.main(['--work-dir', str(tmp_path), '--gammas', '0.1', '0.3']) == 0
+    # the config's own gamma (0.1) reuses the published selector and report
+    assert [a[0] for a in calls] == ['tools/train.py', 'tools/flops_accuracy.py']
+    train = calls[0]
+    assert train[1] == module.schedule.LR_SELECTOR_CONFIG
+    assert 'model.losses.selector.gamma=0.3' in train
+    assert f"load_from={tmp_path}/dld_lr_student_cycle3/best.pth" in train
+    report = calls[1]
+    assert report[report.index('--baseline-ckpt') + 1] == f'{tmp_path}/nokd_lr_cycle3/best.pth'
+    points = json.loads((tmp_path / 'gamma_lr.json').read_text())['points']
+    assert [p['gamma'] for p in points] == [0.1, 0.3]
+    # gamma 0.1: 20 % of images at 0.5x -> 0.85 GFLOPs, 63 % of plates; the no-KD
+    # student interpolated at 0.85 GFLOPs reads 58 %: +5 pt. gamma 0.3: 60 % at
+    # 0.5x -> 0.55 GFLOPs, 57 % against 54 %: +3 pt. The oracle: 2x fewer FLOPs.
+    assert [p['scales'] for p in points] == ['1x 80%, 0.5x 20%', '1x 40%, 0.5x 60%']
+    assert [p['lead_pt'] for p in points] == [pytest.approx(5.0), pytest.approx(3.0)]
+    assert [p['nokd_accuracy'] for p in points] == [pytest.approx(.58), pytest.approx(.54)]
+    assert points[1]['oracle_ratio'] == pytest.approx(2.0)
+    assert points[1]['flops_saved'] == pytest.approx(0.45)
+    table = (tmp_path / 'gamma_lr.md').read_text()
+    assert '| 0.3     | 1x 40%, 0.5x 60%' in table and '+3.00' in table
+    assert table in capsys.readouterr().out
+    few = _sweep_report(0.1)
+    few['scale_histogram']['dld_selector'] = {'1': 998, '0.5': 2, '0.3': 0}
+    assert module.chosen_scales(few) == '1x 100%, 0.5x <1%'
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path), '--gammas', '0.1', '0.3'])
+    assert calls == []  # everything done: skipped
