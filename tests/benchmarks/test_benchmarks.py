@@ -489,6 +489,7 @@ def _sweep_report(gamma):
                                            round(100 * small)}),
         methods=[_row('teacher_hr', 0.99, 1.0, 1.0),
                  _row('nokd@1', 0.60, 1.0, 1.0), _row('nokd@0.5', 0.50, 0.25, 0.5),
+                 _row('dld@1', 0.70, 1.0, 1.0), _row('dld@0.5', 0.55, 0.25, 0.5),
                  _row('dld_selector', 0.66 - 0.15 * small, gflops, None, 0.9),
                  _row('oracle_matched', 0.66 - 0.15 * small, gflops / 2)])
 
@@ -533,6 +534,8 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     assert [p['lead_pt'] for p in points] == [pytest.approx(5.0), pytest.approx(3.0)]
     assert [p['nokd_accuracy'] for p in points] == [pytest.approx(.58), pytest.approx(.54)]
     assert points[1]['oracle_ratio'] == pytest.approx(2.0)
+    # the fixed scales mixed to 0.55 GFLOPs: 55 % + 15 pt * 0.4 = 61 %, 4 pt above
+    assert points[1]['fixed_mix_accuracy'] == pytest.approx(0.61)
     assert points[1]['flops_saved'] == pytest.approx(0.45)
     table = (tmp_path / 'gamma_lr.md').read_text()
     assert '| 0.3     | 1x 40%, 0.5x 60%' in table and '+3.00' in table
