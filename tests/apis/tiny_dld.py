@@ -102,36 +102,6 @@ def _train(model, batches, steps: int, lr: float = 3e-3, seconds: float = 1e9) -
     model.eval()
 
 
-def _train_dld(dld, batches, steps: int, seconds: float) -> None:
-    """The distiller's own loss; if the distiller cannot train yet (parts of the
-    project still landing), the student alone at every scale, so the plumbing
-    tests still get a trained student."""
-    try:
-        _train(dld, batches, steps, seconds=seconds)
-    except (AttributeError, NotImplementedError) as err:
-        import warnings
-        warnings.warn(f'DLD loss unavailable ({err}); training the student alone',
-                      stacklevel=2)
-        _train(_MultiScaleStudent(dld), batches, steps, seconds=seconds)
-
-
-class _MultiScaleStudent(torch.nn.Module):
-    def __init__(self, dld) -> None:
-        super().__init__()
-        self.dld = dld
-        self.data_preprocessor = dld.data_preprocessor
-
-    def forward(self, inputs, data_samples, mode='loss', inputs_hr=None):
-        losses = {}
-        for s in self.dld.scales:
-            for k, v in self.dld.student.loss(self.dld.resize(inputs, s), data_samples).items():
-                losses[f'{k}_{s}'] = v
-        return losses
-
-    def parse_losses(self, losses):
-        return self.dld.parse_losses(losses)
-
-
 def _save(state: dict, path: str) -> None:
     torch.save(dict(state_dict=state, meta=dict(note='tiny test model')), path)
 
@@ -163,7 +133,7 @@ def make_tiny_run(root: str, tracks: int = 40, steps: int = 60) -> dict:
     _save(baseline.state_dict(), paths['baseline'])
 
     dld = MODELS.build(dld_config(paths['data'], teacher_ckpt=paths['teacher'])['model'])
-    _train_dld(dld, _batches(paths['data'], pipeline(with_hr=True)), steps // 2, seconds=20)
+    _train(dld, _batches(paths['data'], pipeline(with_hr=True)), steps // 2, seconds=20)
     state = dld.state_dict()
     _save(state, paths['full'])
     _save({k: v for k, v in state.items() if not k.startswith('teacher.')}, paths['student'])
