@@ -1,7 +1,7 @@
 """The selector stage at several FLOPs penalties (gamma): its operating points.
 
     python benchmarks/selector_gamma_sweep.py [--work-dir work_dirs/results]
-        [--setting lr|efficiency] [--gammas 0.1 0.2 0.3 0.5 1.0] [--redo]
+        [--setting lr|efficiency] [--gammas G ...] [--redo]
 
 Gamma trades accuracy for FLOPs, and which trade a user wants depends on the
 deployment; one published gamma shows one point of the curve. After
@@ -34,18 +34,20 @@ from check_targets import interpolate  # noqa: E402
 
 # setting -> the file tag, the schedule's data config, selector-stage config,
 # last student cycle, no-KD student, published selector and report (work-dir
-# relative).
+# relative), and the gammas swept by default.
 SETTINGS = dict(
     lr=dict(tag='lr', config='configs/dld_plate.py',
             selector_config=schedule.LR_SELECTOR_CONFIG,
             student=f'dld_lr_student_cycle{schedule.LR_STUDENT_CYCLES}',
             baseline=f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}',
             baseline_config='configs/student_plate_lr.py',
-            selector='dld_lr_selector', report='report_lr'),
+            selector='dld_lr_selector', report='report_lr',
+            gammas=(0.1, 0.2, 0.3, 0.5, 1.0)),
     efficiency=dict(tag='hr', config='configs/dld_plate_hr.py',
                     selector_config=schedule.SELECTOR_CONFIG,
                     student=f'dld_hr_cycle{schedule.STUDENT_CYCLES}', baseline=None,
-                    baseline_config=None, selector='dld_hr_selector', report='report_hr'),
+                    baseline_config=None, selector='dld_hr_selector', report='report_hr',
+                    gammas=(0.1, 0.3, 0.5, 1.0)),  # 3-epoch stages: one fewer
 )
 
 
@@ -147,10 +149,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results')
     parser.add_argument('--setting', choices=sorted(SETTINGS), default='lr')
-    parser.add_argument('--gammas', type=float, nargs='+', default=[0.1, 0.2, 0.3, 0.5, 1.0])
+    parser.add_argument('--gammas', type=float, nargs='+',
+                        help='default: 0.1 0.2 0.3 0.5 1 (LR), 0.1 0.3 0.5 1 (efficiency)')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
-    points = sweep(args.work_dir, args.setting, args.gammas, args.redo)
+    gammas = args.gammas or list(SETTINGS[args.setting]['gammas'])
+    points = sweep(args.work_dir, args.setting, gammas, args.redo)
     title = (f'Selector operating points, {args.setting} setting (test split; selector '
              f'stage from {SETTINGS[args.setting]["student"]}, one run per gamma):')
     text = f'{title}\n{sweep_table(points)}\n'

@@ -546,3 +546,6 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     calls.clear()
     module.main(['--work-dir', str(tmp_path), '--gammas', '0.1', '0.3'])
     assert calls == []  # everything done: skipped
+    module.main(['--work-dir', str(tmp_path)])  # the LR setting's default gammas
+    trained = [a[a.index('--work-dir') + 1] for a in calls if a[0] == 'tools/train.py']
+    assert [osp.basename(d) for d in trained] == ['gamma_0.2', 'gamma_0.5', 'gamma_1']
