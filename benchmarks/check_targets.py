@@ -5,11 +5,13 @@
 Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
 (LR recovery), ``headroom_hr.json`` and ``headroom_lr.json`` (how close any
 selector could come to the oracle), ``gamma_hr.json`` and ``gamma_lr.json``
-(each selector's operating points, ``benchmarks/selector_gamma_sweep.py``), ``step_cost.json``
+(each selector's operating points, ``benchmarks/selector_gamma_sweep.py``),
+``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), ``step_cost.json``
 and ``throughput.json`` written by ``benchmarks/full_schedule.py``, prints
 one markdown table of targets with the measured figures and whether each is
-met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand: every figure comes from
-those files. A missing file is reported as such, not skipped silently.
+met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand:
+every figure comes from those files. A missing file is reported as such, not
+skipped silently.
 """
 import json
 import os.path as osp
@@ -127,6 +129,13 @@ def lr_recovery(rep: dict) -> List[list]:
     return out
 
 
+def paired_lead(lead: dict) -> List[list]:
+    """Reported with target 2: the lead per fixed scale with its paired 95 % interval."""
+    return [['2. LR recovery, lead per fixed scale, 95% interval paired over tracks',
+             'reported', ', '.join(f"{r['scale']:g}: {r['lead']:+.2f} [{r['low']:+.2f}, "
+                                   f"{r['high']:+.2f}]" for r in lead['rows']), None]]
+
+
 def operating_points(sweep: dict, setting: str) -> List[list]:
     """Reported with targets 1 to 3: each selector gamma's accuracy, FLOPs, lead
     over the no-KD student (LR setting) and FLOPs against the oracle's
@@ -180,6 +189,9 @@ def main(argv=None) -> int:
         rows += efficiency(rep_hr)
     if rep_lr:
         rows += lr_recovery(rep_lr)
+    lead = _load(osp.join(work, 'paired_lead_lr.json'))
+    if lead:
+        rows += paired_lead(lead)
     for name, setting in (('gamma_hr.json', 'efficiency setting'),
                           ('gamma_lr.json', 'LR setting')):
         sweep = _load(osp.join(work, name))

@@ -16,7 +16,8 @@ and DLD in the LR-recovery setting (student reads the real-LR-style frames):
 joint training, three student-stage cycles on plates rendered when read,
 then its selector stage on the same unread set. Each setting's selector
 stage is also trained at several FLOPs penalties
-(benchmarks/selector_gamma_sweep.py). Then writes both
+(benchmarks/selector_gamma_sweep.py), and the LR lead is given a paired
+interval (benchmarks/paired_lead.py). Then writes both
 FLOPs/accuracy reports (the efficiency one with the calibrated cascade) and
 the LR setting's headroom, times a training step and inference, and ends
 with ``benchmarks/check_targets.py``, which prints every target's figures.
@@ -263,6 +264,11 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
          f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
         f'{w}/headroom_lr.json', redo)
     operating_points('6b/8', 'lr', w, redo)
+    run('6c/8 how sure the LR lead is: paired by image, interval over tracks',
+        ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(selector),
+         '--baseline-ckpt', checkpoint_of(nokd), '--baseline-config',
+         'configs/student_plate_lr.py', '--scales', *(f'{s:g}' for s in SCALES),
+         '--json', f'{w}/paired_lead_lr.json'], f'{w}/paired_lead_lr.json', redo)
 
 
 def operating_points(step: str, setting: str, w: str, redo: bool) -> None:

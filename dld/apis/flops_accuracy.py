@@ -181,6 +181,7 @@ class FlopsAccuracyEvaluator:
         self.paths_teacher = teacher_checkpoint
         self.has_teacher = self._load_teacher(checkpoint, teacher_checkpoint)
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
+        self._baseline_costs = None
         self.paths = dict(config=config if isinstance(config, str) else None,
                           checkpoint=checkpoint, teacher_checkpoint=self.paths_teacher,
                           baseline_checkpoint=baseline_checkpoint,
@@ -273,6 +274,32 @@ class FlopsAccuracyEvaluator:
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
                             correct=correct, scales=scales)
 
+    def read_fixed(self, which: str, scale: float) -> MethodResult:
+        """The DLD student (``'dld'``) or the no-KD student (``'nokd'``) at one
+        fixed scale; ``correct`` holds each test image's outcome, in order."""
+        from dld.utils.flops import count_params
+        if which == 'dld':
+            return self._run(f'dld@{scale:g}', f'DLD student @{scale:g}', scale, self.model,
+                             _fixed(self.model.student, scale, self.base_size),
+                             _const(self.costs.student_flops_at(scale)),
+                             count_params(self.model.student))
+        if which != 'nokd':
+            raise ValueError(f"which must be 'dld' or 'nokd', got {which!r}")
+        if self.baseline is None:
+            raise ValueError('no no-KD student: pass baseline_checkpoint')
+        if self._baseline_costs is None:
+            self._baseline_costs = RecognizerCosts(self.baseline, self.base_size)
+        return self._run(f'nokd@{scale:g}', f'No-KD student @{scale:g}', scale, self.baseline,
+                         _fixed(self.baseline, scale, self.base_size),
+                         _const(self._baseline_costs.student_flops_at(scale)),
+                         count_params(self.baseline))
+
+    def track_ids(self) -> List[str]:
+        """Each test image's track (its own id where the set has no tracks), in order."""
+        samples = [d for b in self.data.batches for d in b['data_samples']]
+        return [f'image {i}' if d.get('track_id') is None else str(d.get('track_id'))
+                for i, d in enumerate(samples)]
+
     def evaluate(self) -> dict:
         """Every method; returns the report dict (what ``report.json`` holds)."""
         from dld.utils.flops import count_params
@@ -294,17 +321,10 @@ class FlopsAccuracyEvaluator:
             results.append(self._run('teacher_lr', 'Teacher on LR', 1.0, m, teacher_predict,
                                      lambda ds: t_flops, count_params(teacher)))
         if self.baseline is not None:
-            b_costs = RecognizerCosts(self.baseline, self.base_size)
-            for s in self.scales:
-                results.append(self._run(
-                    f'nokd@{s:g}', f'No-KD student @{s:g}', s, self.baseline,
-                    _fixed(self.baseline, s, self.base_size),
-                    _const(b_costs.student_flops_at(s)), count_params(self.baseline)))
+            results += [self.read_fixed('nokd', s) for s in self.scales]
         dld_fixed = {}
         for s in self.scales:
-            res = self._run(f'dld@{s:g}', f'DLD student @{s:g}', s, m,
-                            _fixed(student, s, self.base_size),
-                            _const(self.costs.student_flops_at(s)), p_student)
+            res = self.read_fixed('dld', s)
             dld_fixed[s] = res
             results.append(res)
         deployed = []

@@ -58,6 +58,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     _write(tmp_path / 'gamma_lr.json', dict(points=[
         dict(gamma=0.3, accuracy=0.58, flops_saved=0.7, lead_pt=5.5, oracle_ratio=2.5),
         dict(gamma=0.1, accuracy=0.64, flops_saved=0.45, lead_pt=4.0, oracle_ratio=3.0)]))
+    _write(tmp_path / 'paired_lead_lr.json', dict(rows=[
+        dict(scale=1.0, lead=8.0, low=6.5, high=9.25), dict(scale=0.3, lead=3.0, low=-0.5,
+                                                           high=6.0)]))
     _write(tmp_path / 'gamma_hr.json', dict(points=[
         dict(gamma=0.3, accuracy=0.946, flops_saved=0.799, lead_pt=None, oracle_ratio=1.12)]))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
@@ -81,6 +84,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert verdict['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'] == 'NOT met'
     assert '+4.00 pt' in lines['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
     assert verdict['2. LR recovery, DLD student vs no-KD per fixed scale'] == 'NOT met'
+    paired = '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'
+    assert lines[paired].split('|')[3].strip() == '1: +8.00 [+6.50, +9.25], 0.3: +3.00 ' \
+        '[-0.50, +6.00]'
     points = 'selector operating points ({})'
     hr, lr = points.format('efficiency setting'), points.format('LR setting')
     assert verdict[hr] == verdict[lr] == '-'
@@ -320,6 +326,14 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
                                        for s in ('efficiency', 'lr')]
     assert calls.index(headroom) < calls.index(sweeps[0])
     assert calls.index(headroom_lr) < calls.index(sweeps[1])
+    # the LR lead's paired interval: the published selector stage against the last
+    # no-KD cycle, at every scale of the cycle reports
+    paired = next(a for a in calls if a[0] == 'benchmarks/paired_lead.py')
+    assert paired[1:3] == ['configs/dld_plate.py', f'{tmp_path}/dld_lr_selector/best.pth']
+    assert paired[paired.index('--baseline-ckpt') + 1] == \
+        f'{tmp_path}/nokd_lr_cycle{lr_cycles}/best.pth'
+    assert paired[paired.index('--scales') + 1:paired.index('--json')] == \
+        [f'{s:g}' for s in module.SCALES]
     assert calls.index(calibrate) < calls.index(report_hr)
     assert calls[-1][0] == 'benchmarks/check_targets.py'
     calls.clear()
@@ -346,7 +360,8 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     module.main(['--work-dir', str(tmp_path), '--setting', 'lr'])
     assert work_dirs()[0].startswith('nokd_lr')  # the teacher is done: skipped
     assert not any(d.startswith('dld_hr') for d in work_dirs())
-    assert calls[-1][0] == 'benchmarks/selector_gamma_sweep.py'
+    assert [a[0] for a in calls[-2:]] == ['benchmarks/selector_gamma_sweep.py',
+                                          'benchmarks/paired_lead.py']
     calls.clear()
     module.main(['--work-dir', str(tmp_path)])
     assert [a[0] for a in calls] == ['benchmarks/training_step_cost.py',
