@@ -15,9 +15,8 @@ accuracy, mean FLOPs, the same student's fixed scales mixed to the same FLOPs
 accuracy at the same FLOPs (interpolated over its fixed scales, as
 ``check_targets.py`` does) and the lead over it, and the oracle's FLOPs at
 the same accuracy. The config's own gamma reuses the published selector and
-report. Writes
-``WORK_DIR/gamma_lr.md`` and ``.json`` (``gamma_hr`` for the efficiency
-setting); steps already done are skipped.
+report. Writes ``WORK_DIR/gamma_lr.md`` and ``.json`` (``gamma_hr`` for the
+efficiency setting); steps already done are skipped.
 """
 import argparse
 import json
