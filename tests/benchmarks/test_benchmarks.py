@@ -369,6 +369,23 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
                                      'benchmarks/check_targets.py']
     assert calls[1][-2:] == ['model.test_cfg.reread.min_score=0.75',
                              'model.test_cfg.reread.scales=[0.8]']
+    # the recipe control: not part of "all" (above), the LR chain without the
+    # teacher's losses, each cycle read beside the no-KD student of that cycle
+    calls.clear()
+    assert module.main(['--work-dir', str(tmp_path), '--setting', 'lr-control']) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    n = module.LR_STUDENT_CYCLES
+    assert work_dirs() == ['control_lr'] + [f'control_lr_cycle{c}' for c in range(1, n + 1)]
+    assert [a[1] for a in trains] == ['configs/dld_plate.py'] + [module.LR_STUDENT_CONFIG] * n
+    assert all(a[-2:] == module.NO_TEACHER_LOSSES for a in trains)
+    assert [next(o for o in a if o.startswith('load_from=')) for a in trains[1:]] == \
+        [f'load_from={tmp_path}/{d}/best.pth' for d in work_dirs()[:-1]]
+    reports = [a for a in calls if a[0] == 'tools/flops_accuracy.py']
+    assert [a[a.index('--baseline-ckpt') + 1] for a in reports] == \
+        [f'{tmp_path}/nokd_lr_cycle{c}/best.pth' for c in range(1, n + 1)]
+    table = (tmp_path / 'cycles_lr_control.md').read_text().splitlines()
+    assert [line.split('|')[1].strip() for line in table[3:]] == [str(c) for c in range(1, n + 1)]
+    assert 'no-KD 0.3x' in table[1]
 
 
 def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
