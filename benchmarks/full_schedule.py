@@ -70,6 +70,8 @@ SETTINGS = ('all', 'efficiency', 'lr', 'lr-control')
 # the published one (docs/results.md), so the lead over the no-KD student may
 # be the recipe's (two scales per image) rather than the teacher's.
 NO_TEACHER_LOSSES = ['model.losses.skd=None', 'model.losses.feature=None']
+# Each setting's tag in the names of its outputs (report_hr, gamma_lr.json, ...).
+SETTING_TAGS = dict(efficiency='hr', lr='lr')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
 TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
 
@@ -281,10 +283,9 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
 
 def operating_points(step: str, setting: str, w: str, redo: bool) -> None:
     """The setting's selector stage at several FLOPs penalties (gamma)."""
-    tag = 'hr' if setting == 'efficiency' else 'lr'
     run(f"{step} the {setting} setting's selector at each gamma (operating points)",
         ['benchmarks/selector_gamma_sweep.py', '--work-dir', w, '--setting', setting,
-         *(['--redo'] if redo else [])], f'{w}/gamma_{tag}.json', redo)
+         *(['--redo'] if redo else [])], f'{w}/gamma_{SETTING_TAGS[setting]}.json', redo)
 
 
 def lr_control(w: str, t_ckpt: str, redo: bool) -> None:

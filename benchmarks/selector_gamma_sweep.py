@@ -31,18 +31,18 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
 
-# setting -> the file tag, the schedule's data config, selector-stage config,
+# setting -> the schedule's data config, selector-stage config,
 # last student cycle, no-KD student, published selector and report (work-dir
 # relative), and the gammas swept by default.
 SETTINGS = dict(
-    lr=dict(tag='lr', config='configs/dld_plate.py',
+    lr=dict(config='configs/dld_plate.py',
             selector_config=schedule.LR_SELECTOR_CONFIG,
             student=f'dld_lr_student_cycle{schedule.LR_STUDENT_CYCLES}',
             baseline=f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}',
             baseline_config='configs/student_plate_lr.py',
             selector='dld_lr_selector', report='report_lr',
             gammas=(0.1, 0.2, 0.3, 0.5, 1.0)),
-    efficiency=dict(tag='hr', config='configs/dld_plate_hr.py',
+    efficiency=dict(config='configs/dld_plate_hr.py',
                     selector_config=schedule.SELECTOR_CONFIG,
                     student=f'dld_hr_cycle{schedule.STUDENT_CYCLES}', baseline=None,
                     baseline_config=None, selector='dld_hr_selector', report='report_hr',
@@ -128,7 +128,7 @@ def sweep(work_dir: str, setting: str, gammas: List[float], redo: bool) -> List[
         if gamma == published:
             selector, report = f"{w}/{spec['selector']}", f"{w}/{spec['report']}"
         else:
-            selector = f"{w}/gamma_{spec['tag']}/gamma_{gamma:g}"
+            selector = f'{w}/gamma_{schedule.SETTING_TAGS[setting]}/gamma_{gamma:g}'
             report = f'{selector}/report'
             schedule.train(
                 f'selector stage, {setting} setting, gamma {gamma:g}',
@@ -158,7 +158,8 @@ def main(argv=None) -> int:
              f'stage from {SETTINGS[args.setting]["student"]}, one run per gamma):')
     text = f'{title}\n{sweep_table(points)}\n'
     print('\n' + text, flush=True)
-    out = osp.join(schedule.REPO, args.work_dir, f"gamma_{SETTINGS[args.setting]['tag']}")
+    out = osp.join(schedule.REPO, args.work_dir,
+                   f'gamma_{schedule.SETTING_TAGS[args.setting]}')
     for ext, body in (('.md', text), ('.json', json.dumps(dict(points=points), indent=1))):
         with open(out + ext + '.tmp', 'w') as f:
             f.write(body)
