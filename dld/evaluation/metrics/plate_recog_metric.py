@@ -2,15 +2,15 @@
 from typing import Dict, List, Optional, Sequence
 
 import editdistance
-from mmengine.evaluator import BaseMetric
 
 from dld.registry import METRICS
 
 from .sample_fields import sample_field
+from .text_metric import TextMetric
 
 
 @METRICS.register_module()
-class PlateRecogMetric(BaseMetric):
+class PlateRecogMetric(TextMetric):
     """Plate accuracy, character accuracy and 1-NED over single frames.
 
     Reads ``gt_text`` and ``pred_text`` of each :class:`PlateDataSample`
@@ -35,16 +35,6 @@ class PlateRecogMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'plate'
-
-    def __init__(self,
-                 case_sensitive: bool = False,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.case_sensitive = case_sensitive
-
-    def _norm(self, text: str) -> str:
-        return text if self.case_sensitive else text.upper()
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:

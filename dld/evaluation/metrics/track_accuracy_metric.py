@@ -2,12 +2,12 @@
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from dld.registry import METRICS
 
 from .sample_fields import sample_field
+from .text_metric import TextMetric
 
 
 def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
@@ -28,7 +28,7 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
 
 
 @METRICS.register_module()
-class TrackAccuracyMetric(BaseMetric):
+class TrackAccuracyMetric(TextMetric):
     """Accuracy of whole tracks, each read by a majority vote of its frames.
 
     Frames are grouped by the meta field ``track_id``; each frame votes with
@@ -47,16 +47,6 @@ class TrackAccuracyMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'track'
-
-    def __init__(self,
-                 case_sensitive: bool = False,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.case_sensitive = case_sensitive
-
-    def _norm(self, text: str) -> str:
-        return text if self.case_sensitive else text.upper()
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:

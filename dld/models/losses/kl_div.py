@@ -1,42 +1,15 @@
 """Registered module around :func:`kl_div_loss`."""
-from typing import Optional
-
-import torch.nn as nn
-from torch import Tensor
-
 from dld.registry import MODELS
 
 from .functional import kl_div_loss
-from .functional.reduction import check_reduction
+from .temperature_logit import TemperatureLogitLoss
 
 
 @MODELS.register_module()
-class KLDivLoss(nn.Module):
+class KLDivLoss(TemperatureLogitLoss):
     """``loss_weight * kl_div_loss(...)``: KL(teacher || student) per step.
 
-    Args:
-        temperature: softmax temperature ``T`` (the loss is scaled by ``T ** 2``).
-        loss_weight: multiplier of the loss.
-        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (``(B,)`` per sample,
-            for callers that weight samples themselves); ``forward``'s
-            ``reduction_override`` replaces it for one call.
+    Args: see :class:`TemperatureLogitLoss`.
     """
 
-    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
-        self.reduction = check_reduction(reduction)
-
-    def forward(self, student_logits: Tensor, teacher_logits: Tensor,
-                mask: Optional[Tensor] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """``(B, L, K), (B, L, K), (B, L) bool -> scalar or (B,)``."""
-        reduction = check_reduction(reduction_override or self.reduction)
-        return self.loss_weight * kl_div_loss(student_logits, teacher_logits, mask,
-                                              self.temperature, reduction)
-
-    def extra_repr(self) -> str:
-        return (f'temperature={self.temperature}, loss_weight={self.loss_weight}, '
-                f'reduction={self.reduction!r}')
+    loss_fn = staticmethod(kl_div_loss)
