@@ -50,7 +50,7 @@ def read_both(config: str, checkpoint: str, baseline_checkpoint: str,
     evaluator = FlopsAccuracyEvaluator(
         config, checkpoint, baseline_checkpoint=baseline_checkpoint,
         baseline_config=baseline_config, scales=scales, device=device,
-        max_batches=max_batches)
+        max_batches=max_batches, with_teacher=False)
     right = {which: {s: np.asarray(evaluator.read_fixed(which, s).correct, dtype=bool)
                      for s in evaluator.scales} for which in ('dld', 'nokd')}
     return dict(scales=list(evaluator.scales), tracks=np.asarray(evaluator.track_ids()),

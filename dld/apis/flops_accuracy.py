@@ -157,13 +157,16 @@ class FlopsAccuracyEvaluator:
             the distiller's candidate scales.
         device (str): e.g. 'cpu', 'cuda:0'.
         max_batches (int, optional): evaluate only this many test batches.
+        with_teacher (bool): load the teacher and the HR frames. Callers that
+            read only the students (:meth:`read_fixed`) pass False and skip
+            both; :meth:`evaluate` then has no teacher rows.
     """
 
     def __init__(self, config, checkpoint: str, teacher_checkpoint: Optional[str] = None,
                  baseline_checkpoint: Optional[str] = None,
                  baseline_config: Optional[str] = None,
                  scales: Optional[Sequence[float]] = None, device: str = 'cpu',
-                 max_batches: Optional[int] = None) -> None:
+                 max_batches: Optional[int] = None, with_teacher: bool = True) -> None:
         self.cfg = load_config(config)
         # A fresh clone has no test set yet: generate the synthetic one first (logged).
         ensure_config_data(self.cfg)
@@ -179,7 +182,9 @@ class FlopsAccuracyEvaluator:
         self.scales = sorted({float(s) for s in (scales or self.model.scales)}, reverse=True)
         self.has_selector = self.model.selector is not None
         self.paths_teacher = teacher_checkpoint
-        self.has_teacher = self._load_teacher(checkpoint, teacher_checkpoint)
+        self.has_teacher = with_teacher and self._load_teacher(checkpoint, teacher_checkpoint)
+        if not with_teacher:
+            self.notes.append('teacher rows skipped: with_teacher=False')
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
         self.paths = dict(config=config if isinstance(config, str) else None,

@@ -141,6 +141,17 @@ def test_missing_teacher_and_baseline_are_noted_not_fatal(tiny_run, tmp_path):
     assert osp.isfile(paths['pareto.png'])
 
 
+@pytest.mark.slow
+def test_without_teacher_only_the_students_are_read(tiny_run):
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'],
+                                       scales=[1.0], with_teacher=False)
+    assert not evaluator.has_teacher and not evaluator.data.with_hr
+    assert all('inputs_hr' not in b for b in evaluator.data.batches)
+    methods = set(_rows(evaluator.evaluate()))
+    assert 'dld@1' in methods and not any(m.startswith('teacher') for m in methods)
+
+
 def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
     # image 0: right from 0.5 (+200), image 1: only at 1.0 (+700), image 2:
     # never, image 3: right at 0.3 already (free)
