@@ -6,7 +6,9 @@ Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
 (LR recovery), ``headroom_hr.json`` and ``headroom_lr.json`` (how close any
 selector could come to the oracle), ``gamma_hr.json`` and ``gamma_lr.json``
 (each selector's operating points, ``benchmarks/selector_gamma_sweep.py``),
-``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), ``step_cost.json``
+``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), and, when
+``full_schedule.py --setting lr-control`` has run, the recipe control's last
+cycle (``control_lr_cycle3/report/report.json``), ``step_cost.json``
 and ``throughput.json`` written by ``benchmarks/full_schedule.py``, prints
 one markdown table of targets with the measured figures and whether each is
 met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand:
@@ -136,6 +138,22 @@ def paired_lead(lead: dict) -> List[list]:
                                    f"{r['high']:+.2f}]" for r in lead['rows']), None]]
 
 
+CONTROL_REPORT = 'control_lr_cycle3/report/report.json'
+
+
+def teacher_share(rep: dict, control: dict) -> List[list]:
+    """Reported with target 2: what the teacher's losses add, per fixed scale,
+    over the same DLD recipe without them (the recipe control)."""
+    def dld(report):
+        return {v['scale']: v['accuracy'] for k, v in _rows(report).items()
+                if k.startswith('dld@')}
+    with_teacher, without = dld(rep), dld(control)
+    return [["2. LR recovery, the teacher's share: DLD student vs its recipe without the "
+             "teacher's losses, per fixed scale", 'reported',
+             ', '.join(f'{sc:g}: {100 * (with_teacher[sc] - without[sc]):+.2f}'
+                       for sc in sorted(with_teacher, reverse=True) if sc in without), None]]
+
+
 def operating_points(sweep: dict, setting: str) -> List[list]:
     """Reported with targets 1 to 3: each selector gamma's accuracy, FLOPs, lead
     over the no-KD student (LR setting) and FLOPs against the oracle's
@@ -192,6 +210,8 @@ def main(argv=None) -> int:
     lead = _load(osp.join(work, 'paired_lead_lr.json'))
     if lead:
         rows += paired_lead(lead)
+    if rep_lr and osp.exists(osp.join(work, CONTROL_REPORT)):  # optional: not in "all"
+        rows += teacher_share(rep_lr, _load(osp.join(work, CONTROL_REPORT)))
     for name, setting in (('gamma_hr.json', 'efficiency setting'),
                           ('gamma_lr.json', 'LR setting')):
         sweep = _load(osp.join(work, name))

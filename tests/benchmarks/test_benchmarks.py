@@ -61,6 +61,8 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     _write(tmp_path / 'paired_lead_lr.json', dict(rows=[
         dict(scale=1.0, lead=8.0, low=6.5, high=9.25), dict(scale=0.3, lead=3.0, low=-0.5,
                                                            high=6.0)]))
+    _write(tmp_path / 'control_lr_cycle3/report/report.json', dict(methods=[
+        _row('dld@1', 0.775, 1.0, 1.0), _row('dld@0.3', 0.54, 0.10, 0.3)]))
     _write(tmp_path / 'gamma_hr.json', dict(points=[
         dict(gamma=0.3, accuracy=0.946, flops_saved=0.799, lead_pt=None, oracle_ratio=1.12)]))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
@@ -87,6 +89,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     paired = '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'
     assert lines[paired].split('|')[3].strip() == '1: +8.00 [+6.50, +9.25], 0.3: +3.00 ' \
         '[-0.50, +6.00]'
+    share = ("2. LR recovery, the teacher's share: DLD student vs its recipe without the "
+             "teacher's losses, per fixed scale")
+    assert lines[share].split('|')[3].strip() == '1: +0.50, 0.3: -1.00'
     points = 'selector operating points ({})'
     hr, lr = points.format('efficiency setting'), points.format('LR setting')
     assert verdict[hr] == verdict[lr] == '-'
@@ -112,7 +117,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
 
 def test_check_targets_names_missing_files(tmp_path, capsys):
     _load('check_targets').main([str(tmp_path)])
-    assert 'missing: ' + str(tmp_path / 'report_hr/report.json') in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert 'missing: ' + str(tmp_path / 'report_hr/report.json') in err
+    assert 'control_lr' not in err  # the recipe control is optional
 
 
 TINY_DLD = '''
