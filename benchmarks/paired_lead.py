@@ -8,7 +8,9 @@ Both students read the same test frames, so the lead is measured frame by
 frame: how many plates only the DLD student reads and how many only the
 no-KD student reads. Its 95 % interval comes from a bootstrap over tracks,
 not frames, since the frames of one track share a plate and are read
-alike. A paired interval is much narrower than the two students' own
+alike. The baseline may be another DLD run's student (``--baseline-ckpt``
+a DLD checkpoint, ``--baseline-config configs/student_plate_lr.py``): the
+recipe control is compared that way. A paired interval is much narrower than the two students' own
 standard errors would suggest, because the two read most plates alike.
 """
 import argparse
@@ -72,7 +74,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='the DLD config (its test set is read)')
     parser.add_argument('checkpoint', help='the DLD checkpoint')
-    parser.add_argument('--baseline-ckpt', required=True, help='the no-KD student')
+    parser.add_argument('--baseline-ckpt', required=True,
+                        help="the no-KD student, or a DLD checkpoint whose student is "
+                        "compared (another DLD run's)")
     parser.add_argument('--baseline-config', help="its config (default: the DLD student's)")
     parser.add_argument('--scales', type=float, nargs='+',
                         help="default: the distiller's candidate scales")

@@ -24,7 +24,8 @@ def parse_args(argv=None):
     parser.add_argument('--teacher-ckpt', help='teacher weights (default: the DLD '
                         "checkpoint's own, when it has them)")
     parser.add_argument('--baseline-ckpt', help='no-KD student checkpoint '
-                        '(trained with configs/student_plate_lr.py)')
+                        '(trained with configs/student_plate_lr.py), or a DLD checkpoint '
+                        'whose student is the baseline (then give --baseline-config)')
     parser.add_argument('--baseline-config', help="the baseline's config (default: the DLD "
                         "student's architecture)")
     parser.add_argument('--scales', type=float, nargs='+',

@@ -41,8 +41,9 @@ from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
 from .model_loading import (
     build_model_for_inference,
     init_model,
+    is_distiller_config,
     load_config,
-    load_weights,
+    load_recognizer_weights,
     read_state_dict,
 )
 from .oracle_selection import oracle_choice
@@ -150,7 +151,9 @@ class FlopsAccuracyEvaluator:
         checkpoint (str): the DLD checkpoint (student + selector; full is fine).
         teacher_checkpoint (str, optional): teacher weights (a recognizer or a
             full DLD checkpoint); default: the DLD checkpoint's own, if it has them.
-        baseline_checkpoint (str, optional): the no-KD student.
+        baseline_checkpoint (str, optional): the no-KD student: a recognizer
+            checkpoint, or a DLD checkpoint whose student is read (another
+            DLD run's student as the baseline).
         baseline_config (str, optional): its config; default: the DLD
             student's architecture.
         scales (Sequence[float], optional): fixed scales to evaluate; default:
@@ -227,13 +230,14 @@ class FlopsAccuracyEvaluator:
         if checkpoint is None:
             self.notes.append('no-KD rows skipped: no --baseline-ckpt given')
             return None
-        if config is not None:
-            model, _ = init_model(config, checkpoint, device=self.device)
-        else:
-            model = build_model_for_inference(self.cfg.model.student)
-            load_weights(model, checkpoint, is_distiller=False)
-            model.to(self.device).eval()
-        return model
+        model_cfg = load_config(config).model if config is not None else self.cfg.model.student
+        if is_distiller_config(model_cfg):
+            raise ValueError(f'--baseline-config {config} is a DLD config; the baseline needs '
+                             "the recognizer's own config (e.g. configs/student_plate_lr.py), "
+                             'also when its checkpoint is a DLD run')
+        model = build_model_for_inference(model_cfg)
+        load_recognizer_weights(model, checkpoint)
+        return model.to(self.device).eval()
 
     def _preprocessor(self, model: nn.Module):
         """The model's own data preprocessor when it normalises, else the distiller's."""

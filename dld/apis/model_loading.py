@@ -7,7 +7,9 @@ Two kinds of checkpoint are read:
   is built with ``teacher_ckpt=None``; the teacher's and the training-only
   connectors' weights may be absent, the student's and the selector's may not.
 * a plain :class:`TextRecognizer` checkpoint (teacher or no-KD baseline),
-  loaded strictly.
+  loaded strictly. :func:`load_recognizer_weights` also takes a DLD
+  checkpoint's ``student.*`` weights, to compare one DLD run's student with
+  another's.
 
 Files are read with MMEngine's ``_load_checkpoint``, which :mod:`dld.engine`
 routes through ``torch.load(weights_only=True)``.
@@ -87,8 +89,12 @@ def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     return state, dict(ckpt.get('meta') or {})
 
 
-def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
+def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool,
+                 state: Optional[Dict[str, torch.Tensor]] = None) -> dict:
     """Load ``checkpoint`` into ``model``; see the module docstring for what may be absent.
+
+    ``state``: the checkpoint's state dict when the caller has read it already
+    (``checkpoint`` then only names the file in messages).
 
     Returns:
         dict: the checkpoint's ``meta``.
@@ -96,7 +102,9 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
     Raises:
         CheckpointMismatchError: required weights are missing, or shapes differ.
     """
-    state, meta = read_state_dict(checkpoint)
+    meta = {}
+    if state is None:
+        state, meta = read_state_dict(checkpoint)
     expected = set(model.state_dict().keys())
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected)
@@ -123,6 +131,17 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
     except RuntimeError as err:
         raise CheckpointMismatchError(
             f'{checkpoint} does not fit the config\'s model (different widths?): {err}') from None
+    return meta
+
+
+def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:
+    """Load a recognizer from a plain recognizer checkpoint or from the student
+    of a DLD checkpoint (its ``student.*`` weights, strictly); returns ``meta``."""
+    state, meta = read_state_dict(checkpoint)
+    if any(k.startswith('student.') for k in state):
+        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+        checkpoint = f"{checkpoint} (its student)"
+    load_weights(model, checkpoint, is_distiller=False, state=state)
     return meta
 
 

@@ -1,0 +1,43 @@
+"""Loading a recognizer from a plain checkpoint or from a DLD run's student."""
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from tiny_dld import BASE, SCALES, recognizer_cfg
+
+from dld.apis import CheckpointMismatchError
+from dld.apis.model_loading import load_recognizer_weights, read_state_dict
+from dld.registry import MODELS
+
+
+def _build(**extra):
+    init_default_scope('dld')
+    return MODELS.build(dict(recognizer_cfg(12), **extra))
+
+
+def test_a_dld_runs_student_loads_as_a_recognizer(tiny_run):
+    # The distiller gives its student per-scale BatchNorm; so must the recognizer.
+    model = _build(scale_norm=dict(scales=SCALES, base_size=BASE))
+    load_recognizer_weights(model, tiny_run['student'])
+    state, _ = read_state_dict(tiny_run['student'])
+    loaded = model.state_dict()
+    assert loaded and all(torch.equal(v, state['student.' + k]) for k, v in loaded.items())
+
+
+def test_a_plain_recognizer_checkpoint_loads_as_before(tiny_run):
+    model = _build()
+    load_recognizer_weights(model, tiny_run['baseline'])
+    state, _ = read_state_dict(tiny_run['baseline'])
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+
+
+def test_a_student_that_does_not_fit_names_the_file(tiny_run):
+    with pytest.raises(CheckpointMismatchError, match='its student'):
+        load_recognizer_weights(_build(), tiny_run['student'])  # no per-scale BatchNorm
+
+
+def test_a_dld_config_as_the_reports_baseline_config_is_refused(tiny_run):
+    from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
+    with pytest.raises(ValueError, match='is a DLD config'):
+        FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                               baseline_checkpoint=tiny_run['student'],
+                               baseline_config=tiny_run['config'], with_teacher=False)
