@@ -8,7 +8,8 @@ selector could come to the oracle), ``gamma_hr.json`` and ``gamma_lr.json``
 (each selector's operating points, ``benchmarks/selector_gamma_sweep.py``),
 ``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), and, when
 ``full_schedule.py --setting lr-control`` has run, the recipe control's last
-cycle (``control_lr_cycle3/report/report.json``), ``step_cost.json``
+cycle (``control_lr_cycle3/report/report.json``, and paired by image
+``paired_teacher_share_lr.json``), ``step_cost.json``
 and ``throughput.json`` written by ``benchmarks/full_schedule.py``, prints
 one markdown table of targets with the measured figures and whether each is
 met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand:
@@ -131,14 +132,15 @@ def lr_recovery(rep: dict) -> List[list]:
     return out
 
 
-def paired_lead(lead: dict) -> List[list]:
+def paired_lead(lead: dict, what: str = 'lead') -> List[list]:
     """Reported with target 2: the lead per fixed scale with its paired 95 % interval."""
-    return [['2. LR recovery, lead per fixed scale, 95% interval paired over tracks',
+    return [[f'2. LR recovery, {what} per fixed scale, 95% interval paired over tracks',
              'reported', ', '.join(f"{r['scale']:g}: {r['lead']:+.2f} [{r['low']:+.2f}, "
                                    f"{r['high']:+.2f}]" for r in lead['rows']), None]]
 
 
 CONTROL_REPORT = 'control_lr_cycle3/report/report.json'
+TEACHER_SHARE = 'paired_teacher_share_lr.json'  # the same, paired by image
 
 
 def teacher_share(rep: dict, control: dict) -> List[list]:
@@ -212,6 +214,8 @@ def main(argv=None) -> int:
         rows += paired_lead(lead)
     if rep_lr and osp.exists(osp.join(work, CONTROL_REPORT)):  # optional: not in "all"
         rows += teacher_share(rep_lr, _load(osp.join(work, CONTROL_REPORT)))
+    if osp.exists(osp.join(work, TEACHER_SHARE)):
+        rows += paired_lead(_load(osp.join(work, TEACHER_SHARE)), "the teacher's share")
     for name, setting in (('gamma_hr.json', 'efficiency setting'),
                           ('gamma_lr.json', 'LR setting')):
         sweep = _load(osp.join(work, name))

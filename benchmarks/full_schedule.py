@@ -70,6 +70,7 @@ SETTINGS = ('all', 'efficiency', 'lr', 'lr-control')
 # the published one (docs/results.md), so the lead over the no-KD student may
 # be the recipe's (two scales per image) rather than the teacher's.
 NO_TEACHER_LOSSES = ['model.losses.skd=None', 'model.losses.feature=None']
+TEACHER_SHARE = 'paired_teacher_share_lr.json'  # the DLD student against the control's
 # Each setting's tag in the names of its outputs (report_hr, gamma_lr.json, ...).
 SETTING_TAGS = dict(efficiency='hr', lr='lr')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
@@ -312,6 +313,11 @@ def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
     cycle_table(cycles, 'Plate accuracy (%) on the test split per scale of the LR DLD chain '
                 "without the teacher's losses and of the no-KD student after each 5-epoch "
                 'cycle (the recipe control):', f'{w}/cycles_lr_control.md')
+    run("C/4 LR recipe control: the teacher's share, paired by image, interval over tracks",
+        ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(f'{w}/dld_lr_selector'),
+         '--baseline-ckpt', checkpoint_of(student), '--baseline-config',
+         'configs/student_plate_lr.py', '--scales', *(f'{s:g}' for s in SCALES),
+         '--json', f'{w}/{TEACHER_SHARE}'], f'{w}/{TEACHER_SHARE}', redo)
 
 
 def main(argv=None) -> int:

@@ -63,6 +63,8 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
                                                            high=6.0)]))
     _write(tmp_path / 'control_lr_cycle3/report/report.json', dict(methods=[
         _row('dld@1', 0.775, 1.0, 1.0), _row('dld@0.3', 0.54, 0.10, 0.3)]))
+    _write(tmp_path / 'paired_teacher_share_lr.json', dict(rows=[
+        dict(scale=1.0, lead=0.5, low=-1.25, high=2.0)]))
     _write(tmp_path / 'gamma_hr.json', dict(points=[
         dict(gamma=0.3, accuracy=0.946, flops_saved=0.799, lead_pt=None, oracle_ratio=1.12)]))
     _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7,
@@ -92,6 +94,8 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     share = ("2. LR recovery, the teacher's share: DLD student vs its recipe without the "
              "teacher's losses, per fixed scale")
     assert lines[share].split('|')[3].strip() == '1: +0.50, 0.3: -1.00'
+    paired = "2. LR recovery, the teacher's share per fixed scale, 95% interval paired over tracks"
+    assert lines[paired].split('|')[3].strip() == '1: +0.50 [-1.25, +2.00]'
     points = 'selector operating points ({})'
     hr, lr = points.format('efficiency setting'), points.format('LR setting')
     assert verdict[hr] == verdict[lr] == '-'
@@ -393,6 +397,11 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     table = (tmp_path / 'cycles_lr_control.md').read_text().splitlines()
     assert [line.split('|')[1].strip() for line in table[3:]] == [str(c) for c in range(1, n + 1)]
     assert 'no-KD 0.3x' in table[1]
+    share = calls[-1]  # the DLD student against the control's last cycle, paired
+    assert share[0] == 'benchmarks/paired_lead.py'
+    assert share[2] == f'{tmp_path}/dld_lr_selector/best.pth'
+    assert share[share.index('--baseline-ckpt') + 1] == f'{tmp_path}/control_lr_cycle{n}/best.pth'
+    assert share[-1] == f'{tmp_path}/{module.TEACHER_SHARE}'
 
 
 def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
