@@ -316,7 +316,8 @@ def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
     run("C/4 LR recipe control: the teacher's share, paired by image, interval over tracks",
         ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(f'{w}/dld_lr_selector'),
          '--baseline-ckpt', checkpoint_of(student), '--baseline-config',
-         'configs/student_plate_lr.py', '--scales', *(f'{s:g}' for s in SCALES),
+         'configs/student_plate_lr.py', '--baseline-name', 'no-teacher-losses',
+         '--scales', *(f'{s:g}' for s in SCALES),
          '--json', f'{w}/{TEACHER_SHARE}'], f'{w}/{TEACHER_SHARE}', redo)
 
 

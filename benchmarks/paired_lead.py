@@ -2,7 +2,7 @@
 
     python benchmarks/paired_lead.py CONFIG CKPT --baseline-ckpt B
         [--baseline-config C] [--scales 1 0.8 ...] [--resamples 2000]
-        [--json OUT] [--device D] [--max-batches N]
+        [--baseline-name NAME] [--json OUT] [--device D] [--max-batches N]
 
 Both students read the same test frames, so the lead is measured frame by
 frame: how many plates only the DLD student reads and how many only the
@@ -59,14 +59,14 @@ def read_both(config: str, checkpoint: str, baseline_checkpoint: str,
                 right=right)
 
 
-def lead_table(rows: List[dict]) -> str:
+def lead_table(rows: List[dict], baseline: str = 'no-KD') -> str:
     from tabulate import tabulate
     return tabulate(
         [[f"{r['scale']:g}x", f"{r['dld']:.2f}", f"{r['baseline']:.2f}", f"{r['lead']:+.2f}",
           f"[{r['low']:+.2f}, {r['high']:+.2f}]", r['only_dld'], r['only_baseline']]
          for r in rows],
-        headers=['scale', 'DLD (%)', 'no-KD (%)', 'lead (pt)', '95% interval (tracks)',
-                 'only DLD reads', 'only no-KD reads'],
+        headers=['scale', 'DLD (%)', f'{baseline} (%)', 'lead (pt)', '95% interval (tracks)',
+                 'only DLD reads', f'only {baseline} reads'],
         tablefmt='github', disable_numparse=True)
 
 
@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     parser.add_argument('--baseline-config', help="its config (default: the DLD student's)")
     parser.add_argument('--scales', type=float, nargs='+',
                         help="default: the distiller's candidate scales")
+    parser.add_argument('--baseline-name', default='no-KD',
+                        help="the baseline's name in the table (default: no-KD)")
     parser.add_argument('--resamples', type=int, default=2000)
     parser.add_argument('--json', help='also write the rows here')
     parser.add_argument('--device', default='cpu')
@@ -92,8 +94,8 @@ def main(argv=None) -> int:
             for s in read['scales']]
     n = rows[0]
     print(f"{n['frames']} test frames, {n['tracks']} tracks; the lead of the DLD student over "
-          'the no-KD student at each fixed scale, paired by frame:')
-    print(lead_table(rows))
+          f'the {args.baseline_name} student at each fixed scale, paired by frame:')
+    print(lead_table(rows, args.baseline_name))
     if args.json:
         with open(args.json + '.tmp', 'w') as f:
             json.dump(dict(rows=rows), f, indent=1)

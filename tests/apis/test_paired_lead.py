@@ -49,6 +49,15 @@ def test_the_interval_resamples_tracks_not_frames():
     assert tracks['high'] - tracks['low'] > 1.5 * (frames['high'] - frames['low'])
 
 
+def test_the_table_names_its_baseline():
+    module = _module()
+    row = dict(scale=0.8, **module.paired_lead(np.array([1, 0], dtype=bool),
+                                               np.array([0, 0], dtype=bool), np.arange(2)))
+    table = module.lead_table([row], 'no-teacher-losses')
+    assert 'no-teacher-losses (%)' in table and 'only no-teacher-losses reads' in table
+    assert 'no-KD' not in table and '| 0.8x ' in table and '+50.00' in table
+
+
 @pytest.mark.slow
 def test_paired_lead_reads_what_the_report_reads(tiny_run, tmp_path, capsys):
     out = tmp_path / 'lead.json'
@@ -69,4 +78,4 @@ def test_paired_lead_reads_what_the_report_reads(tiny_run, tmp_path, capsys):
         assert r['low'] <= r['lead'] <= r['high']
         assert r['frames'] == report['num_images'] and 1 < r['tracks'] < r['frames']
     table = capsys.readouterr().out
-    assert '| 0.4x ' in table and 'only DLD reads' in table
+    assert '| 0.4x ' in table and 'only DLD reads' in table and 'only no-KD reads' in table
