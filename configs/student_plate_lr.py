@@ -13,7 +13,9 @@ _base_ = [
 
 scales = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 # Per-scale BatchNorm statistics, as the DLD student has (DLDDistiller's
-# student_scale_norm), so the two differ only by the teacher.
+# student_scale_norm). The two still differ by the teacher and by the scales
+# per step: one random scale per batch here, two per image in DLD. That
+# second difference is the whole LR lead (docs/results.md, the recipe control).
 model = dict(train_scales=scales, scale_norm=dict(scales=scales, base_size=_base_.input_size))
 
 lr_train_pipeline = [

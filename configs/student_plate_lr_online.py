@@ -1,6 +1,7 @@
 # The no-KD LR student's cycles on plates rendered when read, the data of
-# the DLD student's cycles (configs/dld_plate_student_online.py), so that the
-# two still differ only by the teacher.
+# the DLD student's cycles (configs/dld_plate_student_online.py). The two
+# still differ in how they meet the scales: one random scale per batch here,
+# two per image in DLD (the recipe control of docs/results.md measures that).
 #
 #   python tools/train.py configs/student_plate_lr_online.py \
 #       --cfg-options load_from=work_dirs/student_plate_lr/best.pth \
