@@ -8,10 +8,12 @@ Both students read the same test frames, so the lead is measured frame by
 frame: how many plates only the DLD student reads and how many only the
 no-KD student reads. Its 95 % interval comes from a bootstrap over tracks,
 not frames, since the frames of one track share a plate and are read
-alike. The baseline may be another DLD run's student (``--baseline-ckpt``
-a DLD checkpoint, ``--baseline-config configs/student_plate_lr.py``): the
-recipe control is compared that way. A paired interval is much narrower than the two students' own
+alike. A paired interval is much narrower than the two students' own
 standard errors would suggest, because the two read most plates alike.
+
+The baseline may be another DLD run's student (``--baseline-ckpt`` a DLD
+checkpoint, ``--baseline-config configs/student_plate_lr.py``,
+``--baseline-name``): the recipe control is compared that way.
 """
 import argparse
 import json
