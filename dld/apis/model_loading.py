@@ -89,12 +89,8 @@ def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     return state, dict(ckpt.get('meta') or {})
 
 
-def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool,
-                 state: Optional[Dict[str, torch.Tensor]] = None) -> dict:
+def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
     """Load ``checkpoint`` into ``model``; see the module docstring for what may be absent.
-
-    ``state``: the checkpoint's state dict when the caller has read it already
-    (``checkpoint`` then only names the file in messages).
 
     Returns:
         dict: the checkpoint's ``meta``.
@@ -102,9 +98,15 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool,
     Raises:
         CheckpointMismatchError: required weights are missing, or shapes differ.
     """
-    meta = {}
-    if state is None:
-        state, meta = read_state_dict(checkpoint)
+    state, meta = read_state_dict(checkpoint)
+    load_state(model, state, checkpoint, is_distiller)
+    return meta
+
+
+def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
+               is_distiller: bool) -> None:
+    """:func:`load_weights` on a state dict already read; ``name`` (the file)
+    is what the errors name."""
     expected = set(model.state_dict().keys())
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected)
@@ -112,36 +114,36 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool,
         needed = [k for k in missing if not k.startswith(OPTIONAL_DLD_PREFIXES)]
         if needed:
             raise CheckpointMismatchError(
-                f'{checkpoint} lacks {len(needed)} weight(s) the student/selector need, '
+                f'{name} lacks {len(needed)} weight(s) the student/selector need, '
                 f'e.g. {needed[:5]}. Is it a DLD checkpoint of this config? A plain '
                 'recognizer checkpoint needs its own recognizer config.')
         if not any(k.startswith(REQUIRED_DLD_PREFIXES) for k in state):
-            raise CheckpointMismatchError(f'{checkpoint} holds no student weights.')
+            raise CheckpointMismatchError(f'{name} holds no student weights.')
     elif missing:
         hint = (' It looks like a DLD checkpoint: use the DLD config.'
                 if any(k.startswith('student.') for k in state) else '')
         raise CheckpointMismatchError(
-            f'{checkpoint} lacks {len(missing)} weight(s) of the model, e.g. {missing[:5]}.'
+            f'{name} lacks {len(missing)} weight(s) of the model, e.g. {missing[:5]}.'
             + hint)
     if unexpected:
-        print_log(f'{checkpoint}: ignoring {len(unexpected)} weight(s) the model does not '
+        print_log(f'{name}: ignoring {len(unexpected)} weight(s) the model does not '
                   f'have, e.g. {unexpected[:5]}', logger='current', level=logging.WARNING)
     try:
         model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as err:
         raise CheckpointMismatchError(
-            f'{checkpoint} does not fit the config\'s model (different widths?): {err}') from None
-    return meta
+            f'{name} does not fit the config\'s model (different widths?): {err}') from None
 
 
 def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:
     """Load a recognizer from a plain recognizer checkpoint or from the student
-    of a DLD checkpoint (its ``student.*`` weights, strictly); returns ``meta``."""
+    of a DLD checkpoint (its ``student.*`` weights); every weight the model has
+    must be there, extra ones are logged. Returns ``meta``."""
     state, meta = read_state_dict(checkpoint)
     if any(k.startswith('student.') for k in state):
         state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
-        checkpoint = f"{checkpoint} (its student)"
-    load_weights(model, checkpoint, is_distiller=False, state=state)
+        checkpoint = f'{checkpoint} (its student)'
+    load_state(model, state, checkpoint, is_distiller=False)
     return meta
 
 
