@@ -28,6 +28,11 @@ class DLDDistiller(BaseModel):
     the model, so one data pipeline serves every scale. Evaluation and
     prediction run only the selector and the student.
 
+    A trained LR student may teach the next one instead (``teacher_input='lr'``,
+    ``teacher_from='student'``): when the HR teacher's knowledge is about
+    detail the LR frames have lost, a teacher that has read LR frames knows
+    which readings of a blurred plate are likely (docs/method.md).
+
     Args:
         teacher (dict): config of the teacher :class:`TextRecognizer`.
         student (dict): config of the student (same family; widths may differ).
@@ -87,6 +92,19 @@ class DLDDistiller(BaseModel):
             stage. Joint training lets the selector's early preference for
             large scales decide which scales the student practises, which
             starves the small ones (docs/results.md).
+        teacher_input (str): the stream the teacher reads: ``'hr'`` (the
+            paper: ``inputs_hr``) or ``'lr'`` (the student's ``inputs``), for
+            a teacher trained on LR frames.
+        teacher_scale (float): the scale of ``base_size`` the teacher reads
+            its stream at; 1.0 but for an LR teacher that reads best smaller.
+        teacher_from (str): which recognizer of a DLD checkpoint
+            ``teacher_ckpt`` becomes the teacher: ``'teacher'`` (its HR
+            teacher) or ``'student'`` (a trained student: a born-again
+            teacher; its config needs the student's ``scale_norm``). A
+            plain recognizer checkpoint is loaded as it is. With
+            ``'student'`` the distiller keeps this teacher when a state dict
+            is loaded later (``load_from``, resume), which would otherwise
+            put the checkpoint's own HR teacher back.
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
@@ -140,6 +158,9 @@ class DLDDistiller(BaseModel):
                  train_student: bool = True,
                  train_selector: bool = True,
                  teacher_norm_eval: bool = True,
+                 teacher_input: str = 'hr',
+                 teacher_scale: float = 1.0,
+                 teacher_from: str = 'teacher',
                  student_scale_weighting: str = 'uniform',
                  unalignable_nll: float = 30.0,
                  losses: Optional[dict] = None,
@@ -160,6 +181,13 @@ class DLDDistiller(BaseModel):
         _check_choice('cost', cost, ('flops', 'scale_pow'))
         _check_choice('student_scale_weighting', student_scale_weighting,
                       ('uniform', 'selected'))
+        _check_choice('teacher_input', teacher_input, ('hr', 'lr'))
+        _check_choice('teacher_from', teacher_from, ('teacher', 'student'))
+        if not 0.0 < teacher_scale <= 1.0:
+            raise ValueError(f'teacher_scale must be in (0, 1], got {teacher_scale}.')
+        self.teacher_input = teacher_input
+        self.teacher_scale = float(teacher_scale)
+        self.teacher_from = teacher_from
         self.base_size = tuple(base_size)
         if selector is None:
             if fixed_scale is None:
@@ -201,6 +229,7 @@ class DLDDistiller(BaseModel):
         self.connectors = self._build_connectors() if self.feature_loss else None
 
         self.register_buffer('teacher_loaded', torch.tensor(False))
+        self._register_load_state_dict_pre_hook(self._keep_born_again_teacher)
         if teacher_ckpt is not None:
             self._load_teacher(teacher_ckpt)
             if init_student_from_teacher:
@@ -241,13 +270,38 @@ class DLDDistiller(BaseModel):
                 'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
         ckpt = load_checkpoint_file(path, map_location='cpu')
         state = ckpt.get('state_dict', ckpt)
-        if any(k.startswith('teacher.') for k in state):
-            # A DLD checkpoint: take its teacher.
-            state = {k[len('teacher.'):]: v for k, v in state.items()
-                     if k.startswith('teacher.')}
-        _load_checkpoint_to_model(self.teacher, dict(state_dict=state), strict=True)
+        prefix = f'{self.teacher_from}.'
+        if any(k.startswith(prefix) for k in state):
+            # A DLD checkpoint: take its teacher (or its student).
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        elif self.teacher_from == 'student':
+            raise ValueError(f"{path} holds no student weights: teacher_from='student' "
+                             'takes the student of a DLD checkpoint.')
+        try:
+            _load_checkpoint_to_model(self.teacher, dict(state_dict=state), strict=True)
+        except RuntimeError as err:
+            raise RuntimeError(f'{path} does not fit `model.teacher` (a per-scale '
+                               'BatchNorm student needs `scale_norm` in the teacher '
+                               f'config too): {err}') from None
         self.teacher_loaded.fill_(True)
-        print_log(f'Loaded the teacher from {path}', logger='current')
+        source = 'the student of ' if self.teacher_from == 'student' else ''
+        print_log(f'Loaded the teacher from {source}{path}', logger='current')
+
+    def _keep_born_again_teacher(self, state_dict, prefix, *args) -> None:
+        """Puts this teacher's weights into a state dict being loaded when the
+        teacher is a student loaded at build (``teacher_from='student'``): the
+        checkpoint the run starts from holds its HR teacher under ``teacher.*``."""
+        if self.teacher_from != 'student' or not bool(self.teacher_loaded):
+            return
+        replaced = 0
+        for k, v in self.teacher.state_dict().items():
+            key = f'{prefix}teacher.{k}'
+            replaced += key in state_dict and not torch.equal(state_dict[key], v)
+            state_dict[key] = v
+        if replaced:
+            print_log(f'Kept the teacher taken from a student checkpoint: ignored '
+                      f'{replaced} other teacher weight(s) of the state dict loaded now.',
+                      logger='current')
 
     def _init_student_from_teacher(self) -> None:
         t_state = self.teacher.state_dict()
@@ -298,6 +352,12 @@ class DLDDistiller(BaseModel):
         from dld.models.selectors import resize_to_scale
         return resize_to_scale(inputs, scale, base_hw=self.base_size)
 
+    def teacher_view(self, inputs: torch.Tensor,
+                     inputs_hr: Optional[torch.Tensor]) -> torch.Tensor:
+        """What the teacher reads: its stream (``teacher_input``) at ``teacher_scale``."""
+        x = inputs_hr if self.teacher_input == 'hr' else inputs
+        return x if self.teacher_scale == 1.0 else self.resize(x, self.teacher_scale)
+
     def select(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Decisions (B, k) and chosen scale indices (B,)."""
         if self.selector is None:
@@ -319,14 +379,14 @@ class DLDDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
              inputs_hr: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        if inputs_hr is None:
+        if inputs_hr is None and self.teacher_input == 'hr':
             raise ValueError('DLD training needs the HR stream (`inputs_hr`): use a '
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
         if not bool(self.teacher_loaded):
             raise RuntimeError('The teacher has no trained weights: set '
                                f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
-        teacher = self._run_teacher(inputs_hr, gt)
+        teacher = self._run_teacher(self.teacher_view(inputs, inputs_hr), gt)
 
         if self.train_selector and self.selector_decisions == 'expected':
             decisions = self.selector(inputs).softmax(dim=-1)

@@ -1,0 +1,103 @@
+"""A trained LR student as the next cycle's teacher (teacher_from='student',
+teacher_input='lr'): configs/dld_plate_student_online_lrteacher.py."""
+import pytest
+import torch
+from mmengine.runner.checkpoint import load_checkpoint
+
+from dld.registry import MODELS
+
+from .conftest import plate_batch, tiny_dld_cfg
+
+LR_TEACHER = 'configs/dld_plate_student_online_lrteacher.py'
+
+
+@pytest.fixture
+def dld_ckpt(teacher_ckpt, tmp_path):
+    """A DLD checkpoint whose student differs from its HR teacher."""
+    torch.manual_seed(1)
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py',
+                                      teacher_ckpt=teacher_ckpt()))
+    with torch.no_grad():
+        for p in model.student.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    path = str(tmp_path / 'dld_cycle.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path, {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _part(state, prefix):
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def test_teacher_is_the_checkpoints_student_and_survives_load_from(dld_ckpt):
+    path, saved = dld_ckpt
+    model = MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path))
+    student = _part(saved, 'student.')
+    hr_teacher = _part(saved, 'teacher.')
+    assert any(not torch.equal(student[k], hr_teacher[k]) for k in student)
+
+    def teacher_is_student():
+        return all(torch.equal(v, student[k]) for k, v in model.teacher.state_dict().items())
+
+    assert teacher_is_student()
+    # load_from (and resume) load the whole checkpoint, HR teacher included.
+    load_checkpoint(model, path, map_location='cpu', strict=True)
+    assert teacher_is_student()
+    assert all(torch.equal(v, student[k]) for k, v in model.student.state_dict().items())
+    selector = _part(saved, 'selector.')
+    assert all(torch.equal(v, selector[k]) for k, v in model.selector.state_dict().items())
+
+
+def test_hr_teacher_of_a_dld_checkpoint_is_loaded_as_before(dld_ckpt):
+    path, saved = dld_ckpt
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py', teacher_ckpt=path))
+    hr_teacher = _part(saved, 'teacher.')
+    assert all(torch.equal(v, hr_teacher[k]) for k, v in model.teacher.state_dict().items())
+
+
+def test_lr_teacher_reads_the_lr_stream_at_its_scale(dld_ckpt):
+    path, _ = dld_ckpt
+    model = MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path)).train()
+    seen = []
+    forward = model.teacher.forward_features
+    model.teacher.forward_features = lambda x, **kw: seen.append(x) or forward(x, **kw)
+    lr, _, samples = plate_batch()
+    losses = model.loss(lr, samples, inputs_hr=None)  # no HR stream needed
+    assert torch.equal(seen[0], model.resize(lr, 0.8))
+    assert seen[0].shape[-2:] == (38, 115)
+    assert losses['loss_skd'] > 0 and losses['loss_feature'] > 0
+    losses['loss_skd'].backward()
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_hr_teacher_still_needs_the_hr_stream(teacher_ckpt):
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py',
+                                      teacher_ckpt=teacher_ckpt())).train()
+    lr, _, samples = plate_batch()
+    with pytest.raises(ValueError, match='HR stream'):
+        model.loss(lr, samples, inputs_hr=None)
+
+
+def test_student_teacher_needs_a_dld_checkpoint(teacher_ckpt):
+    path = teacher_ckpt()
+    with pytest.raises(ValueError, match=f'{path} holds no student weights'):
+        MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path))
+
+
+def test_teacher_without_per_scale_batchnorm_names_scale_norm(dld_ckpt):
+    path, _ = dld_ckpt
+    cfg = tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path)
+    cfg['teacher'].pop('scale_norm')
+    with pytest.raises(RuntimeError, match='scale_norm'):
+        MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('option, value, match', [
+    ('teacher_scale', 0.0, 'teacher_scale'),
+    ('teacher_scale', 1.5, 'teacher_scale'),
+    ('teacher_input', 'both', 'teacher_input'),
+    ('teacher_from', 'selector', 'teacher_from'),
+])
+def test_bad_teacher_options_fail_at_build(option, value, match):
+    with pytest.raises(ValueError, match=match):
+        MODELS.build(tiny_dld_cfg(LR_TEACHER, **{option: value}))
