@@ -35,6 +35,7 @@ import torch.nn as nn
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 
+from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
 
@@ -216,9 +217,7 @@ class FlopsAccuracyEvaluator:
             teacher_checkpoint = cfg_teacher
             self.paths_teacher = cfg_teacher
         state, _ = read_state_dict(teacher_checkpoint)
-        if any(k.startswith('teacher.') for k in state):
-            state = {k[len('teacher.'):]: v for k, v in state.items()
-                     if k.startswith('teacher.')}
+        state = submodule_state(state, 'teacher') or state
         missing, unexpected = self.model.teacher.load_state_dict(state, strict=False)
         if missing:
             raise RuntimeError(f'{teacher_checkpoint} does not hold the config\'s teacher: '

@@ -26,6 +26,8 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from dld.engine.checkpoint import register_checkpoint_io, submodule_state
+
 #: Prefixes of a DLD state dict that inference can do without.
 OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
                          'feature_loss.', 'logit_loss.', 'selector_loss.')
@@ -77,7 +79,6 @@ def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
     # Routes MMEngine's local loader through torch.load(weights_only=True).
-    from dld.engine.checkpoint import register_checkpoint_io
     register_checkpoint_io()
     ckpt = _load_checkpoint(checkpoint, map_location='cpu')
     if not isinstance(ckpt, dict):
@@ -140,9 +141,9 @@ def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:
     of a DLD checkpoint (its ``student.*`` weights); every weight the model has
     must be there, extra ones are logged. Returns ``meta``."""
     state, meta = read_state_dict(checkpoint)
-    if any(k.startswith('student.') for k in state):
-        state = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
-        checkpoint = f'{checkpoint} (its student)'
+    student = submodule_state(state, 'student')
+    if student is not None:
+        state, checkpoint = student, f'{checkpoint} (its student)'
     load_state(model, state, checkpoint, is_distiller=False)
     return meta
 

@@ -194,6 +194,15 @@ def _error_detail(message: str) -> str:
     return lines[-1] if lines else message
 
 
+def submodule_state(state: dict, name: str) -> Optional[dict]:
+    """The weights of submodule ``name`` of a state dict (``name.*``, prefix
+    removed), or None when it has none: how a DLD checkpoint's teacher or
+    student is read as a recognizer of its own."""
+    prefix = f'{name}.'
+    sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return sub or None
+
+
 def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     """``torch.load`` a local file with ``weights_only=True``.
 

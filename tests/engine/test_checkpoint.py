@@ -16,6 +16,7 @@ from dld.engine.checkpoint import (
     AtomicLocalBackend,
     CheckpointGlobalError,
     load_checkpoint_file,
+    submodule_state,
 )
 from dld.engine.hooks import AtomicCheckpointHook
 
@@ -171,3 +172,13 @@ def test_atomic_write_replaces_and_keeps_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_submodule_state_reads_one_recognizer_of_a_dld_state_dict():
+    w = torch.ones(2)
+    state = {'teacher.a.weight': w, 'teacher_loaded': torch.tensor(True),
+             'student.a.weight': 2 * w, 'selector.b': 3 * w}
+    assert submodule_state(state, 'teacher') == {'a.weight': w}
+    assert torch.equal(submodule_state(state, 'student')['a.weight'], 2 * w)
+    assert submodule_state(state, 'connectors') is None
+    assert submodule_state({'a.weight': w}, 'teacher') is None  # a plain recognizer

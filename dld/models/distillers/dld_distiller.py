@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from dld.engine.checkpoint import load_checkpoint_file
+from dld.engine.checkpoint import load_checkpoint_file, submodule_state
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
@@ -270,10 +270,9 @@ class DLDDistiller(BaseModel):
                 'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
         ckpt = load_checkpoint_file(path, map_location='cpu')
         state = ckpt.get('state_dict', ckpt)
-        prefix = f'{self.teacher_from}.'
-        if any(k.startswith(prefix) for k in state):
-            # A DLD checkpoint: take its teacher (or its student).
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        part = submodule_state(state, self.teacher_from)
+        if part is not None:  # a DLD checkpoint: take its teacher (or its student)
+            state = part
         elif self.teacher_from == 'student':
             raise ValueError(f"{path} holds no student weights: teacher_from='student' "
                              'takes the student of a DLD checkpoint.')
