@@ -386,6 +386,37 @@ def test_student_stage_leaves_the_selector_alone_and_samples_scales_uniformly(te
     assert counts.min() >= 6 and counts.max() <= 30, counts
 
 
+def test_student_stage_reads_each_image_first_where_the_frozen_selector_sends_it(
+        teacher_ckpt):
+    model = build(teacher_ckpt(), train_selector=False, student_stage_scales='selector')
+    model.train()
+    picks = torch.tensor([1, 4, 1, 0, 1, 1, 5, 1])
+    model.selector.forward = lambda x: 10 * torch.nn.functional.one_hot(
+        picks[:x.shape[0]], len(model.scales)).float()
+    seen = []
+    orig = model._scales_to_compute
+
+    def spy(chosen):
+        seen.append(orig(chosen))
+        return seen[-1]
+
+    model._scales_to_compute = spy
+    lr, hr, samples = plate_batch(8)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    assert 'loss_selector' not in losses
+    computed = seen[0]
+    assert computed[torch.arange(8), picks].all()  # the selector's scale, every image
+    assert (computed.sum(1) == 2).all()  # and one other ('sampled')
+
+
+@pytest.mark.parametrize('overrides', [dict(train_selector=True),
+                                       dict(train_selector=False, selector=None,
+                                            fixed_scale=1.0)])
+def test_selector_scales_need_a_frozen_selector(teacher_ckpt, overrides):
+    with pytest.raises(ValueError, match="student_stage_scales='selector'"):
+        build(teacher_ckpt(), student_stage_scales='selector', **overrides)
+
+
 def test_training_nothing_is_an_error(teacher_ckpt):
     with pytest.raises(ValueError, match='train nothing'):
         build(teacher_ckpt(), train_student=False, train_selector=False)
@@ -471,3 +502,10 @@ def test_lr_stronger_distillation_variants_change_only_their_loss(teacher_ckpt):
     strong = MODELS.build(feat3).train().loss(lr, samples, hr)
     assert 'loss_logit' not in strong
     assert strong['loss_feature'].item() == pytest.approx(3 * weak.item(), rel=1e-4)
+
+
+def test_selector_scales_variant_changes_only_where_the_student_reads_first():
+    base = tiny_dld_cfg('configs/dld_plate_student_online.py')
+    guided = tiny_dld_cfg('configs/dld_plate_student_online_selector_scales.py')
+    assert guided.pop('student_stage_scales') == 'selector'
+    assert guided == base

@@ -92,6 +92,12 @@ class DLDDistiller(BaseModel):
             stage. Joint training lets the selector's early preference for
             large scales decide which scales the student practises, which
             starves the small ones (docs/results.md).
+        student_stage_scales (str): in the student stage
+            (``train_selector=False``), which scale each image is read at
+            first: ``'uniform'`` (drawn uniformly) or ``'selector'`` (the
+            frozen selector's choice, so the student practises most the
+            scales it will be sent; with ``'sampled'`` the second scale is
+            still drawn uniformly, so every scale keeps being learned).
         teacher_input (str): the stream the teacher reads: ``'hr'`` (the
             paper: ``inputs_hr``) or ``'lr'`` (the student's ``inputs``), for
             a teacher trained on LR frames.
@@ -157,6 +163,7 @@ class DLDDistiller(BaseModel):
                  student_scale_norm: bool = True,
                  train_student: bool = True,
                  train_selector: bool = True,
+                 student_stage_scales: str = 'uniform',
                  teacher_norm_eval: bool = True,
                  teacher_input: str = 'hr',
                  teacher_scale: float = 1.0,
@@ -181,6 +188,7 @@ class DLDDistiller(BaseModel):
         _check_choice('cost', cost, ('flops', 'scale_pow'))
         _check_choice('student_scale_weighting', student_scale_weighting,
                       ('uniform', 'selected'))
+        _check_choice('student_stage_scales', student_stage_scales, ('uniform', 'selector'))
         _check_choice('teacher_input', teacher_input, ('hr', 'lr'))
         _check_choice('teacher_from', teacher_from, ('teacher', 'student'))
         if not 0.0 < teacher_scale <= 1.0:
@@ -238,6 +246,12 @@ class DLDDistiller(BaseModel):
             p.requires_grad_(False)
         self.train_student = train_student
         self.train_selector = train_selector and self.selector is not None
+        if student_stage_scales == 'selector' and (self.selector is None or
+                                                   self.train_selector):
+            raise ValueError("student_stage_scales='selector' reads each image first at "
+                             'the scale a frozen selector picks: it needs a selector and '
+                             'train_selector=False.')
+        self.student_stage_scales = student_stage_scales
         frozen = []
         if not train_student:
             if self.selector is None:
@@ -392,6 +406,9 @@ class DLDDistiller(BaseModel):
             chosen = decisions.argmax(dim=-1)
         elif self.train_selector or self.selector is None:
             decisions, chosen = self.select(inputs)
+        elif self.student_stage_scales == 'selector':  # the scales it will be sent
+            with torch.no_grad():
+                chosen = self.select(inputs)[1]
         else:  # the student alone learns: every scale equally often
             chosen = torch.randint(0, len(self.scales), (inputs.shape[0],),
                                    device=inputs.device)
