@@ -293,9 +293,9 @@ class DLDDistiller(BaseModel):
         try:
             _load_checkpoint_to_model(self.teacher, dict(state_dict=state), strict=True)
         except RuntimeError as err:
-            raise RuntimeError(f'{path} does not fit `model.teacher` (a per-scale '
-                               'BatchNorm student needs `scale_norm` in the teacher '
-                               f'config too): {err}') from None
+            raise RuntimeError(f'{path} does not fit `model.teacher` (other widths? a '
+                               'student with per-scale BatchNorm needs `scale_norm` in '
+                               f'the teacher config too): {err}') from None
         self.teacher_loaded.fill_(True)
         source = 'the student of ' if self.teacher_from == 'student' else ''
         print_log(f'Loaded the teacher from {source}{path}', logger='current')
