@@ -4,6 +4,7 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import load_checkpoint
 
+from dld.engine.checkpoint import submodule_state
 from dld.registry import MODELS
 
 from .conftest import plate_batch, tiny_dld_cfg
@@ -25,15 +26,11 @@ def dld_ckpt(teacher_ckpt, tmp_path):
     return path, {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def _part(state, prefix):
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-
-
 def test_teacher_is_the_checkpoints_student_and_survives_load_from(dld_ckpt):
     path, saved = dld_ckpt
     model = MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path))
-    student = _part(saved, 'student.')
-    hr_teacher = _part(saved, 'teacher.')
+    student = submodule_state(saved, 'student')
+    hr_teacher = submodule_state(saved, 'teacher')
     assert any(not torch.equal(student[k], hr_teacher[k]) for k in student)
 
     def teacher_is_student():
@@ -44,14 +41,14 @@ def test_teacher_is_the_checkpoints_student_and_survives_load_from(dld_ckpt):
     load_checkpoint(model, path, map_location='cpu', strict=True)
     assert teacher_is_student()
     assert all(torch.equal(v, student[k]) for k, v in model.student.state_dict().items())
-    selector = _part(saved, 'selector.')
+    selector = submodule_state(saved, 'selector')
     assert all(torch.equal(v, selector[k]) for k, v in model.selector.state_dict().items())
 
 
 def test_hr_teacher_of_a_dld_checkpoint_is_loaded_as_before(dld_ckpt):
     path, saved = dld_ckpt
     model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py', teacher_ckpt=path))
-    hr_teacher = _part(saved, 'teacher.')
+    hr_teacher = submodule_state(saved, 'teacher')
     assert all(torch.equal(v, hr_teacher[k]) for k, v in model.teacher.state_dict().items())
 
 
