@@ -202,6 +202,19 @@ class FlopsAccuracyEvaluator:
 
     # ------------------------------------------------------------ models
     def _load_teacher(self, checkpoint: str, teacher_checkpoint: Optional[str]) -> bool:
+        # A born-again teacher (a trained student, maybe reading LR) is no HR
+        # teacher: the rows named 'Teacher on HR' and the FLOPs saved against
+        # it need the HR teacher, given explicitly.
+        born_again = (getattr(self.model, 'teacher_from', 'teacher') == 'student'
+                      or getattr(self.model, 'teacher_input', 'hr') != 'hr')
+        if teacher_checkpoint is None and born_again:
+            self.notes.append(
+                "teacher rows skipped: the config's teacher is a trained student "
+                f"(teacher_from='{self.model.teacher_from}', "
+                f"teacher_input='{self.model.teacher_input}'), not the HR teacher; pass "
+                '--teacher-ckpt with the HR teacher and the config it was distilled with '
+                '(e.g. configs/dld_plate.py)')
+            return False
         if teacher_checkpoint is None:
             state, _ = read_state_dict(checkpoint)
             if any(k.startswith('teacher.') for k in state):
@@ -218,9 +231,16 @@ class FlopsAccuracyEvaluator:
             self.paths_teacher = cfg_teacher
         state, _ = read_state_dict(teacher_checkpoint)
         state = submodule_state(state, 'teacher') or state
-        missing, unexpected = self.model.teacher.load_state_dict(state, strict=False)
+        hint = (" (the config's teacher is a born-again student, built like the student: "
+                'evaluate with the config the HR teacher was distilled with, e.g. '
+                'configs/dld_plate.py)') if born_again else ''
+        try:
+            missing, _ = self.model.teacher.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shapes differ
+            raise RuntimeError(f"{teacher_checkpoint} does not fit the config's teacher{hint}: "
+                               f'{err}') from None
         if missing:
-            raise RuntimeError(f'{teacher_checkpoint} does not hold the config\'s teacher: '
+            raise RuntimeError(f"{teacher_checkpoint} does not hold the config's teacher{hint}: "
                                f'{len(missing)} missing weight(s), e.g. {missing[:5]}')
         return True
 

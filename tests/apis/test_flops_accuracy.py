@@ -1,10 +1,12 @@
 """The FLOPs/accuracy report: files, agreement with a direct evaluation, the oracle."""
+import copy
 import csv
 import json
 import os.path as osp
 from types import SimpleNamespace
 
 import pytest
+import torch
 from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 from tiny_dld import SCALES
@@ -150,6 +152,47 @@ def test_without_teacher_only_the_students_are_read(tiny_run):
     assert all('inputs_hr' not in b for b in evaluator.data.batches)
     methods = set(_rows(evaluator.evaluate()))
     assert 'dld@1' in methods and not any(m.startswith('teacher') for m in methods)
+
+
+def _born_again_run(tiny_run, tmp_path):
+    """The tiny run's config with its student as an LR teacher (the lrteacher
+    config's options), and the checkpoint such a run saves: its ``teacher.*``
+    are that student's weights."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.teacher = copy.deepcopy(cfg.model.student)
+    cfg.model.teacher.scale_norm = dict(scales=list(SCALES), base_size=list(cfg.model.base_size))
+    cfg.model.update(teacher_ckpt=tiny_run['full'], teacher_from='student', teacher_input='lr',
+                     teacher_scale=0.6)
+    config = str(tmp_path / 'born_again.py')
+    cfg.dump(config)
+    state = torch.load(tiny_run['full'], map_location='cpu')['state_dict']
+    state = {k: v for k, v in state.items() if not k.startswith('teacher.')}
+    state.update({'teacher.' + k[len('student.'):]: v for k, v in state.items()
+                  if k.startswith('student.')})
+    checkpoint = str(tmp_path / 'born_again.pth')
+    torch.save(dict(state_dict=state, meta={}), checkpoint)
+    return config, checkpoint
+
+
+@pytest.mark.slow
+def test_born_again_teacher_is_not_reported_as_the_hr_teacher(tiny_run, tmp_path):
+    # The full checkpoint holds teacher.* weights: without the guard the
+    # born-again teacher's readings would be the 'Teacher on HR' rows.
+    config, checkpoint = _born_again_run(tiny_run, tmp_path)
+    evaluator = FlopsAccuracyEvaluator(config, checkpoint, scales=[1.0])
+    assert not evaluator.has_teacher
+    assert any("teacher_from='student'" in n and '--teacher-ckpt' in n for n in evaluator.notes)
+    methods = set(_rows(evaluator.evaluate()))
+    assert 'dld@1' in methods and not any(m.startswith('teacher') for m in methods)
+
+
+@pytest.mark.slow
+def test_hr_teacher_for_a_born_again_config_names_the_config_to_use(tiny_run, tmp_path):
+    config, checkpoint = _born_again_run(tiny_run, tmp_path)
+    with pytest.raises(RuntimeError, match='born-again.*configs/dld_plate.py'):
+        FlopsAccuracyEvaluator(config, checkpoint, teacher_checkpoint=tiny_run['teacher'],
+                               scales=[1.0])
 
 
 def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
