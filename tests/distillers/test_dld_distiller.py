@@ -322,6 +322,30 @@ def test_selector_stage_trains_the_selector_alone_on_the_eval_mode_student(teach
                                   train_student=False))
 
 
+def test_selector_stage_carries_the_connectors_to_the_next_student_stage(teacher_ckpt):
+    ckpt = teacher_ckpt('configs/dld_plate.py')
+    torch.manual_seed(3)
+    joint = MODELS.build(tiny_dld_cfg('configs/dld_plate.py', teacher_ckpt=ckpt))
+    selector_stage = MODELS.build(tiny_dld_cfg('configs/dld_plate_selector.py',
+                                               teacher_ckpt=ckpt))
+    # load_from: every key of the joint run's checkpoint has a place
+    missing, unexpected = selector_stage.load_state_dict(joint.state_dict(), strict=False)
+    assert not missing and not unexpected
+    # the frozen student's distillation terms are not computed
+    selector_stage.feature_loss.forward = selector_stage.skd_loss.forward = None
+    selector_stage.train()
+    lr, hr, samples = plate_batch()
+    losses = selector_stage.loss(lr, samples, hr)
+    assert set(k for k in losses if k.startswith('loss_')) == {'loss_selector'}
+    # its checkpoint starts a student stage with the joint run's connectors
+    student_stage = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py',
+                                              teacher_ckpt=ckpt))
+    student_stage.load_state_dict(selector_stage.state_dict(), strict=True)
+    joint_connectors = joint.connectors.state_dict()
+    assert all(torch.equal(v, joint_connectors[k])
+               for k, v in student_stage.connectors.state_dict().items())
+
+
 def test_distinct_sequences_decodes_each_sequence_once_per_image():
     from dld.models.distillers.dld_distiller import _distinct_sequences
     gt = [[1, 2], [3]]

@@ -81,7 +81,10 @@ class DLDDistiller(BaseModel):
             see :mod:`dld.models.layers.scale_batch_norm`.
         train_student (bool): False freezes the student (and the connectors)
             in eval mode and trains the selector alone: the selector stage
-            of ``configs/dld_plate_hr_selector.py``. In joint training the
+            of ``configs/dld_plate_hr_selector.py``. The student's
+            distillation terms are then skipped (they would train nothing),
+            while its losses stay configured, so the connectors are built,
+            loaded and saved: a later student stage starts from them. In joint training the
             selector scores scales by the KL of a student in train mode
             (dropout, batch statistics, a moving target); once the student
             has converged, its eval-mode KL is what deployment will see.
@@ -518,7 +521,7 @@ class DLDDistiller(BaseModel):
             # No beam (score -inf): NLL 0, which every consumer masks out.
             beam_nll = torch.where(beam_rows >= 0, nll[beam_rows.clamp(min=0)],
                                    nll.new_zeros(()))
-            if self.skd_loss is not None:
+            if self.skd_loss is not None and self.train_student:
                 terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
         if self.selector_score == 'kl':
             terms['score'] = _topk_sequence_kl(beam_nll, scores)
@@ -526,6 +529,8 @@ class DLDDistiller(BaseModel):
             terms['score'] = (beam_nll[:, 0].detach() >= math.log(2)).float()
         else:
             terms['score'] = terms['task']
+        if not self.train_student:  # a frozen student: its distillation terms train nothing
+            return terms
         t_feats = teacher['feats']
         if self.feature_loss is not None:
             terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub)
