@@ -25,9 +25,9 @@ def parse_args(argv=None):
                         "checkpoint's own, when it has them)")
     parser.add_argument('--baseline-ckpt', help='no-KD student checkpoint '
                         '(trained with configs/student_plate_lr.py), or a DLD checkpoint '
-                        'whose student is the baseline (then give --baseline-config)')
+                        'whose student is the baseline')
     parser.add_argument('--baseline-config', help="the baseline's config (default: the DLD "
-                        "student's architecture)")
+                        "student's architecture, per-scale BatchNorm included)")
     parser.add_argument('--scales', type=float, nargs='+',
                         help="fixed scales to evaluate (default: the distiller's candidates)")
     parser.add_argument('--device', default=None,

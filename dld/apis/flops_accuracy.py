@@ -249,7 +249,10 @@ class FlopsAccuracyEvaluator:
         if checkpoint is None:
             self.notes.append('no-KD rows skipped: no --baseline-ckpt given')
             return None
-        model_cfg = load_config(config).model if config is not None else self.cfg.model.student
+        # Default: the DLD student's architecture as the distiller built it,
+        # per-scale BatchNorm included (a plain checkpoint's statistics load
+        # into every scale).
+        model_cfg = load_config(config).model if config is not None else self.model.student_cfg
         if is_distiller_config(model_cfg):
             raise ValueError(f'--baseline-config {config} is a DLD config; the baseline needs '
                              "the recognizer's own config (e.g. configs/student_plate_lr.py), "

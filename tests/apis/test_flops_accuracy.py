@@ -154,6 +154,25 @@ def test_without_teacher_only_the_students_are_read(tiny_run):
     assert 'dld@1' in methods and not any(m.startswith('teacher') for m in methods)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize('baseline', ['full', 'baseline'])
+def test_baseline_without_a_config_is_built_like_the_dld_student(tiny_run, baseline):
+    # 'full': a DLD run as the baseline, whose student keeps per-scale
+    # BatchNorm statistics; 'baseline': a plain recognizer's shared ones.
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       baseline_checkpoint=tiny_run[baseline], scales=[0.6],
+                                       with_teacher=False)
+    nokd = evaluator.read_fixed('nokd', 0.6).correct
+    if baseline == 'full':  # the same student: the same readings
+        assert nokd == evaluator.read_fixed('dld', 0.6).correct
+    else:
+        direct = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                        baseline_checkpoint=tiny_run['baseline'],
+                                        baseline_config=tiny_run['baseline_config'],
+                                        scales=[0.6], with_teacher=False)
+        assert nokd == direct.read_fixed('nokd', 0.6).correct
+
+
 def _born_again_run(tiny_run, tmp_path):
     """The tiny run's config with its student as an LR teacher (the lrteacher
     config's options), and the checkpoint such a run saves: its ``teacher.*``

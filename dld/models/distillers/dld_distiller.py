@@ -1,4 +1,5 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
+import copy
 import glob
 import math
 import os.path as osp
@@ -209,6 +210,9 @@ class DLDDistiller(BaseModel):
         self.teacher = MODELS.build(teacher)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
             student = dict(student, scale_norm=dict(scales=self.scales, base_size=self.base_size))
+        # What a recognizer of the student's architecture is built from
+        # (per-scale BatchNorm included), e.g. a no-KD baseline read beside it.
+        self.student_cfg = copy.deepcopy(student)
         self.student = MODELS.build(student)
         self.selector = None if selector is None else MODELS.build(
             dict(selector, scales=self.scales))
