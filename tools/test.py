@@ -12,48 +12,32 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.dist import barrier, get_rank
+from mmengine.config import Config
+from mmengine.dist import get_rank
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
-from dld.engine.launch import ensure_config_data, init_distributed
+from dld.engine.launch import (
+    add_runner_arguments,
+    load_runner_config,
+    parse_runner_args,
+    prepare_run,
+)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (evaluate) a DLD model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where to save logs')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=8')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser, 'test_dataloader.batch_size=8')
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
@@ -74,10 +58,7 @@ def to_jsonable(metrics: dict) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
-    init_distributed(cfg)
-    if get_rank() == 0:
-        ensure_config_data(cfg)
-    barrier()
+    prepare_run(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = to_jsonable(runner.test())
     if args.out and get_rank() == 0:

@@ -7,25 +7,26 @@ Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
 import logging
-import os
-import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.dist import barrier, get_rank
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader before any checkpoint (`load_from`, `--resume`) is read.
-from dld.engine.launch import ensure_config_data, init_distributed
+from dld.engine.launch import (
+    add_runner_arguments,
+    load_runner_config,
+    parse_runner_args,
+    prepare_run,
+)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a DLD model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where to save logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -40,36 +41,13 @@ def parse_args(argv=None):
         action='store_true',
         help='scale the learning rate by the actual total batch size over '
         '`auto_scale_lr.base_batch_size`')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=3 '
-        'optim_wrapper.optimizer.lr=1e-4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser, 'train_cfg.max_epochs=3 optim_wrapper.optimizer.lr=1e-4')
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args) -> Config:
     """The config as the runner will see it, with the CLI flags applied."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
 
     if args.amp:
         if torch.cuda.is_available():
@@ -108,14 +86,8 @@ def build_config(args) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
-    # Start the process group now (the runner reuses it) so that only rank 0
-    # writes the data while the others wait.
-    init_distributed(cfg)
-    if get_rank() == 0:
-        ensure_config_data(cfg)
-    barrier()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    prepare_run(cfg)
+    Runner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
-"""What the tools do before building the runner: start the process group
-(also on CPU), and make the data a config needs.
+"""What the tools do before building the runner: read the config with the
+command line's overrides, start the process group (also on CPU), and make
+the data the config needs.
 
 The tools start the process group themselves (the runner then reuses it) so
 that rank 0 can prepare data while the others wait at a barrier before any
@@ -8,13 +9,16 @@ dataset is built. MMEngine 0.10's own path assumes CUDA (it calls
 on a machine without CUDA we use ``gloo`` and a CPU DDP wrapper instead, so
 ``torchrun --nproc-per-node N`` works for smoke tests and CPU clusters.
 """
+import argparse
 import datetime
 import logging
+import os
+import os.path as osp
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
-from mmengine.dist import init_dist, is_distributed
+from mmengine.config import Config, DictAction
+from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 
@@ -75,3 +79,46 @@ def ensure_config_data(cfg: Config) -> None:
         if not ensure_synth_plates(**synth):
             print_log(f'Using the synthetic plates in {synth.get("data_root")} '
                       f'(config `{key}`)', logger='current')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
+    """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
+    ``--launcher`` and the ``--local-rank`` that torch.distributed.launch passes."""
+    parser.add_argument('--work-dir', help='where to save logs (and checkpoints)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help=f'override config settings, e.g. {cfg_options_example}')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """``parser.parse_args``; a ``--local-rank`` becomes ``LOCAL_RANK`` unless
+    torchrun set it already."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def load_runner_config(args: argparse.Namespace) -> Config:
+    """``args.config`` with ``--launcher``, ``--cfg-options`` and the work dir
+    applied (default ``work_dirs/<config name>``)."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def prepare_run(cfg: Config) -> None:
+    """Start the process group (the runner reuses it), then let rank 0 make
+    the config's data while the others wait."""
+    init_distributed(cfg)
+    if get_rank() == 0:
+        ensure_config_data(cfg)
+    barrier()
