@@ -98,3 +98,45 @@ def test_teacher_without_per_scale_batchnorm_names_scale_norm(dld_ckpt):
 def test_bad_teacher_options_fail_at_build(option, value, match):
     with pytest.raises(ValueError, match=match):
         MODELS.build(tiny_dld_cfg(LR_TEACHER, **{option: value}))
+
+
+def test_teacher_gate_keeps_the_teachers_losses_where_it_reads_right(dld_ckpt):
+    path, _ = dld_ckpt
+    torch.manual_seed(0)
+    cfg = tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path, teacher_gate='top1_right')
+    cfg['losses']['logit'] = dict(type='KLDivLoss')
+    model = MODELS.build(cfg)
+    model.train()
+    model.student.eval()  # no dropout: gated and ungated terms must agree where kept
+    lr, _, samples = plate_batch(4, seed=2)
+    gt = model.student.encode_targets([ds.gt_text for ds in samples])
+    search = model.teacher.decoder.beam_search
+
+    def right_on_first_two(*args, **kwargs):  # top beams: the truth for images 0 and 1
+        seqs, scores = search(*args, **kwargs)
+        for i in range(4):
+            seqs[i][0] = list(gt[i]) if i < 2 else list(gt[i]) + list(gt[i][:1])
+        return seqs, scores
+
+    model.teacher.decoder.beam_search = right_on_first_two
+    teacher = model._run_teacher(model.teacher_view(lr, None), gt)
+    assert teacher['gate'].tolist() == [1.0, 1.0, 0.0, 0.0]
+    idx = torch.arange(4)
+    x = model.resize(lr, 0.6)
+    gated = model._student_terms(x, idx, gt, teacher)
+    ungated = model._student_terms(x, idx, gt, dict(teacher, gate=torch.ones(4)))
+    for name in ('skd', 'logit'):
+        assert torch.all(ungated[name][2:] > 0) and torch.all(gated[name][2:] == 0)
+        torch.testing.assert_close(gated[name][:2], ungated[name][:2])
+    torch.testing.assert_close(gated['task'], ungated['task'])
+    losses = model.loss(lr, samples, inputs_hr=None)
+    assert losses['teacher_top1_right'] == pytest.approx(0.5)
+
+
+def test_without_the_gate_no_teacher_reading_is_judged(dld_ckpt):
+    path, _ = dld_ckpt
+    model = MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path)).train()
+    lr, _, samples = plate_batch()
+    assert 'teacher_top1_right' not in model.loss(lr, samples, inputs_hr=None)
+    with pytest.raises(ValueError, match='teacher_gate'):
+        MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_gate='always'))

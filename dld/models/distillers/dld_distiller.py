@@ -115,6 +115,12 @@ class DLDDistiller(BaseModel):
             ``'student'`` the distiller keeps this teacher when a state dict
             is loaded later (``load_from``, resume), which would otherwise
             put the checkpoint's own HR teacher back.
+        teacher_gate (str): on which images the losses on the teacher's
+            outputs (SKD, logit KD) count: ``'none'`` (all) or
+            ``'top1_right'`` (those whose teacher's top beam is the ground
+            truth; elsewhere they are 0, and the task loss alone teaches).
+            An HR teacher reads nearly every plate, so the gate matters for
+            a teacher that misreads many, e.g. a born-again LR teacher.
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
@@ -172,6 +178,7 @@ class DLDDistiller(BaseModel):
                  teacher_input: str = 'hr',
                  teacher_scale: float = 1.0,
                  teacher_from: str = 'teacher',
+                 teacher_gate: str = 'none',
                  student_scale_weighting: str = 'uniform',
                  unalignable_nll: float = 30.0,
                  losses: Optional[dict] = None,
@@ -195,6 +202,8 @@ class DLDDistiller(BaseModel):
         _check_choice('student_stage_scales', student_stage_scales, ('uniform', 'selector'))
         _check_choice('teacher_input', teacher_input, ('hr', 'lr'))
         _check_choice('teacher_from', teacher_from, ('teacher', 'student'))
+        _check_choice('teacher_gate', teacher_gate, ('none', 'top1_right'))
+        self.teacher_gate = teacher_gate
         if not 0.0 < teacher_scale <= 1.0:
             raise ValueError(f'teacher_scale must be in (0, 1], got {teacher_scale}.')
         self.teacher_input = teacher_input
@@ -437,6 +446,8 @@ class DLDDistiller(BaseModel):
         losses = {}
         if self.train_student:
             losses.update(self._student_losses(per_scale, weights))
+            if 'gate' in teacher:
+                losses['teacher_top1_right'] = teacher['gate'].mean()
         if self.train_selector:
             sel, parts = self.selector_loss(
                 decisions, per_scale['score'].detach(), self.relative_cost,
@@ -488,11 +499,15 @@ class DLDDistiller(BaseModel):
         """Teacher features (teacher-forced on the ground truth) and top-k beams."""
         feats = self.teacher.forward_features(inputs_hr, targets=gt)
         out = dict(feats=feats)
-        if self.skd_loss is not None or self.selector_score in ('kl', 'top1_miss'):
+        if (self.skd_loss is not None or self.selector_score in ('kl', 'top1_miss')
+                or self.teacher_gate != 'none'):
             seqs, scores = self.teacher.decoder.beam_search(
                 feats['encoder_out'], self.skd_beam_width, self.skd_topk)
             out['beams'] = seqs
             out['beam_scores'] = scores
+        if self.teacher_gate == 'top1_right':
+            out['gate'] = inputs_hr.new_tensor(
+                [float(bool(b) and list(b[0]) == list(t)) for b, t in zip(seqs, gt)])
         return out
 
     def _student_terms(self, x: torch.Tensor, idx: torch.Tensor, gt: List[List[int]],
@@ -540,6 +555,11 @@ class DLDDistiller(BaseModel):
             terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub)
         if self.logit_loss is not None:
             terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub)
+        if 'gate' in teacher:  # the teacher's outputs count where it reads right
+            gate = teacher['gate'][idx]
+            for name in ('skd', 'logit'):
+                if name in terms:
+                    terms[name] = terms[name] * gate
         return terms
 
     def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor,
