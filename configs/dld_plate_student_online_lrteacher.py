@@ -12,7 +12,9 @@
 # Measured as a fourth cycle from the third, against the fourth cycle taught
 # by the HR teacher: 64.87 % of test plates at 0.8x against 66.80 %, 1.5 to
 # 2.7 pt fewer at 0.5x and above (docs/results.md). A teacher no better than
-# the student on LR frames holds it back.
+# the student on LR frames holds it back. A stronger one (a fourth cycle,
+# 68.93 % at 0.8x) gave 65.20 %, and 65.00 % with `teacher_gate='top1_right'`
+# (SKD only where the teacher reads right; that one gained 2.6 pt at 0.3x).
 #
 #   python tools/train.py configs/dld_plate_student_online_lrteacher.py \
 #       --cfg-options model.teacher_ckpt=<LR DLD cycle 3>/best.pth \
