@@ -82,13 +82,14 @@ class DLDDistiller(BaseModel):
             see :mod:`dld.models.layers.scale_batch_norm`.
         train_student (bool): False freezes the student (and the connectors)
             in eval mode and trains the selector alone: the selector stage
-            of ``configs/dld_plate_hr_selector.py``. The student's
-            distillation terms are then skipped (they would train nothing),
-            while its losses stay configured, so the connectors are built,
-            loaded and saved: a later student stage starts from them. In joint training the
+            of ``configs/dld_plate_hr_selector.py``. In joint training the
             selector scores scales by the KL of a student in train mode
             (dropout, batch statistics, a moving target); once the student
             has converged, its eval-mode KL is what deployment will see.
+            The student's distillation terms are then skipped (they would
+            train nothing) while its losses stay configured, so the
+            connectors are loaded and saved: a later student stage starts
+            from them.
         train_selector (bool): False freezes the selector and trains the
             student alone, at scales drawn uniformly per image (two distinct
             ones with ``'sampled'``), whatever the selector would pick: the
