@@ -13,8 +13,9 @@
 # by the HR teacher: 64.87 % of test plates at 0.8x against 66.80 %, 1.5 to
 # 2.7 pt fewer at 0.5x and above (docs/results.md). A teacher no better than
 # the student on LR frames holds it back. A stronger one (a fourth cycle,
-# 68.93 % at 0.8x) gave 65.20 %, and 65.00 % with `teacher_gate='top1_right'`
-# (SKD only where the teacher reads right; that one gained 2.6 pt at 0.3x).
+# 68.93 % at 0.8x) gave 65.20 %, 65.00 % with `teacher_gate='top1_right'`
+# (SKD only where the teacher reads right; 2.6 pt more than the HR-taught
+# cycle at 0.3x) and 65.33 % gated without the feature L2.
 #
 #   python tools/train.py configs/dld_plate_student_online_lrteacher.py \
 #       --cfg-options model.teacher_ckpt=<LR DLD cycle 3>/best.pth \
