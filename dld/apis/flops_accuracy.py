@@ -205,8 +205,7 @@ class FlopsAccuracyEvaluator:
         # A born-again teacher (a trained student, maybe reading LR) is no HR
         # teacher: the rows named 'Teacher on HR' and the FLOPs saved against
         # it need the HR teacher, given explicitly.
-        born_again = (getattr(self.model, 'teacher_from', 'teacher') == 'student'
-                      or getattr(self.model, 'teacher_input', 'hr') != 'hr')
+        born_again = self.model.born_again_teacher
         if teacher_checkpoint is None and born_again:
             self.notes.append(
                 "teacher rows skipped: the config's teacher is a trained student "

@@ -317,6 +317,12 @@ class DLDDistiller(BaseModel):
         source = 'the student of ' if self.teacher_from == 'student' else ''
         print_log(f'Loaded the teacher from {source}{path}', logger='current')
 
+    @property
+    def born_again_teacher(self) -> bool:
+        """Whether the teacher is a trained student or reads the LR stream:
+        then it is not the HR teacher that reports compare against."""
+        return self.teacher_from == 'student' or self.teacher_input != 'hr'
+
     def _keep_born_again_teacher(self, state_dict, prefix, *args) -> None:
         """Puts this teacher's weights into a state dict being loaded when the
         teacher is a student loaded at build (``teacher_from='student'``): the
@@ -496,9 +502,10 @@ class DLDDistiller(BaseModel):
         return w / w.sum(dim=1, keepdim=True)
 
     @torch.no_grad()
-    def _run_teacher(self, inputs_hr: torch.Tensor, gt: List[List[int]]) -> dict:
-        """Teacher features (teacher-forced on the ground truth) and top-k beams."""
-        feats = self.teacher.forward_features(inputs_hr, targets=gt)
+    def _run_teacher(self, teacher_inputs: torch.Tensor, gt: List[List[int]]) -> dict:
+        """Teacher features (teacher-forced on the ground truth) and top-k beams
+        on what the teacher reads (:meth:`teacher_view`)."""
+        feats = self.teacher.forward_features(teacher_inputs, targets=gt)
         out = dict(feats=feats)
         if (self.skd_loss is not None or self.selector_score in ('kl', 'top1_miss')
                 or self.teacher_gate != 'none'):
@@ -507,7 +514,7 @@ class DLDDistiller(BaseModel):
             out['beams'] = seqs
             out['beam_scores'] = scores
         if self.teacher_gate == 'top1_right':
-            out['gate'] = inputs_hr.new_tensor(
+            out['gate'] = teacher_inputs.new_tensor(
                 [float(bool(b) and list(b[0]) == list(t)) for b, t in zip(seqs, gt)])
         return out
 
