@@ -40,14 +40,15 @@ InputType = Union[str, np.ndarray]
 
 
 def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
-                  label_dataset_cfg: Optional[dict] = None) -> List[InputItem]:
+                  label_dataset_cfg: Optional[dict] = None,
+                  stream: str = 'lr') -> List[InputItem]:
     """Items for ``inputs``, in the order given (folders sorted, recursive).
 
     * an image path: one item; track = its folder's name;
     * a folder: every image file below it (by extension, sorted); track = the
       sub-folder relative to the folder (its own name for files at the top);
-    * a label file (``.txt``, ``.tsv``, ``.lst``, ``.list``): every LR frame it
-      lists, with its label and track (see
+    * a label file (``.txt``, ``.tsv``, ``.lst``, ``.list``): every frame of
+      ``stream`` it lists, with its label and track (see
       :class:`~dld.datasets.PairedPlateDataset`); paths are relative to the
       label file's folder;
     * a numpy array ``(H, W[, C])``: one item (no track).
@@ -56,7 +57,13 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
         label_dataset_cfg (dict, optional): extra arguments of the
             :class:`PairedPlateDataset` that parses label files (e.g. the
             config's ``dictionary``).
+        stream (str): which frames of a label file the student reads:
+            ``'lr'``, or ``'hr'`` in the efficiency setting, where it reads
+            the HR crop (its tracks without HR frames are then skipped, and
+            logged, like bad lines).
     """
+    if stream not in ('lr', 'hr'):
+        raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
     if isinstance(inputs, (str, np.ndarray)):
         inputs = [inputs]
     items: List[InputItem] = []
@@ -64,14 +71,14 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
         if isinstance(inp, np.ndarray):
             items.append(InputItem(source=f'array[{i}]', array=inp))
         elif isinstance(inp, str):
-            items.extend(_expand_path(inp, label_dataset_cfg))
+            items.extend(_expand_path(inp, label_dataset_cfg, stream))
         else:
             items.append(InputItem(source=f'input[{i}]', error=(
                 f'unsupported input type {type(inp).__name__}; give a path or a numpy array')))
     return items
 
 
-def _expand_path(path: str, label_dataset_cfg: Optional[dict]) -> List[InputItem]:
+def _expand_path(path: str, label_dataset_cfg: Optional[dict], stream: str) -> List[InputItem]:
     if osp.isdir(path):
         root = osp.abspath(path)
         files = list_image_folder(root)
@@ -86,17 +93,18 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict]) -> List[InputItem
             items.append(InputItem(source=f, path=f, track_id=track, frame_idx=frame))
         return items
     if is_label_file(path) and osp.isfile(path):
-        return _expand_label_file(path, label_dataset_cfg)
+        return _expand_label_file(path, label_dataset_cfg, stream)
     # Anything else is taken as an image; reading it reports what is wrong.
     folder = osp.basename(osp.dirname(osp.abspath(path)))
     return [InputItem(source=path, path=path, track_id=folder or None)]
 
 
-def _expand_label_file(path: str, label_dataset_cfg: Optional[dict]) -> List[InputItem]:
+def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
+                       stream: str) -> List[InputItem]:
     from dld.datasets import PairedPlateDataset
     kwargs: dict = dict(label_dataset_cfg or {})
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
-                  frames='all', load_hr=False, allow_empty_text=True, test_mode=True,
+                  frames='all', load_hr=stream == 'hr', allow_empty_text=True, test_mode=True,
                   strict=False, pipeline=[], serialize_data=False, lazy_init=False)
     try:
         dataset = PairedPlateDataset(**kwargs)
@@ -105,7 +113,8 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict]) -> List[Inp
     items: List[InputItem] = []
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
-        items.append(InputItem(source=info['lr_path'], path=info['lr_path'],
+        image = info[f'{stream}_path']
+        items.append(InputItem(source=image, path=image,
                                gt_text=info.get('gt_text') or None,
                                track_id=str(info['track_id']),
                                frame_idx=int(info.get('frame_idx') or 0)))

@@ -9,8 +9,9 @@ An MMEngine-style inferencer (``preprocess`` -> ``forward`` -> ``visualize``
   not the whole input.
 
 Preprocessing is the config's test pipeline minus its loading step (the
-inferencer reads images itself, robustly), then the model's data
-preprocessor: exactly what evaluation does.
+inferencer reads images itself, robustly) and minus any step that makes the
+student's input from the HR frame (the image given is that input), then the
+model's data preprocessor: exactly what evaluation does.
 """
 import copy
 import logging
@@ -23,6 +24,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
+from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
@@ -91,13 +93,23 @@ class PlateRecognizer(BaseInferencer):
         return model
 
     def _init_pipeline(self, cfg: Config) -> Compose:
-        """The test pipeline without its loading step (images come read)."""
+        """The test pipeline without its loading step (images come read) and
+        without the steps that make the student's input from the HR frame
+        (those with an ``inference_input``): the image given is that input
+        already, the HR crop in the efficiency setting (``CopyHRToLR``), the
+        LR frame otherwise. ``input_stream`` is which frames of a paired
+        label file are read."""
         steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
         self.color_type = 'color'
+        self.input_stream = 'lr'
         kept = []
         for step in steps:
             if step.get('type') in LOADING_TRANSFORMS:
                 self.color_type = step.get('color_type', 'color')
+                continue
+            stream = getattr(TRANSFORMS.get(step.get('type')), 'inference_input', None)
+            if stream is not None:
+                self.input_stream = stream
                 continue
             kept.append(step)
         return Compose(kept)
@@ -139,7 +151,7 @@ class PlateRecognizer(BaseInferencer):
         """
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         _check_scale(fwd_kw.get('scale'))
-        items = expand_inputs(inputs, self.label_dataset_cfg)
+        items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream)
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []

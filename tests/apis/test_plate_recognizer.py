@@ -172,3 +172,30 @@ def test_config_object_works_like_a_path(tiny_run):
     cfg = Config.fromfile(tiny_run['config'])
     rec = PlateRecognizer(cfg, tiny_run['student'], device='cpu')
     assert rec(osp.join(tiny_run['data'], 'test.txt'))['num_failed'] == 0
+
+
+def test_efficiency_config_reads_the_given_image_as_evaluation_reads_the_hr_crop(tiny_run):
+    """In the efficiency setting the test pipeline makes the student's input
+    from the HR frame (CopyHRToLR); given the HR crop, or a label file, the
+    inferencer must read the HR crop as evaluation does, not fail on a
+    missing HR stream or read the LR frames."""
+    cfg = Config.fromfile(tiny_run['config'])
+    dataset = cfg.test_dataloader.dataset
+    dataset.load_hr = True
+    dataset.pipeline = [
+        dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+        dict(type='CopyHRToLR'),
+        dict(type='ResizePair', lr_size=(48, 144), hr_size=(48, 144)),
+        dict(type='PackPlateInputs', main_stream='lr'),
+    ]
+    model, _ = init_model(cfg, tiny_run['student'])
+    expected = {}
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        for ds in model.test_step(batch):
+            expected[ds.hr_path] = (ds.pred_text, ds.pred_scale)
+    recognizer = PlateRecognizer(cfg, tiny_run['student'], device='cpu')
+    assert all('/hr-' in path for path in expected)
+    for inputs in (sorted(expected), osp.join(tiny_run['data'], 'test.txt')):
+        out = recognizer(inputs)
+        assert out['num_failed'] == 0
+        assert {r['path']: (r['text'], r['scale']) for r in out['predictions']} == expected

@@ -18,6 +18,11 @@ class CopyHRToLR(BaseTransform):
     ``ori_shape``.
     """
 
+    #: It makes the student's input from the HR frame; at inference the image
+    #: given is the HR crop itself, so the inferencer leaves this step out
+    #: and reads a paired label file's HR frames.
+    inference_input = 'hr'
+
     def transform(self, results: dict) -> dict:
         if results.get('img_hr') is None:
             raise KeyError('CopyHRToLR needs img_hr; load HR frames first '

@@ -31,6 +31,11 @@ class DegradeHR(BaseTransform):
     ``ori_shape``.
     """
 
+    #: It makes the student's input from the HR frame; at inference the image
+    #: given is a real LR frame in its place, so the inferencer leaves this
+    #: step out and reads a paired label file's LR frames.
+    inference_input = 'lr'
+
     def __init__(self, seed: Optional[int] = None, **params) -> None:
         self.seed = seed
         self.cfg = DegradationConfig.from_dict(params)
