@@ -1,20 +1,29 @@
 """Synthetic plates -> HR teacher -> DLD -> FLOPs/accuracy report -> inference.
 
-    python tools/quickstart.py [--work-dir work_dirs/quickstart]
+    python tools/quickstart.py [--setting {efficiency,lr}] [--work-dir DIR]
+        [--teacher-config CFG] [--config CFG] [--tracks N]
 
 A short schedule (configs/quickstart/) that runs on a laptop CPU; the full
-schedule is configs/teacher_plate_hr.py and configs/dld_plate.py. Each step
-is one of the ordinary tools, run as a subprocess and printed, so the
-quickstart shows the commands a user would type.
+schedule is benchmarks/full_schedule.py. Each step is one of the ordinary
+tools, run as a subprocess and printed, so the quickstart shows the commands
+a user would type. ``--setting efficiency`` (the default) has the student
+read the HR crop down-sampled to the scale the selector picks, the paper's
+setting, where a short schedule already saves FLOPs at the teacher's
+accuracy; ``--setting lr`` has it read the real-LR-style frames, which needs
+the full schedule to read many plates (docs/results.md).
 """
 import argparse
-import glob
+import json
+import os
 import os.path as osp
 import subprocess
 import sys
 import time
+from collections import Counter
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DLD_CONFIGS = dict(efficiency='configs/quickstart/dld_efficiency.py',
+                   lr='configs/quickstart/dld.py')
 
 
 def run(step: str, cmd: list) -> float:
@@ -26,36 +35,95 @@ def run(step: str, cmd: list) -> float:
     return took
 
 
+def write_sample(config: str, out: str, num_tracks: int) -> str:
+    """The first ``num_tracks`` tracks of the config's test split as a label
+    file with absolute paths, for inference with their labels."""
+    from mmengine.config import Config
+
+    import dld.datasets  # noqa: F401 - registers the datasets
+    from dld.registry import DATASETS
+
+    dataset_cfg = Config.fromfile(osp.join(REPO, config)).test_dataloader.dataset
+    # Relative data paths are the repository's, as for the tools.
+    data_root = osp.join(REPO, dataset_cfg.get('data_root') or '')
+    dataset = DATASETS.build(dict(dataset_cfg, data_root=data_root, pipeline=[], lazy_init=True))
+    lines = []
+    for rec in dataset.iter_tracks():
+        if isinstance(rec, Exception):
+            raise rec
+        images = ','.join(rec.lr_paths)
+        if rec.hr_paths:
+            images += '|' + ','.join(rec.hr_paths)
+        lines.append(f'{images}\t{rec.text}\n')
+        if len(lines) == num_tracks:
+            break
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w', encoding='utf-8') as f:
+        f.writelines(lines)
+    return out
+
+
+def summarise_predictions(predictions: str) -> str:
+    """How many sample frames and tracks were read right, at which scales."""
+    with open(predictions, encoding='utf-8') as f:
+        frames = [json.loads(line) for line in f]
+    read = [r for r in frames if r['error'] is None]
+    right = sum(r['text'] == r.get('gt_text') for r in read)
+    scales = Counter(r['scale'] for r in read)
+    mix = ', '.join(f'{s:g}x {n}' for s, n in sorted(scales.items(), reverse=True))
+    line = f'{right}/{len(frames)} sample frames read right (scales chosen: {mix})'
+    tracks_file = predictions[:-len('.jsonl')] + '.tracks.jsonl'
+    if osp.isfile(tracks_file):
+        with open(tracks_file, encoding='utf-8') as f:
+            tracks = [json.loads(line) for line in f]
+        voted = sum(t['text'] is not None and t['text'] == t.get('gt_text') for t in tracks)
+        line += f'; {voted}/{len(tracks)} tracks by majority vote over their frames'
+    return line
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--setting', choices=sorted(DLD_CONFIGS), default='efficiency',
+                        help='what the student reads: the down-sampled HR crop (efficiency) '
+                        'or the real-LR-style frames (lr)')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
+    parser.add_argument('--teacher-config', default='configs/quickstart/teacher.py')
+    parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
+    parser.add_argument('--tracks', type=int, default=4,
+                        help='test tracks read in the inference step (5 frames each)')
     args = parser.parse_args(argv)
-    work = args.work_dir
+    if args.tracks < 1:
+        parser.error('--tracks must be >= 1')
+    work = osp.abspath(args.work_dir)
+    config = args.config or DLD_CONFIGS[args.setting]
     teacher_dir, dld_dir = f'{work}/teacher', f'{work}/dld'
     start = time.time()
-    run('1/5 HR teacher (generates data/synth_plates_quick/ first)',
-        ['tools/train.py', 'configs/quickstart/teacher.py', '--work-dir', teacher_dir])
+    run('1/5 HR teacher (generates the synthetic plates first)',
+        ['tools/train.py', args.teacher_config, '--work-dir', teacher_dir])
     run('2/5 DLD student + selector',
-        ['tools/train.py', 'configs/quickstart/dld.py', '--work-dir', dld_dir,
+        ['tools/train.py', config, '--work-dir', dld_dir,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])
-    with open(osp.join(REPO, dld_dir, 'last_checkpoint')) as f:
+    with open(osp.join(dld_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
     student = osp.join(work, 'student.pth')
     run('3/5 keep student + selector', ['tools/extract_student.py', ckpt, student])
     report = osp.join(work, 'report')
     run('4/5 FLOPs-versus-accuracy report',
-        ['tools/flops_accuracy.py', 'configs/quickstart/dld.py', ckpt, '--teacher-ckpt',
+        ['tools/flops_accuracy.py', config, ckpt, '--teacher-ckpt',
          osp.join(teacher_dir, 'best.pth'), '--out', report])
-    images = sorted(glob.glob(osp.join(REPO, 'data/synth_plates_quick/test/*/lr-001.png')))[:8]
+    sample = write_sample(config, osp.join(work, 'sample.txt'), args.tracks)
+    predictions = osp.join(work, 'predictions.jsonl')
     run('5/5 inference with per-image scale selection',
-        ['tools/infer.py', 'configs/quickstart/dld.py', student, *images,
-         '--out', osp.join(work, 'predictions.jsonl'), '--vis', osp.join(work, 'vis')])
+        ['tools/infer.py', config, student, sample, '--track', '--out', predictions,
+         '--vis', osp.join(work, 'vis')])
+    print(f'\n{summarise_predictions(predictions)}.')
     print(f'\nAll done in {(time.time() - start) / 60:.1f} min. Outputs:\n'
           f'  teacher:      {teacher_dir}/best.pth\n'
           f'  DLD:          {ckpt}\n'
           f'  student only: {student}\n'
           f'  report:       {report}/report.md (+ .csv, .json, pareto.png, scales.png)\n'
-          f'  predictions:  {work}/predictions.jsonl, drawings in {work}/vis/')
+          f'  predictions:  {predictions} (+ .tracks.jsonl), drawings in {work}/vis/,\n'
+          f'                of the test tracks in {sample}')
     return 0
 
 
