@@ -47,6 +47,10 @@ def write_sample(config: str, out: str, num_tracks: int) -> str:
     # Relative data paths are the repository's, as for the tools.
     data_root = osp.join(REPO, dataset_cfg.get('data_root') or '')
     dataset = DATASETS.build(dict(dataset_cfg, data_root=data_root, pipeline=[], lazy_init=True))
+    if not hasattr(dataset, 'iter_tracks'):
+        raise SystemExit(f'{config}: the inference step reads tracks from a plate dataset '
+                         f'(PairedPlateDataset and its kin); test_dataloader.dataset is a '
+                         f'{type(dataset).__name__}')
     lines = []
     for rec in dataset.iter_tracks():
         if isinstance(rec, Exception):
