@@ -107,7 +107,9 @@ class PlateRecognizer(BaseInferencer):
             if step.get('type') in LOADING_TRANSFORMS:
                 self.color_type = step.get('color_type', 'color')
                 continue
-            stream = getattr(TRANSFORMS.get(step.get('type')), 'inference_input', None)
+            kind = step.get('type')
+            transform = kind if isinstance(kind, type) else TRANSFORMS.get(kind)
+            stream = getattr(transform, 'inference_input', None)
             if stream is not None:
                 self.input_stream = stream
                 continue
