@@ -71,6 +71,7 @@ SETTINGS = ('all', 'efficiency', 'lr', 'lr-control')
 # be the recipe's (two scales per image) rather than the teacher's.
 NO_TEACHER_LOSSES = ['model.losses.skd=None', 'model.losses.feature=None']
 TEACHER_SHARE = 'paired_teacher_share_lr.json'  # the DLD student against the control's
+PAIRED_LEAD = 'paired_lead_lr.json'  # the DLD student against the no-KD one
 # Each setting's tag in the names of its outputs (report_hr, gamma_lr.json, ...).
 SETTING_TAGS = dict(efficiency='hr', lr='lr')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
@@ -226,30 +227,60 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
     return reread
 
 
-def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
-    """The no-KD student, DLD joint run, student stage, selector stage, report, headroom."""
+def nokd_lr_chain(w: str, t_ckpt: str, redo: bool, extra: tuple = (), tag: str = '') -> str:
+    """The no-KD LR student in ``w``: 3 epochs from the teacher, then as many
+    5-epoch cycles on plates rendered when read as the DLD student gets.
+    ``extra`` are more ``--cfg-options`` for every run (another training seed,
+    benchmarks/seed_spread.py); ``tag`` goes before each step's name.
+    Returns the last run's work dir."""
     nokd = f'{w}/nokd_lr'
-    train('3/8 no-KD student on LR (from the teacher, scale-augmented)',
+    train(f'{tag}3/8 no-KD student on LR (from the teacher, scale-augmented)',
           ['tools/train.py', 'configs/student_plate_lr.py', '--work-dir', nokd,
-           '--cfg-options', f'load_from={t_ckpt}'], nokd, redo)
+           '--cfg-options', f'load_from={t_ckpt}', *extra], nokd, redo)
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
         previous, nokd = nokd, f'{w}/nokd_lr_cycle{cycle}'
-        train(f'3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES} (the LR DLD '
+        train(f'{tag}3a/8 no-KD student, cycle {cycle} of {LR_STUDENT_CYCLES} (the LR DLD '
               'student stage\'s schedule and plates)',
               ['tools/train.py', NOKD_CYCLE_CONFIG, '--work-dir', nokd,
                '--cfg-options', f'load_from={checkpoint_of(previous)}', stream_seed(cycle),
-               *FIVE_EPOCH_CYCLE], nokd, redo)
-    train('4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
+               *FIVE_EPOCH_CYCLE, *extra], nokd, redo)
+    return nokd
+
+
+def dld_lr_chain(w: str, t_ckpt: str, redo: bool, extra: tuple = (), tag: str = '') -> str:
+    """The LR setting's DLD student in ``w``: the joint run, then its
+    student-stage cycles on plates rendered when read. ``extra`` and ``tag``
+    as for :func:`nokd_lr_chain`. Returns the last cycle's work dir."""
+    train(f'{tag}4/8 DLD, LR-recovery setting (student reads real-LR-style frames), joint',
           ['tools/train.py', 'configs/dld_plate.py', '--work-dir', f'{w}/dld_lr',
-           '--cfg-options', f'model.teacher_ckpt={t_ckpt}'], f'{w}/dld_lr', redo)
+           '--cfg-options', f'model.teacher_ckpt={t_ckpt}', *extra], f'{w}/dld_lr', redo)
     student = f'{w}/dld_lr'
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
         previous, student = student, f'{w}/dld_lr_student_cycle{cycle}'
-        train(f'4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
+        train(f'{tag}4a/8 DLD student stage, LR-recovery setting, cycle {cycle} of '
               f'{LR_STUDENT_CYCLES} (selector frozen), plates rendered when read',
               ['tools/train.py', LR_STUDENT_CONFIG, '--work-dir', student,
                '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-               f'load_from={checkpoint_of(previous)}', stream_seed(cycle)], student, redo)
+               f'load_from={checkpoint_of(previous)}', stream_seed(cycle), *extra],
+              student, redo)
+    return student
+
+
+def lr_selector_stage(w: str, student: str, t_ckpt: str, redo: bool, extra: tuple = (),
+                      tag: str = '') -> str:
+    """The LR setting's selector stage on ``student``, in ``w``/dld_lr_selector."""
+    selector = f'{w}/dld_lr_selector'
+    train(f'{tag}4b/8 selector stage, LR-recovery setting (student frozen)',
+          ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,
+           '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
+           f'load_from={checkpoint_of(student)}', *extra], selector, redo)
+    return selector
+
+
+def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
+    """The no-KD student, DLD joint run, student stage, selector stage, report, headroom."""
+    nokd = nokd_lr_chain(w, t_ckpt, redo)
+    student = dld_lr_chain(w, t_ckpt, redo)
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
         cycle_report(f'4a/8 both LR students after cycle {cycle}: every scale on the test split',
                      'configs/dld_plate.py', f'{w}/dld_lr_student_cycle{cycle}', t_ckpt, redo,
@@ -259,11 +290,7 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
                 'Plate accuracy (%) on the test split per scale of the DLD student and the '
                 'no-KD student after each 5-epoch cycle (LR setting, plates rendered when read; '
                 'minutes: the DLD cycle):', f'{w}/cycles_lr.md')
-    selector = f'{w}/dld_lr_selector'
-    train('4b/8 selector stage, LR-recovery setting (student frozen)',
-          ['tools/train.py', LR_SELECTOR_CONFIG, '--work-dir', selector,
-           '--cfg-options', f'model.teacher_ckpt={t_ckpt}',
-           f'load_from={checkpoint_of(student)}'], selector, redo)
+    selector = lr_selector_stage(w, student, t_ckpt, redo)
     run('6/8 report, LR-recovery setting',
         ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(selector),
          '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
@@ -275,11 +302,19 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
          f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
         f'{w}/headroom_lr.json', redo)
     operating_points('6b/8', 'lr', w, redo)
-    run('6c/8 how sure the LR lead is: paired by image, interval over tracks',
-        ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(selector),
-         '--baseline-ckpt', checkpoint_of(nokd), '--baseline-config',
-         'configs/student_plate_lr.py', '--scales', *(f'{s:g}' for s in SCALES),
-         '--json', f'{w}/paired_lead_lr.json'], f'{w}/paired_lead_lr.json', redo)
+    paired_lead('6c/8 how sure the LR lead is: paired by image, interval over tracks',
+                selector, nokd, f'{w}/{PAIRED_LEAD}', redo)
+
+
+def paired_lead(step: str, selector: str, baseline: str, out: str, redo: bool,
+                baseline_name: str = '') -> None:
+    """benchmarks/paired_lead.py: the LR DLD run ``selector`` against the
+    ``baseline`` run at every scale, into ``out`` (JSON)."""
+    name = ['--baseline-name', baseline_name] if baseline_name else []
+    run(step, ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(selector),
+               '--baseline-ckpt', checkpoint_of(baseline), '--baseline-config',
+               'configs/student_plate_lr.py', *name, '--scales', *(f'{s:g}' for s in SCALES),
+               '--json', out], out, redo)
 
 
 def operating_points(step: str, setting: str, w: str, redo: bool) -> None:
@@ -313,12 +348,9 @@ def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
     cycle_table(cycles, 'Plate accuracy (%) on the test split per scale of the LR DLD chain '
                 "without the teacher's losses and of the no-KD student after each 5-epoch "
                 'cycle (the recipe control):', f'{w}/cycles_lr_control.md')
-    run("C/4 LR recipe control: the teacher's share, paired by image, interval over tracks",
-        ['benchmarks/paired_lead.py', 'configs/dld_plate.py', checkpoint_of(f'{w}/dld_lr_selector'),
-         '--baseline-ckpt', checkpoint_of(student), '--baseline-config',
-         'configs/student_plate_lr.py', '--baseline-name', 'no-teacher-losses',
-         '--scales', *(f'{s:g}' for s in SCALES),
-         '--json', f'{w}/{TEACHER_SHARE}'], f'{w}/{TEACHER_SHARE}', redo)
+    paired_lead("C/4 LR recipe control: the teacher's share, paired by image, interval over "
+                'tracks', f'{w}/dld_lr_selector', student, f'{w}/{TEACHER_SHARE}', redo,
+                baseline_name='no-teacher-losses')
 
 
 def main(argv=None) -> int:

@@ -437,6 +437,14 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     assert calls[-1] == cmd  # --redo trains it again from the start
 
 
+def _fake_training(tmp_path, args):
+    """What a tools/train.py run leaves in its work dir, for the schedule scripts."""
+    work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / 'best.pth').write_text('')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_5.pth'))
+
+
 def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):
     import subprocess
     module = _load('online_plates')
@@ -446,10 +454,7 @@ def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, ca
         args = cmd[1:]
         calls.append(args)
         if args[0] == 'tools/train.py':
-            work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
-            work.mkdir(parents=True, exist_ok=True)
-            (work / 'best.pth').write_text('')
-            (work / 'last_checkpoint').write_text(str(work / 'epoch_5.pth'))
+            _fake_training(tmp_path, args)
         if args[0] == 'tools/flops_accuracy.py':
             online = 'online' in args[1]
             rows = [_row(f'dld@{s:g}', (0.9 if online else 0.8) * s, s, scale=s)
@@ -597,3 +602,63 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     module.main(['--work-dir', str(tmp_path)])  # the LR setting's default gammas
     trained = [a[a.index('--work-dir') + 1] for a in calls if a[0] == 'tools/train.py']
     assert [osp.basename(d) for d in trained] == ['gamma_0.2', 'gamma_0.5', 'gamma_1']
+
+
+def _lead_json(dld: str, nokd: str) -> dict:
+    """A paired_lead.py JSON whose lead names its pair: 1 pt per published run."""
+    lead = (dld.startswith('published')) + 2 * (nokd.startswith('published'))
+    return dict(rows=[dict(scale=s, lead=lead + s, low=lead + s - 1, high=lead + s + 1)
+                      for s in (1.0, 0.5)])
+
+
+def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, monkeypatch,
+                                                                  capsys):
+    module = _load('seed_spread')
+    schedule = module.schedule
+    for run in ('teacher', f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}', 'dld_lr_selector'):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / 'best.pth').write_text('')
+    _write(tmp_path / schedule.PAIRED_LEAD, _lead_json('published', 'published'))
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        if args[0] == 'tools/train.py':
+            _fake_training(tmp_path, args)
+        else:
+            dld = 'published' if args[2] == f'{tmp_path}/dld_lr_selector/best.pth' else 'seed'
+            base = args[args.index('--baseline-ckpt') + 1]
+            nokd = 'published' if base.startswith(f'{tmp_path}/nokd_lr') else 'seed'
+            _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
+                   _lead_json(dld, nokd))
+
+    monkeypatch.setattr(schedule.subprocess, 'run', fake_run)
+    assert module.main(['--work-dir', str(tmp_path), '--seed', '7']) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    cycles = schedule.LR_STUDENT_CYCLES
+    assert [a[1] for a in trains] == [
+        'configs/student_plate_lr.py', *[schedule.NOKD_CYCLE_CONFIG] * cycles,
+        'configs/dld_plate.py', *[schedule.LR_STUDENT_CONFIG] * cycles,
+        schedule.LR_SELECTOR_CONFIG]
+    seeded = f'{tmp_path}/seed7'
+    assert all('randomness.seed=7' in a and a[a.index('--work-dir') + 1].startswith(seeded)
+               for a in trains)
+    starts = [next((o[len('load_from='):] for o in a if o.startswith('load_from=')), None)
+              for a in trains]
+    assert starts[0] == f'{tmp_path}/teacher/best.pth'
+    assert starts[1:cycles + 1] == [f'{seeded}/nokd_lr/best.pth'] + [
+        f'{seeded}/nokd_lr_cycle{c}/best.pth' for c in range(1, cycles)]
+    assert starts[cycles + 1] is None  # the joint run starts from the teacher's copy
+    assert starts[-1] == f'{seeded}/dld_lr_student_cycle{cycles}/best.pth'
+    # the published pair is read already; the three new pairs are read now
+    leads = [a for a in calls if a[0] == 'benchmarks/paired_lead.py']
+    assert len(leads) == 3
+    out = capsys.readouterr().out
+    for pair, lead in (('published vs published', 3), ('published vs seed 7', 1),
+                       ('seed 7 vs published', 2), ('seed 7 vs seed 7', 0)):
+        assert f'| {pair} ' in out and f'{lead + 1:+.2f} [{lead:+.2f}, {lead + 2:+.2f}]' in out
+    assert (tmp_path / 'seed7' / 'leads.md').read_text() in out
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path), '--seed', '7'])
+    assert calls == []  # everything done: skipped

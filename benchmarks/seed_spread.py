@@ -1,0 +1,89 @@
+"""The LR chains again with another training seed: how far the lead moves.
+
+    python benchmarks/seed_spread.py [--work-dir work_dirs/results] [--seed 1]
+        [--chains nokd dld] [--redo]
+
+``benchmarks/paired_lead.py``'s interval covers the test split's sampling,
+not the training run's: two runs of one recipe differ too. After
+``benchmarks/full_schedule.py --setting lr``, this trains the LR setting's
+no-KD chain and/or its DLD chain (joint run, student-stage cycles, selector
+stage) again with the schedule's own commands plus ``randomness.seed=SEED``
+(same teacher, plate streams and schedule), in ``WORK_DIR/seed<SEED>/``.
+Then it reads every DLD chain against every no-KD chain, published and new,
+with ``paired_lead.py``, and prints the lead per scale, one row per pair
+(``WORK_DIR/seed<SEED>/leads.md``). Steps already done are skipped.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import Dict
+
+from tabulate import tabulate
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import full_schedule as schedule  # noqa: E402
+
+CHAINS = ('nokd', 'dld')
+
+
+def lead_table(leads: Dict[str, dict]) -> str:
+    """One row per (DLD chain, no-KD chain) pair: the lead at each scale with
+    its paired interval."""
+    scales = [r['scale'] for r in next(iter(leads.values()))['rows']]
+    rows = []
+    for pair, lead in leads.items():
+        by_scale = {r['scale']: r for r in lead['rows']}
+        rows.append([pair] + [
+            f"{by_scale[s]['lead']:+.2f} [{by_scale[s]['low']:+.2f}, {by_scale[s]['high']:+.2f}]"
+            for s in scales])
+    return tabulate(rows, headers=['DLD vs no-KD'] + [f'{s:g}x' for s in scales],
+                    tablefmt='github', disable_numparse=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/results',
+                        help="the full schedule's work dir (the published chains)")
+    parser.add_argument('--seed', type=int, default=1, help='the training seed of the new chains')
+    parser.add_argument('--chains', nargs='+', choices=CHAINS, default=list(CHAINS),
+                        help='which chains to train again')
+    parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    args = parser.parse_args(argv)
+    w, redo = args.work_dir, args.redo
+    seeded = f'{w}/seed{args.seed}'
+    extra, tag = (f'randomness.seed={args.seed}', ), f'seed {args.seed}: '
+    t_ckpt = schedule.checkpoint_of(f'{w}/teacher')
+    nokd = {'published': f'{w}/nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}'}
+    dld = {'published': f'{w}/dld_lr_selector'}
+    if 'nokd' in args.chains:
+        nokd[f'seed {args.seed}'] = schedule.nokd_lr_chain(seeded, t_ckpt, redo, extra, tag)
+    if 'dld' in args.chains:
+        student = schedule.dld_lr_chain(seeded, t_ckpt, redo, extra, tag)
+        dld[f'seed {args.seed}'] = schedule.lr_selector_stage(seeded, student, t_ckpt, redo,
+                                                              extra, tag)
+    leads: Dict[str, dict] = {}
+    for dld_name, selector in dld.items():
+        for nokd_name, baseline in nokd.items():
+            published = dld_name == nokd_name == 'published'
+            out = (f'{w}/{schedule.PAIRED_LEAD}' if published else
+                   f"{seeded}/paired_dld_{dld_name.replace(' ', '')}_nokd_"
+                   f"{nokd_name.replace(' ', '')}.json")
+            schedule.paired_lead(f'lead of DLD ({dld_name}) over no-KD ({nokd_name})',
+                                 selector, baseline, out, redo)
+            with open(osp.join(schedule.REPO, out)) as f:
+                leads[f'{dld_name} vs {nokd_name}'] = json.load(f)
+    table = lead_table(leads)
+    title = (f'Lead (pt) of the LR DLD student over the no-KD student per fixed scale, '
+             f'95 % interval paired over test tracks; chains of the published seed and of '
+             f'seed {args.seed}:')
+    os.makedirs(osp.join(schedule.REPO, seeded), exist_ok=True)
+    with open(osp.join(schedule.REPO, seeded, 'leads.md'), 'w') as f:
+        f.write(f'{title}\n{table}\n')
+    print(f'\n{title}\n{table}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
