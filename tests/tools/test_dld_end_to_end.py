@@ -7,30 +7,17 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TINY_DLD = '''
-_base_ = [{dld!r}]
-data = {data!r}
-synth_plates = dict(data_root=data, tracks=4, val_tracks=2, test_tracks=2, frames=2, seed=0)
-_small = dict(batch_size=4, num_workers=0, persistent_workers=False)
-train_dataloader = dict(**_small, dataset=dict(data_root=data))
-val_dataloader = dict(**_small, dataset=dict(data_root=data))
-test_dataloader = dict(**_small, dataset=dict(data_root=data))
-_tiny = dict(
-    backbone=dict(widths=(8, 16, 16, 32)),
-    encoder=dict(d_model=32, num_layers=1, num_heads=2),
-    decoder=dict(d_model=32, num_layers=1, num_heads=2))
 model = dict(teacher_ckpt={teacher!r}, teacher=_tiny, student=_tiny, scale_strategy='sampled')
 max_epochs = 3
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [dict(type='OneCycleLR', eta_max=1e-3, pct_start=0.1, by_epoch=True,
                         begin=0, end=max_epochs, convert_to_iter_based=True)]
-default_hooks = dict(logger=dict(interval=1))
-log_level = 'WARNING'
 '''
 
 
 @pytest.mark.slow
 def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
-        tiny_teacher_config, train_tool, run_name, tmp_path):
+        tiny_teacher_config, tiny_config, train_tool, run_name, tmp_path):
     import torch
 
     import dld.engine  # noqa: F401
@@ -40,9 +27,8 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
     train_tool.main([tiny_teacher_config, '--work-dir', str(teacher_dir), '--cfg-options',
                      f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
     config = tmp_path / 'tiny_dld.py'
-    config.write_text(TINY_DLD.format(
-        dld=osp.join(REPO, 'configs', 'dld_plate.py'), data=str(tmp_path / 'data'),
-        teacher=str(teacher_dir)))
+    config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
+                                  TINY_DLD.format(teacher=str(teacher_dir))))
     work = tmp_path / 'dld'
     train_tool.main([str(config), '--work-dir', str(work), '--cfg-options',
                      f'experiment_name={run_name()}', 'train_cfg.max_epochs=2'])

@@ -7,47 +7,28 @@ import re
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-# A quickstart config shrunk: 4 train tracks x 2 frames, a model a few hundred
-# kB big, one epoch that ends with validation (so best.pth exists).
-TINY = '''
-_base_ = [{base!r}]
-data = {data!r}
-synth_plates = dict(data_root=data, tracks=4, val_tracks=2, test_tracks=2, frames=2, seed=0)
-_small = dict(batch_size=4, num_workers=0, persistent_workers=False)
-train_dataloader = dict(**_small, dataset=dict(data_root=data))
-val_dataloader = dict(**_small, dataset=dict(data_root=data))
-test_dataloader = dict(**_small, dataset=dict(data_root=data))
-_tiny = dict(
-    backbone=dict(widths=(8, 16, 16, 32)),
-    encoder=dict(d_model=32, num_layers=1, num_heads=2),
-    decoder=dict(d_model=32, num_layers=1, num_heads=2))
+# One epoch that ends with validation (so best.pth exists).
+ONE_EPOCH = '''
 model = {model}
 train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1))
-log_level = 'WARNING'
 '''
-
-
-def _tiny_config(path, base: str, data: str, model: str) -> str:
-    path.write_text(TINY.format(base=osp.join(REPO, base), data=data, model=model))
-    return str(path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('setting,stream', [('efficiency', 'hr'), ('lr', 'lr')])
-def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tmp_path, capsys,
-                                                              setting, stream):
+def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_config, tmp_path,
+                                                              capsys, setting, stream):
     quickstart = load_tool('quickstart')
     data = str(tmp_path / 'data')
-    teacher = _tiny_config(tmp_path / 'teacher.py', 'configs/quickstart/teacher.py', data,
-                           'dict(_tiny)')
-    dld = _tiny_config(tmp_path / 'dld.py', quickstart.DLD_CONFIGS[setting], data,
-                       'dict(teacher=_tiny, student=_tiny)')
+    configs = {}
+    for name, base, model in (
+            ('teacher', 'configs/quickstart/teacher.py', 'dict(_tiny)'),
+            ('dld', quickstart.DLD_CONFIGS[setting], 'dict(teacher=_tiny, student=_tiny)')):
+        configs[name] = tmp_path / f'{name}.py'
+        configs[name].write_text(tiny_config(base, data, ONE_EPOCH.format(model=model)))
     work = tmp_path / 'work'
-    assert quickstart.main(['--work-dir', str(work), '--teacher-config', teacher,
-                            '--config', dld, '--tracks', '2']) == 0
+    assert quickstart.main(['--work-dir', str(work), '--teacher-config', str(configs['teacher']),
+                            '--config', str(configs['dld']), '--tracks', '2']) == 0
     out = capsys.readouterr().out
 
     assert osp.isfile(work / 'teacher' / 'best.pth') and osp.isfile(work / 'student.pth')
