@@ -3,7 +3,8 @@
 Methods (one row each, per scale where it has scales):
 
 * ``teacher_hr``: the teacher on the HR crops (the reference cost);
-* ``teacher_lr``: the teacher on the LR crops at the base size;
+* ``teacher_lr``: the teacher on the LR crops at the base size (left out
+  where the LR crop is the HR one, the efficiency setting);
 * ``nokd@s``: the no-KD baseline student at fixed scale ``s``;
 * ``dld@s``: the DLD student at fixed scale ``s`` (selector not run);
 * ``dld_selector``: DLD as deployed, the selector choosing per image;
@@ -106,6 +107,11 @@ class CachedTestSet:
         if not self.with_hr:
             self.batches = self._load(Runner, copy.deepcopy(cfg.test_dataloader), max_batches)
         self.num_images = sum(len(b['data_samples']) for b in self.batches)
+        # The efficiency setting's student reads the HR crop itself: the
+        # teacher "on LR" would be the teacher on HR again.
+        self.lr_is_hr = self.with_hr and all(
+            torch.equal(lr, hr)
+            for b in self.batches for lr, hr in zip(b['inputs'], b['inputs_hr']))
 
     @staticmethod
     def _load(runner_cls, dl_cfg, max_batches: Optional[int]) -> List[dict]:
@@ -348,8 +354,9 @@ class FlopsAccuracyEvaluator:
                 results.append(self._run('teacher_hr', 'Teacher on HR', 1.0, m, teacher_predict,
                                          lambda ds: t_flops, count_params(teacher),
                                          stream='inputs_hr'))
-            results.append(self._run('teacher_lr', 'Teacher on LR', 1.0, m, teacher_predict,
-                                     lambda ds: t_flops, count_params(teacher)))
+            if not self.data.lr_is_hr:
+                results.append(self._run('teacher_lr', 'Teacher on LR', 1.0, m, teacher_predict,
+                                         lambda ds: t_flops, count_params(teacher)))
         if self.baseline is not None:
             results += [self.read_fixed('nokd', s) for s in self.scales]
         dld_fixed = {}

@@ -227,3 +227,23 @@ def test_oracle_at_the_selectors_accuracy_buys_the_cheapest_right_images():
     assert sum(four.correct) == 3 and four.scales == [0.5, 1.0, 0.3, 0.3]
     full = FlopsAccuracyEvaluator._oracle(me, table, params=7)
     assert four.gflops < full.gflops  # the unreadable image stays at the smallest scale
+
+
+@pytest.mark.slow
+def test_efficiency_setting_reports_the_teacher_once(tiny_run, tmp_path):
+    """Where the student reads the HR crop itself, "Teacher on LR" would be
+    the teacher on HR again: the report keeps one teacher row."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.test_dataloader.dataset.update(load_hr=True, pipeline=[
+        dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+        dict(type='CopyHRToLR'),
+        dict(type='ResizePair', lr_size=(48, 144), hr_size=(48, 144)),
+        dict(type='PackPlateInputs', main_stream='lr'),
+    ])
+    config = str(tmp_path / 'efficiency.py')
+    cfg.dump(config)
+    evaluator = FlopsAccuracyEvaluator(config, tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], scales=[1.0])
+    methods = set(_rows(evaluator.evaluate()))
+    assert 'teacher_hr' in methods and 'teacher_lr' not in methods and 'dld@1' in methods
