@@ -81,14 +81,9 @@ def _line(rec: dict) -> str:
             f"\t{h}x{w}\t{rec['gflops'] * 1e3:.2f} MFLOPs")
 
 
-def tracks_path(out: str) -> str:
-    stem, _ = osp.splitext(out)
-    return f'{stem}.tracks.jsonl'
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from dld.apis import PlateRecognizer, load_config
+    from dld.apis import PlateRecognizer, load_config, tracks_path
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):

@@ -76,7 +76,8 @@ def summarise_predictions(predictions: str) -> str:
     scales = Counter(r['scale'] for r in read)
     mix = ', '.join(f'{s:g}x {n}' for s, n in sorted(scales.items(), reverse=True))
     line = f'{right}/{len(frames)} sample frames read right (scales chosen: {mix})'
-    tracks_file = predictions[:-len('.jsonl')] + '.tracks.jsonl'
+    from dld.apis import tracks_path
+    tracks_file = tracks_path(predictions)
     if osp.isfile(tracks_file):
         with open(tracks_file, encoding='utf-8') as f:
             tracks = [json.loads(line) for line in f]

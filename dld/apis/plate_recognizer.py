@@ -15,6 +15,7 @@ model's data preprocessor: exactly what evaluation does.
 """
 import copy
 import logging
+import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -301,6 +302,13 @@ class PlateRecognizer(BaseInferencer):
         return rec
 
 
+def tracks_path(records_path: str) -> str:
+    """Where the track votes of ``x.jsonl`` records go: ``x.tracks.jsonl``
+    (``tools/infer.py --track --out``)."""
+    stem, _ = osp.splitext(records_path)
+    return f'{stem}.tracks.jsonl'
+
+
 def vote_tracks(records: Iterable[dict]) -> List[dict]:
     """One voted text per track (majority, ties by summed confidence).
 
@@ -358,4 +366,4 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit='img', desc='Reading plates', dynamic_ncols=True)
 
 
-__all__ = ['PlateRecognizer', 'vote_tracks']
+__all__ = ['PlateRecognizer', 'tracks_path', 'vote_tracks']
