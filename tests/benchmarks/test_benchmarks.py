@@ -662,3 +662,100 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
     calls.clear()
     module.main(['--work-dir', str(tmp_path), '--seed', '7'])
     assert calls == []  # everything done: skipped
+
+
+def _ablation_report(args, variants):
+    """A report.json for quickstart_ablation: the as-built student reads 10 %,
+    variant i 30 + i % after its first epoch and 50 + i % at the end."""
+    ckpt, run = args[2], osp.basename(osp.dirname(args[2]))
+    slugs = [''.join(c if c.isalnum() else '_' for c in v).strip('_') for v in variants]
+    level = (0.1 if ckpt.endswith('as_built.pth') else
+             (0.3 if ckpt.endswith('epoch_1.pth') else 0.5) + slugs.index(run) / 100)
+    scales = ['1'] if '--scales' in args or 'model.scales=(1.0,)' in args else ['1', '0.8']
+    methods = [dict(method='teacher_hr', accuracy=0.9)]
+    methods += [dict(method=f'dld@{s}', scale=float(s), accuracy=level) for s in scales]
+    methods.append(dict(method='dld_selector', accuracy=level, gflops_saved_pct=12.5))
+    return json.dumps(dict(methods=methods))
+
+
+def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
+        tmp_path, monkeypatch, capsys):
+    import torch
+    from mmengine.config import Config
+
+    import dld.models  # noqa: F401
+    from dld.registry import MODELS
+    module = _load('quickstart_ablation')
+    schedule = module.schedule
+    config = tmp_path / 'tiny_dld.py'
+    config.write_text(TINY_DLD.format(dld=osp.join(REPO, 'configs/quickstart/dld_efficiency.py'),
+                                      data=str(tmp_path / 'data')))
+    work = tmp_path / 'quick'
+    with pytest.raises(SystemExit, match='no quickstart teacher; run `python tools/quickstart'):
+        module.main(['--work-dir', str(work), '--config', str(config)])
+    teacher = MODELS.build(Config.fromfile(str(config)).model).teacher
+    for p in teacher.parameters():  # weights no fresh model has
+        torch.nn.init.normal_(p)
+    (work / 'teacher').mkdir(parents=True)
+    torch.save(dict(state_dict=teacher.state_dict(), meta={}), work / 'teacher' / 'best.pth')
+    (work / 'teacher' / 'last_checkpoint').write_text(str(work / 'teacher' / 'best.pth'))
+    variants = ['as shipped', '1.0x only', '5 epochs']
+    calls = []
+
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        if args[0] == 'tools/train.py':
+            run = tmp_path / args[args.index('--work-dir') + 1]
+            run.mkdir(parents=True)
+            (run / 'epoch_1.pth').write_text('')
+            torch.save(dict(meta=dict(iter=10 * len(calls))), run / 'epoch_3.pth')
+            (run / 'last_checkpoint').write_text(str(run / 'epoch_3.pth'))
+        else:
+            out = tmp_path / args[args.index('--out') + 1]
+            out.mkdir(parents=True)
+            (out / 'report.json').write_text(_ablation_report(args, variants))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(module, 'REPO', str(tmp_path))
+    monkeypatch.setattr(schedule, 'REPO', str(tmp_path))
+    monkeypatch.setattr(schedule.subprocess, 'run', fake_run)
+    argv = ['--work-dir', 'quick', '--config', str(config), '--variants', *variants]
+    assert module.main(argv) == 0
+
+    # the as-built student is the teacher's copy
+    built = torch.load(work / 'ablation/efficiency/as_built.pth', weights_only=True)['state_dict']
+    some = next(k for k in teacher.state_dict() if k.endswith('conv1.weight'))
+    assert torch.equal(built[f'student.{some}'], teacher.state_dict()[some])
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    assert [a[a.index('--work-dir') + 1] for a in trains] == [
+        'quick/ablation/efficiency/as_shipped', 'quick/ablation/efficiency/1_0x_only',
+        'quick/ablation/efficiency/5_epochs']
+    assert all('model.teacher_ckpt=quick/teacher' in a for a in trains)
+    assert trains[1][-1] == 'model.scales=(1.0,)'
+    assert trains[2][-len(schedule.FIVE_EPOCH_CYCLE):] == schedule.FIVE_EPOCH_CYCLE
+    reports = [a for a in calls if a[0] == 'tools/flops_accuracy.py']
+    assert len(reports) == 1 + 2 * len(variants)
+    assert all(a[4] == 'quick/teacher/best.pth' for a in reports)
+    # each variant is read with its own options (a 1.0x-only model has one scale)
+    assert [(a[2], a[-1]) for a in reports if '1_0x_only' in a[2]] == [
+        (f'quick/ablation/efficiency/1_0x_only/{ckpt}', 'model.scales=(1.0,)')
+        for ckpt in ('epoch_1.pth', 'epoch_3.pth')]
+    out = capsys.readouterr().out
+
+    def cells(name):
+        row = next(line for line in out.splitlines() if line.startswith(f'| {name} '))
+        return [c.strip() for c in row.strip('|').split('|')]
+
+    assert cells('variant')[2:6] == ['1.0x after epoch 1', '1x', '0.8x', 'DLD + selector']
+    assert cells('teacher')[1:5] == ['-', '-', '90.00', '-']
+    assert cells('student as built')[1:6] == ['0', '-', '10.00', '10.00', '-']
+    steps = [10 * (calls.index(a) + 1) for a in trains]
+    for i, name in enumerate(variants):
+        at_08 = '-' if name == '1.0x only' else f'{50 + i:.2f}'
+        assert cells(name)[1:7] == [str(steps[i]), f'{30 + i:.2f}', f'{50 + i:.2f}', at_08,
+                                    f'{50 + i:.2f}', '12.5']
+    assert (work / 'ablation/efficiency/ablation.md').read_text() in out
+    calls.clear()
+    module.main(argv)
+    assert calls == []  # everything done: skipped

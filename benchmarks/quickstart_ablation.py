@@ -1,0 +1,148 @@
+"""Why the quickstart's DLD student reads fewer plates at 1.0x than its teacher.
+
+    python benchmarks/quickstart_ablation.py [--work-dir work_dirs/quickstart]
+        [--setting efficiency|lr] [--config CFG] [--variants NAME ...] [--redo]
+
+After ``python tools/quickstart.py``, this trains the quickstart's DLD step
+again from the same teacher with one change at a time (a single scale, a
+lower peak rate, no feature L2, only the selected scale weighted, more
+epochs), reads each student at every scale on the test split with
+``tools/flops_accuracy.py``, and prints one row per variant with the
+student's accuracy at 1.0x after its first epoch (where the drop shows) and
+at the end, next to the teacher and the student as built (the teacher's
+copy, before any DLD step). Runs go to ``WORK_DIR/ablation/<variant>/``;
+finished ones are skipped, an interrupted one resumes.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+from tabulate import tabulate
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import full_schedule as schedule  # noqa: E402
+
+REPO = schedule.REPO
+CONFIGS = dict(efficiency='configs/quickstart/dld_efficiency.py', lr='configs/quickstart/dld.py')
+# name -> the --cfg-options that make the variant (none: the quickstart as shipped)
+VARIANTS: Dict[str, List[str]] = {
+    'as shipped': [],
+    '1.0x only': ['model.scales=(1.0,)'],
+    'peak rate 2e-4': ['param_scheduler.0.eta_max=2e-4'],
+    'peak rate 1e-4': ['param_scheduler.0.eta_max=1e-4'],
+    'no feature L2': ['model.losses.feature=None'],
+    'selected scale only': ['model.student_scale_weighting=selected'],
+    '5 epochs': schedule.FIVE_EPOCH_CYCLE,
+}
+AS_BUILT = 'as_built.pth'
+
+
+def slug(name: str) -> str:
+    return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
+
+
+def save_as_built(config: str, teacher: str, out: str, redo: bool) -> str:
+    """The DLD model before any step (the student is the teacher's copy), as
+    a checkpoint the report tool reads; written whole or not at all."""
+    path = osp.join(REPO, out)
+    if osp.exists(path) and not redo:
+        return out
+    import torch
+    from mmengine.config import Config
+
+    import dld.models  # noqa: F401 - registers the models
+    from dld.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg.model.teacher_ckpt = osp.join(REPO, teacher)
+    model = MODELS.build(cfg.model)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(note='DLD as built')),
+               path + '.tmp')
+    os.replace(path + '.tmp', path)
+    return out
+
+
+def report(step: str, config: str, ckpt: str, teacher_ckpt: str, options: List[str],
+           out: str, redo: bool, scales: Optional[List[float]] = None) -> Dict[str, float]:
+    """Plate accuracy per method of ``tools/flops_accuracy.py`` on ``ckpt``."""
+    cmd = ['tools/flops_accuracy.py', config, ckpt, '--teacher-ckpt', teacher_ckpt,
+           '--out', out]
+    if scales:
+        cmd += ['--scales', *(f'{s:g}' for s in scales)]
+    if options:
+        cmd += ['--cfg-options', *options]
+    schedule.run(step, cmd, f'{out}/report.json', redo)
+    with open(osp.join(REPO, out, 'report.json')) as f:
+        methods = json.load(f)['methods']
+    return {m['method']: m for m in methods}
+
+
+def pct(methods: Dict[str, dict], key: str) -> str:
+    return f"{100 * methods[key]['accuracy']:.2f}" if key in methods else '-'
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/quickstart',
+                        help="the quickstart's work dir (its teacher is reused)")
+    parser.add_argument('--setting', choices=sorted(CONFIGS), default='efficiency')
+    parser.add_argument('--config', help="the DLD config (default: the setting's quickstart one)")
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    args = parser.parse_args(argv)
+    w, redo = osp.relpath(osp.abspath(args.work_dir), REPO), args.redo
+    config = args.config or CONFIGS[args.setting]
+    teacher = f'{w}/teacher'
+    if not osp.exists(osp.join(REPO, teacher, 'last_checkpoint')):
+        raise SystemExit(f'{teacher}: no quickstart teacher; run `python tools/quickstart.py '
+                         f'--work-dir {args.work_dir}` first')
+    t_ckpt = schedule.checkpoint_of(teacher)
+    root = f'{w}/ablation/{args.setting}'
+
+    built = save_as_built(config, teacher, f'{root}/{AS_BUILT}', redo)
+    methods = report('student as built', config, built, t_ckpt, [], f'{root}/as_built', redo)
+    scales = [m['scale'] for k, m in methods.items() if k.startswith('dld@')]
+    headers = ['variant', 'steps', '1.0x after epoch 1',
+               *(f'{s:g}x' for s in scales), 'DLD + selector', 'FLOPs saved (%)', 'train min']
+    rows = [['teacher', '-', '-', pct(methods, 'teacher_hr'), *['-'] * (len(scales) + 2)],
+            ['student as built', 0, '-', *(pct(methods, f'dld@{s:g}') for s in scales),
+             '-', '-', '-']]
+    for name in args.variants:
+        options = VARIANTS[name]
+        run_dir = f'{root}/{slug(name)}'
+        schedule.train(f'DLD, {name}', ['tools/train.py', config, '--work-dir', run_dir,
+                                        '--cfg-options', f'model.teacher_ckpt={teacher}',
+                                        *options], run_dir, redo)
+        first = report(f'{name}: 1.0x after epoch 1', config, f'{run_dir}/epoch_1.pth', t_ckpt,
+                       options, f'{run_dir}/report_epoch_1', redo, scales=[1.0])
+        ckpt = schedule.checkpoint_of(run_dir)
+        final = report(f'{name}: every scale', config, ckpt, t_ckpt, options,
+                       f'{run_dir}/report', redo)
+        with open(osp.join(REPO, run_dir, schedule.TRAIN_DONE)) as f:
+            minutes = json.load(f)['minutes']
+        with open(osp.join(REPO, run_dir, 'last_checkpoint')) as f:
+            last = f.read().strip()
+        steps = _iterations(last)
+        rows.append([name, steps, pct(first, 'dld@1'), *(pct(final, f'dld@{s:g}') for s in scales),
+                     pct(final, 'dld_selector'),
+                     f"{final['dld_selector']['gflops_saved_pct']:.1f}", f'{minutes:.1f}'])
+    title = (f'Quickstart DLD ({args.setting} setting) from the quickstart teacher, one change '
+             f'at a time: plate accuracy (%) on its test split')
+    table = tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True)
+    with open(osp.join(REPO, root, 'ablation.md'), 'w') as f:
+        f.write(f'{title}\n{table}\n')
+    print(f'\n{title}\n{table}')
+    return 0
+
+
+def _iterations(ckpt: str) -> int:
+    """The training iterations a checkpoint has done."""
+    from dld.engine.checkpoint import load_checkpoint_file
+    return int(load_checkpoint_file(ckpt, map_location='cpu')['meta']['iter'])
+
+
+if __name__ == '__main__':
+    sys.exit(main())
