@@ -38,6 +38,8 @@ VARIANTS: Dict[str, List[str]] = {
     '5 epochs': schedule.FIVE_EPOCH_CYCLE,
 }
 AS_BUILT = 'as_built.pth'
+# epoch_1.pth is read after the run; the runtime keeps only the last three.
+KEEP_EVERY_EPOCH = ['default_hooks.checkpoint.max_keep_ckpts=-1']
 
 
 def slug(name: str) -> str:
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
         run_dir = f'{root}/{slug(name)}'
         schedule.train(f'DLD, {name}', ['tools/train.py', config, '--work-dir', run_dir,
                                         '--cfg-options', f'model.teacher_ckpt={teacher}',
-                                        *options], run_dir, redo)
+                                        *KEEP_EVERY_EPOCH, *options], run_dir, redo)
         first = report(f'{name}: 1.0x after epoch 1', config, f'{run_dir}/epoch_1.pth', t_ckpt,
                        options, f'{run_dir}/report_epoch_1', redo, scales=[1.0])
         ckpt = schedule.checkpoint_of(run_dir)

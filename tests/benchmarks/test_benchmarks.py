@@ -731,7 +731,8 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     assert [a[a.index('--work-dir') + 1] for a in trains] == [
         'quick/ablation/efficiency/as_shipped', 'quick/ablation/efficiency/1_0x_only',
         'quick/ablation/efficiency/5_epochs']
-    assert all('model.teacher_ckpt=quick/teacher' in a for a in trains)
+    assert all('model.teacher_ckpt=quick/teacher' in a and
+               'default_hooks.checkpoint.max_keep_ckpts=-1' in a for a in trains)
     assert trains[1][-1] == 'model.scales=(1.0,)'
     assert trains[2][-len(schedule.FIVE_EPOCH_CYCLE):] == schedule.FIVE_EPOCH_CYCLE
     reports = [a for a in calls if a[0] == 'tools/flops_accuracy.py']
