@@ -437,6 +437,17 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     assert calls[-1] == cmd  # --redo trains it again from the start
 
 
+def _fake_tools(calls, train, other):
+    """A ``subprocess.run`` stand-in for the schedule scripts: records each
+    tool's arguments, then ``train`` (tools/train.py) or ``other`` (any other
+    tool) writes what that tool would."""
+    def fake_run(cmd, cwd, check):
+        args = cmd[1:]
+        calls.append(args)
+        (train if args[0] == 'tools/train.py' else other)(args)
+    return fake_run
+
+
 def _fake_training(tmp_path, args):
     """What a tools/train.py run leaves in its work dir, for the schedule scripts."""
     work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
@@ -450,11 +461,7 @@ def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, ca
     module = _load('online_plates')
     calls = []
 
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
-        calls.append(args)
-        if args[0] == 'tools/train.py':
-            _fake_training(tmp_path, args)
+    def report(args):
         if args[0] == 'tools/flops_accuracy.py':
             online = 'online' in args[1]
             rows = [_row(f'dld@{s:g}', (0.9 if online else 0.8) * s, s, scale=s)
@@ -462,7 +469,8 @@ def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, ca
             _write(tmp_path / osp.relpath(args[args.index('--out') + 1], tmp_path)
                    / 'report.json', dict(methods=rows))
 
-    monkeypatch.setattr(subprocess, 'run', fake_run)
+    monkeypatch.setattr(subprocess, 'run',
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), report))
     monkeypatch.setattr(module, 'render_ms_per_item', lambda: dict(hr=3.0, hr_lr=4.0))
     argv = ['--work-dir', str(tmp_path / 'runs'), '--teacher', str(tmp_path / 'teacher')]
     assert module.main(argv) == 0
@@ -556,19 +564,16 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     _write(tmp_path / 'report_lr/report.json', _sweep_report(0.1))
     calls = []
 
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
-        calls.append(args)
-        if args[0] == 'tools/train.py':
-            work = tmp_path / args[args.index('--work-dir') + 1]
-            work.mkdir(parents=True)
-            (work / 'best.pth').write_text('')
-        else:
-            gamma = float(osp.basename(osp.dirname(args[2]))[len('gamma_'):])
-            _write(tmp_path / args[args.index('--out') + 1] / 'report.json',
-                   _sweep_report(gamma))
+    def train(args):
+        work = tmp_path / args[args.index('--work-dir') + 1]
+        work.mkdir(parents=True)
+        (work / 'best.pth').write_text('')
 
-    monkeypatch.setattr(module.schedule.subprocess, 'run', fake_run)
+    def report(args):
+        gamma = float(osp.basename(osp.dirname(args[2]))[len('gamma_'):])
+        _write(tmp_path / args[args.index('--out') + 1] / 'report.json', _sweep_report(gamma))
+
+    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, train, report))
     assert module.main(['--work-dir', str(tmp_path), '--gammas', '0.1', '0.3']) == 0
     # the config's own gamma (0.1) reuses the published selector and report
     assert [a[0] for a in calls] == ['tools/train.py', 'tools/flops_accuracy.py']
@@ -621,19 +626,15 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
     _write(tmp_path / schedule.PAIRED_LEAD, _lead_json('published', 'published'))
     calls = []
 
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
-        calls.append(args)
-        if args[0] == 'tools/train.py':
-            _fake_training(tmp_path, args)
-        else:
-            dld = 'published' if args[2] == f'{tmp_path}/dld_lr_selector/best.pth' else 'seed'
-            base = args[args.index('--baseline-ckpt') + 1]
-            nokd = 'published' if base.startswith(f'{tmp_path}/nokd_lr') else 'seed'
-            _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
-                   _lead_json(dld, nokd))
+    def lead(args):
+        dld = 'published' if args[2] == f'{tmp_path}/dld_lr_selector/best.pth' else 'seed'
+        base = args[args.index('--baseline-ckpt') + 1]
+        nokd = 'published' if base.startswith(f'{tmp_path}/nokd_lr') else 'seed'
+        _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
+               _lead_json(dld, nokd))
 
-    monkeypatch.setattr(schedule.subprocess, 'run', fake_run)
+    monkeypatch.setattr(schedule.subprocess, 'run',
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '7']) == 0
     trains = [a for a in calls if a[0] == 'tools/train.py']
     cycles = schedule.LR_STUDENT_CYCLES
@@ -702,24 +703,22 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     variants = ['as shipped', '1.0x only', '5 epochs']
     calls = []
 
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
-        calls.append(args)
-        if args[0] == 'tools/train.py':
-            run = tmp_path / args[args.index('--work-dir') + 1]
-            run.mkdir(parents=True)
-            (run / 'epoch_1.pth').write_text('')
-            torch.save(dict(meta=dict(iter=10 * len(calls))), run / 'epoch_3.pth')
-            (run / 'last_checkpoint').write_text(str(run / 'epoch_3.pth'))
-        else:
-            out = tmp_path / args[args.index('--out') + 1]
-            out.mkdir(parents=True)
-            (out / 'report.json').write_text(_ablation_report(args, variants))
+    def train(args):
+        run = tmp_path / args[args.index('--work-dir') + 1]
+        run.mkdir(parents=True)
+        (run / 'epoch_1.pth').write_text('')
+        torch.save(dict(meta=dict(iter=10 * len(calls))), run / 'epoch_3.pth')
+        (run / 'last_checkpoint').write_text(str(run / 'epoch_3.pth'))
+
+    def report(args):
+        out = tmp_path / args[args.index('--out') + 1]
+        out.mkdir(parents=True)
+        (out / 'report.json').write_text(_ablation_report(args, variants))
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(module, 'REPO', str(tmp_path))
     monkeypatch.setattr(schedule, 'REPO', str(tmp_path))
-    monkeypatch.setattr(schedule.subprocess, 'run', fake_run)
+    monkeypatch.setattr(schedule.subprocess, 'run', _fake_tools(calls, train, report))
     argv = ['--work-dir', 'quick', '--config', str(config), '--variants', *variants]
     assert module.main(argv) == 0
 
