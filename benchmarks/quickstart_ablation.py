@@ -125,11 +125,8 @@ def main(argv=None) -> int:
                        f'{run_dir}/report', redo)
         with open(osp.join(REPO, run_dir, schedule.TRAIN_DONE)) as f:
             minutes = json.load(f)['minutes']
-        with open(osp.join(REPO, run_dir, 'last_checkpoint')) as f:
-            last = f.read().strip()
-        steps = _iterations(last)
-        rows.append([name, steps, pct(first, 'dld@1'), *(pct(final, f'dld@{s:g}') for s in scales),
-                     pct(final, 'dld_selector'),
+        rows.append([name, _iterations(osp.join(REPO, ckpt)), pct(first, 'dld@1'),
+                     *(pct(final, f'dld@{s:g}') for s in scales), pct(final, 'dld_selector'),
                      f"{final['dld_selector']['gflops_saved_pct']:.1f}", f'{minutes:.1f}'])
     title = (f'Quickstart DLD ({args.setting} setting) from the quickstart teacher, one change '
              f'at a time: plate accuracy (%) on its test split')
@@ -141,7 +138,7 @@ def main(argv=None) -> int:
 
 
 def _iterations(ckpt: str) -> int:
-    """The training iterations a checkpoint has done."""
+    """The training iterations the reported checkpoint had done."""
     from dld.engine.checkpoint import load_checkpoint_file
     return int(load_checkpoint_file(ckpt, map_location='cpu')['meta']['iter'])
 
