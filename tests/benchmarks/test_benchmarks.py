@@ -174,6 +174,32 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     assert 'Target (DLD sampled step' in capsys.readouterr().out
 
 
+def test_channels_last_times_both_layouts_of_the_same_weights(tmp_path, capsys):
+    cfg = tmp_path / 'tiny_teacher.py'
+    data = str(tmp_path / 'data')
+    cfg.write_text(f'''
+_base_ = [{osp.join(REPO, 'configs/teacher_plate_hr.py')!r}]
+synth_plates = dict(data_root={data!r}, tracks=4, val_tracks=2, test_tracks=4, frames=2, seed=0)
+_small = dict(batch_size=4, num_workers=0, persistent_workers=False)
+train_dataloader = dict(**_small, dataset=dict(data_root={data!r}))
+test_dataloader = dict(**_small, dataset=dict(data_root={data!r}))
+model = dict(backbone=dict(widths=(8, 16, 16, 32)), encoder=dict(d_model=32),
+             decoder=dict(d_model=32))
+''')
+    out = tmp_path / 'layout.json'
+    _load('channels_last').main([str(cfg), '--batch-size', '4', '--infer-batch-size', '4',
+                                 '--repeats', '1', '--scales', '1.0', '0.3',
+                                 '--json', str(out)])
+    res = json.loads(out.read_text())
+    assert set(res['predict']) == {'1.0', '0.3'}
+    for sec in [res['train_step'], *res['predict'].values()]:
+        assert set(sec) == {'contiguous', 'channels-last'} and min(sec.values()) > 0
+    # same weights, same arithmetic: the logits differ by float rounding only
+    assert res['max_logit_difference'] < 1e-3
+    printed = capsys.readouterr().out
+    assert 'predict @0.3 (14x43)' in printed and 'train step @1 (48x144)' in printed
+
+
 @pytest.mark.slow
 def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, tmp_path):
     dld_cfg, _ = tiny_configs

@@ -42,3 +42,32 @@ def test_gradients_reach_the_stem():
     backbone = MODELS.build(dict(type='ResNetPlate', widths=(8, 8, 8, 8)))
     backbone(torch.randn(2, 3, 14, 43)).sum().backward()
     assert backbone.stem[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('scale_norm', [None, dict(scales=(1.0, 0.3), base_size=(48, 144))])
+def test_channels_last_layout_computes_what_the_contiguous_one_does(scale_norm):
+    """The layout is a speed choice: outputs, gradients and the state dict match."""
+    torch.manual_seed(0)
+    cfgs = [dict(type='TextRecognizer',
+                 backbone=dict(type='ResNetPlate', widths=(8, 8, 16, 16), channels_last=flag),
+                 encoder=dict(type='TransformerEncoder', d_model=16, num_layers=0),
+                 decoder=dict(type='CTCDecoder'), scale_norm=scale_norm)
+            for flag in (False, True)]
+    plain, fast = (MODELS.build(c).train() for c in cfgs)
+    fast.load_state_dict(plain.state_dict())
+    for h, w in ((48, 144), (14, 43)):
+        x = torch.randn(4, 3, h, w)
+        a, b = plain.extract_feat(x), fast.extract_feat(x)
+        assert b.is_contiguous()
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+        (a * a).sum().backward()
+        (b * b).sum().backward()
+    grads = [(n, p.grad, q.grad) for (n, p), q in zip(plain.named_parameters(),
+                                                      fast.parameters()) if p.grad is not None]
+    assert len(grads) == len(list(plain.backbone.parameters()))
+    for name, expected, got in grads:
+        scale = expected.abs().max().item()
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * scale, msg=name)
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(fast.state_dict()[key], value, rtol=1e-4, atol=1e-5,
+                                   msg=key)

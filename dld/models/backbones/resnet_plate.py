@@ -28,6 +28,12 @@ class ResNetPlate(BaseModule):
             first block.
         stem_channels (int | None): channels of the 3x3 stem conv (stride 1);
             defaults to ``widths[0]``.
+        channels_last (bool): run the convs on a channels-last copy of the
+            input and return a contiguous map. Same arithmetic, faster kernels:
+            oneDNN's channels-last convolutions made the backbone's training
+            step about 1.15x and its inference 1.2x to 1.5x faster on 2 AVX2
+            CPU cores (benchmarks/channels_last.py); cuDNN prefers the layout
+            too. The weights keep their layout, so checkpoints are unchanged.
         init_cfg (dict | list | None): MMEngine weight init.
 
     Shapes: ``(B, in_channels, H, W) -> (B, widths[-1], H', W')`` with
@@ -40,6 +46,7 @@ class ResNetPlate(BaseModule):
                  depths: Sequence[int] = (1, 1, 1, 1),
                  strides: Sequence[Tuple[int, int]] = ((2, 2), (2, 2), (2, 1), (1, 1)),
                  stem_channels: int = None,
+                 channels_last: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (len(widths) == len(depths) == len(strides)):
@@ -53,6 +60,7 @@ class ResNetPlate(BaseModule):
             raise ValueError(f'ResNetPlate: every depth must be >= 1, got {tuple(depths)}.')
         stem_channels = stem_channels or widths[0]
         self.in_channels = in_channels
+        self.channels_last = channels_last
         self.out_channels = widths[-1]
         self.strides = tuple(tuple(s) for s in strides)
         self.stem = nn.Sequential(
@@ -68,5 +76,8 @@ class ResNetPlate(BaseModule):
         self.stages = nn.Sequential(*stages)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, H, W) -> (B, C_out, H', W')``."""
-        return self.stages(self.stem(x))
+        """``(B, C_in, H, W) -> (B, C_out, H', W')``, contiguous."""
+        if not self.channels_last:
+            return self.stages(self.stem(x))
+        x = x.contiguous(memory_format=torch.channels_last)
+        return self.stages(self.stem(x)).contiguous()
