@@ -4,7 +4,10 @@ _base_ = ['../dld_plate.py']
 
 data_root = 'data/synth_plates_quick/'
 synth_plates = dict(data_root=data_root, tracks=400, val_tracks=40, test_tracks=100)
-train_dataloader = dict(batch_size=32, dataset=dict(data_root=data_root))
+# Loading in the main process: on 2 cores, loader workers take CPU from the
+# step (1.66 s a step without workers, 1.81 s with two, 2026-12-02).
+train_dataloader = dict(batch_size=32, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
 
