@@ -25,7 +25,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from benchmarks.training_step_cost import _batches, _step_fn  # noqa: E402
+from benchmarks.training_step_cost import _batches, _setup, _step_fn  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -55,18 +55,11 @@ def _interleaved(fns: dict, repeats: int) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    cfg = _setup(args.config, args.threads)
     import torch
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    import dld  # noqa: F401  (registers modules)
     from dld.models.selectors.scale_resize import resize_to_scale
     from dld.registry import MODELS
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    init_default_scope('dld')
-    cfg = Config.fromfile(args.config)
     models = {}
     for layout, flag in (('contiguous', False), ('channels-last', True)):
         model_cfg = copy.deepcopy(cfg.model)

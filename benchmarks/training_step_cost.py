@@ -83,19 +83,28 @@ def _step_fn(model):
     return step
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def _setup(config: str, threads=None):
+    """The config, with dld's modules registered, its scope set, torch seeded
+    and its thread count fixed when asked."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import dld  # noqa: F401  (registers modules)
-    from dld.registry import MODELS
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     init_default_scope('dld')
-    cfg = Config.fromfile(args.config)
+    return Config.fromfile(config)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cfg = _setup(args.config, args.threads)
+    import torch
+    from mmengine.config import Config
+
+    from dld.registry import MODELS
     model_cfg = copy.deepcopy(cfg.model)
     ckpt = args.teacher_ckpt or model_cfg.get('teacher_ckpt')
     if ckpt and not osp.exists(ckpt):

@@ -1,6 +1,7 @@
 """ResNetPlate: one set of weights for every input scale."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dld.registry import MODELS
 
@@ -71,3 +72,18 @@ def test_channels_last_layout_computes_what_the_contiguous_one_does(scale_norm):
     for key, value in plain.state_dict().items():
         torch.testing.assert_close(fast.state_dict()[key], value, rtol=1e-4, atol=1e-5,
                                    msg=key)
+
+
+
+@pytest.mark.parametrize('stride', [(2, 2), (2, 1)])
+def test_projection_shortcut_is_the_strided_pointwise_conv(stride):
+    """The block's sub-sample + stride-1 1x1 projection is the strided 1x1 conv,
+    so a checkpoint of either form reads the same."""
+    from dld.models.backbones.basic_block import BasicBlock
+    torch.manual_seed(0)
+    block = BasicBlock(4, 8, stride).eval()
+    x = torch.randn(2, 4, 14, 43)
+    conv, bn = block.shortcut
+    branch = block.bn2(block.conv2(F.relu(block.bn1(block.conv1(x)))))
+    expected = F.relu(branch + bn(F.conv2d(x, conv.weight, stride=stride)))
+    torch.testing.assert_close(block(x), expected)
