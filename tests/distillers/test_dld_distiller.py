@@ -29,6 +29,26 @@ def test_teacher_dir_resolves_to_its_best_checkpoint(teacher_ckpt, tmp_path):
     assert bool(model.teacher_loaded)
 
 
+def test_teacher_trained_with_an_auxiliary_head_loads_without_it(tmp_path):
+    """The quickstart teacher trains with an auxiliary CTC head; DLD's teacher
+    and student are the inference network, so the head's weights stay out."""
+    torch.manual_seed(3)
+    teacher_cfg = dict(tiny_dld_cfg()['teacher'], aux_decoder=dict(type='CTCDecoder'))
+    teacher = MODELS.build(teacher_cfg)
+    path = str(tmp_path / 'teacher_aux.pth')
+    torch.save(dict(state_dict=teacher.state_dict(), meta={}), path)
+    model = build(path)
+    assert model.teacher.aux_decoder is None and model.student.aux_decoder is None
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, teacher.state_dict()[key]), key
+    copied = 0
+    for key, value in model.student.state_dict().items():  # per-scale BN has its own shape
+        if key in teacher.state_dict() and value.shape == teacher.state_dict()[key].shape:
+            assert torch.equal(value, teacher.state_dict()[key]), key
+            copied += 1
+    assert copied > len(list(model.student.decoder.parameters()))
+
+
 def test_teacher_is_frozen_and_unchanged_by_training_steps(teacher_ckpt):
     model = build(teacher_ckpt())
     before = {k: v.clone() for k, v in model.teacher.state_dict().items()}

@@ -16,9 +16,10 @@ CONFIGS = {
 SCALES = [1.0, 0.6, 0.3]
 
 
-def build(kind: str, **test_cfg):
+def build(kind: str, aux_decoder=None, **test_cfg):
     """The base config with small widths and no data preprocessor."""
     cfg = Config.fromfile(osp.join(ROOT, CONFIGS[kind])).model
+    cfg.aux_decoder = aux_decoder
     cfg.data_preprocessor = None
     cfg.backbone.widths = (8, 16, 16, 32)
     cfg.encoder.update(d_model=32, num_layers=1, num_heads=2)
@@ -180,3 +181,47 @@ def test_every_recognizer_part_builds_from_a_config():
     for cfg in cfgs:
         assert type(MODELS.build(cfg)).__name__ == cfg['type']
     assert type(build('attn')).__name__ == 'TextRecognizer'
+
+
+
+AUX_CTC = dict(type='CTCDecoder', module_loss=dict(type='CTCModuleLoss', loss_weight=0.5))
+
+
+def test_auxiliary_ctc_head_adds_its_weighted_loss_and_trains_the_encoder():
+    model, plain = build('attn', aux_decoder=AUX_CTC), build('attn')  # eval: no dropout
+    texts = ['AB1', 'C2']
+    samples = [PlateDataSample(gt_text=t) for t in texts]
+    x = images(1.0)
+    losses = model(x, samples, mode='loss')
+    assert set(losses) == {'loss_ce', 'aux_loss_ctc'}
+    torch.testing.assert_close(losses['loss_ce'], plain(x, samples, mode='loss')['loss_ce'])
+    encoder_out = model.encoder(model.extract_feat(x))
+    ctc_nll = model.aux_decoder.sequence_nll(encoder_out, model.encode_targets(texts))
+    torch.testing.assert_close(losses['aux_loss_ctc'], 0.5 * ctc_nll.mean())
+    losses['aux_loss_ctc'].backward()
+    assert model.aux_decoder.classifier.weight.grad.abs().sum() > 0
+    assert model.backbone.stem[0].weight.grad.abs().sum() > 0
+    assert model.decoder.classifier.weight.grad is None
+
+
+def test_auxiliary_head_is_training_only_and_left_out_of_plain_loads():
+    model, plain = build('attn', aux_decoder=AUX_CTC), build('attn')
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    state = model.state_dict()
+    assert any(k.startswith('aux_decoder.') for k in state)
+    plain.load_state_dict(state)  # strict: the head's weights are dropped
+    x = images(0.6)
+    torch.testing.assert_close(plain(x), model(x))
+    got = [s.pred_text for s in plain.predict(x)]
+    assert got == [s.pred_text for s in model.predict(x)]
+    with pytest.raises(RuntimeError, match='aux_decoder'):
+        model.load_state_dict(plain.state_dict())  # a head to train, not to invent
+
+
+def test_auxiliary_head_must_share_the_decoder_characters():
+    with pytest.raises(ValueError, match='same order'):
+        build('attn', aux_decoder=dict(AUX_CTC, dictionary=dict(type='Dictionary',
+                                                               chars='0123456789')))

@@ -39,6 +39,17 @@ class TextRecognizer(BaseModel):
             from each input's size (the nearest of the scales' sizes). For
             a recognizer that reads several scales: the DLD student (the
             distiller fills this in) and the scale-augmented baseline.
+        aux_decoder (dict | None): a training-only head on the encoder
+            output whose loss is added under an ``aux_`` prefix, e.g.
+            ``dict(type='CTCDecoder', module_loss=dict(type='CTCModuleLoss',
+            loss_weight=0.5))``: joint CTC-attention training. CTC scores
+            every column against the label from the first step, so the
+            encoder learns where the characters are before the attention
+            decoder has learnt to look for them, and an attention model
+            leaves its early plateau sooner. The head never predicts, is not
+            distilled and adds no inference FLOPs; its dictionary defaults
+            to the decoder's characters, and its weights are dropped when a
+            checkpoint is loaded into a recognizer without one.
         test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
             ``beam_width``, ``topk``. ``topk > 1`` needs ``decode='beam'`` and
             fills ``pred_topk``.
@@ -54,7 +65,8 @@ class TextRecognizer(BaseModel):
     def __init__(self, backbone: dict, encoder: dict, decoder: dict,
                  data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  train_scales: Optional[Sequence[float]] = None,
-                 scale_norm: Optional[dict] = None, init_cfg=None) -> None:
+                 scale_norm: Optional[dict] = None, aux_decoder: Optional[dict] = None,
+                 init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
@@ -62,12 +74,31 @@ class TextRecognizer(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.encoder = MODELS.build(encoder, default_args=self._width_of(self.backbone))
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
+        self.aux_decoder = None
+        if aux_decoder is not None:
+            aux_decoder = dict(aux_decoder)
+            aux_decoder.setdefault('dictionary', dict(
+                type='Dictionary', chars=self.dictionary.dict[:self.dictionary.num_chars]))
+            self.aux_decoder = MODELS.build(aux_decoder,
+                                            default_args=self._width_of(self.encoder))
+            if self.aux_decoder.dictionary.dict[:self.aux_decoder.dictionary.num_chars] != \
+                    self.dictionary.dict[:self.dictionary.num_chars]:
+                raise ValueError('TextRecognizer.aux_decoder: its dictionary must hold the '
+                                 "decoder's characters in the same order.")
+        self._register_load_state_dict_pre_hook(self._drop_aux_weights)
         self.test_cfg = self._check_test_cfg(dict(test_cfg or {}))
         self.train_scales = [float(s) for s in train_scales] if train_scales else None
         self.scale_norm_sizes = None
         if scale_norm:
             self.scale_norm_sizes = self._scale_norm_sizes(**scale_norm)
             convert_to_scale_batch_norm(self.backbone, len(self.scale_norm_sizes))
+
+    def _drop_aux_weights(self, state_dict, prefix, *args) -> None:
+        """A recognizer without the training-only head reads a checkpoint of
+        one trained with it (the head is not part of the inference model)."""
+        if self.aux_decoder is None:
+            for key in [k for k in state_dict if k.startswith(f'{prefix}aux_decoder.')]:
+                del state_dict[key]
 
     @staticmethod
     def _scale_norm_sizes(scales: Sequence[float], base_size: Sequence[int]
@@ -196,7 +227,11 @@ class TextRecognizer(BaseModel):
             scale = self.train_scales[int(torch.randint(len(self.train_scales), ()))]
             inputs = resize_to_scale(inputs, scale)
         encoder_out = self.encoder(self.extract_feat(inputs))
-        return self.decoder.loss(encoder_out, targets)
+        losses = self.decoder.loss(encoder_out, targets)
+        if self.aux_decoder is not None:
+            aux = self.aux_decoder.loss(encoder_out, targets)
+            losses.update({f'aux_{k}': v for k, v in aux.items()})
+        return losses
 
     @torch.no_grad()
     def beam_search(self, inputs: torch.Tensor, beam_width: Optional[int] = None,
