@@ -1,4 +1,4 @@
-"""Why the quickstart's DLD student reads fewer plates at 1.0x than its teacher.
+"""What each part of the quickstart's DLD step does to the student at each scale.
 
     python benchmarks/quickstart_ablation.py [--work-dir work_dirs/quickstart]
         [--setting efficiency|lr] [--config CFG] [--variants NAME ...] [--redo]
