@@ -76,13 +76,12 @@ class TextRecognizer(BaseModel):
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
         self.aux_decoder = None
         if aux_decoder is not None:
-            aux_decoder = dict(aux_decoder)
-            aux_decoder.setdefault('dictionary', dict(
-                type='Dictionary', chars=self.dictionary.dict[:self.dictionary.num_chars]))
-            self.aux_decoder = MODELS.build(aux_decoder,
-                                            default_args=self._width_of(self.encoder))
-            if self.aux_decoder.dictionary.dict[:self.aux_decoder.dictionary.num_chars] != \
-                    self.dictionary.dict[:self.dictionary.num_chars]:
+            chars = self.dictionary.dict[:self.dictionary.num_chars]
+            self.aux_decoder = MODELS.build(
+                {'dictionary': dict(type='Dictionary', chars=chars), **aux_decoder},
+                default_args=self._width_of(self.encoder))
+            aux_dict = self.aux_decoder.dictionary
+            if aux_dict.dict[:aux_dict.num_chars] != chars:
                 raise ValueError('TextRecognizer.aux_decoder: its dictionary must hold the '
                                  "decoder's characters in the same order.")
         self._register_load_state_dict_pre_hook(self._drop_aux_weights)
