@@ -32,7 +32,8 @@ class ResNetPlate(BaseModule):
             input and return a contiguous map. Same arithmetic, faster kernels:
             oneDNN's channels-last convolutions made the backbone's training
             step about 1.15x and its inference 1.2x to 1.5x faster on 2 AVX2
-            CPU cores (benchmarks/channels_last.py); cuDNN prefers the layout
+            CPU cores, 1.17x and up to 1.2x on 2 AVX-512 ones (docs/results.md,
+            benchmarks/channels_last.py); cuDNN prefers the layout
             too. The weights keep their layout, so checkpoints are unchanged.
         init_cfg (dict | list | None): MMEngine weight init.
 
