@@ -74,7 +74,6 @@ def test_channels_last_layout_computes_what_the_contiguous_one_does(scale_norm):
                                    msg=key)
 
 
-
 @pytest.mark.parametrize('stride', [(2, 2), (2, 1)])
 def test_projection_shortcut_is_the_strided_pointwise_conv(stride):
     """The block's sub-sample + stride-1 1x1 projection is the strided 1x1 conv,
