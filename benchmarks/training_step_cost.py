@@ -1,7 +1,7 @@
 """Cost of one DLD training step against a student-only step, in one run.
 
     python benchmarks/training_step_cost.py [CONFIG] [--teacher-ckpt T]
-        [--baseline-config C] [--batch-size 32] [--steps 20] [--json OUT]
+        [--baseline-config C] [--batch-size 32] [--steps 20] [--warmup 20] [--json OUT]
 
 Issue target: a DLD step with ``scale_strategy='sampled'`` costs at most 2.5x
 a student-only step. Both steps are timed in the same process, on the same
@@ -46,7 +46,10 @@ def parse_args(argv=None):
     p.add_argument('--baseline-config', default=osp.join(REPO, 'configs/student_plate_lr.py'))
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--steps', type=int, default=20, help='timed steps per model')
-    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--warmup', type=int, default=20,
+                   help='untimed rounds first: oneDNN compiles a kernel for each new '
+                   "input shape, and the DLD step's per-scale sub-batches keep meeting "
+                   'new sizes for tens of steps, which a long run no longer pays')
     p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
     p.add_argument('--json', help='write the figures here')
     return p.parse_args(argv)
@@ -61,10 +64,14 @@ def _batches(cfg, batch_size: int, count: int):
     dl.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
     loader = Runner.build_dataloader(dl, seed=0)
     out = []
-    for batch in loader:
-        out.append(batch)
-        if len(out) == count:
-            return out
+    while len(out) < count:  # a set smaller than the run is read again
+        read = len(out)
+        for batch in loader:
+            out.append(batch)
+            if len(out) == count:
+                break
+        if len(out) == read:
+            raise ValueError('The training split of the config yields no batch.')
     return out
 
 
@@ -98,6 +105,27 @@ def _setup(config: str, threads=None):
     return Config.fromfile(config)
 
 
+def _teacher_ckpt(cfg, teacher_ckpt=None):
+    """The teacher to time with: ``teacher_ckpt``, else the config's if it
+    exists, else None (random weights, which cost the same)."""
+    ckpt = teacher_ckpt or cfg.model.get('teacher_ckpt')
+    if ckpt and not osp.exists(ckpt):
+        print(f'teacher checkpoint {ckpt} not found: timing with random weights', flush=True)
+        ckpt = None
+    return ckpt
+
+
+def _dld_model(cfg, ckpt, train_selector: bool = True):
+    """The config's distiller with the 'sampled' strategy, in train mode."""
+    from dld.registry import MODELS
+    model_cfg = dict(copy.deepcopy(cfg.model), teacher_ckpt=ckpt, scale_strategy='sampled',
+                     train_selector=train_selector)
+    model = MODELS.build(model_cfg).train()
+    if ckpt is None:  # timing only: random teacher weights cost the same
+        model.teacher_loaded.fill_(True)
+    return model
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
@@ -106,19 +134,11 @@ def main(argv=None) -> int:
 
     from dld.registry import MODELS
     model_cfg = copy.deepcopy(cfg.model)
-    ckpt = args.teacher_ckpt or model_cfg.get('teacher_ckpt')
-    if ckpt and not osp.exists(ckpt):
-        print(f'teacher checkpoint {ckpt} not found: timing with random weights', flush=True)
-        ckpt = None
-    model_cfg['teacher_ckpt'] = ckpt
-    model_cfg['scale_strategy'] = 'sampled'
+    ckpt = _teacher_ckpt(cfg, args.teacher_ckpt)
     # The judged step trains the selector jointly (the paper); the student
     # stage (train_selector=False: no selector, uniform scales) is timed too.
-    dld_model = MODELS.build(dict(model_cfg, train_selector=True)).train()
-    stage_model = MODELS.build(dict(model_cfg, train_selector=False)).train()
-    if ckpt is None:  # timing only: random teacher weights cost the same
-        dld_model.teacher_loaded.fill_(True)
-        stage_model.teacher_loaded.fill_(True)
+    dld_model = _dld_model(cfg, ckpt, train_selector=True)
+    stage_model = _dld_model(cfg, ckpt, train_selector=False)
     student_cfg = copy.deepcopy(model_cfg['student'])
     student_cfg['data_preprocessor'] = copy.deepcopy(cfg.model['data_preprocessor'])
     student = MODELS.build(student_cfg).train()

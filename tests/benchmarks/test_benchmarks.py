@@ -174,6 +174,36 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     assert 'Target (DLD sampled step' in capsys.readouterr().out
 
 
+def test_onednn_cache_reads_each_timed_step_of_a_child():
+    parse = _load('onednn_cache').parse_child_output
+    mark = _load('onednn_cache').STEP_MARK
+    text = '\n'.join([
+        'onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,jit,0.5',
+        f'{mark} 1.5',                       # warm-up step: 1 kernel compiled
+        'onednn_verbose,v1,primitive,create:cache_hit,cpu,convolution,jit,0.01',
+        'onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,jit,0.5',
+        'onednn_verbose,v1,primitive,create:cache_miss,cpu,reorder,jit,0.2',
+        f'{mark} 0.75',                      # 2 compiled; the hit is not counted
+        f'{mark} 0.5'])                      # none
+    assert parse(text, warmup=1) == dict(seconds=[0.75, 0.5], compiled=[2, 0])
+
+
+@pytest.mark.slow
+def test_onednn_cache_times_each_capacity_in_its_own_process(tiny_configs, tmp_path, capsys):
+    dld_cfg, _ = tiny_configs
+    out = tmp_path / 'cache.json'
+    _load('onednn_cache').main([dld_cfg, '--capacities', '1024', '8192', '--batch-size', '4',
+                                '--steps', '2', '--warmup', '1', '--repeats', '1',
+                                '--json', str(out)])
+    res = json.loads(out.read_text())
+    assert set(res['median_seconds']) == {'1024', '8192'}
+    for run in res['runs'].values():
+        assert len(run['seconds']) == 2 and min(run['seconds']) > 0
+        assert len(run['compiled']) == 2
+    printed = capsys.readouterr().out
+    assert 'by oneDNN kernel cache capacity' in printed and 'speed-up vs 1024' in printed
+
+
 def test_channels_last_times_both_layouts_of_the_same_weights(tmp_path, capsys):
     cfg = tmp_path / 'tiny_teacher.py'
     data = str(tmp_path / 'data')
