@@ -56,8 +56,7 @@ def parse_args(argv=None):
 
 def _child(args) -> int:
     """One process: the DLD step, a line ``STEP_MARK seconds`` after each."""
-    from benchmarks.training_step_cost import (_batches, _dld_model, _setup, _step_fn,
-                                               _teacher_ckpt)
+    from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt
     cfg = _setup(args.config, args.threads)
     step = _step_fn(_dld_model(cfg, _teacher_ckpt(cfg, args.teacher_ckpt)))
     batches = _batches(cfg, args.batch_size, args.warmup + args.steps)

@@ -204,6 +204,20 @@ def test_onednn_cache_times_each_capacity_in_its_own_process(tiny_configs, tmp_p
     assert 'by oneDNN kernel cache capacity' in printed and 'speed-up vs 1024' in printed
 
 
+@pytest.mark.slow
+def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, capsys):
+    dld_cfg, _ = tiny_configs
+    out = tmp_path / 'padded.json'
+    assert _load('padded_decoding').main([dld_cfg, '--batch-size', '4', '--steps', '2',
+                                          '--warmup', '1', '--json', str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res['seconds']) == {'one padded pass', 'one pass per scale'}
+    assert min(res['seconds'].values()) > 0
+    assert res['speed_up'] == pytest.approx(
+        res['seconds']['one pass per scale'] / res['seconds']['one padded pass'])
+    assert 'speed-up of the padded pass' in capsys.readouterr().out
+
+
 def test_channels_last_times_both_layouts_of_the_same_weights(tmp_path, capsys):
     cfg = tmp_path / 'tiny_teacher.py'
     data = str(tmp_path / 'data')

@@ -473,17 +473,21 @@ def test_expected_decisions_weigh_every_scale_by_the_selector_probability(teache
     k = len(model.scales)
     score = torch.linspace(0.5, 0.0, k)  # the cheapest scale reads worst
 
-    def fake_terms(x, idx, gt, teacher):
-        i = model.scales.index(min(model.scales, key=lambda s: abs(
-            s * model.base_size[0] - x.shape[-2])))
-        return dict(task=x.new_zeros(len(idx)), score=score[i].expand(len(idx)))
+    calls = []
 
-    model._student_terms = fake_terms
+    def fake_terms(out, idx, plan, teacher):  # called once per scale, in scale order
+        i = len(calls) % k
+        calls.append(i)
+        return dict(task=idx.new_zeros(len(idx), dtype=torch.float),
+                    score=score[i].expand(len(idx)))
+
+    model._terms_from_outputs = fake_terms
     lr, hr, samples = plate_batch(4, seed=1)
     losses = model(lr, samples, mode='loss', inputs_hr=hr)
     probs = model.selector(lr).softmax(-1)
     gamma = model.selector_loss.gamma
     expected = (probs * (score + gamma * model.relative_cost)).sum(1).mean()
+    assert calls == list(range(k))
     torch.testing.assert_close(losses['loss_selector'], expected)
     losses['loss_selector'].backward()
     assert all(p.grad is not None for p in model.selector.parameters())
@@ -553,3 +557,42 @@ def test_selector_scales_variant_changes_only_where_the_student_reads_first():
     guided = tiny_dld_cfg('configs/dld_plate_student_online_selector_scales.py')
     assert guided.pop('student_stage_scales') == 'selector'
     assert guided == base
+
+
+@pytest.mark.parametrize('strategy', ['all', 'sampled'])
+def test_every_scale_decodes_in_one_pass_as_each_would_alone(teacher_ckpt, strategy):
+    """The student's decoder reads every scale's memory in one padded pass:
+    the losses and gradients are those of one decoder pass per scale."""
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt(), scale_strategy=strategy)
+    cfg['losses']['logit'] = dict(type='KLDivLoss', temperature=2.0, loss_weight=1.0)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()  # no dropout: both passes compute the same thing
+    lr, hr, samples = plate_batch(6, seed=3)
+    decoder = model.student.decoder
+    passes = []
+    real = decoder.score_sequences
+
+    def counted(*args, **kwargs):
+        passes.append(args[0].shape[0])
+        return real(*args, **kwargs)
+
+    decoder.score_sequences = counted
+    results = {}
+    for padded in (True, False):
+        decoder.reads_padded_memory = padded
+        passes.clear()
+        model.zero_grad()
+        torch.manual_seed(1)  # the same selector noise and drawn scales
+        losses = model(lr, samples, mode='loss', inputs_hr=hr)
+        model.parse_losses(losses)[0].backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        results[padded] = (losses, grads, list(passes))
+    (batched, g_batched, p_batched), (alone, g_alone, p_alone) = results[True], results[False]
+    assert len(p_batched) == 1 and len(p_alone) > 1  # one decoder pass instead of one per scale
+    assert p_batched[0] == sum(p_alone)  # every scale's images, once each
+    assert set(batched) == set(alone) and 'loss_logit' in batched
+    for key in alone:
+        torch.testing.assert_close(batched[key], alone[key], rtol=1e-4, atol=1e-5)
+    assert g_batched.keys() == g_alone.keys()
+    for name in g_alone:
+        torch.testing.assert_close(g_batched[name], g_alone[name], rtol=1e-3, atol=1e-5)

@@ -25,6 +25,41 @@ def test_attention_decoder_steps_are_max_seq_len(cell):
     assert logits.shape == (2, 8, 37) and hidden.shape == (2, 8, 32)
 
 
+@pytest.mark.parametrize('cell', ['transformer', 'gru', 'lstm'])
+def test_a_padded_memory_decodes_as_the_memories_alone(cell):
+    """Memories of two widths padded to one length (with junk) and masked
+    give each sequence the outputs and gradients it gets from its own memory."""
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=16, cell=cell, d_model=32,
+                            num_layers=2, num_heads=2, max_seq_len=8, dropout=0.0))
+    assert dec.reads_padded_memory
+    wide, narrow = torch.randn(2, 11, 16), torch.randn(3, 4, 16, requires_grad=True)
+    seqs = [[1, 2, 3], [4], [5, 6], [], [7, 8, 9, 10]]
+    rows = torch.tensor([0, 1, 0, 1, 2])  # both widths, images read more than once
+    padded = torch.cat([wide, torch.cat([narrow, 100 * torch.randn(3, 7, 16)], dim=1)])
+    mask = torch.arange(11)[None] < torch.tensor([11, 11, 4, 4, 4])[:, None]
+    # padded rows 0-1: the wide images, 2-4: the narrow ones
+    nll, logits, hidden = dec.score_sequences(padded, seqs[:2] + seqs,
+                                              torch.cat([torch.tensor([0, 1]), rows + 2]),
+                                              memory_mask=mask)
+    alone_wide = dec.score_sequences(wide, seqs[:2], torch.tensor([0, 1]))
+    alone_narrow = dec.score_sequences(narrow, seqs, rows)
+    torch.testing.assert_close(nll, torch.cat([alone_wide[0], alone_narrow[0]]))
+    torch.testing.assert_close(logits, torch.cat([alone_wide[1], alone_narrow[1]]))
+    torch.testing.assert_close(hidden, torch.cat([alone_wide[2], alone_narrow[2]]))
+    grad_padded, = torch.autograd.grad(nll[2:].sum(), narrow)
+    grad_alone, = torch.autograd.grad(alone_narrow[0].sum(), narrow)
+    torch.testing.assert_close(grad_padded, grad_alone)
+
+
+def test_ctc_refuses_a_padded_memory():
+    dec = MODELS.build(dict(type='CTCDecoder', in_channels=16))
+    assert not dec.reads_padded_memory
+    with pytest.raises(ValueError, match='padded memory'):
+        dec.score_sequences(torch.randn(2, 5, 16), [[1], [2]],
+                            memory_mask=torch.ones(2, 5, dtype=torch.bool))
+
+
 def test_dictionary_config_that_drops_a_required_token_is_refused():
     with pytest.raises(ValueError, match='with_blank=True'):
         MODELS.build(dict(type='CTCDecoder', in_channels=4,

@@ -43,6 +43,7 @@ class AttentionDecoder(BaseDecoder):
     """
 
     CELLS = ('transformer', 'gru', 'lstm')
+    reads_padded_memory = True
 
     def __init__(self,
                  in_channels: int,
@@ -84,15 +85,18 @@ class AttentionDecoder(BaseDecoder):
                 dropout=dropout))
         self.classifier = nn.Linear(d_model, dictionary.padding_idx)
 
-    def forward_train(self, encoder_out: torch.Tensor, targets: Targets
+    def forward_train(self, encoder_out: torch.Tensor, targets: Targets,
+                      memory_mask: Optional[torch.Tensor] = None
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Teacher forcing on ``[BOS, y_1 .. y_{L-1}]``."""
+        """Teacher forcing on ``[BOS, y_1 .. y_{L-1}]``; ``memory_mask``
+        ``(B, T)``: True on the real steps of a padded ``encoder_out``."""
         if targets is None:
             return self.forward_test(encoder_out)
         tgt = pad_targets(targets, self.max_seq_len, self.end_idx, self.padding_idx,
                           encoder_out.device)
         bos = tgt.new_full((tgt.size(0), 1), self.start_idx)
-        hidden = self.cell(encoder_out, torch.cat([bos, tgt[:, :-1]], dim=1))
+        hidden = self.cell(encoder_out, torch.cat([bos, tgt[:, :-1]], dim=1),
+                           memory_mask=memory_mask)
         return self.classifier(hidden), hidden
 
     def _step(self, prepared, token: torch.Tensor, state):

@@ -47,7 +47,13 @@ class BaseDecoder(BaseModule):
         module_loss (dict): config, built with ``dictionary`` as default arg.
         postprocessor (dict): config, built the same way.
         beam_width (int), topk (int): defaults for :meth:`beam_search`.
+
+    ``reads_padded_memory``: whether :meth:`forward_train` takes a
+    ``memory_mask``, so that memories of several widths (one per input
+    scale) padded to one length decode in one pass.
     """
+
+    reads_padded_memory = False
 
     def __init__(self, dictionary: Dictionary, module_loss: dict, postprocessor: dict,
                  beam_width: int = 5, topk: int = 1, init_cfg=None) -> None:
@@ -92,24 +98,35 @@ class BaseDecoder(BaseModule):
         return self.module_loss(logits, targets)
 
     def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
-                          rows: Optional[torch.Tensor] = None
+                          rows: Optional[torch.Tensor] = None,
+                          memory_mask: Optional[torch.Tensor] = None
                           ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Teacher-forced outputs of several targets per image in one pass:
         ``targets[j]`` is read from image ``rows[j]`` (``(N,)`` indices; None:
-        target j from image j).
+        target j from image j). ``memory_mask`` ``(B, T)`` marks the real
+        steps of a padded ``encoder_out`` (``reads_padded_memory`` only).
 
         So a distiller scores the ground truth and the teacher's beams with
         one decoder run instead of one per sequence.
         """
-        return self.forward_train(encoder_out if rows is None else encoder_out[rows], targets)
+        if rows is not None:
+            encoder_out = encoder_out[rows]
+            memory_mask = None if memory_mask is None else memory_mask[rows]
+        if memory_mask is None:
+            return self.forward_train(encoder_out, targets)
+        if not self.reads_padded_memory:
+            raise ValueError(f'{type(self).__name__} does not read a padded memory '
+                             '(memory_mask).')
+        return self.forward_train(encoder_out, targets, memory_mask=memory_mask)
 
     def score_sequences(self, encoder_out: torch.Tensor, targets: Targets,
                         rows: Optional[torch.Tensor] = None,
-                        unalignable_nll: Optional[float] = None
+                        unalignable_nll: Optional[float] = None,
+                        memory_mask: Optional[torch.Tensor] = None
                         ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """``(nll (N,), logits, hidden)`` of :meth:`forward_sequences`:
         ``-log p(targets[j] | image rows[j])`` and the outputs behind it."""
-        logits, hidden = self.forward_sequences(encoder_out, targets, rows)
+        logits, hidden = self.forward_sequences(encoder_out, targets, rows, memory_mask)
         nll = self.module_loss.nll(logits, targets, unalignable_nll=unalignable_nll)
         return nll, logits, hidden
 

@@ -48,8 +48,14 @@ class CTCDecoder(BaseDecoder):
         return self.classifier(self.dropout(encoder_out)), None
 
     def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,
-                          rows: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, None]:
-        """CTC logits do not depend on the target: computed once per image."""
+                          rows: Optional[torch.Tensor] = None,
+                          memory_mask: Optional[torch.Tensor] = None
+                          ) -> Tuple[torch.Tensor, None]:
+        """CTC logits do not depend on the target: computed once per image.
+        A padded memory would put its padding steps into every alignment,
+        so ``memory_mask`` is refused (``reads_padded_memory`` is False)."""
+        if memory_mask is not None:
+            raise ValueError('CTCDecoder does not read a padded memory (memory_mask).')
         logits, _ = self.forward_train(encoder_out)
         return (logits if rows is None else logits[rows]), None
 

@@ -1,5 +1,5 @@
 """GRU/LSTM decoder cell with additive (Bahdanau) attention."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -25,7 +25,9 @@ class RNNAttentionCell(nn.Module):
         rnn (str): ``'gru'`` or ``'lstm'``.
         dropout (float): on the embedding and the output.
 
-    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``.
+    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``;
+    ``memory_mask`` ``(B, T)`` bool, True on the real steps of a memory
+    padded along T (memories of several widths decoded in one pass).
     """
 
     def __init__(self, num_embeddings: int, in_channels: int, d_model: int = 256,
@@ -48,20 +50,31 @@ class RNNAttentionCell(nn.Module):
         self.out = nn.Linear(d_model + in_channels, d_model)
         self.dropout = nn.Dropout(dropout)
 
-    def init_state(self, memory: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        h = torch.tanh(self.init_h(memory.mean(dim=1)))[:, None].repeat(1, self.num_layers, 1)
+    def init_state(self, memory: torch.Tensor, memory_mask: Optional[torch.Tensor] = None
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+        if memory_mask is None:
+            mean = memory.mean(dim=1)
+        else:
+            w = memory_mask[..., None].to(memory.dtype)
+            mean = (memory * w).sum(dim=1) / w.sum(dim=1).clamp(min=1)
+        h = torch.tanh(self.init_h(mean))[:, None].repeat(1, self.num_layers, 1)
         return h, torch.zeros_like(h)
 
-    def prepare(self, memory: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(memory, keys)``: the attention keys do not change between steps,
-        so they are projected once per sequence, not once per step."""
-        return memory, self.key(memory)
+    def prepare(self, memory: torch.Tensor, memory_mask: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, ...]:
+        """``(memory, keys[, padding])``: the attention keys do not change
+        between steps, so they are projected once per sequence, not once per
+        step; ``padding`` (B, T, 1) is True on the steps a mask leaves out."""
+        if memory_mask is None:
+            return memory, self.key(memory)
+        return memory, self.key(memory), ~memory_mask[..., None]
 
-    def _attend(self, prepared: Tuple[torch.Tensor, torch.Tensor], h: torch.Tensor
-                ) -> torch.Tensor:
+    def _attend(self, prepared: Tuple[torch.Tensor, ...], h: torch.Tensor) -> torch.Tensor:
         """``(B, T, D) memory and keys, (B, d) -> context (B, D)``."""
-        memory, keys = prepared
+        memory, keys = prepared[:2]
         e = self.energy(torch.tanh(keys + self.query(h)[:, None]))  # (B, T, 1)
+        if len(prepared) == 3:
+            e = e.masked_fill(prepared[2], float('-inf'))
         return (e.softmax(dim=1) * memory).sum(dim=1)
 
     def step(self, prepared: Tuple[torch.Tensor, torch.Tensor], token: torch.Tensor,
@@ -85,10 +98,11 @@ class RNNAttentionCell(nn.Module):
         hidden = self.dropout(torch.tanh(self.out(torch.cat([x, context], dim=-1))))
         return hidden, (torch.stack(hs, 1), torch.stack(cs, 1))
 
-    def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, memory: torch.Tensor, tokens: torch.Tensor,
+                memory_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Teacher forcing: one step per input token."""
-        state = self.init_state(memory)
-        prepared = self.prepare(memory)
+        state = self.init_state(memory, memory_mask)
+        prepared = self.prepare(memory, memory_mask)
         hidden = []
         for t in range(tokens.size(1)):
             h, state = self.step(prepared, tokens[:, t], state)

@@ -1,5 +1,5 @@
 """Transformer decoder layers as a step-able autoregressive cell."""
-from typing import Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -22,7 +22,9 @@ class TransformerDecoderCell(nn.Module):
         in_channels (int): memory width D.
         d_model, num_layers, num_heads, ffn_dim, dropout: the usual.
 
-    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``.
+    Shapes: memory ``(B, T, D)``, tokens ``(B, L)`` -> hidden ``(B, L, d_model)``;
+    ``memory_mask`` ``(B, T)`` bool, True on the real steps of a memory
+    padded along T (memories of several widths decoded in one pass).
     """
 
     def __init__(self, num_embeddings: int, in_channels: int, d_model: int = 256,
@@ -41,25 +43,33 @@ class TransformerDecoderCell(nn.Module):
                                            batch_first=True, norm_first=True)
         self.layers = nn.TransformerDecoder(layer, num_layers, norm=nn.LayerNorm(d_model))
 
-    def prepare(self, memory: torch.Tensor) -> torch.Tensor:
-        """The memory projected to ``d_model``, once per sequence, not per step."""
-        return self.mem_proj(memory)
+    def prepare(self, memory: torch.Tensor, memory_mask: Optional[torch.Tensor] = None
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """The memory projected to ``d_model``, once per sequence, not per
+        step; with a mask, also the padding that cross-attention leaves out."""
+        if memory_mask is None:
+            return self.mem_proj(memory)
+        return self.mem_proj(memory), ~memory_mask
 
-    def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, memory: torch.Tensor, tokens: torch.Tensor,
+                memory_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Teacher forcing: all positions at once under a causal mask."""
-        return self._decode(self.prepare(memory), tokens)
+        return self._decode(self.prepare(memory, memory_mask), tokens)
 
-    def _decode(self, prepared: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def _decode(self, prepared, tokens: torch.Tensor) -> torch.Tensor:
         L = tokens.size(1)
         x = self.pos(self.embed(tokens))
         mask = nn.Transformer.generate_square_subsequent_mask(L, device=tokens.device,
                                                               dtype=x.dtype)
-        return self.layers(x, prepared, tgt_mask=mask, tgt_is_causal=True)
+        memory, padding = prepared if isinstance(prepared, tuple) else (prepared, None)
+        return self.layers(x, memory, tgt_mask=mask, tgt_is_causal=True,
+                           memory_key_padding_mask=padding)
 
-    def init_state(self, memory: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    def init_state(self, memory: torch.Tensor, memory_mask: Optional[torch.Tensor] = None
+                   ) -> Tuple[torch.Tensor, ...]:
         return (memory.new_zeros((memory.size(0), 0), dtype=torch.long),)
 
-    def step(self, prepared: torch.Tensor, token: torch.Tensor,
+    def step(self, prepared, token: torch.Tensor,
              state: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """``token (B,)`` -> hidden ``(B, d_model)`` of the new position;
         ``prepared`` comes from :meth:`prepare`."""

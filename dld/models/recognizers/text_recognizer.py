@@ -172,12 +172,16 @@ class TextRecognizer(BaseModel):
         decoder pass. ``logits``, ``decoder_hidden`` and ``nll`` have one row
         per target; ``backbone_out`` and ``encoder_out`` one per image.
         """
-        backbone_out = self.extract_feat(inputs)
-        encoder_out = self.encoder(backbone_out)
-        nll, logits, hidden = self.decoder.score_sequences(encoder_out, targets, rows,
+        feats = self.forward_encoder(inputs)
+        nll, logits, hidden = self.decoder.score_sequences(feats['encoder_out'], targets, rows,
                                                            unalignable_nll)
-        return dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits,
-                    decoder_hidden=hidden, nll=nll)
+        return dict(feats, logits=logits, decoder_hidden=hidden, nll=nll)
+
+    def forward_encoder(self, inputs: torch.Tensor) -> Dict:
+        """``dict(backbone_out, encoder_out)``: what the decoder reads, so a
+        distiller can decode several inputs' memories in one pass."""
+        backbone_out = self.extract_feat(inputs)
+        return dict(backbone_out=backbone_out, encoder_out=self.encoder(backbone_out))
 
     def encode_targets(self, texts: Sequence[str]) -> List[List[int]]:
         """Dictionary indices, no special tokens."""

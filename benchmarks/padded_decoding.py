@@ -1,0 +1,84 @@
+"""What decoding every scale in one padded pass buys a DLD training step.
+
+    python benchmarks/padded_decoding.py [CONFIG] [--steps 30] [--warmup 20]
+        [--batch-size 32] [--json OUT]
+
+In a DLD step the student reads each candidate scale on the images that
+drew it. Its attention decoder then reads every scale's memory in one pass,
+padded to the longest and masked (``reads_padded_memory``), instead of one
+small pass per scale. The same model times both ways in one process,
+alternating step by step on the same real batches, so machine load hits
+both alike: the DLD step of CONFIG (``'sampled'``, selector trained
+jointly), full steps (forward, backward, AdamW). Prints the median seconds
+of each and the speed-up.
+"""
+import argparse
+import json
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt  # noqa: E402
+
+WAYS = {'one padded pass': True, 'one pass per scale': False}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
+                   'exists; else random weights, which cost the same)')
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--steps', type=int, default=30, help='timed steps of each way')
+    p.add_argument('--warmup', type=int, default=20,
+                   help='untimed rounds first (oneDNN compiles kernels for new shapes)')
+    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--json', help='write the figures here')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cfg = _setup(args.config, args.threads)
+    import torch
+    model = _dld_model(cfg, _teacher_ckpt(cfg, args.teacher_ckpt))
+    decoder = model.student.decoder
+    if not decoder.reads_padded_memory:
+        print(f'{type(decoder).__name__} does not read a padded memory: nothing to compare')
+        return 1
+    step = _step_fn(model)
+    times = {way: [] for way in WAYS}
+    for i, batch in enumerate(_batches(cfg, args.batch_size, args.warmup + args.steps)):
+        for way, padded in WAYS.items():
+            decoder.reads_padded_memory = padded
+            start = time.perf_counter()
+            step(batch)
+            if i >= args.warmup:
+                times[way].append(time.perf_counter() - start)
+    decoder.reads_padded_memory = True
+    med = {way: statistics.median(v) for way, v in times.items()}
+    speed_up = med['one pass per scale'] / med['one padded pass']
+    print(f'\nDLD training step (sampled), student decoder over the scales, batch '
+          f'{args.batch_size}, {args.steps} timed steps each after {args.warmup} (median), '
+          f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'{platform.processor() or platform.machine()}')
+    print(f"{'decoder':<22}{'s / step':>10}")
+    for way, sec in med.items():
+        print(f'{way:<22}{sec:>10.3f}')
+    print(f'speed-up of the padded pass: {speed_up:.2f}x')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(config=args.config, batch_size=args.batch_size, steps=args.steps,
+                           warmup=args.warmup, seconds=med, speed_up=speed_up,
+                           threads=torch.get_num_threads(), torch=torch.__version__), f,
+                      indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
