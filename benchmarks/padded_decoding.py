@@ -1,7 +1,7 @@
 """What decoding every scale in one padded pass buys a DLD training step.
 
     python benchmarks/padded_decoding.py [CONFIG] [--steps 30] [--warmup 20]
-        [--batch-size 32] [--json OUT]
+        [--batch-size 32] [--infer-batch-size 64] [--json OUT]
 
 In a DLD step the student reads each candidate scale on the images that
 drew it. Its attention decoder then reads every scale's memory in one pass,
@@ -9,8 +9,11 @@ padded to the longest and masked (``reads_padded_memory``), instead of one
 small pass per scale. The same model times both ways in one process,
 alternating step by step on the same real batches, so machine load hits
 both alike: the DLD step of CONFIG (``'sampled'``, selector trained
-jointly), full steps (forward, backward, AdamW). Prints the median seconds
-of each and the speed-up.
+jointly), full steps (forward, backward, AdamW). Prediction groups images
+by the scale the selector picks and decodes the groups the same way; it is
+timed on a real test batch spread evenly over the candidate scales (the
+selector's routing replaced, so that every scale has images). Prints the
+median seconds of each and the speed-up.
 """
 import argparse
 import json
@@ -35,6 +38,7 @@ def parse_args(argv=None):
                    'exists; else random weights, which cost the same)')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--steps', type=int, default=30, help='timed steps of each way')
+    p.add_argument('--infer-batch-size', type=int, default=64)
     p.add_argument('--warmup', type=int, default=20,
                    help='untimed rounds first (oneDNN compiles kernels for new shapes)')
     p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
@@ -60,9 +64,11 @@ def main(argv=None) -> int:
             step(batch)
             if i >= args.warmup:
                 times[way].append(time.perf_counter() - start)
-    decoder.reads_padded_memory = True
     med = {way: statistics.median(v) for way, v in times.items()}
     speed_up = med['one pass per scale'] / med['one padded pass']
+    predict = _predict_times(model, cfg, args)
+    decoder.reads_padded_memory = True
+    predict_speed_up = predict['one pass per scale'] / predict['one padded pass']
     print(f'\nDLD training step (sampled), student decoder over the scales, batch '
           f'{args.batch_size}, {args.steps} timed steps each after {args.warmup} (median), '
           f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
@@ -71,13 +77,46 @@ def main(argv=None) -> int:
     for way, sec in med.items():
         print(f'{way:<22}{sec:>10.3f}')
     print(f'speed-up of the padded pass: {speed_up:.2f}x')
+    print(f'\npredict, batch {args.infer_batch_size} spread evenly over the scales '
+          f'{model.scales} (median of {args.steps})')
+    for way, sec in predict.items():
+        print(f'{way:<22}{sec:>10.3f}  ({args.infer_batch_size / sec:.0f} images/s)')
+    print(f'speed-up of the padded pass: {predict_speed_up:.2f}x')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(config=args.config, batch_size=args.batch_size, steps=args.steps,
                            warmup=args.warmup, seconds=med, speed_up=speed_up,
+                           infer_batch_size=args.infer_batch_size, predict_seconds=predict,
+                           predict_speed_up=predict_speed_up,
                            threads=torch.get_num_threads(), torch=torch.__version__), f,
                       indent=2)
     return 0
+
+
+def _predict_times(model, cfg, args) -> dict:
+    """Median seconds of ``predict`` each way, on one test batch whose images
+    go to the candidate scales in turn."""
+    import copy
+
+    import torch
+    test_cfg = copy.deepcopy(cfg)
+    test_cfg.train_dataloader = test_cfg.test_dataloader
+    data = model.data_preprocessor(_batches(test_cfg, args.infer_batch_size, 1)[0], False)
+    inputs, samples = data['inputs'], data['data_samples']
+    k = len(model.scales)
+    chosen = torch.arange(inputs.shape[0], device=inputs.device) % k
+    model.eval()
+    model.select = lambda x: (None, chosen)  # every scale reads its share
+    decoder = model.student.decoder
+    times = {way: [] for way in WAYS}
+    for i in range(args.steps + 2):
+        for way, padded in WAYS.items():
+            decoder.reads_padded_memory = padded
+            start = time.perf_counter()
+            model.predict(inputs, copy.deepcopy(samples), reread={})
+            if i >= 2:
+                times[way].append(time.perf_counter() - start)
+    return {way: statistics.median(v) for way, v in times.items()}
 
 
 if __name__ == '__main__':

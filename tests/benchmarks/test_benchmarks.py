@@ -209,13 +209,18 @@ def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, ca
     dld_cfg, _ = tiny_configs
     out = tmp_path / 'padded.json'
     assert _load('padded_decoding').main([dld_cfg, '--batch-size', '4', '--steps', '2',
-                                          '--warmup', '1', '--json', str(out)]) == 0
+                                          '--warmup', '1', '--infer-batch-size', '4',
+                                          '--json', str(out)]) == 0
     res = json.loads(out.read_text())
     assert set(res['seconds']) == {'one padded pass', 'one pass per scale'}
     assert min(res['seconds'].values()) > 0
     assert res['speed_up'] == pytest.approx(
         res['seconds']['one pass per scale'] / res['seconds']['one padded pass'])
-    assert 'speed-up of the padded pass' in capsys.readouterr().out
+    assert set(res['predict_seconds']) == {'one padded pass', 'one pass per scale'}
+    assert min(res['predict_seconds'].values()) > 0
+    printed = capsys.readouterr().out
+    assert printed.count('speed-up of the padded pass') == 2
+    assert 'spread evenly over the scales' in printed
 
 
 def test_channels_last_times_both_layouts_of_the_same_weights(tmp_path, capsys):

@@ -596,3 +596,30 @@ def test_every_scale_decodes_in_one_pass_as_each_would_alone(teacher_ckpt, strat
     assert g_batched.keys() == g_alone.keys()
     for name in g_alone:
         torch.testing.assert_close(g_batched[name], g_alone[name], rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize('decode', ['greedy', 'beam'])
+def test_predict_decodes_every_scale_in_one_pass_as_each_would_alone(teacher_ckpt, decode):
+    model = build(teacher_ckpt())
+    model.student.test_cfg.update(decode=decode, topk=2 if decode == 'beam' else 1)
+    model.eval()
+    k = len(model.scales)
+    lr, _, samples = plate_batch(2 * k)
+    chosen = torch.arange(2 * k) % k  # every scale gets two images
+    model.select = lambda inputs: (None, chosen)
+    direct = _direct_readings(model, lr, samples)
+    decoder = model.student.decoder
+    passes = []
+    real = decoder.predict
+    decoder.predict = lambda memory, *a, **kw: passes.append(memory.shape[0]) or real(
+        memory, *a, **kw)
+    out = model.predict(lr, copy.deepcopy(samples), reread={})
+    assert passes == [2 * k]  # one decoder pass over every scale's images
+    for i, d in enumerate(out):
+        scale = model.scales[chosen[i]]
+        assert d.pred_scale == scale and d.pred_scales == [scale]
+        assert d.pred_text == direct[scale][i][0]
+        assert d.pred_score == pytest.approx(direct[scale][i][1], rel=1e-4, abs=1e-6)
+        assert d.pred_gflops == pytest.approx(model.costs.gflops_at(scale))
+        if decode == 'beam':
+            assert len(d.pred_topk) == 2

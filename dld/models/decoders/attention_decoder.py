@@ -103,11 +103,11 @@ class AttentionDecoder(BaseDecoder):
         hidden, state = self.cell.step(prepared, token, state)
         return self.classifier(hidden), hidden, state
 
-    def _greedy(self, encoder_out: torch.Tensor):
+    def _greedy(self, encoder_out: torch.Tensor, memory_mask: Optional[torch.Tensor] = None):
         B = encoder_out.size(0)
         token = encoder_out.new_full((B,), self.start_idx, dtype=torch.long)
-        state = self.cell.init_state(encoder_out)
-        prepared = self.cell.prepare(encoder_out)
+        state = self.cell.init_state(encoder_out, memory_mask)
+        prepared = self.cell.prepare(encoder_out, memory_mask)
         logits, hiddens, tokens = [], [], []
         for t in range(self.max_seq_len):
             logit, hidden, state = self._step(prepared, token, state)
@@ -126,10 +126,12 @@ class AttentionDecoder(BaseDecoder):
         return logits, hidden
 
     @torch.no_grad()
-    def greedy_search(self, encoder_out: torch.Tensor) -> Tuple[Hypotheses, torch.Tensor]:
+    def greedy_search(self, encoder_out: torch.Tensor,
+                      memory_mask: Optional[torch.Tensor] = None
+                      ) -> Tuple[Hypotheses, torch.Tensor]:
         """Argmax per step; score = sum of the chosen tokens' log-probs up to
         and including EOS, i.e. ``log p(text | x)``."""
-        logits, _, tokens = self._greedy(encoder_out)
+        logits, _, tokens = self._greedy(encoder_out, memory_mask)
         logp = logits.float().log_softmax(-1).gather(2, tokens[..., None])[..., 0]  # (B, L)
         is_end = tokens == self.end_idx
         # keep steps up to and including the first EOS
@@ -140,18 +142,20 @@ class AttentionDecoder(BaseDecoder):
 
     @torch.no_grad()
     def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
-                    topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:
+                    topk: Optional[int] = None, memory_mask: Optional[torch.Tensor] = None
+                    ) -> Tuple[Hypotheses, torch.Tensor]:
         W = beam_width or self.beam_width
         memory = encoder_out.repeat_interleave(W, dim=0)  # (B*W, T, D)
-        prepared = _repeat_rows(self.cell.prepare(encoder_out), W)
+        mask = None if memory_mask is None else memory_mask.repeat_interleave(W, dim=0)
+        prepared = _repeat_rows(self.cell.prepare(encoder_out, memory_mask), W)
 
         def step_fn(token, state):
             logit, _, state = self._step(prepared, token, state)
             return logit.float().log_softmax(-1), state
 
-        return attention_beam_search(step_fn, self.cell.init_state(memory), encoder_out.size(0),
-                                     W, topk or self.topk, self.max_seq_len, self.start_idx,
-                                     self.end_idx)
+        return attention_beam_search(step_fn, self.cell.init_state(memory, mask),
+                                     encoder_out.size(0), W, topk or self.topk,
+                                     self.max_seq_len, self.start_idx, self.end_idx)
 
 
 def _repeat_rows(prepared, times: int):

@@ -140,12 +140,20 @@ class BaseDecoder(BaseModule):
         return self.score_sequences(encoder_out, targets, None, unalignable_nll)[0]
 
     def predict(self, encoder_out: torch.Tensor, decode: str = 'greedy',
-                beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[Dict]:
-        """Per image ``dict(text, score, topk)``, see :class:`BasePostProcessor`."""
-        if decode == 'greedy':
-            seqs, scores = self.greedy_search(encoder_out)
-        elif decode == 'beam':
-            seqs, scores = self.beam_search(encoder_out, beam_width, topk)
-        else:
+                beam_width: Optional[int] = None, topk: Optional[int] = None,
+                memory_mask: Optional[torch.Tensor] = None) -> List[Dict]:
+        """Per image ``dict(text, score, topk)``, see :class:`BasePostProcessor`.
+        ``memory_mask`` as in :meth:`forward_sequences`."""
+        if decode not in ('greedy', 'beam'):
             raise ValueError(f"decode must be 'greedy' or 'beam', got {decode!r}.")
+        masked = {}
+        if memory_mask is not None:
+            if not self.reads_padded_memory:
+                raise ValueError(f'{type(self).__name__} does not read a padded memory '
+                                 '(memory_mask).')
+            masked = dict(memory_mask=memory_mask)
+        if decode == 'greedy':
+            seqs, scores = self.greedy_search(encoder_out, **masked)
+        else:
+            seqs, scores = self.beam_search(encoder_out, beam_width, topk, **masked)
         return self.postprocessor.format(seqs, scores)

@@ -12,6 +12,7 @@ from mmengine.model import BaseModel
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from dld.engine.checkpoint import load_checkpoint_file, submodule_state
+from dld.models.decoders import pad_memories
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
@@ -538,13 +539,7 @@ class DLDDistiller(BaseModel):
                 for scale, (_, idx), plan in zip(scales, reads, plans)]
         feats = [student.forward_encoder(self.resize(inputs[idx], scale))
                  for scale, (_, idx) in zip(scales, reads)]
-        lengths = [f['encoder_out'].shape[1] for f in feats]
-        longest = max(lengths)
-        memory = torch.cat([nn.functional.pad(f['encoder_out'], (0, 0, 0, longest - t))
-                            for f, t in zip(feats, lengths)])
-        steps = torch.arange(longest, device=inputs.device)
-        mask = torch.cat([(steps < t).expand(f['encoder_out'].shape[0], longest)
-                          for f, t in zip(feats, lengths)])
+        memory, mask = pad_memories([f['encoder_out'] for f in feats])
         offsets = [0]
         for f in feats:
             offsets.append(offsets[-1] + f['encoder_out'].shape[0])
@@ -685,30 +680,43 @@ class DLDDistiller(BaseModel):
             ds.set_field(self.costs.selector_flops / 1e9 if with_selector else 0.0,
                          'pred_gflops', field_type='data')
             ds.set_field([], 'pred_scales', field_type='data')
-        for scale, idx in groups:
-            self._read(inputs, data_samples, idx.tolist(), scale)
+        self._read(inputs, data_samples, [(scale, idx.tolist()) for scale, idx in groups])
         reread = self.test_cfg.get('reread') if reread is None else reread
         if reread and force_scale is None:
             _check_reread(reread, self.scales)
             for scale in sorted(float(s) for s in reread['scales']):
                 unsure = [i for i, ds in enumerate(data_samples)
                           if ds.pred_score < reread['min_score'] and ds.pred_scale < scale]
-                self._read(inputs, data_samples, unsure, scale)
+                self._read(inputs, data_samples, [(scale, unsure)])
         return data_samples
 
+    @torch.no_grad()
     def _read(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
-              idx: List[int], scale: float) -> None:
-        """The student reads ``inputs[idx]`` at ``scale``; its reading replaces theirs."""
-        if not idx:
+              groups: List[Tuple[float, List[int]]]) -> None:
+        """The student reads each group's images ``inputs[idx]`` at its scale;
+        its reading replaces theirs. The backbone runs once per scale; a
+        decoder that reads a padded memory decodes every group in one pass,
+        as in training (:meth:`_read_scales`)."""
+        groups = [(float(scale), idx) for scale, idx in groups if idx]
+        if not groups:
             return
-        subset = [data_samples[i] for i in idx]
-        rows = torch.as_tensor(idx, device=inputs.device)
-        self.student.predict(self.resize(inputs[rows], scale), subset)
-        gflops = self.costs.student_flops_at(scale) / 1e9
-        for ds in subset:
-            ds.set_field(float(scale), 'pred_scale', field_type='data')
-            ds.set_field(ds.pred_scales + [float(scale)], 'pred_scales', field_type='data')
-            ds.set_field(ds.pred_gflops + gflops, 'pred_gflops', field_type='data')
+        student = self.student
+        views = [self.resize(inputs[torch.as_tensor(idx, device=inputs.device)], scale)
+                 for scale, idx in groups]
+        if len(groups) == 1 or not student.decoder.reads_padded_memory:
+            for view, (_, idx) in zip(views, groups):
+                student.predict(view, [data_samples[i] for i in idx])
+        else:
+            memory, mask = pad_memories([student.forward_encoder(v)['encoder_out']
+                                         for v in views])
+            student.predict_memory(memory, [data_samples[i] for _, idx in groups for i in idx],
+                                   memory_mask=mask)
+        for scale, idx in groups:
+            gflops = self.costs.student_flops_at(scale) / 1e9
+            for ds in (data_samples[i] for i in idx):
+                ds.set_field(scale, 'pred_scale', field_type='data')
+                ds.set_field(ds.pred_scales + [scale], 'pred_scales', field_type='data')
+                ds.set_field(ds.pred_gflops + gflops, 'pred_gflops', field_type='data')
 
 
 # -------------------------------------------------------------------- helpers

@@ -250,10 +250,17 @@ class TextRecognizer(BaseModel):
         """Fills ``pred_text``, ``pred_score`` and, when ``topk > 1``, ``pred_topk``."""
         if data_samples is None:
             data_samples = [PlateDataSample() for _ in range(inputs.size(0))]
-        encoder_out = self.encoder(self.extract_feat(inputs))
+        return self.predict_memory(self.encoder(self.extract_feat(inputs)), data_samples)
+
+    @torch.no_grad()
+    def predict_memory(self, encoder_out: torch.Tensor, data_samples: List[PlateDataSample],
+                       memory_mask: Optional[torch.Tensor] = None) -> List[PlateDataSample]:
+        """:meth:`predict` from the encoder's output (:meth:`forward_encoder`),
+        so a distiller decodes several scales' memories, padded to one length
+        (``memory_mask``, see :func:`pad_memories`), in one pass."""
         cfg = self.test_cfg
         results = self.decoder.predict(encoder_out, cfg['decode'], cfg['beam_width'],
-                                       cfg['topk'])
+                                       cfg['topk'], memory_mask=memory_mask)
         for ds, res in zip(data_samples, results):
             ds.pred_text = res['text']
             ds.pred_score = res['score']
