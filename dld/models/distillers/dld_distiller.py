@@ -533,10 +533,8 @@ class DLDDistiller(BaseModel):
         student = self.student
         scales = [self.scales[i] for i, _ in reads]
         if len(reads) < 2 or not student.decoder.reads_padded_memory:
-            return [student.forward_sequences(
-                self.resize(inputs[idx], scale), plan.seqs,
-                torch.tensor(plan.rows, device=inputs.device), self.unalignable_nll)
-                for scale, (_, idx), plan in zip(scales, reads, plans)]
+            return [self._forward_plan(self.resize(inputs[idx], scale), plan)
+                    for scale, (_, idx), plan in zip(scales, reads, plans)]
         feats = [student.forward_encoder(self.resize(inputs[idx], scale))
                  for scale, (_, idx) in zip(scales, reads)]
         memory, mask = pad_memories([f['encoder_out'] for f in feats])
@@ -561,9 +559,12 @@ class DLDDistiller(BaseModel):
         """Per-image loss terms (n,) of the student reading ``x``, the images
         ``idx`` at one scale, on its own."""
         plan = _SequencePlan.of(idx, gt, teacher)
-        out = self.student.forward_sequences(
+        return self._terms_from_outputs(self._forward_plan(x, plan), idx, plan, teacher)
+
+    def _forward_plan(self, x: torch.Tensor, plan: '_SequencePlan') -> dict:
+        """The student's outputs on ``x`` with the plan's sequences teacher-forced."""
+        return self.student.forward_sequences(
             x, plan.seqs, torch.tensor(plan.rows, device=x.device), self.unalignable_nll)
-        return self._terms_from_outputs(out, idx, plan, teacher)
 
     def _terms_from_outputs(self, out: dict, idx: torch.Tensor, plan: '_SequencePlan',
                             teacher: dict) -> Dict[str, torch.Tensor]:
