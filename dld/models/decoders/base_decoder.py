@@ -112,12 +112,17 @@ class BaseDecoder(BaseModule):
         if rows is not None:
             encoder_out = encoder_out[rows]
             memory_mask = None if memory_mask is None else memory_mask[rows]
+        return self.forward_train(encoder_out, targets, **self._masked(memory_mask))
+
+    def _masked(self, memory_mask: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``memory_mask`` as keyword arguments of the decoding methods
+        (none without a mask); refused by a decoder that cannot read one."""
         if memory_mask is None:
-            return self.forward_train(encoder_out, targets)
+            return {}
         if not self.reads_padded_memory:
             raise ValueError(f'{type(self).__name__} does not read a padded memory '
                              '(memory_mask).')
-        return self.forward_train(encoder_out, targets, memory_mask=memory_mask)
+        return dict(memory_mask=memory_mask)
 
     def score_sequences(self, encoder_out: torch.Tensor, targets: Targets,
                         rows: Optional[torch.Tensor] = None,
@@ -146,12 +151,7 @@ class BaseDecoder(BaseModule):
         ``memory_mask`` as in :meth:`forward_sequences`."""
         if decode not in ('greedy', 'beam'):
             raise ValueError(f"decode must be 'greedy' or 'beam', got {decode!r}.")
-        masked = {}
-        if memory_mask is not None:
-            if not self.reads_padded_memory:
-                raise ValueError(f'{type(self).__name__} does not read a padded memory '
-                                 '(memory_mask).')
-            masked = dict(memory_mask=memory_mask)
+        masked = self._masked(memory_mask)
         if decode == 'greedy':
             seqs, scores = self.greedy_search(encoder_out, **masked)
         else:

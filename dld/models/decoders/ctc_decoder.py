@@ -54,8 +54,7 @@ class CTCDecoder(BaseDecoder):
         """CTC logits do not depend on the target: computed once per image.
         A padded memory would put its padding steps into every alignment,
         so ``memory_mask`` is refused (``reads_padded_memory`` is False)."""
-        if memory_mask is not None:
-            raise ValueError('CTCDecoder does not read a padded memory (memory_mask).')
+        self._masked(memory_mask)  # refuses a mask
         logits, _ = self.forward_train(encoder_out)
         return (logits if rows is None else logits[rows]), None
 

@@ -10,8 +10,8 @@ def pad_memories(memories: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.
 
     The student reads each scale as a memory of its own width; padded to the
     longest and masked (True on real steps), they decode in one pass of a
-    decoder that ``reads_padded_memory``, which on a CPU is much cheaper
-    than one small pass per scale. Rows keep the order of ``memories``.
+    decoder that ``reads_padded_memory``, which on a CPU is cheaper than one
+    small pass per scale (``benchmarks/padded_decoding.py``). Rows keep the order of ``memories``.
     """
     longest = max(m.shape[1] for m in memories)
     memory = torch.cat([F.pad(m, (0, 0, 0, longest - m.shape[1])) for m in memories])
