@@ -1,7 +1,8 @@
 """Cost of one DLD training step against a student-only step, in one run.
 
     python benchmarks/training_step_cost.py [CONFIG] [--teacher-ckpt T]
-        [--baseline-config C] [--batch-size 32] [--steps 20] [--warmup 20] [--json OUT]
+        [--baseline-config C] [--batch-size 32] [--steps 20] [--warmup 20] [--bf16]
+        [--json OUT]
 
 Issue target: a DLD step with ``scale_strategy='sampled'`` costs at most 2.5x
 a student-only step. Both steps are timed in the same process, on the same
@@ -22,8 +23,11 @@ same batch at the same size as the DLD step receives it, so its ratio is
 what distillation adds (teacher, second scale, beams, selector). The no-KD
 recipe's step reads one random, mostly smaller, scale, so its ratio also
 counts the input-size saving of that recipe; the teacher's full-resolution
-forward alone costs about one such step. Prints a table and, with
-``--json``, writes the figures.
+forward alone costs about one such step. With ``--bf16`` every step is
+timed a second time under bfloat16 autocast (what ``tools/train.py --amp``
+runs on a CPU with native bfloat16, ``BF16OptimWrapper``), interleaved with
+the float32 ones, and the speed-up of each is printed. Prints a table and,
+with ``--json``, writes the figures.
 """
 import argparse
 import copy
@@ -51,6 +55,8 @@ def parse_args(argv=None):
                    "input shape, and the DLD step's per-scale sub-batches keep meeting "
                    'new sizes for tens of steps, which a long run no longer pays')
     p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--bf16', action='store_true',
+                   help='also time every step under bfloat16 autocast, interleaved')
     p.add_argument('--json', help='write the figures here')
     return p.parse_args(argv)
 
@@ -75,14 +81,15 @@ def _batches(cfg, batch_size: int, count: int):
     return out
 
 
-def _step_fn(model):
+def _step_fn(model, bf16: bool = False):
     import torch
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
 
     def step(batch):
         data = model.data_preprocessor(batch, True)
-        losses = model(**data, mode='loss')
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            losses = model(**data, mode='loss')
         loss, _ = model.parse_losses(losses)
         opt.zero_grad()
         loss.backward()
@@ -147,10 +154,12 @@ def main(argv=None) -> int:
 
     batches = _batches(cfg, args.batch_size, args.steps + args.warmup)
     lr_only = [dict(inputs=b['inputs'], data_samples=b['data_samples']) for b in batches]
-    runs = {'DLD (sampled)': (_step_fn(dld_model), batches),
-            'DLD student stage': (_step_fn(stage_model), batches),
-            'student@1.0': (_step_fn(student), lr_only),
-            'no-KD recipe': (_step_fn(baseline), lr_only)}
+    steps = {'DLD (sampled)': (dld_model, batches), 'DLD student stage': (stage_model, batches),
+             'student@1.0': (student, lr_only), 'no-KD recipe': (baseline, lr_only)}
+    runs = {name: (_step_fn(model), data) for name, (model, data) in steps.items()}
+    if args.bf16:
+        runs.update({f'{name} bf16': (_step_fn(model, bf16=True), data)
+                     for name, (model, data) in steps.items()})
     times = {k: [] for k in runs}
     for i, _ in enumerate(batches):
         for name, (step, data) in runs.items():
@@ -172,6 +181,13 @@ def main(argv=None) -> int:
         r = dld_s / med[name]
         print(f'Target (DLD sampled step <= 2.5x a student-only step, {name}): '
               f"{r:.2f}x -> {'met' if r <= 2.5 else 'NOT met'}")
+    if args.bf16:
+        print('\nbfloat16 autocast against float32, same steps (float32 s / bfloat16 s):')
+        for name in steps:
+            print(f'{name:<20}{med[name] / med[f"{name} bf16"]:>10.2f}x')
+        for name in ('student@1.0', 'no-KD recipe'):
+            print(f'bfloat16: DLD sampled / {name}: '
+                  f"{med['DLD (sampled) bf16'] / med[f'{name} bf16']:.2f}x")
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(batch_size=args.batch_size, steps=args.steps,
@@ -180,6 +196,7 @@ def main(argv=None) -> int:
                            target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
                            target_met_vs_nokd_recipe=ratio <= 2.5,
                            threads=torch.get_num_threads(), torch=torch.__version__,
+                           bf16=args.bf16,
                            teacher_ckpt=ckpt, config=args.config), f, indent=2)
     return 0
 

@@ -1,7 +1,7 @@
 """Synthetic plates -> HR teacher -> DLD -> FLOPs/accuracy report -> inference.
 
     python tools/quickstart.py [--setting {efficiency,lr}] [--work-dir DIR]
-        [--teacher-config CFG] [--config CFG] [--tracks N]
+        [--teacher-config CFG] [--config CFG] [--tracks N] [--amp]
 
 A short schedule (configs/quickstart/) that runs on a laptop CPU; the full
 schedule is benchmarks/full_schedule.py. Each step is one of the ordinary
@@ -96,17 +96,21 @@ def main(argv=None) -> int:
     parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
     parser.add_argument('--tracks', type=int, default=4,
                         help='test tracks read in the inference step (5 frames each)')
+    parser.add_argument('--amp', action='store_true',
+                        help='train in mixed precision (tools/train.py --amp): bfloat16 on '
+                        'a CPU with AVX512-BF16 or AMX, float16 on CUDA')
     args = parser.parse_args(argv)
     if args.tracks < 1:
         parser.error('--tracks must be >= 1')
     work = osp.abspath(args.work_dir)
     config = args.config or DLD_CONFIGS[args.setting]
     teacher_dir, dld_dir = f'{work}/teacher', f'{work}/dld'
+    amp = ['--amp'] if args.amp else []
     start = time.time()
     run('1/5 HR teacher (generates the synthetic plates first)',
-        ['tools/train.py', args.teacher_config, '--work-dir', teacher_dir])
+        ['tools/train.py', args.teacher_config, '--work-dir', teacher_dir, *amp])
     run('2/5 DLD student + selector',
-        ['tools/train.py', config, '--work-dir', dld_dir,
+        ['tools/train.py', config, '--work-dir', dld_dir, *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])
     with open(osp.join(dld_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()

@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader before any checkpoint (`load_from`, `--resume`) is read.
+from dld.engine import cpu_has_native_bf16
 from dld.engine.launch import (
     add_runner_arguments,
     load_runner_config,
@@ -35,7 +36,10 @@ def parse_args(argv=None):
         help='resume from CKPT; without a path, from the latest checkpoint '
         'in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision (GPU only)')
+        '--amp',
+        action='store_true',
+        help='mixed precision: float16 with loss scaling on CUDA, bfloat16 on a CPU '
+        'with native bfloat16 (AVX512-BF16 or AMX); ignored on other CPUs')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -50,21 +54,7 @@ def build_config(args) -> Config:
     cfg = load_runner_config(args)
 
     if args.amp:
-        if torch.cuda.is_available():
-            optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-            if optim_wrapper == 'AmpOptimWrapper':
-                print_log('AMP is already on in the config.', logger='current')
-            else:
-                if optim_wrapper != 'OptimWrapper':
-                    raise ValueError(
-                        f'--amp turns `optim_wrapper.type` from OptimWrapper into '
-                        f'AmpOptimWrapper, but {args.config} uses {optim_wrapper!r}; '
-                        'set its AMP options in the config instead.')
-                cfg.optim_wrapper.type = 'AmpOptimWrapper'
-                cfg.optim_wrapper.loss_scale = 'dynamic'
-        else:
-            print_log('--amp ignored: no CUDA device, training in float32.',
-                      logger='current', level=logging.WARNING)
+        enable_amp(cfg, args.config)
 
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr', {}).get('base_batch_size') is None:
@@ -81,6 +71,31 @@ def build_config(args) -> Config:
         cfg.load_from = args.resume
 
     return cfg
+
+
+def enable_amp(cfg: Config, config_path: str) -> None:
+    """Swaps ``OptimWrapper`` for the mixed-precision wrapper this machine runs fastest."""
+    if torch.cuda.is_available():
+        wrapper, extra = 'AmpOptimWrapper', dict(loss_scale='dynamic')
+    elif cpu_has_native_bf16():
+        wrapper, extra = 'BF16OptimWrapper', {}
+    else:
+        print_log('--amp ignored: no CUDA device and no native bfloat16 on this CPU '
+                  '(AVX512-BF16 or AMX), training in float32.',
+                  logger='current', level=logging.WARNING)
+        return
+    current = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):
+        print_log(f'Mixed precision is already on in the config ({current}).',
+                  logger='current')
+        return
+    if current != 'OptimWrapper':
+        raise ValueError(f'--amp turns `optim_wrapper.type` from OptimWrapper into '
+                         f'{wrapper}, but {config_path} uses {current!r}; set its '
+                         'mixed-precision options in the config instead.')
+    cfg.optim_wrapper.type = wrapper
+    cfg.optim_wrapper.update(extra)
+    print_log(f'--amp: training with {wrapper}.', logger='current')
 
 
 def main(argv=None) -> None:

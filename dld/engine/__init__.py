@@ -1,4 +1,4 @@
-"""Training-loop parts: hooks, and checkpoint I/O.
+"""Training-loop parts: hooks, an optimizer wrapper, and checkpoint I/O.
 
 Importing this package installs the checkpoint allow-list and the
 weights-only loader (see :mod:`dld.engine.checkpoint`).
@@ -11,10 +11,12 @@ from .checkpoint import (
     load_checkpoint_file,
     register_checkpoint_io,
 )
+from .optim_wrappers import BF16OptimWrapper, cpu_has_native_bf16
 
 register_checkpoint_io()
 
 __all__ = [
-    'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError', 'allow_checkpoint_globals',
-    'load_checkpoint_file', 'register_checkpoint_io'
+    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError',
+    'allow_checkpoint_globals', 'cpu_has_native_bf16', 'load_checkpoint_file',
+    'register_checkpoint_io'
 ]

@@ -162,16 +162,18 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     out = tmp_path / 'step.json'
     _load('training_step_cost').main([dld_cfg, '--baseline-config', base_cfg,
                                       '--batch-size', '4', '--steps', '2', '--warmup', '1',
-                                      '--json', str(out)])
+                                      '--bf16', '--json', str(out)])
     res = json.loads(out.read_text())
-    assert set(res['seconds']) == {'DLD (sampled)', 'DLD student stage', 'student@1.0',
-                                   'no-KD recipe'}
+    steps = {'DLD (sampled)', 'DLD student stage', 'student@1.0', 'no-KD recipe'}
+    assert set(res['seconds']) == steps | {f'{s} bf16' for s in steps}
     assert all(v > 0 for v in res['seconds'].values())
     assert res['ratio_vs_nokd_recipe'] == pytest.approx(
         res['seconds']['DLD (sampled)'] / res['seconds']['no-KD recipe'])
     assert res['target_met_vs_nokd_recipe'] == (res['ratio_vs_nokd_recipe'] <= 2.5)
     assert res['target_met_vs_student_1_0'] == (res['ratio_vs_student_1_0'] <= 2.5)
-    assert 'Target (DLD sampled step' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'Target (DLD sampled step' in printed
+    assert 'bfloat16: DLD sampled / no-KD recipe' in printed
 
 
 def test_onednn_cache_reads_each_timed_step_of_a_child():

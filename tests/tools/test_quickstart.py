@@ -55,3 +55,23 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
     assert chosen == {s: sum(r['scale'] == s for r in frames) for s in chosen}
     for name in ('teacher/best.pth', 'student.pth', 'report/report.md', 'predictions.jsonl'):
         assert str(work / name) in out
+
+
+@pytest.mark.parametrize('flags', [[], ['--amp']])
+def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkeypatch, flags):
+    quickstart = load_tool('quickstart')
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def record(step, cmd):
+        calls.append(cmd)
+        if len(calls) == 2:  # teacher and DLD: nothing was trained, so stop here
+            raise Stop
+
+    monkeypatch.setattr(quickstart, 'run', record)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path), *flags])
+    assert [cmd[0] for cmd in calls] == ['tools/train.py'] * 2
+    assert all(('--amp' in cmd) == bool(flags) for cmd in calls)

@@ -70,12 +70,54 @@ def test_resume_from_an_explicit_checkpoint_and_best_link(tiny_teacher_config, t
     assert resumed['meta']['epoch'] == 2
 
 
-def test_amp_on_cpu_is_a_warning_not_a_crash(tiny_teacher_config, train_tool):
+@pytest.mark.parametrize('native_bf16, wrapper', [(False, 'OptimWrapper'),
+                                                   (True, 'BF16OptimWrapper')])
+def test_amp_on_cpu_uses_bfloat16_only_where_the_cpu_has_it(
+        tiny_teacher_config, train_tool, monkeypatch, native_bf16, wrapper):
+    """Emulated bfloat16 is slower than float32, so --amp is then a warning."""
     if torch.cuda.is_available():
-        pytest.skip('checks the CPU fallback')
-    args = train_tool.parse_args([tiny_teacher_config, '--amp'])
-    cfg = train_tool.build_config(args)
-    assert cfg.optim_wrapper.type == 'OptimWrapper'
+        pytest.skip('checks the CPU choice')
+    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: native_bf16)
+    cfg = train_tool.build_config(train_tool.parse_args([tiny_teacher_config, '--amp']))
+    assert cfg.optim_wrapper.type == wrapper
+
+
+def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, train_tool,
+                                                       monkeypatch):
+    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: True)
+    args = train_tool.parse_args([tiny_teacher_config, '--amp', '--cfg-options',
+                                  'optim_wrapper.type=MyOptimWrapper'])
+    with pytest.raises(ValueError, match="tiny_teacher.py uses 'MyOptimWrapper'"):
+        train_tool.build_config(args)
+
+
+def test_amp_run_trains_in_bfloat16_and_checkpoints_float32(tiny_teacher_config, train_tool,
+                                                            run_name, tmp_path, monkeypatch):
+    """A real --amp epoch on the CPU: the convolutions run in bfloat16, the
+    checkpoint (weights and AdamW state) stays float32, and validation runs."""
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU path')
+    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: True)
+    seen = set()
+    conv_forward = torch.nn.Conv2d.forward
+
+    def recording_forward(self, x):
+        out = conv_forward(self, x)
+        if self.training:
+            seen.add(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Conv2d, 'forward', recording_forward)
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1',
+           '--amp')
+    assert seen == {torch.bfloat16}
+    ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    floats = [v for v in ckpt['state_dict'].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float32 for v in floats)
+    moments = [v for state in ckpt['optimizer']['state'].values() for v in state.values()
+               if torch.is_tensor(v) and v.dim() > 0]
+    assert moments and all(v.dtype == torch.float32 for v in moments)
+    assert all(torch.isfinite(v).all() for v in floats)
 
 
 def test_cli_flags_reach_the_config(tiny_teacher_config, train_tool, tmp_path):

@@ -5,6 +5,7 @@ Every loss in this package first computes one value per sample and a
 one valid step, one existing beam, one valid position). Samples without
 anything to compare are left out of the mean instead of pulling it to zero.
 """
+import torch
 from torch import Tensor
 
 REDUCTIONS = ('none', 'mean', 'sum')
@@ -36,3 +37,9 @@ def reduce_samples(per_sample: Tensor, valid: Tensor, reduction: str = 'mean') -
     if reduction == 'sum':
         return per_sample.sum()
     return per_sample.sum() / valid.sum().clamp(min=1).to(per_sample.dtype)
+
+
+def upcast_half(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is float16 or bfloat16 (an autocast output):
+    losses sum many small terms, which half precision rounds away."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

@@ -4,7 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from .reduction import check_reduction, reduce_samples
+from .reduction import check_reduction, reduce_samples, upcast_half
 
 
 def resolution_selector_loss(
@@ -55,6 +55,7 @@ def resolution_selector_loss(
     if decisions.shape != score_per_scale.shape or decisions.dim() != 2:
         raise ValueError(f'decisions {tuple(decisions.shape)} and score_per_scale '
                          f'{tuple(score_per_scale.shape)} must both be (B, k)')
+    decisions = upcast_half(decisions)
     num_scales = decisions.shape[1]
     relative_flops = torch.as_tensor(relative_flops, dtype=decisions.dtype,
                                      device=decisions.device).detach()

@@ -10,6 +10,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from .reduction import upcast_half
+
 
 def prepare_logit_pair(student_logits: Tensor,
                        teacher_logits: Tensor,
@@ -40,8 +42,8 @@ def prepare_logit_pair(student_logits: Tensor,
         raise ValueError('sequence logits must be (B, L, K) or (B, K), got '
                          f'{tuple(student_logits.shape)}')
     mask = check_step_mask(mask, student_logits.shape[:2], student_logits.device)
-    return (neutralise_padding(_upcast(student_logits), mask),
-            neutralise_padding(_upcast(teacher_logits), mask), mask)
+    return (neutralise_padding(upcast_half(student_logits), mask),
+            neutralise_padding(upcast_half(teacher_logits), mask), mask)
 
 
 def check_step_mask(mask: Optional[Tensor], batch_steps, device) -> Tensor:
@@ -71,7 +73,3 @@ def average_valid_steps(per_step: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor]
     n_valid = mask.sum(dim=1)
     per_sample = per_step.sum(dim=1) / n_valid.clamp(min=1).to(per_step.dtype)
     return per_sample, n_valid > 0
-
-
-def _upcast(x: Tensor) -> Tensor:
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
