@@ -1,7 +1,7 @@
 """CPU/GPU inference throughput and FLOPs of a DLD model at each scale.
 
     python benchmarks/inference_throughput.py [CONFIG] [CKPT] [--batch-size 64]
-        [--repeats 5] [--device cpu] [--json OUT] [--cfg-options key=value ...]
+        [--repeats 5] [--device cpu] [--amp] [--json OUT] [--cfg-options key=value ...]
 
 Issue targets: the selector adds at most 3% to inference FLOPs, and
 throughput (images/s at batch 64) is reported at each scale. For every
@@ -12,6 +12,8 @@ batch, and DLD with the reread cascade too when the config (or
 ``--cfg-options``) sets ``model.test_cfg.reread``. Times are the median of
 ``--repeats`` runs after one warm-up. Without a checkpoint the weights are
 random: FLOPs and throughput do not depend on them, the scales DLD picks do.
+``--amp`` times everything in mixed precision, as ``tools/infer.py --amp``
+reads (bfloat16 on a CPU with AVX512-BF16 or AMX, float16 on CUDA).
 """
 import argparse
 import copy
@@ -34,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--amp', action='store_true',
+                   help='mixed precision, as tools/infer.py --amp reads')
     p.add_argument('--json', help='write the figures here')
     from mmengine.config import DictAction
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -71,6 +75,7 @@ def main(argv=None) -> int:
     import torch
 
     from dld.apis.model_loading import build_model_for_inference, load_config, load_weights
+    from dld.utils.precision import autocast_to, resolve_amp
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -89,7 +94,8 @@ def main(argv=None) -> int:
     costs = model.costs
     sel_gflops = costs.selector_flops / 1e9
     rows = []
-    with torch.no_grad():
+    amp_dtype = resolve_amp(device.type, args.amp)
+    with torch.no_grad(), autocast_to(device.type, amp_dtype):
         for s in model.scales:
             xs = model.resize(x, s)
             sec = _timed(lambda xs=xs: model.student.predict(xs), args.repeats, device)
@@ -121,6 +127,7 @@ def main(argv=None) -> int:
     from tabulate import tabulate
     print(f'\nInference, batch {n}, device {device} ({platform.processor() or platform.machine()}'
           f', {torch.get_num_threads()} threads), torch {torch.__version__}, '
+          f"{str(amp_dtype or torch.float32).replace('torch.', '')}, "
           f"weights: {args.checkpoint or 'random'}")
     print(tabulate([[r['name'], 'x'.join(map(str, r['input_size'] or [])) or '-',
                      f"{r['gflops']:.4f}", f"{r['images_per_s']:.0f}",
@@ -137,7 +144,8 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(batch_size=n, device=str(device), threads=torch.get_num_threads(),
-                           checkpoint=args.checkpoint, rows=rows), f, indent=2)
+                           checkpoint=args.checkpoint, rows=rows,
+                           dtype=str(amp_dtype or torch.float32)), f, indent=2)
     return 0
 
 

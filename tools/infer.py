@@ -2,7 +2,7 @@
 
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
-        [--beam-width W] [--topk K] [--track] [--no-progress]
+        [--beam-width W] [--topk K] [--track] [--no-progress] [--amp]
         [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
@@ -46,6 +46,9 @@ def parse_args(argv=None):
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
+                        'AVX512-BF16 or AMX; ignored elsewhere')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. the reread cascade printed by '
                         'tools/calibrate_reread.py')
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
             cfg = load_config(args.config, args.cfg_options)
             recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
-                                         show_progress=not args.no_progress)
+                                         show_progress=not args.no_progress, amp=args.amp)
     except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as err:
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2

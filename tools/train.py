@@ -16,13 +16,13 @@ from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader before any checkpoint (`load_from`, `--resume`) is read.
-from dld.engine import cpu_has_native_bf16
 from dld.engine.launch import (
     add_runner_arguments,
     load_runner_config,
     parse_runner_args,
     prepare_run,
 )
+from dld.utils.precision import cpu_has_native_bf16
 
 
 def parse_args(argv=None):

@@ -11,12 +11,11 @@ from .checkpoint import (
     load_checkpoint_file,
     register_checkpoint_io,
 )
-from .optim_wrappers import BF16OptimWrapper, cpu_has_native_bf16
+from .optim_wrappers import BF16OptimWrapper
 
 register_checkpoint_io()
 
 __all__ = [
     'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError',
-    'allow_checkpoint_globals', 'cpu_has_native_bf16', 'load_checkpoint_file',
-    'register_checkpoint_io'
+    'allow_checkpoint_globals', 'load_checkpoint_file', 'register_checkpoint_io'
 ]

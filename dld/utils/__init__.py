@@ -1,5 +1,9 @@
 """Small helpers shared across DLD."""
 from .flops import count_flops, count_params, scale_input_shapes
 from .module_modes import evaluating
+from .precision import autocast_to, cpu_has_native_bf16, fast_autocast_dtype, resolve_amp
 
-__all__ = ['count_flops', 'count_params', 'scale_input_shapes', 'evaluating']
+__all__ = [
+    'autocast_to', 'count_flops', 'count_params', 'cpu_has_native_bf16', 'evaluating',
+    'fast_autocast_dtype', 'resolve_amp', 'scale_input_shapes'
+]

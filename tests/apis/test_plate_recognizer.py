@@ -199,3 +199,36 @@ def test_efficiency_config_reads_the_given_image_as_evaluation_reads_the_hr_crop
         out = recognizer(inputs)
         assert out['num_failed'] == 0
         assert {r['path']: (r['text'], r['scale']) for r in out['predictions']} == expected
+
+
+def test_amp_reads_in_bfloat16_and_mostly_as_float32_does(recognizer, tiny_run, monkeypatch):
+    """``amp=True`` on a CPU with native bfloat16: the convolutions run in
+    bfloat16, the records keep their float32 fields, and the readings (texts,
+    chosen scales) are nearly all those of float32."""
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    amp = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu',
+                          batch_size=5, amp=True)
+    assert amp.amp_dtype == torch.bfloat16
+    seen = set()
+    hook = amp.model.student.backbone.register_forward_hook(
+        lambda module, args, out: seen.add(out.dtype))
+    label_file = osp.join(tiny_run['data'], 'test.txt')
+    try:
+        got = amp(label_file)['predictions']
+    finally:
+        hook.remove()
+    assert seen == {torch.bfloat16}
+    ref = recognizer(label_file)['predictions']
+    assert [r['path'] for r in got] == [r['path'] for r in ref]
+    assert all(isinstance(r['confidence'], float) and 0.0 <= r['confidence'] <= 1.0
+               for r in got)
+    same = sum((a['text'], a['scale']) == (b['text'], b['scale']) for a, b in zip(got, ref))
+    assert same >= 0.9 * len(ref)
+
+
+def test_amp_where_float32_is_faster_is_a_warning(tiny_run, monkeypatch):
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: False)
+    rec = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu', amp=True)
+    assert rec.amp_dtype is None

@@ -279,6 +279,21 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     assert rows['DLD + selector + reread']['images_per_s'] > 0
 
 
+@pytest.mark.slow
+def test_inference_throughput_amp_times_in_bfloat16_on_a_cpu_that_has_it(
+        tiny_configs, tmp_path, monkeypatch):
+    from dld.utils import precision
+    dld_cfg, _ = tiny_configs
+    out = tmp_path / 'thr.json'
+    for native, dtype in ((True, 'torch.bfloat16'), (False, 'torch.float32')):
+        monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda native=native: native)
+        _load('inference_throughput').main([dld_cfg, '--batch-size', '4', '--repeats', '1',
+                                            '--amp', '--json', str(out)])
+        res = json.loads(out.read_text())
+        assert res['dtype'] == dtype
+        assert len(res['rows']) == 9 and all(r['images_per_s'] > 0 for r in res['rows'])
+
+
 def _fake_report(args):
     """A report.json as tools/flops_accuracy.py writes it: accuracy per scale
     from the run's name (cycle N reads N0 % at every scale), the no-KD

@@ -8,16 +8,7 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from dld.registry import OPTIM_WRAPPERS
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 convolutions and matmuls natively
-    (AVX512-BF16 or AMX). Without it oneDNN emulates them, slower than float32."""
-    check = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
-    try:
-        return bool(check()) if check is not None else False
-    except RuntimeError:  # a build without oneDNN
-        return False
+from dld.utils.precision import cpu_has_native_bf16
 
 
 @OPTIM_WRAPPERS.register_module()
