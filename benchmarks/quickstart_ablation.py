@@ -6,12 +6,13 @@
 After ``python tools/quickstart.py``, this trains the quickstart's DLD step
 again from the same teacher with one change at a time (a single scale, a
 lower peak rate, no feature L2, only the selected scale weighted, more
-epochs), reads each student at every scale on the test split with
-``tools/flops_accuracy.py``, and prints one row per variant with the
-student's accuracy at 1.0x after its first epoch (where the drop shows) and
-at the end, next to the teacher and the student as built (the teacher's
-copy, before any DLD step). Runs go to ``WORK_DIR/ablation/<variant>/``;
-finished ones are skipped, an interrupted one resumes.
+epochs, bfloat16 mixed precision, another seed), reads each student at
+every scale on the test split with ``tools/flops_accuracy.py``, and prints
+one row per variant with the student's accuracy at 1.0x after its first
+epoch (where the drop shows) and at the end, next to the teacher and the
+student as built (the teacher's copy, before any DLD step). Runs go to
+``WORK_DIR/ablation/<variant>/``; finished ones are skipped, an interrupted
+one resumes.
 """
 import argparse
 import json
@@ -36,6 +37,10 @@ VARIANTS: Dict[str, List[str]] = {
     'no feature L2': ['model.losses.feature=None'],
     'selected scale only': ['model.student_scale_weighting=selected'],
     '5 epochs': schedule.FIVE_EPOCH_CYCLE,
+    # tools/train.py --amp on a CPU with native bfloat16, and how far a seed moves a run
+    'bfloat16 (--amp)': ['optim_wrapper.type=BF16OptimWrapper'],
+    'seed 1': ['randomness.seed=1'],
+    'bfloat16, seed 1': ['optim_wrapper.type=BF16OptimWrapper', 'randomness.seed=1'],
 }
 AS_BUILT = 'as_built.pth'
 # epoch_1.pth is read after the run; the runtime keeps only the last three.

@@ -173,9 +173,9 @@ def main(argv=None) -> int:
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
           f'threads, {platform.processor() or platform.machine()}')
-    print(f"{'step':<20}{'s / step':>10}{'DLD / this':>12}")
+    print(f"{'step':<24}{'s / step':>10}{'DLD / this':>12}")
     for name, sec, ratio in rows:
-        print(f'{name:<20}{sec:>10.3f}{ratio:>12.2f}')
+        print(f'{name:<24}{sec:>10.3f}{ratio:>12.2f}')
     ratio = dld_s / med['no-KD recipe']
     for name in ('student@1.0', 'no-KD recipe'):
         r = dld_s / med[name]
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     if args.bf16:
         print('\nbfloat16 autocast against float32, same steps (float32 s / bfloat16 s):')
         for name in steps:
-            print(f'{name:<20}{med[name] / med[f"{name} bf16"]:>10.2f}x')
+            print(f'{name:<24}{med[name] / med[f"{name} bf16"]:>10.2f}x')
         for name in ('student@1.0', 'no-KD recipe'):
             print(f'bfloat16: DLD sampled / {name}: '
                   f"{med['DLD (sampled) bf16'] / med[f'{name} bf16']:.2f}x")

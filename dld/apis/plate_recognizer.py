@@ -62,7 +62,7 @@ class PlateRecognizer(BaseInferencer):
         max_pixels (int | None): larger images are refused (error record).
         show_progress (bool): a progress bar on stderr.
         amp (bool): read in mixed precision: float16 on CUDA, bfloat16 on a
-            CPU with native bfloat16 (AVX512-BF16 or AMX; 1.5 to 1.8x the
+            CPU with native bfloat16 (AVX512-BF16 or AMX; 1.4 to 1.9x the
             images/s there, docs/inference.md); ignored with a warning where
             float32 is faster. Scores and beam search stay float32.
 

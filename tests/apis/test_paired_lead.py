@@ -1,11 +1,11 @@
 """benchmarks/paired_lead.py: the lead of DLD over the no-KD student, paired by
 image, with an interval from resampling tracks."""
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
+from repo_scripts import load_script
 
 from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
 
@@ -13,11 +13,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        'dld_bench_paired_lead', osp.join(REPO, 'benchmarks', 'paired_lead.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/paired_lead.py')
 
 
 def test_the_lead_counts_the_images_only_one_student_reads():

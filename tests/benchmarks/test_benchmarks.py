@@ -1,20 +1,16 @@
 """benchmarks/: the target checker's arithmetic, and the two timing scripts
 run for real on a tiny model and data set."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        f'dld_bench_{name}', osp.join(REPO, 'benchmarks', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'benchmarks/{name}.py')
 
 
 def _row(method, acc, gflops, scale=None, track=None):

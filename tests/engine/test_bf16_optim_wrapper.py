@@ -75,3 +75,18 @@ def test_emulated_bfloat16_is_logged_once(monkeypatch):
     warnings = [r for r in records if 'emulates it' in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
 
+
+
+def test_a_config_builds_it_by_type_name():
+    """What `tools/train.py --amp` (and the quickstart ablation's bfloat16
+    variant) put in a config builds in DLD's scope."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    cfg = Config.fromfile('configs/quickstart/dld_efficiency.py')
+    cfg.merge_from_dict({'optim_wrapper.type': 'BF16OptimWrapper'})
+    with DefaultScope.overwrite_default_scope('dld'):
+        wrapper = build_optim_wrapper(nn.Linear(2, 2), cfg.optim_wrapper)
+    assert type(wrapper).__name__ == 'BF16OptimWrapper'
+    assert wrapper.clip_grad_kwargs == cfg.optim_wrapper.get('clip_grad') or {}

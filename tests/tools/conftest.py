@@ -1,9 +1,9 @@
 """Tiny configs on a tiny generated dataset, and the tools as modules."""
-import importlib.util
 import itertools
 import os.path as osp
 
 import pytest
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -65,11 +65,7 @@ def tiny_teacher_config(tmp_path_factory):
 
 
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'dld_tools_{name}', osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py')
 
 
 @pytest.fixture(scope='session')

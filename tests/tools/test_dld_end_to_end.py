@@ -3,6 +3,7 @@ extract the student, read plates with it."""
 import os.path as osp
 
 import pytest
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -40,11 +41,7 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
     assert any(k.startswith('teacher.') for k in ckpt['state_dict'])
     assert any(k.startswith('selector.') for k in ckpt['state_dict'])
 
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'extract_student', osp.join(REPO, 'tools', 'extract_student.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/extract_student.py')
     student = tmp_path / 'student.pth'
     assert tool.main([str(work / 'epoch_3.pth'), str(student)]) == 0
     state = torch.load(student, map_location='cpu', weights_only=True)['state_dict']

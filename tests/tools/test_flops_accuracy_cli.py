@@ -1,10 +1,10 @@
 """tools/flops_accuracy.py writes the five report files."""
-import importlib.util
 import json
 import os.path as osp
 import sys
 
 import pytest
+from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
@@ -15,11 +15,7 @@ from tiny_dld import make_tiny_run  # noqa: E402
 def tool_and_run(tmp_path_factory):
     """The CLI module and a tiny trained DLD run to report on."""
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
-    spec = importlib.util.spec_from_file_location(
-        'dld_tools_flops_accuracy', osp.join(HERE, '..', '..', 'tools', 'flops_accuracy.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool, run
+    return load_script('tools/flops_accuracy.py'), run
 
 
 @pytest.mark.slow

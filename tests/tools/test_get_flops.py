@@ -1,20 +1,16 @@
 """tools/analysis/get_flops.py: FLOPs and parameters per candidate scale."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.join(HERE, '..', '..')
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'dld_tools_get_flops', osp.join(REPO, 'tools', 'analysis', 'get_flops.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/analysis/get_flops.py')
 
 
 TINY_DLD = '''

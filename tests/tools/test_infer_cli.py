@@ -1,10 +1,10 @@
 """tools/infer.py: records, drawings, and an exit status that fails only when all inputs do."""
-import importlib.util
 import json
 import os.path as osp
 import sys
 
 import pytest
+from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
@@ -15,11 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'dld_tools_infer', osp.join(HERE, '..', '..', 'tools', 'infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/infer.py')
 
 
 @pytest.fixture(scope='module')
