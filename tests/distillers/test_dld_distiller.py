@@ -625,28 +625,29 @@ def test_predict_decodes_every_scale_in_one_pass_as_each_would_alone(teacher_ckp
             assert len(d.pred_topk) == 2
 
 
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize('config', ['configs/dld_plate.py', 'configs/dld_plate_hr.py',
                                     'configs/dld_plate_ctc.py'])
-def test_losses_under_bfloat16_autocast_are_float32_and_near_float32_ones(teacher_ckpt,
-                                                                          config):
-    """Mixed precision (BF16OptimWrapper on the CPU, AmpOptimWrapper on CUDA)
-    runs the whole DLD step, teacher and beam search included, under autocast:
-    every loss and the teacher's beam scores come out in float32 and near the
+def test_losses_under_autocast_are_float32_and_near_float32_ones(teacher_ckpt, config, dtype):
+    """Mixed precision (BF16OptimWrapper's bfloat16 on the CPU; float16 is
+    AmpOptimWrapper's on CUDA, autocast here on the CPU in its stead) runs the
+    whole DLD step, teacher and beam search included, under autocast: every
+    loss and the teacher's beam scores come out in float32 and near the
     float32 step's, and the backward pass reaches the student."""
     cfg = tiny_dld_cfg(config, teacher_ckpt=teacher_ckpt(config), scale_strategy='all')
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()  # no dropout: both runs compute the same thing
     lr, hr, samples = plate_batch(6, seed=3)
     runs = {}
-    for bf16 in (False, True):
+    for half in (False, True):
         model.zero_grad()
         torch.manual_seed(1)  # the same selector noise
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast('cpu', dtype=dtype, enabled=half):
             losses = model(lr, samples, mode='loss', inputs_hr=hr)
             beams = model._run_teacher(model.teacher_view(lr, hr), model.student.encode_targets(
                 [s.gt_text for s in samples]))
         model.parse_losses(losses)[0].backward()
-        runs[bf16] = (losses, beams)
+        runs[half] = (losses, beams)
         assert beams['beam_scores'].dtype == torch.float32
     (ref, _), (got, _) = runs[False], runs[True]
     loss_keys = [k for k in ref if k.startswith('loss')]

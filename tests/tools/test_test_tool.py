@@ -77,3 +77,36 @@ def test_missing_checkpoint_fails_before_building_anything(tiny_teacher_config, 
                                                            tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         test_tool.main([tiny_teacher_config, str(tmp_path / 'nope.pth')])
+
+
+@pytest.mark.slow
+def test_amp_evaluates_under_autocast_where_it_is_faster(tiny_teacher_config, test_tool, trained,
+                                                         run_name, tmp_path, monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU path')
+    monkeypatch.setattr(test_tool, 'resolve_amp', lambda device_type, enabled: torch.bfloat16)
+    seen = set()
+    conv_forward = torch.nn.Conv2d.forward
+
+    def recording_forward(self, x):
+        out = conv_forward(self, x)
+        seen.add(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Conv2d, 'forward', recording_forward)
+    metrics = test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),
+                              '--amp', '--cfg-options', f'experiment_name={run_name()}'])
+    assert seen == {torch.bfloat16}
+    assert metrics['plate/num_samples'] == 4
+
+
+def test_amp_is_left_out_where_float32_is_faster(tiny_teacher_config, test_tool, tmp_path,
+                                                 monkeypatch):
+    monkeypatch.setattr(test_tool, 'resolve_amp', lambda device_type, enabled: None)
+    ckpt = tmp_path / 'any.pth'
+    ckpt.write_bytes(b'')
+    cfg = test_tool.build_config(test_tool.parse_args([tiny_teacher_config, str(ckpt), '--amp']))
+    assert not cfg.test_cfg.get('fp16', False)
+    monkeypatch.setattr(test_tool, 'resolve_amp', lambda device_type, enabled: torch.bfloat16)
+    cfg = test_tool.build_config(test_tool.parse_args([tiny_teacher_config, str(ckpt), '--amp']))
+    assert cfg.test_cfg.fp16 is True and cfg.test_cfg.type == 'TestLoop'
