@@ -2,7 +2,7 @@
 
     python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
         [--baseline-ckpt B] [--baseline-config C] [--scales 1.0 0.6 ...]
-        [--device D] [--max-batches N] [--cfg-options key=value ...]
+        [--device D] [--max-batches N] [--amp] [--cfg-options key=value ...]
 
 Evaluates the config's test set once and writes into DIR: ``report.md`` (a
 table), ``report.csv``, ``report.json``, ``pareto.png`` (plate accuracy
@@ -33,6 +33,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
     parser.add_argument('--max-batches', type=int, help='evaluate only the first N batches')
+    parser.add_argument('--amp', action='store_true',
+                        help='read in mixed precision, as tools/infer.py --amp')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in tools/train.py (e.g. the '
                         'selector of a checkpoint trained with other ones)')
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
     evaluator = FlopsAccuracyEvaluator(
         cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
-        scales=args.scales, device=device, max_batches=args.max_batches)
+        scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
     report = evaluator.evaluate()
     paths = write_report(report, args.out)
     print(markdown_report(report).split('![')[0].rstrip())

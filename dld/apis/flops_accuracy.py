@@ -39,6 +39,7 @@ from mmengine.logging import print_log
 from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
+from dld.utils.precision import autocast_to, resolve_amp
 
 from .model_loading import (
     build_model_for_inference,
@@ -170,17 +171,22 @@ class FlopsAccuracyEvaluator:
         with_teacher (bool): load the teacher and the HR frames. Callers that
             read only the students (:meth:`read_fixed`) pass False and skip
             both; :meth:`evaluate` then has no teacher rows.
+        amp (bool): read in mixed precision, as ``tools/infer.py --amp``
+            (float16 on CUDA, bfloat16 on a CPU with native bfloat16; float32
+            with a warning elsewhere). The report names the precision.
     """
 
     def __init__(self, config, checkpoint: str, teacher_checkpoint: Optional[str] = None,
                  baseline_checkpoint: Optional[str] = None,
                  baseline_config: Optional[str] = None,
                  scales: Optional[Sequence[float]] = None, device: str = 'cpu',
-                 max_batches: Optional[int] = None, with_teacher: bool = True) -> None:
+                 max_batches: Optional[int] = None, with_teacher: bool = True,
+                 amp: bool = False) -> None:
         self.cfg = load_config(config)
         # A fresh clone has no test set yet: generate the synthetic one first (logged).
         ensure_config_data(self.cfg)
         self.device = torch.device(device)
+        self.amp_dtype = resolve_amp(self.device.type, amp)
         self.notes: List[str] = []
         self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
         from .scaled_prediction import is_distiller
@@ -289,12 +295,13 @@ class FlopsAccuracyEvaluator:
             else:
                 batch.pop('inputs_hr', None)
             data = pre(batch, False)
-            if i == 0:  # warm-up, untimed: first calls allocate and pick kernels
-                predict(data['inputs'], copy.deepcopy(data['data_samples']))
-            _sync(self.device)
-            start = time.perf_counter()
-            samples = predict(data['inputs'], data['data_samples'])
-            _sync(self.device)
+            with autocast_to(self.device.type, self.amp_dtype):
+                if i == 0:  # warm-up, untimed: first calls allocate and pick kernels
+                    predict(data['inputs'], copy.deepcopy(data['data_samples']))
+                _sync(self.device)
+                start = time.perf_counter()
+                samples = predict(data['inputs'], data['data_samples'])
+                _sync(self.device)
             seconds += time.perf_counter() - start
             evaluator.process(samples, batch)
             for ds in samples:
@@ -423,6 +430,7 @@ class FlopsAccuracyEvaluator:
             convention=CONVENTION,
             device=str(self.device) + (f' ({torch.cuda.get_device_name(self.device)})'
                                        if self.device.type == 'cuda' else ''),
+            precision=str(self.amp_dtype or torch.float32).replace('torch.', ''),
             num_images=self.data.num_images,
             base_size=list(self.base_size),
             scales=self.scales,

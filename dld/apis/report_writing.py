@@ -56,7 +56,8 @@ def markdown_report(report: dict) -> str:
     params = report['params']
     lines = [
         '# FLOPs / accuracy report', '',
-        f"{report['num_images']} test images; device: {report['device']}; "
+        f"{report['num_images']} test images; device: {report['device']}"
+        f"{_precision_note(report)}; "
         f"base input {report['base_size'][0]}x{report['base_size'][1]}.", '',
         tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True), '',
         '![accuracy against FLOPs](pareto.png)', '',
@@ -183,3 +184,10 @@ def plot_scales(report: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _precision_note(report: dict) -> str:
+    """`` in bfloat16`` for a mixed-precision report; float32 (and reports of
+    older revisions, which have no precision) say nothing."""
+    precision = report.get('precision', 'float32')
+    return '' if precision == 'float32' else f' in {precision}'

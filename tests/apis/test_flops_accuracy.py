@@ -247,3 +247,31 @@ def test_efficiency_setting_reports_the_teacher_once(tiny_run, tmp_path):
                                        teacher_checkpoint=tiny_run['teacher'], scales=[1.0])
     methods = set(_rows(evaluator.evaluate()))
     assert 'teacher_hr' in methods and 'teacher_lr' not in methods and 'dld@1' in methods
+
+
+@pytest.mark.slow
+def test_amp_report_reads_in_bfloat16_and_says_so(report, tiny_run, tmp_path, monkeypatch):
+    """``--amp``: every method is read under autocast, and the report names
+    the precision; FLOPs, which do not depend on it, are those of float32."""
+    from dld.apis.report_writing import markdown_report
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], device='cpu',
+                                       amp=True)
+    seen = set()
+    hook = evaluator.model.student.backbone.register_forward_hook(
+        lambda module, args, out: seen.add(out.dtype))
+    try:
+        rep = evaluator.evaluate()
+    finally:
+        hook.remove()
+    assert seen == {torch.bfloat16}
+    assert rep['precision'] == 'bfloat16' and report[0]['precision'] == 'float32'
+    assert 'device: cpu in bfloat16;' in markdown_report(rep)
+    assert 'device: cpu;' in markdown_report(report[0])
+    fp32 = _rows(report[0])
+    for method, row in _rows(rep).items():
+        if method.startswith(('dld@', 'teacher')):  # fixed scales: the FLOPs are fixed
+            assert row['gflops'] == pytest.approx(fp32[method]['gflops'])
+        assert 0.0 <= row['accuracy'] <= 1.0
