@@ -60,7 +60,9 @@ def test_channels_last_layout_computes_what_the_contiguous_one_does(scale_norm):
         x = torch.randn(4, 3, h, w)
         a, b = plain.extract_feat(x), fast.extract_feat(x)
         assert b.is_contiguous()
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+        # The layouts run different convolution kernels (which ones depends on
+        # the thread count): float32 sums in another order, about 1e-5 apart.
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
         (a * a).sum().backward()
         (b * b).sum().backward()
     grads = [(n, p.grad, q.grad) for (n, p), q in zip(plain.named_parameters(),
