@@ -6,7 +6,6 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
-import logging
 import sys
 
 import torch
@@ -22,7 +21,7 @@ from dld.engine.launch import (
     parse_runner_args,
     prepare_run,
 )
-from dld.utils.precision import cpu_has_native_bf16
+from dld.utils.precision import resolve_amp
 
 
 def parse_args(argv=None):
@@ -75,15 +74,11 @@ def build_config(args) -> Config:
 
 def enable_amp(cfg: Config, config_path: str) -> None:
     """Swaps ``OptimWrapper`` for the mixed-precision wrapper this machine runs fastest."""
-    if torch.cuda.is_available():
-        wrapper, extra = 'AmpOptimWrapper', dict(loss_scale='dynamic')
-    elif cpu_has_native_bf16():
-        wrapper, extra = 'BF16OptimWrapper', {}
-    else:
-        print_log('--amp ignored: no CUDA device and no native bfloat16 on this CPU '
-                  '(AVX512-BF16 or AMX), training in float32.',
-                  logger='current', level=logging.WARNING)
+    device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if resolve_amp(device_type, True) is None:  # logs why
         return
+    wrapper, extra = (('AmpOptimWrapper', dict(loss_scale='dynamic')) if device_type == 'cuda'
+                      else ('BF16OptimWrapper', {}))
     current = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):
         print_log(f'Mixed precision is already on in the config ({current}).',

@@ -77,14 +77,16 @@ def test_amp_on_cpu_uses_bfloat16_only_where_the_cpu_has_it(
     """Emulated bfloat16 is slower than float32, so --amp is then a warning."""
     if torch.cuda.is_available():
         pytest.skip('checks the CPU choice')
-    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: native_bf16)
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: native_bf16)
     cfg = train_tool.build_config(train_tool.parse_args([tiny_teacher_config, '--amp']))
     assert cfg.optim_wrapper.type == wrapper
 
 
 def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, train_tool,
                                                        monkeypatch):
-    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: True)
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
     args = train_tool.parse_args([tiny_teacher_config, '--amp', '--cfg-options',
                                   'optim_wrapper.type=MyOptimWrapper'])
     with pytest.raises(ValueError, match="tiny_teacher.py uses 'MyOptimWrapper'"):
@@ -97,7 +99,8 @@ def test_amp_run_trains_in_bfloat16_and_checkpoints_float32(tiny_teacher_config,
     checkpoint (weights and AdamW state) stays float32, and validation runs."""
     if torch.cuda.is_available():
         pytest.skip('checks the CPU path')
-    monkeypatch.setattr(train_tool, 'cpu_has_native_bf16', lambda: True)
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
     seen = set()
     conv_forward = torch.nn.Conv2d.forward
 
