@@ -90,7 +90,13 @@ def enable_amp(cfg: Config, config_path: str) -> None:
                          'mixed-precision options in the config instead.')
     cfg.optim_wrapper.type = wrapper
     cfg.optim_wrapper.update(extra)
-    print_log(f'--amp: training with {wrapper}.', logger='current')
+    validates = cfg.get('val_cfg') is not None
+    if validates:
+        # MMEngine's ValLoop autocasts to the device's dtype, as tools/test.py --amp.
+        cfg.val_cfg = dict(cfg.val_cfg, fp16=True)
+    print_log(f'--amp: training with {wrapper}'
+              + (', validating in mixed precision too.' if validates else '.'),
+              logger='current')
 
 
 def main(argv=None) -> None:

@@ -60,8 +60,12 @@ class BasePlateDataset(BaseDataset):
             the label is then ``''``.
         strict (bool): raise on the first bad annotation (default) or skip bad
             ones, counting them in :attr:`num_bad_annotations` and warning once.
-        max_retry (int): how many other indices to try when an image is missing
-            or cannot be decoded; each skip is logged with its path.
+        max_retry (int | None): how many other indices to try when an image
+            is missing or cannot be decoded; each skip is logged with its
+            path. ``None`` means 5 in train mode and 0 in test mode: a
+            substitute would be evaluated twice and the unreadable item not
+            at all, so evaluation stops with an error naming the image and
+            its annotation instead.
         seed (int | None): seeds the frame choice of ``'random'`` and the
             retry index choice; None uses NumPy's global generator (which
             MMEngine seeds per worker).
@@ -76,7 +80,7 @@ class BasePlateDataset(BaseDataset):
                  load_hr: Optional[bool] = None,
                  allow_empty_text: bool = False,
                  strict: bool = True,
-                 max_retry: int = 5,
+                 max_retry: Optional[int] = None,
                  seed: Optional[int] = None,
                  **kwargs) -> None:
         if dictionary is None:
@@ -92,6 +96,8 @@ class BasePlateDataset(BaseDataset):
         self._load_hr_arg = load_hr
         self.allow_empty_text = allow_empty_text
         self.strict = strict
+        if max_retry is None:
+            max_retry = 0 if kwargs.get('test_mode', False) else 5
         if max_retry < 0:
             raise ValueError(f'max_retry must be >= 0, got {max_retry}')
         self.max_retry = max_retry
@@ -172,7 +178,8 @@ class BasePlateDataset(BaseDataset):
 
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None
-        base = dict(track_id=rec.track_id, gt_text=rec.text, num_frames=len(rec.lr_paths))
+        base = dict(track_id=rec.track_id, gt_text=rec.text, num_frames=len(rec.lr_paths),
+                    annotation=rec.where)
         if self.frames == 'all':
             idxs: Sequence[Optional[int]] = range(len(rec.lr_paths))
         elif self.frames == 'random':
@@ -188,6 +195,15 @@ class BasePlateDataset(BaseDataset):
         if self._rng is not None:
             return int(self._rng.integers(high))
         return int(np.random.randint(high))
+
+    def _unreadable_item_error(self, idx: int, err: ImageLoadError) -> ImageLoadError:
+        """``err`` with the item, track and annotation it came from."""
+        info = super().get_data_info(idx)
+        where = info.get('annotation') or f"track {info.get('track_id')!r}"
+        hint = ('test mode reads every item exactly once; fix or remove it, or pass '
+                'max_retry > 0 to evaluate the next item in its place'
+                if self.test_mode else 'max_retry=0 asks for no substitute')
+        return ImageLoadError(err.path, f'{err.reason} (item {idx}, {where}; {hint})')
 
     def get_data_info(self, idx: int) -> dict:
         """The results dict of the data contract for item ``idx``."""
@@ -210,6 +226,8 @@ class BasePlateDataset(BaseDataset):
             try:
                 data = self.prepare_data(idx)
             except ImageLoadError as err:
+                if self.max_retry == 0:
+                    raise self._unreadable_item_error(idx, err) from err
                 self.num_skipped_images += 1
                 self.skipped_paths.append(err.path)
                 tried.append(f'{err}')

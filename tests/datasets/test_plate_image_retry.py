@@ -1,9 +1,10 @@
 """Unreadable images at run time: retried, logged, counted, never silent."""
+import re
 from unittest import mock
 
 import pytest
 
-from dld.datasets import PairedPlateDataset, RetryExhaustedError
+from dld.datasets import ImageLoadError, PairedPlateDataset, RetryExhaustedError
 
 PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
 
@@ -13,9 +14,25 @@ def dataset(root, **kw):
                               pipeline=PIPELINE, seed=0, **kw)
 
 
-def test_corrupt_png_is_skipped_logged_and_counted(paired_root):
-    (paired_root / 't0' / 'lr-0.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+def test_test_mode_stops_at_an_unreadable_image_naming_it_and_its_line(paired_root):
+    # A substitute would be scored twice and the broken item not at all.
+    bad = paired_root / 't1' / 'lr-0.png'
+    bad.write_bytes(b'\x89PNG\r\n\x1a\n not really')
     ds = dataset(paired_root, test_mode=True)
+    assert ds.max_retry == 0
+    assert ds[0]['data_samples'].track_id == 't0'
+    with pytest.raises(ImageLoadError) as info:
+        ds[1]
+    msg = str(info.value)
+    assert info.value.path == str(bad) and str(bad) in msg
+    assert re.search(r'item 1, .*train\.txt:2\b', msg), msg
+    assert 'max_retry' in msg
+    assert ds.num_skipped_images == 0
+
+
+def test_corrupt_png_is_skipped_logged_and_counted_when_asked(paired_root):
+    (paired_root / 't0' / 'lr-0.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+    ds = dataset(paired_root, test_mode=True, max_retry=5)
     with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
         out = ds[0]
     assert out['data_samples'].track_id == 't1'  # the next readable item
@@ -27,6 +44,7 @@ def test_corrupt_png_is_skipped_logged_and_counted(paired_root):
 def test_missing_hr_file_is_retried_in_train_mode(paired_root):
     (paired_root / 't1' / 'hr-0.png').unlink()
     ds = dataset(paired_root)
+    assert ds.max_retry == 5
     with mock.patch('dld.datasets.base_plate_dataset.print_log'):
         out = ds[1]
     assert out['data_samples'].track_id == 't0'

@@ -81,6 +81,7 @@ def test_amp_on_cpu_uses_bfloat16_only_where_the_cpu_has_it(
     monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: native_bf16)
     cfg = train_tool.build_config(train_tool.parse_args([tiny_teacher_config, '--amp']))
     assert cfg.optim_wrapper.type == wrapper
+    assert bool(cfg.val_cfg.get('fp16')) is native_bf16
 
 
 def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, train_tool,
@@ -96,24 +97,25 @@ def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, trai
 def test_amp_run_trains_in_bfloat16_and_checkpoints_float32(tiny_teacher_config, train_tool,
                                                             run_name, tmp_path, monkeypatch):
     """A real --amp epoch on the CPU: the convolutions run in bfloat16, the
-    checkpoint (weights and AdamW state) stays float32, and validation runs."""
+    checkpoint (weights and AdamW state) stays float32, and validation runs
+    in bfloat16 as well."""
     if torch.cuda.is_available():
         pytest.skip('checks the CPU path')
     from dld.utils import precision
     monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
-    seen = set()
+    seen, seen_in_eval = set(), set()
     conv_forward = torch.nn.Conv2d.forward
 
     def recording_forward(self, x):
         out = conv_forward(self, x)
-        if self.training:
-            seen.add(out.dtype)
+        (seen if self.training else seen_in_eval).add(out.dtype)
         return out
 
     monkeypatch.setattr(torch.nn.Conv2d, 'forward', recording_forward)
     _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1',
            '--amp')
     assert seen == {torch.bfloat16}
+    assert seen_in_eval == {torch.bfloat16}
     ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=True)
     floats = [v for v in ckpt['state_dict'].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float32 for v in floats)
