@@ -1,7 +1,7 @@
 """The full schedule behind docs/results.md, as one command.
 
     python benchmarks/full_schedule.py [--work-dir work_dirs/results] [--redo]
-        [--setting all|efficiency|lr]
+        [--setting all|efficiency|lr|lr-control] [--amp] [--skip-analyses]
 
 Trains the HR teacher; DLD in the efficiency setting (student reads
 down-sampled HR): its student stage (selector frozen, five 5-epoch
@@ -31,6 +31,11 @@ run side by side on a machine with cores to spare; ``--setting all``
 afterwards does what is left and checks the targets. ``--setting lr-control``
 (not part of "all") runs the LR DLD chain again with the teacher's losses
 switched off, the recipe control of docs/results.md.
+
+``--amp`` trains every run in mixed precision (``tools/train.py --amp``);
+the reports still read the float32 checkpoints in float32.
+``--skip-analyses`` leaves out the selector headroom and the gamma sweeps,
+which no target's verdict needs (about 1.5 h of the schedule).
 """
 import argparse
 import json
@@ -76,6 +81,18 @@ PAIRED_LEAD = 'paired_lead_lr.json'  # the DLD student against the no-KD one
 SETTING_TAGS = dict(efficiency='hr', lr='lr')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
 TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
+# Flags every training run gets after its config (main sets ``--amp`` here).
+TRAIN_FLAGS: list = []
+
+
+def add_amp_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--amp', action='store_true',
+                        help='train every run in mixed precision (tools/train.py --amp)')
+
+
+def use_amp(enabled: bool) -> None:
+    """Give every later training run ``--amp`` (or take it away)."""
+    TRAIN_FLAGS[:] = ['--amp'] if enabled else []
 
 
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
@@ -97,6 +114,7 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     from its latest checkpoint (``--resume``) rather than started again.
     """
     done = osp.join(REPO, work_dir, TRAIN_DONE)
+    cmd = [*cmd[:2], *TRAIN_FLAGS, *cmd[2:]]
     if not redo and osp.exists(done):
         print(f'=== {step}: skipped, {work_dir}/{TRAIN_DONE} exists', flush=True)
         return
@@ -186,8 +204,9 @@ def cycle_table(work_dirs: list, title: str, out: str) -> str:
     return text
 
 
-def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
-    """Student stage, selector stage, reread calibration, report and headroom.
+def efficiency_setting(w: str, t_ckpt: str, redo: bool, analyses: bool = True) -> list:
+    """Student stage, selector stage, reread calibration, report, and (with
+    ``analyses``) the headroom and the gamma sweep.
 
     Returns the reread cascade's ``--cfg-options``."""
     student = None
@@ -218,6 +237,8 @@ def efficiency_setting(w: str, t_ckpt: str, redo: bool) -> list:
         ['tools/flops_accuracy.py', 'configs/dld_plate_hr.py', checkpoint_of(selector),
          '--teacher-ckpt', t_ckpt, '--out', f'{w}/report_hr', *reread],
         f'{w}/report_hr/report.json', redo)
+    if not analyses:
+        return reread
     run('5a/8 selector headroom, efficiency setting: every policy against the oracle',
         ['benchmarks/selector_headroom.py', 'configs/dld_plate_hr.py',
          checkpoint_of(selector), '--train-gap', '--fresh-dir',
@@ -277,8 +298,9 @@ def lr_selector_stage(w: str, student: str, t_ckpt: str, redo: bool, extra: tupl
     return selector
 
 
-def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
-    """The no-KD student, DLD joint run, student stage, selector stage, report, headroom."""
+def lr_setting(w: str, t_ckpt: str, redo: bool, analyses: bool = True) -> None:
+    """The no-KD student, DLD joint run, student stage, selector stage, report,
+    the paired lead and (with ``analyses``) the headroom and the gamma sweep."""
     nokd = nokd_lr_chain(w, t_ckpt, redo)
     student = dld_lr_chain(w, t_ckpt, redo)
     for cycle in range(1, LR_STUDENT_CYCLES + 1):
@@ -296,12 +318,13 @@ def lr_setting(w: str, t_ckpt: str, redo: bool) -> None:
          '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
          '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
         f'{w}/report_lr/report.json', redo)
-    run('6a/8 selector headroom, LR-recovery setting',
-        ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',
-         checkpoint_of(selector), '--train-gap', '--fresh-dir',
-         f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
-        f'{w}/headroom_lr.json', redo)
-    operating_points('6b/8', 'lr', w, redo)
+    if analyses:
+        run('6a/8 selector headroom, LR-recovery setting',
+            ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',
+             checkpoint_of(selector), '--train-gap', '--fresh-dir',
+             f'{w}/headroom_plates', '--json', f'{w}/headroom_lr.json'],
+            f'{w}/headroom_lr.json', redo)
+        operating_points('6b/8', 'lr', w, redo)
     paired_lead('6c/8 how sure the LR lead is: paired by image, interval over tracks',
                 selector, nokd, f'{w}/{PAIRED_LEAD}', redo)
 
@@ -321,7 +344,8 @@ def operating_points(step: str, setting: str, w: str, redo: bool) -> None:
     """The setting's selector stage at several FLOPs penalties (gamma)."""
     run(f"{step} the {setting} setting's selector at each gamma (operating points)",
         ['benchmarks/selector_gamma_sweep.py', '--work-dir', w, '--setting', setting,
-         *(['--redo'] if redo else [])], f'{w}/gamma_{SETTING_TAGS[setting]}.json', redo)
+         *(['--redo'] if redo else []), *TRAIN_FLAGS],
+        f'{w}/gamma_{SETTING_TAGS[setting]}.json', redo)
 
 
 def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
@@ -362,8 +386,13 @@ def main(argv=None) -> int:
                         'side by side; "all" also times the costs and checks the targets; '
                         '"lr-control": the LR chain without the teacher\'s losses (after '
                         '"lr")')
+    add_amp_argument(parser)
+    parser.add_argument('--skip-analyses', action='store_true',
+                        help='leave out the selector headroom and the gamma sweeps')
     args = parser.parse_args(argv)
     w, redo = args.work_dir, args.redo
+    use_amp(args.amp)
+    analyses = not args.skip_analyses
     os.makedirs(osp.join(REPO, w), exist_ok=True)
     start = time.time()
     teacher = f'{w}/teacher'
@@ -371,9 +400,9 @@ def main(argv=None) -> int:
                              teacher], teacher, redo)
     t_ckpt = checkpoint_of(teacher)
     if args.setting in ('all', 'efficiency'):
-        reread = efficiency_setting(w, t_ckpt, redo)
+        reread = efficiency_setting(w, t_ckpt, redo, analyses)
     if args.setting in ('all', 'lr'):
-        lr_setting(w, t_ckpt, redo)
+        lr_setting(w, t_ckpt, redo, analyses)
     if args.setting == 'lr-control':
         lr_control(w, t_ckpt, redo)
     if args.setting != 'all':

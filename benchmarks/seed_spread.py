@@ -50,7 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument('--chains', nargs='+', choices=CHAINS, default=list(CHAINS),
                         help='which chains to train again')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    schedule.add_amp_argument(parser)
     args = parser.parse_args(argv)
+    schedule.use_amp(args.amp)
     w, redo = args.work_dir, args.redo
     seeded = f'{w}/seed{args.seed}'
     extra, tag = (f'randomness.seed={args.seed}', ), f'seed {args.seed}: '

@@ -151,7 +151,9 @@ def main(argv=None) -> int:
     parser.add_argument('--gammas', type=float, nargs='+',
                         help='default: 0.1 0.2 0.3 0.5 1 (LR), 0.1 0.3 0.5 1 (efficiency)')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
+    schedule.add_amp_argument(parser)
     args = parser.parse_args(argv)
+    schedule.use_amp(args.amp)
     gammas = args.gammas or list(SETTINGS[args.setting]['gammas'])
     points = sweep(args.work_dir, args.setting, gammas, args.redo)
     title = (f'Selector operating points, {args.setting} setting (test split; selector '

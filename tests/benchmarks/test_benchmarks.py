@@ -492,6 +492,36 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     assert share[-1] == f'{tmp_path}/{module.TEACHER_SHARE}'
 
 
+def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_analyses(
+        tmp_path, monkeypatch):
+    module = _load('full_schedule')
+    calls = []
+    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    assert module.main(['--work-dir', str(tmp_path), '--setting', 'lr', '--amp',
+                        '--skip-analyses']) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    # the teacher, the no-KD and DLD chains (a first run and its cycles each), the selector
+    assert len(trains) == 4 + 2 * module.LR_STUDENT_CYCLES
+    assert all(a[2] == '--amp' and a.count('--amp') == 1 for a in trains)
+    tools = [a[0] for a in calls]
+    assert 'benchmarks/selector_headroom.py' not in tools
+    assert 'benchmarks/selector_gamma_sweep.py' not in tools
+    assert tools[-2:] == ['tools/flops_accuracy.py', 'benchmarks/paired_lead.py']
+    report = next(a for a in calls if a[0] == 'tools/flops_accuracy.py'
+                  and a[a.index('--out') + 1].endswith('/report_lr'))
+    assert '--amp' not in report  # float32 checkpoints are read in float32
+    done = json.loads((tmp_path / 'teacher' / module.TRAIN_DONE).read_text())
+    assert done['command'][2] == '--amp'  # the marker says how the run was trained
+    # the analyses later, in mixed precision too: the sweep passes it on
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path), '--setting', 'lr', '--amp'])
+    assert [a[0] for a in calls] == ['benchmarks/selector_headroom.py',
+                                     'benchmarks/selector_gamma_sweep.py']
+    assert calls[-1][-1] == '--amp'
+    module.main(['--work-dir', str(tmp_path), '--setting', 'lr', '--redo'])
+    assert not module.TRAIN_FLAGS  # a run without --amp trains in float32
+
+
 def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
         tmp_path, monkeypatch):
     import subprocess
