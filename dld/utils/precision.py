@@ -1,6 +1,7 @@
 """Which mixed precision a device runs faster than float32."""
 import contextlib
 import logging
+import os
 from typing import Optional
 
 import torch
@@ -8,8 +9,36 @@ from mmengine.logging import print_log
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 convolutions and matmuls natively
-    (AVX512-BF16 or AMX). Without it oneDNN emulates them, slower than float32."""
+    """Whether this CPU computes bfloat16 convolutions and matmuls natively:
+    AVX512-BF16 or AMX, with oneDNN allowed to use bfloat16.
+
+    oneDNN's own check (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) also
+    says yes on an AVX-512 CPU without those instructions (Skylake to Ice
+    Lake), where it emulates bfloat16, slower than float32, so the CPU's own
+    flags decide.
+    """
+    native = _cpu_supports('avx512_bf16') or _cpu_supports('amx_tile')
+    return native and _onednn_has_bf16() and not _onednn_isa_capped_below_bf16()
+
+
+def _cpu_supports(isa: str) -> bool:
+    """``torch.cpu._is_<isa>_supported()``; False where this torch lacks it."""
+    check = getattr(torch.cpu, f'_is_{isa}_supported', None)
+    return bool(check()) if check is not None else False
+
+
+# oneDNN ISA caps (``ONEDNN_MAX_CPU_ISA``) under which bfloat16 is emulated.
+_ISAS_WITHOUT_BF16 = frozenset({'SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2',
+                                'AVX512_CORE', 'AVX512_CORE_VNNI'})
+
+
+def _onednn_isa_capped_below_bf16() -> bool:
+    cap = os.environ.get('ONEDNN_MAX_CPU_ISA') or os.environ.get('DNNL_MAX_CPU_ISA') or ''
+    return cap.strip().upper() in _ISAS_WITHOUT_BF16
+
+
+def _onednn_has_bf16() -> bool:
+    """False on a build without oneDNN or below AVX-512."""
     check = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
     try:
         return bool(check()) if check is not None else False

@@ -247,6 +247,17 @@ model = dict(backbone=dict(widths=(8, 16, 16, 32)), encoder=dict(d_model=32),
     assert 'predict @0.3 (14x43)' in printed and 'train step @1 (48x144)' in printed
 
 
+def test_cpu_bf16_kernels_times_the_backbone_both_ways_and_gives_the_cpus_answer(capsys):
+    from dld.utils import cpu_has_native_bf16
+    res = _load('cpu_bf16_kernels').main(['--batch-size', '2', '--height', '16', '--width',
+                                          '48', '--rounds', '1', '--threads', '1'])
+    assert res['native_bf16'] is cpu_has_native_bf16()
+    assert res['fp32_s'] > 0 and res['bf16_s'] > 0
+    printed = capsys.readouterr().out
+    assert f"native bfloat16: {res['native_bf16']}" in printed
+    assert 'batch 2 at 16x48' in printed
+
+
 @pytest.mark.slow
 def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, tmp_path):
     dld_cfg, _ = tiny_configs
