@@ -200,10 +200,10 @@ class BasePlateDataset(BaseDataset):
         """``err`` with the item, track and annotation it came from."""
         info = super().get_data_info(idx)
         where = info.get('annotation') or f"track {info.get('track_id')!r}"
-        hint = ('test mode reads every item exactly once; fix or remove it, or pass '
-                'max_retry > 0 to evaluate the next item in its place'
+        hint = ('Test mode reads every item exactly once: fix the image or remove its '
+                'line, or pass max_retry > 0 to evaluate the next item in its place'
                 if self.test_mode else 'max_retry=0 asks for no substitute')
-        return ImageLoadError(err.path, f'{err.reason} (item {idx}, {where}; {hint})')
+        return ImageLoadError(err.path, f'{err.reason} in item {idx} ({where})', hint)
 
     def get_data_info(self, idx: int) -> dict:
         """The results dict of the data contract for item ``idx``."""

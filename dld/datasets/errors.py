@@ -22,10 +22,10 @@ class ImageLoadError(OSError):
     path, and retry another index (see ``max_retry``).
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, hint: str = '') -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f'{reason}: {path}')
+        super().__init__(f'{reason}: {path}' + (f'. {hint}' if hint else ''))
 
 
 class RetryExhaustedError(RuntimeError):

@@ -25,7 +25,7 @@ def test_test_mode_stops_at_an_unreadable_image_naming_it_and_its_line(paired_ro
         ds[1]
     msg = str(info.value)
     assert info.value.path == str(bad) and str(bad) in msg
-    assert re.search(r'item 1, .*train\.txt:2\b', msg), msg
+    assert re.search(r'item 1 \(.*train\.txt:2\)', msg), msg
     assert 'max_retry' in msg
     assert ds.num_skipped_images == 0
 
