@@ -38,7 +38,7 @@ from mmengine.logging import print_log
 
 from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
-from dld.models.distillers.dld_distiller import resolve_teacher_checkpoint
+from dld.models.distillers import resolve_teacher_checkpoint
 from dld.utils.precision import autocast_to, resolve_amp
 
 from .model_loading import (

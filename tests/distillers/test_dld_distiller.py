@@ -307,16 +307,16 @@ def test_selector_converges_to_smallest_scale_when_flops_dominate(teacher_ckpt):
 
 
 def test_topk_sequence_kl_is_a_true_kl_over_beams_and_rest():
-    from dld.models.distillers.dld_distiller import _topk_sequence_kl
+    from dld.models.losses.functional import topk_sequence_kl
     scores = torch.tensor([[-0.2, -2.0, float('-inf')]])
-    same = _topk_sequence_kl(-scores.clone().nan_to_num(neginf=0.0), scores)
+    same = topk_sequence_kl(-scores.clone().nan_to_num(neginf=0.0), scores)
     assert same.item() == pytest.approx(0.0, abs=1e-6)
     nll = torch.tensor([[1.0, 0.5, 3.0]])
     p_t = torch.tensor([0.2, 2.0]).neg().exp()
     p_s = torch.tensor([1.0, 0.5]).neg().exp()
     r_t, r_s = 1 - p_t.sum(), 1 - p_s.sum()
     expected = (p_t * (p_t.log() - p_s.log())).sum() + r_t * (r_t.log() - r_s.log())
-    assert _topk_sequence_kl(nll, scores).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert topk_sequence_kl(nll, scores).item() == pytest.approx(expected.item(), rel=1e-5)
     assert expected > 0
 
 
@@ -367,11 +367,11 @@ def test_selector_stage_carries_the_connectors_to_the_next_student_stage(teacher
 
 
 def test_distinct_sequences_decodes_each_sequence_once_per_image():
-    from dld.models.distillers.dld_distiller import _distinct_sequences
+    from dld.models.distillers import distinct_sequences
     gt = [[1, 2], [3]]
     beams = [[[1, 2], [1, 3], [1, 3]], [[4], [3]]]
     scores = torch.tensor([[-0.1, -2.0, -3.0], [-0.5, -1.0, float('-inf')]])
-    seqs, rows, beam_rows = _distinct_sequences(gt, beams, scores)
+    seqs, rows, beam_rows = distinct_sequences(gt, beams, scores)
     assert seqs == [[1, 2], [3], [1, 3], [4]]
     assert rows == [0, 1, 0, 1]
     # image 0: top beam is its ground truth, beams 2 and 3 are one sequence;

@@ -1,24 +1,21 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
 import copy
-import glob
 import math
-import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from dld.engine.checkpoint import load_checkpoint_file, submodule_state
 from dld.models.decoders import pad_memories
+from dld.models.losses.functional import topk_sequence_kl
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
 from .scale_costs import ScaleCosts
-
-TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
+from .sequence_plan import SequencePlan
+from .teacher_checkpoint import TEACHER_HINT, load_teacher_weights
 
 
 @MODELS.register_module()
@@ -294,26 +291,7 @@ class DLDDistiller(BaseModel):
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, path: str) -> None:
-        path = resolve_teacher_checkpoint(path)
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'Teacher checkpoint not found: {path}. Train one first with '
-                f'`{TEACHER_HINT}` and point `model.teacher_ckpt` at its '
-                'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
-        ckpt = load_checkpoint_file(path, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        part = submodule_state(state, self.teacher_from)
-        if part is not None:  # a DLD checkpoint: take its teacher (or its student)
-            state = part
-        elif self.teacher_from == 'student':
-            raise ValueError(f"{path} holds no student weights: teacher_from='student' "
-                             'takes the student of a DLD checkpoint.')
-        try:
-            _load_checkpoint_to_model(self.teacher, dict(state_dict=state), strict=True)
-        except RuntimeError as err:
-            raise RuntimeError(f'{path} does not fit `model.teacher` (other widths? a '
-                               'student with per-scale BatchNorm needs `scale_norm` in '
-                               f'the teacher config too): {err}') from None
+        path = load_teacher_weights(self.teacher, path, take=self.teacher_from)
         self.teacher_loaded.fill_(True)
         source = 'the student of ' if self.teacher_from == 'student' else ''
         print_log(f'Loaded the teacher from {source}{path}', logger='current')
@@ -444,7 +422,7 @@ class DLDDistiller(BaseModel):
         reads = [(i, idx) for i in range(k)
                  if (idx := computed[:, i].nonzero(as_tuple=True)[0]).numel()]
         with torch.set_grad_enabled(self.train_student and torch.is_grad_enabled()):
-            plans = [_SequencePlan.of(idx, gt, teacher) for _, idx in reads]
+            plans = [SequencePlan.of(idx, gt, teacher) for _, idx in reads]
             outs = self._read_scales(inputs, reads, plans)
             for (i, idx), plan, out in zip(reads, plans, outs):
                 for name, value in self._terms_from_outputs(out, idx, plan, teacher).items():
@@ -520,7 +498,7 @@ class DLDDistiller(BaseModel):
         return out
 
     def _read_scales(self, inputs: torch.Tensor, reads: List[Tuple[int, torch.Tensor]],
-                     plans: List['_SequencePlan']) -> List[dict]:
+                     plans: List['SequencePlan']) -> List[dict]:
         """The student's outputs (:meth:`TextRecognizer.forward_sequences`) on
         the images ``idx`` of each read ``(scale index, idx)`` at that scale,
         with each plan's sequences teacher-forced.
@@ -558,15 +536,15 @@ class DLDDistiller(BaseModel):
                        teacher: dict) -> Dict[str, torch.Tensor]:
         """Per-image loss terms (n,) of the student reading ``x``, the images
         ``idx`` at one scale, on its own."""
-        plan = _SequencePlan.of(idx, gt, teacher)
+        plan = SequencePlan.of(idx, gt, teacher)
         return self._terms_from_outputs(self._forward_plan(x, plan), idx, plan, teacher)
 
-    def _forward_plan(self, x: torch.Tensor, plan: '_SequencePlan') -> dict:
+    def _forward_plan(self, x: torch.Tensor, plan: 'SequencePlan') -> dict:
         """The student's outputs on ``x`` with the plan's sequences teacher-forced."""
         return self.student.forward_sequences(
             x, plan.seqs, torch.tensor(plan.rows, device=x.device), self.unalignable_nll)
 
-    def _terms_from_outputs(self, out: dict, idx: torch.Tensor, plan: '_SequencePlan',
+    def _terms_from_outputs(self, out: dict, idx: torch.Tensor, plan: 'SequencePlan',
                             teacher: dict) -> Dict[str, torch.Tensor]:
         """Per-image loss terms (n,) of the student at one scale, from its
         outputs on the plan's sequences (:meth:`_read_scales`).
@@ -593,7 +571,7 @@ class DLDDistiller(BaseModel):
             if self.skd_loss is not None and self.train_student:
                 terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
         if self.selector_score == 'kl':
-            terms['score'] = _topk_sequence_kl(beam_nll, scores)
+            terms['score'] = topk_sequence_kl(beam_nll, scores)
         elif self.selector_score == 'top1_miss':
             terms['score'] = (beam_nll[:, 0].detach() >= math.log(2)).float()
         else:
@@ -721,87 +699,6 @@ class DLDDistiller(BaseModel):
 
 
 # -------------------------------------------------------------------- helpers
-def resolve_teacher_checkpoint(path: str) -> str:
-    """A file as is; a work dir -> its ``best.pth`` link or single ``best_*.pth``,
-    else its last checkpoint.
-
-    So configs can name the teacher's work dir, whose best checkpoint's name
-    carries an epoch number that is not known in advance.
-    """
-    if not osp.isdir(path):
-        return path
-    if osp.isfile(osp.join(path, 'best.pth')):  # AtomicCheckpointHook's link
-        return osp.join(path, 'best.pth')
-    best = sorted(glob.glob(osp.join(path, 'best_*.pth')))
-    if len(best) == 1:
-        return best[0]
-    if len(best) > 1:
-        raise FileNotFoundError(
-            f'{path} holds several best_*.pth ({[osp.basename(b) for b in best]}); '
-            'set `model.teacher_ckpt` to one of them.')
-    last = osp.join(path, 'last_checkpoint')
-    if osp.isfile(last):
-        with open(last) as f:
-            return f.read().strip()
-    return osp.join(path, 'best_*.pth')
-
-
-
-class _SequencePlan(NamedTuple):
-    """What the student decodes at one scale: the images' ground truths
-    ``gt``, the teacher's beam ``scores`` (None without beams) and
-    :func:`_distinct_sequences`' ``seqs``, ``rows`` and ``beam_rows`` (None
-    without beams)."""
-    gt: List[List[int]]
-    scores: Optional[torch.Tensor]
-    seqs: List[List[int]]
-    rows: List[int]
-    beam_rows: Optional[List[int]]
-
-    @classmethod
-    def of(cls, idx: torch.Tensor, gt: List[List[int]], teacher: dict) -> '_SequencePlan':
-        gt_sub = [gt[i] for i in idx.tolist()]
-        beams = scores = None
-        if 'beams' in teacher:
-            beams = [teacher['beams'][i] for i in idx.tolist()]
-            scores = teacher['beam_scores'][idx]
-        seqs, rows, beam_rows = _distinct_sequences(gt_sub, beams, scores)
-        return cls(gt_sub, scores, seqs, rows, beam_rows if beams is not None else None)
-
-
-def _distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]]]],
-                        scores: Optional[torch.Tensor]
-                        ) -> Tuple[List[List[int]], List[int], List[int]]:
-    """The sequences to teacher-force, each once per image.
-
-    Returns ``seqs`` (the n ground truths first, in image order, then each
-    image's beams that differ from every earlier sequence of that image),
-    ``rows`` (the image each sequence is read from) and ``beam_rows``
-    (n * k: the index in ``seqs`` of image i's beam j, -1 where the beam
-    does not exist, i.e. its score is -inf).
-    """
-    seqs = [list(t) for t in gt]
-    rows = list(range(len(gt)))
-    beam_rows = []
-    if beams is None:
-        return seqs, rows, beam_rows
-    k = scores.shape[1]
-    finite = torch.isfinite(scores).tolist()
-    for i, image_beams in enumerate(beams):
-        seen = {tuple(gt[i]): i}
-        for j in range(k):
-            if j >= len(image_beams) or not finite[i][j]:
-                beam_rows.append(-1)
-                continue
-            key = tuple(image_beams[j])
-            if key not in seen:
-                seen[key] = len(seqs)
-                seqs.append(list(image_beams[j]))
-                rows.append(i)
-            beam_rows.append(seen[key])
-    return seqs, rows, beam_rows
-
-
 def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     """``test_cfg.reread`` must name a probability and candidate scales."""
     if not reread:
@@ -856,28 +753,6 @@ def _step_mask(targets: List[List[int]], length: int, device) -> torch.Tensor:
     """(n, L) True on each target's characters and its end token."""
     lens = torch.tensor([len(t) + 1 for t in targets], device=device)
     return torch.arange(length, device=device)[None, :] < lens[:, None]
-
-
-def _topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor,
-                      eps: float = 1e-6) -> torch.Tensor:
-    """KL(teacher || student) over the teacher's top-k sequences plus "the rest".
-
-    The sequence space is coarse-grained into k + 1 outcomes: each of the
-    teacher's k beams, and every other sequence. Both models' probabilities
-    of those outcomes are exact (the rest is 1 minus the beams' mass), so
-    this is a true KL: zero when the student matches the teacher, and a
-    lower bound on the full sequence KL. ``beam_nll`` is the student's
-    ``-log p(beam)``, ``beam_scores`` the teacher's ``log p(beam)``
-    (``-inf`` where a beam does not exist). Shapes: (n, k) -> (n,).
-    """
-    valid = torch.isfinite(beam_scores)
-    log_t = beam_scores.masked_fill(~valid, float('-inf'))
-    log_s = (-beam_nll).masked_fill(~valid, float('-inf'))
-    p_t = log_t.exp()
-    beams = torch.where(valid, p_t * (log_t - log_s), torch.zeros_like(p_t)).sum(dim=1)
-    rest_t = (1 - p_t.sum(dim=1)).clamp(min=eps)
-    rest_s = (1 - log_s.exp().sum(dim=1)).clamp(min=eps)
-    return beams + rest_t * (rest_t.log() - rest_s.log())
 
 
 def _weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

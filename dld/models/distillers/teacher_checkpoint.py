@@ -1,0 +1,66 @@
+"""Finding and loading the frozen teacher's weights."""
+import glob
+import os.path as osp
+
+import torch.nn as nn
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from dld.engine.checkpoint import load_checkpoint_file, submodule_state
+
+TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
+
+
+def resolve_teacher_checkpoint(path: str) -> str:
+    """A file as is; a work dir -> its ``best.pth`` link or single ``best_*.pth``,
+    else its last checkpoint.
+
+    So configs can name the teacher's work dir, whose best checkpoint's name
+    carries an epoch number that is not known in advance.
+    """
+    if not osp.isdir(path):
+        return path
+    if osp.isfile(osp.join(path, 'best.pth')):  # AtomicCheckpointHook's link
+        return osp.join(path, 'best.pth')
+    best = sorted(glob.glob(osp.join(path, 'best_*.pth')))
+    if len(best) == 1:
+        return best[0]
+    if len(best) > 1:
+        raise FileNotFoundError(
+            f'{path} holds several best_*.pth ({[osp.basename(b) for b in best]}); '
+            'set `model.teacher_ckpt` to one of them.')
+    last = osp.join(path, 'last_checkpoint')
+    if osp.isfile(last):
+        with open(last) as f:
+            return f.read().strip()
+    return osp.join(path, 'best_*.pth')
+
+
+def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
+    """Load ``path`` into ``teacher`` strictly; returns the file it read.
+
+    ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
+    From a DLD checkpoint ``take`` picks the recognizer: ``'teacher'`` (its
+    HR teacher) or ``'student'`` (a born-again teacher); a plain recognizer
+    checkpoint is loaded as it is.
+    """
+    path = resolve_teacher_checkpoint(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'Teacher checkpoint not found: {path}. Train one first with '
+            f'`{TEACHER_HINT}` and point `model.teacher_ckpt` at its '
+            'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
+    ckpt = load_checkpoint_file(path, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    part = submodule_state(state, take)
+    if part is not None:  # a DLD checkpoint: take its teacher (or its student)
+        state = part
+    elif take == 'student':
+        raise ValueError(f"{path} holds no student weights: teacher_from='student' "
+                         'takes the student of a DLD checkpoint.')
+    try:
+        _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'{path} does not fit `model.teacher` (other widths? a '
+                           'student with per-scale BatchNorm needs `scale_norm` in '
+                           f'the teacher config too): {err}') from None
+    return path
