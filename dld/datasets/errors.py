@@ -18,8 +18,9 @@ class PlateAnnotationError(ValueError):
 class ImageLoadError(OSError):
     """An image is missing or cannot be decoded.
 
-    Raised by :class:`LoadPlateImages`; the plate datasets catch it, log the
-    path, and retry another index (see ``max_retry``).
+    Raised by :class:`LoadPlateImages`; in train mode the plate datasets catch
+    it, log the path, and retry another index (see ``max_retry``); in test
+    mode they raise it again naming the item and its label line.
     """
 
     def __init__(self, path: str, reason: str, hint: str = '') -> None:
