@@ -17,6 +17,7 @@ from mmengine.registry import DefaultScope
 from dld.registry import TASK_UTILS
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from .transforms.loading import LoadPlateImages
 
 FramePolicy = Union[str, int]
 
@@ -66,6 +67,15 @@ class BasePlateDataset(BaseDataset):
             substitute would be evaluated twice and the unreadable item not
             at all, so evaluation stops with an error naming the image and
             its annotation instead.
+        check_files (bool | None): check, when the dataset is built, that
+            every image its pipeline will read exists, and raise
+            :class:`ImageLoadError` listing the missing ones with their
+            annotation lines. ``None`` checks when no substitute is allowed
+            (``max_retry=0``, the test-mode default), so a missing
+            validation image stops a run before its first epoch rather
+            than at its first validation. Which files are read follows the
+            pipeline's :class:`LoadPlateImages` (``with_lr``/``with_hr``);
+            a pipeline without one is checked on every path handed to it.
         seed (int | None): seeds the frame choice of ``'random'`` and the
             retry index choice; None uses NumPy's global generator (which
             MMEngine seeds per worker).
@@ -81,6 +91,7 @@ class BasePlateDataset(BaseDataset):
                  allow_empty_text: bool = False,
                  strict: bool = True,
                  max_retry: Optional[int] = None,
+                 check_files: Optional[bool] = None,
                  seed: Optional[int] = None,
                  **kwargs) -> None:
         if dictionary is None:
@@ -101,6 +112,7 @@ class BasePlateDataset(BaseDataset):
         if max_retry < 0:
             raise ValueError(f'max_retry must be >= 0, got {max_retry}')
         self.max_retry = max_retry
+        self.check_files = max_retry == 0 if check_files is None else bool(check_files)
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.num_bad_annotations = 0
         self.num_skipped_images = 0
@@ -189,6 +201,46 @@ class BasePlateDataset(BaseDataset):
             idxs = [0 if self.frames == 'first' else int(self.frames)]
         return [dict(base, frame_idx=i, lr_paths=[rec.lr_paths[i]],
                      hr_paths=None if hr is None else [hr[i]]) for i in idxs]
+
+    def full_init(self) -> None:
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self.check_files:
+            self._check_files_exist()
+
+    def _image_loader(self) -> Optional[LoadPlateImages]:
+        return next((t for t in getattr(self.pipeline, 'transforms', [])
+                     if isinstance(t, LoadPlateImages)), None)
+
+    def _check_files_exist(self, shown: int = 10) -> None:
+        """Raise :class:`ImageLoadError` if an image the pipeline reads is missing."""
+        loader = self._image_loader()
+        missing: List[str] = []
+        num_paths = 0
+        for idx in range(len(self)):
+            info = super().get_data_info(idx)
+            lr_paths = info['lr_paths']
+            hr_paths = info['hr_paths'] or [None] * len(lr_paths)
+            for lr, hr in zip(lr_paths, hr_paths):
+                paths = (loader.paths_read(lr, hr) if loader is not None
+                         else [p for p in (lr, hr) if p])
+                for path in paths:
+                    num_paths += 1
+                    exists = (loader.file_exists(path) if loader is not None
+                              else osp.isfile(path))
+                    if not exists:
+                        missing.append(f"{path} ({info.get('annotation') or info['track_id']})")
+        if not missing:
+            return
+        more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
+        raise ImageLoadError(
+            missing[0].rsplit(' (', 1)[0],
+            f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
+            'pipeline reads do not exist, the first',
+            'Fix the paths or remove their lines (check_files=False skips this check, '
+            'and max_retry > 0 then substitutes other items). Missing:\n  '
+            + '\n  '.join(missing[:shown]) + more)
 
     # ------------------------------------------------------------------ reading
     def _randint(self, high: int) -> int:

@@ -1,5 +1,5 @@
 """Reading LR/HR plate frames from disk."""
-from typing import Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -80,6 +80,18 @@ class LoadPlateImages(BaseTransform):
             results['img_hr'] = img_hr
             results['hr_img_shape'] = results['hr_ori_shape'] = img_hr.shape[:2]
         return results
+
+    def paths_read(self, lr_path: Optional[str], hr_path: Optional[str]) -> List[str]:
+        """The files :meth:`transform` reads for an item with these paths, so a
+        dataset can check they exist before anything is trained or scored."""
+        paths = [lr_path] if self.with_lr and lr_path else []
+        if hr_path and self.with_hr is not False:
+            paths.append(hr_path)
+        return paths
+
+    def file_exists(self, path: str) -> bool:
+        """Whether ``path`` exists on this transform's file backend."""
+        return fileio.exists(path, backend_args=self.backend_args)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(color_type={self.color_type!r}, '
