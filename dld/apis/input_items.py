@@ -105,7 +105,10 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
     kwargs: dict = dict(label_dataset_cfg or {})
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
                   frames='all', load_hr=stream == 'hr', allow_empty_text=True, test_mode=True,
-                  strict=False, pipeline=[], serialize_data=False, lazy_init=False)
+                  strict=False, pipeline=[], serialize_data=False, lazy_init=False,
+                  # A missing image becomes that item's error when it is read,
+                  # so one absent file does not turn the whole list into one.
+                  check_files=False)
     try:
         dataset = PairedPlateDataset(**kwargs)
     except Exception as err:  # noqa: BLE001 - any parse failure becomes a record
