@@ -139,6 +139,14 @@ def checkpoint_of(work_dir: str) -> str:
         return osp.relpath(f.read().strip(), REPO)
 
 
+def hr_teacher(w: str, redo: bool) -> str:
+    """Train the HR teacher in ``w``/teacher unless done; its checkpoint."""
+    teacher = f'{w}/teacher'
+    train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                             teacher], teacher, redo)
+    return checkpoint_of(teacher)
+
+
 def reread_options(path: str) -> list:
     """The ``--cfg-options`` that deploy the cascade tools/calibrate_reread.py chose."""
     with open(osp.join(REPO, path)) as f:
@@ -395,10 +403,7 @@ def main(argv=None) -> int:
     analyses = not args.skip_analyses
     os.makedirs(osp.join(REPO, w), exist_ok=True)
     start = time.time()
-    teacher = f'{w}/teacher'
-    train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
-                             teacher], teacher, redo)
-    t_ckpt = checkpoint_of(teacher)
+    t_ckpt = hr_teacher(w, redo)
     if args.setting in ('all', 'efficiency'):
         reread = efficiency_setting(w, t_ckpt, redo, analyses)
     if args.setting in ('all', 'lr'):

@@ -8,8 +8,9 @@ not the training run's: two runs of one recipe differ too. After
 ``benchmarks/full_schedule.py --setting lr``, this trains the LR setting's
 no-KD chain and/or its DLD chain (joint run, student-stage cycles, selector
 stage) again with the schedule's own commands plus ``randomness.seed=SEED``
-(same teacher, plate streams and schedule), in ``WORK_DIR/seed<SEED>/``.
-Then it reads every DLD chain against every no-KD chain, published and new,
+(same teacher, plate streams and schedule), in ``WORK_DIR/seed<SEED>/``;
+the teacher is trained first where ``WORK_DIR`` has none. Then it reads
+every DLD chain against every no-KD chain, published (where on disk) and new,
 with ``paired_lead.py``, and prints the lead per scale, one row per pair
 (``WORK_DIR/seed<SEED>/leads.md``). Steps already done are skipped.
 """
@@ -42,6 +43,15 @@ def lead_table(leads: Dict[str, dict]) -> str:
                     tablefmt='github', disable_numparse=True)
 
 
+def _existing(name: str, work_dir: str) -> Dict[str, str]:
+    """``{name: work_dir}`` if that run finished, else ``{}`` (and say so)."""
+    if osp.exists(osp.join(schedule.REPO, work_dir, schedule.TRAIN_DONE)) or osp.exists(
+            osp.join(schedule.REPO, work_dir, 'best.pth')):
+        return {name: work_dir}
+    print(f'=== no {name} chain in {work_dir}: the new chains are read without it', flush=True)
+    return {}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results',
@@ -56,9 +66,11 @@ def main(argv=None) -> int:
     w, redo = args.work_dir, args.redo
     seeded = f'{w}/seed{args.seed}'
     extra, tag = (f'randomness.seed={args.seed}', ), f'seed {args.seed}: '
-    t_ckpt = schedule.checkpoint_of(f'{w}/teacher')
-    nokd = {'published': f'{w}/nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}'}
-    dld = {'published': f'{w}/dld_lr_selector'}
+    t_ckpt = schedule.hr_teacher(w, redo)
+    # The published chains are read only where they are on disk: on a new
+    # machine the new chains are still read against each other.
+    nokd = _existing('published', f'{w}/nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}')
+    dld = _existing('published', f'{w}/dld_lr_selector')
     if 'nokd' in args.chains:
         nokd[f'seed {args.seed}'] = schedule.nokd_lr_chain(seeded, t_ckpt, redo, extra, tag)
     if 'dld' in args.chains:
@@ -76,6 +88,9 @@ def main(argv=None) -> int:
                                  selector, baseline, out, redo)
             with open(osp.join(schedule.REPO, out)) as f:
                 leads[f'{dld_name} vs {nokd_name}'] = json.load(f)
+    if not leads:
+        print('=== no pair to read: train the other chain too (--chains nokd dld)')
+        return 1
     table = lead_table(leads)
     title = (f'Lead (pt) of the LR DLD student over the no-KD student per fixed scale, '
              f'95 % interval paired over test tracks; chains of the published seed and of '

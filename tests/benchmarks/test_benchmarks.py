@@ -752,6 +752,7 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
     for run in ('teacher', f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}', 'dld_lr_selector'):
         (tmp_path / run).mkdir()
         (tmp_path / run / 'best.pth').write_text('')
+        (tmp_path / run / schedule.TRAIN_DONE).write_text('{}')
     _write(tmp_path / schedule.PAIRED_LEAD, _lead_json('published', 'published'))
     calls = []
 
@@ -888,3 +889,27 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     calls.clear()
     module.main(argv)
     assert calls == []  # everything done: skipped
+
+
+def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(
+        tmp_path, monkeypatch, capsys):
+    module = _load('seed_spread')
+    schedule = module.schedule
+    calls = []
+
+    def lead(args):
+        _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
+               _lead_json('seed', 'seed'))
+
+    monkeypatch.setattr(schedule.subprocess, 'run',
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
+    assert module.main(['--work-dir', str(tmp_path), '--seed', '3']) == 0
+    trains = [a for a in calls if a[0] == 'tools/train.py']
+    assert trains[0][1] == 'configs/teacher_plate_hr.py'
+    assert 'randomness.seed=3' not in trains[0]  # the published teacher, not a new one
+    assert all('randomness.seed=3' in a for a in trains[1:])
+    leads = [a for a in calls if a[0] == 'benchmarks/paired_lead.py']
+    assert len(leads) == 1 and f'{tmp_path}/seed3/dld_lr_selector' in leads[0][2]
+    out = capsys.readouterr().out
+    assert 'no published chain' in out
+    assert '| seed 3 vs seed 3 ' in out and 'published vs' not in out
