@@ -95,6 +95,24 @@ def test_label_file_gives_labels_and_track_votes(recognizer, tiny_run):
         assert t['gt_text'] == frames[0]['gt_text']
 
 
+def test_a_missing_frame_of_a_label_file_is_one_error_record(recognizer, tiny_run, tmp_path):
+    """Inference lists a label file's frames without checking them first, so
+    one missing file costs its own record, not the whole file."""
+    import shutil
+    shutil.copytree(osp.join(tiny_run['data'], 'test'), tmp_path / 'test')
+    shutil.copy(osp.join(tiny_run['data'], 'test.txt'), tmp_path / 'test.txt')
+    every = recognizer(str(tmp_path / 'test.txt'))['predictions']
+    gone = every[1]['path']
+    os.remove(gone)
+    out = recognizer(str(tmp_path / 'test.txt'))
+    assert [r['path'] for r in out['predictions']] == [r['path'] for r in every]
+    assert out['num_failed'] == 1
+    failed = [r for r in out['predictions'] if r['error']]
+    assert [r['path'] for r in failed] == [gone]
+    read = {r['path']: r['text'] for r in every if r['path'] != gone}
+    assert {r['path']: r['text'] for r in out['predictions'] if not r['error']} == read
+
+
 def test_arrays_are_read_like_files(recognizer, tiny_run):
     import cv2
     path = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
