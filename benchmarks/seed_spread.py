@@ -92,9 +92,9 @@ def main(argv=None) -> int:
         print('=== no pair to read: train the other chain too (--chains nokd dld)')
         return 1
     table = lead_table(leads)
+    chains = ' and '.join(sorted(set(dld) | set(nokd)))
     title = (f'Lead (pt) of the LR DLD student over the no-KD student per fixed scale, '
-             f'95 % interval paired over test tracks; chains of the published seed and of '
-             f'seed {args.seed}:')
+             f'95 % interval paired over test tracks; chains read: {chains}:')
     os.makedirs(osp.join(schedule.REPO, seeded), exist_ok=True)
     with open(osp.join(schedule.REPO, seeded, 'leads.md'), 'w') as f:
         f.write(f'{title}\n{table}\n')

@@ -790,6 +790,7 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
                        ('seed 7 vs published', 2), ('seed 7 vs seed 7', 0)):
         assert f'| {pair} ' in out and f'{lead + 1:+.2f} [{lead:+.2f}, {lead + 2:+.2f}]' in out
     assert (tmp_path / 'seed7' / 'leads.md').read_text() in out
+    assert 'chains read: published and seed 7:' in out
     calls.clear()
     module.main(['--work-dir', str(tmp_path), '--seed', '7'])
     assert calls == []  # everything done: skipped
@@ -913,3 +914,4 @@ def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(
     out = capsys.readouterr().out
     assert 'no published chain' in out
     assert '| seed 3 vs seed 3 ' in out and 'published vs' not in out
+    assert 'chains read: seed 3:' in out  # the title names only what was read
