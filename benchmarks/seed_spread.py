@@ -10,16 +10,20 @@ no-KD chain and/or its DLD chain (joint run, student-stage cycles, selector
 stage) again with the schedule's own commands plus ``randomness.seed=SEED``
 (same teacher, plate streams and schedule), in ``WORK_DIR/seed<SEED>/``;
 the teacher is trained first where ``WORK_DIR`` has none. Then it reads
-every DLD chain against every no-KD chain, published (where on disk) and new,
-with ``paired_lead.py``, and prints the lead per scale, one row per pair
-(``WORK_DIR/seed<SEED>/leads.md``). Steps already done are skipped.
+every DLD chain against every no-KD chain on disk, the published ones, those
+of earlier ``--seed`` runs (``WORK_DIR/seed<N>/``) and the new ones, with
+``paired_lead.py``, and prints the lead per scale, one row per pair, then its
+mean and range over the pairs of one seed (``WORK_DIR/seed<SEED>/leads.md``).
+Steps already done are skipped.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import re
+import statistics
 import sys
-from typing import Dict
+from typing import Dict, Tuple
 
 from tabulate import tabulate
 
@@ -41,6 +45,48 @@ def lead_table(leads: Dict[str, dict]) -> str:
             for s in scales])
     return tabulate(rows, headers=['DLD vs no-KD'] + [f'{s:g}x' for s in scales],
                     tablefmt='github', disable_numparse=True)
+
+
+def spread_table(leads: Dict[Tuple[str, str], dict]) -> str:
+    """The lead's mean and range at each scale, over the pairs trained with
+    one seed (each recipe's own run) and over every pairing."""
+    scales = [r['scale'] for r in next(iter(leads.values()))['rows']]
+    same_seed = [lead for (d, n), lead in leads.items() if d == n]
+    groups = [(f'one seed ({len(same_seed)} pair(s))', same_seed)] if same_seed else []
+    if len(leads) > len(same_seed):
+        groups.append((f'any pairing ({len(leads)} pairs)', list(leads.values())))
+    rows = []
+    for label, group in groups:
+        cells = []
+        for s in scales:
+            values = [next(r['lead'] for r in g['rows'] if r['scale'] == s) for g in group]
+            cells.append(f'{statistics.mean(values):+.2f} ({min(values):+.2f} to '
+                         f'{max(values):+.2f})')
+        rows.append([label] + cells)
+    return tabulate(rows, headers=['pairs: mean (range)'] + [f'{s:g}x' for s in scales],
+                    tablefmt='github', disable_numparse=True)
+
+
+def _seed_of(name: str) -> int:
+    """The training seed in a chain's name; the published chains come first."""
+    return -1 if name == 'published' else int(name.split()[-1])
+
+
+def pair_json(work_dir: str, dld: str, nokd: str) -> str:
+    """Where the lead of one pair is kept: the published pair beside the
+    published chains, any other pair in the folder of its newest seed."""
+    if dld == nokd == 'published':
+        return f'{work_dir}/{schedule.PAIRED_LEAD}'
+    seed = max(_seed_of(dld), _seed_of(nokd))
+    return (f"{work_dir}/seed{seed}/paired_dld_{dld.replace(' ', '')}_nokd_"
+            f"{nokd.replace(' ', '')}.json")
+
+
+def earlier_seeds(work_dir: str, seed: int) -> list:
+    """The seeds of earlier runs of this script in ``work_dir``, in order."""
+    root = osp.join(schedule.REPO, work_dir)
+    found = [re.fullmatch(r'seed(\d+)', d) for d in (os.listdir(root) if osp.isdir(root) else [])]
+    return sorted(int(m.group(1)) for m in found if m and int(m.group(1)) != seed)
 
 
 def _existing(name: str, work_dir: str) -> Dict[str, str]:
@@ -67,32 +113,36 @@ def main(argv=None) -> int:
     seeded = f'{w}/seed{args.seed}'
     extra, tag = (f'randomness.seed={args.seed}', ), f'seed {args.seed}: '
     t_ckpt = schedule.hr_teacher(w, redo)
-    # The published chains are read only where they are on disk: on a new
-    # machine the new chains are still read against each other.
-    nokd = _existing('published', f'{w}/nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}')
+    # The published chains and those of earlier seeds are read only where
+    # they are on disk: on a new machine the new chains are still read
+    # against each other.
+    cycles = schedule.LR_STUDENT_CYCLES
+    nokd = _existing('published', f'{w}/nokd_lr_cycle{cycles}')
     dld = _existing('published', f'{w}/dld_lr_selector')
+    for earlier in earlier_seeds(w, args.seed):
+        nokd.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/nokd_lr_cycle{cycles}'))
+        dld.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/dld_lr_selector'))
     if 'nokd' in args.chains:
         nokd[f'seed {args.seed}'] = schedule.nokd_lr_chain(seeded, t_ckpt, redo, extra, tag)
     if 'dld' in args.chains:
         student = schedule.dld_lr_chain(seeded, t_ckpt, redo, extra, tag)
         dld[f'seed {args.seed}'] = schedule.lr_selector_stage(seeded, student, t_ckpt, redo,
                                                               extra, tag)
-    leads: Dict[str, dict] = {}
+    leads: Dict[Tuple[str, str], dict] = {}
     for dld_name, selector in dld.items():
         for nokd_name, baseline in nokd.items():
-            published = dld_name == nokd_name == 'published'
-            out = (f'{w}/{schedule.PAIRED_LEAD}' if published else
-                   f"{seeded}/paired_dld_{dld_name.replace(' ', '')}_nokd_"
-                   f"{nokd_name.replace(' ', '')}.json")
+            out = pair_json(w, dld_name, nokd_name)
             schedule.paired_lead(f'lead of DLD ({dld_name}) over no-KD ({nokd_name})',
                                  selector, baseline, out, redo)
             with open(osp.join(schedule.REPO, out)) as f:
-                leads[f'{dld_name} vs {nokd_name}'] = json.load(f)
+                leads[dld_name, nokd_name] = json.load(f)
     if not leads:
         print('=== no pair to read: train the other chain too (--chains nokd dld)')
         return 1
-    table = lead_table(leads)
-    chains = ' and '.join(sorted(set(dld) | set(nokd)))
+    table = lead_table({f'{d} vs {n}': lead for (d, n), lead in leads.items()})
+    table += '\n\n' + spread_table(leads)
+    names = sorted(set(dld) | set(nokd), key=_seed_of)
+    chains = ' and '.join(filter(None, [', '.join(names[:-1]), names[-1]]))
     title = (f'Lead (pt) of the LR DLD student over the no-KD student per fixed scale, '
              f'95 % interval paired over test tracks; chains read: {chains}:')
     os.makedirs(osp.join(schedule.REPO, seeded), exist_ok=True)

@@ -915,3 +915,48 @@ def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(
     assert 'no published chain' in out
     assert '| seed 3 vs seed 3 ' in out and 'published vs' not in out
     assert 'chains read: seed 3:' in out  # the title names only what was read
+
+
+def test_seed_spread_reads_the_chains_of_earlier_seeds_and_their_spread(
+        tmp_path, monkeypatch, capsys):
+    module = _load('seed_spread')
+    schedule = module.schedule
+    cycles = schedule.LR_STUDENT_CYCLES
+    for run in ('teacher', f'nokd_lr_cycle{cycles}', 'dld_lr_selector',
+                f'seed3/nokd_lr_cycle{cycles}', 'seed3/dld_lr_selector'):
+        (tmp_path / run).mkdir(parents=True)
+        (tmp_path / run / 'best.pth').write_text('')
+    (tmp_path / 'seed3' / 'leads.md').write_text('')  # a file, not a chain
+    calls = []
+
+    def lead(args):
+        dld, base = args[2], args[args.index('--baseline-ckpt') + 1]
+        _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
+               _lead_json('published' if '/seed' not in dld else 'seed',
+                          'published' if '/seed' not in base else 'seed'))
+
+    monkeypatch.setattr(schedule.subprocess, 'run',
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
+    assert module.main(['--work-dir', str(tmp_path), '--seed', '12']) == 0
+    jsons = sorted(osp.relpath(a[a.index('--json') + 1], tmp_path)
+                   for a in calls if a[0] == 'benchmarks/paired_lead.py')
+    # every DLD chain against every no-KD chain, each pair kept with its newest seed
+    assert jsons == sorted([
+        schedule.PAIRED_LEAD, 'seed3/paired_dld_published_nokd_seed3.json',
+        'seed3/paired_dld_seed3_nokd_published.json', 'seed3/paired_dld_seed3_nokd_seed3.json',
+        *[f'seed12/paired_dld_{d}_nokd_{n}.json' for d, n in (
+            ('published', 'seed12'), ('seed3', 'seed12'), ('seed12', 'published'),
+            ('seed12', 'seed3'), ('seed12', 'seed12'))]])
+    out = capsys.readouterr().out
+    assert 'chains read: published, seed 3 and seed 12:' in out
+    assert '| seed 3 vs seed 12 ' in out and '| seed 12 vs seed 3 ' in out
+    # leads at 1x: published vs published 4, with one published chain 2 or 3, else 1
+    spread = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
+              for line in out.splitlines() if line.startswith(('| one seed', '| any pairing'))}
+    assert spread == {'one seed (3 pair(s))': ['+2.00 (+1.00 to +4.00)', '+1.50 (+0.50 to +3.50)'],
+                      'any pairing (9 pairs)': ['+2.00 (+1.00 to +4.00)',
+                                                '+1.50 (+0.50 to +3.50)']}
+    calls.clear()
+    assert module.main(['--work-dir', str(tmp_path), '--seed', '12']) == 0
+    assert calls == []  # every chain trained and every pair read: skipped
+    assert (tmp_path / 'seed12' / 'leads.md').read_text() in capsys.readouterr().out
