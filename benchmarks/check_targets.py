@@ -6,7 +6,8 @@ Reads ``report_hr/report.json`` (efficiency setting), ``report_lr/report.json``
 (LR recovery), ``headroom_hr.json`` and ``headroom_lr.json`` (how close any
 selector could come to the oracle), ``gamma_hr.json`` and ``gamma_lr.json``
 (each selector's operating points, ``benchmarks/selector_gamma_sweep.py``),
-``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), and, when
+``paired_lead_lr.json`` (``benchmarks/paired_lead.py``), each training seed's
+``seed<N>/report_lr/report.json`` (``benchmarks/seed_spread.py``), and, when
 ``full_schedule.py --setting lr-control`` has run, the recipe control's last
 cycle (``control_lr_cycle3/report/report.json``, and paired by image
 ``paired_teacher_share_lr.json``), ``step_cost.json``
@@ -17,9 +18,11 @@ every figure comes from those files. A missing file is reported as such, not
 skipped silently.
 """
 import json
+import os
 import os.path as osp
+import re
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 
 def _load(path: str) -> Optional[dict]:
@@ -102,6 +105,26 @@ def selector_headroom(head: dict, setting: str) -> List[list]:
              f"oracle ({head['eval']} split)", 'reported', reach, None]]
 
 
+def selector_lead(rep: dict) -> Tuple[float, float]:
+    """The no-KD student's accuracy interpolated at the DLD selector's mean
+    FLOPs, and the selector's lead over it in points."""
+    r = _rows(rep)
+    nokd = [(v['gflops'], v['accuracy']) for k, v in r.items() if k.startswith('nokd@')]
+    s = r['dld_selector']
+    base_at = interpolate(nokd, s['gflops'])
+    return base_at, 100 * (s['accuracy'] - base_at)
+
+
+def seed_leads(reports: Dict[str, dict]) -> List[list]:
+    """Reported with target 2: its lead at equal FLOPs for each training seed
+    whose report is on disk (``benchmarks/seed_spread.py``)."""
+    gains = {name: selector_lead(rep)[1] for name, rep in reports.items()}
+    met = sum(g >= 5.0 for g in gains.values())
+    return [['2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed',
+             'reported', ', '.join(f'{name}: {g:+.2f} pt' for name, g in gains.items())
+             + f' (>= +5 pt in {met} of {len(gains)})', None]]
+
+
 def lr_recovery(rep: dict) -> List[list]:
     r = _rows(rep)
     nokd = [v for k, v in r.items() if k.startswith('nokd@')]
@@ -114,8 +137,7 @@ def lr_recovery(rep: dict) -> List[list]:
         if d is not None:
             per_scale.append((v['scale'], 100 * (d['accuracy'] - v['accuracy'])))
     s = r['dld_selector']
-    base_at = interpolate([(v['gflops'], v['accuracy']) for v in nokd], s['gflops'])
-    gain = 100 * (s['accuracy'] - base_at)
+    base_at, gain = selector_lead(rep)
     out = [['2. LR recovery, DLD+selector vs no-KD at equal FLOPs', '>= +5 pt',
             f"{100 * s['accuracy']:.2f}% vs {100 * base_at:.2f}% (no-KD interpolated at "
             f"{s['gflops']:.4f} GFLOPs): {gain:+.2f} pt", gain >= 5.0]]
@@ -199,6 +221,14 @@ def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
     return out
 
 
+def seed_reports(work: str) -> Dict[str, dict]:
+    """``{'seed N': report}`` for each ``seed<N>/report_lr`` in ``work``."""
+    found = [re.fullmatch(r'seed(\d+)', d) for d in (os.listdir(work) if osp.isdir(work) else [])]
+    seeds = sorted(int(m.group(1)) for m in found if m)
+    paths = {n: osp.join(work, f'seed{n}', 'report_lr', 'report.json') for n in seeds}
+    return {f'seed {n}': _load(p) for n, p in paths.items() if osp.exists(p)}
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     work = argv[0] if argv else 'work_dirs/results'
@@ -212,6 +242,9 @@ def main(argv=None) -> int:
     lead = _load(osp.join(work, 'paired_lead_lr.json'))
     if lead:
         rows += paired_lead(lead)
+    seeds = seed_reports(work)
+    if seeds:  # optional: written by seed_spread.py, not by the schedule
+        rows += seed_leads({**({'published': rep_lr} if rep_lr else {}), **seeds})
     if rep_lr and osp.exists(osp.join(work, CONTROL_REPORT)):  # optional: not in "all"
         rows += teacher_share(rep_lr, _load(osp.join(work, CONTROL_REPORT)))
     if osp.exists(osp.join(work, TEACHER_SHARE)):

@@ -306,6 +306,17 @@ def lr_selector_stage(w: str, student: str, t_ckpt: str, redo: bool, extra: tupl
     return selector
 
 
+def lr_report(w: str, selector: str, nokd: str, t_ckpt: str, redo: bool,
+              tag: str = '') -> None:
+    """The LR setting's FLOPs-accuracy report, the DLD chain's selector stage
+    against the no-KD chain, in ``w``/report_lr."""
+    run(f'{tag}6/8 report, LR-recovery setting',
+        ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(selector),
+         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
+         '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
+        f'{w}/report_lr/report.json', redo)
+
+
 def lr_setting(w: str, t_ckpt: str, redo: bool, analyses: bool = True) -> None:
     """The no-KD student, DLD joint run, student stage, selector stage, report,
     the paired lead and (with ``analyses``) the headroom and the gamma sweep."""
@@ -321,11 +332,7 @@ def lr_setting(w: str, t_ckpt: str, redo: bool, analyses: bool = True) -> None:
                 'no-KD student after each 5-epoch cycle (LR setting, plates rendered when read; '
                 'minutes: the DLD cycle):', f'{w}/cycles_lr.md')
     selector = lr_selector_stage(w, student, t_ckpt, redo)
-    run('6/8 report, LR-recovery setting',
-        ['tools/flops_accuracy.py', 'configs/dld_plate.py', checkpoint_of(selector),
-         '--teacher-ckpt', t_ckpt, '--baseline-ckpt', checkpoint_of(nokd),
-         '--baseline-config', 'configs/student_plate_lr.py', '--out', f'{w}/report_lr'],
-        f'{w}/report_lr/report.json', redo)
+    lr_report(w, selector, nokd, t_ckpt, redo)
     if analyses:
         run('6a/8 selector headroom, LR-recovery setting',
             ['benchmarks/selector_headroom.py', 'configs/dld_plate.py',

@@ -14,7 +14,9 @@ every DLD chain against every no-KD chain on disk, the published ones, those
 of earlier ``--seed`` runs (``WORK_DIR/seed<N>/``) and the new ones, with
 ``paired_lead.py``, and prints the lead per scale, one row per pair, then its
 mean and range over the pairs of one seed (``WORK_DIR/seed<SEED>/leads.md``).
-Steps already done are skipped.
+With both chains, it also writes their FLOPs-accuracy report
+(``WORK_DIR/seed<SEED>/report_lr``), which ``check_targets.py WORK_DIR``
+reads beside the published one. Steps already done are skipped.
 """
 import argparse
 import json
@@ -128,6 +130,9 @@ def main(argv=None) -> int:
         student = schedule.dld_lr_chain(seeded, t_ckpt, redo, extra, tag)
         dld[f'seed {args.seed}'] = schedule.lr_selector_stage(seeded, student, t_ckpt, redo,
                                                               extra, tag)
+    new = f'seed {args.seed}'
+    if new in dld and new in nokd:  # the seed's own report, for check_targets.py
+        schedule.lr_report(seeded, dld[new], nokd[new], t_ckpt, redo, tag)
     leads: Dict[Tuple[str, str], dict] = {}
     for dld_name, selector in dld.items():
         for nokd_name, baseline in nokd.items():

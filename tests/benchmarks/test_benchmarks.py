@@ -57,6 +57,9 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     _write(tmp_path / 'paired_lead_lr.json', dict(rows=[
         dict(scale=1.0, lead=8.0, low=6.5, high=9.25), dict(scale=0.3, lead=3.0, low=-0.5,
                                                            high=6.0)]))
+    seed_lr = dict(methods=lr['methods'][:-2] + [_row('dld_selector', 0.662, 0.55)])
+    _write(tmp_path / 'seed3/report_lr/report.json', seed_lr)  # +6.2 pt
+    (tmp_path / 'seed4').mkdir()  # a seed with no report yet: left out
     _write(tmp_path / 'control_lr_cycle3/report/report.json', dict(methods=[
         _row('dld@1', 0.775, 1.0, 1.0), _row('dld@0.3', 0.54, 0.10, 0.3)]))
     _write(tmp_path / 'paired_teacher_share_lr.json', dict(rows=[
@@ -84,6 +87,10 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert verdict['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'] == 'NOT met'
     assert '+4.00 pt' in lines['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
     assert verdict['2. LR recovery, DLD student vs no-KD per fixed scale'] == 'NOT met'
+    seeds = '2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed'
+    assert verdict[seeds] == '-'
+    assert lines[seeds].split('|')[3].strip() == (
+        'published: +4.00 pt, seed 3: +6.20 pt (>= +5 pt in 1 of 2)')
     paired = '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'
     assert lines[paired].split('|')[3].strip() == '1: +8.00 [+6.50, +9.25], 0.3: +3.00 ' \
         '[-0.50, +6.00]'
@@ -738,6 +745,17 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     assert [osp.basename(d) for d in trained] == ['gamma_0.2', 'gamma_0.5', 'gamma_1']
 
 
+def _seed_tools(tmp_path, lead):
+    """seed_spread's other tools: ``lead`` writes paired_lead.py's JSON, and
+    flops_accuracy.py writes a report whose selector leads no-KD by 5 pt."""
+    def other(args):
+        if args[0] != 'tools/flops_accuracy.py':
+            return lead(args)
+        _write(tmp_path / osp.relpath(args[args.index('--out') + 1], tmp_path) / 'report.json',
+               dict(methods=[_row('nokd@1', 0.6, 1.0, 1.0), _row('dld_selector', 0.65, 1.0)]))
+    return other
+
+
 def _lead_json(dld: str, nokd: str) -> dict:
     """A paired_lead.py JSON whose lead names its pair: 1 pt per published run."""
     lead = (dld.startswith('published')) + 2 * (nokd.startswith('published'))
@@ -764,7 +782,8 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
                _lead_json(dld, nokd))
 
     monkeypatch.setattr(schedule.subprocess, 'run',
-                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
+                                    _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '7']) == 0
     trains = [a for a in calls if a[0] == 'tools/train.py']
     cycles = schedule.LR_STUDENT_CYCLES
@@ -785,6 +804,12 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
     # the published pair is read already; the three new pairs are read now
     leads = [a for a in calls if a[0] == 'benchmarks/paired_lead.py']
     assert len(leads) == 3
+    # the new seed's own report, for check_targets.py
+    reports = [a for a in calls if a[0] == 'tools/flops_accuracy.py']
+    assert len(reports) == 1 and reports[0][reports[0].index('--out') + 1] == f'{seeded}/report_lr'
+    assert reports[0][2] == f'{seeded}/dld_lr_selector/best.pth'
+    assert reports[0][reports[0].index('--baseline-ckpt') + 1] == \
+        f'{seeded}/nokd_lr_cycle{cycles}/best.pth'
     out = capsys.readouterr().out
     for pair, lead in (('published vs published', 3), ('published vs seed 7', 1),
                        ('seed 7 vs published', 2), ('seed 7 vs seed 7', 0)):
@@ -903,7 +928,8 @@ def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(
                _lead_json('seed', 'seed'))
 
     monkeypatch.setattr(schedule.subprocess, 'run',
-                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
+                                    _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '3']) == 0
     trains = [a for a in calls if a[0] == 'tools/train.py']
     assert trains[0][1] == 'configs/teacher_plate_hr.py'
@@ -936,7 +962,8 @@ def test_seed_spread_reads_the_chains_of_earlier_seeds_and_their_spread(
                           'published' if '/seed' not in base else 'seed'))
 
     monkeypatch.setattr(schedule.subprocess, 'run',
-                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args), lead))
+                        _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
+                                    _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '12']) == 0
     jsons = sorted(osp.relpath(a[a.index('--json') + 1], tmp_path)
                    for a in calls if a[0] == 'benchmarks/paired_lead.py')
