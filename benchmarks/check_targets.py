@@ -221,11 +221,17 @@ def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
     return out
 
 
+def training_seeds(work: str) -> List[int]:
+    """The seeds of ``benchmarks/seed_spread.py``'s runs in ``work``
+    (its ``seed<N>/`` folders), in order."""
+    found = [re.fullmatch(r'seed(\d+)', d) for d in (os.listdir(work) if osp.isdir(work) else [])]
+    return sorted(int(m.group(1)) for m in found if m)
+
+
 def seed_reports(work: str) -> Dict[str, dict]:
     """``{'seed N': report}`` for each ``seed<N>/report_lr`` in ``work``."""
-    found = [re.fullmatch(r'seed(\d+)', d) for d in (os.listdir(work) if osp.isdir(work) else [])]
-    seeds = sorted(int(m.group(1)) for m in found if m)
-    paths = {n: osp.join(work, f'seed{n}', 'report_lr', 'report.json') for n in seeds}
+    paths = {n: osp.join(work, f'seed{n}', 'report_lr', 'report.json')
+             for n in training_seeds(work)}
     return {f'seed {n}': _load(p) for n, p in paths.items() if osp.exists(p)}
 
 

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import statistics
 import sys
 from typing import Dict, Tuple
@@ -30,6 +29,7 @@ from typing import Dict, Tuple
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 
 CHAINS = ('nokd', 'dld')
@@ -84,13 +84,6 @@ def pair_json(work_dir: str, dld: str, nokd: str) -> str:
             f"{nokd.replace(' ', '')}.json")
 
 
-def earlier_seeds(work_dir: str, seed: int) -> list:
-    """The seeds of earlier runs of this script in ``work_dir``, in order."""
-    root = osp.join(schedule.REPO, work_dir)
-    found = [re.fullmatch(r'seed(\d+)', d) for d in (os.listdir(root) if osp.isdir(root) else [])]
-    return sorted(int(m.group(1)) for m in found if m and int(m.group(1)) != seed)
-
-
 def _existing(name: str, work_dir: str) -> Dict[str, str]:
     """``{name: work_dir}`` if that run finished, else ``{}`` (and say so)."""
     if osp.exists(osp.join(schedule.REPO, work_dir, schedule.TRAIN_DONE)) or osp.exists(
@@ -121,7 +114,9 @@ def main(argv=None) -> int:
     cycles = schedule.LR_STUDENT_CYCLES
     nokd = _existing('published', f'{w}/nokd_lr_cycle{cycles}')
     dld = _existing('published', f'{w}/dld_lr_selector')
-    for earlier in earlier_seeds(w, args.seed):
+    for earlier in check_targets.training_seeds(osp.join(schedule.REPO, w)):
+        if earlier == args.seed:
+            continue
         nokd.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/nokd_lr_cycle{cycles}'))
         dld.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/dld_lr_selector'))
     if 'nokd' in args.chains:
