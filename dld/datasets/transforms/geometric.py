@@ -3,13 +3,14 @@ from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from dld.registry import TRANSFORMS
 
+from .keyed_random import KeyedRandomTransform
+
 
 @TRANSFORMS.register_module()
-class PlateRandomAffine(BaseTransform):
+class PlateRandomAffine(KeyedRandomTransform):
     """Small rotation, shear, scale and shift, in units relative to the image
     so that one draw means the same motion on LR and HR of any size.
 
@@ -48,9 +49,7 @@ class PlateRandomAffine(BaseTransform):
                     dy=np.random.uniform(-self.max_shift[1], self.max_shift[1]))
 
     @staticmethod
-    def _apply(img: np.ndarray, p: dict) -> np.ndarray:
-        if not p['apply']:
-            return img
+    def _transform_image(img: np.ndarray, p: dict) -> np.ndarray:
         h, w = img.shape[:2]
         rot = cv2.getRotationMatrix2D((w / 2, h / 2), p['angle'], p['scale'])
         m = np.vstack([rot, [0, 0, 1]])
@@ -61,13 +60,6 @@ class PlateRandomAffine(BaseTransform):
         out = cv2.warpAffine(img, m[:2], (w, h), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
         return out.reshape(img.shape)
-
-    def transform(self, results: dict) -> dict:
-        shared = self._draw() if self.consistent else None
-        for key in self.keys:
-            if results.get(key) is not None:
-                results[key] = self._apply(results[key], shared or self._draw())
-        return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, max_rotate={self.max_rotate}, '

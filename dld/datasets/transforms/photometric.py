@@ -3,13 +3,14 @@ from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
 
 from dld.registry import TRANSFORMS
 
+from .keyed_random import KeyedRandomTransform
+
 
 @TRANSFORMS.register_module()
-class PlatePhotometricDistort(BaseTransform):
+class PlatePhotometricDistort(KeyedRandomTransform):
     """Random brightness, contrast, gamma and greying.
 
     Args:
@@ -45,9 +46,7 @@ class PlatePhotometricDistort(BaseTransform):
                     gray=np.random.rand() < self.gray_prob)
 
     @staticmethod
-    def _apply(img: np.ndarray, p: dict) -> np.ndarray:
-        if not p['apply']:
-            return img
+    def _transform_image(img: np.ndarray, p: dict) -> np.ndarray:
         x = img.astype(np.float32)
         mean = x.mean()
         x = (x - mean) * p['scale'] + mean + p['shift']
@@ -56,13 +55,6 @@ class PlatePhotometricDistort(BaseTransform):
             g = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)
             x = np.repeat(g[..., None], 3, axis=2)
         return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-    def transform(self, results: dict) -> dict:
-        shared = self._draw() if self.consistent else None
-        for key in self.keys:
-            if results.get(key) is not None:
-                results[key] = self._apply(results[key], shared or self._draw())
-        return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, brightness={self.brightness}, '
