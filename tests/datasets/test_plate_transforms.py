@@ -77,6 +77,17 @@ def test_consistent_augmentation_applies_one_draw_to_lr_and_hr(cls):
     assert out['img'].shape == (32, 96, 3) and out['img'].dtype == np.uint8
 
 
+@pytest.mark.parametrize('cls', [PlatePhotometricDistort, PlateRandomAffine])
+def test_augmentation_skips_absent_frames_and_draws_that_do_not_apply(cls):
+    res = lr_hr((32, 96), (32, 96))
+    res['img_hr'] = None
+    lr = res['img']
+    np.random.seed(0)
+    assert cls(prob=0.0)(res)['img'] is lr
+    out = cls(prob=1.0)(res)
+    assert out['img_hr'] is None and not np.array_equal(out['img'], lr)
+
+
 def test_independent_augmentation_differs_between_streams():
     same = lr_hr((32, 96), (32, 96))
     same['img_hr'] = same['img'].copy()
