@@ -276,6 +276,27 @@ def test_ctc_student_trains_at_every_scale(teacher_ckpt):
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
+@pytest.mark.parametrize('config', ['configs/dld_plate.py', 'configs/dld_plate_ctc.py'])
+def test_logit_kd_counts_the_frames_of_ctc_and_the_target_steps_of_attention(
+        teacher_ckpt, config):
+    """Logits that differ only past the targets' ends: a CTC student (one
+    distribution per frame, at equal length with its teacher at scale 1.0)
+    must still be taught there, an attention decoder's padded steps not."""
+    cfg = tiny_dld_cfg(config, teacher_ckpt=teacher_ckpt(config))
+    cfg['losses']['logit'] = dict(type='KLDivLoss', temperature=1.0)
+    model = MODELS.build(cfg)
+    gt = [[1, 2, 3], [4, 5]]
+    t_logits = torch.randn(2, 12, 10)
+    s_logits = t_logits.clone()
+    s_logits[:, 6:] = torch.randn(2, 6, 10)
+    loss = model._logit_terms(dict(logits=s_logits), dict(logits=t_logits),
+                              torch.arange(2), gt)
+    if model.student.decoder.logits_per_frame:
+        assert (loss > 0).all()
+    else:
+        assert torch.equal(loss, torch.zeros(2))
+
+
 def _train_selector_only(model, gamma, steps=40):
     model.selector_loss.gamma = gamma
     model.selector.tau = 1.0

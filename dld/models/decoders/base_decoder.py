@@ -51,9 +51,14 @@ class BaseDecoder(BaseModule):
     ``reads_padded_memory``: whether :meth:`forward_train` takes a
     ``memory_mask``, so that memories of several widths (one per input
     scale) padded to one length decode in one pass.
+
+    ``logits_per_frame``: whether the logits hold one distribution per
+    encoder frame (CTC: their length follows the input width) rather than
+    one per decoding step of the target (attention decoders).
     """
 
     reads_padded_memory = False
+    logits_per_frame = False
 
     def __init__(self, dictionary: Dictionary, module_loss: dict, postprocessor: dict,
                  beam_width: int = 5, topk: int = 1, init_cfg=None) -> None:

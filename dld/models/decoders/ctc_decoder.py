@@ -28,6 +28,8 @@ class CTCDecoder(BaseDecoder):
     Shapes: ``(B, T, D) -> logits (B, T, K)``, K = ``dictionary.num_classes``.
     """
 
+    logits_per_frame = True
+
     def __init__(self,
                  in_channels: int,
                  dictionary=None,

@@ -311,7 +311,8 @@ class DLDDistiller(BaseModel):
         replaced = 0
         for k, v in self.teacher.state_dict().items():
             key = f'{prefix}teacher.{k}'
-            replaced += key in state_dict and not torch.equal(state_dict[key], v)
+            # the checkpoint is read onto the CPU, the live teacher may be on CUDA
+            replaced += key in state_dict and not torch.equal(state_dict[key].to(v), v)
             state_dict[key] = v
         if replaced:
             print_log(f'Kept the teacher taken from a student checkpoint: ignored '
@@ -613,12 +614,14 @@ class DLDDistiller(BaseModel):
                      gt: List[List[int]]) -> torch.Tensor:
         t_logits = t['logits'][idx]
         s_logits = s['logits']
-        if s_logits.shape[1] != t_logits.shape[1]:
-            # CTC: student and teacher have different time lengths; align by
-            # linear interpolation along time (an approximation, documented).
-            s_logits = nn.functional.interpolate(
-                s_logits.transpose(1, 2), size=t_logits.shape[1], mode='linear',
-                align_corners=False).transpose(1, 2)
+        if self.student.decoder.logits_per_frame:
+            # CTC: one distribution per input frame, every frame counts; at a
+            # smaller scale the student has fewer frames, aligned to the
+            # teacher's by linear interpolation along time (an approximation).
+            if s_logits.shape[1] != t_logits.shape[1]:
+                s_logits = nn.functional.interpolate(
+                    s_logits.transpose(1, 2), size=t_logits.shape[1], mode='linear',
+                    align_corners=False).transpose(1, 2)
             mask = None
         else:
             mask = _step_mask(gt, t_logits.shape[1], t_logits.device)
