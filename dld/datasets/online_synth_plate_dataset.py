@@ -1,6 +1,7 @@
 """Training plates rendered on the fly: new plates every epoch, nothing on disk."""
 import logging
 import os.path as osp
+from contextlib import nullcontext
 from typing import List, Optional, Sequence, Set, Tuple, Union
 
 from mmengine.dataset import BaseDataset
@@ -8,6 +9,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import DATASETS, TASK_UTILS
+from dld.utils import global_random_seeded
 
 from .degradation import DegradationConfig
 from .synth.generator import render_track, resolve_layouts
@@ -16,6 +18,8 @@ from .synth.plate_text import label_chars
 # Seeds (seed, _ONLINE_CODE, index, attempt): never the (seed, split, ...)
 # seeds of a rendered set (splits are 0-2), so no online plate repeats one.
 _ONLINE_CODE = 3
+# Seeds (seed, _AUGMENT_CODE, index) of an item's augmentation draws.
+_AUGMENT_CODE = 4
 
 
 @DATASETS.register_module()
@@ -30,6 +34,13 @@ class OnlineSynthPlateDataset(BaseDataset):
     every epoch is a new set, the same one on every run, resumed or not.
     With the default sampler the same ``N`` plates come back each epoch,
     rendered rather than read from disk.
+
+    With ``seed_pipeline`` (the default) the pipeline's random draws (the
+    augmentations) are seeded from the item's index too, so an item is the
+    same image every time it is read: a resumed run reads exactly what an
+    unbroken one reads, whichever dataloader worker reads it. With the
+    default sampler that repeats each augmentation every epoch; set it
+    False there for new draws each epoch.
 
     An item is one frame of its own plate (a track of one), drawn like the
     frames of :func:`~dld.datasets.synth.generate_synth_plates` and put in
@@ -50,6 +61,7 @@ class OnlineSynthPlateDataset(BaseDataset):
             reads it (a student trained without a teacher), so the pipeline
             does not resize and batch an image that is thrown away. The LR
             frame is still degraded from it.
+        seed_pipeline (bool): seed the pipeline's random draws per item.
         exclude_ann_files (Sequence[str]): label files (paired format) whose
             plates are never rendered: the validation and test splits, so no
             evaluated plate is trained on. A missing file is an error.
@@ -68,6 +80,7 @@ class OnlineSynthPlateDataset(BaseDataset):
                  degradation: Optional[dict] = None,
                  with_lr: bool = True,
                  with_hr: bool = True,
+                 seed_pipeline: bool = True,
                  exclude_ann_files: Sequence[str] = (),
                  dictionary: Union[dict, object, None] = None,
                  **kwargs) -> None:
@@ -86,6 +99,7 @@ class OnlineSynthPlateDataset(BaseDataset):
                              'an item must hold an image')
         self.with_lr = bool(with_lr)
         self.with_hr = bool(with_hr)
+        self.seed_pipeline = bool(seed_pipeline)
         self.exclude_ann_files = list(exclude_ann_files)
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -146,7 +160,10 @@ class OnlineSynthPlateDataset(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
-        data = self.prepare_data(idx)
+        draws = (global_random_seeded((self.seed, _AUGMENT_CODE, int(idx)))
+                 if self.seed_pipeline else nullcontext())
+        with draws:
+            data = self.prepare_data(idx)
         if data is None:
             raise RuntimeError(f'The pipeline returned None for plate {idx}; plate pipelines '
                                'must not drop samples silently.')
@@ -158,6 +175,7 @@ class OnlineSynthPlateDataset(BaseDataset):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_plates={self.num_plates}, seed={self.seed}, '
                 f'with_lr={self.with_lr}, with_hr={self.with_hr}, '
+                f'seed_pipeline={self.seed_pipeline}, '
                 f'excluded labels={len(self.excluded)})')
 
 

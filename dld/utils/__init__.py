@@ -2,8 +2,9 @@
 from .flops import count_flops, count_params, scale_input_shapes
 from .module_modes import evaluating
 from .precision import autocast_to, cpu_has_native_bf16, fast_autocast_dtype, resolve_amp
+from .seeded_random import global_random_seeded
 
 __all__ = [
     'autocast_to', 'count_flops', 'count_params', 'cpu_has_native_bf16', 'evaluating',
-    'fast_autocast_dtype', 'resolve_amp', 'scale_input_shapes'
+    'fast_autocast_dtype', 'global_random_seeded', 'resolve_amp', 'scale_input_shapes'
 ]

@@ -97,6 +97,37 @@ def test_items_feed_the_preprocessor_with_both_streams():
     assert [s.gt_text for s in out['data_samples']] == [ds.render(i)['gt_text'] for i in (0, 7)]
 
 
+AUGMENT = [dict(type='PlateRandomAffine', prob=1.0),
+           dict(type='PlatePhotometricDistort', prob=1.0)]
+
+
+def test_an_item_is_augmented_alike_whatever_the_global_generators_hold():
+    """As in a resumed run, or another dataloader worker: the generators'
+    state before the read differs, the item does not, and the state is
+    given back."""
+    ds = make(pipeline=AUGMENT)
+    np.random.seed(1)
+    first = ds[4]
+    np.random.seed(2)
+    state = np.random.get_state()
+    again = ds[4]
+    assert np.random.get_state()[1].tolist() == state[1].tolist()
+    np.testing.assert_array_equal(first['img'], again['img'])
+    np.testing.assert_array_equal(first['img_hr'], again['img_hr'])
+    rendered = ds.render(4)
+    assert not np.array_equal(first['img_hr'], rendered['img_hr'])  # it was augmented
+
+
+def test_without_seed_pipeline_the_draws_come_from_the_global_generators():
+    ds = make(pipeline=AUGMENT, seed_pipeline=False)
+    np.random.seed(1)
+    first = ds[4]
+    np.random.seed(2)
+    assert not np.array_equal(first['img_hr'], ds[4]['img_hr'])
+    np.random.seed(1)
+    np.testing.assert_array_equal(first['img_hr'], ds[4]['img_hr'])
+
+
 def test_sampler_reads_a_new_range_each_epoch_and_the_same_one_on_resume():
     ds = make(num_plates=5)
     sampler = EpochOffsetSampler(ds, shuffle=True, seed=3)

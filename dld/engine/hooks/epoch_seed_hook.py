@@ -15,11 +15,20 @@ class EpochSeedHook(Hook):
 
     Why: a checkpoint does not hold the random generators' state, and they
     would not match anyway (validation after the save draws from them too).
-    Without this, dropout and augmentation after ``--resume`` differ from the
-    uninterrupted run. With it, epoch ``e`` draws the same numbers whether or
-    not the run was resumed before it (the sampler's shuffle is seeded per
-    epoch by ``DistSamplerSeedHook`` already). ``runner.seed`` already holds
-    the rank offset when ``randomness.diff_rank_seed`` is set.
+    Without this, dropout, the scale draws and the selector's sampling after
+    ``--resume`` differ from the uninterrupted run. With it, epoch ``e`` of the
+    main process draws the same numbers whether or not the run was resumed
+    before it (the sampler's shuffle is seeded per epoch by
+    ``DistSamplerSeedHook`` already). ``runner.seed`` already holds the rank
+    offset when ``randomness.diff_rank_seed`` is set.
+
+    The augmentations run in the dataloader workers, whose generators MMEngine
+    seeds once per worker process, not per epoch. Plates rendered when read
+    (:class:`~dld.datasets.OnlineSynthPlateDataset`, the schedule's cycles)
+    seed each item's draws from its index, so they resume exactly too; an
+    on-disk set read by persistent workers draws other augmentations after a
+    resume than the unbroken run did (with ``num_workers=0`` this hook seeds
+    them as well).
     """
 
     priority = 'VERY_HIGH'
