@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.hooks import CheckpointHook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
@@ -107,6 +108,55 @@ def test_runner_resume_reads_its_checkpoint(tmp_path):
     assert runner2.train_loop.epoch == 1
     # The freshly built scheduler keeps its own annealing function.
     assert callable(runner2.param_schedulers[0].anneal_func)
+
+
+class RisingMetric(BaseMetric):
+    """A score that improves at every validation, across runners: each one
+    saves a best checkpoint."""
+
+    calls = itertools.count(1)
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        return dict(score=float(next(self.calls)))
+
+
+def _best_runner(work_dir, epochs, resume=False):
+    loader = dict(dataset=TinyData(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=4, collate_fn=dict(type='default_collate'))
+    return Runner(
+        model=TinyModel(), work_dir=str(work_dir), train_dataloader=loader,
+        val_dataloader=loader, val_evaluator=Evaluator(RisingMetric()), val_cfg=dict(),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        default_hooks=dict(checkpoint=AtomicCheckpointHook(interval=1, save_best='score',
+                                                           rule='greater')),
+        resume=resume, log_level='WARNING', experiment_name=f'ckpt-test-{next(_run_ids)}')
+
+
+def test_a_kill_while_saving_a_new_best_leaves_the_previous_best_and_its_link(
+        tmp_path, monkeypatch):
+    write = AtomicLocalBackend._atomic_write
+
+    def killed_at_the_second_best(data, filepath, mode):
+        if osp.basename(str(filepath)) == 'best_score_epoch_2.pth':
+            raise KeyboardInterrupt('killed')
+        return write(data, filepath, mode)
+
+    monkeypatch.setattr(AtomicLocalBackend, '_atomic_write',
+                        staticmethod(killed_at_the_second_best))
+    with pytest.raises(KeyboardInterrupt):
+        _best_runner(tmp_path, epochs=2).train()
+    assert osp.isfile(tmp_path / 'best_score_epoch_1.pth')
+    assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_1.pth'
+    monkeypatch.undo()
+    # Resumed, the next best replaces the previous one once it is written.
+    _best_runner(tmp_path, epochs=3, resume=True).train()
+    assert sorted(p for p in os.listdir(tmp_path) if p.startswith('best_')) == [
+        'best_score_epoch_3.pth']
+    assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_3.pth'
 
 
 def test_foreign_global_is_refused_with_file_and_name(tmp_path):

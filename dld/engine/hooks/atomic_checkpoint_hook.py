@@ -18,6 +18,9 @@ class AtomicCheckpointHook(CheckpointHook):
       :class:`dld.engine.checkpoint.AtomicLocalBackend`: temporary file, fsync,
       rename. Killing a run mid-save leaves the previous files intact. An
       explicit ``backend_args`` or a remote ``out_dir`` is left alone.
+      MMEngine removes the previous best checkpoint before it writes the
+      new one; here the removal waits until the new one is written, so a
+      kill in between leaves a best checkpoint (and ``best.pth`` a target).
     * Every checkpoint the runner saves (latest and best) is passed through
       :func:`dld.engine.checkpoint.make_checkpoint_plain`, so it holds only
       types on the allow-list and loads with ``weights_only=True``.
@@ -48,11 +51,20 @@ class AtomicCheckpointHook(CheckpointHook):
         make_checkpoint_plain(checkpoint)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
-        super()._save_best_checkpoint(runner, metrics)
+        backend = self.file_backend
+        deferred = []
+        backend.remove = deferred.append  # shadows the method during the call
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            del backend.remove
         best = getattr(self, 'best_ckpt_path', None)
         if (self.best_link and best and is_main_process()
                 and _parse_uri_prefix(str(best)) == '' and osp.isfile(best)):
             _point_link_at(osp.join(osp.dirname(best), self.best_link), best)
+        for path in deferred:
+            if path != best:
+                backend.remove(path)
 
 
 def _point_link_at(link: str, target: str) -> None:

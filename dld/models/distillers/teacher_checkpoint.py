@@ -1,5 +1,6 @@
 """Finding and loading the frozen teacher's weights."""
 import glob
+import os
 import os.path as osp
 
 import torch.nn as nn
@@ -19,8 +20,12 @@ def resolve_teacher_checkpoint(path: str) -> str:
     """
     if not osp.isdir(path):
         return path
-    if osp.isfile(osp.join(path, 'best.pth')):  # AtomicCheckpointHook's link
-        return osp.join(path, 'best.pth')
+    link = osp.join(path, 'best.pth')  # AtomicCheckpointHook's link
+    if osp.isfile(link):
+        return link
+    if osp.lexists(link):  # not another checkpoint in its place: say so
+        raise FileNotFoundError(f'{link} points at {os.readlink(link)}, which is missing; '
+                                'set `model.teacher_ckpt` to the checkpoint to use.')
     best = sorted(glob.glob(osp.join(path, 'best_*.pth')))
     if len(best) == 1:
         return best[0]
