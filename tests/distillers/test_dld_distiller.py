@@ -81,6 +81,11 @@ def test_teacher_norm_eval_false_lets_batchnorm_statistics_drift(teacher_ckpt):
     model(lr, samples, mode='loss', inputs_hr=hr)
     assert not torch.equal(before, bn.running_mean)
     assert all(p.grad is None for p in model.teacher.parameters())
+    # Only the BatchNorm layers: the teacher's dropout stays off.
+    dropout = [m for m in model.teacher.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropout and not any(m.training for m in dropout)
+    model.eval()
+    assert not any(m.training for m in model.teacher.modules())
 
 
 def test_predict_never_calls_the_teacher(teacher_ckpt):

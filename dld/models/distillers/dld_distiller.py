@@ -123,7 +123,8 @@ class DLDDistiller(BaseModel):
         teacher_norm_eval (bool): keep the teacher in eval mode. False
             reproduces reference 000, whose teacher BatchNorm layers run in
             train mode (under no_grad), so its running statistics drift with
-            every step: the "fixed" teacher is then not fixed.
+            every step: the "fixed" teacher is then not fixed. The rest of
+            the teacher (its dropout) stays in eval mode either way.
         student_scale_weighting (str): how the student's losses at the
             computed scales are combined per image: ``'uniform'`` (mean over
             computed scales: the student learns every scale the selector may
@@ -354,8 +355,13 @@ class DLDDistiller(BaseModel):
     def train(self, mode: bool = True) -> 'DLDDistiller':
         """Keeps the teacher in eval mode whatever the caller asks."""
         super().train(mode)
-        if self.teacher_norm_eval:
-            self.teacher.eval()
+        self.teacher.eval()
+        if mode and not self.teacher_norm_eval:
+            # reference 000: the teacher's BatchNorm layers, and nothing else
+            # of it (not its dropout), run in train mode
+            for module in self.teacher.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.train()
         if not self.train_student:
             self.student.eval()
         if self.selector is not None and not self.train_selector:
