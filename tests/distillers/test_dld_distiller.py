@@ -245,6 +245,11 @@ def test_scale_pow_cost_reproduces_the_public_code(teacher_ckpt):
     assert torch.allclose(model.relative_cost, expected)
 
 
+def test_a_beam_narrower_than_the_distilled_top_k_is_refused(teacher_ckpt):
+    with pytest.raises(ValueError, match=r'skd_beam_width \(2\) must be >= skd_topk \(3\)'):
+        build(teacher_ckpt(), skd_topk=3, skd_beam_width=2)
+
+
 def test_unknown_loss_role_fails_loudly(teacher_ckpt):
     cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt())
     cfg['losses']['sekd'] = dict(type='SequenceKDLoss')

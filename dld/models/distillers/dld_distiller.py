@@ -231,6 +231,10 @@ class DLDDistiller(BaseModel):
         self.selector_decisions = selector_decisions
         self.skd_topk = skd_topk
         self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
+        if self.skd_topk < 1 or self.skd_beam_width < self.skd_topk:
+            raise ValueError(f'skd_beam_width ({self.skd_beam_width}) must be >= skd_topk '
+                             f'({self.skd_topk}) >= 1: a beam search keeps no more '
+                             'sequences than its width.')
         self.teacher_norm_eval = teacher_norm_eval
         self.student_scale_weighting = student_scale_weighting
         self.unalignable_nll = unalignable_nll
