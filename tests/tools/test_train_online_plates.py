@@ -1,19 +1,25 @@
 """tools/train.py on plates rendered when read: each epoch reads new plates,
-and a resumed run reads the same ones as an unbroken run."""
+and a resumed run reads the same images (plates and augmentations) as an
+unbroken run."""
 import pytest
 import torch
 
 import dld.engine  # noqa: F401  (allow-list for torch.load below)
 
-# The tiny teacher of conftest.py, trained on 8 online plates an epoch.
+# The tiny teacher of conftest.py, trained on 8 online plates an epoch,
+# augmented, read by two persistent workers (as the schedule's runs are):
+# their generators are seeded once per process, not per epoch.
 ONLINE = '''
 _base_ = [{tiny!r}]
+_augment = [dict(type='PlateRandomAffine', prob=1.0, keys=('img_hr', )),
+            dict(type='PlatePhotometricDistort', prob=1.0, keys=('img_hr', ))]
 train_dataloader = dict(
+    num_workers=2, persistent_workers=True,
     sampler=dict(type='EpochOffsetSampler', shuffle=True),
     dataset=dict(_delete_=True, type='OnlineSynthPlateDataset', num_plates=8, seed=5,
                  with_lr=False, hr_size=(32, 96),
                  exclude_ann_files=[_base_.data + '/val.txt', _base_.data + '/test.txt'],
-                 pipeline=_base_.hr_test_pipeline[1:]))
+                 pipeline=_augment + _base_.hr_test_pipeline[1:]))
 '''
 
 

@@ -10,8 +10,8 @@ from dld.registry import HOOKS
 
 @HOOKS.register_module()
 class EpochSeedHook(Hook):
-    """Seed python, numpy and torch with ``runner.seed + epoch`` before each
-    training epoch.
+    """Seed python, numpy and torch from ``runner.seed`` and the epoch before
+    each training epoch, and again before its first iteration.
 
     Why: a checkpoint does not hold the random generators' state, and they
     would not match anyway (validation after the save draws from them too).
@@ -21,6 +21,13 @@ class EpochSeedHook(Hook):
     before it (the sampler's shuffle is seeded per epoch by
     ``DistSamplerSeedHook`` already). ``runner.seed`` already holds the rank
     offset when ``randomness.diff_rank_seed`` is set.
+
+    Why twice: starting a dataloader iterator draws a number from torch's
+    generator, and persistent workers start theirs once per process: at the
+    first epoch of an unbroken run, and again at the epoch a run resumes at.
+    Seeding again once the epoch's iterator has started (before its first
+    iteration) hides that extra draw; seeding before the epoch keeps what a
+    dataloader without workers draws while it reads the first batch.
 
     The augmentations run in the dataloader workers, whose generators MMEngine
     seeds once per worker process, not per epoch. Plates rendered when read
@@ -34,7 +41,16 @@ class EpochSeedHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train_epoch(self, runner) -> None:
-        seed = (int(runner.seed) + int(runner.epoch)) % (2**32)
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)  # also seeds every CUDA device
+        _seed_everything(int(runner.seed) + int(runner.epoch))
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if batch_idx == 0:
+            entropy = [int(runner.seed) % (2**32), int(runner.epoch), 1]
+            _seed_everything(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
+
+
+def _seed_everything(seed: int) -> None:
+    seed %= 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
