@@ -18,7 +18,7 @@ from .synth.plate_text import label_chars
 # Seeds (seed, _ONLINE_CODE, index, attempt): never the (seed, split, ...)
 # seeds of a rendered set (splits are 0-2), so no online plate repeats one.
 _ONLINE_CODE = 3
-# Seeds (seed, _AUGMENT_CODE, index) of an item's augmentation draws.
+# Seeds (seed, _AUGMENT_CODE, index[, training seed]) of an item's augmentation.
 _AUGMENT_CODE = 4
 
 
@@ -36,11 +36,14 @@ class OnlineSynthPlateDataset(BaseDataset):
     rendered rather than read from disk.
 
     With ``seed_pipeline`` (the default) the pipeline's random draws (the
-    augmentations) are seeded from the item's index too, so an item is the
-    same image every time it is read: a resumed run reads exactly what an
-    unbroken one reads, whichever dataloader worker reads it. With the
-    default sampler that repeats each augmentation every epoch; set it
-    False there for new draws each epoch.
+    augmentations) are seeded from the item's index too, and from the run's
+    ``randomness.seed`` (:meth:`set_pipeline_seed`, called by
+    :class:`~dld.engine.hooks.EpochSeedHook`), so an item is the same image
+    every time a run reads it: a resumed run reads exactly what an unbroken
+    one reads, whichever dataloader worker reads it, and another training
+    seed draws other augmentations of the same plates. With the default
+    sampler that repeats each augmentation every epoch; set it False there
+    for new draws each epoch.
 
     An item is one frame of its own plate (a track of one), drawn like the
     frames of :func:`~dld.datasets.synth.generate_synth_plates` and put in
@@ -100,6 +103,7 @@ class OnlineSynthPlateDataset(BaseDataset):
         self.with_lr = bool(with_lr)
         self.with_hr = bool(with_hr)
         self.seed_pipeline = bool(seed_pipeline)
+        self.pipeline_seed: Optional[int] = None
         self.exclude_ann_files = list(exclude_ann_files)
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -160,14 +164,21 @@ class OnlineSynthPlateDataset(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
-        draws = (global_random_seeded((self.seed, _AUGMENT_CODE, int(idx)))
-                 if self.seed_pipeline else nullcontext())
+        entropy = [self.seed, _AUGMENT_CODE, int(idx)]
+        if self.pipeline_seed is not None:
+            entropy.append(self.pipeline_seed)
+        draws = global_random_seeded(entropy) if self.seed_pipeline else nullcontext()
         with draws:
             data = self.prepare_data(idx)
         if data is None:
             raise RuntimeError(f'The pipeline returned None for plate {idx}; plate pipelines '
                                'must not drop samples silently.')
         return data
+
+    def set_pipeline_seed(self, seed: Optional[int]) -> None:
+        """Mix ``seed`` (the run's) into every item's augmentation seed; set
+        before the dataloader's workers start, which copy the dataset."""
+        self.pipeline_seed = None if seed is None else int(seed) % (2**32)
 
     def __len__(self) -> int:
         return self.num_plates

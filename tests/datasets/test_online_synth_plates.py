@@ -118,6 +118,17 @@ def test_an_item_is_augmented_alike_whatever_the_global_generators_hold():
     assert not np.array_equal(first['img_hr'], rendered['img_hr'])  # it was augmented
 
 
+def test_the_runs_seed_changes_the_augmentation_not_the_plate():
+    runs = []
+    for seed in (1, 1, 2):
+        ds = make(pipeline=AUGMENT)
+        ds.set_pipeline_seed(seed)
+        runs.append(ds[4])
+    assert runs[0]['gt_text'] == runs[2]['gt_text']
+    np.testing.assert_array_equal(runs[0]['img_hr'], runs[1]['img_hr'])
+    assert not np.array_equal(runs[0]['img_hr'], runs[2]['img_hr'])
+
+
 def test_without_seed_pipeline_the_draws_come_from_the_global_generators():
     ds = make(pipeline=AUGMENT, seed_pipeline=False)
     np.random.seed(1)

@@ -32,13 +32,20 @@ class EpochSeedHook(Hook):
     The augmentations run in the dataloader workers, whose generators MMEngine
     seeds once per worker process, not per epoch. Plates rendered when read
     (:class:`~dld.datasets.OnlineSynthPlateDataset`, the schedule's cycles)
-    seed each item's draws from its index, so they resume exactly too; an
-    on-disk set read by persistent workers draws other augmentations after a
-    resume than the unbroken run did (with ``num_workers=0`` this hook seeds
-    them as well).
+    seed each item's draws from its index and the run's seed (given to every
+    training dataset with ``set_pipeline_seed`` before the workers start),
+    so they resume exactly too; an on-disk set read by persistent workers
+    draws other augmentations after a resume than the unbroken run did (with
+    ``num_workers=0`` this hook seeds them as well).
     """
 
     priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        for dataset in _nested_datasets(getattr(loader, 'dataset', None)):
+            if hasattr(dataset, 'set_pipeline_seed'):
+                dataset.set_pipeline_seed(int(runner.seed))
 
     def before_train_epoch(self, runner) -> None:
         _seed_everything(int(runner.seed) + int(runner.epoch))
@@ -54,3 +61,16 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def _nested_datasets(dataset):
+    """``dataset`` and those it wraps (ConcatDataset, RepeatDataset, ...)."""
+    if dataset is None:
+        return
+    yield dataset
+    inner = getattr(dataset, 'datasets', None)
+    for child in inner if isinstance(inner, (list, tuple)) else ():
+        yield from _nested_datasets(child)
+    child = getattr(dataset, 'dataset', None)
+    if child is not None and child is not dataset:
+        yield from _nested_datasets(child)
