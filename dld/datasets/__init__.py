@@ -11,11 +11,12 @@ from .lrlpr_track_dataset import LRLPRTrackDataset
 from .online_synth_plate_dataset import OnlineSynthPlateDataset
 from .paired_plate_dataset import PairedPlateDataset
 from .samplers import EpochOffsetSampler
+from .seeded_pipeline import SeededPipelineMixin
 from .synth import ensure_synth_plates, generate_synth_plates
 
 __all__ = [
     'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
-    'OnlineSynthPlateDataset', 'EpochOffsetSampler',
+    'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin',
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates'
 ]

@@ -17,6 +17,7 @@ from mmengine.registry import DefaultScope
 from dld.registry import TASK_UTILS
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from .seeded_pipeline import SeededPipelineMixin
 from .transforms.loading import LoadPlateImages
 
 FramePolicy = Union[str, int]
@@ -41,7 +42,7 @@ class TrackRecord:
     text: str
 
 
-class BasePlateDataset(BaseDataset):
+class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     """Base of the plate datasets; one item is one frame of a track.
 
     Args:
@@ -78,7 +79,17 @@ class BasePlateDataset(BaseDataset):
             a pipeline without one is checked on every path handed to it.
         seed (int | None): seeds the frame choice of ``'random'`` and the
             retry index choice; None uses NumPy's global generator (which
-            MMEngine seeds per worker).
+            MMEngine seeds per worker). With ``seed_pipeline`` it is part of
+            every item's seed instead (None counts as 0).
+        seed_pipeline (bool): draw everything random about reading an item
+            (its augmentations, the ``'random'`` frame, a ``max_retry``
+            substitute) from a seed of the item's own: the dataset's seed,
+            the index the sampler asks for and the run's seed
+            (:class:`SeededPipelineMixin`), so a resumed run reads the same
+            images as an unbroken one even through persistent workers. Read
+            it with :class:`EpochOffsetSampler`, whose indices
+            ``epoch * len(self) + i`` give each epoch its own draws; any
+            index ``>= 0`` reads item ``index % len(self)``.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments
             (``ann_file``, ``data_root``, ``pipeline``, ``test_mode``,
             ``indices``, ...).
@@ -93,6 +104,7 @@ class BasePlateDataset(BaseDataset):
                  max_retry: Optional[int] = None,
                  check_files: Optional[bool] = None,
                  seed: Optional[int] = None,
+                 seed_pipeline: bool = False,
                  **kwargs) -> None:
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -113,6 +125,8 @@ class BasePlateDataset(BaseDataset):
             raise ValueError(f'max_retry must be >= 0, got {max_retry}')
         self.max_retry = max_retry
         self.check_files = max_retry == 0 if check_files is None else bool(check_files)
+        self.seed = seed
+        self.seed_pipeline = bool(seed_pipeline)
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.num_bad_annotations = 0
         self.num_skipped_images = 0
@@ -244,7 +258,8 @@ class BasePlateDataset(BaseDataset):
 
     # ------------------------------------------------------------------ reading
     def _randint(self, high: int) -> int:
-        if self._rng is not None:
+        # With seed_pipeline the global generator is seeded for the item.
+        if self._rng is not None and not self.seed_pipeline:
             return int(self._rng.integers(high))
         return int(np.random.randint(high))
 
@@ -273,6 +288,16 @@ class BasePlateDataset(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
+        if idx < 0 or len(self) == 0:
+            raise IndexError(f'{type(self).__name__}: index {idx} of a dataset of '
+                             f'{len(self)} item(s); indices are >= 0')
+        # An index past the end is item idx % len in another epoch
+        # (EpochOffsetSampler); the index itself seeds the item's draws.
+        with self.item_draws(self.seed or 0, idx):
+            return self._read(idx % len(self))
+
+    def _read(self, idx: int) -> dict:
+        """Item ``idx`` through the pipeline, or a substitute (``max_retry``)."""
         tried = []
         for attempt in range(self.max_retry + 1):
             try:

@@ -1,7 +1,6 @@
 """Training plates rendered on the fly: new plates every epoch, nothing on disk."""
 import logging
 import os.path as osp
-from contextlib import nullcontext
 from typing import List, Optional, Sequence, Set, Tuple, Union
 
 from mmengine.dataset import BaseDataset
@@ -9,21 +8,19 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import DATASETS, TASK_UTILS
-from dld.utils import global_random_seeded
 
 from .degradation import DegradationConfig
+from .seeded_pipeline import SeededPipelineMixin
 from .synth.generator import render_track, resolve_layouts
 from .synth.plate_text import label_chars
 
 # Seeds (seed, _ONLINE_CODE, index, attempt): never the (seed, split, ...)
 # seeds of a rendered set (splits are 0-2), so no online plate repeats one.
 _ONLINE_CODE = 3
-# Seeds (seed, _AUGMENT_CODE, index[, training seed]) of an item's augmentation.
-_AUGMENT_CODE = 4
 
 
 @DATASETS.register_module()
-class OnlineSynthPlateDataset(BaseDataset):
+class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
     """Synthetic LR/HR plates rendered when read, one plate per item.
 
     Why: a student that reads the same 7500 training plates cycle after cycle
@@ -103,7 +100,6 @@ class OnlineSynthPlateDataset(BaseDataset):
         self.with_lr = bool(with_lr)
         self.with_hr = bool(with_hr)
         self.seed_pipeline = bool(seed_pipeline)
-        self.pipeline_seed: Optional[int] = None
         self.exclude_ann_files = list(exclude_ann_files)
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -164,21 +160,12 @@ class OnlineSynthPlateDataset(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
-        entropy = [self.seed, _AUGMENT_CODE, int(idx)]
-        if self.pipeline_seed is not None:
-            entropy.append(self.pipeline_seed)
-        draws = global_random_seeded(entropy) if self.seed_pipeline else nullcontext()
-        with draws:
+        with self.item_draws(self.seed, idx):
             data = self.prepare_data(idx)
         if data is None:
             raise RuntimeError(f'The pipeline returned None for plate {idx}; plate pipelines '
                                'must not drop samples silently.')
         return data
-
-    def set_pipeline_seed(self, seed: Optional[int]) -> None:
-        """Mix ``seed`` (the run's) into every item's augmentation seed; set
-        before the dataloader's workers start, which copy the dataset."""
-        self.pipeline_seed = None if seed is None else int(seed) % (2**32)
 
     def __len__(self) -> int:
         return self.num_plates

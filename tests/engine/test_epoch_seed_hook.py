@@ -2,12 +2,14 @@
 per-item augmentation with the run's seed."""
 import random
 from types import SimpleNamespace
+from unittest import mock
 
 import numpy as np
+import pytest
 import torch
-from mmengine.dataset import ConcatDataset
+from mmengine.dataset import ConcatDataset, DefaultSampler
 
-from dld.datasets import OnlineSynthPlateDataset
+from dld.datasets import EpochOffsetSampler, OnlineSynthPlateDataset
 from dld.engine.hooks import EpochSeedHook
 
 
@@ -39,3 +41,32 @@ def test_the_training_sets_wrapped_or_not_get_the_runs_seed():
         dataset=ConcatDataset(inner, lazy_init=True)))
     EpochSeedHook().before_train(runner)
     assert [ds.pipeline_seed for ds in inner] == [11, 11]
+
+
+def _runner_reading(dataset, sampler):
+    loader = SimpleNamespace(dataset=dataset, sampler=sampler,
+                             batch_sampler=SimpleNamespace(sampler=sampler))
+    return SimpleNamespace(seed=0, train_dataloader=loader)
+
+
+@pytest.mark.parametrize('wrapped, sampler_type, warns', [
+    (False, EpochOffsetSampler, False),
+    (False, DefaultSampler, True),
+    (True, EpochOffsetSampler, True),  # the wrapper cannot read past its end
+])
+def test_seeded_draws_without_a_new_index_each_epoch_are_a_warning(wrapped, sampler_type,
+                                                                   warns):
+    dataset = OnlineSynthPlateDataset(num_plates=2, lazy_init=True)
+    top = ConcatDataset([dataset], lazy_init=True) if wrapped else dataset
+    runner = _runner_reading(top, sampler_type(dataset, shuffle=False))
+    with mock.patch('dld.engine.hooks.epoch_seed_hook.print_log') as log:
+        EpochSeedHook().before_train(runner)
+    messages = [c.args[0] for c in log.call_args_list]
+    assert bool(messages) is warns
+    if warns:
+        assert 'every epoch repeats the same augmentations' in messages[0]
+        assert ('ConcatDataset' if wrapped else 'DefaultSampler') in messages[0]
+    dataset.seed_pipeline = False  # new draws each epoch from the workers' generators
+    with mock.patch('dld.engine.hooks.epoch_seed_hook.print_log') as log:
+        EpochSeedHook().before_train(runner)
+    assert not log.called

@@ -50,6 +50,32 @@ def test_resume_after_2_epochs_matches_3_uninterrupted(tiny_teacher_config, trai
     _assert_same_tensors(a['param_schedulers'], b['param_schedulers'], 'param_schedulers')
 
 
+# The tiny teacher on its plates on disk, augmented and read by two persistent
+# workers, as the schedule's runs are: the workers seed their generators once
+# per process, so only the per-item seeds (seed_pipeline, EpochOffsetSampler)
+# make the resumed epoch draw what the unbroken one drew.
+AUGMENTED_ON_DISK = '''
+_base_ = [{tiny!r}]
+train_dataloader = dict(num_workers=2, persistent_workers=True,
+                        dataset=dict(pipeline=_base_.hr_train_pipeline))
+'''
+
+
+@pytest.mark.slow
+def test_augmented_plates_on_disk_through_persistent_workers_resume_exactly(
+        tiny_teacher_config, train_tool, run_name, tmp_path):
+    config = tmp_path / 'augmented.py'
+    config.write_text(AUGMENTED_ON_DISK.format(tiny=tiny_teacher_config))
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
+    _train(train_tool, str(config), straight, run_name())
+    _train(train_tool, str(config), broken, run_name(), 'train_cfg.max_epochs=2')
+    train_tool.main([str(config), '--work-dir', str(broken), '--resume',
+                     '--cfg-options', f'experiment_name={run_name()}'])
+    a = torch.load(straight / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
+
+
 @pytest.mark.slow
 def test_resume_from_an_explicit_checkpoint_and_best_link(tiny_teacher_config, train_tool,
                                                           run_name, tmp_path):

@@ -77,6 +77,10 @@ train_dataset = dict(
     ann_file='train.txt',
     dictionary=dictionary,
     frames='all',  # every frame of every track, once per epoch
+    # Each item's augmentations seeded from its index (EpochOffsetSampler:
+    # a new one every epoch) and the run's seed: a resumed run reads the
+    # same images as an unbroken one, persistent workers or not.
+    seed_pipeline=True,
     pipeline=train_pipeline)
 # Training plates rendered when read (OnlineSynthPlateDataset) instead of
 # the 7500 on disk: with EpochOffsetSampler every epoch reads 7500 new ones.
@@ -107,7 +111,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='EpochOffsetSampler', shuffle=True),  # see seed_pipeline
     collate_fn=dict(type='pseudo_collate'),
     dataset=train_dataset)
 val_dataloader = dict(

@@ -13,8 +13,10 @@ class EpochOffsetSampler(DefaultSampler):
 
     Why: with a dataset that renders item ``i`` from seed ``i`` for any
     ``i >= 0`` (:class:`~dld.datasets.OnlineSynthPlateDataset`), epoch ``e``
-    then reads items ``e*N ... e*N+N-1``: new plates every epoch. The epoch
-    comes from ``set_epoch`` (MMEngine's ``DistSamplerSeedHook``), so a resumed
+    then reads items ``e*N ... e*N+N-1``: new plates every epoch. A set on
+    disk with ``seed_pipeline`` reads its items again, each with the
+    augmentations of index ``e*N + i``: new draws every epoch, the same on
+    every run. The epoch comes from ``set_epoch`` (MMEngine's ``DistSamplerSeedHook``), so a resumed
     run reads the same plates as an unbroken one; shuffling, rounding up and
     the split across ranks are the default sampler's.
     """

@@ -1,10 +1,13 @@
 """Reseed every epoch, so a resumed run continues exactly as an unbroken one."""
+import logging
 import random
 
 import numpy as np
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 
+from dld.datasets import EpochOffsetSampler
 from dld.registry import HOOKS
 
 
@@ -30,12 +33,15 @@ class EpochSeedHook(Hook):
     dataloader without workers draws while it reads the first batch.
 
     The augmentations run in the dataloader workers, whose generators MMEngine
-    seeds once per worker process, not per epoch. Plates rendered when read
-    (:class:`~dld.datasets.OnlineSynthPlateDataset`, the schedule's cycles)
-    seed each item's draws from its index and the run's seed (given to every
-    training dataset with ``set_pipeline_seed`` before the workers start),
-    so they resume exactly too; an on-disk set read by persistent workers
-    draws other augmentations after a resume than the unbroken run did (with
+    seeds once per worker process, not per epoch. A training set with
+    ``seed_pipeline`` (:class:`~dld.datasets.SeededPipelineMixin`: the
+    configs' on-disk and rendered sets) seeds each item's draws from the
+    sampler's index and the run's seed, given to it here before the workers
+    start, so it resumes exactly too. That needs
+    :class:`~dld.datasets.EpochOffsetSampler` (a new index each epoch);
+    without it every epoch repeats the same augmentations, and this hook
+    warns. A set without ``seed_pipeline`` read by persistent workers draws
+    other augmentations after a resume than the unbroken run did (with
     ``num_workers=0`` this hook seeds them as well).
     """
 
@@ -43,9 +49,22 @@ class EpochSeedHook(Hook):
 
     def before_train(self, runner) -> None:
         loader = runner.train_dataloader
-        for dataset in _nested_datasets(getattr(loader, 'dataset', None)):
+        top = getattr(loader, 'dataset', None)
+        sampler = getattr(getattr(loader, 'batch_sampler', None), 'sampler',
+                          getattr(loader, 'sampler', None))
+        for dataset in _nested_datasets(top):
             if hasattr(dataset, 'set_pipeline_seed'):
                 dataset.set_pipeline_seed(int(runner.seed))
+            if getattr(dataset, 'seed_pipeline', False) and not (
+                    dataset is top and isinstance(sampler, EpochOffsetSampler)):
+                why = ('it is read through ' + type(top).__name__ if dataset is not top
+                       else f'the sampler is {type(sampler).__name__}')
+                print_log(
+                    f'{type(dataset).__name__} seeds each item\'s augmentations from the '
+                    f'index it is read at (seed_pipeline=True), and {why}, not '
+                    'EpochOffsetSampler on it directly: every epoch repeats the same '
+                    'augmentations. Use EpochOffsetSampler, or seed_pipeline=False.',
+                    logger='current', level=logging.WARNING)
 
     def before_train_epoch(self, runner) -> None:
         _seed_everything(int(runner.seed) + int(runner.epoch))
