@@ -20,6 +20,7 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
+    relax_deterministic_algorithms,
 )
 from dld.utils.precision import resolve_amp
 
@@ -103,7 +104,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     prepare_run(cfg)
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    relax_deterministic_algorithms(cfg)
+    runner.train()
 
 
 if __name__ == '__main__':

@@ -118,7 +118,21 @@ def load_runner_config(args: argparse.Namespace) -> Config:
 def prepare_run(cfg: Config) -> None:
     """Start the process group (the runner reuses it), then let rank 0 make
     the config's data while the others wait."""
+    if cfg.get('randomness', {}).get('deterministic'):
+        # cuBLAS is deterministic only with a fixed workspace; PyTorch
+        # raises at the first CUDA matmul without it.
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     init_distributed(cfg)
     if get_rank() == 0:
         ensure_config_data(cfg)
     barrier()
+
+
+def relax_deterministic_algorithms(cfg: Config) -> None:
+    """Call after building the runner: with ``randomness.deterministic``,
+    MMEngine makes every op without a deterministic kernel an error, and on
+    CUDA PyTorch has none for backward passes the distiller runs (bilinear
+    interpolation of the feature connector, CTC loss). Those ops now warn,
+    naming themselves, and the rest stay deterministic."""
+    if cfg.get('randomness', {}).get('deterministic'):
+        torch.use_deterministic_algorithms(True, warn_only=True)

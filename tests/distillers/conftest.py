@@ -53,3 +53,17 @@ def plate_batch(n: int = 4, seed: int = 0):
     hr = torch.randn(n, 3, 48, 144, generator=g)
     samples = [PlateDataSample(gt_text=texts[i % len(texts)]) for i in range(n)]
     return lr, hr, samples
+
+
+@pytest.fixture
+def dld_ckpt(teacher_ckpt, tmp_path):
+    """A DLD checkpoint whose student differs from its HR teacher."""
+    torch.manual_seed(1)
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py',
+                                      teacher_ckpt=teacher_ckpt()))
+    with torch.no_grad():
+        for p in model.student.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    path = str(tmp_path / 'dld_cycle.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path, {k: v.clone() for k, v in model.state_dict().items()}

@@ -12,20 +12,6 @@ from .conftest import plate_batch, tiny_dld_cfg
 LR_TEACHER = 'configs/dld_plate_student_online_lrteacher.py'
 
 
-@pytest.fixture
-def dld_ckpt(teacher_ckpt, tmp_path):
-    """A DLD checkpoint whose student differs from its HR teacher."""
-    torch.manual_seed(1)
-    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_student_online.py',
-                                      teacher_ckpt=teacher_ckpt()))
-    with torch.no_grad():
-        for p in model.student.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    path = str(tmp_path / 'dld_cycle.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
-    return path, {k: v.clone() for k, v in model.state_dict().items()}
-
-
 def test_teacher_is_the_checkpoints_student_and_survives_load_from(dld_ckpt):
     path, saved = dld_ckpt
     model = MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_ckpt=path))
