@@ -92,3 +92,14 @@ def test_reduction_override_replaces_the_configured_reduction_for_one_call():
     assert module(student, teacher).dim() == 0
     with pytest.raises(ValueError, match='reduction'):
         module(student, teacher, reduction_override='max')
+
+
+def test_a_class_the_teacher_masks_out_adds_nothing_not_nan():
+    teacher = torch.tensor([[[2.0, float('-inf'), 0.5]]])  # class 1 masked, p = 0
+    student = torch.tensor([[[1.0, 3.0, 0.0]]], requires_grad=True)
+    loss = kl_div_loss(student, teacher)
+    p = torch.softmax(teacher[0, 0, [0, 2]], -1)
+    q = torch.log_softmax(student[0, 0].detach(), -1)[[0, 2]]
+    torch.testing.assert_close(loss.detach(), (p * (p.log() - q)).sum())
+    loss.backward()
+    assert torch.isfinite(student.grad).all()

@@ -91,17 +91,21 @@ def test_ctc_loss_zeroes_unalignable_targets_but_nll_reports_them():
     assert dec.loss(memory, targets)['loss_ctc'].item() == 0.0
 
 
-def test_ce_loss_ignores_padding_and_cuts_long_labels():
+def test_ce_loss_trains_on_long_labels_cut_but_scores_them_unemittable():
     torch.manual_seed(0)
     dec = MODELS.build(dict(type='AttentionDecoder', in_channels=8, cell='gru', d_model=16,
                             num_layers=1, max_seq_len=4, dropout=0.0))
     memory = torch.randn(2, 6, 8)
-    targets = [[1], [1, 2, 3, 4, 5]]  # the second is cut to 3 chars + EOS
-    nll = dec.sequence_nll(memory, targets)
-    assert nll[1].item() == pytest.approx(dec.sequence_nll(memory[1:], [[1, 2, 3]]).item(),
-                                          rel=1e-5)
+    targets = [[1], [1, 2, 3, 4, 5]]  # training cuts the second to 3 chars + EOS
+    cut = dec.sequence_nll(memory, [[1], [1, 2, 3]])
     loss = dec.loss(memory, targets)['loss_ce']
-    assert loss.item() == pytest.approx(nll.sum().item() / (2 + 4), rel=1e-5)
+    assert loss.item() == pytest.approx(cut.sum().item() / (2 + 4), rel=1e-5)
+    # ... but the decoder cannot emit 5 characters: its likelihood is nil,
+    # not that of the cut string (as CTC scores a target too long to align).
+    nll = dec.sequence_nll(memory, targets)
+    assert nll[0].item() == pytest.approx(cut[0].item()) and torch.isinf(nll[1])
+    assert dec.sequence_nll(memory, targets, unalignable_nll=30.0)[1].item() == 30.0
+    assert dec.sequence_nll(memory[1:], [[1, 2, 3]]).isfinite().all()  # at the limit
 
 
 def test_label_smoothing_changes_the_loss_not_the_likelihood():

@@ -145,7 +145,8 @@ class BaseDecoder(BaseModule):
         """``-log p(target | x)``, ``(N,)``.
 
         ``unalignable_nll``: the value (with zero gradient) for a target the
-        input is too short to produce, instead of +inf (CTC only).
+        decoder cannot produce (too long to align in the CTC frames, or
+        longer than an attention decoder's max_seq_len - 1), instead of +inf.
         """
         return self.score_sequences(encoder_out, targets, None, unalignable_nll)[0]
 

@@ -34,7 +34,8 @@ class Dictionary:
             ``'ignore'`` drops it. Plates have no "unknown" glyph worth
             learning, so there is no ``<UKN>`` token.
         case_sensitive (bool): if False, labels are upper-cased before
-            lookup (plates are upper-case).
+            lookup (plates are upper-case), and the characters must then be
+            upper-case too.
     """
 
     BLANK = '<BLK>'
@@ -61,6 +62,12 @@ class Dictionary:
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
             raise ValueError(f'Duplicate characters in dictionary: {dupes}')
+        lower = [c for c in chars if c != c.upper()]
+        if lower and not case_sensitive:
+            raise ValueError(
+                f'case_sensitive=False upper-cases every label before lookup, so the '
+                f'dictionary could never encode its character(s) {lower}: upper-case '
+                'them or set case_sensitive=True.')
         if unknown not in ('error', 'ignore'):
             raise ValueError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
         self.unknown = unknown

@@ -78,11 +78,19 @@ class CEModuleLoss(nn.Module):
             unalignable_nll: Optional[float] = None) -> torch.Tensor:
         """``-log p(target | x)`` per sample, ``(B,)``: token NLLs incl. EOS.
 
-        ``unalignable_nll`` is accepted for symmetry with CTC: an
-        autoregressive decoder can emit any target up to its length limit.
+        An autoregressive decoder can emit any target up to its length limit
+        (``L - 1`` characters and EOS); a longer one it cannot emit at all,
+        so it gets ``unalignable_nll`` (zero gradient) or +inf, as CTC does,
+        rather than the likelihood of the cut string :meth:`forward` trains.
         """
         ce, _ = self._token_ce(logits, targets, 0.0)
-        return ce.sum(dim=1)
+        nll = ce.sum(dim=1)
+        too_long = torch.tensor([len(t) > logits.size(1) - 1 for t in targets],
+                                device=nll.device)
+        if not too_long.any():
+            return nll
+        fill = float('inf') if unalignable_nll is None else float(unalignable_nll)
+        return torch.where(too_long, nll.new_tensor(fill), nll)
 
     def forward(self, logits: torch.Tensor,
                 targets: Sequence[Sequence[int]]) -> Dict[str, torch.Tensor]:

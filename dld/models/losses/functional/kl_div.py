@@ -1,6 +1,7 @@
 """Hinton's KL distillation between per-step class distributions."""
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -11,9 +12,12 @@ from .step_mask import average_valid_steps, prepare_logit_pair
 def kl_per_step(log_p: Tensor, log_q: Tensor) -> Tensor:
     """``KL(p || q)`` summed over the last axis, from log-probabilities.
 
-    ``(..., K), (..., K) -> (...)``; ``p = 0`` contributes 0 (log-target form).
+    ``(..., K), (..., K) -> (...)``; ``p = 0`` (``log_p = -inf``, a masked
+    class) contributes 0, as in the definition, where the log-target form
+    alone would give ``0 * -inf = nan``.
     """
-    return F.kl_div(log_q, log_p, reduction='none', log_target=True).sum(dim=-1)
+    terms = F.kl_div(log_q, log_p, reduction='none', log_target=True)
+    return torch.where(log_p == float('-inf'), terms.new_zeros(()), terms).sum(dim=-1)
 
 
 def kl_div_loss(student_logits: Tensor,
