@@ -351,6 +351,23 @@ def test_topk_sequence_kl_is_a_true_kl_over_beams_and_rest():
     assert expected > 0
 
 
+def test_topk_sequence_kl_keeps_the_rest_precise_when_beams_hold_nearly_all_mass():
+    from dld.models.losses.functional import topk_sequence_kl
+    scores64 = torch.tensor([[-1e-5, -14.0], [-3e-6, float('-inf')]], dtype=torch.float64)
+    nll64 = torch.tensor([[2e-5, 13.0], [1e-5, 5.0]], dtype=torch.float64)
+    exact = topk_sequence_kl(nll64, scores64)
+    nll = nll64.float().requires_grad_()
+    got = topk_sequence_kl(nll, scores64.float())
+    torch.testing.assert_close(got.double(), exact, rtol=1e-3, atol=0)
+    got.sum().backward()
+    assert torch.isfinite(nll.grad).all()
+    # No beam at all: nothing to compare, and no nan in the gradient.
+    none = torch.full((1, 2), float('-inf'))
+    nll = torch.zeros(1, 2, requires_grad=True)
+    topk_sequence_kl(nll, none).sum().backward()
+    assert topk_sequence_kl(nll, none).item() == 0.0 and torch.isfinite(nll.grad).all()
+
+
 def test_selector_stage_trains_the_selector_alone_on_the_eval_mode_student(teacher_ckpt):
     model = MODELS.build(tiny_dld_cfg('configs/dld_plate_hr_selector.py',
                                       teacher_ckpt=teacher_ckpt()))
