@@ -50,6 +50,13 @@ class DegradationConfig:
     gray_prob: float = 0.3
     darken: Range = (0.5, 1.0)
 
+    def __post_init__(self) -> None:
+        # Fail when configured, naming the field, not at the first draw.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _RANGES or (f.name == 'jpeg_quality' and value is not None):
+                _check_range(f.name, value)
+
     @classmethod
     def from_dict(cls, cfg: Optional[dict]) -> 'DegradationConfig':
         """Build from a config dict; an unknown key fails loudly."""
@@ -62,9 +69,28 @@ class DegradationConfig:
         return cls(**cfg)
 
 
-def _uniform(rng: np.random.Generator, r: Range) -> float:
+_RANGES = ('gaussian_sigma', 'motion_length', 'scale', 'noise_sigma', 'darken')
+
+
+def _check_range(name: str, value) -> None:
+    """Raise ValueError unless ``value`` is a ``(low, high)`` pair with ``low <= high``."""
+    try:
+        lo, hi = value
+        ordered = float(lo) <= float(hi)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f'Degradation parameter {name!r} must be a (low, high) pair, '
+                         f'got {value!r}') from err
+    if not ordered:
+        raise ValueError(f'Degradation parameter {name!r} is the reversed range {value!r}; '
+                         f'give (low, high) with low <= high, e.g. {(hi, lo)!r}')
+
+
+def _uniform(rng: np.random.Generator, cfg: 'DegradationConfig', name: str) -> float:
+    """A draw from the range ``cfg.<name>`` (its value when ``low == high``)."""
+    r = getattr(cfg, name)
+    _check_range(name, r)  # again: a config may be changed after it was built
     lo, hi = r
-    return float(lo) if hi <= lo else float(rng.uniform(lo, hi))
+    return float(lo) if hi == lo else float(rng.uniform(lo, hi))
 
 
 def perspective_jitter(img: np.ndarray, rng: np.random.Generator,
@@ -115,12 +141,12 @@ def degrade_plate(img: np.ndarray, rng: np.random.Generator,
 
     if rng.random() < cfg.blur_prob:
         if rng.random() < cfg.motion_blur_prob:
-            out = motion_blur(out, rng, _uniform(rng, cfg.motion_length))
+            out = motion_blur(out, rng, _uniform(rng, cfg, 'motion_length'))
         else:
-            sigma = _uniform(rng, cfg.gaussian_sigma)
+            sigma = _uniform(rng, cfg, 'gaussian_sigma')
             out = cv2.GaussianBlur(out, (0, 0), sigmaX=max(sigma, 1e-3)).reshape(out.shape)
 
-    scale = _uniform(rng, cfg.scale)
+    scale = _uniform(rng, cfg, 'scale')
     lw = max(4, int(round(w * scale)))
     lh = max(4, int(round(h * lw / w)))
     out = cv2.resize(out, (lw, lh), interpolation=cv2.INTER_AREA).reshape(lh, lw, c)
@@ -129,8 +155,8 @@ def degrade_plate(img: np.ndarray, rng: np.random.Generator,
     if c == 3 and rng.random() < cfg.gray_prob:
         gray = out @ np.float32([0.114, 0.587, 0.299])  # BGR weights
         out = np.repeat(gray[..., None], 3, axis=2)
-    out *= _uniform(rng, cfg.darken)
-    sigma = _uniform(rng, cfg.noise_sigma)
+    out *= _uniform(rng, cfg, 'darken')
+    sigma = _uniform(rng, cfg, 'noise_sigma')
     if sigma > 0:
         out += np.float32(sigma) * rng.standard_normal(size=out.shape, dtype=np.float32)
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -3,12 +3,13 @@ import json
 import os
 import os.path as osp
 import re
-from typing import Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from dld.registry import DATASETS
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import PlateAnnotationError
+from .paired_plate_dataset import decode_label_line
 
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
 
@@ -26,7 +27,10 @@ class LRLPRTrackDataset(BasePlateDataset):
     A track folder is any folder holding ``lr-*`` frames. ``annotations.json``
     may be missing (unlabelled test data; needs ``allow_empty_text=True``);
     ``corners`` and ``plate_layout`` are optional. The track id is the
-    folder path relative to ``data_root``.
+    folder path relative to ``data_root``. ``lr-K`` pairs with ``hr-K`` by
+    frame number, so when HR frames are there both must have the same
+    numbers. ``annotations.json`` and the track list are UTF-8 (a
+    byte-order mark is allowed).
 
     Args:
         ann_file (str): optional text file listing track folders (relative to
@@ -35,13 +39,22 @@ class LRLPRTrackDataset(BasePlateDataset):
         See :class:`BasePlateDataset` for the other arguments.
     """
 
-    def _track_dirs(self) -> List[str]:
+    def _track_dirs(self) -> Iterator[Union[str, PlateAnnotationError]]:
+        """Each track folder, or the error of a track-list line."""
         if self.ann_file:
             if not osp.isfile(self.ann_file):
                 raise FileNotFoundError(f'Track list not found: {self.ann_file!r}')
-            with open(self.ann_file, encoding='utf-8') as f:
-                names = [ln.strip() for ln in f if ln.strip() and not ln.startswith('#')]
-            return [osp.join(self.data_root, n) for n in names]
+            with open(self.ann_file, 'rb') as f:
+                raw_lines = f.read().splitlines()
+            for lineno, raw in enumerate(raw_lines, 1):
+                try:
+                    name = decode_label_line(raw, f'{self.ann_file}:{lineno}').strip()
+                except PlateAnnotationError as err:
+                    yield err
+                    continue
+                if name and not name.startswith('#'):
+                    yield osp.join(self.data_root, name)
+            return
         if not osp.isdir(self.data_root):
             raise FileNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')
         found = []
@@ -49,18 +62,22 @@ class LRLPRTrackDataset(BasePlateDataset):
             dirnames.sort()
             if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames):
                 found.append(dirpath)
-        return sorted(found)
+        yield from sorted(found)
 
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
         for folder in self._track_dirs():
+            if isinstance(folder, PlateAnnotationError):
+                yield folder
+                continue
             try:
                 yield self._read_track(folder)
             except PlateAnnotationError as err:
                 yield err
 
     @staticmethod
-    def _frames(folder: str, files: List[str], kind: str, where: str) -> List[str]:
-        by_idx = {}
+    def _frames(folder: str, files: List[str], kind: str, where: str) -> Dict[int, str]:
+        """``{frame number: absolute path}`` of the ``kind`` frames."""
+        by_idx: Dict[int, str] = {}
         for n in files:
             m = _FRAME_RE.match(n)
             if m and m.group(1).lower() == kind:
@@ -69,14 +86,41 @@ class LRLPRTrackDataset(BasePlateDataset):
                     raise PlateAnnotationError(
                         where, f'{kind}-{idx:03d} exists twice ({by_idx[idx]}, {n})')
                 by_idx[idx] = n
-        return [osp.abspath(osp.join(folder, by_idx[i])) for i in sorted(by_idx)]
+        return {i: osp.abspath(osp.join(folder, by_idx[i])) for i in sorted(by_idx)}
+
+    @staticmethod
+    def _pair_frames(lr: Dict[int, str], hr: Dict[int, str],
+                     where: str) -> Tuple[List[str], Optional[List[str]]]:
+        """LR and HR paths paired by frame number (sort position would pair
+        lr-002 with hr-003 when hr-002 is missing and hr-004 is there)."""
+        if not hr:
+            return list(lr.values()), None
+        if set(lr) != set(hr):
+            unpaired = []
+            for kind, alone, other in (('lr', set(lr) - set(hr), 'HR'),
+                                       ('hr', set(hr) - set(lr), 'LR')):
+                if alone:
+                    names = ', '.join(f'{kind}-{i:03d}' for i in sorted(alone))
+                    unpaired.append(f'{names} without {other}')
+            raise PlateAnnotationError(
+                where, f'{len(lr)} LR frames but {len(hr)} HR frames, numbered otherwise '
+                f'({"; ".join(unpaired)}); LR and HR must pair frame by frame')
+        return [lr[i] for i in sorted(lr)], [hr[i] for i in sorted(lr)]
 
     def _read_text(self, ann_path: str) -> Optional[str]:
         if not osp.isfile(ann_path):
             return None
+        with open(ann_path, 'rb') as f:
+            raw = f.read()
         try:
-            with open(ann_path, encoding='utf-8') as f:
-                ann = json.load(f)
+            content = raw.decode('utf-8-sig')  # a BOM is not JSON, but editors write one
+        except UnicodeDecodeError as err:
+            lineno = err.object.count(b'\n', 0, err.start) + 1
+            raise PlateAnnotationError(
+                f'{ann_path}:{lineno}', 'not valid UTF-8 (byte(s) '
+                f'0x{err.object[err.start:err.end].hex()}); save it as UTF-8') from err
+        try:
+            ann = json.loads(content)
         except json.JSONDecodeError as err:
             raise PlateAnnotationError(f'{ann_path}:{err.lineno}',
                                        f'invalid JSON ({err.msg})') from err
@@ -91,11 +135,11 @@ class LRLPRTrackDataset(BasePlateDataset):
         if not osp.isdir(folder):
             raise PlateAnnotationError(folder, 'track folder not found')
         files = os.listdir(folder)
-        lr = self._frames(folder, files, 'lr', folder)
-        hr = self._frames(folder, files, 'hr', folder)
+        lr, hr = self._pair_frames(self._frames(folder, files, 'lr', folder),
+                                   self._frames(folder, files, 'hr', folder), folder)
         ann_path = osp.join(folder, 'annotations.json')
         text = self._read_text(ann_path)
         where = ann_path if text is not None else folder
         track_id = osp.relpath(folder, self.data_root or '.')
         return TrackRecord(where=where, track_id=track_id.replace(os.sep, '/'),
-                           lr_paths=lr, hr_paths=hr or None, text=text or '')
+                           lr_paths=lr, hr_paths=hr, text=text or '')

@@ -184,12 +184,19 @@ def _read_labels(path: str, dictionary) -> Set[str]:
             f'exclude_ann_files: label file not found: {path!r}. It names plates the online '
             'set must not render (the validation and test splits); generate them first '
             '(tools/make_synth_plates.py, or any tool on a config with `synth_plates`).')
+    # Decoded as PairedPlateDataset decodes it: a BOM is dropped, a line that
+    # is not UTF-8 is an error naming file:line.
+    from .paired_plate_dataset import decode_label_line
+
     labels = set()
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            line = line.rstrip('\r\n')
-            if '\t' in line and not line.lstrip().startswith('#'):
-                labels.add(dictionary.normalize(line.split('\t', 1)[1].strip()))
+    with open(path, 'rb') as f:
+        raw_lines = f.read().splitlines()
+    for lineno, raw in enumerate(raw_lines, 1):
+        # A line that does not decode raises, never skipped: its plate could
+        # then be rendered for training while it is evaluated.
+        line = decode_label_line(raw, f'{path}:{lineno}')
+        if '\t' in line and not line.lstrip().startswith('#'):
+            labels.add(dictionary.normalize(line.split('\t', 1)[1].strip()))
     print_log(f'OnlineSynthPlateDataset: {len(labels)} plates of {path} will not be rendered',
               logger='current', level=logging.DEBUG)
     return labels

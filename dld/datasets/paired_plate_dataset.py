@@ -8,6 +8,24 @@ from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import PlateAnnotationError
 
 
+def decode_label_line(raw: bytes, where: str) -> str:
+    """One line of a label file as text.
+
+    Decoded line by line, so one line in another encoding is an error that
+    names it (skippable with ``strict=False``) rather than a failure of the
+    whole file; a UTF-8 byte-order mark (Notepad, Excel) is dropped so it
+    does not become part of the first path.
+    """
+    try:
+        return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as err:
+        bad = err.object[err.start:err.end]
+        pos = len(raw) - len(err.object) + err.start + 1  # err.object lacks the BOM
+        raise PlateAnnotationError(
+            where, f'not valid UTF-8 (byte(s) 0x{bad.hex()} at byte {pos} of the line); '
+            'save the file as UTF-8') from err
+
+
 @DATASETS.register_module()
 class PairedPlateDataset(BasePlateDataset):
     """Reads tracks from a label file, one track a line::
@@ -15,10 +33,11 @@ class PairedPlateDataset(BasePlateDataset):
         lr1.png,lr2.png,...,lrN.png|hr1.png,...,hrN.png<TAB>TEXT
         lr1.png,...,lrN.png<TAB>TEXT            # LR-only: eval / inference
 
-    Paths are relative to ``data_root`` (absolute paths are kept). Blank
-    lines and lines starting with ``#`` are ignored. The track id is the
-    folder shared by the LR frames (``'line<N>'`` when they share none, and
-    ``'<folder>#<N>'`` for a repeated folder).
+    The file is UTF-8 (a byte-order mark is allowed). Paths are relative to
+    ``data_root`` (absolute paths are kept). Blank lines and lines starting
+    with ``#`` are ignored. The track id is the folder shared by the LR
+    frames (``'line<N>'`` when they share none, and ``'<folder>#<N>'`` for a
+    repeated folder).
 
     See :class:`BasePlateDataset` for the other arguments.
     """
@@ -29,16 +48,17 @@ class PairedPlateDataset(BasePlateDataset):
                 f'Label file not found: {self.ann_file!r} (data_root={self.data_root!r}). '
                 'For the synthetic set run tools/make_synth_plates.py.')
         seen: Dict[str, int] = {}
-        with open(self.ann_file, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip('\r\n')
+        with open(self.ann_file, 'rb') as f:
+            raw_lines = f.read().splitlines()  # '\n', '\r\n' and '\r', as text mode
+        for lineno, raw in enumerate(raw_lines, 1):
+            where = f'{self.ann_file}:{lineno}'
+            try:
+                line = decode_label_line(raw, where)
                 if not line.strip() or line.lstrip().startswith('#'):
                     continue
-                where = f'{self.ann_file}:{lineno}'
-                try:
-                    yield self._parse_line(line, where, lineno, seen)
-                except PlateAnnotationError as err:
-                    yield err
+                yield self._parse_line(line, where, lineno, seen)
+            except PlateAnnotationError as err:
+                yield err
 
     def _split_paths(self, part: str, where: str, what: str) -> List[str]:
         paths = [p.strip() for p in part.split(',')]

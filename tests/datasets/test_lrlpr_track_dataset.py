@@ -1,5 +1,6 @@
 """LRLPRTrackDataset on a tiny ICPR-style tree written by the test."""
 import json
+import os
 
 import pytest
 
@@ -72,3 +73,49 @@ def test_track_list_file_selects_a_split(icpr_root):
     (icpr_root / 'val.txt').write_text('train/Scenario-B/Mercosur/track_00002\n')
     ds = LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt', frames='first')
     assert len(ds) == 1 and ds.get_data_info(0)['gt_text'] == 'ABC1D23'
+
+
+def test_annotations_that_are_not_utf8_name_the_file(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
+    (t / 'annotations.json').write_bytes(b'{\n "plate_text": "ABC\xe71D23"}')
+    with pytest.raises(PlateAnnotationError, match=r'annotations.json:2: not valid UTF-8'):
+        LRLPRTrackDataset(data_root=str(icpr_root))
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), strict=False, frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1
+
+
+def test_byte_order_marks_in_annotations_and_track_list_are_dropped(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
+    (t / 'annotations.json').write_bytes(b'\xef\xbb\xbf{"plate_text": "ABC1D23"}')
+    (icpr_root / 'val.txt').write_bytes(b'\xef\xbb\xbftrain/Scenario-B/Mercosur/track_00002\n')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt', frames='first')
+    assert len(ds) == 1 and ds.get_data_info(0)['gt_text'] == 'ABC1D23'
+
+
+def test_a_track_list_line_that_is_not_utf8_is_skipped_when_not_strict(icpr_root):
+    (icpr_root / 'val.txt').write_bytes(b'train/Scenario-B/Mercosur/track_00002\nx\xe9\n')
+    with pytest.raises(PlateAnnotationError, match=r'val.txt:2: not valid UTF-8'):
+        LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt', strict=False,
+                           frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1
+
+
+def test_lr_and_hr_frames_with_other_numbers_name_them(icpr_root):
+    t = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    (t / 'hr-002.png').rename(t / 'hr-006.png')  # 5 of each, but not the same 5
+    with pytest.raises(PlateAnnotationError,
+                       match=r'track_00001: 5 LR frames but 5 HR frames, numbered otherwise '
+                             r'\(lr-002 without HR; hr-006 without LR\)'):
+        LRLPRTrackDataset(data_root=str(icpr_root))
+
+
+def test_lr_and_hr_pair_by_frame_number(icpr_root, png_writer):
+    t = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    for k in (9, 10):  # numbers with a gap pair as well
+        png_writer(str(t / f'lr-{k:03d}.png'), 20, 42)
+        png_writer(str(t / f'hr-{k:03d}.png'), 40, 84)
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all')
+    pairs = [(os.path.basename(d['lr_path']), os.path.basename(d['hr_path']))
+             for d in map(ds.get_data_info, range(len(ds)))]
+    assert all(lr[3:] == hr[3:] for lr, hr in pairs) and len(pairs) == 12

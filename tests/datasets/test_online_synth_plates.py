@@ -214,3 +214,17 @@ def test_the_lr_online_configs_keep_their_stage_but_its_plates(online, stage, re
     batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
     assert batch['inputs'][0].shape == (3, 48, 144)
     assert ('inputs_hr' in batch) == reads_hr
+
+
+def test_excluded_label_files_may_start_with_a_byte_order_mark(tmp_path):
+    ann = tmp_path / 'val.txt'
+    # The BOM would hide the '#' and turn the comment into a label.
+    ann.write_bytes(b'\xef\xbb\xbf# lr|hr\tNOTALABEL\nx/lr.png|x/hr.png\tABC1234\n')
+    assert make(exclude_ann_files=[str(ann)]).excluded == {'ABC1234'}
+
+
+def test_an_excluded_label_line_that_is_not_utf8_is_an_error_naming_it(tmp_path):
+    ann = tmp_path / 'val.txt'
+    ann.write_bytes(b'x/lr.png|x/hr.png\tABC1234\nx/lr.png|x/hr.png\tAB\xc71234\n')
+    with pytest.raises(ValueError, match=r'val.txt:2: not valid UTF-8'):
+        make(exclude_ann_files=[str(ann)])

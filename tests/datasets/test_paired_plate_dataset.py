@@ -99,3 +99,21 @@ def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, wri
 def test_missing_label_file_says_how_to_make_the_synth_set(tmp_path):
     with pytest.raises(FileNotFoundError, match='make_synth_plates'):
         make(tmp_path, 'nope.txt')
+
+
+def test_a_byte_order_mark_does_not_become_part_of_the_first_path(paired_root):
+    (paired_root / 'bom.txt').write_bytes(b'\xef\xbb\xbf' + (GOOD + '\n').encode())
+    ds = make(paired_root, 'bom.txt', frames='first')
+    info = ds.get_data_info(0)
+    assert info['track_id'] == 't0'
+    assert info['lr_path'] == str(paired_root / 't0' / 'lr-0.png')
+
+
+def test_a_line_that_is_not_utf8_is_a_bad_line_naming_file_and_line(paired_root):
+    latin1 = GOOD.replace('t0/', 't1/').replace('ABC1234', 'XYZ9A87').encode() + b' \xe9\n'
+    (paired_root / 'latin1.txt').write_bytes((GOOD + '\n').encode() + latin1)
+    with pytest.raises(PlateAnnotationError, match='not valid UTF-8') as err:
+        make(paired_root, 'latin1.txt')
+    assert err.value.where.endswith('latin1.txt:2')
+    ds = make(paired_root, 'latin1.txt', strict=False, frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1

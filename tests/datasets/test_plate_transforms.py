@@ -128,3 +128,20 @@ def test_copy_hr_to_lr_is_a_copy_not_a_view():
     res = CopyHRToLR()(lr_hr())
     res['img'][:] = 0
     assert res['img_hr'].any()
+
+
+def test_seeded_degrade_hr_tells_items_without_paths_apart_by_their_index():
+    t = DegradeHR(seed=1, jpeg_quality=None, noise_sigma=(5, 5))
+
+    def lr(**key):
+        return t(dict(img_hr=np.full((64, 192, 3), 128, np.uint8), frame_idx=0, **key))['img']
+
+    assert not np.array_equal(lr(sample_idx=0), lr(sample_idx=1))
+    assert not np.array_equal(lr(plate_index=0), lr(plate_index=1))
+    assert np.array_equal(lr(sample_idx=3), lr(sample_idx=3))
+
+
+@pytest.mark.parametrize('field', ['scale', 'noise_sigma', 'jpeg_quality'])
+def test_a_reversed_degradation_range_is_an_error_naming_the_field(field):
+    with pytest.raises(ValueError, match=f"'{field}' is the reversed range"):
+        DegradeHR(**{field: (90, 30)})

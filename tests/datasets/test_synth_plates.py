@@ -3,6 +3,7 @@ import filecmp
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -102,3 +103,46 @@ def test_cli_reports_speed(tmp_path):
 def test_bad_generator_arguments_fail_loudly(tmp_path, bad):
     with pytest.raises((ValueError, KeyError)):
         generate_synth_plates(str(tmp_path / 'x'), **dict(SMALL, **bad))
+
+
+def test_labels_with_printed_letters_match_their_pattern():
+    rng = np.random.default_rng(0)
+    label = sample_plate_text('BR-NN', rng)[0]
+    assert label.startswith('BR') and text_matches(label, 'BR-NN')
+    assert not text_matches('XR' + label[2:], 'BR-NN') and not text_matches(label[2:], 'BR-NN')
+
+
+def _stale_warnings(log):
+    return [c.args[0] for c in log.call_args_list if 'other arguments' in c.args[0]]
+
+
+def test_ensure_keeps_a_set_made_otherwise_and_names_every_difference(tmp_path):
+    root = str(tmp_path / 'synth')
+    ensure_synth_plates(root, seed=0, **SMALL)
+    with mock.patch('dld.datasets.synth.generator.print_log') as log:
+        assert ensure_synth_plates(root, **dict(
+            SMALL, seed=0, val_tracks=2, hr_size=(32, 96), layouts=('AA-NNN', ),
+            degradation=dict(scale=(0.5, 0.5)))) is False
+    (message, ) = _stale_warnings(log)
+    for diff in ('tracks.val 1 on disk vs 2', 'hr_size [64, 192] on disk vs [32, 96]',
+                 "layouts ['LLL-NNNN', 'LLLNLNN'] on disk vs ['AA-NNN']",
+                 'degradation.scale [0.15, 0.35] on disk vs [0.5, 0.5]'):
+        assert diff in message
+    assert 'seed' not in message and 'frames' not in message
+
+
+def test_ensure_is_quiet_for_the_same_arguments_spelled_otherwise(tmp_path):
+    root = str(tmp_path / 'synth')
+    ensure_synth_plates(root, seed=0, **SMALL)
+    with mock.patch('dld.datasets.synth.generator.print_log') as log:
+        ensure_synth_plates(root, **dict(SMALL, seed=0, hr_size=[64, 192], workers=2,
+                                         layouts=['LLL-NNNN', 'Mercosur'], layout_weights=(3, 3),
+                                         degradation=dict(scale=[0.15, 0.35])))
+    assert _stale_warnings(log) == []
+
+
+def test_ensure_with_an_unknown_argument_fails_on_an_existing_set(tmp_path):
+    root = str(tmp_path / 'synth')
+    ensure_synth_plates(root, seed=0, **SMALL)
+    with pytest.raises(TypeError, match='nope'):
+        ensure_synth_plates(root, seed=0, nope=1, **SMALL)

@@ -58,3 +58,23 @@ def test_missing_track_id_is_an_error_naming_it():
     s.pred_text = 'A'
     with pytest.raises(KeyError, match='track_id'):
         TrackAccuracyMetric().process({}, [s.to_dict()])
+
+
+def test_a_tie_in_everything_goes_to_the_text_not_the_arrival_order():
+    frames = [(0, 'BBB', 0.5), (0, 'AAA', 0.5)]
+    assert vote_track(frames) == vote_track(frames[::-1]) == 'AAA'
+
+
+def test_equal_score_sums_tie_whatever_order_they_are_added_in():
+    # In frame order 0.1 + 0.2 + 0.3 > 0.3 + 0.2 + 0.1 by one float ulp.
+    frames = [(0, 'BBB', 0.3), (1, 'BBB', 0.2), (2, 'BBB', 0.1),
+              (3, 'AAA', 0.1), (4, 'AAA', 0.2), (5, 'AAA', 0.3)]
+    assert vote_track(frames) == vote_track(frames[::-1]) == 'BBB'  # the earliest frame
+
+
+def test_a_tied_ground_truth_does_not_depend_on_arrival_order():
+    frames = [_frame('t', 0, 'AAA', 'AAA', 0.9), _frame('t', 1, 'BBB', 'AAA', 0.9)]
+    for order in (frames, frames[::-1]):
+        metric = TrackAccuracyMetric()
+        metric.process({}, order)
+        assert metric.evaluate(2)['track/accuracy'] == 1.0

@@ -1,5 +1,6 @@
 """Writing a synthetic LR/HR plate dataset in the paired label format."""
 import contextlib
+import inspect
 import json
 import logging
 import multiprocessing
@@ -98,6 +99,28 @@ def _make_track_star(args: tuple) -> dict:
     return make_track(*args)
 
 
+def synth_meta(tracks: int = 1500,
+               val_tracks: Optional[int] = None,
+               test_tracks: Optional[int] = None,
+               frames: int = 5,
+               seed: int = 0,
+               layouts: Sequence[str] = ('brazilian', 'mercosur'),
+               layout_weights: Optional[Sequence[float]] = None,
+               hr_size: Tuple[int, int] = (64, 192),
+               degradation: Optional[dict] = None) -> dict:
+    """The ``meta.json`` that :func:`generate_synth_plates` writes for these
+    arguments, as JSON gives it back (resolved patterns, normalised weights,
+    lists for tuples), so two argument sets that render the same bytes
+    compare equal."""
+    resolved, w = resolve_layouts(layouts, layout_weights)
+    meta = dict(generator='dld.datasets.synth',
+                tracks=_split_sizes(tracks, val_tracks, test_tracks),
+                frames=int(frames), seed=seed, layouts=[p for _, p in resolved],
+                layout_weights=w.tolist(), hr_size=[int(hr_size[0]), int(hr_size[1])],
+                degradation=vars(DegradationConfig.from_dict(degradation)))
+    return json.loads(json.dumps(meta))
+
+
 def generate_synth_plates(out_dir: str,
                           tracks: int = 1500,
                           val_tracks: Optional[int] = None,
@@ -191,9 +214,8 @@ def generate_synth_plates(out_dir: str,
             pool.close()
             pool.join()
     bar.close()
-    meta = dict(generator='dld.datasets.synth', tracks=sizes, frames=frames, seed=seed,
-                layouts=[p for _, p in resolved], layout_weights=w.tolist(),
-                hr_size=list(hr_size), degradation=vars(deg))
+    meta = synth_meta(tracks, val_tracks, test_tracks, frames, seed, layouts,
+                      layout_weights, hr_size, degradation)
     _write_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
     # Split files last: their presence means "complete" to ensure_synth_plates.
     for split in SPLITS:
@@ -238,6 +260,7 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
     with _dir_lock(osp.join(osp.dirname(osp.abspath(data_root)),
                             f'.{osp.basename(osp.abspath(data_root))}.lock')):
         if synth_plates_present(data_root):  # another process made it meanwhile
+            _warn_if_stale(data_root, generator_kwargs)
             return False
         print_log(f'Synthetic plates not found in {data_root!r}: generating them '
                   f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
@@ -251,23 +274,41 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
     return True
 
 
+def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:
+    """``'<key> <disk> on disk vs <wanted>'`` for every leaf that differs."""
+    if isinstance(on_disk, dict) and isinstance(wanted, dict):
+        return [d for k in wanted for d in _meta_diffs(
+            on_disk.get(k, '<not recorded>'), wanted[k], f'{key}.{k}' if key else k)]
+    return [] if on_disk == wanted else [f'{key} {on_disk!r} on disk vs {wanted!r}']
+
+
 def _warn_if_stale(data_root: str, kwargs: dict) -> None:
+    """Warn, naming each difference, when the set on disk was made with other
+    generator arguments (defaults included) than ``kwargs``.
+
+    A warning, not an error, as documented: a kept set is a deliberate
+    choice (a shared or long-rendered set); the warning makes it visible.
+    """
+    try:
+        bound = inspect.signature(generate_synth_plates).bind(data_root, **kwargs)
+    except TypeError as err:
+        raise TypeError(f'ensure_synth_plates: {err}; the arguments are those of '
+                        'generate_synth_plates') from err
+    args = {k: v for k, v in bound.arguments.items()
+            if k in inspect.signature(synth_meta).parameters}
+    wanted = synth_meta(**args)
     meta_path = osp.join(data_root, 'meta.json')
-    if not osp.isfile(meta_path):
-        return
     try:
         with open(meta_path, encoding='utf-8') as f:
             meta = json.load(f)
-    except (OSError, json.JSONDecodeError):
+        if not isinstance(meta, dict):
+            raise ValueError('not a JSON object')
+    except (OSError, ValueError) as err:
+        print_log(f'{data_root!r} has no readable meta.json ({err}), so it cannot be checked '
+                  'against the generator arguments; using it as is. Delete the folder to '
+                  'regenerate.', logger='current', level=logging.WARNING)
         return
-    diffs = []
-    if 'seed' in kwargs and kwargs['seed'] != meta.get('seed'):
-        diffs.append(f"seed {meta.get('seed')} on disk vs {kwargs['seed']}")
-    if 'frames' in kwargs and kwargs['frames'] != meta.get('frames'):
-        diffs.append(f"frames {meta.get('frames')} on disk vs {kwargs['frames']}")
-    if 'tracks' in kwargs and kwargs['tracks'] != meta.get('tracks', {}).get('train'):
-        diffs.append(f"train tracks {meta.get('tracks', {}).get('train')} on disk "
-                     f"vs {kwargs['tracks']}")
+    diffs = _meta_diffs(meta, wanted)
     if diffs:
         print_log(f'{data_root!r} was generated with other arguments ({"; ".join(diffs)}); '
                   'using it as is. Delete the folder to regenerate.',

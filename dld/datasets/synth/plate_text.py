@@ -1,9 +1,10 @@
 """Plate layouts as pattern strings, and random plate texts drawn from them.
 
 A pattern has one symbol per plate position: ``L`` a letter A-Z, ``N`` a
-digit, ``A`` either. Any other character (``-``, space) is printed on the
-plate but is not part of the label, e.g. the old Brazilian plate shows
-``ABC-1234`` and its label is ``ABC1234``.
+digit, ``A`` either. Any other character is printed on the plate as it is;
+the label keeps the letters and digits among them and drops separators
+(``-``, space), e.g. the old Brazilian plate shows ``ABC-1234`` and its label
+is ``ABC1234``, and ``'BR-NN'`` shows ``BR-42`` with the label ``BR42``.
 """
 import re
 import string
@@ -33,8 +34,10 @@ def resolve_layout(layout: str) -> Tuple[str, str]:
 
 
 def label_pattern(pattern: str) -> str:
-    """The pattern of the label: the slots only (``'LLL-NNNN'`` -> ``'LLLNNNN'``)."""
-    return ''.join(c for c in pattern if c in _SLOTS)
+    """The pattern of the label: the slots and the printed letters and digits,
+    as :func:`sample_plate_text` keeps them (``'LLL-NNNN'`` -> ``'LLLNNNN'``,
+    ``'BR-NN'`` -> ``'BRNN'``)."""
+    return ''.join(c for c in pattern if c in _SLOTS or c.isalnum())
 
 
 def label_chars(pattern: str) -> str:
@@ -53,7 +56,9 @@ def sample_plate_text(pattern: str, rng: np.random.Generator) -> Tuple[str, str]
 
 
 def text_matches(label: str, pattern: str) -> bool:
-    """Whether ``label`` (no separators) fits ``pattern``."""
-    regex = ''.join({'L': '[A-Z]', 'N': '[0-9]', 'A': '[A-Z0-9]'}[c]
-                    for c in label_pattern(pattern))
+    """Whether ``label`` (no separators) is one :func:`sample_plate_text`
+    can draw from ``pattern``: a slot matches its class, any other letter or
+    digit only itself."""
+    classes = {'L': '[A-Z]', 'N': '[0-9]', 'A': '[A-Z0-9]'}
+    regex = ''.join(classes.get(c) or re.escape(c) for c in label_pattern(pattern))
     return re.fullmatch(regex, label) is not None

@@ -1,9 +1,11 @@
 """Synthesise the LR frame from the HR one ("resolution distillation")."""
+import logging
 import zlib
 from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from dld.registry import TRANSFORMS
 
@@ -24,7 +26,10 @@ class DegradeHR(BaseTransform):
             (seeded per worker by MMEngine), so each epoch sees new
             degradations. An int makes the degradation a function of
             ``(seed, hr_path, frame_idx)``: the same LR bytes every epoch and
-            every run (fixed evaluation sets made from HR).
+            every run (fixed evaluation sets made from HR). Items without a
+            path (online plates, arrays) are told apart by ``sample_idx``
+            (or ``plate_index``) instead; an item with none of these gets
+            the draw of ``(seed, frame_idx)``, with a warning.
         **params: :class:`DegradationConfig` fields.
 
     Required keys: ``img_hr``. Modified/added keys: ``img``, ``img_shape``,
@@ -38,13 +43,30 @@ class DegradeHR(BaseTransform):
 
     def __init__(self, seed: Optional[int] = None, **params) -> None:
         self.seed = seed
+        self._warned_no_identity = False
         self.cfg = DegradationConfig.from_dict(params)
 
     def _rng(self, results: dict) -> np.random.Generator:
         if self.seed is None:
             return np.random.default_rng(np.random.randint(0, 2**31 - 1))
-        key = zlib.crc32(str(results.get('hr_path') or results.get('lr_path') or '').encode())
-        return np.random.default_rng([self.seed, key, int(results.get('frame_idx') or 0)])
+        return np.random.default_rng(
+            [self.seed, self._item_key(results), int(results.get('frame_idx') or 0)])
+
+    def _item_key(self, results: dict) -> int:
+        """What tells this item's draw from another's: its path, else its index."""
+        path = results.get('hr_path') or results.get('lr_path')
+        if path:
+            return zlib.crc32(str(path).encode())
+        for name in ('sample_idx', 'plate_index'):
+            if results.get(name) is not None:
+                return zlib.crc32(f'{name}={int(results[name])}'.encode())
+        if not self._warned_no_identity:
+            self._warned_no_identity = True
+            print_log(f'DegradeHR(seed={self.seed}): an item has no hr_path, lr_path, '
+                      'sample_idx or plate_index, so every such item gets the same '
+                      'degradation; give the items one of these keys.',
+                      logger='current', level=logging.WARNING)
+        return zlib.crc32(b'')
 
     def transform(self, results: dict) -> dict:
         if results.get('img_hr') is None:

@@ -1,4 +1,5 @@
 """Track-level plate accuracy: one answer per track, by voting over frames."""
+import math
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -14,17 +15,19 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
     """The track's answer from its frames' ``(frame_idx, pred_text, pred_score)``.
 
     The most frequent prediction wins; a tie goes to the text whose frames
-    have the larger summed ``pred_score``; if that ties too, to the text seen
-    in the earliest frame (so the result never depends on arrival order).
+    have the larger summed ``pred_score`` (summed exactly, so the order of
+    the additions cannot break the tie); if that ties too, to the text seen
+    in the earliest frame, and then to the text that sorts first. So the
+    result never depends on arrival order (ranks, workers and batch sizes
+    deliver frames in other orders).
     """
-    counts: Counter = Counter()
-    score_sum: Dict[str, float] = defaultdict(float)
-    first_frame: Dict[str, Tuple[int, int]] = {}
-    for order, (frame_idx, text, score) in enumerate(sorted(frames, key=lambda f: f[0])):
-        counts[text] += 1
-        score_sum[text] += score
-        first_frame.setdefault(text, (frame_idx, order))
-    return min(counts, key=lambda t: (-counts[t], -score_sum[t], first_frame[t]))
+    scores: Dict[str, List[float]] = defaultdict(list)
+    first_frame: Dict[str, int] = {}
+    for frame_idx, text, score in frames:
+        scores[text].append(score)
+        first_frame[text] = min(frame_idx, first_frame.get(text, frame_idx))
+    return min(scores, key=lambda t: (-len(scores[t]), -math.fsum(scores[t]),
+                                      first_frame[t], t))
 
 
 @METRICS.register_module()
@@ -35,7 +38,8 @@ class TrackAccuracyMetric(TextMetric):
     its ``pred_text``, and ties are broken by the summed ``pred_score``
     (see :func:`vote_track`). A track is right when the voted text equals
     its ground truth (the ``gt_text`` shared by its frames; if frames
-    disagree, the most frequent one, with a warning).
+    disagree, the most frequent one, ties to the text that sorts first, with
+    a warning).
 
     Reported keys (after the prefix, ``track/`` by default): ``accuracy``,
     ``num_tracks``, ``num_correct``, ``num_frames``.
@@ -69,7 +73,7 @@ class TrackAccuracyMetric(TextMetric):
                 print_log(f'TrackAccuracyMetric: frames of track {track_id!r} '
                           f'disagree on gt_text {dict(gts)}; using the most '
                           'frequent.', logger='current', level=30)
-            gt = gts.most_common(1)[0][0]
+            gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
             voted = vote_track([(f, p, s) for f, _, p, s in frames])
             correct += voted == gt
         n = len(tracks)
