@@ -46,6 +46,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 0.5 <= args.confidence < 1.0:
         parser.error(f'--confidence must be in [0.5, 1), got {args.confidence}')
+    if args.max_batches is not None and args.max_batches < 1:
+        parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
+                     '(leave it out to calibrate on the whole split)')
     return args
 
 

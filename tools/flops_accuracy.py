@@ -38,7 +38,11 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in tools/train.py (e.g. the '
                         'selector of a checkpoint trained with other ones)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.max_batches is not None and args.max_batches < 1:
+        parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
+                     '(leave it out to evaluate the whole test set)')
+    return args
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,13 @@
 
 The metrics (the keys of the config's ``test_evaluator``, e.g.
 ``plate/accuracy``) are logged and, with ``--out``, written as a JSON object.
+
+CKPT is loaded strictly, as ``tools/infer.py`` does: a checkpoint that does
+not fit the config's model (e.g. a recognizer checkpoint with a DLD config)
+stops with a ``CheckpointMismatchError`` instead of being evaluated with
+random weights. A DLD config is built without its teacher checkpoint
+(``model.teacher_ckpt``): evaluation never runs the teacher, and CKPT holds
+every weight it needs.
 """
 import argparse
 import json
@@ -16,7 +23,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
+
+from dld.apis.model_loading import is_distiller_config, load_weights
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
@@ -47,8 +57,14 @@ def build_config(args) -> Config:
     cfg = load_runner_config(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
-    cfg.load_from = args.checkpoint
+    # MMEngine's load_from loads non-strictly (missing weights stay random,
+    # logged only): main() loads the checkpoint itself, strictly.
+    cfg.load_from = None
     cfg.resume = False
+    if is_distiller_config(cfg.model):
+        # Evaluation runs the student and the selector only; a full
+        # checkpoint carries the teacher's weights anyway.
+        cfg.model.teacher_ckpt = None
     if args.amp:
         device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
         # MMEngine's TestLoop autocasts to the device's dtype (bfloat16 on the CPU).
@@ -67,11 +83,20 @@ def to_jsonable(metrics: dict) -> dict:
     return out
 
 
+def load_checkpoint(runner: Runner, checkpoint: str) -> None:
+    """Load ``checkpoint`` into the runner's model, strictly (see the module
+    docstring); ``runner.test()`` then loads nothing, as ``load_from`` is None."""
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
+    print_log(f'Loaded checkpoint {checkpoint}', logger='current')
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
     prepare_run(cfg)
     runner = Runner.from_cfg(cfg)
+    load_checkpoint(runner, args.checkpoint)
     metrics = to_jsonable(runner.test())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))

@@ -16,7 +16,8 @@ Methods (one row each, per scale where it has scales):
 
 The test set is loaded and run through its pipeline once; the collated
 uint8 batches are cached and every method reads the cache (each through its
-model's own data preprocessor), so all methods see the same images.
+model's own data preprocessor), so all methods see the same images, but for
+"Teacher on HR" where tracks without HR frames are skipped (:class:`CachedTestSet`).
 
 FLOPs are fvcore's (one fused multiply-add = one flop) at each method's real
 input size, measured once per model and scale; throughput is wall-clock
@@ -91,38 +92,77 @@ def _sync(device: torch.device) -> None:
 
 
 class CachedTestSet:
-    """The config's test set, loaded once: collated uint8 batches (CPU)."""
+    """The config's test set, loaded once: collated uint8 batches (CPU).
+
+    ``batches`` hold every image of the test set as configured (what
+    ``tools/test.py`` evaluates); every row but "Teacher on HR" reads them.
+    ``hr_batches`` (``with_hr``) hold the same images with their HR frames.
+    A test set with ``strict=False`` drops, when asked for HR, the tracks
+    that have none: the students must not lose them too, so the LR set is
+    then loaded on its own and ``hr_batches`` is the smaller HR subset,
+    which ``note`` counts.
+    """
 
     def __init__(self, cfg, with_hr: bool, max_batches: Optional[int] = None) -> None:
         from mmengine.runner import Runner
-        dl_cfg = copy.deepcopy(cfg.test_dataloader)
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f'max_batches must be >= 1 (or None for all), got {max_batches}')
         self.with_hr = False
         self.note = None
+        self.hr_batches: List[dict] = []
+        lr_loader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader), seed=0)
+        num_lr = len(lr_loader.dataset)
+        if num_lr == 0:
+            ann_file = getattr(lr_loader.dataset, 'ann_file', None)
+            raise ValueError(f'The test set has no images ({type(lr_loader.dataset).__name__}'
+                             + (f', ann_file={ann_file!r}' if ann_file else '')
+                             + '): nothing to evaluate. Check its label file and data_root.')
+        hr_loader = None
         if with_hr:
             try:
-                self.batches = self._load(Runner, _with_hr(dl_cfg), max_batches)
-                self.with_hr = all('inputs_hr' in b for b in self.batches)
+                hr_loader = Runner.build_dataloader(_with_hr(copy.deepcopy(cfg.test_dataloader)),
+                                                    seed=0)
+                self.hr_batches = self._take(hr_loader, max_batches)
+                self.with_hr = bool(self.hr_batches) and all(
+                    'inputs_hr' in b for b in self.hr_batches)
             except Exception as err:  # noqa: BLE001 - LR-only test sets have no HR
                 self.note = f'teacher on HR skipped: the test set has no HR frames ({err})'
-                print_log(self.note, logger='current', level=logging.WARNING)
-        if not self.with_hr:
-            self.batches = self._load(Runner, copy.deepcopy(cfg.test_dataloader), max_batches)
-        self.num_images = sum(len(b['data_samples']) for b in self.batches)
+            if not self.with_hr:
+                self.hr_batches = []
+                self.note = self.note or ('teacher on HR skipped: no test image has HR '
+                                          'frames')
+        if self.with_hr and len(hr_loader.dataset) == num_lr:
+            # Loading HR drops nothing from the label file: the same images.
+            self.batches = self.hr_batches
+        else:
+            self.batches = self._take(lr_loader, max_batches)
+        self.num_images = _count(self.batches)
+        self.num_hr_images = _count(self.hr_batches)
+        if self.with_hr and self.hr_batches is not self.batches:
+            self.note = (f'Teacher on HR read {self.num_hr_images} of the {self.num_images} '
+                         f'test images: {num_lr - len(hr_loader.dataset)} of the test set\'s '
+                         f'{num_lr} images have no HR frames (skipped with strict=False); '
+                         'every other row reads all the test images')
+        if self.note:
+            print_log(self.note, logger='current', level=logging.WARNING)
         # The efficiency setting's student reads the HR crop itself: the
         # teacher "on LR" would be the teacher on HR again.
         self.lr_is_hr = self.with_hr and all(
             torch.equal(lr, hr)
-            for b in self.batches for lr, hr in zip(b['inputs'], b['inputs_hr']))
+            for b in self.hr_batches for lr, hr in zip(b['inputs'], b['inputs_hr']))
 
     @staticmethod
-    def _load(runner_cls, dl_cfg, max_batches: Optional[int]) -> List[dict]:
-        loader = runner_cls.build_dataloader(dl_cfg, seed=0)
+    def _take(loader, max_batches: Optional[int]) -> List[dict]:
         batches = []
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
             batches.append(batch)
         return batches
+
+
+def _count(batches: List[dict]) -> int:
+    return sum(len(b['data_samples']) for b in batches)
 
 
 def plate_metric_case_sensitive(cfg) -> bool:
@@ -283,12 +323,14 @@ class FlopsAccuracyEvaluator:
     def _run(self, method: str, name: str, scale: Optional[float], model: nn.Module,
              predict: Callable, flops_of: Callable, params: int, stream: str = 'inputs'
              ) -> MethodResult:
-        """Run ``predict(inputs, samples)`` over the cached batches; evaluate it."""
+        """Run ``predict(inputs, samples)`` over the cached batches (the HR
+        ones for ``stream='inputs_hr'``); evaluate it."""
         pre = self._preprocessor(model)
         evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
         correct, flops, scales = [], [], []
         seconds = 0.0
-        for i, batch in enumerate(self.data.batches):
+        batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
+        for i, batch in enumerate(batches):
             batch = dict(batch, data_samples=copy.deepcopy(batch['data_samples']))
             if stream == 'inputs_hr':
                 batch = dict(inputs=batch['inputs_hr'], data_samples=batch['data_samples'])
@@ -402,7 +444,8 @@ class FlopsAccuracyEvaluator:
         ascending = sorted(fixed)
         n = fixed[ascending[0]].num_images
         cost = np.asarray([self.costs.student_flops_at(s) for s in ascending])
-        right = np.asarray([fixed[s].correct for s in ascending], dtype=bool).T.reshape(n, -1)
+        right = np.asarray([fixed[s].correct for s in ascending],
+                           dtype=bool).T.reshape(n, len(ascending))
         chosen = oracle_choice(right, cost, num_correct)
         correct = right[np.arange(n), chosen].tolist()
         return MethodResult(method, name, None,
@@ -420,11 +463,8 @@ class FlopsAccuracyEvaluator:
                           student_gflops=self.costs.student_flops_at(s) / 1e9,
                           with_selector_gflops=self.costs.gflops_at(s, with_selector=True)
                           if self.has_selector else None) for s in self.scales]
-        hist = {}
-        for r in results:
-            if r.method in ('dld_selector', 'dld_reread', 'oracle', 'oracle_matched'):
-                hist[r.method] = {f'{s:g}': sum(1 for x in r.scales if x == s)
-                                  for s in self.scales}
+        hist = {r.method: scale_histogram(r.scales, self.scales) for r in results
+                if r.method in HISTOGRAM_METHODS}
         m = self.model
         return dict(
             convention=CONVENTION,
@@ -445,6 +485,25 @@ class FlopsAccuracyEvaluator:
             inputs=self.paths,
             notes=self.notes,
         )
+
+
+#: The rows whose scale is chosen per image, counted in ``scale_histogram``.
+HISTOGRAM_METHODS = ('dld_selector', 'dld_reread', 'oracle', 'oracle_matched',
+                     'oracle_matched_reread')
+
+
+def scale_histogram(chosen: Sequence[float], scales: Sequence[float]) -> Dict[str, int]:
+    """How many images were read at each scale, keyed ``f'{s:g}'``, descending.
+
+    Every scale evaluated gets a key (0 when never chosen), and so does every
+    scale actually chosen: a selector also picks candidates that ``--scales``
+    left out of the fixed-scale rows, and its counts must add up to its images.
+    """
+    keys = sorted({float(s) for s in scales} | {float(s) for s in chosen}, reverse=True)
+    counts = {f'{s:g}': 0 for s in keys}
+    for s in chosen:
+        counts[f'{float(s):g}'] += 1
+    return counts
 
 
 def _fixed(recognizer: nn.Module, scale: float, base_size) -> Callable:

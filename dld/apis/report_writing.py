@@ -86,11 +86,22 @@ def markdown_report(report: dict) -> str:
         '* images/s: wall-clock throughput of `predict` on the device above (data loading '
         'and normalisation excluded), after one untimed warm-up batch. It depends on the '
         'device and batch size; FLOPs do not.',
-        '* All methods read the same test images, loaded once.',
+        '* ' + _same_images_note(report),
     ]
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
+
+
+def _same_images_note(report: dict) -> str:
+    """Which rows read the same test images; the Teacher-on-HR row may read
+    fewer (tracks without HR frames, see the notes)."""
+    fewer = [r['name'] for r in report['methods']
+             if r.get('num_images') is not None and r['num_images'] != report['num_images']]
+    if not fewer:
+        return 'All methods read the same test images, loaded once.'
+    return (f"All methods but {', '.join(fewer)} read the same {report['num_images']} test "
+            'images, loaded once; see the notes for the images the others read.')
 
 
 def _pct(value: Optional[float]) -> Optional[float]:
@@ -163,11 +174,15 @@ def plot_scales(report: dict, path: str) -> None:
     """How often each scale was chosen: by the selector and by the oracle."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    scales: List[str] = [f'{s:g}' for s in sorted(report['scales'])]
     hist = report.get('scale_histogram', {})
     series = [(k, v) for k, v in (('dld_selector', 'selector'),
                                   ('dld_reread', 'selector + reread (kept reading)'),
                                   ('oracle', 'oracle')) if k in hist]
+    # Every scale evaluated, and every scale chosen (a selector may choose
+    # candidates that --scales left out).
+    values = {float(s) for s in report['scales']}
+    values |= {float(s) for key, _ in series for s in hist[key]}
+    scales: List[str] = [f'{s:g}' for s in sorted(values)]
     width = 0.8 / max(len(series), 1)
     for i, (key, label) in enumerate(series):
         counts = [hist[key].get(s, 0) for s in scales]

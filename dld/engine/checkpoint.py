@@ -18,7 +18,9 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   ``Runner.load_checkpoint``, ``load_from`` and
   :func:`mmengine.runner.load_checkpoint`) by :func:`load_checkpoint_file`,
   which always passes ``weights_only=True`` and turns torch's refusal into a
-  :class:`CheckpointGlobalError` naming the file and the global;
+  :class:`CheckpointGlobalError` naming the file and the global, and a file
+  torch cannot read at all (truncated, corrupt, not a checkpoint) into a
+  :class:`CheckpointReadError` naming the file;
 * registers the ``dld_atomic_local`` file backend
   (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
   write checkpoints to a temporary file and rename it into place.
@@ -27,6 +29,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import struct
 import tempfile
 from collections.abc import Callable
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -157,6 +160,28 @@ class CheckpointGlobalError(pickle.UnpicklingError):
             f'{_hint(global_name)}torch said: {detail}')
 
 
+class CheckpointReadError(RuntimeError):
+    """A file that is not a readable PyTorch checkpoint: truncated, corrupt, or
+    not written by ``torch.save``.
+
+    torch's own errors for these name neither the file nor the problem
+    (``KeyError: 101`` for a text file, ``[Errno 22] Invalid argument`` for a
+    truncated archive).
+    """
+
+    def __init__(self, filename: str, detail: str):
+        self.filename = filename
+        try:
+            size = f'{osp.getsize(filename)} bytes'
+        except OSError:
+            size = 'size unknown'
+        super().__init__(
+            f'Cannot read checkpoint {filename!r} ({size}): it is not a readable '
+            'PyTorch checkpoint. It may be truncated (an interrupted save, copy or '
+            'download), corrupt, or not a file written by torch.save. Check the '
+            f'file or copy it again.\ntorch said: {detail}')
+
+
 def _hint(global_name: Optional[str]) -> str:
     if global_name in ('builtins.getattr', '__builtin__.getattr', 'getattr',
                        'mmengine.logging.history_buffer.HistoryBuffer'):
@@ -186,12 +211,29 @@ def _global_from_error(message: str) -> Optional[str]:
 
 
 def _error_detail(message: str) -> str:
-    """torch's one useful line (its message starts with generic advice)."""
+    """torch's one useful line: its message starts with generic advice, and
+    the detail follows ``WeightsUnpickler error:`` on the same line or, in
+    some torch versions, on a later one."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    for line in lines:
+    for i, line in enumerate(lines):
         if 'WeightsUnpickler error' in line:
-            return line
-    return lines[-1] if lines else message
+            rest = line.split('WeightsUnpickler error', 1)[1].lstrip(': ')
+            if rest:
+                return rest
+            later = [x for x in lines[i + 1:] if not x.startswith('Check the documentation')]
+            return later[0] if later else line
+    return lines[-1] if lines else (message or 'no message')
+
+
+def _is_read_failure(err: BaseException) -> bool:
+    """Whether ``torch.load`` failed on the file's content, not on the
+    request: a missing permission or a bad ``map_location`` is reported as is."""
+    if isinstance(err, (PermissionError, IsADirectoryError)):
+        return False
+    if isinstance(err, RuntimeError):
+        return 'device' not in str(err).lower()
+    return isinstance(err, (OSError, EOFError, KeyError, ValueError, IndexError,
+                            UnicodeDecodeError, struct.error))
 
 
 def submodule_state(state: dict, name: str) -> Optional[dict]:
@@ -210,6 +252,7 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         FileNotFoundError: no such file.
         CheckpointGlobalError: the file needs a global outside
             :data:`CHECKPOINT_SAFE_GLOBALS`.
+        CheckpointReadError: the file is not a readable checkpoint.
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
@@ -218,8 +261,16 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointGlobalError(filename, _global_from_error(str(err)),
-                                    _error_detail(str(err))) from None
+        global_name = _global_from_error(str(err))
+        if global_name is None:
+            # e.g. "Unsupported operand 149": a plain pickle, or garbage.
+            raise CheckpointReadError(filename, _error_detail(str(err))) from None
+        raise CheckpointGlobalError(filename, global_name, _error_detail(str(err))) from None
+    except Exception as err:  # noqa: BLE001 - torch's errors for unreadable files vary
+        if not _is_read_failure(err):
+            raise
+        detail = _error_detail(str(err)) if str(err) else 'unexpected end of file'
+        raise CheckpointReadError(filename, f'{type(err).__name__}: {detail}') from None
 
 
 def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any:

@@ -11,7 +11,12 @@ from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 from tiny_dld import SCALES
 
-from dld.apis.flops_accuracy import FlopsAccuracyEvaluator, MethodResult
+from dld.apis.flops_accuracy import (
+    CachedTestSet,
+    FlopsAccuracyEvaluator,
+    MethodResult,
+    scale_histogram,
+)
 from dld.apis.model_loading import init_model
 from dld.apis.report_writing import write_report
 
@@ -275,3 +280,78 @@ def test_amp_report_reads_in_bfloat16_and_says_so(report, tiny_run, tmp_path, mo
         if method.startswith(('dld@', 'teacher')):  # fixed scales: the FLOPs are fixed
             assert row['gflops'] == pytest.approx(fp32[method]['gflops'])
         assert 0.0 <= row['accuracy'] <= 1.0
+
+
+def test_oracle_of_an_empty_test_set_reads_nothing():
+    table, me = _oracle_table()
+    empty = {s: MethodResult(r.method, '', s, {}, 0.0, 0, None, 0, correct=[])
+             for s, r in table.items()}
+    for num_correct in (None, 0):
+        res = FlopsAccuracyEvaluator._oracle(me, empty, params=7, num_correct=num_correct)
+        assert res.num_images == 0 and res.correct == [] and res.scales == []
+        assert res.metrics['plate/accuracy'] == 0.0 and res.gflops == 0.0
+
+
+def test_max_batches_below_one_is_refused():
+    with pytest.raises(ValueError, match='max_batches must be >= 1'):
+        CachedTestSet(SimpleNamespace(), with_hr=False, max_batches=0)
+
+
+def test_scale_histogram_counts_scales_outside_the_evaluated_ones():
+    # --scales 1.0 0.6, but the selector also picks its candidate 0.4
+    hist = scale_histogram([0.4, 0.6, 0.4, 0.4], [1.0, 0.6])
+    assert hist == {'1': 0, '0.6': 1, '0.4': 3}
+    assert list(hist) == ['1', '0.6', '0.4']
+
+
+@pytest.mark.slow
+def test_histogram_of_every_chosen_scale_adds_up_to_the_images(tiny_run, tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.test_cfg = dict(reread=dict(min_score=0.99, scales=[1.0]))
+    # Only 1.0 is read at a fixed scale; the selector chooses among all three.
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'], scales=[1.0],
+                                       with_teacher=False)
+    rep = evaluator.evaluate()
+    hist = rep['scale_histogram']
+    assert set(hist) == {'dld_selector', 'dld_reread', 'oracle', 'oracle_matched',
+                         'oracle_matched_reread'}
+    for method, counts in hist.items():
+        assert sum(counts.values()) == rep['num_images'], method
+    assert any(k != '1' and n for k, n in hist['dld_selector'].items()), \
+        'the tiny selector should choose a scale below 1.0 for some image'
+    paths = write_report(rep, str(tmp_path))
+    assert osp.isfile(paths['scales.png'])
+
+
+def _without_hr_for_one_track(tiny_run, tmp_path):
+    """The tiny test set with track 0 LR-only, read with strict=False."""
+    from mmengine.config import Config
+    lines = open(osp.join(tiny_run['data'], 'test.txt')).read().splitlines()
+    lr, rest = lines[0].split('|')
+    lines[0] = f"{lr}\t{rest.split(chr(9))[1]}"
+    ann = tmp_path / 'test_mixed.txt'
+    ann.write_text('\n'.join(lines) + '\n')
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.test_dataloader.dataset.update(ann_file=str(ann), strict=False)
+    return cfg
+
+
+@pytest.mark.slow
+def test_tracks_without_hr_leave_only_the_teacher_on_hr_row(tiny_run, tmp_path):
+    cfg = _without_hr_for_one_track(tiny_run, tmp_path)
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], device='cpu')
+    rep = evaluator.evaluate()
+    rows = _rows(rep)
+    frames = rep['num_images']
+    assert frames == 12  # 6 tracks x 2 frames, as tools/test.py reads them
+    assert rows['teacher_hr']['num_images'] == frames - 2
+    for method, row in rows.items():
+        if method != 'teacher_hr':
+            assert row['num_images'] == frames, method
+    # The students read the LR frames of every track: the unchanged test set's numbers.
+    assert rows['dld_selector']['metrics'] == _direct_metrics(tiny_run)
+    assert any('Teacher on HR read 10 of the 12' in n for n in rep['notes'])
+    paths = write_report(rep, str(tmp_path / 'report'))
+    assert 'All methods but Teacher on HR read the same 12' in open(paths['report.md']).read()

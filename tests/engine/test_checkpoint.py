@@ -2,6 +2,7 @@
 import itertools
 import os
 import os.path as osp
+import pickle
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from dld.engine.checkpoint import (
     CHECKPOINT_SAFE_GLOBALS,
     AtomicLocalBackend,
     CheckpointGlobalError,
+    CheckpointReadError,
     load_checkpoint_file,
     submodule_state,
 )
@@ -191,6 +193,47 @@ def test_load_checkpoint_puts_weights_into_the_model(tmp_path):
     other = TinyModel()
     load_checkpoint(other, path, map_location='cpu')
     assert torch.equal(other.fc.weight, model.fc.weight)
+
+
+def _unreadable_files(tmp_path):
+    """Files torch.load cannot read, each with torch's own unhelpful error."""
+    good = str(tmp_path / 'good.pth')
+    torch.save(dict(state_dict=nn.Linear(64, 64).state_dict()), good)
+    data = open(good, 'rb').read()
+    files = dict(
+        truncated=data[:len(data) // 2],       # torch: RuntimeError / OSError
+        empty=b'',                             # torch: EOFError with no message
+        text=b'hello world\n',                 # torch: KeyError: 101
+        plain_pickle=pickle.dumps({'a': [1, 2, 3]}, protocol=4))  # "Unsupported operand 149"
+    paths = {}
+    for name, content in files.items():
+        paths[name] = str(tmp_path / f'{name}.pth')
+        with open(paths[name], 'wb') as f:
+            f.write(content)
+    return paths
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'empty', 'text', 'plain_pickle'])
+def test_unreadable_file_is_named_and_called_unreadable(tmp_path, kind):
+    path = _unreadable_files(tmp_path)[kind]
+    with pytest.raises(CheckpointReadError) as info:
+        load_checkpoint_file(path)
+    message = str(info.value)
+    assert path in message
+    assert 'not a readable PyTorch checkpoint' in message and 'truncated' in message
+    assert info.value.filename == path
+    # The same through MMEngine's loader (load_from, --resume).
+    with pytest.raises(CheckpointReadError, match='not a readable PyTorch checkpoint'):
+        load_checkpoint(TinyModel(), path)
+
+
+def test_plain_pickle_is_not_reported_as_needing_a_global(tmp_path):
+    path = _unreadable_files(tmp_path)['plain_pickle']
+    with pytest.raises(CheckpointReadError) as info:
+        load_checkpoint_file(path)
+    assert not isinstance(info.value, CheckpointGlobalError)
+    assert 'Unsupported operand' in str(info.value)  # torch's real reason, not its advice
+    assert 'allow-list' not in str(info.value)
 
 
 def test_missing_checkpoint_says_so(tmp_path):

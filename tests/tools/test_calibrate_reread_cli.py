@@ -53,3 +53,13 @@ def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):
     longer = CascadeResult(0.8, (0.4, 0.5, 0.8), 0.99, 0.28, 0.1)  # 0.4 never reached
     other = CascadeResult(0.7, (0.8,), 0.98, 0.27, 0.08)
     assert tool._distinct([longer, short, other]) == [short, other]
+
+
+@pytest.mark.parametrize('value', ['0', '-1'])
+def test_max_batches_below_one_is_an_argument_error(load_tool, capsys, value):
+    tool = load_tool('calibrate_reread')
+    args = ['dld.py', 'dld.pth', '--max-batches', value]
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(args)
+    assert info.value.code == 2
+    assert f'--max-batches must be at least 1, got {value}' in capsys.readouterr().err

@@ -42,3 +42,13 @@ def test_cli_applies_cfg_options(tool_and_run, tmp_path):
                       '--scales', '1.0', '--max-batches', '1',
                       '--cfg-options', 'test_dataloader.batch_size=3']) == 0
     assert json.loads((out / 'report.json').read_text())['num_images'] == 3
+
+
+@pytest.mark.parametrize('value', ['0', '-1'])
+def test_max_batches_below_one_is_an_argument_error(load_tool, capsys, value):
+    tool = load_tool('flops_accuracy')
+    args = ['dld.py', 'dld.pth', '--max-batches', value, '--out', 'report']
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(args)
+    assert info.value.code == 2
+    assert f'--max-batches must be at least 1, got {value}' in capsys.readouterr().err

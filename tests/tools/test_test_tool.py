@@ -1,14 +1,26 @@
 """tools/test.py: evaluates a checkpoint and writes the metrics JSON."""
 import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
 from collections import defaultdict
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 
-from dld.engine.checkpoint import CheckpointGlobalError
+from dld.apis.model_loading import CheckpointMismatchError, init_model
+from dld.engine.checkpoint import CheckpointGlobalError, CheckpointReadError
 from dld.evaluation.metrics import plate_scores, vote_track
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from tiny_dld import make_tiny_run, recognizer_cfg  # noqa: E402
 
 
 class NotAllowed:
@@ -110,3 +122,107 @@ def test_amp_is_left_out_where_float32_is_faster(tiny_teacher_config, test_tool,
     monkeypatch.setattr(test_tool, 'resolve_amp', lambda device_type, enabled: torch.bfloat16)
     cfg = test_tool.build_config(test_tool.parse_args([tiny_teacher_config, str(ckpt), '--amp']))
     assert cfg.test_cfg.fp16 is True and cfg.test_cfg.type == 'TestLoop'
+
+
+# ---------------------------------------------------------------- DLD configs
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+    """A tiny trained DLD run (shared with the report tests of the session)."""
+    return make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+
+
+def _dld_test_config(tiny_run, tmp_path, model: str = '', missing_teacher: bool = True) -> str:
+    """The tiny DLD config with a test loop; its ``teacher_ckpt`` names a file
+    that does not exist (``missing_teacher``) or is None."""
+    teacher = str(tmp_path / 'no_teacher.pth') if missing_teacher else None
+    path = tmp_path / 'dld_test.py'
+    path.write_text(f"_base_ = [{tiny_run['config']!r}]\n"
+                    "test_cfg = dict(type='TestLoop')\n"
+                    f"model = dict(teacher_ckpt={teacher!r}{model})\n")
+    return str(path)
+
+
+def _direct_metrics(config, checkpoint):
+    """The selector's metrics, computed here without the runner."""
+    model, cfg = init_model(config, checkpoint)
+    evaluator = Evaluator(cfg.test_evaluator)
+    n = 0
+    with torch.no_grad():
+        for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+            samples = model.test_step(batch)
+            evaluator.process(samples, batch)
+            n += len(samples)
+    return evaluator.evaluate(n)
+
+
+def _dld_args(config, ckpt, tmp_path, run_name):
+    return [config, ckpt, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+            f'experiment_name={run_name()}']
+
+
+@pytest.mark.slow
+def test_a_recognizer_checkpoint_with_a_dld_config_is_refused(tiny_run, test_tool, run_name,
+                                                              tmp_path):
+    # MMEngine's load_from would log "missing keys" and evaluate random weights.
+    config = _dld_test_config(tiny_run, tmp_path, missing_teacher=False)
+    with pytest.raises(CheckpointMismatchError, match='teacher.pth'):
+        test_tool.main(_dld_args(config, tiny_run['teacher'], tmp_path, run_name))
+
+
+@pytest.mark.slow
+def test_an_unreadable_checkpoint_is_named(tiny_run, test_tool, run_name, tmp_path):
+    bad = tmp_path / 'cut.pth'
+    bad.write_bytes(open(tiny_run['full'], 'rb').read()[:4000])
+    with pytest.raises(CheckpointReadError, match='cut.pth'):
+        test_tool.main(_dld_args(_dld_test_config(tiny_run, tmp_path, missing_teacher=False),
+                                 str(bad), tmp_path, run_name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('ckpt', ['full', 'student'])
+def test_a_dld_checkpoint_is_evaluated_without_its_teacher_file(tiny_run, test_tool, run_name,
+                                                                tmp_path, ckpt):
+    config = _dld_test_config(tiny_run, tmp_path)
+    metrics = test_tool.main(_dld_args(config, tiny_run[ckpt], tmp_path, run_name))
+    # The checkpoint's weights, not random ones the runner loaded over them.
+    expected = _direct_metrics(tiny_run['config'], tiny_run[ckpt])
+    assert metrics == pytest.approx(expected)
+
+
+@pytest.mark.slow
+def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, test_tool,
+                                                                   run_name, tmp_path):
+    # The teacher is a student (teacher_from='student'), built like one; the
+    # extracted checkpoint holds no teacher weights, and evaluation needs none.
+    teacher = recognizer_cfg(12)
+    config = _dld_test_config(
+        tiny_run, tmp_path, f", teacher_from='student', teacher=dict(_delete_=True, **{teacher!r})")
+    metrics = test_tool.main(_dld_args(config, tiny_run['student'], tmp_path, run_name))
+    assert metrics == pytest.approx(_direct_metrics(tiny_run['config'], tiny_run['student']))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path):
+    def torchrun(ckpt, out):
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
+               '--master-addr', '127.0.0.1', '--master-port', str(_free_port()),
+               osp.join(REPO, 'tools', 'test.py'), _dld_test_config(tiny_run, tmp_path), ckpt,
+               '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'work'), '--out', out]
+        env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+        return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    out = str(tmp_path / 'metrics.json')
+    proc = torchrun(tiny_run['student'], out)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    expected = _direct_metrics(tiny_run['config'], tiny_run['student'])
+    assert json.loads(open(out).read())['plate/accuracy'] == \
+        pytest.approx(expected['plate/accuracy'])
+    proc = torchrun(tiny_run['teacher'], str(tmp_path / 'never.json'))
+    assert proc.returncode != 0 and 'CheckpointMismatchError' in proc.stderr
