@@ -7,6 +7,7 @@ from . import hooks  # noqa: F401
 from .checkpoint import (
     CHECKPOINT_SAFE_GLOBALS,
     CheckpointGlobalError,
+    CheckpointReadError,
     allow_checkpoint_globals,
     load_checkpoint_file,
     register_checkpoint_io,
@@ -16,6 +17,6 @@ from .optim_wrappers import BF16OptimWrapper
 register_checkpoint_io()
 
 __all__ = [
-    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError',
+    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError', 'CheckpointReadError',
     'allow_checkpoint_globals', 'load_checkpoint_file', 'register_checkpoint_io'
 ]
