@@ -41,8 +41,11 @@ def parse_args(argv=None):
                         help='read every image at this scale (the selector does not run)')
     parser.add_argument('--device', help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
     parser.add_argument('--batch-size', type=int, default=32, help='images per forward')
-    parser.add_argument('--beam-width', type=int, help='beam search with this width')
-    parser.add_argument('--topk', type=int, help='also output the k best texts (beam search)')
+    parser.add_argument('--beam-width', type=int,
+                        help='beam search with this width; 1: greedy decoding '
+                        "(default: the config's)")
+    parser.add_argument('--topk', type=int,
+                        help='also output the k best texts (k > 1: beam search, width >= k)')
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -56,7 +59,13 @@ def parse_args(argv=None):
     if args.scale is not None and not 0 < args.scale <= 4:
         parser.error(f'--scale must be in (0, 4], got {args.scale}')
     if args.batch_size < 1:
-        parser.error('--batch-size must be >= 1')
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):
+        if value is not None and value < 1:
+            parser.error(f'{flag} must be >= 1, got {value}')
+    if args.beam_width is not None and args.topk is not None and args.beam_width < args.topk:
+        parser.error(f'--beam-width {args.beam_width} cannot return --topk {args.topk} texts; '
+                     f'give --beam-width >= {args.topk}')
     return args
 
 

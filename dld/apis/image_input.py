@@ -12,6 +12,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from dld.datasets.transforms.loading import decode_plate_image
+
 #: File name endings taken as images when a folder is listed.
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
                     '.pgm', '.pbm', '.jp2')
@@ -51,7 +53,8 @@ def read_image_file(path: str, color_type: str = 'color',
                     max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as ``(H, W, C)`` uint8, BGR (``C=3``) or grey (``C=1``).
 
-    Grey, RGBA and 16-bit files are converted to ``color_type``.
+    Decoded exactly as the datasets decode (EXIF orientation applied; grey,
+    RGBA and 16-bit files converted to ``color_type`` by the codec).
 
     Raises:
         ImageInputError: missing, unreadable, empty, not an image, truncated
@@ -73,19 +76,42 @@ def read_image_file(path: str, color_type: str = 'color',
 
 def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
                        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes; see :func:`read_image_file`."""
-    data = np.frombuffer(buf, np.uint8)
+    """Decode encoded image bytes; see :func:`read_image_file`.
+
+    Decoding is the dataset's own (:func:`decode_plate_image`), so a file
+    reaches the model with the pixels evaluation gives it: EXIF orientation
+    applied, the same grey conversion, 16-bit scaled and alpha dropped.
+    """
+    if color_type not in ('color', 'grayscale'):
+        raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
     if max_pixels is not None:
-        _check_header_size(data, source, max_pixels)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        _check_header_size(buf, source, max_pixels)
+    try:
+        img = decode_plate_image(buf, color_type)
+    except cv2.error as err:
+        raise ImageInputError(source, _cv2_reason(err)) from None
     if img is None:
         raise ImageInputError(
             source, 'cannot decode: not an image, an unsupported format, or a truncated file')
     return normalize_image(img, source, color_type=color_type, max_pixels=max_pixels)
 
 
-def _check_header_size(data: np.ndarray, source: str, max_pixels: int) -> None:
-    """Refuse an oversized image from its header alone, when the format tells."""
+def _cv2_reason(err: Exception) -> str:
+    """What an OpenCV decoding failure means to the user."""
+    if 'CV_IO_MAX_IMAGE_PIXELS' in str(err):
+        return ("image exceeds OpenCV's decoding limit (CV_IO_MAX_IMAGE_PIXELS, "
+                'about 1 Gpixel); crop the plate first')
+    return f'cannot decode: OpenCV failed ({str(err).strip().splitlines()[-1]})'
+
+
+def _check_header_size(buf: bytes, source: str, max_pixels: int) -> None:
+    """Refuse an oversized image from its header alone, when the format tells.
+
+    Pillow refuses to open images above twice its own ``MAX_IMAGE_PIXELS``
+    (~179 Mpx): that refusal carries the size, which is then held against
+    ``max_pixels`` like any other, so the largest images cannot slip past
+    the limit into the decoder.
+    """
     try:
         from PIL import Image  # matplotlib depends on Pillow, so it is installed
     except ImportError:  # pragma: no cover - the check is then skipped
@@ -96,14 +122,29 @@ def _check_header_size(data: np.ndarray, source: str, max_pixels: int) -> None:
         with warnings.catch_warnings():
             # Pillow's own bomb warning; our limit is max_pixels.
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data.tobytes())) as im:
+            with Image.open(io.BytesIO(buf)) as im:
                 w, h = im.size
+    except Image.DecompressionBombError as err:
+        pixels = _bomb_pixels(err)
+        if pixels is not None and pixels <= max_pixels:
+            return  # over Pillow's limit, within ours: the decoder reads it
+        size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
+        raise ImageInputError(
+            source, f'image of {size} exceeds the limit of {max_pixels} pixels; '
+            'crop the plate first or raise max_pixels') from None
     except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
         return
     if w * h > max_pixels:
         raise ImageInputError(
             source, f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; '
             'crop the plate first or raise max_pixels')
+
+
+def _bomb_pixels(err: Exception) -> Optional[int]:
+    """The pixel count in Pillow's ``DecompressionBombError`` message, if it says."""
+    import re
+    found = re.search(r'\((\d+) pixels\)', str(err))
+    return int(found.group(1)) if found else None
 
 
 def normalize_image(img: np.ndarray, source: str, color_type: str = 'color',

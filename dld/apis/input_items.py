@@ -6,7 +6,7 @@ that already carries its error, so it still gets a record.
 """
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -39,6 +39,20 @@ class InputItem:
 InputType = Union[str, np.ndarray]
 
 
+class _Track(NamedTuple):
+    """What makes frames one track.
+
+    ``parts``: the path components of its folder (a label file's track: the
+    label file's, then its track id); ``shown``: how many trailing parts its
+    id shows when no other track's id collides; ``numbered``: whether its
+    frames are numbered here, in input order (a label file numbers its own).
+    """
+
+    parts: Tuple[str, ...]
+    shown: int = 1
+    numbered: bool = True
+
+
 def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
                   label_dataset_cfg: Optional[dict] = None,
                   stream: str = 'lr') -> List[InputItem]:
@@ -53,6 +67,12 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
       label file's folder;
     * a numpy array ``(H, W[, C])``: one item (no track).
 
+    A track is one folder on disk (or one track of one label file): images of
+    the same folder are frames of one track, numbered in input order, however
+    they were given. Two different tracks that would get the same id (two
+    cameras' ``track_001/``, two folders named ``plates``) are told apart by
+    their parent folders: ``camA/track_001``, ``camB/track_001``.
+
     Args:
         label_dataset_cfg (dict, optional): extra arguments of the
             :class:`PairedPlateDataset` that parses label files (e.g. the
@@ -66,41 +86,72 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
         raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
     if isinstance(inputs, (str, np.ndarray)):
         inputs = [inputs]
-    items: List[InputItem] = []
+    keyed: List[Tuple[InputItem, Optional[_Track]]] = []
     for i, inp in enumerate(inputs):
         if isinstance(inp, np.ndarray):
-            items.append(InputItem(source=f'array[{i}]', array=inp))
+            keyed.append((InputItem(source=f'array[{i}]', array=inp), None))
         elif isinstance(inp, str):
-            items.extend(_expand_path(inp, label_dataset_cfg, stream))
+            keyed.extend(_expand_path(inp, label_dataset_cfg, stream))
         else:
-            items.append(InputItem(source=f'input[{i}]', error=(
-                f'unsupported input type {type(inp).__name__}; give a path or a numpy array')))
-    return items
+            keyed.append((InputItem(source=f'input[{i}]', error=(
+                f'unsupported input type {type(inp).__name__}; give a path or a numpy array')),
+                None))
+    _name_tracks(keyed)
+    return [item for item, _ in keyed]
 
 
-def _expand_path(path: str, label_dataset_cfg: Optional[dict], stream: str) -> List[InputItem]:
+def _folder_track(folder: str, shown: int = 1) -> _Track:
+    return _Track(tuple(osp.abspath(folder).split(osp.sep)), shown)
+
+
+def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]]) -> None:
+    """Give each track an id no other track has (more parent folders where
+    ids collide) and number the frames of folder tracks."""
+    shown: dict = {}
+    for _, track in keyed:
+        if track is not None:
+            shown[track.parts] = max(shown.get(track.parts, 0), track.shown)
+    while True:
+        owners: dict = {}
+        for parts, n in shown.items():
+            owners.setdefault('/'.join(parts[-n:]), []).append(parts)
+        clashes = [p for ps in owners.values() if len(ps) > 1 for p in ps
+                   if shown[p] < len(p)]
+        if not clashes:  # absolute paths differ: every clash ends here
+            break
+        for parts in clashes:
+            shown[parts] += 1
+    frames: dict = {}
+    for item, track in keyed:
+        if track is None:
+            continue
+        item.track_id = '/'.join(track.parts[-shown[track.parts]:])
+        if track.numbered:
+            item.frame_idx = frames.get(track.parts, 0)
+            frames[track.parts] = item.frame_idx + 1
+
+
+def _expand_path(path: str, label_dataset_cfg: Optional[dict],
+                 stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     if osp.isdir(path):
         root = osp.abspath(path)
         files = list_image_folder(root)
         if not files:
-            return [InputItem(source=path, error='folder holds no image files')]
-        items, counters = [], {}
+            return [(InputItem(source=path, error='folder holds no image files'), None)]
+        items = []
         for f in files:
             rel = osp.relpath(osp.dirname(f), root)
-            track = osp.basename(root) if rel == '.' else rel.replace(osp.sep, '/')
-            frame = counters.get(track, 0)
-            counters[track] = frame + 1
-            items.append(InputItem(source=f, path=f, track_id=track, frame_idx=frame))
+            shown = 1 if rel == '.' else len(rel.split(osp.sep))
+            items.append((InputItem(source=f, path=f), _folder_track(osp.dirname(f), shown)))
         return items
     if is_label_file(path) and osp.isfile(path):
         return _expand_label_file(path, label_dataset_cfg, stream)
     # Anything else is taken as an image; reading it reports what is wrong.
-    folder = osp.basename(osp.dirname(osp.abspath(path)))
-    return [InputItem(source=path, path=path, track_id=folder or None)]
+    return [(InputItem(source=path, path=path), _folder_track(osp.dirname(path)))]
 
 
 def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
-                       stream: str) -> List[InputItem]:
+                       stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     from dld.datasets import PairedPlateDataset
     kwargs: dict = dict(label_dataset_cfg or {})
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
@@ -112,16 +163,17 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
     try:
         dataset = PairedPlateDataset(**kwargs)
     except Exception as err:  # noqa: BLE001 - any parse failure becomes a record
-        return [InputItem(source=path, error=f'cannot read label file: {err}')]
-    items: List[InputItem] = []
+        return [(InputItem(source=path, error=f'cannot read label file: {err}'), None)]
+    items = []
+    label_parts = _folder_track(path).parts
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
         image = info[f'{stream}_path']
-        items.append(InputItem(source=image, path=image,
-                               gt_text=info.get('gt_text') or None,
-                               track_id=str(info['track_id']),
-                               frame_idx=int(info.get('frame_idx') or 0)))
+        track = str(info['track_id'])
+        items.append((InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
+                                frame_idx=int(info.get('frame_idx') or 0)),
+                      _Track(label_parts + (track, ), numbered=False)))
     if not items:
-        return [InputItem(source=path, error='label file lists no usable image')]
+        return [(InputItem(source=path, error='label file lists no usable image'), None)]
     return items
 

@@ -9,12 +9,15 @@ An MMEngine-style inferencer (``preprocess`` -> ``forward`` -> ``visualize``
   not the whole input.
 
 Preprocessing is the config's test pipeline minus its loading step (the
-inferencer reads images itself, robustly) and minus any step that makes the
-student's input from the HR frame (the image given is that input), then the
-model's data preprocessor: exactly what evaluation does.
+inferencer reads images itself, robustly, decoding them as the datasets do)
+and minus any step that makes the student's input from the HR frame (the
+image given is that input), then the model's data preprocessor: exactly what
+evaluation does. A pipeline that packs the HR frame (an HR teacher's) gets
+the image as its HR frame.
 """
 import copy
 import logging
+import numbers
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -36,6 +39,7 @@ from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
     base_size_of,
+    check_decoding,
     decoding,
     is_distiller,
     predict_at_scale,
@@ -51,8 +55,9 @@ class PlateRecognizer(BaseInferencer):
     Args:
         model (str | Config): the config (path or object) the checkpoint was
             trained with (``configs/dld_plate*.py``). A plain recognizer
-            config (``TextRecognizer``) works too: it then reads every image
-            at scale 1.0 unless told otherwise.
+            config (``TextRecognizer``) works too, an HR teacher's included:
+            it then reads every image at scale 1.0 of its test pipeline's
+            input size unless told otherwise.
         weights (str, optional): the checkpoint; a DLD checkpoint whose
             ``teacher.*`` weights were removed is enough.
         device (str, optional): e.g. ``'cpu'``, ``'cuda:0'``; default: CUDA
@@ -81,15 +86,13 @@ class PlateRecognizer(BaseInferencer):
                  device: Optional[str] = None, batch_size: int = 32,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
                  show_progress: bool = False, amp: bool = False) -> None:
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-        self.batch_size = int(batch_size)
+        self.batch_size = _checked_batch_size(batch_size)
         self.max_pixels = max_pixels
         cfg = load_config(model)
         super().__init__(model=cfg, weights=weights, device=device,
                          scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
         self.recognizer = recognizer_of(self.model)
-        self.base_size = base_size_of(self.model)
+        self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
         self.costs = _costs_of(self.model, self.base_size)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
@@ -105,8 +108,11 @@ class PlateRecognizer(BaseInferencer):
         without the steps that make the student's input from the HR frame
         (those with an ``inference_input``): the image given is that input
         already, the HR crop in the efficiency setting (``CopyHRToLR``), the
-        LR frame otherwise. ``input_stream`` is which frames of a paired
-        label file are read."""
+        LR frame otherwise. A pipeline that packs the HR frame as the model's
+        input (``PackPlateInputs(main_stream='hr')``, an HR teacher) is given
+        the image as that HR frame (``image_stream``, which also says which
+        resize applies). ``input_stream`` is which frames of a paired label
+        file are read."""
         steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
         self.color_type = 'color'
         self.input_stream = 'lr'
@@ -122,7 +128,11 @@ class PlateRecognizer(BaseInferencer):
                 self.input_stream = stream
                 continue
             kept.append(step)
-        return Compose(kept)
+        pipeline = Compose(kept)
+        self.image_stream = 'lr'
+        if any(getattr(t, 'main_stream', None) == 'hr' for t in pipeline.transforms):
+            self.image_stream = self.input_stream = 'hr'
+        return pipeline
 
     def _init_collate(self, cfg: Config):
         return pseudo_collate
@@ -144,13 +154,14 @@ class PlateRecognizer(BaseInferencer):
         Args:
             inputs: an image path, a folder, a label file, a numpy array
                 ``(H, W[, C])`` (BGR), or a list of these.
-            batch_size (int, optional): overrides the constructor's.
+            batch_size (int, optional): overrides the constructor's (>= 1).
             return_datasamples (bool): add the :class:`PlateDataSample` of
                 each image under ``'datasamples'`` (None for failed ones).
             scale (float, optional): read every image at this scale instead
                 of the selector's choice (the selector then does not run).
-            beam_width (int, optional), topk (int, optional): beam search;
-                ``topk > 1`` adds the k best texts to each record.
+            beam_width (int, optional), topk (int, optional): ``beam_width``
+                1 is greedy decoding, more a beam search; ``topk > 1`` adds
+                the k best texts to each record (see :func:`decoding`).
             vis_dir (str, optional): write each image with its prediction.
             track (bool): also vote one text per track.
 
@@ -161,12 +172,14 @@ class PlateRecognizer(BaseInferencer):
         """
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         _check_scale(fwd_kw.get('scale'))
+        check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
+        batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream)
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []
         progress = _progress(len(items), self.show_progress)
-        for chunk in _chunks(items, batch_size or self.batch_size):
+        for chunk in _chunks(items, batch_size):
             prepared = self.preprocess(chunk, **pre_kw)
             preds = self.forward(prepared, **fwd_kw)
             for pred in preds:
@@ -197,7 +210,7 @@ class PlateRecognizer(BaseInferencer):
                 else:
                     img = read_image_file(item.path, self.color_type, self.max_pixels)
                 entry['image'] = img
-                entry['packed'] = self.pipeline(_results_dict(item, img))
+                entry['packed'] = self.pipeline(_results_dict(item, img, self.image_stream))
             except ImageInputError as err:
                 entry['error'] = (type(err).__name__, err.reason)
             except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
@@ -350,11 +363,23 @@ def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):
     return model.costs if is_distiller(model) else RecognizerCosts(model, base_size)
 
 
-def _results_dict(item: InputItem, img: np.ndarray) -> dict:
-    """What :class:`LoadPlateImages` would have produced for this item."""
-    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                lr_path=item.path or item.source, hr_path=None, gt_text=item.gt_text or '',
-                track_id=item.track_id, frame_idx=item.frame_idx)
+def _results_dict(item: InputItem, img: np.ndarray, stream: str = 'lr') -> dict:
+    """What :class:`LoadPlateImages` would have produced for this item, with
+    the image as its LR frame (``stream='lr'``) or its HR frame (``'hr'``)."""
+    path = item.path or item.source
+    common = dict(gt_text=item.gt_text or '', track_id=item.track_id, frame_idx=item.frame_idx)
+    if stream == 'hr':
+        return dict(common, img_hr=img, hr_img_shape=img.shape[:2], hr_ori_shape=img.shape[:2],
+                    lr_path=None, hr_path=path)
+    return dict(common, img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                lr_path=path, hr_path=None)
+
+
+def _checked_batch_size(batch_size) -> int:
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1):
+        raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
+    return int(batch_size)
 
 
 def _check_scale(scale: Optional[float]) -> None:

@@ -6,7 +6,9 @@ the base size, resized with :func:`resize_to_scale` (the distiller's own
 rule), then the recognizer's ``predict``.
 """
 import contextlib
-from typing import Iterator, List, Optional, Tuple
+import logging
+import numbers
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -24,8 +26,38 @@ def recognizer_of(model: nn.Module) -> nn.Module:
     return model.student if is_distiller(model) else model
 
 
-def base_size_of(model: nn.Module, default: Tuple[int, int] = (48, 144)) -> Tuple[int, int]:
-    return tuple(getattr(model, 'base_size', default))
+def base_size_of(model: nn.Module, pipeline: Optional[Iterable] = None, stream: str = 'lr',
+                 default: Tuple[int, int] = (48, 144)) -> Tuple[int, int]:
+    """``(H, W)`` the model reads at scale 1.0.
+
+    A distiller says (``base_size``); a plain recognizer reads what its test
+    pipeline resizes ``stream`` to (``ResizePair``'s ``lr_size`` or
+    ``hr_size``), so its scales and FLOPs are those of its own input.
+    ``default`` (with a warning) only for a pipeline without a resize step.
+    """
+    if hasattr(model, 'base_size'):
+        return tuple(int(s) for s in model.base_size)
+    size = pipeline_input_size(pipeline or (), stream)
+    if size is None:
+        from mmengine.logging import print_log
+        print_log(f'The test pipeline has no resize step (ResizePair) for the {stream} '
+                  f'image: inputs are resized to {tuple(default)} (H, W).',
+                  logger='current', level=logging.WARNING)
+        return tuple(default)
+    return size
+
+
+def pipeline_input_size(transforms: Iterable, stream: str = 'lr') -> Optional[Tuple[int, int]]:
+    """The ``(H, W)`` the last resize step of ``transforms`` gives ``stream``
+    (``'lr'``: ``img``, ``'hr'``: ``img_hr``), or None without one."""
+    if stream not in ('lr', 'hr'):
+        raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
+    size = None
+    for t in transforms:
+        found = getattr(t, f'{stream}_size', None)
+        if found is not None:
+            size = tuple(int(s) for s in found)
+    return size
 
 
 @torch.no_grad()
@@ -39,26 +71,44 @@ def predict_at_scale(recognizer: nn.Module, inputs: torch.Tensor,
     return recognizer.predict(inputs, data_samples)
 
 
+def check_decoding(beam_width: Optional[int] = None, topk: Optional[int] = None) -> None:
+    """Refuse decoding arguments that are not positive integers, or a beam
+    narrower than the ``topk`` texts it must return."""
+    for name, value in (('beam_width', beam_width), ('topk', topk)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
+    if beam_width is not None and topk is not None and beam_width < topk:
+        raise ValueError(f'beam_width={beam_width} cannot return topk={topk} texts; '
+                         f'give beam_width >= {topk}')
+
+
 @contextlib.contextmanager
 def decoding(recognizer: nn.Module, beam_width: Optional[int] = None,
              topk: Optional[int] = None) -> Iterator[None]:
-    """Temporarily switch a :class:`TextRecognizer` to beam search / top-k output.
+    """Temporarily switch a :class:`TextRecognizer`'s decoding.
 
-    ``beam_width > 1`` or ``topk > 1`` selects beam search (width at least
-    ``topk``); neither leaves the config's decoding as it is.
+    ``beam_width=1`` is greedy decoding, ``beam_width > 1`` beam search of
+    that width; ``topk = k`` returns the k best texts (``k > 1`` needs a
+    beam: without ``beam_width`` the config's width, at least k). None
+    leaves the config's choice as it is.
     """
-    if not beam_width and not topk:
+    check_decoding(beam_width, topk)
+    if beam_width is None and topk is None:
         yield
         return
-    for name, value in (('beam_width', beam_width), ('topk', topk)):
-        if value is not None and int(value) < 1:
-            raise ValueError(f'{name} must be >= 1, got {value}')
     saved = dict(recognizer.test_cfg)
     cfg = dict(saved)
     k = int(topk or 1)
-    width = int(beam_width or max(cfg.get('beam_width') or 1, k))
-    if width > 1 or k > 1:
-        cfg.update(decode='beam', beam_width=max(width, k), topk=k)
+    if beam_width == 1:
+        cfg.update(decode='greedy', topk=1)
+    elif beam_width is not None:
+        cfg.update(decode='beam', beam_width=int(beam_width), topk=k)
+    elif k > 1:
+        cfg.update(decode='beam', beam_width=max(int(cfg.get('beam_width') or 1), k), topk=k)
+    else:
+        cfg.update(topk=1)
     recognizer.test_cfg = cfg
     try:
         yield

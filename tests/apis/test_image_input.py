@@ -59,3 +59,93 @@ def test_float_array_in_unit_range_is_scaled_to_255():
 def test_arrays_that_are_not_images_raise(array):
     with pytest.raises(ImageInputError):
         normalize_image(array, 'array[0]')
+
+
+# ---------------------------------------------------------------- decoding as the dataset
+def _png_header(w: int, h: int) -> bytes:
+    """A PNG whose header announces ``w x h`` RGB pixels (its data is a stub)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))
+            + chunk(b'IDAT', zlib.compress(b'\0' * 100)) + chunk(b'IEND', b''))
+
+
+def _write(path, img) -> str:
+    import cv2
+    assert cv2.imwrite(str(path), img)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def plate_files(tmp_path_factory):
+    """Ordinary and odd plate files: colour PNG/JPEG, grey, 16-bit, BGRA."""
+    root = tmp_path_factory.mktemp('plate_files')
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (30, 90, 3), dtype=np.uint8)
+    return {
+        'color.png': _write(root / 'color.png', img),
+        'color.jpg': _write(root / 'color.jpg', img),
+        'gray.png': _write(root / 'gray.png', img[..., 0]),
+        'sixteen_bit.png': _write(root / 'sixteen_bit.png', img.astype(np.uint16) * 257),
+        'bgra.png': _write(root / 'bgra.png', np.dstack([img, img[..., :1]])),
+    }
+
+
+@pytest.mark.parametrize('color_type', ['color', 'grayscale'])
+@pytest.mark.parametrize('name', ['color.png', 'color.jpg', 'gray.png', 'sixteen_bit.png',
+                                  'bgra.png'])
+def test_files_decode_to_the_pixels_the_dataset_decodes(plate_files, name, color_type):
+    """Inference must feed the model what evaluation feeds it: the grey
+    conversion of the codec, not cvtColor's (1 to 13 levels apart)."""
+    from dld.datasets.transforms.loading import read_plate_image
+    got = read_image_file(plate_files[name], color_type)
+    expected = read_plate_image(plate_files[name], color_type)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+
+
+def test_exif_orientation_is_applied_as_the_dataset_applies_it(tmp_path):
+    from PIL import Image
+
+    from dld.datasets.transforms.loading import read_plate_image
+    img = np.zeros((30, 90, 3), np.uint8)
+    img[:, :30] = 255
+    im = Image.fromarray(img)
+    exif = im.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise
+    path = str(tmp_path / 'rotated.jpg')
+    im.save(path, exif=exif.tobytes())
+    for color_type in ('color', 'grayscale'):
+        got = read_image_file(path, color_type)
+        assert got.shape[:2] == (90, 30)
+        assert np.array_equal(got, read_plate_image(path, color_type))
+
+
+def test_header_over_pillows_own_limit_is_refused_by_ours(tmp_path):
+    """Pillow raises DecompressionBombError above ~179 Mpx instead of giving
+    the size; the image must still be held against max_pixels."""
+    path = tmp_path / 'forged.png'
+    path.write_bytes(_png_header(20000, 12000))  # 240 Mpx
+    with pytest.raises(ImageInputError, match='exceeds the limit of 100000000') as info:
+        read_image_file(str(path), max_pixels=100_000_000)
+    assert info.value.source == str(path)
+
+
+def test_header_over_pillows_limit_but_within_ours_goes_to_the_decoder(tmp_path):
+    path = tmp_path / 'forged.png'
+    path.write_bytes(_png_header(20000, 12000))  # 240 Mpx, its data a stub
+    with pytest.raises(ImageInputError, match='cannot decode'):
+        read_image_file(str(path), max_pixels=300_000_000)
+
+
+def test_image_over_opencvs_limit_is_an_image_input_error(tmp_path):
+    path = tmp_path / 'forged.png'
+    path.write_bytes(_png_header(100000, 100000))  # 10 Gpx: cv2.imdecode raises
+    with pytest.raises(ImageInputError, match="OpenCV's decoding limit") as info:
+        read_image_file(str(path), max_pixels=None)
+    assert info.value.source == str(path)

@@ -45,3 +45,65 @@ def test_a_label_file_without_hr_frames_is_one_error_item_on_the_hr_stream(tmp_p
 def test_unknown_stream_is_refused(label_file):
     with pytest.raises(ValueError, match='stream'):
         expand_inputs(label_file, stream='both')
+
+
+# ---------------------------------------------------------------- track ids
+def _images(root, *rel_paths):
+    import cv2
+    import numpy as np
+    paths = []
+    for rel in rel_paths:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), np.zeros((20, 60, 3), np.uint8))
+        paths.append(str(path))
+    return paths
+
+
+def test_same_named_tracks_of_two_folders_stay_two_tracks(tmp_path):
+    _images(tmp_path, 'camA/track_001/f0.png', 'camA/track_001/f1.png',
+            'camB/track_001/f0.png', 'camB/track_001/f1.png')
+    items = expand_inputs([str(tmp_path / 'camA'), str(tmp_path / 'camB')])
+    assert [(i.track_id, i.frame_idx) for i in items] == [
+        ('camA/track_001', 0), ('camA/track_001', 1),
+        ('camB/track_001', 0), ('camB/track_001', 1)]
+
+
+def test_track_votes_of_two_cameras_are_not_mixed(tmp_path):
+    from dld.apis import vote_tracks
+    _images(tmp_path, 'camA/track_001/f0.png', 'camB/track_001/f0.png')
+    items = expand_inputs([str(tmp_path / 'camA'), str(tmp_path / 'camB')])
+    recs = [dict(track_id=i.track_id, frame_idx=i.frame_idx, confidence=0.9, gflops=0.1,
+                 text='A' if '/camA/' in i.path else 'B', error=None) for i in items]
+    assert [(t['track_id'], t['text'], t['num_frames']) for t in vote_tracks(recs)] == [
+        ('camA/track_001', 'A', 1), ('camB/track_001', 'B', 1)]
+
+
+def test_single_images_of_same_named_folders_are_two_tracks(tmp_path):
+    paths = _images(tmp_path, 'x/plates/a.png', 'y/plates/a.png')
+    assert [(i.track_id, i.frame_idx) for i in expand_inputs(paths)] == [
+        ('x/plates', 0), ('y/plates', 0)]
+
+
+def test_single_images_of_one_folder_are_frames_of_one_track(tmp_path):
+    paths = _images(tmp_path, 'plates/a.png', 'plates/b.png')
+    assert [(i.track_id, i.frame_idx) for i in expand_inputs(paths)] == [
+        ('plates', 0), ('plates', 1)]
+
+
+def test_track_ids_stay_short_when_nothing_collides(tmp_path):
+    _images(tmp_path, 'cam/track_001/f0.png', 'cam/track_002/f0.png', 'cam/top.png')
+    items = expand_inputs(str(tmp_path / 'cam'))
+    assert [(osp.basename(i.path), i.track_id) for i in items] == [
+        ('top.png', 'cam'), ('f0.png', 'track_001'), ('f0.png', 'track_002')]
+
+
+def test_same_track_of_two_label_files_stays_two_tracks(tmp_path):
+    for name in ('day', 'night'):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'plates.txt').write_text('a/lr-1.png,a/lr-2.png\tAB12\n')
+    items = expand_inputs([str(tmp_path / 'day' / 'plates.txt'),
+                           str(tmp_path / 'night' / 'plates.txt')])
+    assert [(i.track_id, i.frame_idx) for i in items] == [
+        ('day/plates.txt/a', 0), ('day/plates.txt/a', 1),
+        ('night/plates.txt/a', 0), ('night/plates.txt/a', 1)]

@@ -250,3 +250,119 @@ def test_amp_where_float32_is_faster_is_a_warning(tiny_run, monkeypatch):
     monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: False)
     rec = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu', amp=True)
     assert rec.amp_dtype is None
+
+
+def _evaluation(cfg, weights, key):
+    """``{path: (text, score)}`` of evaluation's test_step over the test loader."""
+    model, cfg = init_model(cfg, weights)
+    out = {}
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        for ds in model.test_step(batch):
+            out[ds.get(key)] = (ds.pred_text, ds.pred_score)
+    return out
+
+
+def _assert_same_readings(got_records, expected):
+    got = {r['path']: (r['text'], r['confidence']) for r in got_records}
+    assert got.keys() == expected.keys()
+    for path, (text, score) in expected.items():
+        assert got[path][0] == text
+        assert got[path][1] == pytest.approx(score, rel=1e-5, abs=1e-7)
+
+
+def test_hr_teacher_config_reads_the_image_as_its_hr_frame(tiny_run):
+    """An HR teacher's test pipeline loads and packs only HR
+    (``PackPlateInputs(main_stream='hr')``): the image given is its HR
+    frame, resized to ``hr_size``, and a label file's HR frames are read."""
+    from tiny_dld import recognizer_cfg
+    cfg = Config.fromfile(tiny_run['baseline_config'])
+    cfg.model = recognizer_cfg(16)
+    dataset = cfg.test_dataloader.dataset
+    dataset.load_hr = True
+    dataset.pipeline = [
+        dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+        dict(type='ResizePair', lr_size=(48, 144), hr_size=(40, 120)),
+        dict(type='PackPlateInputs', main_stream='hr'),
+    ]
+    expected = _evaluation(cfg, tiny_run['teacher'], 'hr_path')
+    assert all('/hr-' in path for path in expected)
+    rec = PlateRecognizer(cfg, tiny_run['teacher'], device='cpu')
+    assert rec.input_stream == 'hr' and rec.base_size == (40, 120)
+    for inputs in (sorted(expected), osp.join(tiny_run['data'], 'test.txt')):
+        out = rec(inputs)
+        assert out['num_failed'] == 0
+        _assert_same_readings(out['predictions'], expected)
+        assert all(r['input_size'] == [40, 120] for r in out['predictions'])
+
+
+def test_shipped_hr_teacher_config_reads_an_image():
+    """configs/teacher_plate_hr.py as documented ("a plain recognizer config
+    works too"), untrained: every image must be read, not fail to pack."""
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    rec = PlateRecognizer(osp.join(repo, 'configs', 'teacher_plate_hr.py'), None, device='cpu')
+    out = rec([np.full((64, 192, 3), 128, np.uint8)])
+    assert out['num_failed'] == 0 and out['predictions'][0]['input_size'] == [48, 144]
+    assert rec.input_stream == 'hr'
+
+
+def test_plain_recognizer_reads_at_its_pipelines_size(tiny_run):
+    """Not a hard-coded 48x144: the size the config's ResizePair gives, with
+    the FLOPs of that size and the predictions of evaluation."""
+    from dld.apis.scaled_prediction import RecognizerCosts
+    cfg = Config.fromfile(tiny_run['baseline_config'])
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizePair':
+            step.update(lr_size=(32, 96), hr_size=(32, 96))
+    expected = _evaluation(cfg, tiny_run['baseline'], 'lr_path')
+    rec = PlateRecognizer(cfg, tiny_run['baseline'], device='cpu')
+    seen = set()
+    rec.recognizer.backbone.register_forward_pre_hook(
+        lambda module, args: seen.add(tuple(args[0].shape[-2:])))
+    out = rec(osp.join(tiny_run['data'], 'test.txt'))
+    assert seen == {(32, 96)}
+    _assert_same_readings(out['predictions'], expected)
+    gflops = RecognizerCosts(rec.recognizer, (32, 96)).gflops_at(1.0)
+    for r in out['predictions']:
+        assert r['input_size'] == [32, 96] and r['gflops'] == pytest.approx(gflops)
+
+
+@pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4'])
+def test_bad_batch_size_override_is_refused(recognizer, tiny_run, batch_size):
+    """batch_size=-1 used to drop every input silently (0 records, 0 failed)."""
+    with pytest.raises(ValueError, match='batch_size'):
+        recognizer(osp.join(tiny_run['data'], 'test.txt'), batch_size=batch_size)
+
+
+@pytest.mark.parametrize('batch_size', [0, -1, 2.5])
+def test_bad_batch_size_is_refused_when_built(tiny_run, batch_size):
+    with pytest.raises(ValueError, match='batch_size'):
+        PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu',
+                        batch_size=batch_size)
+
+
+@pytest.mark.parametrize('kwargs', [dict(topk=0), dict(beam_width=0), dict(topk=-1),
+                                    dict(beam_width=2, topk=3)])
+def test_bad_decoding_arguments_are_refused_before_any_image_is_read(recognizer, kwargs,
+                                                                     monkeypatch):
+    from dld.apis import plate_recognizer
+    monkeypatch.setattr(plate_recognizer, 'expand_inputs',
+                        lambda *a, **k: pytest.fail('inputs expanded before the check'))
+    with pytest.raises(ValueError, match='beam_width|topk'):
+        recognizer('unused.png', **kwargs)
+
+
+def test_beam_width_one_reads_greedily(tiny_run):
+    """``beam_width=1`` (``--beam-width 1``) is greedy decoding, even where
+    the config decodes with a beam."""
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.student.test_cfg = dict(decode='beam', beam_width=4)
+    rec = PlateRecognizer(cfg, tiny_run['student'], device='cpu')
+    decoded = []
+    rec.recognizer.backbone.register_forward_hook(
+        lambda module, args, out: decoded.append(rec.recognizer.test_cfg['decode']))
+    label_file = osp.join(tiny_run['data'], 'test.txt')
+    assert rec(label_file, beam_width=1)['num_failed'] == 0
+    assert decoded and set(decoded) == {'greedy'}
+    decoded.clear()
+    rec(label_file)
+    assert set(decoded) == {'beam'}

@@ -96,3 +96,26 @@ def test_every_input_failing_exits_non_zero(run, tmp_path, capsys):
 
 def test_unloadable_checkpoint_exits_two(run, tmp_path):
     assert _tool().main([run['config'], str(tmp_path / 'nope.pth'), run['data']]) == 2
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--topk', '0'], '--topk must be >= 1'),
+    (['--topk', '-1'], '--topk must be >= 1'),
+    (['--beam-width', '0'], '--beam-width must be >= 1'),
+    (['--beam-width', '2', '--topk', '3'], '--beam-width >= 3'),
+    (['--batch-size', '0'], '--batch-size must be >= 1'),
+])
+def test_bad_decoding_or_batch_flags_are_refused_before_the_model_loads(tmp_path, capsys,
+                                                                        flags, message):
+    """``--topk 0`` and ``--beam-width 0`` used to be ignored silently, and
+    ``--topk -1`` failed only after the model had loaded."""
+    with pytest.raises(SystemExit) as info:
+        _tool().main([str(tmp_path / 'no_config.py'), str(tmp_path / 'no.pth'), 'x.png',
+                      *flags])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_beam_width_one_and_topk_one_are_accepted():
+    args = _tool().parse_args(['c.py', 'w.pth', 'x.png', '--beam-width', '1', '--topk', '1'])
+    assert args.beam_width == 1 and args.topk == 1

@@ -22,10 +22,30 @@ def read_plate_image(path: str, color_type: str = 'color',
         buf = fileio.get(path, backend_args=backend_args)
     except (FileNotFoundError, OSError) as err:
         raise ImageLoadError(path, f'cannot read image ({type(err).__name__})') from err
-    flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag) if buf else None
-    if img is None or img.size == 0:
+    img = decode_plate_image(buf, color_type)
+    if img is None:
         raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
+    return img
+
+
+def decode_plate_image(buf: bytes, color_type: str = 'color') -> Optional[np.ndarray]:
+    """Decode encoded image bytes as ``(H, W, C)`` uint8 (BGR, or ``C=1`` grey).
+
+    The one decoding rule of training, evaluation and inference
+    (:mod:`dld.apis.image_input`), so a plate reaches the model with the same
+    pixels whichever reads it: EXIF orientation applied, 16-bit scaled to
+    8-bit, alpha dropped, grey converted by the codec.
+
+    Returns:
+        np.ndarray | None: None when the bytes are empty or not an image.
+        ``cv2.error`` (e.g. above OpenCV's pixel limit) is not caught.
+    """
+    if not buf:
+        return None
+    flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag)
+    if img is None or img.size == 0:
+        return None
     if img.ndim == 2:
         img = img[..., None]
     return img
