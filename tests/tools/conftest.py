@@ -1,6 +1,7 @@
 """Tiny configs on a tiny generated dataset, and the tools as modules."""
 import itertools
 import os.path as osp
+import socket
 
 import pytest
 from repo_scripts import load_script
@@ -89,3 +90,29 @@ def run_name():
     """A fresh experiment name per run: MMEngine keys its logger and
     visualizer singletons by it, and runs in one second would share them."""
     return lambda: f'exp{next(_names)}'
+
+
+@pytest.fixture(scope='session')
+def free_port():
+    """``free_port()``: a TCP port nothing listens on, for torchrun's master."""
+    def _port():
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            return s.getsockname()[1]
+    return _port
+
+
+@pytest.fixture
+def tiny_dld_config(tiny_teacher_config, tiny_config, train_tool, run_name, tmp_path):
+    """``tiny_dld_config(rest) -> path``: configs/dld_plate.py shrunk, whose
+    teacher is the tiny teacher trained one epoch here; ``rest`` (the model
+    and schedule) may name it as ``{teacher}``."""
+    def make(rest: str) -> str:
+        teacher_dir = tmp_path / 'teacher'
+        train_tool.main([tiny_teacher_config, '--work-dir', str(teacher_dir), '--cfg-options',
+                         f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
+        config = tmp_path / 'tiny_dld.py'
+        config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
+                                      rest.format(teacher=str(teacher_dir))))
+        return str(config)
+    return make

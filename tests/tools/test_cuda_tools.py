@@ -47,22 +47,17 @@ def test_amp_trains_and_evaluates_in_float16_on_the_gpu(tiny_teacher_config, tra
     assert metrics['plate/num_samples'] == 4
 
 
-def test_dld_trains_and_reads_plates_on_the_gpu(tiny_teacher_config, tiny_config, train_tool,
-                                               run_name, tmp_path):
+def test_dld_trains_and_reads_plates_on_the_gpu(tiny_dld_config, train_tool, run_name,
+                                               tmp_path):
     from dld.apis import PlateRecognizer
 
-    teacher_dir = tmp_path / 'teacher'
-    train_tool.main([tiny_teacher_config, '--work-dir', str(teacher_dir), '--cfg-options',
-                     f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
-    config = tmp_path / 'tiny_dld.py'
-    config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
-                                  TINY_DLD.format(teacher=str(teacher_dir))))
+    config = tiny_dld_config(TINY_DLD)
     work = tmp_path / 'dld'
-    train_tool.main([str(config), '--work-dir', str(work), '--amp', '--cfg-options',
+    train_tool.main([config, '--work-dir', str(work), '--amp', '--cfg-options',
                      f'experiment_name={run_name()}'])
     assert all(torch.isfinite(v).all() for v in _floats(work / 'epoch_1.pth'))
 
-    recognizer = PlateRecognizer(str(config), str(work / 'epoch_1.pth'), device='cuda')
+    recognizer = PlateRecognizer(config, str(work / 'epoch_1.pth'), device='cuda')
     assert next(recognizer.model.parameters()).device.type == 'cuda'
     images = sorted((tmp_path / 'data').rglob('lr-*.png'))[:5]
     out = recognizer([str(p) for p in images])

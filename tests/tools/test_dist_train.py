@@ -1,7 +1,6 @@
 """tools/train.py under torchrun: two CPU processes, gloo, one short epoch."""
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
@@ -13,18 +12,12 @@ import dld.engine  # noqa: F401  (allow-list for torch.load below)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_torchrun_two_processes_train_one_epoch(tiny_teacher_config, tmp_path):
+def test_torchrun_two_processes_train_one_epoch(tiny_teacher_config, tmp_path, free_port):
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     cmd = [
         sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
-        '--master-addr', '127.0.0.1', '--master-port', str(_free_port()),
+        '--master-addr', '127.0.0.1', '--master-port', str(free_port()),
         osp.join(REPO, 'tools', 'train.py'), tiny_teacher_config, '--launcher', 'pytorch',
         '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1'
     ]

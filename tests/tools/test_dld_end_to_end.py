@@ -18,23 +18,18 @@ param_scheduler = [dict(type='OneCycleLR', eta_max=1e-3, pct_start=0.1, by_epoch
 
 @pytest.mark.slow
 def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
-        tiny_teacher_config, tiny_config, train_tool, run_name, tmp_path):
+        tiny_dld_config, train_tool, run_name, tmp_path):
     import torch
 
     import dld.engine  # noqa: F401
     from dld.apis import PlateRecognizer
 
-    teacher_dir = tmp_path / 'teacher'
-    train_tool.main([tiny_teacher_config, '--work-dir', str(teacher_dir), '--cfg-options',
-                     f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
-    config = tmp_path / 'tiny_dld.py'
-    config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
-                                  TINY_DLD.format(teacher=str(teacher_dir))))
+    config = tiny_dld_config(TINY_DLD)
     work = tmp_path / 'dld'
-    train_tool.main([str(config), '--work-dir', str(work), '--cfg-options',
+    train_tool.main([config, '--work-dir', str(work), '--cfg-options',
                      f'experiment_name={run_name()}', 'train_cfg.max_epochs=2'])
     assert osp.isfile(work / 'epoch_2.pth') and not osp.exists(work / 'epoch_3.pth')
-    train_tool.main([str(config), '--work-dir', str(work), '--resume', '--cfg-options',
+    train_tool.main([config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}'])
     ckpt = torch.load(work / 'epoch_3.pth', map_location='cpu', weights_only=True)
     assert ckpt['meta']['epoch'] == 3
@@ -47,7 +42,7 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
     state = torch.load(student, map_location='cpu', weights_only=True)['state_dict']
     assert not any(k.startswith('teacher.') for k in state)
 
-    recognizer = PlateRecognizer(str(config), str(student), device='cpu')
+    recognizer = PlateRecognizer(config, str(student), device='cpu')
     images = sorted((tmp_path / 'data').rglob('lr-*.png'))[:3]
     assert images
     out = recognizer([str(p) for p in images])

@@ -2,7 +2,6 @@
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -201,17 +200,11 @@ def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, tes
     assert metrics == pytest.approx(_direct_metrics(tiny_run['config'], tiny_run['student']))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path):
+def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path, free_port):
     def torchrun(ckpt, out):
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
-               '--master-addr', '127.0.0.1', '--master-port', str(_free_port()),
+               '--master-addr', '127.0.0.1', '--master-port', str(free_port()),
                osp.join(REPO, 'tools', 'test.py'), _dld_test_config(tiny_run, tmp_path), ckpt,
                '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'work'), '--out', out]
         env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
