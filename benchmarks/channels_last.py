@@ -15,7 +15,6 @@ seconds of each, the speed-up, and how far the two layouts' logits differ
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import platform
 import statistics
@@ -26,6 +25,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from benchmarks.training_step_cost import _batches, _setup, _step_fn  # noqa: E402
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -78,7 +78,9 @@ def main(argv=None) -> int:
         return run
     train = _interleaved({k: train_step(k) for k in steps}, args.repeats)
 
-    test = _batches(cfg, args.infer_batch_size, 1)[0]
+    test_cfg = copy.deepcopy(cfg)
+    test_cfg.train_dataloader = test_cfg.test_dataloader  # a test batch, test pipeline
+    test = _batches(test_cfg, args.infer_batch_size, 1)[0]
     for m in models.values():
         m.eval()
     data = models['contiguous'].data_preprocessor(test, False)
@@ -111,11 +113,10 @@ def main(argv=None) -> int:
               f"{sec['contiguous'] / sec['channels-last']:>9.2f}x")
     print(f'largest difference of the logits between the layouts: {max_diff:.2e}')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, train_step=train,
-                           predict={str(k): v for k, v in infer.items()},
-                           max_logit_difference=max_diff, threads=torch.get_num_threads(),
-                           torch=torch.__version__), f, indent=2)
+        write_json_atomic(args.json, dict(
+            config=args.config, train_step=train, predict={str(k): v for k, v in infer.items()},
+            max_logit_difference=max_diff, threads=torch.get_num_threads(),
+            torch=torch.__version__), indent=2)
     return 0
 
 

@@ -30,7 +30,11 @@ def _load(path: str) -> Optional[dict]:
         print(f'missing: {path}', file=sys.stderr)
         return None
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{path}: not valid JSON ({err}); rerun the step that '
+                             'writes it') from err
 
 
 def _rows(report: dict) -> Dict[str, dict]:
@@ -277,8 +281,8 @@ def main(argv=None) -> int:
                       for a, b, c, ok in rows],
                      headers=['target', 'goal', 'measured', 'verdict'], tablefmt='github')
     print(table)
-    with open(osp.join(work, 'targets.md'), 'w') as f:
-        f.write(table + '\n')
+    from dld.utils.atomic_file import write_text_atomic
+    write_text_atomic(osp.join(work, 'targets.md'), table + '\n')
     return 0
 
 

@@ -48,6 +48,9 @@ import time
 from tabulate import tabulate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
+
 # Student-stage cycles: 5-epoch one-cycle runs, each from the last, on plates
 # rendered when read (stream seed = cycle number), so no plate is read twice.
 # On the 7500 plates on disk the student learned those plates rather than
@@ -115,6 +118,12 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     """
     done = osp.join(REPO, work_dir, TRAIN_DONE)
     cmd = [*cmd[:2], *TRAIN_FLAGS, *cmd[2:]]
+    if redo:
+        # The old run's marker (and checkpoint pointer) go first: a redo
+        # interrupted later must neither count as done nor resume the old run.
+        for name in (TRAIN_DONE, 'last_checkpoint'):
+            if osp.exists(osp.join(REPO, work_dir, name)):
+                os.remove(osp.join(REPO, work_dir, name))
     if not redo and osp.exists(done):
         print(f'=== {step}: skipped, {work_dir}/{TRAIN_DONE} exists', flush=True)
         return
@@ -124,9 +133,7 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     start = time.time()
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
     minutes = (time.time() - start) / 60
-    with open(done + '.tmp', 'w') as f:  # whole or absent, never half a marker
-        json.dump(dict(command=cmd, minutes=minutes), f)
-    os.replace(done + '.tmp', done)
+    write_json_atomic(done, dict(command=cmd, minutes=minutes))  # never half a marker
     print(f'=== {step}: done in {minutes:.1f} min', flush=True)
 
 
@@ -207,8 +214,7 @@ def cycle_table(work_dirs: list, title: str, out: str) -> str:
     text = (f'{title}\n' + tabulate(rows, headers=headers + ['train min'], tablefmt='github',
                                     disable_numparse=True) + '\n')
     print('\n' + text, flush=True)
-    with open(osp.join(REPO, out), 'w') as f:
-        f.write(text)
+    write_text_atomic(osp.join(REPO, out), text)
     return text
 
 

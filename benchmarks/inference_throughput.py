@@ -17,7 +17,6 @@ reads (bfloat16 on a CPU with AVX512-BF16 or AMX, float16 on CUDA).
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import platform
 import statistics
@@ -26,6 +25,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -142,10 +142,10 @@ def main(argv=None) -> int:
               f'on this batch, {worst:.2f}% at the cheapest scale -> '
               f"{'met' if worst <= 3 else 'NOT met'}")
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(batch_size=n, device=str(device), threads=torch.get_num_threads(),
-                           checkpoint=args.checkpoint, rows=rows,
-                           dtype=str(amp_dtype or torch.float32)), f, indent=2)
+        write_json_atomic(args.json, dict(
+            batch_size=n, device=str(device), threads=torch.get_num_threads(),
+            checkpoint=args.checkpoint, rows=rows, dtype=str(amp_dtype or torch.float32)),
+                          indent=2)
     return 0
 
 

@@ -19,7 +19,6 @@ compiled per timed step (``ONEDNN_VERBOSE=profile_create``: a cache that
 holds every shape compiles none once the shapes have been met).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
@@ -30,6 +29,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 STEP_MARK = 'DLD_STEP_SECONDS'
 
@@ -126,12 +126,11 @@ def main(argv=None) -> int:
         print(f"{capacity:>10}{row['seconds']:>10.3f}{row['compiled']:>25.1f}"
               f"{ref / row['seconds']:>19.2f}x")
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, batch_size=args.batch_size, steps=args.steps,
-                           warmup=args.warmup, repeats=args.repeats, runs=runs,
-                           median_seconds={c: r['seconds'] for c, r in rows.items()},
-                           compiled_per_step={c: r['compiled'] for c, r in rows.items()}),
-                      f, indent=2)
+        write_json_atomic(args.json, dict(
+            config=args.config, batch_size=args.batch_size, steps=args.steps,
+            warmup=args.warmup, repeats=args.repeats, runs=runs,
+            median_seconds={c: r['seconds'] for c, r in rows.items()},
+            compiled_per_step={c: r['compiled'] for c, r in rows.items()}), indent=2)
     return 0
 
 

@@ -17,7 +17,6 @@ The teacher is trained first (configs/teacher_plate_hr.py) when
 ``--teacher`` has no checkpoint.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 import time
@@ -26,6 +25,8 @@ from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from full_schedule import REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
+
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
@@ -96,8 +97,8 @@ def main(argv=None) -> int:
         train_arm(arm, args.cycles, args.work_dir, t_ckpt, args.redo)
     rows = summary(args.work_dir, args.cycles)
     render = render_ms_per_item()
-    with open(osp.join(REPO, args.work_dir, 'summary.json'), 'w') as f:
-        json.dump(dict(cycles=rows, render_ms_per_item=render), f, indent=2)
+    write_json_atomic(osp.join(REPO, args.work_dir, 'summary.json'),
+                      dict(cycles=rows, render_ms_per_item=render), indent=2)
     table = [[r['arm'], r['cycle'], *(f"{100 * r['accuracy'][f'{s:g}']:.2f}" for s in SCALES),
               '-' if r['train_minutes'] is None else f"{r['train_minutes']:.1f}"]
              for r in rows]

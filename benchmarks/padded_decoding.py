@@ -16,7 +16,6 @@ selector's routing replaced, so that every scale has images). Prints the
 median seconds of each and the speed-up.
 """
 import argparse
-import json
 import os.path as osp
 import platform
 import statistics
@@ -25,8 +24,8 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
-
 from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt  # noqa: E402
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 WAYS = {'one padded pass': True, 'one pass per scale': False}
 
@@ -83,13 +82,12 @@ def main(argv=None) -> int:
         print(f'{way:<22}{sec:>10.3f}  ({args.infer_batch_size / sec:.0f} images/s)')
     print(f'speed-up of the padded pass: {predict_speed_up:.2f}x')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, batch_size=args.batch_size, steps=args.steps,
-                           warmup=args.warmup, seconds=med, speed_up=speed_up,
-                           infer_batch_size=args.infer_batch_size, predict_seconds=predict,
-                           predict_speed_up=predict_speed_up,
-                           threads=torch.get_num_threads(), torch=torch.__version__), f,
-                      indent=2)
+        write_json_atomic(args.json, dict(
+            config=args.config, batch_size=args.batch_size, steps=args.steps,
+            warmup=args.warmup, seconds=med, speed_up=speed_up,
+            infer_batch_size=args.infer_batch_size, predict_seconds=predict,
+            predict_speed_up=predict_speed_up, threads=torch.get_num_threads(),
+            torch=torch.__version__), indent=2)
     return 0
 
 

@@ -16,8 +16,6 @@ checkpoint, ``--baseline-config configs/student_plate_lr.py``,
 ``--baseline-name``): the recipe control is compared that way.
 """
 import argparse
-import json
-import os
 import sys
 from typing import Dict, List, Optional, Sequence
 
@@ -99,9 +97,8 @@ def main(argv=None) -> int:
           f'the {args.baseline_name} student at each fixed scale, paired by frame:')
     print(lead_table(rows, args.baseline_name))
     if args.json:
-        with open(args.json + '.tmp', 'w') as f:
-            json.dump(dict(rows=rows), f, indent=1)
-        os.replace(args.json + '.tmp', args.json)
+        from dld.utils.atomic_file import write_json_atomic
+        write_json_atomic(args.json, dict(rows=rows), indent=1)
     return 0
 
 

@@ -26,6 +26,8 @@ from tabulate import tabulate
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
 
+from dld.utils.atomic_file import write_text_atomic  # noqa: E402
+
 REPO = schedule.REPO
 CONFIGS = dict(efficiency='configs/quickstart/dld_efficiency.py', lr='configs/quickstart/dld.py')
 # name -> the --cfg-options that make the variant (none: the quickstart as shipped)
@@ -136,8 +138,7 @@ def main(argv=None) -> int:
     title = (f'Quickstart DLD ({args.setting} setting) from the quickstart teacher, one change '
              f'at a time: plate accuracy (%) on its test split')
     table = tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True)
-    with open(osp.join(REPO, root, 'ablation.md'), 'w') as f:
-        f.write(f'{title}\n{table}\n')
+    write_text_atomic(osp.join(REPO, root, 'ablation.md'), f'{title}\n{table}\n')
     print(f'\n{title}\n{table}')
     return 0
 

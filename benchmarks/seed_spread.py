@@ -32,6 +32,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 
+from dld.utils.atomic_file import write_text_atomic  # noqa: E402
+
 CHAINS = ('nokd', 'dld')
 
 
@@ -146,8 +148,7 @@ def main(argv=None) -> int:
     title = (f'Lead (pt) of the LR DLD student over the no-KD student per fixed scale, '
              f'95 % interval paired over test tracks; chains read: {chains}:')
     os.makedirs(osp.join(schedule.REPO, seeded), exist_ok=True)
-    with open(osp.join(schedule.REPO, seeded, 'leads.md'), 'w') as f:
-        f.write(f'{title}\n{table}\n')
+    write_text_atomic(osp.join(schedule.REPO, seeded, 'leads.md'), f'{title}\n{table}\n')
     print(f'\n{title}\n{table}')
     return 0
 

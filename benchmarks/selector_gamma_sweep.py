@@ -20,7 +20,6 @@ efficiency setting); steps already done are skipped.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -30,6 +29,8 @@ from tabulate import tabulate
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
+
+from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 
 # setting -> the schedule's data config, selector-stage config,
 # last student cycle, no-KD student, published selector and report (work-dir
@@ -162,10 +163,8 @@ def main(argv=None) -> int:
     print('\n' + text, flush=True)
     out = osp.join(schedule.REPO, args.work_dir,
                    f'gamma_{schedule.SETTING_TAGS[args.setting]}')
-    for ext, body in (('.md', text), ('.json', json.dumps(dict(points=points), indent=1))):
-        with open(out + ext + '.tmp', 'w') as f:
-            f.write(body)
-        os.replace(out + ext + '.tmp', out + ext)
+    write_text_atomic(out + '.md', text)
+    write_json_atomic(out + '.json', dict(points=points), indent=1)
     return 0
 
 

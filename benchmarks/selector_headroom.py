@@ -27,13 +27,13 @@ synthetic plates) renders ``--fresh-tracks`` new tracks with another seed;
 """
 import argparse
 import copy
-import json
 import os
 import os.path as osp
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 PROBES = (((16, 48), (8, 16, 32)), ((24, 72), (16, 32, 64)))
 """Probes as ``(thumbnail (h, w), conv widths)``: the deployed selector's shape,
@@ -213,10 +213,7 @@ def main(argv=None) -> int:
                    auc=aucs, deployed=[p.as_dict() for p in deployed],
                    frontiers={k: [p.as_dict() for p in v] for k, v in families.items()},
                    reach=reach)
-        tmp = args.json + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(out, f, indent=2, allow_nan=True)
-        os.replace(tmp, args.json)
+        write_json_atomic(args.json, out, indent=2, allow_nan=True)
     return 0
 
 

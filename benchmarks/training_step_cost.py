@@ -31,7 +31,6 @@ with ``--json``, writes the figures.
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import platform
 import statistics
@@ -40,6 +39,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -189,15 +189,13 @@ def main(argv=None) -> int:
             print(f'bfloat16: DLD sampled / {name}: '
                   f"{med['DLD (sampled) bf16'] / med[f'{name} bf16']:.2f}x")
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(batch_size=args.batch_size, steps=args.steps,
-                           seconds=med, ratio_vs_student_1_0=dld_s / med['student@1.0'],
-                           ratio_vs_nokd_recipe=ratio,
-                           target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
-                           target_met_vs_nokd_recipe=ratio <= 2.5,
-                           threads=torch.get_num_threads(), torch=torch.__version__,
-                           bf16=args.bf16,
-                           teacher_ckpt=ckpt, config=args.config), f, indent=2)
+        write_json_atomic(args.json, dict(
+            batch_size=args.batch_size, steps=args.steps, seconds=med,
+            ratio_vs_student_1_0=dld_s / med['student@1.0'], ratio_vs_nokd_recipe=ratio,
+            target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
+            target_met_vs_nokd_recipe=ratio <= 2.5, threads=torch.get_num_threads(),
+            torch=torch.__version__, bf16=args.bf16, teacher_ckpt=ckpt, config=args.config),
+                          indent=2)
     return 0
 
 

@@ -129,6 +129,26 @@ def test_check_targets_names_missing_files(tmp_path, capsys):
     assert 'control_lr' not in err  # the recipe control is optional
 
 
+
+def test_check_targets_names_a_truncated_file(tmp_path):
+    (tmp_path / 'step_cost.json').write_text('{"batch_size": 32, "seco')
+    with pytest.raises(ValueError, match=r'step_cost\.json: not valid JSON'):
+        _load('check_targets').main([str(tmp_path)])
+
+
+def test_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from dld.utils import write_json_atomic
+    path = tmp_path / 'step_cost.json'
+    write_json_atomic(str(path), dict(ratio=1.5))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill between writing and renaming
+
+    monkeypatch.setattr('os.replace', killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_json_atomic(str(path), dict(ratio=2.5, more=list(range(1000))))
+    assert json.loads(path.read_text()) == dict(ratio=1.5)  # the old file, whole
+
 TINY_DLD = '''
 _base_ = [{dld!r}]
 data = {data!r}
@@ -544,13 +564,14 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
         tmp_path, monkeypatch):
     import subprocess
     module = _load('full_schedule')
-    calls, fail = [], []
+    calls, fail, early = [], [], []
 
     def fake_run(cmd, cwd, check):
         calls.append(cmd[1:])
         work = tmp_path / 'run'
         work.mkdir(exist_ok=True)
-        (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))  # after epoch 1
+        if not early:  # killed before its first epoch ends: no checkpoint yet
+            (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))  # after epoch 1
         if fail:
             raise subprocess.CalledProcessError(1, cmd)
 
@@ -571,6 +592,24 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     assert len(calls) == 2  # finished: skipped
     module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
     assert calls[-1] == cmd  # --redo trains it again from the start
+    # A redo killed before its first checkpoint is unfinished, and the next
+    # run starts it afresh rather than resuming (and so keeping) the old run.
+    fail.append(True)
+    early.append(True)
+    with pytest.raises(subprocess.CalledProcessError):
+        module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
+    assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()
+    fail.clear()
+    early.clear()
+    module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
+    assert calls[-1] == cmd
+    # Killed later, the redo resumes from its own checkpoint.
+    fail.append(True)
+    with pytest.raises(subprocess.CalledProcessError):
+        module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
+    fail.clear()
+    module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
+    assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]
 
 
 def _fake_tools(calls, train, other):

@@ -1,0 +1,24 @@
+"""Write a result file whole or not at all."""
+import json
+import os
+from typing import Any
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed into place.
+
+    Why: the schedule counts a step as done once its result file exists, and
+    the reports read those files; a kill mid-write must leave the old file
+    or none, never half a file that then counts as done.
+    """
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: str, obj: Any, **dump_kwargs) -> None:
+    """``json.dump(obj)`` to ``path`` via :func:`write_text_atomic`."""
+    write_text_atomic(path, json.dumps(obj, **dump_kwargs) + '\n')
