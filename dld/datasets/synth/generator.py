@@ -99,25 +99,21 @@ def _make_track_star(args: tuple) -> dict:
     return make_track(*args)
 
 
-def synth_meta(tracks: int = 1500,
-               val_tracks: Optional[int] = None,
-               test_tracks: Optional[int] = None,
-               frames: int = 5,
-               seed: int = 0,
-               layouts: Sequence[str] = ('brazilian', 'mercosur'),
-               layout_weights: Optional[Sequence[float]] = None,
-               hr_size: Tuple[int, int] = (64, 192),
-               degradation: Optional[dict] = None) -> dict:
+def synth_meta(**generator_kwargs) -> dict:
     """The ``meta.json`` that :func:`generate_synth_plates` writes for these
-    arguments, as JSON gives it back (resolved patterns, normalised weights,
-    lists for tuples), so two argument sets that render the same bytes
-    compare equal."""
-    resolved, w = resolve_layouts(layouts, layout_weights)
+    of its arguments (defaults filled in), as JSON gives it back (resolved
+    patterns, normalised weights, lists for tuples), so two argument sets
+    that render the same bytes compare equal. Unknown arguments raise
+    ``TypeError``."""
+    bound = inspect.signature(generate_synth_plates).bind(None, **generator_kwargs)
+    bound.apply_defaults()
+    a = bound.arguments
+    resolved, w = resolve_layouts(a['layouts'], a['layout_weights'])
     meta = dict(generator='dld.datasets.synth',
-                tracks=_split_sizes(tracks, val_tracks, test_tracks),
-                frames=int(frames), seed=seed, layouts=[p for _, p in resolved],
-                layout_weights=w.tolist(), hr_size=[int(hr_size[0]), int(hr_size[1])],
-                degradation=vars(DegradationConfig.from_dict(degradation)))
+                tracks=_split_sizes(a['tracks'], a['val_tracks'], a['test_tracks']),
+                frames=int(a['frames']), seed=a['seed'], layouts=[p for _, p in resolved],
+                layout_weights=w.tolist(), hr_size=[int(a['hr_size'][0]), int(a['hr_size'][1])],
+                degradation=vars(DegradationConfig.from_dict(a['degradation'])))
     return json.loads(json.dumps(meta))
 
 
@@ -214,8 +210,9 @@ def generate_synth_plates(out_dir: str,
             pool.close()
             pool.join()
     bar.close()
-    meta = synth_meta(tracks, val_tracks, test_tracks, frames, seed, layouts,
-                      layout_weights, hr_size, degradation)
+    meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
+                      frames=frames, seed=seed, layouts=layouts,
+                      layout_weights=layout_weights, hr_size=hr_size, degradation=degradation)
     _write_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
     # Split files last: their presence means "complete" to ensure_synth_plates.
     for split in SPLITS:
@@ -290,13 +287,10 @@ def _warn_if_stale(data_root: str, kwargs: dict) -> None:
     choice (a shared or long-rendered set); the warning makes it visible.
     """
     try:
-        bound = inspect.signature(generate_synth_plates).bind(data_root, **kwargs)
+        wanted = synth_meta(**kwargs)
     except TypeError as err:
         raise TypeError(f'ensure_synth_plates: {err}; the arguments are those of '
                         'generate_synth_plates') from err
-    args = {k: v for k, v in bound.arguments.items()
-            if k in inspect.signature(synth_meta).parameters}
-    wanted = synth_meta(**args)
     meta_path = osp.join(data_root, 'meta.json')
     try:
         with open(meta_path, encoding='utf-8') as f:
