@@ -227,8 +227,9 @@ def _error_detail(message: str) -> str:
 
 def _is_read_failure(err: BaseException) -> bool:
     """Whether ``torch.load`` failed on the file's content, not on the
-    request: a missing permission or a bad ``map_location`` is reported as is."""
-    if isinstance(err, (PermissionError, IsADirectoryError)):
+    request: a missing permission, a bad ``map_location`` or a full device is
+    reported as is."""
+    if isinstance(err, (PermissionError, IsADirectoryError, torch.cuda.OutOfMemoryError)):
         return False
     if isinstance(err, RuntimeError):
         return 'device' not in str(err).lower()

@@ -275,3 +275,15 @@ def test_submodule_state_reads_one_recognizer_of_a_dld_state_dict():
     assert torch.equal(submodule_state(state, 'student')['a.weight'], 2 * w)
     assert submodule_state(state, 'connectors') is None
     assert submodule_state({'a.weight': w}, 'teacher') is None  # a plain recognizer
+
+
+def test_a_full_device_is_not_called_an_unreadable_file(tmp_path, monkeypatch):
+    path = str(tmp_path / 'good.pth')
+    torch.save(dict(state_dict={}), path)
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')
+
+    monkeypatch.setattr(torch, 'load', out_of_memory)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        load_checkpoint_file(path)
