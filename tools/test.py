@@ -14,7 +14,6 @@ random weights. A DLD config is built without its teacher checkpoint
 every weight it needs.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -32,10 +31,12 @@ from dld.apis.model_loading import is_distiller_config, load_weights
 # loader, so CKPT is read with torch.load(weights_only=True).
 from dld.engine.launch import (
     add_runner_arguments,
+    finish_run,
     load_runner_config,
     parse_runner_args,
     prepare_run,
 )
+from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 
 
@@ -101,10 +102,9 @@ def main(argv=None) -> dict:
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
-        with open(args.out, 'w', encoding='utf-8') as f:
-            json.dump(metrics, f, indent=2, sort_keys=True)
-            f.write('\n')
+        write_json_atomic(args.out, metrics, indent=2, sort_keys=True)
         print_log(f'Metrics written to {args.out}', logger='current')
+    finish_run()
     return metrics
 
 

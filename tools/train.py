@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 # loader before any checkpoint (`load_from`, `--resume`) is read.
 from dld.engine.launch import (
     add_runner_arguments,
+    finish_run,
     load_runner_config,
     parse_runner_args,
     prepare_run,
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
     runner = Runner.from_cfg(cfg)
     relax_deterministic_algorithms(cfg)
     runner.train()
+    finish_run()
 
 
 if __name__ == '__main__':

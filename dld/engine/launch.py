@@ -136,3 +136,17 @@ def relax_deterministic_algorithms(cfg: Config) -> None:
     naming themselves, and the rest stay deterministic."""
     if cfg.get('randomness', {}).get('deterministic'):
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def finish_run() -> None:
+    """Leave the process group together, once the run has finished.
+
+    Why: a rank that exits while another still uses the group (rank 0
+    saving the best checkpoint after the last validation, say) tears down
+    gloo's threads mid-use and aborts at interpreter exit ("terminate called
+    without an active exception", exit code -6), failing a run that
+    finished; torchrun then kills the other ranks too.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        barrier()
+        torch_dist.destroy_process_group()
