@@ -16,7 +16,6 @@ ends with the ``--cfg-options`` that deploy it (tools/test.py, infer.py,
 flops_accuracy.py). docs/results.md uses it.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -74,6 +73,7 @@ def main(argv=None) -> int:
     from dld.apis.model_loading import init_model, load_config
     from dld.apis.reread_calibration import calibrate, collect_readings, replay
     from dld.engine.launch import ensure_config_data
+    from dld.utils.atomic_file import write_json_atomic
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     cfg = load_config(args.config, args.cfg_options)
@@ -111,14 +111,10 @@ def main(argv=None) -> int:
           f'model.test_cfg.reread.scales={scales}')
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        tmp = args.json + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(dict(split=args.split, num_images=len(readings.first),
-                           max_relative_flops=args.max_flops, confidence=args.confidence,
-                           chosen=best.as_dict(),
-                           selector_alone=alone.as_dict(),
-                           per_chain=[r.as_dict() for r in per_chain]), f, indent=2)
-        os.replace(tmp, args.json)
+        write_json_atomic(args.json, dict(
+            split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
+            confidence=args.confidence, chosen=best.as_dict(), selector_alone=alone.as_dict(),
+            per_chain=[r.as_dict() for r in per_chain]), indent=2)
     return 0
 
 

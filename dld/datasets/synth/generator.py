@@ -14,6 +14,8 @@ import numpy as np
 from mmengine.logging import print_log
 from tqdm import tqdm
 
+from dld.utils.atomic_file import write_text_atomic
+
 from ..degradation import DegradationConfig, degrade_plate
 from .plate_text import resolve_layout, sample_plate_text
 from .render import draw_plate, render_frame, sample_style
@@ -43,13 +45,6 @@ def _encode_png(img: np.ndarray) -> bytes:
 def _write_bytes(path: str, data: bytes) -> None:
     with open(path, 'wb') as f:
         f.write(data)
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def resolve_layouts(layouts: Sequence[str], layout_weights: Optional[Sequence[float]] = None
@@ -202,7 +197,7 @@ def generate_synth_plates(out_dir: str,
                 lr_names.append(f'{rel}/lr-{k:03d}.png')
                 hr_names.append(f'{rel}/hr-{k:03d}.png')
             ann = dict(plate_layout=track['layout'], plate_text=track['label'])
-            _write_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
+            write_text_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
             lines[split].append(f"{','.join(lr_names)}|{','.join(hr_names)}\t{track['label']}")
             bar.update(1)
     finally:
@@ -213,10 +208,11 @@ def generate_synth_plates(out_dir: str,
     meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
                       frames=frames, seed=seed, layouts=layouts,
                       layout_weights=layout_weights, hr_size=hr_size, degradation=degradation)
-    _write_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
+    write_text_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
     # Split files last: their presence means "complete" to ensure_synth_plates.
     for split in SPLITS:
-        _write_atomic(osp.join(out_dir, f'{split}.txt'), ''.join(ln + '\n' for ln in lines[split]))
+        write_text_atomic(osp.join(out_dir, f'{split}.txt'),
+                          ''.join(ln + '\n' for ln in lines[split]))
     seconds = time.perf_counter() - start
     return dict(tracks=sizes, images=2 * frames * len(jobs), seconds=seconds,
                 tracks_per_s=len(jobs) / max(seconds, 1e-9))
