@@ -70,3 +70,25 @@ def test_a_fresh_training_set_is_rendered_and_read_by_the_training_split(tmp_pat
     base = (tmp_path / 'base' / 'train.txt').read_text()
     fresh = (tmp_path / 'fresh' / 'train.txt').read_text()
     assert len(fresh.splitlines()) == 2 and fresh != base  # other plates, not a copy
+
+
+@pytest.mark.parametrize('pipeline', ['hr_as_student_train_pipeline',
+                                      'hr_as_student_test_pipeline'])
+def test_the_student_reads_the_teachers_pixels_whatever_the_crops_aspect(
+        cfg_and_root, tmp_path, pipeline):
+    """The efficiency setting: the student's copy of the HR crop is resized
+    as the teacher's is, also for a crop narrower than 3:1 (60x160 here)."""
+    import numpy as np
+    import torch
+    from mmengine.dataset import Compose
+
+    from dld.registry import TRANSFORMS
+    cfg, _ = cfg_and_root
+    steps = [t for t in cfg[pipeline]
+             if t['type'] not in ('LoadPlateImages', 'PlateRandomAffine',
+                                  'PlatePhotometricDistort')]
+    img = np.random.default_rng(0).integers(0, 255, (60, 160, 3), dtype=np.uint8)
+    out = Compose([TRANSFORMS.build(t) for t in steps])(dict(img_hr=img, gt_text='ABC1234'))
+    assert out['inputs'].shape == out['inputs_hr'].shape == (3, 48, 144)
+    assert torch.equal(out['inputs'], out['inputs_hr'])
+    assert out['data_samples'].valid_ratio == 1.0

@@ -61,13 +61,15 @@ hr_as_student_train_pipeline = [
     dict(type='PlateRandomAffine', prob=0.5, keys=('img_hr', )),
     dict(type='PlatePhotometricDistort', prob=0.8, keys=('img_hr', )),
     dict(type='CopyHRToLR'),
-    dict(type='ResizePair', lr_size=input_size, hr_size=input_size),
+    # Stretched as the teacher's HR is (not padded to keep its ratio), so
+    # both read the same pixels whatever the crop's aspect.
+    dict(type='ResizePair', lr_size=input_size, hr_size=input_size, lr_keep_ratio=False),
     dict(type='PackPlateInputs', main_stream='lr'),
 ]
 hr_as_student_test_pipeline = [
     dict(type='LoadPlateImages', color_type='color', with_lr=False, with_hr=True),
     dict(type='CopyHRToLR'),
-    dict(type='ResizePair', lr_size=input_size, hr_size=input_size),
+    dict(type='ResizePair', lr_size=input_size, hr_size=input_size, lr_keep_ratio=False),
     dict(type='PackPlateInputs', main_stream='lr'),
 ]
 
