@@ -46,3 +46,21 @@ def write_labels():
 def png_writer():
     """``png_writer(path, h, w, value, channels) -> path``."""
     return write_png
+
+
+@pytest.fixture
+def read_alike_from_any_global_state():
+    """``read(ds, idx) -> item``: reads item ``idx`` under two global numpy
+    states, asserts both reads give the same images and that the state is
+    given back (as after ``--resume``, or in another dataloader worker)."""
+    def _read(ds, idx):
+        np.random.seed(1)
+        first = ds[idx]
+        np.random.seed(2)
+        state = np.random.get_state()
+        again = ds[idx]
+        assert np.random.get_state()[1].tolist() == state[1].tolist()
+        for key in ('img', 'img_hr'):
+            np.testing.assert_array_equal(first[key], again[key])
+        return first
+    return _read

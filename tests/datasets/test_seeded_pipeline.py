@@ -22,17 +22,9 @@ def _read_under(ds, idx, global_seed):
     return ds[idx]
 
 
-def test_an_item_reads_alike_whatever_the_global_generators_hold(paired_root):
-    """As after --resume or in another dataloader worker; the global state is
-    given back."""
-    ds = make(paired_root)
-    first = _read_under(ds, 4, 1)
-    np.random.seed(2)
-    state = np.random.get_state()
-    again = ds[4]
-    assert np.random.get_state()[1].tolist() == state[1].tolist()
-    np.testing.assert_array_equal(first['img'], again['img'])
-    np.testing.assert_array_equal(first['img_hr'], again['img_hr'])
+def test_an_item_reads_alike_whatever_the_global_generators_hold(
+        paired_root, read_alike_from_any_global_state):
+    first = read_alike_from_any_global_state(make(paired_root), 4)
     plain = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', frames='all',
                                pipeline=AUGMENT[:1])[4]
     assert not np.array_equal(first['img_hr'], plain['img_hr'])  # it was augmented
