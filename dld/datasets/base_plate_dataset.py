@@ -90,6 +90,12 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             it with :class:`EpochOffsetSampler`, whose indices
             ``epoch * len(self) + i`` give each epoch its own draws; any
             index ``>= 0`` reads item ``index % len(self)``.
+        track_prefix (str): put before every ``track_id``. Track ids are
+            relative to the data root (or the annotation line), so two sets
+            concatenated into one evaluation share ids such as
+            ``track_001``; a prefix per set (e.g. ``'cam1/'``) keeps their
+            tracks apart for voting, which
+            :class:`~dld.evaluation.TrackAccuracyMetric` otherwise refuses.
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments
             (``ann_file``, ``data_root``, ``pipeline``, ``test_mode``,
             ``indices``, ...).
@@ -105,6 +111,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                  check_files: Optional[bool] = None,
                  seed: Optional[int] = None,
                  seed_pipeline: bool = False,
+                 track_prefix: str = '',
                  **kwargs) -> None:
         if dictionary is None:
             dictionary = dict(type='Dictionary')
@@ -127,6 +134,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self.check_files = max_retry == 0 if check_files is None else bool(check_files)
         self.seed = seed
         self.seed_pipeline = bool(seed_pipeline)
+        if not isinstance(track_prefix, str):
+            raise TypeError(f'track_prefix must be a string, got {track_prefix!r}')
+        self.track_prefix = track_prefix
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.num_bad_annotations = 0
         self.num_skipped_images = 0
@@ -204,8 +214,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
 
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None
-        base = dict(track_id=rec.track_id, gt_text=rec.text, num_frames=len(rec.lr_paths),
-                    annotation=rec.where)
+        base = dict(track_id=self.track_prefix + rec.track_id, gt_text=rec.text,
+                    num_frames=len(rec.lr_paths), annotation=rec.where)
         if self.frames == 'all':
             idxs: Sequence[Optional[int]] = range(len(rec.lr_paths))
         elif self.frames == 'random':

@@ -117,3 +117,43 @@ def test_a_line_that_is_not_utf8_is_a_bad_line_naming_file_and_line(paired_root)
     assert err.value.where.endswith('latin1.txt:2')
     ds = make(paired_root, 'latin1.txt', strict=False, frames='first')
     assert len(ds) == 1 and ds.num_bad_annotations == 1
+
+
+def _vote_tracks(dataset):
+    """TrackAccuracyMetric over ``dataset`` read through its pipeline, predictions = labels."""
+    from dld.evaluation import TrackAccuracyMetric
+    metric = TrackAccuracyMetric()
+    for i in range(len(dataset)):
+        sample = dataset[i]['data_samples']
+        sample.pred_text, sample.pred_score = sample.gt_text, 1.0
+        metric.process({}, [sample.to_dict()])
+    return metric.evaluate(len(dataset))
+
+
+@pytest.mark.parametrize('prefixes', [('', ''), ('cam1/', 'cam2/')])
+def test_two_sets_with_the_same_track_ids_are_kept_apart_by_a_prefix(
+        paired_root, tmp_path, prefixes):
+    import shutil
+
+    from mmengine.dataset import ConcatDataset
+    other = tmp_path / 'other'
+    shutil.copytree(paired_root, other)  # same relative layout: ids t0, t1 again
+    pipeline = [dict(type='LoadPlateImages'), dict(type='ResizePair'),
+                dict(type='PackPlateInputs')]
+    sets = [make(root, 'train.txt', frames='all', test_mode=True, pipeline=pipeline,
+                 track_prefix=prefix) for root, prefix in zip((paired_root, other), prefixes)]
+    both = ConcatDataset(sets)
+    if not prefixes[0]:
+        repeated = r"track 't0' has frame\(s\) \[0, 1, 2\].*track_prefix"
+        with pytest.raises(ValueError, match=repeated):
+            _vote_tracks(both)
+        return
+    assert sets[1].get_data_info(0)['track_id'] == 'cam2/t0'
+    res = _vote_tracks(both)
+    assert res['track/num_tracks'] == 4 and res['track/num_frames'] == 12
+    assert res['track/accuracy'] == 1.0
+
+
+def test_track_prefix_must_be_a_string(paired_root):
+    with pytest.raises(TypeError, match='track_prefix'):
+        make(paired_root, 'train.txt', track_prefix=1)

@@ -30,6 +30,17 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
                                       first_frame[t], t))
 
 
+def _check_distinct_frames(track_id: str, frame_idxs: List[Optional[int]]) -> None:
+    seen = Counter(f for f in frame_idxs if f is not None)
+    repeated = sorted(f for f, n in seen.items() if n > 1)
+    if repeated:
+        raise ValueError(
+            f'TrackAccuracyMetric: track {track_id!r} has frame(s) {repeated} more than '
+            'once: two evaluated sets share this track id (ids are relative to '
+            "each set's data root). Give each set its own `track_prefix`, e.g. "
+            "dict(type='PairedPlateDataset', ..., track_prefix='cam1/').")
+
+
 @METRICS.register_module()
 class TrackAccuracyMetric(TextMetric):
     """Accuracy of whole tracks, each read by a majority vote of its frames.
@@ -40,6 +51,11 @@ class TrackAccuracyMetric(TextMetric):
     its ground truth (the ``gt_text`` shared by its frames; if frames
     disagree, the most frequent one, ties to the text that sorts first, with
     a warning).
+
+    Two frames of one track with the same ``frame_idx`` are an error: they
+    come from two sets whose track ids coincide (ids are relative to each
+    set's data root), and voting them together would merge two plates. Give
+    each set its own ``track_prefix`` (:class:`BasePlateDataset`).
 
     Reported keys (after the prefix, ``track/`` by default): ``accuracy``,
     ``num_tracks``, ``num_correct``, ``num_frames``.
@@ -55,12 +71,12 @@ class TrackAccuracyMetric(TextMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
             track_id = sample_field(sample, 'track_id', required=True, metric=self)
-            frame_idx = sample_field(sample, 'frame_idx', default=0)
+            frame_idx = sample_field(sample, 'frame_idx', default=None)
             gt = sample_field(sample, 'gt_text', required=True, metric=self)
             pred = sample_field(sample, 'pred_text', default='')
             score = sample_field(sample, 'pred_score', default=0.0)
-            self.results.append((str(track_id), int(frame_idx), self._norm(gt),
-                                 self._norm(pred), float(score)))
+            self.results.append((str(track_id), None if frame_idx is None else int(frame_idx),
+                                 self._norm(gt), self._norm(pred), float(score)))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         tracks: Dict[str, list] = defaultdict(list)
@@ -68,6 +84,8 @@ class TrackAccuracyMetric(TextMetric):
             tracks[track_id].append((frame_idx, gt, pred, score))
         correct = 0
         for track_id, frames in tracks.items():
+            _check_distinct_frames(track_id, [f for f, _, _, _ in frames])
+            frames = [(0 if f is None else f, gt, p, s) for f, gt, p, s in frames]
             gts = Counter(gt for _, gt, _, _ in frames)
             if len(gts) > 1:
                 print_log(f'TrackAccuracyMetric: frames of track {track_id!r} '
