@@ -10,22 +10,38 @@ CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_ac
 
 
 def write_report(report: dict, out_dir: str) -> dict:
-    """Write every file of the report into ``out_dir``; returns their paths."""
+    """Write every file of the report into ``out_dir``; returns their paths.
+
+    Each file is rendered to a temporary name first and renamed into place
+    only once all five are made, ``report.json`` last: a failure part-way
+    (a plot that cannot be drawn, a full disk) leaves the previous report
+    whole rather than a mix of new and old files, and a ``report.json``
+    that exists means the other files are there too.
+    """
     os.makedirs(out_dir, exist_ok=True)
-    paths = {name: osp.join(out_dir, name) for name in
-             ('report.json', 'report.csv', 'report.md', 'pareto.png', 'scales.png')}
-    with open(paths['report.json'], 'w', encoding='utf-8') as f:
-        json.dump(report, f, indent=2)
-        f.write('\n')
-    with open(paths['report.csv'], 'w', encoding='utf-8', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction='ignore')
-        writer.writeheader()
-        for row in report['methods']:
-            writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-    plot_pareto(report, paths['pareto.png'])
-    plot_scales(report, paths['scales.png'])
-    with open(paths['report.md'], 'w', encoding='utf-8') as f:
-        f.write(markdown_report(report))
+    names = ('report.csv', 'report.md', 'pareto.png', 'scales.png', 'report.json')
+    paths = {name: osp.join(out_dir, name) for name in names}
+    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
+    try:
+        with open(tmp['report.json'], 'w', encoding='utf-8') as f:
+            json.dump(report, f, indent=2)
+            f.write('\n')
+        with open(tmp['report.csv'], 'w', encoding='utf-8', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction='ignore')
+            writer.writeheader()
+            for row in report['methods']:
+                writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+        plot_pareto(report, tmp['pareto.png'])
+        plot_scales(report, tmp['scales.png'])
+        with open(tmp['report.md'], 'w', encoding='utf-8') as f:
+            f.write(markdown_report(report))
+    except BaseException:
+        for path in tmp.values():
+            if osp.exists(path):
+                os.remove(path)
+        raise
+    for name in names:
+        os.replace(tmp[name], paths[name])
     return paths
 
 
@@ -136,7 +152,7 @@ def plot_pareto(report: dict, path: str) -> None:
     axes[0].legend(fontsize=8, loc='best')
     fig.suptitle(f"Accuracy vs. cost ({report['num_images']} test images)")
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format='png')  # path may be a temporary name
     plt.close(fig)
 
 
@@ -197,7 +213,7 @@ def plot_scales(report: dict, path: str) -> None:
         ax.legend(fontsize=8)
     ax.grid(True, axis='y', alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format='png')  # path may be a temporary name
     plt.close(fig)
 
 

@@ -32,6 +32,28 @@ def report(tiny_run, tmp_path_factory):
     return rep, write_report(rep, out)
 
 
+@pytest.mark.slow
+def test_a_report_that_fails_part_way_leaves_the_previous_one_whole(report, tmp_path,
+                                                                   monkeypatch):
+    import os
+
+    from dld.apis import report_writing
+    rep, _ = report
+    paths = write_report(rep, str(tmp_path))
+    before = {name: open(path, 'rb').read() for name, path in paths.items()}
+    changed = copy.deepcopy(rep)
+    changed['num_images'] += 1
+
+    def no_plot(*args):
+        raise RuntimeError('no room left on the disk')
+
+    monkeypatch.setattr(report_writing, 'plot_scales', no_plot)
+    with pytest.raises(RuntimeError, match='no room'):
+        write_report(changed, str(tmp_path))
+    assert {name: open(path, 'rb').read() for name, path in paths.items()} == before
+    assert sorted(os.listdir(tmp_path)) == sorted(before)  # no temporary file left
+
+
 def _rows(rep):
     return {r['method']: r for r in rep['methods']}
 
