@@ -17,6 +17,7 @@ met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand:
 every figure comes from those files. A missing file is reported as such, not
 skipped silently.
 """
+import argparse
 import json
 import os
 import os.path as osp
@@ -240,8 +241,13 @@ def seed_reports(work: str) -> Dict[str, dict]:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    work = argv[0] if argv else 'work_dirs/results'
+    parser = argparse.ArgumentParser(
+        description='Judge the targets of docs/results.md from the full schedule\'s outputs.')
+    parser.add_argument('work_dir', nargs='?', default='work_dirs/results',
+                        help="the schedule's work dir (default: work_dirs/results)")
+    work = parser.parse_args(argv).work_dir
+    if not osp.isdir(work):
+        parser.error(f'{work}: no such directory; run benchmarks/full_schedule.py first')
     rep_hr = _load(osp.join(work, 'report_hr/report.json'))
     rep_lr = _load(osp.join(work, 'report_lr/report.json'))
     rows = []

@@ -11,7 +11,7 @@ every scale on the test split with ``tools/flops_accuracy.py``, and prints
 one row per variant with the student's accuracy at 1.0x after its first
 epoch (where the drop shows) and at the end, next to the teacher and the
 student as built (the teacher's copy, before any DLD step). Runs go to
-``WORK_DIR/ablation/<variant>/``; finished ones are skipped, an interrupted
+``WORK_DIR/ablation/<setting>/<variant slug>/``; finished ones are skipped, an interrupted
 one resumes.
 """
 import argparse

@@ -3,7 +3,7 @@
 #
 #   python tools/train.py configs/teacher_plate_hr.py
 #   python tools/train.py configs/dld_plate.py \
-#       --cfg-options model.teacher_ckpt=work_dirs/teacher_plate_hr/best_plate_accuracy_epoch_20.pth
+#       --cfg-options model.teacher_ckpt=work_dirs/teacher_plate_hr/best.pth
 _base_ = [
     '_base_/models/dld_attn.py',
     '_base_/datasets/synth_plates.py',

@@ -2,7 +2,7 @@
 # stage of configs/dld_plate_selector.py on dld_plate_hr.py's data and gamma.
 #
 #   python tools/train.py configs/dld_plate_hr_selector.py \
-#       --cfg-options load_from=work_dirs/dld_plate_hr/last.pth
+#       --cfg-options load_from=work_dirs/dld_plate_hr/best.pth
 _base_ = ['./dld_plate_selector.py']
 
 train_dataloader = dict(dataset=dict(pipeline=_base_.hr_as_student_train_pipeline))

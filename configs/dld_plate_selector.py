@@ -4,7 +4,7 @@
 # scale without gradients, so a step costs little more than the teacher's.
 #
 #   python tools/train.py configs/dld_plate_selector.py \
-#       --cfg-options load_from=work_dirs/dld_plate/last.pth
+#       --cfg-options load_from=work_dirs/dld_plate/best.pth
 _base_ = ['./dld_plate.py']
 
 #

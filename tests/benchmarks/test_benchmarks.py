@@ -130,6 +130,17 @@ def test_check_targets_names_missing_files(tmp_path, capsys):
 
 
 
+def test_check_targets_refuses_a_work_dir_that_does_not_exist(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _load('check_targets').main([str(tmp_path / 'nowhere')])
+    assert exit_info.value.code == 2
+    assert 'nowhere: no such directory' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        _load('check_targets').main(['--help'])
+    assert exit_info.value.code == 0
+    assert not (tmp_path / 'nowhere').exists()
+
+
 def test_check_targets_names_a_truncated_file(tmp_path):
     (tmp_path / 'step_cost.json').write_text('{"batch_size": 32, "seco')
     with pytest.raises(ValueError, match=r'step_cost\.json: not valid JSON'):
