@@ -40,3 +40,16 @@ def test_teacher_is_detached():
 def test_shape_mismatch_names_the_connectors():
     with pytest.raises(ValueError, match='Connector'):
         feature_distance_loss(torch.randn(1, 3, 4, 5), torch.randn(1, 6, 4, 5))
+
+
+@pytest.mark.parametrize('shape, mask_shape', [((0, 3, 4, 5), None), ((0, 3, 4, 5), (0, 4, 5)),
+                                               ((0, 6, 2), None), ((0, 6, 2), (0, 6))])
+def test_an_empty_batch_reduces_like_the_other_losses(shape, mask_shape):
+    """No sample: 0 for 'mean' and 'sum', an empty (0,) for 'none', as every
+    loss of the package does, not a reshape error."""
+    s, t = torch.randn(shape), torch.randn(shape)
+    mask = None if mask_shape is None else torch.ones(mask_shape, dtype=torch.bool)
+    for mode in ('l2', 'l1', 'smooth_l1'):
+        assert feature_distance_loss(s, t, mask, mode=mode).item() == 0.0
+        assert feature_distance_loss(s, t, mask, mode=mode, reduction='sum').item() == 0.0
+        assert feature_distance_loss(s, t, mask, mode=mode, reduction='none').shape == (0,)

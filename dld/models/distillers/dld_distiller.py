@@ -140,8 +140,10 @@ class DLDDistiller(BaseModel):
             CTC student cannot emit at a scale whose feature sequence is too
             short for it; large, so the selector learns to avoid that scale.
         feature_levels (dict): weight of each feature level in the feature
-            loss: ``backbone``, ``encoder``, ``decoder``.
-        test_cfg (dict, optional): prediction options. ``force_scale``: read
+            loss: ``backbone``, ``encoder``, ``decoder`` (any other key is an
+            error).
+        test_cfg (dict, optional): prediction options (any other key is an
+            error; the student's decoding is its own ``test_cfg``). ``force_scale``: read
             every image at this scale (selector not run). ``reread``: a
             confidence-gated cascade over the selector's choice,
             ``dict(min_score=p, scales=[...])``: an image whose reading has
@@ -239,6 +241,8 @@ class DLDDistiller(BaseModel):
         self.student_scale_weighting = student_scale_weighting
         self.unalignable_nll = unalignable_nll
         self.test_cfg = dict(test_cfg or {})
+        _check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
+                    " (the student's decoding is the student config's test_cfg)")
         _check_reread(self.test_cfg.get('reread'), self.scales)
 
         losses = dict(losses or {})
@@ -253,10 +257,12 @@ class DLDDistiller(BaseModel):
         if self.selector is not None and self.selector_loss is None:
             raise ValueError('A selector needs `losses.selector` to be trained.')
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
+        _check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
         self.feature_levels.update(feature_levels or {})
         self.connectors = self._build_connectors() if self.feature_loss else None
 
         self.register_buffer('teacher_loaded', torch.tensor(False))
+        self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
         self._register_load_state_dict_pre_hook(self._keep_born_again_teacher)
         if teacher_ckpt is not None:
             self._load_teacher(teacher_ckpt)
@@ -298,6 +304,9 @@ class DLDDistiller(BaseModel):
     def _load_teacher(self, path: str) -> None:
         path = load_teacher_weights(self.teacher, path, take=self.teacher_from)
         self.teacher_loaded.fill_(True)
+        # MMEngine's runner calls init_weights() before training: a recognizer
+        # config with an init_cfg would re-initialise the trained teacher.
+        self.teacher._is_init = True
         source = 'the student of ' if self.teacher_from == 'student' else ''
         print_log(f'Loaded the teacher from {source}{path}', logger='current')
 
@@ -306,6 +315,16 @@ class DLDDistiller(BaseModel):
         """Whether the teacher is a trained student or reads the LR stream:
         then it is not the HR teacher that reports compare against."""
         return self.teacher_from == 'student' or self.teacher_input != 'hr'
+
+    def _teacher_loaded_only_with_teacher(self, state_dict, prefix, *args) -> None:
+        """A state dict's ``teacher_loaded`` counts only when it holds the
+        teacher's weights too. A checkpoint without them (the student and
+        selector that ``tools/extract_student.py`` keeps) would otherwise mark
+        a teacher built without ``teacher_ckpt`` as trained, and training
+        would distil from random weights instead of asking for the teacher."""
+        key = f'{prefix}teacher_loaded'
+        if key in state_dict and not any(k.startswith(f'{prefix}teacher.') for k in state_dict):
+            state_dict[key] = self.teacher_loaded.clone()
 
     def _keep_born_again_teacher(self, state_dict, prefix, *args) -> None:
         """Puts this teacher's weights into a state dict being loaded when the
@@ -334,6 +353,7 @@ class DLDDistiller(BaseModel):
 
         if t_state.keys() == s_state.keys() and all(fits(k) for k in t_state):
             self.student.load_state_dict(t_state)
+            self.student._is_init = True  # kept by init_weights(), as the teacher is
             print_log('Initialised the student from the teacher.', logger='current')
         else:
             print_log('Student and teacher differ in shape: the student keeps '
@@ -727,6 +747,14 @@ def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     if missing:
         raise ValueError(f'test_cfg.reread.scales {missing} are not candidate scales '
                          f'{list(scales)}')
+
+
+def _check_keys(name: str, cfg: dict, allowed: Sequence[str], hint: str = '') -> None:
+    """A misspelt key would otherwise be ignored, silently."""
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise KeyError(f'DLDDistiller.{name}: unknown key(s) {unknown}; allowed: '
+                       f'{list(allowed)}{hint}.')
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:

@@ -52,8 +52,9 @@ def feature_distance_loss(student: Tensor,
         dist = F.smooth_l1_loss(student, teacher, reduction='none', beta=beta)
 
     batch = student.shape[0]
+    # flatten(1), not reshape(batch, -1): an empty batch has no -1 to infer
     if mask is None:
-        per_sample = dist.reshape(batch, -1).mean(dim=1)
+        per_sample = dist.flatten(1).mean(dim=1)
         return reduce_samples(per_sample, torch.ones_like(per_sample, dtype=torch.bool),
                               reduction)
 
@@ -66,6 +67,6 @@ def feature_distance_loss(student: Tensor,
     feat_mask = mask.unsqueeze(-1) if student.dim() == 3 else mask.unsqueeze(1)
     feat_size = student.shape[2] if student.dim() == 3 else student.shape[1]
     dist = dist.where(feat_mask, dist.new_zeros(()))
-    n_valid = mask.reshape(batch, -1).sum(dim=1)
-    per_sample = dist.reshape(batch, -1).sum(dim=1) / (n_valid * feat_size).clamp(min=1)
+    n_valid = mask.flatten(1).sum(dim=1)
+    per_sample = dist.flatten(1).sum(dim=1) / (n_valid * feat_size).clamp(min=1)
     return reduce_samples(per_sample, n_valid > 0, reduction)
