@@ -19,6 +19,14 @@ default_hooks = dict(
     # Reseeds python/numpy/torch with seed + epoch before each epoch, so a
     # resumed run draws the same dropout/augmentation as an unbroken one.
     epoch_seed=dict(type='EpochSeedHook'),
+    # MMEngine saves an epoch's checkpoint before validating it; a run that
+    # dies mid-validation validates that epoch again on --resume (the final
+    # metrics and best checkpoint of the last epoch included).
+    resumed_validation=dict(type='ResumedValidationHook'),
+    # An attention decoder emits at most max_seq_len - 1 characters; a longer
+    # training label on disk stops the run before its first step, naming its
+    # line, instead of being cut.
+    label_length=dict(type='LabelLengthCheckHook'),
 )
 
 env_cfg = dict(

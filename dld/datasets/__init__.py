@@ -8,6 +8,7 @@ from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .degradation import DegradationConfig, degrade_plate
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .lrlpr_track_dataset import LRLPRTrackDataset
+from .nested_datasets import nested_datasets
 from .online_synth_plate_dataset import OnlineSynthPlateDataset
 from .paired_plate_dataset import PairedPlateDataset
 from .samplers import EpochOffsetSampler
@@ -18,5 +19,5 @@ __all__ = [
     'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
     'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin',
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
-    'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates'
+    'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets'
 ]

@@ -7,7 +7,7 @@ A subclass only turns its annotation source into :class:`TrackRecord`s (or
 import logging
 import os.path as osp
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -281,6 +281,14 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 'line, or pass max_retry > 0 to evaluate the next item in its place'
                 if self.test_mode else 'max_retry=0 asks for no substitute')
         return ImageLoadError(err.path, f'{err.reason} in item {idx} ({where})', hint)
+
+    def item_labels(self) -> Iterator[Tuple[str, str]]:
+        """``(annotation, label)`` of every item, in order; draws no random
+        frame (checks before training must not move the generators)."""
+        self.full_init()
+        for idx in range(len(self)):
+            info = BaseDataset.get_data_info(self, idx)
+            yield str(info.get('annotation')), info['gt_text']
 
     def get_data_info(self, idx: int) -> dict:
         """The results dict of the data contract for item ``idx``."""

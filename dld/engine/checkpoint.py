@@ -21,6 +21,10 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   :class:`CheckpointGlobalError` naming the file and the global, and a file
   torch cannot read at all (truncated, corrupt, not a checkpoint) into a
   :class:`CheckpointReadError` naming the file;
+* has MMEngine's download loaders (``http(s)://``, and ``torchvision://``,
+  ``open-mmlab://``, ``mmcls://`` that resolve to a URL) read the
+  downloaded file with ``weights_only=True`` too (:func:`load_url_weights_only`;
+  theirs passes ``torch.hub``'s default, ``weights_only=False``);
 * registers the ``dld_atomic_local`` file backend
   (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
   write checkpoints to a temporary file and rename it into place.
@@ -39,6 +43,7 @@ import torch
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
 
 #: Name under which :class:`AtomicLocalBackend` is registered in MMEngine's
 #: file backends; use it as ``backend_args=dict(backend=ATOMIC_BACKEND)``.
@@ -282,6 +287,30 @@ def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any
     return load_checkpoint_file(filename, map_location)
 
 
+def load_url_weights_only(url: str, model_dir: Optional[str] = None, map_location: Any = None,
+                          progress: bool = True, **kwargs) -> Any:
+    """``torch.hub.load_state_dict_from_url`` with ``weights_only=True``:
+    what MMEngine's URL loaders download and read with.
+
+    Why: ``torch.hub``'s default is ``weights_only=False``, so a ``load_from``
+    or ``--resume`` naming a URL would unpickle whatever it downloads.
+
+    Raises:
+        CheckpointGlobalError / CheckpointReadError: as
+            :func:`load_checkpoint_file`, naming the URL.
+    """
+    register_checkpoint_io()
+    kwargs['weights_only'] = True
+    try:
+        return torch.hub.load_state_dict_from_url(
+            url, model_dir=model_dir, map_location=map_location, progress=progress, **kwargs)
+    except pickle.UnpicklingError as err:
+        global_name = _global_from_error(str(err))
+        if global_name is None:
+            raise CheckpointReadError(url, _error_detail(str(err))) from None
+        raise CheckpointGlobalError(url, global_name, _error_detail(str(err))) from None
+
+
 class AtomicLocalBackend(LocalBackend):
     """Local file backend whose writes are all-or-nothing.
 
@@ -329,5 +358,8 @@ def register_checkpoint_io() -> None:
     torch.serialization.add_safe_globals(list(CHECKPOINT_SAFE_GLOBALS))
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_weights_only, force=True)
+    # Every MMEngine URL loader ends in this module global of its checkpoint
+    # module (``load_from_http``; ``torchvision://`` and kin call it directly).
+    mmengine_checkpoint.load_url = load_url_weights_only
     register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
     _registered = True

@@ -9,9 +9,8 @@ import torch
 import torch.nn as nn
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.hooks import CheckpointHook
-from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
-from torch.utils.data import Dataset
+from tiny_runner_parts import TinyData, TinyModel
 
 from dld.engine.checkpoint import (
     CHECKPOINT_SAFE_GLOBALS,
@@ -31,29 +30,6 @@ class ForeignThing:
 
     def __init__(self):
         self.payload = 1
-
-
-class TinyModel(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        y = self.fc(torch.stack(inputs) if isinstance(inputs, list) else inputs)
-        if mode == 'loss':
-            return dict(loss=(y ** 2).mean())
-        return y
-
-
-class TinyData(Dataset):
-    metainfo = dict(name='tiny')
-
-    def __len__(self):
-        return 8
-
-    def __getitem__(self, i):
-        return dict(inputs=torch.full((2, ), float(i)), data_samples=i)
 
 
 def _train(work_dir, checkpoint_hook, epochs=2):
@@ -287,3 +263,29 @@ def test_a_full_device_is_not_called_an_unreadable_file(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, 'load', out_of_memory)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         load_checkpoint_file(path)
+
+
+def _cached_download(tmp_path, monkeypatch, name, obj):
+    """Put ``obj`` where torch.hub keeps a download of ``.../name``, so that
+    loading its URL reads it without the network."""
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    os.makedirs(tmp_path / 'hub' / 'checkpoints')
+    torch.save(obj, str(tmp_path / 'hub' / 'checkpoints' / name))
+    return f'https://example.invalid/models/{name}'
+
+
+def test_a_checkpoint_url_is_read_weights_only(tmp_path, monkeypatch):
+    """torch.hub unpickles downloads with weights_only=False by default."""
+    url = _cached_download(tmp_path, monkeypatch, 'evil.pth',
+                           dict(state_dict=TinyModel().state_dict(), meta=ForeignThing()))
+    with pytest.raises(CheckpointGlobalError, match='ForeignThing') as info:
+        load_checkpoint(TinyModel(), url)  # load_from / --resume with a URL
+    assert url in str(info.value)
+
+
+def test_a_checkpoint_url_with_plain_data_loads(tmp_path, monkeypatch):
+    model = TinyModel()
+    url = _cached_download(tmp_path, monkeypatch, 'good.pth', dict(state_dict=model.state_dict()))
+    other = TinyModel()
+    load_checkpoint(other, url, map_location='cpu')
+    assert torch.equal(other.fc.weight, model.fc.weight)

@@ -1,11 +1,14 @@
 """tools/train.py: resuming continues exactly as an uninterrupted run."""
+import json
 import os
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 
 import dld.engine  # noqa: F401  (allow-list for torch.load below)
+from dld.registry import HOOKS
 
 # On a GPU, cuDNN's and atomic-add kernels differ from run to run unless
 # deterministic ones are asked for: a resume cannot be more exact than that.
@@ -170,3 +173,128 @@ def test_cli_flags_reach_the_config(tiny_teacher_config, train_tool, tmp_path):
                                                          'x.pth']))
     assert cfg.resume is True and cfg.load_from == 'x.pth'
     assert cfg.work_dir == osp.join('./work_dirs', 'tiny_teacher')
+
+
+def test_resume_before_the_first_checkpoint_keeps_load_from(tiny_teacher_config, train_tool,
+                                                            tmp_path):
+    """A student cycle (`load_from=<joint run>`) stopped in its first epoch
+    and run again with --resume starts from those weights, not random ones."""
+    argv = [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume',
+            '--cfg-options', 'load_from=joint/best.pth']
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    assert cfg.load_from == 'joint/best.pth' and not cfg.resume
+    # Once the run has a checkpoint, --resume continues it.
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    assert cfg.resume is True and cfg.load_from is None
+
+
+class Killed(Exception):
+    """Stands for the process dying."""
+
+
+@HOOKS.register_module(force=True)
+class KilledInValidationHook(Hook):
+    """Dies in the first validation iteration while the file ``flag`` exists,
+    and removes it: one crash mid-validation, then runs as usual. Keeps the
+    metrics of each validation that finishes."""
+
+    metrics = []
+
+    def __init__(self, flag: str) -> None:
+        self.flag = flag
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if osp.exists(self.flag):
+            os.remove(self.flag)
+            raise Killed(f'killed validating epoch {runner.epoch}')
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        KilledInValidationHook.metrics.append((runner.epoch, dict(metrics)))
+
+
+KILLED_IN_VALIDATION = '''
+_base_ = [{tiny!r}]
+custom_hooks = [dict(type='KilledInValidationHook', flag={flag!r})]
+'''
+
+
+@pytest.mark.slow
+def test_a_run_killed_in_its_last_validation_validates_it_on_resume(
+        tiny_teacher_config, train_tool, run_name, tmp_path):
+    KilledInValidationHook.metrics = []
+    flag = tmp_path / 'kill-in-validation'
+    flag.touch()
+    config = tmp_path / 'killed.py'
+    config.write_text(KILLED_IN_VALIDATION.format(tiny=tiny_teacher_config, flag=str(flag)))
+    work = tmp_path / 'work'
+    with pytest.raises(Killed):
+        _train(train_tool, str(config), work, run_name(), 'train_cfg.max_epochs=1')
+    assert osp.isfile(work / 'epoch_1.pth')  # saved before the validation died
+    assert not osp.lexists(work / 'best.pth') and not KilledInValidationHook.metrics
+
+    train_tool.main([str(config), '--work-dir', str(work), '--resume',
+                     '--cfg-options', f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
+    [(epoch, metrics)] = KilledInValidationHook.metrics
+    assert epoch == 1 and 'plate/accuracy' in metrics
+    assert os.readlink(work / 'best.pth') == 'best_plate_accuracy_epoch_1.pth'
+    best = torch.load(work / 'best.pth', map_location='cpu', weights_only=True)
+    last = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    _assert_same_tensors(best['state_dict'], last['state_dict'], 'state_dict')
+    # The checkpoint holds the final score, as after an unbroken run.
+    assert last['message_hub']['runtime_info']['best_score'] == metrics['plate/accuracy']
+    with open(work / 'last_validation.json') as f:
+        assert json.load(f)['epoch'] == 1
+
+
+KILL_HOOK_MODULE = '''
+import os
+from mmengine.hooks import Hook
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class KilledInValidationWithEnvHook(Hook):
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if os.environ.get('KILL_IN_VALIDATION'):
+            raise SystemExit('killed validating')
+'''
+
+KILLED_IN_VALIDATION_DIST = '''
+_base_ = [{tiny!r}]
+custom_imports = dict(imports=['kill_in_validation'], allow_failed_imports=False)
+custom_hooks = [dict(type='KilledInValidationWithEnvHook')]
+'''
+
+
+@pytest.mark.slow
+def test_two_processes_killed_in_the_last_validation_validate_it_on_resume(
+        tiny_teacher_config, tmp_path, free_port):
+    """Rank 0 decides for both ranks; both validate (a rank that did not
+    would leave the other waiting in the metric's gather)."""
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    (tmp_path / 'kill_in_validation.py').write_text(KILL_HOOK_MODULE)
+    config = tmp_path / 'killed_dist.py'
+    config.write_text(KILLED_IN_VALIDATION_DIST.format(tiny=tiny_teacher_config))
+    work = tmp_path / 'work'
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get('PYTHONPATH', '')]))
+
+    def torchrun(*extra, **env_extra):
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
+               '--master-addr', '127.0.0.1', '--master-port', str(free_port()),
+               osp.join(repo, 'tools', 'train.py'), str(config), '--launcher', 'pytorch',
+               '--work-dir', str(work), '--cfg-options', 'train_cfg.max_epochs=1', *extra]
+        return subprocess.run(cmd, cwd=repo, env=dict(env, **env_extra), capture_output=True,
+                              text=True, timeout=300)
+
+    proc = torchrun(KILL_IN_VALIDATION='1')
+    assert proc.returncode != 0 and osp.isfile(work / 'epoch_1.pth')
+    assert not osp.lexists(work / 'best.pth')
+    proc = torchrun('--resume')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert os.readlink(work / 'best.pth') == 'best_plate_accuracy_epoch_1.pth'
+    with open(work / 'last_validation.json') as f:
+        assert json.load(f)['epoch'] == 1

@@ -14,10 +14,12 @@ from dld.registry import HOOKS
 class AtomicCheckpointHook(CheckpointHook):
     """:class:`mmengine.hooks.CheckpointHook` with two fixes; same arguments.
 
-    * Local checkpoints (and ``last_checkpoint``) are written through
+    * Local checkpoints are written through
       :class:`dld.engine.checkpoint.AtomicLocalBackend`: temporary file, fsync,
-      rename. Killing a run mid-save leaves the previous files intact. An
-      explicit ``backend_args`` or a remote ``out_dir`` is left alone.
+      rename. Killing a run mid-save leaves the previous files intact, and
+      ``last_checkpoint`` (which MMEngine writes itself, once the checkpoint
+      is complete) never names a partial one. An explicit ``backend_args`` or
+      a remote ``out_dir`` is left alone.
       MMEngine removes the previous best checkpoint before it writes the
       new one; here the removal waits until the new one is written, so a
       kill in between leaves a best checkpoint (and ``best.pth`` a target).

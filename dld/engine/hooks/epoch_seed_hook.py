@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from dld.datasets import EpochOffsetSampler
+from dld.datasets import EpochOffsetSampler, nested_datasets
 from dld.registry import HOOKS
 
 
@@ -52,7 +52,7 @@ class EpochSeedHook(Hook):
         top = getattr(loader, 'dataset', None)
         sampler = getattr(getattr(loader, 'batch_sampler', None), 'sampler',
                           getattr(loader, 'sampler', None))
-        for dataset in _nested_datasets(top):
+        for dataset in nested_datasets(top):
             if hasattr(dataset, 'set_pipeline_seed'):
                 dataset.set_pipeline_seed(int(runner.seed))
             if getattr(dataset, 'seed_pipeline', False) and not (
@@ -81,15 +81,3 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
 
-
-def _nested_datasets(dataset):
-    """``dataset`` and those it wraps (ConcatDataset, RepeatDataset, ...)."""
-    if dataset is None:
-        return
-    yield dataset
-    inner = getattr(dataset, 'datasets', None)
-    for child in inner if isinstance(inner, (list, tuple)) else ():
-        yield from _nested_datasets(child)
-    child = getattr(dataset, 'dataset', None)
-    if child is not None and child is not dataset:
-        yield from _nested_datasets(child)

@@ -1,0 +1,80 @@
+"""LabelLengthCheckHook: training labels longer than the decoders emit stop
+the run before its first step, naming their annotation lines."""
+import logging
+from types import SimpleNamespace
+from unittest import mock
+
+import cv2
+import numpy as np
+import pytest
+import torch.nn as nn
+from mmengine.dataset import ConcatDataset
+
+from dld.datasets import PairedPlateDataset
+from dld.engine.hooks import LabelLengthCheckHook
+from dld.models.decoders import AttentionDecoder, CTCDecoder
+
+
+def _plates(root, *labels, name='labels.txt'):
+    """One 1-frame track per label, images written; returns the label file."""
+    lines = []
+    for i, text in enumerate(labels):
+        for kind in ('lr', 'hr'):
+            assert cv2.imwrite(str(root / f'{name}-{kind}{i}.png'), np.zeros((8, 24, 3), np.uint8))
+        lines.append(f'{name}-lr{i}.png|{name}-hr{i}.png\t{text}')
+    (root / name).write_text('\n'.join(lines) + '\n')
+    return name
+
+
+def _set(root, name, test_mode=False):
+    return PairedPlateDataset(data_root=str(root), ann_file=name, test_mode=test_mode,
+                              frames='all')
+
+
+def _runner(model, train_set, val_set=None):
+    val_loop = None if val_set is None else object()
+    return SimpleNamespace(model=model, train_dataloader=SimpleNamespace(dataset=train_set),
+                           val_loop=val_loop, val_dataloader=SimpleNamespace(dataset=val_set))
+
+
+def _distiller_like(student_len=9, teacher_len=8):
+    return nn.ModuleDict(dict(student=AttentionDecoder(in_channels=16, cell='gru', d_model=16,
+                                                       max_seq_len=student_len),
+                              teacher=AttentionDecoder(in_channels=16, cell='gru', d_model=16,
+                                                       max_seq_len=teacher_len)))
+
+
+def test_a_training_label_longer_than_any_decoder_emits_stops_the_run(tmp_path):
+    good = _set(tmp_path, _plates(tmp_path, 'ABC1234', name='a.txt'))
+    bad = _set(tmp_path, _plates(tmp_path, 'ABC1234', 'ABCD12345', name='b.txt'))
+    # the teacher (max_seq_len 8) is the limit: 7 characters, though the student emits 8
+    with pytest.raises(ValueError, match=r"1 training label.*more than 7 characters.*\n"
+                                         r".*b\.txt:2: 'ABCD12345' \(9 characters\)"):
+        LabelLengthCheckHook().before_train(_runner(_distiller_like(),
+                                                    ConcatDataset([good, bad])))
+
+
+def test_labels_within_the_limit_pass(tmp_path):
+    ok = _set(tmp_path, _plates(tmp_path, 'ABC1234', 'ABCD1234'))
+    LabelLengthCheckHook().before_train(_runner(_distiller_like(9, 9), ok))
+
+
+def test_a_validation_label_over_the_limit_only_warns(tmp_path):
+    train = _set(tmp_path, _plates(tmp_path, 'ABC1234', name='train.txt'))
+    val = _set(tmp_path, _plates(tmp_path, 'ABCD12345', name='val.txt'), test_mode=True)
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_train(_runner(_distiller_like(), train, val))
+    (message, ), kwargs = log.call_args
+    assert "val.txt:1: 'ABCD12345'" in message and 'never be read whole' in message
+    assert kwargs['level'] == logging.WARNING
+
+
+def test_a_ctc_model_has_no_limit_to_check(tmp_path):
+    long = _set(tmp_path, _plates(tmp_path, 'ABCDEFGHIJKLMNOP'))
+    LabelLengthCheckHook().before_train(_runner(CTCDecoder(in_channels=16), long))
+
+
+def test_the_configs_run_it():
+    from mmengine.config import Config
+    cfg = Config.fromfile('configs/dld_plate.py')
+    assert cfg.default_hooks.label_length['type'] == 'LabelLengthCheckHook'

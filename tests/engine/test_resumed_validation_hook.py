@@ -1,0 +1,155 @@
+"""ResumedValidationHook: a resumed run validates the epoch whose validation a
+crash cut short, and only that one."""
+import itertools
+import json
+import os
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from tiny_runner_parts import TinyData, TinyModel
+
+from dld.engine.hooks import AtomicCheckpointHook, ResumedValidationHook
+
+_run_ids = itertools.count()
+
+
+class Killed(Exception):
+    """Stands for the process dying."""
+
+
+class EpochMetric(BaseMetric):
+    """Scores a validation by its epoch (each one a new best), records which
+    epochs were validated, and dies once in the validation of ``crash_at``."""
+
+    validated = []
+    crash_at = None
+    epoch = None  # set by TellEpoch
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        epoch = EpochMetric.epoch
+        if epoch == EpochMetric.crash_at:
+            EpochMetric.crash_at = None
+            raise Killed(f'killed while validating epoch {epoch}')
+        EpochMetric.validated.append(epoch)
+        return dict(score=float(epoch))
+
+
+class TellEpoch(Hook):
+    """Tells the metric which epoch it validates."""
+
+    def before_val(self, runner):
+        EpochMetric.epoch = runner.epoch
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metric():
+    EpochMetric.validated, EpochMetric.crash_at = [], None
+
+
+def _runner(work_dir, epochs, val_interval=1, resume=False, load_from=None, hook=True):
+    loader = dict(dataset=TinyData(), sampler=dict(type='DefaultSampler', shuffle=False),
+                  batch_size=4, collate_fn=dict(type='default_collate'))
+    hooks = dict(checkpoint=AtomicCheckpointHook(interval=1, save_best='score', rule='greater'))
+    if hook:
+        hooks['resumed_validation'] = ResumedValidationHook()
+    return Runner(
+        model=TinyModel(), work_dir=str(work_dir), train_dataloader=loader,
+        val_dataloader=loader, val_evaluator=Evaluator(EpochMetric()), val_cfg=dict(),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=val_interval),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        default_hooks=hooks, custom_hooks=[TellEpoch()], resume=resume, load_from=load_from,
+        log_level='WARNING', experiment_name=f'resumed-val-{next(_run_ids)}')
+
+
+def _killed_in_validation(work_dir, epoch, epochs, **kwargs):
+    EpochMetric.crash_at = epoch
+    with pytest.raises(Killed):
+        _runner(work_dir, epochs, **kwargs).train()
+
+
+def test_a_run_killed_in_its_last_validation_validates_on_resume(tmp_path):
+    _killed_in_validation(tmp_path, epoch=2, epochs=2)
+    assert osp.isfile(tmp_path / 'epoch_2.pth')  # saved before the validation
+    assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_1.pth'
+    EpochMetric.validated = []
+
+    _runner(tmp_path, epochs=2, resume=True).train()
+    assert EpochMetric.validated == [2]
+    assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_2.pth'
+    assert not osp.exists(tmp_path / 'best_score_epoch_1.pth')
+    with open(tmp_path / 'last_validation.json') as f:
+        assert json.load(f)['epoch'] == 2
+
+
+def test_the_new_best_is_written_into_the_resumed_checkpoint(tmp_path):
+    """As in an unbroken run: resumed from it again, later scores are
+    compared with this best, not with the one before."""
+    _killed_in_validation(tmp_path, epoch=2, epochs=2)
+    _runner(tmp_path, epochs=2, resume=True).train()
+    ckpt = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    info = ckpt['message_hub']['runtime_info']
+    assert info['best_score'] == 2.0
+    assert osp.basename(info['best_ckpt']) == 'best_score_epoch_2.pth'
+    assert ckpt['meta']['epoch'] == 2
+
+
+def test_a_run_killed_mid_schedule_validates_then_trains_on(tmp_path):
+    _killed_in_validation(tmp_path, epoch=2, epochs=3)
+    EpochMetric.validated = []
+    runner = _runner(tmp_path, epochs=3, resume=True)
+    runner.train()
+    assert EpochMetric.validated == [2, 3]
+    assert runner.message_hub.get_info('best_score') == 3.0
+
+
+def test_without_the_hook_the_resumed_run_skips_that_validation(tmp_path):
+    """What the hook is for: MMEngine alone ends the resumed run unvalidated."""
+    _killed_in_validation(tmp_path, epoch=2, epochs=2, hook=False)
+    EpochMetric.validated = []
+    _runner(tmp_path, epochs=2, resume=True, hook=False).train()
+    assert EpochMetric.validated == []
+
+
+def test_a_finished_validation_is_not_run_again(tmp_path):
+    _runner(tmp_path, epochs=2).train()
+    EpochMetric.validated = []
+    _runner(tmp_path, epochs=2, resume=True).train()
+    assert EpochMetric.validated == []
+    _runner(tmp_path, epochs=3, resume=True).train()
+    assert EpochMetric.validated == [3]
+
+
+def test_an_epoch_the_loop_does_not_validate_is_not_validated_on_resume(tmp_path):
+    _runner(tmp_path, epochs=3, val_interval=2).train()
+    os.remove(tmp_path / 'last_validation.json')  # no record of any validation
+    EpochMetric.validated = []
+    _runner(tmp_path, epochs=3, val_interval=2, resume=True,
+            load_from=str(tmp_path / 'epoch_1.pth')).train()
+    assert EpochMetric.validated == [2, 3]
+
+
+def test_the_record_of_an_earlier_run_in_the_work_dir_does_not_count(tmp_path):
+    _runner(tmp_path, epochs=3).train()  # records epoch 3 as validated
+    # A new run (not resumed) in the same work dir, killed in its first
+    # validation, of epoch 2: the record still names the earlier run's epoch 3.
+    _killed_in_validation(tmp_path, epoch=2, epochs=2, val_interval=2)
+    with open(tmp_path / 'last_validation.json') as f:
+        assert json.load(f)['epoch'] == 3
+    EpochMetric.validated = []
+    _runner(tmp_path, epochs=2, val_interval=2, resume=True).train()
+    assert EpochMetric.validated == [2]
+
+
+def test_an_unreadable_record_means_validating_again(tmp_path):
+    _runner(tmp_path, epochs=2).train()
+    (tmp_path / 'last_validation.json').write_text('{"run_id": ')  # cut short
+    EpochMetric.validated = []
+    _runner(tmp_path, epochs=2, resume=True).train()
+    assert EpochMetric.validated == [2]
