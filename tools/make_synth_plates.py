@@ -15,7 +15,19 @@ import json
 from dld.datasets.synth import generate_synth_plates
 
 
-def parse_args() -> argparse.Namespace:
+def _json_object(text: str) -> dict:
+    """``--degradation``'s type: a JSON object, or argparse's usage error."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f'not valid JSON ({err}): {text!r}') from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f'needs a JSON object such as \'{{"scale": [0.2, 0.3]}}\', got {text!r}')
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out', help='output folder')
@@ -27,18 +39,35 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
                    help="layout names or patterns ('L' letter, 'N' digit, 'A' either, "
                    "other characters printed only), e.g. brazilian mercosur 'LL-NNNN'")
-    p.add_argument('--layout-weights', type=float, nargs='+', default=None)
+    p.add_argument('--layout-weights', type=float, nargs='+', default=None,
+                   help='one weight >= 0 per layout (default: equal)')
     p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'))
-    p.add_argument('--degradation', type=json.loads, default=None,
+    p.add_argument('--degradation', type=_json_object, default=None,
                    help='JSON dict of DegradationConfig overrides, e.g. \'{"scale": [0.2, 0.3]}\'')
     p.add_argument('--workers', type=int, default=0,
                    help='worker processes (0: this one); the output does not depend on it')
     p.add_argument('--no-progress', action='store_true')
-    return p.parse_args()
+    a = p.parse_args(argv)
+    # Checked here, so that a wrong value is a usage error naming the option
+    # (the generator's own checks are tracebacks, or OpenCV's for the size).
+    for name in ('tracks', 'val_tracks', 'test_tracks', 'workers'):
+        value = getattr(a, name)
+        if value is not None and value < 0:
+            p.error(f'--{name.replace("_", "-")} must be >= 0, got {value}')
+    if a.frames < 1:
+        p.error(f'--frames must be >= 1, got {a.frames}')
+    if min(a.hr_size) < 1:
+        p.error(f'--hr-size H W must both be >= 1, got {a.hr_size[0]} {a.hr_size[1]}')
+    weights = a.layout_weights
+    if weights is not None and (len(weights) != len(a.layouts) or min(weights) < 0
+                                or sum(weights) <= 0):
+        p.error(f'--layout-weights needs one weight >= 0 per layout ({len(a.layouts)}: '
+                f'{" ".join(a.layouts)}), not all 0; got {" ".join(map(str, weights))}')
+    return a
 
 
-def main() -> None:
-    a = parse_args()
+def main(argv=None) -> None:
+    a = parse_args(argv)
     stats = generate_synth_plates(
         a.out, tracks=a.tracks, val_tracks=a.val_tracks, test_tracks=a.test_tracks,
         frames=a.frames, seed=a.seed, layouts=a.layouts, layout_weights=a.layout_weights,

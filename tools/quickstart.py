@@ -26,8 +26,15 @@ DLD_CONFIGS = dict(efficiency='configs/quickstart/dld_efficiency.py',
                    lr='configs/quickstart/dld.py')
 
 
+def config_path(path: str) -> str:
+    """``path`` absolute when it names a file from here, else as given (the
+    defaults, relative to the repository): every step runs in the
+    repository, where a config given relative to another folder is not."""
+    return osp.abspath(path) if osp.isfile(path) else path
+
+
 def run(step: str, cmd: list) -> float:
-    print(f'\n=== {step}\n$ {" ".join(cmd)}', flush=True)
+    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
     start = time.time()
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
     took = time.time() - start
@@ -103,12 +110,13 @@ def main(argv=None) -> int:
     if args.tracks < 1:
         parser.error('--tracks must be >= 1')
     work = osp.abspath(args.work_dir)
-    config = args.config or DLD_CONFIGS[args.setting]
+    config = config_path(args.config or DLD_CONFIGS[args.setting])
+    teacher_config = config_path(args.teacher_config)
     teacher_dir, dld_dir = f'{work}/teacher', f'{work}/dld'
     amp = ['--amp'] if args.amp else []
     start = time.time()
     run('1/5 HR teacher (generates the synthetic plates first)',
-        ['tools/train.py', args.teacher_config, '--work-dir', teacher_dir, *amp])
+        ['tools/train.py', teacher_config, '--work-dir', teacher_dir, *amp])
     run('2/5 DLD student + selector',
         ['tools/train.py', config, '--work-dir', dld_dir, *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])

@@ -6,6 +6,7 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
+import os.path as osp
 import sys
 
 import torch
@@ -65,8 +66,16 @@ def build_config(args) -> Config:
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        if cfg.get('load_from') and not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            # Nothing saved yet (a run stopped in its first epoch): start as
+            # configured. Cleared, `load_from` (the weights a student cycle
+            # starts from, say) would be silently dropped for random ones.
+            print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; starting from '
+                      f'load_from={cfg.load_from}.', logger='current')
+            cfg.resume = False
+        else:
+            cfg.resume = True
+            cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

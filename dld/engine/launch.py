@@ -11,6 +11,7 @@ on a machine without CUDA we use ``gloo`` and a CPU DDP wrapper instead, so
 """
 import argparse
 import datetime
+import inspect
 import logging
 import os
 import os.path as osp
@@ -72,9 +73,17 @@ def ensure_config_data(cfg: Config) -> None:
         synth = cfg.get(key)
         if not synth:
             continue
-        from dld.datasets.synth import ensure_synth_plates
+        from dld.datasets.synth import ensure_synth_plates, generate_synth_plates
 
         synth = dict(synth)
+        # A misspelt key would be a TypeError naming no config when the set
+        # is missing, and only a "differs from the set on disk" warning when
+        # it is there.
+        known = set(inspect.signature(generate_synth_plates).parameters) - {'out_dir'}
+        unknown = sorted(set(synth) - known - {'data_root'})
+        if unknown:
+            raise ValueError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; it '
+                             f'takes data_root and {sorted(known)}.')
         # ensure_synth_plates logs what it generates.
         if not ensure_synth_plates(**synth):
             print_log(f'Using the synthetic plates in {synth.get("data_root")} '

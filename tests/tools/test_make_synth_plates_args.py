@@ -1,0 +1,38 @@
+"""tools/make_synth_plates.py: a wrong option is a usage error naming it,
+before anything is rendered or written."""
+import os.path as osp
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize('argv, says', [
+    (['--hr-size', '0', '10'], '--hr-size'),              # was OpenCV's error
+    (['--hr-size', '8', '-4'], '--hr-size'),              # was numpy's
+    (['--degradation', '[1]'], 'JSON object'),            # was a TypeError
+    (['--degradation', '{bad'], 'not valid JSON'),
+    (['--workers', '-2'], '--workers must be >= 0'),      # was taken as 0
+    (['--tracks', '-3'], '--tracks must be >= 0'),        # was a traceback
+    (['--val-tracks', '-1'], '--val-tracks must be >= 0'),
+    (['--frames', '0'], '--frames must be >= 1'),
+    (['--layout-weights', '1', '-1'], '--layout-weights needs one weight >= 0'),
+    (['--layout-weights', '1'], 'per layout (2: brazilian mercosur)'),
+])
+def test_a_wrong_option_is_a_usage_error_naming_it(load_tool, tmp_path, monkeypatch, capsys,
+                                                   argv, says):
+    tool = load_tool('make_synth_plates')
+    out = tmp_path / 'plates'
+    monkeypatch.setattr(sys, 'argv', ['make_synth_plates.py', str(out), '--tracks', '1',
+                                      '--val-tracks', '0', '--test-tracks', '0', '--frames', '1',
+                                      '--no-progress', *argv])
+    with pytest.raises(SystemExit) as info:
+        tool.main()
+    assert info.value.code == 2
+    assert says in capsys.readouterr().err
+    assert not osp.exists(out)
+
+
+def test_degradation_overrides_reach_the_generator(load_tool, monkeypatch):
+    tool = load_tool('make_synth_plates')
+    args = tool.parse_args(['out', '--degradation', '{"scale": [0.2, 0.3]}'])
+    assert args.degradation == {'scale': [0.2, 0.3]}
