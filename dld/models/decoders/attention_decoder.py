@@ -32,7 +32,8 @@ class AttentionDecoder(BaseDecoder):
         ffn_dim (int | None): feed-forward width (transformer only).
         dropout (float): dropout inside the cell.
         max_seq_len (int): decoding steps including EOS; labels longer than
-            ``max_seq_len - 1`` are cut when training.
+            ``max_seq_len - 1`` are cut when training (``LabelLengthCheckHook``
+            refuses such labels of the sets on disk before training starts).
         dictionary (dict | Dictionary | None): ``with_start_end`` and
             ``with_padding`` are switched on.
         module_loss (dict): default ``CEModuleLoss``.
