@@ -6,7 +6,6 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
-import os.path as osp
 import sys
 
 import torch
@@ -16,6 +15,7 @@ from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader before any checkpoint (`load_from`, `--resume`) is read.
+from dld.engine.checkpoint import latest_checkpoint
 from dld.engine.launch import (
     add_runner_arguments,
     finish_run,
@@ -66,7 +66,8 @@ def build_config(args) -> Config:
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        if cfg.get('load_from') and not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+        ckpt = latest_checkpoint(cfg.work_dir)
+        if ckpt is None and cfg.get('load_from'):
             # Nothing saved yet (a run stopped in its first epoch): start as
             # configured. Cleared, `load_from` (the weights a student cycle
             # starts from, say) would be silently dropped for random ones.
@@ -75,7 +76,7 @@ def build_config(args) -> Config:
             cfg.resume = False
         else:
             cfg.resume = True
-            cfg.load_from = None
+            cfg.load_from = ckpt  # None: nothing to resume, MMEngine starts afresh
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

@@ -29,6 +29,7 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
   write checkpoints to a temporary file and rename it into place.
 """
+import logging
 import os
 import os.path as osp
 import pickle
@@ -41,7 +42,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
@@ -345,6 +346,41 @@ class AtomicLocalBackend(LocalBackend):
             if osp.exists(tmp):
                 os.remove(tmp)
             raise
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from; None when there is none.
+
+    It is the file ``<work_dir>/last_checkpoint`` names (or its namesake in
+    ``work_dir``, for a work dir moved since) or, when that pointer is empty
+    or names no file, the newest ``epoch_N.pth`` (else ``iter_N.pth``) of
+    the work dir, with a warning. Why: MMEngine rewrites
+    the pointer with a plain ``open('w')`` after each (atomic) save, so a
+    kill at that moment leaves it empty, and resuming would fail on a
+    checkpoint named ``''`` although every checkpoint is whole.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    named = ''
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8') as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+        if named and osp.isfile(osp.join(work_dir, osp.basename(named))):
+            return osp.join(work_dir, osp.basename(named))
+    found = []
+    for kind in ('epoch', 'iter'):
+        found = [(int(m.group(1)), name) for name in (os.listdir(work_dir)
+                 if osp.isdir(work_dir) else [])
+                 if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name))]
+        if found:
+            break
+    newest = osp.join(work_dir, max(found)[1]) if found else None
+    if osp.isfile(pointer):
+        why = f'names {named}, which does not exist' if named else 'is empty'
+        then = f'resuming from the newest checkpoint, {newest}' if newest else 'none to resume'
+        print_log(f'{pointer} {why}; {then}.', logger='current', level=logging.WARNING)
+    return newest
 
 
 def register_checkpoint_io() -> None:

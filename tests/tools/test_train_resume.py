@@ -184,9 +184,34 @@ def test_resume_before_the_first_checkpoint_keeps_load_from(tiny_teacher_config,
     cfg = train_tool.build_config(train_tool.parse_args(argv))
     assert cfg.load_from == 'joint/best.pth' and not cfg.resume
     # Once the run has a checkpoint, --resume continues it.
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
     cfg = train_tool.build_config(train_tool.parse_args(argv))
-    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'epoch_1.pth')
+
+
+@pytest.mark.parametrize('pointer', ['', 'elsewhere/epoch_9.pth', None])
+def test_resume_with_a_broken_pointer_takes_the_newest_checkpoint(tiny_teacher_config,
+                                                                  train_tool, tmp_path,
+                                                                  pointer):
+    """MMEngine rewrites `last_checkpoint` with a plain open(): a kill then
+    leaves it empty. The checkpoints are whole, so --resume takes the newest."""
+    for name in ('epoch_2.pth', 'epoch_10.pth', 'best_plate_accuracy_epoch_2.pth'):
+        (tmp_path / name).write_bytes(b'')
+    if pointer is not None:
+        (tmp_path / 'last_checkpoint').write_text(pointer)
+    cfg = train_tool.build_config(train_tool.parse_args(
+        [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'epoch_10.pth')
+
+
+def test_resume_follows_a_moved_work_dir(tiny_teacher_config, train_tool, tmp_path):
+    for name in ('epoch_1.pth', 'epoch_2.pth'):
+        (tmp_path / name).write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text('/old/place/of/the/run/epoch_1.pth')
+    cfg = train_tool.build_config(train_tool.parse_args(
+        [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.load_from == str(tmp_path / 'epoch_1.pth')
 
 
 class Killed(Exception):

@@ -18,7 +18,10 @@ class AtomicCheckpointHook(CheckpointHook):
       :class:`dld.engine.checkpoint.AtomicLocalBackend`: temporary file, fsync,
       rename. Killing a run mid-save leaves the previous files intact, and
       ``last_checkpoint`` (which MMEngine writes itself, once the checkpoint
-      is complete) never names a partial one. An explicit ``backend_args`` or
+      is complete, with a plain ``open``) never names a partial one; a kill
+      while it is rewritten can leave it empty, and ``tools/train.py
+      --resume`` then takes the newest checkpoint
+      (:func:`dld.engine.checkpoint.latest_checkpoint`). An explicit ``backend_args`` or
       a remote ``out_dir`` is left alone.
       MMEngine removes the previous best checkpoint before it writes the
       new one; here the removal waits until the new one is written, so a
