@@ -14,9 +14,14 @@ def write_text_atomic(path: str, text: str) -> None:
     as the plate generator does, stays fast.)
     """
     tmp = f'{path}.tmp{os.getpid()}'  # processes writing side by side keep apart
-    with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):  # a full disk, say: no stray temporary file
+            os.remove(tmp)
+        raise
 
 
 def write_json_atomic(path: str, obj: Any, **dump_kwargs) -> None:

@@ -1,6 +1,7 @@
 """benchmarks/: the target checker's arithmetic, and the two timing scripts
 run for real on a tiny model and data set."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -159,6 +160,7 @@ def test_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_json_atomic(str(path), dict(ratio=2.5, more=list(range(1000))))
     assert json.loads(path.read_text()) == dict(ratio=1.5)  # the old file, whole
+    assert os.listdir(tmp_path) == ['step_cost.json']  # and no temporary file left
 
 TINY_DLD = '''
 _base_ = [{dld!r}]
