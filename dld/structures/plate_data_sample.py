@@ -15,7 +15,11 @@ class PlateDataSample(BaseDataElement):
     Data fields (set by pipelines and models):
         gt_text (str): ground-truth plate string ('' when unknown).
         pred_text (str): predicted string.
-        pred_score (float): confidence of ``pred_text`` (probability in [0, 1]).
+        pred_score (float): confidence of ``pred_text``: the model's
+            probability of the whole string, in [0, 1] (``exp`` of its
+            sequence log-probability; CTC: summed over alignments;
+            attention: step probabilities up to and including EOS), the
+            same for greedy and beam decoding.
         pred_topk (list[tuple[str, float]]): top-k hypotheses with their
             sequence log-probabilities, best first (when asked for).
         pred_scale (float): the input scale of the kept reading: the

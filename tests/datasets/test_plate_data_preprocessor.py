@@ -57,3 +57,25 @@ def test_grey_inputs_become_three_channels_and_sizes_are_padded():
 def test_mismatched_mean_and_channels_fail_loudly():
     with pytest.raises(ValueError, match='channels'):
         preprocessor(channels=None)(dict(inputs=[torch.zeros(1, 2, 2, dtype=torch.uint8)]))
+
+
+@pytest.mark.parametrize('pad_value', [127.5, -1.0, 300.0])
+def test_padding_keeps_a_pad_value_that_uint8_cannot_hold(pad_value):
+    small = torch.full((3, 2, 3), 7, dtype=torch.uint8)
+    wide = torch.full((3, 2, 5), 9, dtype=torch.uint8)
+    raw = dict(mean=None, std=None, pad_value=pad_value)
+    out = preprocessor(**raw)(dict(inputs=[small, wide]))['inputs']
+    assert out.dtype == torch.float32 and out.shape == (2, 3, 2, 5)
+    assert out[0, :, :, 3:].eq(pad_value).all() and out[0, :, :, :3].eq(7).all()
+    assert out[1].eq(9).all()
+    stacked = torch.full((1, 3, 2, 3), 7, dtype=torch.uint8)
+    out = preprocessor(**raw, pad_size_divisor=4)(dict(inputs=stacked))['inputs']
+    assert out.shape == (1, 3, 4, 4) and out[0, :, 2:].eq(pad_value).all()
+    assert out[0, :, :2, :3].eq(7).all()
+
+
+def test_integral_pad_values_pad_uint8_before_the_copy_to_the_device():
+    pre = preprocessor(mean=None, std=None, pad_value=255)
+    batch = pre._stack([torch.zeros(1, 2, 3, dtype=torch.uint8),
+                        torch.zeros(1, 2, 5, dtype=torch.uint8)])
+    assert batch.dtype == torch.uint8 and batch[0, :, :, 3:].eq(255).all()

@@ -124,3 +124,40 @@ def test_ctc_greedy_score_sums_over_alignments():
     for b in range(2):
         exact = ctc_exhaustive(log_probs[b].detach(), decoder.dictionary.blank_idx)
         assert scores[b, 0].item() == pytest.approx(exact[tuple(seqs[b][0])], abs=1e-4)
+
+
+def textbook_prefix_beam_search(log_probs: torch.Tensor, blank: int, width: int) -> list:
+    """``[(log p, prefix)]`` best first: one dict of prefixes per frame,
+    merged by key, cut to ``width``; the plain form of the batched search."""
+    def add(table, prefix, pb, pnb):
+        old = table.get(prefix, (float('-inf'), float('-inf')))
+        table[prefix] = (float(torch.tensor([old[0], pb]).logsumexp(0)),
+                         float(torch.tensor([old[1], pnb]).logsumexp(0)))
+
+    beams = {(): (0.0, float('-inf'))}
+    for lp in log_probs.tolist():
+        new = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = float(torch.tensor([pb, pnb]).logsumexp(0))
+            add(new, prefix, total + lp[blank], float('-inf'))
+            if prefix:
+                add(new, prefix, float('-inf'), pnb + lp[prefix[-1]])
+            for c, lp_c in enumerate(lp):
+                if c != blank:
+                    repeat = bool(prefix) and prefix[-1] == c
+                    add(new, prefix + (c,), float('-inf'), (pb if repeat else total) + lp_c)
+        ranked = sorted(new.items(), key=lambda kv: -torch.tensor(kv[1]).logsumexp(0))
+        beams = dict(ranked[:width])
+    return [(float(torch.tensor(v).logsumexp(0)), list(k)) for k, v in beams.items()]
+
+
+@pytest.mark.parametrize('width', [1, 2, 3])
+@pytest.mark.parametrize('blank', [0, 2])
+def test_narrow_ctc_prefix_beam_search_keeps_what_the_textbook_search_keeps(width, blank):
+    torch.manual_seed(width + 10 * blank)
+    log_probs = (3 * torch.randn(2, 6, 3)).log_softmax(-1)
+    seqs, scores = ctc_prefix_beam_search(log_probs, blank, width, topk=width)
+    for b in range(2):
+        expected = textbook_prefix_beam_search(log_probs[b], blank, width)
+        assert seqs[b] == [s for _, s in expected]
+        assert scores[b].tolist() == pytest.approx([s for s, _ in expected], abs=1e-4)

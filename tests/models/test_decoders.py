@@ -133,3 +133,33 @@ def test_postprocessors_collapse_and_truncate():
     out = attn.postprocessor.format([[[1, 0], []]], torch.tensor([[-0.5, float('-inf')]]))
     assert out[0]['text'] == 'BA' and out[0]['topk'] == [('BA', -0.5)]
     assert out[0]['score'] == pytest.approx(torch.tensor(-0.5).exp().item())
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'gru'])
+def test_free_running_forward_train_reads_only_the_real_steps_of_a_padded_memory(cell):
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=8, cell=cell, d_model=16,
+                            num_layers=1, num_heads=2, max_seq_len=4, dropout=0.0)).eval()
+    narrow = torch.randn(2, 3, 8)
+    padded = torch.cat([narrow, 100 * torch.randn(2, 4, 8)], dim=1)
+    mask = torch.arange(7)[None].expand(2, -1) < 3
+    logits, hidden = dec.forward_train(padded, None, memory_mask=mask)
+    alone_logits, alone_hidden = dec.forward_train(narrow, None)
+    torch.testing.assert_close(logits, alone_logits)
+    torch.testing.assert_close(hidden, alone_hidden)
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'gru'])
+def test_beam_search_on_a_padded_memory_finds_what_the_memory_alone_gives(cell):
+    torch.manual_seed(0)
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=8, cell=cell, d_model=16,
+                            num_layers=1, num_heads=2, max_seq_len=4, dropout=0.0,
+                            dictionary=dict(type='Dictionary', chars='AB'))).eval()
+    wide, narrow = torch.randn(1, 7, 8), torch.randn(1, 3, 8)
+    padded = torch.cat([wide, torch.cat([narrow, 100 * torch.randn(1, 4, 8)], dim=1)])
+    mask = torch.arange(7)[None] < torch.tensor([[7], [3]])
+    seqs, scores = dec.beam_search(padded, beam_width=8, topk=5, memory_mask=mask)
+    for row, memory in enumerate([wide, narrow]):
+        alone_seqs, alone_scores = dec.beam_search(memory, beam_width=8, topk=5)
+        assert seqs[row] == alone_seqs[0]
+        torch.testing.assert_close(scores[row], alone_scores[0])

@@ -18,3 +18,26 @@ def test_case_insensitive_refuses_characters_it_could_never_encode():
 def test_case_sensitive_keeps_both_cases_apart():
     d = Dictionary(chars='aA0', case_sensitive=True)
     assert d.str2idx('Aa0') == [1, 0, 2]
+
+
+def test_dictionary_refuses_entries_of_more_or_less_than_one_character():
+    with pytest.raises(ValueError, match=r"chars\[1\] is 'BC'.*one character per entry"):
+        Dictionary(chars=['A', 'BC'])
+    with pytest.raises(ValueError, match=r"chars\[0\] is ''"):
+        Dictionary(chars=['', 'A'])
+
+
+def test_dictionary_round_trips_every_string_of_its_characters():
+    d = Dictionary(chars='AB0', with_blank=True, with_start_end=True, with_padding=True)
+    for text in ['', 'A', 'BA0', '00BBA']:
+        assert d.idx2str(d.str2idx(text)) == text
+        assert d.idx2str(d.str2idx(text.lower())) == text  # case-insensitive
+    # special tokens and the -1 filler of unfinished beams decode to nothing
+    assert d.idx2str([0, d.blank_idx, 1, d.end_idx, d.padding_idx, -1]) == 'AB'
+
+
+def test_dict_file_saved_with_a_byte_order_mark_reads_its_first_character(tmp_path):
+    path = tmp_path / 'chars.txt'
+    path.write_bytes('A\r\nB\r\n0\r\n'.encode('utf-8-sig'))
+    d = Dictionary(dict_file=str(path))
+    assert d.dict[:d.num_chars] == ['A', 'B', '0'] and d.str2idx('B0A') == [1, 2, 0]

@@ -225,3 +225,26 @@ def test_auxiliary_head_must_share_the_decoder_characters():
     with pytest.raises(ValueError, match='same order'):
         build('attn', aux_decoder=dict(AUX_CTC, dictionary=dict(type='Dictionary',
                                                                chars='0123456789')))
+
+
+def tiny_recognizer(decoder: dict, **kw):
+    return MODELS.build(dict(
+        type='TextRecognizer', backbone=dict(type='ResNetPlate', widths=(8, 8, 8, 8)),
+        encoder=dict(type='TransformerEncoder', d_model=16, num_layers=0, num_heads=2),
+        decoder=decoder, **kw))
+
+
+def test_auxiliary_head_reads_a_case_sensitive_dictionary_as_the_decoder_does():
+    decoder = dict(type='AttentionDecoder', cell='gru', d_model=16,
+                   dictionary=dict(type='Dictionary', chars='aA0', case_sensitive=True))
+    model = tiny_recognizer(decoder, aux_decoder=dict(type='CTCDecoder'))
+    aux = model.aux_decoder.dictionary
+    assert aux.case_sensitive and aux.dict[:aux.num_chars] == ['a', 'A', '0']
+    assert aux.str2idx('Aa') == model.dictionary.str2idx('Aa') == [1, 0]
+
+
+@pytest.mark.parametrize('key', ['beam_width', 'topk'])
+@pytest.mark.parametrize('value', [0, -2, 1.5])
+def test_test_cfg_widths_below_one_are_refused_not_replaced(key, value):
+    with pytest.raises(ValueError, match=f'test_cfg.{key} must be an int >= 1'):
+        tiny_recognizer(dict(type='CTCDecoder'), test_cfg=dict(decode='beam', **{key: value}))

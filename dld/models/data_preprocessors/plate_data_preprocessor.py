@@ -30,7 +30,9 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         channels (int | None): channels the model expects: 3 repeats a grey
             input, 1 converts a colour input to grey (BGR or RGB per
             ``bgr_to_rgb``'s source order); None leaves inputs as they come.
-        pad_value (float): value for padding before normalisation.
+        pad_value (float): value for padding before normalisation, in 0-255
+            units; any float (uint8 images are padded as float when it is
+            not a uint8 value).
         pad_size_divisor (int): pad H and W up to a multiple of this.
         non_blocking (bool): non-blocking host-to-device copies.
 
@@ -62,6 +64,16 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         self.pad_value = pad_value
         self.pad_size_divisor = pad_size_divisor
 
+    def _holds_pad_value(self, dtype: torch.dtype) -> bool:
+        """Whether ``dtype`` holds ``pad_value`` exactly. uint8 images are
+        padded (and moved) as uint8 when it does; otherwise as float, so that
+        e.g. 127.5 is not cut to 127 nor -1 refused."""
+        if dtype.is_floating_point:
+            return True
+        info = torch.iinfo(dtype)
+        value = float(self.pad_value)
+        return value.is_integer() and info.min <= value <= info.max
+
     def _stack(self, imgs: Stream) -> torch.Tensor:
         if isinstance(imgs, torch.Tensor):
             batch = imgs if imgs.dim() == 4 else imgs[None]
@@ -70,6 +82,9 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
                 raise ValueError('PlateDataPreprocessor got an empty batch')
             h = max(i.shape[-2] for i in imgs)
             w = max(i.shape[-1] for i in imgs)
+            ragged = any(i.shape[-2:] != (h, w) for i in imgs)
+            if ragged and not all(self._holds_pad_value(i.dtype) for i in imgs):
+                imgs = [i.float() for i in imgs]
             batch = torch.stack([
                 F.pad(i, (0, w - i.shape[-1], 0, h - i.shape[-2]), value=self.pad_value)
                 if i.shape[-2:] != (h, w) else i for i in imgs
@@ -79,6 +94,8 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
             ph = (-batch.shape[-2]) % d
             pw = (-batch.shape[-1]) % d
             if ph or pw:
+                if not self._holds_pad_value(batch.dtype):
+                    batch = batch.float()
                 batch = F.pad(batch, (0, pw, 0, ph), value=self.pad_value)
         return batch
 

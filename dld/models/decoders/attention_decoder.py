@@ -91,8 +91,9 @@ class AttentionDecoder(BaseDecoder):
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Teacher forcing on ``[BOS, y_1 .. y_{L-1}]``; ``memory_mask``
         ``(B, T)``: True on the real steps of a padded ``encoder_out``."""
-        if targets is None:
-            return self.forward_test(encoder_out)
+        if targets is None:  # free-running, on the real steps only
+            logits, hidden, _ = self._greedy(encoder_out, memory_mask)
+            return logits, hidden
         tgt = pad_targets(targets, self.max_seq_len, self.end_idx, self.padding_idx,
                           encoder_out.device)
         bos = tgt.new_full((tgt.size(0), 1), self.start_idx)

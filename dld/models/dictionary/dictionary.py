@@ -25,7 +25,8 @@ class Dictionary:
         chars (str | Sequence[str] | None): the characters, in index order.
             Defaults to :data:`PLATE_CHARS`. Mutually exclusive with
             ``dict_file``.
-        dict_file (str | None): a UTF-8 file with one character per line.
+        dict_file (str | None): a UTF-8 file with one character per line
+            (a byte-order mark, as Windows editors write, is skipped).
         with_blank (bool): add the CTC blank.
         with_start_end (bool): add one token used as both start and end.
         with_padding (bool): add the padding token.
@@ -59,6 +60,12 @@ class Dictionary:
         chars = list(chars)
         if not chars:
             raise ValueError('A dictionary needs at least one character.')
+        bad = [(i, c) for i, c in enumerate(chars) if not isinstance(c, str) or len(c) != 1]
+        if bad:
+            i, c = bad[0]
+            raise ValueError(f'Dictionary: chars[{i}] is {c!r}, but labels are read one '
+                             'character at a time, so it could never be encoded: give one '
+                             'character per entry.')
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
             raise ValueError(f'Duplicate characters in dictionary: {dupes}')
@@ -92,7 +99,7 @@ class Dictionary:
         if not osp.isfile(path):
             raise FileNotFoundError(f'Dictionary file not found: {path}')
         chars = []
-        with open(path, encoding='utf-8') as f:
+        with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
             for lineno, line in enumerate(f, 1):
                 line = line.rstrip('\r\n')
                 if len(line) != 1:

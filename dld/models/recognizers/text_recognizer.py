@@ -48,11 +48,11 @@ class TextRecognizer(BaseModel):
             decoder has learnt to look for them, and an attention model
             leaves its early plateau sooner. The head never predicts, is not
             distilled and adds no inference FLOPs; its dictionary defaults
-            to the decoder's characters, and its weights are dropped when a
-            checkpoint is loaded into a recognizer without one.
+            to the decoder's characters and case rule, and its weights are
+            dropped when a checkpoint is loaded into a recognizer without one.
         test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
-            ``beam_width``, ``topk``. ``topk > 1`` needs ``decode='beam'`` and
-            fills ``pred_topk``.
+            ``beam_width``, ``topk`` (ints >= 1). ``topk > 1`` needs
+            ``decode='beam'`` and fills ``pred_topk``.
         init_cfg (dict | list | None): MMEngine weight init.
 
     ``pred_score`` is ``exp`` of the predicted string's sequence
@@ -77,9 +77,13 @@ class TextRecognizer(BaseModel):
         self.aux_decoder = None
         if aux_decoder is not None:
             chars = self.dictionary.dict[:self.dictionary.num_chars]
-            self.aux_decoder = MODELS.build(
-                {'dictionary': dict(type='Dictionary', chars=chars), **aux_decoder},
-                default_args=self._width_of(self.encoder))
+            # The decoder's case rule too: a case-sensitive dictionary with
+            # lower-case characters cannot be rebuilt case-insensitively.
+            aux_dict = dict(type='Dictionary', chars=chars,
+                            case_sensitive=self.dictionary.case_sensitive,
+                            unknown=self.dictionary.unknown)
+            self.aux_decoder = MODELS.build({'dictionary': aux_dict, **aux_decoder},
+                                            default_args=self._width_of(self.encoder))
             aux_dict = self.aux_decoder.dictionary
             if aux_dict.dict[:aux_dict.num_chars] != chars:
                 raise ValueError('TextRecognizer.aux_decoder: its dictionary must hold the '
@@ -132,6 +136,11 @@ class TextRecognizer(BaseModel):
         if cfg['decode'] not in ('greedy', 'beam'):
             raise ValueError(f"TextRecognizer.test_cfg.decode must be 'greedy' or 'beam', "
                              f"got {cfg['decode']!r}.")
+        for key in ('beam_width', 'topk'):
+            # 0 would silently fall back to the decoder's default further down
+            if isinstance(cfg[key], bool) or not isinstance(cfg[key], int) or cfg[key] < 1:
+                raise ValueError(f'TextRecognizer.test_cfg.{key} must be an int >= 1, '
+                                 f'got {cfg[key]!r}.')
         if cfg['topk'] > 1 and cfg['decode'] != 'beam':
             raise ValueError(f"TextRecognizer.test_cfg: topk={cfg['topk']} needs "
                              "decode='beam'.")
