@@ -57,7 +57,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         load_hr (bool | None): put HR paths into the results so the pipeline
             loads them. ``None`` means "train mode only" (``not test_mode``);
             set True for teacher evaluation on HR. Items without HR frames are
-            an error when HR is loaded.
+            an error when HR is loaded, and so, when the set is built, is a
+            pipeline whose ``LoadPlateImages(with_hr=True)`` gets no HR.
         allow_empty_text (bool): accept tracks without a label (inference);
             the label is then ``''``.
         strict (bool): raise on the first bad annotation (default) or skip bad
@@ -146,6 +147,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         scope = None if DefaultScope.get_current_instance() is not None else 'dld'
         with DefaultScope.overwrite_default_scope(scope):
             super().__init__(**kwargs)
+        self._check_loader_reads_what_is_loaded()
         # Set after BaseDataset parsed `metainfo`: it would read a string
         # value as a file name.
         self._metainfo['chars'] = ''.join(self.dictionary.dict[:self.dictionary.num_chars])
@@ -153,6 +155,19 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     @property
     def load_hr(self) -> bool:
         return (not self.test_mode) if self._load_hr_arg is None else bool(self._load_hr_arg)
+
+    def _check_loader_reads_what_is_loaded(self) -> None:
+        """Refuse, when built, a pipeline that must read HR frames from a set
+        that hands it none: every item would fail when first read, which
+        for a validation set is after the first epoch's training."""
+        loader = self._image_loader()
+        if loader is not None and loader.with_hr and not self.load_hr:
+            raise ValueError(
+                f'{type(self).__name__}: the pipeline\'s LoadPlateImages(with_hr=True) reads '
+                'HR frames, but this set gives it none (load_hr='
+                f'{self._load_hr_arg!r}, test_mode={self.test_mode}: a set in test mode '
+                'loads HR only when asked). Set load_hr=True on the dataset, as the '
+                "configs' hr_val_dataloader does.")
 
     # ------------------------------------------------------------------ parsing
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
@@ -210,7 +225,18 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) '
                 f'(strict=False):\n  {shown}{more}',
                 logger='current', level=logging.WARNING)
+        if not data_list:
+            # MMEngine would fail later with "need at least one array to
+            # concatenate", naming neither the set nor why it is empty.
+            skipped = (f' ({len(bad)} bad annotation(s) skipped with strict=False, '
+                       'listed in the warning above)' if bad else '')
+            raise PlateAnnotationError(
+                self.ann_file or self.data_root,
+                f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
         return data_list
+
+    #: Said when a set holds no track (subclasses say where tracks come from).
+    no_tracks_hint = 'Check the annotation source.'
 
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None

@@ -24,7 +24,8 @@ class LRLPRTrackDataset(BasePlateDataset):
             annotations.json              {"plate_layout": ..., "plate_text": ...,
                                            "corners": {...}}  (optional fields)
 
-    A track folder is any folder holding ``lr-*`` frames. ``annotations.json``
+    A track folder is any folder holding ``lr-*`` frames (symlinked folders
+    are followed). ``annotations.json``
     may be missing (unlabelled test data; needs ``allow_empty_text=True``);
     ``corners`` and ``plate_layout`` are optional. The track id is the
     folder path relative to ``data_root``. ``lr-K`` pairs with ``hr-K`` by
@@ -38,6 +39,11 @@ class LRLPRTrackDataset(BasePlateDataset):
             ``data_root`` recursively.
         See :class:`BasePlateDataset` for the other arguments.
     """
+
+    no_tracks_hint = ('A track is a folder holding lr-* frames (lr-001.png or .jpg); '
+                      'without ann_file every such folder below data_root is read, with '
+                      'it the folders it lists. Point data_root at the release or one of '
+                      'its splits.')
 
     def _track_dirs(self) -> Iterator[Union[str, PlateAnnotationError]]:
         """Each track folder, or the error of a track-list line."""
@@ -58,7 +64,15 @@ class LRLPRTrackDataset(BasePlateDataset):
         if not osp.isdir(self.data_root):
             raise FileNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')
         found = []
-        for dirpath, dirnames, filenames in os.walk(self.data_root):
+        visited = set()
+        # Symlinked folders (a scenario linked in from elsewhere) are tracks
+        # too; a link back up the tree is walked once.
+        for dirpath, dirnames, filenames in os.walk(self.data_root, followlinks=True):
+            real = osp.realpath(dirpath)
+            if real in visited:
+                dirnames[:] = []
+                continue
+            visited.add(real)
             dirnames.sort()
             if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames):
                 found.append(dirpath)

@@ -62,9 +62,9 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
             does not resize and batch an image that is thrown away. The LR
             frame is still degraded from it.
         seed_pipeline (bool): seed the pipeline's random draws per item.
-        exclude_ann_files (Sequence[str]): label files (paired format) whose
-            plates are never rendered: the validation and test splits, so no
-            evaluated plate is trained on. A missing file is an error.
+        exclude_ann_files (Sequence[str] | str): label files (paired format)
+            whose plates are never rendered: the validation and test splits,
+            so no evaluated plate is trained on. A missing file is an error.
         dictionary (dict | Dictionary | None): the character set; every
             character the layouts can draw must be in it.
         pipeline (list): transforms after loading.
@@ -81,7 +81,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
                  with_lr: bool = True,
                  with_hr: bool = True,
                  seed_pipeline: bool = True,
-                 exclude_ann_files: Sequence[str] = (),
+                 exclude_ann_files: Union[str, Sequence[str]] = (),
                  dictionary: Union[dict, object, None] = None,
                  **kwargs) -> None:
         if int(num_plates) < 1:
@@ -100,7 +100,9 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
         self.with_lr = bool(with_lr)
         self.with_hr = bool(with_hr)
         self.seed_pipeline = bool(seed_pipeline)
-        self.exclude_ann_files = list(exclude_ann_files)
+        # One file given as a string is that file, not its characters.
+        self.exclude_ann_files = ([exclude_ann_files] if isinstance(exclude_ann_files, str)
+                                  else list(exclude_ann_files))
         if dictionary is None:
             dictionary = dict(type='Dictionary')
         if isinstance(dictionary, dict):
@@ -160,6 +162,8 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
+        if idx < 0:  # before seeding from it, which would fail less clearly
+            raise IndexError(f'plate index must be >= 0, got {idx}')
         with self.item_draws(self.seed, idx):
             data = self.prepare_data(idx)
         if data is None:

@@ -42,6 +42,9 @@ class PairedPlateDataset(BasePlateDataset):
     See :class:`BasePlateDataset` for the other arguments.
     """
 
+    no_tracks_hint = ('The label file holds no track line (blank lines and # comments '
+                      "are skipped); a track is a line 'lr1,...|hr1,...<TAB>TEXT'.")
+
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(

@@ -1,6 +1,8 @@
 """Tiny on-disk plate data made inside each test."""
 import os
 import os.path as osp
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -64,3 +66,19 @@ def read_alike_from_any_global_state():
             np.testing.assert_array_equal(first[key], again[key])
         return first
     return _read
+
+
+@pytest.fixture
+def write_oversized_png():
+    """``write_oversized_png(path) -> path``: a PNG whose header claims
+    100000 x 100000 pixels, which OpenCV refuses to decode (``cv2.error``)."""
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+    def _write(path):
+        header = struct.pack('>IIBBBBB', 100000, 100000, 8, 2, 0, 0, 0)
+        path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
+                         + chunk(b'IDAT', zlib.compress(b'\x00' * 16)) + chunk(b'IEND', b''))
+        return path
+    return _write

@@ -119,3 +119,22 @@ def test_lr_and_hr_pair_by_frame_number(icpr_root, png_writer):
     pairs = [(os.path.basename(d['lr_path']), os.path.basename(d['hr_path']))
              for d in map(ds.get_data_info, range(len(ds)))]
     assert all(lr[3:] == hr[3:] for lr, hr in pairs) and len(pairs) == 12
+
+
+def test_tracks_in_a_symlinked_folder_are_read(icpr_root, tmp_path):
+    elsewhere = tmp_path / 'elsewhere'
+    (icpr_root / 'train' / 'Scenario-B').rename(elsewhere)
+    (icpr_root / 'train' / 'Scenario-B').symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / 'loop').symlink_to(icpr_root, target_is_directory=True)  # walked once
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='first')
+    assert [ds.get_data_info(i)['track_id'] for i in range(len(ds))] == [
+        'train/Scenario-A/Brazilian/track_00001', 'train/Scenario-B/Mercosur/track_00002']
+
+
+def test_a_data_root_without_tracks_is_an_error_naming_it(tmp_path):
+    (tmp_path / 'empty' / 'train').mkdir(parents=True)
+    with pytest.raises(PlateAnnotationError,
+                       match=r'empty: LRLPRTrackDataset found no track to read\. A track is a '
+                             r'folder holding lr-\* frames'):
+        LRLPRTrackDataset(data_root=str(tmp_path / 'empty'), test_mode=True,
+                          allow_empty_text=True)

@@ -221,3 +221,16 @@ def test_an_excluded_label_line_that_is_not_utf8_is_an_error_naming_it(tmp_path)
     ann.write_bytes(b'x/lr.png|x/hr.png\tABC1234\nx/lr.png|x/hr.png\tAB\xc71234\n')
     with pytest.raises(ValueError, match=r'val.txt:2: not valid UTF-8'):
         make(exclude_ann_files=[str(ann)])
+
+
+def test_one_excluded_label_file_may_be_given_as_a_string(tmp_path):
+    taken = make().render(0)['gt_text']
+    ann = tmp_path / 'val.txt'
+    ann.write_text(f'x/lr.png|x/hr.png\t{taken}\n')
+    ds = make(exclude_ann_files=str(ann))
+    assert ds.excluded == {taken} and ds.render(0)['gt_text'] != taken
+
+
+def test_a_negative_index_is_an_index_error():
+    with pytest.raises(IndexError, match='>= 0, got -1'):
+        make(pipeline=PACK)[-1]

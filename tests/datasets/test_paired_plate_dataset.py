@@ -157,3 +157,30 @@ def test_two_sets_with_the_same_track_ids_are_kept_apart_by_a_prefix(
 def test_track_prefix_must_be_a_string(paired_root):
     with pytest.raises(TypeError, match='track_prefix'):
         make(paired_root, 'train.txt', track_prefix=1)
+
+
+def test_a_label_file_without_tracks_is_an_error_naming_it(paired_root, write_labels):
+    path = write_labels(paired_root, '# only a comment', '')
+    with pytest.raises(PlateAnnotationError,
+                       match=r'labels\.txt: PairedPlateDataset found no track to read\. The '
+                             r'label file holds no track line'):
+        PairedPlateDataset(data_root=str(paired_root), ann_file=path)
+
+
+def test_a_label_file_of_bad_lines_only_says_they_were_skipped(paired_root, write_labels):
+    path = write_labels(paired_root, 'no tab here', 't0/lr-0.png\t')
+    with pytest.raises(PlateAnnotationError, match=r'found no track to read \(2 bad '
+                                                   r'annotation\(s\) skipped with strict=False'):
+        PairedPlateDataset(data_root=str(paired_root), ann_file=path, strict=False,
+                           test_mode=True)
+
+
+def test_a_pipeline_that_must_read_hr_from_a_set_without_it_fails_when_built(paired_root):
+    # Built as a validation set would be, before training; read only after an epoch.
+    hr_pipeline = [dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+                   dict(type='ResizePair'), dict(type='PackPlateInputs', main_stream='hr')]
+    with pytest.raises(ValueError, match=r'LoadPlateImages\(with_hr=True\).*Set load_hr=True'):
+        make(paired_root, 'train.txt', frames='all', test_mode=True, pipeline=hr_pipeline)
+    ds = make(paired_root, 'train.txt', frames='all', test_mode=True, load_hr=True,
+              pipeline=hr_pipeline)
+    assert ds[0]['inputs'].shape == (3, 48, 144)

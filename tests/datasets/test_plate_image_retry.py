@@ -60,3 +60,13 @@ def test_exhausted_retries_raise_a_clear_error(paired_root):
         with pytest.raises(RetryExhaustedError, match=r'4 consecutive unreadable.*max_retry=3'):
             ds[0]
     assert ds.num_skipped_images == 4
+
+
+
+def test_an_image_opencv_refuses_is_skipped_and_counted_in_train_mode(paired_root,
+                                                                      write_oversized_png):
+    bad = write_oversized_png(paired_root / 't0' / 'lr-0.png')
+    ds = dataset(paired_root)
+    out = ds[0]
+    assert out['data_samples'].track_id == 't1'
+    assert ds.num_skipped_images >= 1 and set(ds.skipped_paths) == {str(bad)}

@@ -145,3 +145,12 @@ def test_seeded_degrade_hr_tells_items_without_paths_apart_by_their_index():
 def test_a_reversed_degradation_range_is_an_error_naming_the_field(field):
     with pytest.raises(ValueError, match=f"'{field}' is the reversed range"):
         DegradeHR(**{field: (90, 30)})
+
+
+
+def test_an_image_opencv_refuses_to_decode_is_a_load_error_naming_it(tmp_path,
+                                                                     write_oversized_png):
+    path = write_oversized_png(tmp_path / 'huge.png')
+    with pytest.raises(ImageLoadError) as err:
+        LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
+    assert err.value.path == str(path) and 'CV_IO_MAX_IMAGE_PIXELS' in str(err.value)

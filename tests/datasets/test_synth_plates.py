@@ -146,3 +146,21 @@ def test_ensure_with_an_unknown_argument_fails_on_an_existing_set(tmp_path):
     ensure_synth_plates(root, seed=0, **SMALL)
     with pytest.raises(TypeError, match='nope'):
         ensure_synth_plates(root, seed=0, nope=1, **SMALL)
+
+
+def test_more_tracks_than_the_layouts_have_labels_is_an_error_before_rendering(tmp_path):
+    # Labels are unique across the set, so 11 tracks of 'N' (10 labels, the
+    # same pattern given twice) would redraw for ever.
+    with mock.patch('dld.datasets.synth.generator.make_track',
+                    side_effect=AssertionError('rendered')):
+        with pytest.raises(ValueError, match=r"11 tracks .* \['N'\] can draw only 10"):
+            generate_synth_plates(str(tmp_path / 'x'), layouts=('N', 'N'),
+                                  **dict(SMALL, tracks=9))
+
+
+def test_as_many_tracks_as_labels_are_all_drawn(tmp_path):
+    out = str(tmp_path / 'x')
+    generate_synth_plates(out, layouts=('N', ), **dict(SMALL, tracks=8, frames=1))
+    labels = [ln.split('\t')[1] for s in ('train', 'val', 'test')
+              for ln in open(os.path.join(out, f'{s}.txt')).read().splitlines()]
+    assert sorted(labels) == list('0123456789')

@@ -68,3 +68,23 @@ def test_missing_gt_text_names_the_field():
     metric = PlateRecogMetric()
     with pytest.raises(KeyError, match='gt_text'):
         metric.process({}, [dict(pred_text='A')])
+
+
+def _levenshtein(a, b):
+    """Edit distance by the textbook recurrence, to check the library against."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[:], i
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+    return row[-1]
+
+
+def test_one_minus_ned_agrees_with_a_brute_force_edit_distance():
+    import random
+    rng = random.Random(0)
+    pairs = [(''.join(rng.choice('AB1') for _ in range(rng.randint(0, 7))),
+              ''.join(rng.choice('AB1') for _ in range(rng.randint(0, 7)))) for _ in range(300)]
+    expected = sum(1.0 if not max(len(g), len(p)) else
+                   1 - _levenshtein(g, p) / max(len(g), len(p)) for g, p in pairs) / len(pairs)
+    assert _evaluate(pairs)['plate/one_minus_ned'] == pytest.approx(expected)

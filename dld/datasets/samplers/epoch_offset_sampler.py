@@ -1,9 +1,13 @@
 """A sampler whose every epoch reads another range of an endless dataset."""
+import logging
 from typing import Iterator
 
 from mmengine.dataset import DefaultSampler
+from mmengine.logging import print_log
 
 from dld.registry import DATA_SAMPLERS
+
+from ..seeded_pipeline import SeededPipelineMixin
 
 
 @DATA_SAMPLERS.register_module()
@@ -19,8 +23,25 @@ class EpochOffsetSampler(DefaultSampler):
     every run. The epoch comes from ``set_epoch`` (MMEngine's ``DistSamplerSeedHook``), so a resumed
     run reads the same plates as an unbroken one; shuffling, rounding up and
     the split across ranks are the default sampler's.
+
+    Only datasets that read indices past their end do (DLD's plate datasets,
+    :class:`~dld.datasets.SeededPipelineMixin`). A wrapper such as
+    ``ConcatDataset`` fails on index ``N``, so it is read as the default
+    sampler reads it (the same indices every epoch), with a warning, rather
+    than failing at the start of the second epoch.
     """
 
+    def __init__(self, dataset, *args, **kwargs) -> None:
+        super().__init__(dataset, *args, **kwargs)
+        self.offsets_epochs = isinstance(dataset, SeededPipelineMixin)
+        if not self.offsets_epochs:
+            print_log(
+                f'EpochOffsetSampler: {type(dataset).__name__} does not read indices past '
+                'its end, so every epoch reads indices 0..len-1 as DefaultSampler does '
+                '(the same items and, with seed_pipeline, the same augmentations). Put the '
+                'sampler on a DLD plate dataset directly for new ones each epoch.',
+                logger='current', level=logging.WARNING)
+
     def __iter__(self) -> Iterator[int]:
-        offset = self.epoch * len(self.dataset)
+        offset = self.epoch * len(self.dataset) if self.offsets_epochs else 0
         return (offset + i for i in super().__iter__())

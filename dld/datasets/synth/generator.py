@@ -17,7 +17,7 @@ from tqdm import tqdm
 from dld.utils.atomic_file import write_text_atomic
 
 from ..degradation import DegradationConfig, degrade_plate
-from .plate_text import resolve_layout, sample_plate_text
+from .plate_text import label_pattern, num_labels, resolve_layout, sample_plate_text
 from .render import draw_plate, render_frame, sample_style
 
 SPLITS = ('train', 'val', 'test')
@@ -58,6 +58,19 @@ def resolve_layouts(layouts: Sequence[str], layout_weights: Optional[Sequence[fl
     if w.shape != (len(resolved),) or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f'layout_weights {layout_weights} do not match layouts {layouts}')
     return resolved, w / w.sum()
+
+
+def _check_label_space(num_tracks: int, layouts: Sequence[Tuple[str, str]],
+                       weights: np.ndarray) -> None:
+    """Raise ValueError when the layouts cannot draw ``num_tracks`` distinct
+    labels: the redraw that keeps labels unique would never end."""
+    drawn = {label_pattern(p): p for (_, p), wt in zip(layouts, weights) if wt > 0}
+    space = sum(num_labels(p) for p in drawn.values())  # at most: patterns may overlap
+    if num_tracks > space:
+        raise ValueError(
+            f'{num_tracks} tracks need as many distinct labels, but the layouts '
+            f'{list(drawn.values())} can draw only {space}; give fewer tracks or a layout '
+            'with more slots')
 
 
 def render_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]],
@@ -166,6 +179,7 @@ def generate_synth_plates(out_dir: str,
     resolved, w = resolve_layouts(layouts, layout_weights)
     deg = DegradationConfig.from_dict(degradation)
     hr_size = (int(hr_size[0]), int(hr_size[1]))
+    _check_label_space(sum(sizes.values()), resolved, w)
 
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()

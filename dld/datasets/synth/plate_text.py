@@ -6,6 +6,7 @@ the label keeps the letters and digits among them and drops separators
 (``-``, space), e.g. the old Brazilian plate shows ``ABC-1234`` and its label
 is ``ABC1234``, and ``'BR-NN'`` shows ``BR-42`` with the label ``BR42``.
 """
+import math
 import re
 import string
 from typing import Tuple
@@ -46,6 +47,11 @@ def label_chars(pattern: str) -> str:
     for c in pattern:
         chars |= set(_SLOTS[c]) if c in _SLOTS else ({c} if c.isalnum() else set())
     return ''.join(sorted(chars))
+
+
+def num_labels(pattern: str) -> int:
+    """How many labels :func:`sample_plate_text` can draw from ``pattern``."""
+    return math.prod(len(_SLOTS[c]) for c in pattern if c in _SLOTS)
 
 
 def sample_plate_text(pattern: str, rng: np.random.Generator) -> Tuple[str, str]:

@@ -16,13 +16,20 @@ def read_plate_image(path: str, color_type: str = 'color',
     """Read one image as ``(H, W, C)`` uint8 (BGR, or ``C=1`` grey).
 
     Raises:
-        ImageLoadError: the file is missing, unreadable or not an image.
+        ImageLoadError: the file is missing, unreadable or not an image, or
+            OpenCV refuses to decode it (``cv2.error``, such as a corrupt
+            header above its pixel limit), so the dataset's retry and error
+            messages handle it like any other unreadable image.
     """
     try:
         buf = fileio.get(path, backend_args=backend_args)
     except (FileNotFoundError, OSError) as err:
         raise ImageLoadError(path, f'cannot read image ({type(err).__name__})') from err
-    img = decode_plate_image(buf, color_type)
+    try:
+        img = decode_plate_image(buf, color_type)
+    except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV decodes
+        reason = getattr(err, 'err', None) or str(err).strip()
+        raise ImageLoadError(path, f'cannot decode image (OpenCV refused it: {reason})') from err
     if img is None:
         raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
     return img
