@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -70,3 +71,115 @@ def test_count_params_counts_each_parameter_once():
     assert count_params(shared) == 4 * 3 + 3
     linear.bias.requires_grad_(False)
     assert count_params(shared, trainable_only=True) == 12
+
+
+# ---------------------------------------------------------------- beam search
+# What a reading costs as the recognizer decodes: the beam search of width W
+# against an independent sum of fvcore counts of its parts.
+
+class _Call(nn.Module):
+    """``fn(module, x)`` as a module, so fvcore traces it with its owner's weights."""
+
+    def __init__(self, module, fn):
+        super().__init__()
+        self.module = module
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.module, x)
+
+
+def _recognizer(decoder, **test_cfg):
+    from dld.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='TextRecognizer', backbone=dict(type='ResNetPlate', widths=(8, 8, 16, 16)),
+        encoder=dict(type='BiLSTMEncoder', hidden_size=16, num_layers=1, dropout=0.0),
+        decoder=decoder, test_cfg=test_cfg or None)).eval()
+
+
+def _costs(recognizer):
+    from dld.models.distillers import ScaleCosts
+    return ScaleCosts([], (48, 144), [], 0, 0, student=recognizer)
+
+
+def _parts(recognizer, scale):
+    """fvcore on the backbone + encoder, on the greedy decoder alone (one
+    sequence), and on the decoder's once-per-image memory projection."""
+    (h, w), = scale_input_shapes((48, 144), [scale])
+    x = torch.zeros(1, 3, h, w)
+    encoder = count_flops(_Call(recognizer, lambda r, x: r.forward_encoder(x)['encoder_out']),
+                          x)
+    with torch.no_grad():
+        memory = recognizer.forward_encoder(x)['encoder_out']
+    decoder = recognizer.decoder
+    greedy = count_flops(_Call(decoder, lambda d, m: d.forward_test(m)[0]), memory)
+    prepare = 0
+    if hasattr(decoder, 'cell'):
+        prepare = count_flops(_Call(decoder.cell, lambda c, m: c.prepare(m)), memory)
+    return encoder, greedy, prepare, memory
+
+
+ATTENTION_DECODERS = [
+    dict(type='AttentionDecoder', cell='gru', d_model=24, max_seq_len=5),
+    # d_model != the encoder's width: the memory projection is a real layer
+    dict(type='AttentionDecoder', cell='transformer', d_model=24, num_layers=1, num_heads=2,
+         max_seq_len=5)]
+
+
+@pytest.mark.parametrize('decoder', ATTENTION_DECODERS, ids=['gru', 'transformer'])
+@pytest.mark.parametrize('scale', [1.0, 0.5])
+def test_a_beam_search_runs_the_decoder_on_every_hypothesis(decoder, scale):
+    width = 3
+    rec = _recognizer(decoder, decode='beam', beam_width=width)
+    encoder, greedy, prepare, _ = _parts(rec, scale)
+    # backbone, encoder and the memory projection once; every step on W hypotheses
+    assert _costs(rec).student_flops_at(scale) == encoder + prepare + width * (greedy - prepare)
+
+
+@pytest.mark.parametrize('decoder', ATTENTION_DECODERS, ids=['gru', 'transformer'])
+def test_greedy_decoding_counts_one_sequence(decoder):
+    rec = _recognizer(decoder)
+    encoder, greedy, _, _ = _parts(rec, 0.5)
+    costs = _costs(rec)
+    assert costs.student_flops_at(0.5) == costs.greedy_flops_at(0.5) == encoder + greedy
+
+
+def test_the_decoding_switched_at_inference_is_what_is_counted():
+    from dld.apis import decoding
+    rec = _recognizer(ATTENTION_DECODERS[0])
+    costs = _costs(rec)
+    encoder, greedy, prepare, _ = _parts(rec, 0.5)
+    with decoding(rec, beam_width=4):
+        assert costs.student_flops_at(0.5) == encoder + prepare + 4 * (greedy - prepare)
+    assert costs.student_flops_at(0.5) == encoder + greedy
+    with decoding(rec, topk=2):  # the config's width (5), at least k
+        assert costs.student_flops_at(0.5) == encoder + prepare + 5 * (greedy - prepare)
+
+
+def test_a_ctc_beam_search_runs_its_classifier_once():
+    """CTC's classifier reads every frame once whatever the width; the search
+    adds the product of its prefix merge, ``W x W x classes`` per frame."""
+    width = 4
+    rec = _recognizer(dict(type='CTCDecoder'), decode='beam', beam_width=width)
+    encoder, greedy, _, memory = _parts(rec, 0.5)
+    frames, classes = memory.shape[1], rec.decoder.classifier.out_features
+    assert _costs(rec).student_flops_at(0.5) == \
+        encoder + greedy + frames * width * width * classes
+
+
+def test_the_selectors_penalty_and_the_reference_stay_greedy():
+    from dld.apis.scaled_prediction import RecognizerCosts
+    from dld.models.distillers import ScaleCosts
+    from dld.registry import MODELS
+    rec = _recognizer(ATTENTION_DECODERS[0], decode='beam', beam_width=3)
+    teacher = _recognizer(ATTENTION_DECODERS[0])
+    selector = MODELS.build(dict(type='ResolutionSelector', channels=(4, 8), scales=[1.0, 0.5]))
+    costs = ScaleCosts.measure(rec, teacher, selector, [1.0, 0.5], (48, 144))
+    encoder, greedy, _, _ = _parts(rec, 0.5)
+    assert costs.student_flops[0.5] == encoder + greedy
+    assert costs.relative_flops()[1].item() == pytest.approx(
+        (encoder + greedy + costs.selector_flops) / costs.teacher_flops)
+    assert costs.student_flops_at(0.5) > costs.student_flops[0.5]
+    plain = RecognizerCosts(rec, (48, 144))
+    assert plain.teacher_flops == costs.greedy_flops_at(1.0) < plain.student_flops_at(1.0)

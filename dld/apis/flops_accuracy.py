@@ -49,13 +49,17 @@ from .model_loading import (
     load_config,
     load_recognizer_weights,
     read_state_dict,
+    resolve_device,
 )
 from .oracle_selection import oracle_choice
-from .scaled_prediction import RecognizerCosts, predict_at_scale
+from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 
 CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
               'multiply-add counts as one flop (half the "2 x MAC" figure some papers '
-              'quote); cheap element-wise ops are not counted.')
+              'quote); cheap element-wise ops are not counted. A beam search of width W is '
+              'counted in full: the decoder on W hypotheses at every step, an upper bound '
+              'for a search that stops early; "saved" compares with the teacher decoding '
+              'greedily.')
 
 
 @dataclass
@@ -225,7 +229,7 @@ class FlopsAccuracyEvaluator:
         self.cfg = load_config(config)
         # A fresh clone has no test set yet: generate the synthetic one first (logged).
         ensure_config_data(self.cfg)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.amp_dtype = resolve_amp(self.device.type, amp)
         self.notes: List[str] = []
         self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
@@ -390,11 +394,17 @@ class FlopsAccuracyEvaluator:
         from dld.utils.flops import count_params
         m = self.model
         student, teacher, selector = m.student, m.teacher, m.selector
+        # A beam search's cost is traced on first use, which takes seconds:
+        # trace every scale the selector may choose now, not in a timed batch.
+        for s in m.scales:
+            self.costs.student_flops_at(s)
         p_student = count_params(student)
         p_selector = count_params(selector) if selector is not None else 0
         results: List[MethodResult] = []
         if self.has_teacher:
-            t_flops = self.costs.teacher_flops
+            # The teacher as it decodes (a beam search in full); the reference
+            # of "saved" stays its greedy cost, self.costs.teacher_flops.
+            t_flops = RecognizerCosts(teacher, self.base_size).student_flops_at(1.0)
 
             def teacher_predict(x, s):
                 return predict_at_scale(teacher, x, s, 1.0, self.base_size)
@@ -480,6 +490,8 @@ class FlopsAccuracyEvaluator:
                         selector=count_params(m.selector) if m.selector is not None else 0,
                         baseline=count_params(self.baseline) if self.baseline else None),
             per_scale=per_scale,
+            decoding=dict(student=decoding_of(m.student), teacher=decoding_of(m.teacher),
+                          baseline=decoding_of(self.baseline) if self.baseline else None),
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
             inputs=self.paths,

@@ -61,6 +61,30 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     return cfg
 
 
+def resolve_device(device: Union[str, torch.device, None] = None) -> torch.device:
+    """The device to run on: ``device``, or CUDA when available, else the CPU.
+
+    A CUDA device this machine does not have is refused with a message
+    (PyTorch itself fails with an ``AssertionError`` on a CPU-only build).
+    Other accelerators (MPS, NPU) are used only when named.
+    """
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f'device {device!r} is not a device (e.g. cpu, cuda:0): '
+                         f'{err}') from None
+    if dev.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ValueError(f'device {device!r}: no CUDA device here; use cpu')
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f'device {device!r}: this machine has {count} CUDA device(s), '
+                             f'cuda:0 to cuda:{count - 1}')
+    return dev
+
+
 def is_distiller_config(model_cfg: dict) -> bool:
     return model_cfg.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
 
@@ -159,6 +183,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
     cfg = load_config(config)
     model_cfg = cfg[model_key]
     model = build_model_for_inference(model_cfg)
+    device = resolve_device(device)
     if checkpoint is not None:
         load_weights(model, checkpoint, is_distiller_config(model_cfg))
     else:

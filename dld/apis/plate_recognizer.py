@@ -34,7 +34,7 @@ from dld.utils.precision import autocast_to, resolve_amp
 
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
-from .model_loading import init_model, load_config
+from .model_loading import init_model, load_config, resolve_device
 from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
@@ -61,7 +61,8 @@ class PlateRecognizer(BaseInferencer):
         weights (str, optional): the checkpoint; a DLD checkpoint whose
             ``teacher.*`` weights were removed is enough.
         device (str, optional): e.g. ``'cpu'``, ``'cuda:0'``; default: CUDA
-            when available.
+            when available, else the CPU. A CUDA device the machine lacks is
+            a ``ValueError``.
         batch_size (int): images per forward. A batch costs one student
             forward per scale the selector chose in it.
         max_pixels (int | None): larger images are refused (error record).
@@ -89,6 +90,8 @@ class PlateRecognizer(BaseInferencer):
         self.batch_size = _checked_batch_size(batch_size)
         self.max_pixels = max_pixels
         cfg = load_config(model)
+        # MMEngine's default would be any accelerator it finds (MPS, NPU...).
+        device = str(resolve_device(device))
         super().__init__(model=cfg, weights=weights, device=device,
                          scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
         self.recognizer = recognizer_of(self.model)

@@ -104,9 +104,18 @@ def markdown_report(report: dict) -> str:
         'device and batch size; FLOPs do not.',
         '* ' + _same_images_note(report),
     ]
+    if report.get('decoding'):
+        lines.append('* ' + _decoding_note(report['decoding']))
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
+
+
+def _decoding_note(decoding: dict) -> str:
+    """How each model decoded, which its FLOPs count."""
+    names = dict(student='DLD student', teacher='teacher', baseline='no-KD student')
+    return 'Decoding (counted in the FLOPs): ' + '; '.join(
+        f'{names.get(k, k)} {v}' for k, v in decoding.items() if v) + '.'
 
 
 def _same_images_note(report: dict) -> str:

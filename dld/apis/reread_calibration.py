@@ -13,7 +13,8 @@ The budget is held with a confidence level: a setting's mean FLOPs on the
 held-out images is an estimate, and the frames of a track are alike, so the
 estimate varies from split to split like a mean over tracks, not over
 frames. A setting is kept when the one-sided upper confidence bound of its
-mean FLOPs (normal, over track means) is within budget.
+mean FLOPs (normal, its standard error from the spread of the tracks, each
+weighed by its frames) is within budget.
 """
 import copy
 import itertools
@@ -156,14 +157,27 @@ def replay(readings: ScaleReadings, min_score: float,
 
 
 def _std_error(values: np.ndarray, group: Optional[np.ndarray]) -> float:
-    """Standard error of the mean of ``values``, from the spread of group means."""
+    """Standard error of the mean of ``values`` over images, when what varies
+    from split to split is which groups (tracks) it holds.
+
+    The cluster-robust estimate: from the spread of each group's total about
+    its share of the mean, so a track of many frames weighs in the error as
+    much as it does in the mean. With groups of one size it is the spread of
+    the group means over the square root of their number; a plain spread of
+    group means would weigh a one-frame track like a long one and misjudge
+    the error of a set of tracks of unequal lengths.
+    """
+    values = np.asarray(values, dtype=np.float64)
     if group is None:
         group = np.arange(len(values))
     counts = np.bincount(group)
-    means = np.bincount(group, weights=values)[counts > 0] / counts[counts > 0]
-    if len(means) < 2:
+    totals = np.bincount(group, weights=values)
+    kept = counts > 0
+    num_groups = int(kept.sum())
+    if num_groups < 2:
         return 0.0
-    return float(means.std(ddof=1) / np.sqrt(len(means)))
+    spread = totals[kept] - counts[kept] * values.mean()
+    return float(np.sqrt(num_groups / (num_groups - 1) * np.sum(spread ** 2)) / len(values))
 
 
 def candidate_chains(scales: Sequence[float]) -> List[Tuple[float, ...]]:

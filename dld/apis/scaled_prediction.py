@@ -116,12 +116,22 @@ def decoding(recognizer: nn.Module, beam_width: Optional[int] = None,
         recognizer.test_cfg = saved
 
 
+def decoding_of(recognizer: nn.Module) -> str:
+    """How ``recognizer`` decodes now, in words: ``'greedy'`` or ``'beam search
+    of width W'`` (reports name the decoding their FLOPs count)."""
+    from dld.models.distillers.scale_costs import beam_width_of
+    width = beam_width_of(recognizer)
+    return 'greedy' if width is None else f'beam search of width {width}'
+
+
 class RecognizerCosts:
     """FLOPs of a plain recognizer at any scale (fvcore, measured on first use).
 
     Mirrors the part of :class:`~dld.models.distillers.ScaleCosts` that
     inference and reports read; a plain recognizer has no selector, and its
-    reference ("teacher") cost is its own at scale 1.0.
+    reference ("teacher") cost is its own at scale 1.0 decoded greedily, as a
+    distiller's teacher reference is. :meth:`student_flops_at` counts a
+    reading as the recognizer decodes now, its beam search included.
     """
 
     def __init__(self, recognizer: nn.Module, base_size: Tuple[int, int]) -> None:
@@ -129,10 +139,13 @@ class RecognizerCosts:
         self._costs = ScaleCosts([], base_size, [], 0, 0, student=recognizer,
                                  in_channels=first_conv_in_channels(recognizer))
         self.selector_flops = 0
-        self.teacher_flops = self._costs.student_flops_at(1.0)
+        self.teacher_flops = self._costs.greedy_flops_at(1.0)
 
     def student_flops_at(self, scale: float) -> int:
         return self._costs.student_flops_at(scale)
+
+    def greedy_flops_at(self, scale: float) -> int:
+        return self._costs.greedy_flops_at(scale)
 
     def gflops_at(self, scale: float, with_selector: bool = False) -> float:
         return self._costs.gflops_at(scale, with_selector=False)

@@ -119,3 +119,25 @@ def test_replay_equals_running_the_cascade(tiny_run):
     teacher = model.costs.teacher_flops / 1e9
     assert np.mean(correct) == pytest.approx(expected.accuracy)
     assert np.mean(gflops) / teacher == pytest.approx(expected.relative_flops)
+
+
+def test_the_bound_holds_for_tracks_of_unequal_lengths():
+    """Half the tracks are 12 frames long and cost 0.2 or 1.0 of the teacher as a
+    whole, the others are one frame at 0.2: the mean FLOPs of a set of such
+    tracks varies with its long ones. Its standard error, estimated from one
+    set, must match how much the mean varies over many sets."""
+    rng = np.random.default_rng(0)
+    means, errors = [], []
+    for _ in range(300):
+        long = rng.random(60) < 0.5
+        frames = np.where(long, 12, 1)
+        first = np.repeat(np.where(long, rng.random(60) < 0.5, 0), frames).astype(np.int64)
+        n = len(first)
+        readings = ScaleReadings(
+            scales=[0.5, 1.0], first=first, correct=np.ones((n, 2), dtype=bool),
+            score=np.ones((n, 2)), cost=np.array([0.2, 1.0]), selector_cost=0.0,
+            group=np.repeat(np.arange(60), frames))
+        r = replay(readings, 0.0, ())
+        means.append(r.relative_flops)
+        errors.append(r.flops_std_error)
+    assert np.mean(errors) == pytest.approx(np.std(means), rel=0.15)

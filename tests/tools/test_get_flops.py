@@ -1,12 +1,15 @@
 """tools/analysis/get_flops.py: FLOPs and parameters per candidate scale."""
 import json
 import os.path as osp
+import sys
 
 import pytest
 from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.join(HERE, '..', '..')
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from attention_dld import DECODER, beam_flops_by_parts  # noqa: E402
 
 
 def _tool():
@@ -60,3 +63,22 @@ def test_recognizer_config_uses_given_scales(tmp_path, capsys):
     table = json.loads(capsys.readouterr().out)
     assert [r['scale'] for r in table['scales']] == [1.0, 0.5]
     assert table['params'].keys() == {'model'}
+
+
+def test_beam_width_counts_the_decoder_on_every_hypothesis(tmp_path, capsys):
+    from dld.apis.model_loading import build_model_for_inference, load_config
+    path = tmp_path / 'attn.py'
+    path.write_text(TINY_DLD.replace("dict(type='CTCDecoder')", repr(DECODER)))
+    _tool().main([str(path), '--beam-width', '3', '--json'])
+    table = json.loads(capsys.readouterr().out)
+    assert table['decoding'] == 'beam search of width 3'
+    student = build_model_for_inference(load_config(str(path)).model).student.eval()
+    for row in table['scales']:
+        assert row['gflops'] * 1e9 == pytest.approx(
+            beam_flops_by_parts(student, row['scale'], 3), rel=1e-12)
+        assert row['greedy_gflops'] * 1e9 == pytest.approx(
+            beam_flops_by_parts(student, row['scale'], 1), rel=1e-12)
+        assert row['gflops_with_selector'] == pytest.approx(
+            row['gflops'] + table['selector_gflops'])
+    # the reference is the teacher (here the student's architecture) decoding greedily
+    assert table['reference_gflops'] == pytest.approx(table['scales'][0]['greedy_gflops'])

@@ -8,6 +8,7 @@ from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from attention_dld import beam_flops_by_parts, make_attention_dld  # noqa: E402
 from bad_inputs import make_bad_inputs  # noqa: E402
 from tiny_dld import make_tiny_run  # noqa: E402
 
@@ -119,3 +120,30 @@ def test_bad_decoding_or_batch_flags_are_refused_before_the_model_loads(tmp_path
 def test_beam_width_one_and_topk_one_are_accepted():
     args = _tool().parse_args(['c.py', 'w.pth', 'x.png', '--beam-width', '1', '--topk', '1'])
     assert args.beam_width == 1 and args.topk == 1
+
+
+def test_a_cuda_device_the_machine_lacks_exits_two(tmp_path, capsys, monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    files = make_attention_dld(str(tmp_path))
+    assert _tool().main([files['config'], files['checkpoint'], str(tmp_path), '--device',
+                         'cuda', '--no-progress']) == 2
+    assert 'no CUDA device here' in capsys.readouterr().err
+
+
+def test_beam_width_is_counted_in_the_records_and_the_summary(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    from dld.apis.model_loading import init_model
+    files = make_attention_dld(str(tmp_path / 'model'))
+    cv2.imwrite(str(tmp_path / 'plate.png'), np.full((20, 60, 3), 128, np.uint8))
+    out = tmp_path / 'r.jsonl'
+    assert _tool().main([files['config'], files['checkpoint'], str(tmp_path / 'plate.png'),
+                         '--scale', '0.6', '--beam-width', '3', '--out', str(out),
+                         '--no-progress', '--device', 'cpu']) == 0
+    student = init_model(files['config'], files['checkpoint'])[0].student
+    rec, = _read_jsonl(out)
+    expected = beam_flops_by_parts(student, 0.6, 3)
+    assert rec['gflops'] * 1e9 == pytest.approx(expected, rel=1e-12)
+    assert f'mean {expected / 1e6:.2f} MFLOPs per image' in capsys.readouterr().err

@@ -1,12 +1,19 @@
 """FLOPs and parameters of a config's model at each candidate input scale.
 
-    python tools/analysis/get_flops.py CONFIG [--scales 1.0 0.8 ...] [--shape H W] [--json]
+    python tools/analysis/get_flops.py CONFIG [--scales 1.0 0.8 ...] [--shape H W]
+        [--beam-width W] [--json]
 
 For a DLD config: the student at each of the distiller's scales, alone and
 with the selector (which runs on every image), against the teacher at full
 resolution. For a recognizer config (teacher, no-KD student): the
 recognizer at each scale of ``--shape`` (default 48x144). No checkpoint is
 needed: FLOPs depend on the architecture and input size only.
+
+The reading is counted as the config decodes (its ``test_cfg``) or, with
+``--beam-width W``, as ``tools/infer.py --beam-width W`` reads: a beam search
+of width W is counted in full, the decoder on W hypotheses at every step (an
+upper bound for a search that stops early). The reference (the teacher at
+full resolution, or the model at scale 1) decodes greedily.
 
 fvcore counts one fused multiply-add as one flop.
 """
@@ -25,20 +32,38 @@ def parse_args(argv=None):
                         f'{" ".join(map(str, DEFAULT_SCALES))})')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help='base input size (default: the distiller\'s base_size, else 48 144)')
+    parser.add_argument('--beam-width', type=int, metavar='W',
+                        help="count a beam search of width W (1: greedy decoding; default: "
+                        "the config's decoding)")
     parser.add_argument('--json', action='store_true', help='print JSON instead of a table')
     args = parser.parse_args(argv)
     if args.scales and any(s <= 0 for s in args.scales):
         parser.error('--scales must be > 0')
+    if args.beam_width is not None and args.beam_width < 1:
+        parser.error(f'--beam-width must be >= 1, got {args.beam_width}')
     return args
 
 
-def flops_table(config, scales=None, shape=None) -> dict:
-    """Per-scale FLOPs and parameter counts of ``config``'s model (random weights)."""
+def flops_table(config, scales=None, shape=None, beam_width=None) -> dict:
+    """Per-scale FLOPs and parameter counts of ``config``'s model (random
+    weights), its reading decoded as the config says or with a beam of
+    ``beam_width`` (1: greedy)."""
     from dld.apis.model_loading import build_model_for_inference, load_config
-    from dld.apis.scaled_prediction import RecognizerCosts, is_distiller
-    from dld.utils.flops import count_params, scale_input_shapes
+    from dld.apis.scaled_prediction import decoding, recognizer_of
     cfg = load_config(config)
     model = build_model_for_inference(cfg.model).eval()
+    with decoding(recognizer_of(model), beam_width):
+        return _flops_table(cfg, model, scales, shape)
+
+
+def _flops_table(cfg, model, scales, shape) -> dict:
+    from dld.apis.scaled_prediction import (
+        RecognizerCosts,
+        decoding_of,
+        is_distiller,
+        recognizer_of,
+    )
+    from dld.utils.flops import count_params, scale_input_shapes
     if is_distiller(model):
         base = tuple(shape or model.base_size)
         if tuple(base) != tuple(model.base_size):
@@ -61,12 +86,16 @@ def flops_table(config, scales=None, shape=None) -> dict:
     for s, (h, w) in zip(scales, scale_input_shapes(base, scales)):
         f = costs.student_flops_at(s)
         rows.append(dict(scale=s, input_size=[h, w], gflops=f / 1e9,
+                         greedy_gflops=costs.greedy_flops_at(s) / 1e9,
                          gflops_with_selector=(f + selector) / 1e9 if selector else None,
                          relative_to_full=(f + selector) / teacher))
     return dict(model=cfg.model.get('type'), base_size=list(base),
+                decoding=decoding_of(recognizer_of(model)),
                 reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
                 params=params, scales=rows,
-                convention='fvcore: one fused multiply-add counts as one flop')
+                convention='fvcore: one fused multiply-add counts as one flop; a beam '
+                'search counted in full (W hypotheses at every decoder step); the '
+                'reference decodes greedily')
 
 
 def _params(n: int) -> str:
@@ -75,7 +104,7 @@ def _params(n: int) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    table = flops_table(args.config, args.scales, args.shape)
+    table = flops_table(args.config, args.scales, args.shape, args.beam_width)
     if args.json:
         print(json.dumps(table, indent=2))
         return 0
@@ -96,8 +125,9 @@ def main(argv=None) -> int:
         rows.append(row)
     print(tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True))
     print()
+    print(f"{who} decoding: {table['decoding']}")
     print(f"{'teacher' if dld else 'model'} at full resolution "
-          f"({table['base_size'][0]}x{table['base_size'][1]}): "
+          f"({table['base_size'][0]}x{table['base_size'][1]}, greedy): "
           f"{table['reference_gflops']:.4f} GFLOPs")
     if dld:
         print(f"selector: {table['selector_gflops']:.6f} GFLOPs")

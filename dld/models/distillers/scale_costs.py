@@ -1,4 +1,9 @@
-"""What each candidate scale costs: fvcore FLOPs measured once at build time."""
+"""What each candidate scale costs: fvcore FLOPs measured once at build time.
+
+A reading decoded greedily and one decoded with a beam search cost
+differently: the beam runs an autoregressive decoder on W hypotheses a step.
+Both are measured by tracing the path that runs (:class:`ScaleCosts`).
+"""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -14,6 +19,38 @@ class _RecognizerInference(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.recognizer(x, mode='tensor')
+
+
+class _RecognizerBeamSearch(nn.Module):
+    """Wraps a recognizer so that tracing runs its beam search of width W, in full.
+
+    An autoregressive search stops once no open hypothesis can beat the k-th
+    finished one; asked for more hypotheses than it can finish before its
+    last step, it never stops early, so the trace runs the decoder on all W
+    hypotheses at every one of its ``max_seq_len`` steps: the most a reading
+    can cost. A CTC search has no early stop (one step per frame).
+    """
+
+    def __init__(self, recognizer: nn.Module, beam_width: int) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+        self.beam_width = int(beam_width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = int(getattr(self.recognizer.decoder, 'max_seq_len', 1))
+        _, scores = self.recognizer.beam_search(x, self.beam_width,
+                                                self.beam_width * steps + 1)
+        return scores
+
+
+def beam_width_of(recognizer: nn.Module) -> Optional[int]:
+    """The width of the beam search ``recognizer`` decodes with now (its
+    ``test_cfg``, as :func:`dld.apis.decoding` may have switched it), or
+    None when it decodes greedily."""
+    cfg = getattr(recognizer, 'test_cfg', None) or {}
+    if cfg.get('decode') != 'beam':
+        return None
+    return int(cfg.get('beam_width') or recognizer.decoder.beam_width)
 
 
 # fvcore traces the whole inference path (an autoregressive decoder is
@@ -44,7 +81,9 @@ def _count(module: nn.Module, shape: Tuple[int, ...]) -> int:
     from dld.utils.flops import count_flops
     from dld.utils.module_modes import evaluating
     device = next(module.parameters()).device
-    with evaluating(module), torch.no_grad():
+    # A count may be asked for mid-inference, under mixed precision: trace in
+    # float32 (the count depends on shapes only).
+    with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
         return int(count_flops(module, torch.zeros(shape, device=device)))
 
 
@@ -53,6 +92,21 @@ class ScaleCosts:
 
     fvcore counts one fused multiply-add as one flop. The selector's cost is
     added to every selected-scale figure, since it runs on every image.
+
+    ``student_flops`` (and :meth:`greedy_flops_at`, :meth:`relative_flops`,
+    ``teacher_flops``) are the costs of greedy decoding. What a reading
+    costs as the student decodes *now* is :meth:`student_flops_at`: with
+    ``test_cfg.decode='beam'`` (a config's, or ``--beam-width``) it is the
+    traced beam search of that width (:meth:`beam_flops_at`): backbone and
+    encoder once, the decoder on every hypothesis at every step, never
+    stopping early. That is an upper bound for an attention decoder, whose
+    search may end before ``max_seq_len`` steps, and exact for CTC, whose
+    classifier runs once whatever the width (its search adds only the
+    product of its prefix merge, ``W x W x classes`` per frame).
+
+    The selector's training penalty (:meth:`relative_flops`) keeps greedy
+    costs: the decoding is picked at inference, after the selector is
+    trained, and the teacher it is measured against decodes greedily too.
     """
 
     def __init__(self, scales: Sequence[float], base_size: Tuple[int, int],
@@ -63,6 +117,7 @@ class ScaleCosts:
         self.student_flops = {s: int(f) for s, f in zip(self.scales, student_flops)}
         self.selector_flops = int(selector_flops)
         self.teacher_flops = int(teacher_flops)
+        self.beam_flops: Dict[Tuple[float, int], int] = {}
         self._student = student
         self._in_channels = in_channels
 
@@ -81,6 +136,15 @@ class ScaleCosts:
                    student=student, in_channels=in_channels)
 
     def student_flops_at(self, scale: float) -> int:
+        """FLOPs of one reading at ``scale``, decoded as the student decodes now
+        (:func:`beam_width_of`): greedily, or with its beam search in full."""
+        width = None if self._student is None else beam_width_of(self._student)
+        if width is None:
+            return self.greedy_flops_at(scale)
+        return self.beam_flops_at(scale, width)
+
+    def greedy_flops_at(self, scale: float) -> int:
+        """FLOPs of one reading at ``scale`` decoded greedily."""
         scale = float(scale)
         if scale not in self.student_flops:
             if self._student is None:
@@ -91,12 +155,25 @@ class ScaleCosts:
                 _RecognizerInference(self._student), (1, self._in_channels, h, w))
         return self.student_flops[scale]
 
+    def beam_flops_at(self, scale: float, beam_width: int) -> int:
+        """FLOPs of one reading at ``scale`` decoded by a beam search of width
+        ``beam_width``, traced in full (see the class)."""
+        key = (float(scale), int(beam_width))
+        if key not in self.beam_flops:
+            if self._student is None:
+                raise KeyError(f'No student to measure a beam of {beam_width} at {scale}.')
+            from dld.utils.flops import scale_input_shapes
+            (h, w), = scale_input_shapes(self.base_size, [key[0]])
+            self.beam_flops[key] = _measure(_RecognizerBeamSearch(self._student, key[1]),
+                                            (1, self._in_channels, h, w))
+        return self.beam_flops[key]
+
     def gflops_at(self, scale: float, with_selector: bool = True) -> float:
         flops = self.student_flops_at(scale) + (self.selector_flops if with_selector else 0)
         return flops / 1e9
 
     def relative_flops(self) -> torch.Tensor:
-        """(k,) (T_i + T_selector) / T_teacher for the candidate scales."""
+        """(k,) (T_i + T_selector) / T_teacher for the candidate scales, greedy."""
         return torch.tensor([
             (self.student_flops[s] + self.selector_flops) / self.teacher_flops
             for s in self.scales], dtype=torch.float)
