@@ -2,6 +2,7 @@
 
     python tools/quickstart.py [--setting {efficiency,lr}] [--work-dir DIR]
         [--teacher-config CFG] [--config CFG] [--tracks N] [--amp]
+        [--teacher-epochs N] [--min-teacher-accuracy P]
 
 A short schedule (configs/quickstart/) that runs on a laptop CPU; the full
 schedule is benchmarks/full_schedule.py. Each step is one of the ordinary
@@ -40,6 +41,34 @@ def run(step: str, cmd: list) -> float:
     took = time.time() - start
     print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
     return took
+
+
+#: Below this share of validation plates the quickstart teacher has not left
+#: the attention decoder's early plateau (it reads about 90 % when it has),
+#: and a student distilled from it would read nothing either.
+MIN_TEACHER_ACCURACY = 0.5
+
+
+def teacher_accuracy(teacher_dir: str) -> float:
+    """The best validation plate accuracy of the teacher run in ``teacher_dir``."""
+    from dld.engine.checkpoint import load_checkpoint_file
+    ckpt = load_checkpoint_file(osp.join(teacher_dir, 'best.pth'), map_location='cpu')
+    return float(ckpt['message_hub']['runtime_info']['best_score'])
+
+
+def check_teacher(teacher_dir: str, minimum: float) -> None:
+    """Stop, saying what to do, when the teacher reads too few plates to teach."""
+    if minimum <= 0:
+        return
+    accuracy = teacher_accuracy(teacher_dir)
+    print(f'=== the teacher reads {100 * accuracy:.1f} % of validation plates', flush=True)
+    if accuracy < minimum:
+        raise SystemExit(
+            f'The teacher reads only {100 * accuracy:.1f} % of validation plates (at least '
+            f'{100 * minimum:.0f} % expected): it has not left its early plateau, and a '
+            'student distilled from it would read nothing. Train it for longer: run the '
+            'quickstart again with --teacher-epochs 20 (or accept it with '
+            '--min-teacher-accuracy 0).')
 
 
 def write_sample(config: str, out: str, num_tracks: int) -> str:
@@ -106,17 +135,28 @@ def main(argv=None) -> int:
     parser.add_argument('--amp', action='store_true',
                         help='train in mixed precision (tools/train.py --amp): bfloat16 on '
                         'a CPU with AVX512-BF16 or AMX, float16 on CUDA')
+    parser.add_argument('--teacher-epochs', type=int,
+                        help="the teacher's epochs (default: its config's)")
+    parser.add_argument('--min-teacher-accuracy', type=float, default=MIN_TEACHER_ACCURACY,
+                        help='stop after the teacher when it reads fewer validation plates '
+                        f'than this (default {MIN_TEACHER_ACCURACY}; 0 never stops)')
     args = parser.parse_args(argv)
     if args.tracks < 1:
         parser.error('--tracks must be >= 1')
+    if args.teacher_epochs is not None and args.teacher_epochs < 1:
+        parser.error('--teacher-epochs must be >= 1')
     work = osp.abspath(args.work_dir)
     config = config_path(args.config or DLD_CONFIGS[args.setting])
     teacher_config = config_path(args.teacher_config)
     teacher_dir, dld_dir = f'{work}/teacher', f'{work}/dld'
     amp = ['--amp'] if args.amp else []
+    epochs = [] if args.teacher_epochs is None else [
+        '--cfg-options', f'train_cfg.max_epochs={args.teacher_epochs}',
+        f'param_scheduler.0.end={args.teacher_epochs}']
     start = time.time()
     run('1/5 HR teacher (generates the synthetic plates first)',
-        ['tools/train.py', teacher_config, '--work-dir', teacher_dir, *amp])
+        ['tools/train.py', teacher_config, '--work-dir', teacher_dir, *amp, *epochs])
+    check_teacher(teacher_dir, args.min_teacher_accuracy)
     run('2/5 DLD student + selector',
         ['tools/train.py', config, '--work-dir', dld_dir, *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])

@@ -28,7 +28,8 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
         configs[name].write_text(tiny_config(base, data, ONE_EPOCH.format(model=model)))
     work = tmp_path / 'work'
     assert quickstart.main(['--work-dir', str(work), '--teacher-config', str(configs['teacher']),
-                            '--config', str(configs['dld']), '--tracks', '2']) == 0
+                            '--config', str(configs['dld']), '--tracks', '2',
+                            '--min-teacher-accuracy', '0']) == 0  # one tiny epoch reads none
     out = capsys.readouterr().out
 
     assert osp.isfile(work / 'teacher' / 'best.pth') and osp.isfile(work / 'student.pth')
@@ -72,6 +73,49 @@ def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkey
 
     monkeypatch.setattr(quickstart, 'run', record)
     with pytest.raises(Stop):
-        quickstart.main(['--work-dir', str(tmp_path), *flags])
+        quickstart.main(['--work-dir', str(tmp_path), '--min-teacher-accuracy', '0', *flags])
     assert [cmd[0] for cmd in calls] == ['tools/train.py'] * 2
     assert all(('--amp' in cmd) == bool(flags) for cmd in calls)
+
+
+def _teacher_run(work, best_score):
+    """A teacher work dir whose best checkpoint records ``best_score``."""
+    import torch
+    (work / 'teacher').mkdir(parents=True)
+    torch.save(dict(state_dict={}, message_hub=dict(runtime_info=dict(best_score=best_score))),
+               work / 'teacher' / 'best.pth')
+
+
+def test_a_teacher_that_reads_too_few_plates_stops_the_quickstart(load_tool, tmp_path,
+                                                                   monkeypatch, capsys):
+    quickstart = load_tool('quickstart')
+    calls = []
+    monkeypatch.setattr(quickstart, 'run', lambda step, cmd: calls.append(cmd))
+    _teacher_run(tmp_path, 0.125)
+    with pytest.raises(SystemExit, match=r'reads only 12\.5 % .*--teacher-epochs 20'):
+        quickstart.main(['--work-dir', str(tmp_path), '--teacher-epochs', '14'])
+    assert len(calls) == 1  # no DLD run from that teacher
+    assert calls[0][-3:] == ['--cfg-options', 'train_cfg.max_epochs=14',
+                             'param_scheduler.0.end=14']
+
+
+def test_a_teacher_that_reads_enough_plates_goes_on_to_dld(load_tool, tmp_path, monkeypatch,
+                                                           capsys):
+    quickstart = load_tool('quickstart')
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def record(step, cmd):
+        calls.append(cmd)
+        if len(calls) == 2:
+            raise Stop
+
+    monkeypatch.setattr(quickstart, 'run', record)
+    _teacher_run(tmp_path, 0.9)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path)])
+    assert '--cfg-options' not in calls[0]  # the config's own epochs
+    assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
