@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from flops_parts import decoding_parts
 
 from dld.utils import count_flops, count_params, scale_input_shapes
 
@@ -77,18 +78,6 @@ def test_count_params_counts_each_parameter_once():
 # What a reading costs as the recognizer decodes: the beam search of width W
 # against an independent sum of fvcore counts of its parts.
 
-class _Call(nn.Module):
-    """``fn(module, x)`` as a module, so fvcore traces it with its owner's weights."""
-
-    def __init__(self, module, fn):
-        super().__init__()
-        self.module = module
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.module, x)
-
-
 def _recognizer(decoder, **test_cfg):
     from dld.registry import MODELS
     torch.manual_seed(0)
@@ -104,20 +93,7 @@ def _costs(recognizer):
 
 
 def _parts(recognizer, scale):
-    """fvcore on the backbone + encoder, on the greedy decoder alone (one
-    sequence), and on the decoder's once-per-image memory projection."""
-    (h, w), = scale_input_shapes((48, 144), [scale])
-    x = torch.zeros(1, 3, h, w)
-    encoder = count_flops(_Call(recognizer, lambda r, x: r.forward_encoder(x)['encoder_out']),
-                          x)
-    with torch.no_grad():
-        memory = recognizer.forward_encoder(x)['encoder_out']
-    decoder = recognizer.decoder
-    greedy = count_flops(_Call(decoder, lambda d, m: d.forward_test(m)[0]), memory)
-    prepare = 0
-    if hasattr(decoder, 'cell'):
-        prepare = count_flops(_Call(decoder.cell, lambda c, m: c.prepare(m)), memory)
-    return encoder, greedy, prepare, memory
+    return decoding_parts(recognizer, scale)
 
 
 ATTENTION_DECODERS = [

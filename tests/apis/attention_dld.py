@@ -11,11 +11,9 @@ import os
 import os.path as osp
 
 import torch
-import torch.nn as nn
+from flops_parts import decoding_parts
 from mmengine.config import Config
 from tiny_dld import dld_config, recognizer_cfg
-
-from dld.utils.flops import count_flops, scale_input_shapes
 
 DECODER = dict(type='AttentionDecoder', cell='gru', d_model=24, max_seq_len=5, beam_width=3)
 
@@ -47,29 +45,10 @@ def make_attention_dld(root: str, student_test_cfg=None, teacher_test_cfg=None,
     return paths
 
 
-class _Call(nn.Module):
-    """``fn(module, x)`` as a module, so fvcore traces it with its owner's weights."""
-
-    def __init__(self, module, fn):
-        super().__init__()
-        self.module = module
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.module, x)
-
-
 def beam_flops_by_parts(recognizer, scale: float, width: int, base=(48, 144)) -> int:
     """A reading at ``scale`` by a beam search of ``width``, from fvcore on its
     parts: the backbone + encoder once, the attention decoder's memory
     projection once, and the rest of the greedy decoder (one sequence, every
     step) once per hypothesis."""
-    (h, w), = scale_input_shapes(base, [scale])
-    x = torch.zeros(1, 3, h, w)
-    encoder = count_flops(_Call(recognizer, lambda r, x: r.forward_encoder(x)['encoder_out']),
-                          x)
-    with torch.no_grad():
-        memory = recognizer.forward_encoder(x)['encoder_out']
-    decoder = count_flops(_Call(recognizer.decoder, lambda d, m: d.forward_test(m)[0]), memory)
-    prepare = count_flops(_Call(recognizer.decoder.cell, lambda c, m: c.prepare(m)), memory)
+    encoder, decoder, prepare, _ = decoding_parts(recognizer, scale, base)
     return encoder + prepare + width * (decoder - prepare)

@@ -1,6 +1,7 @@
-"""tools/quickstart.py, the README's main command, end to end on a tiny set:
-each step runs, the outputs it names exist, and its summary counts what the
-inference step wrote."""
+"""tools/quickstart.py, the README's main command: end to end on a tiny set
+(each step runs, the outputs it names exist, and its summary counts what
+the inference step wrote), the commands it runs, and its check of the
+teacher."""
 import json
 import os.path as osp
 import re
@@ -58,22 +59,33 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
         assert str(work / name) in out
 
 
-@pytest.mark.parametrize('flags', [[], ['--amp']])
-def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkeypatch, flags):
-    quickstart = load_tool('quickstart')
-    calls = []
+class Stop(Exception):
+    pass
 
-    class Stop(Exception):
-        pass
+
+def _commands(quickstart, monkeypatch, argv):
+    """The two training commands quickstart would run (nothing runs)."""
+    calls = []
 
     def record(step, cmd):
         calls.append(cmd)
-        if len(calls) == 2:  # teacher and DLD: nothing was trained, so stop here
+        if len(calls) == 2:
             raise Stop
 
     monkeypatch.setattr(quickstart, 'run', record)
     with pytest.raises(Stop):
-        quickstart.main(['--work-dir', str(tmp_path), '--min-teacher-accuracy', '0', *flags])
+        quickstart.main(argv)
+    return calls
+
+
+# No teacher is trained in the tests below: it is not checked either.
+NO_CHECK = ['--min-teacher-accuracy', '0']
+
+
+@pytest.mark.parametrize('flags', [[], ['--amp']])
+def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkeypatch, flags):
+    quickstart = load_tool('quickstart')
+    calls = _commands(quickstart, monkeypatch, ['--work-dir', str(tmp_path), *NO_CHECK, *flags])
     assert [cmd[0] for cmd in calls] == ['tools/train.py'] * 2
     assert all(('--amp' in cmd) == bool(flags) for cmd in calls)
 
@@ -102,20 +114,41 @@ def test_a_teacher_that_reads_too_few_plates_stops_the_quickstart(load_tool, tmp
 def test_a_teacher_that_reads_enough_plates_goes_on_to_dld(load_tool, tmp_path, monkeypatch,
                                                            capsys):
     quickstart = load_tool('quickstart')
-
-    class Stop(Exception):
-        pass
-
-    calls = []
-
-    def record(step, cmd):
-        calls.append(cmd)
-        if len(calls) == 2:
-            raise Stop
-
-    monkeypatch.setattr(quickstart, 'run', record)
     _teacher_run(tmp_path, 0.9)
-    with pytest.raises(Stop):
-        quickstart.main(['--work-dir', str(tmp_path)])
+    calls = _commands(quickstart, monkeypatch, ['--work-dir', str(tmp_path)])
     assert '--cfg-options' not in calls[0]  # the config's own epochs
     assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
+
+
+def test_configs_relative_to_the_current_folder_reach_the_steps(load_tool, tmp_path,
+                                                                monkeypatch):
+    quickstart = load_tool('quickstart')
+    (tmp_path / 'mine').mkdir()
+    for name in ('teacher.py', 'dld.py'):
+        (tmp_path / 'mine' / name).write_text('')
+    monkeypatch.chdir(tmp_path)
+    teacher, dld = _commands(quickstart, monkeypatch, [
+        '--work-dir', 'out', '--teacher-config', 'mine/teacher.py', '--config', 'mine/dld.py',
+        *NO_CHECK])
+    assert teacher[1] == str(tmp_path / 'mine' / 'teacher.py')
+    assert dld[1] == str(tmp_path / 'mine' / 'dld.py')
+    assert teacher[teacher.index('--work-dir') + 1] == str(tmp_path / 'out' / 'teacher')
+
+
+def test_the_default_configs_are_the_repositorys_from_any_folder(load_tool, tmp_path,
+                                                                 monkeypatch):
+    quickstart = load_tool('quickstart')
+    monkeypatch.chdir(tmp_path)
+    teacher, dld = _commands(quickstart, monkeypatch, ['--work-dir', 'out', *NO_CHECK])
+    repo = osp.dirname(osp.dirname(osp.abspath(quickstart.__file__)))
+    assert osp.isfile(osp.join(repo, teacher[1]))
+    assert osp.isfile(osp.join(repo, dld[1]))
+    assert dld[1].endswith(quickstart.DLD_CONFIGS['efficiency'])
+
+
+def test_each_step_prints_the_command_a_user_would_type(load_tool, capsys):
+    quickstart = load_tool('quickstart')
+    quickstart.run('1/1 a step', ['-c', 'print("ran")'])
+    out = capsys.readouterr().out
+    assert '$ python -c print("ran")' in out  # not "$ -c ...": runnable as shown
+    assert '1/1 a step: done in' in out
