@@ -1,6 +1,7 @@
 """Suite-wide setup."""
 import pytest
 from mmengine.registry import DefaultScope
+from plate_files import write_png
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +14,20 @@ def dld_default_scope():
     """
     with DefaultScope.overwrite_default_scope('dld'):
         yield
+
+
+@pytest.fixture
+def paired_root(tmp_path):
+    """Two 3-frame tracks with LR (20x60) and HR (40x120) frames."""
+    root = tmp_path / 'plates'
+    lines = []
+    for t, text in enumerate(['ABC1234', 'XYZ9A87']):
+        lr = [f't{t}/lr-{k}.png' for k in range(3)]
+        hr = [f't{t}/hr-{k}.png' for k in range(3)]
+        for p in lr:
+            write_png(str(root / p), 20, 60)
+        for p in hr:
+            write_png(str(root / p), 40, 120)
+        lines.append(f"{','.join(lr)}|{','.join(hr)}\t{text}")
+    (root / 'train.txt').write_text('\n'.join(lines) + '\n')
+    return root

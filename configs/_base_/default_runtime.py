@@ -27,6 +27,9 @@ default_hooks = dict(
     # training label on disk stops the run before its first step, naming its
     # line, instead of being cut.
     label_length=dict(type='LabelLengthCheckHook'),
+    # Each unreadable image is logged where it is read, in a worker; this
+    # adds one warning per epoch with how many the epoch skipped in all.
+    skipped_images=dict(type='SkippedImagesHook'),
 )
 
 env_cfg = dict(

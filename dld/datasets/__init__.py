@@ -13,11 +13,12 @@ from .online_synth_plate_dataset import OnlineSynthPlateDataset
 from .paired_plate_dataset import PairedPlateDataset
 from .samplers import EpochOffsetSampler
 from .seeded_pipeline import SeededPipelineMixin
+from .skipped_image_counter import SkippedImageCounter
 from .synth import ensure_synth_plates, generate_synth_plates
 
 __all__ = [
     'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
-    'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin',
+    'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin', 'SkippedImageCounter',
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets'
 ]

@@ -18,6 +18,7 @@ from dld.registry import TASK_UTILS
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
+from .skipped_image_counter import SkippedImageCounter
 from .transforms.loading import LoadPlateImages
 
 FramePolicy = Union[str, int]
@@ -140,8 +141,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self.track_prefix = track_prefix
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.num_bad_annotations = 0
-        self.num_skipped_images = 0
-        self.skipped_paths: List[str] = []
+        self.skipped_images = SkippedImageCounter()
+        self.skipped_paths: List[str] = []  # this process's; the count is everyone's
         # Outside a runner (scripts, tests) no default scope is set and
         # MMEngine's root registry would not find DLD's transforms.
         scope = None if DefaultScope.get_current_instance() is not None else 'dld'
@@ -292,6 +293,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             'and max_retry > 0 then substitutes other items). Missing:\n  '
             + '\n  '.join(missing[:shown]) + more)
 
+    @property
+    def num_skipped_images(self) -> int:
+        """Images skipped so far, by this process and its dataloader workers."""
+        return self.skipped_images.total
+
     # ------------------------------------------------------------------ reading
     def _randint(self, high: int) -> int:
         # With seed_pipeline the global generator is seeded for the item.
@@ -349,12 +355,12 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             except ImageLoadError as err:
                 if self.max_retry == 0:
                     raise self._unreadable_item_error(idx, err) from err
-                self.num_skipped_images += 1
+                self.skipped_images.add()
                 self.skipped_paths.append(err.path)
                 tried.append(f'{err}')
                 print_log(
                     f'{type(self).__name__}: skipping item {idx} ({err}); '
-                    f'{self.num_skipped_images} image(s) skipped so far',
+                    f'{self.num_skipped_images} image(s) of this set skipped so far',
                     logger='current', level=logging.WARNING)
                 if attempt < self.max_retry:
                     # Test mode steps to the next index so evaluation stays

@@ -1,37 +1,10 @@
 """Tiny on-disk plate data made inside each test."""
-import os
-import os.path as osp
 import struct
 import zlib
 
-import cv2
 import numpy as np
 import pytest
-
-
-def write_png(path, h=20, w=60, value=128, channels=3):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    img = np.full((h, w, channels), value, np.uint8)
-    img[:, : w // 2] = 255 - value  # some structure, so resizes are visible
-    assert cv2.imwrite(path, img)
-    return path
-
-
-@pytest.fixture
-def paired_root(tmp_path):
-    """Two 3-frame tracks with LR (20x60) and HR (40x120) frames."""
-    root = tmp_path / 'plates'
-    lines = []
-    for t, text in enumerate(['ABC1234', 'XYZ9A87']):
-        lr = [f't{t}/lr-{k}.png' for k in range(3)]
-        hr = [f't{t}/hr-{k}.png' for k in range(3)]
-        for p in lr:
-            write_png(str(root / p), 20, 60)
-        for p in hr:
-            write_png(str(root / p), 40, 120)
-        lines.append(f"{','.join(lr)}|{','.join(hr)}\t{text}")
-    (root / 'train.txt').write_text('\n'.join(lines) + '\n')
-    return root
+from plate_files import write_png
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Unreadable images at run time: retried, logged, counted, never silent."""
+import os.path as osp
 import re
 from unittest import mock
 
@@ -70,3 +71,21 @@ def test_an_image_opencv_refuses_is_skipped_and_counted_in_train_mode(paired_roo
     out = ds[0]
     assert out['data_samples'].track_id == 't1'
     assert ds.num_skipped_images >= 1 and set(ds.skipped_paths) == {str(bad)}
+
+
+@pytest.mark.parametrize('context', ['fork', 'spawn'])
+def test_skips_in_dataloader_workers_are_counted_in_the_main_process(paired_root, context):
+    # The workers read the items; a count kept in their copies of the set
+    # never reached the process that logs the epoch's summary.
+    import torch
+    from mmengine.dataset import pseudo_collate
+    (paired_root / 't0' / 'lr-0.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+    ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', frames='all',
+                            pipeline=PIPELINE, test_mode=True, max_retry=1)
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2,
+                                         multiprocessing_context=context,
+                                         collate_fn=pseudo_collate)
+    for epoch in (1, 2):
+        read = [osp.basename(s.lr_path) for batch in loader for s in batch['data_samples']]
+        assert read[:3] == ['lr-1.png', 'lr-1.png', 'lr-2.png']  # t0's frame 1 for frame 0
+        assert ds.num_skipped_images == epoch

@@ -90,33 +90,71 @@ def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkey
     assert all(('--amp' in cmd) == bool(flags) for cmd in calls)
 
 
-def _teacher_run(work, best_score):
+def _teacher_run(teacher_dir, best_score):
     """A teacher work dir whose best checkpoint records ``best_score``."""
     import torch
-    (work / 'teacher').mkdir(parents=True)
+    teacher_dir.mkdir(parents=True)
     torch.save(dict(state_dict={}, message_hub=dict(runtime_info=dict(best_score=best_score))),
-               work / 'teacher' / 'best.pth')
+               teacher_dir / 'best.pth')
 
 
-def test_a_teacher_that_reads_too_few_plates_stops_the_quickstart(load_tool, tmp_path,
-                                                                   monkeypatch, capsys):
+class TeacherRuns:
+    """Stands in for quickstart's ``run``: each teacher run leaves a best
+    checkpoint with the next of ``scores``; the first DLD run stops it."""
+
+    def __init__(self, scores):
+        self.scores, self.calls = list(scores), []
+
+    def __call__(self, step, cmd):
+        self.calls.append(cmd)
+        if 'teacher_ckpt' in ' '.join(cmd):
+            raise Stop
+        import pathlib
+        _teacher_run(pathlib.Path(cmd[cmd.index('--work-dir') + 1]), self.scores.pop(0))
+
+
+def test_a_teacher_on_its_plateau_is_trained_again_from_another_seed(load_tool, tmp_path,
+                                                                      monkeypatch, capsys):
     quickstart = load_tool('quickstart')
-    calls = []
-    monkeypatch.setattr(quickstart, 'run', lambda step, cmd: calls.append(cmd))
-    _teacher_run(tmp_path, 0.125)
-    with pytest.raises(SystemExit, match=r'reads only 12\.5 % .*--teacher-epochs 20'):
+    runs = TeacherRuns([0.125, 0.9])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
         quickstart.main(['--work-dir', str(tmp_path), '--teacher-epochs', '14'])
-    assert len(calls) == 1  # no DLD run from that teacher
-    assert calls[0][-3:] == ['--cfg-options', 'train_cfg.max_epochs=14',
-                             'param_scheduler.0.end=14']
+    first, second, dld = runs.calls
+    epochs = ['train_cfg.max_epochs=14', 'param_scheduler.0.end=14']
+    assert first[-3:] == ['--cfg-options', *epochs]
+    seed = quickstart.config_seed('configs/quickstart/teacher.py')
+    # One --cfg-options (a second would replace the first), with the epochs.
+    assert second.count('--cfg-options') == 1
+    assert second[second.index('--cfg-options') + 1:] == [*epochs, f'randomness.seed={seed + 1}']
+    assert second[second.index('--work-dir') + 1] == str(tmp_path / 'teacher_2')
+    assert f'model.teacher_ckpt={tmp_path / "teacher_2"}' in dld  # the good teacher teaches
+    out = capsys.readouterr().out
+    assert 'reads 12.5 % of validation' in out and 'reads 90.0 % of validation' in out
+
+
+def test_the_quickstart_stops_when_no_teacher_leaves_the_plateau(load_tool, tmp_path,
+                                                                 monkeypatch):
+    quickstart = load_tool('quickstart')
+    runs = TeacherRuns([0.125, 0.0, 0.25])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(SystemExit, match=r'No teacher of 3 read at least 50 % .*--teacher-epochs'):
+        quickstart.main(['--work-dir', str(tmp_path), '--teacher-attempts', '3'])
+    assert len(runs.calls) == 3  # three teachers, no DLD run from any of them
+    seed = quickstart.config_seed('configs/quickstart/teacher.py')
+    assert [c[-1] for c in runs.calls[1:]] == [f'randomness.seed={seed + 1}',
+                                              f'randomness.seed={seed + 2}']
 
 
 def test_a_teacher_that_reads_enough_plates_goes_on_to_dld(load_tool, tmp_path, monkeypatch,
                                                            capsys):
     quickstart = load_tool('quickstart')
-    _teacher_run(tmp_path, 0.9)
-    calls = _commands(quickstart, monkeypatch, ['--work-dir', str(tmp_path)])
-    assert '--cfg-options' not in calls[0]  # the config's own epochs
+    runs = TeacherRuns([0.9])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path)])
+    assert len(runs.calls) == 2  # one teacher, then DLD
+    assert '--cfg-options' not in runs.calls[0]  # the config's own epochs and seed
     assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
 
 

@@ -1,0 +1,33 @@
+"""A count of skipped images that the dataloader's worker processes share."""
+import torch
+from torch.utils.data import get_worker_info
+
+
+class SkippedImageCounter:
+    """How many images a dataset skipped, summed over every process that
+    reads it: the main process and its dataloader workers.
+
+    Why: the workers read the items, so a plain attribute counts in each
+    worker's copy of the dataset and the main process, which logs the
+    epoch's summary, never sees it. The counts live in shared memory, one
+    slot per process (the main process and each worker id), so no two
+    processes write the same slot and no lock is needed. Workers started
+    with ``fork`` share it directly, ones started with ``spawn`` receive it
+    through torch's shared-memory pickling. A deep copy of the dataset
+    counts on its own.
+    """
+
+    #: Slot 0 is the main process; worker ``i`` adds to slot ``1 + i % 63``.
+    num_slots = 64
+
+    def __init__(self) -> None:
+        self._counts = torch.zeros(self.num_slots, dtype=torch.int64).share_memory_()
+
+    def add(self, num: int = 1) -> None:
+        worker = get_worker_info()
+        slot = 0 if worker is None else 1 + worker.id % (self.num_slots - 1)
+        self._counts[slot] += num
+
+    @property
+    def total(self) -> int:
+        return int(self._counts.sum())

@@ -1,0 +1,60 @@
+"""One line per epoch on the images its data loaders could not read."""
+import logging
+from typing import Dict, Optional
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from dld.datasets import nested_datasets
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class SkippedImagesHook(Hook):
+    """After each training, validation and test epoch, warn how many images
+    the epoch's plate sets skipped (``max_retry``), and how many in all.
+
+    Why: each skip is logged where it happens, in a dataloader worker, among
+    hundreds of lines; the count a worker prints is its own. A corrupt file
+    in a set read every epoch then passes unnoticed, and in test mode (with
+    ``max_retry > 0``) the next item is scored in its place, twice. The
+    datasets count in shared memory
+    (:class:`~dld.datasets.SkippedImageCounter`), so the main process sees
+    every worker's skips. Per rank: each rank counts the items it reads.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self) -> None:
+        self._reported: Dict[int, int] = {}
+
+    def after_train_epoch(self, runner) -> None:
+        # MMEngine counts the epoch up after this hook, before validation.
+        self._report(runner, runner.train_dataloader, 'training', runner.epoch + 1)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._report(runner, runner.val_dataloader, 'validation', runner.epoch)
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._report(runner, runner.test_dataloader, 'test', None)
+
+    def _report(self, runner, dataloader, stage: str, epoch: Optional[int]) -> None:
+        for dataset in nested_datasets(getattr(dataloader, 'dataset', None)):
+            counter = getattr(dataset, 'skipped_images', None)
+            if counter is None:
+                continue
+            total = counter.total
+            new = total - self._reported.get(id(dataset), 0)
+            self._reported[id(dataset)] = total
+            if new <= 0:
+                continue
+            when = f' of epoch {epoch}' if epoch else ''
+            instead = ('another random item was read in place of each'
+                       if not dataset.test_mode else
+                       'the next item was scored in place of each, so the metrics count it '
+                       'twice and the unreadable one not at all')
+            print_log(
+                f'{type(dataset).__name__} ({dataset.ann_file or dataset.data_root}): {new} '
+                f'image(s) could not be read in the {stage}{when} ({total} so far); {instead}. '
+                'Their paths are in the warnings above.', logger='current',
+                level=logging.WARNING)

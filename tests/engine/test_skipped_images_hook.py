@@ -1,0 +1,83 @@
+"""SkippedImagesHook: each epoch's unreadable images are summed over the
+dataloader workers and reported once, in the main process's log."""
+import re
+from types import SimpleNamespace
+from unittest import mock
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+from dld.datasets import PairedPlateDataset
+from dld.engine.hooks import SkippedImagesHook
+
+PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
+CORRUPT = b'\x89PNG\r\n\x1a\n not really'
+
+
+class IgnoresInputs(BaseModel):
+    """A model that only needs batches to arrive."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1))
+
+    def forward(self, inputs, data_samples=None, mode='tensor', **streams):
+        return dict(loss=(self.w ** 2).sum())
+
+
+def _warnings(log):
+    return [c.args[0] for c in log.call_args_list]
+
+
+def test_training_epochs_report_the_skips_of_every_worker(paired_root, tmp_path):
+    (paired_root / 't0' / 'lr-0.png').write_bytes(CORRUPT)
+    dataset = dict(type='PairedPlateDataset', data_root=str(paired_root), ann_file='train.txt',
+                   frames='all', pipeline=PIPELINE, seed=0)
+    runner = Runner(
+        model=IgnoresInputs(), work_dir=str(tmp_path / 'work'),
+        train_dataloader=dict(batch_size=2, num_workers=2, dataset=dataset,
+                              sampler=dict(type='DefaultSampler', shuffle=False),
+                              collate_fn=dict(type='pseudo_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        default_hooks=dict(checkpoint=None), custom_hooks=[dict(type='SkippedImagesHook')],
+        default_scope='dld')
+    with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
+        runner.train()
+    reports = _warnings(log)
+    assert len(reports) == 2, reports  # one a training epoch, each with >= 1 skip
+    counts = []
+    for epoch, report in enumerate(reports, 1):
+        found = re.search(r'train\.txt\): (\d+) image\(s\) could not be read in the training '
+                          rf'of epoch {epoch} \((\d+) so far\); another random item', report)
+        assert found, report
+        counts.append(int(found.group(1)))
+        assert int(found.group(2)) == sum(counts)
+    assert sum(counts) == runner.train_dataloader.dataset.num_skipped_images >= 2
+
+
+def test_a_test_epoch_says_the_substitutes_are_scored_twice(paired_root):
+    (paired_root / 't1' / 'lr-2.png').write_bytes(CORRUPT)
+    dataset = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt',
+                                 frames='all', pipeline=PIPELINE, test_mode=True, max_retry=1)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=3, num_workers=2,
+                                         collate_fn=pseudo_collate)
+    runner = SimpleNamespace(test_dataloader=loader)
+    hook = SkippedImagesHook()
+    with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
+        for _ in loader:
+            pass
+        hook.after_test_epoch(runner)
+        hook.after_test_epoch(runner)  # nothing new read: nothing to say
+    (report, ) = _warnings(log)
+    assert '1 image(s) could not be read in the test (1 so far)' in report
+    assert 'scored in place of each, so the metrics count it twice' in report
+
+
+def test_the_configs_report_skipped_images():
+    cfg = Config.fromfile('configs/_base_/default_runtime.py')
+    assert cfg.default_hooks.skipped_images['type'] == 'SkippedImagesHook'
