@@ -85,6 +85,13 @@ def main(argv=None) -> int:
             return 2
         cfg.test_dataloader = cfg.val_dataloader
     model, _ = init_model(cfg, args.checkpoint, device=device)
+    candidates = sorted(float(s) for s in model.scales)
+    unknown = sorted(set(args.scales or ()) - set(candidates))
+    if unknown:  # before reading the split at every scale, not after
+        print(f"--scales {' '.join(f'{s:g}' for s in unknown)}: not candidate scales of "
+              f"{args.config}, which are {' '.join(f'{s:g}' for s in candidates)}",
+              file=sys.stderr)
+        return 2
     data = CachedTestSet(cfg, with_hr=False, max_batches=args.max_batches)
     readings = collect_readings(model, data.batches, plate_metric_case_sensitive(cfg))
     chains = [tuple(args.scales)] if args.scales else None

@@ -2,12 +2,13 @@
 import json
 import os.path as osp
 import sys
+from unittest import mock
 
 import pytest
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
-from tiny_dld import make_tiny_run  # noqa: E402
+from tiny_dld import SCALES, make_tiny_run  # noqa: E402
 
 
 @pytest.mark.slow
@@ -44,6 +45,14 @@ def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys, lo
     # The tiny config has no validation split, the default.
     assert tool.main([run['config'], run['student'], '--device', 'cpu']) == 2
     assert 'has no val_dataloader' in capsys.readouterr().err
+    # A reread scale the selector cannot choose: named, before any image is read.
+    with mock.patch('dld.apis.reread_calibration.collect_readings') as collect:
+        assert tool.main([run['config'], run['student'], '--split', 'test', '--device', 'cpu',
+                          '--scales', '0.7', '1']) == 2
+    assert not collect.called
+    scales = ' '.join(f'{s:g}' for s in sorted(SCALES))
+    assert f'--scales 0.7: not candidate scales of {run["config"]}, which are {scales}' in \
+        capsys.readouterr().err
 
 
 def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):
