@@ -48,8 +48,12 @@ log_processor = dict(
     mean_pattern=r'.*(loss|time|data_time|grad_norm|selector_|mean_scale|mean_rel_flops).*')
 log_level = 'INFO'
 
+# No `name`: MMEngine then names the visualizer after the run (config and
+# timestamp). A fixed name makes every later run in the same process (a
+# notebook, a script that trains twice) reuse the first run's visualizer
+# and write its scalars into the first run's folder.
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 load_from = None
 resume = False
