@@ -99,7 +99,8 @@ def render_fresh_plates(cfg, root: str, tracks: int) -> None:
 
 
 def read_split(model, cfg, split: str, args, fresh_root: str = None):
-    from dld.apis.flops_accuracy import CachedTestSet, plate_metric_case_sensitive
+    from dld.apis.flops_accuracy import CachedTestSet
+    from dld.apis.plate_matching import plate_metric_case_sensitive
     from dld.apis.reread_calibration import collect_readings
     split_cfg = copy.deepcopy(cfg)
     split_cfg.test_dataloader = split_loader(cfg, split, fresh_root)

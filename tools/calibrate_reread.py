@@ -69,8 +69,9 @@ def main(argv=None) -> int:
     import torch
     from tabulate import tabulate
 
-    from dld.apis.flops_accuracy import CachedTestSet, plate_metric_case_sensitive
+    from dld.apis.flops_accuracy import CachedTestSet
     from dld.apis.model_loading import init_model, load_config
+    from dld.apis.plate_matching import plate_metric_case_sensitive
     from dld.apis.reread_calibration import calibrate, collect_readings, replay
     from dld.engine.launch import ensure_config_data
     from dld.utils.atomic_file import write_json_atomic

@@ -52,6 +52,7 @@ from .model_loading import (
     resolve_device,
 )
 from .oracle_selection import oracle_choice
+from .plate_matching import plate_metric_case_sensitive, plate_read_right
 from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 
 CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
@@ -167,20 +168,6 @@ class CachedTestSet:
 
 def _count(batches: List[dict]) -> int:
     return sum(len(b['data_samples']) for b in batches)
-
-
-def plate_metric_case_sensitive(cfg) -> bool:
-    """Whether the config's plate metric compares case (the report's "correct" must agree)."""
-    metric_cfgs = cfg.test_evaluator
-    metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
-    plate = [m for m in metric_cfgs if m.get('type') in ('PlateRecogMetric',
-                                                         'dld.PlateRecogMetric')]
-    return bool(plate and plate[0].get('case_sensitive', False))
-
-
-def plate_read_right(pred: str, gt: str, case_sensitive: bool) -> bool:
-    """A plate counts as read when the whole string matches, as the plate metric counts it."""
-    return pred == gt if case_sensitive else pred.upper() == gt.upper()
 
 
 def _with_hr(dl_cfg):

@@ -35,6 +35,7 @@ from dld.utils.precision import autocast_to, resolve_amp
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
 from .model_loading import init_model, load_config, resolve_device
+from .plate_matching import plate_metric_case_sensitive
 from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
@@ -97,6 +98,8 @@ class PlateRecognizer(BaseInferencer):
         self.recognizer = recognizer_of(self.model)
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
         self.costs = _costs_of(self.model, self.base_size)
+        # Drawings mark a reading right as the config's plate metric counts it.
+        self.case_sensitive = plate_metric_case_sensitive(self.cfg)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
 
@@ -274,7 +277,7 @@ class PlateRecognizer(BaseInferencer):
             if entry['image'] is None or pred['record'].get('error'):
                 continue
             paths.append(save_visualization(entry['image'], pred['record'], vis_dir,
-                                            start + offset))
+                                            start + offset, self.case_sensitive))
         return paths
 
     def postprocess(self, records: List[dict], vis_paths: List[str],

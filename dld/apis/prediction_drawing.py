@@ -11,6 +11,8 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
+from .plate_matching import plate_read_right
+
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -73,18 +75,21 @@ def prediction_lines(record: dict) -> List[str]:
     return lines
 
 
-def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int) -> str:
+def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
+                       case_sensitive: bool = False) -> str:
     """Draw ``record`` on ``img`` and write it under ``out_dir``; returns the path.
 
     The file is named ``{index:06d}_{stem}.png`` so images of the same name
-    from different folders do not overwrite each other.
+    from different folders do not overwrite each other. ``case_sensitive``:
+    whether a reading is right only with the label's case, as the config's
+    plate metric counts it.
     """
     os.makedirs(out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(record.get('path') or record['input']))[0]
     stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[:80] or 'image'
     path = osp.join(out_dir, f'{index:06d}_{stem}.png')
     gt = record.get('gt_text')
-    correct = None if not gt else record['text'].upper() == gt.upper()
+    correct = None if not gt else plate_read_right(record['text'], gt, case_sensitive)
     canvas = draw_prediction(img, prediction_lines(record), correct=correct)
     if not cv2.imwrite(path, canvas):
         raise OSError(f'cannot write visualization {path}')

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .flops_accuracy import plate_read_right
+from .plate_matching import plate_read_right
 from .scaled_prediction import predict_at_scale
 
 

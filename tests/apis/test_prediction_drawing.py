@@ -1,0 +1,38 @@
+"""Drawings mark a reading right or wrong as the config's plate metric counts it."""
+import cv2
+import numpy as np
+import pytest
+
+from dld.apis import save_visualization
+
+GREEN, RED = (0, 140, 0), (0, 0, 200)
+
+
+def _record(text, gt):
+    return dict(text=text, gt_text=gt, confidence=0.9, input_size=[24, 72], scale=0.5,
+                gflops=0.01, path='plate.png', input='plate.png')
+
+
+def _colours(path):
+    img = cv2.imread(path)
+    return {c for c in (GREEN, RED) if (img.reshape(-1, 3) == c).all(axis=1).any()}
+
+
+@pytest.mark.parametrize('case_sensitive,colour', [(False, GREEN), (True, RED)])
+def test_a_reading_in_the_wrong_case_is_right_only_without_case(tmp_path, case_sensitive,
+                                                                 colour):
+    img = np.full((24, 72, 3), 200, np.uint8)
+    path = save_visualization(img, _record('abc1234', 'ABC1234'), str(tmp_path), 0,
+                              case_sensitive=case_sensitive)
+    assert _colours(path) == {colour}
+
+
+@pytest.mark.slow
+def test_the_recognizer_draws_with_its_configs_case_rule(tiny_run):
+    from mmengine.config import Config
+
+    from dld.apis import PlateRecognizer
+    cfg = Config.fromfile(tiny_run['config'])
+    assert not PlateRecognizer(cfg, tiny_run['student'], device='cpu').case_sensitive
+    cfg.test_evaluator = [dict(type='PlateRecogMetric', case_sensitive=True)]
+    assert PlateRecognizer(cfg, tiny_run['student'], device='cpu').case_sensitive
