@@ -73,10 +73,40 @@ def _write_jsonl(path: str, records) -> None:
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + '\n')
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            for rec in records:
+                f.write(json.dumps(rec, ensure_ascii=False) + '\n')
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def _unwritable_outputs(args) -> list:
+    """Why ``--out`` or ``--vis`` cannot be written, checked before any image
+    is read (so a typo does not cost the whole run); empty when both can."""
+    problems = []
+    targets = []
+    if args.out:
+        if osp.isdir(args.out):
+            problems.append(f'--out {args.out} is a folder; give a .jsonl file')
+        else:
+            targets.append(('--out', args.out, osp.dirname(osp.abspath(args.out))))
+    if args.vis:
+        if osp.exists(args.vis) and not osp.isdir(args.vis):
+            problems.append(f'--vis {args.vis} is a file; give a folder')
+        else:
+            targets.append(('--vis', args.vis, osp.abspath(args.vis)))
+    for flag, given, folder in targets:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            problems.append(f'{flag} {given}: cannot create {folder}: {err.strerror}')
+            continue
+        if not os.access(folder, os.W_OK | os.X_OK):
+            problems.append(f'{flag} {given}: {folder} is not writable')
+    return problems
 
 
 def _relative_cost(mean: float, teacher: float) -> str:
@@ -95,6 +125,10 @@ def _line(rec: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    problems = _unwritable_outputs(args)
+    if problems:
+        print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)
+        return 2
     from dld.apis import PlateRecognizer, load_config, tracks_path
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
@@ -112,9 +146,16 @@ def main(argv=None) -> int:
     records = result['predictions']
 
     if args.out:
-        _write_jsonl(args.out, records)
-        if args.track:
-            _write_jsonl(tracks_path(args.out), result['tracks'])
+        try:
+            _write_jsonl(args.out, records)
+            if args.track:
+                _write_jsonl(tracks_path(args.out), result['tracks'])
+        except OSError as err:  # e.g. a full disk: the records go to stdout instead
+            print(f'infer.py: cannot write {err.filename or args.out}: {err.strerror}; the '
+                  'records follow on stdout', file=sys.stderr)
+            for rec in [*records, *result.get('tracks', [])]:
+                print(json.dumps(rec, ensure_ascii=False))
+            return 2
     else:
         for rec in records:
             print(_line(rec))

@@ -147,3 +147,40 @@ def test_beam_width_is_counted_in_the_records_and_the_summary(tmp_path, capsys):
     expected = beam_flops_by_parts(student, 0.6, 3)
     assert rec['gflops'] * 1e9 == pytest.approx(expected, rel=1e-12)
     assert f'mean {expected / 1e6:.2f} MFLOPs per image' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('flag,make,says', [
+    ('--out', lambda p: p.mkdir(), 'is a folder; give a .jsonl file'),
+    ('--vis', lambda p: p.write_text(''), 'is a file; give a folder'),
+])
+def test_outputs_that_cannot_be_written_are_refused_before_any_image_is_read(
+        tmp_path, capsys, flag, make, says):
+    target = tmp_path / 'target'
+    make(target)
+    # No model either: the outputs are checked first, not after the whole run.
+    assert _tool().main(['missing.py', 'missing.pth', str(tmp_path), flag, str(target)]) == 2
+    assert f'{flag} {target} {says}' in capsys.readouterr().err
+
+
+def test_an_out_file_under_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / 'file').write_text('')
+    out = tmp_path / 'file' / 'records.jsonl'
+    assert _tool().main(['missing.py', 'missing.pth', str(tmp_path), '--out', str(out)]) == 2
+    assert f'--out {out}: cannot create {tmp_path / "file"}' in capsys.readouterr().err
+
+
+def test_records_that_cannot_be_written_go_to_stdout(run, tmp_path, capsys, monkeypatch):
+    tool = _tool()
+
+    def disk_full(src, dst):
+        raise OSError(28, 'No space left on device', dst)
+
+    monkeypatch.setattr(tool.os, 'replace', disk_full)
+    out = tmp_path / 'results.jsonl'
+    assert tool.main([run['config'], run['student'], osp.join(run['data'], 'test.txt'),
+                      '--out', str(out), '--no-progress', '--device', 'cpu']) == 2
+    captured = capsys.readouterr()
+    assert f'cannot write {out}: No space left on device' in captured.err
+    recs = [json.loads(line) for line in captured.out.splitlines()]
+    assert recs and all(r['error'] is None and r['text'] is not None for r in recs)
+    assert not out.exists() and not (tmp_path / 'results.jsonl.tmp').exists()
