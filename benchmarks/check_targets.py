@@ -93,6 +93,15 @@ def selector_quality(rep: dict, setting: str) -> List[list]:
         if o is None:
             out.append([name, 'FLOPs <= 1.15x oracle', f'no {oracle} row (old report)', False])
             continue
+        evaluated, candidates = rep.get('scales'), rep.get('candidate_scales')
+        left_out = (sorted(set(candidates) - set(evaluated), reverse=True)
+                    if evaluated and candidates else [])
+        if left_out:  # that oracle could not choose every scale the selector could
+            out.append([name, 'FLOPs <= 1.15x oracle',
+                        f"not measured: the report read scales {rep['scales']} only, not "
+                        f"candidate(s) {left_out} (rerun flops_accuracy without --scales)",
+                        False])
+            continue
         sel_student = s['gflops'] - rep['selector_gflops']
         ratio = s['gflops'] / o['gflops']
         out.append([name, "FLOPs <= 1.15x the oracle's at equal acc.",

@@ -344,6 +344,14 @@ def test_histogram_of_every_chosen_scale_adds_up_to_the_images(tiny_run, tmp_pat
         'the tiny selector should choose a scale below 1.0 for some image'
     paths = write_report(rep, str(tmp_path))
     assert osp.isfile(paths['scales.png'])
+    # The oracle could choose only 1.0, the selector any candidate: its rows
+    # and the notes say so, and the report names both sets of scales.
+    assert rep['scales'] == [1.0] and rep['candidate_scales'] == sorted(SCALES, reverse=True)
+    names = {r['method']: r['name'] for r in rep['methods']}
+    for method in ('oracle', 'oracle_matched', 'oracle_matched_reread'):
+        assert names[method].endswith('(scales 1 only)'), names[method]
+    left_out = ', '.join(f'{s:g}' for s in sorted(SCALES, reverse=True) if s != 1.0)
+    assert any(f'candidate scale(s) {left_out} left out by --scales' in n for n in rep['notes'])
 
 
 def _without_hr_for_one_track(tiny_run, tmp_path):
