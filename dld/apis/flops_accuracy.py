@@ -131,7 +131,9 @@ class CachedTestSet:
                 self.with_hr = bool(self.hr_batches) and all(
                     'inputs_hr' in b for b in self.hr_batches)
             except Exception as err:  # noqa: BLE001 - LR-only test sets have no HR
-                self.note = f'teacher on HR skipped: the test set has no HR frames ({err})'
+                self.note = (f'teacher on HR skipped: the test set\'s HR frames cannot be '
+                             f'loaded ({err}); a test set read with strict=False leaves '
+                             'its tracks without HR frames out of that row only')
             if not self.with_hr:
                 self.hr_batches = []
                 self.note = self.note or ('teacher on HR skipped: no test image has HR '
@@ -234,7 +236,10 @@ class FlopsAccuracyEvaluator:
             self.notes.append('teacher rows skipped: with_teacher=False')
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
-        self.paths = dict(config=config if isinstance(config, str) else None,
+        # tools/flops_accuracy.py hands a Config (with --cfg-options applied):
+        # its file is still the one to name.
+        config_path = config if isinstance(config, str) else getattr(config, 'filename', None)
+        self.paths = dict(config=config_path,
                           checkpoint=checkpoint, teacher_checkpoint=self.paths_teacher,
                           baseline_checkpoint=baseline_checkpoint,
                           baseline_config=baseline_config)

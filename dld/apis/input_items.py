@@ -10,6 +10,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from dld.datasets.lrlpr_track_dataset import read_plate_text, track_frame
+
 from .image_input import is_label_file, list_image_folder
 
 
@@ -60,7 +62,12 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
 
     * an image path: one item; track = its folder's name;
     * a folder: every image file below it (by extension, sorted); track = the
-      sub-folder relative to the folder (its own name for files at the top);
+      sub-folder relative to the folder (its own name for files at the top).
+      A track folder of the ICPR layout (:class:`~dld.datasets.LRLPRTrackDataset`:
+      it holds ``lr-*`` frames) gives only its ``stream`` frames, in frame
+      order, labelled by its ``annotations.json`` (one error item when it
+      has none of them); an ``lr-K``/``hr-K`` image given by path takes
+      that label too;
     * a label file (``.txt``, ``.tsv``, ``.lst``, ``.list``): every frame of
       ``stream`` it lists, with its label and track (see
       :class:`~dld.datasets.PairedPlateDataset`); paths are relative to the
@@ -134,20 +141,70 @@ def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]]) -> None:
 def _expand_path(path: str, label_dataset_cfg: Optional[dict],
                  stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     if osp.isdir(path):
-        root = osp.abspath(path)
-        files = list_image_folder(root)
-        if not files:
-            return [(InputItem(source=path, error='folder holds no image files'), None)]
-        items = []
-        for f in files:
-            rel = osp.relpath(osp.dirname(f), root)
-            shown = 1 if rel == '.' else len(rel.split(osp.sep))
-            items.append((InputItem(source=f, path=f), _folder_track(osp.dirname(f), shown)))
-        return items
+        return _expand_folder(path, label_dataset_cfg, stream)
     if is_label_file(path) and osp.isfile(path):
         return _expand_label_file(path, label_dataset_cfg, stream)
     # Anything else is taken as an image; reading it reports what is wrong.
-    return [(InputItem(source=path, path=path), _folder_track(osp.dirname(path)))]
+    gt_text = None
+    if track_frame(osp.basename(path)) is not None:
+        gt_text = _track_label(osp.dirname(path), label_dataset_cfg)
+    return [(InputItem(source=path, path=path, gt_text=gt_text),
+             _folder_track(osp.dirname(path)))]
+
+
+def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
+                   stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
+    """Every image below ``path``; in a track folder of the ICPR layout (one
+    holding ``lr-*`` frames, :class:`~dld.datasets.LRLPRTrackDataset`) only
+    the ``stream`` frames, in frame order, labelled by its ``annotations.json``."""
+    root = osp.abspath(path)
+    files = list_image_folder(root)
+    if not files:
+        return [(InputItem(source=path, error='folder holds no image files'), None)]
+    by_folder: dict = {}
+    for f in files:  # os.walk order: one folder's files together
+        by_folder.setdefault(osp.dirname(f), []).append(f)
+    items: List[Tuple[InputItem, Optional[_Track]]] = []
+    for folder, names in by_folder.items():
+        rel = osp.relpath(folder, root)
+        track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
+        frames = {f: track_frame(osp.basename(f)) for f in names}
+        if not any(k is not None and k[0] == 'lr' for k in frames.values()):
+            items.extend((InputItem(source=f, path=f), track) for f in names)
+            continue
+        # lr-K and hr-K are two views of one frame: the model reads one of them.
+        chosen = sorted((k[1], f) for f, k in frames.items() if k is not None and k[0] == stream)
+        if not chosen:
+            items.append((InputItem(source=folder, error=(
+                f'track folder without {stream}-* frames: this model reads the '
+                f'{stream.upper()} frame of each track')), None))
+            continue
+        gt_text = _track_label(folder, label_dataset_cfg)
+        items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
+    return items
+
+
+def _track_label(folder: str, label_dataset_cfg: Optional[dict]) -> Optional[str]:
+    """The ``plate_text`` of ``folder/annotations.json``, normalised as the
+    datasets normalise labels (upper case unless the dictionary is case
+    sensitive); None without a readable, non-empty one: inference goes on."""
+    from dld.datasets.errors import PlateAnnotationError
+    try:
+        text = read_plate_text(osp.join(folder, 'annotations.json'))
+    except (OSError, PlateAnnotationError):
+        return None
+    text = (text or '').strip()
+    if not text:
+        return None
+    dictionary = (label_dataset_cfg or {}).get('dictionary') or dict(type='Dictionary')
+    if isinstance(dictionary, dict):
+        from mmengine.registry import DefaultScope
+
+        from dld.registry import TASK_UTILS
+        scope = None if DefaultScope.get_current_instance() is not None else 'dld'
+        with DefaultScope.overwrite_default_scope(scope):
+            dictionary = TASK_UTILS.build(dictionary)
+    return dictionary.normalize(text)
 
 
 def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],

@@ -14,6 +14,46 @@ from .paired_plate_dataset import decode_label_line
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
 
 
+def track_frame(name: str) -> Optional[Tuple[str, int]]:
+    """``('lr' | 'hr', frame number)`` of a track folder's frame file name
+    (``lr-001.png``, ``HR-2.jpg``), else None. A folder is a track when it
+    holds an ``lr`` frame."""
+    m = _FRAME_RE.match(name)
+    return (m.group(1).lower(), int(m.group(2))) if m else None
+
+
+def read_plate_text(ann_path: str) -> Optional[str]:
+    """``plate_text`` of an ``annotations.json`` (``''`` when the field is
+    absent), None when there is no such file.
+
+    Raises:
+        PlateAnnotationError: not UTF-8, invalid JSON, no JSON object, or a
+            ``plate_text`` that is not a string.
+    """
+    if not osp.isfile(ann_path):
+        return None
+    with open(ann_path, 'rb') as f:
+        raw = f.read()
+    try:
+        content = raw.decode('utf-8-sig')  # a BOM is not JSON, but editors write one
+    except UnicodeDecodeError as err:
+        lineno = err.object.count(b'\n', 0, err.start) + 1
+        raise PlateAnnotationError(
+            f'{ann_path}:{lineno}', 'not valid UTF-8 (byte(s) '
+            f'0x{err.object[err.start:err.end].hex()}); save it as UTF-8') from err
+    try:
+        ann = json.loads(content)
+    except json.JSONDecodeError as err:
+        raise PlateAnnotationError(f'{ann_path}:{err.lineno}',
+                                   f'invalid JSON ({err.msg})') from err
+    if not isinstance(ann, dict):
+        raise PlateAnnotationError(ann_path, 'annotations.json must hold a JSON object')
+    text = ann.get('plate_text', '')
+    if not isinstance(text, str):
+        raise PlateAnnotationError(ann_path, f'plate_text must be a string, got {text!r}')
+    return text
+
+
 @DATASETS.register_module()
 class LRLPRTrackDataset(BasePlateDataset):
     """One folder per track, anywhere below ``data_root``::
@@ -49,7 +89,11 @@ class LRLPRTrackDataset(BasePlateDataset):
         """Each track folder, or the error of a track-list line."""
         if self.ann_file:
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'Track list not found: {self.ann_file!r}')
+                raise FileNotFoundError(
+                    f'Track list not found: {self.ann_file!r}. ann_file is optional here: '
+                    "ann_file='' reads every track folder below data_root (a config "
+                    "that inherits a paired-format set's ann_file='train.txt' must "
+                    'set it).')
             with open(self.ann_file, 'rb') as f:
                 raw_lines = f.read().splitlines()
             for lineno, raw in enumerate(raw_lines, 1):
@@ -122,28 +166,7 @@ class LRLPRTrackDataset(BasePlateDataset):
         return [lr[i] for i in sorted(lr)], [hr[i] for i in sorted(lr)]
 
     def _read_text(self, ann_path: str) -> Optional[str]:
-        if not osp.isfile(ann_path):
-            return None
-        with open(ann_path, 'rb') as f:
-            raw = f.read()
-        try:
-            content = raw.decode('utf-8-sig')  # a BOM is not JSON, but editors write one
-        except UnicodeDecodeError as err:
-            lineno = err.object.count(b'\n', 0, err.start) + 1
-            raise PlateAnnotationError(
-                f'{ann_path}:{lineno}', 'not valid UTF-8 (byte(s) '
-                f'0x{err.object[err.start:err.end].hex()}); save it as UTF-8') from err
-        try:
-            ann = json.loads(content)
-        except json.JSONDecodeError as err:
-            raise PlateAnnotationError(f'{ann_path}:{err.lineno}',
-                                       f'invalid JSON ({err.msg})') from err
-        if not isinstance(ann, dict):
-            raise PlateAnnotationError(ann_path, 'annotations.json must hold a JSON object')
-        text = ann.get('plate_text', '')
-        if not isinstance(text, str):
-            raise PlateAnnotationError(ann_path, f'plate_text must be a string, got {text!r}')
-        return text
+        return read_plate_text(ann_path)
 
     def _read_track(self, folder: str) -> TrackRecord:
         if not osp.isdir(folder):

@@ -15,6 +15,7 @@ import inspect
 import logging
 import os
 import os.path as osp
+from typing import Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -59,6 +60,42 @@ def init_distributed(cfg: Config) -> None:
     torch_dist.init_process_group(**dist_cfg)
 
 
+RUNNER_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _named_paths(node, data_root: Optional[str] = None) -> Iterator[str]:
+    """Every string in a dataloader config, and each joined to the
+    ``data_root`` of the dict it is in (an ``ann_file`` relative to it)."""
+    if isinstance(node, dict):
+        root = node.get('data_root')
+        root = root if isinstance(root, str) else data_root
+        for value in node.values():
+            yield from _named_paths(value, root)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _named_paths(value, data_root)
+    elif isinstance(node, str):
+        yield node
+        if data_root:
+            yield osp.join(data_root, node)
+
+
+def config_reads_folder(cfg: Config, folder: str) -> bool:
+    """Whether the runner's dataloaders (``train/val/test_dataloader``) name
+    ``folder`` or anything in it: a ``data_root``, an ``ann_file``, an
+    ``exclude_ann_files`` entry. True for a config that has none of them
+    (a data-only config), so its set is still made."""
+    loaders = [cfg.get(k) for k in RUNNER_DATALOADERS if cfg.get(k)]
+    if not loaders:
+        return True
+    target = osp.normpath(osp.abspath(folder))
+    for path in _named_paths(loaders):
+        path = osp.normpath(osp.abspath(path))
+        if path == target or path.startswith(target + os.sep):
+            return True
+    return False
+
+
 def ensure_config_data(cfg: Config) -> None:
     """Generate the synthetic plates the config points at, if missing.
 
@@ -67,6 +104,8 @@ def ensure_config_data(cfg: Config) -> None:
     its training split reads instead in ``train_synth_plates`` (a student
     cycle on plates it has never seen). Generating them before the runner
     builds the datasets lets a fresh clone run without a separate data step.
+    A set that none of the runner's dataloaders reads (a config for data of
+    one's own that inherits a shipped config) is not made.
     Call it on rank 0 only, then ``barrier()``.
     """
     for key in ('synth_plates', 'train_synth_plates'):
@@ -76,6 +115,14 @@ def ensure_config_data(cfg: Config) -> None:
         from dld.datasets.synth import ensure_synth_plates, generate_synth_plates
 
         synth = dict(synth)
+        if not config_reads_folder(cfg, synth.get('data_root', 'data/synth_plates')):
+            # A config for data of one's own that inherits a shipped config
+            # inherits its `synth_plates` too; rendering 1500 tracks (~290 MB)
+            # into ./data for nothing would surprise its user.
+            print_log(f'Not rendering the synthetic plates of `{key}` '
+                      f'({synth.get("data_root")}): none of the train/val/test '
+                      'dataloaders reads them.', logger='current')
+            continue
         # A misspelt key would be a TypeError naming no config when the set
         # is missing, and only a "differs from the set on disk" warning when
         # it is there.

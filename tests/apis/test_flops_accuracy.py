@@ -385,3 +385,30 @@ def test_tracks_without_hr_leave_only_the_teacher_on_hr_row(tiny_run, tmp_path):
     assert any('Teacher on HR read 10 of the 12' in n for n in rep['notes'])
     paths = write_report(rep, str(tmp_path / 'report'))
     assert 'All methods but Teacher on HR read the same 12' in open(paths['report.md']).read()
+
+
+@pytest.mark.slow
+def test_a_config_object_is_named_by_its_file_in_the_report(tiny_run):
+    """tools/flops_accuracy.py hands the evaluator a Config (its --cfg-options
+    applied): report.json's inputs still name the config file."""
+    from dld.apis.model_loading import load_config
+    cfg = load_config(tiny_run['config'], dict(test_dataloader=dict(batch_size=4)))
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'], with_teacher=False,
+                                       device='cpu', max_batches=1)
+    assert evaluator.paths['config'] == tiny_run['config']
+
+
+@pytest.mark.slow
+def test_a_strict_test_set_with_some_lr_only_tracks_is_not_said_to_have_no_hr(tiny_run,
+                                                                               tmp_path):
+    """One track without HR frames, strict=True: the teacher-on-HR row is
+    skipped, and the note neither claims the set has no HR frames nor hides
+    how to read the tracks that have them."""
+    cfg = _without_hr_for_one_track(tiny_run, tmp_path)
+    cfg.test_dataloader.dataset.strict = True
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], device='cpu',
+                                       max_batches=1)
+    [note] = [n for n in evaluator.notes if n.startswith('teacher on HR skipped')]
+    assert 'has no HR frames' not in note
+    assert 'LR-only track' in note and 'strict=False' in note

@@ -107,3 +107,58 @@ def test_same_track_of_two_label_files_stays_two_tracks(tmp_path):
     assert [(i.track_id, i.frame_idx) for i in items] == [
         ('day/plates.txt/a', 0), ('day/plates.txt/a', 1),
         ('night/plates.txt/a', 0), ('night/plates.txt/a', 1)]
+
+
+# ------------------------------------------------------ ICPR track folders
+def _icpr_release(root):
+    """Two labelled tracks with LR and HR frames, one unlabelled LR-only
+    track (the blind test release), and a loose image next to them."""
+    import json
+    a, b = 'S-A/Brazilian/track_00001', 'S-B/Mercosur/track_00002'
+    _images(root, *[f'{t}/{k}-{i:03d}.png' for t in (a, b) for k in ('lr', 'hr')
+                    for i in (1, 2, 10)],
+            'blind/track_00003/lr-001.jpg', 'blind/track_00003/lr-002.jpg', 'loose.png')
+    (root / a / 'annotations.json').write_text(json.dumps(
+        {'plate_layout': 'Brazilian', 'plate_text': 'avl5215', 'corners': {}}))
+    (root / b / 'annotations.json').write_bytes(  # a BOM, no optional fields
+        b'\xef\xbb\xbf' + json.dumps({'plate_text': 'ABC1D23'}).encode())
+    return a, b
+
+
+def test_an_icpr_folder_gives_the_lr_frames_in_order_with_their_labels(tmp_path):
+    """Not the HR frames too: lr-K and hr-K are one frame, and an LR student
+    voting over both would read each frame twice, half of them as HR."""
+    a, b = _icpr_release(tmp_path)
+    items = expand_inputs(str(tmp_path))
+    got = [(osp.relpath(i.path, tmp_path), i.track_id, i.frame_idx, i.gt_text) for i in items]
+    assert got == [
+        ('loose.png', osp.basename(str(tmp_path)), 0, None),
+        (f'{a}/lr-001.png', a, 0, 'AVL5215'), (f'{a}/lr-002.png', a, 1, 'AVL5215'),
+        (f'{a}/lr-010.png', a, 2, 'AVL5215'),
+        (f'{b}/lr-001.png', b, 0, 'ABC1D23'), (f'{b}/lr-002.png', b, 1, 'ABC1D23'),
+        (f'{b}/lr-010.png', b, 2, 'ABC1D23'),
+        ('blind/track_00003/lr-001.jpg', 'blind/track_00003', 0, None),
+        ('blind/track_00003/lr-002.jpg', 'blind/track_00003', 1, None)]
+
+
+def test_an_icpr_folder_gives_the_hr_frames_where_the_model_reads_hr(tmp_path):
+    a, _ = _icpr_release(tmp_path)
+    items = expand_inputs(str(tmp_path / 'S-A'), stream='hr')
+    assert [(osp.basename(i.path), i.frame_idx, i.gt_text) for i in items] == [
+        ('hr-001.png', 0, 'AVL5215'), ('hr-002.png', 1, 'AVL5215'),
+        ('hr-010.png', 2, 'AVL5215')]
+    [blind] = expand_inputs(str(tmp_path / 'blind'), stream='hr')
+    assert blind.path is None and 'without hr-* frames' in blind.error
+
+
+def test_a_frame_given_by_path_takes_its_tracks_label(tmp_path):
+    a, _ = _icpr_release(tmp_path)
+    [hr, loose] = expand_inputs([str(tmp_path / a / 'hr-002.png'), str(tmp_path / 'loose.png')])
+    assert (hr.gt_text, loose.gt_text) == ('AVL5215', None)
+
+
+def test_a_broken_annotations_json_leaves_the_frames_unlabelled(tmp_path):
+    a, _ = _icpr_release(tmp_path)
+    (tmp_path / a / 'annotations.json').write_text('{"plate_text": ')
+    items = expand_inputs(str(tmp_path / a))
+    assert [(i.gt_text, i.error) for i in items] == [(None, None)] * 3

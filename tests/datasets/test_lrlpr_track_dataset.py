@@ -138,3 +138,13 @@ def test_a_data_root_without_tracks_is_an_error_naming_it(tmp_path):
                              r'folder holding lr-\* frames'):
         LRLPRTrackDataset(data_root=str(tmp_path / 'empty'), test_mode=True,
                           allow_empty_text=True)
+
+
+def test_a_missing_track_list_says_that_ann_file_may_be_left_empty(icpr_root):
+    """A config for the ICPR folders that inherits a shipped config inherits
+    its paired set's ann_file='train.txt': the error says how to read the
+    folders without a list."""
+    with pytest.raises(FileNotFoundError, match='train.txt') as info:
+        LRLPRTrackDataset(data_root=str(icpr_root / 'train'), ann_file='train.txt')
+    assert "ann_file=''" in str(info.value)
+    assert len(LRLPRTrackDataset(data_root=str(icpr_root / 'train'), ann_file='')) == 2

@@ -66,6 +66,10 @@ def test_a_fresh_training_set_is_rendered_and_read_by_the_training_split(tmp_pat
     small = dict(tracks=2, val_tracks=1, test_tracks=1, frames=1)
     cfg.synth_plates.update(small, data_root=str(tmp_path / 'base'))
     cfg.train_synth_plates.update(small, data_root=str(tmp_path / 'fresh'))
+    # The dataloaders move with the sets: a set that none of them reads is not made.
+    cfg.train_dataloader.dataset.data_root = cfg.train_synth_plates.data_root
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = cfg.synth_plates.data_root
     ensure_config_data(cfg)
     base = (tmp_path / 'base' / 'train.txt').read_text()
     fresh = (tmp_path / 'fresh' / 'train.txt').read_text()

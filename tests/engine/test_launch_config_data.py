@@ -31,3 +31,62 @@ def test_a_misspelt_synth_plates_key_names_the_config_and_the_key(tmp_path, made
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['sed'\] in `synth_plates`") as info:
         ensure_config_data(cfg)
     assert path in str(info.value)
+
+
+OWN_DATA_CONFIG = '''
+synth_plates = dict(data_root={root!r}, tracks=2, val_tracks=1, test_tracks=1, frames=1)
+own = dict(type='LRLPRTrackDataset', data_root={own!r}, ann_file='')
+train_dataloader = dict(dataset=dict(own, data_root={own!r} + '/train'))
+val_dataloader = dict(dataset=dict(own, data_root={own!r} + '/val'))
+test_dataloader = None
+# Inherited helpers that the runner never builds may still name the set.
+hr_val_dataloader = dict(dataset=dict(data_root={root!r}, ann_file='val.txt'))
+'''
+
+
+def test_a_config_on_data_of_its_own_does_not_render_the_inherited_synthetic_set(tmp_path):
+    """A config for one's own data that inherits a shipped config inherits
+    its `synth_plates`: none of its dataloaders reads them, so the tools do
+    not render 1500 tracks into ./data for nothing."""
+    path = tmp_path / 'own.py'
+    path.write_text(OWN_DATA_CONFIG.format(root=str(tmp_path / 'plates'),
+                                           own=str(tmp_path / 'icpr')))
+    ensure_config_data(Config.fromfile(str(path)))
+    assert not (tmp_path / 'plates').exists()
+
+
+@pytest.mark.parametrize('loader', [
+    "dict(dataset=dict(type='PairedPlateDataset', data_root={root!r}, ann_file='train.txt'))",
+    # an ann_file relative to a data_root above the set
+    "dict(dataset=dict(type='PairedPlateDataset', data_root={parent!r}, "
+    "ann_file='plates/train.txt'))",
+    # plates rendered when read, holding out the set's validation labels
+    "dict(dataset=dict(type='OnlineSynthPlateDataset', "
+    "exclude_ann_files=[{root!r} + '/val.txt']))",
+    # wrapped
+    "dict(dataset=dict(type='ConcatDataset', datasets=[dict(data_root={root!r})]))",
+])
+def test_a_set_that_a_dataloader_reads_is_rendered(tmp_path, loader):
+    root, parent = str(tmp_path / 'plates'), str(tmp_path)
+    path = tmp_path / 'reads.py'
+    path.write_text(CONFIG.format(root=root, extra='seed=3')
+                    + 'train_dataloader = ' + loader.format(root=root, parent=parent) + '\n')
+    ensure_config_data(Config.fromfile(str(path)))
+    assert (tmp_path / 'plates' / 'train.txt').is_file()
+
+
+def _shipped_configs():
+    import glob
+    import os.path as osp
+    root = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+    return sorted(glob.glob(osp.join(root, '*.py')) + glob.glob(osp.join(root, 'quickstart',
+                                                                         '*.py')))
+
+
+@pytest.mark.parametrize('path', _shipped_configs(), ids=lambda p: p.split('configs')[-1])
+def test_every_shipped_config_still_renders_the_sets_it_reads(path):
+    from dld.engine.launch import config_reads_folder
+    cfg = Config.fromfile(path)
+    for key in ('synth_plates', 'train_synth_plates'):
+        if cfg.get(key):
+            assert config_reads_folder(cfg, cfg[key]['data_root']), key
