@@ -115,6 +115,23 @@ def _relative_cost(mean: float, teacher: float) -> str:
     return f'{saved:.1f}% less than' if saved >= 0 else f'{-saved:.1f}% more than'
 
 
+def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
+    """``'; 9/10 labelled images read right (...)'`` where labels are known
+    (a label file, an ICPR track folder), as the config's plate metric counts."""
+    from dld.apis.plate_matching import plate_read_right
+    labelled = [r for r in records if r.get('gt_text')]
+    if not labelled:
+        return ''
+    right = sum(plate_read_right(r['text'], r['gt_text'], case_sensitive) for r in labelled)
+    out = f'; {right}/{len(labelled)} labelled images read right'
+    voted = [t for t in tracks if t.get('gt_text')]
+    if voted:
+        right = sum(t['text'] is not None and plate_read_right(t['text'], t['gt_text'],
+                                                               case_sensitive) for t in voted)
+        out += f', {right}/{len(voted)} labelled tracks by their vote'
+    return out
+
+
 def _line(rec: dict) -> str:
     if rec['error'] is not None:
         return f"{rec['input']}\tERROR\t{rec['error']}"
@@ -171,6 +188,7 @@ def main(argv=None) -> int:
         summary += (f'; mean {mean * 1e3:.2f} MFLOPs per image, '
                     f'{_relative_cost(mean, teacher)} the teacher at full resolution '
                     f'({teacher * 1e3:.2f} MFLOPs)')
+    summary += _read_right(ok, result.get('tracks', []), recognizer.case_sensitive)
     if result['num_failed']:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:

@@ -29,7 +29,7 @@ def _read_jsonl(path):
         return [json.loads(line) for line in f]
 
 
-def test_writes_one_record_per_image_and_drawings(run, tmp_path):
+def test_writes_one_record_per_image_and_drawings(run, tmp_path, capsys):
     out = tmp_path / 'results.jsonl'
     rc = _tool().main([run['config'], run['student'], osp.join(run['data'], 'test.txt'),
                        '--out', str(out), '--vis', str(tmp_path / 'vis'), '--track',
@@ -41,6 +41,22 @@ def test_writes_one_record_per_image_and_drawings(run, tmp_path):
     assert len(list((tmp_path / 'vis').glob('*.png'))) == len(recs)
     tracks = _read_jsonl(tmp_path / 'results.tracks.jsonl')
     assert {t['track_id'] for t in tracks} == {r['track_id'] for r in recs}
+    # The label file's labels: the summary says how many were read right.
+    right = sum(r['text'] == r['gt_text'] for r in recs)
+    voted = sum(t['text'] == t['gt_text'] for t in tracks)
+    assert (f'; {right}/{len(recs)} labelled images read right, {voted}/{len(tracks)} '
+            'labelled tracks by their vote') in capsys.readouterr().err
+
+
+def test_read_right_counts_as_the_plate_metric_does():
+    tool = _tool()
+    recs = [dict(text='abc1234', gt_text='ABC1234'), dict(text='XYZ', gt_text='XYZ9'),
+            dict(text='Q', gt_text=None)]
+    tracks = [dict(text='abc1234', gt_text='ABC1234'), dict(text=None, gt_text='XYZ9')]
+    assert tool._read_right(recs, tracks, False) == \
+        '; 1/2 labelled images read right, 1/2 labelled tracks by their vote'
+    assert tool._read_right(recs, [], True) == '; 0/2 labelled images read right'
+    assert tool._read_right(recs[2:], [], False) == ''
 
 
 def test_forced_scale_is_used_for_every_image(run, tmp_path, capsys):
