@@ -276,8 +276,10 @@ class PlateRecognizer(BaseInferencer):
         for offset, (entry, pred) in enumerate(zip(prepared, preds)):
             if entry['image'] is None or pred['record'].get('error'):
                 continue
-            paths.append(save_visualization(entry['image'], pred['record'], vis_dir,
-                                            start + offset, self.case_sensitive))
+            path = save_visualization(entry['image'], pred['record'], vis_dir,
+                                      start + offset, self.case_sensitive)
+            pred['record']['vis_path'] = path  # which drawing is this image's
+            paths.append(path)
         return paths
 
     def postprocess(self, records: List[dict], vis_paths: List[str],
@@ -300,7 +302,8 @@ class PlateRecognizer(BaseInferencer):
         read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
         ``frame_idx``, ``gt_text`` (label files), ``topk`` (``[[text,
-        log_prob], ...]`` when asked), and ``error`` (None).
+        log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
+        ``vis_dir``) and ``error`` (None).
         """
         from dld.utils.flops import scale_input_shapes
         scale = float(sample.get('pred_scale', 1.0))

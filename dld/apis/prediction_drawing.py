@@ -79,14 +79,18 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
                        case_sensitive: bool = False) -> str:
     """Draw ``record`` on ``img`` and write it under ``out_dir``; returns the path.
 
-    The file is named ``{index:06d}_{stem}.png`` so images of the same name
-    from different folders do not overwrite each other. ``case_sensitive``:
-    whether a reading is right only with the label's case, as the config's
-    plate metric counts it.
+    The file is named ``{index:06d}_{track}_{stem}.png``: the index keeps
+    images of the same name from different folders apart, the track says
+    whose frame it is (every ICPR track names its frames ``lr-001`` ...).
+    ``case_sensitive``: whether a reading is right only with the label's
+    case, as the config's plate metric counts it.
     """
     os.makedirs(out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(record.get('path') or record['input']))[0]
-    stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[:80] or 'image'
+    track = osp.basename(str(record.get('track_id') or '').rstrip('/'))
+    if track and track != stem:
+        stem = f'{track}_{stem}'
+    stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[-80:] or 'image'
     path = osp.join(out_dir, f'{index:06d}_{stem}.png')
     gt = record.get('gt_text')
     correct = None if not gt else plate_read_right(record['text'], gt, case_sensitive)

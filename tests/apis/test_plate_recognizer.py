@@ -163,9 +163,12 @@ def test_vis_dir_gets_one_drawing_per_read_image(recognizer, tiny_run, tmp_path)
     out = recognizer([folder, str(tmp_path / 'missing.png')], vis_dir=str(tmp_path / 'vis'))
     ok = [r for r in out['predictions'] if r['error'] is None]
     assert len(out['visualization']) == len(ok) > 0
+    assert [r['vis_path'] for r in ok] == out['visualization']  # each record names its own
+    assert 'vis_path' not in [r for r in out['predictions'] if r['error']][0]
     for path in out['visualization']:
         img = cv2.imread(path)
         assert img is not None and img.shape[0] > 96
+        assert '_track_00001_' in osp.basename(path)
 
 
 def test_full_dld_checkpoint_loads_too(tiny_run):

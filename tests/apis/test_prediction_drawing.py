@@ -1,4 +1,6 @@
 """Drawings mark a reading right or wrong as the config's plate metric counts it."""
+import os.path as osp
+
 import cv2
 import numpy as np
 import pytest
@@ -25,6 +27,17 @@ def test_a_reading_in_the_wrong_case_is_right_only_without_case(tmp_path, case_s
     path = save_visualization(img, _record('abc1234', 'ABC1234'), str(tmp_path), 0,
                               case_sensitive=case_sensitive)
     assert _colours(path) == {colour}
+
+
+def test_drawings_are_named_after_their_track_and_frame(tmp_path):
+    img = np.full((24, 72, 3), 200, np.uint8)
+    rec = dict(_record('ABC1234', None), path='/data/test/S-A/track_00007/lr-003.png',
+               track_id='S-A/track_00007')
+    path = save_visualization(img, rec, str(tmp_path), 12)
+    assert osp.basename(path) == '000012_track_00007_lr-003.png'
+    # A loose image whose "track" is its own name is not named twice.
+    rec = dict(_record('ABC1234', None), path='/x/plate.png', track_id='plate')
+    assert osp.basename(save_visualization(img, rec, str(tmp_path), 13)) == '000013_plate.png'
 
 
 @pytest.mark.slow
