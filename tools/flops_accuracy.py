@@ -59,6 +59,8 @@ def main(argv=None) -> int:
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
         scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
     report = evaluator.evaluate()
+    # What the config file alone does not say (a reread cascade, a test set).
+    report['inputs']['cfg_options'] = dict(args.cfg_options or {})
     paths = write_report(report, args.out)
     print(markdown_report(report).split('![')[0].rstrip())
     print(f"\nReport written to {paths['report.md']} (+ .csv, .json, pareto.png, scales.png)",

@@ -41,7 +41,11 @@ def test_cli_applies_cfg_options(tool_and_run, tmp_path):
     assert tool.main([run['config'], run['full'], '--out', str(out), '--device', 'cpu',
                       '--scales', '1.0', '--max-batches', '1',
                       '--cfg-options', 'test_dataloader.batch_size=3']) == 0
-    assert json.loads((out / 'report.json').read_text())['num_images'] == 3
+    rep = json.loads((out / 'report.json').read_text())
+    assert rep['num_images'] == 3
+    # recorded, so that the report can be made again
+    assert rep['inputs']['config'] == run['config']
+    assert rep['inputs']['cfg_options'] == {'test_dataloader.batch_size': 3}
 
 
 @pytest.mark.parametrize('value', ['0', '-1'])
