@@ -37,9 +37,12 @@ def extract_student(src: str, dst: str) -> dict:
     buf = io.BytesIO()
     torch.save(out, buf)
     get_file_backend(dst, backend_args=dict(backend=ATOMIC_BACKEND)).put(buf.getvalue(), dst)
-    return dict(kept=len(kept), dropped=len(state) - len(kept),
-                student=sum(k.startswith('student.') for k in kept),
-                selector=sum(k.startswith('selector.') for k in kept))
+    student = sum(k.startswith('student.') for k in kept)
+    selector = sum(k.startswith('selector.') for k in kept)
+    others = sorted({k.split('.')[0] for k in kept
+                     if not k.startswith(('student.', 'selector.'))})
+    return dict(kept=len(kept), dropped=len(state) - len(kept), student=student,
+                selector=selector, other=len(kept) - student - selector, other_names=others)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,8 +55,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     summary = extract_student(args.checkpoint, args.out)
-    print(f'Wrote {args.out}: {summary["student"]} student and {summary["selector"]} '
-          f'selector tensors kept, {summary["dropped"]} teacher tensors dropped.')
+    other = (f' and {summary["other"]} of training ({", ".join(summary["other_names"])})'
+             if summary['other'] else '')
+    print(f'Wrote {args.out}: {summary["student"]} student, {summary["selector"]} selector'
+          f'{other} tensors kept, {summary["dropped"]} teacher tensors dropped.')
     return 0
 
 
