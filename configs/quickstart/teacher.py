@@ -5,14 +5,14 @@ _base_ = ['../teacher_plate_hr.py']
 data_root = 'data/synth_plates_quick/'
 synth_plates = dict(data_root=data_root, tracks=400, val_tracks=40, test_tracks=100)
 # Augmentations drawn by the workers' generators, not seeded per item
-# (seed_pipeline, which makes a resume exact). On 2026-12-04, with per-item
-# seeds this teacher was still on the plateau below after 9 or 10 epochs in
-# every run (seeds 42 and 1, also with a CTC weight of 1.0 or batch 16), and
-# after 16 epochs with seed 42; without them it was leaving the plateau by
-# epoch 5 to 7 in 3 runs of 3 (seeds 42, 1, 7), and the default run read
-# 94.5 % of val plates after 10. Why the draws' source matters here is not
-# understood. A resumed quickstart teacher reads other augmentations than an
-# unbroken one would.
+# (seed_pipeline, which makes a resume exact). On 2026-12-04 every run whose
+# items drew from a generator started afresh per item (10 or more: seeded
+# from the index or not, numpy's legacy seeding or SeedSequence) was on the
+# plateau below after 10 epochs, and every run on the workers' running
+# generators (5 of 5) was leaving it by epoch 5 to 7, though the draws of
+# both are alike in every statistic measured (docs/results.md, "Where the
+# augmentations are drawn"). Why is not understood. A resumed quickstart
+# teacher reads other augmentations than an unbroken one would.
 train_dataloader = dict(batch_size=32,
                         dataset=dict(data_root=data_root, seed_pipeline=False))
 val_dataloader = dict(dataset=dict(data_root=data_root))
