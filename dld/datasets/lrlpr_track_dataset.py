@@ -54,6 +54,24 @@ def read_plate_text(ann_path: str) -> Optional[str]:
     return text
 
 
+def find_track_folders(root: str) -> List[str]:
+    """Every track folder below ``root`` (a folder holding ``lr-*`` frames),
+    sorted. Symlinked folders (a scenario linked in from elsewhere) are
+    tracks too; a link back up the tree is walked once."""
+    found = []
+    visited = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = osp.realpath(dirpath)
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames.sort()
+        if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames):
+            found.append(dirpath)
+    return sorted(found)
+
+
 @DATASETS.register_module()
 class LRLPRTrackDataset(BasePlateDataset):
     """One folder per track, anywhere below ``data_root``::
@@ -107,20 +125,7 @@ class LRLPRTrackDataset(BasePlateDataset):
             return
         if not osp.isdir(self.data_root):
             raise FileNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')
-        found = []
-        visited = set()
-        # Symlinked folders (a scenario linked in from elsewhere) are tracks
-        # too; a link back up the tree is walked once.
-        for dirpath, dirnames, filenames in os.walk(self.data_root, followlinks=True):
-            real = osp.realpath(dirpath)
-            if real in visited:
-                dirnames[:] = []
-                continue
-            visited.add(real)
-            dirnames.sort()
-            if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames):
-                found.append(dirpath)
-        yield from sorted(found)
+        yield from find_track_folders(self.data_root)
 
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
         for folder in self._track_dirs():

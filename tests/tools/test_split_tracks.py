@@ -1,0 +1,69 @@
+"""tools/split_tracks.py: train/val track lists of an ICPR-layout release."""
+import json
+
+import pytest
+from plate_files import write_png
+from repo_scripts import load_script
+
+GROUPS = {'Scenario-A/Brazilian': 10, 'Scenario-B/Mercosur': 3}
+
+
+def _release(root):
+    for group, num in GROUPS.items():
+        for i in range(num):
+            track = root / group / f'track_{i:05d}'
+            write_png(str(track / 'lr-001.png'), 16, 48)
+            write_png(str(track / 'hr-001.png'), 64, 192)
+            (track / 'annotations.json').write_text(json.dumps({'plate_text': f'ABC{i:04d}'}))
+    return root
+
+
+def _lines(path):
+    return path.read_text().splitlines()
+
+
+def test_each_group_is_split_in_proportion_and_the_lists_cover_every_track_once(tmp_path,
+                                                                               capsys):
+    root = _release(tmp_path / 'train')
+    tool = load_script('tools/split_tracks.py')
+    assert tool.main([str(root), '--val', '0.2', '--seed', '3']) == 0
+    train, val = _lines(root / 'splits' / 'train.txt'), _lines(root / 'splits' / 'val.txt')
+    assert sorted(train + val) == sorted(f'{g}/track_{i:05d}' for g, n in GROUPS.items()
+                                         for i in range(n))
+    assert not set(train) & set(val)
+    # 2 of 10 and, rounded, 1 of 3 (each group seen in validation)
+    assert sum(t.startswith('Scenario-A/') for t in val) == 2
+    assert sum(t.startswith('Scenario-B/') for t in val) == 1
+    assert '13 tracks in 2 group(s): 10 in' in capsys.readouterr().out
+
+    # The same seed, the same lists; another seed, others; no silent overwrite.
+    assert tool.main([str(root), '--val', '0.2', '--seed', '3']) == 2
+    assert tool.main([str(root), '--val', '0.2', '--seed', '3', '--force']) == 0
+    assert _lines(root / 'splits' / 'val.txt') == val
+    assert tool.split_tracks(train + val, 0.2, 4)[1] != val
+
+
+def test_the_lists_are_what_the_dataset_reads(tmp_path):
+    from dld.datasets import LRLPRTrackDataset
+    root = _release(tmp_path / 'train')
+    assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.3']) == 0
+    ds = LRLPRTrackDataset(data_root=str(root), ann_file='splits/val.txt', frames='first',
+                           test_mode=True, pipeline=[])
+    assert sorted(ds.get_data_info(i)['track_id'] for i in range(len(ds))) == \
+        _lines(root / 'splits' / 'val.txt')
+
+
+@pytest.mark.parametrize('argv,says', [
+    (['--val', '0'], '--val must be between 0 and 1'),
+    (['--val', '1'], '--val must be between 0 and 1'),
+])
+def test_a_val_share_outside_zero_and_one_is_refused(tmp_path, capsys, argv, says):
+    with pytest.raises(SystemExit):
+        load_script('tools/split_tracks.py').parse_args([str(tmp_path), *argv])
+    assert says in capsys.readouterr().err
+
+
+def test_a_folder_without_tracks_is_named(tmp_path, capsys):
+    assert load_script('tools/split_tracks.py').main([str(tmp_path)]) == 2
+    assert f'no track folder (one holding lr-* frames) below {tmp_path}' in \
+        capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""Split the track folders of an ICPR-layout release into train and val track lists.
+
+    python tools/split_tracks.py data/lrlpr/train --val 0.1 [--seed 0]
+        [--out-dir DIR] [--force]
+
+The release has no validation split. This writes ``train.txt`` and
+``val.txt`` (default: in ``DATA_ROOT/splits/``), each listing track folders
+relative to ``DATA_ROOT``, one a line: the ``ann_file`` of an
+``LRLPRTrackDataset`` with that ``data_root`` (docs/datasets.md, "Training
+on the ICPR release"). Each group of tracks (the folder above them, e.g.
+``Scenario-A/Brazilian``: a scenario and a layout) is split in the same
+proportion, so validation sees every scenario and layout; the choice is the
+same for a given seed. Existing lists are kept unless ``--force``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from collections import defaultdict
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+
+def split_tracks(tracks: List[str], val: float, seed: int) -> Tuple[List[str], List[str]]:
+    """``(train, val)``: of each group of ``tracks`` (by parent folder),
+    ``round(val * n)`` tracks (at least 1 of a group of 2 or more when
+    ``val > 0``) go to val, drawn with ``seed``; both sorted."""
+    groups: Dict[str, List[str]] = defaultdict(list)
+    for track in sorted(tracks):
+        groups[osp.dirname(track)].append(track)
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for name in sorted(groups):
+        members = groups[name]
+        num_val = int(round(val * len(members)))
+        if val > 0 and len(members) >= 2:
+            num_val = min(max(num_val, 1), len(members) - 1)
+        picked = set(rng.choice(len(members), size=num_val, replace=False).tolist())
+        for i, track in enumerate(members):
+            (held if i in picked else train).append(track)
+    return sorted(train), sorted(held)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('data_root', help='the folder holding the track folders (any depth)')
+    parser.add_argument('--val', type=float, default=0.1,
+                        help='share of the tracks of each group held out (default 0.1)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out-dir', help='where the lists go (default DATA_ROOT/splits)')
+    parser.add_argument('--force', action='store_true', help='replace existing lists')
+    args = parser.parse_args(argv)
+    if not 0 < args.val < 1:
+        parser.error(f'--val must be between 0 and 1, got {args.val}')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from dld.datasets.lrlpr_track_dataset import find_track_folders
+    from dld.utils.atomic_file import write_text_atomic
+    if not osp.isdir(args.data_root):
+        print(f'split_tracks.py: {args.data_root} is not a folder', file=sys.stderr)
+        return 2
+    tracks = [osp.relpath(t, args.data_root) for t in find_track_folders(args.data_root)]
+    if not tracks:
+        print(f'split_tracks.py: no track folder (one holding lr-* frames) below '
+              f'{args.data_root}', file=sys.stderr)
+        return 2
+    out_dir = args.out_dir or osp.join(args.data_root, 'splits')
+    paths = {name: osp.join(out_dir, f'{name}.txt') for name in ('train', 'val')}
+    existing = [p for p in paths.values() if osp.exists(p)]
+    if existing and not args.force:
+        print(f'split_tracks.py: {", ".join(existing)} exist(s); --force replaces them',
+              file=sys.stderr)
+        return 2
+    train, val = split_tracks(tracks, args.val, args.seed)
+    os.makedirs(out_dir, exist_ok=True)
+    for name, listed in (('train', train), ('val', val)):
+        write_text_atomic(paths[name], ''.join(f'{t}\n' for t in listed))
+    groups = len({osp.dirname(t) for t in tracks})
+    print(f'{len(tracks)} tracks in {groups} group(s): {len(train)} in {paths["train"]}, '
+          f'{len(val)} in {paths["val"]} (seed {args.seed})')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
