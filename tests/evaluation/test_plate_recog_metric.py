@@ -88,3 +88,33 @@ def test_one_minus_ned_agrees_with_a_brute_force_edit_distance():
     expected = sum(1.0 if not max(len(g), len(p)) else
                    1 - _levenshtein(g, p) / max(len(g), len(p)) for g, p in pairs) / len(pairs)
     assert _evaluate(pairs)['plate/one_minus_ned'] == pytest.approx(expected)
+
+
+def _tracked(gt, pred, track):
+    s = PlateDataSample()
+    s.gt_text, s.pred_text = gt, pred
+    s.set_metainfo(dict(track_id=track))
+    return s.to_dict()
+
+
+def test_group_by_folder_reports_each_scenario_and_layout_after_the_overall_keys():
+    samples = [_tracked('AAA1111', 'AAA1111', 'Scenario-A/Brazilian/track_00001'),
+               _tracked('AAA1112', 'AAA1112', 'Scenario-A/Brazilian/track_00002'),
+               _tracked('BBB1C11', 'BBB1C1l', 'Scenario-B/Mercosur/track_00003'),
+               _tracked('BBB1C12', 'BBB1C12', 'Scenario-B/Mercosur/track_00004')]
+    metric = PlateRecogMetric(group_by='folder')
+    metric.process({}, samples)
+    res = metric.evaluate(4)
+    assert list(res)[0] == 'plate/accuracy'  # still the key save_best='auto' keeps
+    assert res['plate/accuracy'] == pytest.approx(3 / 4)
+    assert res['plate/accuracy/Scenario-A/Brazilian'] == pytest.approx(1.0)
+    assert res['plate/accuracy/Scenario-B/Mercosur'] == pytest.approx(0.5)
+    assert res['plate/num_samples/Scenario-B/Mercosur'] == 2
+
+
+def test_one_group_adds_no_keys_and_other_groupings_are_refused():
+    metric = PlateRecogMetric(group_by='folder')
+    metric.process({}, [_tracked('AAA1111', 'AAA1111', 'track_00001')])
+    assert not any('/accuracy/' in k for k in metric.evaluate(1))
+    with pytest.raises(ValueError, match="group_by must be None or 'folder'"):
+        PlateRecogMetric(group_by='layout')

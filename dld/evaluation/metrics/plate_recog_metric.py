@@ -1,4 +1,6 @@
 """Frame-level plate recognition metrics."""
+import posixpath
+from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import editdistance
@@ -26,24 +28,58 @@ class PlateRecogMetric(TextMetric):
     * ``one_minus_ned``: mean of ``1 - edit_distance(pred, gt) /
       max(len(pred), len(gt))`` (1 when both are empty).
     * ``num_samples``, ``num_correct``: the counts behind ``accuracy``.
+    * with ``group_by='folder'``: ``accuracy/<group>`` and
+      ``num_samples/<group>`` of each group, when there are two or more, after the keys
+      above.
 
     Args:
         case_sensitive (bool): compare as given; if False (default) both
             strings are upper-cased first, as plates are.
+        group_by (str, optional): ``'folder'``: also the accuracy of each
+            folder above the tracks (the track id's parent: in the ICPR
+            release ``Scenario-A/Brazilian``, a scenario and a layout), where
+            one accuracy over all would hide the hard group.
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
         prefix (str, optional): key prefix; defaults to ``'plate'``.
     """
 
     default_prefix: Optional[str] = 'plate'
 
+    def __init__(self, case_sensitive: bool = False, group_by: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(case_sensitive=case_sensitive, **kwargs)
+        if group_by not in (None, 'folder'):
+            raise ValueError(f"group_by must be None or 'folder', got {group_by!r}")
+        self.group_by = group_by
+
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
             gt = sample_field(sample, 'gt_text', required=True, metric=self)
             pred = sample_field(sample, 'pred_text', default='')
-            self.results.append((self._norm(gt), self._norm(pred)))
+            pair = (self._norm(gt), self._norm(pred))
+            if self.group_by:
+                track = sample_field(sample, 'track_id', default=None)
+                pair += (track_group(track), )
+            self.results.append(pair)
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
-        return plate_scores(results)
+        scores = plate_scores([r[:2] for r in results])
+        if not self.group_by:
+            return scores
+        groups = defaultdict(list)
+        for gt, pred, group in results:
+            groups[group].append((gt, pred))
+        if len(groups) > 1:
+            for group in sorted(groups):
+                scores[f'accuracy/{group}'] = plate_scores(groups[group])['accuracy']
+                scores[f'num_samples/{group}'] = len(groups[group])
+        return scores
+
+
+def track_group(track_id: Optional[str]) -> str:
+    """The folder above a track (``'Scenario-A/Brazilian'`` of
+    ``'Scenario-A/Brazilian/track_00001'``); ``'.'`` for a track at the top."""
+    return posixpath.dirname(str(track_id or '').replace('\\', '/').rstrip('/')) or '.'
 
 
 def plate_scores(pairs: Sequence) -> Dict[str, float]:
