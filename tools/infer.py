@@ -163,16 +163,23 @@ def main(argv=None) -> int:
     records = result['predictions']
 
     if args.out:
-        try:
-            _write_jsonl(args.out, records)
-            if args.track:
-                _write_jsonl(tracks_path(args.out), result['tracks'])
-        except OSError as err:  # e.g. a full disk: the records go to stdout instead
-            print(f'infer.py: cannot write {err.filename or args.out}: {err.strerror}; the '
-                  'records follow on stdout', file=sys.stderr)
-            for rec in [*records, *result.get('tracks', [])]:
-                print(json.dumps(rec, ensure_ascii=False))
-            return 2
+        outputs = [(args.out, 'the records', records)]
+        if args.track:
+            outputs.append((tracks_path(args.out), 'the track votes', result['tracks']))
+        for i, (path, _, recs) in enumerate(outputs):
+            try:
+                _write_jsonl(path, recs)
+            except OSError as err:  # e.g. a full disk: what is not written goes to stdout
+                # Name the file that failed (a write error names none,
+                # os.replace its .tmp); print only what no file holds.
+                unwritten = outputs[i:]
+                print(f'infer.py: cannot write {path}: {err.strerror}; '
+                      f'{" and ".join(w for _, w, _ in unwritten)} follow on stdout',
+                      file=sys.stderr)
+                for _, _, later in unwritten:
+                    for rec in later:
+                        print(json.dumps(rec, ensure_ascii=False))
+                return 2
     else:
         for rec in records:
             print(_line(rec))

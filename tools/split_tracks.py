@@ -76,6 +76,11 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     train, val = split_tracks(tracks, args.val, args.seed)
+    if not val:  # a validation set of no track fails only when training builds it
+        print(f'split_tracks.py: --val {args.val:g} of {len(tracks)} track(s) holds out none '
+              '(every group holds one track, or the share rounds to 0); raise --val',
+              file=sys.stderr)
+        return 2
     os.makedirs(out_dir, exist_ok=True)
     for name, listed in (('train', train), ('val', val)):
         write_text_atomic(paths[name], ''.join(f'{t}\n' for t in listed))

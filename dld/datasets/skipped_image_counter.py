@@ -14,7 +14,10 @@ class SkippedImageCounter:
     processes write the same slot and no lock is needed. Workers started
     with ``fork`` share it directly, ones started with ``spawn`` receive it
     through torch's shared-memory pickling. A deep copy of the dataset
-    counts on its own.
+    (``copy.deepcopy``, MMEngine's ``get_subset``) counts on its own, from
+    the counts so far, in shared memory of its own: a plain tensor copy
+    would be private to each forked worker, and the copy's workers' skips
+    would never reach the main process.
     """
 
     #: Slot 0 is the main process; worker ``i`` adds to slot ``1 + i % 63``.
@@ -22,6 +25,12 @@ class SkippedImageCounter:
 
     def __init__(self) -> None:
         self._counts = torch.zeros(self.num_slots, dtype=torch.int64).share_memory_()
+
+    def __deepcopy__(self, memo: dict) -> 'SkippedImageCounter':
+        other = type(self).__new__(type(self))
+        other._counts = self._counts.clone().share_memory_()
+        memo[id(self)] = other
+        return other
 
     def add(self, num: int = 1) -> None:
         worker = get_worker_info()

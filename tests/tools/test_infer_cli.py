@@ -200,3 +200,42 @@ def test_records_that_cannot_be_written_go_to_stdout(run, tmp_path, capsys, monk
     recs = [json.loads(line) for line in captured.out.splitlines()]
     assert recs and all(r['error'] is None and r['text'] is not None for r in recs)
     assert not out.exists() and not (tmp_path / 'results.jsonl.tmp').exists()
+
+
+def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout(
+        tmp_path, capsys, monkeypatch):
+    """The records file was written: the error names the tracks file, and
+    stdout gets the votes only, not the records a second time."""
+    import dld.apis
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1)]
+
+    class Reads:
+        case_sensitive = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, inputs, **kwargs):
+            return dict(predictions=records, tracks=tracks, visualization=[], num_failed=0)
+
+    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
+    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    real_replace = tool.os.replace
+
+    def tracks_disk_full(src, dst):
+        if dst.endswith('.tracks.jsonl'):
+            raise OSError(28, 'No space left on device', src)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(tool.os, 'replace', tracks_disk_full)
+    out = tmp_path / 'results.jsonl'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out), '--track']) == 2
+    captured = capsys.readouterr()
+    assert _read_jsonl(out) == records
+    assert (f'cannot write {tmp_path / "results.tracks.jsonl"}: No space left on device; the '
+            'track votes follow on stdout') in captured.err
+    assert [json.loads(line) for line in captured.out.splitlines()] == tracks
+    assert not (tmp_path / 'results.tracks.jsonl.tmp').exists()

@@ -67,3 +67,12 @@ def test_a_folder_without_tracks_is_named(tmp_path, capsys):
     assert load_script('tools/split_tracks.py').main([str(tmp_path)]) == 2
     assert f'no track folder (one holding lr-* frames) below {tmp_path}' in \
         capsys.readouterr().err
+
+
+def test_a_split_that_holds_out_no_track_is_refused(tmp_path, capsys):
+    root = tmp_path / 'train'
+    for group in ('A', 'B'):  # one track a group: nothing to hold out of either
+        write_png(str(root / group / 'track_1' / 'lr-001.png'), 16, 48)
+    assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.1']) == 2
+    assert 'holds out none' in capsys.readouterr().err
+    assert not (root / 'splits').exists()

@@ -1,0 +1,38 @@
+"""Whether a reading is right, as the config's plate metric counts it."""
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from dld.apis import PlateRecognizer
+from dld.apis.plate_matching import plate_metric_case_sensitive
+from dld.evaluation import PlateRecogMetric
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.mark.parametrize('evaluator', [
+    dict(type='PlateRecogMetric', case_sensitive=True),
+    [dict(type='TrackAccuracyMetric'), dict(type='dld.PlateRecogMetric', case_sensitive=True)],
+    # MMEngine's Evaluator form, and a type given as the class (pure-Python configs)
+    dict(type='Evaluator', metrics=[dict(type='PlateRecogMetric', case_sensitive=True)]),
+    dict(metrics=dict(type=PlateRecogMetric, case_sensitive=True)),
+], ids=['one', 'list', 'evaluator', 'class'])
+def test_every_form_of_the_test_evaluator_is_read(evaluator):
+    assert plate_metric_case_sensitive(Config(dict(test_evaluator=evaluator)))
+
+
+def test_a_config_without_a_plate_metric_compares_without_case():
+    assert not plate_metric_case_sensitive(Config(dict(test_evaluator=[])))
+    assert not plate_metric_case_sensitive(Config(dict()))
+
+
+def test_a_config_without_a_test_evaluator_still_reads_images():
+    # Inference needs the model and the test pipeline only; an inference
+    # config without an evaluator was read before the drawings compared case.
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'teacher_plate_hr.py'))
+    cfg.pop('test_evaluator')
+    rec = PlateRecognizer(cfg, None, device='cpu')
+    out = rec([np.full((64, 192, 3), 128, np.uint8)])
+    assert out['num_failed'] == 0 and rec.case_sensitive is False
