@@ -431,13 +431,18 @@ class FlopsAccuracyEvaluator:
         # all its candidates. With --scales leaving some out, the oracle is
         # a weaker bound than the selector's own, and its rows say so.
         left_out = self.candidates_left_out()
-        only = '' if not left_out else \
+        extra = self.scales_not_candidates()
+        only = '' if not (left_out or extra) else \
             f" (scales {', '.join(f'{s:g}' for s in self.scales)} only)"
         if left_out and self.has_selector:
             self.notes.append(
                 f"oracle rows choose among the evaluated scales only: candidate scale(s) "
                 f"{', '.join(f'{s:g}' for s in left_out)} left out by --scales, which the "
                 "selector may choose; compare the selector with them only over all candidates")
+        if extra and self.has_selector:
+            self.notes.append(
+                f"oracle rows may choose scale(s) {', '.join(f'{s:g}' for s in extra)}, "
+                "which are not the selector's candidates: a bound the selector cannot reach")
         results.append(self._oracle(dld_fixed, p_student, name='Oracle selector' + only))
         matched_names = dict(dld_selector=('oracle_matched', "Oracle at the selector's accuracy"),
                              dld_reread=('oracle_matched_reread',
@@ -447,6 +452,10 @@ class FlopsAccuracyEvaluator:
             results.append(self._oracle(dld_fixed, p_student, sum(res.correct), method,
                                         name + only))
         return self._report(results)
+
+    def scales_not_candidates(self) -> List[float]:
+        """The scales this report reads that the selector cannot choose, descending."""
+        return sorted(set(self.scales) - {float(s) for s in self.model.scales}, reverse=True)
 
     def candidates_left_out(self) -> List[float]:
         """The distiller's candidate scales this report does not read, descending."""

@@ -326,6 +326,13 @@ def test_scale_histogram_counts_scales_outside_the_evaluated_ones():
     assert list(hist) == ['1', '0.6', '0.4']
 
 
+def test_scales_read_are_compared_with_the_selectors_candidates_both_ways():
+    evaluator = SimpleNamespace(scales=[1.0, 0.5, 0.3],
+                                model=SimpleNamespace(scales=[1.0, 0.6, 0.3]))
+    assert FlopsAccuracyEvaluator.scales_not_candidates(evaluator) == [0.5]
+    assert FlopsAccuracyEvaluator.candidates_left_out(evaluator) == [0.6]
+
+
 @pytest.mark.slow
 def test_histogram_of_every_chosen_scale_adds_up_to_the_images(tiny_run, tmp_path):
     from mmengine.config import Config

@@ -128,8 +128,11 @@ def test_check_targets_does_not_judge_the_selector_against_an_oracle_of_fewer_sc
     rep = dict(selector_gflops=0.001, scales=[1.0, 0.5], candidate_scales=[1.0, 0.5, 0.3],
                methods=[_row('dld_selector', 0.9, 0.2), _row('oracle_matched', 0.9, 0.19)])
     (row, ) = check.selector_quality(rep, 'hr')
-    assert row[2].startswith('not measured: the report read scales [1.0, 0.5] only, not '
-                             'candidate(s) [0.3]') and row[3] is False
+    assert row[2].startswith("not measured: the report read scales [1.0, 0.5], the "
+                             "selector's candidates are [1.0, 0.5, 0.3]") and row[3] is False
+    rep['scales'] = [1.0, 0.5, 0.3, 0.2]  # an oracle scale the selector cannot choose
+    (row, ) = check.selector_quality(rep, 'hr')
+    assert row[2].startswith('not measured') and row[3] is False
     rep['scales'] = rep['candidate_scales']
     (row, ) = check.selector_quality(rep, 'hr')
     assert row[2].endswith('1.05x') and row[3] is True
