@@ -201,9 +201,20 @@ def _to_uint8(img: np.ndarray, source: str) -> np.ndarray:
 
 
 def list_image_folder(folder: str, recursive: bool = True) -> list:
-    """Image files under ``folder`` (by extension), sorted for a stable order."""
+    """Image files under ``folder`` (by extension), sorted for a stable order.
+
+    Symlinked folders are followed, as :class:`~dld.datasets.LRLPRTrackDataset`
+    follows them (a scenario linked in from elsewhere); a link back up the
+    tree is walked once.
+    """
     found = []
-    for root, dirs, files in os.walk(folder):
+    visited = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = osp.realpath(root)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
         dirs.sort()
         for name in sorted(files):
             if is_image_file(name):

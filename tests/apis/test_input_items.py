@@ -162,3 +162,17 @@ def test_a_broken_annotations_json_leaves_the_frames_unlabelled(tmp_path):
     (tmp_path / a / 'annotations.json').write_text('{"plate_text": ')
     items = expand_inputs(str(tmp_path / a))
     assert [(i.gt_text, i.error) for i in items] == [(None, None)] * 3
+
+
+def test_a_symlinked_scenario_folder_is_read_as_the_dataset_reads_it(tmp_path):
+    """LRLPRTrackDataset follows symlinked folders; inference on the same
+    folder must read the same tracks, and a link back up the tree once."""
+    import os
+    a, _ = _icpr_release(tmp_path / 'elsewhere')
+    release = tmp_path / 'release'
+    release.mkdir()
+    os.symlink(tmp_path / 'elsewhere' / 'S-A', release / 'S-A')
+    os.symlink(release, release / 'S-A' / 'Brazilian' / 'loop')  # back up the tree
+    items = expand_inputs(str(release))
+    assert [(i.track_id, osp.basename(i.path)) for i in items] == [
+        (a, 'lr-001.png'), (a, 'lr-002.png'), (a, 'lr-010.png')]
