@@ -5,7 +5,6 @@ thousand should cost one error record, not the batch. Everything here either
 returns a ``(H, W, C)`` uint8 image in the channel layout the test pipeline
 expects, or raises :class:`ImageInputError` with a message a user can act on.
 """
-import os
 import os.path as osp
 from typing import Optional
 
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 
 from dld.datasets.transforms.loading import decode_plate_image
+from dld.utils.folder_walk import walk_following_links
 
 #: File name endings taken as images when a folder is listed.
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
@@ -208,17 +208,8 @@ def list_image_folder(folder: str, recursive: bool = True) -> list:
     tree is walked once.
     """
     found = []
-    visited = set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = osp.realpath(root)
-        if real in visited:
-            dirs[:] = []
-            continue
-        visited.add(real)
-        dirs.sort()
-        for name in sorted(files):
-            if is_image_file(name):
-                found.append(osp.join(root, name))
+    for root, _, files in walk_following_links(folder):
+        found += [osp.join(root, name) for name in files if is_image_file(name)]
         if not recursive:
             break
     return found

@@ -6,6 +6,7 @@ import re
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from dld.registry import DATASETS
+from dld.utils.folder_walk import walk_following_links
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import PlateAnnotationError
@@ -58,18 +59,8 @@ def find_track_folders(root: str) -> List[str]:
     """Every track folder below ``root`` (a folder holding ``lr-*`` frames),
     sorted. Symlinked folders (a scenario linked in from elsewhere) are
     tracks too; a link back up the tree is walked once."""
-    found = []
-    visited = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = osp.realpath(dirpath)
-        if real in visited:
-            dirnames[:] = []
-            continue
-        visited.add(real)
-        dirnames.sort()
-        if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames):
-            found.append(dirpath)
-    return sorted(found)
+    return sorted(dirpath for dirpath, _, filenames in walk_following_links(root)
+                  if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames))
 
 
 @DATASETS.register_module()

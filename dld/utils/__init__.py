@@ -1,6 +1,7 @@
 """Small helpers shared across DLD."""
 from .atomic_file import write_json_atomic, write_text_atomic
 from .flops import count_flops, count_params, scale_input_shapes
+from .folder_walk import walk_following_links
 from .module_modes import evaluating
 from .precision import autocast_to, cpu_has_native_bf16, fast_autocast_dtype, resolve_amp
 from .seeded_random import global_random_seeded
@@ -8,5 +9,5 @@ from .seeded_random import global_random_seeded
 __all__ = [
     'autocast_to', 'count_flops', 'count_params', 'cpu_has_native_bf16', 'evaluating',
     'fast_autocast_dtype', 'global_random_seeded', 'resolve_amp', 'scale_input_shapes',
-    'write_json_atomic', 'write_text_atomic'
+    'walk_following_links', 'write_json_atomic', 'write_text_atomic'
 ]
