@@ -179,6 +179,13 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
                 f'track folder without {stream}-* frames: this model reads the '
                 f'{stream.upper()} frame of each track')), None))
             continue
+        numbers = [k for k, _ in chosen]
+        twice = sorted({k for k in numbers if numbers.count(k) > 1})
+        if twice:  # lr-1.png and lr-001.jpg: which is the frame? (the dataset refuses it too)
+            names = ', '.join(osp.basename(f) for k, f in chosen if k in twice)
+            items.append((InputItem(source=folder, error=(
+                f'track folder with frame number(s) {twice} twice ({names})')), None))
+            continue
         gt_text = _track_label(folder, label_dataset_cfg)
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
     return items

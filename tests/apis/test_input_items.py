@@ -176,3 +176,12 @@ def test_a_symlinked_scenario_folder_is_read_as_the_dataset_reads_it(tmp_path):
     items = expand_inputs(str(release))
     assert [(i.track_id, osp.basename(i.path)) for i in items] == [
         (a, 'lr-001.png'), (a, 'lr-002.png'), (a, 'lr-010.png')]
+
+
+def test_a_track_folder_with_a_frame_number_twice_is_one_error_item(tmp_path):
+    a, _ = _icpr_release(tmp_path)
+    _images(tmp_path, f'{a}/lr-2.jpg')  # lr-002.png is there too
+    items = expand_inputs(str(tmp_path / a))
+    (item, ) = items
+    assert item.path is None and item.source == str(tmp_path / a)
+    assert 'frame number(s) [2] twice (lr-002.png, lr-2.jpg)' in item.error
