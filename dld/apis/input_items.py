@@ -6,7 +6,7 @@ that already carries its error, so it still gets a record.
 """
 import os.path as osp
 from dataclasses import dataclass
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -147,7 +147,7 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict],
     # Anything else is taken as an image; reading it reports what is wrong.
     gt_text = None
     if track_frame(osp.basename(path)) is not None:
-        gt_text = _track_label(osp.dirname(path), label_dataset_cfg)
+        gt_text = _track_label(osp.dirname(path), _label_normalizer(label_dataset_cfg))
     return [(InputItem(source=path, path=path, gt_text=gt_text),
              _folder_track(osp.dirname(path)))]
 
@@ -165,6 +165,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     for f in files:  # os.walk order: one folder's files together
         by_folder.setdefault(osp.dirname(f), []).append(f)
     items: List[Tuple[InputItem, Optional[_Track]]] = []
+    normalize = None
     for folder, names in by_folder.items():
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
@@ -186,23 +187,28 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             items.append((InputItem(source=folder, error=(
                 f'track folder with frame number(s) {twice} twice ({names})')), None))
             continue
-        gt_text = _track_label(folder, label_dataset_cfg)
+        normalize = normalize or _label_normalizer(label_dataset_cfg)
+        gt_text = _track_label(folder, normalize)
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
     return items
 
 
-def _track_label(folder: str, label_dataset_cfg: Optional[dict]) -> Optional[str]:
-    """The ``plate_text`` of ``folder/annotations.json``, normalised as the
-    datasets normalise labels (upper case unless the dictionary is case
-    sensitive); None without a readable, non-empty one: inference goes on."""
+def _track_label(folder: str, normalize: Callable[[str], str]) -> Optional[str]:
+    """The ``plate_text`` of ``folder/annotations.json``, put through
+    ``normalize`` as the datasets normalise labels; None without a readable,
+    non-empty one: inference goes on."""
     from dld.datasets.errors import PlateAnnotationError
     try:
         text = read_plate_text(osp.join(folder, 'annotations.json'))
     except (OSError, PlateAnnotationError):
         return None
     text = (text or '').strip()
-    if not text:
-        return None
+    return normalize(text) if text else None
+
+
+def _label_normalizer(label_dataset_cfg: Optional[dict]) -> Callable[[str], str]:
+    """The test set's dictionary's ``normalize`` (upper case unless it is
+    case sensitive), built once for all the tracks of an input."""
     dictionary = (label_dataset_cfg or {}).get('dictionary') or dict(type='Dictionary')
     if isinstance(dictionary, dict):
         from mmengine.registry import DefaultScope
@@ -211,7 +217,7 @@ def _track_label(folder: str, label_dataset_cfg: Optional[dict]) -> Optional[str
         scope = None if DefaultScope.get_current_instance() is not None else 'dld'
         with DefaultScope.overwrite_default_scope(scope):
             dictionary = TASK_UTILS.build(dictionary)
-    return dictionary.normalize(text)
+    return dictionary.normalize
 
 
 def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
