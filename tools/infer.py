@@ -117,12 +117,15 @@ def _relative_cost(mean: float, teacher: float) -> str:
 
 def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
     """``'; 9/10 labelled images read right (...)'`` where labels are known
-    (a label file, an ICPR track folder), as the config's plate metric counts."""
+    (a label file, an ICPR track folder), as the config's plate metric counts;
+    a labelled image that could not be read counts as not read right, as a
+    track whose frames all failed does."""
     from dld.apis.plate_matching import plate_read_right
     labelled = [r for r in records if r.get('gt_text')]
     if not labelled:
         return ''
-    right = sum(plate_read_right(r['text'], r['gt_text'], case_sensitive) for r in labelled)
+    right = sum(r['error'] is None and plate_read_right(r['text'], r['gt_text'], case_sensitive)
+                for r in labelled)
     out = f'; {right}/{len(labelled)} labelled images read right'
     voted = [t for t in tracks if t.get('gt_text')]
     if voted:
@@ -195,7 +198,7 @@ def main(argv=None) -> int:
         summary += (f'; mean {mean * 1e3:.2f} MFLOPs per image, '
                     f'{_relative_cost(mean, teacher)} the teacher at full resolution '
                     f'({teacher * 1e3:.2f} MFLOPs)')
-    summary += _read_right(ok, result.get('tracks', []), recognizer.case_sensitive)
+    summary += _read_right(records, result.get('tracks', []), recognizer.case_sensitive)
     if result['num_failed']:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:

@@ -50,13 +50,15 @@ def test_writes_one_record_per_image_and_drawings(run, tmp_path, capsys):
 
 def test_read_right_counts_as_the_plate_metric_does():
     tool = _tool()
-    recs = [dict(text='abc1234', gt_text='ABC1234'), dict(text='XYZ', gt_text='XYZ9'),
-            dict(text='Q', gt_text=None)]
+    recs = [dict(text='abc1234', gt_text='ABC1234', error=None),
+            dict(text='XYZ', gt_text='XYZ9', error=None),
+            dict(gt_text='XYZ9', error='cannot decode'),  # labelled, not read: not right
+            dict(text='Q', gt_text=None, error=None)]
     tracks = [dict(text='abc1234', gt_text='ABC1234'), dict(text=None, gt_text='XYZ9')]
     assert tool._read_right(recs, tracks, False) == \
-        '; 1/2 labelled images read right, 1/2 labelled tracks by their vote'
-    assert tool._read_right(recs, [], True) == '; 0/2 labelled images read right'
-    assert tool._read_right(recs[2:], [], False) == ''
+        '; 1/3 labelled images read right, 1/2 labelled tracks by their vote'
+    assert tool._read_right(recs, [], True) == '; 0/3 labelled images read right'
+    assert tool._read_right(recs[3:], [], False) == ''
 
 
 def test_forced_scale_is_used_for_every_image(run, tmp_path, capsys):
