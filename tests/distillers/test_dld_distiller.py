@@ -706,3 +706,43 @@ def test_losses_under_autocast_are_float32_and_near_float32_ones(teacher_ckpt, c
         torch.testing.assert_close(got[key], ref[key], rtol=0.05, atol=0.02, msg=key)
     grads = [p.grad for p in model.student.parameters() if p.grad is not None]
     assert grads and all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+
+
+def _gathers(loss: torch.Tensor):
+    """The index tensors of each row gather in ``loss``'s backward graph,
+    by kind: ``x[rows]`` (IndexBackward0) and ``x.index_select(0, rows)``."""
+    found = {'IndexBackward0': [], 'IndexSelectBackward0': []}
+    seen, stack = set(), [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if node.name() == 'IndexBackward0':
+            found['IndexBackward0'] += [i for i in node._saved_indices if i is not None]
+        elif node.name() == 'IndexSelectBackward0':
+            found['IndexSelectBackward0'].append(node._saved_index)
+        stack.extend(n for n, _ in node.next_functions)
+    return found
+
+
+def _repeats(index: torch.Tensor) -> bool:
+    return index.dtype != torch.bool and index.unique().numel() < index.numel()
+
+
+@pytest.mark.parametrize('config', ['configs/dld_plate.py', 'configs/dld_plate_ctc.py'])
+def test_rows_read_more_than_once_are_gathered_with_a_deterministic_backward(
+        teacher_ckpt, config):
+    """The ground truth and the teacher's beams read the same image's memory.
+    ``x[rows]`` with repeated rows adds their gradients with atomics on a
+    multi-threaded CPU, so a loaded machine trained other weights from the
+    same seed (2026-12-05); ``index_select`` adds them in order."""
+    path = teacher_ckpt(config)
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_dld_cfg(config, teacher_ckpt=path, scale_strategy='sampled'))
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    gathers = _gathers(sum(v for k, v in losses.items() if k.startswith('loss')))
+    assert not any(_repeats(i) for i in gathers['IndexBackward0'])
+    assert any(_repeats(i) for i in gathers['IndexSelectBackward0'])

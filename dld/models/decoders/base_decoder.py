@@ -112,10 +112,13 @@ class BaseDecoder(BaseModule):
         steps of a padded ``encoder_out`` (``reads_padded_memory`` only).
 
         So a distiller scores the ground truth and the teacher's beams with
-        one decoder run instead of one per sequence.
+        one decoder run instead of one per sequence. Rows repeat, so they are
+        gathered with ``index_select``: the backward of ``encoder_out[rows]``
+        adds repeated rows with atomics on a multi-threaded CPU, in an order
+        that changes with the machine's load, and training drifts.
         """
         if rows is not None:
-            encoder_out = encoder_out[rows]
+            encoder_out = encoder_out.index_select(0, rows)
             memory_mask = None if memory_mask is None else memory_mask[rows]
         return self.forward_train(encoder_out, targets, **self._masked(memory_mask))
 

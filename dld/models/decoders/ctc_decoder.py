@@ -58,7 +58,8 @@ class CTCDecoder(BaseDecoder):
         so ``memory_mask`` is refused (``reads_padded_memory`` is False)."""
         self._masked(memory_mask)  # refuses a mask
         logits, _ = self.forward_train(encoder_out)
-        return (logits if rows is None else logits[rows]), None
+        # index_select: rows repeat (BaseDecoder.forward_sequences).
+        return (logits if rows is None else logits.index_select(0, rows)), None
 
     def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, None]:
         return self.forward_train(encoder_out)

@@ -597,8 +597,9 @@ class DLDDistiller(BaseModel):
         if plan.beam_rows is not None:
             beam_rows = torch.tensor(plan.beam_rows, device=nll.device).view(n, -1)
             # No beam (score -inf): NLL 0, which every consumer masks out.
-            beam_nll = torch.where(beam_rows >= 0, nll[beam_rows.clamp(min=0)],
-                                   nll.new_zeros(()))
+            # index_select, not nll[rows]: rows repeat (forward_sequences).
+            picked = nll.index_select(0, beam_rows.clamp(min=0).flatten()).view_as(beam_rows)
+            beam_nll = torch.where(beam_rows >= 0, picked, nll.new_zeros(()))
             if self.skd_loss is not None and self.train_student:
                 terms['skd'] = self.skd_loss(beam_nll, scores, reduction_override='none')
         if self.selector_score == 'kl':
