@@ -4,6 +4,7 @@ import re
 from types import SimpleNamespace
 from unittest import mock
 
+import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
@@ -58,6 +59,33 @@ def test_training_epochs_report_the_skips_of_every_worker(paired_root, tmp_path)
         counts.append(int(found.group(1)))
         assert int(found.group(2)) == sum(counts)
     assert sum(counts) == runner.train_dataloader.dataset.num_skipped_images >= 2
+
+
+def test_iteration_based_training_reports_every_interval_and_at_its_end(paired_root, tmp_path):
+    """Its one "epoch" is the whole training: reported only at the end, a
+    corrupt file would pass unnoticed for a run's length."""
+    (paired_root / 't0' / 'lr-0.png').write_bytes(CORRUPT)
+    dataset = dict(type='PairedPlateDataset', data_root=str(paired_root), ann_file='train.txt',
+                   frames='all', pipeline=PIPELINE, seed=0)
+    runner = Runner(
+        model=IgnoresInputs(), work_dir=str(tmp_path / 'work'),
+        train_dataloader=dict(batch_size=2, num_workers=0, dataset=dataset,
+                              sampler=dict(type='InfiniteSampler', shuffle=False),
+                              collate_fn=dict(type='pseudo_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=7),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=[dict(type='SkippedImagesHook', train_iter_interval=3)],
+        default_scope='dld')
+    with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
+        runner.train()
+    # 6 frames, 2 a batch, lr-0 of t0 first: read at iterations 1, 4 and 7.
+    reports = _warnings(log)
+    assert [re.search(r'in the training (.*?) \(', r).group(1) for r in reports] == [
+        'up to iteration 3', 'up to iteration 6', 'up to iteration 7']
+    assert [int(re.search(r'\): (\d+) image', r).group(1)) for r in reports] == [1, 1, 1]
+    with pytest.raises(ValueError, match='train_iter_interval'):
+        SkippedImagesHook(train_iter_interval=0)
 
 
 def test_a_test_epoch_says_the_substitutes_are_scored_twice(paired_root):

@@ -4,6 +4,7 @@ from typing import Dict, Optional
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import IterBasedTrainLoop
 
 from dld.datasets import nested_datasets
 from dld.registry import HOOKS
@@ -21,24 +22,45 @@ class SkippedImagesHook(Hook):
     datasets count in shared memory
     (:class:`~dld.datasets.SkippedImageCounter`), so the main process sees
     every worker's skips. Per rank: each rank counts the items it reads.
+
+    An iteration-based training has one "epoch", its whole length, so its
+    skips are reported every ``train_iter_interval`` iterations instead, and
+    at its end.
     """
 
     priority = 'LOW'
 
-    def __init__(self) -> None:
+    def __init__(self, train_iter_interval: int = 1000) -> None:
+        if train_iter_interval < 1:
+            raise ValueError(f'train_iter_interval must be >= 1, got {train_iter_interval}.')
+        self.train_iter_interval = train_iter_interval
         self._reported: Dict[int, int] = {}
 
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if (isinstance(runner.train_loop, IterBasedTrainLoop)
+                and self.every_n_train_iters(runner, self.train_iter_interval)):
+            self._report(runner, runner.train_dataloader, 'training',
+                         f' up to iteration {runner.iter + 1}')
+
     def after_train_epoch(self, runner) -> None:
-        # MMEngine counts the epoch up after this hook, before validation.
-        self._report(runner, runner.train_dataloader, 'training', runner.epoch + 1)
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            when = f' up to iteration {runner.iter}'
+        else:  # MMEngine counts the epoch up after this hook, before validation.
+            when = f' of epoch {runner.epoch + 1}'
+        self._report(runner, runner.train_dataloader, 'training', when)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        self._report(runner, runner.val_dataloader, 'validation', runner.epoch)
+        when = ''
+        if isinstance(getattr(runner, '_train_loop', None), IterBasedTrainLoop):
+            when = f' at iteration {runner.iter}'
+        elif runner.epoch:
+            when = f' of epoch {runner.epoch}'
+        self._report(runner, runner.val_dataloader, 'validation', when)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        self._report(runner, runner.test_dataloader, 'test', None)
+        self._report(runner, runner.test_dataloader, 'test', '')
 
-    def _report(self, runner, dataloader, stage: str, epoch: Optional[int]) -> None:
+    def _report(self, runner, dataloader, stage: str, when: str) -> None:
         for dataset in nested_datasets(getattr(dataloader, 'dataset', None)):
             counter = getattr(dataset, 'skipped_images', None)
             if counter is None:
@@ -48,7 +70,6 @@ class SkippedImagesHook(Hook):
             self._reported[id(dataset)] = total
             if new <= 0:
                 continue
-            when = f' of epoch {epoch}' if epoch else ''
             instead = ('another random item was read in place of each'
                        if not dataset.test_mode else
                        'the next item was scored in place of each, so the metrics count it '
