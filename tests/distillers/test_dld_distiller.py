@@ -746,3 +746,55 @@ def test_rows_read_more_than_once_are_gathered_with_a_deterministic_backward(
     gathers = _gathers(sum(v for k, v in losses.items() if k.startswith('loss')))
     assert not any(_repeats(i) for i in gathers['IndexBackward0'])
     assert any(_repeats(i) for i in gathers['IndexSelectBackward0'])
+
+
+def _record_content_ratios(connector, seen: list) -> None:
+    forward = connector.forward
+
+    def spy(x, *args, content_ratio=None, **kwargs):
+        seen.append(content_ratio)
+        return forward(x, *args, content_ratio=content_ratio, **kwargs)
+
+    connector.forward = spy
+
+
+@pytest.mark.parametrize('teacher_input', ['hr', 'lr'])
+def test_features_are_aligned_content_to_content_when_the_lr_frame_is_padded(
+        teacher_ckpt, teacher_input):
+    """ResizePair pads LR to keep its aspect ratio and stretches HR: the
+    connectors get each image's valid_ratio, so its content lands on the
+    teacher's whole map. A teacher reading the same LR is padded alike."""
+    model = build(teacher_ckpt(), scale_strategy='all', teacher_input=teacher_input)
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    seen = []
+    for name in ('backbone', 'encoder'):
+        _record_content_ratios(model.connectors[name], seen)
+    model(lr, samples, mode='loss', inputs_hr=hr)
+    assert len(seen) == 2 * len(model.scales) and all(r is None for r in seen)
+
+    for ds, ratio in zip(samples, [1.0, 0.5, 1.0, 0.75]):
+        ds.set_metainfo(dict(valid_ratio=ratio))
+    seen.clear()
+    model(lr, samples, mode='loss', inputs_hr=hr)
+    assert len(seen) == 2 * len(model.scales)
+    for ratio in seen:
+        if teacher_input == 'lr':
+            assert ratio is None
+        else:
+            assert ratio.tolist() == [1.0, 0.5, 1.0, 0.75]
+
+
+def test_ctc_logit_kd_aligns_a_padded_students_frames_to_the_teachers(teacher_ckpt):
+    """The student's frames over its content, past which ResizePair padded
+    the LR frame, are what the teacher's frames of the stretched HR read."""
+    config = 'configs/dld_plate_ctc.py'
+    cfg = tiny_dld_cfg(config, teacher_ckpt=teacher_ckpt(config))
+    cfg['losses']['logit'] = dict(type='KLDivLoss', temperature=1.0)
+    model = MODELS.build(cfg)
+    t_logits = torch.randn(2, 12, 10)
+    padded = torch.cat([t_logits, torch.randn(2, 12, 10)], dim=1)  # content: 12 of 24
+    args = (dict(logits=padded), dict(logits=t_logits), torch.arange(2), [[1, 2, 3], [4, 5]])
+    torch.testing.assert_close(model._logit_terms(*args, torch.full((2, ), 0.5)),
+                               torch.zeros(2), atol=1e-6, rtol=0)
+    assert (model._logit_terms(*args) > 0.1).all()  # the whole 24 over the teacher's 12

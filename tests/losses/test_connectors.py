@@ -32,3 +32,34 @@ def test_unlearned_sequence_connector_interpolates_linearly():
     out = connector(ramp, length=8)[0, :, 0]
     # half-pixel centres: inner samples lie halfway between neighbours
     torch.testing.assert_close(out[1:7], torch.tensor([0.25, 0.75, 1.25, 1.75, 2.25, 2.75]))
+
+
+
+def test_padded_content_is_resized_as_if_cropped_and_the_padding_never_read():
+    """ResizePair pads LR on the right (valid_ratio) and stretches HR: the
+    student's content must land on the teacher's whole map."""
+    content = torch.randn(2, 8, 3, 10, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.interpolate(content, size=(6, 36), mode='bilinear',
+                                               align_corners=False)
+    connector = FeatureMapConnector(8, 8, learned=False)
+    for ratio in (0.5, 0.25):
+        padded = torch.cat([content, torch.full((2, 8, 3, round(10 / ratio) - 10), 1e3)], 3)
+        torch.testing.assert_close(
+            connector(padded, (6, 36), content_ratio=torch.full((2, ), ratio)), expected)
+    # Each image its own ratio: 10 of 40 columns, and 20 of 40.
+    wide = torch.randn(1, 8, 3, 20, generator=torch.Generator().manual_seed(1))
+    mixed = torch.full((2, 8, 3, 40), 1e3)
+    mixed[0, ..., :10], mixed[1, ..., :20] = content[0], wide[0]
+    out = connector(mixed, (6, 36), content_ratio=torch.tensor([0.25, 0.5]))
+    torch.testing.assert_close(out[0], expected[0])
+    torch.testing.assert_close(out[1:], torch.nn.functional.interpolate(
+        wide, size=(6, 36), mode='bilinear', align_corners=False))
+    # Whole maps (ratio 1, or none given) are resized as before.
+    torch.testing.assert_close(connector(content, (6, 36), content_ratio=torch.ones(2)),
+                               expected)
+
+    steps = SequenceConnector(8, 8, learned=False)
+    seq = content[:, :, 0].transpose(1, 2)  # (2, 10, 8)
+    padded_seq = torch.cat([seq, torch.full((2, 30, 8), 1e3)], dim=1)
+    torch.testing.assert_close(steps(padded_seq, 36, content_ratio=torch.full((2, ), 0.25)),
+                               steps(seq, 36))

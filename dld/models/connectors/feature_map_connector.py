@@ -2,10 +2,11 @@
 from typing import Optional, Tuple
 
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from dld.registry import MODELS
+
+from .content_resize import resize_content
 
 
 @MODELS.register_module()
@@ -39,11 +40,12 @@ class FeatureMapConnector(nn.Module):
         else:
             self.proj = nn.Identity()
 
-    def forward(self, x: Tensor, size: Optional[Tuple[int, int]] = None) -> Tensor:
-        """``(B, Cs, h, w)`` -> ``(B, Ct, H, W)`` with ``(H, W) = size`` (None keeps ``(h, w)``)."""
+    def forward(self, x: Tensor, size: Optional[Tuple[int, int]] = None,
+                content_ratio: Optional[Tensor] = None) -> Tensor:
+        """``(B, Cs, h, w)`` -> ``(B, Ct, H, W)`` with ``(H, W) = size`` (None keeps
+        ``(h, w)``); ``content_ratio`` ``(B,)``: the share of each map's width that
+        the teacher's whole width shows (:func:`resize_content`)."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'expected (B, {self.in_channels}, h, w), got {tuple(x.shape)}')
         x = self.proj(x)
-        if size is not None and tuple(size) != tuple(x.shape[-2:]):
-            x = F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
-        return x
+        return resize_content(x, x.shape[-2:] if size is None else size, content_ratio)

@@ -2,10 +2,11 @@
 from typing import Optional
 
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from dld.registry import MODELS
+
+from .content_resize import resize_content_steps
 
 
 @MODELS.register_module()
@@ -31,12 +32,13 @@ class SequenceConnector(nn.Module):
         self.out_dim = out_dim
         self.proj = nn.Linear(in_dim, out_dim) if learned else nn.Identity()
 
-    def forward(self, x: Tensor, length: Optional[int] = None) -> Tensor:
-        """``(B, T, Ds)`` -> ``(B, T', Dt)`` with ``T' = length`` (None keeps ``T``)."""
+    def forward(self, x: Tensor, length: Optional[int] = None,
+                content_ratio: Optional[Tensor] = None) -> Tensor:
+        """``(B, T, Ds)`` -> ``(B, T', Dt)`` with ``T' = length`` (None keeps ``T``);
+        ``content_ratio`` ``(B,)``: the share of each sequence's steps that the
+        teacher's whole sequence covers (:func:`resize_content_steps`; None for
+        decoding steps, which are characters, not places)."""
         if x.dim() != 3 or x.shape[-1] != self.in_dim:
             raise ValueError(f'expected (B, T, {self.in_dim}), got {tuple(x.shape)}')
         x = self.proj(x)
-        if length is not None and length != x.shape[1]:
-            x = F.interpolate(x.transpose(1, 2), size=int(length), mode='linear',
-                              align_corners=False).transpose(1, 2)
-        return x
+        return resize_content_steps(x, x.shape[1] if length is None else length, content_ratio)

@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
+from dld.models.connectors import resize_content_steps
 from dld.models.decoders import pad_memories
 from dld.models.losses.functional import topk_sequence_kl
 from dld.registry import MODELS
@@ -433,6 +434,7 @@ class DLDDistiller(BaseModel):
                                f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
         teacher = self._run_teacher(self.teacher_view(inputs, inputs_hr), gt)
+        teacher['content_ratio'] = self._content_ratio(inputs, data_samples)
 
         if self.train_selector and self.selector_decisions == 'expected':
             decisions = self.selector(inputs).softmax(dim=-1)
@@ -510,6 +512,24 @@ class DLDDistiller(BaseModel):
             return w
         w = computed.float()
         return w / w.sum(dim=1, keepdim=True)
+
+    def _content_ratio(self, inputs: torch.Tensor, data_samples: List[PlateDataSample]
+                       ) -> Optional[torch.Tensor]:
+        """(B,) the share of the student's input width that the teacher's whole
+        input shows, or None where that is all of it.
+
+        ``ResizePair`` pads an LR frame on the right to keep its aspect ratio
+        (``valid_ratio``) and stretches the HR frame over the teacher's whole
+        input, so the features and the CTC frames are aligned content to
+        content (:func:`~dld.models.connectors.resize_content`). A teacher
+        that reads the student's own stream sees the same padding.
+        """
+        if self.teacher_input != 'hr':
+            return None
+        ratios = [float(ds.metainfo.get('valid_ratio', 1.0)) for ds in data_samples]
+        if all(r >= 1 for r in ratios):
+            return None
+        return inputs.new_tensor(ratios, dtype=torch.float)
 
     @torch.no_grad()
     def _run_teacher(self, teacher_inputs: torch.Tensor, gt: List[List[int]]) -> dict:
@@ -611,10 +631,12 @@ class DLDDistiller(BaseModel):
         if not self.train_student:  # a frozen student: its distillation terms train nothing
             return terms
         t_feats = teacher['feats']
+        ratio = teacher.get('content_ratio')
+        ratio = None if ratio is None else ratio[idx]
         if self.feature_loss is not None:
-            terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub)
+            terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub, ratio)
         if self.logit_loss is not None:
-            terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub)
+            terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub, ratio)
         if 'gate' in teacher:  # the teacher's outputs count where it reads right
             gate = teacher['gate'][idx]
             for name in ('skd', 'logit'):
@@ -622,16 +644,19 @@ class DLDDistiller(BaseModel):
                     terms[name] = terms[name] * gate
         return terms
 
-    def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor,
-                       gt: List[List[int]]) -> torch.Tensor:
+    def _feature_terms(self, s: dict, t: dict, idx: torch.Tensor, gt: List[List[int]],
+                       ratio: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``ratio`` (n,): :meth:`_content_ratio` of the images ``idx``."""
         levels = self.feature_levels
         t_map = t['backbone_out'][idx]
         total = levels['backbone'] * self.feature_loss(
-            self.connectors['backbone'](s['backbone_out'], size=t_map.shape[-2:]),
+            self.connectors['backbone'](s['backbone_out'], size=t_map.shape[-2:],
+                                        content_ratio=ratio),
             t_map, reduction_override='none')
         t_enc = t['encoder_out'][idx]
         total = total + levels['encoder'] * self.feature_loss(
-            self.connectors['encoder'](s['encoder_out'], length=t_enc.shape[1]),
+            self.connectors['encoder'](s['encoder_out'], length=t_enc.shape[1],
+                                       content_ratio=ratio),
             t_enc, reduction_override='none')
         if 'decoder' in self.connectors and s.get('decoder_hidden') is not None:
             t_hid = t['decoder_hidden'][idx]
@@ -641,18 +666,16 @@ class DLDDistiller(BaseModel):
                 s_hid, t_hid, mask=mask, reduction_override='none')
         return total
 
-    def _logit_terms(self, s: dict, t: dict, idx: torch.Tensor,
-                     gt: List[List[int]]) -> torch.Tensor:
+    def _logit_terms(self, s: dict, t: dict, idx: torch.Tensor, gt: List[List[int]],
+                     ratio: Optional[torch.Tensor] = None) -> torch.Tensor:
         t_logits = t['logits'][idx]
         s_logits = s['logits']
         if self.student.decoder.logits_per_frame:
             # CTC: one distribution per input frame, every frame counts; at a
             # smaller scale the student has fewer frames, aligned to the
-            # teacher's by linear interpolation along time (an approximation).
-            if s_logits.shape[1] != t_logits.shape[1]:
-                s_logits = nn.functional.interpolate(
-                    s_logits.transpose(1, 2), size=t_logits.shape[1], mode='linear',
-                    align_corners=False).transpose(1, 2)
+            # teacher's (content to content, ``ratio``) by linear
+            # interpolation along time (an approximation).
+            s_logits = resize_content_steps(s_logits, t_logits.shape[1], ratio)
             mask = None
         else:
             mask = _step_mask(gt, t_logits.shape[1], t_logits.device)
