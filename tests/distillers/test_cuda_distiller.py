@@ -19,6 +19,8 @@ def test_a_training_step_and_a_prediction_on_the_gpu(teacher_ckpt, dtype):
     model = MODELS.build(tiny_dld_cfg('configs/dld_plate.py', teacher_ckpt=teacher_ckpt()))
     model = model.cuda().train()
     lr, hr, samples = plate_batch()
+    for ds, ratio in zip(samples, [1.0, 0.6, 0.98, 0.8]):  # padded LR: resize_content
+        ds.set_metainfo(dict(valid_ratio=ratio))
     with torch.autocast('cuda', dtype=dtype, enabled=dtype != torch.float32):
         losses = model.loss(lr.cuda(), samples, inputs_hr=hr.cuda())
     total = sum(v for k, v in losses.items() if k.startswith('loss'))

@@ -681,11 +681,15 @@ def test_losses_under_autocast_are_float32_and_near_float32_ones(teacher_ckpt, c
     AmpOptimWrapper's on CUDA, autocast here on the CPU in its stead) runs the
     whole DLD step, teacher and beam search included, under autocast: every
     loss and the teacher's beam scores come out in float32 and near the
-    float32 step's, and the backward pass reaches the student."""
+    float32 step's, and the backward pass reaches the student. Some LR frames
+    are padded (valid_ratio < 1), so the features are resized content to
+    content (resize_content) under autocast too."""
     cfg = tiny_dld_cfg(config, teacher_ckpt=teacher_ckpt(config), scale_strategy='all')
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()  # no dropout: both runs compute the same thing
     lr, hr, samples = plate_batch(6, seed=3)
+    for ds, ratio in zip(samples, [1.0, 0.6, 0.98, 1.0, 0.8, 0.97]):
+        ds.set_metainfo(dict(valid_ratio=ratio))
     runs = {}
     for half in (False, True):
         model.zero_grad()
@@ -736,7 +740,7 @@ def test_rows_read_more_than_once_are_gathered_with_a_deterministic_backward(
     """The ground truth and the teacher's beams read the same image's memory.
     ``x[rows]`` with repeated rows adds their gradients with atomics on a
     multi-threaded CPU, so a loaded machine trained other weights from the
-    same seed (2026-12-05); ``index_select`` adds them in order."""
+    same seed (2026-12-04); ``index_select`` adds them in order."""
     path = teacher_ckpt(config)
     torch.manual_seed(0)
     model = MODELS.build(tiny_dld_cfg(config, teacher_ckpt=path, scale_strategy='sampled'))

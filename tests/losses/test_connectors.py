@@ -63,3 +63,21 @@ def test_padded_content_is_resized_as_if_cropped_and_the_padding_never_read():
     padded_seq = torch.cat([seq, torch.full((2, 30, 8), 1e3)], dim=1)
     torch.testing.assert_close(steps(padded_seq, 36, content_ratio=torch.full((2, ), 0.25)),
                                steps(seq, 36))
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_padded_content_under_autocast_never_reads_the_padding(dtype):
+    """A grid built in half precision lands up to a third of a column off
+    and reads the padding; it is built in float32 whatever the features."""
+    content = torch.randn(2, 8, 3, 10, generator=torch.Generator().manual_seed(0))
+    padded = torch.cat([content, torch.full((2, 8, 3, 30), 1e3)], dim=3).to(dtype)
+    expected = torch.nn.functional.interpolate(content, size=(6, 36), mode='bilinear',
+                                               align_corners=False)
+    with torch.autocast('cpu', dtype=dtype):
+        out = FeatureMapConnector(8, 8, learned=False)(padded, (6, 36), torch.full((2, ), 0.25))
+        steps = SequenceConnector(8, 8, learned=False)(padded[:, :, 0].transpose(1, 2), 36,
+                                                       torch.full((2, ), 0.25))
+    assert out.dtype == steps.dtype == dtype
+    torch.testing.assert_close(out.float(), expected, atol=0.02, rtol=0.02)
+    torch.testing.assert_close(steps.float(), expected[:, :, 0].transpose(1, 2),
+                               atol=0.02, rtol=0.02)

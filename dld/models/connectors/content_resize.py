@@ -13,28 +13,34 @@ def resize_content(x: Tensor, size: Sequence[int],
 
     Why: ``ResizePair`` pads an LR frame on the right to keep its aspect
     ratio (its ``valid_ratio``) but stretches the HR frame over the
-    teacher's whole input. Resized whole, a padded student map would put
-    the plate's last characters over the teacher's middle. None, or every
-    ratio 1, is a plain :func:`F.interpolate` (``align_corners=False``);
-    the sampling is the same for a ratio of 1 either way.
+    teacher's whole input. Resized whole, a plate that fills 60 % of a
+    padded student map would be compared with the left 60 % of the
+    teacher's. None is a plain
+    :func:`F.interpolate` (``align_corners=False``), which a ratio of 1
+    samples alike. The grid is computed in float32, outside autocast: in
+    bfloat16 its positions would be off by a third of a column and read
+    the padding.
     """
     size = tuple(int(s) for s in size)
-    if content_ratio is None or bool((content_ratio >= 1).all()):
+    if content_ratio is None:
         if size == tuple(x.shape[-2:]):
             return x
         return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
-    ratio = content_ratio.to(x).clamp(min=1e-3, max=1.0)
-    # Output x in [-1, 1] -> input x in [-1, 2 r - 1]: the content's span.
-    theta = x.new_zeros(x.shape[0], 2, 3)
-    theta[:, 0, 0] = ratio
-    theta[:, 0, 2] = ratio - 1
-    theta[:, 1, 1] = 1
-    grid = F.affine_grid(theta, [x.shape[0], x.shape[1], *size], align_corners=False)
-    # Clamped to the centre of the content's last column, as interpolate
-    # clamps to the last one: the padding is never sampled.
-    last = (2 * ratio - 1 - 1 / x.shape[-1]).view(-1, 1, 1)
-    grid = torch.stack([torch.minimum(grid[..., 0], last), grid[..., 1]], dim=-1)
-    return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
+    with torch.autocast(x.device.type, enabled=False):
+        ratio = content_ratio.to(x.device, torch.float32).clamp(min=1e-3, max=1.0)
+        # Output x in [-1, 1] -> input x in [-1, 2 r - 1]: the content's span.
+        theta = torch.zeros(x.shape[0], 2, 3, device=x.device)
+        theta[:, 0, 0] = ratio
+        theta[:, 0, 2] = ratio - 1
+        theta[:, 1, 1] = 1
+        grid = F.affine_grid(theta, [x.shape[0], x.shape[1], *size], align_corners=False)
+        # Clamped to the centre of the content's last column, as interpolate
+        # clamps to the last one: the padding is never sampled.
+        last = (2 * ratio - 1 - 1 / x.shape[-1]).view(-1, 1, 1)
+        grid = torch.stack([torch.minimum(grid[..., 0], last), grid[..., 1]], dim=-1)
+        out = F.grid_sample(x.float(), grid, mode='bilinear', padding_mode='border',
+                            align_corners=False)
+    return out.to(x.dtype)
 
 
 def resize_content_steps(x: Tensor, length: int,
@@ -42,7 +48,7 @@ def resize_content_steps(x: Tensor, length: int,
     """``(B, T, D) -> (B, length, D)`` along time, linear, as
     :func:`resize_content` along the width: the steps of image ``b``'s left
     ``content_ratio[b]`` spread over all ``length`` steps."""
-    if content_ratio is None or bool((content_ratio >= 1).all()):
+    if content_ratio is None:
         if int(length) == x.shape[1]:
             return x
         return F.interpolate(x.transpose(1, 2), size=int(length), mode='linear',
