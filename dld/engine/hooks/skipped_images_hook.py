@@ -25,7 +25,8 @@ class SkippedImagesHook(Hook):
 
     An iteration-based training has one "epoch", its whole length, so its
     skips are reported every ``train_iter_interval`` iterations instead, and
-    at its end.
+    at its end ("up to iteration N" includes the batches the workers have
+    already read ahead).
     """
 
     priority = 'LOW'
