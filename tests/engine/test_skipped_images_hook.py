@@ -34,19 +34,25 @@ def _warnings(log):
     return [c.args[0] for c in log.call_args_list]
 
 
-def test_training_epochs_report_the_skips_of_every_worker(paired_root, tmp_path):
+def _runner_on_a_corrupt_frame(paired_root, tmp_path, num_workers, sampler, train_cfg,
+                               hook=None):
+    """A runner over the 6 frames of ``paired_root``, the first corrupt."""
     (paired_root / 't0' / 'lr-0.png').write_bytes(CORRUPT)
     dataset = dict(type='PairedPlateDataset', data_root=str(paired_root), ann_file='train.txt',
                    frames='all', pipeline=PIPELINE, seed=0)
-    runner = Runner(
+    return Runner(
         model=IgnoresInputs(), work_dir=str(tmp_path / 'work'),
-        train_dataloader=dict(batch_size=2, num_workers=2, dataset=dataset,
-                              sampler=dict(type='DefaultSampler', shuffle=False),
+        train_dataloader=dict(batch_size=2, num_workers=num_workers, dataset=dataset,
+                              sampler=dict(type=sampler, shuffle=False),
                               collate_fn=dict(type='pseudo_collate')),
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
-        default_hooks=dict(checkpoint=None), custom_hooks=[dict(type='SkippedImagesHook')],
-        default_scope='dld')
+        train_cfg=train_cfg, optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=[hook or dict(type='SkippedImagesHook')], default_scope='dld')
+
+
+def test_training_epochs_report_the_skips_of_every_worker(paired_root, tmp_path):
+    runner = _runner_on_a_corrupt_frame(paired_root, tmp_path, 2, 'DefaultSampler',
+                                        dict(by_epoch=True, max_epochs=2))
     with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
         runner.train()
     reports = _warnings(log)
@@ -64,19 +70,9 @@ def test_training_epochs_report_the_skips_of_every_worker(paired_root, tmp_path)
 def test_iteration_based_training_reports_every_interval_and_at_its_end(paired_root, tmp_path):
     """Its one "epoch" is the whole training: reported only at the end, a
     corrupt file would pass unnoticed for a run's length."""
-    (paired_root / 't0' / 'lr-0.png').write_bytes(CORRUPT)
-    dataset = dict(type='PairedPlateDataset', data_root=str(paired_root), ann_file='train.txt',
-                   frames='all', pipeline=PIPELINE, seed=0)
-    runner = Runner(
-        model=IgnoresInputs(), work_dir=str(tmp_path / 'work'),
-        train_dataloader=dict(batch_size=2, num_workers=0, dataset=dataset,
-                              sampler=dict(type='InfiniteSampler', shuffle=False),
-                              collate_fn=dict(type='pseudo_collate')),
-        train_cfg=dict(by_epoch=False, max_iters=7),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
-        default_hooks=dict(checkpoint=None),
-        custom_hooks=[dict(type='SkippedImagesHook', train_iter_interval=3)],
-        default_scope='dld')
+    runner = _runner_on_a_corrupt_frame(
+        paired_root, tmp_path, 0, 'InfiniteSampler', dict(by_epoch=False, max_iters=7),
+        hook=dict(type='SkippedImagesHook', train_iter_interval=3))
     with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
         runner.train()
     # 6 frames, 2 a batch, lr-0 of t0 first: read at iterations 1, 4 and 7.
