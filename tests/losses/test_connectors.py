@@ -81,3 +81,11 @@ def test_padded_content_under_autocast_never_reads_the_padding(dtype):
     torch.testing.assert_close(out.float(), expected, atol=0.02, rtol=0.02)
     torch.testing.assert_close(steps.float(), expected[:, :, 0].transpose(1, 2),
                                atol=0.02, rtol=0.02)
+
+
+def test_content_resize_keeps_float64_and_its_gradient_is_exact():
+    from dld.models.connectors import resize_content
+    x = torch.randn(2, 3, 4, 10, dtype=torch.float64, requires_grad=True)
+    ratio = torch.tensor([0.5, 0.8])
+    assert resize_content(x, (5, 12), ratio).dtype == torch.float64
+    assert torch.autograd.gradcheck(lambda t: resize_content(t, (5, 12), ratio), (x, ))

@@ -15,21 +15,21 @@ def resize_content(x: Tensor, size: Sequence[int],
     ratio (its ``valid_ratio``) but stretches the HR frame over the
     teacher's whole input. Resized whole, a plate that fills 60 % of a
     padded student map would be compared with the left 60 % of the
-    teacher's. None is a plain
-    :func:`F.interpolate` (``align_corners=False``), which a ratio of 1
-    samples alike. The grid is computed in float32, outside autocast: in
-    bfloat16 its positions would be off by a third of a column and read
-    the padding.
+    teacher's. Without ratios this is :func:`F.interpolate`
+    (``align_corners=False``); a ratio of 1 samples the same points. The
+    grid is computed in float32 at least, outside autocast: in bfloat16
+    its positions would be off by a third of a column and read the padding.
     """
     size = tuple(int(s) for s in size)
     if content_ratio is None:
         if size == tuple(x.shape[-2:]):
             return x
         return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+    dtype = torch.promote_types(x.dtype, torch.float32)
     with torch.autocast(x.device.type, enabled=False):
-        ratio = content_ratio.to(x.device, torch.float32).clamp(min=1e-3, max=1.0)
+        ratio = content_ratio.to(x.device, dtype).clamp(min=1e-3, max=1.0)
         # Output x in [-1, 1] -> input x in [-1, 2 r - 1]: the content's span.
-        theta = torch.zeros(x.shape[0], 2, 3, device=x.device)
+        theta = torch.zeros(x.shape[0], 2, 3, device=x.device, dtype=dtype)
         theta[:, 0, 0] = ratio
         theta[:, 0, 2] = ratio - 1
         theta[:, 1, 1] = 1
@@ -38,7 +38,7 @@ def resize_content(x: Tensor, size: Sequence[int],
         # clamps to the last one: the padding is never sampled.
         last = (2 * ratio - 1 - 1 / x.shape[-1]).view(-1, 1, 1)
         grid = torch.stack([torch.minimum(grid[..., 0], last), grid[..., 1]], dim=-1)
-        out = F.grid_sample(x.float(), grid, mode='bilinear', padding_mode='border',
+        out = F.grid_sample(x.to(dtype), grid, mode='bilinear', padding_mode='border',
                             align_corners=False)
     return out.to(x.dtype)
 
