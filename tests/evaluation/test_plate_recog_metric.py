@@ -118,3 +118,17 @@ def test_one_group_adds_no_keys_and_other_groupings_are_refused():
     assert not any('/accuracy/' in k for k in metric.evaluate(1))
     with pytest.raises(ValueError, match="group_by must be None or 'folder'"):
         PlateRecogMetric(group_by='layout')
+
+
+def test_unlabelled_frames_are_scored_as_wrong_with_a_warning():
+    """A blind set read with allow_empty_text would report 0 % as if it
+    were a result; the count of unlabelled frames says it is not."""
+    from unittest import mock
+    with mock.patch('dld.evaluation.metrics.text_metric.print_log') as log:
+        res = _evaluate([('', 'ABC123'), ('AB12', 'AB12'), ('', 'XY9')])
+    assert res['plate/accuracy'] == pytest.approx(1 / 3)
+    (call, ) = log.call_args_list
+    assert '2 of 3 frames have no label' in call.args[0]
+    with mock.patch('dld.evaluation.metrics.text_metric.print_log') as log:
+        _evaluate([('AB12', 'AB12')])
+    assert not log.called

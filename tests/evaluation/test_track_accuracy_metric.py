@@ -78,3 +78,15 @@ def test_a_tied_ground_truth_does_not_depend_on_arrival_order():
         metric = TrackAccuracyMetric()
         metric.process({}, order)
         assert metric.evaluate(2)['track/accuracy'] == 1.0
+
+
+def test_unlabelled_tracks_are_counted_in_a_warning():
+    from unittest import mock
+    metric = TrackAccuracyMetric()
+    metric.process({}, [_frame('t1', 0, '', 'AB12', 0.5), _frame('t1', 1, '', 'AB12', 0.5),
+                        _frame('t2', 0, 'CD34', 'CD34', 0.9)])
+    with mock.patch('dld.evaluation.metrics.text_metric.print_log') as log:
+        res = metric.evaluate(3)
+    assert res['track/accuracy'] == pytest.approx(1 / 2)
+    (call, ) = log.call_args_list
+    assert '1 of 2 tracks have no label' in call.args[0]

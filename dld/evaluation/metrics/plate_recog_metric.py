@@ -63,6 +63,7 @@ class PlateRecogMetric(TextMetric):
             self.results.append(pair)
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
+        self._warn_unlabelled(sum(not r[0] for r in results), len(results), 'frames')
         scores = plate_scores([r[:2] for r in results])
         if not self.group_by:
             return scores

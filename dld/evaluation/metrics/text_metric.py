@@ -1,7 +1,9 @@
 """The base of the metrics that compare plate texts."""
+import logging
 from typing import Optional
 
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 
 
 class TextMetric(BaseMetric):
@@ -27,3 +29,13 @@ class TextMetric(BaseMetric):
 
     def _norm(self, text: str) -> str:
         return text if self.case_sensitive else text.upper()
+
+    def _warn_unlabelled(self, unlabelled: int, total: int, what: str) -> None:
+        """A set read with ``allow_empty_text`` scores its unlabelled items
+        as misread (unless read as empty): say so, or 0 % looks like a
+        result."""
+        if unlabelled:
+            print_log(f'{type(self).__name__}: {unlabelled} of {total} {what} have no label '
+                      "(empty gt_text) and count as read wrong; score only labelled data, "
+                      'or read unlabelled plates with tools/infer.py.', logger='current',
+                      level=logging.WARNING)

@@ -82,7 +82,7 @@ class TrackAccuracyMetric(TextMetric):
         tracks: Dict[str, list] = defaultdict(list)
         for track_id, frame_idx, gt, pred, score in results:
             tracks[track_id].append((frame_idx, gt, pred, score))
-        correct = 0
+        correct = unlabelled = 0
         for track_id, frames in tracks.items():
             _check_distinct_frames(track_id, [f for f, _, _, _ in frames])
             frames = [(0 if f is None else f, gt, p, s) for f, gt, p, s in frames]
@@ -92,9 +92,11 @@ class TrackAccuracyMetric(TextMetric):
                           f'disagree on gt_text {dict(gts)}; using the most '
                           'frequent.', logger='current', level=30)
             gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
+            unlabelled += not gt
             voted = vote_track([(f, p, s) for f, _, p, s in frames])
             correct += voted == gt
         n = len(tracks)
+        self._warn_unlabelled(unlabelled, n, 'tracks')
         return dict(
             accuracy=correct / n if n else 0.0,
             num_tracks=n,

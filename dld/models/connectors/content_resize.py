@@ -34,8 +34,10 @@ def resize_content(x: Tensor, size: Sequence[int],
         theta[:, 0, 2] = ratio - 1
         theta[:, 1, 1] = 1
         grid = F.affine_grid(theta, [x.shape[0], x.shape[1], *size], align_corners=False)
-        # Clamped to the centre of the content's last column, as interpolate
-        # clamps to the last one: the padding is never sampled.
+        # Clamped one column inside the content's right edge (r w), as
+        # interpolate clamps to the last column: no column past the one the
+        # content ends in is read, and that one with at most its content's
+        # share of the weight (all of it when r w is a whole number).
         last = (2 * ratio - 1 - 1 / x.shape[-1]).view(-1, 1, 1)
         grid = torch.stack([torch.minimum(grid[..., 0], last), grid[..., 1]], dim=-1)
         out = F.grid_sample(x.to(dtype), grid, mode='bilinear', padding_mode='border',
