@@ -126,3 +126,31 @@ def test_without_the_gate_no_teacher_reading_is_judged(dld_ckpt):
     assert 'teacher_top1_right' not in model.loss(lr, samples, inputs_hr=None)
     with pytest.raises(ValueError, match='teacher_gate'):
         MODELS.build(tiny_dld_cfg(LR_TEACHER, teacher_gate='always'))
+
+
+
+@pytest.mark.parametrize('config, expect', [(LR_TEACHER, [1.0, 0.5, 0.6, 1.0]),
+                                            ('configs/dld_plate_student_online.py', None)])
+def test_lr_teacher_reads_a_padded_frame_as_its_content(dld_ckpt, config, expect):
+    """An LR teacher reads the student's padded LR frame: its features and
+    beams come from the steps that show the plate, as the student reads it;
+    an HR teacher reads the stretched HR frame whole."""
+    path, _ = dld_ckpt
+    lr, hr, samples = plate_batch()
+    for ds, ratio in zip(samples, [1.0, 0.5, 0.6, 1.0]):
+        ds.set_metainfo(dict(valid_ratio=ratio))
+    model = MODELS.build(tiny_dld_cfg(config, teacher_ckpt=path)).train()
+    seen = {}
+    forward, beams = model.teacher.forward_features, model.teacher.decoder.beam_search
+    model.teacher.forward_features = lambda x, **kw: (
+        seen.update(ratios=kw.get('valid_ratios')) or forward(x, **kw))
+    model.teacher.decoder.beam_search = lambda *a, **kw: (
+        seen.update(mask=kw.get('memory_mask')) or beams(*a, **kw))
+    model.loss(lr, samples, inputs_hr=hr)
+    assert seen['ratios'] == expect
+    if expect is None:
+        assert seen['mask'] is None
+    else:
+        width = seen['mask'].shape[1]
+        assert seen['mask'].sum(1).tolist() == [
+            width, -(-width // 2), -(-(width * 6) // 10), width]

@@ -802,3 +802,41 @@ def test_ctc_logit_kd_aligns_a_padded_students_frames_to_the_teachers(teacher_ck
     torch.testing.assert_close(model._logit_terms(*args, torch.full((2, ), 0.5)),
                                torch.zeros(2), atol=1e-6, rtol=0)
     assert (model._logit_terms(*args) > 0.1).all()  # the whole 24 over the teacher's 12
+
+
+def test_padded_lr_frames_are_read_as_their_content_in_training_and_prediction(teacher_ckpt):
+    """The student reads only the memory steps that show a padded frame's
+    plate (valid_ratio), in the one padded pass over every scale as when it
+    reads a scale alone, and the selector's grouped prediction as each
+    scale's own."""
+    model = build(teacher_ckpt(), scale_strategy='all')
+    lr, hr, samples = plate_batch(6)
+    ratios = [1.0, 0.5, 0.4, 1.0, 0.75, 0.6]
+    for ds, ratio in zip(samples, ratios):
+        ds.set_metainfo(dict(valid_ratio=ratio))
+    seen = []
+    score = model.student.decoder.score_sequences
+
+    def spy(memory, targets, rows=None, unalignable_nll=None, memory_mask=None):
+        seen.append(memory_mask[rows].sum(1))
+        return score(memory, targets, rows, unalignable_nll, memory_mask=memory_mask)
+
+    model.student.decoder.score_sequences = spy
+    model.train()
+    model(lr, samples, mode='loss', inputs_hr=hr)
+    steps, = seen  # one pass over every scale: the steps each row reads
+    widths = [model.student.forward_encoder(model.resize(lr[:1], s))['encoder_out'].shape[1]
+              for s in model.scales]
+    expected = {int(-(-(r * w - 1e-6) // 1)) or 1 for w in widths for r in ratios}
+    assert set(steps.tolist()) <= expected and steps.min() < min(widths)
+    del model.student.decoder.score_sequences
+
+    model.eval()
+    for i in range(len(model.scales)):
+        model.selector.decide = lambda logits, i=i: (logits, torch.tensor([i, 0, 1, 2, 3, 4]))
+        grouped = model.predict(lr, copy.deepcopy(samples), reread={})
+        for j, ds in enumerate(grouped):
+            own = model.student.predict(model.resize(lr[j:j + 1], ds.pred_scale),
+                                        copy.deepcopy(samples[j:j + 1]))[0]
+            assert ds.pred_text == own.pred_text
+            assert ds.pred_score == pytest.approx(own.pred_score, rel=1e-4, abs=1e-6)

@@ -163,3 +163,16 @@ def test_beam_search_on_a_padded_memory_finds_what_the_memory_alone_gives(cell):
         alone_seqs, alone_scores = dec.beam_search(memory, beam_width=8, topk=5)
         assert seqs[row] == alone_seqs[0]
         torch.testing.assert_close(scores[row], alone_scores[0])
+
+
+def test_content_mask_keeps_the_steps_that_show_the_image():
+    from dld.models.decoders import content_mask, pad_memories
+    mask = content_mask([1.0, 0.5, 0.4, 0.001], 10)
+    assert mask.sum(1).tolist() == [10, 5, 4, 1]  # at least one step
+    assert mask[:, 0].all() and not mask[1, 5:].any()
+    assert content_mask([1.0, 1.0], 10) is None
+    # Each memory's own mask stays within its rows; padding is never a step.
+    memory, padded = pad_memories([torch.zeros(2, 6, 3), torch.zeros(1, 4, 3)],
+                                  [content_mask([0.5, 1.0], 6), None])
+    assert memory.shape == (3, 6, 3)
+    assert padded.sum(1).tolist() == [3, 6, 4]

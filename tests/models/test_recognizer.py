@@ -248,3 +248,35 @@ def test_auxiliary_head_reads_a_case_sensitive_dictionary_as_the_decoder_does():
 def test_test_cfg_widths_below_one_are_refused_not_replaced(key, value):
     with pytest.raises(ValueError, match=f'test_cfg.{key} must be an int >= 1'):
         tiny_recognizer(dict(type='CTCDecoder'), test_cfg=dict(decode='beam', **{key: value}))
+
+
+@pytest.mark.parametrize('kind', ['ctc', 'attn'])
+def test_a_padded_frame_is_read_as_its_content_alone(kind):
+    """ResizePair pads an LR frame on the right to its valid_ratio: the
+    attention decoder reads only the memory steps that show the plate, in
+    training and in prediction alike (a CTC decoder emits blanks there)."""
+    model = build(kind)
+    x = images(1.0)
+    samples = [PlateDataSample(gt_text='AB12', metainfo=dict(valid_ratio=0.5)),
+               PlateDataSample(gt_text='XYZ9876', metainfo=dict(valid_ratio=1.0))]
+    memory = model.encoder(model.extract_feat(x))
+    half = -(-memory.shape[1] // 2)
+    targets = model.encode_targets(['AB12', 'XYZ9876'])
+    loss = model.loss(x, samples)['loss_ce' if kind == 'attn' else 'loss_ctc']
+    preds = model.predict(x, [PlateDataSample(metainfo=s.metainfo) for s in samples])
+    if kind == 'ctc':
+        assert model.memory_mask(memory, [0.5, 1.0]) is None
+        torch.testing.assert_close(loss, model.decoder.loss(memory, targets)['loss_ctc'])
+        return
+    # Image 0 read from its first half alone, image 1 whole.
+    alone = [model.decoder.sequence_nll(memory[:1, :half], targets[:1]),
+             model.decoder.sequence_nll(memory[1:], targets[1:])]
+    masked = model.decoder.score_sequences(
+        memory, targets, memory_mask=model.memory_mask(memory, [0.5, 1.0]))[0]
+    torch.testing.assert_close(masked, torch.cat(alone))
+    mask = model.memory_mask(memory, [0.5, 1.0])
+    torch.testing.assert_close(loss, model.decoder.loss(memory, targets, mask)['loss_ce'])
+    assert not torch.allclose(loss, model.decoder.loss(memory, targets)['loss_ce'])
+    first = model.decoder.predict(memory[:1, :half])[0]
+    assert (preds[0].pred_text, preds[0].pred_score) == pytest.approx(
+        (first['text'], first['score']))

@@ -122,9 +122,11 @@ class AttentionDecoder(BaseDecoder):
             tokens.append(token)
         return torch.stack(logits, 1), torch.stack(hiddens, 1), torch.stack(tokens, 1)
 
-    def forward_test(self, encoder_out: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward_test(self, encoder_out: torch.Tensor,
+                     memory_mask: Optional[torch.Tensor] = None
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Free-running greedy decoding: the step logits along the greedy path."""
-        logits, hidden, _ = self._greedy(encoder_out)
+        logits, hidden, _ = self._greedy(encoder_out, memory_mask)
         return logits, hidden
 
     @torch.no_grad()

@@ -91,15 +91,19 @@ class BaseDecoder(BaseModule):
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------
-    def forward(self, encoder_out: torch.Tensor, targets: Optional[Targets] = None
+    def forward(self, encoder_out: torch.Tensor, targets: Optional[Targets] = None,
+                memory_mask: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Teacher-forced on ``targets`` when given, else :meth:`forward_test`."""
+        """Teacher-forced on ``targets`` when given, else :meth:`forward_test`;
+        ``memory_mask`` as in :meth:`forward_sequences`."""
+        masked = self._masked(memory_mask)
         if targets is None:
-            return self.forward_test(encoder_out)
-        return self.forward_train(encoder_out, targets)
+            return self.forward_test(encoder_out, **masked)
+        return self.forward_train(encoder_out, targets, **masked)
 
-    def loss(self, encoder_out: torch.Tensor, targets: Targets) -> Dict[str, torch.Tensor]:
-        logits, _ = self.forward_train(encoder_out, targets)
+    def loss(self, encoder_out: torch.Tensor, targets: Targets,
+             memory_mask: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        logits, _ = self.forward_train(encoder_out, targets, **self._masked(memory_mask))
         return self.module_loss(logits, targets)
 
     def forward_sequences(self, encoder_out: torch.Tensor, targets: Targets,

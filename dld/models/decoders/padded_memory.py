@@ -1,20 +1,48 @@
-"""Memories of several widths as one padded batch, for one decoder pass."""
-from typing import Sequence, Tuple
+"""Memories of several widths as one padded batch, for one decoder pass, and
+the steps of a memory that show the image rather than its padding."""
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch.nn import functional as F
 
 
-def pad_memories(memories: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+def content_mask(valid_ratios: Sequence[float], length: int,
+                 device=None) -> Optional[torch.Tensor]:
+    """``(B, length)``, True on the first ``ceil(r * length)`` steps of each
+    memory (at least one): those that show the image of an LR frame that
+    ``ResizePair`` padded on the right to its ``valid_ratio`` ``r``; None
+    when every step does.
+
+    An attention decoder reads only these, as SAR does (mmocr): a narrow
+    plate (two rows, ``r`` about 0.4) would otherwise spread its attention
+    and its initial state over more padding than plate.
+    """
+    ratios = torch.as_tensor([float(r) for r in valid_ratios], dtype=torch.float64)
+    steps = (ratios * length - 1e-6).ceil().clamp(1, length).long()
+    if bool((steps >= length).all()):
+        return None
+    steps = steps.to(device)
+    return torch.arange(length, device=device)[None, :] < steps[:, None]
+
+
+def pad_memories(memories: Sequence[torch.Tensor],
+                 masks: Optional[Sequence[Optional[torch.Tensor]]] = None
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """``[(B_i, T_i, D)] -> memory (sum B_i, max T_i, D), mask (sum B_i, max T_i)``.
 
     The student reads each scale as a memory of its own width; padded to the
     longest and masked (True on real steps), they decode in one pass of a
     decoder that ``reads_padded_memory``, which on a CPU is cheaper than one
-    small pass per scale (``benchmarks/padded_decoding.py``). Rows keep the order of ``memories``.
+    small pass per scale (``benchmarks/padded_decoding.py``). Rows keep the
+    order of ``memories``. ``masks``: each memory's own ``(B_i, T_i)`` mask
+    (:func:`content_mask`, None: every step), kept within its rows.
     """
     longest = max(m.shape[1] for m in memories)
     memory = torch.cat([F.pad(m, (0, 0, 0, longest - m.shape[1])) for m in memories])
-    steps = torch.arange(longest, device=memory.device)
-    mask = torch.cat([(steps < m.shape[1]).expand(m.shape[0], longest) for m in memories])
-    return memory, mask
+    masks = masks or [None] * len(memories)
+    padded = []
+    for m, own in zip(memories, masks):
+        if own is None:
+            own = torch.ones(m.shape[:2], dtype=torch.bool, device=memory.device)
+        padded.append(F.pad(own, (0, longest - m.shape[1]), value=False))
+    return memory, torch.cat(padded)

@@ -433,8 +433,10 @@ class DLDDistiller(BaseModel):
             raise RuntimeError('The teacher has no trained weights: set '
                                f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
-        teacher = self._run_teacher(self.teacher_view(inputs, inputs_hr), gt)
-        teacher['content_ratio'] = self._content_ratio(inputs, data_samples)
+        ratios = _padded_ratios(data_samples)
+        teacher = self._run_teacher(self.teacher_view(inputs, inputs_hr), gt,
+                                    ratios if self.teacher_input == 'lr' else None)
+        teacher['content_ratio'] = self._content_ratio(inputs, ratios)
 
         if self.train_selector and self.selector_decisions == 'expected':
             decisions = self.selector(inputs).softmax(dim=-1)
@@ -456,7 +458,7 @@ class DLDDistiller(BaseModel):
                  if (idx := computed[:, i].nonzero(as_tuple=True)[0]).numel()]
         with torch.set_grad_enabled(self.train_student and torch.is_grad_enabled()):
             plans = [SequencePlan.of(idx, gt, teacher) for _, idx in reads]
-            outs = self._read_scales(inputs, reads, plans)
+            outs = self._read_scales(inputs, reads, plans, ratios)
             for (i, idx), plan, out in zip(reads, plans, outs):
                 for name, value in self._terms_from_outputs(out, idx, plan, teacher).items():
                     per_scale[name][idx, i] = value
@@ -513,7 +515,7 @@ class DLDDistiller(BaseModel):
         w = computed.float()
         return w / w.sum(dim=1, keepdim=True)
 
-    def _content_ratio(self, inputs: torch.Tensor, data_samples: List[PlateDataSample]
+    def _content_ratio(self, inputs: torch.Tensor, valid_ratios: Optional[List[float]]
                        ) -> Optional[torch.Tensor]:
         """(B,) the share of the student's input width that the teacher's whole
         input shows, or None where that is all of it.
@@ -524,23 +526,25 @@ class DLDDistiller(BaseModel):
         content (:func:`~dld.models.connectors.resize_content`). A teacher
         that reads the student's own stream sees the same padding.
         """
-        if self.teacher_input != 'hr':
+        if self.teacher_input != 'hr' or valid_ratios is None:
             return None
-        ratios = [float(ds.metainfo.get('valid_ratio', 1.0)) for ds in data_samples]
-        if all(r >= 1 for r in ratios):
-            return None
-        return inputs.new_tensor(ratios, dtype=torch.float)
+        return inputs.new_tensor(valid_ratios, dtype=torch.float)
 
     @torch.no_grad()
-    def _run_teacher(self, teacher_inputs: torch.Tensor, gt: List[List[int]]) -> dict:
+    def _run_teacher(self, teacher_inputs: torch.Tensor, gt: List[List[int]],
+                     valid_ratios: Optional[List[float]] = None) -> dict:
         """Teacher features (teacher-forced on the ground truth) and top-k beams
-        on what the teacher reads (:meth:`teacher_view`)."""
-        feats = self.teacher.forward_features(teacher_inputs, targets=gt)
+        on what the teacher reads (:meth:`teacher_view`); ``valid_ratios``
+        of a teacher that reads the padded LR frame (``teacher_input='lr'``)."""
+        feats = self.teacher.forward_features(teacher_inputs, targets=gt,
+                                              valid_ratios=valid_ratios)
         out = dict(feats=feats)
         if (self.skd_loss is not None or self.selector_score in ('kl', 'top1_miss')
                 or self.teacher_gate != 'none'):
+            mask = self.teacher.memory_mask(feats['encoder_out'], valid_ratios)
             seqs, scores = self.teacher.decoder.beam_search(
-                feats['encoder_out'], self.skd_beam_width, self.skd_topk)
+                feats['encoder_out'], self.skd_beam_width, self.skd_topk,
+                **self.teacher.decoder._masked(mask))
             out['beams'] = seqs
             out['beam_scores'] = scores
         if self.teacher_gate == 'top1_right':
@@ -549,7 +553,8 @@ class DLDDistiller(BaseModel):
         return out
 
     def _read_scales(self, inputs: torch.Tensor, reads: List[Tuple[int, torch.Tensor]],
-                     plans: List['SequencePlan']) -> List[dict]:
+                     plans: List['SequencePlan'],
+                     valid_ratios: Optional[List[float]] = None) -> List[dict]:
         """The student's outputs (:meth:`TextRecognizer.forward_sequences`) on
         the images ``idx`` of each read ``(scale index, idx)`` at that scale,
         with each plan's sequences teacher-forced.
@@ -557,16 +562,20 @@ class DLDDistiller(BaseModel):
         The backbone runs once per scale. A decoder that reads a padded
         memory then runs once for every scale together, over the memories
         padded to the longest: one pass of about 6 x 33 rows instead of six
-        small ones (docs/method.md).
+        small ones (docs/method.md). ``valid_ratios`` (one per image, None:
+        none padded): the steps of each memory that show the image.
         """
         student = self.student
         scales = [self.scales[i] for i, _ in reads]
+        ratios = [_pick(valid_ratios, idx) for _, idx in reads]
         if len(reads) < 2 or not student.decoder.reads_padded_memory:
-            return [self._forward_plan(self.resize(inputs[idx], scale), plan)
-                    for scale, (_, idx), plan in zip(scales, reads, plans)]
+            return [self._forward_plan(self.resize(inputs[idx], scale), plan, r)
+                    for scale, (_, idx), plan, r in zip(scales, reads, plans, ratios)]
         feats = [student.forward_encoder(self.resize(inputs[idx], scale))
                  for scale, (_, idx) in zip(scales, reads)]
-        memory, mask = pad_memories([f['encoder_out'] for f in feats])
+        memory, mask = pad_memories(
+            [f['encoder_out'] for f in feats],
+            [student.memory_mask(f['encoder_out'], r) for f, r in zip(feats, ratios)])
         offsets = [0]
         for f in feats:
             offsets.append(offsets[-1] + f['encoder_out'].shape[0])
@@ -590,10 +599,12 @@ class DLDDistiller(BaseModel):
         plan = SequencePlan.of(idx, gt, teacher)
         return self._terms_from_outputs(self._forward_plan(x, plan), idx, plan, teacher)
 
-    def _forward_plan(self, x: torch.Tensor, plan: 'SequencePlan') -> dict:
+    def _forward_plan(self, x: torch.Tensor, plan: 'SequencePlan',
+                      valid_ratios: Optional[List[float]] = None) -> dict:
         """The student's outputs on ``x`` with the plan's sequences teacher-forced."""
         return self.student.forward_sequences(
-            x, plan.seqs, torch.tensor(plan.rows, device=x.device), self.unalignable_nll)
+            x, plan.seqs, torch.tensor(plan.rows, device=x.device), self.unalignable_nll,
+            valid_ratios)
 
     def _terms_from_outputs(self, out: dict, idx: torch.Tensor, plan: 'SequencePlan',
                             teacher: dict) -> Dict[str, torch.Tensor]:
@@ -743,8 +754,10 @@ class DLDDistiller(BaseModel):
             for view, (_, idx) in zip(views, groups):
                 student.predict(view, [data_samples[i] for i in idx])
         else:
-            memory, mask = pad_memories([student.forward_encoder(v)['encoder_out']
-                                         for v in views])
+            memories = [student.forward_encoder(v)['encoder_out'] for v in views]
+            masks = [student.memory_mask(m, student.valid_ratios([data_samples[i] for i in idx]))
+                     for m, (_, idx) in zip(memories, groups)]
+            memory, mask = pad_memories(memories, masks)
             student.predict_memory(memory, [data_samples[i] for _, idx in groups for i in idx],
                                    memory_mask=mask)
         for scale, idx in groups:
@@ -756,6 +769,16 @@ class DLDDistiller(BaseModel):
 
 
 # -------------------------------------------------------------------- helpers
+def _padded_ratios(data_samples: Sequence[PlateDataSample]) -> Optional[List[float]]:
+    """Each sample's ``valid_ratio``, or None where no frame was padded."""
+    ratios = [float(ds.metainfo.get('valid_ratio', 1.0)) for ds in data_samples]
+    return None if all(r >= 1 for r in ratios) else ratios
+
+
+def _pick(values: Optional[List[float]], idx: torch.Tensor) -> Optional[List[float]]:
+    return None if values is None else [values[i] for i in idx.tolist()]
+
+
 def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     """``test_cfg.reread`` must name a probability and candidate scales."""
     if not reread:

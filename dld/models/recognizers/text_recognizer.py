@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.model import BaseModel
 
+from dld.models.decoders.padded_memory import content_mask
 from dld.models.layers import convert_to_scale_batch_norm, set_active_scale
 from dld.models.selectors.scale_resize import resize_to_scale
 from dld.registry import MODELS
@@ -157,33 +158,57 @@ class TextRecognizer(BaseModel):
             set_active_scale(self.backbone, self.scale_index(inputs.shape[-2:]))
         return self.backbone(inputs)
 
+    def memory_mask(self, encoder_out: torch.Tensor,
+                    valid_ratios: Optional[Sequence[float]]) -> Optional[torch.Tensor]:
+        """``(B, T)`` steps of ``encoder_out`` that show the image, for a
+        decoder that ``reads_padded_memory``; None for a CTC decoder (it
+        emits blanks over the padding) or where every step does
+        (:func:`~dld.models.decoders.content_mask`)."""
+        if valid_ratios is None or not self.decoder.reads_padded_memory:
+            return None
+        return content_mask(valid_ratios, encoder_out.shape[1], encoder_out.device)
+
+    @staticmethod
+    def valid_ratios(data_samples: Optional[Sequence[PlateDataSample]]
+                     ) -> Optional[List[float]]:
+        """Each sample's ``valid_ratio`` (1.0 where it has none)."""
+        if data_samples is None:
+            return None
+        return [float(ds.metainfo.get('valid_ratio', 1.0)) for ds in data_samples]
+
     def forward_features(self, inputs: torch.Tensor,
-                         targets: Optional[Sequence[Sequence[int]]] = None) -> Dict:
+                         targets: Optional[Sequence[Sequence[int]]] = None,
+                         valid_ratios: Optional[Sequence[float]] = None) -> Dict:
         """``dict(backbone_out, encoder_out, logits, decoder_hidden)``.
 
         Logits are teacher-forced on ``targets`` when given (CTC ignores
         them); without targets an attention decoder runs greedily.
         ``decoder_hidden`` is ``(B, L, D')`` for attention, None for CTC.
+        ``valid_ratios``: the inputs' ``valid_ratio`` (:meth:`memory_mask`).
         """
         backbone_out = self.extract_feat(inputs)
         encoder_out = self.encoder(backbone_out)
-        logits, hidden = self.decoder(encoder_out, targets)
+        logits, hidden = self.decoder(encoder_out, targets,
+                                      self.memory_mask(encoder_out, valid_ratios))
         return dict(backbone_out=backbone_out, encoder_out=encoder_out, logits=logits,
                     decoder_hidden=hidden)
 
     def forward_sequences(self, inputs: torch.Tensor, targets: Sequence[Sequence[int]],
                           rows: Optional[torch.Tensor] = None,
-                          unalignable_nll: Optional[float] = None) -> Dict:
+                          unalignable_nll: Optional[float] = None,
+                          valid_ratios: Optional[Sequence[float]] = None) -> Dict:
         """:meth:`forward_features` for several targets per image, plus ``nll``.
 
         The image features are computed once; ``targets[j]`` is then
         teacher-forced on image ``rows[j]`` (None: image j), all in one
         decoder pass. ``logits``, ``decoder_hidden`` and ``nll`` have one row
         per target; ``backbone_out`` and ``encoder_out`` one per image.
+        ``valid_ratios``: one per image (:meth:`memory_mask`).
         """
         feats = self.forward_encoder(inputs)
-        nll, logits, hidden = self.decoder.score_sequences(feats['encoder_out'], targets, rows,
-                                                           unalignable_nll)
+        nll, logits, hidden = self.decoder.score_sequences(
+            feats['encoder_out'], targets, rows, unalignable_nll,
+            memory_mask=self.memory_mask(feats['encoder_out'], valid_ratios))
         return dict(feats, logits=logits, decoder_hidden=hidden, nll=nll)
 
     def forward_encoder(self, inputs: torch.Tensor) -> Dict:
@@ -218,7 +243,7 @@ class TextRecognizer(BaseModel):
             targets = None
             if data_samples is not None:
                 targets = self.encode_targets(self._gt_texts(data_samples))
-            return self.forward_features(inputs, targets)
+            return self.forward_features(inputs, targets, self.valid_ratios(data_samples))
         raise ValueError(f"TextRecognizer.forward: mode must be 'loss', 'predict', 'tensor' "
                          f"or 'feat', got {mode!r}.")
 
@@ -239,7 +264,8 @@ class TextRecognizer(BaseModel):
             scale = self.train_scales[int(torch.randint(len(self.train_scales), ()))]
             inputs = resize_to_scale(inputs, scale)
         encoder_out = self.encoder(self.extract_feat(inputs))
-        losses = self.decoder.loss(encoder_out, targets)
+        losses = self.decoder.loss(
+            encoder_out, targets, self.memory_mask(encoder_out, self.valid_ratios(data_samples)))
         if self.aux_decoder is not None:
             aux = self.aux_decoder.loss(encoder_out, targets)
             losses.update({f'aux_{k}': v for k, v in aux.items()})
@@ -259,7 +285,10 @@ class TextRecognizer(BaseModel):
         """Fills ``pred_text``, ``pred_score`` and, when ``topk > 1``, ``pred_topk``."""
         if data_samples is None:
             data_samples = [PlateDataSample() for _ in range(inputs.size(0))]
-        return self.predict_memory(self.encoder(self.extract_feat(inputs)), data_samples)
+        encoder_out = self.encoder(self.extract_feat(inputs))
+        return self.predict_memory(
+            encoder_out, data_samples,
+            self.memory_mask(encoder_out, self.valid_ratios(data_samples)))
 
     @torch.no_grad()
     def predict_memory(self, encoder_out: torch.Tensor, data_samples: List[PlateDataSample],
