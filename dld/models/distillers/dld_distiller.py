@@ -433,7 +433,8 @@ class DLDDistiller(BaseModel):
             raise RuntimeError('The teacher has no trained weights: set '
                                f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
-        ratios = _padded_ratios(data_samples)
+        ratios = self.student.valid_ratios(data_samples)
+        ratios = None if all(r >= 1 for r in ratios) else ratios  # none padded
         teacher = self._run_teacher(self.teacher_view(inputs, inputs_hr), gt,
                                     ratios if self.teacher_input == 'lr' else None)
         teacher['content_ratio'] = self._content_ratio(inputs, ratios)
@@ -769,12 +770,6 @@ class DLDDistiller(BaseModel):
 
 
 # -------------------------------------------------------------------- helpers
-def _padded_ratios(data_samples: Sequence[PlateDataSample]) -> Optional[List[float]]:
-    """Each sample's ``valid_ratio``, or None where no frame was padded."""
-    ratios = [float(ds.metainfo.get('valid_ratio', 1.0)) for ds in data_samples]
-    return None if all(r >= 1 for r in ratios) else ratios
-
-
 def _pick(values: Optional[List[float]], idx: torch.Tensor) -> Optional[List[float]]:
     return None if values is None else [values[i] for i in idx.tolist()]
 
