@@ -90,6 +90,10 @@ def main(argv=None) -> int:
     batch.pop('inputs_hr', None)
     data = model.data_preprocessor(batch, False)
     x = data['inputs']
+    # The students read each frame's valid_ratio (an LR frame's padding) as
+    # tools/test.py does; predict overwrites the fields it sets, so the
+    # timed repeats can share these samples.
+    samples = data['data_samples']
     n = x.shape[0]
     costs = model.costs
     sel_gflops = costs.selector_flops / 1e9
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
     with torch.no_grad(), autocast_to(device.type, amp_dtype):
         for s in model.scales:
             xs = model.resize(x, s)
-            sec = _timed(lambda xs=xs: model.student.predict(xs), args.repeats, device)
+            sec = _timed(lambda xs=xs: model.student.predict(xs, samples), args.repeats, device)
             gfl = costs.student_flops_at(s) / 1e9
             rows.append(dict(name=f'student @{s:g}', scale=s, input_size=list(xs.shape[-2:]),
                              gflops=gfl, images_per_s=n / sec,
@@ -117,10 +121,10 @@ def main(argv=None) -> int:
             if model.test_cfg.get('reread'):
                 ends.append(('DLD + selector + reread', model.test_cfg['reread']))
             for name, reread in ends:
-                samples = model.predict(x, reread=reread)
-                mean_gflops = sum(ds.pred_gflops for ds in samples) / n
-                d_sec = _timed(lambda r=reread: model.predict(x, reread=r), args.repeats,
-                               device)
+                read = model.predict(x, copy.deepcopy(samples), reread=reread)
+                mean_gflops = sum(ds.pred_gflops for ds in read) / n
+                d_sec = _timed(lambda r=reread: model.predict(x, samples, reread=r),
+                               args.repeats, device)
                 rows.append(dict(name=name, scale=None, input_size=None,
                                  gflops=mean_gflops, images_per_s=n / d_sec,
                                  selector_share_pct=100 * sel_gflops / mean_gflops))

@@ -330,6 +330,10 @@ class FlopsAccuracyEvaluator:
             batch = dict(batch, data_samples=copy.deepcopy(batch['data_samples']))
             if stream == 'inputs_hr':
                 batch = dict(inputs=batch['inputs_hr'], data_samples=batch['data_samples'])
+                # ResizePair stretches the HR frame over its input: the LR
+                # frame's padding (valid_ratio) is not the HR frame's.
+                for ds in batch['data_samples']:
+                    ds.set_metainfo(dict(valid_ratio=1.0))
             else:
                 batch.pop('inputs_hr', None)
             data = pre(batch, False)

@@ -419,3 +419,27 @@ def test_a_strict_test_set_with_some_lr_only_tracks_is_not_said_to_have_no_hr(ti
     [note] = [n for n in evaluator.notes if n.startswith('teacher on HR skipped')]
     assert 'has no HR frames' not in note
     assert 'LR-only track' in note and 'strict=False' in note
+
+
+@pytest.mark.slow
+def test_the_hr_teacher_reads_the_stretched_hr_frame_whole(tiny_run, monkeypatch):
+    """The cached samples are the LR frames': their valid_ratio (the LR
+    padding) must not mask the teacher's reading of the unpadded HR frame."""
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], scales=[1.0])
+    for batch in evaluator.data.batches + evaluator.data.hr_batches:
+        for ds in batch['data_samples']:
+            ds.set_metainfo(dict(valid_ratio=0.5))
+    seen = {}
+    run = evaluator._run
+
+    def recording_run(method, name, scale, model, predict, *args, **kwargs):
+        def recording(x, samples):
+            seen.setdefault(method, set()).update(ds.metainfo['valid_ratio'] for ds in samples)
+            return predict(x, samples)
+        return run(method, name, scale, model, recording, *args, **kwargs)
+
+    monkeypatch.setattr(evaluator, '_run', recording_run)
+    evaluator.evaluate()
+    assert seen['teacher_hr'] == {1.0}
+    assert all(ratios == {0.5} for method, ratios in seen.items() if method != 'teacher_hr')

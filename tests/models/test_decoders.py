@@ -171,6 +171,9 @@ def test_content_mask_keeps_the_steps_that_show_the_image():
     assert mask.sum(1).tolist() == [10, 5, 4, 1]  # at least one step
     assert mask[:, 0].all() and not mask[1, 5:].any()
     assert content_mask([1.0, 1.0], 10) is None
+    assert content_mask([float('nan'), 1.5], 10) is None  # unknown or wider: every step
+    with pytest.raises(ValueError):  # one mask per memory
+        pad_memories([torch.zeros(1, 4, 3), torch.zeros(1, 2, 3)], [None])
     # Each memory's own mask stays within its rows; padding is never a step.
     memory, padded = pad_memories([torch.zeros(2, 6, 3), torch.zeros(1, 4, 3)],
                                   [content_mask([0.5, 1.0], 6), None])

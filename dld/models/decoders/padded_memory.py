@@ -18,6 +18,7 @@ def content_mask(valid_ratios: Sequence[float], length: int,
     and its initial state over more padding than plate.
     """
     ratios = torch.as_tensor([float(r) for r in valid_ratios], dtype=torch.float64)
+    ratios = ratios.nan_to_num(nan=1.0)  # unknown: read every step
     steps = (ratios * length - 1e-6).ceil().clamp(1, length).long()
     if bool((steps >= length).all()):
         return None
@@ -41,7 +42,7 @@ def pad_memories(memories: Sequence[torch.Tensor],
     memory = torch.cat([F.pad(m, (0, 0, 0, longest - m.shape[1])) for m in memories])
     masks = masks or [None] * len(memories)
     padded = []
-    for m, own in zip(memories, masks):
+    for m, own in zip(memories, masks, strict=True):
         if own is None:
             own = torch.ones(m.shape[:2], dtype=torch.bool, device=memory.device)
         padded.append(F.pad(own, (0, longest - m.shape[1]), value=False))

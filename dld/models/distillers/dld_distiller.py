@@ -596,7 +596,8 @@ class DLDDistiller(BaseModel):
     def _student_terms(self, x: torch.Tensor, idx: torch.Tensor, gt: List[List[int]],
                        teacher: dict) -> Dict[str, torch.Tensor]:
         """Per-image loss terms (n,) of the student reading ``x``, the images
-        ``idx`` at one scale, on its own."""
+        ``idx`` at one scale, on its own (frames taken as unpadded:
+        ``valid_ratio`` 1)."""
         plan = SequencePlan.of(idx, gt, teacher)
         return self._terms_from_outputs(self._forward_plan(x, plan), idx, plan, teacher)
 
