@@ -66,6 +66,33 @@ def test_callables_with_dict_outputs_and_antialiased_resize_are_counted():
     assert count_flops(resize, torch.randn(1, 2, 10, 30)) == 4 * 2 * 5 * 15
 
 
+class PairwiseDistances(nn.Module):
+    """An op fvcore has no count for (``aten::cdist``), as a project's may be."""
+
+    def forward(self, x):
+        return torch.cdist(x, x)
+
+
+def test_an_op_nobody_counts_is_named_once_and_a_project_can_count_it(monkeypatch):
+    import dld.utils.flops as flops
+    logged = []
+    monkeypatch.setattr(flops, 'print_log', lambda msg, **kwargs: logged.append(msg))
+    flops._warn_uncounted.cache_clear()
+    x = torch.randn(2, 5, 4)
+    assert count_flops(PairwiseDistances(), x) == 0
+    count_flops(PairwiseDistances(), x)
+    assert len(logged) == 1 and 'aten::cdist' in logged[0]
+    # activations, additions, pooling and flattening are cheap: not reported
+    count_flops(small_convnet(), torch.randn(1, 3, 8, 8))
+    assert len(logged) == 1
+
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'aten::cdist',
+                        lambda inputs, outputs: 2 * 5 * 5 * 4)
+    flops._warn_uncounted.cache_clear()
+    assert count_flops(PairwiseDistances(), x) == 2 * 5 * 5 * 4
+    assert len(logged) == 1
+
+
 def test_count_params_counts_each_parameter_once():
     linear = nn.Linear(4, 3)
     shared = nn.Sequential(linear, linear)

@@ -14,13 +14,22 @@ ops (activations, additions, softmax). Handles added here for ops fvcore
   every weight matrix is applied once per step, ``steps * sum(w.numel())``;
 * ``aten::_upsample_bilinear2d_aa`` (antialiased resize): 4 per output
   element, like fvcore's plain bilinear.
+
+An op that neither fvcore nor these handles count and that is not one of
+the cheap ops of :data:`NEGLIGIBLE_OPS` is reported once, by name, as a
+warning: a custom module's op would otherwise count as 0 FLOPs in every
+report and in the selector's costs. A project counts it by adding a handle
+to :data:`EXTRA_FLOP_HANDLES` (docs/customize.md).
 """
 import contextlib
+import functools
+import logging
 import math
 from typing import Any, Callable, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 
 from .module_modes import evaluating
 
@@ -79,7 +88,9 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             analysis.tracer_warnings('none')
-            return int(analysis.total())
+            total = int(analysis.total())
+            _warn_uncounted(tuple(sorted(set(analysis.unsupported_ops()) - NEGLIGIBLE_OPS)))
+            return total
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
@@ -150,6 +161,39 @@ def _rnn_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
 
 def _upsample_aa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return 4 * math.prod(_shape(outputs[0]))
+
+
+@functools.cache
+def _warn_uncounted(ops: Tuple[str, ...]) -> None:
+    """Once per process and set of ops: which ops counted as 0 FLOPs."""
+    if ops:
+        print_log(f'FLOPs: no count for {", ".join(ops)}; they count as 0 in FLOPs '
+                  'reports and in the selector\'s costs. Add a handle to '
+                  'dld.utils.flops.EXTRA_FLOP_HANDLES to count them (docs/customize.md).',
+                  logger='current', level=logging.WARNING)
+
+
+#: Ops that fvcore leaves uncounted and that cost next to nothing beside the
+#: convolutions and matrix products: element-wise maths and activations,
+#: reductions, comparisons, indexing, copies and shape changes.
+NEGLIGIBLE_OPS = frozenset(f'aten::{op}' for op in (
+    '__and__', '__iand__', '__ior__', '__or__', 'abs', 'add', 'add_', 'addcmul', 'all', 'amax',
+    'amin', 'any', 'argmax', 'argmin', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'cat',
+    'ceil', 'chunk', 'clamp', 'clamp_', 'clamp_max', 'clamp_min', 'clone', 'contiguous',
+    'copy_', 'cos', 'ctc_loss', 'cumsum', 'detach', 'div', 'div_', 'dropout', 'dropout_', 'elu',
+    'elu_', 'embedding', 'eq', 'exp', 'expand', 'expand_as', 'feature_dropout', 'fill_',
+    'flatten', 'flip', 'floor', 'floor_divide', 'full', 'full_like', 'gather', 'ge', 'gelu',
+    'gt', 'hardsigmoid', 'hardsigmoid_', 'hardswish', 'hardswish_', 'hardtanh', 'hardtanh_',
+    'index', 'index_select', 'isfinite', 'isinf', 'isnan', 'le', 'leaky_relu', 'leaky_relu_',
+    'log', 'log_softmax', 'logaddexp', 'logical_and', 'logical_not', 'logical_or', 'logsumexp',
+    'lt', 'masked_fill', 'masked_fill_', 'max', 'maximum', 'mean', 'min', 'minimum', 'mul',
+    'mul_', 'narrow', 'ne', 'neg', 'one_hot', 'ones', 'ones_like', 'pad', 'permute', 'pow',
+    'reciprocal', 'relu', 'relu_', 'remainder', 'repeat', 'repeat_interleave', 'reshape',
+    'round', 'rsqrt', 'rsub', 'scatter', 'select', 'sigmoid', 'sigmoid_', 'silu', 'silu_',
+    'sin', 'slice', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze',
+    'stack', 'sub', 'sub_', 'sum', 'tanh', 'tanh_', 'to', 'topk', 'transpose', 'unbind',
+    'unflatten', 'unsafe_chunk', 'unsafe_split', 'unsqueeze', 'view', 'where', 'zeros',
+    'zeros_like'))
 
 
 EXTRA_FLOP_HANDLES = {
