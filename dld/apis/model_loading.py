@@ -27,6 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
+from dld.utils.config_file import read_config
 
 #: Prefixes of a DLD state dict that inference can do without.
 OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
@@ -48,7 +49,7 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(f'Config not found: {config}')
-        cfg = Config.fromfile(config)
+        cfg = read_config(config)
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, dict):

@@ -23,6 +23,8 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
+from dld.utils.config_file import read_config
+
 
 def init_distributed(cfg: Config) -> None:
     """Start the process group for ``cfg.launcher``; no-op for ``'none'``.
@@ -160,7 +162,7 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
 def load_runner_config(args: argparse.Namespace) -> Config:
     """``args.config`` with ``--launcher``, ``--cfg-options`` and the work dir
     applied (default ``work_dirs/<config name>``)."""
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

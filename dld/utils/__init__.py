@@ -1,5 +1,6 @@
 """Small helpers shared across DLD."""
 from .atomic_file import write_json_atomic, write_text_atomic
+from .config_file import read_config
 from .flops import count_flops, count_params, scale_input_shapes
 from .folder_walk import walk_following_links
 from .module_modes import evaluating
@@ -8,6 +9,7 @@ from .seeded_random import global_random_seeded
 
 __all__ = [
     'autocast_to', 'count_flops', 'count_params', 'cpu_has_native_bf16', 'evaluating',
-    'fast_autocast_dtype', 'global_random_seeded', 'resolve_amp', 'scale_input_shapes',
+    'fast_autocast_dtype', 'global_random_seeded', 'read_config', 'resolve_amp',
+    'scale_input_shapes',
     'walk_following_links', 'write_json_atomic', 'write_text_atomic'
 ]

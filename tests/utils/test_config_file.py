@@ -1,0 +1,47 @@
+"""read_config: a config's custom_imports find a package in the directory
+the command runs in, as ``python -m`` would, without PYTHONPATH."""
+import sys
+import textwrap
+
+import pytest
+from mmengine.config import Config
+
+from dld.registry import TRANSFORMS
+from dld.utils import read_config
+
+
+@pytest.fixture
+def user_project(tmp_path, monkeypatch):
+    """A folder holding a package ``my_plate_project`` and a config that
+    imports it; the folder is the working directory and not on sys.path."""
+    package = tmp_path / 'my_plate_project'
+    package.mkdir()
+    (package / '__init__.py').write_text(textwrap.dedent('''
+        from dld.registry import TRANSFORMS
+
+        @TRANSFORMS.register_module()
+        class MyPlateProjectTransform:
+            def __call__(self, results):
+                return results
+    '''))
+    config = tmp_path / 'configs' / 'mine.py'
+    config.parent.mkdir()
+    config.write_text("custom_imports = dict(imports=['my_plate_project'], "
+                      'allow_failed_imports=False)\nx = 1\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, 'path', [p for p in sys.path if p not in ('', str(tmp_path))])
+    monkeypatch.delitem(sys.modules, 'my_plate_project', raising=False)
+    yield config
+    TRANSFORMS.module_dict.pop('MyPlateProjectTransform', None)
+
+
+def test_custom_imports_find_a_package_in_the_working_directory(user_project):
+    with pytest.raises(ImportError):
+        Config.fromfile(str(user_project))  # what the tools did before
+    cfg = read_config(str(user_project))
+    assert cfg.x == 1
+    assert TRANSFORMS.get('MyPlateProjectTransform') is not None
+    # appended: an installed package of the same name would come first
+    assert sys.path[-1] == str(user_project.parent.parent)
+    read_config(str(user_project))
+    assert sys.path.count(str(user_project.parent.parent)) == 1
