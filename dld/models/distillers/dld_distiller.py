@@ -136,7 +136,9 @@ class DLDDistiller(BaseModel):
             states with weights ``feature_levels``), ``logit`` (KLDivLoss,
             DMLLoss or DKDLoss on per-step logits), ``selector``
             (ResolutionSelectorLoss). The task loss is the student
-            decoder's own.
+            decoder's own; a student with a training-only CTC head
+            (``TextRecognizer.aux_decoder``) adds its loss as ``loss_aux``,
+            at every scale it reads.
         unalignable_nll (float): the NLL (with zero gradient) of a target a
             CTC student cannot emit at a scale whose feature sequence is too
             short for it; large, so the selector learns to avoid that scale.
@@ -226,6 +228,7 @@ class DLDDistiller(BaseModel):
         # (per-scale BatchNorm included), e.g. a no-KD baseline read beside it.
         self.student_cfg = copy.deepcopy(student)
         self.student = MODELS.build(student)
+        _check_aux_decoder(self.student)
         self.selector = None if selector is None else MODELS.build(
             dict(selector, scales=self.scales))
         self.fixed_scale = fixed_scale
@@ -346,14 +349,16 @@ class DLDDistiller(BaseModel):
 
     def _init_student_from_teacher(self) -> None:
         t_state = self.teacher.state_dict()
-        s_state = self.student.state_dict()
+        # A training-only head of the student keeps its own initialisation.
+        s_state = {k: v for k, v in self.student.state_dict().items()
+                   if not k.startswith('aux_decoder.')}
 
         def fits(k):  # equal, or a BatchNorm statistic the student keeps per scale
             t, s = t_state[k].shape, s_state[k].shape
             return t == s or (len(s) == len(t) + 1 and s[1:] == t)
 
         if t_state.keys() == s_state.keys() and all(fits(k) for k in t_state):
-            self.student.load_state_dict(t_state)
+            self.student.load_state_dict(t_state, strict=self.student.aux_decoder is None)
             self.student._is_init = True  # kept by init_weights(), as the teacher is
             print_log('Initialised the student from the teacher.', logger='current')
         else:
@@ -454,7 +459,7 @@ class DLDDistiller(BaseModel):
         k = len(self.scales)
         b = inputs.shape[0]
         per_scale = {name: inputs.new_full((b, k), float('nan'))
-                     for name in ('task', 'skd', 'feature', 'logit', 'score')}
+                     for name in ('task', 'skd', 'feature', 'logit', 'aux', 'score')}
         reads = [(i, idx) for i in range(k)
                  if (idx := computed[:, i].nonzero(as_tuple=True)[0]).numel()]
         with torch.set_grad_enabled(self.train_student and torch.is_grad_enabled()):
@@ -492,6 +497,8 @@ class DLDDistiller(BaseModel):
             losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
         if self.logit_loss is not None:
             losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
+        if self.student.aux_decoder is not None:
+            losses['loss_aux'] = _weighted_mean(per_scale['aux'], weights)
         return losses
 
     def _scales_to_compute(self, chosen: torch.Tensor) -> torch.Tensor:
@@ -650,6 +657,8 @@ class DLDDistiller(BaseModel):
             terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub, ratio)
         if self.logit_loss is not None:
             terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub, ratio)
+        if self.student.aux_decoder is not None:
+            terms['aux'] = self._aux_terms(out['encoder_out'], gt_sub)
         if 'gate' in teacher:  # the teacher's outputs count where it reads right
             gate = teacher['gate'][idx]
             for name in ('skd', 'logit'):
@@ -678,6 +687,16 @@ class DLDDistiller(BaseModel):
             total = total + levels['decoder'] * self.feature_loss(
                 s_hid, t_hid, mask=mask, reduction_override='none')
         return total
+
+    def _aux_terms(self, encoder_out: torch.Tensor, gt: List[List[int]]) -> torch.Tensor:
+        """Per-image loss (n,) of the student's training-only head
+        (``TextRecognizer.aux_decoder``) on its memory at this scale, as the
+        recognizer trains it alone: a student that cannot start from the
+        teacher's weights leaves the attention decoder's early plateau with
+        it, as the quickstart teacher does (docs/customize.md)."""
+        aux = self.student.aux_decoder
+        logits, _ = aux(encoder_out, gt)
+        return aux.module_loss.sample_losses(logits, gt)
 
     def _logit_terms(self, s: dict, t: dict, idx: torch.Tensor, gt: List[List[int]],
                      ratio: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -807,6 +826,17 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
     return MODELS.build(cfg) if cfg is not None else None
+
+
+def _check_aux_decoder(student: nn.Module) -> None:
+    """The distiller weighs the student's losses per image and scale, so a
+    training-only head must give its loss per sample."""
+    aux = getattr(student, 'aux_decoder', None)
+    if aux is not None and not callable(getattr(aux.module_loss, 'sample_losses', None)):
+        raise ValueError(
+            f'DLDDistiller: the student\'s aux_decoder loss {type(aux.module_loss).__name__} '
+            'gives no per-sample losses (`sample_losses`); use a CTCDecoder head with '
+            'CTCModuleLoss.')
 
 
 def _in_channels(cfg: dict) -> int:

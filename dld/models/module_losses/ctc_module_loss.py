@@ -74,16 +74,22 @@ class CTCModuleLoss(nn.Module):
                           blank=self.blank_idx, reduction='none',
                           zero_infinity=zero_infinity)
 
+    def sample_losses(self, logits: torch.Tensor,
+                      targets: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Each sample's weighted share of :meth:`forward`'s loss, ``(B,)``:
+        ``forward`` is their mean (``'mean'``, ``'token_mean'``) or sum, so a
+        distiller can weigh the samples itself."""
+        return self._unweighted(logits, targets) * self.loss_weight
+
+    def _unweighted(self, logits: torch.Tensor,
+                    targets: Sequence[Sequence[int]]) -> torch.Tensor:
+        nll = self.nll(logits, targets, zero_infinity=self.zero_infinity)
+        if self.reduction == 'token_mean':
+            nll = nll / torch.tensor([max(len(t), 1) for t in targets], device=nll.device)
+        return nll
+
     def forward(self, logits: torch.Tensor,
                 targets: Sequence[Sequence[int]]) -> Dict[str, torch.Tensor]:
-        nll = self.nll(logits, targets, zero_infinity=self.zero_infinity)
-        if self.reduction == 'sum':
-            loss = nll.sum()
-        elif self.reduction == 'token_mean':
-            lengths = torch.tensor([max(len(t), 1) for t in targets], device=nll.device)
-            loss = (nll / lengths).mean()
-        else:
-            loss = nll.mean()
+        per_sample = self._unweighted(logits, targets)
+        loss = per_sample.sum() if self.reduction == 'sum' else per_sample.mean()
         return dict(loss_ctc=loss * self.loss_weight)
-
-

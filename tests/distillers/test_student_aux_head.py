@@ -1,0 +1,66 @@
+"""A student with a training-only CTC head (TextRecognizer.aux_decoder):
+the distiller trains the head at every scale the student reads, as the
+recognizer trains it alone, and still copies the teacher into the student."""
+import pytest
+import torch
+
+from dld.registry import MODELS
+
+from .conftest import plate_batch, tiny_dld_cfg
+
+AUX = dict(type='CTCDecoder', module_loss=dict(type='CTCModuleLoss', loss_weight=0.5))
+
+
+def build(teacher_path, aux=AUX, **overrides):
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_path, **overrides)
+    cfg['student'] = dict(cfg['student'], aux_decoder=aux)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def test_the_aux_loss_is_the_recognizers_own_and_the_teacher_is_still_copied(teacher_ckpt):
+    model = build(teacher_ckpt(), selector=None, fixed_scale=1.0)
+    teacher = model.teacher.state_dict()
+    for key, value in model.student.state_dict().items():
+        if not key.startswith('aux_decoder.'):
+            assert torch.equal(value, teacher[key]), key
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    alone = model.student.loss(lr, samples)
+    assert torch.allclose(losses['loss_aux'], alone['aux_loss_ctc'], rtol=1e-5)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    grads = [p.grad for p in model.student.aux_decoder.parameters()]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_the_aux_head_trains_at_every_scale_read_and_not_in_the_selector_stage(teacher_ckpt):
+    model = build(teacher_ckpt(), scale_strategy='all')
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    per_scale = {}
+    original = model._aux_terms
+
+    def recording(encoder_out, gt):
+        per_scale[encoder_out.shape[1]] = len(gt)
+        return original(encoder_out, gt)
+
+    model._aux_terms = recording
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    assert torch.isfinite(losses['loss_aux'])
+    # one memory length per candidate scale, each for every image
+    assert len(per_scale) == len(model.scales) and set(per_scale.values()) == {4}
+
+    selector_stage = build(teacher_ckpt(), train_student=False)
+    selector_stage.train()
+    assert 'loss_aux' not in selector_stage(lr, samples, mode='loss', inputs_hr=hr)
+
+
+def test_an_aux_head_without_per_sample_losses_is_refused(teacher_ckpt):
+    aux = dict(type='AttentionDecoder', cell='gru', d_model=32, max_seq_len=8,
+               dictionary=dict(type='Dictionary', with_start_end=True, with_padding=True),
+               module_loss=dict(type='CEModuleLoss'),
+               postprocessor=dict(type='AttentionPostProcessor'))
+    with pytest.raises(ValueError, match='aux_decoder.*per-sample'):
+        build(teacher_ckpt(), aux=aux)
