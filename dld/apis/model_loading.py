@@ -29,9 +29,14 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
 from dld.utils.config_file import read_config
 
-#: Prefixes of a DLD state dict that inference can do without.
+#: Prefixes of a DLD state dict that inference can do without (the
+#: student's training-only head among them).
 OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
-                         'feature_loss.', 'logit_loss.', 'selector_loss.')
+                         'feature_loss.', 'logit_loss.', 'selector_loss.',
+                         'student.aux_decoder.')
+#: A recognizer's training-only head (``TextRecognizer.aux_decoder``):
+#: inference never runs it, so a checkpoint may lack it.
+OPTIONAL_RECOGNIZER_PREFIXES = ('aux_decoder.', )
 #: Prefixes that must be in a DLD checkpoint for inference.
 REQUIRED_DLD_PREFIXES = ('student.', 'selector.')
 
@@ -145,7 +150,7 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
                 'recognizer checkpoint needs its own recognizer config.')
         if not any(k.startswith(REQUIRED_DLD_PREFIXES) for k in state):
             raise CheckpointMismatchError(f'{name} holds no student weights.')
-    elif missing:
+    elif missing := [k for k in missing if not k.startswith(OPTIONAL_RECOGNIZER_PREFIXES)]:
         hint = (' It looks like a DLD checkpoint: use the DLD config.'
                 if any(k.startswith('student.') for k in state) else '')
         raise CheckpointMismatchError(

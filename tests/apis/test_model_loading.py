@@ -1,6 +1,7 @@
 """Loading a recognizer from a plain checkpoint or from a DLD run's student."""
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from tiny_dld import BASE, SCALES, recognizer_cfg
 
@@ -41,3 +42,29 @@ def test_a_dld_config_as_the_reports_baseline_config_is_refused(tiny_run):
         FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
                                baseline_checkpoint=tiny_run['student'],
                                baseline_config=tiny_run['config'], with_teacher=False)
+
+
+def test_a_checkpoint_without_the_training_only_head_loads_for_inference(tiny_run, tmp_path):
+    """Inference never runs ``aux_decoder``: a checkpoint from before the
+    head was configured loads, into a recognizer and into a DLD model."""
+    from dld.apis.model_loading import load_state
+    head = dict(type='CTCDecoder', module_loss=dict(type='CTCModuleLoss', loss_weight=0.5))
+    model = _build(aux_decoder=head)
+    load_recognizer_weights(model, tiny_run['baseline'])
+    state, _ = read_state_dict(tiny_run['baseline'])
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items()
+               if not k.startswith('aux_decoder.'))
+
+    missing_a_layer = {k: v for k, v in state.items() if not k.startswith('decoder.')}
+    with pytest.raises(CheckpointMismatchError, match='lacks'):
+        load_state(_build(aux_decoder=head), missing_a_layer, 'plain.pth', is_distiller=False)
+
+    dld_state, _ = read_state_dict(tiny_run['student'])
+    assert not any(k.startswith('student.aux_decoder.') for k in dld_state)
+    cfg = Config.fromfile(tiny_run['config']).model
+    cfg.student.aux_decoder = head
+    distiller = MODELS.build(dict(cfg, teacher_ckpt=None))
+    load_state(distiller, dld_state, 'dld.pth', is_distiller=True)
+    loaded = {k: v for k, v in distiller.state_dict().items()
+              if k.startswith('student.') and not k.startswith('student.aux_decoder.')}
+    assert loaded and all(torch.equal(v, dld_state[k]) for k, v in loaded.items())

@@ -64,3 +64,30 @@ def test_an_aux_head_without_per_sample_losses_is_refused(teacher_ckpt):
                postprocessor=dict(type='AttentionPostProcessor'))
     with pytest.raises(ValueError, match='aux_decoder.*per-sample'):
         build(teacher_ckpt(), aux=aux)
+
+
+def test_a_label_too_long_for_a_small_scales_memory_gives_no_inf(teacher_ckpt):
+    # 'AAA1111' needs 12 CTC frames (7 characters, 5 repeats); 0.3x gives 11.
+    aux = dict(AUX, module_loss=dict(type='CTCModuleLoss', loss_weight=0.5,
+                                     zero_infinity=False))
+    model = build(teacher_ckpt(), aux=aux, scale_strategy='all')
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    assert samples[2].gt_text == 'AAA1111'
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    assert torch.isfinite(losses['loss_aux'])
+
+
+def test_a_teacher_trained_with_a_head_is_still_copied_into_a_student_with_one(tmp_path):
+    torch.manual_seed(3)
+    teacher = MODELS.build(dict(tiny_dld_cfg()['teacher'], aux_decoder=AUX))
+    path = str(tmp_path / 'teacher_aux.pth')
+    torch.save(dict(state_dict=teacher.state_dict(), meta={}), path)
+    model = build(path, selector=None, fixed_scale=1.0)
+    trained = teacher.state_dict()
+    student = model.student.state_dict()
+    assert all(torch.equal(v, trained[k]) for k, v in student.items()
+               if not k.startswith('aux_decoder.'))
+    # the head keeps its own initialisation, not the teacher's head
+    assert not torch.equal(student['aux_decoder.classifier.weight'],
+                           trained['aux_decoder.classifier.weight'])

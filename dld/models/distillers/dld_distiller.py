@@ -138,7 +138,7 @@ class DLDDistiller(BaseModel):
             (ResolutionSelectorLoss). The task loss is the student
             decoder's own; a student with a training-only CTC head
             (``TextRecognizer.aux_decoder``) adds its loss as ``loss_aux``,
-            at every scale it reads.
+            weighed per image and scale like the task loss.
         unalignable_nll (float): the NLL (with zero gradient) of a target a
             CTC student cannot emit at a scale whose feature sequence is too
             short for it; large, so the selector learns to avoid that scale.
@@ -348,10 +348,11 @@ class DLDDistiller(BaseModel):
                       logger='current')
 
     def _init_student_from_teacher(self) -> None:
-        t_state = self.teacher.state_dict()
-        # A training-only head of the student keeps its own initialisation.
-        s_state = {k: v for k, v in self.student.state_dict().items()
-                   if not k.startswith('aux_decoder.')}
+        # A training-only head (either side's) is not copied: the student's
+        # keeps its own initialisation.
+        t_state, s_state = ({k: v for k, v in m.state_dict().items()
+                             if not k.startswith('aux_decoder.')}
+                            for m in (self.teacher, self.student))
 
         def fits(k):  # equal, or a BatchNorm statistic the student keeps per scale
             t, s = t_state[k].shape, s_state[k].shape
@@ -691,12 +692,16 @@ class DLDDistiller(BaseModel):
     def _aux_terms(self, encoder_out: torch.Tensor, gt: List[List[int]]) -> torch.Tensor:
         """Per-image loss (n,) of the student's training-only head
         (``TextRecognizer.aux_decoder``) on its memory at this scale, as the
-        recognizer trains it alone: a student that cannot start from the
+        recognizer trains it alone (its ``'sum'`` reduction becomes a mean
+        over images here): a student that cannot start from the
         teacher's weights leaves the attention decoder's early plateau with
         it, as the quickstart teacher does (docs/customize.md)."""
         aux = self.student.aux_decoder
         logits, _ = aux(encoder_out, gt)
-        return aux.module_loss.sample_losses(logits, gt)
+        # The head reads scales its recognizer never trained at: a memory too
+        # short for a label gives 0, not inf (unalignable_nll guards the
+        # main CTC loss alike).
+        return aux.module_loss.sample_losses(logits, gt, zero_infinity=True)
 
     def _logit_terms(self, s: dict, t: dict, idx: torch.Tensor, gt: List[List[int]],
                      ratio: Optional[torch.Tensor] = None) -> torch.Tensor:

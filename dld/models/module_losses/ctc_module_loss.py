@@ -74,16 +74,19 @@ class CTCModuleLoss(nn.Module):
                           blank=self.blank_idx, reduction='none',
                           zero_infinity=zero_infinity)
 
-    def sample_losses(self, logits: torch.Tensor,
-                      targets: Sequence[Sequence[int]]) -> torch.Tensor:
+    def sample_losses(self, logits: torch.Tensor, targets: Sequence[Sequence[int]],
+                      zero_infinity: Optional[bool] = None) -> torch.Tensor:
         """Each sample's weighted share of :meth:`forward`'s loss, ``(B,)``:
         ``forward`` is their mean (``'mean'``, ``'token_mean'``) or sum, so a
-        distiller can weigh the samples itself."""
-        return self._unweighted(logits, targets) * self.loss_weight
+        distiller can weigh the samples itself. ``zero_infinity``: None keeps
+        the module's."""
+        return self._unweighted(logits, targets, zero_infinity) * self.loss_weight
 
-    def _unweighted(self, logits: torch.Tensor,
-                    targets: Sequence[Sequence[int]]) -> torch.Tensor:
-        nll = self.nll(logits, targets, zero_infinity=self.zero_infinity)
+    def _unweighted(self, logits: torch.Tensor, targets: Sequence[Sequence[int]],
+                    zero_infinity: Optional[bool] = None) -> torch.Tensor:
+        if zero_infinity is None:
+            zero_infinity = self.zero_infinity
+        nll = self.nll(logits, targets, zero_infinity=zero_infinity)
         if self.reduction == 'token_mean':
             nll = nll / torch.tensor([max(len(t), 1) for t in targets], device=nll.device)
         return nll
