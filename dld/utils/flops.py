@@ -15,6 +15,10 @@ ops (activations, additions, softmax). Handles added here for ops fvcore
 * ``aten::_upsample_bilinear2d_aa`` (antialiased resize): 4 per output
   element, like fvcore's plain bilinear.
 
+Element-wise ops count 0 even where they broadcast into an outer product:
+``(q[:, :, None] * k[:, None]).sum(-1)`` computes ``q @ k.T`` uncounted.
+Write a matrix product as ``matmul``, ``bmm`` or ``einsum`` (counted).
+
 An op that neither fvcore nor these handles count and that is not one of
 the cheap ops of :data:`NEGLIGIBLE_OPS` is reported once, by name, as a
 warning: a custom module's op would otherwise count as 0 FLOPs in every
@@ -175,25 +179,31 @@ def _warn_uncounted(ops: Tuple[str, ...]) -> None:
 
 #: Ops that fvcore leaves uncounted and that cost next to nothing beside the
 #: convolutions and matrix products: element-wise maths and activations,
-#: reductions, comparisons, indexing, copies and shape changes.
+#: pooling, norms and other reductions, comparisons, indexing, copies and
+#: shape changes.
 NEGLIGIBLE_OPS = frozenset(f'aten::{op}' for op in (
-    '__and__', '__iand__', '__ior__', '__or__', 'abs', 'add', 'add_', 'addcmul', 'all', 'amax',
-    'amin', 'any', 'argmax', 'argmin', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'cat',
-    'ceil', 'chunk', 'clamp', 'clamp_', 'clamp_max', 'clamp_min', 'clone', 'contiguous',
-    'copy_', 'cos', 'ctc_loss', 'cumsum', 'detach', 'div', 'div_', 'dropout', 'dropout_', 'elu',
-    'elu_', 'embedding', 'eq', 'exp', 'expand', 'expand_as', 'feature_dropout', 'fill_',
-    'flatten', 'flip', 'floor', 'floor_divide', 'full', 'full_like', 'gather', 'ge', 'gelu',
-    'gt', 'hardsigmoid', 'hardsigmoid_', 'hardswish', 'hardswish_', 'hardtanh', 'hardtanh_',
-    'index', 'index_select', 'isfinite', 'isinf', 'isnan', 'le', 'leaky_relu', 'leaky_relu_',
-    'log', 'log_softmax', 'logaddexp', 'logical_and', 'logical_not', 'logical_or', 'logsumexp',
-    'lt', 'masked_fill', 'masked_fill_', 'max', 'maximum', 'mean', 'min', 'minimum', 'mul',
-    'mul_', 'narrow', 'ne', 'neg', 'one_hot', 'ones', 'ones_like', 'pad', 'permute', 'pow',
-    'reciprocal', 'relu', 'relu_', 'remainder', 'repeat', 'repeat_interleave', 'reshape',
-    'round', 'rsqrt', 'rsub', 'scatter', 'select', 'sigmoid', 'sigmoid_', 'silu', 'silu_',
-    'sin', 'slice', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze',
-    'stack', 'sub', 'sub_', 'sum', 'tanh', 'tanh_', 'to', 'topk', 'transpose', 'unbind',
-    'unflatten', 'unsafe_chunk', 'unsafe_split', 'unsqueeze', 'view', 'where', 'zeros',
-    'zeros_like'))
+    '__and__', '__iand__', '__ior__', '__or__', 'abs', 'adaptive_avg_pool1d',
+    'adaptive_max_pool1d', 'adaptive_max_pool2d', 'add', 'add_', 'addcmul', 'all', 'amax',
+    'amin', 'any', 'arange', 'argmax', 'argmin', 'avg_pool1d', 'avg_pool2d', 'avg_pool3d',
+    'bitwise_and', 'bitwise_not', 'bitwise_or', 'cat', 'ceil', 'celu', 'chunk', 'clamp',
+    'clamp_', 'clamp_max', 'clamp_min', 'clone', 'contiguous', 'copy_', 'cos', 'ctc_loss',
+    'cumsum', 'detach', 'div', 'div_', 'dropout', 'dropout_', 'elu', 'elu_', 'embedding', 'eq',
+    'erf', 'exp', 'exp_', 'expand', 'expand_as', 'feature_dropout', 'fill_', 'flatten', 'flip',
+    'floor', 'floor_divide', 'frobenius_norm', 'full', 'full_like', 'gather', 'ge', 'gelu',
+    'glu', 'gt', 'hardshrink', 'hardsigmoid', 'hardsigmoid_', 'hardswish', 'hardswish_',
+    'hardtanh', 'hardtanh_', 'index', 'index_select', 'isfinite', 'isinf', 'isnan', 'le',
+    'leaky_relu', 'leaky_relu_', 'linalg_vector_norm', 'log', 'log_sigmoid', 'log_softmax',
+    'logaddexp', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'lt', 'masked_fill',
+    'masked_fill_', 'max', 'max_pool1d', 'max_pool2d', 'max_pool2d_with_indices', 'max_pool3d',
+    'maximum', 'mean', 'min', 'minimum', 'mish', 'mish_', 'mul', 'mul_', 'narrow', 'ne', 'neg',
+    'new_full', 'new_ones', 'new_zeros', 'norm', 'one_hot', 'ones', 'ones_like', 'pad',
+    'permute', 'pow', 'prelu', 'prod', 'reciprocal', 'relu', 'relu6', 'relu_', 'remainder',
+    'repeat', 'repeat_interleave', 'reshape', 'round', 'rsqrt', 'rsub', 'scatter', 'select',
+    'selu', 'selu_', 'sigmoid', 'sigmoid_', 'sign', 'silu', 'silu_', 'sin', 'slice', 'softmax',
+    'softplus', 'softshrink', 'softsign', 'sort', 'split', 'split_with_sizes', 'sqrt', 'square',
+    'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sub_', 'sum', 'tanh', 'tanh_', 'tanhshrink',
+    'threshold', 'to', 'topk', 'transpose', 'type_as', 'unbind', 'unflatten', 'unsafe_chunk',
+    'unsafe_split', 'unsqueeze', 'var', 'var_mean', 'view', 'where', 'zeros', 'zeros_like'))
 
 
 EXTRA_FLOP_HANDLES = {
