@@ -52,17 +52,16 @@ def time_forward(module, x, context, rounds: int) -> float:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import dld  # noqa: F401  (registers modules)
     from dld.registry import MODELS
-    from dld.utils import cpu_has_native_bf16
+    from dld.utils import cpu_has_native_bf16, read_config
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     init_default_scope('dld')
-    backbone = MODELS.build(Config.fromfile(args.config).model).backbone.eval()
+    backbone = MODELS.build(read_config(args.config).model).backbone.eval()
     x = torch.randn(args.batch_size, 3, args.height, args.width)
     fp32 = time_forward(backbone, x, contextlib.nullcontext, args.rounds)
     bf16 = time_forward(backbone, x,

@@ -39,6 +39,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from dld.utils import read_config  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -101,7 +102,6 @@ def _setup(config: str, threads=None):
     """The config, with dld's modules registered, its scope set, torch seeded
     and its thread count fixed when asked."""
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import dld  # noqa: F401  (registers modules)
@@ -109,7 +109,7 @@ def _setup(config: str, threads=None):
         torch.set_num_threads(threads)
     torch.manual_seed(0)
     init_default_scope('dld')
-    return Config.fromfile(config)
+    return read_config(config)
 
 
 def _teacher_ckpt(cfg, teacher_ckpt=None):
@@ -137,7 +137,6 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
     import torch
-    from mmengine.config import Config
 
     from dld.registry import MODELS
     model_cfg = copy.deepcopy(cfg.model)
@@ -149,7 +148,7 @@ def main(argv=None) -> int:
     student_cfg = copy.deepcopy(model_cfg['student'])
     student_cfg['data_preprocessor'] = copy.deepcopy(cfg.model['data_preprocessor'])
     student = MODELS.build(student_cfg).train()
-    base_cfg = Config.fromfile(args.baseline_config)
+    base_cfg = read_config(args.baseline_config)
     baseline = MODELS.build(copy.deepcopy(base_cfg.model)).train()
 
     batches = _batches(cfg, args.batch_size, args.steps + args.warmup)

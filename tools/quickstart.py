@@ -34,10 +34,22 @@ def config_path(path: str) -> str:
     return osp.abspath(path) if osp.isfile(path) else path
 
 
+def _step_env() -> dict:
+    """The environment of a step: this one, with the folder the quickstart
+    was started from importable, since the steps run in the repository: a
+    config's ``custom_imports`` find a project's package there
+    (docs/customize.md), as they would from the tools run there."""
+    env = dict(os.environ)
+    here = os.getcwd()
+    if here != REPO:
+        env['PYTHONPATH'] = os.pathsep.join(p for p in (env.get('PYTHONPATH'), here) if p)
+    return env
+
+
 def run(step: str, cmd: list) -> float:
     print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
     start = time.time()
-    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
+    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True, env=_step_env())
     took = time.time() - start
     print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
     return took
@@ -69,8 +81,8 @@ def teacher_is_good(teacher_dir: str, minimum: float) -> bool:
 def config_seed(config: str) -> int:
     """The ``randomness.seed`` a config trains with (MMEngine draws one when
     it has none; 0 stands for it here)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(config if osp.isabs(config) else osp.join(REPO, config))
+    from dld.utils import read_config
+    cfg = read_config(config if osp.isabs(config) else osp.join(REPO, config))
     return int((cfg.get('randomness') or {}).get('seed') or 0)
 
 
@@ -107,12 +119,11 @@ def train_teacher(config: str, work: str, minimum: float, attempts: int, flags: 
 def write_sample(config: str, out: str, num_tracks: int) -> str:
     """The first ``num_tracks`` tracks of the config's test split as a label
     file with absolute paths, for inference with their labels."""
-    from mmengine.config import Config
-
     import dld.datasets  # noqa: F401 - registers the datasets
     from dld.registry import DATASETS
+    from dld.utils import read_config
 
-    dataset_cfg = Config.fromfile(osp.join(REPO, config)).test_dataloader.dataset
+    dataset_cfg = read_config(osp.join(REPO, config)).test_dataloader.dataset
     # Relative data paths are the repository's, as for the tools.
     data_root = osp.join(REPO, dataset_cfg.get('data_root') or '')
     dataset = DATASETS.build(dict(dataset_cfg, data_root=data_root, pipeline=[], lazy_init=True))

@@ -190,3 +190,15 @@ def test_each_step_prints_the_command_a_user_would_type(load_tool, capsys):
     out = capsys.readouterr().out
     assert '$ python -c print("ran")' in out  # not "$ -c ...": runnable as shown
     assert '1/1 a step: done in' in out
+
+
+def test_a_step_imports_packages_of_the_folder_the_quickstart_started_in(load_tool, tmp_path,
+                                                                         monkeypatch, capfd):
+    """Steps run in the repository; a project config's custom_imports name
+    a package of the user's folder (docs/customize.md)."""
+    quickstart = load_tool('quickstart')
+    (tmp_path / 'my_plate_pkg').mkdir()
+    (tmp_path / 'my_plate_pkg' / '__init__.py').write_text('WHERE = "mine"\n')
+    monkeypatch.chdir(tmp_path)
+    quickstart.run('1/1 a step', ['-c', 'import my_plate_pkg; print(my_plate_pkg.WHERE)'])
+    assert 'mine' in capfd.readouterr().out
