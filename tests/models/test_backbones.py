@@ -39,6 +39,12 @@ def test_mismatched_stage_lists_are_refused():
         MODELS.build(dict(type='ResNetPlate', widths=(8, 16), depths=(1,)))
 
 
+@pytest.mark.parametrize('stride', [2, (2, 2, 1)])
+def test_a_stride_that_is_no_pair_is_named(stride):
+    with pytest.raises(ValueError, match=r'\(h, w\) pair'):
+        MODELS.build(dict(type='ResNetPlate', widths=(8, ), depths=(1, ), strides=(stride, )))
+
+
 def test_gradients_reach_the_stem():
     backbone = MODELS.build(dict(type='ResNetPlate', widths=(8, 8, 8, 8)))
     backbone(torch.randn(2, 3, 14, 43)).sum().backward()

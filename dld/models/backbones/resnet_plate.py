@@ -55,7 +55,7 @@ class ResNetPlate(BaseModule):
                 'ResNetPlate: `widths`, `depths` and `strides` need one entry per '
                 f'stage, got {len(widths)}, {len(depths)} and {len(strides)}.')
         for s in strides:
-            if len(tuple(s)) != 2:
+            if not isinstance(s, (tuple, list)) or len(s) != 2:
                 raise ValueError(f'ResNetPlate: each stride is an (h, w) pair, got {s!r}.')
         if any(d < 1 for d in depths):
             raise ValueError(f'ResNetPlate: every depth must be >= 1, got {tuple(depths)}.')
