@@ -693,9 +693,9 @@ class DLDDistiller(BaseModel):
         """Per-image loss (n,) of the student's training-only head
         (``TextRecognizer.aux_decoder``) on its memory at this scale, as the
         recognizer trains it alone (its ``'sum'`` reduction becomes a mean
-        over images here): a student that cannot start from the
-        teacher's weights leaves the attention decoder's early plateau with
-        it, as the quickstart teacher does (docs/customize.md)."""
+        over images here), so a student that cannot start from the
+        teacher's weights can train with the joint CTC-attention head of the
+        quickstart teacher (docs/customize.md)."""
         aux = self.student.aux_decoder
         logits, _ = aux(encoder_out, gt)
         # The head reads scales its recognizer never trained at: a memory too
