@@ -1,5 +1,6 @@
 """DLDDistiller: frozen teacher, routing, loss terms and the selector."""
 import copy
+import math
 
 import pytest
 import torch
@@ -818,17 +819,18 @@ def test_padded_lr_frames_are_read_as_their_content_in_training_and_prediction(t
     score = model.student.decoder.score_sequences
 
     def spy(memory, targets, rows=None, unalignable_nll=None, memory_mask=None):
-        seen.append(memory_mask[rows].sum(1))
+        seen.append((rows, memory_mask[rows].sum(1)))
         return score(memory, targets, rows, unalignable_nll, memory_mask=memory_mask)
 
     model.student.decoder.score_sequences = spy
     model.train()
     model(lr, samples, mode='loss', inputs_hr=hr)
-    steps, = seen  # one pass over every scale: the steps each row reads
+    (rows, steps), = seen  # one pass over every scale: the steps each row reads
     widths = [model.student.forward_encoder(model.resize(lr[:1], s))['encoder_out'].shape[1]
               for s in model.scales]
-    expected = {int(-(-(r * w - 1e-6) // 1)) or 1 for w in widths for r in ratios}
-    assert set(steps.tolist()) <= expected and steps.min() < min(widths)
+    # 'all': the memories are the scales in order, each of the 6 images in order
+    expected = [max(1, math.ceil(ratios[r % 6] * widths[r // 6] - 1e-6)) for r in rows.tolist()]
+    assert steps.tolist() == expected and steps.min() < min(widths)
     del model.student.decoder.score_sequences
 
     model.eval()
