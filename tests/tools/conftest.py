@@ -104,15 +104,15 @@ def free_port():
 
 @pytest.fixture
 def tiny_dld_config(tiny_teacher_config, tiny_config, train_tool, run_name, tmp_path):
-    """``tiny_dld_config(rest) -> path``: configs/dld_plate.py shrunk, whose
-    teacher is the tiny teacher trained one epoch here; ``rest`` (the model
-    and schedule) may name it as ``{teacher}``."""
-    def make(rest: str) -> str:
+    """``tiny_dld_config(rest, base='configs/dld_plate.py') -> path``: the DLD
+    config ``base`` shrunk, whose teacher is the tiny teacher trained one
+    epoch here; ``rest`` (the model and schedule) may name it as ``{teacher}``."""
+    def make(rest: str, base: str = 'configs/dld_plate.py') -> str:
         teacher_dir = tmp_path / 'teacher'
         train_tool.main([tiny_teacher_config, '--work-dir', str(teacher_dir), '--cfg-options',
                          f'experiment_name={run_name()}', 'train_cfg.max_epochs=1'])
         config = tmp_path / 'tiny_dld.py'
-        config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
+        config.write_text(tiny_config(base, str(tmp_path / 'data'),
                                       rest.format(teacher=str(teacher_dir))))
         return str(config)
     return make
