@@ -41,9 +41,15 @@ def test_the_config_imports_the_project_and_builds_a_cheaper_student(monkeypatch
 
 @pytest.mark.parametrize('size', [(48, 144), (29, 86), (14, 43)])
 def test_mobile_plate_net_reads_every_scale_with_resnet_plates_stride(project, size):
+    torch.manual_seed(0)
     net = project.MobilePlateNet(widths=(8, 16, 24, 32), depths=(1, 2, 1, 1)).eval()
-    out = net(torch.randn(2, 3, *size))
+    x = torch.randn(2, 3, *size)
+    out = net(x)
     assert out.shape == (2, net.out_channels, math.ceil(size[0] / 8), math.ceil(size[1] / 4))
+    assert out.is_contiguous()
+    # channels-last kernels, the same arithmetic
+    net.channels_last = False
+    assert torch.allclose(net(x), out, atol=1e-5)
 
 
 def test_mobile_plate_net_names_a_stage_config_it_cannot_build(project):

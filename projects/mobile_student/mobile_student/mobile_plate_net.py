@@ -34,6 +34,11 @@ class MobilePlateNet(BaseModule):
         expand_ratio (int): width of a block's depthwise conv over its input
             width.
         stem_channels (int): channels of the 3x3 stem conv (stride 1).
+        channels_last (bool): run the convs on a channels-last copy of the
+            input and return a contiguous map, as ``ResNetPlate`` does. Same
+            arithmetic; oneDNN's channels-last depthwise kernels made this
+            backbone about 1.9x faster on 2 CPU cores (batch 64, 48x144:
+            0.49 s against 0.91 s, projects/mobile_student/README.md).
         init_cfg (dict | list | None): MMEngine weight init.
 
     Shapes: ``(B, in_channels, H, W) -> (B, widths[-1], H', W')`` with
@@ -47,6 +52,7 @@ class MobilePlateNet(BaseModule):
                  strides: Sequence[Tuple[int, int]] = ((2, 2), (2, 2), (2, 1), (1, 1)),
                  expand_ratio: int = 4,
                  stem_channels: int = 16,
+                 channels_last: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (len(widths) == len(depths) == len(strides)):
@@ -60,6 +66,7 @@ class MobilePlateNet(BaseModule):
             raise ValueError(f'MobilePlateNet: every depth must be >= 1, got {tuple(depths)}.')
         self.in_channels = in_channels
         self.out_channels = widths[-1]
+        self.channels_last = channels_last
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, 3, 1, 1, bias=False),
             nn.BatchNorm2d(stem_channels), nn.ReLU6(inplace=True))
@@ -73,5 +80,8 @@ class MobilePlateNet(BaseModule):
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, H, W) -> (B, C_out, H', W')``."""
-        return self.blocks(self.stem(x))
+        """``(B, C_in, H, W) -> (B, C_out, H', W')``, contiguous."""
+        if not self.channels_last:
+            return self.blocks(self.stem(x))
+        x = x.contiguous(memory_format=torch.channels_last)
+        return self.blocks(self.stem(x)).contiguous()
