@@ -7,7 +7,7 @@
 # Everything new comes from this project's package (custom_imports); the rest
 # is configs/quickstart/dld_efficiency.py. The student cannot start from the
 # teacher's weights (other shapes), so it trains longer (24 epochs instead
-# of 3, about 25 min on 2 cores), at the teacher's peak rate
+# of 3, about 22 min on 2 idle cores), at the teacher's peak rate
 # (projects/mobile_student/README.md).
 _base_ = ['../../../configs/quickstart/dld_efficiency.py']
 
