@@ -10,6 +10,5 @@ from .seeded_random import global_random_seeded
 __all__ = [
     'autocast_to', 'count_flops', 'count_params', 'cpu_has_native_bf16', 'evaluating',
     'fast_autocast_dtype', 'global_random_seeded', 'read_config', 'resolve_amp',
-    'scale_input_shapes',
-    'walk_following_links', 'write_json_atomic', 'write_text_atomic'
+    'scale_input_shapes', 'walk_following_links', 'write_json_atomic', 'write_text_atomic'
 ]

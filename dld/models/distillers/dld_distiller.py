@@ -315,6 +315,12 @@ class DLDDistiller(BaseModel):
         print_log(f'Loaded the teacher from {source}{path}', logger='current')
 
     @property
+    def student_aux_decoder(self) -> Optional[nn.Module]:
+        """The student's training-only head (``TextRecognizer.aux_decoder``),
+        or None, also for a student class that has no such attribute."""
+        return getattr(self.student, 'aux_decoder', None)
+
+    @property
     def born_again_teacher(self) -> bool:
         """Whether the teacher is a trained student or reads the LR stream:
         then it is not the HR teacher that reports compare against."""
@@ -359,7 +365,7 @@ class DLDDistiller(BaseModel):
             return t == s or (len(s) == len(t) + 1 and s[1:] == t)
 
         if t_state.keys() == s_state.keys() and all(fits(k) for k in t_state):
-            self.student.load_state_dict(t_state, strict=self.student.aux_decoder is None)
+            self.student.load_state_dict(t_state, strict=self.student_aux_decoder is None)
             self.student._is_init = True  # kept by init_weights(), as the teacher is
             print_log('Initialised the student from the teacher.', logger='current')
         else:
@@ -498,7 +504,7 @@ class DLDDistiller(BaseModel):
             losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
         if self.logit_loss is not None:
             losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
-        if self.student.aux_decoder is not None:
+        if self.student_aux_decoder is not None:
             losses['loss_aux'] = _weighted_mean(per_scale['aux'], weights)
         return losses
 
@@ -658,7 +664,7 @@ class DLDDistiller(BaseModel):
             terms['feature'] = self._feature_terms(feats, t_feats, idx, gt_sub, ratio)
         if self.logit_loss is not None:
             terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub, ratio)
-        if self.student.aux_decoder is not None:
+        if self.student_aux_decoder is not None:
             terms['aux'] = self._aux_terms(out['encoder_out'], gt_sub)
         if 'gate' in teacher:  # the teacher's outputs count where it reads right
             gate = teacher['gate'][idx]
@@ -696,7 +702,7 @@ class DLDDistiller(BaseModel):
         over images here), so a student that cannot start from the
         teacher's weights can train with the joint CTC-attention head of the
         quickstart teacher (docs/customize.md)."""
-        aux = self.student.aux_decoder
+        aux = self.student_aux_decoder
         logits, _ = aux(encoder_out, gt)
         # The head reads scales its recognizer never trained at: a memory too
         # short for a label gives 0, not inf (unalignable_nll guards the
