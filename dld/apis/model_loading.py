@@ -27,7 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
-from dld.utils.config_file import read_config
+from dld.utils.config_file import import_custom_modules, read_config
 
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
@@ -61,6 +61,8 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
         cfg = Config(copy.deepcopy(dict(config)))
     else:
         raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    if not isinstance(config, str):
+        import_custom_modules(cfg)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'dld'))

@@ -1,8 +1,10 @@
 """Reading a config file so that its ``custom_imports`` find a project's package."""
 import os
 import sys
+from typing import Mapping
 
 from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
 
 
 def read_config(path: str) -> Config:
@@ -16,7 +18,22 @@ def read_config(path: str) -> Config:
     find it, and so do the tools now. The directory is appended, so an
     installed package of the same name keeps precedence.
     """
+    _working_directory_importable()
+    return Config.fromfile(path)
+
+
+def import_custom_modules(cfg: Mapping) -> None:
+    """Import a config object's ``custom_imports``, as :func:`read_config`
+    does for a file: a config built or changed in Python (``PlateRecognizer``
+    given a ``Config`` or a dict) is not read from a file, so nothing has
+    imported the project's package yet."""
+    imports = cfg.get('custom_imports')
+    if imports:
+        _working_directory_importable()
+        import_modules_from_strings(**imports)
+
+
+def _working_directory_importable() -> None:
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.append(cwd)
-    return Config.fromfile(path)

@@ -45,3 +45,13 @@ def test_custom_imports_find_a_package_in_the_working_directory(user_project):
     assert sys.path[-1] == str(user_project.parent.parent)
     read_config(str(user_project))
     assert sys.path.count(str(user_project.parent.parent)) == 1
+
+
+def test_a_config_object_imports_its_custom_imports_too(user_project):
+    """PlateRecognizer and the report take a Config or a dict as well as a
+    path; nothing read it from a file, so load_config imports them."""
+    from dld.apis.model_loading import load_config
+    cfg = Config.fromfile(str(user_project), import_custom_modules=False)
+    assert TRANSFORMS.get('MyPlateProjectTransform') is None
+    load_config(cfg)
+    assert TRANSFORMS.get('MyPlateProjectTransform') is not None
