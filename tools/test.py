@@ -14,6 +14,7 @@ random weights. A DLD config is built without its teacher checkpoint
 every weight it needs.
 """
 import argparse
+import math
 import os
 import os.path as osp
 import sys
@@ -75,11 +76,14 @@ def build_config(args) -> Config:
 
 
 def to_jsonable(metrics: dict) -> dict:
-    """Metric values as plain JSON numbers (they may be numpy or tensors)."""
+    """Metric values as plain JSON numbers (they may be numpy or tensors);
+    NaN and infinities, which JSON has no number for, become null."""
     out = {}
     for key, value in metrics.items():
         if hasattr(value, 'item'):
             value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
         out[key] = value
     return out
 

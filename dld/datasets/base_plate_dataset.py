@@ -179,6 +179,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         """Raise :class:`PlateAnnotationError` if ``rec`` is not usable."""
         if not rec.lr_paths:
             raise PlateAnnotationError(rec.where, 'no LR frames')
+        relative = [p for p in rec.lr_paths + (rec.hr_paths or []) if not osp.isabs(p)]
+        if relative:
+            # Read from the working directory instead, they would fail as
+            # missing images far from their cause, or work by accident.
+            raise PlateAnnotationError(
+                rec.where, f'frame path {relative[0]!r} is relative; a dataset\'s '
+                "iter_tracks() gives absolute paths (osp.join(self.data_root, path))")
         if rec.hr_paths is not None and len(rec.hr_paths) != len(rec.lr_paths):
             raise PlateAnnotationError(
                 rec.where, f'{len(rec.lr_paths)} LR frames but {len(rec.hr_paths)} HR frames; '

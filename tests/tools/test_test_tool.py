@@ -219,3 +219,14 @@ def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path,
         pytest.approx(expected['plate/accuracy'])
     proc = torchrun(tiny_run['teacher'], str(tmp_path / 'never.json'))
     assert proc.returncode != 0 and 'CheckpointMismatchError' in proc.stderr
+
+
+def test_metrics_without_a_finite_value_are_written_as_json_null(test_tool):
+    import json
+
+    import numpy as np
+    import torch
+    out = test_tool.to_jsonable({'a': float('nan'), 'b': np.float32(0.5), 'c': torch.tensor(2.0),
+                                 'd': float('inf'), 'e': 3})
+    assert out == {'a': None, 'b': 0.5, 'c': 2.0, 'd': None, 'e': 3}
+    json.dumps(out, allow_nan=False)  # valid JSON

@@ -1,0 +1,54 @@
+"""What docs/customize.md promises a dataset subclass: implement iter_tracks()
+and the base class does the rest; relative frame paths and raised (not
+yielded) errors are named instead of failing far from their cause."""
+import os.path as osp
+
+import pytest
+
+from dld.datasets import BasePlateDataset, PlateAnnotationError, TrackRecord
+from dld.registry import DATASETS
+
+
+@DATASETS.register_module(force=True)
+class RowsPlateDataset(BasePlateDataset):
+    """One track per ``(lr, hr, text)`` row of ``rows``; ``absolute`` joins
+    the paths to ``data_root``, as a dataset must."""
+
+    def __init__(self, rows, absolute=True, **kwargs):
+        self.rows = rows
+        self.absolute = absolute
+        super().__init__(**kwargs)
+
+    def iter_tracks(self):
+        for i, (lr, hr, text) in enumerate(self.rows, 1):
+            if text is None:
+                yield PlateAnnotationError(f'rows:{i}', 'no label column')
+                continue
+            join = (lambda p: osp.join(self.data_root, p)) if self.absolute else (lambda p: p)
+            yield TrackRecord(where=f'rows:{i}', track_id=f'row{i}', lr_paths=[join(lr)],
+                              hr_paths=[join(hr)], text=text)
+
+
+ROWS = [('t0/lr-0.png', 't0/hr-0.png', 'ABC1234'), ('t1/lr-0.png', 't1/hr-0.png', 'XYZ9A87')]
+
+
+def _build(paired_root, **kwargs):
+    return DATASETS.build(dict(type='RowsPlateDataset', data_root=str(paired_root),
+                               pipeline=[], **kwargs))
+
+
+def test_a_subclass_that_yields_records_gives_one_item_per_frame(paired_root):
+    dataset = _build(paired_root, rows=ROWS)
+    assert len(dataset) == 2
+    item = dataset.get_data_info(0)
+    assert item['gt_text'] == 'ABC1234' and osp.isabs(item['lr_path'])
+
+
+def test_relative_frame_paths_are_named_at_their_row(paired_root):
+    with pytest.raises(PlateAnnotationError, match=r"rows:1.*'t0/lr-0.png' is relative"):
+        _build(paired_root, rows=ROWS, absolute=False)
+
+
+def test_a_yielded_error_is_skipped_when_not_strict(paired_root):
+    dataset = _build(paired_root, rows=[ROWS[0], ('x', 'y', None), ROWS[1]], strict=False)
+    assert len(dataset) == 2 and dataset.num_bad_annotations == 1
