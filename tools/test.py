@@ -39,6 +39,7 @@ from dld.engine.launch import (
 )
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
+from dld.utils.registry_hints import registry_hints
 
 
 def parse_args(argv=None):
@@ -100,9 +101,10 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_config(args)
     prepare_run(cfg)
-    runner = Runner.from_cfg(cfg)
-    load_checkpoint(runner, args.checkpoint)
-    metrics = to_jsonable(runner.test())
+    with registry_hints():  # a mistyped `type` names the close registered ones
+        runner = Runner.from_cfg(cfg)
+        load_checkpoint(runner, args.checkpoint)
+        metrics = to_jsonable(runner.test())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

@@ -25,6 +25,7 @@ from dld.engine.launch import (
     relax_deterministic_algorithms,
 )
 from dld.utils.precision import resolve_amp
+from dld.utils.registry_hints import registry_hints
 
 
 def parse_args(argv=None):
@@ -115,9 +116,10 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     prepare_run(cfg)
-    runner = Runner.from_cfg(cfg)
-    relax_deterministic_algorithms(cfg)
-    runner.train()
+    with registry_hints():  # a mistyped `type` names the close registered ones
+        runner = Runner.from_cfg(cfg)
+        relax_deterministic_algorithms(cfg)
+        runner.train()
     finish_run()
 
 

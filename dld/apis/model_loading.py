@@ -28,6 +28,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
 from dld.utils.config_file import import_custom_modules, read_config
+from dld.utils.registry_hints import registry_hints
 
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
@@ -103,7 +104,8 @@ def build_model_for_inference(model_cfg: dict) -> nn.Module:
     model_cfg = copy.deepcopy(model_cfg)
     if is_distiller_config(model_cfg):
         model_cfg['teacher_ckpt'] = None
-    return MODELS.build(model_cfg)
+    with registry_hints():
+        return MODELS.build(model_cfg)
 
 
 def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:

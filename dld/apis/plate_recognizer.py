@@ -31,6 +31,7 @@ from mmengine.logging import print_log
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 from dld.utils.precision import autocast_to, resolve_amp
+from dld.utils.registry_hints import registry_hints
 
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
@@ -134,7 +135,8 @@ class PlateRecognizer(BaseInferencer):
                 self.input_stream = stream
                 continue
             kept.append(step)
-        pipeline = Compose(kept)
+        with registry_hints():
+            pipeline = Compose(kept)
         self.image_stream = 'lr'
         if any(getattr(t, 'main_stream', None) == 'hr' for t in pipeline.transforms):
             self.image_stream = self.input_stream = 'hr'

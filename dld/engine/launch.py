@@ -170,7 +170,25 @@ def load_runner_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    drop_persistent_workers_without_workers(cfg)
     return cfg
+
+
+def drop_persistent_workers_without_workers(cfg: Config) -> None:
+    """``persistent_workers=False`` where a loader reads in the main process.
+
+    Why: DLD's dataset configs keep their workers alive, and PyTorch refuses
+    ``persistent_workers`` without workers, so ``--cfg-options
+    train_dataloader.num_workers=0`` (to debug a transform, say) failed
+    unless ``persistent_workers=False`` was set with it.
+    """
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if (isinstance(loader, dict) and loader.get('num_workers', 0) == 0
+                and loader.get('persistent_workers')):
+            loader['persistent_workers'] = False
+            print_log(f'{name}: num_workers=0, so persistent_workers=False.',
+                      logger='current')
 
 
 def prepare_run(cfg: Config) -> None:

@@ -1,7 +1,7 @@
 """Reading a config file so that its ``custom_imports`` find a project's package."""
 import os
 import sys
-from typing import Mapping
+from typing import Mapping, Optional
 
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
@@ -18,19 +18,46 @@ def read_config(path: str) -> Config:
     find it, and so do the tools now. The directory is appended, so an
     installed package of the same name keeps precedence.
     """
-    _working_directory_importable()
-    return Config.fromfile(path)
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    import_custom_modules(cfg, path)
+    return cfg
 
 
-def import_custom_modules(cfg: Mapping) -> None:
-    """Import a config object's ``custom_imports``, as :func:`read_config`
-    does for a file: a config built or changed in Python (``PlateRecognizer``
-    given a ``Config`` or a dict) is not read from a file, so nothing has
-    imported the project's package yet."""
+def import_custom_modules(cfg: Mapping, source: Optional[str] = None) -> None:
+    """Import a config's ``custom_imports`` from the working directory too.
+
+    A config built or changed in Python (``PlateRecognizer`` given a
+    ``Config`` or a dict) is not read from a file, so nothing has imported
+    the project's package yet. A failure names the module that is missing
+    and, when it is the project's package, where the tools look for it
+    (MMEngine advised PYTHONPATH only).
+    """
     imports = cfg.get('custom_imports')
-    if imports:
-        _working_directory_importable()
+    if not imports:
+        return
+    _working_directory_importable()
+    try:
         import_modules_from_strings(**imports)
+    except ImportError as err:
+        _raise_custom_import_error(source or getattr(cfg, 'filename', None) or 'config',
+                                   imports.get('imports', []), err)
+
+
+def _raise_custom_import_error(source: str, imports, err: ImportError) -> None:
+    root = err
+    while isinstance(root.__cause__ or root.__context__, ImportError):
+        root = root.__cause__ or root.__context__
+    missing = getattr(root, 'name', None) or ''
+    wanted = [imports] if isinstance(imports, str) else list(imports)
+    message = f'{source}: its custom_imports failed: {root}'
+    if isinstance(root, ModuleNotFoundError) and any(
+            m == missing or m.startswith(missing + '.') for m in wanted if missing):
+        message += (f". DLD's tools import a project's package from the working "
+                    f'directory ({os.getcwd()}): run them from the folder that the '
+                    'module path starts from (the one holding `projects/` for '
+                    '`projects.x.y`), or install the package (pip install -e .) or '
+                    'put its folder on PYTHONPATH.')
+    raise ImportError(message) from root
 
 
 def _working_directory_importable() -> None:

@@ -55,3 +55,31 @@ def test_a_config_object_imports_its_custom_imports_too(user_project):
     assert TRANSFORMS.get('MyPlateProjectTransform') is None
     load_config(cfg)
     assert TRANSFORMS.get('MyPlateProjectTransform') is not None
+
+
+def test_a_package_not_found_says_where_the_tools_look(user_project, tmp_path, monkeypatch):
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(ImportError) as info:
+        read_config(str(user_project))
+    message = str(info.value)
+    assert message.startswith(f'{user_project}: its custom_imports failed: ')
+    assert "No module named 'my_plate_project'" in message
+    assert f'from the working directory ({elsewhere})' in message
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+def test_an_error_inside_the_package_is_not_taken_for_a_missing_one(user_project):
+    (user_project.parent.parent / 'my_plate_project' / '__init__.py').write_text(
+        'import a_module_that_is_not_there\n')
+    with pytest.raises(ImportError, match="No module named 'a_module_that_is_not_there'") as info:
+        read_config(str(user_project))
+    assert 'working directory' not in str(info.value)  # the package itself was found
+
+
+def test_a_config_dict_s_missing_package_is_named_too():
+    from dld.utils.config_file import import_custom_modules
+    with pytest.raises(ImportError, match=r"^config: its custom_imports failed: No module "
+                       r"named 'no_such_plate_pkg'\. DLD's tools import"):
+        import_custom_modules(dict(custom_imports=dict(imports=['no_such_plate_pkg.sub'])))

@@ -1,0 +1,98 @@
+"""Name the registered types close to an unknown one.
+
+MMEngine's error for an unknown ``type`` ("X is not in the dld::model
+registry ...") says neither what was meant nor what exists, so a typo in a
+config (``ResNetPlat``) sends the user to the source. :func:`registry_hints`
+re-raises that error with the closest registered names, or the scope's own
+names when none is close; every other error passes through unchanged.
+"""
+import difflib
+import re
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+from mmengine.registry import Registry
+from mmengine.registry import root as mmengine_root
+
+# build_from_cfg: "{type} is not in the {scope}::{name} registry. ..."
+# build_runner_from_cfg: "{type} is not in the {name} registry. ..."
+_UNKNOWN_TYPE = re.compile(
+    r'^(?P<type>\S+) is not in the (?:(?P<scope>[\w.-]+)::)?(?P<name>[\w ]+?) registry\.')
+
+MAX_LISTED = 40
+
+
+class UnknownTypeError(KeyError):
+    """A ``KeyError`` (what MMEngine raises, so ``except KeyError`` still
+    catches it) that prints its message as written, newlines included."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
+def _scoped_registry(scope: Optional[str], name: str) -> Optional[Registry]:
+    """The registry of ``scope`` named ``name``: MMEngine's root one, or the
+    child of it that ``scope`` (``'dld'``, a downstream package) registers."""
+    roots = [reg for reg in vars(mmengine_root).values()
+             if isinstance(reg, Registry) and reg.name == name]
+    if not roots:
+        return None
+    root = roots[0]
+    if scope in (None, root.scope):
+        return root
+    pending = list(root.children.values())
+    while pending:
+        reg = pending.pop()
+        if reg.scope == scope:
+            return reg
+        pending.extend(reg.children.values())
+    return None
+
+
+def _resolvable_names(registry: Registry) -> List[str]:
+    """What ``registry.get`` finds without a scope prefix: its own names and
+    its ancestors'."""
+    registry.import_from_location()
+    names, reg = set(), registry
+    while reg is not None:
+        names.update(reg.module_dict)
+        reg = reg.parent
+    return sorted(names)
+
+
+def unknown_type_hint(message: str) -> Optional[str]:
+    """The hint for MMEngine's unknown-type ``message``; None for any other
+    message or a registry that cannot be found."""
+    match = _UNKNOWN_TYPE.match(message.strip('\'"'))
+    if match is None:
+        return None
+    wanted, scope, name = match['type'], match['scope'], match['name']
+    registry = _scoped_registry(scope, name)
+    if registry is None:
+        return None
+    candidates = _resolvable_names(registry)
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.6)
+    if close:
+        return 'Did you mean ' + ' or '.join(repr(by_lower[c]) for c in close) + '?'
+    own = sorted(registry.module_dict)
+    if not own:
+        return None
+    shown = ', '.join(own[:MAX_LISTED])
+    more = f' and {len(own) - MAX_LISTED} more' if len(own) > MAX_LISTED else ''
+    return f'No registered name is close; {registry.scope}::{name} has: {shown}{more}.'
+
+
+@contextmanager
+def registry_hints() -> Iterator[None]:
+    """Re-raise MMEngine's unknown-type ``KeyError`` raised inside the block
+    with the registered names close to the unknown one."""
+    try:
+        yield
+    except KeyError as err:
+        message = str(err.args[0]) if err.args else ''
+        hint = None if isinstance(err, UnknownTypeError) else unknown_type_hint(message)
+        if hint is None:
+            raise
+        # The original frames, one message: where the build failed matters.
+        raise UnknownTypeError(f'{message}\n{hint}').with_traceback(err.__traceback__) from None

@@ -1,0 +1,35 @@
+"""dld.engine.launch.load_runner_config: the config as the tools' runner sees it."""
+import argparse
+import os.path as osp
+
+import pytest
+import torch.utils.data
+
+from dld.engine.launch import load_runner_config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _args(**cfg_options):
+    return argparse.Namespace(config=osp.join(REPO, 'configs', 'dld_plate.py'),
+                              launcher='none', work_dir=None, cfg_options=cfg_options)
+
+
+def test_a_loader_without_workers_drops_persistent_workers():
+    cfg = load_runner_config(_args(**{'train_dataloader.num_workers': 0}))
+    assert cfg.train_dataloader.persistent_workers is False
+    # The loaders that keep their workers keep them alive.
+    assert cfg.val_dataloader.num_workers > 0 and cfg.val_dataloader.persistent_workers
+    # What PyTorch would otherwise refuse, and now accepts.
+    kwargs = dict(num_workers=0, persistent_workers=True)
+    with pytest.raises(ValueError, match='persistent_workers'):
+        torch.utils.data.DataLoader([0], **kwargs)
+    torch.utils.data.DataLoader([0], num_workers=0,
+                                persistent_workers=cfg.train_dataloader.persistent_workers)
+
+
+def test_the_shipped_loaders_are_left_as_configured():
+    cfg = load_runner_config(_args())
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        assert loader.persistent_workers == (loader.num_workers > 0)

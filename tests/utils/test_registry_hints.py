@@ -1,0 +1,81 @@
+"""A mistyped ``type`` names the registered types close to it."""
+import pytest
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import Registry
+
+from dld.apis.model_loading import build_model_for_inference
+from dld.registry import MODELS, TRANSFORMS
+from dld.utils.registry_hints import UnknownTypeError, registry_hints, unknown_type_hint
+
+
+def _build_error(registry, cfg):
+    with pytest.raises(KeyError) as info:
+        with registry_hints():
+            registry.build(cfg)
+    return info.value
+
+
+def test_a_typo_is_answered_with_the_close_names():
+    err = _build_error(MODELS, dict(type='ResNetPlat'))
+    assert isinstance(err, UnknownTypeError)
+    message = str(err)
+    # MMEngine's own message stays, first, and the hint follows on its own line.
+    assert message.startswith('ResNetPlat is not in the dld::model registry.')
+    assert message.splitlines()[-1] == "Did you mean 'ResNetPlate'?"
+
+
+def test_case_does_not_hide_a_name():
+    assert str(_build_error(MODELS, dict(type='dlddistiller'))).endswith(
+        "Did you mean 'DLDDistiller'?")
+
+
+def test_mmengine_names_the_dld_scope_can_use_are_offered():
+    # `Resize` is DLD's; `RandomResize` lives in MMEngine's (or mmcv's) root
+    # registry, which `get` falls back to.
+    hint = str(_build_error(TRANSFORMS, dict(type='Resize2'))).splitlines()[-1]
+    assert hint.startswith('Did you mean ') and "'Resize'" in hint
+
+
+def test_with_nothing_close_the_scope_s_own_names_are_listed():
+    hint = str(_build_error(MODELS, dict(type='Zzzqqx'))).splitlines()[-1]
+    assert hint.startswith('No registered name is close; dld::model has: ')
+    assert 'DLDDistiller' in hint and 'ResNetPlate' in hint
+
+
+def test_other_key_errors_pass_unchanged():
+    original = KeyError('epoch')
+    with pytest.raises(KeyError) as info:
+        with registry_hints():
+            raise original
+    assert info.value is original
+
+
+def test_the_runner_registry_s_message_form_is_read():
+    # build_runner_from_cfg says "X is not in the runner registry." (no scope).
+    cfg = dict(runner_type='Runer')
+    with pytest.raises(KeyError) as info:
+        with registry_hints():
+            MMENGINE_RUNNERS.build(cfg)
+    assert str(info.value).endswith("Did you mean 'Runner'?")
+
+
+def test_a_registry_it_cannot_find_gets_no_hint():
+    assert unknown_type_hint('Foo is not in the nowhere::nothing registry. Please') is None
+    assert unknown_type_hint('some other message') is None
+
+
+def test_a_registry_of_another_scope_is_found_among_the_root_s_children():
+    root = MODELS.parent
+    Registry('model', parent=root, scope='hintscope').register_module(
+        name='SpecialNet', module=type('SpecialNet', (), {}))
+    try:
+        assert unknown_type_hint('SpecialNt is not in the hintscope::model registry. '
+                                 'Please') == "Did you mean 'SpecialNet'?"
+    finally:
+        root.children.pop('hintscope')
+
+
+def test_building_for_inference_names_the_close_type():
+    with pytest.raises(UnknownTypeError, match="Did you mean 'DLDDistiller'"):
+        build_model_for_inference(dict(type='DLDDistiler', teacher_ckpt='x.pth'))
+
