@@ -121,6 +121,7 @@ def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
     a labelled image that could not be read counts as not read right, as a
     track whose frames all failed does."""
     from dld.apis.plate_matching import plate_read_right
+    from dld.evaluation.metrics import confidence_gap
     labelled = [r for r in records if r.get('gt_text')]
     if not labelled:
         return ''
@@ -129,9 +130,15 @@ def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
     out = f'; {right}/{len(labelled)} labelled images read right'
     voted = [t for t in tracks if t.get('gt_text')]
     if voted:
-        right = sum(t['text'] is not None and plate_read_right(t['text'], t['gt_text'],
-                                                               case_sensitive) for t in voted)
+        readings = [(t['text'] is not None
+                     and plate_read_right(t['text'], t['gt_text'], case_sensitive),
+                     t['confidence'] or 0.0) for t in voted]
+        right = sum(ok for ok, _ in readings)
         out += f', {right}/{len(voted)} labelled tracks by their vote'
+        gap = confidence_gap(readings)
+        if 'confidence_gap' in gap:
+            out += (f" (confidence gap {gap['confidence_gap']:.3f}: right "
+                    f"{gap['confidence_right']:.3f}, wrong {gap['confidence_wrong']:.3f})")
     return out
 
 

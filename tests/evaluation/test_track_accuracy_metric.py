@@ -35,6 +35,11 @@ def test_majority_vote_decides_each_track():
         'track/num_tracks': 3,
         'track/num_correct': 2,
         'track/num_frames': 7,
+        # a track's confidence: the mean score of the frames that voted for
+        # its answer (t1 0.5 and t3 0.1 right, t2 0.4 wrong)
+        'track/confidence_right': pytest.approx(0.3),
+        'track/confidence_wrong': pytest.approx(0.4),
+        'track/confidence_gap': pytest.approx(-0.1),
     }
 
 
@@ -90,3 +95,21 @@ def test_unlabelled_tracks_are_counted_in_a_warning():
     assert res['track/accuracy'] == pytest.approx(1 / 2)
     (call, ) = log.call_args_list
     assert '1 of 2 tracks have no label' in call.args[0]
+
+
+def test_the_confidence_gap_leaves_out_a_side_with_no_track_and_unlabelled_tracks():
+    frames = [_frame('t1', 0, 'AB12', 'AB12', 0.9), _frame('t1', 1, 'AB12', 'AB12', 0.7),
+              _frame('t2', 0, '', 'CD34', 0.2)]  # unlabelled: neither right nor wrong
+    metric = TrackAccuracyMetric()
+    metric.process({}, frames)
+    res = metric.evaluate(len(frames))
+    assert res['track/confidence_right'] == pytest.approx(0.8)
+    assert 'track/confidence_wrong' not in res and 'track/confidence_gap' not in res
+
+
+def test_confidence_gap_of_readings():
+    from dld.evaluation.metrics import confidence_gap
+    assert confidence_gap([(True, 0.9), (False, 0.3), (True, 0.7), (False, 0.1)]) == {
+        'confidence_right': pytest.approx(0.8), 'confidence_wrong': pytest.approx(0.2),
+        'confidence_gap': pytest.approx(0.6)}
+    assert confidence_gap([]) == {}

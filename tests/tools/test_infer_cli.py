@@ -54,9 +54,14 @@ def test_read_right_counts_as_the_plate_metric_does():
             dict(text='XYZ', gt_text='XYZ9', error=None),
             dict(gt_text='XYZ9', error='cannot decode'),  # labelled, not read: not right
             dict(text='Q', gt_text=None, error=None)]
-    tracks = [dict(text='abc1234', gt_text='ABC1234'), dict(text=None, gt_text='XYZ9')]
-    assert tool._read_right(recs, tracks, False) == \
+    tracks = [dict(text='abc1234', gt_text='ABC1234', confidence=0.9),
+              dict(text=None, gt_text='XYZ9', confidence=None)]  # every frame failed
+    # The challenge's tie-breaker: a track with no answer has no confidence (0).
+    assert tool._read_right(recs, tracks, False) == (
         '; 1/3 labelled images read right, 1/2 labelled tracks by their vote'
+        ' (confidence gap 0.900: right 0.900, wrong 0.000)')
+    assert tool._read_right(recs, tracks[:1], False).endswith(
+        '1/1 labelled tracks by their vote')  # no wrong track: no gap
     assert tool._read_right(recs, [], True) == '; 0/3 labelled images read right'
     assert tool._read_right(recs[3:], [], False) == ''
 

@@ -1,7 +1,7 @@
 """Track-level plate accuracy: one answer per track, by voting over frames."""
 import math
 from collections import Counter, defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
@@ -28,6 +28,28 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
         first_frame[text] = min(frame_idx, first_frame.get(text, frame_idx))
     return min(scores, key=lambda t: (-len(scores[t]), -math.fsum(scores[t]),
                                       first_frame[t], t))
+
+
+def confidence_gap(readings: Iterable[Tuple[bool, float]]) -> Dict[str, float]:
+    """``confidence_right``, ``confidence_wrong`` and ``confidence_gap`` (their
+    difference) of ``(read_right, confidence)`` pairs.
+
+    Why: the ICPR 2026 LRLPR challenge breaks ties in recognition rate by
+    this gap between the mean confidence of right and of wrong answers; a
+    reader whose confidence separates the two is worth more, since its wrong
+    answers can be sent for review. A side with no reading is left out, and
+    the gap with it.
+    """
+    right = [c for ok, c in readings if ok]
+    wrong = [c for ok, c in readings if not ok]
+    out = {}
+    if right:
+        out['confidence_right'] = math.fsum(right) / len(right)
+    if wrong:
+        out['confidence_wrong'] = math.fsum(wrong) / len(wrong)
+    if right and wrong:
+        out['confidence_gap'] = out['confidence_right'] - out['confidence_wrong']
+    return out
 
 
 def _check_distinct_frames(track_id: str, frame_idxs: List[Optional[int]]) -> None:
@@ -58,7 +80,11 @@ class TrackAccuracyMetric(TextMetric):
     each set its own ``track_prefix`` (:class:`BasePlateDataset`).
 
     Reported keys (after the prefix, ``track/`` by default): ``accuracy``,
-    ``num_tracks``, ``num_correct``, ``num_frames``.
+    ``num_tracks``, ``num_correct``, ``num_frames``, and the challenge's
+    tie-breaker :func:`confidence_gap` over labelled tracks, a track's
+    confidence being the mean ``pred_score`` of the frames that voted for
+    its answer (``confidence_right``, ``confidence_wrong``,
+    ``confidence_gap``; left out where no track was right, or none wrong).
 
     Args:
         case_sensitive (bool): if False (default), texts are upper-cased.
@@ -83,6 +109,7 @@ class TrackAccuracyMetric(TextMetric):
         for track_id, frame_idx, gt, pred, score in results:
             tracks[track_id].append((frame_idx, gt, pred, score))
         correct = unlabelled = 0
+        readings = []  # (right, confidence) of each labelled track
         for track_id, frames in tracks.items():
             _check_distinct_frames(track_id, [f for f, _, _, _ in frames])
             frames = [(0 if f is None else f, gt, p, s) for f, gt, p, s in frames]
@@ -95,6 +122,9 @@ class TrackAccuracyMetric(TextMetric):
             unlabelled += not gt
             voted = vote_track([(f, p, s) for f, _, p, s in frames])
             correct += voted == gt
+            if gt:
+                agree = [s for _, _, p, s in frames if p == voted]
+                readings.append((voted == gt, math.fsum(agree) / len(agree)))
         n = len(tracks)
         self._warn_unlabelled(unlabelled, n, 'tracks')
         return dict(
@@ -102,4 +132,5 @@ class TrackAccuracyMetric(TextMetric):
             num_tracks=n,
             num_correct=correct,
             num_frames=len(results),
+            **confidence_gap(readings),
         )
