@@ -101,6 +101,23 @@ def test_count_params_counts_each_parameter_once():
     assert count_params(shared, trainable_only=True) == 12
 
 
+def test_inference_params_leave_out_a_training_only_head_but_not_what_it_shares():
+    from dld.utils.flops import count_inference_params
+
+    class WithHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(2))
+            self.body = nn.Linear(4, 3)
+            self.aux_decoder = nn.Sequential(nn.Linear(3, 5), self.body)
+
+    model = WithHead()
+    assert count_inference_params(model) == 2 + (4 * 3 + 3)
+    assert count_params(model) == 2 + (4 * 3 + 3) + (3 * 5 + 5)
+    model.aux_decoder = None
+    assert count_inference_params(model) == count_params(model) == 2 + 15
+
+
 # ---------------------------------------------------------------- beam search
 # What a reading costs as the recognizer decodes: the beam search of width W
 # against an independent sum of fvcore counts of its parts.

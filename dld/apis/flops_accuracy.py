@@ -362,12 +362,12 @@ class FlopsAccuracyEvaluator:
     def read_fixed(self, which: str, scale: float) -> MethodResult:
         """The DLD student (``'dld'``) or the no-KD student (``'nokd'``) at one
         fixed scale; ``correct`` holds each test image's outcome, in order."""
-        from dld.utils.flops import count_params
+        from dld.utils.flops import count_inference_params
         if which == 'dld':
             return self._run(f'dld@{scale:g}', f'DLD student @{scale:g}', scale, self.model,
                              _fixed(self.model.student, scale, self.base_size),
                              _const(self.costs.student_flops_at(scale)),
-                             count_params(self.model.student))
+                             count_inference_params(self.model.student))
         if which != 'nokd':
             raise ValueError(f"which must be 'dld' or 'nokd', got {which!r}")
         if self.baseline is None:
@@ -377,7 +377,7 @@ class FlopsAccuracyEvaluator:
         return self._run(f'nokd@{scale:g}', f'No-KD student @{scale:g}', scale, self.baseline,
                          _fixed(self.baseline, scale, self.base_size),
                          _const(self._baseline_costs.student_flops_at(scale)),
-                         count_params(self.baseline))
+                         count_inference_params(self.baseline))
 
     def track_ids(self) -> List[str]:
         """Each test image's track (its own id where the set has no tracks), in order."""
@@ -387,14 +387,14 @@ class FlopsAccuracyEvaluator:
 
     def evaluate(self) -> dict:
         """Every method; returns the report dict (what ``report.json`` holds)."""
-        from dld.utils.flops import count_params
+        from dld.utils.flops import count_inference_params, count_params
         m = self.model
         student, teacher, selector = m.student, m.teacher, m.selector
         # A beam search's cost is traced on first use, which takes seconds:
         # trace every scale the selector may choose now, not in a timed batch.
         for s in m.scales:
             self.costs.student_flops_at(s)
-        p_student = count_params(student)
+        p_student = count_inference_params(student)
         p_selector = count_params(selector) if selector is not None else 0
         results: List[MethodResult] = []
         if self.has_teacher:
@@ -407,11 +407,11 @@ class FlopsAccuracyEvaluator:
 
             if self.data.with_hr:
                 results.append(self._run('teacher_hr', 'Teacher on HR', 1.0, m, teacher_predict,
-                                         lambda ds: t_flops, count_params(teacher),
+                                         lambda ds: t_flops, count_inference_params(teacher),
                                          stream='inputs_hr'))
             if not self.data.lr_is_hr:
                 results.append(self._run('teacher_lr', 'Teacher on LR', 1.0, m, teacher_predict,
-                                         lambda ds: t_flops, count_params(teacher)))
+                                         lambda ds: t_flops, count_inference_params(teacher)))
         if self.baseline is not None:
             results += [self.read_fixed('nokd', s) for s in self.scales]
         dld_fixed = {}
@@ -487,7 +487,7 @@ class FlopsAccuracyEvaluator:
                             correct=correct, scales=[ascending[i] for i in chosen])
 
     def _report(self, results: List[MethodResult]) -> dict:
-        from dld.utils.flops import count_params, scale_input_shapes
+        from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
         teacher_gflops = self.costs.teacher_flops / 1e9
         shapes = dict(zip(self.scales, scale_input_shapes(self.base_size, self.scales)))
         per_scale = [dict(scale=s, input_size=list(shapes[s]),
@@ -509,9 +509,12 @@ class FlopsAccuracyEvaluator:
             candidate_scales=sorted({float(s) for s in m.scales}, reverse=True),
             teacher_gflops=teacher_gflops,
             selector_gflops=self.costs.selector_flops / 1e9,
-            params=dict(teacher=count_params(m.teacher), student=count_params(m.student),
+            # Training-only heads left out, as from the FLOPs.
+            params=dict(teacher=count_inference_params(m.teacher),
+                        student=count_inference_params(m.student),
                         selector=count_params(m.selector) if m.selector is not None else 0,
-                        baseline=count_params(self.baseline) if self.baseline else None),
+                        baseline=(count_inference_params(self.baseline) if self.baseline
+                                  else None)),
             per_scale=per_scale,
             decoding=dict(student=decoding_of(m.student), teacher=decoding_of(m.teacher),
                           baseline=decoding_of(self.baseline) if self.baseline else None),

@@ -57,6 +57,20 @@ def count_params(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+def count_inference_params(model: nn.Module) -> int:
+    """Parameters a reading uses: a recognizer's training-only head
+    (``aux_decoder``) left out, as the FLOPs leave it out. A parameter the
+    head shares with the rest still counts."""
+    aux = getattr(model, 'aux_decoder', None)
+    if not isinstance(aux, nn.Module):
+        return count_params(model)
+    used = {id(p): p for p in model.parameters(recurse=False)}
+    for child in model.children():
+        if child is not aux:
+            used.update((id(p), p) for p in child.parameters())
+    return sum(p.numel() for p in used.values())
+
+
 def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs) -> int:
     """FLOPs (fused multiply-adds) of one call, traced with fvcore.
 

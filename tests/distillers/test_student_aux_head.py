@@ -91,3 +91,19 @@ def test_a_teacher_trained_with_a_head_is_still_copied_into_a_student_with_one(t
     # the head keeps its own initialisation, not the teacher's head
     assert not torch.equal(student['aux_decoder.classifier.weight'],
                            trained['aux_decoder.classifier.weight'])
+
+
+def test_the_aux_head_keeps_its_own_init_cfg_when_the_student_is_copied(teacher_ckpt):
+    """The copied student is marked initialised so the runner's init_weights()
+    keeps the teacher's weights; its head, not copied, is initialised as
+    configured, as in a student that starts from scratch."""
+    aux = dict(AUX, init_cfg=dict(type='Constant', layer='Linear', val=0.25, bias=0.0))
+    model = build(teacher_ckpt(), aux=aux, selector=None, fixed_scale=1.0)
+    model.init_weights()  # what the runner does before training
+    linears = [m for m in model.student.aux_decoder.modules()
+               if isinstance(m, torch.nn.Linear)]
+    assert linears and all(torch.all(m.weight == 0.25) for m in linears)
+    teacher = model.teacher.state_dict()
+    for key, value in model.student.state_dict().items():
+        if not key.startswith('aux_decoder.'):
+            assert torch.equal(value, teacher[key]), key

@@ -65,6 +65,18 @@ def test_recognizer_config_uses_given_scales(tmp_path, capsys):
     assert table['params'].keys() == {'model'}
 
 
+def test_a_training_only_head_is_left_out_of_the_parameters(tmp_path, capsys):
+    rec = TINY_DLD.split('default_scope')[0]
+    counts = []
+    for model in ('_rec', "dict(_rec, aux_decoder=dict(type='CTCDecoder'))"):
+        path = tmp_path / 'rec.py'
+        path.write_text(f"default_scope = 'dld'\n{rec}model = {model}\n")
+        _tool().main([str(path), '--scales', '1', '--json'])
+        table = json.loads(capsys.readouterr().out)
+        counts.append((table['params']['model'], table['scales'][0]['gflops']))
+    assert counts[0] == counts[1] and counts[0][0] > 0
+
+
 def test_beam_width_counts_the_decoder_on_every_hypothesis(tmp_path, capsys):
     from dld.apis.model_loading import build_model_for_inference, load_config
     path = tmp_path / 'attn.py'

@@ -63,7 +63,7 @@ def _flops_table(cfg, model, scales, shape) -> dict:
         is_distiller,
         recognizer_of,
     )
-    from dld.utils.flops import count_params, scale_input_shapes
+    from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
     if is_distiller(model):
         base = tuple(shape or model.base_size)
         if tuple(base) != tuple(model.base_size):
@@ -73,7 +73,8 @@ def _flops_table(cfg, model, scales, shape) -> dict:
         scales = list(scales or model.scales)
         teacher = costs.teacher_flops
         selector = costs.selector_flops
-        params = dict(teacher=count_params(model.teacher), student=count_params(model.student),
+        params = dict(teacher=count_inference_params(model.teacher),
+                      student=count_inference_params(model.student),
                       selector=count_params(model.selector) if model.selector else 0)
     else:
         base = tuple(shape or (48, 144))
@@ -81,7 +82,7 @@ def _flops_table(cfg, model, scales, shape) -> dict:
         scales = list(scales or DEFAULT_SCALES)
         teacher = costs.teacher_flops
         selector = 0
-        params = dict(model=count_params(model))
+        params = dict(model=count_inference_params(model))
     rows = []
     for s, (h, w) in zip(scales, scale_input_shapes(base, scales)):
         f = costs.student_flops_at(s)

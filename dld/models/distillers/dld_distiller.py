@@ -365,8 +365,13 @@ class DLDDistiller(BaseModel):
             return t == s or (len(s) == len(t) + 1 and s[1:] == t)
 
         if t_state.keys() == s_state.keys() and all(fits(k) for k in t_state):
-            self.student.load_state_dict(t_state, strict=self.student_aux_decoder is None)
+            aux = self.student_aux_decoder
+            self.student.load_state_dict(t_state, strict=aux is None)
             self.student._is_init = True  # kept by init_weights(), as the teacher is
+            if aux is not None and hasattr(aux, 'init_weights'):
+                # Marked initialised, the student no longer passes init_weights()
+                # on to its head, which was not copied: its own init_cfg now.
+                aux.init_weights()
             print_log('Initialised the student from the teacher.', logger='current')
         else:
             print_log('Student and teacher differ in shape: the student keeps '
