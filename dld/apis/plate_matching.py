@@ -28,5 +28,8 @@ def _type_name(kind) -> str:
 
 
 def plate_read_right(pred: str, gt: str, case_sensitive: bool) -> bool:
-    """A plate counts as read when the whole string matches, as the plate metric counts it."""
+    """A plate counts as read when the whole string matches, as the plate metric
+    counts it; an unlabelled plate (empty ``gt``) never does."""
+    if not gt:
+        return False
     return pred == gt if case_sensitive else pred.upper() == gt.upper()

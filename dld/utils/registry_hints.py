@@ -1,12 +1,15 @@
-"""Name the registered types close to an unknown one.
+"""Name the registered types, and the arguments, close to an unknown one.
 
 MMEngine's error for an unknown ``type`` ("X is not in the dld::model
-registry ...") says neither what was meant nor what exists, so a typo in a
-config (``ResNetPlat``) sends the user to the source. :func:`registry_hints`
-re-raises that error with the closest registered names, or the scope's own
-names when none is close; every other error passes through unchanged.
+registry ...") says neither what was meant nor what exists, and Python's
+for an unknown argument of a registered class ("ResNetPlate.__init__() got
+an unexpected keyword argument 'widht'") not what the class takes, so a
+typo in a config sends the user to the source. :func:`registry_hints`
+re-raises those errors with the closest names; every other error passes
+through unchanged.
 """
 import difflib
+import inspect
 import re
 from contextlib import contextmanager
 from typing import Iterator, List, Optional
@@ -19,6 +22,10 @@ from mmengine.registry import root as mmengine_root
 _UNKNOWN_TYPE = re.compile(
     r'^(?P<type>\S+) is not in the (?:(?P<scope>[\w.-]+)::)?(?P<name>[\w ]+?) registry\.')
 
+# Python: "{qualname}.__init__() got an unexpected keyword argument '{arg}'"
+_UNKNOWN_ARGUMENT = re.compile(
+    r"^(?P<owner>[\w.]+)\.__init__\(\) got an unexpected keyword argument '(?P<arg>\w+)'$")
+
 MAX_LISTED = 40
 
 
@@ -28,6 +35,10 @@ class UnknownTypeError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
+
+
+class UnknownArgumentError(TypeError):
+    """The ``TypeError`` of an unknown keyword argument, with its hint."""
 
 
 def _scoped_registry(scope: Optional[str], name: str) -> Optional[Registry]:
@@ -83,12 +94,57 @@ def unknown_type_hint(message: str) -> Optional[str]:
     return f'No registered name is close; {registry.scope}::{name} has: {shown}{more}.'
 
 
+def _registered_classes(qualname: str) -> List[type]:
+    """The classes of MMEngine's registries, and of their children (DLD's,
+    a project's), whose ``__qualname__`` is ``qualname``."""
+    found, pending = {}, [reg for reg in vars(mmengine_root).values()
+                          if isinstance(reg, Registry)]
+    while pending:
+        reg = pending.pop()
+        pending.extend(reg.children.values())
+        for obj in reg.module_dict.values():
+            if inspect.isclass(obj) and obj.__qualname__ == qualname:
+                found[id(obj)] = obj
+    return list(found.values())
+
+
+def unknown_argument_hint(message: str) -> Optional[str]:
+    """The arguments a registered class takes that are close to the unknown
+    one of ``message``; None for any other message, or when there are none."""
+    match = _UNKNOWN_ARGUMENT.match(message)
+    if match is None:
+        return None
+    accepted = set()
+    for cls in _registered_classes(match['owner']):
+        try:
+            params = inspect.signature(cls.__init__).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        accepted.update(p.name for p in params if p.name != 'self' and p.kind in (
+            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    if not accepted:
+        return None
+    close = difflib.get_close_matches(match['arg'], sorted(accepted), n=3, cutoff=0.6)
+    if close:
+        return 'Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
+    return f"{match['owner']} takes: {', '.join(sorted(accepted))}."
+
+
 @contextmanager
 def registry_hints() -> Iterator[None]:
-    """Re-raise MMEngine's unknown-type ``KeyError`` raised inside the block
-    with the registered names close to the unknown one."""
+    """Re-raise MMEngine's unknown-type ``KeyError``, and the ``TypeError`` of
+    a registered class given an unknown argument, raised inside the block,
+    with the names close to the unknown one."""
     try:
         yield
+    except TypeError as err:
+        message = str(err)
+        hint = (None if isinstance(err, UnknownArgumentError)
+                else unknown_argument_hint(message))
+        if hint is None:
+            raise
+        raise UnknownArgumentError(f'{message}. {hint}').with_traceback(
+            err.__traceback__) from None
     except KeyError as err:
         message = str(err.args[0]) if err.args else ''
         hint = None if isinstance(err, UnknownTypeError) else unknown_type_hint(message)

@@ -36,3 +36,14 @@ def test_a_config_without_a_test_evaluator_still_reads_images():
     rec = PlateRecognizer(cfg, None, device='cpu')
     out = rec([np.full((64, 192, 3), 128, np.uint8)])
     assert out['num_failed'] == 0 and rec.case_sensitive is False
+
+
+def test_a_reading_counts_as_right_as_the_plate_metric_counts_it():
+    from dld.apis.plate_matching import plate_read_right
+    from dld.evaluation.metrics import plate_scores
+    pairs = [('AB12', 'ab12'), ('AB12', 'AB13'), ('', ''), ('', 'AB12')]
+    for case_sensitive in (False, True):
+        norm = str if case_sensitive else str.upper
+        right = [plate_read_right(p, g, case_sensitive) for g, p in pairs]
+        assert sum(right) == plate_scores([(norm(g), norm(p)) for g, p in pairs])['num_correct']
+    assert [plate_read_right(p, g, False) for g, p in pairs] == [True, False, False, False]

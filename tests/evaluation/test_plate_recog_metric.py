@@ -85,7 +85,8 @@ def test_one_minus_ned_agrees_with_a_brute_force_edit_distance():
     rng = random.Random(0)
     pairs = [(''.join(rng.choice('AB1') for _ in range(rng.randint(0, 7))),
               ''.join(rng.choice('AB1') for _ in range(rng.randint(0, 7)))) for _ in range(300)]
-    expected = sum(1.0 if not max(len(g), len(p)) else
+    # an unlabelled pair (empty gt) is misread: 0
+    expected = sum(0.0 if not g else
                    1 - _levenshtein(g, p) / max(len(g), len(p)) for g, p in pairs) / len(pairs)
     assert _evaluate(pairs)['plate/one_minus_ned'] == pytest.approx(expected)
 
@@ -132,3 +133,13 @@ def test_unlabelled_frames_are_scored_as_wrong_with_a_warning():
     with mock.patch('dld.evaluation.metrics.text_metric.print_log') as log:
         _evaluate([('AB12', 'AB12')])
     assert not log.called
+
+
+def test_an_empty_reading_of_an_unlabelled_frame_is_not_right():
+    """A model that reads nothing must not score 100 % on a blind set."""
+    res = _evaluate([('', ''), ('', '')])
+    assert res['plate/accuracy'] == 0 and res['plate/num_correct'] == 0
+    assert res['plate/char_accuracy'] == 0 and res['plate/one_minus_ned'] == 0
+    res = _evaluate([('', ''), ('AB', 'AB')])
+    assert res['plate/accuracy'] == 0.5 and res['plate/one_minus_ned'] == 0.5
+    assert res['plate/char_accuracy'] == pytest.approx(2 / 3)  # the blank counts as one

@@ -113,3 +113,12 @@ def test_confidence_gap_of_readings():
         'confidence_right': pytest.approx(0.8), 'confidence_wrong': pytest.approx(0.2),
         'confidence_gap': pytest.approx(0.6)}
     assert confidence_gap([]) == {}
+
+
+def test_an_unlabelled_track_read_as_empty_is_not_right():
+    frames = [_frame('t1', 0, '', '', 0.9), _frame('t1', 1, '', '', 0.8),
+              _frame('t2', 0, 'AB12', 'AB12', 0.7)]
+    metric = TrackAccuracyMetric()
+    metric.process({}, frames)
+    res = metric.evaluate(len(frames))
+    assert res['track/num_correct'] == 1 and res['track/accuracy'] == 0.5

@@ -86,20 +86,23 @@ def track_group(track_id: Optional[str]) -> str:
 def plate_scores(pairs: Sequence) -> Dict[str, float]:
     """The metric's numbers for ``(gt, pred)`` string pairs."""
     n = len(pairs)
-    correct = sum(gt == pred for gt, pred in pairs)
+    # An unlabelled item (empty gt, read with allow_empty_text) is misread
+    # whatever was read, an empty reading too: a model that reads nothing
+    # must not score 100 % on a blind set.
+    correct = sum(bool(gt) and gt == pred for gt, pred in pairs)
     char_right = char_total = 0
     one_minus_ned = 0.0
     for gt, pred in pairs:
+        if not gt:
+            char_total += max(len(pred), 1)
+            continue
         longest = max(len(gt), len(pred))
         char_right += sum(g == p for g, p in zip(gt, pred))
         char_total += longest
-        if longest:
-            one_minus_ned += 1.0 - editdistance.eval(gt, pred) / longest
-        else:
-            one_minus_ned += 1.0
+        one_minus_ned += 1.0 - editdistance.eval(gt, pred) / longest
     return dict(
         accuracy=correct / n if n else 0.0,
-        char_accuracy=char_right / char_total if char_total else float(n > 0),
+        char_accuracy=char_right / char_total if char_total else 0.0,
         one_minus_ned=one_minus_ned / n if n else 0.0,
         num_samples=n,
         num_correct=correct,

@@ -32,7 +32,7 @@ class TextMetric(BaseMetric):
 
     def _warn_unlabelled(self, unlabelled: int, total: int, what: str) -> None:
         """A set read with ``allow_empty_text`` scores its unlabelled items
-        as misread (unless read as empty): say so, or 0 % looks like a
+        as misread, an empty reading too: say so, or 0 % looks like a
         result."""
         if unlabelled:
             print_log(f'{type(self).__name__}: {unlabelled} of {total} {what} have no label '

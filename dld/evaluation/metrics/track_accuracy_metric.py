@@ -121,7 +121,7 @@ class TrackAccuracyMetric(TextMetric):
             gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
             unlabelled += not gt
             voted = vote_track([(f, p, s) for f, _, p, s in frames])
-            correct += voted == gt
+            correct += bool(gt) and voted == gt  # an unlabelled track is never right
             if gt:
                 agree = [s for _, _, p, s in frames if p == voted]
                 readings.append((voted == gt, math.fsum(agree) / len(agree)))
