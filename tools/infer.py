@@ -2,8 +2,8 @@
 
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
-        [--beam-width W] [--topk K] [--track] [--no-progress] [--amp]
-        [--cfg-options key=value ...]
+        [--beam-width W] [--topk K] [--track] [--tracks-csv FILE]
+        [--no-progress] [--amp] [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
 (``lr1,...|hr1,...<TAB>TEXT`` lines, see docs/datasets.md). For each image the
@@ -18,6 +18,7 @@ See docs/inference.md.
 """
 import argparse
 import contextlib
+import csv
 import json
 import os
 import os.path as osp
@@ -48,6 +49,9 @@ def parse_args(argv=None):
                         help='also output the k best texts (k > 1: beam search, width >= k)')
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
+    parser.add_argument('--tracks-csv', metavar='FILE',
+                        help='write the track votes as `track_id,text,confidence` lines '
+                        '(implies --track)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
@@ -66,21 +70,60 @@ def parse_args(argv=None):
     if args.beam_width is not None and args.topk is not None and args.beam_width < args.topk:
         parser.error(f'--beam-width {args.beam_width} cannot return --topk {args.topk} texts; '
                      f'give --beam-width >= {args.topk}')
+    args.track = args.track or bool(args.tracks_csv)
     return args
 
 
 def _write_jsonl(path: str, records) -> None:
+    def write(f):
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + '\n')
+    _write_atomic(path, write)
+
+
+def _write_tracks_csv(path: str, tracks) -> None:
+    """One ``track_id,text,confidence`` line per track, under a header: the
+    answer a challenge scores. A track whose every frame failed has an
+    empty text and confidence."""
+    def write(f):
+        rows = csv.writer(f, lineterminator='\n')
+        rows.writerow(['track_id', 'text', 'confidence'])
+        for t in tracks:
+            conf = t.get('confidence')
+            rows.writerow([t['track_id'], t['text'] or '',
+                           '' if conf is None else f'{conf:.6f}'])
+    _write_atomic(path, write)
+
+
+def _write_atomic(path: str, write) -> None:
+    """``write(file)`` into ``path`` through a temporary file: never half a file."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = f'{path}.tmp'
     try:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            for rec in records:
-                f.write(json.dumps(rec, ensure_ascii=False) + '\n')
+        with open(tmp, 'w', encoding='utf-8', newline='') as f:
+            write(f)
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def _unwritten(failed: list, written: list) -> list:
+    """The outputs from the one that failed on, less those holding what a
+    file already written holds (the track votes of both the .tracks.jsonl
+    and the --tracks-csv file)."""
+    done = {id(recs) for _, _, recs, _ in written}
+    out = []
+    for entry in failed:
+        if id(entry[2]) not in done:
+            done.add(id(entry[2]))
+            out.append(entry)
+    return out
+
+
+def _holder(recs: list, written: list) -> str:
+    return next(path for path, _, held, _ in written if held is recs)
 
 
 def _unwritable_outputs(args) -> list:
@@ -88,11 +131,14 @@ def _unwritable_outputs(args) -> list:
     is read (so a typo does not cost the whole run); empty when both can."""
     problems = []
     targets = []
-    if args.out:
-        if osp.isdir(args.out):
-            problems.append(f'--out {args.out} is a folder; give a .jsonl file')
+    for flag, path, kind in (('--out', args.out, '.jsonl'),
+                             ('--tracks-csv', getattr(args, 'tracks_csv', None), '.csv')):
+        if not path:
+            continue
+        if osp.isdir(path):
+            problems.append(f'{flag} {path} is a folder; give a {kind} file')
         else:
-            targets.append(('--out', args.out, osp.dirname(osp.abspath(args.out))))
+            targets.append((flag, path, osp.dirname(osp.abspath(path))))
     if args.vis:
         if osp.exists(args.vis) and not osp.isdir(args.vis):
             problems.append(f'--vis {args.vis} is a file; give a folder')
@@ -172,30 +218,39 @@ def main(argv=None) -> int:
     result = recognizer(args.inputs, **kwargs)
     records = result['predictions']
 
+    outputs = []
     if args.out:
-        outputs = [(args.out, 'the records', records)]
+        outputs.append((args.out, 'the records', records, _write_jsonl))
         if args.track:
-            outputs.append((tracks_path(args.out), 'the track votes', result['tracks']))
-        for i, (path, _, recs) in enumerate(outputs):
-            try:
-                _write_jsonl(path, recs)
-            except OSError as err:  # e.g. a full disk: what is not written goes to stdout
-                # Name the file that failed (a write error names none,
-                # os.replace its .tmp); print only what no file holds.
-                unwritten = outputs[i:]
-                print(f'infer.py: cannot write {path}: {err.strerror}; '
-                      f'{" and ".join(w for _, w, _ in unwritten)} follow on stdout',
-                      file=sys.stderr)
-                for _, _, later in unwritten:
-                    for rec in later:
-                        print(json.dumps(rec, ensure_ascii=False))
-                return 2
-    else:
+            outputs.append((tracks_path(args.out), 'the track votes', result['tracks'],
+                            _write_jsonl))
+    if args.tracks_csv:
+        outputs.append((args.tracks_csv, 'the track votes', result['tracks'],
+                        _write_tracks_csv))
+    for i, (path, _, recs, write) in enumerate(outputs):
+        try:
+            write(path, recs)
+        except OSError as err:  # e.g. a full disk: what is not written goes to stdout
+            # Name the file that failed (a write error names none, os.replace
+            # its .tmp); print only what no file holds.
+            unwritten = _unwritten(outputs[i:], outputs[:i])
+            follow = ' and '.join(w for _, w, _, _ in unwritten)
+            print(f'infer.py: cannot write {path}: {err.strerror}'
+                  + (f'; {follow} follow on stdout' if unwritten else
+                     f'; {outputs[i][1]} are in {_holder(recs, outputs[:i])}'),
+                  file=sys.stderr)
+            for _, _, later, _ in unwritten:
+                for rec in later:
+                    print(json.dumps(rec, ensure_ascii=False))
+            return 2
+    if not args.out:
         for rec in records:
             print(_line(rec))
         for t in result.get('tracks', []):
             votes = t['votes'] if t['text'] is not None else 0
-            print(f"track {t['track_id']}\t{t['text']}\t{votes}/{t['num_frames']} votes")
+            conf = '-' if t['confidence'] is None else f"{t['confidence']:.3f}"
+            print(f"track {t['track_id']}\t{t['text']}\t{conf}\t"
+                  f"{votes}/{t['num_frames']} votes")
 
     ok = [r for r in records if r['error'] is None]
     summary = f'{len(ok)}/{len(records)} image(s) read'
@@ -210,6 +265,8 @@ def main(argv=None) -> int:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:
         summary += f'; records in {args.out}'
+    if args.tracks_csv:
+        summary += f'; track votes in {args.tracks_csv}'
     if args.vis:
         summary += f'; drawings in {args.vis}'
     print(summary, file=sys.stderr)

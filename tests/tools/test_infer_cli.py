@@ -175,6 +175,7 @@ def test_beam_width_is_counted_in_the_records_and_the_summary(tmp_path, capsys):
 @pytest.mark.parametrize('flag,make,says', [
     ('--out', lambda p: p.mkdir(), 'is a folder; give a .jsonl file'),
     ('--vis', lambda p: p.write_text(''), 'is a file; give a folder'),
+    ('--tracks-csv', lambda p: p.mkdir(), 'is a folder; give a .csv file'),
 ])
 def test_outputs_that_cannot_be_written_are_refused_before_any_image_is_read(
         tmp_path, capsys, flag, make, says):
@@ -246,3 +247,80 @@ def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout
             'track votes follow on stdout') in captured.err
     assert [json.loads(line) for line in captured.out.splitlines()] == tracks
     assert not (tmp_path / 'results.tracks.jsonl.tmp').exists()
+
+
+def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(run, tmp_path, capsys):
+    import csv
+    label_file = osp.join(run['data'], 'test.txt')
+    out = tmp_path / 'r.jsonl'
+    table = tmp_path / 'sub' / 'tracks.csv'
+    # --tracks-csv alone votes the tracks (it implies --track)
+    assert _tool().main([run['config'], run['student'], label_file, '--out', str(out),
+                         '--tracks-csv', str(table), '--no-progress']) == 0
+    assert f'; track votes in {table}' in capsys.readouterr().err
+    votes = _read_jsonl(tmp_path / 'r.tracks.jsonl')
+    with open(table, newline='') as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ['track_id', 'text', 'confidence']
+    assert [(r[0], r[1]) for r in rows[1:]] == [(t['track_id'], t['text']) for t in votes]
+    assert [float(r[2]) for r in rows[1:]] == pytest.approx([t['confidence'] for t in votes],
+                                                           abs=1e-6)
+    # Without --out, each track's line on stdout carries its confidence too.
+    assert _tool().main([run['config'], run['student'], label_file, '--track',
+                         '--no-progress']) == 0
+    lines = [x.split('\t') for x in capsys.readouterr().out.splitlines()
+             if x.startswith('track ')]
+    assert [(x[0], x[1], float(x[2])) for x in lines] == [
+        (f"track {t['track_id']}", t['text'], pytest.approx(t['confidence'], abs=1e-3))
+        for t in votes]
+
+
+def test_a_track_with_no_answer_has_an_empty_text_and_confidence_in_the_csv(tmp_path):
+    tool = _tool()
+    path = tmp_path / 't.csv'
+    tool._write_tracks_csv(str(path), [
+        dict(track_id='a,b', text='ABC1234', confidence=0.5),
+        dict(track_id='c', text=None, confidence=None)])
+    assert path.read_text() == ('track_id,text,confidence\n"a,b",ABC1234,0.500000\n'
+                                'c,,\n')
+
+
+def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
+        tmp_path, capsys, monkeypatch):
+    import dld.apis
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
+
+    class Reads:
+        case_sensitive = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, inputs, **kwargs):
+            return dict(predictions=records, tracks=tracks, visualization=[], num_failed=0)
+
+    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
+    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    real_replace = tool.os.replace
+
+    def csv_disk_full(src, dst):
+        if dst.endswith('.csv'):
+            raise OSError(28, 'No space left on device', src)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(tool.os, 'replace', csv_disk_full)
+    out, table = tmp_path / 'r.jsonl', tmp_path / 't.csv'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out),
+                      '--tracks-csv', str(table)]) == 2
+    captured = capsys.readouterr()
+    assert (f'cannot write {table}: No space left on device; the track votes are in '
+            f'{tmp_path / "r.tracks.jsonl"}') in captured.err
+    assert captured.out == ''  # every vote is in a file already
+    # Without --out, the votes no file holds follow on stdout.
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--tracks-csv', str(table)]) == 2
+    captured = capsys.readouterr()
+    assert 'the track votes follow on stdout' in captured.err
+    assert [json.loads(x) for x in captured.out.splitlines()] == tracks
