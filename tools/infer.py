@@ -2,7 +2,7 @@
 
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
-        [--beam-width W] [--topk K] [--track] [--tracks-csv FILE]
+        [--beam-width W] [--topk K] [--track] [--layouts L ...] [--tracks-csv FILE]
         [--no-progress] [--amp] [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
@@ -49,6 +49,11 @@ def parse_args(argv=None):
                         help='also output the k best texts (k > 1: beam search, width >= k)')
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
+    parser.add_argument('--layouts', nargs='+', metavar='LAYOUT',
+                        help='with --track, only readings that fit one of these plate '
+                        'layouts vote, where any does: names (brazilian, mercosur) or '
+                        "patterns of L (letter), N (digit), A (either); 'none' votes with "
+                        "every reading (default: the config's TrackAccuracyMetric layouts)")
     parser.add_argument('--tracks-csv', metavar='FILE',
                         help='write the track votes as `track_id,text,confidence` lines '
                         '(implies --track)')
@@ -71,6 +76,14 @@ def parse_args(argv=None):
         parser.error(f'--beam-width {args.beam_width} cannot return --topk {args.topk} texts; '
                      f'give --beam-width >= {args.topk}')
     args.track = args.track or bool(args.tracks_csv)
+    if args.layouts is not None:
+        if args.layouts == ['none']:
+            args.layouts = []
+        try:
+            from dld.evaluation.metrics.track_accuracy_metric import layout_matcher
+            layout_matcher(tuple(args.layouts))
+        except ValueError as err:
+            parser.error(f'--layouts: {err}')
     return args
 
 
@@ -214,7 +227,7 @@ def main(argv=None) -> int:
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
-                  vis_dir=args.vis, track=args.track)
+                  vis_dir=args.vis, track=args.track, layouts=args.layouts)
     result = recognizer(args.inputs, **kwargs)
     records = result['predictions']
 

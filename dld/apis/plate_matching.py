@@ -1,16 +1,37 @@
-"""When a reading counts as right: as the config's plate metric counts it."""
+"""When a reading counts as right, and how tracks vote: as the config's
+metrics count and vote."""
+from typing import List, Optional, Tuple
 
 PLATE_METRIC_TYPES = ('PlateRecogMetric', 'dld.PlateRecogMetric')
+TRACK_METRIC_TYPES = ('TrackAccuracyMetric', 'dld.TrackAccuracyMetric')
 
 
 def plate_metric_case_sensitive(cfg) -> bool:
     """Whether the config's plate metric compares case (the report's "correct" must agree).
 
-    ``test_evaluator`` may be one metric, a list of them, or MMEngine's
-    ``dict(type='Evaluator', metrics=[...])``; a metric's ``type`` a name or
-    the class. A config without one (an inference-only config, which
+    A config without one (an inference-only config, which
     :class:`~dld.apis.PlateRecognizer` reads) compares as the metric's
     default does: case-insensitively.
+    """
+    plate = _test_metrics(cfg, PLATE_METRIC_TYPES)
+    return bool(plate and plate[0].get('case_sensitive', False))
+
+
+def track_metric_layouts(cfg) -> Optional[Tuple[str, ...]]:
+    """The plate layouts the config's track metric votes with (its
+    ``layouts``), so that ``tools/infer.py --track`` votes as it scores; None
+    where it has none, or there is no track metric."""
+    track = _test_metrics(cfg, TRACK_METRIC_TYPES)
+    layouts = track[0].get('layouts') if track else None
+    return tuple(layouts) if layouts else None
+
+
+def _test_metrics(cfg, types: Tuple[str, ...]) -> List[dict]:
+    """The configs of ``test_evaluator``'s metrics of one of ``types``.
+
+    ``test_evaluator`` may be one metric, a list of them, or MMEngine's
+    ``dict(type='Evaluator', metrics=[...])``; a metric's ``type`` a name or
+    the class.
     """
     metric_cfgs = cfg.get('test_evaluator')
     if isinstance(metric_cfgs, dict) and 'metrics' in metric_cfgs:
@@ -18,9 +39,7 @@ def plate_metric_case_sensitive(cfg) -> bool:
     if metric_cfgs is None:
         metric_cfgs = []
     metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
-    plate = [m for m in metric_cfgs if isinstance(m, dict) and _type_name(m.get('type'))
-             in PLATE_METRIC_TYPES]
-    return bool(plate and plate[0].get('case_sensitive', False))
+    return [m for m in metric_cfgs if isinstance(m, dict) and _type_name(m.get('type')) in types]
 
 
 def _type_name(kind) -> str:

@@ -36,7 +36,7 @@ from dld.utils.registry_hints import registry_hints
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
 from .model_loading import init_model, load_config, resolve_device
-from .plate_matching import plate_metric_case_sensitive
+from .plate_matching import plate_metric_case_sensitive, track_metric_layouts
 from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
@@ -83,7 +83,7 @@ class PlateRecognizer(BaseInferencer):
     preprocess_kwargs: set = set()
     forward_kwargs: set = {'scale', 'beam_width', 'topk'}
     visualize_kwargs: set = {'vis_dir'}
-    postprocess_kwargs: set = {'track'}
+    postprocess_kwargs: set = {'track', 'layouts'}
 
     def __init__(self, model: Union[str, Config], weights: Optional[str] = None,
                  device: Optional[str] = None, batch_size: int = 32,
@@ -101,6 +101,8 @@ class PlateRecognizer(BaseInferencer):
         self.costs = _costs_of(self.model, self.base_size)
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
+        # Tracks vote as the config's track metric votes.
+        self.track_layouts = track_metric_layouts(self.cfg)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
 
@@ -172,6 +174,11 @@ class PlateRecognizer(BaseInferencer):
                 the k best texts to each record (see :func:`decoding`).
             vis_dir (str, optional): write each image with its prediction.
             track (bool): also vote one text per track.
+            layouts (sequence of str, optional): only readings that fit one
+                of these plate layouts vote, where any does
+                (:func:`~dld.evaluation.metrics.vote_track`); default: the
+                config's ``TrackAccuracyMetric(layouts=...)``; ``()`` votes
+                with every reading.
 
         Returns:
             dict: ``predictions`` (one record per image, in input order; see
@@ -285,11 +292,12 @@ class PlateRecognizer(BaseInferencer):
         return paths
 
     def postprocess(self, records: List[dict], vis_paths: List[str],
-                    track: bool = False) -> dict:
+                    track: bool = False, layouts: Optional[Sequence[str]] = None) -> dict:
         result = dict(predictions=records, visualization=vis_paths,
                       num_failed=sum(1 for r in records if r['error'] is not None))
         if track:
-            result['tracks'] = vote_tracks(records)
+            layouts = self.track_layouts if layouts is None else tuple(layouts)
+            result['tracks'] = vote_tracks(records, layouts or None)
         return result
 
     # ------------------------------------------------------------ records
@@ -341,8 +349,11 @@ def tracks_path(records_path: str) -> str:
     return f'{stem}.tracks.jsonl'
 
 
-def vote_tracks(records: Iterable[dict]) -> List[dict]:
-    """One voted text per track (majority, ties by summed confidence).
+def vote_tracks(records: Iterable[dict],
+                layouts: Optional[Sequence[str]] = None) -> List[dict]:
+    """One voted text per track (majority, ties by summed confidence; with
+    ``layouts``, among the readings that fit one, see
+    :func:`~dld.evaluation.metrics.vote_track`).
 
     Failed images and images without a track are left out; a track whose
     every frame failed has ``text`` None.
@@ -358,7 +369,8 @@ def vote_tracks(records: Iterable[dict]) -> List[dict]:
         entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
                      confidence=None, mean_gflops=None)
         if ok:
-            text = vote_track([(r['frame_idx'], r['text'], r['confidence']) for r in ok])
+            text = vote_track([(r['frame_idx'], r['text'], r['confidence']) for r in ok],
+                              layouts)
             agree = [r['confidence'] for r in ok if r['text'] == text]
             entry.update(text=text, votes=len(agree),
                          confidence=float(sum(agree) / len(agree)),

@@ -47,3 +47,29 @@ def test_a_reading_counts_as_right_as_the_plate_metric_counts_it():
         right = [plate_read_right(p, g, case_sensitive) for g, p in pairs]
         assert sum(right) == plate_scores([(norm(g), norm(p)) for g, p in pairs])['num_correct']
     assert [plate_read_right(p, g, False) for g, p in pairs] == [True, False, False, False]
+
+
+def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
+    from types import SimpleNamespace
+
+    from dld.apis.plate_matching import track_metric_layouts
+    assert track_metric_layouts(Config(dict(test_evaluator=[
+        dict(type='PlateRecogMetric'),
+        dict(type='TrackAccuracyMetric', layouts=['mercosur'])]))) == ('mercosur', )
+    assert track_metric_layouts(Config(dict(test_evaluator=dict(
+        type='Evaluator', metrics=[dict(type='dld.TrackAccuracyMetric')])))) is None
+    assert track_metric_layouts(Config(dict())) is None
+
+    def rec(i, text):
+        return dict(track_id='t', frame_idx=i, text=text, confidence=0.5, gflops=1e-3,
+                    error=None)
+    records = [rec(0, 'ABC1D2'), rec(1, 'ABC1D2'), rec(2, 'ABC1D23')]
+    reader = SimpleNamespace(track_layouts=('mercosur', ))
+    voted = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
+    assert [(t['text'], t['votes']) for t in voted] == [('ABC1D23', 1)]
+    # a call's layouts override the config's; () votes with every reading
+    voted = PlateRecognizer.postprocess(reader, records, [], track=True, layouts=())['tracks']
+    assert voted[0]['text'] == 'ABC1D2'
+    reader.track_layouts = None
+    assert PlateRecognizer.postprocess(reader, records, [], track=True,
+                                       layouts=['LLLNLNN'])['tracks'][0]['text'] == 'ABC1D23'

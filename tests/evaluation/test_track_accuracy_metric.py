@@ -122,3 +122,26 @@ def test_an_unlabelled_track_read_as_empty_is_not_right():
     metric.process({}, frames)
     res = metric.evaluate(len(frames))
     assert res['track/num_correct'] == 1 and res['track/accuracy'] == 0.5
+
+
+def test_with_layouts_only_fitting_readings_vote():
+    # 'ABC123' (3 frames) cannot be a Brazilian or Mercosur plate; 'ABC1234' can.
+    frames = [(0, 'ABC123', 0.9), (1, 'ABC123', 0.9), (2, 'ABC123', 0.9), (3, 'ABC1234', 0.2)]
+    assert vote_track(frames) == 'ABC123'
+    assert vote_track(frames, ('brazilian', 'mercosur')) == 'ABC1234'
+    # a pattern works as a name does; no fitting reading: every reading votes
+    assert vote_track(frames, ('LLLNNNN',)) == 'ABC1234'
+    assert vote_track(frames[:3], ('mercosur',)) == 'ABC123'
+
+
+def test_the_metric_votes_with_its_layouts_and_refuses_an_unknown_one():
+    frames = [_frame('t', i, 'ABC1D23', 'ABC1D2', 0.9) for i in range(3)]
+    frames.append(_frame('t', 3, 'ABC1D23', 'ABC1D23', 0.3))
+    scores = {}
+    for layouts in (None, ('brazilian', 'mercosur')):
+        metric = TrackAccuracyMetric(layouts=layouts)
+        metric.process({}, frames)
+        scores[layouts] = metric.evaluate(len(frames))['track/accuracy']
+    assert scores == {None: 0.0, ('brazilian', 'mercosur'): 1.0}
+    with pytest.raises(ValueError, match='brazillian'):
+        TrackAccuracyMetric(layouts=['brazillian'])

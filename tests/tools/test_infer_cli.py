@@ -324,3 +324,30 @@ def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
     captured = capsys.readouterr()
     assert 'the track votes follow on stdout' in captured.err
     assert [json.loads(x) for x in captured.out.splitlines()] == tracks
+
+
+def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, monkeypatch):
+    import dld.apis
+    tool = _tool()
+    calls = []
+
+    class Reads:
+        case_sensitive = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, inputs, **kwargs):
+            calls.append(kwargs)
+            return dict(predictions=[], tracks=[], visualization=[], num_failed=0)
+
+    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
+    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    for flags, layouts in ((['--track'], None), (['--layouts', 'mercosur', 'LLLNNNN'],
+                                                ['mercosur', 'LLLNNNN']),
+                           (['--layouts', 'none'], [])):
+        tool.main(['c.py', 'w.pth', 'a.png'] + flags)
+        assert calls[-1]['layouts'] == layouts  # None: the config's
+    with pytest.raises(SystemExit):
+        tool.main(['c.py', 'w.pth', 'a.png', '--track', '--layouts', 'brazillian'])
+    assert "--layouts: Layout 'brazillian'" in capsys.readouterr().err

@@ -1,17 +1,20 @@
 """Track-level plate accuracy: one answer per track, by voting over frames."""
+import functools
 import math
 from collections import Counter, defaultdict
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
+from dld.datasets.synth.plate_text import resolve_layout, text_matches
 from dld.registry import METRICS
 
 from .sample_fields import sample_field
 from .text_metric import TextMetric
 
 
-def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
+def vote_track(frames: Sequence[Tuple[int, str, float]],
+               layouts: Optional[Sequence[str]] = None) -> str:
     """The track's answer from its frames' ``(frame_idx, pred_text, pred_score)``.
 
     The most frequent prediction wins; a tie goes to the text whose frames
@@ -20,7 +23,17 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
     in the earliest frame, and then to the text that sorts first. So the
     result never depends on arrival order (ranks, workers and batch sizes
     deliver frames in other orders).
+
+    With ``layouts`` (names of ``dld.datasets.synth.LAYOUTS`` or patterns of
+    ``L`` letter, ``N`` digit, ``A`` either: ``('brazilian', 'mercosur')``),
+    only readings that fit one of them vote, when any does: a plate cannot
+    read ``ABC12`` or ``AB1C234``, so such a reading, however often seen, is
+    a misread. A track with no fitting reading is voted on by all.
     """
+    if layouts:
+        fits = layout_matcher(tuple(layouts))
+        fitting = [f for f in frames if fits(f[1])]
+        frames = fitting or frames
     scores: Dict[str, List[float]] = defaultdict(list)
     first_frame: Dict[str, int] = {}
     for frame_idx, text, score in frames:
@@ -28,6 +41,14 @@ def vote_track(frames: Sequence[Tuple[int, str, float]]) -> str:
         first_frame[text] = min(frame_idx, first_frame.get(text, frame_idx))
     return min(scores, key=lambda t: (-len(scores[t]), -math.fsum(scores[t]),
                                       first_frame[t], t))
+
+
+@functools.lru_cache(maxsize=32)
+def layout_matcher(layouts: Tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a text fits one of ``layouts`` (names or patterns, as
+    :func:`vote_track` takes them); an unknown name is a ``ValueError``."""
+    patterns = [resolve_layout(layout)[1] for layout in layouts]
+    return lambda text: any(text_matches(text, p) for p in patterns)
 
 
 def confidence_gap(readings: Iterable[Tuple[bool, float]]) -> Dict[str, float]:
@@ -88,11 +109,24 @@ class TrackAccuracyMetric(TextMetric):
 
     Args:
         case_sensitive (bool): if False (default), texts are upper-cased.
+        layouts (sequence of str, optional): only readings that fit one of
+            these plate layouts vote, where any does (:func:`vote_track`),
+            e.g. ``('brazilian', 'mercosur')`` for the ICPR 2026 LRLPR
+            plates. ``tools/infer.py --track`` votes with the same layouts.
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
         prefix (str, optional): key prefix; defaults to ``'track'``.
     """
 
     default_prefix: Optional[str] = 'track'
+
+    def __init__(self, case_sensitive: bool = False,
+                 layouts: Optional[Sequence[str]] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+        super().__init__(case_sensitive=case_sensitive, collect_device=collect_device,
+                         prefix=prefix)
+        self.layouts = tuple(layouts) if layouts else None
+        if self.layouts:
+            layout_matcher(self.layouts)  # an unknown layout fails at build, not at the end
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -120,7 +154,7 @@ class TrackAccuracyMetric(TextMetric):
                           'frequent.', logger='current', level=30)
             gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
             unlabelled += not gt
-            voted = vote_track([(f, p, s) for f, _, p, s in frames])
+            voted = vote_track([(f, p, s) for f, _, p, s in frames], self.layouts)
             correct += bool(gt) and voted == gt  # an unlabelled track is never right
             if gt:
                 agree = [s for _, _, p, s in frames if p == voted]
