@@ -2,7 +2,8 @@
 
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
-        [--beam-width W] [--topk K] [--track] [--layouts L ...] [--tracks-csv FILE]
+        [--beam-width W] [--topk K] [--track] [--layouts L ...] [--vote text|chars]
+        [--tracks-csv FILE]
         [--no-progress] [--amp] [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
@@ -54,6 +55,10 @@ def parse_args(argv=None):
                         'layouts vote, where any does: names (brazilian, mercosur) or '
                         "patterns of L (letter), N (digit), A (either); 'none' votes with "
                         "every reading (default: the config's TrackAccuracyMetric layouts)")
+    parser.add_argument('--vote', choices=['text', 'chars'],
+                        help="with --track, how frames vote: 'text', whole readings; "
+                        "'chars', characters position by position, weighted by confidence "
+                        "(default: the config's TrackAccuracyMetric vote, else 'text')")
     parser.add_argument('--tracks-csv', metavar='FILE',
                         help='write the track votes as `track_id,text,confidence` lines '
                         '(implies --track)')
@@ -80,7 +85,7 @@ def parse_args(argv=None):
         if args.layouts == ['none']:
             args.layouts = []
         try:
-            from dld.evaluation.metrics.track_accuracy_metric import layout_matcher
+            from dld.evaluation.metrics import layout_matcher
             layout_matcher(tuple(args.layouts))
         except ValueError as err:
             parser.error(f'--layouts: {err}')
@@ -227,7 +232,7 @@ def main(argv=None) -> int:
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
-                  vis_dir=args.vis, track=args.track, layouts=args.layouts)
+                  vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
     result = recognizer(args.inputs, **kwargs)
     records = result['predictions']
 

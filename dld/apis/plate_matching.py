@@ -1,6 +1,6 @@
 """When a reading counts as right, and how tracks vote: as the config's
 metrics count and vote."""
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 PLATE_METRIC_TYPES = ('PlateRecogMetric', 'dld.PlateRecogMetric')
 TRACK_METRIC_TYPES = ('TrackAccuracyMetric', 'dld.TrackAccuracyMetric')
@@ -17,13 +17,14 @@ def plate_metric_case_sensitive(cfg) -> bool:
     return bool(plate and plate[0].get('case_sensitive', False))
 
 
-def track_metric_layouts(cfg) -> Optional[Tuple[str, ...]]:
-    """The plate layouts the config's track metric votes with (its
-    ``layouts``), so that ``tools/infer.py --track`` votes as it scores; None
-    where it has none, or there is no track metric."""
+def track_metric_voting(cfg) -> Dict[str, Any]:
+    """How the config's track metric votes: ``layouts`` (a tuple, or None)
+    and ``vote`` (``'text'`` by default), so that ``tools/infer.py --track``
+    votes as the metric scores."""
     track = _test_metrics(cfg, TRACK_METRIC_TYPES)
-    layouts = track[0].get('layouts') if track else None
-    return tuple(layouts) if layouts else None
+    metric = track[0] if track else {}
+    layouts = metric.get('layouts')
+    return dict(layouts=tuple(layouts) if layouts else None, vote=metric.get('vote', 'text'))
 
 
 def _test_metrics(cfg, types: Tuple[str, ...]) -> List[dict]:

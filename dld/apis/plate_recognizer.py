@@ -36,7 +36,7 @@ from dld.utils.registry_hints import registry_hints
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
 from .model_loading import init_model, load_config, resolve_device
-from .plate_matching import plate_metric_case_sensitive, track_metric_layouts
+from .plate_matching import plate_metric_case_sensitive, track_metric_voting
 from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
@@ -83,7 +83,7 @@ class PlateRecognizer(BaseInferencer):
     preprocess_kwargs: set = set()
     forward_kwargs: set = {'scale', 'beam_width', 'topk'}
     visualize_kwargs: set = {'vis_dir'}
-    postprocess_kwargs: set = {'track', 'layouts'}
+    postprocess_kwargs: set = {'track', 'layouts', 'vote'}
 
     def __init__(self, model: Union[str, Config], weights: Optional[str] = None,
                  device: Optional[str] = None, batch_size: int = 32,
@@ -102,7 +102,7 @@ class PlateRecognizer(BaseInferencer):
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
         # Tracks vote as the config's track metric votes.
-        self.track_layouts = track_metric_layouts(self.cfg)
+        self.track_voting = track_metric_voting(self.cfg)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
 
@@ -179,6 +179,9 @@ class PlateRecognizer(BaseInferencer):
                 (:func:`~dld.evaluation.metrics.vote_track`); default: the
                 config's ``TrackAccuracyMetric(layouts=...)``; ``()`` votes
                 with every reading.
+            vote (str, optional): ``'text'`` or ``'chars'`` (see
+                :func:`~dld.evaluation.metrics.vote_track`); default: the
+                config's ``TrackAccuracyMetric(vote=...)``, else ``'text'``.
 
         Returns:
             dict: ``predictions`` (one record per image, in input order; see
@@ -291,13 +294,15 @@ class PlateRecognizer(BaseInferencer):
             paths.append(path)
         return paths
 
-    def postprocess(self, records: List[dict], vis_paths: List[str],
-                    track: bool = False, layouts: Optional[Sequence[str]] = None) -> dict:
+    def postprocess(self, records: List[dict], vis_paths: List[str], track: bool = False,
+                    layouts: Optional[Sequence[str]] = None,
+                    vote: Optional[str] = None) -> dict:
         result = dict(predictions=records, visualization=vis_paths,
                       num_failed=sum(1 for r in records if r['error'] is not None))
         if track:
-            layouts = self.track_layouts if layouts is None else tuple(layouts)
-            result['tracks'] = vote_tracks(records, layouts or None)
+            layouts = self.track_voting['layouts'] if layouts is None else tuple(layouts)
+            vote = self.track_voting['vote'] if vote is None else vote
+            result['tracks'] = vote_tracks(records, layouts or None, vote)
         return result
 
     # ------------------------------------------------------------ records
@@ -349,16 +354,18 @@ def tracks_path(records_path: str) -> str:
     return f'{stem}.tracks.jsonl'
 
 
-def vote_tracks(records: Iterable[dict],
-                layouts: Optional[Sequence[str]] = None) -> List[dict]:
+def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None,
+                vote: str = 'text') -> List[dict]:
     """One voted text per track (majority, ties by summed confidence; with
-    ``layouts``, among the readings that fit one, see
-    :func:`~dld.evaluation.metrics.vote_track`).
+    ``layouts``, among the readings that fit one; ``vote='chars'``,
+    character by character; see :func:`~dld.evaluation.metrics.vote_track`).
 
     Failed images and images without a track are left out; a track whose
-    every frame failed has ``text`` None.
+    every frame failed has ``text`` None. ``votes`` counts the frames that
+    read the answer, ``confidence`` is
+    :func:`~dld.evaluation.metrics.track_confidence`.
     """
-    from dld.evaluation.metrics import vote_track
+    from dld.evaluation.metrics import track_confidence, vote_track
     tracks: Dict[str, List[dict]] = {}
     for rec in records:
         if rec.get('track_id') is not None:
@@ -369,11 +376,10 @@ def vote_tracks(records: Iterable[dict],
         entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
                      confidence=None, mean_gflops=None)
         if ok:
-            text = vote_track([(r['frame_idx'], r['text'], r['confidence']) for r in ok],
-                              layouts)
-            agree = [r['confidence'] for r in ok if r['text'] == text]
-            entry.update(text=text, votes=len(agree),
-                         confidence=float(sum(agree) / len(agree)),
+            readings = [(r['frame_idx'], r['text'], r['confidence']) for r in ok]
+            text = vote_track(readings, layouts, vote)
+            entry.update(text=text, votes=sum(r['text'] == text for r in ok),
+                         confidence=float(track_confidence(readings, text)),
                          mean_gflops=float(sum(r['gflops'] for r in ok) / len(ok)))
         gts = {r['gt_text'] for r in recs if r.get('gt_text')}
         if len(gts) == 1:

@@ -52,24 +52,34 @@ def test_a_reading_counts_as_right_as_the_plate_metric_counts_it():
 def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
     from types import SimpleNamespace
 
-    from dld.apis.plate_matching import track_metric_layouts
-    assert track_metric_layouts(Config(dict(test_evaluator=[
+    from dld.apis.plate_matching import track_metric_voting
+    assert track_metric_voting(Config(dict(test_evaluator=[
         dict(type='PlateRecogMetric'),
-        dict(type='TrackAccuracyMetric', layouts=['mercosur'])]))) == ('mercosur', )
-    assert track_metric_layouts(Config(dict(test_evaluator=dict(
-        type='Evaluator', metrics=[dict(type='dld.TrackAccuracyMetric')])))) is None
-    assert track_metric_layouts(Config(dict())) is None
+        dict(type='TrackAccuracyMetric', layouts=['mercosur'], vote='chars')]))) == dict(
+            layouts=('mercosur', ), vote='chars')
+    default = dict(layouts=None, vote='text')
+    assert track_metric_voting(Config(dict(test_evaluator=dict(
+        type='Evaluator', metrics=[dict(type='dld.TrackAccuracyMetric')])))) == default
+    assert track_metric_voting(Config(dict())) == default
 
     def rec(i, text):
         return dict(track_id='t', frame_idx=i, text=text, confidence=0.5, gflops=1e-3,
                     error=None)
     records = [rec(0, 'ABC1D2'), rec(1, 'ABC1D2'), rec(2, 'ABC1D23')]
-    reader = SimpleNamespace(track_layouts=('mercosur', ))
+    reader = SimpleNamespace(track_voting=dict(layouts=('mercosur', ), vote='text'))
     voted = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
     assert [(t['text'], t['votes']) for t in voted] == [('ABC1D23', 1)]
     # a call's layouts override the config's; () votes with every reading
     voted = PlateRecognizer.postprocess(reader, records, [], track=True, layouts=())['tracks']
     assert voted[0]['text'] == 'ABC1D2'
-    reader.track_layouts = None
+    reader.track_voting['layouts'] = None
     assert PlateRecognizer.postprocess(reader, records, [], track=True,
                                        layouts=['LLLNLNN'])['tracks'][0]['text'] == 'ABC1D23'
+    # the config's vote, and a call's
+    records = [rec(0, 'ABC1D24'), rec(1, 'ABX1D23'), rec(2, 'ABC1D93')]
+    assert PlateRecognizer.postprocess(reader, records, [], track=True,
+                                       vote='chars')['tracks'][0]['text'] == 'ABC1D23'
+    reader.track_voting['vote'] = 'chars'
+    (track, ) = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
+    assert track['text'] == 'ABC1D23' and track['votes'] == 0  # no frame read it whole
+    assert track['confidence'] == pytest.approx(0.5 * 6 / 7)

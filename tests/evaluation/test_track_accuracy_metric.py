@@ -145,3 +145,44 @@ def test_the_metric_votes_with_its_layouts_and_refuses_an_unknown_one():
     assert scores == {None: 0.0, ('brazilian', 'mercosur'): 1.0}
     with pytest.raises(ValueError, match='brazillian'):
         TrackAccuracyMetric(layouts=['brazillian'])
+
+
+def test_a_character_vote_reads_a_plate_no_frame_read_whole():
+    # each reading is wrong at another position; whole readings tie 1:1:1
+    frames = [(0, 'ABC1D24', 0.5), (1, 'ABX1D23', 0.6), (2, 'ABC1D93', 0.4)]
+    assert vote_track(frames, method='chars') == 'ABC1D23'
+    assert vote_track(frames) == 'ABX1D23'  # the largest score among equals
+    # readings of another length do not vote; per position the larger
+    # summed confidence wins, so one sure reading outweighs two unsure ones
+    frames = [(0, 'ABC1234', 0.9), (1, 'ABD1234', 0.2), (2, 'ABD1234', 0.3), (3, 'AB', 0.99)]
+    assert vote_track(frames, method='chars') == 'ABC1234'
+    assert vote_track(frames, method='text') == 'ABD1234'
+    with pytest.raises(ValueError, match="vote method must be one of"):
+        vote_track(frames, method='mean')
+
+
+def test_a_character_vote_does_not_depend_on_arrival_order():
+    import itertools
+    frames = [(0, 'ABC1D24', 0.5), (1, 'ABX1D23', 0.5), (2, 'ABC1D93', 0.5), (3, 'XYZ', 0.5)]
+    assert {vote_track(list(p), method='chars') for p in itertools.permutations(frames)} == {
+        'ABC1D23'}
+
+
+def test_track_confidence_of_an_answer_no_frame_read():
+    from dld.evaluation.metrics import track_confidence
+    frames = [(0, 'ABC1D24', 0.5), (1, 'ABX1D23', 0.7), (2, 'AB', 0.9)]
+    assert track_confidence(frames, 'ABX1D23') == pytest.approx(0.7)
+    assert track_confidence(frames, 'ABC1D23') == pytest.approx((0.5 * 6 / 7 + 0.7 * 6 / 7) / 3)
+
+
+def test_the_metric_votes_by_characters_when_asked():
+    frames = [_frame('t', 0, 'ABC1D23', 'ABC1D24', 0.5), _frame('t', 1, 'ABC1D23', 'ABX1D23', 0.6),
+              _frame('t', 2, 'ABC1D23', 'ABC1D93', 0.4)]
+    accuracy = {}
+    for vote in ('text', 'chars'):
+        metric = TrackAccuracyMetric(vote=vote)
+        metric.process({}, frames)
+        accuracy[vote] = metric.evaluate(len(frames))['track/accuracy']
+    assert accuracy == {'text': 0.0, 'chars': 1.0}
+    with pytest.raises(ValueError, match='vote must be one of'):
+        TrackAccuracyMetric(vote='chr')

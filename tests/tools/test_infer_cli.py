@@ -348,6 +348,9 @@ def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, 
                            (['--layouts', 'none'], [])):
         tool.main(['c.py', 'w.pth', 'a.png'] + flags)
         assert calls[-1]['layouts'] == layouts  # None: the config's
+        assert calls[-1]['vote'] is None
+    tool.main(['c.py', 'w.pth', 'a.png', '--track', '--vote', 'chars'])
+    assert calls[-1]['vote'] == 'chars'
     with pytest.raises(SystemExit):
         tool.main(['c.py', 'w.pth', 'a.png', '--track', '--layouts', 'brazillian'])
     assert "--layouts: Layout 'brazillian'" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 from .plate_recog_metric import PlateRecogMetric, plate_scores
-from .track_accuracy_metric import TrackAccuracyMetric, confidence_gap, vote_track
+from .track_accuracy_metric import TrackAccuracyMetric, confidence_gap
+from .track_voting import VOTE_METHODS, layout_matcher, track_confidence, vote_track
 
-__all__ = ['PlateRecogMetric', 'TrackAccuracyMetric', 'confidence_gap', 'plate_scores',
-           'vote_track']
+__all__ = ['PlateRecogMetric', 'TrackAccuracyMetric', 'VOTE_METHODS', 'confidence_gap',
+           'layout_matcher', 'plate_scores', 'track_confidence', 'vote_track']

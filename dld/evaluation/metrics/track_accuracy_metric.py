@@ -1,54 +1,15 @@
 """Track-level plate accuracy: one answer per track, by voting over frames."""
-import functools
 import math
 from collections import Counter, defaultdict
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
-from dld.datasets.synth.plate_text import resolve_layout, text_matches
 from dld.registry import METRICS
 
 from .sample_fields import sample_field
 from .text_metric import TextMetric
-
-
-def vote_track(frames: Sequence[Tuple[int, str, float]],
-               layouts: Optional[Sequence[str]] = None) -> str:
-    """The track's answer from its frames' ``(frame_idx, pred_text, pred_score)``.
-
-    The most frequent prediction wins; a tie goes to the text whose frames
-    have the larger summed ``pred_score`` (summed exactly, so the order of
-    the additions cannot break the tie); if that ties too, to the text seen
-    in the earliest frame, and then to the text that sorts first. So the
-    result never depends on arrival order (ranks, workers and batch sizes
-    deliver frames in other orders).
-
-    With ``layouts`` (names of ``dld.datasets.synth.LAYOUTS`` or patterns of
-    ``L`` letter, ``N`` digit, ``A`` either: ``('brazilian', 'mercosur')``),
-    only readings that fit one of them vote, when any does: a plate cannot
-    read ``ABC12`` or ``AB1C234``, so such a reading, however often seen, is
-    a misread. A track with no fitting reading is voted on by all.
-    """
-    if layouts:
-        fits = layout_matcher(tuple(layouts))
-        fitting = [f for f in frames if fits(f[1])]
-        frames = fitting or frames
-    scores: Dict[str, List[float]] = defaultdict(list)
-    first_frame: Dict[str, int] = {}
-    for frame_idx, text, score in frames:
-        scores[text].append(score)
-        first_frame[text] = min(frame_idx, first_frame.get(text, frame_idx))
-    return min(scores, key=lambda t: (-len(scores[t]), -math.fsum(scores[t]),
-                                      first_frame[t], t))
-
-
-@functools.lru_cache(maxsize=32)
-def layout_matcher(layouts: Tuple[str, ...]) -> Callable[[str], bool]:
-    """Whether a text fits one of ``layouts`` (names or patterns, as
-    :func:`vote_track` takes them); an unknown name is a ``ValueError``."""
-    patterns = [resolve_layout(layout)[1] for layout in layouts]
-    return lambda text: any(text_matches(text, p) for p in patterns)
+from .track_voting import VOTE_METHODS, layout_matcher, track_confidence, vote_track
 
 
 def confidence_gap(readings: Iterable[Tuple[bool, float]]) -> Dict[str, float]:
@@ -103,9 +64,10 @@ class TrackAccuracyMetric(TextMetric):
     Reported keys (after the prefix, ``track/`` by default): ``accuracy``,
     ``num_tracks``, ``num_correct``, ``num_frames``, and the challenge's
     tie-breaker :func:`confidence_gap` over labelled tracks, a track's
-    confidence being the mean ``pred_score`` of the frames that voted for
-    its answer (``confidence_right``, ``confidence_wrong``,
-    ``confidence_gap``; left out where no track was right, or none wrong).
+    confidence being the mean ``pred_score`` of the frames that read its
+    answer (:func:`track_confidence`) (``confidence_right``,
+    ``confidence_wrong``, ``confidence_gap``; left out where no track was
+    right, or none wrong).
 
     Args:
         case_sensitive (bool): if False (default), texts are upper-cased.
@@ -113,6 +75,9 @@ class TrackAccuracyMetric(TextMetric):
             these plate layouts vote, where any does (:func:`vote_track`),
             e.g. ``('brazilian', 'mercosur')`` for the ICPR 2026 LRLPR
             plates. ``tools/infer.py --track`` votes with the same layouts.
+        vote (str): ``'text'`` (default), whole readings vote; ``'chars'``,
+            characters vote position by position, weighted by confidence
+            (:func:`vote_track`). ``tools/infer.py --track`` votes the same way.
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
         prefix (str, optional): key prefix; defaults to ``'track'``.
     """
@@ -120,13 +85,17 @@ class TrackAccuracyMetric(TextMetric):
     default_prefix: Optional[str] = 'track'
 
     def __init__(self, case_sensitive: bool = False,
-                 layouts: Optional[Sequence[str]] = None,
+                 layouts: Optional[Sequence[str]] = None, vote: str = 'text',
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(case_sensitive=case_sensitive, collect_device=collect_device,
                          prefix=prefix)
         self.layouts = tuple(layouts) if layouts else None
         if self.layouts:
             layout_matcher(self.layouts)  # an unknown layout fails at build, not at the end
+        if vote not in VOTE_METHODS:
+            raise ValueError(f'TrackAccuracyMetric: vote must be one of {VOTE_METHODS}, '
+                             f'got {vote!r}')
+        self.vote = vote
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -143,7 +112,7 @@ class TrackAccuracyMetric(TextMetric):
         for track_id, frame_idx, gt, pred, score in results:
             tracks[track_id].append((frame_idx, gt, pred, score))
         correct = unlabelled = 0
-        readings = []  # (right, confidence) of each labelled track
+        outcomes = []  # (right, confidence) of each labelled track
         for track_id, frames in tracks.items():
             _check_distinct_frames(track_id, [f for f, _, _, _ in frames])
             frames = [(0 if f is None else f, gt, p, s) for f, gt, p, s in frames]
@@ -154,11 +123,11 @@ class TrackAccuracyMetric(TextMetric):
                           'frequent.', logger='current', level=30)
             gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
             unlabelled += not gt
-            voted = vote_track([(f, p, s) for f, _, p, s in frames], self.layouts)
+            readings = [(f, p, s) for f, _, p, s in frames]
+            voted = vote_track(readings, self.layouts, self.vote)
             correct += bool(gt) and voted == gt  # an unlabelled track is never right
             if gt:
-                agree = [s for _, _, p, s in frames if p == voted]
-                readings.append((voted == gt, math.fsum(agree) / len(agree)))
+                outcomes.append((voted == gt, track_confidence(readings, voted)))
         n = len(tracks)
         self._warn_unlabelled(unlabelled, n, 'tracks')
         return dict(
@@ -166,5 +135,5 @@ class TrackAccuracyMetric(TextMetric):
             num_tracks=n,
             num_correct=correct,
             num_frames=len(results),
-            **confidence_gap(readings),
+            **confidence_gap(outcomes),
         )

@@ -1,0 +1,88 @@
+"""One answer per track from its frames' readings, and how sure it is."""
+import functools
+import math
+from collections import defaultdict
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from dld.datasets.synth.plate_text import resolve_layout, text_matches
+
+#: ``'text'``: whole readings vote; ``'chars'``: characters vote, position by position.
+VOTE_METHODS = ('text', 'chars')
+
+Frame = Tuple[int, str, float]  # (frame_idx, pred_text, pred_score)
+
+
+def vote_track(frames: Sequence[Frame], layouts: Optional[Sequence[str]] = None,
+               method: str = 'text') -> str:
+    """The track's answer from its frames' ``(frame_idx, pred_text, pred_score)``.
+
+    ``method='text'`` (default): the most frequent reading wins; a tie goes
+    to the text whose frames have the larger summed ``pred_score`` (summed
+    exactly, so the order of the additions cannot break the tie); if that
+    ties too, to the text seen in the earliest frame, and then to the text
+    that sorts first.
+
+    ``method='chars'``: the readings of the most common length (ties as
+    above) vote at each position, each with its frame's ``pred_score``, so
+    that five readings each wrong at a different character still give the
+    plate. The answer may then be one no frame read.
+
+    Either way the result never depends on arrival order (ranks, workers
+    and batch sizes deliver frames in other orders).
+
+    With ``layouts`` (names of ``dld.datasets.synth.LAYOUTS`` or patterns of
+    ``L`` letter, ``N`` digit, ``A`` either: ``('brazilian', 'mercosur')``),
+    only readings that fit one of them vote, when any does: a plate cannot
+    read ``ABC12`` or ``AB1C234``, so such a reading, however often seen, is
+    a misread. A track with no fitting reading is voted on by all.
+    """
+    if method not in VOTE_METHODS:
+        raise ValueError(f'vote method must be one of {VOTE_METHODS}, got {method!r}')
+    if layouts:
+        fits = layout_matcher(tuple(layouts))
+        frames = [f for f in frames if fits(f[1])] or frames
+    if method == 'text':
+        return _most_voted([(f, text, score) for f, text, score in frames])
+    length = int(_most_voted([(f, str(len(text)), score) for f, text, score in frames]))
+    voters = [f for f in frames if len(f[1]) == length]
+    return ''.join(_most_voted([(f, text[i], score) for f, text, score in voters],
+                               weighted=True) for i in range(length))
+
+
+def _most_voted(votes: Sequence[Frame], weighted: bool = False) -> str:
+    """The value with the most votes, then the larger summed score (or,
+    ``weighted``, the other way round), the earliest frame, the value that
+    sorts first."""
+    scores: Dict[str, List[float]] = defaultdict(list)
+    first_frame: Dict[str, int] = {}
+    for frame_idx, value, score in votes:
+        scores[value].append(score)
+        first_frame[value] = min(frame_idx, first_frame.get(value, frame_idx))
+
+    def rank(v):
+        total, count = math.fsum(scores[v]), len(scores[v])
+        return ((-total, -count) if weighted else (-count, -total)) + (first_frame[v], v)
+    return min(scores, key=rank)
+
+
+def track_confidence(frames: Sequence[Frame], answer: str) -> float:
+    """How sure the track's ``answer`` is: the mean ``pred_score`` of the
+    frames that read it; where none did (a character vote), the mean score
+    of the frames weighted by the share of their characters that agree with
+    it, position by position (0 for a frame of another length)."""
+    agree = [score for _, text, score in frames if text == answer]
+    if agree:
+        return math.fsum(agree) / len(agree)
+    if not frames:
+        return 0.0
+    shares = [sum(a == b for a, b in zip(text, answer)) / len(answer)
+              if answer and len(text) == len(answer) else 0.0 for _, text, _ in frames]
+    return math.fsum(s * score for s, (_, _, score) in zip(shares, frames)) / len(frames)
+
+
+@functools.lru_cache(maxsize=32)
+def layout_matcher(layouts: Tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a text fits one of ``layouts`` (names or patterns, as
+    :func:`vote_track` takes them); an unknown name is a ``ValueError``."""
+    patterns = [resolve_layout(layout)[1] for layout in layouts]
+    return lambda text: any(text_matches(text, p) for p in patterns)
