@@ -1054,3 +1054,53 @@ def test_seed_spread_reads_the_chains_of_earlier_seeds_and_their_spread(
     assert module.main(['--work-dir', str(tmp_path), '--seed', '12']) == 0
     assert calls == []  # every chain trained and every pair read: skipped
     assert (tmp_path / 'seed12' / 'leads.md').read_text() in capsys.readouterr().out
+
+
+def _frames(track, gt, readings):
+    return [dict(track_id=track, frame_idx=i, gt_text=gt, text=t, confidence=c, error=None)
+            for i, (t, c) in enumerate(readings)]
+
+
+def test_track_fusion_measures_each_vote_against_whole_readings():
+    fusion = _load('track_fusion')
+    records = (_frames('a', 'ABC1D23', [('ABC1D24', 0.5), ('ABX1D23', 0.6), ('ABC1D93', 0.4)])
+               + _frames('b', 'ABC1234', [('ABC1234', 0.9), ('ABC123', 0.8), ('ABC123', 0.7)])
+               + _frames('c', 'XYZ9876', [('XYZ9876', 0.9)])
+               + [dict(track_id='d', frame_idx=0, gt_text='', text='Q', confidence=1.0,
+                       error=None),  # unlabelled: not scored
+                  dict(track_id='c', frame_idx=1, gt_text='XYZ9876', text=None,
+                       confidence=None, error='cannot decode')])
+    tracks = fusion.labelled_tracks(records)
+    assert sorted(tracks) == ['a', 'b', 'c'] and len(tracks['c']) == 1
+    rows = {r['vote']: r for r in fusion.fuse_all(tracks, ['brazilian'], False, 200)}
+    # text: 'a' ties 1:1:1 and takes ABX1D23 (wrong), 'b' takes ABC123 (wrong)
+    assert rows['text']['accuracy'] == pytest.approx(100 / 3)
+    assert rows['chars']['accuracy'] == pytest.approx(200 / 3)  # 'a' is read by characters
+    assert rows['text + layouts brazilian']['accuracy'] == pytest.approx(200 / 3)  # 'b'
+    assert rows['chars + layouts brazilian']['accuracy'] == pytest.approx(100.0)
+    assert rows['chars']['lead'] == pytest.approx(100 / 3)
+    assert rows['chars']['low'] <= rows['chars']['lead'] <= rows['chars']['high']
+    table = fusion.fusion_table(list(rows.values()))
+    assert 'chars + layouts brazilian' in table and '+33.33' in table
+
+
+@pytest.mark.slow
+def test_track_fusion_reads_a_label_file_once_and_prints_every_vote(
+        tmp_path, tmp_path_factory, capsys):
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+    from tiny_dld import make_tiny_run
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    out = tmp_path / 'fusion.json'
+    assert _load('track_fusion').main([run['config'], run['student'],
+                                       osp.join(run['data'], 'test.txt'), '--scale', '1',
+                                       '--layouts', 'mercosur', '--json', str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert [r['vote'] for r in result['rows']] == [
+        'text', 'chars', 'text + layouts mercosur', 'chars + layouts mercosur']
+    assert f"{result['tracks']} labelled tracks, {result['frames']} frames" in printed
+    with open(osp.join(run['data'], 'test.txt')) as f:
+        lr_frames = [line.split('\t')[0].split('|')[0].split(',') for line in f if line.strip()]
+    assert result['frames'] == sum(map(len, lr_frames))  # every LR frame, read once
+    assert result['tracks'] == len(lr_frames)
