@@ -41,19 +41,29 @@ def labelled_tracks(records: Sequence[dict]) -> Dict[str, List[dict]]:
 
 def fuse_all(tracks: Dict[str, List[dict]], layouts: Optional[Sequence[str]],
              case_sensitive: bool, resamples: int = 2000) -> List[dict]:
-    """One row per vote: accuracy, lead over ``text`` and its interval, confidence gap."""
+    """One row per vote: accuracy, lead over ``text`` and its interval,
+    confidence gap. Readings are upper-cased first unless ``case_sensitive``,
+    as ``TrackAccuracyMetric`` and ``tools/infer.py`` vote."""
     from dld.apis.plate_matching import plate_read_right
-    from dld.evaluation.metrics import VOTE_METHODS, confidence_gap, track_confidence, vote_track
+    from dld.evaluation.metrics import (
+        VOTE_METHODS,
+        as_layouts,
+        confidence_gap,
+        track_confidence,
+        vote_track,
+    )
+    norm = str if case_sensitive else str.upper
     votes = [(m, None) for m in VOTE_METHODS]
     if layouts:
-        votes += [(m, tuple(layouts)) for m in VOTE_METHODS]
+        votes += [(m, as_layouts(layouts)) for m in VOTE_METHODS]
     ids = sorted(tracks)
     right, rows = {}, []
     for method, fits in votes:
         outcomes = []
         for track_id in ids:
             frames = tracks[track_id]
-            readings = [(r['frame_idx'] or 0, r['text'], r['confidence']) for r in frames]
+            readings = [(r['frame_idx'] or 0, norm(r['text']), r['confidence'])
+                        for r in frames]
             answer = vote_track(readings, fits, method)
             outcomes.append((plate_read_right(answer, frames[0]['gt_text'], case_sensitive),
                              track_confidence(readings, answer)))
@@ -94,6 +104,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dld.apis import PlateRecognizer
+    from dld.apis.plate_matching import plate_read_right
+    from dld.evaluation.metrics import layout_matcher
+    fits = layout_matcher(args.layouts or ())  # a bad layout fails before the reading
     reader = PlateRecognizer(args.config, args.checkpoint, device=args.device,
                              batch_size=args.batch_size)
     records = reader(args.inputs, scale=args.scale, beam_width=args.beam_width)['predictions']
@@ -102,15 +115,12 @@ def main(argv=None) -> int:
         print('track_fusion.py: no labelled track was read', file=sys.stderr)
         return 1
     frames = [r for frames in tracks.values() for r in frames]
-    per_frame = 100 * np.mean([r['text'] == r['gt_text'] if reader.case_sensitive else
-                               r['text'].upper() == r['gt_text'].upper() for r in frames])
+    per_frame = 100 * np.mean([plate_read_right(r['text'], r['gt_text'], reader.case_sensitive)
+                               for r in frames])
     rows = fuse_all(tracks, args.layouts, reader.case_sensitive, args.resamples)
     scale = f'scale {args.scale:g}' if args.scale else 'the selector\'s scales'
-    fitting = None
-    if args.layouts:
-        from dld.evaluation.metrics import layout_matcher
-        fits = layout_matcher(tuple(args.layouts))
-        fitting = sum(fits(r['text']) for r in frames)
+    norm = str if reader.case_sensitive else str.upper
+    fitting = sum(fits(norm(r['text'])) for r in frames) if args.layouts else None
     print(f'{len(tracks)} labelled tracks, {len(frames)} frames read at {scale}; '
           f'{per_frame:.2f} % of frames read right'
           + (f'; {fitting} readings fit the layouts' if fitting is not None else ''))

@@ -55,7 +55,7 @@ def parse_args(argv=None):
                         'layouts vote, where any does: names (brazilian, mercosur) or '
                         "patterns of L (letter), N (digit), A (either); 'none' votes with "
                         "every reading (default: the config's TrackAccuracyMetric layouts)")
-    parser.add_argument('--vote', choices=['text', 'chars'],
+    parser.add_argument('--vote', choices=['text', 'chars'],  # VOTE_METHODS, checked in a test
                         help="with --track, how frames vote: 'text', whole readings; "
                         "'chars', characters position by position, weighted by confidence "
                         "(default: the config's TrackAccuracyMetric vote, else 'text')")
@@ -80,13 +80,15 @@ def parse_args(argv=None):
     if args.beam_width is not None and args.topk is not None and args.beam_width < args.topk:
         parser.error(f'--beam-width {args.beam_width} cannot return --topk {args.topk} texts; '
                      f'give --beam-width >= {args.topk}')
-    args.track = args.track or bool(args.tracks_csv)
+    # the options of the track vote ask for it
+    args.track = (args.track or bool(args.tracks_csv) or args.layouts is not None
+                  or args.vote is not None)
     if args.layouts is not None:
         if args.layouts == ['none']:
             args.layouts = []
         try:
             from dld.evaluation.metrics import layout_matcher
-            layout_matcher(tuple(args.layouts))
+            layout_matcher(args.layouts)
         except ValueError as err:
             parser.error(f'--layouts: {err}')
     return args
@@ -129,8 +131,8 @@ def _write_atomic(path: str, write) -> None:
 
 def _unwritten(failed: list, written: list) -> list:
     """The outputs from the one that failed on, less those holding what a
-    file already written holds (the track votes of both the .tracks.jsonl
-    and the --tracks-csv file)."""
+    file already written, or stdout, holds (the track votes of both the
+    .tracks.jsonl and the --tracks-csv file)."""
     done = {id(recs) for _, _, recs, _ in written}
     out = []
     for entry in failed:
@@ -228,13 +230,23 @@ def main(argv=None) -> int:
             recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
                                          show_progress=not args.no_progress, amp=args.amp)
-    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as err:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError,
+            pickle.UnpicklingError) as err:  # TypeError: a config argument no class takes
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
     result = recognizer(args.inputs, **kwargs)
     records = result['predictions']
+
+    if not args.out:  # before any file: a failed write then loses none of them
+        for rec in records:
+            print(_line(rec))
+        for t in result.get('tracks', []):
+            votes = t['votes'] if t['text'] is not None else 0
+            conf = '-' if t['confidence'] is None else f"{t['confidence']:.3f}"
+            print(f"track {t['track_id']}\t{t['text']}\t{conf}\t"
+                  f"{votes}/{t['num_frames']} votes")
 
     outputs = []
     if args.out:
@@ -245,30 +257,26 @@ def main(argv=None) -> int:
     if args.tracks_csv:
         outputs.append((args.tracks_csv, 'the track votes', result['tracks'],
                         _write_tracks_csv))
+    # What stdout holds already (no --out: the lines above).
+    shown = [] if args.out else [('stdout', 'the records', records, None),
+                                 ('stdout', 'the track votes', result.get('tracks'), None)]
     for i, (path, _, recs, write) in enumerate(outputs):
         try:
             write(path, recs)
         except OSError as err:  # e.g. a full disk: what is not written goes to stdout
             # Name the file that failed (a write error names none, os.replace
-            # its .tmp); print only what no file holds.
-            unwritten = _unwritten(outputs[i:], outputs[:i])
+            # its .tmp); print only what neither a file nor stdout holds.
+            held = shown + outputs[:i]
+            unwritten = _unwritten(outputs[i:], held)
             follow = ' and '.join(w for _, w, _, _ in unwritten)
             print(f'infer.py: cannot write {path}: {err.strerror}'
                   + (f'; {follow} follow on stdout' if unwritten else
-                     f'; {outputs[i][1]} are in {_holder(recs, outputs[:i])}'),
+                     f'; {outputs[i][1]} are in {_holder(recs, held)}'),
                   file=sys.stderr)
             for _, _, later, _ in unwritten:
                 for rec in later:
                     print(json.dumps(rec, ensure_ascii=False))
             return 2
-    if not args.out:
-        for rec in records:
-            print(_line(rec))
-        for t in result.get('tracks', []):
-            votes = t['votes'] if t['text'] is not None else 0
-            conf = '-' if t['confidence'] is None else f"{t['confidence']:.3f}"
-            print(f"track {t['track_id']}\t{t['text']}\t{conf}\t"
-                  f"{votes}/{t['num_frames']} votes")
 
     ok = [r for r in records if r['error'] is None]
     summary = f'{len(ok)}/{len(records)} image(s) read'

@@ -21,10 +21,18 @@ def track_metric_voting(cfg) -> Dict[str, Any]:
     """How the config's track metric votes: ``layouts`` (a tuple, or None)
     and ``vote`` (``'text'`` by default), so that ``tools/infer.py --track``
     votes as the metric scores."""
+    from dld.evaluation.metrics import as_layouts
     track = _test_metrics(cfg, TRACK_METRIC_TYPES)
     metric = track[0] if track else {}
-    layouts = metric.get('layouts')
-    return dict(layouts=tuple(layouts) if layouts else None, vote=metric.get('vote', 'text'))
+    return dict(layouts=as_layouts(metric.get('layouts')), vote=metric.get('vote', 'text'))
+
+
+def check_track_voting(layouts, vote: str) -> None:
+    """A ``ValueError`` for a vote or layout that :func:`vote_track` does not know."""
+    from dld.evaluation.metrics import VOTE_METHODS, layout_matcher
+    if vote not in VOTE_METHODS:
+        raise ValueError(f'track vote must be one of {VOTE_METHODS}, got {vote!r}')
+    layout_matcher(layouts or ())
 
 
 def _test_metrics(cfg, types: Tuple[str, ...]) -> List[dict]:

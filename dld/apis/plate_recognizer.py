@@ -28,6 +28,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
+from dld.evaluation.metrics import as_layouts
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 from dld.utils.precision import autocast_to, resolve_amp
@@ -36,7 +37,11 @@ from dld.utils.registry_hints import registry_hints
 from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
 from .model_loading import init_model, load_config, resolve_device
-from .plate_matching import plate_metric_case_sensitive, track_metric_voting
+from .plate_matching import (
+    check_track_voting,
+    plate_metric_case_sensitive,
+    track_metric_voting,
+)
 from .prediction_drawing import save_visualization
 from .scaled_prediction import (
     RecognizerCosts,
@@ -101,8 +106,10 @@ class PlateRecognizer(BaseInferencer):
         self.costs = _costs_of(self.model, self.base_size)
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
-        # Tracks vote as the config's track metric votes.
+        # Tracks vote as the config's track metric votes; a bad layout or
+        # vote fails now, not after every image was read.
         self.track_voting = track_metric_voting(self.cfg)
+        check_track_voting(**self.track_voting)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
 
@@ -300,9 +307,10 @@ class PlateRecognizer(BaseInferencer):
         result = dict(predictions=records, visualization=vis_paths,
                       num_failed=sum(1 for r in records if r['error'] is not None))
         if track:
-            layouts = self.track_voting['layouts'] if layouts is None else tuple(layouts)
+            layouts = self.track_voting['layouts'] if layouts is None else as_layouts(layouts)
             vote = self.track_voting['vote'] if vote is None else vote
-            result['tracks'] = vote_tracks(records, layouts or None, vote)
+            check_track_voting(layouts, vote)
+            result['tracks'] = vote_tracks(records, layouts or None, vote, self.case_sensitive)
         return result
 
     # ------------------------------------------------------------ records
@@ -355,17 +363,20 @@ def tracks_path(records_path: str) -> str:
 
 
 def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None,
-                vote: str = 'text') -> List[dict]:
+                vote: str = 'text', case_sensitive: bool = False) -> List[dict]:
     """One voted text per track (majority, ties by summed confidence; with
     ``layouts``, among the readings that fit one; ``vote='chars'``,
     character by character; see :func:`~dld.evaluation.metrics.vote_track`).
 
-    Failed images and images without a track are left out; a track whose
-    every frame failed has ``text`` None. ``votes`` counts the frames that
-    read the answer, ``confidence`` is
+    Readings are upper-cased first unless ``case_sensitive``, as
+    ``TrackAccuracyMetric`` compares them: ``abc1234`` and ``ABC1234`` are
+    one vote, and fit a layout alike. Failed images and images without a
+    track are left out; a track whose every frame failed has ``text`` None.
+    ``votes`` counts the frames that read the answer, ``confidence`` is
     :func:`~dld.evaluation.metrics.track_confidence`.
     """
     from dld.evaluation.metrics import track_confidence, vote_track
+    norm = str if case_sensitive else str.upper
     tracks: Dict[str, List[dict]] = {}
     for rec in records:
         if rec.get('track_id') is not None:
@@ -376,9 +387,9 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
         entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
                      confidence=None, mean_gflops=None)
         if ok:
-            readings = [(r['frame_idx'], r['text'], r['confidence']) for r in ok]
+            readings = [(r['frame_idx'], norm(r['text']), r['confidence']) for r in ok]
             text = vote_track(readings, layouts, vote)
-            entry.update(text=text, votes=sum(r['text'] == text for r in ok),
+            entry.update(text=text, votes=sum(t == text for _, t, _ in readings),
                          confidence=float(track_confidence(readings, text)),
                          mean_gflops=float(sum(r['gflops'] for r in ok) / len(ok)))
         gts = {r['gt_text'] for r in recs if r.get('gt_text')}

@@ -1,4 +1,5 @@
 """Reading a config file so that its ``custom_imports`` find a project's package."""
+import importlib.util
 import os
 import sys
 from typing import Mapping, Optional
@@ -52,12 +53,31 @@ def _raise_custom_import_error(source: str, imports, err: ImportError) -> None:
     message = f'{source}: its custom_imports failed: {root}'
     if isinstance(root, ModuleNotFoundError) and any(
             m == missing or m.startswith(missing + '.') for m in wanted if missing):
-        message += (f". DLD's tools import a project's package from the working "
-                    f'directory ({os.getcwd()}): run them from the folder that the '
-                    'module path starts from (the one holding `projects/` for '
-                    '`projects.x.y`), or install the package (pip install -e .) or '
-                    'put its folder on PYTHONPATH.')
+        if '.' in missing and _importable(missing.rsplit('.', 1)[0]):
+            # The package is there, a module in it is not: a typo, not the path.
+            parent = missing.rsplit('.', 1)[0]
+            message += (f'; the package {parent} was found ({_location(parent)}) '
+                        f'but holds no module {missing.rsplit(".", 1)[1]!r}.')
+        else:
+            message += (f". DLD's tools import a project's package from the working "
+                        f'directory ({os.getcwd()}): run them from the folder that the '
+                        'module path starts from (the one holding `projects/` for '
+                        '`projects.x.y`), or install the package (pip install -e .) or '
+                        'put its folder on PYTHONPATH.')
     raise ImportError(message) from root
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _location(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    places = list(spec.submodule_search_locations or []) or [spec.origin]
+    return ', '.join(str(p) for p in places)
 
 
 def _working_directory_importable() -> None:

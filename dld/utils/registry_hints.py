@@ -96,16 +96,33 @@ def unknown_type_hint(message: str) -> Optional[str]:
 
 def _registered_classes(qualname: str) -> List[type]:
     """The classes of MMEngine's registries, and of their children (DLD's,
-    a project's), whose ``__qualname__`` is ``qualname``."""
+    a project's), that are, or derive from, a class named ``qualname``
+    (a registered class may pass an unknown argument on to its base)."""
     found, pending = {}, [reg for reg in vars(mmengine_root).values()
                           if isinstance(reg, Registry)]
     while pending:
         reg = pending.pop()
         pending.extend(reg.children.values())
         for obj in reg.module_dict.values():
-            if inspect.isclass(obj) and obj.__qualname__ == qualname:
+            if inspect.isclass(obj) and any(c.__qualname__ == qualname for c in obj.__mro__):
                 found[id(obj)] = obj
     return list(found.values())
+
+
+def _init_arguments(cls: type, upto: str) -> set:
+    """The keyword arguments of ``cls.__init__`` and of its bases' up to
+    the one named ``upto``."""
+    names = set()
+    for klass in cls.__mro__:
+        try:
+            params = inspect.signature(klass.__init__).parameters.values()
+        except (TypeError, ValueError):
+            params = []
+        names.update(p.name for p in params if p.name != 'self' and p.kind in (
+            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if klass.__qualname__ == upto:
+            break
+    return names
 
 
 def unknown_argument_hint(message: str) -> Optional[str]:
@@ -116,12 +133,7 @@ def unknown_argument_hint(message: str) -> Optional[str]:
         return None
     accepted = set()
     for cls in _registered_classes(match['owner']):
-        try:
-            params = inspect.signature(cls.__init__).parameters.values()
-        except (TypeError, ValueError):
-            continue
-        accepted.update(p.name for p in params if p.name != 'self' and p.kind in (
-            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        accepted |= _init_arguments(cls, match['owner'])
     if not accepted:
         return None
     close = difflib.get_close_matches(match['arg'], sorted(accepted), n=3, cutoff=0.6)

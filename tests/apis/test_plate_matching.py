@@ -66,7 +66,8 @@ def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
         return dict(track_id='t', frame_idx=i, text=text, confidence=0.5, gflops=1e-3,
                     error=None)
     records = [rec(0, 'ABC1D2'), rec(1, 'ABC1D2'), rec(2, 'ABC1D23')]
-    reader = SimpleNamespace(track_voting=dict(layouts=('mercosur', ), vote='text'))
+    reader = SimpleNamespace(track_voting=dict(layouts=('mercosur', ), vote='text'),
+                             case_sensitive=False)
     voted = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
     assert [(t['text'], t['votes']) for t in voted] == [('ABC1D23', 1)]
     # a call's layouts override the config's; () votes with every reading
@@ -83,3 +84,25 @@ def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
     (track, ) = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
     assert track['text'] == 'ABC1D23' and track['votes'] == 0  # no frame read it whole
     assert track['confidence'] == pytest.approx(0.5 * 6 / 7)
+
+
+def test_tracks_vote_on_readings_folded_as_the_metric_folds_them():
+    from dld.apis import vote_tracks
+
+    def rec(i, text, conf):
+        return dict(track_id='t', frame_idx=i, text=text, confidence=conf, gflops=1e-3,
+                    error=None)
+    records = [rec(0, 'abc1234', 0.9), rec(1, 'abc1234', 0.9), rec(2, 'ABD1234', 0.5)]
+    (track, ) = vote_tracks(records, ('brazilian', ))
+    assert track['text'] == 'ABC1234' and track['votes'] == 2
+    (track, ) = vote_tracks(records, ('brazilian', ), case_sensitive=True)
+    assert track['text'] == 'ABD1234'  # lower case fits no layout, when case counts
+
+
+def test_a_config_s_bad_track_vote_fails_when_the_recognizer_is_built():
+    from dld.apis.plate_matching import check_track_voting
+    with pytest.raises(ValueError, match='brazillian'):
+        check_track_voting(('brazillian', ), 'text')
+    with pytest.raises(ValueError, match='track vote must be one of'):
+        check_track_voting(None, 'char')
+    check_track_voting('mercosur', 'chars')

@@ -186,3 +186,23 @@ def test_the_metric_votes_by_characters_when_asked():
     assert accuracy == {'text': 0.0, 'chars': 1.0}
     with pytest.raises(ValueError, match='vote must be one of'):
         TrackAccuracyMetric(vote='chr')
+
+
+def test_one_string_is_one_layout():
+    frames = [(0, 'ABC12', 0.9), (1, 'ABC12', 0.9), (2, 'ABC1D23', 0.1)]
+    assert vote_track(frames, 'LLLNLNN') == vote_track(frames, 'mercosur') == 'ABC1D23'
+    metric = TrackAccuracyMetric(layouts='mercosur')
+    assert metric.layouts == ('mercosur', )
+
+
+def test_a_character_vote_does_not_mix_two_layouts():
+    # characters of LLNN and NNLL readings would give ABCD, which fits neither
+    frames = [(0, 'AB12', 0.5), (1, 'AB34', 0.3), (2, '56CD', 0.6)]
+    answer = vote_track(frames, ('LLNN', 'NNLL'), method='chars')
+    assert answer == 'AB12'  # the layout two readings fit, then their characters
+
+
+def test_confidence_gap_reads_a_generator_once():
+    from dld.evaluation.metrics import confidence_gap
+    gap = confidence_gap((ok, c) for ok, c in [(True, 0.9), (False, 0.3)])
+    assert gap['confidence_gap'] == pytest.approx(0.6)

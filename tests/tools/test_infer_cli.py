@@ -319,11 +319,16 @@ def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
     assert (f'cannot write {table}: No space left on device; the track votes are in '
             f'{tmp_path / "r.tracks.jsonl"}') in captured.err
     assert captured.out == ''  # every vote is in a file already
-    # Without --out, the votes no file holds follow on stdout.
+    # Without --out, the readings and the votes are printed first, so a
+    # failed file loses neither and they are not printed twice.
+    records[0].update(confidence=0.9, scale=1.0, input_size=[48, 144])
     assert tool.main(['c.py', 'w.pth', 'a.png', '--tracks-csv', str(table)]) == 2
     captured = capsys.readouterr()
-    assert 'the track votes follow on stdout' in captured.err
-    assert [json.loads(x) for x in captured.out.splitlines()] == tracks
+    assert f'cannot write {table}: No space left on device; the track votes are in stdout' \
+        in captured.err
+    lines = captured.out.splitlines()
+    assert lines[0].startswith('a.png\tABC1234\t0.900') and lines[1:] == [
+        'track t\tABC1234\t0.900\t1/1 votes']
 
 
 def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, monkeypatch):
@@ -354,3 +359,13 @@ def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, 
     with pytest.raises(SystemExit):
         tool.main(['c.py', 'w.pth', 'a.png', '--track', '--layouts', 'brazillian'])
     assert "--layouts: Layout 'brazillian'" in capsys.readouterr().err
+
+
+def test_the_vote_flags_ask_for_track_votes_and_offer_every_vote_method():
+    from dld.evaluation.metrics import VOTE_METHODS
+    tool = _tool()
+    for flags in (['--vote', 'chars'], ['--layouts', 'mercosur'], ['--tracks-csv', 't.csv']):
+        assert tool.parse_args(['c.py', 'w.pth', 'a.png'] + flags).track
+    assert not tool.parse_args(['c.py', 'w.pth', 'a.png']).track
+    for method in VOTE_METHODS:
+        assert tool.parse_args(['c.py', 'w.pth', 'a.png', '--vote', method]).vote == method

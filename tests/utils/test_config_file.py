@@ -83,3 +83,15 @@ def test_a_config_dict_s_missing_package_is_named_too():
     with pytest.raises(ImportError, match=r"^config: its custom_imports failed: No module "
                        r"named 'no_such_plate_pkg'\. DLD's tools import"):
         import_custom_modules(dict(custom_imports=dict(imports=['no_such_plate_pkg.sub'])))
+
+
+def test_a_mistyped_module_of_a_found_package_is_named_as_such(user_project):
+    config = user_project
+    config.write_text("custom_imports = dict(imports=['my_plate_project.tpyo'], "
+                      'allow_failed_imports=False)\n')
+    with pytest.raises(ImportError) as info:
+        read_config(str(config))
+    message = str(info.value)
+    assert "No module named 'my_plate_project.tpyo'" in message
+    assert "the package my_plate_project was found" in message
+    assert "holds no module 'tpyo'" in message and 'working directory' not in message

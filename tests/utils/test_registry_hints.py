@@ -79,3 +79,32 @@ def test_building_for_inference_names_the_close_type():
     with pytest.raises(UnknownTypeError, match="Did you mean 'DLDDistiller'"):
         build_model_for_inference(dict(type='DLDDistiler', teacher_ckpt='x.pth'))
 
+
+
+def test_an_unknown_argument_names_the_close_ones_the_class_takes():
+    from dld.utils.registry_hints import UnknownArgumentError
+    with pytest.raises(TypeError) as info:
+        with registry_hints():
+            MODELS.build(dict(type='ResNetPlate', widht=(8, 8, 16, 16)))
+    assert isinstance(info.value, UnknownArgumentError)
+    assert str(info.value).endswith("got an unexpected keyword argument 'widht'. "
+                                    "Did you mean 'widths'?")
+    with pytest.raises(TypeError, match=r'ResNetPlate takes: .*in_channels.*widths'):
+        with registry_hints():
+            MODELS.build(dict(type='ResNetPlate', zzzqq=1))
+
+
+def test_other_type_errors_pass_unchanged():
+    original = TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+    with pytest.raises(TypeError) as info:
+        with registry_hints():
+            raise original
+    assert info.value is original
+
+
+def test_an_argument_passed_on_to_an_unregistered_base_is_still_hinted():
+    # PlateRecogMetric hands **kwargs to TextMetric, which is not registered
+    from dld.registry import METRICS
+    with pytest.raises(TypeError, match="argument 'grup_by'. Did you mean 'group_by'?"):
+        with registry_hints():
+            METRICS.build(dict(type='PlateRecogMetric', grup_by='folder'))

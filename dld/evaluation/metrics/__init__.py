@@ -1,6 +1,14 @@
 from .plate_recog_metric import PlateRecogMetric, plate_scores
 from .track_accuracy_metric import TrackAccuracyMetric, confidence_gap
-from .track_voting import VOTE_METHODS, layout_matcher, track_confidence, vote_track
+from .track_voting import (
+    VOTE_METHODS,
+    as_layouts,
+    layout_classifier,
+    layout_matcher,
+    track_confidence,
+    vote_track,
+)
 
-__all__ = ['PlateRecogMetric', 'TrackAccuracyMetric', 'VOTE_METHODS', 'confidence_gap',
-           'layout_matcher', 'plate_scores', 'track_confidence', 'vote_track']
+__all__ = ['PlateRecogMetric', 'TrackAccuracyMetric', 'VOTE_METHODS', 'as_layouts',
+           'confidence_gap', 'layout_classifier', 'layout_matcher', 'plate_scores',
+           'track_confidence', 'vote_track']

@@ -26,7 +26,11 @@ class PlateRecogMetric(TextMetric):
       ``sum(max(len(gt), len(pred)))``; a missing or extra character counts
       as wrong, so a prediction cannot score by being long.
     * ``one_minus_ned``: mean of ``1 - edit_distance(pred, gt) /
-      max(len(pred), len(gt))`` (1 when both are empty).
+      max(len(pred), len(gt))``.
+    * An unlabelled plate (empty ``gt_text``, a set read with
+      ``allow_empty_text``) is misread whatever was read, an empty reading
+      too: it scores 0 in each, and counts ``max(len(pred), 1)`` characters
+      in ``char_accuracy``; a warning says how many there were.
     * ``num_samples``, ``num_correct``: the counts behind ``accuracy``.
     * with ``group_by='folder'``: ``accuracy/<group>`` and
       ``num_samples/<group>`` of each group, when there are two or more, after the keys

@@ -9,7 +9,7 @@ from dld.registry import METRICS
 
 from .sample_fields import sample_field
 from .text_metric import TextMetric
-from .track_voting import VOTE_METHODS, layout_matcher, track_confidence, vote_track
+from .track_voting import VOTE_METHODS, as_layouts, layout_matcher, track_confidence, vote_track
 
 
 def confidence_gap(readings: Iterable[Tuple[bool, float]]) -> Dict[str, float]:
@@ -22,6 +22,7 @@ def confidence_gap(readings: Iterable[Tuple[bool, float]]) -> Dict[str, float]:
     answers can be sent for review. A side with no reading is left out, and
     the gap with it.
     """
+    readings = list(readings)  # read twice
     right = [c for ok, c in readings if ok]
     wrong = [c for ok, c in readings if not ok]
     out = {}
@@ -89,7 +90,7 @@ class TrackAccuracyMetric(TextMetric):
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(case_sensitive=case_sensitive, collect_device=collect_device,
                          prefix=prefix)
-        self.layouts = tuple(layouts) if layouts else None
+        self.layouts = as_layouts(layouts)
         if self.layouts:
             layout_matcher(self.layouts)  # an unknown layout fails at build, not at the end
         if vote not in VOTE_METHODS:

@@ -2,7 +2,7 @@
 import functools
 import math
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from dld.datasets.synth.plate_text import resolve_layout, text_matches
 
@@ -34,13 +34,22 @@ def vote_track(frames: Sequence[Frame], layouts: Optional[Sequence[str]] = None,
     ``L`` letter, ``N`` digit, ``A`` either: ``('brazilian', 'mercosur')``),
     only readings that fit one of them vote, when any does: a plate cannot
     read ``ABC12`` or ``AB1C234``, so such a reading, however often seen, is
-    a misread. A track with no fitting reading is voted on by all.
+    a misread. A track with no fitting reading is voted on by all. A
+    character vote then takes the readings of the layout most of them fit
+    (the first one listed, for a reading that fits several), since the
+    characters of two layouts could mix into a text of neither.
     """
     if method not in VOTE_METHODS:
         raise ValueError(f'vote method must be one of {VOTE_METHODS}, got {method!r}')
+    layouts = as_layouts(layouts)
     if layouts:
-        fits = layout_matcher(tuple(layouts))
-        frames = [f for f in frames if fits(f[1])] or frames
+        which = layout_classifier(layouts)
+        fitting = [(f, text, score, which(text)) for f, text, score in frames]
+        fitting = [x for x in fitting if x[3] is not None]
+        if fitting and method == 'chars':
+            kind = _most_voted([(f, str(k), score) for f, _, score, k in fitting])
+            fitting = [x for x in fitting if str(x[3]) == kind]
+        frames = [x[:3] for x in fitting] or frames
     if method == 'text':
         return _most_voted([(f, text, score) for f, text, score in frames])
     length = int(_most_voted([(f, str(len(text)), score) for f, text, score in frames]))
@@ -80,9 +89,25 @@ def track_confidence(frames: Sequence[Frame], answer: str) -> float:
     return math.fsum(s * score for s, (_, _, score) in zip(shares, frames)) / len(frames)
 
 
+def as_layouts(layouts: Union[None, str, Sequence[str]]) -> Optional[Tuple[str, ...]]:
+    """``layouts`` as a tuple, or None for none; one string is one layout
+    (``'mercosur'``, ``'LLLNLNN'``), not a sequence of one-letter ones."""
+    if not layouts:
+        return None
+    return (layouts, ) if isinstance(layouts, str) else tuple(layouts)
+
+
 @functools.lru_cache(maxsize=32)
-def layout_matcher(layouts: Tuple[str, ...]) -> Callable[[str], bool]:
-    """Whether a text fits one of ``layouts`` (names or patterns, as
-    :func:`vote_track` takes them); an unknown name is a ``ValueError``."""
-    patterns = [resolve_layout(layout)[1] for layout in layouts]
-    return lambda text: any(text_matches(text, p) for p in patterns)
+def layout_classifier(layouts: Tuple[str, ...]) -> Callable[[str], Optional[int]]:
+    """The index of the first of ``layouts`` (names or patterns, as
+    :func:`vote_track` takes them) that a text fits, or None; an unknown
+    name is a ``ValueError``."""
+    patterns = [resolve_layout(layout)[1] for layout in as_layouts(layouts) or ()]
+    return lambda text: next((i for i, p in enumerate(patterns) if text_matches(text, p)),
+                             None)
+
+
+def layout_matcher(layouts: Union[str, Sequence[str]]) -> Callable[[str], bool]:
+    """Whether a text fits one of ``layouts``; an unknown name is a ``ValueError``."""
+    which = layout_classifier(as_layouts(layouts) or ())
+    return lambda text: which(text) is not None
