@@ -4,6 +4,7 @@ One :class:`InputItem` is one image to read. An input that cannot even be
 expanded (a missing path, a label file that does not parse) becomes one item
 that already carries its error, so it still gets a record.
 """
+import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -20,7 +21,8 @@ class InputItem:
     """One image to recognise.
 
     Attributes:
-        source (str): what the user gave: a path, or ``'array[i]'``.
+        source (str): what the user gave: a path, or ``'array[i]'`` (``i`` its
+            position among all the inputs of the call).
         path (str | None): the image file, when there is one.
         array (np.ndarray | None): the image, when given in memory.
         gt_text (str | None): the label, when a label file gave one.
@@ -91,14 +93,14 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     """
     if stream not in ('lr', 'hr'):
         raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
-    if isinstance(inputs, (str, np.ndarray)):
+    if isinstance(inputs, (str, os.PathLike, np.ndarray)):
         inputs = [inputs]
     keyed: List[Tuple[InputItem, Optional[_Track]]] = []
     for i, inp in enumerate(inputs):
         if isinstance(inp, np.ndarray):
             keyed.append((InputItem(source=f'array[{i}]', array=inp), None))
-        elif isinstance(inp, str):
-            keyed.extend(_expand_path(inp, label_dataset_cfg, stream))
+        elif isinstance(inp, (str, os.PathLike)):
+            keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
             keyed.append((InputItem(source=f'input[{i}]', error=(
                 f'unsupported input type {type(inp).__name__}; give a path or a numpy array')),

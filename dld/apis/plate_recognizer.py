@@ -18,7 +18,9 @@ the image as its HR frame.
 import copy
 import logging
 import numbers
+import os
 import os.path as osp
+import threading
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -79,6 +81,12 @@ class PlateRecognizer(BaseInferencer):
             images/s there, docs/inference.md); ignored with a warning where
             float32 is faster. Scores and beam search stay float32.
 
+    One instance may be shared between threads: its calls run one at a
+    time (a call sets the recognizer's decoding for its length, and traces
+    the FLOPs of a scale or beam width it meets first, about 0.1 to 0.2 s
+    once on a CPU). For reading in parallel, give each thread or process
+    its own instance.
+
     Example:
         >>> rec = PlateRecognizer('configs/dld_plate.py', 'student.pth', device='cpu')
         >>> out = rec(['a.png', 'plates/'], track=True)
@@ -112,6 +120,10 @@ class PlateRecognizer(BaseInferencer):
         check_track_voting(**self.track_voting)
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
+        # One call at a time: a call sets the recognizer's decoding for its
+        # length, and the FLOPs of a new scale are traced on first use.
+        self._call_lock = threading.Lock()
+        self._num_drawn = 0  # drawings are numbered across calls: none overwritten
 
     # ------------------------------------------------------------ building
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):
@@ -169,8 +181,9 @@ class PlateRecognizer(BaseInferencer):
         """Recognise ``inputs``.
 
         Args:
-            inputs: an image path, a folder, a label file, a numpy array
-                ``(H, W[, C])`` (BGR), or a list of these.
+            inputs: an image path (``str`` or ``os.PathLike``), a folder, a
+                label file, a numpy array ``(H, W[, C])`` (BGR), or a list
+                of these.
             batch_size (int, optional): overrides the constructor's (>= 1).
             return_datasamples (bool): add the :class:`PlateDataSample` of
                 each image under ``'datasamples'`` (None for failed ones).
@@ -179,7 +192,9 @@ class PlateRecognizer(BaseInferencer):
             beam_width (int, optional), topk (int, optional): ``beam_width``
                 1 is greedy decoding, more a beam search; ``topk > 1`` adds
                 the k best texts to each record (see :func:`decoding`).
-            vis_dir (str, optional): write each image with its prediction.
+            vis_dir (str, optional): write each image with its prediction,
+                numbered on from this instance's previous calls, so a later
+                call does not overwrite an earlier one's drawings.
             track (bool): also vote one text per track.
             layouts (sequence of str, optional): only readings that fit one
                 of these plate layouts vote, where any does
@@ -196,9 +211,25 @@ class PlateRecognizer(BaseInferencer):
             ``track=True`` ``tracks``; ``num_failed``.
         """
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
+        # Every argument is checked before the first image is read.
         _check_scale(fwd_kw.get('scale'))
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
+        post_kw.update(self._track_voting(post_kw.get('layouts'), post_kw.get('vote')))
+        _check_vis_dir(vis_kw.get('vis_dir'))
+        with self._call_lock:
+            return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,
+                              post_kw)
+
+    def _track_voting(self, layouts, vote) -> dict:
+        """The call's ``layouts`` and ``vote``, the config's where not given, checked."""
+        layouts = self.track_voting['layouts'] if layouts is None else as_layouts(layouts)
+        vote = self.track_voting['vote'] if vote is None else vote
+        check_track_voting(layouts, vote)
+        return dict(layouts=layouts, vote=vote)
+
+    def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
+              fwd_kw: dict, vis_kw: dict, post_kw: dict) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream)
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
@@ -210,12 +241,14 @@ class PlateRecognizer(BaseInferencer):
             for pred in preds:
                 records.append(pred['record'])
                 samples.append(pred.get('sample'))
-            vis_paths += self.visualize(prepared, preds, start=len(records) - len(chunk),
-                                        **vis_kw)
+            vis_paths += self.visualize(
+                prepared, preds, start=self._num_drawn + len(records) - len(chunk), **vis_kw)
             if progress is not None:
                 progress.update(len(chunk))
         if progress is not None:
             progress.close()
+        if vis_kw.get('vis_dir'):
+            self._num_drawn += len(records)
         result = self.postprocess(records, vis_paths, **post_kw)
         if return_datasamples:
             result['datasamples'] = samples
@@ -307,10 +340,9 @@ class PlateRecognizer(BaseInferencer):
         result = dict(predictions=records, visualization=vis_paths,
                       num_failed=sum(1 for r in records if r['error'] is not None))
         if track:
-            layouts = self.track_voting['layouts'] if layouts is None else as_layouts(layouts)
-            vote = self.track_voting['vote'] if vote is None else vote
-            check_track_voting(layouts, vote)
-            result['tracks'] = vote_tracks(records, layouts or None, vote, self.case_sensitive)
+            voting = self._track_voting(layouts, vote)
+            result['tracks'] = vote_tracks(records, voting['layouts'] or None, voting['vote'],
+                                           self.case_sensitive)
         return result
 
     # ------------------------------------------------------------ records
@@ -343,15 +375,21 @@ class PlateRecognizer(BaseInferencer):
             rec['gt_text'] = item.gt_text
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
-        rec['error'] = None
+        rec.update(error=None, error_type=None)
         return rec
 
     @staticmethod
     def error_record(item: InputItem, error_type: str, message: str) -> dict:
-        rec = dict(input=item.source, path=item.path, track_id=item.track_id,
-                   frame_idx=item.frame_idx, error=message, error_type=error_type)
+        """An image that could not be read: the keys of :meth:`make_record`
+        (``topk`` and ``vis_path`` aside), None where there is no value, so
+        that a reader of the records needs no special case."""
+        rec = dict(input=item.source, path=item.path, text=None, confidence=None, scale=None,
+                   scales_read=None, input_size=None, image_size=None, gflops=None,
+                   gflops_teacher=None, gflops_saved=None, track_id=item.track_id,
+                   frame_idx=item.frame_idx)
         if item.gt_text is not None:
             rec['gt_text'] = item.gt_text
+        rec.update(error=message, error_type=error_type)
         return rec
 
 
@@ -385,7 +423,7 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
     for track_id, recs in tracks.items():
         ok = [r for r in recs if r['error'] is None]
         entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
-                     confidence=None, mean_gflops=None)
+                     votes=0, confidence=None, mean_gflops=None)
         if ok:
             readings = [(r['frame_idx'], norm(r['text']), r['confidence']) for r in ok]
             text = vote_track(readings, layouts, vote)
@@ -422,8 +460,21 @@ def _checked_batch_size(batch_size) -> int:
     return int(batch_size)
 
 
+def _check_vis_dir(vis_dir: Optional[str]) -> None:
+    """A ``vis_dir`` that cannot be a folder fails before any image is read."""
+    if vis_dir:
+        try:
+            os.makedirs(vis_dir, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f'vis_dir {vis_dir!r} cannot be a folder: {err.strerror}') from None
+
+
 def _check_scale(scale: Optional[float]) -> None:
-    if scale is not None and not (0.0 < float(scale) <= 4.0):
+    if scale is None:
+        return
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise ValueError(f'scale must be a number in (0, 4], got {scale!r}')
+    if not 0.0 < float(scale) <= 4.0:
         raise ValueError(f'scale must be in (0, 4], got {scale}')
 
 

@@ -50,7 +50,7 @@ def test_a_reading_counts_as_right_as_the_plate_metric_counts_it():
 
 
 def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
-    from types import SimpleNamespace
+    from types import MethodType, SimpleNamespace
 
     from dld.apis.plate_matching import track_metric_voting
     assert track_metric_voting(Config(dict(test_evaluator=[
@@ -68,6 +68,7 @@ def test_tracks_vote_with_the_layouts_of_the_config_s_track_metric():
     records = [rec(0, 'ABC1D2'), rec(1, 'ABC1D2'), rec(2, 'ABC1D23')]
     reader = SimpleNamespace(track_voting=dict(layouts=('mercosur', ), vote='text'),
                              case_sensitive=False)
+    reader._track_voting = MethodType(PlateRecognizer._track_voting, reader)
     voted = PlateRecognizer.postprocess(reader, records, [], track=True)['tracks']
     assert [(t['text'], t['votes']) for t in voted] == [('ABC1D23', 1)]
     # a call's layouts override the config's; () votes with every reading

@@ -346,15 +346,79 @@ def test_bad_batch_size_is_refused_when_built(tiny_run, batch_size):
                         batch_size=batch_size)
 
 
-@pytest.mark.parametrize('kwargs', [dict(topk=0), dict(beam_width=0), dict(topk=-1),
-                                    dict(beam_width=2, topk=3)])
-def test_bad_decoding_arguments_are_refused_before_any_image_is_read(recognizer, kwargs,
-                                                                     monkeypatch):
+@pytest.mark.parametrize('kwargs,says', [
+    (dict(topk=0), 'topk'), (dict(beam_width=0), 'beam_width'), (dict(topk=-1), 'topk'),
+    (dict(beam_width=2, topk=3), 'beam_width'), (dict(scale=True), 'scale must be a number'),
+    (dict(scale='0.5'), 'scale must be a number'),
+    (dict(track=True, vote='bogus'), 'track vote must be one of'),
+    (dict(track=True, layouts=['brazillian']), 'brazillian'),
+    (dict(vis_dir=__file__), 'cannot be a folder')])
+def test_bad_arguments_are_refused_before_any_image_is_read(recognizer, kwargs, says,
+                                                            monkeypatch):
     from dld.apis import plate_recognizer
     monkeypatch.setattr(plate_recognizer, 'expand_inputs',
                         lambda *a, **k: pytest.fail('inputs expanded before the check'))
-    with pytest.raises(ValueError, match='beam_width|topk'):
+    with pytest.raises(ValueError, match=says):
         recognizer('unused.png', **kwargs)
+
+
+def test_error_records_have_the_keys_of_read_ones(recognizer, tiny_run, tmp_path):
+    good = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    read, failed = recognizer([good, str(tmp_path / 'missing.png')])['predictions']
+    assert read['error'] is None and read['error_type'] is None
+    assert failed['error'] and failed['error_type']
+    assert failed.keys() == read.keys() - {'gt_text'} | ({'gt_text'} & failed.keys())
+    assert failed['text'] is None and failed['gflops'] is None
+
+
+def test_paths_may_be_path_objects(recognizer, tiny_run):
+    import pathlib
+    good = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    by_path = recognizer(pathlib.Path(good))['predictions']
+    assert len(by_path) == 1 and by_path[0]['error'] is None
+    assert by_path[0]['text'] == recognizer(good)['predictions'][0]['text']
+    assert recognizer([pathlib.Path(good)])['predictions'][0]['path'] == good
+
+
+def test_a_track_whose_every_frame_failed_has_no_votes():
+    from dld.apis import vote_tracks
+    (track, ) = vote_tracks([dict(track_id='t', frame_idx=0, error='x', gt_text='AB12')])
+    assert track['votes'] == 0 and track['text'] is None and track['confidence'] is None
+
+
+def test_a_later_call_does_not_overwrite_the_drawings_of_an_earlier_one(tiny_run, tmp_path):
+    reader = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    image = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    vis = str(tmp_path / 'vis')
+    first = reader(image, vis_dir=vis)['visualization']
+    second = reader(image, vis_dir=vis)['visualization']
+    assert len(first) == len(second) == 1 and first != second
+    assert sorted(os.listdir(vis)) == sorted(osp.basename(p) for p in first + second)
+
+
+def test_calls_from_two_threads_each_decode_as_they_asked(tiny_run):
+    """A call sets the recognizer's decoding for its length: two threads
+    sharing one instance must not see each other's."""
+    import threading
+    reader = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    path = osp.join(tiny_run['data'], 'test.txt')
+    wrong, errors = [], []
+
+    def read(beam):
+        try:
+            for _ in range(4):
+                recs = reader(path, **(dict(beam_width=3, topk=2) if beam else {}))['predictions']
+                wrong.extend(r for r in recs if ('topk' in r) != beam or r['error'])
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=read, args=(beam, )) for beam in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and wrong == []
+    assert reader.recognizer.test_cfg['decode'] == 'greedy'  # the config's, after both
 
 
 def test_beam_width_one_reads_greedily(tiny_run):
