@@ -177,20 +177,20 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             continue
         # lr-K and hr-K are two views of one frame: the model reads one of them.
         chosen = sorted((k[1], f) for f, k in frames.items() if k is not None and k[0] == stream)
-        if not chosen:
-            items.append((InputItem(source=folder, error=(
-                f'track folder without {stream}-* frames: this model reads the '
-                f'{stream.upper()} frame of each track')), None))
-            continue
         numbers = [k for k, _ in chosen]
         twice = sorted({k for k in numbers if numbers.count(k) > 1})
-        if twice:  # lr-1.png and lr-001.jpg: which is the frame? (the dataset refuses it too)
-            names = ', '.join(osp.basename(f) for k, f in chosen if k in twice)
-            items.append((InputItem(source=folder, error=(
-                f'track folder with frame number(s) {twice} twice ({names})')), None))
-            continue
         normalize = normalize or _label_normalizer(label_dataset_cfg)
         gt_text = _track_label(folder, normalize)
+        if not chosen or twice:
+            # One error record in the track: its vote then says the track
+            # was not read, instead of leaving it out of the answers.
+            names = ', '.join(osp.basename(f) for k, f in chosen if k in twice)
+            error = (f'track folder without {stream}-* frames: this model reads the '
+                     f'{stream.upper()} frame of each track' if not chosen else
+                     # lr-1.png and lr-001.jpg: which is the frame? (the dataset refuses it too)
+                     f'track folder with frame number(s) {twice} twice ({names})')
+            items.append((InputItem(source=folder, gt_text=gt_text, error=error), track))
+            continue
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
     return items
 

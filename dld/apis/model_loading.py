@@ -91,6 +91,13 @@ def resolve_device(device: Union[str, torch.device, None] = None) -> torch.devic
         if dev.index is not None and dev.index >= count:
             raise ValueError(f'device {device!r}: this machine has {count} CUDA device(s), '
                              f'cuda:0 to cuda:{count - 1}')
+    elif dev.type == 'meta':
+        raise ValueError(f'device {device!r} holds no data: it cannot read plates')
+    elif dev.type != 'cpu':
+        try:  # another accelerator (mps, xpu...): is it here?
+            torch.empty(1, device=dev)
+        except (RuntimeError, AssertionError, AttributeError) as err:
+            raise ValueError(f'device {device!r} is not available here: {err}') from None
     return dev
 
 

@@ -38,6 +38,15 @@ def test_a_device_name_that_is_no_device_is_a_value_error():
         resolve_device('cdua')
 
 
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason='this machine has MPS')
+def test_an_accelerator_the_machine_lacks_and_the_meta_device_are_value_errors():
+    with pytest.raises(ValueError, match="device 'mps' is not available here"):
+        resolve_device('mps')
+    with pytest.raises(ValueError, match='holds no data'):
+        resolve_device('meta')
+    assert resolve_device('cpu:0') == torch.device('cpu:0')
+
+
 def test_without_cuda_the_default_is_the_cpu_whatever_else_mmengine_finds(
         model_files, no_cuda, monkeypatch):
     """docs/inference.md: default CUDA when available; MMEngine's own default

@@ -149,6 +149,21 @@ def test_an_icpr_folder_gives_the_hr_frames_where_the_model_reads_hr(tmp_path):
         ('hr-010.png', 2, 'AVL5215')]
     [blind] = expand_inputs(str(tmp_path / 'blind'), stream='hr')
     assert blind.path is None and 'without hr-* frames' in blind.error
+    # in its track, so the track's vote says it was not read (not left out)
+    assert blind.track_id == 'track_00003'
+
+
+def test_a_track_that_could_not_be_read_is_still_answered(tmp_path):
+    from dld.apis import PlateRecognizer, vote_tracks
+    a, _ = _icpr_release(tmp_path)
+    _images(tmp_path, f'{a}/lr-2.jpg')  # lr-002.png is there too: the track is refused
+    items = expand_inputs(str(tmp_path))
+    records = [PlateRecognizer.error_record(i, 'InputError', i.error) if i.error else
+               dict(track_id=i.track_id, frame_idx=i.frame_idx, text='ABC1D23', confidence=0.5,
+                    gflops=1e-3, gt_text=i.gt_text, error=None) for i in items]
+    tracks = {t['track_id']: t for t in vote_tracks(records)}
+    assert tracks[a]['text'] is None and tracks[a]['num_read'] == 0
+    assert tracks[a]['gt_text'] == 'AVL5215'  # labelled: it counts as not read right
 
 
 def test_a_frame_given_by_path_takes_its_tracks_label(tmp_path):
@@ -183,5 +198,5 @@ def test_a_track_folder_with_a_frame_number_twice_is_one_error_item(tmp_path):
     _images(tmp_path, f'{a}/lr-2.jpg')  # lr-002.png is there too
     items = expand_inputs(str(tmp_path / a))
     (item, ) = items
-    assert item.path is None and item.source == str(tmp_path / a)
+    assert item.path is None and item.source == str(tmp_path / a) and item.track_id
     assert 'frame number(s) [2] twice (lr-002.png, lr-2.jpg)' in item.error
