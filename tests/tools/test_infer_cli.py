@@ -210,15 +210,23 @@ def test_records_that_cannot_be_written_go_to_stdout(run, tmp_path, capsys, monk
     assert not out.exists() and not (tmp_path / 'results.jsonl.tmp').exists()
 
 
-def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout(
-        tmp_path, capsys, monkeypatch):
-    """The records file was written: the error names the tracks file, and
-    stdout gets the votes only, not the records a second time."""
+def _disk_full_for(monkeypatch, tool, suffix: str) -> None:
+    """Writing a file whose name ends in ``suffix`` fails as on a full disk."""
+    real_replace = tool.os.replace
+
+    def disk_full(src, dst):
+        if dst.endswith(suffix):
+            raise OSError(28, 'No space left on device', src)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(tool.os, 'replace', disk_full)
+
+
+def _reads(monkeypatch, records, tracks) -> list:
+    """Stand in for PlateRecognizer: every call returns ``records`` and
+    ``tracks``; returns the list the calls' keyword arguments go to."""
     import dld.apis
-    tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
-    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1)]
+    calls = []
 
     class Reads:
         case_sensitive = False
@@ -227,18 +235,24 @@ def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout
             pass
 
         def __call__(self, inputs, **kwargs):
+            calls.append(kwargs)
             return dict(predictions=records, tracks=tracks, visualization=[], num_failed=0)
 
     monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
     monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
-    real_replace = tool.os.replace
+    return calls
 
-    def tracks_disk_full(src, dst):
-        if dst.endswith('.tracks.jsonl'):
-            raise OSError(28, 'No space left on device', src)
-        real_replace(src, dst)
 
-    monkeypatch.setattr(tool.os, 'replace', tracks_disk_full)
+def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout(
+        tmp_path, capsys, monkeypatch):
+    """The records file was written: the error names the tracks file, and
+    stdout gets the votes only, not the records a second time."""
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1)]
+    _reads(monkeypatch, records, tracks)
+    _disk_full_for(monkeypatch, tool, '.tracks.jsonl')
     out = tmp_path / 'results.jsonl'
     assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out), '--track']) == 2
     captured = capsys.readouterr()
@@ -287,31 +301,12 @@ def test_a_track_with_no_answer_has_an_empty_text_and_confidence_in_the_csv(tmp_
 
 def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
         tmp_path, capsys, monkeypatch):
-    import dld.apis
     tool = _tool()
     records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
                     gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
     tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
-
-    class Reads:
-        case_sensitive = False
-
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __call__(self, inputs, **kwargs):
-            return dict(predictions=records, tracks=tracks, visualization=[], num_failed=0)
-
-    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
-    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
-    real_replace = tool.os.replace
-
-    def csv_disk_full(src, dst):
-        if dst.endswith('.csv'):
-            raise OSError(28, 'No space left on device', src)
-        real_replace(src, dst)
-
-    monkeypatch.setattr(tool.os, 'replace', csv_disk_full)
+    _reads(monkeypatch, records, tracks)
+    _disk_full_for(monkeypatch, tool, '.csv')
     out, table = tmp_path / 'r.jsonl', tmp_path / 't.csv'
     assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out),
                       '--tracks-csv', str(table)]) == 2
@@ -332,22 +327,8 @@ def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
 
 
 def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, monkeypatch):
-    import dld.apis
     tool = _tool()
-    calls = []
-
-    class Reads:
-        case_sensitive = False
-
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __call__(self, inputs, **kwargs):
-            calls.append(kwargs)
-            return dict(predictions=[], tracks=[], visualization=[], num_failed=0)
-
-    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
-    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    calls = _reads(monkeypatch, [], [])
     for flags, layouts in ((['--track'], None), (['--layouts', 'mercosur', 'LLLNNNN'],
                                                 ['mercosur', 'LLLNNNN']),
                            (['--layouts', 'none'], [])):
