@@ -1104,3 +1104,29 @@ def test_track_fusion_reads_a_label_file_once_and_prints_every_vote(
         lr_frames = [line.split('\t')[0].split('|')[0].split(',') for line in f if line.strip()]
     assert result['frames'] == sum(map(len, lr_frames))  # every LR frame, read once
     assert result['tracks'] == len(lr_frames)
+
+
+def test_joint_decoding_of_copies_or_of_one_sure_frame_is_that_frame_s_reading():
+    import sys
+
+    import torch
+    sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+    from attention_dld import attention_recognizer_cfg
+
+    from dld.registry import MODELS
+    joint = _load('joint_decoding')
+    torch.manual_seed(0)
+    rec = MODELS.build(attention_recognizer_cfg(12)).eval()
+    with torch.no_grad():
+        shape = rec.encoder(rec.extract_feat(torch.randn(1, 3, 48, 144))).shape
+        memory = 5 * torch.randn(3, *shape[1:])  # three frames far apart
+        readings = [r['text'] for r in rec.decoder.predict(memory, 'greedy')]
+    assert len(set(readings)) > 1  # the three frames read differently
+    copies = memory[:1].expand(4, -1, -1).contiguous()
+    for pool in joint.POOLS:
+        assert joint.joint_greedy(rec.decoder, copies, None, pool, torch.ones(4)) == readings[0]
+    # all the weight on one frame: the confidence pool reads as that frame does
+    for i in range(3):
+        sure = torch.zeros(3)
+        sure[i] = 1e6
+        assert joint.joint_greedy(rec.decoder, memory, None, 'confidence', sure) == readings[i]
