@@ -52,8 +52,10 @@ def parse_args(argv=None):
 
 
 def _distinct(results: list) -> list:
-    """Leave out a chain whose best setting reads and costs exactly what a shorter one's
-    does (a scale the cascade never reaches changes nothing)."""
+    """Leave out a chain whose best setting rereads nothing, or reads and costs
+    exactly what a shorter one's does (a scale the cascade never reaches
+    changes nothing)."""
+    results = [r for r in results if r.reread_fraction > 0]
     seen, kept = set(), set()
     for i in sorted(range(len(results)), key=lambda i: len(results[i].scales)):
         r = results[i]
@@ -86,6 +88,12 @@ def main(argv=None) -> int:
             return 2
         cfg.test_dataloader = cfg.val_dataloader
     model, _ = init_model(cfg, args.checkpoint, device=device)
+    from dld.apis.flops_accuracy import check_no_forced_scale
+    try:
+        check_no_forced_scale(model, 'calibrate_reread.py')
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     candidates = sorted(float(s) for s in model.scales)
     unknown = sorted(set(args.scales or ()) - set(candidates))
     if unknown:  # before reading the split at every scale, not after
@@ -110,19 +118,23 @@ def main(argv=None) -> int:
                    headers=['reread scales', 'min_score', 'plate acc. (%)',
                             'FLOPs (% of teacher)', 'bound (%)', 'reread (%)'],
                    tablefmt='github', disable_numparse=True))
+    if args.json:  # also where nothing fits: what was measured is kept (chosen: null)
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        write_json_atomic(args.json, dict(
+            split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
+            confidence=args.confidence, chosen=best.as_dict() if best else None,
+            selector_alone=alone.as_dict(), per_chain=[r.as_dict() for r in per_chain]),
+            indent=2)
     if best is None:
-        print(f'No setting fits {100 * args.max_flops:.0f} % of the teacher\'s FLOPs.',
+        bound = alone.flops_bound(args.confidence)
+        over = (f'; the selector alone is already at {100 * bound:.1f} % at '
+                f'{100 * args.confidence:g} % confidence' if bound > args.max_flops else '')
+        print(f'No setting fits {100 * args.max_flops:.0f} % of the teacher\'s FLOPs{over}.',
               file=sys.stderr)
         return 1
     scales = '[' + ','.join(f'{s:g}' for s in best.scales) + ']'
     print(f'\nChosen: --cfg-options model.test_cfg.reread.min_score={best.min_score:g} '
           f'model.test_cfg.reread.scales={scales}')
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        write_json_atomic(args.json, dict(
-            split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
-            confidence=args.confidence, chosen=best.as_dict(), selector_alone=alone.as_dict(),
-            per_chain=[r.as_dict() for r in per_chain]), indent=2)
     return 0
 
 

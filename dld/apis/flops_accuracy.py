@@ -184,6 +184,18 @@ def _with_hr(dl_cfg):
     return dl_cfg
 
 
+def check_no_forced_scale(model, what: str) -> None:
+    """``model.test_cfg.force_scale`` would make the selector's rows read at
+    one fixed scale under the selector's name: refused."""
+    forced = (getattr(model, 'test_cfg', None) or {}).get('force_scale')
+    if forced is not None:
+        raise ValueError(
+            f'{what} reads every scale itself and the selector\'s own choices, but the '
+            f'config sets model.test_cfg.force_scale={forced}, which would read the '
+            "selector's rows at that one scale; leave it out (--scales picks the fixed "
+            'scales read).')
+
+
 class FlopsAccuracyEvaluator:
     """Evaluate every method on one cached test set.
 
@@ -226,6 +238,7 @@ class FlopsAccuracyEvaluator:
         if not is_distiller(self.model):
             raise TypeError('flops_accuracy needs a DLD config (model.type=DLDDistiller); '
                             f"got {self.cfg.model.get('type')}")
+        check_no_forced_scale(self.model, 'the report')
         self.costs = self.model.costs
         self.base_size = tuple(self.model.base_size)
         self.scales = sorted({float(s) for s in (scales or self.model.scales)}, reverse=True)
@@ -243,9 +256,17 @@ class FlopsAccuracyEvaluator:
                           checkpoint=checkpoint, teacher_checkpoint=self.paths_teacher,
                           baseline_checkpoint=baseline_checkpoint,
                           baseline_config=baseline_config)
+        test_set = self.cfg.test_dataloader.dataset
+        self.paths.update(test_data_root=test_set.get('data_root'),
+                          test_ann_file=test_set.get('ann_file'), max_batches=max_batches)
         self.data = CachedTestSet(self.cfg, with_hr=self.has_teacher, max_batches=max_batches)
         if self.data.note:
             self.notes.append(self.data.note)
+        if max_batches is not None:
+            self.notes.append(
+                f'only the first {max_batches} test batch(es) read ({self.data.num_images} '
+                'images, max_batches): a quick look, not the test set; tracks cut at the '
+                'last batch are voted on with the frames read')
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
 
     # ------------------------------------------------------------ models
@@ -265,6 +286,7 @@ class FlopsAccuracyEvaluator:
         if teacher_checkpoint is None:
             state, _ = read_state_dict(checkpoint)
             if any(k.startswith('teacher.') for k in state):
+                self.paths_teacher = f'{checkpoint} (its teacher)'
                 return True
             cfg_teacher = self.cfg.model.get('teacher_ckpt')
             if cfg_teacher:

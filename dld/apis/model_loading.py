@@ -167,14 +167,48 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
         raise CheckpointMismatchError(
             f'{name} lacks {len(missing)} weight(s) of the model, e.g. {missing[:5]}.'
             + hint)
+    if not is_distiller:
+        _check_same_parts(name, expected, unexpected)
     if unexpected:
         print_log(f'{name}: ignoring {len(unexpected)} weight(s) the model does not '
                   f'have, e.g. {unexpected[:5]}', logger='current', level=logging.WARNING)
     try:
         model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as err:
+        scales = _scale_counts(model, state)
+        cause = (f'it was trained with {scales[1]} scales, the config has {scales[0]} '
+                 '(model.scales)' if scales else 'different widths?')
         raise CheckpointMismatchError(
-            f'{name} does not fit the config\'s model (different widths?): {err}') from None
+            f'{name} does not fit the config\'s model ({cause}): {err}') from None
+
+
+def _scale_counts(model: nn.Module, state: Dict[str, torch.Tensor]) -> Optional[Tuple[int, int]]:
+    """``(model's, checkpoint's)`` number of scales where they differ: read
+    from a BatchNorm statistic kept per scale (``(k, C)``, not ``(C,)``)."""
+    own = model.state_dict()
+    for key, value in state.items():
+        mine = own.get(key)
+        if (key.endswith('running_mean') and mine is not None and value.dim() == 2
+                and mine.dim() == 2 and value.shape[1:] == mine.shape[1:]
+                and value.shape[0] != mine.shape[0]):
+            return int(mine.shape[0]), int(value.shape[0])
+    return None
+
+
+def _check_same_parts(name: str, expected: set, unexpected: Iterable[str]) -> None:
+    """A recognizer checkpoint with weights the model lacks inside a part it
+    has (``decoder.cell.*`` for a model whose decoder has none) is of
+    another architecture: refused. Loaded, the weights whose names and
+    shapes happen to match (a classifier) would read plates as garbage,
+    with only a warning."""
+    parts = {k.split('.', 1)[0] for k in expected}
+    foreign = [k for k in unexpected if not k.startswith(OPTIONAL_RECOGNIZER_PREFIXES)
+               and k.split('.', 1)[0] in parts]
+    if foreign:
+        raise CheckpointMismatchError(
+            f'{name} has {len(foreign)} weight(s) inside parts of the model that the model '
+            f'lacks, e.g. {foreign[:5]}: it is a checkpoint of another architecture '
+            '(another decoder or encoder type?) than the config builds.')
 
 
 def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 from tiny_dld import SCALES
@@ -443,3 +444,19 @@ def test_the_hr_teacher_reads_the_stretched_hr_frame_whole(tiny_run, monkeypatch
     evaluator.evaluate()
     assert seen['teacher_hr'] == {1.0}
     assert all(ratios == {0.5} for method, ratios in seen.items() if method != 'teacher_hr')
+
+
+@pytest.mark.slow
+def test_a_full_checkpoints_teacher_is_named_in_the_inputs(tiny_run):
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['full'], scales=[1.0],
+                                       max_batches=1)
+    assert evaluator.has_teacher
+    assert evaluator.paths_teacher == f"{tiny_run['full']} (its teacher)"
+
+
+@pytest.mark.slow
+def test_a_forced_scale_is_refused(tiny_run):
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, force_scale=0.5)
+    with pytest.raises(ValueError, match=r"force_scale=0.5, which would read the selector's"):
+        FlopsAccuracyEvaluator(cfg, tiny_run['student'], scales=[1.0])

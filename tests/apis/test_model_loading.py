@@ -68,3 +68,33 @@ def test_a_checkpoint_without_the_training_only_head_loads_for_inference(tiny_ru
     loaded = {k: v for k, v in distiller.state_dict().items()
               if k.startswith('student.') and not k.startswith('student.aux_decoder.')}
     assert loaded and all(torch.equal(v, dld_state[k]) for k, v in loaded.items())
+
+
+def test_a_checkpoint_of_another_decoder_is_refused_not_half_loaded(tmp_path):
+    """An attention recognizer's checkpoint given with a CTC config: its
+    ``decoder.classifier`` may fit the CTC classifier by shape, and the rest
+    of its decoder would be dropped with a warning; the plates would then
+    read as garbage. It is refused, naming the weights."""
+    from attention_dld import attention_recognizer_cfg
+    init_default_scope('dld')
+    attention = MODELS.build(attention_recognizer_cfg(12))
+    path = tmp_path / 'attention.pth'
+    torch.save(dict(state_dict=attention.state_dict(), meta={}), path)
+    with pytest.raises(CheckpointMismatchError, match=r"weight\(s\) inside parts of the model "
+                       r"that the model lacks, e\.g\. \['decoder\."):
+        load_recognizer_weights(_build(), str(path))
+    # a training-only head the model lacks is not a part of it: still loaded
+    with_head = MODELS.build(dict(recognizer_cfg(12), aux_decoder=dict(type='CTCDecoder')))
+    path = tmp_path / 'with_head.pth'
+    torch.save(dict(state_dict=with_head.state_dict(), meta={}), path)
+    load_recognizer_weights(_build(), str(path))
+
+
+def test_a_checkpoint_of_another_number_of_scales_says_so(tiny_run):
+    from dld.apis.model_loading import init_model
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.scales = list(SCALES[:2])
+    with pytest.raises(CheckpointMismatchError,
+                       match=rf'trained with {len(SCALES)} scales, the config has 2 '
+                             r'\(model.scales\)'):
+        init_model(cfg, tiny_run['student'])

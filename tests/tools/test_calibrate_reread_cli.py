@@ -39,9 +39,18 @@ def test_calibrated_setting_deploys_with_the_printed_cfg_options(tmp_path_factor
 def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys, load_tool):
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
     tool = load_tool('calibrate_reread')
+    out = tmp_path_factory.mktemp('nothing_fits') / 'calibration.json'
     assert tool.main([run['config'], run['student'], '--max-flops', '0.001',
-                      '--split', 'test', '--device', 'cpu']) == 1
-    assert 'No setting fits' in capsys.readouterr().err
+                      '--split', 'test', '--device', 'cpu', '--json', str(out)]) == 1
+    # the selector alone costs more already: said, and what was measured kept
+    assert "No setting fits 0 % of the teacher's FLOPs; the selector alone is already at" in \
+        capsys.readouterr().err
+    written = json.loads(out.read_text())
+    assert written['chosen'] is None and written['selector_alone']['accuracy'] >= 0
+    # A forced scale would read the selector's rows at one scale: refused.
+    assert tool.main([run['config'], run['student'], '--split', 'test', '--device', 'cpu',
+                      '--cfg-options', 'model.test_cfg.force_scale=0.5']) == 2
+    assert 'model.test_cfg.force_scale=0.5' in capsys.readouterr().err
     # The tiny config has no validation split, the default.
     assert tool.main([run['config'], run['student'], '--device', 'cpu']) == 2
     assert 'has no val_dataloader' in capsys.readouterr().err
@@ -62,6 +71,8 @@ def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):
     longer = CascadeResult(0.8, (0.4, 0.5, 0.8), 0.99, 0.28, 0.1)  # 0.4 never reached
     other = CascadeResult(0.7, (0.8,), 0.98, 0.27, 0.08)
     assert tool._distinct([longer, short, other]) == [short, other]
+    rereads_nothing = CascadeResult(0.0, (0.8,), 0.97, 0.25, 0.0)
+    assert tool._distinct([rereads_nothing, other]) == [other]
 
 
 @pytest.mark.parametrize('value', ['0', '-1'])
