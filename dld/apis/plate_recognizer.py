@@ -215,7 +215,7 @@ class PlateRecognizer(BaseInferencer):
         _check_scale(fwd_kw.get('scale'))
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
-        post_kw.update(self._track_voting(post_kw.get('layouts'), post_kw.get('vote')))
+        self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only
         _check_vis_dir(vis_kw.get('vis_dir'))
         with self._call_lock:
             return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,

@@ -436,3 +436,21 @@ def test_beam_width_one_reads_greedily(tiny_run):
     decoded.clear()
     rec(label_file)
     assert set(decoded) == {'beam'}
+
+
+def test_an_empty_layouts_argument_overrides_the_config_s_layouts(recognizer, tiny_run,
+                                                                  monkeypatch):
+    """``layouts=()`` votes with every reading even where the config's track
+    metric names layouts (no reading of the tiny model fits 'NNNN')."""
+    monkeypatch.setitem(recognizer.track_voting, 'layouts', ('NNNN', ))
+    path = osp.join(tiny_run['data'], 'test.txt')
+    seen = []
+    import dld.apis.plate_recognizer as module
+    real = module.vote_tracks
+    monkeypatch.setattr(module, 'vote_tracks',
+                        lambda records, layouts, *a: seen.append(layouts) or real(
+                            records, layouts, *a))
+    recognizer(path, track=True)
+    recognizer(path, track=True, layouts=())
+    recognizer(path, track=True, layouts='mercosur')
+    assert seen == [('NNNN', ), None, ('mercosur', )]
