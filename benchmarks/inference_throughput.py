@@ -39,8 +39,8 @@ def parse_args(argv=None):
     p.add_argument('--amp', action='store_true',
                    help='mixed precision, as tools/infer.py --amp reads')
     p.add_argument('--json', help='write the figures here')
-    from mmengine.config import DictAction
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    from dld.cli_options import ConfigOptionsAction
+    p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                    help='override config settings (e.g. model.test_cfg.reread...)')
     return p.parse_args(argv)
 

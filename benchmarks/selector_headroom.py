@@ -63,8 +63,8 @@ def parse_args(argv=None):
     p.add_argument('--max-batches', type=int, help='read at most this many batches per split')
     p.add_argument('--device', help='cpu or cuda (default: cuda when available)')
     p.add_argument('--json', help='write the figures here')
-    from mmengine.config import DictAction
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    from dld.cli_options import ConfigOptionsAction
+    p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                    help='override config settings (e.g. model.test_cfg.reread...)')
     return p.parse_args(argv)
 

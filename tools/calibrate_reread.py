@@ -20,7 +20,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from dld.cli_options import ConfigOptionsAction
 
 
 def parse_args(argv=None):
@@ -40,7 +40,7 @@ def parse_args(argv=None):
     parser.add_argument('--json', help='write the chosen setting and each chain\'s best here')
     parser.add_argument('--device', default=None, help="e.g. 'cpu', 'cuda:0'")
     parser.add_argument('--max-batches', type=int, help='use only the first N batches')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, as in tools/train.py')
     args = parser.parse_args(argv)
     if not 0.5 <= args.confidence < 1.0:

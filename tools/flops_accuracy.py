@@ -12,7 +12,7 @@ See docs/reports.md.
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from dld.cli_options import ConfigOptionsAction
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--max-batches', type=int, help='evaluate only the first N batches')
     parser.add_argument('--amp', action='store_true',
                         help='read in mixed precision, as tools/infer.py --amp')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, as in tools/train.py (e.g. the '
                         'selector of a checkpoint trained with other ones)')
     args = parser.parse_args(argv)

@@ -26,7 +26,7 @@ import os.path as osp
 import pickle
 import sys
 
-from mmengine.config import DictAction
+from dld.cli_options import ConfigOptionsAction
 
 
 def parse_args(argv=None):
@@ -66,7 +66,7 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
                         'AVX512-BF16 or AMX; ignored elsewhere')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, e.g. the reread cascade printed by '
                         'tools/calibrate_reread.py')
     args = parser.parse_args(argv)

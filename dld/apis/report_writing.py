@@ -106,6 +106,10 @@ def markdown_report(report: dict) -> str:
     ]
     if report.get('decoding'):
         lines.append('* ' + _decoding_note(report['decoding']))
+    options = (report.get('inputs') or {}).get('cfg_options')
+    if options:  # the reread cascade, say: what the figures were read with
+        lines.append('* Config overrides (`--cfg-options`): ' + ' '.join(
+            f'`{k}={v}`' for k, v in options.items()))
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
@@ -190,7 +194,9 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
     for r in rows:
         if r['method'] in points and r.get(key) is not None:
             label, style, size = points[r['method']]
-            ax.plot([r['gflops']], [100 * r[key]], style, markersize=size, label=label)
+            # the row's own name: an oracle of fewer scales says "(scales ... only)"
+            ax.plot([r['gflops']], [100 * r[key]], style, markersize=size,
+                    label=r.get('name') or label)
             top = max(top, 100 * r[key])
     return top
 

@@ -19,10 +19,11 @@ from typing import Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
+from dld.cli_options import ConfigOptionsAction
 from dld.utils.config_file import read_config
 
 
@@ -143,7 +144,7 @@ def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: s
     """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
     ``--launcher`` and the ``--local-rank`` that torch.distributed.launch passes."""
     parser.add_argument('--work-dir', help='where to save logs (and checkpoints)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help=f'override config settings, e.g. {cfg_options_example}')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')

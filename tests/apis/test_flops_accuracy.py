@@ -460,3 +460,17 @@ def test_a_forced_scale_is_refused(tiny_run):
     cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, force_scale=0.5)
     with pytest.raises(ValueError, match=r"force_scale=0.5, which would read the selector's"):
         FlopsAccuracyEvaluator(cfg, tiny_run['student'], scales=[1.0])
+
+
+def test_the_pareto_legend_names_each_point_as_its_row_does():
+    from dld.apis.report_writing import _pareto_panel, _plt
+    plt = _plt()
+    fig, ax = plt.subplots()
+    rows = [dict(method='oracle', name='Oracle selector (scales 1, 0.5 only)', gflops=0.1,
+                 accuracy=0.9, scale=None),
+            dict(method='dld_selector', name='DLD + selector', gflops=0.2, accuracy=0.8,
+                 scale=None)]
+    _pareto_panel(ax, rows, 'accuracy')
+    assert ax.get_legend_handles_labels()[1] == [
+        'Oracle selector (scales 1, 0.5 only)', 'DLD + selector']
+    plt.close(fig)

@@ -46,6 +46,11 @@ def test_cli_applies_cfg_options(tool_and_run, tmp_path):
     # recorded, so that the report can be made again
     assert rep['inputs']['config'] == run['config']
     assert rep['inputs']['cfg_options'] == {'test_dataloader.batch_size': 3}
+    assert rep['inputs']['max_batches'] == 1
+    assert rep['inputs']['test_ann_file'] and rep['inputs']['test_data_root']
+    markdown = (out / 'report.md').read_text()
+    assert 'Config overrides (`--cfg-options`): `test_dataloader.batch_size=3`' in markdown
+    assert 'only the first 1 test batch(es) read (3 images' in markdown
 
 
 @pytest.mark.parametrize('value', ['0', '-1'])

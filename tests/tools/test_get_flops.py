@@ -94,3 +94,13 @@ def test_beam_width_counts_the_decoder_on_every_hypothesis(tmp_path, capsys):
             row['gflops'] + table['selector_gflops'])
     # the reference is the teacher (here the student's architecture) decoding greedily
     assert table['reference_gflops'] == pytest.approx(table['scales'][0]['greedy_gflops'])
+
+
+def test_cfg_options_reach_the_model_and_a_pair_without_a_value_is_named(tiny_config, capsys):
+    _tool().main([tiny_config, '--json', '--cfg-options', 'model.scales=[1.0,0.3]'])
+    table = json.loads(capsys.readouterr().out)
+    assert [r['scale'] for r in table['scales']] == [1.0, 0.3]
+    with pytest.raises(SystemExit):
+        _tool().main([tiny_config, '--cfg-options', 'model.scales'])
+    assert "--cfg-options takes key=value pairs (e.g. model.test_cfg.decode=beam), got " \
+        "'model.scales'" in capsys.readouterr().err

@@ -20,6 +20,9 @@ fvcore counts one fused multiply-add as one flop.
 import argparse
 import json
 import sys
+from typing import Optional
+
+from dld.cli_options import ConfigOptionsAction
 
 DEFAULT_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
@@ -36,6 +39,9 @@ def parse_args(argv=None):
                         help="count a beam search of width W (1: greedy decoding; default: "
                         "the config's decoding)")
     parser.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
+                        help='override config settings, as the other tools take them '
+                        '(e.g. model.scales=[1.0,0.5])')
     args = parser.parse_args(argv)
     if args.scales and any(s <= 0 for s in args.scales):
         parser.error('--scales must be > 0')
@@ -44,13 +50,14 @@ def parse_args(argv=None):
     return args
 
 
-def flops_table(config, scales=None, shape=None, beam_width=None) -> dict:
+def flops_table(config, scales=None, shape=None, beam_width=None,
+                cfg_options: Optional[dict] = None) -> dict:
     """Per-scale FLOPs and parameter counts of ``config``'s model (random
-    weights), its reading decoded as the config says or with a beam of
-    ``beam_width`` (1: greedy)."""
+    weights; ``cfg_options`` applied), its reading decoded as the config says
+    or with a beam of ``beam_width`` (1: greedy)."""
     from dld.apis.model_loading import build_model_for_inference, load_config
     from dld.apis.scaled_prediction import decoding, recognizer_of
-    cfg = load_config(config)
+    cfg = load_config(config, cfg_options)
     model = build_model_for_inference(cfg.model).eval()
     with decoding(recognizer_of(model), beam_width):
         return _flops_table(cfg, model, scales, shape)
@@ -105,7 +112,7 @@ def _params(n: int) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    table = flops_table(args.config, args.scales, args.shape, args.beam_width)
+    table = flops_table(args.config, args.scales, args.shape, args.beam_width, args.cfg_options)
     if args.json:
         print(json.dumps(table, indent=2))
         return 0
