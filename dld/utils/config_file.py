@@ -45,6 +45,9 @@ def import_custom_modules(cfg: Mapping, source: Optional[str] = None) -> None:
 
 
 def _raise_custom_import_error(source: str, imports, err: ImportError) -> None:
+    """Raise the first error of the chain MMEngine wraps twice, saying where
+    the tools look for a missing package, or that a found package lacks a
+    module."""
     root = err
     while isinstance(root.__cause__ or root.__context__, ImportError):
         root = root.__cause__ or root.__context__
