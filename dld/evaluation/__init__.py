@@ -1,4 +1,4 @@
 from . import metrics  # noqa: F401
-from .metrics import PlateRecogMetric, TrackAccuracyMetric
+from .metrics import PlateRecogMetric, ReadingCostMetric, TrackAccuracyMetric
 
-__all__ = ['PlateRecogMetric', 'TrackAccuracyMetric']
+__all__ = ['PlateRecogMetric', 'ReadingCostMetric', 'TrackAccuracyMetric']

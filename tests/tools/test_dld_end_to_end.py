@@ -51,3 +51,17 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
         assert 'error' not in rec or rec['error'] is None
         assert rec['scale'] in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
         assert 0 < rec['gflops'] < rec['gflops_teacher'] * 1.1
+
+    # tools/test.py reports what the readings cost beside their accuracy,
+    # as the recognizer reads the same test images.
+    metrics = load_script('tools/test.py').main(
+        [config, str(student), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+         f'experiment_name={run_name()}'])
+    reads = recognizer(str(tmp_path / 'data' / 'test.txt'))['predictions']
+    assert metrics['cost/num_images'] == metrics['plate/num_samples'] == len(reads)
+    assert metrics['cost/gflops'] == pytest.approx(
+        sum(r['gflops'] for r in reads) / len(reads), rel=1e-6)
+    shares = {k: v for k, v in metrics.items() if k.startswith('cost/share@')}
+    assert shares and sum(shares.values()) == pytest.approx(1.0)
+    for rec in reads:
+        assert f"cost/share@{rec['scale']:g}" in shares

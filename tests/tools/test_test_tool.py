@@ -49,6 +49,8 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
     assert written['track/num_frames'] == 4
     assert written['plate/accuracy'] == written['plate/num_correct'] / 4
     assert written['track/accuracy'] == written['track/num_correct'] / 2
+    # a plain recognizer sets no reading cost: ReadingCostMetric reports nothing
+    assert not any(k.startswith('cost/') for k in written)
 
     # The same numbers, recomputed here from the model's own predictions.
     cfg = Config.fromfile(tiny_teacher_config)

@@ -137,6 +137,7 @@ hr_test_dataloader = dict(
 val_evaluator = [
     dict(type='PlateRecogMetric'),  # plate accuracy, char accuracy, 1-NED (per frame)
     dict(type='TrackAccuracyMetric'),  # one answer per track from its frames
+    dict(type='ReadingCostMetric'),  # DLD: mean GFLOPs per image, share of each scale
 ]
 test_evaluator = val_evaluator
 

@@ -1,0 +1,47 @@
+"""What the readings cost: mean GFLOPs per image, and how often each scale was read."""
+import math
+from collections import Counter
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.evaluator import BaseMetric
+
+from dld.registry import METRICS
+
+from .sample_fields import sample_field
+
+
+@METRICS.register_module()
+class ReadingCostMetric(BaseMetric):
+    """Mean GFLOPs per image and the share of images kept at each scale.
+
+    Why: DLD trades accuracy for FLOPs, so its validation and
+    ``tools/test.py`` should say both: the plate accuracy alone does not
+    show a selector drifting to the largest scale. The distiller's
+    ``predict`` sets ``pred_gflops`` (every read of the image plus the
+    selector) and ``pred_scale`` (the scale of the kept reading); a plain
+    recognizer sets neither, and then nothing is reported.
+
+    Reported keys (after the prefix, ``cost/`` by default): ``gflops`` (the
+    mean), ``num_images``, and ``share@<scale>`` per scale read.
+    """
+
+    default_prefix: Optional[str] = 'cost'
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            gflops = sample_field(sample, 'pred_gflops', default=None)
+            scale = sample_field(sample, 'pred_scale', default=None)
+            # None for a sample without a cost: MMEngine warns of no results at all
+            self.results.append(None if gflops is None else
+                                (float(gflops), None if scale is None else float(scale)))
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        results = [r for r in results if r is not None]
+        if not results:
+            return {}
+        n = len(results)
+        out = dict(gflops=math.fsum(g for g, _ in results) / n, num_images=n)
+        scales = Counter(s for _, s in results if s is not None)
+        for scale in sorted(scales, reverse=True):
+            out[f'share@{scale:g}'] = scales[scale] / n
+        return out

@@ -1,0 +1,38 @@
+"""ReadingCostMetric: mean GFLOPs per image and the share of each scale."""
+import pytest
+
+from dld.evaluation import ReadingCostMetric
+from dld.structures.plate_data_sample import PlateDataSample
+
+
+def _sample(gflops=None, scale=None):
+    s = PlateDataSample()
+    if gflops is not None:
+        s.set_field(gflops, 'pred_gflops', field_type='data')
+    if scale is not None:
+        s.set_field(scale, 'pred_scale', field_type='data')
+    return s.to_dict()
+
+
+def test_mean_gflops_and_the_share_of_each_scale():
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample(0.3, 1.0), _sample(0.1, 0.5), _sample(0.1, 0.5),
+                        _sample(0.2, 0.8)])
+    assert metric.evaluate(4) == {
+        'cost/gflops': pytest.approx(0.7 / 4), 'cost/num_images': 4,
+        'cost/share@1': 0.25, 'cost/share@0.8': 0.25, 'cost/share@0.5': 0.5}
+
+
+def test_a_model_that_sets_no_cost_reports_nothing():
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample(), _sample()])
+    assert metric.evaluate(2) == {}
+
+
+def test_a_recognizer_s_validation_gets_no_empty_results_warning():
+    from unittest import mock
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample()])
+    with mock.patch('mmengine.evaluator.metric.print_log') as log:
+        assert metric.evaluate(1) == {}
+    assert not log.called  # MMEngine's "got empty `self.results`"
