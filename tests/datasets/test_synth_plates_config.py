@@ -39,7 +39,8 @@ def test_each_loader_config_yields_model_inputs(cfg_and_root, loader, has_hr):
 def test_config_declares_what_the_tools_need(cfg_and_root):
     cfg, _ = cfg_and_root
     assert cfg.synth_plates.data_root.rstrip('/') == 'data/synth_plates'
-    assert {m['type'] for m in cfg.val_evaluator} == {'PlateRecogMetric', 'TrackAccuracyMetric'}
+    assert {m['type'] for m in cfg.val_evaluator} == {'PlateRecogMetric', 'TrackAccuracyMetric',
+                                                    'ReadingCostMetric'}
     assert cfg.train_dataloader.num_workers == 2
     assert cfg.val_dataloader.dataset.frames == 'all'
 
