@@ -41,22 +41,23 @@ class UnknownArgumentError(TypeError):
     """The ``TypeError`` of an unknown keyword argument, with its hint."""
 
 
+def _registries(name: Optional[str] = None) -> Iterator[Registry]:
+    """MMEngine's root registries (those named ``name``), each followed by
+    its children (DLD's, a project's), depth first."""
+    pending = [reg for reg in vars(mmengine_root).values()
+               if isinstance(reg, Registry) and name in (None, reg.name)][::-1]
+    while pending:
+        reg = pending.pop()
+        yield reg
+        pending.extend(reg.children.values())
+
+
 def _scoped_registry(scope: Optional[str], name: str) -> Optional[Registry]:
     """The registry of ``scope`` named ``name``: MMEngine's root one, or the
     child of it that ``scope`` (``'dld'``, a downstream package) registers."""
-    roots = [reg for reg in vars(mmengine_root).values()
-             if isinstance(reg, Registry) and reg.name == name]
-    if not roots:
-        return None
-    root = roots[0]
-    if scope in (None, root.scope):
-        return root
-    pending = list(root.children.values())
-    while pending:
-        reg = pending.pop()
-        if reg.scope == scope:
+    for reg in _registries(name):
+        if reg.parent is None and scope is None or reg.scope == scope:
             return reg
-        pending.extend(reg.children.values())
     return None
 
 
@@ -98,11 +99,8 @@ def _registered_classes(qualname: str) -> List[type]:
     """The classes of MMEngine's registries, and of their children (DLD's,
     a project's), that are, or derive from, a class named ``qualname``
     (a registered class may pass an unknown argument on to its base)."""
-    found, pending = {}, [reg for reg in vars(mmengine_root).values()
-                          if isinstance(reg, Registry)]
-    while pending:
-        reg = pending.pop()
-        pending.extend(reg.children.values())
+    found = {}
+    for reg in _registries():
         for obj in reg.module_dict.values():
             if inspect.isclass(obj) and any(c.__qualname__ == qualname for c in obj.__mro__):
                 found[id(obj)] = obj
