@@ -1,4 +1,4 @@
-"""Training-loop parts: hooks, an optimizer wrapper, and checkpoint I/O.
+"""Training-loop parts: hooks, an optimizer wrapper, a scheduler, and checkpoint I/O.
 
 Importing this package installs the checkpoint allow-list and the
 weights-only loader (see :mod:`dld.engine.checkpoint`).
@@ -13,10 +13,11 @@ from .checkpoint import (
     register_checkpoint_io,
 )
 from .optim_wrappers import BF16OptimWrapper
+from .schedulers import OneCycleLR
 
 register_checkpoint_io()
 
 __all__ = [
-    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError', 'CheckpointReadError',
+    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'OneCycleLR', 'CheckpointGlobalError', 'CheckpointReadError',
     'allow_checkpoint_globals', 'load_checkpoint_file', 'register_checkpoint_io'
 ]

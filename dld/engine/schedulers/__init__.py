@@ -1,0 +1,1 @@
+from .one_cycle_lr import OneCycleLR  # noqa: F401
