@@ -153,18 +153,22 @@ def plot_pareto(report: dict, path: str) -> None:
     """
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), dpi=120)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), dpi=120)
     for ax, key, label in ((axes[0], 'accuracy', 'plate accuracy (%)'),
                            (axes[1], 'char_accuracy', 'character accuracy (%)')):
         top = _pareto_panel(ax, report['methods'], key)
         ax.set_ylim(-1, max(5.0, 1.08 * top))
+        ax.margins(x=0.08)  # room for the scale labels at either end
         ax.xaxis.set_major_locator(MaxNLocator(6))
         ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8, loc='best')
+    # Below the panels, where it covers no point.
+    handles, labels = axes[0].get_legend_handles_labels()
+    rows = -(-len(handles) // 3)
+    fig.legend(handles, labels, fontsize=8, loc='lower center', ncol=3, frameon=False)
     fig.suptitle(f"Accuracy vs. cost ({report['num_images']} test images)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.045 * rows + 0.01, 1, 1))
     fig.savefig(path, format='png')  # path may be a temporary name
     plt.close(fig)
 
@@ -181,7 +185,8 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
         xs = [r['gflops'] for r in fam]
         ys = [100 * r[key] for r in fam]
         top = max([top] + ys)
-        (line, ) = ax.plot(xs, ys, style, label=label, alpha=0.85)
+        # Above the single points: the teacher's star sits on the 1.0x point.
+        (line, ) = ax.plot(xs, ys, style, label=label, alpha=0.85, zorder=4)
         for r, x, y in zip(fam, xs, ys):
             ax.annotate(f"{r['scale']:g}", (x, y), textcoords='offset points',
                         xytext=(3, 4), fontsize=7, color=line.get_color())
@@ -196,7 +201,7 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
             label, style, size = points[r['method']]
             # the row's own name: an oracle of fewer scales says "(scales ... only)"
             ax.plot([r['gflops']], [100 * r[key]], style, markersize=size,
-                    label=r.get('name') or label)
+                    label=r.get('name') or label, zorder=3, alpha=0.9)
             top = max(top, 100 * r[key])
     return top
 
@@ -225,7 +230,9 @@ def plot_scales(report: dict, path: str) -> None:
     ax.set_ylabel('images')
     ax.set_title('Chosen scales')
     if series:
-        ax.legend(fontsize=8)
+        # Headroom above the bars for the legend, so it covers none of them.
+        ax.set_ylim(0, 1.22 * max(max(hist[key].values(), default=0) for key, _ in series) + 1)
+        ax.legend(fontsize=8, loc='upper center', ncol=len(series))
     ax.grid(True, axis='y', alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, format='png')  # path may be a temporary name
