@@ -18,6 +18,6 @@ from .schedulers import OneCycleLR
 register_checkpoint_io()
 
 __all__ = [
-    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'OneCycleLR', 'CheckpointGlobalError', 'CheckpointReadError',
-    'allow_checkpoint_globals', 'load_checkpoint_file', 'register_checkpoint_io'
+    'BF16OptimWrapper', 'CHECKPOINT_SAFE_GLOBALS', 'CheckpointGlobalError', 'CheckpointReadError',
+    'OneCycleLR', 'allow_checkpoint_globals', 'load_checkpoint_file', 'register_checkpoint_io'
 ]
