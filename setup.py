@@ -18,7 +18,7 @@ setup(
     'recognition, on PyTorch and MMEngine',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     install_requires=[
         # A range that admits the local CPU wheel (2.13.0); an open upper

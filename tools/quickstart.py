@@ -171,7 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument('--setting', choices=sorted(DLD_CONFIGS), default='efficiency',
                         help='what the student reads: the down-sampled HR crop (efficiency) '
                         'or the real-LR-style frames (lr)')
-    parser.add_argument('--work-dir', default='work_dirs/quickstart')
+    parser.add_argument('--work-dir', default='work_dirs/quickstart',
+                        help='where every run, report and reading goes')
     parser.add_argument('--teacher-config', default='configs/quickstart/teacher.py')
     parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
     parser.add_argument('--tracks', type=int, default=4,
