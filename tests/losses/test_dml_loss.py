@@ -48,3 +48,18 @@ def test_padded_step_does_not_change_result():
     mask = torch.tensor([[True, True, False]])
     padded = dml_loss(torch.cat([a, pad], 1), torch.cat([b, -pad], 1), mask)
     assert padded.item() == pytest.approx(dml_loss(a, b).item(), rel=1e-6)
+
+
+def test_a_class_both_sides_mask_out_adds_nothing_and_no_nan_gradient():
+    # KL(s || t) takes the student as its target: the gradient of
+    # exp(t) * (t - i) in t is NaN at t = -inf unless the class is filled first.
+    masked = torch.tensor([False, True, False])
+    a = torch.tensor([[[2.0, 0.0, 0.5]]], requires_grad=True)
+    b = torch.tensor([[[1.0, 0.0, -1.0]]], requires_grad=True)
+    loss = dml_loss(a.masked_fill(masked, float('-inf')), b.masked_fill(masked, float('-inf')))
+    expected = loop_dml(a.detach()[..., [0, 2]], b.detach()[..., [0, 2]],
+                        torch.ones(1, 1, dtype=torch.bool), 1.0)
+    torch.testing.assert_close(loss.detach(), expected[0])
+    loss.backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
+    assert a.grad[0, 0, 1] == 0 and b.grad[0, 0, 1] == 0

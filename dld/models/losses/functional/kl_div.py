@@ -14,10 +14,15 @@ def kl_per_step(log_p: Tensor, log_q: Tensor) -> Tensor:
 
     ``(..., K), (..., K) -> (...)``; ``p = 0`` (``log_p = -inf``, a masked
     class) contributes 0, as in the definition, where the log-target form
-    alone would give ``0 * -inf = nan``.
+    alone would give ``0 * -inf = nan``. Its gradient is 0 too, towards both
+    sides: ``log_p`` is filled before the terms are formed, since the
+    gradient of ``exp(t) * (t - i)`` in ``t`` is NaN at ``t = -inf`` however
+    the value is masked afterwards (DML trains ``p``'s side as well).
     """
+    absent = log_p == float('-inf')
+    log_p = log_p.masked_fill(absent, 0.0)
     terms = F.kl_div(log_q, log_p, reduction='none', log_target=True)
-    return torch.where(log_p == float('-inf'), terms.new_zeros(()), terms).sum(dim=-1)
+    return torch.where(absent, terms.new_zeros(()), terms).sum(dim=-1)
 
 
 def kl_div_loss(student_logits: Tensor,
