@@ -229,6 +229,37 @@ def test_sampled_strategy_runs_two_scales_per_image(teacher_ckpt):
     assert mask[torch.arange(4), chosen].all()
 
 
+def test_sampled_strategy_scores_the_unread_scales_for_the_selector(teacher_ckpt):
+    # Scored 0, the scales not read looked free and drew the selector to them.
+    model = build(teacher_ckpt(), scale_strategy='sampled')
+    model.train()
+    seen = {}
+    orig_compute, orig_loss = model._scales_to_compute, model.selector_loss.forward
+
+    def spy_compute(chosen):
+        seen['chosen'], seen['computed'] = chosen, orig_compute(chosen)
+        return seen['computed']
+
+    def spy_loss(decisions, score, *args, **kwargs):
+        seen['score'], seen['kwargs'] = score, kwargs
+        return orig_loss(decisions, score, *args, **kwargs)
+
+    model._scales_to_compute = spy_compute
+    model.selector_loss.forward = spy_loss
+    lr, hr, samples = plate_batch(6)
+    losses = model(lr, samples, mode='loss', inputs_hr=hr)
+    score, computed, chosen = seen['score'], seen['computed'], seen['chosen']
+    rows = torch.arange(6)
+    assert torch.isfinite(score).all() and seen['kwargs'].get('computed_mask') is None
+    at_chosen = score[rows, chosen]
+    torch.testing.assert_close(score[~computed], at_chosen[:, None].expand(6, 6)[~computed])
+    assert losses['selector_score'].item() == pytest.approx(at_chosen.mean().item(), rel=1e-5)
+    # the other scale read stands for the five not chosen
+    other = computed.clone()
+    other[rows, chosen] = False
+    assert not torch.allclose(score[other], at_chosen)
+
+
 def test_costs_fall_monotonically_with_scale_and_include_the_selector(teacher_ckpt):
     model = build(teacher_ckpt())
     flops = [model.costs.student_flops[s] for s in model.scales]

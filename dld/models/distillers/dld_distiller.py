@@ -10,7 +10,7 @@ from mmengine.model import BaseModel
 
 from dld.models.connectors import resize_content_steps
 from dld.models.decoders import pad_memories
-from dld.models.losses.functional import topk_sequence_kl
+from dld.models.losses.functional import estimate_unread_scores, topk_sequence_kl
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
@@ -488,9 +488,11 @@ class DLDDistiller(BaseModel):
             if 'gate' in teacher:
                 losses['teacher_top1_right'] = teacher['gate'].mean()
         if self.train_selector:
-            sel, parts = self.selector_loss(
-                decisions, per_scale['score'].detach(), self.relative_cost,
-                computed_mask=computed, return_parts=True)
+            # Scales not read this step ('sampled') get unbiased stand-ins
+            # (their costs are known): read as free, the selector drifted to them.
+            score = estimate_unread_scores(per_scale['score'].detach(), computed, chosen)
+            sel, parts = self.selector_loss(decisions, score, self.relative_cost,
+                                            return_parts=True)
             losses['loss_selector'] = sel
             losses['selector_score'] = parts['score'].detach()
             losses['selector_flops'] = parts['flops'].detach()

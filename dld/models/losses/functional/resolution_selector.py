@@ -84,3 +84,50 @@ def resolution_selector_loss(
     if return_parts:
         return loss, dict(score=score_red, flops=flops_red)
     return loss
+
+
+def estimate_unread_scores(score_per_scale: Tensor, computed_mask: Tensor,
+                           chosen: Tensor) -> Tensor:
+    """Scores for every scale from the scales read, unbiased for the selector.
+
+    With ``scale_strategy='sampled'`` the student reads each image at its
+    chosen scale ``c`` and at ``m`` others drawn uniformly from the ``k - 1``
+    left. Scoring the scales not read as 0 (or leaving them out) biases the
+    straight-through gradient: a scale not read looks perfect, so the
+    selector drifts towards scales it rarely sees, away from the best one.
+
+    The straight-through gradient is linear in the scores, and a softmax's
+    gradient does not change when every score moves by the same amount. So
+    with ``s_c`` as that common shift (a baseline): a scale not read gets
+    ``s_c``, a scale read besides ``c`` gets ``s_c + (k - 1) / m * (s_i - s_c)``
+    (``(k - 1) / m`` being 1 over its chance to be read). In expectation over
+    the draw this is the gradient of reading every scale, the paper's
+    setting; the forward value at the chosen scale is ``s_c`` itself. Where
+    every scale was read the scores are returned unchanged.
+
+    Args:
+        score_per_scale: ``(B, k)``; entries not read may hold anything (NaN).
+        computed_mask: ``(B, k)`` bool, True where the scale was read; the
+            chosen scale must be among them.
+        chosen: ``(B,)`` index of each image's chosen scale.
+
+    Returns:
+        ``(B, k)`` scores, finite where the read ones are.
+    """
+    if score_per_scale.shape != computed_mask.shape or score_per_scale.dim() != 2:
+        raise ValueError(f'score_per_scale {tuple(score_per_scale.shape)} and computed_mask '
+                         f'{tuple(computed_mask.shape)} must both be (B, k)')
+    computed_mask = computed_mask.to(dtype=torch.bool)
+    if bool(computed_mask.all()):
+        return score_per_scale
+    rows = torch.arange(score_per_scale.shape[0], device=score_per_scale.device)
+    if not bool(computed_mask[rows, chosen].all()):
+        raise ValueError('the chosen scale of every image must be among the scales read')
+    num_scales = score_per_scale.shape[1]
+    base = score_per_scale[rows, chosen].unsqueeze(1)
+    others = computed_mask.clone()
+    others[rows, chosen] = False
+    num_others = others.sum(dim=1, keepdim=True)
+    weight = (num_scales - 1) / num_others.clamp(min=1).to(score_per_scale.dtype)
+    read = score_per_scale.where(others, base)  # NaN of unread entries never enters
+    return base + weight * (read - base)
