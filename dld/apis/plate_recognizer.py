@@ -408,7 +408,10 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
 
     Readings are upper-cased first unless ``case_sensitive``, as
     ``TrackAccuracyMetric`` compares them: ``abc1234`` and ``ABC1234`` are
-    one vote, and fit a layout alike. Failed images and images without a
+    one vote, and fit a layout alike; the answer keeps the case the model
+    read it in (the most common spelling among its votes, ties to the
+    larger summed confidence), since a case-sensitive model's output is
+    its own. Failed images and images without a
     track are left out; a track whose every frame failed has ``text`` None.
     ``votes`` counts the frames that read the answer, ``confidence`` is
     :func:`~dld.evaluation.metrics.track_confidence`.
@@ -427,7 +430,8 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
         if ok:
             readings = [(r['frame_idx'], norm(r['text']), r['confidence']) for r in ok]
             text = vote_track(readings, layouts, vote)
-            entry.update(text=text, votes=sum(t == text for _, t, _ in readings),
+            entry.update(text=_as_read(text, ok, norm),
+                         votes=sum(t == text for _, t, _ in readings),
                          confidence=float(track_confidence(readings, text)),
                          mean_gflops=float(sum(r['gflops'] for r in ok) / len(ok)))
         gts = {r['gt_text'] for r in recs if r.get('gt_text')}
@@ -435,6 +439,21 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
             entry['gt_text'] = gts.pop()
         out.append(entry)
     return out
+
+
+def _as_read(text: str, records: List[dict], norm) -> str:
+    """``text`` (a vote over case-folded readings) as the frames spelt it:
+    their most common spelling of it, ties to the larger summed confidence;
+    ``text`` itself where no frame read it whole (a character vote)."""
+    spellings: Dict[str, List[float]] = {}
+    for rec in records:
+        if norm(rec['text']) == text:
+            spelling = spellings.setdefault(rec['text'], [0, 0.0])
+            spelling[0] += 1
+            spelling[1] += float(rec['confidence'] or 0.0)
+    if not spellings:
+        return text
+    return max(sorted(spellings), key=lambda s: tuple(spellings[s]))
 
 
 def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):

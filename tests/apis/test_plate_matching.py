@@ -95,9 +95,24 @@ def test_tracks_vote_on_readings_folded_as_the_metric_folds_them():
                     error=None)
     records = [rec(0, 'abc1234', 0.9), rec(1, 'abc1234', 0.9), rec(2, 'ABD1234', 0.5)]
     (track, ) = vote_tracks(records, ('brazilian', ))
-    assert track['text'] == 'ABC1234' and track['votes'] == 2
+    # one vote, but the answer is spelt as the model read it
+    assert track['text'] == 'abc1234' and track['votes'] == 2
     (track, ) = vote_tracks(records, ('brazilian', ), case_sensitive=True)
     assert track['text'] == 'ABD1234'  # lower case fits no layout, when case counts
+
+
+def test_a_word_keeps_the_spelling_most_of_its_votes_read():
+    from dld.apis import vote_tracks
+
+    def rec(i, text, conf):
+        return dict(track_id='t', frame_idx=i, text=text, confidence=conf, gflops=1e-3,
+                    error=None)
+    records = [rec(0, 'Ocean', 0.6), rec(1, 'ocean', 0.9), rec(2, 'Ocean', 0.5),
+               rec(3, 'OCEAN', 0.99), rec(4, 'river', 0.99)]
+    (track, ) = vote_tracks(records)
+    assert track['text'] == 'Ocean' and track['votes'] == 4
+    (track, ) = vote_tracks(records[:2])  # one each: the more confident spelling
+    assert track['text'] == 'ocean'
 
 
 def test_a_config_s_bad_track_vote_fails_when_the_recognizer_is_built():
