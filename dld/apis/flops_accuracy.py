@@ -63,6 +63,21 @@ CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one
               'greedily.')
 
 
+DEFAULT_PREFIXES = dict(plate='plate', track='track')
+
+
+def metric_prefixes(evaluator: Evaluator) -> Dict[str, str]:
+    """The key prefixes of an evaluator's plate and track metrics (a config
+    may rename them, ``PlateRecogMetric(prefix='word')``)."""
+    from dld.evaluation.metrics import PlateRecogMetric, TrackAccuracyMetric
+    prefixes = dict(DEFAULT_PREFIXES)
+    for metric in evaluator.metrics:
+        for name, kind in (('plate', PlateRecogMetric), ('track', TrackAccuracyMetric)):
+            if isinstance(metric, kind) and metric.prefix:
+                prefixes[name] = metric.prefix
+    return prefixes
+
+
 @dataclass
 class MethodResult:
     """One row of the report."""
@@ -77,15 +92,19 @@ class MethodResult:
     num_images: int
     correct: List[bool] = field(default_factory=list, repr=False)
     scales: List[float] = field(default_factory=list, repr=False)
+    # the prefixes of the config's plate and track metrics' keys
+    prefixes: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES),
+                                     repr=False)
 
     def row(self, teacher_gflops: Optional[float]) -> dict:
         saved = None
         if teacher_gflops:
             saved = 100.0 * (1.0 - self.gflops / teacher_gflops)
+        plate, track = self.prefixes['plate'], self.prefixes['track']
         return dict(method=self.method, name=self.name, scale=self.scale,
-                    accuracy=self.metrics.get('plate/accuracy'),
-                    char_accuracy=self.metrics.get('plate/char_accuracy'),
-                    track_accuracy=self.metrics.get('track/accuracy'),
+                    accuracy=self.metrics.get(f'{plate}/accuracy'),
+                    char_accuracy=self.metrics.get(f'{plate}/char_accuracy'),
+                    track_accuracy=self.metrics.get(f'{track}/accuracy'),
                     gflops=self.gflops, gflops_saved_pct=saved, params=self.params,
                     images_per_s=self.images_per_s, num_images=self.num_images,
                     metrics=dict(self.metrics))
@@ -379,7 +398,7 @@ class FlopsAccuracyEvaluator:
         return MethodResult(method, name, scale, metrics,
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
-                            correct=correct, scales=scales)
+                            correct=correct, scales=scales, prefixes=metric_prefixes(evaluator))
 
     def read_fixed(self, which: str, scale: float) -> MethodResult:
         """The DLD student (``'dld'``) or the no-KD student (``'nokd'``) at one
@@ -501,12 +520,15 @@ class FlopsAccuracyEvaluator:
                            dtype=bool).T.reshape(n, len(ascending))
         chosen = oracle_choice(right, cost, num_correct)
         correct = right[np.arange(n), chosen].tolist()
+        prefixes = fixed[ascending[0]].prefixes
+        plate = prefixes['plate']
         return MethodResult(method, name, None,
-                            {'plate/accuracy': sum(correct) / n if n else 0.0,
-                             'plate/num_samples': n, 'plate/num_correct': sum(correct)},
+                            {f'{plate}/accuracy': sum(correct) / n if n else 0.0,
+                             f'{plate}/num_samples': n, f'{plate}/num_correct': sum(correct)},
                             gflops=float(cost[chosen].mean()) / 1e9 if n else 0.0,
                             params=params, images_per_s=None, num_images=n,
-                            correct=correct, scales=[ascending[i] for i in chosen])
+                            correct=correct, scales=[ascending[i] for i in chosen],
+                            prefixes=prefixes)
 
     def _report(self, results: List[MethodResult]) -> dict:
         from dld.utils.flops import count_inference_params, count_params, scale_input_shapes

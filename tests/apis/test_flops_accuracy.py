@@ -474,3 +474,19 @@ def test_the_pareto_legend_names_each_point_as_its_row_does():
     assert ax.get_legend_handles_labels()[1] == [
         'Oracle selector (scales 1, 0.5 only)', 'DLD + selector']
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_renamed_metric_prefixes_still_fill_the_accuracy_columns(tiny_run):
+    from dld.apis.model_loading import load_config
+    cfg = load_config(tiny_run['config'], {
+        'test_evaluator': [dict(type='PlateRecogMetric', prefix='word'),
+                           dict(type='TrackAccuracyMetric', prefix='group')]})
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'], scales=[1.0],
+                                       with_teacher=False, device='cpu')
+    rows = _rows(evaluator.evaluate())
+    for method in ('dld@1', 'oracle'):
+        assert rows[method]['accuracy'] is not None, method
+    assert rows['dld@1']['metrics']['word/accuracy'] == rows['dld@1']['accuracy']
+    assert rows['dld@1']['track_accuracy'] == rows['dld@1']['metrics']['group/accuracy']
+    assert rows['dld@1']['char_accuracy'] is not None

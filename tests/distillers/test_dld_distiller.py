@@ -260,6 +260,16 @@ def test_sampled_strategy_scores_the_unread_scales_for_the_selector(teacher_ckpt
     assert not torch.allclose(score[other], at_chosen)
 
 
+@pytest.mark.parametrize('mode', ['loss', 'predict'])
+def test_inputs_of_another_size_than_base_size_are_refused(teacher_ckpt, mode):
+    # Read silently, scale 1.0 would have meant 48x144 and the FLOPs those of it.
+    model = build(teacher_ckpt())
+    lr, hr, samples = plate_batch(2)
+    smaller = torch.nn.functional.interpolate(lr, size=(32, 128))
+    with pytest.raises(ValueError, match=r'model.base_size=\(32, 128\)'):
+        model(smaller, samples, mode=mode, inputs_hr=hr)
+
+
 def test_costs_fall_monotonically_with_scale_and_include_the_selector(teacher_ckpt):
     model = build(teacher_ckpt())
     flops = [model.costs.student_flops[s] for s in model.scales]

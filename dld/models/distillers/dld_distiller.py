@@ -433,6 +433,8 @@ class DLDDistiller(BaseModel):
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
                 inputs_hr: Optional[torch.Tensor] = None):
+        if mode in ('loss', 'predict'):
+            self._check_input_size(inputs)
         if mode == 'loss':
             return self.loss(inputs, data_samples, inputs_hr)
         if mode == 'predict':
@@ -440,6 +442,16 @@ class DLDDistiller(BaseModel):
         if mode == 'tensor':
             return self.select(inputs)[1]
         raise ValueError(f'Invalid mode {mode!r}: expected loss, predict or tensor.')
+
+    def _check_input_size(self, inputs: torch.Tensor) -> None:
+        """Scale 1.0 is ``base_size``: inputs of another size would be read
+        at scales of the wrong size, and every FLOPs figure be of that size."""
+        if tuple(inputs.shape[-2:]) != self.base_size:
+            h, w = inputs.shape[-2:]
+            raise ValueError(
+                f'DLDDistiller(base_size={self.base_size}) was given inputs of {h}x{w}: '
+                f'set model.base_size=({h}, {w}), the size the pipeline resizes to '
+                "(ResizePair's lr_size), so that its scales and FLOPs are of that size.")
 
     def loss(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
              inputs_hr: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
