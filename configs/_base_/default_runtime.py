@@ -27,6 +27,10 @@ default_hooks = dict(
     # training label on disk stops the run before its first step, naming its
     # line, instead of being cut.
     label_length=dict(type='LabelLengthCheckHook'),
+    # Each decoder builds its own dictionary: a training label one of them
+    # cannot spell as written (a character it lacks, or lower case it would
+    # upper-case) stops the run before its first step, naming its line.
+    label_chars=dict(type='LabelCharsCheckHook'),
     # Each unreadable image is logged where it is read, in a worker; this
     # adds one warning per epoch with how many the epoch skipped in all.
     skipped_images=dict(type='SkippedImagesHook'),

@@ -1,0 +1,105 @@
+"""Refuse, before the first step, training labels a decoder cannot spell."""
+import logging
+from typing import Dict, Iterator, List, Tuple
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from dld.datasets import BasePlateDataset, OnlineSynthPlateDataset, nested_datasets
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class LabelCharsCheckHook(Hook):
+    """Check the training labels against every decoder's dictionary (student,
+    teacher, auxiliary heads).
+
+    Why: each dataset validates its labels against its own ``dictionary``,
+    and each decoder builds its own. When they differ, a character a
+    decoder lacks stopped training mid-epoch with a traceback naming no
+    file, and a decoder that is not case sensitive upper-cased a
+    case-sensitive set's labels without a word, so the model could never
+    read lower case. A training label some decoder would not spell as it is
+    written stops the run before its first step, naming its annotation and
+    the decoder; a validation label only warns (it is an honest misread).
+    Sets rendered when read are checked by their layouts' characters.
+
+    Args:
+        check_val (bool): also warn about validation labels.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, check_val: bool = True) -> None:
+        self.check_val = check_val
+
+    def before_train(self, runner) -> None:
+        dictionaries = decoder_dictionaries(runner.model)
+        if not dictionaries:
+            return
+        bad = _unspellable(runner.train_dataloader, dictionaries)
+        if bad:
+            raise ValueError(
+                f'{len(bad)} training label(s) cannot be spelt by the model\'s decoders as '
+                f'written:\n{_listing(bad)}\nGive the decoders the dataset\'s dictionary '
+                "(model.decoder.dictionary, or model.student.decoder.dictionary and "
+                'model.teacher.decoder.dictionary of a distiller: the same chars or '
+                'dict_file, and case_sensitive) or remove those lines.')
+        if self.check_val and runner.val_loop is not None:
+            bad = _unspellable(runner.val_dataloader, dictionaries)
+            if bad:
+                print_log(f'{len(bad)} validation label(s) cannot be spelt by the model\'s '
+                          f'decoders and can never be read right:\n{_listing(bad)}',
+                          logger='current', level=logging.WARNING)
+
+
+def decoder_dictionaries(model) -> Dict[str, object]:
+    """``{module name: Dictionary}`` of every decoder of ``model``."""
+    from dld.models.dictionary import Dictionary
+    return {name or 'model': module.dictionary for name, module in model.named_modules()
+            if isinstance(getattr(module, 'dictionary', None), Dictionary)}
+
+
+def spelling_problem(text: str, dictionary) -> str:
+    """Why ``dictionary`` would not spell ``text`` as written; '' when it would."""
+    unknown = dictionary.unknown_chars(text)
+    if unknown:
+        return f'lacks {"".join(sorted(set(unknown)))!r}'
+    if dictionary.normalize(text) != text:
+        return 'upper-cases it (case_sensitive=False)'
+    return ''
+
+
+def _labels(dataloader) -> Iterator[Tuple[str, str]]:
+    """``(annotation, label)`` of the sets on disk, ``(set, alphabet)`` of
+    the sets rendered when read."""
+    from dld.datasets.synth.plate_text import label_chars
+    for dataset in nested_datasets(getattr(dataloader, 'dataset', None)):
+        if isinstance(dataset, BasePlateDataset):
+            yield from dataset.item_labels()
+        elif isinstance(dataset, OnlineSynthPlateDataset):
+            for name, pattern in dataset.layouts:
+                yield f'{type(dataset).__name__} layout {name!r}', label_chars(pattern)
+
+
+def _unspellable(dataloader, dictionaries: Dict[str, object]) -> List[Tuple[str, str, str]]:
+    """``(annotation, label, why)`` of each label some decoder cannot spell."""
+    found = {}
+    checked = set()
+    for where, text in _labels(dataloader):
+        if text in checked or where in found:
+            continue
+        checked.add(text)
+        for name, dictionary in dictionaries.items():
+            why = spelling_problem(text, dictionary)
+            if why:
+                found[where] = (text, f'{name} {why}')
+                break
+    return sorted((where, text, why) for where, (text, why) in found.items())
+
+
+def _listing(items: List[Tuple[str, str, str]], shown: int = 10) -> str:
+    lines = [f'  {where}: {text!r}: {why}' for where, text, why in items[:shown]]
+    if len(items) > shown:
+        lines.append(f'  ... and {len(items) - shown} more')
+    return '\n'.join(lines)
