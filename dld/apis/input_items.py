@@ -245,6 +245,10 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         items.append((InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
                                 frame_idx=int(info.get('frame_idx') or 0)),
                       _Track(label_parts + (track, ), numbered=False)))
+    # A line the set cannot take (a label outside the dictionary, a broken
+    # line) is a record of its own, not an image count quietly smaller.
+    items.extend((InputItem(source=err.where, error=f'label line not read: {err.reason}'), None)
+                 for err in dataset.bad_annotations)
     if not items:
         return [(InputItem(source=path, error='label file lists no usable image'), None)]
     return items

@@ -63,7 +63,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         allow_empty_text (bool): accept tracks without a label (inference);
             the label is then ``''``.
         strict (bool): raise on the first bad annotation (default) or skip bad
-            ones, counting them in :attr:`num_bad_annotations` and warning once.
+            ones, counting them in :attr:`num_bad_annotations` (the errors in
+            :attr:`bad_annotations`) and warning once.
         max_retry (int | None): how many other indices to try when an image
             is missing or cannot be decoded; each skip is logged with its
             path. ``None`` means 5 in train mode and 0 in test mode: a
@@ -141,6 +142,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self.track_prefix = track_prefix
         self._rng = np.random.default_rng(seed) if seed is not None else None
         self.num_bad_annotations = 0
+        self.bad_annotations: List[PlateAnnotationError] = []  # what strict=False skipped
         self.skipped_images = SkippedImageCounter()
         self.skipped_paths: List[str] = []  # this process's; the count is everyone's
         # Outside a runner (scripts, tests) no default scope is set and
@@ -214,6 +216,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []
         bad: List[str] = []
+        self.bad_annotations = []
         for rec in self.iter_tracks():
             try:
                 if isinstance(rec, PlateAnnotationError):
@@ -223,6 +226,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 if self.strict:
                     raise
                 bad.append(str(err))
+                self.bad_annotations.append(err)
                 continue
             data_list.extend(self._expand_frames(rec))
         self.num_bad_annotations = len(bad)

@@ -27,12 +27,25 @@ def test_lr_stream_gives_every_lr_frame_with_its_label(label_file):
         (osp.join(root, 'b/lr-1.png'), 'CD34', 0), (osp.join(root, 'c/lr-1.png'), 'EF56', 0)]
 
 
-def test_hr_stream_gives_the_hr_frames_and_skips_lr_only_tracks(label_file):
+def test_hr_stream_gives_the_hr_frames_and_an_error_for_lr_only_tracks(label_file):
     items = expand_inputs(label_file, stream='hr')
     root = osp.dirname(label_file)
-    assert [(i.path, i.gt_text, i.track_id) for i in items] == [
+    assert [(i.path, i.gt_text, i.track_id) for i in items if not i.error] == [
         (osp.join(root, 'a/hr-1.png'), 'AB12', 'a'), (osp.join(root, 'a/hr-2.png'), 'AB12', 'a'),
         (osp.join(root, 'c/hr-1.png'), 'EF56', 'c')]
+    [lr_only] = [i for i in items if i.error]
+    assert lr_only.source == f'{label_file}:2' and 'LR-only track' in lr_only.error
+
+
+def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_path):
+    path = tmp_path / 'words.txt'
+    path.write_text('a/lr-1.png\tAB12\nb/lr-1.png\tHELLO WORLD\n'
+                    'c/lr-1.png,c/lr-2.png|c/hr-1.png\tCD34\n')
+    items = expand_inputs(str(path))
+    assert [i.path for i in items if not i.error] == [str(tmp_path / 'a/lr-1.png')]
+    errors = {i.source: i.error for i in items if i.error}
+    assert set(errors) == {f'{path}:2', f'{path}:3'}
+    assert "[' ']" in errors[f'{path}:2'] and 'not read' in errors[f'{path}:2']
 
 
 def test_a_label_file_without_hr_frames_is_one_error_item_on_the_hr_stream(tmp_path):
