@@ -41,3 +41,9 @@ def test_dict_file_saved_with_a_byte_order_mark_reads_its_first_character(tmp_pa
     path.write_bytes('A\r\nB\r\n0\r\n'.encode('utf-8-sig'))
     d = Dictionary(dict_file=str(path))
     assert d.dict[:d.num_chars] == ['A', 'B', '0'] and d.str2idx('B0A') == [1, 2, 0]
+
+
+def test_a_missing_relative_dict_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=f'chars.txt .*working directory, {tmp_path}'):
+        Dictionary(dict_file='chars.txt')

@@ -1,4 +1,5 @@
 """Character set and the special tokens each decoder family needs."""
+import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -97,7 +98,9 @@ class Dictionary:
     @staticmethod
     def _read_dict_file(path: str) -> List[str]:
         if not osp.isfile(path):
-            raise FileNotFoundError(f'Dictionary file not found: {path}')
+            where = '' if osp.isabs(path) else (
+                f' (a relative dict_file is read from the working directory, {os.getcwd()})')
+            raise FileNotFoundError(f'Dictionary file not found: {path}{where}')
         chars = []
         with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
             for lineno, line in enumerate(f, 1):
