@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
@@ -236,13 +236,39 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
     model = build_model_for_inference(model_cfg)
     device = resolve_device(device)
     if checkpoint is not None:
-        load_weights(model, checkpoint, is_distiller_config(model_cfg))
+        meta = load_weights(model, checkpoint, is_distiller_config(model_cfg))
+        warn_if_other_chars(cfg, meta, checkpoint)
     else:
         print_log('No checkpoint given: the model keeps its random initialisation.',
                   logger='current', level=logging.WARNING)
     model.to(device)
     model.eval()
     return model, cfg
+
+
+def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
+    """Warn when the checkpoint was trained on other characters than the
+    config's dictionary holds: a classifier of the same size then reads each
+    index as another character (a case-swapped ``dict_file`` read ``ocean``
+    as ``OCEAN``) without an error."""
+    trained = (meta.get('dataset_meta') or {}).get('chars')
+    dataset = next((cfg.get(key, {}).get('dataset') for key in
+                    ('test_dataloader', 'val_dataloader', 'train_dataloader')
+                    if isinstance(cfg.get(key), dict)), None)
+    if not trained or not isinstance(dataset, dict):
+        return
+    from dld.registry import TASK_UTILS
+    try:
+        with DefaultScope.overwrite_default_scope('dld'):
+            dictionary = TASK_UTILS.build(dataset.get('dictionary') or dict(type='Dictionary'))
+    except Exception:  # noqa: BLE001 - the dataset reports its own dictionary's errors
+        return
+    chars = ''.join(dictionary.dict[:dictionary.num_chars])
+    if chars != trained:
+        print_log(f'{checkpoint} was trained on the characters {trained!r}; the config\'s '
+                  f'dictionary holds {chars!r}. If the decoders changed alike, each output '
+                  'index now reads as another character: use the dictionary it was trained '
+                  'with.', logger='current', level=logging.WARNING)
 
 
 def count_module_params(modules: Iterable[Optional[nn.Module]]) -> int:

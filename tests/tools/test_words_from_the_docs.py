@@ -2,6 +2,7 @@
 configs taken from the page: a case-sensitive teacher and DLD on 32x128 words."""
 import os.path as osp
 import re
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -70,10 +71,19 @@ def test_the_documented_word_configs_train_and_read_lower_case(tmp_path, monkeyp
                      '--cfg-options', f'experiment_name={run_name()}'])
     assert osp.isfile('work_dirs/dld_words/epoch_1.pth')
 
-    recognizer = PlateRecognizer(str(dld), 'work_dirs/dld_words/epoch_1.pth', device='cpu')
+    with mock.patch('dld.apis.model_loading.print_log') as log:
+        recognizer = PlateRecognizer(str(dld), 'work_dirs/dld_words/epoch_1.pth', device='cpu')
+    assert not any('trained on the characters' in c.args[0] for c in log.call_args_list)
     dictionary = recognizer.recognizer.decoder.dictionary
     assert dictionary.case_sensitive and 'a' in dictionary.dict and '-' in dictionary.dict
     out = recognizer(str(data / 'val.txt'), scale=0.5)['predictions']
     assert [r['gt_text'] for r in out] == WORDS[:4]  # labels keep their case
     assert {tuple(r['input_size']) for r in out} == {(16, 64)}  # half of 32x128
     assert all(set(r['text']) <= set(CHARS) for r in out)
+
+    # the dictionary file edited after training (case swapped): same size,
+    # so every weight loads, and each index would read as another character
+    (tmp_path / 'my_configs' / 'chars.txt').write_text('\n'.join(CHARS.swapcase()) + '\n')
+    with mock.patch('dld.apis.model_loading.print_log') as log:
+        PlateRecognizer(str(dld), 'work_dirs/dld_words/epoch_1.pth', device='cpu')
+    assert any('was trained on the characters' in call.args[0] for call in log.call_args_list)
