@@ -26,7 +26,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from dld.apis.model_loading import is_distiller_config, load_weights
+from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_other_chars
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
@@ -93,7 +93,8 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
     """Load ``checkpoint`` into the runner's model, strictly (see the module
     docstring); ``runner.test()`` then loads nothing, as ``load_from`` is None."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
+    meta = load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
+    warn_if_other_chars(runner.cfg, meta, checkpoint)
     print_log(f'Loaded checkpoint {checkpoint}', logger='current')
 
 

@@ -252,8 +252,9 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
     index as another character (a case-swapped ``dict_file`` read ``ocean``
     as ``OCEAN``) without an error."""
     trained = (meta.get('dataset_meta') or {}).get('chars')
-    dataset = next((cfg.get(key, {}).get('dataset') for key in
-                    ('test_dataloader', 'val_dataloader', 'train_dataloader')
+    # the training set's is what the checkpoint recorded
+    dataset = next((_leaf_dataset(cfg[key].get('dataset')) for key in
+                    ('train_dataloader', 'val_dataloader', 'test_dataloader')
                     if isinstance(cfg.get(key), dict)), None)
     if not trained or not isinstance(dataset, dict):
         return
@@ -269,6 +270,19 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
                   f'dictionary holds {chars!r}. If the decoders changed alike, each output '
                   'index now reads as another character: use the dictionary it was trained '
                   'with.', logger='current', level=logging.WARNING)
+
+
+def _leaf_dataset(dataset):
+    """The first set inside MMEngine's wrappers (``datasets=[...]`` of a
+    ``ConcatDataset``, ``dataset=`` of a ``RepeatDataset``), as its config."""
+    while isinstance(dataset, dict):
+        inner = dataset.get('datasets') or dataset.get('dataset')
+        if isinstance(inner, (list, tuple)):
+            inner = inner[0] if inner else None
+        if not isinstance(inner, dict):
+            return dataset
+        dataset = inner
+    return None
 
 
 def count_module_params(modules: Iterable[Optional[nn.Module]]) -> int:

@@ -98,3 +98,18 @@ def test_a_checkpoint_of_another_number_of_scales_says_so(tiny_run):
                        match=rf'trained with {len(SCALES)} scales, the config has 2 '
                              r'\(model.scales\)'):
         init_model(cfg, tiny_run['student'])
+
+
+@pytest.mark.parametrize('wrapped', [False, True])
+def test_other_trained_characters_warn_through_dataset_wrappers(wrapped):
+    from unittest import mock
+
+    from dld.apis.model_loading import warn_if_other_chars
+    plates = dict(type='PairedPlateDataset', ann_file='train.txt')
+    dataset = dict(type='ConcatDataset', datasets=[plates]) if wrapped else plates
+    cfg = Config(dict(train_dataloader=dict(dataset=dataset)))
+    for trained, warned in (('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', False),
+                            ('0123456789abcdefghijklmnopqrstuvwxyz', True)):
+        with mock.patch('dld.apis.model_loading.print_log') as log:
+            warn_if_other_chars(cfg, dict(dataset_meta=dict(chars=trained)), 'x.pth')
+        assert log.called == warned

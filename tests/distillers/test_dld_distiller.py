@@ -268,6 +268,15 @@ def test_inputs_of_another_size_than_base_size_are_refused(teacher_ckpt, mode):
     smaller = torch.nn.functional.interpolate(lr, size=(32, 128))
     with pytest.raises(ValueError, match=r'model.base_size=\(32, 128\)'):
         model(smaller, samples, mode=mode, inputs_hr=hr)
+    if mode == 'predict':  # as PlateRecognizer and the reports call it
+        with pytest.raises(ValueError, match=r'model.base_size=\(32, 128\)'):
+            model.predict(smaller, samples)
+
+
+def test_flops_on_uncomputed_is_refused_where_every_scale_is_charged(teacher_ckpt):
+    with pytest.raises(ValueError, match='flops_on_uncomputed has no effect'):
+        build(teacher_ckpt(), losses=dict(selector=dict(
+            type='ResolutionSelectorLoss', gamma=0.1, flops_on_uncomputed=True)))
 
 
 def test_costs_fall_monotonically_with_scale_and_include_the_selector(teacher_ckpt):

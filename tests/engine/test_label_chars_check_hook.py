@@ -29,11 +29,22 @@ def _words(root, *labels, name='words.txt', test_mode=False):
 
 
 def test_a_label_with_a_character_a_decoder_lacks_stops_the_run(tmp_path):
-    words = _words(tmp_path, 'ocean', 'fores-t')
-    with pytest.raises(ValueError, match=r"2 training label.*\n.*words\.txt:1: 'ocean': "
+    words = _words(tmp_path, 'ocean', 'fores-t', 'ocean')
+    with pytest.raises(ValueError, match=r"3 training label.*\n.*words\.txt:1: 'ocean': "
                                          r'student upper-cases it.*\n'
-                                         r".*words\.txt:2: 'fores-t': student lacks '-'"):
+                                         r".*words\.txt:2: 'fores-t': student lacks '-'.*\n"
+                                         r".*words\.txt:3: 'ocean'"):
         LabelCharsCheckHook().before_train(_runner(_decoders(), words))
+
+
+def test_a_recognizers_dictionary_is_named_by_its_decoder():
+    from mmengine.config import Config
+
+    from dld.engine.hooks.label_chars_check_hook import decoder_dictionaries
+    from dld.registry import MODELS
+    recognizer = MODELS.build(Config.fromfile('configs/_base_/models/recognizer_attn.py').model)
+    assert list(decoder_dictionaries(nn.ModuleDict(dict(teacher=recognizer)))) == \
+        ['teacher.decoder']
 
 
 def test_a_lower_case_label_a_decoder_would_upper_case_stops_the_run(tmp_path):

@@ -22,7 +22,9 @@ class LabelCharsCheckHook(Hook):
     read lower case. A training label some decoder would not spell as it is
     written stops the run before its first step, naming its annotation and
     the decoder; a validation label only warns (it is an honest misread).
-    Sets rendered when read are checked by their layouts' characters.
+    A decoder with ``unknown='ignore'`` is refused too: it would drop the
+    characters from the label it learns. Sets rendered when read are
+    checked by their layouts' characters.
 
     Args:
         check_val (bool): also warn about validation labels.
@@ -54,10 +56,19 @@ class LabelCharsCheckHook(Hook):
 
 
 def decoder_dictionaries(model) -> Dict[str, object]:
-    """``{module name: Dictionary}`` of every decoder of ``model``."""
+    """``{module name: Dictionary}`` of every decoder of ``model``, each
+    dictionary once, under the longest name that holds it (a recognizer
+    exposes its decoder's: ``teacher.decoder``, not ``teacher``)."""
     from dld.models.dictionary import Dictionary
-    return {name or 'model': module.dictionary for name, module in model.named_modules()
-            if isinstance(getattr(module, 'dictionary', None), Dictionary)}
+    names: Dict[int, Tuple[str, object]] = {}
+    for name, module in model.named_modules():
+        dictionary = getattr(module, 'dictionary', None)
+        if isinstance(dictionary, Dictionary):
+            name = name or 'model'
+            known = names.get(id(dictionary))
+            if known is None or len(name) > len(known[0]):
+                names[id(dictionary)] = (name, dictionary)
+    return dict(names.values())
 
 
 def spelling_problem(text: str, dictionary) -> str:
@@ -83,18 +94,17 @@ def _labels(dataloader) -> Iterator[Tuple[str, str]]:
 
 
 def _unspellable(dataloader, dictionaries: Dict[str, object]) -> List[Tuple[str, str, str]]:
-    """``(annotation, label, why)`` of each label some decoder cannot spell."""
+    """``(annotation, label, why)`` of each line whose label some decoder
+    cannot spell (each distinct label checked once)."""
     found = {}
-    checked = set()
+    verdicts: Dict[str, str] = {}
     for where, text in _labels(dataloader):
-        if text in checked or where in found:
-            continue
-        checked.add(text)
-        for name, dictionary in dictionaries.items():
-            why = spelling_problem(text, dictionary)
-            if why:
-                found[where] = (text, f'{name} {why}')
-                break
+        if text not in verdicts:
+            verdicts[text] = next(
+                (f'{name} {why}' for name, dictionary in dictionaries.items()
+                 if (why := spelling_problem(text, dictionary))), '')
+        if verdicts[text]:
+            found.setdefault(where, (text, verdicts[text]))
     return sorted((where, text, why) for where, (text, why) in found.items())
 
 

@@ -260,6 +260,10 @@ class DLDDistiller(BaseModel):
         self.selector_loss = _build_optional(losses.get('selector'))
         if self.selector is not None and self.selector_loss is None:
             raise ValueError('A selector needs `losses.selector` to be trained.')
+        if getattr(self.selector_loss, 'flops_on_uncomputed', False):
+            raise ValueError('losses.selector.flops_on_uncomputed has no effect here: the '
+                             'distiller scores every scale (estimate_unread_scores) and '
+                             'charges every scale its cost; leave it out.')
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
         _check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
         self.feature_levels.update(feature_levels or {})
@@ -433,8 +437,6 @@ class DLDDistiller(BaseModel):
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
                 inputs_hr: Optional[torch.Tensor] = None):
-        if mode in ('loss', 'predict'):
-            self._check_input_size(inputs)
         if mode == 'loss':
             return self.loss(inputs, data_samples, inputs_hr)
         if mode == 'predict':
@@ -455,6 +457,7 @@ class DLDDistiller(BaseModel):
 
     def loss(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
              inputs_hr: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        self._check_input_size(inputs)
         if inputs_hr is None and self.teacher_input == 'hr':
             raise ValueError('DLD training needs the HR stream (`inputs_hr`): use a '
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
@@ -761,6 +764,7 @@ class DLDDistiller(BaseModel):
         (every scale read, in order) and ``pred_gflops`` (all the reads plus
         the selector).
         """
+        self._check_input_size(inputs)
         b = inputs.shape[0]
         if data_samples is None:
             data_samples = [PlateDataSample() for _ in range(b)]

@@ -20,7 +20,10 @@ class ResolutionSelectorLoss(nn.Module):
         reduction: ``'mean'``, ``'sum'`` or ``'none'`` (``(B,)``); ``forward``'s
             ``reduction_override`` replaces it for one call.
         flops_on_uncomputed: keep the FLOPs term for scales not computed
-            this step (default: they contribute 0, as their score does).
+            this step (default: they contribute 0, as their score does), for
+            a caller that passes ``computed_mask``. ``DLDDistiller`` passes
+            none: it scores every scale (``estimate_unread_scores``) and
+            refuses this option.
     """
 
     def __init__(self, gamma: float = 0.1, loss_weight: float = 1.0, reduction: str = 'mean',
