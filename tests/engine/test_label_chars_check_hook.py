@@ -68,7 +68,7 @@ def test_decoders_with_the_sets_dictionary_pass(tmp_path):
 def test_a_validation_label_only_warns(tmp_path):
     train = _words(tmp_path, 'ocean', name='train.txt')
     val = _words(tmp_path, 'river-bank', name='val.txt', test_mode=True)
-    with mock.patch('dld.engine.hooks.label_chars_check_hook.print_log') as log:
+    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
         LabelCharsCheckHook().before_train(_runner(_decoders(WORDS, dict(
             WORDS, chars='abcdefghijklmnopqrstuvwxyz'), WORDS), train, val))
     (message, ), kwargs = log.call_args

@@ -62,7 +62,7 @@ def test_labels_within_the_limit_pass(tmp_path):
 def test_a_validation_label_over_the_limit_only_warns(tmp_path):
     train = _set(tmp_path, _plates(tmp_path, 'ABC1234', name='train.txt'))
     val = _set(tmp_path, _plates(tmp_path, 'ABCD12345', name='val.txt'), test_mode=True)
-    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
         LabelLengthCheckHook().before_train(_runner(_distiller_like(), train, val))
     (message, ), kwargs = log.call_args
     assert "val.txt:1: 'ABCD12345'" in message and 'never be read whole' in message

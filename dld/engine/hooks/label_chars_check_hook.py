@@ -1,16 +1,14 @@
 """Refuse, before the first step, training labels a decoder cannot spell."""
-import logging
-from typing import Dict, Iterator, List, Tuple
-
-from mmengine.hooks import Hook
-from mmengine.logging import print_log
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from dld.datasets import BasePlateDataset, OnlineSynthPlateDataset, nested_datasets
 from dld.registry import HOOKS
 
+from .label_check_hook import Finding, LabelCheckHook
+
 
 @HOOKS.register_module()
-class LabelCharsCheckHook(Hook):
+class LabelCharsCheckHook(LabelCheckHook):
     """Check the training labels against every decoder's dictionary (student,
     teacher, auxiliary heads).
 
@@ -30,29 +28,33 @@ class LabelCharsCheckHook(Hook):
         check_val (bool): also warn about validation labels.
     """
 
-    priority = 'VERY_HIGH'
+    def model_limits(self, model) -> Optional[Dict[str, object]]:
+        return decoder_dictionaries(model) or None
 
-    def __init__(self, check_val: bool = True) -> None:
-        self.check_val = check_val
+    def find(self, dataloader, dictionaries: Dict[str, object]) -> List[Finding]:
+        """Each line whose label some decoder cannot spell (each distinct
+        label checked once)."""
+        found = {}
+        verdicts: Dict[str, str] = {}
+        for where, text in _labels(dataloader):
+            if text not in verdicts:
+                verdicts[text] = next(
+                    (f'{name} {why}' for name, dictionary in dictionaries.items()
+                     if (why := spelling_problem(text, dictionary))), '')
+            if verdicts[text]:
+                found.setdefault(where, f'{text!r}: {verdicts[text]}')
+        return sorted(found.items())
 
-    def before_train(self, runner) -> None:
-        dictionaries = decoder_dictionaries(runner.model)
-        if not dictionaries:
-            return
-        bad = _unspellable(runner.train_dataloader, dictionaries)
-        if bad:
-            raise ValueError(
-                f'{len(bad)} training label(s) cannot be spelt by the model\'s decoders as '
-                f'written:\n{_listing(bad)}\nGive the decoders the dataset\'s dictionary '
-                "(model.decoder.dictionary, or model.student.decoder.dictionary and "
+    def training_error(self, count: int, listed: str, dictionaries) -> str:
+        return (f"{count} training label(s) cannot be spelt by the model's decoders as "
+                f"written:\n{listed}\nGive the decoders the dataset's dictionary "
+                '(model.decoder.dictionary, or model.student.decoder.dictionary and '
                 'model.teacher.decoder.dictionary of a distiller: the same chars or '
                 'dict_file, and case_sensitive) or remove those lines.')
-        if self.check_val and runner.val_loop is not None:
-            bad = _unspellable(runner.val_dataloader, dictionaries)
-            if bad:
-                print_log(f'{len(bad)} validation label(s) cannot be spelt by the model\'s '
-                          f'decoders and can never be read right:\n{_listing(bad)}',
-                          logger='current', level=logging.WARNING)
+
+    def validation_warning(self, count: int, listed: str, dictionaries) -> str:
+        return (f"{count} validation label(s) cannot be spelt by the model's decoders and "
+                f'can never be read right:\n{listed}')
 
 
 def decoder_dictionaries(model) -> Dict[str, object]:
@@ -91,25 +93,3 @@ def _labels(dataloader) -> Iterator[Tuple[str, str]]:
         elif isinstance(dataset, OnlineSynthPlateDataset):
             for name, pattern in dataset.layouts:
                 yield f'{type(dataset).__name__} layout {name!r}', label_chars(pattern)
-
-
-def _unspellable(dataloader, dictionaries: Dict[str, object]) -> List[Tuple[str, str, str]]:
-    """``(annotation, label, why)`` of each line whose label some decoder
-    cannot spell (each distinct label checked once)."""
-    found = {}
-    verdicts: Dict[str, str] = {}
-    for where, text in _labels(dataloader):
-        if text not in verdicts:
-            verdicts[text] = next(
-                (f'{name} {why}' for name, dictionary in dictionaries.items()
-                 if (why := spelling_problem(text, dictionary))), '')
-        if verdicts[text]:
-            found.setdefault(where, (text, verdicts[text]))
-    return sorted((where, text, why) for where, (text, why) in found.items())
-
-
-def _listing(items: List[Tuple[str, str, str]], shown: int = 10) -> str:
-    lines = [f'  {where}: {text!r}: {why}' for where, text, why in items[:shown]]
-    if len(items) > shown:
-        lines.append(f'  ... and {len(items) - shown} more')
-    return '\n'.join(lines)

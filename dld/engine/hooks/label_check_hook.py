@@ -1,0 +1,60 @@
+"""Checks of the labels on disk against the model, before the first step."""
+import logging
+from typing import Any, List, Optional, Tuple
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+#: ``(annotation, what is wrong with its label)``, e.g. ``('a.txt:3', "'AB-1': ...")``.
+Finding = Tuple[str, str]
+
+
+class LabelCheckHook(Hook):
+    """Training labels the model cannot learn as written stop the run before
+    its first step, naming their annotations; validation labels only warn
+    (each is an honest misread).
+
+    Subclasses say what the model allows (:meth:`model_limits`, None: nothing
+    to check), which labels break it (:meth:`find`) and how to say so.
+
+    Args:
+        check_val (bool): also warn about validation labels.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, check_val: bool = True) -> None:
+        self.check_val = check_val
+
+    def before_train(self, runner) -> None:
+        limits = self.model_limits(runner.model)
+        if limits is None:
+            return
+        found = self.find(runner.train_dataloader, limits)
+        if found:
+            raise ValueError(self.training_error(len(found), listing(found), limits))
+        if self.check_val and runner.val_loop is not None:
+            found = self.find(runner.val_dataloader, limits)
+            if found:
+                print_log(self.validation_warning(len(found), listing(found), limits),
+                          logger='current', level=logging.WARNING)
+
+    def model_limits(self, model) -> Optional[Any]:
+        raise NotImplementedError
+
+    def find(self, dataloader, limits) -> List[Finding]:
+        raise NotImplementedError
+
+    def training_error(self, count: int, listed: str, limits) -> str:
+        raise NotImplementedError
+
+    def validation_warning(self, count: int, listed: str, limits) -> str:
+        raise NotImplementedError
+
+
+def listing(found: List[Finding], shown: int = 10) -> str:
+    """The first ``shown`` findings, one a line, and how many more."""
+    lines = [f'  {where}: {what}' for where, what in found[:shown]]
+    if len(found) > shown:
+        lines.append(f'  ... and {len(found) - shown} more')
+    return '\n'.join(lines)
