@@ -27,3 +27,38 @@ def test_a_best_link_to_a_missing_file_is_an_error_not_the_last_checkpoint(tmp_p
     os.symlink('best_acc_epoch_2.pth', tmp_path / 'best.pth')
     with pytest.raises(FileNotFoundError, match='best_acc_epoch_2.pth, which is missing'):
         resolve_teacher_checkpoint(str(tmp_path))
+
+
+def test_a_missing_teacher_names_the_config_that_trains_it(tmp_path):
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    # tools/train.py names a run's work dir after its config
+    with pytest.raises(FileNotFoundError,
+                       match=r'tools/train.py configs/teacher_plate_hr_ctc\.py`'):
+        MODELS.build(tiny_dld_cfg('configs/dld_plate_ctc.py',
+                                  teacher_ckpt=str(tmp_path / 'teacher_plate_hr_ctc')))
+
+
+def test_a_teacher_of_another_decoder_type_is_named_as_such(teacher_ckpt):
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    ctc_teacher = teacher_ckpt('configs/dld_plate_ctc.py')
+    with pytest.raises(RuntimeError, match=r"decoder has the parts \['classifier'\], the "
+                                           r"config's AttentionDecoder .*attention or CTC"):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=ctc_teacher))
+
+
+def test_the_log_names_the_epoch_a_best_link_reads(teacher_ckpt, tmp_path):
+    from unittest import mock
+
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    path = teacher_ckpt()
+    os.rename(path, tmp_path / 'best_acc_epoch_4.pth')
+    os.symlink('best_acc_epoch_4.pth', tmp_path / 'best.pth')
+    with mock.patch('dld.models.distillers.dld_distiller.print_log') as log:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path)))
+    assert any('best.pth (best_acc_epoch_4.pth)' in c.args[0] for c in log.call_args_list)

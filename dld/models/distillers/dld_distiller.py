@@ -16,7 +16,7 @@ from dld.structures import PlateDataSample
 
 from .scale_costs import ScaleCosts
 from .sequence_plan import SequencePlan
-from .teacher_checkpoint import TEACHER_HINT, load_teacher_weights
+from .teacher_checkpoint import link_target, load_teacher_weights, teacher_hint
 
 
 @MODELS.register_module()
@@ -316,7 +316,7 @@ class DLDDistiller(BaseModel):
         # config with an init_cfg would re-initialise the trained teacher.
         self.teacher._is_init = True
         source = 'the student of ' if self.teacher_from == 'student' else ''
-        print_log(f'Loaded the teacher from {source}{path}', logger='current')
+        print_log(f'Loaded the teacher from {source}{path}{link_target(path)}', logger='current')
 
     @property
     def student_aux_decoder(self) -> Optional[nn.Module]:
@@ -463,7 +463,7 @@ class DLDDistiller(BaseModel):
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
         if not bool(self.teacher_loaded):
             raise RuntimeError('The teacher has no trained weights: set '
-                               f'`model.teacher_ckpt` (train one with `{TEACHER_HINT}`).')
+                               f'`model.teacher_ckpt` (train one with `{teacher_hint()}`).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
         ratios = self.student.valid_ratios(data_samples)
         ratios = None if all(r >= 1 for r in ratios) else ratios  # none padded

@@ -11,6 +11,17 @@ from dld.engine.checkpoint import load_checkpoint_file, submodule_state
 TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
 
 
+def teacher_hint(path: str = '') -> str:
+    """The command that trains the teacher ``path`` names: ``tools/train.py``
+    writes ``configs/NAME.py``'s run to ``work_dirs/NAME``, so a work dir (or
+    a file in one) named like a config names it (``teacher_plate_hr_ctc``
+    for the CTC DLD); else the attention teacher's."""
+    for name in (osp.basename(osp.normpath(path)), osp.basename(osp.dirname(path))):
+        if name and osp.isfile(osp.join('configs', f'{name}.py')):
+            return f'python tools/train.py configs/{name}.py'
+    return TEACHER_HINT
+
+
 def resolve_teacher_checkpoint(path: str) -> str:
     """A file as is; a work dir -> its ``best.pth`` link or single ``best_*.pth``,
     else its last checkpoint.
@@ -52,7 +63,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'Teacher checkpoint not found: {path}. Train one first with '
-            f'`{TEACHER_HINT}` and point `model.teacher_ckpt` at its '
+            f'`{teacher_hint(path)}` and point `model.teacher_ckpt` at its '
             'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
     ckpt = load_checkpoint_file(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
@@ -65,7 +76,26 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     try:
         _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
     except RuntimeError as err:
-        raise RuntimeError(f'{path} does not fit `model.teacher` (other widths? a '
-                           'student with per-scale BatchNorm needs `scale_norm` in '
-                           f'the teacher config too): {err}') from None
+        cause = (_other_decoder(teacher, state) or 'other widths? a student with per-scale '
+                 'BatchNorm needs `scale_norm` in the teacher config too')
+        raise RuntimeError(f'{path} does not fit `model.teacher` ({cause}): {err}') from None
     return path
+
+
+def _other_decoder(teacher: nn.Module, state: dict) -> str:
+    """Why a checkpoint's decoder cannot be the teacher's, when its parts
+    differ (an attention decoder's ``cell`` against a CTC head); '' if alike."""
+    def parts(keys):
+        return {k.split('.')[1] for k in keys if k.startswith('decoder.') and k.count('.') > 1}
+    theirs, ours = parts(state), parts(teacher.state_dict())
+    if theirs == ours:
+        return ''
+    kind = type(getattr(teacher, 'decoder', None)).__name__
+    return (f'the checkpoint\'s decoder has the parts {sorted(theirs)}, the config\'s '
+            f'{kind} {sorted(ours)}: a teacher of another decoder type, attention or CTC?')
+
+
+def link_target(path: str) -> str:
+    """`` (best_plate_accuracy_epoch_5.pth)`` for a ``best.pth`` link: which
+    epoch was read; '' for a plain file."""
+    return f' ({os.readlink(path)})' if osp.islink(path) else ''
