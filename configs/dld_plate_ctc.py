@@ -1,5 +1,7 @@
-# DLD with a CTC head (references 001/002: ResNet + Transformer + CTC) on the
-# synthetic paired plates. Train its teacher with
+# DLD with a CTC head (references 001/002: ResNet + Transformer + CTC; here
+# the encoder has no self-attention layer, num_layers=0, as the attention
+# configs) on the synthetic paired plates. No decoder hidden states: the
+# feature loss uses the backbone and encoder levels only. Train its teacher with
 #   python tools/train.py configs/teacher_plate_hr_ctc.py
 _base_ = [
     '_base_/models/dld_ctc.py',

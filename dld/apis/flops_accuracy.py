@@ -58,9 +58,9 @@ from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
               'multiply-add counts as one flop (half the "2 x MAC" figure some papers '
               'quote); cheap element-wise ops are not counted. A beam search of width W is '
-              'counted in full: the decoder on W hypotheses at every step, an upper bound '
-              'for a search that stops early; "saved" compares with the teacher decoding '
-              'greedily.')
+              'counted in full: an attention decoder on W hypotheses at every step, an '
+              'upper bound for a search that stops early; a CTC prefix search over every '
+              'frame, exact; "saved" compares with the teacher decoding greedily.')
 
 
 DEFAULT_PREFIXES = dict(plate='plate', track='track')

@@ -11,9 +11,10 @@ needed: FLOPs depend on the architecture and input size only.
 
 The reading is counted as the config decodes (its ``test_cfg``) or, with
 ``--beam-width W``, as ``tools/infer.py --beam-width W`` reads: a beam search
-of width W is counted in full, the decoder on W hypotheses at every step (an
-upper bound for a search that stops early). The reference (the teacher at
-full resolution, or the model at scale 1) decodes greedily.
+of width W is counted in full, an attention decoder on W hypotheses at every
+step (an upper bound for a search that stops early), a CTC prefix search
+over every frame (exact). The reference (the teacher at full resolution, or
+the model at scale 1) decodes greedily.
 
 fvcore counts one fused multiply-add as one flop.
 """
@@ -102,7 +103,8 @@ def _flops_table(cfg, model, scales, shape) -> dict:
                 reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
                 params=params, scales=rows,
                 convention='fvcore: one fused multiply-add counts as one flop; a beam '
-                'search counted in full (W hypotheses at every decoder step); the '
+                'search counted in full (an attention decoder: W hypotheses at every step, '
+                'an upper bound; CTC: the prefix search over every frame, exact); the '
                 'reference decodes greedily')
 
 

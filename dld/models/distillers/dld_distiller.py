@@ -144,7 +144,8 @@ class DLDDistiller(BaseModel):
             short for it; large, so the selector learns to avoid that scale.
         feature_levels (dict): weight of each feature level in the feature
             loss: ``backbone``, ``encoder``, ``decoder`` (any other key is an
-            error).
+            error). ``decoder`` weighs the attention decoder's hidden states;
+            a CTC decoder has none, so it has no effect there.
         test_cfg (dict, optional): prediction options (any other key is an
             error; the student's decoding is its own ``test_cfg``). ``force_scale``: read
             every image at this scale (selector not run). ``reread``: a
