@@ -132,6 +132,10 @@ def main(argv=None) -> int:
         print(f'No setting fits {100 * args.max_flops:.0f} % of the teacher\'s FLOPs{over}.',
               file=sys.stderr)
         return 1
+    if best.reread_fraction == 0:  # a threshold no reading falls under
+        print('\nNo reread setting improves on the selector alone within the budget: '
+              'leave model.test_cfg.reread off.')
+        return 0
     scales = '[' + ','.join(f'{s:g}' for s in best.scales) + ']'
     print(f'\nChosen: --cfg-options model.test_cfg.reread.min_score={best.min_score:g} '
           f'model.test_cfg.reread.scales={scales}')

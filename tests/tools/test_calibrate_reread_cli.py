@@ -64,6 +64,19 @@ def test_no_setting_within_the_budget_fails_clearly(tmp_path_factory, capsys, lo
         capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_a_best_setting_that_rereads_nothing_is_not_printed_as_chosen(tmp_path_factory, capsys,
+                                                                       load_tool):
+    from dld.apis.reread_calibration import CascadeResult
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    nothing = CascadeResult(0.0, (0.4, ), 0.5, 0.3, 0.0)
+    with mock.patch('dld.apis.reread_calibration.calibrate', return_value=(nothing, [nothing])):
+        assert load_tool('calibrate_reread').main(
+            [run['config'], run['student'], '--split', 'test', '--device', 'cpu']) == 0
+    printed = capsys.readouterr().out
+    assert 'Chosen' not in printed and 'leave model.test_cfg.reread off' in printed
+
+
 def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):
     from dld.apis.reread_calibration import CascadeResult
     tool = load_tool('calibrate_reread')
