@@ -209,10 +209,12 @@ def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
 
 
 def _line(rec: dict) -> str:
+    from dld.apis.prediction_drawing import format_confidence
     if rec['error'] is not None:
         return f"{rec['input']}\tERROR\t{rec['error']}"
     h, w = rec['input_size']
-    return (f"{rec['input']}\t{rec['text']}\t{rec['confidence']:.3f}\tscale={rec['scale']:g}"
+    return (f"{rec['input']}\t{rec['text']}\t{format_confidence(rec['confidence'])}"
+            f"\tscale={rec['scale']:g}"
             f"\t{h}x{w}\t{rec['gflops'] * 1e3:.2f} MFLOPs")
 
 
@@ -223,6 +225,7 @@ def main(argv=None) -> int:
         print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)
         return 2
     from dld.apis import PlateRecognizer, load_config, tracks_path
+    from dld.apis.prediction_drawing import format_confidence
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
@@ -244,7 +247,7 @@ def main(argv=None) -> int:
             print(_line(rec))
         for t in result.get('tracks', []):
             votes = t['votes'] if t['text'] is not None else 0
-            conf = '-' if t['confidence'] is None else f"{t['confidence']:.3f}"
+            conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
             print(f"track {t['track_id']}\t{t['text']}\t{conf}\t"
                   f"{votes}/{t['num_frames']} votes")
 

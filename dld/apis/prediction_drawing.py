@@ -65,9 +65,18 @@ def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
     return canvas
 
 
+def format_confidence(confidence: float, digits: int = 3) -> str:
+    """``0.874``; a confidence below ``10**-digits`` in two significant digits
+    (``1.2e-05``): a CTC model's whole-string probabilities are often that
+    small, and ``0.000`` would hide how they compare."""
+    if confidence != 0 and abs(confidence) < 10**-digits:
+        return f'{confidence:.2g}'
+    return f'{confidence:.{digits}f}'
+
+
 def prediction_lines(record: dict) -> List[str]:
     """The text lines drawn for one inference record."""
-    lines = [f"{record['text'] or '(empty)'}  p={record['confidence']:.2f}"]
+    lines = [f"{record['text'] or '(empty)'}  p={format_confidence(record['confidence'], 2)}"]
     h, w = record['input_size']
     lines.append(f"scale {record['scale']:g} ({h}x{w})  {record['gflops'] * 1e3:.1f} MFLOPs")
     if record.get('gt_text'):

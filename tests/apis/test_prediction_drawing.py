@@ -49,3 +49,13 @@ def test_the_recognizer_draws_with_its_configs_case_rule(tiny_run):
     assert not PlateRecognizer(cfg, tiny_run['student'], device='cpu').case_sensitive
     cfg.test_evaluator = [dict(type='PlateRecogMetric', case_sensitive=True)]
     assert PlateRecognizer(cfg, tiny_run['student'], device='cpu').case_sensitive
+
+
+def test_small_confidences_keep_their_digits():
+    from dld.apis.prediction_drawing import format_confidence, prediction_lines
+    assert format_confidence(0.8736) == '0.874'
+    assert format_confidence(0.0) == '0.000'
+    assert format_confidence(1.23e-5) == '1.2e-05'  # a CTC string, not '0.000'
+    record = dict(text='QT8254', confidence=1.5e-5, input_size=[48, 144], scale=1.0,
+                  gflops=0.3)
+    assert prediction_lines(record)[0] == 'QT8254  p=1.5e-05'
