@@ -443,17 +443,28 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
 
 def _as_read(text: str, records: List[dict], norm) -> str:
     """``text`` (a vote over case-folded readings) as the frames spelt it:
-    their most common spelling of it, ties to the larger summed confidence;
-    ``text`` itself where no frame read it whole (a character vote)."""
-    spellings: Dict[str, List[float]] = {}
-    for rec in records:
-        if norm(rec['text']) == text:
-            spelling = spellings.setdefault(rec['text'], [0, 0.0])
-            spelling[0] += 1
-            spelling[1] += float(rec['confidence'] or 0.0)
-    if not spellings:
-        return text
-    return max(sorted(spellings), key=lambda s: tuple(spellings[s]))
+    their most common spelling of it, ties to the larger summed confidence.
+    Where no frame read it whole (a character vote), each character is
+    spelt so, among the frames of its length that read it there."""
+    whole = _most_spelt((rec['text'], rec['confidence']) for rec in records
+                        if norm(rec['text']) == text)
+    if whole is not None:
+        return whole
+    same_length = [rec for rec in records if len(rec['text']) == len(text)]
+    return ''.join(
+        _most_spelt((rec['text'][i], rec['confidence']) for rec in same_length
+                    if norm(rec['text'][i]) == char) or char
+        for i, char in enumerate(text))
+
+
+def _most_spelt(spellings: Iterable[Tuple[str, Optional[float]]]) -> Optional[str]:
+    """The most common spelling of ``(spelling, confidence)`` pairs, ties to
+    the larger summed confidence; None for none."""
+    tally: Dict[str, Tuple[int, float]] = {}
+    for spelling, confidence in spellings:
+        count, total = tally.get(spelling, (0, 0.0))
+        tally[spelling] = (count + 1, total + float(confidence or 0.0))
+    return max(sorted(tally), key=tally.get) if tally else None
 
 
 def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):

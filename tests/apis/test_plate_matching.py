@@ -113,6 +113,10 @@ def test_a_word_keeps_the_spelling_most_of_its_votes_read():
     assert track['text'] == 'Ocean' and track['votes'] == 4
     (track, ) = vote_tracks(records[:2])  # one each: the more confident spelling
     assert track['text'] == 'ocean'
+    # a character vote no frame read whole keeps each character's case
+    chars = [rec(0, 'aBxd', 0.9), rec(1, 'aXcd', 0.8), rec(2, 'xBcD', 0.7)]
+    (track, ) = vote_tracks(chars, vote='chars')
+    assert track['text'] == 'aBcd' and track['votes'] == 0
 
 
 def test_a_config_s_bad_track_vote_fails_when_the_recognizer_is_built():
