@@ -211,15 +211,8 @@ def _track_label(folder: str, normalize: Callable[[str], str]) -> Optional[str]:
 def _label_normalizer(label_dataset_cfg: Optional[dict]) -> Callable[[str], str]:
     """The test set's dictionary's ``normalize`` (upper case unless it is
     case sensitive), built once for all the tracks of an input."""
-    dictionary = (label_dataset_cfg or {}).get('dictionary') or dict(type='Dictionary')
-    if isinstance(dictionary, dict):
-        from mmengine.registry import DefaultScope
-
-        from dld.registry import TASK_UTILS
-        scope = None if DefaultScope.get_current_instance() is not None else 'dld'
-        with DefaultScope.overwrite_default_scope(scope):
-            dictionary = TASK_UTILS.build(dictionary)
-    return dictionary.normalize
+    from .model_loading import dataset_dictionary
+    return dataset_dictionary(label_dataset_cfg).normalize
 
 
 def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],

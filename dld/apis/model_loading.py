@@ -258,10 +258,8 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
                     if isinstance(cfg.get(key), dict)), None)
     if not trained or not isinstance(dataset, dict):
         return
-    from dld.registry import TASK_UTILS
     try:
-        with DefaultScope.overwrite_default_scope('dld'):
-            dictionary = TASK_UTILS.build(dataset.get('dictionary') or dict(type='Dictionary'))
+        dictionary = dataset_dictionary(dataset)
     except Exception:  # noqa: BLE001 - the dataset reports its own dictionary's errors
         return
     chars = ''.join(dictionary.dict[:dictionary.num_chars])
@@ -270,6 +268,18 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
                   f'dictionary holds {chars!r}. If the decoders changed alike, each output '
                   'index now reads as another character: use the dictionary it was trained '
                   'with.', logger='current', level=logging.WARNING)
+
+
+def dataset_dictionary(dataset_cfg: Optional[dict]):
+    """The ``Dictionary`` a dataset config builds (the plate one by default),
+    in DLD's scope unless a scope is current."""
+    dictionary = (dataset_cfg or {}).get('dictionary') or dict(type='Dictionary')
+    if not isinstance(dictionary, dict):
+        return dictionary
+    from dld.registry import TASK_UTILS
+    scope = None if DefaultScope.get_current_instance() is not None else 'dld'
+    with DefaultScope.overwrite_default_scope(scope):
+        return TASK_UTILS.build(dictionary)
 
 
 def _leaf_dataset(dataset):
