@@ -215,8 +215,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []
-        bad: List[str] = []
-        self.bad_annotations = []
+        bad = self.bad_annotations = []
         for rec in self.iter_tracks():
             try:
                 if isinstance(rec, PlateAnnotationError):
@@ -225,13 +224,12 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             except PlateAnnotationError as err:
                 if self.strict:
                     raise
-                bad.append(str(err))
-                self.bad_annotations.append(err)
+                bad.append(err)
                 continue
             data_list.extend(self._expand_frames(rec))
         self.num_bad_annotations = len(bad)
         if bad:
-            shown = '\n  '.join(bad[:10])
+            shown = '\n  '.join(str(err) for err in bad[:10])
             more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
             print_log(
                 f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) '
