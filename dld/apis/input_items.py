@@ -229,20 +229,30 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         dataset = PairedPlateDataset(**kwargs)
     except Exception as err:  # noqa: BLE001 - any parse failure becomes a record
         return [(InputItem(source=path, error=f'cannot read label file: {err}'), None)]
-    items = []
+    lines: List[Tuple[int, Tuple[InputItem, Optional[_Track]]]] = []
     label_parts = _folder_track(path).parts
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
         image = info[f'{stream}_path']
         track = str(info['track_id'])
-        items.append((InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
-                                frame_idx=int(info.get('frame_idx') or 0)),
-                      _Track(label_parts + (track, ), numbered=False)))
+        lines.append((_line_number(info.get('annotation')),
+                      (InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
+                                 frame_idx=int(info.get('frame_idx') or 0)),
+                       _Track(label_parts + (track, ), numbered=False))))
     # A line the set cannot take (a label outside the dictionary, a broken
-    # line) is a record of its own, not an image count quietly smaller.
-    items.extend((InputItem(source=err.where, error=f'label line not read: {err.reason}'), None)
+    # line) is a record of its own, not an image count quietly smaller, and
+    # comes where its line is, so the records read in the file's order.
+    lines.extend((_line_number(err.where),
+                  (InputItem(source=err.where, error=f'label line not read: {err.reason}'), None))
                  for err in dataset.bad_annotations)
-    if not items:
+    if not lines:
         return [(InputItem(source=path, error='label file lists no usable image'), None)]
-    return items
+    lines.sort(key=lambda line_item: line_item[0])  # stable: a line's frames stay in order
+    return [item for _, item in lines]
+
+
+def _line_number(where: Optional[str]) -> int:
+    """The line of a ``'file:line'`` annotation; 0 (first) when it names none."""
+    tail = (where or '').rsplit(':', 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 

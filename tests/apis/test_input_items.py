@@ -35,14 +35,19 @@ def test_hr_stream_gives_the_hr_frames_and_an_error_for_lr_only_tracks(label_fil
         (osp.join(root, 'c/hr-1.png'), 'EF56', 'c')]
     [lr_only] = [i for i in items if i.error]
     assert lr_only.source == f'{label_file}:2' and 'LR-only track' in lr_only.error
+    # The records come in the file's order, the refused line between its neighbours.
+    assert [i.track_id or i.source for i in items] == ['a', 'a', f'{label_file}:2', 'c']
 
 
 def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_path):
     path = tmp_path / 'words.txt'
     path.write_text('a/lr-1.png\tAB12\nb/lr-1.png\tHELLO WORLD\n'
-                    'c/lr-1.png,c/lr-2.png|c/hr-1.png\tCD34\n')
+                    'c/lr-1.png,c/lr-2.png|c/hr-1.png\tCD34\nd/lr-1.png\tEF56\n')
     items = expand_inputs(str(path))
-    assert [i.path for i in items if not i.error] == [str(tmp_path / 'a/lr-1.png')]
+    assert [i.path for i in items if not i.error] == [str(tmp_path / 'a/lr-1.png'),
+                                                      str(tmp_path / 'd/lr-1.png')]
+    assert [i.path or i.source for i in items] == [
+        str(tmp_path / 'a/lr-1.png'), f'{path}:2', f'{path}:3', str(tmp_path / 'd/lr-1.png')]
     errors = {i.source: i.error for i in items if i.error}
     assert set(errors) == {f'{path}:2', f'{path}:3'}
     assert "[' ']" in errors[f'{path}:2'] and 'not read' in errors[f'{path}:2']
