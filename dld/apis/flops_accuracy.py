@@ -68,14 +68,19 @@ DEFAULT_PREFIXES = dict(plate='plate', track='track')
 
 def metric_prefixes(evaluator: Evaluator) -> Dict[str, str]:
     """The key prefixes of an evaluator's plate and track metrics (a config
-    may rename them, ``PlateRecogMetric(prefix='word')``)."""
+    may rename them, ``PlateRecogMetric(prefix='word')``).
+
+    Of several metrics of a kind the first is read, as for the case
+    sensitivity of "correct" (:func:`plate_metric_case_sensitive`), so that
+    the accuracy column and the oracle judge a reading alike.
+    """
     from dld.evaluation.metrics import PlateRecogMetric, TrackAccuracyMetric
-    prefixes = dict(DEFAULT_PREFIXES)
+    prefixes = {}
     for metric in evaluator.metrics:
         for name, kind in (('plate', PlateRecogMetric), ('track', TrackAccuracyMetric)):
-            if isinstance(metric, kind) and metric.prefix:
-                prefixes[name] = metric.prefix
-    return prefixes
+            if isinstance(metric, kind) and name not in prefixes:
+                prefixes[name] = metric.prefix or DEFAULT_PREFIXES[name]
+    return {**DEFAULT_PREFIXES, **prefixes}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dld.apis.flops_accuracy import (
     CachedTestSet,
     FlopsAccuracyEvaluator,
     MethodResult,
+    metric_prefixes,
     scale_histogram,
 )
 from dld.apis.model_loading import init_model
@@ -490,3 +491,16 @@ def test_renamed_metric_prefixes_still_fill_the_accuracy_columns(tiny_run):
     assert rows['dld@1']['metrics']['word/accuracy'] == rows['dld@1']['accuracy']
     assert rows['dld@1']['track_accuracy'] == rows['dld@1']['metrics']['group/accuracy']
     assert rows['dld@1']['char_accuracy'] is not None
+
+
+def test_of_two_plate_metrics_the_report_reads_the_first_as_correct_is_judged():
+    """plate_metric_case_sensitive reads the first plate metric; the
+    accuracy column must come from the same one."""
+    from dld.apis.plate_matching import plate_metric_case_sensitive
+    metrics = [dict(type='PlateRecogMetric', prefix='word', case_sensitive=True),
+               dict(type='PlateRecogMetric'),
+               dict(type='TrackAccuracyMetric'), dict(type='TrackAccuracyMetric', prefix='t2')]
+    evaluator = Evaluator(copy.deepcopy(metrics))
+    assert metric_prefixes(evaluator) == dict(plate='word', track='track')
+    assert plate_metric_case_sensitive(Config(dict(test_evaluator=metrics))) is True
+    assert metric_prefixes(Evaluator([])) == dict(plate='plate', track='track')
