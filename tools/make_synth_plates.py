@@ -7,7 +7,8 @@ Example::
 Writes ``{train,val,test}/track_XXXXX/{lr,hr}-00K.png`` (+ ``annotations.json``,
 so the folders also read as the ICPR LRLPR layout) and ``train.txt``,
 ``val.txt``, ``test.txt`` in the paired format. The same arguments give the
-same bytes.
+same bytes. A folder that already holds a set is refused unless
+``--overwrite``; an interrupted run leaves no split a dataset would read.
 """
 import argparse
 import json
@@ -32,8 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out', help='output folder')
     p.add_argument('--tracks', type=int, default=1500, help='train tracks (default 1500)')
-    p.add_argument('--val-tracks', type=int, default=None, help='default: 10%% of --tracks')
-    p.add_argument('--test-tracks', type=int, default=None, help='default: 20%% of --tracks')
+    p.add_argument('--val-tracks', type=int, default=None, help='default: 10%% of --tracks, at least 1')
+    p.add_argument('--test-tracks', type=int, default=None, help='default: 20%% of --tracks, at least 1')
     p.add_argument('--frames', type=int, default=5, help='frames per track (default 5)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
@@ -47,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=0,
                    help='worker processes (0: this one); the output does not depend on it')
     p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace a set already in the folder (its train/val/test folders and '
+                   'files and meta.json) instead of refusing')
     a = p.parse_args(argv)
     # Checked here, so that a wrong value is a usage error naming the option
     # (the generator's own checks are tracebacks, or OpenCV's for the size).
@@ -66,13 +70,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return a
 
 
-def main(argv=None) -> None:
-    a = parse_args(argv)
-    stats = generate_synth_plates(
+def _generate(a: argparse.Namespace) -> dict:
+    return generate_synth_plates(
         a.out, tracks=a.tracks, val_tracks=a.val_tracks, test_tracks=a.test_tracks,
         frames=a.frames, seed=a.seed, layouts=a.layouts, layout_weights=a.layout_weights,
         hr_size=tuple(a.hr_size), degradation=a.degradation, progress=not a.no_progress,
-        workers=a.workers)
+        workers=a.workers, overwrite=a.overwrite)
+
+
+def main(argv=None) -> None:
+    a = parse_args(argv)
+    try:
+        stats = _generate(a)
+    except FileExistsError as err:
+        raise SystemExit(f'make_synth_plates.py: {err}') from None
     t = stats['tracks']
     print(f"Wrote {t['train']}/{t['val']}/{t['test']} train/val/test tracks "
           f"({stats['images']} images) to {a.out} in {stats['seconds']:.1f} s "

@@ -85,6 +85,70 @@ def test_ensure_generates_only_when_split_files_are_missing(tmp_path):
     assert ensure_synth_plates(root, seed=0, **SMALL) is False
     os.remove(os.path.join(root, 'val.txt'))
     assert ensure_synth_plates(root, seed=0, **SMALL) is True
+    assert ensure_synth_plates(root, seed=0, **SMALL) is False
+
+
+def test_a_set_already_in_the_folder_is_refused_or_replaced_whole(tmp_path):
+    import json
+    out = str(tmp_path / 's')
+    generate_synth_plates(out, seed=0, **SMALL)
+    (tmp_path / 's' / 'notes.txt').write_text('mine')
+    before = tree(out)
+    with pytest.raises(FileExistsError, match=r's already holds a plate set \(train, val, test,'):
+        generate_synth_plates(out, seed=5, **dict(SMALL, frames=1))
+    assert tree(out) == before  # refused before anything was written
+    generate_synth_plates(out, seed=5, **dict(SMALL, frames=1), overwrite=True)
+    fresh = str(tmp_path / 'fresh')
+    generate_synth_plates(fresh, seed=5, **dict(SMALL, frames=1))
+    # no frame of the old set is left beside the new one (hr-002 was the old set's)
+    assert tree(out) == sorted(tree(fresh) + ['notes.txt'])
+    assert json.loads((tmp_path / 's' / 'meta.json').read_text())['seed'] == 5
+
+
+def test_an_interrupted_run_leaves_no_split_a_dataset_would_read(tmp_path):
+    from dld.datasets import LRLPRTrackDataset
+    from dld.datasets.synth import generator
+    out = str(tmp_path / 's')
+    real = generator.make_track
+    calls = []
+
+    def dies_on_the_third_track(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    with mock.patch.object(generator, 'make_track', dies_on_the_third_track):
+        with pytest.raises(KeyboardInterrupt):
+            generate_synth_plates(out, seed=0, **SMALL)
+    assert os.listdir(out) == [generator.STAGING_DIR]  # two tracks, out of sight
+    with pytest.raises(Exception, match='train'):
+        LRLPRTrackDataset(data_root=os.path.join(out, 'train'), pipeline=[])
+    assert ensure_synth_plates(out, seed=0, **SMALL) is True  # the rerun is not refused
+    fresh = str(tmp_path / 'fresh')
+    generate_synth_plates(fresh, seed=0, **SMALL)
+    assert tree(out) == tree(fresh)
+    assert all(filecmp.cmp(os.path.join(out, f), os.path.join(fresh, f), shallow=False)
+               for f in tree(out))
+
+
+def test_ensure_refuses_a_folder_it_did_not_make(tmp_path):
+    root = tmp_path / 'synth'
+    (root / 'train').mkdir(parents=True)
+    (root / 'train' / 'mine.png').write_bytes(b'x')
+    with pytest.raises(FileExistsError, match='synth already holds a plate set'):
+        ensure_synth_plates(str(root), seed=0, **SMALL)
+    assert (root / 'train' / 'mine.png').read_bytes() == b'x'
+
+
+def test_annotations_spell_the_layout_as_the_icpr_release(tmp_path):
+    import json
+    out = tmp_path / 's'
+    generate_synth_plates(str(out), seed=0, layouts=('brazilian', 'mercosur', 'AA-NNN'),
+                          **dict(SMALL, tracks=12))
+    layouts = {json.loads(p.read_text())['plate_layout']
+               for p in out.glob('*/track_*/annotations.json')}
+    assert layouts == {'Brazilian', 'Mercosur', 'AA-NNN'}
 
 
 def test_cli_reports_speed(tmp_path):
@@ -96,6 +160,12 @@ def test_cli_reports_speed(tmp_path):
     assert res.returncode == 0, res.stderr
     assert 'tracks/s' in res.stdout
     assert (tmp_path / 'cli' / 'test.txt').read_text().count('\n') == 1
+    again = subprocess.run(res.args, capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and '--overwrite' in again.stderr
+    assert 'Traceback' not in again.stderr
+    again = subprocess.run(res.args + ['--overwrite'], capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
 
 
 @pytest.mark.parametrize('bad', [dict(layouts=('xyz', )), dict(frames=0),

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import os.path as osp
+import shutil
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -17,10 +18,12 @@ from tqdm import tqdm
 from dld.utils.atomic_file import write_text_atomic
 
 from ..degradation import DegradationConfig, degrade_plate
-from .plate_text import label_pattern, num_labels, resolve_layout, sample_plate_text
+from .plate_text import LAYOUTS, label_pattern, num_labels, resolve_layout, sample_plate_text
 from .render import draw_plate, render_frame, sample_style
 
 SPLITS = ('train', 'val', 'test')
+#: Where tracks are rendered before they take their place (``out_dir/<this>``).
+STAGING_DIR = '.synth_partial'
 _SPLIT_CODE = {'train': 0, 'val': 1, 'test': 2}
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
@@ -136,7 +139,8 @@ def generate_synth_plates(out_dir: str,
                           hr_size: Tuple[int, int] = (64, 192),
                           degradation: Optional[dict] = None,
                           progress: bool = True,
-                          workers: int = 0) -> dict:
+                          workers: int = 0,
+                          overwrite: bool = False) -> dict:
     """Render a synthetic plate dataset into ``out_dir``.
 
     Layout::
@@ -150,6 +154,14 @@ def generate_synth_plates(out_dir: str,
     split's content does not depend on the other splits' sizes. Labels are
     unique across the whole dataset (no test plate appears in train): a
     repeated label is redrawn from the seed ``(seed, split, index, attempt)``.
+
+    Tracks are rendered into ``out_dir/.synth_partial/`` and moved into
+    place when every one is written, then ``meta.json`` and the split files
+    are written: an interrupted run leaves no split folder that a dataset
+    would read as complete (the next run discards the staging folder). A
+    set already in ``out_dir`` is refused unless ``overwrite``, which
+    removes its split folders and files first: rendering over it would mix
+    its frames with the new ones.
 
     Args:
         out_dir (str): output folder (created).
@@ -168,6 +180,9 @@ def generate_synth_plates(out_dir: str,
         progress (bool): show a tqdm bar.
         workers (int): worker processes rendering tracks (0: this process).
             The output does not depend on it.
+        overwrite (bool): replace a set already in ``out_dir`` (its
+            ``train``/``val``/``test`` folders and files and ``meta.json``;
+            nothing else in the folder is touched).
 
     Returns:
         dict: ``tracks`` (per split), ``images``, ``seconds``,
@@ -180,8 +195,17 @@ def generate_synth_plates(out_dir: str,
     deg = DegradationConfig.from_dict(degradation)
     hr_size = (int(hr_size[0]), int(hr_size[1]))
     _check_label_space(sum(sizes.values()), resolved, w)
+    existing = _set_entries(out_dir)
+    if existing and not overwrite:
+        raise FileExistsError(
+            f'{out_dir} already holds a plate set ({", ".join(existing)}): rendering over it '
+            'would mix its frames with the new ones. Give another folder, delete it, or '
+            'pass overwrite=True (--overwrite) to replace that set.')
 
-    os.makedirs(out_dir, exist_ok=True)
+    staging = osp.join(out_dir, STAGING_DIR)
+    if osp.isdir(staging):  # an interrupted run's tracks: ours, never read
+        shutil.rmtree(staging)
+    os.makedirs(staging)
     start = time.perf_counter()
     jobs = [(split, i) for split in SPLITS for i in range(sizes[split])]
 
@@ -202,7 +226,7 @@ def generate_synth_plates(out_dir: str,
                 track = make_track(*args(split, i, attempt))
             taken.add(track['label'])
             rel = f'{split}/track_{i:05d}'
-            folder = osp.join(out_dir, rel)
+            folder = osp.join(staging, rel)
             os.makedirs(folder, exist_ok=True)
             lr_names, hr_names = [], []
             for k, (lr, hr) in enumerate(zip(track['lr'], track['hr']), 1):
@@ -210,7 +234,8 @@ def generate_synth_plates(out_dir: str,
                 _write_bytes(osp.join(folder, f'hr-{k:03d}.png'), hr)
                 lr_names.append(f'{rel}/lr-{k:03d}.png')
                 hr_names.append(f'{rel}/hr-{k:03d}.png')
-            ann = dict(plate_layout=track['layout'], plate_text=track['label'])
+            ann = dict(plate_layout=_icpr_layout_name(track['layout']),
+                       plate_text=track['label'])
             write_text_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
             lines[split].append(f"{','.join(lr_names)}|{','.join(hr_names)}\t{track['label']}")
             bar.update(1)
@@ -219,10 +244,19 @@ def generate_synth_plates(out_dir: str,
             pool.close()
             pool.join()
     bar.close()
+    for name in existing:  # only with overwrite: the old set goes once the new one is whole
+        path = osp.join(out_dir, name)
+        shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+    # meta.json before the splits: a set stopped from here on is known as
+    # the generator's, which ensure_synth_plates may then replace.
     meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
                       frames=frames, seed=seed, layouts=layouts,
                       layout_weights=layout_weights, hr_size=hr_size, degradation=degradation)
     write_text_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
+    for split in SPLITS:
+        os.makedirs(osp.join(staging, split), exist_ok=True)  # an empty split has its folder
+        os.replace(osp.join(staging, split), osp.join(out_dir, split))
+    os.rmdir(staging)
     # Split files last: their presence means "complete" to ensure_synth_plates.
     for split in SPLITS:
         write_text_atomic(osp.join(out_dir, f'{split}.txt'),
@@ -230,6 +264,18 @@ def generate_synth_plates(out_dir: str,
     seconds = time.perf_counter() - start
     return dict(tracks=sizes, images=2 * frames * len(jobs), seconds=seconds,
                 tracks_per_s=len(jobs) / max(seconds, 1e-9))
+
+
+def _set_entries(out_dir: str) -> List[str]:
+    """The names in ``out_dir`` that a generated set consists of."""
+    names = [*SPLITS, *(f'{s}.txt' for s in SPLITS), 'meta.json']
+    return [n for n in names if osp.lexists(osp.join(out_dir, n))]
+
+
+def _icpr_layout_name(layout: str) -> str:
+    """``plate_layout`` as the ICPR release spells it (``'Brazilian'``); a
+    custom pattern as given."""
+    return layout.capitalize() if layout in LAYOUTS else layout
 
 
 @contextlib.contextmanager
@@ -259,7 +305,10 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
 
     ``generator_kwargs`` go to :func:`generate_synth_plates` (``progress``
     defaults to False here). An existing set made with other arguments is
-    kept, with a warning naming the difference.
+    kept, with a warning naming the difference. A set without every split
+    file (stopped before its end, or a file deleted) is replaced when its
+    ``meta.json`` says this generator made it, and refused otherwise: the
+    folder may hold someone's own data.
     """
     if synth_plates_present(data_root):
         _warn_if_stale(data_root, generator_kwargs)
@@ -271,7 +320,7 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
             return False
         print_log(f'Synthetic plates not found in {data_root!r}: generating them '
                   f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
-        kwargs = dict(progress=False)
+        kwargs = dict(progress=False, overwrite=_made_here(data_root))
         kwargs.update(generator_kwargs)
         stats = generate_synth_plates(data_root, **kwargs)
     print_log(f'Generated {sum(stats["tracks"].values())} synthetic tracks '
@@ -279,6 +328,16 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
               f'({stats["tracks_per_s"]:.0f} tracks/s) into {data_root!r}',
               logger='current', level=logging.INFO)
     return True
+
+
+def _made_here(data_root: str) -> bool:
+    """Whether ``data_root/meta.json`` says this generator wrote the folder."""
+    try:
+        with open(osp.join(data_root, 'meta.json'), encoding='utf-8') as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get('generator') == 'dld.datasets.synth'
 
 
 def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:
