@@ -33,8 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out', help='output folder')
     p.add_argument('--tracks', type=int, default=1500, help='train tracks (default 1500)')
-    p.add_argument('--val-tracks', type=int, default=None, help='default: 10%% of --tracks, at least 1')
-    p.add_argument('--test-tracks', type=int, default=None, help='default: 20%% of --tracks, at least 1')
+    p.add_argument('--val-tracks', type=int, default=None,
+                   help='default: 10%% of --tracks, at least 1')
+    p.add_argument('--test-tracks', type=int, default=None,
+                   help='default: 20%% of --tracks, at least 1')
     p.add_argument('--frames', type=int, default=5, help='frames per track (default 5)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
