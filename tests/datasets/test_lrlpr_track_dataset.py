@@ -131,6 +131,21 @@ def test_tracks_in_a_symlinked_folder_are_read(icpr_root, tmp_path):
         'train/Scenario-A/Brazilian/track_00001', 'train/Scenario-B/Mercosur/track_00002']
 
 
+def test_hidden_folders_hold_no_tracks(icpr_root, tmp_path):
+    """A notebook's checkpoint copy of a track, or an unfinished synthetic
+    set, is not read as more tracks."""
+    import shutil
+    track = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    shutil.copytree(track, track / '.ipynb_checkpoints')
+    shutil.copytree(track, icpr_root / '.synth_partial' / 'train' / 'track_00009')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='first')
+    assert [ds.get_data_info(i)['track_id'] for i in range(len(ds))] == [
+        'train/Scenario-A/Brazilian/track_00001', 'train/Scenario-B/Mercosur/track_00002']
+    hidden_root = tmp_path / '.data'  # the folder asked for is read, hidden or not
+    shutil.copytree(track, hidden_root / 'track_00001')
+    assert len(LRLPRTrackDataset(data_root=str(hidden_root), frames='first')) == 1
+
+
 def test_a_data_root_without_tracks_is_an_error_naming_it(tmp_path):
     (tmp_path / 'empty' / 'train').mkdir(parents=True)
     with pytest.raises(PlateAnnotationError,
