@@ -10,6 +10,7 @@ import sys
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
@@ -23,6 +24,11 @@ from dld.engine.launch import (
     parse_runner_args,
     prepare_run,
     relax_deterministic_algorithms,
+)
+from dld.engine.lr_schedule_options import (
+    scale_one_cycle_peaks,
+    warn_lr_set_by_schedule,
+    warn_schedule_outlasting_training,
 )
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -46,15 +52,18 @@ def parse_args(argv=None):
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual total batch size over '
-        '`auto_scale_lr.base_batch_size`')
-    add_runner_arguments(parser, 'train_cfg.max_epochs=3 optim_wrapper.optimizer.lr=1e-4')
+        help='scale the learning rate (and a one-cycle schedule\'s peak) by the actual '
+        'total batch size over `auto_scale_lr.base_batch_size`')
+    add_runner_arguments(parser, 'train_cfg.max_epochs=3 param_scheduler.0.end=3 '
+                         'param_scheduler.0.eta_max=1e-4')
     return parse_runner_args(parser, argv)
 
 
 def build_config(args) -> Config:
     """The config as the runner will see it, with the CLI flags applied."""
     cfg = load_runner_config(args)
+    warn_lr_set_by_schedule(cfg, args.cfg_options or {})
+    warn_schedule_outlasting_training(cfg)
 
     if args.amp:
         enable_amp(cfg, args.config)
@@ -116,6 +125,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     prepare_run(cfg)
+    scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         runner = Runner.from_cfg(cfg)
         relax_deterministic_algorithms(cfg)

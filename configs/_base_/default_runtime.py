@@ -23,6 +23,9 @@ default_hooks = dict(
     # dies mid-validation validates that epoch again on --resume (the final
     # metrics and best checkpoint of the last epoch included).
     resumed_validation=dict(type='ResumedValidationHook'),
+    # The LR schedule counts iterations: a run resumed with another number of
+    # processes, batch size or training set stops before its first step.
+    resumed_schedule=dict(type='ResumedScheduleCheckHook'),
     # An attention decoder emits at most max_seq_len - 1 characters; a longer
     # training label on disk stops the run before its first step, naming its
     # line, instead of being cut.

@@ -289,3 +289,17 @@ def test_a_checkpoint_url_with_plain_data_loads(tmp_path, monkeypatch):
     other = TinyModel()
     load_checkpoint(other, url, map_location='cpu')
     assert torch.equal(other.fc.weight, model.fc.weight)
+
+
+def test_files_of_saves_cut_short_are_removed_when_training_starts(tmp_path):
+    """A kill -9 mid-save leaves its temporary file (a checkpoint's size);
+    the next run in the work dir removes it, and nothing else."""
+    leftovers = ['.epoch_2.pth.7qk2ny7k.tmp', '.best_score_epoch_1.pth.ab_cd12x.tmp',
+                 'best.pth.tmp-1234']
+    kept = ['notes.tmp', 'data.tmp-1', 'mine.pth']
+    for name in leftovers + kept:
+        (tmp_path / name).write_bytes(b'x' * 10)
+    _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=1)
+    names = set(os.listdir(tmp_path))
+    assert not names & set(leftovers)
+    assert set(kept) <= names and 'epoch_1.pth' in names

@@ -323,3 +323,29 @@ def test_two_processes_killed_in_the_last_validation_validate_it_on_resume(
     assert os.readlink(work / 'best.pth') == 'best_plate_accuracy_epoch_1.pth'
     with open(work / 'last_validation.json') as f:
         assert json.load(f)['epoch'] == 1
+
+
+@pytest.mark.slow
+def test_resuming_with_other_iterations_per_epoch_stops_before_its_first_step(
+        tiny_teacher_config, train_tool, run_name, tmp_path):
+    """Resumed by another number of processes (here: another batch size), the
+    schedule would end at the wrong step; the run refuses instead."""
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1')
+    with pytest.raises(RuntimeError, match=r'Resumed at epoch 1 of a run of 2 iterations per '
+                                           r'epoch, but this one has 4'):
+        _train(train_tool, tiny_teacher_config, tmp_path, run_name(),
+               'train_dataloader.batch_size=2', '--resume')
+    assert not osp.exists(tmp_path / 'epoch_2.pth')
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), '--resume')  # same: goes on
+    assert osp.isfile(tmp_path / 'epoch_3.pth')
+
+
+@pytest.mark.slow
+def test_auto_scale_lr_scales_the_one_cycle_peak(tiny_teacher_config, train_tool, run_name,
+                                                  tmp_path):
+    train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path), '--auto-scale-lr',
+                     '--cfg-options', f'experiment_name={run_name()}', 'train_cfg.max_epochs=1',
+                     *EXACT])
+    ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    # batch 4 of base_batch_size 64, one process: the peak 1e-3 becomes 1e-3 / 16
+    assert ckpt['optimizer']['param_groups'][0]['max_lr'] == pytest.approx(1e-3 / 16)

@@ -1,10 +1,12 @@
 """MMEngine's CheckpointHook, made safe to interrupt and safe to load."""
 import os
 import os.path as osp
+import re
 
 from mmengine.dist import is_main_process
 from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 
 from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, register_checkpoint_io
 from dld.registry import HOOKS
@@ -30,10 +32,12 @@ class AtomicCheckpointHook(CheckpointHook):
       :func:`dld.engine.checkpoint.make_checkpoint_plain`, so it holds only
       types on the allow-list and loads with ``weights_only=True``.
 
-    And one addition: with a single ``save_best`` key and a local ``out_dir``,
+    And two additions: with a single ``save_best`` key and a local ``out_dir``,
     ``best.pth`` in the out dir always points (symlink) at the current best
     checkpoint (``best_plate_accuracy_epoch_N.pth``), so other configs can
-    name the teacher's best checkpoint without knowing N.
+    name the teacher's best checkpoint without knowing N; and the temporary
+    files of saves that a ``kill -9`` cut short (a checkpoint's size each)
+    are removed from the out dir when training starts, logged.
 
     Args:
         best_link (str | None): name of that link; None for no link.
@@ -51,6 +55,8 @@ class AtomicCheckpointHook(CheckpointHook):
                 and _parse_uri_prefix(str(out_dir)) == ''):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
+        if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
+            _remove_unfinished_saves(str(self.out_dir))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)
@@ -70,6 +76,28 @@ class AtomicCheckpointHook(CheckpointHook):
         for path in deferred:
             if path != best:
                 backend.remove(path)
+
+
+#: ``AtomicLocalBackend``'s temporary files (``.epoch_2.pth.k3j9x1q_.tmp``)
+#: and ``_point_link_at``'s (``best.pth.tmp-1234``).
+_UNFINISHED = re.compile(r'^\..+\.[A-Za-z0-9_]+\.tmp$|^.+\.pth\.tmp-\d+$')
+
+
+def _remove_unfinished_saves(out_dir: str) -> None:
+    """Remove what saves killed midway left in ``out_dir``: nothing saves
+    before training starts, so every such file is a leftover."""
+    if not osp.isdir(out_dir):
+        return
+    removed, size = [], 0
+    for name in sorted(os.listdir(out_dir)):
+        path = osp.join(out_dir, name)
+        if _UNFINISHED.match(name) and (osp.islink(path) or osp.isfile(path)):
+            size += 0 if osp.islink(path) else osp.getsize(path)
+            os.remove(path)
+            removed.append(name)
+    if removed:
+        print_log(f'Removed {len(removed)} file(s) of saves cut short in {out_dir} '
+                  f'({size / 2**20:.1f} MiB): {", ".join(removed)}', logger='current')
 
 
 def _point_link_at(link: str, target: str) -> None:

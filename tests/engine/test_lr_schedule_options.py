@@ -1,0 +1,64 @@
+"""The LR schedule follows the command line as users mean it: auto scaling
+reaches a one-cycle peak, and ignored or cut-short settings are named."""
+import pytest
+from mmengine.config import Config
+
+from dld.engine import lr_schedule_options
+from dld.engine.lr_schedule_options import (
+    scale_one_cycle_peaks,
+    warn_lr_set_by_schedule,
+    warn_schedule_outlasting_training,
+)
+
+
+def _cfg(**extra):
+    cfg = dict(
+        train_dataloader=dict(batch_size=16),
+        train_cfg=dict(max_epochs=10),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        param_scheduler=[dict(type='OneCycleLR', eta_max=1e-3, by_epoch=True, end=10)],
+        auto_scale_lr=dict(enable=True, base_batch_size=64))
+    cfg.update(extra)
+    return Config(cfg)
+
+
+@pytest.fixture
+def logged(monkeypatch):
+    lines = []
+    monkeypatch.setattr(lr_schedule_options, 'print_log',
+                        lambda msg, **kwargs: lines.append(msg))
+    return lines
+
+
+def test_auto_scaling_scales_the_one_cycle_peak_as_mmengine_scales_lr(logged):
+    cfg = _cfg()
+    assert scale_one_cycle_peaks(cfg, world_size=2) == 0.5  # 2 x 16 / 64
+    assert cfg.param_scheduler[0].eta_max == pytest.approx(5e-4)
+    assert 'eta_max 0.001 -> 0.0005' in logged[0]
+    cfg = _cfg(param_scheduler=dict(type='OneCycleLR', eta_max=[1e-3, 2e-3]))
+    scale_one_cycle_peaks(cfg, world_size=8)
+    assert cfg.param_scheduler.eta_max == pytest.approx([2e-3, 4e-3])
+
+
+def test_without_auto_scaling_nothing_changes(logged):
+    cfg = _cfg(auto_scale_lr=dict(enable=False, base_batch_size=64))
+    assert scale_one_cycle_peaks(cfg, world_size=4) is None
+    assert cfg.param_scheduler[0].eta_max == 1e-3 and not logged
+
+
+def test_an_optimizer_lr_the_schedule_overrides_is_named(logged):
+    warn_lr_set_by_schedule(_cfg(), {'train_cfg.max_epochs': 3})
+    assert not logged
+    warn_lr_set_by_schedule(_cfg(), {'optim_wrapper.optimizer.lr': 1e-4})
+    assert 'param_scheduler.0.eta_max instead' in logged[0]
+    warn_lr_set_by_schedule(_cfg(param_scheduler=[dict(type='CosineAnnealingLR')]),
+                            {'optim_wrapper.optimizer.lr': 1e-4})
+    assert len(logged) == 1  # a schedule relative to lr: the lr counts
+
+
+def test_a_schedule_that_outlasts_training_is_named(logged):
+    warn_schedule_outlasting_training(_cfg())
+    assert not logged
+    warn_schedule_outlasting_training(_cfg(train_cfg=dict(max_epochs=5)))
+    assert 'ends at epoch 10, after train_cfg.max_epochs=5' in logged[0]
+    assert 'param_scheduler.0.end=5' in logged[0]
