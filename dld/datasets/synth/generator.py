@@ -246,7 +246,7 @@ def generate_synth_plates(out_dir: str,
     bar.close()
     for name in existing:  # only with overwrite: the old set goes once the new one is whole
         path = osp.join(out_dir, name)
-        shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+        shutil.rmtree(path) if osp.isdir(path) and not osp.islink(path) else os.remove(path)
     # meta.json before the splits: a set stopped from here on is known as
     # the generator's, which ensure_synth_plates may then replace.
     meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
