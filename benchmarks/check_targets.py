@@ -14,8 +14,10 @@ cycle (``control_lr_cycle3/report/report.json``, and paired by image
 and ``throughput.json`` written by ``benchmarks/full_schedule.py``, prints
 one markdown table of targets with the measured figures and whether each is
 met, and writes it to ``WORK_DIR/targets.md``. Nothing is typed by hand:
-every figure comes from those files. A missing file is reported as such, not
-skipped silently.
+every figure comes from those files. A missing file, or a report without
+the rows a target needs, makes that target's row "not measured", naming the
+file or rows and the step that writes them; where no file at all is found,
+it exits with 1 and writes nothing.
 """
 import argparse
 import json
@@ -39,7 +41,15 @@ def _load(path: str) -> Optional[dict]:
 
 
 def _rows(report: dict) -> Dict[str, dict]:
-    return {r['method']: r for r in report['methods']}
+    return {r['method']: r for r in report.get('methods', [])}
+
+
+def _lacking(rows: Dict[str, dict], *methods: str) -> Optional[str]:
+    """'not measured: ...' naming the methods a (partial or older) report
+    has no row for, or None when it has them all."""
+    missing = [m for m in methods if m not in rows]
+    return (f"not measured: the report has no {', '.join(missing)} row (rerun the step "
+            'that writes it)') if missing else None
 
 
 def interpolate(points: List[tuple], x: float) -> float:
@@ -57,9 +67,18 @@ DEPLOYED = (('dld_selector', 'oracle_matched', 'DLD+selector'),
             ('dld_reread', 'oracle_matched_reread', 'DLD+selector+reread'))
 
 
+EFFICIENCY = ('1. efficiency (student reads down-sampled HR)',
+              'acc >= teacher - 0.5 pt at <= 30% FLOPs')
+LR_LEAD = ('2. LR recovery, DLD+selector vs no-KD at equal FLOPs', '>= +5 pt')
+ORACLE = ('3. DLD+selector vs oracle ({})', "FLOPs <= 1.15x the oracle's at equal acc.")
+
+
 def efficiency(rep: dict) -> List[list]:
     """One row per deployed method: the selector alone, and with the reread cascade."""
     r = _rows(rep)
+    lacking = _lacking(r, 'teacher_hr', 'dld_selector')
+    if lacking:
+        return [[*EFFICIENCY, lacking, False]]
     t = r['teacher_hr']
     fixed = [(k, v) for k, v in r.items() if k.startswith('dld@')]
     best_fixed = min((v for _, v in fixed if v['accuracy'] >= t['accuracy'] - 0.005),
@@ -84,6 +103,9 @@ def efficiency(rep: dict) -> List[list]:
 
 def selector_quality(rep: dict, setting: str) -> List[list]:
     r = _rows(rep)
+    lacking = _lacking(r, 'dld_selector')
+    if lacking:
+        return [[ORACLE[0].format(setting), ORACLE[1], lacking, False]]
     out = []
     for method, oracle, label in DEPLOYED:
         if method not in r:
@@ -104,7 +126,7 @@ def selector_quality(rep: dict, setting: str) -> List[list]:
             continue
         sel_student = s['gflops'] - rep['selector_gflops']
         ratio = s['gflops'] / o['gflops']
-        out.append([name, "FLOPs <= 1.15x the oracle's at equal acc.",
+        out.append([name, ORACLE[1],
                     f"{s['gflops']:.4f} GFLOPs ({sel_student:.4f} student + "
                     f"{rep['selector_gflops']:.5f} selector) vs oracle {o['gflops']:.4f} at "
                     f"{100 * o['accuracy']:.2f}%: {ratio:.2f}x", ratio <= 1.15])
@@ -119,9 +141,19 @@ def selector_headroom(head: dict, setting: str) -> List[list]:
              f"oracle ({head['eval']} split)", 'reported', reach, None]]
 
 
+def lead_lacking(rep: dict) -> Optional[str]:
+    """What a report lacks for the selector's lead at equal FLOPs (its
+    selector row, its no-KD rows), or None."""
+    r = _rows(rep)
+    if not any(k.startswith('nokd@') for k in r):
+        return 'not measured: the report has no no-KD rows (its --baseline-ckpt)'
+    return _lacking(r, 'dld_selector')
+
+
 def selector_lead(rep: dict) -> Tuple[float, float]:
     """The no-KD student's accuracy interpolated at the DLD selector's mean
-    FLOPs, and the selector's lead over it in points."""
+    FLOPs, and the selector's lead over it in points (see ``lead_lacking``
+    first)."""
     r = _rows(rep)
     nokd = [(v['gflops'], v['accuracy']) for k, v in r.items() if k.startswith('nokd@')]
     s = r['dld_selector']
@@ -131,11 +163,14 @@ def selector_lead(rep: dict) -> Tuple[float, float]:
 
 def seed_leads(reports: Dict[str, dict]) -> List[list]:
     """Reported with target 2: its lead at equal FLOPs for each training seed
-    whose report is on disk (``benchmarks/seed_spread.py``)."""
-    gains = {name: selector_lead(rep)[1] for name, rep in reports.items()}
+    whose report is on disk (``benchmarks/seed_spread.py``); a report without
+    the rows it needs is named, not counted."""
+    lacking = {name: lead_lacking(rep) for name, rep in reports.items()}
+    gains = {name: selector_lead(rep)[1] for name, rep in reports.items() if not lacking[name]}
     met = sum(g >= 5.0 for g in gains.values())
     return [['2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed',
-             'reported', ', '.join(f'{name}: {g:+.2f} pt' for name, g in gains.items())
+             'reported', ', '.join(f'{name}: {gains[name]:+.2f} pt' if name in gains else
+                                   f'{name}: {lacking[name]}' for name in reports)
              + f' (>= +5 pt in {met} of {len(gains)})', None]]
 
 
@@ -144,21 +179,25 @@ def lr_recovery(rep: dict) -> List[list]:
     nokd = [v for k, v in r.items() if k.startswith('nokd@')]
     dld = {v['scale']: v for k, v in r.items() if k.startswith('dld@')}
     if not nokd:
-        return [['2. LR recovery', '+5 pt over no-KD', 'no no-KD rows in the report', False]]
+        return [[*LR_LEAD, lead_lacking(rep), False]]
     per_scale = []
     for v in sorted(nokd, key=lambda v: -v['scale']):
         d = dld.get(v['scale'])
         if d is not None:
             per_scale.append((v['scale'], 100 * (d['accuracy'] - v['accuracy'])))
-    s = r['dld_selector']
-    base_at, gain = selector_lead(rep)
-    out = [['2. LR recovery, DLD+selector vs no-KD at equal FLOPs', '>= +5 pt',
-            f"{100 * s['accuracy']:.2f}% vs {100 * base_at:.2f}% (no-KD interpolated at "
-            f"{s['gflops']:.4f} GFLOPs): {gain:+.2f} pt", gain >= 5.0]]
+    lacking = lead_lacking(rep)
+    if lacking:
+        out = [[*LR_LEAD, lacking, False]]
+    else:
+        s = r['dld_selector']
+        base_at, gain = selector_lead(rep)
+        out = [[*LR_LEAD, f"{100 * s['accuracy']:.2f}% vs {100 * base_at:.2f}% (no-KD "
+                f"interpolated at {s['gflops']:.4f} GFLOPs): {gain:+.2f} pt", gain >= 5.0]]
     out.append(['2. LR recovery, DLD student vs no-KD per fixed scale', '>= +5 pt',
-                ', '.join(f'{sc:g}: {g:+.2f}' for sc, g in per_scale),
-                all(g >= 5.0 for _, g in per_scale)])
-    if s.get('track_accuracy') is not None:
+                ', '.join(f'{sc:g}: {g:+.2f}' for sc, g in per_scale) if per_scale else
+                "not measured: the report has no dld@ rows at the no-KD student's scales",
+                bool(per_scale) and all(g >= 5.0 for _, g in per_scale)])
+    if not lacking and s.get('track_accuracy') is not None:
         base_track = interpolate([(v['gflops'], v['track_accuracy']) for v in nokd],
                                  s['gflops'])
         out.append(['2. track voting over 5 frames (reported)', 'reported',
@@ -207,32 +246,68 @@ def operating_points(sweep: dict, setting: str) -> List[list]:
              '; '.join(figures(p) for p in points), None]]
 
 
-def costs(step: Optional[dict], thr: Optional[dict]) -> List[list]:
+def step_cost(step: dict) -> List[list]:
+    """Target 4, the training step (``benchmarks/training_step_cost.py``)."""
+    setup = f"batch {step['batch_size']}, {step['threads']} threads"
+    # Two readings of "a student-only step": the student trained alone on
+    # the same input at the same size, and the no-KD recipe's step (one
+    # random, mostly smaller, scale). Both are judged and shown.
+    return [['4. training step, DLD sampled / student step (same input, 1.0)',
+             '<= 2.5x', f"{step['ratio_vs_student_1_0']:.2f}x, {setup}",
+             step['ratio_vs_student_1_0'] <= 2.5],
+            ['4. training step, DLD sampled / no-KD recipe step (random scale)',
+             '<= 2.5x', f"{step['ratio_vs_nokd_recipe']:.2f}x, {setup}",
+             step['ratio_vs_nokd_recipe'] <= 2.5]]
+
+
+def throughput(thr: dict) -> List[list]:
+    """Target 4, the selector's share of the FLOPs, and the throughput
+    (``benchmarks/inference_throughput.py``)."""
     out = []
-    if step:
-        setup = f"batch {step['batch_size']}, {step['threads']} threads"
-        # Two readings of "a student-only step": the student trained alone on
-        # the same input at the same size, and the no-KD recipe's step (one
-        # random, mostly smaller, scale). Both are judged and shown.
-        out.append(['4. training step, DLD sampled / student step (same input, 1.0)',
-                    '<= 2.5x', f"{step['ratio_vs_student_1_0']:.2f}x, {setup}",
-                    step['ratio_vs_student_1_0'] <= 2.5])
-        out.append(['4. training step, DLD sampled / no-KD recipe step (random scale)',
-                    '<= 2.5x', f"{step['ratio_vs_nokd_recipe']:.2f}x, {setup}",
-                    step['ratio_vs_nokd_recipe'] <= 2.5])
-    if thr:
-        rows = thr['rows']
-        students = [r for r in rows if r['name'].startswith('student')]
-        dld = next((r for r in rows if r['name'] == 'DLD + selector'), None)
-        if dld is not None:
-            worst = max(r['selector_share_pct'] for r in students)
-            out.append(['4. selector share of inference FLOPs', '<= 3%',
-                        f"{dld['selector_share_pct']:.2f}% of DLD's mean cost; {worst:.2f}% at "
-                        'the cheapest scale', worst <= 3.0])
-        out.append([f"4. CPU throughput, batch {thr['batch_size']} ({thr['threads']} threads)",
-                    'reported', ', '.join(f"{r['name']}: {r['images_per_s']:.0f}"
-                                          for r in rows) + ' images/s', None])
+    rows = thr['rows']
+    students = [r for r in rows if r['name'].startswith('student')]
+    dld = next((r for r in rows if r['name'] == 'DLD + selector'), None)
+    if dld is not None:
+        worst = max(r['selector_share_pct'] for r in students)
+        out.append(['4. selector share of inference FLOPs', '<= 3%',
+                    f"{dld['selector_share_pct']:.2f}% of DLD's mean cost; {worst:.2f}% at "
+                    'the cheapest scale', worst <= 3.0])
+    out.append([f"4. CPU throughput, batch {thr['batch_size']} ({thr['threads']} threads)",
+                'reported', ', '.join(f"{r['name']}: {r['images_per_s']:.0f}"
+                                      for r in rows) + ' images/s', None])
     return out
+
+
+SCHEDULE = '`python benchmarks/full_schedule.py'
+ANALYSIS = ' (not with --skip-analyses)'
+# Each input of the table: the step of the full schedule that writes it.
+MADE_BY = {
+    'report_hr/report.json': f'step 5/8 of {SCHEDULE} --setting efficiency` writes it',
+    'report_lr/report.json': f'step 6/8 of {SCHEDULE} --setting lr` writes it',
+    'paired_lead_lr.json': f'step 6c/8 of {SCHEDULE} --setting lr` writes it',
+    'gamma_hr.json': f'step 5b/8 of {SCHEDULE} --setting efficiency` writes it{ANALYSIS}',
+    'gamma_lr.json': f'step 6b/8 of {SCHEDULE} --setting lr` writes it{ANALYSIS}',
+    'headroom_hr.json': f'step 5a/8 of {SCHEDULE} --setting efficiency` writes it{ANALYSIS}',
+    'headroom_lr.json': f'step 6a/8 of {SCHEDULE} --setting lr` writes it{ANALYSIS}',
+    'step_cost.json': f'step 7/8 of {SCHEDULE}` writes it, after both settings',
+    'throughput.json': f'step 8/8 of {SCHEDULE}` writes it, after both settings',
+}
+
+
+def not_measured(work: str, name: str, *targets: Tuple[str, str, bool]) -> List[list]:
+    """A row for each ``(target, goal, judged)`` that the input ``name`` (of
+    ``MADE_BY``), missing from ``work``, would have given: it names the file
+    and the step that writes it."""
+    why = f'not measured: no {osp.join(work, name)}; {MADE_BY[name]}'
+    return [[target, goal, why, False if judged else None] for target, goal, judged in targets]
+
+
+def judged(work: str, found: Dict[str, Optional[dict]], name: str, judge,
+           *targets: Tuple[str, str, bool]) -> List[list]:
+    """``judge``'s rows from the input ``name`` when it was found, else its
+    ``targets`` as not measured."""
+    data = found[name]
+    return judge(data) if data is not None else not_measured(work, name, *targets)
 
 
 def training_seeds(work: str) -> List[int]:
@@ -249,6 +324,13 @@ def seed_reports(work: str) -> Dict[str, dict]:
     return {f'seed {n}': _load(p) for n, p in paths.items() if osp.exists(p)}
 
 
+def verdict(measured: str, ok: Optional[bool]) -> str:
+    """The verdict column: a target not measured is not called missed."""
+    if measured.startswith('not measured'):
+        return 'not measured'
+    return '-' if ok is None else ('met' if ok else 'NOT met')
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description='Judge the targets of docs/results.md from the full schedule\'s outputs.')
@@ -257,16 +339,13 @@ def main(argv=None) -> int:
     work = parser.parse_args(argv).work_dir
     if not osp.isdir(work):
         parser.error(f'{work}: no such directory; run benchmarks/full_schedule.py first')
-    rep_hr = _load(osp.join(work, 'report_hr/report.json'))
-    rep_lr = _load(osp.join(work, 'report_lr/report.json'))
-    rows = []
-    if rep_hr:
-        rows += efficiency(rep_hr)
-    if rep_lr:
-        rows += lr_recovery(rep_lr)
-    lead = _load(osp.join(work, 'paired_lead_lr.json'))
-    if lead:
-        rows += paired_lead(lead)
+    found = {name: _load(osp.join(work, name)) for name in MADE_BY}
+    rep_lr = found['report_lr/report.json']
+    rows = judged(work, found, 'report_hr/report.json', efficiency, (*EFFICIENCY, True))
+    rows += judged(work, found, 'report_lr/report.json', lr_recovery, (*LR_LEAD, True))
+    rows += judged(work, found, 'paired_lead_lr.json', paired_lead,
+                   ('2. LR recovery, lead per fixed scale, 95% interval paired over tracks',
+                    'reported', False))
     seeds = seed_reports(work)
     if seeds:  # optional: written by seed_spread.py, not by the schedule
         rows += seed_leads({**({'published': rep_lr} if rep_lr else {}), **seeds})
@@ -274,28 +353,30 @@ def main(argv=None) -> int:
         rows += teacher_share(rep_lr, _load(osp.join(work, CONTROL_REPORT)))
     if osp.exists(osp.join(work, TEACHER_SHARE)):
         rows += paired_lead(_load(osp.join(work, TEACHER_SHARE)), "the teacher's share")
-    for name, setting in (('gamma_hr.json', 'efficiency setting'),
-                          ('gamma_lr.json', 'LR setting')):
-        sweep = _load(osp.join(work, name))
-        if sweep:
-            rows += operating_points(sweep, setting)
-    if rep_hr:
-        rows += selector_quality(rep_hr, 'efficiency setting')
-    head = _load(osp.join(work, 'headroom_hr.json'))
-    if head:
-        rows += selector_headroom(head, 'efficiency setting')
-    if rep_lr:
-        rows += selector_quality(rep_lr, 'LR setting')
-    head = _load(osp.join(work, 'headroom_lr.json'))
-    if head:
-        rows += selector_headroom(head, 'LR setting')
-    rows += costs(_load(osp.join(work, 'step_cost.json')),
-                  _load(osp.join(work, 'throughput.json')))
+    for tag, setting in (('hr', 'efficiency setting'), ('lr', 'LR setting')):
+        rows += judged(work, found, f'gamma_{tag}.json',
+                       lambda sweep, s=setting: operating_points(sweep, s),
+                       (f'selector operating points ({setting})', 'reported', False))
+    for tag, setting in (('hr', 'efficiency setting'), ('lr', 'LR setting')):
+        rows += judged(work, found, f'report_{tag}/report.json',
+                       lambda rep, s=setting: selector_quality(rep, s),
+                       (ORACLE[0].format(setting), ORACLE[1], True))
+        rows += judged(work, found, f'headroom_{tag}.json',
+                       lambda head, s=setting: selector_headroom(head, s),
+                       (f'3. headroom, {setting}', 'reported', False))
+    rows += judged(work, found, 'step_cost.json', step_cost,
+                   ('4. training step, DLD sampled / student-only step', '<= 2.5x', True))
+    rows += judged(work, found, 'throughput.json', throughput,
+                   ('4. selector share of inference FLOPs', '<= 3%', True),
+                   ('4. CPU throughput', 'reported', False))
     from tabulate import tabulate
-    table = tabulate([[a, b, c, '-' if ok is None else ('met' if ok else 'NOT met')]
-                      for a, b, c, ok in rows],
+    table = tabulate([[a, b, c, verdict(c, ok)] for a, b, c, ok in rows],
                      headers=['target', 'goal', 'measured', 'verdict'], tablefmt='github')
     print(table)
+    if not any(found.values()) and not seeds:
+        print(f'nothing measured: {work} holds none of the files above; run '
+              f'`python benchmarks/full_schedule.py --work-dir {work}` first', file=sys.stderr)
+        return 1
     from dld.utils.atomic_file import write_text_atomic
     write_text_atomic(osp.join(work, 'targets.md'), table + '\n')
     return 0

@@ -22,16 +22,17 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/teacher_plate_hr.py'))
-    p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--height', type=int, default=48)
-    p.add_argument('--width', type=int, default=144)
-    p.add_argument('--rounds', type=int, default=5)
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--batch-size', type=at_least(1), default=64)
+    p.add_argument('--height', type=at_least(1), default=48)
+    p.add_argument('--width', type=at_least(1), default=144)
+    p.add_argument('--rounds', type=at_least(1), default=5)
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     return p.parse_args(argv)
 
 

@@ -27,10 +27,12 @@ everything), and a training run that was interrupted resumes from its last
 checkpoint, so an interrupted schedule continues where it stopped. Each step
 is an ordinary tool, printed before it runs. ``--setting efficiency`` and
 ``--setting lr`` run one setting's steps (after the teacher), so the two can
-run side by side on a machine with cores to spare; ``--setting all``
+run side by side on a machine with cores to spare (the second waits while
+the first trains the teacher, then reuses it); ``--setting all``
 afterwards does what is left and checks the targets. ``--setting lr-control``
 (not part of "all") runs the LR DLD chain again with the teacher's losses
-switched off, the recipe control of docs/results.md.
+switched off, the recipe control of docs/results.md; it stops at once,
+naming them, when the LR runs it reads are not trained yet.
 
 ``--amp`` trains every run in mixed precision (``tools/train.py --amp``);
 the reports still read the float32 checkpoints in float32.
@@ -38,12 +40,15 @@ the reports still read the float32 checkpoints in float32.
 which no target's verdict needs (about 1.5 h of the schedule).
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
+from typing import Iterator
 
 from tabulate import tabulate
 
@@ -86,6 +91,16 @@ SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
 TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
 # Flags every training run gets after its config (main sets ``--amp`` here).
 TRAIN_FLAGS: list = []
+# The step that trains each run of the schedule (its work dir's name), and the
+# setting that runs it: named when a later step or script finds it missing.
+RUN_STEPS = ((r'teacher', 'step 1/8', None),
+             (r'dld_hr_(cycle\d+|selector)', 'steps 2/8 to 2b/8', 'efficiency'),
+             (r'nokd_lr(_cycle\d+)?', 'steps 3/8 and 3a/8', 'lr'),
+             (r'dld_lr(_student_cycle\d+|_selector)?', 'steps 4/8 to 4b/8', 'lr'),
+             (r'control_lr(_cycle\d+)?', 'steps C/4', 'lr-control'))
+# The LR setting's runs the recipe control reads beside its own.
+LR_CONTROL_READS = (*(f'nokd_lr_cycle{c}' for c in range(1, LR_STUDENT_CYCLES + 1)),
+                    'dld_lr_selector')
 
 
 def add_amp_argument(parser: argparse.ArgumentParser) -> None:
@@ -137,20 +152,86 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     print(f'=== {step}: done in {minutes:.1f} min', flush=True)
 
 
+def repo_path(path: str) -> str:
+    """``path`` as the steps, run in the repository, read it: relative to the
+    repository inside it, absolute outside (not ``../../tmp/x``)."""
+    full = osp.join(REPO, path)  # an absolute path stays as it is
+    inside = osp.relpath(full, REPO)
+    return osp.normpath(full) if inside.split(os.sep)[0] == os.pardir else inside
+
+
 def checkpoint_of(work_dir: str) -> str:
     """The run's best checkpoint (validated), else its last one."""
     best = osp.join(work_dir, 'best.pth')
     if osp.exists(osp.join(REPO, best)):
         return best
     with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
-        return osp.relpath(f.read().strip(), REPO)
+        return repo_path(f.read().strip())
+
+
+def is_trained(work_dir: str) -> bool:
+    """Whether the run in ``work_dir`` finished here (``TRAIN_DONE``) or was
+    validated elsewhere (``best.pth``, e.g. copied from another machine)."""
+    return any(osp.exists(osp.join(REPO, work_dir, name)) for name in (TRAIN_DONE, 'best.pth'))
+
+
+def made_by(w: str, run: str) -> str:
+    """The step and command that train ``run`` (a name in the work dir ``w``)."""
+    step, setting = next(((step, setting) for pattern, step, setting in RUN_STEPS
+                          if re.fullmatch(pattern, run)), (None, None))
+    command = (f'`python benchmarks/full_schedule.py --work-dir {w}'
+               + (f' --setting {setting}`' if setting else '`'))
+    return f'{step} of {command}' if step else command
+
+
+def require_runs(w: str, runs, reader: str) -> None:
+    """Stop at once when ``reader`` needs runs of ``w`` that are not trained,
+    naming each with what trains it: else it fails on the first one only
+    when it reaches it, maybe hours of training later."""
+    missing = [run for run in runs if not is_trained(f'{w}/{run}')]
+    if missing:
+        raise SystemExit(f'{reader} reads runs that are not trained yet:\n' + ''.join(
+            f'  {w}/{run}: {made_by(w, run)}\n' for run in missing) + 'Train them first.')
+
+
+@contextlib.contextmanager
+def exclusive(path: str) -> Iterator[bool]:
+    """Hold an exclusive lock on the file ``path`` for the block; yields
+    whether another process held it first (and so may have done the work).
+
+    Why: ``--setting efficiency`` and ``--setting lr`` started side by side
+    both begin with the same teacher run; the second waits here until the
+    first has trained it. A no-op where ``fcntl`` is missing (not POSIX)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'a') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
+        except BlockingIOError:
+            print(f'=== waiting for {path}: another process holds it', flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+            waited = True
+        try:
+            yield waited
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def hr_teacher(w: str, redo: bool) -> str:
-    """Train the HR teacher in ``w``/teacher unless done; its checkpoint."""
+    """Train the HR teacher in ``w``/teacher unless done; its checkpoint.
+
+    Every setting (and seed_spread.py) starts with it: a schedule started
+    beside one training it waits, then reuses it, even under ``--redo`` (the
+    other one is distilling from it by then)."""
     teacher = f'{w}/teacher'
-    train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
-                             teacher], teacher, redo)
+    with exclusive(osp.join(REPO, w, '.teacher.lock')) as waited:
+        train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                                 teacher], teacher, redo and not waited)
     return checkpoint_of(teacher)
 
 
@@ -413,6 +494,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     w, redo = args.work_dir, args.redo
     use_amp(args.amp)
+    if args.setting == 'lr-control':  # before the teacher: hours before the first read
+        require_runs(w, LR_CONTROL_READS, 'full_schedule.py --setting lr-control')
     analyses = not args.skip_analyses
     os.makedirs(osp.join(REPO, w), exist_ok=True)
     start = time.time()

@@ -25,6 +25,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -32,10 +33,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
     p.add_argument('checkpoint', nargs='?', help='DLD checkpoint (student + selector)')
-    p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--batch-size', type=at_least(1), default=64)
+    p.add_argument('--repeats', type=at_least(1), default=5)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision, as tools/infer.py --amp reads')
     p.add_argument('--json', help='write the figures here')
@@ -138,7 +139,8 @@ def main(argv=None) -> int:
                      '-' if r['selector_share_pct'] is None else f"{r['selector_share_pct']:.2f}"]
                     for r in rows],
                    headers=['model', 'input', 'GFLOPs / image', 'images/s',
-                            'selector share of FLOPs (%)'], tablefmt='github'))
+                            'selector share of FLOPs (%)'], tablefmt='github',
+                   disable_numparse=True))
     if model.selector is not None:
         worst = max(r['selector_share_pct'] for r in rows if r['name'].startswith('student'))
         mean = next(r for r in rows if r['name'] == 'DLD + selector')['selector_share_pct']
@@ -148,7 +150,8 @@ def main(argv=None) -> int:
     if args.json:
         write_json_atomic(args.json, dict(
             batch_size=n, device=str(device), threads=torch.get_num_threads(),
-            checkpoint=args.checkpoint, rows=rows, dtype=str(amp_dtype or torch.float32)),
+            checkpoint=args.checkpoint, rows=rows, dtype=str(amp_dtype or torch.float32),
+            config=args.config, cfg_options=args.cfg_options, repeats=args.repeats),
                           indent=2)
     return 0
 

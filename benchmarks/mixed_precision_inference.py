@@ -22,6 +22,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least, positive  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -30,12 +31,12 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('labels', help='a label file (its frames of the stream the student reads)')
-    p.add_argument('--scales', type=float, nargs='+',
+    p.add_argument('--scales', type=positive, nargs='+',
                    help="fixed scales to read at (default: the config's)")
-    p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--rounds', type=int, default=2)
+    p.add_argument('--batch-size', type=at_least(1), default=64)
+    p.add_argument('--rounds', type=at_least(1), default=2)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--json', help='write the figures here')
     return p.parse_args(argv)
 
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
                    headers=['read at', 'images', 'plate acc. float32 (%)',
                             f'plate acc. {name} (%)', 'same text and scale (%)',
                             'images/s float32', f'images/s {name}', 'speed-up'],
-                   tablefmt='github'))
+                   tablefmt='github', disable_numparse=True))
     if args.json:
         write_json_atomic(args.json, dict(
             dtype=name, device=args.device, threads=torch.get_num_threads(),

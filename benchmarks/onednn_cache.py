@@ -29,6 +29,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 STEP_MARK = 'DLD_STEP_SECONDS'
@@ -37,18 +38,18 @@ STEP_MARK = 'DLD_STEP_SECONDS'
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
-    p.add_argument('--capacities', type=int, nargs='+', default=[1024, 8192],
+    p.add_argument('--capacities', type=at_least(0), nargs='+', default=[1024, 8192],
                    help="oneDNN's cache capacities to compare (1024: oneDNN's default)")
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--steps', type=int, default=20, help='timed steps per process')
-    p.add_argument('--warmup', type=int, default=40,
+    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--steps', type=at_least(1), default=20, help='timed steps per process')
+    p.add_argument('--warmup', type=at_least(0), default=40,
                    help='untimed steps first: the shapes a run meets early on are '
                    'compiled whatever the capacity, and new sub-batch sizes keep '
                    'turning up for tens of steps')
-    p.add_argument('--repeats', type=int, default=2, help='processes per capacity')
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--repeats', type=at_least(1), default=2, help='processes per capacity')
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--json', help='write the figures here')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     return p.parse_args(argv)

@@ -25,6 +25,7 @@ from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from full_schedule import REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
+from numeric_options import at_least  # noqa: E402
 
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -83,7 +84,7 @@ def render_ms_per_item(items: int = 200) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--cycles', type=int, default=2)
+    parser.add_argument('--cycles', type=at_least(1), default=2)
     parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS))
     parser.add_argument('--teacher', default='work_dirs/results/teacher',
                         help="the HR teacher's work dir (trained here when it has none)")

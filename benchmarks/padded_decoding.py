@@ -24,6 +24,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
 from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -35,12 +36,12 @@ def parse_args(argv=None):
     p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--steps', type=int, default=30, help='timed steps of each way')
-    p.add_argument('--infer-batch-size', type=int, default=64)
-    p.add_argument('--warmup', type=int, default=20,
+    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--steps', type=at_least(1), default=30, help='timed steps of each way')
+    p.add_argument('--infer-batch-size', type=at_least(1), default=64)
+    p.add_argument('--warmup', type=at_least(0), default=20,
                    help='untimed rounds first (oneDNN compiles kernels for new shapes)')
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--json', help='write the figures here')
     return p.parse_args(argv)
 

@@ -16,10 +16,14 @@ checkpoint, ``--baseline-config configs/student_plate_lr.py``,
 ``--baseline-name``): the recipe control is compared that way.
 """
 import argparse
+import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from numeric_options import at_least, positive  # noqa: E402
 
 
 def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray,
@@ -78,14 +82,14 @@ def main(argv=None) -> int:
                         help="the no-KD student, or a DLD checkpoint whose student is "
                         "compared (another DLD run's)")
     parser.add_argument('--baseline-config', help="its config (default: the DLD student's)")
-    parser.add_argument('--scales', type=float, nargs='+',
+    parser.add_argument('--scales', type=positive, nargs='+',
                         help="default: the distiller's candidate scales")
     parser.add_argument('--baseline-name', default='no-KD',
                         help="the baseline's name in the table (default: no-KD)")
-    parser.add_argument('--resamples', type=int, default=2000)
+    parser.add_argument('--resamples', type=at_least(1), default=2000)
     parser.add_argument('--json', help='also write the rows here')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--max-batches', type=int, help='read only the first N batches')
+    parser.add_argument('--max-batches', type=at_least(1), help='read only the first N batches')
     args = parser.parse_args(argv)
     read = read_both(args.config, args.checkpoint, args.baseline_ckpt, args.baseline_config,
                      args.scales, args.device, args.max_batches)
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
     print(lead_table(rows, args.baseline_name))
     if args.json:
         from dld.utils.atomic_file import write_json_atomic
-        write_json_atomic(args.json, dict(rows=rows), indent=1)
+        write_json_atomic(args.json, dict(rows=rows, max_batches=args.max_batches), indent=1)
     return 0
 
 

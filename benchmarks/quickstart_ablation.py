@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import re
 import sys
 from typing import Dict, List, Optional
 
@@ -47,6 +48,36 @@ VARIANTS: Dict[str, List[str]] = {
 AS_BUILT = 'as_built.pth'
 # epoch_1.pth is read after the run; the runtime keeps only the last three.
 KEEP_EVERY_EPOCH = ['default_hooks.checkpoint.max_keep_ckpts=-1']
+
+
+def quickstart_teacher(w: str, given: str) -> str:
+    """The teacher run tools/quickstart.py distilled from, in its work dir
+    ``w`` (``given``: as the user wrote it, for messages).
+
+    The quickstart trains ``teacher``, then ``teacher_2``, ... from other
+    seeds while one stays under its accuracy gate, and distils from the
+    first that passes; only its report names that one (``--teacher-ckpt``,
+    ``report/report.json``). Without a report, a lone ``teacher`` is the one;
+    among several, the choice is refused rather than guessed."""
+    root = osp.join(REPO, w)
+    runs = sorted((d for d in (os.listdir(root) if osp.isdir(root) else [])
+                   if re.fullmatch(r'teacher(_\d+)?', d) and osp.isdir(osp.join(root, d))),
+                  key=lambda d: int(d.partition('_')[2] or 1))
+    quickstart = f'`python tools/quickstart.py --work-dir {given}`'
+    if not runs:
+        raise SystemExit(f'{osp.join(given, "teacher")}: no quickstart teacher; run '
+                         f'{quickstart} first')
+    report = osp.join(root, 'report', 'report.json')
+    if osp.exists(report):
+        with open(report) as f:
+            used = (json.load(f).get('inputs') or {}).get('teacher_checkpoint') or ''
+        if osp.basename(osp.dirname(used)) in runs:
+            return f'{w}/{osp.basename(osp.dirname(used))}'
+    if runs == ['teacher']:
+        return f'{w}/teacher'
+    raise SystemExit(f'{given}: teacher runs {", ".join(runs)}, but no quickstart report '
+                     f'({osp.join(given, "report", "report.json")}) says which one passed its '
+                     f'accuracy gate and was distilled from: run {quickstart} to its end first')
 
 
 def slug(name: str) -> str:
@@ -102,12 +133,14 @@ def main(argv=None) -> int:
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
-    w, redo = osp.relpath(osp.abspath(args.work_dir), REPO), args.redo
+    w, redo = schedule.repo_path(osp.abspath(args.work_dir)), args.redo
     config = args.config or CONFIGS[args.setting]
-    teacher = f'{w}/teacher'
+    teacher = quickstart_teacher(w, args.work_dir)
     if not osp.exists(osp.join(REPO, teacher, 'last_checkpoint')):
-        raise SystemExit(f'{teacher}: no quickstart teacher; run `python tools/quickstart.py '
+        raise SystemExit(f'{osp.join(args.work_dir, osp.basename(teacher))}: the quickstart '
+                         f'teacher has no checkpoint; run `python tools/quickstart.py '
                          f'--work-dir {args.work_dir}` first')
+    print(f'=== distilling from the quickstart teacher {teacher}', flush=True)
     t_ckpt = schedule.checkpoint_of(teacher)
     root = f'{w}/ablation/{args.setting}'
 

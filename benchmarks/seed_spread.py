@@ -31,6 +31,7 @@ from tabulate import tabulate
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
+from numeric_options import at_least  # noqa: E402
 
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
@@ -88,18 +89,32 @@ def pair_json(work_dir: str, dld: str, nokd: str) -> str:
 
 def _existing(name: str, work_dir: str) -> Dict[str, str]:
     """``{name: work_dir}`` if that run finished, else ``{}`` (and say so)."""
-    if osp.exists(osp.join(schedule.REPO, work_dir, schedule.TRAIN_DONE)) or osp.exists(
-            osp.join(schedule.REPO, work_dir, 'best.pth')):
+    if schedule.is_trained(work_dir):
         return {name: work_dir}
     print(f'=== no {name} chain in {work_dir}: the new chains are read without it', flush=True)
     return {}
+
+
+def require_partners(w: str, chains: list, nokd: Dict[str, str], dld: Dict[str, str]) -> None:
+    """Stop before any training when the chains asked for have no chain of
+    the other kind on disk to be read against (``nokd``, ``dld``: those found),
+    naming the published one and what trains it."""
+    last = {'nokd': f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}', 'dld': 'dld_lr_selector'}
+    for kind, found in (('nokd', nokd), ('dld', dld)):
+        if kind not in chains and not found:
+            raise SystemExit(
+                f"--chains {' '.join(chains)}: no {'no-KD' if kind == 'nokd' else 'DLD'} "
+                f'chain is trained in {w} to read the new chain against (the published '
+                f'one, {w}/{last[kind]}: {schedule.made_by(w, last[kind])}; or one of an '
+                f'earlier --seed). Train it first, or both here: --chains nokd dld')
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results',
                         help="the full schedule's work dir (the published chains)")
-    parser.add_argument('--seed', type=int, default=1, help='the training seed of the new chains')
+    parser.add_argument('--seed', type=at_least(0), default=1,
+                        help='the training seed of the new chains')
     parser.add_argument('--chains', nargs='+', choices=CHAINS, default=list(CHAINS),
                         help='which chains to train again')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
@@ -109,7 +124,6 @@ def main(argv=None) -> int:
     w, redo = args.work_dir, args.redo
     seeded = f'{w}/seed{args.seed}'
     extra, tag = (f'randomness.seed={args.seed}', ), f'seed {args.seed}: '
-    t_ckpt = schedule.hr_teacher(w, redo)
     # The published chains and those of earlier seeds are read only where
     # they are on disk: on a new machine the new chains are still read
     # against each other.
@@ -121,6 +135,8 @@ def main(argv=None) -> int:
             continue
         nokd.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/nokd_lr_cycle{cycles}'))
         dld.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/dld_lr_selector'))
+    require_partners(w, args.chains, nokd, dld)
+    t_ckpt = schedule.hr_teacher(w, redo)
     if 'nokd' in args.chains:
         nokd[f'seed {args.seed}'] = schedule.nokd_lr_chain(seeded, t_ckpt, redo, extra, tag)
     if 'dld' in args.chains:
@@ -138,9 +154,6 @@ def main(argv=None) -> int:
                                  selector, baseline, out, redo)
             with open(osp.join(schedule.REPO, out)) as f:
                 leads[dld_name, nokd_name] = json.load(f)
-    if not leads:
-        print('=== no pair to read: train the other chain too (--chains nokd dld)')
-        return 1
     table = lead_table({f'{d} vs {n}': lead for (d, n), lead in leads.items()})
     table += '\n\n' + spread_table(leads)
     names = sorted(set(dld) | set(nokd), key=_seed_of)

@@ -29,6 +29,7 @@ from tabulate import tabulate
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
+from numeric_options import at_least  # noqa: E402
 
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 
@@ -115,11 +116,22 @@ def sweep_table(points: List[dict]) -> str:
         tablefmt='github', disable_numparse=True)
 
 
+def runs_read(setting: str, gammas: List[float], published: float) -> List[str]:
+    """The schedule's runs the sweep reads (work-dir names): the teacher, the
+    last student cycle, the no-KD student, and the published selector when
+    its gamma is swept."""
+    spec = SETTINGS[setting]
+    return ['teacher', spec['student'], *([spec['baseline']] if spec['baseline'] else []),
+            *([spec['selector']] if published in gammas else [])]
+
+
 def sweep(work_dir: str, setting: str, gammas: List[float], redo: bool) -> List[dict]:
     spec, w = SETTINGS[setting], work_dir
+    published = config_gamma(spec['selector_config'])
+    schedule.require_runs(w, runs_read(setting, gammas, published),
+                          f'selector_gamma_sweep.py --setting {setting}')
     teacher = schedule.checkpoint_of(f'{w}/teacher')
     student = schedule.checkpoint_of(f"{w}/{spec['student']}")
-    published = config_gamma(spec['selector_config'])
     baseline = []
     if spec['baseline']:
         baseline = ['--baseline-ckpt', schedule.checkpoint_of(f"{w}/{spec['baseline']}"),
@@ -149,7 +161,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results')
     parser.add_argument('--setting', choices=sorted(SETTINGS), default='lr')
-    parser.add_argument('--gammas', type=float, nargs='+',
+    parser.add_argument('--gammas', type=at_least(0, float), nargs='+',
                         help='default: 0.1 0.2 0.3 0.5 1 (LR), 0.1 0.3 0.5 1 (efficiency)')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     schedule.add_amp_argument(parser)

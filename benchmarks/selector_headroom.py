@@ -33,6 +33,7 @@ import sys
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least, positive  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 PROBES = (((16, 48), (8, 16, 32)), ((24, 72), (16, 32, 64)))
@@ -53,14 +54,15 @@ def parse_args(argv=None):
                    'has synth_plates, else val)')
     p.add_argument('--eval', default='test', choices=('val', 'test'),
                    help='images every policy is judged on')
-    p.add_argument('--fresh-tracks', type=int, default=1000)
+    p.add_argument('--fresh-tracks', type=at_least(1), default=1000)
     p.add_argument('--fresh-dir', default='work_dirs/selector_headroom/plates',
                    help='where --fit fresh renders its plates (reused when present)')
     p.add_argument('--train-gap', action='store_true',
                    help="also read the training split: the student's accuracy there")
-    p.add_argument('--probe-epochs', type=int, default=30)
-    p.add_argument('--max-ratio', type=float, default=1.15)
-    p.add_argument('--max-batches', type=int, help='read at most this many batches per split')
+    p.add_argument('--probe-epochs', type=at_least(1), default=30)
+    p.add_argument('--max-ratio', type=positive, default=1.15)
+    p.add_argument('--max-batches', type=at_least(1),
+                   help='read at most this many batches per split')
     p.add_argument('--device', help='cpu or cuda (default: cuda when available)')
     p.add_argument('--json', help='write the figures here')
     from dld.cli_options import ConfigOptionsAction
@@ -209,6 +211,7 @@ def main(argv=None) -> int:
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         out = dict(fit=fit, eval=args.eval, scales=scales, max_ratio=args.max_ratio,
+                   max_batches=args.max_batches,
                    accuracy_per_scale={s: r.correct.mean(0).tolist() for s, r in readings.items()},
                    num_images={s: len(r.first) for s, r in readings.items()},
                    auc=aucs, deployed=[p.as_dict() for p in deployed],

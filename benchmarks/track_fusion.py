@@ -25,6 +25,7 @@ import numpy as np
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from numeric_options import at_least, positive  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
 
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
@@ -90,13 +91,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('inputs', nargs='+', help='label files or ICPR track folders')
-    parser.add_argument('--scale', type=float, help='read every frame at this scale')
-    parser.add_argument('--beam-width', type=int, help="default: the config's decoding")
+    parser.add_argument('--scale', type=positive, help='read every frame at this scale')
+    parser.add_argument('--beam-width', type=at_least(1), help="default: the config's decoding")
     parser.add_argument('--layouts', nargs='+', help='also vote among fitting readings, '
                         'e.g. brazilian mercosur')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--resamples', type=int, default=2000)
+    parser.add_argument('--batch-size', type=at_least(1), default=64)
+    parser.add_argument('--resamples', type=at_least(1), default=2000)
     parser.add_argument('--json', help='write the rows here')
     return parser.parse_args(argv)
 

@@ -39,6 +39,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
 from dld.utils import read_config  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -49,13 +50,13 @@ def parse_args(argv=None):
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
     p.add_argument('--baseline-config', default=osp.join(REPO, 'configs/student_plate_lr.py'))
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--steps', type=int, default=20, help='timed steps per model')
-    p.add_argument('--warmup', type=int, default=20,
+    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--steps', type=at_least(1), default=20, help='timed steps per model')
+    p.add_argument('--warmup', type=at_least(0), default=20,
                    help='untimed rounds first: oneDNN compiles a kernel for each new '
                    "input shape, and the DLD step's per-scale sub-batches keep meeting "
                    'new sizes for tens of steps, which a long run no longer pays')
-    p.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
+    p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--bf16', action='store_true',
                    help='also time every step under bfloat16 autocast, interleaved')
     p.add_argument('--json', help='write the figures here')
@@ -133,6 +134,19 @@ def _dld_model(cfg, ckpt, train_selector: bool = True):
     return model
 
 
+DLD_STEP = 'DLD (sampled)'  # the judged step: each row's ratio is against it
+BF16 = ' bf16'  # the name of a step timed again under bfloat16 autocast ends so
+
+
+def step_rows(seconds: dict) -> list:
+    """``(step, s / step, DLD / this)`` per timed step. A bfloat16 step is
+    divided into the bfloat16 DLD step: the ratio is within one precision,
+    as the target is (against the float32 DLD step it would mix the speed-up
+    of bfloat16 into it)."""
+    return [(name, sec, seconds[DLD_STEP + BF16 if name.endswith(BF16) else DLD_STEP] / sec)
+            for name, sec in seconds.items()]
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
@@ -153,11 +167,11 @@ def main(argv=None) -> int:
 
     batches = _batches(cfg, args.batch_size, args.steps + args.warmup)
     lr_only = [dict(inputs=b['inputs'], data_samples=b['data_samples']) for b in batches]
-    steps = {'DLD (sampled)': (dld_model, batches), 'DLD student stage': (stage_model, batches),
+    steps = {DLD_STEP: (dld_model, batches), 'DLD student stage': (stage_model, batches),
              'student@1.0': (student, lr_only), 'no-KD recipe': (baseline, lr_only)}
     runs = {name: (_step_fn(model), data) for name, (model, data) in steps.items()}
     if args.bf16:
-        runs.update({f'{name} bf16': (_step_fn(model, bf16=True), data)
+        runs.update({name + BF16: (_step_fn(model, bf16=True), data)
                      for name, (model, data) in steps.items()})
     times = {k: [] for k in runs}
     for i, _ in enumerate(batches):
@@ -167,13 +181,12 @@ def main(argv=None) -> int:
             if i >= args.warmup:
                 times[name].append(time.perf_counter() - start)
     med = {k: statistics.median(v) for k, v in times.items()}
-    dld_s = med['DLD (sampled)']
-    rows = [(k, v, dld_s / v) for k, v in med.items()]
+    dld_s = med[DLD_STEP]
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
           f'threads, {platform.processor() or platform.machine()}')
     print(f"{'step':<24}{'s / step':>10}{'DLD / this':>12}")
-    for name, sec, ratio in rows:
+    for name, sec, ratio in step_rows(med):
         print(f'{name:<24}{sec:>10.3f}{ratio:>12.2f}')
     ratio = dld_s / med['no-KD recipe']
     for name in ('student@1.0', 'no-KD recipe'):
@@ -183,17 +196,18 @@ def main(argv=None) -> int:
     if args.bf16:
         print('\nbfloat16 autocast against float32, same steps (float32 s / bfloat16 s):')
         for name in steps:
-            print(f'{name:<24}{med[name] / med[f"{name} bf16"]:>10.2f}x')
+            print(f'{name:<24}{med[name] / med[name + BF16]:>10.2f}x')
         for name in ('student@1.0', 'no-KD recipe'):
             print(f'bfloat16: DLD sampled / {name}: '
-                  f"{med['DLD (sampled) bf16'] / med[f'{name} bf16']:.2f}x")
+                  f'{med[DLD_STEP + BF16] / med[name + BF16]:.2f}x')
     if args.json:
         write_json_atomic(args.json, dict(
             batch_size=args.batch_size, steps=args.steps, seconds=med,
             ratio_vs_student_1_0=dld_s / med['student@1.0'], ratio_vs_nokd_recipe=ratio,
             target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
             target_met_vs_nokd_recipe=ratio <= 2.5, threads=torch.get_num_threads(),
-            torch=torch.__version__, bf16=args.bf16, teacher_ckpt=ckpt, config=args.config),
+            torch=torch.__version__, bf16=args.bf16, teacher_ckpt=ckpt, config=args.config,
+            baseline_config=args.baseline_config, warmup=args.warmup),
                           indent=2)
     return 0
 

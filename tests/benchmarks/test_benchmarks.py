@@ -146,6 +146,69 @@ def test_check_targets_names_missing_files(tmp_path, capsys):
 
 
 
+def _table_rows(table: str) -> dict:
+    """``{target: [goal, measured, verdict]}`` of a printed targets table."""
+    rows = [[c.strip() for c in line.strip('|').split('|')] for line in table.splitlines()[2:]]
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_check_targets_names_each_target_it_cannot_measure_and_the_step_that_makes_it(
+        tmp_path, capsys):
+    assert _load('check_targets').main([str(tmp_path)]) == 1  # nothing found at all
+    rows = _table_rows(capsys.readouterr().out)
+    name = '1. efficiency (student reads down-sampled HR)'
+    goal, measured, verdict = rows[name]
+    assert measured == (f'not measured: no {tmp_path}/report_hr/report.json; step 5/8 of '
+                        '`python benchmarks/full_schedule.py --setting efficiency` writes it')
+    assert verdict == 'not measured'
+    assert 'paired_lead_lr.json; step 6c/8 of' in rows[
+        '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'][1]
+    assert 'step_cost.json; step 7/8 of `python benchmarks/full_schedule.py`' in rows[
+        '4. training step, DLD sampled / student-only step'][1]
+    assert all(r[2] == 'not measured' for r in rows.values())
+    assert not (tmp_path / 'targets.md').exists()  # no table of nothing
+    # one file found: that target judged, the others still named
+    _write(tmp_path / 'step_cost.json', dict(ratio_vs_nokd_recipe=2.7, ratio_vs_student_1_0=2.1,
+                                             batch_size=32, threads=2))
+    assert _load('check_targets').main([str(tmp_path)]) == 0
+    rows = _table_rows((tmp_path / 'targets.md').read_text())
+    assert rows['4. training step, DLD sampled / student step (same input, 1.0)'][2] == 'met'
+    assert rows[name][2] == 'not measured'
+    assert 'headroom_lr.json; step 6a/8' in rows['3. headroom, LR setting'][1]
+
+
+def test_check_targets_names_the_rows_a_partial_report_lacks_and_judges_the_rest(
+        tmp_path, capsys):
+    # HR: no teacher row; LR: no selector row; the published LR report of an
+    # older schedule without no-KD rows beside a seed's complete one
+    _write(tmp_path / 'report_hr/report.json', dict(selector_gflops=0.001, methods=[
+        _row('dld@1', 0.95, 1.0, 1.0), _row('dld_selector', 0.94, 0.2),
+        _row('oracle_matched', 0.94, 0.19)]))
+    _write(tmp_path / 'report_lr/report.json', dict(selector_gflops=0.001, methods=[
+        _row('nokd@1', 0.70, 1.0, 1.0), _row('dld@1', 0.78, 1.0, 1.0)]))
+    _write(tmp_path / 'seed1/report_lr/report.json', dict(methods=[
+        _row('nokd@1', 0.60, 1.0, 1.0), _row('nokd@0.5', 0.50, 0.5, 0.5),
+        _row('dld_selector', 0.62, 0.75)]))  # no-KD at 0.75: 55 % -> +7 pt
+    _write(tmp_path / 'seed2/report_lr/report.json', dict(methods=[
+        _row('dld@1', 0.78, 1.0, 1.0), _row('dld_selector', 0.62, 0.75)]))  # no no-KD rows
+    assert _load('check_targets').main([str(tmp_path)]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert rows['1. efficiency (student reads down-sampled HR)'][1:] == [
+        'not measured: the report has no teacher_hr row (rerun the step that writes it)',
+        'not measured']
+    assert rows['3. DLD+selector vs oracle (efficiency setting)'][1].endswith('1.05x')
+    assert rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs'][1:] == [
+        'not measured: the report has no dld_selector row (rerun the step that writes it)',
+        'not measured']
+    assert rows['2. LR recovery, DLD student vs no-KD per fixed scale'][1:] == [
+        '1: +8.00', 'met']
+    assert rows['3. DLD+selector vs oracle (LR setting)'][2] == 'not measured'
+    seeds = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed']
+    assert seeds[1] == ('published: not measured: the report has no dld_selector row (rerun '
+                        'the step that writes it), seed 1: +7.00 pt, seed 2: not measured: the '
+                        'report has no no-KD rows (its --baseline-ckpt) (>= +5 pt in 1 of 1)')
+
+
 def test_check_targets_refuses_a_work_dir_that_does_not_exist(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         _load('check_targets').main([str(tmp_path / 'nowhere')])
@@ -222,9 +285,46 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
         res['seconds']['DLD (sampled)'] / res['seconds']['no-KD recipe'])
     assert res['target_met_vs_nokd_recipe'] == (res['ratio_vs_nokd_recipe'] <= 2.5)
     assert res['target_met_vs_student_1_0'] == (res['ratio_vs_student_1_0'] <= 2.5)
+    assert res['baseline_config'] == base_cfg  # what shaped the figures
     printed = capsys.readouterr().out
     assert 'Target (DLD sampled step' in printed
     assert 'bfloat16: DLD sampled / no-KD recipe' in printed
+
+
+def test_training_step_cost_divides_each_precision_by_its_own_dld_step():
+    rows = _load('training_step_cost').step_rows({
+        'DLD (sampled)': 1.0, 'student@1.0': 0.5, 'DLD (sampled) bf16': 0.8,
+        'student@1.0 bf16': 0.25})
+    assert [(name, ratio) for name, _, ratio in rows] == [
+        ('DLD (sampled)', 1.0), ('student@1.0', 2.0), ('DLD (sampled) bf16', 1.0),
+        ('student@1.0 bf16', 3.2)]  # 0.8 / 0.25, not the float32 1.0 / 0.25
+
+
+@pytest.mark.parametrize('script, argv, option', [
+    ('training_step_cost', ['--steps', '0'], '--steps'),
+    ('training_step_cost', ['--batch-size', '-4'], '--batch-size'),
+    ('training_step_cost', ['--warmup', '-1'], '--warmup'),
+    ('inference_throughput', ['--repeats', '0'], '--repeats'),
+    ('inference_throughput', ['--batch-size', '0'], '--batch-size'),
+    ('onednn_cache', ['--repeats', '0'], '--repeats'),
+    ('padded_decoding', ['--steps', '-1'], '--steps'),
+    ('channels_last', ['--scales', '1', '0'], '--scales'),
+    ('cpu_bf16_kernels', ['--rounds', '0'], '--rounds'),
+    ('mixed_precision_inference', ['c.py', 'w.pth', 'l.txt', '--rounds', '0'], '--rounds'),
+    ('selector_headroom', ['c.py', '--probe-epochs', '0'], '--probe-epochs'),
+    ('paired_lead', ['c.py', 'w.pth', '--baseline-ckpt', 'b.pth', '--max-batches', '0'],
+     '--max-batches'),
+    ('track_fusion', ['c.py', 'w.pth', 'l.txt', '--resamples', '0'], '--resamples'),
+    ('joint_decoding', ['c.py', 'w.pth', 'data', '--scale', '0'], '--scale'),
+    ('online_plates', ['--cycles', '0'], '--cycles'),
+    ('seed_spread', ['--seed', '-1'], '--seed'),
+    ('selector_gamma_sweep', ['--gammas', '0.1', '-0.5'], '--gammas'),
+])
+def test_a_count_or_size_below_its_least_is_an_argument_error(script, argv, option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _load(script).main(argv)
+    assert exit_info.value.code == 2
+    assert f'argument {option}: must be >' in capsys.readouterr().err
 
 
 def test_onednn_cache_reads_each_timed_step_of_a_child():
@@ -336,7 +436,10 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
                                         '--json', str(out), '--cfg-options',
                                         'model.test_cfg.reread.min_score=1.0',
                                         'model.test_cfg.reread.scales=[1.0]'])
-    rows = {r['name']: r for r in json.loads(out.read_text())['rows']}
+    res = json.loads(out.read_text())
+    assert res['config'] == dld_cfg and res['cfg_options'] == {
+        'model.test_cfg.reread.min_score': 1.0, 'model.test_cfg.reread.scales': [1.0]}
+    rows = {r['name']: r for r in res['rows']}
     assert rows['DLD + selector + reread']['gflops'] >= rows['DLD + selector']['gflops']
     assert rows['DLD + selector + reread']['images_per_s'] > 0
 
@@ -640,6 +743,74 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]
 
 
+def test_full_schedule_lock_keeps_a_second_holder_waiting_until_the_first_lets_go(tmp_path):
+    import fcntl
+    exclusive = _load('full_schedule').exclusive
+    lock = tmp_path / 'work' / '.teacher.lock'
+    with exclusive(str(lock)) as waited:
+        assert not waited
+        with open(lock) as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process would wait
+    with open(lock) as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # let go
+
+
+def test_full_schedule_lock_is_a_no_op_without_fcntl(tmp_path, monkeypatch):
+    import sys
+    exclusive = _load('full_schedule').exclusive
+    monkeypatch.setitem(sys.modules, 'fcntl', None)  # as on Windows: import fails
+    with exclusive(str(tmp_path / 'x.lock')) as waited:
+        assert not waited
+    assert not (tmp_path / 'x.lock').exists()
+
+
+def test_full_schedule_settings_side_by_side_train_the_teacher_once(tmp_path, monkeypatch):
+    import threading
+    module = _load('full_schedule')
+    calls, training, finish = [], threading.Event(), threading.Event()
+
+    def slow_training(cmd, cwd, check):
+        calls.append(cmd[1:])
+        training.set()
+        assert finish.wait(10)
+        _fake_training(tmp_path, cmd[1:])
+
+    monkeypatch.setattr(module.subprocess, 'run', slow_training)
+    # the second started with --redo: the first is distilling from this teacher by then
+    first = threading.Thread(target=module.hr_teacher, args=(str(tmp_path), False))
+    second = threading.Thread(target=module.hr_teacher, args=(str(tmp_path), True))
+    first.start()
+    assert training.wait(10)
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waits on the lock while the first trains
+    finish.set()
+    first.join(10)
+    second.join(10)
+    assert len(calls) == 1  # then finds the teacher done and reuses it
+
+
+def test_full_schedule_lr_control_names_the_lr_runs_it_needs_before_training(
+        tmp_path, monkeypatch):
+    module = _load('full_schedule')
+    calls = []
+    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    for run in ('teacher', 'nokd_lr_cycle1', 'nokd_lr_cycle2'):
+        _fake_training(tmp_path, ['tools/train.py', '--work-dir', str(tmp_path / run)])
+    (tmp_path / 'nokd_lr_cycle2' / 'best.pth').unlink()  # interrupted: not trained
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(['--work-dir', str(tmp_path), '--setting', 'lr-control'])
+    message = str(exit_info.value)
+    assert calls == []  # nothing trained, not even the teacher
+    missing = message.splitlines()[1:-1]
+    assert missing == [f'  {tmp_path}/{run}: steps {steps} of `python benchmarks/full_schedule.py '
+                       f'--work-dir {tmp_path} --setting lr`'
+                       for run, steps in (('nokd_lr_cycle2', '3/8 and 3a/8'),
+                                          ('nokd_lr_cycle3', '3/8 and 3a/8'),
+                                          ('dld_lr_selector', '4/8 to 4b/8'))]
+    assert message.startswith('full_schedule.py --setting lr-control reads runs that are not')
+
+
 def _fake_tools(calls, train, other):
     """A ``subprocess.run`` stand-in for the schedule scripts: records each
     tool's arguments, then ``train`` (tools/train.py) or ``other`` (any other
@@ -812,6 +983,26 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     assert [osp.basename(d) for d in trained] == ['gamma_0.2', 'gamma_0.5', 'gamma_1']
 
 
+def test_gamma_sweep_names_the_runs_it_needs_and_their_steps_before_training(
+        tmp_path, monkeypatch):
+    module = _load('selector_gamma_sweep')
+    calls = []
+    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, None, None))
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(['--work-dir', str(tmp_path / 'empty')])
+    message = str(exit_info.value)
+    assert calls == []
+    w = tmp_path / 'empty'
+    assert f'  {w}/teacher: step 1/8 of `python benchmarks/full_schedule.py --work-dir {w}`\n' \
+        in message
+    assert f'  {w}/dld_lr_student_cycle3: steps 4/8 to 4b/8 of `python benchmarks/' \
+        f'full_schedule.py --work-dir {w} --setting lr`' in message
+    assert f'{w}/nokd_lr_cycle3: steps 3/8 and 3a/8' in message
+    with pytest.raises(SystemExit, match=r'dld_hr_cycle5: steps 2/8 to 2b/8 of .* --setting '
+                       'efficiency`'):
+        module.main(['--work-dir', str(w), '--setting', 'efficiency'])
+
+
 def _seed_tools(tmp_path, lead):
     """seed_spread's other tools: ``lead`` writes paired_lead.py's JSON, and
     flops_accuracy.py writes a report whose selector leads no-KD by 5 pt."""
@@ -982,6 +1173,34 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     calls.clear()
     module.main(argv)
     assert calls == []  # everything done: skipped
+
+
+def test_seed_spread_of_one_chain_stops_before_training_when_nothing_can_pair_with_it(
+        tmp_path, monkeypatch):
+    module = _load('seed_spread')
+    calls = []
+    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, None, None))
+    with pytest.raises(SystemExit, match=r'--chains dld: no no-KD chain is trained in .*'
+                       r'nokd_lr_cycle3: steps 3/8 and 3a/8 of .*--chains nokd dld'):
+        module.main(['--work-dir', str(tmp_path), '--chains', 'dld'])
+    with pytest.raises(SystemExit, match=r'--chains nokd: no DLD chain .*dld_lr_selector'):
+        module.main(['--work-dir', str(tmp_path), '--chains', 'nokd'])
+    assert calls == []  # not even the teacher
+
+
+def test_quickstart_ablation_distils_from_the_teacher_the_quickstart_accepted(tmp_path):
+    module = _load('quickstart_ablation')
+    work = tmp_path / 'quick'
+    for run in ('teacher', 'teacher_2'):  # the first one failed its accuracy gate
+        (work / run).mkdir(parents=True)
+    with pytest.raises(SystemExit, match=r'teacher runs teacher, teacher_2, but no quickstart '
+                       r'report .* says which one passed'):
+        module.quickstart_teacher(str(work), 'quick')
+    _write(work / 'report' / 'report.json', dict(inputs=dict(
+        teacher_checkpoint='/elsewhere/quick/teacher_2/best.pth')))  # the work dir moved since
+    assert module.quickstart_teacher(str(work), 'quick') == f'{work}/teacher_2'
+    # a work dir outside the repository is shown as it is, not as ../../tmp/...
+    assert module.schedule.repo_path(str(work)) == str(work)
 
 
 def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(

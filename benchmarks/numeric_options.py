@@ -1,0 +1,27 @@
+"""Argparse types for the benchmarks' numeric options: a count below its
+least (``--steps 0``, ``--repeats -1``) is an argument error naming the
+option, not a ``StatisticsError`` from an empty median minutes later.
+Imports nothing heavy, so a script refuses bad arguments at once."""
+import argparse
+from typing import Callable
+
+
+def at_least(minimum: int, kind: Callable = int) -> Callable[[str], int]:
+    """An argparse ``type``: a ``kind`` number no smaller than ``minimum``."""
+    def parse(text: str):
+        value = kind(text)  # a ValueError: argparse's "invalid int value"
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f'must be >= {minimum:g}, got {text}')
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
+def positive(text: str) -> float:
+    """An argparse ``type``: a float above zero (a scale, a ratio); argparse
+    calls a word that is no number an "invalid positive value"."""
+    value = float(text)
+    if not value > 0:  # nan too
+        raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
+    return value
+
