@@ -7,8 +7,9 @@ Example::
 Writes ``{train,val,test}/track_XXXXX/{lr,hr}-00K.png`` (+ ``annotations.json``,
 so the folders also read as the ICPR LRLPR layout) and ``train.txt``,
 ``val.txt``, ``test.txt`` in the paired format. The same arguments give the
-same bytes. A folder that already holds a set is refused unless
-``--overwrite``; an interrupted run leaves no split a dataset would read.
+same bytes. A folder that already holds this set is left as it is, one
+holding another set is refused unless ``--overwrite``; an interrupted run
+leaves no split a dataset would read.
 """
 import argparse
 import json
@@ -87,6 +88,11 @@ def main(argv=None) -> None:
     except FileExistsError as err:
         raise SystemExit(f'make_synth_plates.py: {err}') from None
     t = stats['tracks']
+    if not stats['rendered']:
+        print(f"{a.out} already holds these {t['train']}/{t['val']}/{t['test']} train/val/test "
+              'tracks (same arguments, same bytes): nothing rendered; --overwrite renders '
+              'them again.')
+        return
     print(f"Wrote {t['train']}/{t['val']}/{t['test']} train/val/test tracks "
           f"({stats['images']} images) to {a.out} in {stats['seconds']:.1f} s "
           f"({stats['tracks_per_s']:.1f} tracks/s, "

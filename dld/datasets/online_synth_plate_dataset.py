@@ -11,7 +11,7 @@ from dld.registry import DATASETS, TASK_UTILS
 
 from .degradation import DegradationConfig
 from .seeded_pipeline import SeededPipelineMixin
-from .synth.generator import render_track, resolve_layouts
+from .synth.generator import icpr_layout_name, render_track, resolve_layouts
 from .synth.plate_text import label_chars
 
 # Seeds (seed, _ONLINE_CODE, index, attempt): never the (seed, split, ...)
@@ -142,7 +142,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
             if track['label'] not in self.excluded:
                 break
             attempt += 1  # an evaluated plate: draw another from the next seed
-        results = dict(gt_text=track['label'], plate_layout=track['layout'],
+        results = dict(gt_text=track['label'], plate_layout=icpr_layout_name(track['layout']),
                        track_id=f'online/{index}', frame_idx=0, num_frames=1,
                        sample_idx=int(index))
         if self.with_hr:

@@ -105,6 +105,48 @@ def test_a_set_already_in_the_folder_is_refused_or_replaced_whole(tmp_path):
     assert json.loads((tmp_path / 's' / 'meta.json').read_text())['seed'] == 5
 
 
+def test_the_same_set_again_is_left_as_it_is(tmp_path):
+    out = str(tmp_path / 's')
+    assert generate_synth_plates(out, seed=0, **SMALL)['rendered'] is True
+    stamps = {f: os.stat(os.path.join(out, f)).st_mtime_ns for f in tree(out)}
+    assert generate_synth_plates(out, seed=0, **SMALL)['rendered'] is False
+    assert {f: os.stat(os.path.join(out, f)).st_mtime_ns for f in tree(out)} == stamps
+
+
+def test_generators_started_at_once_in_one_folder_take_turns(tmp_path):
+    """The second must not discard the first one's staging folder under it."""
+    import threading
+
+    from dld.datasets.synth import generator
+    out = str(tmp_path / 's')
+    started, results = threading.Event(), {}
+    real = generator.make_track
+
+    def slow_track(*args):
+        started.set()
+        threading.Event().wait(0.05)
+        return real(*args)
+
+    def run(name, **kwargs):
+        try:
+            results[name] = generate_synth_plates(out, **SMALL, **kwargs)['rendered']
+        except FileExistsError as err:
+            results[name] = err
+
+    with mock.patch.object(generator, 'make_track', slow_track):
+        first = threading.Thread(target=run, args=('first', ), kwargs=dict(seed=0))
+        first.start()
+        started.wait(10)
+        run('same', seed=0)  # waits for the first, then finds its set whole
+        run('other', seed=1)
+        first.join()
+    assert results['first'] is True and results['same'] is False
+    assert isinstance(results['other'], FileExistsError)
+    fresh = str(tmp_path / 'fresh')
+    generate_synth_plates(fresh, seed=0, **SMALL)
+    assert tree(out) == tree(fresh)
+
+
 def test_an_interrupted_run_leaves_no_split_a_dataset_would_read(tmp_path):
     from dld.datasets import LRLPRTrackDataset
     from dld.datasets.synth import generator
@@ -160,12 +202,16 @@ def test_cli_reports_speed(tmp_path):
     assert res.returncode == 0, res.stderr
     assert 'tracks/s' in res.stdout
     assert (tmp_path / 'cli' / 'test.txt').read_text().count('\n') == 1
+    # the same command again: the same bytes are there already
     again = subprocess.run(res.args, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and 'nothing rendered' in again.stdout, again.stderr
+    other = [a if a != '3' else '4' for a in res.args]  # --seed 4: another set
+    again = subprocess.run(other, capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and '--overwrite' in again.stderr
     assert 'Traceback' not in again.stderr
-    again = subprocess.run(res.args + ['--overwrite'], capture_output=True, text=True,
+    again = subprocess.run(other + ['--overwrite'], capture_output=True, text=True,
                            timeout=120)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 0 and 'Wrote' in again.stdout, again.stderr
 
 
 @pytest.mark.parametrize('bad', [dict(layouts=('xyz', )), dict(frames=0),

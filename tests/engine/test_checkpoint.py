@@ -296,7 +296,8 @@ def test_files_of_saves_cut_short_are_removed_when_training_starts(tmp_path):
     the next run in the work dir removes it, and nothing else."""
     leftovers = ['.epoch_2.pth.7qk2ny7k.tmp', '.best_score_epoch_1.pth.ab_cd12x.tmp',
                  'best.pth.tmp-1234']
-    kept = ['notes.tmp', 'data.tmp-1', 'mine.pth']
+    kept = ['notes.tmp', 'data.tmp-1', 'mine.pth', '.env.local.tmp', '.a.b.tmp',
+            'other.pth.tmp-12']
     for name in leftovers + kept:
         (tmp_path / name).write_bytes(b'x' * 10)
     _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=1)

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import os.path as osp
 import shutil
+import threading
 import time
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -159,9 +160,11 @@ def generate_synth_plates(out_dir: str,
     place when every one is written, then ``meta.json`` and the split files
     are written: an interrupted run leaves no split folder that a dataset
     would read as complete (the next run discards the staging folder). A
-    set already in ``out_dir`` is refused unless ``overwrite``, which
-    removes its split folders and files first: rendering over it would mix
-    its frames with the new ones.
+    set already in ``out_dir`` is kept as it is when it was made with the
+    same arguments, and otherwise refused unless ``overwrite``, which
+    removes its split folders and files once the new set is rendered:
+    rendering over it would mix its frames with the new ones. Generators
+    started at once in one folder take turns (a lock file beside it).
 
     Args:
         out_dir (str): output folder (created).
@@ -186,7 +189,8 @@ def generate_synth_plates(out_dir: str,
 
     Returns:
         dict: ``tracks`` (per split), ``images``, ``seconds``,
-        ``tracks_per_s``.
+        ``tracks_per_s``, ``rendered`` (False when ``out_dir`` already held
+        this very set: same arguments, so the same bytes; nothing is done).
     """
     if frames < 1:
         raise ValueError(f'frames must be >= 1, got {frames}')
@@ -195,13 +199,35 @@ def generate_synth_plates(out_dir: str,
     deg = DegradationConfig.from_dict(degradation)
     hr_size = (int(hr_size[0]), int(hr_size[1]))
     _check_label_space(sum(sizes.values()), resolved, w)
-    existing = _set_entries(out_dir)
-    if existing and not overwrite:
-        raise FileExistsError(
-            f'{out_dir} already holds a plate set ({", ".join(existing)}): rendering over it '
-            'would mix its frames with the new ones. Give another folder, delete it, or '
-            'pass overwrite=True (--overwrite) to replace that set.')
+    meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
+                      frames=frames, seed=seed, layouts=layouts,
+                      layout_weights=layout_weights, hr_size=hr_size, degradation=degradation)
+    # One generator in a folder at a time: a second one would discard the
+    # first one's staging folder under it.
+    with _dir_lock(_lock_path(out_dir)):
+        existing = _set_entries(out_dir)
+        if existing and not overwrite:
+            if synth_plates_present(out_dir) and _read_meta(out_dir) == meta:
+                print_log(f'{out_dir} already holds this set (same arguments, so the same '
+                          'bytes): nothing rendered.', logger='current', level=logging.INFO)
+                return dict(tracks=sizes, images=2 * frames * sum(sizes.values()),
+                            seconds=0.0, tracks_per_s=0.0, rendered=False)
+            raise FileExistsError(
+                f'{out_dir} already holds a plate set ({", ".join(existing)}) made with other '
+                'arguments or not whole: rendering over it would mix its frames with the new '
+                'ones. Give another folder, delete it, or replace it: '
+                '`tools/make_synth_plates.py --overwrite`, overwrite=True in Python, '
+                'synth_plates.overwrite=True in a config.')
+        return _render_set(out_dir, sizes, resolved, w, frames, seed, hr_size, deg, meta,
+                           existing, progress, workers)
 
+
+def _render_set(out_dir: str, sizes: Dict[str, int], resolved: List[Tuple[str, str]],
+                w: np.ndarray, frames: int, seed: int, hr_size: Tuple[int, int],
+                deg: DegradationConfig, meta: dict, existing: List[str], progress: bool,
+                workers: int) -> dict:
+    """:func:`generate_synth_plates` once its arguments are checked and the
+    folder is its own; ``existing`` (the set it replaces) goes at the end."""
     staging = osp.join(out_dir, STAGING_DIR)
     if osp.isdir(staging):  # an interrupted run's tracks: ours, never read
         shutil.rmtree(staging)
@@ -234,7 +260,7 @@ def generate_synth_plates(out_dir: str,
                 _write_bytes(osp.join(folder, f'hr-{k:03d}.png'), hr)
                 lr_names.append(f'{rel}/lr-{k:03d}.png')
                 hr_names.append(f'{rel}/hr-{k:03d}.png')
-            ann = dict(plate_layout=_icpr_layout_name(track['layout']),
+            ann = dict(plate_layout=icpr_layout_name(track['layout']),
                        plate_text=track['label'])
             write_text_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
             lines[split].append(f"{','.join(lr_names)}|{','.join(hr_names)}\t{track['label']}")
@@ -249,9 +275,6 @@ def generate_synth_plates(out_dir: str,
         shutil.rmtree(path) if osp.isdir(path) and not osp.islink(path) else os.remove(path)
     # meta.json before the splits: a set stopped from here on is known as
     # the generator's, which ensure_synth_plates may then replace.
-    meta = synth_meta(tracks=tracks, val_tracks=val_tracks, test_tracks=test_tracks,
-                      frames=frames, seed=seed, layouts=layouts,
-                      layout_weights=layout_weights, hr_size=hr_size, degradation=degradation)
     write_text_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
     for split in SPLITS:
         os.makedirs(osp.join(staging, split), exist_ok=True)  # an empty split has its folder
@@ -263,7 +286,7 @@ def generate_synth_plates(out_dir: str,
                           ''.join(ln + '\n' for ln in lines[split]))
     seconds = time.perf_counter() - start
     return dict(tracks=sizes, images=2 * frames * len(jobs), seconds=seconds,
-                tracks_per_s=len(jobs) / max(seconds, 1e-9))
+                tracks_per_s=len(jobs) / max(seconds, 1e-9), rendered=True)
 
 
 def _set_entries(out_dir: str) -> List[str]:
@@ -272,15 +295,46 @@ def _set_entries(out_dir: str) -> List[str]:
     return [n for n in names if osp.lexists(osp.join(out_dir, n))]
 
 
-def _icpr_layout_name(layout: str) -> str:
+def icpr_layout_name(layout: str) -> str:
     """``plate_layout`` as the ICPR release spells it (``'Brazilian'``); a
     custom pattern as given."""
     return layout.capitalize() if layout in LAYOUTS else layout
 
 
+def _lock_path(data_root: str) -> str:
+    """The lock file of a set's folder: beside it, so it is not in the set."""
+    root = osp.abspath(data_root)
+    return osp.join(osp.dirname(root), f'.{osp.basename(root)}.lock')
+
+
+_thread_locks: Dict[str, threading.RLock] = {}
+_held: Dict[str, int] = {}
+_registry_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _dir_lock(path: str) -> Iterator[None]:
-    """Serialise generators started at once (parallel tests, several tools)."""
+    """Serialise generators started at once (parallel tests, several tools):
+    across processes with ``flock``, across threads with a lock, and
+    re-entrant in one thread (``ensure_synth_plates`` holds it around
+    :func:`generate_synth_plates`, which takes it too)."""
+    with _registry_lock:
+        rlock = _thread_locks.setdefault(path, threading.RLock())
+    with rlock:
+        depth = _held.get(path, 0)
+        _held[path] = depth + 1
+        try:
+            if depth:  # this thread holds the file lock already
+                yield
+            else:
+                with _file_lock(path):
+                    yield
+        finally:
+            _held[path] -= 1
+
+
+@contextlib.contextmanager
+def _file_lock(path: str) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # non-POSIX: no locking
@@ -313,8 +367,7 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
     if synth_plates_present(data_root):
         _warn_if_stale(data_root, generator_kwargs)
         return False
-    with _dir_lock(osp.join(osp.dirname(osp.abspath(data_root)),
-                            f'.{osp.basename(osp.abspath(data_root))}.lock')):
+    with _dir_lock(_lock_path(data_root)):
         if synth_plates_present(data_root):  # another process made it meanwhile
             _warn_if_stale(data_root, generator_kwargs)
             return False
@@ -330,14 +383,19 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
     return True
 
 
-def _made_here(data_root: str) -> bool:
-    """Whether ``data_root/meta.json`` says this generator wrote the folder."""
+def _read_meta(data_root: str) -> Optional[dict]:
+    """``data_root/meta.json``; None when it is missing or no JSON object."""
     try:
         with open(osp.join(data_root, 'meta.json'), encoding='utf-8') as f:
             meta = json.load(f)
     except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get('generator') == 'dld.datasets.synth'
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _made_here(data_root: str) -> bool:
+    """Whether ``data_root/meta.json`` says this generator wrote the folder."""
+    return (_read_meta(data_root) or {}).get('generator') == 'dld.datasets.synth'
 
 
 def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:

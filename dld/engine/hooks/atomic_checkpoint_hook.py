@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import re
+from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.fileio.io import _parse_uri_prefix
@@ -56,7 +57,7 @@ class AtomicCheckpointHook(CheckpointHook):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
         if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
-            _remove_unfinished_saves(str(self.out_dir))
+            _remove_unfinished_saves(str(self.out_dir), self.best_link)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)
@@ -78,20 +79,23 @@ class AtomicCheckpointHook(CheckpointHook):
                 backend.remove(path)
 
 
-#: ``AtomicLocalBackend``'s temporary files (``.epoch_2.pth.k3j9x1q_.tmp``)
-#: and ``_point_link_at``'s (``best.pth.tmp-1234``).
-_UNFINISHED = re.compile(r'^\..+\.[A-Za-z0-9_]+\.tmp$|^.+\.pth\.tmp-\d+$')
+#: ``AtomicLocalBackend``'s temporary files: ``.<name>.``, mkstemp's eight
+#: characters, ``.tmp`` (``.epoch_2.pth.k3j9x1q_.tmp``).
+_UNFINISHED_SAVE = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
 
 
-def _remove_unfinished_saves(out_dir: str) -> None:
-    """Remove what saves killed midway left in ``out_dir``: nothing saves
-    before training starts, so every such file is a leftover."""
+def _remove_unfinished_saves(out_dir: str, link: Optional[str]) -> None:
+    """Remove what saves killed midway left in ``out_dir``: the atomic
+    writes' temporary files and ``_point_link_at``'s (``best.pth.tmp-1234``).
+    Nothing saves before training starts, so every such file is a leftover."""
     if not osp.isdir(out_dir):
         return
+    link_tmp = re.compile(rf'^{re.escape(link)}\.tmp-\d+$') if link else None
     removed, size = [], 0
     for name in sorted(os.listdir(out_dir)):
         path = osp.join(out_dir, name)
-        if _UNFINISHED.match(name) and (osp.islink(path) or osp.isfile(path)):
+        unfinished = _UNFINISHED_SAVE.match(name) or (link_tmp and link_tmp.match(name))
+        if unfinished and (osp.islink(path) or osp.isfile(path)):
             size += 0 if osp.islink(path) else osp.getsize(path)
             os.remove(path)
             removed.append(name)
