@@ -113,8 +113,9 @@ def selector_quality(rep: dict, setting: str) -> List[list]:
         s, o = r[method], r.get(oracle)
         name = f'3. {label} vs oracle ({setting})'
         if o is None:
-            out.append([name, 'FLOPs <= 1.15x oracle', f'not measured: the report has no {oracle} row (an older report; rerun '
-                        'tools/flops_accuracy.py)', False])
+            out.append([name, 'FLOPs <= 1.15x oracle',
+                        f'not measured: the report has no {oracle} row (an older report; '
+                        'rerun tools/flops_accuracy.py)', False])
             continue
         evaluated, candidates = rep.get('scales'), rep.get('candidate_scales')
         if evaluated and candidates and set(evaluated) != set(candidates):
