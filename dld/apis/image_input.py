@@ -91,8 +91,13 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
     except cv2.error as err:
         raise ImageInputError(source, _cv2_reason(err)) from None
     if img is None:
+        # A '.csv' of one's own dataset, say: say what inputs can be.
+        hint = '' if is_image_file(source) else (
+            f'; inputs are images ({" ".join(IMAGE_EXTENSIONS)}), folders, or label files '
+            f'({" ".join(LABEL_EXTENSIONS)}) in the paired format of docs/datasets.md')
         raise ImageInputError(
-            source, 'cannot decode: not an image, an unsupported format, or a truncated file')
+            source, 'cannot decode: not an image, an unsupported format, or a truncated '
+            f'file{hint}')
     return normalize_image(img, source, color_type=color_type, max_pixels=max_pixels)
 
 

@@ -7,7 +7,7 @@ A subclass only turns its annotation source into :class:`TrackRecord`s (or
 import logging
 import os.path as osp
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -175,7 +175,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     # ------------------------------------------------------------------ parsing
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
         """Yield one record (or the error it raised) per annotated track."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f'{type(self).__name__} must define iter_tracks(), yielding one TrackRecord '
+            '(or the PlateAnnotationError it raised) per track (docs/customize.md)')
 
     def _validate(self, rec: TrackRecord) -> TrackRecord:
         """Raise :class:`PlateAnnotationError` if ``rec`` is not usable."""
@@ -216,16 +218,24 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []
         bad = self.bad_annotations = []
+        seen: Dict[str, str] = {}  # track id -> where it was first given
         for rec in self.iter_tracks():
             try:
                 if isinstance(rec, PlateAnnotationError):
                     raise rec
                 rec = self._validate(rec)
+                if rec.track_id in seen:
+                    # Two tracks as one: their frames would be voted together,
+                    # and the track metric would refuse only after an epoch.
+                    raise PlateAnnotationError(
+                        rec.where, f'track id {rec.track_id!r} is given already by '
+                        f'{seen[rec.track_id]}; each track of a set needs its own id')
             except PlateAnnotationError as err:
                 if self.strict:
                     raise
                 bad.append(err)
                 continue
+            seen[rec.track_id] = rec.where
             data_list.extend(self._expand_frames(rec))
         self.num_bad_annotations = len(bad)
         if bad:

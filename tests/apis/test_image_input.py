@@ -149,3 +149,16 @@ def test_image_over_opencvs_limit_is_an_image_input_error(tmp_path):
     with pytest.raises(ImageInputError, match="OpenCV's decoding limit") as info:
         read_image_file(str(path), max_pixels=None)
     assert info.value.source == str(path)
+
+
+def test_a_file_of_another_kind_is_told_what_inputs_can_be(tmp_path):
+    """A CSV of one's own dataset is no image; the error says what is read."""
+    path = tmp_path / 'val.csv'
+    path.write_text('lr.png,hr.png,ABC1234\n')
+    with pytest.raises(ImageInputError, match=r'cannot decode.*label files \(\.txt \.tsv'):
+        read_image_file(str(path))
+    png = tmp_path / 'broken.png'
+    png.write_bytes(b'not a png')
+    with pytest.raises(ImageInputError) as err:
+        read_image_file(str(png))
+    assert 'label files' not in str(err.value)  # an image by name: just broken

@@ -52,3 +52,37 @@ def test_relative_frame_paths_are_named_at_their_row(paired_root):
 def test_a_yielded_error_is_skipped_when_not_strict(paired_root):
     dataset = _build(paired_root, rows=[ROWS[0], ('x', 'y', None), ROWS[1]], strict=False)
     assert len(dataset) == 2 and dataset.num_bad_annotations == 1
+
+
+@DATASETS.register_module(force=True)
+class SameIdPlateDataset(RowsPlateDataset):
+    """Every row under one track id: a mistake a CSV reader makes."""
+
+    def iter_tracks(self):
+        for rec in super().iter_tracks():
+            if isinstance(rec, TrackRecord):
+                rec.track_id = 'one'
+            yield rec
+
+
+def test_two_tracks_under_one_id_are_named_where_the_second_is_given(paired_root):
+    """Else their frames were voted as one track, and the track metric
+    refused only after an epoch, advising a track_prefix."""
+    with pytest.raises(PlateAnnotationError,
+                       match=r"rows:2: track id 'one' is given already by rows:1"):
+        DATASETS.build(dict(type='SameIdPlateDataset', data_root=str(paired_root),
+                            pipeline=[], rows=ROWS))
+    dataset = DATASETS.build(dict(type='SameIdPlateDataset', data_root=str(paired_root),
+                                  pipeline=[], rows=ROWS, strict=False))
+    assert len(dataset) == 1 and dataset.num_bad_annotations == 1
+
+
+def test_a_subclass_without_iter_tracks_is_told_what_to_define(paired_root):
+    @DATASETS.register_module(force=True)
+    class NoTracksPlateDataset(BasePlateDataset):
+        pass
+
+    with pytest.raises(NotImplementedError, match='NoTracksPlateDataset must define '
+                                                  r'iter_tracks\(\)'):
+        DATASETS.build(dict(type='NoTracksPlateDataset', data_root=str(paired_root),
+                            pipeline=[]))

@@ -892,3 +892,32 @@ def test_padded_lr_frames_are_read_as_their_content_in_training_and_prediction(t
                                         copy.deepcopy(samples[j:j + 1]))[0]
             assert ds.pred_text == own.pred_text
             assert ds.pred_score == pytest.approx(own.pred_score, rel=1e-4, abs=1e-6)
+
+
+def test_a_selector_of_the_wrong_shape_is_named(teacher_ckpt):
+    """A selector of one's own giving one logit too many failed with an
+    IndexError deep in the loss, naming no selector."""
+    model = build(teacher_ckpt())
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    k = len(model.scales)
+    forward = model.selector.forward
+    model.selector.forward = lambda x: torch.cat([forward(x), forward(x)[:, :1]], 1)
+    with pytest.raises(ValueError, match=rf'model.selector \(\w+\) on 4 image\(s\) and {k} '
+                                         rf'scales .* gave logits \(4, {k + 1}\)'):
+        model(lr, samples, mode='loss', inputs_hr=hr)
+
+
+def test_a_role_loss_that_ignores_reduction_override_is_named(teacher_ckpt):
+    """A scalar per call would be broadcast over the images, silently."""
+    model = build(teacher_ckpt(), losses=dict(
+        tiny_dld_cfg()['losses'], logit=dict(type='KLDivLoss', loss_weight=1.0)))
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    model(lr, samples, mode='loss', inputs_hr=hr)  # as shipped: one value per image
+    reduce_anyway = model.logit_loss.forward
+    model.logit_loss.forward = lambda *a, reduction_override=None, **kw: reduce_anyway(
+        *a, **kw).mean()
+    with pytest.raises(ValueError, match=r"model.losses.logit \(KLDivLoss\) gave a value of "
+                                         r"shape \(\) for \d image\(s\)"):
+        model(lr, samples, mode='loss', inputs_hr=hr)

@@ -33,3 +33,17 @@ def test_the_shipped_loaders_are_left_as_configured():
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg[name]
         assert loader.persistent_workers == (loader.num_workers > 0)
+
+
+def test_custom_imports_given_on_the_command_line_are_imported(tmp_path, monkeypatch):
+    """read_config imports the file's custom_imports; ones given by
+    --cfg-options came after it, and were ignored (a typo trained on)."""
+    import sys
+    (tmp_path / 'cli_imported_pkg').mkdir()
+    (tmp_path / 'cli_imported_pkg' / '__init__.py').write_text('IMPORTED = True\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, 'cli_imported_pkg', raising=False)
+    load_runner_config(_args(**{'custom_imports.imports': ['cli_imported_pkg']}))
+    assert sys.modules['cli_imported_pkg'].IMPORTED
+    with pytest.raises(ImportError, match='cli_missing_pkg'):
+        load_runner_config(_args(**{'custom_imports.imports': ['cli_missing_pkg']}))

@@ -429,11 +429,23 @@ class DLDDistiller(BaseModel):
 
     def select(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Decisions (B, k) and chosen scale indices (B,)."""
+        b = inputs.shape[0]
         if self.selector is None:
-            b = inputs.shape[0]
             dec = inputs.new_ones(b, 1)
             return dec, torch.zeros(b, dtype=torch.long, device=inputs.device)
-        return self.selector.decide(self.selector(inputs))
+        logits = self.selector(inputs)
+        decisions, chosen = self.selector.decide(logits)
+        k = len(self.scales)
+        if (tuple(logits.shape), tuple(decisions.shape), tuple(chosen.shape)) != (
+                (b, k), (b, k), (b, )):
+            # Else an IndexError deep in the loss, naming no selector.
+            raise ValueError(
+                f'model.selector ({type(self.selector).__name__}) on {b} image(s) and '
+                f'{k} scales {self.scales} gave logits {tuple(logits.shape)} and, from '
+                f'decide(), decisions {tuple(decisions.shape)} and indices '
+                f'{tuple(chosen.shape)}; a selector gives ({b}, {k}), ({b}, {k}) and '
+                f'({b},) (docs/customize.md)')
+        return decisions, chosen
 
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
@@ -495,6 +507,7 @@ class DLDDistiller(BaseModel):
             outs = self._read_scales(inputs, reads, plans, ratios)
             for (i, idx), plan, out in zip(reads, plans, outs):
                 for name, value in self._terms_from_outputs(out, idx, plan, teacher).items():
+                    self._check_term(name, value, idx.numel())
                     per_scale[name][idx, i] = value
 
         weights = self._student_weights(computed, chosen)
@@ -516,6 +529,20 @@ class DLDDistiller(BaseModel):
             losses['mean_scale'] = scales[chosen].mean().detach()
             losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
         return losses
+
+    def _check_term(self, name: str, value: torch.Tensor, n: int) -> None:
+        """A term must hold one value per image read (n,): a role's loss that
+        ignores ``reduction_override='none'`` would be broadcast silently."""
+        if tuple(value.shape) == (n, ):
+            return
+        loss = dict(skd=self.skd_loss, feature=self.feature_loss,
+                    logit=self.logit_loss).get(name)
+        source = (f'model.losses.{name} ({type(loss).__name__})' if loss is not None
+                  else f'the {name} term')
+        raise ValueError(
+            f'{source} gave a value of shape {tuple(value.shape)} for {n} image(s) read at '
+            "one scale; a loss in a distiller role returns one value per image under "
+            "reduction_override='none', shape (n,) (docs/customize.md)")
 
     def _student_losses(self, per_scale: Dict[str, torch.Tensor], weights: torch.Tensor
                         ) -> Dict[str, torch.Tensor]:
