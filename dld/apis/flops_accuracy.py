@@ -52,7 +52,7 @@ from .model_loading import (
     resolve_device,
 )
 from .oracle_selection import oracle_choice
-from .plate_matching import plate_metric_case_sensitive, plate_read_right
+from .plate_matching import has_plate_metric, plate_metric_case_sensitive, plate_read_right
 from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 
 CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
@@ -292,6 +292,11 @@ class FlopsAccuracyEvaluator:
                 'images, max_batches): a quick look, not the test set; tracks cut at the '
                 'last batch are voted on with the frames read')
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
+        if not has_plate_metric(self.cfg):
+            self.notes.append(
+                'the test_evaluator has no PlateRecogMetric: the plate and character '
+                'accuracy columns stay empty; the oracle rows judge readings as its default '
+                'does (exact, case-insensitive)')
 
     # ------------------------------------------------------------ models
     def _load_teacher(self, checkpoint: str, teacher_checkpoint: Optional[str]) -> bool:

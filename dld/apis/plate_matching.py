@@ -17,6 +17,12 @@ def plate_metric_case_sensitive(cfg) -> bool:
     return bool(plate and plate[0].get('case_sensitive', False))
 
 
+def has_plate_metric(cfg) -> bool:
+    """Whether the config's ``test_evaluator`` holds a plate metric (the
+    reports' accuracy columns come from it)."""
+    return bool(_test_metrics(cfg, PLATE_METRIC_TYPES))
+
+
 def track_metric_voting(cfg) -> Dict[str, Any]:
     """How the config's track metric votes: ``layouts`` (a tuple, or None)
     and ``vote`` (``'text'`` by default), so that ``tools/infer.py --track``

@@ -28,6 +28,14 @@ def test_a_config_without_a_plate_metric_compares_without_case():
     assert not plate_metric_case_sensitive(Config(dict()))
 
 
+def test_whether_a_config_has_a_plate_metric_for_the_reports_columns():
+    from dld.apis.plate_matching import has_plate_metric
+    assert not has_plate_metric(Config(dict(test_evaluator=[dict(type='TrackAccuracyMetric')])))
+    assert not has_plate_metric(Config(dict()))
+    assert has_plate_metric(Config(dict(test_evaluator=dict(type='PlateRecogMetric'))))
+    assert has_plate_metric(Config.fromfile(osp.join(REPO, 'configs', 'dld_plate.py')))
+
+
 def test_a_config_without_a_test_evaluator_still_reads_images():
     # Inference needs the model and the test pipeline only; an inference
     # config without an evaluator was read before the drawings compared case.
