@@ -6,7 +6,7 @@ camera sees it at a slightly different pose (perspective jitter), optics and
 motion smear it (blur), the sensor samples it coarsely (down-scale), the
 sensor adds noise, and the video codec compresses it (JPEG).
 """
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Optional, Tuple
 
 import cv2
@@ -37,6 +37,12 @@ class DegradationConfig:
             real frames are close to grey); the channel count is kept.
         darken (Range): multiplicative brightness factor at LR (real frames
             are dark).
+        track_jitter (float | None): None: each frame of a generated track
+            draws its own scale, brightness and grey-or-colour. A value in
+            [0, 1): they are drawn once per track and each frame's scale and
+            brightness stay within that fraction of them, as the frames of
+            one video (:meth:`for_track`). Single images (``DegradeHR``,
+            online plates) draw on their own either way.
     """
 
     perspective: float = 0.04
@@ -49,6 +55,7 @@ class DegradationConfig:
     jpeg_quality: Optional[Tuple[int, int]] = (30, 90)
     gray_prob: float = 0.3
     darken: Range = (0.5, 1.0)
+    track_jitter: Optional[float] = None
 
     def __post_init__(self) -> None:
         # Fail when configured, naming the field, not at the first draw.
@@ -56,6 +63,26 @@ class DegradationConfig:
             value = getattr(self, f.name)
             if f.name in _RANGES or (f.name == 'jpeg_quality' and value is not None):
                 _check_range(f.name, value)
+        if self.track_jitter is not None and not 0 <= self.track_jitter < 1:
+            raise ValueError(f'Degradation parameter track_jitter must be None or in [0, 1), '
+                             f'got {self.track_jitter!r}')
+
+    def for_track(self, rng: np.random.Generator) -> 'DegradationConfig':
+        """The parameters of one track's frames.
+
+        With ``track_jitter`` set, the track's scale, brightness and grey or
+        colour are drawn here once, and each frame draws within
+        ``track_jitter`` of them (relative). Without it, ``self``, and
+        nothing is drawn: the default sets keep their bytes.
+        """
+        if self.track_jitter is None:
+            return self
+        j = self.track_jitter
+        scale, darken = _uniform(rng, self, 'scale'), _uniform(rng, self, 'darken')
+        gray = bool(rng.random() < self.gray_prob)
+        return replace(self, scale=(scale * (1 - j), scale * (1 + j)),
+                       darken=(darken * (1 - j), darken * (1 + j)),
+                       gray_prob=1.0 if gray else 0.0, track_jitter=None)
 
     @classmethod
     def from_dict(cls, cfg: Optional[dict]) -> 'DegradationConfig':

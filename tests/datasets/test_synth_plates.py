@@ -280,3 +280,44 @@ def test_as_many_tracks_as_labels_are_all_drawn(tmp_path):
     labels = [ln.split('\t')[1] for s in ('train', 'val', 'test')
               for ln in open(os.path.join(out, f'{s}.txt')).read().splitlines()]
     assert sorted(labels) == list('0123456789')
+
+
+def test_track_jitter_draws_a_tracks_scale_brightness_and_grey_once():
+    """As the frames of one video: a track's LR frames keep one size (within
+    the jitter), one brightness and grey or colour, where by default each
+    frame draws its own."""
+    from dld.datasets.degradation import DegradationConfig
+    from dld.datasets.synth.generator import render_track, resolve_layouts
+    layouts, w = resolve_layouts(('brazilian', 'mercosur'))
+
+    def width_spread(deg, track):
+        frames = render_track((0, 0, track), layouts, w, 5, (64, 192), deg)['lr']
+        widths = [f.shape[1] for f in frames]
+        return max(widths) / min(widths)
+
+    steady = [width_spread(DegradationConfig(track_jitter=0.05), t) for t in range(20)]
+    free = [width_spread(DegradationConfig(), t) for t in range(20)]
+    assert max(steady) <= 1.05 / 0.95 + 0.06  # the jitter, and rounding to pixels
+    assert max(free) > 1.5  # per frame: far apart
+    cfg = DegradationConfig(track_jitter=0.1)
+    tracks = [cfg.for_track(np.random.default_rng(i)) for i in range(40)]
+    assert {t.gray_prob for t in tracks} == {0.0, 1.0}  # grey or colour, per track
+    for t in tracks:
+        assert t.scale[1] / t.scale[0] == pytest.approx(1.1 / 0.9)
+        assert t.darken[1] / t.darken[0] == pytest.approx(1.1 / 0.9)
+        assert 0.15 * 0.9 <= t.scale[0] and t.scale[1] <= 0.35 * 1.1
+
+
+def test_without_track_jitter_nothing_more_is_drawn_and_meta_is_as_before():
+    """The default sets keep their bytes and older sets' meta.json (written
+    before track_jitter existed) still matches the arguments that made them."""
+    from dld.datasets.degradation import DegradationConfig
+    from dld.datasets.synth.generator import synth_meta
+    rng = np.random.default_rng(0)
+    cfg = DegradationConfig()
+    assert cfg.for_track(rng) is cfg
+    assert rng.random() == np.random.default_rng(0).random()
+    assert 'track_jitter' not in synth_meta()['degradation']
+    assert synth_meta(degradation=dict(track_jitter=0.1))['degradation']['track_jitter'] == 0.1
+    with pytest.raises(ValueError, match='track_jitter must be None or in'):
+        DegradationConfig(track_jitter=1.5)

@@ -93,7 +93,10 @@ def render_track(seed: Sequence[int], layouts: Sequence[Tuple[str, str]],
     style = sample_style(name, rng)
     plate = draw_plate(display, style, rng)
     hr = [render_frame(plate, style, rng, size=hr_size) for _ in range(frames)]
-    lr = [degrade_plate(img, rng, degradation) for img in hr] if with_lr else []
+    if not with_lr:
+        return dict(label=label, layout=name, hr=hr, lr=[])
+    track_degradation = degradation.for_track(rng)
+    lr = [degrade_plate(img, rng, track_degradation) for img in hr]
     return dict(label=label, layout=name, hr=hr, lr=lr)
 
 
@@ -125,8 +128,20 @@ def synth_meta(**generator_kwargs) -> dict:
                 tracks=_split_sizes(a['tracks'], a['val_tracks'], a['test_tracks']),
                 frames=int(a['frames']), seed=a['seed'], layouts=[p for _, p in resolved],
                 layout_weights=w.tolist(), hr_size=[int(a['hr_size'][0]), int(a['hr_size'][1])],
-                degradation=vars(DegradationConfig.from_dict(a['degradation'])))
+                degradation=_degradation_meta(a['degradation']))
     return json.loads(json.dumps(meta))
+
+
+#: Degradation parameters added after sets were made, with the value that
+#: renders as before: left out of meta.json at that value, so older sets
+#: still compare equal to the arguments that made them.
+_DEGRADATION_ADDED = dict(track_jitter=None)
+
+
+def _degradation_meta(degradation: Optional[dict]) -> dict:
+    meta = vars(DegradationConfig.from_dict(degradation))
+    return {k: v for k, v in meta.items()
+            if not (k in _DEGRADATION_ADDED and v == _DEGRADATION_ADDED[k])}
 
 
 def generate_synth_plates(out_dir: str,
