@@ -66,6 +66,9 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
         import_custom_modules(cfg)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+        if any(key.split('.')[0] == 'custom_imports' for key in cfg_options):
+            # imported above from the config as read; these came after
+            import_custom_modules(cfg, config if isinstance(config, str) else None)
     init_default_scope(cfg.get('default_scope', 'dld'))
     return cfg
 

@@ -41,8 +41,9 @@ class DegradationConfig:
             draws its own scale, brightness and grey-or-colour. A value in
             [0, 1): they are drawn once per track and each frame's scale and
             brightness stay within that fraction of them, as the frames of
-            one video (:meth:`for_track`). Single images (``DegradeHR``,
-            online plates) draw on their own either way.
+            one video (:meth:`for_track`). ``DegradeHR`` ignores it; an
+            online plate (one frame) draws its frame around a track's draw,
+            from slightly wider ranges.
     """
 
     perspective: float = 0.04

@@ -321,3 +321,19 @@ def test_without_track_jitter_nothing_more_is_drawn_and_meta_is_as_before():
     assert synth_meta(degradation=dict(track_jitter=0.1))['degradation']['track_jitter'] == 0.1
     with pytest.raises(ValueError, match='track_jitter must be None or in'):
         DegradationConfig(track_jitter=1.5)
+
+
+def test_a_set_made_with_track_jitter_is_not_taken_for_the_default(tmp_path, monkeypatch):
+    """meta.json leaves track_jitter out at its former value (None), so the
+    comparison must count it on the side that does not record it."""
+    from dld.datasets.synth import generator
+    warned = []
+    monkeypatch.setattr(generator, 'print_log', lambda msg, **kw: warned.append(msg))
+    out = str(tmp_path / 's')
+    generate_synth_plates(out, seed=0, degradation=dict(track_jitter=0.05), **SMALL)
+    assert ensure_synth_plates(out, seed=0, **SMALL) is False
+    assert any('track_jitter 0.05 on disk vs None' in m for m in warned)
+    with pytest.raises(FileExistsError):
+        generate_synth_plates(out, seed=0, **SMALL)
+    assert generate_synth_plates(out, seed=0, degradation=dict(track_jitter=0.05),
+                                 **SMALL)['rendered'] is False

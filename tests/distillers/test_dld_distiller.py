@@ -894,10 +894,12 @@ def test_padded_lr_frames_are_read_as_their_content_in_training_and_prediction(t
             assert ds.pred_score == pytest.approx(own.pred_score, rel=1e-4, abs=1e-6)
 
 
-def test_a_selector_of_the_wrong_shape_is_named(teacher_ckpt):
+@pytest.mark.parametrize('decisions', ['gumbel', 'expected'])
+def test_a_selector_of_the_wrong_shape_is_named(teacher_ckpt, decisions):
     """A selector of one's own giving one logit too many failed with an
-    IndexError deep in the loss, naming no selector."""
-    model = build(teacher_ckpt())
+    IndexError deep in the loss (or the selector loss), naming no selector."""
+    model = build(teacher_ckpt(), selector_decisions=decisions, scale_strategy='all')
+    assert model.train_selector
     model.train()
     lr, hr, samples = plate_batch(4)
     k = len(model.scales)

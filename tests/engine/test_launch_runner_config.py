@@ -47,3 +47,8 @@ def test_custom_imports_given_on_the_command_line_are_imported(tmp_path, monkeyp
     assert sys.modules['cli_imported_pkg'].IMPORTED
     with pytest.raises(ImportError, match='cli_missing_pkg'):
         load_runner_config(_args(**{'custom_imports.imports': ['cli_missing_pkg']}))
+    # and where the inference tools and reports load a config
+    from dld.apis.model_loading import load_config
+    with pytest.raises(ImportError, match='cli_missing_pkg'):
+        load_config(osp.join(REPO, 'configs', 'dld_plate.py'),
+                    {'custom_imports.imports': ['cli_missing_pkg']})

@@ -222,7 +222,7 @@ def generate_synth_plates(out_dir: str,
     with _dir_lock(_lock_path(out_dir)):
         existing = _set_entries(out_dir)
         if existing and not overwrite:
-            if synth_plates_present(out_dir) and _read_meta(out_dir) == meta:
+            if synth_plates_present(out_dir) and not _meta_diffs(_read_meta(out_dir), meta):
                 print_log(f'{out_dir} already holds this set (same arguments, so the same '
                           'bytes): nothing rendered.', logger='current', level=logging.INFO)
                 return dict(tracks=sizes, images=2 * frames * sum(sizes.values()),
@@ -414,7 +414,12 @@ def _made_here(data_root: str) -> bool:
 
 
 def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:
-    """``'<key> <disk> on disk vs <wanted>'`` for every leaf that differs."""
+    """``'<key> <disk> on disk vs <wanted>'`` for every leaf that differs,
+    a degradation parameter added later counting at its former value where
+    one side does not record it."""
+    if key == 'degradation' and isinstance(on_disk, dict) and isinstance(wanted, dict):
+        on_disk, wanted = ({**_DEGRADATION_ADDED, **on_disk},
+                           {**_DEGRADATION_ADDED, **wanted})
     if isinstance(on_disk, dict) and isinstance(wanted, dict):
         return [d for k in wanted for d in _meta_diffs(
             on_disk.get(k, '<not recorded>'), wanted[k], f'{key}.{k}' if key else k)]

@@ -433,19 +433,28 @@ class DLDDistiller(BaseModel):
         if self.selector is None:
             dec = inputs.new_ones(b, 1)
             return dec, torch.zeros(b, dtype=torch.long, device=inputs.device)
-        logits = self.selector(inputs)
-        decisions, chosen = self.selector.decide(logits)
+        decisions, chosen = self.selector.decide(self.selector_logits(inputs))
         k = len(self.scales)
-        if (tuple(logits.shape), tuple(decisions.shape), tuple(chosen.shape)) != (
-                (b, k), (b, k), (b, )):
-            # Else an IndexError deep in the loss, naming no selector.
-            raise ValueError(
-                f'model.selector ({type(self.selector).__name__}) on {b} image(s) and '
-                f'{k} scales {self.scales} gave logits {tuple(logits.shape)} and, from '
-                f'decide(), decisions {tuple(decisions.shape)} and indices '
-                f'{tuple(chosen.shape)}; a selector gives ({b}, {k}), ({b}, {k}) and '
-                f'({b},) (docs/customize.md)')
+        if (tuple(decisions.shape), tuple(chosen.shape)) != ((b, k), (b, )):
+            self._refuse_selector_output(
+                b, f'from decide() decisions {tuple(decisions.shape)} and indices '
+                f'{tuple(chosen.shape)}')
         return decisions, chosen
+
+    def selector_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The selector's (B, k) logits, one per scale, checked."""
+        logits = self.selector(inputs)
+        if tuple(logits.shape) != (inputs.shape[0], len(self.scales)):
+            self._refuse_selector_output(inputs.shape[0], f'logits {tuple(logits.shape)}')
+        return logits
+
+    def _refuse_selector_output(self, b: int, what: str) -> None:
+        """Else an IndexError deep in the loss, naming no selector."""
+        k = len(self.scales)
+        raise ValueError(
+            f'model.selector ({type(self.selector).__name__}) on {b} image(s) and {k} '
+            f'scales {self.scales} gave {what}; a selector gives ({b}, {k}) logits, and '
+            f'from decide() ({b}, {k}) decisions and ({b},) indices (docs/customize.md)')
 
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
@@ -485,7 +494,7 @@ class DLDDistiller(BaseModel):
         teacher['content_ratio'] = self._content_ratio(inputs, ratios)
 
         if self.train_selector and self.selector_decisions == 'expected':
-            decisions = self.selector(inputs).softmax(dim=-1)
+            decisions = self.selector_logits(inputs).softmax(dim=-1)
             chosen = decisions.argmax(dim=-1)
         elif self.train_selector or self.selector is None:
             decisions, chosen = self.select(inputs)
