@@ -21,9 +21,12 @@ def _schedulers(cfg: Config) -> List[dict]:
     return [schedulers] if isinstance(schedulers, dict) else list(schedulers)
 
 
+def _sets_its_own_peak(scheduler: dict) -> bool:
+    return str(scheduler.get('type', '')).split('.')[-1] in PEAK_SCHEDULERS
+
+
 def _peak_schedulers(cfg: Config) -> List[dict]:
-    return [s for s in _schedulers(cfg)
-            if str(s.get('type', '')).split('.')[-1] in PEAK_SCHEDULERS]
+    return [s for s in _schedulers(cfg) if _sets_its_own_peak(s)]
 
 
 def scale_one_cycle_peaks(cfg: Config, world_size: int) -> Optional[float]:
@@ -55,12 +58,13 @@ def warn_lr_set_by_schedule(cfg: Config, options: Iterable[str]) -> None:
     ``lr`` that a one-cycle schedule of the config overrides."""
     if 'optim_wrapper.optimizer.lr' not in set(options):
         return
-    peaks = [i for i, s in enumerate(_schedulers(cfg)) if s in _peak_schedulers(cfg)]
-    if peaks:
-        print_log(f'optim_wrapper.optimizer.lr changes nothing here: param_scheduler.'
-                  f'{peaks[0]} ({_schedulers(cfg)[peaks[0]]["type"]}) sets the learning rate '
-                  f'from its eta_max; set param_scheduler.{peaks[0]}.eta_max instead.',
-                  logger='current', level=logging.WARNING)
+    for i, scheduler in enumerate(_schedulers(cfg)):
+        if _sets_its_own_peak(scheduler):
+            print_log(f'optim_wrapper.optimizer.lr changes nothing here: param_scheduler.{i} '
+                      f'({scheduler["type"]}) sets the learning rate from its eta_max; set '
+                      f'param_scheduler.{i}.eta_max instead.',
+                      logger='current', level=logging.WARNING)
+            return
 
 
 def warn_schedule_outlasting_training(cfg: Config) -> None:
