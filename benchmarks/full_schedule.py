@@ -40,7 +40,6 @@ the reports still read the float32 checkpoints in float32.
 which no target's verdict needs (about 1.5 h of the schedule).
 """
 import argparse
-import contextlib
 import json
 import os
 import os.path as osp
@@ -48,13 +47,13 @@ import re
 import subprocess
 import sys
 import time
-from typing import Iterator
 
 from tabulate import tabulate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
+from dld.utils.file_lock import file_lock  # noqa: E402
 
 # Student-stage cycles: 5-epoch one-cycle runs, each from the last, on plates
 # rendered when read (stream seed = cycle number), so no plate is read twice.
@@ -194,32 +193,15 @@ def require_runs(w: str, runs, reader: str) -> None:
             f'  {w}/{run}: {made_by(w, run)}\n' for run in missing) + 'Train them first.')
 
 
-@contextlib.contextmanager
-def exclusive(path: str) -> Iterator[bool]:
+def exclusive(path: str):
     """Hold an exclusive lock on the file ``path`` for the block; yields
     whether another process held it first (and so may have done the work).
 
     Why: ``--setting efficiency`` and ``--setting lr`` started side by side
     both begin with the same teacher run; the second waits here until the
     first has trained it. A no-op where ``fcntl`` is missing (not POSIX)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield False
-        return
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'a') as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            waited = False
-        except BlockingIOError:
-            print(f'=== waiting for {path}: another process holds it', flush=True)
-            fcntl.flock(f, fcntl.LOCK_EX)
-            waited = True
-        try:
-            yield waited
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return file_lock(path, on_wait=lambda: print(
+        f'=== waiting for {path}: another process holds it', flush=True))
 
 
 def hr_teacher(w: str, redo: bool) -> str:

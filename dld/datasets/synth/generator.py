@@ -17,6 +17,7 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from dld.utils.atomic_file import write_text_atomic
+from dld.utils.file_lock import file_lock
 
 from ..degradation import DegradationConfig, degrade_plate
 from .plate_text import LAYOUTS, label_pattern, num_labels, resolve_layout, sample_plate_text
@@ -342,26 +343,10 @@ def _dir_lock(path: str) -> Iterator[None]:
             if depth:  # this thread holds the file lock already
                 yield
             else:
-                with _file_lock(path):
+                with file_lock(path):
                     yield
         finally:
             _held[path] -= 1
-
-
-@contextlib.contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # non-POSIX: no locking
-        yield
-        return
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    with open(path, 'w') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def synth_plates_present(data_root: str) -> bool:
