@@ -27,7 +27,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
-from dld.utils.config_file import import_custom_modules, read_config
+from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.registry_hints import registry_hints
 
 #: Prefixes of a DLD state dict that inference can do without (the
@@ -65,10 +65,7 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     if not isinstance(config, str):
         import_custom_modules(cfg)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-        if any(key.split('.')[0] == 'custom_imports' for key in cfg_options):
-            # imported above from the config as read; these came after
-            import_custom_modules(cfg, config if isinstance(config, str) else None)
+        merge_config_options(cfg, cfg_options, config if isinstance(config, str) else None)
     init_default_scope(cfg.get('default_scope', 'dld'))
     return cfg
 

@@ -24,7 +24,7 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
-from dld.utils.config_file import import_custom_modules, read_config
+from dld.utils.config_file import merge_config_options, read_config
 
 
 def init_distributed(cfg: Config) -> None:
@@ -166,10 +166,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
     cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-        if any(key.split('.')[0] == 'custom_imports' for key in args.cfg_options):
-            # read_config imported the file's; these came after it
-            import_custom_modules(cfg, args.config)
+        merge_config_options(cfg, args.cfg_options, args.config)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

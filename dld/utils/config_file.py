@@ -24,6 +24,15 @@ def read_config(path: str) -> Config:
     return cfg
 
 
+def merge_config_options(cfg: Config, options: Mapping, source: Optional[str] = None) -> None:
+    """``cfg.merge_from_dict(options)``, importing ``custom_imports`` the
+    options set: the config's own were imported when it was read, these
+    came after (a mistyped package would otherwise go unnoticed)."""
+    cfg.merge_from_dict(options)
+    if any(key.split('.')[0] == 'custom_imports' for key in options):
+        import_custom_modules(cfg, source)
+
+
 def import_custom_modules(cfg: Mapping, source: Optional[str] = None) -> None:
     """Import a config's ``custom_imports`` from the working directory too.
 

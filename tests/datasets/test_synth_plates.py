@@ -337,3 +337,14 @@ def test_a_set_made_with_track_jitter_is_not_taken_for_the_default(tmp_path, mon
         generate_synth_plates(out, seed=0, **SMALL)
     assert generate_synth_plates(out, seed=0, degradation=dict(track_jitter=0.05),
                                  **SMALL)['rendered'] is False
+
+
+def test_a_set_with_an_unreadable_meta_json_is_kept_with_the_reason(tmp_path, monkeypatch):
+    from dld.datasets.synth import generator
+    warned = []
+    monkeypatch.setattr(generator, 'print_log', lambda msg, **kw: warned.append(msg))
+    out = tmp_path / 's'
+    generate_synth_plates(str(out), seed=0, **SMALL)
+    (out / 'meta.json').write_text('[1, 2]')
+    assert ensure_synth_plates(str(out), seed=0, **SMALL) is False
+    assert any('no readable meta.json (not a JSON object)' in m for m in warned)

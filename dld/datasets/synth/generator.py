@@ -383,14 +383,19 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
     return True
 
 
-def _read_meta(data_root: str) -> Optional[dict]:
-    """``data_root/meta.json``; None when it is missing or no JSON object."""
+def _read_meta(data_root: str, why: Optional[List[str]] = None) -> Optional[dict]:
+    """``data_root/meta.json``; None when it is missing or no JSON object
+    (the reason appended to ``why``)."""
     try:
         with open(osp.join(data_root, 'meta.json'), encoding='utf-8') as f:
             meta = json.load(f)
-    except (OSError, ValueError):
+        if not isinstance(meta, dict):
+            raise ValueError('not a JSON object')
+    except (OSError, ValueError) as err:
+        if why is not None:
+            why.append(str(err))
         return None
-    return meta if isinstance(meta, dict) else None
+    return meta
 
 
 def _made_here(data_root: str) -> bool:
@@ -423,16 +428,12 @@ def _warn_if_stale(data_root: str, kwargs: dict) -> None:
     except TypeError as err:
         raise TypeError(f'ensure_synth_plates: {err}; the arguments are those of '
                         'generate_synth_plates') from err
-    meta_path = osp.join(data_root, 'meta.json')
-    try:
-        with open(meta_path, encoding='utf-8') as f:
-            meta = json.load(f)
-        if not isinstance(meta, dict):
-            raise ValueError('not a JSON object')
-    except (OSError, ValueError) as err:
-        print_log(f'{data_root!r} has no readable meta.json ({err}), so it cannot be checked '
-                  'against the generator arguments; using it as is. Delete the folder to '
-                  'regenerate.', logger='current', level=logging.WARNING)
+    why: List[str] = []
+    meta = _read_meta(data_root, why)
+    if meta is None:
+        print_log(f'{data_root!r} has no readable meta.json ({why[0]}), so it cannot be '
+                  'checked against the generator arguments; using it as is. Delete the folder '
+                  'to regenerate.', logger='current', level=logging.WARNING)
         return
     diffs = _meta_diffs(meta, wanted)
     if diffs:
