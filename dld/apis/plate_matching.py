@@ -1,9 +1,6 @@
 """When a reading counts as right, and how tracks vote: as the config's
 metrics count and vote."""
-from typing import Any, Dict, List, Tuple
-
-PLATE_METRIC_TYPES = ('PlateRecogMetric', 'dld.PlateRecogMetric')
-TRACK_METRIC_TYPES = ('TrackAccuracyMetric', 'dld.TrackAccuracyMetric')
+from typing import Any, Dict, List, Optional
 
 
 def plate_metric_case_sensitive(cfg) -> bool:
@@ -13,22 +10,22 @@ def plate_metric_case_sensitive(cfg) -> bool:
     :class:`~dld.apis.PlateRecognizer` reads) compares as the metric's
     default does: case-insensitively.
     """
-    plate = _test_metrics(cfg, PLATE_METRIC_TYPES)
+    plate = _test_metrics(cfg, _plate_metric_class())
     return bool(plate and plate[0].get('case_sensitive', False))
 
 
 def has_plate_metric(cfg) -> bool:
     """Whether the config's ``test_evaluator`` holds a plate metric (the
     reports' accuracy columns come from it)."""
-    return bool(_test_metrics(cfg, PLATE_METRIC_TYPES))
+    return bool(_test_metrics(cfg, _plate_metric_class()))
 
 
 def track_metric_voting(cfg) -> Dict[str, Any]:
     """How the config's track metric votes: ``layouts`` (a tuple, or None)
     and ``vote`` (``'text'`` by default), so that ``tools/infer.py --track``
     votes as the metric scores."""
-    from dld.evaluation.metrics import as_layouts
-    track = _test_metrics(cfg, TRACK_METRIC_TYPES)
+    from dld.evaluation.metrics import TrackAccuracyMetric, as_layouts
+    track = _test_metrics(cfg, TrackAccuracyMetric)
     metric = track[0] if track else {}
     return dict(layouts=as_layouts(metric.get('layouts')), vote=metric.get('vote', 'text'))
 
@@ -41,12 +38,20 @@ def check_track_voting(layouts, vote: str) -> None:
     layout_matcher(layouts or ())
 
 
-def _test_metrics(cfg, types: Tuple[str, ...]) -> List[dict]:
-    """The configs of ``test_evaluator``'s metrics of one of ``types``.
+def _plate_metric_class() -> type:
+    from dld.evaluation.metrics import PlateRecogMetric
+    return PlateRecogMetric
+
+
+def _test_metrics(cfg, kind: type) -> List[dict]:
+    """The configs of ``test_evaluator``'s metrics that are ``kind`` or a
+    subclass of it (a project's metric built on DLD's counts as DLD's).
 
     ``test_evaluator`` may be one metric, a list of them, or MMEngine's
-    ``dict(type='Evaluator', metrics=[...])``; a metric's ``type`` a name or
-    the class.
+    ``dict(type='Evaluator', metrics=[...])``; a metric's ``type`` a name
+    (``'PlateRecogMetric'``, ``'dld.PlateRecogMetric'``, a project's
+    ``'myproj.MyMetric'`` once its ``custom_imports`` are imported) or the
+    class.
     """
     metric_cfgs = cfg.get('test_evaluator')
     if isinstance(metric_cfgs, dict) and 'metrics' in metric_cfgs:
@@ -54,11 +59,25 @@ def _test_metrics(cfg, types: Tuple[str, ...]) -> List[dict]:
     if metric_cfgs is None:
         metric_cfgs = []
     metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
-    return [m for m in metric_cfgs if isinstance(m, dict) and _type_name(m.get('type')) in types]
+    return [m for m in metric_cfgs
+            if isinstance(m, dict) and _is_metric_of(m.get('type'), kind)]
 
 
-def _type_name(kind) -> str:
-    return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+def _is_metric_of(metric_type, kind: type) -> bool:
+    cls = _metric_class(metric_type)
+    return isinstance(cls, type) and issubclass(cls, kind)
+
+
+def _metric_class(metric_type) -> Optional[type]:
+    """The class a metric config's ``type`` builds; None for a name no
+    registry knows (the evaluator's build names it)."""
+    if not isinstance(metric_type, str):
+        return metric_type
+    from dld.registry import METRICS
+    try:
+        return METRICS.get(metric_type)
+    except (KeyError, ValueError):  # an unknown scope prefix
+        return None
 
 
 def plate_read_right(pred: str, gt: str, case_sensitive: bool) -> bool:

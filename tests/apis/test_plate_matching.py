@@ -36,6 +36,29 @@ def test_whether_a_config_has_a_plate_metric_for_the_reports_columns():
     assert has_plate_metric(Config.fromfile(osp.join(REPO, 'configs', 'dld_plate.py')))
 
 
+class CaseFoldingPlateMetric(PlateRecogMetric):
+    """A project's plate metric built on DLD's."""
+
+
+@pytest.fixture
+def registered_subclass():
+    from dld.registry import METRICS
+    METRICS.register_module(name='CaseFoldingPlateMetric', module=CaseFoldingPlateMetric)
+    yield 'CaseFoldingPlateMetric'
+    METRICS.module_dict.pop('CaseFoldingPlateMetric')
+
+
+def test_a_subclass_of_the_plate_metric_counts_as_one(registered_subclass):
+    from dld.apis.plate_matching import has_plate_metric
+    for kind in (registered_subclass, CaseFoldingPlateMetric):
+        cfg = Config(dict(test_evaluator=[dict(type='ReadingCostMetric'),
+                                          dict(type=kind, case_sensitive=True)]))
+        assert has_plate_metric(cfg) and plate_metric_case_sensitive(cfg)
+    # a name no registry knows is left to the evaluator's build to name
+    assert not has_plate_metric(Config(dict(test_evaluator=dict(type='PlateRecogMetrik'))))
+    assert not has_plate_metric(Config(dict(test_evaluator=dict(type='nope.PlateRecogMetric'))))
+
+
 def test_a_config_without_a_test_evaluator_still_reads_images():
     # Inference needs the model and the test pipeline only; an inference
     # config without an evaluator was read before the drawings compared case.

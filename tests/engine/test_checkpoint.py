@@ -101,15 +101,15 @@ class RisingMetric(BaseMetric):
         return dict(score=float(next(self.calls)))
 
 
-def _best_runner(work_dir, epochs, resume=False):
+def _best_runner(work_dir, epochs, resume=False, metric=None, save_best='score'):
     loader = dict(dataset=TinyData(), sampler=dict(type='DefaultSampler', shuffle=False),
                   batch_size=4, collate_fn=dict(type='default_collate'))
     return Runner(
         model=TinyModel(), work_dir=str(work_dir), train_dataloader=loader,
-        val_dataloader=loader, val_evaluator=Evaluator(RisingMetric()), val_cfg=dict(),
+        val_dataloader=loader, val_evaluator=Evaluator(metric or RisingMetric()), val_cfg=dict(),
         train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
-        default_hooks=dict(checkpoint=AtomicCheckpointHook(interval=1, save_best='score',
+        default_hooks=dict(checkpoint=AtomicCheckpointHook(interval=1, save_best=save_best,
                                                            rule='greater')),
         resume=resume, log_level='WARNING', experiment_name=f'ckpt-test-{next(_run_ids)}')
 
@@ -135,6 +135,37 @@ def test_a_kill_while_saving_a_new_best_leaves_the_previous_best_and_its_link(
     assert sorted(p for p in os.listdir(tmp_path) if p.startswith('best_')) == [
         'best_score_epoch_3.pth']
     assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_3.pth'
+
+
+class UnscoredFirstMetric(BaseMetric):
+    """A metric whose first value ranks nothing (None), as a custom metric
+    listed before the plate metric may return."""
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        return dict(note=None, score=1.0)
+
+
+def test_a_best_key_that_ranks_nothing_is_said_once_not_skipped_silently(tmp_path, caplog):
+    from mmengine.logging import MMLogger
+    caplog.set_level('WARNING')
+    runner = _best_runner(tmp_path, epochs=2, metric=UnscoredFirstMetric(), save_best='auto')
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        runner.train()
+    finally:
+        logger.removeHandler(caplog.handler)
+    said = [r.getMessage() for r in caplog.records if 'No best checkpoint' in r.getMessage()]
+    assert len(said) == 1 and "'note'" in said[0] and 'save_best' in said[0]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith('best')]
+
+
+def test_a_best_key_the_metrics_lack_names_the_setting_and_the_keys(tmp_path):
+    with pytest.raises(ValueError, match=r"save_best names 'accuracy'.*they hold \['score'\]"):
+        _best_runner(tmp_path, epochs=1, save_best='accuracy').train()
 
 
 def test_foreign_global_is_refused_with_file_and_name(tmp_path):

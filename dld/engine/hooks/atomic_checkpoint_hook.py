@@ -1,4 +1,5 @@
 """MMEngine's CheckpointHook, made safe to interrupt and safe to load."""
+import logging
 import os
 import os.path as osp
 import re
@@ -48,6 +49,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def __init__(self, *args, best_link='best.pth', **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.best_link = best_link
+        self._unscored_keys_warned = set()
 
     def before_train(self, runner) -> None:
         register_checkpoint_io()
@@ -63,6 +65,8 @@ class AtomicCheckpointHook(CheckpointHook):
         make_checkpoint_plain(checkpoint)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
+        if self.save_best:
+            self._check_best_keys(runner, metrics)
         backend = self.file_backend
         deferred = []
         backend.remove = deferred.append  # shadows the method during the call
@@ -77,6 +81,29 @@ class AtomicCheckpointHook(CheckpointHook):
         for path in deferred:
             if path != best:
                 backend.remove(path)
+
+    def _check_best_keys(self, runner, metrics: dict) -> None:
+        """MMEngine fails on a ``save_best`` key the metrics lack with a bare
+        ``KeyError`` (here a ``ValueError`` naming the setting), and skips a
+        key whose value is None or NaN without a word: a run then ends with
+        no best checkpoint, and no ``best.pth`` for later configs to load."""
+        keys = ([next(iter(metrics), None)] if 'auto' in self.key_indicators
+                else self.key_indicators)
+        for key in keys:
+            if key is None or key not in metrics:
+                raise ValueError(
+                    f'default_hooks.checkpoint.save_best names {key!r}, which the validation '
+                    f'metrics do not hold; they hold {sorted(metrics)}. Name one of them, or '
+                    'set save_best=None for no best checkpoint.')
+            value = metrics[key]
+            if (value is None or value != value) and key not in self._unscored_keys_warned:
+                self._unscored_keys_warned.add(key)
+                print_log(
+                    f'No best checkpoint at epoch {runner.epoch}: the validation metric '
+                    f'{key!r} (default_hooks.checkpoint.save_best) is '
+                    f'{value}, which ranks nothing; it is skipped while it stays so (said '
+                    'once). Set save_best to a metric that scores every epoch, such as '
+                    "'plate/accuracy'.", logger='current', level=logging.WARNING)
 
 
 #: ``AtomicLocalBackend``'s temporary files: ``.<name>.``, mkstemp's eight
