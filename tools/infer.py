@@ -176,29 +176,28 @@ def _unwritable_outputs(args) -> list:
 
 
 def _relative_cost(mean: float, teacher: float) -> str:
-    """``'75.6% less than'`` or, where the selector's cost tips it over, ``'0.1% more than'``."""
-    saved = 100 * (1 - mean / teacher)
-    return f'{saved:.1f}% less than' if saved >= 0 else f'{-saved:.1f}% more than'
+    """``'75.6% less than'``, ``'as much as'`` (the teacher itself, to the
+    rounding) or, where the selector's cost tips it over, ``'0.1% more than'``."""
+    saved = round(100 * (1 - mean / teacher), 1)
+    if saved == 0:
+        return 'as much as'
+    return f'{saved:.1f}% less than' if saved > 0 else f'{-saved:.1f}% more than'
 
 
-def _read_right(records: list, tracks: list, case_sensitive: bool) -> str:
+def _read_right(records: list, tracks: list) -> str:
     """``'; 9/10 labelled images read right (...)'`` where labels are known
-    (a label file, an ICPR track folder), as the config's plate metric counts;
-    a labelled image that could not be read counts as not read right, as a
-    track whose frames all failed does."""
-    from dld.apis.plate_matching import plate_read_right
+    (a label file, an ICPR track folder): their ``read_right``, as the
+    config's plate metric counts; a labelled image that could not be read
+    counts as not read right, as a track whose frames all failed does."""
     from dld.evaluation.metrics import confidence_gap
     labelled = [r for r in records if r.get('gt_text')]
     if not labelled:
         return ''
-    right = sum(r['error'] is None and plate_read_right(r['text'], r['gt_text'], case_sensitive)
-                for r in labelled)
+    right = sum(r['read_right'] for r in labelled)
     out = f'; {right}/{len(labelled)} labelled images read right'
     voted = [t for t in tracks if t.get('gt_text')]
     if voted:
-        readings = [(t['text'] is not None
-                     and plate_read_right(t['text'], t['gt_text'], case_sensitive),
-                     t['confidence'] or 0.0) for t in voted]
+        readings = [(t['read_right'], t['confidence'] or 0.0) for t in voted]
         right = sum(ok for ok, _ in readings)
         out += f', {right}/{len(voted)} labelled tracks by their vote'
         gap = confidence_gap(readings)
@@ -289,7 +288,7 @@ def main(argv=None) -> int:
         summary += (f'; mean {mean * 1e3:.2f} MFLOPs per image, '
                     f'{_relative_cost(mean, teacher)} the teacher at full resolution '
                     f'({teacher * 1e3:.2f} MFLOPs)')
-    summary += _read_right(records, result.get('tracks', []), recognizer.case_sensitive)
+    summary += _read_right(records, result.get('tracks', []))
     if result['num_failed']:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:

@@ -42,6 +42,7 @@ from .model_loading import init_model, load_config, resolve_device
 from .plate_matching import (
     check_track_voting,
     plate_metric_case_sensitive,
+    plate_read_right,
     track_metric_voting,
 )
 from .prediction_drawing import save_visualization
@@ -356,7 +357,8 @@ class PlateRecognizer(BaseInferencer):
         read last, ``image_size`` ``[H, W]`` of the file, ``gflops`` (every
         read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
-        ``frame_idx``, ``gt_text`` (label files), ``topk`` (``[[text,
+        ``frame_idx``, ``gt_text`` (label files) and ``read_right`` (whether
+        ``text`` is it, as the config's plate metric counts), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
         ``vis_dir``) and ``error`` (None).
         """
@@ -373,6 +375,8 @@ class PlateRecognizer(BaseInferencer):
                    track_id=item.track_id, frame_idx=item.frame_idx)
         if item.gt_text is not None:
             rec['gt_text'] = item.gt_text
+            rec['read_right'] = plate_read_right(sample.pred_text, item.gt_text,
+                                                 self.case_sensitive)
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
         rec.update(error=None, error_type=None)
@@ -388,7 +392,7 @@ class PlateRecognizer(BaseInferencer):
                    gflops_teacher=None, gflops_saved=None, track_id=item.track_id,
                    frame_idx=item.frame_idx)
         if item.gt_text is not None:
-            rec['gt_text'] = item.gt_text
+            rec.update(gt_text=item.gt_text, read_right=False)
         rec.update(error=message, error_type=error_type)
         return rec
 
@@ -437,6 +441,8 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
         gts = {r['gt_text'] for r in recs if r.get('gt_text')}
         if len(gts) == 1:
             entry['gt_text'] = gts.pop()
+            entry['read_right'] = (entry['text'] is not None and plate_read_right(
+                entry['text'], entry['gt_text'], case_sensitive))
         out.append(entry)
     return out
 

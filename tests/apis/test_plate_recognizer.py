@@ -96,6 +96,11 @@ def test_label_file_gives_labels_and_track_votes(recognizer, tiny_run):
         frames = [r for r in out['predictions'] if r['track_id'] == t['track_id']]
         assert t['num_frames'] == len(frames) and t['text'] in {r['text'] for r in frames}
         assert t['gt_text'] == frames[0]['gt_text']
+        assert t['read_right'] == (t['text'].upper() == t['gt_text'].upper())
+    # each image's as the config's plate metric counts (without case here)
+    assert not recognizer.case_sensitive
+    assert [r['read_right'] for r in out['predictions']] == [
+        r['text'].upper() == r['gt_text'].upper() for r in out['predictions']]
 
 
 def test_a_missing_frame_of_a_label_file_is_one_error_record(recognizer, tiny_run, tmp_path):
@@ -367,7 +372,8 @@ def test_error_records_have_the_keys_of_read_ones(recognizer, tiny_run, tmp_path
     read, failed = recognizer([good, str(tmp_path / 'missing.png')])['predictions']
     assert read['error'] is None and read['error_type'] is None
     assert failed['error'] and failed['error_type']
-    assert failed.keys() == read.keys() - {'gt_text'} | ({'gt_text'} & failed.keys())
+    labels = {'gt_text', 'read_right'}
+    assert failed.keys() == read.keys() - labels | (labels & failed.keys())
     assert failed['text'] is None and failed['gflops'] is None
 
 
@@ -384,6 +390,13 @@ def test_a_track_whose_every_frame_failed_has_no_votes():
     from dld.apis import vote_tracks
     (track, ) = vote_tracks([dict(track_id='t', frame_idx=0, error='x', gt_text='AB12')])
     assert track['votes'] == 0 and track['text'] is None and track['confidence'] is None
+    assert track['read_right'] is False
+
+
+def test_a_labelled_image_that_could_not_be_read_is_not_read_right(recognizer, tmp_path):
+    (tmp_path / 'labels.txt').write_text('missing.png\tAB12\n')
+    (rec, ) = recognizer(str(tmp_path / 'labels.txt'))['predictions']
+    assert rec['error'] and rec['gt_text'] == 'AB12' and rec['read_right'] is False
 
 
 def test_a_later_call_does_not_overwrite_the_drawings_of_an_earlier_one(tiny_run, tmp_path):

@@ -48,22 +48,21 @@ def test_writes_one_record_per_image_and_drawings(run, tmp_path, capsys):
             'labelled tracks by their vote') in capsys.readouterr().err
 
 
-def test_read_right_counts_as_the_plate_metric_does():
+def test_the_summary_counts_the_records_read_right():
     tool = _tool()
-    recs = [dict(text='abc1234', gt_text='ABC1234', error=None),
-            dict(text='XYZ', gt_text='XYZ9', error=None),
-            dict(gt_text='XYZ9', error='cannot decode'),  # labelled, not read: not right
-            dict(text='Q', gt_text=None, error=None)]
-    tracks = [dict(text='abc1234', gt_text='ABC1234', confidence=0.9),
-              dict(text=None, gt_text='XYZ9', confidence=None)]  # every frame failed
+    recs = [dict(text='abc1234', gt_text='ABC1234', read_right=True, error=None),
+            dict(text='XYZ', gt_text='XYZ9', read_right=False, error=None),
+            dict(gt_text='XYZ9', read_right=False, error='cannot decode'),
+            dict(text='Q', error=None)]
+    tracks = [dict(text='abc1234', gt_text='ABC1234', read_right=True, confidence=0.9),
+              dict(text=None, gt_text='XYZ9', read_right=False, confidence=None)]
     # The challenge's tie-breaker: a track with no answer has no confidence (0).
-    assert tool._read_right(recs, tracks, False) == (
+    assert tool._read_right(recs, tracks) == (
         '; 1/3 labelled images read right, 1/2 labelled tracks by their vote'
         ' (confidence gap 0.900: right 0.900, wrong 0.000)')
-    assert tool._read_right(recs, tracks[:1], False).endswith(
+    assert tool._read_right(recs, tracks[:1]).endswith(
         '1/1 labelled tracks by their vote')  # no wrong track: no gap
-    assert tool._read_right(recs, [], True) == '; 0/3 labelled images read right'
-    assert tool._read_right(recs[3:], [], False) == ''
+    assert tool._read_right(recs[3:], []) == ''
 
 
 def test_forced_scale_is_used_for_every_image(run, tmp_path, capsys):
@@ -78,6 +77,7 @@ def test_summary_says_more_when_the_selector_tips_the_cost_over_the_teacher():
     relative_cost = _tool()._relative_cost
     assert relative_cost(0.0794, 0.3248) == '75.6% less than'
     assert relative_cost(0.32493, 0.32475) == '0.1% more than'  # 1.0x + the selector
+    assert relative_cost(0.3248000001, 0.3248) == 'as much as'  # the teacher itself
 
 
 def test_cfg_options_turn_on_the_reread_cascade(run, tmp_path):
