@@ -1,10 +1,18 @@
 """Evaluate a checkpoint on a config's test set and write the metrics.
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out metrics.json] [--amp]
+        [--dump preds.pkl] [--show-dir DIR [--show-misread]]
         [--cfg-options key=value ...] [--launcher none]
 
 The metrics (the keys of the config's ``test_evaluator``, e.g.
 ``plate/accuracy``) are logged and, with ``--out``, written as a JSON object.
+Each image's reading: ``--dump`` pickles every test sample's fields
+(MMEngine's ``DumpResults``: ``pred_text``, ``pred_score``, ``pred_scale``,
+``gt_text``, paths, ...), ``--show-dir`` draws each image as the model read
+it with its reading (``PredictionDrawingHook``), ``--show-misread`` only the
+labelled ones read wrong. ``tools/infer.py`` on the test label file gives the
+same readings as JSON lines, which ``tools/analysis/analyze_readings.py``
+breaks down.
 
 CKPT is loaded strictly, as ``tools/infer.py`` does: a checkpoint that does
 not fit the config's model (e.g. a recognizer checkpoint with a DLD config)
@@ -47,13 +55,30 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--dump', metavar='PKL',
+                        help="pickle every test sample's prediction and label to this .pkl "
+                        "file (MMEngine's DumpResults)")
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='draw each test image, as the model read it, with its reading')
+    parser.add_argument('--show-misread', action='store_true',
+                        help='with --show-dir, draw only the labelled images read wrong')
     parser.add_argument(
         '--amp',
         action='store_true',
         help='evaluate in mixed precision: float16 on CUDA, bfloat16 on a CPU with '
         'AVX512-BF16 or AMX; ignored elsewhere, where float32 is faster')
     add_runner_arguments(parser, 'test_dataloader.batch_size=8')
-    return parse_runner_args(parser, argv)
+    args = parse_runner_args(parser, argv)
+    if args.out and not args.out.endswith('.json'):
+        parser.error(f'--out {args.out}: writes the metrics as JSON, so it takes a .json '
+                     'file; for each image\'s prediction use --dump PREDS.pkl (or '
+                     'tools/infer.py on the test label file with --out READINGS.jsonl)')
+    if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
+        parser.error(f'--dump {args.dump}: pickles the predictions, so it takes a .pkl or '
+                     '.pickle file')
+    if args.show_misread and not args.show_dir:
+        parser.error('--show-misread draws into --show-dir: give --show-dir DIR too')
+    return args
 
 
 def build_config(args) -> Config:
@@ -68,12 +93,29 @@ def build_config(args) -> Config:
         # Evaluation runs the student and the selector only; a full
         # checkpoint carries the teacher's weights anyway.
         cfg.model.teacher_ckpt = None
+    if args.dump:
+        cfg.test_evaluator = _with_metric(
+            cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.dump))
+    if args.show_dir:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
+            type='PredictionDrawingHook', out_dir=args.show_dir,
+            misread_only=args.show_misread)]
     if args.amp:
         device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
         # MMEngine's TestLoop autocasts to the device's dtype (bfloat16 on the CPU).
         if resolve_amp(device_type, True) is not None:
             cfg.test_cfg = dict(cfg.get('test_cfg') or dict(type='TestLoop'), fp16=True)
     return cfg
+
+
+def _with_metric(evaluator, metric: dict):
+    """``evaluator`` (one metric, a list, or ``dict(type='Evaluator',
+    metrics=...)``) with ``metric`` added last, so that the first metric,
+    the one a best checkpoint and the reports follow, stays first."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        return dict(evaluator, metrics=_with_metric(evaluator['metrics'], metric))
+    metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+    return metrics + [metric]
 
 
 def to_jsonable(metrics: dict) -> dict:

@@ -75,10 +75,18 @@ def format_confidence(confidence: float, digits: int = 3) -> str:
 
 
 def prediction_lines(record: dict) -> List[str]:
-    """The text lines drawn for one inference record."""
+    """The text lines drawn for one inference record; the scale and cost
+    line where the record has them (a plain recognizer's test reading has
+    no scale)."""
     lines = [f"{record['text'] or '(empty)'}  p={format_confidence(record['confidence'], 2)}"]
-    h, w = record['input_size']
-    lines.append(f"scale {record['scale']:g} ({h}x{w})  {record['gflops'] * 1e3:.1f} MFLOPs")
+    cost = []
+    if record.get('scale') is not None:
+        h, w = record['input_size']
+        cost.append(f"scale {record['scale']:g} ({h}x{w})")
+    if record.get('gflops') is not None:
+        cost.append(f"{record['gflops'] * 1e3:.1f} MFLOPs")
+    if cost:
+        lines.append('  '.join(cost))
     if record.get('gt_text'):
         lines.append(f"label {record['gt_text']}")
     return lines

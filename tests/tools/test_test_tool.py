@@ -232,3 +232,39 @@ def test_metrics_without_a_finite_value_are_written_as_json_null(test_tool):
                                  'd': float('inf'), 'e': 3})
     assert out == {'a': None, 'b': 0.5, 'c': 2.0, 'd': None, 'e': 3}
     json.dumps(out, allow_nan=False)  # valid JSON
+
+
+@pytest.mark.slow
+def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name, tmp_path):
+    import pickle
+    config = _dld_test_config(tiny_run, tmp_path)
+    dump, shown, misread = tmp_path / 'preds.pkl', tmp_path / 'all', tmp_path / 'wrong'
+    metrics = test_tool.main([
+        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--dump', str(dump), '--show-dir', str(shown),
+        '--cfg-options', f'experiment_name={run_name()}'])
+    samples = pickle.load(open(dump, 'rb'))
+    assert len(samples) == metrics['plate/num_samples']
+    assert sum(s['pred_text'].upper() == s['gt_text'].upper()
+               for s in samples) == metrics['plate/num_correct']
+    assert all({'pred_scale', 'pred_score', 'track_id', 'frame_idx'} <= s.keys() for s in samples)
+    assert sorted(os.listdir(shown)) == sorted(
+        f"{s['sample_idx']:06d}_{osp.basename(s['track_id'])}_frame_{s['frame_idx']}.png"
+        for s in samples)
+    # only the misread ones, named as among all the drawings
+    test_tool.main([
+        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--show-dir', str(misread), '--show-misread',
+        '--cfg-options', f'experiment_name={run_name()}'])
+    wrong = {f"{s['sample_idx']:06d}" for s in samples
+             if s['pred_text'].upper() != s['gt_text'].upper()}
+    assert {name[:6] for name in os.listdir(misread)} == wrong
+
+
+@pytest.mark.parametrize('args, says', [
+    (['--out', 'preds.pkl'], 'takes a .json file'),
+    (['--dump', 'preds.json'], 'takes a .pkl'),
+    (['--show-misread'], 'give --show-dir'),
+])
+def test_output_options_are_checked_before_anything_loads(test_tool, args, says, capsys):
+    with pytest.raises(SystemExit):
+        test_tool.parse_args(['cfg.py', 'ckpt.pth'] + args)
+    assert says in capsys.readouterr().err

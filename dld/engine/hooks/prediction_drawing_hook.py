@@ -1,0 +1,91 @@
+"""Draw each test image with its reading: ``tools/test.py --show-dir``."""
+import os
+from typing import Optional
+
+import numpy as np
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class PredictionDrawingHook(Hook):
+    """After each test batch, write every image (or only the misread ones)
+    with its prediction, confidence, scale and label drawn on it.
+
+    Why a picture of the input and not of the file: the hook draws the image
+    the model was given (the packed ``inputs``, after the test pipeline's
+    resize and padding), so an LR frame made from an HR one on the fly, a
+    padded frame, or an HR crop the efficiency setting's student reads are
+    all shown as read; the caption names the scale the student read it at.
+    The drawings are those of ``tools/infer.py --vis``
+    (:func:`dld.apis.prediction_drawing.draw_prediction`); the reading is
+    green when right, red when wrong, as the config's plate metric counts.
+
+    Files are named ``{sample_idx:06d}_{track}_frame_{frame_idx}.png`` by
+    the test set's index, so the processes of a distributed test do not collide.
+
+    Args:
+        out_dir (str): where the drawings go (created).
+        misread_only (bool): draw only the labelled images read wrong.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, out_dir: str, misread_only: bool = False) -> None:
+        if not out_dir:
+            raise ValueError('PredictionDrawingHook needs an out_dir')
+        self.out_dir = str(out_dir)
+        self.misread_only = misread_only
+        self._case_sensitive = False
+        self._drawn = 0
+
+    def before_test(self, runner) -> None:
+        from dld.apis.plate_matching import plate_metric_case_sensitive
+        os.makedirs(self.out_dir, exist_ok=True)
+        self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
+        self._drawn = 0
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs=None) -> None:
+        if not data_batch or not outputs:
+            return
+        for offset, (img, sample) in enumerate(zip(data_batch['inputs'], outputs)):
+            index = sample.metainfo.get('sample_idx', batch_idx * len(outputs) + offset)
+            if self._draw(_as_image(img), sample, int(index)):
+                self._drawn += 1
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        which = 'misread image(s)' if self.misread_only else 'image(s)'
+        print_log(f'Drew {self._drawn} {which} with their readings in {self.out_dir}',
+                  logger='current')
+
+    def _draw(self, img: np.ndarray, sample, index: int) -> bool:
+        from dld.apis.plate_matching import plate_read_right
+        from dld.apis.prediction_drawing import save_visualization
+        from dld.utils.flops import scale_input_shapes
+        gt = sample.get('gt_text', '')
+        text = sample.get('pred_text', '')
+        if self.misread_only and (not gt or plate_read_right(text, gt, self._case_sensitive)):
+            return False
+        scale = sample.get('pred_scale')
+        # Named by frame, not by file: the lr_path of an HR-reading pipeline's
+        # sample is there but not what was read.
+        frame = sample.metainfo.get('frame_idx')
+        record = dict(input=f'frame_{frame}' if frame is not None else 'image', path=None,
+                      text=text,
+                      confidence=float(sample.get('pred_score', 0.0)), scale=scale,
+                      gflops=sample.get('pred_gflops'), track_id=sample.metainfo.get('track_id'),
+                      gt_text=gt)
+        if scale is not None:
+            (h, w), = scale_input_shapes(img.shape[:2], [float(scale)])
+            record['input_size'] = [h, w]
+        save_visualization(img, record, self.out_dir, index, self._case_sensitive)
+        return True
+
+
+def _as_image(img) -> np.ndarray:
+    """A packed ``(C, H, W)`` uint8 input as an ``(H, W, C)`` array."""
+    img = img.detach().cpu().numpy() if hasattr(img, 'detach') else np.asarray(img)
+    return np.ascontiguousarray(img.transpose(1, 2, 0))
