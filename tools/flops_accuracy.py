@@ -1,7 +1,7 @@
 """Accuracy against FLOPs of the teacher, the no-KD student, DLD and an oracle selector.
 
     python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
-        [--baseline-ckpt B] [--baseline-config C] [--scales 1.0 0.6 ...]
+        [--baseline-ckpt B] [--baseline-config C] [--baseline-name NAME] [--scales 1.0 0.6 ...]
         [--device D] [--max-batches N] [--amp] [--cfg-options key=value ...]
 
 Evaluates the config's test set once and writes into DIR: ``report.md`` (a
@@ -28,6 +28,10 @@ def parse_args(argv=None):
                         'whose student is the baseline')
     parser.add_argument('--baseline-config', help="the baseline's config (default: the DLD "
                         "student's architecture, per-scale BatchNorm included)")
+    parser.add_argument('--baseline-name', metavar='NAME',
+                        help="name of the baseline's rows (default: 'No-KD student', or "
+                        "'Baseline student' for a DLD checkpoint's student), e.g. "
+                        "'DLD epoch 1' to compare two checkpoints")
     parser.add_argument('--scales', type=float, nargs='+',
                         help="fixed scales to evaluate (default: the distiller's candidates)")
     parser.add_argument('--device', default=None,
@@ -57,6 +61,7 @@ def main(argv=None) -> int:
     evaluator = FlopsAccuracyEvaluator(
         cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
+        baseline_name=args.baseline_name,
         scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
     report = evaluator.evaluate()
     # What the config file alone does not say (a reread cascade, a test set).

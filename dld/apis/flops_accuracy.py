@@ -233,6 +233,10 @@ class FlopsAccuracyEvaluator:
             DLD run's student as the baseline).
         baseline_config (str, optional): its config; default: the DLD
             student's architecture.
+        baseline_name (str, optional): the name of its rows (``'<name>
+            @0.8'``); default ``'No-KD student'`` for a recognizer checkpoint,
+            ``'Baseline student'`` for a DLD checkpoint's student (another
+            run, an earlier epoch), which is no no-KD student.
         scales (Sequence[float], optional): fixed scales to evaluate; default:
             the distiller's candidate scales.
         device (str): e.g. 'cpu', 'cuda:0'.
@@ -250,7 +254,7 @@ class FlopsAccuracyEvaluator:
                  baseline_config: Optional[str] = None,
                  scales: Optional[Sequence[float]] = None, device: str = 'cpu',
                  max_batches: Optional[int] = None, with_teacher: bool = True,
-                 amp: bool = False) -> None:
+                 amp: bool = False, baseline_name: Optional[str] = None) -> None:
         self.cfg = load_config(config)
         # A fresh clone has no test set yet: generate the synthetic one first (logged).
         ensure_config_data(self.cfg)
@@ -271,6 +275,7 @@ class FlopsAccuracyEvaluator:
         self.has_teacher = with_teacher and self._load_teacher(checkpoint, teacher_checkpoint)
         if not with_teacher:
             self.notes.append('teacher rows skipped: with_teacher=False')
+        self.baseline_name = baseline_name
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
         # tools/flops_accuracy.py hands a Config (with --cfg-options applied):
@@ -357,6 +362,15 @@ class FlopsAccuracyEvaluator:
                              'also when its checkpoint is a DLD run')
         model = build_model_for_inference(model_cfg)
         load_recognizer_weights(model, checkpoint)
+        if self.baseline_name is None:
+            state, _ = read_state_dict(checkpoint)
+            from_dld = submodule_state(state, 'student') is not None
+            self.baseline_name = 'Baseline student' if from_dld else 'No-KD student'
+            if from_dld:
+                self.notes.append(
+                    f'the baseline rows read the student of {checkpoint}, a DLD checkpoint: '
+                    'named "Baseline student" (kept as nokd@ in report.json); '
+                    '--baseline-name names them')
         return model.to(self.device).eval()
 
     def _preprocessor(self, model: nn.Module):
@@ -425,7 +439,8 @@ class FlopsAccuracyEvaluator:
             raise ValueError('no no-KD student: pass baseline_checkpoint')
         if self._baseline_costs is None:
             self._baseline_costs = RecognizerCosts(self.baseline, self.base_size)
-        return self._run(f'nokd@{scale:g}', f'No-KD student @{scale:g}', scale, self.baseline,
+        return self._run(f'nokd@{scale:g}', f'{self.baseline_name} @{scale:g}', scale,
+                         self.baseline,
                          _fixed(self.baseline, scale, self.base_size),
                          _const(self._baseline_costs.student_flops_at(scale)),
                          count_inference_params(self.baseline))

@@ -176,12 +176,13 @@ def plot_pareto(report: dict, path: str) -> None:
 def _pareto_panel(ax, rows: List[dict], key: str) -> float:
     """Draw one panel; returns the largest value drawn (%)."""
     top = 0.0
-    for prefix, label, style in (('nokd@', 'No-KD student (fixed scales)', 'o--'),
-                                 ('dld@', 'DLD student (fixed scales)', 's-')):
+    for prefix, style in (('nokd@', 'o--'), ('dld@', 's-')):
         fam = sorted((r for r in rows if r['method'].startswith(prefix)
                       and r.get(key) is not None), key=lambda r: r['gflops'])
         if not fam:
             continue
+        # The rows' own name ('No-KD student @0.8', or the baseline's name).
+        label = f"{fam[0]['name'].rsplit(' @', 1)[0]} (fixed scales)"
         xs = [r['gflops'] for r in fam]
         ys = [100 * r[key] for r in fam]
         top = max([top] + ys)

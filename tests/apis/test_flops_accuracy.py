@@ -194,12 +194,25 @@ def test_baseline_without_a_config_is_built_like_the_dld_student(tiny_run, basel
     nokd = evaluator.read_fixed('nokd', 0.6).correct
     if baseline == 'full':  # the same student: the same readings
         assert nokd == evaluator.read_fixed('dld', 0.6).correct
+        # a DLD student is no no-KD student: its rows say so
+        assert evaluator.read_fixed('nokd', 0.6).name == 'Baseline student @0.6'
+        assert any('a DLD checkpoint' in note for note in evaluator.notes)
     else:
+        assert evaluator.read_fixed('nokd', 0.6).name == 'No-KD student @0.6'
         direct = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
                                         baseline_checkpoint=tiny_run['baseline'],
                                         baseline_config=tiny_run['baseline_config'],
                                         scales=[0.6], with_teacher=False)
         assert nokd == direct.read_fixed('nokd', 0.6).correct
+
+
+@pytest.mark.slow
+def test_the_baseline_rows_take_the_name_given(tiny_run):
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       baseline_checkpoint=tiny_run['full'], scales=[0.6],
+                                       with_teacher=False, baseline_name='DLD epoch 1')
+    assert evaluator.read_fixed('nokd', 0.6).name == 'DLD epoch 1 @0.6'
+    assert not any('a DLD checkpoint' in note for note in evaluator.notes)
 
 
 def _born_again_run(tiny_run, tmp_path):
