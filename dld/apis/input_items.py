@@ -238,6 +238,9 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         lines.append((_line_number(info.get('annotation')),
                       (InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
                                  frame_idx=int(info.get('frame_idx') or 0)),
+                       # a folder outside the file's (absolute paths): named
+                       # by its last parts, as a folder given is
+                       _folder_track(track)._replace(numbered=False) if osp.isabs(track) else
                        _Track(label_parts + (track, ), numbered=False))))
     # A line the set cannot take (a label outside the dictionary, a broken
     # line) is a record of its own, not an image count quietly smaller, and

@@ -92,6 +92,8 @@ class PairedPlateDataset(BasePlateDataset):
         folder = osp.dirname(lr[0])
         shared = all(osp.dirname(p) == folder for p in lr)
         rel = osp.relpath(folder, osp.abspath(self.data_root or '.')) if shared else '.'
+        if rel == osp.pardir or rel.startswith(osp.pardir + osp.sep):
+            rel = folder  # outside data_root (absolute paths): '../../x' says less
         track_id = rel.replace(osp.sep, '/') if rel != '.' else f'line{lineno}'
         if track_id in seen:
             track_id = f'{track_id}#{lineno}'

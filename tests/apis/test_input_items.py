@@ -218,3 +218,19 @@ def test_a_track_folder_with_a_frame_number_twice_is_one_error_item(tmp_path):
     (item, ) = items
     assert item.path is None and item.source == str(tmp_path / a) and item.track_id
     assert 'frame number(s) [2] twice (lr-002.png, lr-2.jpg)' in item.error
+
+
+def test_absolute_paths_elsewhere_are_named_by_their_folder_not_by_dot_dots(tmp_path):
+    # The quickstart's sample.txt: absolute paths into another folder.
+    elsewhere = tmp_path / 'data' / 'test'
+    labels = tmp_path / 'out' / 'sample.txt'
+    labels.parent.mkdir()
+    labels.write_text(''.join(
+        f'{elsewhere}/{t}/lr-1.png,{elsewhere}/{t}/lr-2.png\tAB12\n' for t in ('t0', 't1')))
+    items = expand_inputs(str(labels))
+    assert [(i.track_id, i.frame_idx) for i in items] == [
+        ('t0', 0), ('t0', 1), ('t1', 0), ('t1', 1)]
+    from dld.datasets import PairedPlateDataset
+    ds = PairedPlateDataset(ann_file=str(labels), data_root=str(labels.parent), pipeline=[],
+                            check_files=False, test_mode=True, frames='all')
+    assert ds.get_data_info(0)['track_id'] == f'{elsewhere}/t0'
