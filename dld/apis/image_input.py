@@ -61,6 +61,11 @@ def read_image_file(path: str, color_type: str = 'color',
             (when the decoder refuses it), or larger than ``max_pixels``.
     """
     if not osp.exists(path):
+        head = path.rsplit(maxsplit=1)[0] if path.strip() else path
+        if head != path and osp.isfile(head):  # 'imgs/a.png AB12' read from a label file
+            raise ImageInputError(path, f'no such file, but {head} is one: a label after a '
+                                  'space? A label file puts a TAB between the image paths '
+                                  'and the label')
         raise ImageInputError(path, 'no such file')
     if osp.isdir(path):
         raise ImageInputError(path, 'is a folder, not an image')

@@ -162,3 +162,13 @@ def test_a_file_of_another_kind_is_told_what_inputs_can_be(tmp_path):
     with pytest.raises(ImageInputError) as err:
         read_image_file(str(png))
     assert 'label files' not in str(err.value)  # an image by name: just broken
+
+
+def test_a_label_after_a_space_is_pointed_out(tmp_path):
+    # 'imgs/a.png AB12' in a label file without its TAB: the path is the whole line.
+    import cv2
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((8, 24, 3), np.uint8))
+    with pytest.raises(ImageInputError, match=r'a label after a space\?.*TAB'):
+        read_image_file(str(tmp_path / 'a.png AB12'))
+    with pytest.raises(ImageInputError, match=r'no such file$'):
+        read_image_file(str(tmp_path / 'b.png AB12'))
