@@ -221,14 +221,21 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
     kwargs: dict = dict(label_dataset_cfg or {})
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
                   frames='all', load_hr=stream == 'hr', allow_empty_text=True, test_mode=True,
-                  strict=False, pipeline=[], serialize_data=False, lazy_init=False,
+                  strict=False, pipeline=[], serialize_data=False, lazy_init=True,
                   # A missing image becomes that item's error when it is read,
                   # so one absent file does not turn the whole list into one.
                   check_files=False)
+    dataset = None
     try:
         dataset = PairedPlateDataset(**kwargs)
+        dataset.full_init()
     except Exception as err:  # noqa: BLE001 - any parse failure becomes a record
-        return [(InputItem(source=path, error=f'cannot read label file: {err}'), None)]
+        bad = getattr(dataset, 'bad_annotations', None)
+        if not bad:
+            return [(InputItem(source=path, error=f'cannot read label file: {err}'), None)]
+        # Every line refused: one record each, saying why, as for some.
+        return [(InputItem(source=e.where, error=f'label line not read: {e.reason}'), None)
+                for e in sorted(bad, key=lambda e: _line_number(e.where))]
     lines: List[Tuple[int, Tuple[InputItem, Optional[_Track]]]] = []
     label_parts = _folder_track(path).parts
     for idx in range(len(dataset)):

@@ -31,14 +31,16 @@ class TrackRecord:
     Attributes:
         where (str): ``'file:line'`` or the track folder, for error messages.
         track_id (str): stable id used for track-level voting.
-        lr_paths (list[str]): absolute LR frame paths.
+        lr_paths (list[str | None]): absolute LR frame paths; all None for
+            an HR-only track (HR crops without their LR frames, read by a
+            model that reads HR: a teacher, the efficiency setting's student).
         hr_paths (list[str] | None): absolute HR frame paths, None when LR-only.
         text (str): plate text ('' when unknown).
     """
 
     where: str
     track_id: str
-    lr_paths: List[str]
+    lr_paths: List[Optional[str]]
     hr_paths: Optional[List[str]]
     text: str
 
@@ -183,7 +185,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         """Raise :class:`PlateAnnotationError` if ``rec`` is not usable."""
         if not rec.lr_paths:
             raise PlateAnnotationError(rec.where, 'no LR frames')
-        relative = [p for p in rec.lr_paths + (rec.hr_paths or []) if not osp.isabs(p)]
+        if all(p is None for p in rec.lr_paths):
+            self._check_hr_only(rec)
+        relative = [p for p in rec.lr_paths + (rec.hr_paths or [])
+                    if p is not None and not osp.isabs(p)]
         if relative:
             # Read from the working directory instead, they would fail as
             # missing images far from their cause, or work by accident.
@@ -214,6 +219,19 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 rec.where, f'frames={self.frames} asked but the track has only '
                 f'{len(rec.lr_paths)} frame(s)')
         return rec
+
+    def _check_hr_only(self, rec: TrackRecord) -> None:
+        """An HR-only track is read only where HR is loaded and no LR frame
+        is: elsewhere each of its frames would fail when read."""
+        loader = self._image_loader()
+        if rec.hr_paths is None:
+            raise PlateAnnotationError(rec.where, 'no LR and no HR frames')
+        if not self.load_hr or (loader is not None and loader.with_lr):
+            why = 'its LoadPlateImages reads LR' if self.load_hr else 'load_hr=False'
+            raise PlateAnnotationError(
+                rec.where, f'HR-only track, but this set reads LR frames ({why}); give its '
+                "LR frames, or read it with a config whose model reads HR (a teacher's, "
+                "the efficiency setting's)")
 
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []

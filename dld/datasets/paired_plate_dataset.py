@@ -32,12 +32,13 @@ class PairedPlateDataset(BasePlateDataset):
 
         lr1.png,lr2.png,...,lrN.png|hr1.png,...,hrN.png<TAB>TEXT
         lr1.png,...,lrN.png<TAB>TEXT            # LR-only: eval / inference
+        |hr1.png,...,hrN.png<TAB>TEXT           # HR-only: read by a model reading HR
 
     The file is UTF-8 (a byte-order mark is allowed). Paths are relative to
     ``data_root`` (absolute paths are kept). Blank lines and lines starting
     with ``#`` are ignored. The track id is the folder shared by the LR
-    frames (``'line<N>'`` when they share none, and ``'<folder>#<N>'`` for a
-    repeated folder).
+    frames, the HR ones of an HR-only track (``'line<N>'`` when they share
+    none, and ``'<folder>#<N>'`` for a repeated folder).
 
     See :class:`BasePlateDataset` for the other arguments.
     """
@@ -85,12 +86,15 @@ class PairedPlateDataset(BasePlateDataset):
             raise PlateAnnotationError(where, "more than one '|' in the image paths")
         if '|' in images:
             lr_part, hr_part = images.split('|')
-            lr = self._split_paths(lr_part, where, 'LR')
             hr = self._split_paths(hr_part, where, 'HR')
+            # '|hr1,hr2<TAB>TEXT': HR crops alone, for a model that reads HR
+            lr = [None] * len(hr) if not lr_part.strip() else self._split_paths(
+                lr_part, where, 'LR')
         else:
             lr, hr = self._split_paths(images, where, 'LR'), None
-        folder = osp.dirname(lr[0])
-        shared = all(osp.dirname(p) == folder for p in lr)
+        named = hr if lr[0] is None else lr
+        folder = osp.dirname(named[0])
+        shared = all(osp.dirname(p) == folder for p in named)
         rel = osp.relpath(folder, osp.abspath(self.data_root or '.')) if shared else '.'
         if rel == osp.pardir or rel.startswith(osp.pardir + osp.sep):
             rel = folder  # outside data_root (absolute paths): '../../x' says less

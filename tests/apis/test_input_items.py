@@ -53,11 +53,18 @@ def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_pat
     assert "[' ']" in errors[f'{path}:2'] and 'not read' in errors[f'{path}:2']
 
 
-def test_a_label_file_without_hr_frames_is_one_error_item_on_the_hr_stream(tmp_path):
+def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream(tmp_path):
     path = tmp_path / 'lr_only.txt'
-    path.write_text('b/lr-1.png\tCD34\n')
-    [item] = expand_inputs(str(path), stream='hr')
-    assert item.error and item.path is None and item.source == str(path)
+    path.write_text('b/lr-1.png\tCD34\nc/lr-1.png\tEF56\n')
+    items = expand_inputs(str(path), stream='hr')
+    assert [i.source for i in items] == [f'{path}:1', f'{path}:2']
+    assert all('LR-only track' in i.error and i.path is None for i in items)
+
+
+def test_a_label_file_that_cannot_be_read_is_one_error_item(tmp_path):
+    (tmp_path / 'comments.txt').write_text('# nothing\n')
+    [item] = expand_inputs(str(tmp_path / 'comments.txt'))
+    assert item.error.startswith('cannot read label file') and item.source.endswith('.txt')
 
 
 def test_unknown_stream_is_refused(label_file):
@@ -234,3 +241,22 @@ def test_absolute_paths_elsewhere_are_named_by_their_folder_not_by_dot_dots(tmp_
     ds = PairedPlateDataset(ann_file=str(labels), data_root=str(labels.parent), pipeline=[],
                             check_files=False, test_mode=True, frames='all')
     assert ds.get_data_info(0)['track_id'] == f'{elsewhere}/t0'
+
+
+def test_hr_only_lines_are_read_by_a_model_reading_hr_and_refused_by_one_reading_lr(tmp_path):
+    labels = tmp_path / 'crops.txt'
+    labels.write_text('|crops/a.png\tAB12\n|crops/b.png,crops/c.png\tCD34\n'
+                      'lr/d.png|crops/d.png\tEF56\n')
+    items = expand_inputs(str(labels), stream='hr')
+    assert [(osp.basename(i.path), i.gt_text, i.error) for i in items] == [
+        ('a.png', 'AB12', None), ('b.png', 'CD34', None), ('c.png', 'CD34', None),
+        ('d.png', 'EF56', None)]
+    refused = expand_inputs(str(labels), stream='lr')
+    assert [i.source for i in refused[:2]] == [f'{labels}:1', f'{labels}:2']
+    assert all('HR-only track' in i.error for i in refused[:2])
+    assert refused[2].path == str(tmp_path / 'lr' / 'd.png') and refused[2].error is None
+    # every line refused: still one record a line, saying why
+    labels.write_text('|crops/a.png\tAB12\n|crops/b.png,crops/c.png\tCD34\n')
+    refused = expand_inputs(str(labels), stream='lr')
+    assert [i.source for i in refused] == [f'{labels}:1', f'{labels}:2']
+    assert all('HR-only track' in i.error for i in refused)

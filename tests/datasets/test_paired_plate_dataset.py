@@ -57,6 +57,32 @@ def test_lr_only_line_is_valid_in_eval_mode(paired_root, write_labels):
     assert ds.get_data_info(0)['gt_text'] == 'ABC1234'  # normalised by the dictionary
 
 
+HR_READER = [dict(type='LoadPlateImages', with_lr=False, with_hr=True)]
+
+
+def test_hr_only_line_is_read_by_a_set_that_reads_hr(paired_root, write_labels):
+    # HR crops alone, e.g. to evaluate a teacher: '|hr1,hr2<TAB>TEXT'.
+    ann = write_labels(paired_root, '|t0/hr-0.png,t0/hr-1.png\tABC1234')
+    ds = make(paired_root, ann, frames='all', test_mode=True, load_hr=True, pipeline=HR_READER)
+    assert len(ds) == 2
+    info = ds.get_data_info(1)
+    assert info['lr_path'] is None and info['hr_path'] == str(paired_root / 't0' / 'hr-1.png')
+    assert info['track_id'] == 't0' and info['frame_idx'] == 1
+    assert ds[1]['img_hr'].shape[:2] == (40, 120) and ds[1].get('img') is None
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(test_mode=True),  # HR not loaded
+    dict(test_mode=True, load_hr=True,  # the default loader reads LR
+         pipeline=[dict(type='LoadPlateImages', with_hr=True)]),
+    dict(test_mode=False, pipeline=[dict(type='LoadPlateImages', with_hr=True)]),
+], ids=['no-hr', 'reads-lr', 'train-reads-lr'])
+def test_hr_only_line_is_refused_where_lr_is_read(paired_root, write_labels, kwargs):
+    ann = write_labels(paired_root, GOOD + '\n|t1/hr-0.png\tXYZ9A87')
+    with pytest.raises(PlateAnnotationError, match=r':2: HR-only track.*give its LR frames'):
+        make(paired_root, ann, frames='all', **kwargs)
+
+
 def test_lr_only_line_is_an_error_in_train_mode(paired_root, write_labels):
     ann = write_labels(paired_root, 't0/lr-0.png\tABC1234')
     with pytest.raises(PlateAnnotationError, match=r'labels.txt:1: LR-only'):

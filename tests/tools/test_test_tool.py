@@ -240,8 +240,8 @@ def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name
     config = _dld_test_config(tiny_run, tmp_path)
     dump, shown, misread = tmp_path / 'preds.pkl', tmp_path / 'all', tmp_path / 'wrong'
     metrics = test_tool.main([
-        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--dump', str(dump), '--show-dir', str(shown),
-        '--cfg-options', f'experiment_name={run_name()}'])
+        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--dump', str(dump),
+        '--show-dir', str(shown), '--cfg-options', f'experiment_name={run_name()}'])
     samples = pickle.load(open(dump, 'rb'))
     assert len(samples) == metrics['plate/num_samples']
     assert sum(s['pred_text'].upper() == s['gt_text'].upper()
@@ -252,8 +252,8 @@ def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name
         for s in samples)
     # only the misread ones, named as among all the drawings
     test_tool.main([
-        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--show-dir', str(misread), '--show-misread',
-        '--cfg-options', f'experiment_name={run_name()}'])
+        config, tiny_run['student'], '--work-dir', str(tmp_path / 'work'), '--show-dir',
+        str(misread), '--show-misread', '--cfg-options', f'experiment_name={run_name()}'])
     wrong = {f"{s['sample_idx']:06d}" for s in samples
              if s['pred_text'].upper() != s['gt_text'].upper()}
     assert {name[:6] for name in os.listdir(misread)} == wrong
