@@ -141,8 +141,33 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
         CheckpointMismatchError: required weights are missing, or shapes differ.
     """
     state, meta = read_state_dict(checkpoint)
+    if is_distiller:
+        check_trained_scales(model, meta, checkpoint)
     load_state(model, state, checkpoint, is_distiller)
     return meta
+
+
+def check_trained_scales(model: nn.Module, meta: dict, name: str) -> None:
+    """Refuse a DLD checkpoint trained with other ``model.scales`` than
+    the config's. The selector's outputs and the student's per-scale
+    BatchNorm statistics are indexed by the scales' order, so weights
+    trained with ``(1.0, 0.8, 0.6)`` and read with ``(0.6, 0.8, 1.0)`` load
+    without a missing key and read at the wrong scales, with the wrong
+    statistics. Checkpoints without a saved config are not checked."""
+    from .trained_config import trained_scales
+    trained = trained_scales(meta)
+    own = getattr(model, 'scales', None)
+    if trained is None or own is None:
+        return
+    if len(trained) != len(own) or any(abs(float(a) - float(b)) > 1e-9
+                                       for a, b in zip(trained, own)):
+        raise CheckpointMismatchError(
+            f'{name} was trained with model.scales={trained}, the '
+            f'config reads with {tuple(own)}: the selector\'s choices and the per-scale '
+            'BatchNorm statistics follow the trained scales in their order, so the model '
+            'would read at the wrong scales. Use the config it was trained with (or set '
+            'model.scales to the trained ones); to read every image at one scale, use '
+            '--scale (infer) or model.test_cfg.force_scale.')
 
 
 def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,

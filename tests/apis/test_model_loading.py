@@ -90,14 +90,55 @@ def test_a_checkpoint_of_another_decoder_is_refused_not_half_loaded(tmp_path):
     load_recognizer_weights(_build(), str(path))
 
 
-def test_a_checkpoint_of_another_number_of_scales_says_so(tiny_run):
+@pytest.mark.parametrize('scales', [SCALES[::-1], (1.0, 0.7, 0.4), SCALES[:2]],
+                         ids=['reordered', 'other', 'fewer'])
+def test_a_checkpoint_trained_with_other_scales_is_refused_naming_both(
+        tiny_run, scales, tmp_path):
+    # Same number of scales: every weight fits, and the selector's choices
+    # and per-scale BatchNorm rows would silently point at the wrong scales.
     from dld.apis.model_loading import init_model
+    state, _ = read_state_dict(tiny_run['student'])
+    trained = tmp_path / 'trained.pth'  # as the runner saves it: with its config's text
+    torch.save(dict(state_dict=state, meta=dict(
+        cfg=Config.fromfile(tiny_run['config']).pretty_text)), trained)
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.scales = list(scales)
+    with pytest.raises(CheckpointMismatchError,
+                       match=rf'trained with model.scales={tuple(SCALES)}, the config reads '
+                             rf'with {tuple(float(s) for s in scales)}'.replace('(', r'\(')
+                             .replace(')', r'\)')):
+        init_model(cfg, str(trained))
+    init_model(Config.fromfile(tiny_run['config']), str(trained))  # its own: loads
+
+
+def test_a_checkpoint_without_its_config_and_another_number_of_scales_says_so(tiny_run):
+    from dld.apis.model_loading import init_model
+    bare = tiny_run['student']  # saved without the config's text
     cfg = Config.fromfile(tiny_run['config'])
     cfg.model.scales = list(SCALES[:2])
     with pytest.raises(CheckpointMismatchError,
                        match=rf'trained with {len(SCALES)} scales, the config has 2 '
                              r'\(model.scales\)'):
-        init_model(cfg, tiny_run['student'])
+        init_model(cfg, str(bare))
+
+
+def test_the_trained_scales_are_read_from_the_saved_config_without_running_it():
+    from dld.apis.trained_config import trained_model_setting, trained_scales
+
+    def meta(**model):
+        return dict(cfg=Config(dict(model=dict(type='DLDDistiller', **model))).pretty_text)
+
+    assert trained_scales(meta(scales=(1.0, 0.8), selector=dict(type='X'))) == (1.0, 0.8)
+    assert trained_scales(meta(scales=[1.0, 0.8], selector=None, fixed_scale=0.6)) == (0.6, )
+    # a selector beside a fixed_scale: the selector's scales are read
+    assert trained_scales(meta(scales=(1.0, 0.8), selector=dict(type='X'),
+                               fixed_scale=0.6)) == (1.0, 0.8)
+    assert trained_scales(meta(selector=dict(type='X'))) is None
+    assert trained_scales(dict(cfg='model = dict(scales=(1.0, 0.5')) is None  # not Python
+    assert trained_scales({}) is None
+    assert trained_model_setting(meta(scales=(1.0, )), 'type') == 'DLDDistiller'
+    # code in the saved text is parsed, never run
+    assert trained_scales(dict(cfg="model = dict(scales=__import__('os').getcwd())")) is None
 
 
 @pytest.mark.parametrize('wrapped', [False, True])

@@ -1,0 +1,58 @@
+"""What a checkpoint's saved config says, read without running it.
+
+MMEngine saves the run's whole config as text in ``meta['cfg']``. A config
+file is Python, and a checkpoint is a user's file that DLD loads with
+``weights_only=True`` so that loading runs none of its code: the text is
+therefore parsed (:mod:`ast`), never executed, and only literal values are
+read.
+"""
+import ast
+from typing import Any, Optional, Tuple
+
+
+def trained_model_setting(meta: dict, key: str) -> Optional[Any]:
+    """The literal value of ``model.<key>`` in the config a checkpoint was
+    trained with; None when the checkpoint saved no config, the config sets
+    no such key, or its value is not a literal (a ``dict(...)``)."""
+    node = _model_keyword(meta, key)
+    if node is None:
+        return None
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def trained_scales(meta: dict) -> Optional[Tuple[float, ...]]:
+    """The scales a DLD checkpoint's student and selector were trained on:
+    ``model.scales``, or ``(model.fixed_scale, )`` for a run without a
+    selector (``selector=None``); None where the saved config does not say."""
+    selector = _model_keyword(meta, 'selector')
+    if isinstance(selector, ast.Constant) and selector.value is None:
+        fixed = trained_model_setting(meta, 'fixed_scale')
+        return (float(fixed), ) if isinstance(fixed, (int, float)) else None
+    scales = trained_model_setting(meta, 'scales')
+    if isinstance(scales, (list, tuple)) and all(isinstance(s, (int, float)) for s in scales):
+        return tuple(float(s) for s in scales)
+    return None
+
+
+def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
+    """The expression ``model.<key>`` is set to in ``meta['cfg']``."""
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == 'model'):
+            call = node.value
+            if isinstance(call, ast.Call):  # dict(..., key=...)
+                return next((kw.value for kw in call.keywords if kw.arg == key), None)
+            if isinstance(call, ast.Dict):  # {'key': ...}
+                return next((v for k, v in zip(call.keys, call.values)
+                             if isinstance(k, ast.Constant) and k.value == key), None)
+    return None
