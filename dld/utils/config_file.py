@@ -27,7 +27,11 @@ def read_config(path: str) -> Config:
 def merge_config_options(cfg: Config, options: Mapping, source: Optional[str] = None) -> None:
     """``cfg.merge_from_dict(options)``, importing ``custom_imports`` the
     options set: the config's own were imported when it was read, these
-    came after (a mistyped package would otherwise go unnoticed)."""
+    came after (a mistyped package would otherwise go unnoticed). A key
+    that names nothing the config or the runner has, or a list's item by
+    name, is refused first (:func:`~dld.utils.config_option_keys.check_option_keys`)."""
+    from .config_option_keys import check_option_keys
+    check_option_keys(cfg, options)
     cfg.merge_from_dict(options)
     if any(key.split('.')[0] == 'custom_imports' for key in options):
         import_custom_modules(cfg, source)

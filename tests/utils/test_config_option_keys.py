@@ -1,0 +1,44 @@
+"""--cfg-options keys are checked against the config they change: a
+misspelt setting would otherwise be added beside the real one and read by
+nothing."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from dld.utils.config_file import merge_config_options
+from dld.utils.config_option_keys import ConfigOptionError
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture(scope='module')
+def cfg():
+    return Config.fromfile(osp.join(REPO, 'configs', 'quickstart', 'dld.py'))
+
+
+@pytest.mark.parametrize('option, says', [
+    ('train_cgf.max_epochs', "no 'train_cgf'.*did you mean 'train_cfg'"),
+    ('laod_from', "did you mean 'load_from'"),
+    ('modle.test_cfg.force_scale', "did you mean 'model'"),
+    ('zzz', 'the settings are .*train_cfg'),
+    ('custom_hooks.start', r'custom_hooks is a list of \d+; .*custom_hooks\.0\.start'),
+    ('custom_hooks.-1.start', r'custom_hooks is a list of \d+; name its item by index'),
+    ('model.scales.0', r'model.scales is a tuple; set it whole, e.g. model.scales="\(1\.0,'),
+])
+def test_a_key_the_config_cannot_take_is_refused_naming_it(cfg, option, says):
+    changed = cfg.copy()
+    with pytest.raises(ConfigOptionError, match=says):
+        merge_config_options(changed, {option: 1})
+    assert changed.to_dict() == cfg.to_dict()  # nothing merged
+
+
+@pytest.mark.parametrize('option', [
+    'train_cfg.max_epochs',  # in the config
+    'experiment_name', 'work_dir', 'launcher',  # read by the runner, absent from the config
+    'model.losses.logit.type',  # a new nested key: its class checks it
+    'custom_hooks.0.start', 'train_dataloader.dataset.pipeline.0.color_type',
+])
+def test_keys_the_config_or_the_runner_takes_are_merged(cfg, option):
+    changed = cfg.copy()
+    merge_config_options(changed, {option: 1})
