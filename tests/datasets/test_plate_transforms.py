@@ -154,3 +154,16 @@ def test_an_image_opencv_refuses_to_decode_is_a_load_error_naming_it(tmp_path,
     with pytest.raises(ImageLoadError) as err:
         LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
     assert err.value.path == str(path) and 'CV_IO_MAX_IMAGE_PIXELS' in str(err.value)
+
+
+@pytest.mark.parametrize('kwargs, says', [
+    (dict(keys=('img', 'img_hrr')), r"keys must name images of \('img', 'img_hr'\)"),
+    (dict(keys=()), 'keys must name images'),
+    (dict(prob=8), r'prob is a probability in \[0, 1\], got 8'),
+])
+@pytest.mark.parametrize('transform', ['PlateRandomAffine', 'PlatePhotometricDistort'])
+def test_augmentation_settings_that_would_do_nothing_are_refused(transform, kwargs, says):
+    # 'img_hrr' left the HR frame untransformed, silently
+    from dld.registry import TRANSFORMS
+    with pytest.raises(ValueError, match=says):
+        TRANSFORMS.build(dict(type=transform, **kwargs))

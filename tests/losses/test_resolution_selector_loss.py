@@ -62,3 +62,16 @@ def test_module_reduction_override_gives_per_sample_values():
     per_sample = ResolutionSelectorLoss(gamma=1.0)(decisions, kl, FLOPS,
                                                    reduction_override='none')
     torch.testing.assert_close(per_sample, torch.tensor([1.5, 0.35]))
+
+
+@pytest.mark.parametrize('kwargs, error', [
+    (dict(gamma=-1.0), ValueError), (dict(gamma='0.1'), TypeError),
+    (dict(loss_weight='two'), TypeError), (dict(loss_weight=float('nan')), ValueError),
+    (dict(loss_weight=True), TypeError)])
+def test_weights_are_checked_when_built(kwargs, error):
+    # a negative gamma rewards FLOPs; a string weight failed at the first step
+    from dld.models.losses import ResolutionSelectorLoss
+    name = next(iter(kwargs))
+    with pytest.raises(error, match=name):
+        ResolutionSelectorLoss(**kwargs)
+    assert ResolutionSelectorLoss(gamma=0, loss_weight=2).gamma == 0.0

@@ -39,6 +39,7 @@ class PlateRandomAffine(KeyedRandomTransform):
         self.max_shift = tuple(max_shift)
         self.keys = tuple(keys)
         self.consistent = consistent
+        self._check_draw_settings(prob=prob)
 
     def _draw(self) -> dict:
         return dict(apply=np.random.rand() < self.prob,

@@ -19,6 +19,22 @@ class KeyedRandomTransform(BaseTransform):
     keys: Sequence[str]
     consistent: bool
 
+    #: The images a plate pipeline holds: the LR frame and the HR frame.
+    IMAGE_KEYS = ('img', 'img_hr')
+
+    def _check_draw_settings(self, **probabilities: float) -> None:
+        """Refuse, when built, ``keys`` naming no image (``img_hrr`` would
+        leave the HR frame untransformed, silently) and probabilities
+        outside [0, 1]."""
+        unknown = [k for k in self.keys if k not in self.IMAGE_KEYS]
+        if unknown or not self.keys:
+            raise ValueError(f'{type(self).__name__}: keys must name images of '
+                             f'{self.IMAGE_KEYS}, got {tuple(self.keys)}')
+        for name, value in probabilities.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'{type(self).__name__}: {name} is a probability in [0, 1], '
+                                 f'got {value}')
+
     def _draw(self) -> dict:
         raise NotImplementedError
 

@@ -37,6 +37,7 @@ class PlatePhotometricDistort(KeyedRandomTransform):
         self.gray_prob = gray_prob
         self.keys = tuple(keys)
         self.consistent = consistent
+        self._check_draw_settings(prob=prob, gray_prob=gray_prob)
 
     def _draw(self) -> dict:
         return dict(apply=np.random.rand() < self.prob,

@@ -8,6 +8,7 @@ from dld.registry import MODELS
 
 from .functional import dkd_loss
 from .functional.reduction import check_reduction
+from .functional.weights import check_weight
 
 
 @MODELS.register_module()
@@ -34,7 +35,7 @@ class DKDLoss(nn.Module):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
-        self.loss_weight = loss_weight
+        self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, target: Tensor,

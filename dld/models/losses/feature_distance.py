@@ -9,6 +9,7 @@ from dld.registry import MODELS
 from .functional import feature_distance_loss
 from .functional.feature_distance import MODES
 from .functional.reduction import check_reduction
+from .functional.weights import check_weight
 
 
 @MODELS.register_module()
@@ -29,7 +30,7 @@ class FeatureDistanceLoss(nn.Module):
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         self.mode = mode
-        self.loss_weight = loss_weight
+        self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
         self.beta = beta
 

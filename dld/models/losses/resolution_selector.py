@@ -8,6 +8,7 @@ from dld.registry import MODELS
 
 from .functional import resolution_selector_loss
 from .functional.reduction import check_reduction
+from .functional.weights import check_weight
 
 
 @MODELS.register_module()
@@ -29,8 +30,8 @@ class ResolutionSelectorLoss(nn.Module):
     def __init__(self, gamma: float = 0.1, loss_weight: float = 1.0, reduction: str = 'mean',
                  flops_on_uncomputed: bool = False) -> None:
         super().__init__()
-        self.gamma = gamma
-        self.loss_weight = loss_weight
+        self.gamma = check_weight(gamma, 'gamma')
+        self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
         self.flops_on_uncomputed = flops_on_uncomputed
 

@@ -9,6 +9,7 @@ from dld.registry import MODELS
 from .functional import sequence_kd_loss
 from .functional.reduction import check_reduction
 from .functional.sequence_kd import WEIGHTINGS
+from .functional.weights import check_weight
 
 
 @MODELS.register_module()
@@ -29,7 +30,7 @@ class SequenceKDLoss(nn.Module):
         if weighting not in WEIGHTINGS:
             raise ValueError(f'weighting must be one of {WEIGHTINGS}, got {weighting!r}')
         self.weighting = weighting
-        self.loss_weight = loss_weight
+        self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
 
     def forward(self, nll: Tensor, beam_scores: Tensor,

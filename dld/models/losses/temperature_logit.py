@@ -5,6 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .functional.reduction import check_reduction
+from .functional.weights import check_weight
 
 
 class TemperatureLogitLoss(nn.Module):
@@ -27,7 +28,7 @@ class TemperatureLogitLoss(nn.Module):
                  reduction: str = 'mean') -> None:
         super().__init__()
         self.temperature = temperature
-        self.loss_weight = loss_weight
+        self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor,
