@@ -62,6 +62,7 @@ def parse_args(argv=None):
 def build_config(args) -> Config:
     """The config as the runner will see it, with the CLI flags applied."""
     cfg = load_runner_config(args)
+    check_settings_read_late(cfg)
     warn_lr_set_by_schedule(cfg, args.cfg_options or {})
     warn_schedule_outlasting_training(cfg)
 
@@ -92,6 +93,21 @@ def build_config(args) -> Config:
         cfg.load_from = args.resume
 
     return cfg
+
+
+def check_settings_read_late(cfg: Config) -> None:
+    """Settings MMEngine reads only after an epoch, or with ``.get``: a
+    ``val_interval`` of 0 trained a whole epoch before a ZeroDivisionError,
+    a misspelt ``auto_scale_lr`` key (``base_batchsize``) was ignored."""
+    interval = (cfg.get('train_cfg') or {}).get('val_interval', 1)
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise ValueError(f'train_cfg.val_interval must be an integer >= 1 (validate every '
+                         f'N epochs), got {interval!r}; to validate only at the end, set it '
+                         'to train_cfg.max_epochs')
+    unknown = sorted(set(cfg.get('auto_scale_lr') or {}) - {'enable', 'base_batch_size'})
+    if unknown:
+        raise ValueError(f'auto_scale_lr takes enable and base_batch_size, got {unknown} '
+                         '(MMEngine would ignore them)')
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:

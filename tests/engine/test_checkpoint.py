@@ -335,3 +335,10 @@ def test_files_of_saves_cut_short_are_removed_when_training_starts(tmp_path):
     names = set(os.listdir(tmp_path))
     assert not names & set(leftovers)
     assert set(kept) <= names and 'epoch_1.pth' in names
+
+
+def test_a_misspelt_argument_of_the_checkpoint_hook_is_refused_when_built():
+    # MMEngine passes it on to save_checkpoint, which refused it after an epoch
+    with pytest.raises(TypeError, match="'max_keep_ckpt'; did you mean max_keep_ckpts"):
+        AtomicCheckpointHook(max_keep_ckpt=1)
+    assert AtomicCheckpointHook(max_keep_ckpts=1).max_keep_ckpts == 1

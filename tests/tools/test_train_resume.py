@@ -127,6 +127,18 @@ def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, trai
         train_tool.build_config(args)
 
 
+@pytest.mark.parametrize('option, says', [
+    ('train_cfg.val_interval=0', 'val_interval must be an integer >= 1'),
+    ('auto_scale_lr.base_batchsize=16', r"auto_scale_lr takes .* got \['base_batchsize'\]"),
+])
+def test_settings_mmengine_reads_late_are_checked_before_training(
+        tiny_teacher_config, train_tool, option, says):
+    # val_interval=0 trained a whole epoch before a ZeroDivisionError
+    args = train_tool.parse_args([tiny_teacher_config, '--cfg-options', option])
+    with pytest.raises(ValueError, match=says):
+        train_tool.build_config(args)
+
+
 def test_amp_run_trains_in_bfloat16_and_checkpoints_float32(tiny_teacher_config, train_tool,
                                                             run_name, tmp_path, monkeypatch):
     """A real --amp epoch on the CPU: the convolutions run in bfloat16, the

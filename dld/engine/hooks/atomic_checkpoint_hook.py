@@ -47,6 +47,7 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def __init__(self, *args, best_link='best.pth', **kwargs) -> None:
+        _check_keywords(kwargs)
         super().__init__(*args, **kwargs)
         self.best_link = best_link
         self._unscored_keys_warned = set()
@@ -104,6 +105,24 @@ class AtomicCheckpointHook(CheckpointHook):
                     f'{value}, which ranks nothing; it is skipped while it stays so (said '
                     'once). Set save_best to a metric that scores every epoch, such as '
                     "'plate/accuracy'.", logger='current', level=logging.WARNING)
+
+
+def _check_keywords(kwargs: dict) -> None:
+    """MMEngine's hook passes keywords it does not know on to
+    ``Runner.save_checkpoint``, which refuses them at the first save: a
+    misspelt ``max_keep_ckpt=1`` trained a whole epoch, then failed."""
+    import difflib
+    import inspect
+
+    from mmengine.runner import Runner
+    known = (set(inspect.signature(CheckpointHook.__init__).parameters)
+             | set(inspect.signature(Runner.save_checkpoint).parameters)) - {'self', 'kwargs'}
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=2)
+            hint = f'; did you mean {" or ".join(close)}?' if close else ''
+            raise TypeError(f'default_hooks.checkpoint: AtomicCheckpointHook (MMEngine\'s '
+                            f'CheckpointHook) takes no argument {key!r}{hint}')
 
 
 #: ``AtomicLocalBackend``'s temporary files: ``.<name>.``, mkstemp's eight
