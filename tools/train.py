@@ -98,16 +98,22 @@ def build_config(args) -> Config:
 def check_settings_read_late(cfg: Config) -> None:
     """Settings MMEngine reads only after an epoch, or with ``.get``: a
     ``val_interval`` of 0 trained a whole epoch before a ZeroDivisionError,
-    a misspelt ``auto_scale_lr`` key (``base_batchsize``) was ignored."""
+    a misspelt ``auto_scale_lr`` or ``env_cfg`` key (``base_batchsize``,
+    ``cudnn_benchmrk``) was ignored, a ``randomness`` one refused by
+    ``set_randomness()`` without the setting's name."""
     interval = (cfg.get('train_cfg') or {}).get('val_interval', 1)
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
         raise ValueError(f'train_cfg.val_interval must be an integer >= 1 (validate every '
                          f'N epochs), got {interval!r}; to validate only at the end, set it '
                          'to train_cfg.max_epochs')
-    unknown = sorted(set(cfg.get('auto_scale_lr') or {}) - {'enable', 'base_batch_size'})
-    if unknown:
-        raise ValueError(f'auto_scale_lr takes enable and base_batch_size, got {unknown} '
-                         '(MMEngine would ignore them)')
+    for section, known in (('auto_scale_lr', ('enable', 'base_batch_size')),
+                           ('env_cfg', ('cudnn_benchmark', 'mp_cfg', 'dist_cfg',
+                                        'resource_limit')),
+                           ('randomness', ('seed', 'diff_rank_seed', 'deterministic'))):
+        unknown = sorted(set(cfg.get(section) or {}) - set(known))
+        if unknown:
+            raise ValueError(f'{section} takes {", ".join(known)}; got {unknown}, which '
+                             'MMEngine would ignore or refuse without naming the setting')
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:

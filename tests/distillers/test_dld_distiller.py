@@ -923,3 +923,18 @@ def test_a_role_loss_that_ignores_reduction_override_is_named(teacher_ckpt):
     with pytest.raises(ValueError, match=r"model.losses.logit \(KLDivLoss\) gave a value of "
                                          r"shape \(\) for \d image\(s\)"):
         model(lr, samples, mode='loss', inputs_hr=hr)
+
+
+def test_settings_a_selector_makes_meaningless_are_refused_or_said(teacher_ckpt, caplog):
+    # fixed_scale beside a selector was ignored without a word
+    with pytest.raises(ValueError, match='fixed_scale=0.6 is the one scale of a run without a '
+                                         'selector.*force_scale'):
+        build(teacher_ckpt(), fixed_scale=0.6)
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        build(teacher_ckpt(), cost_power=3.0)  # the default cost is 'flops'
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "cost_power=3.0 is the exponent of cost='scale_pow'" in caplog.text

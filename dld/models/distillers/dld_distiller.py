@@ -1,5 +1,6 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
 import copy
+import logging
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -18,6 +19,8 @@ from .scale_costs import ScaleCosts
 from .sequence_plan import SequencePlan
 from .teacher_checkpoint import link_target, load_teacher_weights, teacher_hint
 
+#: ``cost='scale_pow'``'s exponent (the public code's).
+DEFAULT_COST_POWER = 1.5
 
 @MODELS.register_module()
 class DLDDistiller(BaseModel):
@@ -172,7 +175,7 @@ class DLDDistiller(BaseModel):
                  selector_score: str = 'kl',
                  selector_decisions: str = 'gumbel',
                  cost: str = 'flops',
-                 cost_power: float = 1.5,
+                 cost_power: float = DEFAULT_COST_POWER,
                  skd_topk: int = 3,
                  skd_beam_width: Optional[int] = None,
                  init_student_from_teacher: bool = True,
@@ -221,6 +224,12 @@ class DLDDistiller(BaseModel):
                 raise ValueError('Without a selector, set `fixed_scale`.')
             self.scales = [float(fixed_scale)]
         else:
+            if fixed_scale is not None:
+                # Read only without a selector: beside one it changed nothing.
+                raise ValueError(
+                    f'fixed_scale={fixed_scale} is the one scale of a run without a selector '
+                    '(selector=None); with a selector it would be ignored. To read every '
+                    'test image at one scale, set model.test_cfg.force_scale.')
             self.scales = [float(s) for s in scales]
         self.teacher = MODELS.build(teacher)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
@@ -305,6 +314,10 @@ class DLDDistiller(BaseModel):
         self.costs = ScaleCosts.measure(
             self.student, self.teacher, self.selector, self.scales, self.base_size,
             in_channels=_in_channels(student))
+        if cost == 'flops' and cost_power != DEFAULT_COST_POWER:
+            print_log(f"cost_power={cost_power} is the exponent of cost='scale_pow'; with "
+                      "cost='flops' (this config's) it is not read.", logger='current',
+                      level=logging.WARNING)
         rel = (self.costs.relative_flops() if cost == 'flops'
                else torch.tensor([s**cost_power for s in self.scales]))
         self.register_buffer('relative_cost', rel.float(), persistent=False)
