@@ -31,3 +31,14 @@ def paired_root(tmp_path):
         lines.append(f"{','.join(lr)}|{','.join(hr)}\t{text}")
     (root / 'train.txt').write_text('\n'.join(lines) + '\n')
     return root
+
+
+#: Session fixtures that train a model on first use (minutes on 2 cores): a
+#: test that uses one, directly or through another fixture, is slow.
+TRAINING_FIXTURES = ('tiny_run', )
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(name in getattr(item, 'fixturenames', ()) for name in TRAINING_FIXTURES):
+            item.add_marker(pytest.mark.slow)

@@ -39,6 +39,7 @@ def _revisit_compilations(env_capacity=None):
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(),
                     reason='CPU convolutions do not run on oneDNN here')
+@pytest.mark.slow
 def test_import_dld_keeps_the_kernels_of_every_shape():
     import dld
     capacity, misses = _revisit_compilations()
@@ -48,6 +49,7 @@ def test_import_dld_keeps_the_kernels_of_every_shape():
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(),
                     reason='CPU convolutions do not run on oneDNN here')
+@pytest.mark.slow
 def test_a_capacity_the_user_set_is_kept():
     capacity, misses = _revisit_compilations(env_capacity=1024)
     assert capacity == 1024

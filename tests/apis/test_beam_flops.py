@@ -37,6 +37,7 @@ def test_a_forced_scale_counts_the_beam_it_reads_with(recognizer, scale):
     assert all(_flops(r) == pytest.approx(expected, rel=1e-12) for r in greedy)
 
 
+@pytest.mark.slow
 def test_the_selector_and_the_beam_are_both_counted(recognizer):
     model = recognizer.model
     for rec in recognizer(_images(), beam_width=3)['predictions']:
@@ -56,6 +57,7 @@ def test_a_config_that_decodes_with_a_beam_is_counted_with_it(tmp_path):
                                         rel=1e-12)
 
 
+@pytest.mark.slow
 def test_mixed_precision_counts_the_same_beam(tmp_path, monkeypatch):
     """A beam's cost is traced on first use, here under bfloat16 autocast."""
     from dld.apis import plate_recognizer
@@ -69,6 +71,7 @@ def test_mixed_precision_counts_the_same_beam(tmp_path, monkeypatch):
     assert all(_flops(r) == pytest.approx(expected, rel=1e-12) for r in got)
 
 
+@pytest.mark.slow
 def test_mixed_precision_reads_a_scale_that_is_no_candidate(tmp_path, monkeypatch):
     """``--amp --scale 0.7``: the cost of a scale the distiller did not measure
     when built is traced mid-inference, under autocast; that used to fail the

@@ -16,8 +16,6 @@ from dld.apis.model_loading import init_model
 from dld.models.selectors import resize_to_scale
 from dld.utils.flops import scale_input_shapes
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope='module')
 def recognizer(tiny_run):

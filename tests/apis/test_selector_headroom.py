@@ -81,6 +81,7 @@ def _readings(n=400, seed=0):
                          thumbs={(4, 12): thumbs.astype(np.float16)})
 
 
+@pytest.mark.slow
 def test_a_probe_learns_what_its_thumbnail_shows_and_is_judged_against_the_oracle():
     fit, ev = _readings(seed=0), _readings(seed=1)
     probe = fit_correctness_probe(fit.thumbs[(4, 12)], fit.correct, fit.scales,

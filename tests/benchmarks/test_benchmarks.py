@@ -376,6 +376,7 @@ def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, ca
     assert 'spread evenly over the scales' in printed
 
 
+@pytest.mark.slow
 def test_channels_last_times_both_layouts_of_the_same_weights(tmp_path, capsys):
     cfg = tmp_path / 'tiny_teacher.py'
     data = str(tmp_path / 'data')
@@ -767,12 +768,12 @@ def test_full_schedule_lock_is_a_no_op_without_fcntl(tmp_path, monkeypatch):
 def test_full_schedule_settings_side_by_side_train_the_teacher_once(tmp_path, monkeypatch):
     import threading
     module = _load('full_schedule')
-    calls, training, finish = [], threading.Event(), threading.Event()
+    calls, waited, training, finish = [], [], threading.Event(), threading.Event()
 
     def slow_training(cmd, cwd, check):
         calls.append(cmd[1:])
         training.set()
-        assert finish.wait(10)
+        waited.append(finish.wait(10))  # asserted below: a thread's assert only warns
         _fake_training(tmp_path, cmd[1:])
 
     monkeypatch.setattr(module.subprocess, 'run', slow_training)
@@ -787,6 +788,8 @@ def test_full_schedule_settings_side_by_side_train_the_teacher_once(tmp_path, mo
     finish.set()
     first.join(10)
     second.join(10)
+    assert not first.is_alive() and not second.is_alive()
+    assert waited == [True]
     assert len(calls) == 1  # then finds the teacher done and reuses it
 
 

@@ -73,7 +73,7 @@ def test_an_image_opencv_refuses_is_skipped_and_counted_in_train_mode(paired_roo
     assert ds.num_skipped_images >= 1 and set(ds.skipped_paths) == {str(bad)}
 
 
-@pytest.mark.parametrize('context', ['fork', 'spawn'])
+@pytest.mark.parametrize('context', ['fork', pytest.param('spawn', marks=pytest.mark.slow)])
 def test_skips_in_dataloader_workers_are_counted_in_the_main_process(paired_root, context):
     # The workers read the items; a count kept in their copies of the set
     # never reached the process that logs the epoch's summary.

@@ -193,7 +193,8 @@ def test_annotations_spell_the_layout_as_the_icpr_release(tmp_path):
     assert layouts == {'Brazilian', 'Mercosur', 'AA-NNN'}
 
 
-def test_cli_reports_speed(tmp_path):
+@pytest.mark.slow
+def test_the_cli_reports_speed_reruns_for_nothing_and_overwrites_only_when_asked(tmp_path):
     script = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'make_synth_plates.py')
     res = subprocess.run([sys.executable, script, str(tmp_path / 'cli'), '--tracks', '2',
                           '--val-tracks', '1', '--test-tracks', '1', '--frames', '1',

@@ -56,7 +56,11 @@ def test_a_training_label_longer_than_any_decoder_emits_stops_the_run(tmp_path):
 
 def test_labels_within_the_limit_pass(tmp_path):
     ok = _set(tmp_path, _plates(tmp_path, 'ABC1234', 'ABCD1234'))
-    LabelLengthCheckHook().before_train(_runner(_distiller_like(9, 9), ok))
+    hook = LabelLengthCheckHook()
+    # the 8-character label is the longest a decoder of max_seq_len 9 emits
+    assert hook.model_limits(_distiller_like(9, 9)) == 8
+    assert hook.find(_runner(_distiller_like(9, 9), ok).train_dataloader, 8) == []
+    hook.before_train(_runner(_distiller_like(9, 9), ok))
 
 
 def test_a_validation_label_over_the_limit_only_warns(tmp_path):
@@ -71,6 +75,7 @@ def test_a_validation_label_over_the_limit_only_warns(tmp_path):
 
 def test_a_ctc_model_has_no_limit_to_check(tmp_path):
     long = _set(tmp_path, _plates(tmp_path, 'ABCDEFGHIJKLMNOP'))
+    assert LabelLengthCheckHook().model_limits(CTCDecoder(in_channels=16)) is None
     LabelLengthCheckHook().before_train(_runner(CTCDecoder(in_channels=16), long))
 
 

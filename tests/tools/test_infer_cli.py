@@ -12,15 +12,13 @@ from attention_dld import beam_flops_by_parts, make_attention_dld  # noqa: E402
 from bad_inputs import make_bad_inputs  # noqa: E402
 from tiny_dld import make_tiny_run  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
 
 def _tool():
     return load_script('tools/infer.py')
 
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory):
+def tiny_run(tmp_path_factory):
     return make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
 
 
@@ -29,10 +27,11 @@ def _read_jsonl(path):
         return [json.loads(line) for line in f]
 
 
-def test_writes_one_record_per_image_and_drawings(run, tmp_path, capsys):
+def test_writes_one_record_per_image_and_drawings(tiny_run, tmp_path, capsys):
     out = tmp_path / 'results.jsonl'
-    rc = _tool().main([run['config'], run['student'], osp.join(run['data'], 'test.txt'),
-                       '--out', str(out), '--vis', str(tmp_path / 'vis'), '--track',
+    rc = _tool().main([tiny_run['config'], tiny_run['student'],
+                       osp.join(tiny_run['data'], 'test.txt'), '--out', str(out),
+                       '--vis', str(tmp_path / 'vis'), '--track',
                        '--no-progress', '--device', 'cpu'])
     assert rc == 0
     recs = _read_jsonl(out)
@@ -65,10 +64,11 @@ def test_the_summary_counts_the_records_read_right():
     assert tool._read_right(recs[3:], []) == ''
 
 
-def test_forced_scale_is_used_for_every_image(run, tmp_path, capsys):
+def test_forced_scale_is_used_for_every_image(tiny_run, tmp_path, capsys):
     out = tmp_path / 'r.jsonl'
-    assert _tool().main([run['config'], run['student'], osp.join(run['data'], 'test'),
-                         '--scale', '0.6', '--out', str(out), '--no-progress']) == 0
+    assert _tool().main([tiny_run['config'], tiny_run['student'],
+                         osp.join(tiny_run['data'], 'test'), '--scale', '0.6',
+                         '--out', str(out), '--no-progress']) == 0
     assert {r['scale'] for r in _read_jsonl(out)} == {0.6}
     assert '% less than the teacher at full resolution' in capsys.readouterr().err
 
@@ -80,15 +80,15 @@ def test_summary_says_more_when_the_selector_tips_the_cost_over_the_teacher():
     assert relative_cost(0.3248000001, 0.3248) == 'as much as'  # the teacher itself
 
 
-def test_cfg_options_turn_on_the_reread_cascade(run, tmp_path):
+def test_cfg_options_turn_on_the_reread_cascade(tiny_run, tmp_path):
     """min_score=1 rereads every image below 1.0 at 1.0 and pays for both reads."""
     out = tmp_path / 'r.jsonl'
-    label_file = osp.join(run['data'], 'test.txt')
-    assert _tool().main([run['config'], run['student'], label_file, '--out', str(out),
+    label_file = osp.join(tiny_run['data'], 'test.txt')
+    assert _tool().main([tiny_run['config'], tiny_run['student'], label_file, '--out', str(out),
                          '--no-progress', '--cfg-options', 'model.test_cfg.reread.min_score=1.0',
                          'model.test_cfg.reread.scales=[1.0]']) == 0
     once = tmp_path / 'once.jsonl'
-    assert _tool().main([run['config'], run['student'], label_file, '--out', str(once),
+    assert _tool().main([tiny_run['config'], tiny_run['student'], label_file, '--out', str(once),
                          '--no-progress']) == 0
     reread, plain = _read_jsonl(out), _read_jsonl(once)
     assert {r['scale'] for r in reread} == {1.0}
@@ -98,28 +98,28 @@ def test_cfg_options_turn_on_the_reread_cascade(run, tmp_path):
         assert a['gflops'] >= b['gflops']
 
 
-def test_some_bad_inputs_still_exit_zero(run, tmp_path):
+def test_some_bad_inputs_still_exit_zero(tiny_run, tmp_path):
     bad = make_bad_inputs(str(tmp_path / 'bad'))
     out = tmp_path / 'r.jsonl'
-    rc = _tool().main([run['config'], run['student'], *bad.values(),
+    rc = _tool().main([tiny_run['config'], tiny_run['student'], *bad.values(),
                        '--out', str(out), '--no-progress'])
     recs = _read_jsonl(out)
     assert rc == 0 and len(recs) == len(bad)
     assert any(r['error'] for r in recs) and any(r['error'] is None for r in recs)
 
 
-def test_every_input_failing_exits_non_zero(run, tmp_path, capsys):
+def test_every_input_failing_exits_non_zero(tiny_run, tmp_path, capsys):
     bad = make_bad_inputs(str(tmp_path / 'bad'))
     failing = [bad[n] for n in ('empty.png', 'not_an_image.png', 'truncated.png',
                                 'missing.png', 'folder.png')]
-    rc = _tool().main([run['config'], run['student'], *failing, '--no-progress'])
+    rc = _tool().main([tiny_run['config'], tiny_run['student'], *failing, '--no-progress'])
     assert rc == 1
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == len(failing) and all('\tERROR\t' in line for line in printed)
 
 
-def test_unloadable_checkpoint_exits_two(run, tmp_path):
-    assert _tool().main([run['config'], str(tmp_path / 'nope.pth'), run['data']]) == 2
+def test_unloadable_checkpoint_exits_two(tiny_run, tmp_path):
+    assert _tool().main([tiny_run['config'], str(tmp_path / 'nope.pth'), tiny_run['data']]) == 2
 
 
 @pytest.mark.parametrize('flags, message', [
@@ -193,7 +193,7 @@ def test_an_out_file_under_a_file_is_refused(tmp_path, capsys):
     assert f'--out {out}: cannot create {tmp_path / "file"}' in capsys.readouterr().err
 
 
-def test_records_that_cannot_be_written_go_to_stdout(run, tmp_path, capsys, monkeypatch):
+def test_records_that_cannot_be_written_go_to_stdout(tiny_run, tmp_path, capsys, monkeypatch):
     tool = _tool()
 
     def disk_full(src, dst):
@@ -201,8 +201,9 @@ def test_records_that_cannot_be_written_go_to_stdout(run, tmp_path, capsys, monk
 
     monkeypatch.setattr(tool.os, 'replace', disk_full)
     out = tmp_path / 'results.jsonl'
-    assert tool.main([run['config'], run['student'], osp.join(run['data'], 'test.txt'),
-                      '--out', str(out), '--no-progress', '--device', 'cpu']) == 2
+    assert tool.main([tiny_run['config'], tiny_run['student'],
+                      osp.join(tiny_run['data'], 'test.txt'), '--out', str(out),
+                      '--no-progress', '--device', 'cpu']) == 2
     captured = capsys.readouterr()
     assert f'cannot write {out}: No space left on device' in captured.err
     recs = [json.loads(line) for line in captured.out.splitlines()]
@@ -263,13 +264,13 @@ def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout
     assert not (tmp_path / 'results.tracks.jsonl.tmp').exists()
 
 
-def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(run, tmp_path, capsys):
+def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(tiny_run, tmp_path, capsys):
     import csv
-    label_file = osp.join(run['data'], 'test.txt')
+    label_file = osp.join(tiny_run['data'], 'test.txt')
     out = tmp_path / 'r.jsonl'
     table = tmp_path / 'sub' / 'tracks.csv'
     # --tracks-csv alone votes the tracks (it implies --track)
-    assert _tool().main([run['config'], run['student'], label_file, '--out', str(out),
+    assert _tool().main([tiny_run['config'], tiny_run['student'], label_file, '--out', str(out),
                          '--tracks-csv', str(table), '--no-progress']) == 0
     assert f'; track votes in {table}' in capsys.readouterr().err
     votes = _read_jsonl(tmp_path / 'r.tracks.jsonl')
@@ -280,7 +281,7 @@ def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(run, tmp_p
     assert [float(r[2]) for r in rows[1:]] == pytest.approx([t['confidence'] for t in votes],
                                                            abs=1e-6)
     # Without --out, each track's line on stdout carries its confidence too.
-    assert _tool().main([run['config'], run['student'], label_file, '--track',
+    assert _tool().main([tiny_run['config'], tiny_run['student'], label_file, '--track',
                          '--no-progress']) == 0
     lines = [x.split('\t') for x in capsys.readouterr().out.splitlines()
              if x.startswith('track ')]
