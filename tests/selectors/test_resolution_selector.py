@@ -75,3 +75,10 @@ def test_flops_are_fully_countable_by_fvcore():
     assert analysis.by_operator()['conv'] == convs
     assert analysis.by_operator()['linear'] == 32 * 6
     assert count_flops(selector, x) == analysis.total()
+
+
+def test_a_temperature_that_is_not_positive_is_refused_when_built():
+    import pytest
+    for tau in (0, -1.0):
+        with pytest.raises(ValueError, match=f'tau is a temperature > 0, got {tau}'):
+            ResolutionSelector(tau=tau)

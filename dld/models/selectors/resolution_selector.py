@@ -22,8 +22,10 @@ class ResolutionSelector(nn.Module):
         thumb_size: ``(h, w)`` of the thumbnail the CNN reads.
         in_channels: channels of the input images.
         channels: widths of the stride-2 ``conv3x3-BN-ReLU`` stages.
-        tau: Gumbel-softmax temperature of training decisions; set each
-            iteration by ``GumbelTemperatureHook``.
+        tau: Gumbel-softmax temperature of training decisions (> 0); the
+            configs' ``GumbelTemperatureHook`` sets it every iteration (its
+            ``start`` and ``end`` are the temperatures to change), so this
+            one is read only by runs without that hook.
         gumbel_at_test: add Gumbel noise in eval mode too (the public DLD
             code does; off by default so inference is deterministic).
     """
@@ -42,6 +44,8 @@ class ResolutionSelector(nn.Module):
             raise ValueError(f'scales must be > 0, got {tuple(scales)}')
         self.scales = tuple(float(s) for s in scales)
         self.thumb_size = tuple(thumb_size)
+        if not tau > 0:
+            raise ValueError(f'tau is a temperature > 0, got {tau}')
         self.tau = tau
         self.gumbel_at_test = gumbel_at_test
         layers = []
