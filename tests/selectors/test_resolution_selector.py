@@ -1,3 +1,4 @@
+import pytest
 import torch
 from fvcore.nn import FlopCountAnalysis
 
@@ -78,7 +79,6 @@ def test_flops_are_fully_countable_by_fvcore():
 
 
 def test_a_temperature_that_is_not_positive_is_refused_when_built():
-    import pytest
     for tau in (0, -1.0):
         with pytest.raises(ValueError, match=f'tau is a temperature > 0, got {tau}'):
             ResolutionSelector(tau=tau)
