@@ -1,0 +1,507 @@
+"""What a file of readings says: accuracy, mistakes, confidence, and two files compared.
+
+The records are those ``tools/infer.py --out`` writes, one per image
+(docs/inference.md, "One record per image"), and the track votes of its
+``.tracks.jsonl``. Everything here is a pure function of lists of such dicts
+(``tools/analysis/analyze_readings.py`` prints them):
+
+* an image that could not be read (its ``error`` set) is counted as failed,
+  and as not read right when it is labelled; it is never dropped;
+* an unlabelled image (no ``gt_text``) is counted and left out of every
+  accuracy;
+* a labelled image is right as its ``read_right`` says (as the config's
+  plate metric counts); records written before infer.py wrote that key get
+  it computed here (:func:`fill_read_right`), case-insensitively unless
+  asked otherwise, as the metric counts by default.
+"""
+import json
+import math
+from collections import Counter, defaultdict
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .plate_matching import plate_read_right
+
+# What an analysis needs of a record; an error record has them all, valued null.
+RECORD_KEYS = ('input', 'path', 'text', 'confidence', 'scale', 'gflops', 'gflops_teacher',
+               'error')
+TRACK_KEYS = ('track_id', 'text')
+# The reject rule's fixed thresholds (keep a reading when confidence >= t).
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+ECE_BINS = 10
+
+
+class ReadingsError(ValueError):
+    """A file of readings that cannot be analysed; the message says where and why."""
+
+
+# -- reading the files --------------------------------------------------------
+
+def load_records(path: str) -> List[dict]:
+    """The records of an infer.py ``--out`` file, one per non-blank line."""
+    return _read_jsonl(path, RECORD_KEYS, 'an infer.py --out record')
+
+
+def load_tracks(path: str) -> List[dict]:
+    """The track votes of an infer.py ``.tracks.jsonl`` file."""
+    return _read_jsonl(path, TRACK_KEYS, 'an infer.py track vote')
+
+
+def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReadingsError(f'cannot read {path}: {getattr(err, "strerror", None) or err}') \
+            from err
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ReadingsError(f'{path}:{number}: not JSON ({err.msg}, column {err.colno}); '
+                                f'expected one JSON object a line, {what}') from err
+        if not isinstance(rec, dict):
+            raise ReadingsError(f'{path}:{number}: a JSON {type(rec).__name__}, not an '
+                                f'object; expected {what}')
+        missing = [k for k in keys if k not in rec]
+        if missing:
+            raise ReadingsError(f'{path}:{number}: missing key(s) {", ".join(missing)}; '
+                                f'expected {what}')
+        out.append(rec)
+    return out
+
+
+# -- counting right and wrong -------------------------------------------------
+
+def is_labelled(rec: dict) -> bool:
+    """Whether the record (image or track) carries a label, as infer.py counts."""
+    return bool(rec.get('gt_text'))
+
+
+def is_failed(rec: dict) -> bool:
+    return rec.get('error') is not None
+
+
+def fill_read_right(records: Iterable[dict], case_sensitive: bool = False
+                    ) -> Tuple[List[dict], int]:
+    """The records (copied) with ``read_right`` on every labelled one, and how
+    many lacked it: computed as the plate metric counts, ``case_sensitive``
+    as the config says (the metric's default: not); a failed or unread
+    labelled record is not right. Works on track votes as well."""
+    out, computed = [], 0
+    for rec in records:
+        rec = dict(rec)
+        if is_labelled(rec) and 'read_right' not in rec:
+            text = None if is_failed(rec) else rec.get('text')
+            rec['read_right'] = text is not None and plate_read_right(
+                text, rec['gt_text'], case_sensitive)
+            computed += 1
+        out.append(rec)
+    return out, computed
+
+
+def _right(rec: dict) -> bool:
+    return bool(rec.get('read_right'))
+
+
+def _mean(values: Sequence[float]) -> Optional[float]:
+    return sum(values) / len(values) if values else None
+
+
+def _ratio(num: int, den: int) -> Optional[float]:
+    return num / den if den else None
+
+
+def summary(records: Sequence[dict]) -> dict:
+    """Images, labelled ones, how many read right (failures count as wrong),
+    failures, and the mean cost of a reading against the teacher's."""
+    read = [r for r in records if not is_failed(r)]
+    labelled = [r for r in records if is_labelled(r)]
+    right = sum(_right(r) for r in labelled)
+    gflops = [r['gflops'] for r in read if r.get('gflops') is not None]
+    teacher = [r['gflops_teacher'] for r in read if r.get('gflops_teacher') is not None]
+    mean, ref = _mean(gflops), _mean(teacher)
+    return dict(
+        images=len(records), read=len(read), failed=len(records) - len(read),
+        labelled=len(labelled), unlabelled=len(records) - len(labelled),
+        failed_labelled=sum(is_failed(r) for r in labelled),
+        read_right=right, accuracy=_ratio(right, len(labelled)),
+        mean_gflops=mean, gflops_teacher=ref,
+        saved=1 - mean / ref if mean is not None and ref else None)
+
+
+def accuracy_by_scale(records: Sequence[dict]) -> List[dict]:
+    """One row per chosen scale, largest first, then one for the failed
+    images (``scale`` None): how many, their share of all images, the
+    accuracy of the labelled ones, their mean confidence."""
+    groups: Dict[Optional[float], List[dict]] = defaultdict(list)
+    for r in records:
+        groups[None if is_failed(r) else r['scale']].append(r)
+    order = sorted((s for s in groups if s is not None), reverse=True)
+    order += [None] if None in groups else []
+    rows = []
+    for scale in order:
+        recs = groups[scale]
+        labelled = [r for r in recs if is_labelled(r)]
+        confs = [r['confidence'] for r in recs if r.get('confidence') is not None]
+        rows.append(dict(scale=scale, count=len(recs), share=len(recs) / len(records),
+                         labelled=len(labelled),
+                         accuracy=_ratio(sum(_right(r) for r in labelled), len(labelled)),
+                         mean_confidence=_mean(confs)))
+    return rows
+
+
+def misreads(records: Sequence[dict]) -> List[dict]:
+    """The labelled images read but not right, most confident first (a
+    confident mistake is what a reject rule cannot catch); equal
+    confidences keep the file's order."""
+    wrong = [r for r in records if is_labelled(r) and not is_failed(r) and not _right(r)]
+    return sorted(wrong, key=lambda r: -(r.get('confidence') or 0.0))
+
+
+def failures(records: Sequence[dict]) -> List[dict]:
+    """The images that could not be read, in the file's order."""
+    return [r for r in records if is_failed(r)]
+
+
+def image_key(rec: dict) -> str:
+    """What names an image across files: its path, or its input (an array's
+    ``array[i]``) where it has none."""
+    return rec['path'] if rec.get('path') is not None else str(rec['input'])
+
+
+# -- character errors ---------------------------------------------------------
+
+def align(gt: str, text: str, case_sensitive: bool = False) -> List[Tuple[str, str, str, int]]:
+    """The edits that turn the label ``gt`` into the reading ``text``, fewest
+    first: ``(kind, label char, read char, position)``, kind
+    ``'substitution'``, ``'deletion'`` (a label character not read; read
+    char ``''``) or ``'insertion'`` (a character read that the label lacks;
+    label char ``''``). ``position`` is the label character's (1-based); an
+    insertion's is the one it comes before, ``len(gt) + 1`` after the end.
+
+    A Levenshtein table walked back from its corner, not
+    ``difflib.SequenceMatcher``: the matcher anchors on the longest common
+    blocks (Ratcliff-Obershelp), which is not a fewest-edits alignment, and
+    its ``replace`` opcodes pair runs of unequal length ('AB' -> 'C'), from
+    which one substitution pair per character cannot be read. The walk
+    prefers the diagonal (a match or one substitution) over a deletion plus
+    an insertion of the same cost, so 'ABC' read 'ABD' is C -> D.
+    """
+    def same(a: str, b: str) -> bool:
+        return a == b if case_sensitive else a.upper() == b.upper()
+
+    n, m = len(gt), len(text)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i][j] = min(d[i - 1][j - 1] + (not same(gt[i - 1], text[j - 1])),
+                          d[i - 1][j] + 1, d[i][j - 1] + 1)
+    edits = []
+    i, j = n, m
+    while i or j:
+        if i and j and d[i][j] == d[i - 1][j - 1] + (not same(gt[i - 1], text[j - 1])):
+            if not same(gt[i - 1], text[j - 1]):
+                edits.append(('substitution', gt[i - 1], text[j - 1], i))
+            i, j = i - 1, j - 1
+        elif i and d[i][j] == d[i - 1][j] + 1:
+            edits.append(('deletion', gt[i - 1], '', i))
+            i -= 1
+        else:
+            edits.append(('insertion', '', text[j - 1], i + 1))
+            j -= 1
+    return edits[::-1]
+
+
+def character_errors(records: Sequence[dict], case_sensitive: bool = False) -> dict:
+    """The misread images' edits counted: ``confusions`` (label char -> read
+    char, with insertions and deletions, most frequent first, ties by
+    label then read char), ``positions`` (per label position, 1-based, the
+    edits there and their rate over the read labelled images whose label
+    has that position; an insertion after the last character counts in
+    the row ``'end'``), and ``edit_distances`` (misreads by their number
+    of edits)."""
+    wrong = misreads(records)
+    read_labelled = [r for r in records if is_labelled(r) and not is_failed(r)]
+    pairs: Counter = Counter()
+    kinds: Dict[Tuple[str, str], str] = {}
+    at: Dict[object, Counter] = defaultdict(Counter)
+    distances: Counter = Counter()
+    for r in wrong:
+        gt = r['gt_text']
+        edits = align(gt, r['text'] or '', case_sensitive)
+        distances[len(edits)] += 1
+        for kind, a, b, pos in edits:
+            pairs[a, b] += 1
+            kinds[a, b] = kind
+            at['end' if pos > len(gt) else pos][kind] += 1
+    confusions = [dict(gt=a, read=b, kind=kinds[a, b], count=c)
+                  for (a, b), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))]
+    longest = max((len(r['gt_text']) for r in read_labelled), default=0)
+    positions = []
+    for pos in [*range(1, longest + 1), 'end']:
+        counts = at.get(pos, Counter())
+        total = sum(counts.values())
+        if pos == 'end' and not total:
+            continue
+        having = (sum(len(r['gt_text']) >= pos for r in read_labelled)
+                  if pos != 'end' else len(read_labelled))
+        positions.append(dict(position=pos, substitutions=counts['substitution'],
+                              deletions=counts['deletion'], insertions=counts['insertion'],
+                              errors=total, rate=_ratio(total, having)))
+    return dict(misreads=len(wrong), confusions=confusions, positions=positions,
+                edit_distances={k: distances[k] for k in sorted(distances)})
+
+
+# -- confidence ---------------------------------------------------------------
+
+def _confidence(rec: dict) -> float:
+    """A reading's confidence; 0 for an image with none (it failed)."""
+    conf = None if is_failed(rec) else rec.get('confidence')
+    return 0.0 if conf is None else float(conf)
+
+
+def _scored(records: Sequence[dict]) -> List[Tuple[float, bool]]:
+    """``(confidence, right)`` of the labelled images read."""
+    return [(float(r['confidence']), _right(r)) for r in records
+            if is_labelled(r) and not is_failed(r) and r.get('confidence') is not None]
+
+
+def risk_coverage(records: Sequence[dict], thresholds: Sequence[float] = THRESHOLDS,
+                  target_accuracy: Optional[float] = None) -> dict:
+    """Confidence as a reject rule over the labelled images: keep a reading
+    when ``confidence >= t``. Per threshold (0 first: keep all), the share
+    kept and the accuracy of those kept. A failed image has no reading and
+    counts as confidence 0: rejected by any threshold above 0, so the row of
+    0 is the overall accuracy.
+
+    ``target``: the lowest threshold among the confidences met (so the
+    most kept) whose kept readings are at least ``target_accuracy`` right,
+    or None where none is; equal confidences are kept or rejected together.
+    """
+    items = sorted(((_confidence(r), _right(r)) for r in records if is_labelled(r)),
+                   key=lambda x: -x[0])
+    total = len(items)
+
+    def row(t: float) -> dict:
+        kept = [ok for c, ok in items if c >= t]
+        return dict(threshold=t, kept=len(kept), coverage=_ratio(len(kept), total),
+                    accuracy=_ratio(sum(kept), len(kept)))
+
+    rows = [row(t) for t in sorted({0.0, *thresholds})]
+    target = None
+    if target_accuracy is not None:
+        reached = None
+        kept = right = k = 0
+        while k < total:  # one group of equal confidences at a time
+            c = items[k][0]
+            while k < total and items[k][0] == c:
+                kept, right = kept + 1, right + items[k][1]
+                k += 1
+            if right / kept >= target_accuracy - 1e-12:
+                reached = c
+        target = None if reached is None else row(reached)
+    return dict(labelled=total, rows=rows, target=target,
+                target_accuracy=target_accuracy)
+
+
+def calibration(records: Sequence[dict], bins: int = ECE_BINS) -> Optional[dict]:
+    """How well the confidences of the read labelled images match how often
+    they are right: the expected calibration error over ``bins`` equal-width
+    bins of ``[0, 1]``, the bins, and whether the model is over-confident
+    (its mean confidence above its accuracy) or under-confident. None
+    without such images. Failed images have no confidence and are left out."""
+    items = _scored(records)
+    if not items:
+        return None
+    binned: List[List[Tuple[float, bool]]] = [[] for _ in range(bins)]
+    for c, ok in items:
+        binned[min(max(int(c * bins), 0), bins - 1)].append((c, ok))
+    rows, ece = [], 0.0
+    for b, members in enumerate(binned):
+        conf = _mean([c for c, _ in members])
+        acc = _mean([ok for _, ok in members])
+        if members:
+            ece += len(members) / len(items) * abs(acc - conf)
+        rows.append(dict(low=b / bins, high=(b + 1) / bins, count=len(members),
+                         mean_confidence=conf, accuracy=acc))
+    mean_conf = _mean([c for c, _ in items])
+    acc = _mean([ok for _, ok in items])
+    gap = mean_conf - acc
+    verdict = ('over-confident' if gap > 0.01 else 'under-confident' if gap < -0.01
+               else 'calibrated on the whole')
+    return dict(images=len(items), ece=ece, mean_confidence=mean_conf, accuracy=acc,
+                gap=gap, verdict=verdict, bins=rows)
+
+
+def auroc(records: Sequence[dict]) -> Optional[float]:
+    """How well confidence tells right from wrong readings (read labelled
+    images): the chance that a right one is more confident than a wrong one,
+    ties counting half (Mann-Whitney, from average ranks). None without
+    both kinds."""
+    items = _scored(records)
+    pos = sum(ok for _, ok in items)
+    neg = len(items) - pos
+    if not pos or not neg:
+        return None
+    items.sort(key=lambda x: x[0])
+    rank_sum, k = 0.0, 0
+    while k < len(items):
+        end = k
+        while end < len(items) and items[end][0] == items[k][0]:
+            end += 1
+        mid = (k + 1 + end) / 2  # the average of ranks k+1 .. end
+        rank_sum += mid * sum(ok for _, ok in items[k:end])
+        k = end
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+
+
+# -- two files ----------------------------------------------------------------
+
+def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str
+                  ) -> List[Tuple[dict, dict]]:
+    """The records of two files paired by image (:func:`image_key`; an image
+    listed twice pairs its first with the other's first, and so on), in
+    ``a``'s order. A ``ReadingsError`` naming both files where they hold
+    different images or label an image differently."""
+    def keyed(records):
+        seen: Counter = Counter()
+        out = {}
+        for r in records:
+            key = image_key(r)
+            out[key, seen[key]] = r
+            seen[key] += 1
+        return out
+
+    ka, kb = keyed(a), keyed(b)
+    only_a = [k for k in ka if k not in kb]
+    only_b = [k for k in kb if k not in ka]
+    if only_a or only_b:
+        said = []
+        for keys, name in ((only_a, name_a), (only_b, name_b)):
+            if keys:
+                said.append(f'{len(keys)} only in {name} (first: {keys[0][0]})')
+        raise ReadingsError(f'{name_a} and {name_b} hold different images: '
+                            f'{"; ".join(said)}. Compare readings of the same images.')
+    relabelled = [k for k in ka if ka[k].get('gt_text') != kb[k].get('gt_text')]
+    if relabelled:
+        k = relabelled[0]
+        raise ReadingsError(
+            f'{name_a} and {name_b} label {len(relabelled)} image(s) differently, first '
+            f'{k[0]}: {ka[k].get("gt_text")!r} in {name_a}, {kb[k].get("gt_text")!r} in '
+            f'{name_b}. Compare readings of the same labelled images.')
+    return [(ka[k], kb[k]) for k in ka]
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value: of ``b + c`` discordant images, ``b``
+    read by one file only and ``c`` by the other only, how likely a split
+    this uneven is if either is as likely (binomial, p = 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
+    return min(1.0, 2 * tail / 2 ** n)
+
+
+def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,
+            case_sensitive: bool = False) -> dict:
+    """Two files' readings of the same labelled images: their accuracies,
+    how many both, only one, or neither read right, the exact McNemar
+    p-value of the discordant ones, and those images (each list sorted by
+    the wrong file's confidence, most confident first; a failure last).
+    ``case_sensitive``: for records that lack ``read_right``
+    (:func:`fill_read_right`)."""
+    a, b = (fill_read_right(x, case_sensitive)[0] for x in (a, b))
+    pairs = [(ra, rb) for ra, rb in match_records(a, b, name_a, name_b) if is_labelled(ra)]
+    both = [p for p in pairs if _right(p[0]) and _right(p[1])]
+    only_a = [p for p in pairs if _right(p[0]) and not _right(p[1])]
+    only_b = [p for p in pairs if not _right(p[0]) and _right(p[1])]
+    neither = len(pairs) - len(both) - len(only_a) - len(only_b)
+
+    def row(ra, rb):
+        return dict(path=image_key(ra), gt=ra['gt_text'], text_a=ra.get('text'),
+                    confidence_a=ra.get('confidence'), text_b=rb.get('text'),
+                    confidence_b=rb.get('confidence'))
+
+    def confident_first(rows, side):
+        return sorted(rows, key=lambda r: -(r[f'confidence_{side}'] or 0.0))
+
+    return dict(
+        file_a=name_a, file_b=name_b, images=len(a), labelled=len(pairs),
+        accuracy_a=_ratio(len(both) + len(only_a), len(pairs)),
+        accuracy_b=_ratio(len(both) + len(only_b), len(pairs)),
+        both=len(both), only_a=len(only_a), only_b=len(only_b), neither=neither,
+        p_value=mcnemar_p(len(only_a), len(only_b)),
+        only_a_reads=confident_first([row(*p) for p in only_a], 'b'),
+        only_b_reads=confident_first([row(*p) for p in only_b], 'a'))
+
+
+# -- tracks -------------------------------------------------------------------
+
+def track_analysis(records: Sequence[dict], tracks: Sequence[dict]) -> dict:
+    """The track votes against their labels: the accuracy of the labelled
+    tracks (a track whose every frame failed is wrong), and the tracks whose
+    vote is wrong although some frame read the label (what a better vote
+    could win), in the tracks file's order. ``records`` and ``tracks`` carry
+    ``read_right`` (:func:`fill_read_right`)."""
+    frames: Dict[str, List[dict]] = defaultdict(list)
+    for r in records:
+        frames[r.get('track_id')].append(r)
+    labelled = [t for t in tracks if is_labelled(t)]
+    right = sum(_right(t) for t in labelled)
+    lost = []
+    for t in labelled:
+        own = frames.get(t['track_id'], [])
+        frames_right = sum(_right(r) for r in own if is_labelled(r))
+        if not _right(t) and frames_right:
+            lost.append(dict(track_id=t['track_id'], gt=t['gt_text'], text=t.get('text'),
+                             votes=t.get('votes'), num_frames=t.get('num_frames', len(own)),
+                             frames_right=frames_right, confidence=t.get('confidence')))
+    return dict(tracks=len(tracks), labelled=len(labelled), read_right=right,
+                accuracy=_ratio(right, len(labelled)), wrong_but_read=lost,
+                without_records=sum(t['track_id'] not in frames for t in tracks))
+
+
+# -- everything for one file --------------------------------------------------
+
+def analyse(records: Sequence[dict], tracks: Optional[Sequence[dict]] = None,
+            target_accuracy: float = 0.99, case_sensitive: bool = False) -> dict:
+    """Every figure of one file of readings (and its track votes), as
+    ``analyze_readings.py --json`` writes them. ``notes`` says what was
+    left out or computed."""
+    records, computed = fill_read_right(records, case_sensitive)
+    out = dict(summary=summary(records), scales=accuracy_by_scale(records) if records else [],
+               misreads=misreads(records), failures=failures(records),
+               characters=character_errors(records, case_sensitive),
+               risk_coverage=risk_coverage(records, target_accuracy=target_accuracy),
+               calibration=calibration(records), auroc=auroc(records), notes=[])
+    s = out['summary']
+    notes = out['notes']
+    if computed:
+        notes.append(f'{computed} labelled record(s) lack read_right (infer.py output older '
+                     'than that key): computed here, '
+                     + ('case-sensitively' if case_sensitive else
+                        'case-insensitively (the plate metric\'s default)'))
+    if s['unlabelled']:
+        notes.append(f"{s['unlabelled']} unlabelled image(s) counted but left out of every "
+                     'accuracy')
+    if s['failed_labelled']:
+        notes.append(f"{s['failed_labelled']} labelled image(s) failed to read: counted as not "
+                     'read right (as confidence 0 in the reject rule), left out of the '
+                     'calibration and AUROC')
+    if tracks is not None:
+        tracks, computed = fill_read_right(tracks, case_sensitive)
+        out['tracks'] = track_analysis(records, tracks)
+        if computed:
+            notes.append(f'{computed} labelled track vote(s) lack read_right: computed here')
+        if out['tracks']['without_records']:
+            notes.append(f"{out['tracks']['without_records']} track(s) of the tracks file "
+                         'have no record in the readings: is it the same run\'s?')
+    return out

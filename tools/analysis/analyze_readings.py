@@ -1,0 +1,372 @@
+"""What the readings of tools/infer.py say: accuracy, mistakes, confidence, two runs compared.
+
+    python tools/analysis/analyze_readings.py READINGS.jsonl [OTHER.jsonl]
+        [--compare OTHER.jsonl] [--tracks FILE] [--top N] [--target-accuracy 99]
+        [--case-sensitive] [--json FILE] [--vis-list FILE]
+
+READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image.
+Printed, as markdown tables: the summary (images, labelled, read right,
+failed, mean GFLOPs against the teacher); the accuracy per chosen scale; the
+misread images, most confident first; the character confusions (label
+character -> read character, insertions and deletions too) and the errors
+per position; confidence as a reject rule (kept share and accuracy per
+threshold, the lowest one reaching ``--target-accuracy``, the expected
+calibration error, the AUROC of right against wrong); and, when the track
+votes are found (``READINGS.tracks.jsonl``, or ``--tracks``), the track
+accuracy and the tracks whose vote is wrong although a frame read the label.
+
+With a second file (of the same labelled images, e.g. another checkpoint or
+``--scale``): both summaries, how many images both, only one, or neither
+read right, the exact McNemar p-value, and the images only one reads.
+
+An image that failed to read counts as not read right; an unlabelled one is
+counted and left out of the accuracies. Records older than infer.py's
+``read_right`` key get it computed, case-insensitively unless
+``--case-sensitive``. ``--vis-list`` writes the misread images' paths (with
+two files: those only one reads), one a line, to look at them again:
+
+    xargs -d '\\n' python tools/infer.py CONFIG CKPT --vis vis/ < misread.lst
+
+Exit status: 0, or 2 when a file cannot be read or analysed (the error names
+the file and line) or an output cannot be written.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+DEFAULT_TOP = 20
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('readings', nargs='+', metavar='READINGS',
+                        help='one or two .jsonl files of tools/infer.py --out')
+    parser.add_argument('--compare', metavar='OTHER',
+                        help='compare with these readings of the same images')
+    parser.add_argument('--tracks', metavar='FILE',
+                        help='track votes of the (first) readings (default: its '
+                        '.tracks.jsonl, where there is one)')
+    parser.add_argument('--top', type=int, default=DEFAULT_TOP, metavar='N',
+                        help=f'print at most N rows of each list (default {DEFAULT_TOP}; '
+                        '--json holds them all)')
+    parser.add_argument('--target-accuracy', type=float, default=99.0, metavar='PERCENT',
+                        help='find the lowest confidence threshold whose kept readings are '
+                        'this accurate (default 99)')
+    parser.add_argument('--case-sensitive', action='store_true',
+                        help='compare case where a record lacks read_right (older infer.py '
+                        'output), and in the character confusions')
+    parser.add_argument('--json', metavar='FILE', help='also write every figure as JSON')
+    parser.add_argument('--vis-list', metavar='FILE',
+                        help='write the paths of the misread images (two files: of those '
+                        'only one reads right), one a line, for infer.py --vis')
+    args = parser.parse_args(argv)
+    if args.compare:
+        args.readings.append(args.compare)
+    if len(args.readings) > 2:
+        parser.error('give one file of readings, or two to compare (two READINGS, or one '
+                     'and --compare)')
+    if args.top < 1:
+        parser.error(f'--top must be >= 1, got {args.top}')
+    if not 0 < args.target_accuracy <= 100:
+        parser.error(f'--target-accuracy is a percentage in (0, 100], got '
+                     f'{args.target_accuracy:g}')
+    return args
+
+
+# -- formatting ---------------------------------------------------------------
+
+def _pct(x) -> str:
+    return '-' if x is None else f'{100 * x:.1f} %'
+
+
+def _num(x, digits: int = 3) -> str:
+    return '-' if x is None else f'{x:.{digits}f}'
+
+
+def _scale(s) -> str:
+    return 'failed' if s is None else f'{s:g}'
+
+
+def _path(p) -> str:
+    """A path under the current folder shown relative to it (the JSON keeps it whole)."""
+    if p is None:
+        return '-'
+    rel = osp.relpath(p) if osp.isabs(p) else p
+    return p if rel.startswith('..') else rel
+
+
+def _table(rows, headers) -> str:
+    from tabulate import tabulate
+    return tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True)
+
+
+def _limited(rows: list, top: int, what: str) -> tuple:
+    more = len(rows) - top
+    return rows[:top], (f'... and {more} more {what} (--top {top}; --json lists them all)'
+                        if more > 0 else '')
+
+
+def _summary_rows(report: dict) -> list:
+    s = report['summary']
+    rows = [('images', str(s['images'])),
+            ('labelled', f"{s['labelled']}" + (f" ({s['unlabelled']} unlabelled, not in the "
+                                                'accuracy)' if s['unlabelled'] else '')),
+            ('read right', f"{s['read_right']}/{s['labelled']} ({_pct(s['accuracy'])})"
+             if s['labelled'] else '- (no labelled images)'),
+            ('failed to read', f"{s['failed']}" + (f" ({s['failed_labelled']} labelled)"
+                                                   if s['failed_labelled'] else '')),
+            ('mean GFLOPs', '-' if s['mean_gflops'] is None else
+             f"{s['mean_gflops']:.4f}" if s['gflops_teacher'] is None else
+             f"{s['mean_gflops']:.4f} (teacher {s['gflops_teacher']:.4f}: "
+             f"{_saved(s['saved'])})")]
+    t = report.get('tracks')
+    if t is not None:
+        rows.append(('tracks read right', f"{t['read_right']}/{t['labelled']} "
+                     f"({_pct(t['accuracy'])})" if t['labelled'] else
+                     f"- ({t['tracks']} tracks, none labelled)"))
+    return rows
+
+
+def _saved(saved) -> str:
+    if saved is None:
+        return '-'
+    if round(100 * saved, 1) == 0:
+        return 'as much'
+    return f'{100 * saved:.1f} % saved' if saved > 0 else f'{-100 * saved:.1f} % more'
+
+
+def render(report: dict, name: str, top: int) -> str:
+    """The markdown of one file's analysis."""
+    s = report['summary']
+    out = [f'# Readings of {name}', '', '## Summary', '',
+           _table(_summary_rows(report), ['', '']), '']
+    out += [f'* {n}' for n in report['notes']] + ([''] if report['notes'] else [])
+    if not s['images']:
+        out.append(f'{name} holds no records.')
+        return '\n'.join(out)
+
+    out += ['## Accuracy per chosen scale', '']
+    out.append(_table([(_scale(r['scale']), r['count'], _pct(r['share']), r['labelled'],
+                        _pct(r['accuracy']), _num(r['mean_confidence']))
+                       for r in report['scales']],
+                      ['scale', 'images', 'share', 'labelled', 'accuracy',
+                       'mean confidence']))
+    out.append('')
+
+    out += [f"## Misread images ({len(report['misreads'])}, most confident first)", '']
+    if not s['labelled']:
+        out.append('No labelled images: give infer.py a label file or track folders to '
+                   'know which readings are right.')
+    elif not report['misreads']:
+        out.append('None: every labelled image read was read right.')
+    else:
+        rows, more = _limited(report['misreads'], top, 'misread images')
+        out.append(_table([(_path(r['path'] or r['input']), r['gt_text'], r['text'],
+                            _scale(r['scale']), _num(r['confidence'])) for r in rows],
+                          ['path', 'label', 'read', 'scale', 'confidence']))
+        out += [more] if more else []
+    out.append('')
+
+    if report['failures']:
+        out += [f"## Failed to read ({len(report['failures'])})", '']
+        rows, more = _limited(report['failures'], top, 'failures')
+        out.append(_table([(_path(r['input']), r.get('gt_text') or '-',
+                            r.get('error_type') or '-', r['error']) for r in rows],
+                          ['input', 'label', 'error type', 'error']))
+        out += [more, ''] if more else ['']
+
+    out += _render_characters(report['characters'], s, top)
+    out += _render_confidence(report)
+    if report.get('tracks') is not None:
+        out += _render_tracks(report['tracks'], top)
+    return '\n'.join(out).rstrip() + '\n'
+
+
+def _render_characters(c: dict, s: dict, top: int) -> list:
+    out = ['## Character errors', '']
+    if not c['misreads']:
+        out += ['No misread images, no character errors.' if s['labelled'] else
+                'No labelled images.', '']
+        return out
+    dist = ', '.join(f'{k} edit(s): {v}' for k, v in c['edit_distances'].items())
+    out += [f"Misreads by their number of edits: {dist}.", '']
+    rows, more = _limited(c['confusions'], top, 'confusions')
+    out.append(_table([(r['gt'] or '(none)', r['read'] or '(none)', r['kind'], r['count'])
+                       for r in rows], ['label', 'read', 'kind', 'count']))
+    out += [more] if more else []
+    out += ['', 'Errors per label position (an insertion counts at the label character it '
+            'precedes; rate: over the read labelled images whose label has that position):',
+            '']
+    out.append(_table([(r['position'], r['substitutions'], r['deletions'], r['insertions'],
+                        r['errors'], _pct(r['rate'])) for r in c['positions']],
+                      ['position', 'substitutions', 'deletions', 'insertions', 'errors',
+                       'rate']))
+    return out + ['']
+
+
+def _render_confidence(report: dict) -> list:
+    out = ['## Confidence as a reject rule', '']
+    rc = report['risk_coverage']
+    if not rc['labelled']:
+        return out + ['No labelled images.', '']
+    target = rc['target']
+    rows = [r for r in rc['rows']]
+    if target is not None and all(r['threshold'] != target['threshold'] for r in rows):
+        rows = sorted(rows + [target], key=lambda r: r['threshold'])
+    mark = target['threshold'] if target is not None else None
+    out.append(_table([(('all' if r['threshold'] == 0 else f"{r['threshold']:.4g}")
+                        + (' (target)' if r['threshold'] == mark else ''),
+                        r['kept'], _pct(r['coverage']), _pct(r['accuracy'])) for r in rows],
+                      ['keep confidence >=', 'kept', 'coverage', 'accuracy of kept']))
+    out.append('')
+    want = _pct(rc['target_accuracy'])
+    if target is None:
+        out.append(f'No threshold reaches {want}: even the most confident readings are '
+                   'wrong too often.')
+    else:
+        out.append(f"To reach {want}: keep confidence >= {target['threshold']:.4g}, which "
+                   f"keeps {_pct(target['coverage'])} of the labelled images at "
+                   f"{_pct(target['accuracy'])}.")
+    cal = report['calibration']
+    if cal is not None:
+        out += ['', f"Calibration ({cal['images']} labelled images read, {len(cal['bins'])} "
+                f"equal-width bins): ECE {cal['ece']:.3f}; {cal['verdict']}: mean confidence "
+                f"{cal['mean_confidence']:.3f} against {cal['accuracy']:.3f} read right.", '']
+        out.append(_table([(f"{b['low']:.1f}-{b['high']:.1f}", b['count'],
+                            _num(b['mean_confidence']), _pct(b['accuracy']))
+                           for b in cal['bins'] if b['count']],
+                          ['confidence', 'images', 'mean confidence', 'accuracy']))
+    auc = report['auroc']
+    out += ['', 'AUROC of confidence, right against wrong readings: '
+            + (f'{auc:.3f}' if auc is not None else
+               '- (it needs both right and wrong readings)'), '']
+    return out
+
+
+def _render_tracks(t: dict, top: int) -> list:
+    out = ['## Tracks', '']
+    if not t['labelled']:
+        return out + [f"{t['tracks']} track(s), none labelled.", '']
+    out.append(f"{t['read_right']}/{t['labelled']} labelled tracks read right by their vote "
+               f"({_pct(t['accuracy'])}); {len(t['wrong_but_read'])} voted wrong although "
+               'a frame read the label' + (':' if t['wrong_but_read'] else '.'))
+    if t['wrong_but_read']:
+        rows, more = _limited(t['wrong_but_read'], top, 'tracks')
+        out += ['', _table([(r['track_id'], r['gt'], r['text'] or '-',
+                             f"{r['votes']}/{r['num_frames']}",
+                             f"{r['frames_right']}/{r['num_frames']}", _num(r['confidence']))
+                            for r in rows],
+                           ['track', 'label', 'vote', 'votes', 'frames right', 'confidence'])]
+        out += [more] if more else []
+    return out + ['']
+
+
+def render_comparison(reports: dict, cmp: dict, top: int) -> str:
+    a, b = cmp['file_a'], cmp['file_b']
+    rows_a, rows_b = dict(_summary_rows(reports[a])), dict(_summary_rows(reports[b]))
+    rows = [(k, rows_a.get(k, '-'), rows_b.get(k, '-')) for k in {**rows_a, **rows_b}]
+    out = [f'# Readings of A: {a} and B: {b}', '', '## Summary', '',
+           _table(rows, ['', 'A', 'B']), '']
+    notes = [f'* {tag}: {n}' for tag, name in (('A', a), ('B', b))
+             for n in reports[name]['notes']]
+    out += notes + ([''] if notes else [])
+    out += ['## A against B', '']
+    if not cmp['labelled']:
+        return '\n'.join(out + ['No labelled images: nothing to compare but the costs.']) + '\n'
+    out.append(_table([('both read right', cmp['both']), ('only A', cmp['only_a']),
+                       ('only B', cmp['only_b']), ('neither', cmp['neither'])],
+                      [f"{cmp['labelled']} labelled images", '']))
+    out += ['', f"Accuracy: A {_pct(cmp['accuracy_a'])}, B {_pct(cmp['accuracy_b'])}. "
+            f"McNemar (exact, two-sided, on the {cmp['only_a'] + cmp['only_b']} images only one "
+            f"reads right): p = {cmp['p_value']:.3g}.", '']
+    for key, who, wrong in (('only_a_reads', 'A', 'B'), ('only_b_reads', 'B', 'A')):
+        found = cmp[key]
+        out += [f'## Only {who} reads ({len(found)}, most confident mistake of {wrong} '
+                'first)', '']
+        if not found:
+            out += ['None.', '']
+            continue
+        rows, more = _limited(found, top, 'images')
+        out.append(_table([(_path(r['path']), r['gt'], r['text_a'] or '-',
+                            _num(r['confidence_a']), r['text_b'] or '-',
+                            _num(r['confidence_b'])) for r in rows],
+                          ['path', 'label', 'A read', 'A confidence', 'B read',
+                           'B confidence']))
+        out += [more, ''] if more else ['']
+    return '\n'.join(out).rstrip() + '\n'
+
+
+# -- files --------------------------------------------------------------------
+
+def _write(path: str, text: str) -> None:
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
+
+
+def _as_json(report: dict) -> dict:
+    """The report with its record lists cut to the keys an analysis shows."""
+    keep = ('input', 'path', 'gt_text', 'text', 'confidence', 'scale', 'track_id',
+            'frame_idx', 'error_type', 'error')
+    out = dict(report)
+    for key in ('misreads', 'failures'):
+        out[key] = [{k: r.get(k) for k in keep} for r in report[key]]
+    return out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from dld.apis.plate_recognizer import tracks_path
+    from dld.apis.reading_analysis import (
+        ReadingsError,
+        analyse,
+        compare,
+        load_records,
+        load_tracks,
+    )
+    target = args.target_accuracy / 100
+    try:
+        reports, records = {}, {}
+        for i, name in enumerate(args.readings):
+            records[name] = load_records(name)
+            tracks_file = args.tracks if i == 0 and args.tracks else tracks_path(name)
+            tracks = (load_tracks(tracks_file)
+                      if tracks_file == args.tracks or osp.isfile(tracks_file) else None)
+            reports[name] = analyse(records[name], tracks, target, args.case_sensitive)
+            if tracks is not None:
+                reports[name]['tracks_file'] = tracks_file
+        if len(args.readings) == 2:
+            a, b = args.readings
+            if osp.abspath(a) == osp.abspath(b):
+                raise ReadingsError(f'{a} is compared with itself; give two files')
+            cmp = compare(records[a], records[b], a, b, args.case_sensitive)
+    except ReadingsError as err:
+        print(f'analyze_readings.py: {err}', file=sys.stderr)
+        return 2
+
+    if len(args.readings) == 1:
+        name = args.readings[0]
+        print(render(reports[name], name, args.top), end='')
+        listed = [r['path'] or r['input'] for r in reports[name]['misreads']]
+        dump = dict(file=name, **_as_json(reports[name]))
+    else:
+        print(render_comparison(reports, cmp, args.top), end='')
+        listed = [r['path'] for r in cmp['only_a_reads'] + cmp['only_b_reads']]
+        dump = dict(files={n: _as_json(r) for n, r in reports.items()}, comparison=cmp)
+    try:
+        if args.json:
+            _write(args.json, json.dumps(dump, indent=2, ensure_ascii=False) + '\n')
+        if args.vis_list:
+            _write(args.vis_list, ''.join(f'{p}\n' for p in listed))
+    except OSError as err:
+        print(f'analyze_readings.py: cannot write {err.filename}: {err.strerror}',
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
