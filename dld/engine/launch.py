@@ -24,6 +24,7 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
+from dld.engine.runner_settings import check_runner_settings
 from dld.utils.config_file import merge_config_options, read_config
 
 
@@ -172,6 +173,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_persistent_workers_without_workers(cfg)
+    check_runner_settings(cfg)
     return cfg
 
 

@@ -129,9 +129,8 @@ def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, trai
 
 @pytest.mark.parametrize('option, says', [
     ('train_cfg.val_interval=0', 'val_interval must be an integer >= 1'),
-    ('auto_scale_lr.base_batchsize=16', r"auto_scale_lr takes .* got \['base_batchsize'\]"),
-    ('env_cfg.cudnn_benchmrk=True', r"env_cfg takes .* got \['cudnn_benchmrk'\]"),
-    ('randomness.sed=1', r"randomness takes seed, .* got \['sed'\]"),
+    ('auto_scale_lr.base_batchsize=16', 'did you mean base_batch_size'),
+    ('train_dataloader.batchsize=2', "train_dataloader takes no 'batchsize'"),
 ])
 def test_settings_mmengine_reads_late_are_checked_before_training(
         tiny_teacher_config, train_tool, option, says):

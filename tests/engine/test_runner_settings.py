@@ -1,0 +1,39 @@
+"""Settings MMEngine ignores when misspelt, or hands on to be refused
+without the setting's name, are checked before the runner is built."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from dld.engine.runner_settings import check_runner_settings
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture
+def cfg():
+    return Config.fromfile(osp.join(REPO, 'configs', 'dld_plate.py'))
+
+
+@pytest.mark.parametrize('path, key, says', [
+    ('env_cfg', 'cudnn_benchmrk', 'did you mean cudnn_benchmark'),  # ignored by MMEngine
+    ('auto_scale_lr', 'base_batchsize', 'did you mean base_batch_size'),  # ignored
+    ('randomness', 'sed', 'did you mean seed'),  # set_randomness() refused it, unnamed
+    ('val_dataloader', 'batchsize', 'did you mean batch_size'),  # DataLoader refused it
+    ('optim_wrapper.clip_grad', 'max_nrom', 'did you mean max_norm'),  # at the first step
+])
+def test_a_misspelt_key_is_named_with_its_setting(cfg, path, key, says):
+    node = cfg
+    for part in path.split('.'):
+        node = node.setdefault(part, {}) if part == 'clip_grad' else node[part]
+    node[key] = 1
+    with pytest.raises(ValueError, match=rf'{path}\.{key}: {path} takes no {key!r} \({says}'):
+        check_runner_settings(cfg)
+
+
+def test_the_shipped_configs_and_mmengine_s_own_keys_pass(cfg):
+    cfg.train_dataloader.num_batch_per_epoch = 2  # MMEngine's, not the DataLoader's
+    cfg.optim_wrapper.clip_grad = dict(type='value', clip_value=1.0)
+    check_runner_settings(cfg)
+    for name in ('teacher_plate_hr.py', 'dld_plate_hr.py', 'student_plate_lr.py'):
+        check_runner_settings(Config.fromfile(osp.join(REPO, 'configs', name)))
