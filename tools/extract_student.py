@@ -23,7 +23,7 @@ TEACHER_PREFIX = 'teacher.'
 def extract_student(src: str, dst: str) -> dict:
     """Write ``dst`` with ``src``'s non-teacher weights; returns a summary."""
     ckpt = load_checkpoint_file(src, map_location='cpu')
-    state = ckpt.get('state_dict')
+    state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{src}: no `state_dict` in this checkpoint.')
     if not any(k.startswith(TEACHER_PREFIX) for k in state):

@@ -69,11 +69,11 @@ def parse_args(argv=None):
         'AVX512-BF16 or AMX; ignored elsewhere, where float32 is faster')
     add_runner_arguments(parser, 'test_dataloader.batch_size=8')
     args = parse_runner_args(parser, argv)
-    if args.out and not args.out.endswith('.json'):
+    if args.out and not args.out.lower().endswith('.json'):
         parser.error(f'--out {args.out}: writes the metrics as JSON, so it takes a .json '
                      'file; for each image\'s prediction use --dump PREDS.pkl (or '
                      'tools/infer.py on the test label file with --out READINGS.jsonl)')
-    if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
+    if args.dump and not args.dump.lower().endswith(('.pkl', '.pickle')):
         parser.error(f'--dump {args.dump}: pickles the predictions, so it takes a .pkl or '
                      '.pickle file')
     if args.show_misread and not args.show_dir:

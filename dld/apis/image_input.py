@@ -196,8 +196,8 @@ def normalize_image(img: np.ndarray, source: str, color_type: str = 'color',
 def _to_uint8(img: np.ndarray, source: str) -> np.ndarray:
     if img.dtype == np.uint8:
         return img
-    if img.dtype == np.uint16:
-        return (img >> 8).astype(np.uint8)
+    if img.dtype.kind == 'u' and img.dtype.itemsize == 2:  # big-endian ('>u2') too
+        return (img.astype(np.uint16) >> 8).astype(np.uint8)
     if img.dtype == np.bool_:
         return img.astype(np.uint8) * 255
     if np.issubdtype(img.dtype, np.floating):

@@ -30,6 +30,8 @@ from dld.engine.checkpoint import register_checkpoint_io, submodule_state
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.registry_hints import registry_hints
 
+from .trained_config import trained_scales
+
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
 OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
@@ -51,6 +53,8 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     """A :class:`Config` from a path or a config object (copied), scope set.
 
     ``cfg_options``: ``key=value`` overrides, as the tools' ``--cfg-options``.
+    Keys MMEngine would ignore or hand on unnamed are refused
+    (:func:`~dld.engine.runner_settings.check_runner_settings`).
     """
     if isinstance(config, str):
         if not osp.isfile(config):
@@ -66,6 +70,8 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
         import_custom_modules(cfg)
     if cfg_options:
         merge_config_options(cfg, cfg_options, config if isinstance(config, str) else None)
+    from dld.engine.runner_settings import check_runner_settings
+    check_runner_settings(cfg)  # the reports build data loaders too
     init_default_scope(cfg.get('default_scope', 'dld'))
     return cfg
 
@@ -154,20 +160,23 @@ def check_trained_scales(model: nn.Module, meta: dict, name: str) -> None:
     trained with ``(1.0, 0.8, 0.6)`` and read with ``(0.6, 0.8, 1.0)`` load
     without a missing key and read at the wrong scales, with the wrong
     statistics. Checkpoints without a saved config are not checked."""
-    from .trained_config import trained_scales
-    trained = trained_scales(meta)
-    own = getattr(model, 'scales', None)
+    _check_scales(trained_scales(meta), getattr(model, 'scales', None), name,
+                  "the selector's choices and the per-scale BatchNorm statistics")
+
+
+def _check_scales(trained, own, name: str, what: str) -> None:
+    """Refuse weights trained on ``trained`` scales read with ``own``
+    (either None: not known, not checked)."""
     if trained is None or own is None:
         return
-    if len(trained) != len(own) or any(abs(float(a) - float(b)) > 1e-9
-                                       for a, b in zip(trained, own)):
+    own = tuple(float(s) for s in own)
+    if len(trained) != len(own) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own)):
         raise CheckpointMismatchError(
-            f'{name} was trained with model.scales={trained}, the '
-            f'config reads with {tuple(own)}: the selector\'s choices and the per-scale '
-            'BatchNorm statistics follow the trained scales in their order, so the model '
-            'would read at the wrong scales. Use the config it was trained with (or set '
-            'model.scales to the trained ones); to read every image at one scale, use '
-            '--scale (infer) or model.test_cfg.force_scale.')
+            f'{name} was trained with model.scales={trained}, the config reads with {own}: '
+            f'{what} follow the trained scales in their order, so the model would read at '
+            'the wrong scales. Use the config it was trained with (or set model.scales to '
+            'the trained ones); to read every image at one scale, use --scale (infer) or '
+            'model.test_cfg.force_scale.')
 
 
 def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
@@ -243,6 +252,9 @@ def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:
     state, meta = read_state_dict(checkpoint)
     student = submodule_state(state, 'student')
     if student is not None:
+        own = getattr(model, 'scale_norm_scales', None)
+        if own is not None:  # its BatchNorm rows must follow the trained scales
+            _check_scales(trained_scales(meta), own, checkpoint, 'its per-scale BatchNorm')
         state, checkpoint = student, f'{checkpoint} (its student)'
     load_state(model, state, checkpoint, is_distiller=False)
     return meta

@@ -24,7 +24,9 @@ def _known_keys() -> dict:
     import torch.nn.utils as nn_utils
     from mmengine.runner import Runner
     from torch.utils.data import DataLoader
-    loader = _parameters(DataLoader.__init__) + ['num_batch_per_epoch']  # MMEngine's
+    # and what MMEngine's build_dataloader takes out first
+    loader = _parameters(DataLoader.__init__) + ['num_batch_per_epoch',
+                                                 'disable_subprocess_warning']
     clip = (['type'] + _parameters(nn_utils.clip_grad_norm_, 'parameters')
             + _parameters(nn_utils.clip_grad_value_, 'parameters'))
     return {

@@ -10,29 +10,39 @@ about inheriting from a base. All are refused here, naming the option and
 what was meant.
 """
 import difflib
-from typing import Iterable, Mapping
+from typing import Mapping
 
-#: What ``mmengine.runner.Runner.from_cfg`` reads: an option may set these
-#: where the config leaves them out (``load_from``, ``experiment_name``).
+#: What MMEngine's ``Runner`` reads of a config (``from_cfg`` and the
+#: wrapping, compiling and checkpointing it does later): an option may set
+#: these where the config leaves them out (``load_from``,
+#: ``find_unused_parameters``).
 RUNNER_KEYS = (
-    'auto_scale_lr', 'custom_hooks', 'data_preprocessor', 'default_hooks', 'default_scope',
-    'env_cfg', 'experiment_name', 'launcher', 'load_from', 'log_level', 'log_processor',
-    'model', 'optim_wrapper', 'param_scheduler', 'randomness', 'resume', 'test_cfg',
-    'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader', 'val_cfg',
-    'val_dataloader', 'val_evaluator', 'visualizer', 'work_dir')
-#: Read by DLD and MMEngine's config loading.
-OTHER_KEYS = ('custom_imports', )
+    'activation_checkpointing', 'auto_scale_lr', 'compile', 'custom_hooks',
+    'data_preprocessor', 'default_hooks', 'default_scope', 'efficient_conv_bn_eval',
+    'env_cfg', 'experiment_name', 'find_unused_parameters', 'launcher', 'load_from',
+    'log_level', 'log_processor', 'model', 'model_wrapper_cfg', 'optim_wrapper',
+    'param_scheduler', 'randomness', 'resume', 'sync_bn', 'test_cfg', 'test_dataloader',
+    'test_evaluator', 'train_cfg', 'train_dataloader', 'val_cfg', 'val_dataloader',
+    'val_evaluator', 'visualizer', 'work_dir')
+#: Read by DLD (the synthetic sets a config generates, dld/engine/launch.py)
+#: and by MMEngine's config loading.
+OTHER_KEYS = ('custom_imports', 'synth_plates', 'train_synth_plates')
+#: The current value of an option that adds a key.
+_ABSENT = object()
+#: The words MMEngine's DictAction reads as Python values.
+WORDS = {'true': 'True', 'false': 'False', 'none': 'None'}
 
 
 class ConfigOptionError(ValueError):
     """A ``--cfg-options`` key the config cannot take as given."""
 
 
-def check_option_keys(cfg: Mapping, keys: Iterable[str]) -> None:
+def check_option_keys(cfg: Mapping, options: Mapping) -> None:
     """Raise :class:`ConfigOptionError` for an option whose first part names
-    nothing the config holds or the runner reads, or whose path names an
-    item of a list by anything but its index."""
-    for key in keys:
+    nothing the config holds or the runner reads, whose path names an item
+    of a list by anything but its index, or that gives a word to a setting
+    that is ``True``/``False``/``None`` (:func:`_check_word`)."""
+    for key, value in options.items():
         parts = key.split('.')
         top = parts[0]
         if top not in cfg and top not in RUNNER_KEYS + OTHER_KEYS:
@@ -43,10 +53,13 @@ def check_option_keys(cfg: Mapping, keys: Iterable[str]) -> None:
             raise ConfigOptionError(
                 f'--cfg-options {key}: the config has no {top!r}, and the runner reads no '
                 f'such setting, so it would change nothing; {hint}')
-        _check_list_indices(cfg.get(top), parts, key)
+        current = _check_list_indices(cfg.get(top, _ABSENT), parts, key)
+        _check_word(key, value, current)
 
 
-def _check_list_indices(node, parts, key: str) -> None:
+def _check_list_indices(node, parts, key: str):
+    """Raise for a list's item named otherwise than by its index; returns
+    the option's current value (``_ABSENT`` where it adds a key)."""
     path = parts[0]
     for part in parts[1:]:
         if isinstance(node, tuple):  # MMEngine merges no item into a tuple
@@ -54,19 +67,51 @@ def _check_list_indices(node, parts, key: str) -> None:
                 f'--cfg-options {key}: {path} is a tuple; set it whole, e.g. '
                 f'{path}="{_example(node)}"')
         if isinstance(node, list):
-            if not part.isdigit():
+            if part.startswith('-') and part[1:].isdecimal() and part[1:].isascii():
+                raise ConfigOptionError(
+                    f'--cfg-options {key}: {path} is a list of {len(node)}, and MMEngine '
+                    f'takes no negative index; its last item is {path}.{len(node) - 1}')
+            if not (part.isascii() and part.isdecimal()):
                 raise ConfigOptionError(
                     f'--cfg-options {key}: {path} is a list of {len(node)}; name its item '
                     f'by index, e.g. {path}.0.{part}')
             index = int(part)
-            if not -len(node) <= index < len(node):
-                return  # MMEngine names an index out of range
+            if index >= len(node):
+                return _ABSENT  # MMEngine names an index out of range
             node = node[index]
         elif isinstance(node, Mapping):
-            node = node.get(part)
+            node = node.get(part, _ABSENT)
         else:
-            return  # a key the option adds: the built class checks its arguments
+            return _ABSENT  # a key the option adds: the built class checks its arguments
         path = f'{path}.{part}'
+    return node
+
+
+def _check_word(key: str, value, current) -> None:
+    """A setting that is ``True``/``False`` given any word, or one that is
+    ``None`` given a near miss of ``True``/``False``/``None``: MMEngine passes
+    a word it does not know on as a string, and a string is true, so
+    ``model.init_student_from_teacher=flase`` trained as if ``True``. A
+    setting of another value (``teacher_gate='none'``) takes any word."""
+    if not isinstance(value, str):
+        return
+    meant = _near_word(value)
+    if isinstance(current, bool) or (current is None and meant is not None):
+        guess = f'did you mean {meant}? ' if meant else ''
+        raise ConfigOptionError(
+            f'--cfg-options {key}={value}: {key} is {current}, and {value!r} would be the '
+            f'string {value!r}, which counts as true; {guess}'.rstrip('; '))
+
+
+def _near_word(value: str):
+    """``'False'`` for ``'flase'`` (``'True'``, ``'None'`` alike): the same
+    letters, or one letter off, in any case; else None."""
+    low = value.strip().lower()
+    for word, meant in WORDS.items():
+        if low == word or sorted(low) == sorted(word) or (
+                len(low) == len(word) and sum(a != b for a, b in zip(low, word)) == 1):
+            return meant
+    return None
 
 
 def _example(values: tuple) -> str:

@@ -172,3 +172,71 @@ def test_a_label_after_a_space_is_pointed_out(tmp_path):
         read_image_file(str(tmp_path / 'a.png AB12'))
     with pytest.raises(ImageInputError, match=r'no such file$'):
         read_image_file(str(tmp_path / 'b.png AB12'))
+
+
+# ---------------------------------------------------------------- arrays of other kinds
+@pytest.mark.parametrize('dtype,values,expected', [
+    (np.int8, [-5, 0, 127], [0, 0, 127]),
+    (np.int16, [-5, 128, 300], [0, 128, 255]),
+    (np.int32, [-70000, 255, 70000], [0, 255, 255]),
+    (np.int64, [-1, 1, 2**40], [0, 1, 255]),
+    (np.uint32, [0, 128, 70000], [0, 128, 255]),
+])
+def test_other_integer_arrays_are_clipped_to_0_255(dtype, values, expected):
+    out = normalize_image(np.array([values], dtype), 'a')
+    assert out.dtype == np.uint8 and out.shape == (1, 3, 3)
+    assert out[0, :, 0].tolist() == expected
+
+
+def test_uint16_arrays_are_scaled_down_not_clipped():
+    out = normalize_image(np.array([[0, 256, 32768, 65535]], np.uint16), 'a')
+    assert out[0, :, 0].tolist() == [0, 1, 128, 255]
+
+
+def test_bool_arrays_become_black_and_white():
+    out = normalize_image(np.array([[True, False]]), 'a')
+    assert out.dtype == np.uint8 and out[0, :, 0].tolist() == [255, 0]
+
+
+@pytest.mark.parametrize('dtype', [np.complex64, object, 'datetime64[s]'])
+def test_an_array_of_an_unsupported_dtype_raises_naming_it(dtype):
+    array = np.zeros((4, 5, 3), dtype)
+    with pytest.raises(ImageInputError) as info:
+        normalize_image(array, 'array[3]')
+    assert info.value.source == 'array[3]'
+    assert info.value.reason == f'unsupported array dtype {array.dtype}'
+
+
+@pytest.mark.parametrize('value,kind', [([[0, 1], [2, 3]], 'list'), ('a.png', 'str'),
+                                        (None, 'NoneType')])
+def test_something_other_than_an_array_raises_naming_its_type(value, kind):
+    with pytest.raises(ImageInputError, match=f'expected a numpy array, got {kind}'):
+        normalize_image(value, 'array[0]')
+
+
+def test_grayscale_color_type_converts_bgr_as_opencv_does():
+    import cv2
+    bgr = np.random.default_rng(0).integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    out = normalize_image(bgr, 'a', color_type='grayscale')
+    assert out.shape == (6, 9, 1) and out.dtype == np.uint8
+    assert np.array_equal(out[..., 0], cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+
+
+def test_grayscale_color_type_drops_alpha_and_keeps_grey_arrays_as_they_are():
+    import cv2
+    rng = np.random.default_rng(0)
+    bgra = rng.integers(0, 256, (6, 9, 4), dtype=np.uint8)
+    out = normalize_image(bgra, 'a', color_type='grayscale')
+    assert np.array_equal(out[..., 0], cv2.cvtColor(bgra[..., :3], cv2.COLOR_BGR2GRAY))
+    grey = rng.integers(0, 256, (6, 9), dtype=np.uint8)
+    assert np.array_equal(normalize_image(grey, 'a', color_type='grayscale')[..., 0], grey)
+
+
+def test_an_unknown_color_type_is_refused():
+    with pytest.raises(ValueError, match="color_type must be 'color' or 'grayscale', got 'gray'"):
+        normalize_image(np.zeros((4, 5, 3), np.uint8), 'a', color_type='gray')
+
+
+def test_big_endian_uint16_arrays_are_scaled_down_too():
+    array = np.array([[0, 256, 32768, 65535]], '>u2')
+    assert normalize_image(array, 'a')[0, :, 0].tolist() == [0, 1, 128, 255]

@@ -111,6 +111,21 @@ def test_a_checkpoint_trained_with_other_scales_is_refused_naming_both(
     init_model(Config.fromfile(tiny_run['config']), str(trained))  # its own: loads
 
 
+def test_a_dld_student_read_as_a_recognizer_needs_the_scales_it_was_trained_on(
+        tiny_run, tmp_path):
+    # A report's baseline: per-scale BatchNorm rows in another order would
+    # load without a missing key.
+    state, _ = read_state_dict(tiny_run['student'])
+    trained = tmp_path / 'trained.pth'
+    torch.save(dict(state_dict=state, meta=dict(
+        cfg=Config.fromfile(tiny_run['config']).pretty_text)), trained)
+    with pytest.raises(CheckpointMismatchError, match='its per-scale BatchNorm follow'):
+        load_recognizer_weights(
+            _build(scale_norm=dict(scales=SCALES[::-1], base_size=BASE)), str(trained))
+    load_recognizer_weights(_build(scale_norm=dict(scales=SCALES, base_size=BASE)),
+                            str(trained))
+
+
 def test_a_checkpoint_without_its_config_and_another_number_of_scales_says_so(tiny_run):
     from dld.apis.model_loading import init_model
     bare = tiny_run['student']  # saved without the config's text

@@ -465,3 +465,32 @@ def test_an_empty_layouts_argument_overrides_the_config_s_layouts(recognizer, ti
     recognizer(path, track=True, layouts=())
     recognizer(path, track=True, layouts='mercosur')
     assert seen == [('NNNN', ), None, ('mercosur', )]
+
+
+@pytest.mark.parametrize('scale', [0, -1, 4.5, float('nan'), float('inf')])
+def test_a_scale_outside_0_to_4_is_refused_before_any_image_is_read(recognizer, scale,
+                                                                    monkeypatch):
+    from dld.apis import plate_recognizer
+    monkeypatch.setattr(plate_recognizer, 'expand_inputs',
+                        lambda *a, **k: pytest.fail('inputs expanded before the check'))
+    with pytest.raises(ValueError, match=r'scale must be in \(0, 4\], got '):
+        recognizer('unused.png', scale=scale)
+
+
+def test_datasamples_line_up_with_the_records(recognizer, tiny_run, tmp_path):
+    import glob
+    frames = sorted(glob.glob(osp.join(tiny_run['data'], 'test', '*', 'lr-*.png')))[:4]
+    inputs = frames[:2] + [str(tmp_path / 'missing.png')] + frames[2:]
+    out = recognizer(inputs, return_datasamples=True)
+    recs, samples = out['predictions'], out['datasamples']
+    assert len(samples) == len(recs) == 5
+    assert samples[2] is None and recs[2]['error']
+    for rec, sample in zip(recs[:2] + recs[3:], samples[:2] + samples[3:]):
+        assert sample.lr_path == rec['path']
+        assert (sample.pred_text, float(sample.pred_scale)) == (rec['text'], rec['scale'])
+        assert float(sample.pred_score) == rec['confidence']
+
+
+def test_datasamples_are_left_out_unless_asked_for(recognizer, tiny_run):
+    path = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
+    assert 'datasamples' not in recognizer(path)

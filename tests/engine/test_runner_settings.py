@@ -33,6 +33,7 @@ def test_a_misspelt_key_is_named_with_its_setting(cfg, path, key, says):
 
 def test_the_shipped_configs_and_mmengine_s_own_keys_pass(cfg):
     cfg.train_dataloader.num_batch_per_epoch = 2  # MMEngine's, not the DataLoader's
+    cfg.val_dataloader.disable_subprocess_warning = True
     cfg.optim_wrapper.clip_grad = dict(type='value', clip_value=1.0)
     check_runner_settings(cfg)
     for name in ('teacher_plate_hr.py', 'dld_plate_hr.py', 'student_plate_lr.py'):

@@ -47,3 +47,51 @@ def test_a_missing_relative_dict_file_says_where_it_was_looked_for(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=f'chars.txt .*working directory, {tmp_path}'):
         Dictionary(dict_file='chars.txt')
+
+
+def test_an_unknown_character_is_an_error_naming_it_and_its_label():
+    from dld.models.dictionary import UnknownCharacterError
+    d = Dictionary(chars='AB0')
+    with pytest.raises(UnknownCharacterError, match=r"Character '-' of 'A-B'.*'AB0'"):
+        d.str2idx('A-B')
+    assert issubclass(UnknownCharacterError, ValueError)
+
+
+def test_unknown_ignore_drops_characters_it_cannot_encode():
+    d = Dictionary(chars='AB0', unknown='ignore')
+    assert d.str2idx('A-B 0?') == [0, 1, 2]
+    assert d.str2idx('-?') == []
+
+
+def test_an_unknown_mode_other_than_error_or_ignore_is_refused():
+    with pytest.raises(ValueError, match="unknown must be 'error' or 'ignore', got 'skip'"):
+        Dictionary(chars='AB0', unknown='skip')
+
+
+def test_chars_and_dict_file_together_are_refused(tmp_path):
+    path = tmp_path / 'chars.txt'
+    path.write_text('A\nB\n')
+    with pytest.raises(ValueError, match='either `chars` or `dict_file`, not both'):
+        Dictionary(chars='AB', dict_file=str(path))
+
+
+def test_a_dictionary_without_characters_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='at least one character'):
+        Dictionary(chars='')
+    empty = tmp_path / 'chars.txt'
+    empty.write_text('')
+    with pytest.raises(ValueError, match='at least one character'):
+        Dictionary(dict_file=str(empty))
+
+
+def test_duplicate_characters_are_refused_and_named():
+    with pytest.raises(ValueError, match=r"Duplicate characters in dictionary: \['A', 'B'\]"):
+        Dictionary(chars='ABCAB')
+
+
+def test_a_dict_file_line_of_other_than_one_character_names_file_and_line(tmp_path):
+    path = tmp_path / 'chars.txt'
+    path.write_text('A\nBC\n0\n')
+    with pytest.raises(ValueError) as info:
+        Dictionary(dict_file=str(path))
+    assert str(info.value) == f"{path}:2: expected one character per line, got 'BC'"

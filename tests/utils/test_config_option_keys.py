@@ -23,7 +23,9 @@ def cfg():
     ('modle.test_cfg.force_scale', "did you mean 'model'"),
     ('zzz', 'the settings are .*train_cfg'),
     ('custom_hooks.start', r'custom_hooks is a list of \d+; .*custom_hooks\.0\.start'),
-    ('custom_hooks.-1.start', r'custom_hooks is a list of \d+; name its item by index'),
+    ('custom_hooks.-1.start', r'MMEngine takes no negative index; its last item is '
+                              r'custom_hooks\.\d+'),
+    ('custom_hooks.²', r'name its item by index'),
     ('model.scales.0', r'model.scales is a tuple; set it whole, e.g. model.scales="\(1\.0,'),
 ])
 def test_a_key_the_config_cannot_take_is_refused_naming_it(cfg, option, says):
@@ -36,9 +38,33 @@ def test_a_key_the_config_cannot_take_is_refused_naming_it(cfg, option, says):
 @pytest.mark.parametrize('option', [
     'train_cfg.max_epochs',  # in the config
     'experiment_name', 'work_dir', 'launcher',  # read by the runner, absent from the config
+    'find_unused_parameters', 'model_wrapper_cfg.type', 'train_synth_plates.data_root',
     'model.losses.logit.type',  # a new nested key: its class checks it
     'custom_hooks.0.start', 'train_dataloader.dataset.pipeline.0.color_type',
 ])
 def test_keys_the_config_or_the_runner_takes_are_merged(cfg, option):
     changed = cfg.copy()
-    merge_config_options(changed, {option: 1})
+    merge_config_options(changed, {option: 7})
+    node = changed
+    for part in option.split('.'):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    assert node == 7
+
+
+@pytest.mark.parametrize('option, value, says', [
+    ('model.init_student_from_teacher', 'flase', "is True, and 'flase' would be the string "
+                                                 "'flase', which counts as true; did you mean "
+                                                 'False'),
+    ('model.init_student_from_teacher', 'no', "is True, and 'no' would be the string"),
+    ('load_from', 'nnoe', 'did you mean None'),
+])
+def test_a_word_given_to_a_true_false_or_none_setting_is_refused(cfg, option, value, says):
+    # MMEngine passes an unknown word on as a string, and a string is true
+    with pytest.raises(ConfigOptionError, match=says):
+        merge_config_options(cfg.copy(), {option: value})
+
+
+def test_a_setting_of_another_value_takes_any_word(cfg):
+    changed = cfg.copy()
+    merge_config_options(changed, {'model.teacher_gate': 'none', 'load_from': 'ckpt.pth'})
+    assert changed.model.teacher_gate == 'none' and changed.load_from == 'ckpt.pth'

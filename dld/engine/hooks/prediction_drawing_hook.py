@@ -3,6 +3,7 @@ import os
 from typing import Optional
 
 import numpy as np
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -24,7 +25,9 @@ class PredictionDrawingHook(Hook):
     green when right, red when wrong, as the config's plate metric counts.
 
     Files are named ``{sample_idx:06d}_{track}_frame_{frame_idx}.png`` by
-    the test set's index, so the processes of a distributed test do not collide.
+    the test set's index, so the processes of a distributed test do not
+    collide (samples without ``sample_idx`` are counted instead, in one
+    process only).
 
     Args:
         out_dir (str): where the drawings go (created).
@@ -39,27 +42,36 @@ class PredictionDrawingHook(Hook):
         self.out_dir = str(out_dir)
         self.misread_only = misread_only
         self._case_sensitive = False
-        self._drawn = 0
+        self._drawn = self._seen = 0
 
     def before_test(self, runner) -> None:
         from dld.apis.plate_matching import plate_metric_case_sensitive
         os.makedirs(self.out_dir, exist_ok=True)
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
-        self._drawn = 0
+        self._drawn = self._seen = 0
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs=None) -> None:
         if not data_batch or not outputs:
             return
-        for offset, (img, sample) in enumerate(zip(data_batch['inputs'], outputs)):
-            index = sample.metainfo.get('sample_idx', batch_idx * len(outputs) + offset)
+        for img, sample in zip(data_batch['inputs'], outputs):
+            index = sample.metainfo.get('sample_idx')
+            if index is None:
+                if get_world_size() > 1:  # the processes' counters would collide
+                    raise ValueError(
+                        'PredictionDrawingHook names drawings by the test set\'s sample_idx, '
+                        "which these samples lack (PackPlateInputs' meta_keys); without it "
+                        'the processes of a distributed test overwrite each other\'s files')
+                index = self._seen
+            self._seen += 1
             if self._draw(_as_image(img), sample, int(index)):
                 self._drawn += 1
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         which = 'misread image(s)' if self.misread_only else 'image(s)'
-        print_log(f'Drew {self._drawn} {which} with their readings in {self.out_dir}',
-                  logger='current')
+        process = f' (process {get_rank()})' if get_world_size() > 1 else ''
+        print_log(f'Drew {self._drawn} {which} with their readings in {self.out_dir}'
+                  f'{process}', logger='current')
 
     def _draw(self, img: np.ndarray, sample, index: int) -> bool:
         from dld.apis.plate_matching import plate_read_right

@@ -93,8 +93,11 @@ class TextRecognizer(BaseModel):
         self.test_cfg = self._check_test_cfg(dict(test_cfg or {}))
         self.train_scales = [float(s) for s in train_scales] if train_scales else None
         self.scale_norm_sizes = None
+        #: The scales whose BatchNorm statistics the backbone keeps, in order.
+        self.scale_norm_scales = None
         if scale_norm:
             self.scale_norm_sizes = self._scale_norm_sizes(**scale_norm)
+            self.scale_norm_scales = tuple(float(s) for s in scale_norm['scales'])
             convert_to_scale_batch_norm(self.backbone, len(self.scale_norm_sizes))
 
     def _drop_aux_weights(self, state_dict, prefix, *args) -> None:
