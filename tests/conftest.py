@@ -1,7 +1,18 @@
 """Suite-wide setup."""
+import os
+import os.path as osp
+
 import pytest
 from mmengine.registry import DefaultScope
 from plate_files import write_png
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def pytest_sessionstart(session):
+    """Tests name configs and tools relative to the repository, as the docs'
+    commands do: run from another directory, they read the repository's."""
+    os.chdir(REPO)
 
 
 @pytest.fixture(autouse=True)
