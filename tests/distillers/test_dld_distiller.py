@@ -938,3 +938,12 @@ def test_settings_a_selector_makes_meaningless_are_refused_or_said(teacher_ckpt,
     finally:
         logger.removeHandler(caplog.handler)
     assert "cost_power=3.0 is the exponent of cost='scale_pow'" in caplog.text
+
+
+@pytest.mark.parametrize('setting', [dict(loss_weight=2.0), dict(label_smoothing=0.1)])
+def test_task_loss_settings_the_distiller_does_not_read_are_refused(teacher_ckpt, setting):
+    # its task term is the decoder's plain NLL at weight 1: these were ignored
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt())
+    cfg['student']['decoder']['module_loss'].update(setting)
+    with pytest.raises(ValueError, match=f'module_loss sets .*{next(iter(setting))}'):
+        MODELS.build(cfg)

@@ -239,6 +239,7 @@ class DLDDistiller(BaseModel):
         self.student_cfg = copy.deepcopy(student)
         self.student = MODELS.build(student)
         _check_aux_decoder(self.student)
+        _check_task_loss_settings(self.student)
         self.selector = None if selector is None else MODELS.build(
             dict(selector, scales=self.scales))
         self.fixed_scale = fixed_scale
@@ -910,6 +911,23 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
     return MODELS.build(cfg) if cfg is not None else None
+
+
+def _check_task_loss_settings(student: nn.Module) -> None:
+    """The distiller's task term is the student decoder's NLL of the ground
+    truth per character, at weight 1 (``model.losses`` weigh the teacher's
+    terms against it): a ``loss_weight`` or ``label_smoothing`` set on the
+    student's ``module_loss`` is not read there, and is refused rather than
+    ignored."""
+    loss = getattr(getattr(student, 'decoder', None), 'module_loss', None)
+    ignored = {name: getattr(loss, name) for name, unread in
+               (('loss_weight', 1.0), ('label_smoothing', 0.0))
+               if getattr(loss, name, unread) != unread}
+    if ignored:
+        raise ValueError(
+            f'model.student.decoder.module_loss sets {ignored}, which the distiller\'s task '
+            "term does not read (it is the decoder's plain NLL per character, weight 1); "
+            'weigh the teacher\'s terms in model.losses instead')
 
 
 def _check_aux_decoder(student: nn.Module) -> None:
