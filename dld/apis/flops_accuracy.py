@@ -47,7 +47,7 @@ from .model_loading import (
     init_model,
     is_distiller_config,
     load_config,
-    load_recognizer_weights,
+    load_recognizer_state,
     read_state_dict,
     resolve_device,
 )
@@ -361,10 +361,8 @@ class FlopsAccuracyEvaluator:
                              "the recognizer's own config (e.g. configs/student_plate_lr.py), "
                              'also when its checkpoint is a DLD run')
         model = build_model_for_inference(model_cfg)
-        load_recognizer_weights(model, checkpoint)
+        from_dld = load_recognizer_state(model, *read_state_dict(checkpoint), checkpoint)
         if self.baseline_name is None:
-            state, _ = read_state_dict(checkpoint)
-            from_dld = submodule_state(state, 'student') is not None
             self.baseline_name = 'Baseline student' if from_dld else 'No-KD student'
             if from_dld:
                 self.notes.append(

@@ -250,14 +250,22 @@ def load_recognizer_weights(model: nn.Module, checkpoint: str) -> dict:
     of a DLD checkpoint (its ``student.*`` weights); every weight the model has
     must be there, extra ones are logged. Returns ``meta``."""
     state, meta = read_state_dict(checkpoint)
+    load_recognizer_state(model, state, meta, checkpoint)
+    return meta
+
+
+def load_recognizer_state(model: nn.Module, state: Dict[str, torch.Tensor], meta: dict,
+                          name: str) -> bool:
+    """:func:`load_recognizer_weights` on a checkpoint already read; returns
+    whether it was a DLD checkpoint's student."""
     student = submodule_state(state, 'student')
     if student is not None:
         own = getattr(model, 'scale_norm_scales', None)
         if own is not None:  # its BatchNorm rows must follow the trained scales
-            _check_scales(trained_scales(meta), own, checkpoint, 'its per-scale BatchNorm')
-        state, checkpoint = student, f'{checkpoint} (its student)'
-    load_state(model, state, checkpoint, is_distiller=False)
-    return meta
+            _check_scales(trained_scales(meta), own, name, 'its per-scale BatchNorm')
+        state, name = student, f'{name} (its student)'
+    load_state(model, state, name, is_distiller=False)
+    return student is not None
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str],
