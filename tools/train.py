@@ -117,13 +117,14 @@ def enable_amp(cfg: Config, config_path: str) -> None:
     if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):
         print_log(f'Mixed precision is already on in the config ({current}).',
                   logger='current')
-        return
-    if current != 'OptimWrapper':
+        wrapper = current
+    elif current != 'OptimWrapper':
         raise ValueError(f'--amp turns `optim_wrapper.type` from OptimWrapper into '
                          f'{wrapper}, but {config_path} uses {current!r}; set its '
                          'mixed-precision options in the config instead.')
-    cfg.optim_wrapper.type = wrapper
-    cfg.optim_wrapper.update(extra)
+    else:
+        cfg.optim_wrapper.type = wrapper
+        cfg.optim_wrapper.update(extra)
     validates = cfg.get('val_cfg') is not None
     if validates:
         # MMEngine's ValLoop autocasts to the device's dtype, as tools/test.py --amp.

@@ -221,7 +221,7 @@ class DLDDistiller(BaseModel):
         self.base_size = tuple(base_size)
         if selector is None:
             if fixed_scale is None:
-                raise ValueError('Without a selector, set `fixed_scale`.')
+                raise ValueError('Without a selector, set `model.fixed_scale`.')
             self.scales = [float(fixed_scale)]
         else:
             if fixed_scale is not None:
@@ -269,8 +269,10 @@ class DLDDistiller(BaseModel):
         self.feature_loss = _build_optional(losses.get('feature'))
         self.logit_loss = _build_optional(losses.get('logit'))
         self.selector_loss = _build_optional(losses.get('selector'))
-        if self.selector is not None and self.selector_loss is None:
-            raise ValueError('A selector needs `losses.selector` to be trained.')
+        if self.selector is not None and train_selector and self.selector_loss is None:
+            raise ValueError('A selector needs `model.losses.selector` to be trained (or '
+                             'model.train_selector=False, the student stage, to keep it '
+                             'frozen).')
         if getattr(self.selector_loss, 'flops_on_uncomputed', False):
             raise ValueError('losses.selector.flops_on_uncomputed has no effect here: the '
                              'distiller scores every scale (estimate_unread_scores) and '

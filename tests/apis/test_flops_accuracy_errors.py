@@ -1,0 +1,125 @@
+"""The FLOPs/accuracy report refuses what it cannot read, and says why; it
+finds the teacher where the config names it. Untrained tiny models and a
+two-plate test set written here: no training run needed."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from plate_files import write_png
+from tiny_dld import dld_config, recognizer_cfg
+
+from dld.apis.flops_accuracy import CachedTestSet, FlopsAccuracyEvaluator
+from dld.registry import MODELS
+
+
+def _save(state: dict, path) -> str:
+    torch.save(dict(state_dict=state, meta={}), str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def untrained(tmp_path_factory):
+    """Two LR/HR plates, a random teacher and a random DLD checkpoint that
+    holds no teacher weights (as ``tools/extract_student.py`` ships it)."""
+    root = tmp_path_factory.mktemp('untrained_dld')
+    data = root / 'data'
+    lines = []
+    for t, text in enumerate(['ABC1234', 'XYZ9A87']):
+        write_png(str(data / f't{t}/lr-0.png'), 20, 60, value=60 + 40 * t)
+        write_png(str(data / f't{t}/hr-0.png'), 40, 120, value=60 + 40 * t)
+        lines.append(f't{t}/lr-0.png|t{t}/hr-0.png\t{text}')
+    (data / 'test.txt').write_text('\n'.join(lines) + '\n')
+    with DefaultScope.overwrite_default_scope('dld'):
+        torch.manual_seed(1)
+        teacher = MODELS.build(recognizer_cfg(16))
+        torch.manual_seed(2)
+        narrow = MODELS.build(recognizer_cfg(8))
+        torch.manual_seed(0)
+        dld = MODELS.build(dld_config(str(data))['model'])
+    return dict(
+        data=str(data),
+        teacher=_save(teacher.state_dict(), root / 'teacher.pth'),
+        narrow_teacher=_save(narrow.state_dict(), root / 'narrow_teacher.pth'),
+        student=_save({k: v for k, v in dld.state_dict().items()
+                       if not k.startswith('teacher.')}, root / 'student.pth'),
+        teacher_state={k: v.clone() for k, v in teacher.state_dict().items()},
+        root=root)
+
+
+def _config(untrained, name='dld.py', **model) -> str:
+    cfg = dld_config(untrained['data'])
+    cfg['model'].update(model)
+    path = str(untrained['root'] / name)
+    Config(cfg).dump(path)
+    return path
+
+
+def test_an_empty_test_set_is_refused_naming_its_label_file(untrained):
+    # A label file that reads, but a set that keeps none of its images
+    # (indices=0; unserialized, since MMEngine cannot serialize no items).
+    cfg = Config(dld_config(untrained['data']))
+    cfg.test_dataloader.dataset.update(indices=0, serialize_data=False)
+    with pytest.raises(ValueError, match=r"The test set has no images \(PairedPlateDataset, "
+                                         r"ann_file='.*test\.txt'\): nothing to evaluate"):
+        CachedTestSet(cfg, with_hr=False)
+
+
+def test_a_recognizer_config_is_refused_naming_its_model_type(untrained, tmp_path):
+    config = str(tmp_path / 'recognizer.py')
+    Config(dict(default_scope='dld', model=recognizer_cfg(16))).dump(config)
+    with pytest.raises(TypeError, match=r'needs a DLD config \(model.type=DLDDistiller\); '
+                                        r'got TextRecognizer'):
+        FlopsAccuracyEvaluator(config, untrained['teacher'], device='cpu')
+
+
+def test_the_teacher_is_taken_from_the_configs_teacher_ckpt_when_the_checkpoint_has_none(
+        untrained):
+    config = _config(untrained, 'dld_with_teacher.py', teacher_ckpt=untrained['teacher'])
+    evaluator = FlopsAccuracyEvaluator(config, untrained['student'], scales=[1.0],
+                                       device='cpu', max_batches=1)
+    assert evaluator.has_teacher and evaluator.data.with_hr
+    assert evaluator.paths['teacher_checkpoint'] == untrained['teacher']
+    teacher = evaluator.model.teacher.state_dict()
+    for key, value in untrained['teacher_state'].items():
+        assert torch.equal(teacher[key], value), key
+
+
+def test_a_configs_teacher_ckpt_that_is_no_file_skips_the_teacher_rows_with_a_note(
+        untrained):
+    config = _config(untrained, 'dld_gone_teacher.py',
+                     teacher_ckpt=str(untrained['root'] / 'gone.pth'))
+    evaluator = FlopsAccuracyEvaluator(config, untrained['student'], scales=[1.0],
+                                       device='cpu', max_batches=1)
+    assert not evaluator.has_teacher
+    assert any("model.teacher_ckpt is not a file" in n for n in evaluator.notes)
+
+
+def test_a_teacher_checkpoint_of_other_shapes_is_named(untrained):
+    with pytest.raises(RuntimeError, match=r"(?s)narrow_teacher\.pth does not fit the config's "
+                                           r'teacher: .*size mismatch'):
+        FlopsAccuracyEvaluator(_config(untrained), untrained['student'],
+                               teacher_checkpoint=untrained['narrow_teacher'], device='cpu')
+
+
+def test_a_teacher_checkpoint_lacking_weights_is_named_with_the_count(untrained, tmp_path):
+    state = dict(untrained['teacher_state'])
+    dropped = sorted(k for k in state if k.startswith('decoder.'))
+    for key in dropped:
+        del state[key]
+    partial = _save(state, tmp_path / 'partial_teacher.pth')
+    with pytest.raises(RuntimeError, match=rf"partial_teacher\.pth does not hold the config's "
+                                           rf'teacher: {len(dropped)} missing weight\(s\)'):
+        FlopsAccuracyEvaluator(_config(untrained), untrained['student'],
+                               teacher_checkpoint=partial, device='cpu')
+
+
+def test_read_fixed_names_the_students_it_can_read():
+    with pytest.raises(ValueError, match=r"which must be 'dld' or 'nokd', got 'teacher'"):
+        FlopsAccuracyEvaluator.read_fixed(SimpleNamespace(baseline=None), 'teacher', 1.0)
+
+
+def test_read_fixed_of_the_no_kd_student_needs_a_baseline_checkpoint():
+    with pytest.raises(ValueError, match='no no-KD student: pass baseline_checkpoint'):
+        FlopsAccuracyEvaluator.read_fixed(SimpleNamespace(baseline=None), 'nokd', 1.0)

@@ -1,0 +1,132 @@
+"""Bad annotations and broken pipelines are named where the user can fix them:
+the file, the track folder, the results key the transform needed."""
+import json
+
+import numpy as np
+import pytest
+
+from dld.datasets import LRLPRTrackDataset, PairedPlateDataset, PlateAnnotationError
+from dld.datasets.transforms import DegradeHR, LoadPlateImages, PackPlateInputs
+
+
+@pytest.fixture
+def track(tmp_path, png_writer):
+    """``track(name, annotations) -> folder``: a 2-frame LR/HR track folder
+    below ``track.root`` whose ``annotations.json`` holds the text ``annotations``."""
+    root = tmp_path / 'lrlpr'
+
+    def make(name='track_00001', annotations='{"plate_text": "ABC1234"}'):
+        folder = root / name
+        for k in (1, 2):
+            png_writer(str(folder / f'lr-{k:03d}.png'), 20, 42)
+            png_writer(str(folder / f'hr-{k:03d}.png'), 40, 84)
+        (folder / 'annotations.json').write_text(annotations)
+        return folder
+
+    make.root = root
+    return make
+
+
+@pytest.mark.parametrize('content', ['["ABC1234"]', '"ABC1234"', 'null'])
+def test_annotations_that_are_not_a_json_object_name_the_file(track, content):
+    folder = track(annotations=content)
+    with pytest.raises(PlateAnnotationError) as info:
+        LRLPRTrackDataset(data_root=str(track.root))
+    assert info.value.where == str(folder / 'annotations.json')
+    assert info.value.reason == 'annotations.json must hold a JSON object'
+
+
+def test_a_plate_text_that_is_not_a_string_names_the_file_and_the_value(track):
+    track(annotations=json.dumps({'plate_text': 1234567}))
+    with pytest.raises(PlateAnnotationError,
+                       match=r'track_00001/annotations\.json: plate_text must be a string, '
+                             r'got 1234567'):
+        LRLPRTrackDataset(data_root=str(track.root))
+
+
+def test_a_bad_annotation_is_skipped_and_kept_when_not_strict(track):
+    track('track_00001', annotations=json.dumps({'plate_text': ['ABC1234']}))
+    track('track_00002')
+    ds = LRLPRTrackDataset(data_root=str(track.root), strict=False, frames='first')
+    assert [ds.get_data_info(i)['track_id'] for i in range(len(ds))] == ['track_00002']
+    [err] = ds.bad_annotations
+    assert err.where.endswith('track_00001/annotations.json')
+
+
+def test_a_frame_number_given_twice_names_both_files(track, png_writer):
+    folder = track()
+    png_writer(str(folder / 'lr-1.png'), 20, 42)  # frame 1 again, unpadded
+    with pytest.raises(PlateAnnotationError) as info:
+        LRLPRTrackDataset(data_root=str(track.root))
+    assert info.value.where == str(folder)
+    assert info.value.reason.startswith('lr-001 exists twice (')
+    assert 'lr-001.png' in info.value.reason and 'lr-1.png' in info.value.reason
+
+
+def test_a_listed_track_folder_that_is_missing_is_named(track):
+    track('track_00001')
+    (track.root / 'val.txt').write_text('track_00001\ntrack_00404\n')
+    with pytest.raises(PlateAnnotationError,
+                       match=r'track_00404: track folder not found'):
+        LRLPRTrackDataset(data_root=str(track.root), ann_file='val.txt')
+    ds = LRLPRTrackDataset(data_root=str(track.root), ann_file='val.txt', strict=False,
+                           frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1
+
+
+def test_a_negative_max_retry_is_refused(paired_root):
+    with pytest.raises(ValueError, match='max_retry must be >= 0, got -1'):
+        PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', pipeline=[],
+                           max_retry=-1)
+
+
+def test_a_pipeline_step_that_returns_none_is_an_error_naming_the_item(paired_root):
+    """A transform that drops a sample (MMEngine's Compose then returns
+    None) must not be mistaken for an unreadable image and retried."""
+    def drop_everything(results):
+        return None
+
+    ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt',
+                            frames='first', pipeline=[drop_everything])
+    with pytest.raises(RuntimeError, match=r'The pipeline returned None for item 1; plate '
+                                           'pipelines must not drop samples silently'):
+        ds[1]
+    assert ds.num_skipped_images == 0
+
+
+def _image(h=20, w=60):
+    return np.zeros((h, w, 3), np.uint8)
+
+
+def test_degrade_hr_without_an_hr_image_names_img_hr():
+    with pytest.raises(KeyError, match=r'DegradeHR needs img_hr; load HR frames first'):
+        DegradeHR()(dict(img=_image(), lr_path='lr.png'))
+
+
+def test_pack_plate_inputs_without_an_lr_image_names_img():
+    with pytest.raises(KeyError, match=r'PackPlateInputs needs img \(the LR image\)'):
+        PackPlateInputs()(dict(img_hr=_image(40, 120), gt_text='ABC1234'))
+
+
+def test_pack_plate_inputs_reading_hr_without_an_hr_image_names_img_hr():
+    with pytest.raises(KeyError, match=r"PackPlateInputs\(main_stream='hr'\) needs img_hr"):
+        PackPlateInputs(main_stream='hr')(dict(img=_image(), gt_text='ABC1234'))
+
+
+@pytest.mark.parametrize('results', [dict(), dict(lr_path=''), dict(lr_path=None)])
+def test_load_plate_images_without_an_lr_path_names_lr_path(results):
+    with pytest.raises(KeyError, match='LoadPlateImages: results has no lr_path'):
+        LoadPlateImages()(dict(results, hr_path=None))
+
+
+def test_load_plate_images_with_hr_true_and_no_hr_path_names_hr_path(paired_root):
+    lr = str(paired_root / 't0' / 'lr-0.png')
+    with pytest.raises(KeyError, match=r'LoadPlateImages\(with_hr=True\): this item has no '
+                                       r'hr_path'):
+        LoadPlateImages(with_hr=True)(dict(lr_path=lr, hr_path=None))
+
+
+def test_load_plate_images_reads_no_lr_path_when_told_not_to_read_lr(paired_root):
+    hr = str(paired_root / 't0' / 'hr-0.png')
+    out = LoadPlateImages(with_lr=False)(dict(hr_path=hr))
+    assert 'img' not in out and out['img_hr'].shape == (40, 120, 3)

@@ -1,0 +1,65 @@
+"""DLDDistiller.forward's modes, and the selector settings refused at build."""
+import copy
+
+import pytest
+import torch
+
+from dld.registry import MODELS
+
+from .conftest import plate_batch, tiny_dld_cfg
+
+
+def build(**overrides):
+    """The tiny DLD model for inference: no teacher checkpoint to read."""
+    torch.manual_seed(0)
+    return MODELS.build(tiny_dld_cfg(teacher_ckpt=None, **overrides))
+
+
+def test_tensor_mode_returns_the_index_of_the_scale_each_image_is_read_at():
+    model = build().eval()
+    lr, _, samples = plate_batch(6)
+    with torch.no_grad():
+        chosen = model(lr, mode='tensor')
+        read = model.predict(lr, copy.deepcopy(samples), reread={})
+        logits = model.selector_logits(lr)
+    assert chosen.dtype == torch.long and chosen.shape == (6, )
+    assert torch.equal(chosen, logits.argmax(dim=-1))
+    assert [model.scales[i] for i in chosen.tolist()] == [ds.pred_scale for ds in read]
+
+
+def test_tensor_mode_without_a_selector_returns_the_fixed_scales_index():
+    model = build(selector=None, fixed_scale=0.6).eval()
+    lr, _, _ = plate_batch(3)
+    assert model.scales == [0.6]
+    assert torch.equal(model(lr, mode='tensor'), torch.zeros(3, dtype=torch.long))
+
+
+@pytest.mark.parametrize('mode', ['feat', 'Predict', None])
+def test_an_unknown_mode_is_refused_naming_the_modes(mode):
+    model = build().eval()
+    lr, _, samples = plate_batch(2)
+    with pytest.raises(ValueError, match=rf'Invalid mode {mode!r}: expected loss, predict '
+                                         'or tensor'):
+        model(lr, samples, mode=mode)
+
+
+def test_no_selector_and_no_fixed_scale_is_refused_naming_fixed_scale():
+    with pytest.raises(ValueError, match=r'Without a selector, set `model.fixed_scale`'):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=None, selector=None))
+
+
+def _without_selector_loss(**overrides) -> dict:
+    cfg = tiny_dld_cfg(teacher_ckpt=None, **overrides)
+    del cfg['losses']['selector']
+    return cfg
+
+
+def test_a_selector_to_train_without_a_selector_loss_is_refused_naming_the_key():
+    with pytest.raises(ValueError, match=r'A selector needs `model.losses.selector` to be trained'):
+        MODELS.build(_without_selector_loss())
+
+
+def test_a_frozen_selector_needs_no_selector_loss():
+    model = MODELS.build(_without_selector_loss(train_selector=False))
+    assert model.selector is not None and model.selector_loss is None
+    assert not any(p.requires_grad for p in model.selector.parameters())

@@ -1,0 +1,56 @@
+"""tools/train.py build_config: --auto-scale-lr and --amp against what the
+config already says."""
+import pytest
+import torch
+
+
+def _without_auto_scale_lr(tiny_teacher_config, tmp_path) -> str:
+    """The tiny teacher's config with its schedule's ``auto_scale_lr`` removed."""
+    config = tmp_path / 'no_auto_scale_lr.py'
+    config.write_text(f'_base_ = [{tiny_teacher_config!r}]\n'
+                      'auto_scale_lr = dict(_delete_=True, enable=False)\n')
+    return str(config)
+
+
+def test_auto_scale_lr_without_a_base_batch_size_names_the_config(tiny_teacher_config,
+                                                                   train_tool, tmp_path):
+    config = _without_auto_scale_lr(tiny_teacher_config, tmp_path)
+    args = train_tool.parse_args([config, '--auto-scale-lr'])
+    with pytest.raises(ValueError, match=r'--auto-scale-lr needs `auto_scale_lr = '
+                                         r'dict\(base_batch_size=N\)` in .*'
+                                         r'no_auto_scale_lr\.py'):
+        train_tool.build_config(args)
+
+
+def test_without_the_flag_a_config_without_a_base_batch_size_is_no_error(
+        tiny_teacher_config, train_tool, tmp_path):
+    config = _without_auto_scale_lr(tiny_teacher_config, tmp_path)
+    cfg = train_tool.build_config(train_tool.parse_args([config]))
+    assert cfg.auto_scale_lr.enable is False
+
+
+@pytest.mark.parametrize('wrapper', ['AmpOptimWrapper', 'BF16OptimWrapper'])
+def test_amp_keeps_a_mixed_precision_wrapper_the_config_sets_and_says_so(
+        tiny_teacher_config, train_tool, monkeypatch, wrapper):
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    logged = []
+    monkeypatch.setattr(train_tool, 'print_log',
+                        lambda msg, *args, **kwargs: logged.append(msg))
+    args = train_tool.parse_args([tiny_teacher_config, '--amp', '--cfg-options',
+                                  f'optim_wrapper.type={wrapper}'])
+    cfg = train_tool.build_config(args)
+    assert cfg.optim_wrapper.type == wrapper
+    assert 'loss_scale' not in cfg.optim_wrapper  # not AmpOptimWrapper's options added
+    assert f'Mixed precision is already on in the config ({wrapper}).' in logged
+
+
+def test_amp_on_a_config_already_in_mixed_precision_still_validates_in_it(
+        tiny_teacher_config, train_tool, monkeypatch):
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    wrapper = 'AmpOptimWrapper' if torch.cuda.is_available() else 'BF16OptimWrapper'
+    args = train_tool.parse_args([tiny_teacher_config, '--amp', '--cfg-options',
+                                  f'optim_wrapper.type={wrapper}'])
+    cfg = train_tool.build_config(args)
+    assert cfg.val_cfg.get('fp16') is True
