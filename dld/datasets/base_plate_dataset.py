@@ -297,6 +297,15 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if self.check_files:
             self._check_files_exist()
 
+    def _serialize_data(self):
+        # Only ``indices`` can leave nothing here (load_data_list refuses an
+        # empty set); MMEngine's serialisation then fails with "need at least
+        # one array to concatenate", naming neither the set nor why.
+        if not self.data_list:
+            raise ValueError(f'{type(self).__name__} ({self.ann_file or self.data_root}): '
+                             f'indices={self._indices!r} selects no item of the set')
+        return super()._serialize_data()
+
     def _image_loader(self) -> Optional[LoadPlateImages]:
         return next((t for t in getattr(self.pipeline, 'transforms', [])
                      if isinstance(t, LoadPlateImages)), None)

@@ -58,7 +58,7 @@ def _config(untrained, name='dld.py', **model) -> str:
 
 def test_an_empty_test_set_is_refused_naming_its_label_file(untrained):
     # A label file that reads, but a set that keeps none of its images
-    # (indices=0; unserialized, since MMEngine cannot serialize no items).
+    # (indices=0, unserialized: serialized, the set itself refuses it).
     cfg = Config(dld_config(untrained['data']))
     cfg.test_dataloader.dataset.update(indices=0, serialize_data=False)
     with pytest.raises(ValueError, match=r"The test set has no images \(PairedPlateDataset, "

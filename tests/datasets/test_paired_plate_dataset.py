@@ -210,3 +210,9 @@ def test_a_pipeline_that_must_read_hr_from_a_set_without_it_fails_when_built(pai
     ds = make(paired_root, 'train.txt', frames='all', test_mode=True, load_hr=True,
               pipeline=hr_pipeline)
     assert ds[0]['inputs'].shape == (3, 48, 144)
+
+
+def test_indices_that_select_nothing_name_the_set(paired_root):
+    # MMEngine's serialisation failed with "need at least one array to concatenate"
+    with pytest.raises(ValueError, match=r'train\.txt\): indices=0 selects no item'):
+        make(paired_root, 'train.txt', frames='all', indices=0)
