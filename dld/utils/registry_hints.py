@@ -123,14 +123,19 @@ def _init_arguments(cls: type, upto: str) -> set:
     return names
 
 
-def unknown_argument_hint(message: str) -> Optional[str]:
+def unknown_argument_hint(message: str, built: Optional[type] = None) -> Optional[str]:
     """The arguments a registered class takes that are close to the unknown
-    one of ``message``; None for any other message, or when there are none."""
+    one of ``message``; None for any other message, or when there are none.
+    ``built``: the class being built, whose base may be the one named (its
+    own arguments then, not those of every class on that base)."""
     match = _UNKNOWN_ARGUMENT.match(message)
     if match is None:
         return None
     accepted = set()
-    for cls in _registered_classes(match['owner']):
+    owners = ([built] if built is not None and any(
+        c.__qualname__ == match['owner'] for c in built.__mro__)
+        else _registered_classes(match['owner']))
+    for cls in owners:
         accepted |= _init_arguments(cls, match['owner'])
     if not accepted:
         return None
@@ -138,6 +143,19 @@ def unknown_argument_hint(message: str) -> Optional[str]:
     if close:
         return 'Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
     return f"{match['owner']} takes: {', '.join(sorted(accepted))}."
+
+
+def _built_class(tb) -> Optional[type]:
+    """The class MMEngine's ``build_from_cfg`` was building, innermost, where
+    the traceback ``tb`` passes through it."""
+    built = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == 'build_from_cfg':
+            cls = frame.f_locals.get('obj_cls')
+            built = cls if inspect.isclass(cls) else built
+        tb = tb.tb_next
+    return built
 
 
 @contextmanager
@@ -149,10 +167,15 @@ def registry_hints() -> Iterator[None]:
         yield
     except TypeError as err:
         message = str(err)
+        built = _built_class(err.__traceback__)
         hint = (None if isinstance(err, UnknownArgumentError)
-                else unknown_argument_hint(message))
+                else unknown_argument_hint(message, built))
         if hint is None:
             raise
+        match = _UNKNOWN_ARGUMENT.match(message)
+        if built is not None and built.__qualname__ != match['owner']:
+            # 'BaseDataset.__init__() got ...' while building a PairedPlateDataset
+            message += f' (building {built.__name__}, which passes it on to {match["owner"]})'
         raise UnknownArgumentError(f'{message}. {hint}').with_traceback(
             err.__traceback__) from None
     except KeyError as err:

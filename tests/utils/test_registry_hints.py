@@ -101,3 +101,14 @@ def test_an_argument_passed_on_to_an_unregistered_base_is_still_hinted():
     with pytest.raises(TypeError, match="argument 'grup_by'. Did you mean 'group_by'?"):
         with registry_hints():
             METRICS.build(dict(type='PlateRecogMetric', grup_by='folder'))
+
+
+def test_an_argument_passed_on_to_a_base_names_the_class_being_built(paired_root):
+    # Python names the base ('BaseDataset.__init__() got ...'); the user wrote
+    # a PairedPlateDataset, and is offered its arguments only.
+    from dld.registry import DATASETS
+    with pytest.raises(TypeError, match=r"'frame' \(building PairedPlateDataset, which passes "
+                                        r"it on to BaseDataset\)\. Did you mean 'frames'\?"):
+        with registry_hints():
+            DATASETS.build(dict(type='PairedPlateDataset', data_root=str(paired_root),
+                                ann_file='train.txt', frame='first'))
