@@ -98,7 +98,9 @@ def test_an_unknown_argument_names_the_close_ones_the_class_takes():
 def test_an_argument_passed_on_to_an_unregistered_base_is_still_hinted():
     # PlateRecogMetric hands **kwargs to TextMetric, which is not registered
     from dld.registry import METRICS
-    with pytest.raises(TypeError, match="argument 'grup_by'. Did you mean 'group_by'?"):
+    with pytest.raises(TypeError, match=r"argument 'grup_by' \(building PlateRecogMetric, "
+                                        r"which passes it on to TextMetric\)\. Did you mean "
+                                        r"'group_by'\?"):
         with registry_hints():
             METRICS.build(dict(type='PlateRecogMetric', grup_by='folder'))
 
