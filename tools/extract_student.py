@@ -53,8 +53,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """0 when written; 2, with one line naming the file, when the checkpoint
+    cannot be read or is no DLD training checkpoint (nothing written)."""
+    import pickle
     args = parse_args(argv)
-    summary = extract_student(args.checkpoint, args.out)
+    try:
+        summary = extract_student(args.checkpoint, args.out)
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
+        print(f'extract_student.py: {err}', file=sys.stderr)
+        return 2
     other = (f' and {summary["other"]} of training ({", ".join(summary["other_names"])})'
              if summary['other'] else '')
     print(f'Wrote {args.out}: {summary["student"]} student, {summary["selector"]} selector'
