@@ -414,7 +414,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     idx = (idx + 1) % len(self) if self.test_mode else self._randint(len(self))
                 continue
             if data is None:
-                raise RuntimeError(f'The pipeline returned None for item {idx}; plate '
+                where = self.get_data_info(idx).get('annotation') or f'item {idx}'
+                steps = ', '.join(getattr(t, '__name__', type(t).__name__) for t in
+                                  getattr(self.pipeline, 'transforms', []))
+                raise RuntimeError(f'The pipeline returned None for item {idx} ({where}): '
+                                   f'one of its transforms ({steps}) dropped it; plate '
                                    'pipelines must not drop samples silently.')
             return data
         raise RetryExhaustedError(

@@ -88,8 +88,10 @@ def test_a_pipeline_step_that_returns_none_is_an_error_naming_the_item(paired_ro
 
     ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt',
                             frames='first', pipeline=[drop_everything])
-    with pytest.raises(RuntimeError, match=r'The pipeline returned None for item 1; plate '
-                                           'pipelines must not drop samples silently'):
+    with pytest.raises(RuntimeError, match=r'The pipeline returned None for item 1 '
+                                           r'\(.*train\.txt:2\): one of its transforms '
+                                           r'\(drop_everything\) dropped it; plate pipelines must '
+                                           'not drop samples silently'):
         ds[1]
     assert ds.num_skipped_images == 0
 
