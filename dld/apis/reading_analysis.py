@@ -153,6 +153,38 @@ def accuracy_by_scale(records: Sequence[dict]) -> List[dict]:
     return rows
 
 
+def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
+    """One row per plate layout of the labels (the generator's named layouts,
+    ``brazilian`` ``LLL-NNNN`` and ``mercosur`` ``LLLNLNN``, in that order;
+    ``other`` for a label that fits neither), for the labelled images: how
+    many, their accuracy, their misreads, and how many of those read a text
+    that fits no layout: the ones a layout rule (``--layouts``,
+    docs/inference.md) could refuse or repair, as against misreads of a
+    valid plate. Layouts without images are left out."""
+    from dld.datasets.synth.plate_text import LAYOUTS
+    from dld.evaluation.metrics import layout_classifier
+    names = tuple(LAYOUTS)
+    which = layout_classifier(names)
+    groups: Dict[str, List[dict]] = defaultdict(list)
+    for r in records:
+        if is_labelled(r):
+            i = which(r['gt_text'].upper())
+            groups['other' if i is None else names[i]].append(r)
+    rows = []
+    for layout in [*names, 'other']:
+        recs = groups.get(layout)
+        if not recs:
+            continue
+        wrong = [r for r in recs if not _right(r)]
+        read_wrong = [r for r in wrong if not is_failed(r)]
+        rows.append(dict(layout=layout, labelled=len(recs),
+                         accuracy=_ratio(len(recs) - len(wrong), len(recs)),
+                         misreads=len(read_wrong),
+                         misreads_fitting_no_layout=sum(
+                             which((r['text'] or '').upper()) is None for r in read_wrong)))
+    return rows
+
+
 def misreads(records: Sequence[dict]) -> List[dict]:
     """The labelled images read but not right, most confident first (a
     confident mistake is what a reject rule cannot catch); equal
@@ -478,7 +510,8 @@ def analyse(records: Sequence[dict], tracks: Optional[Sequence[dict]] = None,
     left out or computed."""
     records, computed = fill_read_right(records, case_sensitive)
     out = dict(summary=summary(records), scales=accuracy_by_scale(records) if records else [],
-               misreads=misreads(records), failures=failures(records),
+               layouts=accuracy_by_layout(records), misreads=misreads(records),
+               failures=failures(records),
                characters=character_errors(records, case_sensitive),
                risk_coverage=risk_coverage(records, target_accuracy=target_accuracy),
                calibration=calibration(records), auroc=auroc(records), notes=[])

@@ -7,6 +7,7 @@ import pytest
 
 from dld.apis.reading_analysis import (
     ReadingsError,
+    accuracy_by_layout,
     accuracy_by_scale,
     align,
     analyse,
@@ -441,3 +442,23 @@ def test_track_votes_need_their_id_and_text(tmp_path):
     path = _write_lines(tmp_path / 'r.tracks.jsonl', [json.dumps(dict(track_id='t'))])
     with pytest.raises(ReadingsError, match=r'r\.tracks\.jsonl:1: missing key\(s\) text'):
         load_tracks(path)
+
+
+def test_accuracy_per_layout_tells_misreads_a_layout_rule_could_catch_from_valid_plates():
+    records = [
+        _rec('ABC1234', 'ABC1234', path='a.png'),  # brazilian, right
+        _rec('ABC12Z4', 'ABC1234', path='b.png'),  # brazilian label, read fits no layout
+        _rec('ABD1234', 'ABC1234', path='c.png'),  # brazilian label, read a valid plate
+        _rec('ABC1D23', 'ABC1D23', path='d.png'),  # mercosur, right
+        _rec('AB12', 'AB12', path='e.png'),  # neither layout
+        _failed('ABC1D23', path='f.png'),  # failed: not right, not a misread
+        _rec('XYZ9876', path='g.png'),  # unlabelled: left out
+    ]
+    rows = {r['layout']: r for r in accuracy_by_layout(records)}
+    assert list(rows) == ['brazilian', 'mercosur', 'other']
+    assert rows['brazilian'] == dict(layout='brazilian', labelled=3, accuracy=1 / 3, misreads=2,
+                                     misreads_fitting_no_layout=1)
+    assert rows['mercosur'] == dict(layout='mercosur', labelled=2, accuracy=0.5, misreads=0,
+                                    misreads_fitting_no_layout=0)
+    assert rows['other']['labelled'] == 1 and rows['other']['accuracy'] == 1
+    assert accuracy_by_layout([_rec('ABC1234', path='u.png')]) == []

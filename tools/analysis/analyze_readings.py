@@ -6,7 +6,8 @@
 
 READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image.
 Printed, as markdown tables: the summary (images, labelled, read right,
-failed, mean GFLOPs against the teacher); the accuracy per chosen scale; the
+failed, mean GFLOPs against the teacher); the accuracy per chosen scale and
+per plate layout of the label (with the misreads a layout rule could catch); the
 misread images, most confident first; the character confusions (label
 character -> read character, insertions and deletions too) and the errors
 per position; confidence as a reject rule (kept share and accuracy per
@@ -154,6 +155,15 @@ def render(report: dict, name: str, top: int) -> str:
                       ['scale', 'images', 'share', 'labelled', 'accuracy',
                        'mean confidence']))
     out.append('')
+
+    if report['layouts']:
+        out += ['## Accuracy per plate layout (of the label)', '']
+        out.append(_table([(r['layout'], r['labelled'], _pct(r['accuracy']), r['misreads'],
+                            r['misreads_fitting_no_layout']) for r in report['layouts']],
+                          ['layout', 'labelled', 'accuracy', 'misreads',
+                           'of them fitting no layout']))
+        out += ['', 'A misread fitting no layout is one a layout rule could catch '
+                '(`tools/infer.py --layouts`); the others read a valid plate.', '']
 
     out += [f"## Misread images ({len(report['misreads'])}, most confident first)", '']
     if not s['labelled']:
