@@ -56,8 +56,10 @@ def main(argv=None) -> int:
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
     from dld.apis.model_loading import load_config
     from dld.apis.report_writing import markdown_report, write_report
+    from dld.engine.launch import config_errors_exit
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    cfg = load_config(args.config, args.cfg_options)
+    with config_errors_exit('flops_accuracy.py'):
+        cfg = load_config(args.config, args.cfg_options)
     evaluator = FlopsAccuracyEvaluator(
         cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
         baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,

@@ -147,32 +147,13 @@ def _holder(recs: list, written: list) -> str:
 
 
 def _unwritable_outputs(args) -> list:
-    """Why ``--out`` or ``--vis`` cannot be written, checked before any image
-    is read (so a typo does not cost the whole run); empty when both can."""
-    problems = []
-    targets = []
-    for flag, path, kind in (('--out', args.out, '.jsonl'),
-                             ('--tracks-csv', getattr(args, 'tracks_csv', None), '.csv')):
-        if not path:
-            continue
-        if osp.isdir(path):
-            problems.append(f'{flag} {path} is a folder; give a {kind} file')
-        else:
-            targets.append((flag, path, osp.dirname(osp.abspath(path))))
-    if args.vis:
-        if osp.exists(args.vis) and not osp.isdir(args.vis):
-            problems.append(f'--vis {args.vis} is a file; give a folder')
-        else:
-            targets.append(('--vis', args.vis, osp.abspath(args.vis)))
-    for flag, given, folder in targets:
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as err:
-            problems.append(f'{flag} {given}: cannot create {folder}: {err.strerror}')
-            continue
-        if not os.access(folder, os.W_OK | os.X_OK):
-            problems.append(f'{flag} {given}: {folder} is not writable')
-    return problems
+    """Why ``--out``, ``--tracks-csv`` or ``--vis`` cannot be written, checked
+    before any image is read; empty when all can."""
+    from dld.utils.output_paths import unwritable_outputs
+    return unwritable_outputs(
+        files=[('--out', args.out, '.jsonl'),
+               ('--tracks-csv', getattr(args, 'tracks_csv', None), '.csv')],
+        folders=[('--vis', args.vis)])
 
 
 def _relative_cost(mean: float, teacher: float) -> str:

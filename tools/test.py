@@ -40,6 +40,7 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 # loader, so CKPT is read with torch.load(weights_only=True).
 from dld.engine.launch import (
     add_runner_arguments,
+    config_errors_exit,
     finish_run,
     load_runner_config,
     parse_runner_args,
@@ -78,6 +79,12 @@ def parse_args(argv=None):
                      '.pickle file')
     if args.show_misread and not args.show_dir:
         parser.error('--show-misread draws into --show-dir: give --show-dir DIR too')
+    from dld.utils.output_paths import unwritable_outputs
+    problems = unwritable_outputs(files=[('--out', args.out, '.json'),
+                                         ('--dump', args.dump, '.pkl')],
+                                  folders=[('--show-dir', args.show_dir)])
+    if problems:  # before the test set is read, not after
+        parser.error('; '.join(problems))
     return args
 
 
@@ -142,7 +149,8 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = build_config(args)
+    with config_errors_exit('test.py'):
+        cfg = build_config(args)
     prepare_run(cfg)
     with registry_hints():  # a mistyped `type` names the close registered ones
         runner = Runner.from_cfg(cfg)

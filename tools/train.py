@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 from dld.engine.checkpoint import latest_checkpoint
 from dld.engine.launch import (
     add_runner_arguments,
+    config_errors_exit,
     finish_run,
     load_runner_config,
     parse_runner_args,
@@ -30,6 +31,7 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
+from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
 
@@ -62,7 +64,7 @@ def parse_args(argv=None):
 def build_config(args) -> Config:
     """The config as the runner will see it, with the CLI flags applied."""
     cfg = load_runner_config(args)
-    check_validation_interval(cfg)
+    check_train_loop(cfg)
     warn_lr_set_by_schedule(cfg, args.cfg_options or {})
     warn_schedule_outlasting_training(cfg)
 
@@ -95,15 +97,18 @@ def build_config(args) -> Config:
     return cfg
 
 
-def check_validation_interval(cfg: Config) -> None:
-    """A ``val_interval`` of 0 trained a whole epoch before MMEngine's loop
-    failed with a ZeroDivisionError (the other settings MMEngine reads
-    late: :func:`dld.engine.runner_settings.check_runner_settings`)."""
-    interval = (cfg.get('train_cfg') or {}).get('val_interval', 1)
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise ValueError(f'train_cfg.val_interval must be an integer >= 1 (validate every '
-                         f'N epochs), got {interval!r}; to validate only at the end, set it '
-                         'to train_cfg.max_epochs')
+def check_train_loop(cfg: Config) -> None:
+    """``max_epochs`` and ``val_interval``, which MMEngine reads late: 0
+    epochs trained nothing and exited 0; a ``val_interval`` of 0 trained a
+    whole epoch before a ZeroDivisionError (the other settings MMEngine
+    reads late: :func:`dld.engine.runner_settings.check_runner_settings`)."""
+    loop = cfg.get('train_cfg') or {}
+    for key, default, what in (('max_epochs', 1, 'epochs to train'),
+                               ('val_interval', 1, 'validate every N epochs')):
+        value = loop.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigSettingError(f'train_cfg.{key} must be an integer >= 1 ({what}), '
+                                     f'got {value!r}')
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:
@@ -136,7 +141,8 @@ def enable_amp(cfg: Config, config_path: str) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = build_config(args)
+    with config_errors_exit('train.py'):
+        cfg = build_config(args)
     prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones

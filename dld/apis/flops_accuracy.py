@@ -585,6 +585,7 @@ class FlopsAccuracyEvaluator:
             per_scale=per_scale,
             decoding=dict(student=decoding_of(m.student), teacher=decoding_of(m.teacher),
                           baseline=decoding_of(self.baseline) if self.baseline else None),
+            baseline_name=self.baseline_name,
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
             inputs=self.paths,

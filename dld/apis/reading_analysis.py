@@ -48,6 +48,10 @@ def load_tracks(path: str) -> List[dict]:
 
 def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
     try:
+        with open(path, 'rb') as f:
+            if f.read(1) == b'\x80':  # a pickle's first byte
+                raise ReadingsError(f'{path} is a pickle (tools/test.py --dump?); this reads '
+                                    'the JSON lines of tools/infer.py --out')
         with open(path, encoding='utf-8') as f:
             lines = f.read().splitlines()
     except (OSError, UnicodeDecodeError) as err:

@@ -85,8 +85,8 @@ def markdown_report(report: dict) -> str:
         f"{report['selector_gflops']:.5f} GFLOPs. Parameters: teacher "
         f"{params['teacher'] / 1e6:.3f} M, student {params['student'] / 1e6:.3f} M, "
         f"selector {params['selector'] / 1e6:.4f} M"
-        + (f", no-KD baseline {params['baseline'] / 1e6:.3f} M." if params.get('baseline')
-           else '.'), '',
+        + (f", {_baseline_name(report)} {params['baseline'] / 1e6:.3f} M."
+           if params.get('baseline') else '.'), '',
         '![chosen scales](scales.png)', '',
         '## How these numbers are made', '',
         f"* {report['convention']}",
@@ -105,7 +105,7 @@ def markdown_report(report: dict) -> str:
         '* ' + _same_images_note(report),
     ]
     if report.get('decoding'):
-        lines.append('* ' + _decoding_note(report['decoding']))
+        lines.append('* ' + _decoding_note(report['decoding'], _baseline_name(report)))
     options = (report.get('inputs') or {}).get('cfg_options')
     if options:  # the reread cascade, say: what the figures were read with
         lines.append('* Config overrides (`--cfg-options`): ' + ' '.join(
@@ -115,9 +115,14 @@ def markdown_report(report: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _decoding_note(decoding: dict) -> str:
+def _baseline_name(report: dict) -> str:
+    """The baseline's name in the text, as in its rows (``--baseline-name``)."""
+    return report.get('baseline_name') or 'No-KD student'
+
+
+def _decoding_note(decoding: dict, baseline: str = 'No-KD student') -> str:
     """How each model decoded, which its FLOPs count."""
-    names = dict(student='DLD student', teacher='teacher', baseline='no-KD student')
+    names = dict(student='DLD student', teacher='teacher', baseline=baseline)
     return 'Decoding (counted in the FLOPs): ' + '; '.join(
         f'{names.get(k, k)} {v}' for k, v in decoding.items() if v) + '.'
 

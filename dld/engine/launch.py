@@ -15,6 +15,8 @@ import inspect
 import logging
 import os
 import os.path as osp
+import sys
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import torch
@@ -24,8 +26,9 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
-from dld.engine.runner_settings import check_runner_settings
+from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
 from dld.utils.config_file import merge_config_options, read_config
+from dld.utils.config_option_keys import ConfigOptionError
 
 
 def init_distributed(cfg: Config) -> None:
@@ -175,6 +178,19 @@ def load_runner_config(args: argparse.Namespace) -> Config:
     drop_persistent_workers_without_workers(cfg)
     check_runner_settings(cfg)
     return cfg
+
+
+@contextmanager
+def config_errors_exit(tool: str) -> Iterator[None]:
+    """A setting refused before anything is built (a misspelt
+    ``--cfg-options`` key, a loader key MMEngine would ignore) ends the tool
+    with one line naming it and exit status 2, as ``tools/infer.py`` does,
+    not with a traceback."""
+    try:
+        yield
+    except (ConfigOptionError, ConfigSettingError) as err:
+        print(f'{tool}: {err}', file=sys.stderr)
+        sys.exit(2)
 
 
 def drop_persistent_workers_without_workers(cfg: Config) -> None:

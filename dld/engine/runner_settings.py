@@ -15,6 +15,10 @@ from typing import Iterable, List, Mapping
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
+class ConfigSettingError(ValueError):
+    """A setting of the config the runner would ignore or refuse late."""
+
+
 def _parameters(func, *dropped: str) -> List[str]:
     return [p for p in inspect.signature(func).parameters if p not in ('self', *dropped)]
 
@@ -47,7 +51,7 @@ def check_runner_settings(cfg) -> None:
         if isinstance(section, Mapping):
             problems += [_problem(path, key, known) for key in section if key not in known]
     if problems:
-        raise ValueError('; '.join(problems))
+        raise ConfigSettingError('; '.join(problems))
 
 
 def _get(cfg, path: str):

@@ -105,11 +105,14 @@ def _check_word(key: str, value, current) -> None:
 
 def _near_word(value: str):
     """``'False'`` for ``'flase'`` (``'True'``, ``'None'`` alike): the same
-    letters, or one letter off, in any case; else None."""
+    letters, or one edit off, in any case; ``'None'`` for ``null``/``nil``
+    too (JSON's and others' word for it); else None."""
+    import editdistance
     low = value.strip().lower()
+    if low in ('null', 'nil'):
+        return 'None'
     for word, meant in WORDS.items():
-        if low == word or sorted(low) == sorted(word) or (
-                len(low) == len(word) and sum(a != b for a, b in zip(low, word)) == 1):
+        if sorted(low) == sorted(word) or editdistance.eval(low, word) <= 1:
             return meant
     return None
 

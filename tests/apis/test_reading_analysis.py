@@ -462,3 +462,11 @@ def test_accuracy_per_layout_tells_misreads_a_layout_rule_could_catch_from_valid
                                     misreads_fitting_no_layout=0)
     assert rows['other']['labelled'] == 1 and rows['other']['accuracy'] == 1
     assert accuracy_by_layout([_rec('ABC1234', path='u.png')]) == []
+
+
+def test_a_pickle_is_told_apart_from_the_json_lines(tmp_path):
+    import pickle
+    path = tmp_path / 'preds.pkl'
+    path.write_bytes(pickle.dumps([dict(pred_text='AB12')]))
+    with pytest.raises(ReadingsError, match=r'is a pickle \(tools/test.py --dump\?\)'):
+        load_records(str(path))

@@ -101,6 +101,14 @@ def test_target_accuracy_picks_its_threshold(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'To reach 100.0 %: keep confidence >= 0.95' in out
     assert _row(out, '0.95 (target)') == ['0.95 (target)', '1', '20.0 %', '100.0 %']
+    assert 'Judged on the 1 image(s) kept only: too few to rely on' in out
+
+
+def test_a_target_accuracy_given_as_a_fraction_is_refused(tmp_path, capsys):
+    path = _write(tmp_path / 'r.jsonl', READINGS)
+    with pytest.raises(SystemExit):
+        _tool().main([path, '--target-accuracy', '0.99'])
+    assert 'a percentage in (1, 100] (99 for 99 %), got 0.99' in capsys.readouterr().err
 
 
 def test_all_right_says_there_are_no_misreads(tmp_path, capsys):

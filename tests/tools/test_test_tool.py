@@ -263,6 +263,9 @@ def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name
     (['--out', 'preds.pkl'], 'takes a .json file'),
     (['--dump', 'preds.json'], 'takes a .pkl'),
     (['--show-misread'], 'give --show-dir'),
+    (['--out', '/proc/nope/m.json'], 'cannot create /proc/nope'),  # not after the test set
+    (['--dump', '/proc/nope/p.pkl'], 'cannot create /proc/nope'),
+    (['--show-dir', __file__], 'is a file; give a folder'),
 ])
 def test_output_options_are_checked_before_anything_loads(test_tool, args, says, capsys):
     with pytest.raises(SystemExit):

@@ -129,6 +129,7 @@ def test_amp_refuses_to_replace_a_custom_optim_wrapper(tiny_teacher_config, trai
 
 @pytest.mark.parametrize('option, says', [
     ('train_cfg.val_interval=0', 'val_interval must be an integer >= 1'),
+    ('train_cfg.max_epochs=0', r'max_epochs must be an integer >= 1 \(epochs to train\)'),
     ('auto_scale_lr.base_batchsize=16', 'did you mean base_batch_size'),
     ('train_dataloader.batchsize=2', "train_dataloader takes no 'batchsize'"),
 ])
@@ -138,6 +139,18 @@ def test_settings_mmengine_reads_late_are_checked_before_training(
     args = train_tool.parse_args([tiny_teacher_config, '--cfg-options', option])
     with pytest.raises(ValueError, match=says):
         train_tool.build_config(args)
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_a_refused_setting_ends_the_tool_with_one_line_and_status_2(
+        tiny_teacher_config, load_tool, tool, capsys):
+    args = [tiny_teacher_config] + (['unused.pth'] if tool == 'test' else [])
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool(tool).main(args + ['--cfg-options', 'train_cgf.max_epochs=1'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{tool}.py: --cfg-options train_cgf.max_epochs: the config has no 'train_cgf'" in err
+    assert 'Traceback' not in err
 
 
 def test_amp_run_trains_in_bfloat16_and_checkpoints_float32(tiny_teacher_config, train_tool,

@@ -57,6 +57,8 @@ def test_keys_the_config_or_the_runner_takes_are_merged(cfg, option):
                                                  'False'),
     ('model.init_student_from_teacher', 'no', "is True, and 'no' would be the string"),
     ('load_from', 'nnoe', 'did you mean None'),
+    ('load_from', 'null', 'did you mean None'),
+    ('load_from', 'Non', 'did you mean None'),
 ])
 def test_a_word_given_to_a_true_false_or_none_setting_is_refused(cfg, option, value, says):
     # MMEngine passes an unknown word on as a string, and a string is true

@@ -38,6 +38,8 @@ import os.path as osp
 import sys
 
 DEFAULT_TOP = 20
+#: Fewer kept images than this make a threshold's accuracy a guess.
+FEW_KEPT = 30
 
 
 def parse_args(argv=None):
@@ -70,8 +72,8 @@ def parse_args(argv=None):
                      'and --compare)')
     if args.top < 1:
         parser.error(f'--top must be >= 1, got {args.top}')
-    if not 0 < args.target_accuracy <= 100:
-        parser.error(f'--target-accuracy is a percentage in (0, 100], got '
+    if not 1 < args.target_accuracy <= 100:
+        parser.error(f'--target-accuracy is a percentage in (1, 100] (99 for 99 %), got '
                      f'{args.target_accuracy:g}')
     return args
 
@@ -239,6 +241,9 @@ def _render_confidence(report: dict) -> list:
         out.append(f"To reach {want}: keep confidence >= {target['threshold']:.4g}, which "
                    f"keeps {_pct(target['coverage'])} of the labelled images at "
                    f"{_pct(target['accuracy'])}.")
+        if target['kept'] < FEW_KEPT:
+            out.append(f"Judged on the {target['kept']} image(s) kept only: too few to rely "
+                       'on; read more labelled images, or aim lower.')
     cal = report['calibration']
     if cal is not None:
         out += ['', f"Calibration ({cal['images']} labelled images read, {len(cal['bins'])} "

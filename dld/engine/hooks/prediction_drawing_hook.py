@@ -1,7 +1,10 @@
 """Draw each test image with its reading: ``tools/test.py --show-dir``."""
+import logging
 import os
+import os.path as osp
 from typing import Optional
 
+import cv2
 import numpy as np
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
@@ -17,9 +20,10 @@ class PredictionDrawingHook(Hook):
 
     Why a picture of the input and not of the file: the hook draws the image
     the model was given (the packed ``inputs``, after the test pipeline's
-    resize and padding), so an LR frame made from an HR one on the fly, a
-    padded frame, or an HR crop the efficiency setting's student reads are
-    all shown as read; the caption names the scale the student read it at.
+    resize and padding), resized to the scale the student read it at (area
+    interpolation, close to the student's antialiased resize), so an LR
+    frame made from an HR one on the fly, a padded frame, or an HR crop the
+    efficiency setting's student reads are all shown as read.
     The drawings are those of ``tools/infer.py --vis``
     (:func:`dld.apis.prediction_drawing.draw_prediction`); the reading is
     green when right, red when wrong, as the config's plate metric counts.
@@ -46,7 +50,16 @@ class PredictionDrawingHook(Hook):
 
     def before_test(self, runner) -> None:
         from dld.apis.plate_matching import plate_metric_case_sensitive
+        if osp.exists(self.out_dir) and not osp.isdir(self.out_dir):
+            raise ValueError(f'PredictionDrawingHook: out_dir {self.out_dir} is a file; '
+                             'give a folder')
         os.makedirs(self.out_dir, exist_ok=True)
+        earlier = [n for n in os.listdir(self.out_dir) if n.endswith('.png')]
+        if earlier:
+            print_log(f'{self.out_dir} holds {len(earlier)} drawing(s) already; they stay, '
+                      'and this test\'s replace those of the same name only (give an empty '
+                      'folder to see this test\'s alone)', logger='current',
+                      level=logging.WARNING)
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
         self._drawn = self._seen = 0
 
@@ -93,6 +106,8 @@ class PredictionDrawingHook(Hook):
         if scale is not None:
             (h, w), = scale_input_shapes(img.shape[:2], [float(scale)])
             record['input_size'] = [h, w]
+            if (h, w) != img.shape[:2]:  # the pixels the student read at that scale
+                img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
         save_visualization(img, record, self.out_dir, index, self._case_sensitive)
         return True
 
