@@ -8,9 +8,10 @@ whose ``TypeError`` names neither the setting nor what was meant
 (``DataLoader.__init__() got an unexpected keyword argument 'batchsize'``),
 and for ``clip_grad`` only at the first step.
 """
-import difflib
 import inspect
 from typing import Iterable, List, Mapping
+
+from dld.utils.close_names import did_you_mean
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -65,6 +66,5 @@ def _get(cfg, path: str):
 
 
 def _problem(path: str, key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=2)
-    hint = f'did you mean {" or ".join(close)}?' if close else f'it takes {", ".join(known)}'
+    hint = did_you_mean(key, known) or f'it takes {", ".join(known)}'
     return f'{path}.{key}: {path} takes no {key!r} ({hint})'

@@ -9,8 +9,9 @@ be integers``, one into a tuple (``model.scales.0=1.0``) with a message
 about inheriting from a base. All are refused here, naming the option and
 what was meant.
 """
-import difflib
 from typing import Mapping
+
+from .close_names import did_you_mean
 
 #: What MMEngine's ``Runner`` reads of a config (``from_cfg`` and the
 #: wrapping, compiling and checkpointing it does later): an option may set
@@ -47,9 +48,8 @@ def check_option_keys(cfg: Mapping, options: Mapping) -> None:
         top = parts[0]
         if top not in cfg and top not in RUNNER_KEYS + OTHER_KEYS:
             known = sorted(set(cfg.keys()) | set(RUNNER_KEYS + OTHER_KEYS))
-            close = difflib.get_close_matches(top, known, n=3, cutoff=0.6)
-            hint = (f'did you mean {" or ".join(repr(c) for c in close)}?' if close else
-                    f'the settings are {", ".join(known)}')
+            hint = (did_you_mean(top, known, n=3, quoted=True)
+                    or f'the settings are {", ".join(known)}')
             raise ConfigOptionError(
                 f'--cfg-options {key}: the config has no {top!r}, and the runner reads no '
                 f'such setting, so it would change nothing; {hint}')

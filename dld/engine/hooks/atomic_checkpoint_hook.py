@@ -111,16 +111,17 @@ def _check_keywords(kwargs: dict) -> None:
     """MMEngine's hook passes keywords it does not know on to
     ``Runner.save_checkpoint``, which refuses them at the first save: a
     misspelt ``max_keep_ckpt=1`` trained a whole epoch, then failed."""
-    import difflib
     import inspect
 
     from mmengine.runner import Runner
+
+    from dld.utils.close_names import did_you_mean
     known = (set(inspect.signature(CheckpointHook.__init__).parameters)
              | set(inspect.signature(Runner.save_checkpoint).parameters)) - {'self', 'kwargs'}
     for key in kwargs:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=2)
-            hint = f'; did you mean {" or ".join(close)}?' if close else ''
+            close = did_you_mean(key, known)
+            hint = f'; {close}' if close else ''
             raise TypeError(f'default_hooks.checkpoint: AtomicCheckpointHook (MMEngine\'s '
                             f'CheckpointHook) takes no argument {key!r}{hint}')
 
