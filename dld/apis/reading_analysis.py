@@ -485,8 +485,10 @@ def track_analysis(records: Sequence[dict], tracks: Sequence[dict]) -> dict:
     """The track votes against their labels: the accuracy of the labelled
     tracks (a track whose every frame failed is wrong), and the tracks whose
     vote is wrong although some frame read the label (what a better vote
-    could win), in the tracks file's order. ``records`` and ``tracks`` carry
-    ``read_right`` (:func:`fill_read_right`)."""
+    could win), in the tracks file's order, and the confidence gap between
+    right and wrong votes (``confidence_right``, ``confidence_wrong``,
+    ``confidence_gap``, where there are both). ``records`` and ``tracks``
+    carry ``read_right`` (:func:`fill_read_right`)."""
     frames: Dict[str, List[dict]] = defaultdict(list)
     for r in records:
         frames[r.get('track_id')].append(r)
@@ -500,9 +502,12 @@ def track_analysis(records: Sequence[dict], tracks: Sequence[dict]) -> dict:
             lost.append(dict(track_id=t['track_id'], gt=t['gt_text'], text=t.get('text'),
                              votes=t.get('votes'), num_frames=t.get('num_frames', len(own)),
                              frames_right=frames_right, confidence=t.get('confidence')))
+    from dld.evaluation.metrics import confidence_gap
+    # the ICPR challenge's tie-breaker, as infer.py and TrackAccuracyMetric give it
+    gap = confidence_gap((_right(t), t.get('confidence') or 0.0) for t in labelled)
     return dict(tracks=len(tracks), labelled=len(labelled), read_right=right,
                 accuracy=_ratio(right, len(labelled)), wrong_but_read=lost,
-                without_records=sum(t['track_id'] not in frames for t in tracks))
+                without_records=sum(t['track_id'] not in frames for t in tracks), **gap)
 
 
 # -- everything for one file --------------------------------------------------

@@ -356,6 +356,10 @@ def test_tracks_whose_vote_is_wrong_though_a_frame_read_the_label_are_listed():
     assert (t['labelled'], t['read_right']) == (3, 1)
     assert [(x['track_id'], x['frames_right']) for x in t['wrong_but_read']] == [('t1', 1)]
     assert t['without_records'] == 0
+    # the challenge's tie-breaker: mean confidence of right votes minus wrong ones
+    assert t['confidence_right'] == pytest.approx(0.9)
+    assert t['confidence_wrong'] == pytest.approx(0.35)
+    assert t['confidence_gap'] == pytest.approx(0.55)
 
 
 def test_a_track_vote_lacking_read_right_gets_it_and_a_note():

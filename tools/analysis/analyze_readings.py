@@ -264,9 +264,11 @@ def _render_tracks(t: dict, top: int) -> list:
     out = ['## Tracks', '']
     if not t['labelled']:
         return out + [f"{t['tracks']} track(s), none labelled.", '']
+    gap = (f" Confidence gap {t['confidence_gap']:.3f} (right {t['confidence_right']:.3f}, "
+           f"wrong {t['confidence_wrong']:.3f})." if 'confidence_gap' in t else '')
     out.append(f"{t['read_right']}/{t['labelled']} labelled tracks read right by their vote "
-               f"({_pct(t['accuracy'])}); {len(t['wrong_but_read'])} voted wrong although "
-               'a frame read the label' + (':' if t['wrong_but_read'] else '.'))
+               f"({_pct(t['accuracy'])}).{gap} {len(t['wrong_but_read'])} voted wrong "
+               'although a frame read the label' + (':' if t['wrong_but_read'] else '.'))
     if t['wrong_but_read']:
         rows, more = _limited(t['wrong_but_read'], top, 'tracks')
         out += ['', _table([(r['track_id'], r['gt'], r['text'] or '-',
