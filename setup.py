@@ -11,6 +11,8 @@ def read_version() -> str:
     return scope['__version__']
 
 
+DEPLOY = ['onnx>=1.16', 'onnxscript>=0.2', 'onnxruntime>=1.17']
+
 setup(
     name='dld',
     version=read_version(),
@@ -38,7 +40,10 @@ setup(
         'tabulate>=0.9',
     ],
     extras_require={
-        'dev': ['pytest>=7.0', 'ruff>=0.4'],
+        # tools/deployment/export_onnx.py (torch's dynamo exporter) and the
+        # ONNX Runtime reader, dld/deploy/onnx_reader.py
+        'deploy': DEPLOY,
+        'dev': ['pytest>=7.0', 'ruff>=0.4'] + DEPLOY,
     },
     license='Apache-2.0',
 )

@@ -1,0 +1,129 @@
+"""CPU throughput of an ONNX export against PyTorch, on the same images.
+
+    python benchmarks/onnx_throughput.py EXPORT_DIR CONFIG CKPT [--batch-size 64]
+        [--repeats 5] [--threads 2] [--json OUT] [--cfg-options key=value ...]
+
+EXPORT_DIR is what ``tools/deployment/export_onnx.py CONFIG CKPT`` wrote.
+One batch of generated plates, resized as the test pipeline resizes them,
+is read at every exported scale by the exported graph (ONNX Runtime) and by
+the same computation in PyTorch (the data preprocessor, the scale resize,
+the student, greedy decoding), then end to end: the selector and the
+student at the scales it picks, with the reread cascade when the config
+has one (``OnnxPlateReader.read_batch`` against the model's ``predict``).
+Times are the median of ``--repeats`` runs after one warm-up, both
+libraries on ``--threads`` threads.
+"""
+import argparse
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+from benchmarks.numeric_options import at_least  # noqa: E402
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('export_dir', help='folder written by tools/deployment/export_onnx.py')
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--batch-size', type=at_least(1), default=64)
+    p.add_argument('--repeats', type=at_least(1), default=5)
+    p.add_argument('--threads', type=at_least(1), default=2,
+                   help='threads of ONNX Runtime and of torch')
+    p.add_argument('--json', help='write the figures here')
+    from dld.cli_options import ConfigOptionsAction
+    p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
+                   help='override config settings, as when exporting')
+    return p.parse_args(argv)
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from tabulate import tabulate
+
+    from dld.apis import PlateRecognizer, load_config
+    from dld.apis.scaled_prediction import decoding, is_distiller
+    from dld.deploy.onnx_export import synthetic_check_images
+    from dld.deploy.onnx_reader import OnnxPlateReader
+    from dld.deploy.reading_graphs import ScaleReadingGraph
+    from dld.structures import PlateDataSample
+
+    torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, args.cfg_options)
+    rec = PlateRecognizer(cfg, args.checkpoint, device='cpu')
+    reader = OnnxPlateReader(args.export_dir, threads=args.threads,
+                             batch_size=args.batch_size)
+    images = synthetic_check_images(args.batch_size, seed=11)
+    resized = [reader.resize(reader.load(img)) for img in images]
+    batch = np.stack([r[0] for r in resized])
+    ratios = np.asarray([r[1] for r in resized], dtype=np.float32)
+    t_batch, t_ratios = torch.from_numpy(batch), torch.from_numpy(ratios)
+    n = len(images)
+    rows, figures = [], dict(batch_size=n, threads=args.threads, scales={})
+    for scale in reader.scales:
+        graph = ScaleReadingGraph(rec.recognizer, rec.model.data_preprocessor, scale,
+                                  rec.base_size).eval()
+
+        def torch_read(graph=graph):
+            with torch.no_grad():
+                graph(t_batch, t_ratios)
+
+        def ort_read(session=reader._sessions[scale]):
+            session.run(None, {'images': batch, 'valid_ratio': ratios})
+
+        t_ort = _median_seconds(ort_read, args.repeats)
+        t_torch = _median_seconds(torch_read, args.repeats)
+        figures['scales'][f'{scale:g}'] = dict(onnxruntime=n / t_ort, torch=n / t_torch)
+        rows.append([f'student @{scale:g}', f'{n / t_ort:.0f}', f'{n / t_torch:.0f}',
+                     f'{t_torch / t_ort:.2f}x'])
+
+    def torch_end_to_end():
+        packed = []
+        for img, ratio in resized:
+            sample = PlateDataSample(metainfo=dict(valid_ratio=ratio))
+            packed.append(dict(inputs=torch.from_numpy(img).permute(2, 0, 1),
+                               data_samples=sample))
+        data = rec.model.data_preprocessor(pseudo_collate(packed), False)
+        with torch.no_grad(), decoding(rec.recognizer, beam_width=1):
+            if is_distiller(rec.model):
+                rec.model.predict(data['inputs'], data['data_samples'])
+            else:
+                rec.recognizer.predict(data['inputs'], data['data_samples'])
+
+    t_ort = _median_seconds(lambda: reader.read_batch(batch, ratios), args.repeats)
+    t_torch = _median_seconds(torch_end_to_end, args.repeats)
+    what = 'DLD + selector' if reader._selector is not None else 'fixed scale'
+    if reader.reread:
+        what += ' + reread'
+    figures['end_to_end'] = dict(what=what, onnxruntime=n / t_ort, torch=n / t_torch)
+    rows.append([what, f'{n / t_ort:.0f}', f'{n / t_torch:.0f}', f'{t_torch / t_ort:.2f}x'])
+    import onnxruntime
+    print(f'Inference throughput (images/s), batch {n}, median of {args.repeats}, '
+          f'{args.threads} threads, onnxruntime {onnxruntime.__version__}, torch '
+          f'{torch.__version__}, {platform.machine()}')
+    print(tabulate(rows, headers=['reading', 'ONNX Runtime', 'PyTorch', 'ONNX speed-up']))
+    if args.json:
+        write_json_atomic(args.json, figures, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Export a DLD model (student + selector, or a plain recognizer) to ONNX.
+
+One graph per scale (:class:`~dld.deploy.reading_graphs.ScaleReadingGraph`)
+and one for the selector, with a manifest (``dld_onnx.json``) that holds
+what :class:`~dld.deploy.onnx_reader.OnnxPlateReader` needs besides them:
+the input resize, the characters, each graph's GFLOPs, the config's fixed
+scale and reread cascade. The model comes from a
+:class:`~dld.apis.PlateRecognizer`, so the export reads the config as
+inference does, and :func:`compare_readings` checks the two readers agree.
+"""
+import datetime
+import logging
+import math
+import os.path as osp
+import warnings
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.logging import print_log
+
+from dld.apis.plate_recognizer import PlateRecognizer
+from dld.apis.scaled_prediction import decoding_of, is_distiller
+from dld.utils.atomic_file import write_json_atomic
+from dld.version import __version__
+
+from .onnx_reader import FORMAT, FORMAT_VERSION, INTERPOLATIONS, MANIFEST, OnnxPlateReader
+from .reading_graphs import ScaleReadingGraph, SelectorGraph
+
+#: The opset of the exported graphs: 18 has Resize's antialias, which
+#: DLD's scale resize needs.
+DEFAULT_OPSET = 18
+#: The test pipeline an export can reproduce without PyTorch (after
+#: PlateRecognizer removed its loading and HR-to-LR steps).
+EXPORTABLE_PIPELINE = ('ResizePair', 'PackPlateInputs')
+
+
+class ExportError(ValueError):
+    """The model or its config cannot be exported as asked."""
+
+
+def scale_file(scale: float) -> str:
+    return f'student_{scale:g}.onnx'
+
+
+def export_onnx(recognizer: PlateRecognizer, out_dir: str,
+                scales: Optional[Sequence[float]] = None,
+                opset: int = DEFAULT_OPSET) -> dict:
+    """Write the graphs and the manifest of ``recognizer``'s model into
+    ``out_dir`` (an existing folder) and return the manifest.
+
+    ``scales``: which to export; default a DLD model's candidate scales,
+    1.0 for a plain recognizer. A DLD model needs all of its candidates when
+    its selector or reread cascade may choose them.
+    """
+    model, rec = recognizer.model, recognizer.recognizer
+    if rec.training or model.training:
+        raise ExportError('export a model in eval mode (PlateRecognizer sets it)')
+    base_size = tuple(int(s) for s in recognizer.base_size)
+    scales = _export_scales(recognizer, scales)
+    input_spec = _input_spec(recognizer)  # refused before the slow part
+    test_cfg = dict(getattr(model, 'test_cfg', None) or {}) if is_distiller(model) else {}
+    selector = getattr(model, 'selector', None) if is_distiller(model) else None
+    if test_cfg.get('force_scale') is not None:
+        selector = None  # never runs: every image is read at the fixed scale
+    if rec.test_cfg.get('decode') != 'greedy':
+        print_log(f'The config decodes by {decoding_of(rec)}; the exported graphs decode '
+                  'greedily (the export is checked against greedy readings).',
+                  logger='current', level=logging.WARNING)
+    device = next(model.parameters()).device
+    h, w = base_size
+    channels = 1 if recognizer.color_type == 'grayscale' else 3
+    images = torch.zeros(2, h, w, channels, dtype=torch.uint8, device=device)
+    ratios = torch.tensor([1.0, 0.5], device=device)
+    costs = recognizer.costs
+    entries = []
+    for s in scales:
+        graph = ScaleReadingGraph(rec, model.data_preprocessor, s, base_size).eval()
+        outputs = ['tokens', 'token_logp'] if graph.attention else ['log_probs']
+        _export(graph, (images, ratios), osp.join(out_dir, scale_file(s)),
+                ['images', 'valid_ratio'], outputs, opset)
+        entries.append(dict(scale=s, file=scale_file(s), gflops=costs.greedy_flops_at(s) / 1e9))
+    selector_entry = None
+    if selector is not None:
+        _export(SelectorGraph(selector, model.data_preprocessor).eval(), (images, ),
+                osp.join(out_dir, 'selector.onnx'), ['images'], ['logits'], opset)
+        selector_entry = dict(file='selector.onnx', gflops=costs.selector_flops / 1e9,
+                              scales=[float(s) for s in model.scales])
+    manifest = dict(
+        format=FORMAT, version=FORMAT_VERSION, opset=opset,
+        exported=dict(dld=__version__, torch=torch.__version__,
+                      date=datetime.datetime.now().isoformat(timespec='seconds')),
+        input=input_spec,
+        decoder=_decoder_spec(rec),
+        scales=entries,
+        selector=selector_entry,
+        fixed_scale=_fixed_scale(model, test_cfg),
+        reread=test_cfg.get('reread') or None,
+        teacher_gflops=costs.teacher_flops / 1e9)
+    write_json_atomic(osp.join(out_dir, MANIFEST), manifest, indent=2)
+    return manifest
+
+
+def _export_scales(recognizer: PlateRecognizer, scales: Optional[Sequence[float]]
+                   ) -> List[float]:
+    model = recognizer.model
+    if is_distiller(model):
+        candidates = [float(s) for s in model.scales]
+        needed = set(candidates) if scales is None else set()
+        cfg = dict(model.test_cfg or {})
+        if cfg.get('force_scale') is not None:
+            needed = {float(cfg['force_scale'])}
+        elif scales is not None and getattr(model, 'selector', None) is not None:
+            needed = set(candidates)
+        if cfg.get('reread') and cfg.get('force_scale') is None:
+            needed |= {float(s) for s in cfg['reread']['scales']}
+        chosen = candidates if scales is None else [float(s) for s in scales]
+        missing = sorted(needed - set(chosen), reverse=True)
+        if missing:
+            raise ExportError(f'--scales {chosen} leaves out {missing}, which the model reads '
+                              "(its selector's candidates, fixed scale or reread cascade)")
+        if scales is None and cfg.get('force_scale') is not None:
+            chosen = [float(cfg['force_scale'])]
+    else:
+        chosen = [1.0] if scales is None else [float(s) for s in scales]
+        if 1.0 not in chosen:
+            chosen = [1.0] + chosen  # what the recognizer reads unless told otherwise
+    bad = [s for s in chosen if not (math.isfinite(s) and s > 0)]
+    if bad:
+        raise ExportError(f'scales must be > 0, got {bad}')
+    return sorted(set(chosen), key=chosen.index)
+
+
+def _fixed_scale(model, test_cfg: dict) -> Optional[float]:
+    """The scale every image is read at without a selector's choice."""
+    if test_cfg.get('force_scale') is not None:
+        return float(test_cfg['force_scale'])
+    if is_distiller(model):
+        return None if model.selector is not None else float(model.scales[0])
+    return 1.0
+
+
+def _input_spec(recognizer: PlateRecognizer) -> dict:
+    """How the reader makes the graphs' input: the pipeline's resize."""
+    steps = list(recognizer.pipeline.transforms)
+    names = tuple(type(t).__name__ for t in steps)
+    if names != EXPORTABLE_PIPELINE:
+        raise ExportError(
+            f'the test pipeline (without loading) is {list(names)}; an export reproduces '
+            f'{list(EXPORTABLE_PIPELINE)} only, so these readings would differ from '
+            "PlateRecognizer's: read with tools/infer.py, or export a config whose test "
+            'pipeline is LoadPlateImages, ResizePair, PackPlateInputs')
+    resize = steps[0]
+    if resize.interpolation not in INTERPOLATIONS:
+        raise ExportError(f'ResizePair interpolation {resize.interpolation!r} is not one of '
+                          f'{sorted(INTERPOLATIONS)}')
+    hr = recognizer.image_stream == 'hr'
+    size = resize.hr_size if hr else resize.lr_size
+    if tuple(size) != tuple(recognizer.base_size):
+        raise ExportError(f'the pipeline resizes to {tuple(size)} but the model reads '
+                          f'{tuple(recognizer.base_size)} at scale 1.0')
+    return dict(stream=recognizer.image_stream, color_type=recognizer.color_type,
+                size=[int(s) for s in size], keep_ratio=bool(resize.lr_keep_ratio and not hr),
+                pad_value=resize.pad_value, interpolation=resize.interpolation)
+
+
+def _decoder_spec(rec) -> dict:
+    d = rec.dictionary
+    chars = list(d.dict[:d.num_chars])
+    if rec.decoder.reads_padded_memory:
+        return dict(kind='attention', chars=chars, end_idx=int(d.end_idx))
+    return dict(kind='ctc', chars=chars, blank_idx=int(d.blank_idx))
+
+
+def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[str],
+            output_names: List[str], opset: int) -> None:
+    """Trace ``module`` on ``args`` into ``path``, the batch size left free."""
+    batch = torch.export.Dim('batch', min=1, max=65536)
+    onnx_logger = logging.getLogger('torch.onnx')
+    level = onnx_logger.level
+    with warnings.catch_warnings(), torch.no_grad():
+        # the exporter's notes on torchvision ops it skips and deprecated
+        # pytree names are not the user's business
+        warnings.simplefilter('ignore')
+        onnx_logger.setLevel(logging.ERROR)
+        try:
+            program = torch.onnx.export(module, args, dynamo=True, opset_version=opset,
+                                        input_names=input_names, output_names=output_names,
+                                        dynamic_shapes=tuple({0: batch} for _ in args),
+                                        verbose=False)
+        except TypeError as err:
+            raise ExportError(f'this torch ({torch.__version__}) has no dynamo ONNX '
+                              f'exporter ({err}); the export needs torch >= 2.6') from err
+        except ImportError as err:
+            raise ExportError(f'{err}: install the export dependencies with '
+                              "pip install 'dld[deploy]' (onnx, onnxscript, onnxruntime)"
+                              ) from err
+        finally:
+            onnx_logger.setLevel(level)
+    program.save(path)
+
+
+def compare_readings(recognizer: PlateRecognizer, out_dir: str,
+                     images: Sequence[np.ndarray], batch_size: int = 32,
+                     tolerance: float = 1e-3) -> dict:
+    """Read ``images`` with ``recognizer`` (greedy) and with the export: how
+    many read alike (text, scales read, and confidence within
+    ``tolerance``: a reread cascade decides by it), the largest confidence
+    difference, and the first images that differ."""
+    reader = OnnxPlateReader(out_dir, batch_size=batch_size, threads=torch.get_num_threads())
+    onnx = reader(list(images))
+    saved, recognizer.batch_size = recognizer.batch_size, batch_size
+    try:
+        torch_out = recognizer(list(images), beam_width=1)['predictions']
+    finally:
+        recognizer.batch_size = saved
+    differ, score_diff, gflops_diff = [], 0.0, 0.0
+    for i, (a, b) in enumerate(zip(torch_out, onnx)):
+        if a.get('error'):
+            raise ExportError(f'PlateRecognizer failed on check image {i}: {a["error"]}')
+        score_diff = max(score_diff, abs(a['confidence'] - b['confidence']))
+        gflops_diff = max(gflops_diff, abs(a['gflops'] - b['gflops']))
+        if (a['text'], a['scales_read']) != (b['text'], b['scales_read']) or \
+                not abs(a['confidence'] - b['confidence']) <= tolerance:
+            differ.append(dict(index=i, torch=(a['text'], a['scale'], round(a['confidence'], 4)),
+                               onnx=(b['text'], b['scale'], round(b['confidence'], 4))))
+    return dict(images=len(onnx), same=len(onnx) - len(differ), differ=differ[:10],
+                max_score_diff=score_diff, max_gflops_diff=gflops_diff)
+
+
+def synthetic_check_images(count: int, seed: int = 0) -> List[np.ndarray]:
+    """``count`` plates of the built-in generator, LR and HR frames in turn
+    (so widths and sharpness vary as in use), to compare the readers on."""
+    from dld.datasets.degradation import DegradationConfig
+    from dld.datasets.synth.generator import render_track, resolve_layouts
+    layouts, weights = resolve_layouts(('brazilian', 'mercosur'))
+    degradation = DegradationConfig.from_dict(None)
+    images = []
+    for i in range(count):
+        track = render_track((seed, 7, i), layouts, weights, 1, (64, 192), degradation)
+        images.append(track['lr' if i % 2 == 0 else 'hr'][0])
+    return images

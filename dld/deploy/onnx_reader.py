@@ -1,0 +1,285 @@
+"""Read plates with an exported DLD model on ONNX Runtime, without PyTorch.
+
+This file imports numpy, OpenCV and onnxruntime only: copy it beside a
+folder written by ``tools/deployment/export_onnx.py`` and it reads plates
+where neither PyTorch nor DLD is installed::
+
+    python onnx_reader.py exported/ a.png b.jpg
+
+It reads as :class:`dld.apis.PlateRecognizer` does with greedy decoding:
+the selector picks each image's scale, the student reads it there, and a
+reread cascade of the config reads unsure images again at larger scales.
+The export checks that both give the same readings.
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+
+MANIFEST = 'dld_onnx.json'
+FORMAT = 'dld-onnx'
+FORMAT_VERSION = 1
+INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
+                      bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
+
+ImageLike = Union[str, np.ndarray]
+
+
+class OnnxPlateReader:
+    """Plate readings from an exported model folder.
+
+    Args:
+        model_dir: the folder ``export_onnx.py`` wrote (``dld_onnx.json``
+            and its ``.onnx`` files).
+        providers: ONNX Runtime execution providers, default the CPU's.
+        threads: threads of each session's operators (ONNX Runtime's
+            ``intra_op_num_threads``); None: its default, every core.
+        batch_size: images per graph run.
+
+    Calling it with image paths or arrays (uint8 ``(H, W)``, ``(H, W, 1)``,
+    ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA) returns one dict per image:
+    ``text``, ``confidence`` (the model's probability of the text),
+    ``scale`` (of the kept reading), ``scales_read`` (every scale read, in
+    order) and ``gflops`` (what the reading cost, the selector included):
+    the keys of ``PlateRecognizer``'s records.
+    """
+
+    def __init__(self, model_dir: str, providers: Optional[Sequence[str]] = None,
+                 threads: Optional[int] = None, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        self.model_dir = model_dir
+        self.manifest = read_manifest(model_dir)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        providers = list(providers or ['CPUExecutionProvider'])
+
+        def session(name: str):
+            return ort.InferenceSession(osp.join(model_dir, name), options, providers=providers)
+
+        m = self.manifest
+        self.scales = [float(s['scale']) for s in m['scales']]
+        self._sessions = {float(s['scale']): session(s['file']) for s in m['scales']}
+        self._gflops = {float(s['scale']): float(s['gflops']) for s in m['scales']}
+        selector = m.get('selector')
+        self._selector = session(selector['file']) if selector else None
+        self.selector_gflops = float(selector['gflops']) if selector else 0.0
+        self.fixed_scale = m.get('fixed_scale')
+        self.reread = m.get('reread')
+        dec = m['decoder']
+        self._chars = dec['chars']
+        self._attention = dec['kind'] == 'attention'
+        self._end_idx = dec.get('end_idx')
+        self._blank_idx = dec.get('blank_idx')
+        inp = m['input']
+        self._grey = inp['color_type'] == 'grayscale'
+        self._size = tuple(int(s) for s in inp['size'])
+        self._keep_ratio = bool(inp['keep_ratio'])
+        self._pad_value = inp['pad_value']
+        self._interpolation = INTERPOLATIONS[inp['interpolation']]
+
+    # ------------------------------------------------------------------ input
+    def load(self, image: ImageLike) -> np.ndarray:
+        """A path or an array -> uint8 ``(H, W, C)``, as DLD's datasets decode
+        files (OpenCV, BGR, or grey for a grey model)."""
+        if isinstance(image, (str, os.PathLike)):
+            path = os.fspath(image)
+            try:
+                buf = np.fromfile(path, dtype=np.uint8)
+            except OSError as err:
+                raise ValueError(f'{path}: cannot read image ({err.strerror})') from err
+            flag = cv2.IMREAD_GRAYSCALE if self._grey else cv2.IMREAD_COLOR
+            img = cv2.imdecode(buf, flag) if buf.size else None
+            if img is None or img.size == 0:
+                raise ValueError(f'{path}: cannot decode image (corrupt or not an image)')
+            return img[..., None] if img.ndim == 2 else img
+        if not isinstance(image, np.ndarray):
+            raise ValueError(f'expected an image path or a numpy array, got '
+                             f'{type(image).__name__}')
+        img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+        if img.dtype != np.uint8 or img.ndim not in (2, 3) or \
+                (img.ndim == 3 and img.shape[2] not in (3, 4)) or 0 in img.shape[:2]:
+            raise ValueError(f'array of shape {tuple(image.shape)} and dtype {image.dtype} is '
+                             'not an image: give uint8 (H, W), (H, W, 1), (H, W, 3) BGR or '
+                             '(H, W, 4) BGRA')
+        if img.ndim == 3 and img.shape[2] == 4:
+            img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+        if self._grey and img.ndim == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        elif not self._grey and img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        return np.ascontiguousarray(img[..., None] if img.ndim == 2 else img)
+
+    def resize(self, img: np.ndarray):
+        """``(H, W, C)`` -> the model's input size and its ``valid_ratio``, as
+        the config's ``ResizePair`` makes them (keeping the aspect ratio and
+        padding on the right, or stretching)."""
+        th, tw = self._size
+        c = img.shape[2]
+        if not self._keep_ratio:
+            out = cv2.resize(img, (tw, th), interpolation=self._interpolation)
+            return out.reshape(th, tw, c), 1.0
+        h, w = img.shape[:2]
+        new_w = int(min(tw, max(1, round(w * th / h))))
+        out = np.full((th, tw, c), self._pad_value, dtype=img.dtype)
+        out[:, :new_w] = cv2.resize(img, (new_w, th),
+                                    interpolation=self._interpolation).reshape(th, new_w, c)
+        return out, new_w / tw
+
+    # ---------------------------------------------------------------- reading
+    def __call__(self, images: Sequence[ImageLike], scale: Optional[float] = None
+                 ) -> List[Dict]:
+        """Read ``images``; ``scale`` reads every image at that exported scale
+        instead of the selector's choice."""
+        if scale is not None and float(scale) not in self._sessions:
+            raise ValueError(f'scale {scale} was not exported; exported: {self.scales}')
+        results = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = [self.resize(self.load(img)) for img in images[start:start + self.batch_size]]
+            batch = np.stack([c[0] for c in chunk])
+            ratios = np.asarray([c[1] for c in chunk], dtype=np.float32)
+            results += self.read_batch(batch, ratios, scale)
+        return results
+
+    def read_batch(self, batch: np.ndarray, valid_ratio: np.ndarray,
+                   scale: Optional[float] = None) -> List[Dict]:
+        """Read resized images ``(B, H, W, C)`` uint8 with their ``valid_ratio (B,)``."""
+        n = len(batch)
+        forced = scale if scale is not None else self.fixed_scale
+        with_selector = forced is None and self._selector is not None
+        if forced is not None:
+            chosen = [float(forced)] * n
+        elif self._selector is not None:
+            logits = self._selector.run(None, {'images': batch})[0]
+            chosen = [self.scales[i] for i in logits.argmax(-1).tolist()]
+        else:
+            chosen = [self.scales[0]] * n
+        results = [dict(text='', confidence=0.0, scale=None, scales_read=[],
+                        gflops=self.selector_gflops if with_selector else 0.0)
+                   for _ in range(n)]
+        self._read(batch, valid_ratio, results, chosen)
+        if self.reread and forced is None:
+            for s in sorted(float(s) for s in self.reread['scales']):
+                unsure = [r['confidence'] < self.reread['min_score'] and r['scale'] < s
+                          for r in results]
+                self._read(batch, valid_ratio, results, [s if u else None for u in unsure])
+        return results
+
+    def _read(self, batch, valid_ratio, results, chosen) -> None:
+        for s in sorted({c for c in chosen if c is not None}, reverse=True):
+            idx = [i for i, c in enumerate(chosen) if c == s]
+            texts, scores = self._read_at(s, batch[idx], valid_ratio[idx])
+            for i, text, score in zip(idx, texts, scores):
+                r = results[i]
+                r.update(text=text, confidence=score, scale=s, scales_read=r['scales_read'] + [s],
+                         gflops=r['gflops'] + self._gflops[s])
+
+    def _read_at(self, scale: float, batch: np.ndarray, valid_ratio: np.ndarray):
+        outputs = self._sessions[scale].run(None, {'images': batch, 'valid_ratio': valid_ratio})
+        if self._attention:
+            return self._attention_texts(*outputs)
+        return self._ctc_texts(outputs[0])
+
+    def _text(self, indices) -> str:
+        return ''.join(self._chars[i] for i in indices if 0 <= i < len(self._chars))
+
+    def _attention_texts(self, tokens: np.ndarray, token_logp: np.ndarray):
+        texts, scores = [], []
+        for row, logp in zip(tokens.tolist(), token_logp):
+            end = row.index(self._end_idx) if self._end_idx in row else len(row) - 1
+            texts.append(self._text(row[:end]))
+            scores.append(math.exp(float(logp[:end + 1].astype(np.float64).sum())))
+        return texts, scores
+
+    def _ctc_texts(self, log_probs: np.ndarray):
+        texts, scores = [], []
+        for lp in log_probs.astype(np.float64):
+            path = lp.argmax(-1)
+            keep = np.ones(len(path), dtype=bool)
+            keep[1:] = path[1:] != path[:-1]
+            keep &= path != self._blank_idx
+            seq = path[keep].tolist()
+            texts.append(self._text(seq))
+            scores.append(math.exp(ctc_log_likelihood(lp, seq, self._blank_idx)))
+        return texts, scores
+
+
+def ctc_log_likelihood(log_probs: np.ndarray, target: Sequence[int], blank: int) -> float:
+    """``log p(target | x)`` summed over every CTC alignment (the forward
+    algorithm), ``log_probs (T, K)``; what DLD scores a CTC reading by."""
+    ext = [blank]
+    for c in target:
+        ext += [c, blank]
+    S = len(ext)
+    alpha = np.full(S, -np.inf)
+    alpha[0] = log_probs[0, blank]
+    if S > 1:
+        alpha[1] = log_probs[0, ext[1]]
+    # a step may skip the blank between two different characters
+    skip = np.array([s >= 2 and ext[s] != blank and ext[s] != ext[s - 2] for s in range(S)])
+    for t in range(1, len(log_probs)):
+        step = np.full(S, -np.inf)
+        step[1:] = alpha[:-1]
+        jump = np.full(S, -np.inf)
+        jump[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + log_probs[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if S > 1 else alpha[-1])
+
+
+def read_manifest(model_dir: str) -> dict:
+    """The folder's ``dld_onnx.json``, checked: a clear error rather than a
+    KeyError for a folder that is not an export (or of a newer format)."""
+    path = osp.join(model_dir, MANIFEST)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{model_dir}: no {MANIFEST}; give a folder written by '
+                                'tools/deployment/export_onnx.py')
+    try:
+        with open(path, encoding='utf-8') as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot be read as JSON ({err})') from err
+    if not isinstance(manifest, dict) or manifest.get('format') != FORMAT:
+        raise ValueError(f'{path}: not a DLD ONNX export (format {FORMAT!r})')
+    if manifest.get('version') != FORMAT_VERSION:
+        raise ValueError(f"{path}: export format version {manifest.get('version')!r}; this "
+                         f'reader reads version {FORMAT_VERSION}')
+    files = [s['file'] for s in manifest['scales']]
+    files += [manifest['selector']['file']] if manifest.get('selector') else []
+    missing = [f for f in files if not osp.isfile(osp.join(model_dir, f))]
+    if missing:
+        raise FileNotFoundError(f'{model_dir}: {MANIFEST} names files that are not there: '
+                                f'{missing}')
+    return manifest
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description='Read plate images with an exported DLD model (ONNX Runtime); prints '
+        'path, text, confidence, scale and GFLOPs, tab-separated.')
+    parser.add_argument('model_dir', help='folder written by tools/deployment/export_onnx.py')
+    parser.add_argument('images', nargs='+', help='image files')
+    parser.add_argument('--scale', type=float, help='read every image at this exported scale')
+    parser.add_argument('--threads', type=int, help='ONNX Runtime threads per session')
+    args = parser.parse_args(argv)
+    try:
+        reader = OnnxPlateReader(args.model_dir, threads=args.threads)
+        readings = reader(args.images, scale=args.scale)
+    except (OSError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    for path, r in zip(args.images, readings):
+        print(f"{path}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t{r['gflops']:.4f}")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""tools/deployment/export_onnx.py and dld/deploy: an export reads as PyTorch does.
+
+The readers are compared on generated plates of every width the keep-ratio
+resize pads (valid_ratio < 1 masks the attention decoder's memory), so a
+graph that lost the mask, the per-scale BatchNorm statistics, the scale
+resize or the normalisation reads otherwise and fails here.
+"""
+import contextlib
+import io
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from attention_dld import attention_recognizer_cfg
+from mmengine.config import Config
+from repo_scripts import REPO, load_script
+from tiny_dld import SCALES, baseline_config, dld_config, pipeline, recognizer_cfg
+
+from dld.apis import PlateRecognizer
+from dld.deploy.onnx_export import synthetic_check_images
+from dld.deploy.onnx_reader import MANIFEST, OnnxPlateReader, ctc_log_likelihood
+
+pytest.importorskip('onnxruntime')
+pytest.importorskip('onnxscript')
+
+
+def _images(count: int = 24, seed: int = 5):
+    """Generated LR and HR frames, and plates cut narrower and wider (the
+    keep-ratio resize pads them: valid_ratio from about 0.3 to 1)."""
+    images = synthetic_check_images(count, seed)
+    for i, img in enumerate(list(images[:8])):
+        w = img.shape[1]
+        images.append(img[:, : max(4, w * (i + 2) // 10)])
+    # grey and BGRA arrays, which both readers turn into BGR
+    images.append(cv2.cvtColor(images[0], cv2.COLOR_BGR2GRAY))
+    images.append(np.dstack([images[1], np.full(images[1].shape[:2], 255, np.uint8)]))
+    return images
+
+
+def _write_model(root, cfg: dict, name: str) -> dict:
+    """``cfg``'s model, randomly initialised, as a config and a checkpoint.
+
+    BatchNorm statistics of their own per scale, so that a graph that read
+    another scale's statistics would read otherwise. (An untrained attention
+    model reads every plate alike, so the readings are compared by their
+    confidence too, which differs by image.)
+    """
+    from dld.registry import MODELS
+    os.makedirs(root, exist_ok=True)
+    config, ckpt = osp.join(root, f'{name}.py'), osp.join(root, f'{name}.pth')
+    Config(cfg).dump(config)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg['model'])
+    gen = torch.Generator().manual_seed(1)
+    for key, value in model.state_dict().items():
+        if key.endswith('running_mean'):
+            value.copy_(0.3 * torch.randn(value.shape, generator=gen))
+        elif key.endswith('running_var'):
+            value.copy_(0.5 + torch.rand(value.shape, generator=gen))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith('teacher.')}
+    torch.save(dict(state_dict=state), ckpt)
+    return dict(config=config, checkpoint=ckpt)
+
+
+def _attention_dld(root, cell: str = 'gru', **decoder) -> dict:
+    cfg = dld_config(osp.join(str(root), 'data'))
+    dec = dict(cell=cell, **decoder)
+    if cell == 'transformer':
+        dec.update(num_heads=2, num_layers=1)
+    student = attention_recognizer_cfg(12)
+    student['decoder'].update(dec)
+    teacher = attention_recognizer_cfg(16)
+    teacher['decoder'].update(dec)
+    cfg['model'].update(teacher=teacher, student=student)
+    return _write_model(str(root), cfg, f'dld_{cell}')
+
+
+def _export(paths: dict, out_dir, *extra) -> int:
+    tool = load_script('tools/deployment/export_onnx.py')
+    return tool.main([paths['config'], paths['checkpoint'], '--out-dir', str(out_dir),
+                      '--check-count', '16', *extra])
+
+
+def _same_readings(paths: dict, out_dir, images, cfg_options=None, **kwargs):
+    """The export's readings against PlateRecognizer's (greedy) on ``images``."""
+    from dld.apis import load_config
+    cfg = load_config(paths['config'], cfg_options)
+    torch_out = PlateRecognizer(cfg, paths['checkpoint'], device='cpu', batch_size=7)(
+        images, beam_width=1, **kwargs)['predictions']
+    onnx_out = OnnxPlateReader(str(out_dir), batch_size=5)(images, **kwargs)
+    assert len(onnx_out) == len(torch_out) == len(images)
+    for a, b in zip(torch_out, onnx_out):
+        assert (b['text'], b['scale'], b['scales_read']) == \
+            (a['text'], a['scale'], a['scales_read'])
+        assert b['confidence'] == pytest.approx(a['confidence'], rel=1e-4, abs=1e-6)
+        assert b['gflops'] == pytest.approx(a['gflops'], rel=1e-9)
+    return torch_out
+
+
+@pytest.fixture(scope='module')
+def gru_export(tmp_path_factory):
+    """A DLD model with a GRU attention decoder and a selector, exported by
+    the tool; ``printed``: what the tool printed."""
+    root = tmp_path_factory.mktemp('onnx_gru')
+    paths = _attention_dld(root / 'model')
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert _export(paths, root / 'export') == 0
+    return dict(paths, root=root, out=root / 'export', printed=printed.getvalue())
+
+
+def test_an_attention_dld_export_reads_as_pytorch_with_its_selector(gru_export, capsys):
+    manifest = json.loads((gru_export['out'] / MANIFEST).read_text())
+    assert [s['scale'] for s in manifest['scales']] == list(SCALES)
+    assert manifest['selector']['file'] == 'selector.onnx'
+    assert manifest['decoder']['kind'] == 'attention' and manifest['fixed_scale'] is None
+    assert manifest['input'] == dict(stream='lr', color_type='color', size=[48, 144],
+                                     keep_ratio=True, pad_value=0, interpolation='bilinear')
+    images = _images()
+    readings = _same_readings(gru_export, gru_export['out'], images)
+    # not a trivial agreement: the selector's choices and the confidences
+    # differ by image, and by scale
+    assert len({r['scale'] for r in readings}) > 1
+    assert len({round(r['confidence'], 12) for r in readings}) > len(images) // 2
+    by_scale = [_same_readings(gru_export, gru_export['out'], images[:12], scale=scale)
+                for scale in SCALES]
+    for a, b in zip(by_scale, by_scale[1:]):
+        assert all(x['confidence'] != y['confidence'] for x, y in zip(a, b))
+    # ... and by the padding each image leaves (the decoder's memory mask)
+    reader = OnnxPlateReader(str(gru_export['out']))
+    narrow = [reader.resize(reader.load(img)) for img in images[-10:-2]]
+    assert all(ratio < 1 for _, ratio in narrow)
+    batch = np.stack([img for img, _ in narrow])
+    masked = reader.read_batch(batch, np.asarray([r for _, r in narrow], np.float32), 1.0)
+    unmasked = reader.read_batch(batch, np.ones(len(narrow), np.float32), 1.0)
+    assert all(a['confidence'] != b['confidence'] for a, b in zip(masked, unmasked))
+
+
+def test_the_tool_says_what_it_wrote_and_checked(gru_export):
+    out = gru_export['printed']
+    assert 'checked on 16 generated plates: the same text and scale as PyTorch for every one' in out
+    for scale in SCALES:
+        assert f'student_{scale:g}.onnx' in out
+    assert sorted(os.listdir(gru_export['out'])) == sorted(
+        [MANIFEST, 'selector.onnx'] + [f'student_{s:g}.onnx' for s in SCALES])
+    # nothing of the staging folder is left beside it
+    assert sorted(os.listdir(gru_export['root'])) == ['export', 'model']
+
+
+@pytest.mark.parametrize('cell', ['transformer', 'lstm'])
+def test_other_attention_cells_at_a_fixed_scale(tmp_path, cell):
+    """A config's fixed scale: one graph, no selector, every image read there."""
+    paths = _attention_dld(tmp_path, cell)
+    opts = ['model.test_cfg.force_scale=0.6']
+    assert _export(paths, tmp_path / 'out', '--cfg-options', *opts) == 0
+    manifest = json.loads((tmp_path / 'out' / MANIFEST).read_text())
+    assert [s['scale'] for s in manifest['scales']] == [0.6]
+    assert manifest['selector'] is None and manifest['fixed_scale'] == 0.6
+    readings = _same_readings(paths, tmp_path / 'out', _images(12),
+                              cfg_options={'model.test_cfg.force_scale': 0.6})
+    assert {r['scale'] for r in readings} == {0.6}
+
+
+def test_the_reread_cascade_reads_unsure_images_again_as_pytorch(gru_export, tmp_path):
+    """An export of a config with a reread cascade: every image under the
+    threshold is read again at 1.0x, its cost added."""
+    opts = {'model.test_cfg.reread': dict(min_score=0.9, scales=[1.0])}
+    out = tmp_path / 'reread'
+    assert _export(gru_export, out, '--cfg-options',
+                   'model.test_cfg.reread.min_score=0.9',
+                   'model.test_cfg.reread.scales=[1.0]') == 0
+    assert json.loads((out / MANIFEST).read_text())['reread'] == dict(min_score=0.9,
+                                                                      scales=[1.0])
+    readings = _same_readings(gru_export, out, _images(12), cfg_options=opts)
+    assert any(len(r['scales_read']) == 2 for r in readings)
+
+
+def test_a_plain_recognizer_reading_hr_exports_at_full_scale(tmp_path):
+    """An HR teacher's config (its test pipeline packs the HR frame): the HR
+    resize (no padding), scale 1.0, no selector; a CTC decoder."""
+    cfg = baseline_config(osp.join(str(tmp_path), 'data'))
+    cfg['test_dataloader']['dataset']['pipeline'] = pipeline('hr', with_hr=True)
+    paths = _write_model(str(tmp_path), cfg, 'teacher')
+    assert _export(paths, tmp_path / 'out') == 0
+    manifest = json.loads((tmp_path / 'out' / MANIFEST).read_text())
+    assert manifest['input']['stream'] == 'hr' and manifest['input']['keep_ratio'] is False
+    assert manifest['decoder']['kind'] == 'ctc' and manifest['fixed_scale'] == 1.0
+    assert manifest['selector'] is None
+    _same_readings(paths, tmp_path / 'out', _images(12))
+
+
+def test_a_trained_ctc_student_reads_its_test_set_as_pytorch(tiny_run, tmp_path):
+    """Image files (decoded by the reader itself), a trained selector."""
+    paths = dict(config=tiny_run['config'], checkpoint=tiny_run['student'])
+    assert _export(paths, tmp_path / 'out') == 0
+    folder = osp.join(tiny_run['data'], 'test')
+    files = sorted(osp.join(d, f) for d, _, names in os.walk(folder) for f in names
+                   if f.startswith('lr-'))
+    readings = _same_readings(paths, tmp_path / 'out', files)
+    # the tiny run reads blanks alike; its CTC confidences differ by image
+    assert len({round(r['confidence'], 9) for r in readings}) > len(files) // 2
+
+
+def test_the_reader_runs_without_torch_or_dld(gru_export, tmp_path):
+    """Copied alone beside the export, the reader needs neither."""
+    shutil.copy(osp.join(REPO, 'dld', 'deploy', 'onnx_reader.py'), tmp_path / 'reader.py')
+    images = _images(6)
+    files = []
+    for i, img in enumerate(images):
+        files.append(str(tmp_path / f'{i}.png'))
+        cv2.imwrite(files[-1], img)
+    script = ("import sys; sys.modules['torch'] = None; sys.modules['dld'] = None; "
+              "sys.modules['mmengine'] = None; sys.path.insert(0, sys.argv[1]); "
+              "import reader; sys.exit(reader.main(sys.argv[2:]))")
+    done = subprocess.run([sys.executable, '-c', script, str(tmp_path),
+                           str(gru_export['out']), *files],
+                          capture_output=True, text=True, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    expected = OnnxPlateReader(str(gru_export['out']))(files)
+    lines = done.stdout.splitlines()
+    assert [line.split('\t')[:2] for line in lines] == [[f, r['text']]
+                                                        for f, r in zip(files, expected)]
+
+
+def test_the_reader_refuses_what_it_cannot_read(gru_export, tmp_path):
+    reader = OnnxPlateReader(str(gru_export['out']))
+    with pytest.raises(ValueError, match='scale 0.5 was not exported'):
+        reader(_images(1), scale=0.5)
+    with pytest.raises(ValueError, match='dtype float32 is not an image'):
+        reader([np.zeros((10, 30, 3), np.float32)])
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a png')
+    with pytest.raises(ValueError, match=f'{bad}: cannot decode image'):
+        reader([str(bad)])
+    with pytest.raises(FileNotFoundError, match='no dld_onnx.json'):
+        OnnxPlateReader(str(tmp_path))
+    copy = tmp_path / 'copy'
+    shutil.copytree(gru_export['out'], copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps(dict(manifest, version=99)))
+    with pytest.raises(ValueError, match='format version 99'):
+        OnnxPlateReader(str(copy))
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    os.remove(copy / 'selector.onnx')
+    with pytest.raises(FileNotFoundError, match="selector.onnx"):
+        OnnxPlateReader(str(copy))
+
+
+def test_out_dir_and_scales_are_checked_before_exporting(gru_export, tmp_path, capsys):
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'notes.txt').write_text('mine')
+    assert _export(gru_export, other) == 2
+    assert 'holds files that are not an export' in capsys.readouterr().err
+    assert (other / 'notes.txt').read_text() == 'mine'
+    # an export already there is kept unless --force
+    copy = tmp_path / 'copy'
+    shutil.copytree(gru_export['out'], copy)
+    assert _export(gru_export, copy) == 2
+    assert '--force replaces it' in capsys.readouterr().err
+    assert _export(gru_export, tmp_path / 'x', '--scales', '1.0', '0.6') == 2
+    err = capsys.readouterr().err
+    assert '--scales [1.0, 0.6] leaves out [0.4]' in err and 'Traceback' not in err
+    assert not (tmp_path / 'x').exists()
+    assert [p for p in os.listdir(tmp_path) if 'partial' in p] == []
+
+
+def test_force_replaces_an_export_and_a_failed_check_keeps_the_old_one(
+        gru_export, tmp_path, capsys, monkeypatch):
+    out = tmp_path / 'out'
+    shutil.copytree(gru_export['out'], out)
+    fixed = ('--cfg-options', 'model.test_cfg.force_scale=0.4')  # one graph: quicker
+    before = (out / MANIFEST).read_text()
+    import dld.deploy.onnx_export as export
+    real = export.compare_readings
+
+    def disagree(*args, **kwargs):
+        check = real(*args, **kwargs)
+        return dict(check, same=check['images'] - 1,
+                    differ=[dict(index=3, torch=('ABC1234', 1.0), onnx=('ABC1284', 1.0))])
+
+    monkeypatch.setattr(export, 'compare_readings', disagree)
+    assert _export(gru_export, out, '--force', *fixed) == 1
+    err = capsys.readouterr().err
+    assert 'reads 1 of the 16 generated plates otherwise than PyTorch' in err
+    assert (out / MANIFEST).read_text() == before  # the old export stays
+    assert (tmp_path / 'out.unverified' / MANIFEST).is_file()
+    monkeypatch.setattr(export, 'compare_readings', real)
+    os.remove(out / 'selector.onnx')  # a damaged export, replaced whole
+    assert _export(gru_export, out, '--force', *fixed) == 0
+    assert OnnxPlateReader(str(out)).scales == [0.4]
+    assert sorted(os.listdir(tmp_path)) == ['out', 'out.unverified']
+
+
+def test_a_test_pipeline_the_reader_cannot_reproduce_is_refused(tmp_path, capsys):
+    cfg = dld_config(osp.join(str(tmp_path), 'data'))
+    steps = pipeline()
+    steps.insert(2, dict(type='PlatePhotometricDistort', prob=0.0, keys=('img', )))
+    cfg['test_dataloader']['dataset']['pipeline'] = steps
+    cfg['model'].update(teacher=recognizer_cfg(16), student=recognizer_cfg(12))
+    paths = _write_model(str(tmp_path), cfg, 'dld')
+    assert _export(paths, tmp_path / 'out') == 2
+    err = capsys.readouterr().err
+    assert "['ResizePair', 'PlatePhotometricDistort', 'PackPlateInputs']" in err
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('target', [[], [3], [3, 3], [1, 2, 1], [5, 5, 2, 2]])
+def test_ctc_log_likelihood_is_torchs_ctc_loss(target):
+    torch.manual_seed(len(target))
+    log_probs = torch.randn(9, 7).log_softmax(-1)
+    expected = -torch.nn.functional.ctc_loss(
+        log_probs[:, None], torch.tensor([target], dtype=torch.long), [9], [len(target)],
+        blank=6, reduction='none')
+    assert ctc_log_likelihood(log_probs.double().numpy(), target, 6) == \
+        pytest.approx(float(expected), rel=1e-6)
