@@ -60,11 +60,17 @@ def main(argv=None) -> int:
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     with config_errors_exit('flops_accuracy.py'):
         cfg = load_config(args.config, args.cfg_options)
-    evaluator = FlopsAccuracyEvaluator(
-        cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
-        baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
-        baseline_name=args.baseline_name,
-        scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
+    try:
+        evaluator = FlopsAccuracyEvaluator(
+            cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
+            baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
+            baseline_name=args.baseline_name,
+            scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        # a model, checkpoint or setting the report cannot read: one line,
+        # as infer.py says it
+        print(f'flops_accuracy.py: cannot load the models: {err}', file=sys.stderr)
+        return 2
     report = evaluator.evaluate()
     # What the config file alone does not say (a reread cascade, a test set).
     report['inputs']['cfg_options'] = dict(args.cfg_options or {})

@@ -47,7 +47,8 @@ def parse_args(argv=None):
                         help='beam search with this width; 1: greedy decoding '
                         "(default: the config's)")
     parser.add_argument('--topk', type=int,
-                        help='also output the k best texts (k > 1: beam search, width >= k)')
+                        help='also output the k best texts (k > 1: beam search of width max(k, the '
+                        "config's beam_width) unless --beam-width is given)")
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
     parser.add_argument('--layouts', nargs='+', metavar='LAYOUT',

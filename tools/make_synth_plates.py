@@ -13,6 +13,7 @@ leaves no split a dataset would read.
 """
 import argparse
 import json
+import sys
 
 from dld.datasets.synth import generate_synth_plates
 
@@ -87,6 +88,9 @@ def main(argv=None) -> None:
         stats = _generate(a)
     except FileExistsError as err:
         raise SystemExit(f'make_synth_plates.py: {err}') from None
+    except ValueError as err:  # layouts, degradation: refused before anything is written
+        print(f'make_synth_plates.py: {err}', file=sys.stderr)
+        raise SystemExit(2) from None
     t = stats['tracks']
     if not stats['rendered']:
         print(f"{a.out} already holds these {t['train']}/{t['val']}/{t['test']} train/val/test "

@@ -25,6 +25,7 @@ import argparse
 import math
 import os
 import os.path as osp
+import pickle
 import sys
 
 import torch
@@ -154,7 +155,13 @@ def main(argv=None) -> dict:
     prepare_run(cfg)
     with registry_hints():  # a mistyped `type` names the close registered ones
         runner = Runner.from_cfg(cfg)
-        load_checkpoint(runner, args.checkpoint)
+        try:
+            load_checkpoint(runner, args.checkpoint)
+        except (OSError, RuntimeError, pickle.UnpicklingError) as err:
+            # missing, truncated, unsafe or of another model: one line, as
+            # infer.py says it
+            print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
+            sys.exit(2)
         metrics = to_jsonable(runner.test())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))

@@ -26,6 +26,7 @@ normalisation excluded.
 """
 import copy
 import logging
+import os
 import os.path as osp
 import time
 from dataclasses import dataclass, field
@@ -326,9 +327,11 @@ class FlopsAccuracyEvaluator:
             if cfg_teacher:
                 cfg_teacher = resolve_teacher_checkpoint(cfg_teacher)
             if not (cfg_teacher and osp.isfile(cfg_teacher)):
+                given = self.cfg.model.get('teacher_ckpt')
                 self.notes.append('teacher rows skipped: the DLD checkpoint holds no teacher '
                                   'weights, no --teacher-ckpt was given and the config\'s '
-                                  'model.teacher_ckpt is not a file')
+                                  f'model.teacher_ckpt ({given!r}) names no checkpoint found '
+                                  f'from {os.getcwd()}')
                 return False
             teacher_checkpoint = cfg_teacher
             self.paths_teacher = cfg_teacher

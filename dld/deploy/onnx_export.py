@@ -63,6 +63,10 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
     selector = getattr(model, 'selector', None) if is_distiller(model) else None
     if test_cfg.get('force_scale') is not None:
         selector = None  # never runs: every image is read at the fixed scale
+    if getattr(selector, 'gumbel_at_test', False):
+        raise ExportError('the selector adds Gumbel noise when reading (gumbel_at_test=True), '
+                          'so its choices are random; export with --cfg-options '
+                          'model.selector.gumbel_at_test=False to pick by its logits')
     if rec.test_cfg.get('decode') != 'greedy':
         print_log(f'The config decodes by {decoding_of(rec)}; the exported graphs decode '
                   'greedily (the export is checked against greedy readings).',

@@ -25,6 +25,9 @@ RUNNER_KEYS = (
     'param_scheduler', 'randomness', 'resume', 'sync_bn', 'test_cfg', 'test_dataloader',
     'test_evaluator', 'train_cfg', 'train_dataloader', 'val_cfg', 'val_dataloader',
     'val_evaluator', 'visualizer', 'work_dir')
+#: Runner settings that must be lists: an option's dotted key would make a
+#: dict of one where the config sets none, and the runner fail on it.
+LIST_KEYS = ('custom_hooks', )
 #: Read by DLD (the synthetic sets a config generates, dld/engine/launch.py)
 #: and by MMEngine's config loading.
 OTHER_KEYS = ('custom_imports', 'synth_plates', 'train_synth_plates')
@@ -53,6 +56,11 @@ def check_option_keys(cfg: Mapping, options: Mapping) -> None:
             raise ConfigOptionError(
                 f'--cfg-options {key}: the config has no {top!r}, and the runner reads no '
                 f'such setting, so it would change nothing; {hint}')
+        if top in LIST_KEYS and top not in cfg and len(parts) > 1:
+            raise ConfigOptionError(
+                f'--cfg-options {key}: {top} is a list, which the config does not set, so '
+                f'{top}.{parts[1]} names nothing (the runner would fail on it); add it to '
+                f'the config: {top} = [dict(type=..., ...)]')
         current = _check_list_indices(cfg.get(top, _ABSENT), parts, key)
         _check_word(key, value, current)
 

@@ -93,7 +93,9 @@ def test_a_configs_teacher_ckpt_that_is_no_file_skips_the_teacher_rows_with_a_no
     evaluator = FlopsAccuracyEvaluator(config, untrained['student'], scales=[1.0],
                                        device='cpu', max_batches=1)
     assert not evaluator.has_teacher
-    assert any("model.teacher_ckpt is not a file" in n for n in evaluator.notes)
+    gone = str(untrained['root'] / 'gone.pth')
+    assert any(f"model.teacher_ckpt ({gone!r}) names no checkpoint found from" in n
+               for n in evaluator.notes)
 
 
 def test_a_teacher_checkpoint_of_other_shapes_is_named(untrained):

@@ -321,3 +321,10 @@ def test_ctc_log_likelihood_is_torchs_ctc_loss(target):
         blank=6, reduction='none')
     assert ctc_log_likelihood(log_probs.double().numpy(), target, 6) == \
         pytest.approx(float(expected), rel=1e-6)
+
+
+def test_a_selector_that_reads_with_gumbel_noise_is_refused(gru_export, tmp_path, capsys):
+    assert _export(gru_export, tmp_path / 'out', '--cfg-options',
+                   'model.selector.gumbel_at_test=True') == 2
+    assert 'model.selector.gumbel_at_test=False' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()

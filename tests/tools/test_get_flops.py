@@ -104,3 +104,23 @@ def test_cfg_options_reach_the_model_and_a_pair_without_a_value_is_named(tiny_co
         _tool().main([tiny_config, '--cfg-options', 'model.scales'])
     assert "--cfg-options takes key=value pairs (e.g. model.test_cfg.decode=beam), got " \
         "'model.scales'" in capsys.readouterr().err
+
+
+def test_shape_sets_a_distillers_base_size(tiny_config, capsys):
+    """The FLOPs of another base size, the teacher's reference included (it
+    was refused unless it equalled model.base_size, which the docs' example
+    did not)."""
+    assert _tool().main([tiny_config, '--shape', '32', '96', '--json']) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table['base_size'] == [32, 96]
+    assert [r['input_size'] for r in table['scales']] == [[32, 96], [16, 48], [10, 29]]
+    assert _tool().main([tiny_config, '--json']) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert full['reference_gflops'] > table['reference_gflops']
+
+
+def test_a_refused_setting_is_one_line_and_exit_status_2(tiny_config, capsys):
+    assert _tool().main([tiny_config, '--cfg-options', 'model.test_cfg.reread.scales=[0.5]']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('get_flops.py: test_cfg.reread must be dict(min_score=')
+    assert 'Traceback' not in err

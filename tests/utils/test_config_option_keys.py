@@ -35,6 +35,17 @@ def test_a_key_the_config_cannot_take_is_refused_naming_it(cfg, option, says):
     assert changed.to_dict() == cfg.to_dict()  # nothing merged
 
 
+def test_a_hook_option_where_the_config_sets_no_hooks_is_refused():
+    """The teacher's config has no custom_hooks: the dotted key made a dict
+    the runner failed on after the config was dumped (a docs journey)."""
+    teacher = Config.fromfile(osp.join(REPO, 'configs', 'teacher_plate_hr.py'))
+    assert 'custom_hooks' not in teacher
+    with pytest.raises(ConfigOptionError, match=r'custom_hooks is a list, which the config '
+                       r'does not set, so custom_hooks.start names nothing'):
+        merge_config_options(teacher.copy(), {'custom_hooks.start': 1})
+    merge_config_options(teacher, {'custom_hooks': []})  # the whole list is fine
+
+
 @pytest.mark.parametrize('option', [
     'train_cfg.max_epochs',  # in the config
     'experiment_name', 'work_dir', 'launcher',  # read by the runner, absent from the config

@@ -35,7 +35,8 @@ def parse_args(argv=None):
                         help='scales (default: the distiller\'s, else '
                         f'{" ".join(map(str, DEFAULT_SCALES))})')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='base input size (default: the distiller\'s base_size, else 48 144)')
+                        help="base input size, scale 1.0 (default: the distiller's base_size, "
+                        'which this sets, else 48 144)')
     parser.add_argument('--beam-width', type=int, metavar='W',
                         help="count a beam search of width W (1: greedy decoding; default: "
                         "the config's decoding)")
@@ -48,6 +49,8 @@ def parse_args(argv=None):
         parser.error('--scales must be > 0')
     if args.beam_width is not None and args.beam_width < 1:
         parser.error(f'--beam-width must be >= 1, got {args.beam_width}')
+    if args.shape and min(args.shape) < 1:
+        parser.error(f'--shape must be two sizes >= 1, got {args.shape}')
     return args
 
 
@@ -56,9 +59,11 @@ def flops_table(config, scales=None, shape=None, beam_width=None,
     """Per-scale FLOPs and parameter counts of ``config``'s model (random
     weights; ``cfg_options`` applied), its reading decoded as the config says
     or with a beam of ``beam_width`` (1: greedy)."""
-    from dld.apis.model_loading import build_model_for_inference, load_config
+    from dld.apis.model_loading import build_model_for_inference, is_distiller_config, load_config
     from dld.apis.scaled_prediction import decoding, recognizer_of
     cfg = load_config(config, cfg_options)
+    if shape and is_distiller_config(cfg.model):
+        cfg.model.base_size = tuple(int(s) for s in shape)  # the distiller's scale 1.0
     model = build_model_for_inference(cfg.model).eval()
     with decoding(recognizer_of(model), beam_width):
         return _flops_table(cfg, model, scales, shape)
@@ -73,10 +78,7 @@ def _flops_table(cfg, model, scales, shape) -> dict:
     )
     from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
     if is_distiller(model):
-        base = tuple(shape or model.base_size)
-        if tuple(base) != tuple(model.base_size):
-            raise ValueError(f'--shape {base} differs from the distiller\'s base_size '
-                             f'{tuple(model.base_size)}; set model.base_size instead')
+        base = tuple(model.base_size)
         costs = model.costs
         scales = list(scales or model.scales)
         teacher = costs.teacher_flops
@@ -114,7 +116,14 @@ def _params(n: int) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    table = flops_table(args.config, args.scales, args.shape, args.beam_width, args.cfg_options)
+    from dld.engine.launch import config_errors_exit
+    try:
+        with config_errors_exit('get_flops.py'):
+            table = flops_table(args.config, args.scales, args.shape, args.beam_width,
+                                args.cfg_options)
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        print(f'get_flops.py: {err}', file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(table, indent=2))
         return 0

@@ -1,0 +1,58 @@
+"""Refusals that printed a traceback now end the tool with one line and
+exit status 2, as infer.py's do (a docs journey's findings)."""
+import os.path as osp
+import sys
+
+import pytest
+from repo_scripts import load_script
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.join(HERE, '..', 'apis'))
+from attention_dld import make_attention_dld  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def untrained(tmp_path_factory):
+    return make_attention_dld(str(tmp_path_factory.mktemp('refusals')))
+
+
+def _one_line(capsys, tool: str) -> str:
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    line = [x for x in err.splitlines() if x.startswith(f'{tool}: ')]
+    assert len(line) == 1, err
+    return line[0]
+
+
+def test_flops_accuracy_refuses_a_forced_scale_in_one_line(untrained, tmp_path, capsys):
+    tool = load_script('tools/flops_accuracy.py')
+    assert tool.main([untrained['config'], untrained['checkpoint'], '--out',
+                      str(tmp_path / 'report'), '--cfg-options',
+                      'model.test_cfg.force_scale=0.6']) == 2
+    assert 'force_scale=0.6' in _one_line(capsys, 'flops_accuracy.py')
+    assert not (tmp_path / 'report').exists()
+
+
+def test_test_py_refuses_a_truncated_checkpoint_in_one_line(untrained, tmp_path, capsys):
+    truncated = tmp_path / 'cut.pth'
+    with open(untrained['checkpoint'], 'rb') as f:
+        truncated.write_bytes(f.read(1000))
+    tool = load_script('tools/test.py')
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([untrained['config'], str(truncated), '--work-dir', str(tmp_path / 'w'),
+                   '--cfg-options', 'test_cfg.type=TestLoop'])
+    assert exit_.value.code == 2
+    assert f"'{truncated}' (1000 bytes)" in _one_line(capsys, 'test.py')
+
+
+@pytest.mark.parametrize('args, says', [
+    (['--tracks', '100', '--layouts', 'NN'], 'the layouts'),
+    (['--tracks', '10', '--degradation', '{"scale": [0.35, 0.15]}'], 'reversed range'),
+])
+def test_make_synth_plates_refuses_impossible_sets_in_one_line(tmp_path, capsys, args, says):
+    tool = load_script('tools/make_synth_plates.py')
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([str(tmp_path / 'plates'), '--no-progress', *args])
+    assert exit_.value.code == 2
+    assert says in _one_line(capsys, 'make_synth_plates.py')
+    assert not (tmp_path / 'plates' / 'train').exists()
