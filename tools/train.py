@@ -6,6 +6,7 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
+import pickle
 import sys
 
 import torch
@@ -16,7 +17,7 @@ from mmengine.runner import Runner
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader before any checkpoint (`load_from`, `--resume`) is read.
-from dld.engine.checkpoint import latest_checkpoint
+from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
@@ -32,6 +33,7 @@ from dld.engine.lr_schedule_options import (
     warn_schedule_outlasting_training,
 )
 from dld.engine.runner_settings import ConfigSettingError
+from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
 
@@ -80,16 +82,20 @@ def build_config(args) -> Config:
 
     if args.resume == 'auto':
         ckpt = latest_checkpoint(cfg.work_dir)
-        if ckpt is None and cfg.get('load_from'):
+        if ckpt is None:
             # Nothing saved yet (a run stopped in its first epoch): start as
             # configured. Cleared, `load_from` (the weights a student cycle
-            # starts from, say) would be silently dropped for random ones.
-            print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; starting from '
-                      f'load_from={cfg.load_from}.', logger='current')
+            # starts from, say) would be silently dropped for random ones;
+            # and `resume=True` would let MMEngine follow a `last_checkpoint`
+            # naming a file that is gone, and fail.
+            start = (f'from load_from={cfg.load_from}' if cfg.get('load_from') else
+                     'afresh')
+            print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; starting {start}.',
+                      logger='current')
             cfg.resume = False
         else:
             cfg.resume = True
-            cfg.load_from = ckpt  # None: nothing to resume, MMEngine starts afresh
+            cfg.load_from = ckpt
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -147,6 +153,12 @@ def main(argv=None) -> None:
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         runner = Runner.from_cfg(cfg)
+        try:
+            check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
+        except (StartCheckpointError, CheckpointReadError, OSError,
+                pickle.UnpicklingError) as err:  # unreadable or unsafe
+            print(f'train.py: {err}', file=sys.stderr)
+            sys.exit(2)
         relax_deterministic_algorithms(cfg)
         runner.train()
     finish_run()

@@ -37,6 +37,9 @@ default_hooks = dict(
     # Each unreadable image is logged where it is read, in a worker; this
     # adds one warning per epoch with how many the epoch skipped in all.
     skipped_images=dict(type='SkippedImagesHook'),
+    # A step that leaves a NaN or infinity in the loss or the weights stops
+    # the run before a checkpoint holds it (and rotates a good one out).
+    non_finite=dict(type='NonFiniteCheckHook'),
 )
 
 env_cfg = dict(

@@ -190,7 +190,7 @@ def test_cli_flags_reach_the_config(tiny_teacher_config, train_tool, tmp_path):
         '--cfg-options', 'optim_wrapper.optimizer.lr=0.5'])
     cfg = train_tool.build_config(args)
     assert cfg.work_dir == str(tmp_path)
-    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.resume is False and cfg.load_from is None  # nothing to resume yet: afresh
     assert cfg.auto_scale_lr.enable is True
     assert cfg.optim_wrapper.optimizer.lr == 0.5
     assert cfg.default_scope == 'dld'
@@ -375,3 +375,84 @@ def test_auto_scale_lr_scales_the_one_cycle_peak(tiny_teacher_config, train_tool
     ckpt = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu', weights_only=True)
     # batch 4 of base_batch_size 64, one process: the peak 1e-3 becomes 1e-3 / 16
     assert ckpt['optimizer']['param_groups'][0]['max_lr'] == pytest.approx(1e-3 / 16)
+
+
+@HOOKS.register_module(force=True)
+class FilesAtSaveHook(Hook):
+    """The work dir's checkpoints as each save begins."""
+    seen = []
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        FilesAtSaveHook.seen.append(
+            sorted(f for f in os.listdir(runner.work_dir) if f.startswith('epoch_')))
+
+
+def test_keeping_one_checkpoint_removes_the_old_one_after_the_new_is_saved(
+        tiny_teacher_config, train_tool, run_name, tmp_path):
+    """MMEngine removed the kept checkpoint before writing the next: with
+    max_keep_ckpts=1, a kill or a full disk in between left nothing to
+    resume from (a failure-modes journey)."""
+    FilesAtSaveHook.seen = []
+    config = tmp_path / 'keep_one.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "custom_hooks = [dict(type='FilesAtSaveHook')]\n"
+                      "default_hooks = dict(checkpoint=dict(max_keep_ckpts=1, save_best=None))\n")
+    work = tmp_path / 'work'
+    _train(train_tool, str(config), work, run_name(), 'train_cfg.max_epochs=2')
+    assert FilesAtSaveHook.seen == [[], ['epoch_1.pth']]
+    assert sorted(f for f in os.listdir(work) if f.endswith('.pth')) == ['epoch_2.pth']
+
+
+def test_resume_with_a_pointer_to_a_gone_checkpoint_and_none_left_starts_afresh(
+        tiny_teacher_config, train_tool, tmp_path):
+    """MMEngine followed the stale pointer itself and failed (FileNotFoundError)."""
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    cfg = train_tool.build_config(train_tool.parse_args(
+        [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.resume is False and not cfg.get('load_from')
+
+
+@HOOKS.register_module(force=True)
+class PoisonWeightsHook(Hook):
+    """A step that diverges: the first weight becomes NaN before iteration ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at:
+            with torch.no_grad():
+                next(runner.model.parameters()).fill_(float('nan'))
+
+
+def test_a_run_that_diverges_stops_before_a_checkpoint_holds_it(
+        tiny_teacher_config, train_tool, run_name, tmp_path):
+    """It went on with loss nan, scored 0 % and rotated good checkpoints out
+    (a failure-modes journey); now it stops, naming the last good one."""
+    config = tmp_path / 'diverges.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "custom_hooks = [dict(type='PoisonWeightsHook', at=2)]\n")
+    work = tmp_path / 'work'
+    with pytest.raises(RuntimeError, match=r'Training diverged at epoch 2, iteration 3: the '
+                       r'loss is nan\. .*the last checkpoint, .*epoch_1\.pth, was saved'):
+        _train(train_tool, str(config), work, run_name())
+    assert sorted(f for f in os.listdir(work) if f.startswith('epoch_')) == ['epoch_1.pth']
+    state = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    assert all(v.isfinite().all() for v in state['state_dict'].values()
+               if v.is_floating_point())
+
+
+def test_resuming_with_a_changed_model_stops_before_training(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+    """It validated a half-loaded model, then failed in the optimiser with an
+    unrelated size error (a failure-modes journey)."""
+    work = tmp_path / 'work'
+    _train(train_tool, tiny_teacher_config, work, run_name(), 'train_cfg.max_epochs=1')
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume',
+                         '--cfg-options', f'experiment_name={run_name()}',
+                         'model.decoder.d_model=16', 'model.encoder.d_model=16'])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert 'train.py: the checkpoint --resume continues' in err
+    assert 'was saved by another model' in err and 'Traceback' not in err

@@ -1,4 +1,5 @@
 """MMEngine's CheckpointHook, made safe to interrupt and safe to load."""
+import contextlib
 import logging
 import os
 import os.path as osp
@@ -65,23 +66,28 @@ class AtomicCheckpointHook(CheckpointHook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)
 
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        # MMEngine removes the oldest kept checkpoint before it writes the
+        # new one: with max_keep_ckpts=1 a kill or a full disk in between
+        # left nothing to resume from. The removal waits for the new one.
+        with _deferred_removals(self.file_backend) as deferred:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        for path in deferred or ():
+            if path != self.last_ckpt:
+                self.file_backend.remove(path)
+
     def _save_best_checkpoint(self, runner, metrics) -> None:
         if self.save_best:
             self._check_best_keys(runner, metrics)
-        backend = self.file_backend
-        deferred = []
-        backend.remove = deferred.append  # shadows the method during the call
-        try:
+        with _deferred_removals(self.file_backend) as deferred:
             super()._save_best_checkpoint(runner, metrics)
-        finally:
-            del backend.remove
         best = getattr(self, 'best_ckpt_path', None)
         if (self.best_link and best and is_main_process()
                 and _parse_uri_prefix(str(best)) == '' and osp.isfile(best)):
             _point_link_at(osp.join(osp.dirname(best), self.best_link), best)
-        for path in deferred:
+        for path in deferred or ():
             if path != best:
-                backend.remove(path)
+                self.file_backend.remove(path)
 
     def _check_best_keys(self, runner, metrics: dict) -> None:
         """MMEngine fails on a ``save_best`` key the metrics lack with a bare
@@ -105,6 +111,22 @@ class AtomicCheckpointHook(CheckpointHook):
                     f'{value}, which ranks nothing; it is skipped while it stays so (said '
                     'once). Set save_best to a metric that scores every epoch, such as '
                     "'plate/accuracy'.", logger='current', level=logging.WARNING)
+
+
+@contextlib.contextmanager
+def _deferred_removals(backend):
+    """The files ``backend.remove`` is asked to remove in the block, kept
+    until the caller removes them (the method is shadowed meanwhile); None
+    inside another such block, whose caller removes them."""
+    if 'remove' in vars(backend):
+        yield None
+        return
+    deferred = []
+    backend.remove = deferred.append
+    try:
+        yield deferred
+    finally:
+        del backend.remove
 
 
 def _check_keywords(kwargs: dict) -> None:

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from dld.engine.checkpoint import load_checkpoint_file, submodule_state
+from dld.utils.finite import first_non_finite
 
 TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
 
@@ -79,6 +80,11 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
         cause = (_other_decoder(teacher, state) or 'other widths? a student with per-scale '
                  'BatchNorm needs `scale_norm` in the teacher config too')
         raise RuntimeError(f'{path} does not fit `model.teacher` ({cause}): {err}') from None
+    bad = first_non_finite(teacher)
+    if bad is not None:  # a diverged run's best checkpoint: it would teach NaN
+        raise ValueError(f"{path}: the teacher's {bad} holds NaN or infinity (saved by a "
+                         'run that diverged?); train the teacher again, or point '
+                         'model.teacher_ckpt at a checkpoint saved before it diverged')
     return path
 
 

@@ -1,0 +1,77 @@
+"""Whether the checkpoint a run starts from (``load_from``, ``--resume``) fits its model.
+
+MMEngine loads both leniently: it prints the keys that differ and trains on.
+A ``load_from`` of another model (a teacher's checkpoint for a DLD stage, a
+student of other widths) then trains from random weights, and a resume with
+a changed model validates a half-loaded one before failing in the optimiser
+with an unrelated message. Checked here before training, on a copy of the
+model, so that its own loading rules (per-scale BatchNorm statistics from a
+plain BatchNorm's, a training-only head dropped) apply.
+"""
+import copy
+import os.path as osp
+from typing import List
+
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+
+class StartCheckpointError(RuntimeError):
+    """The checkpoint a run starts from does not fit its model."""
+
+
+def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
+    """Raise :class:`StartCheckpointError` when ``path`` does not fit ``model``.
+
+    Resuming needs every weight, of the same shape; ``load_from`` needs the
+    same shapes and at least one weight in common, and logs what it leaves
+    at its initialisation. A path that is not a local file is left to
+    MMEngine (which names it).
+    """
+    if not path or not osp.isfile(path):
+        return
+    from dld.apis.model_loading import read_state_dict
+    model = model.module if is_model_wrapper(model) else model
+    state, _ = read_state_dict(path)
+    flag = 'the checkpoint --resume continues' if resume else 'load_from'
+    probe = copy.deepcopy(model)
+    try:
+        result = probe.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        sizes = [line.strip().rstrip('.') for line in str(err).splitlines()
+                 if 'size mismatch' in line]
+        raise StartCheckpointError(
+            f'{flag} ({path}) was saved by another model: {len(sizes)} weight(s) differ in '
+            f'shape, e.g. {"; ".join(sizes[:2])}. ' + _hint(resume)) from None
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    if resume and (missing or unexpected):
+        differ = ([f'{_names(missing)} of the model missing'] if missing else []) + \
+            ([f"{_names(unexpected)} that are not the model's"] if unexpected else [])
+        raise StartCheckpointError(
+            f'{flag} ({path}) does not hold this model: {" and ".join(differ)}. '
+            + _hint(resume))
+    if not set(state) & set(probe.state_dict()):
+        raise StartCheckpointError(
+            f'load_from ({path}) shares no weight with the model (it holds '
+            f'{_names(list(state))}), so training would start from random weights. '
+            + _hint(resume))
+    if missing:
+        print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
+                  f'(not in the checkpoint).', logger='current')
+
+
+def _names(keys: List[str]) -> str:
+    """``12 weights (teacher.*, selector.*)``: a count and the top-level parts."""
+    if not keys:
+        return 'no weight'
+    tops = sorted({k.split('.')[0] + '.*' if '.' in k else k for k in keys})
+    return (f'{len(keys)} weight{"s" if len(keys) > 1 else ""} '
+            f'({", ".join(tops[:4])}{", ..." if len(tops) > 4 else ""})')
+
+
+def _hint(resume: bool) -> str:
+    if resume:
+        return ('Resume with the config it was trained with, or start a new run from its '
+                'weights with load_from (in another work dir).')
+    return "Give load_from a checkpoint of this model (the stage its config names)."

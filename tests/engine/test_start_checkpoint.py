@@ -1,0 +1,63 @@
+"""The checkpoint a run starts from must fit its model (MMEngine loads it leniently)."""
+import pytest
+import torch
+from torch import nn
+
+from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
+from dld.models.layers import ScaleBatchNorm2d
+
+
+def _save(tmp_path, state: dict, name: str = 'ckpt.pth') -> str:
+    path = str(tmp_path / name)
+    torch.save(dict(state_dict=state, meta={}), path)
+    return path
+
+
+def _model():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), ScaleBatchNorm2d(4, num_scales=3), nn.Linear(4, 2))
+
+
+def test_a_checkpoint_of_the_model_fits_for_load_from_and_resume(tmp_path):
+    model = _model()
+    path = _save(tmp_path, model.state_dict())
+    check_start_checkpoint(model, path, resume=False)
+    check_start_checkpoint(model, path, resume=True)
+
+
+def test_a_checkpoint_of_another_model_is_refused(tmp_path):
+    path = _save(tmp_path, {'student.0.weight': torch.zeros(4, 3, 3, 3)})
+    with pytest.raises(StartCheckpointError, match=r'shares no weight with the model \(it '
+                       r'holds 1 weight \(student\.\*\)\), so training would start from '
+                       r'random weights'):
+        check_start_checkpoint(_model(), path, resume=False)
+
+
+def test_weights_of_another_shape_are_refused_naming_them(tmp_path):
+    state = _model().state_dict()
+    state['2.weight'] = torch.zeros(2, 8)
+    path = _save(tmp_path, state)
+    for resume, flag in ((False, 'load_from'), (True, 'the checkpoint --resume continues')):
+        with pytest.raises(StartCheckpointError, match=rf'{flag} \(.*\) was saved by another '
+                           r'model: 1 weight\(s\) differ in shape, e.g. size mismatch for '
+                           r'2\.weight'):
+            check_start_checkpoint(_model(), path, resume=resume)
+
+
+def test_load_from_may_leave_some_weights_but_a_resume_may_not(tmp_path):
+    state = {k: v for k, v in _model().state_dict().items() if not k.startswith('2.')}
+    path = _save(tmp_path, state)
+    check_start_checkpoint(_model(), path, resume=False)  # logged, not refused
+    with pytest.raises(StartCheckpointError, match=r'does not hold this model: 2 weights '
+                       r'\(2\.\*\) of the model missing\. Resume with the config'):
+        check_start_checkpoint(_model(), path, resume=True)
+
+
+def test_the_models_own_loading_rules_apply(tmp_path):
+    """A plain BatchNorm's statistics load into every scale of a per-scale one."""
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    check_start_checkpoint(_model(), _save(tmp_path, plain.state_dict()), resume=False)
+
+
+def test_a_path_that_is_no_local_file_is_left_to_mmengine(tmp_path):
+    check_start_checkpoint(_model(), None, resume=False)
+    check_start_checkpoint(_model(), 'https://example.org/ckpt.pth', resume=False)
