@@ -71,10 +71,14 @@ def main(argv=None) -> int:
     rec = PlateRecognizer(cfg, args.checkpoint, device='cpu')
     reader = OnnxPlateReader(args.export_dir, threads=args.threads,
                              batch_size=args.batch_size)
+    if is_distiller(rec.model) and not set(reader.scales) <= set(rec.model.scales):
+        print(f'{args.export_dir} holds scales {reader.scales}, which {args.config} has not '
+              f'({list(rec.model.scales)}): export this config first', file=sys.stderr)
+        return 2
     images = synthetic_check_images(args.batch_size, seed=11)
     resized = [reader.resize(reader.load(img)) for img in images]
     batch = np.stack([r[0] for r in resized])
-    ratios = np.asarray([r[1] for r in resized], dtype=np.float32)
+    ratios = np.asarray([r[1] for r in resized], dtype=np.float64)
     t_batch, t_ratios = torch.from_numpy(batch), torch.from_numpy(ratios)
     n = len(images)
     rows, figures = [], dict(batch_size=n, threads=args.threads, scales={})

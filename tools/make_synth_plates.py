@@ -92,10 +92,8 @@ def main(argv=None) -> None:
         print(f'make_synth_plates.py: {err}', file=sys.stderr)
         raise SystemExit(2) from None
     t = stats['tracks']
-    if not stats['rendered']:
-        print(f"{a.out} already holds these {t['train']}/{t['val']}/{t['test']} train/val/test "
-              'tracks (same arguments, same bytes): nothing rendered; --overwrite renders '
-              'them again.')
+    if not stats['rendered']:  # the generator said so (logged)
+        print('--overwrite renders them again.')
         return
     print(f"Wrote {t['train']}/{t['val']}/{t['test']} train/val/test tracks "
           f"({stats['images']} images) to {a.out} in {stats['seconds']:.1f} s "

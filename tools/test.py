@@ -152,7 +152,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     with config_errors_exit('test.py'):
         cfg = build_config(args)
-    prepare_run(cfg)
+    prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
     with registry_hints():  # a mistyped `type` names the close registered ones
         runner = Runner.from_cfg(cfg)
         try:

@@ -6,7 +6,9 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
+import contextlib
 import pickle
+import signal
 import sys
 
 import torch
@@ -160,8 +162,33 @@ def main(argv=None) -> None:
             print(f'train.py: {err}', file=sys.stderr)
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
-        runner.train()
+        with stop_on_signals(runner):
+            runner.train()
     finish_run()
+
+
+@contextlib.contextmanager
+def stop_on_signals(runner: Runner):
+    """SIGTERM (``kill``, a scheduler's preemption, ``docker stop``) stops the
+    run as Ctrl-C does: through its clean-up (the checkpoint being written is
+    discarded, the loader's workers stopped), with one line saying where it
+    stopped and what ``--resume`` continues from, and exit status 130. It
+    died at once, saying nothing, its workers left running."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        last = runner.message_hub.get_info('last_ckpt')
+        how = f'by {err}' if str(err) else 'by Ctrl-C'
+        print(f'train.py: stopped {how} at epoch {runner.epoch + 1}, iteration '
+              f'{runner.iter + 1}; ' + (f'--resume continues from {last}.' if last else
+                                        'no checkpoint was saved yet.'), file=sys.stderr)
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == '__main__':

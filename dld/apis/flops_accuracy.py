@@ -258,7 +258,7 @@ class FlopsAccuracyEvaluator:
                  amp: bool = False, baseline_name: Optional[str] = None) -> None:
         self.cfg = load_config(config)
         # A fresh clone has no test set yet: generate the synthetic one first (logged).
-        ensure_config_data(self.cfg)
+        ensure_config_data(self.cfg, loaders=('test_dataloader', ))
         self.device = resolve_device(device)
         self.amp_dtype = resolve_amp(self.device.type, amp)
         self.notes: List[str] = []

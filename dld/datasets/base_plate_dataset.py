@@ -200,6 +200,12 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 rec.where, f'{len(rec.lr_paths)} LR frames but {len(rec.hr_paths)} HR frames; '
                 'LR and HR must pair frame by frame')
         if rec.hr_paths is None and self.load_hr:
+            loader = self._image_loader()
+            if loader is not None and not loader.with_lr:  # load_hr=False cannot help
+                raise PlateAnnotationError(
+                    rec.where, 'LR-only track, but this set reads the HR crop only '
+                    '(its LoadPlateImages has with_lr=False: a teacher, or the efficiency '
+                    "setting's student); give the track's HR frames")
             mode = 'test mode with load_hr=True' if self.test_mode else 'train mode'
             raise PlateAnnotationError(
                 rec.where, f'LR-only track but the dataset is in {mode}, which loads HR; '
@@ -259,9 +265,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if bad:
             shown = '\n  '.join(str(err) for err in bad[:10])
             more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
+            total = len(bad) + len(seen)
             print_log(
-                f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) '
-                f'(strict=False):\n  {shown}{more}',
+                f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) of {total} '
+                f'({100 * len(bad) / total:.1f} %; strict=False), '
+                f'{self.ann_file or self.data_root}:\n  {shown}{more}',
                 logger='current', level=logging.WARNING)
         if not data_list:
             # MMEngine would fail later with "need at least one array to

@@ -17,7 +17,7 @@ import math
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -27,6 +27,11 @@ FORMAT = 'dld-onnx'
 FORMAT_VERSION = 1
 INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
                       bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
+#: Image files a folder given to the command line is searched for.
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
+                    '.pgm', '.pbm', '.jp2')
+#: Larger images are refused before decoding, as DLD's inference does.
+DEFAULT_MAX_PIXELS = 16384 * 16384
 
 ImageLike = Union[str, np.ndarray]
 
@@ -41,25 +46,39 @@ class OnnxPlateReader:
         threads: threads of each session's operators (ONNX Runtime's
             ``intra_op_num_threads``); None: its default, every core.
         batch_size: images per graph run.
+        max_pixels: larger images are refused (an error record), as
+            ``PlateRecognizer`` refuses them; None for no limit.
 
     Calling it with image paths or arrays (uint8 ``(H, W)``, ``(H, W, 1)``,
-    ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA) returns one dict per image:
-    ``text``, ``confidence`` (the model's probability of the text),
-    ``scale`` (of the kept reading), ``scales_read`` (every scale read, in
-    order) and ``gflops`` (what the reading cost, the selector included):
-    the keys of ``PlateRecognizer``'s records.
+    ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA), one or a list, returns one
+    dict per image, with the keys of ``PlateRecognizer``'s records:
+    ``input`` (the path, or ``array[i]``), ``text``, ``confidence`` (the
+    model's probability of the text), ``scale`` (of the kept reading),
+    ``scales_read`` (every scale read, in order), ``gflops`` (what the
+    reading cost, the selector included) and ``error``: None, or why the
+    image could not be read (its other values are then None), so that one
+    bad file does not stop the rest.
     """
 
     def __init__(self, model_dir: str, providers: Optional[Sequence[str]] = None,
-                 threads: Optional[int] = None, batch_size: int = 32) -> None:
+                 threads: Optional[int] = None, batch_size: int = 32,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
         import onnxruntime as ort
         self.model_dir = model_dir
         self.manifest = read_manifest(model_dir)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
         self.batch_size = batch_size
+        self.max_pixels = max_pixels
         options = ort.SessionOptions()
+        # A reading runs several sessions in turn (selector, then each scale
+        # chosen): threads left spinning after one run take the cores from
+        # the next. Without spinning, DLD + selector reads 1.5x the images/s
+        # on 2 cores (benchmarks/onnx_throughput.py).
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                raise ValueError(f'threads must be an integer >= 1, got {threads!r}')
             options.intra_op_num_threads = int(threads)
         providers = list(providers or ['CPUExecutionProvider'])
 
@@ -93,14 +112,24 @@ class OnnxPlateReader:
         files (OpenCV, BGR, or grey for a grey model)."""
         if isinstance(image, (str, os.PathLike)):
             path = os.fspath(image)
+            if osp.isdir(path):
+                raise ValueError(f'{path}: a folder, not an image file')
             try:
                 buf = np.fromfile(path, dtype=np.uint8)
             except OSError as err:
                 raise ValueError(f'{path}: cannot read image ({err.strerror})') from err
+            if not buf.size:
+                raise ValueError(f'{path}: empty file (0 bytes)')
+            self._check_header_size(buf, path)
             flag = cv2.IMREAD_GRAYSCALE if self._grey else cv2.IMREAD_COLOR
-            img = cv2.imdecode(buf, flag) if buf.size else None
+            try:
+                img = cv2.imdecode(buf, flag)
+            except cv2.error as err:  # e.g. above OpenCV's own pixel limit
+                raise ValueError(f'{path}: cannot decode image (OpenCV refused it: '
+                                 f'{getattr(err, "err", None) or err})') from err
             if img is None or img.size == 0:
                 raise ValueError(f'{path}: cannot decode image (corrupt or not an image)')
+            self._check_size(img, path)
             return img[..., None] if img.ndim == 2 else img
         if not isinstance(image, np.ndarray):
             raise ValueError(f'expected an image path or a numpy array, got '
@@ -111,6 +140,7 @@ class OnnxPlateReader:
             raise ValueError(f'array of shape {tuple(image.shape)} and dtype {image.dtype} is '
                              'not an image: give uint8 (H, W), (H, W, 1), (H, W, 3) BGR or '
                              '(H, W, 4) BGRA')
+        self._check_size(img, 'the array')
         if img.ndim == 3 and img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
         if self._grey and img.ndim == 3:
@@ -118,6 +148,18 @@ class OnnxPlateReader:
         elif not self._grey and img.ndim == 2:
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         return np.ascontiguousarray(img[..., None] if img.ndim == 2 else img)
+
+    def _check_size(self, img: np.ndarray, source: str) -> None:
+        if self.max_pixels is not None and img.shape[0] * img.shape[1] > self.max_pixels:
+            raise ValueError(f'{source}: image of {img.shape[1]}x{img.shape[0]} pixels exceeds '
+                             f'the limit of {self.max_pixels} pixels')
+
+    def _check_header_size(self, buf: np.ndarray, path: str) -> None:
+        """A PNG's size from its header, refused before decoding a forged one."""
+        if self.max_pixels is not None and buf[:8].tobytes() == b'\x89PNG\r\n\x1a\n' \
+                and buf.size >= 24:
+            w, h = (int.from_bytes(buf[i:i + 4].tobytes(), 'big') for i in (16, 20))
+            self._check_size(np.empty((h, w, 0)), path)
 
     def resize(self, img: np.ndarray):
         """``(H, W, C)`` -> the model's input size and its ``valid_ratio``, as
@@ -136,23 +178,47 @@ class OnnxPlateReader:
         return out, new_w / tw
 
     # ---------------------------------------------------------------- reading
-    def __call__(self, images: Sequence[ImageLike], scale: Optional[float] = None
-                 ) -> List[Dict]:
-        """Read ``images``; ``scale`` reads every image at that exported scale
-        instead of the selector's choice."""
+    def __call__(self, images: Union[ImageLike, Iterable[ImageLike]],
+                 scale: Optional[float] = None) -> List[Dict]:
+        """Read ``images`` (one, or several); ``scale`` reads every image at
+        that exported scale instead of the selector's choice."""
+        self._check_scale(scale)
+        if isinstance(images, (str, os.PathLike, np.ndarray)):
+            images = [images]
+        results, chunk = [], []
+        for i, image in enumerate(images):
+            source = (os.fspath(image) if isinstance(image, (str, os.PathLike))
+                      else f'array[{i}]')
+            try:
+                chunk.append((source, *self.resize(self.load(image))))
+            except ValueError as err:
+                chunk.append((source, str(err), None))
+            if len(chunk) == self.batch_size:
+                results += self._read_chunk(chunk, scale)
+                chunk = []
+        return results + (self._read_chunk(chunk, scale) if chunk else [])
+
+    def _read_chunk(self, chunk, scale) -> List[Dict]:
+        good = [i for i, (_, _, ratio) in enumerate(chunk) if ratio is not None]
+        out = [dict(input=source, text=None, confidence=None, scale=None, scales_read=[],
+                    gflops=None, error=error) for source, error, _ in chunk]
+        if good:
+            batch = np.stack([chunk[i][1] for i in good])
+            ratios = np.asarray([chunk[i][2] for i in good], dtype=np.float64)
+            for i, reading in zip(good, self.read_batch(batch, ratios, scale)):
+                out[i] = dict(input=chunk[i][0], **reading, error=None)
+        return out
+
+    def _check_scale(self, scale: Optional[float]) -> None:
         if scale is not None and float(scale) not in self._sessions:
             raise ValueError(f'scale {scale} was not exported; exported: {self.scales}')
-        results = []
-        for start in range(0, len(images), self.batch_size):
-            chunk = [self.resize(self.load(img)) for img in images[start:start + self.batch_size]]
-            batch = np.stack([c[0] for c in chunk])
-            ratios = np.asarray([c[1] for c in chunk], dtype=np.float32)
-            results += self.read_batch(batch, ratios, scale)
-        return results
 
     def read_batch(self, batch: np.ndarray, valid_ratio: np.ndarray,
                    scale: Optional[float] = None) -> List[Dict]:
-        """Read resized images ``(B, H, W, C)`` uint8 with their ``valid_ratio (B,)``."""
+        """Read resized images ``(B, H, W, C)`` uint8 with their ``valid_ratio (B,)``
+        (:meth:`resize` makes both)."""
+        self._check_scale(scale)
+        valid_ratio = np.asarray(valid_ratio, dtype=np.float64)
         n = len(batch)
         forced = scale if scale is not None else self.fixed_scale
         with_selector = forced is None and self._selector is not None
@@ -258,27 +324,56 @@ def read_manifest(model_dir: str) -> dict:
     if missing:
         raise FileNotFoundError(f'{model_dir}: {MANIFEST} names files that are not there: '
                                 f'{missing}')
+    exported = {float(s['scale']) for s in manifest['scales']}
+    read = [manifest['fixed_scale']] if manifest.get('fixed_scale') is not None else []
+    read += (manifest.get('reread') or {}).get('scales', [])
+    read += (manifest.get('selector') or {}).get('scales', [])
+    unexported = sorted({float(s) for s in read} - exported)
+    if unexported:
+        raise ValueError(f'{path}: the model reads at {unexported}, which were not exported '
+                         f'(exported: {sorted(exported)}); export again')
     return manifest
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Read plate images with an exported DLD model (ONNX Runtime); prints '
-        'path, text, confidence, scale and GFLOPs, tab-separated.')
+        'path, text, confidence, scale and GFLOPs, tab-separated, one line an image.')
     parser.add_argument('model_dir', help='folder written by tools/deployment/export_onnx.py')
-    parser.add_argument('images', nargs='+', help='image files')
+    parser.add_argument('images', nargs='+',
+                        help='image files, or folders (searched for images, recursively)')
     parser.add_argument('--scale', type=float, help='read every image at this exported scale')
-    parser.add_argument('--threads', type=int, help='ONNX Runtime threads per session')
+    parser.add_argument('--threads', type=int, help='ONNX Runtime threads per session (>= 1)')
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
     try:
         reader = OnnxPlateReader(args.model_dir, threads=args.threads)
-        readings = reader(args.images, scale=args.scale)
+        reader._check_scale(args.scale)
     except (OSError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    for path, r in zip(args.images, readings):
-        print(f"{path}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t{r['gflops']:.4f}")
-    return 0
+    readings = reader(image_files(args.images), scale=args.scale)
+    for r in readings:
+        if r['error']:
+            print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
+        else:
+            print(f"{r['input']}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t"
+                  f"{r['gflops']:.4f}")
+    # as tools/infer.py: a failure only when nothing could be read
+    return 1 if readings and all(r['error'] for r in readings) else 0
+
+
+def image_files(paths: Sequence[str]) -> List[str]:
+    """``paths`` with each folder replaced by the image files below it, sorted."""
+    out = []
+    for path in paths:
+        if not osp.isdir(path):
+            out.append(path)
+            continue
+        out += sorted(osp.join(root, name) for root, _, names in os.walk(path)
+                      for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+    return out
 
 
 if __name__ == '__main__':

@@ -29,11 +29,13 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
   write checkpoints to a temporary file and rename it into place.
 """
+import errno
 import logging
 import os
 import os.path as osp
 import pickle
 import re
+import shutil
 import struct
 import tempfile
 from collections.abc import Callable
@@ -342,9 +344,15 @@ class AtomicLocalBackend(LocalBackend):
             # plain open() would have.
             os.chmod(tmp, 0o666 & ~_UMASK)
             os.replace(tmp, filepath)
-        except BaseException:
+        except BaseException as err:
             if osp.exists(tmp):
                 os.remove(tmp)
+            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+                # the bare error names no file; what was kept is whole
+                free = shutil.disk_usage(folder).free
+                raise OSError(err.errno, f'No space left to write {filepath} '
+                              f'({len(data) / 2**20:.1f} MiB; {free / 2**20:.1f} MiB free in '
+                              f'{folder}); the files written before it are whole') from err
             raise
 
 

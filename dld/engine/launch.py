@@ -17,7 +17,7 @@ import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.distributed as torch_dist
@@ -87,12 +87,14 @@ def _named_paths(node, data_root: Optional[str] = None) -> Iterator[str]:
             yield osp.join(data_root, node)
 
 
-def config_reads_folder(cfg: Config, folder: str) -> bool:
-    """Whether the runner's dataloaders (``train/val/test_dataloader``) name
-    ``folder`` or anything in it: a ``data_root``, an ``ann_file``, an
-    ``exclude_ann_files`` entry. True for a config that has none of them
-    (a data-only config), so its set is still made."""
-    loaders = [cfg.get(k) for k in RUNNER_DATALOADERS if cfg.get(k)]
+def config_reads_folder(cfg: Config, folder: str,
+                        loaders: Sequence[str] = RUNNER_DATALOADERS) -> bool:
+    """Whether the dataloaders ``loaders`` (default the runner's three,
+    ``train/val/test_dataloader``) name ``folder`` or anything in it: a
+    ``data_root``, an ``ann_file``, an ``exclude_ann_files`` entry. True for
+    a config that has none of them (a data-only config), so its set is
+    still made."""
+    loaders = [cfg.get(k) for k in loaders if cfg.get(k)]
     if not loaders:
         return True
     target = osp.normpath(osp.abspath(folder))
@@ -103,7 +105,7 @@ def config_reads_folder(cfg: Config, folder: str) -> bool:
     return False
 
 
-def ensure_config_data(cfg: Config) -> None:
+def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
     """Generate the synthetic plates the config points at, if missing.
 
     A config that trains on generated data names it in a top-level
@@ -112,7 +114,8 @@ def ensure_config_data(cfg: Config) -> None:
     cycle on plates it has never seen). Generating them before the runner
     builds the datasets lets a fresh clone run without a separate data step.
     A set that none of the runner's dataloaders reads (a config for data of
-    one's own that inherits a shipped config) is not made.
+    one's own that inherits a shipped config) is not made; ``loaders``
+    names the dataloaders the tool builds (a test, only the test set's).
     Call it on rank 0 only, then ``barrier()``.
     """
     for key in ('synth_plates', 'train_synth_plates'):
@@ -122,13 +125,13 @@ def ensure_config_data(cfg: Config) -> None:
         from dld.datasets.synth import ensure_synth_plates, generate_synth_plates
 
         synth = dict(synth)
-        if not config_reads_folder(cfg, synth.get('data_root', 'data/synth_plates')):
+        if not config_reads_folder(cfg, synth.get('data_root', 'data/synth_plates'), loaders):
             # A config for data of one's own that inherits a shipped config
             # inherits its `synth_plates` too; rendering 1500 tracks (~290 MB)
             # into ./data for nothing would surprise its user.
             print_log(f'Not rendering the synthetic plates of `{key}` '
-                      f'({synth.get("data_root")}): none of the train/val/test '
-                      'dataloaders reads them.', logger='current')
+                      f'({synth.get("data_root")}): none of the dataloaders read here '
+                      f'({", ".join(loaders)}) reads them.', logger='current')
             continue
         # A misspelt key would be a TypeError naming no config when the set
         # is missing, and only a "differs from the set on disk" warning when
@@ -210,16 +213,16 @@ def drop_persistent_workers_without_workers(cfg: Config) -> None:
                       logger='current')
 
 
-def prepare_run(cfg: Config) -> None:
+def prepare_run(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
     """Start the process group (the runner reuses it), then let rank 0 make
-    the config's data while the others wait."""
+    the data that the dataloaders ``loaders`` read while the others wait."""
     if cfg.get('randomness', {}).get('deterministic'):
         # cuBLAS is deterministic only with a fixed workspace; PyTorch
         # raises at the first CUDA matmul without it.
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     init_distributed(cfg)
     if get_rank() == 0:
-        ensure_config_data(cfg)
+        ensure_config_data(cfg, loaders)
     barrier()
 
 

@@ -97,6 +97,7 @@ def _same_readings(paths: dict, out_dir, images, cfg_options=None, **kwargs):
     onnx_out = OnnxPlateReader(str(out_dir), batch_size=5)(images, **kwargs)
     assert len(onnx_out) == len(torch_out) == len(images)
     for a, b in zip(torch_out, onnx_out):
+        assert a['error'] is None and b['error'] is None
         assert (b['text'], b['scale'], b['scales_read']) == \
             (a['text'], a['scale'], a['scales_read'])
         assert b['confidence'] == pytest.approx(a['confidence'], rel=1e-4, abs=1e-6)
@@ -121,7 +122,7 @@ def test_an_attention_dld_export_reads_as_pytorch_with_its_selector(gru_export, 
     assert [s['scale'] for s in manifest['scales']] == list(SCALES)
     assert manifest['selector']['file'] == 'selector.onnx'
     assert manifest['decoder']['kind'] == 'attention' and manifest['fixed_scale'] is None
-    assert manifest['input'] == dict(stream='lr', color_type='color', size=[48, 144],
+    assert manifest['input'] == dict(stream='lr', frame='lr', color_type='color', size=[48, 144],
                                      keep_ratio=True, pad_value=0, interpolation='bilinear')
     images = _images()
     readings = _same_readings(gru_export, gru_export['out'], images)
@@ -138,8 +139,8 @@ def test_an_attention_dld_export_reads_as_pytorch_with_its_selector(gru_export, 
     narrow = [reader.resize(reader.load(img)) for img in images[-10:-2]]
     assert all(ratio < 1 for _, ratio in narrow)
     batch = np.stack([img for img, _ in narrow])
-    masked = reader.read_batch(batch, np.asarray([r for _, r in narrow], np.float32), 1.0)
-    unmasked = reader.read_batch(batch, np.ones(len(narrow), np.float32), 1.0)
+    masked = reader.read_batch(batch, [r for _, r in narrow], 1.0)
+    unmasked = reader.read_batch(batch, np.ones(len(narrow)), 1.0)
     assert all(a['confidence'] != b['confidence'] for a, b in zip(masked, unmasked))
 
 
@@ -212,33 +213,82 @@ def test_the_reader_runs_without_torch_or_dld(gru_export, tmp_path):
     """Copied alone beside the export, the reader needs neither."""
     shutil.copy(osp.join(REPO, 'dld', 'deploy', 'onnx_reader.py'), tmp_path / 'reader.py')
     images = _images(6)
+    folder = tmp_path / 'plates'
+    folder.mkdir()
     files = []
     for i, img in enumerate(images):
-        files.append(str(tmp_path / f'{i}.png'))
+        files.append(str(folder / f'{i:02d}.png'))
         cv2.imwrite(files[-1], img)
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a png')
     script = ("import sys; sys.modules['torch'] = None; sys.modules['dld'] = None; "
               "sys.modules['mmengine'] = None; sys.path.insert(0, sys.argv[1]); "
               "import reader; sys.exit(reader.main(sys.argv[2:]))")
-    done = subprocess.run([sys.executable, '-c', script, str(tmp_path),
-                           str(gru_export['out']), *files],
-                          capture_output=True, text=True, cwd=str(tmp_path))
+
+    def run(*inputs):
+        return subprocess.run([sys.executable, '-c', script, str(tmp_path),
+                               str(gru_export['out']), *inputs],
+                              capture_output=True, text=True, cwd=str(tmp_path))
+
+    done = run(str(folder), str(bad))  # a folder's images, then a bad file
     assert done.returncode == 0, done.stderr
     expected = OnnxPlateReader(str(gru_export['out']))(files)
     lines = done.stdout.splitlines()
     assert [line.split('\t')[:2] for line in lines] == [[f, r['text']]
                                                         for f, r in zip(files, expected)]
+    assert done.stderr.strip() == \
+        f'{bad}\terror: {bad}: cannot decode image (corrupt or not an image)'
+    assert run(str(bad)).returncode == 1  # nothing could be read
+
+
+def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_path):
+    """As PlateRecognizer: one bad input does not stop the others."""
+    reader = OnnxPlateReader(str(gru_export['out']), batch_size=2)
+    bad, empty = tmp_path / 'bad.png', tmp_path / 'empty.png'
+    bad.write_bytes(b'not a png')
+    empty.write_bytes(b'')
+    good = synthetic_check_images(2)
+    out = reader([good[0], str(bad), np.zeros((10, 30, 3), np.float32), str(empty),
+                  str(tmp_path), good[1]])
+    assert [r['input'] for r in out] == ['array[0]', str(bad), 'array[2]', str(empty),
+                                         str(tmp_path), 'array[5]']
+    assert out[1]['error'] == f'{bad}: cannot decode image (corrupt or not an image)'
+    assert 'dtype float32 is not an image' in out[2]['error']
+    assert out[3]['error'] == f'{empty}: empty file (0 bytes)'
+    assert out[4]['error'] == f'{tmp_path}: a folder, not an image file'
+    assert all(r['text'] is None and r['gflops'] is None for r in out[1:5])
+    alone = reader(good)
+    assert [(r['text'], r['confidence']) for r in (out[0], out[5])] == \
+        [(r['text'], r['confidence']) for r in alone]
+    assert all(r['error'] is None for r in alone)
+
+
+def test_one_image_is_read_as_one(gru_export, tmp_path):
+    """An array or a path alone was iterated: an array's rows read as images."""
+    reader = OnnxPlateReader(str(gru_export['out']))
+    img = _images(1)[0]
+    path = str(tmp_path / 'one.png')
+    cv2.imwrite(path, img)
+    [from_array] = reader(img)
+    [from_path] = reader(path)
+    assert from_path['input'] == path and from_array['input'] == 'array[0]'
+    assert from_array['text'] == from_path['text'] == reader([img])[0]['text']
+
+
+def test_a_large_png_is_refused_from_its_header(gru_export, tmp_path):
+    reader = OnnxPlateReader(str(gru_export['out']), max_pixels=100)
+    path = str(tmp_path / 'big.png')
+    cv2.imwrite(path, _images(1)[0])
+    [out] = reader(path)
+    assert 'pixels exceeds the limit of 100 pixels' in out['error']
 
 
 def test_the_reader_refuses_what_it_cannot_read(gru_export, tmp_path):
     reader = OnnxPlateReader(str(gru_export['out']))
     with pytest.raises(ValueError, match='scale 0.5 was not exported'):
         reader(_images(1), scale=0.5)
-    with pytest.raises(ValueError, match='dtype float32 is not an image'):
-        reader([np.zeros((10, 30, 3), np.float32)])
-    bad = tmp_path / 'bad.png'
-    bad.write_bytes(b'not a png')
-    with pytest.raises(ValueError, match=f'{bad}: cannot decode image'):
-        reader([str(bad)])
+    with pytest.raises(ValueError, match='threads must be an integer >= 1'):
+        OnnxPlateReader(str(gru_export['out']), threads=0)
     with pytest.raises(FileNotFoundError, match='no dld_onnx.json'):
         OnnxPlateReader(str(tmp_path))
     copy = tmp_path / 'copy'
@@ -246,6 +296,10 @@ def test_the_reader_refuses_what_it_cannot_read(gru_export, tmp_path):
     manifest = json.loads((copy / MANIFEST).read_text())
     (copy / MANIFEST).write_text(json.dumps(dict(manifest, version=99)))
     with pytest.raises(ValueError, match='format version 99'):
+        OnnxPlateReader(str(copy))
+    (copy / MANIFEST).write_text(json.dumps(dict(manifest, fixed_scale=0.5)))
+    with pytest.raises(ValueError, match=r'the model reads at \[0\.5\], which were not '
+                       r'exported'):
         OnnxPlateReader(str(copy))
     (copy / MANIFEST).write_text(json.dumps(manifest))
     os.remove(copy / 'selector.onnx')
@@ -328,3 +382,66 @@ def test_a_selector_that_reads_with_gumbel_noise_is_refused(gru_export, tmp_path
                    'model.selector.gumbel_at_test=True') == 2
     assert 'model.selector.gumbel_at_test=False' in capsys.readouterr().err
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_memory_of_45_steps_or_more_masks_as_pytorch(gru_export, tmp_path):
+    """Read at 2.0x the memory has 72 steps: a valid_ratio passed in float32
+    rounded ceil(r * 72) one step up for some widths (a review's finding)."""
+    opts = ['model.test_cfg.force_scale=2.0']
+    assert _export(gru_export, tmp_path / 'out', '--no-check', '--cfg-options', *opts) == 0
+    base = synthetic_check_images(1, seed=9)[0]
+    crops = [cv2.resize(base, (w, 48)) for w in (78, 98, 134, 100, 112, 120)]
+    _same_readings(gru_export, tmp_path / 'out', crops,
+                   cfg_options={'model.test_cfg.force_scale': 2.0})
+
+
+def test_a_dld_model_without_a_selector_exports_its_one_scale(tmp_path, capsys):
+    cfg = dld_config(osp.join(str(tmp_path), 'data'))
+    cfg['model'].update(teacher=recognizer_cfg(16), student=recognizer_cfg(12), selector=None,
+                        fixed_scale=0.6, losses=dict(skd=dict(type='SequenceKDLoss')))
+    del cfg['model']['scales']
+    paths = _write_model(str(tmp_path), cfg, 'fixed')
+    assert _export(paths, tmp_path / 'x', '--scales', '1.0') == 2
+    assert '--scales [1.0] leaves out [0.6]' in capsys.readouterr().err
+    assert _export(paths, tmp_path / 'out') == 0
+    manifest = json.loads((tmp_path / 'out' / MANIFEST).read_text())
+    assert manifest['fixed_scale'] == 0.6 and manifest['selector'] is None
+    readings = _same_readings(paths, tmp_path / 'out', _images(8))
+    assert {r['scale'] for r in readings} == {0.6}
+
+
+def test_the_efficiency_setting_reads_the_hr_crop_stretched(tmp_path, capsys):
+    """CopyHRToLR, which inference leaves out: the image given is the HR crop,
+    stretched to the input size (no padding)."""
+    cfg = dld_config(osp.join(str(tmp_path), 'data'))
+    cfg['test_dataloader']['dataset']['pipeline'] = [
+        dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+        dict(type='CopyHRToLR'),
+        dict(type='ResizePair', lr_size=(48, 144), hr_size=(48, 144), lr_keep_ratio=False),
+        dict(type='PackPlateInputs', main_stream='lr')]
+    cfg['model'].update(teacher=recognizer_cfg(16), student=recognizer_cfg(12))
+    paths = _write_model(str(tmp_path), cfg, 'efficiency')
+    assert _export(paths, tmp_path / 'out') == 0
+    assert 'It reads the HR crop, resized to 48x144' in capsys.readouterr().out
+    manifest = json.loads((tmp_path / 'out' / MANIFEST).read_text())
+    assert manifest['input']['frame'] == 'hr' and manifest['input']['keep_ratio'] is False
+    _same_readings(paths, tmp_path / 'out', _images(10))
+
+
+def test_check_images_are_read_before_the_export(gru_export, tmp_path, capsys):
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a png')
+    assert _export(gru_export, tmp_path / 'out', '--check-images', str(bad)) == 2
+    assert f'{bad}' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
+    folder = tmp_path / 'check'
+    folder.mkdir()
+    images = _images(4)
+    for i, img in enumerate(images):
+        cv2.imwrite(str(folder / f'{i:02d}.png'), img)
+    (folder / 'corrupt.png').write_bytes(b'not a png')
+    assert _export(gru_export, tmp_path / 'out', '--check-images', str(folder),
+                   '--cfg-options', 'model.test_cfg.force_scale=0.4') == 0
+    captured = capsys.readouterr()
+    assert '1 file(s) of --check-images skipped' in captured.err
+    assert f'checked on {len(images)} images of --check-images' in captured.out

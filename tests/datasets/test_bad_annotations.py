@@ -44,10 +44,16 @@ def test_a_plate_text_that_is_not_a_string_names_the_file_and_the_value(track):
         LRLPRTrackDataset(data_root=str(track.root))
 
 
-def test_a_bad_annotation_is_skipped_and_kept_when_not_strict(track):
+def test_a_bad_annotation_is_skipped_and_kept_when_not_strict(track, monkeypatch):
+    from dld.datasets import base_plate_dataset
+    said = []
+    monkeypatch.setattr(base_plate_dataset, 'print_log', lambda msg, **kw: said.append(msg))
     track('track_00001', annotations=json.dumps({'plate_text': ['ABC1234']}))
     track('track_00002')
     ds = LRLPRTrackDataset(data_root=str(track.root), strict=False, frames='first')
+    # how many of how many, so that a set mostly skipped shows
+    assert said[0].startswith(f'LRLPRTrackDataset: skipped 1 bad annotation(s) of 2 (50.0 %; '
+                              f'strict=False), {track.root}:')
     assert [ds.get_data_info(i)['track_id'] for i in range(len(ds))] == ['track_00002']
     [err] = ds.bad_annotations
     assert err.where.endswith('track_00001/annotations.json')
@@ -132,3 +138,15 @@ def test_load_plate_images_reads_no_lr_path_when_told_not_to_read_lr(paired_root
     hr = str(paired_root / 't0' / 'hr-0.png')
     out = LoadPlateImages(with_lr=False)(dict(hr_path=hr))
     assert 'img' not in out and out['img_hr'].shape == (40, 120, 3)
+
+
+def test_an_lr_only_line_where_only_hr_is_read_asks_for_hr_frames(paired_root):
+    """load_hr=False, which the message advised, cannot help a set whose
+    model reads the HR crop (a docs journey)."""
+    (paired_root / 'lr_only.txt').write_text('t0/lr-0.png,t0/lr-1.png\tABC1234\n')
+    with pytest.raises(PlateAnnotationError, match=r"reads the HR crop only .*give the "
+                       r"track's HR frames") as info:
+        PairedPlateDataset(data_root=str(paired_root), ann_file='lr_only.txt', test_mode=True,
+                           load_hr=True,
+                           pipeline=[dict(type='LoadPlateImages', with_lr=False, with_hr=True)])
+    assert 'load_hr=False' not in str(info.value)

@@ -342,3 +342,21 @@ def test_a_misspelt_argument_of_the_checkpoint_hook_is_refused_when_built():
     with pytest.raises(TypeError, match="'max_keep_ckpt'; did you mean max_keep_ckpts"):
         AtomicCheckpointHook(max_keep_ckpt=1)
     assert AtomicCheckpointHook(max_keep_ckpts=1).max_keep_ckpts == 1
+
+
+def test_a_full_disk_is_named_with_the_file_and_leaves_no_temporary_file(tmp_path,
+                                                                         monkeypatch):
+    """The bare `No space left on device` named no file (a failure-modes journey)."""
+    import errno
+
+    from dld.engine.checkpoint import AtomicLocalBackend
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full)
+    target = tmp_path / 'epoch_3.pth'
+    with pytest.raises(OSError, match=rf'No space left to write {target} \(1\.0 MiB; .* MiB '
+                       rf'free in {tmp_path}\); the files written before it are whole'):
+        AtomicLocalBackend().put(b'x' * 2**20, str(target))
+    assert os.listdir(tmp_path) == []

@@ -90,3 +90,17 @@ def test_every_shipped_config_still_renders_the_sets_it_reads(path):
     for key in ('synth_plates', 'train_synth_plates'):
         if cfg.get(key):
             assert config_reads_folder(cfg, cfg[key]['data_root']), key
+
+
+def test_a_test_renders_only_the_set_its_test_loader_reads(tmp_path):
+    """test.py with its test set elsewhere rendered the train/val set (290 MB)
+    it never reads (a docs journey)."""
+    path = tmp_path / 'elsewhere.py'
+    own = str(tmp_path / 'own')
+    path.write_text(CONFIG.format(root=str(tmp_path / 'plates'), extra='seed=3')
+                    + "train_dataloader = dict(dataset=dict(data_root=synth_plates['data_root']))"
+                    + f"\ntest_dataloader = dict(dataset=dict(data_root={own!r}))\n")
+    ensure_config_data(Config.fromfile(str(path)), loaders=('test_dataloader', ))
+    assert not (tmp_path / 'plates').exists()
+    ensure_config_data(Config.fromfile(str(path)))  # training reads it: made
+    assert (tmp_path / 'plates' / 'train.txt').is_file()

@@ -456,3 +456,55 @@ def test_resuming_with_a_changed_model_stops_before_training(
     err = capsys.readouterr().err
     assert 'train.py: the checkpoint --resume continues' in err
     assert 'was saved by another model' in err and 'Traceback' not in err
+
+
+def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
+        tiny_teacher_config, train_tool, run_name, tmp_path, monkeypatch):
+    """The extra epochs trained at 4e-9, silently (a failure-modes journey):
+    a resumed run keeps the schedule its checkpoint was saved with."""
+    from dld.engine.hooks import resumed_schedule_check_hook as hook
+    said = []
+    monkeypatch.setattr(hook, 'print_log', lambda msg, **kwargs: said.append(msg))
+    work = tmp_path / 'work'
+    _train(train_tool, tiny_teacher_config, work, run_name())  # its 3 epochs, 6 iterations
+    assert not said
+    train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
+                     f'experiment_name={run_name()}', *EXACT, 'train_cfg.max_epochs=4',
+                     'param_scheduler.0.end=4'])
+    [warning] = said
+    assert warning.startswith('The learning-rate schedule ends at iteration 6 (epoch 3), '
+                              'before training does (iteration 8, epoch 4): from there the '
+                              'learning rate stays at ')
+    assert 'A resumed run keeps the schedule its checkpoint was saved with' in warning
+
+
+@HOOKS.register_module(force=True)
+class SigtermAtHook(Hook):
+    """``kill`` (SIGTERM) from outside, before iteration ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at:
+            import signal
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+    """It died at once, saying nothing, its data workers left running."""
+    import signal
+    config = tmp_path / 'killed.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "custom_hooks = [dict(type='SigtermAtHook', at=3)]\n")
+    work = tmp_path / 'work'
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        _train(train_tool, str(config), work, run_name())
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err
+    assert (f'train.py: stopped by SIGTERM at epoch 2, iteration 4; --resume continues from '
+            f'{work / "epoch_1.pth"}.') in err
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the process's again
+    assert not [f for f in os.listdir(work) if f.endswith('.tmp')]

@@ -91,15 +91,28 @@ def _move_into_place(staging: str, out_dir: str) -> None:
 
 
 def _check_images(args):
-    from dld.apis.image_input import read_image_file
-    from dld.apis.input_items import expand_inputs
+    """The images to compare the readers on, and their description. A file
+    named that cannot be read is refused; one found in a folder is skipped
+    and counted."""
+    from dld.apis.image_input import list_image_folder, read_image_file
     from dld.deploy.onnx_export import synthetic_check_images
     if not args.check_images:
         return synthetic_check_images(args.check_count), f'{args.check_count} generated plates'
-    items = [i for i in expand_inputs(args.check_images) if i.path]
-    images = [read_image_file(i.path) for i in items]
+    images, skipped = [], []
+    for path in args.check_images:
+        if not osp.isdir(path):
+            images.append(read_image_file(path))  # raises, naming it
+            continue
+        for name in list_image_folder(path):
+            try:
+                images.append(read_image_file(name))
+            except ValueError as err:
+                skipped.append(str(err))
+    if skipped:
+        print(f'export_onnx.py: {len(skipped)} file(s) of --check-images skipped (cannot be '
+              f'read), e.g. {skipped[0]}', file=sys.stderr)
     if not images:
-        raise ValueError(f'--check-images {args.check_images}: no images found')
+        raise ValueError(f'--check-images {" ".join(args.check_images)}: no images found')
     return images, f'{len(images)} images of --check-images'
 
 
@@ -115,11 +128,18 @@ def _print_summary(manifest: dict, out_dir: str) -> None:
         rows.append(['selector', sel['file'], f"{sel['gflops']:.5f}", '',
                      f"{osp.getsize(osp.join(out_dir, sel['file'])) / 1e6:.2f}"])
     print(tabulate(rows, headers=['scale', 'file', 'GFLOPs', 'saved vs teacher (%)', 'MB']))
-    how = ('the selector picks each image\'s scale' if manifest['selector'] else
-           f"every image is read at {manifest['fixed_scale']:g}")
-    print(f'{how}; input {manifest["input"]["size"][0]}x{manifest["input"]["size"][1]} '
-          f'({manifest["input"]["stream"].upper()} frame), {manifest["decoder"]["kind"]} '
-          'decoder read greedily.')
+    how = ('The selector picks each image\'s scale' if manifest['selector'] else
+           f"Every image is read at {manifest['fixed_scale']:g}")
+    reread = manifest['reread']
+    if reread:
+        how += (f"; a reading below {reread['min_score']:g} confidence is read again at "
+                f"{', '.join(f'{s:g}' for s in sorted(reread['scales']))}")
+    inp = manifest['input']
+    h, w = inp['size']
+    resize = (f'scaled to height {h} and padded on the right to {h}x{w}' if inp['keep_ratio']
+              else f'resized to {h}x{w}')
+    print(f"{how}. It reads the {inp['frame'].upper()} crop, {resize}; its "
+          f"{manifest['decoder']['kind']} decoder reads greedily.")
 
 
 def main(argv=None) -> int:
@@ -144,10 +164,11 @@ def main(argv=None) -> int:
     try:
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                manifest = export_onnx(recognizer, staging, args.scales, args.opset)
                 check = None
-                if not args.no_check:
+                if not args.no_check:  # read first: a bad path fails before the export
                     images, what = _check_images(args)
+                manifest = export_onnx(recognizer, staging, args.scales, args.opset)
+                if not args.no_check:
                     check = compare_readings(recognizer, staging, images)
         except (ExportError, OSError, ValueError) as err:
             print(f'export_onnx.py: {err}', file=sys.stderr)

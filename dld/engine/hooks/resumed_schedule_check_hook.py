@@ -1,5 +1,10 @@
-"""Refuse to resume a run with another number of iterations per epoch."""
+"""Refuse to resume a run with another number of iterations per epoch, and
+warn of a learning-rate schedule that ends before training does."""
+import logging
+import math
+
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
 from dld.registry import HOOKS
@@ -22,6 +27,13 @@ class ResumedScheduleCheckHook(Hook):
     record (saved by an older DLD) is not checked.
 
     Epoch-based loops only (``EpochBasedTrainLoop`` and its subclasses).
+
+    It also warns when the learning-rate schedule, as built or as a resumed
+    checkpoint restored it, ends before the last iteration: from there the
+    learning rate stays at its last value, near 0 after a one-cycle anneal.
+    A finished run resumed with a larger ``max_epochs`` trained its extra
+    epochs at 4e-9 without a word: a resumed run keeps the schedule it was
+    saved with, whatever the config now says.
     """
 
     # before_train before ResumedValidationHook (LOWEST) validates anything
@@ -42,3 +54,32 @@ class ResumedScheduleCheckHook(Hook):
                 'step. Resume with the same processes, batch size and data, or start a new '
                 'schedule from its weights (load_from=CHECKPOINT, without --resume).')
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
+        warn_schedule_ending_early(runner, now)
+
+
+def warn_schedule_ending_early(runner, iters_per_epoch: int) -> None:
+    """Warn when the last of the run's schedulers ends before its last iteration."""
+    schedulers = runner.param_schedulers or []
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    ends = []
+    for scheduler in schedulers:
+        end = getattr(scheduler, 'end', math.inf)
+        if not math.isfinite(end):
+            return  # a scheduler that never ends sets the rate to the last step
+        ends.append(end * iters_per_epoch if getattr(scheduler, 'by_epoch', False) else end)
+    if not ends or max(ends) >= runner.max_iters:
+        return
+    end = int(max(ends))
+    last = 'its last value'
+    if runner.iter >= end and hasattr(runner.optim_wrapper, 'get_lr'):  # it has ended
+        last = ', '.join(f'{v[0]:.3g}' for v in runner.optim_wrapper.get_lr().values() if v)
+    resumed = runner.iter > 0
+    why = ('A resumed run keeps the schedule its checkpoint was saved with, whatever the '
+           'config says now; to train longer, start a new schedule from its weights '
+           '(load_from=CHECKPOINT in a new work dir, without --resume).' if resumed else
+           'Set the schedule\'s end to train_cfg.max_epochs (param_scheduler.N.end).')
+    print_log(f'The learning-rate schedule ends at iteration {end} (epoch '
+              f'{end / iters_per_epoch:g}), before training does (iteration {runner.max_iters}, '
+              f'epoch {runner.max_epochs}): from there the learning rate stays at {last}. '
+              + why, logger='current', level=logging.WARNING)
