@@ -102,7 +102,22 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    check_frozen_student_loaded(cfg)
     return cfg
+
+
+def check_frozen_student_loaded(cfg: Config) -> None:
+    """A selector stage (``model.train_student=False``) trains on the student
+    that ``load_from`` gives; without it the student was the teacher's copy
+    or untrained, and the selector learnt from its readings without a word."""
+    model = cfg.get('model') or {}
+    if (model.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
+            and model.get('train_student') is False and not cfg.get('load_from')):
+        raise ConfigSettingError(
+            'model.train_student=False freezes the student (a selector stage), but no '
+            'load_from gives its weights, so the selector would learn on an untrained '
+            "student (or the teacher's copy); give --cfg-options load_from=<the student "
+            "stage's checkpoint>, e.g. work_dirs/dld_plate/best.pth")
 
 
 def check_train_loop(cfg: Config) -> None:

@@ -54,3 +54,20 @@ def test_amp_on_a_config_already_in_mixed_precision_still_validates_in_it(
                                   f'optim_wrapper.type={wrapper}'])
     cfg = train_tool.build_config(args)
     assert cfg.val_cfg.get('fp16') is True
+
+
+def test_a_selector_stage_without_the_students_weights_is_refused(train_tool, tmp_path):
+    """It trained the selector on an untrained student (or the teacher's copy)
+    without a word (a failure-modes journey)."""
+    from dld.engine.runner_settings import ConfigSettingError
+    args = ['configs/dld_plate_hr_selector.py', '--work-dir', str(tmp_path)]
+    with pytest.raises(ConfigSettingError, match=r'model.train_student=False freezes the '
+                       r'student .* give --cfg-options load_from='):
+        train_tool.build_config(train_tool.parse_args(args))
+    cfg = train_tool.build_config(train_tool.parse_args(
+        args + ['--cfg-options', 'load_from=work_dirs/dld_plate_hr/best.pth']))
+    assert cfg.model.train_student is False
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')  # a selector stage resumed: its own weights
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    cfg = train_tool.build_config(train_tool.parse_args(args + ['--resume']))
+    assert cfg.resume is True
