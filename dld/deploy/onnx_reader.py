@@ -261,7 +261,9 @@ class OnnxPlateReader:
     def _attention_texts(self, tokens: np.ndarray, token_logp: np.ndarray):
         texts, scores = [], []
         for row, logp in zip(tokens.tolist(), token_logp):
-            end = row.index(self._end_idx) if self._end_idx in row else len(row) - 1
+            # up to the first end token, which the score counts (the graph
+            # forces one at the last step; without one, everything, as DLD)
+            end = row.index(self._end_idx) if self._end_idx in row else len(row)
             texts.append(self._text(row[:end]))
             scores.append(math.exp(float(logp[:end + 1].astype(np.float64).sum())))
         return texts, scores

@@ -79,8 +79,13 @@ def warn_schedule_outlasting_training(cfg: Config) -> None:
         end = scheduler.get('end')
         if scheduler.get('by_epoch', True) and isinstance(end, (int, float)) \
                 and end > max_epochs:
+            gumbel = any(isinstance(h, dict) and str(h.get('type', '')).endswith(
+                'GumbelTemperatureHook') for h in cfg.get('custom_hooks') or [])
+            also = (' The selector\'s Gumbel temperature (GumbelTemperatureHook) anneals over '
+                    'train_cfg.max_epochs itself, so a run stopped early and resumed does not '
+                    'follow the same temperatures as one run through.' if gumbel else '')
             print_log(f'param_scheduler.{i} ({scheduler.get("type")}) ends at epoch {end}, '
                       f'after train_cfg.max_epochs={max_epochs}: the run stops before its '
                       f'learning rate anneals. For a shorter schedule set '
-                      f'param_scheduler.{i}.end={max_epochs} too.',
+                      f'param_scheduler.{i}.end={max_epochs} too.{also}',
                       logger='current', level=logging.WARNING)

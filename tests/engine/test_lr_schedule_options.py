@@ -61,4 +61,8 @@ def test_a_schedule_that_outlasts_training_is_named(logged):
     assert not logged
     warn_schedule_outlasting_training(_cfg(train_cfg=dict(max_epochs=5)))
     assert 'ends at epoch 10, after train_cfg.max_epochs=5' in logged[0]
-    assert 'param_scheduler.0.end=5' in logged[0]
+    assert 'param_scheduler.0.end=5' in logged[0] and 'Gumbel' not in logged[0]
+    # a selector's temperature anneals over max_epochs: stopping early changes it
+    warn_schedule_outlasting_training(_cfg(train_cfg=dict(max_epochs=5), custom_hooks=[
+        dict(type='GumbelTemperatureHook')]))
+    assert "The selector's Gumbel temperature (GumbelTemperatureHook) anneals" in logged[1]
