@@ -17,8 +17,10 @@ from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-# Importing dld.engine installs the checkpoint allow-list and weights-only
-# loader before any checkpoint (`load_from`, `--resume`) is read.
+# Importing dld.engine (here and through dld.apis) installs the checkpoint
+# allow-list and weights-only loader before any checkpoint (`load_from`,
+# `--resume`) is read.
+from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.launch import (
     add_runner_arguments,
@@ -112,7 +114,8 @@ def check_frozen_student_loaded(cfg: Config) -> None:
     or untrained, and the selector learnt from its readings without a word."""
     model = cfg.get('model') or {}
     if (model.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
-            and model.get('train_student') is False and not cfg.get('load_from')):
+            and model.get('train_student') is False and not cfg.get('load_from')
+            and not cfg.get('resume')):  # MMEngine's resume=True finds its own
         raise ConfigSettingError(
             'model.train_student=False freezes the student (a selector stage), but no '
             'load_from gives its weights, so the selector would learn on an untrained '
@@ -172,8 +175,8 @@ def main(argv=None) -> None:
         runner = Runner.from_cfg(cfg)
         try:
             check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
-        except (StartCheckpointError, CheckpointReadError, OSError,
-                pickle.UnpicklingError) as err:  # unreadable or unsafe
+        except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,
+                pickle.UnpicklingError) as err:  # unreadable, unsafe or not a checkpoint
             print(f'train.py: {err}', file=sys.stderr)
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
@@ -197,13 +200,15 @@ def stop_on_signals(runner: Runner):
         yield
     except KeyboardInterrupt as err:
         last = runner.message_hub.get_info('last_ckpt')
-        how = f'by {err}' if str(err) else 'by Ctrl-C'
-        print(f'train.py: stopped {how} at epoch {runner.epoch + 1}, iteration '
-              f'{runner.iter + 1}; ' + (f'--resume continues from {last}.' if last else
-                                        'no checkpoint was saved yet.'), file=sys.stderr)
-        sys.exit(130)
+        by = str(err) or 'SIGINT'
+        print(f'train.py: stopped by {by if str(err) else "Ctrl-C"} at epoch {runner.epoch + 1}, '
+              f'iteration {runner.iter + 1}; ' + (f'--resume continues from {last}.' if last
+                                                  else 'no checkpoint was saved yet.'),
+              file=sys.stderr)
+        sys.exit(128 + signal.Signals[by].value)  # the shell's status for that signal
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:  # None: a handler installed outside Python
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == '__main__':

@@ -92,6 +92,9 @@ class OnnxPlateReader:
         selector = m.get('selector')
         self._selector = session(selector['file']) if selector else None
         self.selector_gflops = float(selector['gflops']) if selector else 0.0
+        # the selector's logits are in the model's order of candidates,
+        # which an export's --scales need not keep
+        self._candidates = [float(s) for s in selector['scales']] if selector else []
         self.fixed_scale = m.get('fixed_scale')
         self.reread = m.get('reread')
         dec = m['decoder']
@@ -226,7 +229,7 @@ class OnnxPlateReader:
             chosen = [float(forced)] * n
         elif self._selector is not None:
             logits = self._selector.run(None, {'images': batch})[0]
-            chosen = [self.scales[i] for i in logits.argmax(-1).tolist()]
+            chosen = [self._candidates[i] for i in logits.argmax(-1).tolist()]
         else:
             chosen = [self.scales[0]] * n
         results = [dict(text='', confidence=0.0, scale=None, scales_read=[],
@@ -355,7 +358,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (OSError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    readings = reader(image_files(args.images), scale=args.scale)
+    files = image_files(args.images)
+    if not files:
+        print(f'error: no image files in {" ".join(args.images)}', file=sys.stderr)
+        return 1
+    readings = reader(files, scale=args.scale)
     for r in readings:
         if r['error']:
             print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)

@@ -56,6 +56,9 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
             f'load_from ({path}) shares no weight with the model (it holds '
             f'{_names(list(state))}), so training would start from random weights. '
             + _hint(resume))
+    if bool(getattr(model, 'teacher_loaded', False)):
+        # a DLD model's teacher came from its teacher_ckpt when it was built
+        missing = [k for k in missing if not k.startswith('teacher.')]
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')

@@ -445,3 +445,19 @@ def test_check_images_are_read_before_the_export(gru_export, tmp_path, capsys):
     captured = capsys.readouterr()
     assert '1 file(s) of --check-images skipped' in captured.err
     assert f'checked on {len(images)} images of --check-images' in captured.out
+
+
+def test_the_selectors_choice_names_its_candidate_whatever_the_exported_order(
+        gru_export, tmp_path):
+    """`--scales 0.4 0.6 1.0` stored the graphs in that order, and the reader
+    took the selector's index into it: 1.0 read as 0.4 (a review's finding)."""
+    copy = tmp_path / 'reordered'
+    shutil.copytree(gru_export['out'], copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest['scales'] = manifest['scales'][::-1]
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    images = _images(12)
+    original = OnnxPlateReader(str(gru_export['out']))(images)
+    reordered = OnnxPlateReader(str(copy))(images)
+    assert [r['scale'] for r in reordered] == [r['scale'] for r in original]
+    assert len({r['scale'] for r in original}) > 1

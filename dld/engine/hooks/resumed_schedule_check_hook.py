@@ -67,10 +67,14 @@ def warn_schedule_ending_early(runner, iters_per_epoch: int) -> None:
         end = getattr(scheduler, 'end', math.inf)
         if not math.isfinite(end):
             return  # a scheduler that never ends sets the rate to the last step
-        ends.append(end * iters_per_epoch if getattr(scheduler, 'by_epoch', False) else end)
-    if not ends or max(ends) >= runner.max_iters:
+        ends.append((end * iters_per_epoch if getattr(scheduler, 'by_epoch', False) else end,
+                     scheduler))
+    if not ends:
         return
-    end = int(max(ends))
+    end, last = max(ends, key=lambda e: e[0])
+    if end >= runner.max_iters or not _anneals(last):
+        return  # a warmup that ends early leaves the base rate, by design
+    end = int(end)
     last = 'its last value'
     if runner.iter >= end and hasattr(runner.optim_wrapper, 'get_lr'):  # it has ended
         last = ', '.join(f'{v[0]:.3g}' for v in runner.optim_wrapper.get_lr().values() if v)
@@ -83,3 +87,14 @@ def warn_schedule_ending_early(runner, iters_per_epoch: int) -> None:
               f'{end / iters_per_epoch:g}), before training does (iteration {runner.max_iters}, '
               f'epoch {runner.max_epochs}): from there the learning rate stays at {last}. '
               + why, logger='current', level=logging.WARNING)
+
+
+def _anneals(scheduler) -> bool:
+    """Whether ``scheduler`` leaves the rate below where it found it: a
+    warmup (``LinearLR`` rising, ``ConstantLR``) does not."""
+    name = type(scheduler).__name__
+    if name.startswith('Constant'):
+        return False
+    if name.startswith('Linear'):
+        return getattr(scheduler, 'end_factor', 1.0) < getattr(scheduler, 'start_factor', 1.0)
+    return True

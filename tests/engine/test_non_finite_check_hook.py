@@ -1,0 +1,81 @@
+"""NonFiniteCheckHook: a step that leaves NaN or infinity stops the run."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from torch import nn
+
+from dld.engine.hooks import NonFiniteCheckHook
+
+
+def _runner(model=None, scaler=False, it=0, last=None):
+    hub = MessageHub.get_instance(f'non_finite_{id(model)}_{it}')
+    if last:
+        hub.update_info('last_ckpt', last)
+    wrapper = SimpleNamespace(loss_scaler=object() if scaler else None)
+    return SimpleNamespace(model=model or nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)),
+                           optim_wrapper=wrapper, message_hub=hub, epoch=0, iter=it)
+
+
+def test_a_finite_step_passes():
+    NonFiniteCheckHook().after_train_iter(_runner(), 0, outputs=dict(loss=torch.tensor(0.3)))
+
+
+def test_a_non_finite_loss_stops_the_run_naming_the_last_checkpoint():
+    runner = _runner(it=4, last='work/epoch_1.pth')
+    with pytest.raises(RuntimeError, match=r'diverged at epoch 1, iteration 5: the loss is nan\. '
+                       r'.*the last checkpoint, work/epoch_1\.pth, was saved before it'):
+        NonFiniteCheckHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(
+            float('nan'))))
+
+
+@pytest.mark.parametrize('where', ['0.weight', '1.running_var'])
+def test_weights_or_statistics_gone_non_finite_with_a_finite_loss_stop_it(where):
+    runner = _runner()
+    with torch.no_grad():
+        dict(runner.model.named_parameters(), **dict(runner.model.named_buffers()))[where] \
+            .view(-1)[0] = float('inf')
+    with pytest.raises(RuntimeError, match=rf'the step left {where} holding NaN or infinity\. '
+                       r'.*no checkpoint was saved yet'):
+        NonFiniteCheckHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(0.3)))
+
+
+def test_frozen_weights_and_statistics_in_eval_mode_are_not_checked():
+    """A frozen teacher's cannot change: checking them would cost every step."""
+    frozen = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).eval()
+    frozen[0].weight.requires_grad_(False)
+    with torch.no_grad():
+        frozen[0].weight[0, 0] = float('nan')
+        frozen[1].running_mean[0] = float('nan')
+    model = nn.ModuleDict(dict(teacher=frozen, student=nn.Linear(2, 2)))
+    NonFiniteCheckHook().after_train_iter(_runner(model), 0, outputs=dict(loss=1.0))
+
+
+def test_with_a_loss_scaler_skipped_steps_are_allowed_up_to_a_limit():
+    hook = NonFiniteCheckHook(max_skipped_steps=3)
+    runner = _runner(scaler=True)
+    for _ in range(3):
+        hook.after_train_iter(runner, 0, outputs=dict(loss=float('inf')))
+    hook.after_train_iter(runner, 0, outputs=dict(loss=2.0))  # the count starts again
+    for _ in range(3):
+        hook.after_train_iter(runner, 0, outputs=dict(loss=float('inf')))
+    with pytest.raises(RuntimeError, match='the loss is inf for 4 steps in a row'):
+        hook.after_train_iter(runner, 0, outputs=dict(loss=float('inf')))
+
+
+def test_with_an_interval_the_weights_are_checked_before_a_checkpoint():
+    hook = NonFiniteCheckHook(interval=5)
+    runner = _runner(it=1)
+    with torch.no_grad():
+        runner.model[0].bias[0] = float('nan')
+    hook.after_train_iter(runner, 0, outputs=dict(loss=0.5))  # not a checked iteration
+    with pytest.raises(RuntimeError, match='the checkpoint to save has 0.bias holding NaN'):
+        hook.before_save_checkpoint(runner, {})
+
+
+@pytest.mark.parametrize('kwargs', [dict(interval=0), dict(interval=True),
+                                    dict(max_skipped_steps=-1)])
+def test_bad_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError, match='must be an int >= 1'):
+        NonFiniteCheckHook(**kwargs)
