@@ -166,6 +166,13 @@ def _input_spec(recognizer: PlateRecognizer) -> dict:
                           f'{sorted(INTERPOLATIONS)}')
     hr = recognizer.image_stream == 'hr'
     size = resize.hr_size if hr else resize.lr_size
+    divisor = int(getattr(recognizer.model.data_preprocessor, 'pad_size_divisor', 1) or 1)
+    if any(s % divisor for s in size):
+        raise ExportError(
+            f'the data preprocessor pads the {size[0]}x{size[1]} input to a multiple of '
+            f'pad_size_divisor={divisor}, which tools/test.py reads padded and inference '
+            'resizes back: give the pipeline a size the divisor divides, or a divisor that '
+            'divides it')
     if tuple(size) != tuple(recognizer.base_size):
         raise ExportError(f'the pipeline resizes to {tuple(size)} but the model reads '
                           f'{tuple(recognizer.base_size)} at scale 1.0')
@@ -207,35 +214,42 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
             output_names: List[str], opset: int) -> None:
     """Trace ``module`` on ``args`` into ``path``, the batch size left free."""
     batch = torch.export.Dim('batch', min=1, max=65536)
-    onnx_logger = logging.getLogger('torch.onnx')
-    level = onnx_logger.level
+    loggers = [logging.getLogger(name) for name in ('torch.onnx', 'onnxscript')]
+    levels = [logger.level for logger in loggers]
     with warnings.catch_warnings(), torch.no_grad():
-        # the exporter's notes on torchvision ops it skips and deprecated
-        # pytree names are not the user's business
+        # the exporter's notes on torchvision ops it skips, deprecated pytree
+        # names and constant folding it skips are not the user's business
         warnings.simplefilter('ignore')
-        onnx_logger.setLevel(logging.ERROR)
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
         try:
             program = torch.onnx.export(module, args, dynamo=True, opset_version=opset,
                                         input_names=input_names, output_names=output_names,
                                         dynamic_shapes=tuple({0: batch} for _ in args),
                                         verbose=False)
         finally:
-            onnx_logger.setLevel(level)
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
     program.save(path)
 
 
 def compare_readings(recognizer: PlateRecognizer, out_dir: str,
                      images: Sequence[np.ndarray], batch_size: int = 32,
                      tolerance: float = 1e-3) -> dict:
-    """Read ``images`` with ``recognizer`` (greedy) and with the export: how
-    many read alike (text, scales read, and confidence within
-    ``tolerance``: a reread cascade decides by it), the largest confidence
-    difference, and the first images that differ."""
+    """Read ``images`` with ``recognizer`` (greedy) and with the export, as
+    the model reads them and then at every exported scale (each graph runs,
+    whichever scales the selector picks): how many readings agree (text,
+    scales read, GFLOPs, and confidence within ``tolerance``, absolute and
+    in its logarithm, since an unsure model's are tiny), the largest
+    confidence difference, and the first images that differ."""
     reader = OnnxPlateReader(out_dir, batch_size=batch_size, threads=torch.get_num_threads())
-    onnx = reader(list(images))
+    images = list(images)
     saved, recognizer.batch_size = recognizer.batch_size, batch_size
+    torch_out, onnx = [], []
     try:
-        torch_out = recognizer(list(images), beam_width=1)['predictions']
+        for scale in [None] + reader.scales:
+            torch_out += recognizer(images, beam_width=1, scale=scale)['predictions']
+            onnx += reader(images, scale=scale)
     finally:
         recognizer.batch_size = saved
     differ, score_diff, gflops_diff = [], 0.0, 0.0
@@ -247,12 +261,29 @@ def compare_readings(recognizer: PlateRecognizer, out_dir: str,
         score_diff = max(score_diff, abs(a['confidence'] - b['confidence']))
         gflops_diff = max(gflops_diff, abs(a['gflops'] - b['gflops']))
         if (a['text'], a['scales_read']) != (b['text'], b['scales_read']) or \
-                not abs(a['confidence'] - b['confidence']) <= tolerance or \
+                not _close(a['confidence'], b['confidence'], tolerance) or \
                 not abs(a['gflops'] - b['gflops']) <= 1e-9:
-            differ.append(dict(index=i, torch=(a['text'], a['scale'], round(a['confidence'], 4)),
-                               onnx=(b['text'], b['scale'], round(b['confidence'], 4))))
-    return dict(images=len(onnx), same=len(onnx) - len(differ), differ=differ[:10],
-                max_score_diff=score_diff, max_gflops_diff=gflops_diff)
+            differ.append(dict(index=i % len(images), torch=(a['text'], a['scale'],
+                                                              float(f"{a['confidence']:.4g}")),
+                               onnx=(b['text'], b['scale'], float(f"{b['confidence']:.4g}"))))
+    return dict(images=len(images), readings=len(onnx), same=len(onnx) - len(differ),
+                differ=differ[:10], max_score_diff=score_diff, max_gflops_diff=gflops_diff,
+                graphs=len(reader.scales) + (reader._selector is not None))
+
+
+#: Confidences below this are taken as 0: PyTorch scores in float32, whose
+#: numbers end near 1e-38 (losing digits on the way), the reader in float64.
+NEGLIGIBLE_CONFIDENCE = 1e-30
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    """Within ``tolerance``, and so are their logarithms, unless both are
+    negligible."""
+    if not abs(a - b) <= tolerance:
+        return False
+    if min(a, b) < NEGLIGIBLE_CONFIDENCE:
+        return max(a, b) < NEGLIGIBLE_CONFIDENCE
+    return abs(math.log(a) - math.log(b)) <= tolerance
 
 
 def synthetic_check_images(count: int, seed: int = 0) -> List[np.ndarray]:

@@ -363,12 +363,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'error: no image files in {" ".join(args.images)}', file=sys.stderr)
         return 1
     readings = reader(files, scale=args.scale)
-    for r in readings:
-        if r['error']:
-            print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
-        else:
-            print(f"{r['input']}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t"
-                  f"{r['gflops']:.4f}")
+    try:
+        for r in readings:
+            if r['error']:
+                print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
+            else:
+                print(f"{r['input']}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t"
+                      f"{r['gflops']:.4f}")
+    except BrokenPipeError:  # `| head`: the reader of stdout has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     # as tools/infer.py: a failure only when nothing could be read
     return 1 if readings and all(r['error'] for r in readings) else 0
 

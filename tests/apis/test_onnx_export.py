@@ -146,7 +146,8 @@ def test_an_attention_dld_export_reads_as_pytorch_with_its_selector(gru_export, 
 
 def test_the_tool_says_what_it_wrote_and_checked(gru_export):
     out = gru_export['printed']
-    assert 'checked on 16 generated plates: the same text and scale as PyTorch for every one' in out
+    assert ('checked on 16 generated plates, as the model reads them and at each exported '
+            'scale (all 4 graphs ran): the same text and scale as PyTorch for every one') in out
     for scale in SCALES:
         assert f'student_{scale:g}.onnx' in out
     assert sorted(os.listdir(gru_export['out'])) == sorted(
@@ -337,13 +338,14 @@ def test_force_replaces_an_export_and_a_failed_check_keeps_the_old_one(
 
     def disagree(*args, **kwargs):
         check = real(*args, **kwargs)
-        return dict(check, same=check['images'] - 1,
+        return dict(check, same=check['readings'] - 1,
                     differ=[dict(index=3, torch=('ABC1234', 1.0), onnx=('ABC1284', 1.0))])
 
     monkeypatch.setattr(export, 'compare_readings', disagree)
     assert _export(gru_export, out, '--force', *fixed) == 1
     err = capsys.readouterr().err
-    assert 'reads 1 of the 16 generated plates otherwise than PyTorch' in err
+    assert ('1 of the 32 readings of the 16 generated plates (as the model reads them, then '
+            "at each scale) differ from PyTorch's") in err
     assert (out / MANIFEST).read_text() == before  # the old export stays
     assert (tmp_path / 'out.unverified' / MANIFEST).is_file()
     monkeypatch.setattr(export, 'compare_readings', real)
@@ -461,3 +463,32 @@ def test_the_selectors_choice_names_its_candidate_whatever_the_exported_order(
     reordered = OnnxPlateReader(str(copy))(images)
     assert [r['scale'] for r in reordered] == [r['scale'] for r in original]
     assert len({r['scale'] for r in original}) > 1
+
+
+def test_the_check_runs_every_graph_not_only_the_scales_the_selector_picks(gru_export,
+                                                                          tmp_path):
+    """A graph of a scale the selector never picked on the check images was
+    never run (an export journey's finding): each scale is read forced too."""
+    from dld.deploy.onnx_export import compare_readings
+    copy = tmp_path / 'wrong'
+    shutil.copytree(gru_export['out'], copy)
+    shutil.copy(copy / 'student_0.6.onnx', copy / 'student_0.4.onnx')  # 0.4 reads as 0.6
+    images = _images(6)
+    rec = PlateRecognizer(gru_export['config'], gru_export['checkpoint'], device='cpu')
+    check = compare_readings(rec, str(copy), images)
+    assert check['readings'] == 4 * len(images) and check['graphs'] == 4
+    assert check['differ'] and check['same'] <= 3 * len(images)
+    assert compare_readings(rec, str(gru_export['out']), images)['differ'] == []
+
+
+def test_a_divisor_that_pads_the_input_is_refused(tmp_path, capsys):
+    """Padded to 64x160, tools/test.py reads the padding and inference squeezes it
+    back to 48x144: no export can agree with both."""
+    cfg = dld_config(osp.join(str(tmp_path), 'data'))
+    cfg['model'].update(teacher=recognizer_cfg(16), student=recognizer_cfg(12),
+                        data_preprocessor=dict(type='PlateDataPreprocessor',
+                                               pad_size_divisor=32))
+    paths = _write_model(str(tmp_path), cfg, 'padded')
+    assert _export(paths, tmp_path / 'out') == 2
+    assert 'pad_size_divisor=32' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()

@@ -155,7 +155,7 @@ def main(argv=None) -> int:
         with contextlib.redirect_stdout(sys.stderr), config_errors_exit('export_onnx.py'):
             cfg = load_config(args.config, args.cfg_options)
             recognizer = PlateRecognizer(cfg, args.checkpoint, device='cpu')
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as err:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError) as err:
         print(f'export_onnx.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     parent = osp.dirname(osp.abspath(args.out_dir))
@@ -177,8 +177,9 @@ def main(argv=None) -> int:
             unverified = f'{osp.abspath(args.out_dir)}.unverified'
             shutil.rmtree(unverified, ignore_errors=True)
             os.rename(staging, unverified)
-            print(f"export_onnx.py: the export reads {check['images'] - check['same']} of "
-                  f"the {what} otherwise than PyTorch (first: "
+            print(f"export_onnx.py: {check['readings'] - check['same']} of the "
+                  f"{check['readings']} readings of the {what} (as the model reads them, then "
+                  f"at each scale) differ from PyTorch's (first: "
                   f"{check['differ'][:3]}); it is left in {unverified}, not in "
                   f'{args.out_dir}', file=sys.stderr)
             return 1
@@ -188,8 +189,9 @@ def main(argv=None) -> int:
             shutil.rmtree(staging, ignore_errors=True)
     _print_summary(manifest, args.out_dir)
     if check is not None:
-        print(f"checked on {what}: the same text and scale as PyTorch for every "
-              f"one, confidences within {check['max_score_diff']:.1e}")
+        print(f"checked on {what}, as the model reads them and at each exported scale "
+              f"(all {check['graphs']} graphs ran): the same text and scale as PyTorch for "
+              f"every one, confidences within {check['max_score_diff']:.1e}")
     print(f'exported to {args.out_dir}; read with: python dld/deploy/onnx_reader.py '
           f'{args.out_dir} IMAGE ...')
     return 0

@@ -29,8 +29,9 @@ class NonFiniteCheckHook(Hook):
         interval (int): check the weights every ``interval`` iterations (the
             loss every iteration, and the weights before every checkpoint).
             Only what a step can change is checked (parameters that train,
-            statistics of modules in training mode): about 1 % of a DLD step
-            on 2 CPU cores.
+            statistics of modules in training mode), in one fused pass:
+            about 1 ms for configs/dld_plate.py's model on one CPU thread,
+            against about a second for its training step.
         max_skipped_steps (int): non-finite losses in a row that a loss
             scaler may skip.
     """
