@@ -469,6 +469,12 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
     _train(train_tool, tiny_teacher_config, work, run_name())  # its 3 epochs, 6 iterations
     assert not said
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
+                     f'experiment_name={run_name()}', *EXACT])  # finished: nothing to do
+    assert said == ['Resumed at epoch 3, the last of train_cfg.max_epochs=3: nothing is left '
+                    'to train. To train longer, start a new schedule from its weights '
+                    '(load_from=CHECKPOINT in a new work dir, without --resume).']
+    said.clear()
+    train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}', *EXACT, 'train_cfg.max_epochs=4',
                      'param_scheduler.0.end=4'])
     [warning] = said

@@ -54,6 +54,13 @@ class ResumedScheduleCheckHook(Hook):
                 'step. Resume with the same processes, batch size and data, or start a new '
                 'schedule from its weights (load_from=CHECKPOINT, without --resume).')
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
+        if runner.iter > 0 and runner.iter >= runner.max_iters:
+            # --resume of a finished run trained nothing and said nothing
+            print_log(f'Resumed at epoch {runner.epoch}, the last of train_cfg.max_epochs='
+                      f'{runner.max_epochs}: nothing is left to train. To train longer, start '
+                      'a new schedule from its weights (load_from=CHECKPOINT in a new work '
+                      'dir, without --resume).', logger='current', level=logging.WARNING)
+            return
         warn_schedule_ending_early(runner, now)
 
 
