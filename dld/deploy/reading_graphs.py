@@ -14,6 +14,7 @@ from typing import Tuple
 import torch
 from torch import nn
 
+from dld.models.decoders.padded_memory import content_steps
 from dld.models.selectors import resize_to_scale
 
 
@@ -75,10 +76,9 @@ class ScaleReadingGraph(nn.Module):
 
 
 def content_mask_of(valid_ratio: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-    """:func:`~dld.models.decoders.padded_memory.content_mask` as tensor
-    operations (a graph cannot return None where every step shows the
+    """:func:`~dld.models.decoders.padded_memory.content_mask` for a graph:
+    always a mask (a graph cannot return None where every step shows the
     image; an all-True mask reads the same steps)."""
     length = memory.shape[1]
-    steps = (valid_ratio.double().nan_to_num(nan=1.0) * length - 1e-6).ceil()
-    steps = steps.clamp(1, length).long()
+    steps = content_steps(valid_ratio, length)
     return torch.arange(length, device=memory.device)[None, :] < steps[:, None]

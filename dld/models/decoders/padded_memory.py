@@ -17,13 +17,20 @@ def content_mask(valid_ratios: Sequence[float], length: int,
     plate (two rows, ``r`` about 0.4) would otherwise spread its attention
     and its initial state over more padding than plate.
     """
-    ratios = torch.as_tensor([float(r) for r in valid_ratios], dtype=torch.float64)
-    ratios = ratios.nan_to_num(nan=1.0)  # unknown: read every step
-    steps = (ratios * length - 1e-6).ceil().clamp(1, length).long()
+    steps = content_steps(torch.as_tensor([float(r) for r in valid_ratios]), length)
     if bool((steps >= length).all()):
         return None
     steps = steps.to(device)
     return torch.arange(length, device=device)[None, :] < steps[:, None]
+
+
+def content_steps(valid_ratios: torch.Tensor, length: int) -> torch.Tensor:
+    """``(B,)`` long: how many of ``length`` memory steps show each image,
+    ``ceil(r * length)`` (at least one), computed in float64 (in float32 it
+    is one step more for some widths once ``length`` is 45 or more). Tensor
+    operations only, so an exported graph computes it as PyTorch does."""
+    ratios = valid_ratios.double().nan_to_num(nan=1.0)  # unknown: read every step
+    return (ratios * length - 1e-6).ceil().clamp(1, length).long()
 
 
 def pad_memories(memories: Sequence[torch.Tensor],
