@@ -190,8 +190,9 @@ def stop_on_signals(runner: Runner):
     """SIGTERM (``kill``, a scheduler's preemption, ``docker stop``) stops the
     run as Ctrl-C does: through its clean-up (the checkpoint being written is
     discarded, the loader's workers stopped), with one line saying where it
-    stopped and what ``--resume`` continues from, and exit status 130. It
-    died at once, saying nothing, its workers left running."""
+    stopped and what ``--resume`` continues from, and the shell's exit status
+    for the signal (143; Ctrl-C 130). It died at once, saying nothing, its
+    workers left running."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -200,12 +201,12 @@ def stop_on_signals(runner: Runner):
         yield
     except KeyboardInterrupt as err:
         last = runner.message_hub.get_info('last_ckpt')
-        by = str(err) or 'SIGINT'
-        print(f'train.py: stopped by {by if str(err) else "Ctrl-C"} at epoch {runner.epoch + 1}, '
-              f'iteration {runner.iter + 1}; ' + (f'--resume continues from {last}.' if last
-                                                  else 'no checkpoint was saved yet.'),
+        name = str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
+        print(f'train.py: stopped by {"Ctrl-C" if name == "SIGINT" else name} at epoch '
+              f'{runner.epoch + 1}, iteration {runner.iter + 1}; '
+              + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'),
               file=sys.stderr)
-        sys.exit(128 + signal.Signals[by].value)  # the shell's status for that signal
+        sys.exit(128 + signal.Signals[name].value)  # the shell's status for that signal
     finally:
         if previous is not None:  # None: a handler installed outside Python
             signal.signal(signal.SIGTERM, previous)
