@@ -41,6 +41,8 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
     except RuntimeError as err:
         sizes = [line.strip().rstrip('.') for line in str(err).splitlines()
                  if 'size mismatch' in line]
+        if not sizes:  # the model's own loading rules refused it: their words
+            raise StartCheckpointError(f'{flag} ({path}) does not load: {err}') from None
         raise StartCheckpointError(
             f'{flag} ({path}) was saved by another model: {len(sizes)} weight(s) differ in '
             f'shape, e.g. {"; ".join(sizes[:2])}. ' + _hint(resume)) from None

@@ -61,3 +61,14 @@ def test_the_models_own_loading_rules_apply(tmp_path):
 def test_a_path_that_is_no_local_file_is_left_to_mmengine(tmp_path):
     check_start_checkpoint(_model(), None, resume=False)
     check_start_checkpoint(_model(), 'https://example.org/ckpt.pth', resume=False)
+
+
+def test_a_refusal_by_the_models_own_loading_rules_keeps_their_words(tmp_path):
+    class Strict(nn.Linear):
+        def _load_from_state_dict(self, *args, **kwargs):
+            raise RuntimeError('this layer loads only from its own format')
+
+    path = _save(tmp_path, nn.Sequential(nn.Linear(2, 2)).state_dict())
+    with pytest.raises(StartCheckpointError, match=r'load_from \(.*\) does not load: this '
+                       r'layer loads only from its own format'):
+        check_start_checkpoint(nn.Sequential(Strict(2, 2)), path, resume=False)
