@@ -1,7 +1,8 @@
 """CPU throughput of an ONNX export against PyTorch, on the same images.
 
     python benchmarks/onnx_throughput.py EXPORT_DIR CONFIG CKPT [--batch-size 64]
-        [--repeats 5] [--threads 2] [--json OUT] [--cfg-options key=value ...]
+        [--repeats 5] [--threads 2] [--int8-dir INT8_EXPORT_DIR] [--json OUT]
+        [--cfg-options key=value ...]
 
 EXPORT_DIR is what ``tools/deployment/export_onnx.py CONFIG CKPT`` wrote.
 One batch of generated plates, resized as the test pipeline resizes them,
@@ -11,7 +12,8 @@ the student, greedy decoding), then end to end: the selector and the
 student at the scales it picks, with the reread cascade when the config
 has one (``OnnxPlateReader.read_batch`` against the model's ``predict``).
 Times are the median of ``--repeats`` runs after one warm-up, both
-libraries on ``--threads`` threads.
+libraries on ``--threads`` threads. ``--int8-dir``, an export of the same
+model with ``--int8``, adds its graphs, timed in the same rounds.
 """
 import argparse
 import os.path as osp
@@ -35,6 +37,8 @@ def parse_args(argv=None):
     p.add_argument('--repeats', type=at_least(1), default=5)
     p.add_argument('--threads', type=at_least(1), default=2,
                    help='threads of ONNX Runtime and of torch')
+    p.add_argument('--int8-dir', help='an export of the same model made with --int8, timed '
+                   'beside the float one')
     p.add_argument('--json', help='write the figures here')
     from dld.cli_options import ConfigOptionsAction
     p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
@@ -71,6 +75,13 @@ def main(argv=None) -> int:
     rec = PlateRecognizer(cfg, args.checkpoint, device='cpu')
     reader = OnnxPlateReader(args.export_dir, threads=args.threads,
                              batch_size=args.batch_size)
+    int8 = None
+    if args.int8_dir:
+        int8 = OnnxPlateReader(args.int8_dir, threads=args.threads, batch_size=args.batch_size)
+        if int8.manifest.get('precision') != 'int8' or int8.scales != reader.scales:
+            print(f'--int8-dir {args.int8_dir} is not an int8 export of the scales of '
+                  f'{args.export_dir} ({reader.scales})', file=sys.stderr)
+            return 2
     if is_distiller(rec.model) and not set(reader.scales) <= set(rec.model.scales):
         print(f'{args.export_dir} holds scales {reader.scales}, which {args.config} has not '
               f'({list(rec.model.scales)}): export this config first', file=sys.stderr)
@@ -98,6 +109,13 @@ def main(argv=None) -> int:
         figures['scales'][f'{scale:g}'] = dict(onnxruntime=n / t_ort, torch=n / t_torch)
         rows.append([f'student @{scale:g}', f'{n / t_ort:.0f}', f'{n / t_torch:.0f}',
                      f'{t_torch / t_ort:.2f}x'])
+        if int8 is not None:
+            def int8_read(session=int8._sessions[scale]):
+                session.run(None, {'images': batch, 'valid_ratio': ratios})
+
+            t_int8 = _median_seconds(int8_read, args.repeats)
+            figures['scales'][f'{scale:g}']['onnxruntime_int8'] = n / t_int8
+            rows[-1] += [f'{n / t_int8:.0f}', f'{t_ort / t_int8:.2f}x']
 
     def torch_end_to_end():
         packed = []
@@ -119,11 +137,17 @@ def main(argv=None) -> int:
         what += ' + reread'
     figures['end_to_end'] = dict(what=what, onnxruntime=n / t_ort, torch=n / t_torch)
     rows.append([what, f'{n / t_ort:.0f}', f'{n / t_torch:.0f}', f'{t_torch / t_ort:.2f}x'])
+    headers = ['reading', 'ONNX Runtime', 'PyTorch', 'ONNX speed-up']
+    if int8 is not None:
+        t_int8 = _median_seconds(lambda: int8.read_batch(batch, ratios), args.repeats)
+        figures['end_to_end']['onnxruntime_int8'] = n / t_int8
+        rows[-1] += [f'{n / t_int8:.0f}', f'{t_ort / t_int8:.2f}x']
+        headers += ['ONNX int8', 'int8 speed-up (vs ONNX float)']
     import onnxruntime
     print(f'Inference throughput (images/s), batch {n}, median of {args.repeats}, '
           f'{args.threads} threads, onnxruntime {onnxruntime.__version__}, torch '
           f'{torch.__version__}, {platform.machine()}')
-    print(tabulate(rows, headers=['reading', 'ONNX Runtime', 'PyTorch', 'ONNX speed-up']))
+    print(tabulate(rows, headers=headers))
     if args.json:
         write_json_atomic(args.json, figures, indent=2)
     return 0

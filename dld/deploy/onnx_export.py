@@ -13,7 +13,7 @@ import logging
 import math
 import os.path as osp
 import warnings
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -289,12 +289,20 @@ def _close(a: float, b: float, tolerance: float) -> bool:
 def synthetic_check_images(count: int, seed: int = 0) -> List[np.ndarray]:
     """``count`` plates of the built-in generator, LR and HR frames in turn
     (so widths and sharpness vary as in use), to compare the readers on."""
+    return synthetic_plates(count, seed)[0]
+
+
+def synthetic_plates(count: int, seed: int = 0, frame: Optional[str] = None
+                     ) -> Tuple[List[np.ndarray], List[str]]:
+    """``count`` plates of the built-in generator and their texts: the
+    ``frame`` (``'lr'`` or ``'hr'``) of each track, or both in turn."""
     from dld.datasets.degradation import DegradationConfig
     from dld.datasets.synth.generator import render_track, resolve_layouts
     layouts, weights = resolve_layouts(('brazilian', 'mercosur'))
     degradation = DegradationConfig.from_dict(None)
-    images = []
+    images, labels = [], []
     for i in range(count):
         track = render_track((seed, 7, i), layouts, weights, 1, (64, 192), degradation)
-        images.append(track['lr' if i % 2 == 0 else 'hr'][0])
-    return images
+        images.append(track[frame or ('lr' if i % 2 == 0 else 'hr')][0])
+        labels.append(track['label'])
+    return images, labels

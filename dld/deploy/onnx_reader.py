@@ -96,6 +96,8 @@ class OnnxPlateReader:
         # which an export's --scales need not keep
         self._candidates = [float(s) for s in selector['scales']] if selector else []
         self.fixed_scale = m.get('fixed_scale')
+        #: 'float32', or 'int8' for an export made with --int8
+        self.precision = m.get('precision', 'float32')
         self.reread = m.get('reread')
         dec = m['decoder']
         self._chars = dec['chars']

@@ -492,3 +492,80 @@ def test_a_divisor_that_pads_the_input_is_refused(tmp_path, capsys):
     assert _export(paths, tmp_path / 'out') == 2
     assert 'pad_size_divisor=32' in capsys.readouterr().err
     assert not (tmp_path / 'out').exists()
+
+
+def test_int8_quantizes_each_scales_convolutions_and_checks_them(gru_export, tmp_path, capsys):
+    import onnx
+    import onnxruntime as ort
+    out = tmp_path / 'int8'
+    fixed = ('--cfg-options', 'model.test_cfg.force_scale=0.4')  # one graph: quicker
+    assert _export(gru_export, out, '--int8', '--calib-count', '16', *fixed) == 0
+    printed = capsys.readouterr().out
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['precision'] == 'int8'
+    int8 = manifest['int8']
+    assert int8['ops'] == ['Conv'] and int8['calibration'] == '16 generated LR plates'
+    check = int8['check']
+    assert check['images'] == '16 generated LR plates' and check['readings'] == 16
+    assert set(check['accuracy']) == {'float32', 'int8'}
+    assert ("int8: the convolutions of each scale's graph, calibrated on 16 generated LR "
+            'plates; on 16 generated LR plates the int8 export reads') in printed
+    # every convolution reads int8 weights and activations (QDQ), nothing else does
+    graph = onnx.load(str(out / 'student_0.4.onnx')).graph
+    made_by = {name: node for node in graph.node for name in node.output}
+    convs = [n for n in graph.node if n.op_type == 'Conv']
+    assert convs and all(made_by[n.input[i]].op_type == 'DequantizeLinear'
+                         for n in convs for i in (0, 1))
+    quantized = {n.output[0] for n in graph.node if n.op_type == 'DequantizeLinear'}
+    assert all(name not in quantized for n in graph.node if n.op_type in ('MatMul', 'Gemm')
+               for name in n.input)
+    stored = {t.name: t.data_type for t in graph.initializer}
+    assert all(stored[made_by[n.input[1]].input[0]] == onnx.TensorProto.INT8 for n in convs)
+    # it computes what the float graph does, not exactly
+    reader = OnnxPlateReader(str(out))
+    resized = [reader.resize(reader.load(img)) for img in _images(8)]
+    feed = dict(images=np.stack([img for img, _ in resized]),
+                valid_ratio=np.asarray([r for _, r in resized], dtype=np.float64))
+
+    def run(folder):
+        session = ort.InferenceSession(str(folder / 'student_0.4.onnx'),
+                                       providers=['CPUExecutionProvider'])
+        return session.run(None, feed)[1]
+
+    float_logp, int8_logp = run(gru_export['out']), run(out)
+    diff = np.abs(float_logp - int8_logp)
+    assert 0 < diff.max() < 0.05 * np.abs(float_logp).mean()
+
+
+def test_an_int8_export_that_loses_accuracy_is_left_unverified(gru_export, tmp_path, capsys,
+                                                                monkeypatch):
+    import dld.deploy.onnx_quantize as quantize
+    real = quantize.compare_precisions
+
+    def worse(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result['accuracy']['int8']['model'] = result['accuracy']['float32']['model'] - 1.5
+        return dict(result, changed=3)
+
+    monkeypatch.setattr(quantize, 'compare_precisions', worse)
+    fixed = ('--cfg-options', 'model.test_cfg.force_scale=0.4')
+    assert _export(gru_export, tmp_path / 'out', '--int8', '--calib-count', '8', *fixed) == 1
+    err = capsys.readouterr().err
+    assert 'the float one' in err and '(3 of 16 readings changed; --int8-max-drop 1 pt)' in err
+    assert 'more than it may lose. Calibrate on plates like yours (--calib-images)' in err
+    assert not (tmp_path / 'out').exists()
+    assert sorted(os.listdir(tmp_path)) == ['out.unverified']  # no float copy left over
+    with pytest.raises(SystemExit):
+        _export(gru_export, tmp_path / 'other', '--calib-count', '8')
+    assert '--calib-count only apply with --int8' in capsys.readouterr().err
+
+
+def test_compare_precisions_counts_changes_and_accuracy(gru_export):
+    from dld.deploy.onnx_quantize import compare_precisions
+    images = _images(6)
+    texts = [r['text'] for r in OnnxPlateReader(str(gru_export['out']))(images)]
+    labels = texts[:3] + ['NOPLATE'] * (len(texts) - 3)
+    result = compare_precisions(str(gru_export['out']), str(gru_export['out']), images, labels)
+    assert result['changed'] == 0 and set(result['changed_by_scale']) == set(SCALES)
+    assert result['accuracy']['float32'] == result['accuracy']['int8']
+    assert result['accuracy']['int8']['model'] == pytest.approx(100.0 * 3 / len(images))

@@ -3,6 +3,7 @@
     python tools/deployment/export_onnx.py CONFIG CKPT --out-dir DIR
         [--scales S ...] [--opset N] [--check-images PATH ...]
         [--check-count N] [--no-check] [--force] [--cfg-options key=value ...]
+        [--int8 [--calib-images PATH ...] [--calib-count N] [--int8-max-drop PT]]
 
 Writes one graph per scale, the selector's and ``dld_onnx.json`` into DIR,
 then reads check images with the export (``dld/deploy/onnx_reader.py``,
@@ -10,7 +11,9 @@ ONNX Runtime, no PyTorch) and with ``PlateRecognizer`` and compares them:
 by default 64 plates of the built-in generator, or ``--check-images``
 (image files or folders). The export is put in place only when every
 reading agrees; otherwise it is left in ``DIR.unverified`` and the tool
-exits with status 1. See docs/deployment.md.
+exits with status 1. ``--int8`` then quantizes the convolutions of each
+scale's graph (calibrated on plates) and checks the int8 export's accuracy
+against the float one's. See docs/deployment.md.
 """
 import argparse
 import contextlib
@@ -21,6 +24,11 @@ import sys
 import tempfile
 
 from dld.cli_options import ConfigOptionsAction
+
+#: Generated plates the export is compared with PyTorch on; the int8 check
+#: reads more, since it measures an accuracy difference, not an identity.
+FLOAT_CHECK_COUNT = 64
+INT8_CHECK_COUNT = 512
 
 
 def parse_args(argv=None):
@@ -39,19 +47,41 @@ def parse_args(argv=None):
     parser.add_argument('--check-images', nargs='+', metavar='PATH',
                         help='image files or folders to compare the readers on (default: '
                         'plates of the built-in generator)')
-    parser.add_argument('--check-count', type=int, default=64,
-                        help='generated plates to compare on without --check-images')
+    parser.add_argument('--check-count', type=int,
+                        help='generated plates to compare on without --check-images (default '
+                        f'{FLOAT_CHECK_COUNT}; with --int8, {INT8_CHECK_COUNT} for its check)')
     parser.add_argument('--no-check', action='store_true',
                         help='write the export without comparing readings')
     parser.add_argument('--force', action='store_true',
                         help='replace an export already in --out-dir')
+    parser.add_argument('--int8', action='store_true',
+                        help="quantize each scale's convolutions to int8 (about 2x the images/s "
+                        'on a CPU), calibrated on plates and checked for accuracy')
+    parser.add_argument('--calib-images', nargs='+', metavar='PATH',
+                        help='with --int8: image files or folders to calibrate on, like the '
+                        'plates the model will read (default: plates of the built-in generator)')
+    parser.add_argument('--calib-count', type=int, default=256,
+                        help='with --int8: generated plates to calibrate on without --calib-images')
+    parser.add_argument('--int8-max-drop', type=float, default=1.0, metavar='PT',
+                        help='with --int8: the most plate accuracy (points) the int8 export may '
+                        'lose against the float one on the check plates; on --check-images, '
+                        'without labels, the most readings (%%) it may change')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, e.g. model.test_cfg.reread')
     args = parser.parse_args(argv)
     if args.opset < 18:
         parser.error(f'--opset must be >= 18 (antialiased Resize), got {args.opset}')
-    if args.check_count < 1:
-        parser.error(f'--check-count must be >= 1, got {args.check_count}')
+    for name in ('check_count', 'calib_count'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if not args.int8_max_drop >= 0:
+        parser.error(f'--int8-max-drop must be >= 0, got {args.int8_max_drop}')
+    if not args.int8:
+        given = [f'--{n}' for n in ('calib-images', 'calib-count', 'int8-max-drop')
+                 if getattr(args, n.replace('-', '_')) != parser.get_default(n.replace('-', '_'))]
+        if given:
+            parser.error(f'{", ".join(given)} only apply with --int8')
     return args
 
 
@@ -91,15 +121,21 @@ def _move_into_place(staging: str, out_dir: str) -> None:
 
 
 def _check_images(args):
-    """The images to compare the readers on, and their description. A file
-    named that cannot be read is refused; one found in a folder is skipped
-    and counted."""
-    from dld.apis.image_input import list_image_folder, read_image_file
+    """The images to compare the readers on, and their description."""
     from dld.deploy.onnx_export import synthetic_check_images
     if not args.check_images:
-        return synthetic_check_images(args.check_count), f'{args.check_count} generated plates'
+        count = args.check_count or FLOAT_CHECK_COUNT
+        return synthetic_check_images(count), f'{count} generated plates'
+    images = _read_images(args.check_images, '--check-images')
+    return images, f'{len(images)} images of --check-images'
+
+
+def _read_images(paths, option: str):
+    """The images of ``paths`` (files or folders). A file named that cannot
+    be read is refused; one found in a folder is skipped and counted."""
+    from dld.apis.image_input import list_image_folder, read_image_file
     images, skipped = [], []
-    for path in args.check_images:
+    for path in paths:
         if not osp.isdir(path):
             images.append(read_image_file(path))  # raises, naming it
             continue
@@ -109,11 +145,48 @@ def _check_images(args):
             except ValueError as err:
                 skipped.append(str(err))
     if skipped:
-        print(f'export_onnx.py: {len(skipped)} file(s) of --check-images skipped (cannot be '
+        print(f'export_onnx.py: {len(skipped)} file(s) of {option} skipped (cannot be '
               f'read), e.g. {skipped[0]}', file=sys.stderr)
     if not images:
-        raise ValueError(f'--check-images {" ".join(args.check_images)}: no images found')
-    return images, f'{len(images)} images of --check-images'
+        raise ValueError(f'{option} {" ".join(paths)}: no images found')
+    return images
+
+
+def _calibration_images(args, frame: str):
+    """The images to calibrate the int8 graphs on, and their description:
+    ``--calib-images``, or generated plates of the crop the model reads."""
+    from dld.deploy.onnx_export import synthetic_plates
+    if args.calib_images:
+        images = _read_images(args.calib_images, '--calib-images')
+        return images, f'{len(images)} images of --calib-images'
+    # seed 1: not the plates the check reads (seed 0)
+    images, _ = synthetic_plates(args.calib_count, seed=1, frame=frame)
+    return images, f'{args.calib_count} generated {frame.upper()} plates'
+
+
+def _int8_check_images(args, frame: str, check_images):
+    """The images the int8 export is checked on, their labels (None for
+    ``--check-images``) and their description."""
+    from dld.deploy.onnx_export import synthetic_plates
+    if args.check_images:
+        return check_images, None, f'{len(check_images)} images of --check-images'
+    count = args.check_count or INT8_CHECK_COUNT
+    images, labels = synthetic_plates(count, seed=0, frame=frame)
+    return images, labels, f'{count} generated {frame.upper()} plates'
+
+
+def _int8_verdict(result: dict, what: str, max_drop: float):
+    """``(loss, sentence)``: what the int8 export loses against the float
+    one (accuracy points with labels, else the share of readings changed)
+    and how to say it."""
+    changed = f"{result['changed']} of {result['readings']} readings changed"
+    if result['accuracy'] is not None:
+        a, b = result['accuracy']['float32']['model'], result['accuracy']['int8']['model']
+        return a - b, (f'on {what} the int8 export reads {b:.2f} % of plates, the float one '
+                       f'{a:.2f} % ({changed}; --int8-max-drop {max_drop:g} pt)')
+    share = 100.0 * result['changed'] / max(result['readings'], 1)
+    return share, (f'on {what} {changed} ({share:.2f} %; --int8-max-drop {max_drop:g} %, '
+                   'no labels to measure accuracy by)')
 
 
 def _print_summary(manifest: dict, out_dir: str) -> None:
@@ -150,7 +223,9 @@ def main(argv=None) -> int:
         return 2
     from dld.apis import PlateRecognizer, load_config
     from dld.deploy.onnx_export import ExportError, compare_readings, export_onnx
+    from dld.deploy.onnx_reader import MANIFEST
     from dld.engine.launch import config_errors_exit
+    from dld.utils.atomic_file import write_json_atomic
     try:
         with contextlib.redirect_stdout(sys.stderr), config_errors_exit('export_onnx.py'):
             cfg = load_config(args.config, args.cfg_options)
@@ -161,12 +236,19 @@ def main(argv=None) -> int:
     parent = osp.dirname(osp.abspath(args.out_dir))
     staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(args.out_dir))}.partial-',
                                dir=parent)
+    float_copy = None
     try:
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                check = None
-                if not args.no_check:  # read first: a bad path fails before the export
+                check = images = None
+                # read first: a bad path fails before the export
+                if not args.no_check:
                     images, what = _check_images(args)
+                if args.int8:
+                    frame = recognizer.input_stream
+                    calibration, calib_what = _calibration_images(args, frame)
+                    if not args.no_check:
+                        images8, labels8, what8 = _int8_check_images(args, frame, images)
                 manifest = export_onnx(recognizer, staging, args.scales, args.opset)
                 if not args.no_check:
                     check = compare_readings(recognizer, staging, images)
@@ -174,27 +256,61 @@ def main(argv=None) -> int:
             print(f'export_onnx.py: {err}', file=sys.stderr)
             return 2
         if check is not None and check['differ']:
-            unverified = f'{osp.abspath(args.out_dir)}.unverified'
-            shutil.rmtree(unverified, ignore_errors=True)
-            os.rename(staging, unverified)
-            print(f"export_onnx.py: {check['readings'] - check['same']} of the "
-                  f"{check['readings']} readings of the {what} (as the model reads them, then "
-                  f"at each scale) differ from PyTorch's (first: "
-                  f"{check['differ'][:3]}); it is left in {unverified}, not in "
-                  f'{args.out_dir}', file=sys.stderr)
+            _leave_unverified(staging, args.out_dir, (
+                f"{check['readings'] - check['same']} of the {check['readings']} readings of "
+                f"the {what} (as the model reads them, then at each scale) differ from "
+                f"PyTorch's (first: {check['differ'][:3]})"))
             return 1
+        int8_line = None
+        if args.int8:
+            import torch
+
+            from dld.deploy.onnx_quantize import compare_precisions, quantize_export
+            float_copy = f'{staging}.float'
+            shutil.copytree(staging, float_copy)
+            try:
+                manifest = quantize_export(staging, calibration, calib_what)
+                if not args.no_check:
+                    result = compare_precisions(float_copy, staging, images8, labels8,
+                                                threads=torch.get_num_threads())
+            except (OSError, ValueError) as err:
+                print(f'export_onnx.py: int8 quantization failed: {err}', file=sys.stderr)
+                return 2
+            if not args.no_check:
+                loss, int8_line = _int8_verdict(result, what8, args.int8_max_drop)
+                manifest['int8']['check'] = dict(result, images=what8)
+                write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2)
+                if loss > args.int8_max_drop:
+                    _leave_unverified(staging, args.out_dir, (
+                        f'{int8_line}: more than it may lose. Calibrate on plates like yours '
+                        '(--calib-images), allow more (--int8-max-drop) or export without '
+                        '--int8'))
+                    return 1
         _move_into_place(staging, args.out_dir)
     finally:
-        if osp.isdir(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+        for folder in (staging, float_copy):
+            if folder and osp.isdir(folder):
+                shutil.rmtree(folder, ignore_errors=True)
     _print_summary(manifest, args.out_dir)
     if check is not None:
         print(f"checked on {what}, as the model reads them and at each exported scale "
               f"(all {check['graphs']} graphs ran): the same text and scale as PyTorch for "
               f"every one, confidences within {check['max_score_diff']:.1e}")
+    if args.int8:
+        print(f"int8: the convolutions of each scale's graph, calibrated on {calib_what}; "
+              + (int8_line or 'not checked (--no-check)'))
     print(f'exported to {args.out_dir}; read with: python dld/deploy/onnx_reader.py '
           f'{args.out_dir} IMAGE ...')
     return 0
+
+
+def _leave_unverified(staging: str, out_dir: str, why: str) -> None:
+    """Move the export that failed its check aside, saying why."""
+    unverified = f'{osp.abspath(out_dir)}.unverified'
+    shutil.rmtree(unverified, ignore_errors=True)
+    os.rename(staging, unverified)
+    print(f'export_onnx.py: {why}; it is left in {unverified}, not in {out_dir}',
+          file=sys.stderr)
 
 
 if __name__ == '__main__':
