@@ -42,6 +42,7 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
+    data_errors_exit,
     finish_run,
     load_runner_config,
     parse_runner_args,
@@ -162,7 +163,8 @@ def main(argv=None) -> dict:
             # infer.py says it
             print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
             sys.exit(2)
-        metrics = to_jsonable(runner.test())
+        with data_errors_exit('test.py'):
+            metrics = to_jsonable(runner.test())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

@@ -25,6 +25,7 @@ from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
+    data_errors_exit,
     finish_run,
     load_runner_config,
     parse_runner_args,
@@ -181,7 +182,8 @@ def main(argv=None) -> None:
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
         with stop_on_signals(runner):
-            runner.train()
+            with data_errors_exit('train.py'):
+                runner.train()
     finish_run()
 
 

@@ -70,8 +70,11 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
         import_custom_modules(cfg)
     if cfg_options:
         merge_config_options(cfg, cfg_options, config if isinstance(config, str) else None)
+    from dld.engine.launch import drop_persistent_workers_without_workers
     from dld.engine.runner_settings import check_runner_settings
-    check_runner_settings(cfg)  # the reports build data loaders too
+    # the reports and calibrate_reread.py build data loaders too
+    drop_persistent_workers_without_workers(cfg)
+    check_runner_settings(cfg)
     init_default_scope(cfg.get('default_scope', 'dld'))
     return cfg
 

@@ -26,6 +26,7 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
+from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
 from dld.utils.config_file import merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
@@ -194,6 +195,43 @@ def config_errors_exit(tool: str) -> Iterator[None]:
     except (ConfigOptionError, ConfigSettingError) as err:
         print(f'{tool}: {err}', file=sys.stderr)
         sys.exit(2)
+
+
+@contextmanager
+def data_errors_exit(tool: str) -> Iterator[None]:
+    """Bad data found while the runner runs (a label line with a character
+    outside the dictionary, a test image missing or corrupt) ends the tool
+    with the error's one line, which names the file and its line, and exit
+    status 2, rather than with a long traceback through MMEngine."""
+    try:
+        yield
+    except (PlateAnnotationError, ImageLoadError, RetryExhaustedError, RuntimeError) as err:
+        message = data_error_message(err)
+        if message is None:
+            raise
+        print(f'{tool}: {message}', file=sys.stderr)
+        sys.exit(2)
+
+
+_DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError)
+
+
+def data_error_message(err: BaseException) -> Optional[str]:
+    """The message of a data error, also one raised in a data loader worker
+    (which PyTorch raises again as a RuntimeError holding the worker's
+    traceback, since our errors take more than one argument); None for any
+    other error."""
+    text = str(err)
+    if not text.startswith('Caught '):
+        return text if isinstance(err, _DATA_ERRORS) else None
+    caught = text.split(' ', 2)[1]
+    if caught not in {e.__name__ for e in _DATA_ERRORS}:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    last = lines[-1] if lines else ''
+    # the traceback's last line: "dld.datasets.errors.ImageLoadError: <message>"
+    marker = f'{caught}: '
+    return last.split(marker, 1)[1] if marker in last else None
 
 
 def drop_persistent_workers_without_workers(cfg: Config) -> None:

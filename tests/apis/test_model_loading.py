@@ -169,3 +169,15 @@ def test_other_trained_characters_warn_through_dataset_wrappers(wrapped):
         with mock.patch('dld.apis.model_loading.print_log') as log:
             warn_if_other_chars(cfg, dict(dataset_meta=dict(chars=trained)), 'x.pth')
         assert log.called == warned
+
+
+def test_a_test_loader_without_workers_builds_for_the_reports(tiny_run):
+    """The reports build the test loader themselves: a config whose loader
+    keeps workers alive, read with num_workers=0, must not fail in PyTorch."""
+    from dld.apis.flops_accuracy import CachedTestSet
+    from dld.apis.model_loading import load_config
+    cfg = load_config(tiny_run['config'], {'test_dataloader.num_workers': 0,
+                                           'test_dataloader.persistent_workers': True})
+    assert cfg.test_dataloader.persistent_workers is False
+    test_set = CachedTestSet(cfg, with_hr=False, max_batches=1)
+    assert len(test_set.batches) == 1

@@ -1,12 +1,12 @@
 """A missing validation image stops tools/train.py before it trains, so no
-epoch is spent (and no checkpoint written) only to fail at validation."""
+epoch is spent (and no checkpoint written) only to fail at validation; bad
+data ends train.py and test.py with one line naming it, exit status 2."""
 import glob
 import os.path as osp
 import shutil
 
 import pytest
 
-from dld.datasets import ImageLoadError
 from dld.datasets.synth import ensure_synth_plates
 
 TEACHER_REST = '''
@@ -31,15 +31,46 @@ def _checkpoints(work_dir):
 
 
 def test_a_missing_val_hr_image_stops_the_teacher_before_its_first_epoch(
-        teacher_run, train_tool, run_name, tmp_path):
+        teacher_run, train_tool, run_name, tmp_path, capsys):
     config, _, hr = teacher_run
     hr.unlink()
     work_dir = str(tmp_path / 'run')
-    with pytest.raises(ImageLoadError, match=r'1 of the 4 image\(s\)') as info:
+    with pytest.raises(SystemExit) as info:
         train_tool.main([config, '--work-dir', work_dir,
                          '--cfg-options', f'experiment_name={run_name()}'])
-    assert str(hr) in str(info.value) and 'val.txt:2' in str(info.value)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'train.py: ' in err and '1 of the 4 image(s)' in err
+    assert str(hr) in err and 'val.txt:2' in err and 'Traceback' not in err
     assert _checkpoints(work_dir) == []
+
+
+@pytest.mark.parametrize('workers', [0, 1])
+def test_a_corrupt_test_image_ends_test_py_with_one_line(teacher_run, tmp_path, capsys,
+                                                         run_name, workers):
+    """Found in a loader worker too, whose error PyTorch raises again as a
+    RuntimeError holding the worker's traceback."""
+    from repo_scripts import load_script
+    config, _, _ = teacher_run
+    data = str(tmp_path / 'data')
+    first = open(osp.join(data, 'test.txt')).read().splitlines()[0]
+    hr = osp.join(data, first.split('\t')[0].split('|')[1].split(',')[0])
+    with open(hr, 'wb') as f:
+        f.write(b'not a png')
+    import torch
+    from mmengine.config import Config
+
+    from dld.registry import MODELS
+    model = MODELS.build(Config.fromfile(config).model)
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'teacher.pth')
+    options = [f'experiment_name={run_name()}', f'test_dataloader.num_workers={workers}']
+    with pytest.raises(SystemExit) as info:
+        load_script('tools/test.py').main([config, str(tmp_path / 'teacher.pth'), '--work-dir',
+                                           str(tmp_path / 'test'), '--cfg-options', *options])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith('test.py: cannot decode image') and hr in err[-1]
+    assert 'test.txt:1' in err[-1] and 'Traceback' not in '\n'.join(err)
 
 
 def test_the_teacher_trains_without_the_val_lr_images_it_never_reads(
