@@ -15,6 +15,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
+from dld.utils.char_names import describe_chars
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
@@ -217,7 +218,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         unknown = self.dictionary.unknown_chars(text)
         if unknown:
             raise PlateAnnotationError(
-                rec.where, f'label {text!r} has character(s) {sorted(set(unknown))} '
+                rec.where, f'label {text!r} has character(s) {describe_chars(unknown)} '
                 f'outside the dictionary')
         rec.text = self.dictionary.normalize(text)
         if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):

@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import DATASETS, TASK_UTILS
+from dld.utils.char_names import describe_chars
 
 from .degradation import DegradationConfig
 from .seeded_pipeline import SeededPipelineMixin
@@ -130,7 +131,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
             unknown = self.dictionary.unknown_chars(label_chars(pattern))
             if unknown:
                 raise ValueError(f'Layout {pattern!r} draws character(s) '
-                                 f'{sorted(set(unknown))} outside the dictionary')
+                                 f'{describe_chars(unknown)} outside the dictionary')
 
     def render(self, index: int) -> dict:
         """The ``results`` of plate ``index`` of the stream (any index >= 0)."""

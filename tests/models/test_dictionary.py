@@ -95,3 +95,37 @@ def test_a_dict_file_line_of_other_than_one_character_names_file_and_line(tmp_pa
     with pytest.raises(ValueError) as info:
         Dictionary(dict_file=str(path))
     assert str(info.value) == f"{path}:2: expected one character per line, got 'BC'"
+
+
+def test_a_character_whose_capital_is_two_keeps_its_place():
+    """'ß'.upper() is 'SS': upper-casing the label would make it one
+    character longer, with an 'S' the plate does not hold."""
+    d = Dictionary(chars='MÜS12')
+    assert d.normalize('mü12') == 'MÜ12'
+    assert d.normalize('Mß12') == 'Mß12' and d.unknown_chars('Mß12') == ['ß']
+    with_eszett = Dictionary(chars='Mß12')  # its own capital: not refused as lower-case
+    assert with_eszett.str2idx('mß') == [0, 1]
+
+
+def test_dict_file_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / 'chars.txt'
+    path.write_text('A\n\nB\n', encoding='utf-8')
+    with pytest.raises(ValueError, match=r"chars\.txt:2: expected one character per line, got "
+                       r"'' \(a space is a line holding one space"):
+        Dictionary(dict_file=str(path))
+    path.write_text('A\nB\nA\n', encoding='utf-8')
+    with pytest.raises(ValueError, match=r"chars\.txt:3: 'A' is there already, at line 1"):
+        Dictionary(dict_file=str(path))
+    path.write_text('A\nB\n', encoding='utf-16')
+    with pytest.raises(ValueError, match=r'chars\.txt: not valid UTF-8 \(byte 0xff at offset 0'):
+        Dictionary(dict_file=str(path))
+    path.write_text('A\n \nB\n\n\n', encoding='utf-8')  # a space; blank lines at the end
+    assert Dictionary(dict_file=str(path)).dict[:3] == ['A', ' ', 'B']
+
+
+def test_invisible_characters_are_named_by_code_point():
+    from dld.utils.char_names import describe_chars
+    text = describe_chars(['\u0308', 'É', 'É'])
+    assert text.startswith("['É', U+0308 COMBINING DIAERESIS]")
+    assert "normalize('NFC', text)" in text
+    assert describe_chars(['\u200b']) == '[U+200B ZERO WIDTH SPACE]'

@@ -5,6 +5,8 @@ from typing import Optional
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from dld.utils.char_names import upper_each
+
 
 class TextMetric(BaseMetric):
     """A metric over plate texts, compared as given or upper-cased.
@@ -28,7 +30,7 @@ class TextMetric(BaseMetric):
         self.case_sensitive = case_sensitive
 
     def _norm(self, text: str) -> str:
-        return text if self.case_sensitive else text.upper()
+        return text if self.case_sensitive else upper_each(text)
 
     def _warn_unlabelled(self, unlabelled: int, total: int, what: str) -> None:
         """A set read with ``allow_empty_text`` scores its unlabelled items

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 from dld.registry import TASK_UTILS
+from dld.utils.char_names import upper_each
 
 #: Licence plates: digits then capital Latin letters.
 PLATE_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
@@ -11,6 +12,7 @@ PLATE_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 class UnknownCharacterError(ValueError):
     """A label holds a character that the dictionary cannot encode."""
+
 
 
 @TASK_UTILS.register_module()
@@ -70,7 +72,7 @@ class Dictionary:
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
             raise ValueError(f'Duplicate characters in dictionary: {dupes}')
-        lower = [c for c in chars if c != c.upper()]
+        lower = [c for c in chars if c != upper_each(c)]
         if lower and not case_sensitive:
             raise ValueError(
                 f'case_sensitive=False upper-cases every label before lookup, so the '
@@ -101,15 +103,26 @@ class Dictionary:
             where = '' if osp.isabs(path) else (
                 f' (a relative dict_file is read from the working directory, {os.getcwd()})')
             raise FileNotFoundError(f'Dictionary file not found: {path}{where}')
-        chars = []
-        with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip('\r\n')
-                if len(line) != 1:
-                    raise ValueError(
-                        f'{path}:{lineno}: expected one character per line, '
-                        f'got {line!r}')
-                chars.append(line)
+        try:
+            with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
+                lines = [line.rstrip('\r\n') for line in f]
+        except UnicodeDecodeError as err:
+            raise ValueError(f'{path}: not valid UTF-8 (byte 0x{err.object[err.start]:02x} at '
+                             f'offset {err.start}); save it as UTF-8') from err
+        while lines and lines[-1] == '':  # blank lines an editor leaves at the end
+            lines.pop()
+        chars, first_line = [], {}
+        for lineno, line in enumerate(lines, 1):
+            if len(line) != 1:
+                hint = (' (a space is a line holding one space; an empty line is no character)'
+                        if not line.strip() else '')
+                raise ValueError(
+                    f'{path}:{lineno}: expected one character per line, got {line!r}{hint}')
+            if line in first_line:
+                raise ValueError(f'{path}:{lineno}: {line!r} is there already, at line '
+                                 f'{first_line[line]}')
+            first_line[line] = lineno
+            chars.append(line)
         return chars
 
     @property
@@ -122,7 +135,11 @@ class Dictionary:
         return list(self._chars)
 
     def normalize(self, text: str) -> str:
-        return text if self.case_sensitive else text.upper()
+        """``text`` as looked up: upper-cased unless case-sensitive, one
+        character at a time, so that no character becomes two ('ß' would
+        become 'SS' and a label one character longer: it stays 'ß' and is
+        outside a dictionary of capitals)."""
+        return text if self.case_sensitive else upper_each(text)
 
     def unknown_chars(self, text: str) -> List[str]:
         """Characters of ``text`` the dictionary cannot encode, in order."""
