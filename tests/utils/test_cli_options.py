@@ -28,3 +28,12 @@ def test_values_mmengine_would_take_wrongly_are_refused(item, says, capsys):
 def test_other_values_parse_as_mmengine_parses_them():
     assert _parse('a=false', 'b=TRUE', 'c=None', 'd=none', "e='tree'", 'f=(1.0,0.8)') == dict(
         a=False, b=True, c=None, d='none', e='tree', f=(1.0, 0.8))
+
+
+def test_spaces_inside_a_value_are_kept():
+    """A folder named 'Daten München' stays one (MMEngine deletes the space)."""
+    assert _parse('data_root=/data/Daten München/', "name='x y'", 'scales=[0.5, 1.0]',
+                  'names=[a b, c]', 'pairs=[(1, 2), [a, b], c]', 'flag=True',
+                  'empty=[]') == dict(data_root='/data/Daten München/', name='x y',
+                                    scales=[0.5, 1.0], names=['a b', 'c'],
+                                    pairs=[(1, 2), ['a', 'b'], 'c'], flag=True, empty=[])
