@@ -212,9 +212,11 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
     try:
         model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as err:
+        from dld.models.dictionary.checkpoint_fit import other_dictionary
         scales = _scale_counts(model, state)
         cause = (f'it was trained with {scales[1]} scales, the config has {scales[0]} '
-                 '(model.scales)' if scales else 'different widths?')
+                 '(model.scales)' if scales else
+                 other_dictionary(model, state) or 'different widths?')
         raise CheckpointMismatchError(
             f'{name} does not fit the config\'s model ({cause}): {err}') from None
 

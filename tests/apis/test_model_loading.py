@@ -181,3 +181,28 @@ def test_a_test_loader_without_workers_builds_for_the_reports(tiny_run):
     assert cfg.test_dataloader.persistent_workers is False
     test_set = CachedTestSet(cfg, with_hr=False, max_batches=1)
     assert len(test_set.batches) == 1
+
+
+@pytest.mark.parametrize('attention', [False, True], ids=['ctc', 'attention'])
+def test_a_checkpoint_of_another_dictionary_says_so_not_other_widths(tmp_path, attention):
+    """A character added to the dictionary changes the classifier (and an
+    attention decoder's embedding) by one row: the error says that, not
+    'different widths?'."""
+    from attention_dld import attention_recognizer_cfg
+
+    from dld.models.distillers.teacher_checkpoint import load_teacher_weights
+    init_default_scope('dld')
+
+    def cfg(chars):
+        c = attention_recognizer_cfg(12) if attention else recognizer_cfg(12)
+        c['decoder']['dictionary'] = dict(type='Dictionary', chars=chars)
+        return c
+
+    path = tmp_path / 'trained.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg('ABC0')).state_dict(), meta={}), path)
+    says = (r"its decoder was trained with 4 characters, the config's dictionary holds 5: "
+            r'use the dictionary it was trained with')
+    with pytest.raises(CheckpointMismatchError, match=says):
+        load_recognizer_weights(MODELS.build(cfg('ABCD0')), str(path))
+    with pytest.raises(RuntimeError, match=says):  # the same as a DLD config's teacher
+        load_teacher_weights(MODELS.build(cfg('ABCD0')), str(path))

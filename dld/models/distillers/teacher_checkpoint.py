@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from dld.engine.checkpoint import load_checkpoint_file, submodule_state
+from dld.models.dictionary.checkpoint_fit import other_dictionary
 from dld.utils.finite import first_non_finite
 
 TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
@@ -77,8 +78,9 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     try:
         _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
     except RuntimeError as err:
-        cause = (_other_decoder(teacher, state) or 'other widths? a student with per-scale '
-                 'BatchNorm needs `scale_norm` in the teacher config too')
+        cause = (_other_decoder(teacher, state) or other_dictionary(teacher, state)
+                 or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '
+                 'the teacher config too')
         raise RuntimeError(f'{path} does not fit `model.teacher` ({cause}): {err}') from None
     bad = first_non_finite(teacher)
     if bad is not None:  # a diverged run's best checkpoint: it would teach NaN
