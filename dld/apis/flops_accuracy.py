@@ -11,8 +11,8 @@ Methods (one row each, per scale where it has scales):
 * ``dld_reread``: the same plus the config's reread cascade
   (``model.test_cfg.reread``), when it sets one;
 * ``oracle``: per image, the smallest scale at which the DLD student is
-  right, else the largest: the limit any selector over these scales can
-  reach (its cost counts no selector).
+  right, else the smallest: the limit any selector over these scales can
+  reach, the most plates at the fewest FLOPs (its cost counts no selector).
 
 The test set is loaded and run through its pipeline once; the collated
 uint8 batches are cached and every method reads the cache (each through its

@@ -18,7 +18,8 @@ def oracle_choice(correct: np.ndarray, cost: np.ndarray,
             scale ``k``; scales in ascending cost.
         cost: ``(K,)`` the cost of one reading at each scale (ascending).
         num_correct: without it, each image goes to its cheapest right scale,
-            or to the most expensive one when none is right. With it, the
+            or to the cheapest scale when none is right (no scale helps it,
+            so the floor spends least on it). With it, the
             cheapest choice that reads ``num_correct`` images right (the
             oracle *at equal accuracy*): every image starts at the cheapest
             scale and right readings are bought cheapest first; each image
@@ -36,7 +37,7 @@ def oracle_choice(correct: np.ndarray, cost: np.ndarray,
     if np.any(np.diff(cost) < 0):
         raise ValueError(f'scales must come in ascending cost, got costs {cost.tolist()}')
     any_right = correct.any(axis=1)
-    cheapest_right = np.where(any_right, correct.argmax(axis=1), k - 1)
+    cheapest_right = np.where(any_right, correct.argmax(axis=1), 0)
     if num_correct is None:
         return cheapest_right.astype(np.int64)
     chosen = np.zeros(n, dtype=np.int64)

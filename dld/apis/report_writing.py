@@ -93,10 +93,11 @@ def markdown_report(report: dict) -> str:
         '* GFLOPs / image is the mean over the test images of the forward cost at the input '
         'size each image was read at; DLD + selector includes the selector, which runs on '
         'every image. The oracle counts no selector: it is the limit any selector over these '
-        'scales can reach (per image, the smallest scale at which the student is right, else '
-        "the largest). The oracle at the selector's accuracy is the cheapest per-image choice "
-        "that reads as many plates as the selector does: the selector's FLOPs are judged "
-        'against it. DLD + selector + reread (when the config sets `test_cfg.reread`) '
+        'scales can reach, the most plates at the fewest FLOPs (per image, the smallest scale '
+        "at which the student is right, else the smallest). The oracle at the selector's "
+        "accuracy is the cheapest per-image choice that reads as many plates as the selector "
+        "does: the selector's FLOPs are judged against it. DLD + selector + reread (when the "
+        'config sets `test_cfg.reread`) '
         'counts the selector and every read of an image; its scale histogram counts the '
         'scale of the kept reading.',
         '* images/s: wall-clock throughput of `predict` on the device above (data loading '

@@ -38,10 +38,12 @@ def test_oracle_choice_is_the_cheapest_assignment():
         correct = rng.random((5, 4)) < np.array([0.3, 0.5, 0.7, 0.9])
         free = oracle_choice(correct, cost)
         rows = np.arange(5)
-        for i in rows:  # cheapest right scale, else the largest
+        for i in rows:  # cheapest right scale, else the cheapest
             right = np.flatnonzero(correct[i])
-            assert free[i] == (right[0] if len(right) else 3)
+            assert free[i] == (right[0] if len(right) else 0)
         reachable = int(correct.any(1).sum())
+        # the floor at the most plates any choice reads
+        assert cost[free].sum() == pytest.approx(_brute_force_oracle(correct, cost, reachable))
         for n in range(reachable + 1):
             chosen = oracle_choice(correct, cost, n)
             assert correct[rows, chosen].sum() >= n
