@@ -24,7 +24,7 @@ def write_report(report: dict, out_dir: str) -> dict:
     tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
     try:
         with open(tmp['report.json'], 'w', encoding='utf-8') as f:
-            json.dump(report, f, indent=2)
+            json.dump(report, f, indent=2, ensure_ascii=False)
             f.write('\n')
         with open(tmp['report.csv'], 'w', encoding='utf-8', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction='ignore')

@@ -107,7 +107,7 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
         fixed_scale=_fixed_scale(model, test_cfg),
         reread=test_cfg.get('reread') or None,
         teacher_gflops=costs.teacher_flops / 1e9)
-    write_json_atomic(osp.join(out_dir, MANIFEST), manifest, indent=2)
+    write_json_atomic(osp.join(out_dir, MANIFEST), manifest, indent=2, ensure_ascii=False)
     return manifest
 
 

@@ -58,7 +58,7 @@ def quantize_export(export_dir: str, calibration: Sequence[np.ndarray], descript
     manifest['int8'] = dict(ops=list(QUANTIZED_OPS), weights='int8, per output channel',
                             activations='uint8', calibration=description,
                             calibration_images=len(inputs), method='MinMax')
-    write_json_atomic(osp.join(export_dir, MANIFEST), manifest, indent=2)
+    write_json_atomic(osp.join(export_dir, MANIFEST), manifest, indent=2, ensure_ascii=False)
     return manifest
 
 

@@ -370,12 +370,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if r['error']:
                 print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
             else:
-                print(f"{r['input']}\t{r['text']}\t{r['confidence']:.4f}\t{r['scale']:g}\t"
-                      f"{r['gflops']:.4f}")
+                print(f"{r['input']}\t{r['text']}\t{_confidence(r['confidence'])}\t"
+                      f"{r['scale']:g}\t{r['gflops']:.4f}")
     except BrokenPipeError:  # `| head`: the reader of stdout has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     # as tools/infer.py: a failure only when nothing could be read
     return 1 if readings and all(r['error'] for r in readings) else 0
+
+
+def _confidence(value: float) -> str:
+    """``0.9731``; below 1e-4 in two significant digits (``5.1e-14``), as
+    tools/infer.py prints it: a CTC model's confidences can be that small."""
+    return f'{value:.2g}' if 0 < abs(value) < 1e-4 else f'{value:.4f}'
 
 
 def image_files(paths: Sequence[str]) -> List[str]:

@@ -237,6 +237,10 @@ def test_the_reader_runs_without_torch_or_dld(gru_export, tmp_path):
     lines = done.stdout.splitlines()
     assert [line.split('\t')[:2] for line in lines] == [[f, r['text']]
                                                         for f, r in zip(files, expected)]
+    # confidences as infer.py prints them: an unsure model's tiny ones not as 0.0000
+    printed = [float(line.split('\t')[2]) for line in lines]
+    assert min(r['confidence'] for r in expected) < 1e-4  # the untrained model's are tiny
+    assert printed == pytest.approx([r['confidence'] for r in expected], rel=0.06)
     assert done.stderr.strip() == \
         f'{bad}\terror: {bad}: cannot decode image (corrupt or not an image)'
     assert run(str(bad)).returncode == 1  # nothing could be read

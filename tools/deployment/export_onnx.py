@@ -279,7 +279,8 @@ def main(argv=None) -> int:
             if not args.no_check:
                 loss, int8_line = _int8_verdict(result, what8, args.int8_max_drop)
                 manifest['int8']['check'] = dict(result, images=what8)
-                write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2)
+                write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2,
+                                  ensure_ascii=False)
                 if loss > args.int8_max_drop:
                     _leave_unverified(staging, args.out_dir, (
                         f'{int8_line}: more than it may lose. Calibrate on plates like yours '
