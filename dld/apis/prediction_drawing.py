@@ -2,8 +2,11 @@
 
 Plates are tiny (LR crops are 20-70 px wide), so the image is enlarged to a
 readable height and the prediction goes on a band below it rather than over
-the characters it reads.
+the characters it reads. OpenCV's fonts draw ASCII only: other text (Ü,
+Cyrillic) is drawn in DejaVu Sans, and a character it lacks (a Chinese
+province) as its code point, ``<U+4EAC>``.
 """
+import functools
 import os
 import os.path as osp
 from typing import List, Optional
@@ -16,9 +19,55 @@ from .plate_matching import plate_read_right
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def _ascii(text: str) -> str:
-    """OpenCV's Hershey fonts draw ASCII only; other characters become '?'."""
-    return ''.join(c if 32 <= ord(c) < 127 else '?' for c in text)
+def _ascii(text: str) -> bool:
+    return all(32 <= ord(c) < 127 for c in text)
+
+
+@functools.cache
+def _unicode_font(size: int):
+    """DejaVu Sans (shipped with matplotlib, a dependency) at ``size`` px,
+    and the characters it has glyphs for; None without FreeType."""
+    try:
+        import matplotlib
+        from matplotlib.ft2font import FT2Font
+        from PIL import ImageFont
+        path = osp.join(matplotlib.get_data_path(), 'fonts', 'ttf', 'DejaVuSans.ttf')
+        return ImageFont.truetype(path, size), FT2Font(path)
+    except (ImportError, OSError):
+        return None
+
+
+def _drawable(text: str, glyphs) -> str:
+    """``text`` with each character the font lacks (a CJK province) written
+    as its code point, ``<U+4EAC>``: two plates that differ there still
+    look different."""
+    return ''.join(c if glyphs is not None and glyphs.get_char_index(ord(c)) else
+                   f'<U+{ord(c):04X}>' for c in text)
+
+
+def _put_unicode(canvas: np.ndarray, text: str, origin, scale: float, color,
+                 bold: bool) -> None:
+    """Draw ``text`` as OpenCV's Hershey font would at ``scale``, with a
+    font that has accents, Cyrillic, Greek (OpenCV's draws ASCII only)."""
+    size = max(8, int(round(28 * scale)))
+    font = _unicode_font(size)
+    if font is None:
+        text = ''.join(c if _ascii(c) else '?' for c in text)
+        cv2.putText(canvas, text, origin, _FONT, scale, color, 1 + bold, cv2.LINE_AA)
+        return
+    from PIL import Image, ImageDraw
+    font, glyphs = font
+    text = _drawable(text, glyphs)
+    width = canvas.shape[1] - 8
+    length = font.getlength(text)
+    if length > width:  # shrink a line that would not fit the canvas width
+        font, glyphs = _unicode_font(max(6, int(size * width / length)))
+    x, y = origin
+    rgb = Image.fromarray(np.ascontiguousarray(canvas[..., ::-1]))
+    fill = tuple(color[::-1])
+    ImageDraw.Draw(rgb).text((x, y), text, font=font, fill=fill, anchor='ls',
+                             stroke_width=int(bold), stroke_fill=fill)
+    canvas[...] = np.asarray(rgb)[..., ::-1]
 
 
 def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
@@ -55,12 +104,15 @@ def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
         color = (0, 0, 0)
         if i == 0 and correct is not None:
             color = (0, 140, 0) if correct else (0, 0, 200)
-        text = _ascii(line)
+        if not _ascii(line):
+            _put_unicode(canvas, line, (4, y), scale, color, bold=thick > 1)
+            y += line_h
+            continue
         # Shrink a line that would not fit the canvas width.
-        (tw, _), _ = cv2.getTextSize(text, _FONT, scale, thick)
+        (tw, _), _ = cv2.getTextSize(line, _FONT, scale, thick)
         if tw > width - 8:
             scale *= (width - 8) / tw
-        cv2.putText(canvas, text, (4, y), _FONT, scale, color, thick, cv2.LINE_AA)
+        cv2.putText(canvas, line, (4, y), _FONT, scale, color, thick, cv2.LINE_AA)
         y += line_h
     return canvas
 

@@ -59,3 +59,19 @@ def test_small_confidences_keep_their_digits():
     record = dict(text='QT8254', confidence=1.5e-5, input_size=[48, 144], scale=1.0,
                   gflops=0.3)
     assert prediction_lines(record)[0] == 'QT8254  p=1.5e-05'
+
+
+def test_non_ascii_readings_are_drawn_not_turned_into_question_marks():
+    """OpenCV's fonts draw ASCII only: 'MÜ12' drew as 'M?12', and every
+    Chinese province as '?', so two plates differing there looked alike."""
+    from dld.apis.prediction_drawing import _drawable, _unicode_font, draw_prediction
+    img = np.full((20, 60, 3), 128, np.uint8)
+
+    def drawn(text):
+        return draw_prediction(img, [text, 'label ' + text])
+
+    assert not np.array_equal(drawn('MÜ12'), drawn('M?12'))
+    assert not np.array_equal(drawn('MÜ12'), drawn('MU12'))
+    assert not np.array_equal(drawn('京A12'), drawn('粤A12'))
+    _, glyphs = _unicode_font(22)
+    assert _drawable('京Ü-Ж', glyphs) == '<U+4EAC>Ü-Ж'
