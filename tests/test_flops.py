@@ -203,3 +203,23 @@ def test_the_selectors_penalty_and_the_reference_stay_greedy():
     assert costs.student_flops_at(0.5) > costs.student_flops[0.5]
     plain = RecognizerCosts(rec, (48, 144))
     assert plain.teacher_flops == costs.greedy_flops_at(1.0) < plain.student_flops_at(1.0)
+
+
+def test_the_attention_cells_context_is_counted():
+    """The context sum over the memory is a (1, T) x (T, D) product per
+    image: written as a broadcast product and a sum it counted 0."""
+    from dld.models.decoders.rnn_attention_cell import RNNAttentionCell
+    B, T, C, D = 2, 12, 24, 16
+    cell = RNNAttentionCell(10, C, d_model=D).eval()
+
+    class Attend(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = cell
+
+        def forward(self, memory, h):
+            return self.cell._attend(self.cell.prepare(memory), h)
+
+    # the keys (T x C x D), the query (D x D), the energy (T x D) and the context (T x C)
+    expected = B * (T * C * D + D * D + T * D + T * C)
+    assert count_flops(Attend(), (torch.randn(B, T, C), torch.randn(B, D))) == expected

@@ -75,7 +75,9 @@ class RNNAttentionCell(nn.Module):
         e = self.energy(torch.tanh(keys + self.query(h)[:, None]))  # (B, T, 1)
         if len(prepared) == 3:
             e = e.masked_fill(prepared[2], float('-inf'))
-        return (e.softmax(dim=1) * memory).sum(dim=1)
+        # a matrix product, so that FLOP counting sees it (dld/utils/flops.py):
+        # (B, 1, T) @ (B, T, D), where a broadcast product and sum count 0
+        return torch.bmm(e.softmax(dim=1).transpose(1, 2), memory).squeeze(1)
 
     def step(self, prepared: Tuple[torch.Tensor, torch.Tensor], token: torch.Tensor,
              state: Tuple[torch.Tensor, torch.Tensor]
