@@ -32,25 +32,59 @@ class ConfigOptionsAction(DictAction):
                 parser.error(f'{option_string} {item}: a dict cannot be given as a value; set '
                              f'its keys one by one ({key}.type=... {key}.loss_weight=...), an '
                              f'item of a list by its index ({key}.0.type=...)')
+            if not _balanced(value):
+                parser.error(f'{option_string} {item}: its brackets do not pair up')
         super().__call__(parser, namespace, values, option_string)
-
 
     @staticmethod
     def _parse_iterable(val: str):
         """MMEngine's parse (lists, tuples, numbers, booleans, None) with
-        each value stripped of the spaces around it only."""
+        each value stripped of the spaces around it only; ``(1,2),(3,4)``
+        is a list of two tuples (MMEngine recursed without end)."""
         val = val.strip().strip('\'"')
-        is_tuple = val.startswith('(') and val.endswith(')')
-        if is_tuple or (val.startswith('[') and val.endswith(']')):
-            val = val[1:-1]
-        elif ',' not in val:
+        wrapped = _wrapped(val)
+        commas = _top_level_commas(val)
+        if not wrapped and not commas:
             return DictAction._parse_int_float_bool(val)
-        items = []
-        depth, start = 0, 0
-        for i, char in enumerate(val + ','):
-            depth += (char in '([') - (char in ')]')
-            if char == ',' and depth == 0:
-                if val[start:i].strip() or i < len(val):
-                    items.append(ConfigOptionsAction._parse_iterable(val[start:i]))
-                start = i + 1
-        return tuple(items) if is_tuple else items
+        inner = val[1:-1] if wrapped else val
+        bounds = [-1] + (_top_level_commas(inner) if wrapped else commas) + [len(inner)]
+        items = [inner[a + 1:b] for a, b in zip(bounds, bounds[1:])]
+        if items and not items[-1].strip():
+            items.pop()  # '[a, b,]', '()': no item after the last comma
+        parsed = [ConfigOptionsAction._parse_iterable(item) for item in items]
+        return tuple(parsed) if wrapped and val[0] == '(' else parsed
+
+
+def _balanced(text: str) -> bool:
+    """Whether every bracket of ``text`` closes, in order, one of its kind."""
+    stack = []
+    for char in text:
+        if char in '([':
+            stack.append(char)
+        elif char in ')]':
+            if not stack or '(['[')]'.index(char)] != stack.pop():
+                return False
+    return not stack
+
+
+def _wrapped(val: str) -> bool:
+    """Whether ``val`` is one bracketed list or tuple: its first bracket
+    closes at its end (``(1,2),(3,4)`` is not)."""
+    if len(val) < 2 or val[0] not in '([' or val[-1] != ')]'['(['.index(val[0])]:
+        return False
+    depth = 0
+    for i, char in enumerate(val):
+        depth += (char in '([') - (char in ')]')
+        if depth == 0:
+            return i == len(val) - 1
+    return False
+
+
+def _top_level_commas(val: str) -> list:
+    """Where ``val`` has a comma outside brackets."""
+    commas, depth = [], 0
+    for i, char in enumerate(val):
+        depth += (char in '([') - (char in ')]')
+        if char == ',' and depth == 0:
+            commas.append(i)
+    return commas

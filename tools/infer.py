@@ -105,15 +105,16 @@ def _write_jsonl(path: str, records) -> None:
 def _write_tracks_csv(path: str, tracks) -> None:
     """One ``track_id,text,confidence`` line per track, under a header: the
     answer a challenge scores. A track whose every frame failed has an
-    empty text and confidence. Six significant digits, not six decimals: a
-    CTC model's confidences can be 1e-14, which would all write as 0."""
+    empty text and confidence. Confidences keep every digit (``repr``): a
+    CTC model's can be 1e-14, which six decimals write as 0, and ties are
+    broken by them."""
     def write(f):
         rows = csv.writer(f, lineterminator='\n')
         rows.writerow(['track_id', 'text', 'confidence'])
         for t in tracks:
             conf = t.get('confidence')
             rows.writerow([t['track_id'], t['text'] or '',
-                           '' if conf is None else f'{conf:.6g}'])
+                           '' if conf is None else repr(float(conf))])
     _write_atomic(path, write)
 
 

@@ -536,7 +536,7 @@ class FlopsAccuracyEvaluator:
                 num_correct: Optional[int] = None, method: str = 'oracle',
                 name: str = 'Oracle selector') -> MethodResult:
         """Per image, the smallest scale at which the student is right, else the
-        largest; with ``num_correct``, the cheapest choice that reads that many
+        smallest; with ``num_correct``, the cheapest choice that reads that many
         right (see :func:`oracle_choice`): a selector's FLOPs are judged against
         this at *equal accuracy*."""
         ascending = sorted(fixed)

@@ -29,6 +29,8 @@ class InputItem:
         track_id (str | None): the track the image belongs to, for voting.
         frame_idx (int): the frame's index in its track.
         error (str | None): set when the input could not be expanded.
+        annotation (str | None): ``'file:line'`` of the label file line
+            that listed it, so that an error reading it names that line.
     """
 
     source: str
@@ -38,6 +40,7 @@ class InputItem:
     track_id: Optional[str] = None
     frame_idx: int = 0
     error: Optional[str] = None
+    annotation: Optional[str] = None
 
 
 InputType = Union[str, np.ndarray]
@@ -244,7 +247,8 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         track = str(info['track_id'])
         lines.append((_line_number(info.get('annotation')),
                       (InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
-                                 frame_idx=int(info.get('frame_idx') or 0)),
+                                 frame_idx=int(info.get('frame_idx') or 0),
+                                 annotation=info.get('annotation')),
                        # a folder outside the file's (absolute paths): named
                        # by its last parts, as a folder given is
                        _folder_track(track)._replace(numbered=False) if osp.isabs(track) else

@@ -2,6 +2,8 @@
 metrics count and vote."""
 from typing import Any, Dict, List, Optional
 
+from dld.utils.char_names import upper_each
+
 
 def plate_metric_case_sensitive(cfg) -> bool:
     """Whether the config's plate metric compares case (the report's "correct" must agree).
@@ -85,4 +87,4 @@ def plate_read_right(pred: str, gt: str, case_sensitive: bool) -> bool:
     counts it; an unlabelled plate (empty ``gt``) never does."""
     if not gt:
         return False
-    return pred == gt if case_sensitive else pred.upper() == gt.upper()
+    return pred == gt if case_sensitive else upper_each(pred) == upper_each(gt)

@@ -393,6 +393,8 @@ class PlateRecognizer(BaseInferencer):
                    frame_idx=item.frame_idx)
         if item.gt_text is not None:
             rec.update(gt_text=item.gt_text, read_right=False)
+        if item.annotation:
+            message = f'{message} (listed at {item.annotation})'
         rec.update(error=message, error_type=error_type)
         return rec
 

@@ -19,7 +19,7 @@ from .plate_matching import plate_read_right
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def _ascii(text: str) -> bool:
+def _is_ascii(text: str) -> bool:
     return all(32 <= ord(c) < 127 for c in text)
 
 
@@ -52,7 +52,7 @@ def _put_unicode(canvas: np.ndarray, text: str, origin, scale: float, color,
     size = max(8, int(round(28 * scale)))
     font = _unicode_font(size)
     if font is None:
-        text = ''.join(c if _ascii(c) else '?' for c in text)
+        text = ''.join(c if _is_ascii(c) else '?' for c in text)
         cv2.putText(canvas, text, origin, _FONT, scale, color, 1 + bold, cv2.LINE_AA)
         return
     from PIL import Image, ImageDraw
@@ -104,7 +104,7 @@ def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
         color = (0, 0, 0)
         if i == 0 and correct is not None:
             color = (0, 140, 0) if correct else (0, 0, 200)
-        if not _ascii(line):
+        if not _is_ascii(line):
             _put_unicode(canvas, line, (4, y), scale, color, bold=thick > 1)
             y += line_h
             continue

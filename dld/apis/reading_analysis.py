@@ -19,6 +19,8 @@ import math
 from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from dld.utils.char_names import upper_each
+
 from .plate_matching import plate_read_right
 
 # What an analysis needs of a record; an error record has them all, valued null.
@@ -172,7 +174,7 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
     groups: Dict[str, List[dict]] = defaultdict(list)
     for r in records:
         if is_labelled(r):
-            i = which(r['gt_text'].upper())
+            i = which(upper_each(r['gt_text']))
             groups['other' if i is None else names[i]].append(r)
     rows = []
     for layout in [*names, 'other']:
@@ -185,7 +187,7 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
                          accuracy=_ratio(len(recs) - len(wrong), len(recs)),
                          misreads=len(read_wrong),
                          misreads_fitting_no_layout=sum(
-                             which((r['text'] or '').upper()) is None for r in read_wrong)))
+                             which(upper_each(r['text'] or '')) is None for r in read_wrong)))
     return rows
 
 
@@ -227,7 +229,7 @@ def align(gt: str, text: str, case_sensitive: bool = False) -> List[Tuple[str, s
     an insertion of the same cost, so 'ABC' read 'ABD' is C -> D.
     """
     def same(a: str, b: str) -> bool:
-        return a == b if case_sensitive else a.upper() == b.upper()
+        return a == b if case_sensitive else upper_each(a) == upper_each(b)
 
     n, m = len(gt), len(text)
     d = [[0] * (m + 1) for _ in range(n + 1)]

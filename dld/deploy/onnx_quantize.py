@@ -96,8 +96,8 @@ def compare_precisions(float_dir: str, int8_dir: str, images: Sequence[np.ndarra
     model reads them and at each exported scale: how many readings change
     and, with ``labels``, the plate accuracy (%) of each.
 
-    Returns ``dict(images, readings, changed, changed_by_scale, accuracy)``
-    where ``changed`` counts the readings as the model reads them (what a
+    Returns ``dict(images, changed, changed_by_scale, accuracy)`` where
+    ``changed`` counts the readings as the model reads them (what a
     deployment sees), ``changed_by_scale`` those at each scale, and
     ``accuracy`` maps ``'float32'``/``'int8'`` to ``{scale or 'model': %}``
     (None without labels).
@@ -122,5 +122,5 @@ def compare_precisions(float_dir: str, int8_dir: str, images: Sequence[np.ndarra
         accuracy = {name: {('model' if s is None else s):
                            100.0 * sum(t == gt for t, gt in zip(readings[name, s], labels))
                            / len(labels) for s in scales} for name in readers}
-    return dict(images=len(images), readings=len(images), changed=changed.pop(None),
+    return dict(images=len(images), changed=changed.pop(None),
                 changed_by_scale=changed, accuracy=accuracy)

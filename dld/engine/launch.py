@@ -15,6 +15,7 @@ import inspect
 import logging
 import os
 import os.path as osp
+import re
 import sys
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence
@@ -225,13 +226,27 @@ def data_error_message(err: BaseException) -> Optional[str]:
     if not text.startswith('Caught '):
         return text if isinstance(err, _DATA_ERRORS) else None
     caught = text.split(' ', 2)[1]
-    if caught not in {e.__name__ for e in _DATA_ERRORS}:
+    if caught not in _error_names(_DATA_ERRORS):
         return None
-    lines = [line for line in text.splitlines() if line.strip()]
-    last = lines[-1] if lines else ''
-    # the traceback's last line: "dld.datasets.errors.ImageLoadError: <message>"
-    marker = f'{caught}: '
-    return last.split(marker, 1)[1] if marker in last else None
+    # The worker's traceback ends with "<module>.<Name>: <message>", which
+    # may run over several lines (the items a retry tried, notes); chained
+    # errors come before it.
+    lines = text.splitlines()
+    start = re.compile(rf'^(\w+\.)*{re.escape(caught)}: ')
+    found = [i for i, line in enumerate(lines) if start.match(line)]
+    if not found:
+        return None
+    first = lines[found[-1]]
+    message = [first[start.match(first).end():]] + lines[found[-1] + 1:]
+    return '\n'.join(message).rstrip()
+
+
+def _error_names(classes) -> set:
+    """The names of ``classes`` and of every subclass of theirs."""
+    names = set()
+    for cls in classes:
+        names |= {cls.__name__} | _error_names(cls.__subclasses__())
+    return names
 
 
 def drop_persistent_workers_without_workers(cfg: Config) -> None:

@@ -505,12 +505,15 @@ def test_int8_quantizes_each_scales_convolutions_and_checks_them(gru_export, tmp
     fixed = ('--cfg-options', 'model.test_cfg.force_scale=0.4')  # one graph: quicker
     assert _export(gru_export, out, '--int8', '--calib-count', '16', *fixed) == 0
     printed = capsys.readouterr().out
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(out).st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest['precision'] == 'int8'
     int8 = manifest['int8']
     assert int8['ops'] == ['Conv'] and int8['calibration'] == '16 generated LR plates'
     check = int8['check']
-    assert check['images'] == '16 generated LR plates' and check['readings'] == 16
+    assert check['on'] == '16 generated LR plates' and check['images'] == 16
     assert set(check['accuracy']) == {'float32', 'int8'}
     assert ("int8: the convolutions of each scale's graph, calibrated on 16 generated LR "
             'plates; on 16 generated LR plates the int8 export reads') in printed
@@ -561,7 +564,7 @@ def test_an_int8_export_that_loses_accuracy_is_left_unverified(gru_export, tmp_p
     assert sorted(os.listdir(tmp_path)) == ['out.unverified']  # no float copy left over
     with pytest.raises(SystemExit):
         _export(gru_export, tmp_path / 'other', '--calib-count', '8')
-    assert '--calib-count only apply with --int8' in capsys.readouterr().err
+    assert '--calib-count only with --int8' in capsys.readouterr().err
 
 
 def test_compare_precisions_counts_changes_and_accuracy(gru_export):
@@ -573,3 +576,19 @@ def test_compare_precisions_counts_changes_and_accuracy(gru_export):
     assert result['changed'] == 0 and set(result['changed_by_scale']) == set(SCALES)
     assert result['accuracy']['float32'] == result['accuracy']['int8']
     assert result['accuracy']['int8']['model'] == pytest.approx(100.0 * 3 / len(images))
+
+
+def test_calibration_images_are_at_most_calib_count_evenly_spaced(tmp_path, capsys):
+    tool = load_script('tools/deployment/export_onnx.py')
+    for i in range(10):
+        cv2.imwrite(str(tmp_path / f'{i}.png'), np.full((8, 24, 3), 20 * i, np.uint8))
+    (tmp_path / 'bad.png').write_bytes(b'not a png')
+    images = tool._read_images([str(tmp_path)], '--calib-images', limit=4)
+    # 11 files (0..9, bad): the 1st, 3rd, 6th and 9th
+    assert [int(img[0, 0, 0]) for img in images] == [0, 40, 100, 160]
+    assert '1 file(s) of --calib-images skipped' not in capsys.readouterr().err
+    args = tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', '--int8', '--calib-images',
+                            str(tmp_path), '--calib-count', '3'])
+    images, what = tool._calibration_images(args, 'lr')
+    assert len(images) == 3 and what == '3 images of --calib-images'
+    assert 'calibrating on 3 images of --calib-images only' in capsys.readouterr().err

@@ -115,6 +115,10 @@ def test_a_missing_frame_of_a_label_file_is_one_error_record(recognizer, tiny_ru
     assert out['num_failed'] == 1
     failed = [r for r in out['predictions'] if r['error']]
     assert [r['path'] for r in failed] == [gone]
+    # the error names the line that listed it, not only the file
+    line = next(i for i, text in enumerate((tmp_path / 'test.txt').read_text().splitlines(), 1)
+                if osp.relpath(gone, tmp_path) in text)
+    assert failed[0]['error'].endswith(f"(listed at {tmp_path / 'test.txt'}:{line})")
     read = {r['path']: r['text'] for r in every if r['path'] != gone}
     assert {r['path']: r['text'] for r in out['predictions'] if not r['error']} == read
 

@@ -37,3 +37,18 @@ def test_spaces_inside_a_value_are_kept():
                   'empty=[]') == dict(data_root='/data/Daten München/', name='x y',
                                     scales=[0.5, 1.0], names=['a b', 'c'],
                                     pairs=[(1, 2), ['a', 'b'], 'c'], flag=True, empty=[])
+
+
+@pytest.mark.parametrize('item', ['model.scales=[1.0,0.8]]', 'model.scales=[(1.0,0.8]',
+                                  'name=a)b,c'])
+def test_brackets_that_do_not_pair_up_are_refused(item, capsys):
+    """They parsed as another value ([1.0], [], []) without a word."""
+    with pytest.raises(SystemExit):
+        _parse(item)
+    assert f'{item}: its brackets do not pair up' in capsys.readouterr().err
+
+
+def test_a_list_of_bracketed_items_parses():
+    """MMEngine recursed without end on these."""
+    assert _parse('a=(1,2),(3,4)', 'b=[1],[2]', 'c=[a,,b]', 'd=a,') == dict(
+        a=[(1, 2), (3, 4)], b=[[1], [2]], c=['a', '', 'b'], d=['a'])

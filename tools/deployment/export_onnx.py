@@ -22,6 +22,7 @@ import os.path as osp
 import shutil
 import sys
 import tempfile
+from typing import Optional
 
 from dld.cli_options import ConfigOptionsAction
 
@@ -29,6 +30,8 @@ from dld.cli_options import ConfigOptionsAction
 #: reads more, since it measures an accuracy difference, not an identity.
 FLOAT_CHECK_COUNT = 64
 INT8_CHECK_COUNT = 512
+#: Fewer calibration images than this are warned of.
+FEW_CALIBRATION_IMAGES = 32
 
 
 def parse_args(argv=None):
@@ -61,7 +64,8 @@ def parse_args(argv=None):
                         help='with --int8: image files or folders to calibrate on, like the '
                         'plates the model will read (default: plates of the built-in generator)')
     parser.add_argument('--calib-count', type=int, default=256,
-                        help='with --int8: generated plates to calibrate on without --calib-images')
+                        help='with --int8: generated plates to calibrate on, or at most this '
+                        'many of --calib-images (evenly spaced over them)')
     parser.add_argument('--int8-max-drop', type=float, default=1.0, metavar='PT',
                         help='with --int8: the most plate accuracy (points) the int8 export may '
                         'lose against the float one on the check plates; on --check-images, '
@@ -81,7 +85,7 @@ def parse_args(argv=None):
         given = [f'--{n}' for n in ('calib-images', 'calib-count', 'int8-max-drop')
                  if getattr(args, n.replace('-', '_')) != parser.get_default(n.replace('-', '_'))]
         if given:
-            parser.error(f'{", ".join(given)} only apply with --int8')
+            parser.error(f'{", ".join(given)} only with --int8')
     return args
 
 
@@ -125,25 +129,32 @@ def _check_images(args):
     from dld.deploy.onnx_export import synthetic_check_images
     if not args.check_images:
         count = args.check_count or FLOAT_CHECK_COUNT
-        return synthetic_check_images(count), f'{count} generated plates'
+        return synthetic_check_images(count), _count(count, 'generated plate')
     images = _read_images(args.check_images, '--check-images')
-    return images, f'{len(images)} images of --check-images'
+    return images, _count(len(images), 'image') + ' of --check-images'
 
 
-def _read_images(paths, option: str):
-    """The images of ``paths`` (files or folders). A file named that cannot
-    be read is refused; one found in a folder is skipped and counted."""
+def _read_images(paths, option: str, limit: Optional[int] = None):
+    """The images of ``paths`` (files or folders); with ``limit``, at most
+    that many, evenly spaced over them (a folder of 50000 crops is not
+    read whole). A file named that cannot be read is refused; one found in
+    a folder is skipped and counted."""
     from dld.apis.image_input import list_image_folder, read_image_file
-    images, skipped = [], []
+    files = []  # (path, whether it was named)
     for path in paths:
-        if not osp.isdir(path):
-            images.append(read_image_file(path))  # raises, naming it
-            continue
-        for name in list_image_folder(path):
-            try:
-                images.append(read_image_file(name))
-            except ValueError as err:
-                skipped.append(str(err))
+        files += [(path, True)] if not osp.isdir(path) else \
+            [(name, False) for name in list_image_folder(path)]
+    if limit is not None and len(files) > limit:
+        step = len(files) / limit
+        files = [files[int(i * step)] for i in range(limit)]
+    images, skipped = [], []
+    for path, named in files:
+        try:
+            images.append(read_image_file(path))
+        except ValueError as err:
+            if named:
+                raise  # it names the file
+            skipped.append(str(err))
     if skipped:
         print(f'export_onnx.py: {len(skipped)} file(s) of {option} skipped (cannot be '
               f'read), e.g. {skipped[0]}', file=sys.stderr)
@@ -157,11 +168,19 @@ def _calibration_images(args, frame: str):
     ``--calib-images``, or generated plates of the crop the model reads."""
     from dld.deploy.onnx_export import synthetic_plates
     if args.calib_images:
-        images = _read_images(args.calib_images, '--calib-images')
-        return images, f'{len(images)} images of --calib-images'
-    # seed 1: not the plates the check reads (seed 0)
-    images, _ = synthetic_plates(args.calib_count, seed=1, frame=frame)
-    return images, f'{args.calib_count} generated {frame.upper()} plates'
+        images = _read_images(args.calib_images, '--calib-images', limit=args.calib_count)
+        what = _count(len(images), 'image') + ' of --calib-images'
+    else:  # seed 1: not the plates the check reads (seed 0)
+        images, _ = synthetic_plates(args.calib_count, seed=1, frame=frame)
+        what = _count(args.calib_count, f'generated {frame.upper()} plate')
+    if len(images) < FEW_CALIBRATION_IMAGES:
+        print(f'export_onnx.py: calibrating on {what} only: the activation ranges of so few '
+              'may clip other plates; give a few hundred', file=sys.stderr)
+    return images, what
+
+
+def _count(n: int, noun: str) -> str:
+    return f'{n} {noun}' + ('' if n == 1 else 's')
 
 
 def _int8_check_images(args, frame: str, check_images):
@@ -169,22 +188,22 @@ def _int8_check_images(args, frame: str, check_images):
     ``--check-images``) and their description."""
     from dld.deploy.onnx_export import synthetic_plates
     if args.check_images:
-        return check_images, None, f'{len(check_images)} images of --check-images'
+        return check_images, None, _count(len(check_images), 'image') + ' of --check-images'
     count = args.check_count or INT8_CHECK_COUNT
     images, labels = synthetic_plates(count, seed=0, frame=frame)
-    return images, labels, f'{count} generated {frame.upper()} plates'
+    return images, labels, _count(count, f'generated {frame.upper()} plate')
 
 
 def _int8_verdict(result: dict, what: str, max_drop: float):
     """``(loss, sentence)``: what the int8 export loses against the float
     one (accuracy points with labels, else the share of readings changed)
     and how to say it."""
-    changed = f"{result['changed']} of {result['readings']} readings changed"
+    changed = f"{result['changed']} of {result['images']} readings changed"
     if result['accuracy'] is not None:
         a, b = result['accuracy']['float32']['model'], result['accuracy']['int8']['model']
         return a - b, (f'on {what} the int8 export reads {b:.2f} % of plates, the float one '
                        f'{a:.2f} % ({changed}; --int8-max-drop {max_drop:g} pt)')
-    share = 100.0 * result['changed'] / max(result['readings'], 1)
+    share = 100.0 * result['changed'] / max(result['images'], 1)
     return share, (f'on {what} {changed} ({share:.2f} %; --int8-max-drop {max_drop:g} %, '
                    'no labels to measure accuracy by)')
 
@@ -236,6 +255,7 @@ def main(argv=None) -> int:
     parent = osp.dirname(osp.abspath(args.out_dir))
     staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(args.out_dir))}.partial-',
                                dir=parent)
+    _permit_as_umask(staging)
     float_copy = None
     try:
         try:
@@ -274,14 +294,15 @@ def main(argv=None) -> int:
                     result = compare_precisions(float_copy, staging, images8, labels8,
                                                 threads=torch.get_num_threads())
             except (OSError, ValueError) as err:
-                print(f'export_onnx.py: int8 quantization failed: {err}', file=sys.stderr)
+                print(f'export_onnx.py: the int8 export or its check failed: {err}',
+                      file=sys.stderr)
                 return 2
             if not args.no_check:
                 loss, int8_line = _int8_verdict(result, what8, args.int8_max_drop)
-                manifest['int8']['check'] = dict(result, images=what8)
+                manifest['int8']['check'] = dict(result, on=what8)
                 write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2,
                                   ensure_ascii=False)
-                if loss > args.int8_max_drop:
+                if loss > args.int8_max_drop + 1e-9:  # 1 plate of 300 is 1 pt, not 1.0000001
                     _leave_unverified(staging, args.out_dir, (
                         f'{int8_line}: more than it may lose. Calibrate on plates like yours '
                         '(--calib-images), allow more (--int8-max-drop) or export without '
@@ -295,7 +316,8 @@ def main(argv=None) -> int:
     _print_summary(manifest, args.out_dir)
     if check is not None:
         print(f"checked on {what}, as the model reads them and at each exported scale "
-              f"(all {check['graphs']} graphs ran): the same text and scale as PyTorch for "
+              f"({'all ' if check['graphs'] > 1 else ''}{_count(check['graphs'], 'graph')} "
+              "ran): the same text and scale as PyTorch for "
               f"every one, confidences within {check['max_score_diff']:.1e}")
     if args.int8:
         print(f"int8: the convolutions of each scale's graph, calibrated on {calib_what}; "
@@ -303,6 +325,14 @@ def main(argv=None) -> int:
     print(f'exported to {args.out_dir}; read with: python dld/deploy/onnx_reader.py '
           f'{args.out_dir} IMAGE ...')
     return 0
+
+
+def _permit_as_umask(folder: str) -> None:
+    """The permissions ``mkdir`` would give ``folder``: ``mkdtemp`` makes it
+    0700, and the export it becomes is read by a service of another user."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
 
 
 def _leave_unverified(staging: str, out_dir: str, why: str) -> None:

@@ -14,7 +14,6 @@ class UnknownCharacterError(ValueError):
     """A label holds a character that the dictionary cannot encode."""
 
 
-
 @TASK_UTILS.register_module()
 class Dictionary:
     """Maps characters to indices and back.

@@ -1,0 +1,59 @@
+"""data_errors_exit: our data errors end a tool in their own words, also
+when a loader worker raised them (PyTorch raises them again as a
+RuntimeError holding the worker's traceback); other errors pass through."""
+import pytest
+from torch._utils import ExceptionWrapper
+
+from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from dld.engine.launch import data_error_message, data_errors_exit
+
+
+def _through_worker(raise_it):
+    try:
+        raise_it()
+    except Exception:  # noqa: BLE001 - what a worker catches
+        wrapped = ExceptionWrapper(where='in DataLoader worker process 0')
+    with pytest.raises(Exception) as info:
+        wrapped.reraise()
+    return info.value
+
+
+def _raise(err):
+    def raise_it():
+        raise err
+    return raise_it
+
+
+class _Gone(ImageLoadError):
+    """A project's own kind of image error."""
+
+
+def _chained():
+    try:
+        raise KeyError('frame')
+    except KeyError as err:
+        raise ImageLoadError('/c.png', 'missing') from err
+
+
+@pytest.mark.parametrize('raise_it, message', [
+    (_raise(ImageLoadError('/a.png', 'cannot decode image in item 3 (test.txt:4)')),
+     'cannot decode image in item 3 (test.txt:4): /a.png'),
+    (_raise(RetryExhaustedError('every retry failed:\n  item 1: x\n  item 2: y')),
+     'every retry failed:\n  item 1: x\n  item 2: y'),
+    (_raise(PlateAnnotationError('t.txt:3', 'bad\nsecond line')), 't.txt:3: bad\nsecond line'),
+    (_raise(_Gone('/b.png', 'gone')), 'gone: /b.png'),
+    (_chained, 'missing: /c.png'),
+], ids=['image', 'multi-line retry', 'multi-line annotation', 'subclass', 'chained'])
+def test_a_data_error_from_a_worker_keeps_its_whole_message(raise_it, message):
+    assert data_error_message(_through_worker(raise_it)) == message
+
+
+def test_other_errors_pass_through(capsys):
+    assert data_error_message(_through_worker(_raise(ValueError('x')))) is None
+    assert data_error_message(RuntimeError('boom')) is None
+    with pytest.raises(RuntimeError, match='boom'), data_errors_exit('test.py'):
+        raise RuntimeError('boom')
+    with pytest.raises(SystemExit) as info, data_errors_exit('test.py'):
+        raise PlateAnnotationError('t.txt:3', 'empty label')
+    assert info.value.code == 2
+    assert capsys.readouterr().err == 'test.py: t.txt:3: empty label\n'
