@@ -22,6 +22,16 @@ def test_a_finite_step_passes():
     NonFiniteCheckHook().after_train_iter(_runner(), 0, outputs=dict(loss=torch.tensor(0.3)))
 
 
+def test_a_loss_that_requires_grad_is_read_without_a_warning():
+    """The runner hands over the step's loss as computed (it printed torch's
+    'Converting a tensor with requires_grad=True to a scalar' in every run)."""
+    import warnings
+    loss = (torch.tensor(0.3, requires_grad=True) * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        NonFiniteCheckHook().after_train_iter(_runner(), 0, outputs=dict(loss=loss))
+
+
 def test_a_non_finite_loss_stops_the_run_naming_the_last_checkpoint():
     runner = _runner(it=4, last='work/epoch_1.pth')
     with pytest.raises(RuntimeError, match=r'diverged at epoch 1, iteration 5: the loss is nan\. '

@@ -50,7 +50,8 @@ class NonFiniteCheckHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         loss = (outputs or {}).get('loss')
         if loss is not None:
-            value = float(loss)
+            # detached: float() of a tensor that requires grad warns (once a run)
+            value = float(loss.detach() if hasattr(loss, 'detach') else loss)
             self._non_finite_losses = 0 if math.isfinite(value) else self._non_finite_losses + 1
             allowed = self.max_skipped_steps if _scales_losses(runner) else 0
             if self._non_finite_losses > allowed:
