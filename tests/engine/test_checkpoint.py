@@ -160,6 +160,9 @@ def test_a_best_key_that_ranks_nothing_is_said_once_not_skipped_silently(tmp_pat
         logger.removeHandler(caplog.handler)
     said = [r.getMessage() for r in caplog.records if 'No best checkpoint' in r.getMessage()]
     assert len(said) == 1 and "'note'" in said[0] and 'save_best' in said[0]
+    # nor MMEngine's notices of a FileClient it makes and does not use
+    assert not [r for r in caplog.records if 'FileClient' in r.getMessage()
+                or 'HardDiskBackend' in r.getMessage()]
     assert not [p for p in os.listdir(tmp_path) if p.startswith('best')]
 
 

@@ -9,7 +9,7 @@ from typing import Optional
 from mmengine.dist import is_main_process
 from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.hooks import CheckpointHook
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 
 from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, register_checkpoint_io
 from dld.registry import HOOKS
@@ -59,6 +59,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if (self.backend_args is None and self.file_client_args is None
                 and _parse_uri_prefix(str(out_dir)) == ''):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
+        logger = MMLogger.get_current_instance()
+        if _not_a_file_client_notice not in logger.filters:
+            logger.addFilter(_not_a_file_client_notice)
         super().before_train(runner)
         if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
             _remove_unfinished_saves(str(self.out_dir), self.best_link)
@@ -127,6 +130,18 @@ def _deferred_removals(backend):
         yield deferred
     finally:
         del backend.remove
+
+
+#: What MMEngine 0.10 logs in every run, making a FileClient it does not
+#: use when ``file_client_args`` is None (ours): in the checkpoint hook and
+#: in each save.
+_FILE_CLIENT_NOTICES = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias')
+
+
+def _not_a_file_client_notice(record: logging.LogRecord) -> bool:
+    """A log filter leaving out those two warnings, which no setting of the
+    user's can act on."""
+    return not str(record.msg).startswith(_FILE_CLIENT_NOTICES)
 
 
 def _check_keywords(kwargs: dict) -> None:
