@@ -5,6 +5,7 @@ A subclass only turns its annotation source into :class:`TrackRecord`s (or
 :class:`PlateAnnotationError`s); everything else lives here, once.
 """
 import logging
+import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -340,6 +341,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
+        if os.sep != '\\' and any('\\' in m for m in missing):
+            more += ('\n  (paths with backslashes: a label file written on Windows? Write them '
+                     "with '/', which every system reads)")
         raise ImageLoadError(
             missing[0].rsplit(' (', 1)[0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '

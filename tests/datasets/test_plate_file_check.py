@@ -81,3 +81,11 @@ def test_test_mode_with_retries_allowed_does_not_check(paired_root):
     assert not ds.check_files
     with mock.patch('dld.datasets.base_plate_dataset.print_log'):
         assert ds[0]['data_samples'].track_id == 't1'
+
+
+def test_backslash_paths_of_a_windows_label_file_get_a_hint(paired_root):
+    ann = paired_root / 'train.txt'
+    ann.write_text(ann.read_text().replace('/', '\\'))
+    with pytest.raises(ImageLoadError, match=r"backslashes: a label file written on Windows\? "
+                                             r"Write them with '/'"):
+        dataset(paired_root, test_mode=True, frames='all')
