@@ -282,7 +282,24 @@ def main(argv=None) -> int:
     if args.vis:
         summary += f'; drawings in {args.vis}'
     print(summary, file=sys.stderr)
+    _note_large_tracks(result.get('tracks', []))
     return 0 if ok else 1
+
+
+#: More frames than a camera takes of one plate (the ICPR tracks have 5).
+LARGE_TRACK = 10
+
+
+def _note_large_tracks(tracks: list) -> None:
+    """A folder of unrelated crops read with ``--track`` votes them all into
+    one text: say so when a track holds more frames than one plate's."""
+    large = [t for t in tracks if t['num_frames'] > LARGE_TRACK]
+    if large:
+        big = max(large, key=lambda t: t['num_frames'])
+        print(f"infer.py: note: {len(large)} track(s) vote more than {LARGE_TRACK} images as "
+              f"one plate, the largest {big['track_id']!r} {big['num_frames']}: --track takes "
+              'the images of one folder (one label-file line) as one plate\'s frames',
+              file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -352,3 +352,23 @@ def test_the_vote_flags_ask_for_track_votes_and_offer_every_vote_method():
     assert not tool.parse_args(['c.py', 'w.pth', 'a.png']).track
     for method in VOTE_METHODS:
         assert tool.parse_args(['c.py', 'w.pth', 'a.png', '--vote', method]).vote == method
+
+
+def test_a_folder_of_many_crops_read_as_a_track_is_noted(tiny_run, tmp_path, capsys):
+    """A folder of unrelated plates given with --track votes them into one
+    text: more frames than one plate's are said, once."""
+    import glob
+    import shutil
+    folder = tmp_path / 'crops'
+    folder.mkdir()
+    frames = sorted(glob.glob(osp.join(tiny_run['data'], 'test', '*', 'lr-*.png')))
+    for i in range(11):
+        shutil.copy(frames[i % len(frames)], folder / f'crop_{i:02d}.png')
+    assert _tool().main([tiny_run['config'], tiny_run['student'], str(folder), '--track',
+                         '--no-progress']) == 0
+    err = capsys.readouterr().err
+    assert ("note: 1 track(s) vote more than 10 images as one plate, the largest 'crops' 11"
+            in err)
+    assert _tool().main([tiny_run['config'], tiny_run['student'],
+                         osp.join(tiny_run['data'], 'test.txt'), '--track', '--no-progress']) == 0
+    assert 'note:' not in capsys.readouterr().err  # a label file's tracks of a few frames
