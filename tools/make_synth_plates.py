@@ -86,9 +86,8 @@ def main(argv=None) -> None:
     a = parse_args(argv)
     try:
         stats = _generate(a)
-    except FileExistsError as err:
-        raise SystemExit(f'make_synth_plates.py: {err}') from None
-    except ValueError as err:  # layouts, degradation: refused before anything is written
+    except (FileExistsError, ValueError) as err:
+        # another set in --out, layouts, degradation: refused before anything is written
         print(f'make_synth_plates.py: {err}', file=sys.stderr)
         raise SystemExit(2) from None
     t = stats['tracks']

@@ -36,3 +36,19 @@ def test_degradation_overrides_reach_the_generator(load_tool, monkeypatch):
     tool = load_tool('make_synth_plates')
     args = tool.parse_args(['out', '--degradation', '{"scale": [0.2, 0.3]}'])
     assert args.degradation == {'scale': [0.2, 0.3]}
+
+
+def test_another_set_in_the_folder_is_refused_with_status_2(load_tool, tmp_path, monkeypatch,
+                                                           capsys):
+    """As the other refusals (it exited with 1)."""
+    tool = load_tool('make_synth_plates')
+    out = tmp_path / 'plates'
+    base = ['make_synth_plates.py', str(out), '--val-tracks', '0', '--test-tracks', '0',
+            '--frames', '1', '--no-progress']
+    monkeypatch.setattr(sys, 'argv', base + ['--tracks', '1'])
+    tool.main()
+    monkeypatch.setattr(sys, 'argv', base + ['--tracks', '2'])
+    with pytest.raises(SystemExit) as info:
+        tool.main()
+    assert info.value.code == 2
+    assert 'already holds a plate set' in capsys.readouterr().err
