@@ -152,6 +152,11 @@ def _dld_test_config(tiny_run, tmp_path, model: str = '', missing_teacher: bool 
     return str(path)
 
 
+#: test.py reads on the GPU where there is one, _direct_metrics on the CPU:
+#: confidences then differ in the sixth digit (seen on an H100), counts not.
+ACROSS_DEVICES = dict(rel=1e-4)
+
+
 def _direct_metrics(config, checkpoint):
     """The selector's metrics, computed here without the runner."""
     model, cfg = init_model(config, checkpoint)
@@ -196,7 +201,7 @@ def test_a_dld_checkpoint_is_evaluated_without_its_teacher_file(tiny_run, test_t
     metrics = test_tool.main(_dld_args(config, tiny_run[ckpt], tmp_path, run_name))
     # The checkpoint's weights, not random ones the runner loaded over them.
     expected = _direct_metrics(tiny_run['config'], tiny_run[ckpt])
-    assert metrics == pytest.approx(expected)
+    assert metrics == pytest.approx(expected, **ACROSS_DEVICES)
 
 
 @pytest.mark.slow
@@ -208,7 +213,8 @@ def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, tes
     config = _dld_test_config(
         tiny_run, tmp_path, f", teacher_from='student', teacher=dict(_delete_=True, **{teacher!r})")
     metrics = test_tool.main(_dld_args(config, tiny_run['student'], tmp_path, run_name))
-    assert metrics == pytest.approx(_direct_metrics(tiny_run['config'], tiny_run['student']))
+    assert metrics == pytest.approx(_direct_metrics(tiny_run['config'], tiny_run['student']),
+                                    **ACROSS_DEVICES)
 
 
 @pytest.mark.slow
