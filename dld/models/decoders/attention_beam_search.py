@@ -73,15 +73,12 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
     top, order = done.topk(k, dim=1)
     if topk > k:
         top = torch.cat([top, top.new_full((B, topk - k), NEG_INF)], 1)
-    seqs_all, order = seqs_all.cpu(), order.cpu()
+    # One copy to the host: reading ``top`` per hypothesis on a GPU waited
+    # for the device B * k times.
+    seqs_all = seqs_all.gather(1, order[..., None].expand(-1, -1, max_len - 1)).tolist()
+    found = (top[:, :k] > NEG_INF).tolist()
     out = []
     for b in range(B):
-        hyps = []
-        for j in range(topk):
-            if j < k and top[b, j] > NEG_INF:
-                row = seqs_all[b, order[b, j]].tolist()
-                hyps.append([i for i in row if i >= 0])
-            else:
-                hyps.append([])
-        out.append(hyps)
+        hyps = [[i for i in seqs_all[b][j] if i >= 0] if found[b][j] else [] for j in range(k)]
+        out.append(hyps + [[] for _ in range(topk - k)])
     return out, top

@@ -15,12 +15,11 @@ def pad_targets(targets: Sequence[Sequence[int]], length: int, end_idx: int,
     Labels longer than ``length - 1`` characters are cut so that every
     target keeps its EOS: the decoder must always learn where to stop.
     """
-    out = torch.full((len(targets), length), padding_idx, dtype=torch.long)
-    for b, t in enumerate(targets):
-        t = list(t)[:length - 1]
-        out[b, :len(t)] = torch.tensor(t, dtype=torch.long)
-        out[b, len(t)] = end_idx
-    return out.to(device)
+    rows = []
+    for t in targets:  # padded in Python: one tensor, not a copy per label
+        t = [int(c) for c in t][:length - 1]
+        rows.append(t + [end_idx] + [padding_idx] * (length - 1 - len(t)))
+    return torch.tensor(rows, dtype=torch.long).view(len(rows), length).to(device)
 
 
 @MODELS.register_module()
