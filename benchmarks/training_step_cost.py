@@ -57,6 +57,9 @@ def parse_args(argv=None):
                    "input shape, and the DLD step's per-scale sub-batches keep meeting "
                    'new sizes for tens of steps, which a long run no longer pays')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
+    p.add_argument('--device', default='cpu',
+                   help="where the steps run: 'cpu' (the published figures) or 'cuda'; "
+                   'a CUDA step is timed to its end (synchronized)')
     p.add_argument('--bf16', action='store_true',
                    help='also time every step under bfloat16 autocast, interleaved')
     p.add_argument('--json', help='write the figures here')
@@ -87,10 +90,11 @@ def _step_fn(model, bf16: bool = False):
     import torch
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
+    device_type = next(model.parameters()).device.type
 
     def step(batch):
         data = model.data_preprocessor(batch, True)
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
             losses = model(**data, mode='loss')
         loss, _ = model.parse_losses(losses)
         opt.zero_grad()
@@ -134,6 +138,21 @@ def _dld_model(cfg, ckpt, train_selector: bool = True):
     return model
 
 
+def _synchronize(device) -> None:
+    """A CUDA step returns before its kernels end: wait for them, so that
+    the clock times the step and not its launch."""
+    import torch
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _device_name(device) -> str:
+    import torch
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
 DLD_STEP = 'DLD (sampled)'  # the judged step: each row's ratio is against it
 BF16 = ' bf16'  # the name of a step timed again under bfloat16 autocast ends so
 
@@ -151,6 +170,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
     import torch
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        print('--device cuda: this machine has no CUDA device', file=sys.stderr)
+        return 2
 
     from dld.registry import MODELS
     model_cfg = copy.deepcopy(cfg.model)
@@ -169,6 +192,8 @@ def main(argv=None) -> int:
     lr_only = [dict(inputs=b['inputs'], data_samples=b['data_samples']) for b in batches]
     steps = {DLD_STEP: (dld_model, batches), 'DLD student stage': (stage_model, batches),
              'student@1.0': (student, lr_only), 'no-KD recipe': (baseline, lr_only)}
+    for model, _ in steps.values():
+        model.to(device)
     runs = {name: (_step_fn(model), data) for name, (model, data) in steps.items()}
     if args.bf16:
         runs.update({name + BF16: (_step_fn(model, bf16=True), data)
@@ -176,15 +201,17 @@ def main(argv=None) -> int:
     times = {k: [] for k in runs}
     for i, _ in enumerate(batches):
         for name, (step, data) in runs.items():
+            _synchronize(device)
             start = time.perf_counter()
             step(data[i])
+            _synchronize(device)
             if i >= args.warmup:
                 times[name].append(time.perf_counter() - start)
     med = {k: statistics.median(v) for k, v in times.items()}
     dld_s = med[DLD_STEP]
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
-          f'threads, {platform.processor() or platform.machine()}')
+          f'threads, {_device_name(device)}')
     print(f"{'step':<24}{'s / step':>10}{'DLD / this':>12}")
     for name, sec, ratio in step_rows(med):
         print(f'{name:<24}{sec:>10.3f}{ratio:>12.2f}')
@@ -206,7 +233,8 @@ def main(argv=None) -> int:
             ratio_vs_student_1_0=dld_s / med['student@1.0'], ratio_vs_nokd_recipe=ratio,
             target_met_vs_student_1_0=dld_s / med['student@1.0'] <= 2.5,
             target_met_vs_nokd_recipe=ratio <= 2.5, threads=torch.get_num_threads(),
-            torch=torch.__version__, bf16=args.bf16, teacher_ckpt=ckpt, config=args.config,
+            torch=torch.__version__, device=_device_name(device), bf16=args.bf16,
+            teacher_ckpt=ckpt, config=args.config,
             baseline_config=args.baseline_config, warmup=args.warmup),
                           indent=2)
     return 0

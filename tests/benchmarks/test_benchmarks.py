@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import pytest
+import torch
 from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -289,6 +290,12 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     printed = capsys.readouterr().out
     assert 'Target (DLD sampled step' in printed
     assert 'bfloat16: DLD sampled / no-KD recipe' in printed
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks a machine without CUDA')
+def test_training_step_cost_on_cuda_without_a_gpu_says_so(capsys):
+    assert _load('training_step_cost').main(['--device', 'cuda']) == 2
+    assert 'this machine has no CUDA device' in capsys.readouterr().err
 
 
 def test_training_step_cost_divides_each_precision_by_its_own_dld_step():
