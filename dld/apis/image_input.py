@@ -89,6 +89,8 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
     """
     if color_type not in ('color', 'grayscale'):
         raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
+    if not buf:
+        raise ImageInputError(source, 'no bytes to decode (empty)')
     if max_pixels is not None:
         _check_header_size(buf, source, max_pixels)
     try:
@@ -97,7 +99,9 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
         raise ImageInputError(source, _cv2_reason(err)) from None
     if img is None:
         # A '.csv' of one's own dataset, say: say what inputs can be.
-        hint = '' if is_image_file(source) else (
+        # (bytes given in memory have no name to judge by)
+        named_other = osp.splitext(source)[1] and not is_image_file(source)
+        hint = '' if not named_other else (
             f'; inputs are images ({" ".join(IMAGE_EXTENSIONS)}), folders, or label files '
             f'({" ".join(LABEL_EXTENSIONS)}) in the paired format of docs/datasets.md')
         raise ImageInputError(
@@ -162,8 +166,9 @@ def normalize_image(img: np.ndarray, source: str, color_type: str = 'color',
     """Bring any decoded or user-given array to ``(H, W, C)`` uint8.
 
     Accepts ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (BGR) and ``(H, W, 4)``
-    (BGRA; alpha is dropped); uint8, uint16 (scaled down) or float in [0, 1]
-    or [0, 255]. ``color_type='color'`` returns 3 channels, ``'grayscale'`` 1.
+    (BGRA; alpha is dropped); uint8, uint16 (scaled down), float in [0, 1]
+    or [0, 255], or another integer type holding values in [0, 255].
+    ``color_type='color'`` returns 3 channels, ``'grayscale'`` 1.
     """
     if color_type not in ('color', 'grayscale'):
         raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
@@ -206,7 +211,14 @@ def _to_uint8(img: np.ndarray, source: str) -> np.ndarray:
         scale = 255.0 if img.max(initial=0.0) <= 1.0 else 1.0
         return np.clip(np.rint(img * scale), 0, 255).astype(np.uint8)
     if np.issubdtype(img.dtype, np.integer):
-        return np.clip(img, 0, 255).astype(np.uint8)
+        # int64 from np.array(...) of 8-bit values is common; 16-bit data in
+        # an int32 array is not 8-bit, and clipping it read another plate.
+        low, high = int(img.min()), int(img.max())
+        if low < 0 or high > 255:
+            raise ImageInputError(
+                source, f'{img.dtype} array with values from {low} to {high}: give uint8 '
+                '(0-255), uint16 (0-65535), or float ([0, 1] or [0, 255])')
+        return img.astype(np.uint8)
     raise ImageInputError(source, f'unsupported array dtype {img.dtype}')
 
 

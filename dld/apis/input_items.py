@@ -4,8 +4,10 @@ One :class:`InputItem` is one image to read. An input that cannot even be
 expanded (a missing path, a label file that does not parse) becomes one item
 that already carries its error, so it still gets a record.
 """
+import numbers
 import os
 import os.path as osp
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -21,10 +23,12 @@ class InputItem:
     """One image to recognise.
 
     Attributes:
-        source (str): what the user gave: a path, or ``'array[i]'`` (``i`` its
-            position among all the inputs of the call).
+        source (str): what the user gave: a path, or ``'array[i]'`` or
+            ``'bytes[i]'`` (``i`` its position among all the inputs of the call).
         path (str | None): the image file, when there is one.
         array (np.ndarray | None): the image, when given in memory.
+        encoded (bytes | None): the image file's bytes, when given in memory
+            (a request body, say), decoded as a file is.
         gt_text (str | None): the label, when a label file gave one.
         track_id (str | None): the track the image belongs to, for voting.
         frame_idx (int): the frame's index in its track.
@@ -36,6 +40,7 @@ class InputItem:
     source: str
     path: Optional[str] = None
     array: Optional[np.ndarray] = None
+    encoded: Optional[bytes] = None
     gt_text: Optional[str] = None
     track_id: Optional[str] = None
     frame_idx: int = 0
@@ -43,7 +48,13 @@ class InputItem:
     annotation: Optional[str] = None
 
 
-InputType = Union[str, np.ndarray]
+InputType = Union[str, os.PathLike, np.ndarray, bytes]
+
+#: Inputs that are one image (or one folder / label file) each, never a list.
+ENCODED_TYPES = (bytes, bytearray, memoryview)
+SINGLE_TYPES = (str, os.PathLike, np.ndarray) + ENCODED_TYPES
+ACCEPTED = ('a path (image, folder or label file), a numpy array (H, W[, C]), the bytes of an '
+            'encoded image, or a list of these')
 
 
 class _Track(NamedTuple):
@@ -77,7 +88,9 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
       ``stream`` it lists, with its label and track (see
       :class:`~dld.datasets.PairedPlateDataset`); paths are relative to the
       label file's folder;
-    * a numpy array ``(H, W[, C])``: one item (no track).
+    * a numpy array ``(H, W[, C])``: one item (no track);
+    * ``bytes`` (``bytearray``, ``memoryview``) of an encoded image, e.g. a
+      request's body: one item (no track), decoded as a file is.
 
     A track is one folder on disk (or one track of one label file): images of
     the same folder are frames of one track, numbered in input order, however
@@ -96,20 +109,41 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     """
     if stream not in ('lr', 'hr'):
         raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
-    if isinstance(inputs, (str, os.PathLike, np.ndarray)):
-        inputs = [inputs]
+    inputs = _as_input_list(inputs)
     keyed: List[Tuple[InputItem, Optional[_Track]]] = []
     for i, inp in enumerate(inputs):
         if isinstance(inp, np.ndarray):
             keyed.append((InputItem(source=f'array[{i}]', array=inp), None))
+        elif isinstance(inp, ENCODED_TYPES):
+            keyed.append((InputItem(source=f'bytes[{i}]', encoded=bytes(inp)), None))
         elif isinstance(inp, (str, os.PathLike)):
             keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
-            keyed.append((InputItem(source=f'input[{i}]', error=(
-                f'unsupported input type {type(inp).__name__}; give a path or a numpy array')),
-                None))
+            keyed.append((InputItem(source=f'input[{i}]', error=_unsupported(inp)), None))
     _name_tracks(keyed)
     return [item for item, _ in keyed]
+
+
+def _as_input_list(inputs) -> list:
+    """``inputs`` as a list of single inputs. One path, array or bytes is a
+    list of one; a tensor, a number or None is refused whole: iterated, a
+    tensor's rows or a file's bytes became one bogus error record each."""
+    if isinstance(inputs, SINGLE_TYPES):
+        return [inputs]
+    if (inputs is None or isinstance(inputs, (numbers.Number, dict))
+            or type(inputs).__module__.split('.')[0] == 'torch'
+            or not isinstance(inputs, Iterable)):
+        raise TypeError(f'inputs: {_unsupported(inputs)}')
+    return list(inputs)
+
+
+def _unsupported(obj) -> str:
+    """Why ``obj`` is no input, with what to do for a tensor."""
+    if type(obj).__module__.split('.')[0] == 'torch':
+        return (f'a torch {type(obj).__name__} is not an input: give tensor.cpu().numpy(), '
+                f'(H, W, C) BGR, or {ACCEPTED}')
+    name = 'None' if obj is None else type(obj).__name__
+    return f'unsupported input type {name}; give {ACCEPTED}'
 
 
 def _folder_track(folder: str, shown: int = 1) -> _Track:

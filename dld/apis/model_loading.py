@@ -16,6 +16,7 @@ routes through ``torch.load(weights_only=True)``.
 """
 import copy
 import logging
+import os
 import os.path as osp
 from typing import Dict, Iterable, Optional, Tuple, Union
 
@@ -56,6 +57,8 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     Keys MMEngine would ignore or hand on unnamed are refused
     (:func:`~dld.engine.runner_settings.check_runner_settings`).
     """
+    if isinstance(config, os.PathLike):
+        config = os.fspath(config)
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(f'Config not found: {config}')
@@ -286,6 +289,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
     model = build_model_for_inference(model_cfg)
     device = resolve_device(device)
     if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
         meta = load_weights(model, checkpoint, is_distiller_config(model_cfg))
         warn_if_other_chars(cfg, meta, checkpoint)
     else:

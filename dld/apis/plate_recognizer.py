@@ -36,7 +36,13 @@ from dld.structures import PlateDataSample
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
 
-from .image_input import DEFAULT_MAX_PIXELS, ImageInputError, normalize_image, read_image_file
+from .image_input import (
+    DEFAULT_MAX_PIXELS,
+    ImageInputError,
+    decode_image_bytes,
+    normalize_image,
+    read_image_file,
+)
 from .input_items import InputItem, expand_inputs
 from .model_loading import init_model, load_config, resolve_device
 from .plate_matching import (
@@ -68,19 +74,24 @@ class PlateRecognizer(BaseInferencer):
             config (``TextRecognizer``) works too, an HR teacher's included:
             it then reads every image at scale 1.0 of its test pipeline's
             input size unless told otherwise.
-        weights (str, optional): the checkpoint; a DLD checkpoint whose
-            ``teacher.*`` weights were removed is enough.
+        weights (str | os.PathLike): the checkpoint; a DLD checkpoint whose
+            ``teacher.*`` weights were removed is enough. Required: None is
+            refused unless ``random_weights=True`` (an unset path would
+            otherwise serve readings of an untrained model).
         device (str, optional): e.g. ``'cpu'``, ``'cuda:0'``; default: CUDA
             when available, else the CPU. A CUDA device the machine lacks is
             a ``ValueError``.
         batch_size (int): images per forward. A batch costs one student
             forward per scale the selector chose in it.
-        max_pixels (int | None): larger images are refused (error record).
+        max_pixels (int | None): larger images are refused (error record);
+            None: no limit.
         show_progress (bool): a progress bar on stderr.
         amp (bool): read in mixed precision: float16 on CUDA, bfloat16 on a
             CPU with native bfloat16 (AVX512-BF16 or AMX; 1.4 to 1.9x the
             images/s there, docs/inference.md); ignored with a warning where
             float32 is faster. Scores and beam search stay float32.
+        random_weights (bool): read with the config's random initialisation
+            (timing, tests); ``weights`` must then be None.
 
     One instance may be shared between threads: its calls run one at a
     time (a call sets the recognizer's decoding for its length, and traces
@@ -99,12 +110,15 @@ class PlateRecognizer(BaseInferencer):
     visualize_kwargs: set = {'vis_dir'}
     postprocess_kwargs: set = {'track', 'layouts', 'vote'}
 
-    def __init__(self, model: Union[str, Config], weights: Optional[str] = None,
+    def __init__(self, model: Union[str, os.PathLike, Config],
+                 weights: Optional[Union[str, os.PathLike]] = None,
                  device: Optional[str] = None, batch_size: int = 32,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-                 show_progress: bool = False, amp: bool = False) -> None:
+                 show_progress: bool = False, amp: bool = False,
+                 random_weights: bool = False) -> None:
         self.batch_size = _checked_batch_size(batch_size)
-        self.max_pixels = max_pixels
+        self.max_pixels = _checked_max_pixels(max_pixels)
+        weights = _checked_weights(weights, random_weights)
         cfg = load_config(model)
         # MMEngine's default would be any accelerator it finds (MPS, NPU...).
         device = str(resolve_device(device))
@@ -183,8 +197,10 @@ class PlateRecognizer(BaseInferencer):
 
         Args:
             inputs: an image path (``str`` or ``os.PathLike``), a folder, a
-                label file, a numpy array ``(H, W[, C])`` (BGR), or a list
-                of these.
+                label file, a numpy array ``(H, W[, C])`` (BGR), the bytes of
+                an encoded image (a request's body; ``bytes``, ``bytearray``
+                or ``memoryview``), or a list of these. Anything else is a
+                ``TypeError`` (a torch tensor too: give its numpy array).
             batch_size (int, optional): overrides the constructor's (>= 1).
             return_datasamples (bool): add the :class:`PlateDataSample` of
                 each image under ``'datasamples'`` (None for failed ones).
@@ -196,7 +212,9 @@ class PlateRecognizer(BaseInferencer):
             vis_dir (str, optional): write each image with its prediction,
                 numbered on from this instance's previous calls, so a later
                 call does not overwrite an earlier one's drawings.
-            track (bool): also vote one text per track.
+            track (bool): also vote one text per track. The arrays and
+                bytes of the call are then one track, ``'in-memory'``,
+                frames in the order given (without voting they have none).
             layouts (sequence of str, optional): only readings that fit one
                 of these plate layouts vote, where any does
                 (:func:`~dld.evaluation.metrics.vote_track`); default: the
@@ -214,6 +232,8 @@ class PlateRecognizer(BaseInferencer):
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         # Every argument is checked before the first image is read.
         _check_scale(fwd_kw.get('scale'))
+        if fwd_kw.get('scale') is not None:  # np.float32(0.8) is recorded as 0.8
+            fwd_kw['scale'] = round(float(fwd_kw['scale']), 6)
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only
@@ -232,6 +252,8 @@ class PlateRecognizer(BaseInferencer):
     def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
               fwd_kw: dict, vis_kw: dict, post_kw: dict) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream)
+        if post_kw.get('track'):
+            _track_in_memory(items)
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []
@@ -266,6 +288,9 @@ class PlateRecognizer(BaseInferencer):
                 if item.array is not None:
                     img = normalize_image(item.array, item.source, self.color_type,
                                           self.max_pixels)
+                elif item.encoded is not None:
+                    img = decode_image_bytes(item.encoded, item.source, self.color_type,
+                                             self.max_pixels)
                 else:
                     img = read_image_file(item.path, self.color_type, self.max_pixels)
                 entry['image'] = img
@@ -329,8 +354,13 @@ class PlateRecognizer(BaseInferencer):
         for offset, (entry, pred) in enumerate(zip(prepared, preds)):
             if entry['image'] is None or pred['record'].get('error'):
                 continue
-            path = save_visualization(entry['image'], pred['record'], vis_dir,
-                                      start + offset, self.case_sensitive)
+            try:
+                path = save_visualization(entry['image'], pred['record'], vis_dir,
+                                          start + offset, self.case_sensitive)
+            except OSError as err:  # a full disk loses the drawing, not the readings
+                print_log(f'{pred["record"]["input"]}: {err}', logger='current',
+                          level=logging.WARNING)
+                continue
             pred['record']['vis_path'] = path  # which drawing is this image's
             paths.append(path)
         return paths
@@ -475,6 +505,21 @@ def _most_spelt(spellings: Iterable[Tuple[str, Optional[float]]]) -> Optional[st
     return max(sorted(tally), key=tally.get) if tally else None
 
 
+#: The track of the images a call gives in memory, when it votes tracks.
+IN_MEMORY_TRACK = 'in-memory'
+
+
+def _track_in_memory(items: List[InputItem]) -> None:
+    """The arrays and bytes of one call that votes tracks are the frames
+    of one track, in the order given: a service hands over the crops of one
+    vehicle so. (Without voting they have no track.)"""
+    frame = 0
+    for item in items:
+        if item.track_id is None and (item.array is not None or item.encoded is not None):
+            item.track_id, item.frame_idx = IN_MEMORY_TRACK, frame
+            frame += 1
+
+
 def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):
     return model.costs if is_distiller(model) else RecognizerCosts(model, base_size)
 
@@ -496,6 +541,29 @@ def _checked_batch_size(batch_size) -> int:
             or batch_size < 1):
         raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
     return int(batch_size)
+
+
+def _checked_max_pixels(max_pixels) -> Optional[int]:
+    """Checked now: a bad limit would fail every image of every call."""
+    if max_pixels is None:
+        return None
+    if (isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral)
+            or max_pixels < 1):
+        raise ValueError(f'max_pixels must be an integer >= 1 or None, got {max_pixels!r}')
+    return int(max_pixels)
+
+
+def _checked_weights(weights, random_weights: bool) -> Optional[str]:
+    if random_weights:
+        if weights is not None:
+            raise ValueError('random_weights=True reads with untrained weights: give no '
+                             f'weights, not {weights!r}')
+        return None
+    if weights is None or (isinstance(weights, str) and not weights.strip()):
+        raise ValueError(
+            f'PlateRecognizer needs the checkpoint to read with, got weights={weights!r}; '
+            'random_weights=True reads with untrained weights (timing, tests)')
+    return os.fspath(weights)
 
 
 def _check_vis_dir(vis_dir: Optional[str]) -> None:

@@ -151,6 +151,8 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     The file is named ``{index:06d}_{track}_{stem}.png``: the index keeps
     images of the same name from different folders apart, the track says
     whose frame it is (every ICPR track names its frames ``lr-001`` ...).
+    A file of that name is never overwritten (another recognizer, or an
+    earlier run, drew it): the new one is ``..._{stem}-1.png`` and so on.
     ``case_sensitive``: whether a reading is right only with the label's
     case, as the config's plate metric counts it.
     """
@@ -160,10 +162,26 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     if track and track != stem:
         stem = f'{track}_{stem}'
     stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[-80:] or 'image'
-    path = osp.join(out_dir, f'{index:06d}_{stem}.png')
     gt = record.get('gt_text')
     correct = None if not gt else plate_read_right(record['text'], gt, case_sensitive)
     canvas = draw_prediction(img, prediction_lines(record), correct=correct)
-    if not cv2.imwrite(path, canvas):
-        raise OSError(f'cannot write visualization {path}')
-    return path
+    ok, png = cv2.imencode('.png', canvas)
+    if not ok:
+        raise OSError(f'cannot encode the visualization of {record["input"]}')
+    return _write_new(osp.join(out_dir, f'{index:06d}_{stem}'), png.tobytes())
+
+
+def _write_new(base: str, data: bytes) -> str:
+    """Write ``data`` to ``base.png``, or ``base-1.png``... where taken:
+    created exclusively, so two writers never share a name."""
+    for n in range(10000):
+        path = f'{base}.png' if n == 0 else f'{base}-{n}.png'
+        try:
+            with open(path, 'xb') as f:
+                f.write(data)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OSError(f'cannot write visualization {path}: {err.strerror or err}') from None
+    raise OSError(f'cannot write visualization {base}.png: 10000 files of that name exist')

@@ -196,7 +196,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             # missing images far from their cause, or work by accident.
             raise PlateAnnotationError(
                 rec.where, f'frame path {relative[0]!r} is relative; a dataset\'s '
-                "iter_tracks() gives absolute paths (osp.join(self.data_root, path))")
+                'iter_tracks() gives absolute paths '
+                '(osp.abspath(osp.join(self.data_root, path)): data_root may be relative)')
         if rec.hr_paths is not None and len(rec.hr_paths) != len(rec.lr_paths):
             raise PlateAnnotationError(
                 rec.where, f'{len(rec.lr_paths)} LR frames but {len(rec.hr_paths)} HR frames; '
@@ -205,12 +206,14 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             loader = self._image_loader()
             if loader is not None and not loader.with_lr:  # load_hr=False cannot help
                 raise PlateAnnotationError(
-                    rec.where, 'LR-only track, but this set reads the HR crop only '
+                    rec.where, "LR-only track (no '|' before the HR frames), but this set "
+                    'reads the HR crop only '
                     '(its LoadPlateImages has with_lr=False: a teacher, or the efficiency '
                     "setting's student); give the track's HR frames")
             mode = 'test mode with load_hr=True' if self.test_mode else 'train mode'
             raise PlateAnnotationError(
-                rec.where, f'LR-only track but the dataset is in {mode}, which loads HR; '
+                rec.where, f"LR-only track (no '|' before the HR frames) but the dataset is "
+                f'in {mode}, which loads HR; '
                 'give HR frames or set load_hr=False')
         text = rec.text.strip()
         if not text and not self.allow_empty_text:

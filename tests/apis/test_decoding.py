@@ -44,7 +44,8 @@ def test_nothing_given_leaves_the_config(beam_recognizer):
 
 @pytest.mark.parametrize('kwargs', [
     dict(beam_width=0), dict(topk=0), dict(topk=-1), dict(beam_width=-2),
-    dict(beam_width=2.5), dict(topk=True), dict(beam_width=2, topk=3)])
+    dict(beam_width=2.5), dict(topk=True), dict(beam_width=2, topk=3),
+    dict(beam_width=65), dict(topk=3000)])  # a beam of 3000 took 1.2 GB for one image
 def test_bad_decoding_arguments_are_refused(beam_recognizer, kwargs):
     with pytest.raises(ValueError, match='beam_width|topk'):
         check_decoding(**kwargs)

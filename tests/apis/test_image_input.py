@@ -175,17 +175,22 @@ def test_a_label_after_a_space_is_pointed_out(tmp_path):
 
 
 # ---------------------------------------------------------------- arrays of other kinds
-@pytest.mark.parametrize('dtype,values,expected', [
-    (np.int8, [-5, 0, 127], [0, 0, 127]),
-    (np.int16, [-5, 128, 300], [0, 128, 255]),
-    (np.int32, [-70000, 255, 70000], [0, 255, 255]),
-    (np.int64, [-1, 1, 2**40], [0, 1, 255]),
-    (np.uint32, [0, 128, 70000], [0, 128, 255]),
-])
-def test_other_integer_arrays_are_clipped_to_0_255(dtype, values, expected):
-    out = normalize_image(np.array([values], dtype), 'a')
+@pytest.mark.parametrize('dtype', [np.int8, np.int16, np.int32, np.int64, np.uint32])
+def test_other_integer_arrays_of_8_bit_values_are_taken_as_they_are(dtype):
+    out = normalize_image(np.array([[0, 1, 127]], dtype), 'a')
     assert out.dtype == np.uint8 and out.shape == (1, 3, 3)
-    assert out[0, :, 0].tolist() == expected
+    assert out[0, :, 0].tolist() == [0, 1, 127]
+
+
+@pytest.mark.parametrize('dtype,values,shown', [
+    (np.int8, [-5, 0, 127], 'from -5 to 127'),
+    (np.int32, [0, 255, 70000], 'from 0 to 70000'),
+    (np.uint32, [0, 128, 65535 * 257], f'from 0 to {65535 * 257}'),
+])
+def test_other_integer_arrays_beyond_8_bits_are_refused_not_clipped(dtype, values, shown):
+    # clipped, 16-bit data in a uint32 array read as white: another plate
+    with pytest.raises(ImageInputError, match=f'{np.dtype(dtype)} array with values {shown}'):
+        normalize_image(np.array([values], dtype), 'a')
 
 
 def test_uint16_arrays_are_scaled_down_not_clipped():

@@ -15,7 +15,7 @@ from dld.apis import PlateRecognizer
 @pytest.fixture(scope='module')
 def reader(tmp_path_factory):
     cfg = Config(dld_config(str(tmp_path_factory.mktemp('no_data'))))
-    return PlateRecognizer(cfg, None, device='cpu', batch_size=8)
+    return PlateRecognizer(cfg, None, device='cpu', batch_size=8, random_weights=True)
 
 
 def _plates(n):

@@ -312,7 +312,8 @@ def test_shipped_hr_teacher_config_reads_an_image():
     """configs/teacher_plate_hr.py as documented ("a plain recognizer config
     works too"), untrained: every image must be read, not fail to pack."""
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    rec = PlateRecognizer(osp.join(repo, 'configs', 'teacher_plate_hr.py'), None, device='cpu')
+    rec = PlateRecognizer(osp.join(repo, 'configs', 'teacher_plate_hr.py'), None, device='cpu',
+                          random_weights=True)
     out = rec([np.full((64, 192, 3), 128, np.uint8)])
     assert out['num_failed'] == 0 and out['predictions'][0]['input_size'] == [48, 144]
     assert rec.input_stream == 'hr'

@@ -40,6 +40,16 @@ def test_drawings_are_named_after_their_track_and_frame(tmp_path):
     assert osp.basename(save_visualization(img, rec, str(tmp_path), 13)) == '000013_plate.png'
 
 
+def test_a_drawing_of_the_same_name_is_kept_not_overwritten(tmp_path):
+    # two recognizers (or a restarted service) count their drawings from 0
+    img = np.full((24, 72, 3), 200, np.uint8)
+    first = save_visualization(img, _record('ABC1234', None), str(tmp_path), 0)
+    before = open(first, 'rb').read()
+    second = save_visualization(img, _record('XYZ9876', None), str(tmp_path), 0)
+    assert osp.basename(second) == osp.basename(first)[:-4] + '-1.png'
+    assert open(first, 'rb').read() == before and open(second, 'rb').read() != before
+
+
 @pytest.mark.slow
 def test_the_recognizer_draws_with_its_configs_case_rule(tiny_run):
     from mmengine.config import Config

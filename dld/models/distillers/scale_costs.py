@@ -4,6 +4,7 @@ A reading decoded greedily and one decoded with a beam search cost
 differently: the beam runs an autoregressive decoder on W hypotheses a step.
 Both are measured by tracing the path that runs (:class:`ScaleCosts`).
 """
+import hashlib
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -60,7 +61,8 @@ _FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...]], int] = {}
 
 
 def _measure(module: nn.Module, shape: Tuple[int, ...]) -> int:
-    key = (_signature(module), tuple(shape))
+    # a digest: the signature of a whole model is tens of kilobytes a key
+    key = (hashlib.sha1(_signature(module).encode()).hexdigest(), tuple(shape))
     if key not in _FLOPS_CACHE:
         _FLOPS_CACHE[key] = _count(module, shape)
     return _FLOPS_CACHE[key]
@@ -117,7 +119,8 @@ class ScaleCosts:
         self.student_flops = {s: int(f) for s, f in zip(self.scales, student_flops)}
         self.selector_flops = int(selector_flops)
         self.teacher_flops = int(teacher_flops)
-        self.beam_flops: Dict[Tuple[float, int], int] = {}
+        self.beam_flops: Dict[Tuple[int, int, int], int] = {}  # (h, w, width)
+        self._flops_by_size: Dict[Tuple[int, int], int] = {}  # other scales, greedy
         self._student = student
         self._in_channels = in_channels
 
@@ -146,25 +149,29 @@ class ScaleCosts:
     def greedy_flops_at(self, scale: float) -> int:
         """FLOPs of one reading at ``scale`` decoded greedily."""
         scale = float(scale)
-        if scale not in self.student_flops:
-            if self._student is None:
-                raise KeyError(f'No FLOPs measured for scale {scale}.')
-            from dld.utils.flops import scale_input_shapes
-            (h, w), = scale_input_shapes(self.base_size, [scale])
-            self.student_flops[scale] = _measure(
+        if scale in self.student_flops:
+            return self.student_flops[scale]
+        if self._student is None:
+            raise KeyError(f'No FLOPs measured for scale {scale}.')
+        # Other scales by the input size they give: a service forcing many
+        # scales (0.8, 0.7999999...) traces each size once, keeps one int.
+        from dld.utils.flops import scale_input_shapes
+        (h, w), = scale_input_shapes(self.base_size, [scale])
+        if (h, w) not in self._flops_by_size:
+            self._flops_by_size[(h, w)] = _measure(
                 _RecognizerInference(self._student), (1, self._in_channels, h, w))
-        return self.student_flops[scale]
+        return self._flops_by_size[(h, w)]
 
     def beam_flops_at(self, scale: float, beam_width: int) -> int:
         """FLOPs of one reading at ``scale`` decoded by a beam search of width
         ``beam_width``, traced in full (see the class)."""
-        key = (float(scale), int(beam_width))
+        if self._student is None:
+            raise KeyError(f'No student to measure a beam of {beam_width} at {scale}.')
+        from dld.utils.flops import scale_input_shapes
+        (h, w), = scale_input_shapes(self.base_size, [float(scale)])
+        key = (h, w, int(beam_width))
         if key not in self.beam_flops:
-            if self._student is None:
-                raise KeyError(f'No student to measure a beam of {beam_width} at {scale}.')
-            from dld.utils.flops import scale_input_shapes
-            (h, w), = scale_input_shapes(self.base_size, [key[0]])
-            self.beam_flops[key] = _measure(_RecognizerBeamSearch(self._student, key[1]),
+            self.beam_flops[key] = _measure(_RecognizerBeamSearch(self._student, key[2]),
                                             (1, self._in_channels, h, w))
         return self.beam_flops[key]
 
