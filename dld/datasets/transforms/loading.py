@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmengine import fileio
 
 from dld.registry import TRANSFORMS
+from dld.utils.opencv_quiet import opencv_quiet
 
 from ..errors import ImageLoadError
 
@@ -50,7 +51,8 @@ def decode_plate_image(buf: bytes, color_type: str = 'color') -> Optional[np.nda
     if not buf:
         return None
     flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag)
+    with opencv_quiet():  # the caller says what failed, once
+        img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag)
     if img is None or img.size == 0:
         return None
     if img.ndim == 2:
