@@ -223,3 +223,21 @@ def test_the_attention_cells_context_is_counted():
     # the keys (T x C x D), the query (D x D), the energy (T x D) and the context (T x C)
     expected = B * (T * C * D + D * D + T * D + T * C)
     assert count_flops(Attend(), (torch.randn(B, T, C), torch.randn(B, D))) == expected
+
+
+def test_a_scale_the_student_cannot_read_is_named_when_its_flops_are_traced():
+    from dld.models.distillers import ScaleCosts
+    rec = _recognizer(ATTENTION_DECODERS[0])
+    big = nn.Conv2d(3, 3, 31)  # outgrows the 14x43 input of scale 0.3
+
+    class Student(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.big, self.rec = big, rec
+
+        def forward(self, x, mode='tensor'):
+            return self.rec(x + self.big(x).mean(), mode=mode)
+
+    with pytest.raises(RuntimeError, match=r'cannot read scale 0\.3 of \(48, 144\) '
+                                           r'\(a 14x43 input\)'):
+        ScaleCosts.measure(Student(), rec, None, [1.0, 0.3], (48, 144))

@@ -10,6 +10,7 @@ against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
 See docs/reports.md.
 """
 import argparse
+import pickle
 import sys
 
 from dld.cli_options import ConfigOptionsAction
@@ -54,8 +55,9 @@ def main(argv=None) -> int:
     import torch
 
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
-    from dld.apis.model_loading import load_config
+    from dld.apis.model_loading import CheckpointMismatchError, load_config
     from dld.apis.report_writing import markdown_report, write_report
+    from dld.engine.checkpoint import CheckpointReadError
     from dld.engine.launch import config_errors_exit
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     with config_errors_exit('flops_accuracy.py'):
@@ -66,7 +68,8 @@ def main(argv=None) -> int:
             baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
             baseline_name=args.baseline_name,
             scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
-    except (OSError, KeyError, TypeError, ValueError) as err:
+    except (OSError, KeyError, TypeError, ValueError, CheckpointMismatchError,
+            CheckpointReadError, pickle.UnpicklingError) as err:
         # a model, checkpoint or setting the report cannot read: one line,
         # as infer.py says it
         print(f'flops_accuracy.py: cannot load the models: {err}', file=sys.stderr)

@@ -22,6 +22,7 @@ from mmengine.runner import Runner
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
+from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
@@ -181,6 +182,7 @@ def main(argv=None) -> None:
             print(f'train.py: {err}', file=sys.stderr)
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
+        warn_if_not_annealed(runner)
         with stop_on_signals(runner):
             with data_errors_exit('train.py'):
                 runner.train()

@@ -31,6 +31,7 @@ from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhau
 from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
 from dld.utils.config_file import merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
+from dld.utils.shown_paths import where
 
 
 def init_distributed(cfg: Config) -> None:
@@ -145,7 +146,7 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
                              f'takes data_root and {sorted(known)}.')
         # ensure_synth_plates logs what it generates.
         if not ensure_synth_plates(**synth):
-            print_log(f'Using the synthetic plates in {synth.get("data_root")} '
+            print_log(f'Using the synthetic plates in {where(synth.get("data_root"))} '
                       f'(config `{key}`)', logger='current')
 
 

@@ -87,12 +87,17 @@ def unknown_type_hint(message: str) -> Optional[str]:
     close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.6)
     if close:
         return 'Did you mean ' + ' or '.join(repr(by_lower[c]) for c in close) + '?'
+    # A class of one's own that nothing imported is not a typo.
+    unimported = (' A class of your own registers when its module is imported: name '
+                  "it in the config's custom_imports = dict(imports=['my_package.module']) "
+                  '(docs/customize.md).')
     own = sorted(registry.module_dict)
     if not own:
-        return None
+        return unimported.strip()
     shown = ', '.join(own[:MAX_LISTED])
     more = f' and {len(own) - MAX_LISTED} more' if len(own) > MAX_LISTED else ''
-    return f'No registered name is close; {registry.scope}::{name} has: {shown}{more}.'
+    return (f'No registered name is close; {registry.scope}::{name} has: {shown}{more}.'
+            + unimported)
 
 
 def _registered_classes(qualname: str) -> List[type]:

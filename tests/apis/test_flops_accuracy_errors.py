@@ -125,3 +125,20 @@ def test_read_fixed_names_the_students_it_can_read():
 def test_read_fixed_of_the_no_kd_student_needs_a_baseline_checkpoint():
     with pytest.raises(ValueError, match='no no-KD student: pass baseline_checkpoint'):
         FlopsAccuracyEvaluator.read_fixed(SimpleNamespace(baseline=None), 'nokd', 1.0)
+
+
+def test_the_cli_refuses_a_checkpoint_of_other_scales_in_one_line(untrained, tmp_path, capsys):
+    # CheckpointMismatchError (a RuntimeError) ended the report in a traceback
+    from repo_scripts import load_script
+    from tiny_dld import SCALES
+    state = torch.load(untrained['student'], weights_only=True)['state_dict']
+    trained = Config(dld_config(untrained['data']))
+    trained.model.scales = list(SCALES)[::-1]
+    ckpt = tmp_path / 'other_scales.pth'
+    torch.save(dict(state_dict=state, meta=dict(cfg=trained.pretty_text)), str(ckpt))
+    config = _config(untrained, teacher_ckpt=untrained['teacher'])
+    main = load_script('tools/flops_accuracy.py').main
+    assert main([config, str(ckpt), '--out', str(tmp_path / 'report'), '--device', 'cpu']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith('flops_accuracy.py: cannot load the models: ')
+    assert 'was trained with model.scales=' in err[-1]

@@ -925,6 +925,19 @@ def test_a_role_loss_that_ignores_reduction_override_is_named(teacher_ckpt):
         model(lr, samples, mode='loss', inputs_hr=hr)
 
 
+def test_a_feature_loss_giving_a_value_per_position_is_named_with_its_level(teacher_ckpt):
+    # the levels' terms were summed first: a size mismatch, naming no loss
+    model = build(teacher_ckpt())
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    per_image = model.feature_loss.forward
+    model.feature_loss.forward = lambda s, t, **kw: per_image(
+        s, t, **kw)[:, None].expand(-1, s[0].numel())
+    with pytest.raises(ValueError, match=r'model.losses.feature \(\w+\) gave a value of shape '
+                                         r'\(\d+, \d+\) at the backbone level'):
+        model(lr, samples, mode='loss', inputs_hr=hr)
+
+
 def test_settings_a_selector_makes_meaningless_are_refused_or_said(teacher_ckpt, caplog):
     # fixed_scale beside a selector was ignored without a word
     with pytest.raises(ValueError, match='fixed_scale=0.6 is the one scale of a run without a '

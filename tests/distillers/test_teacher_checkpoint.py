@@ -40,6 +40,17 @@ def test_a_missing_teacher_names_the_config_that_trains_it(tmp_path):
                                   teacher_ckpt=str(tmp_path / 'teacher_plate_hr_ctc')))
 
 
+def test_the_quickstarts_missing_teacher_names_its_script_and_where_it_looked(
+        tmp_path, monkeypatch):
+    # a project run from its own folder resolves DLD's relative paths there
+    from dld.models.distillers.teacher_checkpoint import load_teacher_weights
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        load_teacher_weights(None, 'work_dirs/quickstart/teacher')
+    assert f"'work_dirs/quickstart/teacher' ({tmp_path}/work_dirs/quickstart/teacher)" \
+        in str(err.value) and '`python tools/quickstart.py`' in str(err.value)
+
+
 def test_a_teacher_of_another_decoder_type_is_named_as_such(teacher_ckpt):
     from dld.registry import MODELS
 

@@ -75,3 +75,23 @@ def test_invalid_arguments_are_rejected():
         GumbelTemperatureHook(schedule='step')
     with pytest.raises(ValueError, match='> 0'):
         GumbelTemperatureHook(end=0.0)
+
+
+@pytest.mark.parametrize('hooks, decisions, warned', [
+    ([], 'gumbel', True),  # custom_hooks replaced the base's list
+    ([GumbelTemperatureHook()], 'gumbel', False),
+    ([], 'expected', False),  # no samples, no temperature
+])
+def test_a_selector_trained_on_unannealed_samples_is_said(hooks, decisions, warned, caplog):
+    from mmengine.logging import MMLogger
+
+    from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
+    model = Distiller()
+    model.train_selector, model.selector_decisions = True, decisions
+    runner = SimpleNamespace(model=model, hooks=hooks)
+    MMLogger.get_current_instance().addHandler(caplog.handler)
+    try:
+        warn_if_not_annealed(runner)
+    finally:
+        MMLogger.get_current_instance().removeHandler(caplog.handler)
+    assert ('no GumbelTemperatureHook anneals it' in caplog.text) == warned

@@ -1,5 +1,6 @@
 """TextRecognizer honours the API of docs/architecture.md for both decoders."""
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -280,3 +281,43 @@ def test_a_padded_frame_is_read_as_its_content_alone(kind):
     first = model.decoder.predict(memory[:1, :half])[0]
     assert (preds[0].pred_text, preds[0].pred_score) == pytest.approx(
         (first['text'], first['score']))
+
+
+class _Backbone(torch.nn.Module):
+    """A backbone breaking the contract one way (``mode``)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        if mode != 'no width':
+            self.out_channels = 16 if mode == 'wrong width' else 8
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.mode == 'stages':
+            return (x, x)
+        if self.mode == 'sequence':
+            return x.mean(2).transpose(1, 2)
+        return x
+
+
+@pytest.mark.parametrize('mode, error, says', [
+    ('stages', TypeError, 'returned a tuple; a backbone returns one (B, C, H, W)'),
+    ('sequence', TypeError, 'returned a tensor of shape (2, 36, 8)'),
+    ('wrong width', ValueError, 'declares out_channels=16 but returned 8 channels'),
+])
+def test_a_backbone_breaking_its_contract_is_named(mode, error, says):
+    model = build('ctc')
+    model.backbone = _Backbone(mode)
+    with pytest.raises(error, match=f'backbone _Backbone {re.escape(says)}'):
+        model.extract_feat(torch.randn(2, 3, 24, 36))
+
+
+def test_a_backbone_without_out_channels_is_named_at_build(monkeypatch):
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS['ctc'])).model
+    monkeypatch.setitem(MODELS._module_dict, '_Backbone', _Backbone)
+    cfg.backbone = dict(type='_Backbone', mode='no width')
+    cfg.data_preprocessor = None
+    with pytest.raises(TypeError, match='backbone _Backbone declares no out_channels'):
+        MODELS.build(cfg.to_dict())

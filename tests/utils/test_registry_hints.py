@@ -40,6 +40,9 @@ def test_with_nothing_close_the_scope_s_own_names_are_listed():
     hint = str(_build_error(MODELS, dict(type='Zzzqqx'))).splitlines()[-1]
     assert hint.startswith('No registered name is close; dld::model has: ')
     assert 'DLDDistiller' in hint and 'ResNetPlate' in hint
+    # a class of one's own that no custom_imports imported is not a typo
+    assert hint.endswith("custom_imports = dict(imports=['my_package.module']) "
+                         '(docs/customize.md).')
 
 
 @pytest.mark.parametrize('original', [

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from dld.utils.atomic_file import write_text_atomic
 from dld.utils.file_lock import file_lock
+from dld.utils.shown_paths import where
 
 from ..degradation import DegradationConfig, degrade_plate
 from .plate_text import LAYOUTS, label_pattern, num_labels, resolve_layout, sample_plate_text
@@ -371,7 +372,7 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
         if synth_plates_present(data_root):  # another process made it meanwhile
             _warn_if_stale(data_root, generator_kwargs)
             return False
-        print_log(f'Synthetic plates not found in {data_root!r}: generating them '
+        print_log(f'Synthetic plates not found in {where(data_root)}: generating them '
                   f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
         kwargs = dict(progress=False, overwrite=_made_here(data_root))
         kwargs.update(generator_kwargs)

@@ -1,8 +1,10 @@
 """Anneals the Gumbel-softmax temperature of the resolution selector."""
+import logging
 import math
 from typing import Optional
 
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from dld.registry import HOOKS
@@ -78,3 +80,21 @@ class GumbelTemperatureHook(Hook):
                 f'{"no `selector`" if selector is None else "a selector without `tau`"}. '
                 'Remove the hook from `custom_hooks` for models without a selector.')
         return selector
+
+
+def warn_if_not_annealed(runner) -> None:
+    """Say when a run trains its selector on Gumbel-softmax samples with no
+    hook annealing their temperature: a config whose ``custom_hooks``
+    replaces the list (rather than adding to it) drops the shipped one,
+    and training otherwise goes on at the selector's initial ``tau``."""
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    if not (getattr(model, 'train_selector', False)
+            and getattr(model, 'selector_decisions', None) == 'gumbel'
+            and hasattr(getattr(model, 'selector', None), 'tau')):
+        return
+    if any(isinstance(hook, GumbelTemperatureHook) for hook in runner.hooks):
+        return
+    print_log(f'The selector trains on Gumbel-softmax samples at a fixed tau='
+              f'{model.selector.tau}: no GumbelTemperatureHook anneals it (custom_hooks '
+              "replaced the base config's list?); add dict(type='GumbelTemperatureHook') "
+              'to custom_hooks to anneal it.', logger='current', level=logging.WARNING)

@@ -555,18 +555,21 @@ class DLDDistiller(BaseModel):
             losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
         return losses
 
-    def _check_term(self, name: str, value: torch.Tensor, n: int) -> None:
+    def _check_term(self, name: str, value: torch.Tensor, n: int, level: str = '') -> None:
         """A term must hold one value per image read (n,): a role's loss that
-        ignores ``reduction_override='none'`` would be broadcast silently."""
+        ignores ``reduction_override='none'`` would be broadcast silently.
+        ``level``: which feature level gave it (each is checked before they
+        are summed, which a value per position would fail first)."""
         if tuple(value.shape) == (n, ):
             return
         loss = dict(skd=self.skd_loss, feature=self.feature_loss,
                     logit=self.logit_loss).get(name)
         source = (f'model.losses.{name} ({type(loss).__name__})' if loss is not None
                   else f'the {name} term')
+        at = f' at the {level} level' if level else ''
         raise ValueError(
-            f'{source} gave a value of shape {tuple(value.shape)} for {n} image(s) read at '
-            "one scale; a loss in a distiller role returns one value per image under "
+            f'{source} gave a value of shape {tuple(value.shape)}{at} for {n} image(s) read '
+            "at one scale; a loss in a distiller role returns one value per image under "
             "reduction_override='none', shape (n,) (docs/customize.md)")
 
     def _student_losses(self, per_scale: Dict[str, torch.Tensor], weights: torch.Tensor
@@ -752,22 +755,24 @@ class DLDDistiller(BaseModel):
                        ratio: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``ratio`` (n,): :meth:`_content_ratio` of the images ``idx``."""
         levels = self.feature_levels
+        n = len(idx)
+
+        def level_loss(level: str, *args, **kwargs) -> torch.Tensor:
+            value = self.feature_loss(*args, reduction_override='none', **kwargs)
+            self._check_term('feature', value, n, level)
+            return levels[level] * value
+
         t_map = t['backbone_out'][idx]
-        total = levels['backbone'] * self.feature_loss(
-            self.connectors['backbone'](s['backbone_out'], size=t_map.shape[-2:],
-                                        content_ratio=ratio),
-            t_map, reduction_override='none')
+        total = level_loss('backbone', self.connectors['backbone'](
+            s['backbone_out'], size=t_map.shape[-2:], content_ratio=ratio), t_map)
         t_enc = t['encoder_out'][idx]
-        total = total + levels['encoder'] * self.feature_loss(
-            self.connectors['encoder'](s['encoder_out'], length=t_enc.shape[1],
-                                       content_ratio=ratio),
-            t_enc, reduction_override='none')
+        total = total + level_loss('encoder', self.connectors['encoder'](
+            s['encoder_out'], length=t_enc.shape[1], content_ratio=ratio), t_enc)
         if 'decoder' in self.connectors and s.get('decoder_hidden') is not None:
             t_hid = t['decoder_hidden'][idx]
             s_hid = self.connectors['decoder'](s['decoder_hidden'], length=t_hid.shape[1])
             mask = _step_mask(gt, t_hid.shape[1], t_hid.device)
-            total = total + levels['decoder'] * self.feature_loss(
-                s_hid, t_hid, mask=mask, reduction_override='none')
+            total = total + level_loss('decoder', s_hid, t_hid, mask=mask)
         return total
 
     def _aux_terms(self, encoder_out: torch.Tensor, gt: List[List[int]]) -> torch.Tensor:

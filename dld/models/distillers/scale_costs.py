@@ -131,7 +131,16 @@ class ScaleCosts:
         from dld.utils.flops import scale_input_shapes
         shapes = scale_input_shapes(base_size, scales)
         s_wrap = _RecognizerInference(student)
-        student_flops = [_measure(s_wrap, (1, in_channels, h, w)) for h, w in shapes]
+        student_flops = []
+        for scale, (h, w) in zip(scales, shapes):
+            try:
+                student_flops.append(_measure(s_wrap, (1, in_channels, h, w)))
+            except Exception as err:  # a backbone whose kernels outgrow a small input, say
+                raise RuntimeError(
+                    f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
+                    f'input), where its FLOPs are traced: {type(err).__name__}: '
+                    f'{str(err).strip().splitlines()[-1] if str(err).strip() else err!r}. '
+                    'Every candidate scale must be an input the student reads.') from err
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size))

@@ -9,6 +9,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from dld.engine.checkpoint import load_checkpoint_file, submodule_state
 from dld.models.dictionary.checkpoint_fit import other_dictionary
 from dld.utils.finite import first_non_finite
+from dld.utils.shown_paths import where
 
 TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
 
@@ -17,7 +18,10 @@ def teacher_hint(path: str = '') -> str:
     """The command that trains the teacher ``path`` names: ``tools/train.py``
     writes ``configs/NAME.py``'s run to ``work_dirs/NAME``, so a work dir (or
     a file in one) named like a config names it (``teacher_plate_hr_ctc``
-    for the CTC DLD); else the attention teacher's."""
+    for the CTC DLD); the quickstart's, its script; else the attention
+    teacher's."""
+    if 'quickstart' in osp.normpath(path).split(osp.sep):  # work_dirs/quickstart/teacher
+        return 'python tools/quickstart.py'
     for name in (osp.basename(osp.normpath(path)), osp.basename(osp.dirname(path))):
         if name and osp.isfile(osp.join('configs', f'{name}.py')):
             return f'python tools/train.py configs/{name}.py'
@@ -64,7 +68,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     path = resolve_teacher_checkpoint(path)
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'Teacher checkpoint not found: {path}. Train one first with '
+            f'Teacher checkpoint not found: {where(path)}. Train one first with '
             f'`{teacher_hint(path)}` and point `model.teacher_ckpt` at its '
             'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
     ckpt = load_checkpoint_file(path, map_location='cpu')

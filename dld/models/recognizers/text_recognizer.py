@@ -73,7 +73,7 @@ class TextRecognizer(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.encoder = MODELS.build(encoder, default_args=self._width_of(self.backbone))
+        self.encoder = self._build_encoder(encoder)
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
         self.aux_decoder = None
         if aux_decoder is not None:
@@ -123,6 +123,37 @@ class TextRecognizer(BaseModel):
                    key=lambda i: abs(math.log(h / self.scale_norm_sizes[i][0])) +
                    abs(math.log(w / self.scale_norm_sizes[i][1])))
 
+    def _build_encoder(self, encoder: dict) -> torch.nn.Module:
+        """The encoder, its ``in_channels`` the backbone's ``out_channels``;
+        a backbone that declares none is named, not left to the encoder's
+        missing-argument error."""
+        try:
+            return MODELS.build(encoder, default_args=self._width_of(self.backbone))
+        except TypeError as err:
+            if 'in_channels' not in str(err) or hasattr(self.backbone, 'out_channels'):
+                raise
+            raise TypeError(
+                f'TextRecognizer: backbone {type(self.backbone).__name__} declares no '
+                "out_channels, which gives the encoder's in_channels: set "
+                'self.out_channels (the channels of the map it returns) in the backbone, or '
+                f'encoder.in_channels in the config ({err})') from None
+
+    def _checked_backbone_output(self, feat) -> torch.Tensor:
+        """The backbone's contract: one ``(B, C, H, W)`` map, ``C`` its
+        ``out_channels``. A tuple of stages (the OpenMMLab habit) or a
+        sequence would otherwise fail deep in the encoder, unnamed."""
+        name = type(self.backbone).__name__
+        if not isinstance(feat, torch.Tensor) or feat.dim() != 4:
+            got = (f'a {type(feat).__name__}' if not isinstance(feat, torch.Tensor)
+                   else f'a tensor of shape {tuple(feat.shape)}')
+            raise TypeError(f'TextRecognizer: backbone {name} returned {got}; a backbone '
+                            'returns one (B, C, H, W) feature map (the last stage only)')
+        width = getattr(self.backbone, 'out_channels', None)
+        if isinstance(width, int) and feat.shape[1] != width:
+            raise ValueError(f'TextRecognizer: backbone {name} declares out_channels={width} '
+                             f'but returned {feat.shape[1]} channels')
+        return feat
+
     @staticmethod
     def _width_of(module) -> dict:
         """``in_channels`` for the next module, when ``module`` declares it."""
@@ -159,7 +190,10 @@ class TextRecognizer(BaseModel):
         """``(B, C, H, W) -> backbone_out (B, C', H', W')``."""
         if self.scale_norm_sizes is not None:
             set_active_scale(self.backbone, self.scale_index(inputs.shape[-2:]))
-        return self.backbone(inputs)
+        feat = self.backbone(inputs)
+        if torch.jit.is_tracing():  # (FLOP counting, export) a checked model
+            return feat
+        return self._checked_backbone_output(feat)
 
     def memory_mask(self, encoder_out: torch.Tensor,
                     valid_ratios: Optional[Sequence[float]]) -> Optional[torch.Tensor]:
