@@ -146,8 +146,17 @@ def unknown_argument_hint(message: str, built: Optional[type] = None) -> Optiona
         return None
     close = difflib.get_close_matches(match['arg'], sorted(accepted), n=3, cutoff=0.6)
     if close:
-        return 'Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
-    return f"{match['owner']} takes: {', '.join(sorted(accepted))}."
+        hint = 'Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
+    else:
+        hint = f"{match['owner']} takes: {', '.join(sorted(accepted))}."
+    # MMEngine's pitfall: a dict that swaps a base module's type merges into it
+    return hint + INHERITED_ARGUMENT_HINT
+
+
+#: The other cause of an unknown argument, after a typo.
+INHERITED_ARGUMENT_HINT = (' (Or the base config set it for another type: a dict that changes '
+                           "a module's type keeps the base's other keys unless it also sets "
+                           '_delete_=True.)')
 
 
 def _built_class(tb) -> Optional[type]:
