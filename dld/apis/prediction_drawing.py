@@ -6,17 +6,22 @@ the characters it reads. OpenCV's fonts draw ASCII only: other text (Ü,
 Cyrillic) is drawn in DejaVu Sans, and a character it lacks (a Chinese
 province) as its code point, ``<U+4EAC>``.
 """
+import difflib
 import functools
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from dld.utils.char_names import upper_each
+
 from .plate_matching import plate_read_right
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+#: A line drawn in parts: ``(text, BGR colour)``.
+Segments = List[Tuple[str, Tuple[int, int, int]]]
 
 
 def _is_ascii(text: str) -> bool:
@@ -45,33 +50,55 @@ def _drawable(text: str, glyphs) -> str:
                    f'<U+{ord(c):04X}>' for c in text)
 
 
-def _put_unicode(canvas: np.ndarray, text: str, origin, scale: float, color,
+def _put_unicode(canvas: np.ndarray, segments: Segments, origin, scale: float,
                  bold: bool) -> None:
-    """Draw ``text`` as OpenCV's Hershey font would at ``scale``, with a
-    font that has accents, Cyrillic, Greek (OpenCV's draws ASCII only)."""
+    """Draw ``(text, colour)`` segments as OpenCV's Hershey font would at
+    ``scale``, with a font that has accents, Cyrillic, Greek (OpenCV's
+    draws ASCII only)."""
     size = max(8, int(round(28 * scale)))
     font = _unicode_font(size)
     if font is None:
-        text = ''.join(c if _is_ascii(c) else '?' for c in text)
-        cv2.putText(canvas, text, origin, _FONT, scale, color, 1 + bold, cv2.LINE_AA)
+        segments = [(''.join(c if _is_ascii(c) else '?' for c in t), col)
+                    for t, col in segments]
+        _put_ascii(canvas, segments, origin, scale, 1 + bold)
         return
     from PIL import Image, ImageDraw
     font, glyphs = font
-    text = _drawable(text, glyphs)
+    segments = [(_drawable(t, glyphs), col) for t, col in segments]
     width = canvas.shape[1] - 8
-    length = font.getlength(text)
+    length = font.getlength(''.join(t for t, _ in segments))
     if length > width:  # shrink a line that would not fit the canvas width
         font, glyphs = _unicode_font(max(6, int(size * width / length)))
     x, y = origin
     rgb = Image.fromarray(np.ascontiguousarray(canvas[..., ::-1]))
-    fill = tuple(color[::-1])
-    ImageDraw.Draw(rgb).text((x, y), text, font=font, fill=fill, anchor='ls',
-                             stroke_width=int(bold), stroke_fill=fill)
+    draw = ImageDraw.Draw(rgb)
+    for text, color in segments:
+        fill = tuple(color[::-1])
+        draw.text((x, y), text, font=font, fill=fill, anchor='ls', stroke_width=int(bold),
+                  stroke_fill=fill)
+        x += font.getlength(text)
     canvas[...] = np.asarray(rgb)[..., ::-1]
 
 
+def _put_ascii(canvas: np.ndarray, segments: Segments, origin, scale: float,
+               thick: int) -> None:
+    """Draw ``(text, colour)`` segments side by side in OpenCV's font,
+    shrunk to the canvas width."""
+    (tw, _), _ = cv2.getTextSize(''.join(t for t, _ in segments), _FONT, scale, thick)
+    if tw > canvas.shape[1] - 8:
+        scale *= (canvas.shape[1] - 8) / tw
+    x, y = origin
+    for text, color in segments:
+        cv2.putText(canvas, text, (x, y), _FONT, scale, color, thick, cv2.LINE_AA)
+        x += cv2.getTextSize(text, _FONT, scale, thick)[0][0]
+
+
+RIGHT, WRONG, PLAIN = (0, 140, 0), (0, 0, 200), (0, 0, 0)  # BGR
+
+
 def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
-                    min_width: int = 320, correct: Optional[bool] = None) -> np.ndarray:
+                    min_width: int = 320, correct: Optional[bool] = None,
+                    wrong: Optional[Sequence[bool]] = None) -> np.ndarray:
     """The image enlarged to ``height`` (nearest, to show the real pixels),
     over a band with one text line each.
 
@@ -79,6 +106,9 @@ def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
         img: ``(H, W, C)`` uint8 BGR or grey (``C`` 1 or 3, or 2-D).
         lines: text lines, the first drawn larger (the prediction).
         correct: colours the first line green/red when the label is known.
+        wrong: with ``correct=False``, which of the first line's leading
+            characters (the reading) are wrong (:func:`wrong_characters`):
+            those red, the others green.
 
     Returns:
         np.ndarray: ``(H', W', 3)`` uint8 BGR.
@@ -101,20 +131,44 @@ def draw_prediction(img: np.ndarray, lines: List[str], height: int = 96,
     y = height + 26
     for i, line in enumerate(lines):
         scale, thick = (0.8, 2) if i == 0 else (0.55, 1)
-        color = (0, 0, 0)
+        segments: Segments = [(line, PLAIN)]
         if i == 0 and correct is not None:
-            color = (0, 140, 0) if correct else (0, 0, 200)
-        if not _is_ascii(line):
-            _put_unicode(canvas, line, (4, y), scale, color, bold=thick > 1)
-            y += line_h
-            continue
-        # Shrink a line that would not fit the canvas width.
-        (tw, _), _ = cv2.getTextSize(line, _FONT, scale, thick)
-        if tw > width - 8:
-            scale *= (width - 8) / tw
-        cv2.putText(canvas, line, (4, y), _FONT, scale, color, thick, cv2.LINE_AA)
+            segments = ([(line, RIGHT if correct else WRONG)] if correct or wrong is None
+                        else _marked(line, wrong))
+        if _is_ascii(line):
+            _put_ascii(canvas, segments, (4, y), scale, thick)
+        else:
+            _put_unicode(canvas, segments, (4, y), scale, bold=thick > 1)
         y += line_h
     return canvas
+
+
+def _marked(line: str, wrong: Sequence[bool]) -> Segments:
+    """``line``'s first ``len(wrong)`` characters green or red by ``wrong``,
+    runs of one colour together; the rest of the line red."""
+    segments: Segments = []
+    for char, bad in zip(line, wrong):
+        color = WRONG if bad else RIGHT
+        if segments and segments[-1][1] == color:
+            segments[-1] = (segments[-1][0] + char, color)
+        else:
+            segments.append((char, color))
+    if len(line) > len(wrong):
+        segments.append((line[len(wrong):], WRONG))
+    return segments
+
+
+def wrong_characters(pred: str, gt: str, case_sensitive: bool = False) -> List[bool]:
+    """For each character of ``pred``: whether it is not the label's there,
+    by the longest matching blocks of the two (``difflib``): in ``ABC1Z34``
+    read for ``ABC1234`` only ``Z``; an extra character is wrong too."""
+    norm = (lambda t: t) if case_sensitive else upper_each
+    marks = [True] * len(pred)
+    matcher = difflib.SequenceMatcher(None, norm(pred), norm(gt), autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag == 'equal':
+            marks[i1:i2] = [False] * (i2 - i1)
+    return marks
 
 
 def format_confidence(confidence: float, digits: int = 3) -> str:
@@ -164,7 +218,9 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[-80:] or 'image'
     gt = record.get('gt_text')
     correct = None if not gt else plate_read_right(record['text'], gt, case_sensitive)
-    canvas = draw_prediction(img, prediction_lines(record), correct=correct)
+    wrong = None if correct in (None, True) else wrong_characters(
+        record['text'] or '', gt, case_sensitive)
+    canvas = draw_prediction(img, prediction_lines(record), correct=correct, wrong=wrong)
     ok, png = cv2.imencode('.png', canvas)
     if not ok:
         raise OSError(f'cannot encode the visualization of {record["input"]}')

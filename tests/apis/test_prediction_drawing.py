@@ -20,13 +20,14 @@ def _colours(path):
     return {c for c in (GREEN, RED) if (img.reshape(-1, 3) == c).all(axis=1).any()}
 
 
-@pytest.mark.parametrize('case_sensitive,colour', [(False, GREEN), (True, RED)])
+@pytest.mark.parametrize('case_sensitive,colours', [(False, {GREEN}), (True, {GREEN, RED})])
 def test_a_reading_in_the_wrong_case_is_right_only_without_case(tmp_path, case_sensitive,
-                                                                 colour):
+                                                                 colours):
+    # with case, the letters are wrong (red) and the digits right (green)
     img = np.full((24, 72, 3), 200, np.uint8)
     path = save_visualization(img, _record('abc1234', 'ABC1234'), str(tmp_path), 0,
                               case_sensitive=case_sensitive)
-    assert _colours(path) == {colour}
+    assert _colours(path) == colours
 
 
 def test_drawings_are_named_after_their_track_and_frame(tmp_path):
@@ -85,3 +86,25 @@ def test_non_ascii_readings_are_drawn_not_turned_into_question_marks():
     assert not np.array_equal(drawn('京A12'), drawn('粤A12'))
     _, glyphs = _unicode_font(22)
     assert _drawable('京Ü-Ж', glyphs) == '<U+4EAC>Ü-Ж'
+
+
+def test_wrong_characters_are_those_outside_the_matching_blocks():
+    from dld.apis.prediction_drawing import wrong_characters
+    assert wrong_characters('ABC1Z34', 'ABC1234') == [False] * 4 + [True] + [False] * 2
+    assert wrong_characters('ABC12345', 'ABC1234') == [False] * 7 + [True]  # one extra
+    assert wrong_characters('abc', 'ABC') == [False] * 3
+    assert wrong_characters('abc', 'ABC', case_sensitive=True) == [True] * 3
+    assert wrong_characters('', 'ABC') == []
+
+
+@pytest.mark.parametrize('text, label', [('ABC1Z34', 'ABC1234'), ('MÜ1Z', 'MÜ12')])
+def test_a_wrong_reading_marks_its_wrong_characters_red_and_the_rest_green(
+        tmp_path, text, label):
+    img = np.full((24, 72, 3), 200, np.uint8)
+    path = save_visualization(img, _record(text, label), str(tmp_path), 0)
+    band = cv2.imread(path)[96:96 + 40]  # the reading's line, below the enlarged plate
+    columns = {colour: np.nonzero((band == colour).all(axis=2).any(axis=0))[0]
+               for colour in (GREEN, RED)}
+    assert columns[GREEN].size and columns[RED].size
+    # the right characters come first, the wrong one after them
+    assert columns[GREEN].min() < columns[RED].min()
