@@ -960,3 +960,16 @@ def test_task_loss_settings_the_distiller_does_not_read_are_refused(teacher_ckpt
     cfg['student']['decoder']['module_loss'].update(setting)
     with pytest.raises(ValueError, match=f'module_loss sets .*{next(iter(setting))}'):
         MODELS.build(cfg)
+
+
+def test_each_levels_connector_is_configurable(teacher_ckpt):
+    # they were built as FeatureMapConnector / SequenceConnector, no option
+    model = build(teacher_ckpt(), connectors=dict(backbone=dict(with_bn=True),
+                                                  encoder=dict(learned=False)))
+    assert isinstance(model.connectors['backbone'].proj[-1], torch.nn.BatchNorm2d)
+    assert isinstance(model.connectors['encoder'].proj, torch.nn.Identity)
+    model.train()
+    lr, hr, samples = plate_batch(4)
+    assert torch.isfinite(model(lr, samples, mode='loss', inputs_hr=hr)['loss_feature'])
+    with pytest.raises(KeyError, match=r"DLDDistiller.connectors: unknown key\(s\) \['neck'\]"):
+        build(teacher_ckpt(), connectors=dict(neck=dict(with_bn=True)))

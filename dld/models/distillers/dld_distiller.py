@@ -149,6 +149,17 @@ class DLDDistiller(BaseModel):
             loss: ``backbone``, ``encoder``, ``decoder`` (any other key is an
             error). ``decoder`` weighs the attention decoder's hidden states;
             a CTC decoder has none, so it has no effect there.
+        connectors (dict, optional): per feature level (``backbone``,
+            ``encoder``, ``decoder``), config merged onto that level's
+            connector, which adapts the student's features to the teacher's
+            before the feature loss: ``FeatureMapConnector`` (a learned 1x1
+            conv, then a resize) for maps, ``SequenceConnector`` (linear,
+            then a resize along time) for sequences. E.g.
+            ``dict(backbone=dict(with_bn=True))``, ``learned=False`` for a
+            loss that wants the student's own features (equal widths), or
+            another registered ``type`` taking the same width arguments
+            (``in_channels``/``out_channels``, ``in_dim``/``out_dim``) and
+            ``forward``. Any other key is an error.
         test_cfg (dict, optional): prediction options (any other key is an
             error; the student's decoding is its own ``test_cfg``). ``force_scale``: read
             every image at this scale (selector not run). ``reread``: a
@@ -192,6 +203,7 @@ class DLDDistiller(BaseModel):
                  unalignable_nll: float = 30.0,
                  losses: Optional[dict] = None,
                  feature_levels: Optional[dict] = None,
+                 connectors: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -280,6 +292,8 @@ class DLDDistiller(BaseModel):
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
         _check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
         self.feature_levels.update(feature_levels or {})
+        _check_keys('connectors', connectors or {}, tuple(CONNECTOR_KINDS))
+        self.connector_cfgs = {level: dict(cfg) for level, cfg in (connectors or {}).items()}
         self.connectors = self._build_connectors() if self.feature_loss else None
 
         self.register_buffer('teacher_loaded', torch.tensor(False))
@@ -399,20 +413,18 @@ class DLDDistiller(BaseModel):
                       'its own initialisation.', logger='current')
 
     def _build_connectors(self) -> nn.ModuleDict:
-        """Learned adapters from student to teacher widths, one per level."""
+        """Adapters from student to teacher widths, one per level (the
+        decoder's where both decoders have hidden states), each its
+        default merged with ``connectors[level]``."""
         shapes_s = _feature_dims(self.student, self.base_size)
         shapes_t = _feature_dims(self.teacher, self.base_size)
         conns = nn.ModuleDict()
-        conns['backbone'] = MODELS.build(dict(
-            type='FeatureMapConnector', in_channels=shapes_s['backbone'],
-            out_channels=shapes_t['backbone']))
-        conns['encoder'] = MODELS.build(dict(
-            type='SequenceConnector', in_dim=shapes_s['encoder'],
-            out_dim=shapes_t['encoder']))
-        if shapes_s.get('decoder') and shapes_t.get('decoder'):
-            conns['decoder'] = MODELS.build(dict(
-                type='SequenceConnector', in_dim=shapes_s['decoder'],
-                out_dim=shapes_t['decoder']))
+        for level, (kind, in_key, out_key) in CONNECTOR_KINDS.items():
+            if not (shapes_s.get(level) and shapes_t.get(level)):
+                continue
+            cfg = dict(type=kind, **self.connector_cfgs.get(level, {}))
+            conns[level] = MODELS.build(cfg, default_args={in_key: shapes_s[level],
+                                                           out_key: shapes_t[level]})
         return conns
 
     def train(self, mode: bool = True) -> 'DLDDistiller':
@@ -901,6 +913,12 @@ def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     if missing:
         raise ValueError(f'test_cfg.reread.scales {missing} are not candidate scales '
                          f'{list(scales)}')
+
+
+#: Each feature level's default connector and the names of its widths.
+CONNECTOR_KINDS = dict(backbone=('FeatureMapConnector', 'in_channels', 'out_channels'),
+                       encoder=('SequenceConnector', 'in_dim', 'out_dim'),
+                       decoder=('SequenceConnector', 'in_dim', 'out_dim'))
 
 
 def _check_keys(name: str, cfg: dict, allowed: Sequence[str], hint: str = '') -> None:
