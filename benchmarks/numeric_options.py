@@ -3,15 +3,19 @@ least (``--steps 0``, ``--repeats -1``) is an argument error naming the
 option, not a ``StatisticsError`` from an empty median minutes later.
 Imports nothing heavy, so a script refuses bad arguments at once."""
 import argparse
-from typing import Callable
+from typing import Callable, Optional
 
 
-def at_least(minimum: int, kind: Callable = int) -> Callable[[str], int]:
-    """An argparse ``type``: a ``kind`` number no smaller than ``minimum``."""
+def at_least(minimum: int, kind: Callable = int,
+             maximum: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse ``type``: a ``kind`` number no smaller than ``minimum``
+    (and, given, no larger than ``maximum``)."""
     def parse(text: str):
         value = kind(text)  # a ValueError: argparse's "invalid int value"
         if value < minimum:
             raise argparse.ArgumentTypeError(f'must be >= {minimum:g}, got {text}')
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f'must be <= {maximum:g}, got {text}')
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its errors
     return parse

@@ -170,7 +170,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
     import torch
-    device = torch.device(args.device)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as err:  # 'gpu', say
+        print(f'--device {args.device}: {err}', file=sys.stderr)
+        return 2
     if device.type == 'cuda' and not torch.cuda.is_available():
         print('--device cuda: this machine has no CUDA device', file=sys.stderr)
         return 2

@@ -238,6 +238,6 @@ def test_a_scale_the_student_cannot_read_is_named_when_its_flops_are_traced():
         def forward(self, x, mode='tensor'):
             return self.rec(x + self.big(x).mean(), mode=mode)
 
-    with pytest.raises(RuntimeError, match=r'cannot read scale 0\.3 of \(48, 144\) '
-                                           r'\(a 14x43 input\)'):
+    with pytest.raises(RuntimeError, match=r'Tracing the student at scale 0\.3 of '
+                                           r'\(48, 144\) \(a 14x43 input\)'):
         ScaleCosts.measure(Student(), rec, None, [1.0, 0.3], (48, 144))

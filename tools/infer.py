@@ -27,6 +27,7 @@ import pickle
 import sys
 
 from dld.cli_options import ConfigOptionsAction
+from dld.decoding_limits import MAX_BEAM_WIDTH
 
 
 def parse_args(argv=None):
@@ -76,8 +77,8 @@ def parse_args(argv=None):
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
     for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):
-        if value is not None and value < 1:
-            parser.error(f'{flag} must be >= 1, got {value}')
+        if value is not None and not 1 <= value <= MAX_BEAM_WIDTH:
+            parser.error(f'{flag} must be from 1 to {MAX_BEAM_WIDTH}, got {value}')
     if args.beam_width is not None and args.topk is not None and args.beam_width < args.topk:
         parser.error(f'--beam-width {args.beam_width} cannot return --topk {args.topk} texts; '
                      f'give --beam-width >= {args.topk}')

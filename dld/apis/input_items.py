@@ -15,7 +15,7 @@ import numpy as np
 
 from dld.datasets.lrlpr_track_dataset import read_plate_text, track_frame
 
-from .image_input import is_label_file, list_image_folder
+from .image_input import is_image_file, is_label_file, list_image_folder
 
 
 @dataclass
@@ -115,7 +115,9 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
         if isinstance(inp, np.ndarray):
             keyed.append((InputItem(source=f'array[{i}]', array=inp), None))
         elif isinstance(inp, ENCODED_TYPES):
-            keyed.append((InputItem(source=f'bytes[{i}]', encoded=bytes(inp)), None))
+            data = bytes(inp)
+            keyed.append((InputItem(source=f'bytes[{i}]', encoded=data,
+                                    error=_path_as_bytes(data)), None))
         elif isinstance(inp, (str, os.PathLike)):
             keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
@@ -130,20 +132,39 @@ def _as_input_list(inputs) -> list:
     tensor's rows or a file's bytes became one bogus error record each."""
     if isinstance(inputs, SINGLE_TYPES):
         return [inputs]
-    if (inputs is None or isinstance(inputs, (numbers.Number, dict))
-            or type(inputs).__module__.split('.')[0] == 'torch'
+    if (inputs is None or isinstance(inputs, (numbers.Number, dict)) or _is_tensor(inputs)
             or not isinstance(inputs, Iterable)):
         raise TypeError(f'inputs: {_unsupported(inputs)}')
     return list(inputs)
 
 
+def _is_tensor(obj) -> bool:
+    """A torch tensor, without importing torch here."""
+    return any(cls.__module__ == 'torch' and cls.__name__ == 'Tensor'
+               for cls in type(obj).__mro__)
+
+
 def _unsupported(obj) -> str:
     """Why ``obj`` is no input, with what to do for a tensor."""
-    if type(obj).__module__.split('.')[0] == 'torch':
+    if _is_tensor(obj):
         return (f'a torch {type(obj).__name__} is not an input: give tensor.cpu().numpy(), '
                 f'(H, W, C) BGR, or {ACCEPTED}')
     name = 'None' if obj is None else type(obj).__name__
     return f'unsupported input type {name}; give {ACCEPTED}'
+
+
+def _path_as_bytes(data: bytes) -> Optional[str]:
+    """The error for bytes that spell a path (``b'/data/a.png'``), not an
+    encoded image; None for any other bytes."""
+    if len(data) > 4096 or not data.strip():
+        return None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    if is_image_file(text.strip()) or osp.exists(text):
+        return f'bytes that spell a path ({text.strip()!r}); give a path as str'
+    return None
 
 
 def _folder_track(folder: str, shown: int = 1) -> _Track:

@@ -231,9 +231,10 @@ class PlateRecognizer(BaseInferencer):
         """
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         # Every argument is checked before the first image is read.
-        _check_scale(fwd_kw.get('scale'))
-        if fwd_kw.get('scale') is not None:  # np.float32(0.8) is recorded as 0.8
+        if isinstance(fwd_kw.get('scale'), numbers.Real) and not isinstance(
+                fwd_kw['scale'], bool):  # np.float32(0.8) is recorded as 0.8
             fwd_kw['scale'] = round(float(fwd_kw['scale']), 6)
+        _check_scale(fwd_kw.get('scale'))  # the rounded: 1e-7 is 0
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only
@@ -350,7 +351,7 @@ class PlateRecognizer(BaseInferencer):
                   vis_dir: Optional[str] = None) -> List[str]:
         if not vis_dir:
             return []
-        paths = []
+        paths, failed = [], []
         for offset, (entry, pred) in enumerate(zip(prepared, preds)):
             if entry['image'] is None or pred['record'].get('error'):
                 continue
@@ -358,11 +359,14 @@ class PlateRecognizer(BaseInferencer):
                 path = save_visualization(entry['image'], pred['record'], vis_dir,
                                           start + offset, self.case_sensitive)
             except OSError as err:  # a full disk loses the drawing, not the readings
-                print_log(f'{pred["record"]["input"]}: {err}', logger='current',
-                          level=logging.WARNING)
+                failed.append(f'{pred["record"]["input"]}: {err}')
                 continue
             pred['record']['vis_path'] = path  # which drawing is this image's
             paths.append(path)
+        if failed:  # one line a batch, not one an image
+            more = f' (and {len(failed) - 1} more)' if len(failed) > 1 else ''
+            print_log(f'{len(failed)} drawing(s) not written, their readings kept: '
+                      f'{failed[0]}{more}', logger='current', level=logging.WARNING)
         return paths
 
     def postprocess(self, records: List[dict], vis_paths: List[str], track: bool = False,
@@ -512,11 +516,17 @@ IN_MEMORY_TRACK = 'in-memory'
 def _track_in_memory(items: List[InputItem]) -> None:
     """The arrays and bytes of one call that votes tracks are the frames
     of one track, in the order given: a service hands over the crops of one
-    vehicle so. (Without voting they have no track.)"""
+    vehicle so. (Without voting they have no track.) A folder of the call
+    named ``in-memory`` keeps its track: this one is then ``in-memory#2``."""
+    taken = {item.track_id for item in items}
+    track_id, n = IN_MEMORY_TRACK, 1
+    while track_id in taken:
+        n += 1
+        track_id = f'{IN_MEMORY_TRACK}#{n}'
     frame = 0
     for item in items:
         if item.track_id is None and (item.array is not None or item.encoded is not None):
-            item.track_id, item.frame_idx = IN_MEMORY_TRACK, frame
+            item.track_id, item.frame_idx = track_id, frame
             frame += 1
 
 
@@ -544,12 +554,13 @@ def _checked_batch_size(batch_size) -> int:
 
 
 def _checked_max_pixels(max_pixels) -> Optional[int]:
-    """Checked now: a bad limit would fail every image of every call."""
-    if max_pixels is None:
+    """Checked now: a bad limit would fail every image of every call.
+    A number >= 1 (``1e9`` too), or None or infinity for no limit."""
+    if max_pixels is None or max_pixels == float('inf'):
         return None
-    if (isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral)
-            or max_pixels < 1):
-        raise ValueError(f'max_pixels must be an integer >= 1 or None, got {max_pixels!r}')
+    if (isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Real)
+            or not max_pixels >= 1):  # nan too
+        raise ValueError(f'max_pixels must be a number >= 1 or None, got {max_pixels!r}')
     return int(max_pixels)
 
 

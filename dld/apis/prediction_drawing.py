@@ -233,11 +233,16 @@ def _write_new(base: str, data: bytes) -> str:
     for n in range(10000):
         path = f'{base}.png' if n == 0 else f'{base}-{n}.png'
         try:
-            with open(path, 'xb') as f:
-                f.write(data)
-            return path
+            f = open(path, 'xb')
         except FileExistsError:
             continue
         except OSError as err:
             raise OSError(f'cannot write visualization {path}: {err.strerror or err}') from None
+        try:
+            with f:
+                f.write(data)
+        except OSError as err:  # a full disk: no truncated drawing left behind
+            os.remove(path)
+            raise OSError(f'cannot write visualization {path}: {err.strerror or err}') from None
+        return path
     raise OSError(f'cannot write visualization {base}.png: 10000 files of that name exist')

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from dld.decoding_limits import MAX_BEAM_WIDTH
 from dld.structures import PlateDataSample
 
 
@@ -69,11 +70,6 @@ def predict_at_scale(recognizer: nn.Module, inputs: torch.Tensor,
     if float(scale) != 1.0 or tuple(inputs.shape[-2:]) != tuple(base_size):
         inputs = resize_to_scale(inputs, float(scale), base_hw=tuple(base_size))
     return recognizer.predict(inputs, data_samples)
-
-
-#: The widest beam (and most texts) a reading may ask for: a beam of W
-#: decodes W hypotheses a step; 3000 took 4.7 s and 1.2 GB for one image.
-MAX_BEAM_WIDTH = 64
 
 
 def check_decoding(beam_width: Optional[int] = None, topk: Optional[int] = None) -> None:

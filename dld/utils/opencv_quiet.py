@@ -7,6 +7,7 @@ only while a decode runs and restored by the last decode to finish: two
 threads decoding at once cannot leave it lowered.
 """
 import contextlib
+import os
 import threading
 from typing import Iterator
 
@@ -37,3 +38,16 @@ def opencv_quiet() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _logging.setLogLevel(_saved)
+
+
+def _after_fork_in_child() -> None:
+    """A process forked mid-decode (a loader worker) starts with a free lock
+    and OpenCV's level as it was before that decode."""
+    global _lock, _depth
+    if _depth and _logging is not None:
+        _logging.setLogLevel(_saved)
+    _lock, _depth = threading.Lock(), 0
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

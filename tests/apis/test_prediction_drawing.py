@@ -108,3 +108,29 @@ def test_a_wrong_reading_marks_its_wrong_characters_red_and_the_rest_green(
     assert columns[GREEN].size and columns[RED].size
     # the right characters come first, the wrong one after them
     assert columns[GREEN].min() < columns[RED].min()
+
+
+def test_a_drawing_that_fails_to_write_leaves_no_truncated_file(tmp_path, monkeypatch):
+    import errno
+
+    import dld.apis.prediction_drawing as drawing
+
+    class FullDisk:
+        def __init__(self, path, mode):
+            self.file = open(path, mode)
+
+        def write(self, data):
+            self.file.write(data[:100])
+            raise OSError(errno.ENOSPC, 'No space left on device')
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(drawing, 'open', FullDisk, raising=False)
+    img = np.full((24, 72, 3), 200, np.uint8)
+    with pytest.raises(OSError, match='No space left on device'):
+        save_visualization(img, _record('ABC1234', None), str(tmp_path), 0)
+    assert list(tmp_path.iterdir()) == []

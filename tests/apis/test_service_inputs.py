@@ -56,6 +56,11 @@ def test_a_tensor_in_a_list_is_an_error_record_that_says_what_to_give():
     assert item.source == 'input[0]' and 'tensor.cpu().numpy()' in item.error
 
 
+def test_bytes_that_spell_a_path_are_told_to_be_a_str():
+    item, = expand_inputs([b'/data/plates/a.png'])
+    assert item.source == 'bytes[0]' and 'give a path as str' in item.error
+
+
 def test_no_checkpoint_is_refused_unless_random_weights_are_asked_for(cfg):
     for weights in (None, ''):  # an unset environment variable
         with pytest.raises(ValueError, match='needs the checkpoint'):
@@ -64,10 +69,17 @@ def test_no_checkpoint_is_refused_unless_random_weights_are_asked_for(cfg):
         PlateRecognizer(cfg, 'x.pth', device='cpu', random_weights=True)
 
 
-@pytest.mark.parametrize('max_pixels', [0, -1, '1000000', 2.5, True])
+@pytest.mark.parametrize('max_pixels', [0, -1, '1000000', True, float('nan')])
 def test_a_bad_max_pixels_is_refused_at_construction(cfg, max_pixels):
     with pytest.raises(ValueError, match='max_pixels'):
         PlateRecognizer(cfg, None, device='cpu', random_weights=True, max_pixels=max_pixels)
+
+
+def test_max_pixels_may_be_any_number_or_infinity(cfg):
+    assert PlateRecognizer(cfg, None, device='cpu', random_weights=True,
+                           max_pixels=1e9).max_pixels == 10**9
+    assert PlateRecognizer(cfg, None, device='cpu', random_weights=True,
+                           max_pixels=float('inf')).max_pixels is None
 
 
 def test_arrays_of_a_call_that_votes_are_one_track(reader):
@@ -109,6 +121,18 @@ def test_a_name_taken_by_a_folder_is_drawn_beside_it(cfg, tmp_path):
 def test_a_forced_numpy_scale_is_recorded_as_the_number_it_stands_for(reader):
     rec = reader(_plates(1), scale=np.float32(0.6))['predictions'][0]
     assert rec['scale'] == 0.6
+    # a scale that rounds to 0 is refused before any image is read
+    with pytest.raises(ValueError, match=r'scale must be in \(0, 4\], got 0.0'):
+        reader(_plates(1), scale=1e-7)
+
+
+def test_a_folder_named_in_memory_keeps_its_own_track(reader, tmp_path):
+    folder = tmp_path / 'in-memory'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'a.png'), _plates(1)[0])
+    out = reader([str(folder), _plates(1)[0]], track=True)
+    assert [r['track_id'] for r in out['predictions']] == ['in-memory', 'in-memory#2']
+    assert len(out['tracks']) == 2
 
 
 def test_forced_scales_of_one_input_size_are_traced_once(reader, monkeypatch):

@@ -123,9 +123,10 @@ def test_unloadable_checkpoint_exits_two(tiny_run, tmp_path):
 
 
 @pytest.mark.parametrize('flags, message', [
-    (['--topk', '0'], '--topk must be >= 1'),
-    (['--topk', '-1'], '--topk must be >= 1'),
-    (['--beam-width', '0'], '--beam-width must be >= 1'),
+    (['--topk', '0'], '--topk must be from 1 to 64'),
+    (['--topk', '-1'], '--topk must be from 1 to 64'),
+    (['--beam-width', '0'], '--beam-width must be from 1 to 64'),
+    (['--beam-width', '65'], '--beam-width must be from 1 to 64'),  # a traceback after loading
     (['--beam-width', '2', '--topk', '3'], '--beam-width >= 3'),
     (['--batch-size', '0'], '--batch-size must be >= 1'),
 ])

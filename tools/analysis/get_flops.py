@@ -24,6 +24,7 @@ import sys
 from typing import Optional
 
 from dld.cli_options import ConfigOptionsAction
+from dld.decoding_limits import MAX_BEAM_WIDTH
 
 DEFAULT_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
@@ -47,8 +48,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.scales and any(s <= 0 for s in args.scales):
         parser.error('--scales must be > 0')
-    if args.beam_width is not None and args.beam_width < 1:
-        parser.error(f'--beam-width must be >= 1, got {args.beam_width}')
+    if args.beam_width is not None and not 1 <= args.beam_width <= MAX_BEAM_WIDTH:
+        parser.error(f'--beam-width must be from 1 to {MAX_BEAM_WIDTH}, got {args.beam_width}')
     if args.shape and min(args.shape) < 1:
         parser.error(f'--shape must be two sizes >= 1, got {args.shape}')
     return args

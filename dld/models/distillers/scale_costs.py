@@ -137,8 +137,8 @@ class ScaleCosts:
                 student_flops.append(_measure(s_wrap, (1, in_channels, h, w)))
             except Exception as err:  # a backbone whose kernels outgrow a small input, say
                 raise RuntimeError(
-                    f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
-                    f'input), where its FLOPs are traced: {type(err).__name__}: '
+                    f'Tracing the student at scale {scale} of {tuple(base_size)} (a {h}x{w} '
+                    f'input) for its FLOPs failed: {type(err).__name__}: '
                     f'{str(err).strip().splitlines()[-1] if str(err).strip() else err!r}. '
                     'Every candidate scale must be an input the student reads.') from err
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))

@@ -20,8 +20,8 @@ def teacher_hint(path: str = '') -> str:
     a file in one) named like a config names it (``teacher_plate_hr_ctc``
     for the CTC DLD); the quickstart's, its script; else the attention
     teacher's."""
-    if 'quickstart' in osp.normpath(path).split(osp.sep):  # work_dirs/quickstart/teacher
-        return 'python tools/quickstart.py'
+    if osp.normpath(path).endswith(osp.join('quickstart', 'teacher')):
+        return 'python tools/quickstart.py'  # it trains work_dirs/quickstart/teacher
     for name in (osp.basename(osp.normpath(path)), osp.basename(osp.dirname(path))):
         if name and osp.isfile(osp.join('configs', f'{name}.py')):
             return f'python tools/train.py configs/{name}.py'

@@ -191,7 +191,7 @@ class TextRecognizer(BaseModel):
         if self.scale_norm_sizes is not None:
             set_active_scale(self.backbone, self.scale_index(inputs.shape[-2:]))
         feat = self.backbone(inputs)
-        if torch.jit.is_tracing():  # (FLOP counting, export) a checked model
+        if torch.jit.is_tracing():  # fvcore's FLOP counting: a model checked already
             return feat
         return self._checked_backbone_output(feat)
 
