@@ -33,7 +33,9 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '
 #: Larger images are refused before decoding, as DLD's inference does.
 DEFAULT_MAX_PIXELS = 16384 * 16384
 
-ImageLike = Union[str, np.ndarray]
+ImageLike = Union[str, os.PathLike, np.ndarray, bytes]
+#: The encoded image kinds read as one image each (a request's body).
+ENCODED = (bytes, bytearray, memoryview)
 
 
 class OnnxPlateReader:
@@ -112,9 +114,10 @@ class OnnxPlateReader:
         self._interpolation = INTERPOLATIONS[inp['interpolation']]
 
     # ------------------------------------------------------------------ input
-    def load(self, image: ImageLike) -> np.ndarray:
-        """A path or an array -> uint8 ``(H, W, C)``, as DLD's datasets decode
-        files (OpenCV, BGR, or grey for a grey model)."""
+    def load(self, image: ImageLike, source: str = 'the bytes') -> np.ndarray:
+        """A path, an array or the bytes of an encoded image -> uint8
+        ``(H, W, C)``, as DLD's datasets decode files (OpenCV, BGR, or grey
+        for a grey model). ``source`` names bytes in errors."""
         if isinstance(image, (str, os.PathLike)):
             path = os.fspath(image)
             if osp.isdir(path):
@@ -125,20 +128,15 @@ class OnnxPlateReader:
                 raise ValueError(f'{path}: cannot read image ({err.strerror})') from err
             if not buf.size:
                 raise ValueError(f'{path}: empty file (0 bytes)')
-            self._check_header_size(buf, path)
-            flag = cv2.IMREAD_GRAYSCALE if self._grey else cv2.IMREAD_COLOR
-            try:
-                img = cv2.imdecode(buf, flag)
-            except cv2.error as err:  # e.g. above OpenCV's own pixel limit
-                raise ValueError(f'{path}: cannot decode image (OpenCV refused it: '
-                                 f'{getattr(err, "err", None) or err})') from err
-            if img is None or img.size == 0:
-                raise ValueError(f'{path}: cannot decode image (corrupt or not an image)')
-            self._check_size(img, path)
-            return img[..., None] if img.ndim == 2 else img
+            return self._decode(buf, path)
+        if isinstance(image, ENCODED):  # a request's body, say
+            buf = np.frombuffer(bytes(image), dtype=np.uint8)
+            if not buf.size:
+                raise ValueError(f'{source}: no bytes to decode (empty)')
+            return self._decode(buf, source)
         if not isinstance(image, np.ndarray):
-            raise ValueError(f'expected an image path or a numpy array, got '
-                             f'{type(image).__name__}')
+            raise ValueError(f'expected an image path, a numpy array or the bytes of an '
+                             f'encoded image, got {type(image).__name__}')
         img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         if img.dtype != np.uint8 or img.ndim not in (2, 3) or \
                 (img.ndim == 3 and img.shape[2] not in (3, 4)) or 0 in img.shape[:2]:
@@ -153,6 +151,19 @@ class OnnxPlateReader:
         elif not self._grey and img.ndim == 2:
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         return np.ascontiguousarray(img[..., None] if img.ndim == 2 else img)
+
+    def _decode(self, buf: np.ndarray, source: str) -> np.ndarray:
+        self._check_header_size(buf, source)
+        flag = cv2.IMREAD_GRAYSCALE if self._grey else cv2.IMREAD_COLOR
+        try:
+            img = cv2.imdecode(buf, flag)
+        except cv2.error as err:  # e.g. above OpenCV's own pixel limit
+            raise ValueError(f'{source}: cannot decode image (OpenCV refused it: '
+                             f'{getattr(err, "err", None) or err})') from err
+        if img is None or img.size == 0:
+            raise ValueError(f'{source}: cannot decode image (corrupt or not an image)')
+        self._check_size(img, source)
+        return img[..., None] if img.ndim == 2 else img
 
     def _check_size(self, img: np.ndarray, source: str) -> None:
         if self.max_pixels is not None and img.shape[0] * img.shape[1] > self.max_pixels:
@@ -188,14 +199,14 @@ class OnnxPlateReader:
         """Read ``images`` (one, or several); ``scale`` reads every image at
         that exported scale instead of the selector's choice."""
         self._check_scale(scale)
-        if isinstance(images, (str, os.PathLike, np.ndarray)):
-            images = [images]
+        if isinstance(images, (str, os.PathLike, np.ndarray) + ENCODED):
+            images = [images]  # one image: bytes are not a list of their bytes
         results, chunk = [], []
         for i, image in enumerate(images):
             source = (os.fspath(image) if isinstance(image, (str, os.PathLike))
-                      else f'array[{i}]')
+                      else f'bytes[{i}]' if isinstance(image, ENCODED) else f'array[{i}]')
             try:
-                chunk.append((source, *self.resize(self.load(image))))
+                chunk.append((source, *self.resize(self.load(image, source))))
             except ValueError as err:
                 chunk.append((source, str(err), None))
             if len(chunk) == self.batch_size:

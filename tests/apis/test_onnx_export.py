@@ -278,6 +278,12 @@ def test_one_image_is_read_as_one(gru_export, tmp_path):
     [from_path] = reader(path)
     assert from_path['input'] == path and from_array['input'] == 'array[0]'
     assert from_array['text'] == from_path['text'] == reader([img])[0]['text']
+    # the bytes of the file are one image too, not one record per byte
+    data = open(path, 'rb').read()
+    [from_bytes] = reader(data)
+    assert from_bytes['input'] == 'bytes[0]' and from_bytes['text'] == from_path['text']
+    [empty] = reader([b''])
+    assert empty['error'] == 'bytes[0]: no bytes to decode (empty)'
 
 
 def test_a_large_png_is_refused_from_its_header(gru_export, tmp_path):
