@@ -57,8 +57,8 @@ class PredictionDrawingHook(Hook):
         earlier = [n for n in os.listdir(self.out_dir) if n.endswith('.png')]
         if earlier:
             print_log(f'{self.out_dir} holds {len(earlier)} drawing(s) already; they stay, '
-                      'and this test\'s replace those of the same name only (give an empty '
-                      'folder to see this test\'s alone)', logger='current',
+                      "and this test's are written beside them (a name taken gets -1, -2...; "
+                      "give an empty folder to see this test's alone)", logger='current',
                       level=logging.WARNING)
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
         self._drawn = self._seen = 0
