@@ -97,7 +97,7 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
         selector_entry = dict(file='selector.onnx', gflops=costs.selector_flops / 1e9,
                               scales=[float(s) for s in model.scales])
     manifest = dict(
-        format=FORMAT, version=FORMAT_VERSION, opset=opset,
+        format=FORMAT, version=FORMAT_VERSION, opset=opset, precision='float32',
         exported=dict(dld=__version__, torch=torch.__version__,
                       date=datetime.datetime.now().isoformat(timespec='seconds')),
         input=input_spec,
