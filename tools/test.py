@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on a config's test set and write the metrics.
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out metrics.json] [--amp]
-        [--dump preds.pkl] [--show-dir DIR [--show-misread]]
+        [--dump preds.pkl] [--show-dir DIR [--show-misread]] [--max-batches N]
         [--cfg-options key=value ...] [--launcher none]
 
 The metrics (the keys of the config's ``test_evaluator``, e.g.
@@ -22,6 +22,7 @@ random weights. A DLD config is built without its teacher checkpoint
 every weight it needs.
 """
 import argparse
+import logging
 import math
 import os
 import os.path as osp
@@ -48,6 +49,7 @@ from dld.engine.launch import (
     parse_runner_args,
     prepare_run,
 )
+from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -65,6 +67,10 @@ def parse_args(argv=None):
                         help='draw each test image, as the model read it, with its reading')
     parser.add_argument('--show-misread', action='store_true',
                         help='with --show-dir, draw only the labelled images read wrong')
+    parser.add_argument('--max-batches', type=int, metavar='N',
+                        help='evaluate the first N test batches only, a quick look (the '
+                        "test set's first N x batch size images: its dataset's indices); "
+                        'the metrics then say so (max_batches)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -79,6 +85,8 @@ def parse_args(argv=None):
     if args.dump and not args.dump.lower().endswith(('.pkl', '.pickle')):
         parser.error(f'--dump {args.dump}: pickles the predictions, so it takes a .pkl or '
                      '.pickle file')
+    if args.max_batches is not None and args.max_batches < 1:
+        parser.error(f'--max-batches must be >= 1, got {args.max_batches}')
     if args.show_misread and not args.show_dir:
         parser.error('--show-misread draws into --show-dir: give --show-dir DIR too')
     from dld.utils.output_paths import unwritable_outputs
@@ -102,6 +110,8 @@ def build_config(args) -> Config:
         # Evaluation runs the student and the selector only; a full
         # checkpoint carries the teacher's weights anyway.
         cfg.model.teacher_ckpt = None
+    if args.max_batches:
+        _first_batches_only(cfg, args.max_batches)
     if args.dump:
         cfg.test_evaluator = _with_metric(
             cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.dump))
@@ -115,6 +125,23 @@ def build_config(args) -> Config:
         if resolve_amp(device_type, True) is not None:
             cfg.test_cfg = dict(cfg.get('test_cfg') or dict(type='TestLoop'), fp16=True)
     return cfg
+
+
+def _first_batches_only(cfg: Config, batches: int) -> None:
+    """Read the test set's first ``batches`` batches: its dataset keeps its
+    first ``batches x batch_size`` images (MMEngine's ``indices``)."""
+    loader = cfg.test_dataloader
+    dataset = loader.dataset
+    if 'datasets' in dataset or 'dataset' in dataset:  # ConcatDataset, RepeatDataset...
+        raise ConfigSettingError(f"--max-batches: the test set is a {dataset.get('type')} of "
+                                 'other sets, which takes no indices; set each one\'s '
+                                 'indices with --cfg-options')
+    if dataset.get('indices') is not None:
+        raise ConfigSettingError('--max-batches: the config already sets '
+                                 f"test_dataloader.dataset.indices={dataset['indices']!r}")
+    dataset.indices = batches * int(loader.batch_size)
+    print_log(f'--max-batches {batches}: evaluating the first {dataset.indices} test '
+              'image(s) only', logger='current', level=logging.WARNING)
 
 
 def _with_metric(evaluator, metric: dict):
@@ -165,6 +192,8 @@ def main(argv=None) -> dict:
             sys.exit(2)
         with data_errors_exit('test.py'):
             metrics = to_jsonable(runner.test())
+    if args.max_batches:  # a part of the test set: the file says so
+        metrics['max_batches'] = args.max_batches
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

@@ -205,6 +205,31 @@ def test_a_dld_checkpoint_is_evaluated_without_its_teacher_file(tiny_run, test_t
 
 
 @pytest.mark.slow
+def test_max_batches_evaluates_the_first_batches_and_says_so(tiny_run, test_tool, run_name,
+                                                             tmp_path):
+    config = _dld_test_config(tiny_run, tmp_path)
+    out = tmp_path / 'metrics.json'
+    metrics = test_tool.main(_dld_args(config, tiny_run['student'], tmp_path, run_name) + [
+        'test_dataloader.batch_size=4', '--max-batches', '2', '--out', str(out)])
+    assert metrics['plate/num_samples'] == 8 and metrics['max_batches'] == 2
+    assert json.loads(out.read_text())['max_batches'] == 2
+
+
+def test_max_batches_needs_a_plain_test_set_without_indices(test_tool):
+    from mmengine.config import Config
+
+    from dld.engine.runner_settings import ConfigSettingError
+    concat = Config(dict(test_dataloader=dict(batch_size=4, dataset=dict(
+        type='ConcatDataset', datasets=[dict(type='PairedPlateDataset')]))))
+    with pytest.raises(ConfigSettingError, match='a ConcatDataset of other sets'):
+        test_tool._first_batches_only(concat, 2)
+    subset = Config(dict(test_dataloader=dict(batch_size=4, dataset=dict(
+        type='PairedPlateDataset', indices=10))))
+    with pytest.raises(ConfigSettingError, match='already sets test_dataloader.dataset.indices'):
+        test_tool._first_batches_only(subset, 2)
+
+
+@pytest.mark.slow
 def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, test_tool,
                                                                    run_name, tmp_path):
     # The teacher is a student (teacher_from='student'), built like one; the
@@ -282,6 +307,7 @@ def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name
     (['--out', '/proc/nope/m.json'], 'cannot create /proc/nope'),  # not after the test set
     (['--dump', '/proc/nope/p.pkl'], 'cannot create /proc/nope'),
     (['--show-dir', __file__], 'is a file; give a folder'),
+    (['--max-batches', '0'], '--max-batches must be >= 1'),
 ])
 def test_output_options_are_checked_before_anything_loads(test_tool, args, says, capsys):
     with pytest.raises(SystemExit):
