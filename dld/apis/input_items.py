@@ -128,11 +128,13 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
 
 def _as_input_list(inputs) -> list:
     """``inputs`` as a list of single inputs. One path, array or bytes is a
-    list of one; a tensor, a number or None is refused whole: iterated, a
-    tensor's rows or a file's bytes became one bogus error record each."""
+    list of one; a tensor, a number, None or a torch DataLoader is refused
+    whole: iterated, a tensor's rows, a file's bytes or a loader's batches
+    became one bogus error record each."""
     if isinstance(inputs, SINGLE_TYPES):
         return [inputs]
     if (inputs is None or isinstance(inputs, (numbers.Number, dict)) or _is_tensor(inputs)
+            or type(inputs).__module__.startswith('torch.utils.data')  # its batches
             or not isinstance(inputs, Iterable)):
         raise TypeError(f'inputs: {_unsupported(inputs)}')
     return list(inputs)

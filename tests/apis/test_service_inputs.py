@@ -45,7 +45,8 @@ def test_encoded_bytes_are_one_image_read_as_the_file_is(reader, tmp_path):
     assert len(reader(data)['predictions']) == 1
 
 
-@pytest.mark.parametrize('inputs', [torch.zeros(24, 72, 3), None, 5, {'a': 1}])
+@pytest.mark.parametrize('inputs', [torch.zeros(24, 72, 3), None, 5, {'a': 1},
+                                    torch.utils.data.DataLoader([np.zeros((24, 72, 3))])])
 def test_inputs_that_are_no_image_or_list_are_a_type_error(inputs):
     with pytest.raises(TypeError, match='inputs: .*numpy array'):
         expand_inputs(inputs)
