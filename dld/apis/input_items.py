@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 
 from dld.datasets.lrlpr_track_dataset import read_plate_text, track_frame
 
@@ -71,9 +72,15 @@ class _Track(NamedTuple):
     numbered: bool = True
 
 
+#: The track of the images a call gives in memory, when it asks for one:
+#: no folder's, whose parts start at the root (a folder named so is told
+#: apart by its parent, as any two folders of one name are).
+MEMORY_TRACK = _Track(('in-memory', ))
+
+
 def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
                   label_dataset_cfg: Optional[dict] = None,
-                  stream: str = 'lr') -> List[InputItem]:
+                  stream: str = 'lr', memory_track: bool = False) -> List[InputItem]:
     """Items for ``inputs``, in the order given (folders sorted, recursive).
 
     * an image path: one item; track = its folder's name;
@@ -91,6 +98,10 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     * a numpy array ``(H, W[, C])``: one item (no track);
     * ``bytes`` (``bytearray``, ``memoryview``) of an encoded image, e.g. a
       request's body: one item (no track), decoded as a file is.
+
+    With ``memory_track`` the arrays and bytes are the frames of one track,
+    ``in-memory``, in the order given (a service hands over the crops of one
+    vehicle so).
 
     A track is one folder on disk (or one track of one label file): images of
     the same folder are frames of one track, numbered in input order, however
@@ -110,14 +121,15 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     if stream not in ('lr', 'hr'):
         raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
     inputs = _as_input_list(inputs)
+    in_memory = MEMORY_TRACK if memory_track else None
     keyed: List[Tuple[InputItem, Optional[_Track]]] = []
     for i, inp in enumerate(inputs):
         if isinstance(inp, np.ndarray):
-            keyed.append((InputItem(source=f'array[{i}]', array=inp), None))
+            keyed.append((InputItem(source=f'array[{i}]', array=inp), in_memory))
         elif isinstance(inp, ENCODED_TYPES):
             data = bytes(inp)
             keyed.append((InputItem(source=f'bytes[{i}]', encoded=data,
-                                    error=_path_as_bytes(data)), None))
+                                    error=_path_as_bytes(data)), in_memory))
         elif isinstance(inp, (str, os.PathLike)):
             keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
@@ -133,22 +145,19 @@ def _as_input_list(inputs) -> list:
     became one bogus error record each."""
     if isinstance(inputs, SINGLE_TYPES):
         return [inputs]
-    if (inputs is None or isinstance(inputs, (numbers.Number, dict)) or _is_tensor(inputs)
+    if (inputs is None or isinstance(inputs, (numbers.Number, dict, torch.Tensor))
             or type(inputs).__module__.startswith('torch.utils.data')  # its batches
             or not isinstance(inputs, Iterable)):
         raise TypeError(f'inputs: {_unsupported(inputs)}')
     return list(inputs)
 
 
-def _is_tensor(obj) -> bool:
-    """A torch tensor, without importing torch here."""
-    return any(cls.__module__ == 'torch' and cls.__name__ == 'Tensor'
-               for cls in type(obj).__mro__)
+
 
 
 def _unsupported(obj) -> str:
     """Why ``obj`` is no input, with what to do for a tensor."""
-    if _is_tensor(obj):
+    if isinstance(obj, torch.Tensor):
         return (f'a torch {type(obj).__name__} is not an input: give tensor.cpu().numpy(), '
                 f'(H, W, C) BGR, or {ACCEPTED}')
     name = 'None' if obj is None else type(obj).__name__

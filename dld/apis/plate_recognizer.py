@@ -252,9 +252,8 @@ class PlateRecognizer(BaseInferencer):
 
     def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
               fwd_kw: dict, vis_kw: dict, post_kw: dict) -> dict:
-        items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream)
-        if post_kw.get('track'):
-            _track_in_memory(items)
+        items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream,
+                              memory_track=bool(post_kw.get('track')))
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []
@@ -507,27 +506,6 @@ def _most_spelt(spellings: Iterable[Tuple[str, Optional[float]]]) -> Optional[st
         count, total = tally.get(spelling, (0, 0.0))
         tally[spelling] = (count + 1, total + float(confidence or 0.0))
     return max(sorted(tally), key=tally.get) if tally else None
-
-
-#: The track of the images a call gives in memory, when it votes tracks.
-IN_MEMORY_TRACK = 'in-memory'
-
-
-def _track_in_memory(items: List[InputItem]) -> None:
-    """The arrays and bytes of one call that votes tracks are the frames
-    of one track, in the order given: a service hands over the crops of one
-    vehicle so. (Without voting they have no track.) A folder of the call
-    named ``in-memory`` keeps its track: this one is then ``in-memory#2``."""
-    taken = {item.track_id for item in items}
-    track_id, n = IN_MEMORY_TRACK, 1
-    while track_id in taken:
-        n += 1
-        track_id = f'{IN_MEMORY_TRACK}#{n}'
-    frame = 0
-    for item in items:
-        if item.track_id is None and (item.array is not None or item.encoded is not None):
-            item.track_id, item.frame_idx = track_id, frame
-            frame += 1
 
 
 def _costs_of(model: torch.nn.Module, base_size: Tuple[int, int]):
