@@ -7,6 +7,8 @@ from typing import Mapping, Optional
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
+from .formatted_config import FormattedOnceConfig
+
 
 def read_config(path: str) -> Config:
     """``Config.fromfile(path)`` with the working directory importable.
@@ -17,9 +19,10 @@ def read_config(path: str) -> Config:
     puts ``tools/`` on ``sys.path``, not the directory the command runs in,
     so the import would fail without ``PYTHONPATH=.``; ``python -m`` would
     find it, and so do the tools now. The directory is appended, so an
-    installed package of the same name keeps precedence.
+    installed package of the same name keeps precedence. The config formats
+    its text once (:class:`~dld.utils.formatted_config.FormattedOnceConfig`).
     """
-    cfg = Config.fromfile(path, import_custom_modules=False)
+    cfg = FormattedOnceConfig.of(Config.fromfile(path, import_custom_modules=False))
     import_custom_modules(cfg, path)
     return cfg
 
