@@ -147,7 +147,7 @@ def render(report: dict, name: str, top: int) -> str:
            _table(_summary_rows(report), ['', '']), '']
     out += [f'* {n}' for n in report['notes']] + ([''] if report['notes'] else [])
     if not s['images']:
-        out.append(f'{name} holds no records.')
+        out.append(f'{name} holds no records.\n')
         return '\n'.join(out)
 
     out += ['## Accuracy per chosen scale', '']
