@@ -278,8 +278,10 @@ def main(argv=None) -> int:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:
         summary += f'; records in {args.out}'
-    if args.tracks_csv:
-        summary += f'; track votes in {args.tracks_csv}'
+    votes = ([tracks_path(args.out)] if args.out and args.track else []) + (
+        [args.tracks_csv] if args.tracks_csv else [])
+    if votes:
+        summary += f'; track votes in {" and ".join(votes)}'
     if args.vis:
         summary += f'; drawings in {args.vis}'
     print(summary, file=sys.stderr)

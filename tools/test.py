@@ -182,7 +182,8 @@ def main(argv=None) -> dict:
         cfg = build_config(args)
     prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
     with registry_hints():  # a mistyped `type` names the close registered ones
-        runner = Runner.from_cfg(cfg)
+        with data_errors_exit('test.py'):  # e.g. a dictionary file the decoders cannot use
+            runner = Runner.from_cfg(cfg)
         try:
             load_checkpoint(runner, args.checkpoint)
         except (OSError, RuntimeError, pickle.UnpicklingError) as err:
@@ -194,6 +195,7 @@ def main(argv=None) -> dict:
             metrics = to_jsonable(runner.test())
     if args.max_batches:  # a part of the test set: the file says so
         metrics['max_batches'] = args.max_batches
+    metrics.update(left_out(runner.test_dataloader.dataset))
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
@@ -201,6 +203,18 @@ def main(argv=None) -> dict:
         print_log(f'Metrics written to {args.out}', logger='current')
     finish_run()
     return metrics
+
+
+def left_out(dataset) -> dict:
+    """What the test set did not score, where anything: label lines skipped
+    (``strict=False``) and images skipped (``max_retry``). The metrics are of
+    the rest, so the file says so beside them."""
+    from dld.datasets import nested_datasets
+    counts = dict(skipped_annotations=0, skipped_images=0)
+    for ds in nested_datasets(dataset):
+        counts['skipped_annotations'] += int(getattr(ds, 'num_bad_annotations', 0) or 0)
+        counts['skipped_images'] += int(getattr(ds, 'num_skipped_images', 0) or 0)
+    return {key: n for key, n in counts.items() if n}
 
 
 if __name__ == '__main__':

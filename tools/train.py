@@ -174,7 +174,8 @@ def main(argv=None) -> None:
     prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
-        runner = Runner.from_cfg(cfg)
+        with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
+            runner = Runner.from_cfg(cfg)
         try:
             check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,

@@ -225,6 +225,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 rec.where, f'label {text!r} has character(s) {describe_chars(unknown)} '
                 f'outside the dictionary')
         rec.text = self.dictionary.normalize(text)
+        if rec.text != text:
+            self._case_folded.append((rec.where, text))
         if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):
             raise PlateAnnotationError(
                 rec.where, f'frames={self.frames} asked but the track has only '
@@ -247,6 +249,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []
         bad = self.bad_annotations = []
+        self._case_folded: List[Tuple[str, str]] = []  # (where, label as written)
         seen: Dict[str, str] = {}  # track id -> where it was first given
         for rec in self.iter_tracks():
             try:
@@ -267,6 +270,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             seen[rec.track_id] = rec.where
             data_list.extend(self._expand_frames(rec))
         self.num_bad_annotations = len(bad)
+        self._say_case_folded()
         if bad:
             shown = '\n  '.join(str(err) for err in bad[:10])
             more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
@@ -285,6 +289,21 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 self.ann_file or self.data_root,
                 f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
         return data_list
+
+    def _say_case_folded(self) -> None:
+        """One warning for the labels written in lower case that the
+        case-insensitive dictionary reads upper-cased: they trained and were
+        scored as capitals without a word."""
+        folded = self._case_folded
+        if not folded:
+            return
+        shown = ', '.join(f'{where} {text!r}' for where, text in folded[:3])
+        more = f' and {len(folded) - 3} more' if len(folded) > 3 else ''
+        print_log(
+            f'{type(self).__name__}: {len(folded)} label(s) hold lower case, read upper-cased '
+            f'by its case-insensitive dictionary: {shown}{more}. To keep case, give the '
+            'dataset and the decoders a case-sensitive dictionary (docs/datasets.md, '
+            '"Words and other text").', logger='current', level=logging.WARNING)
 
     #: Said when a set holds no track (subclasses say where tracks come from).
     no_tracks_hint = 'Check the annotation source.'
@@ -369,12 +388,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
 
     def _unreadable_item_error(self, idx: int, err: ImageLoadError) -> ImageLoadError:
         """``err`` with the item, track and annotation it came from."""
-        info = super().get_data_info(idx)
-        where = info.get('annotation') or f"track {info.get('track_id')!r}"
+        where = self._item_source(idx)
         hint = ('Test mode reads every item exactly once: fix the image or remove its '
                 'line, or pass max_retry > 0 to evaluate the next item in its place'
                 if self.test_mode else 'max_retry=0 asks for no substitute')
         return ImageLoadError(err.path, f'{err.reason} in item {idx} ({where})', hint)
+
+    def _item_source(self, idx: int) -> str:
+        """Where item ``idx`` was listed (``file:line``), else its track; draws
+        no random frame."""
+        info = BaseDataset.get_data_info(self, idx)
+        return info.get('annotation') or f"track {info.get('track_id')!r}"
 
     def item_labels(self) -> Iterator[Tuple[str, str]]:
         """``(annotation, label)`` of every item, in order; draws no random
@@ -419,9 +443,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     raise self._unreadable_item_error(idx, err) from err
                 self.skipped_images.add()
                 self.skipped_paths.append(err.path)
-                tried.append(f'{err}')
+                tried.append(f'{err} ({self._item_source(idx)})')
                 print_log(
-                    f'{type(self).__name__}: skipping item {idx} ({err}); '
+                    f'{type(self).__name__}: skipping item {idx} of {self._item_source(idx)} '
+                    f'({err}); '
                     f'{self.num_skipped_images} image(s) of this set skipped so far',
                     logger='current', level=logging.WARNING)
                 if attempt < self.max_retry:

@@ -70,6 +70,25 @@ class PairedPlateDataset(BasePlateDataset):
             raise PlateAnnotationError(where, f'empty {what} frame path in {part!r}')
         return [osp.abspath(osp.join(self.data_root, p)) for p in paths]
 
+    def _refuse_label_after_spaces(self, images: str, where: str) -> None:
+        """An unlabelled line whose last path is no file, but is one up to its
+        last space: a label typed after spaces instead of a TAB.
+
+        Why: an unlabelled line is valid for inference, so the label became
+        part of the last path; on a paired line that is an HR path the LR
+        student never opens, and the line was read as an unlabelled track,
+        silently. Only this one path is looked up."""
+        last = images.replace('|', ',').rsplit(',', 1)[-1].strip()
+        parts = last.rsplit(maxsplit=1)
+        if len(parts) < 2:
+            return
+        head = parts[0]
+        full = osp.join(self.data_root, last)
+        if not osp.exists(full) and osp.isfile(osp.join(self.data_root, head)):
+            raise PlateAnnotationError(
+                where, f'no TAB before the label: {last!r} is no file, but {head!r} is '
+                "one; a label file puts a TAB between the image paths and the label")
+
     def _parse_line(self, line: str, where: str, lineno: int,
                     seen: Dict[str, int]) -> TrackRecord:
         if '\t' not in line:
@@ -78,6 +97,7 @@ class PairedPlateDataset(BasePlateDataset):
                     where, 'no TAB between the image paths and the label; expected '
                     "'lr1,...|hr1,...<TAB>TEXT'")
             images, text = line, ''
+            self._refuse_label_after_spaces(images, where)
         else:
             images, text = line.split('\t', 1)
         if '\t' in text:

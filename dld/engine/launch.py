@@ -28,7 +28,9 @@ from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
 from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
+from dld.models.dictionary import DictionaryError
 from dld.utils.config_file import merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import where
@@ -199,6 +201,12 @@ def config_errors_exit(tool: str) -> Iterator[None]:
         sys.exit(2)
 
 
+#: Bad data or a dictionary that cannot be built as given, found while the
+#: runner is built or runs.
+_DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
+                LabelCheckError)
+
+
 @contextmanager
 def data_errors_exit(tool: str) -> Iterator[None]:
     """Bad data found while the runner runs (a label line with a character
@@ -207,7 +215,7 @@ def data_errors_exit(tool: str) -> Iterator[None]:
     status 2, rather than with a long traceback through MMEngine."""
     try:
         yield
-    except (PlateAnnotationError, ImageLoadError, RetryExhaustedError, RuntimeError) as err:
+    except (*_DATA_ERRORS, RuntimeError) as err:
         message = data_error_message(err)
         if message is None:
             raise
@@ -215,7 +223,6 @@ def data_errors_exit(tool: str) -> Iterator[None]:
         sys.exit(2)
 
 
-_DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError)
 
 
 def data_error_message(err: BaseException) -> Optional[str]:

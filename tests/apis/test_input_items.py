@@ -2,6 +2,7 @@
 import os.path as osp
 
 import pytest
+from plate_files import write_png
 
 from dld.apis import expand_inputs
 
@@ -51,6 +52,26 @@ def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_pat
     errors = {i.source: i.error for i in items if i.error}
     assert set(errors) == {f'{path}:2', f'{path}:3'}
     assert "[' ']" in errors[f'{path}:2'] and 'not read' in errors[f'{path}:2']
+
+
+def test_a_label_typed_after_spaces_is_an_error_item_naming_its_line(tmp_path):
+    """Without a TAB the label became part of the last path: an HR path the
+    LR student never opens, so the line was read as an unlabelled track."""
+    for name in ('a/lr-1.png', 'a/hr-1.png', 'b/lr-1.png', 'c/lr 1.png'):
+        write_png(str(tmp_path / name), 20, 60)
+    path = tmp_path / 'test.txt'
+    path.write_text('a/lr-1.png|a/hr-1.png    AB12\n'  # spaces for the TAB
+                    'b/lr-1.png\tCD34\n'
+                    'c/lr 1.png\n'  # unlabelled, a space in its file name
+                    'd/lr-1.png\n')  # unlabelled, missing: an error when it is read
+    items = expand_inputs(str(path))
+    assert [i.path or i.source for i in items] == [
+        f'{path}:1', str(tmp_path / 'b/lr-1.png'), str(tmp_path / 'c/lr 1.png'),
+        str(tmp_path / 'd/lr-1.png')]
+    assert items[0].error == ("label line not read: no TAB before the label: 'a/hr-1.png    "
+                              "AB12' is no file, but 'a/hr-1.png' is one; a label file puts a "
+                              'TAB between the image paths and the label')
+    assert [i.error for i in items[1:]] == [None, None, None]
 
 
 def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream(tmp_path):

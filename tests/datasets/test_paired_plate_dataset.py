@@ -1,4 +1,5 @@
 """PairedPlateDataset: the label format, frame policy, modes and bad lines."""
+import shutil
 from unittest import mock
 
 import pytest
@@ -120,6 +121,29 @@ def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, wri
     assert log.call_count == 1
     message = log.call_args.args[0]
     assert 'skipped 2 bad' in message and 'labels.txt:2' in message and 'labels.txt:3' in message
+
+
+def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,
+                                                                        write_labels):
+    lines = [GOOD.replace('ABC1234', text).replace('t0/', f't{i}/')
+             for i, text in enumerate(['abc1234', 'XYZ9A87', 'Xyz9a87'])]
+    shutil.copytree(paired_root / 't0', paired_root / 't2')
+    ann = write_labels(paired_root, *lines)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds = make(paired_root, ann, frames='first')
+    assert [ds.get_data_info(i)['gt_text'] for i in range(3)] == ['ABC1234', 'XYZ9A87',
+                                                                  'XYZ9A87']
+    [call] = log.call_args_list
+    assert call.args[0] == (
+        f"PairedPlateDataset: 2 label(s) hold lower case, read upper-cased by its "
+        f"case-insensitive dictionary: {ann}:1 'abc1234', {ann}:3 'Xyz9a87'. To keep case, "
+        'give the dataset and the decoders a case-sensitive dictionary (docs/datasets.md, '
+        '"Words and other text").')
+    # A case-sensitive dictionary keeps them as written, and says nothing.
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds = make(paired_root, write_labels(paired_root, lines[0]), frames='first',
+                  dictionary=dict(type='Dictionary', case_sensitive=True, chars='abc1234'))
+    assert ds.get_data_info(0)['gt_text'] == 'abc1234' and not log.called
 
 
 def test_missing_label_file_says_how_to_make_the_synth_set(tmp_path):

@@ -39,7 +39,10 @@ def test_corrupt_png_is_skipped_logged_and_counted_when_asked(paired_root):
     assert out['data_samples'].track_id == 't1'  # the next readable item
     assert ds.num_skipped_images == 1
     assert ds.skipped_paths == [str(paired_root / 't0' / 'lr-0.png')]
-    assert 'lr-0.png' in log.call_args.args[0] and 'decode' in log.call_args.args[0]
+    message = log.call_args.args[0]
+    assert 'lr-0.png' in message and 'decode' in message
+    # the line that lists it, where a wrong path is fixed
+    assert message.startswith(f"PairedPlateDataset: skipping item 0 of {paired_root}/train.txt:1 (")
 
 
 def test_missing_hr_file_is_retried_in_train_mode(paired_root):
@@ -58,7 +61,8 @@ def test_exhausted_retries_raise_a_clear_error(paired_root):
         (paired_root / t / 'lr-0.png').unlink()
     ds = dataset(paired_root, max_retry=3, test_mode=True)
     with mock.patch('dld.datasets.base_plate_dataset.print_log'):
-        with pytest.raises(RetryExhaustedError, match=r'4 consecutive unreadable.*max_retry=3'):
+        with pytest.raises(RetryExhaustedError, match=r'4 consecutive unreadable.*max_retry=3'
+                           r'(?s:.*)lr-0\.png.*\(.*train\.txt:2\)'):
             ds[0]
     assert ds.num_skipped_images == 4
 

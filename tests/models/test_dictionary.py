@@ -85,8 +85,19 @@ def test_a_dictionary_without_characters_is_refused(tmp_path):
 
 
 def test_duplicate_characters_are_refused_and_named():
-    with pytest.raises(ValueError, match=r"Duplicate characters in dictionary: \['A', 'B'\]"):
+    with pytest.raises(ValueError, match=r"^Dictionary: duplicate characters \['A', 'B'\]"):
         Dictionary(chars='ABCAB')
+
+
+def test_a_dict_files_lower_case_without_case_sensitive_names_the_file(tmp_path):
+    path = tmp_path / 'chars.txt'
+    path.write_text('A\nk\n0\nm\n')
+    with pytest.raises(ValueError) as info:
+        Dictionary(dict_file=str(path))
+    assert str(info.value).startswith(
+        f"Dictionary {str(path)!r}: case_sensitive=False upper-cases every label before "
+        "lookup, so the dictionary could never encode its character(s) ['k', 'm']")
+    assert Dictionary(dict_file=str(path), case_sensitive=True).num_chars == 4
 
 
 def test_a_dict_file_line_of_other_than_one_character_names_file_and_line(tmp_path):

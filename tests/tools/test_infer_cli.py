@@ -273,7 +273,7 @@ def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(tiny_run, 
     # --tracks-csv alone votes the tracks (it implies --track)
     assert _tool().main([tiny_run['config'], tiny_run['student'], label_file, '--out', str(out),
                          '--tracks-csv', str(table), '--no-progress']) == 0
-    assert f'; track votes in {table}' in capsys.readouterr().err
+    assert f"; track votes in {tmp_path / 'r.tracks.jsonl'} and {table}" in capsys.readouterr().err
     votes = _read_jsonl(tmp_path / 'r.tracks.jsonl')
     with open(table, newline='') as f:
         rows = list(csv.reader(f))

@@ -4,6 +4,7 @@ import os.path as osp
 import sys
 
 import pytest
+from mmengine.logging import MMLogger
 from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -56,3 +57,25 @@ def test_make_synth_plates_refuses_impossible_sets_in_one_line(tmp_path, capsys,
     assert exit_.value.code == 2
     assert says in _one_line(capsys, 'make_synth_plates.py')
     assert not (tmp_path / 'plates' / 'train').exists()
+
+
+@pytest.mark.parametrize('option, says', [
+    # a training label longer than the decoder emits (LabelLengthCheckHook)
+    ('model.decoder.max_seq_len=5', 'have more than 4 characters, the most the decoder emits'),
+    # a dictionary file of lower case for a case-insensitive decoder
+    ('model.decoder.dictionary.dict_file={chars}', "could never encode its character(s) ['k']"),
+])
+def test_train_py_refuses_labels_and_dictionaries_in_one_line(tiny_teacher_config, train_tool,
+                                                              run_name, tmp_path, capsys, option,
+                                                              says):
+    chars = tmp_path / 'chars.txt'
+    chars.write_text('A\nk\n0\n')
+    # The tiny set is generated (and logged) before the runner makes its
+    # logger: give the log a current logger that writes to this test's stderr.
+    MMLogger.get_instance(run_name())
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}',
+                         option.format(chars=chars)])
+    assert exit_.value.code == 2
+    assert says in _one_line(capsys, 'train.py')

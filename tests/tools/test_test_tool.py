@@ -215,6 +215,23 @@ def test_max_batches_evaluates_the_first_batches_and_says_so(tiny_run, test_tool
     assert json.loads(out.read_text())['max_batches'] == 2
 
 
+@pytest.mark.slow
+def test_lines_skipped_with_strict_false_are_counted_beside_the_metrics(
+        tiny_teacher_config, test_tool, trained, run_name, tmp_path):
+    data = Config.fromfile(tiny_teacher_config).test_dataloader.dataset.data_root
+    labels = tmp_path / 'test_with_a_bad_line.txt'
+    with open(osp.join(data, 'test.txt')) as f:
+        labels.write_text(f.read() + 'a/lr-1.png|a/hr-1.png    AB12\n')  # no TAB
+    out = tmp_path / 'metrics.json'
+    metrics = test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),
+                              '--out', str(out), '--cfg-options', f'experiment_name={run_name()}',
+                              f'test_dataloader.dataset.ann_file={labels}',
+                              'test_dataloader.dataset.strict=False'])
+    assert metrics['plate/num_samples'] == 4  # the tiny test split's frames, scored
+    assert metrics['skipped_annotations'] == 1 and 'skipped_images' not in metrics
+    assert json.loads(out.read_text())['skipped_annotations'] == 1
+
+
 def test_max_batches_needs_a_plain_test_set_without_indices(test_tool):
     from mmengine.config import Config
 

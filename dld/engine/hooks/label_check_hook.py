@@ -5,6 +5,12 @@ from typing import Any, List, Optional, Tuple
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+
+class LabelCheckError(ValueError):
+    """Training labels the model cannot learn as written; the tools end with
+    its message (the labels and their lines), not a traceback."""
+
+
 #: ``(annotation, what is wrong with its label)``, e.g. ``('a.txt:3', "'AB-1': ...")``.
 Finding = Tuple[str, str]
 
@@ -32,7 +38,7 @@ class LabelCheckHook(Hook):
             return
         found = self.find(runner.train_dataloader, limits)
         if found:
-            raise ValueError(self.training_error(len(found), listing(found), limits))
+            raise LabelCheckError(self.training_error(len(found), listing(found), limits))
         if self.check_val and runner.val_loop is not None:
             found = self.find(runner.val_dataloader, limits)
             if found:

@@ -1,3 +1,10 @@
-from .dictionary import PLATE_CHARS, Dictionary, UnknownCharacterError
+from .dictionary import (
+                         PLATE_CHARS,
+                         Dictionary,
+                         DictionaryError,
+                         DictionaryFileNotFoundError,
+                         UnknownCharacterError,
+)
 
-__all__ = ['Dictionary', 'PLATE_CHARS', 'UnknownCharacterError']
+__all__ = ['Dictionary', 'DictionaryError', 'DictionaryFileNotFoundError', 'PLATE_CHARS',
+           'UnknownCharacterError']

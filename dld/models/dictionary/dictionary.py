@@ -14,6 +14,15 @@ class UnknownCharacterError(ValueError):
     """A label holds a character that the dictionary cannot encode."""
 
 
+class DictionaryError(ValueError):
+    """A dictionary that cannot be built as given (its file, its characters,
+    its options); the tools end with its one line."""
+
+
+class DictionaryFileNotFoundError(DictionaryError, FileNotFoundError):
+    """The ``dict_file`` is not there."""
+
+
 @TASK_UTILS.register_module()
 class Dictionary:
     """Maps characters to indices and back.
@@ -54,31 +63,32 @@ class Dictionary:
                  unknown: str = 'error',
                  case_sensitive: bool = False) -> None:
         if chars is not None and dict_file is not None:
-            raise ValueError('Give either `chars` or `dict_file`, not both.')
+            raise DictionaryError('Give either `chars` or `dict_file`, not both.')
         if dict_file is not None:
             chars = self._read_dict_file(dict_file)
         elif chars is None:
             chars = PLATE_CHARS
         chars = list(chars)
         if not chars:
-            raise ValueError('A dictionary needs at least one character.')
+            raise DictionaryError('A dictionary needs at least one character.')
         bad = [(i, c) for i, c in enumerate(chars) if not isinstance(c, str) or len(c) != 1]
         if bad:
             i, c = bad[0]
-            raise ValueError(f'Dictionary: chars[{i}] is {c!r}, but labels are read one '
+            raise DictionaryError(f'Dictionary: chars[{i}] is {c!r}, but labels are read one '
                              'character at a time, so it could never be encoded: give one '
                              'character per entry.')
+        source = f'Dictionary {dict_file!r}' if dict_file is not None else 'Dictionary'
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
-            raise ValueError(f'Duplicate characters in dictionary: {dupes}')
+            raise DictionaryError(f'{source}: duplicate characters {dupes}')
         lower = [c for c in chars if c != upper_each(c)]
         if lower and not case_sensitive:
-            raise ValueError(
-                f'case_sensitive=False upper-cases every label before lookup, so the '
-                f'dictionary could never encode its character(s) {lower}: upper-case '
+            raise DictionaryError(
+                f'{source}: case_sensitive=False upper-cases every label before lookup, so '
+                f'the dictionary could never encode its character(s) {lower}: upper-case '
                 'them or set case_sensitive=True.')
         if unknown not in ('error', 'ignore'):
-            raise ValueError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
+            raise DictionaryError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
         self.unknown = unknown
         self.case_sensitive = case_sensitive
 
@@ -101,12 +111,12 @@ class Dictionary:
         if not osp.isfile(path):
             where = '' if osp.isabs(path) else (
                 f' (a relative dict_file is read from the working directory, {os.getcwd()})')
-            raise FileNotFoundError(f'Dictionary file not found: {path}{where}')
+            raise DictionaryFileNotFoundError(f'Dictionary file not found: {path}{where}')
         try:
             with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
                 lines = [line.rstrip('\r\n') for line in f]
         except UnicodeDecodeError as err:
-            raise ValueError(f'{path}: not valid UTF-8 (byte 0x{err.object[err.start]:02x} at '
+            raise DictionaryError(f'{path}: not valid UTF-8 (byte 0x{err.object[err.start]:02x} at '
                              f'offset {err.start}); save it as UTF-8') from err
         while lines and lines[-1] == '':  # blank lines an editor leaves at the end
             lines.pop()
@@ -115,10 +125,10 @@ class Dictionary:
             if len(line) != 1:
                 hint = (' (a space is a line holding one space; an empty line is no character)'
                         if not line.strip() else '')
-                raise ValueError(
+                raise DictionaryError(
                     f'{path}:{lineno}: expected one character per line, got {line!r}{hint}')
             if line in first_line:
-                raise ValueError(f'{path}:{lineno}: {line!r} is there already, at line '
+                raise DictionaryError(f'{path}:{lineno}: {line!r} is there already, at line '
                                  f'{first_line[line]}')
             first_line[line] = lineno
             chars.append(line)
