@@ -223,8 +223,6 @@ def data_errors_exit(tool: str) -> Iterator[None]:
         sys.exit(2)
 
 
-
-
 def data_error_message(err: BaseException) -> Optional[str]:
     """The message of a data error, also one raised in a data loader worker
     (which PyTorch raises again as a RuntimeError holding the worker's

@@ -1,9 +1,9 @@
 from .dictionary import (
-                         PLATE_CHARS,
-                         Dictionary,
-                         DictionaryError,
-                         DictionaryFileNotFoundError,
-                         UnknownCharacterError,
+    PLATE_CHARS,
+    Dictionary,
+    DictionaryError,
+    DictionaryFileNotFoundError,
+    UnknownCharacterError,
 )
 
 __all__ = ['Dictionary', 'DictionaryError', 'DictionaryFileNotFoundError', 'PLATE_CHARS',

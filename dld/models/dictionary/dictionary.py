@@ -74,9 +74,9 @@ class Dictionary:
         bad = [(i, c) for i, c in enumerate(chars) if not isinstance(c, str) or len(c) != 1]
         if bad:
             i, c = bad[0]
-            raise DictionaryError(f'Dictionary: chars[{i}] is {c!r}, but labels are read one '
-                             'character at a time, so it could never be encoded: give one '
-                             'character per entry.')
+            raise DictionaryError(f'Dictionary: chars[{i}] is {c!r}, but labels are read '
+                                  'one character at a time, so it could never be encoded: '
+                                  'give one character per entry.')
         source = f'Dictionary {dict_file!r}' if dict_file is not None else 'Dictionary'
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
@@ -116,8 +116,9 @@ class Dictionary:
             with open(path, encoding='utf-8-sig') as f:  # a BOM is no character
                 lines = [line.rstrip('\r\n') for line in f]
         except UnicodeDecodeError as err:
-            raise DictionaryError(f'{path}: not valid UTF-8 (byte 0x{err.object[err.start]:02x} at '
-                             f'offset {err.start}); save it as UTF-8') from err
+            raise DictionaryError(f'{path}: not valid UTF-8 (byte '
+                                  f'0x{err.object[err.start]:02x} at offset {err.start}); '
+                                  'save it as UTF-8') from err
         while lines and lines[-1] == '':  # blank lines an editor leaves at the end
             lines.pop()
         chars, first_line = [], {}
@@ -128,8 +129,8 @@ class Dictionary:
                 raise DictionaryError(
                     f'{path}:{lineno}: expected one character per line, got {line!r}{hint}')
             if line in first_line:
-                raise DictionaryError(f'{path}:{lineno}: {line!r} is there already, at line '
-                                 f'{first_line[line]}')
+                raise DictionaryError(f'{path}:{lineno}: {line!r} is there already, at '
+                                      f'line {first_line[line]}')
             first_line[line] = lineno
             chars.append(line)
         return chars
