@@ -27,6 +27,32 @@ def test_training_decisions_are_exactly_one_hot():
     assert torch.equal(decisions.detach().argmax(1), index)
 
 
+def test_training_draws_each_scale_as_often_as_its_softmax_probability():
+    """Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits)."""
+    selector = make_selector().train()
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5, 0.0])
+    torch.manual_seed(0)
+    _, index = selector.decide(logits.expand(20000, 6))
+    freq = torch.bincount(index, minlength=6).float() / 20000
+    # 4 standard errors of a frequency near 0.5 at n=20000: 0.014
+    assert torch.allclose(freq, torch.softmax(logits, 0), atol=0.014)
+
+
+def test_the_straight_through_gradient_is_the_soft_samples(monkeypatch):
+    from dld.models.selectors import resolution_selector
+    noise = torch.tensor([[0.3, -0.2, 1.1, 0.0, 0.5, -0.7]])
+    monkeypatch.setattr(resolution_selector, 'sample_gumbel_like', lambda x: noise)
+    selector = make_selector(tau=0.7).train()
+    weights = torch.tensor([1.0, 0.8, 0.6, 0.5, 0.4, 0.3])
+    logits = torch.tensor([[0.2, 0.1, -0.3, 0.4, 0.0, 0.1]], requires_grad=True)
+    decisions, index = selector.decide(logits)
+    (decisions * weights).sum().backward()
+    assert int(index) == int((logits + noise).argmax())
+    expected = logits.detach().clone().requires_grad_(True)
+    (torch.softmax((expected + noise) / 0.7, -1) * weights).sum().backward()
+    assert torch.allclose(logits.grad, expected.grad)
+
+
 def test_straight_through_gradients_reach_the_selector_parameters():
     selector = make_selector().train()
     decisions, _ = selector.decide(selector(torch.randn(4, 3, 48, 144)))
