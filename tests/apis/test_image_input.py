@@ -81,24 +81,34 @@ def _write(path, img) -> str:
     return str(path)
 
 
+def _plate_arrays() -> dict:
+    """The arrays the plate files are written from (BGR, BGRA or grey)."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (30, 90, 3), dtype=np.uint8)
+    y, x = np.mgrid[0:30, 0:90]
+    return {
+        'color.png': img,
+        'color.jpg': img,
+        'gray.png': img[..., 0],
+        'sixteen_bit.png': img.astype(np.uint16) * 257,
+        # every 16-bit value, not only multiples of 257: high byte, not rounding
+        'sixteen_bit_full.png': rng.integers(0, 65536, (30, 90, 3), dtype=np.uint16),
+        'bgra.png': np.dstack([img, img[..., :1]]),
+        # smooth, so that JPEG's loss is small enough to bound
+        'smooth.jpg': np.dstack([40 + 2 * x, 30 + 6 * y, 230 - x - 3 * y]).astype(np.uint8),
+    }
+
+
 @pytest.fixture(scope='module')
 def plate_files(tmp_path_factory):
     """Ordinary and odd plate files: colour PNG/JPEG, grey, 16-bit, BGRA."""
     root = tmp_path_factory.mktemp('plate_files')
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (30, 90, 3), dtype=np.uint8)
-    return {
-        'color.png': _write(root / 'color.png', img),
-        'color.jpg': _write(root / 'color.jpg', img),
-        'gray.png': _write(root / 'gray.png', img[..., 0]),
-        'sixteen_bit.png': _write(root / 'sixteen_bit.png', img.astype(np.uint16) * 257),
-        'bgra.png': _write(root / 'bgra.png', np.dstack([img, img[..., :1]])),
-    }
+    return {name: _write(root / name, arr) for name, arr in _plate_arrays().items()}
 
 
 @pytest.mark.parametrize('color_type', ['color', 'grayscale'])
 @pytest.mark.parametrize('name', ['color.png', 'color.jpg', 'gray.png', 'sixteen_bit.png',
-                                  'bgra.png'])
+                                  'sixteen_bit_full.png', 'bgra.png', 'smooth.jpg'])
 def test_files_decode_to_the_pixels_the_dataset_decodes(plate_files, name, color_type):
     """Inference must feed the model what evaluation feeds it: the grey
     conversion of the codec, not cvtColor's (1 to 13 levels apart)."""
@@ -107,6 +117,62 @@ def test_files_decode_to_the_pixels_the_dataset_decodes(plate_files, name, color
     expected = read_plate_image(plate_files[name], color_type)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     assert np.array_equal(got, expected)
+
+
+def _luma_grey(bgr: np.ndarray) -> np.ndarray:
+    """BT.601 luma of a colour image, in 8 bits. The codec converts colour
+    PNGs itself (libpng's fixed-point weights, within a level of this), so
+    such grey is compared within one level."""
+    if bgr.dtype == np.uint16:
+        bgr = bgr / 257.0
+    b, g, r = (bgr[..., i].astype(np.float64) for i in range(3))
+    return np.round(0.299 * r + 0.587 * g + 0.114 * b).astype(np.uint8)
+
+
+def _expected_png_pixels(written: np.ndarray, color_type: str) -> np.ndarray:
+    """What the docs promise a PNG decodes to: alpha dropped, 16-bit scaled to
+    8-bit by its high byte (``>> 8``, as for uint16 arrays), grey converted by
+    the codec, grey read as colour repeated in B, G and R."""
+    if written.ndim == 3 and written.shape[2] == 4:
+        written = written[..., :3]
+    if color_type == 'grayscale':
+        grey = written if written.ndim == 2 else _luma_grey(written)
+        return grey[..., None]
+    if written.ndim == 2:
+        written = np.repeat(written[..., None], 3, axis=2)
+    if written.dtype == np.uint16:
+        written = (written >> 8).astype(np.uint8)
+    return written
+
+
+@pytest.mark.parametrize('color_type', ['color', 'grayscale'])
+@pytest.mark.parametrize('name', ['color.png', 'gray.png', 'sixteen_bit.png',
+                                  'sixteen_bit_full.png', 'bgra.png'])
+def test_png_files_decode_to_the_pixels_written(plate_files, name, color_type):
+    got = read_image_file(plate_files[name], color_type)
+    expected = _expected_png_pixels(_plate_arrays()[name], color_type)
+    assert got.dtype == np.uint8 and expected.dtype == np.uint8
+    assert got.shape == expected.shape == (30, 90, 3 if color_type == 'color' else 1)
+    written = _plate_arrays()[name]
+    if color_type == 'grayscale' and written.ndim == 3:  # the codec's conversion
+        assert np.abs(got.astype(int) - expected).max() <= 1
+    else:
+        assert np.array_equal(got, expected)
+
+
+def test_jpeg_decodes_close_to_the_pixels_written(plate_files):
+    written = _plate_arrays()['smooth.jpg'].astype(np.float64)
+    got = read_image_file(plate_files['smooth.jpg'], 'color')
+    assert got.shape == (30, 90, 3)
+    err = np.abs(got - written)
+    assert err.max() <= 8 and err.mean() <= 2
+    # JPEG stores BT.601 luma; a grey read decodes it
+    b, g, r = written[..., 0], written[..., 1], written[..., 2]
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    grey = read_image_file(plate_files['smooth.jpg'], 'grayscale')
+    assert grey.shape == (30, 90, 1)
+    err = np.abs(grey[..., 0] - luma)
+    assert err.max() <= 3 and err.mean() <= 1
 
 
 def test_exif_orientation_is_applied_as_the_dataset_applies_it(tmp_path):

@@ -1,4 +1,6 @@
 """DataLoader -> pseudo_collate -> PlateDataPreprocessor round trip."""
+import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.dataset import pseudo_collate
@@ -10,21 +12,44 @@ from dld.registry import MODELS
 PIPE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
 
 
+MEAN = STD = (127.5, ) * 3
+
+
 def preprocessor(**kw):
-    cfg = dict(type='PlateDataPreprocessor', mean=(127.5, ) * 3, std=(127.5, ) * 3,
-               bgr_to_rgb=True)
+    cfg = dict(type='PlateDataPreprocessor', mean=MEAN, std=STD, bgr_to_rgb=True)
     cfg.update(kw)
     return MODELS.build(cfg)
 
 
+def _normalised_rgb(raw: torch.Tensor) -> np.ndarray:
+    """A packed uint8 BGR ``(3, H, W)`` frame as the model should get it:
+    channels reversed to RGB (``bgr_to_rgb=True``), then ``(x - mean) / std``."""
+    rgb = raw.numpy()[::-1].astype(np.float64)
+    mean = np.asarray(MEAN, np.float64).reshape(3, 1, 1)
+    std = np.asarray(STD, np.float64).reshape(3, 1, 1)
+    return (rgb - mean) / std
+
+
 def test_round_trip_with_lr_and_hr(paired_root):
+    # frames whose B, G and R differ, so that a missing channel swap shows
+    rng = np.random.default_rng(0)
+    for path in sorted(paired_root.rglob('*.png')):
+        h, w = cv2.imread(str(path)).shape[:2]
+        assert cv2.imwrite(str(path), rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
     ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', frames='all',
                             pipeline=PIPE)
     batch = next(iter(DataLoader(ds, batch_size=4, collate_fn=pseudo_collate)))
+    raw_lr = [t.clone() for t in batch['inputs']]
+    raw_hr = [t.clone() for t in batch['inputs_hr']]
     out = preprocessor()(batch, training=True)
     assert set(out) == {'inputs', 'inputs_hr', 'data_samples'}
     assert out['inputs'].shape == (4, 3, 48, 144) and out['inputs'].dtype == torch.float32
-    assert out['inputs_hr'].shape == (4, 3, 48, 144)
+    assert out['inputs_hr'].shape == (4, 3, 48, 144) and out['inputs_hr'].dtype == torch.float32
+    for key, raws in (('inputs', raw_lr), ('inputs_hr', raw_hr)):
+        for got, raw in zip(out[key], raws):
+            assert raw.dtype == torch.uint8 and raw.shape == (3, 48, 144)
+            assert not torch.equal(raw[0], raw[2])
+            np.testing.assert_allclose(got.numpy(), _normalised_rgb(raw), rtol=0, atol=1e-5)
     assert out['inputs'].min() >= -1 and out['inputs'].max() <= 1
     assert [s.gt_text for s in out['data_samples']] == ['ABC1234'] * 3 + ['XYZ9A87']
     assert out['data_samples'][0].batch_input_shape == (48, 144)

@@ -1,4 +1,5 @@
 """Plate transforms: shapes, dtypes, valid ratios, and typed load errors."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -41,12 +42,36 @@ def test_load_raises_typed_error_on_missing_and_corrupt(tmp_path):
         assert err.value.path == path
 
 
-def test_resize_pair_pads_lr_right_and_resizes_hr_exactly():
-    out = ResizePair(lr_size=(48, 144), hr_size=(48, 144), pad_value=0)(lr_hr((20, 40)))
+#: The interpolation names ResizePair's docstring lists, as OpenCV flags.
+CV2_INTERP = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
+                  bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize('pad_value, interpolation', [
+    (0, 'bilinear'), (200, 'nearest'), (37, 'bicubic'), (255, 'area')])
+def test_resize_pair_pads_lr_right_and_resizes_hr_exactly(pad_value, interpolation):
+    res = lr_hr((20, 40))
+    lr, hr = res['img'].copy(), res['img_hr'].copy()
+    out = ResizePair(lr_size=(48, 144), hr_size=(48, 144), pad_value=pad_value,
+                     interpolation=interpolation)(res)
     assert out['img'].shape == (48, 144, 3) and out['img_hr'].shape == (48, 144, 3)
     assert out['valid_ratio'] == pytest.approx(96 / 144)  # 40 * 48/20 = 96
-    assert not out['img'][:, 96:].any()
+    flag = CV2_INTERP[interpolation]
+    # LR: scaled to height 48 keeping the ratio (20x40 -> 48x96), padded on the right
+    np.testing.assert_array_equal(out['img'][:, :96], cv2.resize(lr, (96, 48), interpolation=flag))
+    assert (out['img'][:, 96:] == pad_value).all()
+    # HR: resized to exactly 48x144 (64x192 in), no padding
+    np.testing.assert_array_equal(out['img_hr'], cv2.resize(hr, (144, 48), interpolation=flag))
     assert out['valid_ratio_hr'] == 1.0
+
+
+def test_resize_pair_without_keep_ratio_stretches_lr_to_the_size():
+    res = lr_hr((20, 40))
+    lr = res['img'].copy()
+    out = ResizePair(lr_size=(32, 100), lr_keep_ratio=False, pad_value=255)(res)
+    assert out['valid_ratio'] == 1.0
+    np.testing.assert_array_equal(
+        out['img'], cv2.resize(lr, (100, 32), interpolation=cv2.INTER_LINEAR))
 
 
 def test_resize_pair_caps_valid_ratio_at_one_for_wide_lr():
