@@ -57,7 +57,10 @@ class DLDDistiller(BaseModel):
         selector_score (str): what the selector's accuracy term measures at
             each scale. ``'kl'`` (paper): KL(teacher || student) over the
             teacher's top-k sequences. ``'gt_nll'`` (public code): the
-            student's negative log-likelihood of the ground truth.
+            student's negative log-likelihood of the ground truth, per
+            character as the task loss (its end token included, divided by
+            the label's length), so long and short plates weigh alike
+            against ``gamma`` times the FLOPs.
             ``'top1_miss'``: 0 where the student gives the teacher's top
             sequence a probability above 1/2 (it is then the student's most
             likely reading: it reads the plate as the teacher does), else 1.
