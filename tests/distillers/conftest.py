@@ -55,6 +55,19 @@ def plate_batch(n: int = 4, seed: int = 0):
     return lr, hr, samples
 
 
+def record_computed(model) -> list:
+    """The (B, k) mask of scales the student reads, as each step draws it."""
+    seen = []
+    draw = model._scales_to_compute
+
+    def spy(chosen):
+        seen.append(draw(chosen))
+        return seen[-1]
+
+    model._scales_to_compute = spy
+    return seen
+
+
 @pytest.fixture
 def dld_ckpt(teacher_ckpt, tmp_path):
     """A DLD checkpoint whose student differs from its HR teacher."""

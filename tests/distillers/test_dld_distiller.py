@@ -8,7 +8,7 @@ import torch
 from dld.models.losses import sequence_kd_loss
 from dld.registry import MODELS
 
-from .conftest import plate_batch, tiny_dld_cfg
+from .conftest import plate_batch, record_computed, tiny_dld_cfg
 
 
 def build(teacher_path, **overrides):
@@ -536,14 +536,7 @@ def test_student_stage_reads_each_image_first_where_the_frozen_selector_sends_it
     picks = torch.tensor([1, 4, 1, 0, 1, 1, 5, 1])
     model.selector.forward = lambda x: 10 * torch.nn.functional.one_hot(
         picks[:x.shape[0]], len(model.scales)).float()
-    seen = []
-    orig = model._scales_to_compute
-
-    def spy(chosen):
-        seen.append(orig(chosen))
-        return seen[-1]
-
-    model._scales_to_compute = spy
+    seen = record_computed(model)
     lr, hr, samples = plate_batch(8)
     losses = model(lr, samples, mode='loss', inputs_hr=hr)
     assert 'loss_selector' not in losses

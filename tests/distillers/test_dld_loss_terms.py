@@ -31,7 +31,7 @@ from dld.models.selectors import resize_to_scale
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
-from .conftest import tiny_dld_cfg
+from .conftest import record_computed, tiny_dld_cfg
 
 ATTN, CTC = 'configs/dld_plate.py', 'configs/dld_plate_ctc.py'
 #: Labels of different lengths: a per-character mean or a step mask must
@@ -72,19 +72,6 @@ def pin_selector(model, picks: torch.Tensor) -> None:
     """The selector's logits make ``picks`` its choice whatever the Gumbel noise."""
     k = len(model.scales)
     model.selector.forward = lambda x: 100.0 * F.one_hot(picks[:x.shape[0]], k).float()
-
-
-def record_computed(model) -> list:
-    """The (B, k) mask of scales the student reads, as each step draws it."""
-    seen = []
-    draw = model._scales_to_compute
-
-    def spy(chosen):
-        seen.append(draw(chosen))
-        return seen[-1]
-
-    model._scales_to_compute = spy
-    return seen
 
 
 def sequence_nll(logits: torch.Tensor, seqs, end_idx: int) -> torch.Tensor:
