@@ -278,8 +278,7 @@ def main(argv=None) -> int:
         summary += f'; {result["num_failed"]} failed (see their error records)'
     if args.out:
         summary += f'; records in {args.out}'
-    votes = ([tracks_path(args.out)] if args.out and args.track else []) + (
-        [args.tracks_csv] if args.tracks_csv else [])
+    votes = [path for path, what, _, _ in outputs if what == 'the track votes']
     if votes:
         summary += f'; track votes in {" and ".join(votes)}'
     if args.vis:

@@ -206,14 +206,22 @@ def main(argv=None) -> dict:
 
 
 def left_out(dataset) -> dict:
-    """What the test set did not score, where anything: label lines skipped
-    (``strict=False``) and images skipped (``max_retry``). The metrics are of
-    the rest, so the file says so beside them."""
+    """What the test set did not score as listed, where anything: label lines
+    skipped (``strict=False``: the metrics leave them out) and unreadable
+    images skipped (``max_retry``: the next item was scored in each one's
+    place), so that the file says so beside the metrics. Every process
+    reads the whole label file, and its own share of the images: the images
+    are summed over the processes (a collective call: every rank runs it)."""
+    from mmengine.dist import all_reduce
+
     from dld.datasets import nested_datasets
-    counts = dict(skipped_annotations=0, skipped_images=0)
+    lines = images = 0
     for ds in nested_datasets(dataset):
-        counts['skipped_annotations'] += int(getattr(ds, 'num_bad_annotations', 0) or 0)
-        counts['skipped_images'] += int(getattr(ds, 'num_skipped_images', 0) or 0)
+        lines += int(getattr(ds, 'num_bad_annotations', 0) or 0)
+        images += int(getattr(ds, 'num_skipped_images', 0) or 0)
+    images = torch.tensor(images)
+    all_reduce(images)
+    counts = dict(skipped_annotations=lines, skipped_images=int(images))
     return {key: n for key, n in counts.items() if n}
 
 

@@ -225,8 +225,6 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 rec.where, f'label {text!r} has character(s) {describe_chars(unknown)} '
                 f'outside the dictionary')
         rec.text = self.dictionary.normalize(text)
-        if rec.text != text:
-            self._case_folded.append((rec.where, text))
         if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):
             raise PlateAnnotationError(
                 rec.where, f'frames={self.frames} asked but the track has only '
@@ -249,12 +247,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def load_data_list(self) -> List[dict]:
         data_list: List[dict] = []
         bad = self.bad_annotations = []
-        self._case_folded: List[Tuple[str, str]] = []  # (where, label as written)
+        folded, first_folded = 0, []  # labels upper-cased; the first (where, as written)
         seen: Dict[str, str] = {}  # track id -> where it was first given
         for rec in self.iter_tracks():
             try:
                 if isinstance(rec, PlateAnnotationError):
                     raise rec
+                written = rec.text.strip()
                 rec = self._validate(rec)
                 if rec.track_id in seen:
                     # Two tracks as one: their frames would be voted together,
@@ -268,9 +267,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 bad.append(err)
                 continue
             seen[rec.track_id] = rec.where
+            if rec.text != written:
+                folded += 1
+                if len(first_folded) < 3:
+                    first_folded.append((rec.where, written))
             data_list.extend(self._expand_frames(rec))
         self.num_bad_annotations = len(bad)
-        self._say_case_folded()
+        self._say_case_folded(folded, first_folded)
         if bad:
             shown = '\n  '.join(str(err) for err in bad[:10])
             more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
@@ -290,17 +293,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
         return data_list
 
-    def _say_case_folded(self) -> None:
-        """One warning for the labels written in lower case that the
-        case-insensitive dictionary reads upper-cased: they trained and were
-        scored as capitals without a word."""
-        folded = self._case_folded
-        if not folded:
+    def _say_case_folded(self, count: int, first: List[Tuple[str, str]]) -> None:
+        """One warning for the ``count`` labels written in lower case that the
+        case-insensitive dictionary reads upper-cased (``first``: the first
+        three, ``(where, as written)``): they trained and were scored as
+        capitals without a word."""
+        if not count:
             return
-        shown = ', '.join(f'{where} {text!r}' for where, text in folded[:3])
-        more = f' and {len(folded) - 3} more' if len(folded) > 3 else ''
+        shown = ', '.join(f'{where} {text!r}' for where, text in first)
+        more = f' and {count - len(first)} more' if count > len(first) else ''
         print_log(
-            f'{type(self).__name__}: {len(folded)} label(s) hold lower case, read upper-cased '
+            f'{type(self).__name__}: {count} label(s) hold lower case, read upper-cased '
             f'by its case-insensitive dictionary: {shown}{more}. To keep case, give the '
             'dataset and the decoders a case-sensitive dictionary (docs/datasets.md, '
             '"Words and other text").', logger='current', level=logging.WARNING)
@@ -443,10 +446,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     raise self._unreadable_item_error(idx, err) from err
                 self.skipped_images.add()
                 self.skipped_paths.append(err.path)
-                tried.append(f'{err} ({self._item_source(idx)})')
+                where = self._item_source(idx)
+                tried.append(f'{err} ({where})')
                 print_log(
-                    f'{type(self).__name__}: skipping item {idx} of {self._item_source(idx)} '
-                    f'({err}); '
+                    f'{type(self).__name__}: skipping item {idx} of {where} ({err}); '
                     f'{self.num_skipped_images} image(s) of this set skipped so far',
                     logger='current', level=logging.WARNING)
                 if attempt < self.max_retry:
@@ -455,7 +458,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     idx = (idx + 1) % len(self) if self.test_mode else self._randint(len(self))
                 continue
             if data is None:
-                where = self.get_data_info(idx).get('annotation') or f'item {idx}'
+                where = self._item_source(idx)
                 steps = ', '.join(getattr(t, '__name__', type(t).__name__) for t in
                                   getattr(self.pipeline, 'transforms', []))
                 raise RuntimeError(f'The pipeline returned None for item {idx} ({where}): '

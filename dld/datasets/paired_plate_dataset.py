@@ -1,5 +1,6 @@
 """Label-file plate dataset: ``lr1,...,lrN|hr1,...,hrN<TAB>TEXT``."""
 import os.path as osp
+import re
 from typing import Dict, Iterator, List, Union
 
 from dld.registry import DATASETS
@@ -71,23 +72,24 @@ class PairedPlateDataset(BasePlateDataset):
         return [osp.abspath(osp.join(self.data_root, p)) for p in paths]
 
     def _refuse_label_after_spaces(self, images: str, where: str) -> None:
-        """An unlabelled line whose last path is no file, but is one up to its
-        last space: a label typed after spaces instead of a TAB.
+        """An unlabelled line whose last path is no file, but is one up to one
+        of its spaces: a label typed after spaces instead of a TAB.
 
         Why: an unlabelled line is valid for inference, so the label became
         part of the last path; on a paired line that is an HR path the LR
         student never opens, and the line was read as an unlabelled track,
-        silently. Only this one path is looked up."""
+        silently. Only this one path is looked up, at each of its spaces."""
         last = images.replace('|', ',').rsplit(',', 1)[-1].strip()
-        parts = last.rsplit(maxsplit=1)
-        if len(parts) < 2:
+        spaces = list(re.finditer(r'\s+', last))
+        if not spaces or osp.exists(osp.join(self.data_root, last)):
             return
-        head = parts[0]
-        full = osp.join(self.data_root, last)
-        if not osp.exists(full) and osp.isfile(osp.join(self.data_root, head)):
-            raise PlateAnnotationError(
-                where, f'no TAB before the label: {last!r} is no file, but {head!r} is '
-                "one; a label file puts a TAB between the image paths and the label")
+        # the label may hold spaces itself ('NO PARKING'): try each space, last first
+        for space in reversed(spaces):
+            head = last[:space.start()]
+            if osp.isfile(osp.join(self.data_root, head)):
+                raise PlateAnnotationError(
+                    where, f'no TAB before the label: {last!r} is no file, but {head!r} is '
+                    "one; a label file puts a TAB between the image paths and the label")
 
     def _parse_line(self, line: str, where: str, lineno: int,
                     seen: Dict[str, int]) -> TrackRecord:

@@ -63,15 +63,17 @@ def test_a_label_typed_after_spaces_is_an_error_item_naming_its_line(tmp_path):
     path.write_text('a/lr-1.png|a/hr-1.png    AB12\n'  # spaces for the TAB
                     'b/lr-1.png\tCD34\n'
                     'c/lr 1.png\n'  # unlabelled, a space in its file name
-                    'd/lr-1.png\n')  # unlabelled, missing: an error when it is read
+                    'd/lr-1.png\n'  # unlabelled, missing: an error when it is read
+                    'b/lr-1.png  NO PARKING\n')  # a label of two words
     items = expand_inputs(str(path))
     assert [i.path or i.source for i in items] == [
         f'{path}:1', str(tmp_path / 'b/lr-1.png'), str(tmp_path / 'c/lr 1.png'),
-        str(tmp_path / 'd/lr-1.png')]
+        str(tmp_path / 'd/lr-1.png'), f'{path}:5']
+    assert "'b/lr-1.png  NO PARKING' is no file, but 'b/lr-1.png' is one" in items[4].error
     assert items[0].error == ("label line not read: no TAB before the label: 'a/hr-1.png    "
                               "AB12' is no file, but 'a/hr-1.png' is one; a label file puts a "
                               'TAB between the image paths and the label')
-    assert [i.error for i in items[1:]] == [None, None, None]
+    assert [i.error for i in items[1:4]] == [None, None, None]
 
 
 def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream(tmp_path):

@@ -1,6 +1,4 @@
 """LoaderWorkersStopHook: a run's persistent workers stop when it ends."""
-import gc
-import time
 
 import pytest
 from mmengine.hooks import Hook
@@ -47,16 +45,13 @@ def test_the_runs_workers_stop_when_it_ends(tmp_path, stop_hook):
         assert not any(w.is_alive() for w in workers)
 
 
-def test_stopped_workers_leave_the_loader_usable_and_are_not_waited_for():
+def test_stopped_workers_leave_the_loader_usable():
     loader = DataLoader(TinyData(), batch_size=4, num_workers=2, persistent_workers=True,
                         multiprocessing_context='fork')
     assert sum(len(b['data_samples']) for b in loader) == 8
     workers = loader._iterator._workers
-    start = time.monotonic()
     assert stop_loader_workers(loader)
-    assert time.monotonic() - start < 4  # torch waits 5 s for a worker it cannot reach
     assert not any(w.is_alive() for w in workers)
     assert sum(len(b['data_samples']) for b in loader) == 8  # new workers
     assert stop_loader_workers(loader) and not stop_loader_workers(loader)
     assert not stop_loader_workers(DataLoader(TinyData(), batch_size=4))
-    gc.collect()

@@ -71,7 +71,8 @@ def test_train_py_refuses_labels_and_dictionaries_in_one_line(tiny_teacher_confi
     chars = tmp_path / 'chars.txt'
     chars.write_text('A\nk\n0\n')
     # The tiny set is generated (and logged) before the runner makes its
-    # logger: give the log a current logger that writes to this test's stderr.
+    # logger: replace the current logger, which an earlier test made on a
+    # stream that is closed now.
     MMLogger.get_instance(run_name())
     with pytest.raises(SystemExit) as exit_:
         train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path / 'w'),

@@ -2,11 +2,12 @@
 import copy
 import os.path as osp
 import pickle
+from collections import OrderedDict
 
 import mmengine.config.config as mmengine_config
 from mmengine.config import Config
 
-from dld.utils import read_config
+from dld.utils import formatted_config, read_config
 from dld.utils.formatted_config import FormattedOnceConfig
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -25,10 +26,11 @@ def _counting_yapf(monkeypatch):
 
 
 def test_the_text_is_mmengines_and_formatted_once_per_content(monkeypatch):
+    monkeypatch.setattr(formatted_config, '_FORMATTED', OrderedDict())  # nothing formatted yet
     plain = Config.fromfile(CONFIG)
     cfg = read_config(CONFIG)
     assert isinstance(cfg, FormattedOnceConfig)
-    cfg.model.losses.selector.gamma = 0.123  # a content no earlier test formatted
+    cfg.model.losses.selector.gamma = 0.123
     plain.model.losses.selector.gamma = 0.123
     calls = _counting_yapf(monkeypatch)
     first = cfg.pretty_text

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.model import BaseModule
 
-from dld.models.dictionary import Dictionary
+from dld.models.dictionary import Dictionary, DictionaryError
 from dld.registry import MODELS, TASK_UTILS
 
 Targets = Sequence[Sequence[int]]
@@ -23,15 +23,19 @@ def build_dictionary(cfg: Union[dict, Dictionary, None], owner: str, **required)
         cfg = dict(type='Dictionary') if cfg is None else dict(cfg)
         for flag, value in required.items():
             if cfg.get(flag, value) != value:
-                raise ValueError(f'{owner}: its dictionary needs {flag}={value}, the config '
-                                 f'sets {flag}={cfg[flag]}; remove the key or set it to {value}.')
+                raise DictionaryError(
+                    f'{owner}: its dictionary needs {flag}={value}, the config sets '
+                    f'{flag}={cfg[flag]}; remove the key or set it to {value}.')
             cfg[flag] = value
-        dictionary = TASK_UTILS.build(cfg)
+        try:
+            dictionary = TASK_UTILS.build(cfg)
+        except DictionaryError as err:  # say whose dictionary it is
+            raise type(err)(f'{owner}: {err}') from err
     for flag in required:
         token = dict(with_blank='blank_idx', with_start_end='end_idx',
                      with_padding='padding_idx')[flag]
         if getattr(dictionary, token) is None:
-            raise ValueError(f'{owner}: its dictionary needs {flag}=True.')
+            raise DictionaryError(f'{owner}: its dictionary needs {flag}=True.')
     return dictionary
 
 

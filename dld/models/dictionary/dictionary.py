@@ -63,21 +63,21 @@ class Dictionary:
                  unknown: str = 'error',
                  case_sensitive: bool = False) -> None:
         if chars is not None and dict_file is not None:
-            raise DictionaryError('Give either `chars` or `dict_file`, not both.')
+            raise DictionaryError('Dictionary: give either `chars` or `dict_file`, not both.')
+        source = f'Dictionary {dict_file!r}' if dict_file is not None else 'Dictionary'
         if dict_file is not None:
             chars = self._read_dict_file(dict_file)
         elif chars is None:
             chars = PLATE_CHARS
         chars = list(chars)
         if not chars:
-            raise DictionaryError('A dictionary needs at least one character.')
+            raise DictionaryError(f'{source}: a dictionary needs at least one character.')
         bad = [(i, c) for i, c in enumerate(chars) if not isinstance(c, str) or len(c) != 1]
         if bad:
             i, c = bad[0]
             raise DictionaryError(f'Dictionary: chars[{i}] is {c!r}, but labels are read '
                                   'one character at a time, so it could never be encoded: '
                                   'give one character per entry.')
-        source = f'Dictionary {dict_file!r}' if dict_file is not None else 'Dictionary'
         dupes = sorted({c for c in chars if chars.count(c) > 1})
         if dupes:
             raise DictionaryError(f'{source}: duplicate characters {dupes}')
@@ -88,7 +88,8 @@ class Dictionary:
                 f'the dictionary could never encode its character(s) {lower}: upper-case '
                 'them or set case_sensitive=True.')
         if unknown not in ('error', 'ignore'):
-            raise DictionaryError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
+            raise DictionaryError(
+                f"Dictionary: unknown must be 'error' or 'ignore', got {unknown!r}")
         self.unknown = unknown
         self.case_sensitive = case_sensitive
 
