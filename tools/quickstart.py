@@ -1,7 +1,7 @@
 """Synthetic plates -> HR teacher -> DLD -> FLOPs/accuracy report -> inference.
 
     python tools/quickstart.py [--setting {efficiency,lr}] [--work-dir DIR]
-        [--teacher-config CFG] [--config CFG] [--tracks N] [--amp]
+        [--teacher-config CFG] [--teacher DIR] [--config CFG] [--tracks N] [--amp]
         [--teacher-epochs N] [--min-teacher-accuracy P] [--teacher-attempts N]
 
 A short schedule (configs/quickstart/) that runs on a laptop CPU; the full
@@ -174,6 +174,10 @@ def main(argv=None) -> int:
     parser.add_argument('--work-dir', default='work_dirs/quickstart',
                         help='where every run, report and reading goes')
     parser.add_argument('--teacher-config', default='configs/quickstart/teacher.py')
+    parser.add_argument('--teacher', metavar='DIR',
+                        help="a teacher trained already: the work dir of an earlier "
+                        "quickstart's teacher (its best.pth), e.g. to try the other --setting; "
+                        'step 1 is skipped')
     parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
     parser.add_argument('--tracks', type=int, default=4,
                         help='test tracks read in the inference step (5 frames each)')
@@ -195,6 +199,11 @@ def main(argv=None) -> int:
         parser.error('--teacher-epochs must be >= 1')
     if args.teacher_attempts < 1:
         parser.error('--teacher-attempts must be >= 1')
+    if args.teacher is not None and args.teacher_epochs is not None:
+        parser.error('--teacher-epochs trains a teacher; --teacher gives one trained already')
+    if args.teacher is not None and not osp.isfile(osp.join(args.teacher, 'best.pth')):
+        parser.error(f'--teacher {args.teacher}: no best.pth in it; give the work dir of a '
+                     "teacher's run (the quickstart's is <work-dir>/teacher)")
     work = osp.abspath(args.work_dir)
     config = config_path(args.config or DLD_CONFIGS[args.setting])
     teacher_config = config_path(args.teacher_config)
@@ -204,8 +213,18 @@ def main(argv=None) -> int:
         f'train_cfg.max_epochs={args.teacher_epochs}',
         f'param_scheduler.0.end={args.teacher_epochs}']
     start = time.time()
-    teacher_dir = train_teacher(teacher_config, work, args.min_teacher_accuracy,
-                                args.teacher_attempts, amp, epochs)
+    if args.teacher is None:
+        teacher_dir = train_teacher(teacher_config, work, args.min_teacher_accuracy,
+                                    args.teacher_attempts, amp, epochs)
+    else:
+        teacher_dir = osp.abspath(args.teacher)
+        print(f'\n=== 1/5 HR teacher: the one in {teacher_dir} (--teacher)', flush=True)
+        if not teacher_is_good(teacher_dir, args.min_teacher_accuracy):
+            raise SystemExit(
+                f'The teacher in {teacher_dir} reads fewer than '
+                f'{100 * args.min_teacher_accuracy:.0f} % of validation plates: a student '
+                'distilled from it would read nothing. Train one (leave out --teacher), or '
+                'accept it with --min-teacher-accuracy 0.')
     run('2/5 DLD student + selector',
         ['tools/train.py', config, '--work-dir', dld_dir, *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])

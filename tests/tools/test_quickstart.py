@@ -16,9 +16,13 @@ train_cfg = dict(max_epochs=1, val_interval=1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('setting,stream', [('efficiency', 'hr'), ('lr', 'lr')])
-def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_config, tmp_path,
-                                                              capsys, setting, stream):
+@pytest.mark.parametrize('setting,stream,given_teacher', [('efficiency', 'hr', False),
+                                                          ('lr', 'lr', True)])
+def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_config, train_tool,
+                                                              run_name, tmp_path, capsys,
+                                                              setting, stream, given_teacher):
+    """In the LR setting with a teacher trained already (``--teacher``, as a
+    user trying the other setting would): step 1 is skipped."""
     quickstart = load_tool('quickstart')
     data = str(tmp_path / 'data')
     configs = {}
@@ -28,12 +32,20 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
         configs[name] = tmp_path / f'{name}.py'
         configs[name].write_text(tiny_config(base, data, ONE_EPOCH.format(model=model)))
     work = tmp_path / 'work'
+    teacher = work / 'teacher'
+    given = []
+    if given_teacher:
+        teacher = tmp_path / 'trained_before'
+        train_tool.main([str(configs['teacher']), '--work-dir', str(teacher), '--cfg-options',
+                         f'experiment_name={run_name()}'])
+        given = ['--teacher', str(teacher)]
     assert quickstart.main(['--work-dir', str(work), '--teacher-config', str(configs['teacher']),
-                            '--config', str(configs['dld']), '--tracks', '2',
+                            '--config', str(configs['dld']), '--tracks', '2', *given,
                             '--min-teacher-accuracy', '0']) == 0  # one tiny epoch reads none
     out = capsys.readouterr().out
 
-    assert osp.isfile(work / 'teacher' / 'best.pth') and osp.isfile(work / 'student.pth')
+    assert osp.isfile(teacher / 'best.pth') and osp.isfile(work / 'student.pth')
+    assert osp.isdir(work / 'teacher') is not given_teacher  # trained here, or not at all
     report = json.loads((work / 'report' / 'report.json').read_text())
     assert report and osp.isfile(work / 'report' / 'pareto.png')
     sample = (work / 'sample.txt').read_text().splitlines()
@@ -55,7 +67,8 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
               for part in summary.group(2).split(', ')}
     assert sum(chosen.values()) == 4
     assert chosen == {s: sum(r['scale'] == s for r in frames) for s in chosen}
-    for name in ('teacher/best.pth', 'student.pth', 'report/report.md', 'predictions.jsonl'):
+    assert str(teacher / 'best.pth') in out
+    for name in ('student.pth', 'report/report.md', 'predictions.jsonl'):
         assert str(work / name) in out
 
 
@@ -202,3 +215,38 @@ def test_a_step_imports_packages_of_the_folder_the_quickstart_started_in(load_to
     monkeypatch.chdir(tmp_path)
     quickstart.run('1/1 a step', ['-c', 'import my_plate_pkg; print(my_plate_pkg.WHERE)'])
     assert 'mine' in capfd.readouterr().out
+
+
+def test_a_given_teacher_is_distilled_from_and_checked_like_a_trained_one(load_tool, tmp_path,
+                                                                          monkeypatch, capsys):
+    quickstart = load_tool('quickstart')
+    _teacher_run(tmp_path / 'good', 0.9)
+    runs = TeacherRuns([])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path / 'w'), '--teacher', str(tmp_path / 'good')])
+    [dld] = runs.calls  # no teacher trained: the DLD run reads the given one
+    assert f'model.teacher_ckpt={tmp_path / "good"}' in dld
+    assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
+
+    _teacher_run(tmp_path / 'plateau', 0.1)
+    runs = TeacherRuns([])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(SystemExit, match=r'plateau.*reads fewer than 50 % of validation plates'):
+        quickstart.main(['--work-dir', str(tmp_path / 'w'), '--teacher',
+                         str(tmp_path / 'plateau')])
+    assert runs.calls == []
+
+
+@pytest.mark.parametrize('args, says', [
+    (['--teacher', '{tmp}/none'], 'no best.pth in it'),
+    (['--teacher', '{tmp}', '--teacher-epochs', '3'], '--teacher gives one trained already'),
+])
+def test_a_given_teacher_is_checked_before_any_step(load_tool, tmp_path, capsys, args, says):
+    quickstart = load_tool('quickstart')
+    (tmp_path / 'best.pth').write_bytes(b'')
+    with pytest.raises(SystemExit):
+        quickstart.main(['--work-dir', str(tmp_path / 'w'),
+                         *[a.format(tmp=tmp_path) for a in args]])
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / 'w').exists()
