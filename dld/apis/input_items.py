@@ -152,9 +152,6 @@ def _as_input_list(inputs) -> list:
     return list(inputs)
 
 
-
-
-
 def _unsupported(obj) -> str:
     """Why ``obj`` is no input, with what to do for a tensor."""
     if isinstance(obj, torch.Tensor):
