@@ -3,16 +3,17 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from tiny_dld import BASE, SCALES, recognizer_cfg
+from tiny_dld import BASE, SCALES, TRAINED_WIDTH, recognizer_cfg
 
 from dld.apis import CheckpointMismatchError
 from dld.apis.model_loading import load_recognizer_weights, read_state_dict
 from dld.registry import MODELS
 
 
-def _build(**extra):
+def _build(width: int = TRAINED_WIDTH, **extra):
+    """A recognizer of the tiny run's student width (of ``width``)."""
     init_default_scope('dld')
-    return MODELS.build(dict(recognizer_cfg(12), **extra))
+    return MODELS.build(dict(recognizer_cfg(width), **extra))
 
 
 def test_a_dld_runs_student_loads_as_a_recognizer(tiny_run):
@@ -82,12 +83,12 @@ def test_a_checkpoint_of_another_decoder_is_refused_not_half_loaded(tmp_path):
     torch.save(dict(state_dict=attention.state_dict(), meta={}), path)
     with pytest.raises(CheckpointMismatchError, match=r"weight\(s\) inside parts of the model "
                        r"that the model lacks, e\.g\. \['decoder\."):
-        load_recognizer_weights(_build(), str(path))
+        load_recognizer_weights(_build(12), str(path))
     # a training-only head the model lacks is not a part of it: still loaded
     with_head = MODELS.build(dict(recognizer_cfg(12), aux_decoder=dict(type='CTCDecoder')))
     path = tmp_path / 'with_head.pth'
     torch.save(dict(state_dict=with_head.state_dict(), meta={}), path)
-    load_recognizer_weights(_build(), str(path))
+    load_recognizer_weights(_build(12), str(path))
 
 
 @pytest.mark.parametrize('scales', [SCALES[::-1], (1.0, 0.7, 0.4), SCALES[:2]],

@@ -297,9 +297,9 @@ def test_hr_teacher_config_reads_the_image_as_its_hr_frame(tiny_run):
     """An HR teacher's test pipeline loads and packs only HR
     (``PackPlateInputs(main_stream='hr')``): the image given is its HR
     frame, resized to ``hr_size``, and a label file's HR frames are read."""
-    from tiny_dld import recognizer_cfg
+    from tiny_dld import TRAINED_WIDTH, recognizer_cfg
     cfg = Config.fromfile(tiny_run['baseline_config'])
-    cfg.model = recognizer_cfg(16)
+    cfg.model = recognizer_cfg(TRAINED_WIDTH)
     dataset = cfg.test_dataloader.dataset
     dataset.load_hr = True
     dataset.pipeline = [

@@ -18,7 +18,7 @@ from dld.evaluation.metrics import plate_scores, vote_track
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
-from tiny_dld import make_tiny_run, recognizer_cfg  # noqa: E402
+from tiny_dld import TRAINED_WIDTH, make_tiny_run, recognizer_cfg  # noqa: E402
 
 
 class NotAllowed:
@@ -251,7 +251,7 @@ def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, tes
                                                                    run_name, tmp_path):
     # The teacher is a student (teacher_from='student'), built like one; the
     # extracted checkpoint holds no teacher weights, and evaluation needs none.
-    teacher = recognizer_cfg(12)
+    teacher = recognizer_cfg(TRAINED_WIDTH)
     config = _dld_test_config(
         tiny_run, tmp_path, f", teacher_from='student', teacher=dict(_delete_=True, **{teacher!r})")
     metrics = test_tool.main(_dld_args(config, tiny_run['student'], tmp_path, run_name))
