@@ -96,8 +96,8 @@ def markdown_report(report: dict) -> str:
         'scales can reach, the most plates at the fewest FLOPs (per image, the smallest scale '
         "at which the student is right, else the smallest). The oracle at the selector's "
         "accuracy is the cheapest per-image choice that reads as many plates as the selector "
-        "does: the selector's FLOPs are judged against it. DLD + selector + reread (when the "
-        'config sets `test_cfg.reread`) '
+        "(more, where the smallest scale alone reads more): the selector's FLOPs are judged "
+        'against it. DLD + selector + reread (when the config sets `test_cfg.reread`) '
         'counts the selector and every read of an image; its scale histogram counts the '
         'scale of the kept reading.',
         '* images/s: wall-clock throughput of `predict` on the device above (data loading '
