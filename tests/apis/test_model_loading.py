@@ -11,7 +11,7 @@ from dld.registry import MODELS
 
 
 def _build(width: int = TRAINED_WIDTH, **extra):
-    """A recognizer of the tiny run's student width (of ``width``)."""
+    """A recognizer as wide as the tiny run's models (or ``width``)."""
     init_default_scope('dld')
     return MODELS.build(dict(recognizer_cfg(width), **extra))
 

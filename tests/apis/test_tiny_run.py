@@ -1,7 +1,9 @@
 """The tiny run that the inference and report tests share reads some test
-plates and misses others, at every scale: their accuracy comparisons then
-compare readings, not 0 with 0 (the models of a few seconds' training read
-none). Shipped weights retrained badly fail here first."""
+plates and misses others, at every scale, and its selector chooses more
+than one scale: their comparisons then compare readings, not 0 with 0 (the
+models of a few seconds' training read none), and a selector that sends
+every image to one scale would hide a mix-up of scale indices. Shipped
+weights retrained badly fail here first."""
 import pytest
 from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
@@ -30,3 +32,11 @@ def test_the_tiny_students_read_some_plates_but_not_all(tiny_run):
     assert len(set(per_scale)) > 1, 'every scale reads alike: per-scale comparisons cannot bite'
     baseline = _plate_accuracy(tiny_run['baseline_config'], tiny_run['baseline'])
     assert 0 < baseline < 1
+
+
+@pytest.mark.slow
+def test_the_tiny_selector_chooses_more_than_one_scale(tiny_run):
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    chosen = {s.pred_scale for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0)
+              for s in model.test_step(batch)}
+    assert len(chosen) > 1, chosen
