@@ -40,3 +40,13 @@ def test_the_tiny_selector_chooses_more_than_one_scale(tiny_run):
     chosen = {s.pred_scale for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0)
               for s in model.test_step(batch)}
     assert len(chosen) > 1, chosen
+
+
+@pytest.mark.slow
+def test_each_image_is_read_at_the_scale_its_selector_logits_pick(tiny_run):
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        data = model.data_preprocessor(batch, False)
+        best = model.selector_logits(data['inputs']).argmax(dim=1).tolist()
+        read = [s.pred_scale for s in model.test_step(batch)]
+        assert read == [model.scales[i] for i in best]
