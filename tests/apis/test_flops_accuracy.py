@@ -9,8 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
-from mmengine.runner import Runner
-from tiny_dld import SCALES
+from tiny_dld import SCALES, evaluate_test_set
 
 from dld.apis.flops_accuracy import (
     CachedTestSet,
@@ -19,7 +18,6 @@ from dld.apis.flops_accuracy import (
     metric_prefixes,
     scale_histogram,
 )
-from dld.apis.model_loading import init_model
 from dld.apis.report_writing import write_report
 
 
@@ -61,17 +59,9 @@ def _rows(rep):
 
 
 def _direct_metrics(tiny_run, force_scale=None):
-    """What tools/test.py computes: the test loader, test_step, the config's evaluator."""
-    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
-    if force_scale is not None:
-        model.test_cfg['force_scale'] = force_scale
-    evaluator = Evaluator(cfg.test_evaluator)
-    n = 0
-    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
-        samples = model.test_step(batch)
-        evaluator.process(samples, batch)
-        n += len(samples)
-    return evaluator.evaluate(n)
+    """What tools/test.py computes for the tiny run's student."""
+    extra = {} if force_scale is None else dict(force_scale=force_scale)
+    return evaluate_test_set(tiny_run['config'], tiny_run['student'], **extra)
 
 
 @pytest.mark.slow

@@ -5,23 +5,14 @@ models of a few seconds' training read none), and a selector that sends
 every image to one scale would hide a mix-up of scale indices. Shipped
 weights retrained badly fail here first."""
 import pytest
-from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
-from tiny_dld import SCALES
+from tiny_dld import SCALES, evaluate_test_set
 
 from dld.apis.model_loading import init_model
 
 
 def _plate_accuracy(config: str, checkpoint: str, **test_cfg) -> float:
-    model, cfg = init_model(config, checkpoint)
-    model.test_cfg.update(test_cfg)
-    evaluator = Evaluator(cfg.test_evaluator)
-    n = 0
-    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
-        samples = model.test_step(batch)
-        evaluator.process(samples, batch)
-        n += len(samples)
-    return evaluator.evaluate(n)['plate/accuracy']
+    return evaluate_test_set(config, checkpoint, **test_cfg)['plate/accuracy']
 
 
 @pytest.mark.slow

@@ -156,6 +156,24 @@ def collate(items: list) -> dict:
     return pseudo_collate(items)
 
 
+def evaluate_test_set(config: str, checkpoint: str, **test_cfg) -> dict:
+    """What tools/test.py computes: the config's test loader, ``test_step``
+    with ``test_cfg`` added to the model's, the config's evaluator."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+
+    from dld.apis.model_loading import init_model
+    model, cfg = init_model(config, checkpoint)
+    model.test_cfg.update(test_cfg)
+    evaluator = Evaluator(cfg.test_evaluator)
+    n = 0
+    for batch in Runner.build_dataloader(cfg.test_dataloader, seed=0):
+        samples = model.test_step(batch)
+        evaluator.process(samples, batch)
+        n += len(samples)
+    return evaluator.evaluate(n)
+
+
 # Training the shipped weights: run this file.
 
 
