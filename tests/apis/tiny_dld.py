@@ -22,6 +22,7 @@ The result is cached in ``root``: other test modules of the session reuse it.
 import json
 import os
 import os.path as osp
+from collections import Counter
 
 import torch
 from mmengine.config import Config
@@ -199,28 +200,17 @@ def _train(model, batches, steps: int, lr: float = 1e-3) -> None:
     model.eval()
 
 
-def _plate_accuracy(model, data_root: str, main_stream: str) -> float:
+def _read_test_split(model, data_root: str, main_stream: str = 'lr') -> list:
     from mmengine.runner import Runner
     hr = main_stream == 'hr'
     cfg = loader(data_root, 'test', pipeline(main_stream, with_hr=hr), load_hr=hr)
-    right = total = 0
     with torch.no_grad():
-        for batch in Runner.build_dataloader(cfg, seed=0):
-            for sample in model.test_step(batch):
-                right += sample.pred_text == sample.gt_text
-                total += 1
-    return right / total
+        return [s for batch in Runner.build_dataloader(cfg, seed=0)
+                for s in model.test_step(batch)]
 
 
-def _chosen_scales(dld, data_root: str) -> str:
-    from collections import Counter
-
-    from mmengine.runner import Runner
-    chosen = Counter()
-    with torch.no_grad():
-        for batch in Runner.build_dataloader(loader(data_root, 'test', pipeline()), seed=0):
-            chosen.update(f'{s.pred_scale:g}x' for s in dld.test_step(batch))
-    return ', '.join(f'{scale}: {n}' for scale, n in sorted(chosen.items()))
+def _plate_accuracy(samples: list) -> float:
+    return sum(s.pred_text == s.gt_text for s in samples) / len(samples)
 
 
 def train_weights(out_dir: str = WEIGHTS, data_root: str = 'data/tiny_run_plates',
@@ -263,7 +253,7 @@ def train_weights(out_dir: str = WEIGHTS, data_root: str = 'data/tiny_run_plates
         _train(teacher, _batches(data_root, pipeline('hr', with_hr=True)), teacher_steps)
         _save(teacher.state_dict(), teacher_path)
     teacher.eval()
-    read['teacher on HR'] = _plate_accuracy(teacher, data_root, 'hr')
+    read['teacher on HR'] = _plate_accuracy(_read_test_split(teacher, data_root, 'hr'))
     if read['teacher on HR'] < 0.5:
         raise RuntimeError(f"the teacher reads {read['teacher on HR']:.0%} of the HR test "
                            f'plates after {teacher_steps} steps: try another seed than {seed}')
@@ -273,18 +263,20 @@ def train_weights(out_dir: str = WEIGHTS, data_root: str = 'data/tiny_run_plates
     baseline.load_state_dict(teacher.state_dict())
     _train(baseline, _batches(data_root, pipeline()), student_steps)
     _save(baseline.state_dict(), osp.join(out_dir, 'baseline.pth'))
-    read['no-KD student on LR'] = _plate_accuracy(baseline, data_root, 'lr')
+    read['no-KD student on LR'] = _plate_accuracy(_read_test_split(baseline, data_root))
 
     set_random_seed(seed)
     dld = MODELS.build(dict(configs['full'], init_student_from_teacher=True))
     _train(dld, _batches(data_root, pipeline(with_hr=True)), student_steps)
     _save({k: v for k, v in dld.state_dict().items() if not k.startswith('teacher.')},
           osp.join(out_dir, 'student.pth'))
-    read['DLD student + selector on LR'] = _plate_accuracy(dld, data_root, 'lr')
-    read["the selector's scales"] = _chosen_scales(dld, data_root)
+    chosen = _read_test_split(dld, data_root)
+    read['DLD student + selector on LR'] = _plate_accuracy(chosen)
+    scales = Counter(f'{s.pred_scale:g}x' for s in chosen)
+    read["the selector's scales"] = ', '.join(f'{k}: {n}' for k, n in sorted(scales.items()))
     for scale in SCALES:
         dld.test_cfg['force_scale'] = scale
-        read[f'DLD student at {scale:g}x'] = _plate_accuracy(dld, data_root, 'lr')
+        read[f'DLD student at {scale:g}x'] = _plate_accuracy(_read_test_split(dld, data_root))
     return read
 
 
