@@ -40,6 +40,7 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
@@ -191,7 +192,7 @@ def main(argv=None) -> dict:
             # infer.py says it
             print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
             sys.exit(2)
-        with data_errors_exit('test.py'):
+        with loader_workers_stopped(runner), data_errors_exit('test.py'):
             metrics = to_jsonable(runner.test())
     if args.max_batches:  # a part of the test set: the file says so
         metrics['max_batches'] = args.max_batches

@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
     config_errors_exit,
@@ -184,7 +185,7 @@ def main(argv=None) -> None:
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
         warn_if_not_annealed(runner)
-        with stop_on_signals(runner):
+        with loader_workers_stopped(runner), stop_on_signals(runner):
             with data_errors_exit('train.py'):
                 runner.train()
     finish_run()

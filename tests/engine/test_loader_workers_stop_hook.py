@@ -6,7 +6,7 @@ from mmengine.runner import Runner
 from tiny_runner_parts import TinyData, TinyModel
 from torch.utils.data import DataLoader
 
-from dld.engine.hooks.loader_workers_stop_hook import stop_loader_workers
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped, stop_loader_workers
 
 
 class _SeesWorkers(Hook):
@@ -55,3 +55,21 @@ def test_stopped_workers_leave_the_loader_usable():
     assert sum(len(b['data_samples']) for b in loader) == 8  # new workers
     assert stop_loader_workers(loader) and not stop_loader_workers(loader)
     assert not stop_loader_workers(DataLoader(TinyData(), batch_size=4))
+
+
+class _Fails(Hook):
+    def after_train_epoch(self, runner):
+        raise RuntimeError('a run that fails')
+
+
+def test_a_run_that_raises_stops_its_workers_in_loader_workers_stopped(tmp_path):
+    """after_run never comes; the context the tools run in stops them."""
+    sees = _SeesWorkers()
+    runner = _runner(tmp_path, 'fails', True, sees)
+    runner.register_hook(_Fails(), priority='LOWEST')
+    with pytest.raises(RuntimeError, match='a run that fails'):
+        with loader_workers_stopped(runner):
+            runner.train()
+    loader, workers = runner.train_dataloader, sees.workers
+    assert len(workers) == 2
+    assert loader._iterator is None and not any(w.is_alive() for w in workers)

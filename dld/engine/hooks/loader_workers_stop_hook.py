@@ -1,4 +1,6 @@
 """Stop the data loaders' persistent workers when a run ends."""
+import contextlib
+
 from mmengine.hooks import Hook
 
 from dld.registry import HOOKS
@@ -16,6 +18,25 @@ def stop_loader_workers(loader) -> bool:
     return True
 
 
+def stop_run_loader_workers(runner) -> None:
+    """Stop the persistent workers of ``runner``'s train, val and test loaders."""
+    # The loops' attributes, not runner.train_loop: that would build an
+    # unbuilt loop (and its loader) only to stop it.
+    for loop in (runner._train_loop, runner._val_loop, runner._test_loop):
+        stop_loader_workers(getattr(loop, 'dataloader', None))
+
+
+@contextlib.contextmanager
+def loader_workers_stopped(runner):
+    """Stop ``runner``'s loader workers when the block leaves, by an error
+    too: ``after_run`` (the hook below) is skipped by a run that raises, and
+    its workers then wait for the garbage collector (see the hook)."""
+    try:
+        yield
+    finally:
+        stop_run_loader_workers(runner)
+
+
 @HOOKS.register_module()
 class LoaderWorkersStopHook(Hook):
     """Stop the persistent workers of the run's train, val and test loaders
@@ -27,14 +48,11 @@ class LoaderWorkersStopHook(Hook):
     test). Finalized there, torch's shutdown cannot reach workers whose
     queues were collected first, and waits 5 s for each worker before it
     kills it: 10 s per loader of two workers. Stopped here they exit at
-    once. A run that raises skips ``after_run``; its workers are stopped as
-    before, or when the process exits.
+    once. A run that raises skips ``after_run``: ``tools/train.py`` and
+    ``tools/test.py`` run it in :func:`loader_workers_stopped`.
     """
 
     priority = 'LOWEST'
 
     def after_run(self, runner) -> None:
-        # The loops' attributes, not runner.train_loop: that would build an
-        # unbuilt loop (and its loader) only to stop it.
-        for loop in (runner._train_loop, runner._val_loop, runner._test_loop):
-            stop_loader_workers(getattr(loop, 'dataloader', None))
+        stop_run_loader_workers(runner)
