@@ -43,7 +43,7 @@ setup(
         # tools/deployment/export_onnx.py (torch's dynamo exporter) and the
         # ONNX Runtime reader, dld/deploy/onnx_reader.py
         'deploy': DEPLOY,
-        'dev': ['pytest>=7.0', 'ruff>=0.4'] + DEPLOY,
+        'dev': ['pytest>=7.0', 'pytest-xdist>=3.0', 'ruff>=0.4'] + DEPLOY,
     },
     license='Apache-2.0',
 )
