@@ -15,6 +15,14 @@ from dld.models.losses.functional import estimate_unread_scores, topk_sequence_k
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
+from .distiller_checks import (
+    check_aux_decoder,
+    check_choices,
+    check_keys,
+    check_reread,
+    check_task_loss_settings,
+)
+from .feature_connectors import CONNECTOR_KINDS, build_connectors
 from .scale_costs import ScaleCosts
 from .sequence_plan import SequencePlan
 from .teacher_checkpoint import link_target, load_teacher_weights, teacher_hint
@@ -214,19 +222,14 @@ class DLDDistiller(BaseModel):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        _check_choice('scale_strategy', scale_strategy, ('all', 'sampled'))
-        _check_choice('selector_score', selector_score, ('kl', 'gt_nll', 'top1_miss'))
-        _check_choice('selector_decisions', selector_decisions, ('gumbel', 'expected'))
+        check_choices(scale_strategy=scale_strategy, selector_score=selector_score,
+                      selector_decisions=selector_decisions, cost=cost,
+                      student_scale_weighting=student_scale_weighting,
+                      student_stage_scales=student_stage_scales, teacher_input=teacher_input,
+                      teacher_from=teacher_from, teacher_gate=teacher_gate)
         if selector_decisions == 'expected' and scale_strategy != 'all':
             raise ValueError("selector_decisions='expected' weighs every scale's score: "
                              "it needs scale_strategy='all'.")
-        _check_choice('cost', cost, ('flops', 'scale_pow'))
-        _check_choice('student_scale_weighting', student_scale_weighting,
-                      ('uniform', 'selected'))
-        _check_choice('student_stage_scales', student_stage_scales, ('uniform', 'selector'))
-        _check_choice('teacher_input', teacher_input, ('hr', 'lr'))
-        _check_choice('teacher_from', teacher_from, ('teacher', 'student'))
-        _check_choice('teacher_gate', teacher_gate, ('none', 'top1_right'))
         self.teacher_gate = teacher_gate
         if not 0.0 < teacher_scale <= 1.0:
             raise ValueError(f'teacher_scale must be in (0, 1], got {teacher_scale}.')
@@ -253,8 +256,8 @@ class DLDDistiller(BaseModel):
         # (per-scale BatchNorm included), e.g. a no-KD baseline read beside it.
         self.student_cfg = copy.deepcopy(student)
         self.student = MODELS.build(student)
-        _check_aux_decoder(self.student)
-        _check_task_loss_settings(self.student)
+        check_aux_decoder(self.student)
+        check_task_loss_settings(self.student)
         self.selector = None if selector is None else MODELS.build(
             dict(selector, scales=self.scales))
         self.fixed_scale = fixed_scale
@@ -271,9 +274,9 @@ class DLDDistiller(BaseModel):
         self.student_scale_weighting = student_scale_weighting
         self.unalignable_nll = unalignable_nll
         self.test_cfg = dict(test_cfg or {})
-        _check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
+        check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
                     " (the student's decoding is the student config's test_cfg)")
-        _check_reread(self.test_cfg.get('reread'), self.scales)
+        check_reread(self.test_cfg.get('reread'), self.scales)
 
         losses = dict(losses or {})
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
@@ -293,11 +296,12 @@ class DLDDistiller(BaseModel):
                              'distiller scores every scale (estimate_unread_scores) and '
                              'charges every scale its cost; leave it out.')
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
-        _check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
+        check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
         self.feature_levels.update(feature_levels or {})
-        _check_keys('connectors', connectors or {}, tuple(CONNECTOR_KINDS))
+        check_keys('connectors', connectors or {}, tuple(CONNECTOR_KINDS))
         self.connector_cfgs = {level: dict(cfg) for level, cfg in (connectors or {}).items()}
-        self.connectors = self._build_connectors() if self.feature_loss else None
+        self.connectors = build_connectors(self.student, self.teacher, self.base_size,
+                                           self.connector_cfgs) if self.feature_loss else None
 
         self.register_buffer('teacher_loaded', torch.tensor(False))
         self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
@@ -414,21 +418,6 @@ class DLDDistiller(BaseModel):
         else:
             print_log('Student and teacher differ in shape: the student keeps '
                       'its own initialisation.', logger='current')
-
-    def _build_connectors(self) -> nn.ModuleDict:
-        """Adapters from student to teacher widths, one per level (the
-        decoder's where both decoders have hidden states), each its
-        default merged with ``connectors[level]``."""
-        shapes_s = _feature_dims(self.student, self.base_size)
-        shapes_t = _feature_dims(self.teacher, self.base_size)
-        conns = nn.ModuleDict()
-        for level, (kind, in_key, out_key) in CONNECTOR_KINDS.items():
-            if not (shapes_s.get(level) and shapes_t.get(level)):
-                continue
-            cfg = dict(type=kind, **self.connector_cfgs.get(level, {}))
-            conns[level] = MODELS.build(cfg, default_args={in_key: shapes_s[level],
-                                                           out_key: shapes_t[level]})
-        return conns
 
     def train(self, mode: bool = True) -> 'DLDDistiller':
         """Keeps the teacher in eval mode whatever the caller asks."""
@@ -858,7 +847,7 @@ class DLDDistiller(BaseModel):
         self._read(inputs, data_samples, [(scale, idx.tolist()) for scale, idx in groups])
         reread = self.test_cfg.get('reread') if reread is None else reread
         if reread and force_scale is None:
-            _check_reread(reread, self.scales)
+            check_reread(reread, self.scales)
             for scale in sorted(float(s) for s in reread['scales']):
                 unsure = [i for i, ds in enumerate(data_samples)
                           if ds.pred_score < reread['min_score'] and ds.pred_scale < scale]
@@ -901,96 +890,12 @@ def _pick(values: Optional[List[float]], idx: torch.Tensor) -> Optional[List[flo
     return None if values is None else [values[i] for i in idx.tolist()]
 
 
-def _check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
-    """``test_cfg.reread`` must name a probability and candidate scales."""
-    if not reread:
-        return
-    unknown = set(reread) - {'min_score', 'scales'}
-    if unknown or 'min_score' not in reread or not reread.get('scales'):
-        raise ValueError('test_cfg.reread must be dict(min_score=<probability>, '
-                         f'scales=[<candidate scales>]), got {reread}')
-    if not 0.0 <= float(reread['min_score']) <= 1.0:
-        raise ValueError(f"test_cfg.reread.min_score is a probability, got {reread['min_score']}")
-    # The student keeps BatchNorm statistics per candidate scale only.
-    missing = [s for s in reread['scales'] if float(s) not in scales]
-    if missing:
-        raise ValueError(f'test_cfg.reread.scales {missing} are not candidate scales '
-                         f'{list(scales)}')
-
-
-#: Each feature level's default connector and the names of its widths.
-CONNECTOR_KINDS = dict(backbone=('FeatureMapConnector', 'in_channels', 'out_channels'),
-                       encoder=('SequenceConnector', 'in_dim', 'out_dim'),
-                       decoder=('SequenceConnector', 'in_dim', 'out_dim'))
-
-
-def _check_keys(name: str, cfg: dict, allowed: Sequence[str], hint: str = '') -> None:
-    """A misspelt key would otherwise be ignored, silently."""
-    unknown = sorted(set(cfg) - set(allowed))
-    if unknown:
-        raise KeyError(f'DLDDistiller.{name}: unknown key(s) {unknown}; allowed: '
-                       f'{list(allowed)}{hint}.')
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {list(choices)}, got {value!r}')
-
-
 def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
     return MODELS.build(cfg) if cfg is not None else None
 
 
-def _check_task_loss_settings(student: nn.Module) -> None:
-    """The distiller's task term is the student decoder's NLL of the ground
-    truth per character, at weight 1 (``model.losses`` weigh the teacher's
-    terms against it): a ``loss_weight`` or ``label_smoothing`` set on the
-    student's ``module_loss`` is not read there, and is refused rather than
-    ignored."""
-    loss = getattr(getattr(student, 'decoder', None), 'module_loss', None)
-    ignored = {name: getattr(loss, name) for name, unread in
-               (('loss_weight', 1.0), ('label_smoothing', 0.0))
-               if getattr(loss, name, unread) != unread}
-    if ignored:
-        raise ValueError(
-            f'model.student.decoder.module_loss sets {ignored}, which the distiller\'s task '
-            "term does not read (it is the decoder's plain NLL per character, weight 1); "
-            'weigh the teacher\'s terms in model.losses instead')
-
-
-def _check_aux_decoder(student: nn.Module) -> None:
-    """The distiller weighs the student's losses per image and scale, so a
-    training-only head must give its loss per sample."""
-    aux = getattr(student, 'aux_decoder', None)
-    if aux is not None and not callable(getattr(aux.module_loss, 'sample_losses', None)):
-        raise ValueError(
-            f'DLDDistiller: the student\'s aux_decoder loss {type(aux.module_loss).__name__} '
-            'gives no per-sample losses (`sample_losses`); use a CTCDecoder head with '
-            'CTCModuleLoss.')
-
-
 def _in_channels(cfg: dict) -> int:
     return int(cfg.get('backbone', {}).get('in_channels', 3))
-
-
-def _feature_dims(model: nn.Module, base_size: Tuple[int, int]) -> Dict[str, int]:
-    """Channel widths of a recognizer's feature levels, by a dry run."""
-    from dld.utils.module_modes import evaluating
-    with evaluating(model), torch.no_grad():
-        x = torch.zeros(1, _model_in_channels(model), *base_size)
-        feats = model.forward_features(x, targets=[[0]])
-    dims = dict(backbone=feats['backbone_out'].shape[1],
-                encoder=feats['encoder_out'].shape[-1])
-    if feats.get('decoder_hidden') is not None:
-        dims['decoder'] = feats['decoder_hidden'].shape[-1]
-    return dims
-
-
-def _model_in_channels(model: nn.Module) -> int:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            return m.in_channels
-    return 3
 
 
 def _step_mask(targets: List[List[int]], length: int, device) -> torch.Tensor:

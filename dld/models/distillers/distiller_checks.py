@@ -1,0 +1,86 @@
+"""Checks of :class:`DLDDistiller`'s settings, run when it is built.
+
+Why: a misspelt key, a setting the distiller does not read, or a
+combination that trains nothing would otherwise cost a run before anyone
+noticed; each is refused at build time with the setting's name.
+"""
+from typing import Optional, Sequence
+
+import torch.nn as nn
+
+#: Each string setting and the values it takes.
+CHOICES = dict(
+    scale_strategy=('all', 'sampled'),
+    selector_score=('kl', 'gt_nll', 'top1_miss'),
+    selector_decisions=('gumbel', 'expected'),
+    cost=('flops', 'scale_pow'),
+    student_scale_weighting=('uniform', 'selected'),
+    student_stage_scales=('uniform', 'selector'),
+    teacher_input=('hr', 'lr'),
+    teacher_from=('teacher', 'student'),
+    teacher_gate=('none', 'top1_right'),
+)
+
+
+def check_choices(**settings: str) -> None:
+    """Each of ``settings`` (names of :data:`CHOICES`) is one of its values."""
+    for name, value in settings.items():
+        check_choice(name, value, CHOICES[name])
+
+
+def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {list(choices)}, got {value!r}')
+
+
+def check_keys(name: str, cfg: dict, allowed: Sequence[str], hint: str = '') -> None:
+    """A misspelt key would otherwise be ignored, silently."""
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise KeyError(f'DLDDistiller.{name}: unknown key(s) {unknown}; allowed: '
+                       f'{list(allowed)}{hint}.')
+
+
+def check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
+    """``test_cfg.reread`` must name a probability and candidate scales."""
+    if not reread:
+        return
+    unknown = set(reread) - {'min_score', 'scales'}
+    if unknown or 'min_score' not in reread or not reread.get('scales'):
+        raise ValueError('test_cfg.reread must be dict(min_score=<probability>, '
+                         f'scales=[<candidate scales>]), got {reread}')
+    if not 0.0 <= float(reread['min_score']) <= 1.0:
+        raise ValueError(f"test_cfg.reread.min_score is a probability, got {reread['min_score']}")
+    # The student keeps BatchNorm statistics per candidate scale only.
+    missing = [s for s in reread['scales'] if float(s) not in scales]
+    if missing:
+        raise ValueError(f'test_cfg.reread.scales {missing} are not candidate scales '
+                         f'{list(scales)}')
+
+
+def check_task_loss_settings(student: nn.Module) -> None:
+    """The distiller's task term is the student decoder's NLL of the ground
+    truth per character, at weight 1 (``model.losses`` weigh the teacher's
+    terms against it): a ``loss_weight`` or ``label_smoothing`` set on the
+    student's ``module_loss`` is not read there, and is refused rather than
+    ignored."""
+    loss = getattr(getattr(student, 'decoder', None), 'module_loss', None)
+    ignored = {name: getattr(loss, name) for name, unread in
+               (('loss_weight', 1.0), ('label_smoothing', 0.0))
+               if getattr(loss, name, unread) != unread}
+    if ignored:
+        raise ValueError(
+            f'model.student.decoder.module_loss sets {ignored}, which the distiller\'s task '
+            "term does not read (it is the decoder's plain NLL per character, weight 1); "
+            'weigh the teacher\'s terms in model.losses instead')
+
+
+def check_aux_decoder(student: nn.Module) -> None:
+    """The distiller weighs the student's losses per image and scale, so a
+    training-only head must give its loss per sample."""
+    aux = getattr(student, 'aux_decoder', None)
+    if aux is not None and not callable(getattr(aux.module_loss, 'sample_losses', None)):
+        raise ValueError(
+            f'DLDDistiller: the student\'s aux_decoder loss {type(aux.module_loss).__name__} '
+            'gives no per-sample losses (`sample_losses`); use a CTCDecoder head with '
+            'CTCModuleLoss.')
