@@ -47,6 +47,13 @@ def parse_args(argv=None):
     if args.max_batches is not None and args.max_batches < 1:
         parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
                      '(leave it out to evaluate the whole test set)')
+    bad = [s for s in args.scales or () if not 0 < s <= 4]
+    if bad:
+        parser.error(f"--scales must be in (0, 4], got {' '.join(f'{s:g}' for s in bad)}")
+    from dld.utils.output_paths import unwritable_outputs
+    problems = unwritable_outputs(folders=[('--out', args.out)])
+    if problems:  # before the test set is read, not after
+        parser.error('; '.join(problems))
     return args
 
 

@@ -44,6 +44,7 @@ from dld.models.distillers import resolve_teacher_checkpoint
 from dld.utils.precision import autocast_to, resolve_amp
 
 from .model_loading import (
+    CheckpointMismatchError,
     build_model_for_inference,
     init_model,
     is_distiller_config,
@@ -343,11 +344,13 @@ class FlopsAccuracyEvaluator:
         try:
             missing, _ = self.model.teacher.load_state_dict(state, strict=False)
         except RuntimeError as err:  # shapes differ
-            raise RuntimeError(f"{teacher_checkpoint} does not fit the config's teacher{hint}: "
-                               f'{err}') from None
+            raise CheckpointMismatchError(
+                f"{teacher_checkpoint} does not fit the config's teacher{hint}: "
+                f'{err}') from None
         if missing:
-            raise RuntimeError(f"{teacher_checkpoint} does not hold the config's teacher{hint}: "
-                               f'{len(missing)} missing weight(s), e.g. {missing[:5]}')
+            raise CheckpointMismatchError(
+                f"{teacher_checkpoint} does not hold the config's teacher{hint}: "
+                f'{len(missing)} missing weight(s), e.g. {missing[:5]}')
         return True
 
     def _load_baseline(self, checkpoint: Optional[str],
@@ -520,8 +523,13 @@ class FlopsAccuracyEvaluator:
                                          "Oracle at the reread's accuracy"))
         for res in deployed:
             method, name = matched_names[res.method]
-            results.append(self._oracle(dld_fixed, p_student, sum(res.correct), method,
-                                        name + only))
+            oracle = self._oracle(dld_fixed, p_student, sum(res.correct), method, name + only)
+            if sum(oracle.correct) < sum(res.correct):  # only where --scales left some out
+                self.notes.append(
+                    f'{oracle.name!r} reads {sum(oracle.correct)} of {oracle.num_images} '
+                    f'plates, fewer than {res.name!r} ({sum(res.correct)}): no choice among '
+                    'the evaluated scales reads more')
+            results.append(oracle)
         return self._report(results)
 
     def scales_not_candidates(self) -> List[float]:
@@ -564,9 +572,13 @@ class FlopsAccuracyEvaluator:
                           student_gflops=self.costs.student_flops_at(s) / 1e9,
                           with_selector_gflops=self.costs.gflops_at(s, with_selector=True)
                           if self.has_selector else None) for s in self.scales]
-        hist = {r.method: scale_histogram(r.scales, self.scales) for r in results
-                if r.method in HISTOGRAM_METHODS}
         m = self.model
+        candidates = sorted({float(s) for s in m.scales}, reverse=True)
+        # keyed by the scales each row can choose: the selector's candidates,
+        # the oracle's evaluated scales
+        hist = {r.method: scale_histogram(r.scales, candidates if r.method in SELECTOR_METHODS
+                                          else self.scales)
+                for r in results if r.method in HISTOGRAM_METHODS}
         return dict(
             convention=CONVENTION,
             device=str(self.device) + (f' ({torch.cuda.get_device_name(self.device)})'
@@ -576,7 +588,7 @@ class FlopsAccuracyEvaluator:
             base_size=list(self.base_size),
             scales=self.scales,
             # The oracle rows choose among `scales`; the selector among these.
-            candidate_scales=sorted({float(s) for s in m.scales}, reverse=True),
+            candidate_scales=candidates,
             teacher_gflops=teacher_gflops,
             selector_gflops=self.costs.selector_flops / 1e9,
             # Training-only heads left out, as from the FLOPs.
@@ -599,14 +611,17 @@ class FlopsAccuracyEvaluator:
 #: The rows whose scale is chosen per image, counted in ``scale_histogram``.
 HISTOGRAM_METHODS = ('dld_selector', 'dld_reread', 'oracle', 'oracle_matched',
                      'oracle_matched_reread')
+#: Of those, the rows of the selector, which chooses among its candidates.
+SELECTOR_METHODS = ('dld_selector', 'dld_reread')
 
 
 def scale_histogram(chosen: Sequence[float], scales: Sequence[float]) -> Dict[str, int]:
     """How many images were read at each scale, keyed ``f'{s:g}'``, descending.
 
-    Every scale evaluated gets a key (0 when never chosen), and so does every
-    scale actually chosen: a selector also picks candidates that ``--scales``
-    left out of the fixed-scale rows, and its counts must add up to its images.
+    Every scale of ``scales`` (those the row can choose: the selector's
+    candidates, the oracle's evaluated scales) gets a key, 0 when never
+    chosen, and so does every scale actually chosen, so that the counts add
+    up to the images.
     """
     keys = sorted({float(s) for s in scales} | {float(s) for s in chosen}, reverse=True)
     counts = {f'{s:g}': 0 for s in keys}

@@ -379,6 +379,30 @@ def test_histogram_of_every_chosen_scale_adds_up_to_the_images(tiny_run, tmp_pat
         assert names[method].endswith('(scales 1 only)'), names[method]
     left_out = ', '.join(f'{s:g}' for s in sorted(SCALES, reverse=True) if s != 1.0)
     assert any(f'candidate scale(s) {left_out} left out by --scales' in n for n in rep['notes'])
+    # each row's counts are keyed by the scales it can choose
+    for method in ('dld_selector', 'dld_reread'):
+        assert list(hist[method]) == [f'{s:g}' for s in sorted(SCALES, reverse=True)]
+    for method in ('oracle', 'oracle_matched', 'oracle_matched_reread'):
+        assert list(hist[method]) == ['1']
+
+
+@pytest.mark.slow
+def test_an_oracle_over_fewer_scales_than_the_selectors_says_it_reads_fewer(tiny_run):
+    """At 0.4x alone the tiny student reads fewer plates than its selector:
+    the oracle row "at the selector's accuracy" cannot get there, and a note
+    says so."""
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       scales=[min(SCALES)], with_teacher=False)
+    rep = evaluator.evaluate()
+    rows = {r['method']: r for r in rep['methods']}
+    selector, oracle = rows['dld_selector'], rows['oracle_matched']
+    assert oracle['accuracy'] < selector['accuracy']
+    assert list(rep['scale_histogram']['dld_selector']) == \
+        [f'{s:g}' for s in sorted(SCALES, reverse=True)]
+    n = rep['num_images']
+    says = (f"{oracle['name']!r} reads {round(oracle['accuracy'] * n)} of {n} plates, fewer "
+            f"than {selector['name']!r} ({round(selector['accuracy'] * n)})")
+    assert any(note.startswith(says) for note in rep['notes'])
 
 
 def _without_hr_for_one_track(tiny_run, tmp_path):

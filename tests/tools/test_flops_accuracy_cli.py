@@ -61,3 +61,37 @@ def test_max_batches_below_one_is_an_argument_error(load_tool, capsys, value):
         tool.parse_args(args)
     assert info.value.code == 2
     assert f'--max-batches must be at least 1, got {value}' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('value', ['0', '-0.5', '5'])
+def test_a_scale_outside_0_to_4_is_an_argument_error(load_tool, capsys, value):
+    tool = load_tool('flops_accuracy')
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(['dld.py', 'dld.pth', '--scales', '1.0', value, '--out', 'report'])
+    assert info.value.code == 2
+    assert f'--scales must be in (0, 4], got {value}' in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_file_is_refused_before_anything_is_read(load_tool, capsys,
+                                                                    tmp_path):
+    """It was found only when the report was written, the run lost."""
+    tool = load_tool('flops_accuracy')
+    taken = tmp_path / 'report'
+    taken.write_text('not a folder\n')
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(['dld.py', 'dld.pth', '--out', str(taken)])
+    assert info.value.code == 2
+    assert f'--out {taken} is a file; give a folder' in capsys.readouterr().err
+    assert taken.read_text() == 'not a folder\n'
+
+
+@pytest.mark.slow
+def test_a_teacher_checkpoint_of_another_model_is_one_line(tool_and_run, tmp_path, capsys):
+    tool, run = tool_and_run
+    rc = tool.main([run['config'], run['student'], '--teacher-ckpt', run['student'],
+                    '--out', str(tmp_path / 'report'), '--device', 'cpu', '--scales', '1.0'])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert (f"flops_accuracy.py: cannot load the models: {run['student']} does not hold the "
+            "config's teacher") in err
+    assert 'Traceback' not in err
