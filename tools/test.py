@@ -107,6 +107,13 @@ def build_config(args) -> Config:
     # logged only): main() loads the checkpoint itself, strictly.
     cfg.load_from = None
     cfg.resume = False
+    missing = [key for key in ('test_dataloader', 'test_evaluator') if not cfg.get(key)]
+    if missing:
+        raise ConfigSettingError(f"the config sets no {' and no '.join(missing)}: test.py "
+                                 "evaluates the config's test set with its evaluator")
+    if not cfg.get('test_cfg'):
+        # MMEngine refuses a test set without a loop; this one is every config's
+        cfg.test_cfg = dict(type='TestLoop')
     if is_distiller_config(cfg.model):
         # Evaluation runs the student and the selector only; a full
         # checkpoint carries the teacher's weights anyway.

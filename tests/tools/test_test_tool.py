@@ -194,6 +194,29 @@ def test_an_unreadable_checkpoint_is_named(tiny_run, test_tool, run_name, tmp_pa
 
 
 @pytest.mark.slow
+def test_a_config_without_a_test_loop_is_evaluated_in_mmengines_own(tiny_run, test_tool,
+                                                                    run_name, tmp_path):
+    """As infer.py and the reports read it; MMEngine refused it with its
+    loader's whole dict."""
+    assert 'test_cfg' not in open(tiny_run['config']).read()
+    metrics = test_tool.main(_dld_args(tiny_run['config'], tiny_run['student'], tmp_path,
+                                       run_name))
+    expected = _direct_metrics(tiny_run['config'], tiny_run['student'])
+    assert metrics == pytest.approx(expected, **ACROSS_DEVICES)
+
+
+def test_a_config_without_a_test_evaluator_is_one_line(tiny_run, test_tool, tmp_path,
+                                                       capsys):
+    config = tmp_path / 'no_evaluator.py'
+    config.write_text(f"_base_ = [{tiny_run['config']!r}]\ntest_evaluator = None\n")
+    with pytest.raises(SystemExit) as exit_:
+        test_tool.main([str(config), tiny_run['student']])
+    assert exit_.value.code == 2
+    assert ("test.py: the config sets no test_evaluator: test.py evaluates the config's test "
+            'set with its evaluator') in capsys.readouterr().err
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('ckpt', ['full', 'student'])
 def test_a_dld_checkpoint_is_evaluated_without_its_teacher_file(tiny_run, test_tool, run_name,
                                                                 tmp_path, ckpt):
