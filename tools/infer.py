@@ -232,7 +232,8 @@ def main(argv=None) -> int:
         for t in result.get('tracks', []):
             votes = t['votes'] if t['text'] is not None else 0
             conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
-            print(f"track {t['track_id']}\t{t['text']}\t{conf}\t"
+            text = '-' if t['text'] is None else t['text']  # no frame read
+            print(f"track {t['track_id']}\t{text}\t{conf}\t"
                   f"{votes}/{t['num_frames']} votes")
 
     outputs = []

@@ -223,8 +223,10 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict],
 def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
                    stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     """Every image below ``path``; in a track folder of the ICPR layout (one
-    holding ``lr-*`` frames, :class:`~dld.datasets.LRLPRTrackDataset`) only
-    the ``stream`` frames, in frame order, labelled by its ``annotations.json``."""
+    holding ``lr-*`` or ``hr-*`` frames, :class:`~dld.datasets.LRLPRTrackDataset`)
+    only the ``stream`` frames, in frame order, labelled by its
+    ``annotations.json`` (one error item where it has none: HR crops read
+    by an LR student, unlabelled, would be wrong answers, not errors)."""
     root = osp.abspath(path)
     files = list_image_folder(root)
     if not files:
@@ -238,7 +240,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
         frames = {f: track_frame(osp.basename(f)) for f in names}
-        if not any(k is not None and k[0] == 'lr' for k in frames.values()):
+        if not any(k is not None for k in frames.values()):
             items.extend((InputItem(source=f, path=f), track) for f in names)
             continue
         # lr-K and hr-K are two views of one frame: the model reads one of them.
@@ -291,6 +293,23 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
                   # A missing image becomes that item's error when it is read,
                   # so one absent file does not turn the whole list into one.
                   check_files=False)
+    label_parts = _folder_track(path).parts
+
+    def line_track(track: str) -> _Track:
+        # a folder outside the file's (absolute paths): named by its last
+        # parts, as a folder given is
+        return (_folder_track(track)._replace(numbered=False) if osp.isabs(track) else
+                _Track(label_parts + (track, ), numbered=False))
+
+    def refused(err) -> Tuple[int, Tuple[InputItem, Optional[_Track]]]:
+        # A line the set cannot take (a label outside the dictionary, a
+        # broken line) is a record of its own, not an image count quietly
+        # smaller, and a track, the set's id for it ('line<N>' where none was
+        # read), so that the track votes list it as not read.
+        line = _line_number(err.where)
+        return line, (InputItem(source=err.where, error=f'label line not read: {err.reason}'),
+                      line_track(err.track_id or f'line{line}'))
+
     dataset = None
     try:
         dataset = PairedPlateDataset(**kwargs)
@@ -300,28 +319,18 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         if not bad:
             return [(InputItem(source=path, error=f'cannot read label file: {err}'), None)]
         # Every line refused: one record each, saying why, as for some.
-        return [(InputItem(source=e.where, error=f'label line not read: {e.reason}'), None)
-                for e in sorted(bad, key=lambda e: _line_number(e.where))]
+        return [item for _, item in sorted((refused(e) for e in bad), key=lambda x: x[0])]
     lines: List[Tuple[int, Tuple[InputItem, Optional[_Track]]]] = []
-    label_parts = _folder_track(path).parts
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
         image = info[f'{stream}_path']
-        track = str(info['track_id'])
         lines.append((_line_number(info.get('annotation')),
                       (InputItem(source=image, path=image, gt_text=info.get('gt_text') or None,
                                  frame_idx=int(info.get('frame_idx') or 0),
                                  annotation=info.get('annotation')),
-                       # a folder outside the file's (absolute paths): named
-                       # by its last parts, as a folder given is
-                       _folder_track(track)._replace(numbered=False) if osp.isabs(track) else
-                       _Track(label_parts + (track, ), numbered=False))))
-    # A line the set cannot take (a label outside the dictionary, a broken
-    # line) is a record of its own, not an image count quietly smaller, and
-    # comes where its line is, so the records read in the file's order.
-    lines.extend((_line_number(err.where),
-                  (InputItem(source=err.where, error=f'label line not read: {err.reason}'), None))
-                 for err in dataset.bad_annotations)
+                       line_track(str(info['track_id'])))))
+    # refused lines come where they are, so the records read in the file's order
+    lines.extend(refused(err) for err in dataset.bad_annotations)
     if not lines:
         return [(InputItem(source=path, error='label file lists no usable image'), None)]
     lines.sort(key=lambda line_item: line_item[0])  # stable: a line's frames stay in order

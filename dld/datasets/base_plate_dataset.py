@@ -264,6 +264,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             except PlateAnnotationError as err:
                 if self.strict:
                     raise
+                if isinstance(rec, TrackRecord):  # read, then refused
+                    err.track_id = rec.track_id
                 bad.append(err)
                 continue
             seen[rec.track_id] = rec.where

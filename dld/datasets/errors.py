@@ -7,7 +7,12 @@ class PlateAnnotationError(ValueError):
     Args:
         where (str): ``'file:line'`` or a folder path, so the user can find it.
         reason (str): what is wrong and, where useful, what to do.
+
+    ``track_id``: the id of the track refused, where it was read before the
+    refusal (None otherwise), so that inference votes its error in that track.
     """
+
+    track_id = None
 
     def __init__(self, where: str, reason: str) -> None:
         self.where = where

@@ -37,7 +37,8 @@ def test_hr_stream_gives_the_hr_frames_and_an_error_for_lr_only_tracks(label_fil
     [lr_only] = [i for i in items if i.error]
     assert lr_only.source == f'{label_file}:2' and 'LR-only track' in lr_only.error
     # The records come in the file's order, the refused line between its neighbours.
-    assert [i.track_id or i.source for i in items] == ['a', 'a', f'{label_file}:2', 'c']
+    assert [i.source for i in items][2] == f'{label_file}:2'
+    assert [i.track_id for i in items] == ['a', 'a', 'b', 'c']  # its track: not read
 
 
 def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_path):
@@ -52,6 +53,15 @@ def test_a_line_the_set_cannot_take_is_an_error_item_not_a_smaller_count(tmp_pat
     errors = {i.source: i.error for i in items if i.error}
     assert set(errors) == {f'{path}:2', f'{path}:3'}
     assert "[' ']" in errors[f'{path}:2'] and 'not read' in errors[f'{path}:2']
+    # each refused line is a track of its own, as the set names it, so that
+    # the track votes (a challenge's CSV) list it as not read
+    assert [i.track_id for i in items] == ['a', 'b', 'c', 'd']
+    from dld.apis import PlateRecognizer, vote_tracks
+    records = [PlateRecognizer.error_record(i, 'InputError', i.error) if i.error else
+               dict(track_id=i.track_id, frame_idx=i.frame_idx, text='AB12', confidence=0.5,
+                    gflops=1e-3, gt_text=i.gt_text, error=None) for i in items]
+    tracks = {t['track_id']: t for t in vote_tracks(records)}
+    assert [tracks[t]['text'] for t in 'abcd'] == ['AB12', None, None, 'AB12']
 
 
 def test_a_label_typed_after_spaces_is_an_error_item_naming_its_line(tmp_path):
@@ -74,6 +84,9 @@ def test_a_label_typed_after_spaces_is_an_error_item_naming_its_line(tmp_path):
                               "AB12' is no file, but 'a/hr-1.png' is one; a label file puts a "
                               'TAB between the image paths and the label')
     assert [i.error for i in items[1:4]] == [None, None, None]
+    # refused before its paths were read: named by its line, as the set
+    # names a line whose frames share no folder
+    assert (items[0].track_id, items[4].track_id) == ('line1', 'line5')
 
 
 def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream(tmp_path):
@@ -199,6 +212,17 @@ def test_an_icpr_folder_gives_the_hr_frames_where_the_model_reads_hr(tmp_path):
     assert blind.path is None and 'without hr-* frames' in blind.error
     # in its track, so the track's vote says it was not read (not left out)
     assert blind.track_id == 'track_00003'
+
+
+def test_a_track_folder_without_the_lr_frames_is_one_error_item_for_an_lr_model(tmp_path):
+    """Its HR crops, read by an LR student, unlabelled, were answers (wrong
+    ones) instead of one error saying why."""
+    a, _ = _icpr_release(tmp_path)
+    for lr in (tmp_path / a).glob('lr-*'):
+        lr.unlink()
+    [item] = expand_inputs(str(tmp_path / a))
+    assert item.path is None and 'without lr-* frames' in item.error
+    assert item.gt_text == 'AVL5215' and item.track_id
 
 
 def test_a_track_that_could_not_be_read_is_still_answered(tmp_path):

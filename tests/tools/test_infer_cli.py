@@ -329,6 +329,17 @@ def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
         'track t\tABC1234\t0.900\t1/1 votes']
 
 
+def test_a_track_no_frame_of_which_was_read_prints_dashes(capsys, monkeypatch):
+    """As the CSV leaves its text empty; it printed 'None', a plate's text."""
+    tool = _tool()
+    records = [dict(input='t.txt:1', path=None, text=None, track_id='t', frame_idx=0,
+                    error='label line not read: more than one TAB in the line')]
+    tracks = [dict(track_id='t', text=None, votes=0, num_frames=1, confidence=None)]
+    _reads(monkeypatch, records, tracks)
+    tool.main(['c.py', 'w.pth', 't.txt', '--track'])
+    assert capsys.readouterr().out.splitlines()[-1] == 'track t\t-\t-\t0/1 votes'
+
+
 def test_layouts_reach_the_vote_and_an_unknown_one_is_refused(tmp_path, capsys, monkeypatch):
     tool = _tool()
     calls = _reads(monkeypatch, [], [])
