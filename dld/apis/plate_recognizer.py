@@ -139,6 +139,24 @@ class PlateRecognizer(BaseInferencer):
         # length, and the FLOPs of a new scale are traced on first use.
         self._call_lock = threading.Lock()
         self._num_drawn = 0  # drawings are numbered across calls: none overwritten
+        self._untrained_scales_said: set = set()
+
+    def _warn_if_untrained_scale(self, scale: Optional[float]) -> None:
+        """Once per scale: a student with BatchNorm statistics per trained
+        scale reads another with the nearest one's, silently otherwise (the
+        tiny tests' student read 2 of 2 plates at 0.4x, 0 at 0.5x)."""
+        trained = getattr(self.recognizer, 'scale_norm_scales', None)
+        if scale is None or not trained or float(scale) in trained or \
+                scale in self._untrained_scales_said:
+            return
+        from dld.utils.flops import scale_input_shapes
+        self._untrained_scales_said.add(scale)
+        size, = scale_input_shapes(self.base_size, [float(scale)])
+        nearest = trained[self.recognizer.scale_index(size)]
+        print_log(f"scale {scale:g} is none of those the student was trained at "
+                  f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the "
+                  f'BatchNorm statistics of {nearest:g}, the nearest, and may read far worse '
+                  'than at a trained scale', logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------ building
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):
@@ -235,6 +253,7 @@ class PlateRecognizer(BaseInferencer):
                 fwd_kw['scale'], bool):  # np.float32(0.8) is recorded as 0.8
             fwd_kw['scale'] = round(float(fwd_kw['scale']), 6)
         _check_scale(fwd_kw.get('scale'))  # the rounded: 1e-7 is 0
+        self._warn_if_untrained_scale(fwd_kw.get('scale'))
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only

@@ -509,3 +509,18 @@ def test_datasamples_line_up_with_the_records(recognizer, tiny_run, tmp_path):
 def test_datasamples_are_left_out_unless_asked_for(recognizer, tiny_run):
     path = osp.join(tiny_run['data'], 'test', 'track_00000', 'lr-001.png')
     assert 'datasamples' not in recognizer(path)
+
+
+def test_a_scale_the_student_was_not_trained_at_is_a_warning_once(tiny_run):
+    from unittest import mock
+    recognizer = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    image = np.full((20, 60, 3), 128, np.uint8)
+    between = (SCALES[0] + SCALES[1]) / 2  # 0.8: nearest 1.0 or 0.6
+    with mock.patch('dld.apis.plate_recognizer.print_log') as log:
+        for scale in (SCALES[1], between, between, None):
+            recognizer([image], scale=scale)
+    [call] = log.call_args_list
+    trained = ', '.join(f'{s:g}' for s in SCALES)
+    assert f'scale {between:g} is none of those the student was trained at ({trained})' \
+        in call.args[0]
+    assert 'BatchNorm statistics of' in call.args[0]
