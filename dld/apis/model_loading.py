@@ -216,25 +216,38 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
         model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as err:
         from dld.models.dictionary.checkpoint_fit import other_dictionary
-        scales = _scale_counts(model, state)
-        cause = (f'it was trained with {scales[1]} scales, the config has {scales[0]} '
-                 '(model.scales)' if scales else
-                 other_dictionary(model, state) or 'different widths?')
+        cause = (_per_scale_statistics_cause(model, state) or other_dictionary(model, state)
+                 or 'different widths?')
         raise CheckpointMismatchError(
-            f'{name} does not fit the config\'s model ({cause}): {err}') from None
+            f'{name} does not fit the config\'s model ({cause}): {_first_lines(err)}') from None
 
 
-def _scale_counts(model: nn.Module, state: Dict[str, torch.Tensor]) -> Optional[Tuple[int, int]]:
-    """``(model's, checkpoint's)`` number of scales where they differ: read
-    from a BatchNorm statistic kept per scale (``(k, C)``, not ``(C,)``)."""
+def _per_scale_statistics_cause(model: nn.Module, state: Dict[str, torch.Tensor]
+                                ) -> Optional[str]:
+    """Why the BatchNorm statistics differ in shape, where the number of
+    scales they are kept for does (``(k, C)`` per scale, ``(C,)`` one set)."""
     own = model.state_dict()
     for key, value in state.items():
         mine = own.get(key)
-        if (key.endswith('running_mean') and mine is not None and value.dim() == 2
-                and mine.dim() == 2 and value.shape[1:] == mine.shape[1:]
-                and value.shape[0] != mine.shape[0]):
-            return int(mine.shape[0]), int(value.shape[0])
+        if not key.endswith('running_mean') or mine is None or value.dim() != 2:
+            continue
+        if mine.dim() == 2 and value.shape[1:] == mine.shape[1:] and \
+                value.shape[0] != mine.shape[0]:
+            return (f'it was trained with {value.shape[0]} scales, the config has '
+                    f'{mine.shape[0]} (model.scales)')
+        if mine.dim() == 1 and value.shape[1] == mine.shape[0]:
+            return (f'it keeps BatchNorm statistics for each of {value.shape[0]} scales, '
+                    "as a DLD student does, the config's model one set: give the config it "
+                    'was trained with')
     return None
+
+
+def _first_lines(err: Exception, count: int = 4) -> str:
+    """torch's message lists every weight that does not fit, one a line
+    (a hundred for a whole backbone): the first few say it."""
+    lines = str(err).splitlines()
+    more = len(lines) - count
+    return '\n'.join(lines[:count] + ([f'\t... and {more} more line(s)'] if more > 0 else []))
 
 
 def _check_same_parts(name: str, expected: set, unexpected: Iterable[str]) -> None:

@@ -32,9 +32,16 @@ def test_a_plain_recognizer_checkpoint_loads_as_before(tiny_run):
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
 
 
-def test_a_student_that_does_not_fit_names_the_file(tiny_run):
-    with pytest.raises(CheckpointMismatchError, match='its student'):
+def test_a_student_that_does_not_fit_names_the_file_and_why(tiny_run):
+    with pytest.raises(CheckpointMismatchError, match='its student') as info:
         load_recognizer_weights(_build(), tiny_run['student'])  # no per-scale BatchNorm
+    message = str(info.value)
+    # not "different widths?": the widths are the same
+    assert (f'it keeps BatchNorm statistics for each of {len(SCALES)} scales, as a DLD '
+            "student does, the config's model one set") in message
+    # the first of torch's lines, not one for each weight of the backbone
+    assert 'size mismatch' in message and len(message.splitlines()) <= 5
+    assert message.endswith('more line(s)')
 
 
 def test_a_dld_config_as_the_reports_baseline_config_is_refused(tiny_run):
