@@ -109,7 +109,9 @@ def resolve_device(device: Union[str, torch.device, None] = None) -> torch.devic
         try:  # another accelerator (mps, xpu...): is it here?
             torch.empty(1, device=dev)
         except (RuntimeError, AssertionError, AttributeError) as err:
-            raise ValueError(f'device {device!r} is not available here: {err}') from None
+            # its first line: torch goes on with its dispatcher's every backend
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise ValueError(f'device {device!r} is not available here: {first}') from None
     return dev
 
 

@@ -163,7 +163,8 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
     """One row per plate layout of the labels (the generator's named layouts,
     ``brazilian`` ``LLL-NNNN`` and ``mercosur`` ``LLLNLNN``, in that order;
     ``other`` for a label that fits neither), for the labelled images: how
-    many, their accuracy, their misreads, and how many of those read a text
+    many, their accuracy, the images that could not be read, their misreads,
+    and how many of those read a text
     that fits no layout: the ones a layout rule (``--layouts``,
     docs/inference.md) could refuse or repair, as against misreads of a
     valid plate. Layouts without images are left out."""
@@ -185,6 +186,8 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
         read_wrong = [r for r in wrong if not is_failed(r)]
         rows.append(dict(layout=layout, labelled=len(recs),
                          accuracy=_ratio(len(recs) - len(wrong), len(recs)),
+                         # not read at all: wrong, but no misread
+                         failed=len(wrong) - len(read_wrong),
                          misreads=len(read_wrong),
                          misreads_fitting_no_layout=sum(
                              which(upper_each(r['text'] or '')) is None for r in read_wrong)))

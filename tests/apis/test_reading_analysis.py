@@ -460,10 +460,11 @@ def test_accuracy_per_layout_tells_misreads_a_layout_rule_could_catch_from_valid
     ]
     rows = {r['layout']: r for r in accuracy_by_layout(records)}
     assert list(rows) == ['brazilian', 'mercosur', 'other']
-    assert rows['brazilian'] == dict(layout='brazilian', labelled=3, accuracy=1 / 3, misreads=2,
-                                     misreads_fitting_no_layout=1)
-    assert rows['mercosur'] == dict(layout='mercosur', labelled=2, accuracy=0.5, misreads=0,
-                                    misreads_fitting_no_layout=0)
+    assert rows['brazilian'] == dict(layout='brazilian', labelled=3, accuracy=1 / 3, failed=0,
+                                     misreads=2, misreads_fitting_no_layout=1)
+    # the image not read is counted as such (its accuracy fell with no misread)
+    assert rows['mercosur'] == dict(layout='mercosur', labelled=2, accuracy=0.5, failed=1,
+                                    misreads=0, misreads_fitting_no_layout=0)
     assert rows['other']['labelled'] == 1 and rows['other']['accuracy'] == 1
     assert accuracy_by_layout([_rec('ABC1234', path='u.png')]) == []
 

@@ -160,9 +160,10 @@ def render(report: dict, name: str, top: int) -> str:
 
     if report['layouts']:
         out += ['## Accuracy per plate layout (of the label)', '']
-        out.append(_table([(r['layout'], r['labelled'], _pct(r['accuracy']), r['misreads'],
-                            r['misreads_fitting_no_layout']) for r in report['layouts']],
-                          ['layout', 'labelled', 'accuracy', 'misreads',
+        out.append(_table([(r['layout'], r['labelled'], _pct(r['accuracy']), r['failed'],
+                            r['misreads'], r['misreads_fitting_no_layout'])
+                           for r in report['layouts']],
+                          ['layout', 'labelled', 'accuracy', 'not read', 'misreads',
                            'of them fitting no layout']))
         out += ['', 'A misread fitting no layout is one a layout rule could catch '
                 '(`tools/infer.py --layouts`); the others read a valid plate.', '']
