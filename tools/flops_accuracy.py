@@ -50,10 +50,9 @@ def parse_args(argv=None):
     bad = [s for s in args.scales or () if not 0 < s <= 4]
     if bad:
         parser.error(f"--scales must be in (0, 4], got {' '.join(f'{s:g}' for s in bad)}")
-    from dld.utils.output_paths import unwritable_outputs
-    problems = unwritable_outputs(folders=[('--out', args.out)])
-    if problems:  # before the test set is read, not after
-        parser.error('; '.join(problems))
+    import os.path as osp
+    if osp.exists(args.out) and not osp.isdir(args.out):  # before the test set is read
+        parser.error(f'--out {args.out} is a file; give a folder')
     return args
 
 

@@ -46,6 +46,7 @@ from dld.utils.precision import autocast_to, resolve_amp
 from .model_loading import (
     CheckpointMismatchError,
     build_model_for_inference,
+    first_lines,
     init_model,
     is_distiller_config,
     load_config,
@@ -346,7 +347,7 @@ class FlopsAccuracyEvaluator:
         except RuntimeError as err:  # shapes differ
             raise CheckpointMismatchError(
                 f"{teacher_checkpoint} does not fit the config's teacher{hint}: "
-                f'{err}') from None
+                f'{first_lines(err)}') from None
         if missing:
             raise CheckpointMismatchError(
                 f"{teacher_checkpoint} does not hold the config's teacher{hint}: "

@@ -108,7 +108,7 @@ def resolve_device(device: Union[str, torch.device, None] = None) -> torch.devic
     elif dev.type != 'cpu':
         try:  # another accelerator (mps, xpu...): is it here?
             torch.empty(1, device=dev)
-        except (RuntimeError, AssertionError, AttributeError) as err:
+        except (RuntimeError, AssertionError, AttributeError, ImportError) as err:
             # its first line: torch goes on with its dispatcher's every backend
             first = (str(err).splitlines() or [type(err).__name__])[0]
             raise ValueError(f'device {device!r} is not available here: {first}') from None
@@ -221,7 +221,7 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
         cause = (_per_scale_statistics_cause(model, state) or other_dictionary(model, state)
                  or 'different widths?')
         raise CheckpointMismatchError(
-            f'{name} does not fit the config\'s model ({cause}): {_first_lines(err)}') from None
+            f'{name} does not fit the config\'s model ({cause}): {first_lines(err)}') from None
 
 
 def _per_scale_statistics_cause(model: nn.Module, state: Dict[str, torch.Tensor]
@@ -244,7 +244,7 @@ def _per_scale_statistics_cause(model: nn.Module, state: Dict[str, torch.Tensor]
     return None
 
 
-def _first_lines(err: Exception, count: int = 4) -> str:
+def first_lines(err: Exception, count: int = 4) -> str:
     """torch's message lists every weight that does not fit, one a line
     (a hundred for a whole backbone): the first few say it."""
     lines = str(err).splitlines()

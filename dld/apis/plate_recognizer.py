@@ -152,7 +152,10 @@ class PlateRecognizer(BaseInferencer):
         from dld.utils.flops import scale_input_shapes
         self._untrained_scales_said.add(scale)
         size, = scale_input_shapes(self.base_size, [float(scale)])
-        nearest = trained[self.recognizer.scale_index(size)]
+        index = self.recognizer.scale_index(size)
+        if tuple(size) == tuple(self.recognizer.scale_norm_sizes[index]):
+            return  # the input size of a trained scale (0.6002 is 0.6's): read as trained
+        nearest = trained[index]
         print_log(f"scale {scale:g} is none of those the student was trained at "
                   f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the "
                   f'BatchNorm statistics of {nearest:g}, the nearest, and may read far worse '

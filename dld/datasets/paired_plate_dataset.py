@@ -63,6 +63,13 @@ class PairedPlateDataset(BasePlateDataset):
                     continue
                 yield self._parse_line(line, where, lineno, seen)
             except PlateAnnotationError as err:
+                # refused before its frames named a folder: the track of
+                # line N, kept from the later lines' ids (inference votes it)
+                track_id = f'line{lineno}'
+                if track_id in seen:
+                    track_id = f'{track_id}#{lineno}'
+                seen[track_id] = lineno
+                err.track_id = track_id
                 yield err
 
     def _split_paths(self, part: str, where: str, what: str) -> List[str]:

@@ -89,6 +89,16 @@ def test_a_label_typed_after_spaces_is_an_error_item_naming_its_line(tmp_path):
     assert (items[0].track_id, items[4].track_id) == ('line1', 'line5')
 
 
+def test_a_refused_lines_track_is_not_a_later_folder_of_its_name(tmp_path):
+    """A folder named line1 is another track than the refused line 1."""
+    write_png(str(tmp_path / 'line1' / 'lr-1.png'), 20, 60)
+    path = tmp_path / 'test.txt'
+    path.write_text('a/lr-1.png\tAB12\tCD34\n'  # two TABs: refused before its paths
+                    'line1/lr-1.png\tEF56\n')
+    items = expand_inputs(str(path))
+    assert [(i.track_id, bool(i.error)) for i in items] == [('line1', True), ('line1#2', False)]
+
+
 def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream(tmp_path):
     path = tmp_path / 'lr_only.txt'
     path.write_text('b/lr-1.png\tCD34\nc/lr-1.png\tEF56\n')

@@ -517,7 +517,8 @@ def test_a_scale_the_student_was_not_trained_at_is_a_warning_once(tiny_run):
     image = np.full((20, 60, 3), 128, np.uint8)
     between = (SCALES[0] + SCALES[1]) / 2  # 0.8: nearest 1.0 or 0.6
     with mock.patch('dld.apis.plate_recognizer.print_log') as log:
-        for scale in (SCALES[1], between, between, None):
+        # 0.6002 gives 0.6's input size, and so reads with its statistics
+        for scale in (SCALES[1], SCALES[1] + 2e-4, between, between, None):
             recognizer([image], scale=scale)
     [call] = log.call_args_list
     trained = ', '.join(f'{s:g}' for s in SCALES)

@@ -1,8 +1,9 @@
 """Checks of :class:`DLDDistiller`'s settings, run when it is built.
 
-Why: a misspelt key, a setting the distiller does not read, or a
-combination that trains nothing would otherwise cost a run before anyone
-noticed; each is refused at build time with the setting's name.
+Why: a misspelt key or value, or a setting the distiller does not read,
+would otherwise cost a run before anyone noticed; each is refused at build
+time with the setting's name. (Checks that need the built parts, such as a
+selector without its loss, stay in the distiller.)
 """
 from typing import Optional, Sequence
 

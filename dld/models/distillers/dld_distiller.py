@@ -223,13 +223,13 @@ class DLDDistiller(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         check_choices(scale_strategy=scale_strategy, selector_score=selector_score,
-                      selector_decisions=selector_decisions, cost=cost,
-                      student_scale_weighting=student_scale_weighting,
-                      student_stage_scales=student_stage_scales, teacher_input=teacher_input,
-                      teacher_from=teacher_from, teacher_gate=teacher_gate)
+                      selector_decisions=selector_decisions)
         if selector_decisions == 'expected' and scale_strategy != 'all':
             raise ValueError("selector_decisions='expected' weighs every scale's score: "
                              "it needs scale_strategy='all'.")
+        check_choices(cost=cost, student_scale_weighting=student_scale_weighting,
+                      student_stage_scales=student_stage_scales, teacher_input=teacher_input,
+                      teacher_from=teacher_from, teacher_gate=teacher_gate)
         self.teacher_gate = teacher_gate
         if not 0.0 < teacher_scale <= 1.0:
             raise ValueError(f'teacher_scale must be in (0, 1], got {teacher_scale}.')
