@@ -10,6 +10,7 @@ against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
 See docs/reports.md.
 """
 import argparse
+import os.path as osp
 import pickle
 import sys
 
@@ -50,7 +51,6 @@ def parse_args(argv=None):
     bad = [s for s in args.scales or () if not 0 < s <= 4]
     if bad:
         parser.error(f"--scales must be in (0, 4], got {' '.join(f'{s:g}' for s in bad)}")
-    import os.path as osp
     if osp.exists(args.out) and not osp.isdir(args.out):  # before the test set is read
         parser.error(f'--out {args.out} is a file; give a folder')
     return args

@@ -306,9 +306,9 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         # broken line) is a record of its own, not an image count quietly
         # smaller, and a track, the set's id for it ('line<N>' where none was
         # read), so that the track votes list it as not read.
-        line = _line_number(err.where)
-        return line, (InputItem(source=err.where, error=f'label line not read: {err.reason}'),
-                      line_track(err.track_id or f'line{line}'))
+        return _line_number(err.where), (
+            InputItem(source=err.where, error=f'label line not read: {err.reason}'),
+            line_track(err.track_id))
 
     dataset = None
     try:

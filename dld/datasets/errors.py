@@ -8,8 +8,9 @@ class PlateAnnotationError(ValueError):
         where (str): ``'file:line'`` or a folder path, so the user can find it.
         reason (str): what is wrong and, where useful, what to do.
 
-    ``track_id``: the id of the track refused, where it was read before the
-    refusal (None otherwise), so that inference votes its error in that track.
+    ``track_id``: the id of the track a label line was refused as (the
+    dataset sets it: ``line<N>`` for a line refused before its paths were
+    read), so that inference votes its error in that track; None elsewhere.
     """
 
     track_id = None
