@@ -173,6 +173,14 @@ class LRLPRTrackDataset(BasePlateDataset):
         ann_path = osp.join(folder, 'annotations.json')
         text = self._read_text(ann_path)
         where = ann_path if text is not None else folder
+        if not (text or '').strip() and not self.allow_empty_text:
+            # said here, where it is known which: the base's "empty label"
+            # would send a training folder's user after allow_empty_text
+            raise PlateAnnotationError(where, (
+                'no annotations.json' if text is None else
+                'its plate_text is missing or empty') + ': a track to train or evaluate on '
+                'needs its label (allow_empty_text=True reads unlabelled tracks, as the '
+                'blind test release)')
         track_id = osp.relpath(folder, self.data_root or '.')
         return TrackRecord(where=where, track_id=track_id.replace(os.sep, '/'),
                            lr_paths=lr, hr_paths=hr, text=text or '')

@@ -87,6 +87,14 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
                  **kwargs) -> None:
         if int(num_plates) < 1:
             raise ValueError(f'num_plates must be >= 1, got {num_plates}')
+        loads = [step.get('type') for step in kwargs.get('pipeline') or ()
+                 if isinstance(step, dict)
+                 and str(step.get('type')).split('.')[-1] == 'LoadPlateImages']
+        if loads:
+            # it would look for image files at the first step of training
+            raise ValueError('OnlineSynthPlateDataset renders its images in memory: leave '
+                             f'{loads[0]} out of its pipeline (e.g. train_pipeline[1:], '
+                             'docs/datasets.md)')
         if kwargs.get('test_mode'):
             raise ValueError('OnlineSynthPlateDataset is for training; evaluate on a rendered '
                              'set (PairedPlateDataset) so every run reads the same plates')

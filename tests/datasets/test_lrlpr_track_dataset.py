@@ -53,6 +53,23 @@ def test_test_time_tracks_without_hr_or_labels(icpr_root):
     assert ds.get_data_info(0)['gt_text'] == '' and ds.get_data_info(0)['hr_path'] is None
 
 
+@pytest.mark.parametrize('annotations, says', [
+    (None, 'track_00002: no annotations.json'),
+    ({'text': 'ABC1D23'}, 'annotations.json: its plate_text is missing or empty'),
+])
+def test_a_training_track_without_its_label_says_which_file(icpr_root, annotations, says):
+    """Not "empty label (set allow_empty_text=True for unlabelled inference
+    data)", which sent a training folder's user the wrong way."""
+    ann = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002' / 'annotations.json'
+    if annotations is None:
+        ann.unlink()
+    else:
+        ann.write_text(json.dumps(annotations))
+    with pytest.raises(PlateAnnotationError, match=says) as info:
+        LRLPRTrackDataset(data_root=str(icpr_root))
+    assert 'a track to train or evaluate on needs its label' in str(info.value)
+
+
 def test_unequal_frame_counts_name_the_track(icpr_root):
     t = icpr_root / 'train' / 'Scenario-B' / 'Mercosur' / 'track_00002'
     (t / 'hr-005.jpg').unlink()

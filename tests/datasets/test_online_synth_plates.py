@@ -234,3 +234,12 @@ def test_one_excluded_label_file_may_be_given_as_a_string(tmp_path):
 def test_a_negative_index_is_an_index_error():
     with pytest.raises(IndexError, match='>= 0, got -1'):
         make(pipeline=PACK)[-1]
+
+
+@pytest.mark.parametrize('load', ['LoadPlateImages', 'dld.LoadPlateImages'])
+def test_a_pipeline_that_loads_image_files_is_refused_when_the_set_is_built(load):
+    """The whole train_pipeline given, not [1:]: it failed at the first step,
+    with a KeyError on lr_path and no word of the fix."""
+    with pytest.raises(ValueError, match=rf'leave {load} out of its pipeline \(e\.g\. '
+                                         r'train_pipeline\[1:\]'):
+        make(pipeline=[dict(type=load, with_hr=True)] + PACK)

@@ -49,6 +49,9 @@ def test_test_py_refuses_a_truncated_checkpoint_in_one_line(untrained, tmp_path,
 @pytest.mark.parametrize('args, says', [
     (['--tracks', '100', '--layouts', 'NN'], 'the layouts'),
     (['--tracks', '10', '--degradation', '{"scale": [0.35, 0.15]}'], 'reversed range'),
+    # a misspelt parameter was a KeyError's traceback
+    (['--tracks', '10', '--degradation', '{"scael": [0.15, 0.35]}'],
+     "Unknown degradation parameter(s) ['scael']"),
 ])
 def test_make_synth_plates_refuses_impossible_sets_in_one_line(tmp_path, capsys, args, says):
     tool = load_script('tools/make_synth_plates.py')
