@@ -4,6 +4,7 @@ One :class:`InputItem` is one image to read. An input that cannot even be
 expanded (a missing path, a label file that does not parse) becomes one item
 that already carries its error, so it still gets a record.
 """
+import logging
 import numbers
 import os
 import os.path as osp
@@ -266,11 +267,17 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
 def _track_label(folder: str, normalize: Callable[[str], str]) -> Optional[str]:
     """The ``plate_text`` of ``folder/annotations.json``, put through
     ``normalize`` as the datasets normalise labels; None without a readable,
-    non-empty one: inference goes on."""
+    non-empty one: inference goes on, the frames unlabelled, and a file that
+    cannot be read is a warning naming it (the accuracy over the labelled
+    images would otherwise leave its track out without a word)."""
+    from mmengine.logging import print_log
+
     from dld.datasets.errors import PlateAnnotationError
     try:
         text = read_plate_text(osp.join(folder, 'annotations.json'))
-    except (OSError, PlateAnnotationError):
+    except (OSError, PlateAnnotationError) as err:
+        print_log(f'{err}; its frames are read unlabelled', logger='current',
+                  level=logging.WARNING)
         return None
     text = (text or '').strip()
     return normalize(text) if text else None

@@ -254,11 +254,18 @@ def test_a_frame_given_by_path_takes_its_tracks_label(tmp_path):
     assert (hr.gt_text, loose.gt_text) == ('AVL5215', None)
 
 
-def test_a_broken_annotations_json_leaves_the_frames_unlabelled(tmp_path):
+def test_a_broken_annotations_json_leaves_the_frames_unlabelled_and_says_so(tmp_path):
+    import logging
+    from unittest import mock
     a, _ = _icpr_release(tmp_path)
     (tmp_path / a / 'annotations.json').write_text('{"plate_text": ')
-    items = expand_inputs(str(tmp_path / a))
+    with mock.patch('mmengine.logging.print_log') as log:
+        items = expand_inputs(str(tmp_path / a))
     assert [(i.gt_text, i.error) for i in items] == [(None, None)] * 3
+    # once for the track: the accuracy over labelled images leaves it out
+    [call] = [c for c in log.call_args_list if c.kwargs.get('level') == logging.WARNING]
+    assert call.args[0].startswith(f"{tmp_path / a / 'annotations.json'}:1: invalid JSON")
+    assert call.args[0].endswith('its frames are read unlabelled')
 
 
 def test_a_symlinked_scenario_folder_is_read_as_the_dataset_reads_it(tmp_path):
