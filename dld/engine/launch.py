@@ -31,7 +31,7 @@ from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhau
 from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
 from dld.models.dictionary import DictionaryError
-from dld.utils.config_file import merge_config_options, read_config
+from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import where
 
@@ -196,7 +196,7 @@ def config_errors_exit(tool: str) -> Iterator[None]:
     not with a traceback."""
     try:
         yield
-    except (ConfigOptionError, ConfigSettingError) as err:
+    except (ConfigOptionError, ConfigSettingError, ConfigFileError) as err:
         print(f'{tool}: {err}', file=sys.stderr)
         sys.exit(2)
 

@@ -22,9 +22,54 @@ def read_config(path: str) -> Config:
     installed package of the same name keeps precedence. The config formats
     its text once (:class:`~dld.utils.formatted_config.FormattedOnceConfig`).
     """
-    cfg = FormattedOnceConfig.of(Config.fromfile(path, import_custom_modules=False))
+    try:
+        cfg = Config.fromfile(path, import_custom_modules=False)
+    except SyntaxError as err:
+        raise _syntax_error_of(path, err) from None
+    cfg = FormattedOnceConfig.of(cfg)
     import_custom_modules(cfg, path)
     return cfg
+
+
+class ConfigFileError(ValueError):
+    """A config file (or one of its ``_base_`` files) that is not Python."""
+
+
+def _syntax_error_of(path: str, err: SyntaxError) -> ConfigFileError:
+    """The syntax error as ``file:line: message``: MMEngine parses the files
+    of a ``_base_`` chain without their names, so Python's says
+    ``File "<unknown>"``; the file is found by compiling the chain again."""
+    found = _find_syntax_error(os.path.abspath(path), set()) or err
+    where = f'{found.filename}:{found.lineno}' if found is not err else path
+    return ConfigFileError(f'{where}: syntax error: {found.msg}'
+                           + (f': {found.text.strip()}' if found.text else ''))
+
+
+def _find_syntax_error(path: str, seen: set) -> Optional[SyntaxError]:
+    """The first syntax error in ``path`` or, depth first, its ``_base_`` files."""
+    import ast
+    if path in seen or not os.path.isfile(path):
+        return None
+    seen.add(path)
+    with open(path, encoding='utf-8') as f:
+        source = f.read()
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as err:
+        return err
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            for base in [bases] if isinstance(bases, str) else list(bases):
+                found = _find_syntax_error(
+                    os.path.join(os.path.dirname(path), str(base)), seen)
+                if found is not None:
+                    return found
+    return None
 
 
 def merge_config_options(cfg: Config, options: Mapping, source: Optional[str] = None) -> None:

@@ -83,3 +83,14 @@ def test_train_py_refuses_labels_and_dictionaries_in_one_line(tiny_teacher_confi
                          option.format(chars=chars)])
     assert exit_.value.code == 2
     assert says in _one_line(capsys, 'train.py')
+
+
+def test_a_config_that_is_not_python_is_one_line_naming_its_file(tmp_path, capsys):
+    (tmp_path / 'base.py').write_text('a = 1\nb = (\n')
+    (tmp_path / 'mine.py').write_text("_base_ = ['base.py']\n")
+    tool = load_script('tools/train.py')
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([str(tmp_path / 'mine.py'), '--work-dir', str(tmp_path / 'w')])
+    assert exit_.value.code == 2
+    assert _one_line(capsys, 'train.py').startswith(
+        f"train.py: {tmp_path / 'base.py'}:2: syntax error: '(' was never closed")

@@ -95,3 +95,19 @@ def test_a_mistyped_module_of_a_found_package_is_named_as_such(user_project):
     assert "No module named 'my_plate_project.tpyo'" in message
     assert "the package my_plate_project was found" in message
     assert "holds no module 'tpyo'" in message and 'working directory' not in message
+
+
+@pytest.mark.parametrize('broken', ['mine.py', 'base.py', 'bases/deeper.py'])
+def test_a_syntax_error_names_the_file_of_the_chain_that_holds_it(tmp_path, broken):
+    """MMEngine parsed the files without their names: 'File "<unknown>", line 2'."""
+    from dld.utils.config_file import ConfigFileError
+    (tmp_path / 'bases').mkdir()
+    files = {'mine.py': "_base_ = ['base.py']\nmodel = dict()\n",
+             'base.py': "_base_ = 'bases/deeper.py'\nsize = (32, 128)\n",
+             'bases/deeper.py': 'depth = 1\nwidths = [1, 2]\n'}
+    files[broken] = files[broken].replace('\n', '\nx = (\n', 1)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigFileError) as info:
+        read_config(str(tmp_path / 'mine.py'))
+    assert str(info.value).startswith(f"{tmp_path / broken}:2: syntax error: ")
