@@ -29,7 +29,11 @@ from mmengine.logging import print_log
 from dld.cli_options import ConfigOptionsAction
 from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from dld.engine.hooks.label_check_hook import LabelCheckError
-from dld.engine.runner_settings import ConfigSettingError, check_runner_settings
+from dld.engine.runner_settings import (
+    ConfigSettingError,
+    check_runner_settings,
+    warn_of_close_top_level_keys,
+)
 from dld.models.dictionary import DictionaryError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
@@ -185,6 +189,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_persistent_workers_without_workers(cfg)
     check_runner_settings(cfg)
+    warn_of_close_top_level_keys(cfg)
     return cfg
 
 

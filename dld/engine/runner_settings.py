@@ -9,6 +9,7 @@ whose ``TypeError`` names neither the setting nor what was meant
 and for ``clip_grad`` only at the first step.
 """
 import inspect
+import logging
 from typing import Iterable, List, Mapping
 
 from dld.utils.close_names import did_you_mean
@@ -43,16 +44,59 @@ def _known_keys() -> dict:
     }
 
 
+#: The default hooks MMEngine builds itself: an entry of that name without
+#: a ``type`` changes its settings (``logger=dict(interval=10)``).
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
+                          'checkpoint')
+
+
 def check_runner_settings(cfg) -> None:
     """Raise a ``ValueError`` naming each key of those settings that MMEngine
-    would ignore or hand on to be refused, with the close names."""
+    would ignore or hand on to be refused, with the close names, and each
+    ``default_hooks`` entry that names no hook."""
     problems = []
     for path, known in _known_keys().items():
         section = _get(cfg, path)
         if isinstance(section, Mapping):
             problems += [_problem(path, key, known) for key in section if key not in known]
+    problems += _default_hook_problems(cfg.get('default_hooks'))
     if problems:
         raise ConfigSettingError('; '.join(problems))
+
+
+def _default_hook_problems(hooks) -> List[str]:
+    """An entry without a ``type`` whose name is none of MMEngine's default
+    hooks (a misspelt ``loger``) failed in MMEngine's registry with
+    'must contain the key "type"', naming neither the entry nor the hook."""
+    if not isinstance(hooks, Mapping):
+        return []
+    named = [name for name, hook in hooks.items()
+             if not (isinstance(hook, Mapping) and 'type' not in hook)]
+    known = sorted(set(MMENGINE_DEFAULT_HOOKS) | set(named))
+    return [f'default_hooks.{name}: no type, and MMEngine has no default hook {name!r} to set '
+            f"({did_you_mean(name, known) or 'its default hooks are ' + ', '.join(known)})"
+            for name, hook in hooks.items()
+            if isinstance(hook, Mapping) and 'type' not in hook
+            and name not in MMENGINE_DEFAULT_HOOKS]
+
+
+def warn_of_close_top_level_keys(cfg) -> None:
+    """A warning for each top-level dict whose name is a runner setting's,
+    misspelt (``trian_cfg``): read from a file, it is a variable of the
+    config that nothing reads. (``--cfg-options`` refuses such keys; a file
+    may hold variables of its own, so this is not an error.)"""
+    import editdistance
+    from mmengine.logging import print_log
+    from mmengine.runner import Runner
+    settings = set(_parameters(Runner.__init__)) - {'cfg'}
+    for key, value in cfg.items():
+        if key in settings or key.startswith('_') or not isinstance(value, Mapping):
+            continue
+        close = [s for s in settings if len(key) >= 6 and editdistance.eval(key, s) <= 2]
+        if close:
+            print_log(f'{key} = dict(...) is no setting the runner reads: did you mean '
+                      f"{' or '.join(sorted(close))}? (a variable of the config's own is fine)",
+                      logger='current', level=logging.WARNING)
 
 
 def _get(cfg, path: str):

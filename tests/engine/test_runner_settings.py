@@ -38,3 +38,29 @@ def test_the_shipped_configs_and_mmengine_s_own_keys_pass(cfg):
     check_runner_settings(cfg)
     for name in ('teacher_plate_hr.py', 'dld_plate_hr.py', 'student_plate_lr.py'):
         check_runner_settings(Config.fromfile(osp.join(REPO, 'configs', name)))
+
+
+def test_a_default_hook_without_a_type_must_be_one_of_mmengines(cfg):
+    """A misspelt name failed in MMEngine's registry: 'must contain the key
+    "type"', naming neither the entry nor the hook."""
+    cfg.default_hooks.logger = dict(interval=3)  # MMEngine's own: its settings change
+    check_runner_settings(cfg)
+    cfg.default_hooks.loger = dict(interval=3)
+    with pytest.raises(ValueError, match=r"default_hooks\.loger: no type, and MMEngine has no "
+                                         r"default hook 'loger' to set \(did you mean logger"):
+        check_runner_settings(cfg)
+
+
+def test_a_top_level_dict_named_as_a_misspelt_setting_is_a_warning(cfg):
+    import logging
+    from unittest import mock
+
+    from dld.engine.runner_settings import warn_of_close_top_level_keys
+    cfg.trian_cfg = dict(max_epochs=2)
+    cfg.words = dict(type='Dictionary')  # a variable of its own: no word
+    cfg.val_cfgs = [dict(type='ValLoop')]  # not a dict: a variable too
+    with mock.patch('mmengine.logging.print_log') as log:
+        warn_of_close_top_level_keys(cfg)
+    said = [c.args[0] for c in log.call_args_list if c.kwargs.get('level') == logging.WARNING]
+    assert said == ['trian_cfg = dict(...) is no setting the runner reads: did you mean '
+                    "train_cfg? (a variable of the config's own is fine)"]
