@@ -111,8 +111,14 @@ class LRLPRTrackDataset(BasePlateDataset):
                 except PlateAnnotationError as err:
                     yield err
                     continue
-                if name and not name.startswith('#'):
-                    yield osp.join(self.data_root, name)
+                if not name or name.startswith('#'):
+                    continue
+                folder = osp.join(self.data_root, name)
+                if not osp.isdir(folder):  # said where it is listed, not only what
+                    yield PlateAnnotationError(f'{self.ann_file}:{lineno}',
+                                               f'track folder not found: {folder}')
+                    continue
+                yield folder
             return
         if not osp.isdir(self.data_root):
             raise FileNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')

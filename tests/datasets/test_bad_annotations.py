@@ -72,9 +72,11 @@ def test_a_frame_number_given_twice_names_both_files(track, png_writer):
 def test_a_listed_track_folder_that_is_missing_is_named(track):
     track('track_00001')
     (track.root / 'val.txt').write_text('track_00001\ntrack_00404\n')
-    with pytest.raises(PlateAnnotationError,
-                       match=r'track_00404: track folder not found'):
+    with pytest.raises(PlateAnnotationError) as info:
         LRLPRTrackDataset(data_root=str(track.root), ann_file='val.txt')
+    # where it is listed, and what
+    assert info.value.where == f"{track.root / 'val.txt'}:2"
+    assert info.value.reason == f"track folder not found: {track.root / 'track_00404'}"
     ds = LRLPRTrackDataset(data_root=str(track.root), ann_file='val.txt', strict=False,
                            frames='first')
     assert len(ds) == 1 and ds.num_bad_annotations == 1
