@@ -94,7 +94,13 @@ class DegradationConfig:
         if unknown:
             raise KeyError(f'Unknown degradation parameter(s) {unknown}; '
                            f'known: {sorted(known)}')
-        return cls(**cfg)
+        config = cls(**cfg)
+        lo, hi = config.scale
+        if not 0 < float(lo) <= float(hi) <= 1:  # here, not per track: a track's jitter
+            # may take its frames a little past a draw of 1.0
+            raise ValueError(f'Degradation parameter scale (the LR size as a fraction of the '
+                             f'HR one) must lie in (0, 1], got {config.scale!r}')
+        return config
 
 
 _RANGES = ('gaussian_sigma', 'motion_length', 'scale', 'noise_sigma', 'darken')

@@ -52,6 +52,9 @@ def test_test_py_refuses_a_truncated_checkpoint_in_one_line(untrained, tmp_path,
     # a misspelt parameter was a KeyError's traceback
     (['--tracks', '10', '--degradation', '{"scael": [0.15, 0.35]}'],
      "Unknown degradation parameter(s) ['scael']"),
+    # LR frames larger than the HR ones
+    (['--tracks', '10', '--degradation', '{"scale": [0.2, 5]}'],
+     'scale (the LR size as a fraction of the HR one) must lie in (0, 1], got [0.2, 5]'),
 ])
 def test_make_synth_plates_refuses_impossible_sets_in_one_line(tmp_path, capsys, args, says):
     tool = load_script('tools/make_synth_plates.py')
