@@ -29,6 +29,17 @@ def test_test_mode_refuses_a_missing_image_when_built_naming_it_and_its_line(pai
     assert 'check_files=False' in msg
 
 
+def test_a_folder_where_an_image_is_listed_is_missing_too(paired_root):
+    import shutil
+    image = paired_root / 't1' / 'lr-2.png'
+    image.unlink()
+    image.mkdir()  # it would fail only when read
+    with pytest.raises(ImageLoadError, match=r'1 of the 6 image\(s\)') as info:
+        dataset(paired_root, test_mode=True, frames='all')
+    assert info.value.path == str(image)
+    shutil.rmtree(image)
+
+
 def test_every_frame_of_a_random_frame_track_is_checked(paired_root):
     # 'random' reads any of a track's frames, so each must be there.
     (paired_root / 't0' / 'lr-1.png').unlink()

@@ -119,8 +119,12 @@ class LoadPlateImages(BaseTransform):
         return paths
 
     def file_exists(self, path: str) -> bool:
-        """Whether ``path`` exists on this transform's file backend."""
-        return fileio.exists(path, backend_args=self.backend_args)
+        """Whether ``path`` is a file on this transform's file backend (a
+        folder of that name is not: it would fail when read)."""
+        try:
+            return fileio.isfile(path, backend_args=self.backend_args)
+        except (NotImplementedError, AttributeError):  # a backend that cannot tell
+            return fileio.exists(path, backend_args=self.backend_args)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(color_type={self.color_type!r}, '
