@@ -86,11 +86,9 @@ def main(argv=None) -> None:
     a = parse_args(argv)
     try:
         stats = _generate(a)
-    except (FileExistsError, ValueError, KeyError) as err:
-        # another set in --out, layouts, degradation (a misspelt parameter is
-        # a KeyError): refused before anything is written
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'make_synth_plates.py: {message}', file=sys.stderr)
+    except (FileExistsError, ValueError) as err:
+        # another set in --out, layouts, degradation: refused before anything is written
+        print(f'make_synth_plates.py: {err}', file=sys.stderr)
         raise SystemExit(2) from None
     t = stats['tracks']
     if not stats['rendered']:  # the generator said so (logged)

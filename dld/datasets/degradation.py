@@ -92,8 +92,8 @@ class DegradationConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
-            raise KeyError(f'Unknown degradation parameter(s) {unknown}; '
-                           f'known: {sorted(known)}')
+            raise UnknownDegradationParameter(f'Unknown degradation parameter(s) {unknown}; '
+                                              f'known: {sorted(known)}')
         config = cls(**cfg)
         lo, hi = config.scale
         if not 0 < float(lo) <= float(hi) <= 1:  # here, not per track: a track's jitter
@@ -101,6 +101,14 @@ class DegradationConfig:
             raise ValueError(f'Degradation parameter scale (the LR size as a fraction of the '
                              f'HR one) must lie in (0, 1], got {config.scale!r}')
         return config
+
+
+class UnknownDegradationParameter(KeyError, ValueError):
+    """A misspelt key of a degradation config: a ``KeyError`` as before, and a
+    ``ValueError``, as the tools refuse a bad setting in one line."""
+
+    def __str__(self) -> str:  # KeyError's would quote the message
+        return str(self.args[0]) if self.args else ''
 
 
 _RANGES = ('gaussian_sigma', 'motion_length', 'scale', 'noise_sigma', 'darken')
