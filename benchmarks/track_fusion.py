@@ -28,7 +28,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from numeric_options import at_least, positive  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
 
-from dld.decoding_limits import MAX_BEAM_WIDTH  # noqa: E402
+from dld.reading_limits import MAX_BEAM_WIDTH  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 

@@ -15,6 +15,7 @@ import pickle
 import sys
 
 from dld.cli_options import ConfigOptionsAction
+from dld.reading_limits import scale_error
 
 
 def parse_args(argv=None):
@@ -48,9 +49,8 @@ def parse_args(argv=None):
     if args.max_batches is not None and args.max_batches < 1:
         parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
                      '(leave it out to evaluate the whole test set)')
-    bad = [s for s in args.scales or () if not 0 < s <= 4]
-    if bad:
-        parser.error(f"--scales must be in (0, 4], got {' '.join(f'{s:g}' for s in bad)}")
+    if scale_error('--scales', args.scales or ()):
+        parser.error(scale_error('--scales', args.scales))
     if osp.exists(args.out) and not osp.isdir(args.out):  # before the test set is read
         parser.error(f'--out {args.out} is a file; give a folder')
     return args

@@ -27,7 +27,7 @@ import pickle
 import sys
 
 from dld.cli_options import ConfigOptionsAction
-from dld.decoding_limits import MAX_BEAM_WIDTH
+from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
 
 
 def parse_args(argv=None):
@@ -72,8 +72,8 @@ def parse_args(argv=None):
                         help='override config settings, e.g. the reread cascade printed by '
                         'tools/calibrate_reread.py')
     args = parser.parse_args(argv)
-    if args.scale is not None and not 0 < args.scale <= 4:
-        parser.error(f'--scale must be in (0, 4], got {args.scale}')
+    if args.scale is not None and scale_error('--scale', [args.scale]):
+        parser.error(scale_error('--scale', [args.scale]))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
     for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):

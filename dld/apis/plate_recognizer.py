@@ -31,6 +31,7 @@ from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
 from dld.evaluation.metrics import as_layouts
+from dld.reading_limits import MAX_SCALE
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 from dld.utils.precision import autocast_to, resolve_amp
@@ -590,9 +591,9 @@ def _check_scale(scale: Optional[float]) -> None:
     if scale is None:
         return
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise ValueError(f'scale must be a number in (0, 4], got {scale!r}')
-    if not 0.0 < float(scale) <= 4.0:
-        raise ValueError(f'scale must be in (0, 4], got {scale}')
+        raise ValueError(f'scale must be a number in (0, {MAX_SCALE:g}], got {scale!r}')
+    if not 0.0 < float(scale) <= MAX_SCALE:
+        raise ValueError(f'scale must be in (0, {MAX_SCALE:g}], got {scale}')
 
 
 def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:

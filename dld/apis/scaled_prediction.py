@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from dld.decoding_limits import MAX_BEAM_WIDTH
+from dld.reading_limits import MAX_BEAM_WIDTH
 from dld.structures import PlateDataSample
 
 

@@ -124,3 +124,11 @@ def test_a_refused_setting_is_one_line_and_exit_status_2(tiny_config, capsys):
     err = capsys.readouterr().err
     assert err.startswith('get_flops.py: test_cfg.reread must be dict(min_score=')
     assert 'Traceback' not in err
+
+
+@pytest.mark.parametrize('value', ['0', '-0.5', '4.5'])
+def test_a_scale_outside_0_to_4_is_an_argument_error_as_in_the_other_tools(capsys, value):
+    with pytest.raises(SystemExit) as info:
+        _tool().parse_args(['dld.py', '--scales', '1.0', value])
+    assert info.value.code == 2
+    assert f'--scales must be in (0, 4], got {value}' in capsys.readouterr().err

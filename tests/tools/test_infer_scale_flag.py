@@ -9,7 +9,7 @@ def test_a_scale_outside_its_range_exits_two_naming_the_flag(tmp_path, capsys, s
         load_script('tools/infer.py').main([str(tmp_path / 'no_config.py'),
                                             str(tmp_path / 'no.pth'), 'x.png', '--scale', scale])
     assert info.value.code == 2
-    assert f'--scale must be in (0, 4], got {float(scale)}' in capsys.readouterr().err
+    assert f'--scale must be in (0, 4], got {float(scale):g}' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('scale', ['4', '0.05'])

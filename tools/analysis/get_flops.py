@@ -24,7 +24,7 @@ import sys
 from typing import Optional
 
 from dld.cli_options import ConfigOptionsAction
-from dld.decoding_limits import MAX_BEAM_WIDTH
+from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
 
 DEFAULT_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
@@ -46,8 +46,8 @@ def parse_args(argv=None):
                         help='override config settings, as the other tools take them '
                         '(e.g. model.scales=[1.0,0.5])')
     args = parser.parse_args(argv)
-    if args.scales and any(s <= 0 for s in args.scales):
-        parser.error('--scales must be > 0')
+    if scale_error('--scales', args.scales or ()):
+        parser.error(scale_error('--scales', args.scales))
     if args.beam_width is not None and not 1 <= args.beam_width <= MAX_BEAM_WIDTH:
         parser.error(f'--beam-width must be from 1 to {MAX_BEAM_WIDTH}, got {args.beam_width}')
     if args.shape and min(args.shape) < 1:
