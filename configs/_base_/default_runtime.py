@@ -34,6 +34,10 @@ default_hooks = dict(
     # cannot spell as written (a character it lacks, or lower case it would
     # upper-case) stops the run before its first step, naming its line.
     label_chars=dict(type='LabelCharsCheckHook'),
+    # Two validation or test sets concatenated with the same track ids (ids
+    # are relative to each set's root) stop the run before they are read,
+    # where TrackAccuracyMetric would vote their frames as one plate.
+    track_ids=dict(type='TrackIdsCheckHook'),
     # Each unreadable image is logged where it is read, in a worker; this
     # adds one warning per epoch with how many the epoch skipped in all.
     skipped_images=dict(type='SkippedImagesHook'),

@@ -37,3 +37,8 @@ class ImageLoadError(OSError):
 
 class RetryExhaustedError(RuntimeError):
     """Every retry after an :class:`ImageLoadError` failed as well."""
+
+
+class SharedTrackIdError(ValueError):
+    """Two sets evaluated together give the same track id: their frames would
+    be voted as one plate. Raised before the sets are read."""

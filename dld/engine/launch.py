@@ -27,7 +27,12 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
-from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from dld.datasets.errors import (
+    ImageLoadError,
+    PlateAnnotationError,
+    RetryExhaustedError,
+    SharedTrackIdError,
+)
 from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import (
     ConfigSettingError,
@@ -209,7 +214,7 @@ def config_errors_exit(tool: str) -> Iterator[None]:
 #: Bad data or a dictionary that cannot be built as given, found while the
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
-                LabelCheckError)
+                LabelCheckError, SharedTrackIdError)
 
 
 @contextmanager

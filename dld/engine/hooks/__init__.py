@@ -9,3 +9,4 @@ from .prediction_drawing_hook import PredictionDrawingHook  # noqa: F401
 from .resumed_schedule_check_hook import ResumedScheduleCheckHook  # noqa: F401
 from .resumed_validation_hook import ResumedValidationHook  # noqa: F401
 from .skipped_images_hook import SkippedImagesHook  # noqa: F401
+from .track_ids_check_hook import TrackIdsCheckHook  # noqa: F401

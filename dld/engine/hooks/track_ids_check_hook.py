@@ -1,0 +1,101 @@
+"""Sets concatenated into one evaluation must keep their tracks apart."""
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from mmengine.dataset import ConcatDataset
+from mmengine.hooks import Hook
+
+from dld.datasets.errors import SharedTrackIdError
+from dld.evaluation.metrics import TrackAccuracyMetric
+from dld.registry import HOOKS
+
+
+def leaf_datasets(dataset) -> Iterator:
+    """The sets a (nested) :class:`ConcatDataset` is made of, in order."""
+    if isinstance(dataset, ConcatDataset):
+        for part in dataset.datasets:
+            yield from leaf_datasets(part)
+    else:
+        yield dataset
+
+
+def _name(dataset, index: int) -> str:
+    source = getattr(dataset, 'ann_file', '') or getattr(dataset, 'data_root', '')
+    return f'set {index + 1} ({type(dataset).__name__}' + (f', {source})' if source else ')')
+
+
+def _track_ids(dataset) -> set:
+    if not hasattr(dataset, 'get_data_info'):
+        return set()
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    ids = (dataset.get_data_info(i).get('track_id') for i in range(len(dataset)))
+    return {i for i in ids if i is not None}
+
+
+def shared_track_ids(dataset) -> Optional[Tuple[str, str, List[str]]]:
+    """The first two parts of ``dataset`` that share track ids, and the ids
+    (sorted); None where every track id belongs to one part."""
+    parts = list(leaf_datasets(dataset))
+    if len(parts) < 2:  # a set refuses its own repeated ids when built
+        return None
+    owner: Dict[str, int] = {}
+    names = []
+    for index, part in enumerate(parts):
+        names.append(_name(part, index))
+        ids = _track_ids(part)
+        clashes = sorted(i for i in ids if i in owner)
+        if clashes:
+            return names[owner[clashes[0]]], names[index], clashes
+        owner.update((i, index) for i in ids)
+    return None
+
+
+@HOOKS.register_module()
+class TrackIdsCheckHook(Hook):
+    """A validation or test set that concatenates sets sharing track ids
+    stops the run before it reads them, where a ``TrackAccuracyMetric``
+    votes over tracks.
+
+    Why: track ids are relative to each set's data root, so two sets easily
+    share ``track_001``; voting them together merges two plates. The metric
+    refuses repeated frames, but only after the whole pass, and a shared id
+    with distinct frame numbers passes it; this checks the ids up front (for
+    training, the validation set before the first step).
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self._val_checked = False
+
+    def before_train(self, runner) -> None:
+        if runner.val_loop is not None:
+            self._check_val(runner)
+
+    def before_val(self, runner) -> None:
+        self._check_val(runner)
+
+    def before_test(self, runner) -> None:
+        self._check(runner.test_loop, 'test')
+
+    def _check_val(self, runner) -> None:
+        if not self._val_checked:
+            self._check(runner.val_loop, 'validation')
+            self._val_checked = True
+
+    @staticmethod
+    def _check(loop, what: str) -> None:
+        evaluator = getattr(loop, 'evaluator', None)
+        metrics = getattr(evaluator, 'metrics', ())
+        if not any(isinstance(m, TrackAccuracyMetric) for m in metrics):
+            return
+        found = shared_track_ids(loop.dataloader.dataset)
+        if found is None:
+            return
+        first, second, ids = found
+        listed = ', '.join(repr(i) for i in ids[:5]) + (f' and {len(ids) - 5} more'
+                                                         if len(ids) > 5 else '')
+        raise SharedTrackIdError(
+            f'the {what} sets {first} and {second} share {len(ids)} track id(s): {listed}; '
+            'TrackAccuracyMetric would vote their frames as one plate. Give each set its '
+            "own track_prefix, e.g. dict(type='PairedPlateDataset', ..., track_prefix='cam1/').")

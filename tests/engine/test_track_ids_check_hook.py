@@ -1,0 +1,89 @@
+"""TrackIdsCheckHook: sets concatenated with the same track ids stop the run
+before they are read, where track accuracy would vote them as one plate."""
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+from dld.datasets.errors import SharedTrackIdError
+from dld.engine.launch import data_error_message
+
+PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
+
+
+class ReadsTheLabels(BaseModel):
+    """Reads every plate right and counts the batches it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1))
+        self.batches = 0
+
+    def forward(self, inputs, data_samples=None, mode='tensor', **streams):
+        if mode == 'loss':
+            return dict(loss=(self.w ** 2).sum())
+        self.batches += 1
+        for sample in data_samples:
+            sample.pred_text, sample.pred_score = sample.gt_text, 1.0
+        return data_samples
+
+
+def _paired_set(root, **extra):
+    return dict(type='PairedPlateDataset', data_root=str(root), ann_file='train.txt',
+                frames='all', test_mode=True, pipeline=PIPELINE, **extra)
+
+
+def _loader(*sets):
+    return dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                collate_fn=dict(type='pseudo_collate'),
+                dataset=dict(type='ConcatDataset', datasets=list(sets)))
+
+
+def _test_runner(tmp_path, loader, metric='TrackAccuracyMetric'):
+    return Runner(model=ReadsTheLabels(), work_dir=str(tmp_path / 'work'),
+                  test_dataloader=loader, test_cfg=dict(type='TestLoop'),
+                  test_evaluator=[dict(type=metric)],
+                  default_hooks=dict(checkpoint=None),
+                  custom_hooks=[dict(type='TrackIdsCheckHook')], default_scope='dld')
+
+
+def test_two_sets_with_the_same_ids_stop_the_test_before_the_first_batch(paired_root,
+                                                                           tmp_path):
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root), _paired_set(paired_root)))
+    with pytest.raises(SharedTrackIdError) as info:
+        runner.test()
+    assert runner.model.batches == 0
+    message = data_error_message(info.value)  # the tools print it as one line
+    assert "the test sets set 1 (PairedPlateDataset, " in message
+    assert 'set 2 (PairedPlateDataset, ' in message and 'train.txt)' in message
+    assert "share 2 track id(s): 't0', 't1'" in message and 'track_prefix' in message
+
+
+def test_a_prefix_per_set_keeps_them_apart_and_the_tracks_are_voted(paired_root, tmp_path):
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root),
+                                            _paired_set(paired_root, track_prefix='cam2/')))
+    metrics = runner.test()
+    assert metrics['track/num_tracks'] == 4 and metrics['track/accuracy'] == 1.0
+    assert runner.model.batches == 6  # 12 frames, 2 a batch
+
+
+def test_shared_ids_are_left_alone_where_no_metric_votes_tracks(paired_root, tmp_path):
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root), _paired_set(paired_root)),
+                          metric='PlateRecogMetric')
+    assert runner.test()['plate/accuracy'] == 1.0
+
+
+def test_training_checks_its_validation_sets_before_the_first_step(paired_root, tmp_path):
+    train_set = dict(_paired_set(paired_root), test_mode=False)
+    runner = Runner(model=ReadsTheLabels(), work_dir=str(tmp_path / 'work'),
+                    train_dataloader=dict(_loader(train_set), dataset=train_set),
+                    train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+                    val_dataloader=_loader(_paired_set(paired_root), _paired_set(paired_root)),
+                    val_cfg=dict(type='ValLoop'), val_evaluator=[dict(type='TrackAccuracyMetric')],
+                    default_hooks=dict(checkpoint=None),
+                    custom_hooks=[dict(type='TrackIdsCheckHook')], default_scope='dld')
+    with pytest.raises(SharedTrackIdError, match='the validation sets set 1'):
+        runner.train()
+    assert runner.iter == 0
