@@ -55,8 +55,8 @@ def test_two_sets_with_the_same_ids_stop_the_test_before_the_first_batch(paired_
         runner.test()
     assert runner.model.batches == 0
     message = data_error_message(info.value)  # the tools print it as one line
-    assert "the test sets set 1 (PairedPlateDataset, " in message
-    assert 'set 2 (PairedPlateDataset, ' in message and 'train.txt)' in message
+    assert "the test set's part 1 (PairedPlateDataset, " in message
+    assert 'part 2 (PairedPlateDataset, ' in message and 'train.txt)' in message
     assert "share 2 track id(s): 't0', 't1'" in message and 'track_prefix' in message
 
 
@@ -84,6 +84,6 @@ def test_training_checks_its_validation_sets_before_the_first_step(paired_root, 
                     val_cfg=dict(type='ValLoop'), val_evaluator=[dict(type='TrackAccuracyMetric')],
                     default_hooks=dict(checkpoint=None),
                     custom_hooks=[dict(type='TrackIdsCheckHook')], default_scope='dld')
-    with pytest.raises(SharedTrackIdError, match='the validation sets set 1'):
+    with pytest.raises(SharedTrackIdError, match="the validation set's part 1"):
         runner.train()
     assert runner.iter == 0

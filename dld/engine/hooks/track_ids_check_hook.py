@@ -20,7 +20,7 @@ def leaf_datasets(dataset) -> Iterator:
 
 def _name(dataset, index: int) -> str:
     source = getattr(dataset, 'ann_file', '') or getattr(dataset, 'data_root', '')
-    return f'set {index + 1} ({type(dataset).__name__}' + (f', {source})' if source else ')')
+    return f'part {index + 1} ({type(dataset).__name__}' + (f', {source})' if source else ')')
 
 
 def _track_ids(dataset) -> set:
@@ -76,11 +76,11 @@ class TrackIdsCheckHook(Hook):
         self._check_val(runner)
 
     def before_test(self, runner) -> None:
-        self._check(runner.test_loop, 'test')
+        self._check(runner.test_loop, 'the test set\'s')
 
     def _check_val(self, runner) -> None:
         if not self._val_checked:
-            self._check(runner.val_loop, 'validation')
+            self._check(runner.val_loop, 'the validation set\'s')
             self._val_checked = True
 
     @staticmethod
@@ -96,6 +96,6 @@ class TrackIdsCheckHook(Hook):
         listed = ', '.join(repr(i) for i in ids[:5]) + (f' and {len(ids) - 5} more'
                                                          if len(ids) > 5 else '')
         raise SharedTrackIdError(
-            f'the {what} sets {first} and {second} share {len(ids)} track id(s): {listed}; '
+            f'{what} {first} and {second} share {len(ids)} track id(s): {listed}; '
             'TrackAccuracyMetric would vote their frames as one plate. Give each set its '
             "own track_prefix, e.g. dict(type='PairedPlateDataset', ..., track_prefix='cam1/').")
