@@ -16,8 +16,9 @@ import json
 import math
 import os
 import os.path as osp
+import re
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -32,6 +33,9 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '
                     '.pgm', '.pbm', '.jp2')
 #: Larger images are refused before decoding, as DLD's inference does.
 DEFAULT_MAX_PIXELS = 16384 * 16384
+#: A frame of a track folder of the ICPR layout (``lr-001.png``, ``HR-2.jpg``),
+#: as DLD's ``LRLPRTrackDataset`` names them.
+TRACK_FRAME = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
 
 ImageLike = Union[str, os.PathLike, np.ndarray, bytes]
 #: The encoded image kinds read as one image each (a request's body).
@@ -71,6 +75,9 @@ class OnnxPlateReader:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
         self.batch_size = batch_size
+        if max_pixels is not None and (isinstance(max_pixels, bool) or
+                                       not isinstance(max_pixels, int) or max_pixels < 1):
+            raise ValueError(f'max_pixels must be an integer >= 1 or None, got {max_pixels!r}')
         self.max_pixels = max_pixels
         options = ort.SessionOptions()
         # A reading runs several sessions in turn (selector, then each scale
@@ -85,7 +92,14 @@ class OnnxPlateReader:
         providers = list(providers or ['CPUExecutionProvider'])
 
         def session(name: str):
-            return ort.InferenceSession(osp.join(model_dir, name), options, providers=providers)
+            path = osp.join(model_dir, name)
+            try:
+                return ort.InferenceSession(path, options, providers=providers)
+            except Exception as err:  # ONNX Runtime's own classes (InvalidProtobuf, Fail, ...)
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+                raise ValueError(f'{path}: ONNX Runtime cannot load it ({reason}); a '
+                                 'truncated copy? Copy the export again, or export '
+                                 'again') from err
 
         m = self.manifest
         self.scales = [float(s['scale']) for s in m['scales']]
@@ -207,8 +221,10 @@ class OnnxPlateReader:
                       else f'bytes[{i}]' if isinstance(image, ENCODED) else f'array[{i}]')
             try:
                 chunk.append((source, *self.resize(self.load(image, source))))
-            except ValueError as err:
-                chunk.append((source, str(err), None))
+            except ValueError as err:  # the record names the source already
+                message = str(err)
+                chunk.append((source, message[len(source) + 2:] if message.startswith(
+                    f'{source}: ') else message, None))
             if len(chunk) == self.batch_size:
                 results += self._read_chunk(chunk, scale)
                 chunk = []
@@ -336,6 +352,7 @@ def read_manifest(model_dir: str) -> dict:
     if manifest.get('version') != FORMAT_VERSION:
         raise ValueError(f"{path}: export format version {manifest.get('version')!r}; this "
                          f'reader reads version {FORMAT_VERSION}')
+    _check_fields(manifest, path)
     files = [s['file'] for s in manifest['scales']]
     files += [manifest['selector']['file']] if manifest.get('selector') else []
     missing = [f for f in files if not osp.isfile(osp.join(model_dir, f))]
@@ -353,6 +370,36 @@ def read_manifest(model_dir: str) -> dict:
     return manifest
 
 
+#: What a reader needs of the manifest: (section, its keys); None: the top level.
+REQUIRED_FIELDS = ((None, ('scales', 'decoder', 'input')), ('decoder', ('kind', 'chars')),
+                   ('input', ('color_type', 'size', 'keep_ratio', 'pad_value', 'interpolation')))
+
+
+def _check_fields(manifest: dict, path: str) -> None:
+    """A hand-edited or cut manifest is refused naming what it lacks, not
+    with a KeyError when the reader is built."""
+    def refuse(what: str):
+        raise ValueError(f'{path}: {what}; export again with tools/deployment/export_onnx.py')
+
+    for section, keys in REQUIRED_FIELDS:
+        part = manifest if section is None else manifest.get(section)
+        if not isinstance(part, dict):
+            refuse(f'no {section!r} section')
+        missing = [k for k in keys if k not in part]
+        if missing:
+            refuse(f"no {', '.join(repr(k) for k in missing)}" +
+                   (f' in {section!r}' if section else ''))
+    scales = manifest['scales']
+    if not isinstance(scales, list) or not scales or not all(
+            isinstance(s, dict) and {'scale', 'file', 'gflops'} <= set(s) for s in scales):
+        refuse("'scales' must list the exported graphs (scale, file, gflops)")
+    if manifest['decoder']['kind'] not in ('attention', 'ctc'):
+        refuse(f"decoder kind {manifest['decoder']['kind']!r} is not 'attention' or 'ctc'")
+    if manifest['input']['interpolation'] not in INTERPOLATIONS:
+        refuse(f"interpolation {manifest['input']['interpolation']!r} is not one of "
+               f'{sorted(INTERPOLATIONS)}')
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Read plate images with an exported DLD model (ONNX Runtime); prints '
@@ -368,14 +415,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         reader = OnnxPlateReader(args.model_dir, threads=args.threads)
         reader._check_scale(args.scale)
+    except ImportError as err:
+        print(f'error: {err}; install onnxruntime (pip install onnxruntime)', file=sys.stderr)
+        return 2
     except (OSError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    files = image_files(args.images)
-    if not files:
-        print(f'error: no image files in {" ".join(args.images)}', file=sys.stderr)
-        return 1
-    readings = reader(files, scale=args.scale)
+    found = expand_paths(args.images, reader.manifest['input'].get('frame', 'lr'))
+    files = [source for source, error in found if error is None]
+    read = iter(reader(files, scale=args.scale) if files else [])
+    readings = [next(read) if error is None else dict(input=source, error=error)
+                for source, error in found]
     try:
         for r in readings:
             if r['error']:
@@ -395,16 +445,56 @@ def _confidence(value: float) -> str:
     return f'{value:.2g}' if 0 < abs(value) < 1e-4 else f'{value:.4f}'
 
 
-def image_files(paths: Sequence[str]) -> List[str]:
-    """``paths`` with each folder replaced by the image files below it, sorted."""
-    out = []
+def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Optional[str]]]:
+    """``(path, error)`` of each image to read, each folder replaced by the
+    images below it, as ``tools/infer.py`` finds them: sorted, following
+    symlinked folders, no hidden folder; a track folder of the ICPR layout
+    (``lr-*``/``hr-*`` frames) gives its ``frame`` frames only, in frame
+    order. A folder without images, or a track folder without ``frame``
+    frames, is one item with an error (None: read it)."""
+    out: List[Tuple[str, Optional[str]]] = []
     for path in paths:
         if not osp.isdir(path):
-            out.append(path)
+            out.append((path, None))
             continue
-        out += sorted(osp.join(root, name) for root, _, names in os.walk(path)
-                      for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+        found = 0
+        for folder, names in _image_folders(path):
+            found += 1
+            frames = {n: TRACK_FRAME.match(n) for n in names}
+            if not any(frames.values()):
+                out += [(osp.join(folder, n), None) for n in names]
+                continue
+            chosen = sorted((int(m.group(2)), n) for n, m in frames.items()
+                            if m and m.group(1).lower() == frame)
+            numbers = [k for k, _ in chosen]
+            twice = sorted({k for k in numbers if numbers.count(k) > 1})
+            if not chosen:
+                out.append((folder, f'track folder without {frame}-* frames: this model reads '
+                                    f'the {frame.upper()} frame of each track'))
+            elif twice:
+                names = ', '.join(n for k, n in chosen if k in twice)
+                out.append((folder, f'track folder with frame number(s) {twice} twice ({names})'))
+            else:
+                out += [(osp.join(folder, n), None) for _, n in chosen]
+        if not found:
+            out.append((path, 'folder holds no image files'))
     return out
+
+
+def _image_folders(root: str) -> Iterator[Tuple[str, List[str]]]:
+    """``(folder, image file names)`` below ``root``, sorted, following
+    symlinked folders (each real folder once) and skipping hidden ones."""
+    visited = set()
+    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+        real = osp.realpath(folder)
+        if real in visited:
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+        names = sorted(n for n in filenames if n.lower().endswith(IMAGE_EXTENSIONS))
+        if names:
+            yield folder, names
 
 
 if __name__ == '__main__':

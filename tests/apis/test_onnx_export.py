@@ -24,8 +24,10 @@ from repo_scripts import REPO, load_script
 from tiny_dld import SCALES, baseline_config, dld_config, pipeline, recognizer_cfg
 
 from dld.apis import PlateRecognizer
+from dld.apis.input_items import expand_inputs
 from dld.deploy.onnx_export import synthetic_check_images
-from dld.deploy.onnx_reader import MANIFEST, OnnxPlateReader, ctc_log_likelihood
+from dld.deploy.onnx_reader import MANIFEST, OnnxPlateReader, ctc_log_likelihood, expand_paths
+from dld.deploy.onnx_reader import main as onnx_reader_main
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
@@ -242,7 +244,7 @@ def test_the_reader_runs_without_torch_or_dld(gru_export, tmp_path):
     assert min(r['confidence'] for r in expected) < 1e-4  # the untrained model's are tiny
     assert printed == pytest.approx([r['confidence'] for r in expected], rel=0.06)
     assert done.stderr.strip() == \
-        f'{bad}\terror: {bad}: cannot decode image (corrupt or not an image)'
+        f'{bad}\terror: cannot decode image (corrupt or not an image)'
     assert run(str(bad)).returncode == 1  # nothing could be read
 
 
@@ -257,10 +259,10 @@ def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_pa
                   str(tmp_path), good[1]])
     assert [r['input'] for r in out] == ['array[0]', str(bad), 'array[2]', str(empty),
                                          str(tmp_path), 'array[5]']
-    assert out[1]['error'] == f'{bad}: cannot decode image (corrupt or not an image)'
+    assert out[1]['error'] == 'cannot decode image (corrupt or not an image)'
     assert 'dtype float32 is not an image' in out[2]['error']
-    assert out[3]['error'] == f'{empty}: empty file (0 bytes)'
-    assert out[4]['error'] == f'{tmp_path}: a folder, not an image file'
+    assert out[3]['error'] == 'empty file (0 bytes)'
+    assert out[4]['error'] == 'a folder, not an image file'
     assert all(r['text'] is None and r['gflops'] is None for r in out[1:5])
     alone = reader(good)
     assert [(r['text'], r['confidence']) for r in (out[0], out[5])] == \
@@ -283,7 +285,7 @@ def test_one_image_is_read_as_one(gru_export, tmp_path):
     [from_bytes] = reader(data)
     assert from_bytes['input'] == 'bytes[0]' and from_bytes['text'] == from_path['text']
     [empty] = reader([b''])
-    assert empty['error'] == 'bytes[0]: no bytes to decode (empty)'
+    assert empty['error'] == 'no bytes to decode (empty)'
 
 
 def test_a_large_png_is_refused_from_its_header(gru_export, tmp_path):
@@ -598,3 +600,57 @@ def test_calibration_images_are_at_most_calib_count_evenly_spaced(tmp_path, caps
     images, what = tool._calibration_images(args, 'lr')
     assert len(images) == 3 and what == '3 images of --calib-images'
     assert 'calibrating on 3 images of --calib-images only' in capsys.readouterr().err
+
+
+def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
+    """Track folders give the model's frames only, symlinked folders are
+    followed, hidden ones skipped, and an empty folder is an error item."""
+    root = tmp_path / 'plates'
+    for name in ('track_1/lr-002.png', 'track_1/lr-1.png', 'track_1/hr-1.png',
+                 'hr_only/hr-1.png', 'twice/lr-1.png',
+                 'twice/lr-001.jpg', 'loose/b.jpg', 'loose/a.png',
+                 '.ipynb_checkpoints/a-checkpoint.png', '../outside/c.png'):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b'')
+    (root / 'linked').symlink_to(tmp_path / 'outside')
+    (tmp_path / 'empty').mkdir()
+    given = [str(root), str(tmp_path / 'empty'), str(tmp_path / 'one.png')]
+    for frame in ('lr', 'hr'):
+        infer = [(osp.abspath(i.source), i.error) for i in expand_inputs(given, stream=frame)]
+        reader = [(osp.abspath(s), e) for s, e in expand_paths(given, frame)]
+        assert reader == infer
+    found = dict(expand_paths(given, 'lr'))
+    assert [osp.basename(s) for s in found if osp.dirname(s).endswith('track_1')] == \
+        ['lr-1.png', 'lr-002.png']
+    assert str(root / 'linked' / 'c.png') in found
+    assert not any('ipynb' in s for s in found)
+    assert found[str(tmp_path / 'empty')] == 'folder holds no image files'
+    assert found[str(root / 'hr_only')].startswith('track folder without lr-* frames')
+    assert found[str(root / 'twice')] == \
+        'track folder with frame number(s) [1] twice (lr-001.jpg, lr-1.png)'
+
+
+def test_a_broken_export_is_refused_naming_its_file(gru_export, tmp_path):
+    copy = tmp_path / 'copy'
+    shutil.copytree(gru_export['out'], copy)
+    graph = copy / 'selector.onnx'
+    graph.write_bytes(graph.read_bytes()[:500])  # a copy cut short
+    with pytest.raises(ValueError, match=r'selector\.onnx: ONNX Runtime cannot load it'):
+        OnnxPlateReader(str(copy))
+    assert onnx_reader_main([str(copy), 'x.png']) == 2
+    shutil.copy(gru_export['out'] / 'selector.onnx', graph)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    for broken, message in ((dict(manifest, decoder=None), "no 'decoder' section"),
+                            ({k: v for k, v in manifest.items() if k != 'input'},
+                             "no 'input'"),
+                            (dict(manifest, input=dict(manifest['input'],
+                                                       interpolation='lanczos')),
+                             "interpolation 'lanczos' is not one of"),
+                            (dict(manifest, scales=[]), "'scales' must list")):
+        (copy / MANIFEST).write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=message):
+            OnnxPlateReader(str(copy))
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    for bad in (0, -5, '100', True):
+        with pytest.raises(ValueError, match='max_pixels must be an integer >= 1 or None'):
+            OnnxPlateReader(str(copy), max_pixels=bad)

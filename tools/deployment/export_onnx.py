@@ -58,8 +58,10 @@ def parse_args(argv=None):
     parser.add_argument('--force', action='store_true',
                         help='replace an export already in --out-dir')
     parser.add_argument('--int8', action='store_true',
-                        help="quantize each scale's convolutions to int8 (about 2x the images/s "
-                        'on a CPU), calibrated on plates and checked for accuracy')
+                        help="quantize each scale's convolutions to int8 (2x the images/s of the "
+                        "quickstart's models at full scale on a CPU with VNNI; less at small "
+                        'scales and for small models), calibrated on plates and checked for '
+                        'accuracy')
     parser.add_argument('--calib-images', nargs='+', metavar='PATH',
                         help='with --int8: image files or folders to calibrate on, like the '
                         'plates the model will read (default: plates of the built-in generator)')
