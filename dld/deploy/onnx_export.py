@@ -212,7 +212,8 @@ def _importable(name: str) -> bool:
 
 def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[str],
             output_names: List[str], opset: int) -> None:
-    """Trace ``module`` on ``args`` into ``path``, the batch size left free."""
+    """Trace ``module`` on ``args`` into ``path``, the batch size left free,
+    in ``opset`` (the exporter falls back to another where it cannot)."""
     batch = torch.export.Dim('batch', min=1, max=65536)
     loggers = [logging.getLogger(name) for name in ('torch.onnx', 'onnxscript')]
     levels = [logger.level for logger in loggers]
@@ -231,6 +232,10 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)
     program.save(path)
+    written = int(program.model.opset_imports.get('', opset))
+    if written != opset:
+        raise ExportError(f"opset {opset} was asked, torch's exporter wrote {written}; give "
+                          'an opset the installed onnx package converts to')
 
 
 def compare_readings(recognizer: PlateRecognizer, out_dir: str,

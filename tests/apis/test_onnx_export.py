@@ -30,6 +30,7 @@ from dld.deploy.onnx_reader import MANIFEST, OnnxPlateReader, ctc_log_likelihood
 from dld.deploy.onnx_reader import main as onnx_reader_main
 
 pytest.importorskip('onnxruntime')
+onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxscript')
 
 
@@ -654,3 +655,15 @@ def test_a_broken_export_is_refused_naming_its_file(gru_export, tmp_path):
     for bad in (0, -5, '100', True):
         with pytest.raises(ValueError, match='max_pixels must be an integer >= 1 or None'):
             OnnxPlateReader(str(copy), max_pixels=bad)
+
+
+def test_an_opset_newer_than_onnx_knows_is_an_argument_error(capsys):
+    """torch's exporter wrote opset 18 for --opset 99, and the manifest said 99."""
+    newest = onnx.defs.onnx_opset_version()
+    tool = load_script('tools/deployment/export_onnx.py')
+    assert tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', '--opset', str(newest)])
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', '--opset', str(newest + 1)])
+    assert info.value.code == 2
+    assert f'--opset {newest + 1} is newer than the installed onnx package knows (up to ' \
+        f'{newest})' in capsys.readouterr().err

@@ -77,6 +77,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.opset < 18:
         parser.error(f'--opset must be >= 18 (antialiased Resize), got {args.opset}')
+    newest = newest_onnx_opset()
+    if newest is not None and args.opset > newest:
+        parser.error(f'--opset {args.opset} is newer than the installed onnx package knows '
+                     f'(up to {newest}); the exporter would write another')
     for name in ('check_count', 'calib_count'):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -234,6 +238,16 @@ def _print_summary(manifest: dict, out_dir: str) -> None:
               else f'resized to {h}x{w}')
     print(f"{how}. It reads the {inp['frame'].upper()} crop, {resize}; its "
           f"{manifest['decoder']['kind']} decoder reads greedily.")
+
+
+def newest_onnx_opset() -> Optional[int]:
+    """The newest opset the installed onnx package knows; None without it
+    (the export then says it needs it)."""
+    try:
+        from onnx.defs import onnx_opset_version
+    except ImportError:
+        return None
+    return int(onnx_opset_version())
 
 
 def main(argv=None) -> int:
