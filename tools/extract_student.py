@@ -49,7 +49,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='a DLD training checkpoint')
     parser.add_argument('out', help='where to write the student+selector checkpoint')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # checked before the checkpoint is read: writing over it would lose the
+    # teacher's weights and the training state
+    if osp.exists(args.checkpoint) and osp.exists(args.out) and \
+            osp.samefile(args.checkpoint, args.out):
+        parser.error(f'{args.out} is the training checkpoint itself; give another file')
+    if osp.isdir(args.out):
+        parser.error(f'{args.out} is a folder; give the file to write, e.g. '
+                     f'{osp.join(args.out, "student.pth")}')
+    return args
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
 """tools/extract_student.py: what it keeps, and a summary that adds up."""
 
+import pytest
 import torch
 from repo_scripts import load_script
 
@@ -55,3 +56,21 @@ def test_a_missing_or_unreadable_checkpoint_is_named(tmp_path, capsys):
     assert 'nope.pth' in _refused(tmp_path / 'nope.pth', dst, capsys)
     (tmp_path / 'cut.pth').write_bytes(b'PK\x03\x04 not a checkpoint')
     assert 'cut.pth' in _refused(tmp_path / 'cut.pth', dst, capsys)
+
+
+def test_the_training_checkpoint_itself_or_a_folder_as_out_is_refused(tmp_path, capsys):
+    src = tmp_path / 'dld.pth'
+    torch.save(dict(state_dict={'teacher.w': torch.ones(1), 'student.w': torch.ones(1)}), src)
+    before = src.read_bytes()
+    (tmp_path / 'link.pth').symlink_to(src)
+    tool = load_script('tools/extract_student.py')
+    for out in (src, tmp_path / 'link.pth'):
+        with pytest.raises(SystemExit) as info:
+            tool.main([str(src), str(out)])
+        assert info.value.code == 2
+        assert f'{out} is the training checkpoint itself' in capsys.readouterr().err
+    assert src.read_bytes() == before  # the teacher's weights are still there
+    with pytest.raises(SystemExit):
+        tool.main([str(src), str(tmp_path)])
+    assert f'{tmp_path} is a folder; give the file to write' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['dld.pth', 'link.pth']
