@@ -56,6 +56,23 @@ def _median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def export_mismatch(manifest: dict, rec, distiller: bool) -> str:
+    """Why an export is not of ``rec``'s model ('' where it may be): a DLD
+    model's graphs are ``student_*``, a plain recognizer's ``recognizer_*``,
+    and the input size and the characters must be the model's."""
+    files = [s['file'] for s in manifest['scales']]
+    if distiller != all(f.startswith('student_') for f in files):
+        return (f"its graphs are {files}, the config's model is "
+                f"{'a DLD model' if distiller else 'a plain recognizer'}")
+    size = tuple(manifest['input']['size'])
+    if size != tuple(rec.base_size):
+        return f'its input is {size}, the model reads {tuple(rec.base_size)}'
+    dictionary = rec.recognizer.dictionary
+    if manifest['decoder']['chars'] != list(dictionary.dict[:dictionary.num_chars]):
+        return "its characters are not the model's"
+    return ''
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import numpy as np
@@ -73,15 +90,29 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)
     rec = PlateRecognizer(cfg, args.checkpoint, device='cpu')
-    reader = OnnxPlateReader(args.export_dir, threads=args.threads,
-                             batch_size=args.batch_size)
-    int8 = None
-    if args.int8_dir:
-        int8 = OnnxPlateReader(args.int8_dir, threads=args.threads, batch_size=args.batch_size)
-        if int8.manifest.get('precision') != 'int8' or int8.scales != reader.scales:
-            print(f'--int8-dir {args.int8_dir} is not an int8 export of the scales of '
-                  f'{args.export_dir} ({reader.scales})', file=sys.stderr)
-            return 2
+    try:
+        reader = OnnxPlateReader(args.export_dir, threads=args.threads,
+                                 batch_size=args.batch_size)
+        int8 = None
+        if args.int8_dir:
+            int8 = OnnxPlateReader(args.int8_dir, threads=args.threads,
+                                   batch_size=args.batch_size)
+    except (OSError, ValueError) as err:
+        print(f'onnx_throughput.py: {err}', file=sys.stderr)
+        return 2
+    if reader.precision != 'float32':
+        print(f'{args.export_dir} is an {reader.precision} export: give the float one, and '
+              'this one as --int8-dir', file=sys.stderr)
+        return 2
+    if int8 is not None and (int8.precision != 'int8' or int8.scales != reader.scales):
+        print(f'--int8-dir {args.int8_dir} is not an int8 export of the scales of '
+              f'{args.export_dir} ({reader.scales})', file=sys.stderr)
+        return 2
+    mismatch = export_mismatch(reader.manifest, rec, is_distiller(rec.model))
+    if mismatch:
+        print(f'{args.export_dir} is not an export of {args.config}: {mismatch}',
+              file=sys.stderr)
+        return 2
     if is_distiller(rec.model) and not set(reader.scales) <= set(rec.model.scales):
         print(f'{args.export_dir} holds scales {reader.scales}, which {args.config} has not '
               f'({list(rec.model.scales)}): export this config first', file=sys.stderr)

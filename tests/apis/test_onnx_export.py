@@ -667,3 +667,35 @@ def test_an_opset_newer_than_onnx_knows_is_an_argument_error(capsys):
     assert info.value.code == 2
     assert f'--opset {newest + 1} is newer than the installed onnx package knows (up to ' \
         f'{newest})' in capsys.readouterr().err
+
+
+def test_onnx_throughput_times_every_graph_of_its_own_models_export_only(gru_export, tmp_path,
+                                                                          capsys):
+    tool = load_script('benchmarks/onnx_throughput.py')
+    model = [gru_export['config'], gru_export['checkpoint']]
+    out = tmp_path / 'figures.json'
+    assert tool.main([str(gru_export['out']), *model, '--batch-size', '4', '--repeats', '1',
+                      '--threads', '1', '--json', str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert sorted(figures['scales']) == ['0.4', '0.6', '1'] and 'end_to_end' in figures
+    capsys.readouterr()
+
+    def refused(export, *model_args) -> str:
+        assert tool.main([str(export), *model_args, '--batch-size', '4', '--repeats',
+                          '1']) == 2
+        return capsys.readouterr().err
+    assert 'no dld_onnx.json' in refused(tmp_path / 'nothing', *model)
+    int8 = tmp_path / 'int8'
+    shutil.copytree(gru_export['out'], int8)
+    manifest = json.loads((int8 / MANIFEST).read_text())
+    (int8 / MANIFEST).write_text(json.dumps(dict(manifest, precision='int8')))
+    assert 'is an int8 export: give the float one' in refused(int8, *model)
+    # a plain recognizer's export against the DLD config
+    cfg = baseline_config(osp.join(str(tmp_path), 'data'))
+    plain = _write_model(str(tmp_path / 'plain'), cfg, 'baseline')
+    assert _export(plain, tmp_path / 'plain_export', '--no-check') == 0
+    capsys.readouterr()
+    assert f"is not an export of {gru_export['config']}: its graphs are ['recognizer_1.onnx']" \
+        in refused(tmp_path / 'plain_export', *model)
+    assert "the config's model is a plain recognizer" in refused(
+        gru_export['out'], plain['config'], plain['checkpoint'])
