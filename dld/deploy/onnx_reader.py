@@ -218,7 +218,8 @@ class OnnxPlateReader:
         results, chunk = [], []
         for i, image in enumerate(images):
             source = (os.fspath(image) if isinstance(image, (str, os.PathLike))
-                      else f'bytes[{i}]' if isinstance(image, ENCODED) else f'array[{i}]')
+                      else f'bytes[{i}]' if isinstance(image, ENCODED)
+                      else f'array[{i}]' if isinstance(image, np.ndarray) else f'input[{i}]')
             try:
                 chunk.append((source, *self.resize(self.load(image, source))))
             except ValueError as err:  # the record names the source already

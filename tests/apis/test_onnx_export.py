@@ -257,9 +257,11 @@ def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_pa
     empty.write_bytes(b'')
     good = synthetic_check_images(2)
     out = reader([good[0], str(bad), np.zeros((10, 30, 3), np.float32), str(empty),
-                  str(tmp_path), good[1]])
+                  str(tmp_path), good[1], None])
     assert [r['input'] for r in out] == ['array[0]', str(bad), 'array[2]', str(empty),
-                                         str(tmp_path), 'array[5]']
+                                         str(tmp_path), 'array[5]', 'input[6]']
+    assert out[6]['error'].startswith('expected an image path, a numpy array or the bytes')
+    out.pop()
     assert out[1]['error'] == 'cannot decode image (corrupt or not an image)'
     assert 'dtype float32 is not an image' in out[2]['error']
     assert out[3]['error'] == 'empty file (0 bytes)'
@@ -699,3 +701,37 @@ def test_onnx_throughput_times_every_graph_of_its_own_models_export_only(gru_exp
         in refused(tmp_path / 'plain_export', *model)
     assert "the config's model is a plain recognizer" in refused(
         gru_export['out'], plain['config'], plain['checkpoint'])
+
+
+def test_force_onto_a_link_replaces_the_folder_it_points_to(gru_export, tmp_path):
+    versions = tmp_path / 'versions'
+    shutil.copytree(gru_export['out'], versions / 'v1')
+    (versions / 'current').symlink_to('v1')
+    assert _export(gru_export, versions / 'current', '--force', '--no-check',
+                   '--cfg-options', 'model.test_cfg.force_scale=0.4') == 0
+    assert os.readlink(versions / 'current') == 'v1'  # still the link it was
+    assert OnnxPlateReader(str(versions / 'current')).scales == [0.4]
+    assert sorted(os.listdir(versions)) == ['current', 'v1']  # nothing left aside
+
+
+def test_a_model_that_does_not_load_leaves_no_folder(gru_export, tmp_path, capsys):
+    tool = load_script('tools/deployment/export_onnx.py')
+    assert tool.main([gru_export['config'], str(tmp_path / 'missing.pth'),
+                      '--out-dir', str(tmp_path / 'new' / 'deep' / 'x')]) == 2
+    assert 'cannot load the model' in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_terminated_export_leaves_no_partial_folder(gru_export, tmp_path):
+    """SIGTERM (a job's time limit) ends it as Ctrl-C does: cleaned up."""
+    script = ("import os, runpy, signal, sys\n"
+              "import dld.deploy.onnx_export as export\n"
+              "export.export_onnx = lambda *a, **k: os.kill(os.getpid(), signal.SIGTERM)\n"
+              "sys.argv = ['export_onnx.py'] + sys.argv[1:]\n"
+              "runpy.run_path('tools/deployment/export_onnx.py', run_name='__main__')\n")
+    out = tmp_path / 'exports' / 'x'
+    done = subprocess.run([sys.executable, '-c', script, gru_export['config'],
+                           gru_export['checkpoint'], '--out-dir', str(out), '--no-check'],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 128 + 15, done.stderr
+    assert os.listdir(tmp_path / 'exports') == []

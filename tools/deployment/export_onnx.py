@@ -20,6 +20,7 @@ import contextlib
 import os
 import os.path as osp
 import shutil
+import signal
 import sys
 import tempfile
 from typing import Optional
@@ -106,14 +107,21 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
                     'or new folder')
         if not force:
             return f'--out-dir {out_dir} holds an export already; --force replaces it'
+    # the nearest folder that exists must let the export's parents be made
     parent = osp.dirname(osp.abspath(out_dir))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as err:
-        return f'--out-dir {out_dir}: cannot create {parent}: {err.strerror}'
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        return f'--out-dir {out_dir}: {parent} is a file'
     if not os.access(parent, os.W_OK | os.X_OK):
         return f'--out-dir {out_dir}: {parent} is not writable'
     return ''
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working folder where it lies below it."""
+    rel = osp.relpath(path)
+    return path if rel.startswith('..') else rel
 
 
 def _move_into_place(staging: str, out_dir: str) -> None:
@@ -252,11 +260,15 @@ def newest_onnx_opset() -> Optional[int]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    problem = _out_dir_problem(args.out_dir, args.force)
+    # a link to the version in use ('current -> v1') stays a link: the new
+    # export replaces the folder it points to
+    out_dir = osp.realpath(args.out_dir) if osp.islink(args.out_dir) else args.out_dir
+    problem = _out_dir_problem(out_dir, args.force)
     if problem:
         print(f'export_onnx.py: {problem}', file=sys.stderr)
         return 2
     from dld.apis import PlateRecognizer, load_config
+    from dld.deploy import onnx_reader
     from dld.deploy.onnx_export import ExportError, compare_readings, export_onnx
     from dld.deploy.onnx_reader import MANIFEST
     from dld.engine.launch import config_errors_exit
@@ -268,8 +280,9 @@ def main(argv=None) -> int:
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError) as err:
         print(f'export_onnx.py: cannot load the model: {err}', file=sys.stderr)
         return 2
-    parent = osp.dirname(osp.abspath(args.out_dir))
-    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(args.out_dir))}.partial-',
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)  # only now: a model that does not load leaves none
+    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}.partial-',
                                dir=parent)
     _permit_as_umask(staging)
     float_copy = None
@@ -292,7 +305,7 @@ def main(argv=None) -> int:
             print(f'export_onnx.py: {err}', file=sys.stderr)
             return 2
         if check is not None and check['differ']:
-            _leave_unverified(staging, args.out_dir, (
+            _leave_unverified(staging, out_dir, (
                 f"{check['readings'] - check['same']} of the {check['readings']} readings of "
                 f"the {what} (as the model reads them, then at each scale) differ from "
                 f"PyTorch's (first: {check['differ'][:3]})"))
@@ -319,12 +332,12 @@ def main(argv=None) -> int:
                 write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2,
                                   ensure_ascii=False)
                 if loss > args.int8_max_drop + 1e-9:  # 1 plate of 300 is 1 pt, not 1.0000001
-                    _leave_unverified(staging, args.out_dir, (
+                    _leave_unverified(staging, out_dir, (
                         f'{int8_line}: more than it may lose. Calibrate on plates like yours '
                         '(--calib-images), allow more (--int8-max-drop) or export without '
                         '--int8'))
                     return 1
-        _move_into_place(staging, args.out_dir)
+        _move_into_place(staging, out_dir)
     finally:
         for folder in (staging, float_copy):
             if folder and osp.isdir(folder):
@@ -338,7 +351,7 @@ def main(argv=None) -> int:
     if args.int8:
         print(f"int8: the convolutions of each scale's graph, calibrated on {calib_what}; "
               + (int8_line or 'not checked (--no-check)'))
-    print(f'exported to {args.out_dir}; read with: python dld/deploy/onnx_reader.py '
+    print(f'exported to {args.out_dir}; read with: python {_shown(onnx_reader.__file__)} '
           f'{args.out_dir} IMAGE ...')
     return 0
 
@@ -360,5 +373,15 @@ def _leave_unverified(staging: str, out_dir: str, why: str) -> None:
           file=sys.stderr)
 
 
+def _exit_on_sigterm(signum, frame):
+    # SystemExit unwinds main's cleanup: no partial export is left behind
+    sys.exit(128 + signum)
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print('export_onnx.py: interrupted; nothing was exported', file=sys.stderr)
+        sys.exit(130)
