@@ -735,3 +735,17 @@ def test_a_terminated_export_leaves_no_partial_folder(gru_export, tmp_path):
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 128 + 15, done.stderr
     assert os.listdir(tmp_path / 'exports') == []
+
+
+@pytest.mark.parametrize('given, needs', [
+    (['--int8-max-drop', '1'], '--int8-max-drop only with --int8'),  # the default, given
+    (['--calib-count', '256'], '--calib-count only with --int8'),
+    (['--no-check', '--check-count', '8'], '--check-count only with a check'),
+    (['--no-check', '--check-images', 'a.png'], '--check-images only with a check')])
+def test_an_option_given_for_nothing_is_an_argument_error(given, needs, capsys):
+    tool = load_script('tools/deployment/export_onnx.py')
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', *given])
+    assert info.value.code == 2 and needs in capsys.readouterr().err
+    args = tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', '--int8'])
+    assert (args.calib_count, args.int8_max_drop) == (tool.CALIB_COUNT, tool.INT8_MAX_DROP)

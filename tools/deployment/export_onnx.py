@@ -31,6 +31,8 @@ from dld.cli_options import ConfigOptionsAction
 #: reads more, since it measures an accuracy difference, not an identity.
 FLOAT_CHECK_COUNT = 64
 INT8_CHECK_COUNT = 512
+CALIB_COUNT = 256
+INT8_MAX_DROP = 1.0
 #: Fewer calibration images than this are warned of.
 FEW_CALIBRATION_IMAGES = 32
 
@@ -66,13 +68,14 @@ def parse_args(argv=None):
     parser.add_argument('--calib-images', nargs='+', metavar='PATH',
                         help='with --int8: image files or folders to calibrate on, like the '
                         'plates the model will read (default: plates of the built-in generator)')
-    parser.add_argument('--calib-count', type=int, default=256,
+    parser.add_argument('--calib-count', type=int,
                         help='with --int8: generated plates to calibrate on, or at most this '
-                        'many of --calib-images (evenly spaced over them)')
-    parser.add_argument('--int8-max-drop', type=float, default=1.0, metavar='PT',
+                        f'many of --calib-images (evenly spaced over them; default {CALIB_COUNT})')
+    parser.add_argument('--int8-max-drop', type=float, metavar='PT',
                         help='with --int8: the most plate accuracy (points) the int8 export may '
                         'lose against the float one on the check plates; on --check-images, '
-                        'without labels, the most readings (%%) it may change')
+                        f'without labels, the most readings (%%) it may change (default '
+                        f'{INT8_MAX_DROP:g})')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, e.g. model.test_cfg.reread')
     args = parser.parse_args(argv)
@@ -86,13 +89,17 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if not args.int8_max_drop >= 0:
+    if args.int8_max_drop is not None and not args.int8_max_drop >= 0:
         parser.error(f'--int8-max-drop must be >= 0, got {args.int8_max_drop}')
-    if not args.int8:
-        given = [f'--{n}' for n in ('calib-images', 'calib-count', 'int8-max-drop')
-                 if getattr(args, n.replace('-', '_')) != parser.get_default(n.replace('-', '_'))]
-        if given:
-            parser.error(f'{", ".join(given)} only with --int8')
+    for needs, names in (('--int8', () if args.int8 else
+                          ('calib-images', 'calib-count', 'int8-max-drop')),
+                         ('a check (not with --no-check)', ('check-images', 'check-count')
+                          if args.no_check else ())):
+        given = [f'--{n}' for n in names if getattr(args, n.replace('-', '_')) is not None]
+        if given:  # given for nothing: the user meant something else
+            parser.error(f'{", ".join(given)} only with {needs}')
+    args.calib_count = args.calib_count or CALIB_COUNT
+    args.int8_max_drop = INT8_MAX_DROP if args.int8_max_drop is None else args.int8_max_drop
     return args
 
 
