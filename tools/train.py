@@ -8,8 +8,10 @@ Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 import argparse
 import contextlib
 import pickle
+import re
 import signal
 import sys
+from typing import Optional
 
 import torch
 from mmengine.config import Config
@@ -198,16 +200,27 @@ def stop_on_signals(runner: Runner):
     discarded, the loader's workers stopped), with one line saying where it
     stopped and what ``--resume`` continues from, and the shell's exit status
     for the signal (143; Ctrl-C 130). It died at once, saying nothing, its
-    workers left running."""
+    workers left running.
+
+    A SIGTERM to the whole process group (torchrun passing it on, ``kill --
+    -PGID``, Slurm's ``scancel``) reaches the data loader's workers too, and
+    PyTorch may report their death before this process's own signal: that
+    is the same stop."""
+    stopping = []
+
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        if not stopping:  # once: a second signal must not break the clean-up
+            raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
-    except KeyboardInterrupt as err:
+    except (KeyboardInterrupt, RuntimeError) as err:
+        name = _stop_signal(err)
+        if name is None:
+            raise
+        stopping.append(name)
         last = runner.message_hub.get_info('last_ckpt')
-        name = str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
         print(f'train.py: stopped by {"Ctrl-C" if name == "SIGINT" else name} at epoch '
               f'{runner.epoch + 1}, iteration {runner.iter + 1}; '
               + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'),
@@ -216,6 +229,19 @@ def stop_on_signals(runner: Runner):
     finally:
         if previous is not None:  # None: a handler installed outside Python
             signal.signal(signal.SIGTERM, previous)
+
+
+#: PyTorch's error for a data loader worker ended by SIGTERM.
+WORKER_TERMINATED = re.compile(r'DataLoader worker \(pid\(?s?\)? [\d, ]+\) is killed by signal: '
+                               r'Terminated')
+
+
+def _stop_signal(err: BaseException) -> Optional[str]:
+    """The signal that stopped the run (``'SIGTERM'``, ``'SIGINT'``), None
+    where ``err`` is no stop."""
+    if isinstance(err, KeyboardInterrupt):
+        return str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
+    return 'SIGTERM' if WORKER_TERMINATED.search(str(err)) else None
 
 
 if __name__ == '__main__':

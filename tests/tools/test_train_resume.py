@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import subprocess
 
 import pytest
 import torch
@@ -514,3 +515,37 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
             f'{work / "epoch_1.pth"}.') in err
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the process's again
     assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
+
+
+@HOOKS.register_module(force=True)
+class SigtermToWorkersAtHook(Hook):
+    """A SIGTERM to the process group as the data loader's workers see it:
+    sent by another process (``kill -- -PGID``), which PyTorch reports as
+    their death, before iteration ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at:
+            workers = runner.train_loop.dataloader._iterator._workers
+            subprocess.run(['kill', '-TERM', *(str(w.pid) for w in workers)], check=True)
+            for w in workers:
+                w.join(10)
+
+
+def test_sigterm_to_the_process_group_stops_the_run_as_sigterm_does(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+    """The workers' death was a RuntimeError traceback and exit status 1."""
+    config = tmp_path / 'group_killed.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "train_dataloader = dict(num_workers=1, persistent_workers=True)\n"
+                      "custom_hooks = [dict(type='SigtermToWorkersAtHook', at=3)]\n")
+    work = tmp_path / 'work'
+    with pytest.raises(SystemExit) as exit_:
+        _train(train_tool, str(config), work, run_name())
+    assert exit_.value.code == 143
+    err = capsys.readouterr().err
+    assert 'train.py: stopped by SIGTERM at epoch 2, iteration ' in err
+    assert f'--resume continues from {work / "epoch_1.pth"}.' in err
+    assert 'Traceback' not in err
