@@ -4,8 +4,7 @@
 # one-cycle schedule ended on CTC's early plateau (0 % of validation plates,
 # 23 % of characters); a 12-epoch one read 47.5 % after 4 epochs, 97.5 %
 # after 8 and 100 % after 12 (6.5 min on 2 cores): on a small set, train it
-# longer, e.g. --cfg-options max_epochs=12 train_cfg.max_epochs=12
-# param_scheduler.0.end=12.
+# longer, e.g. --cfg-options train_cfg.max_epochs=12 param_scheduler.0.end=12.
 _base_ = ['./teacher_plate_hr.py']
 
 model = dict(

@@ -56,6 +56,8 @@ def check_option_keys(cfg: Mapping, options: Mapping) -> None:
             raise ConfigOptionError(
                 f'--cfg-options {key}: the config has no {top!r}, and the runner reads no '
                 f'such setting, so it would change nothing; {hint}')
+        if top in cfg and top not in RUNNER_KEYS + OTHER_KEYS and not top.startswith('_'):
+            raise ConfigOptionError(_variable_message(cfg, key, parts))
         if top in LIST_KEYS and top not in cfg and len(parts) > 1:
             raise ConfigOptionError(
                 f'--cfg-options {key}: {top} is a list, which the config does not set, so '
@@ -63,6 +65,46 @@ def check_option_keys(cfg: Mapping, options: Mapping) -> None:
                 f'the config: {top} = [dict(type=..., ...)]')
         current = _check_list_indices(cfg.get(top, _ABSENT), parts, key)
         _check_word(key, value, current)
+
+
+def _variable_message(cfg: Mapping, key: str, parts) -> str:
+    """Why an option on a variable of the config file (``max_epochs``,
+    ``data_root``, ``train_pipeline``) is refused, naming the settings that
+    hold its value, which are likely where the file used it."""
+    value = cfg[parts[0]]
+    rest = ''.join(f'.{p}' for p in parts[1:])
+    holders = [] if value is None or isinstance(value, bool) else _paths_holding(cfg, value)
+    # a number is held by unrelated settings too (3 epochs, 3 input channels):
+    # those named as the variable first, else a few or none
+    named = [h for h in holders if h.rsplit('.', 1)[-1] == parts[0]]
+    holders = named or (holders if len(holders) <= 4 else [])
+    shown = ', '.join(h + rest for h in holders)
+    what = 'it' if isinstance(value, (Mapping, list, tuple)) else f'its value {value!r}'
+    where = f' (those holding {what}: {shown})' if holders else ''
+    return (f'--cfg-options {key}: {parts[0]!r} is a variable of the config file, put '
+            'where the file uses it when the file was read; setting it now changes '
+            f'nothing. Set the settings that use it instead{where}')
+
+
+def _paths_holding(cfg: Mapping, value, limit: int = 16) -> list:
+    """Dotted paths of the runner's settings whose value equals ``value``."""
+    found = []
+
+    def walk(node, path):
+        if len(found) >= limit:
+            return
+        if node == value and type(node) is type(value):
+            found.append(path)
+            return
+        items = (node.items() if isinstance(node, Mapping) else
+                 enumerate(node) if isinstance(node, (list, tuple)) else ())
+        for k, v in items:
+            walk(v, f'{path}.{k}')
+
+    for key in RUNNER_KEYS + OTHER_KEYS:
+        if key in cfg:
+            walk(cfg[key], key)
+    return found
 
 
 def _check_list_indices(node, parts, key: str):

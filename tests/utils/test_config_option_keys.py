@@ -81,3 +81,22 @@ def test_a_setting_of_another_value_takes_any_word(cfg):
     changed = cfg.copy()
     merge_config_options(changed, {'model.teacher_gate': 'none', 'load_from': 'ckpt.pth'})
     assert changed.model.teacher_gate == 'none' and changed.load_from == 'ckpt.pth'
+
+
+@pytest.mark.parametrize('option, says', [
+    ('max_epochs', r"'max_epochs' is a variable of the config file, .* changes nothing\. Set "
+                   r'the settings that use it instead \(those holding its value \d+: '
+                   r'train_cfg\.max_epochs\)'),  # not the 3 input channels
+    ('data_root', r'those holding its value .*: test_dataloader\.dataset\.data_root.*'
+                  r'synth_plates\.data_root'),
+    ('dictionary.dict_file', r'those holding it: .*train_dataloader\.dataset\.dictionary\.'
+                             r'dict_file'),
+])
+def test_a_variable_of_the_config_file_is_refused_naming_where_its_value_went(cfg, option,
+                                                                              says):
+    """MMEngine puts a variable's value where the file uses it when reading
+    it: `--cfg-options max_epochs=1` trained the config's 6 epochs, silently."""
+    changed = cfg.copy()
+    with pytest.raises(ConfigOptionError, match=says):
+        merge_config_options(changed, {option: 1})
+    assert changed.to_dict() == cfg.to_dict()
