@@ -15,7 +15,9 @@
 _base_ = ['./dld_plate.py']
 
 model = dict(train_selector=False)
-load_from = None  # the joint run's checkpoint (required)
+# the joint run's checkpoint, as in the recipe above; without it the stage
+# starts from the teacher's copy, as configs/dld_plate_hr.py does
+load_from = None
 max_epochs = 5
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [dict(type='OneCycleLR', eta_max=5e-4, pct_start=0.1, by_epoch=True,

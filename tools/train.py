@@ -109,23 +109,33 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    check_frozen_student_loaded(cfg)
+    check_frozen_parts_loaded(cfg)
     return cfg
 
 
-def check_frozen_student_loaded(cfg: Config) -> None:
-    """A selector stage (``model.train_student=False``) trains on the student
-    that ``load_from`` gives; without it the student was the teacher's copy
-    or untrained, and the selector learnt from its readings without a word."""
+def check_frozen_parts_loaded(cfg: Config) -> None:
+    """A stage that trains on a frozen part must load it: a selector stage
+    (``model.train_student=False``) learns from the student that
+    ``load_from`` gives, and a student stage whose scales a frozen selector
+    picks (``student_stage_scales='selector'``) needs that selector trained.
+    Without ``load_from`` the part was untrained (or the teacher's copy) and
+    the stage ran on it without a word."""
     model = cfg.get('model') or {}
-    if (model.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
-            and model.get('train_student') is False and not cfg.get('load_from')
-            and not cfg.get('resume')):  # MMEngine's resume=True finds its own
+    if (model.get('type') not in ('DLDDistiller', 'dld.DLDDistiller') or cfg.get('load_from')
+            or cfg.get('resume')):  # MMEngine's resume=True finds its own
+        return
+    if model.get('train_student') is False:
         raise ConfigSettingError(
             'model.train_student=False freezes the student (a selector stage), but no '
             'load_from gives its weights, so the selector would learn on an untrained '
             "student (or the teacher's copy); give --cfg-options load_from=<the student "
-            "stage's checkpoint>, e.g. work_dirs/dld_plate/best.pth")
+            "stage's checkpoint>, e.g. work_dirs/<its config's name>/best.pth")
+    if model.get('train_selector') is False and model.get('student_stage_scales') == 'selector':
+        raise ConfigSettingError(
+            "model.student_stage_scales='selector' lets the frozen selector pick each "
+            'image\'s first scale, but no load_from gives a trained one, so an untrained '
+            "selector would send every image to one scale; give --cfg-options "
+            "load_from=<a selector stage's checkpoint>")
 
 
 def check_train_loop(cfg: Config) -> None:

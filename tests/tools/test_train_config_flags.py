@@ -71,3 +71,20 @@ def test_a_selector_stage_without_the_students_weights_is_refused(train_tool, tm
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
     cfg = train_tool.build_config(train_tool.parse_args(args + ['--resume']))
     assert cfg.resume is True
+
+
+def test_a_student_stage_whose_scales_an_untrained_selector_picks_is_refused(train_tool,
+                                                                           tmp_path):
+    """It ran, the untrained selector sending every image to one scale."""
+    from dld.engine.runner_settings import ConfigSettingError
+    args = ['configs/dld_plate_student_online_selector_scales.py', '--work-dir', str(tmp_path)]
+    with pytest.raises(ConfigSettingError, match=r"student_stage_scales='selector' lets the "
+                       r'frozen selector pick .* load_from=<a selector stage'):
+        train_tool.build_config(train_tool.parse_args(args))
+    cfg = train_tool.build_config(train_tool.parse_args(
+        args + ['--cfg-options', 'load_from=work_dirs/dld_lr_selector/best.pth']))
+    assert cfg.model.student_stage_scales == 'selector'
+    # a student stage of uniform scales may start from the teacher's copy
+    cfg = train_tool.build_config(train_tool.parse_args(
+        ['configs/dld_plate_student.py', '--work-dir', str(tmp_path / 'uniform')]))
+    assert cfg.model.train_selector is False and not cfg.load_from
