@@ -1,5 +1,8 @@
 """The LR schedule follows the command line as users mean it: auto scaling
 reaches a one-cycle peak, and ignored or cut-short settings are named."""
+import glob
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
@@ -9,6 +12,8 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _cfg(**extra):
@@ -66,3 +71,13 @@ def test_a_schedule_that_outlasts_training_is_named(logged):
     warn_schedule_outlasting_training(_cfg(train_cfg=dict(max_epochs=5), custom_hooks=[
         dict(type='GumbelTemperatureHook')]))
     assert "The selector's Gumbel temperature (GumbelTemperatureHook) anneals" in logged[1]
+
+
+@pytest.mark.parametrize('config', sorted(
+    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                                            recursive=True) if '_base_' not in p))
+def test_auto_scale_lr_keeps_each_shipped_configs_own_learning_rate(config):
+    """--auto-scale-lr on one process at the config's batch size changed the
+    tuned rate (x0.5: batch 32 over a base of 64)."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert cfg.auto_scale_lr.base_batch_size == cfg.train_dataloader.batch_size

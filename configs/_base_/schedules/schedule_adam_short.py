@@ -23,5 +23,7 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# `tools/train.py --auto-scale-lr` scales lr by (GPUs x batch size) / this.
-auto_scale_lr = dict(enable=False, base_batch_size=64)
+# `tools/train.py --auto-scale-lr` scales lr by (GPUs x batch size) / this:
+# the batch size the shipped configs' learning rates were tuned at (one
+# process, 32), so that the flag changes nothing on the documented commands.
+auto_scale_lr = dict(enable=False, base_batch_size=32)
