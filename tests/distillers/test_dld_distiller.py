@@ -966,3 +966,11 @@ def test_each_levels_connector_is_configurable(teacher_ckpt):
     assert torch.isfinite(model(lr, samples, mode='loss', inputs_hr=hr)['loss_feature'])
     with pytest.raises(KeyError, match=r"DLDDistiller.connectors: unknown key\(s\) \['neck'\]"):
         build(teacher_ckpt(), connectors=dict(neck=dict(with_bn=True)))
+
+
+@pytest.mark.parametrize('kwargs', [dict(skd_topk=3.5), dict(skd_beam_width=4.0),
+                                    dict(skd_topk=True)])
+def test_a_top_k_or_beam_width_that_is_no_integer_is_refused_when_built(teacher_ckpt, kwargs):
+    """3.5 failed in the first step, in torch's topk."""
+    with pytest.raises(TypeError, match=f'{next(iter(kwargs))} must be an integer'):
+        build(teacher_ckpt(), **kwargs)

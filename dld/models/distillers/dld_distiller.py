@@ -264,6 +264,9 @@ class DLDDistiller(BaseModel):
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score
         self.selector_decisions = selector_decisions
+        for name, value in (('skd_topk', skd_topk), ('skd_beam_width', skd_beam_width)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f'{name} must be an integer, got {value!r}')
         self.skd_topk = skd_topk
         self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
         if self.skd_topk < 1 or self.skd_beam_width < self.skd_topk:

@@ -8,7 +8,7 @@ from dld.registry import MODELS
 
 from .functional import dkd_loss
 from .functional.reduction import check_reduction
-from .functional.weights import check_weight
+from .functional.weights import check_temperature, check_weight
 
 
 @MODELS.register_module()
@@ -32,9 +32,10 @@ class DKDLoss(nn.Module):
     def __init__(self, alpha: float = 1.0, beta: float = 8.0, temperature: float = 4.0,
                  loss_weight: float = 1.0, reduction: str = 'mean') -> None:
         super().__init__()
-        self.alpha = alpha
-        self.beta = beta
-        self.temperature = temperature
+        # negative, a term rewards the student for leaving the teacher
+        self.alpha = check_weight(alpha, 'alpha')
+        self.beta = check_weight(beta, 'beta')
+        self.temperature = check_temperature(temperature)
         self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
 

@@ -5,7 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .functional.reduction import check_reduction
-from .functional.weights import check_weight
+from .functional.weights import check_temperature, check_weight
 
 
 class TemperatureLogitLoss(nn.Module):
@@ -27,7 +27,7 @@ class TemperatureLogitLoss(nn.Module):
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
                  reduction: str = 'mean') -> None:
         super().__init__()
-        self.temperature = temperature
+        self.temperature = check_temperature(temperature)
         self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
 
