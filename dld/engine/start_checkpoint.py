@@ -26,15 +26,20 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
 
     Resuming needs every weight, of the same shape; ``load_from`` needs the
     same shapes and at least one weight in common, and logs what it leaves
-    at its initialisation. A path that is not a local file is left to
-    MMEngine (which names it).
+    at its initialisation. A local path that is no file is refused (MMEngine
+    failed on it with a traceback); a URL is left to MMEngine.
     """
-    if not path or not osp.isfile(path):
+    if not path or '://' in path:
         return
+    flag = 'the checkpoint --resume continues' if resume else 'load_from'
+    if osp.isdir(path):
+        raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '
+                                   '(e.g. epoch_N.pth)')
+    if not osp.isfile(path):
+        raise StartCheckpointError(f'{flag} ({path}): no such file')
     from dld.apis.model_loading import read_state_dict
     model = model.module if is_model_wrapper(model) else model
     state, _ = read_state_dict(path)
-    flag = 'the checkpoint --resume continues' if resume else 'load_from'
     probe = copy.deepcopy(model)
     try:
         result = probe.load_state_dict(state, strict=False)

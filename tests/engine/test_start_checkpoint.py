@@ -72,3 +72,14 @@ def test_a_refusal_by_the_models_own_loading_rules_keeps_their_words(tmp_path):
     with pytest.raises(StartCheckpointError, match=r'load_from \(.*\) does not load: this '
                        r'layer loads only from its own format'):
         check_start_checkpoint(nn.Sequential(Strict(2, 2)), path, resume=False)
+
+
+@pytest.mark.parametrize('resume, flag', [(False, 'load_from'),
+                                          (True, 'the checkpoint --resume continues')])
+def test_a_local_path_that_is_no_file_is_refused_in_one_line(tmp_path, resume, flag):
+    """MMEngine failed on it after the runner was built, with a traceback."""
+    with pytest.raises(StartCheckpointError, match=rf'{flag} \(.*nope\.pth\): no such file'):
+        check_start_checkpoint(_model(), str(tmp_path / 'nope.pth'), resume)
+    with pytest.raises(StartCheckpointError, match='is a folder; give a checkpoint file in it'):
+        check_start_checkpoint(_model(), str(tmp_path), resume)
+    check_start_checkpoint(_model(), 'https://example.com/w.pth', resume)  # MMEngine's to read

@@ -96,9 +96,13 @@ def _refused(capsys, says: str, main, argv) -> None:
 
 
 def test_missing_checkpoint_fails_before_building_anything(tiny_teacher_config, test_tool,
-                                                           tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
-        test_tool.main([tiny_teacher_config, str(tmp_path / 'nope.pth')])
+                                                           tmp_path, capsys):
+    """One line, exit status 2 (it was a FileNotFoundError traceback)."""
+    for given, says in ((tmp_path / 'nope.pth', 'nope.pth: no such file'),
+                        (tmp_path, 'is a folder; give a checkpoint file in it')):
+        with pytest.raises(SystemExit) as info:
+            test_tool.main([tiny_teacher_config, str(given)])
+        assert info.value.code == 2 and says in capsys.readouterr().err
 
 
 @pytest.mark.slow
