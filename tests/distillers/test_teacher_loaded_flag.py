@@ -43,3 +43,17 @@ def test_a_loaded_teacher_stays_loaded_under_a_state_dict_without_it(teacher_ckp
     state['teacher_loaded'] = torch.tensor(False)
     model.load_state_dict(state, strict=False)
     assert bool(model.teacher_loaded)
+
+
+def test_a_student_as_teacher_without_its_checkpoint_names_a_dld_run(tmp_path):
+    """It said to train configs/teacher_plate_hr.py, whose checkpoint this
+    setting refuses (it holds no student)."""
+    model = MODELS.build(tiny_dld_cfg(teacher_ckpt=None, teacher_from='student'))
+    lr, hr, samples = plate_batch(2)
+    with pytest.raises(RuntimeError, match=r"set `model.teacher_ckpt` \(a DLD run's "
+                       r"checkpoint, whose student becomes the teacher"):
+        model.train()(lr, samples, mode='loss', inputs_hr=hr)
+    with pytest.raises(FileNotFoundError, match="Train a DLD run first; its student becomes "
+                       "the teacher"):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'none.pth'),
+                                  teacher_from='student'))

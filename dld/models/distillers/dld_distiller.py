@@ -124,8 +124,9 @@ class DLDDistiller(BaseModel):
         teacher_from (str): which recognizer of a DLD checkpoint
             ``teacher_ckpt`` becomes the teacher: ``'teacher'`` (its HR
             teacher) or ``'student'`` (a trained student: a born-again
-            teacher; its config needs the student's ``scale_norm``). A
-            plain recognizer checkpoint is loaded as it is. With
+            teacher; its config needs the student's ``scale_norm``). With
+            ``'teacher'`` a plain recognizer checkpoint is loaded as it is;
+            ``'student'`` needs a DLD checkpoint. With
             ``'student'`` the distiller keeps this teacher when a state dict
             is loaded later (``load_from``, resume), which would otherwise
             put the checkpoint's own HR teacher back.
@@ -507,8 +508,11 @@ class DLDDistiller(BaseModel):
             raise ValueError('DLD training needs the HR stream (`inputs_hr`): use a '
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
         if not bool(self.teacher_loaded):
-            raise RuntimeError('The teacher has no trained weights: set '
-                               f'`model.teacher_ckpt` (train one with `{teacher_hint()}`).')
+            source = ("a DLD run's checkpoint, whose student becomes the teacher "
+                      "(teacher_from='student')" if self.teacher_from == 'student' else
+                      f'train one with `{teacher_hint()}`')
+            raise RuntimeError(f'The teacher has no trained weights: set `model.teacher_ckpt` '
+                               f'({source}).')
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
         ratios = self.student.valid_ratios(data_samples)
         ratios = None if all(r >= 1 for r in ratios) else ratios  # none padded

@@ -62,15 +62,18 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
 
     ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
     From a DLD checkpoint ``take`` picks the recognizer: ``'teacher'`` (its
-    HR teacher) or ``'student'`` (a born-again teacher); a plain recognizer
-    checkpoint is loaded as it is.
+    HR teacher) or ``'student'`` (a born-again teacher); with ``'teacher'``
+    a plain recognizer checkpoint is loaded as it is.
     """
     path = resolve_teacher_checkpoint(path)
     if not osp.isfile(path):
+        train = ("Train a DLD run first; its student becomes the teacher "
+                 "(teacher_from='student')" if take == 'student' else
+                 f'Train one first with `{teacher_hint(path)}`')
         raise FileNotFoundError(
-            f'Teacher checkpoint not found: {where(path)}. Train one first with '
-            f'`{teacher_hint(path)}` and point `model.teacher_ckpt` at its '
-            'best checkpoint (or pass --cfg-options model.teacher_ckpt=PATH).')
+            f'Teacher checkpoint not found: {where(path)}. {train} and point '
+            '`model.teacher_ckpt` at its best checkpoint (or pass --cfg-options '
+            'model.teacher_ckpt=PATH).')
     ckpt = load_checkpoint_file(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     part = submodule_state(state, take)
