@@ -1,6 +1,7 @@
 """DLDDistiller: frozen teacher, routing, loss terms and the selector."""
 import copy
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -974,3 +975,22 @@ def test_a_top_k_or_beam_width_that_is_no_integer_is_refused_when_built(teacher_
     """3.5 failed in the first step, in torch's topk."""
     with pytest.raises(TypeError, match=f'{next(iter(kwargs))} must be an integer'):
         build(teacher_ckpt(), **kwargs)
+
+
+def _build_warnings(teacher_ckpt, **overrides):
+    with mock.patch('dld.models.distillers.distiller_checks.print_log') as log:
+        build(teacher_ckpt(), **overrides)
+    return [c.args[0] for c in log.call_args_list]
+
+
+def test_a_forced_scale_without_its_own_batchnorm_statistics_is_warned_of(teacher_ckpt):
+    """tools/test.py with model.test_cfg.force_scale=0.5 on a 1.0/0.6/0.4
+    student read 0 %, silently (infer.py --scale warned)."""
+    [said] = _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.7))
+    assert said.startswith('model.test_cfg.force_scale=0.7 is none of the scales the student '
+                           'keeps BatchNorm statistics for (1, 0.8, 0.6, 0.5, 0.4, 0.3)')
+    assert _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.6)) == []
+    assert _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.6002)) == []  # 0.6's size
+    [said] = _build_warnings(teacher_ckpt, test_cfg=dict(
+        force_scale=0.6, reread=dict(min_score=0.9, scales=[1.0])))
+    assert 'so model.test_cfg.reread is not used' in said

@@ -21,6 +21,7 @@ from .distiller_checks import (
     check_keys,
     check_reread,
     check_task_loss_settings,
+    warn_of_force_scale,
 )
 from .feature_connectors import CONNECTOR_KINDS, build_connectors
 from .scale_costs import ScaleCosts
@@ -281,6 +282,8 @@ class DLDDistiller(BaseModel):
         check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
                     " (the student's decoding is the student config's test_cfg)")
         check_reread(self.test_cfg.get('reread'), self.scales)
+        warn_of_force_scale(self.test_cfg, self.scales, self.base_size,
+                            bool(self.student_cfg.get('scale_norm')))
 
         losses = dict(losses or {})
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
