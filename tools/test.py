@@ -151,8 +151,21 @@ def _first_batches_only(cfg: Config, batches: int) -> None:
         raise ConfigSettingError('--max-batches: the config already sets '
                                  f"test_dataloader.dataset.indices={dataset['indices']!r}")
     dataset.indices = batches * int(loader.batch_size)
-    print_log(f'--max-batches {batches}: evaluating the first {dataset.indices} test '
-              'image(s) only', logger='current', level=logging.WARNING)
+
+
+def _read_part(runner: Runner, batches: int) -> bool:
+    """Whether ``--max-batches`` leaves part of the test set unread (a set
+    of 12 images and 100 batches of 16 is read whole), said either way."""
+    dataset = runner.test_dataloader.dataset
+    kept = len(dataset)
+    part = kept >= int(runner.cfg.test_dataloader.dataset.indices)
+    if part:
+        print_log(f'--max-batches {batches}: evaluating the first {kept} test image(s) only',
+                  logger='current', level=logging.WARNING)
+    else:
+        print_log(f'--max-batches {batches}: the test set has {kept} image(s), fewer than '
+                  f'{batches} batch(es) hold: it is read whole', logger='current')
+    return part
 
 
 def _with_metric(evaluator, metric: dict):
@@ -203,8 +216,9 @@ def main(argv=None) -> dict:
             print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
             sys.exit(2)
         with loader_workers_stopped(runner), data_errors_exit('test.py'):
+            part = bool(args.max_batches) and _read_part(runner, args.max_batches)
             metrics = to_jsonable(runner.test())
-    if args.max_batches:  # a part of the test set: the file says so
+    if part:  # a part of the test set: the file says so
         metrics['max_batches'] = args.max_batches
     metrics.update(left_out(runner.test_dataloader.dataset))
     if args.out and get_rank() == 0:

@@ -240,6 +240,11 @@ def test_max_batches_evaluates_the_first_batches_and_says_so(tiny_run, test_tool
         'test_dataloader.batch_size=4', '--max-batches', '2', '--out', str(out)])
     assert metrics['plate/num_samples'] == 8 and metrics['max_batches'] == 2
     assert json.loads(out.read_text())['max_batches'] == 2
+    # more batches than the set holds: read whole, and not said to be a part
+    # (it warned of "the first 400 test image(s) only" for 12)
+    metrics = test_tool.main(_dld_args(config, tiny_run['student'], tmp_path, run_name) + [
+        'test_dataloader.batch_size=4', '--max-batches', '100', '--out', str(out)])
+    assert metrics['plate/num_samples'] == 12 and 'max_batches' not in metrics
 
 
 @pytest.mark.slow
