@@ -8,17 +8,31 @@ with an unrelated message. Checked here before training, on a copy of the
 model, so that its own loading rules (per-scale BatchNorm statistics from a
 plain BatchNorm's, a training-only head dropped) apply.
 """
+import contextlib
 import copy
+import logging
 import os.path as osp
-from typing import List
+from typing import Iterator, List
 
 import torch.nn as nn
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
 
 class StartCheckpointError(RuntimeError):
     """The checkpoint a run starts from does not fit its model."""
+
+
+@contextlib.contextmanager
+def _info_unlogged() -> Iterator[None]:
+    """The current logger without its INFO lines for a while."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
@@ -42,7 +56,8 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
     state, _ = read_state_dict(path)
     probe = copy.deepcopy(model)
     try:
-        result = probe.load_state_dict(state, strict=False)
+        with _info_unlogged():  # what loading says is said when MMEngine loads it
+            result = probe.load_state_dict(state, strict=False)
     except RuntimeError as err:
         sizes = [line.strip().rstrip('.') for line in str(err).splitlines()
                  if 'size mismatch' in line]

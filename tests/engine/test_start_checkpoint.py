@@ -1,6 +1,9 @@
 """The checkpoint a run starts from must fit its model (MMEngine loads it leniently)."""
+import logging
+
 import pytest
 import torch
+from mmengine.logging import MMLogger, print_log
 from torch import nn
 
 from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
@@ -83,3 +86,29 @@ def test_a_local_path_that_is_no_file_is_refused_in_one_line(tmp_path, resume, f
     with pytest.raises(StartCheckpointError, match='is a folder; give a checkpoint file in it'):
         check_start_checkpoint(_model(), str(tmp_path), resume)
     check_start_checkpoint(_model(), 'https://example.com/w.pth', resume)  # MMEngine's to read
+
+
+class SaysWhenLoaded(nn.Linear):
+    """Logs as DLDDistiller does when a state dict replaces its born-again teacher."""
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        print_log('loaded a state dict', logger='current')
+        super()._load_from_state_dict(*args, **kwargs)
+
+
+def test_the_check_loads_the_copy_without_logging_what_loading_says(tmp_path):
+    """The same line was logged twice: once by this check's copy, once by MMEngine."""
+    model = SaysWhenLoaded(2, 2)
+    path = _save(tmp_path, model.state_dict())
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        check_start_checkpoint(model, path, resume=False)
+        assert records == []
+        model.load_state_dict(torch.load(path, weights_only=True)['state_dict'])
+        assert [r.getMessage() for r in records] == ['loaded a state dict']
+    finally:
+        logger.removeHandler(handler)
