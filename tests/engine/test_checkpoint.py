@@ -347,6 +347,15 @@ def test_a_misspelt_argument_of_the_checkpoint_hook_is_refused_when_built():
     assert AtomicCheckpointHook(max_keep_ckpts=1).max_keep_ckpts == 1
 
 
+@pytest.mark.parametrize('key, value', [('interval', 'x'), ('interval', 1.5),
+                                        ('max_keep_ckpts', '3'), ('interval', True)])
+def test_a_count_that_is_no_integer_is_refused_when_built(key, value):
+    """interval='x' trained a whole epoch, then failed with a bare TypeError."""
+    with pytest.raises(TypeError, match=f'default_hooks.checkpoint: {key} must be an integer'):
+        AtomicCheckpointHook(**{key: value})
+    assert AtomicCheckpointHook(interval=-1, max_keep_ckpts=-1).interval == -1  # MMEngine's
+
+
 def test_a_full_disk_is_named_with_the_file_and_leaves_no_temporary_file(tmp_path,
                                                                          monkeypatch):
     """The bare `No space left on device` named no file (a failure-modes journey)."""

@@ -49,6 +49,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def __init__(self, *args, best_link='best.pth', **kwargs) -> None:
         _check_keywords(kwargs)
+        _check_counts(kwargs)
         super().__init__(*args, **kwargs)
         self.best_link = best_link
         self._unscored_keys_warned = set()
@@ -161,6 +162,18 @@ def _check_keywords(kwargs: dict) -> None:
             hint = f'; {close}' if close else ''
             raise TypeError(f'default_hooks.checkpoint: AtomicCheckpointHook (MMEngine\'s '
                             f'CheckpointHook) takes no argument {key!r}{hint}')
+
+
+def _check_counts(kwargs: dict) -> None:
+    """``interval`` and ``max_keep_ckpts`` must be integers: MMEngine reads
+    them at the first save, so ``interval='x'`` trained a whole epoch, then
+    failed with a bare TypeError. (MMEngine's -1: no periodic save, or no
+    limit on the checkpoints kept.)"""
+    for key in ('interval', 'max_keep_ckpts'):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f'default_hooks.checkpoint: {key} must be an integer, got '
+                            f'{value!r}')
 
 
 #: ``AtomicLocalBackend``'s temporary files: ``.<name>.``, mkstemp's eight
