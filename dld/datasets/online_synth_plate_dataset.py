@@ -196,7 +196,9 @@ def _read_labels(path: str, dictionary) -> Set[str]:
         raise FileNotFoundError(
             f'exclude_ann_files: label file not found: {path!r}. It names plates the online '
             'set must not render (the validation and test splits); generate them first '
-            '(tools/make_synth_plates.py, or any tool on a config with `synth_plates`).')
+            '(tools/make_synth_plates.py, or any tool on a config with `synth_plates`), or, '
+            'where they are elsewhere, set exclude_ann_files to their label files (a base '
+            "config's data_root was read with the base).")
     # Decoded as PairedPlateDataset decodes it: a BOM is dropped, a line that
     # is not UTF-8 is an error naming file:line.
     from .paired_plate_dataset import decode_label_line
