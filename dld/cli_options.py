@@ -1,6 +1,8 @@
 """Command-line options shared by the tools: ``--cfg-options key=value ...``
 that names a malformed pair. Kept out of ``dld.utils``, which imports torch:
 a tool refuses bad arguments before any heavy import."""
+import re
+
 from mmengine.config import DictAction
 
 
@@ -29,9 +31,11 @@ class ConfigOptionsAction(DictAction):
                              f'model.test_cfg.decode=beam), got {item!r}')
             key, value = item.split('=', 1)
             if 'dict(' in value.replace(' ', '') or value.strip().startswith('{'):
+                names = re.findall(r"(\w+)\s*=(?!=)|['\"](\w+)['\"]\s*:", value)
+                keys = [a or b for a, b in names][:3] or ['type']
                 parser.error(f'{option_string} {item}: a dict cannot be given as a value; set '
-                             f'its keys one by one ({key}.type=... {key}.loss_weight=...), an '
-                             f'item of a list by its index ({key}.0.type=...)')
+                             f"its keys one by one ({' '.join(f'{key}.{k}=...' for k in keys)}), "
+                             f'an item of a list by its index ({key}.0.{keys[0]}=...)')
             if not _balanced(value):
                 parser.error(f'{option_string} {item}: its brackets do not pair up')
         super().__call__(parser, namespace, values, option_string)

@@ -13,9 +13,14 @@ def _parse(*items):
 
 
 @pytest.mark.parametrize('item, says', [
-    ("model.losses.logit=dict(type='KLDivLoss',temperature=1.0)", 'set its keys one by one'),
-    ("test_evaluator=[dict(type='PlateRecogMetric')]", 'one by one'),
-    ('model.losses.logit={"type": "KLDivLoss"}', 'one by one'),
+    ("model.losses.logit=dict(type='KLDivLoss',temperature=1.0)",
+     'set its keys one by one (model.losses.logit.type=... model.losses.logit.temperature=...)'),
+    ("test_evaluator=[dict(type='PlateRecogMetric')]", 'one by one (test_evaluator.type=...), '
+                                                       'an item of a list by its index '
+                                                       '(test_evaluator.0.type=...)'),
+    ('model.losses.logit={"type": "KLDivLoss"}', 'one by one (model.losses.logit.type=...)'),
+    # its own keys, not another setting's (it suggested ...dataset.loss_weight=...)
+    ("train_dataloader.dataset=dict(ann_file='a.txt')", '(train_dataloader.dataset.ann_file=...)'),
     ('train_cfg.max_epochs', 'takes key=value pairs'),
 ])
 def test_values_mmengine_would_take_wrongly_are_refused(item, says, capsys):
