@@ -90,11 +90,6 @@ def parse_args(argv=None):
         parser.error(f'--max-batches must be >= 1, got {args.max_batches}')
     if args.show_misread and not args.show_dir:
         parser.error('--show-misread draws into --show-dir: give --show-dir DIR too')
-    if osp.isdir(args.checkpoint):
-        parser.error(f'checkpoint {args.checkpoint} is a folder; give a checkpoint file in it '
-                     '(e.g. best_*.pth or epoch_N.pth)')
-    if not osp.isfile(args.checkpoint):
-        parser.error(f'checkpoint {args.checkpoint}: no such file')
     from dld.utils.output_paths import unwritable_outputs
     problems = unwritable_outputs(files=[('--out', args.out, '.json'),
                                          ('--dump', args.dump, '.pkl')],
@@ -106,6 +101,11 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     cfg = load_runner_config(args)
+    if osp.isdir(args.checkpoint):  # after the config's errors, before anything is built
+        raise ConfigSettingError(f'checkpoint {args.checkpoint} is a folder; give a checkpoint '
+                                 'file in it (e.g. best_*.pth or epoch_N.pth)')
+    if not osp.isfile(args.checkpoint):
+        raise ConfigSettingError(f'checkpoint {args.checkpoint}: no such file')
     # MMEngine's load_from loads non-strictly (missing weights stay random,
     # logged only): main() loads the checkpoint itself, strictly.
     cfg.load_from = None

@@ -197,6 +197,7 @@ def main(argv=None) -> None:
             sys.exit(2)
         relax_deterministic_algorithms(cfg)
         warn_if_not_annealed(runner)
+        # inside: the workers' exit codes are read before they are stopped
         with loader_workers_stopped(runner), stop_on_signals(runner):
             with data_errors_exit('train.py'):
                 runner.train()
@@ -220,16 +221,17 @@ def stop_on_signals(runner: Runner):
 
     def interrupt(signum, frame):
         if not stopping:  # once: a second signal must not break the clean-up
-            raise KeyboardInterrupt(signal.Signals(signum).name)
+            stopping.append(signal.Signals(signum).name)
+            raise KeyboardInterrupt(stopping[0])
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     except (KeyboardInterrupt, RuntimeError) as err:
-        name = _stop_signal(err)
+        name = _stop_signal(err, _loader_worker_exit_codes(runner))
         if name is None:
             raise
-        stopping.append(name)
+        stopping.append(name)  # a signal arriving now is the same stop
         last = runner.message_hub.get_info('last_ckpt')
         print(f'train.py: stopped by {"Ctrl-C" if name == "SIGINT" else name} at epoch '
               f'{runner.epoch + 1}, iteration {runner.iter + 1}; '
@@ -241,17 +243,39 @@ def stop_on_signals(runner: Runner):
             signal.signal(signal.SIGTERM, previous)
 
 
-#: PyTorch's error for a data loader worker ended by SIGTERM.
-WORKER_TERMINATED = re.compile(r'DataLoader worker \(pid\(?s?\)? [\d, ]+\) is killed by signal: '
-                               r'Terminated')
+#: PyTorch's errors for a data loader worker that died: "is killed by signal:
+#: Terminated" where it names the signal, "exited unexpectedly" where the main
+#: process was waiting for a batch (the worker's exit code then tells).
+WORKER_TERMINATED = re.compile(r'DataLoader worker \(pid \d+\) is killed by signal: Terminated')
+WORKER_EXITED = re.compile(r'DataLoader worker \(pid\(s\) ([\d, ]+)\) exited unexpectedly')
 
 
-def _stop_signal(err: BaseException) -> Optional[str]:
+def _stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Optional[str]:
     """The signal that stopped the run (``'SIGTERM'``, ``'SIGINT'``), None
-    where ``err`` is no stop."""
+    where ``err`` is no stop; ``exit_codes``: the loader workers' by pid."""
     if isinstance(err, KeyboardInterrupt):
         return str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
-    return 'SIGTERM' if WORKER_TERMINATED.search(str(err)) else None
+    seen = set()
+    while err is not None and id(err) not in seen:  # the error and what it was raised from
+        text = str(err)
+        exited = WORKER_EXITED.search(text)
+        if WORKER_TERMINATED.search(text) or exited and any(
+                (exit_codes or {}).get(int(pid)) == -signal.SIGTERM
+                for pid in exited.group(1).split(',')):
+            return 'SIGTERM'
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _loader_worker_exit_codes(runner: Runner) -> dict:
+    """``{pid: exit code}`` of the training and validation loaders' workers."""
+    codes = {}
+    for loop in (runner._train_loop, runner._val_loop):
+        iterator = getattr(getattr(loop, 'dataloader', None), '_iterator', None)
+        for worker in getattr(iterator, '_workers', ()):
+            codes[worker.pid] = worker.exitcode
+    return codes
 
 
 if __name__ == '__main__':

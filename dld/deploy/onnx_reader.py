@@ -422,7 +422,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (OSError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    found = expand_paths(args.images, reader.manifest['input'].get('frame', 'lr'))
+    inp = reader.manifest['input']  # exports before 'frame' was written: the stream's
+    found = expand_paths(args.images, inp.get('frame', inp.get('stream', 'lr')))
     files = [source for source, error in found if error is None]
     read = iter(reader(files, scale=args.scale) if files else [])
     readings = [next(read) if error is None else dict(input=source, error=error)

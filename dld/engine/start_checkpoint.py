@@ -43,8 +43,9 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
     at its initialisation. A local path that is no file is refused (MMEngine
     failed on it with a traceback); a URL is left to MMEngine.
     """
-    if not path or '://' in path:
+    if not path or '://' in str(path):
         return
+    path = osp.expanduser(str(path))  # as the loaders read it
     flag = 'the checkpoint --resume continues' if resume else 'load_from'
     if osp.isdir(path):
         raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '

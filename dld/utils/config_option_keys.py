@@ -77,7 +77,7 @@ def _variable_message(cfg: Mapping, key: str, parts) -> str:
     # a number is held by unrelated settings too (3 epochs, 3 input channels):
     # those named as the variable first, else a few or none
     named = [h for h in holders if h.rsplit('.', 1)[-1] == parts[0]]
-    holders = named or (holders if len(holders) <= 4 else [])
+    holders = holders if len(holders) <= 4 else named
     shown = ', '.join(h + rest for h in holders)
     what = 'it' if isinstance(value, (Mapping, list, tuple)) else f'its value {value!r}'
     where = f' (those holding {what}: {shown})' if holders else ''

@@ -87,8 +87,9 @@ def _attention_dld(root, cell: str = 'gru', **decoder) -> dict:
 
 def _export(paths: dict, out_dir, *extra) -> int:
     tool = load_script('tools/deployment/export_onnx.py')
+    check = [] if '--no-check' in extra else ['--check-count', '16']
     return tool.main([paths['config'], paths['checkpoint'], '--out-dir', str(out_dir),
-                      '--check-count', '16', *extra])
+                      *check, *extra])
 
 
 def _same_readings(paths: dict, out_dir, images, cfg_options=None, **kwargs):

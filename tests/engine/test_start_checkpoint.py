@@ -112,3 +112,10 @@ def test_the_check_loads_the_copy_without_logging_what_loading_says(tmp_path):
         assert [r.getMessage() for r in records] == ['loaded a state dict']
     finally:
         logger.removeHandler(handler)
+
+
+def test_a_path_from_the_home_folder_is_read_as_the_loaders_read_it(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    model = _model()
+    _save(tmp_path, model.state_dict(), 'w.pth')
+    check_start_checkpoint(model, '~/w.pth', resume=False)  # was "no such file"

@@ -3,10 +3,13 @@ before they are read, where track accuracy would vote them as one plate."""
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
+from dld.datasets import PairedPlateDataset
 from dld.datasets.errors import SharedTrackIdError
+from dld.engine.hooks.track_ids_check_hook import leaf_datasets, shared_track_ids
 from dld.engine.launch import data_error_message
 
 PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'), dict(type='PackPlateInputs')]
@@ -87,3 +90,18 @@ def test_training_checks_its_validation_sets_before_the_first_step(paired_root, 
     with pytest.raises(SharedTrackIdError, match="the validation set's part 1"):
         runner.train()
     assert runner.iter == 0
+
+
+def test_the_check_reads_the_ids_without_drawing_a_random_frame(paired_root):
+    """A set of frames='random' draws an item's frame when asked for it; the
+    check before training must leave its generator as it was."""
+    def random_frames(**extra):
+        return PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt',
+                                  frames='random', pipeline=PIPELINE, seed=3, **extra)
+    first, second = random_frames(), random_frames()
+    before = first._rng.bit_generator.state
+    found = shared_track_ids(ConcatDataset([first, second]))
+    assert found[2] == ['t0', 't1'] and 'part 2 (PairedPlateDataset' in found[1]
+    assert first._rng.bit_generator.state == before
+    assert shared_track_ids(ConcatDataset([first, random_frames(track_prefix='b/')])) is None
+    assert list(leaf_datasets(RepeatDataset(first, times=3))) == [first]  # read once

@@ -269,7 +269,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     # a link to the version in use ('current -> v1') stays a link: the new
     # export replaces the folder it points to
-    out_dir = osp.realpath(args.out_dir) if osp.islink(args.out_dir) else args.out_dir
+    given = args.out_dir.rstrip(os.sep) or args.out_dir  # 'current/' names the link too
+    out_dir = osp.realpath(given) if osp.islink(given) else given
     problem = _out_dir_problem(out_dir, args.force)
     if problem:
         print(f'export_onnx.py: {problem}', file=sys.stderr)
@@ -390,5 +391,5 @@ if __name__ == '__main__':
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print('export_onnx.py: interrupted; nothing was exported', file=sys.stderr)
+        print('export_onnx.py: interrupted (an unfinished export is removed)', file=sys.stderr)
         sys.exit(130)

@@ -1,7 +1,7 @@
 """Sets concatenated into one evaluation must keep their tracks apart."""
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from mmengine.dataset import ConcatDataset
+from mmengine.dataset import BaseDataset, ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 
 from dld.datasets.errors import SharedTrackIdError
@@ -10,10 +10,13 @@ from dld.registry import HOOKS
 
 
 def leaf_datasets(dataset) -> Iterator:
-    """The sets a (nested) :class:`ConcatDataset` is made of, in order."""
+    """The sets a (nested) :class:`ConcatDataset` is made of, in order; a
+    repeating wrapper stands for the set it repeats."""
     if isinstance(dataset, ConcatDataset):
         for part in dataset.datasets:
             yield from leaf_datasets(part)
+    elif isinstance(dataset, (RepeatDataset, ClassBalancedDataset)):
+        yield from leaf_datasets(dataset.dataset)
     else:
         yield dataset
 
@@ -24,11 +27,13 @@ def _name(dataset, index: int) -> str:
 
 
 def _track_ids(dataset) -> set:
-    if not hasattr(dataset, 'get_data_info'):
+    """The track ids of ``dataset``'s items as its list holds them: not the
+    set's own ``get_data_info``, which may draw a frame (moving the
+    generators a run reads with) or render a plate."""
+    if not isinstance(dataset, BaseDataset):
         return set()
-    if hasattr(dataset, 'full_init'):
-        dataset.full_init()
-    ids = (dataset.get_data_info(i).get('track_id') for i in range(len(dataset)))
+    dataset.full_init()
+    ids = (BaseDataset.get_data_info(dataset, i).get('track_id') for i in range(len(dataset)))
     return {i for i in ids if i is not None}
 
 
