@@ -293,18 +293,24 @@ def test_a_born_again_config_is_evaluated_without_its_teacher_file(tiny_run, tes
 
 @pytest.mark.slow
 def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path, free_port):
-    def torchrun(ckpt, out):
+    def torchrun(ckpt, out, *extra):
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
                '--master-addr', '127.0.0.1', '--master-port', str(free_port()),
                osp.join(REPO, 'tools', 'test.py'), _dld_test_config(tiny_run, tmp_path), ckpt,
-               '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'work'), '--out', out]
+               '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'work'), '--out', out,
+               *extra]
         env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
         return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=300)
 
     out = str(tmp_path / 'metrics.json')
-    proc = torchrun(tiny_run['student'], out)
+    drawn = tmp_path / 'drawn'
+    proc = torchrun(tiny_run['student'], out, '--show-dir', str(drawn))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # both processes' drawings counted; neither took the other's for earlier ones
+    said = proc.stdout + proc.stderr
+    assert f'Drew 12 image(s) with their readings in {drawn}' in said
+    assert 'drawing(s) already' not in said and len(os.listdir(drawn)) == 12
     expected = _direct_metrics(tiny_run['config'], tiny_run['student'])
     assert json.loads(open(out).read())['plate/accuracy'] == \
         pytest.approx(expected['plate/accuracy'])

@@ -6,7 +6,8 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from mmengine.dist import get_rank, get_world_size
+import torch
+from mmengine.dist import all_reduce, barrier, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -62,6 +63,9 @@ class PredictionDrawingHook(Hook):
                       level=logging.WARNING)
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
         self._drawn = self._seen = 0
+        # every process looks before any draws: another's first drawings
+        # were taken for earlier ones
+        barrier()
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs=None) -> None:
@@ -82,9 +86,11 @@ class PredictionDrawingHook(Hook):
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         which = 'misread image(s)' if self.misread_only else 'image(s)'
-        process = f' (process {get_rank()})' if get_world_size() > 1 else ''
-        print_log(f'Drew {self._drawn} {which} with their readings in {self.out_dir}'
-                  f'{process}', logger='current')
+        drawn = torch.tensor(self._drawn)
+        if get_world_size() > 1:  # every process's drawings, not the first's
+            all_reduce(drawn, op='sum')
+        print_log(f'Drew {int(drawn)} {which} with their readings in {self.out_dir}',
+                  logger='current')
 
     def _draw(self, img: np.ndarray, sample, index: int) -> bool:
         from dld.apis.plate_matching import plate_read_right
