@@ -479,11 +479,19 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}', *EXACT, 'train_cfg.max_epochs=4',
                      'param_scheduler.0.end=4'])
-    [warning] = said
+    changed, warning = said
+    assert changed.startswith("Resumed with param_scheduler settings other than the "
+                              "checkpoint's run (param_scheduler.0.end: 3 -> 4): a resumed run "
+                              'keeps the schedule its checkpoint was saved with')
     assert warning.startswith('The learning-rate schedule ends at iteration 6 (epoch 3), '
                               'before training does (iteration 8, epoch 4): from there the '
                               'learning rate stays at ')
     assert 'A resumed run keeps the schedule its checkpoint was saved with' in warning
+    # a setting of the schedule changed, not its length: silently unused before
+    said.clear()
+    train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
+                     f'experiment_name={run_name()}', *EXACT, 'param_scheduler.0.eta_max=0.5'])
+    assert len(said) == 2 and "(param_scheduler.0.eta_max: 0.001 -> 0.5)" in said[0], said
 
 
 @HOOKS.register_module(force=True)

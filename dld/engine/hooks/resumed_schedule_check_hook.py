@@ -1,5 +1,6 @@
 """Refuse to resume a run with another number of iterations per epoch, and
 warn of a learning-rate schedule that ends before training does."""
+import json
 import logging
 import math
 
@@ -11,6 +12,8 @@ from dld.registry import HOOKS
 
 #: Runtime-info key (saved in every checkpoint): the run's iterations per epoch.
 ITERS_PER_EPOCH_KEY = 'dld_iters_per_epoch'
+#: Runtime-info key: the ``param_scheduler`` settings the run's schedule was built from.
+SCHEDULE_KEY = 'dld_param_scheduler'
 
 
 @HOOKS.register_module()
@@ -54,6 +57,7 @@ class ResumedScheduleCheckHook(Hook):
                 'step. Resume with the same processes, batch size and data, or start a new '
                 'schedule from its weights (load_from=CHECKPOINT, without --resume).')
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
+        check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
             # --resume of a finished run trained nothing and said nothing
             print_log(f'Resumed at epoch {runner.epoch}, the last of train_cfg.max_epochs='
@@ -62,6 +66,41 @@ class ResumedScheduleCheckHook(Hook):
                       'dir, without --resume).', logger='current', level=logging.WARNING)
             return
         warn_schedule_ending_early(runner, now)
+
+
+def check_resumed_schedule_settings(runner) -> None:
+    """Warn of ``param_scheduler`` settings changed since the checkpoint a run
+    resumes: the schedule is restored as it was saved, so a new ``eta_max``
+    (say) was not used, without a word. Checkpoints record the settings;
+    one without the record (saved by an older DLD) is not checked."""
+    now = _plain(runner.cfg.get('param_scheduler'))
+    saved = runner.message_hub.get_info(SCHEDULE_KEY)
+    if runner.iter > 0 and saved is not None:
+        changed = _differences(saved, now, 'param_scheduler')
+        if changed:
+            print_log(f"Resumed with param_scheduler settings other than the checkpoint's run "
+                      f"({'; '.join(changed[:4])}): a resumed run keeps the schedule its "
+                      'checkpoint was saved with, so they are not used. To train with them, '
+                      'start a new schedule from its weights (load_from=CHECKPOINT in a new '
+                      'work dir, without --resume).', logger='current', level=logging.WARNING)
+        return  # the run goes on with the saved schedule: the record stays
+    runner.message_hub.update_info(SCHEDULE_KEY, now)
+
+
+def _plain(value):
+    """Settings as plain JSON values (a checkpoint loads them weights-only)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _differences(before, now, path: str) -> list:
+    """``'path: before -> now'`` for each setting that differs."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        return [d for key in sorted(set(before) | set(now), key=str)
+                for d in _differences(before.get(key), now.get(key), f'{path}.{key}')]
+    if isinstance(before, list) and isinstance(now, list) and len(before) == len(now):
+        return [d for i, (b, n) in enumerate(zip(before, now))
+                for d in _differences(b, n, f'{path}.{i}')]
+    return [] if before == now else [f'{path}: {before!r} -> {now!r}']
 
 
 def warn_schedule_ending_early(runner, iters_per_epoch: int) -> None:
