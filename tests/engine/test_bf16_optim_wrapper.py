@@ -3,7 +3,7 @@ import logging
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
+from log_records import current_log_records
 from torch import nn
 
 from dld.engine.optim_wrappers import bf16_optim_wrapper
@@ -61,17 +61,10 @@ def test_emulated_bfloat16_is_logged_once(monkeypatch):
     monkeypatch.setattr(bf16_optim_wrapper, 'cpu_has_native_bf16', lambda: False)
     model = nn.Linear(2, 2)
     wrapper = _wrapper(model)
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with current_log_records() as records:
         for _ in range(3):
             with wrapper.optim_context(model):
                 model(torch.randn(1, 2))
-    finally:
-        logger.removeHandler(handler)
     warnings = [r for r in records if 'emulates it' in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
 

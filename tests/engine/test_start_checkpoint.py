@@ -1,9 +1,8 @@
 """The checkpoint a run starts from must fit its model (MMEngine loads it leniently)."""
-import logging
-
 import pytest
 import torch
-from mmengine.logging import MMLogger, print_log
+from log_records import current_log_records
+from mmengine.logging import print_log
 from torch import nn
 
 from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
@@ -100,18 +99,11 @@ def test_the_check_loads_the_copy_without_logging_what_loading_says(tmp_path):
     """The same line was logged twice: once by this check's copy, once by MMEngine."""
     model = SaysWhenLoaded(2, 2)
     path = _save(tmp_path, model.state_dict())
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with current_log_records() as records:
         check_start_checkpoint(model, path, resume=False)
         assert records == []
         model.load_state_dict(torch.load(path, weights_only=True)['state_dict'])
         assert [r.getMessage() for r in records] == ['loaded a state dict']
-    finally:
-        logger.removeHandler(handler)
 
 
 def test_a_path_from_the_home_folder_is_read_as_the_loaders_read_it(tmp_path, monkeypatch):
