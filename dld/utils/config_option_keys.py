@@ -75,7 +75,7 @@ def _variable_message(cfg: Mapping, key: str, parts) -> str:
     rest = ''.join(f'.{p}' for p in parts[1:])
     holders = [] if value is None or isinstance(value, bool) else _paths_holding(cfg, value)
     # a number is held by unrelated settings too (3 epochs, 3 input channels):
-    # those named as the variable first, else a few or none
+    # a few holders are all named, many only those named as the variable
     named = [h for h in holders if h.rsplit('.', 1)[-1] == parts[0]]
     holders = holders if len(holders) <= 4 else named
     shown = ', '.join(h + rest for h in holders)
