@@ -43,6 +43,7 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
+    build_errors_exit,
     config_errors_exit,
     data_errors_exit,
     finish_run,
@@ -206,8 +207,11 @@ def main(argv=None) -> dict:
         cfg = build_config(args)
     prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
     with registry_hints():  # a mistyped `type` names the close registered ones
-        with data_errors_exit('test.py'):  # e.g. a dictionary file the decoders cannot use
-            runner = Runner.from_cfg(cfg)
+        # a setting a part refuses as it is built: one line (a hinted type or
+        # argument too: the inner hints come first)
+        with build_errors_exit('test.py'), registry_hints():
+            with data_errors_exit('test.py'):  # e.g. a dictionary file the decoders cannot use
+                runner = Runner.from_cfg(cfg)
         try:
             load_checkpoint(runner, args.checkpoint)
         except (OSError, RuntimeError, pickle.UnpicklingError) as err:

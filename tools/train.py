@@ -28,6 +28,7 @@ from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
+    build_errors_exit,
     config_errors_exit,
     data_errors_exit,
     finish_run,
@@ -187,8 +188,11 @@ def main(argv=None) -> None:
     prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
-        with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
-            runner = Runner.from_cfg(cfg)
+        # a setting a part refuses as it is built: one line (a hinted type or
+        # argument too: the inner hints come first)
+        with build_errors_exit('train.py'), registry_hints():
+            with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
+                runner = Runner.from_cfg(cfg)
         try:
             check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,

@@ -5,7 +5,7 @@ import pytest
 from torch._utils import ExceptionWrapper
 
 from dld.datasets.errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
-from dld.engine.launch import data_error_message, data_errors_exit
+from dld.engine.launch import build_errors_exit, data_error_message, data_errors_exit
 
 
 def _through_worker(raise_it):
@@ -57,3 +57,27 @@ def test_other_errors_pass_through(capsys):
         raise PlateAnnotationError('t.txt:3', 'empty label')
     assert info.value.code == 2
     assert capsys.readouterr().err == 'test.py: t.txt:3: empty label\n'
+
+
+@pytest.mark.parametrize('error, says', [
+    (ValueError('beta must be a finite number >= 0, got -3'),
+     'beta must be a finite number >= 0, got -3 (ValueError;'),
+    (KeyError('DLDDistiller.test_cfg: unknown key(s)'),  # not quoted as str(KeyError) is
+     'DLDDistiller.test_cfg: unknown key(s) (KeyError;'),
+    (FileNotFoundError('Teacher checkpoint not found: x.pth'),
+     'Teacher checkpoint not found: x.pth (FileNotFoundError;')])
+def test_a_setting_refused_while_the_runner_is_built_is_one_line(error, says, capsys,
+                                                                  monkeypatch):
+    """It was a traceback through the package, ending in these words."""
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+    with pytest.raises(SystemExit) as info, build_errors_exit('train.py'):
+        raise error
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'train.py: the config cannot be built: {says}')
+    assert err.rstrip().endswith('DLD_TRACEBACK=1 shows where)')
+    with pytest.raises(RuntimeError), build_errors_exit('train.py'):
+        raise RuntimeError('a bug')  # not a setting: its traceback
+    monkeypatch.setenv('DLD_TRACEBACK', '1')
+    with pytest.raises(type(error)), build_errors_exit('train.py'):
+        raise error
