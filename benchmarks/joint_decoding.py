@@ -27,7 +27,8 @@ import torch
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from numeric_options import at_least, positive  # noqa: E402
+from numeric_options import at_least  # noqa: E402
+from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
 
 POOLS = ('logp', 'prob', 'confidence')
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
     parser.add_argument('checkpoint')
     parser.add_argument('data_root')
     parser.add_argument('--ann-file', default='test.txt')
-    parser.add_argument('--scale', type=positive, default=1.0)
+    parser.add_argument('--scale', type=scale_type, default=1.0)
     parser.add_argument('--resamples', type=at_least(1), default=2000)
     args = parser.parse_args(argv)
     tracks, decoder = read_frames(args.config, args.checkpoint, args.data_root, args.ann_file,

@@ -5,6 +5,8 @@ Imports nothing heavy, so a script refuses bad arguments at once."""
 import argparse
 from typing import Callable, Optional
 
+from dld.reading_limits import MAX_SCALE
+
 
 def at_least(minimum: int, kind: Callable = int,
              maximum: Optional[int] = None) -> Callable[[str], int]:
@@ -12,7 +14,7 @@ def at_least(minimum: int, kind: Callable = int,
     (and, given, no larger than ``maximum``)."""
     def parse(text: str):
         value = kind(text)  # a ValueError: argparse's "invalid int value"
-        if value < minimum:
+        if not value >= minimum:  # NaN too
             raise argparse.ArgumentTypeError(f'must be >= {minimum:g}, got {text}')
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f'must be <= {maximum:g}, got {text}')
@@ -29,3 +31,11 @@ def positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
     return value
 
+
+def scale(text: str) -> float:
+    """An argparse ``type``: a reading scale, in ``(0, MAX_SCALE]`` as the
+    tools take it (``inf`` overflowed in the resize)."""
+    value = positive(text)
+    if value > MAX_SCALE:
+        raise argparse.ArgumentTypeError(f'must be <= {MAX_SCALE:g}, got {text}')
+    return value

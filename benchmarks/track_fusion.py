@@ -25,7 +25,8 @@ import numpy as np
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from numeric_options import at_least, positive  # noqa: E402
+from numeric_options import at_least  # noqa: E402
+from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
 
 from dld.reading_limits import MAX_BEAM_WIDTH  # noqa: E402
@@ -92,7 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('inputs', nargs='+', help='label files or ICPR track folders')
-    parser.add_argument('--scale', type=positive, help='read every frame at this scale')
+    parser.add_argument('--scale', type=scale_type, help='read every frame at this scale')
     parser.add_argument('--beam-width', type=at_least(1, maximum=MAX_BEAM_WIDTH),
                         help="default: the config's decoding")
     parser.add_argument('--layouts', nargs='+', help='also vote among fitting readings, '

@@ -11,11 +11,17 @@ def write_text_atomic(path: str, text: str) -> None:
     the reports read those files; a kill mid-write must leave the old file
     or none, never half a file that then counts as done. (A kill, not a
     power cut: the file is not synced to disk, so that writing thousands,
-    as the plate generator does, stays fast.)
+    as the plate generator does, stays fast.) A folder of ``path`` that is
+    not there yet is made.
     """
     tmp = f'{path}.tmp{os.getpid()}'  # processes writing side by side keep apart
     try:
-        with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
+        try:
+            f = open(tmp, 'w', encoding='utf-8', newline='\n')
+        except FileNotFoundError:  # a new folder (`--json out/t.json` after a long run)
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            f = open(tmp, 'w', encoding='utf-8', newline='\n')
+        with f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

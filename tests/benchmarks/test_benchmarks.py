@@ -241,6 +241,26 @@ def test_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     assert json.loads(path.read_text()) == dict(ratio=1.5)  # the old file, whole
     assert os.listdir(tmp_path) == ['step_cost.json']  # and no temporary file left
 
+
+def test_a_result_file_in_a_new_folder_is_written(tmp_path):
+    """`--json out/t.json` failed after the whole run, naming a temporary file."""
+    from dld.utils import write_json_atomic
+    path = tmp_path / 'new' / 'deeper' / 't.json'
+    write_json_atomic(str(path), dict(ratio=1.5))
+    assert json.loads(path.read_text()) == dict(ratio=1.5)
+    assert os.listdir(path.parent) == ['t.json']
+
+
+@pytest.mark.parametrize('script, argv', [
+    ('joint_decoding', ['c.py', 'w.pth', 'data', '--scale', 'inf']),
+    ('track_fusion', ['c.py', 'w.pth', 'l.txt', '--scale', '5'])])
+def test_a_scale_above_what_the_tools_read_is_an_argument_error(script, argv, capsys):
+    """inf overflowed in the resize, with a traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        _load(script).main(argv)
+    assert exit_info.value.code == 2
+    assert 'argument --scale: must be <= 4, got' in capsys.readouterr().err
+
 TINY_DLD = '''
 _base_ = [{dld!r}]
 data = {data!r}
@@ -326,6 +346,7 @@ def test_training_step_cost_divides_each_precision_by_its_own_dld_step():
     ('online_plates', ['--cycles', '0'], '--cycles'),
     ('seed_spread', ['--seed', '-1'], '--seed'),
     ('selector_gamma_sweep', ['--gammas', '0.1', '-0.5'], '--gammas'),
+    ('selector_gamma_sweep', ['--gammas', 'nan'], '--gammas'),  # was taken
 ])
 def test_a_count_or_size_below_its_least_is_an_argument_error(script, argv, option, capsys):
     with pytest.raises(SystemExit) as exit_info:
