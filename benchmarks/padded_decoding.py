@@ -66,7 +66,8 @@ def main(argv=None) -> int:
                 times[way].append(time.perf_counter() - start)
     med = {way: statistics.median(v) for way, v in times.items()}
     speed_up = med['one pass per scale'] / med['one padded pass']
-    predict = _predict_times(model, cfg, args)
+    timed = _predict_times(model, cfg, args)
+    predict, images = timed['seconds'], timed['images']
     decoder.reads_padded_memory = True
     predict_speed_up = predict['one pass per scale'] / predict['one padded pass']
     print(f'\nDLD training step (sampled), student decoder over the scales, batch '
@@ -77,16 +78,18 @@ def main(argv=None) -> int:
     for way, sec in med.items():
         print(f'{way:<22}{sec:>10.3f}')
     print(f'speed-up of the padded pass: {speed_up:.2f}x')
-    print(f'\npredict, batch {args.infer_batch_size} spread evenly over the scales '
-          f'{model.scales} (median of {args.steps})')
+    print(f'\npredict, batch {images} spread evenly over the scales '
+          f'{model.scales} (median of {args.steps})'
+          + (f'; the test split holds fewer than the {args.infer_batch_size} asked'
+             if images < args.infer_batch_size else ''))
     for way, sec in predict.items():
-        print(f'{way:<22}{sec:>10.3f}  ({args.infer_batch_size / sec:.0f} images/s)')
+        print(f'{way:<22}{sec:>10.3f}  ({images / sec:.0f} images/s)')
     print(f'speed-up of the padded pass: {predict_speed_up:.2f}x')
     if args.json:
         write_json_atomic(args.json, dict(
             config=args.config, batch_size=args.batch_size, steps=args.steps,
             warmup=args.warmup, seconds=med, speed_up=speed_up,
-            infer_batch_size=args.infer_batch_size, predict_seconds=predict,
+            infer_batch_size=images, predict_seconds=predict,
             predict_speed_up=predict_speed_up, threads=torch.get_num_threads(),
             torch=torch.__version__), indent=2)
     return 0
@@ -94,7 +97,8 @@ def main(argv=None) -> int:
 
 def _predict_times(model, cfg, args) -> dict:
     """Median seconds of ``predict`` each way, on one test batch whose images
-    go to the candidate scales in turn."""
+    go to the candidate scales in turn; ``images``: how many it holds (fewer
+    than asked where the test split is smaller)."""
     import copy
 
     import torch
@@ -115,7 +119,8 @@ def _predict_times(model, cfg, args) -> dict:
             model.predict(inputs, copy.deepcopy(samples), reread={})
             if i >= 2:
                 times[way].append(time.perf_counter() - start)
-    return {way: statistics.median(v) for way, v in times.items()}
+    return dict(seconds={way: statistics.median(v) for way, v in times.items()},
+                images=int(inputs.shape[0]))
 
 
 if __name__ == '__main__':

@@ -390,7 +390,7 @@ def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, ca
     dld_cfg, _ = tiny_configs
     out = tmp_path / 'padded.json'
     assert _load('padded_decoding').main([dld_cfg, '--batch-size', '4', '--steps', '2',
-                                          '--warmup', '1', '--infer-batch-size', '4',
+                                          '--warmup', '1', '--infer-batch-size', '64',
                                           '--json', str(out)]) == 0
     res = json.loads(out.read_text())
     assert set(res['seconds']) == {'one padded pass', 'one pass per scale'}
@@ -402,6 +402,9 @@ def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, ca
     printed = capsys.readouterr().out
     assert printed.count('speed-up of the padded pass') == 2
     assert 'spread evenly over the scales' in printed
+    # the tiny test split's 8 frames, not the 64 asked (its images/s were 8x too high)
+    assert res['infer_batch_size'] == 8
+    assert 'predict, batch 8 spread' in printed and 'fewer than the 64 asked' in printed
 
 
 @pytest.mark.slow
