@@ -56,6 +56,10 @@ def _interleaved(fns: dict, repeats: int) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = _setup(args.config, args.threads)
+    if 'student' in cfg.model:  # its training step is the distiller's, not timed here
+        print(f'channels_last.py: {args.config} is a DLD config; give a recognizer config '
+              '(e.g. configs/student_plate_lr.py, the student\'s architecture)', file=sys.stderr)
+        return 2
     import torch
 
     from dld.models.selectors.scale_resize import resize_to_scale

@@ -445,6 +445,19 @@ def test_cpu_bf16_kernels_times_the_backbone_both_ways_and_gives_the_cpus_answer
     assert 'batch 2 at 16x48' in printed
 
 
+def test_the_backbone_benchmarks_take_a_dld_config_or_say_they_need_another(
+        tiny_configs, capsys):
+    """Both failed with an AttributeError on a DLD config, which the other
+    cost scripts take by default."""
+    dld_cfg, _ = tiny_configs
+    res = _load('cpu_bf16_kernels').main([dld_cfg, '--batch-size', '2', '--height', '16',
+                                          '--width', '48', '--rounds', '1', '--threads', '1'])
+    assert res['fp32_s'] > 0  # the student's backbone
+    assert f'backbone of {dld_cfg},' in capsys.readouterr().out  # the path as given
+    assert _load('channels_last').main([dld_cfg]) == 2
+    assert 'is a DLD config; give a recognizer config' in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, tmp_path):
     dld_cfg, _ = tiny_configs
