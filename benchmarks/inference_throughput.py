@@ -75,11 +75,20 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from dld.apis.model_loading import build_model_for_inference, load_config, load_weights
+    from dld.apis.model_loading import (
+        build_model_for_inference,
+        load_config,
+        load_weights,
+        resolve_device,
+    )
     from dld.utils.precision import autocast_to, resolve_amp
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:  # torch's 55-line list, or an AssertionError without CUDA
+        print(f'inference_throughput.py: --device {args.device}: {err}', file=sys.stderr)
+        return 2
     cfg = load_config(args.config, args.cfg_options)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg['teacher_ckpt'] = None

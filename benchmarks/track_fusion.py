@@ -116,7 +116,11 @@ def main(argv=None) -> int:
     records = reader(args.inputs, scale=args.scale, beam_width=args.beam_width)['predictions']
     tracks = labelled_tracks(records)
     if not tracks:
-        print('track_fusion.py: no labelled track was read', file=sys.stderr)
+        unread = sorted({r['input'] for r in records if r.get('error')})
+        why = (f"; {len(unread)} input(s) could not be read, e.g. {unread[0]}: "
+               f"{next(r['error'] for r in records if r['input'] == unread[0])}"
+               if unread else '')
+        print(f'track_fusion.py: no labelled track was read{why}', file=sys.stderr)
         return 1
     frames = [r for frames in tracks.values() for r in frames]
     per_frame = 100 * np.mean([plate_read_right(r['text'], r['gt_text'], reader.case_sensitive)

@@ -1370,6 +1370,19 @@ def test_track_fusion_reads_a_label_file_once_and_prints_every_vote(
         lr_frames = [line.split('\t')[0].split('|')[0].split(',') for line in f if line.strip()]
     assert result['frames'] == sum(map(len, lr_frames))  # every LR frame, read once
     assert result['tracks'] == len(lr_frames)
+    # a label file that is not there is named (it said "no labelled track was read")
+    missing = osp.join(run['data'], 'nonexistent.txt')
+    assert _load('track_fusion').main([run['config'], run['student'], missing]) == 1
+    assert f'1 input(s) could not be read, e.g. {missing}: no such file' in \
+        capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a machine without CUDA')
+def test_inference_throughput_on_a_device_this_machine_lacks_is_one_line(capsys):
+    """It was torch's AssertionError traceback (a bad name: its 55-line list)."""
+    for device in ('cuda', 'gpu'):
+        assert _load('inference_throughput').main(['c.py', 'w.pth', '--device', device]) == 2
+        assert f'inference_throughput.py: --device {device}: ' in capsys.readouterr().err
 
 
 def test_joint_decoding_of_copies_or_of_one_sure_frame_is_that_frame_s_reading():
