@@ -27,6 +27,10 @@ import re
 import sys
 from typing import Dict, List, Optional, Tuple
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: full_schedule.py's work dir when it is given none.
+DEFAULT_WORK_DIR = osp.join(REPO, 'work_dirs', 'results')
+
 
 def _load(path: str) -> Optional[dict]:
     if not osp.exists(path):
@@ -300,7 +304,9 @@ def not_measured(work: str, name: str, *targets: Tuple[str, str, bool]) -> List[
     """A row for each ``(target, goal, judged)`` that the input ``name`` (of
     ``MADE_BY``), missing from ``work``, would have given: it names the file
     and the step that writes it."""
-    why = f'not measured: no {osp.join(work, name)}; {MADE_BY[name]}'
+    # the schedule's command for this work dir: it writes the default one otherwise
+    elsewhere = '' if osp.abspath(work) == DEFAULT_WORK_DIR else f' (with --work-dir {work})'
+    why = f'not measured: no {osp.join(work, name)}; {MADE_BY[name]}{elsewhere}'
     return [[target, goal, why, False if judged else None] for target, goal, judged in targets]
 
 
@@ -337,8 +343,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description='Judge the targets of docs/results.md from the full schedule\'s outputs.')
     parser.add_argument('work_dir', nargs='?', default='work_dirs/results',
-                        help="the schedule's work dir (default: work_dirs/results)")
-    work = parser.parse_args(argv).work_dir
+                        help="the schedule's work dir (default: work_dirs/results); a relative "
+                        'one is in the repository, as full_schedule.py reads it')
+    given = parser.parse_args(argv).work_dir
+    work = osp.join(REPO, given)  # an absolute path stays as it is
     if not osp.isdir(work):
         parser.error(f'{work}: no such directory; run benchmarks/full_schedule.py first')
     found = {name: _load(osp.join(work, name)) for name in MADE_BY}

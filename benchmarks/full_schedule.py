@@ -463,7 +463,8 @@ def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/results')
+    parser.add_argument('--work-dir', default='work_dirs/results',
+                        help='a relative one is in the repository, where the tools run')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     parser.add_argument('--setting', choices=SETTINGS, default='all',
                         help="one setting's steps only (after the teacher), to run the two "

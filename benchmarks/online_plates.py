@@ -88,7 +88,8 @@ def main(argv=None) -> int:
     parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS))
     parser.add_argument('--teacher', default='work_dirs/results/teacher',
                         help="the HR teacher's work dir (trained here when it has none)")
-    parser.add_argument('--work-dir', default='work_dirs/online_plates')
+    parser.add_argument('--work-dir', default='work_dirs/online_plates',
+                        help='a relative one is in the repository, where the tools run')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
     train('HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',

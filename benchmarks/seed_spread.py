@@ -112,7 +112,8 @@ def require_partners(w: str, chains: list, nokd: Dict[str, str], dld: Dict[str, 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results',
-                        help="the full schedule's work dir (the published chains)")
+                        help="the full schedule's work dir (the published chains); a relative "
+                        'one is in the repository, where the tools run')
     parser.add_argument('--seed', type=at_least(0), default=1,
                         help='the training seed of the new chains')
     parser.add_argument('--chains', nargs='+', choices=CHAINS, default=list(CHAINS),

@@ -159,7 +159,9 @@ def sweep(work_dir: str, setting: str, gammas: List[float], redo: bool) -> List[
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/results')
+    parser.add_argument('--work-dir', default='work_dirs/results',
+                        help="the full schedule's work dir; a relative one is in the "
+                        'repository, where the tools run')
     parser.add_argument('--setting', choices=sorted(SETTINGS), default='lr')
     parser.add_argument('--gammas', type=at_least(0, float), nargs='+',
                         help='default: 0.1 0.2 0.3 0.5 1 (LR), 0.1 0.3 0.5 1 (efficiency)')

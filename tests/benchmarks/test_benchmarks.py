@@ -159,8 +159,10 @@ def test_check_targets_names_each_target_it_cannot_measure_and_the_step_that_mak
     rows = _table_rows(capsys.readouterr().out)
     name = '1. efficiency (student reads down-sampled HR)'
     goal, measured, verdict = rows[name]
+    # with the work dir to give it: the schedule writes work_dirs/results otherwise
     assert measured == (f'not measured: no {tmp_path}/report_hr/report.json; step 5/8 of '
-                        '`python benchmarks/full_schedule.py --setting efficiency` writes it')
+                        '`python benchmarks/full_schedule.py --setting efficiency` writes it '
+                        f'(with --work-dir {tmp_path})')
     assert verdict == 'not measured'
     assert 'paired_lead_lr.json; step 6c/8 of' in rows[
         '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'][1]
