@@ -111,6 +111,14 @@ def read_split(model, cfg, split: str, args, fresh_root: str = None):
                             thumb_sizes=[size for size, _ in PROBES])
 
 
+def _tracks_listed(label_file: str) -> int:
+    """How many tracks (label lines) ``label_file`` lists; 0 where it is not there."""
+    if not osp.isfile(label_file):
+        return 0
+    with open(label_file, encoding='utf-8-sig') as f:
+        return sum(1 for line in f if line.strip() and not line.lstrip().startswith('#'))
+
+
 def _pct(x, digits=2):
     return '-' if x is None or x != x else f'{100 * x:.{digits}f}'
 
@@ -154,7 +162,8 @@ def main(argv=None) -> int:
     readings = {s: read_split(model, cfg, s, args, fresh_root) for s in splits}
     ev = readings[args.eval]
     scales = ev.scales
-    names = {'fresh': f'fresh ({args.fresh_tracks} new tracks)'}
+    # the tracks on disk: a folder made earlier with other arguments is reused
+    names = {'fresh': f"fresh ({_tracks_listed(fresh_root + 'train.txt')} new tracks)"}
     print('Plate accuracy (%) of the student at each scale:')
     print(tabulate([[names.get(s, s), len(r.first)] + [_pct(a) for a in r.correct.mean(0)]
                     for s, r in readings.items()],

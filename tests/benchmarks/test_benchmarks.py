@@ -954,6 +954,10 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
     assert alone['setting'] == 'alone' and alone['relative_flops'] > 0
     printed = capsys.readouterr().out
     assert 'Highest accuracy within 1.15x' in printed
+    # the label counts the tracks on disk (a folder made with other arguments is
+    # reused, and was labelled with the --fresh-tracks asked)
+    assert '| fresh (3 new tracks) |' in printed
+    assert _load('selector_headroom')._tracks_listed(str(fresh / 'train.txt')) == 3
     # each policy point once, though the deployed selector has two accuracies to match
     policies = printed.split('Each policy on')[1].split('Highest accuracy')[0]
     rows = [line for line in policies.splitlines() if line.startswith('| ')][1:]
