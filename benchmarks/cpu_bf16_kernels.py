@@ -23,6 +23,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
+from benchmarks.script_exit import run_script  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -87,4 +88,4 @@ def _shown(path: str) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_script(main, 'cpu_bf16_kernels.py'))

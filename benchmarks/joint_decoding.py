@@ -30,6 +30,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 POOLS = ('logp', 'prob', 'confidence')
 
@@ -146,4 +147,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'joint_decoding.py'))

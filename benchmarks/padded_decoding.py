@@ -25,6 +25,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
+from benchmarks.script_exit import run_script  # noqa: E402
 from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -124,4 +125,4 @@ def _predict_times(model, cfg, args) -> dict:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'padded_decoding.py'))

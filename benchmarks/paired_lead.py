@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from numeric_options import at_least, positive  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 
 def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray,
@@ -107,4 +108,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'paired_lead.py'))

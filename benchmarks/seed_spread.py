@@ -32,6 +32,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 from numeric_options import at_least  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
@@ -168,4 +169,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'seed_spread.py'))

@@ -30,6 +30,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
 from numeric_options import at_least  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 
@@ -183,4 +184,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'selector_gamma_sweep.py'))

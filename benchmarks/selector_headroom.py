@@ -34,6 +34,7 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least, positive  # noqa: E402
+from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 PROBES = (((16, 48), (8, 16, 32)), ((24, 72), (16, 32, 64)))
@@ -231,4 +232,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'selector_headroom.py'))

@@ -28,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 from dld.reading_limits import MAX_BEAM_WIDTH  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
@@ -142,4 +143,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'track_fusion.py'))

@@ -1415,3 +1415,41 @@ def test_joint_decoding_of_copies_or_of_one_sure_frame_is_that_frame_s_reading()
         sure = torch.zeros(3)
         sure[i] = 1e6
         assert joint.joint_greedy(rec.decoder, memory, None, 'confidence', sure) == readings[i]
+
+
+def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypatch):
+    """A missing config or checkpoint, a refused setting: 10 to 25 lines of
+    traceback through DLD and MMEngine, the cause on the last."""
+    run_script = _load('script_exit').run_script
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+
+    def raises(err):
+        def main():
+            raise err
+        return main
+    assert run_script(raises(FileNotFoundError('Config not found: nope.py')), 'x.py') == 2
+    assert capsys.readouterr().err == ('x.py: Config not found: nope.py (FileNotFoundError; '
+                                       'DLD_TRACEBACK=1 shows where)\n')
+    assert run_script(raises(KeyError('unknown key(s)')), 'x.py') == 2
+    assert capsys.readouterr().err.startswith('x.py: unknown key(s) (KeyError;')
+    assert run_script(lambda: dict(fp32_s=1.0), 'x.py') == 0  # figures returned for tests
+    assert run_script(lambda: 1, 'x.py') == 1
+    with pytest.raises(RuntimeError):
+        run_script(raises(RuntimeError('a bug')), 'x.py')
+    monkeypatch.setenv('DLD_TRACEBACK', '1')
+    with pytest.raises(FileNotFoundError):
+        run_script(raises(FileNotFoundError('x')), 'x.py')
+
+
+def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    env.pop('DLD_TRACEBACK', None)
+    done = subprocess.run([sys.executable, osp.join(REPO, 'benchmarks', 'inference_throughput.py'),
+                           str(tmp_path / 'nope.py')], capture_output=True, text=True,
+                          cwd=str(tmp_path), env=env, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f'inference_throughput.py: Config not found: {tmp_path / "nope.py"} '
+        '(FileNotFoundError; DLD_TRACEBACK=1 shows where)']
