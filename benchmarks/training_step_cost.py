@@ -71,6 +71,9 @@ def _batches(cfg, batch_size: int, count: int):
     from mmengine.runner import Runner
 
     from dld.engine.launch import ensure_config_data
+    if not cfg.get('train_dataloader'):  # an inference-only config (an AttributeError)
+        raise ValueError(f'{cfg.filename}: no train_dataloader, whose batches the training '
+                         'steps are timed on; give a training config')
     ensure_config_data(cfg)
     dl = copy.deepcopy(cfg.train_dataloader)
     dl.update(batch_size=batch_size, num_workers=0, persistent_workers=False)

@@ -1441,6 +1441,15 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
         run_script(raises(FileNotFoundError('x')), 'x.py')
 
 
+def test_the_step_benchmarks_say_a_config_without_training_batches_needs_them(tmp_path):
+    """An inference-only config was an AttributeError traceback."""
+    config = tmp_path / 'infer_only.py'
+    config.write_text("model = dict(type='DLDDistiller')\n")
+    with pytest.raises(ValueError, match='infer_only.py: no train_dataloader, whose batches'):
+        _load('training_step_cost')._batches(_load('training_step_cost')._setup(str(config)),
+                                             2, 1)
+
+
 def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp_path):
     import subprocess
     import sys
