@@ -88,11 +88,12 @@ def pair_json(work_dir: str, dld: str, nokd: str) -> str:
             f"{nokd.replace(' ', '')}.json")
 
 
-def _existing(name: str, work_dir: str) -> Dict[str, str]:
-    """``{name: work_dir}`` if that run finished, else ``{}`` (and say so)."""
+def _existing(name: str, work_dir: str, missing: list) -> Dict[str, str]:
+    """``{name: work_dir}`` if that run finished, else ``{}`` (and a note
+    in ``missing``, said once the run is known to go on)."""
     if schedule.is_trained(work_dir):
         return {name: work_dir}
-    print(f'=== no {name} chain in {work_dir}: the new chains are read without it', flush=True)
+    missing.append(f'=== no {name} chain in {work_dir}: the new chains are read without it')
     return {}
 
 
@@ -129,15 +130,18 @@ def main(argv=None) -> int:
     # The published chains and those of earlier seeds are read only where
     # they are on disk: on a new machine the new chains are still read
     # against each other.
-    cycles = schedule.LR_STUDENT_CYCLES
-    nokd = _existing('published', f'{w}/nokd_lr_cycle{cycles}')
-    dld = _existing('published', f'{w}/dld_lr_selector')
+    cycles, missing = schedule.LR_STUDENT_CYCLES, []
+    nokd = _existing('published', f'{w}/nokd_lr_cycle{cycles}', missing)
+    dld = _existing('published', f'{w}/dld_lr_selector', missing)
     for earlier in check_targets.training_seeds(osp.join(schedule.REPO, w)):
         if earlier == args.seed:
             continue
-        nokd.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/nokd_lr_cycle{cycles}'))
-        dld.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/dld_lr_selector'))
-    require_partners(w, args.chains, nokd, dld)
+        nokd.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/nokd_lr_cycle{cycles}',
+                              missing))
+        dld.update(_existing(f'seed {earlier}', f'{w}/seed{earlier}/dld_lr_selector', missing))
+    require_partners(w, args.chains, nokd, dld)  # before saying it goes on without them
+    for note in missing:
+        print(note, flush=True)
     t_ckpt = schedule.hr_teacher(w, redo)
     if 'nokd' in args.chains:
         nokd[f'seed {args.seed}'] = schedule.nokd_lr_chain(seeded, t_ckpt, redo, extra, tag)

@@ -1229,7 +1229,7 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
 
 
 def test_seed_spread_of_one_chain_stops_before_training_when_nothing_can_pair_with_it(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, capsys):
     module = _load('seed_spread')
     calls = []
     monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, None, None))
@@ -1239,6 +1239,8 @@ def test_seed_spread_of_one_chain_stops_before_training_when_nothing_can_pair_wi
     with pytest.raises(SystemExit, match=r'--chains nokd: no DLD chain .*dld_lr_selector'):
         module.main(['--work-dir', str(tmp_path), '--chains', 'nokd'])
     assert calls == []  # not even the teacher
+    # it first said the new chains would be read without the missing ones
+    assert 'read without it' not in capsys.readouterr().out
 
 
 def test_quickstart_ablation_distils_from_the_teacher_the_quickstart_accepted(tmp_path):
