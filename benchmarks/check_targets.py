@@ -252,9 +252,13 @@ def operating_points(sweep: dict, setting: str) -> List[list]:
              '; '.join(figures(p) for p in points), None]]
 
 
+def _threads(count) -> str:
+    return f"{count} thread{'' if count == 1 else 's'}"
+
+
 def step_cost(step: dict) -> List[list]:
     """Target 4, the training step (``benchmarks/training_step_cost.py``)."""
-    setup = f"batch {step['batch_size']}, {step['threads']} threads"
+    setup = f"batch {step['batch_size']}, {_threads(step['threads'])}"
     # Two readings of "a student-only step": the student trained alone on
     # the same input at the same size, and the no-KD recipe's step (one
     # random, mostly smaller, scale). Both are judged and shown.
@@ -278,7 +282,9 @@ def throughput(thr: dict) -> List[list]:
         out.append(['4. selector share of inference FLOPs', '<= 3%',
                     f"{dld['selector_share_pct']:.2f}% of DLD's mean cost; {worst:.2f}% at "
                     'the cheapest scale', worst <= 3.0])
-    out.append([f"4. CPU throughput, batch {thr['batch_size']} ({thr['threads']} threads)",
+    device = str(thr.get('device', 'cpu'))  # the file says where it was timed
+    where = 'CPU' if device == 'cpu' else device
+    out.append([f"4. {where} throughput, batch {thr['batch_size']} ({_threads(thr['threads'])})",
                 'reported', ', '.join(f"{r['name']}: {r['images_per_s']:.0f}"
                                       for r in rows) + ' images/s', None])
     return out

@@ -122,6 +122,15 @@ def test_check_targets_judges_each_target_from_the_files(tmp_path, capsys):
     assert verdict['4. training step, DLD sampled / no-KD recipe step (random scale)'] == \
         'NOT met'
     assert verdict['4. selector share of inference FLOPs'] == 'met'
+    assert verdict['4. CPU throughput, batch 64 (2 threads)'] == '-'
+
+
+def test_check_targets_names_the_device_throughput_was_timed_on():
+    """It said "CPU throughput" of a CUDA run, and "1 threads"."""
+    rows = _load('check_targets').throughput(dict(batch_size=32, threads=1, device='cuda:0', rows=[
+        dict(name='DLD + selector', images_per_s=900.0, selector_share_pct=0.5),
+        dict(name='student @1', images_per_s=1000.0, selector_share_pct=0.4)]))
+    assert rows[-1][0] == '4. cuda:0 throughput, batch 32 (1 thread)'
 
 
 def test_check_targets_does_not_judge_the_selector_against_an_oracle_of_fewer_scales():
