@@ -130,7 +130,9 @@ def main(argv=None) -> int:
                         help="the quickstart's work dir (its teacher is reused)")
     parser.add_argument('--setting', choices=sorted(CONFIGS), default='efficiency')
     parser.add_argument('--config', help="the DLD config (default: the setting's quickstart one)")
-    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS),
+                        metavar='VARIANT', help='the changes to train, each quoted (default: '
+                        'all): ' + '; '.join(f"'{v}'" for v in VARIANTS))
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
     w, redo = schedule.repo_path(osp.abspath(args.work_dir)), args.redo
