@@ -121,7 +121,8 @@ def main(argv=None) -> int:
         write_json_atomic(args.json, dict(
             config=args.config, train_step=train, predict={str(k): v for k, v in infer.items()},
             max_logit_difference=max_diff, threads=torch.get_num_threads(),
-            torch=torch.__version__), indent=2)
+            batch_size=args.batch_size, infer_batch_size=args.infer_batch_size,
+            scales=args.scales, repeats=args.repeats, torch=torch.__version__), indent=2)
     return 0
 
 

@@ -103,7 +103,11 @@ def main(argv=None) -> int:
     print(lead_table(rows, args.baseline_name))
     if args.json:
         from dld.utils.atomic_file import write_json_atomic
-        write_json_atomic(args.json, dict(rows=rows, max_batches=args.max_batches), indent=1)
+        write_json_atomic(args.json, dict(
+            rows=rows, max_batches=args.max_batches, config=args.config,
+            checkpoint=args.checkpoint, baseline_ckpt=args.baseline_ckpt,
+            baseline_config=args.baseline_config, baseline_name=args.baseline_name,
+            resamples=args.resamples), indent=1)
     return 0
 
 

@@ -243,7 +243,11 @@ def main(argv=None) -> int:
             target_met_vs_nokd_recipe=ratio <= 2.5, threads=torch.get_num_threads(),
             torch=torch.__version__, device=_device_name(device), bf16=args.bf16,
             teacher_ckpt=ckpt, config=args.config,
-            baseline_config=args.baseline_config, warmup=args.warmup),
+            baseline_config=args.baseline_config, warmup=args.warmup,
+            **(dict(bf16_speed_up={name: med[name] / med[name + BF16] for name in steps},
+                    bf16_ratio_vs_student_1_0=med[DLD_STEP + BF16] / med['student@1.0' + BF16],
+                    bf16_ratio_vs_nokd_recipe=med[DLD_STEP + BF16] / med['no-KD recipe' + BF16])
+               if args.bf16 else {})),
                           indent=2)
     return 0
 

@@ -316,6 +316,11 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     assert res['ratio_vs_nokd_recipe'] == pytest.approx(
         res['seconds']['DLD (sampled)'] / res['seconds']['no-KD recipe'])
     assert res['target_met_vs_nokd_recipe'] == (res['ratio_vs_nokd_recipe'] <= 2.5)
+    # the bfloat16 figures it prints are in the file too
+    assert res['bf16_speed_up']['no-KD recipe'] == pytest.approx(
+        res['seconds']['no-KD recipe'] / res['seconds']['no-KD recipe bf16'])
+    assert res['bf16_ratio_vs_nokd_recipe'] == pytest.approx(
+        res['seconds']['DLD (sampled) bf16'] / res['seconds']['no-KD recipe bf16'])
     assert res['target_met_vs_student_1_0'] == (res['ratio_vs_student_1_0'] <= 2.5)
     assert res['baseline_config'] == base_cfg  # what shaped the figures
     printed = capsys.readouterr().out
@@ -437,6 +442,8 @@ model = dict(backbone=dict(widths=(8, 16, 16, 32)), encoder=dict(d_model=32),
                                  '--json', str(out)])
     res = json.loads(out.read_text())
     assert set(res['predict']) == {'1.0', '0.3'}
+    assert (res['batch_size'], res['infer_batch_size'], res['repeats'], res['scales']) == \
+        (4, 4, 1, [1.0, 0.3])  # what was timed
     for sec in [res['train_step'], *res['predict'].values()]:
         assert set(sec) == {'contiguous', 'channels-last'} and min(sec.values()) > 0
     # same weights, same arithmetic: the logits differ by float rounding only
@@ -1473,3 +1480,21 @@ def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp
     assert done.stderr.strip().splitlines() == [
         f'inference_throughput.py: Config not found: {tmp_path / "nope.py"} '
         '(FileNotFoundError; DLD_TRACEBACK=1 shows where)']
+
+
+def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
+        tmp_path, tmp_path_factory, capsys):
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+    from tiny_dld import make_tiny_run
+    run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
+    out = tmp_path / 'lead.json'
+    assert _load('paired_lead').main([run['config'], run['student'], '--baseline-ckpt',
+                                      run['baseline'], '--baseline-config',
+                                      run['baseline_config'], '--scales', '1.0',
+                                      '--resamples', '20', '--json', str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert [r['scale'] for r in res['rows']] == [1.0]
+    # which models and settings made the figures (the file held the rows alone)
+    assert (res['checkpoint'], res['baseline_ckpt'], res['baseline_name'], res['resamples']) \
+        == (run['student'], run['baseline'], 'no-KD', 20)
