@@ -212,12 +212,13 @@ def config_errors_exit(tool: str) -> Iterator[None]:
 
 
 @contextmanager
-def build_errors_exit(tool: str) -> Iterator[None]:
+def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> Iterator[None]:
     """A setting that a part of the runner refuses while it is built from
     the config (a loss weight below 0, a misspelt choice, an unknown type or
     argument, a teacher checkpoint that is not there) ends the tool with the
-    error's words and exit status 2: the traceback would only show where in
-    the package the check sits. ``DLD_TRACEBACK=1`` keeps the traceback."""
+    error's words after ``what`` and exit status 2: the traceback would only
+    show where in the package the check sits. ``DLD_TRACEBACK=1`` keeps the
+    traceback."""
     try:
         yield
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
@@ -225,8 +226,8 @@ def build_errors_exit(tool: str) -> Iterator[None]:
             raise
         # a KeyError's str() quotes its message; DLD's hinted ones do not
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
-        print(f'{tool}: the config cannot be built: {text} ({type(err).__name__}; '
-              'DLD_TRACEBACK=1 shows where)', file=sys.stderr)
+        print(f'{tool}: {what}{text} ({type(err).__name__}; DLD_TRACEBACK=1 shows where)',
+              file=sys.stderr)
         sys.exit(2)
 
 

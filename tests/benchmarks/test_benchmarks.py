@@ -1445,11 +1445,13 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
         def main():
             raise err
         return main
-    assert run_script(raises(FileNotFoundError('Config not found: nope.py')), 'x.py') == 2
-    assert capsys.readouterr().err == ('x.py: Config not found: nope.py (FileNotFoundError; '
-                                       'DLD_TRACEBACK=1 shows where)\n')
-    assert run_script(raises(KeyError('unknown key(s)')), 'x.py') == 2
-    assert capsys.readouterr().err.startswith('x.py: unknown key(s) (KeyError;')
+    for err, says in ((FileNotFoundError('Config not found: nope.py'),
+                       'x.py: Config not found: nope.py (FileNotFoundError; DLD_TRACEBACK=1 '
+                       'shows where)\n'),
+                      (KeyError('unknown key(s)'), 'x.py: unknown key(s) (KeyError; ')):
+        with pytest.raises(SystemExit) as info:
+            run_script(raises(err), 'x.py')
+        assert info.value.code == 2 and capsys.readouterr().err.startswith(says)
     assert run_script(lambda: dict(fp32_s=1.0), 'x.py') == 0  # figures returned for tests
     assert run_script(lambda: 1, 'x.py') == 1
     with pytest.raises(RuntimeError):
