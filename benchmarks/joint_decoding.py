@@ -1,7 +1,7 @@
 """A track decoded jointly against its frames' readings voted on.
 
     python benchmarks/joint_decoding.py CONFIG CKPT DATA_ROOT [--ann-file test.txt]
-        [--scale 1.0] [--resamples 2000]
+        [--scale 1.0] [--resamples 2000] [--json OUT]
 
 Voting (:func:`dld.evaluation.metrics.vote_track`) fuses a track's frames
 after each was decoded on its own. Joint decoding fuses them while
@@ -31,6 +31,8 @@ from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
 from script_exit import run_script  # noqa: E402
+
+from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 POOLS = ('logp', 'prob', 'confidence')
 
@@ -76,6 +78,11 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
     model, cfg = init_model(config, checkpoint)
     model.eval()
     student = getattr(model, 'student', model)
+    trained = getattr(student, 'scale_norm_scales', None)
+    if trained and float(scale) not in trained:  # as PlateRecognizer warns of --scale
+        print(f"joint_decoding.py: scale {scale:g} is none of those the student was trained at "
+              f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the nearest "
+              "one's BatchNorm statistics", file=sys.stderr)
     if not hasattr(student.decoder, 'cell'):
         raise SystemExit(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
                          'attention decoder')
@@ -124,12 +131,16 @@ def fuse(tracks: Dict[str, list], decoder, resamples: int) -> List[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument('config', help='a config whose (student) decoder is an attention one')
     parser.add_argument('checkpoint')
-    parser.add_argument('data_root')
-    parser.add_argument('--ann-file', default='test.txt')
-    parser.add_argument('--scale', type=scale_type, default=1.0)
-    parser.add_argument('--resamples', type=at_least(1), default=2000)
+    parser.add_argument('data_root', help="the paired set's folder")
+    parser.add_argument('--ann-file', default='test.txt',
+                        help='its label file, relative to data_root (default: test.txt)')
+    parser.add_argument('--scale', type=scale_type, default=1.0,
+                        help='the scale every frame is read at (default: 1.0)')
+    parser.add_argument('--resamples', type=at_least(1), default=2000,
+                        help='bootstrap resamples over tracks for the intervals')
+    parser.add_argument('--json', help='also write the rows and settings here')
     args = parser.parse_args(argv)
     tracks, decoder = read_frames(args.config, args.checkpoint, args.data_root, args.ann_file,
                                   args.scale)
@@ -143,6 +154,12 @@ def main(argv=None) -> int:
                      f"{r['lead']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]"] for r in rows],
                    headers=['fusion', 'track acc. (%)', 'vs vote: text (pt, 95% interval)'],
                    tablefmt='github', disable_numparse=True))
+    if args.json:
+        write_json_atomic(args.json, dict(
+            rows=rows, tracks=len(tracks), frames=len(frames), frame_accuracy=per_frame,
+            scale=args.scale, config=args.config, checkpoint=args.checkpoint,
+            data_root=args.data_root, ann_file=args.ann_file, resamples=args.resamples),
+            indent=1)
     return 0
 
 

@@ -1500,3 +1500,30 @@ def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
     # which models and settings made the figures (the file held the rows alone)
     assert (res['checkpoint'], res['baseline_ckpt'], res['baseline_name'], res['resamples']) \
         == (run['student'], run['baseline'], 'no-KD', 20)
+
+
+def test_joint_decoding_writes_its_rows_and_settings(tmp_path, monkeypatch, capsys):
+    import sys
+
+    import torch
+    sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+    from attention_dld import attention_recognizer_cfg
+
+    from dld.registry import MODELS
+    joint = _load('joint_decoding')
+    torch.manual_seed(0)
+    rec = MODELS.build(attention_recognizer_cfg(12)).eval()
+    with torch.no_grad():
+        memory = rec.encoder(rec.extract_feat(torch.randn(6, 3, 48, 144)))
+        read = rec.decoder.predict(memory, 'greedy')
+    tracks = {f't{t}': [(f, memory[2 * t + f], None, read[2 * t + f]['text'],
+                         read[2 * t + f]['score'], read[2 * t]['text']) for f in range(2)]
+              for t in range(3)}
+    monkeypatch.setattr(joint, 'read_frames', lambda *args: (tracks, rec.decoder))
+    out = tmp_path / 'joint.json'
+    assert joint.main(['c.py', 'w.pth', 'data', '--scale', '0.6', '--resamples', '10',
+                       '--json', str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert (res['tracks'], res['frames'], res['scale'], res['resamples']) == (3, 6, 0.6, 10)
+    assert [r['fusion'] for r in res['rows']][:2] == ['vote: text', 'vote: chars']
+    assert '3 tracks, 6 frames at scale 0.6' in capsys.readouterr().out
