@@ -15,8 +15,10 @@ def run_script(main: Callable[[], object], name: str) -> int:
     which exits with status 2."""
     from dld.engine.launch import build_errors_exit, config_errors_exit
 
-    # a misspelt --cfg-options key or a config's syntax; then a file not
-    # there or a setting refused, as the tools say them
-    with config_errors_exit(name), build_errors_exit(name, what=''):
+    # inside: a misspelt --cfg-options key or a config's syntax, as the tools
+    # say them (their errors are ValueErrors too); outside: a file not there,
+    # a setting refused, or any other error of those kinds, with where it was
+    # raised
+    with build_errors_exit(name, what=''), config_errors_exit(name):
         status = main()
     return status if isinstance(status, int) else 0

@@ -17,6 +17,7 @@ import os
 import os.path as osp
 import re
 import sys
+import traceback
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence
 
@@ -222,13 +223,21 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
     try:
         yield
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
-        if os.environ.get('DLD_TRACEBACK'):
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise
         # a KeyError's str() quotes its message; DLD's hinted ones do not
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
-        print(f'{tool}: {what}{text} ({type(err).__name__}; DLD_TRACEBACK=1 shows where)',
-              file=sys.stderr)
+        # where it was raised: a bug's line is diagnosable without a rerun
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        print(f'{tool}: {what}{text} ({type(err).__name__} at {_shown_source(frame.filename)}:'
+              f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)', file=sys.stderr)
         sys.exit(2)
+
+
+def _shown_source(path: str) -> str:
+    """A source file relative to the working folder where it lies below it."""
+    rel = osp.relpath(path)
+    return path if rel.startswith('..') else rel
 
 
 #: Bad data or a dictionary that cannot be built as given, found while the

@@ -1446,9 +1446,8 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
             raise err
         return main
     for err, says in ((FileNotFoundError('Config not found: nope.py'),
-                       'x.py: Config not found: nope.py (FileNotFoundError; DLD_TRACEBACK=1 '
-                       'shows where)\n'),
-                      (KeyError('unknown key(s)'), 'x.py: unknown key(s) (KeyError; ')):
+                       'x.py: Config not found: nope.py (FileNotFoundError at '),
+                      (KeyError('unknown key(s)'), 'x.py: unknown key(s) (KeyError at ')):
         with pytest.raises(SystemExit) as info:
             run_script(raises(err), 'x.py')
         assert info.value.code == 2 and capsys.readouterr().err.startswith(says)
@@ -1479,9 +1478,10 @@ def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp
                            str(tmp_path / 'nope.py')], capture_output=True, text=True,
                           cwd=str(tmp_path), env=env, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        f'inference_throughput.py: Config not found: {tmp_path / "nope.py"} '
-        '(FileNotFoundError; DLD_TRACEBACK=1 shows where)']
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f'inference_throughput.py: Config not found: {tmp_path / "nope.py"} '
+                           '(FileNotFoundError at ')
+    assert line.endswith('; DLD_TRACEBACK=1 shows the traceback)')
 
 
 def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(

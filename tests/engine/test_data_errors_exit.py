@@ -1,6 +1,8 @@
 """data_errors_exit: our data errors end a tool in their own words, also
 when a loader worker raised them (PyTorch raises them again as a
 RuntimeError holding the worker's traceback); other errors pass through."""
+import re
+
 import pytest
 from torch._utils import ExceptionWrapper
 
@@ -61,11 +63,11 @@ def test_other_errors_pass_through(capsys):
 
 @pytest.mark.parametrize('error, says', [
     (ValueError('beta must be a finite number >= 0, got -3'),
-     'beta must be a finite number >= 0, got -3 (ValueError;'),
+     'beta must be a finite number >= 0, got -3 (ValueError at '),
     (KeyError('DLDDistiller.test_cfg: unknown key(s)'),  # not quoted as str(KeyError) is
-     'DLDDistiller.test_cfg: unknown key(s) (KeyError;'),
+     'DLDDistiller.test_cfg: unknown key(s) (KeyError at '),
     (FileNotFoundError('Teacher checkpoint not found: x.pth'),
-     'Teacher checkpoint not found: x.pth (FileNotFoundError;')])
+     'Teacher checkpoint not found: x.pth (FileNotFoundError at ')])
 def test_a_setting_refused_while_the_runner_is_built_is_one_line(error, says, capsys,
                                                                   monkeypatch):
     """It was a traceback through the package, ending in these words."""
@@ -75,9 +77,14 @@ def test_a_setting_refused_while_the_runner_is_built_is_one_line(error, says, ca
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f'train.py: the config cannot be built: {says}')
-    assert err.rstrip().endswith('DLD_TRACEBACK=1 shows where)')
+    # where it was raised: here (a bug's line without a rerun)
+    assert re.search(r'at (\S*/)?test_data_errors_exit\.py:\d+; DLD_TRACEBACK=1 shows the '
+                     r'traceback\)$', err.rstrip()), err
     with pytest.raises(RuntimeError), build_errors_exit('train.py'):
         raise RuntimeError('a bug')  # not a setting: its traceback
+    monkeypatch.setenv('DLD_TRACEBACK', '0')  # off, as unset
+    with pytest.raises(SystemExit), build_errors_exit('train.py'):
+        raise error
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     with pytest.raises(type(error)), build_errors_exit('train.py'):
         raise error
