@@ -1,12 +1,14 @@
 """The LR schedule follows the command line as users mean it: auto scaling
 reaches a one-cycle peak, and ignored or cut-short settings are named."""
 import glob
+import math
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 from dld.engine import lr_schedule_options
+from dld.engine.hooks import resumed_schedule_check_hook as hook
 from dld.engine.lr_schedule_options import (
     scale_one_cycle_peaks,
     warn_lr_set_by_schedule,
@@ -81,3 +83,16 @@ def test_auto_scale_lr_keeps_each_shipped_configs_own_learning_rate(config):
     tuned rate (x0.5: batch 32 over a base of 64)."""
     cfg = Config.fromfile(osp.join(REPO, config))
     assert cfg.auto_scale_lr.base_batch_size == cfg.train_dataloader.batch_size
+
+
+def test_the_resumed_schedule_record_names_functions_and_nan_stably():
+    """A function's address and NaN differ from run to run: each resume
+    flagged them as changed."""
+    def warmup(step):
+        return step
+    first = hook._plain([dict(type='LambdaLR', lr_lambda=warmup, floor=math.nan)])
+    again = hook._plain([dict(type='LambdaLR', lr_lambda=warmup, floor=math.nan)])
+    assert hook._differences(first, again, 'param_scheduler') == []
+    assert first[0]['lr_lambda'].endswith('warmup')
+    assert hook._differences(first, hook._plain([dict(first[0], floor=0.1)]),
+                             'param_scheduler') == ['param_scheduler.0.floor: nan -> 0.1']

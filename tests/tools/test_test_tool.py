@@ -311,6 +311,12 @@ def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path,
     said = proc.stdout + proc.stderr
     assert f'Drew 12 image(s) with their readings in {drawn}' in said
     assert 'drawing(s) already' not in said and len(os.listdir(drawn)) == 12
+    # 11 images over 2 processes: the sampler gives one twice, counted once
+    proc = torchrun(tiny_run['student'], str(tmp_path / 'eleven.json'), '--show-dir',
+                    str(tmp_path / 'eleven'), '--cfg-options', 'test_dataloader.dataset.indices=11')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"Drew 11 image(s) with their readings in {tmp_path / 'eleven'}" in \
+        proc.stdout + proc.stderr
     expected = _direct_metrics(tiny_run['config'], tiny_run['student'])
     assert json.loads(open(out).read())['plate/accuracy'] == \
         pytest.approx(expected['plate/accuracy'])

@@ -482,7 +482,7 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
     changed, warning = said
     assert changed.startswith("Resumed with param_scheduler settings other than the "
                               "checkpoint's run (param_scheduler.0.end: 3 -> 4): a resumed run "
-                              'keeps the schedule its checkpoint was saved with')
+                              'restores the schedulers its checkpoint saved')
     assert warning.startswith('The learning-rate schedule ends at iteration 6 (epoch 3), '
                               'before training does (iteration 8, epoch 4): from there the '
                               'learning rate stays at ')

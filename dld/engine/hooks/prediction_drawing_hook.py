@@ -6,8 +6,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
-import torch
-from mmengine.dist import all_reduce, barrier, get_world_size
+from mmengine.dist import all_gather_object, barrier, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -63,6 +62,7 @@ class PredictionDrawingHook(Hook):
                       level=logging.WARNING)
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
         self._drawn = self._seen = 0
+        self._drawn_indices = set()
         # every process looks before any draws: another's first drawings
         # were taken for earlier ones
         barrier()
@@ -83,13 +83,16 @@ class PredictionDrawingHook(Hook):
             self._seen += 1
             if self._draw(_as_image(img), sample, int(index)):
                 self._drawn += 1
+                self._drawn_indices.add(int(index))
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         which = 'misread image(s)' if self.misread_only else 'image(s)'
-        drawn = torch.tensor(self._drawn)
-        if get_world_size() > 1:  # every process's drawings, not the first's
-            all_reduce(drawn, op='sum')
-        print_log(f'Drew {int(drawn)} {which} with their readings in {self.out_dir}',
+        drawn = self._drawn
+        if get_world_size() > 1:
+            # every process's drawings, not the first's; an image the sampler
+            # gave twice to even the processes' shares counted once
+            drawn = len(set().union(*all_gather_object(self._drawn_indices)))
+        print_log(f'Drew {drawn} {which} with their readings in {self.out_dir}',
                   logger='current')
 
     def _draw(self, img: np.ndarray, sample, index: int) -> bool:

@@ -73,23 +73,34 @@ def check_resumed_schedule_settings(runner) -> None:
     resumes: the schedule is restored as it was saved, so a new ``eta_max``
     (say) was not used, without a word. Checkpoints record the settings;
     one without the record (saved by an older DLD) is not checked."""
-    now = _plain(runner.cfg.get('param_scheduler'))
+    try:
+        now = _plain(runner.cfg.get('param_scheduler'))
+    except (TypeError, ValueError):  # settings JSON cannot hold (a tuple as a key): unchecked
+        return
     saved = runner.message_hub.get_info(SCHEDULE_KEY)
-    if runner.iter > 0 and saved is not None:
-        changed = _differences(saved, now, 'param_scheduler')
+    if runner.iter > 0:
+        changed = [] if saved is None else _differences(saved, now, 'param_scheduler')
         if changed:
+            more = f'; and {len(changed) - 4} more' if len(changed) > 4 else ''
             print_log(f"Resumed with param_scheduler settings other than the checkpoint's run "
-                      f"({'; '.join(changed[:4])}): a resumed run keeps the schedule its "
-                      'checkpoint was saved with, so they are not used. To train with them, '
-                      'start a new schedule from its weights (load_from=CHECKPOINT in a new '
-                      'work dir, without --resume).', logger='current', level=logging.WARNING)
-        return  # the run goes on with the saved schedule: the record stays
+                      f"({'; '.join(changed[:4])}{more}): a resumed run restores the "
+                      'schedulers its checkpoint saved, so changes to their settings are not '
+                      'used. To train with them, start a new schedule from its weights '
+                      '(load_from=CHECKPOINT in a new work dir, without --resume).',
+                      logger='current', level=logging.WARNING)
+        return  # the saved schedule goes on: its record stays (none: unknown, unchecked)
     runner.message_hub.update_info(SCHEDULE_KEY, now)
 
 
 def _plain(value):
-    """Settings as plain JSON values (a checkpoint loads them weights-only)."""
-    return json.loads(json.dumps(value, default=str))
+    """Settings as plain JSON values (a checkpoint loads them weights-only);
+    a function by its name, not its address, which changes from run to run."""
+    return json.loads(json.dumps(value, default=_name_of))
+
+
+def _name_of(obj) -> str:
+    name = getattr(obj, '__qualname__', None)
+    return f'{obj.__module__}.{name}' if name else type(obj).__name__
 
 
 def _differences(before, now, path: str) -> list:
@@ -100,7 +111,9 @@ def _differences(before, now, path: str) -> list:
     if isinstance(before, list) and isinstance(now, list) and len(before) == len(now):
         return [d for i, (b, n) in enumerate(zip(before, now))
                 for d in _differences(b, n, f'{path}.{i}')]
-    return [] if before == now else [f'{path}: {before!r} -> {now!r}']
+    same = before == now or (isinstance(before, float) and isinstance(now, float)
+                             and math.isnan(before) and math.isnan(now))
+    return [] if same else [f'{path}: {before!r} -> {now!r}']
 
 
 def warn_schedule_ending_early(runner, iters_per_epoch: int) -> None:
