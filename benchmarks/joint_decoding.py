@@ -78,14 +78,14 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
     model, cfg = init_model(config, checkpoint)
     model.eval()
     student = getattr(model, 'student', model)
+    if not hasattr(student.decoder, 'cell'):
+        raise SystemExit(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
+                         'attention decoder')
     trained = getattr(student, 'scale_norm_scales', None)
     if trained and float(scale) not in trained:  # as PlateRecognizer warns of --scale
         print(f"joint_decoding.py: scale {scale:g} is none of those the student was trained at "
               f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the nearest "
               "one's BatchNorm statistics", file=sys.stderr)
-    if not hasattr(student.decoder, 'cell'):
-        raise SystemExit(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
-                         'attention decoder')
     loader = copy.deepcopy(cfg.test_dataloader)
     loader.dataset.update(data_root=data_root, ann_file=ann_file)
     loader.update(batch_size=64, num_workers=0, persistent_workers=False)

@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         write_json_atomic(args.json, dict(
             config=args.config, batch_size=args.batch_size, steps=args.steps,
             warmup=args.warmup, seconds=med, speed_up=speed_up,
-            infer_batch_size=images, predict_seconds=predict,
+            infer_batch_size=args.infer_batch_size, infer_images=images, predict_seconds=predict,
             predict_speed_up=predict_speed_up, threads=torch.get_num_threads(),
             torch=torch.__version__), indent=2)
     return 0

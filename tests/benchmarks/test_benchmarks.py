@@ -419,7 +419,7 @@ def test_padded_decoding_times_both_ways_on_one_model(tiny_configs, tmp_path, ca
     assert printed.count('speed-up of the padded pass') == 2
     assert 'spread evenly over the scales' in printed
     # the tiny test split's 8 frames, not the 64 asked (its images/s were 8x too high)
-    assert res['infer_batch_size'] == 8
+    assert (res['infer_batch_size'], res['infer_images']) == (64, 8)
     assert 'predict, batch 8 spread' in printed and 'fewer than the 64 asked' in printed
 
 
