@@ -59,6 +59,7 @@ def main(argv=None) -> dict:
     import dld  # noqa: F401  (registers modules)
     from dld.registry import MODELS
     from dld.utils import cpu_has_native_bf16, read_config
+    from dld.utils.shown_paths import below
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -75,16 +76,10 @@ def main(argv=None) -> dict:
     print(f'CPU: {torch.backends.cpu.get_cpu_capability()} kernels, ONEDNN_MAX_CPU_ISA '
           f'{cap}, {torch.get_num_threads()} thread(s); native bfloat16: {native} '
           f'(--amp {"reads in bfloat16" if native else "stays float32"})')
-    print(f'backbone of {_shown(args.config)}, batch {args.batch_size} at '
+    print(f'backbone of {below(args.config, REPO)}, batch {args.batch_size} at '
           f'{args.height}x{args.width}: float32 {fp32 * 1e3:.1f} ms, bfloat16 {bf16 * 1e3:.1f} '
           f'ms, bfloat16 {fp32 / bf16:.2f}x as fast')
     return dict(native_bf16=native, onednn_max_cpu_isa=cap, fp32_s=fp32, bf16_s=bf16)
-
-
-def _shown(path: str) -> str:
-    """``path`` relative to the repository where it lies in it."""
-    rel = osp.relpath(osp.abspath(path), REPO)
-    return path if rel.startswith('..') else rel
 
 
 if __name__ == '__main__':

@@ -43,7 +43,7 @@ from dld.engine.runner_settings import (
 from dld.models.dictionary import DictionaryError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
-from dld.utils.shown_paths import where
+from dld.utils.shown_paths import below, where
 
 
 def init_distributed(cfg: Config) -> None:
@@ -229,15 +229,10 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
         # where it was raised: a bug's line is diagnosable without a rerun
         frame = traceback.extract_tb(err.__traceback__)[-1]
-        print(f'{tool}: {what}{text} ({type(err).__name__} at {_shown_source(frame.filename)}:'
+        print(f'{tool}: {what}{text} ({type(err).__name__} at {below(frame.filename)}:'
               f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)', file=sys.stderr)
         sys.exit(2)
 
-
-def _shown_source(path: str) -> str:
-    """A source file relative to the working folder where it lies below it."""
-    rel = osp.relpath(path)
-    return path if rel.startswith('..') else rel
 
 
 #: Bad data or a dictionary that cannot be built as given, found while the

@@ -9,3 +9,10 @@ def where(path: str) -> str:
     if not path or osp.isabs(path):
         return repr(path)
     return f'{path!r} ({osp.abspath(path)})'
+
+
+def below(path: str, folder: str = '.') -> str:
+    """``path`` relative to ``folder`` (the working one by default) where it
+    lies below it, else as given: short where the user is, exact elsewhere."""
+    rel = osp.relpath(osp.abspath(path), osp.abspath(folder))
+    return path if rel.startswith('..') else rel

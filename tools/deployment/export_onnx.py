@@ -125,12 +125,6 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
     return ''
 
 
-def _shown(path: str) -> str:
-    """``path`` relative to the working folder where it lies below it."""
-    rel = osp.relpath(path)
-    return path if rel.startswith('..') else rel
-
-
 def _move_into_place(staging: str, out_dir: str) -> None:
     """``staging`` becomes ``out_dir``; an export there is removed only once
     the new one is in place."""
@@ -281,6 +275,7 @@ def main(argv=None) -> int:
     from dld.deploy.onnx_reader import MANIFEST
     from dld.engine.launch import config_errors_exit
     from dld.utils.atomic_file import write_json_atomic
+    from dld.utils.shown_paths import below
     try:
         with contextlib.redirect_stdout(sys.stderr), config_errors_exit('export_onnx.py'):
             cfg = load_config(args.config, args.cfg_options)
@@ -359,7 +354,7 @@ def main(argv=None) -> int:
     if args.int8:
         print(f"int8: the convolutions of each scale's graph, calibrated on {calib_what}; "
               + (int8_line or 'not checked (--no-check)'))
-    print(f'exported to {args.out_dir}; read with: python {_shown(onnx_reader.__file__)} '
+    print(f'exported to {args.out_dir}; read with: python {below(onnx_reader.__file__)} '
           f'{args.out_dir} IMAGE ...')
     return 0
 
