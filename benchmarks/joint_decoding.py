@@ -66,6 +66,19 @@ def joint_greedy(decoder, memory: torch.Tensor, mask, pool: str,
     return decoder.dictionary.idx2str(seq)
 
 
+def warn_of_untrained_scale(student, base_size, scale: float) -> None:
+    """As PlateRecognizer warns of ``--scale``: a scale without BatchNorm
+    statistics of its own reads with the nearest trained one's."""
+    from dld.models.recognizers.text_recognizer import untrained_scale_warning
+    from dld.utils.flops import scale_input_shapes
+    borrowed = getattr(student, 'borrowed_norm_scale', None)
+    nearest = borrowed(scale_input_shapes(tuple(base_size), [float(scale)])[0]) if borrowed \
+        else None
+    if nearest is not None:
+        print('joint_decoding.py: ' + untrained_scale_warning(
+            f'scale {scale:g}', student.scale_norm_scales, nearest), file=sys.stderr)
+
+
 @torch.no_grad()
 def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
                 scale: float) -> Tuple[Dict[str, list], torch.nn.Module]:
@@ -81,11 +94,6 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
     if not hasattr(student.decoder, 'cell'):
         raise SystemExit(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
                          'attention decoder')
-    trained = getattr(student, 'scale_norm_scales', None)
-    if trained and float(scale) not in trained:  # as PlateRecognizer warns of --scale
-        print(f"joint_decoding.py: scale {scale:g} is none of those the student was trained at "
-              f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the nearest "
-              "one's BatchNorm statistics", file=sys.stderr)
     loader = copy.deepcopy(cfg.test_dataloader)
     loader.dataset.update(data_root=data_root, ann_file=ann_file)
     loader.update(batch_size=64, num_workers=0, persistent_workers=False)
@@ -93,6 +101,8 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
     for batch in Runner.build_dataloader(loader, seed=0):
         data = model.data_preprocessor(batch, False)
         base = getattr(model, 'base_size', None) or tuple(data['inputs'].shape[-2:])
+        if not tracks:  # the first batch: the base size is known
+            warn_of_untrained_scale(student, base, scale)
         x = resize_to_scale(data['inputs'], scale, base_hw=tuple(base))
         samples = data['data_samples']
         memory = student.encoder(student.extract_feat(x))

@@ -31,6 +31,7 @@ from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 
 from dld.evaluation.metrics import as_layouts
+from dld.models.recognizers.text_recognizer import untrained_scale_warning
 from dld.reading_limits import MAX_SCALE
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
@@ -144,23 +145,17 @@ class PlateRecognizer(BaseInferencer):
 
     def _warn_if_untrained_scale(self, scale: Optional[float]) -> None:
         """Once per scale: a student with BatchNorm statistics per trained
-        scale reads another with the nearest one's, silently otherwise (the
-        tiny tests' student read 2 of 2 plates at 0.4x, 0 at 0.5x)."""
-        trained = getattr(self.recognizer, 'scale_norm_scales', None)
-        if scale is None or not trained or float(scale) in trained or \
-                scale in self._untrained_scales_said:
+        scale reads another with the nearest one's, silently otherwise."""
+        borrowed = getattr(self.recognizer, 'borrowed_norm_scale', None)
+        if scale is None or borrowed is None or scale in self._untrained_scales_said:
             return
         from dld.utils.flops import scale_input_shapes
         self._untrained_scales_said.add(scale)
         size, = scale_input_shapes(self.base_size, [float(scale)])
-        index = self.recognizer.scale_index(size)
-        if tuple(size) == tuple(self.recognizer.scale_norm_sizes[index]):
-            return  # the input size of a trained scale (0.6002 is 0.6's): read as trained
-        nearest = trained[index]
-        print_log(f"scale {scale:g} is none of those the student was trained at "
-                  f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the "
-                  f'BatchNorm statistics of {nearest:g}, the nearest, and may read far worse '
-                  'than at a trained scale', logger='current', level=logging.WARNING)
+        nearest = borrowed(size)
+        if nearest is not None:
+            print_log(untrained_scale_warning(f'scale {scale:g}', self.recognizer.scale_norm_scales,
+                                              nearest), logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------ building
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):

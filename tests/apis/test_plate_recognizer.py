@@ -522,6 +522,6 @@ def test_a_scale_the_student_was_not_trained_at_is_a_warning_once(tiny_run):
             recognizer([image], scale=scale)
     [call] = log.call_args_list
     trained = ', '.join(f'{s:g}' for s in SCALES)
-    assert f'scale {between:g} is none of those the student was trained at ({trained})' \
+    assert f'scale {between:g} is none of the scales the student was trained at ({trained})' \
         in call.args[0]
     assert 'BatchNorm statistics of' in call.args[0]

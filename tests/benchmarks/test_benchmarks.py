@@ -1502,6 +1502,24 @@ def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
         == (run['student'], run['baseline'], 'no-KD', 20)
 
 
+def test_joint_decoding_warns_of_a_scale_without_its_own_statistics(capsys):
+    """It warned of any scale not in the list, 0.6002 (0.6's input size) too."""
+    from dld.registry import MODELS
+    joint = _load('joint_decoding')
+    rec = MODELS.build(dict(
+        type='TextRecognizer', backbone=dict(type='ResNetPlate', widths=(8, 8, 16, 16)),
+        encoder=dict(type='TransformerEncoder', d_model=16, num_layers=0),
+        decoder=dict(type='CTCDecoder'),
+        scale_norm=dict(scales=(1.0, 0.6), base_size=(48, 144))))
+    for scale in (0.6, 0.6002, 1.0):
+        joint.warn_of_untrained_scale(rec, (48, 144), scale)
+    assert capsys.readouterr().err == ''
+    joint.warn_of_untrained_scale(rec, (48, 144), 0.75)
+    assert capsys.readouterr().err.startswith(
+        'joint_decoding.py: scale 0.75 is none of the scales the student was trained at '
+        '(1, 0.6): it reads there with the BatchNorm statistics of 0.6')
+
+
 def test_joint_decoding_writes_its_rows_and_settings(tmp_path, monkeypatch, capsys):
     import sys
 

@@ -65,3 +65,19 @@ def test_recognizer_picks_the_statistics_of_the_nearest_scale():
         assert all(m.active == index for m in bns), size
     with pytest.raises(ValueError, match='repeated input sizes'):
         MODELS.build(dict(cfg, scale_norm=dict(scales=(1.0, 0.99), base_size=(4, 4))))
+
+
+def test_the_scale_whose_statistics_an_untrained_size_borrows_is_named():
+    """One rule for inference's --scale, the config's force_scale and the
+    benchmarks: a trained scale's input size borrows nothing."""
+    cfg = dict(
+        type='TextRecognizer',
+        backbone=dict(type='ResNetPlate', widths=(8, 8, 16, 16)),
+        encoder=dict(type='TransformerEncoder', d_model=16, num_layers=0),
+        decoder=dict(type='CTCDecoder'))
+    rec = MODELS.build(dict(cfg, scale_norm=dict(scales=(1.0, 0.5, 0.3), base_size=(48, 144))))
+    assert [rec.borrowed_norm_scale(size) for size in ((48, 144), (24, 72), (14, 43))] \
+        == [None] * 3
+    assert [rec.borrowed_norm_scale(size) for size in ((26, 70), (60, 180), (10, 30))] \
+        == [0.5, 1.0, 0.3]
+    assert MODELS.build(cfg).borrowed_norm_scale((26, 70)) is None  # one set of statistics

@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from dld.models.recognizers.text_recognizer import untrained_scale_warning
 from dld.utils.flops import scale_input_shapes
 
 #: Each string setting and the values it takes.
@@ -46,22 +47,20 @@ def check_keys(name: str, cfg: dict, allowed: Sequence[str], hint: str = '') -> 
                        f'{list(allowed)}{hint}.')
 
 
-def warn_of_force_scale(test_cfg: dict, scales: Sequence[float],
-                        base_size: Sequence[int], per_scale_norm: bool) -> None:
+def warn_of_force_scale(test_cfg: dict, student, base_size: Sequence[int]) -> None:
     """``test_cfg.force_scale`` reads every image at one scale: a warning
     where that scale is none the student keeps BatchNorm statistics for (it
-    reads with the nearest one's, and may read nothing right: the tiny
-    tests' student read 0 % at 0.5x), and where it leaves ``reread`` unused.
+    reads with the nearest one's), and where it leaves ``reread`` unused.
     ``PlateRecognizer`` warns so of ``--scale``; this is the config's way."""
     force = test_cfg.get('force_scale')
     if force is None:
         return
-    sizes = scale_input_shapes(tuple(base_size), [float(s) for s in scales])
     [size] = scale_input_shapes(tuple(base_size), [float(force)])
-    if per_scale_norm and size not in sizes:
-        print_log(f"model.test_cfg.force_scale={force:g} is none of the scales the student "
-                  f"keeps BatchNorm statistics for ({', '.join(f'{s:g}' for s in scales)}): "
-                  'it reads there with the nearest one\'s and may read far worse',
+    borrowed = getattr(student, 'borrowed_norm_scale', None)  # a custom student may lack it
+    nearest = borrowed(size) if borrowed else None
+    if nearest is not None:
+        print_log(untrained_scale_warning(f'model.test_cfg.force_scale={force:g}',
+                                          student.scale_norm_scales, nearest),
                   logger='current', level=logging.WARNING)
     if test_cfg.get('reread'):
         print_log(f'model.test_cfg.force_scale={force:g} reads every image once at that scale, '

@@ -282,8 +282,7 @@ class DLDDistiller(BaseModel):
         check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
                     " (the student's decoding is the student config's test_cfg)")
         check_reread(self.test_cfg.get('reread'), self.scales)
-        warn_of_force_scale(self.test_cfg, self.scales, self.base_size,
-                            bool(self.student_cfg.get('scale_norm')))
+        warn_of_force_scale(self.test_cfg, self.student, self.base_size)
 
         losses = dict(losses or {})
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}

@@ -123,6 +123,17 @@ class TextRecognizer(BaseModel):
                    key=lambda i: abs(math.log(h / self.scale_norm_sizes[i][0])) +
                    abs(math.log(w / self.scale_norm_sizes[i][1])))
 
+    def borrowed_norm_scale(self, size: Sequence[int]) -> Optional[float]:
+        """The trained scale whose BatchNorm statistics an input of ``(H, W)``
+        is read with where it has none of its own, else None (a backbone
+        with one set, or the input size of a trained scale: 0.6002 is
+        0.6's). Inference, the config's ``force_scale`` and the benchmarks
+        warn by this one rule: such a scale may read far worse (the tiny
+        tests' student read 2 of 2 plates at 0.4x, 0 at 0.5x)."""
+        if not self.scale_norm_sizes or tuple(size) in map(tuple, self.scale_norm_sizes):
+            return None
+        return self.scale_norm_scales[self.scale_index(size)]
+
     def _build_encoder(self, encoder: dict) -> torch.nn.Module:
         """The encoder, its ``in_channels`` the backbone's ``out_channels``;
         a backbone that declares none is named, not left to the encoder's
@@ -342,3 +353,11 @@ class TextRecognizer(BaseModel):
             if cfg['topk'] > 1:
                 ds.pred_topk = res['topk']
         return data_samples
+
+
+def untrained_scale_warning(what: str, trained: Sequence[float], nearest: float) -> str:
+    """The one wording of ``TextRecognizer.borrowed_norm_scale``'s warning."""
+    return (f"{what} is none of the scales the student was trained at "
+            f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the BatchNorm "
+            f'statistics of {nearest:g}, the nearest, and may read far worse than at a '
+            'trained scale')
