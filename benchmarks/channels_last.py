@@ -83,9 +83,7 @@ def main(argv=None) -> int:
         return run
     train = _interleaved({k: train_step(k) for k in steps}, args.repeats)
 
-    test_cfg = copy.deepcopy(cfg)
-    test_cfg.train_dataloader = test_cfg.test_dataloader  # a test batch, test pipeline
-    test = _batches(test_cfg, args.infer_batch_size, 1)[0]
+    test = _batches(cfg, args.infer_batch_size, 1, 'test_dataloader')[0]
     for m in models.values():
         m.eval()
     data = models['contiguous'].data_preprocessor(test, False)

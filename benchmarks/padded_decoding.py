@@ -103,9 +103,8 @@ def _predict_times(model, cfg, args) -> dict:
     import copy
 
     import torch
-    test_cfg = copy.deepcopy(cfg)
-    test_cfg.train_dataloader = test_cfg.test_dataloader
-    data = model.data_preprocessor(_batches(test_cfg, args.infer_batch_size, 1)[0], False)
+    data = model.data_preprocessor(
+        _batches(cfg, args.infer_batch_size, 1, 'test_dataloader')[0], False)
     inputs, samples = data['inputs'], data['data_samples']
     k = len(model.scales)
     chosen = torch.arange(inputs.shape[0], device=inputs.device) % k

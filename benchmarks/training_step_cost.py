@@ -67,15 +67,18 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _batches(cfg, batch_size: int, count: int):
+def _batches(cfg, batch_size: int, count: int, loader_key: str = 'train_dataloader'):
+    """``count`` batches of the config's ``loader_key`` loader (the training
+    steps': the train loader; padded_decoding.py's predict: the test one)."""
     from mmengine.runner import Runner
 
     from dld.engine.launch import ensure_config_data
-    if not cfg.get('train_dataloader'):  # an inference-only config (an AttributeError)
-        raise ValueError(f'{cfg.filename}: no train_dataloader, whose batches the training '
-                         'steps are timed on; give a training config')
+    what = 'the training steps are' if loader_key == 'train_dataloader' else 'predict is'
+    if not cfg.get(loader_key):  # e.g. an inference-only config (an AttributeError)
+        raise ValueError(f'{cfg.filename}: no {loader_key}, whose batches {what} timed on; '
+                         f'give a config with one')
     ensure_config_data(cfg)
-    dl = copy.deepcopy(cfg.train_dataloader)
+    dl = copy.deepcopy(cfg[loader_key])
     dl.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
     loader = Runner.build_dataloader(dl, seed=0)
     out = []
@@ -86,7 +89,7 @@ def _batches(cfg, batch_size: int, count: int):
             if len(out) == count:
                 break
         if len(out) == read:
-            raise ValueError('The training split of the config yields no batch.')
+            raise ValueError(f'{cfg.filename}: its {loader_key} yields no batch.')
     return out
 
 

@@ -1464,9 +1464,16 @@ def test_the_step_benchmarks_say_a_config_without_training_batches_needs_them(tm
     """An inference-only config was an AttributeError traceback."""
     config = tmp_path / 'infer_only.py'
     config.write_text("model = dict(type='DLDDistiller')\n")
-    with pytest.raises(ValueError, match='infer_only.py: no train_dataloader, whose batches'):
-        _load('training_step_cost')._batches(_load('training_step_cost')._setup(str(config)),
-                                             2, 1)
+    step_cost = _load('training_step_cost')
+    cfg = step_cost._setup(str(config))
+    with pytest.raises(ValueError, match='infer_only.py: no train_dataloader, whose batches '
+                       'the training steps are timed on'):
+        step_cost._batches(cfg, 2, 1)
+    # padded_decoding.py and channels_last.py time predict on a test batch:
+    # the message named the train loader
+    with pytest.raises(ValueError, match='infer_only.py: no test_dataloader, whose batches '
+                       'predict is timed on'):
+        step_cost._batches(cfg, 2, 1, 'test_dataloader')
 
 
 def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp_path):

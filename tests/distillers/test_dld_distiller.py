@@ -988,7 +988,8 @@ def test_a_forced_scale_without_its_own_batchnorm_statistics_is_warned_of(teache
     student read 0 %, silently (infer.py --scale warned)."""
     [said] = _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.7))
     assert said.startswith('model.test_cfg.force_scale=0.7 is none of the scales the student '
-                           'was trained at (1, 0.8, 0.6, 0.5, 0.4, 0.3): it reads there with the BatchNorm statistics of 0.8')
+                           'was trained at (1, 0.8, 0.6, 0.5, 0.4, 0.3): it reads there with '
+                           'the BatchNorm statistics of 0.8')
     assert _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.6)) == []
     assert _build_warnings(teacher_ckpt, test_cfg=dict(force_scale=0.6002)) == []  # 0.6's size
     [said] = _build_warnings(teacher_ckpt, test_cfg=dict(
