@@ -38,6 +38,9 @@ naming them, when the LR runs it reads are not trained yet.
 the reports still read the float32 checkpoints in float32.
 ``--skip-analyses`` leaves out the selector headroom and the gamma sweeps,
 which no target's verdict needs (about 1.5 h of the schedule).
+``--dry-run`` prints every step's command and whether it would run, resume
+or be skipped, and runs and writes nothing: checkpoints not trained yet are
+named by the path they will have.
 """
 import argparse
 import json
@@ -90,6 +93,8 @@ SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)  # the students' per-cycle reports
 TRAIN_DONE = 'train_done.json'  # written by train() when a run exits cleanly
 # Flags every training run gets after its config (main sets ``--amp`` here).
 TRAIN_FLAGS: list = []
+# ``--dry-run``: steps are printed, not run; counts what each would do.
+DRY_RUN: dict = dict(on=False, run=0, resume=0, skip=0)
 # The step that trains each run of the schedule (its work dir's name), and the
 # setting that runs it: named when a later step or script finds it missing.
 RUN_STEPS = ((r'teacher', 'step 1/8', None),
@@ -112,9 +117,26 @@ def use_amp(enabled: bool) -> None:
     TRAIN_FLAGS[:] = ['--amp'] if enabled else []
 
 
+def dry_run(step: str, cmd: list, what: str = 'run') -> bool:
+    """Under ``--dry-run``: print the step as it would start, count it, and
+    say so (the caller then returns); else False."""
+    if not DRY_RUN['on']:
+        return False
+    DRY_RUN[what] += 1
+    print(f'\n=== {step} [would {what}]\n$ python {" ".join(cmd)}', flush=True)
+    return True
+
+
+def skipped(step: str, done: str) -> None:
+    DRY_RUN['skip'] += 1
+    print(f'=== {step}: skipped, {done} exists', flush=True)
+
+
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
     if not redo and osp.exists(osp.join(REPO, done)):
-        print(f'=== {step}: skipped, {done} exists', flush=True)
+        skipped(step, done)
+        return
+    if dry_run(step, cmd):
         return
     print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
     start = time.time()
@@ -132,6 +154,8 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     """
     done = osp.join(REPO, work_dir, TRAIN_DONE)
     cmd = [*cmd[:2], *TRAIN_FLAGS, *cmd[2:]]
+    if redo and dry_run(step, cmd):
+        return
     if redo:
         # The old run's marker (and checkpoint pointer) go first: a redo
         # interrupted later must neither count as done nor resume the old run.
@@ -139,10 +163,13 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
             if osp.exists(osp.join(REPO, work_dir, name)):
                 os.remove(osp.join(REPO, work_dir, name))
     if not redo and osp.exists(done):
-        print(f'=== {step}: skipped, {work_dir}/{TRAIN_DONE} exists', flush=True)
+        skipped(step, f'{work_dir}/{TRAIN_DONE}')
         return
-    if not redo and osp.exists(osp.join(REPO, work_dir, 'last_checkpoint')):
+    resume = not redo and osp.exists(osp.join(REPO, work_dir, 'last_checkpoint'))
+    if resume:
         step, cmd = f'{step} (resumed: interrupted before)', [*cmd[:2], '--resume', *cmd[2:]]
+    if dry_run(step, cmd, 'resume' if resume else 'run'):
+        return
     print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
     start = time.time()
     subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
@@ -160,9 +187,10 @@ def repo_path(path: str) -> str:
 
 
 def checkpoint_of(work_dir: str) -> str:
-    """The run's best checkpoint (validated), else its last one."""
+    """The run's best checkpoint (validated), else its last one; under
+    ``--dry-run``, a run not trained yet gives the best one it will have."""
     best = osp.join(work_dir, 'best.pth')
-    if osp.exists(osp.join(REPO, best)):
+    if osp.exists(osp.join(REPO, best)) or DRY_RUN['on'] and not is_trained(work_dir):
         return best
     with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
         return repo_path(f.read().strip())
@@ -211,6 +239,10 @@ def hr_teacher(w: str, redo: bool) -> str:
     beside one training it waits, then reuses it, even under ``--redo`` (the
     other one is distilling from it by then)."""
     teacher = f'{w}/teacher'
+    if DRY_RUN['on']:  # no lock file: nothing is written
+        train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
+                                 teacher], teacher, redo)
+        return checkpoint_of(teacher)
     with exclusive(osp.join(REPO, w, '.teacher.lock')) as waited:
         train('1/8 HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
                                  teacher], teacher, redo and not waited)
@@ -219,6 +251,9 @@ def hr_teacher(w: str, redo: bool) -> str:
 
 def reread_options(path: str) -> list:
     """The ``--cfg-options`` that deploy the cascade tools/calibrate_reread.py chose."""
+    if DRY_RUN['on'] and not osp.exists(osp.join(REPO, path)):
+        return ['--cfg-options', f'model.test_cfg.reread.min_score=<from {path}>',
+                f'model.test_cfg.reread.scales=<from {path}>']
     with open(osp.join(REPO, path)) as f:
         chosen = json.load(f)['chosen']
     scales = ','.join(f'{s:g}' for s in chosen['scales'])
@@ -261,6 +296,9 @@ def read_cycle(work_dir: str):
 def cycle_table(work_dirs: list, title: str, out: str) -> str:
     """Plate accuracy per scale after each cycle, from the cycles' reports;
     printed and written to ``out``. Rows whose report is missing are left out."""
+    if DRY_RUN['on']:
+        print(f'\n=== the cycles\' table, into {out} [would write]', flush=True)
+        return ''
     rows, baseline = [], False
     for cycle, work_dir in enumerate(work_dirs, 1):
         methods, minutes = read_cycle(work_dir)
@@ -461,6 +499,12 @@ def lr_control(w: str, t_ckpt: str, redo: bool) -> None:
                 baseline_name='no-teacher-losses')
 
 
+def dry_run_summary() -> int:
+    print(f"\nDry run: {DRY_RUN['run']} step(s) would run, {DRY_RUN['resume']} resume, "
+          f"{DRY_RUN['skip']} are done; nothing was run or written.", flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/results',
@@ -474,13 +518,18 @@ def main(argv=None) -> int:
     add_amp_argument(parser)
     parser.add_argument('--skip-analyses', action='store_true',
                         help='leave out the selector headroom and the gamma sweeps')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='print each step and whether it would run, resume or be '
+                        'skipped; run and write nothing')
     args = parser.parse_args(argv)
     w, redo = args.work_dir, args.redo
     use_amp(args.amp)
+    DRY_RUN.update(on=args.dry_run, run=0, resume=0, skip=0)
     if args.setting == 'lr-control':  # before the teacher: hours before the first read
         require_runs(w, LR_CONTROL_READS, 'full_schedule.py --setting lr-control')
     analyses = not args.skip_analyses
-    os.makedirs(osp.join(REPO, w), exist_ok=True)
+    if not args.dry_run:
+        os.makedirs(osp.join(REPO, w), exist_ok=True)
     start = time.time()
     t_ckpt = hr_teacher(w, redo)
     if args.setting in ('all', 'efficiency'):
@@ -490,6 +539,8 @@ def main(argv=None) -> int:
     if args.setting == 'lr-control':
         lr_control(w, t_ckpt, redo)
     if args.setting != 'all':
+        if args.dry_run:
+            return dry_run_summary()
         print(f'\nThe {args.setting} setting done in {(time.time() - start) / 60:.1f} min.',
               flush=True)
         return 0
@@ -500,6 +551,9 @@ def main(argv=None) -> int:
         ['benchmarks/inference_throughput.py', 'configs/dld_plate_hr.py',
          checkpoint_of(f'{w}/dld_hr_selector'), '--json', f'{w}/throughput.json', *reread],
         f'{w}/throughput.json', redo)
+    if args.dry_run:
+        dry_run('then the targets\' figures', ['benchmarks/check_targets.py', w])
+        return dry_run_summary()
     print(f'\nAll steps done in {(time.time() - start) / 60:.1f} min.\n', flush=True)
     subprocess.run([sys.executable, 'benchmarks/check_targets.py', w], cwd=REPO, check=True)
     return 0

@@ -724,6 +724,50 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     assert share[-1] == f'{tmp_path}/{module.TEACHER_SHARE}'
 
 
+def test_full_schedule_dry_run_prints_what_each_step_would_do_and_writes_nothing(
+        tmp_path, monkeypatch, capsys):
+    """A schedule of hours had no way to be looked at before it started."""
+    module = _load('full_schedule')
+    calls = []
+    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    assert module.main(['--work-dir', str(tmp_path), '--setting', 'efficiency']) == 0
+    nokd = tmp_path / 'nokd_lr'  # interrupted after its first epoch
+    nokd.mkdir()
+    (nokd / 'last_checkpoint').write_text(str(nokd / 'epoch_1.pth'))
+    before = sorted(p for p in tmp_path.rglob('*'))
+    capsys.readouterr()
+    monkeypatch.setattr(module.subprocess, 'run', lambda *a, **k: pytest.fail('ran a step'))
+    assert module.main(['--work-dir', str(tmp_path), '--dry-run']) == 0
+    out = capsys.readouterr().out
+    assert sorted(p for p in tmp_path.rglob('*')) == before  # nothing written, no lock file
+    assert f'=== 1/8 HR teacher: skipped, {tmp_path}/teacher/{module.TRAIN_DONE} exists' in out
+    assert '[would run]' not in out.split('3/8')[0]  # the efficiency setting is done
+    assert f'[would resume]\n$ python tools/train.py configs/student_plate_lr.py --resume ' \
+        f'--work-dir {nokd}' in out
+    # a run not trained yet is read from the checkpoint it will have
+    assert f'--work-dir {tmp_path}/nokd_lr_cycle1 --cfg-options load_from={nokd}/best.pth' \
+        in out
+    assert f'--json {tmp_path}/throughput.json --cfg-options ' \
+        'model.test_cfg.reread.min_score=0.75 model.test_cfg.reread.scales=[0.8]' in out
+    n = module.LR_STUDENT_CYCLES
+    # both LR chains, the cycles' reports, the selector, its report, headroom, sweep and
+    # paired lead, then the costs and the check
+    runs = 2 * (1 + n) + n + 5 + 3
+    assert out.rstrip().endswith(f'Dry run: {runs - 1} step(s) would run, 1 resume, '
+                                 f'{out.count(": skipped, ")} are done; nothing was run or '
+                                 'written.')
+    # with --redo every step would run again, and nothing is taken away yet; the
+    # cascade not calibrated yet is named by the file that will hold it
+    (tmp_path / 'reread.json').unlink()
+    before = sorted(p for p in tmp_path.rglob('*'))
+    module.main(['--work-dir', str(tmp_path), '--dry-run', '--setting', 'efficiency', '--redo'])
+    out = capsys.readouterr().out
+    assert sorted(p for p in tmp_path.rglob('*')) == before
+    assert ': skipped, ' not in out and '1/8 HR teacher [would run]' in out
+    assert f'--out {tmp_path}/report_hr --cfg-options ' \
+        f'model.test_cfg.reread.min_score=<from {tmp_path}/reread.json>' in out
+
+
 def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_analyses(
         tmp_path, monkeypatch):
     module = _load('full_schedule')
