@@ -16,6 +16,7 @@ libraries on ``--threads`` threads. ``--int8-dir``, an export of the same
 model with ``--int8``, adds its graphs, timed in the same rounds.
 """
 import argparse
+import json
 import os.path as osp
 import platform
 import statistics
@@ -60,14 +61,24 @@ def _median_seconds(fn, repeats: int) -> float:
 def export_mismatch(manifest: dict, rec, distiller: bool) -> str:
     """Why an export is not of ``rec``'s model ('' where it may be): a DLD
     model's graphs are ``student_*``, a plain recognizer's ``recognizer_*``,
-    and the input size and the characters must be the model's."""
+    its input must be made as the model's pipeline makes it (size, colour,
+    aspect ratio, padding, interpolation, frame), and its characters must be
+    the model's."""
+    from dld.deploy.onnx_export import ExportError, input_spec
     files = [s['file'] for s in manifest['scales']]
     if distiller != all(f.startswith('student_') for f in files):
         return (f"its graphs are {files}, the config's model is "
                 f"{'a DLD model' if distiller else 'a plain recognizer'}")
-    size = tuple(manifest['input']['size'])
-    if size != tuple(rec.base_size):
-        return f'its input is {size}, the model reads {tuple(rec.base_size)}'
+    try:
+        own = input_spec(rec)
+    except ExportError as err:
+        return f'the config cannot be exported ({err})'
+    own = json.loads(json.dumps(own))  # as the manifest holds it: tuples are lists
+    given = manifest['input']
+    differ = [f'{key} {given[key]!r} (the model: {value!r})' for key, value in own.items()
+              if key in given and given[key] != value]  # exports before 'frame' lack it
+    if differ:
+        return 'its input is made otherwise: ' + ', '.join(differ)
     dictionary = rec.recognizer.dictionary
     if manifest['decoder']['chars'] != list(dictionary.dict[:dictionary.num_chars]):
         return "its characters are not the model's"

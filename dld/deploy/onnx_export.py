@@ -60,7 +60,7 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
         raise ExportError('export a model in eval mode (PlateRecognizer sets it)')
     base_size = tuple(int(s) for s in recognizer.base_size)
     scales = _export_scales(recognizer, scales)
-    input_spec = _input_spec(recognizer)  # refused before the slow part
+    spec = input_spec(recognizer)  # refused before the slow part
     test_cfg = dict(getattr(model, 'test_cfg', None) or {}) if is_distiller(model) else {}
     selector = getattr(model, 'selector', None) if is_distiller(model) else None
     if test_cfg.get('force_scale') is not None:
@@ -100,7 +100,7 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
         format=FORMAT, version=FORMAT_VERSION, opset=opset, precision='float32',
         exported=dict(dld=__version__, torch=torch.__version__,
                       date=datetime.datetime.now().isoformat(timespec='seconds')),
-        input=input_spec,
+        input=spec,
         decoder=_decoder_spec(rec),
         scales=entries,
         selector=selector_entry,
@@ -150,8 +150,10 @@ def _fixed_scale(model, test_cfg: dict) -> Optional[float]:
     return 1.0
 
 
-def _input_spec(recognizer: PlateRecognizer) -> dict:
-    """How the reader makes the graphs' input: the pipeline's resize."""
+def input_spec(recognizer: PlateRecognizer) -> dict:
+    """How the reader makes the graphs' input: the pipeline's resize (the
+    manifest's ``input``; benchmarks/onnx_throughput.py checks an export
+    against its config by it)."""
     steps = list(recognizer.pipeline.transforms)
     names = tuple(type(t).__name__ for t in steps)
     if names != EXPORTABLE_PIPELINE:

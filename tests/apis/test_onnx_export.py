@@ -693,6 +693,14 @@ def test_onnx_throughput_times_every_graph_of_its_own_models_export_only(gru_exp
     manifest = json.loads((int8 / MANIFEST).read_text())
     (int8 / MANIFEST).write_text(json.dumps(dict(manifest, precision='int8')))
     assert 'is an int8 export: give the float one' in refused(int8, *model)
+    # an export whose input is made otherwise (another colour type or aspect-ratio
+    # handling) was timed as this model's
+    other = dict(manifest, input=dict(manifest['input'], color_type='grayscale',
+                                      keep_ratio=not manifest['input']['keep_ratio']))
+    (int8 / MANIFEST).write_text(json.dumps(other))
+    said = refused(int8, *model)
+    assert "its input is made otherwise: color_type 'grayscale' (the model: " in said
+    assert f"keep_ratio {not manifest['input']['keep_ratio']!r} (the model: " in said
     # a plain recognizer's export against the DLD config
     cfg = baseline_config(osp.join(str(tmp_path), 'data'))
     plain = _write_model(str(tmp_path / 'plain'), cfg, 'baseline')
