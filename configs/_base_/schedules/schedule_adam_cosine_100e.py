@@ -30,4 +30,6 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-auto_scale_lr = dict(enable=False, base_batch_size=64)
+# `tools/train.py --auto-scale-lr` scales lr by (GPUs x batch size) / this: the
+# datasets' batch size (one process, 32), as schedule_adam_short.py's.
+auto_scale_lr = dict(enable=False, base_batch_size=32)
