@@ -43,6 +43,7 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
+    build_data_loops,
     build_errors_exit,
     config_errors_exit,
     data_errors_exit,
@@ -205,7 +206,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     with config_errors_exit('test.py'):
         cfg = build_config(args)
-    prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
+    with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to
+        prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or
         # argument too: the inner hints come first)
@@ -219,6 +221,7 @@ def main(argv=None) -> dict:
             # infer.py says it
             print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
             sys.exit(2)
+        build_data_loops(runner, 'test.py', ('test_loop', ))
         with loader_workers_stopped(runner), data_errors_exit('test.py'):
             part = bool(args.max_batches) and _read_part(runner, args.max_batches)
             metrics = to_jsonable(runner.test())

@@ -28,7 +28,9 @@ from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
+    build_data_loops,
     build_errors_exit,
+    check_teacher_gets_hr,
     config_errors_exit,
     data_errors_exit,
     finish_run,
@@ -185,7 +187,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     with config_errors_exit('train.py'):
         cfg = build_config(args)
-    prepare_run(cfg)
+    with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
+        prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or
@@ -199,6 +202,8 @@ def main(argv=None) -> None:
                 pickle.UnpicklingError) as err:  # unreadable, unsafe or not a checkpoint
             print(f'train.py: {err}', file=sys.stderr)
             sys.exit(2)
+        build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
+        check_teacher_gets_hr(runner, 'train.py')
         relax_deterministic_algorithms(cfg)
         warn_if_not_annealed(runner)
         # inside: the workers' exit codes are read before they are stopped

@@ -6,7 +6,14 @@ Everything here registers itself in :mod:`dld.registry` (``DATASETS``,
 from . import samplers, transforms  # noqa: F401
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .degradation import DegradationConfig, degrade_plate
-from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
+from .errors import (
+                     DataNotFoundError,
+                     DataSourceError,
+                     ImageLoadError,
+                     PlateAnnotationError,
+                     PlateSetExistsError,
+                     RetryExhaustedError,
+)
 from .lrlpr_track_dataset import LRLPRTrackDataset
 from .nested_datasets import nested_datasets
 from .online_synth_plate_dataset import OnlineSynthPlateDataset
@@ -19,6 +26,7 @@ from .synth import ensure_synth_plates, generate_synth_plates
 __all__ = [
     'BasePlateDataset', 'TrackRecord', 'PairedPlateDataset', 'LRLPRTrackDataset',
     'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin', 'SkippedImageCounter',
-    'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DegradationConfig',
+    'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DataSourceError',
+    'DataNotFoundError', 'PlateSetExistsError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets'
 ]

@@ -206,15 +206,16 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             loader = self._image_loader()
             if loader is not None and not loader.with_lr:  # load_hr=False cannot help
                 raise PlateAnnotationError(
-                    rec.where, "LR-only track (no '|' before the HR frames), but this set "
+                    rec.where, f'LR-only track ({self.no_hr_frames}), but this set '
                     'reads the HR crop only '
                     '(its LoadPlateImages has with_lr=False: a teacher, or the efficiency '
                     "setting's student); give the track's HR frames")
             mode = 'test mode with load_hr=True' if self.test_mode else 'train mode'
             raise PlateAnnotationError(
-                rec.where, f"LR-only track (no '|' before the HR frames) but the dataset is "
-                f'in {mode}, which loads HR; '
-                'give HR frames or set load_hr=False')
+                rec.where, f'LR-only track ({self.no_hr_frames}) but the dataset is '
+                f'in {mode}, which loads HR; give its HR frames, or set load_hr=False where '
+                "no model reads them (a student trained without a teacher: a DLD run's "
+                'teacher reads the HR frames)')
         text = rec.text.strip()
         if not text and not self.allow_empty_text:
             raise PlateAnnotationError(
@@ -312,6 +313,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
 
     #: Said when a set holds no track (subclasses say where tracks come from).
     no_tracks_hint = 'Check the annotation source.'
+    #: What an LR-only track lacks, in the set's own format.
+    no_hr_frames = 'no HR frames'
 
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None

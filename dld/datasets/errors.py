@@ -42,3 +42,18 @@ class RetryExhaustedError(RuntimeError):
 class SharedTrackIdError(ValueError):
     """Two sets evaluated together give the same track id: their frames would
     be voted as one plate. Raised before the sets are read."""
+
+
+class DataSourceError(OSError):
+    """A set's files are not where its config points, or its folder holds a
+    set that can be neither read nor replaced. The tools end with its line,
+    which names the path and the setting that points at it."""
+
+
+class DataNotFoundError(DataSourceError, FileNotFoundError):
+    """A label file, track list, data root or split file is not there."""
+
+
+class PlateSetExistsError(DataSourceError, FileExistsError):
+    """A folder holds a plate set that generating would mix new frames into."""
+

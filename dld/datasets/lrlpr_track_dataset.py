@@ -9,7 +9,7 @@ from dld.registry import DATASETS
 from dld.utils.folder_walk import walk_following_links
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
-from .errors import PlateAnnotationError
+from .errors import DataNotFoundError, PlateAnnotationError
 from .paired_plate_dataset import decode_label_line
 
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
@@ -89,6 +89,7 @@ class LRLPRTrackDataset(BasePlateDataset):
         See :class:`BasePlateDataset` for the other arguments.
     """
 
+    no_hr_frames = 'no hr-* frames in the folder'
     no_tracks_hint = ('A track is a folder holding lr-* frames (lr-001.png or .jpg); '
                       'without ann_file every such folder below data_root is read, with '
                       'it the folders it lists. Point data_root at the release or one of '
@@ -98,7 +99,7 @@ class LRLPRTrackDataset(BasePlateDataset):
         """Each track folder, or the error of a track-list line."""
         if self.ann_file:
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(
+                raise DataNotFoundError(
                     f'Track list not found: {self.ann_file!r}. ann_file is optional here: '
                     "ann_file='' reads every track folder below data_root (a config "
                     "that inherits a paired-format set's ann_file='train.txt' must "
@@ -121,7 +122,7 @@ class LRLPRTrackDataset(BasePlateDataset):
                 yield folder
             return
         if not osp.isdir(self.data_root):
-            raise FileNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')
+            raise DataNotFoundError(f'LRLPR data_root is not a folder: {self.data_root!r}')
         yield from find_track_folders(self.data_root)
 
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:

@@ -11,6 +11,7 @@ from dld.registry import DATASETS, TASK_UTILS
 from dld.utils.char_names import describe_chars
 
 from .degradation import DegradationConfig
+from .errors import DataNotFoundError
 from .seeded_pipeline import SeededPipelineMixin
 from .synth.generator import icpr_layout_name, render_track, resolve_layouts
 from .synth.plate_text import label_chars
@@ -193,7 +194,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
 def _read_labels(path: str, dictionary) -> Set[str]:
     """The labels of a paired-format label file (text after the TAB)."""
     if not osp.isfile(path):
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f'exclude_ann_files: label file not found: {path!r}. It names plates the online '
             'set must not render (the validation and test splits); generate them first '
             '(tools/make_synth_plates.py, or any tool on a config with `synth_plates`), or, '

@@ -6,7 +6,7 @@ from typing import Dict, Iterator, List, Union
 from dld.registry import DATASETS
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
-from .errors import PlateAnnotationError
+from .errors import DataNotFoundError, PlateAnnotationError
 
 
 def decode_label_line(raw: bytes, where: str) -> str:
@@ -44,14 +44,17 @@ class PairedPlateDataset(BasePlateDataset):
     See :class:`BasePlateDataset` for the other arguments.
     """
 
+    no_hr_frames = "no '|' before the HR frames"
     no_tracks_hint = ('The label file holds no track line (blank lines and # comments '
                       "are skipped); a track is a line 'lr1,...|hr1,...<TAB>TEXT'.")
 
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
         if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'Label file not found: {self.ann_file!r} (data_root={self.data_root!r}). '
-                'For the synthetic set run tools/make_synth_plates.py.')
+            raise DataNotFoundError(
+                f'Label file not found: {self.ann_file!r} (ann_file, read below '
+                f'data_root={self.data_root!r}): check the two settings. The synthetic '
+                "set's label files are written by tools/make_synth_plates.py (or by any "
+                'tool, for a config with `synth_plates`).')
         seen: Dict[str, int] = {}
         with open(self.ann_file, 'rb') as f:
             raw_lines = f.read().splitlines()  # '\n', '\r\n' and '\r', as text mode

@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 
 from dld.cli_options import ConfigOptionsAction
 from dld.datasets.errors import (
+    DataSourceError,
     ImageLoadError,
     PlateAnnotationError,
     RetryExhaustedError,
@@ -238,7 +239,7 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
 #: Bad data or a dictionary that cannot be built as given, found while the
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
-                LabelCheckError, SharedTrackIdError)
+                LabelCheckError, SharedTrackIdError, DataSourceError)
 
 
 @contextmanager
@@ -255,6 +256,42 @@ def data_errors_exit(tool: str) -> Iterator[None]:
             raise
         print(f'{tool}: {message}', file=sys.stderr)
         sys.exit(2)
+
+
+def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
+    """Build the runner's ``loops`` (``'train_loop'``, ...) and so their
+    datasets now, where a set refused as it is built ends the tool with one
+    line: a label file that is not there, or a setting the set refuses
+    (``load_hr=False`` under a pipeline that reads HR frames). MMEngine
+    builds them inside ``runner.train()``, where such errors were a
+    traceback of hundreds of lines; it reuses the loops built here."""
+    with build_errors_exit(tool, 'a dataset cannot be built: '), data_errors_exit(tool):
+        for loop in loops:
+            getattr(runner, loop)
+
+
+def check_teacher_gets_hr(runner, tool: str) -> None:
+    """A DLD teacher that reads HR frames, trained on a set that gives none
+    (``load_hr=False``, which an LR-only track's error suggests for models
+    that read LR only), failed in the first step with a traceback: one line
+    now, naming the set."""
+    from mmengine.model import is_model_wrapper
+
+    from dld.datasets import nested_datasets
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    if getattr(model, 'teacher_input', None) != 'hr':
+        return
+    for dataset in nested_datasets(runner.train_dataloader.dataset):
+        loader = getattr(dataset, '_image_loader', lambda: None)()
+        gives = getattr(dataset, 'load_hr', getattr(dataset, 'with_hr', True))
+        if not gives or loader is not None and not loader.with_hr:
+            source = getattr(dataset, 'ann_file', '') or getattr(dataset, 'data_root', '')
+            setting = ('its LoadPlateImages has with_hr=False' if gives else
+                       'load_hr=False' if hasattr(dataset, 'load_hr') else 'with_hr=False')
+            print(f'{tool}: the DLD teacher reads the HR frames, but the training set '
+                  f'{type(dataset).__name__}({source}) gives none ({setting}): give the '
+                  "tracks' HR frames and drop that setting", file=sys.stderr)
+            sys.exit(2)
 
 
 def data_error_message(err: BaseException) -> Optional[str]:

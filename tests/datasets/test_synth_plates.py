@@ -183,6 +183,27 @@ def test_ensure_refuses_a_folder_it_did_not_make(tmp_path):
     assert (root / 'train' / 'mine.png').read_bytes() == b'x'
 
 
+def test_a_set_missing_a_split_file_is_made_again_or_refused_not_called_missing(tmp_path):
+    """A set without meta.json and a split file was logged as not found,
+    then refused: the refusal is a DataSourceError the tools print in one
+    line; a set this generator made is made again, and said so."""
+    from dld.datasets import DataSourceError
+    from dld.datasets.synth import generator
+    root = tmp_path / 'synth'
+    generate_synth_plates(str(root), seed=0, **SMALL)
+    (root / 'test.txt').unlink()
+    with mock.patch.object(generator, 'print_log') as log:
+        assert ensure_synth_plates(str(root), seed=0, **SMALL) is True
+    assert 'lacks test.txt: generating it again' in log.call_args_list[0].args[0]
+    (root / 'test.txt').unlink()
+    (root / 'meta.json').unlink()  # no longer this generator's: maybe someone's own
+    with mock.patch.object(generator, 'print_log') as log:
+        with pytest.raises(DataSourceError, match='synth already holds a plate set'):
+            ensure_synth_plates(str(root), seed=0, **SMALL)
+    assert not any('not found' in c.args[0] for c in log.call_args_list)
+    assert (root / 'train.txt').exists()
+
+
 def test_annotations_spell_the_layout_as_the_icpr_release(tmp_path):
     import json
     out = tmp_path / 's'

@@ -88,3 +88,33 @@ def test_a_setting_refused_while_the_runner_is_built_is_one_line(error, says, ca
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     with pytest.raises(type(error)), build_errors_exit('train.py'):
         raise error
+
+
+def test_a_dld_teacher_without_hr_frames_is_refused_before_training(tmp_path, capsys):
+    """load_hr=False, which an LR-only track's error suggests, built fine
+    and then failed in the first step: 'DLD training needs the HR stream'."""
+    from types import SimpleNamespace
+
+    from mmengine.dataset import ConcatDataset
+
+    from dld.datasets import PairedPlateDataset
+    from dld.datasets.synth import generate_synth_plates
+    from dld.engine.launch import check_teacher_gets_hr
+    generate_synth_plates(str(tmp_path), seed=0, tracks=2, val_tracks=1, test_tracks=1,
+                          frames=1, progress=False)
+
+    def runner(teacher_input, load_hr):
+        sets = [PairedPlateDataset(data_root=str(tmp_path), ann_file=f'{split}.txt',
+                                   load_hr=hr, pipeline=[])
+                for split, hr in (('train', True), ('val', load_hr))]
+        return SimpleNamespace(model=SimpleNamespace(teacher_input=teacher_input),
+                               train_dataloader=SimpleNamespace(dataset=ConcatDataset(sets)))
+    check_teacher_gets_hr(runner('hr', True), 'train.py')
+    check_teacher_gets_hr(runner('lr', False), 'train.py')  # a born-again LR teacher
+    with pytest.raises(SystemExit) as exit_:
+        check_teacher_gets_hr(runner('hr', False), 'train.py')
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        'train.py: the DLD teacher reads the HR frames, but the training set '
+        f"PairedPlateDataset({tmp_path / 'val.txt'}) gives none (load_hr=False): give the "
+        "tracks' HR frames and drop that setting\n")

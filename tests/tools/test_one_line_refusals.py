@@ -97,3 +97,22 @@ def test_a_config_that_is_not_python_is_one_line_naming_its_file(tmp_path, capsy
     assert exit_.value.code == 2
     assert _one_line(capsys, 'train.py').startswith(
         f"train.py: {tmp_path / 'base.py'}:2: syntax error: '(' was never closed")
+
+
+@pytest.mark.parametrize('option, says', [
+    # MMEngine builds the sets inside runner.train(): each was a traceback
+    # of hundreds of lines
+    ('train_dataloader.dataset.ann_file=nope.txt',
+     "train.py: Label file not found: '"),
+    ('val_dataloader.dataset.load_hr=False',
+     "train.py: a dataset cannot be built: PairedPlateDataset: the pipeline's "
+     'LoadPlateImages(with_hr=True) reads HR frames, but this set gives it none'),
+])
+def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys, option, says):
+    MMLogger.get_instance(run_name())  # as above: a logger on an open stream
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}', option])
+    assert exit_.value.code == 2
+    assert _one_line(capsys, 'train.py').startswith(says)

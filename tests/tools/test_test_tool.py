@@ -374,3 +374,19 @@ def test_output_options_are_checked_before_anything_loads(test_tool, args, says,
     with pytest.raises(SystemExit):
         test_tool.parse_args(['cfg.py', 'ckpt.pth'] + args)
     assert says in capsys.readouterr().err
+
+
+def test_a_test_set_that_cannot_be_built_is_one_line(tiny_teacher_config, test_tool, trained,
+                                                     run_name, tmp_path, capsys):
+    """MMEngine builds the set inside runner.test(): a label file not there
+    was a traceback of hundreds of lines."""
+    with pytest.raises(SystemExit) as exit_:
+        test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),
+                        '--cfg-options', f'experiment_name={run_name()}',
+                        'test_dataloader.dataset.ann_file=nope.txt'])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    [line] = [x for x in err.splitlines() if x.startswith('test.py: ')]
+    assert line.startswith("test.py: Label file not found: '") and \
+        "nope.txt' (ann_file, read below data_root=" in line

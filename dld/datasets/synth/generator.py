@@ -21,6 +21,7 @@ from dld.utils.file_lock import file_lock
 from dld.utils.shown_paths import where
 
 from ..degradation import DegradationConfig, degrade_plate
+from ..errors import PlateSetExistsError
 from .plate_text import LAYOUTS, label_pattern, num_labels, resolve_layout, sample_plate_text
 from .render import draw_plate, render_frame, sample_style
 
@@ -229,7 +230,7 @@ def generate_synth_plates(out_dir: str,
                           'bytes): nothing rendered.', logger='current', level=logging.INFO)
                 return dict(tracks=sizes, images=2 * frames * sum(sizes.values()),
                             seconds=0.0, tracks_per_s=0.0, rendered=False)
-            raise FileExistsError(
+            raise PlateSetExistsError(
                 f'{out_dir} already holds a plate set ({", ".join(existing)}) made with other '
                 'arguments or not whole: rendering over it would mix its frames with the new '
                 'ones. Give another folder, delete it, or replace it: '
@@ -372,9 +373,16 @@ def ensure_synth_plates(data_root: str = 'data/synth_plates', **generator_kwargs
         if synth_plates_present(data_root):  # another process made it meanwhile
             _warn_if_stale(data_root, generator_kwargs)
             return False
-        print_log(f'Synthetic plates not found in {where(data_root)}: generating them '
-                  f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
-        kwargs = dict(progress=False, overwrite=_made_here(data_root))
+        made_here = _made_here(data_root)
+        missing = [f'{s}.txt' for s in SPLITS if not osp.isfile(osp.join(data_root, f'{s}.txt'))]
+        if len(missing) == len(SPLITS):
+            print_log(f'Synthetic plates not found in {where(data_root)}: generating them '
+                      f'({generator_kwargs or "defaults"})', logger='current', level=logging.INFO)
+        elif made_here:  # else the generator refuses: it may be data of someone's own
+            print_log(f"The synthetic set in {where(data_root)} lacks {', '.join(missing)}: "
+                      f'generating it again ({generator_kwargs or "defaults"})',
+                      logger='current', level=logging.WARNING)
+        kwargs = dict(progress=False, overwrite=made_here)
         kwargs.update(generator_kwargs)
         stats = generate_synth_plates(data_root, **kwargs)
     print_log(f'Generated {sum(stats["tracks"].values())} synthetic tracks '
