@@ -11,12 +11,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from dld.datasets.transforms.loading import decode_plate_image
+from dld.datasets.transforms.loading import IMAGE_EXTENSIONS, decode_plate_image
 from dld.utils.folder_walk import walk_following_links
-
-#: File name endings taken as images when a folder is listed.
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
-                    '.pgm', '.pbm', '.jp2')
 
 #: File name endings taken as label files (one track a line, see
 #: :class:`dld.datasets.PairedPlateDataset`) when given explicitly.

@@ -15,7 +15,12 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from dld.datasets.lrlpr_track_dataset import read_plate_text, track_frame
+from dld.datasets.lrlpr_track_dataset import (
+    is_track_folder,
+    no_lr_frames,
+    read_plate_text,
+    track_frame,
+)
 
 from .image_input import is_image_file, is_label_file, list_image_folder
 
@@ -224,7 +229,8 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict],
 def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
                    stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     """Every image below ``path``; in a track folder of the ICPR layout (one
-    holding ``lr-*`` or ``hr-*`` frames, :class:`~dld.datasets.LRLPRTrackDataset`)
+    holding ``lr-*`` or ``hr-*`` frames or an ``annotations.json``,
+    :class:`~dld.datasets.LRLPRTrackDataset`)
     only the ``stream`` frames, in frame order, labelled by its
     ``annotations.json`` (one error item where it has none: HR crops read
     by an LR student, unlabelled, would be wrong answers, not errors)."""
@@ -241,7 +247,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
         frames = {f: track_frame(osp.basename(f)) for f in names}
-        if not any(k is not None for k in frames.values()):
+        if not is_track_folder(os.listdir(folder)):
             items.extend((InputItem(source=f, path=f), track) for f in names)
             continue
         # lr-K and hr-K are two views of one frame: the model reads one of them.
@@ -254,7 +260,8 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             # One error record in the track: its vote then says the track
             # was not read, instead of leaving it out of the answers.
             names = ', '.join(osp.basename(f) for k, f in chosen if k in twice)
-            error = (f'track folder without {stream}-* frames: this model reads the '
+            what = f' ({no_lr_frames(os.listdir(folder))})' if stream == 'lr' else ''
+            error = (f'track folder without {stream}-* frames{what}: this model reads the '
                      f'{stream.upper()} frame of each track' if not chosen else
                      # lr-1.png and lr-001.jpg: which is the frame? (the dataset refuses it too)
                      f'track folder with frame number(s) {twice} twice ({names})')

@@ -11,16 +11,40 @@ from dld.utils.folder_walk import walk_following_links
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import DataNotFoundError, PlateAnnotationError
 from .paired_plate_dataset import decode_label_line
+from .transforms.loading import IMAGE_EXTENSIONS
 
-_FRAME_RE = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
+_FRAME_RE = re.compile(r'^(lr|hr)-(\d+)(\.[^.]+)$', re.IGNORECASE)
 
 
 def track_frame(name: str) -> Optional[Tuple[str, int]]:
     """``('lr' | 'hr', frame number)`` of a track folder's frame file name
-    (``lr-001.png``, ``HR-2.jpg``), else None. A folder is a track when it
-    holds an ``lr`` frame."""
+    (``lr-001.png``, ``HR-2.jpg``, any image ending inference reads: a
+    ``.bmp`` frame was read by neither), else None."""
     m = _FRAME_RE.match(name)
-    return (m.group(1).lower(), int(m.group(2))) if m else None
+    if m is None or m.group(3).lower() not in IMAGE_EXTENSIONS:
+        return None
+    return m.group(1).lower(), int(m.group(2))
+
+
+def is_track_folder(filenames) -> bool:
+    """Whether a folder of these files is meant as a track: it holds a frame
+    or an ``annotations.json``. One without ``lr-*`` frames is then refused
+    (or skipped and counted), not passed over: its frames named otherwise
+    (``lr_001.png``), or HR frames alone, would be a track lost silently."""
+    return any(n == 'annotations.json' or track_frame(n) is not None for n in filenames)
+
+
+def no_lr_frames(filenames, shown: int = 3) -> str:
+    """What a track folder without ``lr-*`` frames holds instead, and what a
+    frame's name is."""
+    if any((track_frame(n) or ('', ))[0] == 'hr' for n in filenames):
+        return 'its hr-* frames have no LR frames to pair with'
+    images = sorted(n for n in filenames if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not images:
+        return 'it holds no image'
+    more = f' and {len(images) - shown} more' if len(images) > shown else ''
+    return (f"its images are named otherwise ({', '.join(images[:shown])}{more}): frames are "
+            f"lr-<N> and hr-<N> with an image ending ({' '.join(IMAGE_EXTENSIONS)})")
 
 
 def read_plate_text(ann_path: str) -> Optional[str]:
@@ -56,11 +80,11 @@ def read_plate_text(ann_path: str) -> Optional[str]:
 
 
 def find_track_folders(root: str) -> List[str]:
-    """Every track folder below ``root`` (a folder holding ``lr-*`` frames),
-    sorted. Symlinked folders (a scenario linked in from elsewhere) are
-    tracks too; a link back up the tree is walked once."""
+    """Every track folder below ``root`` (:func:`is_track_folder`), sorted.
+    Symlinked folders (a scenario linked in from elsewhere) are tracks too;
+    a link back up the tree is walked once."""
     return sorted(dirpath for dirpath, _, filenames in walk_following_links(root)
-                  if any(_FRAME_RE.match(n) and n.lower().startswith('lr') for n in filenames))
+                  if is_track_folder(filenames))
 
 
 @DATASETS.register_module()
@@ -90,7 +114,7 @@ class LRLPRTrackDataset(BasePlateDataset):
     """
 
     no_hr_frames = 'no hr-* frames in the folder'
-    no_tracks_hint = ('A track is a folder holding lr-* frames (lr-001.png or .jpg); '
+    no_tracks_hint = ('A track is a folder holding lr-* frames (lr-001.png, .jpg, ...); '
                       'without ann_file every such folder below data_root is read, with '
                       'it the folders it lists. Point data_root at the release or one of '
                       'its splits.')
@@ -140,9 +164,9 @@ class LRLPRTrackDataset(BasePlateDataset):
         """``{frame number: absolute path}`` of the ``kind`` frames."""
         by_idx: Dict[int, str] = {}
         for n in files:
-            m = _FRAME_RE.match(n)
-            if m and m.group(1).lower() == kind:
-                idx = int(m.group(2))
+            frame = track_frame(n)
+            if frame is not None and frame[0] == kind:
+                idx = frame[1]
                 if idx in by_idx:
                     raise PlateAnnotationError(
                         where, f'{kind}-{idx:03d} exists twice ({by_idx[idx]}, {n})')
@@ -175,6 +199,8 @@ class LRLPRTrackDataset(BasePlateDataset):
         if not osp.isdir(folder):
             raise PlateAnnotationError(folder, 'track folder not found')
         files = os.listdir(folder)
+        if not any((track_frame(n) or ('',))[0] == 'lr' for n in files):
+            raise PlateAnnotationError(folder, f'no lr-* frames ({no_lr_frames(files)})')
         lr, hr = self._pair_frames(self._frames(folder, files, 'lr', folder),
                                    self._frames(folder, files, 'hr', folder), folder)
         ann_path = osp.join(folder, 'annotations.json')

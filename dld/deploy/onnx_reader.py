@@ -33,9 +33,30 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '
                     '.pgm', '.pbm', '.jp2')
 #: Larger images are refused before decoding, as DLD's inference does.
 DEFAULT_MAX_PIXELS = 16384 * 16384
-#: A frame of a track folder of the ICPR layout (``lr-001.png``, ``HR-2.jpg``),
-#: as DLD's ``LRLPRTrackDataset`` names them.
-TRACK_FRAME = re.compile(r'^(lr|hr)-(\d+)\.(png|jpg|jpeg)$', re.IGNORECASE)
+#: A frame of a track folder of the ICPR layout (``lr-001.png``, ``HR-2.bmp``:
+#: an image ending), as DLD's ``LRLPRTrackDataset`` names them.
+TRACK_FRAME = re.compile(r'^(lr|hr)-(\d+)(\.[^.]+)$', re.IGNORECASE)
+
+
+def _track_frame(name: str) -> Optional[Tuple[str, int]]:
+    """``('lr' | 'hr', number)`` of a frame's file name, else None."""
+    m = TRACK_FRAME.match(name)
+    if m is None or m.group(3).lower() not in IMAGE_EXTENSIONS:
+        return None
+    return m.group(1).lower(), int(m.group(2))
+
+
+def _no_lr_frames(names: List[str], shown: int = 3) -> str:
+    """What a track folder without ``lr-*`` frames holds instead (as DLD's
+    ``no_lr_frames`` says it; this file imports no DLD)."""
+    if any((_track_frame(n) or ('', ))[0] == 'hr' for n in names):
+        return 'its hr-* frames have no LR frames to pair with'
+    images = sorted(n for n in names if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not images:
+        return 'it holds no image'
+    more = f' and {len(images) - shown} more' if len(images) > shown else ''
+    return (f"its images are named otherwise ({', '.join(images[:shown])}{more}): frames are "
+            f"lr-<N> and hr-<N> with an image ending ({' '.join(IMAGE_EXTENSIONS)})")
 
 ImageLike = Union[str, os.PathLike, np.ndarray, bytes]
 #: The encoded image kinds read as one image each (a request's body).
@@ -462,17 +483,18 @@ def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Opt
         found = 0
         for folder, names in _image_folders(path):
             found += 1
-            frames = {n: TRACK_FRAME.match(n) for n in names}
-            if not any(frames.values()):
+            frames = {n: _track_frame(n) for n in names}
+            listed = os.listdir(folder)
+            if not any(frames.values()) and 'annotations.json' not in listed:
                 out += [(osp.join(folder, n), None) for n in names]
                 continue
-            chosen = sorted((int(m.group(2)), n) for n, m in frames.items()
-                            if m and m.group(1).lower() == frame)
+            chosen = sorted((k[1], n) for n, k in frames.items() if k and k[0] == frame)
             numbers = [k for k, _ in chosen]
             twice = sorted({k for k in numbers if numbers.count(k) > 1})
             if not chosen:
-                out.append((folder, f'track folder without {frame}-* frames: this model reads '
-                                    f'the {frame.upper()} frame of each track'))
+                what = f' ({_no_lr_frames(listed)})' if frame == 'lr' else ''
+                out.append((folder, f'track folder without {frame}-* frames{what}: this model '
+                                    f'reads the {frame.upper()} frame of each track'))
             elif twice:
                 names = ', '.join(n for k, n in chosen if k in twice)
                 out.append((folder, f'track folder with frame number(s) {twice} twice ({names})'))

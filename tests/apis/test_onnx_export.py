@@ -611,7 +611,8 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
     followed, hidden ones skipped, and an empty folder is an error item."""
     root = tmp_path / 'plates'
     for name in ('track_1/lr-002.png', 'track_1/lr-1.png', 'track_1/hr-1.png',
-                 'hr_only/hr-1.png', 'twice/lr-1.png',
+                 'hr_only/hr-1.png', 'twice/lr-1.png', 'bmp/lr-001.bmp', 'bmp/hr-001.bmp',
+                 'misnamed/lr_001.png', 'misnamed/hr_001.png', 'misnamed/annotations.json',
                  'twice/lr-001.jpg', 'loose/b.jpg', 'loose/a.png',
                  '.ipynb_checkpoints/a-checkpoint.png', '../outside/c.png'):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -630,6 +631,15 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
     assert not any('ipynb' in s for s in found)
     assert found[str(tmp_path / 'empty')] == 'folder holds no image files'
     assert found[str(root / 'hr_only')].startswith('track folder without lr-* frames')
+    # a .bmp frame is a frame (it was read by neither); a labelled folder whose
+    # frames are named otherwise is a track without them (its HR frames were
+    # read by the LR model)
+    assert [s for s in found if '/bmp/' in s] == [str(root / 'bmp' / 'lr-001.bmp')]
+    assert found[str(root / 'misnamed')] == (
+        'track folder without lr-* frames (its images are named otherwise (hr_001.png, '
+        'lr_001.png): frames are lr-<N> and hr-<N> with an image ending (.png .jpg .jpeg '
+        '.bmp .tif .tiff .webp .ppm .pgm .pbm .jp2)): this model reads the LR frame of each '
+        'track')
     assert found[str(root / 'twice')] == \
         'track folder with frame number(s) [1] twice (lr-001.jpg, lr-1.png)'
 

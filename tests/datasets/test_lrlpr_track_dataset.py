@@ -180,3 +180,31 @@ def test_a_missing_track_list_says_that_ann_file_may_be_left_empty(icpr_root):
         LRLPRTrackDataset(data_root=str(icpr_root / 'train'), ann_file='train.txt')
     assert "ann_file=''" in str(info.value)
     assert len(LRLPRTrackDataset(data_root=str(icpr_root / 'train'), ann_file='')) == 2
+
+
+def test_frames_of_any_image_ending_are_read_and_a_labelled_folder_without_lr_frames_is_named(
+        icpr_root, png_writer):
+    """A .bmp frame was dropped silently (training and inference alike), and
+    a labelled folder whose frames are named otherwise, or that holds HR
+    frames alone, was passed over without a word."""
+    a = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    png_writer(str(a / 'lr-006.bmp'), 20, 42)
+    png_writer(str(a / 'hr-006.bmp'), 40, 84)
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all')
+    assert len(ds) == 11 and ds.get_data_info(5)['lr_path'].endswith('lr-006.bmp')
+    c = icpr_root / 'train' / 'Scenario-C' / 'track_00003'
+    png_writer(str(c / 'lr_001.png'), 20, 42)
+    (c / 'annotations.json').write_text(json.dumps({'plate_text': 'ABC1D23'}))
+    d = icpr_root / 'train' / 'Scenario-D' / 'track_00004'
+    png_writer(str(d / 'hr-001.png'), 40, 84)
+    with pytest.raises(PlateAnnotationError, match=(
+            r'track_00003: no lr-\* frames \(its images are named otherwise \(lr_001\.png\): '
+            r'frames are lr-<N> and hr-<N> with an image ending \(\.png \.jpg')):
+        LRLPRTrackDataset(data_root=str(icpr_root), frames='all')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all', strict=False)
+    assert len(ds) == 11 and ds.num_bad_annotations == 2  # skipped, counted
+    assert [str(e) for e in ds.bad_annotations] == [
+        f'{c}: no lr-* frames (its images are named otherwise (lr_001.png): frames are lr-<N> '
+        'and hr-<N> with an image ending (.png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm '
+        '.pbm .jp2))',
+        f'{d}: no lr-* frames (its hr-* frames have no LR frames to pair with)']

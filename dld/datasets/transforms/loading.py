@@ -11,6 +11,11 @@ from dld.utils.opencv_quiet import opencv_quiet
 
 from ..errors import ImageLoadError
 
+#: File name endings taken as images: a folder's images for inference, a
+#: track folder's frames (``lr-001.bmp`` as ``lr-001.png``).
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
+                    '.pgm', '.pbm', '.jp2')
+
 
 def read_plate_image(path: str, color_type: str = 'color',
                      backend_args: Optional[dict] = None) -> np.ndarray:
