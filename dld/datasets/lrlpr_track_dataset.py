@@ -130,6 +130,7 @@ class LRLPRTrackDataset(BasePlateDataset):
                     'set it).')
             with open(self.ann_file, 'rb') as f:
                 raw_lines = f.read().splitlines()
+            listed: Dict[str, int] = {}  # folder -> the line that named it first
             for lineno, raw in enumerate(raw_lines, 1):
                 try:
                     name = decode_label_line(raw, f'{self.ann_file}:{lineno}').strip()
@@ -143,6 +144,14 @@ class LRLPRTrackDataset(BasePlateDataset):
                     yield PlateAnnotationError(f'{self.ann_file}:{lineno}',
                                                f'track folder not found: {folder}')
                     continue
+                real = osp.realpath(folder)
+                if real in listed:  # its annotations.json was named as both places
+                    yield PlateAnnotationError(
+                        f'{self.ann_file}:{lineno}', f'track folder {name!r} is listed '
+                        f'already, at line {listed[real]}; each track of a set needs its own '
+                        'line')
+                    continue
+                listed[real] = lineno
                 yield folder
             return
         if not osp.isdir(self.data_root):
@@ -200,7 +209,10 @@ class LRLPRTrackDataset(BasePlateDataset):
             raise PlateAnnotationError(folder, 'track folder not found')
         files = os.listdir(folder)
         if not any((track_frame(n) or ('',))[0] == 'lr' for n in files):
-            raise PlateAnnotationError(folder, f'no lr-* frames ({no_lr_frames(files)})')
+            above = any(osp.isdir(osp.join(folder, n)) for n in files)
+            raise PlateAnnotationError(folder, f'no lr-* frames ({no_lr_frames(files)})' + (
+                '; a track is the folder holding the frames, not one above it' if above
+                else ''))
         lr, hr = self._pair_frames(self._frames(folder, files, 'lr', folder),
                                    self._frames(folder, files, 'hr', folder), folder)
         ann_path = osp.join(folder, 'annotations.json')

@@ -208,3 +208,21 @@ def test_frames_of_any_image_ending_are_read_and_a_labelled_folder_without_lr_fr
         'and hr-<N> with an image ending (.png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm '
         '.pbm .jp2))',
         f'{d}: no lr-* frames (its hr-* frames have no LR frames to pair with)']
+
+
+def test_a_track_list_naming_a_folder_twice_or_the_one_above_a_track_names_its_lines(
+        icpr_root):
+    """The same line twice was refused as 'given already by <its own
+    annotations.json>'; a scenario folder as 'no annotations.json'."""
+    listing = icpr_root / 'list.txt'
+    listing.write_text('train/Scenario-A/Brazilian/track_00001\n'
+                       'train/Scenario-A/Brazilian/track_00001/\n'
+                       'train/Scenario-B\n')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), ann_file=str(listing), frames='first',
+                           strict=False)
+    assert len(ds) == 1
+    assert [str(e) for e in ds.bad_annotations] == [
+        f"{listing}:2: track folder 'train/Scenario-A/Brazilian/track_00001/' is listed "
+        'already, at line 1; each track of a set needs its own line',
+        f"{icpr_root / 'train' / 'Scenario-B'}: no lr-* frames (it holds no image); a track "
+        'is the folder holding the frames, not one above it']
