@@ -18,6 +18,7 @@ flops_accuracy.py). docs/results.md uses it.
 import argparse
 import os
 import os.path as osp
+import pickle
 import sys
 
 from dld.cli_options import ConfigOptionsAction
@@ -75,19 +76,24 @@ def main(argv=None) -> int:
     from dld.apis.model_loading import init_model, load_config
     from dld.apis.plate_matching import plate_metric_case_sensitive
     from dld.apis.reread_calibration import calibrate, collect_readings, replay
-    from dld.engine.launch import ensure_config_data
+    from dld.engine.launch import config_errors_exit, data_errors_exit, ensure_config_data
     from dld.utils.atomic_file import write_json_atomic
-
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    cfg = load_config(args.config, args.cfg_options)
-    ensure_config_data(cfg)
+    with config_errors_exit('calibrate_reread.py'):
+        cfg = load_config(args.config, args.cfg_options)
+    with data_errors_exit('calibrate_reread.py'):
+        ensure_config_data(cfg)
     if args.split == 'val':
         if not cfg.get('val_dataloader'):
             print(f'{args.config} has no val_dataloader: pass --split test (and report on '
                   'other images) or add one.', file=sys.stderr)
             return 2
         cfg.test_dataloader = cfg.val_dataloader
-    model, _ = init_model(cfg, args.checkpoint, device=device)
+    try:
+        model, _ = init_model(cfg, args.checkpoint, device=device)
+    except (OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as err:
+        print(f'calibrate_reread.py: cannot load the model: {err}', file=sys.stderr)
+        return 2
     from dld.apis.flops_accuracy import check_no_forced_scale
     try:
         check_no_forced_scale(model, 'calibrate_reread.py')

@@ -10,7 +10,6 @@ against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
 See docs/reports.md.
 """
 import argparse
-import os.path as osp
 import pickle
 import sys
 
@@ -51,8 +50,10 @@ def parse_args(argv=None):
                      '(leave it out to evaluate the whole test set)')
     if scale_error('--scales', args.scales or ()):
         parser.error(scale_error('--scales', args.scales))
-    if osp.exists(args.out) and not osp.isdir(args.out):  # before the test set is read
-        parser.error(f'--out {args.out} is a file; give a folder')
+    from dld.utils.output_paths import unwritable_outputs
+    problems = unwritable_outputs(folders=[('--out', args.out)], create=False)
+    if problems:  # before the test set is read; made only once the report is
+        parser.error('; '.join(problems))
     return args
 
 
@@ -83,8 +84,13 @@ def main(argv=None) -> int:
     report = evaluator.evaluate()
     # What the config file alone does not say (a reread cascade, a test set).
     report['inputs']['cfg_options'] = dict(args.cfg_options or {})
-    paths = write_report(report, args.out)
-    print(markdown_report(report).split('![')[0].rstrip())
+    print(markdown_report(report).split('![')[0].rstrip())  # first: a failed write loses none
+    try:
+        paths = write_report(report, args.out)
+    except OSError as err:  # a full disk: the table above is what is left
+        print(f'flops_accuracy.py: cannot write the report into {args.out}: '
+              f'{err.strerror or err}; the table above holds its figures', file=sys.stderr)
+        return 2
     print(f"\nReport written to {paths['report.md']} (+ .csv, .json, pareto.png, scales.png)",
           file=sys.stderr)
     return 0

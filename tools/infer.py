@@ -24,6 +24,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import signal
 import sys
 
 from dld.cli_options import ConfigOptionsAction
@@ -151,13 +152,19 @@ def _holder(recs: list, written: list) -> str:
 
 
 def _unwritable_outputs(args) -> list:
-    """Why ``--out``, ``--tracks-csv`` or ``--vis`` cannot be written, checked
-    before any image is read; empty when all can."""
+    """Why ``--out`` (and its ``.tracks.jsonl``), ``--tracks-csv`` or
+    ``--vis`` cannot be written, or would replace an input or each other,
+    checked before any image is read; empty when all can."""
+    from dld.apis.image_input import IMAGE_EXTENSIONS
+    from dld.apis.plate_recognizer import tracks_path
     from dld.utils.output_paths import unwritable_outputs
+    votes = tracks_path(args.out) if args.out and args.track else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),
+               ('--out\'s track votes', votes, '.jsonl'),
                ('--tracks-csv', getattr(args, 'tracks_csv', None), '.csv')],
-        folders=[('--vis', args.vis)])
+        folders=[('--vis', args.vis)], inputs=args.inputs,
+        input_kinds=IMAGE_EXTENSIONS)
 
 
 def _relative_cost(mean: float, teacher: float) -> str:
@@ -208,7 +215,7 @@ def main(argv=None) -> int:
     if problems:
         print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)
         return 2
-    from dld.apis import PlateRecognizer, load_config, tracks_path
+    from dld.apis import PlateRecognizer, ReadingInterrupted, load_config, tracks_path
     from dld.apis.prediction_drawing import format_confidence
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
@@ -217,13 +224,22 @@ def main(argv=None) -> int:
             recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
                                          show_progress=not args.no_progress, amp=args.amp)
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError,
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError,
             pickle.UnpicklingError) as err:  # TypeError: a config argument no class takes
+        # ImportError: a config's custom_imports not found from here
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
-    result = recognizer(args.inputs, **kwargs)
+    try:
+        with _terminate_as_interrupt():
+            result, stopped = recognizer(args.inputs, **kwargs), None
+    except ReadingInterrupted as stop:  # what was read is written as a whole run's is
+        result, stopped = stop.result, stop
+    except KeyboardInterrupt as stop:  # before the first image
+        print(f'infer.py: stopped by {_signal_name(stop)} before any image was read',
+              file=sys.stderr)
+        return _stop_status(stop)
     records = result['predictions']
 
     if not args.out:  # before any file: a failed write then loses none of them
@@ -286,7 +302,38 @@ def main(argv=None) -> int:
         summary += f'; drawings in {args.vis}'
     print(summary, file=sys.stderr)
     _note_large_tracks(result.get('tracks', []))
+    if stopped is not None:
+        print(f'infer.py: stopped by {_signal_name(stopped)} after {len(records)} of '
+              f'{stopped.total} image(s): the records and track votes given are of those read',
+              file=sys.stderr)
+        return _stop_status(stopped)
     return 0 if ok else 1
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a job's time limit, ``kill``) stops the reading as Ctrl-C
+    does: the records read so far are written."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _signal_name(stop: KeyboardInterrupt) -> str:
+    return 'SIGTERM' if str(stop) == 'SIGTERM' else 'Ctrl-C'
+
+
+def _stop_status(stop: KeyboardInterrupt) -> int:
+    """The shell's status for the signal: 130 (Ctrl-C), 143 (SIGTERM)."""
+    return 128 + (signal.SIGTERM if str(stop) == 'SIGTERM' else signal.SIGINT)
 
 
 #: More frames than a camera takes of one plate (the ICPR tracks have 5).

@@ -2,12 +2,13 @@
 from .image_input import ImageInputError, normalize_image, read_image_file
 from .input_items import InputItem, expand_inputs
 from .model_loading import CheckpointMismatchError, init_model, load_config
-from .plate_recognizer import PlateRecognizer, tracks_path, vote_tracks
+from .plate_recognizer import PlateRecognizer, ReadingInterrupted, tracks_path, vote_tracks
 from .prediction_drawing import draw_prediction, save_visualization
 from .scaled_prediction import decoding, predict_at_scale
 
 __all__ = [
-    'PlateRecognizer', 'tracks_path', 'vote_tracks', 'ImageInputError', 'read_image_file',
-    'normalize_image', 'InputItem', 'expand_inputs', 'CheckpointMismatchError', 'init_model',
-    'load_config', 'draw_prediction', 'save_visualization', 'decoding', 'predict_at_scale'
+    'PlateRecognizer', 'ReadingInterrupted', 'tracks_path', 'vote_tracks', 'ImageInputError',
+    'read_image_file', 'normalize_image', 'InputItem', 'expand_inputs', 'CheckpointMismatchError',
+    'init_model', 'load_config', 'draw_prediction', 'save_visualization', 'decoding',
+    'predict_at_scale'
 ]

@@ -67,6 +67,18 @@ from .scaled_prediction import (
 LOADING_TRANSFORMS = ('LoadPlateImages', 'dld.LoadPlateImages')
 
 
+class ReadingInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a call reads its inputs. ``result``: the call's result
+    over the images read before it (whole batches, tracks voted over the
+    frames read), so that a caller (tools/infer.py) keeps them; ``total``:
+    how many images the call had."""
+
+    def __init__(self, result: dict, total: int, signal_name: str = '') -> None:
+        super().__init__(signal_name)
+        self.result = result
+        self.total = total
+
+
 class PlateRecognizer(BaseInferencer):
     """Recognise plates with a DLD checkpoint (student + selector) and its config.
 
@@ -276,16 +288,27 @@ class PlateRecognizer(BaseInferencer):
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []
         progress = _progress(len(items), self.show_progress)
-        for chunk in _chunks(items, batch_size):
-            prepared = self.preprocess(chunk, **pre_kw)
-            preds = self.forward(prepared, **fwd_kw)
-            for pred in preds:
-                records.append(pred['record'])
-                samples.append(pred.get('sample'))
-            vis_paths += self.visualize(
-                prepared, preds, start=self._num_drawn + len(records) - len(chunk), **vis_kw)
-            if progress is not None:
-                progress.update(len(chunk))
+        try:
+            for chunk in _chunks(items, batch_size):
+                prepared = self.preprocess(chunk, **pre_kw)
+                preds = self.forward(prepared, **fwd_kw)
+                drawn = self.visualize(prepared, preds, start=self._num_drawn + len(records),
+                                       **vis_kw)
+                # a chunk counts once read and drawn: an interrupted one is not kept
+                records += [pred['record'] for pred in preds]
+                samples += [pred.get('sample') for pred in preds]
+                vis_paths += drawn
+                if progress is not None:
+                    progress.update(len(chunk))
+        except KeyboardInterrupt as stop:
+            partial = self._finish(records, samples, vis_paths, return_datasamples, vis_kw,
+                                   post_kw, progress)
+            raise ReadingInterrupted(partial, len(items), str(stop)) from stop
+        return self._finish(records, samples, vis_paths, return_datasamples, vis_kw, post_kw,
+                            progress)
+
+    def _finish(self, records: List[dict], samples: list, vis_paths: List[str],
+                return_datasamples: bool, vis_kw: dict, post_kw: dict, progress) -> dict:
         if progress is not None:
             progress.close()
         if vis_kw.get('vis_dir'):

@@ -26,13 +26,27 @@ def read_config(path: str) -> Config:
         cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as err:
         raise _syntax_error_of(path, err) from None
+    except FileNotFoundError as err:  # a _base_ that is not there: name who lists it
+        missing = _find_missing_base(os.path.abspath(path), set()) if os.path.isfile(
+            path) else None
+        if missing is None:
+            raise
+        raise ConfigFileError(f'{missing[0]}:{missing[1]}: its _base_ {missing[2]!r} is not '
+                              f'there ({missing[3]}); a base is a path relative to the file '
+                              'that lists it') from err
     cfg = FormattedOnceConfig.of(cfg)
     import_custom_modules(cfg, path)
     return cfg
 
 
 class ConfigFileError(ValueError):
-    """A config file (or one of its ``_base_`` files) that is not Python."""
+    """A config file (or one of its ``_base_`` files) that cannot be read:
+    not Python, a ``_base_`` that is not there, ``custom_imports`` that do
+    not import. The tools end with its one line."""
+
+
+class CustomImportError(ConfigFileError, ImportError):
+    """A config's ``custom_imports`` that do not import (an ImportError too)."""
 
 
 def _syntax_error_of(path: str, err: SyntaxError) -> ConfigFileError:
@@ -45,30 +59,55 @@ def _syntax_error_of(path: str, err: SyntaxError) -> ConfigFileError:
                            + (f': {found.text.strip()}' if found.text else ''))
 
 
-def _find_syntax_error(path: str, seen: set) -> Optional[SyntaxError]:
-    """The first syntax error in ``path`` or, depth first, its ``_base_`` files."""
+def _bases(path: str):
+    """``(line, base as written, its path)`` of each ``_base_`` of the file
+    ``path``; raises SyntaxError where it is not Python."""
     import ast
-    if path in seen or not os.path.isfile(path):
-        return None
-    seen.add(path)
     with open(path, encoding='utf-8') as f:
-        source = f.read()
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as err:
-        return err
+        tree = ast.parse(f.read(), filename=path)
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
             try:
                 bases = ast.literal_eval(node.value)
             except ValueError:
-                return None
+                return
             for base in [bases] if isinstance(bases, str) else list(bases):
-                found = _find_syntax_error(
-                    os.path.join(os.path.dirname(path), str(base)), seen)
-                if found is not None:
-                    return found
+                yield node.lineno, str(base), os.path.join(os.path.dirname(path), str(base))
+
+
+def _find_syntax_error(path: str, seen: set) -> Optional[SyntaxError]:
+    """The first syntax error in ``path`` or, depth first, its ``_base_`` files."""
+    if path in seen or not os.path.isfile(path):
+        return None
+    seen.add(path)
+    try:
+        bases = list(_bases(path))
+    except SyntaxError as err:
+        return err
+    for _, _, base in bases:
+        found = _find_syntax_error(base, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _find_missing_base(path: str, seen: set) -> Optional[tuple]:
+    """``(file, line, base, its path)`` of the first ``_base_`` that is not
+    there, in ``path`` or, depth first, its bases."""
+    if path in seen:
+        return None
+    seen.add(path)
+    try:
+        bases = list(_bases(path))
+    except SyntaxError:
+        return None
+    for line, written, base in bases:
+        if not os.path.isfile(base):
+            return path, line, written, os.path.normpath(base)
+        found = _find_missing_base(base, seen)
+        if found is not None:
+            return found
     return None
 
 
@@ -128,7 +167,7 @@ def _raise_custom_import_error(source: str, imports, err: ImportError) -> None:
                         'module path starts from (the one holding `projects/` for '
                         '`projects.x.y`), or install the package (pip install -e .) or '
                         'put its folder on PYTHONPATH.')
-    raise ImportError(message) from root
+    raise CustomImportError(message) from root
 
 
 def _importable(module: str) -> bool:

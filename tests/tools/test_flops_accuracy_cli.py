@@ -85,6 +85,49 @@ def test_an_out_that_is_a_file_is_refused_before_anything_is_read(load_tool, cap
     assert taken.read_text() == 'not a folder\n'
 
 
+def test_an_out_that_cannot_be_made_is_refused_before_anything_is_read(load_tool, capsys,
+                                                                        tmp_path):
+    """A read-only place was found only when the report was written."""
+    import os
+    tool = load_tool('flops_accuracy')
+    (tmp_path / 'file').write_text('')
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        for out, says in ((tmp_path / 'file' / 'r', f"{tmp_path / 'file'} is a file"),
+                          (locked / 'new' / 'r', f'{locked} is not writable')):
+            if 'not writable' in says and os.access(locked, os.W_OK):
+                continue  # root writes anywhere
+            with pytest.raises(SystemExit) as info:
+                tool.parse_args(['dld.py', 'dld.pth', '--out', str(out)])
+            assert info.value.code == 2 and says in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+    tool.parse_args(['dld.py', 'dld.pth', '--out', str(tmp_path / 'a' / 'b')])
+    assert not (tmp_path / 'a').exists()  # made once the report is, not before
+
+
+def test_a_report_that_cannot_be_written_leaves_its_table_on_stdout(tool_and_run, tmp_path,
+                                                                    capsys, monkeypatch):
+    """A full disk lost the whole evaluation: the table was printed after
+    the files, and the error was a traceback."""
+    import errno
+
+    from dld.apis import report_writing
+    tool, run = tool_and_run
+
+    def disk_full(report, out_dir):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(report_writing, 'write_report', disk_full)
+    assert tool.main([run['config'], run['student'], '--out', str(tmp_path / 'r'),
+                      '--device', 'cpu', '--scales', '1.0', '--max-batches', '1']) == 2
+    out, err = capsys.readouterr()
+    assert '| method' in out and 'plate acc. (%)' in out  # the figures are not lost
+    assert f"cannot write the report into {tmp_path / 'r'}: No space left on device; the " \
+        'table above holds its figures' in err and 'Traceback' not in err
+
+
 @pytest.mark.slow
 def test_a_teacher_checkpoint_of_another_model_is_one_line(tool_and_run, tmp_path, capsys):
     tool, run = tool_and_run

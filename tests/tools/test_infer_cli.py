@@ -191,7 +191,43 @@ def test_an_out_file_under_a_file_is_refused(tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     out = tmp_path / 'file' / 'records.jsonl'
     assert _tool().main(['missing.py', 'missing.pth', str(tmp_path), '--out', str(out)]) == 2
-    assert f'--out {out}: cannot create {tmp_path / "file"}' in capsys.readouterr().err
+    assert f'--out {out}: {tmp_path / "file"} is a file, not a folder' in \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize('outputs, says', [
+    # a label file given as --out became JSON records; an image too
+    (['--out', '{labels}'], '--out {labels} is an input: writing it would replace what is read'),
+    (['--out', '{image}'], '--out {image} is read as an input (below {folder}): writing it'),
+    # the CSV replaced the records, and the summary named both
+    (['--out', '{tmp}/same.out', '--tracks-csv', '{tmp}/same.out'],
+     '--out and --tracks-csv name the same file, {tmp}/same.out: give each its own'),
+    (['--out', '{tmp}/a.jsonl', '--tracks-csv', '{tmp}/a.tracks.jsonl'],
+     "--out's track votes and --tracks-csv name the same file, {tmp}/a.tracks.jsonl"),
+])
+def test_outputs_that_would_replace_an_input_or_each_other_are_refused(tmp_path, capsys,
+                                                                        outputs, says):
+    folder = tmp_path / 'plates'
+    folder.mkdir()
+    (folder / 'a.png').write_bytes(b'image')
+    labels = tmp_path / 'labels.txt'
+    labels.write_text('plates/a.png\tABC\n')
+    names = dict(labels=labels, image=folder / 'a.png', folder=folder, tmp=tmp_path)
+    args = [a.format(**names) for a in outputs]
+    assert _tool().main(['missing.py', 'missing.pth', str(labels), str(folder), *args]) == 2
+    assert says.format(**names) in capsys.readouterr().err
+    assert labels.read_text() == 'plates/a.png\tABC\n'  # nothing read or written
+    assert (folder / 'a.png').read_bytes() == b'image'
+
+
+def test_track_votes_beside_out_that_cannot_be_written_are_refused_before_reading(
+        tmp_path, capsys):
+    """A folder in the way of x.tracks.jsonl was found after the whole run."""
+    (tmp_path / 'r.tracks.jsonl').mkdir()
+    assert _tool().main(['missing.py', 'missing.pth', str(tmp_path), '--out',
+                         str(tmp_path / 'r.jsonl'), '--track']) == 2
+    assert f"--out's track votes {tmp_path / 'r.tracks.jsonl'} is a folder" in \
+        capsys.readouterr().err
 
 
 def test_records_that_cannot_be_written_go_to_stdout(tiny_run, tmp_path, capsys, monkeypatch):
@@ -384,3 +420,38 @@ def test_a_folder_of_many_crops_read_as_a_track_is_noted(tiny_run, tmp_path, cap
     assert _tool().main([tiny_run['config'], tiny_run['student'],
                          osp.join(tiny_run['data'], 'test.txt'), '--track', '--no-progress']) == 0
     assert 'note:' not in capsys.readouterr().err  # a label file's tracks of a few frames
+
+
+@pytest.mark.parametrize('stop, status, said', [('ctrl-c', 130, 'Ctrl-C'),
+                                                ('sigterm', 143, 'SIGTERM')])
+def test_a_stopped_run_writes_the_records_of_the_images_read(tiny_run, tmp_path, capsys,
+                                                            monkeypatch, stop, status, said):
+    """Ctrl-C lost every record read (they are written at the end) and
+    printed a traceback; SIGTERM killed the run as it stood."""
+    import os
+    import signal
+
+    from dld.apis import PlateRecognizer
+    real, calls = PlateRecognizer.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # during the second batch
+            if stop == 'sigterm':
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    out = tmp_path / 'records.jsonl'
+    previous = signal.getsignal(signal.SIGTERM)
+    rc = _tool().main([tiny_run['config'], tiny_run['student'],
+                       osp.join(tiny_run['data'], 'test.txt'), '--out', str(out), '--track',
+                       '--batch-size', '2', '--no-progress'])
+    assert rc == status
+    assert signal.getsignal(signal.SIGTERM) is previous  # the handler is put back
+    records = _read_jsonl(out)
+    assert len(records) == 2 and all(r['error'] is None for r in records)  # the first batch
+    assert len(_read_jsonl(tmp_path / 'records.tracks.jsonl')) >= 1
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    assert f'infer.py: stopped by {said} after 2 of ' in err

@@ -116,3 +116,28 @@ def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(
                          '--cfg-options', f'experiment_name={run_name()}', option])
     assert exit_.value.code == 2
     assert _one_line(capsys, 'train.py').startswith(says)
+
+
+@pytest.mark.parametrize('tool', ['train', 'test', 'flops_accuracy', 'calibrate_reread',
+                                  'infer'])
+def test_a_base_that_is_not_there_or_an_import_that_fails_is_one_line(tmp_path, capsys, tool):
+    """Both were tracebacks (exit 1) from every tool but infer.py, whose line
+    named neither the file listing the base nor the line."""
+    (tmp_path / 'mid.py').write_text("a = 1\n_base_ = ['gone/base.py']\n")
+    (tmp_path / 'mine.py').write_text("_base_ = ['mid.py']\n")
+    (tmp_path / 'imports.py').write_text(
+        "custom_imports = dict(imports=['a_project_not_here.x'], allow_failed_imports=False)\n")
+    extra = {'train': [], 'test': ['w.pth'], 'flops_accuracy': ['w.pth', '--out',
+                                                                str(tmp_path / 'r')],
+             'calibrate_reread': ['w.pth'], 'infer': ['w.pth', str(tmp_path)]}[tool]
+    main = load_script(f'tools/{tool}.py').main
+    for config, says in (('mine.py', f"{tmp_path / 'mid.py'}:2: its _base_ 'gone/base.py' is "
+                          f"not there ({tmp_path / 'gone' / 'base.py'})"),
+                         ('imports.py', f"{tmp_path / 'imports.py'}: its custom_imports failed: "
+                          "No module named 'a_project_not_here'")):
+        try:
+            status = main([str(tmp_path / config), *extra])
+        except SystemExit as exit_:
+            status = exit_.code
+        assert status == 2
+        assert says in _one_line(capsys, f'{tool}.py')
