@@ -14,7 +14,10 @@ model.test_cfg.reread.min_score=P model.test_cfg.reread.scales=[...]`` rereads
 unsure images at larger scales (tools/calibrate_reread.py). Each image gets
 one JSON record (``--out``, one per line) or one printed line; an image that
 cannot be read gets an error record and the rest go on. The exit status is
-non-zero only when every input failed.
+0 when any input was read, 1 when every input failed, 2 for a refused
+argument, a model that cannot be loaded or an output that cannot be
+written, and 130 or 143 when stopped by Ctrl-C or SIGTERM (the records of
+the images read are written first).
 See docs/inference.md.
 """
 import argparse
@@ -54,17 +57,20 @@ def parse_args(argv=None):
     parser.add_argument('--track', action='store_true',
                         help='vote one text per track (folder / label-file track)')
     parser.add_argument('--layouts', nargs='+', metavar='LAYOUT',
-                        help='with --track, only readings that fit one of these plate '
+                        help='(implies --track) only readings that fit one of these plate '
                         'layouts vote, where any does: names (brazilian, mercosur) or '
                         "patterns of L (letter), N (digit), A (either); 'none' votes with "
                         "every reading (default: the config's TrackAccuracyMetric layouts)")
     parser.add_argument('--vote', choices=['text', 'chars'],  # VOTE_METHODS, checked in a test
-                        help="with --track, how frames vote: 'text', whole readings; "
+                        help="(implies --track) how frames vote: 'text', whole readings; "
                         "'chars', characters position by position, weighted by confidence "
                         "(default: the config's TrackAccuracyMetric vote, else 'text')")
     parser.add_argument('--tracks-csv', metavar='FILE',
                         help='write the track votes as `track_id,text,confidence` lines '
                         '(implies --track)')
+    parser.add_argument('--max-pixels', type=int, default=16384 * 16384, metavar='N',
+                        help='refuse larger images (an error record each), before decoding '
+                        '(default: 16384 x 16384)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
@@ -77,6 +83,8 @@ def parse_args(argv=None):
         parser.error(scale_error('--scale', [args.scale]))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.max_pixels < 1:
+        parser.error(f'--max-pixels must be >= 1, got {args.max_pixels}')
     for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):
         if value is not None and not 1 <= value <= MAX_BEAM_WIDTH:
             parser.error(f'{flag} must be from 1 to {MAX_BEAM_WIDTH}, got {value}')
@@ -204,9 +212,11 @@ def _line(rec: dict) -> str:
     if rec['error'] is not None:
         return f"{rec['input']}\tERROR\t{rec['error']}"
     h, w = rec['input_size']
+    # --topk's texts (a record's log-probabilities) at the end: the columns before stay
+    best = ''.join(f'\t{text} ({logp:.3f})' for text, logp in rec.get('topk') or ())
     return (f"{rec['input']}\t{rec['text']}\t{format_confidence(rec['confidence'])}"
             f"\tscale={rec['scale']:g}"
-            f"\t{h}x{w}\t{rec['gflops'] * 1e3:.2f} MFLOPs")
+            f"\t{h}x{w}\t{rec['gflops'] * 1e3:.2f} MFLOPs{best}")
 
 
 def main(argv=None) -> int:
@@ -223,6 +233,7 @@ def main(argv=None) -> int:
             cfg = load_config(args.config, args.cfg_options)
             recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                          batch_size=args.batch_size,
+                                         max_pixels=args.max_pixels,
                                          show_progress=not args.no_progress, amp=args.amp)
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError,
             pickle.UnpicklingError) as err:  # TypeError: a config argument no class takes

@@ -455,3 +455,23 @@ def test_a_stopped_run_writes_the_records_of_the_images_read(tiny_run, tmp_path,
     err = capsys.readouterr().err
     assert 'Traceback' not in err
     assert f'infer.py: stopped by {said} after 2 of ' in err
+
+
+def test_topk_texts_end_the_printed_line_and_max_pixels_is_an_option(tmp_path, capsys):
+    """--topk without --out printed no texts beyond the best; the refusal of
+    a large image said to raise max_pixels, which the command had no way to."""
+    import cv2
+    import numpy as np
+    files = make_attention_dld(str(tmp_path / 'model'))
+    cv2.imwrite(str(tmp_path / 'plate.png'), np.full((20, 60, 3), 128, np.uint8))
+    model = [files['config'], files['checkpoint'], str(tmp_path / 'plate.png'), '--scale',
+             '1', '--no-progress', '--device', 'cpu']
+    assert _tool().main([*model, '--topk', '2']) == 0
+    line = capsys.readouterr().out.splitlines()[0].split('\t')
+    import re
+    assert len(line) == 8 and all(re.fullmatch(r'.* \(-?\d+\.\d{3}\)', c) for c in line[-2:])
+    assert _tool().main([*model, '--max-pixels', '1000']) == 1  # 20 x 60 = 1200
+    assert 'image of 60x20 pixels exceeds the limit of 1000 pixels; crop the plate first or ' \
+        'raise max_pixels (infer.py --max-pixels)' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        _tool().parse_args(['c.py', 'w.pth', 'x.png', '--max-pixels', '0'])
