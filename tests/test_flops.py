@@ -241,3 +241,27 @@ def test_a_scale_the_student_cannot_read_is_named_when_its_flops_are_traced():
     with pytest.raises(RuntimeError, match=r'Tracing the student at scale 0\.3 of '
                                            r'\(48, 144\) \(a 14x43 input\)'):
         ScaleCosts.measure(Student(), rec, None, [1.0, 0.3], (48, 144))
+
+
+def test_a_student_with_a_string_in_its_state_is_told_why_its_trace_failed():
+    """The message put it down to the scale, which was not the cause."""
+    from dld.models.distillers import ScaleCosts
+    rec = _recognizer(ATTENTION_DECODERS[0])
+
+    class Student(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rec = rec
+
+        def get_extra_state(self):
+            return {'name': 'mine'}
+
+        def set_extra_state(self, state):
+            pass
+
+        def forward(self, x, mode='tensor'):
+            return self.rec(x, mode=mode)
+
+    with pytest.raises(RuntimeError, match=r'a Python object in its state, from '
+                                           r'get_extra_state, does not'):
+        ScaleCosts.measure(Student(), rec, None, [1.0], (48, 144))

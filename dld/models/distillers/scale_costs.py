@@ -140,7 +140,10 @@ class ScaleCosts:
                     f'Tracing the student at scale {scale} of {tuple(base_size)} (a {h}x{w} '
                     f'input) for its FLOPs failed: {type(err).__name__}: '
                     f'{str(err).strip().splitlines()[-1] if str(err).strip() else err!r}. '
-                    'Every candidate scale must be an input the student reads.') from err
+                    'A student must read every candidate scale, and trace with '
+                    'torch.jit.trace, by which its FLOPs are counted (a Python object in its '
+                    'state, from get_extra_state, does not: docs/customize.md, '
+                    '"Checkpoints").') from err
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size))
