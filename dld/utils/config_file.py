@@ -1,5 +1,6 @@
 """Reading a config file so that its ``custom_imports`` find a project's package."""
 import importlib.util
+import logging
 import os
 import sys
 from typing import Mapping, Optional
@@ -36,6 +37,11 @@ def read_config(path: str) -> Config:
                               'that lists it') from err
     cfg = FormattedOnceConfig.of(cfg)
     import_custom_modules(cfg, path)
+    from mmengine.logging import print_log
+
+    from .base_variables import unused_overrides
+    for warning in unused_overrides(path, cfg):
+        print_log(warning, logger='current', level=logging.WARNING)
     return cfg
 
 

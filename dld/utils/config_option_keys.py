@@ -73,7 +73,7 @@ def _variable_message(cfg: Mapping, key: str, parts) -> str:
     hold its value, which are likely where the file used it."""
     value = cfg[parts[0]]
     rest = ''.join(f'.{p}' for p in parts[1:])
-    holders = [] if value is None or isinstance(value, bool) else _paths_holding(cfg, value)
+    holders = [] if value is None or isinstance(value, bool) else paths_holding(cfg, value)
     # a number is held by unrelated settings too (3 epochs, 3 input channels):
     # a few holders are all named, many only those named as the variable
     named = [h for h in holders if h.rsplit('.', 1)[-1] == parts[0]]
@@ -86,7 +86,7 @@ def _variable_message(cfg: Mapping, key: str, parts) -> str:
             f'nothing. Set the settings that use it instead{where}')
 
 
-def _paths_holding(cfg: Mapping, value, limit: int = 16) -> list:
+def paths_holding(cfg: Mapping, value, limit: int = 16) -> list:
     """Dotted paths of the runner's settings whose value equals ``value``."""
     found = []
 

@@ -111,3 +111,27 @@ def test_a_syntax_error_names_the_file_of_the_chain_that_holds_it(tmp_path, brok
     with pytest.raises(ConfigFileError) as info:
         read_config(str(tmp_path / 'mine.py'))
     assert str(info.value).startswith(f"{tmp_path / broken}:2: syntax error: ")
+
+
+def test_a_variable_a_base_used_already_is_warned_of_naming_what_holds_its_value(tmp_path):
+    """``data_root = 'data/mine/'`` under a base that built its loaders from
+    its own data_root trained on the base's folder, saying nothing."""
+    from unittest import mock
+    (tmp_path / 'base.py').write_text(
+        "data_root = 'data/synth/'\nepochs = 3\n"
+        'train_dataloader = dict(dataset=dict(data_root=data_root))\n'
+        'train_cfg = dict(max_epochs=epochs, val_interval=3)\n')
+    (tmp_path / 'mine.py').write_text(
+        "_base_ = ['base.py']\ndata_root = 'data/mine/'\nepochs = 5\n")
+    (tmp_path / 'used.py').write_text(  # the file uses its own value: nothing to say
+        "_base_ = ['base.py']\ndata_root = 'data/mine/'\n"
+        'train_dataloader = dict(dataset=dict(data_root=data_root))\n')
+    with mock.patch('mmengine.logging.print_log') as log:
+        read_config(str(tmp_path / 'mine.py'))
+        read_config(str(tmp_path / 'used.py'))
+    said = [c.args[0] for c in log.call_args_list]
+    assert said == [
+        f"{tmp_path / 'mine.py'}:2: data_root='data/mine/' changes nothing the runner reads: "
+        f"{tmp_path / 'base.py'} used its own data_root='data/synth/' when it was read, and "
+        'the settings that hold it keep it (train_dataloader.dataset.data_root). Set those '
+        "instead, e.g. train_dataloader.dataset.data_root='data/mine/'"]

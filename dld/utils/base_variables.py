@@ -1,0 +1,75 @@
+"""A config's variable that changes a base's variable after the base used it.
+
+MMEngine reads each ``_base_`` file on its own: ``data_root = 'data/mine/'``
+in a config whose base built its dataloaders from its own ``data_root``
+leaves them reading the base's folder, and the run goes on with the other
+data, saying nothing (docs/datasets.md says so; users still write it).
+"""
+import ast
+import os
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .config_file import _bases
+from .config_option_keys import OTHER_KEYS, RUNNER_KEYS, paths_holding
+
+
+def _literal_assignments(path: str) -> Dict[str, Tuple[int, Any]]:
+    """``{name: (line, value)}`` of the file's top-level variables whose
+    value is a literal (a path, a number, a tuple of them)."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read(), filename=path)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name):
+            try:
+                found[node.targets[0].id] = (node.lineno, ast.literal_eval(node.value))
+            except ValueError:
+                continue
+    return found
+
+
+def _base_value(path: str, name: str, seen: set) -> Optional[Tuple[str, Any]]:
+    """``(base file, value)`` of the first base of ``path`` (depth first)
+    that assigns ``name`` a literal."""
+    for _, _, base in _bases(path):
+        base = os.path.abspath(base)
+        if base in seen or not os.path.isfile(base):
+            continue
+        seen.add(base)
+        own = _literal_assignments(base)
+        if name in own:
+            return base, own[name][1]
+        found = _base_value(base, name, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def unused_overrides(path: str, cfg: Mapping) -> List[str]:
+    """A warning for each variable of the file ``path`` that a base file
+    sets too, where the runner's settings hold the base's value and none
+    holds the file's: the base used its own when it was read."""
+    try:
+        own = _literal_assignments(path)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    warnings = []
+    for name, (line, value) in own.items():
+        if name.startswith('_') or name in RUNNER_KEYS + OTHER_KEYS or value is None \
+                or isinstance(value, bool):
+            continue
+        base = _base_value(os.path.abspath(path), name, set())
+        if base is None or base[1] == value:
+            continue
+        held = paths_holding(cfg, base[1])
+        if not isinstance(value, str):  # a number is held by unrelated settings too
+            held = [h for h in held if h.rsplit('.', 1)[-1] == name]
+        if not held or paths_holding(cfg, value):
+            continue
+        shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')
+        warnings.append(
+            f'{path}:{line}: {name}={value!r} changes nothing the runner reads: {base[0]} used '
+            f'its own {name}={base[1]!r} when it was read, and the settings that hold it keep '
+            f'it ({shown}). Set those instead, e.g. {held[0]}={value!r}')
+    return warnings
