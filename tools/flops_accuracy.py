@@ -81,7 +81,16 @@ def main(argv=None) -> int:
         # as infer.py says it
         print(f'flops_accuracy.py: cannot load the models: {err}', file=sys.stderr)
         return 2
-    report = evaluator.evaluate()
+    from dld.utils.stop_signals import signal_name, stop_status, terminate_as_interrupt
+    try:
+        with terminate_as_interrupt():
+            report = evaluator.evaluate()
+    except KeyboardInterrupt as stop:  # nothing is written until the end: nothing half
+        print(f'flops_accuracy.py: stopped by {signal_name(stop)}: no report written',
+              file=sys.stderr)
+        return stop_status(stop)
+    for note in report.get('notes', []):  # in report.md too; rows left out are said here
+        print(f'flops_accuracy.py: note: {note}', file=sys.stderr)
     # What the config file alone does not say (a reread cascade, a test set).
     report['inputs']['cfg_options'] = dict(args.cfg_options or {})
     print(markdown_report(report).split('![')[0].rstrip())  # first: a failed write loses none

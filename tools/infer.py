@@ -27,7 +27,6 @@ import json
 import os
 import os.path as osp
 import pickle
-import signal
 import sys
 
 from dld.cli_options import ConfigOptionsAction
@@ -227,6 +226,7 @@ def main(argv=None) -> int:
         return 2
     from dld.apis import PlateRecognizer, ReadingInterrupted, load_config, tracks_path
     from dld.apis.prediction_drawing import format_confidence
+    from dld.utils.stop_signals import signal_name, stop_status, terminate_as_interrupt
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
@@ -243,14 +243,14 @@ def main(argv=None) -> int:
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             result, stopped = recognizer(args.inputs, **kwargs), None
     except ReadingInterrupted as stop:  # what was read is written as a whole run's is
         result, stopped = stop.result, stop
     except KeyboardInterrupt as stop:  # before the first image
-        print(f'infer.py: stopped by {_signal_name(stop)} before any image was read',
+        print(f'infer.py: stopped by {signal_name(stop)} before any image was read',
               file=sys.stderr)
-        return _stop_status(stop)
+        return stop_status(stop)
     records = result['predictions']
 
     if not args.out:  # before any file: a failed write then loses none of them
@@ -314,37 +314,11 @@ def main(argv=None) -> int:
     print(summary, file=sys.stderr)
     _note_large_tracks(result.get('tracks', []))
     if stopped is not None:
-        print(f'infer.py: stopped by {_signal_name(stopped)} after {len(records)} of '
+        print(f'infer.py: stopped by {signal_name(stopped)} after {len(records)} of '
               f'{stopped.total} image(s): the records and track votes given are of those read',
               file=sys.stderr)
-        return _stop_status(stopped)
+        return stop_status(stopped)
     return 0 if ok else 1
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (a job's time limit, ``kill``) stops the reading as Ctrl-C
-    does: the records read so far are written."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _signal_name(stop: KeyboardInterrupt) -> str:
-    return 'SIGTERM' if str(stop) == 'SIGTERM' else 'Ctrl-C'
-
-
-def _stop_status(stop: KeyboardInterrupt) -> int:
-    """The shell's status for the signal: 130 (Ctrl-C), 143 (SIGTERM)."""
-    return 128 + (signal.SIGTERM if str(stop) == 'SIGTERM' else signal.SIGINT)
 
 
 #: More frames than a camera takes of one plate (the ICPR tracks have 5).

@@ -273,6 +273,7 @@ class FlopsAccuracyEvaluator:
         self.costs = self.model.costs
         self.base_size = tuple(self.model.base_size)
         self.scales = sorted({float(s) for s in (scales or self.model.scales)}, reverse=True)
+        self._warn_of_untrained_scales()
         self.has_selector = self.model.selector is not None
         self.paths_teacher = teacher_checkpoint
         self.has_teacher = with_teacher and self._load_teacher(checkpoint, teacher_checkpoint)
@@ -532,6 +533,20 @@ class FlopsAccuracyEvaluator:
                     'the evaluated scales reads more')
             results.append(oracle)
         return self._report(results)
+
+    def _warn_of_untrained_scales(self) -> None:
+        """As infer.py warns of ``--scale``: a scale without BatchNorm
+        statistics of its own reads with the nearest trained one's."""
+        from dld.models.recognizers.text_recognizer import untrained_scale_warning
+        from dld.utils.flops import scale_input_shapes
+        student = self.model.student
+        borrowed = getattr(student, 'borrowed_norm_scale', None)
+        for scale, size in zip(self.scales, scale_input_shapes(self.base_size, self.scales)):
+            nearest = borrowed(size) if borrowed else None
+            if nearest is not None:
+                print_log(untrained_scale_warning(f'--scales {scale:g}', student.scale_norm_scales,
+                                                  nearest), logger='current',
+                          level=logging.WARNING)
 
     def scales_not_candidates(self) -> List[float]:
         """The scales this report reads that the selector cannot choose, descending."""

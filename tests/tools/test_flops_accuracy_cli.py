@@ -138,3 +138,28 @@ def test_a_teacher_checkpoint_of_another_model_is_one_line(tool_and_run, tmp_pat
     assert (f"flops_accuracy.py: cannot load the models: {run['student']} does not hold the "
             "config's teacher") in err
     assert 'Traceback' not in err
+
+
+def test_notes_and_untrained_scales_are_said_and_ctrl_c_is_one_line(tool_and_run, tmp_path,
+                                                                     capsys, monkeypatch):
+    """Rows left out were said in report.md only, a scale without BatchNorm
+    statistics of its own was read silently (infer.py warns), and Ctrl-C
+    was a traceback."""
+    from unittest import mock
+
+    from dld.apis import flops_accuracy
+    tool, run = tool_and_run
+    args = [run['config'], run['student'], '--out', str(tmp_path / 'r'), '--device', 'cpu',
+            '--max-batches', '1']
+    with mock.patch.object(flops_accuracy, 'print_log') as log:
+        assert tool.main([*args, '--scales', '0.7']) == 0
+    warned = [c.args[0] for c in log.call_args_list if 'was trained at' in c.args[0]]
+    assert len(warned) == 1 and warned[0].startswith('--scales 0.7 is none of the scales')
+    err = capsys.readouterr().err
+    assert 'flops_accuracy.py: note: no-KD rows skipped: no --baseline-ckpt given' in err
+    monkeypatch.setattr(flops_accuracy.FlopsAccuracyEvaluator, 'evaluate',
+                        mock.Mock(side_effect=KeyboardInterrupt))
+    assert tool.main([*args, '--out', str(tmp_path / 'stopped')]) == 130
+    err = capsys.readouterr().err
+    assert 'flops_accuracy.py: stopped by Ctrl-C: no report written' in err
+    assert 'Traceback' not in err and not (tmp_path / 'stopped').exists()
