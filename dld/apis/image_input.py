@@ -11,7 +11,11 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from dld.datasets.transforms.loading import IMAGE_EXTENSIONS, decode_plate_image
+from dld.datasets.transforms.loading import (
+    IMAGE_EXTENSIONS,
+    decode_plate_image,
+    opencv_refusal,
+)
 from dld.utils.folder_walk import walk_following_links
 
 #: File name endings taken as label files (one track a line, see
@@ -62,7 +66,7 @@ def read_image_file(path: str, color_type: str = 'color',
             raise ImageInputError(path, f'no such file, but {head} is one: a label after a '
                                   'space? A label file puts a TAB between the image paths '
                                   'and the label')
-        raise ImageInputError(path, 'no such file')
+        raise ImageInputError(path, 'no such file or folder')
     if osp.isdir(path):
         raise ImageInputError(path, 'is a folder, not an image')
     try:
@@ -92,7 +96,7 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
     try:
         img = decode_plate_image(buf, color_type)
     except cv2.error as err:
-        raise ImageInputError(source, _cv2_reason(err)) from None
+        raise ImageInputError(source, opencv_refusal(err)) from None
     if img is None:
         # A '.csv' of one's own dataset, say: say what inputs can be.
         # (bytes given in memory have no name to judge by)
@@ -105,13 +109,6 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
             f'file{hint}')
     return normalize_image(img, source, color_type=color_type, max_pixels=max_pixels)
 
-
-def _cv2_reason(err: Exception) -> str:
-    """What an OpenCV decoding failure means to the user."""
-    if 'CV_IO_MAX_IMAGE_PIXELS' in str(err):
-        return ("image exceeds OpenCV's decoding limit (CV_IO_MAX_IMAGE_PIXELS, "
-                'about 1 Gpixel); crop the plate first')
-    return f'cannot decode: OpenCV failed ({str(err).strip().splitlines()[-1]})'
 
 
 def _check_header_size(buf: bytes, source: str, max_pixels: int) -> None:

@@ -303,7 +303,11 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
     kwargs: dict = dict(label_dataset_cfg or {})
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
                   frames='all', load_hr=stream == 'hr', allow_empty_text=True, test_mode=True,
-                  strict=False, pipeline=[], serialize_data=False, lazy_init=True,
+                  strict=False, serialize_data=False, lazy_init=True,
+                  # built, never run: it tells the set which frames the model
+                  # reads, so an LR-only line for an HR model says so
+                  pipeline=[dict(type='LoadPlateImages', with_lr=stream == 'lr',
+                                 with_hr=stream == 'hr')],
                   # A missing image becomes that item's error when it is read,
                   # so one absent file does not turn the whole list into one.
                   check_files=False)
@@ -343,12 +347,25 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
                                  frame_idx=int(info.get('frame_idx') or 0),
                                  annotation=info.get('annotation')),
                        line_track(str(info['track_id'])))))
+    _warn_if_no_image_is_there(path, [item.path for _, (item, _) in lines])
     # refused lines come where they are, so the records read in the file's order
     lines.extend(refused(err) for err in dataset.bad_annotations)
     if not lines:
         return [(InputItem(source=path, error='label file lists no usable image'), None)]
     lines.sort(key=lambda line_item: line_item[0])  # stable: a line's frames stay in order
     return [item for _, item in lines]
+
+
+def _warn_if_no_image_is_there(label_file: str, paths: List[str]) -> None:
+    """One warning where none of a label file's images is there: paths
+    read from another folder than the file's (each image's 'no such file'
+    record said nothing of where they were looked for)."""
+    from mmengine.logging import print_log
+    if paths and not any(osp.exists(p) for p in paths):
+        print_log(f'{label_file}: none of the {len(paths)} image(s) it lists is there, read '
+                  f'relative to its folder {osp.dirname(osp.abspath(label_file))} (a label '
+                  f"file's paths are relative to the file's own folder), e.g. {paths[0]}",
+                  logger='current', level=logging.WARNING)
 
 
 def _line_number(where: Optional[str]) -> int:

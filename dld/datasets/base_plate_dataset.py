@@ -367,7 +367,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     exists = (loader.file_exists(path) if loader is not None
                               else osp.isfile(path))
                     if not exists:
-                        missing.append(f"{path} ({info.get('annotation') or info['track_id']})")
+                        folder = ', a folder' if osp.isdir(path) else ''
+                        missing.append(f"{path} ({info.get('annotation') or info['track_id']}"
+                                       f'{folder})')
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''

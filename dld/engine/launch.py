@@ -230,9 +230,8 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
         # where it was raised: a bug's line is diagnosable without a rerun
         frame = traceback.extract_tb(err.__traceback__)[-1]
-        print(f'{tool}: {what}{text} ({type(err).__name__} at {below(frame.filename)}:'
-              f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)', file=sys.stderr)
-        sys.exit(2)
+        refuse(f'{tool}: {what}{text} ({type(err).__name__} at {below(frame.filename)}:'
+               f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)')
 
 
 
@@ -254,8 +253,21 @@ def data_errors_exit(tool: str) -> Iterator[None]:
         message = data_error_message(err)
         if message is None:
             raise
-        print(f'{tool}: {message}', file=sys.stderr)
-        sys.exit(2)
+        refuse(f'{tool}: {message}')
+
+
+def refuse(line: str) -> None:
+    """End the tool with ``line`` on stderr and exit status 2, the line
+    also in the run's log file where there is one (the file held the run's
+    start and then nothing of why it stopped)."""
+    print(line, file=sys.stderr)
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()  # a run's, with its file, once it is made
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.emit(logger.makeRecord(logger.name, logging.ERROR, __file__, 0, line,
+                                           None, None))
+    sys.exit(2)
 
 
 def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
@@ -288,10 +300,9 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
             source = getattr(dataset, 'ann_file', '') or getattr(dataset, 'data_root', '')
             setting = ('its LoadPlateImages has with_hr=False' if gives else
                        'load_hr=False' if hasattr(dataset, 'load_hr') else 'with_hr=False')
-            print(f'{tool}: the DLD teacher reads the HR frames, but the training set '
-                  f'{type(dataset).__name__}({source}) gives none ({setting}): give the '
-                  "tracks' HR frames and drop that setting", file=sys.stderr)
-            sys.exit(2)
+            refuse(f'{tool}: the DLD teacher reads the HR frames, but the training set '
+                   f'{type(dataset).__name__}({source}) gives none ({setting}): give the '
+                   "tracks' HR frames and drop that setting")
 
 
 def data_error_message(err: BaseException) -> Optional[str]:

@@ -23,6 +23,10 @@ def read_config(path: str) -> Config:
     installed package of the same name keeps precedence. The config formats
     its text once (:class:`~dld.utils.formatted_config.FormattedOnceConfig`).
     """
+    if not str(path).lower().endswith(('.py', '.json', '.yml', '.yaml')):  # MMEngine's
+        # refusal named no file: 'Only py/yml/yaml/json type are supported now!'
+        raise ConfigFileError(f'{path}: a config is a Python file (.py; MMEngine reads .json, '
+                              '.yml and .yaml too)')
     try:
         cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as err:

@@ -236,7 +236,7 @@ def test_a_label_after_a_space_is_pointed_out(tmp_path):
     cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((8, 24, 3), np.uint8))
     with pytest.raises(ImageInputError, match=r'a label after a space\?.*TAB'):
         read_image_file(str(tmp_path / 'a.png AB12'))
-    with pytest.raises(ImageInputError, match=r'no such file$'):
+    with pytest.raises(ImageInputError, match=r'no such file or folder$'):
         read_image_file(str(tmp_path / 'b.png AB12'))
 
 
@@ -311,3 +311,4 @@ def test_an_unknown_color_type_is_refused():
 def test_big_endian_uint16_arrays_are_scaled_down_too():
     array = np.array([[0, 256, 32768, 65535]], '>u2')
     assert normalize_image(array, 'a')[0, :, 0].tolist() == [0, 1, 128, 255]
+

@@ -105,6 +105,24 @@ def test_a_label_file_without_hr_frames_is_an_error_item_a_line_on_the_hr_stream
     items = expand_inputs(str(path), stream='hr')
     assert [i.source for i in items] == [f'{path}:1', f'{path}:2']
     assert all('LR-only track' in i.error and i.path is None for i in items)
+    # the error named load_hr=False, no setting of inference: it says what the model reads
+    assert "this set reads the HR crop only (its LoadPlateImages has with_lr=False: a " \
+        "teacher, or the efficiency setting's student); give the track's HR frames" \
+        in items[0].error and 'load_hr' not in items[0].error
+
+
+def test_a_label_file_none_of_whose_images_is_there_says_where_they_were_looked_for(
+        label_file):
+    """Each image's 'no such file' record said nothing of the folder its
+    path was read from (the label file's own)."""
+    from unittest import mock
+    with mock.patch('mmengine.logging.print_log') as log:
+        expand_inputs(label_file)
+    said = [c.args[0] for c in log.call_args_list if 'none of the' in c.args[0]]
+    first = osp.join(osp.dirname(label_file), 'a/lr-1.png')
+    assert said == [f'{label_file}: none of the 4 image(s) it lists is there, read relative to '
+                    f"its folder {osp.dirname(label_file)} (a label file's paths are relative to "
+                    f"the file's own folder), e.g. {first}"]
 
 
 def test_a_label_file_that_cannot_be_read_is_one_error_item(tmp_path):

@@ -115,7 +115,11 @@ def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(
         train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path / 'w'),
                          '--cfg-options', f'experiment_name={run_name()}', option])
     assert exit_.value.code == 2
-    assert _one_line(capsys, 'train.py').startswith(says)
+    line = _one_line(capsys, 'train.py')
+    assert line.startswith(says)
+    # the run's log file says why it stopped (it held the start and then nothing)
+    [log] = (tmp_path / 'w').glob('*/*.log')
+    assert line in log.read_text()
 
 
 @pytest.mark.parametrize('tool', ['train', 'test', 'flops_accuracy', 'calibrate_reread',

@@ -135,3 +135,12 @@ def test_a_variable_a_base_used_already_is_warned_of_naming_what_holds_its_value
         f"{tmp_path / 'base.py'} used its own data_root='data/synth/' when it was read, and "
         'the settings that hold it keep it (train_dataloader.dataset.data_root). Set those '
         "instead, e.g. train_dataloader.dataset.data_root='data/mine/'"]
+
+
+def test_a_config_that_is_no_python_file_is_named(tmp_path):
+    """MMEngine said 'Only py/yml/yaml/json type are supported now!', naming no file."""
+    from dld.utils.config_file import ConfigFileError
+    (tmp_path / 'labels.txt').write_text('a.png\tABC\n')
+    with pytest.raises(ConfigFileError, match=rf"^{tmp_path / 'labels.txt'}: a config is a "
+                                              r'Python file \(\.py'):
+        read_config(str(tmp_path / 'labels.txt'))

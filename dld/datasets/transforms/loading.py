@@ -34,11 +34,19 @@ def read_plate_image(path: str, color_type: str = 'color',
     try:
         img = decode_plate_image(buf, color_type)
     except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV decodes
-        reason = getattr(err, 'err', None) or str(err).strip()
-        raise ImageLoadError(path, f'cannot decode image (OpenCV refused it: {reason})') from err
+        raise ImageLoadError(path, opencv_refusal(err)) from err
     if img is None:
         raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
     return img
+
+
+def opencv_refusal(err: Exception) -> str:
+    """What an OpenCV decoding failure means to the user (inference and
+    the datasets say it alike)."""
+    if 'CV_IO_MAX_IMAGE_PIXELS' in str(err):
+        return ("image exceeds OpenCV's decoding limit (CV_IO_MAX_IMAGE_PIXELS, "
+                'about 1 Gpixel); crop the plate first')
+    return f'cannot decode: OpenCV failed ({str(err).strip().splitlines()[-1]})'
 
 
 def decode_plate_image(buf: bytes, color_type: str = 'color') -> Optional[np.ndarray]:
