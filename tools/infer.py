@@ -82,6 +82,9 @@ def parse_args(argv=None):
         parser.error(scale_error('--scale', [args.scale]))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    for flag, path in (('--out', args.out), ('--tracks-csv', args.tracks_csv)):
+        if path == '-':  # it wrote a file named '-'
+            parser.error(f'{flag} -: give a file; without --out the records are printed')
     if args.max_pixels < 1:
         parser.error(f'--max-pixels must be >= 1, got {args.max_pixels}')
     for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):

@@ -110,7 +110,7 @@ def resolve_device(device: Union[str, torch.device, None] = None) -> torch.devic
             torch.empty(1, device=dev)
         except (RuntimeError, AssertionError, AttributeError, ImportError) as err:
             # its first line: torch goes on with its dispatcher's every backend
-            first = (str(err).splitlines() or [type(err).__name__])[0]
+            first = (str(err).splitlines() or [type(err).__name__])[0].split('. ')[0]
             raise ValueError(f'device {device!r} is not available here: {first}') from None
     return dev
 

@@ -475,3 +475,11 @@ def test_topk_texts_end_the_printed_line_and_max_pixels_is_an_option(tmp_path, c
         'raise max_pixels (infer.py --max-pixels)' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         _tool().parse_args(['c.py', 'w.pth', 'x.png', '--max-pixels', '0'])
+
+
+def test_an_out_of_a_dash_is_refused_not_written_as_a_file_named_dash(capsys):
+    for flag in ('--out', '--tracks-csv'):
+        with pytest.raises(SystemExit) as info:
+            _tool().parse_args(['c.py', 'w.pth', 'x.png', flag, '-'])
+        assert info.value.code == 2
+        assert f'{flag} -: give a file' in capsys.readouterr().err
