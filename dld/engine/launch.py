@@ -296,7 +296,8 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
     for dataset in nested_datasets(runner.train_dataloader.dataset):
         loader = getattr(dataset, '_image_loader', lambda: None)()
         gives = getattr(dataset, 'load_hr', getattr(dataset, 'with_hr', True))
-        if not gives or loader is not None and not loader.with_hr:
+        # with_hr=None: HR frames where the set gives them
+        if not gives or loader is not None and loader.with_hr is False:
             source = getattr(dataset, 'ann_file', '') or getattr(dataset, 'data_root', '')
             setting = ('its LoadPlateImages has with_hr=False' if gives else
                        'load_hr=False' if hasattr(dataset, 'load_hr') else 'with_hr=False')

@@ -105,7 +105,7 @@ def test_a_dld_teacher_without_hr_frames_is_refused_before_training(tmp_path, ca
 
     def runner(teacher_input, load_hr):
         sets = [PairedPlateDataset(data_root=str(tmp_path), ann_file=f'{split}.txt',
-                                   load_hr=hr, pipeline=[])
+                                   load_hr=hr, pipeline=[dict(type='LoadPlateImages')])
                 for split, hr in (('train', True), ('val', load_hr))]
         return SimpleNamespace(model=SimpleNamespace(teacher_input=teacher_input),
                                train_dataloader=SimpleNamespace(dataset=ConcatDataset(sets)))
