@@ -306,7 +306,11 @@ def main(argv=None) -> int:
                     f'({teacher * 1e3:.2f} MFLOPs)')
     summary += _read_right(records, result.get('tracks', []))
     if result['num_failed']:
-        summary += f'; {result["num_failed"]} failed (see their error records)'
+        # a refused label line is one record, however many images it lists
+        lines = sum('label line not read' in (r['error'] or '') for r in records)
+        whole = (f'; {lines} of them a label line refused whole, its images not counted'
+                 if lines else '')
+        summary += f'; {result["num_failed"]} failed (see their error records{whole})'
     if args.out:
         summary += f'; records in {args.out}'
     votes = [path for path, what, _, _ in outputs if what == 'the track votes']

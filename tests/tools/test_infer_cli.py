@@ -483,3 +483,13 @@ def test_an_out_of_a_dash_is_refused_not_written_as_a_file_named_dash(capsys):
             _tool().parse_args(['c.py', 'w.pth', 'x.png', flag, '-'])
         assert info.value.code == 2
         assert f'{flag} -: give a file' in capsys.readouterr().err
+
+
+def test_the_summary_says_a_refused_label_line_is_one_record(tiny_run, tmp_path, capsys):
+    """'0/2 image(s) read' for two lines of five images each read as two images."""
+    labels = tmp_path / 'labels.txt'
+    labels.write_text('t/lr-1.png,t/lr-2.png,t/lr-3.png\tAB\tC\nu/lr-1.png\tAB\tC\n')
+    assert _tool().main([tiny_run['config'], tiny_run['student'], str(labels),
+                         '--no-progress']) == 1
+    assert '0/2 image(s) read; 2 failed (see their error records; 2 of them a label line ' \
+        'refused whole, its images not counted)' in capsys.readouterr().err
