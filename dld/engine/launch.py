@@ -228,8 +228,12 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
             raise
         # a KeyError's str() quotes its message; DLD's hinted ones do not
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
-        # where it was raised: a bug's line is diagnosable without a rerun
-        frame = traceback.extract_tb(err.__traceback__)[-1]
+        # where it was raised: a bug's line is diagnosable without a rerun;
+        # inside an installed library (MMEngine's registry), the last line of
+        # DLD's or the user's code that called it says more
+        frames = traceback.extract_tb(err.__traceback__)
+        ours = [f for f in frames if not _installed(f.filename)]
+        frame = (ours or frames)[-1]
         refuse(f'{tool}: {what}{text} ({type(err).__name__} at {below(frame.filename)}:'
                f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)')
 
@@ -254,6 +258,20 @@ def data_errors_exit(tool: str) -> Iterator[None]:
         if message is None:
             raise
         refuse(f'{tool}: {message}')
+
+
+def _installed(filename: str) -> bool:
+    """Whether ``filename`` is an installed library's (site-packages, the
+    standard library), not DLD's or a project's."""
+    import sysconfig
+
+    import dld
+    path = osp.abspath(filename)
+    if path.startswith(osp.dirname(osp.abspath(dld.__file__)) + os.sep):
+        return False  # DLD's, installed or not
+    parts = path.split(os.sep)
+    return ('site-packages' in parts or 'dist-packages' in parts
+            or path.startswith(sysconfig.get_paths()['stdlib'] + os.sep))
 
 
 def refuse(line: str) -> None:

@@ -90,6 +90,18 @@ def test_a_setting_refused_while_the_runner_is_built_is_one_line(error, says, ca
         raise error
 
 
+def test_an_error_raised_in_a_library_is_placed_at_the_line_that_called_it(capsys,
+                                                                           monkeypatch):
+    """MMEngine's registry refusing a type was placed in build_functions.py."""
+    from mmengine.registry import Registry
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+    with pytest.raises(SystemExit), build_errors_exit('train.py'):
+        Registry('x').build(dict())  # raises inside mmengine
+    err = capsys.readouterr().err
+    assert err.startswith('train.py: the config cannot be built: ')
+    assert re.search(r'at (\S*/)?test_data_errors_exit\.py:\d+; DLD_TRACEBACK', err), err
+
+
 def test_a_dld_teacher_without_hr_frames_is_refused_before_training(tmp_path, capsys):
     """load_hr=False, which an LR-only track's error suggests, built fine
     and then failed in the first step: 'DLD training needs the HR stream'."""
