@@ -61,12 +61,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from dld.datasets.lrlpr_track_dataset import find_track_folders
+    from dld.datasets.lrlpr_track_dataset import find_track_folders, no_lr_frames, track_frame
     from dld.utils.atomic_file import write_text_atomic
     if not osp.isdir(args.data_root):
         print(f'split_tracks.py: {args.data_root} is not a folder', file=sys.stderr)
         return 2
-    tracks = [osp.relpath(t, args.data_root) for t in find_track_folders(args.data_root)]
+    tracks, unreadable = [], []
+    for folder in find_track_folders(args.data_root):
+        names = os.listdir(folder)
+        if any((track_frame(n) or ('', ))[0] == 'lr' for n in names):
+            tracks.append(osp.relpath(folder, args.data_root))
+        else:  # the datasets refuse it: listed, it would stop the set that reads the list
+            unreadable.append(f'{osp.relpath(folder, args.data_root)} ({no_lr_frames(names)})')
+    if unreadable:
+        more = f'; and {len(unreadable) - 5} more' if len(unreadable) > 5 else ''
+        print(f'split_tracks.py: left out {len(unreadable)} track folder(s) without lr-* '
+              f"frames: {'; '.join(unreadable[:5])}{more}", file=sys.stderr)
     if not tracks:
         print(f'split_tracks.py: no track folder (one holding lr-* frames) below '
               f'{args.data_root}', file=sys.stderr)

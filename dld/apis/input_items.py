@@ -247,7 +247,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
         frames = {f: track_frame(osp.basename(f)) for f in names}
-        if not is_track_folder(os.listdir(folder)):
+        if not is_track_folder(folder, os.listdir(folder)):
             items.extend((InputItem(source=f, path=f), track) for f in names)
             continue
         # lr-K and hr-K are two views of one frame: the model reads one of them.

@@ -26,12 +26,23 @@ def track_frame(name: str) -> Optional[Tuple[str, int]]:
     return m.group(1).lower(), int(m.group(2))
 
 
-def is_track_folder(filenames) -> bool:
-    """Whether a folder of these files is meant as a track: it holds a frame
-    or an ``annotations.json``. One without ``lr-*`` frames is then refused
-    (or skipped and counted), not passed over: its frames named otherwise
-    (``lr_001.png``), or HR frames alone, would be a track lost silently."""
-    return any(n == 'annotations.json' or track_frame(n) is not None for n in filenames)
+def is_track_folder(folder: str, filenames) -> bool:
+    """Whether a folder of these files is meant as a track: it holds a frame,
+    or an ``annotations.json`` with a ``plate_text`` (a COCO or CVAT
+    export's ``annotations.json`` beside plain images is no track). One
+    without ``lr-*`` frames is then refused (or skipped and counted), not
+    passed over: its frames named otherwise (``lr_001.png``), or HR frames
+    alone, would be a track lost silently."""
+    if any(track_frame(n) is not None for n in filenames):
+        return True
+    if 'annotations.json' not in filenames:
+        return False
+    try:
+        with open(osp.join(folder, 'annotations.json'), 'rb') as f:
+            ann = json.loads(f.read().decode('utf-8-sig'))
+    except (OSError, ValueError):  # unreadable: not taken for a track's
+        return False
+    return isinstance(ann, dict) and 'plate_text' in ann
 
 
 def no_lr_frames(filenames, shown: int = 3) -> str:
@@ -43,8 +54,8 @@ def no_lr_frames(filenames, shown: int = 3) -> str:
     if not images:
         return 'it holds no image'
     more = f' and {len(images) - shown} more' if len(images) > shown else ''
-    return (f"its images are named otherwise ({', '.join(images[:shown])}{more}): frames are "
-            f"lr-<N> and hr-<N> with an image ending ({' '.join(IMAGE_EXTENSIONS)})")
+    return (f"its images are named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
+            f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
 
 
 def read_plate_text(ann_path: str) -> Optional[str]:
@@ -84,7 +95,7 @@ def find_track_folders(root: str) -> List[str]:
     Symlinked folders (a scenario linked in from elsewhere) are tracks too;
     a link back up the tree is walked once."""
     return sorted(dirpath for dirpath, _, filenames in walk_following_links(root)
-                  if is_track_folder(filenames))
+                  if is_track_folder(dirpath, filenames))
 
 
 @DATASETS.register_module()

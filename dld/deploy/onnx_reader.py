@@ -55,8 +55,23 @@ def _no_lr_frames(names: List[str], shown: int = 3) -> str:
     if not images:
         return 'it holds no image'
     more = f' and {len(images) - shown} more' if len(images) > shown else ''
-    return (f"its images are named otherwise ({', '.join(images[:shown])}{more}): frames are "
-            f"lr-<N> and hr-<N> with an image ending ({' '.join(IMAGE_EXTENSIONS)})")
+    return (f"its images are named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
+            f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
+
+
+def _is_track_folder(folder: str, names: List[str]) -> bool:
+    """As DLD's ``is_track_folder``: a frame, or an ``annotations.json``
+    with a ``plate_text``."""
+    if any(_track_frame(n) is not None for n in names):
+        return True
+    if 'annotations.json' not in names:
+        return False
+    try:
+        with open(osp.join(folder, 'annotations.json'), 'rb') as f:
+            ann = json.loads(f.read().decode('utf-8-sig'))
+    except (OSError, ValueError):
+        return False
+    return isinstance(ann, dict) and 'plate_text' in ann
 
 ImageLike = Union[str, os.PathLike, np.ndarray, bytes]
 #: The encoded image kinds read as one image each (a request's body).
@@ -485,7 +500,7 @@ def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Opt
             found += 1
             frames = {n: _track_frame(n) for n in names}
             listed = os.listdir(folder)
-            if not any(frames.values()) and 'annotations.json' not in listed:
+            if not _is_track_folder(folder, listed):
                 out += [(osp.join(folder, n), None) for n in names]
                 continue
             chosen = sorted((k[1], n) for n, k in frames.items() if k and k[0] == frame)

@@ -612,11 +612,14 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
     root = tmp_path / 'plates'
     for name in ('track_1/lr-002.png', 'track_1/lr-1.png', 'track_1/hr-1.png',
                  'hr_only/hr-1.png', 'twice/lr-1.png', 'bmp/lr-001.bmp', 'bmp/hr-001.bmp',
-                 'misnamed/lr_001.png', 'misnamed/hr_001.png', 'misnamed/annotations.json',
+                 'misnamed/lr_001.png', 'misnamed/hr_001.png', 'coco/img_1.png',
                  'twice/lr-001.jpg', 'loose/b.jpg', 'loose/a.png',
                  '.ipynb_checkpoints/a-checkpoint.png', '../outside/c.png'):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b'')
+    (root / 'misnamed' / 'annotations.json').write_text('{"plate_text": "ABC1234"}')
+    # an export's annotations.json beside plain images: no track
+    (root / 'coco' / 'annotations.json').write_text('{"images": [], "annotations": []}')
     (root / 'linked').symlink_to(tmp_path / 'outside')
     (tmp_path / 'empty').mkdir()
     given = [str(root), str(tmp_path / 'empty'), str(tmp_path / 'one.png')]
@@ -636,10 +639,11 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
     # read by the LR model)
     assert [s for s in found if '/bmp/' in s] == [str(root / 'bmp' / 'lr-001.bmp')]
     assert found[str(root / 'misnamed')] == (
-        'track folder without lr-* frames (its images are named otherwise (hr_001.png, '
-        'lr_001.png): frames are lr-<N> and hr-<N> with an image ending (.png .jpg .jpeg '
-        '.bmp .tif .tiff .webp .ppm .pgm .pbm .jp2)): this model reads the LR frame of each '
+        'track folder without lr-* frames (its images are named otherwise, e.g. hr_001.png, '
+        'lr_001.png: a frame is lr-<N> or hr-<N> with an image ending, .png .jpg .jpeg '
+        '.bmp .tif .tiff .webp .ppm .pgm .pbm .jp2): this model reads the LR frame of each '
         'track')
+    assert found[str(root / 'coco' / 'img_1.png')] is None  # read
     assert found[str(root / 'twice')] == \
         'track folder with frame number(s) [1] twice (lr-001.jpg, lr-1.png)'
 
@@ -768,3 +772,15 @@ def test_an_option_given_for_nothing_is_an_argument_error(given, needs, capsys):
     assert info.value.code == 2 and needs in capsys.readouterr().err
     args = tool.parse_args(['c.py', 'w.pth', '--out-dir', 'x', '--int8'])
     assert (args.calib_count, args.int8_max_drop) == (tool.CALIB_COUNT, tool.INT8_MAX_DROP)
+
+
+def test_the_readers_copies_of_the_track_folder_rules_are_dlds():
+    """The reader imports no DLD, so it keeps copies: they must not drift."""
+    from dld.datasets.lrlpr_track_dataset import no_lr_frames, track_frame
+    from dld.datasets.transforms.loading import IMAGE_EXTENSIONS
+    from dld.deploy import onnx_reader
+    assert onnx_reader.IMAGE_EXTENSIONS == IMAGE_EXTENSIONS
+    names = ['lr-001.bmp', 'HR-2.jpg', 'lr_001.png', 'lr-3.gif', 'hr-004.png', 'a.txt']
+    assert [onnx_reader._track_frame(n) for n in names] == [track_frame(n) for n in names]
+    for listing in (names[2:3], names[4:], ['a.txt'], ['x.png', 'y.png', 'z.png', 'w.png']):
+        assert onnx_reader._no_lr_frames(listing) == no_lr_frames(listing)

@@ -198,15 +198,15 @@ def test_frames_of_any_image_ending_are_read_and_a_labelled_folder_without_lr_fr
     d = icpr_root / 'train' / 'Scenario-D' / 'track_00004'
     png_writer(str(d / 'hr-001.png'), 40, 84)
     with pytest.raises(PlateAnnotationError, match=(
-            r'track_00003: no lr-\* frames \(its images are named otherwise \(lr_001\.png\): '
-            r'frames are lr-<N> and hr-<N> with an image ending \(\.png \.jpg')):
+            r'track_00003: no lr-\* frames \(its images are named otherwise, e\.g\. lr_001\.png: '
+            r'a frame is lr-<N> or hr-<N> with an image ending, \.png \.jpg')):
         LRLPRTrackDataset(data_root=str(icpr_root), frames='all')
     ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all', strict=False)
     assert len(ds) == 11 and ds.num_bad_annotations == 2  # skipped, counted
     assert [str(e) for e in ds.bad_annotations] == [
-        f'{c}: no lr-* frames (its images are named otherwise (lr_001.png): frames are lr-<N> '
-        'and hr-<N> with an image ending (.png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm '
-        '.pbm .jp2))',
+        f'{c}: no lr-* frames (its images are named otherwise, e.g. lr_001.png: a frame is '
+        'lr-<N> or hr-<N> with an image ending, .png .jpg .jpeg .bmp .tif .tiff .webp .ppm '
+        '.pgm .pbm .jp2)',
         f'{d}: no lr-* frames (its hr-* frames have no LR frames to pair with)']
 
 

@@ -76,3 +76,15 @@ def test_a_split_that_holds_out_no_track_is_refused(tmp_path, capsys):
     assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.1']) == 2
     assert 'holds out none' in capsys.readouterr().err
     assert not (root / 'splits').exists()
+
+
+def test_a_track_folder_without_lr_frames_is_left_out_and_named(tmp_path, capsys):
+    """It went into a list, whose set then refused it when built."""
+    root = _release(tmp_path / 'train')
+    hr_only = root / 'Scenario-A' / 'Brazilian' / 'track_00099'
+    write_png(str(hr_only / 'hr-001.png'), 64, 192)
+    assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.3']) == 0
+    listed = _lines(root / 'splits' / 'train.txt') + _lines(root / 'splits' / 'val.txt')
+    assert len(listed) == sum(GROUPS.values()) and 'Scenario-A/Brazilian/track_00099' not in listed
+    assert ('left out 1 track folder(s) without lr-* frames: Scenario-A/Brazilian/track_00099 '
+            '(its hr-* frames have no LR frames to pair with)') in capsys.readouterr().err
