@@ -30,14 +30,22 @@ def _literal_assignments(path: str) -> Dict[str, Tuple[int, Any]]:
 
 
 def _base_value(path: str, name: str, seen: set) -> Optional[Tuple[str, Any]]:
-    """``(base file, value)`` of the first base of ``path`` (depth first)
-    that assigns ``name`` a literal."""
-    for _, _, base in _bases(path):
+    """``(base file, value)`` of the first Python base of ``path`` (depth
+    first) that assigns ``name`` a literal; a base that is YAML or JSON, or
+    cannot be parsed, is passed over."""
+    try:
+        bases = list(_bases(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for _, _, base in bases:
         base = os.path.abspath(base)
-        if base in seen or not os.path.isfile(base):
+        if base in seen or not base.endswith('.py') or not os.path.isfile(base):
             continue
         seen.add(base)
-        own = _literal_assignments(base)
+        try:
+            own = _literal_assignments(base)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
         if name in own:
             return base, own[name][1]
         found = _base_value(base, name, seen)
@@ -50,9 +58,11 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
     """A warning for each variable of the file ``path`` that a base file
     sets too, where the runner's settings hold the base's value and none
     holds the file's: the base used its own when it was read."""
+    if not str(path).endswith('.py'):
+        return []
     try:
         own = _literal_assignments(path)
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return []
     warnings = []
     for name, (line, value) in own.items():
@@ -69,7 +79,7 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
             continue
         shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')
         warnings.append(
-            f'{path}:{line}: {name}={value!r} changes nothing the runner reads: {base[0]} used '
-            f'its own {name}={base[1]!r} when it was read, and the settings that hold it keep '
-            f'it ({shown}). Set those instead, e.g. {held[0]}={value!r}')
+            f'{path}:{line}: {name}={value!r} does not reach the settings of {base[0]}, which '
+            f'used its own {name}={base[1]!r} when it was read: {shown} still hold(s) '
+            f'{base[1]!r}. Set those instead, e.g. {held[0]}={value!r}')
     return warnings

@@ -23,7 +23,7 @@ def read_config(path: str) -> Config:
     installed package of the same name keeps precedence. The config formats
     its text once (:class:`~dld.utils.formatted_config.FormattedOnceConfig`).
     """
-    if not str(path).lower().endswith(('.py', '.json', '.yml', '.yaml')):  # MMEngine's
+    if not str(path).endswith(('.py', '.json', '.yml', '.yaml')):  # MMEngine's
         # refusal named no file: 'Only py/yml/yaml/json type are supported now!'
         raise ConfigFileError(f'{path}: a config is a Python file (.py; MMEngine reads .json, '
                               '.yml and .yaml too)')
@@ -113,6 +113,8 @@ def _find_missing_base(path: str, seen: set) -> Optional[tuple]:
     except SyntaxError:
         return None
     for line, written, base in bases:
+        if '::' in written:  # a package's config ('mmdet::...'): MMEngine finds it
+            continue
         if not os.path.isfile(base):
             return path, line, written, os.path.normpath(base)
         found = _find_missing_base(base, seen)

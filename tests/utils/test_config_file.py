@@ -131,10 +131,14 @@ def test_a_variable_a_base_used_already_is_warned_of_naming_what_holds_its_value
         read_config(str(tmp_path / 'used.py'))
     said = [c.args[0] for c in log.call_args_list]
     assert said == [
-        f"{tmp_path / 'mine.py'}:2: data_root='data/mine/' changes nothing the runner reads: "
-        f"{tmp_path / 'base.py'} used its own data_root='data/synth/' when it was read, and "
-        'the settings that hold it keep it (train_dataloader.dataset.data_root). Set those '
-        "instead, e.g. train_dataloader.dataset.data_root='data/mine/'"]
+        f"{tmp_path / 'mine.py'}:2: data_root='data/mine/' does not reach the settings of "
+        f"{tmp_path / 'base.py'}, which used its own data_root='data/synth/' when it was read: "
+        "train_dataloader.dataset.data_root still hold(s) 'data/synth/'. Set those instead, "
+        "e.g. train_dataloader.dataset.data_root='data/mine/'"]
+    # a YAML base (and JSON) is passed over, not parsed as Python
+    (tmp_path / 'base.yaml').write_text('data_root: data/base/\nitems:\n  - a\n')
+    (tmp_path / 'yaml_based.py').write_text("_base_ = ['base.yaml']\ndata_root = 'data/mine/'\n")
+    read_config(str(tmp_path / 'yaml_based.py'))
 
 
 def test_a_config_that_is_no_python_file_is_named(tmp_path):
