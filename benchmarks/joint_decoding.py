@@ -70,13 +70,9 @@ def warn_of_untrained_scale(student, base_size, scale: float) -> None:
     """As PlateRecognizer warns of ``--scale``: a scale without BatchNorm
     statistics of its own reads with the nearest trained one's."""
     from dld.models.recognizers.text_recognizer import untrained_scale_warning
-    from dld.utils.flops import scale_input_shapes
-    borrowed = getattr(student, 'borrowed_norm_scale', None)
-    nearest = borrowed(scale_input_shapes(tuple(base_size), [float(scale)])[0]) if borrowed \
-        else None
-    if nearest is not None:
-        print('joint_decoding.py: ' + untrained_scale_warning(
-            f'scale {scale:g}', student.scale_norm_scales, nearest), file=sys.stderr)
+    warning = untrained_scale_warning(student, base_size, scale, f'scale {scale:g}')
+    if warning:
+        print(f'joint_decoding.py: {warning}', file=sys.stderr)
 
 
 @torch.no_grad()

@@ -57,20 +57,13 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    import torch
-
+def _evaluate(args, cfg, device: str):
+    """The report's figures; None where the models cannot be loaded (said)."""
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
-    from dld.apis.model_loading import CheckpointMismatchError, load_config
-    from dld.apis.report_writing import markdown_report, write_report
+    from dld.apis.model_loading import CheckpointMismatchError
     from dld.engine.checkpoint import CheckpointReadError
-    from dld.engine.launch import config_errors_exit
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    with config_errors_exit('flops_accuracy.py'):
-        cfg = load_config(args.config, args.cfg_options)
     try:
-        evaluator = FlopsAccuracyEvaluator(
+        evaluator = FlopsAccuracyEvaluator(  # reads the test set, once for every row
             cfg, args.checkpoint, teacher_checkpoint=args.teacher_ckpt,
             baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
             baseline_name=args.baseline_name,
@@ -80,15 +73,35 @@ def main(argv=None) -> int:
         # a model, checkpoint or setting the report cannot read: one line,
         # as infer.py says it
         print(f'flops_accuracy.py: cannot load the models: {err}', file=sys.stderr)
+        return None
+    return evaluator.evaluate()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from dld.apis.model_loading import load_config
+    from dld.apis.report_writing import markdown_report, write_report
+    from dld.engine.launch import config_errors_exit
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    with config_errors_exit('flops_accuracy.py'):
+        cfg = load_config(args.config, args.cfg_options)
+    from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
+    with signals_as_one_stop() as stopping:
+        try:
+            report = _evaluate(args, cfg, device)
+        except (KeyboardInterrupt, RuntimeError) as err:  # reading the test set too
+            name = stop_signal(err)  # a loader worker killed by a group SIGTERM too
+            if name is None:
+                raise
+            stopping.append(name)
+            # nothing is written until the end: nothing half
+            print(f'flops_accuracy.py: stopped by {said(name)}: no report written',
+                  file=sys.stderr)
+            return stop_status(name)
+    if report is None:
         return 2
-    from dld.utils.stop_signals import signal_name, stop_status, terminate_as_interrupt
-    try:
-        with terminate_as_interrupt():
-            report = evaluator.evaluate()
-    except KeyboardInterrupt as stop:  # nothing is written until the end: nothing half
-        print(f'flops_accuracy.py: stopped by {signal_name(stop)}: no report written',
-              file=sys.stderr)
-        return stop_status(stop)
     for note in report.get('notes', []):  # in report.md too; rows left out are said here
         print(f'flops_accuracy.py: note: {note}', file=sys.stderr)
     # What the config file alone does not say (a reread cascade, a test set).

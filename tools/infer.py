@@ -31,6 +31,7 @@ import sys
 
 from dld.cli_options import ConfigOptionsAction
 from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
+from dld.utils.stop_signals import said, stop_signal, stop_status
 
 
 def parse_args(argv=None):
@@ -67,9 +68,9 @@ def parse_args(argv=None):
     parser.add_argument('--tracks-csv', metavar='FILE',
                         help='write the track votes as `track_id,text,confidence` lines '
                         '(implies --track)')
-    parser.add_argument('--max-pixels', type=int, default=16384 * 16384, metavar='N',
-                        help='refuse larger images (an error record each), before decoding '
-                        '(default: 16384 x 16384)')
+    parser.add_argument('--max-pixels', type=_max_pixels, default=16384 * 16384, metavar='N',
+                        help="refuse larger images (an error record each), before decoding: "
+                        "a number >= 1 (1e9 too) or 'none' (default: 16384 x 16384)")
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
@@ -85,8 +86,6 @@ def parse_args(argv=None):
     for flag, path in (('--out', args.out), ('--tracks-csv', args.tracks_csv)):
         if path == '-':  # it wrote a file named '-'
             parser.error(f'{flag} -: give a file; without --out the records are printed')
-    if args.max_pixels < 1:
-        parser.error(f'--max-pixels must be >= 1, got {args.max_pixels}')
     for flag, value in (('--beam-width', args.beam_width), ('--topk', args.topk)):
         if value is not None and not 1 <= value <= MAX_BEAM_WIDTH:
             parser.error(f'{flag} must be from 1 to {MAX_BEAM_WIDTH}, got {value}')
@@ -105,6 +104,19 @@ def parse_args(argv=None):
         except ValueError as err:
             parser.error(f'--layouts: {err}')
     return args
+
+
+def _max_pixels(text: str):
+    """``--max-pixels``: a number >= 1, or ``none`` for no limit."""
+    if text.lower() == 'none':
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float('nan')
+    if not value >= 1 or value == float('inf'):  # nan too
+        raise argparse.ArgumentTypeError(f"a number >= 1 or 'none', got {text!r}")
+    return int(value)
 
 
 def _write_jsonl(path: str, records) -> None:
@@ -177,6 +189,20 @@ def _unwritable_outputs(args) -> list:
         input_kinds=IMAGE_EXTENSIONS)
 
 
+def _note_drawings_below_inputs(args) -> None:
+    """Drawings written into an input folder are read as plates by the next
+    run over it: said, not refused (the folder may be read once only)."""
+    if not args.vis:
+        return
+    vis = osp.realpath(args.vis)
+    for given in args.inputs:
+        folder = osp.realpath(given)
+        if osp.isdir(folder) and (vis == folder or vis.startswith(folder + os.sep)):
+            print(f'infer.py: note: --vis {args.vis} is in the input folder {given}: a later run '
+                  'over that folder reads the drawings as plates', file=sys.stderr)
+            return
+
+
 def _relative_cost(mean: float, teacher: float) -> str:
     """``'75.6% less than'``, ``'as much as'`` (the teacher itself, to the
     rounding) or, where the selector's cost tips it over, ``'0.1% more than'``."""
@@ -227,9 +253,9 @@ def main(argv=None) -> int:
     if problems:
         print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)
         return 2
-    from dld.apis import PlateRecognizer, ReadingInterrupted, load_config, tracks_path
-    from dld.apis.prediction_drawing import format_confidence
-    from dld.utils.stop_signals import signal_name, stop_status, terminate_as_interrupt
+    _note_drawings_below_inputs(args)
+    from dld.apis import PlateRecognizer, load_config
+    from dld.utils.stop_signals import signals_as_one_stop
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
@@ -243,17 +269,24 @@ def main(argv=None) -> int:
         # ImportError: a config's custom_imports not found from here
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
         return 2
+    # a second Ctrl-C while what was read is written is ignored
+    with signals_as_one_stop():
+        return _read_and_write(args, recognizer)
+
+
+def _read_and_write(args, recognizer) -> int:
+    from dld.apis import ReadingInterrupted, tracks_path
+    from dld.apis.prediction_drawing import format_confidence
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
     try:
-        with terminate_as_interrupt():
-            result, stopped = recognizer(args.inputs, **kwargs), None
+        result, stopped = recognizer(args.inputs, **kwargs), None
     except ReadingInterrupted as stop:  # what was read is written as a whole run's is
         result, stopped = stop.result, stop
-    except KeyboardInterrupt as stop:  # before the first image
-        print(f'infer.py: stopped by {signal_name(stop)} before any image was read',
-              file=sys.stderr)
-        return stop_status(stop)
+    except KeyboardInterrupt as stop:  # while the inputs were listed
+        name = stop_signal(stop)
+        print(f'infer.py: stopped by {said(name)}: no image was read', file=sys.stderr)
+        return stop_status(name)
     records = result['predictions']
 
     if not args.out:  # before any file: a failed write then loses none of them
@@ -297,7 +330,8 @@ def main(argv=None) -> int:
             return 2
 
     ok = [r for r in records if r['error'] is None]
-    summary = f'{len(ok)}/{len(records)} image(s) read'
+    summary = f'{len(ok)}/{len(records)} image(s) read' + (
+        f' (stopped: {stopped.total} asked)' if stopped is not None else '')
     if ok:
         mean = sum(r['gflops'] for r in ok) / len(ok)
         teacher = ok[0]['gflops_teacher']
@@ -321,10 +355,11 @@ def main(argv=None) -> int:
     print(summary, file=sys.stderr)
     _note_large_tracks(result.get('tracks', []))
     if stopped is not None:
-        print(f'infer.py: stopped by {signal_name(stopped)} after {len(records)} of '
-              f'{stopped.total} image(s): the records and track votes given are of those read',
-              file=sys.stderr)
-        return stop_status(stopped)
+        name = stop_signal(stopped)
+        print(f'infer.py: stopped by {said(name)} after {len(records)} of {stopped.total} '
+              'image(s): the records and track votes given are of those read (a track cut '
+              'short is voted over its frames read)', file=sys.stderr)
+        return stop_status(name)
     return 0 if ok else 1
 
 

@@ -22,6 +22,7 @@ random weights. A DLD config is built without its teacher checkpoint
 every weight it needs.
 """
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -51,11 +52,13 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
+    refuse,
 )
 from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
+from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
 
 
 def parse_args(argv=None):
@@ -219,12 +222,12 @@ def main(argv=None) -> dict:
         except (OSError, RuntimeError, pickle.UnpicklingError) as err:
             # missing, truncated, unsafe or of another model: one line, as
             # infer.py says it
-            print(f'test.py: cannot load the checkpoint: {err}', file=sys.stderr)
-            sys.exit(2)
-        build_data_loops(runner, 'test.py', ('test_loop', ))
-        with loader_workers_stopped(runner), data_errors_exit('test.py'):
-            part = bool(args.max_batches) and _read_part(runner, args.max_batches)
-            metrics = to_jsonable(runner.test())
+            refuse(f'test.py: cannot load the checkpoint: {err}')
+        with loader_workers_stopped(runner), stop_on_signals():
+            build_data_loops(runner, 'test.py', ('test_loop', ))
+            with data_errors_exit('test.py'):
+                part = bool(args.max_batches) and _read_part(runner, args.max_batches)
+                metrics = to_jsonable(runner.test())
     if part:  # a part of the test set: the file says so
         metrics['max_batches'] = args.max_batches
     metrics.update(left_out(runner.test_dataloader.dataset))
@@ -235,6 +238,23 @@ def main(argv=None) -> dict:
         print_log(f'Metrics written to {args.out}', logger='current')
     finish_run()
     return metrics
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """Ctrl-C or SIGTERM (a job's time limit) ends the test with one line
+    and the shell's status for the signal; nothing is written until the
+    end, so nothing half (it was a traceback, or a silent death)."""
+    with signals_as_one_stop() as stopping:
+        try:
+            yield
+        except (KeyboardInterrupt, RuntimeError) as err:
+            name = stop_signal(err)  # a loader worker killed by a group SIGTERM too
+            if name is None:
+                raise
+            stopping.append(name)
+            print(f'test.py: stopped by {said(name)}: no metrics written', file=sys.stderr)
+            sys.exit(stop_status(name))
 
 
 def left_out(dataset) -> dict:

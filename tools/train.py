@@ -8,16 +8,13 @@ Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 import argparse
 import contextlib
 import pickle
-import re
-import signal
 import sys
-from typing import Optional
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import get_world_size
 from mmengine.logging import print_log
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 
 # Importing dld.engine (here and through dld.apis) installs the checkpoint
 # allow-list and weights-only loader before any checkpoint (`load_from`,
@@ -37,6 +34,7 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
+    refuse,
     relax_deterministic_algorithms,
 )
 from dld.engine.lr_schedule_options import (
@@ -48,6 +46,7 @@ from dld.engine.runner_settings import ConfigSettingError
 from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
+from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
 
 
 def parse_args(argv=None):
@@ -200,14 +199,14 @@ def main(argv=None) -> None:
             check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,
                 pickle.UnpicklingError) as err:  # unreadable, unsafe or not a checkpoint
-            print(f'train.py: {err}', file=sys.stderr)
-            sys.exit(2)
-        build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
-        check_teacher_gets_hr(runner, 'train.py')
+            refuse(f'train.py: {err}')
         relax_deterministic_algorithms(cfg)
-        warn_if_not_annealed(runner)
         # inside: the workers' exit codes are read before they are stopped
         with loader_workers_stopped(runner), stop_on_signals(runner):
+            # the sets are built (a scan of many track folders) inside too
+            build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
+            check_teacher_gets_hr(runner, 'train.py')
+            warn_if_not_annealed(runner)
             with data_errors_exit('train.py'):
                 runner.train()
     finish_run()
@@ -220,61 +219,23 @@ def stop_on_signals(runner: Runner):
     discarded, the loader's workers stopped), with one line saying where it
     stopped and what ``--resume`` continues from, and the shell's exit status
     for the signal (143; Ctrl-C 130). It died at once, saying nothing, its
-    workers left running.
-
-    A SIGTERM to the whole process group (torchrun passing it on, ``kill --
-    -PGID``, Slurm's ``scancel``) reaches the data loader's workers too, and
-    PyTorch may report their death before this process's own signal: that
-    is the same stop."""
-    stopping = []
-
-    def interrupt(signum, frame):
-        if not stopping:  # once: a second signal must not break the clean-up
-            stopping.append(signal.Signals(signum).name)
-            raise KeyboardInterrupt(stopping[0])
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    except (KeyboardInterrupt, RuntimeError) as err:
-        name = _stop_signal(err, _loader_worker_exit_codes(runner))
-        if name is None:
-            raise
-        stopping.append(name)  # a signal arriving now is the same stop
-        last = runner.message_hub.get_info('last_ckpt')
-        print(f'train.py: stopped by {"Ctrl-C" if name == "SIGINT" else name} at epoch '
-              f'{runner.epoch + 1}, iteration {runner.iter + 1}; '
-              + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'),
-              file=sys.stderr)
-        sys.exit(128 + signal.Signals[name].value)  # the shell's status for that signal
-    finally:
-        if previous is not None:  # None: a handler installed outside Python
-            signal.signal(signal.SIGTERM, previous)
-
-
-#: PyTorch's errors for a data loader worker that died: "is killed by signal:
-#: Terminated" where it names the signal, "exited unexpectedly" where the main
-#: process was waiting for a batch (the worker's exit code then tells).
-WORKER_TERMINATED = re.compile(r'DataLoader worker \(pid \d+\) is killed by signal: Terminated')
-WORKER_EXITED = re.compile(r'DataLoader worker \(pid\(s\) ([\d, ]+)\) exited unexpectedly')
-
-
-def _stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Optional[str]:
-    """The signal that stopped the run (``'SIGTERM'``, ``'SIGINT'``), None
-    where ``err`` is no stop; ``exit_codes``: the loader workers' by pid."""
-    if isinstance(err, KeyboardInterrupt):
-        return str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
-    seen = set()
-    while err is not None and id(err) not in seen:  # the error and what it was raised from
-        text = str(err)
-        exited = WORKER_EXITED.search(text)
-        if WORKER_TERMINATED.search(text) or exited and any(
-                (exit_codes or {}).get(int(pid)) == -signal.SIGTERM
-                for pid in exited.group(1).split(',')):
-            return 'SIGTERM'
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return None
+    workers left running. A worker killed by a SIGTERM to the process group
+    is the same stop (:func:`~dld.utils.stop_signals.stop_signal`)."""
+    with signals_as_one_stop() as stopping:
+        try:
+            yield
+        except (KeyboardInterrupt, RuntimeError) as err:
+            name = stop_signal(err, _loader_worker_exit_codes(runner))
+            if name is None:
+                raise
+            stopping.append(name)  # a signal arriving now is the same stop
+            last = runner.message_hub.get_info('last_ckpt')
+            where = (f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
+                     if isinstance(runner._train_loop, BaseLoop) else 'before training')
+            print(f'train.py: stopped by {said(name)} {where}; '
+                  + (f'--resume continues from {last}.' if last else
+                     'no checkpoint was saved yet.'), file=sys.stderr)
+            sys.exit(stop_status(name))
 
 
 def _loader_worker_exit_codes(runner: Runner) -> dict:

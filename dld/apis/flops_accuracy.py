@@ -538,15 +538,11 @@ class FlopsAccuracyEvaluator:
         """As infer.py warns of ``--scale``: a scale without BatchNorm
         statistics of its own reads with the nearest trained one's."""
         from dld.models.recognizers.text_recognizer import untrained_scale_warning
-        from dld.utils.flops import scale_input_shapes
-        student = self.model.student
-        borrowed = getattr(student, 'borrowed_norm_scale', None)
-        for scale, size in zip(self.scales, scale_input_shapes(self.base_size, self.scales)):
-            nearest = borrowed(size) if borrowed else None
-            if nearest is not None:
-                print_log(untrained_scale_warning(f'--scales {scale:g}', student.scale_norm_scales,
-                                                  nearest), logger='current',
-                          level=logging.WARNING)
+        for scale in self.scales:
+            warning = untrained_scale_warning(self.model.student, self.base_size, scale,
+                                              f'--scales {scale:g}')
+            if warning:
+                print_log(warning, logger='current', level=logging.WARNING)
 
     def scales_not_candidates(self) -> List[float]:
         """The scales this report reads that the selector cannot choose, descending."""

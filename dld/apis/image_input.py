@@ -138,13 +138,13 @@ def _check_header_size(buf: bytes, source: str, max_pixels: int) -> None:
         size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
         raise ImageInputError(
             source, f'image of {size} exceeds the limit of {max_pixels} pixels; '
-            'crop the plate first or raise max_pixels (infer.py --max-pixels)') from None
+            'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)') from None
     except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
         return
     if w * h > max_pixels:
         raise ImageInputError(
             source, f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; '
-            'crop the plate first or raise max_pixels (infer.py --max-pixels)')
+            'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)')
 
 
 def _bomb_pixels(err: Exception) -> Optional[int]:

@@ -158,16 +158,13 @@ class PlateRecognizer(BaseInferencer):
     def _warn_if_untrained_scale(self, scale: Optional[float]) -> None:
         """Once per scale: a student with BatchNorm statistics per trained
         scale reads another with the nearest one's, silently otherwise."""
-        borrowed = getattr(self.recognizer, 'borrowed_norm_scale', None)
-        if scale is None or borrowed is None or scale in self._untrained_scales_said:
+        if scale is None or scale in self._untrained_scales_said:
             return
-        from dld.utils.flops import scale_input_shapes
         self._untrained_scales_said.add(scale)
-        size, = scale_input_shapes(self.base_size, [float(scale)])
-        nearest = borrowed(size)
-        if nearest is not None:
-            print_log(untrained_scale_warning(f'scale {scale:g}', self.recognizer.scale_norm_scales,
-                                              nearest), logger='current', level=logging.WARNING)
+        warning = untrained_scale_warning(self.recognizer, self.base_size, scale,
+                                          f'scale {scale:g}')
+        if warning:
+            print_log(warning, logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------ building
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):

@@ -295,9 +295,16 @@ def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
     (``load_hr=False`` under a pipeline that reads HR frames). MMEngine
     builds them inside ``runner.train()``, where such errors were a
     traceback of hundreds of lines; it reuses the loops built here."""
-    with build_errors_exit(tool, 'a dataset cannot be built: '), data_errors_exit(tool):
-        for loop in loops:
+    for loop in loops:
+        what = LOOP_PARTS.get(loop, loop)
+        with build_errors_exit(tool, f'the {what} cannot be built: '), data_errors_exit(tool):
             getattr(runner, loop)
+
+
+#: What each loop is built from, as its refusal names it.
+LOOP_PARTS = dict(train_loop='training loop (train_dataloader, train_cfg)',
+                  val_loop='validation loop (val_dataloader, val_evaluator, val_cfg)',
+                  test_loop='test loop (test_dataloader, test_evaluator, test_cfg)')
 
 
 def check_teacher_gets_hr(runner, tool: str) -> None:

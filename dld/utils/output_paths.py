@@ -89,12 +89,12 @@ def clashes(files: List[Tuple[str, str, str]], inputs: Iterable[str] = (),
         for flag, path, _ in files:
             real = osp.realpath(path)
             if real == real_in:
-                where = 'an input'
+                problems.append(f'{flag} {path} is an input: writing it would replace what is '
+                                'read; give another file')
             elif (input_kinds and osp.isdir(real_in) and real.startswith(real_in + os.sep)
                   and real.lower().endswith(input_kinds)):
-                where = f'read as an input (below {given})'
-            else:
-                continue
-            problems.append(f'{flag} {path} is {where}: writing it would replace what is '
-                            'read; give another file')
+                problems.append(
+                    f'{flag} {path} is an image below the input folder {given}: '
+                    + ('writing it would replace what is read' if osp.exists(real) else
+                       'a run over that folder would read it as a plate') + '; give another file')
     return problems

@@ -163,3 +163,10 @@ def test_notes_and_untrained_scales_are_said_and_ctrl_c_is_one_line(tool_and_run
     err = capsys.readouterr().err
     assert 'flops_accuracy.py: stopped by Ctrl-C: no report written' in err
     assert 'Traceback' not in err and not (tmp_path / 'stopped').exists()
+    # while the test set is read (the long part): a SIGTERM to the process
+    # group kills the loader's workers first
+    killed = RuntimeError('DataLoader worker (pid 5) is killed by signal: Terminated.')
+    monkeypatch.setattr(flops_accuracy, 'CachedTestSet', mock.Mock(side_effect=killed))
+    assert tool.main([*args, '--out', str(tmp_path / 'stopped')]) == 143
+    assert 'flops_accuracy.py: stopped by SIGTERM: no report written' in \
+        capsys.readouterr().err

@@ -198,7 +198,10 @@ def test_an_out_file_under_a_file_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize('outputs, says', [
     # a label file given as --out became JSON records; an image too
     (['--out', '{labels}'], '--out {labels} is an input: writing it would replace what is read'),
-    (['--out', '{image}'], '--out {image} is read as an input (below {folder}): writing it'),
+    (['--out', '{image}'], '--out {image} is an image below the input folder {folder}: '
+     'writing it would replace what is read'),
+    (['--out', '{folder}/new.png'], '--out {folder}/new.png is an image below the input folder '
+     '{folder}: a run over that folder would read it as a plate'),
     # the CSV replaced the records, and the summary named both
     (['--out', '{tmp}/same.out', '--tracks-csv', '{tmp}/same.out'],
      '--out and --tracks-csv name the same file, {tmp}/same.out: give each its own'),
@@ -472,9 +475,13 @@ def test_topk_texts_end_the_printed_line_and_max_pixels_is_an_option(tmp_path, c
     assert len(line) == 8 and all(re.fullmatch(r'.* \(-?\d+\.\d{3}\)', c) for c in line[-2:])
     assert _tool().main([*model, '--max-pixels', '1000']) == 1  # 20 x 60 = 1200
     assert 'image of 60x20 pixels exceeds the limit of 1000 pixels; crop the plate first or ' \
-        'raise max_pixels (infer.py --max-pixels)' in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        _tool().parse_args(['c.py', 'w.pth', 'x.png', '--max-pixels', '0'])
+        'raise the limit (max_pixels; infer.py --max-pixels)' in capsys.readouterr().out
+    for given, value in (('1e9', 10 ** 9), ('none', None), ('2000', 2000)):
+        assert _tool().parse_args(['c.py', 'w.pth', 'x.png', '--max-pixels', given]) \
+            .max_pixels == value
+    for bad in ('0', 'inf', 'nan', 'abc'):
+        with pytest.raises(SystemExit):
+            _tool().parse_args(['c.py', 'w.pth', 'x.png', '--max-pixels', bad])
 
 
 def test_an_out_of_a_dash_is_refused_not_written_as_a_file_named_dash(capsys):
@@ -493,3 +500,13 @@ def test_the_summary_says_a_refused_label_line_is_one_record(tiny_run, tmp_path,
                          '--no-progress']) == 1
     assert '0/2 image(s) read; 2 failed (see their error records; 2 of them a label line ' \
         'refused whole, its images not counted)' in capsys.readouterr().err
+
+
+def test_drawings_into_an_input_folder_are_noted(tmp_path, capsys):
+    from argparse import Namespace
+    tool = _tool()
+    tool._note_drawings_below_inputs(Namespace(vis=str(tmp_path / 'vis'), inputs=[str(tmp_path)]))
+    assert f'--vis {tmp_path / "vis"} is in the input folder {tmp_path}' in capsys.readouterr().err
+    tool._note_drawings_below_inputs(Namespace(vis=str(tmp_path / 'vis'),
+                                               inputs=[str(tmp_path / 'a.png')]))
+    assert capsys.readouterr().err == ''

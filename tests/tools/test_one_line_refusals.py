@@ -105,7 +105,8 @@ def test_a_config_that_is_not_python_is_one_line_naming_its_file(tmp_path, capsy
     ('train_dataloader.dataset.ann_file=nope.txt',
      "train.py: Label file not found: '"),
     ('val_dataloader.dataset.load_hr=False',
-     "train.py: a dataset cannot be built: PairedPlateDataset: the pipeline's "
+     'train.py: the validation loop (val_dataloader, val_evaluator, val_cfg) cannot be built: '
+     "PairedPlateDataset: the pipeline's "
      'LoadPlateImages(with_hr=True) reads HR frames, but this set gives it none'),
 ])
 def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(

@@ -390,3 +390,23 @@ def test_a_test_set_that_cannot_be_built_is_one_line(tiny_teacher_config, test_t
     [line] = [x for x in err.splitlines() if x.startswith('test.py: ')]
     assert line.startswith("test.py: Label file not found: '") and \
         "nope.txt' (ann_file, read below data_root=" in line
+
+
+def test_ctrl_c_or_sigterm_ends_the_test_in_one_line_writing_nothing(
+        tiny_teacher_config, test_tool, trained, run_name, tmp_path, capsys, monkeypatch):
+    """It was a traceback (Ctrl-C) or a silent death (SIGTERM)."""
+    import os
+    import signal
+
+    from mmengine.runner import Runner
+
+    def stopped(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(Runner, 'test', stopped)
+    out = tmp_path / 'metrics.json'
+    with pytest.raises(SystemExit) as exit_:
+        test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),
+                        '--out', str(out), '--cfg-options', f'experiment_name={run_name()}'])
+    assert exit_.value.code == 143 and not out.exists()
+    err = capsys.readouterr().err
+    assert 'test.py: stopped by SIGTERM: no metrics written' in err and 'Traceback' not in err

@@ -561,16 +561,17 @@ def test_sigterm_to_the_process_group_stops_the_run_as_sigterm_does(
     assert 'Traceback' not in err
 
 
-def test_a_worker_terminated_while_the_run_waits_for_a_batch_is_a_sigterm_stop(train_tool):
+def test_a_worker_terminated_while_the_run_waits_for_a_batch_is_a_sigterm_stop():
     """PyTorch then raises "exited unexpectedly" from the worker's own error."""
+    from dld.utils.stop_signals import stop_signal
     try:
         try:
             raise RuntimeError('DataLoader worker (pid 15291) is killed by signal: Terminated.')
         except RuntimeError as killed:
             raise RuntimeError('DataLoader worker (pid(s) 15291) exited unexpectedly') from killed
     except RuntimeError as err:
-        assert train_tool._stop_signal(err) == 'SIGTERM'
+        assert stop_signal(err) == 'SIGTERM'
     exited = RuntimeError('DataLoader worker (pid(s) 7, 9) exited unexpectedly')
-    assert train_tool._stop_signal(exited, {7: 0, 9: -15}) == 'SIGTERM'
-    assert train_tool._stop_signal(exited, {7: 0, 9: -9}) is None  # killed for memory, say
-    assert train_tool._stop_signal(KeyboardInterrupt()) == 'SIGINT'
+    assert stop_signal(exited, {7: 0, 9: -15}) == 'SIGTERM'
+    assert stop_signal(exited, {7: 0, 9: -9}) is None  # killed for memory, say
+    assert stop_signal(KeyboardInterrupt()) == 'SIGINT'

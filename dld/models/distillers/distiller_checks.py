@@ -12,7 +12,6 @@ import torch.nn as nn
 from mmengine.logging import print_log
 
 from dld.models.recognizers.text_recognizer import untrained_scale_warning
-from dld.utils.flops import scale_input_shapes
 
 #: Each string setting and the values it takes.
 CHOICES = dict(
@@ -55,13 +54,10 @@ def warn_of_force_scale(test_cfg: dict, student, base_size: Sequence[int]) -> No
     force = test_cfg.get('force_scale')
     if force is None:
         return
-    [size] = scale_input_shapes(tuple(base_size), [float(force)])
-    borrowed = getattr(student, 'borrowed_norm_scale', None)  # a custom student may lack it
-    nearest = borrowed(size) if borrowed else None
-    if nearest is not None:
-        print_log(untrained_scale_warning(f'model.test_cfg.force_scale={force:g}',
-                                          student.scale_norm_scales, nearest),
-                  logger='current', level=logging.WARNING)
+    warning = untrained_scale_warning(student, base_size, force,
+                                      f'model.test_cfg.force_scale={force:g}')
+    if warning:
+        print_log(warning, logger='current', level=logging.WARNING)
     if test_cfg.get('reread'):
         print_log(f'model.test_cfg.force_scale={force:g} reads every image once at that scale, '
                   'so model.test_cfg.reread is not used', logger='current',

@@ -355,9 +355,21 @@ class TextRecognizer(BaseModel):
         return data_samples
 
 
-def untrained_scale_warning(what: str, trained: Sequence[float], nearest: float) -> str:
-    """The one wording of ``TextRecognizer.borrowed_norm_scale``'s warning."""
-    return (f"{what} is none of the scales the student was trained at "
-            f"({', '.join(f'{s:g}' for s in trained)}): it reads there with the BatchNorm "
-            f'statistics of {nearest:g}, the nearest, and may read far worse than at a '
-            'trained scale')
+def untrained_scale_warning(recognizer, base_size: Sequence[int], scale: float,
+                            what: str) -> Optional[str]:
+    """The warning for reading ``recognizer`` at ``scale`` of ``base_size``
+    where that scale has no BatchNorm statistics of its own
+    (:meth:`TextRecognizer.borrowed_norm_scale`), else None; ``what`` names
+    the setting (``'--scale 0.7'``). Inference, the config's
+    ``force_scale``, the report and the benchmarks warn by it."""
+    borrowed = getattr(recognizer, 'borrowed_norm_scale', None)  # a custom one may lack it
+    if borrowed is None:
+        return None
+    [size] = scale_input_shapes(tuple(base_size), [float(scale)])
+    nearest = borrowed(size)
+    if nearest is None:
+        return None
+    trained = ', '.join(f'{s:g}' for s in recognizer.scale_norm_scales)
+    return (f'{what} is none of the scales the student was trained at ({trained}): it reads '
+            f'there with the BatchNorm statistics of {nearest:g}, the nearest, and may read '
+            'far worse than at a trained scale')
