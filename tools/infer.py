@@ -107,15 +107,16 @@ def parse_args(argv=None):
 
 
 def _max_pixels(text: str):
-    """``--max-pixels``: a number >= 1, or ``none`` for no limit."""
-    if text.lower() == 'none':
+    """``--max-pixels``: a whole number >= 1 (``1e9`` too), or ``none`` or
+    ``inf`` for no limit."""
+    if text.lower() in ('none', 'inf'):
         return None
     try:
         value = float(text)
     except ValueError:
         value = float('nan')
-    if not value >= 1 or value == float('inf'):  # nan too
-        raise argparse.ArgumentTypeError(f"a number >= 1 or 'none', got {text!r}")
+    if not value >= 1 or value == float('inf') or value != int(value):  # nan too
+        raise argparse.ArgumentTypeError(f"a whole number >= 1, or 'none', got {text!r}")
     return int(value)
 
 
@@ -254,39 +255,58 @@ def main(argv=None) -> int:
         print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)
         return 2
     _note_drawings_below_inputs(args)
-    from dld.apis import PlateRecognizer, load_config
+    from dld.apis import ReadingInterrupted
     from dld.utils.stop_signals import signals_as_one_stop
+    with signals_as_one_stop() as stop:
+        try:
+            recognizer = _load(args)
+            if recognizer is None:
+                return 2
+            try:
+                result, stopped = _read(args, recognizer), None
+            except ReadingInterrupted as interrupted:  # written as a whole run's is
+                result, stopped = interrupted.result, interrupted
+        except KeyboardInterrupt as err:  # while the model loads or the inputs are listed
+            name = stop_signal(err)
+            print(f'infer.py: stopped by {said(name)}: no image was read', file=sys.stderr)
+            return stop_status(name)
+        stop.defer = True  # a signal now waits until what was read is written
+        status = _write(args, result, stopped)
+    if stop and stopped is None:
+        print(f'infer.py: stopped by {said(stop.names[0])} once every image was read: the '
+              'records are written', file=sys.stderr)
+        return stop_status(stop.names[0])
+    return status
+
+
+def _load(args):
+    """The PlateRecognizer of the config and checkpoint; None where it cannot
+    be loaded (said)."""
+    from dld.apis import PlateRecognizer, load_config
     try:
         # MMEngine prints its loading messages to stdout; stdout is for results.
         with contextlib.redirect_stdout(sys.stderr):
             cfg = load_config(args.config, args.cfg_options)
-            recognizer = PlateRecognizer(cfg, args.checkpoint, device=args.device,
-                                         batch_size=args.batch_size,
-                                         max_pixels=args.max_pixels,
-                                         show_progress=not args.no_progress, amp=args.amp)
+            return PlateRecognizer(cfg, args.checkpoint, device=args.device,
+                                   batch_size=args.batch_size, max_pixels=args.max_pixels,
+                                   show_progress=not args.no_progress, amp=args.amp)
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError,
             pickle.UnpicklingError) as err:  # TypeError: a config argument no class takes
         # ImportError: a config's custom_imports not found from here
         print(f'infer.py: cannot load the model: {err}', file=sys.stderr)
-        return 2
-    # a second Ctrl-C while what was read is written is ignored
-    with signals_as_one_stop():
-        return _read_and_write(args, recognizer)
+        return None
 
 
-def _read_and_write(args, recognizer) -> int:
-    from dld.apis import ReadingInterrupted, tracks_path
+def _read(args, recognizer) -> dict:
+    return recognizer(args.inputs, scale=args.scale, beam_width=args.beam_width,
+                      topk=args.topk, vis_dir=args.vis, track=args.track,
+                      layouts=args.layouts, vote=args.vote)
+
+
+def _write(args, result: dict, stopped) -> int:
+    """Print or write the records and votes, then the summary; the status."""
+    from dld.apis import tracks_path
     from dld.apis.prediction_drawing import format_confidence
-    kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
-                  vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
-    try:
-        result, stopped = recognizer(args.inputs, **kwargs), None
-    except ReadingInterrupted as stop:  # what was read is written as a whole run's is
-        result, stopped = stop.result, stop
-    except KeyboardInterrupt as stop:  # while the inputs were listed
-        name = stop_signal(stop)
-        print(f'infer.py: stopped by {said(name)}: no image was read', file=sys.stderr)
-        return stop_status(name)
     records = result['predictions']
 
     if not args.out:  # before any file: a failed write then loses none of them

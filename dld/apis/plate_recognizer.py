@@ -297,12 +297,12 @@ class PlateRecognizer(BaseInferencer):
                 vis_paths += drawn
                 if progress is not None:
                     progress.update(len(chunk))
-        except KeyboardInterrupt as stop:
+            return self._finish(records, samples, vis_paths, return_datasamples, vis_kw,
+                                post_kw, progress)
+        except KeyboardInterrupt as stop:  # in the batches or while the tracks are voted
             partial = self._finish(records, samples, vis_paths, return_datasamples, vis_kw,
                                    post_kw, progress)
             raise ReadingInterrupted(partial, len(items), str(stop)) from stop
-        return self._finish(records, samples, vis_paths, return_datasamples, vis_kw, post_kw,
-                            progress)
 
     def _finish(self, records: List[dict], samples: list, vis_paths: List[str],
                 return_datasamples: bool, vis_kw: dict, post_kw: dict, progress) -> dict:

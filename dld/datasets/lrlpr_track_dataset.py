@@ -35,14 +35,19 @@ def is_track_folder(folder: str, filenames) -> bool:
     alone, would be a track lost silently."""
     if any(track_frame(n) is not None for n in filenames):
         return True
-    if 'annotations.json' not in filenames:
-        return False
+    path = osp.join(folder, 'annotations.json')
+    if 'annotations.json' not in filenames or osp.getsize(path) > MAX_TRACK_ANNOTATION:
+        return False  # a large one is an export's, not parsed on every scan
     try:
-        with open(osp.join(folder, 'annotations.json'), 'rb') as f:
+        with open(path, 'rb') as f:
             ann = json.loads(f.read().decode('utf-8-sig'))
     except (OSError, ValueError):  # unreadable: not taken for a track's
         return False
     return isinstance(ann, dict) and 'plate_text' in ann
+
+
+#: A track's annotations.json holds a plate's text, layout and corners.
+MAX_TRACK_ANNOTATION = 64 * 1024
 
 
 def no_lr_frames(filenames, shown: int = 3) -> str:

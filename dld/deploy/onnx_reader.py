@@ -64,10 +64,11 @@ def _is_track_folder(folder: str, names: List[str]) -> bool:
     with a ``plate_text``."""
     if any(_track_frame(n) is not None for n in names):
         return True
-    if 'annotations.json' not in names:
-        return False
+    path = osp.join(folder, 'annotations.json')
+    if 'annotations.json' not in names or osp.getsize(path) > 64 * 1024:
+        return False  # a large one is an export's
     try:
-        with open(osp.join(folder, 'annotations.json'), 'rb') as f:
+        with open(path, 'rb') as f:
             ann = json.loads(f.read().decode('utf-8-sig'))
     except (OSError, ValueError):
         return False

@@ -75,7 +75,7 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
         held = paths_holding(cfg, base[1])
         if not isinstance(value, str):  # a number is held by unrelated settings too
             held = [h for h in held if h.rsplit('.', 1)[-1] == name]
-        if not held or paths_holding(cfg, value):
+        if not held:  # (some settings may hold the file's value: those it set itself)
             continue
         shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')
         warnings.append(

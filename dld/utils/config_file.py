@@ -96,6 +96,8 @@ def _find_syntax_error(path: str, seen: set) -> Optional[SyntaxError]:
     except SyntaxError as err:
         return err
     for _, _, base in bases:
+        if not base.endswith('.py'):  # YAML or JSON: not Python, and not this error
+            continue
         found = _find_syntax_error(base, seen)
         if found is not None:
             return found

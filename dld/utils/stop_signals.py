@@ -12,8 +12,11 @@ PyTorch may report their death (a RuntimeError) before this process's own
 signal: :func:`stop_signal` takes that for the same stop.
 """
 import contextlib
+import os
 import re
 import signal
+import sys
+import time
 from typing import Iterator, List, Optional
 
 #: PyTorch's errors for a data loader worker that died: "is killed by signal:
@@ -23,32 +26,74 @@ WORKER_TERMINATED = re.compile(r'DataLoader worker \(pid \d+\) is killed by sign
 WORKER_EXITED = re.compile(r'DataLoader worker \(pid\(s\) ([\d, ]+)\) exited unexpectedly')
 
 
+#: A second signal this soon after the first is a double press, ignored;
+#: a later one ends the process at once (a clean-up that hangs).
+REPEAT_SECONDS = 1.0
+
+
+class Stop:
+    """The signals of a :func:`signals_as_one_stop` block: ``names`` holds
+    the first one's (a caller appends one it found otherwise, so that a
+    signal arriving then counts as a repeat); with ``defer`` set, the first
+    signal is recorded and not raised (a tool finishing its output)."""
+
+    def __init__(self) -> None:
+        self.names: List[str] = []
+        self.defer = False
+        self.first_at = 0.0
+
+    def append(self, name: str) -> None:
+        if not self.names:
+            self.names.append(name)
+            self.first_at = time.monotonic()
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+
 @contextlib.contextmanager
-def signals_as_one_stop() -> Iterator[List[str]]:
+def signals_as_one_stop() -> Iterator[Stop]:
     """Within the block the first SIGINT or SIGTERM raises
-    ``KeyboardInterrupt(<its name>)`` and later ones are ignored; yields the
-    list that holds the first one's name (a caller appends one it found
-    otherwise, :func:`stop_signal`, so that a signal arriving then is
-    ignored too). The handlers before are put back after it."""
-    stopping: List[str] = []
+    ``KeyboardInterrupt(<its name>)`` (or, with ``defer``, is recorded); a
+    repeat within :data:`REPEAT_SECONDS` is ignored, a later one ends the
+    process at once with the first one's status. A signal ignored when the
+    block starts (a background job's SIGINT) stays ignored; the handlers
+    before are put back after it.
+
+    On the first signal SIGCHLD goes back to its default: PyTorch's handler
+    would raise, while the stop unwinds, for the loader workers killed by
+    the same SIGTERM (a traceback after the stop's one line, exit 1)."""
+    stop = Stop()
 
     def interrupt(signum, frame):
-        if not stopping:
-            stopping.append(signal.Signals(signum).name)
-            raise KeyboardInterrupt(stopping[0])
+        name = signal.Signals(signum).name
+        if stop.names:
+            if time.monotonic() - stop.first_at < REPEAT_SECONDS:
+                return
+            print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
+            os._exit(stop_status(stop.names[0]))
+        stop.append(name)
+        if hasattr(signal, 'SIGCHLD'):
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if not stop.defer:
+            raise KeyboardInterrupt(name)
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            previous[sig] = signal.signal(sig, interrupt)
+            if signal.getsignal(sig) != signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, interrupt)
         except ValueError:  # not the main thread: leave signals alone
             break
     try:
-        yield stopping
+        yield stop
     finally:
         for sig, handler in previous.items():
-            if handler is not None:  # None: a handler installed outside Python
-                signal.signal(sig, handler)
+            # None: a handler installed outside Python, which cannot be put back
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        # after a stop the process is ending: SIGCHLD stays at its default
+        # (the workers are stopped after the block; PyTorch's own check of a
+        # worker that died is its queue timeout, which still raises)
 
 
 def stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Optional[str]:

@@ -784,3 +784,15 @@ def test_the_readers_copies_of_the_track_folder_rules_are_dlds():
     assert [onnx_reader._track_frame(n) for n in names] == [track_frame(n) for n in names]
     for listing in (names[2:3], names[4:], ['a.txt'], ['x.png', 'y.png', 'z.png', 'w.png']):
         assert onnx_reader._no_lr_frames(listing) == no_lr_frames(listing)
+
+
+@pytest.mark.parametrize('content', [b'{"plate_text": "A"}', b'\xef\xbb\xbf{"plate_text": ""}',
+                                     b'{"images": []}', b'[1]', b'{bad', b'\xe9t\xe9',
+                                     b'{"plate_text": "' + b'x' * 70000 + b'"}'])
+def test_the_reader_tells_track_folders_as_dld_does(tmp_path, content):
+    from dld.datasets.lrlpr_track_dataset import is_track_folder
+    from dld.deploy import onnx_reader
+    (tmp_path / 'annotations.json').write_bytes(content)
+    names = ['annotations.json', 'img.png']
+    assert onnx_reader._is_track_folder(str(tmp_path), names) == \
+        is_track_folder(str(tmp_path), names)

@@ -148,3 +148,29 @@ def test_a_config_that_is_no_python_file_is_named(tmp_path):
     with pytest.raises(ConfigFileError, match=rf"^{tmp_path / 'labels.txt'}: a config is a "
                                               r'Python file \(\.py'):
         read_config(str(tmp_path / 'labels.txt'))
+
+
+def test_a_variable_a_file_uses_for_some_settings_is_warned_of_for_the_rest(tmp_path):
+    """Validation read the file's folder, training still the base's: no word."""
+    from unittest import mock
+    (tmp_path / 'base.py').write_text(
+        "data_root = 'data/synth/'\n"
+        'train_dataloader = dict(dataset=dict(data_root=data_root))\n'
+        'val_dataloader = dict(dataset=dict(data_root=data_root))\n')
+    (tmp_path / 'partly.py').write_text(
+        "_base_ = ['base.py']\ndata_root = 'data/mine/'\n"
+        'val_dataloader = dict(dataset=dict(data_root=data_root))\n')
+    with mock.patch('mmengine.logging.print_log') as log:
+        read_config(str(tmp_path / 'partly.py'))
+    [said] = [c.args[0] for c in log.call_args_list]
+    assert "train_dataloader.dataset.data_root still hold(s) 'data/synth/'" in said
+
+
+def test_a_syntax_error_beside_a_yaml_base_names_the_python_file(tmp_path):
+    """The valid YAML base was parsed as Python and blamed."""
+    from dld.utils.config_file import ConfigFileError
+    (tmp_path / 'b2.yaml').write_text('data_root: data/base/\n')
+    (tmp_path / 'bad.py').write_text('z = (\n')
+    (tmp_path / 'mine.py').write_text("_base_ = ['b2.yaml', 'bad.py']\n")
+    with pytest.raises(ConfigFileError, match=rf"^{tmp_path / 'bad.py'}:1: syntax error"):
+        read_config(str(tmp_path / 'mine.py'))

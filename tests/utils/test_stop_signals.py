@@ -1,19 +1,63 @@
-"""signals_as_one_stop: the first Ctrl-C or SIGTERM stops, a second is ignored."""
+"""signals_as_one_stop: the first Ctrl-C or SIGTERM stops, a double press is
+ignored, a later signal ends the process at once, an ignored one stays so."""
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from dld.utils.stop_signals import said, signals_as_one_stop, stop_status
 
 
-def test_the_first_signal_stops_a_second_is_ignored_and_the_handlers_come_back():
+def test_the_first_signal_stops_a_repeat_is_ignored_and_the_handlers_come_back():
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    with signals_as_one_stop() as stopping:
-        with pytest.raises(KeyboardInterrupt) as info:
-            os.kill(os.getpid(), signal.SIGTERM)
-        assert str(info.value) == 'SIGTERM' and stopping == ['SIGTERM']
-        os.kill(os.getpid(), signal.SIGINT)  # pressing Ctrl-C while it cleans up: ignored
-    assert {s: signal.getsignal(s) for s in before} == before
+    chld = signal.getsignal(signal.SIGCHLD)
+    try:
+        with signals_as_one_stop() as stop:
+            with pytest.raises(KeyboardInterrupt) as info:
+                os.kill(os.getpid(), signal.SIGTERM)
+            assert str(info.value) == 'SIGTERM' and stop.names == ['SIGTERM']
+            os.kill(os.getpid(), signal.SIGINT)  # pressed again at once: ignored
+        assert {s: signal.getsignal(s) for s in before} == before
+    finally:
+        signal.signal(signal.SIGCHLD, chld)
+    with signals_as_one_stop() as stop:  # deferred: recorded, not raised
+        stop.defer = True
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.names == ['SIGINT']
     assert (said('SIGINT'), stop_status('SIGINT'), said('SIGTERM'), stop_status('SIGTERM')) \
         == ('Ctrl-C', 130, 'SIGTERM', 143)
+
+
+SCRIPT = '''
+import os, signal, sys, time
+from dld.utils.stop_signals import signals_as_one_stop
+with signals_as_one_stop() as stop:
+    stop.defer = True
+    os.kill(os.getpid(), signal.SIGTERM)  # the clean-up then hangs
+    time.sleep(1.2)
+    print('again', flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+print('not reached')
+'''
+
+
+def test_a_signal_after_the_repeat_window_ends_the_process_at_once():
+    """Ignoring every later signal left a hung clean-up for kill -9 only."""
+    done = subprocess.run([sys.executable, '-c', SCRIPT], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 143 and done.stdout == 'again\n'
+    assert 'stopping at once (Ctrl-C again)' in done.stderr
+
+
+def test_a_signal_ignored_before_stays_ignored():
+    """A background job of a script ignores SIGINT; the block took it over."""
+    script = ('import signal\nfrom dld.utils.stop_signals import signals_as_one_stop\n'
+              'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+              'with signals_as_one_stop():\n'
+              '    print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)\n')
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout == 'True\n', done.stderr
