@@ -575,3 +575,52 @@ def test_a_worker_terminated_while_the_run_waits_for_a_batch_is_a_sigterm_stop()
     assert stop_signal(exited, {7: 0, 9: -15}) == 'SIGTERM'
     assert stop_signal(exited, {7: 0, 9: -9}) is None  # killed for memory, say
     assert stop_signal(KeyboardInterrupt()) == 'SIGINT'
+
+
+GROUP_KILL_HOOK = '''
+import os
+import subprocess
+import sys
+import time
+
+from mmengine.hooks import Hook
+
+from dld.registry import HOOKS
+
+
+@HOOKS.register_module()
+class GroupSigtermAtHook(Hook):
+    """kill -- -PGID (torchrun, scancel) at iteration ``at``: the run and its workers."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at:  # from another process, as a scheduler sends it
+            subprocess.Popen([sys.executable, '-c', 'import os, signal, time; time.sleep(0.3); '
+                              f'os.killpg({os.getpgid(0)}, signal.SIGTERM)'])
+            time.sleep(5)
+'''
+
+
+@pytest.mark.parametrize('persistent', [True, False])
+def test_sigterm_to_the_whole_process_group_is_one_line_and_143(tiny_teacher_config, tmp_path,
+                                                                persistent):
+    """After its line the run printed PyTorch's traceback for the workers the
+    same signal killed (SIGCHLD) and exited 1."""
+    import sys
+    (tmp_path / 'group_kill_hook.py').write_text(GROUP_KILL_HOOK)
+    config = tmp_path / 'group.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "custom_imports = dict(imports=['group_kill_hook'], "
+                      "allow_failed_imports=False)\n"
+                      f"train_dataloader = dict(num_workers=2, persistent_workers={persistent})\n"
+                      "custom_hooks = [dict(type='GroupSigtermAtHook', at=3)]\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    done = subprocess.run([sys.executable, 'tools/train.py', str(config), '--work-dir',
+                           str(tmp_path / 'work')], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=600, start_new_session=True)
+    assert done.returncode == 143, done.stderr[-3000:]
+    assert re.search(r'train\.py: stopped by SIGTERM at epoch \d, iteration 4;', done.stderr)
+    assert 'Traceback' not in done.stderr and 'Exception ignored' not in done.stderr
