@@ -250,3 +250,27 @@ def test_a_given_teacher_is_checked_before_any_step(load_tool, tmp_path, capsys,
                          *[a.format(tmp=tmp_path) for a in args]])
     assert says in capsys.readouterr().err
     assert not (tmp_path / 'w').exists()
+
+
+def test_a_step_that_fails_or_is_stopped_ends_the_quickstart_in_one_line(load_tool, capsys):
+    """A failing step was the quickstart's own CalledProcessError traceback
+    after the tool's line; Ctrl-C killed the tool 0.25 s into its clean-up,
+    and a SIGTERM to the quickstart alone left the tool training."""
+    import signal
+    quickstart = load_tool('quickstart')
+    with pytest.raises(SystemExit) as exit_:
+        quickstart.run('1/5 a step', ['-c', 'import sys; sys.exit(3)'])
+    assert exit_.value.code == 3
+    assert 'quickstart.py: step 1/5 a step failed (exit status 3; its message is above)' in \
+        capsys.readouterr().err
+    before = signal.getsignal(signal.SIGTERM)
+    stopped_tool = ('import os, signal, sys, time\n'
+                    'os.kill(os.getppid(), signal.SIGTERM)\n'  # the quickstart is sent SIGTERM
+                    'time.sleep(30)\n'  # and passes it on: this ends here
+                    'sys.exit(5)\n')
+    with pytest.raises(SystemExit) as exit_:
+        quickstart.run('2/5 another', ['-c', stopped_tool])
+    assert exit_.value.code == 143
+    assert 'quickstart.py: stopped by SIGTERM during step 2/5 another' in \
+        capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before
