@@ -238,7 +238,6 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
                f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)')
 
 
-
 #: Bad data or a dictionary that cannot be built as given, found while the
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,

@@ -9,7 +9,7 @@ import ast
 import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .config_file import _bases
+from .config_file import base_files
 from .config_option_keys import OTHER_KEYS, RUNNER_KEYS, paths_holding
 
 
@@ -34,7 +34,7 @@ def _base_value(path: str, name: str, seen: set) -> Optional[Tuple[str, Any]]:
     first) that assigns ``name`` a literal; a base that is YAML or JSON, or
     cannot be parsed, is passed over."""
     try:
-        bases = list(_bases(path))
+        bases = list(base_files(path))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     for _, _, base in bases:

@@ -69,7 +69,7 @@ def _syntax_error_of(path: str, err: SyntaxError) -> ConfigFileError:
                            + (f': {found.text.strip()}' if found.text else ''))
 
 
-def _bases(path: str):
+def base_files(path: str):
     """``(line, base as written, its path)`` of each ``_base_`` of the file
     ``path``; raises SyntaxError where it is not Python."""
     import ast
@@ -92,7 +92,7 @@ def _find_syntax_error(path: str, seen: set) -> Optional[SyntaxError]:
         return None
     seen.add(path)
     try:
-        bases = list(_bases(path))
+        bases = list(base_files(path))
     except SyntaxError as err:
         return err
     for _, _, base in bases:
@@ -111,7 +111,7 @@ def _find_missing_base(path: str, seen: set) -> Optional[tuple]:
         return None
     seen.add(path)
     try:
-        bases = list(_bases(path))
+        bases = list(base_files(path))
     except SyntaxError:
         return None
     for line, written, base in bases:
