@@ -3,8 +3,9 @@
 SIGTERM (a job's time limit, ``kill``, ``docker stop``, a scheduler's
 preemption) killed a tool as it stood; raised as KeyboardInterrupt it
 unwinds as Ctrl-C does, so a tool cleans up, keeps what it can and says so
-in one line, with the shell's exit status for the signal. A second signal
-while it does so is ignored: pressing Ctrl-C twice broke the clean-up.
+in one line, with the shell's exit status for the signal. A repeat within
+a second (a double press, which broke the clean-up) is ignored; a later one
+ends the process at once (a clean-up that hangs).
 
 A SIGTERM to the whole process group (torchrun passing it on, ``kill --
 -PGID``, Slurm's ``scancel``) reaches the data loader's workers too, and
