@@ -61,9 +61,9 @@ def signals_as_one_stop() -> Iterator[Stop]:
     block starts (a background job's SIGINT) stays ignored; the handlers
     before are put back after it.
 
-    On the first signal SIGCHLD goes back to its default: PyTorch's handler
-    would raise, while the stop unwinds, for the loader workers killed by
-    the same SIGTERM (a traceback after the stop's one line, exit 1)."""
+    On the first signal SIGCHLD's handler becomes one that does nothing:
+    PyTorch's would raise, while the stop unwinds, for the loader workers
+    killed by the same SIGTERM (a traceback after the stop's one line, exit 1)."""
     stop = Stop()
 
     def interrupt(signum, frame):
@@ -74,8 +74,9 @@ def signals_as_one_stop() -> Iterator[Stop]:
             print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
             os._exit(stop_status(stop.names[0]))
         stop.append(name)
-        if hasattr(signal, 'SIGCHLD'):
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if hasattr(signal, 'SIGCHLD'):  # a Python handler: SIG_DFL made a SIGCHLD already
+            # received raise "Signal 17 ignored due to race condition"
+            signal.signal(signal.SIGCHLD, _child_exited)
         if not stop.defer:
             raise KeyboardInterrupt(name)
 
@@ -92,9 +93,14 @@ def signals_as_one_stop() -> Iterator[Stop]:
         for sig, handler in previous.items():
             # None: a handler installed outside Python, which cannot be put back
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        # after a stop the process is ending: SIGCHLD stays at its default
-        # (the workers are stopped after the block; PyTorch's own check of a
-        # worker that died is its queue timeout, which still raises)
+        # after a stop the process is ending: SIGCHLD keeps the handler that
+        # does nothing (the workers are stopped after the block; PyTorch's
+        # own check of a worker that died is its queue timeout, which raises)
+
+
+def _child_exited(signum, frame) -> None:
+    """SIGCHLD once a stop began: the workers that exit are joined as the
+    tool ends, and PyTorch's check would raise for those the signal killed."""
 
 
 def stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Optional[str]:
