@@ -47,7 +47,6 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
 import sys
 import time
 
@@ -55,8 +54,10 @@ from tabulate import tabulate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 from dld.utils.file_lock import file_lock  # noqa: E402
+from dld.utils.tool_steps import run_step  # noqa: E402
 
 # Student-stage cycles: 5-epoch one-cycle runs, each from the last, on plates
 # rendered when read (stream seed = cycle number), so no plate is read twice.
@@ -132,16 +133,30 @@ def skipped(step: str, done: str) -> None:
     print(f'=== {step}: skipped, {done} exists', flush=True)
 
 
+#: What the line that ends a stopped or failed schedule adds.
+GO_ON = ('the same command goes on from there: finished steps are skipped, an interrupted '
+         'training run resumes')
+
+
+def script_name() -> str:
+    """The schedule script being run (seed_spread.py, say, runs its steps too)."""
+    return osp.basename(sys.argv[0]) or 'full_schedule.py'
+
+
+def run_tool(step: str, cmd: list) -> float:
+    """Run one step's tool in the repository and return the seconds it
+    took; a step that fails or is stopped ends the script in one line after
+    the tool's own, saying how to go on."""
+    return run_step(step, cmd, cwd=REPO, script=script_name(), again=GO_ON)
+
+
 def run(step: str, cmd: list, done: str, redo: bool) -> None:
     if not redo and osp.exists(osp.join(REPO, done)):
         skipped(step, done)
         return
     if dry_run(step, cmd):
         return
-    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
-    start = time.time()
-    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
-    print(f'=== {step}: done in {(time.time() - start) / 60:.1f} min', flush=True)
+    run_tool(step, cmd)
 
 
 def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
@@ -170,12 +185,8 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
         step, cmd = f'{step} (resumed: interrupted before)', [*cmd[:2], '--resume', *cmd[2:]]
     if dry_run(step, cmd, 'resume' if resume else 'run'):
         return
-    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
-    start = time.time()
-    subprocess.run([sys.executable, *cmd], cwd=REPO, check=True)
-    minutes = (time.time() - start) / 60
+    minutes = run_tool(step, cmd) / 60
     write_json_atomic(done, dict(command=cmd, minutes=minutes))  # never half a marker
-    print(f'=== {step}: done in {minutes:.1f} min', flush=True)
 
 
 def repo_path(path: str) -> str:
@@ -555,9 +566,9 @@ def main(argv=None) -> int:
         dry_run('then the targets\' figures', ['benchmarks/check_targets.py', w])
         return dry_run_summary()
     print(f'\nAll steps done in {(time.time() - start) / 60:.1f} min.\n', flush=True)
-    subprocess.run([sys.executable, 'benchmarks/check_targets.py', w], cwd=REPO, check=True)
+    run_tool('the targets\' figures', ['benchmarks/check_targets.py', w])
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'full_schedule.py', again=GO_ON))

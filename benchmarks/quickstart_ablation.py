@@ -26,6 +26,7 @@ from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import full_schedule as schedule  # noqa: E402
+from script_exit import run_script  # noqa: E402
 
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
@@ -185,4 +186,4 @@ def _iterations(ckpt: str) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'quickstart_ablation.py'))

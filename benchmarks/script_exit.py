@@ -5,20 +5,23 @@ a setting its model refuses ended a benchmark with a traceback of 10 to 25
 lines through DLD and MMEngine, the cause on its last line; the tools say
 the same in one line, and so do the benchmarks, through the tools' own
 handlers (:mod:`dld.engine.launch`). ``DLD_TRACEBACK=1`` keeps the traceback.
+Ctrl-C or SIGTERM is one line too (:func:`dld.utils.tool_steps.exit_on_stop`).
 """
 from typing import Callable
 
 
-def run_script(main: Callable[[], object], name: str) -> int:
+def run_script(main: Callable[[], object], name: str, again: str = '') -> int:
     """``main()``'s exit status (0 where it returns no number: the figures
     some return for their tests); ``name`` starts the line of a refusal,
-    which exits with status 2."""
+    which exits with status 2, and of a stop by Ctrl-C or SIGTERM, which
+    exits with the signal's status (``again``: how to go on)."""
     from dld.engine.launch import build_errors_exit, config_errors_exit
+    from dld.utils.tool_steps import exit_on_stop
 
     # inside: a misspelt --cfg-options key or a config's syntax, as the tools
     # say them (their errors are ValueErrors too); outside: a file not there,
     # a setting refused, or any other error of those kinds, with where it was
     # raised
-    with build_errors_exit(name, what=''), config_errors_exit(name):
+    with exit_on_stop(name, again), build_errors_exit(name, what=''), config_errors_exit(name):
         status = main()
     return status if isinstance(status, int) else 0

@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -48,35 +46,11 @@ def _step_env() -> dict:
 
 
 def run(step: str, cmd: list) -> float:
-    """Run one step's tool; a step that fails or is stopped ends the
-    quickstart with one line after the tool's own (it was a traceback of
-    the quickstart's, and Ctrl-C killed the tool 0.25 s into its clean-up)."""
-    from dld.utils.stop_signals import said, signals_as_one_stop, stop_status
-    print(f'\n=== {step}\n$ python {" ".join(cmd)}', flush=True)
-    start = time.time()
-    with signals_as_one_stop() as stop:
-        stop.defer = True  # the tool gets the terminal's Ctrl-C itself and says where it stopped
-        proc = subprocess.Popen([sys.executable, *cmd], cwd=REPO, env=_step_env())
-        forwarded = False
-        while True:
-            try:
-                code = proc.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                if stop and not forwarded:  # a SIGTERM to the quickstart alone: to the tool
-                    proc.send_signal(signal.Signals[stop.names[0]])
-                    forwarded = True
-    if stop:
-        print(f'quickstart.py: stopped by {said(stop.names[0])} during step {step}',
-              file=sys.stderr)
-        sys.exit(stop_status(stop.names[0]))
-    if code:
-        print(f'quickstart.py: step {step} failed (exit status {code}; its message is above)',
-              file=sys.stderr)
-        sys.exit(code if code > 0 else 1)
-    took = time.time() - start
-    print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
-    return took
+    """Run one step's tool and return the seconds it took; a step that
+    fails or is stopped ends the quickstart with one line after the tool's
+    own (:func:`dld.utils.tool_steps.run_step`)."""
+    from dld.utils.tool_steps import run_step
+    return run_step(step, cmd, cwd=REPO, env=_step_env(), script='quickstart.py')
 
 
 #: Below this share of validation plates the quickstart teacher has not left

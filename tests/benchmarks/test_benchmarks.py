@@ -3,6 +3,7 @@ run for real on a tiny model and data set."""
 import json
 import os
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -540,13 +541,12 @@ def _fake_report(args):
 def _fake_schedule_tools(tmp_path, calls, chosen_scales):
     """Stands in for each tool full_schedule runs: records it and writes what
     it would (checkpoints, reports, the cascade calibrate_reread chooses)."""
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
+    def fake_run(step, args):
         calls.append(args)
         if args[0] == 'benchmarks/selector_gamma_sweep.py':
             tag = 'hr' if args[args.index('--setting') + 1] == 'efficiency' else 'lr'
             _write(tmp_path / f'gamma_{tag}.json', dict(points=[]))
-            return
+            return 0.0
         if '--work-dir' in args:
             work = tmp_path / osp.relpath(args[args.index('--work-dir') + 1], tmp_path)
             work.mkdir(parents=True, exist_ok=True)
@@ -560,6 +560,7 @@ def _fake_schedule_tools(tmp_path, calls, chosen_scales):
                 chosen = dict(chosen=dict(min_score=0.75, scales=chosen_scales))
                 calibrating = args[0] == 'tools/calibrate_reread.py'
                 target.write_text(json.dumps(chosen) if calibrating else _fake_report(args))
+        return 0.0
     return fake_run
 
 
@@ -568,7 +569,7 @@ def test_full_schedule_chains_the_stages_and_skips_what_is_done(tmp_path, monkey
     calls = []
     fake_run = _fake_schedule_tools(tmp_path, calls, [0.6, 0.8])
 
-    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+    monkeypatch.setattr(module, 'run_tool', fake_run)
     assert module.main(['--work-dir', str(tmp_path)]) == 0
     trains = [a for a in calls if a[0] == 'tools/train.py']
     configs = [a[1] for a in trains]
@@ -676,7 +677,7 @@ def test_full_schedule_runs_one_setting_at_a_time_then_the_rest(tmp_path, monkey
     module = _load('full_schedule')
     calls = []
     fake_run = _fake_schedule_tools(tmp_path, calls, [0.8])
-    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+    monkeypatch.setattr(module, 'run_tool', fake_run)
 
     def work_dirs():
         return [osp.basename(a[a.index('--work-dir') + 1]) for a in calls
@@ -729,14 +730,14 @@ def test_full_schedule_dry_run_prints_what_each_step_would_do_and_writes_nothing
     """A schedule of hours had no way to be looked at before it started."""
     module = _load('full_schedule')
     calls = []
-    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    monkeypatch.setattr(module, 'run_tool', _fake_schedule_tools(tmp_path, calls, [0.8]))
     assert module.main(['--work-dir', str(tmp_path), '--setting', 'efficiency']) == 0
     nokd = tmp_path / 'nokd_lr'  # interrupted after its first epoch
     nokd.mkdir()
     (nokd / 'last_checkpoint').write_text(str(nokd / 'epoch_1.pth'))
     before = sorted(p for p in tmp_path.rglob('*'))
     capsys.readouterr()
-    monkeypatch.setattr(module.subprocess, 'run', lambda *a, **k: pytest.fail('ran a step'))
+    monkeypatch.setattr(module, 'run_tool', lambda *a, **k: pytest.fail('ran a step'))
     assert module.main(['--work-dir', str(tmp_path), '--dry-run']) == 0
     out = capsys.readouterr().out
     assert sorted(p for p in tmp_path.rglob('*')) == before  # nothing written, no lock file
@@ -772,7 +773,7 @@ def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_anal
         tmp_path, monkeypatch):
     module = _load('full_schedule')
     calls = []
-    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    monkeypatch.setattr(module, 'run_tool', _fake_schedule_tools(tmp_path, calls, [0.8]))
     assert module.main(['--work-dir', str(tmp_path), '--setting', 'lr', '--amp',
                         '--skip-analyses']) == 0
     trains = [a for a in calls if a[0] == 'tools/train.py']
@@ -800,24 +801,24 @@ def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_anal
 
 def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
         tmp_path, monkeypatch):
-    import subprocess
     module = _load('full_schedule')
     calls, fail, early = [], [], []
 
-    def fake_run(cmd, cwd, check):
-        calls.append(cmd[1:])
+    def fake_run(step, cmd):
+        calls.append(cmd)
         work = tmp_path / 'run'
         work.mkdir(exist_ok=True)
         if not early:  # killed before its first epoch ends: no checkpoint yet
             (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))  # after epoch 1
         if fail:
-            raise subprocess.CalledProcessError(1, cmd)
+            raise SystemExit(1)  # as run_tool ends a failed or stopped step
+        return 0.0
 
-    monkeypatch.setattr(module.subprocess, 'run', fake_run)
+    monkeypatch.setattr(module, 'run_tool', fake_run)
     cmd = ['tools/train.py', 'configs/x.py', '--work-dir', str(tmp_path / 'run'),
            '--cfg-options', 'load_from=a.pth']
     fail.append(True)
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(SystemExit):
         module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
     assert calls[-1] == cmd
     assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()  # not finished
@@ -834,7 +835,7 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     # run starts it afresh rather than resuming (and so keeping) the old run.
     fail.append(True)
     early.append(True)
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(SystemExit):
         module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
     assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()
     fail.clear()
@@ -843,11 +844,28 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     assert calls[-1] == cmd
     # Killed later, the redo resumes from its own checkpoint.
     fail.append(True)
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(SystemExit):
         module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
     fail.clear()
     module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
     assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]
+
+
+def test_a_schedule_step_that_fails_ends_the_script_in_one_line_saying_how_to_go_on(
+        tmp_path, monkeypatch, capsys):
+    """It was the schedule's CalledProcessError traceback after the tool's
+    message; the scripts that run the schedule's steps name themselves."""
+    module = _load('full_schedule')
+    monkeypatch.setattr(sys, 'argv', ['benchmarks/seed_spread.py', '--seed', '4'])
+    with pytest.raises(SystemExit) as exit_:
+        module.train('3/8 a step', ['-c', 'import sys; sys.exit(4)'], str(tmp_path / 'run'),
+                     redo=False)
+    assert exit_.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        'seed_spread.py: step 3/8 a step failed (exit status 4; its message is above); '
+        'the same command goes on from there: finished steps are skipped, an interrupted '
+        'training run resumes')
+    assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()
 
 
 def test_full_schedule_lock_keeps_a_second_holder_waiting_until_the_first_lets_go(tmp_path):
@@ -863,7 +881,6 @@ def test_full_schedule_lock_keeps_a_second_holder_waiting_until_the_first_lets_g
 
 
 def test_full_schedule_lock_is_a_no_op_without_fcntl(tmp_path, monkeypatch):
-    import sys
     exclusive = _load('full_schedule').exclusive
     monkeypatch.setitem(sys.modules, 'fcntl', None)  # as on Windows: import fails
     with exclusive(str(tmp_path / 'x.lock')) as waited:
@@ -876,13 +893,14 @@ def test_full_schedule_settings_side_by_side_train_the_teacher_once(tmp_path, mo
     module = _load('full_schedule')
     calls, waited, training, finish = [], [], threading.Event(), threading.Event()
 
-    def slow_training(cmd, cwd, check):
-        calls.append(cmd[1:])
+    def slow_training(step, cmd):
+        calls.append(cmd)
         training.set()
         waited.append(finish.wait(10))  # asserted below: a thread's assert only warns
-        _fake_training(tmp_path, cmd[1:])
+        _fake_training(tmp_path, cmd)
+        return 0.0
 
-    monkeypatch.setattr(module.subprocess, 'run', slow_training)
+    monkeypatch.setattr(module, 'run_tool', slow_training)
     # the second started with --redo: the first is distilling from this teacher by then
     first = threading.Thread(target=module.hr_teacher, args=(str(tmp_path), False))
     second = threading.Thread(target=module.hr_teacher, args=(str(tmp_path), True))
@@ -903,7 +921,7 @@ def test_full_schedule_lr_control_names_the_lr_runs_it_needs_before_training(
         tmp_path, monkeypatch):
     module = _load('full_schedule')
     calls = []
-    monkeypatch.setattr(module.subprocess, 'run', _fake_schedule_tools(tmp_path, calls, [0.8]))
+    monkeypatch.setattr(module, 'run_tool', _fake_schedule_tools(tmp_path, calls, [0.8]))
     for run in ('teacher', 'nokd_lr_cycle1', 'nokd_lr_cycle2'):
         _fake_training(tmp_path, ['tools/train.py', '--work-dir', str(tmp_path / run)])
     (tmp_path / 'nokd_lr_cycle2' / 'best.pth').unlink()  # interrupted: not trained
@@ -921,13 +939,13 @@ def test_full_schedule_lr_control_names_the_lr_runs_it_needs_before_training(
 
 
 def _fake_tools(calls, train, other):
-    """A ``subprocess.run`` stand-in for the schedule scripts: records each
-    tool's arguments, then ``train`` (tools/train.py) or ``other`` (any other
-    tool) writes what that tool would."""
-    def fake_run(cmd, cwd, check):
-        args = cmd[1:]
+    """A ``full_schedule.run_tool`` stand-in for the schedule scripts:
+    records each tool's arguments, then ``train`` (tools/train.py) or
+    ``other`` (any other tool) writes what that tool would."""
+    def fake_run(step, args):
         calls.append(args)
         (train if args[0] == 'tools/train.py' else other)(args)
+        return 0.0
     return fake_run
 
 
@@ -940,8 +958,8 @@ def _fake_training(tmp_path, args):
 
 
 def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):
-    import subprocess
     module = _load('online_plates')
+    schedule = sys.modules[module.train.__module__]  # the full_schedule it imported
     calls = []
 
     def report(args):
@@ -952,7 +970,7 @@ def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, ca
             _write(tmp_path / osp.relpath(args[args.index('--out') + 1], tmp_path)
                    / 'report.json', dict(methods=rows))
 
-    monkeypatch.setattr(subprocess, 'run',
+    monkeypatch.setattr(schedule, 'run_tool',
                         _fake_tools(calls, lambda args: _fake_training(tmp_path, args), report))
     monkeypatch.setattr(module, 'render_ms_per_item', lambda: dict(hr=3.0, hr_lr=4.0))
     argv = ['--work-dir', str(tmp_path / 'runs'), '--teacher', str(tmp_path / 'teacher')]
@@ -1060,7 +1078,7 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
         gamma = float(osp.basename(osp.dirname(args[2]))[len('gamma_'):])
         _write(tmp_path / args[args.index('--out') + 1] / 'report.json', _sweep_report(gamma))
 
-    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, train, report))
+    monkeypatch.setattr(module.schedule, 'run_tool', _fake_tools(calls, train, report))
     assert module.main(['--work-dir', str(tmp_path), '--gammas', '0.1', '0.3']) == 0
     # the config's own gamma (0.1) reuses the published selector and report
     assert [a[0] for a in calls] == ['tools/train.py', 'tools/flops_accuracy.py']
@@ -1100,7 +1118,7 @@ def test_gamma_sweep_names_the_runs_it_needs_and_their_steps_before_training(
         tmp_path, monkeypatch):
     module = _load('selector_gamma_sweep')
     calls = []
-    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, None, None))
+    monkeypatch.setattr(module.schedule, 'run_tool', _fake_tools(calls, None, None))
     with pytest.raises(SystemExit) as exit_info:
         module.main(['--work-dir', str(tmp_path / 'empty')])
     message = str(exit_info.value)
@@ -1152,7 +1170,7 @@ def test_seed_spread_trains_both_chains_again_and_reads_every_pair(tmp_path, mon
         _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
                _lead_json(dld, nokd))
 
-    monkeypatch.setattr(schedule.subprocess, 'run',
+    monkeypatch.setattr(schedule, 'run_tool',
                         _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
                                     _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '7']) == 0
@@ -1245,7 +1263,7 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(module, 'REPO', str(tmp_path))
     monkeypatch.setattr(schedule, 'REPO', str(tmp_path))
-    monkeypatch.setattr(schedule.subprocess, 'run', _fake_tools(calls, train, report))
+    monkeypatch.setattr(schedule, 'run_tool', _fake_tools(calls, train, report))
     argv = ['--work-dir', 'quick', '--config', str(config), '--variants', *variants]
     assert module.main(argv) == 0
 
@@ -1292,7 +1310,7 @@ def test_seed_spread_of_one_chain_stops_before_training_when_nothing_can_pair_wi
         tmp_path, monkeypatch, capsys):
     module = _load('seed_spread')
     calls = []
-    monkeypatch.setattr(module.schedule.subprocess, 'run', _fake_tools(calls, None, None))
+    monkeypatch.setattr(module.schedule, 'run_tool', _fake_tools(calls, None, None))
     with pytest.raises(SystemExit, match=r'--chains dld: no no-KD chain is trained in .*'
                        r'nokd_lr_cycle3: steps 3/8 and 3a/8 of .*--chains nokd dld'):
         module.main(['--work-dir', str(tmp_path), '--chains', 'dld'])
@@ -1328,7 +1346,7 @@ def test_seed_spread_on_a_new_machine_trains_the_teacher_and_reads_the_new_pair(
         _write(tmp_path / osp.relpath(args[args.index('--json') + 1], tmp_path),
                _lead_json('seed', 'seed'))
 
-    monkeypatch.setattr(schedule.subprocess, 'run',
+    monkeypatch.setattr(schedule, 'run_tool',
                         _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
                                     _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '3']) == 0
@@ -1362,7 +1380,7 @@ def test_seed_spread_reads_the_chains_of_earlier_seeds_and_their_spread(
                _lead_json('published' if '/seed' not in dld else 'seed',
                           'published' if '/seed' not in base else 'seed'))
 
-    monkeypatch.setattr(schedule.subprocess, 'run',
+    monkeypatch.setattr(schedule, 'run_tool',
                         _fake_tools(calls, lambda args: _fake_training(tmp_path, args),
                                     _seed_tools(tmp_path, lead)))
     assert module.main(['--work-dir', str(tmp_path), '--seed', '12']) == 0
@@ -1421,7 +1439,6 @@ def test_track_fusion_measures_each_vote_against_whole_readings():
 @pytest.mark.slow
 def test_track_fusion_reads_a_label_file_once_and_prints_every_vote(
         tmp_path, tmp_path_factory, capsys):
-    import sys
     sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
     from tiny_dld import make_tiny_run
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
@@ -1454,7 +1471,6 @@ def test_inference_throughput_on_a_device_this_machine_lacks_is_one_line(capsys)
 
 
 def test_joint_decoding_of_copies_or_of_one_sure_frame_is_that_frame_s_reading():
-    import sys
 
     import torch
     sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
@@ -1499,6 +1515,10 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
     assert run_script(lambda: 1, 'x.py') == 1
     with pytest.raises(RuntimeError):
         run_script(raises(RuntimeError('a bug')), 'x.py')
+    with pytest.raises(SystemExit) as info:  # Ctrl-C: one line too, the shell's status
+        run_script(raises(KeyboardInterrupt()), 'x.py', again='run it again')
+    assert info.value.code == 130
+    assert capsys.readouterr().err == 'x.py: stopped by Ctrl-C; run it again\n'
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     with pytest.raises(FileNotFoundError):
         run_script(raises(FileNotFoundError('x')), 'x.py')
@@ -1522,7 +1542,6 @@ def test_the_step_benchmarks_say_a_config_without_training_batches_needs_them(tm
 
 def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp_path):
     import subprocess
-    import sys
     env = dict(os.environ)
     env.pop('DLD_TRACEBACK', None)
     done = subprocess.run([sys.executable, osp.join(REPO, 'benchmarks', 'inference_throughput.py'),
@@ -1537,7 +1556,6 @@ def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp
 
 def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
         tmp_path, tmp_path_factory, capsys):
-    import sys
     sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
     from tiny_dld import make_tiny_run
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
@@ -1572,7 +1590,6 @@ def test_joint_decoding_warns_of_a_scale_without_its_own_statistics(capsys):
 
 
 def test_joint_decoding_writes_its_rows_and_settings(tmp_path, monkeypatch, capsys):
-    import sys
 
     import torch
     sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))

@@ -1,0 +1,115 @@
+"""run_step and exit_on_stop: a script's step that fails or is stopped, and a
+stop of the script itself, end it in one line with the status a shell
+expects, never a traceback of the script's own."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from dld.utils.tool_steps import exit_on_stop, run_step
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _step(tmp_path, code: str, **kwargs):
+    return run_step('1/2 a tool', ['-c', textwrap.dedent(code)], cwd=str(tmp_path),
+                    script='s.py', **kwargs)
+
+
+def test_a_finished_step_says_so_and_returns_its_seconds(tmp_path, capsys):
+    took = _step(tmp_path, 'import time; time.sleep(0.2)')
+    assert took >= 0.2
+    out = capsys.readouterr().out
+    assert '=== 1/2 a tool\n$ python -c import time; time.sleep(0.2)\n' in out
+    assert '=== 1/2 a tool: done in 0.0 min' in out
+
+
+@pytest.mark.parametrize('code, status, says', [
+    ('import sys; sys.exit(3)', 3, 'failed (exit status 3; its message is above)'),
+    ('import os, signal; os.kill(os.getpid(), signal.SIGKILL)', 137, 'was killed by SIGKILL'),
+    ('import sys; sys.exit(143)', 143, 'was stopped by SIGTERM (exit status 143)'),
+])
+def test_a_step_that_fails_ends_the_script_with_its_status(tmp_path, capsys, code, status,
+                                                          says):
+    """A tool the out-of-memory killer ended (SIGKILL) read 'exit status -9'."""
+    with pytest.raises(SystemExit) as exit_:
+        _step(tmp_path, code, again='run it again')
+    assert exit_.value.code == status
+    assert capsys.readouterr().err.splitlines()[-1] == f's.py: step 1/2 a tool {says}; ' \
+        'run it again'
+
+
+def test_a_sigterm_to_the_script_alone_is_passed_on_to_its_tool(tmp_path, capsys):
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_:
+        _step(tmp_path, '''
+            import os, signal, sys, time
+            os.kill(os.getppid(), signal.SIGTERM)  # the script is sent SIGTERM
+            time.sleep(30)  # and passes it on: this ends here
+            sys.exit(5)
+            ''')
+    assert exit_.value.code == 143
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        's.py: stopped by SIGTERM during step 1/2 a tool'
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+SCRIPT = '''
+import sys
+sys.path.insert(0, {repo!r})
+from dld.utils.tool_steps import exit_on_stop, run_step
+TOOL = """
+import sys, time
+try:
+    print('tool started', flush=True)
+    time.sleep(30)
+except KeyboardInterrupt:
+    time.sleep(0.6)  # a clean-up longer than subprocess.run's 0.25 s
+    print('tool: stopped, cleaned up', file=sys.stderr, flush=True)
+    sys.exit(130)
+"""
+with exit_on_stop('s.py'):
+    run_step('1/2 a tool', ['-c', TOOL], cwd={repo!r}, script='s.py', again='run it again')
+    print('not reached', flush=True)
+'''
+
+
+def test_ctrl_c_lets_the_tool_clean_up_then_ends_the_script_in_one_line():
+    """Ctrl-C reaches the tool and the script alike (the terminal's process
+    group): subprocess.run killed the tool 0.25 s into its clean-up and the
+    script printed a traceback of its own."""
+    proc = subprocess.Popen([sys.executable, '-c', SCRIPT.format(repo=REPO)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        for line in proc.stdout:  # the step's header, then the tool's line
+            if line == 'tool started\n':
+                break
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err.splitlines() == ['tool: stopped, cleaned up',
+                                's.py: stopped by Ctrl-C during step 1/2 a tool; run it again']
+    assert 'not reached' not in out
+
+
+def test_a_stop_while_the_script_itself_works_is_one_line(capsys):
+    """Waiting for a lock another schedule holds, say: a traceback of the wait."""
+    with pytest.raises(SystemExit) as exit_, exit_on_stop('s.py', again='go on'):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    assert exit_.value.code == 143
+    assert capsys.readouterr().err == 's.py: stopped by SIGTERM; go on\n'
+    with pytest.raises(SystemExit) as exit_, exit_on_stop('s.py'):
+        raise KeyboardInterrupt
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == 's.py: stopped by Ctrl-C\n'
+    with pytest.raises(ValueError), exit_on_stop('s.py'):  # other errors pass through
+        raise ValueError('x')
