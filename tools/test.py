@@ -41,7 +41,10 @@ from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_ot
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
-from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
+from dld.engine.hooks.loader_workers_stop_hook import (
+    loader_worker_exit_codes,
+    loader_workers_stopped,
+)
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -223,7 +226,7 @@ def main(argv=None) -> dict:
             # missing, truncated, unsafe or of another model: one line, as
             # infer.py says it
             refuse(f'test.py: cannot load the checkpoint: {err}')
-        with loader_workers_stopped(runner), stop_on_signals():
+        with loader_workers_stopped(runner), stop_on_signals(runner):
             build_data_loops(runner, 'test.py', ('test_loop', ))
             with data_errors_exit('test.py'):
                 part = bool(args.max_batches) and _read_part(runner, args.max_batches)
@@ -241,15 +244,16 @@ def main(argv=None) -> dict:
 
 
 @contextlib.contextmanager
-def stop_on_signals():
+def stop_on_signals(runner):
     """Ctrl-C or SIGTERM (a job's time limit) ends the test with one line
     and the shell's status for the signal; nothing is written until the
-    end, so nothing half (it was a traceback, or a silent death)."""
+    end, so nothing half (it was a traceback, or a silent death). A loader
+    worker killed by a SIGTERM to the process group is the same stop."""
     with signals_as_one_stop() as stopping:
         try:
             yield
         except (KeyboardInterrupt, RuntimeError) as err:
-            name = stop_signal(err)  # a loader worker killed by a group SIGTERM too
+            name = stop_signal(err, loader_worker_exit_codes(runner))
             if name is None:
                 raise
             stopping.append(name)

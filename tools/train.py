@@ -22,7 +22,10 @@ from mmengine.runner import BaseLoop, Runner
 from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
-from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
+from dld.engine.hooks.loader_workers_stop_hook import (
+    loader_worker_exit_codes,
+    loader_workers_stopped,
+)
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -225,7 +228,7 @@ def stop_on_signals(runner: Runner):
         try:
             yield
         except (KeyboardInterrupt, RuntimeError) as err:
-            name = stop_signal(err, _loader_worker_exit_codes(runner))
+            name = stop_signal(err, loader_worker_exit_codes(runner))
             if name is None:
                 raise
             stopping.append(name)  # a signal arriving now is the same stop
@@ -236,16 +239,6 @@ def stop_on_signals(runner: Runner):
                   + (f'--resume continues from {last}.' if last else
                      'no checkpoint was saved yet.'), file=sys.stderr)
             sys.exit(stop_status(name))
-
-
-def _loader_worker_exit_codes(runner: Runner) -> dict:
-    """``{pid: exit code}`` of the training and validation loaders' workers."""
-    codes = {}
-    for loop in (runner._train_loop, runner._val_loop):
-        iterator = getattr(getattr(loop, 'dataloader', None), '_iterator', None)
-        for worker in getattr(iterator, '_workers', ()):
-            codes[worker.pid] = worker.exitcode
-    return codes
 
 
 if __name__ == '__main__':

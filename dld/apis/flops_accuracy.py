@@ -187,11 +187,20 @@ class CachedTestSet:
 
     @staticmethod
     def _take(loader, max_batches: Optional[int]) -> List[dict]:
+        from dld.engine.hooks.loader_workers_stop_hook import worker_exit_codes
+        from dld.utils.stop_signals import stop_signal
         batches = []
-        for i, batch in enumerate(loader):
-            if max_batches is not None and i >= max_batches:
-                break
-            batches.append(batch)
+        try:
+            for i, batch in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                batches.append(batch)
+        except RuntimeError as err:
+            # workers killed by a SIGTERM to the process group: a stop (the
+            # HR set's errors would take it for a set without HR frames)
+            if stop_signal(err, worker_exit_codes(loader)) == 'SIGTERM':
+                raise KeyboardInterrupt('SIGTERM') from err
+            raise
         return batches
 
 

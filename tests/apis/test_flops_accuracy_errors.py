@@ -1,6 +1,7 @@
 """The FLOPs/accuracy report refuses what it cannot read, and says why; it
 finds the teacher where the config names it. Untrained tiny models and a
 two-plate test set written here: no training run needed."""
+import signal
 from types import SimpleNamespace
 
 import pytest
@@ -144,3 +145,25 @@ def test_the_cli_refuses_a_checkpoint_of_other_scales_in_one_line(untrained, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith('flops_accuracy.py: cannot load the models: ')
     assert 'was trained with model.scales=' in err[-1]
+
+
+class _LoaderWhoseWorkerDied:
+    """A loader whose persistent worker (pid 7) ended with ``exitcode`` while
+    its batch was awaited: PyTorch's "exited unexpectedly"."""
+
+    def __init__(self, exitcode: int) -> None:
+        worker = SimpleNamespace(pid=7, exitcode=exitcode)
+        self._iterator = SimpleNamespace(_workers=[worker])
+
+    def __iter__(self):
+        yield dict(data_samples=[1])
+        raise RuntimeError('DataLoader worker (pid(s) 7) exited unexpectedly')
+
+
+def test_test_set_workers_killed_by_a_group_sigterm_are_a_stop_not_a_missing_hr_set():
+    """Reading HR frames takes any error for a set without them: the workers'
+    death was a 'teacher on HR skipped' note, then the LR set's traceback."""
+    with pytest.raises(KeyboardInterrupt, match='SIGTERM'):
+        CachedTestSet._take(_LoaderWhoseWorkerDied(-signal.SIGTERM), None)
+    with pytest.raises(RuntimeError, match='exited unexpectedly'):  # killed for memory, say
+        CachedTestSet._take(_LoaderWhoseWorkerDied(-signal.SIGKILL), None)

@@ -410,3 +410,43 @@ def test_ctrl_c_or_sigterm_ends_the_test_in_one_line_writing_nothing(
     assert exit_.value.code == 143 and not out.exists()
     err = capsys.readouterr().err
     assert 'test.py: stopped by SIGTERM: no metrics written' in err and 'Traceback' not in err
+
+
+class _SigtermToTestWorkers:
+    """A SIGTERM to the process group as the test loader's workers see it
+    (sent by another process, ``kill -- -PGID``), before batch ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_test_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == self.at:
+            workers = runner.test_loop.dataloader._iterator._workers
+            subprocess.run(['kill', '-TERM', *(str(w.pid) for w in workers)], check=True)
+            for w in workers:
+                w.join(10)
+
+
+def test_test_loader_workers_killed_by_a_group_sigterm_are_a_sigterm_stop(
+        tiny_teacher_config, test_tool, trained, run_name, tmp_path, capsys):
+    """PyTorch reports their death as a RuntimeError ("exited unexpectedly"
+    where the test waited for their batch: the exit code tells): it was a
+    traceback."""
+    from mmengine.hooks import Hook
+
+    from dld.registry import HOOKS
+    HOOKS.register_module('SigtermToTestWorkersHook', module=type(
+        'SigtermToTestWorkersHook', (_SigtermToTestWorkers, Hook), {}), force=True)
+    config = tmp_path / 'workers_killed.py'
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "test_dataloader = dict(num_workers=1, batch_size=1, prefetch_factor=1, "
+                      "persistent_workers=True)\n"
+                      "custom_hooks = [dict(type='SigtermToTestWorkersHook', at=0)]\n")
+    out = tmp_path / 'metrics.json'
+    with pytest.raises(SystemExit) as exit_:
+        test_tool.main([str(config), str(trained), '--work-dir', str(tmp_path),
+                        '--out', str(out), '--cfg-options', f'experiment_name={run_name()}'])
+    assert exit_.value.code == 143 and not out.exists()
+    err = capsys.readouterr().err
+    assert 'test.py: stopped by SIGTERM: no metrics written' in err and 'Traceback' not in err
+

@@ -26,6 +26,23 @@ def stop_run_loader_workers(runner) -> None:
         stop_loader_workers(getattr(loop, 'dataloader', None))
 
 
+def worker_exit_codes(loader) -> dict:
+    """``{pid: exit code}`` of ``loader``'s persistent workers: PyTorch says
+    only that a worker "exited unexpectedly" where the reader was waiting
+    for its batch, and the code tells whether a SIGTERM to the process group
+    killed it (a stop) or something else did."""
+    iterator = getattr(loader, '_iterator', None)
+    return {worker.pid: worker.exitcode for worker in getattr(iterator, '_workers', ())}
+
+
+def loader_worker_exit_codes(runner) -> dict:
+    """:func:`worker_exit_codes` of ``runner``'s train, val and test loaders."""
+    codes = {}
+    for loop in (runner._train_loop, runner._val_loop, runner._test_loop):
+        codes.update(worker_exit_codes(getattr(loop, 'dataloader', None)))
+    return codes
+
+
 @contextlib.contextmanager
 def loader_workers_stopped(runner):
     """Stop ``runner``'s loader workers when the block leaves, by an error
