@@ -23,10 +23,14 @@ def read_config(path: str) -> Config:
     installed package of the same name keeps precedence. The config formats
     its text once (:class:`~dld.utils.formatted_config.FormattedOnceConfig`).
     """
+    if os.path.isdir(path):
+        raise ConfigFileError(_no_config_file(str(path)))
     if not str(path).endswith(('.py', '.json', '.yml', '.yaml')):  # MMEngine's
         # refusal named no file: 'Only py/yml/yaml/json type are supported now!'
         raise ConfigFileError(f'{path}: a config is a Python file (.py; MMEngine reads .json, '
                               '.yml and .yaml too)')
+    if not os.path.isfile(path):  # MMEngine's was a FileNotFoundError traceback
+        raise ConfigFileError(_no_config_file(str(path)))
     try:
         cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as err:
@@ -47,6 +51,20 @@ def read_config(path: str) -> Config:
     for warning in unused_overrides(path, cfg):
         print_log(warning, logger='current', level=logging.WARNING)
     return cfg
+
+
+def _no_config_file(path: str) -> str:
+    """Why ``path`` is no config to read, with the configs of its folder
+    named like it."""
+    from .close_names import did_you_mean
+    if os.path.isdir(path):
+        return f'{path}: a folder, not a config file'
+    folder = os.path.dirname(path) or '.'
+    if not os.path.isdir(folder):
+        return f'{path}: no such config file (no folder {folder})'
+    names = [n for n in os.listdir(folder) if n.endswith(('.py', '.json', '.yml', '.yaml'))]
+    close = did_you_mean(os.path.basename(path), names)
+    return f'{path}: no such config file' + (f'; {close}' if close else '')
 
 
 class ConfigFileError(ValueError):

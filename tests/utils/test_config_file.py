@@ -150,6 +150,22 @@ def test_a_config_that_is_no_python_file_is_named(tmp_path):
         read_config(str(tmp_path / 'labels.txt'))
 
 
+def test_a_config_that_is_not_there_is_named_with_its_folder_s_close_names(tmp_path):
+    """It was MMEngine's FileNotFoundError traceback in every tool."""
+    from dld.utils.config_file import ConfigFileError
+    (tmp_path / 'dld_plate.py').write_text('a = 1\n')
+    (tmp_path / 'other.py').write_text('a = 1\n')
+    for path, says in ((tmp_path / 'dld_plat.py', ': no such config file; did you mean '
+                        'dld_plate.py?'),
+                       (tmp_path / 'far_off.py', ': no such config file'),
+                       (tmp_path / 'none' / 'x.py', f": no such config file (no folder "
+                        f"{tmp_path / 'none'})"),
+                       (tmp_path, ': a folder, not a config file')):
+        with pytest.raises(ConfigFileError) as info:
+            read_config(str(path))
+        assert str(info.value) == f'{path}{says}'
+
+
 def test_a_variable_a_file_uses_for_some_settings_is_warned_of_for_the_rest(tmp_path):
     """Validation read the file's folder, training still the base's: no word."""
     from unittest import mock
