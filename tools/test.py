@@ -52,6 +52,7 @@ from dld.engine.launch import (
     config_errors_exit,
     data_errors_exit,
     finish_run,
+    last_line,
     load_runner_config,
     parse_runner_args,
     prepare_run,
@@ -257,7 +258,8 @@ def stop_on_signals(runner):
             if name is None:
                 raise
             stopping.append(name)
-            print(f'test.py: stopped by {said(name)}: no metrics written', file=sys.stderr)
+            if get_rank() == 0:  # one line, not one per process under torchrun
+                last_line(f'test.py: stopped by {said(name)}: no metrics written')
             sys.exit(stop_status(name))
 
 

@@ -12,7 +12,7 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import get_world_size
+from mmengine.dist import get_rank, get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, Runner
 
@@ -26,6 +26,7 @@ from dld.engine.hooks.loader_workers_stop_hook import (
     loader_worker_exit_codes,
     loader_workers_stopped,
 )
+from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -34,6 +35,7 @@ from dld.engine.launch import (
     config_errors_exit,
     data_errors_exit,
     finish_run,
+    last_line,
     load_runner_config,
     parse_runner_args,
     prepare_run,
@@ -210,8 +212,11 @@ def main(argv=None) -> None:
             build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
             check_teacher_gets_hr(runner, 'train.py')
             warn_if_not_annealed(runner)
-            with data_errors_exit('train.py'):
-                runner.train()
+            try:
+                with data_errors_exit('train.py'):
+                    runner.train()
+            except ResumedScheduleError as err:  # before the first step
+                refuse(f'train.py: {err}')
     finish_run()
 
 
@@ -235,9 +240,10 @@ def stop_on_signals(runner: Runner):
             last = runner.message_hub.get_info('last_ckpt')
             where = (f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
                      if isinstance(runner._train_loop, BaseLoop) else 'before training')
-            print(f'train.py: stopped by {said(name)} {where}; '
-                  + (f'--resume continues from {last}.' if last else
-                     'no checkpoint was saved yet.'), file=sys.stderr)
+            if get_rank() == 0:  # one line, not one per process under torchrun
+                last_line(f'train.py: stopped by {said(name)} {where}; '
+                          + (f'--resume continues from {last}.' if last else
+                             'no checkpoint was saved yet.'))
             sys.exit(stop_status(name))
 
 

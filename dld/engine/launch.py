@@ -209,8 +209,7 @@ def config_errors_exit(tool: str) -> Iterator[None]:
     try:
         yield
     except (ConfigOptionError, ConfigSettingError, ConfigFileError) as err:
-        print(f'{tool}: {err}', file=sys.stderr)
-        sys.exit(2)
+        refuse(f'{tool}: {err}')
 
 
 @contextmanager
@@ -277,14 +276,26 @@ def refuse(line: str) -> None:
     """End the tool with ``line`` on stderr and exit status 2, the line
     also in the run's log file where there is one (the file held the run's
     start and then nothing of why it stopped)."""
-    print(line, file=sys.stderr)
+    last_line(line, logging.ERROR)
+    sys.exit(2)
+
+
+def last_line(line: str, level: int = logging.WARNING) -> None:
+    """Print a tool's last ``line`` (why it ends) on stderr and write it into
+    the run's log file too, where there is one.
+
+    Under ``tools/dist_train.sh`` and ``dist_test.sh`` only the first
+    process prints it: the others leave it in a file of the launcher's
+    (:mod:`dld.engine.dist_launch`), which prints it where that process
+    failed first (every process printed the same line)."""
+    from .dist_launch import keep_for_launcher
+    if not keep_for_launcher(line):
+        print(line, file=sys.stderr, flush=True)
     from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()  # a run's, with its file, once it is made
     for handler in logger.handlers:
         if isinstance(handler, logging.FileHandler):
-            handler.emit(logger.makeRecord(logger.name, logging.ERROR, __file__, 0, line,
-                                           None, None))
-    sys.exit(2)
+            handler.emit(logger.makeRecord(logger.name, level, __file__, 0, line, None, None))
 
 
 def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:

@@ -46,14 +46,14 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
         _end(f'{script}: stopped by {said(stop.names[0])} during step {step}{hint}',
              stop_status(stop.names[0]))
     if code:
-        _end(f'{script}: step {step} {_failure(code)}{hint}',
+        _end(f'{script}: step {step} {how_it_ended(code)}{hint}',
              code if code > 0 else 128 - code)
     took = time.time() - start
     print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
     return took
 
 
-def _failure(code: int) -> str:
+def how_it_ended(code: int) -> str:
     """How the tool ended: its status, or the signal that killed it (the
     kernel's out-of-memory killer sends SIGKILL)."""
     if code < 0:

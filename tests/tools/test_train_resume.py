@@ -355,14 +355,19 @@ def test_two_processes_killed_in_the_last_validation_validate_it_on_resume(
 
 @pytest.mark.slow
 def test_resuming_with_other_iterations_per_epoch_stops_before_its_first_step(
-        tiny_teacher_config, train_tool, run_name, tmp_path):
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
     """Resumed by another number of processes (here: another batch size), the
-    schedule would end at the wrong step; the run refuses instead."""
+    schedule would end at the wrong step; the run refuses instead, in one
+    line (it was a traceback)."""
     _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1')
-    with pytest.raises(RuntimeError, match=r'Resumed at epoch 1 of a run of 2 iterations per '
-                                           r'epoch, but this one has 4'):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         _train(train_tool, tiny_teacher_config, tmp_path, run_name(),
                'train_dataloader.batch_size=2', '--resume')
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert 'train.py: Resumed at epoch 1 of a run of 2 iterations per epoch, but this one ' \
+        'has 4' in err and 'Traceback' not in err
     assert not osp.exists(tmp_path / 'epoch_2.pth')
     _train(train_tool, tiny_teacher_config, tmp_path, run_name(), '--resume')  # same: goes on
     assert osp.isfile(tmp_path / 'epoch_3.pth')

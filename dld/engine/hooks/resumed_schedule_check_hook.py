@@ -16,6 +16,11 @@ ITERS_PER_EPOCH_KEY = 'dld_iters_per_epoch'
 SCHEDULE_KEY = 'dld_param_scheduler'
 
 
+class ResumedScheduleError(RuntimeError):
+    """A run resumed with another number of iterations per epoch than the
+    checkpoint's (``tools/train.py`` says it in one line)."""
+
+
 @HOOKS.register_module()
 class ResumedScheduleCheckHook(Hook):
     """Stop a resumed run whose epochs have another number of iterations
@@ -49,7 +54,7 @@ class ResumedScheduleCheckHook(Hook):
         now = len(loop.dataloader)
         before = runner.message_hub.get_info(ITERS_PER_EPOCH_KEY)
         if before is not None and int(before) != now:
-            raise RuntimeError(
+            raise ResumedScheduleError(
                 f'Resumed at epoch {runner.epoch} of a run of {before} iterations per epoch, '
                 f'but this one has {now} (another number of processes, batch size or '
                 'training set than the checkpoint\'s run): its LR schedule and position '
