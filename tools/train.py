@@ -31,6 +31,7 @@ from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
     build_errors_exit,
+    check_teacher_checkpoint,
     check_teacher_gets_hr,
     config_errors_exit,
     data_errors_exit,
@@ -191,6 +192,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     with config_errors_exit('train.py'):
         cfg = build_config(args)
+    with build_errors_exit('train.py'):
+        check_teacher_checkpoint(cfg)
     with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
         prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now

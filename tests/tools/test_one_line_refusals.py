@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from repo_scripts import load_script
 
 HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, osp.join(HERE, '..', 'apis'))
 from attention_dld import make_attention_dld  # noqa: E402
 
@@ -121,6 +122,23 @@ def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(
     # the run's log file says why it stopped (it held the start and then nothing)
     [log] = (tmp_path / 'w').glob('*/*.log')
     assert line in log.read_text()
+
+
+def test_a_missing_teacher_is_refused_before_the_run_starts(train_tool, tmp_path, capsys):
+    """It was found as the model was built: after the synthetic set was made
+    and the whole config logged (some 800 lines before it)."""
+    config = tmp_path / 'dld.py'
+    config.write_text(f"_base_ = [{osp.join(REPO, 'configs', 'quickstart', 'dld.py')!r}]\n"
+                      f"model = dict(teacher_ckpt={str(tmp_path / 'teacher')!r})\n"
+                      f"synth_plates = dict(data_root={str(tmp_path / 'data')!r})\n")
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w')])
+    assert exit_.value.code == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"train.py: the config cannot be built: Teacher checkpoint not found: "
+                          f"'{tmp_path / 'teacher'}'. Train one first with ")
+    assert len(err.splitlines()) == 1 and 'Config:' not in out
+    assert not (tmp_path / 'data').exists() and not (tmp_path / 'w').exists()
 
 
 @pytest.mark.parametrize('tool', ['train', 'test', 'flops_accuracy', 'calibrate_reread',

@@ -57,14 +57,11 @@ def resolve_teacher_checkpoint(path: str) -> str:
     return osp.join(path, 'best_*.pth')
 
 
-def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
-    """Load ``path`` into ``teacher`` strictly; returns the file it read.
-
-    ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
-    From a DLD checkpoint ``take`` picks the recognizer: ``'teacher'`` (its
-    HR teacher) or ``'student'`` (a born-again teacher); with ``'teacher'``
-    a plain recognizer checkpoint is loaded as it is.
-    """
+def find_teacher_checkpoint(path: str, take: str = 'teacher') -> str:
+    """The file ``path`` names (:func:`resolve_teacher_checkpoint`); a
+    FileNotFoundError saying how to train it where there is none.
+    ``tools/train.py`` asks before the runner is built: the refusal came
+    after the runner had logged the whole config, some 800 lines."""
     path = resolve_teacher_checkpoint(path)
     if not osp.isfile(path):
         train = ("Train a DLD run first; its student becomes the teacher "
@@ -74,6 +71,18 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
             f'Teacher checkpoint not found: {where(path)}. {train} and point '
             '`model.teacher_ckpt` at its best checkpoint (or pass --cfg-options '
             'model.teacher_ckpt=PATH).')
+    return path
+
+
+def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
+    """Load ``path`` into ``teacher`` strictly; returns the file it read.
+
+    ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
+    From a DLD checkpoint ``take`` picks the recognizer: ``'teacher'`` (its
+    HR teacher) or ``'student'`` (a born-again teacher); with ``'teacher'``
+    a plain recognizer checkpoint is loaded as it is.
+    """
+    path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     part = submodule_state(state, take)
