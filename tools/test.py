@@ -56,6 +56,7 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
+    quiet_other_processes,
     refuse,
 )
 from dld.engine.runner_settings import ConfigSettingError
@@ -211,6 +212,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    quiet_other_processes()
     with config_errors_exit('test.py'):
         cfg = build_config(args)
     with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to

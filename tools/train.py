@@ -40,6 +40,7 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
+    quiet_other_processes,
     refuse,
     relax_deterministic_algorithms,
 )
@@ -190,6 +191,7 @@ def enable_amp(cfg: Config, config_path: str) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    quiet_other_processes()
     with config_errors_exit('train.py'):
         cfg = build_config(args)
     with build_errors_exit('train.py'):

@@ -298,6 +298,18 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
             handler.emit(logger.makeRecord(logger.name, level, __file__, 0, line, None, None))
 
 
+def quiet_other_processes() -> None:
+    """Under torchrun, let processes other than the first log only errors
+    to the terminal until the runner's logger (which does the same) is
+    made: every warning of reading the config came once per process."""
+    if os.environ.get('RANK', '0') == '0':
+        return
+    from mmengine.logging import MMLogger
+    for handler in MMLogger.get_current_instance().handlers:
+        if type(handler) is logging.StreamHandler:  # not the run's log file
+            handler.setLevel(max(handler.level, logging.ERROR))
+
+
 def check_teacher_checkpoint(cfg: Config) -> None:
     """A distiller's ``model.teacher_ckpt`` that names no checkpoint is
     refused before the run starts: found as the model was built, it came
