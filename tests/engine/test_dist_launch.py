@@ -74,3 +74,25 @@ def test_the_scripts_refuse_a_number_of_processes_that_is_none(value):
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 2
         assert done.stderr == f"{script}: NUM_PROCS is a whole number >= 1, got '{value}'\n"
+
+
+def test_processes_other_than_the_first_log_only_errors_before_the_runner(monkeypatch):
+    """Every warning of reading the config came once per process."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from dld.engine.launch import quiet_other_processes
+
+    def terminal_level(name):
+        logger = MMLogger.get_instance(name)  # the current instance now
+        [stream] = [h for h in logger.handlers if type(h) is logging.StreamHandler]
+        before = stream.level
+        quiet_other_processes()
+        level = stream.level
+        stream.setLevel(before)  # as it was for the tests after this one
+        return level
+    monkeypatch.setenv('RANK', '0')
+    assert terminal_level('quiet_first') == logging.INFO
+    monkeypatch.setenv('RANK', '1')
+    assert terminal_level('quiet_second') == logging.ERROR
