@@ -24,7 +24,7 @@ import time
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from full_schedule import REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
+from full_schedule import GO_ON, REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
 from numeric_options import at_least  # noqa: E402
 from script_exit import run_script  # noqa: E402
 
@@ -115,4 +115,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(run_script(main, 'online_plates.py'))
+    sys.exit(run_script(main, 'online_plates.py', again=GO_ON))

@@ -186,4 +186,4 @@ def _iterations(ckpt: str) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(run_script(main, 'quickstart_ablation.py'))
+    sys.exit(run_script(main, 'quickstart_ablation.py', again=schedule.GO_ON))

@@ -173,4 +173,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(run_script(main, 'seed_spread.py'))
+    sys.exit(run_script(main, 'seed_spread.py', again=schedule.GO_ON))

@@ -184,4 +184,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(run_script(main, 'selector_gamma_sweep.py'))
+    sys.exit(run_script(main, 'selector_gamma_sweep.py', again=schedule.GO_ON))

@@ -38,6 +38,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_other_chars
+from dld.engine.dist_launch import quiet_other_processes
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
@@ -56,7 +57,6 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
-    quiet_other_processes,
     refuse,
 )
 from dld.engine.runner_settings import ConfigSettingError

@@ -21,6 +21,7 @@ from mmengine.runner import BaseLoop, Runner
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
+from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import (
     loader_worker_exit_codes,
@@ -31,7 +32,6 @@ from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
     build_errors_exit,
-    check_teacher_checkpoint,
     check_teacher_gets_hr,
     config_errors_exit,
     data_errors_exit,
@@ -40,7 +40,6 @@ from dld.engine.launch import (
     load_runner_config,
     parse_runner_args,
     prepare_run,
-    quiet_other_processes,
     refuse,
     relax_deterministic_algorithms,
 )
@@ -51,6 +50,7 @@ from dld.engine.lr_schedule_options import (
 )
 from dld.engine.runner_settings import ConfigSettingError
 from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
+from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
 from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
@@ -195,7 +195,7 @@ def main(argv=None) -> None:
     with config_errors_exit('train.py'):
         cfg = build_config(args)
     with build_errors_exit('train.py'):
-        check_teacher_checkpoint(cfg)
+        check_config_teacher(cfg)
     with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
         prepare_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now

@@ -4,51 +4,76 @@ the tools end: in one line, with the tool's exit status.
 torchrun ended every failure with a traceback of its own (a
 ``ChildFailedError`` of about 25 lines, below the tool's message, printed
 once per process) and exit status 1, whatever the tool's: a refusal (2) or a
-stop by Ctrl-C (130) read to a scheduler as a crash. Here the processes
-other than the first keep their last line in a file of the launcher's
-(:func:`keep_for_launcher`); the launcher prints the line of the process
-that failed first where that was not the first process, then one line of
-its own, and exits with that process's status (128 + the signal for a
-signal). A port another run holds is said before anything starts.
+stop by Ctrl-C (130) read to a scheduler as a crash. Here every process
+keeps its last line in a file of the launcher's (:func:`keep_for_launcher`)
+and only the first one prints it; the launcher prints the line kept first
+where the first process did not print it, then one line of its own, and
+exits with that process's status (128 + the signal for a signal). A port
+another run holds is said before anything starts.
+
+The folder is each node's: with several nodes, each node's launcher says
+what failed on its node.
 
     python -m dld.engine.dist_launch [torchrun arguments] TOOL [tool arguments]
 """
 import errno
+import logging
 import os
 import os.path as osp
 import shutil
+import signal
 import socket
 import sys
 import tempfile
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-#: The folder where processes other than the first keep their last line.
+#: The folder where the processes keep their last line.
 LINES_ENV = 'DLD_LAUNCHER_LINES'
 #: The name the launcher's lines start with (the shell script's).
 NAME_ENV = 'DLD_LAUNCHER_NAME'
 
 
 def keep_for_launcher(line: str) -> bool:
-    """Keep ``line`` for the launcher rather than print it, in a process
-    other than the first one under :mod:`dld.engine.dist_launch`; False
-    (print it) anywhere else."""
+    """Keep ``line`` for the launcher, under :mod:`dld.engine.dist_launch`;
+    True where the launcher prints it (a process other than the first one),
+    False where the caller prints it (the first process, or no launcher)."""
     folder, rank = os.environ.get(LINES_ENV), os.environ.get('RANK')
-    if not folder or rank in (None, '0'):
+    if not folder or rank is None:
         return False
     try:
-        with open(osp.join(folder, f'rank{rank}.txt'), 'a', encoding='utf-8') as f:
+        with open(osp.join(folder, f'rank{rank}.txt'), 'w', encoding='utf-8') as f:
             f.write(line + '\n')
     except OSError:  # the folder went: print it after all
         return False
-    return True
+    return rank != '0'
 
 
-def _kept(folder: str, rank: int) -> str:
-    try:
-        with open(osp.join(folder, f'rank{rank}.txt'), encoding='utf-8') as f:
-            return f.read()
-    except OSError:
-        return ''
+def first_kept(folder: str) -> Tuple[Optional[int], str]:
+    """The rank whose line was kept first and whether to print it: not
+    where it is the first process's, which printed it, nor a line the first
+    process printed too (a config refused by every process)."""
+    kept = {}
+    for name in os.listdir(folder):
+        if name.startswith('rank') and name.endswith('.txt') and name[4:-4].isdigit():
+            path = osp.join(folder, name)
+            with open(path, encoding='utf-8') as f:
+                kept[int(name[4:-4])] = (os.stat(path).st_mtime_ns, f.read())
+    if not kept:
+        return None, ''
+    rank = min(kept, key=lambda r: (kept[r][0], r))
+    line = kept[rank][1]
+    printed = rank == 0 or (0 in kept and kept[0][1] == line)
+    return rank, '' if printed else line
+
+
+def first_failure(failures: dict) -> int:
+    """The rank that failed first, leaving out those torchrun stopped
+    (SIGTERM) where another failed: torchrun times failures to the second
+    and breaks ties by the lowest rank, which named the first process,
+    stopped, for another that had crashed."""
+    stopped = (-signal.SIGTERM, 128 + signal.SIGTERM)
+    failed = {r: f for r, f in failures.items() if f.exitcode not in stopped} or failures
+    return min(failed, key=lambda r: (failed[r].timestamp, r))
 
 
 def port_in_use(port: int) -> bool:
@@ -68,31 +93,52 @@ def main(argv: Optional[List[str]] = None) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    from dld.utils.tool_steps import how_it_ended
-    name = os.environ.get(NAME_ENV, 'dist_launch')
+    from dld.utils.tool_steps import exit_status, how_it_ended
+    name = os.environ.get(NAME_ENV)
     args = parse_args(argv)
     tool = osp.basename(args.training_script)
-    port = args.master_port or 29500
-    if str(args.node_rank) == '0' and args.rdzv_backend == 'static' and port_in_use(port):
-        print(f'{name}: port {port} is in use (another distributed run?): set PORT to a free '
-              f'one, e.g. PORT={port + 1} bash tools/{name} ...', file=sys.stderr)
+    # a port torchrun binds itself: the static rendezvous's, on the first node
+    port = args.master_port
+    if (port is not None and not args.standalone and args.rdzv_backend == 'static'
+            and str(args.node_rank) == '0' and port_in_use(port)):
+        hint = (f'set PORT to a free one, e.g. PORT={port + 1} bash tools/{name} ...' if name
+                else f'give a free one, e.g. --master_port {port + 1}')
+        print(f'{name or "dist_launch"}: port {port} is in use (another distributed run?): '
+              f'{hint}', file=sys.stderr)
         return 2
+    # torchrun's own warnings as it stops the processes ("Sending process N
+    # closing signal"): the tool's line and the summary below say it
+    logging.getLogger('torch.distributed.elastic').setLevel(logging.ERROR)
     folder = tempfile.mkdtemp(prefix='dld_launch_')
-    os.environ[LINES_ENV] = folder  # the workers inherit it
+    os.environ[LINES_ENV] = folder  # the processes inherit it
     try:
         run(args)
     except ChildFailedError as err:
-        rank, failure = err.get_first_failure()
-        print(_kept(folder, rank), end='', file=sys.stderr)
-        code = failure.exitcode
-        print(f'{name}: {tool} on rank {rank} {how_it_ended(code)}; the other processes were '
-              'stopped', file=sys.stderr, flush=True)
-        return code if code > 0 else 128 - code
+        rank, line = first_kept(folder)
+        if rank is None or rank not in err.failures:  # none kept a line
+            rank = first_failure(err.failures)
+        print(line, end='', file=sys.stderr)
+        code = err.failures[rank].exitcode
+        print(f'{name or "dist_launch"}: {tool} on rank {rank} {how_it_ended(code)}; torchrun '
+              'stopped the other processes (SIGTERM)', file=sys.stderr, flush=True)
+        return exit_status(code)
     except SignalException as err:  # the tool's first process said where it stopped
         return 128 + int(err.sigval)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
+
+
+def quiet_other_processes() -> None:
+    """Under torchrun, let processes other than the first log only errors
+    to the terminal until the runner's logger (which does the same) is
+    made: every warning of reading the config came once per process."""
+    if os.environ.get('RANK', '0') == '0':
+        return
+    from mmengine.logging import MMLogger
+    for handler in MMLogger.get_current_instance().handlers:
+        if type(handler) is logging.StreamHandler:  # not the run's log file
+            handler.setLevel(max(handler.level, logging.ERROR))
 
 
 if __name__ == '__main__':

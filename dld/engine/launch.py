@@ -298,29 +298,6 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
             handler.emit(logger.makeRecord(logger.name, level, __file__, 0, line, None, None))
 
 
-def quiet_other_processes() -> None:
-    """Under torchrun, let processes other than the first log only errors
-    to the terminal until the runner's logger (which does the same) is
-    made: every warning of reading the config came once per process."""
-    if os.environ.get('RANK', '0') == '0':
-        return
-    from mmengine.logging import MMLogger
-    for handler in MMLogger.get_current_instance().handlers:
-        if type(handler) is logging.StreamHandler:  # not the run's log file
-            handler.setLevel(max(handler.level, logging.ERROR))
-
-
-def check_teacher_checkpoint(cfg: Config) -> None:
-    """A distiller's ``model.teacher_ckpt`` that names no checkpoint is
-    refused before the run starts: found as the model was built, it came
-    after the synthetic set was made and the whole config logged."""
-    model = cfg.get('model')
-    path = model.get('teacher_ckpt') if isinstance(model, dict) else None
-    if isinstance(path, str):
-        from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
-        find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
-
-
 def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
     """Build the runner's ``loops`` (``'train_loop'``, ...) and so their
     datasets now, where a set refused as it is built ends the tool with one

@@ -36,8 +36,7 @@ def read_config(path: str) -> Config:
     except SyntaxError as err:
         raise _syntax_error_of(path, err) from None
     except FileNotFoundError as err:  # a _base_ that is not there: name who lists it
-        missing = _find_missing_base(os.path.abspath(path), set()) if os.path.isfile(
-            path) else None
+        missing = _find_missing_base(os.path.abspath(path), set())
         if missing is None:
             raise
         raise ConfigFileError(f'{missing[0]}:{missing[1]}: its _base_ {missing[2]!r} is not '

@@ -18,7 +18,7 @@ import re
 import signal
 import sys
 import time
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 #: PyTorch's errors for a data loader worker that died: "is killed by signal:
 #: Terminated" where it names the signal, "exited unexpectedly" where the main
@@ -36,12 +36,15 @@ class Stop:
     """The signals of a :func:`signals_as_one_stop` block: ``names`` holds
     the first one's (a caller appends one it found otherwise, so that a
     signal arriving then counts as a repeat); with ``defer`` set, the first
-    signal is recorded and not raised (a tool finishing its output)."""
+    signal is recorded and not raised (a tool finishing its output);
+    ``at_once``, where set, is called before a later signal ends the process
+    at once (a child process to end with it)."""
 
     def __init__(self) -> None:
         self.names: List[str] = []
         self.defer = False
         self.first_at = 0.0
+        self.at_once: Optional[Callable[[], None]] = None
 
     def append(self, name: str) -> None:
         if not self.names:
@@ -72,6 +75,8 @@ def signals_as_one_stop() -> Iterator[Stop]:
             if time.monotonic() - stop.first_at < REPEAT_SECONDS:
                 return
             print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
+            if stop.at_once is not None:
+                stop.at_once()
             os._exit(stop_status(stop.names[0]))
         stop.append(name)
         if hasattr(signal, 'SIGCHLD'):  # a Python handler: SIG_DFL made a SIGCHLD already

@@ -3,9 +3,9 @@ schedule), each a child process that says where it stopped or why it failed.
 
 The script adds one line after the tool's own and exits with the tool's
 status: a failing step was the script's ``CalledProcessError`` traceback;
-Ctrl-C, which the terminal sends the tool too, had ``subprocess.run`` kill
-the tool 0.25 s into its clean-up; a SIGTERM to the script alone (a job
-scheduler's, ``kill PID``) left the tool running.
+Ctrl-C had ``subprocess.run`` kill the tool 0.25 s into its clean-up; a
+SIGTERM or SIGINT to the script alone (a job scheduler's, ``kill PID``, an
+IDE's stop button) left the tool running.
 """
 import contextlib
 import signal
@@ -22,35 +22,44 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
     """Run ``python ARGS`` in ``cwd`` as ``step`` of ``script`` and return
     the seconds it took; a step that fails or is stopped ends the script
     with one line (``again``, where given, says how to go on) and the
-    tool's exit status, or the signal's."""
+    tool's exit status, or the signal's.
+
+    The tool runs in a process group of its own, and the script passes the
+    first Ctrl-C or SIGTERM on to it once, whoever sent it: to the
+    terminal's group, it reached the tool twice, to the script alone, not
+    at all. A later one ends both at once (a clean-up that hangs)."""
     print(f'\n=== {step}\n$ python {" ".join(args)}', flush=True)
     start = time.time()
     with signals_as_one_stop() as stop:
-        stop.defer = True  # the tool gets the terminal's Ctrl-C itself and says where it stopped
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env)
+        stop.defer = True  # the tool says where it stopped; the script waits for it
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, process_group=0)
+        stop.at_once = proc.kill
         forwarded = False
         while True:
             try:
-                code = proc.wait(timeout=0.5)
+                code = proc.wait(timeout=0.2)
                 break
             except subprocess.TimeoutExpired:
-                if stop and stop.names[0] == 'SIGTERM' and not forwarded:
-                    # a SIGTERM to the script alone (to the whole group, the
-                    # tool takes this copy for a repeat and ignores it); Ctrl-C
-                    # reaches the tool from the terminal, and a second SIGINT
-                    # would cut its clean-up short
-                    proc.send_signal(signal.SIGTERM)
+                if stop and not forwarded:
+                    proc.send_signal(signal.Signals[stop.names[0]])
                     forwarded = True
     hint = f'; {again}' if again else ''
-    if stop:
-        _end(f'{script}: stopped by {said(stop.names[0])} during step {step}{hint}',
-             stop_status(stop.names[0]))
     if code:
-        _end(f'{script}: step {step} {how_it_ended(code)}{hint}',
-             code if code > 0 else 128 - code)
+        _end(f'{script}: step {step} {how_it_ended(code)}{hint}' if not stop else
+             f'{script}: stopped by {said(stop.names[0])} during step {step}{hint}',
+             exit_status(code) if not stop else stop_status(stop.names[0]))
     took = time.time() - start
     print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
+    if stop:  # the tool finished as the signal came: the script stops after it
+        _end(f'{script}: stopped by {said(stop.names[0])} after step {step}{hint}',
+             stop_status(stop.names[0]))
     return took
+
+
+def exit_status(code: int) -> int:
+    """A shell's exit status for a child's return code: the code, or 128 +
+    the signal that killed it."""
+    return code if code >= 0 else 128 - code
 
 
 def how_it_ended(code: int) -> str:

@@ -15,9 +15,10 @@ TOOL = '''
 import os, sys, time
 from dld.engine.launch import refuse
 rank = int(os.environ['RANK'])
-if rank in {refusing}:
-    time.sleep(0.5 * rank)  # the first failure is the lowest refusing rank's
-    refuse(f'tool.py: a setting refused (told by rank {{rank}})')
+if ({refusing})(rank):
+    refuse({line})
+if ({crashing})(rank):
+    raise RuntimeError('a bug')
 time.sleep(60)  # stopped by torchrun once another process failed
 '''
 
@@ -28,9 +29,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _launch(tmp_path, refusing, port=None):
+def _launch(tmp_path, refusing='lambda r: False', line="'tool.py: a setting refused'",
+            crashing='lambda r: False', port=None):
     tool = tmp_path / 'tool.py'
-    tool.write_text(TOOL.format(refusing=set(refusing)))
+    tool.write_text(TOOL.format(refusing=refusing, line=line, crashing=crashing))
     env = dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh')
     return subprocess.run([sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node',
                            '2', '--master_addr', '127.0.0.1', '--master_port',
@@ -38,20 +40,41 @@ def _launch(tmp_path, refusing, port=None):
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize('refusing, failed_rank', [((0, 1), 0), ((1, ), 1)])
-def test_a_refusal_under_torchrun_is_its_line_once_and_the_tools_status(
-        tmp_path, refusing, failed_rank):
+def _summary(rank: int, how: str) -> str:
+    return f'dist_x.sh: tool.py on rank {rank} {how}; torchrun stopped the other processes ' \
+        '(SIGTERM)'
+
+
+def test_a_refusal_of_every_process_is_its_line_once_and_the_tools_status(tmp_path):
     """Every process printed it, then torchrun's ChildFailedError traceback
-    of about 25 lines, and the exit status was 1. A line of a process other
-    than the first is printed where that process failed first."""
-    done = _launch(tmp_path, refusing)
+    of about 25 lines, and the exit status was 1."""
+    done = _launch(tmp_path, refusing='lambda r: True')
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.splitlines()
-    told = [line for line in lines if line.startswith('tool.py: ')]
-    assert told == [f'tool.py: a setting refused (told by rank {failed_rank})']
-    assert lines[-1] == (f'dist_x.sh: tool.py on rank {failed_rank} failed (exit status 2; its '
-                         'message is above); the other processes were stopped')
+    assert [line for line in lines if line.startswith('tool.py: ')] == \
+        ['tool.py: a setting refused']
+    assert lines[-1] in [_summary(r, 'failed (exit status 2; its message is above)')
+                         for r in (0, 1)]
     assert 'Traceback' not in done.stderr and 'ChildFailedError' not in done.stderr
+    assert 'closing signal' not in done.stderr  # torchrun's warnings as it stops the rest
+
+
+def test_the_line_of_another_process_that_failed_first_is_printed_by_the_launcher(tmp_path):
+    done = _launch(tmp_path, refusing='lambda r: r == 1',
+                   line="f'tool.py: told by rank {rank}'")
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    assert [line for line in lines if line.startswith('tool.py: ')] == \
+        ['tool.py: told by rank 1']
+    assert lines[-1] == _summary(1, 'failed (exit status 2; its message is above)')
+
+
+def test_a_process_that_failed_without_a_line_is_named_with_its_status(tmp_path):
+    done = _launch(tmp_path, crashing='lambda r: r == 1')
+    assert done.returncode == 1
+    assert 'RuntimeError: a bug' in done.stderr  # its own traceback
+    assert done.stderr.splitlines()[-1] == _summary(1, 'failed (exit status 1; its message '
+                                                    'is above)')
 
 
 def test_a_port_another_program_holds_is_said_before_anything_starts(tmp_path):
@@ -60,20 +83,28 @@ def test_a_port_another_program_holds_is_said_before_anything_starts(tmp_path):
         held.bind(('', 0))
         held.listen()
         port = held.getsockname()[1]
-        done = _launch(tmp_path, (0, ), port=port)
+        done = _launch(tmp_path, port=port)
     assert done.returncode == 2
     assert done.stderr == (f'dist_x.sh: port {port} is in use (another distributed run?): set '
                            f'PORT to a free one, e.g. PORT={port + 1} bash tools/dist_x.sh ...\n')
 
 
-@pytest.mark.parametrize('value', ['two', '0', ''])
-def test_the_scripts_refuse_a_number_of_processes_that_is_none(value):
-    for script, args in (('dist_train.sh', ['c.py', value]),
-                         ('dist_test.sh', ['c.py', 'x.pth', value])):
+@pytest.mark.parametrize('procs, port, says', [
+    ('two', '29500', "NUM_PROCS is a whole number >= 1 (or auto, cpu, gpu), got 'two'"),
+    ('0', '29500', "NUM_PROCS is a whole number >= 1 (or auto, cpu, gpu), got '0'"),
+    ('', '29500', "NUM_PROCS is a whole number >= 1 (or auto, cpu, gpu), got ''"),
+    ('2', '70000', "PORT is a port number, 1 to 65535, got '70000'"),
+    ('2', 'abc', "PORT is a port number, 1 to 65535, got 'abc'"),
+])
+def test_the_scripts_refuse_a_number_of_processes_or_port_that_is_none(procs, port, says):
+    """torchrun's traceback ('Unsupported nproc_per_node value'), or bind()'s."""
+    for script, args in (('dist_train.sh', ['c.py', procs]),
+                         ('dist_test.sh', ['c.py', 'x.pth', procs])):
         done = subprocess.run(['bash', osp.join(REPO, 'tools', script), *args],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, PORT=port))
         assert done.returncode == 2
-        assert done.stderr == f"{script}: NUM_PROCS is a whole number >= 1, got '{value}'\n"
+        assert done.stderr == f'{script}: {says}\n'
 
 
 def test_processes_other_than_the_first_log_only_errors_before_the_runner(monkeypatch):
@@ -82,7 +113,7 @@ def test_processes_other_than_the_first_log_only_errors_before_the_runner(monkey
 
     from mmengine.logging import MMLogger
 
-    from dld.engine.launch import quiet_other_processes
+    from dld.engine.dist_launch import quiet_other_processes
 
     def terminal_level(name):
         logger = MMLogger.get_instance(name)  # the current instance now
@@ -96,3 +127,17 @@ def test_processes_other_than_the_first_log_only_errors_before_the_runner(monkey
     assert terminal_level('quiet_first') == logging.INFO
     monkeypatch.setenv('RANK', '1')
     assert terminal_level('quiet_second') == logging.ERROR
+
+
+def test_the_first_failure_leaves_out_the_processes_torchrun_stopped():
+    """torchrun times failures to the second and breaks a tie by the lowest
+    rank: the first process, stopped for another's crash, was named."""
+    from types import SimpleNamespace
+
+    from dld.engine.dist_launch import first_failure
+
+    def failure(exitcode, timestamp=100):
+        return SimpleNamespace(exitcode=exitcode, timestamp=timestamp)
+    assert first_failure({0: failure(-15), 1: failure(1)}) == 1
+    assert first_failure({0: failure(143), 1: failure(2), 2: failure(2, 99)}) == 2
+    assert first_failure({0: failure(-15), 1: failure(-15)}) == 0  # all stopped: the first

@@ -43,19 +43,46 @@ def test_a_step_that_fails_ends_the_script_with_its_status(tmp_path, capsys, cod
         'run it again'
 
 
-def test_a_sigterm_to_the_script_alone_is_passed_on_to_its_tool(tmp_path, capsys):
+@pytest.mark.parametrize('name', ['SIGTERM', 'SIGINT'])
+def test_a_signal_to_the_script_alone_is_passed_on_to_its_tool_once(tmp_path, capsys, name):
+    """A SIGINT (an IDE's stop button, kill -INT) left the tool running."""
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(SystemExit) as exit_:
-        _step(tmp_path, '''
+        _step(tmp_path, f'''
             import os, signal, sys, time
-            os.kill(os.getppid(), signal.SIGTERM)  # the script is sent SIGTERM
-            time.sleep(30)  # and passes it on: this ends here
-            sys.exit(5)
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # as a tool's own
+            try:
+                os.kill(os.getppid(), signal.{name})  # the script is sent it
+                time.sleep(30)  # and passes it on: this ends here
+            except KeyboardInterrupt:
+                pass
+            try:
+                time.sleep(1)  # a clean-up: a second copy would end it
+            except KeyboardInterrupt:
+                sys.exit(9)
+            sys.exit(128 + signal.{name})
             ''')
-    assert exit_.value.code == 143
+    status = 128 + signal.Signals[name]
+    assert exit_.value.code == status
+    said = 'Ctrl-C' if name == 'SIGINT' else name
     assert capsys.readouterr().err.splitlines()[-1] == \
-        's.py: stopped by SIGTERM during step 1/2 a tool'
+        f's.py: stopped by {said} during step 1/2 a tool'
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_tool_that_finishes_as_the_signal_comes_is_done_then_the_script_stops(
+        tmp_path, capsys):
+    """It was said to be stopped during its step, which had finished."""
+    with pytest.raises(SystemExit) as exit_:
+        _step(tmp_path, '''
+            import os, signal
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a tool that does not stop
+            os.kill(os.getppid(), signal.SIGTERM)
+            ''', again='run it again')
+    assert exit_.value.code == 143
+    out, err = capsys.readouterr()
+    assert '=== 1/2 a tool: done in ' in out
+    assert err.splitlines()[-1] == 's.py: stopped by SIGTERM after step 1/2 a tool; run it again'
 
 
 SCRIPT = '''
@@ -113,3 +140,44 @@ def test_a_stop_while_the_script_itself_works_is_one_line(capsys):
     assert capsys.readouterr().err == 's.py: stopped by Ctrl-C\n'
     with pytest.raises(ValueError), exit_on_stop('s.py'):  # other errors pass through
         raise ValueError('x')
+
+
+HANGING = '''
+import sys
+sys.path.insert(0, {repo!r})
+from dld.utils.tool_steps import run_step
+TOOL = """
+import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a clean-up that hangs
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+run_step('1/2 a tool', ['-c', TOOL], cwd={repo!r}, script='s.py')
+'''
+
+
+def test_a_later_signal_ends_the_script_and_its_tool_at_once():
+    """The tool, in a process group of its own, was left running."""
+    proc = subprocess.Popen([sys.executable, '-c', HANGING.format(repo=REPO)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # the step's header, then the tool's pid
+            if line.strip().isdigit():
+                tool = int(line)
+                break
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(1.5)  # past the repeat window
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert 'stopping at once (SIGTERM again)' in proc.stderr.read()
+    for _ in range(50):
+        try:
+            os.kill(tool, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail('the tool is still running')

@@ -74,6 +74,15 @@ def find_teacher_checkpoint(path: str, take: str = 'teacher') -> str:
     return path
 
 
+def check_config_teacher(cfg) -> None:
+    """A distiller config's ``model.teacher_ckpt`` that names no checkpoint
+    is refused before the run starts (:func:`find_teacher_checkpoint`)."""
+    model = cfg.get('model')
+    path = model.get('teacher_ckpt') if isinstance(model, dict) else None
+    if isinstance(path, str):
+        find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
+
+
 def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
 
