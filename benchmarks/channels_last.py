@@ -24,7 +24,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least, positive  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from benchmarks.training_step_cost import _batches, _setup, _step_fn  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -37,7 +37,7 @@ def parse_args(argv=None):
     p.add_argument('--scales', type=positive, nargs='+', default=[1.0, 0.8, 0.6, 0.5, 0.4, 0.3])
     p.add_argument('--repeats', type=at_least(1), default=7, help='timed runs of each, per layout')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     return p.parse_args(argv)
 
 

@@ -27,6 +27,9 @@ import re
 import sys
 from typing import Dict, List, Optional, Tuple
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from benchmarks.script_exit import run_script  # noqa: E402
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: full_schedule.py's work dir when it is given none.
 DEFAULT_WORK_DIR = osp.join(REPO, 'work_dirs', 'results')
@@ -399,4 +402,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_script(main, 'check_targets.py'))

@@ -26,7 +26,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision, as tools/infer.py --amp reads')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     from dld.cli_options import ConfigOptionsAction
     p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                    help='override config settings (e.g. model.test_cfg.reread...)')

@@ -27,10 +27,11 @@ import torch
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
-from script_exit import run_script  # noqa: E402
+from script_exit import json_file, run_script  # noqa: E402
 
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -146,7 +147,7 @@ def main(argv=None) -> int:
                         help='the scale every frame is read at (default: 1.0)')
     parser.add_argument('--resamples', type=at_least(1), default=2000,
                         help='bootstrap resamples over tracks for the intervals')
-    parser.add_argument('--json', help='also write the rows and settings here')
+    parser.add_argument('--json', type=json_file, help='also write the rows and settings here')
     args = parser.parse_args(argv)
     tracks, decoder = read_frames(args.config, args.checkpoint, args.data_root, args.ann_file,
                                   args.scale)

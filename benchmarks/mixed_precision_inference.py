@@ -23,7 +23,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least, positive  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument('--rounds', type=at_least(1), default=2)
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     return p.parse_args(argv)
 
 

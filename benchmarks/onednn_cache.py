@@ -30,7 +30,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 STEP_MARK = 'DLD_STEP_SECONDS'
@@ -51,7 +51,7 @@ def parse_args(argv=None):
                    'turning up for tens of steps')
     p.add_argument('--repeats', type=at_least(1), default=2, help='processes per capacity')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -96,6 +96,9 @@ def _run_child(args, capacity: int) -> dict:
     if args.threads:
         cmd += ['--threads', str(args.threads)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode == 2:  # the timing process's one-line refusal: the script's own
+        print(proc.stderr.rstrip().splitlines()[-1], file=sys.stderr)
+        sys.exit(2)
     if proc.returncode != 0:
         raise RuntimeError(f'the timing process (capacity {capacity}) failed:\n'
                            f'{proc.stderr[-3000:]}')

@@ -24,6 +24,7 @@ import time
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from full_schedule import GO_ON, REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
 from numeric_options import at_least  # noqa: E402
 from script_exit import run_script  # noqa: E402

@@ -26,7 +26,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def parse_args(argv=None):
                    help='threads of ONNX Runtime and of torch')
     p.add_argument('--int8-dir', help='an export of the same model made with --int8, timed '
                    'beside the float one')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     from dld.cli_options import ConfigOptionsAction
     p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                    help='override config settings, as when exporting')

@@ -25,7 +25,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from benchmarks.training_step_cost import _batches, _dld_model, _setup, _step_fn, _teacher_ckpt  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -43,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument('--warmup', type=at_least(0), default=20,
                    help='untimed rounds first (oneDNN compiles kernels for new shapes)')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     return p.parse_args(argv)
 
 

@@ -23,8 +23,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from numeric_options import at_least, positive  # noqa: E402
-from script_exit import run_script  # noqa: E402
+from script_exit import json_file, run_script  # noqa: E402
 
 
 def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray,
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument('--baseline-name', default='no-KD',
                         help="the baseline's name in the table (default: no-KD)")
     parser.add_argument('--resamples', type=at_least(1), default=2000)
-    parser.add_argument('--json', help='also write the rows here')
+    parser.add_argument('--json', type=json_file, help='also write the rows here')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--max-batches', type=at_least(1), help='read only the first N batches')
     args = parser.parse_args(argv)

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 import full_schedule as schedule  # noqa: E402
 from script_exit import run_script  # noqa: E402
 
@@ -58,8 +59,10 @@ def quickstart_teacher(w: str, given: str) -> str:
     The quickstart trains ``teacher``, then ``teacher_2``, ... from other
     seeds while one stays under its accuracy gate, and distils from the
     first that passes; only its report names that one (``--teacher-ckpt``,
-    ``report/report.json``). Without a report, a lone ``teacher`` is the one;
-    among several, the choice is refused rather than guessed."""
+    ``report/report.json``). Without a report the quickstart has not run to
+    its end, and its teacher may still be training: refused (a lone
+    ``teacher`` was taken, at epoch 5 of 10, and the results made from it
+    were reused once it had finished)."""
     root = osp.join(REPO, w)
     runs = sorted((d for d in (os.listdir(root) if osp.isdir(root) else [])
                    if re.fullmatch(r'teacher(_\d+)?', d) and osp.isdir(osp.join(root, d))),
@@ -74,11 +77,10 @@ def quickstart_teacher(w: str, given: str) -> str:
             used = (json.load(f).get('inputs') or {}).get('teacher_checkpoint') or ''
         if osp.basename(osp.dirname(used)) in runs:
             return f'{w}/{osp.basename(osp.dirname(used))}'
-    if runs == ['teacher']:
-        return f'{w}/teacher'
     raise SystemExit(f'{given}: teacher runs {", ".join(runs)}, but no quickstart report '
                      f'({osp.join(given, "report", "report.json")}) says which one passed its '
-                     f'accuracy gate and was distilled from: run {quickstart} to its end first')
+                     f'accuracy gate and was distilled from (one may still be training): run '
+                     f'{quickstart} to its end first')
 
 
 def slug(name: str) -> str:

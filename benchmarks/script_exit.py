@@ -7,7 +7,20 @@ the same in one line, and so do the benchmarks, through the tools' own
 handlers (:mod:`dld.engine.launch`). ``DLD_TRACEBACK=1`` keeps the traceback.
 Ctrl-C or SIGTERM is one line too (:func:`dld.utils.tool_steps.exit_on_stop`).
 """
-from typing import Callable
+import argparse
+import contextlib
+from typing import Callable, Iterator
+
+
+def json_file(path: str) -> str:
+    """``--json``'s type: a file that can be written, asked before anything
+    is measured (a folder or an unwritable place failed after the run, its
+    figures lost with a traceback)."""
+    from dld.utils.output_paths import unwritable_outputs
+    problems = unwritable_outputs(files=[('--json', path, '.json')], create=False)
+    if problems:
+        raise argparse.ArgumentTypeError(problems[0].replace('--json ', '', 1))
+    return path
 
 
 def run_script(main: Callable[[], object], name: str, again: str = '') -> int:
@@ -15,13 +28,32 @@ def run_script(main: Callable[[], object], name: str, again: str = '') -> int:
     some return for their tests); ``name`` starts the line of a refusal,
     which exits with status 2, and of a stop by Ctrl-C or SIGTERM, which
     exits with the signal's status (``again``: how to go on)."""
-    from dld.engine.launch import build_errors_exit, config_errors_exit
+    from dld.engine.launch import build_errors_exit, config_errors_exit, data_errors_exit
     from dld.utils.tool_steps import exit_on_stop
 
     # inside: a misspelt --cfg-options key or a config's syntax, as the tools
     # say them (their errors are ValueErrors too); outside: a file not there,
     # a setting refused, or any other error of those kinds, with where it was
     # raised
-    with exit_on_stop(name, again), build_errors_exit(name, what=''), config_errors_exit(name):
+    with exit_on_stop(name, again), build_errors_exit(name, what=''), \
+            checkpoint_errors_exit(name), data_errors_exit(name), config_errors_exit(name):
         status = main()
     return status if isinstance(status, int) else 0
+
+
+@contextlib.contextmanager
+def checkpoint_errors_exit(name: str) -> Iterator[None]:
+    """A checkpoint of another model (a teacher's where a DLD one is read,
+    other scales) or one that cannot be read, and a file that cannot be
+    written: one line, as the tools say it (it was a traceback)."""
+    from dld.apis.model_loading import CheckpointMismatchError
+    from dld.engine.checkpoint import CheckpointReadError
+    from dld.engine.launch import refuse
+    try:
+        yield
+    except (CheckpointMismatchError, CheckpointReadError) as err:
+        refuse(f'{name}: {err}')
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as err:
+        # a place --json's check could not foresee (root may write where
+        # the file system refuses)
+        refuse(f'{name}: {err.strerror}: {err.filename}')

@@ -29,6 +29,7 @@ from typing import Dict, Tuple
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 from numeric_options import at_least  # noqa: E402

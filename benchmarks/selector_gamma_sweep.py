@@ -27,6 +27,7 @@ from typing import List, Optional
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
 from numeric_options import at_least  # noqa: E402

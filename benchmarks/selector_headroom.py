@@ -34,7 +34,7 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least, positive  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 PROBES = (((16, 48), (8, 16, 32)), ((24, 72), (16, 32, 64)))
@@ -65,7 +65,7 @@ def parse_args(argv=None):
     p.add_argument('--max-batches', type=at_least(1),
                    help='read at most this many batches per split')
     p.add_argument('--device', help='cpu or cuda (default: cuda when available)')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     from dld.cli_options import ConfigOptionsAction
     p.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                    help='override config settings (e.g. model.test_cfg.reread...)')
@@ -144,6 +144,8 @@ def main(argv=None) -> int:
     from dld.utils.flops import count_flops
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if args.checkpoint and not osp.isfile(args.checkpoint):  # before the plates are made
+        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options)
     ensure_config_data(cfg)
     fit = args.fit or ('fresh' if cfg.get('synth_plates') else 'val')

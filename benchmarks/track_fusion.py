@@ -25,10 +25,11 @@ import numpy as np
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
-from script_exit import run_script  # noqa: E402
+from script_exit import json_file, run_script  # noqa: E402
 
 from dld.reading_limits import MAX_BEAM_WIDTH  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
@@ -102,7 +103,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--batch-size', type=at_least(1), default=64)
     parser.add_argument('--resamples', type=at_least(1), default=2000)
-    parser.add_argument('--json', help='write the rows here')
+    parser.add_argument('--json', type=json_file, help='write the rows here')
     return parser.parse_args(argv)
 
 

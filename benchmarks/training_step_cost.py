@@ -40,7 +40,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from benchmarks.numeric_options import at_least  # noqa: E402
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.utils import read_config  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
@@ -63,7 +63,7 @@ def parse_args(argv=None):
                    'a CUDA step is timed to its end (synchronized)')
     p.add_argument('--bf16', action='store_true',
                    help='also time every step under bfloat16 autocast, interleaved')
-    p.add_argument('--json', help='write the figures here')
+    p.add_argument('--json', type=json_file, help='write the figures here')
     return p.parse_args(argv)
 
 
@@ -127,6 +127,8 @@ def _setup(config: str, threads=None):
 def _teacher_ckpt(cfg, teacher_ckpt=None):
     """The teacher to time with: ``teacher_ckpt``, else the config's if it
     exists, else None (random weights, which cost the same)."""
+    if teacher_ckpt and not osp.exists(teacher_ckpt):  # a typo: not random weights
+        raise FileNotFoundError(f'--teacher-ckpt {teacher_ckpt}: no such file or folder')
     ckpt = teacher_ckpt or cfg.model.get('teacher_ckpt')
     if ckpt and not osp.exists(ckpt):
         print(f'teacher checkpoint {ckpt} not found: timing with random weights', flush=True)

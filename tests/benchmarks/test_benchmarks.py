@@ -3,6 +3,7 @@ run for real on a tiny model and data set."""
 import json
 import os
 import os.path as osp
+import re
 import sys
 
 import pytest
@@ -1245,6 +1246,12 @@ def test_quickstart_ablation_trains_each_variant_from_the_teacher_and_tabulates(
     (work / 'teacher').mkdir(parents=True)
     torch.save(dict(state_dict=teacher.state_dict(), meta={}), work / 'teacher' / 'best.pth')
     (work / 'teacher' / 'last_checkpoint').write_text(str(work / 'teacher' / 'best.pth'))
+    # a teacher without the quickstart's report may still be training: refused
+    with pytest.raises(SystemExit, match=r'teacher runs teacher, but no quickstart report .* '
+                       r'\(one may still be training\)'):
+        module.main(['--work-dir', str(work), '--config', str(config)])
+    _write(work / 'report' / 'report.json', dict(inputs=dict(
+        teacher_checkpoint=str(work / 'teacher' / 'best.pth'))))
     variants = ['as shipped', '1.0x only', '5 epochs']
     calls = []
 
@@ -1515,6 +1522,14 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
     assert run_script(lambda: 1, 'x.py') == 1
     with pytest.raises(RuntimeError):
         run_script(raises(RuntimeError('a bug')), 'x.py')
+    from dld.apis.model_loading import CheckpointMismatchError
+    for err, says in ((CheckpointMismatchError('t.pth lacks 115 weight(s) the student needs'),
+                       'x.py: t.pth lacks 115 weight(s) the student needs\n'),
+                      (PermissionError(13, 'Permission denied', '/sys/x.json'),
+                       'x.py: Permission denied: /sys/x.json\n')):
+        with pytest.raises(SystemExit) as info:  # RuntimeError, OSError: tracebacks
+            run_script(raises(err), 'x.py')
+        assert info.value.code == 2 and capsys.readouterr().err == says
     with pytest.raises(SystemExit) as info:  # Ctrl-C: one line too, the shell's status
         run_script(raises(KeyboardInterrupt()), 'x.py', again='run it again')
     assert info.value.code == 130
@@ -1522,6 +1537,21 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     with pytest.raises(FileNotFoundError):
         run_script(raises(FileNotFoundError('x')), 'x.py')
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_anything_is_measured(tmp_path):
+    """A folder or a path below a file failed after the whole run."""
+    import argparse
+    json_file = _load('script_exit').json_file
+    (tmp_path / 'file').write_text('')
+    assert json_file(str(tmp_path / 'new' / 'r.json')) == str(tmp_path / 'new' / 'r.json')
+    assert not (tmp_path / 'new').exists()  # nothing made for a run that may fail
+    for path, says in ((tmp_path, f'{tmp_path} is a folder; give a .json file'),
+                       (tmp_path / 'file' / 'r.json',
+                        f"{tmp_path / 'file' / 'r.json'}: {tmp_path / 'file'} is a file, "
+                        'not a folder')):
+        with pytest.raises(argparse.ArgumentTypeError, match=f'^{re.escape(says)}$'):
+            json_file(str(path))
 
 
 def test_the_step_benchmarks_say_a_config_without_training_batches_needs_them(tmp_path):
