@@ -138,7 +138,12 @@ def _teacher_ckpt(cfg, teacher_ckpt=None):
 
 def _dld_model(cfg, ckpt, train_selector: bool = True):
     """The config's distiller with the 'sampled' strategy, in train mode."""
+    from dld.apis.model_loading import is_distiller_config
     from dld.registry import MODELS
+    if not is_distiller_config(cfg.model):  # it was the recognizer's TypeError
+        raise ValueError(f"{cfg.filename}: a {cfg.model.get('type')} config; this times DLD's "
+                         "training step: give a DLD config (model.type='DLDDistiller'), e.g. "
+                         'configs/dld_plate.py')
     model_cfg = dict(copy.deepcopy(cfg.model), teacher_ckpt=ckpt, scale_strategy='sampled',
                      train_selector=train_selector)
     model = MODELS.build(model_cfg).train()

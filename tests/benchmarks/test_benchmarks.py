@@ -1570,6 +1570,16 @@ def test_the_step_benchmarks_say_a_config_without_training_batches_needs_them(tm
         step_cost._batches(cfg, 2, 1, 'test_dataloader')
 
 
+def test_the_step_benchmarks_say_a_recognizer_config_is_not_a_dld_one(tmp_path):
+    """It was the recognizer's TypeError: no keyword 'teacher_ckpt'."""
+    config = tmp_path / 'recognizer.py'
+    config.write_text("model = dict(type='TextRecognizer')\n")
+    step_cost = _load('training_step_cost')
+    with pytest.raises(ValueError, match=r"recognizer.py: a TextRecognizer config; this times "
+                                         r"DLD's training step: give a DLD config"):
+        step_cost._dld_model(step_cost._setup(str(config)), None)
+
+
 def test_a_benchmark_run_with_a_config_that_is_not_there_says_so_in_one_line(tmp_path):
     import subprocess
     env = dict(os.environ)
