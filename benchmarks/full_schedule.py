@@ -536,8 +536,15 @@ def main(argv=None) -> int:
     w, redo = args.work_dir, args.redo
     use_amp(args.amp)
     DRY_RUN.update(on=args.dry_run, run=0, resume=0, skip=0)
+    if osp.exists(osp.join(REPO, w)) and not osp.isdir(osp.join(REPO, w)):
+        parser.error(f'--work-dir {w} is a file; give a folder')
     if args.setting == 'lr-control':  # before the teacher: hours before the first read
-        require_runs(w, LR_CONTROL_READS, 'full_schedule.py --setting lr-control')
+        try:
+            require_runs(w, LR_CONTROL_READS, 'full_schedule.py --setting lr-control')
+        except SystemExit as err:
+            if not args.dry_run:
+                raise
+            print(f'{err}\n(a real run would stop here; the dry run goes on)', flush=True)
     analyses = not args.skip_analyses
     if not args.dry_run:
         os.makedirs(osp.join(REPO, w), exist_ok=True)

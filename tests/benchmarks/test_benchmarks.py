@@ -1653,3 +1653,21 @@ def test_joint_decoding_writes_its_rows_and_settings(tmp_path, monkeypatch, caps
     assert (res['tracks'], res['frames'], res['scale'], res['resamples']) == (3, 6, 0.6, 10)
     assert [r['fusion'] for r in res['rows']][:2] == ['vote: text', 'vote: chars']
     assert '3 tracks, 6 frames at scale 0.6' in capsys.readouterr().out
+
+
+def test_full_schedule_dry_run_of_the_control_says_what_it_lacks_and_goes_on(
+        tmp_path, monkeypatch, capsys):
+    """It exited 1 with the list and printed no step; a file as the work dir
+    was taken for one (35 steps would run)."""
+    module = _load('full_schedule')
+    monkeypatch.setattr(module, 'run_tool', lambda *a, **k: pytest.fail('ran a step'))
+    assert module.main(['--work-dir', str(tmp_path), '--setting', 'lr-control',
+                        '--dry-run']) == 0
+    out = capsys.readouterr().out
+    assert 'reads runs that are not trained yet' in out
+    assert '(a real run would stop here; the dry run goes on)' in out and '[would run]' in out
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(SystemExit) as exit_:
+        module.main(['--work-dir', str(tmp_path / 'file'), '--dry-run'])
+    assert exit_.value.code == 2
+    assert f"--work-dir {tmp_path / 'file'} is a file; give a folder" in capsys.readouterr().err
