@@ -16,14 +16,7 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
-if ! [[ $NPROCS =~ ^([1-9][0-9]*|auto|cpu|gpu)$ ]]; then
-    echo "$(basename "$0"): NUM_PROCS is a whole number >= 1 (or auto, cpu, gpu), got '$NPROCS'" >&2
-    exit 2
-fi
-if ! [[ $PORT =~ ^[1-9][0-9]{0,4}$ ]] || (( PORT > 65535 )); then
-    echo "$(basename "$0"): PORT is a port number, 1 to 65535, got '$PORT'" >&2
-    exit 2
-fi
+source "$SCRIPT_DIR/dist_args.sh"
 
 DLD_LAUNCHER_NAME=$(basename "$0") exec python -m dld.engine.dist_launch \
     --nnodes="$NNODES" \
