@@ -22,7 +22,6 @@ random weights. A DLD config is built without its teacher checkpoint
 every weight it needs.
 """
 import argparse
-import contextlib
 import logging
 import math
 import os
@@ -43,7 +42,6 @@ from dld.engine.dist_launch import quiet_other_processes
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
 from dld.engine.hooks.loader_workers_stop_hook import (
-    loader_worker_exit_codes,
     loader_workers_stopped,
 )
 from dld.engine.launch import (
@@ -53,17 +51,17 @@ from dld.engine.launch import (
     config_errors_exit,
     data_errors_exit,
     finish_run,
-    last_line,
     load_runner_config,
     parse_runner_args,
     prepare_run,
     refuse,
+    stopped_in_one_line,
 )
 from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
-from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
+from dld.utils.stop_signals import said
 
 
 def parse_args(argv=None):
@@ -229,7 +227,10 @@ def main(argv=None) -> dict:
             # missing, truncated, unsafe or of another model: one line, as
             # infer.py says it
             refuse(f'test.py: cannot load the checkpoint: {err}')
-        with loader_workers_stopped(runner), stop_on_signals(runner):
+        # Ctrl-C or SIGTERM (a job's time limit): one line; nothing is written
+        # until the end, so nothing half (it was a traceback, or a silent death)
+        with loader_workers_stopped(runner), stopped_in_one_line(
+                runner, lambda name: f'test.py: stopped by {said(name)}: no metrics written'):
             build_data_loops(runner, 'test.py', ('test_loop', ))
             with data_errors_exit('test.py'):
                 part = bool(args.max_batches) and _read_part(runner, args.max_batches)
@@ -244,25 +245,6 @@ def main(argv=None) -> dict:
         print_log(f'Metrics written to {args.out}', logger='current')
     finish_run()
     return metrics
-
-
-@contextlib.contextmanager
-def stop_on_signals(runner):
-    """Ctrl-C or SIGTERM (a job's time limit) ends the test with one line
-    and the shell's status for the signal; nothing is written until the
-    end, so nothing half (it was a traceback, or a silent death). A loader
-    worker killed by a SIGTERM to the process group is the same stop."""
-    with signals_as_one_stop() as stopping:
-        try:
-            yield
-        except (KeyboardInterrupt, RuntimeError) as err:
-            name = stop_signal(err, loader_worker_exit_codes(runner))
-            if name is None:
-                raise
-            stopping.append(name)
-            if get_rank() == 0:  # one line, not one per process under torchrun
-                last_line(f'test.py: stopped by {said(name)}: no metrics written')
-            sys.exit(stop_status(name))
 
 
 def left_out(dataset) -> dict:

@@ -6,13 +6,12 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
-import contextlib
 import pickle
 import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import get_rank, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, Runner
 
@@ -24,7 +23,6 @@ from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import (
-    loader_worker_exit_codes,
     loader_workers_stopped,
 )
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
@@ -36,12 +34,12 @@ from dld.engine.launch import (
     config_errors_exit,
     data_errors_exit,
     finish_run,
-    last_line,
     load_runner_config,
     parse_runner_args,
     prepare_run,
     refuse,
     relax_deterministic_algorithms,
+    stopped_in_one_line,
 )
 from dld.engine.lr_schedule_options import (
     scale_one_cycle_peaks,
@@ -53,7 +51,7 @@ from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkp
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
-from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
+from dld.utils.stop_signals import said
 
 
 def parse_args(argv=None):
@@ -212,7 +210,8 @@ def main(argv=None) -> None:
             refuse(f'train.py: {err}')
         relax_deterministic_algorithms(cfg)
         # inside: the workers' exit codes are read before they are stopped
-        with loader_workers_stopped(runner), stop_on_signals(runner):
+        with loader_workers_stopped(runner), \
+                stopped_in_one_line(runner, lambda name: stop_line(runner, name)):
             # the sets are built (a scan of many track folders) inside too
             build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
             check_teacher_gets_hr(runner, 'train.py')
@@ -225,31 +224,17 @@ def main(argv=None) -> None:
     finish_run()
 
 
-@contextlib.contextmanager
-def stop_on_signals(runner: Runner):
-    """SIGTERM (``kill``, a scheduler's preemption, ``docker stop``) stops the
-    run as Ctrl-C does: through its clean-up (the checkpoint being written is
-    discarded, the loader's workers stopped), with one line saying where it
-    stopped and what ``--resume`` continues from, and the shell's exit status
-    for the signal (143; Ctrl-C 130). It died at once, saying nothing, its
-    workers left running. A worker killed by a SIGTERM to the process group
-    is the same stop (:func:`~dld.utils.stop_signals.stop_signal`)."""
-    with signals_as_one_stop() as stopping:
-        try:
-            yield
-        except (KeyboardInterrupt, RuntimeError) as err:
-            name = stop_signal(err, loader_worker_exit_codes(runner))
-            if name is None:
-                raise
-            stopping.append(name)  # a signal arriving now is the same stop
-            last = runner.message_hub.get_info('last_ckpt')
-            where = (f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
-                     if isinstance(runner._train_loop, BaseLoop) else 'before training')
-            if get_rank() == 0:  # one line, not one per process under torchrun
-                last_line(f'train.py: stopped by {said(name)} {where}; '
-                          + (f'--resume continues from {last}.' if last else
-                             'no checkpoint was saved yet.'))
-            sys.exit(stop_status(name))
+def stop_line(runner: Runner, name: str) -> str:
+    """Where the run stopped and what ``--resume`` continues from: SIGTERM
+    (``kill``, a scheduler's preemption, ``docker stop``) stops it as Ctrl-C
+    does, through its clean-up (the checkpoint being written is discarded,
+    the loader's workers stopped); it died at once, saying nothing, its
+    workers left running."""
+    last = runner.message_hub.get_info('last_ckpt')
+    where = (f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
+             if isinstance(runner._train_loop, BaseLoop) else 'before training')
+    return (f'train.py: stopped by {said(name)} {where}; '
+            + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
 
 
 if __name__ == '__main__':

@@ -19,7 +19,7 @@ import re
 import sys
 import traceback
 from contextlib import contextmanager
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 import torch.distributed as torch_dist
@@ -278,6 +278,29 @@ def refuse(line: str) -> None:
     start and then nothing of why it stopped)."""
     last_line(line, logging.ERROR)
     sys.exit(2)
+
+
+@contextmanager
+def stopped_in_one_line(runner, line: Callable[[str], str]) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (a job's time limit, ``kill``, a scheduler's
+    preemption) ends the tool through its clean-up with ``line(signal
+    name)``, printed by the first process only, and the shell's status for
+    the signal (130, 143). A loader worker killed by a SIGTERM to the
+    process group is the same stop (its exit code tells)."""
+    from dld.utils.stop_signals import signals_as_one_stop, stop_signal, stop_status
+
+    from .hooks.loader_workers_stop_hook import loader_worker_exit_codes
+    with signals_as_one_stop() as stopping:
+        try:
+            yield
+        except (KeyboardInterrupt, RuntimeError) as err:
+            name = stop_signal(err, loader_worker_exit_codes(runner))
+            if name is None:
+                raise
+            stopping.append(name)  # a signal arriving now is the same stop
+            if get_rank() == 0:  # one line, not one per process under torchrun
+                last_line(line(name))
+            sys.exit(stop_status(name))
 
 
 def last_line(line: str, level: int = logging.WARNING) -> None:
