@@ -41,9 +41,7 @@ from dld.engine.dist_launch import quiet_other_processes
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
-from dld.engine.hooks.loader_workers_stop_hook import (
-    loader_workers_stopped,
-)
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,

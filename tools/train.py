@@ -22,9 +22,7 @@ from dld.apis.model_loading import CheckpointMismatchError
 from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
-from dld.engine.hooks.loader_workers_stop_hook import (
-    loader_workers_stopped,
-)
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
 from dld.engine.launch import (
     add_runner_arguments,

@@ -49,9 +49,10 @@ def keep_for_launcher(line: str) -> bool:
 
 
 def first_kept(folder: str) -> Tuple[Optional[int], str]:
-    """The rank whose line was kept first and whether to print it: not
-    where it is the first process's, which printed it, nor a line the first
-    process printed too (a config refused by every process)."""
+    """The rank whose line was kept first, and that line where the launcher
+    is to print it: '' where it is the first process's, which printed it,
+    or a line the first process printed too (a config every process
+    refused)."""
     kept = {}
     for name in os.listdir(folder):
         if name.startswith('rank') and name.endswith('.txt') and name[4:-4].isdigit():
@@ -119,8 +120,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             rank = first_failure(err.failures)
         print(line, end='', file=sys.stderr)
         code = err.failures[rank].exitcode
-        print(f'{name or "dist_launch"}: {tool} on rank {rank} {how_it_ended(code)}; torchrun '
-              'stopped the other processes (SIGTERM)', file=sys.stderr, flush=True)
+        alone = str(args.nproc_per_node) == '1' and str(args.nnodes) == '1'
+        print(f'{name or "dist_launch"}: {tool} on rank {rank} {how_it_ended(code)}'
+              + ('' if alone else '; torchrun stopped the other processes (SIGTERM)'),
+              file=sys.stderr, flush=True)
         return exit_status(code)
     except SignalException as err:  # the tool's first process said where it stopped
         return 128 + int(err.sigval)

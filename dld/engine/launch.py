@@ -307,9 +307,9 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
     """Print a tool's last ``line`` (why it ends) on stderr and write it into
     the run's log file too, where there is one.
 
-    Under ``tools/dist_train.sh`` and ``dist_test.sh`` only the first
-    process prints it: the others leave it in a file of the launcher's
-    (:mod:`dld.engine.dist_launch`), which prints it where that process
+    Under ``tools/dist_train.sh`` and ``dist_test.sh`` every process keeps
+    it in a file of the launcher's (:mod:`dld.engine.dist_launch`) and only
+    the first prints it; the launcher prints another's where that process
     failed first (every process printed the same line)."""
     from .dist_launch import keep_for_launcher
     if not keep_for_launcher(line):
