@@ -393,6 +393,13 @@ def main(argv=None) -> int:
                      headers=['target', 'goal', 'measured', 'verdict'], tablefmt='github')
     print(table)
     if not any(found.values()) and not seeds:
+        quickstart = osp.join(work, 'report', 'report.md')
+        if osp.isfile(quickstart):  # the quickstart's work dir: no schedule belongs there
+            print(f'nothing measured: {work} is a quickstart\'s work dir (tools/quickstart.py); '
+                  'the targets are judged on the full schedule\'s outputs (`python '
+                  f'benchmarks/full_schedule.py`, hours); the quickstart\'s own report is '
+                  f'{quickstart}', file=sys.stderr)
+            return 1
         print(f'nothing measured: {work} holds none of the files above; run '
               f'`python benchmarks/full_schedule.py --work-dir {work}` first', file=sys.stderr)
         return 1

@@ -230,6 +230,9 @@ def main(argv=None) -> int:
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
           f'threads, {_device_name(device)}')
+    # what was timed: a report read later named neither
+    print(f'config {args.config}, teacher {ckpt or "with random weights (the same cost)"}, '
+          f'no-KD recipe {args.baseline_config}')
     print(f"{'step':<24}{'s / step':>10}{'DLD / this':>12}")
     for name, sec, ratio in step_rows(med):
         print(f'{name:<24}{sec:>10.3f}{ratio:>12.2f}')

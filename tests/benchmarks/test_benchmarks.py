@@ -164,6 +164,17 @@ def _table_rows(table: str) -> dict:
     return {r[0]: r[1:] for r in rows}
 
 
+def test_check_targets_on_a_quickstart_work_dir_points_at_its_own_report(tmp_path, capsys):
+    """It suggested the full schedule, hours of training, into that folder."""
+    (tmp_path / 'report').mkdir()
+    (tmp_path / 'report' / 'report.md').write_text('')
+    assert _load('check_targets').main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path} is a quickstart's work dir (tools/quickstart.py)" in err
+    assert f"the quickstart's own report is {tmp_path / 'report' / 'report.md'}" in err
+    assert f'--work-dir {tmp_path}' not in err
+
+
 def test_check_targets_names_each_target_it_cannot_measure_and_the_step_that_makes_it(
         tmp_path, capsys):
     assert _load('check_targets').main([str(tmp_path)]) == 1  # nothing found at all
@@ -328,6 +339,10 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
     printed = capsys.readouterr().out
     assert 'Target (DLD sampled step' in printed
     assert 'bfloat16: DLD sampled / no-KD recipe' in printed
+    # what was timed, named beside the figures (the teacher of the tiny
+    # config is not there: random weights)
+    assert f'config {dld_cfg}, teacher with random weights (the same cost), no-KD recipe ' \
+        f'{base_cfg}' in printed
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks a machine without CUDA')
