@@ -27,7 +27,9 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
     The tool runs in a process group of its own, and the script passes the
     first Ctrl-C or SIGTERM on to it once, whoever sent it: to the
     terminal's group, it reached the tool twice, to the script alone, not
-    at all. A later one ends both at once (a clean-up that hangs)."""
+    at all. A later one ends both at once (a clean-up that hangs). A
+    terminal's hang-up (SIGHUP, which reaches the script's group only) is
+    passed on too, where the script does not ignore it (``nohup``)."""
     print(f'\n=== {step}\n$ python {" ".join(args)}', flush=True)
     start = time.time()
     with signals_as_one_stop() as stop:
@@ -35,14 +37,15 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
         proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, process_group=0)
         stop.at_once = proc.kill
         forwarded = False
-        while True:
-            try:
-                code = proc.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                if stop and not forwarded:
-                    proc.send_signal(signal.Signals[stop.names[0]])
-                    forwarded = True
+        with _hangup_passed_on(proc):
+            while True:
+                try:
+                    code = proc.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stop and not forwarded:
+                        proc.send_signal(signal.Signals[stop.names[0]])
+                        forwarded = True
     hint = f'; {again}' if again else ''
     if code:
         _end(f'{script}: step {step} {how_it_ended(code)}{hint}' if not stop else
@@ -54,6 +57,26 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
         _end(f'{script}: stopped by {said(stop.names[0])} after step {step}{hint}',
              stop_status(stop.names[0]))
     return took
+
+
+@contextlib.contextmanager
+def _hangup_passed_on(proc: subprocess.Popen) -> Iterator[None]:
+    """SIGHUP to the script: to the tool too, which it ends as before the
+    tool had a process group of its own (it went on writing to a closed
+    terminal)."""
+    hangup = getattr(signal, 'SIGHUP', None)
+    try:
+        before = signal.getsignal(hangup) if hangup else signal.SIG_IGN
+    except ValueError:  # not the main thread
+        before = signal.SIG_IGN
+    if before != signal.SIG_DFL:  # ignored (nohup), or a handler of the caller's
+        yield
+        return
+    signal.signal(hangup, lambda signum, frame: proc.send_signal(hangup))
+    try:
+        yield
+    finally:
+        signal.signal(hangup, before)
 
 
 def exit_status(code: int) -> int:

@@ -181,3 +181,23 @@ def test_a_later_signal_ends_the_script_and_its_tool_at_once():
         time.sleep(0.1)
     else:
         pytest.fail('the tool is still running')
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no SIGHUP here')
+def test_a_hang_up_of_the_script_ends_its_tool_too(tmp_path, capsys):
+    """The tool, in a process group of its own, went on writing to a closed
+    terminal; it gets the script's SIGHUP, as it did before."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal, not nohup's
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            _step(tmp_path, '''
+                import os, signal, time
+                time.sleep(0.5)  # the script waits for it by now
+                os.kill(os.getppid(), signal.SIGHUP)  # the terminal hangs up
+                time.sleep(30)
+                ''')
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # put back
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert exit_.value.code == 128 + signal.SIGHUP
+    assert capsys.readouterr().err.splitlines()[-1] == 's.py: step 1/2 a tool was killed by SIGHUP'
