@@ -96,7 +96,7 @@ def _run_child(args, capacity: int) -> dict:
     if args.threads:
         cmd += ['--threads', str(args.threads)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode == 2:  # the timing process's one-line refusal: the script's own
+    if proc.returncode == 2 and proc.stderr.strip():  # its one-line refusal: the script's own
         print(proc.stderr.rstrip().splitlines()[-1], file=sys.stderr)
         sys.exit(2)
     if proc.returncode != 0:

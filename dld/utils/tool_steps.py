@@ -47,10 +47,11 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
                         proc.send_signal(signal.Signals[stop.names[0]])
                         forwarded = True
     hint = f'; {again}' if again else ''
+    if code and stop:
+        _end(f'{script}: stopped by {said(stop.names[0])} during step {step}{hint}',
+             stop_status(stop.names[0]))
     if code:
-        _end(f'{script}: step {step} {how_it_ended(code)}{hint}' if not stop else
-             f'{script}: stopped by {said(stop.names[0])} during step {step}{hint}',
-             exit_status(code) if not stop else stop_status(stop.names[0]))
+        _end(f'{script}: step {step} {how_it_ended(code)}{hint}', exit_status(code))
     took = time.time() - start
     print(f'=== {step}: done in {took / 60:.1f} min', flush=True)
     if stop:  # the tool finished as the signal came: the script stops after it
