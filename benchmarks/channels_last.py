@@ -31,10 +31,13 @@ from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/teacher_plate_hr.py'))
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/teacher_plate_hr.py'),
+                   help='recogniser config to time (default: configs/teacher_plate_hr.py)')
     p.add_argument('--batch-size', type=at_least(1), default=32, help='training batch')
-    p.add_argument('--infer-batch-size', type=at_least(1), default=64)
-    p.add_argument('--scales', type=positive, nargs='+', default=[1.0, 0.8, 0.6, 0.5, 0.4, 0.3])
+    p.add_argument('--infer-batch-size', type=at_least(1), default=64,
+                   help='images per inference batch (default: %(default)s)')
+    p.add_argument('--scales', type=positive, nargs='+', default=[1.0, 0.8, 0.6, 0.5, 0.4, 0.3],
+                   help='scales of the base size inference is timed at (default: 1.0 to 0.3)')
     p.add_argument('--repeats', type=at_least(1), default=7, help='timed runs of each, per layout')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--json', type=json_file, help='write the figures here')
@@ -108,7 +111,7 @@ def main(argv=None) -> int:
 
     print(f'\nChannels-last backbone, {args.repeats} interleaved runs each (median), '
           f'train batch {args.batch_size}, inference batch {args.infer_batch_size}, '
-          f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'torch {torch.__version__}, {torch.get_num_threads()} thread(s), '
           f'{torch.backends.cpu.get_cpu_capability()}, {platform.machine()}')
     print(f"{'run':<32}{'contiguous s':>14}{'channels-last s':>17}{'speed-up':>10}")
     for name, sec in rows:

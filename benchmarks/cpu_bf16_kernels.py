@@ -28,11 +28,16 @@ from benchmarks.script_exit import run_script  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/teacher_plate_hr.py'))
-    p.add_argument('--batch-size', type=at_least(1), default=64)
-    p.add_argument('--height', type=at_least(1), default=48)
-    p.add_argument('--width', type=at_least(1), default=144)
-    p.add_argument('--rounds', type=at_least(1), default=5)
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/teacher_plate_hr.py'),
+                   help='config whose backbone is timed (default: configs/teacher_plate_hr.py)')
+    p.add_argument('--batch-size', type=at_least(1), default=64,
+                   help='images per forward (default: %(default)s)')
+    p.add_argument('--height', type=at_least(1), default=48,
+                   help='input height in pixels (default: %(default)s)')
+    p.add_argument('--width', type=at_least(1), default=144,
+                   help='input width in pixels (default: %(default)s)')
+    p.add_argument('--rounds', type=at_least(1), default=5,
+                   help='timed forwards of each precision, median printed (default: %(default)s)')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     return p.parse_args(argv)
 

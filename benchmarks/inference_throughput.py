@@ -32,11 +32,14 @@ from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'),
+                   help='DLD config (default: configs/dld_plate.py)')
     p.add_argument('checkpoint', nargs='?', help='DLD checkpoint (student + selector)')
-    p.add_argument('--batch-size', type=at_least(1), default=64)
-    p.add_argument('--repeats', type=at_least(1), default=5)
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--batch-size', type=at_least(1), default=64,
+                   help='images per timed batch (default: %(default)s)')
+    p.add_argument('--repeats', type=at_least(1), default=5,
+                   help='timed runs after one warm-up, median printed (default: %(default)s)')
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (default: %(default)s)")
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision, as tools/infer.py --amp reads')
@@ -97,6 +100,10 @@ def main(argv=None) -> int:
     if args.checkpoint:
         load_weights(model, args.checkpoint, is_distiller=True)
     model = model.to(device).eval()
+    # a student's checkpoint (tools/extract_student.py) holds no teacher;
+    # greedy decoding runs every step whatever the weights, so the time is the same
+    teacher_weights = ('checkpoint' if bool(getattr(model, 'teacher_loaded', False))
+                       else 'random (the same time)')
     batch = _test_batch(cfg, args.batch_size)
     batch.pop('inputs_hr', None)
     data = model.data_preprocessor(batch, False)
@@ -141,9 +148,9 @@ def main(argv=None) -> int:
                                  selector_share_pct=100 * sel_gflops / mean_gflops))
     from tabulate import tabulate
     print(f'\nInference, batch {n}, device {device} ({platform.processor() or platform.machine()}'
-          f', {torch.get_num_threads()} threads), torch {torch.__version__}, '
+          f', {torch.get_num_threads()} thread(s)), torch {torch.__version__}, '
           f"{str(amp_dtype or torch.float32).replace('torch.', '')}, "
-          f"weights: {args.checkpoint or 'random'}")
+          f"weights: {args.checkpoint or 'random'}, the teacher's: {teacher_weights}")
     print(tabulate([[r['name'], 'x'.join(map(str, r['input_size'] or [])) or '-',
                      f"{r['gflops']:.4f}", f"{r['images_per_s']:.0f}",
                      '-' if r['selector_share_pct'] is None else f"{r['selector_share_pct']:.2f}"]
@@ -160,7 +167,8 @@ def main(argv=None) -> int:
     if args.json:
         write_json_atomic(args.json, dict(
             batch_size=n, device=str(device), threads=torch.get_num_threads(),
-            checkpoint=args.checkpoint, rows=rows, dtype=str(amp_dtype or torch.float32),
+            checkpoint=args.checkpoint, teacher_weights=teacher_weights, rows=rows,
+            dtype=str(amp_dtype or torch.float32),
             config=args.config, cfg_options=args.cfg_options, repeats=args.repeats),
                           indent=2)
     return 0

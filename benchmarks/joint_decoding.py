@@ -139,7 +139,8 @@ def fuse(tracks: Dict[str, list], decoder, resamples: int) -> List[dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='a config whose (student) decoder is an attention one')
-    parser.add_argument('checkpoint')
+    parser.add_argument('checkpoint',
+                        help="the student's trained weights (a DLD or recogniser checkpoint)")
     parser.add_argument('data_root', help="the paired set's folder")
     parser.add_argument('--ann-file', default='test.txt',
                         help='its label file, relative to data_root (default: test.txt)')

@@ -29,14 +29,16 @@ from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config')
-    p.add_argument('checkpoint')
+    p.add_argument('config', help="the model's config (DLD or recogniser)")
+    p.add_argument('checkpoint', help="the model's trained weights")
     p.add_argument('labels', help='a label file (its frames of the stream the student reads)')
     p.add_argument('--scales', type=positive, nargs='+',
                    help="fixed scales to read at (default: the config's)")
-    p.add_argument('--batch-size', type=at_least(1), default=64)
-    p.add_argument('--rounds', type=at_least(1), default=2)
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--batch-size', type=at_least(1), default=64,
+                   help='images per batch (default: %(default)s)')
+    p.add_argument('--rounds', type=at_least(1), default=2,
+                   help='timed rounds of each precision after one untimed (default: %(default)s)')
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (default: %(default)s)")
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
     p.add_argument('--json', type=json_file, help='write the figures here')
     return p.parse_args(argv)
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
                          images_per_s_amp=speed[True], speed_up=speed[True] / speed[False]))
     name = str(dtype).replace('torch.', '')
     print(f'\nReading {args.labels} in float32 and in {name} ({args.device}, '
-          f'{torch.get_num_threads()} threads, batch {args.batch_size}, median of '
+          f'{torch.get_num_threads()} thread(s), batch {args.batch_size}, median of '
           f'{args.rounds} alternating rounds after one untimed, torch {torch.__version__})')
     print(tabulate([[r['read'], r['images'], f"{r['acc_float32']:.2f}", f"{r['acc_amp']:.2f}",
                      f"{r['same_readings_pct']:.1f}", f"{r['images_per_s_float32']:.0f}",

@@ -38,12 +38,14 @@ STEP_MARK = 'DLD_STEP_SECONDS'
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'),
+                   help='DLD config whose training step is timed (default: configs/dld_plate.py)')
     p.add_argument('--capacities', type=at_least(0), nargs='+', default=[1024, 8192],
                    help="oneDNN's cache capacities to compare (1024: oneDNN's default)")
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
-    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--batch-size', type=at_least(1), default=32,
+                   help='training batch (default: %(default)s)')
     p.add_argument('--steps', type=at_least(1), default=20, help='timed steps per process')
     p.add_argument('--warmup', type=at_least(0), default=40,
                    help='untimed steps first: the shapes a run meets early on are '
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
     print(f'\nDLD training step (sampled) by oneDNN kernel cache capacity, batch '
           f'{args.batch_size}, {args.repeats} x {args.steps} timed steps after {args.warmup} '
           f'(median), torch {torch.__version__}, '
-          f'{args.threads or torch.get_num_threads()} threads, '
+          f'{args.threads or torch.get_num_threads()} thread(s), '
           f'{platform.processor() or platform.machine()}')
     print(f"{'capacity':>10}{'s / step':>10}{'kernels compiled / step':>25}"
           f"{f'speed-up vs {args.capacities[0]}':>20}")

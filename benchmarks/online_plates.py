@@ -86,8 +86,10 @@ def render_ms_per_item(items: int = 200) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--cycles', type=at_least(1), default=2)
-    parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS))
+    parser.add_argument('--cycles', type=at_least(1), default=2,
+                        help='5-epoch cycles per arm, each from the last (default: %(default)s)')
+    parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS),
+                        help='fixed (plates on disk), online (new plates each epoch)')
     parser.add_argument('--teacher', default='work_dirs/results/teacher',
                         help="the HR teacher's work dir (trained here when it has none)")
     parser.add_argument('--work-dir', default='work_dirs/online_plates',

@@ -33,10 +33,12 @@ from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('export_dir', help='folder written by tools/deployment/export_onnx.py')
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('--batch-size', type=at_least(1), default=64)
-    p.add_argument('--repeats', type=at_least(1), default=5)
+    p.add_argument('config', help='the config the export was made from')
+    p.add_argument('checkpoint', help='the checkpoint the export was made from (PyTorch reads it)')
+    p.add_argument('--batch-size', type=at_least(1), default=64,
+                   help='images per timed batch (default: %(default)s)')
+    p.add_argument('--repeats', type=at_least(1), default=5,
+                   help='timed runs after one warm-up, median printed (default: %(default)s)')
     p.add_argument('--threads', type=at_least(1), default=2,
                    help='threads of ONNX Runtime and of torch')
     p.add_argument('--int8-dir', help='an export of the same model made with --int8, timed '
@@ -188,7 +190,7 @@ def main(argv=None) -> int:
         headers += ['ONNX int8', 'int8 speed-up (vs ONNX float)']
     import onnxruntime
     print(f'Inference throughput (images/s), batch {n}, median of {args.repeats}, '
-          f'{args.threads} threads, onnxruntime {onnxruntime.__version__}, torch '
+          f'{args.threads} thread(s), onnxruntime {onnxruntime.__version__}, torch '
           f'{torch.__version__}, {platform.machine()}')
     print(tabulate(rows, headers=headers))
     if args.json:

@@ -34,12 +34,15 @@ WAYS = {'one padded pass': True, 'one pass per scale': False}
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'),
+                   help='DLD config whose step is timed (default: configs/dld_plate.py)')
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
-    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--batch-size', type=at_least(1), default=32,
+                   help='training batch (default: %(default)s)')
     p.add_argument('--steps', type=at_least(1), default=30, help='timed steps of each way')
-    p.add_argument('--infer-batch-size', type=at_least(1), default=64)
+    p.add_argument('--infer-batch-size', type=at_least(1), default=64,
+                   help='test images read per timed prediction (default: %(default)s)')
     p.add_argument('--warmup', type=at_least(0), default=20,
                    help='untimed rounds first (oneDNN compiles kernels for new shapes)')
     p.add_argument('--threads', type=at_least(1), help='torch threads (default: torch decides)')
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
     predict_speed_up = predict['one pass per scale'] / predict['one padded pass']
     print(f'\nDLD training step (sampled), student decoder over the scales, batch '
           f'{args.batch_size}, {args.steps} timed steps each after {args.warmup} (median), '
-          f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'torch {torch.__version__}, {torch.get_num_threads()} thread(s), '
           f'{platform.processor() or platform.machine()}')
     print(f"{'decoder':<22}{'s / step':>10}")
     for way, sec in med.items():

@@ -88,9 +88,10 @@ def main(argv=None) -> int:
                         help="default: the distiller's candidate scales")
     parser.add_argument('--baseline-name', default='no-KD',
                         help="the baseline's name in the table (default: no-KD)")
-    parser.add_argument('--resamples', type=at_least(1), default=2000)
+    parser.add_argument('--resamples', type=at_least(1), default=2000,
+                        help='bootstrap resamples over tracks (default: %(default)s)')
     parser.add_argument('--json', type=json_file, help='also write the rows here')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (default: %(default)s)")
     parser.add_argument('--max-batches', type=at_least(1), help='read only the first N batches')
     args = parser.parse_args(argv)
     read = read_both(args.config, args.checkpoint, args.baseline_ckpt, args.baseline_config,

@@ -131,7 +131,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/quickstart',
                         help="the quickstart's work dir (its teacher is reused)")
-    parser.add_argument('--setting', choices=sorted(CONFIGS), default='efficiency')
+    parser.add_argument('--setting', choices=sorted(CONFIGS), default='efficiency',
+                        help='which quickstart DLD step to vary (default: %(default)s)')
     parser.add_argument('--config', help="the DLD config (default: the setting's quickstart one)")
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS),
                         metavar='VARIANT', help='the changes to train, each quoted (default: '

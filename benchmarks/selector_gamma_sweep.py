@@ -164,7 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument('--work-dir', default='work_dirs/results',
                         help="the full schedule's work dir; a relative one is in the "
                         'repository, where the tools run')
-    parser.add_argument('--setting', choices=sorted(SETTINGS), default='lr')
+    parser.add_argument('--setting', choices=sorted(SETTINGS), default='lr',
+                        help="the full schedule's setting to sweep (default: %(default)s)")
     parser.add_argument('--gammas', type=at_least(0, float), nargs='+',
                         help='default: 0.1 0.2 0.3 0.5 1 (LR), 0.1 0.3 0.5 1 (efficiency)')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')

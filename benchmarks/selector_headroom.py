@@ -46,7 +46,7 @@ THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config')
+    p.add_argument('config', help='the DLD config the checkpoint was trained with')
     p.add_argument('checkpoint', nargs='?',
                    help='DLD checkpoint with a trained selector (without one the weights '
                    'are random: only good for trying the script)')
@@ -55,13 +55,16 @@ def parse_args(argv=None):
                    'has synth_plates, else val)')
     p.add_argument('--eval', default='test', choices=('val', 'test'),
                    help='images every policy is judged on')
-    p.add_argument('--fresh-tracks', type=at_least(1), default=1000)
+    p.add_argument('--fresh-tracks', type=at_least(1), default=1000,
+                   help='new tracks rendered for --fit fresh (default: %(default)s)')
     p.add_argument('--fresh-dir', default='work_dirs/selector_headroom/plates',
                    help='where --fit fresh renders its plates (reused when present)')
     p.add_argument('--train-gap', action='store_true',
                    help="also read the training split: the student's accuracy there")
-    p.add_argument('--probe-epochs', type=at_least(1), default=30)
-    p.add_argument('--max-ratio', type=positive, default=1.15)
+    p.add_argument('--probe-epochs', type=at_least(1), default=30,
+                   help='training epochs of each correctness probe (default: %(default)s)')
+    p.add_argument('--max-ratio', type=positive, default=1.15,
+                   help="most FLOPs a policy may spend, over the oracle's (default: %(default)s)")
     p.add_argument('--max-batches', type=at_least(1),
                    help='read at most this many batches per split')
     p.add_argument('--device', help='cpu or cuda (default: cuda when available)')
@@ -165,12 +168,13 @@ def main(argv=None) -> int:
     readings = {s: read_split(model, cfg, s, args, fresh_root) for s in splits}
     ev = readings[args.eval]
     scales = ev.scales
+    shown = list(range(len(scales)))[::-1]  # largest scale first, as the other reports
     # the tracks on disk: a folder made earlier with other arguments is reused
     names = {'fresh': f"fresh ({_tracks_listed(fresh_root + 'train.txt')} new tracks)"}
     print('Plate accuracy (%) of the student at each scale:')
-    print(tabulate([[names.get(s, s), len(r.first)] + [_pct(a) for a in r.correct.mean(0)]
+    print(tabulate([[names.get(s, s), len(r.first)] + [_pct(r.correct[:, k].mean()) for k in shown]
                     for s, r in readings.items()],
-                   headers=['images', 'n'] + [f'{s:g}x' for s in scales],
+                   headers=['images', 'n'] + [f'{scales[k]:g}x' for k in shown],
                    tablefmt='github', disable_numparse=True))
 
     rows = np.arange(len(ev.first))
@@ -198,8 +202,9 @@ def main(argv=None) -> int:
 
     print(f'\nHow well each predictor tells a right reading from a wrong one on {args.eval} '
           f'(ROC AUC per scale; probes learned on {names.get(fit, fit)}):')
-    print(tabulate([[k] + [f'{a:.3f}' if a == a else '-' for a in v] for k, v in aucs.items()],
-                   headers=['predictor'] + [f'{s:g}x' for s in scales], tablefmt='github',
+    print(tabulate([[name] + [f'{v[k]:.3f}' if v[k] == v[k] else '-' for k in shown]
+                    for name, v in aucs.items()],
+                   headers=['predictor'] + [f'{scales[k]:g}x' for k in shown], tablefmt='github',
                    disable_numparse=True))
 
     print(f"\nEach policy on {args.eval} against the oracle at its accuracy (FLOPs in % of "

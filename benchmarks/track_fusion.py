@@ -92,17 +92,19 @@ def fusion_table(rows: List[dict]) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('config', help="the model's config (DLD or recogniser)")
+    parser.add_argument('checkpoint', help="the model's trained weights")
     parser.add_argument('inputs', nargs='+', help='label files or ICPR track folders')
     parser.add_argument('--scale', type=scale_type, help='read every frame at this scale')
     parser.add_argument('--beam-width', type=at_least(1, maximum=MAX_BEAM_WIDTH),
                         help="default: the config's decoding")
     parser.add_argument('--layouts', nargs='+', help='also vote among fitting readings, '
                         'e.g. brazilian mercosur')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--batch-size', type=at_least(1), default=64)
-    parser.add_argument('--resamples', type=at_least(1), default=2000)
+    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (default: %(default)s)")
+    parser.add_argument('--batch-size', type=at_least(1), default=64,
+                        help='frames read per batch (default: %(default)s)')
+    parser.add_argument('--resamples', type=at_least(1), default=2000,
+                        help='bootstrap resamples over tracks (default: %(default)s)')
     parser.add_argument('--json', type=json_file, help='write the rows here')
     return parser.parse_args(argv)
 

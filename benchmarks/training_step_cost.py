@@ -47,11 +47,14 @@ from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'))
+    p.add_argument('config', nargs='?', default=osp.join(REPO, 'configs/dld_plate.py'),
+                   help='DLD config whose step is timed (default: configs/dld_plate.py)')
     p.add_argument('--teacher-ckpt', help="teacher weights (default: the config's, if it "
                    'exists; else random weights, which cost the same)')
-    p.add_argument('--baseline-config', default=osp.join(REPO, 'configs/student_plate_lr.py'))
-    p.add_argument('--batch-size', type=at_least(1), default=32)
+    p.add_argument('--baseline-config', default=osp.join(REPO, 'configs/student_plate_lr.py'),
+                   help="the no-KD recipe's config (default: configs/student_plate_lr.py)")
+    p.add_argument('--batch-size', type=at_least(1), default=32,
+                   help='training batch of every step (default: %(default)s)')
     p.add_argument('--steps', type=at_least(1), default=20, help='timed steps per model')
     p.add_argument('--warmup', type=at_least(0), default=20,
                    help='untimed rounds first: oneDNN compiles a kernel for each new '
@@ -229,7 +232,7 @@ def main(argv=None) -> int:
     dld_s = med[DLD_STEP]
     print(f'\nTraining step cost, batch {args.batch_size}, {len(times["student@1.0"])} timed '
           f'steps each (median), torch {torch.__version__}, {torch.get_num_threads()} '
-          f'threads, {_device_name(device)}')
+          f'thread(s), {_device_name(device)}')
     # what was timed: a report read later named neither
     print(f'config {args.config}, teacher {ckpt or "with random weights (the same cost)"}, '
           f'no-KD recipe {args.baseline_config}')

@@ -40,18 +40,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--test-tracks', type=int, default=None,
                    help='default: 20%% of --tracks, at least 1')
     p.add_argument('--frames', type=int, default=5, help='frames per track (default 5)')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seed', type=int, default=0,
+                   help='the same seed makes the same set, image for image (default 0)')
     p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
                    help="layout names or patterns ('L' letter, 'N' digit, 'A' either, "
                    "other characters printed only), e.g. brazilian mercosur 'LL-NNNN'")
     p.add_argument('--layout-weights', type=float, nargs='+', default=None,
                    help='one weight >= 0 per layout (default: equal)')
-    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'))
+    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'),
+                   help='size of the HR frames (default 64 192)')
     p.add_argument('--degradation', type=_json_object, default=None,
                    help='JSON dict of DegradationConfig overrides, e.g. \'{"scale": [0.2, 0.3]}\'')
     p.add_argument('--workers', type=int, default=0,
                    help='worker processes (0: this one); the output does not depend on it')
-    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--overwrite', action='store_true',
                    help='replace a set already in the folder (its train/val/test folders and '
                    'files and meta.json) instead of refusing')

@@ -171,7 +171,8 @@ def main(argv=None) -> int:
                         'or the real-LR-style frames (lr)')
     parser.add_argument('--work-dir', default='work_dirs/quickstart',
                         help='where every run, report and reading goes')
-    parser.add_argument('--teacher-config', default='configs/quickstart/teacher.py')
+    parser.add_argument('--teacher-config', default='configs/quickstart/teacher.py',
+                        help='config of the teacher step 1 trains (default: %(default)s)')
     parser.add_argument('--teacher', metavar='DIR',
                         help="a teacher trained already: the work dir of an earlier "
                         "quickstart's teacher (its best.pth), e.g. to try the other --setting; "

@@ -50,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('data_root', help='the folder holding the track folders (any depth)')
     parser.add_argument('--val', type=float, default=0.1,
                         help='share of the tracks of each group held out (default 0.1)')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='which tracks are held out: the same seed, the same lists (default 0)')
     parser.add_argument('--out-dir', help='where the lists go (default DATA_ROOT/splits)')
     parser.add_argument('--force', action='store_true', help='replace existing lists')
     args = parser.parse_args(argv)

@@ -171,7 +171,8 @@ def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: s
                         help=f'override config settings, e.g. {cfg_options_example}')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)  # set by torch.distributed.launch
 
 
 def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:

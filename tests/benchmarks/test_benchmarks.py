@@ -511,6 +511,7 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     assert students[-1]['selector_share_pct'] > students[0]['selector_share_pct'] > 0
     assert all(r['images_per_s'] > 0 for r in res['rows'])
     assert res['batch_size'] == 8
+    assert res['teacher_weights'].startswith('random')
     # with the reread cascade configured, DLD is timed with and without it
     _load('inference_throughput').main([dld_cfg, '--batch-size', '8', '--repeats', '1',
                                         '--json', str(out), '--cfg-options',
@@ -522,6 +523,26 @@ def test_inference_throughput_covers_every_scale_and_the_selector(tiny_configs, 
     rows = {r['name']: r for r in res['rows']}
     assert rows['DLD + selector + reread']['gflops'] >= rows['DLD + selector']['gflops']
     assert rows['DLD + selector + reread']['images_per_s'] > 0
+
+
+def test_inference_throughput_says_whose_teacher_weights_it_timed(tiny_configs, tmp_path):
+    """A student's checkpoint holds no teacher: its "teacher @1" row was
+    timed with random weights, and nothing said so."""
+    from mmengine.config import Config
+
+    from dld.apis.model_loading import build_model_for_inference
+    dld_cfg, _ = tiny_configs
+    model = build_model_for_inference(dict(Config.fromfile(dld_cfg).model, teacher_ckpt=None))
+    model.teacher_loaded.fill_(True)
+    state = model.state_dict()
+    student_only = {k: v for k, v in state.items() if not k.startswith('teacher')}
+    for name, weights, expected in (('dld', state, 'checkpoint'),
+                                    ('student', student_only, 'random')):
+        ckpt, out = tmp_path / f'{name}.pth', tmp_path / f'{name}.json'
+        torch.save(dict(state_dict=weights), ckpt)
+        _load('inference_throughput').main([dld_cfg, str(ckpt), '--batch-size', '2',
+                                            '--repeats', '1', '--json', str(out)])
+        assert json.loads(out.read_text())['teacher_weights'].startswith(expected)
 
 
 @pytest.mark.slow
@@ -1048,6 +1069,10 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
     assert alone['setting'] == 'alone' and alone['relative_flops'] > 0
     printed = capsys.readouterr().out
     assert 'Highest accuracy within 1.15x' in printed
+    # the scales' columns largest first, as every other report lists them
+    header = next(line for line in printed.splitlines() if line.startswith('| images'))
+    assert [c.strip() for c in header.split('|')[3:-1]] == [
+        '1x', '0.8x', '0.6x', '0.5x', '0.4x', '0.3x']
     # the label counts the tracks on disk (a folder made with other arguments is
     # reused, and was labelled with the --fresh-tracks asked)
     assert '| fresh (3 new tracks) |' in printed
