@@ -261,7 +261,11 @@ def _threads(count) -> str:
 
 def step_cost(step: dict) -> List[list]:
     """Target 4, the training step (``benchmarks/training_step_cost.py``)."""
-    setup = f"batch {step['batch_size']}, {_threads(step['threads'])}"
+    # 'device' was the processor's architecture before it was the device
+    device = str(step.get('device', 'cpu'))
+    on = (f"{step.get('processor') or device}" if device.startswith('cuda')
+          else _threads(step['threads']))
+    setup = f"batch {step['batch_size']}, {on}"
     # Two readings of "a student-only step": the student trained alone on
     # the same input at the same size, and the no-KD recipe's step (one
     # random, mostly smaller, scale). Both are judged and shown.

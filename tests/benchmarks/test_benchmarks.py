@@ -135,6 +135,16 @@ def test_check_targets_names_the_device_throughput_was_timed_on():
     assert rows[-1][0] == '4. cuda:0 throughput, batch 32 (1 thread)'
 
 
+def test_check_targets_says_a_training_step_timed_on_a_gpu_was():
+    """A CUDA step's setup read "batch 32, 16 threads" (the CPU's)."""
+    step = dict(ratio_vs_student_1_0=2.0, ratio_vs_nokd_recipe=5.5, batch_size=32, threads=16)
+    cuda = _load('check_targets').step_cost(dict(step, device='cuda:0', processor='NVIDIA H100'))
+    assert cuda[0][2] == '2.00x, batch 32, NVIDIA H100'
+    for cpu in ('cpu', 'x86_64'):  # 'x86_64': a file written before 'device' was the device
+        rows = _load('check_targets').step_cost(dict(step, device=cpu))
+        assert rows[1][2] == '5.50x, batch 32, 16 threads'
+
+
 def test_check_targets_does_not_judge_the_selector_against_an_oracle_of_fewer_scales():
     check = load_script('benchmarks/check_targets.py')
     rep = dict(selector_gflops=0.001, scales=[1.0, 0.5], candidate_scales=[1.0, 0.5, 0.3],
@@ -336,6 +346,8 @@ def test_training_step_cost_times_all_three_steps(tiny_configs, tmp_path, capsys
         res['seconds']['DLD (sampled) bf16'] / res['seconds']['no-KD recipe bf16'])
     assert res['target_met_vs_student_1_0'] == (res['ratio_vs_student_1_0'] <= 2.5)
     assert res['baseline_config'] == base_cfg  # what shaped the figures
+    # where it ran, and on what ('device' was the processor's architecture)
+    assert res['device'] == 'cpu' and res['processor']
     printed = capsys.readouterr().out
     assert 'Target (DLD sampled step' in printed
     assert 'bfloat16: DLD sampled / no-KD recipe' in printed
