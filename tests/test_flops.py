@@ -66,6 +66,37 @@ def test_callables_with_dict_outputs_and_antialiased_resize_are_counted():
     assert count_flops(resize, torch.randn(1, 2, 10, 30)) == 4 * 2 * 5 * 15
 
 
+def test_a_lambda_or_partial_over_a_module_counts_its_weights():
+    """A notebook's ``lambda x: model(x)``: the module's weights, which
+    require grad, were traced as constants: the tracer refused, printing
+    every weight."""
+    import functools
+    model = small_convnet().train()
+    x = torch.randn(1, 3, 16, 16)
+    whole = count_flops(model, x)
+    assert count_flops(lambda t: model(t), x) == whole                  # closed over
+    assert count_flops(functools.partial(model.forward), x) == whole    # a bound method
+    assert count_flops(functools.partial(_call, model), x) == whole     # a partial's argument
+    assert model.training                                               # and left as it was
+    assert count_flops(lambda t: GLOBAL_NET(t), x) == count_flops(GLOBAL_NET, x)  # a global
+
+
+def test_a_callable_using_weights_it_does_not_name_is_told_so_in_one_line():
+    held = dict(net=small_convnet())
+    with pytest.raises(TypeError) as err:
+        count_flops(lambda t: held['net'](t), torch.randn(1, 3, 16, 16))
+    assert 'pass the module, a bound method' in str(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert len(str(err.value)) < 300  # not the tracer's list of every weight
+
+
+def _call(module, x):
+    return module(x)
+
+
+GLOBAL_NET = small_convnet()
+
+
 class PairwiseDistances(nn.Module):
     """An op fvcore has no count for (``aten::cdist``), as a project's may be."""
 

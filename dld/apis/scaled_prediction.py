@@ -90,7 +90,8 @@ def check_decoding(beam_width: Optional[int] = None, topk: Optional[int] = None)
 @contextlib.contextmanager
 def decoding(recognizer: nn.Module, beam_width: Optional[int] = None,
              topk: Optional[int] = None) -> Iterator[None]:
-    """Temporarily switch a :class:`TextRecognizer`'s decoding.
+    """Temporarily switch a :class:`TextRecognizer`'s decoding (a
+    distiller's: its student's, the recognizer that reads).
 
     ``beam_width=1`` is greedy decoding, ``beam_width > 1`` beam search of
     that width; ``topk = k`` returns the k best texts (``k > 1`` needs a
@@ -98,6 +99,9 @@ def decoding(recognizer: nn.Module, beam_width: Optional[int] = None,
     leaves the config's choice as it is.
     """
     check_decoding(beam_width, topk)
+    # the distiller's own test_cfg (scales, reread) has no decoding: set
+    # there, the switch did nothing
+    recognizer = recognizer_of(recognizer)
     if beam_width is None and topk is None:
         yield
         return

@@ -90,45 +90,85 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
     """
     from fvcore.nn import FlopCountAnalysis
 
+    not_its_cost = getattr(model_or_callable, 'forward_is_not_its_cost', None)
+    if isinstance(model_or_callable, nn.Module) and not_its_cost:
+        raise TypeError(f'count_flops({type(model_or_callable).__name__}): {not_its_cost}')
     if isinstance(inputs, torch.Tensor):
         inputs = (inputs, )
     inputs = tuple(inputs)
-    owner = model_or_callable if isinstance(model_or_callable, nn.Module) else getattr(
-        model_or_callable, '__self__', None)
-    wrapper = _TensorOutputs(model_or_callable, owner)
+    owners = modules_called_by(model_or_callable)
+    wrapper = _TensorOutputs(model_or_callable, owners)
     fastpath = torch.backends.mha.get_fastpath_enabled()
-    modes = evaluating(owner) if isinstance(owner, nn.Module) else contextlib.nullcontext()
     try:
         torch.backends.mha.set_fastpath_enabled(False)
-        with modes, torch.no_grad():
+        with contextlib.ExitStack() as modes, torch.no_grad():
+            for owner in owners:
+                modes.enter_context(evaluating(owner))
             analysis = FlopCountAnalysis(wrapper, inputs)
             analysis.set_op_handle(**EXTRA_FLOP_HANDLES)
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             analysis.tracer_warnings('none')
-            total = int(analysis.total())
+            try:
+                total = int(analysis.total())
+            except RuntimeError as err:
+                if 'requires grad as a constant' not in str(err):
+                    raise
+                # the tracer's message lists every weight it met
+                raise TypeError(
+                    'count_flops: the callable uses the weights of a module it does not '
+                    'name; pass the module, a bound method (model.forward_features) or '
+                    'functools.partial(model, ...)') from None
             _warn_uncounted(tuple(sorted(set(analysis.unsupported_ops()) - NEGLIGIBLE_OPS)))
             return total
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
+def modules_called_by(fn: Any) -> List[nn.Module]:
+    """The modules whose weights ``fn`` uses, where it names them: itself,
+    a bound method's module, a ``functools.partial``'s, or the modules a
+    function or lambda closes over or reads as globals (a notebook's
+    ``lambda x: model(x, mode='tensor')``). Unlisted, their weights were
+    traced as constants, which the tracer refuses when they require grad."""
+    if isinstance(fn, nn.Module):
+        return [fn]
+    if isinstance(fn, functools.partial):
+        return modules_called_by(fn.func) + [
+            a for a in (*fn.args, *fn.keywords.values()) if isinstance(a, nn.Module)]
+    if isinstance(getattr(fn, '__self__', None), nn.Module):
+        return [fn.__self__]
+    code, found = getattr(fn, '__code__', None), []
+    if code is not None:
+        cells = [_cell_contents(c) for c in (fn.__closure__ or ())]
+        names = getattr(fn, '__globals__', {})
+        found = [v for v in (*cells, *(names.get(n) for n in code.co_names))
+                 if isinstance(v, nn.Module)]
+    return list({id(m): m for m in found}.values())
+
+
+def _cell_contents(cell) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # a closure variable not yet assigned
+        return None
+
+
 class _TensorOutputs(nn.Module):
     """Calls the wrapped callable and flattens its output to a tuple of tensors.
 
     The tracer only accepts tensors (or tuples of them) as outputs. The
-    module owning the callable is registered so fvcore can scope its ops.
+    modules the callable uses are registered so that fvcore can scope their
+    ops and their weights are the traced module's, not constants.
     """
 
-    def __init__(self, fn: Callable[..., Any], owner: Any = None) -> None:
+    def __init__(self, fn: Callable[..., Any], owners: Sequence[nn.Module] = ()) -> None:
         super().__init__()
-        if isinstance(owner, nn.Module):
-            self.owner = owner
-        if not isinstance(fn, nn.Module):
-            self._fn = fn
+        self.owners = nn.ModuleList(owners)
+        self._fn = fn if not isinstance(fn, nn.Module) else None
 
     def forward(self, *args):
-        fn = self._fn if hasattr(self, '_fn') else self.owner
+        fn = self._fn if self._fn is not None else self.owners[0]
         return tuple(_flatten_tensors(fn(*args)))
 
 

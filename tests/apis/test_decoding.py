@@ -53,3 +53,18 @@ def test_bad_decoding_arguments_are_refused(beam_recognizer, kwargs):
         with decoding(beam_recognizer, **kwargs):
             pass
     assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=4, topk=3)
+
+
+def test_a_distiller_switches_its_students_decoding():
+    """Given the distiller (whose own test_cfg holds its scales, not a
+    decoding), the switch did nothing, without a word."""
+    init_default_scope('dld')
+    from tiny_dld import dld_config
+
+    from dld.registry import MODELS
+    model = MODELS.build(dld_config('unused')['model'])
+    own, students = dict(model.test_cfg), dict(model.student.test_cfg)
+    with decoding(model, beam_width=3, topk=2):
+        assert model.student.test_cfg == dict(students, decode='beam', beam_width=3, topk=2)
+        assert model.test_cfg == own
+    assert model.student.test_cfg == students

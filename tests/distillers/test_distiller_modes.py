@@ -34,6 +34,20 @@ def test_tensor_mode_without_a_selector_returns_the_fixed_scales_index():
     assert torch.equal(model(lr, mode='tensor'), torch.zeros(3, dtype=torch.long))
 
 
+def test_counting_a_distillers_flops_points_at_its_costs():
+    """count_flops(distiller) counted the tensor forward, the selector alone
+    (0.18 of the student's 325 MFLOPs), without a word."""
+    from dld.utils import count_flops
+    model = build().eval()
+    lr, _, _ = plate_batch(1)
+    with pytest.raises(TypeError, match=r'count_flops\(DLDDistiller\): .*model\.costs'):
+        count_flops(model, lr)
+    # what it points at: the student at a scale, and the selector
+    costs = model.costs
+    assert costs.student_flops_at(0.6) == count_flops(model.student, model.resize(lr, 0.6))
+    assert costs.selector_flops == count_flops(model.selector, lr)
+
+
 @pytest.mark.parametrize('mode', ['feat', 'Predict', None])
 def test_an_unknown_mode_is_refused_naming_the_modes(mode):
     model = build().eval()

@@ -482,6 +482,14 @@ class DLDDistiller(BaseModel):
             f'scales {self.scales} gave {what}; a selector gives ({b}, {k}) logits, and '
             f'from decide() ({b}, {k}) decisions and ({b},) indices (docs/customize.md)')
 
+    #: what ``dld.utils.count_flops`` says of this model: it counted what the
+    #: tensor forward runs, the selector alone
+    forward_is_not_its_cost = (
+        "its cost depends on the scale its selector picks for each image, and its tensor "
+        "forward runs the selector alone: read model.costs (teacher_flops, selector_flops, "
+        "student_flops_at(scale)), as tools/analysis/get_flops.py does, or count "
+        "model.student on model.resize(inputs, scale)")
+
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor',
                 inputs_hr: Optional[torch.Tensor] = None):
