@@ -24,6 +24,7 @@ from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
+from dld.engine.hooks.start_checkpoint_check_hook import check_run_start
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -44,8 +45,11 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
-from dld.engine.runner_settings import ConfigSettingError
-from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
+from dld.engine.runner_settings import check_train_loop
+from dld.engine.start_checkpoint import (
+    StartCheckpointError,
+    check_frozen_parts_loaded,
+)
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -114,47 +118,8 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    check_frozen_parts_loaded(cfg)
+    check_frozen_parts_loaded(cfg.get('model') or {}, cfg.get('load_from'), cfg.get('resume'))
     return cfg
-
-
-def check_frozen_parts_loaded(cfg: Config) -> None:
-    """A stage that trains on a frozen part must load it: a selector stage
-    (``model.train_student=False``) learns from the student that
-    ``load_from`` gives, and a student stage whose scales a frozen selector
-    picks (``student_stage_scales='selector'``) needs that selector trained.
-    Without ``load_from`` the part was untrained (or the teacher's copy) and
-    the stage ran on it without a word."""
-    model = cfg.get('model') or {}
-    if (model.get('type') not in ('DLDDistiller', 'dld.DLDDistiller') or cfg.get('load_from')
-            or cfg.get('resume')):  # MMEngine's resume=True finds its own
-        return
-    if model.get('train_student') is False:
-        raise ConfigSettingError(
-            'model.train_student=False freezes the student (a selector stage), but no '
-            'load_from gives its weights, so the selector would learn on an untrained '
-            "student (or the teacher's copy); give --cfg-options load_from=<the student "
-            "stage's checkpoint>, e.g. work_dirs/<its config's name>/best.pth")
-    if model.get('train_selector') is False and model.get('student_stage_scales') == 'selector':
-        raise ConfigSettingError(
-            "model.student_stage_scales='selector' lets the frozen selector pick each "
-            'image\'s first scale, but no load_from gives a trained one, so an untrained '
-            "selector would send every image to one scale; give --cfg-options "
-            "load_from=<a selector stage's checkpoint>")
-
-
-def check_train_loop(cfg: Config) -> None:
-    """``max_epochs`` and ``val_interval``, which MMEngine reads late: 0
-    epochs trained nothing and exited 0; a ``val_interval`` of 0 trained a
-    whole epoch before a ZeroDivisionError (the other settings MMEngine
-    reads late: :func:`dld.engine.runner_settings.check_runner_settings`)."""
-    loop = cfg.get('train_cfg') or {}
-    for key, default, what in (('max_epochs', 1, 'epochs to train'),
-                               ('val_interval', 1, 'validate every N epochs')):
-        value = loop.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigSettingError(f'train_cfg.{key} must be an integer >= 1 ({what}), '
-                                     f'got {value!r}')
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:
@@ -202,7 +167,7 @@ def main(argv=None) -> None:
             with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
                 runner = Runner.from_cfg(cfg)
         try:
-            check_start_checkpoint(runner.model, cfg.get('load_from'), bool(cfg.get('resume')))
+            check_run_start(runner)  # before the sets are built; the hook then skips it
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,
                 pickle.UnpicklingError) as err:  # unreadable, unsafe or not a checkpoint
             refuse(f'train.py: {err}')

@@ -26,6 +26,10 @@ default_hooks = dict(
     # The LR schedule counts iterations: a run resumed with another number of
     # processes, batch size or training set stops before its first step.
     resumed_schedule=dict(type='ResumedScheduleCheckHook'),
+    # What tools/train.py checks before a run, for a run started from Python
+    # (Runner.from_cfg(cfg).train()): a selector stage given no load_from,
+    # a load_from of another model, val_interval=0; before anything loads.
+    start_checkpoint=dict(type='StartCheckpointCheckHook'),
     # An attention decoder emits at most max_seq_len - 1 characters; a longer
     # training label on disk stops the run before its first step, naming its
     # line, instead of being cut.

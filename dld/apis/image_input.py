@@ -154,14 +154,15 @@ def _bomb_pixels(err: Exception) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
-def normalize_image(img: np.ndarray, source: str, color_type: str = 'color',
+def normalize_image(img: np.ndarray, source: str = 'array', color_type: str = 'color',
                     max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Bring any decoded or user-given array to ``(H, W, C)`` uint8.
 
     Accepts ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (BGR) and ``(H, W, 4)``
     (BGRA; alpha is dropped); uint8, uint16 (scaled down), float in [0, 1]
     or [0, 255], or another integer type holding values in [0, 255].
-    ``color_type='color'`` returns 3 channels, ``'grayscale'`` 1.
+    ``color_type='color'`` returns 3 channels, ``'grayscale'`` 1. ``source``
+    names the image in errors.
     """
     if color_type not in ('color', 'grayscale'):
         raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")

@@ -344,6 +344,11 @@ class PlateRecognizer(BaseInferencer):
     def forward(self, prepared: List[dict], scale: Optional[float] = None,
                 beam_width: Optional[int] = None, topk: Optional[int] = None) -> List[dict]:
         """One batched forward for the good entries; per-image retry if it fails."""
+        weights = next(self.model.parameters()).dtype
+        if weights != torch.float32:  # else each image an error record, saying why only there
+            raise TypeError(f'the model was turned to {weights}; PlateRecognizer reads in '
+                            'float32: leave the model as loaded, and give amp=True to read '
+                            'in mixed precision')
         good = [i for i, e in enumerate(prepared) if e['error'] is None]
         results: Dict[int, dict] = {}
         if good:

@@ -215,7 +215,9 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     track = osp.basename(str(record.get('track_id') or '').rstrip('/'))
     if track and track != stem:
         stem = f'{track}_{stem}'
-    stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem)[-80:] or 'image'
+    # 'in-memory array[1]' -> 'in-memory_array_1', not '..._1_'
+    stem = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in stem).strip('_')[-80:] \
+        or 'image'
     gt = record.get('gt_text')
     correct = None if not gt else plate_read_right(record['text'], gt, case_sensitive)
     wrong = None if correct in (None, True) else wrong_characters(

@@ -112,3 +112,17 @@ def _get(cfg, path: str):
 def _problem(path: str, key: str, known: Iterable[str]) -> str:
     hint = did_you_mean(key, known) or f'it takes {", ".join(known)}'
     return f'{path}.{key}: {path} takes no {key!r} ({hint})'
+
+
+def check_train_loop(cfg) -> None:
+    """``max_epochs`` and ``val_interval``, which MMEngine reads late: 0
+    epochs trained nothing and exited 0; a ``val_interval`` of 0 trained a
+    whole epoch before a ZeroDivisionError (the other settings MMEngine
+    reads late: :func:`check_runner_settings`)."""
+    loop = cfg.get('train_cfg') or {}
+    for key, default, what in (('max_epochs', 1, 'epochs to train'),
+                               ('val_interval', 1, 'validate every N epochs')):
+        value = loop.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigSettingError(f'train_cfg.{key} must be an integer >= 1 ({what}), '
+                                     f'got {value!r}')

@@ -10,13 +10,16 @@ plain BatchNorm's, a training-only head dropped) apply.
 """
 import contextlib
 import copy
+import functools
 import logging
 import os.path as osp
-from typing import Iterator, List
+from typing import Any, Iterator, List, Mapping, Optional
 
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
+
+from .runner_settings import ConfigSettingError
 
 
 class StartCheckpointError(RuntimeError):
@@ -85,6 +88,40 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')
+
+
+def check_frozen_parts_loaded(model: Any, load_from: Optional[str], resume: bool) -> None:
+    """A stage that trains on a frozen part must load it: a selector stage
+    (``model.train_student=False``) learns from the student that
+    ``load_from`` gives, and a student stage whose scales a frozen selector
+    picks (``student_stage_scales='selector'``) needs that selector trained.
+    Without ``load_from`` the part was untrained (or the teacher's copy) and
+    the stage ran on it without a word.
+
+    ``model``: the config's ``model`` dict or the built model.
+    """
+    if load_from or resume:  # MMEngine's resume=True finds its own
+        return
+    if isinstance(model, Mapping):
+        if model.get('type') not in ('DLDDistiller', 'dld.DLDDistiller'):
+            return
+        setting = model.get
+    else:
+        model = model.module if is_model_wrapper(model) else model
+        setting = functools.partial(getattr, model)
+    if setting('train_student', None) is False:
+        raise ConfigSettingError(
+            'model.train_student=False freezes the student (a selector stage), but no '
+            'load_from gives its weights, so the selector would learn on an untrained '
+            "student (or the teacher's copy); give --cfg-options load_from=<the student "
+            "stage's checkpoint>, e.g. work_dirs/<its config's name>/best.pth")
+    if (setting('train_selector', None) is False
+            and setting('student_stage_scales', None) == 'selector'):
+        raise ConfigSettingError(
+            "model.student_stage_scales='selector' lets the frozen selector pick each "
+            'image\'s first scale, but no load_from gives a trained one, so an untrained '
+            "selector would send every image to one scale; give --cfg-options "
+            "load_from=<a selector stage's checkpoint>")
 
 
 def _names(keys: List[str]) -> str:

@@ -268,6 +268,15 @@ def test_amp_reads_in_bfloat16_and_mostly_as_float32_does(recognizer, tiny_run, 
     assert same >= 0.9 * len(ref)
 
 
+def test_a_model_turned_to_half_precision_is_refused_pointing_at_amp(tiny_run):
+    """``rec.model.half()``: every image became an error record ("expected
+    scalar type Float but found Half"), after a batch-retry warning."""
+    rec = PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    rec.model.half()
+    with pytest.raises(TypeError, match=r'turned to torch.float16; .*give amp=True'):
+        rec(osp.join(tiny_run['data'], 'test.txt'))
+
+
 def test_amp_where_float32_is_faster_is_a_warning(tiny_run, monkeypatch):
     from dld.utils import precision
     monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: False)

@@ -39,6 +39,10 @@ def test_drawings_are_named_after_their_track_and_frame(tmp_path):
     # A loose image whose "track" is its own name is not named twice.
     rec = dict(_record('ABC1234', None), path='/x/plate.png', track_id='plate')
     assert osp.basename(save_visualization(img, rec, str(tmp_path), 13)) == '000013_plate.png'
+    # an array given in memory: its name's brackets are no trailing '_'
+    rec = dict(_record('ABC1234', None), path=None, input='in-memory array[1]')
+    assert osp.basename(save_visualization(img, rec, str(tmp_path), 1)) == \
+        '000001_in-memory_array_1.png'
 
 
 def test_a_drawing_of_the_same_name_is_kept_not_overwritten(tmp_path):

@@ -43,3 +43,15 @@ def test_a_grey_model_normalises_with_one_mean_and_std():
 def test_settings_that_cannot_work_are_refused_when_built(kwargs, says):
     with pytest.raises(ValueError, match=says):
         preprocessor(**kwargs)
+
+
+def test_images_given_channels_last_are_told_to_permute():
+    """A numpy image made a tensor as it is, (H, W, C): its 48 rows were
+    taken for channels, and the error pointed at the config's mean/std."""
+    hwc = torch.zeros(48, 144, 3, dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r'have 48 channels; .*channels last: images are '
+                       r'channels first, \(C, H, W\) each .*permute\(2, 0, 1\) an image'):
+        preprocessor()(dict(inputs=[hwc, hwc]))
+    with pytest.raises(ValueError) as err:  # a real channel mismatch gets no such hint
+        preprocessor()(dict(inputs=[torch.zeros(4, 8, 20, dtype=torch.uint8)]))
+    assert 'channels last' not in str(err.value)

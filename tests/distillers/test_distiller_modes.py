@@ -34,6 +34,15 @@ def test_tensor_mode_without_a_selector_returns_the_fixed_scales_index():
     assert torch.equal(model(lr, mode='tensor'), torch.zeros(3, dtype=torch.long))
 
 
+def test_a_channels_last_batch_is_told_to_permute_not_to_change_base_size():
+    """It said: set model.base_size=(144, 3)."""
+    model = build().eval()
+    _, _, samples = plate_batch(2)
+    with pytest.raises(ValueError, match=r'inputs of 144x3 \(the batch is \(2, 48, 144, 3\), '
+                       r'channels last: .*permute\(0, 3, 1, 2\) a batch'):
+        model(torch.zeros(2, 48, 144, 3), samples, mode='predict')
+
+
 def test_counting_a_distillers_flops_points_at_its_costs():
     """count_flops(distiller) counted the tensor forward, the selector alone
     (0.18 of the student's 325 MFLOPs), without a word."""

@@ -74,3 +74,18 @@ def test_the_training_checkpoint_itself_or_a_folder_as_out_is_refused(tmp_path, 
         tool.main([str(src), str(tmp_path)])
     assert f'{tmp_path} is a folder; give the file to write' in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ['dld.pth', 'link.pth']
+
+
+def test_from_python_the_training_checkpoint_itself_is_refused_too(tmp_path):
+    """dld.apis.extract_student, the tool's function: a notebook's
+    extract_student(ckpt, ckpt) wrote the student over the training
+    checkpoint, its teacher and training state lost."""
+    from dld.apis import extract_student
+    src = tmp_path / 'dld.pth'
+    torch.save(dict(state_dict={'teacher.w': torch.ones(1), 'student.w': torch.ones(1)}), src)
+    before = src.read_bytes()
+    with pytest.raises(ValueError, match='is the training checkpoint itself'):
+        extract_student(str(src), str(src))
+    assert src.read_bytes() == before
+    summary = extract_student(str(src), str(tmp_path / 'student.pth'))
+    assert (summary['student'], summary['dropped']) == (1, 1)

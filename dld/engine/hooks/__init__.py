@@ -9,4 +9,5 @@ from .prediction_drawing_hook import PredictionDrawingHook  # noqa: F401
 from .resumed_schedule_check_hook import ResumedScheduleCheckHook  # noqa: F401
 from .resumed_validation_hook import ResumedValidationHook  # noqa: F401
 from .skipped_images_hook import SkippedImagesHook  # noqa: F401
+from .start_checkpoint_check_hook import StartCheckpointCheckHook  # noqa: F401
 from .track_ids_check_hook import TrackIdsCheckHook  # noqa: F401

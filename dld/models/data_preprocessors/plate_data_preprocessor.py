@@ -113,7 +113,8 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         if self._normalize:
             if self.mean.shape[0] not in (1, x.shape[1]):
                 raise ValueError(f'mean/std have {self.mean.shape[0]} values but the images '
-                                 f'have {x.shape[1]} channels; set `channels` or mean/std')
+                                 f'have {x.shape[1]} channels; set `channels` or mean/std'
+                                 + channels_last_hint(x))
             x = (x - self.mean) / self.std
         return x
 
@@ -128,3 +129,13 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
             for s in samples:
                 s.set_metainfo(dict(batch_input_shape=shape))
         return out
+
+
+def channels_last_hint(x: torch.Tensor) -> str:
+    """What to say of a batch whose channels look last: a numpy image made a
+    tensor without ``permute`` is (H, W, C), and was taken for C = H channels."""
+    if x.dim() == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
+        return (f' (the batch is {tuple(x.shape)}, channels last: images are channels first, '
+                '(C, H, W) each and (N, C, H, W) batched; permute(2, 0, 1) an image, '
+                'permute(0, 3, 1, 2) a batch)')
+    return ''

@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from dld.models.connectors import resize_content_steps
+from dld.models.data_preprocessors.plate_data_preprocessor import channels_last_hint
 from dld.models.decoders import pad_memories
 from dld.models.losses.functional import estimate_unread_scores, topk_sequence_kl
 from dld.registry import MODELS
@@ -506,6 +507,9 @@ class DLDDistiller(BaseModel):
         at scales of the wrong size, and every FLOPs figure be of that size."""
         if tuple(inputs.shape[-2:]) != self.base_size:
             h, w = inputs.shape[-2:]
+            if channels_last_hint(inputs):  # not a size to set in the config
+                raise ValueError(f'DLDDistiller was given inputs of {h}x{w}'
+                                 + channels_last_hint(inputs))
             raise ValueError(
                 f'DLDDistiller(base_size={self.base_size}) was given inputs of {h}x{w}: '
                 f'set model.base_size=({h}, {w}), the size the pipeline resizes to '

@@ -1,0 +1,59 @@
+"""Check what a run starts from before it loads it, however the run was started."""
+import logging
+from typing import Mapping
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.runner import BaseLoop
+
+from dld.registry import HOOKS
+
+from ..runner_settings import check_train_loop
+from ..start_checkpoint import check_frozen_parts_loaded, check_start_checkpoint
+
+#: set on the runner once its start was checked (tools/train.py checks before
+#: it builds the data loops; the hook then has nothing left to do)
+CHECKED = '_dld_start_checked'
+
+
+def check_run_start(runner) -> None:
+    """What ``tools/train.py`` checks of a training run before it starts:
+    the loop's settings, the frozen parts of a stage loaded, and a
+    ``load_from`` or resumed checkpoint that fits the model. Once per runner."""
+    start = (runner._load_from, bool(runner._resume))
+    if getattr(runner, CHECKED, None) == start:
+        return
+    # train_cfg, or the loop built from it (not built here: that builds the
+    # data loader, which tools/train.py does later, saying its errors in one line)
+    loop = runner._train_loop
+    check_train_loop(dict(train_cfg=loop if isinstance(loop, Mapping) else {
+        key: getattr(loop, key) for key in ('max_epochs', 'val_interval') if hasattr(loop, key)}))
+    check_frozen_parts_loaded(runner.model, *start)
+    check_start_checkpoint(runner.model, *start)
+    setattr(runner, CHECKED, start)
+
+
+@HOOKS.register_module()
+class StartCheckpointCheckHook(Hook):
+    """Run :func:`check_run_start` where a run started from Python
+    (``Runner.from_cfg(cfg).train()``, a notebook) did not: a selector stage
+    without ``load_from`` trained on the teacher's copy of the student, a
+    ``load_from`` sharing no weight with the model trained from random
+    weights, ``val_interval=0`` failed after a whole epoch, each without a
+    word from DLD.
+
+    ``before_run`` comes before MMEngine loads ``load_from``. A run that only
+    validates or tests (``runner.test()``) without ``load_from`` is told
+    that it reads the weights as built.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        if isinstance(runner._train_loop, BaseLoop):  # built by train() only
+            check_run_start(runner)
+        elif not runner._load_from:
+            print_log('No load_from: the model is evaluated with its weights as built '
+                      "(random, or its teacher's for a DLD student). Set load_from to the "
+                      'checkpoint to evaluate, as tools/test.py CONFIG CHECKPOINT does.',
+                      logger='current', level=logging.WARNING)
