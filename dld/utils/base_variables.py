@@ -15,7 +15,8 @@ from .config_option_keys import OTHER_KEYS, RUNNER_KEYS, paths_holding
 
 def _literal_assignments(path: str) -> Dict[str, Tuple[int, Any]]:
     """``{name: (line, value)}`` of the file's top-level variables whose
-    value is a literal (a path, a number, a tuple of them)."""
+    value is a literal (a path, a number, a tuple of them, a ``dict(...)``
+    of them: ``dictionary = dict(type='Dictionary', dict_file=...)``)."""
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read(), filename=path)
     found = {}
@@ -23,10 +24,19 @@ def _literal_assignments(path: str) -> Dict[str, Tuple[int, Any]]:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name):
             try:
-                found[node.targets[0].id] = (node.lineno, ast.literal_eval(node.value))
+                found[node.targets[0].id] = (node.lineno, _literal(node.value))
             except ValueError:
                 continue
     return found
+
+
+def _literal(node: ast.AST) -> Any:
+    """``ast.literal_eval``, and ``dict(key=literal, ...)`` calls (a config's
+    way of writing a dict)."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict'
+            and not node.args and all(k.arg is not None for k in node.keywords)):
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    return ast.literal_eval(node)
 
 
 def _base_value(path: str, name: str, seen: set) -> Optional[Tuple[str, Any]]:
@@ -72,9 +82,10 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
         base = _base_value(os.path.abspath(path), name, set())
         if base is None or base[1] == value:
             continue
-        held = paths_holding(cfg, base[1])
-        if not isinstance(value, str):  # a number is held by unrelated settings too
-            held = [h for h in held if h.rsplit('.', 1)[-1] == name]
+        # a number is held by unrelated settings too (3 epochs, 3 channels):
+        # only those of its name count
+        number = isinstance(base[1], (int, float)) and not isinstance(base[1], bool)
+        held = paths_holding(cfg, base[1], named=name if number else None)
         if not held:  # (some settings may hold the file's value: those it set itself)
             continue
         shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')

@@ -9,7 +9,7 @@ be integers``, one into a tuple (``model.scales.0=1.0``) with a message
 about inheriting from a base. All are refused here, naming the option and
 what was meant.
 """
-from typing import Mapping
+from typing import Mapping, Optional
 
 from .close_names import did_you_mean
 
@@ -86,15 +86,20 @@ def _variable_message(cfg: Mapping, key: str, parts) -> str:
             f'nothing. Set the settings that use it instead{where}')
 
 
-def paths_holding(cfg: Mapping, value, limit: int = 16) -> list:
-    """Dotted paths of the runner's settings whose value equals ``value``."""
+def paths_holding(cfg: Mapping, value, limit: int = 16, named: Optional[str] = None) -> list:
+    """Dotted paths of the runner's settings whose value equals ``value``
+    (the first ``limit``; ``named``: only settings of that name, counted
+    so, or a value held by many unrelated settings filled the count first)."""
     found = []
 
     def walk(node, path):
         if len(found) >= limit:
             return
-        if node == value and type(node) is type(value):
-            found.append(path)
+        same_kind = type(node) is type(value) or (isinstance(node, Mapping)
+                                                  and isinstance(value, Mapping))
+        if same_kind and node == value:
+            if named is None or path.rsplit('.', 1)[-1] == named:
+                found.append(path)
             return
         items = (node.items() if isinstance(node, Mapping) else
                  enumerate(node) if isinstance(node, (list, tuple)) else ())

@@ -141,6 +141,31 @@ def test_a_variable_a_base_used_already_is_warned_of_naming_what_holds_its_value
     read_config(str(tmp_path / 'yaml_based.py'))
 
 
+def test_a_tuple_a_dict_or_a_number_many_settings_hold_is_warned_of_too(tmp_path):
+    """``input_size = (32, 128)`` and ``dictionary = dict(...)`` (the docs'
+    examples) said nothing: a tuple was looked for only under its own name,
+    and ``dict(...)`` is no literal; ``max_epochs = 2`` over a base's 1 said
+    nothing where 16 unrelated settings held a 1 first."""
+    from unittest import mock
+    ones = ', '.join(f'w{i}=1' for i in range(20))
+    (tmp_path / 'base.py').write_text(
+        "input_size = (48, 144)\ndictionary = dict(type='Dictionary')\nmax_epochs = 1\n"
+        f'model = dict({ones}, base_size=input_size, dictionary=dictionary)\n'
+        'train_cfg = dict(max_epochs=max_epochs)\n')
+    (tmp_path / 'mine.py').write_text(
+        "_base_ = ['base.py']\ninput_size = (32, 128)\n"
+        "dictionary = dict(type='Dictionary', dict_file='chars.txt')\nmax_epochs = 2\n")
+    with mock.patch('mmengine.logging.print_log') as log:
+        read_config(str(tmp_path / 'mine.py'))
+    said = [c.args[0].split(' does not reach')[0].split(': ', 1)[1] + ' -> '
+            + c.args[0].split('Set those instead, e.g. ')[1] for c in log.call_args_list]
+    assert said == [
+        'input_size=(32, 128) -> model.base_size=(32, 128)',
+        "dictionary={'type': 'Dictionary', 'dict_file': 'chars.txt'} -> model.dictionary="
+        "{'type': 'Dictionary', 'dict_file': 'chars.txt'}",
+        'max_epochs=2 -> train_cfg.max_epochs=2']
+
+
 def test_a_config_that_is_no_python_file_is_named(tmp_path):
     """MMEngine said 'Only py/yml/yaml/json type are supported now!', naming no file."""
     from dld.utils.config_file import ConfigFileError
