@@ -45,7 +45,7 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
-from dld.engine.runner_settings import check_train_loop
+from dld.engine.runner_settings import ConfigSettingError, check_train_loop
 from dld.engine.start_checkpoint import (
     StartCheckpointError,
     check_frozen_parts_loaded,
@@ -182,7 +182,7 @@ def main(argv=None) -> None:
             try:
                 with data_errors_exit('train.py'):
                     runner.train()
-            except ResumedScheduleError as err:  # before the first step
+            except (ResumedScheduleError, ConfigSettingError) as err:  # before the first step
                 refuse(f'train.py: {err}')
     finish_run()
 

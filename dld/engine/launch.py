@@ -234,8 +234,12 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
         frames = traceback.extract_tb(err.__traceback__)
         ours = [f for f in frames if not _installed(f.filename)]
         frame = (ours or frames)[-1]
-        refuse(f'{tool}: {what}{text} ({type(err).__name__} at {below(frame.filename)}:'
-               f'{frame.lineno}; DLD_TRACEBACK=1 shows the traceback)')
+        # the tool's own line (the call into MMEngine's registry, which
+        # raised it) says nothing of the config
+        at = ('' if osp.basename(frame.filename) == tool else
+              f' at {below(frame.filename)}:{frame.lineno}')
+        refuse(f'{tool}: {what}{text} ({type(err).__name__}{at}; DLD_TRACEBACK=1 shows the '
+               'traceback)')
 
 
 #: Bad data or a dictionary that cannot be built as given, found while the

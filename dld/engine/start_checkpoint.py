@@ -57,7 +57,8 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
         raise StartCheckpointError(f'{flag} ({path}): no such file')
     from dld.apis.model_loading import read_state_dict
     model = model.module if is_model_wrapper(model) else model
-    state, _ = read_state_dict(path)
+    state, meta = read_state_dict(path)
+    _check_scales_kept(model, meta, path, flag)
     probe = copy.deepcopy(model)
     try:
         with _info_unlogged():  # what loading says is said when MMEngine loads it
@@ -88,6 +89,26 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')
+
+
+def _check_scales_kept(model: nn.Module, meta: dict, path: str, flag: str) -> None:
+    """A DLD checkpoint of several scales starts a run of the same scales:
+    the student's per-scale BatchNorm statistics and the selector's outputs
+    follow the scales' order, so a selector stage on (1.0, 0.8, 0.5) from a
+    student of (1.0, 0.7, 0.4) trained on the wrong statistics without a
+    word (tools/test.py and infer.py refuse to read it so). A checkpoint of
+    one scale (plain BatchNorm) may start a run of several."""
+    from dld.apis.trained_config import trained_scales
+    trained, own = trained_scales(meta), getattr(model, 'scales', None)
+    if trained is None or own is None or len(trained) < 2:
+        return
+    own = tuple(float(s) for s in own)
+    if len(own) != len(trained) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own)):
+        raise StartCheckpointError(
+            f'{flag} ({path}) was trained with model.scales={trained}, this run has {own}: '
+            "the student's per-scale BatchNorm statistics and the selector's outputs follow "
+            'the trained scales in their order, so each scale would start from another\'s. '
+            'Set model.scales to the trained ones.')
 
 
 def check_frozen_parts_loaded(model: Any, load_from: Optional[str], resume: bool) -> None:

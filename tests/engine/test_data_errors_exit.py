@@ -100,6 +100,11 @@ def test_an_error_raised_in_a_library_is_placed_at_the_line_that_called_it(capsy
     err = capsys.readouterr().err
     assert err.startswith('train.py: the config cannot be built: ')
     assert re.search(r'at (\S*/)?test_data_errors_exit\.py:\d+; DLD_TRACEBACK', err), err
+    # called from the tool's own line (Runner.from_cfg), that line says nothing
+    with pytest.raises(SystemExit), build_errors_exit('test_data_errors_exit.py'):
+        Registry('x').build(dict())
+    assert capsys.readouterr().err.rstrip().endswith(
+        '(KeyError; DLD_TRACEBACK=1 shows the traceback)')
 
 
 def test_a_dld_teacher_without_hr_frames_is_refused_before_training(tmp_path, capsys):

@@ -66,7 +66,8 @@ def test_unwraps_model_wrappers():
 
 
 def test_missing_selector_is_a_clear_error():
-    with pytest.raises(AttributeError, match='selector'):
+    from dld.engine.runner_settings import ConfigSettingError  # train.py: one line
+    with pytest.raises(ConfigSettingError, match='selector'):
         GumbelTemperatureHook().before_train(make_runner(nn.Linear(2, 2)))
 
 
@@ -95,3 +96,18 @@ def test_a_selector_trained_on_unannealed_samples_is_said(hooks, decisions, warn
     finally:
         MMLogger.get_current_instance().removeHandler(caplog.handler)
     assert ('no GumbelTemperatureHook anneals it' in caplog.text) == warned
+
+
+def test_a_frozen_selector_is_neither_annealed_nor_logged():
+    """The student stage's frozen selector draws no samples: its annealed
+    gumbel_tau in the log described nothing that ran."""
+    model = Distiller()
+    model.train_selector = False
+    runner = make_runner(model, it=10)
+    runner.message_hub = MessageHub.get_instance('test_gumbel_frozen')
+    GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
+    assert model.selector.tau == ResolutionSelector().tau
+    assert 'train/gumbel_tau' not in runner.message_hub.log_scalars
+    model.train_selector = True
+    GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
+    assert model.selector.tau == pytest.approx(0.5)

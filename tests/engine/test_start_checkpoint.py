@@ -111,3 +111,26 @@ def test_a_path_from_the_home_folder_is_read_as_the_loaders_read_it(tmp_path, mo
     model = _model()
     _save(tmp_path, model.state_dict(), 'w.pth')
     check_start_checkpoint(model, '~/w.pth', resume=False)  # was "no such file"
+
+
+def test_a_checkpoint_of_other_scales_is_refused_one_of_one_scale_is_not(tmp_path):
+    """A selector stage on (1.0, 0.8, 0.5) from a student of (1.0, 0.7, 0.4)
+    trained each scale on another's BatchNorm statistics."""
+    model = _model()
+    model.scales = [1.0, 0.8, 0.5]
+    state = model.state_dict()
+
+    def saved(cfg: str) -> str:
+        path = str(tmp_path / f'{len(cfg)}.pth')
+        torch.save(dict(state_dict=state, meta=dict(cfg=cfg)), path)
+        return path
+
+    other = saved("model = dict(type='DLDDistiller', scales=(1.0, 0.7, 0.4))\n")
+    for resume in (False, True):
+        with pytest.raises(StartCheckpointError, match=r'was trained with model.scales=\(1.0, '
+                           r'0.7, 0.4\), this run has \(1.0, 0.8, 0.5\): .*Set model.scales'):
+            check_start_checkpoint(model, other, resume=resume)
+    check_start_checkpoint(model, saved("model = dict(scales=[1.0, 0.8, 0.5])\n"), False)
+    # a single-scale run's student (plain BatchNorm) may start a run of several
+    check_start_checkpoint(model, saved('model = dict(selector=None, fixed_scale=0.5)\n'),
+                           False)

@@ -124,6 +124,22 @@ def test_train_py_refuses_a_set_that_cannot_be_built_in_one_line(
     assert line in log.read_text()
 
 
+def test_a_hook_that_needs_a_selector_on_a_model_without_one_is_one_line(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+    """GumbelTemperatureHook left in custom_hooks of a model without a
+    selector was an AttributeError traceback, exit 1."""
+    config = tmp_path / 'mine.py'
+    config.write_text(f'_base_ = [{tiny_teacher_config!r}]\n'
+                      "custom_hooks = [dict(type='GumbelTemperatureHook')]\n")
+    MMLogger.get_instance(run_name())  # as above: a logger on an open stream
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}'])
+    assert exit_.value.code == 2
+    assert _one_line(capsys, 'train.py').startswith(
+        'train.py: GumbelTemperatureHook needs the model to have a `selector`')
+
+
 def test_a_missing_teacher_is_refused_before_the_run_starts(train_tool, tmp_path, capsys):
     """It was found as the model was built: after the synthetic set was made
     and the whole config logged (some 800 lines before it)."""

@@ -9,6 +9,8 @@ from mmengine.model import is_model_wrapper
 
 from dld.registry import HOOKS
 
+from ..runner_settings import ConfigSettingError
+
 SCHEDULES = ('exp', 'linear', 'cosine')
 
 
@@ -61,6 +63,9 @@ class GumbelTemperatureHook(Hook):
         self._selector(runner)  # fail before the first iteration, not mid-run
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if getattr(model, 'train_selector', True) is False:
+            return  # a frozen selector (the student stage) draws no samples: nothing to anneal
         if self.by_epoch:
             progress = runner.epoch / max(runner.max_epochs - 1, 1)
         else:
@@ -74,7 +79,7 @@ class GumbelTemperatureHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         selector = getattr(model, 'selector', None)
         if selector is None or not hasattr(selector, 'tau'):
-            raise AttributeError(
+            raise ConfigSettingError(
                 f'GumbelTemperatureHook needs the model to have a `selector` with a `tau` '
                 f'attribute (a ResolutionSelector), but {type(model).__name__} has '
                 f'{"no `selector`" if selector is None else "a selector without `tau`"}. '

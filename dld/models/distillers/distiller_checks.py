@@ -6,6 +6,7 @@ time with the setting's name. (Checks that need the built parts, such as a
 selector without its loss, stay in the distiller.)
 """
 import logging
+import math
 from typing import Optional, Sequence
 
 import torch.nn as nn
@@ -107,3 +108,32 @@ def check_aux_decoder(student: nn.Module) -> None:
             f'DLDDistiller: the student\'s aux_decoder loss {type(aux.module_loss).__name__} '
             'gives no per-sample losses (`sample_losses`); use a CTCDecoder head with '
             'CTCModuleLoss.')
+
+
+def check_scales_range(scales: Sequence[float], name: str) -> None:
+    """Scales are fractions of ``base_size``, the teacher's input: one above
+    1 read a larger input than the teacher's (at 1.2x, 158 % of its FLOPs)."""
+    bad = [s for s in scales if not (math.isfinite(s) and 0.0 < s <= 1.0)]
+    if bad:
+        raise ValueError(f'model.{name}: {bad[0]:g} is not in (0, 1]; scales are fractions of '
+                         'base_size, the teacher\'s input (to read larger images, raise '
+                         'base_size).')
+
+
+def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
+    """SKD hands the teacher's sequences to the student and the ground truth,
+    encoded by the student, to the teacher, as character indices: two
+    dictionaries of other characters or order read each other's indices as
+    other characters (the teacher read UQG3735 as 59JWSWU), silently."""
+    found = [getattr(getattr(m, 'decoder', None), 'dictionary', None) for m in (teacher, student)]
+    if any(d is None for d in found):
+        return
+    t, s = ((d.dict[:d.num_chars], d.case_sensitive) for d in found)
+    if t != s:
+        first = next((i for i, (a, b) in enumerate(zip(t[0], s[0])) if a != b),
+                     min(len(t[0]), len(s[0])))
+        raise ValueError(
+            f"The teacher's and the student's dictionaries differ ({len(t[0])} and "
+            f'{len(s[0])} characters, case_sensitive {t[1]} and {s[1]}; first difference at '
+            f'index {first}): distillation passes character indices between them, so they '
+            "must be one dictionary (the same dict_file, in the same order).")

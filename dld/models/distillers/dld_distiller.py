@@ -1,5 +1,6 @@
 """Dynamic Low-Resolution Distillation: frozen HR teacher, LR student, selector."""
 import copy
+import inspect
 import logging
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -21,6 +22,8 @@ from .distiller_checks import (
     check_choices,
     check_keys,
     check_reread,
+    check_same_characters,
+    check_scales_range,
     check_task_loss_settings,
     warn_of_force_scale,
 )
@@ -252,6 +255,7 @@ class DLDDistiller(BaseModel):
                     '(selector=None); with a selector it would be ignored. To read every '
                     'test image at one scale, set model.test_cfg.force_scale.')
             self.scales = [float(s) for s in scales]
+        check_scales_range(self.scales, 'fixed_scale' if selector is None else 'scales')
         self.teacher = MODELS.build(teacher)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
             student = dict(student, scale_norm=dict(scales=self.scales, base_size=self.base_size))
@@ -261,8 +265,14 @@ class DLDDistiller(BaseModel):
         self.student = MODELS.build(student)
         check_aux_decoder(self.student)
         check_task_loss_settings(self.student)
+        if _in_channels(teacher) != _in_channels(student):
+            raise ValueError(
+                f'The teacher reads {_in_channels(teacher)} channel(s) and the student '
+                f'{_in_channels(student)} (backbone.in_channels): one data preprocessor '
+                'feeds both streams, so they read images of the same channels.')
+        check_same_characters(self.teacher, self.student)
         self.selector = None if selector is None else MODELS.build(
-            dict(selector, scales=self.scales))
+            _with_in_channels(dict(selector, scales=self.scales), _in_channels(student)))
         self.fixed_scale = fixed_scale
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score
@@ -294,6 +304,20 @@ class DLDDistiller(BaseModel):
         self.feature_loss = _build_optional(losses.get('feature'))
         self.logit_loss = _build_optional(losses.get('logit'))
         self.selector_loss = _build_optional(losses.get('selector'))
+        if self.logit_loss is not None and (
+                self.student.decoder.logits_per_frame != self.teacher.decoder.logits_per_frame):
+            kinds = {True: 'one per frame (CTC)', False: 'one per character (attention)'}
+            raise ValueError(
+                'model.losses.logit compares the decoders\' distributions step by step, but '
+                f'the teacher\'s are {kinds[self.teacher.decoder.logits_per_frame]} and the '
+                f'student\'s {kinds[self.student.decoder.logits_per_frame]}: their steps are '
+                'not the same, nor is their last class (<EOS> against <BLK>). Across decoder '
+                'families, distil with SKD (losses.skd) and features; set '
+                'model.losses.logit=None.')
+        if self.selector is None and self.selector_loss is not None:
+            print_log('model.losses.selector is not read without a selector (selector=None); '
+                      'set model.losses.selector=None.', logger='current',
+                      level=logging.WARNING)
         if self.selector is not None and train_selector and self.selector_loss is None:
             raise ValueError('A selector needs `model.losses.selector` to be trained (or '
                              'model.train_selector=False, the student stage, to keep it '
@@ -521,6 +545,13 @@ class DLDDistiller(BaseModel):
         if inputs_hr is None and self.teacher_input == 'hr':
             raise ValueError('DLD training needs the HR stream (`inputs_hr`): use a '
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
+        if self.teacher_input == 'hr' and tuple(inputs_hr.shape[-2:]) != self.base_size:
+            h, w = inputs_hr.shape[-2:]
+            raise ValueError(
+                f'The teacher was given HR crops of {h}x{w}, but base_size={self.base_size}: '
+                "the teacher's FLOPs, which every scale's cost is relative to, are counted at "
+                "base_size. Resize both streams to it (ResizePair's hr_size = lr_size = "
+                'base_size); teacher_scale reads the HR crop smaller.')
         if not bool(self.teacher_loaded):
             source = ("a DLD run's checkpoint, whose student becomes the teacher "
                       "(teacher_from='student')" if self.teacher_from == 'student' else
@@ -917,6 +948,18 @@ def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
 
 def _in_channels(cfg: dict) -> int:
     return int(cfg.get('backbone', {}).get('in_channels', 3))
+
+
+def _with_in_channels(selector: dict, channels: int) -> dict:
+    """The selector reads the student's input: a grey student's selector
+    was built for 3 channels and failed on its first image. Set where the
+    config leaves it and the selector's class takes it."""
+    cls = MODELS.get(selector['type']) if isinstance(selector.get('type'), str) else \
+        selector.get('type')
+    if 'in_channels' in selector or cls is None or \
+            'in_channels' not in inspect.signature(cls).parameters:
+        return selector
+    return dict(selector, in_channels=channels)
 
 
 def _step_mask(targets: List[List[int]], length: int, device) -> torch.Tensor:

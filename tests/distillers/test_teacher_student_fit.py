@@ -1,0 +1,96 @@
+"""Teacher, student, selector and scales that cannot work together: refused
+when the model is built (or at the first step, for the data), where each
+trained without a word."""
+import copy
+
+import pytest
+import torch
+from log_records import current_log_records
+
+from dld.registry import MODELS
+
+from .conftest import plate_batch, tiny_dld_cfg
+
+
+def build(cfg=None, **overrides):
+    torch.manual_seed(0)
+    return MODELS.build(dict(cfg or tiny_dld_cfg(teacher_ckpt=None), **overrides))
+
+
+def test_dictionaries_of_another_order_are_refused(tmp_path):
+    """The teacher read the ground truth UQG3735 as 59JWSWU."""
+    chars = [str(d) for d in range(10)] + [chr(c) for c in range(ord('A'), ord('Z') + 1)]
+    forward, backward = tmp_path / 'chars.txt', tmp_path / 'reversed.txt'
+    forward.write_text('\n'.join(chars) + '\n')
+    backward.write_text('\n'.join(reversed(chars)) + '\n')
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    cfg['student']['decoder']['dictionary'] = dict(type='Dictionary', dict_file=str(backward))
+    with pytest.raises(ValueError, match=r"dictionaries differ \(36 and 36 characters, "
+                       r'case_sensitive False and False; first difference at index 0\)'):
+        build(cfg)
+    cfg['student']['decoder']['dictionary']['dict_file'] = str(forward)  # the same characters
+    build(cfg)
+
+
+def test_logit_kd_across_decoder_families_is_refused_and_skd_is_not():
+    """Attention's per-character distributions were compared with CTC's per
+    frame ones, resized, class 36 <EOS> against <BLK>."""
+    ctc = tiny_dld_cfg('configs/dld_plate_ctc.py', teacher_ckpt=None)
+    for teacher, student in ((tiny_dld_cfg(teacher_ckpt=None)['teacher'], ctc['student']),
+                             (ctc['teacher'], tiny_dld_cfg(teacher_ckpt=None)['student'])):
+        cfg = dict(tiny_dld_cfg(teacher_ckpt=None), teacher=teacher, student=student)
+        model = build(cfg)  # SKD and features across families are fine
+        assert model.logit_loss is None and model.skd_loss is not None
+        cfg['losses'] = dict(cfg['losses'], logit=dict(type='KLDivLoss'))
+        with pytest.raises(ValueError, match=r'model.losses.logit compares .*set '
+                                             r'model.losses.logit=None'):
+            build(cfg)
+
+
+@pytest.mark.parametrize('overrides, name', [
+    (dict(scales=(1.2, 1.0, 0.5)), 'scales: 1.2'),
+    (dict(selector=None, fixed_scale=0.0), 'fixed_scale: 0'),
+    (dict(selector=None, fixed_scale=1.5), 'fixed_scale: 1.5'),
+    (dict(scales=(1.0, float('nan'))), 'scales: nan')])
+def test_a_scale_outside_zero_to_one_is_refused(overrides, name):
+    """1.2 read every image at 158 % of the teacher's FLOPs; fixed_scale=0 failed
+    at the first step."""
+    with pytest.raises(ValueError, match=rf'model.{name} is not in \(0, 1\]'):
+        build(**overrides)
+
+
+def test_a_grey_student_gets_a_grey_selector_and_a_colour_teacher_is_refused():
+    """The selector was built for 3 channels and failed on the first image."""
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    for part in ('teacher', 'student'):
+        cfg[part]['backbone']['in_channels'] = 1
+    cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], channels=1, mean=[127.5],
+                                    std=[127.5])
+    model = build(cfg).eval()
+    lr, _, samples = plate_batch(2)
+    with torch.no_grad():
+        read = model.predict(lr[:, :1], copy.deepcopy(samples))
+    assert len(read) == 2 and model.selector.features[0].in_channels == 1
+    cfg['teacher']['backbone']['in_channels'] = 3
+    with pytest.raises(ValueError, match=r'teacher reads 3 channel\(s\) and the student 1'):
+        build(cfg)
+
+
+def test_a_selector_loss_without_a_selector_is_said_to_be_unread():
+    with current_log_records() as records:
+        build(selector=None, fixed_scale=0.5)
+    assert [r.getMessage() for r in records if 'is not read without a selector' in
+            r.getMessage()]
+    with current_log_records() as records:
+        build(selector=None, fixed_scale=0.5,
+              losses=dict(tiny_dld_cfg()['losses'], selector=None))
+    assert not [r for r in records if 'is not read without a selector' in r.getMessage()]
+
+
+def test_hr_crops_of_another_size_than_base_size_are_refused(teacher_ckpt):
+    """The teacher's FLOPs were counted at base_size (0.149 GFLOPs for a
+    teacher that read 48x144 crops at 0.325)."""
+    model = build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt())).train()
+    lr, _, samples = plate_batch(2)
+    with pytest.raises(ValueError, match=r'HR crops of 64x192, but base_size=\(48, 144\)'):
+        model(lr, samples, mode='loss', inputs_hr=torch.randn(2, 3, 64, 192))
