@@ -42,3 +42,26 @@ def test_init_weights_still_initialises_a_student_not_copied_from_the_teacher(te
     model.init_weights()
     assert changed(model.teacher, saved) == []
     assert 'backbone.stem.0.weight' in changed(model.student, student)
+
+
+def test_a_student_of_another_decoder_family_starts_from_the_teachers_other_parts(
+        teacher_ckpt):
+    """A CTC student of an attention teacher: its backbone and encoder have
+    the teacher's shapes, yet were all left random ("differ in shape"),
+    and stay copied through a student init_cfg."""
+    from .conftest import shrink_recognizer
+    path = teacher_ckpt()
+    ctc = shrink_recognizer(tiny_dld_cfg('configs/dld_plate_ctc.py')['student'])
+    cfg = tiny_dld_cfg(teacher_ckpt=path, student=dict(ctc, init_cfg=KAIMING))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    teacher = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+
+    def same_as_teacher(part):
+        own = getattr(model.student, part).state_dict()
+        return all(torch.equal(v, teacher[f'{part}.{k}'].expand_as(v)) for k, v in own.items())
+
+    torch.manual_seed(1)
+    model.init_weights()
+    assert same_as_teacher('backbone') and same_as_teacher('encoder')
+    assert type(model.student.decoder).__name__ == 'CTCDecoder'

@@ -334,6 +334,7 @@ class DLDDistiller(BaseModel):
         self.connectors = build_connectors(self.student, self.teacher, self.base_size,
                                            self.connector_cfgs) if self.feature_loss else None
 
+        self._parts_from_teacher: List[str] = []  # copied one by one, by name
         self.register_buffer('teacher_loaded', torch.tensor(False))
         self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
         self._register_load_state_dict_pre_hook(self._keep_born_again_teacher)
@@ -446,9 +447,37 @@ class DLDDistiller(BaseModel):
                 # on to its head, which was not copied: its own init_cfg now.
                 aux.init_weights()
             print_log('Initialised the student from the teacher.', logger='current')
+            return
+        # A part of the teacher's shape is copied on its own: a CTC student
+        # of an attention teacher started from random weights where its
+        # backbone and encoder were the teacher's (SKD 68 at the first step).
+        copied, kept = self._parts_from_teacher, []
+        for name, part in self.student.named_children():
+            state = {k.split('.', 1)[1]: v for k, v in t_state.items()
+                     if k.startswith(f'{name}.')}
+            if not state:  # nothing to copy (the data preprocessor) or the head
+                continue
+            if state.keys() == {k.split('.', 1)[1] for k in s_state if k.startswith(f'{name}.')} \
+                    and all(fits(f'{name}.{k}') for k in state):
+                part.load_state_dict(state)
+                copied.append(name)
+            else:
+                kept.append(name)
+        if copied:
+            print_log(f"Initialised the student's {', '.join(copied)} from the teacher's; its "
+                      f"{', '.join(kept)} differ(s) in shape and keep(s) their own "
+                      'initialisation.', logger='current')
         else:
             print_log('Student and teacher differ in shape: the student keeps '
                       'its own initialisation.', logger='current')
+
+    def init_weights(self) -> None:
+        """MMEngine's, then the student's parts copied from the teacher copied
+        again: a student ``init_cfg`` applies to its whole tree, those parts
+        included (a student copied whole is marked initialised instead)."""
+        super().init_weights()
+        for name in self._parts_from_teacher:
+            getattr(self.student, name).load_state_dict(getattr(self.teacher, name).state_dict())
 
     def train(self, mode: bool = True) -> 'DLDDistiller':
         """Keeps the teacher in eval mode whatever the caller asks."""
