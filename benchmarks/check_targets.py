@@ -259,11 +259,18 @@ def _threads(count) -> str:
     return f"{count} thread{'' if count == 1 else 's'}"
 
 
+#: what platform.machine() or processor() names a CPU (lower case), and 'cpu'
+CPU_ARCHITECTURES = ('cpu', 'x86_64', 'amd64', 'i386', 'i686', 'aarch64', 'arm64', 'armv7l',
+                     'ppc64le', 's390x', 'riscv64', '')
+
+
 def step_cost(step: dict) -> List[list]:
     """Target 4, the training step (``benchmarks/training_step_cost.py``)."""
-    # 'device' was the processor's architecture before it was the device
+    # 'device' was the processor before it was the device: a CPU's architecture
+    # or a GPU's name
     device = str(step.get('device', 'cpu'))
-    on = (f"{step.get('processor') or device}" if device.startswith('cuda')
+    old_gpu = 'processor' not in step and device.lower() not in CPU_ARCHITECTURES
+    on = (f"{step.get('processor') or device}" if device.startswith('cuda') or old_gpu
           else _threads(step['threads']))
     setup = f"batch {step['batch_size']}, {on}"
     # Two readings of "a student-only step": the student trained alone on

@@ -100,10 +100,9 @@ def main(argv=None) -> int:
     if args.checkpoint:
         load_weights(model, args.checkpoint, is_distiller=True)
     model = model.to(device).eval()
-    # a student's checkpoint (tools/extract_student.py) holds no teacher;
-    # greedy decoding runs every step whatever the weights, so the time is the same
-    teacher_weights = ('checkpoint' if bool(getattr(model, 'teacher_loaded', False))
-                       else 'random (the same time)')
+    # a student's checkpoint (tools/extract_student.py) holds no teacher
+    # (greedy decoding runs every step whatever the weights, a beam search may not)
+    teacher_weights = 'checkpoint' if bool(getattr(model, 'teacher_loaded', False)) else 'random'
     batch = _test_batch(cfg, args.batch_size)
     batch.pop('inputs_hr', None)
     data = model.data_preprocessor(batch, False)

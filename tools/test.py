@@ -42,6 +42,7 @@ from dld.engine.dist_launch import quiet_other_processes
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
+from dld.engine.hooks.start_checkpoint_check_hook import mark_weights_loaded
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -202,6 +203,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
     docstring); ``runner.test()`` then loads nothing, as ``load_from`` is None."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     meta = load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
+    mark_weights_loaded(runner)  # load_from is None, and the weights are there
     warn_if_other_chars(runner.cfg, meta, checkpoint)
     print_log(f'Loaded checkpoint {checkpoint}', logger='current')
 

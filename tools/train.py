@@ -169,7 +169,8 @@ def main(argv=None) -> None:
         try:
             check_run_start(runner)  # before the sets are built; the hook then skips it
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,
-                pickle.UnpicklingError) as err:  # unreadable, unsafe or not a checkpoint
+                pickle.UnpicklingError,  # unreadable, unsafe or not a checkpoint
+                ConfigSettingError) as err:  # a frozen part no config check could see
             refuse(f'train.py: {err}')
         relax_deterministic_algorithms(cfg)
         # inside: the workers' exit codes are read before they are stopped

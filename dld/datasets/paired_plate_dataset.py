@@ -55,7 +55,8 @@ class PairedPlateDataset(BasePlateDataset):
                 f'data_root={self.data_root!r}): check the two settings. The synthetic '
                 "set's label files are written by tools/make_synth_plates.py (or by any "
                 'tool, for a config with `synth_plates`; from Python, '
-                'dld.datasets.synth.ensure_synth_plates(**cfg.synth_plates)).')
+                'dld.datasets.synth.ensure_synth_plates(**cfg.synth_plates), and of '
+                'cfg.train_synth_plates where the config has one).')
         seen: Dict[str, int] = {}
         with open(self.ann_file, 'rb') as f:
             raw_lines = f.read().splitlines()  # '\n', '\r\n' and '\r', as text mode

@@ -82,10 +82,10 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
         base = _base_value(os.path.abspath(path), name, set())
         if base is None or base[1] == value:
             continue
-        # a number is held by unrelated settings too (3 epochs, 3 channels):
-        # only those of its name count
-        number = isinstance(base[1], (int, float)) and not isinstance(base[1], bool)
-        held = paths_holding(cfg, base[1], named=name if number else None)
+        # a number, None or a bool is held by unrelated settings too (3 epochs,
+        # 3 channels, no init_cfg): only those of its name count
+        common = base[1] is None or isinstance(base[1], (int, float))
+        held = paths_holding(cfg, base[1], named=name if common else None)
         if not held:  # (some settings may hold the file's value: those it set itself)
             continue
         shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')

@@ -80,13 +80,16 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
             nested dicts/lists/tuples of tensors.
         inputs: a tensor or a tuple of positional arguments.
 
-    The owning module is put in eval mode while tracing (so BatchNorm
-    statistics do not move and dropout is off) and restored afterwards;
+    The modules the callable uses (:func:`modules_called_by`) are put in
+    eval mode while tracing (so BatchNorm statistics do not move and
+    dropout is off) and restored afterwards;
     tracing runs under ``torch.no_grad``. PyTorch's fused attention fast path
     (``aten::_native_multi_head_attention``, taken in eval mode by frozen or
     no-grad transformers) is switched off while tracing so the projections
     and attention appear as the countable ops they compute. fvcore's warnings
     about ops it ignores and modules called through ``.forward`` are silenced.
+    A model whose tensor forward is not its cost (``forward_is_not_its_cost``,
+    a ``DLDDistiller``) is refused, naming what to count instead.
     """
     from fvcore.nn import FlopCountAnalysis
 

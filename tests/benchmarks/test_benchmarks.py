@@ -143,6 +143,9 @@ def test_check_targets_says_a_training_step_timed_on_a_gpu_was():
     for cpu in ('cpu', 'x86_64'):  # 'x86_64': a file written before 'device' was the device
         rows = _load('check_targets').step_cost(dict(step, device=cpu))
         assert rows[1][2] == '5.50x, batch 32, 16 threads'
+    # such a file of a GPU run named the GPU
+    rows = _load('check_targets').step_cost(dict(step, device='NVIDIA H100 80GB HBM3'))
+    assert rows[1][2] == '5.50x, batch 32, NVIDIA H100 80GB HBM3'
 
 
 def test_check_targets_does_not_judge_the_selector_against_an_oracle_of_fewer_scales():

@@ -99,3 +99,9 @@ def test_testing_without_load_from_says_it_reads_the_weights_as_built(tmp_path):
     with current_log_records() as records:
         runner.test()
     assert not [r for r in records if 'No load_from' in r.getMessage()]
+    # weights loaded otherwise (tools/test.py loads the checkpoint itself)
+    runner = _runner(tmp_path / 'own')
+    dld_hooks.start_checkpoint_check_hook.mark_weights_loaded(runner)
+    with current_log_records() as records:
+        runner.test()
+    assert not [r for r in records if 'No load_from' in r.getMessage()]

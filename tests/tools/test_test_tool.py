@@ -35,7 +35,13 @@ def trained(tiny_teacher_config, train_tool, tmp_path_factory):
 
 @pytest.mark.slow
 def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained, run_name,
-                                        tmp_path):
+                                        tmp_path, monkeypatch):
+    from dld.engine.hooks import start_checkpoint_check_hook as start_check
+    said = []
+    monkeypatch.setattr(start_check, 'print_log', lambda msg, **kw: said.append(msg))
+    hook_run = start_check.StartCheckpointCheckHook.before_run
+    monkeypatch.setattr(start_check.StartCheckpointCheckHook, 'before_run',
+                        lambda self, runner: (said.append('before_run'), hook_run(self, runner)))
     out = tmp_path / 'sub' / 'metrics.json'
     metrics = test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),
                               '--out', str(out), '--cfg-options',
@@ -50,6 +56,9 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
     assert written['track/accuracy'] == written['track/num_correct'] / 2
     # a plain recognizer sets no reading cost: ReadingCostMetric reports nothing
     assert not any(k.startswith('cost/') for k in written)
+    # nothing said it read the weights as built (load_from is None: test.py
+    # loads the checkpoint itself), though the hook that says so ran
+    assert said == ['before_run']
 
     # The same numbers, recomputed here from the model's own predictions.
     cfg = Config.fromfile(tiny_teacher_config)

@@ -150,11 +150,13 @@ def test_a_tuple_a_dict_or_a_number_many_settings_hold_is_warned_of_too(tmp_path
     ones = ', '.join(f'w{i}=1' for i in range(20))
     (tmp_path / 'base.py').write_text(
         "input_size = (48, 144)\ndictionary = dict(type='Dictionary')\nmax_epochs = 1\n"
-        f'model = dict({ones}, base_size=input_size, dictionary=dictionary)\n'
+        'ckpt = None\n'  # held by settings of other names, which are not it
+        f'model = dict({ones}, base_size=input_size, dictionary=dictionary, init_cfg=None)\n'
         'train_cfg = dict(max_epochs=max_epochs)\n')
     (tmp_path / 'mine.py').write_text(
         "_base_ = ['base.py']\ninput_size = (32, 128)\n"
-        "dictionary = dict(type='Dictionary', dict_file='chars.txt')\nmax_epochs = 2\n")
+        "dictionary = dict(type='Dictionary', dict_file='chars.txt')\nmax_epochs = 2\n"
+        "ckpt = 'work_dirs/t.pth'\n")
     with mock.patch('mmengine.logging.print_log') as log:
         read_config(str(tmp_path / 'mine.py'))
     said = [c.args[0].split(' does not reach')[0].split(': ', 1)[1] + ' -> '

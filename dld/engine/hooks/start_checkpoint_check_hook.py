@@ -14,6 +14,15 @@ from ..start_checkpoint import check_frozen_parts_loaded, check_start_checkpoint
 #: set on the runner once its start was checked (tools/train.py checks before
 #: it builds the data loops; the hook then has nothing left to do)
 CHECKED = '_dld_start_checked'
+#: set on the runner whose weights were loaded without load_from
+#: (tools/test.py loads the checkpoint itself, strictly)
+WEIGHTS_LOADED = '_dld_weights_loaded'
+
+
+def mark_weights_loaded(runner) -> None:
+    """Say that the runner's model holds the weights to evaluate, loaded
+    otherwise than by ``load_from``."""
+    setattr(runner, WEIGHTS_LOADED, True)
 
 
 def check_run_start(runner) -> None:
@@ -52,8 +61,7 @@ class StartCheckpointCheckHook(Hook):
     def before_run(self, runner) -> None:
         if isinstance(runner._train_loop, BaseLoop):  # built by train() only
             check_run_start(runner)
-        elif not runner._load_from:
+        elif not runner._load_from and not getattr(runner, WEIGHTS_LOADED, False):
             print_log('No load_from: the model is evaluated with its weights as built '
                       "(random, or its teacher's for a DLD student). Set load_from to the "
-                      'checkpoint to evaluate, as tools/test.py CONFIG CHECKPOINT does.',
-                      logger='current', level=logging.WARNING)
+                      'checkpoint to evaluate.', logger='current', level=logging.WARNING)

@@ -128,12 +128,11 @@ def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
     found = [getattr(getattr(m, 'decoder', None), 'dictionary', None) for m in (teacher, student)]
     if any(d is None for d in found):
         return
-    t, s = ((d.dict[:d.num_chars], d.case_sensitive) for d in found)
+    t, s = (d.dict[:d.num_chars] for d in found)
     if t != s:
-        first = next((i for i, (a, b) in enumerate(zip(t[0], s[0])) if a != b),
-                     min(len(t[0]), len(s[0])))
+        first = next((i for i, (a, b) in enumerate(zip(t, s)) if a != b), min(len(t), len(s)))
         raise ValueError(
-            f"The teacher's and the student's dictionaries differ ({len(t[0])} and "
-            f'{len(s[0])} characters, case_sensitive {t[1]} and {s[1]}; first difference at '
-            f'index {first}): distillation passes character indices between them, so they '
-            "must be one dictionary (the same dict_file, in the same order).")
+            f"The teacher's and the student's dictionaries differ ({len(t)} and {len(s)} "
+            f'characters; first difference at index {first}): distillation passes character '
+            'indices between them, so they must hold the same characters in the same order '
+            '(the same dict_file).')

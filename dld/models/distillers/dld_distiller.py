@@ -265,14 +265,16 @@ class DLDDistiller(BaseModel):
         self.student = MODELS.build(student)
         check_aux_decoder(self.student)
         check_task_loss_settings(self.student)
-        if _in_channels(teacher) != _in_channels(student):
+        channels = {name: _in_channels(cfg, getattr(model, 'backbone', None)) for name, cfg, model
+                    in (('teacher', teacher, self.teacher), ('student', student, self.student))}
+        if channels['teacher'] != channels['student']:
             raise ValueError(
-                f'The teacher reads {_in_channels(teacher)} channel(s) and the student '
-                f'{_in_channels(student)} (backbone.in_channels): one data preprocessor '
-                'feeds both streams, so they read images of the same channels.')
+                f"The teacher reads {channels['teacher']} channel(s) and the student "
+                f"{channels['student']} (backbone.in_channels): one data preprocessor feeds "
+                'both streams, so they read images of the same channels.')
         check_same_characters(self.teacher, self.student)
         self.selector = None if selector is None else MODELS.build(
-            _with_in_channels(dict(selector, scales=self.scales), _in_channels(student)))
+            _with_in_channels(dict(selector, scales=self.scales), channels['student']))
         self.fixed_scale = fixed_scale
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score
@@ -369,7 +371,7 @@ class DLDDistiller(BaseModel):
 
         self.costs = ScaleCosts.measure(
             self.student, self.teacher, self.selector, self.scales, self.base_size,
-            in_channels=_in_channels(student))
+            in_channels=channels['student'])
         if cost == 'flops' and cost_power != DEFAULT_COST_POWER:
             print_log(f"cost_power={cost_power} is the exponent of cost='scale_pow'; with "
                       "cost='flops' (this config's) it is not read.", logger='current',
@@ -975,7 +977,12 @@ def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
     return MODELS.build(cfg) if cfg is not None else None
 
 
-def _in_channels(cfg: dict) -> int:
+def _in_channels(cfg: dict, backbone: Optional[nn.Module] = None) -> int:
+    """The channels a recognizer reads: its built backbone's ``in_channels``
+    (a backbone of one's own may default to 1), else its config's, else 3."""
+    built = getattr(backbone, 'in_channels', None)
+    if isinstance(built, int):
+        return built
     return int(cfg.get('backbone', {}).get('in_channels', 3))
 
 
