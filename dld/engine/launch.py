@@ -349,7 +349,8 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
     """A DLD teacher that reads HR frames, trained on a set that gives none
     (``load_hr=False``, which an LR-only track's error suggests for models
     that read LR only), failed in the first step with a traceback: one line
-    now, naming the set."""
+    now, naming the set. So do HR crops of another size than the model's
+    ``base_size``, which the distiller refuses at the first step."""
     from mmengine.model import is_model_wrapper
 
     from dld.datasets import nested_datasets
@@ -367,6 +368,16 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
             refuse(f'{tool}: the DLD teacher reads the HR frames, but the training set '
                    f'{type(dataset).__name__}({source}) gives none ({setting}): give the '
                    "tracks' HR frames and drop that setting")
+        # the model says it at the first step, with a traceback
+        base = tuple(getattr(model, 'base_size', ()))
+        for resize in getattr(getattr(dataset, 'pipeline', None), 'transforms', ()):
+            hr_size = getattr(resize, 'hr_size', None)
+            if type(resize).__name__ == 'ResizePair' and base and tuple(hr_size) != base:
+                refuse(f"{tool}: the training pipeline's ResizePair gives the teacher HR crops "
+                       f'of {hr_size[0]}x{hr_size[1]}, but model.base_size={base}: the '
+                       "teacher's FLOPs, which every scale's cost is relative to, are counted "
+                       'at base_size; set hr_size = lr_size = base_size (teacher_scale reads '
+                       'the HR crop smaller)')
 
 
 def data_error_message(err: BaseException) -> Optional[str]:

@@ -113,10 +113,10 @@ def test_a_drawing_that_cannot_be_written_loses_no_reading(reader, tmp_path, mon
 
 
 def test_a_name_taken_by_a_folder_is_drawn_beside_it(cfg, tmp_path):
-    os.makedirs(tmp_path / '000000_array_0_.png')
+    os.makedirs(tmp_path / '000000_array_0.png')
     fresh = PlateRecognizer(cfg, None, device='cpu', random_weights=True)  # counts from 0
     path = fresh(_plates(1), vis_dir=str(tmp_path))['predictions'][0]['vis_path']
-    assert osp.basename(path) == '000000_array_0_-1.png' and osp.isfile(path)
+    assert osp.basename(path) == '000000_array_0-1.png' and osp.isfile(path)
 
 
 def test_a_forced_numpy_scale_is_recorded_as_the_number_it_stands_for(reader):

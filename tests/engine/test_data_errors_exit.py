@@ -135,3 +135,30 @@ def test_a_dld_teacher_without_hr_frames_is_refused_before_training(tmp_path, ca
         'train.py: the DLD teacher reads the HR frames, but the training set '
         f"PairedPlateDataset({tmp_path / 'val.txt'}) gives none (load_hr=False): give the "
         "tracks' HR frames and drop that setting\n")
+
+
+def test_hr_crops_of_another_size_than_base_size_are_refused_before_training(tmp_path, capsys):
+    """The distiller refuses them at the first step, with a traceback."""
+    from types import SimpleNamespace
+
+    from dld.datasets import PairedPlateDataset
+    from dld.datasets.synth import generate_synth_plates
+    from dld.engine.launch import check_teacher_gets_hr
+    generate_synth_plates(str(tmp_path), seed=0, tracks=2, val_tracks=1, test_tracks=1,
+                          frames=1, progress=False)
+
+    def runner(hr_size):
+        pipeline = [dict(type='LoadPlateImages'),
+                    dict(type='ResizePair', lr_size=(48, 144), hr_size=hr_size)]
+        dataset = PairedPlateDataset(data_root=str(tmp_path), ann_file='train.txt',
+                                     pipeline=pipeline)
+        return SimpleNamespace(
+            model=SimpleNamespace(teacher_input='hr', base_size=(48, 144)),
+            train_dataloader=SimpleNamespace(dataset=dataset))
+    check_teacher_gets_hr(runner((48, 144)), 'train.py')
+    with pytest.raises(SystemExit) as exit_:
+        check_teacher_gets_hr(runner((64, 192)), 'train.py')
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "train.py: the training pipeline's ResizePair gives the teacher HR crops of 64x192, "
+        'but model.base_size=(48, 144)')

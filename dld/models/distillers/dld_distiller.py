@@ -313,8 +313,8 @@ class DLDDistiller(BaseModel):
                 'model.losses.logit compares the decoders\' distributions step by step, but '
                 f'the teacher\'s are {kinds[self.teacher.decoder.logits_per_frame]} and the '
                 f'student\'s {kinds[self.student.decoder.logits_per_frame]}: their steps are '
-                'not the same, nor is their last class (<EOS> against <BLK>). Across decoder '
-                'families, distil with SKD (losses.skd) and features; set '
+                'not the same, nor is their last class (<EOS> in one, <BLK> in the other). '
+                'Across decoder families, distil with SKD (losses.skd) and features; set '
                 'model.losses.logit=None.')
         if self.selector is None and self.selector_loss is not None:
             print_log('model.losses.selector is not read without a selector (selector=None); '
