@@ -506,16 +506,21 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
             tracks.setdefault(rec['track_id'], []).append(rec)
     out = []
     for track_id, recs in tracks.items():
-        ok = [r for r in recs if r['error'] is None]
+        # records of one's own may leave out what the recognizer's hold:
+        # no error, frames in the order given, no cost
+        ok = [r for r in recs if r.get('error') is None]
         entry = dict(track_id=track_id, num_frames=len(recs), num_read=len(ok), text=None,
                      votes=0, confidence=None, mean_gflops=None)
         if ok:
-            readings = [(r['frame_idx'], norm(r['text']), r['confidence']) for r in ok]
+            readings = [(r.get('frame_idx', i), norm(r['text']), r['confidence'])
+                        for i, r in enumerate(ok)]
             text = vote_track(readings, layouts, vote)
+            costs = [r.get('gflops') for r in ok]
             entry.update(text=_as_read(text, ok, norm),
                          votes=sum(t == text for _, t, _ in readings),
                          confidence=float(track_confidence(readings, text)),
-                         mean_gflops=float(sum(r['gflops'] for r in ok) / len(ok)))
+                         mean_gflops=(float(sum(costs) / len(costs))
+                                      if None not in costs else None))
         gts = {r['gt_text'] for r in recs if r.get('gt_text')}
         if len(gts) == 1:
             entry['gt_text'] = gts.pop()

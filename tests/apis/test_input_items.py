@@ -168,6 +168,17 @@ def test_track_votes_of_two_cameras_are_not_mixed(tmp_path):
         ('camA/track_001', 'A', 1), ('camB/track_001', 'B', 1)]
 
 
+def test_records_of_ones_own_need_only_track_text_and_confidence():
+    """vote_tracks on hand-made records raised KeyError 'frame_idx' (and
+    'error', 'gflops'): the recognizer's records hold them, a user's need not."""
+    from dld.apis import vote_tracks
+    recs = [dict(track_id='t1', text=text, confidence=c)
+            for text, c in (('ABC1234', 0.9), ('ABC1284', 0.4), ('ABC1234', 0.8))]
+    (track, ) = vote_tracks(recs)
+    assert (track['text'], track['votes'], track['num_read']) == ('ABC1234', 2, 3)
+    assert track['mean_gflops'] is None
+
+
 def test_single_images_of_same_named_folders_are_two_tracks(tmp_path):
     paths = _images(tmp_path, 'x/plates/a.png', 'y/plates/a.png')
     assert [(i.track_id, i.frame_idx) for i in expand_inputs(paths)] == [
