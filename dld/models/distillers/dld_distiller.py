@@ -466,9 +466,10 @@ class DLDDistiller(BaseModel):
             else:
                 kept.append(name)
         if copied:
-            print_log(f"Initialised the student's {', '.join(copied)} from the teacher's; its "
-                      f"{', '.join(kept)} differ(s) in shape and keep(s) their own "
-                      'initialisation.', logger='current')
+            rest = (f"; its {', '.join(kept)} differ(s) in shape and keep(s) their own "
+                    'initialisation' if kept else '')
+            print_log(f"Initialised the student's {', '.join(copied)} from the teacher's{rest}.",
+                      logger='current')
         else:
             print_log('Student and teacher differ in shape: the student keeps '
                       'its own initialisation.', logger='current')
