@@ -56,7 +56,8 @@ def test_logit_kd_across_decoder_families_is_refused_and_skd_is_not():
     (dict(scales=(1.2, 1.0, 0.5)), 'scales: 1.2'),
     (dict(selector=None, fixed_scale=0.0), 'fixed_scale: 0'),
     (dict(selector=None, fixed_scale=1.5), 'fixed_scale: 1.5'),
-    (dict(scales=(1.0, float('nan'))), 'scales: nan')])
+    (dict(scales=(1.0, float('nan'))), 'scales: nan'),
+    (dict(teacher_scale=1.5), 'teacher_scale: 1.5')])
 def test_a_scale_outside_zero_to_one_is_refused(overrides, name):
     """1.2 read every image at 158 % of the teacher's FLOPs; fixed_scale=0 failed
     at the first step."""

@@ -237,8 +237,7 @@ class DLDDistiller(BaseModel):
                       student_stage_scales=student_stage_scales, teacher_input=teacher_input,
                       teacher_from=teacher_from, teacher_gate=teacher_gate)
         self.teacher_gate = teacher_gate
-        if not 0.0 < teacher_scale <= 1.0:
-            raise ValueError(f'teacher_scale must be in (0, 1], got {teacher_scale}.')
+        check_scales_range([float(teacher_scale)], 'teacher_scale')
         self.teacher_input = teacher_input
         self.teacher_scale = float(teacher_scale)
         self.teacher_from = teacher_from
