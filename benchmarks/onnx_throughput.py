@@ -17,6 +17,7 @@ model with ``--int8``, adds its graphs, timed in the same rounds.
 """
 import argparse
 import json
+import math
 import os.path as osp
 import platform
 import statistics
@@ -84,6 +85,16 @@ def export_mismatch(manifest: dict, rec, distiller: bool) -> str:
     dictionary = rec.recognizer.dictionary
     if manifest['decoder']['chars'] != list(dictionary.dict[:dictionary.num_chars]):
         return "its characters are not the model's"
+    kind = 'ctc' if rec.recognizer.decoder.logits_per_frame else 'attention'
+    if manifest['decoder'].get('kind', kind) != kind:
+        return f"its decoder is {manifest['decoder']['kind']}, the model's {kind}"
+    # each graph's cost is its architecture's: another model of the same
+    # input, characters and decoder kind (widths, layers) costs otherwise
+    for entry in manifest['scales']:
+        own = rec.costs.greedy_flops_at(entry['scale']) / 1e9
+        if not math.isclose(entry['gflops'], own, rel_tol=1e-6):
+            return (f"its graph at {entry['scale']:g}x costs {entry['gflops']:.4f} GFLOPs, the "
+                    f"model {own:.4f}: another architecture")
     return ''
 
 
@@ -122,11 +133,11 @@ def main(argv=None) -> int:
         print(f'--int8-dir {args.int8_dir} is not an int8 export of the scales of '
               f'{args.export_dir} ({reader.scales})', file=sys.stderr)
         return 2
-    mismatch = export_mismatch(reader.manifest, rec, is_distiller(rec.model))
-    if mismatch:
-        print(f'{args.export_dir} is not an export of {args.config}: {mismatch}',
-              file=sys.stderr)
-        return 2
+    for name, export in ((args.export_dir, reader), (f'--int8-dir {args.int8_dir}', int8)):
+        mismatch = export and export_mismatch(export.manifest, rec, is_distiller(rec.model))
+        if mismatch:
+            print(f'{name} is not an export of {args.config}: {mismatch}', file=sys.stderr)
+            return 2
     if is_distiller(rec.model) and not set(reader.scales) <= set(rec.model.scales):
         print(f'{args.export_dir} holds scales {reader.scales}, which {args.config} has not '
               f'({list(rec.model.scales)}): export this config first', file=sys.stderr)

@@ -715,6 +715,17 @@ def test_onnx_throughput_times_every_graph_of_its_own_models_export_only(gru_exp
     said = refused(int8, *model)
     assert "its input is made otherwise: color_type 'grayscale' (the model: " in said
     assert f"keep_ratio {not manifest['input']['keep_ratio']!r} (the model: " in said
+    # another model of the same input and characters: a CTC export, or another
+    # architecture (its graphs' costs), timed as this one's, its int8 export too
+    (int8 / MANIFEST).write_text(json.dumps(dict(manifest, decoder=dict(
+        manifest['decoder'], kind='ctc', blank_idx=manifest['decoder']['end_idx']))))
+    assert 'its decoder is ctc, the model\'s attention' in refused(int8, *model)
+    wider = dict(manifest, scales=[dict(e, gflops=2 * e['gflops']) for e in manifest['scales']])
+    (int8 / MANIFEST).write_text(json.dumps(wider))
+    assert 'GFLOPs, the model' in refused(int8, *model)
+    (int8 / MANIFEST).write_text(json.dumps(dict(wider, precision='int8')))
+    said = refused(gru_export['out'], *model, '--int8-dir', str(int8))
+    assert f'--int8-dir {int8} is not an export of ' in said and 'another architecture' in said
     # a plain recognizer's export against the DLD config
     cfg = baseline_config(osp.join(str(tmp_path), 'data'))
     plain = _write_model(str(tmp_path / 'plain'), cfg, 'baseline')
