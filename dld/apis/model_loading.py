@@ -31,7 +31,7 @@ from dld.engine.checkpoint import register_checkpoint_io, submodule_state
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.registry_hints import registry_hints
 
-from .trained_config import trained_scales
+from .trained_config import scales_differ, trained_scales
 
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
@@ -178,7 +178,7 @@ def _check_scales(trained, own, name: str, what: str) -> None:
     if trained is None or own is None:
         return
     own = tuple(float(s) for s in own)
-    if len(trained) != len(own) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own)):
+    if scales_differ(trained, own):
         raise CheckpointMismatchError(
             f'{name} was trained with model.scales={trained}, the config reads with {own}: '
             f'{what} follow the trained scales in their order, so the model would read at '

@@ -56,3 +56,10 @@ def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
                 return next((v for k, v in zip(call.keys, call.values)
                              if isinstance(k, ast.Constant) and k.value == key), None)
     return None
+
+
+def scales_differ(trained, own) -> bool:
+    """Whether ``own`` scales are not ``trained`` ones, in the same order
+    (per-scale statistics and the selector's outputs follow the order)."""
+    own = tuple(float(x) for x in own)
+    return len(trained) != len(own) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own))

@@ -373,11 +373,10 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
         for resize in getattr(getattr(dataset, 'pipeline', None), 'transforms', ()):
             hr_size = getattr(resize, 'hr_size', None)
             if type(resize).__name__ == 'ResizePair' and base and tuple(hr_size) != base:
+                from dld.models.distillers.distiller_checks import HR_SIZE_REASON
                 refuse(f"{tool}: the training pipeline's ResizePair gives the teacher HR crops "
-                       f'of {hr_size[0]}x{hr_size[1]}, but model.base_size={base}: the '
-                       "teacher's FLOPs, which every scale's cost is relative to, are counted "
-                       'at base_size; set hr_size = lr_size = base_size (teacher_scale reads '
-                       'the HR crop smaller)')
+                       f'of {hr_size[0]}x{hr_size[1]}, but model.base_size={base}: '
+                       f'{HR_SIZE_REASON}')
 
 
 def data_error_message(err: BaseException) -> Optional[str]:

@@ -98,12 +98,12 @@ def _check_scales_kept(model: nn.Module, meta: dict, path: str, flag: str) -> No
     student of (1.0, 0.7, 0.4) trained on the wrong statistics without a
     word (tools/test.py and infer.py refuse to read it so). A checkpoint of
     one scale (plain BatchNorm) may start a run of several."""
-    from dld.apis.trained_config import trained_scales
+    from dld.apis.trained_config import scales_differ, trained_scales
     trained, own = trained_scales(meta), getattr(model, 'scales', None)
     if trained is None or own is None or len(trained) < 2:
         return
     own = tuple(float(s) for s in own)
-    if len(own) != len(trained) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own)):
+    if scales_differ(trained, own):
         raise StartCheckpointError(
             f'{flag} ({path}) was trained with model.scales={trained}, this run has {own}: '
             "the student's per-scale BatchNorm statistics and the selector's outputs follow "

@@ -136,3 +136,10 @@ def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
             f'characters; first difference at index {first}): distillation passes character '
             'indices between them, so they must hold the same characters in the same order '
             '(the same dict_file).')
+
+
+#: why HR crops of another size than ``base_size`` are refused: said by the
+#: distiller at the first step, and by the tools from the training pipeline
+HR_SIZE_REASON = ("the teacher's FLOPs, which every scale's cost is relative to, are counted "
+                  "at base_size; resize both streams to it (ResizePair's hr_size = lr_size = "
+                  'base_size; teacher_scale reads the HR crop smaller)')

@@ -18,6 +18,7 @@ from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
 from .distiller_checks import (
+    HR_SIZE_REASON,
     check_aux_decoder,
     check_choices,
     check_keys,
@@ -578,11 +579,8 @@ class DLDDistiller(BaseModel):
                              'pipeline that loads HR frames (PackPlateInputs with HR).')
         if self.teacher_input == 'hr' and tuple(inputs_hr.shape[-2:]) != self.base_size:
             h, w = inputs_hr.shape[-2:]
-            raise ValueError(
-                f'The teacher was given HR crops of {h}x{w}, but base_size={self.base_size}: '
-                "the teacher's FLOPs, which every scale's cost is relative to, are counted at "
-                "base_size. Resize both streams to it (ResizePair's hr_size = lr_size = "
-                'base_size); teacher_scale reads the HR crop smaller.')
+            raise ValueError(f'The teacher was given HR crops of {h}x{w}, but '
+                             f'base_size={self.base_size}: {HR_SIZE_REASON}.')
         if not bool(self.teacher_loaded):
             source = ("a DLD run's checkpoint, whose student becomes the teacher "
                       "(teacher_from='student')" if self.teacher_from == 'student' else
