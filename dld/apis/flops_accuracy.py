@@ -41,12 +41,12 @@ from mmengine.logging import print_log
 from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
+from dld.utils.error_lines import first_lines
 from dld.utils.precision import autocast_to, resolve_amp
 
 from .model_loading import (
     CheckpointMismatchError,
     build_model_for_inference,
-    first_lines,
     init_model,
     is_distiller_config,
     load_config,

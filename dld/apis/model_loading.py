@@ -29,6 +29,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from dld.engine.checkpoint import register_checkpoint_io, submodule_state
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
+from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
 
 from .trained_config import scales_differ, trained_scales
@@ -242,14 +243,6 @@ def _per_scale_statistics_cause(model: nn.Module, state: Dict[str, torch.Tensor]
                     "as a DLD student does, the config's model one set: give the config it "
                     'was trained with')
     return None
-
-
-def first_lines(err: Exception, count: int = 4) -> str:
-    """torch's message lists every weight that does not fit, one a line
-    (a hundred for a whole backbone): the first few say it."""
-    lines = str(err).splitlines()
-    more = len(lines) - count
-    return '\n'.join(lines[:count] + ([f'\t... and {more} more line(s)'] if more > 0 else []))
 
 
 def _check_same_parts(name: str, expected: set, unexpected: Iterable[str]) -> None:

@@ -264,24 +264,31 @@ def character_errors(records: Sequence[dict], case_sensitive: bool = False) -> d
     """The misread images' edits counted: ``confusions`` (label char -> read
     char, with insertions and deletions, most frequent first, ties by
     label then read char), ``positions`` (per label position, 1-based, the
-    edits there and their rate over the read labelled images whose label
-    has that position; an insertion after the last character counts in
-    the row ``'end'``), and ``edit_distances`` (misreads by their number
-    of edits)."""
+    edits there, ``images``: the misread images with an edit there, and
+    ``rate``: those images over the read labelled images whose label has
+    that position, so at most 1 however many characters one reading
+    inserts; an insertion after the last character counts in the row
+    ``'end'``), and ``edit_distances`` (misreads by their number of
+    edits)."""
     wrong = misreads(records)
     read_labelled = [r for r in records if is_labelled(r) and not is_failed(r)]
     pairs: Counter = Counter()
     kinds: Dict[Tuple[str, str], str] = {}
     at: Dict[object, Counter] = defaultdict(Counter)
+    images_at: Counter = Counter()
     distances: Counter = Counter()
     for r in wrong:
         gt = r['gt_text']
         edits = align(gt, r['text'] or '', case_sensitive)
         distances[len(edits)] += 1
+        places = set()
         for kind, a, b, pos in edits:
             pairs[a, b] += 1
             kinds[a, b] = kind
-            at['end' if pos > len(gt) else pos][kind] += 1
+            place = 'end' if pos > len(gt) else pos
+            at[place][kind] += 1
+            places.add(place)
+        images_at.update(places)
     confusions = [dict(gt=a, read=b, kind=kinds[a, b], count=c)
                   for (a, b), c in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))]
     longest = max((len(r['gt_text']) for r in read_labelled), default=0)
@@ -295,7 +302,8 @@ def character_errors(records: Sequence[dict], case_sensitive: bool = False) -> d
                   if pos != 'end' else len(read_labelled))
         positions.append(dict(position=pos, substitutions=counts['substitution'],
                               deletions=counts['deletion'], insertions=counts['insertion'],
-                              errors=total, rate=_ratio(total, having)))
+                              errors=total, images=images_at[pos],
+                              rate=_ratio(images_at[pos], having)))
     return dict(misreads=len(wrong), confusions=confusions, positions=positions,
                 edit_distances={k: distances[k] for k in sorted(distances)})
 

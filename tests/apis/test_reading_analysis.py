@@ -184,6 +184,13 @@ def test_errors_per_position_are_rated_over_the_labels_that_have_that_position()
     assert rows['end']['insertions'] == 1
 
 
+def test_position_rate_counts_images_so_several_insertions_stay_within_one():
+    # one label, read with three characters inserted before its first one
+    rows = {r['position']: r for r in character_errors([_rec('XYZA', 'A')])['positions']}
+    assert (rows[1]['insertions'], rows[1]['errors'], rows[1]['images']) == (3, 3, 1)
+    assert rows[1]['rate'] == 1.0
+
+
 def test_no_misreads_give_no_character_errors():
     c = character_errors([_rec('ABC', 'ABC'), _rec('X')])
     assert c['confusions'] == [] and c['edit_distances'] == {}

@@ -61,6 +61,21 @@ def test_a_teacher_of_another_decoder_type_is_named_as_such(teacher_ckpt):
         MODELS.build(tiny_dld_cfg(teacher_ckpt=ctc_teacher))
 
 
+def test_a_teacher_of_other_widths_is_named_in_a_few_lines(teacher_ckpt):
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    path = teacher_ckpt()
+    cfg = tiny_dld_cfg()
+    cfg['teacher']['backbone']['widths'] = [2 * w for w in cfg['teacher']['backbone']['widths']]
+    with pytest.raises(RuntimeError) as err:
+        MODELS.build(dict(cfg, teacher_ckpt=path, init_student_from_teacher=False))
+    said = str(err.value)
+    assert 'does not fit `model.teacher` (other widths?' in said and 'size mismatch' in said
+    # torch's first lines, not one for each weight of the backbone
+    assert len(said.splitlines()) <= 5 and said.endswith('more line(s)')
+
+
 def test_the_log_names_the_epoch_a_best_link_reads(teacher_ckpt, tmp_path):
     from unittest import mock
 

@@ -210,12 +210,12 @@ def _render_characters(c: dict, s: dict, top: int) -> list:
                        for r in rows], ['label', 'read', 'kind', 'count']))
     out += [more] if more else []
     out += ['', 'Errors per label position (an insertion counts at the label character it '
-            'precedes; rate: over the read labelled images whose label has that position):',
-            '']
+            'precedes; images: the misread images with an edit there; rate: those images '
+            'over the read labelled images whose label has that position):', '']
     out.append(_table([(r['position'], r['substitutions'], r['deletions'], r['insertions'],
-                        r['errors'], _pct(r['rate'])) for r in c['positions']],
+                        r['errors'], r['images'], _pct(r['rate'])) for r in c['positions']],
                       ['position', 'substitutions', 'deletions', 'insertions', 'errors',
-                       'rate']))
+                       'images', 'rate']))
     return out + ['']
 
 
