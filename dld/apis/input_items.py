@@ -219,9 +219,11 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict],
     if is_label_file(path) and osp.isfile(path):
         return _expand_label_file(path, label_dataset_cfg, stream)
     # Anything else is taken as an image; reading it reports what is wrong.
-    gt_text = None
+    gt_text = problem = None
     if track_frame(osp.basename(path)) is not None:
-        gt_text = _track_label(osp.dirname(path), _label_normalizer(label_dataset_cfg))
+        gt_text, problem = _track_label(osp.dirname(path), _label_dictionary(label_dataset_cfg))
+    if problem:  # as a label file's line of such a label: refused, with the reason
+        return [(InputItem(source=path, error=problem), _folder_track(osp.dirname(path)))]
     return [(InputItem(source=path, path=path, gt_text=gt_text),
              _folder_track(osp.dirname(path)))]
 
@@ -242,7 +244,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     for f in files:  # os.walk order: one folder's files together
         by_folder.setdefault(osp.dirname(f), []).append(f)
     items: List[Tuple[InputItem, Optional[_Track]]] = []
-    normalize = None
+    dictionary = None
     for folder, names in by_folder.items():
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
@@ -254,8 +256,11 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         chosen = sorted((k[1], f) for f, k in frames.items() if k is not None and k[0] == stream)
         numbers = [k for k, _ in chosen]
         twice = sorted({k for k in numbers if numbers.count(k) > 1})
-        normalize = normalize or _label_normalizer(label_dataset_cfg)
-        gt_text = _track_label(folder, normalize)
+        dictionary = dictionary or _label_dictionary(label_dataset_cfg)
+        gt_text, problem = _track_label(folder, dictionary)
+        if problem:  # as a label file's line of such a label: one record, the reason
+            items.append((InputItem(source=folder, error=problem), track))
+            continue
         if not chosen or twice:
             # One error record in the track: its vote then says the track
             # was not read, instead of leaving it out of the answers.
@@ -271,30 +276,40 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     return items
 
 
-def _track_label(folder: str, normalize: Callable[[str], str]) -> Optional[str]:
-    """The ``plate_text`` of ``folder/annotations.json``, put through
-    ``normalize`` as the datasets normalise labels; None without a readable,
+def _track_label(folder: str, dictionary) -> Tuple[Optional[str], str]:
+    """The ``plate_text`` of ``folder/annotations.json``, normalised by the
+    test set's ``dictionary`` as the datasets normalise labels, and why it
+    cannot be a label ('' if it can). The text is None without a readable,
     non-empty one: inference goes on, the frames unlabelled, and a file that
     cannot be read is a warning naming it (the accuracy over the labelled
-    images would otherwise leave its track out without a word)."""
+    images would otherwise leave its track out without a word). A label the
+    dictionary cannot encode ('RLI-4088') is refused, as the datasets and a
+    label file's line refuse it: the model could never read it right."""
     from mmengine.logging import print_log
 
     from dld.datasets.errors import PlateAnnotationError
+    where = osp.join(folder, 'annotations.json')
     try:
-        text = read_plate_text(osp.join(folder, 'annotations.json'))
+        text = read_plate_text(where)
     except (OSError, PlateAnnotationError) as err:
         print_log(f'{err}; its frames are read unlabelled', logger='current',
                   level=logging.WARNING)
-        return None
+        return None, ''
     text = (text or '').strip()
-    return normalize(text) if text else None
+    if not text:
+        return None, ''
+    problem = dictionary.label_problem(text)
+    if problem:
+        return None, f'track not read: {where}: {problem}'
+    return dictionary.normalize(text), ''
 
 
-def _label_normalizer(label_dataset_cfg: Optional[dict]) -> Callable[[str], str]:
-    """The test set's dictionary's ``normalize`` (upper case unless it is
-    case sensitive), built once for all the tracks of an input."""
+def _label_dictionary(label_dataset_cfg: Optional[dict]):
+    """The test set's dictionary (upper case unless it is case sensitive;
+    the characters a label may hold), built once for all the tracks of an
+    input."""
     from .model_loading import dataset_dictionary
-    return dataset_dictionary(label_dataset_cfg).normalize
+    return dataset_dictionary(label_dataset_cfg)
 
 
 def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],

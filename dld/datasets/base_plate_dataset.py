@@ -16,7 +16,6 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
-from dld.utils.char_names import describe_chars
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
@@ -220,11 +219,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if not text and not self.allow_empty_text:
             raise PlateAnnotationError(
                 rec.where, 'empty label (set allow_empty_text=True for unlabelled inference data)')
-        unknown = self.dictionary.unknown_chars(text)
-        if unknown:
-            raise PlateAnnotationError(
-                rec.where, f'label {text!r} has character(s) {describe_chars(unknown)} '
-                f'outside the dictionary')
+        problem = self.dictionary.label_problem(text)
+        if problem:
+            raise PlateAnnotationError(rec.where, problem)
         rec.text = self.dictionary.normalize(text)
         if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):
             raise PlateAnnotationError(
@@ -250,6 +247,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         bad = self.bad_annotations = []
         folded, first_folded = 0, []  # labels upper-cased; the first (where, as written)
         seen: Dict[str, str] = {}  # track id -> where it was first given
+        listed: Dict[str, TrackRecord] = {}  # frame path -> the track that gave it first
         for rec in self.iter_tracks():
             try:
                 if isinstance(rec, PlateAnnotationError):
@@ -262,6 +260,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     raise PlateAnnotationError(
                         rec.where, f'track id {rec.track_id!r} is given already by '
                         f'{seen[rec.track_id]}; each track of a set needs its own id')
+                self._refuse_listed_frames(rec, listed)
             except PlateAnnotationError as err:
                 if self.strict:
                     raise
@@ -270,6 +269,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 bad.append(err)
                 continue
             seen[rec.track_id] = rec.where
+            listed.update((p, rec) for p in self._frame_paths(rec))
             if rec.text != written:
                 folded += 1
                 if len(first_folded) < 3:
@@ -295,6 +295,26 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 self.ann_file or self.data_root,
                 f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
         return data_list
+
+    @staticmethod
+    def _frame_paths(rec: TrackRecord) -> List[str]:
+        return [p for p in rec.lr_paths + (rec.hr_paths or []) if p is not None]
+
+    def _refuse_listed_frames(self, rec: TrackRecord, listed: Dict[str, TrackRecord]) -> None:
+        """A frame another track of the set gave already: a line pasted twice
+        was scored (and trained) twice without a word, and the same frames
+        under two labels made one of them a misread whatever the model
+        read."""
+        again = next((p for p in self._frame_paths(rec) if p in listed), None)
+        if again is None:
+            return
+        first = listed[again]
+        label = (f', with another label ({first.text!r}, here {rec.text!r})'
+                 if first.text != rec.text else '')
+        raise PlateAnnotationError(
+            rec.where, f'frame {again} is listed already, by {first.where}{label}; each '
+            'frame belongs to one track of a set (to read tracks more often, repeat the '
+            'set: RepeatDataset)')
 
     def _say_case_folded(self, count: int, first: List[Tuple[str, str]]) -> None:
         """One warning for the ``count`` labels written in lower case that the

@@ -283,6 +283,23 @@ def test_a_frame_given_by_path_takes_its_tracks_label(tmp_path):
     assert (hr.gt_text, loose.gt_text) == ('AVL5215', None)
 
 
+def test_a_track_label_outside_the_dictionary_is_refused_as_a_label_files_line(tmp_path):
+    """'RLI-4088' was scored as a label the model could never read (every
+    image a misread) where the datasets and a label file's line refuse it."""
+    import json
+    a, b = _icpr_release(tmp_path)
+    (tmp_path / a / 'annotations.json').write_text(json.dumps({'plate_text': 'rli-4088'}))
+    items = expand_inputs(str(tmp_path))
+    [refused] = [i for i in items if i.error]
+    assert refused.source == str(tmp_path / a) and refused.path is None
+    assert "label 'rli-4088' has character(s) ['-'] outside the dictionary" in refused.error
+    assert str(tmp_path / a / 'annotations.json') in refused.error
+    assert refused.gt_text is None and refused.track_id == a  # in its track: voted as not read
+    assert {i.gt_text for i in items if i.track_id == b} == {'ABC1D23'}
+    [frame] = expand_inputs(str(tmp_path / a / 'lr-002.png'))  # a frame given by path
+    assert frame.path is None and 'outside the dictionary' in frame.error
+
+
 def test_a_broken_annotations_json_leaves_the_frames_unlabelled_and_says_so(tmp_path):
     import logging
     from unittest import mock

@@ -113,7 +113,8 @@ def test_each_malformed_line_is_reported_with_file_and_line(paired_root, write_l
 
 
 def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, write_labels):
-    ann = write_labels(paired_root, GOOD, 'garbage', GOOD.replace('ABC1234', 'ÄBC'), GOOD)
+    ann = write_labels(paired_root, GOOD, 'garbage', GOOD.replace('ABC1234', 'ÄBC'),
+                       GOOD.replace('t0/', 't1/'))
     with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
         ds = make(paired_root, ann, strict=False, frames='first')
     assert len(ds) == 2
@@ -121,6 +122,23 @@ def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, wri
     assert log.call_count == 1
     message = log.call_args.args[0]
     assert 'skipped 2 bad' in message and 'labels.txt:2' in message and 'labels.txt:3' in message
+
+
+def test_a_line_listing_another_lines_frames_is_refused_naming_both(paired_root, write_labels):
+    """A line pasted twice was scored (and trained) twice without a word."""
+    ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't1/'), GOOD)
+    with pytest.raises(PlateAnnotationError,
+                       match=rf"labels.txt:3: frame {paired_root / 't0' / 'lr-0.png'} is listed "
+                             r'already, by .*labels.txt:1; each frame belongs to one track'):
+        make(paired_root, ann)
+    # the same frames under another label: one of the two a misread, whatever is read
+    ann = write_labels(paired_root, GOOD, GOOD.replace('ABC1234', 'XYZ9A87'))
+    with pytest.raises(PlateAnnotationError, match=r"another label \('ABC1234', here 'XYZ9A87'\)"):
+        make(paired_root, ann)
+    # skipped and counted with strict=False, the first listing kept
+    ds = make(paired_root, ann, strict=False, frames='first')
+    assert len(ds) == 1 and ds.num_bad_annotations == 1
+    assert ds.get_data_info(0)['gt_text'] == 'ABC1234'
 
 
 def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,

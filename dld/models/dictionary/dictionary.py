@@ -4,7 +4,7 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 from dld.registry import TASK_UTILS
-from dld.utils.char_names import upper_each
+from dld.utils.char_names import describe_chars, upper_each
 
 #: Licence plates: digits then capital Latin letters.
 PLATE_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
@@ -156,6 +156,13 @@ class Dictionary:
         """Characters of ``text`` the dictionary cannot encode, in order."""
         text = self.normalize(text)
         return [c for c in text if c not in self._char2idx]
+
+    def label_problem(self, text: str) -> str:
+        """Why ``text`` cannot be a label (characters it cannot encode), in
+        the words every reader of labels uses; '' for a label it encodes."""
+        unknown = self.unknown_chars(text)
+        return (f'label {text!r} has character(s) {describe_chars(unknown)} outside the '
+                'dictionary' if unknown else '')
 
     def str2idx(self, text: str) -> List[int]:
         """Encode ``text``; unknown characters raise or are dropped."""
