@@ -10,7 +10,7 @@ import os
 import os.path as osp
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
