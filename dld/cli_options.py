@@ -17,7 +17,9 @@ class ConfigOptionsAction(DictAction):
 
     and keeping the spaces inside a value (``data_root='/data/Daten
     München/'``), which MMEngine deletes; those around an item of a list
-    go, as before.
+    go, as before. A value in quotes of its own (``"data_root='/data/plates,
+    2024/'"``: the shell keeps the inner ones) is that string as written,
+    commas and brackets included (MMEngine made it a list).
 
     What needs the config (a misspelt key, a word given to a ``True``
     setting) is checked where the options are merged
@@ -36,7 +38,7 @@ class ConfigOptionsAction(DictAction):
                 parser.error(f'{option_string} {item}: a dict cannot be given as a value; set '
                              f"its keys one by one ({' '.join(f'{key}.{k}=...' for k in keys)}), "
                              f'an item of a list by its index ({key}.0.{keys[0]}=...)')
-            if not _balanced(value):
+            if not _quoted(value.strip()) and not _balanced(value):
                 parser.error(f'{option_string} {item}: its brackets do not pair up')
         super().__call__(parser, namespace, values, option_string)
 
@@ -45,7 +47,10 @@ class ConfigOptionsAction(DictAction):
         """MMEngine's parse (lists, tuples, numbers, booleans, None) with
         each value stripped of the spaces around it only; ``(1,2),(3,4)``
         is a list of two tuples (MMEngine recursed without end)."""
-        val = val.strip().strip('\'"')
+        val = val.strip()
+        if _quoted(val):  # a string as written: its commas and brackets are its own
+            return val[1:-1]
+        val = val.strip('\'"')
         wrapped = _wrapped(val)
         commas = _top_level_commas(val)
         if not wrapped and not commas:
@@ -57,6 +62,11 @@ class ConfigOptionsAction(DictAction):
             items.pop()  # '[a, b,]', '()': no item after the last comma
         parsed = [ConfigOptionsAction._parse_iterable(item) for item in items]
         return tuple(parsed) if wrapped and val[0] == '(' else parsed
+
+
+def _quoted(val: str) -> bool:
+    """Whether ``val`` is one string in quotes: ``'a,b'`` or ``"a,b"``."""
+    return len(val) >= 2 and val[0] == val[-1] and val[0] in '\'"' and val[0] not in val[1:-1]
 
 
 def _balanced(text: str) -> bool:

@@ -65,6 +65,7 @@ def check_option_keys(cfg: Mapping, options: Mapping) -> None:
                 f'the config: {top} = [dict(type=..., ...)]')
         current = _check_list_indices(cfg.get(top, _ABSENT), parts, key)
         _check_word(key, value, current)
+        _check_split_string(key, value, current)
 
 
 def _variable_message(cfg: Mapping, key: str, parts) -> str:
@@ -156,6 +157,17 @@ def _check_word(key: str, value, current) -> None:
         raise ConfigOptionError(
             f'--cfg-options {key}={value}: {key} is {current}, and {value!r} would be the '
             f'string {value!r}, which counts as true; {guess}'.rstrip('; '))
+
+
+def _check_split_string(key: str, value, current) -> None:
+    """A string setting given a value its commas made a list
+    (``data_root=/data/plates,2024/``): MMEngine's file reading failed on
+    it with a bare ``AssertionError``."""
+    if isinstance(current, str) and isinstance(value, list):
+        raise ConfigOptionError(
+            f'--cfg-options {key}: {key} is a string ({current!r}), and the commas of the '
+            f'value made it the list {value!r}; to give a string with commas, put it in '
+            f'quotes of its own, kept by the shell: "{key}=\'...\'"')
 
 
 def _near_word(value: str):

@@ -57,3 +57,11 @@ def test_a_list_of_bracketed_items_parses():
     """MMEngine recursed without end on these."""
     assert _parse('a=(1,2),(3,4)', 'b=[1],[2]', 'c=[a,,b]', 'd=a,') == dict(
         a=[(1, 2), (3, 4)], b=[[1], [2]], c=['a', '', 'b'], d=['a'])
+
+
+def test_a_value_in_quotes_of_its_own_is_that_string_commas_and_brackets_included(capsys):
+    """The shell keeps the inner quotes of "key='a,b'": MMEngine made it a
+    list, and a folder named 'plates (2024' was refused as unpaired brackets."""
+    assert _parse("data_root='/data/plates,2024/'", 'name="a (b"', "n='1'", "t='(1,2)'") == \
+        dict(data_root='/data/plates,2024/', name='a (b', n='1', t='(1,2)')
+    assert _parse('data_root=/data/plates,2024/') == dict(data_root=['/data/plates', '2024/'])

@@ -83,6 +83,20 @@ def test_a_setting_of_another_value_takes_any_word(cfg):
     assert changed.model.teacher_gate == 'none' and changed.load_from == 'ckpt.pth'
 
 
+def test_a_string_setting_that_commas_made_a_list_is_refused_saying_how_to_quote(cfg):
+    """MMEngine's file reading failed on the list with a bare AssertionError."""
+    from dld.cli_options import ConfigOptionsAction
+    key = 'test_dataloader.dataset.data_root'
+    with pytest.raises(ConfigOptionError, match=rf"{key} is a string .* made it the list "
+                                                r"\['/data/plates', '2024/'\]; .*quotes"):
+        merge_config_options(cfg.copy(), {key: ConfigOptionsAction._parse_iterable(
+            '/data/plates,2024/')})
+    changed = cfg.copy()  # quoted, it is the string as written
+    merge_config_options(changed, {key: ConfigOptionsAction._parse_iterable(
+        "'/data/plates,2024/'")})
+    assert changed.test_dataloader.dataset.data_root == '/data/plates,2024/'
+
+
 @pytest.mark.parametrize('option, says', [
     ('max_epochs', r"'max_epochs' is a variable of the config file, .* changes nothing\. Set "
                    r'the settings that use it instead \(those holding its value \d+: '
