@@ -10,7 +10,7 @@ from dld.utils.folder_walk import walk_following_links
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import DataNotFoundError, PlateAnnotationError
-from .paired_plate_dataset import decode_label_line
+from .paired_plate_dataset import decode_label_line, read_label_lines
 from .transforms.loading import IMAGE_EXTENSIONS
 
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)(\.[^.]+)$', re.IGNORECASE)
@@ -53,14 +53,17 @@ MAX_TRACK_ANNOTATION = 64 * 1024
 def no_lr_frames(filenames, shown: int = 3) -> str:
     """What a track folder without ``lr-*`` frames holds instead, and what a
     frame's name is."""
-    if any((track_frame(n) or ('', ))[0] == 'hr' for n in filenames):
-        return 'its hr-* frames have no LR frames to pair with'
-    images = sorted(n for n in filenames if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not images:
-        return 'it holds no image'
+    # frames named otherwise ('lr_001.png') beside hr-* ones: the names are the cause
+    images = sorted(n for n in filenames
+                    if n.lower().endswith(IMAGE_EXTENSIONS) and track_frame(n) is None)
     more = f' and {len(images) - shown} more' if len(images) > shown else ''
-    return (f"its images are named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
-            f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
+    otherwise = (f"named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
+                 f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
+    if any((track_frame(n) or ('', ))[0] == 'hr' for n in filenames):
+        return ('its hr-* frames have no LR frames to pair with'
+                + (f'; it holds images {otherwise}' if images else ''))
+    return f'its images are {otherwise}' if images else 'it holds no image'
+
 
 
 def read_plate_text(ann_path: str) -> Optional[str]:
@@ -144,8 +147,7 @@ class LRLPRTrackDataset(BasePlateDataset):
                     "ann_file='' reads every track folder below data_root (a config "
                     "that inherits a paired-format set's ann_file='train.txt' must "
                     'set it).')
-            with open(self.ann_file, 'rb') as f:
-                raw_lines = f.read().splitlines()
+            raw_lines = read_label_lines(self.ann_file)
             listed: Dict[str, int] = {}  # folder -> the line that named it first
             for lineno, raw in enumerate(raw_lines, 1):
                 try:

@@ -202,11 +202,10 @@ def _read_labels(path: str, dictionary) -> Set[str]:
             "config's data_root was read with the base).")
     # Decoded as PairedPlateDataset decodes it: a BOM is dropped, a line that
     # is not UTF-8 is an error naming file:line.
-    from .paired_plate_dataset import decode_label_line
+    from .paired_plate_dataset import decode_label_line, read_label_lines
 
     labels = set()
-    with open(path, 'rb') as f:
-        raw_lines = f.read().splitlines()
+    raw_lines = read_label_lines(path)
     for lineno, raw in enumerate(raw_lines, 1):
         # A line that does not decode raises, never skipped: its plate could
         # then be rendered for training while it is evaluated.

@@ -9,6 +9,22 @@ from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import DataNotFoundError, PlateAnnotationError
 
 
+def read_label_lines(path: str) -> List[bytes]:
+    """The lines of a label file, undecoded (``'\\n'``, ``'\\r\\n'`` and
+    ``'\\r'`` end one, as text mode reads them). A file in UTF-16 (Excel's
+    "Unicode Text", Notepad's "Unicode") is refused whole, naming the
+    encoding: line by line, each of its lines was another error."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    utf16 = ('it starts with a UTF-16 byte-order mark' if data[:2] in (b'\xff\xfe', b'\xfe\xff')
+             else 'it holds NUL bytes, as UTF-16 does' if b'\x00' in data[:4096] else '')
+    if utf16:
+        raise PlateAnnotationError(
+            f'{path}:1', f'the file is not UTF-8 text ({utf16}: saved as "Unicode Text" '
+            'or "Unicode"?); save it as UTF-8')
+    return data.splitlines()
+
+
 def decode_label_line(raw: bytes, where: str) -> str:
     """One line of a label file as text.
 
@@ -58,8 +74,7 @@ class PairedPlateDataset(BasePlateDataset):
                 'dld.datasets.synth.ensure_synth_plates(**cfg.synth_plates), and of '
                 'cfg.train_synth_plates where the config has one).')
         seen: Dict[str, int] = {}
-        with open(self.ann_file, 'rb') as f:
-            raw_lines = f.read().splitlines()  # '\n', '\r\n' and '\r', as text mode
+        raw_lines = read_label_lines(self.ann_file)
         for lineno, raw in enumerate(raw_lines, 1):
             where = f'{self.ann_file}:{lineno}'
             try:

@@ -49,14 +49,15 @@ def _track_frame(name: str) -> Optional[Tuple[str, int]]:
 def _no_lr_frames(names: List[str], shown: int = 3) -> str:
     """What a track folder without ``lr-*`` frames holds instead (as DLD's
     ``no_lr_frames`` says it; this file imports no DLD)."""
-    if any((_track_frame(n) or ('', ))[0] == 'hr' for n in names):
-        return 'its hr-* frames have no LR frames to pair with'
-    images = sorted(n for n in names if n.lower().endswith(IMAGE_EXTENSIONS))
-    if not images:
-        return 'it holds no image'
+    images = sorted(n for n in names
+                    if n.lower().endswith(IMAGE_EXTENSIONS) and _track_frame(n) is None)
     more = f' and {len(images) - shown} more' if len(images) > shown else ''
-    return (f"its images are named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
-            f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
+    otherwise = (f"named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
+                 f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
+    if any((_track_frame(n) or ('', ))[0] == 'hr' for n in names):
+        return ('its hr-* frames have no LR frames to pair with'
+                + (f'; it holds images {otherwise}' if images else ''))
+    return f'its images are {otherwise}' if images else 'it holds no image'
 
 
 def _is_track_folder(folder: str, names: List[str]) -> bool:

@@ -793,7 +793,8 @@ def test_the_readers_copies_of_the_track_folder_rules_are_dlds():
     assert onnx_reader.IMAGE_EXTENSIONS == IMAGE_EXTENSIONS
     names = ['lr-001.bmp', 'HR-2.jpg', 'lr_001.png', 'lr-3.gif', 'hr-004.png', 'a.txt']
     assert [onnx_reader._track_frame(n) for n in names] == [track_frame(n) for n in names]
-    for listing in (names[2:3], names[4:], ['a.txt'], ['x.png', 'y.png', 'z.png', 'w.png']):
+    for listing in (names[2:3], names[4:], ['a.txt'], ['x.png', 'y.png', 'z.png', 'w.png'],
+                    ['lr_001.png', 'hr-001.png']):
         assert onnx_reader._no_lr_frames(listing) == no_lr_frames(listing)
 
 

@@ -109,6 +109,13 @@ def test_byte_order_marks_in_annotations_and_track_list_are_dropped(icpr_root):
     assert len(ds) == 1 and ds.get_data_info(0)['gt_text'] == 'ABC1D23'
 
 
+def test_a_utf16_track_list_is_refused_whole(icpr_root):
+    (icpr_root / 'val.txt').write_text('train/Scenario-B/Mercosur/track_00002\n',
+                                       encoding='utf-16')
+    with pytest.raises(PlateAnnotationError, match=r'val.txt:1: the file is not UTF-8 text'):
+        LRLPRTrackDataset(data_root=str(icpr_root), ann_file='val.txt', strict=False)
+
+
 def test_a_track_list_line_that_is_not_utf8_is_skipped_when_not_strict(icpr_root):
     (icpr_root / 'val.txt').write_bytes(b'train/Scenario-B/Mercosur/track_00002\nx\xe9\n')
     with pytest.raises(PlateAnnotationError, match=r'val.txt:2: not valid UTF-8'):
@@ -208,6 +215,19 @@ def test_frames_of_any_image_ending_are_read_and_a_labelled_folder_without_lr_fr
         'lr-<N> or hr-<N> with an image ending, .png .jpg .jpeg .bmp .tif .tiff .webp .ppm '
         '.pgm .pbm .jp2)',
         f'{d}: no lr-* frames (its hr-* frames have no LR frames to pair with)']
+
+
+def test_lr_frames_named_otherwise_beside_hr_frames_are_named_as_the_cause(icpr_root,
+                                                                          png_writer):
+    """'lr_001.png' beside 'hr-001.png' was said to be HR frames without LR
+    ones, hiding the names that were the cause."""
+    from dld.datasets.lrlpr_track_dataset import no_lr_frames
+    assert no_lr_frames(['lr_001.png', 'lr_002.png', 'hr-001.png', 'hr-002.png']) == (
+        'its hr-* frames have no LR frames to pair with; it holds images named otherwise, '
+        'e.g. lr_001.png, lr_002.png: a frame is lr-<N> or hr-<N> with an image ending, '
+        '.png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm .pbm .jp2')
+    assert no_lr_frames(['hr-001.png', 'annotations.json']) == (
+        'its hr-* frames have no LR frames to pair with')
 
 
 def test_a_track_list_naming_a_folder_twice_or_the_one_above_a_track_names_its_lines(

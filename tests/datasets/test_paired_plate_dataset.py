@@ -187,6 +187,18 @@ def test_a_line_that_is_not_utf8_is_a_bad_line_naming_file_and_line(paired_root)
     assert len(ds) == 1 and ds.num_bad_annotations == 1
 
 
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le'])
+def test_a_utf16_label_file_is_refused_whole_naming_the_encoding(paired_root, encoding):
+    """Excel's "Unicode Text": each of its lines was another error (25 junk
+    ones for a 12-line file with strict=False)."""
+    (paired_root / 'u16.txt').write_text(GOOD + '\n', encoding=encoding)
+    for strict in (True, False):
+        with pytest.raises(PlateAnnotationError, match=r'u16\.txt:1: the file is not UTF-8 text '
+                                                       r'\(it (starts with a UTF-16 byte-order '
+                                                       r'mark|holds NUL bytes).*save it as UTF-8'):
+            make(paired_root, 'u16.txt', strict=strict)
+
+
 def _vote_tracks(dataset):
     """TrackAccuracyMetric over ``dataset`` read through its pipeline, predictions = labels."""
     from dld.evaluation import TrackAccuracyMetric
