@@ -45,6 +45,41 @@ def split_tracks(tracks: List[str], val: float, seed: int) -> Tuple[List[str], L
     return sorted(train), sorted(held)
 
 
+def _warn_refused_tracks(data_root: str, listed: set, shown: int = 5) -> None:
+    """Name the listed tracks a training set would refuse (no label, HR frames
+    that do not pair with the LR ones, ...): listed all the same (a set with
+    ``strict=False`` skips them, one with ``load_hr=False`` takes LR-only
+    ones), but said now rather than one at a time when training starts."""
+    from dld.datasets import LRLPRTrackDataset
+    dataset = LRLPRTrackDataset(data_root=data_root, ann_file='', pipeline=[], lazy_init=True)
+    listed = {osp.normpath(t) for t in listed}
+
+    def folder(err) -> str:  # said of the folder, or of its annotations.json
+        where = osp.normpath(str(err.where))
+        return osp.dirname(where) if osp.basename(where) == 'annotations.json' else where
+
+    problems = [e for e in dataset.annotation_problems() if folder(e) in listed]
+    if not problems:
+        return
+    lines = '\n  '.join(str(e) for e in problems[:shown])
+    more = f'\n  ... and {len(problems) - shown} more' if len(problems) > shown else ''
+    unlabelled = sum(not _has_label(folder(e)) for e in problems)
+    blind = (f' ({unlabelled} without a label: a release\'s blind test/ tracks? split its '
+             'train/ folder)' if unlabelled else '')
+    print(f'split_tracks.py: warning: {len(problems)} listed track(s) would be refused by a '
+          f'training set{blind}; fix them, or train with strict=False, which skips them:'
+          f'\n  {lines}{more}', file=sys.stderr)
+
+
+def _has_label(folder: str) -> bool:
+    from dld.datasets.errors import PlateAnnotationError
+    from dld.datasets.lrlpr_track_dataset import read_plate_text
+    try:
+        return bool((read_plate_text(osp.join(folder, 'annotations.json')) or '').strip())
+    except PlateAnnotationError:
+        return True  # a broken file: its own message says so
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('data_root', help='the folder holding the track folders (any depth)')
@@ -78,6 +113,7 @@ def main(argv=None) -> int:
         more = f'; and {len(unreadable) - 5} more' if len(unreadable) > 5 else ''
         print(f'split_tracks.py: left out {len(unreadable)} track folder(s) without lr-* '
               f"frames: {'; '.join(unreadable[:5])}{more}", file=sys.stderr)
+    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks})
     if not tracks:
         print(f'split_tracks.py: no track folder (one holding lr-* frames) below '
               f'{args.data_root}', file=sys.stderr)

@@ -229,6 +229,21 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 f'{len(rec.lr_paths)} frame(s)')
         return rec
 
+    def annotation_problems(self) -> List[PlateAnnotationError]:
+        """Why each track the set would refuse is refused (no label, one
+        outside the dictionary, LR and HR frames that do not pair, ...),
+        without building the set: for a tool that writes track lists
+        before any run reads them (``tools/split_tracks.py``)."""
+        problems = []
+        for rec in self.iter_tracks():
+            try:
+                if isinstance(rec, PlateAnnotationError):
+                    raise rec
+                self._validate(rec)
+            except PlateAnnotationError as err:
+                problems.append(err)
+        return problems
+
     def _check_hr_only(self, rec: TrackRecord) -> None:
         """An HR-only track is read only where HR is loaded and no LR frame
         is: elsewhere each of its frames would fail when read."""

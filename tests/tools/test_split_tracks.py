@@ -88,3 +88,24 @@ def test_a_track_folder_without_lr_frames_is_left_out_and_named(tmp_path, capsys
     assert len(listed) == sum(GROUPS.values()) and 'Scenario-A/Brazilian/track_00099' not in listed
     assert ('left out 1 track folder(s) without lr-* frames: Scenario-A/Brazilian/track_00099 '
             '(its hr-* frames have no LR frames to pair with)') in capsys.readouterr().err
+
+
+def test_listed_tracks_a_training_set_would_refuse_are_named_at_split_time(tmp_path, capsys):
+    """Listed without a word, they stopped training one at a time; a
+    release's blind test/ tracks (no label, no HR) went into the lists."""
+    root = _release(tmp_path / 'lrlpr')
+    bad = root / 'Scenario-A' / 'Brazilian' / 'track_00003'
+    (bad / 'annotations.json').write_text(json.dumps({'plate_text': 'RLI-4088'}))
+    write_png(str(root / 'test' / 'track_90000' / 'lr-001.png'), 16, 48)
+    assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.3']) == 0
+    err = capsys.readouterr().err
+    assert ("warning: 2 listed track(s) would be refused by a training set (1 without a label: "
+            "a release's blind test/ tracks? split its train/ folder)") in err
+    assert (f"{bad / 'annotations.json'}: label 'RLI-4088' has character(s) ['-'] outside the "
+            'dictionary') in err
+    assert f"{root / 'test' / 'track_90000'}: no annotations.json" in err
+    listed = _lines(root / 'splits' / 'train.txt') + _lines(root / 'splits' / 'val.txt')
+    assert 'Scenario-A/Brazilian/track_00003' in listed  # listed all the same
+    # a clean release says nothing of the kind
+    assert load_script('tools/split_tracks.py').main([str(_release(tmp_path / 'clean'))]) == 0
+    assert 'would be refused' not in capsys.readouterr().err
