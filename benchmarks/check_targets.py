@@ -47,6 +47,19 @@ def _load(path: str) -> Optional[dict]:
                              'writes it') from err
 
 
+def quick_look(report: Optional[dict], path: str) -> Optional[dict]:
+    """``report`` unless ``flops_accuracy.py --max-batches`` wrote it: the first
+    batches of the test split, a quick look that no target is judged on
+    (one of 16 images was called met). Said on stderr; None then, so its
+    targets are "not measured"."""
+    if not report or (report.get('inputs') or {}).get('max_batches') is None:
+        return report
+    print(f"{path}: a quick look over the first {report['inputs']['max_batches']} test "
+          f"batch(es) ({report.get('num_images')} images, --max-batches), not judged; "
+          'rerun flops_accuracy.py without --max-batches', file=sys.stderr)
+    return None
+
+
 def _rows(report: dict) -> Dict[str, dict]:
     return {r['method']: r for r in report.get('methods', [])}
 
@@ -209,10 +222,10 @@ def lr_recovery(rep: dict) -> List[list]:
     if not lacking and s.get('track_accuracy') is not None:
         base_track = interpolate([(v['gflops'], v['track_accuracy']) for v in nokd],
                                  s['gflops'])
-        out.append(['2. track voting over 5 frames (reported)', 'reported',
+        out.append(['2. track voting over each track\'s frames (reported)', 'reported',
                     f"DLD+selector {100 * s['track_accuracy']:.2f}% per track "
                     f"({100 * (s['track_accuracy'] - s['accuracy']):+.2f} pt over per frame); "
-                    f'no-KD {100 * base_track:.2f}%', None])
+                    f'no-KD {100 * base_track:.2f}% (interpolated at the same GFLOPs)', None])
     return out
 
 
@@ -326,7 +339,10 @@ def not_measured(work: str, name: str, *targets: Tuple[str, str, bool]) -> List[
     and the step that writes it."""
     # the schedule's command for this work dir: it writes the default one otherwise
     elsewhere = '' if osp.abspath(work) == DEFAULT_WORK_DIR else f' (with --work-dir {work})'
-    why = f'not measured: no {osp.join(work, name)}; {MADE_BY[name]}{elsewhere}'
+    path = osp.join(work, name)
+    why = (f'not measured: {path} reads the first test batches only (--max-batches); '
+           'rerun flops_accuracy.py without it' if osp.exists(path) else
+           f'not measured: no {path}; {MADE_BY[name]}{elsewhere}')
     return [[target, goal, why, False if judged else None] for target, goal, judged in targets]
 
 
@@ -349,7 +365,9 @@ def seed_reports(work: str) -> Dict[str, dict]:
     """``{'seed N': report}`` for each ``seed<N>/report_lr`` in ``work``."""
     paths = {n: osp.join(work, f'seed{n}', 'report_lr', 'report.json')
              for n in training_seeds(work)}
-    return {f'seed {n}': _load(p) for n, p in paths.items() if osp.exists(p)}
+    loaded = {f'seed {n}': quick_look(_load(p), p) for n, p in paths.items()
+              if osp.exists(p)}
+    return {name: rep for name, rep in loaded.items() if rep is not None}
 
 
 def verdict(measured: str, ok: Optional[bool]) -> str:
@@ -370,6 +388,8 @@ def main(argv=None) -> int:
     if not osp.isdir(work):
         parser.error(f'{work}: no such directory; run benchmarks/full_schedule.py first')
     found = {name: _load(osp.join(work, name)) for name in MADE_BY}
+    found.update({name: quick_look(found[name], osp.join(work, name)) for name in found
+                  if name.endswith('report.json')})
     rep_lr = found['report_lr/report.json']
     rows = judged(work, found, 'report_hr/report.json', efficiency, (*EFFICIENCY, True))
     rows += judged(work, found, 'report_lr/report.json', lr_recovery, (*LR_LEAD, True))
@@ -379,8 +399,10 @@ def main(argv=None) -> int:
     seeds = seed_reports(work)
     if seeds:  # optional: written by seed_spread.py, not by the schedule
         rows += seed_leads({**({'published': rep_lr} if rep_lr else {}), **seeds})
-    if rep_lr and osp.exists(osp.join(work, CONTROL_REPORT)):  # optional: not in "all"
-        rows += teacher_share(rep_lr, _load(osp.join(work, CONTROL_REPORT)))
+    control = osp.join(work, CONTROL_REPORT)
+    control_rep = quick_look(_load(control), control) if osp.exists(control) else None
+    if rep_lr and control_rep:  # optional: not in "all"
+        rows += teacher_share(rep_lr, control_rep)
     if osp.exists(osp.join(work, TEACHER_SHARE)):
         rows += paired_lead(_load(osp.join(work, TEACHER_SHARE)), "the teacher's share")
     for tag, setting in (('hr', 'efficiency setting'), ('lr', 'LR setting')):

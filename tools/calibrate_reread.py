@@ -117,18 +117,24 @@ def main(argv=None) -> int:
           f"teacher's FLOPs. Best setting of each chain within {100 * args.max_flops:.0f} % "
           f'at {100 * args.confidence:g} % confidence (chains that change nothing left '
           'out):')
+    shown = _distinct(per_chain)[:10]
     print(tabulate([[' '.join(f'{s:g}' for s in r.scales), f'{r.min_score:.3f}',
                      f'{100 * r.accuracy:.2f}', f'{100 * r.relative_flops:.1f}',
                      f'{100 * r.flops_bound(args.confidence):.1f}',
-                     f'{100 * r.reread_fraction:.1f}'] for r in _distinct(per_chain)[:10]],
+                     f'{100 * r.reread_fraction:.1f}'] for r in shown],
                    headers=['reread scales', 'min_score', 'plate acc. (%)',
                             'FLOPs (% of teacher)', 'bound (%)', 'reread (%)'],
-                   tablefmt='github', disable_numparse=True))
+                   tablefmt='github', disable_numparse=True) if shown else
+          '(no chain rereads an image within the budget)')
+    # a setting that rereads no image is no cascade to set: chosen is null then too
+    rereads = best is not None and best.reread_fraction > 0
     if args.json:  # also where nothing fits: what was measured is kept (chosen: null)
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         write_json_atomic(args.json, dict(
             split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
-            confidence=args.confidence, chosen=best.as_dict() if best else None,
+            confidence=args.confidence, chosen=best.as_dict() if rereads else None,
+            advice=('set the chosen reread' if rereads else 'leave reread off' if best
+                    else 'nothing fits the budget'),
             selector_alone=alone.as_dict(), per_chain=[r.as_dict() for r in per_chain]),
             indent=2)
     if best is None:

@@ -6,6 +6,7 @@
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
+import logging
 import pickle
 import sys
 
@@ -19,7 +20,7 @@ from mmengine.runner import BaseLoop, Runner
 # allow-list and weights-only loader before any checkpoint (`load_from`,
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
-from dld.engine.checkpoint import CheckpointReadError, latest_checkpoint
+from dld.engine.checkpoint import CheckpointReadError
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
@@ -49,6 +50,7 @@ from dld.engine.runner_settings import ConfigSettingError, check_train_loop
 from dld.engine.start_checkpoint import (
     StartCheckpointError,
     check_frozen_parts_loaded,
+    checkpoint_to_resume,
 )
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
@@ -98,8 +100,12 @@ def build_config(args) -> Config:
                 f'in {args.config} (or its _base_ schedule).')
         cfg.auto_scale_lr.enable = True
 
-    if args.resume == 'auto':
-        ckpt = latest_checkpoint(cfg.work_dir)
+    if args.resume == 'auto' or (args.resume is None and cfg.get('resume') is True
+                                 and not cfg.get('load_from')):  # MMEngine's auto-resume
+        try:
+            ckpt = checkpoint_to_resume(cfg.work_dir)
+        except StartCheckpointError as err:
+            refuse(f'train.py: {err}')
         if ckpt is None:
             # Nothing saved yet (a run stopped in its first epoch): start as
             # configured. Cleared, `load_from` (the weights a student cycle
@@ -119,7 +125,28 @@ def build_config(args) -> Config:
         cfg.load_from = args.resume
 
     check_frozen_parts_loaded(cfg.get('model') or {}, cfg.get('load_from'), cfg.get('resume'))
+    if cfg.get('resume') and cfg.get('load_from'):
+        resume_with_saved_teacher(cfg)
     return cfg
+
+
+def resume_with_saved_teacher(cfg: Config) -> None:
+    """A resumed DLD run whose ``model.teacher_ckpt`` is gone (moved, deleted
+    to save space) goes on with the teacher its checkpoint holds, the one it
+    trained with: it was refused, 'train one first', though nothing of that
+    file is read on a resume."""
+    from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
+    model = cfg.get('model') or {}
+    path = model.get('teacher_ckpt') if isinstance(model, dict) else None
+    if not isinstance(path, str):
+        return
+    try:
+        find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
+    except FileNotFoundError:
+        print_log(f'model.teacher_ckpt ({path}) is not there; the resumed checkpoint '
+                  f'({cfg.load_from}) holds the teacher the run trained with, which it goes '
+                  'on with.', logger='current', level=logging.WARNING)
+        model['teacher_ckpt'] = None
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:

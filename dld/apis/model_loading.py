@@ -130,8 +130,8 @@ def build_model_for_inference(model_cfg: dict) -> nn.Module:
         return MODELS.build(model_cfg)
 
 
-def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
-    """``(state_dict, meta)`` of a checkpoint file; DDP ``module.`` prefixes removed."""
+def read_checkpoint(checkpoint: str) -> dict:
+    """A checkpoint file's dict, read on the CPU with the safe loader."""
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
     # Routes MMEngine's local loader through torch.load(weights_only=True).
@@ -140,10 +140,20 @@ def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     if not isinstance(ckpt, dict):
         raise CheckpointMismatchError(
             f'{checkpoint}: expected a dict checkpoint, got {type(ckpt).__name__}')
+    return ckpt
+
+
+def state_and_meta(ckpt: dict) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """``(state_dict, meta)`` of a checkpoint's dict; DDP ``module.`` prefixes removed."""
     state = ckpt.get('state_dict', ckpt)
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items()}
     return state, dict(ckpt.get('meta') or {})
+
+
+def read_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """``(state_dict, meta)`` of a checkpoint file; DDP ``module.`` prefixes removed."""
+    return state_and_meta(read_checkpoint(checkpoint))
 
 
 def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:

@@ -55,9 +55,10 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
                                    '(e.g. epoch_N.pth)')
     if not osp.isfile(path):
         raise StartCheckpointError(f'{flag} ({path}): no such file')
-    from dld.apis.model_loading import read_state_dict
+    from dld.apis.model_loading import read_checkpoint, state_and_meta
     model = model.module if is_model_wrapper(model) else model
-    state, meta = read_state_dict(path)
+    ckpt = read_checkpoint(path)
+    state, meta = state_and_meta(ckpt)
     _check_scales_kept(model, meta, path, flag)
     probe = copy.deepcopy(model)
     try:
@@ -83,12 +84,76 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
             f'load_from ({path}) shares no weight with the model (it holds '
             f'{_names(list(state))}), so training would start from random weights. '
             + _hint(resume))
+    if resume:  # the model's weights fit: what else a resume needs
+        _check_resumable(ckpt, path, flag)
+    _keep_or_say_teacher(model, state, path, resume)
     if bool(getattr(model, 'teacher_loaded', False)):
         # a DLD model's teacher came from its teacher_ckpt when it was built
         missing = [k for k in missing if not k.startswith('teacher.')]
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')
+
+
+def _check_resumable(ckpt: Mapping, path: str, flag: str) -> None:
+    """A checkpoint without the optimiser's state (a best checkpoint: MMEngine
+    saves it with the weights and counters only) resumed with the LR
+    schedule started again at its epoch, and Adam's moments at zero,
+    without a word."""
+    lacking = [what for key, what in (('optimizer', 'optimiser state'),
+                                      ('param_schedulers', 'LR schedule state'))
+               if key not in ckpt]
+    if 'optimizer' in ckpt or not lacking:
+        return
+    best = ' (a best checkpoint is saved with the weights only)' if \
+        osp.basename(path).startswith('best') else ''
+    raise StartCheckpointError(
+        f'{flag} ({path}) holds no {" or ".join(lacking)}{best}, so the run would start its '
+        'learning-rate schedule again from its first step; resume from an epoch_N.pth '
+        '(iter_N.pth) of the run, or start a new run from its weights with load_from, in '
+        'another work dir.')
+
+
+def _keep_or_say_teacher(model: nn.Module, state: Mapping, path: str, resume: bool) -> None:
+    """A DLD model's teacher, loaded from ``model.teacher_ckpt`` when it was
+    built, is kept when ``load_from`` holds another (a DLD checkpoint of an
+    earlier stage): it replaced the configured teacher without a word. A
+    resumed run goes on with the teacher it trained with, the checkpoint's,
+    which is said where ``teacher_ckpt`` names another."""
+    if not bool(getattr(model, 'teacher_loaded', False)) or not hasattr(model, 'teacher'):
+        return
+    model.keep_teacher_on_load = not resume
+    if not resume:
+        return
+    own = model.teacher.state_dict()
+    differ = [k for k, v in own.items() if f'teacher.{k}' in state
+              and state[f'teacher.{k}'].shape == v.shape
+              and not state[f'teacher.{k}'].to(v).equal(v)]
+    if differ:
+        print_log(f'The checkpoint resumed ({path}) holds another teacher than '
+                  'model.teacher_ckpt names: the run goes on with the one it trained with, '
+                  "the checkpoint's.", logger='current', level=logging.WARNING)
+
+
+def checkpoint_to_resume(work_dir: str) -> Optional[str]:
+    """The checkpoint a resume without a path continues
+    (:func:`~dld.engine.checkpoint.latest_checkpoint`), None where the work
+    dir holds none yet. Raises :class:`StartCheckpointError` where it holds
+    an earlier run's best checkpoints alone (its epoch checkpoints deleted):
+    a fresh run there replaced them."""
+    import glob
+
+    from .checkpoint import latest_checkpoint
+    ckpt = latest_checkpoint(work_dir)
+    best = sorted(glob.glob(osp.join(glob.escape(work_dir), 'best*.pth')))
+    if ckpt is None and best:
+        raise StartCheckpointError(
+            f'resume: {work_dir} holds no checkpoint to continue (epoch_N.pth, iter_N.pth) '
+            f'but an earlier run\'s {", ".join(osp.basename(b) for b in best)}, which a run '
+            'started afresh there would replace (a best checkpoint holds no optimiser state '
+            'to resume). Start a new run in another work dir, with load_from='
+            f'{best[0]} for its weights.')
+    return ckpt
 
 
 def _check_scales_kept(model: nn.Module, meta: dict, path: str, flag: str) -> None:

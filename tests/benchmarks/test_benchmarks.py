@@ -247,6 +247,24 @@ def test_check_targets_names_the_rows_a_partial_report_lacks_and_judges_the_rest
                         'report has no no-KD rows (its --baseline-ckpt) (>= +5 pt in 1 of 1)')
 
 
+def test_check_targets_judges_no_target_on_a_quick_look_report(tmp_path, capsys):
+    """A flops_accuracy.py --max-batches 1 report (16 images) was called met."""
+    lr = dict(selector_gflops=0.001, num_images=16, inputs=dict(max_batches=1), methods=[
+        _row('nokd@1', 0.20, 1.0, 1.0, 0.3), _row('nokd@0.3', 0.10, 0.10, 0.3, 0.2),
+        _row('dld@1', 0.40, 1.0, 1.0), _row('dld@0.3', 0.30, 0.10, 0.3),
+        _row('dld_selector', 0.375, 0.55, None, 0.5), _row('oracle_matched', 0.375, 0.50)])
+    _write(tmp_path / 'report_lr/report.json', lr)
+    _write(tmp_path / 'seed1/report_lr/report.json', lr)
+    assert _load('check_targets').main([str(tmp_path)]) == 1  # nothing else measured
+    captured = capsys.readouterr()
+    rows = _table_rows(captured.out)
+    lead = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
+    assert lead[2] == 'not measured' and '--max-batches' in lead[1]
+    assert 'met' not in [r[2] for r in rows.values()]
+    assert ('report_lr/report.json: a quick look over the first 1 test batch(es) (16 images, '
+            '--max-batches), not judged') in captured.err
+
+
 def test_check_targets_refuses_a_work_dir_that_does_not_exist(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         _load('check_targets').main([str(tmp_path / 'nowhere')])

@@ -2,6 +2,7 @@
 import os
 
 import pytest
+import torch
 
 from dld.models.distillers.teacher_checkpoint import resolve_teacher_checkpoint
 
@@ -88,3 +89,56 @@ def test_the_log_names_the_epoch_a_best_link_reads(teacher_ckpt, tmp_path):
     with mock.patch('dld.models.distillers.dld_distiller.print_log') as log:
         MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path)))
     assert any('best.pth (best_acc_epoch_4.pth)' in c.args[0] for c in log.call_args_list)
+
+
+def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(teacher_ckpt,
+                                                                              tmp_path):
+    """A DLD checkpoint given as load_from replaced the configured teacher
+    without a word (the log said it was loaded from teacher_ckpt); a resume
+    goes on with the teacher it trained with, and says so where they differ."""
+    from unittest import mock
+
+    from dld.engine.start_checkpoint import check_start_checkpoint
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    earlier = MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(seed=1)))
+    path = str(tmp_path / 'earlier_stage.pth')
+    torch.save(dict(state_dict=earlier.state_dict(), meta={}, optimizer={}), path)
+    configured = teacher_ckpt(seed=0)
+
+    def teacher_after(resume):
+        model = MODELS.build(tiny_dld_cfg(teacher_ckpt=configured))
+        built = {k: v.clone() for k, v in model.teacher.state_dict().items()}
+        with mock.patch('dld.engine.start_checkpoint.print_log') as log:
+            check_start_checkpoint(model, path, resume=resume)
+        model.load_state_dict(torch.load(path, weights_only=True)['state_dict'], strict=False)
+        kept = all(torch.equal(v, built[k]) for k, v in model.teacher.state_dict().items())
+        return kept, ' '.join(str(c.args[0]) for c in log.call_args_list)
+
+    kept, said = teacher_after(resume=False)
+    assert kept  # the student's weights are the checkpoint's, the teacher the configured one
+    kept, said = teacher_after(resume=True)
+    assert not kept and 'holds another teacher than model.teacher_ckpt names' in said
+
+
+@pytest.mark.parametrize('score, warned', [(0.0, True), (0.9, False)])
+def test_a_teacher_whose_run_read_almost_no_plate_is_said_to(tmp_path, score, warned):
+    """A DLD run distilled from a teacher that read 0 % of its validation
+    plates without a word (a reports journey)."""
+    from unittest import mock
+
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    teacher = MODELS.build(tiny_dld_cfg()['teacher'])
+    path = str(tmp_path / 'best_plate_accuracy_epoch_3.pth')
+    torch.save(dict(state_dict=teacher.state_dict(), meta={}, message_hub=dict(
+        runtime_info=dict(best_score=score, best_ckpt=path))), path)
+    with mock.patch('mmengine.logging.print_log') as log:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=path))
+    said = [c.args[0] for c in log.call_args_list if 'teaches little' in c.args[0]]
+    assert bool(said) == warned
+    if warned:
+        assert said[0].startswith(f'{path}: its training run read at best 0.0 % of its '
+                                  'validation plates')

@@ -9,9 +9,12 @@ from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkp
 from dld.models.layers import ScaleBatchNorm2d
 
 
-def _save(tmp_path, state: dict, name: str = 'ckpt.pth') -> str:
+def _save(tmp_path, state: dict, name: str = 'ckpt.pth', **saved) -> str:
+    """A checkpoint as MMEngine saves one at an epoch's end (``saved``: in
+    place of its optimiser and schedule states)."""
     path = str(tmp_path / name)
-    torch.save(dict(state_dict=state, meta={}), path)
+    saved = saved or dict(optimizer={}, param_schedulers=[])
+    torch.save(dict(state_dict=state, meta={}, **saved), path)
     return path
 
 
@@ -122,7 +125,7 @@ def test_a_checkpoint_of_other_scales_is_refused_one_of_one_scale_is_not(tmp_pat
 
     def saved(cfg: str) -> str:
         path = str(tmp_path / f'{len(cfg)}.pth')
-        torch.save(dict(state_dict=state, meta=dict(cfg=cfg)), path)
+        torch.save(dict(state_dict=state, meta=dict(cfg=cfg), optimizer={}), path)
         return path
 
     other = saved("model = dict(type='DLDDistiller', scales=(1.0, 0.7, 0.4))\n")
@@ -134,3 +137,17 @@ def test_a_checkpoint_of_other_scales_is_refused_one_of_one_scale_is_not(tmp_pat
     # a single-scale run's student (plain BatchNorm) may start a run of several
     check_start_checkpoint(model, saved('model = dict(selector=None, fixed_scale=0.5)\n'),
                            False)
+
+
+def test_a_checkpoint_without_optimiser_state_is_refused_for_resume_only(tmp_path):
+    """A best checkpoint resumed with the LR schedule started again from its
+    first step and Adam's moments at zero, without a word."""
+    model = _model()
+    best = _save(tmp_path, model.state_dict(), 'best_plate_accuracy_epoch_1.pth',
+                 message_hub={})  # no optimizer, no param_schedulers
+    with pytest.raises(StartCheckpointError, match=r'holds no optimiser state or LR schedule '
+                       r'state \(a best checkpoint is saved with the weights only\), so the '
+                       r'run would start its learning-rate schedule again.*epoch_N\.pth'):
+        check_start_checkpoint(model, best, resume=True)
+    check_start_checkpoint(model, best, resume=False)  # its weights start a new run
+

@@ -24,7 +24,7 @@ class FrozenStudentModel(TinyModel):
     train_student = False
 
 
-def _runner(work_dir, model=None, load_from=None, val_interval=1, hook=True):
+def _runner(work_dir, model=None, load_from=None, val_interval=1, hook=True, resume=False):
     loader = dict(dataset=TinyData(), sampler=dict(type='DefaultSampler', shuffle=False),
                   batch_size=4, collate_fn=dict(type='default_collate'))
     return Runner(
@@ -33,7 +33,7 @@ def _runner(work_dir, model=None, load_from=None, val_interval=1, hook=True):
         test_dataloader=loader, test_evaluator=[], test_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
         default_hooks=dict(start=StartCheckpointCheckHook()) if hook else {},
-        load_from=load_from, log_level='WARNING',
+        load_from=load_from, resume=resume, log_level='WARNING',
         experiment_name=f'start-check-{next(_run_ids)}')
 
 
@@ -105,3 +105,20 @@ def test_testing_without_load_from_says_it_reads_the_weights_as_built(tmp_path):
     with current_log_records() as records:
         runner.test()
     assert not [r for r in records if 'No load_from' in r.getMessage()]
+
+
+def test_resume_true_without_load_from_checks_the_checkpoint_it_resumes(tmp_path):
+    """MMEngine found the last checkpoint itself, after every check: one of
+    another model resumed (or failed in the optimiser), a pointer naming a
+    gone file was a traceback."""
+    other = _saved(tmp_path / 'epoch_1.pth', **{'teacher.fc.weight': torch.zeros(1, 2)})
+    (tmp_path / 'last_checkpoint').write_text(other)
+    with pytest.raises(StartCheckpointError, match=r'the checkpoint --resume continues \(.*'
+                                                   r'epoch_1\.pth\) does not hold this model'):
+        _runner(tmp_path, resume=True).train()
+    fresh = tmp_path / 'fresh'  # a pointer naming a gone file, nothing else: afresh
+    fresh.mkdir()
+    (fresh / 'last_checkpoint').write_text(str(fresh / 'epoch_9.pth'))
+    runner = _runner(fresh, resume=True)
+    runner.train()
+    assert runner.epoch == 1 and os.path.isfile(fresh / 'epoch_1.pth')

@@ -95,11 +95,17 @@ def test_a_best_setting_that_rereads_nothing_is_not_printed_as_chosen(tmp_path_f
     from dld.apis.reread_calibration import CascadeResult
     run = make_tiny_run(str(tmp_path_factory.getbasetemp() / 'tiny_dld_run'))
     nothing = CascadeResult(0.0, (0.4, ), 0.5, 0.3, 0.0)
+    out = tmp_path_factory.mktemp('calibration') / 'c.json'
     with mock.patch('dld.apis.reread_calibration.calibrate', return_value=(nothing, [nothing])):
         assert load_tool('calibrate_reread').main(
-            [run['config'], run['student'], '--split', 'test', '--device', 'cpu']) == 0
+            [run['config'], run['student'], '--split', 'test', '--device', 'cpu',
+             '--json', str(out)]) == 0
     printed = capsys.readouterr().out
     assert 'Chosen' not in printed and 'leave model.test_cfg.reread off' in printed
+    # not a table of headers alone, nor a 'chosen' setting for a script to apply
+    assert '(no chain rereads an image within the budget)' in printed
+    written = json.loads(out.read_text())
+    assert written['chosen'] is None and written['advice'] == 'leave reread off'
 
 
 def test_printed_table_leaves_out_chains_that_change_nothing(load_tool):

@@ -419,6 +419,52 @@ def test_resume_with_a_pointer_to_a_gone_checkpoint_and_none_left_starts_afresh(
     assert cfg.resume is False and not cfg.get('load_from')
 
 
+def test_resume_where_only_an_earlier_runs_best_checkpoint_is_left_is_refused(
+        tiny_teacher_config, train_tool, tmp_path, capsys):
+    """It started afresh and replaced the best checkpoint (a resume journey:
+    the epoch checkpoints deleted to save space)."""
+    (tmp_path / 'best_plate_accuracy_epoch_3.pth').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
+    for option in (['--resume'], ['--cfg-options', 'resume=True']):
+        with pytest.raises(SystemExit) as exit_:
+            train_tool.build_config(train_tool.parse_args(
+                [tiny_teacher_config, '--work-dir', str(tmp_path), *option]))
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert ("holds no checkpoint to continue (epoch_N.pth, iter_N.pth) but an earlier "
+                "run's best_plate_accuracy_epoch_3.pth, which a run started afresh there "
+                'would replace') in err
+
+
+def test_resume_true_as_a_setting_resumes_as_resume_does(tiny_teacher_config, train_tool,
+                                                        tmp_path):
+    """MMEngine's own auto-resume found its checkpoint after every check:
+    a run of other scales resumed, a truncated one was a traceback."""
+    argv = [tiny_teacher_config, '--work-dir', str(tmp_path), '--cfg-options', 'resume=True']
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    assert cfg.resume is False  # nothing saved yet: afresh
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text('')  # a kill while MMEngine rewrote it
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'epoch_1.pth')
+
+
+def test_a_resumed_dld_run_whose_teacher_file_is_gone_goes_on_with_the_saved_one(
+        train_tool, tmp_path):
+    """It was refused ('train one first') though a resume reads nothing of it."""
+    config = tmp_path / 'dld.py'
+    config.write_text("_base_ = ['{}']\nmodel = dict(teacher_ckpt='{}')\n".format(
+        osp.abspath('configs/quickstart/dld.py'), tmp_path / 'gone' / 'best.pth'))
+    (tmp_path / 'epoch_1.pth').write_bytes(b'')
+    cfg = train_tool.build_config(train_tool.parse_args(
+        [str(config), '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.resume is True and cfg.model.teacher_ckpt is None
+    # not resumed, it is refused as before
+    cfg = train_tool.build_config(train_tool.parse_args([str(config), '--work-dir',
+                                                         str(tmp_path / 'new')]))
+    assert cfg.model.teacher_ckpt == str(tmp_path / 'gone' / 'best.pth')
+
+
 @HOOKS.register_module(force=True)
 class PoisonWeightsHook(Hook):
     """A step that diverges: the first weight becomes NaN before iteration ``at``."""

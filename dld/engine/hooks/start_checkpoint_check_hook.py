@@ -9,7 +9,11 @@ from mmengine.runner import BaseLoop
 from dld.registry import HOOKS
 
 from ..runner_settings import check_train_loop
-from ..start_checkpoint import check_frozen_parts_loaded, check_start_checkpoint
+from ..start_checkpoint import (
+    check_frozen_parts_loaded,
+    check_start_checkpoint,
+    checkpoint_to_resume,
+)
 
 #: set on the runner once its start was checked (tools/train.py checks before
 #: it builds the data loops; the hook then has nothing left to do)
@@ -29,6 +33,8 @@ def check_run_start(runner) -> None:
     """What ``tools/train.py`` checks of a training run before it starts:
     the loop's settings, the frozen parts of a stage loaded, and a
     ``load_from`` or resumed checkpoint that fits the model. Once per runner."""
+    if runner._resume and runner._load_from is None and getattr(runner, CHECKED, None) is None:
+        _resolve_auto_resume(runner)
     start = (runner._load_from, bool(runner._resume))
     if getattr(runner, CHECKED, None) == start:
         return
@@ -40,6 +46,21 @@ def check_run_start(runner) -> None:
     check_frozen_parts_loaded(runner.model, *start)
     check_start_checkpoint(runner.model, *start)
     setattr(runner, CHECKED, start)
+
+
+def _resolve_auto_resume(runner) -> None:
+    """``resume=True`` without ``load_from``: the checkpoint ``--resume``
+    would continue, set as ``load_from`` so that it is checked (MMEngine
+    found its own after every check: a run of other scales resumed without
+    a word, a truncated or missing last checkpoint was a traceback), or no
+    resume where the work dir holds none yet."""
+    ckpt = checkpoint_to_resume(runner.work_dir)
+    if ckpt is None:
+        print_log(f'resume=True: no checkpoint in {runner.work_dir} yet; starting afresh.',
+                  logger='current')
+        runner._resume = False
+    else:
+        runner._load_from = ckpt
 
 
 @HOOKS.register_module()

@@ -338,8 +338,9 @@ class DLDDistiller(BaseModel):
 
         self._parts_from_teacher: List[str] = []  # copied one by one, by name
         self.register_buffer('teacher_loaded', torch.tensor(False))
+        self.keep_teacher_on_load = False  # set for load_from by the start check
         self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
-        self._register_load_state_dict_pre_hook(self._keep_born_again_teacher)
+        self._register_load_state_dict_pre_hook(self._keep_built_teacher)
         if teacher_ckpt is not None:
             self._load_teacher(teacher_ckpt)
             if init_student_from_teacher:
@@ -412,11 +413,16 @@ class DLDDistiller(BaseModel):
         if key in state_dict and not any(k.startswith(f'{prefix}teacher.') for k in state_dict):
             state_dict[key] = self.teacher_loaded.clone()
 
-    def _keep_born_again_teacher(self, state_dict, prefix, *args) -> None:
+    def _keep_built_teacher(self, state_dict, prefix, *args) -> None:
         """Puts this teacher's weights into a state dict being loaded when the
-        teacher is a student loaded at build (``teacher_from='student'``): the
-        checkpoint the run starts from holds its HR teacher under ``teacher.*``."""
-        if self.teacher_from != 'student' or not bool(self.teacher_loaded):
+        teacher was loaded at build and must stay: a student loaded as the
+        teacher (``teacher_from='student'``: the checkpoint the run starts
+        from holds its HR teacher under ``teacher.*``), or any teacher of
+        ``teacher_ckpt`` where a run starts from a DLD checkpoint with
+        ``load_from`` (``keep_teacher_on_load``, set by the start check: a
+        resumed run keeps the teacher it trained with)."""
+        if not bool(self.teacher_loaded) or not (self.teacher_from == 'student'
+                                                 or self.keep_teacher_on_load):
             return
         replaced = 0
         for k, v in self.teacher.state_dict().items():
@@ -425,9 +431,10 @@ class DLDDistiller(BaseModel):
             replaced += key in state_dict and not torch.equal(state_dict[key].to(v), v)
             state_dict[key] = v
         if replaced:
-            print_log(f'Kept the teacher taken from a student checkpoint: ignored '
-                      f'{replaced} other teacher weight(s) of the state dict loaded now.',
-                      logger='current')
+            taken = ('taken from a student checkpoint' if self.teacher_from == 'student'
+                     else 'of model.teacher_ckpt')
+            print_log(f'Kept the teacher {taken}: ignored {replaced} other teacher '
+                      'weight(s) of the state dict loaded now.', logger='current')
 
     def _init_student_from_teacher(self) -> None:
         # A training-only head (either side's) is not copied: the student's

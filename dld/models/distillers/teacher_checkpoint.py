@@ -1,5 +1,6 @@
 """Finding and loading the frozen teacher's weights."""
 import glob
+import logging
 import os
 import os.path as osp
 
@@ -114,7 +115,30 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
         raise ValueError(f"{path}: the teacher's {bad} holds NaN or infinity (saved by a "
                          'run that diverged?); train the teacher again, or point '
                          'model.teacher_ckpt at a checkpoint saved before it diverged')
+    if take == 'teacher' and part is None:
+        _warn_if_it_read_little(path, ckpt)
     return path
+
+
+#: Below this best validation plate accuracy a teacher is said to read little.
+TEACHER_READS_LITTLE = 0.1
+
+
+def _warn_if_it_read_little(path: str, ckpt: dict) -> None:
+    """A teacher whose own run read (almost) no validation plate at its best,
+    as its checkpoint records (``best_score`` of a ``best_plate_accuracy``
+    checkpoint): a DLD run distilled from one that read 0 % without a word
+    (a teacher stopped on its plateau, docs/results.md)."""
+    from mmengine.logging import print_log
+    info = (ckpt.get('message_hub') or {}).get('runtime_info') or {}
+    score, best = info.get('best_score'), str(info.get('best_ckpt') or '')
+    if not isinstance(score, (int, float)) or 'best_plate_accuracy' not in osp.basename(best) \
+            or score >= TEACHER_READS_LITTLE:
+        return
+    print_log(f'{path}: its training run read at best {100 * score:.1f} % of its validation '
+              'plates (plate/accuracy): a teacher that reads so few teaches little. Train it '
+              'longer (a teacher can stay on a plateau for epochs, docs/results.md) or check '
+              'its data.', logger='current', level=logging.WARNING)
 
 
 def _other_decoder(teacher: nn.Module, state: dict) -> str:
