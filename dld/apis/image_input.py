@@ -41,6 +41,10 @@ class ImageInputError(ValueError):
         super().__init__(f'{source}: {reason}')
 
 
+#: The prefix of macOS's metadata files (AppleDouble), which copy an image's name.
+APPLE_DOUBLE = '._'
+
+
 def is_image_file(path: str) -> bool:
     return path.lower().endswith(IMAGE_EXTENSIONS)
 
@@ -221,11 +225,14 @@ def list_image_folder(folder: str, recursive: bool = True) -> list:
 
     Symlinked folders are followed, as :class:`~dld.datasets.LRLPRTrackDataset`
     follows them (a scenario linked in from elsewhere); a link back up the
-    tree is walked once.
+    tree is walked once. macOS's ``._name.png`` files (the metadata it
+    writes beside each file on other file systems, never an image) are
+    left out: each was an error record, and a frame of its track.
     """
     found = []
     for root, _, files in walk_following_links(folder):
-        found += [osp.join(root, name) for name in files if is_image_file(name)]
+        found += [osp.join(root, name) for name in files
+                  if is_image_file(name) and not name.startswith(APPLE_DOUBLE)]
         if not recursive:
             break
     return found

@@ -25,6 +25,15 @@ from .transforms.loading import LoadPlateImages
 FramePolicy = Union[str, int]
 
 
+def backslash_hint(paths: Sequence[str]) -> str:
+    """A line saying why paths with backslashes are not found off Windows
+    (a label file written there), '' where none has one."""
+    if os.sep == '\\' or not any('\\' in p for p in paths):
+        return ''
+    return ("\n  (paths with backslashes: a label file written on Windows? Write them with "
+            "'/', which every system reads)")
+
+
 @dataclass
 class TrackRecord:
     """One parsed track before validation.
@@ -408,9 +417,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
-        if os.sep != '\\' and any('\\' in m for m in missing):
-            more += ('\n  (paths with backslashes: a label file written on Windows? Write them '
-                     "with '/', which every system reads)")
+        more += backslash_hint(missing)
         raise ImageLoadError(
             missing[0].rsplit(' (', 1)[0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
@@ -510,4 +517,5 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         raise RetryExhaustedError(
             f'{type(self).__name__}: {len(tried)} consecutive unreadable item(s) '
             f'(max_retry={self.max_retry}). Check the data under '
-            f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried))
+            f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried)
+            + backslash_hint(tried))

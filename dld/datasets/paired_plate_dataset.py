@@ -129,7 +129,7 @@ class PairedPlateDataset(BasePlateDataset):
             self._refuse_label_after_spaces(images, where)
         else:
             images, text = line.split('\t', 1)
-        if '\t' in text:
+        if '\t' in text.rstrip():  # a TAB after the label (a spreadsheet's empty column) is none
             raise PlateAnnotationError(where, 'more than one TAB in the line')
         if images.count('|') > 1:
             raise PlateAnnotationError(where, "more than one '|' in the image paths")

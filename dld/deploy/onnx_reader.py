@@ -533,7 +533,9 @@ def _image_folders(root: str) -> Iterator[Tuple[str, List[str]]]:
             continue
         visited.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
-        names = sorted(n for n in filenames if n.lower().endswith(IMAGE_EXTENSIONS))
+        # macOS's '._name.png' metadata files are no images (as DLD's list_image_folder)
+        names = sorted(n for n in filenames
+                       if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith('._'))
         if names:
             yield folder, names
 

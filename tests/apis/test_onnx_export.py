@@ -614,7 +614,8 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
                  'hr_only/hr-1.png', 'twice/lr-1.png', 'bmp/lr-001.bmp', 'bmp/hr-001.bmp',
                  'misnamed/lr_001.png', 'misnamed/hr_001.png', 'coco/img_1.png',
                  'twice/lr-001.jpg', 'loose/b.jpg', 'loose/a.png',
-                 '.ipynb_checkpoints/a-checkpoint.png', '../outside/c.png'):
+                 '.ipynb_checkpoints/a-checkpoint.png', '../outside/c.png',
+                 'loose/._a.png'):  # macOS's metadata beside a.png: no image
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b'')
     (root / 'misnamed' / 'annotations.json').write_text('{"plate_text": "ABC1234"}')
@@ -632,6 +633,7 @@ def test_the_reader_finds_a_folders_images_as_infer_does(tmp_path):
         ['lr-1.png', 'lr-002.png']
     assert str(root / 'linked' / 'c.png') in found
     assert not any('ipynb' in s for s in found)
+    assert str(root / 'loose' / 'a.png') in found and not any('._' in s for s in found)
     assert found[str(tmp_path / 'empty')] == 'folder holds no image files'
     assert found[str(root / 'hr_only')].startswith('track folder without lr-* frames')
     # a .bmp frame is a frame (it was read by neither); a labelled folder whose

@@ -124,6 +124,15 @@ def test_non_strict_skips_and_counts_bad_lines_with_one_warning(paired_root, wri
     assert 'skipped 2 bad' in message and 'labels.txt:2' in message and 'labels.txt:3' in message
 
 
+def test_a_tab_after_the_label_is_no_second_column(paired_root, write_labels):
+    """A spreadsheet's empty last column was refused as 'more than one TAB'."""
+    ann = write_labels(paired_root, GOOD + '\t', GOOD.replace('t0/', 't1/') + '\tXYZ')
+    with pytest.raises(PlateAnnotationError, match=r'labels\.txt:2: more than one TAB'):
+        make(paired_root, ann)
+    ds = make(paired_root, write_labels(paired_root, GOOD + '\t \t'), frames='first')
+    assert ds.get_data_info(0)['gt_text'] == 'ABC1234'
+
+
 def test_a_line_listing_another_lines_frames_is_refused_naming_both(paired_root, write_labels):
     """A line pasted twice was scored (and trained) twice without a word."""
     ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't1/'), GOOD)

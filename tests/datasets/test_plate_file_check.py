@@ -100,3 +100,17 @@ def test_backslash_paths_of_a_windows_label_file_get_a_hint(paired_root):
     with pytest.raises(ImageLoadError, match=r"backslashes: a label file written on Windows\? "
                                              r"Write them with '/'"):
         dataset(paired_root, test_mode=True, frames='all')
+
+
+def test_backslash_paths_get_the_hint_in_training_too(paired_root):
+    """Training retries unreadable images instead of checking them when the
+    set is built: its RetryExhaustedError said nothing of the backslashes."""
+    from dld.datasets import RetryExhaustedError
+    ann = paired_root / 'train.txt'
+    ann.write_text(ann.read_text().replace('/', '\\'))
+    ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', frames='first',
+                            pipeline=[dict(type='LoadPlateImages')], seed=0)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log'), \
+            pytest.raises(RetryExhaustedError, match=r"backslashes: a label file written on "
+                                                     r"Windows\? Write them with '/'"):
+        ds[0]

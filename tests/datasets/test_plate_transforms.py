@@ -40,6 +40,10 @@ def test_load_raises_typed_error_on_missing_and_corrupt(tmp_path):
         with pytest.raises(ImageLoadError) as err:
             LoadPlateImages()(dict(lr_path=path, hr_path=None))
         assert err.value.path == path
+    empty = tmp_path / 'empty.png'  # as inference says it, not 'corrupt or not an image'
+    empty.write_bytes(b'')
+    with pytest.raises(ImageLoadError, match=r'empty file \(0 bytes\): .*empty\.png'):
+        LoadPlateImages()(dict(lr_path=str(empty), hr_path=None))
 
 
 #: The interpolation names ResizePair's docstring lists, as OpenCV flags.

@@ -31,6 +31,8 @@ def read_plate_image(path: str, color_type: str = 'color',
         buf = fileio.get(path, backend_args=backend_args)
     except (FileNotFoundError, OSError) as err:
         raise ImageLoadError(path, f'cannot read image ({type(err).__name__})') from err
+    if not buf:  # said as inference says it (a failed copy, a placeholder file)
+        raise ImageLoadError(path, 'empty file (0 bytes)')
     try:
         img = decode_plate_image(buf, color_type)
     except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV decodes
