@@ -55,6 +55,7 @@ from dld.engine.launch import (
     prepare_run,
     refuse,
     stopped_in_one_line,
+    unwritable_work_dir,
 )
 from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.atomic_file import write_json_atomic
@@ -215,6 +216,9 @@ def main(argv=None) -> dict:
         cfg = build_config(args)
     with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to
         prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
+    unwritable = unwritable_work_dir(cfg.work_dir)
+    if unwritable:  # MMEngine's traceback making its log folder, otherwise
+        refuse(f'test.py: {unwritable}')
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or
         # argument too: the inner hints come first)

@@ -40,6 +40,7 @@ from dld.engine.launch import (
     refuse,
     relax_deterministic_algorithms,
     stopped_in_one_line,
+    unwritable_work_dir,
 )
 from dld.engine.lr_schedule_options import (
     scale_one_cycle_peaks,
@@ -186,6 +187,9 @@ def main(argv=None) -> None:
         check_config_teacher(cfg)
     with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
         prepare_run(cfg)
+    unwritable = unwritable_work_dir(cfg.work_dir)
+    if unwritable:  # MMEngine's traceback making its log folder, otherwise
+        refuse(f'train.py: {unwritable}')
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or

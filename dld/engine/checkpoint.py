@@ -359,8 +359,9 @@ class AtomicLocalBackend(LocalBackend):
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` continues from; None when there is none.
 
-    It is the file ``<work_dir>/last_checkpoint`` names (or its namesake in
-    ``work_dir``, for a work dir moved since) or, when that pointer is empty
+    It is the namesake in ``work_dir`` of the file ``<work_dir>/last_checkpoint``
+    names (for a work dir moved or copied since: the pointer still names the
+    original's), else that file, or, when that pointer is empty
     or names no file, the newest ``epoch_N.pth`` (else ``iter_N.pth``) of
     the work dir, with a warning. Why: MMEngine rewrites
     the pointer with a plain ``open('w')`` after each (atomic) save, so a
@@ -372,10 +373,15 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     if osp.isfile(pointer):
         with open(pointer, encoding='utf-8') as f:
             named = f.read().strip()
-        if named and osp.isfile(named):
+        local = osp.join(work_dir, osp.basename(named)) if named else ''
+        if named and osp.isfile(named) and not (
+                osp.isfile(local) and not osp.samefile(local, named)):
             return named
-        if named and osp.isfile(osp.join(work_dir, osp.basename(named))):
-            return osp.join(work_dir, osp.basename(named))
+        if local and osp.isfile(local):
+            # its namesake here, also where the named file is still there: a
+            # work dir copied (or moved) keeps the original's pointer, and
+            # resuming the copy read the original's checkpoint
+            return local
     found = []
     for kind in ('epoch', 'iter'):
         found = [(int(m.group(1)), name) for name in (os.listdir(work_dir)

@@ -441,6 +441,20 @@ def prepare_run(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> Non
     barrier()
 
 
+def unwritable_work_dir(work_dir: str) -> Optional[str]:
+    """Why the run cannot write its work dir (logs, checkpoints), or None:
+    MMEngine failed making its log folder with a traceback (a read-only
+    mount, a path through a file)."""
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except OSError as err:
+        return f'cannot make the work dir {work_dir}: {err.strerror}; give another with --work-dir'
+    if not os.access(work_dir, os.W_OK | os.X_OK):
+        return (f'cannot write in the work dir {work_dir} (read-only?); give another with '
+                '--work-dir')
+    return None
+
+
 def relax_deterministic_algorithms(cfg: Config) -> None:
     """Call after building the runner: with ``randomness.deterministic``,
     MMEngine makes every op without a deterministic kernel an error, and on

@@ -242,6 +242,21 @@ def test_resume_follows_a_moved_work_dir(tiny_teacher_config, train_tool, tmp_pa
     assert cfg.load_from == str(tmp_path / 'epoch_1.pth')
 
 
+def test_resume_in_a_copied_work_dir_continues_the_copys_checkpoint(tiny_teacher_config,
+                                                                   train_tool, tmp_path):
+    """The copy's pointer names the original's checkpoint, which is still
+    there: resuming the copy read the original's."""
+    original, copy = tmp_path / 'run', tmp_path / 'copy'
+    for work in (original, copy):
+        work.mkdir()
+        (work / 'epoch_1.pth').write_bytes(b'')
+        (work / 'last_checkpoint').write_text(str(original / 'epoch_1.pth'))
+    for work in (original, copy):
+        cfg = train_tool.build_config(train_tool.parse_args(
+            [tiny_teacher_config, '--work-dir', str(work), '--resume']))
+        assert cfg.load_from == str(work / 'epoch_1.pth')
+
+
 class Killed(Exception):
     """Stands for the process dying."""
 
@@ -675,3 +690,22 @@ def test_sigterm_to_the_whole_process_group_is_one_line_and_143(tiny_teacher_con
     assert done.returncode == 143, done.stderr[-3000:]
     assert re.search(r'train\.py: stopped by SIGTERM at epoch \d, iteration 4;', done.stderr)
     assert 'Traceback' not in done.stderr and 'Exception ignored' not in done.stderr
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_a_work_dir_the_run_cannot_write_is_one_line_and_status_2(
+        tiny_teacher_config, load_tool, tmp_path, capsys, tool):
+    """MMEngine's traceback making its log folder (a read-only mount, a path
+    through a file)."""
+    (tmp_path / 'a_file').write_text('')
+    work = tmp_path / 'a_file' / 'run'
+    (tmp_path / 'ckpt.pth').write_bytes(b'')
+    argv = [tiny_teacher_config] + ([str(tmp_path / 'ckpt.pth')] if tool == 'test' else []) + [
+        '--work-dir', str(work)]
+    with pytest.raises(SystemExit) as exit_:
+        load_tool(tool).main(argv)
+    assert exit_.value.code == 2
+    # the tool's own last line (a traceback ends with the exception's)
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f'{tool}.py: cannot make the work dir {work}: Not a directory; give another with '
+        '--work-dir')
