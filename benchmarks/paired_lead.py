@@ -32,21 +32,14 @@ def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray
                 resamples: int = 2000, seed: int = 0, level: float = 0.95) -> Dict[str, float]:
     """The lead (pt) of ``dld_right`` over ``base_right`` (bool per frame) and its
     ``level`` bootstrap interval, resampling whole groups (tracks)."""
-    diff = dld_right.astype(np.float64) - base_right.astype(np.float64)
-    _, group = np.unique(group, return_inverse=True)
-    per_group = np.bincount(group, weights=diff)
-    counts = np.bincount(group).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(counts), size=(resamples, len(counts)))
-    leads = per_group[picks].sum(1) / counts[picks].sum(1)
-    tail = (1 - level) / 2
+    from dld.evaluation.paired_bootstrap import paired_difference
+    found = paired_difference(dld_right, base_right, group, resamples, seed, level)
     return dict(dld=100 * float(dld_right.mean()), baseline=100 * float(base_right.mean()),
-                lead=100 * float(diff.mean()),
-                low=100 * float(np.quantile(leads, tail)),
-                high=100 * float(np.quantile(leads, 1 - tail)),
+                lead=100 * found['difference'], low=100 * found['low'],
+                high=100 * found['high'],
                 only_dld=int((dld_right & ~base_right).sum()),
                 only_baseline=int((base_right & ~dld_right).sum()),
-                frames=int(len(diff)), tracks=int(len(counts)))
+                frames=found['images'], tracks=found['groups'])
 
 
 def read_both(config: str, checkpoint: str, baseline_checkpoint: str,

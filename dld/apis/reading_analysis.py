@@ -488,8 +488,22 @@ def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,
         accuracy_b=_ratio(len(both) + len(only_b), len(pairs)),
         both=len(both), only_a=len(only_a), only_b=len(only_b), neither=neither,
         p_value=mcnemar_p(len(only_a), len(only_b)),
+        by_track=_difference_by_track(pairs),
         only_a_reads=confident_first([row(*p) for p in only_a], 'b'),
         only_b_reads=confident_first([row(*p) for p in only_b], 'a'))
+
+
+def _difference_by_track(pairs: Sequence[Tuple[dict, dict]]) -> Optional[dict]:
+    """A's accuracy minus B's with a 95 % interval from a bootstrap over
+    tracks, where the images come in tracks of several frames (McNemar
+    counts frames as independent, which the frames of one plate are not,
+    so its p is too small there); None otherwise."""
+    tracks = [ra.get('track_id') for ra, _ in pairs]
+    if not pairs or None in tracks or len(set(tracks)) in (1, len(tracks)):
+        return None
+    from dld.evaluation.paired_bootstrap import paired_difference
+    return paired_difference([_right(ra) for ra, _ in pairs], [_right(rb) for _, rb in pairs],
+                             tracks)
 
 
 # -- tracks -------------------------------------------------------------------

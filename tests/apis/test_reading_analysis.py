@@ -307,6 +307,24 @@ def test_two_files_are_compared_image_by_image():
     assert [r['path'] for r in c['only_b_reads']] == ['3.png']
 
 
+def test_a_comparison_of_tracks_gives_an_interval_over_tracks_not_frames():
+    """McNemar over frames treats a plate's five frames as five samples."""
+    a, b = [], []
+    for t in range(6):
+        for f in range(5):  # A reads tracks 0-3 whole, B tracks 0-1 and 4
+            path = f'{t}/{f}.png'
+            a.append(_rec('AB1' if t < 4 else 'XXX', 'AB1', path=path, track=f't{t}'))
+            b.append(_rec('AB1' if t in (0, 1, 4) else 'XXX', 'AB1', path=path, track=f't{t}'))
+    by_track = compare(a, b, 'a', 'b')['by_track']
+    assert by_track['difference'] == pytest.approx(1 / 6) and by_track['groups'] == 6
+    assert by_track['low'] <= 0 < by_track['difference'] < by_track['high']
+    # one frame a track, or one track: the images are the samples, no interval
+    single = [dict(r, track_id=r['path']) for r in a]
+    assert compare(single, [dict(r, track_id=r['path']) for r in b], 'a', 'b')['by_track'] \
+        is None
+    assert compare(a[:5], b[:5], 'a', 'b')['by_track'] is None
+
+
 def test_records_are_matched_by_path_whatever_their_order():
     a = [_rec('A', 'A', path='1.png'), _rec('B', 'B', path='2.png')]
     pairs = match_records(a, a[::-1], 'a', 'b')

@@ -298,7 +298,15 @@ def render_comparison(reports: dict, cmp: dict, top: int) -> str:
                       [f"{cmp['labelled']} labelled images", '']))
     out += ['', f"Accuracy: A {_pct(cmp['accuracy_a'])}, B {_pct(cmp['accuracy_b'])}. "
             f"McNemar (exact, two-sided, on the {cmp['only_a'] + cmp['only_b']} images only one "
-            f"reads right): p = {cmp['p_value']:.3g}.", '']
+            f"reads right): p = {cmp['p_value']:.3g}."]
+    by_track = cmp.get('by_track')
+    if by_track:  # the frames of one plate are no independent samples
+        out[-1] += (f" A - B: {100 * by_track['difference']:+.2f} pt, 95 % interval "
+                    f"[{100 * by_track['low']:+.2f}, {100 * by_track['high']:+.2f}] pt from a "
+                    f"bootstrap over the {by_track['groups']} tracks; McNemar counts the "
+                    'frames of a track as independent, so its p is too small here: quote '
+                    'the interval.')
+    out += ['']
     for key, who, wrong in (('only_a_reads', 'A', 'B'), ('only_b_reads', 'B', 'A')):
         found = cmp[key]
         out += [f'## Only {who} reads ({len(found)}, most confident mistake of {wrong} '
