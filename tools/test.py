@@ -61,6 +61,7 @@ from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
+from dld.utils.run_environment import run_environment
 from dld.utils.stop_signals import said
 
 
@@ -242,6 +243,12 @@ def main(argv=None) -> dict:
     if part:  # a part of the test set: the file says so
         metrics['max_batches'] = args.max_batches
     metrics.update(left_out(runner.test_dataloader.dataset))
+    if args.out:  # what the figures are of, and made how (the file held the metrics only)
+        test_set = cfg.test_dataloader.get('dataset') or {}
+        metrics['run'] = dict(
+            config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
+            test_data_root=test_set.get('data_root'), test_ann_file=test_set.get('ann_file'),
+            cfg_options=dict(args.cfg_options or {}), **run_environment())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

@@ -42,6 +42,7 @@ from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
 from dld.utils.error_lines import first_lines
+from dld.utils.run_environment import run_environment
 from dld.utils.precision import autocast_to, resolve_amp
 
 from .model_loading import (
@@ -301,6 +302,10 @@ class FlopsAccuracyEvaluator:
         test_set = self.cfg.test_dataloader.dataset
         self.paths.update(test_data_root=test_set.get('data_root'),
                           test_ann_file=test_set.get('ann_file'), max_batches=max_batches)
+        # absolute where they are here: relative ones named the report reader's
+        # working directory, not the run's
+        self.paths = {k: osp.abspath(v) if isinstance(v, str) and k != 'test_ann_file'
+                      and osp.exists(v) else v for k, v in self.paths.items()}
         self.data = CachedTestSet(self.cfg, with_hr=self.has_teacher, max_batches=max_batches)
         if self.data.note:
             self.notes.append(self.data.note)
@@ -625,6 +630,7 @@ class FlopsAccuracyEvaluator:
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
             inputs=self.paths,
+            environment=run_environment(),
             notes=self.notes,
         )
 

@@ -111,9 +111,32 @@ def markdown_report(report: dict) -> str:
     if options:  # the reread cascade, say: what the figures were read with
         lines.append('* Config overrides (`--cfg-options`): ' + ' '.join(
             f'`{k}={v}`' for k, v in options.items()))
+    lines += _provenance(report)
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
+
+
+def _provenance(report: dict) -> list:
+    """Which config, checkpoints and test set the figures are of, and the
+    run's code and libraries: report.md said none of it (report.json had
+    the paths only)."""
+    inputs, env = report.get('inputs') or {}, report.get('environment') or {}
+    named = [('config', 'config'), ('checkpoint', 'checkpoint'),
+             ('teacher checkpoint', 'teacher_checkpoint'),
+             ('baseline checkpoint', 'baseline_checkpoint'),
+             ('baseline config', 'baseline_config'),
+             ('test set', 'test_ann_file')]
+    lines = [f'* {what}: `{inputs[key]}`' + (
+        f" (below `{inputs['test_data_root']}`)" if key == 'test_ann_file'
+        and inputs.get('test_data_root') else '')
+        for what, key in named if inputs.get(key)]
+    if env:
+        commit = f", commit {env['commit']}" if env.get('commit') else ''
+        lines.append(f"* made {env.get('created')} by DLD {env.get('dld')}{commit}, torch "
+                     f"{env.get('torch')}, Python {env.get('python')}, {env.get('threads')} "
+                     f"thread(s) on {env.get('processor')}")
+    return ['', '## Inputs', ''] + lines if lines else []
 
 
 def _baseline_name(report: dict) -> str:

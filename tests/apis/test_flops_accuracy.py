@@ -74,6 +74,14 @@ def test_every_report_file_is_written_and_parses(report):
     assert [r['method'] for r in rows] == [r['method'] for r in rep['methods']]
     md = open(paths['report.md']).read()
     assert 'fused multiply-add' in md and '| method' in md and 'pareto.png' in md
+    # which config, checkpoint and test set, made how (report.md named none of it)
+    import os.path as osp
+    assert rep['inputs']['config'] == osp.abspath(rep['inputs']['config'])
+    assert f"* config: `{rep['inputs']['config']}`" in md
+    assert f"* checkpoint: `{rep['inputs']['checkpoint']}`" in md and '* test set: `' in md
+    env = rep['environment']
+    assert env['torch'] == torch.__version__ and env['threads'] == torch.get_num_threads()
+    assert f"by DLD {env['dld']}" in md and f"torch {env['torch']}" in md
     for png in ('pareto.png', 'scales.png'):
         with open(paths[png], 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'

@@ -1,0 +1,36 @@
+"""What produced a report: when, with which code and libraries, on what."""
+import datetime
+import os.path as osp
+import platform
+import subprocess
+from typing import Optional
+
+
+def code_commit() -> Optional[str]:
+    """The git commit DLD was run from (``+`` where files were changed since),
+    None outside a git checkout (an installed copy)."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    try:
+        commit = subprocess.run(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD'],
+                                capture_output=True, text=True, timeout=10)
+        if commit.returncode:
+            return None
+        changed = subprocess.run(['git', '-C', root, 'status', '--porcelain',
+                                  '--untracked-files=no'],
+                                 capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit.stdout.strip() + ('+' if changed.stdout.strip() else '')
+
+
+def run_environment() -> dict:
+    """``created`` (UTC), ``dld`` version and ``commit``, ``torch`` and
+    ``python`` versions, ``threads`` (torch's), ``processor``: enough to
+    tell two reports' runs apart, and to rerun one."""
+    import torch
+
+    import dld
+    return dict(created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec='seconds'), dld=dld.__version__, commit=code_commit(),
+        torch=torch.__version__, python=platform.python_version(),
+        threads=torch.get_num_threads(), processor=platform.processor() or platform.machine())
