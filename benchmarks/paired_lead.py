@@ -27,6 +27,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this chec
 from numeric_options import at_least, positive  # noqa: E402
 from script_exit import json_file, run_script  # noqa: E402
 
+from dld.cli_options import ConfigOptionsAction  # noqa: E402
+
 
 def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray,
                 resamples: int = 2000, seed: int = 0, level: float = 0.95) -> Dict[str, float]:
@@ -44,10 +46,16 @@ def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray
 
 def read_both(config: str, checkpoint: str, baseline_checkpoint: str,
               baseline_config: Optional[str], scales: Optional[Sequence[float]],
-              device: str = 'cpu', max_batches: Optional[int] = None) -> dict:
+              device: str = 'cpu', max_batches: Optional[int] = None,
+              cfg_options: Optional[dict] = None) -> dict:
     """Per test image and scale, whether each student reads the plate right (as
-    ``tools/flops_accuracy.py`` reads it), and each image's track."""
+    ``tools/flops_accuracy.py`` reads it), and each image's track.
+    ``cfg_options``: changes to the DLD config (another test set, say), as
+    ``--cfg-options`` makes them."""
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
+    if cfg_options:
+        from dld.apis.model_loading import load_config
+        config = load_config(config, cfg_options)
     evaluator = FlopsAccuracyEvaluator(
         config, checkpoint, baseline_checkpoint=baseline_checkpoint,
         baseline_config=baseline_config, scales=scales, device=device,
@@ -86,9 +94,12 @@ def main(argv=None) -> int:
     parser.add_argument('--json', type=json_file, help='also write the rows here')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda' (default: %(default)s)")
     parser.add_argument('--max-batches', type=at_least(1), help='read only the first N batches')
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
+                        help='override settings of the DLD config, as in tools/train.py (e.g. '
+                        'test_dataloader.dataset.ann_file=val.txt: another split)')
     args = parser.parse_args(argv)
     read = read_both(args.config, args.checkpoint, args.baseline_ckpt, args.baseline_config,
-                     args.scales, args.device, args.max_batches)
+                     args.scales, args.device, args.max_batches, args.cfg_options)
     rows = [dict(scale=s, **paired_lead(read['right']['dld'][s], read['right']['nokd'][s],
                                         read['tracks'], args.resamples))
             for s in read['scales']]
@@ -102,7 +113,7 @@ def main(argv=None) -> int:
             rows=rows, max_batches=args.max_batches, config=args.config,
             checkpoint=args.checkpoint, baseline_ckpt=args.baseline_ckpt,
             baseline_config=args.baseline_config, baseline_name=args.baseline_name,
-            resamples=args.resamples), indent=1)
+            resamples=args.resamples, cfg_options=dict(args.cfg_options or {})), indent=1)
     return 0
 
 

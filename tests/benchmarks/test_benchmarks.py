@@ -1682,6 +1682,18 @@ def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
     # which models and settings made the figures (the file held the rows alone)
     assert (res['checkpoint'], res['baseline_ckpt'], res['baseline_name'], res['resamples']) \
         == (run['student'], run['baseline'], 'no-KD', 20)
+    # another test set through --cfg-options, as the other report tools take it
+    lines = open(osp.join(run['data'], 'test.txt')).read().splitlines()[:2]
+    subset = tmp_path / 'two_tracks.txt'
+    subset.write_text(''.join(f'{line}\n' for line in lines))  # read below its data_root
+    assert _load('paired_lead').main([run['config'], run['student'], '--baseline-ckpt',
+                                      run['baseline'], '--baseline-config',
+                                      run['baseline_config'], '--scales', '1.0',
+                                      '--resamples', '20', '--json', str(out), '--cfg-options',
+                                      f'test_dataloader.dataset.ann_file={subset}']) == 0
+    res = json.loads(out.read_text())
+    assert res['rows'][0]['tracks'] == 2 and res['cfg_options'] == {
+        'test_dataloader.dataset.ann_file': str(subset)}
 
 
 def test_joint_decoding_warns_of_a_scale_without_its_own_statistics(capsys):
