@@ -42,8 +42,8 @@ from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
 from dld.utils.error_lines import first_lines
-from dld.utils.run_environment import run_environment
 from dld.utils.precision import autocast_to, resolve_amp
+from dld.utils.run_environment import run_environment
 
 from .model_loading import (
     CheckpointMismatchError,

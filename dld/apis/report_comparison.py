@@ -1,0 +1,212 @@
+"""Several FLOPs / accuracy reports side by side: seeds, gammas, variants.
+
+Each ``tools/flops_accuracy.py`` report is one run's; a paper's table is
+several runs' (training seeds: mean and spread; a sweep: one column each).
+This reads their ``report.json`` files, keeps the methods every report has,
+and gives per method each run's figures, their mean and sample standard
+deviation, in one long table (a row per run and method) for other tools.
+"""
+import json
+import math
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+#: The figures of a report row compared across runs.
+FIGURES = ('accuracy', 'char_accuracy', 'track_accuracy', 'gflops')
+
+
+class ReportComparisonError(ValueError):
+    """Reports that cannot be compared (one unreadable, none in common)."""
+
+
+def read_report(path: str) -> dict:
+    """The ``report.json`` at ``path`` (the file, or the report's folder)."""
+    file = osp.join(path, 'report.json') if osp.isdir(path) else path
+    try:
+        with open(file, encoding='utf-8') as f:
+            report = json.load(f)
+    except OSError as err:
+        raise ReportComparisonError(f'{file}: {err.strerror} (a report.json of '
+                                    'tools/flops_accuracy.py, or its folder)') from None
+    except json.JSONDecodeError as err:
+        raise ReportComparisonError(f'{file}: not valid JSON ({err})') from None
+    if not isinstance(report, dict) or not isinstance(report.get('methods'), list):
+        raise ReportComparisonError(f'{file}: no methods: not a report.json of '
+                                    'tools/flops_accuracy.py')
+    return report
+
+
+def run_names(paths: Sequence[str]) -> List[str]:
+    """A short name per report: the shortest trailing folder parts (a report
+    folder is named for its run: ``seed1/report_lr``) that tell them apart."""
+    parts = [osp.normpath(osp.dirname(p) if p.endswith('.json') else p).split(osp.sep)
+             for p in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        names = ['/'.join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [f'{i + 1}' for i in range(len(paths))]
+
+
+def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Optional[float]]:
+    known = [v for v in values if v is not None]
+    if len(known) < len(values) or not known:
+        return dict(mean=None, std=None)
+    mean = sum(known) / len(known)
+    std = (math.sqrt(sum((v - mean) ** 2 for v in known) / (len(known) - 1))
+           if len(known) > 1 else None)
+    return dict(mean=mean, std=std)
+
+
+def compare_reports(reports: Sequence[dict], names: Sequence[str]) -> dict:
+    """``methods``: per method every report has, in the first report's order,
+    its ``name``, ``scale`` and for each figure of :data:`FIGURES` the runs'
+    values, their ``mean`` and sample ``std`` (None for one run or a figure a
+    run lacks); ``rows``: one per run and method (``run`` first), the long
+    table; ``left_out``: the methods some report lacks; ``notes``: what
+    differs between the reports that the figures depend on (the test set,
+    the number of images, a quick look)."""
+    if len(reports) != len(names) or not reports:
+        raise ReportComparisonError('give one name per report, and at least one report')
+    by_run = [{r['method']: r for r in rep['methods']} for rep in reports]
+    common = [m for m in by_run[0] if all(m in runs for runs in by_run[1:])]
+    if not common:
+        raise ReportComparisonError('the reports have no method in common')
+    every = {m for runs in by_run for m in runs}
+    methods, rows = [], []
+    for method in common:
+        first = by_run[0][method]
+        entry = dict(method=method, name=first.get('name', method), scale=first.get('scale'))
+        for figure in FIGURES:
+            values = [runs[method].get(figure) for runs in by_run]
+            entry[figure] = dict(values=values, **_mean_std(values))
+        methods.append(entry)
+        rows += [dict(run=name, method=method, name=runs[method].get('name', method),
+                      scale=runs[method].get('scale'),
+                      **{f: runs[method].get(f) for f in FIGURES},
+                      num_images=rep.get('num_images'))
+                 for name, runs, rep in zip(names, by_run, reports)]
+    return dict(runs=list(names), methods=methods, rows=rows,
+                left_out=sorted(every - set(common)), notes=_differences(reports, names))
+
+
+def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
+    notes = []
+
+    def differ(what: str, values: list) -> None:
+        if len({json.dumps(v, sort_keys=True) for v in values}) > 1:
+            notes.append(f'the reports differ in {what}: ' + ', '.join(
+                f'{n} {v}' for n, v in zip(names, values)))
+
+    inputs = [rep.get('inputs') or {} for rep in reports]
+    differ('their test set', [f"{i.get('test_data_root')}/{i.get('test_ann_file')}"
+                              for i in inputs])
+    differ('their number of test images', [rep.get('num_images') for rep in reports])
+    quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
+    if quick:
+        notes.append(f"{', '.join(quick)}: a quick look over the first test batches "
+                     '(--max-batches), not the test set')
+    return notes
+
+
+def _pct(value: Optional[float]) -> str:
+    return '-' if value is None else f'{100 * value:.2f}'
+
+
+def markdown_comparison(comparison: dict) -> str:
+    """The table a paper quotes: per method, each run's plate accuracy and,
+    over two or more runs, mean ± std of plate accuracy and GFLOPs."""
+    from tabulate import tabulate
+    runs = comparison['runs']
+    several = len(runs) > 1
+    headers = ['method', 'scale'] + [f'{r} (%)' for r in runs]
+    headers += ['mean ± std (%)', 'GFLOPs mean ± std'] if several else ['GFLOPs']
+    table = []
+    for m in comparison['methods']:
+        acc, gflops = m['accuracy'], m['gflops']
+        row = [m['name'], '-' if m['scale'] is None else f"{m['scale']:g}"]
+        row += [_pct(v) for v in acc['values']]
+        if several:
+            row.append('-' if acc['mean'] is None else
+                       f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f}")
+            row.append('-' if gflops['mean'] is None else
+                       f"{gflops['mean']:.4f} ± {gflops['std']:.4f}")
+        else:
+            row.append('-' if gflops['mean'] is None else f"{gflops['mean']:.4f}")
+        table.append(row)
+    lines = ['# Reports compared', '',
+             f"{len(runs)} report(s): {', '.join(runs)}. Plate accuracy per run; std is the "
+             'sample standard deviation over the runs.', '',
+             tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)]
+    if comparison['left_out']:
+        lines += ['', f"Left out (not in every report): {', '.join(comparison['left_out'])}."]
+    if comparison['notes']:
+        lines += ['', '## Notes', ''] + [f'* {n}' for n in comparison['notes']]
+    return '\n'.join(lines) + '\n'
+
+
+def plot_comparison(comparison: dict, path: str) -> None:
+    """Plate accuracy against mean GFLOPs, every run's points of each
+    method, one marker per run: how far the runs spread."""
+    from .report_writing import _plt
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=120)
+    markers = 'os^vD<>ph*'
+    for i, run in enumerate(comparison['runs']):
+        points = [r for r in comparison['rows'] if r['run'] == run
+                  and r['accuracy'] is not None and r['gflops'] is not None]
+        ax.scatter([r['gflops'] for r in points], [100 * r['accuracy'] for r in points],
+                   marker=markers[i % len(markers)], s=28, alpha=0.75, label=run)
+    means = [m for m in comparison['methods']
+             if m['accuracy']['mean'] is not None and m['gflops']['mean'] is not None]
+    if len(comparison['runs']) > 1 and means:  # each method's mean, named
+        ax.scatter([m['gflops']['mean'] for m in means],
+                   [100 * m['accuracy']['mean'] for m in means], marker='+', s=60,
+                   color='black', label='mean over the reports')
+        for m in means:
+            ax.annotate(m['name'], (m['gflops']['mean'], 100 * m['accuracy']['mean']),
+                        fontsize=6, xytext=(4, 3), textcoords='offset points')
+    ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
+    ax.set_ylabel('plate accuracy (%)')
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title='report', title_fontsize=8)
+    ax.set_title(f"{len(comparison['runs'])} report(s): each method's point in every run")
+    fig.tight_layout()
+    fig.savefig(path, format='png')
+    plt.close(fig)
+
+
+#: The long table's columns: one row per run and method.
+CSV_COLUMNS = ('run', 'method', 'name', 'scale', *FIGURES, 'num_images')
+
+
+def write_comparison(comparison: dict, out_dir: str) -> Dict[str, str]:
+    """``compare.md``, ``compare.csv`` (the long table), ``compare.png`` and
+    ``compare.json`` in ``out_dir``, each through a temporary name and
+    renamed into place once all are made, ``compare.json`` last."""
+    import csv
+    import os
+    os.makedirs(out_dir, exist_ok=True)
+    names = ('compare.md', 'compare.csv', 'compare.png', 'compare.json')
+    paths = {name: osp.join(out_dir, name) for name in names}
+    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
+    try:
+        with open(tmp['compare.md'], 'w', encoding='utf-8') as f:
+            f.write(markdown_comparison(comparison))
+        with open(tmp['compare.csv'], 'w', encoding='utf-8', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            for row in comparison['rows']:
+                writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+        plot_comparison(comparison, tmp['compare.png'])
+        with open(tmp['compare.json'], 'w', encoding='utf-8') as f:
+            json.dump(comparison, f, indent=2, ensure_ascii=False)
+            f.write('\n')
+    except BaseException:
+        for path in tmp.values():
+            if osp.exists(path):
+                os.remove(path)
+        raise
+    for name in names:
+        os.replace(tmp[name], paths[name])
+    return paths

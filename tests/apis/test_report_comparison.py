@@ -1,0 +1,94 @@
+"""Several reports side by side: per method each run's figures, mean and spread."""
+import csv
+import json
+
+import pytest
+from repo_scripts import load_script
+
+from dld.apis.report_comparison import (
+    ReportComparisonError,
+    compare_reports,
+    markdown_comparison,
+    read_report,
+    run_names,
+)
+
+
+def _report(acc_selector, gflops_selector, acc_at_1=0.5, teacher=True, images=100, **inputs):
+    methods = ([dict(method='teacher_hr', name='Teacher on HR', scale=1.0, accuracy=0.9,
+                     char_accuracy=0.95, track_accuracy=None, gflops=0.3)] if teacher else [])
+    methods += [dict(method='dld@1', name='DLD student @1', scale=1.0, accuracy=acc_at_1,
+                     char_accuracy=0.8, track_accuracy=0.6, gflops=0.3),
+                dict(method='dld_selector', name='DLD + selector', scale=None,
+                     accuracy=acc_selector, char_accuracy=0.7, track_accuracy=None,
+                     gflops=gflops_selector)]
+    return dict(methods=methods, num_images=images,
+                inputs=dict(dict(test_data_root='data', test_ann_file='test.txt'), **inputs))
+
+
+def test_each_method_gets_every_runs_figures_their_mean_and_sample_std():
+    c = compare_reports([_report(0.6, 0.10), _report(0.7, 0.12), _report(0.8, 0.14)],
+                        ['seed1', 'seed2', 'seed3'])
+    sel = {m['method']: m for m in c['methods']}['dld_selector']
+    assert sel['accuracy']['values'] == [0.6, 0.7, 0.8]
+    assert sel['accuracy']['mean'] == pytest.approx(0.7)
+    assert sel['accuracy']['std'] == pytest.approx(0.1)  # sample std (n - 1)
+    assert sel['gflops']['mean'] == pytest.approx(0.12)
+    assert sel['track_accuracy']['mean'] is None  # a figure the runs lack
+    # the long table: one row per run and method
+    assert len(c['rows']) == 3 * 3 and {r['run'] for r in c['rows']} == {'seed1', 'seed2',
+                                                                          'seed3'}
+    assert c['notes'] == [] and c['left_out'] == []
+    md = markdown_comparison(c)
+    assert '| DLD + selector' in md and '70.00 ± 10.00' in md and '0.1200 ± 0.0200' in md
+
+
+def test_methods_some_report_lacks_are_left_out_and_differences_are_said():
+    c = compare_reports([_report(0.6, 0.1), _report(0.7, 0.1, teacher=False, images=16,
+                                                     max_batches=1, test_ann_file='val.txt')],
+                        ['a', 'b'])
+    assert [m['method'] for m in c['methods']] == ['dld@1', 'dld_selector']
+    assert c['left_out'] == ['teacher_hr']
+    assert c['notes'] == ['the reports differ in their test set: a data/test.txt, b data/val.txt',
+                          'the reports differ in their number of test images: a 100, b 16',
+                          'b: a quick look over the first test batches (--max-batches), not '
+                          'the test set']
+    with pytest.raises(ReportComparisonError, match='no method in common'):
+        compare_reports([_report(0.6, 0.1), dict(methods=[])], ['a', 'b'])
+
+
+def test_run_names_are_the_shortest_trailing_folders_that_tell_them_apart():
+    assert run_names(['w/seed1/report_lr/report.json', 'w/seed2/report_lr']) == \
+        ['seed1/report_lr', 'seed2/report_lr']
+    assert run_names(['a/gamma0.1', 'a/gamma0.3/report.json']) == ['gamma0.1', 'gamma0.3']
+
+
+def test_a_file_that_is_no_report_is_named(tmp_path):
+    (tmp_path / 'x.json').write_text('{"rows": []}')
+    with pytest.raises(ReportComparisonError, match=r'x\.json: no methods: not a report\.json'):
+        read_report(str(tmp_path / 'x.json'))
+    with pytest.raises(ReportComparisonError, match=r'gone[/\\]report\.json: No such file'):
+        read_report(str(tmp_path / 'gone' / 'report.json'))
+
+
+def test_the_tool_prints_the_table_and_writes_the_long_csv(tmp_path, capsys):
+    for name, acc in (('seed1', 0.6), ('seed2', 0.8)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'report.json').write_text(json.dumps(_report(acc, 0.1)))
+    tool = load_script('tools/analysis/compare_reports.py')
+    out = tmp_path / 'cmp'
+    assert tool.main([str(tmp_path / 'seed1'), str(tmp_path / 'seed2'), '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert '| seed1 (%)' in printed and '70.00 ± 14.14' in printed
+    with open(out / 'compare.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert [(r['run'], r['method']) for r in rows[:3]] == [
+        ('seed1', 'teacher_hr'), ('seed2', 'teacher_hr'), ('seed1', 'dld@1')]
+    with open(out / 'compare.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert json.loads((out / 'compare.json').read_text())['runs'] == ['seed1', 'seed2']
+    # a bad report: one line, status 2
+    assert tool.main([str(tmp_path / 'seed1'), str(tmp_path / 'nope')]) == 2
+    assert capsys.readouterr().err.startswith('compare_reports.py: ')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['a', 'b', '--names', 'x'])

@@ -1,0 +1,61 @@
+"""Several FLOPs / accuracy reports side by side: training seeds, gammas, variants.
+
+    python tools/analysis/compare_reports.py REPORT [REPORT ...] [--names N ...]
+        [--out DIR]
+
+Each REPORT is a ``report.json`` of ``tools/flops_accuracy.py`` or its
+folder. Prints, per method every report has, each run's plate accuracy and,
+over two or more runs, the mean ± sample standard deviation of the plate
+accuracy and of the GFLOPs per image, and says where the reports differ in
+what the figures depend on (the test set, its size, a ``--max-batches``
+quick look). With ``--out DIR``: ``compare.md`` (that table),
+``compare.csv`` (one row per run and method: the long table, for your own
+plots), ``compare.png`` (plate accuracy against GFLOPs, each run's points)
+and ``compare.json``.
+"""
+import argparse
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('reports', nargs='+',
+                        help="report.json files of tools/flops_accuracy.py, or their folders")
+    parser.add_argument('--names', nargs='+',
+                        help="one name per report (default: the shortest trailing folder "
+                        "names that tell them apart, e.g. seed1/report_lr)")
+    parser.add_argument('--out', help='write compare.md, .csv, .png and .json into this folder')
+    args = parser.parse_args(argv)
+    if args.names and len(args.names) != len(args.reports):
+        parser.error(f'--names gives {len(args.names)} name(s) for {len(args.reports)} '
+                     'report(s): one each')
+    if args.names and len(set(args.names)) != len(args.names):
+        parser.error('--names: each report needs its own name')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from dld.apis.report_comparison import (
+        ReportComparisonError,
+        compare_reports,
+        markdown_comparison,
+        read_report,
+        run_names,
+        write_comparison,
+    )
+    try:
+        reports = [read_report(p) for p in args.reports]
+        comparison = compare_reports(reports, args.names or run_names(args.reports))
+    except ReportComparisonError as err:
+        print(f'compare_reports.py: {err}', file=sys.stderr)
+        return 2
+    print(markdown_comparison(comparison), end='')
+    if args.out:
+        paths = write_comparison(comparison, args.out)
+        print(f"\nWritten: {', '.join(paths.values())}")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
