@@ -5,6 +5,7 @@ thousand should cost one error record, not the batch. Everything here either
 returns a ``(H, W, C)`` uint8 image in the channel layout the test pipeline
 expects, or raises :class:`ImageInputError` with a message a user can act on.
 """
+import glob
 import os.path as osp
 from typing import Optional
 
@@ -70,6 +71,11 @@ def read_image_file(path: str, color_type: str = 'color',
             raise ImageInputError(path, f'no such file, but {head} is one: a label after a '
                                   'space? A label file puts a TAB between the image paths '
                                   'and the label')
+        if glob.has_magic(path):  # quoted, a pattern reaches us as a name
+            matches = len(glob.glob(path))
+            raise ImageInputError(path, f'no such file or folder; as a pattern it matches '
+                                  f'{matches} file(s), which a shell expands when the '
+                                  'pattern is not quoted (or give their folder)')
         raise ImageInputError(path, 'no such file or folder')
     if osp.isdir(path):
         raise ImageInputError(path, 'is a folder, not an image')

@@ -240,6 +240,18 @@ def test_a_label_after_a_space_is_pointed_out(tmp_path):
         read_image_file(str(tmp_path / 'b.png AB12'))
 
 
+def test_a_quoted_pattern_says_it_is_one_and_what_it_matches(tmp_path):
+    """infer.py "plates/*/lr 1.jpg" (quoted: the shell passed it on as a name)
+    said only 'no such file or folder'."""
+    import cv2
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / 'lr 1.png'), np.zeros((8, 24, 3), np.uint8))
+    with pytest.raises(ImageInputError, match=r'as a pattern it matches 2 file\(s\), which a '
+                                              r'shell expands when the pattern is not quoted'):
+        read_image_file(str(tmp_path / '*' / 'lr 1.png'))
+
+
 # ---------------------------------------------------------------- arrays of other kinds
 @pytest.mark.parametrize('dtype', [np.int8, np.int16, np.int32, np.int64, np.uint32])
 def test_other_integer_arrays_of_8_bit_values_are_taken_as_they_are(dtype):
