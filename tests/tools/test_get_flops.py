@@ -43,6 +43,19 @@ def test_table_has_one_row_per_candidate_scale(tiny_config, capsys):
     assert 'selector' in out and 'fused multiply-add' in out and 'parameters' in out
 
 
+def test_a_model_without_a_selector_has_no_selector_column_or_count(tmp_path, capsys):
+    """A fixed-scale model showed a column of dashes and 'selector 0.0 K'."""
+    path = tmp_path / 'fixed.py'
+    path.write_text(TINY_DLD.replace("scales=(1.0, 0.5, 0.3), selector=dict(type="
+                                     "'ResolutionSelector', channels=(4, 8)),",
+                                     'selector=None, fixed_scale=0.5,').replace(
+        "losses=dict(selector=dict(type='ResolutionSelectorLoss'))", 'losses=dict()'))
+    assert _tool().main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert '+ selector' not in out and 'selector 0.0 K' not in out
+    assert 'selector: none (every image is read at the fixed scale)' in out
+
+
 def test_json_flops_shrink_with_scale_and_include_the_selector(tiny_config, capsys):
     _tool().main([tiny_config, '--json'])
     table = json.loads(capsys.readouterr().out)

@@ -130,17 +130,19 @@ def main(argv=None) -> int:
         return 0
     from tabulate import tabulate
     dld = table['model'] in ('DLDDistiller', 'dld.DLDDistiller')
+    # a DLD model without a selector (fixed_scale): no column of dashes, no 0 K selector
+    selector = dld and bool(table['params'].get('selector'))
     who = 'student' if dld else 'model'
     ref = 'teacher at full resolution' if dld else 'the model at scale 1'
     headers = ['scale', 'input (HxW)', f'{who} GFLOPs']
-    headers += ['+ selector GFLOPs'] if dld else []
+    headers += ['+ selector GFLOPs'] if selector else []
     headers += [f'vs {ref}']
     rows = []
     for r in table['scales']:
         row = [f"{r['scale']:g}", f"{r['input_size'][0]}x{r['input_size'][1]}",
                f"{r['gflops']:.4f}"]
         row += [f"{r['gflops_with_selector']:.4f}" if r['gflops_with_selector'] else '-'] \
-            if dld else []
+            if selector else []
         row += [f"{100 * r['relative_to_full']:.1f}%"]
         rows.append(row)
     print(tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True))
@@ -149,9 +151,12 @@ def main(argv=None) -> int:
     print(f"{'teacher' if dld else 'model'} at full resolution "
           f"({table['base_size'][0]}x{table['base_size'][1]}, greedy): "
           f"{table['reference_gflops']:.4f} GFLOPs")
-    if dld:
+    if selector:
         print(f"selector: {table['selector_gflops']:.6f} GFLOPs")
-    print('parameters: ' + ', '.join(f'{k} {_params(v)}' for k, v in table['params'].items()))
+    elif dld:
+        print('selector: none (every image is read at the fixed scale)')
+    print('parameters: ' + ', '.join(f'{k} {_params(v)}' for k, v in table['params'].items()
+                                     if selector or k != 'selector'))
     print(table['convention'])
     return 0
 
