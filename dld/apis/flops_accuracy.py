@@ -309,6 +309,12 @@ class FlopsAccuracyEvaluator:
         self.data = CachedTestSet(self.cfg, with_hr=self.has_teacher, max_batches=max_batches)
         if self.data.note:
             self.notes.append(self.data.note)
+        if self.data.num_images < FEW_IMAGES:
+            self.notes.append(
+                f'{self.data.num_images} test images: one image is '
+                f'{100 / max(self.data.num_images, 1):.2g} pt of accuracy, so differences of '
+                'a few points between rows are within chance; benchmarks/paired_lead.py and '
+                'tools/analysis/analyze_readings.py A B give intervals')
         if max_batches is not None:
             self.notes.append(
                 f'only the first {max_batches} test batch(es) read ({self.data.num_images} '
@@ -634,6 +640,9 @@ class FlopsAccuracyEvaluator:
             notes=self.notes,
         )
 
+
+#: Below this many test images a report says its differences are within chance.
+FEW_IMAGES = 100
 
 #: The rows whose scale is chosen per image, counted in ``scale_histogram``.
 HISTOGRAM_METHODS = ('dld_selector', 'dld_reread', 'oracle', 'oracle_matched',
