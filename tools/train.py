@@ -226,8 +226,13 @@ def stop_line(runner: Runner, name: str) -> str:
     the loader's workers stopped); it died at once, saying nothing, its
     workers left running."""
     last = runner.message_hub.get_info('last_ckpt')
-    where = (f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
-             if isinstance(runner._train_loop, BaseLoop) else 'before training')
+    if not isinstance(runner._train_loop, BaseLoop):
+        where = 'before training'
+    elif runner.message_hub.get_info('loop_stage') == 'val':
+        # the epoch counter has moved on already: the epoch it validates is the last
+        where = f'while validating epoch {runner.epoch}'
+    else:
+        where = f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
     return (f'train.py: stopped by {said(name)} {where}; '
             + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
 

@@ -592,6 +592,25 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
     assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
 
 
+def test_a_stop_while_validating_names_the_epoch_validated(train_tool):
+    """It said 'at epoch 2, iteration 11' of a run stopped while validating
+    epoch 1 (the epoch counter moves on before validation)."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.runner import EpochBasedTrainLoop
+    hub = MessageHub.get_instance('stop-line-check')
+    hub.update_info('last_ckpt', '/w/epoch_1.pth')
+    runner = SimpleNamespace(message_hub=hub, epoch=1, iter=10,
+                             _train_loop=object.__new__(EpochBasedTrainLoop))
+    hub.update_info('loop_stage', 'val')
+    assert train_tool.stop_line(runner, 'SIGTERM') == (
+        'train.py: stopped by SIGTERM while validating epoch 1; --resume continues from '
+        '/w/epoch_1.pth.')
+    hub.update_info('loop_stage', 'train')
+    assert 'at epoch 2, iteration 11;' in train_tool.stop_line(runner, 'SIGTERM')
+
+
 @HOOKS.register_module(force=True)
 class SigtermToWorkersAtHook(Hook):
     """A SIGTERM to the process group as the data loader's workers see it:
