@@ -538,8 +538,8 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
     assert not said
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}', *EXACT])  # finished: nothing to do
-    assert said == ['Resumed at epoch 3, the last of train_cfg.max_epochs=3: nothing is left '
-                    'to train. To train longer, start a new schedule from its weights '
+    assert said == ['Resumed after epoch 3, and train_cfg.max_epochs=3 ends the run there: '
+                    'nothing is left to train. To train longer, start a new schedule from its weights '
                     '(load_from=CHECKPOINT in a new work dir, without --resume).']
     said.clear()
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',

@@ -65,8 +65,10 @@ class ResumedScheduleCheckHook(Hook):
         check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
             # --resume of a finished run trained nothing and said nothing
-            print_log(f'Resumed at epoch {runner.epoch}, the last of train_cfg.max_epochs='
-                      f'{runner.max_epochs}: nothing is left to train. To train longer, start '
+            ends = 'there' if runner.epoch == runner.max_epochs else 'before it'
+            print_log(f'Resumed after epoch {runner.epoch}, and train_cfg.max_epochs='
+                      f'{runner.max_epochs} ends the run {ends}: nothing is left to train. '
+                      'To train longer, start '
                       'a new schedule from its weights (load_from=CHECKPOINT in a new work '
                       'dir, without --resume).', logger='current', level=logging.WARNING)
             return
