@@ -52,11 +52,14 @@ def quick_look(report: Optional[dict], path: str) -> Optional[dict]:
     batches of the test split, a quick look that no target is judged on
     (one of 16 images was called met). Said on stderr; None then, so its
     targets are "not measured"."""
-    if not report or (report.get('inputs') or {}).get('max_batches') is None:
+    # a report's under its inputs, paired_lead.py's JSON at its top
+    batches = (report or {}).get('max_batches', ((report or {}).get('inputs') or {}).get(
+        'max_batches'))
+    if not report or batches is None:
         return report
-    print(f"{path}: a quick look over the first {report['inputs']['max_batches']} test "
-          f"batch(es) ({report.get('num_images')} images, --max-batches), not judged; "
-          'rerun flops_accuracy.py without --max-batches', file=sys.stderr)
+    images = f" ({report['num_images']} images)" if report.get('num_images') else ''
+    print(f'{path}: a quick look over the first {batches} test batch(es){images}, '
+          '--max-batches: not judged; rerun its step without --max-batches', file=sys.stderr)
     return None
 
 
@@ -335,13 +338,14 @@ MADE_BY = {
 
 def not_measured(work: str, name: str, *targets: Tuple[str, str, bool]) -> List[list]:
     """A row for each ``(target, goal, judged)`` that the input ``name`` (of
-    ``MADE_BY``), missing from ``work``, would have given: it names the file
-    and the step that writes it."""
+    ``MADE_BY``) would have given where it is missing from ``work`` (naming
+    the file and the step that writes it) or a quick look (``--max-batches``:
+    saying so)."""
     # the schedule's command for this work dir: it writes the default one otherwise
     elsewhere = '' if osp.abspath(work) == DEFAULT_WORK_DIR else f' (with --work-dir {work})'
     path = osp.join(work, name)
     why = (f'not measured: {path} reads the first test batches only (--max-batches); '
-           'rerun flops_accuracy.py without it' if osp.exists(path) else
+           'rerun its step without it' if osp.exists(path) else
            f'not measured: no {path}; {MADE_BY[name]}{elsewhere}')
     return [[target, goal, why, False if judged else None] for target, goal, judged in targets]
 
@@ -389,7 +393,7 @@ def main(argv=None) -> int:
         parser.error(f'{work}: no such directory; run benchmarks/full_schedule.py first')
     found = {name: _load(osp.join(work, name)) for name in MADE_BY}
     found.update({name: quick_look(found[name], osp.join(work, name)) for name in found
-                  if name.endswith('report.json')})
+                  if name.endswith('report.json') or name.startswith('paired_lead')})
     rep_lr = found['report_lr/report.json']
     rows = judged(work, found, 'report_hr/report.json', efficiency, (*EFFICIENCY, True))
     rows += judged(work, found, 'report_lr/report.json', lr_recovery, (*LR_LEAD, True))
@@ -403,8 +407,10 @@ def main(argv=None) -> int:
     control_rep = quick_look(_load(control), control) if osp.exists(control) else None
     if rep_lr and control_rep:  # optional: not in "all"
         rows += teacher_share(rep_lr, control_rep)
-    if osp.exists(osp.join(work, TEACHER_SHARE)):
-        rows += paired_lead(_load(osp.join(work, TEACHER_SHARE)), "the teacher's share")
+    share = osp.join(work, TEACHER_SHARE)
+    share_rep = quick_look(_load(share), share) if osp.exists(share) else None
+    if share_rep:
+        rows += paired_lead(share_rep, "the teacher's share")
     for tag, setting in (('hr', 'efficiency setting'), ('lr', 'LR setting')):
         rows += judged(work, found, f'gamma_{tag}.json',
                        lambda sweep, s=setting: operating_points(sweep, s),

@@ -266,7 +266,12 @@ def reread_options(path: str) -> list:
         return ['--cfg-options', f'model.test_cfg.reread.min_score=<from {path}>',
                 f'model.test_cfg.reread.scales=<from {path}>']
     with open(osp.join(REPO, path)) as f:
-        chosen = json.load(f)['chosen']
+        calibration = json.load(f)
+    chosen = calibration['chosen']
+    if chosen is None:  # the selector alone is best within the budget: no cascade
+        print(f"{path}: {calibration.get('advice', 'no reread setting chosen')}; the report "
+              'reads without the reread cascade', flush=True)
+        return []
     scales = ','.join(f'{s:g}' for s in chosen['scales'])
     return ['--cfg-options', f"model.test_cfg.reread.min_score={chosen['min_score']:g}",
             f'model.test_cfg.reread.scales=[{scales}]']

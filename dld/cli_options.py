@@ -17,9 +17,10 @@ class ConfigOptionsAction(DictAction):
 
     and keeping the spaces inside a value (``data_root='/data/Daten
     München/'``), which MMEngine deletes; those around an item of a list
-    go, as before. A value in quotes of its own (``"data_root='/data/plates,
-    2024/'"``: the shell keeps the inner ones) is that string as written,
-    commas and brackets included (MMEngine made it a list).
+    go, as before. A value in quotes of its own holding a comma outside
+    brackets (``"data_root='/data/plates,2024/'"``: the shell keeps the inner
+    quotes) is that string as written (MMEngine made it a list); other quoted
+    values parse as before (``'3'`` is 3, ``'(1.0,0.8)'`` a tuple).
 
     What needs the config (a misspelt key, a word given to a ``True``
     setting) is checked where the options are merged
@@ -48,8 +49,8 @@ class ConfigOptionsAction(DictAction):
         each value stripped of the spaces around it only; ``(1,2),(3,4)``
         is a list of two tuples (MMEngine recursed without end)."""
         val = val.strip()
-        if _quoted(val):  # a string as written: its commas and brackets are its own
-            return val[1:-1]
+        if _quoted(val) and ',' in val and not _wrapped(val[1:-1].strip()):
+            return val[1:-1]  # a string as written, its commas its own
         val = val.strip('\'"')
         wrapped = _wrapped(val)
         commas = _top_level_commas(val)
@@ -61,7 +62,16 @@ class ConfigOptionsAction(DictAction):
         if items and not items[-1].strip():
             items.pop()  # '[a, b,]', '()': no item after the last comma
         parsed = [ConfigOptionsAction._parse_iterable(item) for item in items]
-        return tuple(parsed) if wrapped and val[0] == '(' else parsed
+        if wrapped:
+            return tuple(parsed) if val[0] == '(' else parsed
+        return CommaList(parsed)
+
+
+class CommaList(list):
+    """A list made by the commas of a value without brackets (``a,b``): where
+    the setting is a string, a path with a comma was meant, most likely
+    (:func:`dld.utils.config_option_keys.check_option_keys` says so); a
+    bracketed ``[a,b]`` is a list on purpose."""
 
 
 def _quoted(val: str) -> bool:

@@ -15,6 +15,7 @@ same for a given seed. Existing lists are kept unless ``--force``.
 import argparse
 import os
 import os.path as osp
+import re
 import sys
 from collections import defaultdict
 from typing import Dict, List, Tuple
@@ -54,8 +55,8 @@ def _warn_refused_tracks(data_root: str, listed: set, shown: int = 5) -> None:
     dataset = LRLPRTrackDataset(data_root=data_root, ann_file='', pipeline=[], lazy_init=True)
     listed = {osp.normpath(t) for t in listed}
 
-    def folder(err) -> str:  # said of the folder, or of its annotations.json
-        where = osp.normpath(str(err.where))
+    def folder(err) -> str:  # said of the folder, or of its annotations.json (at a line)
+        where = osp.normpath(re.sub(r':\d+$', '', str(err.where)))
         return osp.dirname(where) if osp.basename(where) == 'annotations.json' else where
 
     problems = [e for e in dataset.annotation_problems() if folder(e) in listed]
@@ -113,7 +114,6 @@ def main(argv=None) -> int:
         more = f'; and {len(unreadable) - 5} more' if len(unreadable) > 5 else ''
         print(f'split_tracks.py: left out {len(unreadable)} track folder(s) without lr-* '
               f"frames: {'; '.join(unreadable[:5])}{more}", file=sys.stderr)
-    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks})
     if not tracks:
         print(f'split_tracks.py: no track folder (one holding lr-* frames) below '
               f'{args.data_root}', file=sys.stderr)
@@ -125,6 +125,7 @@ def main(argv=None) -> int:
         print(f'split_tracks.py: {", ".join(existing)} exist(s); --force replaces them',
               file=sys.stderr)
         return 2
+    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks})
     train, val = split_tracks(tracks, args.val, args.seed)
     if not val:  # a validation set of no track fails only when training builds it
         print(f'split_tracks.py: --val {args.val:g} of {len(tracks)} track(s) holds out none '

@@ -248,7 +248,7 @@ def main(argv=None) -> dict:
         metrics['run'] = dict(
             config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
             test_data_root=test_set.get('data_root'), test_ann_file=test_set.get('ann_file'),
-            cfg_options=dict(args.cfg_options or {}), **run_environment())
+            cfg_options=dict(args.cfg_options or {}), environment=run_environment())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

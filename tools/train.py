@@ -136,18 +136,13 @@ def resume_with_saved_teacher(cfg: Config) -> None:
     to save space) goes on with the teacher its checkpoint holds, the one it
     trained with: it was refused, 'train one first', though nothing of that
     file is read on a resume."""
-    from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
-    model = cfg.get('model') or {}
-    path = model.get('teacher_ckpt') if isinstance(model, dict) else None
-    if not isinstance(path, str):
-        return
     try:
-        find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
+        check_config_teacher(cfg)
     except FileNotFoundError:
-        print_log(f'model.teacher_ckpt ({path}) is not there; the resumed checkpoint '
-                  f'({cfg.load_from}) holds the teacher the run trained with, which it goes '
-                  'on with.', logger='current', level=logging.WARNING)
-        model['teacher_ckpt'] = None
+        print_log(f'model.teacher_ckpt ({cfg.model.teacher_ckpt}) is not there; the resumed '
+                  f'checkpoint ({cfg.load_from}) holds the teacher the run trained with, which '
+                  'it goes on with.', logger='current', level=logging.WARNING)
+        cfg.model.teacher_ckpt = None
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:

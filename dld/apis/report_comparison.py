@@ -30,7 +30,9 @@ def read_report(path: str) -> dict:
                                     'tools/flops_accuracy.py, or its folder)') from None
     except json.JSONDecodeError as err:
         raise ReportComparisonError(f'{file}: not valid JSON ({err})') from None
-    if not isinstance(report, dict) or not isinstance(report.get('methods'), list):
+    methods = report.get('methods') if isinstance(report, dict) else None
+    if not isinstance(methods, list) or not all(isinstance(r, dict) and 'method' in r
+                                                for r in methods):
         raise ReportComparisonError(f'{file}: no methods: not a report.json of '
                                     'tools/flops_accuracy.py')
     return report
@@ -99,7 +101,11 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
                 f'{n} {v}' for n, v in zip(names, values)))
 
     inputs = [rep.get('inputs') or {} for rep in reports]
-    differ('their test set', [f"{i.get('test_data_root')}/{i.get('test_ann_file')}"
+    roots = [i.get('test_data_root') for i in inputs]
+    # older reports hold the root as typed: compared only where every one is absolute
+    same_root = not all(isinstance(r, str) and osp.isabs(r) for r in roots)
+    differ('their test set', [i.get('test_ann_file') if same_root else
+                              f"{i.get('test_data_root')}/{i.get('test_ann_file')}"
                               for i in inputs])
     differ('their number of test images', [rep.get('num_images') for rep in reports])
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]

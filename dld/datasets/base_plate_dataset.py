@@ -240,18 +240,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
 
     def annotation_problems(self) -> List[PlateAnnotationError]:
         """Why each track the set would refuse is refused (no label, one
-        outside the dictionary, LR and HR frames that do not pair, ...),
-        without building the set: for a tool that writes track lists
-        before any run reads them (``tools/split_tracks.py``)."""
-        problems = []
-        for rec in self.iter_tracks():
-            try:
-                if isinstance(rec, PlateAnnotationError):
-                    raise rec
-                self._validate(rec)
-            except PlateAnnotationError as err:
-                problems.append(err)
-        return problems
+        outside the dictionary, LR and HR frames that do not pair, a track
+        id or frames given twice, ...), without building the set: for a
+        tool that writes track lists before any run reads them
+        (``tools/split_tracks.py``)."""
+        return self._read_tracks(strict=False)['bad']
 
     def _check_hr_only(self, rec: TrackRecord) -> None:
         """An HR-only track is read only where HR is loaded and no LR frame
@@ -267,44 +260,16 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 "the efficiency setting's)")
 
     def load_data_list(self) -> List[dict]:
-        data_list: List[dict] = []
-        bad = self.bad_annotations = []
-        folded, first_folded = 0, []  # labels upper-cased; the first (where, as written)
-        seen: Dict[str, str] = {}  # track id -> where it was first given
-        listed: Dict[str, TrackRecord] = {}  # frame path -> the track that gave it first
-        for rec in self.iter_tracks():
-            try:
-                if isinstance(rec, PlateAnnotationError):
-                    raise rec
-                written = rec.text.strip()
-                rec = self._validate(rec)
-                if rec.track_id in seen:
-                    # Two tracks as one: their frames would be voted together,
-                    # and the track metric would refuse only after an epoch.
-                    raise PlateAnnotationError(
-                        rec.where, f'track id {rec.track_id!r} is given already by '
-                        f'{seen[rec.track_id]}; each track of a set needs its own id')
-                self._refuse_listed_frames(rec, listed)
-            except PlateAnnotationError as err:
-                if self.strict:
-                    raise
-                if isinstance(rec, TrackRecord):  # read, then refused
-                    err.track_id = rec.track_id
-                bad.append(err)
-                continue
-            seen[rec.track_id] = rec.where
-            listed.update((p, rec) for p in self._frame_paths(rec))
-            if rec.text != written:
-                folded += 1
-                if len(first_folded) < 3:
-                    first_folded.append((rec.where, written))
-            data_list.extend(self._expand_frames(rec))
+        read = self._read_tracks(self.strict)
+        data_list, bad = read['data_list'], read['bad']
+        self.bad_annotations = bad
         self.num_bad_annotations = len(bad)
-        self._say_case_folded(folded, first_folded)
+        self._say_case_folded(read['folded'], read['first_folded'])
+        self._say_listed_again(read['again'])
         if bad:
             shown = '\n  '.join(str(err) for err in bad[:10])
             more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
-            total = len(bad) + len(seen)
+            total = len(bad) + read['tracks']
             print_log(
                 f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) of {total} '
                 f'({100 * len(bad) / total:.1f} %; strict=False), '
@@ -320,25 +285,91 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
         return data_list
 
+    def _read_tracks(self, strict: bool) -> dict:
+        """Every track of :meth:`iter_tracks` validated, once for the set
+        and for :meth:`annotation_problems`: ``data_list``, ``bad`` (what
+        ``strict=False`` skips; ``strict`` raises the first), ``tracks`` (how
+        many were kept), the labels upper-cased (``folded``, the first three
+        ``first_folded``), and ``again``: ``(where, first where)`` of the
+        training tracks whose frames an earlier one lists too."""
+        data_list: List[dict] = []
+        bad: List[PlateAnnotationError] = []
+        folded, first_folded = 0, []  # labels upper-cased; the first (where, as written)
+        seen: Dict[str, str] = {}  # track id -> where it was first given
+        listed: Dict[str, TrackRecord] = {}  # frame path -> the track that gave it first
+        again: List[Tuple[str, str]] = []
+        for rec in self.iter_tracks():
+            try:
+                if isinstance(rec, PlateAnnotationError):
+                    raise rec
+                written = rec.text.strip()
+                rec = self._validate(rec)
+                if rec.track_id in seen:
+                    # Two tracks as one: their frames would be voted together,
+                    # and the track metric would refuse only after an epoch.
+                    raise PlateAnnotationError(
+                        rec.where, f'track id {rec.track_id!r} is given already by '
+                        f'{seen[rec.track_id]}; each track of a set needs its own id')
+                first = self._listed_already(rec, listed)
+            except PlateAnnotationError as err:
+                if strict:
+                    raise
+                if isinstance(rec, TrackRecord):  # read, then refused
+                    err.track_id = rec.track_id
+                bad.append(err)
+                continue
+            if first is not None:
+                again.append((rec.where, first.where))
+            seen[rec.track_id] = rec.where
+            listed.update((p, rec) for p in self._frame_paths(rec))
+            if rec.text != written:
+                folded += 1
+                if len(first_folded) < 3:
+                    first_folded.append((rec.where, written))
+            data_list.extend(self._expand_frames(rec))
+        return dict(data_list=data_list, bad=bad, tracks=len(seen), folded=folded,
+                    first_folded=first_folded, again=again)
+
     @staticmethod
     def _frame_paths(rec: TrackRecord) -> List[str]:
-        return [p for p in rec.lr_paths + (rec.hr_paths or []) if p is not None]
+        """The frames that make a track its own: its LR frames (several
+        tracks may degrade one HR image), an HR-only track's HR ones."""
+        own = [p for p in rec.lr_paths if p is not None]
+        return own or list(rec.hr_paths or [])
 
-    def _refuse_listed_frames(self, rec: TrackRecord, listed: Dict[str, TrackRecord]) -> None:
-        """A frame another track of the set gave already: a line pasted twice
-        was scored (and trained) twice without a word, and the same frames
-        under two labels made one of them a misread whatever the model
-        read."""
+    def _listed_already(self, rec: TrackRecord,
+                        listed: Dict[str, TrackRecord]) -> Optional[TrackRecord]:
+        """The earlier track whose frames ``rec`` lists too, or None. Refused
+        under another label (one of the two a misread whatever the model
+        reads) and in test mode (a line pasted twice was scored twice,
+        without a word); in training a repeated line reads its track more
+        often, which :meth:`_say_listed_again` says."""
         again = next((p for p in self._frame_paths(rec) if p in listed), None)
         if again is None:
-            return
+            return None
         first = listed[again]
-        label = (f', with another label ({first.text!r}, here {rec.text!r})'
-                 if first.text != rec.text else '')
-        raise PlateAnnotationError(
-            rec.where, f'frame {again} is listed already, by {first.where}{label}; each '
-            'frame belongs to one track of a set (to read tracks more often, repeat the '
-            'set: RepeatDataset)')
+        if first.text != rec.text:
+            raise PlateAnnotationError(
+                rec.where, f'frame {again} is listed already, by {first.where}, with another '
+                f'label ({first.text!r}, here {rec.text!r}); give each frame one label')
+        if self.test_mode:
+            raise PlateAnnotationError(
+                rec.where, f'frame {again} is listed already, by {first.where}: a test set '
+                'would read and score it twice; list each track once')
+        return first
+
+    def _say_listed_again(self, again: List[Tuple[str, str]]) -> None:
+        """One warning for the training tracks that list an earlier one's
+        frames (a line repeated to read a track more often, or pasted twice
+        by mistake): they are read as many times more often."""
+        if not again:
+            return
+        shown = ', '.join(f'{where} (as {first})' for where, first in again[:3])
+        more = f' and {len(again) - 3} more' if len(again) > 3 else ''
+        print_log(
+            f'{type(self).__name__}: {len(again)} track(s) list the frames of an earlier one: '
+            f'{shown}{more}; each is read that many times more often in training. Remove the '
+            'repeated lines if that was not meant.', logger='current', level=logging.WARNING)
 
     def _say_case_folded(self, count: int, first: List[Tuple[str, str]]) -> None:
         """One warning for the ``count`` labels written in lower case that the

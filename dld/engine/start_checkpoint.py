@@ -38,13 +38,15 @@ def _info_unlogged() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
+def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
+                           scheduled: bool = True) -> None:
     """Raise :class:`StartCheckpointError` when ``path`` does not fit ``model``.
 
     Resuming needs every weight, of the same shape; ``load_from`` needs the
     same shapes and at least one weight in common, and logs what it leaves
     at its initialisation. A local path that is no file is refused (MMEngine
-    failed on it with a traceback); a URL is left to MMEngine.
+    failed on it with a traceback); a URL is left to MMEngine. ``scheduled``:
+    the run has an LR schedule, which a resumed checkpoint must hold.
     """
     if not path or '://' in str(path):
         return
@@ -85,7 +87,7 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
             f'{_names(list(state))}), so training would start from random weights. '
             + _hint(resume))
     if resume:  # the model's weights fit: what else a resume needs
-        _check_resumable(ckpt, path, flag)
+        _check_resumable(ckpt, path, flag, scheduled)
     _keep_or_say_teacher(model, state, path, resume)
     if bool(getattr(model, 'teacher_loaded', False)):
         # a DLD model's teacher came from its teacher_ckpt when it was built
@@ -95,23 +97,26 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool) -> None:
                   f'(not in the checkpoint).', logger='current')
 
 
-def _check_resumable(ckpt: Mapping, path: str, flag: str) -> None:
-    """A checkpoint without the optimiser's state (a best checkpoint: MMEngine
-    saves it with the weights and counters only) resumed with the LR
-    schedule started again at its epoch, and Adam's moments at zero,
-    without a word."""
-    lacking = [what for key, what in (('optimizer', 'optimiser state'),
-                                      ('param_schedulers', 'LR schedule state'))
-               if key not in ckpt]
-    if 'optimizer' in ckpt or not lacking:
-        return
+def _check_resumable(ckpt: Mapping, path: str, flag: str, scheduled: bool) -> None:
+    """A checkpoint without the LR schedule's state (a best checkpoint: MMEngine
+    saves it with the weights and counters only) resumed with the schedule
+    started again from its first step, without a word: refused. One without
+    the optimiser's state alone (``save_optimizer=False``) resumes the
+    schedule, its optimiser's moments afresh: said."""
     best = ' (a best checkpoint is saved with the weights only)' if \
         osp.basename(path).startswith('best') else ''
-    raise StartCheckpointError(
-        f'{flag} ({path}) holds no {" or ".join(lacking)}{best}, so the run would start its '
-        'learning-rate schedule again from its first step; resume from an epoch_N.pth '
-        '(iter_N.pth) of the run, or start a new run from its weights with load_from, in '
-        'another work dir.')
+    if scheduled and 'param_schedulers' not in ckpt:
+        also = '' if 'optimizer' in ckpt else ' (nor the optimiser\'s)'
+        raise StartCheckpointError(
+            f'{flag} ({path}) holds no LR schedule state{also}{best}, so the run would '
+            'start its learning-rate schedule again from its first step; resume from a '
+            'checkpoint saved with it (the epoch_N.pth, iter_N.pth of a run whose '
+            'default_hooks.checkpoint keeps save_param_scheduler=True), or start a new run '
+            'from its weights with load_from, in another work dir.')
+    if 'optimizer' not in ckpt:
+        print_log(f'{flag} ({path}) holds no optimiser state (saved with '
+                  "save_optimizer=False?): the optimiser's moments start afresh.",
+                  logger='current', level=logging.WARNING)
 
 
 def _keep_or_say_teacher(model: nn.Module, state: Mapping, path: str, resume: bool) -> None:
@@ -149,10 +154,11 @@ def checkpoint_to_resume(work_dir: str) -> Optional[str]:
     if ckpt is None and best:
         raise StartCheckpointError(
             f'resume: {work_dir} holds no checkpoint to continue (epoch_N.pth, iter_N.pth) '
-            f'but an earlier run\'s {", ".join(osp.basename(b) for b in best)}, which a run '
-            'started afresh there would replace (a best checkpoint holds no optimiser state '
-            'to resume). Start a new run in another work dir, with load_from='
-            f'{best[0]} for its weights.')
+            f'but {", ".join(osp.basename(b) for b in best)}, of this run or an earlier one, '
+            'which a run started afresh there would replace (a best checkpoint holds no LR '
+            'schedule state to resume). Start a new run in another work dir, with load_from='
+            f'{best[0]} for its weights, or remove the best checkpoint(s) to start afresh '
+            'there.')
     return ckpt
 
 

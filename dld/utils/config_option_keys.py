@@ -162,8 +162,10 @@ def _check_word(key: str, value, current) -> None:
 def _check_split_string(key: str, value, current) -> None:
     """A string setting given a value its commas made a list
     (``data_root=/data/plates,2024/``): MMEngine's file reading failed on
-    it with a bare ``AssertionError``."""
-    if isinstance(current, str) and isinstance(value, list):
+    it with a bare ``AssertionError``. A bracketed list is given on purpose
+    (``save_best=[plate/accuracy,plate/char_accuracy]``)."""
+    from dld.cli_options import CommaList
+    if isinstance(current, str) and isinstance(value, CommaList):
         raise ConfigOptionError(
             f'--cfg-options {key}: {key} is a string ({current!r}), and the commas of the '
             f'value made it the list {value!r}; to give a string with commas, put it in '

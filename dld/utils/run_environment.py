@@ -5,12 +5,21 @@ import platform
 import subprocess
 from typing import Optional
 
+#: The folder DLD's package is in: a checkout's root, or site-packages.
+PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-def code_commit() -> Optional[str]:
-    """The git commit DLD was run from (``+`` where files were changed since),
-    None outside a git checkout (an installed copy)."""
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+def code_commit(root: str = PACKAGE_ROOT) -> Optional[str]:
+    """The git commit of the checkout at ``root`` DLD was run from (``+``
+    where files were changed since), None where ``root`` is no checkout's
+    root (an installed copy, also one in a virtual environment inside
+    another repository)."""
     try:
+        top = subprocess.run(['git', '-C', root, 'rev-parse', '--show-toplevel'],
+                             capture_output=True, text=True, timeout=10)
+        # an installed copy inside another checkout (a venv in a repository) is not it
+        if top.returncode or osp.realpath(top.stdout.strip()) != osp.realpath(root):
+            return None
         commit = subprocess.run(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD'],
                                 capture_output=True, text=True, timeout=10)
         if commit.returncode:

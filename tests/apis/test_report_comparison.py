@@ -49,12 +49,21 @@ def test_methods_some_report_lacks_are_left_out_and_differences_are_said():
                         ['a', 'b'])
     assert [m['method'] for m in c['methods']] == ['dld@1', 'dld_selector']
     assert c['left_out'] == ['teacher_hr']
-    assert c['notes'] == ['the reports differ in their test set: a data/test.txt, b data/val.txt',
+    assert c['notes'] == ['the reports differ in their test set: a test.txt, b val.txt',
                           'the reports differ in their number of test images: a 100, b 16',
                           'b: a quick look over the first test batches (--max-batches), not '
                           'the test set']
     with pytest.raises(ReportComparisonError, match='no method in common'):
         compare_reports([_report(0.6, 0.1), dict(methods=[])], ['a', 'b'])
+
+
+def test_test_sets_are_told_apart_by_their_root_where_every_report_holds_it_absolute():
+    """Reports made before roots were recorded absolute said they differed."""
+    old, new = _report(0.6, 0.1), _report(0.7, 0.1, test_data_root='/abs/data')
+    assert compare_reports([old, new], ['a', 'b'])['notes'] == []
+    other = _report(0.7, 0.1, test_data_root='/abs/other')
+    assert compare_reports([new, other], ['b', 'c'])['notes'] == [
+        'the reports differ in their test set: b /abs/data/test.txt, c /abs/other/test.txt']
 
 
 def test_run_names_are_the_shortest_trailing_folders_that_tell_them_apart():
@@ -67,6 +76,9 @@ def test_a_file_that_is_no_report_is_named(tmp_path):
     (tmp_path / 'x.json').write_text('{"rows": []}')
     with pytest.raises(ReportComparisonError, match=r'x\.json: no methods: not a report\.json'):
         read_report(str(tmp_path / 'x.json'))
+    (tmp_path / 'y.json').write_text('{"methods": [{"name": "no method key"}]}')
+    with pytest.raises(ReportComparisonError, match=r'y\.json: no methods'):
+        read_report(str(tmp_path / 'y.json'))
     with pytest.raises(ReportComparisonError, match=r'gone[/\\]report\.json: No such file'):
         read_report(str(tmp_path / 'gone' / 'report.json'))
 

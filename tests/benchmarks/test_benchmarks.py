@@ -255,14 +255,18 @@ def test_check_targets_judges_no_target_on_a_quick_look_report(tmp_path, capsys)
         _row('dld_selector', 0.375, 0.55, None, 0.5), _row('oracle_matched', 0.375, 0.50)])
     _write(tmp_path / 'report_lr/report.json', lr)
     _write(tmp_path / 'seed1/report_lr/report.json', lr)
+    _write(tmp_path / 'paired_lead_lr.json', dict(max_batches=1, rows=[dict(
+        scale=1.0, dld=40.0, baseline=20.0, lead=20.0, low=10.0, high=30.0)]))
     assert _load('check_targets').main([str(tmp_path)]) == 1  # nothing else measured
     captured = capsys.readouterr()
     rows = _table_rows(captured.out)
     lead = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
     assert lead[2] == 'not measured' and '--max-batches' in lead[1]
     assert 'met' not in [r[2] for r in rows.values()]
-    assert ('report_lr/report.json: a quick look over the first 1 test batch(es) (16 images, '
-            '--max-batches), not judged') in captured.err
+    assert 'paired_lead_lr.json reads the first test batches only' in rows[
+        '2. LR recovery, lead per fixed scale, 95% interval paired over tracks'][1]
+    assert ('report_lr/report.json: a quick look over the first 1 test batch(es) (16 images), '
+            '--max-batches: not judged') in captured.err
 
 
 def test_check_targets_refuses_a_work_dir_that_does_not_exist(tmp_path, capsys):
@@ -837,6 +841,22 @@ def test_full_schedule_dry_run_prints_what_each_step_would_do_and_writes_nothing
     assert ': skipped, ' not in out and '1/8 HR teacher [would run]' in out
     assert f'--out {tmp_path}/report_hr --cfg-options ' \
         f'model.test_cfg.reread.min_score=<from {tmp_path}/reread.json>' in out
+
+
+def test_full_schedule_reads_without_a_cascade_where_calibration_chose_none(tmp_path, capsys):
+    """calibrate_reread.py writes chosen: null where the selector alone is best
+    within the budget; the schedule failed on it with a TypeError."""
+    module = _load('full_schedule')
+    (tmp_path / 'reread.json').write_text(json.dumps(dict(chosen=None,
+                                                          advice='leave reread off')))
+    assert module.reread_options(str(tmp_path / 'reread.json')) == []
+    assert 'leave reread off; the report reads without the reread cascade' in \
+        capsys.readouterr().out
+    (tmp_path / 'reread.json').write_text(json.dumps(dict(chosen=dict(min_score=0.5,
+                                                                      scales=[0.8]))))
+    assert module.reread_options(str(tmp_path / 'reread.json')) == [
+        '--cfg-options', 'model.test_cfg.reread.min_score=0.5',
+        'model.test_cfg.reread.scales=[0.8]']
 
 
 def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_analyses(

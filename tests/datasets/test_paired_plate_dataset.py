@@ -133,21 +133,48 @@ def test_a_tab_after_the_label_is_no_second_column(paired_root, write_labels):
     assert ds.get_data_info(0)['gt_text'] == 'ABC1234'
 
 
-def test_a_line_listing_another_lines_frames_is_refused_naming_both(paired_root, write_labels):
-    """A line pasted twice was scored (and trained) twice without a word."""
+def test_a_line_listing_another_lines_frames_is_refused_in_test_mode_naming_both(
+        paired_root, write_labels):
+    """A line pasted twice was scored twice without a word."""
     ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't1/'), GOOD)
     with pytest.raises(PlateAnnotationError,
                        match=rf"labels.txt:3: frame {paired_root / 't0' / 'lr-0.png'} is listed "
-                             r'already, by .*labels.txt:1; each frame belongs to one track'):
-        make(paired_root, ann)
-    # the same frames under another label: one of the two a misread, whatever is read
-    ann = write_labels(paired_root, GOOD, GOOD.replace('ABC1234', 'XYZ9A87'))
-    with pytest.raises(PlateAnnotationError, match=r"another label \('ABC1234', here 'XYZ9A87'\)"):
-        make(paired_root, ann)
+                             r'already, by .*labels.txt:1: a test set would read and score it '
+                             r'twice'):
+        make(paired_root, ann, test_mode=True)
     # skipped and counted with strict=False, the first listing kept
-    ds = make(paired_root, ann, strict=False, frames='first')
-    assert len(ds) == 1 and ds.num_bad_annotations == 1
-    assert ds.get_data_info(0)['gt_text'] == 'ABC1234'
+    ds = make(paired_root, ann, test_mode=True, strict=False, frames='first')
+    assert len(ds) == 2 and ds.num_bad_annotations == 1
+
+
+def test_a_repeated_training_line_is_read_more_often_and_said(paired_root, write_labels):
+    """Repeating a line is a way to read a track more often: kept, and said."""
+    ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't1/'), GOOD)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds = make(paired_root, ann, frames='first')
+    assert len(ds) == 3
+    [said] = [c.args[0] for c in log.call_args_list]
+    assert said.startswith(f'PairedPlateDataset: 1 track(s) list the frames of an earlier one: '
+                           f'{ann}:3 (as {ann}:1)')
+
+
+def test_the_same_frames_under_another_label_are_refused_in_any_mode(paired_root,
+                                                                    write_labels):
+    """One of the two labels a misread whatever the model reads."""
+    ann = write_labels(paired_root, GOOD, GOOD.replace('ABC1234', 'XYZ9A87'))
+    for test_mode in (False, True):
+        with pytest.raises(PlateAnnotationError, match=r"with another label \('ABC1234', here "
+                                                       r"'XYZ9A87'\)"):
+            make(paired_root, ann, test_mode=test_mode)
+
+
+def test_tracks_sharing_an_hr_frame_are_two_tracks(paired_root, write_labels):
+    """Several degradations of one HR image, each its own LR frames."""
+    shared = GOOD.replace('t0/lr', 't1/lr').replace('ABC1234', 'ABC1234')
+    ann = write_labels(paired_root, GOOD, shared)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds = make(paired_root, ann, test_mode=True, frames='first')
+    assert len(ds) == 2 and not log.call_args_list
 
 
 def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,

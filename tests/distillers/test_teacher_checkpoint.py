@@ -104,7 +104,8 @@ def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(te
     from .conftest import tiny_dld_cfg
     earlier = MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(seed=1)))
     path = str(tmp_path / 'earlier_stage.pth')
-    torch.save(dict(state_dict=earlier.state_dict(), meta={}, optimizer={}), path)
+    torch.save(dict(state_dict=earlier.state_dict(), meta={}, optimizer={}, param_schedulers=[]),
+               path)
     configured = teacher_ckpt(seed=0)
 
     def teacher_after(resume):
@@ -113,6 +114,7 @@ def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(te
         with mock.patch('dld.engine.start_checkpoint.print_log') as log:
             check_start_checkpoint(model, path, resume=resume)
         model.load_state_dict(torch.load(path, weights_only=True)['state_dict'], strict=False)
+        assert not model.keep_teacher_on_load  # for the load it was checked for only
         kept = all(torch.equal(v, built[k]) for k, v in model.teacher.state_dict().items())
         return kept, ' '.join(str(c.args[0]) for c in log.call_args_list)
 

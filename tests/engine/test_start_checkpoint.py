@@ -139,15 +139,31 @@ def test_a_checkpoint_of_other_scales_is_refused_one_of_one_scale_is_not(tmp_pat
                            False)
 
 
-def test_a_checkpoint_without_optimiser_state_is_refused_for_resume_only(tmp_path):
+def test_a_checkpoint_without_the_schedules_state_is_refused_for_resume_only(tmp_path):
     """A best checkpoint resumed with the LR schedule started again from its
     first step and Adam's moments at zero, without a word."""
     model = _model()
     best = _save(tmp_path, model.state_dict(), 'best_plate_accuracy_epoch_1.pth',
                  message_hub={})  # no optimizer, no param_schedulers
-    with pytest.raises(StartCheckpointError, match=r'holds no optimiser state or LR schedule '
-                       r'state \(a best checkpoint is saved with the weights only\), so the '
-                       r'run would start its learning-rate schedule again.*epoch_N\.pth'):
+    with pytest.raises(StartCheckpointError, match=r"holds no LR schedule state \(nor the "
+                       r"optimiser's\) \(a best checkpoint is saved with the weights only\), "
+                       r'so the run would start its learning-rate schedule again'):
         check_start_checkpoint(model, best, resume=True)
     check_start_checkpoint(model, best, resume=False)  # its weights start a new run
+    # a run without a schedule saves none: its checkpoints resume
+    check_start_checkpoint(model, best, resume=True, scheduled=False)
+    # saved with save_param_scheduler=False: the schedule would restart
+    no_schedule = _save(tmp_path, model.state_dict(), 'epoch_2.pth', optimizer={})
+    with pytest.raises(StartCheckpointError, match=r'epoch_2\.pth\) holds no LR schedule '
+                                                   r'state, so'):
+        check_start_checkpoint(model, no_schedule, resume=True)
 
+
+def test_a_checkpoint_without_optimiser_state_resumes_saying_so(tmp_path):
+    """save_optimizer=False keeps the schedule: it resumes, its moments afresh."""
+    model = _model()
+    path = _save(tmp_path, model.state_dict(), 'epoch_2.pth', param_schedulers=[])
+    with current_log_records() as records:
+        check_start_checkpoint(model, path, resume=True)
+    assert any("holds no optimiser state (saved with save_optimizer=False?): the optimiser's "
+               'moments start afresh' in r.getMessage() for r in records)

@@ -96,10 +96,13 @@ def test_listed_tracks_a_training_set_would_refuse_are_named_at_split_time(tmp_p
     root = _release(tmp_path / 'lrlpr')
     bad = root / 'Scenario-A' / 'Brazilian' / 'track_00003'
     (bad / 'annotations.json').write_text(json.dumps({'plate_text': 'RLI-4088'}))
+    broken = root / 'Scenario-A' / 'Brazilian' / 'track_00004'
+    (broken / 'annotations.json').write_text('{\n"plate_text": ')  # said at its line
     write_png(str(root / 'test' / 'track_90000' / 'lr-001.png'), 16, 48)
     assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.3']) == 0
     err = capsys.readouterr().err
-    assert ("warning: 2 listed track(s) would be refused by a training set (1 without a label: "
+    assert f"{broken / 'annotations.json'}:2: invalid JSON" in err
+    assert ("warning: 3 listed track(s) would be refused by a training set (1 without a label: "
             "a release's blind test/ tracks? split its train/ folder)") in err
     assert (f"{bad / 'annotations.json'}: label 'RLI-4088' has character(s) ['-'] outside the "
             'dictionary') in err

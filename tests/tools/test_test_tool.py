@@ -51,7 +51,8 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
     # what the figures are of, and made how (the file held the metrics only)
     assert written['run']['checkpoint'] == os.path.abspath(trained)
     assert written['run']['config'] == os.path.abspath(tiny_teacher_config)
-    assert written['run']['torch'] == torch.__version__ and written['run']['test_ann_file']
+    assert written['run']['environment']['torch'] == torch.__version__
+    assert written['run']['test_ann_file']
     # The tiny test split: 2 tracks x 2 frames.
     assert written['plate/num_samples'] == 4
     assert written['track/num_tracks'] == 2

@@ -446,9 +446,9 @@ def test_resume_where_only_an_earlier_runs_best_checkpoint_is_left_is_refused(
                 [tiny_teacher_config, '--work-dir', str(tmp_path), *option]))
         assert exit_.value.code == 2
         err = capsys.readouterr().err
-        assert ("holds no checkpoint to continue (epoch_N.pth, iter_N.pth) but an earlier "
-                "run's best_plate_accuracy_epoch_3.pth, which a run started afresh there "
-                'would replace') in err
+        assert ('holds no checkpoint to continue (epoch_N.pth, iter_N.pth) but '
+                'best_plate_accuracy_epoch_3.pth, of this run or an earlier one, which a run '
+                'started afresh there would replace') in err
 
 
 def test_resume_true_as_a_setting_resumes_as_resume_does(tiny_teacher_config, train_tool,
@@ -539,8 +539,8 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}', *EXACT])  # finished: nothing to do
     assert said == ['Resumed after epoch 3, and train_cfg.max_epochs=3 ends the run there: '
-                    'nothing is left to train. To train longer, start a new schedule from its weights '
-                    '(load_from=CHECKPOINT in a new work dir, without --resume).']
+                    'nothing is left to train. To train longer, start a new schedule from '
+                    'its weights (load_from=CHECKPOINT in a new work dir, without --resume).']
     said.clear()
     train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', '--cfg-options',
                      f'experiment_name={run_name()}', *EXACT, 'train_cfg.max_epochs=4',
@@ -727,4 +727,12 @@ def test_a_work_dir_the_run_cannot_write_is_one_line_and_status_2(
     # the tool's own last line (a traceback ends with the exception's)
     assert capsys.readouterr().err.splitlines()[-1] == (
         f'{tool}.py: cannot make the work dir {work}: Not a directory; give another with '
+        '--work-dir')
+    # a folder it may not write in (a read-only mount; root writes through chmod)
+    from unittest import mock
+    argv[-1] = str(tmp_path)
+    with mock.patch('os.access', return_value=False), pytest.raises(SystemExit) as exit_:
+        load_tool(tool).main(argv)
+    assert exit_.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == (
+        f'{tool}.py: cannot write in the work dir {tmp_path} (read-only?); give another with '
         '--work-dir')

@@ -62,6 +62,10 @@ def test_a_list_of_bracketed_items_parses():
 def test_a_value_in_quotes_of_its_own_is_that_string_commas_and_brackets_included(capsys):
     """The shell keeps the inner quotes of "key='a,b'": MMEngine made it a
     list, and a folder named 'plates (2024' was refused as unpaired brackets."""
-    assert _parse("data_root='/data/plates,2024/'", 'name="a (b"', "n='1'", "t='(1,2)'") == \
-        dict(data_root='/data/plates,2024/', name='a (b', n='1', t='(1,2)')
+    assert _parse("data_root='/data/plates,2024/'", 'name="a (b"', "t='[1,2]'",
+                  "u='(1.0,0.8)'") == dict(data_root='/data/plates,2024/', name='a (b',
+                                           t=[1, 2], u=(1.0, 0.8))
     assert _parse('data_root=/data/plates,2024/') == dict(data_root=['/data/plates', '2024/'])
+    # other quoted values parse as they did: a quoted number, word or tuple of the shell
+    assert _parse("n='3'", "flag='False'", 'scales="(1.0,0.8)"'.replace('"', '')) == dict(
+        n=3, flag=False, scales=(1.0, 0.8))

@@ -95,6 +95,13 @@ def test_a_string_setting_that_commas_made_a_list_is_refused_saying_how_to_quote
     merge_config_options(changed, {key: ConfigOptionsAction._parse_iterable(
         "'/data/plates,2024/'")})
     assert changed.test_dataloader.dataset.data_root == '/data/plates,2024/'
+    # a bracketed list is one on purpose: a string setting that takes lists too
+    changed = cfg.copy()
+    merge_config_options(changed, {'default_hooks.checkpoint.save_best':
+                                   ConfigOptionsAction._parse_iterable(
+                                       '[plate/accuracy,plate/char_accuracy]')})
+    assert changed.default_hooks.checkpoint.save_best == ['plate/accuracy',
+                                                           'plate/char_accuracy']
 
 
 @pytest.mark.parametrize('option, says', [

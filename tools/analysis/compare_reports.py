@@ -52,7 +52,12 @@ def main(argv=None) -> int:
         return 2
     print(markdown_comparison(comparison), end='')
     if args.out:
-        paths = write_comparison(comparison, args.out)
+        try:
+            paths = write_comparison(comparison, args.out)
+        except OSError as err:  # a full disk, a folder it may not write
+            print(f'compare_reports.py: cannot write {args.out}: {err.strerror}',
+                  file=sys.stderr)
+            return 2
         print(f"\nWritten: {', '.join(paths.values())}")
     return 0
 

@@ -44,7 +44,7 @@ def check_run_start(runner) -> None:
     check_train_loop(dict(train_cfg=loop if isinstance(loop, Mapping) else {
         key: getattr(loop, key) for key in ('max_epochs', 'val_interval') if hasattr(loop, key)}))
     check_frozen_parts_loaded(runner.model, *start)
-    check_start_checkpoint(runner.model, *start)
+    check_start_checkpoint(runner.model, *start, scheduled=bool(runner.param_schedulers))
     setattr(runner, CHECKED, start)
 
 

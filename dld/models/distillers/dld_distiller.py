@@ -341,6 +341,8 @@ class DLDDistiller(BaseModel):
         self.keep_teacher_on_load = False  # set for load_from by the start check
         self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
         self._register_load_state_dict_pre_hook(self._keep_built_teacher)
+        # the start check's keep_teacher_on_load is for the load it checked only
+        self.register_load_state_dict_post_hook(self._teacher_kept_once)
         if teacher_ckpt is not None:
             self._load_teacher(teacher_ckpt)
             if init_student_from_teacher:
@@ -435,6 +437,10 @@ class DLDDistiller(BaseModel):
                      else 'of model.teacher_ckpt')
             print_log(f'Kept the teacher {taken}: ignored {replaced} other teacher '
                       'weight(s) of the state dict loaded now.', logger='current')
+
+    @staticmethod
+    def _teacher_kept_once(module, incompatible_keys) -> None:
+        module.keep_teacher_on_load = False
 
     def _init_student_from_teacher(self) -> None:
         # A training-only head (either side's) is not copied: the student's

@@ -1,0 +1,23 @@
+"""What a report records of the run that made it."""
+import os.path as osp
+import subprocess
+
+from dld.utils.run_environment import PACKAGE_ROOT, code_commit, run_environment
+
+
+def test_the_commit_is_the_checkouts_and_none_for_a_folder_inside_one(tmp_path):
+    head = subprocess.run(['git', '-C', PACKAGE_ROOT, 'rev-parse', '--short=12', 'HEAD'],
+                          capture_output=True, text=True)
+    if head.returncode == 0:  # run from a checkout, as the tests are
+        assert code_commit().rstrip('+') == head.stdout.strip()
+    # site-packages of a venv inside a repository is not that repository's code
+    inside = osp.join(PACKAGE_ROOT, 'dld')
+    assert code_commit(inside) is None
+    assert code_commit(str(tmp_path)) is None  # no repository at all
+
+
+def test_the_environment_names_versions_threads_and_time():
+    import torch
+    env = run_environment()
+    assert env['torch'] == torch.__version__ and env['threads'] == torch.get_num_threads()
+    assert env['created'].endswith('+00:00') and env['dld']
