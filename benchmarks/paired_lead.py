@@ -29,6 +29,9 @@ from script_exit import json_file, run_script  # noqa: E402
 
 from dld.cli_options import ConfigOptionsAction  # noqa: E402
 
+#: Below this many tracks the bootstrap interval is said to be rough.
+FEW_TRACKS = 30
+
 
 def paired_lead(dld_right: np.ndarray, base_right: np.ndarray, group: np.ndarray,
                 resamples: int = 2000, seed: int = 0, level: float = 0.95) -> Dict[str, float]:
@@ -104,9 +107,13 @@ def main(argv=None) -> int:
                                         read['tracks'], args.resamples))
             for s in read['scales']]
     n = rows[0]
-    print(f"{n['frames']} test frames, {n['tracks']} tracks; the lead of the DLD student over "
-          f'the {args.baseline_name} student at each fixed scale, paired by frame:')
+    print(f"{n['frames']} frames of {n['tracks']} tracks of the config's test set; the lead of "
+          f'the DLD student over the {args.baseline_name} student at each fixed scale, paired '
+          'by frame:')
     print(lead_table(rows, args.baseline_name))
+    if n['tracks'] < FEW_TRACKS:  # a bootstrap over a handful of tracks is no interval
+        print(f"\nnote: {n['tracks']} tracks: an interval from resampling so few is rough "
+              '(with 2, all but degenerate); read it on a larger set')
     if args.json:
         from dld.utils.atomic_file import write_json_atomic
         write_json_atomic(args.json, dict(

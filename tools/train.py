@@ -227,9 +227,23 @@ def stop_line(runner: Runner, name: str) -> str:
         # the epoch counter has moved on already: the epoch it validates is the last
         where = f'while validating epoch {runner.epoch}'
     else:
-        where = f'at epoch {runner.epoch + 1}, iteration {runner.iter + 1}'
+        where = f'at epoch {runner.epoch + 1}, {_iteration_in_epoch(runner)}'
     return (f'train.py: stopped by {said(name)} {where}; '
             + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
+
+
+def _iteration_in_epoch(runner) -> str:
+    """``iteration 5 of 10`` of the epoch, as MMEngine's log counts them (the
+    run's count, 15, read as past the epoch's end); the run's count where the
+    epoch's length is not known."""
+    try:
+        per_epoch = len(runner.train_loop.dataloader)
+    except (AttributeError, TypeError, RuntimeError):
+        per_epoch = 0
+    inner = runner.iter - runner.epoch * per_epoch + 1
+    if per_epoch and 1 <= inner <= per_epoch:
+        return f'iteration {inner} of {per_epoch}'
+    return f'iteration {runner.iter + 1} of the run'
 
 
 if __name__ == '__main__':

@@ -142,12 +142,13 @@ def markdown_comparison(comparison: dict) -> str:
         table.append(row)
     lines = ['# Reports compared', '',
              f"{len(runs)} report(s): {', '.join(runs)}. Plate accuracy per run; std is the "
-             'sample standard deviation over the runs.', '',
-             tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)]
+             'sample standard deviation over the runs.', '']
+    if comparison['notes']:  # before the means they put in doubt
+        lines += ['**Not alike:**', ''] + [f'* {n}' for n in comparison['notes']] + [
+            '', 'Means and spreads over reports that differ so mix what they measure.', '']
+    lines.append(tabulate(table, headers=headers, tablefmt='github', disable_numparse=True))
     if comparison['left_out']:
         lines += ['', f"Left out (not in every report): {', '.join(comparison['left_out'])}."]
-    if comparison['notes']:
-        lines += ['', '## Notes', ''] + [f'* {n}' for n in comparison['notes']]
     return '\n'.join(lines) + '\n'
 
 

@@ -53,6 +53,8 @@ def test_methods_some_report_lacks_are_left_out_and_differences_are_said():
                           'the reports differ in their number of test images: a 100, b 16',
                           'b: a quick look over the first test batches (--max-batches), not '
                           'the test set']
+    md = markdown_comparison(c)  # said before the table whose means they put in doubt
+    assert md.index('**Not alike:**') < md.index('| method')
     with pytest.raises(ReportComparisonError, match='no method in common'):
         compare_reports([_report(0.6, 0.1), dict(methods=[])], ['a', 'b'])
 
@@ -104,3 +106,5 @@ def test_the_tool_prints_the_table_and_writes_the_long_csv(tmp_path, capsys):
     assert capsys.readouterr().err.startswith('compare_reports.py: ')
     with pytest.raises(SystemExit):
         tool.parse_args(['a', 'b', '--names', 'x'])
+    with pytest.raises(SystemExit):  # one run counted twice in the mean and spread
+        tool.parse_args([str(tmp_path / 'seed1'), str(tmp_path / 'seed1' / 'report.json')])

@@ -1699,6 +1699,9 @@ def test_paired_lead_reads_both_students_on_the_same_images_and_records_them(
                                       '--resamples', '20', '--json', str(out)]) == 0
     res = json.loads(out.read_text())
     assert [r['scale'] for r in res['rows']] == [1.0]
+    printed = capsys.readouterr().out
+    assert "12 frames of 6 tracks of the config's test set" in printed
+    assert 'note: 6 tracks: an interval from resampling so few is rough' in printed
     # which models and settings made the figures (the file held the rows alone)
     assert (res['checkpoint'], res['baseline_ckpt'], res['baseline_name'], res['resamples']) \
         == (run['student'], run['baseline'], 'no-KD', 20)

@@ -586,7 +586,8 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
         _train(train_tool, str(config), work, run_name())
     assert exit_.value.code == 143  # 128 + SIGTERM, as the shell reports a killed job
     err = capsys.readouterr().err
-    assert (f'train.py: stopped by SIGTERM at epoch 2, iteration 4; --resume continues from '
+    # the epoch's iteration, as MMEngine's log counts it (the run's 4th of 2 a epoch)
+    assert (f'train.py: stopped by SIGTERM at epoch 2, iteration 2 of 2; --resume continues from '
             f'{work / "epoch_1.pth"}.') in err
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the process's again
     assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
@@ -608,7 +609,8 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool):
         'train.py: stopped by SIGTERM while validating epoch 1; --resume continues from '
         '/w/epoch_1.pth.')
     hub.update_info('loop_stage', 'train')
-    assert 'at epoch 2, iteration 11;' in train_tool.stop_line(runner, 'SIGTERM')
+    # the epoch's length not known (no loop): the run's count, said so
+    assert 'at epoch 2, iteration 11 of the run;' in train_tool.stop_line(runner, 'SIGTERM')
 
 
 @HOOKS.register_module(force=True)
@@ -641,7 +643,7 @@ def test_sigterm_to_the_process_group_stops_the_run_as_sigterm_does(
     assert exit_.value.code == 143
     err = capsys.readouterr().err
     # the workers' death is seen at once or after the batches already read
-    assert re.search(r'train\.py: stopped by SIGTERM at epoch \d, iteration \d+; --resume '
+    assert re.search(r'train\.py: stopped by SIGTERM at epoch \d, iteration \d+ of \d+; --resume '
                      rf'continues from {re.escape(str(work))}/epoch_\d\.pth\.', err), err
     assert 'Traceback' not in err
 
@@ -707,7 +709,7 @@ def test_sigterm_to_the_whole_process_group_is_one_line_and_143(tiny_teacher_con
                            str(tmp_path / 'work')], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=600, start_new_session=True)
     assert done.returncode == 143, done.stderr[-3000:]
-    assert re.search(r'train\.py: stopped by SIGTERM at epoch \d, iteration 4;', done.stderr)
+    assert re.search(r'train\.py: stopped by SIGTERM at epoch 2, iteration 2 of 2;', done.stderr)
     assert 'Traceback' not in done.stderr and 'Exception ignored' not in done.stderr
 
 

@@ -31,6 +31,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                      'report(s): one each')
     if args.names and len(set(args.names)) != len(args.names):
         parser.error('--names: each report needs its own name')
+    import os.path as osp
+    real = [osp.realpath(osp.join(p, 'report.json') if osp.isdir(p) else p)
+            for p in args.reports]
+    twice = sorted({p for p in real if real.count(p) > 1})
+    if twice:  # its run would count twice in the mean and the spread
+        parser.error(f"{', '.join(twice)} given twice: each report once")
     return args
 
 
