@@ -189,31 +189,20 @@ CSV_COLUMNS = ('run', 'method', 'name', 'scale', *FIGURES, 'num_images')
 
 def write_comparison(comparison: dict, out_dir: str) -> Dict[str, str]:
     """``compare.md``, ``compare.csv`` (the long table), ``compare.png`` and
-    ``compare.json`` in ``out_dir``, each through a temporary name and
-    renamed into place once all are made, ``compare.json`` last."""
+    ``compare.json`` in ``out_dir``, written together, ``compare.json`` last
+    (:func:`~dld.utils.atomic_file.write_files_together`)."""
     import csv
-    import os
-    os.makedirs(out_dir, exist_ok=True)
-    names = ('compare.md', 'compare.csv', 'compare.png', 'compare.json')
-    paths = {name: osp.join(out_dir, name) for name in names}
-    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
-    try:
-        with open(tmp['compare.md'], 'w', encoding='utf-8') as f:
-            f.write(markdown_comparison(comparison))
-        with open(tmp['compare.csv'], 'w', encoding='utf-8', newline='') as f:
+
+    from dld.utils.atomic_file import text_writer, write_files_together
+
+    def table(path: str) -> None:
+        with open(path, 'w', encoding='utf-8', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             for row in comparison['rows']:
                 writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-        plot_comparison(comparison, tmp['compare.png'])
-        with open(tmp['compare.json'], 'w', encoding='utf-8') as f:
-            json.dump(comparison, f, indent=2, ensure_ascii=False)
-            f.write('\n')
-    except BaseException:
-        for path in tmp.values():
-            if osp.exists(path):
-                os.remove(path)
-        raise
-    for name in names:
-        os.replace(tmp[name], paths[name])
-    return paths
+
+    return write_files_together(out_dir, {
+        'compare.md': text_writer(markdown_comparison(comparison)), 'compare.csv': table,
+        'compare.png': lambda path: plot_comparison(comparison, path),
+        'compare.json': text_writer(json.dumps(comparison, indent=2, ensure_ascii=False) + '\n')})

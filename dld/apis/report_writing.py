@@ -1,8 +1,6 @@
 """Writing the FLOPs/accuracy report: ``report.{md,csv,json}``, ``pareto.png``, ``scales.png``."""
 import csv
 import json
-import os
-import os.path as osp
 from typing import List, Optional
 
 CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_accuracy',
@@ -12,37 +10,26 @@ CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_ac
 def write_report(report: dict, out_dir: str) -> dict:
     """Write every file of the report into ``out_dir``; returns their paths.
 
-    Each file is rendered to a temporary name first and renamed into place
-    only once all five are made, ``report.json`` last: a failure part-way
-    (a plot that cannot be drawn, a full disk) leaves the previous report
-    whole rather than a mix of new and old files, and a ``report.json``
-    that exists means the other files are there too.
+    The five files are written together, ``report.json`` last
+    (:func:`~dld.utils.atomic_file.write_files_together`): a failure
+    part-way (a plot that cannot be drawn, a full disk) leaves the previous
+    report whole rather than a mix of new and old files, and a
+    ``report.json`` that exists means the other files are there too.
     """
-    os.makedirs(out_dir, exist_ok=True)
-    names = ('report.csv', 'report.md', 'pareto.png', 'scales.png', 'report.json')
-    paths = {name: osp.join(out_dir, name) for name in names}
-    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
-    try:
-        with open(tmp['report.json'], 'w', encoding='utf-8') as f:
-            json.dump(report, f, indent=2, ensure_ascii=False)
-            f.write('\n')
-        with open(tmp['report.csv'], 'w', encoding='utf-8', newline='') as f:
+    from dld.utils.atomic_file import text_writer, write_files_together
+
+    def table(path: str) -> None:
+        with open(path, 'w', encoding='utf-8', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction='ignore')
             writer.writeheader()
             for row in report['methods']:
                 writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-        plot_pareto(report, tmp['pareto.png'])
-        plot_scales(report, tmp['scales.png'])
-        with open(tmp['report.md'], 'w', encoding='utf-8') as f:
-            f.write(markdown_report(report))
-    except BaseException:
-        for path in tmp.values():
-            if osp.exists(path):
-                os.remove(path)
-        raise
-    for name in names:
-        os.replace(tmp[name], paths[name])
-    return paths
+
+    return write_files_together(out_dir, {
+        'report.csv': table, 'report.md': text_writer(markdown_report(report)),
+        'pareto.png': lambda path: plot_pareto(report, path),
+        'scales.png': lambda path: plot_scales(report, path),
+        'report.json': text_writer(json.dumps(report, indent=2, ensure_ascii=False) + '\n')})
 
 
 def _fmt(value, spec: str, none: str = '-') -> str:

@@ -1,7 +1,7 @@
 """Write a result file whole or not at all."""
 import json
 import os
-from typing import Any
+from typing import Any, Callable, Dict
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -33,3 +33,35 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_json_atomic(path: str, obj: Any, **dump_kwargs) -> None:
     """``json.dump(obj)`` to ``path`` via :func:`write_text_atomic`."""
     write_text_atomic(path, json.dumps(obj, **dump_kwargs) + '\n')
+
+
+def write_files_together(out_dir: str, writers: Dict[str, Callable[[str], None]]
+                         ) -> Dict[str, str]:
+    """Write the files of one result into ``out_dir`` together: each
+    ``writers[name](path)`` writes its file to a temporary name, and only
+    once all are made are they renamed into place, in ``writers``' order
+    (put the file that says the result is whole, its JSON, last). A failure
+    part-way (a plot that cannot be drawn, a full disk) leaves the previous
+    files whole rather than a mix of new and old. Returns the paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {name: os.path.join(out_dir, name) for name in writers}
+    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
+    try:
+        for name, write in writers.items():
+            write(tmp[name])
+    except BaseException:
+        for path in tmp.values():
+            if os.path.exists(path):
+                os.remove(path)
+        raise
+    for name in writers:
+        os.replace(tmp[name], paths[name])
+    return paths
+
+
+def text_writer(content: str) -> Callable[[str], None]:
+    """A writer of ``content`` (UTF-8) for :func:`write_files_together`."""
+    def write(path: str) -> None:
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(content)
+    return write
