@@ -147,7 +147,7 @@ def _write_atomic(path: str, write) -> None:
     """``write(file)`` into ``path`` through a temporary file: never half a file."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp'
+    tmp = f'{path}.tmp{os.getpid()}'  # a file of the user's named OUT.tmp is not ours
     try:
         with open(tmp, 'w', encoding='utf-8', newline='') as f:
             write(f)
@@ -177,10 +177,16 @@ def _holder(recs: list, written: list) -> str:
 def _unwritable_outputs(args) -> list:
     """Why ``--out`` (and its ``.tracks.jsonl``), ``--tracks-csv`` or
     ``--vis`` cannot be written, or would replace an input or each other,
-    checked before any image is read; empty when all can."""
+    checked before any image is read; empty when all can. A ``--out`` whose
+    ``.partial`` file is there (a run killed outright left its records in
+    it) is refused: the new run would write over them."""
     from dld.apis.image_input import IMAGE_EXTENSIONS
     from dld.apis.plate_recognizer import tracks_path
     from dld.utils.output_paths import unwritable_outputs
+    if args.out and osp.exists(partial_path(args.out)):
+        return [f'{partial_path(args.out)} is there: the records of a run stopped outright '
+                '(killed, out of memory)? Keep them elsewhere, or remove the file, and run '
+                'again']
     votes = tracks_path(args.out) if args.out and args.track else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),
@@ -297,10 +303,24 @@ def _load(args):
         return None
 
 
+def partial_path(out: str) -> str:
+    """Where ``--out``'s records go batch by batch while a run reads: a run
+    killed outright (SIGKILL, out of memory) keeps them there; one that
+    ends, however, writes ``--out`` whole and removes it."""
+    return f'{out}.partial'
+
+
 def _read(args, recognizer) -> dict:
-    return recognizer(args.inputs, scale=args.scale, beam_width=args.beam_width,
-                      topk=args.topk, vis_dir=args.vis, track=args.track,
-                      layouts=args.layouts, vote=args.vote)
+    kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
+                  vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
+    if not args.out:
+        return recognizer(args.inputs, **kwargs)
+    partial = partial_path(args.out)
+    with open(partial, 'w', encoding='utf-8') as f:
+        def append(records):
+            f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
+            f.flush()
+        return recognizer(args.inputs, on_records=append, **kwargs)
 
 
 def _write(args, result: dict, stopped) -> int:
@@ -308,16 +328,31 @@ def _write(args, result: dict, stopped) -> int:
     from dld.apis import tracks_path
     from dld.apis.prediction_drawing import format_confidence
     records = result['predictions']
-
-    if not args.out:  # before any file: a failed write then loses none of them
+    partial = partial_path(args.out) if args.out else None
+    if args.out and osp.exists(args.out) and not any(r['error'] is None for r in records):
+        # a mistyped input read nothing: the earlier run's records stay
         for rec in records:
             print(_line(rec))
-        for t in result.get('tracks', []):
-            votes = t['votes'] if t['text'] is not None else 0
-            conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
-            text = '-' if t['text'] is None else t['text']  # no frame read
-            print(f"track {t['track_id']}\t{text}\t{conf}\t"
-                  f"{votes}/{t['num_frames']} votes")
+        print(f'infer.py: no image was read; {args.out} is kept as it was (the records '
+              'above say why)', file=sys.stderr)
+        if osp.exists(partial):
+            os.remove(partial)
+        return 1
+
+    if not args.out:  # before any file: a failed write then loses none of them
+        try:
+            for rec in records:
+                print(_line(rec))
+            for t in result.get('tracks', []):
+                votes = t['votes'] if t['text'] is not None else 0
+                conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
+                text = '-' if t['text'] is None else t['text']  # no frame read
+                print(f"track {t['track_id']}\t{text}\t{conf}\t"
+                      f"{votes}/{t['num_frames']} votes")
+            sys.stdout.flush()
+        except BrokenPipeError:  # `infer.py ... | head`: the reader wants no more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
     outputs = []
     if args.out:
@@ -347,7 +382,11 @@ def _write(args, result: dict, stopped) -> int:
             for _, _, later, _ in unwritten:
                 for rec in later:
                     print(json.dumps(rec, ensure_ascii=False))
+            if partial and osp.exists(partial):
+                print(f'infer.py: the records read are also in {partial}', file=sys.stderr)
             return 2
+    if partial and osp.exists(partial):  # --out holds them all now
+        os.remove(partial)
 
     ok = [r for r in records if r['error'] is None]
     summary = f'{len(ok)}/{len(records)} image(s) read' + (

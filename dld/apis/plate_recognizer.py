@@ -21,7 +21,7 @@ import numbers
 import os
 import os.path as osp
 import threading
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -218,7 +218,9 @@ class PlateRecognizer(BaseInferencer):
 
     # ------------------------------------------------------------ running
     def __call__(self, inputs, batch_size: Optional[int] = None,
-                 return_datasamples: bool = False, **kwargs) -> dict:
+                 return_datasamples: bool = False,
+                 on_records: Optional[Callable[[List[dict]], None]] = None,
+                 **kwargs) -> dict:
         """Recognise ``inputs``.
 
         Args:
@@ -230,6 +232,10 @@ class PlateRecognizer(BaseInferencer):
             batch_size (int, optional): overrides the constructor's (>= 1).
             return_datasamples (bool): add the :class:`PlateDataSample` of
                 each image under ``'datasamples'`` (None for failed ones).
+            on_records (callable, optional): called with each batch's records
+                once they are read, before the next batch (``tools/infer.py``
+                appends them to a file, so a killed run keeps them); the
+                returned records may hold more fields (a track's votes).
             scale (float, optional): read every image at this scale instead
                 of the selector's choice (the selector then does not run).
             beam_width (int, optional), topk (int, optional): ``beam_width``
@@ -268,7 +274,7 @@ class PlateRecognizer(BaseInferencer):
         _check_vis_dir(vis_kw.get('vis_dir'))
         with self._call_lock:
             return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,
-                              post_kw)
+                              post_kw, on_records)
 
     def _track_voting(self, layouts, vote) -> dict:
         """The call's ``layouts`` and ``vote``, the config's where not given, checked."""
@@ -278,7 +284,8 @@ class PlateRecognizer(BaseInferencer):
         return dict(layouts=layouts, vote=vote)
 
     def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
-              fwd_kw: dict, vis_kw: dict, post_kw: dict) -> dict:
+              fwd_kw: dict, vis_kw: dict, post_kw: dict,
+              on_records: Optional[Callable[[List[dict]], None]] = None) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream,
                               memory_track=bool(post_kw.get('track')))
         records: List[dict] = []
@@ -295,6 +302,8 @@ class PlateRecognizer(BaseInferencer):
                 records += [pred['record'] for pred in preds]
                 samples += [pred.get('sample') for pred in preds]
                 vis_paths += drawn
+                if on_records is not None:
+                    on_records(records[-len(preds):])
                 if progress is not None:
                     progress.update(len(chunk))
             return self._finish(records, samples, vis_paths, return_datasamples, vis_kw,

@@ -460,6 +460,74 @@ def test_a_stopped_run_writes_the_records_of_the_images_read(tiny_run, tmp_path,
     assert f'infer.py: stopped by {said} after 2 of ' in err
 
 
+class _Killed(BaseException):
+    """Stands for a kill no handler sees (SIGKILL, the out-of-memory killer)."""
+
+
+def test_a_run_killed_outright_keeps_the_records_read_in_out_partial(tiny_run, tmp_path,
+                                                                    capsys, monkeypatch):
+    """Every record lived in memory until the end: a SIGKILL lost the whole
+    run (an inference-at-scale journey)."""
+    from dld.apis import PlateRecognizer
+    real, calls = PlateRecognizer.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during the third batch
+            raise _Killed
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    out = tmp_path / 'records.jsonl'
+    argv = [tiny_run['config'], tiny_run['student'], osp.join(tiny_run['data'], 'test.txt'),
+            '--out', str(out), '--batch-size', '2', '--no-progress']
+    with pytest.raises(_Killed):
+        _tool().main(argv)
+    assert not out.exists()
+    kept = _read_jsonl(tmp_path / 'records.jsonl.partial')  # whole lines, the batches read
+    assert len(kept) == 4 and all(r['error'] is None for r in kept)
+    # the next run would write over them: refused until they are kept elsewhere
+    assert _tool().main(argv) == 2
+    assert 'records.jsonl.partial is there: the records of a run stopped outright' in \
+        capsys.readouterr().err
+    (tmp_path / 'records.jsonl.partial').rename(tmp_path / 'first_part.jsonl')
+    monkeypatch.setattr(PlateRecognizer, 'forward', real)
+    assert _tool().main(argv) == 0
+    assert len(_read_jsonl(out)) == 12 and not (tmp_path / 'records.jsonl.partial').exists()
+
+
+def test_a_run_that_reads_nothing_keeps_the_out_file_it_was_given(tiny_run, tmp_path, capsys):
+    """A mistyped input replaced 20000 records with one error record."""
+    out = tmp_path / 'records.jsonl'
+    out.write_text('{"earlier": "run"}\n')
+    rc = _tool().main([tiny_run['config'], tiny_run['student'], str(tmp_path / 'typo'),
+                       '--out', str(out), '--no-progress'])
+    assert rc == 1 and out.read_text() == '{"earlier": "run"}\n'
+    captured = capsys.readouterr()
+    assert f'infer.py: no image was read; {out} is kept as it was' in captured.err
+    assert 'no such file or folder' in captured.out  # the record, printed instead
+    assert not (tmp_path / 'records.jsonl.partial').exists()
+
+
+def test_a_closed_pipe_ends_the_printing_quietly(tmp_path, monkeypatch):
+    """`infer.py ... | head` ended in a BrokenPipeError traceback."""
+    import io
+    tool = _tool()
+    records = [dict(input=f'{i}.png', error='x') for i in range(3)]
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, 'Broken pipe')
+
+        def fileno(self):
+            return os.open(os.devnull, os.O_WRONLY)
+
+    import os
+    monkeypatch.setattr(sys, 'stdout', Closed())
+    monkeypatch.setattr(os, 'dup2', lambda *args: None)
+    args = tool.parse_args(['c.py', 'w.pth', 'a.png'])
+    assert tool._write(args, dict(predictions=records, num_failed=3), None) == 0
+
+
 def test_topk_texts_end_the_printed_line_and_max_pixels_is_an_option(tmp_path, capsys):
     """--topk without --out printed no texts beyond the best; the refusal of
     a large image said to raise max_pixels, which the command had no way to."""
