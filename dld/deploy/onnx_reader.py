@@ -250,10 +250,16 @@ class OnnxPlateReader:
                  scale: Optional[float] = None) -> List[Dict]:
         """Read ``images`` (one, or several); ``scale`` reads every image at
         that exported scale instead of the selector's choice."""
+        return list(self.read_batches(images, scale))
+
+    def read_batches(self, images: Union[ImageLike, Iterable[ImageLike]],
+                     scale: Optional[float] = None) -> Iterator[Dict]:
+        """The readings of :meth:`__call__`, one at a time as each batch is
+        read: a caller can print or keep them before the rest are read."""
         self._check_scale(scale)
         if isinstance(images, (str, os.PathLike, np.ndarray) + ENCODED):
             images = [images]  # one image: bytes are not a list of their bytes
-        results, chunk = [], []
+        chunk = []
         for i, image in enumerate(images):
             source = (os.fspath(image) if isinstance(image, (str, os.PathLike))
                       else f'bytes[{i}]' if isinstance(image, ENCODED)
@@ -265,9 +271,10 @@ class OnnxPlateReader:
                 chunk.append((source, message[len(source) + 2:] if message.startswith(
                     f'{source}: ') else message, None))
             if len(chunk) == self.batch_size:
-                results += self._read_chunk(chunk, scale)
+                yield from self._read_chunk(chunk, scale)
                 chunk = []
-        return results + (self._read_chunk(chunk, scale) if chunk else [])
+        if chunk:
+            yield from self._read_chunk(chunk, scale)
 
     def _read_chunk(self, chunk, scale) -> List[Dict]:
         good = [i for i, (_, _, ratio) in enumerate(chunk) if ratio is not None]
@@ -463,18 +470,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     inp = reader.manifest['input']  # exports before 'frame' was written: the stream's
     found = expand_paths(args.images, inp.get('frame', inp.get('stream', 'lr')))
     files = [source for source, error in found if error is None]
-    read = iter(reader(files, scale=args.scale) if files else [])
-    readings = [next(read) if error is None else dict(input=source, error=error)
-                for source, error in found]
+    read = iter(reader.read_batches(files, scale=args.scale) if files else [])
+    readings = []
     try:
-        for r in readings:
+        # each line as its batch is read: a run stopped or killed keeps those before
+        for source, error in found:
+            r = next(read) if error is None else dict(input=source, error=error)
+            readings.append(r)
             if r['error']:
                 print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
             else:
                 print(f"{r['input']}\t{r['text']}\t{_confidence(r['confidence'])}\t"
-                      f"{r['scale']:g}\t{r['gflops']:.4f}")
+                      f"{r['scale']:g}\t{r['gflops']:.4f}", flush=True)
     except BrokenPipeError:  # `| head`: the reader of stdout has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:  # Ctrl-C: the lines printed are the images read
+        print(f'stopped by Ctrl-C after {len(readings)} of {len(found)} input(s)',
+              file=sys.stderr)
+        return 130
     # as tools/infer.py: a failure only when nothing could be read
     return 1 if readings and all(r['error'] for r in readings) else 0
 

@@ -250,6 +250,33 @@ def test_the_reader_runs_without_torch_or_dld(gru_export, tmp_path):
     assert run(str(bad)).returncode == 1  # nothing could be read
 
 
+def test_the_reader_prints_each_batch_as_it_is_read_and_ctrl_c_keeps_them(
+        gru_export, tmp_path, capsys, monkeypatch):
+    """It printed nothing until every image was read: a stopped run (Ctrl-C,
+    SIGTERM) lost them all (an inference-at-scale journey)."""
+    files = []
+    for i, img in enumerate(_images(6)):
+        files.append(str(tmp_path / f'{i:02d}.png'))
+        cv2.imwrite(files[-1], img)
+    real_init, real_chunk, chunks = OnnxPlateReader.__init__, OnnxPlateReader._read_chunk, []
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.batch_size = 2
+
+    def read_chunk(self, chunk, scale):
+        chunks.append(1)
+        if len(chunks) == 2:  # Ctrl-C during the second batch
+            raise KeyboardInterrupt
+        return real_chunk(self, chunk, scale)
+    monkeypatch.setattr(OnnxPlateReader, '__init__', init)
+    monkeypatch.setattr(OnnxPlateReader, '_read_chunk', read_chunk)
+    assert onnx_reader_main([str(gru_export['out']), *files]) == 130
+    captured = capsys.readouterr()
+    assert [line.split('\t')[0] for line in captured.out.splitlines()] == files[:2]
+    assert f'stopped by Ctrl-C after 2 of {len(files)} input(s)' in captured.err
+
+
 def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_path):
     """As PlateRecognizer: one bad input does not stop the others."""
     reader = OnnxPlateReader(str(gru_export['out']), batch_size=2)
