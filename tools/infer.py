@@ -157,23 +157,6 @@ def _write_atomic(path: str, write) -> None:
             os.remove(tmp)
 
 
-def _unwritten(failed: list, written: list) -> list:
-    """The outputs from the one that failed on, less those holding what a
-    file already written, or stdout, holds (the track votes of both the
-    .tracks.jsonl and the --tracks-csv file)."""
-    done = {id(recs) for _, _, recs, _ in written}
-    out = []
-    for entry in failed:
-        if id(entry[2]) not in done:
-            done.add(id(entry[2]))
-            out.append(entry)
-    return out
-
-
-def _holder(recs: list, written: list) -> str:
-    return next(path for path, _, held, _ in written if held is recs)
-
-
 def _unwritable_outputs(args) -> list:
     """Why ``--out`` (and its ``.tracks.jsonl``), ``--tracks-csv`` or
     ``--vis`` cannot be written, or would replace an input or each other,
@@ -366,25 +349,29 @@ def _write(args, result: dict, stopped) -> int:
     # What stdout holds already (no --out: the lines above).
     shown = [] if args.out else [('stdout', 'the records', records, None),
                                  ('stdout', 'the track votes', result.get('tracks'), None)]
-    for i, (path, _, recs, write) in enumerate(outputs):
+    # every output is tried (a failed --out on a full disk left a --tracks-csv
+    # on another disk unwritten); what no file holds then goes to stdout
+    failed = []
+    for path, what, recs, write in outputs:
         try:
             write(path, recs)
-        except OSError as err:  # e.g. a full disk: what is not written goes to stdout
-            # Name the file that failed (a write error names none, os.replace
-            # its .tmp); print only what neither a file nor stdout holds.
-            held = shown + outputs[:i]
-            unwritten = _unwritten(outputs[i:], held)
-            follow = ' and '.join(w for _, w, _, _ in unwritten)
+        except OSError as err:
+            failed.append((path, what, recs, err))
+    if failed:
+        held = shown + [o for o in outputs if not any(o[0] == f[0] for f in failed)]
+        for path, what, recs, err in failed:
+            # Name the file that failed (a write error names none, os.replace its .tmp)
+            holder = next((h for h, _, r, _ in held if r is recs), None)
             print(f'infer.py: cannot write {path}: {err.strerror}'
-                  + (f'; {follow} follow on stdout' if unwritten else
-                     f'; {outputs[i][1]} are in {_holder(recs, held)}'),
+                  + (f'; {what} are in {holder}' if holder else f'; {what} follow on stdout'),
                   file=sys.stderr)
-            for _, _, later, _ in unwritten:
-                for rec in later:
+            if holder is None:
+                for rec in recs:
                     print(json.dumps(rec, ensure_ascii=False))
-            if partial and osp.exists(partial):
-                print(f'infer.py: the records read are also in {partial}', file=sys.stderr)
-            return 2
+                held.append(('stdout', what, recs, None))
+        if partial and osp.exists(partial):
+            print(f'infer.py: the records read are also in {partial}', file=sys.stderr)
+        return 2
     if partial and osp.exists(partial):  # --out holds them all now
         os.remove(partial)
 

@@ -248,7 +248,10 @@ def test_records_that_cannot_be_written_go_to_stdout(tiny_run, tmp_path, capsys,
     assert f'cannot write {out}: No space left on device' in captured.err
     recs = [json.loads(line) for line in captured.out.splitlines()]
     assert recs and all(r['error'] is None and r['text'] is not None for r in recs)
-    assert not out.exists() and not (tmp_path / 'results.jsonl.tmp').exists()
+    assert not out.exists() and not list(tmp_path.glob('results.jsonl.tmp*'))
+    # the records read are kept in the partial file too, and said
+    assert len(_read_jsonl(tmp_path / 'results.jsonl.partial')) == len(recs)
+    assert f'the records read are also in {out}.partial' in captured.err
 
 
 def _disk_full_for(monkeypatch, tool, suffix: str) -> None:
@@ -301,7 +304,27 @@ def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout
     assert (f'cannot write {tmp_path / "results.tracks.jsonl"}: No space left on device; the '
             'track votes follow on stdout') in captured.err
     assert [json.loads(line) for line in captured.out.splitlines()] == tracks
-    assert not (tmp_path / 'results.tracks.jsonl.tmp').exists()
+    assert not list(tmp_path.glob('results.tracks.jsonl.tmp*'))
+
+
+def test_an_out_that_cannot_be_written_leaves_the_other_outputs_written(tmp_path, capsys,
+                                                                         monkeypatch):
+    """A full disk under --out left a --tracks-csv on another disk unwritten."""
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
+    _reads(monkeypatch, records, tracks)
+    _disk_full_for(monkeypatch, tool, 'results.jsonl')
+    out, table = tmp_path / 'results.jsonl', tmp_path / 'votes.csv'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out), '--track',
+                      '--tracks-csv', str(table)]) == 2
+    captured = capsys.readouterr()
+    assert table.read_text().splitlines()[1].startswith('t,ABC1234,')
+    assert f'cannot write {out}: No space left on device; the records follow on stdout' \
+        in captured.err
+    # the .tracks.jsonl was written; the votes are not printed a second time
+    assert [json.loads(line) for line in captured.out.splitlines()] == records
 
 
 def test_tracks_csv_holds_the_track_votes_and_stdout_their_confidence(tiny_run, tmp_path, capsys):
