@@ -166,10 +166,12 @@ def _unwritable_outputs(args) -> list:
     from dld.apis.image_input import IMAGE_EXTENSIONS
     from dld.apis.plate_recognizer import tracks_path
     from dld.utils.output_paths import unwritable_outputs
-    if args.out and osp.exists(partial_path(args.out)):
-        return [f'{partial_path(args.out)} is there: the records of a run stopped outright '
-                '(killed, out of memory)? Keep them elsewhere, or remove the file, and run '
-                'again']
+    partial = partial_path(args.out) if args.out else None
+    if partial and osp.isfile(partial) and osp.getsize(partial) == 0:
+        os.remove(partial)  # a run stopped before its first batch: it holds nothing
+    if partial and osp.exists(partial):
+        return [f'{partial} is there: the records of a run stopped outright (killed, out of '
+                'memory)? Keep them elsewhere, or remove the file, and run again']
     votes = tracks_path(args.out) if args.out and args.track else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),
@@ -256,6 +258,9 @@ def main(argv=None) -> int:
             except ReadingInterrupted as interrupted:  # written as a whole run's is
                 result, stopped = interrupted.result, interrupted
         except KeyboardInterrupt as err:  # while the model loads or the inputs are listed
+            if args.out and osp.isfile(partial_path(args.out)) and \
+                    osp.getsize(partial_path(args.out)) == 0:
+                os.remove(partial_path(args.out))  # no batch was read into it
             name = stop_signal(err)
             print(f'infer.py: stopped by {said(name)}: no image was read', file=sys.stderr)
             return stop_status(name)

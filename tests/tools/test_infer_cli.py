@@ -513,6 +513,9 @@ def test_a_run_killed_outright_keeps_the_records_read_in_out_partial(tiny_run, t
     assert 'records.jsonl.partial is there: the records of a run stopped outright' in \
         capsys.readouterr().err
     (tmp_path / 'records.jsonl.partial').rename(tmp_path / 'first_part.jsonl')
+    (tmp_path / 'records.jsonl.partial').write_text('')  # stopped before a batch: nothing
+    assert _tool()._unwritable_outputs(_tool().parse_args(argv)) == []
+    assert not (tmp_path / 'records.jsonl.partial').exists()
     monkeypatch.setattr(PlateRecognizer, 'forward', real)
     assert _tool().main(argv) == 0
     assert len(_read_jsonl(out)) == 12 and not (tmp_path / 'records.jsonl.partial').exists()
