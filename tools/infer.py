@@ -28,6 +28,7 @@ import os
 import os.path as osp
 import pickle
 import sys
+from typing import List, Optional, Sequence, Tuple
 
 from dld.cli_options import ConfigOptionsAction
 from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
@@ -71,6 +72,10 @@ def parse_args(argv=None):
     parser.add_argument('--max-pixels', type=_max_pixels, default=16384 * 16384, metavar='N',
                         help="refuse larger images (an error record each), before decoding: "
                         "a number >= 1 (1e9 too) or 'none' (default: 16384 x 16384)")
+    parser.add_argument('--resume', action='store_true',
+                        help="go on with the run of this --out: keep the records of OUT.partial "
+                        '(a run killed outright) or else of --out (one stopped by Ctrl-C), '
+                        'read only the inputs they lack, and write --out over them all')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
@@ -83,6 +88,11 @@ def parse_args(argv=None):
         parser.error(scale_error('--scale', [args.scale]))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.resume and not args.out:
+        parser.error('--resume goes on with the run of a --out file: give it')
+    if args.resume and args.vis:  # the drawings are numbered by the run's count
+        parser.error('--resume cannot go on drawing (--vis): the drawings are numbered from '
+                     '0 in each run; draw in a run of its own')
     for flag, path in (('--out', args.out), ('--tracks-csv', args.tracks_csv)):
         if path == '-':  # it wrote a file named '-'
             parser.error(f'{flag} -: give a file; without --out the records are printed')
@@ -169,7 +179,7 @@ def _unwritable_outputs(args) -> list:
     partial = partial_path(args.out) if args.out else None
     if partial and osp.isfile(partial) and osp.getsize(partial) == 0:
         os.remove(partial)  # a run stopped before its first batch: it holds nothing
-    if partial and osp.exists(partial):
+    if partial and osp.exists(partial) and not args.resume:
         return [f'{partial} is there: the records of a run stopped outright (killed, out of '
                 'memory)? Keep them elsewhere, or remove the file, and run again']
     votes = tracks_path(args.out) if args.out and args.track else None
@@ -250,13 +260,25 @@ def main(argv=None) -> int:
     from dld.utils.stop_signals import signals_as_one_stop
     with signals_as_one_stop() as stop:
         try:
+            earlier, source = [], None
+            if args.resume:
+                try:
+                    earlier, source = earlier_records(args.out)
+                except (OSError, ValueError) as err:
+                    print(f'infer.py: --resume: {err}', file=sys.stderr)
+                    return 2
+                print(f'infer.py: --resume: {len(earlier)} record(s) kept from {source}; the '
+                      'inputs they lack are read' if source else
+                      f'infer.py: --resume: no {args.out} nor its .partial file yet; every '
+                      'input is read', file=sys.stderr)
             recognizer = _load(args)
             if recognizer is None:
                 return 2
             try:
-                result, stopped = _read(args, recognizer), None
+                result, stopped = _read(args, recognizer, earlier, source), None
             except ReadingInterrupted as interrupted:  # written as a whole run's is
                 result, stopped = interrupted.result, interrupted
+            result = _with_earlier(args, recognizer, result, earlier)
         except KeyboardInterrupt as err:  # while the model loads or the inputs are listed
             if args.out and osp.isfile(partial_path(args.out)) and \
                     osp.getsize(partial_path(args.out)) == 0:
@@ -298,17 +320,59 @@ def partial_path(out: str) -> str:
     return f'{out}.partial'
 
 
-def _read(args, recognizer) -> dict:
+def earlier_records(out: str) -> Tuple[List[dict], Optional[str]]:
+    """``--resume``: the records of the run of ``out`` and the file they are
+    from: its ``.partial`` file (a run killed outright; a last line cut
+    short is left out, its image read again) or else ``out`` (a run stopped
+    by Ctrl-C writes it whole); none where neither is there."""
+    for path in (partial_path(out), out):
+        if not osp.isfile(path):
+            continue
+        records = []
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    if line.endswith('\n'):  # not a line cut short by the kill
+                        raise ValueError(f'{path}:{len(records) + 1}: not a JSON record; '
+                                         '--resume reads the records infer.py wrote') from None
+        return records, path
+    return [], None
+
+
+def _read(args, recognizer, earlier: Sequence[dict] = (),
+          source: Optional[str] = None) -> dict:
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
     if not args.out:
         return recognizer(args.inputs, **kwargs)
     partial = partial_path(args.out)
-    with open(partial, 'w', encoding='utf-8') as f:
+    # a resumed run's partial file holds the earlier records first: a kill keeps them all
+    if source == partial:  # go on after its last whole line (the one cut short goes)
+        with open(partial, 'rb+') as f:
+            data = f.read()
+            f.truncate(data.rfind(b'\n') + 1)
+    else:  # the earlier records are in --out, which stays until the end
+        with open(partial, 'w', encoding='utf-8') as f:
+            f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
+    with open(partial, 'a', encoding='utf-8') as f:
         def append(records):
             f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
             f.flush()
-        return recognizer(args.inputs, on_records=append, **kwargs)
+        skip = {r.get('input') for r in earlier}
+        return recognizer(args.inputs, on_records=append, skip=skip, **kwargs)
+
+
+def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
+    """The earlier run's records and this one's as one run's: in order, the
+    track votes over both (a track cut by the stop is voted whole)."""
+    if not earlier:
+        return result
+    merged = recognizer.postprocess(earlier + result['predictions'],
+                                    result.get('visualization', []), track=args.track,
+                                    layouts=args.layouts, vote=args.vote)
+    return dict(result, **merged)
 
 
 def _write(args, result: dict, stopped) -> int:

@@ -21,7 +21,17 @@ import numbers
 import os
 import os.path as osp
 import threading
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (
+    Callable,
+    Collection,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
@@ -220,7 +230,7 @@ class PlateRecognizer(BaseInferencer):
     def __call__(self, inputs, batch_size: Optional[int] = None,
                  return_datasamples: bool = False,
                  on_records: Optional[Callable[[List[dict]], None]] = None,
-                 **kwargs) -> dict:
+                 skip: Optional[Collection[str]] = None, **kwargs) -> dict:
         """Recognise ``inputs``.
 
         Args:
@@ -236,6 +246,10 @@ class PlateRecognizer(BaseInferencer):
                 once they are read, before the next batch (``tools/infer.py``
                 appends them to a file, so a killed run keeps them); the
                 returned records may hold more fields (a track's votes).
+            skip (collection of str, optional): inputs not to read, by their
+                records' ``input`` (an earlier run's, ``tools/infer.py
+                --resume``); the others keep the track ids and frame numbers
+                they have among all the inputs.
             scale (float, optional): read every image at this scale instead
                 of the selector's choice (the selector then does not run).
             beam_width (int, optional), topk (int, optional): ``beam_width``
@@ -274,7 +288,7 @@ class PlateRecognizer(BaseInferencer):
         _check_vis_dir(vis_kw.get('vis_dir'))
         with self._call_lock:
             return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,
-                              post_kw, on_records)
+                              post_kw, on_records, skip)
 
     def _track_voting(self, layouts, vote) -> dict:
         """The call's ``layouts`` and ``vote``, the config's where not given, checked."""
@@ -285,9 +299,12 @@ class PlateRecognizer(BaseInferencer):
 
     def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
               fwd_kw: dict, vis_kw: dict, post_kw: dict,
-              on_records: Optional[Callable[[List[dict]], None]] = None) -> dict:
+              on_records: Optional[Callable[[List[dict]], None]] = None,
+              skip: Optional[Collection[str]] = None) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream,
                               memory_track=bool(post_kw.get('track')))
+        if skip:  # after the ids are given: those read keep theirs
+            items = [item for item in items if item.source not in skip]
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []

@@ -521,6 +521,74 @@ def test_a_run_killed_outright_keeps_the_records_read_in_out_partial(tiny_run, t
     assert len(_read_jsonl(out)) == 12 and not (tmp_path / 'records.jsonl.partial').exists()
 
 
+@pytest.mark.parametrize('stop', ['killed', 'ctrl-c'])
+def test_resume_reads_only_what_a_stopped_run_lacks_and_equals_an_unbroken_run(
+        tiny_run, tmp_path, capsys, monkeypatch, stop):
+    """There was no way to go on: the images left had to be listed and the
+    files merged by hand, and a track cut by the stop was voted twice."""
+    from dld.apis import PlateRecognizer
+    argv = [tiny_run['config'], tiny_run['student'], osp.join(tiny_run['data'], 'test.txt'),
+            '--batch-size', '2', '--no-progress', '--track']
+    whole = tmp_path / 'whole.jsonl'
+    assert _tool().main([*argv, '--out', str(whole)]) == 0
+    real, calls = PlateRecognizer.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during the third batch: 4 images read
+            raise _Killed if stop == 'killed' else KeyboardInterrupt
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    out = tmp_path / 'resumed.jsonl'
+    if stop == 'killed':
+        with pytest.raises(_Killed):
+            _tool().main([*argv, '--out', str(out)])
+        with open(f'{out}.partial', 'a') as f:  # a line the kill cut short
+            f.write('{"input": "cut sh')
+    else:
+        assert _tool().main([*argv, '--out', str(out)]) == 130
+    monkeypatch.setattr(PlateRecognizer, 'forward', real)
+    read = []
+    monkeypatch.setattr(PlateRecognizer, 'forward',
+                        lambda self, prepared, **kw: (read.extend(prepared),
+                                                      real(self, prepared, **kw))[1])
+    capsys.readouterr()
+    assert _tool().main([*argv, '--out', str(out), '--resume']) == 0
+    assert len(read) == 12 - 4  # the 4 images read before the stop are not read again
+    source = f'{out}.partial' if stop == 'killed' else str(out)
+    assert f'infer.py: --resume: 4 record(s) kept from {source}' in capsys.readouterr().err
+    keys = ('input', 'text', 'scale', 'track_id', 'frame_idx')
+    assert [{k: r[k] for k in keys} for r in _read_jsonl(out)] == \
+        [{k: r[k] for k in keys} for r in _read_jsonl(whole)]
+    votes = ('track_id', 'text', 'num_frames')
+    assert [{k: t[k] for k in votes} for t in _read_jsonl(tmp_path / 'resumed.tracks.jsonl')] \
+        == [{k: t[k] for k in votes} for t in _read_jsonl(tmp_path / 'whole.tracks.jsonl')]
+    assert not (tmp_path / 'resumed.jsonl.partial').exists()
+
+
+@pytest.mark.parametrize('argv, says', [
+    (['--resume'], '--resume goes on with the run of a --out file'),
+    (['--resume', '--out', 'r.jsonl', '--vis', 'v'], '--resume cannot go on drawing'),
+])
+def test_resume_needs_an_out_and_no_drawings(argv, says, capsys):
+    with pytest.raises(SystemExit):
+        _tool().parse_args(['c.py', 'w.pth', 'a.png', *argv])
+    assert says in capsys.readouterr().err
+
+
+def test_resume_leaves_out_a_last_line_cut_short_and_refuses_other_files(tmp_path):
+    tool = _tool()
+    out = tmp_path / 'r.jsonl'
+    (tmp_path / 'r.jsonl.partial').write_text('{"input": "a.png"}\n{"input": "b.p')
+    assert tool.earlier_records(str(out)) == ([{'input': 'a.png'}], f'{out}.partial')
+    (tmp_path / 'r.jsonl.partial').unlink()
+    out.write_text('not json\n{"input": "a.png"}\n')
+    with pytest.raises(ValueError, match=r'r\.jsonl:1: not a JSON record'):
+        tool.earlier_records(str(out))
+    out.unlink()
+    assert tool.earlier_records(str(out)) == ([], None)
+
+
 def test_a_run_that_reads_nothing_keeps_the_out_file_it_was_given(tiny_run, tmp_path, capsys):
     """A mistyped input replaced 20000 records with one error record."""
     out = tmp_path / 'records.jsonl'
