@@ -287,7 +287,11 @@ def main(argv=None) -> int:
             print(f'infer.py: stopped by {said(name)}: no image was read', file=sys.stderr)
             return stop_status(name)
         stop.defer = True  # a signal now waits until what was read is written
-        status = _write(args, result, stopped)
+        try:
+            status = _write(args, result, stopped)
+        except BrokenPipeError:  # `infer.py ... | head`: the reader wants no more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = run_status(result['predictions'], stopped)
     if stop and stopped is None:
         print(f'infer.py: stopped by {said(stop.names[0])} once every image was read: the '
               'records are written', file=sys.stderr)
@@ -356,12 +360,27 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
     else:  # the earlier records are in --out, which stays until the end
         with open(partial, 'w', encoding='utf-8') as f:
             f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
-    with open(partial, 'a', encoding='utf-8') as f:
-        def append(records):
+    f = open(partial, 'a', encoding='utf-8')
+    failed = []
+
+    def append(records):
+        if failed:  # the run reads on; its end writes --out, or prints what it cannot
+            return
+        try:
             f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
             f.flush()
+        except OSError as err:  # a full disk: the records stay in memory
+            failed.append(err)
+            print(f'infer.py: cannot write {partial}: {err.strerror}; reading on, the '
+                  'records kept in memory until the end', file=sys.stderr)
+    try:
         skip = {r.get('input') for r in earlier}
         return recognizer(args.inputs, on_records=append, skip=skip, **kwargs)
+    finally:
+        try:
+            f.close()
+        except OSError:  # what it could not write is in memory (said above)
+            pass
 
 
 def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
@@ -381,30 +400,30 @@ def _write(args, result: dict, stopped) -> int:
     from dld.apis.prediction_drawing import format_confidence
     records = result['predictions']
     partial = partial_path(args.out) if args.out else None
-    if args.out and osp.exists(args.out) and not any(r['error'] is None for r in records):
-        # a mistyped input read nothing: the earlier run's records stay
+    kept = [p for p in (args.out, args.tracks_csv) if p and osp.exists(p)]
+    if kept and not any(r['error'] is None for r in records):
+        # a mistyped input (or a stop) read nothing: the earlier run's files stay
+        if partial and osp.exists(partial):
+            os.remove(partial)  # it holds these error records only
         for rec in records:
             print(_line(rec))
-        print(f'infer.py: no image was read; {args.out} is kept as it was (the records '
-              'above say why)', file=sys.stderr)
-        if osp.exists(partial):
-            os.remove(partial)
-        return 1
+        said_why = (f'stopped by {said(stop_signal(stopped))} before any image was read'
+                    if stopped is not None else 'no image was read')
+        as_it_was = ('is kept as it was' if len(kept) == 1 else 'are kept as they were')
+        print(f"infer.py: {said_why}; {' and '.join(kept)} {as_it_was}"
+              + (' (the records above say why)' if records else ''), file=sys.stderr)
+        return run_status(records, stopped)
 
     if not args.out:  # before any file: a failed write then loses none of them
-        try:
-            for rec in records:
-                print(_line(rec))
-            for t in result.get('tracks', []):
-                votes = t['votes'] if t['text'] is not None else 0
-                conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
-                text = '-' if t['text'] is None else t['text']  # no frame read
-                print(f"track {t['track_id']}\t{text}\t{conf}\t"
-                      f"{votes}/{t['num_frames']} votes")
-            sys.stdout.flush()
-        except BrokenPipeError:  # `infer.py ... | head`: the reader wants no more
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        for rec in records:
+            print(_line(rec))
+        for t in result.get('tracks', []):
+            votes = t['votes'] if t['text'] is not None else 0
+            conf = '-' if t['confidence'] is None else format_confidence(t['confidence'])
+            text = '-' if t['text'] is None else t['text']  # no frame read
+            print(f"track {t['track_id']}\t{text}\t{conf}\t"
+                  f"{votes}/{t['num_frames']} votes")
+        sys.stdout.flush()
 
     outputs = []
     if args.out:
@@ -438,8 +457,10 @@ def _write(args, result: dict, stopped) -> int:
                 for rec in recs:
                     print(json.dumps(rec, ensure_ascii=False))
                 held.append(('stdout', what, recs, None))
-        if partial and osp.exists(partial):
+        if partial and osp.exists(partial) and any(f[0] == args.out for f in failed):
             print(f'infer.py: the records read are also in {partial}', file=sys.stderr)
+        elif partial and osp.exists(partial):  # --out holds them all
+            os.remove(partial)
         return 2
     if partial and osp.exists(partial):  # --out holds them all now
         os.remove(partial)
@@ -476,6 +497,14 @@ def _write(args, result: dict, stopped) -> int:
               'short is voted over its frames read)', file=sys.stderr)
         return stop_status(name)
     return 0 if ok else 1
+
+
+def run_status(records: Sequence[dict], stopped) -> int:
+    """The exit status of a run: the stop's (130, 143), else 1 when no image
+    was read, 0 when any was."""
+    if stopped is not None:
+        return stop_status(stop_signal(stopped))
+    return 0 if any(r['error'] is None for r in records) else 1
 
 
 #: More frames than a camera takes of one plate (the ICPR tracks have 5).

@@ -255,8 +255,12 @@ class OnnxPlateReader:
     def read_batches(self, images: Union[ImageLike, Iterable[ImageLike]],
                      scale: Optional[float] = None) -> Iterator[Dict]:
         """The readings of :meth:`__call__`, one at a time as each batch is
-        read: a caller can print or keep them before the rest are read."""
+        read: a caller can print or keep them before the rest are read. A
+        scale not exported is refused here, not when the first is asked."""
         self._check_scale(scale)
+        return self._batches(images, scale)
+
+    def _batches(self, images, scale) -> Iterator[Dict]:
         if isinstance(images, (str, os.PathLike, np.ndarray) + ENCODED):
             images = [images]  # one image: bytes are not a list of their bytes
         chunk = []
@@ -447,6 +451,14 @@ def _check_fields(manifest: dict, path: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the reading (the model loading, a folder listed)
+        print('stopped by Ctrl-C before any image was read', file=sys.stderr)
+        return 130
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Read plate images with an exported DLD model (ONNX Runtime); prints '
         'path, text, confidence, scale and GFLOPs, tab-separated, one line an image.')

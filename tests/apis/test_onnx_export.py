@@ -277,6 +277,15 @@ def test_the_reader_prints_each_batch_as_it_is_read_and_ctrl_c_keeps_them(
     assert f'stopped by Ctrl-C after 2 of {len(files)} input(s)' in captured.err
 
 
+def test_the_reader_stopped_before_reading_says_so_in_one_line(capsys, monkeypatch):
+    """Ctrl-C while the model loaded was a KeyboardInterrupt traceback."""
+    def loading(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(OnnxPlateReader, '__init__', loading)
+    assert onnx_reader_main(['model_dir', 'x.png']) == 130
+    assert capsys.readouterr().err == 'stopped by Ctrl-C before any image was read\n'
+
+
 def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_path):
     """As PlateRecognizer: one bad input does not stop the others."""
     reader = OnnxPlateReader(str(gru_export['out']), batch_size=2)

@@ -589,6 +589,76 @@ def test_resume_leaves_out_a_last_line_cut_short_and_refuses_other_files(tmp_pat
     assert tool.earlier_records(str(out)) == ([], None)
 
 
+def test_a_partial_file_that_fills_the_disk_leaves_the_run_reading_on(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A full disk under OUT.partial ended the run in a traceback, the rest of
+    its records lost (the review of the streaming change)."""
+    import builtins
+    import io
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+
+    class Reads:
+        case_sensitive = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, inputs, on_records=None, **kwargs):
+            on_records(records)
+            return dict(predictions=records, visualization=[], num_failed=0)
+
+    class FullDisk(io.StringIO):
+        def write(self, text):
+            raise OSError(28, 'No space left on device')
+
+    import dld.apis
+    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
+    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, 'open', lambda path, mode='r', *a, **kw: FullDisk() if str(
+        path).endswith('.partial') and 'a' in mode else real_open(path, mode, *a, **kw))
+    out = tmp_path / 'r.jsonl'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 0
+    assert (f'cannot write {out}.partial: No space left on device; reading on, the records '
+            'kept in memory until the end') in capsys.readouterr().err
+    assert _read_jsonl(out) == records and not (tmp_path / 'r.jsonl.partial').exists()
+
+
+def test_the_partial_file_goes_once_out_is_written_whatever_else_fails(tmp_path, capsys,
+                                                                     monkeypatch):
+    """A failed --tracks-csv left OUT.partial, and the next run was refused."""
+    tool = _tool()
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    _reads(monkeypatch, records, [dict(track_id='t', text='ABC1234', votes=1, num_frames=1,
+                                       confidence=0.9)])
+    _disk_full_for(monkeypatch, tool, '.csv')
+    out = tmp_path / 'r.jsonl'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out), '--tracks-csv',
+                      str(tmp_path / 'v.csv')]) == 2
+    assert _read_jsonl(out) == records and not (tmp_path / 'r.jsonl.partial').exists()
+
+
+def test_a_stop_before_any_image_keeps_the_out_file_and_says_it_stopped(tiny_run, tmp_path,
+                                                                       capsys, monkeypatch):
+    """It said 'no image was read' and exited 1, not the stop's 130."""
+    from dld.apis import PlateRecognizer
+
+    def forward(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    out = tmp_path / 'records.jsonl'
+    out.write_text('{"earlier": "run"}\n')
+    assert _tool().main([tiny_run['config'], tiny_run['student'],
+                         osp.join(tiny_run['data'], 'test.txt'), '--out', str(out),
+                         '--no-progress']) == 130
+    assert out.read_text() == '{"earlier": "run"}\n'
+    assert f'stopped by Ctrl-C before any image was read; {out} is kept as it was' in \
+        capsys.readouterr().err
+
+
 def test_a_run_that_reads_nothing_keeps_the_out_file_it_was_given(tiny_run, tmp_path, capsys):
     """A mistyped input replaced 20000 records with one error record."""
     out = tmp_path / 'records.jsonl'
@@ -602,24 +672,29 @@ def test_a_run_that_reads_nothing_keeps_the_out_file_it_was_given(tiny_run, tmp_
     assert not (tmp_path / 'records.jsonl.partial').exists()
 
 
-def test_a_closed_pipe_ends_the_printing_quietly(tmp_path, monkeypatch):
-    """`infer.py ... | head` ended in a BrokenPipeError traceback."""
+@pytest.mark.parametrize('ok, status', [(True, 0), (False, 1)])
+def test_a_closed_pipe_ends_the_run_quietly_with_its_status(tmp_path, monkeypatch, ok, status):
+    """`infer.py ... | head` ended in a BrokenPipeError traceback; quiet, the
+    status is the run's (1 where nothing was read, not 0)."""
     import io
+    import os
     tool = _tool()
-    records = [dict(input=f'{i}.png', error='x') for i in range(3)]
+    records = [dict(input=f'{i}.png', path=f'{i}.png', text='ABC' if ok else None,
+                    confidence=0.9, scale=1.0, input_size=[48, 144], gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=i,
+                    error=None if ok else 'no such file or folder') for i in range(3)]
+    _reads(monkeypatch, records, [])
 
     class Closed(io.StringIO):
         def write(self, text):
             raise BrokenPipeError(32, 'Broken pipe')
 
         def fileno(self):
-            return os.open(os.devnull, os.O_WRONLY)
+            return 1
 
-    import os
     monkeypatch.setattr(sys, 'stdout', Closed())
     monkeypatch.setattr(os, 'dup2', lambda *args: None)
-    args = tool.parse_args(['c.py', 'w.pth', 'a.png'])
-    assert tool._write(args, dict(predictions=records, num_failed=3), None) == 0
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--no-progress']) == status
 
 
 def test_topk_texts_end_the_printed_line_and_max_pixels_is_an_option(tmp_path, capsys):
