@@ -352,16 +352,23 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
     if not args.out:
         return recognizer(args.inputs, **kwargs)
     partial = partial_path(args.out)
-    # a resumed run's partial file holds the earlier records first: a kill keeps them all
-    if source == partial:  # go on after its last whole line (the one cut short goes)
-        with open(partial, 'rb+') as f:
-            data = f.read()
-            f.truncate(data.rfind(b'\n') + 1)
-    else:  # the earlier records are in --out, which stays until the end
-        with open(partial, 'w', encoding='utf-8') as f:
-            f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
-    f = open(partial, 'a', encoding='utf-8')
-    failed = []
+    failed, f = [], None
+
+    def cannot(err: OSError) -> None:  # a full disk: the records stay in memory
+        failed.append(err)
+        print(f'infer.py: cannot write {partial}: {err.strerror}; reading on, the records '
+              'kept in memory until the end', file=sys.stderr)
+    try:
+        # a resumed run's partial file holds the earlier records first: a kill keeps them
+        if source == partial:  # go on after its last whole line (the one cut short goes)
+            with open(partial, 'rb+') as whole:
+                whole.truncate(whole.read().rfind(b'\n') + 1)
+        else:  # the earlier records are in --out, which stays until the end
+            with open(partial, 'w', encoding='utf-8') as fresh:
+                fresh.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
+        f = open(partial, 'a', encoding='utf-8')
+    except OSError as err:
+        cannot(err)
 
     def append(records):
         if failed:  # the run reads on; its end writes --out, or prints what it cannot
@@ -369,16 +376,15 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
         try:
             f.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
             f.flush()
-        except OSError as err:  # a full disk: the records stay in memory
-            failed.append(err)
-            print(f'infer.py: cannot write {partial}: {err.strerror}; reading on, the '
-                  'records kept in memory until the end', file=sys.stderr)
+        except OSError as err:
+            cannot(err)
     try:
         skip = {r.get('input') for r in earlier}
         return recognizer(args.inputs, on_records=append, skip=skip, **kwargs)
     finally:
         try:
-            f.close()
+            if f is not None:
+                f.close()
         except OSError:  # what it could not write is in memory (said above)
             pass
 
