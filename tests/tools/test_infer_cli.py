@@ -266,6 +266,14 @@ def _disk_full_for(monkeypatch, tool, suffix: str) -> None:
     monkeypatch.setattr(tool.os, 'replace', disk_full)
 
 
+def _one_read():
+    """``(records, tracks)``: one image read as ``ABC1234``, its track's vote."""
+    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
+                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
+    return records, tracks
+
+
 def _reads(monkeypatch, records, tracks) -> list:
     """Stand in for PlateRecognizer: every call returns ``records`` and
     ``tracks``; returns the list the calls' keyword arguments go to."""
@@ -292,9 +300,7 @@ def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout
     """The records file was written: the error names the tracks file, and
     stdout gets the votes only, not the records a second time."""
     tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
-    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1)]
+    records, tracks = _one_read()
     _reads(monkeypatch, records, tracks)
     _disk_full_for(monkeypatch, tool, '.tracks.jsonl')
     out = tmp_path / 'results.jsonl'
@@ -311,9 +317,7 @@ def test_an_out_that_cannot_be_written_leaves_the_other_outputs_written(tmp_path
                                                                          monkeypatch):
     """A full disk under --out left a --tracks-csv on another disk unwritten."""
     tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
-    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
+    records, tracks = _one_read()
     _reads(monkeypatch, records, tracks)
     _disk_full_for(monkeypatch, tool, 'results.jsonl')
     out, table = tmp_path / 'results.jsonl', tmp_path / 'votes.csv'
@@ -367,9 +371,7 @@ def test_a_track_with_no_answer_has_an_empty_text_and_confidence_in_the_csv(tmp_
 def test_a_tracks_csv_that_cannot_be_written_says_which_file_holds_the_votes(
         tmp_path, capsys, monkeypatch):
     tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
-    tracks = [dict(track_id='t', text='ABC1234', votes=1, num_frames=1, confidence=0.9)]
+    records, tracks = _one_read()
     _reads(monkeypatch, records, tracks)
     _disk_full_for(monkeypatch, tool, '.csv')
     out, table = tmp_path / 'r.jsonl', tmp_path / 't.csv'
@@ -596,8 +598,7 @@ def test_a_partial_file_that_fills_the_disk_leaves_the_run_reading_on(tmp_path, 
     import builtins
     import io
     tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
+    records, tracks = _one_read()
 
     class Reads:
         case_sensitive = False
@@ -630,10 +631,8 @@ def test_the_partial_file_goes_once_out_is_written_whatever_else_fails(tmp_path,
                                                                      monkeypatch):
     """A failed --tracks-csv left OUT.partial, and the next run was refused."""
     tool = _tool()
-    records = [dict(input='a.png', path='a.png', text='ABC1234', gflops=1e-3,
-                    gflops_teacher=2e-3, track_id='t', frame_idx=0, error=None)]
-    _reads(monkeypatch, records, [dict(track_id='t', text='ABC1234', votes=1, num_frames=1,
-                                       confidence=0.9)])
+    records, tracks = _one_read()
+    _reads(monkeypatch, records, tracks)
     _disk_full_for(monkeypatch, tool, '.csv')
     out = tmp_path / 'r.jsonl'
     assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out), '--tracks-csv',
