@@ -3,7 +3,7 @@
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
         [--vis DIR] [--scale S] [--device D] [--batch-size N]
         [--beam-width W] [--topk K] [--track] [--layouts L ...] [--vote text|chars]
-        [--tracks-csv FILE]
+        [--tracks-csv FILE] [--track-root DIR]
         [--no-progress] [--amp] [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
@@ -66,6 +66,10 @@ def parse_args(argv=None):
                         help="(implies --track) how frames vote: 'text', whole readings; "
                         "'chars', characters position by position, weighted by confidence "
                         "(default: the config's TrackAccuracyMetric vote, else 'text')")
+    parser.add_argument('--track-root', metavar='DIR',
+                        help='track ids are folder paths below DIR (cam00/trk0000) whatever '
+                        'else is read, so runs over parts of one tree (a camera each) give the '
+                        'ids of one run over it; every input must lie below DIR')
     parser.add_argument('--tracks-csv', metavar='FILE',
                         help='write the track votes as `track_id,text,confidence` lines '
                         '(implies --track)')
@@ -88,6 +92,10 @@ def parse_args(argv=None):
         parser.error(scale_error('--scale', [args.scale]))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.track_root is not None:
+        from dld.apis.input_items import track_root_problem
+        if track_root_problem(args.track_root, args.inputs):
+            parser.error(f'--track-root: {track_root_problem(args.track_root, args.inputs)}')
     if args.resume and not args.out:
         parser.error('--resume goes on with the run of a --out file: give it')
     if args.resume and args.vis:  # the drawings are numbered by the run's count
@@ -348,7 +356,8 @@ def earlier_records(out: str) -> Tuple[List[dict], Optional[str]]:
 def _read(args, recognizer, earlier: Sequence[dict] = (),
           source: Optional[str] = None) -> dict:
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
-                  vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote)
+                  vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote,
+                  track_root=args.track_root)
     if not args.out:
         return recognizer(args.inputs, **kwargs)
     partial = partial_path(args.out)

@@ -86,7 +86,8 @@ MEMORY_TRACK = _Track(('in-memory', ))
 
 def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
                   label_dataset_cfg: Optional[dict] = None,
-                  stream: str = 'lr', memory_track: bool = False) -> List[InputItem]:
+                  stream: str = 'lr', memory_track: bool = False,
+                  track_root: Optional[str] = None) -> List[InputItem]:
     """Items for ``inputs``, in the order given (folders sorted, recursive).
 
     * an image path: one item; track = its folder's name;
@@ -109,6 +110,14 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     ``in-memory``, in the order given (a service hands over the crops of one
     vehicle so).
 
+    With ``track_root`` a track's id is its folder's path below that folder
+    (``cam00/trk0000``; ``.`` for images in it), whatever else the call
+    reads: runs over parts of one tree (one camera each, on several
+    machines) give the ids one run over it would, so their votes join. Every
+    path input must then lie below it (a ``ValueError`` names the first that
+    does not); a label file's track is the file's path below it, then its
+    track id (``test.txt/track_001``).
+
     A track is one folder on disk (or one track of one label file): images of
     the same folder are frames of one track, numbered in input order, however
     they were given. Two different tracks that would get the same id (two
@@ -123,10 +132,12 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
             ``'lr'``, or ``'hr'`` in the efficiency setting, where it reads
             the HR crop (its tracks without HR frames are then skipped, and
             logged, like bad lines).
+        track_root (str, optional): the folder track ids are paths below.
     """
     if stream not in ('lr', 'hr'):
         raise ValueError(f"stream must be 'lr' or 'hr', got {stream!r}")
     inputs = _as_input_list(inputs)
+    root = _root_parts(track_root, inputs)
     in_memory = MEMORY_TRACK if memory_track else None
     keyed: List[Tuple[InputItem, Optional[_Track]]] = []
     for i, inp in enumerate(inputs):
@@ -140,8 +151,39 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
             keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
             keyed.append((InputItem(source=f'input[{i}]', error=_unsupported(inp)), None))
-    _name_tracks(keyed)
+    _name_tracks(keyed, root)
     return [item for item, _ in keyed]
+
+
+def _root_parts(track_root: Optional[str], inputs: list) -> Optional[Tuple[str, ...]]:
+    """The path components of ``track_root``, checked (:func:`track_root_problem`)."""
+    if track_root is None:
+        return None
+    problem = track_root_problem(track_root, inputs)
+    if problem:
+        raise ValueError(problem)
+    return _path_parts(os.fspath(track_root))
+
+
+def track_root_problem(track_root: Union[str, os.PathLike], inputs: Sequence) -> str:
+    """Why ``track_root`` cannot name the tracks of ``inputs`` ('' if it can):
+    no folder, or a path input not below it (its ids could not be paths
+    below it)."""
+    track_root = os.fspath(track_root)
+    if not osp.isdir(track_root):
+        return f'track root {track_root!r}: no such folder'
+    root = _path_parts(track_root)
+    for inp in inputs:
+        if isinstance(inp, (str, os.PathLike)) and \
+                _path_parts(os.fspath(inp))[:len(root)] != root:
+            return (f'{os.fspath(inp)!r} is not below the track root {track_root!r}: track '
+                    'ids are paths below it; give a folder above every input')
+    return ''
+
+
+def _path_parts(path: str) -> Tuple[str, ...]:
+    """``path``'s absolute components (``/`` is ``('',)``, above everything)."""
+    return tuple(osp.abspath(path).rstrip(osp.sep).split(osp.sep))
 
 
 def _as_input_list(inputs) -> list:
@@ -182,22 +224,29 @@ def _path_as_bytes(data: bytes) -> Optional[str]:
 
 
 def _folder_track(folder: str, shown: int = 1) -> _Track:
-    return _Track(tuple(osp.abspath(folder).split(osp.sep)), shown)
+    return _Track(_path_parts(folder), shown)
 
 
-def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]]) -> None:
+def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]],
+                 root: Optional[Tuple[str, ...]] = None) -> None:
     """Give each track an id no other track has (more parent folders where
-    ids collide) and number the frames of folder tracks."""
+    ids collide; below ``root``, its path there) and number the frames of
+    folder tracks."""
+    fixed: dict = {}  # below the root: the path there, whatever else is read
     shown: dict = {}
     for _, track in keyed:
-        if track is not None:
+        if track is None:
+            continue
+        if root is not None and track.parts[:len(root)] == root:
+            fixed[track.parts] = '/'.join(track.parts[len(root):]) or '.'
+        else:
             shown[track.parts] = max(shown.get(track.parts, 0), track.shown)
     while True:
-        owners: dict = {}
+        owners: dict = {name: [parts] for parts, name in fixed.items()}
         for parts, n in shown.items():
             owners.setdefault('/'.join(parts[-n:]), []).append(parts)
         clashes = [p for ps in owners.values() if len(ps) > 1 for p in ps
-                   if shown[p] < len(p)]
+                   if p in shown and shown[p] < len(p)]
         if not clashes:  # absolute paths differ: every clash ends here
             break
         for parts in clashes:
@@ -206,7 +255,7 @@ def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]]) -> None:
     for item, track in keyed:
         if track is None:
             continue
-        item.track_id = '/'.join(track.parts[-shown[track.parts]:])
+        item.track_id = fixed.get(track.parts) or '/'.join(track.parts[-shown[track.parts]:])
         if track.numbered:
             item.frame_idx = frames.get(track.parts, 0)
             frames[track.parts] = item.frame_idx + 1

@@ -230,7 +230,8 @@ class PlateRecognizer(BaseInferencer):
     def __call__(self, inputs, batch_size: Optional[int] = None,
                  return_datasamples: bool = False,
                  on_records: Optional[Callable[[List[dict]], None]] = None,
-                 skip: Optional[Collection[str]] = None, **kwargs) -> dict:
+                 skip: Optional[Collection[str]] = None, track_root: Optional[str] = None,
+                 **kwargs) -> dict:
         """Recognise ``inputs``.
 
         Args:
@@ -250,6 +251,11 @@ class PlateRecognizer(BaseInferencer):
                 records' ``input`` (an earlier run's, ``tools/infer.py
                 --resume``); the others keep the track ids and frame numbers
                 they have among all the inputs.
+            track_root (str, optional): track ids are folders' paths below
+                this folder (``cam00/trk0000``), whatever else the call
+                reads, so calls over parts of one tree give one call's ids;
+                every path input must lie below it (see
+                :func:`~dld.apis.input_items.expand_inputs`).
             scale (float, optional): read every image at this scale instead
                 of the selector's choice (the selector then does not run).
             beam_width (int, optional), topk (int, optional): ``beam_width``
@@ -288,7 +294,7 @@ class PlateRecognizer(BaseInferencer):
         _check_vis_dir(vis_kw.get('vis_dir'))
         with self._call_lock:
             return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,
-                              post_kw, on_records, skip)
+                              post_kw, on_records, skip, track_root)
 
     def _track_voting(self, layouts, vote) -> dict:
         """The call's ``layouts`` and ``vote``, the config's where not given, checked."""
@@ -300,9 +306,10 @@ class PlateRecognizer(BaseInferencer):
     def _read(self, inputs, batch_size: int, return_datasamples: bool, pre_kw: dict,
               fwd_kw: dict, vis_kw: dict, post_kw: dict,
               on_records: Optional[Callable[[List[dict]], None]] = None,
-              skip: Optional[Collection[str]] = None) -> dict:
+              skip: Optional[Collection[str]] = None,
+              track_root: Optional[str] = None) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream,
-                              memory_track=bool(post_kw.get('track')))
+                              memory_track=bool(post_kw.get('track')), track_root=track_root)
         if skip:  # after the ids are given: those read keep theirs
             items = [item for item in items if item.source not in skip]
         records: List[dict] = []

@@ -1,6 +1,7 @@
 """expand_inputs on label files: which frames the student is given."""
 import os.path as osp
 
+import numpy as np
 import pytest
 from plate_files import write_png
 
@@ -139,7 +140,6 @@ def test_unknown_stream_is_refused(label_file):
 # ---------------------------------------------------------------- track ids
 def _images(root, *rel_paths):
     import cv2
-    import numpy as np
     paths = []
     for rel in rel_paths:
         path = root / rel
@@ -207,6 +207,48 @@ def test_same_track_of_two_label_files_stays_two_tracks(tmp_path):
     assert [(i.track_id, i.frame_idx) for i in items] == [
         ('day/plates.txt/a', 0), ('day/plates.txt/a', 1),
         ('night/plates.txt/a', 0), ('night/plates.txt/a', 1)]
+
+
+def test_a_track_root_gives_shards_of_one_tree_the_ids_of_one_run_over_it(tmp_path):
+    """Without one, a run over camera 0 alone named its tracks 'trk0000',
+    the run over both 'cam00/trk0000': sharded runs' votes did not join."""
+    _images(tmp_path, 'big/cam00/trk0000/f0.png', 'big/cam00/trk0001/f0.png',
+            'big/cam01/trk0000/f0.png', 'big/top.png')
+    root = str(tmp_path / 'big')
+
+    def ids(*inputs):
+        return [i.track_id for i in expand_inputs([str(tmp_path / p) for p in inputs],
+                                                  track_root=root)]
+    whole = ids('big')
+    assert whole == ['.', 'cam00/trk0000', 'cam00/trk0001', 'cam01/trk0000']
+    shards = ids('big/cam00') + ids('big/cam01') + ids('big/top.png')
+    assert sorted(shards) == sorted(whole)
+    assert [i.track_id for i in expand_inputs(str(tmp_path / 'big/cam00'))] == [
+        'trk0000', 'trk0001']  # without a root: as short as the call allows
+
+
+def test_a_track_root_names_label_file_tracks_by_the_files_path(tmp_path):
+    (tmp_path / 'day').mkdir()
+    (tmp_path / 'day' / 'plates.txt').write_text('a/lr-1.png,a/lr-2.png\tAB12\n')
+    items = expand_inputs(str(tmp_path / 'day' / 'plates.txt'), track_root=str(tmp_path))
+    assert [(i.track_id, i.frame_idx) for i in items] == [
+        ('day/plates.txt/a', 0), ('day/plates.txt/a', 1)]
+
+
+def test_in_memory_tracks_keep_their_id_beside_a_track_root(tmp_path):
+    paths = _images(tmp_path, 'cam/a.png')
+    items = expand_inputs([paths[0], np.zeros((20, 60, 3), np.uint8)], memory_track=True,
+                          track_root=str(tmp_path))
+    assert [i.track_id for i in items] == ['cam', 'in-memory']
+
+
+@pytest.mark.parametrize('root, said', [('elsewhere', 'is not below the track root'),
+                                        ('missing', 'no such folder')])
+def test_a_track_root_above_no_input_is_refused_before_reading(tmp_path, root, said):
+    _images(tmp_path, 'cam/a.png')
+    (tmp_path / 'elsewhere').mkdir()
+    with pytest.raises(ValueError, match=said):
+        expand_inputs(str(tmp_path / 'cam'), track_root=str(tmp_path / root))
 
 
 # ------------------------------------------------------ ICPR track folders

@@ -450,6 +450,38 @@ def test_a_folder_of_many_crops_read_as_a_track_is_noted(tiny_run, tmp_path, cap
     assert 'note:' not in capsys.readouterr().err  # a label file's tracks of a few frames
 
 
+def test_runs_over_parts_of_one_tree_give_the_track_votes_of_one_run(tiny_run, tmp_path,
+                                                                     capsys):
+    """Sharded by camera, the runs named the tracks 'trk0000' twice where
+    the run over both said 'cam00/trk0000', 'cam01/trk0000': with
+    --track-root their CSVs join into the whole run's."""
+    import csv
+    import glob
+    import shutil
+    frames = sorted(glob.glob(osp.join(tiny_run['data'], 'test', '*', 'lr-*.png')))
+    for i, track in enumerate(('cam00/trk0000', 'cam00/trk0001', 'cam01/trk0000')):
+        (tmp_path / 'big' / track).mkdir(parents=True)
+        for k in range(2):
+            shutil.copy(frames[(2 * i + k) % len(frames)], tmp_path / 'big' / track / f'{k}.png')
+
+    def rows(*inputs):
+        table = tmp_path / 'tracks.csv'
+        assert _tool().main([tiny_run['config'], tiny_run['student'],
+                             *(str(tmp_path / 'big' / x) for x in inputs), '--tracks-csv',
+                             str(table), '--track-root', str(tmp_path / 'big'),
+                             '--no-progress']) == 0
+        with open(table, newline='') as f:
+            return list(csv.reader(f))[1:]
+    whole = rows('.')
+    assert [r[0] for r in whole] == ['cam00/trk0000', 'cam00/trk0001', 'cam01/trk0000']
+    assert rows('cam00') + rows('cam01') == whole
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # before the model loads
+        _tool().parse_args([tiny_run['config'], tiny_run['student'], str(tmp_path / 'big'),
+                            '--track-root', str(tmp_path / 'big' / 'cam00')])
+    assert 'is not below the track root' in capsys.readouterr().err
+
+
 @pytest.mark.parametrize('stop, status, said', [('ctrl-c', 130, 'Ctrl-C'),
                                                 ('sigterm', 143, 'SIGTERM')])
 def test_a_stopped_run_writes_the_records_of_the_images_read(tiny_run, tmp_path, capsys,
