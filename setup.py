@@ -24,8 +24,10 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     install_requires=[
         # A range that admits the local CPU wheel (2.13.0); an open upper
-        # bound would pull a multi-GB CUDA build on a fresh machine.
-        'torch>=2.1,<2.15',
+        # bound would pull a multi-GB CUDA build on a fresh machine. 2.6 is
+        # the first whose weights-only loading takes the (function, name)
+        # pairs of dld/engine/checkpoint.py's allow-list.
+        'torch>=2.6,<2.15',
         'mmengine>=0.10.4,<0.11',
         # Provides the `mmcv` package without compiled ops; full mmcv has no
         # wheel for current torch.
@@ -37,6 +39,7 @@ setup(
         'editdistance>=0.6',
         'tqdm>=4.60',
         'matplotlib>=3.6',
+        'Pillow>=9.0',  # image sizes from headers (max_pixels), text drawn beyond ASCII
         'tabulate>=0.9',
     ],
     extras_require={

@@ -11,12 +11,13 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 
-# The teacher's work dir: its single best_*.pth (else its last checkpoint) is used.
-model = dict(teacher_ckpt='work_dirs/teacher_plate_hr')
+model = dict(
+    # The teacher's work dir: its single best_*.pth (else its last checkpoint) is used.
+    teacher_ckpt='work_dirs/teacher_plate_hr',
+    scale_strategy='sampled')  # 2 student forwards per image; 'all' runs 6
 
 # DLD's train pipeline loads LR for the student and HR for the teacher.
 train_dataloader = dict(batch_size=32)
-model.update(scale_strategy='sampled')  # 2 student forwards per image; 'all' runs 6
 
 # The student starts from the teacher's weights, so a short, gentle schedule
 # suffices: 3 epochs of 7500 pairs (docs/results.md).

@@ -130,7 +130,7 @@ def _check_header_size(buf: bytes, source: str, max_pixels: int) -> None:
     the limit into the decoder.
     """
     try:
-        from PIL import Image  # matplotlib depends on Pillow, so it is installed
+        from PIL import Image  # a requirement (matplotlib's too)
     except ImportError:  # pragma: no cover - the check is then skipped
         return
     import io

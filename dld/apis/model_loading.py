@@ -365,7 +365,3 @@ def _leaf_dataset(dataset):
             return dataset
         dataset = inner
     return None
-
-
-def count_module_params(modules: Iterable[Optional[nn.Module]]) -> int:
-    return sum(p.numel() for m in modules if m is not None for p in m.parameters())
