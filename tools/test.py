@@ -133,9 +133,8 @@ def build_config(args) -> Config:
     if args.max_batches:
         _first_batches_only(cfg, args.max_batches)
     if args.dump:
-        # DumpResults gives no metric; MMEngine warns of a metric without a prefix
-        cfg.test_evaluator = _with_metric(cfg.test_evaluator, dict(
-            type='DumpResults', out_file_path=args.dump, prefix='dump'))
+        cfg.test_evaluator = _with_metric(
+            cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.dump))
     if args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
             type='PredictionDrawingHook', out_dir=args.show_dir,
