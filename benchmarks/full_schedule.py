@@ -54,7 +54,7 @@ from tabulate import tabulate
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import Refusal, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 from dld.utils.file_lock import file_lock  # noqa: E402
 from dld.utils.tool_steps import run_step  # noqa: E402
@@ -228,7 +228,7 @@ def require_runs(w: str, runs, reader: str) -> None:
     when it reaches it, maybe hours of training later."""
     missing = [run for run in runs if not is_trained(f'{w}/{run}')]
     if missing:
-        raise SystemExit(f'{reader} reads runs that are not trained yet:\n' + ''.join(
+        raise Refusal(f'{reader} reads runs that are not trained yet:\n' + ''.join(
             f'  {w}/{run}: {made_by(w, run)}\n' for run in missing) + 'Train them first.')
 
 

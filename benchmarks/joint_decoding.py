@@ -31,8 +31,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this chec
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
-from script_exit import json_file, run_script  # noqa: E402
 
+from benchmarks.script_exit import Refusal, json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 POOLS = ('logp', 'prob', 'confidence')
@@ -89,7 +89,7 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
     model.eval()
     student = getattr(model, 'student', model)
     if not hasattr(student.decoder, 'cell'):
-        raise SystemExit(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
+        raise Refusal(f'joint_decoding.py: {type(student.decoder).__name__} is not an '
                          'attention decoder')
     loader = copy.deepcopy(cfg.test_dataloader)
     loader.dataset.update(data_root=data_root, ann_file=ann_file)

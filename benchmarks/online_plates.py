@@ -27,8 +27,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from full_schedule import GO_ON, REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
 from numeric_options import at_least  # noqa: E402
-from script_exit import run_script  # noqa: E402
 
+from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
 ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')

@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 from numeric_options import at_least, positive  # noqa: E402
-from script_exit import json_file, run_script  # noqa: E402
 
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.cli_options import ConfigOptionsAction  # noqa: E402
 
 #: Below this many tracks the bootstrap interval is said to be rough.

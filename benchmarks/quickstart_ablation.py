@@ -27,8 +27,8 @@ from tabulate import tabulate
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
 import full_schedule as schedule  # noqa: E402
-from script_exit import run_script  # noqa: E402
 
+from benchmarks.script_exit import Refusal, run_script  # noqa: E402
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
 REPO = schedule.REPO
@@ -69,7 +69,7 @@ def quickstart_teacher(w: str, given: str) -> str:
                   key=lambda d: int(d.partition('_')[2] or 1))
     quickstart = f'`python tools/quickstart.py --work-dir {given}`'
     if not runs:
-        raise SystemExit(f'{osp.join(given, "teacher")}: no quickstart teacher; run '
+        raise Refusal(f'{osp.join(given, "teacher")}: no quickstart teacher; run '
                          f'{quickstart} first')
     report = osp.join(root, 'report', 'report.json')
     if osp.exists(report):
@@ -77,7 +77,7 @@ def quickstart_teacher(w: str, given: str) -> str:
             used = (json.load(f).get('inputs') or {}).get('teacher_checkpoint') or ''
         if osp.basename(osp.dirname(used)) in runs:
             return f'{w}/{osp.basename(osp.dirname(used))}'
-    raise SystemExit(f'{given}: teacher runs {", ".join(runs)}, but no quickstart report '
+    raise Refusal(f'{given}: teacher runs {", ".join(runs)}, but no quickstart report '
                      f'({osp.join(given, "report", "report.json")}) says which one passed its '
                      f'accuracy gate and was distilled from (one may still be training): run '
                      f'{quickstart} to its end first')
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     config = args.config or CONFIGS[args.setting]
     teacher = quickstart_teacher(w, args.work_dir)
     if not osp.exists(osp.join(REPO, teacher, 'last_checkpoint')):
-        raise SystemExit(f'{osp.join(args.work_dir, osp.basename(teacher))}: the quickstart '
+        raise Refusal(f'{osp.join(args.work_dir, osp.basename(teacher))}: the quickstart '
                          f'teacher has no checkpoint; run `python tools/quickstart.py '
                          f'--work-dir {args.work_dir}` first')
     print(f'=== distilling from the quickstart teacher {teacher}', flush=True)

@@ -9,7 +9,20 @@ Ctrl-C or SIGTERM is one line too (:func:`dld.utils.tool_steps.exit_on_stop`).
 """
 import argparse
 import contextlib
+import sys
 from typing import Callable, Iterator
+
+
+class Refusal(SystemExit):
+    """A benchmark's refusal of several lines (the runs it lacks, say):
+    exit status 2, as every other refusal; :func:`run_script` prints it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def json_file(path: str) -> str:
@@ -35,9 +48,13 @@ def run_script(main: Callable[[], object], name: str, again: str = '') -> int:
     # say them (their errors are ValueErrors too); outside: a file not there,
     # a setting refused, or any other error of those kinds, with where it was
     # raised
-    with exit_on_stop(name, again), build_errors_exit(name, what=''), \
-            checkpoint_errors_exit(name), data_errors_exit(name), config_errors_exit(name):
-        status = main()
+    try:
+        with exit_on_stop(name, again), build_errors_exit(name, what=''), \
+                checkpoint_errors_exit(name), data_errors_exit(name), config_errors_exit(name):
+            status = main()
+    except Refusal as refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     return status if isinstance(status, int) else 0
 
 

@@ -33,8 +33,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this chec
 import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 from numeric_options import at_least  # noqa: E402
-from script_exit import run_script  # noqa: E402
 
+from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
 CHAINS = ('nokd', 'dld')

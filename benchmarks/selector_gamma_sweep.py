@@ -31,8 +31,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this chec
 import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
 from numeric_options import at_least  # noqa: E402
-from script_exit import run_script  # noqa: E402
 
+from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 
 # setting -> the schedule's data config, selector-stage config,

@@ -29,8 +29,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this chec
 from numeric_options import at_least  # noqa: E402
 from numeric_options import scale as scale_type  # noqa: E402
 from paired_lead import paired_lead  # noqa: E402
-from script_exit import json_file, run_script  # noqa: E402
 
+from benchmarks.script_exit import json_file, run_script  # noqa: E402
 from dld.reading_limits import MAX_BEAM_WIDTH  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 

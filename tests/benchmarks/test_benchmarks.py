@@ -1598,7 +1598,8 @@ def test_joint_decoding_of_copies_or_of_one_sure_frame_is_that_frame_s_reading()
 def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypatch):
     """A missing config or checkpoint, a refused setting: 10 to 25 lines of
     traceback through DLD and MMEngine, the cause on the last."""
-    run_script = _load('script_exit').run_script
+    script_exit = _load('script_exit')
+    run_script = script_exit.run_script
     monkeypatch.delenv('DLD_TRACEBACK', raising=False)
 
     def raises(err):
@@ -1630,6 +1631,24 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     with pytest.raises(FileNotFoundError):
         run_script(raises(FileNotFoundError('x')), 'x.py')
+    monkeypatch.delenv('DLD_TRACEBACK')
+    # a refusal of several lines (the runs a reader lacks) is status 2 too, said whole
+    assert run_script(raises(script_exit.Refusal('y.py reads runs that are not trained yet:\n  a\n  b')),
+                      'x.py') == 2
+    assert capsys.readouterr().err == 'y.py reads runs that are not trained yet:\n  a\n  b\n'
+
+
+def test_a_sweep_before_its_runs_are_trained_names_them_with_status_two(tmp_path):
+    """It exited 1 (SystemExit of a message) where every other refusal of a
+    benchmark is 2, as benchmarks/README.md says."""
+    import subprocess
+    done = subprocess.run([sys.executable, 'benchmarks/selector_gamma_sweep.py', '--work-dir',
+                           str(tmp_path), '--setting', 'lr', '--gammas', '0.3'],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith('selector_gamma_sweep.py --setting lr reads runs that are not '
+                                  'trained yet:\n')
+    assert f'{tmp_path}/teacher: ' in done.stderr and done.stderr.endswith('Train them first.\n')
 
 
 def test_a_json_path_that_cannot_be_written_is_refused_before_anything_is_measured(tmp_path):
