@@ -294,6 +294,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         by_folder.setdefault(osp.dirname(f), []).append(f)
     items: List[Tuple[InputItem, Optional[_Track]]] = []
     dictionary = None
+    not_frames: List[str] = []  # other images of track folders: said, not read
     for folder, names in by_folder.items():
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
@@ -322,7 +323,20 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             items.append((InputItem(source=folder, gt_text=gt_text, error=error), track))
             continue
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
+        not_frames += [f for f, k in frames.items() if k is None]
+    _warn_of_images_not_frames(path, not_frames)
     return items
+
+
+def _warn_of_images_not_frames(folder: str, paths: List[str]) -> None:
+    """One warning for the images of track folders that are no ``lr-K`` /
+    ``hr-K`` frame: a folder holding any frame is read as a track, its
+    other images left out (they were, without a word)."""
+    from mmengine.logging import print_log
+    if paths:
+        print_log(f'{folder}: {len(paths)} image(s) in track folders (folders of lr-K / hr-K '
+                  f'frames) are not read, being no frame, e.g. {paths[0]}; give them in a '
+                  'folder of their own to read them', logger='current', level=logging.WARNING)
 
 
 def _track_label(folder: str, dictionary) -> Tuple[Optional[str], str]:

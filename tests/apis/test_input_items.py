@@ -3,6 +3,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from log_records import current_log_records
 from plate_files import write_png
 
 from dld.apis import expand_inputs
@@ -281,6 +282,20 @@ def test_an_icpr_folder_gives_the_lr_frames_in_order_with_their_labels(tmp_path)
         (f'{b}/lr-010.png', b, 2, 'ABC1D23'),
         ('blind/track_00003/lr-001.jpg', 'blind/track_00003', 0, None),
         ('blind/track_00003/lr-002.jpg', 'blind/track_00003', 1, None)]
+
+
+def test_other_images_of_a_track_folder_are_said_not_read(tmp_path):
+    """A folder holding lr-K frames is a track: its one.png was left out
+    without a word ('2/2 image(s) read')."""
+    _images(tmp_path, 'mixed/lr-001.png', 'mixed/lr-002.png', 'mixed/one.png', 'plain/a.png')
+    with current_log_records() as records:
+        items = expand_inputs(str(tmp_path))
+    assert [osp.basename(i.path) for i in items] == ['lr-001.png', 'lr-002.png', 'a.png']
+    [said] = [r.getMessage() for r in records if 'not read' in r.getMessage()]
+    assert '1 image(s) in track folders' in said and str(tmp_path / 'mixed/one.png') in said
+    with current_log_records() as records:  # a folder of frames only: nothing to say
+        expand_inputs(str(tmp_path / 'plain'))
+    assert not [r for r in records if 'not read' in r.getMessage()]
 
 
 def test_an_icpr_folder_gives_the_hr_frames_where_the_model_reads_hr(tmp_path):
