@@ -168,8 +168,19 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
     state, meta = read_state_dict(checkpoint)
     if is_distiller:
         check_trained_scales(model, meta, checkpoint)
+    check_trained_chars(model, meta, checkpoint)
     load_state(model, state, checkpoint, is_distiller)
     return meta
+
+
+def check_trained_chars(model: nn.Module, meta: dict, name: str) -> None:
+    """Refuse weights trained with other decoder characters than the
+    config's decoders hold (a ``dict_file`` made again: the same size, so
+    every weight fits, and each output reads as another character)."""
+    from dld.models.dictionary.checkpoint_fit import other_chars
+    problem = other_chars(model, meta, name)
+    if problem:
+        raise CheckpointMismatchError(problem)
 
 
 def check_trained_scales(model: nn.Module, meta: dict, name: str) -> None:
@@ -284,6 +295,7 @@ def load_recognizer_state(model: nn.Module, state: Dict[str, torch.Tensor], meta
                           name: str) -> bool:
     """:func:`load_recognizer_weights` on a checkpoint already read; returns
     whether it was a DLD checkpoint's student."""
+    check_trained_chars(model, meta, name)
     student = submodule_state(state, 'student')
     if student is not None:
         own = getattr(model, 'scale_norm_scales', None)

@@ -214,3 +214,35 @@ def test_a_checkpoint_of_another_dictionary_says_so_not_other_widths(tmp_path, a
         load_recognizer_weights(MODELS.build(cfg('ABCD0')), str(path))
     with pytest.raises(RuntimeError, match=says):  # the same as a DLD config's teacher
         load_teacher_weights(MODELS.build(cfg('ABCD0')), str(path))
+
+
+def test_weights_of_other_characters_of_the_same_number_are_refused(tmp_path):
+    """A dict_file made again (one character replaced) keeps every weight's
+    shape: the model read 'OT393' as 'NS393' with at most a warning. The
+    characters a run saves (meta['decoder_chars']) refuse it wherever the
+    weights are loaded."""
+    from dld.engine.start_checkpoint import StartCheckpointError, check_start_checkpoint
+    from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
+    from dld.models.distillers.teacher_checkpoint import load_teacher_weights
+    init_default_scope('dld')
+
+    def model(chars):
+        c = recognizer_cfg(12)
+        c['decoder']['dictionary'] = dict(type='Dictionary', chars=chars)
+        return MODELS.build(c)
+    trained = model('ABC0')
+    path = tmp_path / 'trained.pth'
+    torch.save(dict(state_dict=trained.state_dict(),
+                    meta={DECODER_CHARS: decoder_chars(trained)}), path)
+    assert decoder_chars(trained) == ['ABC0']
+    says = "trained with decoder characters 'ABC0', the config's decoder holds 'ABD0'"
+    with pytest.raises(CheckpointMismatchError, match=says):
+        load_recognizer_weights(model('ABD0'), str(path))
+    with pytest.raises(ValueError, match=says):  # a DLD config's teacher
+        load_teacher_weights(model('ABD0'), str(path))
+    with pytest.raises(StartCheckpointError, match=f'load_from: .*{says}'):
+        check_start_checkpoint(model('ABD0'), str(path), resume=False)
+    load_recognizer_weights(model('ABC0'), str(path))  # its own characters load
+    # a checkpoint saved before the characters were recorded: not refused
+    torch.save(dict(state_dict=trained.state_dict(), meta={}), path)
+    load_recognizer_weights(model('ABD0'), str(path))

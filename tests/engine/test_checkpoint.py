@@ -64,6 +64,7 @@ def test_saved_checkpoint_holds_only_allow_listed_globals(tmp_path):
     assert unsafe <= allowed | {'numpy.dtype', 'numpy.ndarray'}
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     assert ckpt['meta']['epoch'] == 2
+    assert ckpt['meta']['decoder_chars'] == []  # a model without a decoder (words: its test)
     assert ckpt['message_hub']['log_scalars']['train/loss'].current() is not None
     with open(osp.join(tmp_path, 'last_checkpoint')) as f:
         assert f.read().strip() == path

@@ -12,6 +12,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import MMLogger, print_log
 
 from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, register_checkpoint_io
+from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
 from dld.registry import HOOKS
 
 
@@ -69,6 +70,9 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)
+        # what the classifier's rows read as: a dictionary of the same size
+        # but other characters fits every weight (checked where it is loaded)
+        checkpoint.setdefault('meta', {})[DECODER_CHARS] = decoder_chars(runner.model)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # MMEngine removes the oldest kept checkpoint before it writes the

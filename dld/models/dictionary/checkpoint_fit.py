@@ -1,11 +1,12 @@
-"""Why a checkpoint's decoder does not fit: a dictionary of another size.
+"""Why a checkpoint's decoder does not fit: a dictionary of another size, or
+of other characters.
 
 A decoder's classifier (and an attention decoder's token embedding) has one
 row per character plus its special tokens, so weights trained with another
 character set differ there and nowhere else; the loading error would
 otherwise suggest other widths.
 """
-from typing import Dict
+from typing import Dict, List
 
 import torch
 from torch import nn
@@ -40,3 +41,34 @@ def other_dictionary(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
     return (f'its decoder was trained with {chars - deltas.pop()} characters, the config\'s '
             f'dictionary holds {chars}: use the dictionary it was trained with (its '
             "meta['dataset_meta']['chars'])")
+
+
+#: The checkpoint meta key holding the characters its decoders were trained
+#: with (:func:`decoder_chars`), written when a run saves.
+DECODER_CHARS = 'decoder_chars'
+
+
+def decoder_chars(model: nn.Module) -> List[str]:
+    """The characters of each decoder of ``model``, distinct and sorted: what
+    each row of its classifier reads as. A dictionary of the same size but
+    other characters (a ``dict_file`` made again after the data changed)
+    fits every weight, so only this tells the two apart."""
+    found = {''.join(m.dictionary.dict[:m.dictionary.num_chars])
+             for _, m in model.named_modules()
+             if hasattr(getattr(m, 'dictionary', None), 'num_chars')}
+    return sorted(found)
+
+
+def other_chars(model: nn.Module, meta: dict, name: str) -> str:
+    """Why the weights of ``name`` would read other characters than
+    ``model``'s decoders hold ('' when they would not, or the checkpoint
+    does not say: saved before DLD recorded it)."""
+    saved = meta.get(DECODER_CHARS)
+    if not saved or not isinstance(saved, (list, tuple)):
+        return ''
+    other = [chars for chars in decoder_chars(model) if chars not in saved]
+    if not other:
+        return ''
+    return (f'{name} was trained with decoder characters {saved[0]!r}, the config\'s decoder '
+            f'holds {other[0]!r}: each output would read as another character. Use the '
+            "dictionary (dict_file) it was trained with")

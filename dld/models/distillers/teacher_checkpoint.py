@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from dld.engine.checkpoint import load_checkpoint_file, submodule_state
-from dld.models.dictionary.checkpoint_fit import other_dictionary
+from dld.models.dictionary.checkpoint_fit import other_chars, other_dictionary
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
 from dld.utils.shown_paths import where
@@ -95,6 +95,9 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     """
     path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
+    problem = other_chars(teacher, dict(ckpt.get('meta') or {}), path)
+    if problem:
+        raise ValueError(f'model.teacher: {problem}')
     state = ckpt.get('state_dict', ckpt)
     part = submodule_state(state, take)
     if part is not None:  # a DLD checkpoint: take its teacher (or its student)
