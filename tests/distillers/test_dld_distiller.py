@@ -160,6 +160,10 @@ def test_reread_off_or_forced_scale_reads_once(teacher_ckpt):
     assert all(len(d.pred_scales) == 1 for d in off)
     forced = model.predict(lr, copy.deepcopy(samples), force_scale=0.5)
     assert all(d.pred_scales == [0.5] for d in forced)
+    # what each could have kept: the metric gives every one a share, 0 or not
+    assert all(d.scale_choices == sorted(model.scales) for d in off)
+    assert all(d.scale_choices == sorted({*model.scales, 1.0}) for d in configured)
+    assert all(d.scale_choices == [0.5] for d in forced)
     assert all(d.pred_gflops == pytest.approx(model.costs.gflops_at(0.5, with_selector=False))
                for d in forced)
 

@@ -5,12 +5,14 @@ from dld.evaluation import ReadingCostMetric
 from dld.structures.plate_data_sample import PlateDataSample
 
 
-def _sample(gflops=None, scale=None):
+def _sample(gflops=None, scale=None, choices=None):
     s = PlateDataSample()
     if gflops is not None:
         s.set_field(gflops, 'pred_gflops', field_type='data')
     if scale is not None:
         s.set_field(scale, 'pred_scale', field_type='data')
+    if choices is not None:
+        s.set_field(choices, 'scale_choices', field_type='data')
     return s.to_dict()
 
 
@@ -21,6 +23,16 @@ def test_mean_gflops_and_the_share_of_each_scale():
     assert metric.evaluate(4) == {
         'cost/gflops': pytest.approx(0.7 / 4), 'cost/num_images': 4,
         'cost/share@1': 0.25, 'cost/share@0.8': 0.25, 'cost/share@0.5': 0.5}
+
+
+def test_every_scale_the_model_could_keep_has_a_share_zero_where_none_was_kept():
+    """Only the scales read had a key: in the validation log (MMEngine keeps
+    a key until it is logged again) an epoch without 0.8x showed the last
+    epoch's share@0.8, the shares summing to 1.03."""
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample(0.1, 0.5, [0.5, 0.8, 1.0]), _sample(0.3, 1.0, [0.5, 0.8, 1.0])])
+    shares = {k: v for k, v in metric.evaluate(2).items() if 'share' in k}
+    assert shares == {'cost/share@1': 0.5, 'cost/share@0.8': 0.0, 'cost/share@0.5': 0.5}
 
 
 def test_a_model_that_sets_no_cost_reports_nothing():

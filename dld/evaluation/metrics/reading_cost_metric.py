@@ -22,7 +22,10 @@ class ReadingCostMetric(BaseMetric):
     recognizer sets neither, and then nothing is reported.
 
     Reported keys (after the prefix, ``cost/`` by default): ``gflops`` (the
-    mean), ``num_images``, and ``share@<scale>`` per scale read.
+    mean), ``num_images``, and ``share@<scale>`` for every scale the model
+    could keep (``scale_choices``; 0.0 for one it never kept). Only the
+    scales read had a key: a validation without 0.8x left the last one's
+    share@0.8 in the log, the shares summing to more than 1.
     """
 
     default_prefix: Optional[str] = 'cost'
@@ -31,17 +34,20 @@ class ReadingCostMetric(BaseMetric):
         for sample in data_samples:
             gflops = sample_field(sample, 'pred_gflops', default=None)
             scale = sample_field(sample, 'pred_scale', default=None)
+            choices = sample_field(sample, 'scale_choices', default=None) or ()
             # None for a sample without a cost: MMEngine warns of no results at all
-            self.results.append(None if gflops is None else
-                                (float(gflops), None if scale is None else float(scale)))
+            self.results.append(None if gflops is None else (
+                float(gflops), None if scale is None else float(scale),
+                tuple(float(s) for s in choices)))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         results = [r for r in results if r is not None]
         if not results:
             return {}
         n = len(results)
-        out = dict(gflops=math.fsum(g for g, _ in results) / n, num_images=n)
-        scales = Counter(s for _, s in results if s is not None)
-        for scale in sorted(scales, reverse=True):
+        out = dict(gflops=math.fsum(g for g, _, _ in results) / n, num_images=n)
+        scales = Counter(s for _, s, _ in results if s is not None)
+        choices = {c for _, _, cs in results for c in cs} | set(scales)
+        for scale in sorted(choices, reverse=True):
             out[f'share@{scale:g}'] = scales[scale] / n
         return out

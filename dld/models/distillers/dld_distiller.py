@@ -917,8 +917,9 @@ class DLDDistiller(BaseModel):
         ``{}`` turns it off) then reads the unsure images again at larger
         scales. ``force_scale`` reads every image once at that scale.
         Sets ``pred_scale`` (the scale of the kept reading), ``pred_scales``
-        (every scale read, in order) and ``pred_gflops`` (all the reads plus
-        the selector).
+        (every scale read, in order), ``pred_gflops`` (all the reads plus
+        the selector) and ``scale_choices`` (the scales it could have kept:
+        the candidates and the rereads', or the forced one).
         """
         self._check_input_size(inputs)
         b = inputs.shape[0]
@@ -934,12 +935,15 @@ class DLDDistiller(BaseModel):
             groups = [(self.scales[i], (chosen == i).nonzero(as_tuple=True)[0])
                       for i in range(len(self.scales))]
         with_selector = force_scale is None and self.selector is not None
+        reread = self.test_cfg.get('reread') if reread is None else reread
+        choices = sorted({scale for scale, _ in groups} | (
+            {float(s) for s in reread['scales']} if reread and force_scale is None else set()))
         for ds in data_samples:
             ds.set_field(self.costs.selector_flops / 1e9 if with_selector else 0.0,
                          'pred_gflops', field_type='data')
             ds.set_field([], 'pred_scales', field_type='data')
+            ds.set_field(choices, 'scale_choices', field_type='data')
         self._read(inputs, data_samples, [(scale, idx.tolist()) for scale, idx in groups])
-        reread = self.test_cfg.get('reread') if reread is None else reread
         if reread and force_scale is None:
             check_reread(reread, self.scales)
             for scale in sorted(float(s) for s in reread['scales']):
