@@ -1633,8 +1633,8 @@ def test_a_benchmark_ends_on_input_it_cannot_use_with_one_line(capsys, monkeypat
         run_script(raises(FileNotFoundError('x')), 'x.py')
     monkeypatch.delenv('DLD_TRACEBACK')
     # a refusal of several lines (the runs a reader lacks) is status 2 too, said whole
-    assert run_script(raises(script_exit.Refusal('y.py reads runs that are not trained yet:\n  a\n  b')),
-                      'x.py') == 2
+    refusal = script_exit.Refusal('y.py reads runs that are not trained yet:\n  a\n  b')
+    assert run_script(raises(refusal), 'x.py') == 2
     assert capsys.readouterr().err == 'y.py reads runs that are not trained yet:\n  a\n  b\n'
 
 
