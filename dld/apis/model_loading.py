@@ -337,7 +337,7 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
     as ``OCEAN``) without an error."""
     trained = (meta.get('dataset_meta') or {}).get('chars')
     # the training set's is what the checkpoint recorded
-    dataset = next((_leaf_dataset(cfg[key].get('dataset')) for key in
+    dataset = next((leaf_dataset(cfg[key].get('dataset')) for key in
                     ('train_dataloader', 'val_dataloader', 'test_dataloader')
                     if isinstance(cfg.get(key), dict)), None)
     if not trained or not isinstance(dataset, dict):
@@ -366,7 +366,7 @@ def dataset_dictionary(dataset_cfg: Optional[dict]):
         return TASK_UTILS.build(dictionary)
 
 
-def _leaf_dataset(dataset):
+def leaf_dataset(dataset) -> Optional[dict]:
     """The first set inside MMEngine's wrappers (``datasets=[...]`` of a
     ``ConcatDataset``, ``dataset=`` of a ``RepeatDataset``), as its config."""
     while isinstance(dataset, dict):

@@ -56,7 +56,7 @@ from .image_input import (
     read_image_file,
 )
 from .input_items import InputItem, expand_inputs
-from .model_loading import init_model, load_config, resolve_device
+from .model_loading import init_model, leaf_dataset, load_config, resolve_device
 from .plate_matching import (
     check_track_voting,
     plate_metric_case_sensitive,
@@ -191,8 +191,9 @@ class PlateRecognizer(BaseInferencer):
         input (``PackPlateInputs(main_stream='hr')``, an HR teacher) is given
         the image as that HR frame (``image_stream``, which also says which
         resize applies). ``input_stream`` is which frames of a paired label
-        file are read."""
-        steps = copy.deepcopy(list(cfg.test_dataloader.dataset.pipeline))
+        file are read. A test set of several (``ConcatDataset``) gives its
+        first set's (it was an AttributeError)."""
+        steps = copy.deepcopy(list(self._test_set(cfg)['pipeline']))
         self.color_type = 'color'
         self.input_stream = 'lr'
         kept = []
@@ -223,8 +224,17 @@ class PlateRecognizer(BaseInferencer):
     @property
     def label_dataset_cfg(self) -> dict:
         """What label files are parsed with: the test set's dictionary."""
-        ds = self.cfg.test_dataloader.dataset
+        ds = self._test_set(self.cfg)
         return {'dictionary': copy.deepcopy(ds['dictionary'])} if 'dictionary' in ds else {}
+
+    @staticmethod
+    def _test_set(cfg: Config) -> dict:
+        """The config's test set, the first inside a dataset wrapper."""
+        dataset = leaf_dataset(cfg.test_dataloader.dataset)
+        if not isinstance(dataset, dict) or 'pipeline' not in dataset:
+            raise ValueError('test_dataloader.dataset gives no pipeline to read images with '
+                             '(a set with a pipeline, or a wrapper of such sets)')
+        return dataset
 
     # ------------------------------------------------------------ running
     def __call__(self, inputs, batch_size: Optional[int] = None,

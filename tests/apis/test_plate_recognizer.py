@@ -534,3 +534,19 @@ def test_a_scale_the_student_was_not_trained_at_is_a_warning_once(tiny_run):
     assert f'scale {between:g} is none of the scales the student was trained at ({trained})' \
         in call.args[0]
     assert 'BatchNorm statistics of' in call.args[0]
+
+
+def test_a_config_testing_on_several_sets_reads_with_the_first_sets_pipeline(tiny_run,
+                                                                             recognizer):
+    """A ConcatDataset test set ended in AttributeError 'pipeline' (infer.py,
+    the ONNX export): its first set's pipeline and dictionary are taken."""
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset',
+                                       datasets=[cfg.test_dataloader.dataset] * 2)
+    concat = PlateRecognizer(cfg, tiny_run['student'], device='cpu', batch_size=5)
+    label_file = osp.join(tiny_run['data'], 'test.txt')
+    assert [r['text'] for r in concat(label_file)['predictions']] == \
+        [r['text'] for r in recognizer(label_file)['predictions']]
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[])
+    with pytest.raises(ValueError, match='gives no pipeline'):
+        PlateRecognizer(cfg, tiny_run['student'], device='cpu')
