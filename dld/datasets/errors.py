@@ -44,6 +44,11 @@ class SharedTrackIdError(ValueError):
     be voted as one plate. Raised before the sets are read."""
 
 
+class RepeatedEvaluationError(ValueError):
+    """An evaluation set would score images more than once: a repeating
+    wrapper, or one image in two of its parts. Raised before it is read."""
+
+
 class DataSourceError(OSError):
     """A set's files are not where its config points, or its folder holds a
     set that can be neither read nor replaced. The tools end with its line,

@@ -32,6 +32,7 @@ from dld.datasets.errors import (
     DataSourceError,
     ImageLoadError,
     PlateAnnotationError,
+    RepeatedEvaluationError,
     RetryExhaustedError,
     SharedTrackIdError,
 )
@@ -245,7 +246,7 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
 #: Bad data or a dictionary that cannot be built as given, found while the
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
-                LabelCheckError, SharedTrackIdError, DataSourceError)
+                LabelCheckError, SharedTrackIdError, RepeatedEvaluationError, DataSourceError)
 
 
 @contextmanager

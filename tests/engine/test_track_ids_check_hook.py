@@ -8,7 +8,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from dld.datasets import PairedPlateDataset
-from dld.datasets.errors import SharedTrackIdError
+from dld.datasets.errors import RepeatedEvaluationError, SharedTrackIdError
 from dld.engine.hooks.track_ids_check_hook import leaf_datasets, shared_track_ids
 from dld.engine.launch import data_error_message
 
@@ -37,6 +37,12 @@ def _paired_set(root, **extra):
                 frames='all', test_mode=True, pipeline=PIPELINE, **extra)
 
 
+def _copy(root, tmp_path):
+    """The same plates in another folder: other images of the same track ids."""
+    import shutil
+    return shutil.copytree(root, tmp_path / 'copy')
+
+
 def _loader(*sets):
     return dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
                 collate_fn=dict(type='pseudo_collate'),
@@ -53,7 +59,8 @@ def _test_runner(tmp_path, loader, metric='TrackAccuracyMetric'):
 
 def test_two_sets_with_the_same_ids_stop_the_test_before_the_first_batch(paired_root,
                                                                            tmp_path):
-    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root), _paired_set(paired_root)))
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root),
+                                            _paired_set(_copy(paired_root, tmp_path))))
     with pytest.raises(SharedTrackIdError) as info:
         runner.test()
     assert runner.model.batches == 0
@@ -64,17 +71,45 @@ def test_two_sets_with_the_same_ids_stop_the_test_before_the_first_batch(paired_
 
 
 def test_a_prefix_per_set_keeps_them_apart_and_the_tracks_are_voted(paired_root, tmp_path):
-    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root),
-                                            _paired_set(paired_root, track_prefix='cam2/')))
+    runner = _test_runner(tmp_path, _loader(
+        _paired_set(paired_root), _paired_set(_copy(paired_root, tmp_path), track_prefix='cam2/')))
     metrics = runner.test()
     assert metrics['track/num_tracks'] == 4 and metrics['track/accuracy'] == 1.0
     assert runner.model.batches == 6  # 12 frames, 2 a batch
 
 
 def test_shared_ids_are_left_alone_where_no_metric_votes_tracks(paired_root, tmp_path):
-    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root), _paired_set(paired_root)),
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root),
+                                            _paired_set(_copy(paired_root, tmp_path))),
                           metric='PlateRecogMetric')
     assert runner.test()['plate/accuracy'] == 1.0
+
+
+@pytest.mark.parametrize('metric', ['PlateRecogMetric', 'TrackAccuracyMetric'])
+def test_one_image_in_two_parts_stops_the_test_whatever_the_metric(paired_root, tmp_path,
+                                                                    metric):
+    """One label file given twice (a prefix each) was scored twice: 12
+    samples of 6 images, without a word."""
+    runner = _test_runner(tmp_path, _loader(_paired_set(paired_root),
+                                            _paired_set(paired_root, track_prefix='again/')),
+                          metric=metric)
+    with pytest.raises(RepeatedEvaluationError) as info:
+        runner.test()
+    assert runner.model.batches == 0
+    message = data_error_message(info.value)
+    assert message.startswith("the test set: part 1 (PairedPlateDataset, ")
+    assert 'hold 6 frame(s) alike, e.g. ' in message and 'scored twice' in message
+
+
+def test_a_repeating_wrapper_in_an_evaluation_stops_it(paired_root, tmp_path):
+    """It scored each image twice, or (with track votes) stopped after the
+    whole pass advising a track_prefix the sets already had."""
+    loader = _loader(_paired_set(paired_root))
+    loader['dataset'] = dict(type='RepeatDataset', times=2, dataset=_paired_set(paired_root))
+    runner = _test_runner(tmp_path, loader, metric='PlateRecogMetric')
+    with pytest.raises(RepeatedEvaluationError, match='holds a RepeatDataset'):
+        runner.test()
+    assert runner.model.batches == 0
 
 
 def test_training_checks_its_validation_sets_before_the_first_step(paired_root, tmp_path):
@@ -83,7 +118,8 @@ def test_training_checks_its_validation_sets_before_the_first_step(paired_root, 
                     train_dataloader=dict(_loader(train_set), dataset=train_set),
                     train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
                     optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
-                    val_dataloader=_loader(_paired_set(paired_root), _paired_set(paired_root)),
+                    val_dataloader=_loader(_paired_set(paired_root),
+                                           _paired_set(_copy(paired_root, tmp_path))),
                     val_cfg=dict(type='ValLoop'), val_evaluator=[dict(type='TrackAccuracyMetric')],
                     default_hooks=dict(checkpoint=None),
                     custom_hooks=[dict(type='TrackIdsCheckHook')], default_scope='dld')

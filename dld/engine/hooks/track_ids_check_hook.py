@@ -1,10 +1,12 @@
-"""Sets concatenated into one evaluation must keep their tracks apart."""
+"""An evaluation scores each image once, and sets concatenated into one keep
+their tracks apart."""
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.dataset import BaseDataset, ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
 
-from dld.datasets.errors import SharedTrackIdError
+from dld.datasets import nested_datasets
+from dld.datasets.errors import RepeatedEvaluationError, SharedTrackIdError
 from dld.evaluation.metrics import TrackAccuracyMetric
 from dld.registry import HOOKS
 
@@ -37,6 +39,44 @@ def _track_ids(dataset) -> set:
     return {i for i in ids if i is not None}
 
 
+def _frames(dataset) -> set:
+    """The ``(LR path, HR path)`` of each frame of ``dataset``'s items (one
+    image read twice is one pair twice; tracks sharing an HR frame, several
+    degradations of one plate, are not)."""
+    if not isinstance(dataset, BaseDataset):
+        return set()
+    dataset.full_init()
+    frames = set()
+    for i in range(len(dataset)):
+        info = BaseDataset.get_data_info(dataset, i)
+        lr = info.get('lr_paths') or ()
+        frames.update(zip(lr, info.get('hr_paths') or [None] * len(lr)))
+    return frames
+
+
+def repeated_images(dataset) -> str:
+    """Why an evaluation of ``dataset`` would score images more than once
+    ('' where it would not): a repeating wrapper inside it, or the same
+    frame in two of its parts (one label file given twice, or a split given
+    once as a label file and once as track folders)."""
+    for inner in nested_datasets(dataset):
+        if isinstance(inner, (RepeatDataset, ClassBalancedDataset)):
+            return (f'it holds a {type(inner).__name__}, which gives each of its images more '
+                    'than once: an evaluation scores each once; give the set unwrapped')
+    parts = list(leaf_datasets(dataset))
+    owner: Dict[tuple, int] = {}
+    for index, part in enumerate(parts if len(parts) > 1 else ()):
+        frames = _frames(part)
+        shared = sorted(f for f in frames if f in owner)
+        if shared:
+            first = owner[shared[0]]
+            return (f'{_name(parts[first], first)} and {_name(part, index)} hold '
+                    f'{len(shared)} frame(s) alike, e.g. {shared[0][0] or shared[0][1]}: each '
+                    'would be scored twice; give each image to one set')
+        owner.update((f, index) for f in frames)
+    return ''
+
+
 def shared_track_ids(dataset) -> Optional[Tuple[str, str, List[str]]]:
     """The first two parts of ``dataset`` that share track ids, and the ids
     (sorted); None where every track id belongs to one part."""
@@ -59,7 +99,8 @@ def shared_track_ids(dataset) -> Optional[Tuple[str, str, List[str]]]:
 class TrackIdsCheckHook(Hook):
     """A validation or test set that concatenates sets sharing track ids
     stops the run before it reads them, where a ``TrackAccuracyMetric``
-    votes over tracks.
+    votes over tracks; one that would score images more than once (a
+    ``RepeatDataset`` in it, an image in two of its parts) stops it too.
 
     Why: track ids are relative to each set's data root, so two sets easily
     share ``track_001``; voting them together merges two plates. The metric
@@ -90,6 +131,11 @@ class TrackIdsCheckHook(Hook):
 
     @staticmethod
     def _check(loop, what: str) -> None:
+        # a repeated image was scored twice without a word, or stopped the
+        # track metric after the whole pass with the advice of a shared id
+        repeated = repeated_images(loop.dataloader.dataset)
+        if repeated:
+            raise RepeatedEvaluationError(f'{what[:-2]}: {repeated}')
         evaluator = getattr(loop, 'evaluator', None)
         metrics = getattr(evaluator, 'metrics', ())
         if not any(isinstance(m, TrackAccuracyMetric) for m in metrics):
