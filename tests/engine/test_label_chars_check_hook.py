@@ -90,7 +90,7 @@ def test_the_configs_run_it():
 
 
 def test_lines_are_listed_in_line_order():
-    from dld.engine.hooks.label_chars_check_hook import _line_order
+    from dld.engine.hooks.label_check_hook import line_order
     wheres = ['w.txt:10', 'w.txt:2', 'w.txt:101', 'v.txt:3', 'a/track_7']
-    assert sorted(wheres, key=_line_order) == ['a/track_7', 'v.txt:3', 'w.txt:2', 'w.txt:10',
+    assert sorted(wheres, key=line_order) == ['a/track_7', 'v.txt:3', 'w.txt:2', 'w.txt:10',
                                                'w.txt:101']

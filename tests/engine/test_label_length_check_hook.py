@@ -63,6 +63,13 @@ def test_labels_within_the_limit_pass(tmp_path):
     hook.before_train(_runner(_distiller_like(9, 9), ok))
 
 
+def test_long_labels_are_listed_in_line_order(tmp_path):
+    """They were sorted as text: lines 1, 10, 12, 2 ..."""
+    labels = _set(tmp_path, _plates(tmp_path, *['ABCDEFGHI'] * 12))
+    found = LabelLengthCheckHook().find(SimpleNamespace(dataset=labels), 8)
+    assert [where.rsplit(':', 1)[1] for where, _ in found] == [str(i) for i in range(1, 13)]
+
+
 def test_a_validation_label_over_the_limit_only_warns(tmp_path):
     train = _set(tmp_path, _plates(tmp_path, 'ABC1234', name='train.txt'))
     val = _set(tmp_path, _plates(tmp_path, 'ABCD12345', name='val.txt'), test_mode=True)

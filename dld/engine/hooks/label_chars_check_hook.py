@@ -4,7 +4,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from dld.datasets import BasePlateDataset, OnlineSynthPlateDataset, nested_datasets
 from dld.registry import HOOKS
 
-from .label_check_hook import Finding, LabelCheckHook
+from .label_check_hook import Finding, LabelCheckHook, line_order
 
 
 @HOOKS.register_module()
@@ -43,7 +43,7 @@ class LabelCharsCheckHook(LabelCheckHook):
                      if (why := spelling_problem(text, dictionary))), '')
             if verdicts[text]:
                 found.setdefault(where, f'{text!r}: {verdicts[text]}')
-        return sorted(found.items(), key=lambda item: _line_order(item[0]))
+        return sorted(found.items(), key=lambda item: line_order(item[0]))
 
     def training_error(self, count: int, listed: str, dictionaries) -> str:
         return (f"{count} training label(s) cannot be spelt by the model's decoders as "
@@ -81,12 +81,6 @@ def spelling_problem(text: str, dictionary) -> str:
     if dictionary.normalize(text) != text:
         return 'upper-cases it (case_sensitive=False)'
     return ''
-
-
-def _line_order(where: str) -> Tuple[str, int]:
-    """``'train.txt:10'`` after ``'train.txt:9'``, not before ``':2'``."""
-    head, _, line = where.rpartition(':')
-    return (head, int(line)) if line.isdigit() else (where, -1)
 
 
 def _labels(dataloader) -> Iterator[Tuple[str, str]]:

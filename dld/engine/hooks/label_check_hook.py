@@ -64,3 +64,9 @@ def listing(found: List[Finding], shown: int = 10) -> str:
     if len(found) > shown:
         lines.append(f'  ... and {len(found) - shown} more')
     return '\n'.join(lines)
+
+
+def line_order(where: str) -> Tuple[str, int]:
+    """``'train.txt:10'`` after ``'train.txt:9'``, not before ``':2'``."""
+    head, _, line = where.rpartition(':')
+    return (head, int(line)) if line.isdigit() else (where, -1)

@@ -4,7 +4,7 @@ from typing import List, Optional
 from dld.datasets import BasePlateDataset, nested_datasets
 from dld.registry import HOOKS
 
-from .label_check_hook import Finding, LabelCheckHook
+from .label_check_hook import Finding, LabelCheckHook, line_order
 
 
 @HOOKS.register_module()
@@ -38,7 +38,7 @@ class LabelLengthCheckHook(LabelCheckHook):
             for where, text in dataset.item_labels():
                 if len(text) > limit:
                     found.setdefault(where, f'{text!r} ({len(text)} characters)')
-        return sorted(found.items())
+        return sorted(found.items(), key=lambda item: line_order(item[0]))
 
     def training_error(self, count: int, listed: str, limit: int) -> str:
         return (f'{count} training label(s) have more than {limit} characters, the most the '
