@@ -43,6 +43,7 @@ from dld.engine.runner_settings import (
     warn_of_close_top_level_keys,
 )
 from dld.models.dictionary import DictionaryError
+from dld.models.distillers.distiller_checks import InputSizeError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import below, where
@@ -246,7 +247,8 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
 #: Bad data or a dictionary that cannot be built as given, found while the
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
-                LabelCheckError, SharedTrackIdError, RepeatedEvaluationError, DataSourceError)
+                LabelCheckError, SharedTrackIdError, RepeatedEvaluationError, DataSourceError,
+                InputSizeError)
 
 
 @contextmanager

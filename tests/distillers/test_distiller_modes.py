@@ -43,6 +43,24 @@ def test_a_channels_last_batch_is_told_to_permute_not_to_change_base_size():
         model(torch.zeros(2, 48, 144, 3), samples, mode='predict')
 
 
+def test_inputs_of_another_size_name_the_pipeline_first_in_one_line(capsys):
+    """tools/test.py with a test pipeline left at another size ended in a
+    40-line traceback advising model.base_size, wrong for a trained model."""
+    from dld.engine.launch import data_errors_exit
+    from dld.models.distillers.distiller_checks import InputSizeError
+    model = build().eval()
+    _, _, samples = plate_batch(2)
+    with pytest.raises(InputSizeError) as err:
+        model(torch.zeros(2, 3, 32, 128), samples, mode='predict')
+    h, w = model.base_size
+    assert f'set the pipeline\'s ResizePair to lr_size=({h}, {w})' in str(err.value)
+    assert 'to train a model at 32x128, set model.base_size=(32, 128)' in str(err.value)
+    with pytest.raises(SystemExit) as exit_, data_errors_exit('test.py'):
+        model(torch.zeros(2, 3, 32, 128), samples, mode='predict')
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith('test.py: DLDDistiller(base_size=')
+
+
 def test_counting_a_distillers_flops_points_at_its_costs():
     """count_flops(distiller) counted the tensor forward, the selector alone
     (0.18 of the student's 325 MFLOPs), without a word."""

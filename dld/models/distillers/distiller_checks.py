@@ -28,6 +28,11 @@ CHOICES = dict(
 )
 
 
+class InputSizeError(ValueError):
+    """Inputs of another size than the distiller's ``base_size``: its scales
+    and FLOPs would be of the wrong size. The tools say it in one line."""
+
+
 def check_choices(**settings: str) -> None:
     """Each of ``settings`` (names of :data:`CHOICES`) is one of its values."""
     for name, value in settings.items():

@@ -19,6 +19,7 @@ from dld.structures import PlateDataSample
 
 from .distiller_checks import (
     HR_SIZE_REASON,
+    InputSizeError,
     check_aux_decoder,
     check_choices,
     check_keys,
@@ -577,12 +578,15 @@ class DLDDistiller(BaseModel):
         if tuple(inputs.shape[-2:]) != self.base_size:
             h, w = inputs.shape[-2:]
             if channels_last_hint(inputs):  # not a size to set in the config
-                raise ValueError(f'DLDDistiller was given inputs of {h}x{w}'
-                                 + channels_last_hint(inputs))
-            raise ValueError(
-                f'DLDDistiller(base_size={self.base_size}) was given inputs of {h}x{w}: '
-                f'set model.base_size=({h}, {w}), the size the pipeline resizes to '
-                "(ResizePair's lr_size), so that its scales and FLOPs are of that size.")
+                raise InputSizeError(f'DLDDistiller was given inputs of {h}x{w}'
+                                     + channels_last_hint(inputs))
+            bh, bw = self.base_size
+            raise InputSizeError(
+                f'DLDDistiller(base_size={self.base_size}) was given inputs of {h}x{w}, the '
+                "size the pipeline resizes to (ResizePair's lr_size): a model trained at "
+                f'{bh}x{bw} reads inputs of that size, so set the pipeline\'s ResizePair to '
+                f'lr_size=({bh}, {bw}) (its training pipeline\'s); to train a model at {h}x{w}, '
+                f'set model.base_size=({h}, {w}), so that its scales and FLOPs are of that size.')
 
     def loss(self, inputs: torch.Tensor, data_samples: List[PlateDataSample],
              inputs_hr: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
