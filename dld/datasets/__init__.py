@@ -6,6 +6,7 @@ Everything here registers itself in :mod:`dld.registry` (``DATASETS``,
 from . import samplers, transforms  # noqa: F401
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .degradation import DegradationConfig, degrade_plate
+from .epoch_wrappers import EpochConcatDataset, EpochRepeatDataset, reads_past_end
 from .errors import (
                      DataNotFoundError,
                      DataSourceError,
@@ -28,5 +29,6 @@ __all__ = [
     'OnlineSynthPlateDataset', 'EpochOffsetSampler', 'SeededPipelineMixin', 'SkippedImageCounter',
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DataSourceError',
     'DataNotFoundError', 'PlateSetExistsError', 'DegradationConfig',
-    'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets'
+    'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets',
+    'EpochConcatDataset', 'EpochRepeatDataset', 'reads_past_end'
 ]

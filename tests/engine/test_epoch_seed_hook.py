@@ -52,13 +52,20 @@ def _runner_reading(dataset, sampler):
 @pytest.mark.parametrize('wrapped, sampler_type, warns', [
     (False, EpochOffsetSampler, False),
     (False, DefaultSampler, True),
-    (True, EpochOffsetSampler, True),  # the wrapper cannot read past its end
+    (True, EpochOffsetSampler, True),  # MMEngine's wrapper cannot read past its end
+    ('dld', EpochOffsetSampler, False),  # DLD's (the configs') passes the epoch on
 ])
 def test_seeded_draws_without_a_new_index_each_epoch_are_a_warning(wrapped, sampler_type,
                                                                    warns):
+    from dld.registry import DATASETS
     dataset = OnlineSynthPlateDataset(num_plates=2, lazy_init=True)
-    top = ConcatDataset([dataset], lazy_init=True) if wrapped else dataset
-    runner = _runner_reading(top, sampler_type(dataset, shuffle=False))
+    top = ConcatDataset([dataset], lazy_init=True) if wrapped is True else dataset
+    if wrapped == 'dld':  # a repeat inside a concatenation, as a config gives them
+        top = DATASETS.build(dict(type='ConcatDataset', lazy_init=True, datasets=[dict(
+            type='RepeatDataset', times=2, lazy_init=True,
+            dataset=dict(type='OnlineSynthPlateDataset', num_plates=2, lazy_init=True))]))
+        dataset = top.datasets[0].dataset
+    runner = _runner_reading(top, sampler_type(top, shuffle=False))
     with mock.patch('dld.engine.hooks.epoch_seed_hook.print_log') as log:
         EpochSeedHook().before_train(runner)
     messages = [c.args[0] for c in log.call_args_list]

@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 
 from dld.registry import DATA_SAMPLERS
 
-from ..seeded_pipeline import SeededPipelineMixin
+from ..epoch_wrappers import reads_past_end
 
 
 @DATA_SAMPLERS.register_module()
@@ -25,15 +25,17 @@ class EpochOffsetSampler(DefaultSampler):
     the split across ranks are the default sampler's.
 
     Only datasets that read indices past their end do (DLD's plate datasets,
-    :class:`~dld.datasets.SeededPipelineMixin`). A wrapper such as
-    ``ConcatDataset`` fails on index ``N``, so it is read as the default
-    sampler reads it (the same indices every epoch), with a warning, rather
-    than failing at the start of the second epoch.
+    :class:`~dld.datasets.SeededPipelineMixin`, and the ``ConcatDataset``
+    and ``RepeatDataset`` of DLD's scope, which pass the epoch on to the
+    sets they hold). Another wrapper (MMEngine's own, ``ClassBalancedDataset``)
+    fails on index ``N``, so it is read as the default sampler reads it (the
+    same indices every epoch), with a warning, rather than failing at the
+    start of the second epoch.
     """
 
     def __init__(self, dataset, *args, **kwargs) -> None:
         super().__init__(dataset, *args, **kwargs)
-        self.offsets_epochs = isinstance(dataset, SeededPipelineMixin)
+        self.offsets_epochs = reads_past_end(dataset)
         if not self.offsets_epochs:
             print_log(
                 f'EpochOffsetSampler: {type(dataset).__name__} does not read indices past '

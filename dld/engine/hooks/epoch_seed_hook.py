@@ -7,7 +7,8 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from dld.datasets import EpochOffsetSampler, nested_datasets
+from dld.datasets import EpochOffsetSampler, nested_datasets, reads_past_end
+from dld.datasets.epoch_wrappers import epoch_fed
 from dld.registry import HOOKS
 
 
@@ -52,18 +53,25 @@ class EpochSeedHook(Hook):
         top = getattr(loader, 'dataset', None)
         sampler = getattr(getattr(loader, 'batch_sampler', None), 'sampler',
                           getattr(loader, 'sampler', None))
+        # the sets a new index reaches each epoch (through DLD's wrappers)
+        fed = ({id(d) for d in epoch_fed(top)} if isinstance(sampler, EpochOffsetSampler)
+               else set())
         for dataset in nested_datasets(top):
             if hasattr(dataset, 'set_pipeline_seed'):
                 dataset.set_pipeline_seed(int(runner.seed))
-            if getattr(dataset, 'seed_pipeline', False) and not (
-                    dataset is top and isinstance(sampler, EpochOffsetSampler)):
-                why = ('it is read through ' + type(top).__name__ if dataset is not top
-                       else f'the sampler is {type(sampler).__name__}')
+            if getattr(dataset, 'seed_pipeline', False) and id(dataset) not in fed:
+                why = (f'the sampler is {type(sampler).__name__}'
+                       if not isinstance(sampler, EpochOffsetSampler) else
+                       'it is read through ' + ', '.join(sorted({
+                           type(d).__name__ for d in nested_datasets(top)
+                           if d is not dataset and not reads_past_end(d)})))
                 print_log(
                     f'{type(dataset).__name__} seeds each item\'s augmentations from the '
                     f'index it is read at (seed_pipeline=True), and {why}, not '
-                    'EpochOffsetSampler on it directly: every epoch repeats the same '
-                    'augmentations. Use EpochOffsetSampler, or seed_pipeline=False.',
+                    'EpochOffsetSampler through wrappers that pass the epoch on: every epoch '
+                    'repeats the same augmentations. Use EpochOffsetSampler with DLD\'s '
+                    'ConcatDataset and RepeatDataset (the configs\' scope), or '
+                    'seed_pipeline=False.',
                     logger='current', level=logging.WARNING)
 
     def before_train_epoch(self, runner) -> None:

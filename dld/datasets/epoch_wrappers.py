@@ -1,0 +1,108 @@
+"""MMEngine's ConcatDataset and RepeatDataset, read past their end as the
+next epochs of the sets they hold.
+
+Why: :class:`~dld.datasets.EpochOffsetSampler` gives a set the indices
+``epoch * len + i``, from which DLD's sets draw each epoch's augmentations
+(``seed_pipeline``) and the online set its new plates. MMEngine's wrappers
+fail on an index past their end, so through one the sampler read indices
+``0 ... len-1`` every epoch: the same augmentations each epoch, the online
+set the same plates, and every copy of a ``RepeatDataset`` pixel for pixel
+the same image (one item, one seed). Registered in DLD's scope under
+MMEngine's names, so a config's ``ConcatDataset`` or ``RepeatDataset`` is
+one of these; MMEngine's own behave as before within the first epoch.
+"""
+from typing import Iterator, List
+
+from mmengine.dataset import ConcatDataset as MMEngineConcatDataset
+from mmengine.dataset import RepeatDataset as MMEngineRepeatDataset
+
+from dld.registry import DATASETS
+
+from .seeded_pipeline import SeededPipelineMixin
+
+
+def reads_past_end(dataset) -> bool:
+    """Whether ``dataset`` reads an index ``>= len`` as item ``index % len``
+    of a later epoch (its own draws for it)."""
+    return isinstance(dataset, SeededPipelineMixin) or getattr(dataset, 'epoch_indices', False)
+
+
+@DATASETS.register_module(name='ConcatDataset')
+class EpochConcatDataset(MMEngineConcatDataset):
+    """A ``ConcatDataset`` whose index ``epoch * len + i`` reads its item
+    ``i`` at that epoch of the set holding it (``epoch * len(set) + j``);
+    a set that reads no index past its end is read at ``j``.
+
+    A part whose meta information differs names the keys (MMEngine said
+    only which part), with ``ignore_keys`` to take it anyway.
+    """
+
+    epoch_indices = True
+
+    def __init__(self, datasets, lazy_init: bool = False, ignore_keys=None) -> None:
+        try:
+            super().__init__(datasets, lazy_init=lazy_init, ignore_keys=ignore_keys)
+        except ValueError as err:
+            if 'meta information' not in str(err) or not getattr(self, 'datasets', None):
+                raise
+            raise ValueError(f'ConcatDataset: {_meta_difference(self.datasets, ignore_keys)}'
+                             ) from None
+
+    def __getitem__(self, idx: int):
+        if not self._fully_initialized:
+            self.full_init()
+        if idx < len(self):  # negative ones too
+            return super().__getitem__(idx)
+        epoch, idx = divmod(idx, len(self))
+        part, sample = self._get_ori_dataset_idx(idx)
+        dataset = self.datasets[part]
+        return dataset[epoch * len(dataset) + sample if reads_past_end(dataset) else sample]
+
+
+@DATASETS.register_module(name='RepeatDataset')
+class EpochRepeatDataset(MMEngineRepeatDataset):
+    """A ``RepeatDataset`` whose copies of an item are reads of it at other
+    epochs of the set it repeats (index ``k`` is the set's ``k``: copy ``c``
+    of epoch ``e`` is its epoch ``e * times + c``), so each copy draws its
+    own augmentations; a set that reads no index past its end is read at
+    ``k % len(set)``, as MMEngine's does."""
+
+    epoch_indices = True
+
+    def __getitem__(self, idx: int):
+        if not self._fully_initialized:
+            self.full_init()
+        if idx < 0 or not reads_past_end(self.dataset):
+            return super().__getitem__(idx)
+        return self.dataset[idx]
+
+
+def epoch_fed(dataset) -> Iterator:
+    """``dataset`` and the sets it holds that an index past its end reaches
+    as a later epoch of theirs (through these wrappers), depth first."""
+    if not reads_past_end(dataset):
+        return
+    yield dataset
+    if isinstance(dataset, EpochConcatDataset):
+        for part in dataset.datasets:
+            yield from epoch_fed(part)
+    elif isinstance(dataset, EpochRepeatDataset):
+        yield from epoch_fed(dataset.dataset)
+
+
+def _meta_difference(datasets: List, ignore_keys) -> str:
+    """Which meta information keys differ between the first part and
+    another, and how to take the parts anyway."""
+    ignored = [ignore_keys] if isinstance(ignore_keys, str) else list(ignore_keys or ())
+    first = datasets[0].metainfo
+    for i, dataset in enumerate(datasets[1:], 2):
+        keys = sorted(k for k in set(first) | set(dataset.metainfo) if k not in ignored
+                      and str(first.get(k)) != str(dataset.metainfo.get(k)))
+        if keys:
+            said = ', '.join(f'{k!r} ({first.get(k)!r} in part 1, {dataset.metainfo.get(k)!r} '
+                             f'in part {i})' for k in keys[:3])
+            hint = (' (the characters of their dictionaries: give every part, and the decoders,'
+                    ' one dictionary)' if 'chars' in keys else '')
+            return (f'part {i} ({type(dataset).__name__}) differs from part 1 in its meta '
+                    f'information {said}{hint}; ignore_keys={keys!r} takes them anyway')
+    return 'the parts differ in their meta information'

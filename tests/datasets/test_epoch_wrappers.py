@@ -1,0 +1,91 @@
+"""DLD's ConcatDataset and RepeatDataset pass the epoch on to the sets they
+hold: new augmentations and new online plates every epoch, and copies of an
+item that are not the same image."""
+from unittest import mock
+
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+
+from dld.datasets import (
+    EpochConcatDataset,
+    EpochOffsetSampler,
+    EpochRepeatDataset,
+    OnlineSynthPlateDataset,
+    PairedPlateDataset,
+)
+from dld.registry import DATASETS
+
+AUGMENT = [dict(type='LoadPlateImages'),
+           dict(type='PlatePhotometricDistort', prob=1.0, keys=('img', 'img_hr'))]
+
+
+def _seeded(root, **kw):
+    return PairedPlateDataset(data_root=str(root), ann_file='train.txt', frames='all',
+                              seed_pipeline=True, pipeline=AUGMENT, **kw)
+
+
+def _epoch(dataset, epoch):
+    sampler = EpochOffsetSampler(dataset, shuffle=False)
+    sampler.set_epoch(epoch)
+    return [dataset[i] for i in sampler]
+
+
+def test_the_configs_wrappers_are_dlds():
+    init_default_scope('dld')
+    with DATASETS.switch_scope_and_registry('dld') as registry:
+        assert registry.get('ConcatDataset') is EpochConcatDataset
+        assert registry.get('RepeatDataset') is EpochRepeatDataset
+
+
+def test_a_concatenation_draws_new_augmentations_each_epoch_and_resumes_alike(paired_root):
+    """Through MMEngine's, every epoch read indices 0..len-1: the same
+    augmentations each epoch."""
+    both = EpochConcatDataset([_seeded(paired_root), _seeded(paired_root, track_prefix='b/')])
+    with mock.patch('dld.datasets.samplers.epoch_offset_sampler.print_log') as log:
+        first, second, again = _epoch(both, 0), _epoch(both, 1), _epoch(both, 1)
+    assert not log.called  # it reads past its end: no warning
+    assert [s['track_id'] for s in first] == [s['track_id'] for s in second]
+    assert len(first) == 12 and first[6]['track_id'] == 'b/t0'
+    assert all(not np.array_equal(a['img_hr'], b['img_hr']) for a, b in zip(first, second))
+    assert all(np.array_equal(a['img_hr'], b['img_hr']) for a, b in zip(second, again))
+    # epoch 0 is what MMEngine's read
+    assert np.array_equal(first[7]['img_hr'], both.datasets[1][1]['img_hr'])
+
+
+def test_the_copies_of_a_repeat_are_not_the_same_image(paired_root):
+    """RepeatDataset(times=3) over a seeded set gave three pixel-identical
+    copies of each item (one index, one seed)."""
+    repeated = EpochRepeatDataset(_seeded(paired_root), times=3)
+    items = _epoch(repeated, 0)
+    assert len(items) == 18
+    copies = [items[i]['img_hr'] for i in (0, 6, 12)]  # one item, three copies
+    assert not np.array_equal(copies[0], copies[1]) and not np.array_equal(copies[1], copies[2])
+    later = _epoch(repeated, 1)
+    assert not any(np.array_equal(later[0]['img_hr'], c) for c in copies)
+
+
+def test_an_online_set_in_a_concatenation_renders_new_plates_each_epoch(paired_root):
+    online = OnlineSynthPlateDataset(num_plates=4)
+    mixed = EpochConcatDataset([_seeded(paired_root), online])
+    texts = [[s['gt_text'] for s in _epoch(mixed, e)[6:]] for e in (0, 1)]
+    assert len(texts[0]) == 4 and not set(texts[0]) & set(texts[1])
+
+
+def test_a_set_that_reads_no_index_past_its_end_is_read_as_mmengine_does(paired_root):
+    from mmengine.dataset import BaseDataset
+
+    class Plain(BaseDataset):
+        def load_data_list(self):
+            return [dict(n=i) for i in range(3)]
+    repeated = EpochRepeatDataset(Plain(), times=2)
+    assert [repeated[i]['n'] for i in range(8)] == [0, 1, 2, 0, 1, 2, 0, 1]
+
+
+def test_parts_of_other_meta_information_name_the_keys(paired_root):
+    plates = _seeded(paired_root)
+    other = _seeded(paired_root, dictionary=dict(type='Dictionary', chars='0123456789ABCXYZ'))
+    with pytest.raises(ValueError, match=r"ConcatDataset: part 2 \(PairedPlateDataset\) differs "
+                                         r"from part 1 in its meta information 'chars' .*"
+                                         r"ignore_keys=\['chars'\]"):
+        EpochConcatDataset([plates, other])
