@@ -27,7 +27,7 @@ def split_tracks(tracks: List[str], val: float, seed: int) -> Tuple[List[str], L
     """``(train, val)``: of each group of ``tracks`` (by parent folder),
     ``round(val * n)`` tracks (at least 1 of a group of 2 or more when
     ``val > 0``) go to val, drawn with ``seed``; both sorted."""
-    from dld.evaluation.metrics.plate_recog_metric import track_group
+    from dld.evaluation.metrics.metric_groups import track_group
 
     # The groups PlateRecogMetric(group_by='folder') reports accuracy for.
     groups: Dict[str, List[str]] = defaultdict(list)
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     os.makedirs(out_dir, exist_ok=True)
     for name, listed in (('train', train), ('val', val)):
         write_text_atomic(paths[name], ''.join(f'{t}\n' for t in listed))
-    from dld.evaluation.metrics.plate_recog_metric import track_group
+    from dld.evaluation.metrics.metric_groups import track_group
     groups = len({track_group(t) for t in tracks})
     print(f'{len(tracks)} tracks in {groups} group(s): {len(train)} in {paths["train"]}, '
           f'{len(val)} in {paths["val"]} (seed {args.seed})')

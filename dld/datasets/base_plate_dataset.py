@@ -168,6 +168,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self._metainfo['chars'] = ''.join(self.dictionary.dict[:self.dictionary.num_chars])
 
     @property
+    def set_name(self) -> str:
+        """What names this set among several evaluated together (each
+        item's ``set_name``; the metrics' ``group_by='set'``): its
+        ``track_prefix`` without the slash, else its data root's folder and
+        label file (``'paired_a/val.txt'``)."""
+        if self.track_prefix.strip('/'):
+            return self.track_prefix.strip('/')
+        root = osp.basename(osp.normpath(self.data_root)) if self.data_root else ''
+        return '/'.join(p for p in (root, osp.basename(self.ann_file or '')) if p) or '.'
+
+    @property
     def load_hr(self) -> bool:
         return (not self.test_mode) if self._load_hr_arg is None else bool(self._load_hr_arg)
 
@@ -394,7 +405,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None
         base = dict(track_id=self.track_prefix + rec.track_id, gt_text=rec.text,
-                    num_frames=len(rec.lr_paths), annotation=rec.where)
+                    num_frames=len(rec.lr_paths), annotation=rec.where,
+                    set_name=self.set_name)
         if self.frames == 'all':
             idxs: Sequence[Optional[int]] = range(len(rec.lr_paths))
         elif self.frames == 'random':

@@ -117,7 +117,7 @@ def test_one_group_adds_no_keys_and_other_groupings_are_refused():
     metric = PlateRecogMetric(group_by='folder')
     metric.process({}, [_tracked('AAA1111', 'AAA1111', 'track_00001')])
     assert not any('/accuracy/' in k for k in metric.evaluate(1))
-    with pytest.raises(ValueError, match="group_by must be None or 'folder'"):
+    with pytest.raises(ValueError, match=r"group_by must be None or one of \('folder', 'set'\)"):
         PlateRecogMetric(group_by='layout')
 
 

@@ -1,5 +1,4 @@
 """Frame-level plate recognition metrics."""
-import posixpath
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -7,6 +6,7 @@ import editdistance
 
 from dld.registry import METRICS
 
+from .metric_groups import check_group_by, sample_group
 from .sample_fields import sample_field
 from .text_metric import TextMetric
 
@@ -32,9 +32,8 @@ class PlateRecogMetric(TextMetric):
       too: it scores 0 in each, and counts ``max(len(pred), 1)`` characters
       in ``char_accuracy``; a warning says how many there were.
     * ``num_samples``, ``num_correct``: the counts behind ``accuracy``.
-    * with ``group_by='folder'``: ``accuracy/<group>`` and
-      ``num_samples/<group>`` of each group, when there are two or more, after the keys
-      above.
+    * with ``group_by``: ``accuracy/<group>`` and ``num_samples/<group>``
+      of each group, when there are two or more, after the keys above.
 
     Args:
         case_sensitive (bool): compare as given; if False (default) both
@@ -42,7 +41,9 @@ class PlateRecogMetric(TextMetric):
         group_by (str, optional): ``'folder'``: also the accuracy of each
             folder above the tracks (the track id's parent: in the ICPR
             release ``Scenario-A/Brazilian``, a scenario and a layout), where
-            one accuracy over all would hide the hard group.
+            one accuracy over all would hide the hard group; ``'set'``: of
+            each set evaluated together (the parts of a ``ConcatDataset``,
+            named by their ``track_prefix``, else data root and label file).
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
         prefix (str, optional): key prefix; defaults to ``'plate'``.
     """
@@ -52,8 +53,7 @@ class PlateRecogMetric(TextMetric):
     def __init__(self, case_sensitive: bool = False, group_by: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(case_sensitive=case_sensitive, **kwargs)
-        if group_by not in (None, 'folder'):
-            raise ValueError(f"group_by must be None or 'folder', got {group_by!r}")
+        check_group_by(group_by, 'PlateRecogMetric')
         self.group_by = group_by
 
     def process(self, data_batch, data_samples: Sequence) -> None:
@@ -62,8 +62,7 @@ class PlateRecogMetric(TextMetric):
             pred = sample_field(sample, 'pred_text', default='')
             pair = (self._norm(gt), self._norm(pred))
             if self.group_by:
-                track = sample_field(sample, 'track_id', default=None)
-                pair += (track_group(track), )
+                pair += (sample_group(sample, self.group_by), )
             self.results.append(pair)
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
@@ -79,12 +78,6 @@ class PlateRecogMetric(TextMetric):
                 scores[f'accuracy/{group}'] = plate_scores(groups[group])['accuracy']
                 scores[f'num_samples/{group}'] = len(groups[group])
         return scores
-
-
-def track_group(track_id: Optional[str]) -> str:
-    """The folder above a track (``'Scenario-A/Brazilian'`` of
-    ``'Scenario-A/Brazilian/track_00001'``); ``'.'`` for a track at the top."""
-    return posixpath.dirname(str(track_id or '').replace('\\', '/').rstrip('/')) or '.'
 
 
 def plate_scores(pairs: Sequence) -> Dict[str, float]:

@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 
 from dld.registry import METRICS
 
+from .metric_groups import check_group_by, sample_group
 from .sample_fields import sample_field
 from .text_metric import TextMetric
 from .track_voting import VOTE_METHODS, as_layouts, layout_matcher, track_confidence, vote_track
@@ -68,7 +69,8 @@ class TrackAccuracyMetric(TextMetric):
     confidence being the mean ``pred_score`` of the frames that read its
     answer (:func:`track_confidence`) (``confidence_right``,
     ``confidence_wrong``, ``confidence_gap``; left out where no track was
-    right, or none wrong).
+    right, or none wrong). With ``group_by``: ``accuracy/<group>`` and
+    ``num_tracks/<group>`` of each group, when there are two or more.
 
     Args:
         case_sensitive (bool): if False (default), texts are upper-cased.
@@ -79,6 +81,10 @@ class TrackAccuracyMetric(TextMetric):
         vote (str): ``'text'`` (default), whole readings vote; ``'chars'``,
             characters vote position by position, weighted by confidence
             (:func:`vote_track`). ``tools/infer.py --track`` votes the same way.
+        group_by (str, optional): ``'folder'`` or ``'set'``: also the
+            accuracy of each group of tracks, as
+            :class:`~dld.evaluation.PlateRecogMetric`'s ``group_by`` (one
+            accuracy over several sets hid a set read at 0 %).
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
         prefix (str, optional): key prefix; defaults to ``'track'``.
     """
@@ -87,7 +93,8 @@ class TrackAccuracyMetric(TextMetric):
 
     def __init__(self, case_sensitive: bool = False,
                  layouts: Optional[Sequence[str]] = None, vote: str = 'text',
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+                 group_by: Optional[str] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
         super().__init__(case_sensitive=case_sensitive, collect_device=collect_device,
                          prefix=prefix)
         self.layouts = as_layouts(layouts)
@@ -97,6 +104,8 @@ class TrackAccuracyMetric(TextMetric):
             raise ValueError(f'TrackAccuracyMetric: vote must be one of {VOTE_METHODS}, '
                              f'got {vote!r}')
         self.vote = vote
+        check_group_by(group_by, 'TrackAccuracyMetric')
+        self.group_by = group_by
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -105,15 +114,19 @@ class TrackAccuracyMetric(TextMetric):
             gt = sample_field(sample, 'gt_text', required=True, metric=self)
             pred = sample_field(sample, 'pred_text', default='')
             score = sample_field(sample, 'pred_score', default=0.0)
+            group = sample_group(sample, self.group_by) if self.group_by else None
             self.results.append((str(track_id), None if frame_idx is None else int(frame_idx),
-                                 self._norm(gt), self._norm(pred), float(score)))
+                                 self._norm(gt), self._norm(pred), float(score), group))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         tracks: Dict[str, list] = defaultdict(list)
-        for track_id, frame_idx, gt, pred, score in results:
+        groups: Dict[str, Optional[str]] = {}
+        for track_id, frame_idx, gt, pred, score, group in results:
             tracks[track_id].append((frame_idx, gt, pred, score))
+            groups.setdefault(track_id, group)
         correct = unlabelled = 0
         outcomes = []  # (right, confidence) of each labelled track
+        by_group: Dict[str, List[bool]] = defaultdict(list)
         for track_id, frames in tracks.items():
             _check_distinct_frames(track_id, [f for f, _, _, _ in frames])
             frames = [(0 if f is None else f, gt, p, s) for f, gt, p, s in frames]
@@ -127,14 +140,20 @@ class TrackAccuracyMetric(TextMetric):
             readings = [(f, p, s) for f, _, p, s in frames]
             voted = vote_track(readings, self.layouts, self.vote)
             correct += bool(gt) and voted == gt  # an unlabelled track is never right
+            by_group[groups[track_id]].append(bool(gt) and voted == gt)
             if gt:
                 outcomes.append((voted == gt, track_confidence(readings, voted)))
         n = len(tracks)
         self._warn_unlabelled(unlabelled, n, 'tracks')
-        return dict(
+        out = dict(
             accuracy=correct / n if n else 0.0,
             num_tracks=n,
             num_correct=correct,
             num_frames=len(results),
             **confidence_gap(outcomes),
         )
+        if self.group_by and len(by_group) > 1:
+            for group in sorted(by_group):
+                out[f'accuracy/{group}'] = sum(by_group[group]) / len(by_group[group])
+                out[f'num_tracks/{group}'] = len(by_group[group])
+        return out
