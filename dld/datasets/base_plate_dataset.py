@@ -503,6 +503,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             info = BaseDataset.get_data_info(self, idx)
             yield str(info.get('annotation')), info['gt_text']
 
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """The dictionary indices of the characters of item ``idx``'s label,
+        each once: MMEngine's ``ClassBalancedDataset`` then repeats the
+        tracks whose labels hold rare characters (a province, a letter few
+        plates have) more often. It failed with NotImplementedError."""
+        return sorted(set(self.dictionary.str2idx(BaseDataset.get_data_info(self, idx)['gt_text'])))
+
     def get_data_info(self, idx: int) -> dict:
         """The results dict of the data contract for item ``idx``."""
         info = super().get_data_info(idx)

@@ -89,3 +89,21 @@ def test_parts_of_other_meta_information_name_the_keys(paired_root):
                                          r"from part 1 in its meta information 'chars' .*"
                                          r"ignore_keys=\['chars'\]"):
         EpochConcatDataset([plates, other])
+
+
+def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
+    """ClassBalancedDataset failed with NotImplementedError (get_cat_ids)."""
+    from mmengine.dataset import ClassBalancedDataset
+    from plate_files import write_png
+    lines = []
+    for t, text in enumerate(['ABC1234'] * 4 + ['QQQ1234']):
+        write_png(str(tmp_path / f't{t}.png'), 20, 60)
+        lines.append(f't{t}.png\t{text}')
+    (tmp_path / 'train.txt').write_text('\n'.join(lines) + '\n')
+    plates = PairedPlateDataset(data_root=str(tmp_path), ann_file='train.txt', pipeline=[],
+                                load_hr=False)
+    assert plates.get_cat_ids(4) == sorted(plates.dictionary.str2idx('Q1234'))
+    balanced = ClassBalancedDataset(plates, oversample_thr=0.5)
+    counts = [sum(balanced[i]['lr_path'] == plates[k]['lr_path'] for i in range(len(balanced)))
+              for k in range(5)]
+    assert counts[4] > max(counts[:4])  # the one 'Q' track is read most often
