@@ -1,5 +1,6 @@
 """Training plates rendered on the fly: new plates every epoch, nothing on disk."""
 import logging
+import os
 import os.path as osp
 from typing import List, Optional, Sequence, Set, Tuple, Union
 
@@ -11,7 +12,7 @@ from dld.registry import DATASETS, TASK_UTILS
 from dld.utils.char_names import describe_chars
 
 from .degradation import DegradationConfig
-from .errors import DataNotFoundError
+from .errors import DataNotFoundError, DataSourceError
 from .seeded_pipeline import SeededPipelineMixin
 from .synth.generator import icpr_layout_name, render_track, resolve_layouts
 from .synth.plate_text import label_chars
@@ -66,9 +67,14 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
         seed_pipeline (bool): seed the pipeline's random draws per item.
         exclude_ann_files (Sequence[str] | str): label files (paired format)
             whose plates are never rendered: the validation and test splits,
-            so no evaluated plate is trained on. A missing file is an error.
+            so no evaluated plate is trained on; a folder of ICPR track
+            folders gives the ``plate_text`` of every ``annotations.json``
+            below it. A missing file, or one that holds no label (a track
+            list), is an error.
         dictionary (dict | Dictionary | None): the character set; every
             character the layouts can draw must be in it.
+        track_prefix (str): put before every ``track_id`` (``online/N``), as
+            :class:`BasePlateDataset` takes it.
         pipeline (list): transforms after loading.
         **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
     """
@@ -85,6 +91,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
                  seed_pipeline: bool = True,
                  exclude_ann_files: Union[str, Sequence[str]] = (),
                  dictionary: Union[dict, object, None] = None,
+                 track_prefix: str = '',
                  **kwargs) -> None:
         if int(num_plates) < 1:
             raise ValueError(f'num_plates must be >= 1, got {num_plates}')
@@ -110,6 +117,9 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
         self.with_lr = bool(with_lr)
         self.with_hr = bool(with_hr)
         self.seed_pipeline = bool(seed_pipeline)
+        if not isinstance(track_prefix, str):
+            raise TypeError(f'track_prefix must be a string, got {track_prefix!r}')
+        self.track_prefix = track_prefix  # as the sets on disk take it
         # One file given as a string is that file, not its characters.
         self.exclude_ann_files = ([exclude_ann_files] if isinstance(exclude_ann_files, str)
                                   else list(exclude_ann_files))
@@ -153,7 +163,7 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
                 break
             attempt += 1  # an evaluated plate: draw another from the next seed
         results = dict(gt_text=track['label'], plate_layout=icpr_layout_name(track['layout']),
-                       track_id=f'online/{index}', frame_idx=0, num_frames=1,
+                       track_id=f'{self.track_prefix}online/{index}', frame_idx=0, num_frames=1,
                        sample_idx=int(index))
         if self.with_hr:
             hr = track['hr'][0]
@@ -192,7 +202,10 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
 
 
 def _read_labels(path: str, dictionary) -> Set[str]:
-    """The labels of a paired-format label file (text after the TAB)."""
+    """The labels of a paired-format label file (text after the TAB), or of
+    the ICPR track folders below a folder."""
+    if osp.isdir(path):
+        return _track_folder_labels(path, dictionary)
     if not osp.isfile(path):
         raise DataNotFoundError(
             f'exclude_ann_files: label file not found: {path!r}. It names plates the online '
@@ -212,6 +225,31 @@ def _read_labels(path: str, dictionary) -> Set[str]:
         line = decode_label_line(raw, f'{path}:{lineno}')
         if '\t' in line and not line.lstrip().startswith('#'):
             labels.add(dictionary.normalize(line.split('\t', 1)[1].strip()))
+    listed = [raw for raw in raw_lines if raw.strip() and not raw.lstrip().startswith(b'#')]
+    if listed and not labels:  # a track list (ICPR folders) excluded nothing, silently
+        raise DataSourceError(
+            f'exclude_ann_files: {path} holds no label (no line has a TAB before its text): '
+            'a track list? Give the folder of those track folders instead (the plate_text of '
+            'every annotations.json below it is excluded), or their label files')
     print_log(f'OnlineSynthPlateDataset: {len(labels)} plates of {path} will not be rendered',
               logger='current', level=logging.DEBUG)
+    return labels
+
+
+def _track_folder_labels(folder: str, dictionary) -> Set[str]:
+    """The ``plate_text`` of every ``annotations.json`` below ``folder`` (an
+    ICPR release or split); a folder holding none is an error, as a label
+    file that lists none is."""
+    from .lrlpr_track_dataset import read_plate_text
+
+    labels = set()
+    for root, _, files in os.walk(folder):
+        if 'annotations.json' in files:
+            text = read_plate_text(osp.join(root, 'annotations.json'))
+            if text:
+                labels.add(dictionary.normalize(text.strip()))
+    if not labels:
+        raise DataSourceError(f'exclude_ann_files: {folder} is a folder, and no annotations.json '
+                         'with a plate_text lies below it (ICPR track folders); give its label '
+                         'files instead')
     return labels

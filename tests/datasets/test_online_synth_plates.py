@@ -30,6 +30,13 @@ def test_a_plate_is_the_same_every_time_it_is_read_and_others_differ():
     assert a.render(3)['gt_text'] != make(seed=1).render(3)['gt_text']
 
 
+def test_a_track_prefix_is_taken_as_the_sets_on_disk_take_it():
+    """It was a TypeError from MMEngine's BaseDataset."""
+    assert make(track_prefix='syn/').render(3)['track_id'] == 'syn/online/3'
+    with pytest.raises(TypeError, match='track_prefix must be a string'):
+        make(track_prefix=1)
+
+
 def test_items_past_the_epoch_length_are_new_plates_too():
     ds = make()
     assert len(ds) == 6
@@ -73,6 +80,26 @@ def test_a_missing_excluded_label_file_is_an_error_that_names_it(tmp_path):
     missing = str(tmp_path / 'val.txt')
     with pytest.raises(FileNotFoundError, match='val.txt'):
         make(exclude_ann_files=[missing])
+
+
+def test_a_track_list_is_refused_and_a_folder_of_track_folders_excludes_their_plates(
+        tmp_path):
+    """An ICPR track list was taken and excluded no plate, without a word."""
+    import json
+
+    from dld.datasets import DataSourceError
+    taken = [make().render(i)['gt_text'] for i in (0, 4)]
+    for i, text in enumerate(taken):
+        (tmp_path / 'val' / f'track_{i}').mkdir(parents=True)
+        (tmp_path / 'val' / f'track_{i}' / 'annotations.json').write_text(
+            json.dumps(dict(plate_text=text)))
+    (tmp_path / 'val.txt').write_text('val/track_0\nval/track_1\n')
+    with pytest.raises(DataSourceError, match='holds no label .*a track list'):
+        make(exclude_ann_files=[str(tmp_path / 'val.txt')])
+    assert make(exclude_ann_files=[str(tmp_path / 'val')]).excluded == set(taken)
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(DataSourceError, match='no annotations.json'):
+        make(exclude_ann_files=[str(tmp_path / 'empty')])
 
 
 def test_evaluation_on_online_plates_is_refused():
