@@ -203,8 +203,10 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     """Draw ``record`` on ``img`` and write it under ``out_dir``; returns the path.
 
     The file is named ``{index:06d}_{track}_{stem}.png``: the index keeps
-    images of the same name from different folders apart, the track says
-    whose frame it is (every ICPR track names its frames ``lr-001`` ...).
+    images of the same name from different folders apart, the track (its
+    whole id, ``S-A_track_00007``, a set's prefix too: two sets of one
+    evaluation number their items alike) says whose frame it is (every ICPR
+    track names its frames ``lr-001`` ...).
     A file of that name is never overwritten (another recognizer, or an
     earlier run, drew it): the new one is ``..._{stem}-1.png`` and so on.
     ``case_sensitive``: whether a reading is right only with the label's
@@ -212,7 +214,7 @@ def save_visualization(img: np.ndarray, record: dict, out_dir: str, index: int,
     """
     os.makedirs(out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(record.get('path') or record['input']))[0]
-    track = osp.basename(str(record.get('track_id') or '').rstrip('/'))
+    track = str(record.get('track_id') or '').strip('/').replace('/', '_')
     if track and track != stem:
         stem = f'{track}_{stem}'
     # 'in-memory array[1]' -> 'in-memory_array_1', not '..._1_'

@@ -35,7 +35,7 @@ def test_drawings_are_named_after_their_track_and_frame(tmp_path):
     rec = dict(_record('ABC1234', None), path='/data/test/S-A/track_00007/lr-003.png',
                track_id='S-A/track_00007')
     path = save_visualization(img, rec, str(tmp_path), 12)
-    assert osp.basename(path) == '000012_track_00007_lr-003.png'
+    assert osp.basename(path) == '000012_S-A_track_00007_lr-003.png'
     # A loose image whose "track" is its own name is not named twice.
     rec = dict(_record('ABC1234', None), path='/x/plate.png', track_id='plate')
     assert osp.basename(save_visualization(img, rec, str(tmp_path), 13)) == '000013_plate.png'

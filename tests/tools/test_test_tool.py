@@ -364,7 +364,7 @@ def test_dumps_and_draws_each_test_image_s_reading(tiny_run, test_tool, run_name
                for s in samples) == metrics['plate/num_correct']
     assert all({'pred_scale', 'pred_score', 'track_id', 'frame_idx'} <= s.keys() for s in samples)
     assert sorted(os.listdir(shown)) == sorted(
-        f"{s['sample_idx']:06d}_{osp.basename(s['track_id'])}_frame_{s['frame_idx']}.png"
+        f"{s['sample_idx']:06d}_{s['track_id'].replace('/', '_')}_frame_{s['frame_idx']}.png"
         for s in samples)
     # only the misread ones, named as among all the drawings
     test_tool.main([
