@@ -113,6 +113,7 @@ class MethodResult:
         return dict(method=self.method, name=self.name, scale=self.scale,
                     accuracy=self.metrics.get(f'{plate}/accuracy'),
                     char_accuracy=self.metrics.get(f'{plate}/char_accuracy'),
+                    one_minus_ned=self.metrics.get(f'{plate}/one_minus_ned'),
                     track_accuracy=self.metrics.get(f'{track}/accuracy'),
                     gflops=self.gflops, gflops_saved_pct=saved, params=self.params,
                     images_per_s=self.images_per_s, num_images=self.num_images,
@@ -633,6 +634,8 @@ class FlopsAccuracyEvaluator:
             decoding=dict(student=decoding_of(m.student), teacher=decoding_of(m.teacher),
                           baseline=decoding_of(self.baseline) if self.baseline else None),
             baseline_name=self.baseline_name,
+            # what the config's metrics call their keys (PlateRecogMetric(prefix='word'))
+            metric_prefixes=dict(results[0].prefixes) if results else dict(DEFAULT_PREFIXES),
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
             inputs=self.paths,

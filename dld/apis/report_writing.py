@@ -4,7 +4,8 @@ import json
 from typing import List, Optional
 
 CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_accuracy',
-               'gflops', 'gflops_saved_pct', 'params', 'images_per_s', 'num_images')
+               'gflops', 'gflops_saved_pct', 'params', 'images_per_s', 'num_images',
+               'one_minus_ned')
 
 
 def write_report(report: dict, out_dir: str) -> dict:
@@ -39,8 +40,11 @@ def _fmt(value, spec: str, none: str = '-') -> str:
 def markdown_report(report: dict) -> str:
     from tabulate import tabulate
     has_track = any(r.get('track_accuracy') is not None for r in report['methods'])
-    headers = ['method', 'scale', 'plate acc. (%)', 'char acc. (%)']
-    headers += ['track acc. (%)'] if has_track else []
+    has_ned = any(r.get('one_minus_ned') is not None for r in report['methods'])
+    names = {'plate': 'plate', 'track': 'track', **(report.get('metric_prefixes') or {})}
+    headers = ['method', 'scale', f"{names['plate']} acc. (%)", 'char acc. (%)']
+    headers += ['1-NED (%)'] if has_ned else []
+    headers += [f"{names['track']} acc. (%)"] if has_track else []
     headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
     rows = []
     for r in report['methods']:
@@ -49,6 +53,7 @@ def markdown_report(report: dict) -> str:
                  'oracle_matched_reread': 'oracle'}.get(r['method']) or _fmt(r['scale'], 'g')
         row = [r['name'], scale, _fmt(_pct(r['accuracy']), '.2f'),
                _fmt(_pct(r['char_accuracy']), '.2f')]
+        row += [_fmt(_pct(r.get('one_minus_ned')), '.2f')] if has_ned else []
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
         row += [_fmt(r['gflops'], '.4f'), _fmt(r['gflops_saved_pct'], '.1f'),
                 _fmt(r['params'] / 1e6, '.3f'), _fmt(r['images_per_s'], '.0f')]
@@ -170,7 +175,8 @@ def plot_pareto(report: dict, path: str) -> None:
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), dpi=120)
-    for ax, key, label in ((axes[0], 'accuracy', 'plate accuracy (%)'),
+    plate = (report.get('metric_prefixes') or {}).get('plate', 'plate')
+    for ax, key, label in ((axes[0], 'accuracy', f'{plate} accuracy (%)'),
                            (axes[1], 'char_accuracy', 'character accuracy (%)')):
         top = _pareto_panel(ax, report['methods'], key)
         ax.set_ylim(-1, max(5.0, 1.08 * top))

@@ -72,8 +72,19 @@ def test_every_report_file_is_written_and_parses(report):
     with open(paths['report.csv']) as f:
         rows = list(csv.DictReader(f))
     assert [r['method'] for r in rows] == [r['method'] for r in rep['methods']]
+    # 1-NED, which words are read by, beside the exact accuracy (it was in the JSON only)
+    for row, method in zip(rows, rep['methods']):
+        ned = method['metrics'].get('plate/one_minus_ned')  # the oracle rows have none
+        assert (float(row['one_minus_ned']) if row['one_minus_ned'] else None) == (
+            pytest.approx(ned) if ned is not None else None)
+    assert any(row['one_minus_ned'] for row in rows)
     md = open(paths['report.md']).read()
     assert 'fused multiply-add' in md and '| method' in md and 'pareto.png' in md
+    import re
+    assert re.search(r'\| plate acc\. \(%\) +\| char acc\. \(%\) +\| 1-NED \(%\) +\|', md)
+    from dld.apis.report_writing import markdown_report
+    renamed = dict(rep, metric_prefixes=dict(plate='word', track='track'))
+    assert 'word acc. (%)' in markdown_report(renamed)  # PlateRecogMetric(prefix='word')
     # which config, checkpoint and test set, made how (report.md named none of it)
     import os.path as osp
     assert rep['inputs']['config'] == osp.abspath(rep['inputs']['config'])
