@@ -167,7 +167,10 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
     and how many of those read a text
     that fits no layout: the ones a layout rule (``--layouts``,
     docs/inference.md) could refuse or repair, as against misreads of a
-    valid plate. Layouts without images are left out."""
+    valid plate. Layouts without images are left out, and where no label
+    fits a named layout (words, another country's plates) there is no
+    table: its one row would call every misread one a layout rule could
+    catch."""
     from dld.datasets.synth.plate_text import LAYOUTS
     from dld.evaluation.metrics import layout_classifier
     names = tuple(LAYOUTS)
@@ -177,6 +180,8 @@ def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:
         if is_labelled(r):
             i = which(upper_each(r['gt_text']))
             groups['other' if i is None else names[i]].append(r)
+    if not any(groups.get(layout) for layout in names):
+        return []
     rows = []
     for layout in [*names, 'other']:
         recs = groups.get(layout)

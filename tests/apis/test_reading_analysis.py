@@ -492,6 +492,10 @@ def test_accuracy_per_layout_tells_misreads_a_layout_rule_could_catch_from_valid
                                     misreads=0, misreads_fitting_no_layout=0)
     assert rows['other']['labelled'] == 1 and rows['other']['accuracy'] == 1
     assert accuracy_by_layout([_rec('ABC1234', path='u.png')]) == []
+    # words: no label fits a plate layout, so no table (every misread was
+    # one 'a layout rule could catch')
+    assert accuracy_by_layout([_rec('ocean', 'ocean', path='w.png'),
+                               _rec('rivr', 'river', path='x.png')]) == []
 
 
 def test_a_pickle_is_told_apart_from_the_json_lines(tmp_path):
