@@ -80,6 +80,21 @@ def test_a_validation_label_over_the_limit_only_warns(tmp_path):
     assert kwargs['level'] == logging.WARNING
 
 
+def test_a_test_label_over_the_limit_warns_before_the_test(tmp_path):
+    """tools/test.py said nothing of labels the model can never read whole."""
+    test = _set(tmp_path, _plates(tmp_path, 'ABCD12345', name='test.txt'), test_mode=True)
+    runner = SimpleNamespace(model=_distiller_like(), test_dataloader=SimpleNamespace(
+        dataset=test))
+    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_test(runner)
+    (message, ), _ = log.call_args
+    assert message.startswith('1 test label(s) have more than 7 characters')
+    assert "test.txt:1: 'ABCD12345'" in message
+    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
+        LabelLengthCheckHook(check_val=False).before_test(runner)
+    assert not log.called
+
+
 def test_a_ctc_model_has_no_limit_to_check(tmp_path):
     long = _set(tmp_path, _plates(tmp_path, 'ABCDEFGHIJKLMNOP'))
     assert LabelLengthCheckHook().model_limits(CTCDecoder(in_channels=16)) is None

@@ -52,8 +52,9 @@ class LabelCharsCheckHook(LabelCheckHook):
                 'model.teacher.decoder.dictionary of a distiller: the same chars or '
                 'dict_file, and case_sensitive) or remove those lines.')
 
-    def validation_warning(self, count: int, listed: str, dictionaries) -> str:
-        return (f"{count} validation label(s) cannot be spelt by the model's decoders and "
+    def validation_warning(self, count: int, listed: str, dictionaries,
+                           split: str = 'validation') -> str:
+        return (f"{count} {split} label(s) cannot be spelt by the model's decoders and "
                 f'can never be read right:\n{listed}')
 
 

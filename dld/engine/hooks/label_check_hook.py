@@ -17,14 +17,14 @@ Finding = Tuple[str, str]
 
 class LabelCheckHook(Hook):
     """Training labels the model cannot learn as written stop the run before
-    its first step, naming their annotations; validation labels only warn
-    (each is an honest misread).
+    its first step, naming their annotations; validation and test labels
+    only warn (each is an honest misread; a test said nothing of them).
 
     Subclasses say what the model allows (:meth:`model_limits`, None: nothing
     to check), which labels break it (:meth:`find`) and how to say so.
 
     Args:
-        check_val (bool): also warn about validation labels.
+        check_val (bool): also warn about validation and test labels.
     """
 
     priority = 'VERY_HIGH'
@@ -45,6 +45,15 @@ class LabelCheckHook(Hook):
                 print_log(self.validation_warning(len(found), listing(found), limits),
                           logger='current', level=logging.WARNING)
 
+    def before_test(self, runner) -> None:
+        limits = self.model_limits(runner.model) if self.check_val else None
+        if limits is None:
+            return
+        found = self.find(runner.test_dataloader, limits)
+        if found:
+            print_log(self.validation_warning(len(found), listing(found), limits, 'test'),
+                      logger='current', level=logging.WARNING)
+
     def model_limits(self, model) -> Optional[Any]:
         raise NotImplementedError
 
@@ -54,7 +63,8 @@ class LabelCheckHook(Hook):
     def training_error(self, count: int, listed: str, limits) -> str:
         raise NotImplementedError
 
-    def validation_warning(self, count: int, listed: str, limits) -> str:
+    def validation_warning(self, count: int, listed: str, limits,
+                           split: str = 'validation') -> str:
         raise NotImplementedError
 
 

@@ -46,8 +46,9 @@ class LabelLengthCheckHook(LabelCheckHook):
                 "Raise the decoders' max_seq_len (model.decoder, or model.student.decoder "
                 'and model.teacher.decoder of a distiller) or remove those lines.')
 
-    def validation_warning(self, count: int, listed: str, limit: int) -> str:
-        return (f'{count} validation label(s) have more than {limit} characters and can '
+    def validation_warning(self, count: int, listed: str, limit: int,
+                           split: str = 'validation') -> str:
+        return (f'{count} {split} label(s) have more than {limit} characters and can '
                 f'never be read whole (each counts as a misread):\n{listed}')
 
 
