@@ -36,7 +36,12 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from dld.apis.model_loading import is_distiller_config, load_weights, warn_if_other_chars
+from dld.apis.model_loading import (
+    dataset_sources,
+    is_distiller_config,
+    load_weights,
+    warn_if_other_chars,
+)
 from dld.engine.dist_launch import quiet_other_processes
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
@@ -248,6 +253,7 @@ def main(argv=None) -> dict:
         metrics['run'] = dict(
             config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
             test_data_root=test_set.get('data_root'), test_ann_file=test_set.get('ann_file'),
+            test_sets=dataset_sources(test_set),  # each set of a concatenation too
             cfg_options=dict(args.cfg_options or {}), environment=run_environment())
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))

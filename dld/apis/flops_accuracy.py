@@ -48,6 +48,7 @@ from dld.utils.run_environment import run_environment
 from .model_loading import (
     CheckpointMismatchError,
     build_model_for_inference,
+    dataset_sources,
     init_model,
     is_distiller_config,
     load_config,
@@ -301,8 +302,10 @@ class FlopsAccuracyEvaluator:
                           baseline_checkpoint=baseline_checkpoint,
                           baseline_config=baseline_config)
         test_set = self.cfg.test_dataloader.dataset
+        # the set's, or those of each set of a concatenation (test_sets)
         self.paths.update(test_data_root=test_set.get('data_root'),
-                          test_ann_file=test_set.get('ann_file'), max_batches=max_batches)
+                          test_ann_file=test_set.get('ann_file'), max_batches=max_batches,
+                          test_sets=_absolute_roots(dataset_sources(test_set)))
         # absolute where they are here: relative ones named the report reader's
         # working directory, not the run's
         self.paths = {k: osp.abspath(v) if isinstance(v, str) and k != 'test_ann_file'
@@ -680,3 +683,10 @@ def _fixed(recognizer: nn.Module, scale: float, base_size) -> Callable:
 
 def _const(flops: int) -> Callable:
     return lambda ds: flops
+
+
+def _absolute_roots(sources: List[dict]) -> List[dict]:
+    """``sources`` with their data roots absolute where they are here."""
+    return [dict(s, data_root=osp.abspath(s['data_root'])
+                 if isinstance(s.get('data_root'), str) and osp.exists(s['data_root'])
+                 else s.get('data_root')) for s in sources]

@@ -18,7 +18,7 @@ import copy
 import logging
 import os
 import os.path as osp
-from typing import Dict, Iterable, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -377,3 +377,19 @@ def leaf_dataset(dataset) -> Optional[dict]:
             return dataset
         dataset = inner
     return None
+
+
+def dataset_sources(dataset) -> List[dict]:
+    """``{type, data_root, ann_file}`` of every set a dataset config reads,
+    through MMEngine's wrappers (``ConcatDataset``'s parts, in order): what
+    a report names as its test set (a concatenation's was null)."""
+    if not isinstance(dataset, dict):
+        return []
+    inner = dataset.get('datasets') or dataset.get('dataset')
+    if isinstance(inner, dict):
+        return dataset_sources(inner)
+    if isinstance(inner, (list, tuple)):
+        return [source for part in inner for source in dataset_sources(part)]
+    kind = dataset.get('type')
+    return [dict(type=kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind)),
+                 data_root=dataset.get('data_root'), ann_file=dataset.get('ann_file'))]

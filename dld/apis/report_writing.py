@@ -123,6 +123,11 @@ def _provenance(report: dict) -> list:
         f" (below `{inputs['test_data_root']}`)" if key == 'test_ann_file'
         and inputs.get('test_data_root') else '')
         for what, key in named if inputs.get(key)]
+    sets = inputs.get('test_sets') or []
+    if len(sets) > 1:  # a concatenation: no one test_ann_file names it
+        lines += [f"* test set {i}: `{s.get('ann_file') or s.get('data_root')}`" + (
+            f" (below `{s['data_root']}`)" if s.get('ann_file') and s.get('data_root') else '')
+            for i, s in enumerate(sets, 1)]
     if env:
         commit = f", commit {env['commit']}" if env.get('commit') else ''
         lines.append(f"* made {env.get('created')} by DLD {env.get('dld')}{commit}, torch "

@@ -85,6 +85,14 @@ def test_every_report_file_is_written_and_parses(report):
     from dld.apis.report_writing import markdown_report
     renamed = dict(rep, metric_prefixes=dict(plate='word', track='track'))
     assert 'word acc. (%)' in markdown_report(renamed)  # PlateRecogMetric(prefix='word')
+    [source] = rep['inputs']['test_sets']
+    assert source['ann_file'] == rep['inputs']['test_ann_file']
+    two = dict(rep, inputs=dict(rep['inputs'], test_sets=[
+        dict(type='PairedPlateDataset', data_root='/d/day', ann_file='test.txt'),
+        dict(type='LRLPRTrackDataset', data_root='/d/night', ann_file=None)]))
+    md_two = markdown_report(two)
+    assert '* test set 1: `test.txt` (below `/d/day`)' in md_two
+    assert '* test set 2: `/d/night`' in md_two
     # which config, checkpoint and test set, made how (report.md named none of it)
     import os.path as osp
     assert rep['inputs']['config'] == osp.abspath(rep['inputs']['config'])

@@ -246,3 +246,15 @@ def test_weights_of_other_characters_of_the_same_number_are_refused(tmp_path):
     # a checkpoint saved before the characters were recorded: not refused
     torch.save(dict(state_dict=trained.state_dict(), meta={}), path)
     load_recognizer_weights(model('ABD0'), str(path))
+
+
+def test_the_sources_of_a_test_set_through_wrappers():
+    """A concatenated test set was named null in the reports' inputs."""
+    from dld.apis.model_loading import dataset_sources
+    day = dict(type='PairedPlateDataset', data_root='data/day', ann_file='test.txt')
+    night = dict(type='LRLPRTrackDataset', data_root='data/night', ann_file='')
+    assert dataset_sources(day) == [dict(type='PairedPlateDataset', data_root='data/day',
+                                         ann_file='test.txt')]
+    both = dict(type='ConcatDataset', datasets=[day, dict(type='RepeatDataset', times=2,
+                                                          dataset=night)])
+    assert [s['data_root'] for s in dataset_sources(both)] == ['data/day', 'data/night']

@@ -53,6 +53,8 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
     assert written['run']['config'] == os.path.abspath(tiny_teacher_config)
     assert written['run']['environment']['torch'] == torch.__version__
     assert written['run']['test_ann_file']
+    [source] = written['run']['test_sets']  # one set: the one named above
+    assert source['ann_file'] == written['run']['test_ann_file']
     # The tiny test split: 2 tracks x 2 frames.
     assert written['plate/num_samples'] == 4
     assert written['track/num_tracks'] == 2
