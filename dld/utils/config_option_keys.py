@@ -132,8 +132,12 @@ def _check_list_indices(node, parts, key: str):
                     f'--cfg-options {key}: {path} is a list of {len(node)}; name its item '
                     f'by index, e.g. {path}.0.{part}')
             index = int(part)
-            if index >= len(node):
-                return _ABSENT  # MMEngine names an index out of range
+            if index >= len(node):  # MMEngine's KeyError came with its traceback
+                last = (f'its last item is {path}.{len(node) - 1}' if node else 'it is empty')
+                raise ConfigOptionError(
+                    f'--cfg-options {key}: {path} is a list of {len(node)}, so {path}.{index} '
+                    f'names nothing ({last}); add the item in the config: '
+                    f'{path} = [..., dict(type=...)]')
             node = node[index]
         elif isinstance(node, Mapping):
             node = node.get(part, _ABSENT)

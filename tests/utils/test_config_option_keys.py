@@ -26,6 +26,9 @@ def cfg():
     ('custom_hooks.-1.start', r'MMEngine takes no negative index; its last item is '
                               r'custom_hooks\.\d+'),
     ('custom_hooks.²', r'name its item by index'),
+    # MMEngine's KeyError 'Index 40 exceeds the length of list', with its traceback
+    ('custom_hooks.40.type', r'custom_hooks is a list of \d+, so custom_hooks\.40 names '
+                             r'nothing \(its last item is custom_hooks\.\d+\); add the item'),
     ('model.scales.0', r'model.scales is a tuple; set it whole, e.g. model.scales="\(1\.0,'),
 ])
 def test_a_key_the_config_cannot_take_is_refused_naming_it(cfg, option, says):
