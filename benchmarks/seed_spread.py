@@ -34,7 +34,7 @@ import check_targets  # noqa: E402
 import full_schedule as schedule  # noqa: E402
 from numeric_options import at_least  # noqa: E402
 
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import Refusal, run_script  # noqa: E402
 from dld.utils.atomic_file import write_text_atomic  # noqa: E402
 
 CHAINS = ('nokd', 'dld')
@@ -105,7 +105,7 @@ def require_partners(w: str, chains: list, nokd: Dict[str, str], dld: Dict[str, 
     last = {'nokd': f'nokd_lr_cycle{schedule.LR_STUDENT_CYCLES}', 'dld': 'dld_lr_selector'}
     for kind, found in (('nokd', nokd), ('dld', dld)):
         if kind not in chains and not found:
-            raise SystemExit(
+            raise Refusal(
                 f"--chains {' '.join(chains)}: no {'no-KD' if kind == 'nokd' else 'DLD'} "
                 f'chain is trained in {w} to read the new chain against (the published '
                 f'one, {w}/{last[kind]}: {schedule.made_by(w, last[kind])}; or one of an '

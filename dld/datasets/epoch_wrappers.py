@@ -28,10 +28,12 @@ def reads_past_end(dataset) -> bool:
 
 
 @DATASETS.register_module(name='ConcatDataset')
-class EpochConcatDataset(MMEngineConcatDataset):
+class ConcatDataset(MMEngineConcatDataset):
     """A ``ConcatDataset`` whose index ``epoch * len + i`` reads its item
     ``i`` at that epoch of the set holding it (``epoch * len(set) + j``);
-    a set that reads no index past its end is read at ``j``.
+    a set that reads no index past its end is read at ``j``. Only
+    ``__getitem__`` reads past the end; ``get_data_info`` is the first
+    epoch's, as MMEngine's.
 
     A part whose meta information differs names the keys (MMEngine said
     only which part), with ``ignore_keys`` to take it anyway.
@@ -60,7 +62,7 @@ class EpochConcatDataset(MMEngineConcatDataset):
 
 
 @DATASETS.register_module(name='RepeatDataset')
-class EpochRepeatDataset(MMEngineRepeatDataset):
+class RepeatDataset(MMEngineRepeatDataset):
     """A ``RepeatDataset`` whose copies of an item are reads of it at other
     epochs of the set it repeats (index ``k`` is the set's ``k``: copy ``c``
     of epoch ``e`` is its epoch ``e * times + c``), so each copy draws its
@@ -72,7 +74,11 @@ class EpochRepeatDataset(MMEngineRepeatDataset):
     def __getitem__(self, idx: int):
         if not self._fully_initialized:
             self.full_init()
-        if idx < 0 or not reads_past_end(self.dataset):
+        if idx < 0:  # the item len + idx names, not copy 0 of it
+            if -idx > len(self):
+                raise IndexError(f'index {idx} of a RepeatDataset of {len(self)} items')
+            idx += len(self)
+        if not reads_past_end(self.dataset):
             return super().__getitem__(idx)
         return self.dataset[idx]
 
@@ -83,10 +89,10 @@ def epoch_fed(dataset) -> Iterator:
     if not reads_past_end(dataset):
         return
     yield dataset
-    if isinstance(dataset, EpochConcatDataset):
+    if isinstance(dataset, ConcatDataset):
         for part in dataset.datasets:
             yield from epoch_fed(part)
-    elif isinstance(dataset, EpochRepeatDataset):
+    elif isinstance(dataset, RepeatDataset):
         yield from epoch_fed(dataset.dataset)
 
 

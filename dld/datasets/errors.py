@@ -40,8 +40,9 @@ class RetryExhaustedError(RuntimeError):
 
 
 class SharedTrackIdError(ValueError):
-    """Two sets evaluated together give the same track id: their frames would
-    be voted as one plate. Raised before the sets are read."""
+    """Two sets evaluated together give the same track id (their frames would
+    be voted as one plate) or, grouped by set, the same name. Raised before
+    the sets are read."""
 
 
 class RepeatedEvaluationError(ValueError):

@@ -1,6 +1,5 @@
 """Training plates rendered on the fly: new plates every epoch, nothing on disk."""
 import logging
-import os
 import os.path as osp
 from typing import List, Optional, Sequence, Set, Tuple, Union
 
@@ -240,16 +239,15 @@ def _track_folder_labels(folder: str, dictionary) -> Set[str]:
     """The ``plate_text`` of every ``annotations.json`` below ``folder`` (an
     ICPR release or split); a folder holding none is an error, as a label
     file that lists none is."""
-    from .lrlpr_track_dataset import read_plate_text
+    from .lrlpr_track_dataset import find_track_folders, read_plate_text
 
     labels = set()
-    for root, _, files in os.walk(folder):
-        if 'annotations.json' in files:
-            text = read_plate_text(osp.join(root, 'annotations.json'))
-            if text:
-                labels.add(dictionary.normalize(text.strip()))
+    for track in find_track_folders(folder):  # symlinked scenarios too, as the set reads them
+        text = read_plate_text(osp.join(track, 'annotations.json'))
+        if text:
+            labels.add(dictionary.normalize(text.strip()))
     if not labels:
-        raise DataSourceError(f'exclude_ann_files: {folder} is a folder, and no annotations.json '
-                         'with a plate_text lies below it (ICPR track folders); give its label '
-                         'files instead')
+        raise DataSourceError(
+            f'exclude_ann_files: {folder} is a folder, and no annotations.json with a '
+            'plate_text lies below it (ICPR track folders); give its label files instead')
     return labels

@@ -63,8 +63,9 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     state, meta = state_and_meta(ckpt)
     _check_scales_kept(model, meta, path, flag)
     from dld.models.dictionary.checkpoint_fit import other_chars
-    if other_chars(model, meta, path):
-        raise StartCheckpointError(f'{flag}: {other_chars(model, meta, path)}')
+    problem = other_chars(model, meta, path)
+    if problem:
+        raise StartCheckpointError(f'{flag}: {problem}')
     probe = copy.deepcopy(model)
     try:
         with _info_unlogged():  # what loading says is said when MMEngine loads it

@@ -1414,8 +1414,9 @@ def test_seed_spread_of_one_chain_stops_before_training_when_nothing_can_pair_wi
     with pytest.raises(SystemExit, match=r'--chains dld: no no-KD chain is trained in .*'
                        r'nokd_lr_cycle3: steps 3/8 and 3a/8 of .*--chains nokd dld'):
         module.main(['--work-dir', str(tmp_path), '--chains', 'dld'])
-    with pytest.raises(SystemExit, match=r'--chains nokd: no DLD chain .*dld_lr_selector'):
+    with pytest.raises(SystemExit, match=r'--chains nokd: no DLD chain .*dld_lr_selector') as info:
         module.main(['--work-dir', str(tmp_path), '--chains', 'nokd'])
+    assert info.value.code == 2  # a refusal, as benchmarks/README.md says (it was 1)
     assert calls == []  # not even the teacher
     # it first said the new chains would be read without the missing ones
     assert 'read without it' not in capsys.readouterr().out

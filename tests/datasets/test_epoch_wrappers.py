@@ -8,11 +8,11 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from dld.datasets import (
-    EpochConcatDataset,
+    ConcatDataset,
     EpochOffsetSampler,
-    EpochRepeatDataset,
     OnlineSynthPlateDataset,
     PairedPlateDataset,
+    RepeatDataset,
 )
 from dld.registry import DATASETS
 
@@ -34,14 +34,14 @@ def _epoch(dataset, epoch):
 def test_the_configs_wrappers_are_dlds():
     init_default_scope('dld')
     with DATASETS.switch_scope_and_registry('dld') as registry:
-        assert registry.get('ConcatDataset') is EpochConcatDataset
-        assert registry.get('RepeatDataset') is EpochRepeatDataset
+        assert registry.get('ConcatDataset') is ConcatDataset
+        assert registry.get('RepeatDataset') is RepeatDataset
 
 
 def test_a_concatenation_draws_new_augmentations_each_epoch_and_resumes_alike(paired_root):
     """Through MMEngine's, every epoch read indices 0..len-1: the same
     augmentations each epoch."""
-    both = EpochConcatDataset([_seeded(paired_root), _seeded(paired_root, track_prefix='b/')])
+    both = ConcatDataset([_seeded(paired_root), _seeded(paired_root, track_prefix='b/')])
     with mock.patch('dld.datasets.samplers.epoch_offset_sampler.print_log') as log:
         first, second, again = _epoch(both, 0), _epoch(both, 1), _epoch(both, 1)
     assert not log.called  # it reads past its end: no warning
@@ -56,7 +56,7 @@ def test_a_concatenation_draws_new_augmentations_each_epoch_and_resumes_alike(pa
 def test_the_copies_of_a_repeat_are_not_the_same_image(paired_root):
     """RepeatDataset(times=3) over a seeded set gave three pixel-identical
     copies of each item (one index, one seed)."""
-    repeated = EpochRepeatDataset(_seeded(paired_root), times=3)
+    repeated = RepeatDataset(_seeded(paired_root), times=3)
     items = _epoch(repeated, 0)
     assert len(items) == 18
     copies = [items[i]['img_hr'] for i in (0, 6, 12)]  # one item, three copies
@@ -67,7 +67,7 @@ def test_the_copies_of_a_repeat_are_not_the_same_image(paired_root):
 
 def test_an_online_set_in_a_concatenation_renders_new_plates_each_epoch(paired_root):
     online = OnlineSynthPlateDataset(num_plates=4)
-    mixed = EpochConcatDataset([_seeded(paired_root), online])
+    mixed = ConcatDataset([_seeded(paired_root), online])
     texts = [[s['gt_text'] for s in _epoch(mixed, e)[6:]] for e in (0, 1)]
     assert len(texts[0]) == 4 and not set(texts[0]) & set(texts[1])
 
@@ -78,7 +78,7 @@ def test_a_set_that_reads_no_index_past_its_end_is_read_as_mmengine_does(paired_
     class Plain(BaseDataset):
         def load_data_list(self):
             return [dict(n=i) for i in range(3)]
-    repeated = EpochRepeatDataset(Plain(), times=2)
+    repeated = RepeatDataset(Plain(), times=2)
     assert [repeated[i]['n'] for i in range(8)] == [0, 1, 2, 0, 1, 2, 0, 1]
 
 
@@ -88,7 +88,7 @@ def test_parts_of_other_meta_information_name_the_keys(paired_root):
     with pytest.raises(ValueError, match=r"ConcatDataset: part 2 \(PairedPlateDataset\) differs "
                                          r"from part 1 in its meta information 'chars' .*"
                                          r"ignore_keys=\['chars'\]"):
-        EpochConcatDataset([plates, other])
+        ConcatDataset([plates, other])
 
 
 def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
@@ -107,3 +107,10 @@ def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
     counts = [sum(balanced[i]['lr_path'] == plates[k]['lr_path'] for i in range(len(balanced)))
               for k in range(5)]
     assert counts[4] > max(counts[:4])  # the one 'Q' track is read most often
+
+
+def test_a_negative_index_of_a_repeat_is_the_item_it_names(paired_root):
+    repeated = RepeatDataset(_seeded(paired_root), times=3)
+    assert np.array_equal(repeated[-1]['img_hr'], repeated[len(repeated) - 1]['img_hr'])
+    with pytest.raises(IndexError):
+        repeated[-len(repeated) - 1]

@@ -97,6 +97,14 @@ def test_a_track_list_is_refused_and_a_folder_of_track_folders_excludes_their_pl
     with pytest.raises(DataSourceError, match='holds no label .*a track list'):
         make(exclude_ann_files=[str(tmp_path / 'val.txt')])
     assert make(exclude_ann_files=[str(tmp_path / 'val')]).excluded == set(taken)
+    # a scenario linked in from elsewhere is excluded too, as the sets read it
+    import os
+    (tmp_path / 'elsewhere' / 'track_9').mkdir(parents=True)
+    linked = make().render(7)['gt_text']
+    (tmp_path / 'elsewhere' / 'track_9' / 'annotations.json').write_text(
+        json.dumps(dict(plate_text=linked)))
+    os.symlink(tmp_path / 'elsewhere', tmp_path / 'val' / 'linked')
+    assert linked in make(exclude_ann_files=[str(tmp_path / 'val')]).excluded
     (tmp_path / 'empty').mkdir()
     with pytest.raises(DataSourceError, match='no annotations.json'):
         make(exclude_ann_files=[str(tmp_path / 'empty')])

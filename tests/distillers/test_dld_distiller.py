@@ -164,6 +164,8 @@ def test_reread_off_or_forced_scale_reads_once(teacher_ckpt):
     assert all(d.scale_choices == sorted(model.scales) for d in off)
     assert all(d.scale_choices == sorted({*model.scales, 1.0}) for d in configured)
     assert all(d.scale_choices == [0.5] for d in forced)
+    with pytest.raises(ValueError, match='reread'):  # its own message, not KeyError 'scales'
+        model.predict(lr, copy.deepcopy(samples), reread=dict(min_score=0.5))
     assert all(d.pred_gflops == pytest.approx(model.costs.gflops_at(0.5, with_selector=False))
                for d in forced)
 

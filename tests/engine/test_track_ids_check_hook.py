@@ -110,6 +110,24 @@ def test_a_repeating_wrapper_in_an_evaluation_stops_it(paired_root, tmp_path):
     with pytest.raises(RepeatedEvaluationError, match='holds a RepeatDataset'):
         runner.test()
     assert runner.model.batches == 0
+    loader['dataset']['times'] = 1  # repeats nothing: scored once, as given
+    assert _test_runner(tmp_path, loader, metric='PlateRecogMetric').test()[
+        'plate/num_samples'] == 6
+
+
+def test_sets_of_one_name_are_refused_where_a_metric_groups_by_set(paired_root, tmp_path):
+    """a/plates/train.txt and b/plates/train.txt were both 'plates/train.txt':
+    their accuracies pooled under one key."""
+    import shutil
+    other = shutil.copytree(paired_root, tmp_path / 'b' / 'plates')
+    sets = _loader(_paired_set(paired_root), _paired_set(other))
+    runner = Runner(model=ReadsTheLabels(), work_dir=str(tmp_path / 'work'),
+                    test_dataloader=sets, test_cfg=dict(type='TestLoop'),
+                    test_evaluator=[dict(type='PlateRecogMetric', group_by='set')],
+                    default_hooks=dict(checkpoint=None),
+                    custom_hooks=[dict(type='TrackIdsCheckHook')], default_scope='dld')
+    with pytest.raises(SharedTrackIdError, match=r"are both named 'plates/train.txt'"):
+        runner.test()
 
 
 def test_training_checks_its_validation_sets_before_the_first_step(paired_root, tmp_path):

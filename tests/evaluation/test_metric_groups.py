@@ -5,7 +5,7 @@ import shutil
 import pytest
 from mmengine.dataset import pseudo_collate
 
-from dld.datasets import EpochConcatDataset, PairedPlateDataset
+from dld.datasets import ConcatDataset, PairedPlateDataset
 from dld.evaluation import PlateRecogMetric, TrackAccuracyMetric
 
 PIPELINE = [dict(type='LoadPlateImages'), dict(type='ResizePair'),
@@ -28,7 +28,7 @@ def test_each_set_has_a_name_its_items_carry(paired_root, tmp_path):
     (TrackAccuracyMetric, 'track/accuracy', 'track/num_tracks')])
 def test_the_accuracy_of_each_set_of_a_concatenation(paired_root, tmp_path, metric, key, count):
     other = shutil.copytree(paired_root, tmp_path / 'night')
-    both = EpochConcatDataset([_set(paired_root, track_prefix='day/'),
+    both = ConcatDataset([_set(paired_root, track_prefix='day/'),
                                _set(other, track_prefix='night/')])
     samples = pseudo_collate([both[i] for i in range(len(both))])['data_samples']
     for s in samples:  # the day set read right, the night set read wrong

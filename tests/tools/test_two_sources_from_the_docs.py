@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from dld.datasets import EpochConcatDataset, EpochRepeatDataset
+from dld.datasets import ConcatDataset, RepeatDataset
 from dld.datasets.synth import generate_synth_plates
 from dld.registry import DATASETS, METRICS
 
@@ -36,8 +36,8 @@ def test_the_documented_two_source_config_reads_each_source_and_scores_each(tmp_
     cfg = Config.fromfile('my_configs/dld_two_sources.py')
     init_default_scope('dld')
     train = DATASETS.build(cfg.train_dataloader.dataset)
-    assert isinstance(train, EpochConcatDataset)
-    assert isinstance(train.datasets[1], EpochRepeatDataset)
+    assert isinstance(train, ConcatDataset)
+    assert isinstance(train.datasets[1], RepeatDataset)
     assert len(train) == 4 + 3 * 2  # a track an item (frames='random'), night's three times
     val = DATASETS.build(cfg.val_dataloader.dataset)
     samples = pseudo_collate([val[i] for i in range(len(val))])['data_samples']

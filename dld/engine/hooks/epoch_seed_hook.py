@@ -1,6 +1,7 @@
 """Reseed every epoch, so a resumed run continues exactly as an unbroken one."""
 import logging
 import random
+from typing import Optional
 
 import numpy as np
 import torch
@@ -62,9 +63,9 @@ class EpochSeedHook(Hook):
             if getattr(dataset, 'seed_pipeline', False) and id(dataset) not in fed:
                 why = (f'the sampler is {type(sampler).__name__}'
                        if not isinstance(sampler, EpochOffsetSampler) else
-                       'it is read through ' + ', '.join(sorted({
-                           type(d).__name__ for d in nested_datasets(top)
-                           if d is not dataset and not reads_past_end(d)})))
+                       'it is read through ' + ', '.join(
+                           f'{type(d).__module__.split(".")[0]}\'s {type(d).__name__}'
+                           for d in _wrappers_above(top, dataset) or () if not reads_past_end(d)))
                 print_log(
                     f'{type(dataset).__name__} seeds each item\'s augmentations from the '
                     f'index it is read at (seed_pipeline=True), and {why}, not '
@@ -89,3 +90,18 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
 
+
+def _wrappers_above(top, dataset) -> Optional[list]:
+    """The wrappers from ``top`` down to ``dataset``, outermost first (None
+    where ``dataset`` is not below ``top``)."""
+    if top is dataset:
+        return []
+    inner = getattr(top, 'datasets', None)
+    children = list(inner) if isinstance(inner, (list, tuple)) else []
+    if getattr(top, 'dataset', None) is not None:
+        children.append(top.dataset)
+    for child in children:
+        below = _wrappers_above(child, dataset)
+        if below is not None:  # found there
+            return [top, *below]
+    return None

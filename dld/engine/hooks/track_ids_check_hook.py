@@ -60,9 +60,10 @@ def repeated_images(dataset) -> str:
     frame in two of its parts (one label file given twice, or a split given
     once as a label file and once as track folders)."""
     for inner in nested_datasets(dataset):
-        if isinstance(inner, (RepeatDataset, ClassBalancedDataset)):
-            return (f'it holds a {type(inner).__name__}, which gives each of its images more '
-                    'than once: an evaluation scores each once; give the set unwrapped')
+        if isinstance(inner, (RepeatDataset, ClassBalancedDataset)) and \
+                len(inner) > len(inner.dataset):  # times=1 repeats nothing
+            return (f'it holds a {type(inner).__name__}, which gives images more than once: '
+                    'an evaluation scores each once; give the set unwrapped')
     parts = list(leaf_datasets(dataset))
     owner: Dict[tuple, int] = {}
     for index, part in enumerate(parts if len(parts) > 1 else ()):
@@ -74,6 +75,23 @@ def repeated_images(dataset) -> str:
                     f'{len(shared)} frame(s) alike, e.g. {shared[0][0] or shared[0][1]}: each '
                     'would be scored twice; give each image to one set')
         owner.update((f, index) for f in frames)
+    return ''
+
+
+def shared_set_name(dataset) -> str:
+    """Why the sets of ``dataset`` cannot be told apart by name (``group_by='set'``
+    would pool them), '' where each part's ``set_name`` is its own."""
+    parts = list(leaf_datasets(dataset))
+    owner: Dict[str, int] = {}
+    for index, part in enumerate(parts):
+        name = getattr(part, 'set_name', None)
+        if name is None:
+            continue
+        if name in owner:
+            return (f'{_name(parts[owner[name]], owner[name])} and {_name(part, index)} are both '
+                    f"named {name!r}: a metric's group_by='set' would pool them. Give each its "
+                    "own track_prefix (its name), e.g. track_prefix='night/'")
+        owner[name] = index
     return ''
 
 
@@ -138,6 +156,10 @@ class TrackIdsCheckHook(Hook):
             raise RepeatedEvaluationError(f'{what[:-2]}: {repeated}')
         evaluator = getattr(loop, 'evaluator', None)
         metrics = getattr(evaluator, 'metrics', ())
+        if any(getattr(m, 'group_by', None) == 'set' for m in metrics):
+            pooled = shared_set_name(loop.dataloader.dataset)
+            if pooled:
+                raise SharedTrackIdError(f'{what[:-2]}: {pooled}')
         if not any(isinstance(m, TrackAccuracyMetric) for m in metrics):
             return
         found = shared_track_ids(loop.dataloader.dataset)

@@ -69,6 +69,7 @@ def other_chars(model: nn.Module, meta: dict, name: str) -> str:
     other = [chars for chars in decoder_chars(model) if chars not in saved]
     if not other:
         return ''
-    return (f'{name} was trained with decoder characters {saved[0]!r}, the config\'s decoder '
+    trained = repr(saved[0]) if len(saved) == 1 else ' and '.join(repr(c) for c in saved)
+    return (f'{name} was trained with decoder characters {trained}, the config\'s decoder '
             f'holds {other[0]!r}: each output would read as another character. Use the '
             "dictionary (dict_file) it was trained with")

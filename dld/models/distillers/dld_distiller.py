@@ -940,6 +940,8 @@ class DLDDistiller(BaseModel):
                       for i in range(len(self.scales))]
         with_selector = force_scale is None and self.selector is not None
         reread = self.test_cfg.get('reread') if reread is None else reread
+        if reread and force_scale is None:
+            check_reread(reread, self.scales)
         choices = sorted({scale for scale, _ in groups} | (
             {float(s) for s in reread['scales']} if reread and force_scale is None else set()))
         for ds in data_samples:
@@ -949,7 +951,6 @@ class DLDDistiller(BaseModel):
             ds.set_field(choices, 'scale_choices', field_type='data')
         self._read(inputs, data_samples, [(scale, idx.tolist()) for scale, idx in groups])
         if reread and force_scale is None:
-            check_reread(reread, self.scales)
             for scale in sorted(float(s) for s in reread['scales']):
                 unsure = [i for i, ds in enumerate(data_samples)
                           if ds.pred_score < reread['min_score'] and ds.pred_scale < scale]
