@@ -150,6 +150,7 @@ class PlateRecognizer(BaseInferencer):
                          scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
         self.recognizer = recognizer_of(self.model)
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
+        _check_pipeline_size(self.model, self.pipeline.transforms, self.image_stream)
         self.costs = _costs_of(self.model, self.base_size)
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
@@ -516,6 +517,23 @@ class PlateRecognizer(BaseInferencer):
             message = f'{message} (listed at {item.annotation})'
         rec.update(error=message, error_type=error_type)
         return rec
+
+
+def _check_pipeline_size(model, transforms, stream: str) -> None:
+    """Refuse, before any image, a test pipeline that resizes to another size
+    than a distiller's ``base_size``: every image was an error record of
+    the same sentence, read one by one."""
+    from dld.models.distillers.distiller_checks import InputSizeError
+
+    from .scaled_prediction import pipeline_input_size
+    base = getattr(model, 'base_size', None)
+    size = pipeline_input_size(transforms, stream)
+    if base is None or size is None or tuple(size) == tuple(base):
+        return
+    raise InputSizeError(
+        f"the test pipeline's ResizePair gives the model inputs of {size[0]}x{size[1]}, but "
+        f'it was trained at model.base_size={tuple(base)}: set the test pipeline\'s '
+        f'ResizePair to {stream}_size={tuple(base)} (its training pipeline\'s)')
 
 
 def tracks_path(records_path: str) -> str:

@@ -550,3 +550,15 @@ def test_a_config_testing_on_several_sets_reads_with_the_first_sets_pipeline(tin
     cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[])
     with pytest.raises(ValueError, match='gives no pipeline'):
         PlateRecognizer(cfg, tiny_run['student'], device='cpu')
+
+
+def test_a_test_pipeline_of_another_size_is_refused_before_any_image(tiny_run):
+    """Each image was an error record of the same sentence, read one by one."""
+    from dld.models.distillers.distiller_checks import InputSizeError
+    cfg = Config.fromfile(tiny_run['config'])
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizePair':
+            step['lr_size'] = (32, 96)
+    with pytest.raises(InputSizeError, match=r"ResizePair gives the model inputs of 32x96, but "
+                                             r"it was trained at model.base_size=\(48, 144\)"):
+        PlateRecognizer(cfg, tiny_run['student'], device='cpu')
