@@ -40,3 +40,6 @@ def test_the_accuracy_of_each_set_of_a_concatenation(paired_root, tmp_path, metr
     assert (res[f'{key}/day'], res[f'{key}/night']) == (1.0, 0.0)
     per_set = 6 if metric is PlateRecogMetric else 2  # 2 tracks of 3 frames
     assert res[f'{count}/day'] == res[f'{count}/night'] == per_set
+    if metric is PlateRecogMetric:  # the figures words are read by, per set too
+        assert (res['plate/one_minus_ned/day'], res['plate/char_accuracy/day']) == (1.0, 1.0)
+        assert res['plate/one_minus_ned/night'] < 0.5

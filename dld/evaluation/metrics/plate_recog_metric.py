@@ -32,8 +32,9 @@ class PlateRecogMetric(TextMetric):
       too: it scores 0 in each, and counts ``max(len(pred), 1)`` characters
       in ``char_accuracy``; a warning says how many there were.
     * ``num_samples``, ``num_correct``: the counts behind ``accuracy``.
-    * with ``group_by``: ``accuracy/<group>`` and ``num_samples/<group>``
-      of each group, when there are two or more, after the keys above.
+    * with ``group_by``: ``accuracy/<group>``, ``char_accuracy/<group>``,
+      ``one_minus_ned/<group>`` and ``num_samples/<group>`` of each group,
+      when there are two or more, after the keys above.
 
     Args:
         case_sensitive (bool): compare as given; if False (default) both
@@ -75,8 +76,9 @@ class PlateRecogMetric(TextMetric):
             groups[group].append((gt, pred))
         if len(groups) > 1:
             for group in sorted(groups):
-                scores[f'accuracy/{group}'] = plate_scores(groups[group])['accuracy']
-                scores[f'num_samples/{group}'] = len(groups[group])
+                each = plate_scores(groups[group])
+                for key in ('accuracy', 'char_accuracy', 'one_minus_ned', 'num_samples'):
+                    scores[f'{key}/{group}'] = each[key]
         return scores
 
 
