@@ -6,7 +6,7 @@ Everything here registers itself in :mod:`dld.registry` (``DATASETS``,
 from . import samplers, transforms  # noqa: F401
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .degradation import DegradationConfig, degrade_plate
-from .epoch_wrappers import ConcatDataset, RepeatDataset, reads_past_end
+from .epoch_wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset, reads_past_end
 from .errors import (
                      DataNotFoundError,
                      DataSourceError,
@@ -30,5 +30,5 @@ __all__ = [
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DataSourceError',
     'DataNotFoundError', 'PlateSetExistsError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets',
-    'ConcatDataset', 'RepeatDataset', 'reads_past_end'
+    'ClassBalancedDataset', 'ConcatDataset', 'RepeatDataset', 'reads_past_end'
 ]

@@ -1,5 +1,5 @@
-"""MMEngine's ConcatDataset and RepeatDataset, read past their end as the
-next epochs of the sets they hold.
+"""MMEngine's ConcatDataset, RepeatDataset and ClassBalancedDataset, read
+past their end as the next epochs of the sets they hold.
 
 Why: :class:`~dld.datasets.EpochOffsetSampler` gives a set the indices
 ``epoch * len + i``, from which DLD's sets draw each epoch's augmentations
@@ -7,12 +7,15 @@ Why: :class:`~dld.datasets.EpochOffsetSampler` gives a set the indices
 fail on an index past their end, so through one the sampler read indices
 ``0 ... len-1`` every epoch: the same augmentations each epoch, the online
 set the same plates, and every copy of a ``RepeatDataset`` pixel for pixel
-the same image (one item, one seed). Registered in DLD's scope under
-MMEngine's names, so a config's ``ConcatDataset`` or ``RepeatDataset`` is
-one of these; MMEngine's own behave as before within the first epoch.
+the same image (one item, one seed); ``ClassBalancedDataset`` alike.
+Registered in DLD's scope under MMEngine's names, so a config's
+``ConcatDataset``, ``RepeatDataset`` or ``ClassBalancedDataset`` is one of
+these; MMEngine's own behave as before within the first epoch.
 """
+from collections import Counter
 from typing import Iterator, List
 
+from mmengine.dataset import ClassBalancedDataset as MMEngineClassBalancedDataset
 from mmengine.dataset import ConcatDataset as MMEngineConcatDataset
 from mmengine.dataset import RepeatDataset as MMEngineRepeatDataset
 
@@ -83,6 +86,43 @@ class RepeatDataset(MMEngineRepeatDataset):
         return self.dataset[idx]
 
 
+@DATASETS.register_module(name='ClassBalancedDataset')
+class ClassBalancedDataset(MMEngineClassBalancedDataset):
+    """A ``ClassBalancedDataset`` whose repeats of an item are reads of it at
+    other epochs of the set it holds, so each copy draws its own
+    augmentations, and whose index past its end is a later epoch (MMEngine's
+    gave every copy of an item, every epoch, the same image). A set that
+    reads no index past its end is read as MMEngine's reads it."""
+
+    epoch_indices = True
+
+    def full_init(self) -> None:
+        if self._fully_initialized:
+            return
+        super().full_init()
+        seen: Counter = Counter()
+        self._copy_of = []  # which copy of its item each index is
+        for index in self.repeat_indices:
+            self._copy_of.append(seen[index])
+            seen[index] += 1
+        self._most_copies = max(seen.values(), default=1)
+
+    def __getitem__(self, idx: int):
+        if not self._fully_initialized:
+            self.full_init()
+        if idx < 0:
+            if -idx > len(self):
+                raise IndexError(f'index {idx} of a ClassBalancedDataset of {len(self)} items')
+            idx += len(self)
+        epoch, idx = divmod(idx, len(self))
+        item = self.repeat_indices[idx]
+        if not reads_past_end(self.dataset):
+            return self.dataset[item]
+        # copy c of epoch e: the set's epoch e * most_copies + c of that item
+        read = epoch * self._most_copies + self._copy_of[idx]
+        return self.dataset[read * len(self.dataset) + item]
+
+
 def epoch_fed(dataset) -> Iterator:
     """``dataset`` and the sets it holds that an index past its end reaches
     as a later epoch of theirs (through these wrappers), depth first."""
@@ -92,7 +132,7 @@ def epoch_fed(dataset) -> Iterator:
     if isinstance(dataset, ConcatDataset):
         for part in dataset.datasets:
             yield from epoch_fed(part)
-    elif isinstance(dataset, RepeatDataset):
+    elif isinstance(dataset, (RepeatDataset, ClassBalancedDataset)):
         yield from epoch_fed(dataset.dataset)
 
 

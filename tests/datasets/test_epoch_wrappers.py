@@ -8,6 +8,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from dld.datasets import (
+    ClassBalancedDataset,
     ConcatDataset,
     EpochOffsetSampler,
     OnlineSynthPlateDataset,
@@ -36,6 +37,7 @@ def test_the_configs_wrappers_are_dlds():
     with DATASETS.switch_scope_and_registry('dld') as registry:
         assert registry.get('ConcatDataset') is ConcatDataset
         assert registry.get('RepeatDataset') is RepeatDataset
+        assert registry.get('ClassBalancedDataset') is ClassBalancedDataset
 
 
 def test_a_concatenation_draws_new_augmentations_each_epoch_and_resumes_alike(paired_root):
@@ -92,8 +94,8 @@ def test_parts_of_other_meta_information_name_the_keys(paired_root):
 
 
 def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
-    """ClassBalancedDataset failed with NotImplementedError (get_cat_ids)."""
-    from mmengine.dataset import ClassBalancedDataset
+    """ClassBalancedDataset failed with NotImplementedError (get_cat_ids), and
+    once built, MMEngine's gave every copy of an item the same image."""
     from plate_files import write_png
     lines = []
     for t, text in enumerate(['ABC1234'] * 4 + ['QQQ1234']):
@@ -107,6 +109,16 @@ def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
     counts = [sum(balanced[i]['lr_path'] == plates[k]['lr_path'] for i in range(len(balanced)))
               for k in range(5)]
     assert counts[4] > max(counts[:4])  # the one 'Q' track is read most often
+    # its copies, seeded, are images of their own, and so is the next epoch's
+    seeded = ClassBalancedDataset(PairedPlateDataset(
+        data_root=str(tmp_path), ann_file='train.txt', load_hr=False, seed_pipeline=True,
+        pipeline=[dict(type='LoadPlateImages', with_hr=False),
+                  dict(type='PlatePhotometricDistort', prob=1.0, keys=('img', ))]),
+        oversample_thr=0.5)
+    copies = [i for i in range(len(seeded)) if seeded.repeat_indices[i] == 4]
+    first, second = (seeded[i]['img'] for i in copies)
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(seeded[copies[0] + len(seeded)]['img'], first)
 
 
 def test_a_negative_index_of_a_repeat_is_the_item_it_names(paired_root):

@@ -25,10 +25,10 @@ class EpochOffsetSampler(DefaultSampler):
     the split across ranks are the default sampler's.
 
     Only datasets that read indices past their end do (DLD's plate datasets,
-    :class:`~dld.datasets.SeededPipelineMixin`, and the ``ConcatDataset``
-    and ``RepeatDataset`` of DLD's scope, which pass the epoch on to the
-    sets they hold). Another wrapper (MMEngine's own, ``ClassBalancedDataset``)
-    fails on index ``N``, so it is read as the default sampler reads it (the
+    :class:`~dld.datasets.SeededPipelineMixin`, and the ``ConcatDataset``,
+    ``RepeatDataset`` and ``ClassBalancedDataset`` of DLD's scope, which
+    pass the epoch on to the sets they hold). Another wrapper (MMEngine's
+    own classes) fails on index ``N``, so it is read as the default sampler reads it (the
     same indices every epoch), with a warning, rather than failing at the
     start of the second epoch.
     """
