@@ -11,6 +11,7 @@ import inspect
 import pytest
 import torch
 from mmengine.dataset import BaseDataset
+from mmengine.dataset import ClassBalancedDataset as MMEngineClassBalancedDataset
 from mmengine.dataset import ConcatDataset as MMEngineConcatDataset
 from mmengine.dataset import RepeatDataset as MMEngineRepeatDataset
 from mmengine.hooks import CheckpointHook
@@ -43,6 +44,7 @@ def test_overridden_methods_are_still_the_parents(parent, name):
     (Runner, '_load_from'), (Runner, '_resume'),  # start-checkpoint check, skipped images
     (BaseDataset, '_fully_initialized'), (BaseDataset, '_metainfo'),
     (MMEngineConcatDataset, '_fully_initialized'), (MMEngineRepeatDataset, '_fully_initialized'),
+    (MMEngineClassBalancedDataset, 'repeat_indices'),  # dld ClassBalancedDataset's copies
     (BaseModule, '_is_init'),  # the loaded teacher is not initialised again
     (OneCycleParamScheduler, '_schedule_phases'),  # dld OneCycleLR's phases
 ], ids=lambda x: getattr(x, '__name__', x))
