@@ -533,8 +533,9 @@ def _note_large_tracks(tracks: list) -> None:
     if large:
         big = max(large, key=lambda t: t['num_frames'])
         print(f"infer.py: note: {len(large)} track(s) vote more than {LARGE_TRACK} images as "
-              f"one plate, the largest {big['track_id']!r} {big['num_frames']}: --track takes "
-              'the images of one folder (one label-file line) as one plate\'s frames',
+              f"one text, the largest {big['track_id']!r} {big['num_frames']}: --track takes "
+              'the images of one folder (one label-file line) as the frames of one plate '
+              '(or word)',
               file=sys.stderr)
 
 

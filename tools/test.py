@@ -211,7 +211,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     meta = load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
     mark_weights_loaded(runner)  # load_from is None, and the weights are there
-    warn_if_other_chars(runner.cfg, meta, checkpoint)
+    warn_if_other_chars(runner.cfg, meta, checkpoint, model)
     print_log(f'Loaded checkpoint {checkpoint}', logger='current')
 
 

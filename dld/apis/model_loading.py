@@ -321,7 +321,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
         meta = load_weights(model, checkpoint, is_distiller_config(model_cfg))
-        warn_if_other_chars(cfg, meta, checkpoint)
+        warn_if_other_chars(cfg, meta, checkpoint, model)
     else:
         print_log('No checkpoint given: the model keeps its random initialisation.',
                   logger='current', level=logging.WARNING)
@@ -330,12 +330,18 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
     return model, cfg
 
 
-def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
+def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str,
+                        model: Optional[nn.Module] = None) -> None:
     """Warn when the checkpoint was trained on other characters than the
     config's dictionary holds: a classifier of the same size then reads each
     index as another character (a case-swapped ``dict_file`` read ``ocean``
-    as ``OCEAN``) without an error."""
+    as ``OCEAN``) without an error. A checkpoint that records its decoders'
+    characters is refused where they differ (:func:`check_trained_chars`);
+    for one saved before, ``model``'s decoders are held against its training
+    set's characters too (only the decoders changed: nothing was said)."""
     trained = (meta.get('dataset_meta') or {}).get('chars')
+    if model is not None and trained:
+        _warn_if_decoders_other(model, meta, checkpoint, trained)
     # the training set's is what the checkpoint recorded
     dataset = next((leaf_dataset(cfg[key].get('dataset')) for key in
                     ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -351,6 +357,20 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str) -> None:
         print_log(f'{checkpoint} was trained on the characters {trained!r}; the config\'s '
                   f'dictionary holds {chars!r}. If the decoders changed alike, each output '
                   'index now reads as another character: use the dictionary it was trained '
+                  'with.', logger='current', level=logging.WARNING)
+
+
+def _warn_if_decoders_other(model: nn.Module, meta: dict, checkpoint: str,
+                            trained: str) -> None:
+    from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
+    if DECODER_CHARS in meta:  # recorded: checked, and refused, when loaded
+        return
+    other = [c for c in decoder_chars(model) if c != trained and len(c) == len(trained)]
+    if other:
+        print_log(f'{checkpoint} records no decoder characters (saved before DLD recorded '
+                  f'them); its training set held {trained!r}, the model\'s decoder holds '
+                  f'{other[0]!r}, as many: if its decoders were trained with the set\'s, each '
+                  'output now reads as another character. Use the dictionary it was trained '
                   'with.', logger='current', level=logging.WARNING)
 
 

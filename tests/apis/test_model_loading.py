@@ -258,3 +258,24 @@ def test_the_sources_of_a_test_set_through_wrappers():
     both = dict(type='ConcatDataset', datasets=[day, dict(type='RepeatDataset', times=2,
                                                           dataset=night)])
     assert [s['data_root'] for s in dataset_sources(both)] == ['data/day', 'data/night']
+
+
+def test_a_checkpoint_without_decoder_characters_warns_where_only_the_decoders_changed():
+    """Saved before the characters were recorded, a checkpoint read by
+    decoders of other characters (the datasets unchanged) said nothing."""
+    from unittest import mock
+
+    from dld.apis.model_loading import warn_if_other_chars
+    init_default_scope('dld')
+    c = recognizer_cfg(12)
+    c['decoder']['dictionary'] = dict(type='Dictionary', chars='ABD0')
+    model = MODELS.build(c)
+    cfg = Config(dict())
+    for meta, warned in ((dict(dataset_meta=dict(chars='ABC0')), True),
+                         (dict(dataset_meta=dict(chars='ABD0')), False),
+                         (dict(dataset_meta=dict(chars='ABC0'), decoder_chars=['ABC0']), False)):
+        with mock.patch('dld.apis.model_loading.print_log') as log:
+            warn_if_other_chars(cfg, meta, 'old.pth', model)
+        said = [call.args[0] for call in log.call_args_list]
+        assert any('records no decoder characters' in m and "'ABD0'" in m
+                   for m in said) is warned

@@ -443,7 +443,7 @@ def test_a_folder_of_many_crops_read_as_a_track_is_noted(tiny_run, tmp_path, cap
     assert _tool().main([tiny_run['config'], tiny_run['student'], str(folder), '--track',
                          '--no-progress']) == 0
     err = capsys.readouterr().err
-    assert ("note: 1 track(s) vote more than 10 images as one plate, the largest 'crops' 11"
+    assert ("note: 1 track(s) vote more than 10 images as one text, the largest 'crops' 11"
             in err)
     assert _tool().main([tiny_run['config'], tiny_run['student'],
                          osp.join(tiny_run['data'], 'test.txt'), '--track', '--no-progress']) == 0
