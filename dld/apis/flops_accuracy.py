@@ -55,6 +55,7 @@ from .model_loading import (
     load_recognizer_state,
     read_state_dict,
     resolve_device,
+    set_configs,
 )
 from .oracle_selection import oracle_choice
 from .plate_matching import has_plate_metric, plate_metric_case_sensitive, plate_read_right
@@ -212,15 +213,18 @@ def _count(batches: List[dict]) -> int:
 
 
 def _with_hr(dl_cfg):
-    """The test loader config changed to also load and pack the HR frames."""
-    ds = dl_cfg['dataset']
-    if 'pipeline' not in ds:
-        raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
-    ds['load_hr'] = True
-    for step in ds['pipeline']:
-        if step.get('type') in ('LoadPlateImages', 'dld.LoadPlateImages'):
-            step['with_hr'] = True
+    """The test loader config changed to also load and pack the HR frames,
+    in every set of a concatenation too (its "Teacher on HR" row was left
+    out)."""
+    for ds in set_configs(dl_cfg['dataset']):
+        if 'pipeline' not in ds:
+            raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
+        ds['load_hr'] = True
+        for step in ds['pipeline']:
+            if step.get('type') in ('LoadPlateImages', 'dld.LoadPlateImages'):
+                step['with_hr'] = True
     return dl_cfg
+
 
 
 def check_no_forced_scale(model, what: str) -> None:

@@ -399,17 +399,24 @@ def leaf_dataset(dataset) -> Optional[dict]:
     return None
 
 
-def dataset_sources(dataset) -> List[dict]:
-    """``{type, data_root, ann_file}`` of every set a dataset config reads,
-    through MMEngine's wrappers (``ConcatDataset``'s parts, in order): what
-    a report names as its test set (a concatenation's was null)."""
+def set_configs(dataset) -> List[dict]:
+    """The configs of every set a dataset config reads, through MMEngine's
+    wrappers (``datasets=[...]`` of a ``ConcatDataset`` in order, ``dataset=``
+    of a repeat), as they are (to read or change in place)."""
     if not isinstance(dataset, dict):
         return []
     inner = dataset.get('datasets') or dataset.get('dataset')
     if isinstance(inner, dict):
-        return dataset_sources(inner)
+        return set_configs(inner)
     if isinstance(inner, (list, tuple)):
-        return [source for part in inner for source in dataset_sources(part)]
-    kind = dataset.get('type')
+        return [leaf for part in inner for leaf in set_configs(part)]
+    return [dataset]
+
+
+def dataset_sources(dataset) -> List[dict]:
+    """``{type, data_root, ann_file}`` of every set a dataset config reads
+    (:func:`set_configs`): what a report names as its test set (a
+    concatenation's was null)."""
     return [dict(type=kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind)),
-                 data_root=dataset.get('data_root'), ann_file=dataset.get('ann_file'))]
+                 data_root=ds.get('data_root'), ann_file=ds.get('ann_file'))
+            for ds in set_configs(dataset) for kind in (ds.get('type'), )]

@@ -480,6 +480,21 @@ def test_a_config_object_is_named_by_its_file_in_the_report(tiny_run):
 
 
 @pytest.mark.slow
+def test_a_concatenated_test_set_gets_its_teacher_on_hr_row(tiny_run):
+    """'teacher on HR skipped: dataset type ConcatDataset has no pipeline to
+    add HR to': the HR frames are loaded in every set of it."""
+    from dld.apis.model_loading import load_config
+    cfg = load_config(tiny_run['config'])
+    one = cfg.test_dataloader.dataset
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[one])
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'],
+                                       teacher_checkpoint=tiny_run['teacher'], device='cpu',
+                                       max_batches=1)
+    assert not [n for n in evaluator.notes if n.startswith('teacher on HR skipped')]
+    assert evaluator.data.hr_batches
+
+
+@pytest.mark.slow
 def test_a_strict_test_set_with_some_lr_only_tracks_is_not_said_to_have_no_hr(tiny_run,
                                                                                tmp_path):
     """One track without HR frames, strict=True: the teacher-on-HR row is
