@@ -68,8 +68,9 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
             whose plates are never rendered: the validation and test splits,
             so no evaluated plate is trained on; a folder of ICPR track
             folders gives the ``plate_text`` of every ``annotations.json``
-            below it. A missing file, or one that holds no label (a track
-            list), is an error.
+            below it, and a track list (an ICPR split) those of the folders
+            it names. A missing file, or one that names neither labels nor
+            track folders, is an error.
         dictionary (dict | Dictionary | None): the character set; every
             character the layouts can draw must be in it.
         track_prefix (str): put before every ``track_id`` (``online/N``), as
@@ -224,15 +225,32 @@ def _read_labels(path: str, dictionary) -> Set[str]:
         line = decode_label_line(raw, f'{path}:{lineno}')
         if '\t' in line and not line.lstrip().startswith('#'):
             labels.add(dictionary.normalize(line.split('\t', 1)[1].strip()))
-    listed = [raw for raw in raw_lines if raw.strip() and not raw.lstrip().startswith(b'#')]
+    listed = [decode_label_line(raw, path).strip() for raw in raw_lines
+              if raw.strip() and not raw.lstrip().startswith(b'#')]
     if listed and not labels:  # a track list (ICPR folders) excluded nothing, silently
-        raise DataSourceError(
-            f'exclude_ann_files: {path} holds no label (no line has a TAB before its text): '
-            'a track list? Give the folder of those track folders instead (the plate_text of '
-            'every annotations.json below it is excluded), or their label files')
+        return _track_list_labels(path, listed, dictionary)
     print_log(f'OnlineSynthPlateDataset: {len(labels)} plates of {path} will not be rendered',
               logger='current', level=logging.DEBUG)
     return labels
+
+
+def _track_list_labels(path: str, folders: List[str], dictionary) -> Set[str]:
+    """The ``plate_text`` of the track folders a track list names (an ICPR
+    split, ``tools/split_tracks.py``'s), its lines read below the list's
+    folder or one above it (``data_root/splits/val.txt`` names folders
+    below ``data_root``); refused where no such folder holds them all."""
+    from .lrlpr_track_dataset import read_plate_text
+    here = osp.dirname(osp.abspath(path))
+    for root in (here, osp.dirname(here), osp.dirname(osp.dirname(here))):
+        found = [osp.join(root, f) for f in folders]
+        if all(osp.isfile(osp.join(f, 'annotations.json')) for f in found):
+            return {dictionary.normalize(text.strip()) for text in
+                    (read_plate_text(osp.join(f, 'annotations.json')) for f in found) if text}
+    raise DataSourceError(
+        f'exclude_ann_files: {path} holds no label (no line has a TAB before its text), and '
+        f'its lines are no track folders below its folder or the two above it (e.g. '
+        f'{folders[0]!r}): give the folder of those track folders (the plate_text of every '
+        'annotations.json below it is excluded), or their label files')
 
 
 def _track_folder_labels(folder: str, dictionary) -> Set[str]:

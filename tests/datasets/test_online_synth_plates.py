@@ -82,9 +82,10 @@ def test_a_missing_excluded_label_file_is_an_error_that_names_it(tmp_path):
         make(exclude_ann_files=[missing])
 
 
-def test_a_track_list_is_refused_and_a_folder_of_track_folders_excludes_their_plates(
-        tmp_path):
-    """An ICPR track list was taken and excluded no plate, without a word."""
+def test_a_track_list_or_a_folder_of_track_folders_excludes_their_plates(tmp_path):
+    """An ICPR track list was taken and excluded no plate, without a word:
+    its tracks' plates are excluded (the split alone), a list of no track
+    folder is refused, and a folder excludes every track below it."""
     import json
 
     from dld.datasets import DataSourceError
@@ -93,9 +94,13 @@ def test_a_track_list_is_refused_and_a_folder_of_track_folders_excludes_their_pl
         (tmp_path / 'val' / f'track_{i}').mkdir(parents=True)
         (tmp_path / 'val' / f'track_{i}' / 'annotations.json').write_text(
             json.dumps(dict(plate_text=text)))
-    (tmp_path / 'val.txt').write_text('val/track_0\nval/track_1\n')
-    with pytest.raises(DataSourceError, match='holds no label .*a track list'):
-        make(exclude_ann_files=[str(tmp_path / 'val.txt')])
+    (tmp_path / 'splits').mkdir()
+    (tmp_path / 'splits' / 'val.txt').write_text('val/track_1\n')  # below data_root
+    assert make(exclude_ann_files=[str(tmp_path / 'splits' / 'val.txt')]).excluded == {
+        taken[1]}
+    (tmp_path / 'splits' / 'bad.txt').write_text('val/track_7\n')
+    with pytest.raises(DataSourceError, match="holds no label .*no track folders .*'val/track_7'"):
+        make(exclude_ann_files=[str(tmp_path / 'splits' / 'bad.txt')])
     assert make(exclude_ann_files=[str(tmp_path / 'val')]).excluded == set(taken)
     # a scenario linked in from elsewhere is excluded too, as the sets read it
     import os
