@@ -226,7 +226,6 @@ def _with_hr(dl_cfg):
     return dl_cfg
 
 
-
 def check_no_forced_scale(model, what: str) -> None:
     """``model.test_cfg.force_scale`` would make the selector's rows read at
     one fixed scale under the selector's name: refused."""

@@ -237,8 +237,8 @@ def _read_labels(path: str, dictionary) -> Set[str]:
 def _track_list_labels(path: str, folders: List[str], dictionary) -> Set[str]:
     """The ``plate_text`` of the track folders a track list names (an ICPR
     split, ``tools/split_tracks.py``'s), its lines read below the list's
-    folder or one above it (``data_root/splits/val.txt`` names folders
-    below ``data_root``); refused where no such folder holds them all."""
+    folder or one of the two above it (``data_root/splits/val.txt`` names
+    folders below ``data_root``); refused where none holds them all."""
     from .lrlpr_track_dataset import read_plate_text
     here = osp.dirname(osp.abspath(path))
     for root in (here, osp.dirname(here), osp.dirname(osp.dirname(here))):
