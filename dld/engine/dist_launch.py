@@ -67,14 +67,40 @@ def first_kept(folder: str) -> Tuple[Optional[int], str]:
     return rank, '' if printed else line
 
 
+def kept_line(folder: str, rank: Optional[int]) -> str:
+    """The line process ``rank`` kept ('' where it kept none)."""
+    path = osp.join(folder, f'rank{rank}.txt')
+    if rank is None or not osp.isfile(path):
+        return ''
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
 def first_failure(failures: dict) -> int:
     """The rank that failed first, leaving out those torchrun stopped
     (SIGTERM) where another failed: torchrun times failures to the second
     and breaks ties by the lowest rank, which named the first process,
     stopped, for another that had crashed."""
-    stopped = (-signal.SIGTERM, 128 + signal.SIGTERM)
-    failed = {r: f for r, f in failures.items() if f.exitcode not in stopped} or failures
+    failed = {r: f for r, f in failures.items() if not _stopped(f.exitcode)} or failures
     return min(failed, key=lambda r: (failed[r].timestamp, r))
+
+
+def _stopped(code: int) -> bool:
+    """Whether a process ended by SIGTERM (torchrun stops the others so)."""
+    return code in (-signal.SIGTERM, 128 + signal.SIGTERM)
+
+
+def reported_rank(kept: Optional[int], failures: dict) -> int:
+    """The rank whose end the launcher reports: the one that kept its line
+    first, unless torchrun stopped it (it had said its line, and another
+    process's own failure came first to end): then the first that failed.
+    Every process refusing a config, rank 0 said it and was stopped before
+    it exited 2, and the run ended 143 "killed by SIGTERM"."""
+    failed = first_failure(failures)
+    if kept is None or kept not in failures or (
+            _stopped(failures[kept].exitcode) and not _stopped(failures[failed].exitcode)):
+        return failed
+    return kept
 
 
 def port_in_use(port: int) -> bool:
@@ -115,9 +141,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         run(args)
     except ChildFailedError as err:
-        rank, line = first_kept(folder)
-        if rank is None or rank not in err.failures:  # none kept a line
-            rank = first_failure(err.failures)
+        kept, line = first_kept(folder)
+        rank = reported_rank(kept, err.failures)
+        own = kept_line(folder, rank)
+        if rank != kept and rank != 0 and own and own != kept_line(folder, kept):
+            line += own  # the reported process's own line, which nobody printed
         print(line, end='', file=sys.stderr)
         code = err.failures[rank].exitcode
         alone = str(args.nproc_per_node) == '1' and str(args.nnodes) == '1'

@@ -141,3 +141,20 @@ def test_the_first_failure_leaves_out_the_processes_torchrun_stopped():
     assert first_failure({0: failure(-15), 1: failure(1)}) == 1
     assert first_failure({0: failure(143), 1: failure(2), 2: failure(2, 99)}) == 2
     assert first_failure({0: failure(-15), 1: failure(-15)}) == 0  # all stopped: the first
+
+
+def test_a_process_stopped_after_it_said_its_line_is_not_the_one_reported():
+    """Every process refusing: rank 0 kept its line first, rank 1 exited 2
+    before rank 0 did, and torchrun stopped rank 0: the run ended 143,
+    'killed by SIGTERM' (a race the CI met once)."""
+    from types import SimpleNamespace
+
+    from dld.engine.dist_launch import reported_rank
+
+    def failure(exitcode, timestamp=100):
+        return SimpleNamespace(exitcode=exitcode, timestamp=timestamp)
+    assert reported_rank(0, {0: failure(-15), 1: failure(2)}) == 1
+    assert reported_rank(0, {0: failure(2), 1: failure(-15)}) == 0  # as kept
+    assert reported_rank(1, {0: failure(-15), 1: failure(2)}) == 1
+    assert reported_rank(None, {0: failure(-15), 1: failure(1)}) == 1  # none kept a line
+    assert reported_rank(0, {0: failure(-15), 1: failure(-15)}) == 0  # all stopped: as kept
