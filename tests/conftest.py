@@ -23,6 +23,24 @@ def pytest_sessionstart(session):
     os.chdir(REPO)
 
 
+def pytest_runtest_setup(item):
+    """Loggers made in an earlier test under ``capsys`` write to its stream,
+    closed once that test ended: the next message logged through them (the
+    current MMEngine logger, before this test's fixtures make their own) was
+    a "--- Logging error ---" traceback on stderr, which a test of stderr
+    read as its output (met once in CI). Such handlers write to this
+    process's stdout again, as MMEngine's console handler does."""
+    import logging
+    import sys
+
+    from mmengine.logging import MMLogger
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and getattr(handler.stream, 'closed',
+                                                                  False):
+                handler.stream = sys.stdout  # setStream would flush the closed one
+
+
 @pytest.fixture(autouse=True)
 def dld_default_scope():
     """Every test builds in the ``dld`` scope.
