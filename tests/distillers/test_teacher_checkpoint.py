@@ -125,22 +125,31 @@ def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(te
 
 
 @pytest.mark.parametrize('score, warned', [(0.0, True), (0.9, False)])
-def test_a_teacher_whose_run_read_almost_no_plate_is_said_to(tmp_path, score, warned):
+@pytest.mark.parametrize('best, words', [
+    ('best_plate_accuracy_epoch_3.pth', 'read at best 0.0 % of its validation plates'),
+    ('best_word_accuracy_epoch_3.pth', 'read at best 0.0 % of its validation words'),
+    ('best_plate_one_minus_ned_epoch_3.pth',
+     'scored at best 0.0 % (plate/one_minus_ned) on its validation set'),
+    ('best_my_set_char_accuracy_epoch_3.pth',
+     'scored at best 0.0 % (my_set/char_accuracy) on its validation set'),
+    ('best_loss_epoch_3.pth', None)])  # not a fraction where more is better
+def test_a_teacher_whose_run_read_almost_no_plate_is_said_to(tmp_path, score, warned, best,
+                                                             words):
     """A DLD run distilled from a teacher that read 0 % of its validation
-    plates without a word (a reports journey)."""
+    plates without a word (a reports journey); a word teacher kept by its
+    accuracy or 1-NED (the docs' word configs) was not looked at."""
     from unittest import mock
 
     from dld.registry import MODELS
 
     from .conftest import tiny_dld_cfg
     teacher = MODELS.build(tiny_dld_cfg()['teacher'])
-    path = str(tmp_path / 'best_plate_accuracy_epoch_3.pth')
+    path = str(tmp_path / best)
     torch.save(dict(state_dict=teacher.state_dict(), meta={}, message_hub=dict(
         runtime_info=dict(best_score=score, best_ckpt=path))), path)
     with mock.patch('mmengine.logging.print_log') as log:
         MODELS.build(tiny_dld_cfg(teacher_ckpt=path))
     said = [c.args[0] for c in log.call_args_list if 'teaches little' in c.args[0]]
-    assert bool(said) == warned
-    if warned:
-        assert said[0].startswith(f'{path}: its training run read at best 0.0 % of its '
-                                  'validation plates')
+    assert bool(said) == (warned and words is not None)
+    if said:
+        assert said[0].startswith(f'{path}: its training run {words}')

@@ -3,6 +3,7 @@ import glob
 import logging
 import os
 import os.path as osp
+import re
 
 import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -123,25 +124,37 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     return path
 
 
-#: Below this best validation plate accuracy a teacher is said to read little.
+#: Below this best validation score (accuracy or 1-NED) a teacher is said to
+#: read little.
 TEACHER_READS_LITTLE = 0.1
+
+#: MMEngine names a best checkpoint ``best_<key, '/' as '_'>_epoch_N.pth``;
+#: these keys of DLD's metrics are fractions where more is better.
+_BEST_SCORE_NAME = re.compile(
+    r'^best_(?:(?P<prefix>.+?)_)?(?P<metric>accuracy|char_accuracy|one_minus_ned)_epoch_\d+\.pth$')
 
 
 def _warn_if_it_read_little(path: str, ckpt: dict) -> None:
-    """A teacher whose own run read (almost) no validation plate at its best,
-    as its checkpoint records (``best_score`` of a ``best_plate_accuracy``
-    checkpoint): a DLD run distilled from one that read 0 % without a word
-    (a teacher stopped on its plateau, docs/results.md)."""
+    """A teacher whose own run scored (almost) nothing on its validation set
+    at its best, as its checkpoint records (``best_score`` of a checkpoint
+    kept by an accuracy or 1-NED): a DLD run distilled from one that read
+    0 % without a word (a teacher stopped on its plateau, docs/results.md).
+    Worded by the key the run kept its best by (plates, words or 1-NED)."""
     from mmengine.logging import print_log
     info = (ckpt.get('message_hub') or {}).get('runtime_info') or {}
     score, best = info.get('best_score'), str(info.get('best_ckpt') or '')
-    if not isinstance(score, (int, float)) or 'best_plate_accuracy' not in osp.basename(best) \
-            or score >= TEACHER_READS_LITTLE:
+    named = _BEST_SCORE_NAME.match(osp.basename(best))
+    if not isinstance(score, (int, float)) or named is None or score >= TEACHER_READS_LITTLE:
         return
-    print_log(f'{path}: its training run read at best {100 * score:.1f} % of its validation '
-              'plates (plate/accuracy): a teacher that reads so few teaches little. Train it '
-              'longer (a teacher can stay on a plateau for epochs, docs/results.md) or check '
-              'its data.', logger='current', level=logging.WARNING)
+    prefix, metric = named['prefix'] or '', named['metric']
+    if metric == 'accuracy' and prefix:  # 'plate_accuracy': whole plates (words) read
+        what = f'read at best {100 * score:.1f} % of its validation {prefix}s ({prefix}/accuracy)'
+    else:
+        shown = f'{prefix}/{metric}' if prefix else metric
+        what = f'scored at best {100 * score:.1f} % ({shown}) on its validation set'
+    print_log(f'{path}: its training run {what}: a teacher that reads so little teaches '
+              'little. Train it longer (a teacher can stay on a plateau for epochs, '
+              'docs/results.md) or check its data.', logger='current', level=logging.WARNING)
 
 
 def _other_decoder(teacher: nn.Module, state: dict) -> str:
