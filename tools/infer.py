@@ -98,9 +98,6 @@ def parse_args(argv=None):
             parser.error(f'--track-root: {track_root_problem(args.track_root, args.inputs)}')
     if args.resume and not args.out:
         parser.error('--resume goes on with the run of a --out file: give it')
-    if args.resume and args.vis:  # the drawings are numbered by the run's count
-        parser.error('--resume cannot go on drawing (--vis): the drawings are numbered from '
-                     '0 in each run; draw in a run of its own')
     for flag, path in (('--out', args.out), ('--tracks-csv', args.tracks_csv)):
         if path == '-':  # it wrote a file named '-'
             parser.error(f'{flag} -: give a file; without --out the records are printed')
@@ -279,6 +276,7 @@ def main(argv=None) -> int:
                       'inputs they lack are read' if source else
                       f'infer.py: --resume: no {args.out} nor its .partial file yet; every '
                       'input is read', file=sys.stderr)
+                _note_undrawn(args, earlier)
             recognizer = _load(args)
             if recognizer is None:
                 return 2
@@ -398,13 +396,27 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
             pass
 
 
+def _note_undrawn(args, earlier: Sequence[dict]) -> None:
+    """``--resume --vis``: the images an earlier run read without drawing
+    them are not read again, so not drawn: said, not left to be found."""
+    if not args.vis:
+        return
+    undrawn = [r['input'] for r in earlier if r.get('error') is None and not r.get('vis_path')]
+    if undrawn:
+        print(f'infer.py: --resume: {len(undrawn)} image(s) read before are not drawn (the '
+              f'run that read them drew none, e.g. {undrawn[0]}): draw them in a run of '
+              'their own', file=sys.stderr)
+
+
 def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
     """The earlier run's records and this one's as one run's: in order, the
-    track votes over both (a track cut by the stop is voted whole)."""
+    track votes over both (a track cut by the stop is voted whole), the
+    drawings of both."""
     if not earlier:
         return result
+    drawn = [r['vis_path'] for r in earlier if r.get('vis_path')]
     merged = recognizer.postprocess(earlier + result['predictions'],
-                                    result.get('visualization', []), track=args.track,
+                                    drawn + result.get('visualization', []), track=args.track,
                                     layouts=args.layouts, vote=args.vote)
     return dict(result, **merged)
 

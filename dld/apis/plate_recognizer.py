@@ -321,6 +321,12 @@ class PlateRecognizer(BaseInferencer):
               track_root: Optional[str] = None) -> dict:
         items = expand_inputs(inputs, self.label_dataset_cfg, stream=self.input_stream,
                               memory_track=bool(post_kw.get('track')), track_root=track_root)
+        # a drawing is numbered by its input's place among all the inputs (and
+        # the calls before): a run that skips those read draws the rest as
+        # one unbroken run would (infer.py --resume --vis)
+        first, self._num_drawn = self._num_drawn, self._num_drawn + len(items)
+        places = [first + n for n, item in enumerate(items)
+                  if not skip or item.source not in skip]
         if skip:  # after the ids are given: those read keep theirs
             items = [item for item in items if item.source not in skip]
         records: List[dict] = []
@@ -331,8 +337,8 @@ class PlateRecognizer(BaseInferencer):
             for chunk in _chunks(items, batch_size):
                 prepared = self.preprocess(chunk, **pre_kw)
                 preds = self.forward(prepared, **fwd_kw)
-                drawn = self.visualize(prepared, preds, start=self._num_drawn + len(records),
-                                       **vis_kw)
+                drawn = self.visualize(prepared, preds, **vis_kw,
+                                       start=places[len(records):len(records) + len(chunk)])
                 # a chunk counts once read and drawn: an interrupted one is not kept
                 records += [pred['record'] for pred in preds]
                 samples += [pred.get('sample') for pred in preds]
@@ -352,8 +358,6 @@ class PlateRecognizer(BaseInferencer):
                 return_datasamples: bool, vis_kw: dict, post_kw: dict, progress) -> dict:
         if progress is not None:
             progress.close()
-        if vis_kw.get('vis_dir'):
-            self._num_drawn += len(records)
         result = self.postprocess(records, vis_paths, **post_kw)
         if return_datasamples:
             result['datasamples'] = samples
@@ -433,17 +437,21 @@ class PlateRecognizer(BaseInferencer):
             ds.set_field(gflops, 'pred_gflops', field_type='data')
         return samples
 
-    def visualize(self, prepared: List[dict], preds: List[dict], start: int = 0,
+    def visualize(self, prepared: List[dict], preds: List[dict],
+                  start: Union[int, Sequence[int]] = 0,
                   vis_dir: Optional[str] = None) -> List[str]:
+        """Draw each read image under ``vis_dir``, numbered from ``start``
+        (or by ``start``'s numbers, one an image)."""
         if not vis_dir:
             return []
+        indices = range(start, start + len(prepared)) if isinstance(start, int) else start
         paths, failed = [], []
-        for offset, (entry, pred) in enumerate(zip(prepared, preds)):
+        for index, entry, pred in zip(indices, prepared, preds):
             if entry['image'] is None or pred['record'].get('error'):
                 continue
             try:
                 path = save_visualization(entry['image'], pred['record'], vis_dir,
-                                          start + offset, self.case_sensitive)
+                                          index, self.case_sensitive)
             except OSError as err:  # a full disk loses the drawing, not the readings
                 failed.append(f'{pred["record"]["input"]}: {err}')
                 continue

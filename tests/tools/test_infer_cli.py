@@ -1,5 +1,6 @@
 """tools/infer.py: records, drawings, and an exit status that fails only when all inputs do."""
 import json
+import os
 import os.path as osp
 import sys
 
@@ -600,14 +601,47 @@ def test_resume_reads_only_what_a_stopped_run_lacks_and_equals_an_unbroken_run(
     assert not (tmp_path / 'resumed.jsonl.partial').exists()
 
 
-@pytest.mark.parametrize('argv, says', [
-    (['--resume'], '--resume goes on with the run of a --out file'),
-    (['--resume', '--out', 'r.jsonl', '--vis', 'v'], '--resume cannot go on drawing'),
-])
-def test_resume_needs_an_out_and_no_drawings(argv, says, capsys):
+def test_resume_needs_an_out(capsys):
     with pytest.raises(SystemExit):
-        _tool().parse_args(['c.py', 'w.pth', 'a.png', *argv])
-    assert says in capsys.readouterr().err
+        _tool().parse_args(['c.py', 'w.pth', 'a.png', '--resume'])
+    assert '--resume goes on with the run of a --out file' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('drew_before', [True, False])
+def test_resume_draws_what_a_stopped_run_lacks_as_an_unbroken_run_would(
+        tiny_run, tmp_path, capsys, monkeypatch, drew_before):
+    """--resume refused --vis: the drawings were numbered from 0 in each
+    run, so a resumed run's would have taken the numbers of those drawn."""
+    from dld.apis import PlateRecognizer
+    argv = [tiny_run['config'], tiny_run['student'], osp.join(tiny_run['data'], 'test.txt'),
+            '--batch-size', '3', '--no-progress']
+    assert _tool().main([*argv, '--out', str(tmp_path / 'whole.jsonl'),
+                         '--vis', str(tmp_path / 'whole')]) == 0
+    real, calls = PlateRecognizer.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during the third batch: 6 images read
+            raise _Killed
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    out, vis = tmp_path / 'resumed.jsonl', tmp_path / 'resumed'
+    with pytest.raises(_Killed):
+        _tool().main([*argv, '--out', str(out)] + (['--vis', str(vis)] if drew_before else []))
+    monkeypatch.setattr(PlateRecognizer, 'forward', real)
+    capsys.readouterr()
+    assert _tool().main([*argv, '--out', str(out), '--resume', '--vis', str(vis)]) == 0
+    said = capsys.readouterr().err
+    whole = sorted(os.listdir(tmp_path / 'whole'))
+    assert len(whole) == 12
+    if drew_before:  # every drawing once, named as the unbroken run's
+        assert sorted(os.listdir(vis)) == whole
+        assert [osp.basename(r['vis_path']) for r in _read_jsonl(out)] == \
+            [osp.basename(r['vis_path']) for r in _read_jsonl(tmp_path / 'whole.jsonl')]
+        assert 'not drawn' not in said
+    else:  # the images read before are not read again: said
+        assert sorted(os.listdir(vis)) == whole[6:]
+        assert 'infer.py: --resume: 6 image(s) read before are not drawn' in said
 
 
 def test_resume_leaves_out_a_last_line_cut_short_and_refuses_other_files(tmp_path):
