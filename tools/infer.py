@@ -418,6 +418,11 @@ def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
     merged = recognizer.postprocess(earlier + result['predictions'],
                                     drawn + result.get('visualization', []), track=args.track,
                                     layouts=args.layouts, vote=args.vote)
+    unread = {t['track_id']: t['num_unread'] for t in result.get('tracks', [])
+              if 'num_unread' in t}  # a stop again: the frames this run did not read
+    for track in merged.get('tracks', []):
+        if track['track_id'] in unread:
+            track['num_unread'] = unread[track['track_id']]
     return dict(result, **merged)
 
 
@@ -519,9 +524,15 @@ def _write(args, result: dict, stopped) -> int:
     _note_large_tracks(result.get('tracks', []))
     if stopped is not None:
         name = stop_signal(stopped)
+        cut = [t for t in result.get('tracks', []) if t.get('num_unread')]
+        cut_said = '' if not cut else (
+            f'; track {cut[0]["track_id"]} was cut short: voted over its {cut[0]["num_frames"]} '
+            f'frame(s) read, {cut[0]["num_unread"]} not read'
+            + (f' (and {len(cut) - 1} more track(s))' if len(cut) > 1 else '')
+            + ' (`num_unread` in its vote; --resume votes it whole)')
         print(f'infer.py: stopped by {said(name)} after {len(records)} of {stopped.total} '
-              'image(s): the records and track votes given are of those read (a track cut '
-              'short is voted over its frames read)', file=sys.stderr)
+              f'image(s): the records and track votes given are of those read{cut_said}',
+              file=sys.stderr)
         return stop_status(name)
     return 0 if ok else 1
 

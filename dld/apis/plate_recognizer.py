@@ -80,8 +80,8 @@ LOADING_TRANSFORMS = ('LoadPlateImages', 'dld.LoadPlateImages')
 class ReadingInterrupted(KeyboardInterrupt):
     """Ctrl-C while a call reads its inputs. ``result``: the call's result
     over the images read before it (whole batches, tracks voted over the
-    frames read), so that a caller (tools/infer.py) keeps them; ``total``:
-    how many images the call had."""
+    frames read, a track cut short with ``num_unread``), so that a caller
+    (tools/infer.py) keeps them; ``total``: how many images the call had."""
 
     def __init__(self, result: dict, total: int, signal_name: str = '') -> None:
         super().__init__(signal_name)
@@ -352,6 +352,7 @@ class PlateRecognizer(BaseInferencer):
         except KeyboardInterrupt as stop:  # in the batches or while the tracks are voted
             partial = self._finish(records, samples, vis_paths, return_datasamples, vis_kw,
                                    post_kw, progress)
+            _mark_cut_tracks(partial.get('tracks', []), items[len(records):])
             raise ReadingInterrupted(partial, len(items), str(stop)) from stop
 
     def _finish(self, records: List[dict], samples: list, vis_paths: List[str],
@@ -597,6 +598,19 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
                 entry['text'], entry['gt_text'], case_sensitive))
         out.append(entry)
     return out
+
+
+def _mark_cut_tracks(tracks: List[dict], unread: Sequence[InputItem]) -> None:
+    """A track a stop cut short is voted over the frames read: its vote gets
+    ``num_unread``, the frames of it not read, so that nobody takes it for
+    a whole track's."""
+    left: Dict[str, int] = {}
+    for item in unread:
+        if item.track_id is not None:
+            left[item.track_id] = left.get(item.track_id, 0) + 1
+    for track in tracks:
+        if track['track_id'] in left:
+            track['num_unread'] = left[track['track_id']]
 
 
 def _as_read(text: str, records: List[dict], norm) -> str:

@@ -598,7 +598,37 @@ def test_resume_reads_only_what_a_stopped_run_lacks_and_equals_an_unbroken_run(
     votes = ('track_id', 'text', 'num_frames')
     assert [{k: t[k] for k in votes} for t in _read_jsonl(tmp_path / 'resumed.tracks.jsonl')] \
         == [{k: t[k] for k in votes} for t in _read_jsonl(tmp_path / 'whole.tracks.jsonl')]
+    assert not any('num_unread' in t for t in _read_jsonl(tmp_path / 'resumed.tracks.jsonl'))
     assert not (tmp_path / 'resumed.jsonl.partial').exists()
+
+
+def test_a_track_a_stop_cut_short_is_marked_and_named(tiny_run, tmp_path, capsys,
+                                                     monkeypatch):
+    """A track cut by Ctrl-C was voted over its frames read, with nothing in
+    its vote or the stop's message to tell it from a whole track's."""
+    from dld.apis import PlateRecognizer
+    argv = [tiny_run['config'], tiny_run['student'], osp.join(tiny_run['data'], 'test.txt'),
+            '--no-progress', '--track', '--batch-size', '3']
+    assert _tool().main([*argv, '--out', str(tmp_path / 'whole.jsonl')]) == 0
+    whole = {t['track_id']: t for t in _read_jsonl(tmp_path / 'whole.tracks.jsonl')}
+    assert not any('num_unread' in t for t in whole.values())
+    real, calls = PlateRecognizer.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # 3 images read: the second track (2 frames each) cut
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(PlateRecognizer, 'forward', forward)
+    capsys.readouterr()
+    assert _tool().main([*argv, '--out', str(tmp_path / 'cut.jsonl')]) == 130
+    votes = _read_jsonl(tmp_path / 'cut.tracks.jsonl')
+    cut = [t for t in votes if 'num_unread' in t]
+    assert len(votes) == 2 and len(cut) == 1
+    assert cut[0]['num_frames'] == 1 and cut[0]['num_unread'] == 1
+    assert whole[cut[0]['track_id']]['num_frames'] == 2
+    assert f"track {cut[0]['track_id']} was cut short: voted over its 1 frame(s) read, 1 " \
+        'not read' in capsys.readouterr().err
 
 
 def test_resume_needs_an_out(capsys):
