@@ -7,10 +7,11 @@
 The metrics (the keys of the config's ``test_evaluator``, e.g.
 ``plate/accuracy``) are logged and, with ``--out``, written as a JSON object.
 Each image's reading: ``--dump`` pickles every test sample's fields
-(MMEngine's ``DumpResults``: ``pred_text``, ``pred_score``, ``pred_scale``,
-``gt_text``, paths, ...), ``--show-dir`` draws each image as the model read
-it with its reading (``PredictionDrawingHook``), ``--show-misread`` only the
-labelled ones read wrong. ``tools/infer.py`` on the test label file gives the
+(``DumpReadings``, MMEngine's ``DumpResults`` written whole: ``pred_text``,
+``pred_score``, ``pred_scale``, ``gt_text``, paths, ...), ``--show-dir``
+draws each image as the model read it with its reading
+(``PredictionDrawingHook``), ``--show-misread`` only the labelled ones read
+wrong. ``tools/infer.py`` on the test label file gives the
 same readings as JSON lines, which ``tools/analysis/analyze_readings.py``
 breaks down.
 
@@ -77,7 +78,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--dump', metavar='PKL',
                         help="pickle every test sample's prediction and label to this .pkl "
-                        "file (MMEngine's DumpResults)")
+                        "file (DumpReadings: MMEngine's DumpResults, written whole)")
     parser.add_argument('--show-dir', metavar='DIR',
                         help='draw each test image, as the model read it, with its reading')
     parser.add_argument('--show-misread', action='store_true',
@@ -139,7 +140,7 @@ def build_config(args) -> Config:
         _first_batches_only(cfg, args.max_batches)
     if args.dump:
         cfg.test_evaluator = _with_metric(
-            cfg.test_evaluator, dict(type='DumpResults', out_file_path=args.dump))
+            cfg.test_evaluator, dict(type='DumpReadings', out_file_path=args.dump))
     if args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
             type='PredictionDrawingHook', out_dir=args.show_dir,

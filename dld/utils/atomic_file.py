@@ -1,7 +1,7 @@
 """Write a result file whole or not at all."""
 import json
 import os
-from typing import Any, Callable, Dict
+from typing import IO, Any, Callable, Dict
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -14,15 +14,22 @@ def write_text_atomic(path: str, text: str) -> None:
     as the plate generator does, stays fast.) A folder of ``path`` that is
     not there yet is made.
     """
+    write_file_atomic(path, lambda f: f.write(text), text=True)
+
+
+def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False) -> None:
+    """``write(f)`` into ``path`` as :func:`write_text_atomic` writes: whole
+    or not at all; ``f`` is binary unless ``text`` (UTF-8, ``\\n`` lines)."""
     tmp = f'{path}.tmp{os.getpid()}'  # processes writing side by side keep apart
+    mode = dict(mode='w', encoding='utf-8', newline='\n') if text else dict(mode='wb')
     try:
         try:
-            f = open(tmp, 'w', encoding='utf-8', newline='\n')
+            f = open(tmp, **mode)
         except FileNotFoundError:  # a new folder (`--json out/t.json` after a long run)
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            f = open(tmp, 'w', encoding='utf-8', newline='\n')
+            f = open(tmp, **mode)
         with f:
-            f.write(text)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):  # a full disk, say: no stray temporary file
