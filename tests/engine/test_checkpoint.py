@@ -357,6 +357,12 @@ def test_a_count_that_is_no_integer_is_refused_when_built(key, value):
     assert AtomicCheckpointHook(interval=-1, max_keep_ckpts=-1).interval == -1  # MMEngine's
 
 
+def test_keeping_no_checkpoint_is_refused_rather_than_keeping_all():
+    """max_keep_ckpts=0 kept every checkpoint: MMEngine limits only a count above 0."""
+    with pytest.raises(ValueError, match='max_keep_ckpts=0 would keep every checkpoint'):
+        AtomicCheckpointHook(max_keep_ckpts=0)
+
+
 def test_a_full_disk_is_named_with_the_file_and_leaves_no_temporary_file(tmp_path,
                                                                          monkeypatch):
     """The bare `No space left on device` named no file (a failure-modes journey)."""

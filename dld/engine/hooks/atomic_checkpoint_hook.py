@@ -172,12 +172,18 @@ def _check_counts(kwargs: dict) -> None:
     """``interval`` and ``max_keep_ckpts`` must be integers: MMEngine reads
     them at the first save, so ``interval='x'`` trained a whole epoch, then
     failed with a bare TypeError. (MMEngine's -1: no periodic save, or no
-    limit on the checkpoints kept.)"""
+    limit on the checkpoints kept.) ``max_keep_ckpts=0`` is refused: MMEngine
+    keeps every checkpoint then, as with -1, where 0 reads as "keep none"."""
     for key in ('interval', 'max_keep_ckpts'):
         value = kwargs.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise TypeError(f'default_hooks.checkpoint: {key} must be an integer, got '
                             f'{value!r}')
+    if kwargs.get('max_keep_ckpts') == 0:
+        raise ValueError('default_hooks.checkpoint: max_keep_ckpts=0 would keep every '
+                         'checkpoint (MMEngine limits only a count above 0): give 1 or more '
+                         'to keep the last ones (a run resumes from the last), -1 to keep all; '
+                         'interval=-1 saves only the best and the last')
 
 
 #: ``AtomicLocalBackend``'s temporary files: ``.<name>.``, mkstemp's eight
