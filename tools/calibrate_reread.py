@@ -69,6 +69,9 @@ def _distinct(results: list) -> list:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from dld.utils.one_process import refuse_several_processes
+    if refuse_several_processes('calibrate_reread.py'):
+        return 2
     import torch
     from tabulate import tabulate
 

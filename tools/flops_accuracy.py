@@ -79,6 +79,9 @@ def _evaluate(args, cfg, device: str):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from dld.utils.one_process import refuse_several_processes
+    if refuse_several_processes('flops_accuracy.py'):
+        return 2
     import torch
 
     from dld.apis.model_loading import load_config

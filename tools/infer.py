@@ -256,6 +256,9 @@ def _line(rec: dict) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from dld.utils.one_process import refuse_several_processes
+    if refuse_several_processes('infer.py'):
+        return 2
     problems = _unwritable_outputs(args)
     if problems:
         print('infer.py: ' + '\ninfer.py: '.join(problems), file=sys.stderr)

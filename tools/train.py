@@ -20,7 +20,7 @@ from mmengine.runner import BaseLoop, Runner
 # allow-list and weights-only loader before any checkpoint (`load_from`,
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
-from dld.engine.checkpoint import CheckpointReadError
+from dld.engine.checkpoint import CHECKPOINT_ERRORS, CheckpointReadError
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
@@ -209,7 +209,8 @@ def main(argv=None) -> None:
             try:
                 with data_errors_exit('train.py'):
                     runner.train()
-            except (ResumedScheduleError, ConfigSettingError) as err:  # before the first step
+            except (ResumedScheduleError, ConfigSettingError,  # before the first step
+                    *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
     finish_run()
 

@@ -16,6 +16,10 @@ default_hooks = dict(
         save_best='auto',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Several processes: each keeps the BatchNorm statistics of the data it
+    # read; they are averaged after each epoch, before the checkpoint is
+    # saved, so validation scores the checkpoint on every process.
+    sync_norm_stats=dict(type='SyncNormStatsHook'),
     # Reseeds python/numpy/torch with seed + epoch before each epoch, so a
     # resumed run draws the same dropout/augmentation as an unbroken one.
     epoch_seed=dict(type='EpochSeedHook'),

@@ -21,10 +21,11 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   :class:`CheckpointGlobalError` naming the file and the global, and a file
   torch cannot read at all (truncated, corrupt, not a checkpoint) into a
   :class:`CheckpointReadError` naming the file;
-* has MMEngine's download loaders (``http(s)://``, and ``torchvision://``,
-  ``open-mmlab://``, ``mmcls://`` that resolve to a URL) read the
-  downloaded file with ``weights_only=True`` too (:func:`load_url_weights_only`;
-  theirs passes ``torch.hub``'s default, ``weights_only=False``);
+* refuses every checkpoint named by a URL (``http(s)://``, MMEngine's
+  ``torchvision://``, ``open-mmlab://``, ``s3://``... and any other
+  ``scheme://``): nothing is downloaded at run time, and torch.hub's cache,
+  keyed by file name alone, would hand one server's file to another URL of
+  that name (:class:`CheckpointURLError`);
 * registers the ``dld_atomic_local`` file backend
   (:class:`AtomicLocalBackend`), which :class:`AtomicCheckpointHook` uses to
   write checkpoints to a temporary file and rename it into place.
@@ -190,6 +191,47 @@ class CheckpointReadError(RuntimeError):
             f'file or copy it again.\ntorch said: {detail}')
 
 
+class CheckpointURLError(OSError):
+    """A checkpoint named by a URL: DLD reads local files only.
+
+    Why: nothing may download at run time, and MMEngine's URL loaders go
+    through torch.hub, whose cache is keyed by the file's name alone (no
+    hash): a ``bait.pth`` fetched once from anywhere stood in for a later,
+    trusted ``.../bait.pth``. (``s3://`` and ``pavi://`` read with
+    ``weights_only=False``.) An OSError, so that every tool that reports a
+    checkpoint it cannot open reports this one in its line.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        local = url[len('file://'):] if url.lower().startswith('file://') else None
+        advice = (f'give the path itself: {local}' if local is not None else
+                  'download it yourself, check it against its published hash, and give '
+                  'the local path')
+        super().__init__(f'{url}: DLD reads checkpoints from local files only (nothing is '
+                         f'downloaded at run time); {advice}')
+
+    def __str__(self) -> str:  # OSError's would be its errno form
+        return self.args[0]
+
+
+#: A checkpoint DLD refuses to read: what a tool reports in one line.
+CHECKPOINT_ERRORS = (CheckpointGlobalError, CheckpointReadError, CheckpointURLError)
+
+_URL = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
+
+
+def is_url(name: Any) -> bool:
+    """Whether ``name`` is a ``scheme://`` URL rather than a local path."""
+    return isinstance(name, (str, os.PathLike)) and bool(_URL.match(os.fspath(name)))
+
+
+def refuse_url(name: Any) -> None:
+    """Raise :class:`CheckpointURLError` for a URL; nothing for a path."""
+    if is_url(name):
+        raise CheckpointURLError(os.fspath(name))
+
+
 def _hint(global_name: Optional[str]) -> str:
     if global_name in ('builtins.getattr', '__builtin__.getattr', 'getattr',
                        'mmengine.logging.history_buffer.HistoryBuffer'):
@@ -210,18 +252,27 @@ def allow_checkpoint_globals(globals_: Sequence[_SafeGlobal]) -> None:
     torch.serialization.add_safe_globals(list(globals_))
 
 
-_GLOBAL_RE = re.compile(r'GLOBAL ([\w.]+)')
+#: How torch names the type it refused: ``GLOBAL posix.system``, or for a
+#: type it met as an argument (a numpy object array's dtype) ``got <class
+#: 'numpy.dtypes.ObjectDType'>``.
+_GLOBAL_RES = (re.compile(r'GLOBAL ([\w.]+)'),
+               re.compile(r"allowlisted via `add_safe_globals`, but got <class '([\w.]+)'>"))
 
 
 def _global_from_error(message: str) -> Optional[str]:
-    match = _GLOBAL_RE.search(message)
-    return match.group(1) if match else None
+    for pattern in _GLOBAL_RES:
+        match = pattern.search(message)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _error_detail(message: str) -> str:
     """torch's one useful line: its message starts with generic advice, and
     the detail follows ``WeightsUnpickler error:`` on the same line or, in
-    some torch versions, on a later one."""
+    some torch versions, on a later one; torch 2.13 writes no such marker,
+    the detail standing between the advice and a closing "Check the
+    documentation" line."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     for i, line in enumerate(lines):
         if 'WeightsUnpickler error' in line:
@@ -230,7 +281,9 @@ def _error_detail(message: str) -> str:
                 return rest
             later = [x for x in lines[i + 1:] if not x.startswith('Check the documentation')]
             return later[0] if later else line
-    return lines[-1] if lines else (message or 'no message')
+    detail = [x for x in lines if not x.startswith(('Check the documentation',
+                                                    'Weights only load failed'))]
+    return detail[-1] if detail else (lines[-1] if lines else (message or 'no message'))
 
 
 def _is_read_failure(err: BaseException) -> bool:
@@ -263,7 +316,11 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
             :data:`CHECKPOINT_SAFE_GLOBALS`.
         CheckpointReadError: the file is not a readable checkpoint.
     """
+    refuse_url(filename)
     filename = osp.expanduser(str(filename))
+    if osp.isdir(filename):
+        raise IsADirectoryError(f'Checkpoint {filename} is a folder: give a checkpoint file '
+                                'in it (e.g. epoch_N.pth, best.pth)')
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint not found: {filename}')
     register_checkpoint_io()
@@ -290,28 +347,10 @@ def load_from_local_weights_only(filename: str, map_location: Any = None) -> Any
     return load_checkpoint_file(filename, map_location)
 
 
-def load_url_weights_only(url: str, model_dir: Optional[str] = None, map_location: Any = None,
-                          progress: bool = True, **kwargs) -> Any:
-    """``torch.hub.load_state_dict_from_url`` with ``weights_only=True``:
-    what MMEngine's URL loaders download and read with.
-
-    Why: ``torch.hub``'s default is ``weights_only=False``, so a ``load_from``
-    or ``--resume`` naming a URL would unpickle whatever it downloads.
-
-    Raises:
-        CheckpointGlobalError / CheckpointReadError: as
-            :func:`load_checkpoint_file`, naming the URL.
-    """
-    register_checkpoint_io()
-    kwargs['weights_only'] = True
-    try:
-        return torch.hub.load_state_dict_from_url(
-            url, model_dir=model_dir, map_location=map_location, progress=progress, **kwargs)
-    except pickle.UnpicklingError as err:
-        global_name = _global_from_error(str(err))
-        if global_name is None:
-            raise CheckpointReadError(url, _error_detail(str(err))) from None
-        raise CheckpointGlobalError(url, global_name, _error_detail(str(err))) from None
+def refuse_checkpoint_url(url: str, *args, **kwargs) -> Any:
+    """The loader of every URL scheme of MMEngine's :class:`CheckpointLoader`
+    and its module-level ``load_url``: a :class:`CheckpointURLError`."""
+    raise CheckpointURLError(str(url))
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -408,8 +447,13 @@ def register_checkpoint_io() -> None:
     torch.serialization.add_safe_globals(list(CHECKPOINT_SAFE_GLOBALS))
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_weights_only, force=True)
-    # Every MMEngine URL loader ends in this module global of its checkpoint
-    # module (``load_from_http``; ``torchvision://`` and kin call it directly).
-    mmengine_checkpoint.load_url = load_url_weights_only
+    # Every other scheme is a download (or s3/pavi, read with
+    # weights_only=False): refused; a scheme unknown to MMEngine falls to
+    # the local loader, which refuses it too.
+    urls = [p for p in CheckpointLoader._schemes if p]
+    CheckpointLoader.register_scheme(prefixes=urls, loader=refuse_checkpoint_url, force=True)
+    # Every MMEngine URL loader ends in this module global (``load_from_http``;
+    # ``torchvision://`` and kin call it directly): refused there too.
+    mmengine_checkpoint.load_url = refuse_checkpoint_url
     register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
     _registered = True

@@ -36,6 +36,7 @@ from dld.datasets.errors import (
     RetryExhaustedError,
     SharedTrackIdError,
 )
+from dld.engine.checkpoint import CHECKPOINT_ERRORS
 from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import (
     ConfigSettingError,
@@ -225,6 +226,10 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
     traceback."""
     try:
         yield
+    except CHECKPOINT_ERRORS as err:  # a teacher's or an init_cfg's: the file is named
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+            raise
+        refuse(f'{tool}: {err}')
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
         if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise

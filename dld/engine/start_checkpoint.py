@@ -19,6 +19,7 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
+from .checkpoint import CheckpointURLError, is_url
 from .runner_settings import ConfigSettingError
 
 
@@ -45,13 +46,16 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     Resuming needs every weight, of the same shape; ``load_from`` needs the
     same shapes and at least one weight in common, and logs what it leaves
     at its initialisation. A local path that is no file is refused (MMEngine
-    failed on it with a traceback); a URL is left to MMEngine. ``scheduled``:
+    failed on it with a traceback), and so is a URL (nothing is downloaded,
+    :class:`~dld.engine.checkpoint.CheckpointURLError`). ``scheduled``:
     the run has an LR schedule, which a resumed checkpoint must hold.
     """
-    if not path or '://' in str(path):
+    if not path:
         return
-    path = osp.expanduser(str(path))  # as the loaders read it
     flag = 'the checkpoint --resume continues' if resume else 'load_from'
+    if is_url(path):
+        raise StartCheckpointError(f'{flag}: {CheckpointURLError(str(path))}')
+    path = osp.expanduser(str(path))  # as the loaders read it
     if osp.isdir(path):
         raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '
                                    '(e.g. epoch_N.pth)')

@@ -34,12 +34,15 @@ def code_commit(root: str = PACKAGE_ROOT) -> Optional[str]:
 
 def run_environment() -> dict:
     """``created`` (UTC), ``dld`` version and ``commit``, ``torch`` and
-    ``python`` versions, ``threads`` (torch's), ``processor``: enough to
-    tell two reports' runs apart, and to rerun one."""
+    ``python`` versions, ``threads`` (torch's, each process's),
+    ``processes`` (of a distributed run; 1 otherwise), ``processor``:
+    enough to tell two reports' runs apart, and to rerun one."""
     import torch
+    from mmengine.dist import get_world_size
 
     import dld
     return dict(created=datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec='seconds'), dld=dld.__version__, commit=code_commit(),
         torch=torch.__version__, python=platform.python_version(),
-        threads=torch.get_num_threads(), processor=platform.processor() or platform.machine())
+        threads=torch.get_num_threads(), processes=get_world_size(),
+        processor=platform.processor() or platform.machine())

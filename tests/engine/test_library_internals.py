@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
 import dld.engine  # noqa: F401 - patches MMEngine's checkpoint loading as a run does
-from dld.engine.checkpoint import load_url_weights_only
+from dld.engine.checkpoint import refuse_checkpoint_url
 
 OVERRIDDEN = [  # (parent, name): a DLD subclass overrides or calls it
     (CheckpointHook, '_save_checkpoint_with_step'),  # AtomicCheckpointHook: atomic saves
@@ -70,10 +70,15 @@ def test_the_concatenations_meta_refusal_is_still_worded_as_dld_reads_it():
 
 def test_url_checkpoints_load_through_the_patched_global():
     """MMEngine's URL loading calls its module-level ``load_url``, which DLD
-    replaces by a weights-only one: were the call to go elsewhere, URL
-    checkpoints would load with ``weights_only=False`` again."""
-    assert mmengine_checkpoint.load_url is load_url_weights_only
+    replaces by a refusal (and registers a refusing loader for every scheme
+    of CheckpointLoader, a private table): were the call to go elsewhere,
+    URL checkpoints would download and load with ``weights_only=False``."""
+    assert mmengine_checkpoint.load_url is refuse_checkpoint_url
     assert 'load_url(' in inspect.getsource(mmengine_checkpoint)
+    from mmengine.runner import CheckpointLoader
+    assert {'http://', 'https://', 'pavi://'} <= set(CheckpointLoader._schemes)
+    assert all(loader is refuse_checkpoint_url
+               for prefix, loader in CheckpointLoader._schemes.items() if prefix)
 
 
 def test_the_cpu_checks_behind_amp_are_still_there():

@@ -105,3 +105,51 @@ def test_a_test_epoch_says_the_substitutes_are_scored_twice(paired_root):
 def test_the_configs_report_skipped_images():
     cfg = Config.fromfile('configs/_base_/default_runtime.py')
     assert cfg.default_hooks.skipped_images['type'] == 'SkippedImagesHook'
+
+
+SUMMED_SCRIPT = '''
+import sys
+from types import SimpleNamespace
+from unittest import mock
+
+import torch.distributed as dist
+
+from dld.datasets import SkippedImageCounter
+from dld.engine.hooks import SkippedImagesHook
+
+dist.init_process_group('gloo')
+rank = dist.get_rank()
+dataset = SimpleNamespace(skipped_images=SkippedImageCounter(), test_mode=False,
+                          ann_file='train.txt', data_root='d')
+dataset.skipped_images.add(1 if rank == 0 else 3)  # the second process read 3 of them
+loader = SimpleNamespace(dataset=dataset)
+runner = SimpleNamespace(train_dataloader=loader, train_loop=object(), epoch=0, iter=0)
+with mock.patch('dld.engine.hooks.skipped_images_hook.print_log') as log:
+    SkippedImagesHook().after_train_epoch(runner)
+said = [c.args[0] for c in log.call_args_list]
+open(f'{sys.argv[1]}/said{rank}.txt', 'w').write('\\n'.join(said))
+'''
+
+
+def test_several_processes_skips_are_summed_before_they_are_said(tmp_path):
+    """Each process counted its own, and only the first's line reached the
+    console: 1 of 4 unreadable images was said where the second process
+    read the other 3 (a distributed journey)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    script = tmp_path / 'summed.py'
+    script.write_text(SUMMED_SCRIPT)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
+         '--master-addr', '127.0.0.1', '--master-port', str(port), str(script), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    said = (tmp_path / 'said0.txt').read_text()
+    assert said.startswith('SimpleNamespace (train.txt): 4 image(s) could not be read in the '
+                           'training of epoch 1 (4 so far)')

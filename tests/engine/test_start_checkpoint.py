@@ -63,9 +63,13 @@ def test_the_models_own_loading_rules_apply(tmp_path):
     check_start_checkpoint(_model(), _save(tmp_path, plain.state_dict()), resume=False)
 
 
-def test_a_path_that_is_no_local_file_is_left_to_mmengine(tmp_path):
+@pytest.mark.parametrize('resume', [False, True])
+def test_a_url_is_refused_in_one_line(resume):
+    """A URL was left to MMEngine, which downloaded it (nothing may be)."""
     check_start_checkpoint(_model(), None, resume=False)
-    check_start_checkpoint(_model(), 'https://example.org/ckpt.pth', resume=False)
+    for url in ('https://example.org/ckpt.pth', 'file:///x/w.pth'):
+        with pytest.raises(StartCheckpointError, match='reads checkpoints from local files only'):
+            check_start_checkpoint(_model(), url, resume)
 
 
 def test_a_refusal_by_the_models_own_loading_rules_keeps_their_words(tmp_path):
@@ -87,7 +91,6 @@ def test_a_local_path_that_is_no_file_is_refused_in_one_line(tmp_path, resume, f
         check_start_checkpoint(_model(), str(tmp_path / 'nope.pth'), resume)
     with pytest.raises(StartCheckpointError, match='is a folder; give a checkpoint file in it'):
         check_start_checkpoint(_model(), str(tmp_path), resume)
-    check_start_checkpoint(_model(), 'https://example.com/w.pth', resume)  # MMEngine's to read
 
 
 class SaysWhenLoaded(nn.Linear):

@@ -180,3 +180,67 @@ def test_a_base_that_is_not_there_or_an_import_that_fails_is_one_line(tmp_path, 
             status = exit_.code
         assert status == 2
         assert says in _one_line(capsys, f'{tool}.py')
+
+
+@pytest.mark.parametrize('tool', ['infer', 'flops_accuracy', 'calibrate_reread'])
+def test_a_tool_without_launcher_refuses_several_processes(tool, tmp_path, capsys, monkeypatch):
+    """Under torchrun infer.py ran whole in each process, each writing the
+    same --out and printing its summary (a distributed journey)."""
+    main = load_script(f'tools/{tool}.py').main
+    argv = {'infer': ['c.py', 'w.pth', str(tmp_path)],
+            'flops_accuracy': ['c.py', 'w.pth', '--out', str(tmp_path / 'r')],
+            'calibrate_reread': ['c.py', 'w.pth']}[tool]
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    for rank, says in (('0', True), ('1', False)):
+        monkeypatch.setenv('RANK', rank)
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert (f'{tool}.py: reads in one process, but was started in 2 (torchrun' in err) == says
+        assert len(err.splitlines()) == int(says)
+    assert not (tmp_path / 'r').exists()
+
+
+class _RunsOnLoad:
+    """A pickle payload: unpickled, it would write ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.mark.parametrize('where', ['teacher_ckpt', 'init_cfg', 'load_from'])
+@pytest.mark.parametrize('what', ['payload', 'url'])
+def test_a_refused_checkpoint_of_the_config_is_one_line(where, what, train_tool, tiny_config,
+                                                       run_name, tmp_path, capsys):
+    """A teacher or init_cfg checkpoint refused as unsafe was a traceback;
+    a URL was downloaded (load_from, init_cfg) or read as a local path
+    ('/work/main/http:/...', teacher_ckpt)."""
+    import torch
+    payload = tmp_path / 'payload.pth'
+    torch.save(dict(state_dict={}, meta=dict(x=_RunsOnLoad(str(tmp_path / 'ran')))), payload)
+    ckpt = str(payload) if what == 'payload' else 'https://example.invalid/w.pth'
+    if where == 'teacher_ckpt':
+        rest = (f"model = dict(teacher_ckpt={ckpt!r}, teacher=_tiny, student=_tiny)\n"
+                "train_cfg = dict(max_epochs=1)\n")
+        base = 'configs/dld_plate.py'
+    else:
+        rest = 'model = dict(_tiny)\ntrain_cfg = dict(max_epochs=1)\n' + (
+            f"model['backbone']['init_cfg'] = dict(type='Pretrained', checkpoint={ckpt!r})\n"
+            if where == 'init_cfg' else f'load_from = {ckpt!r}\n')
+        base = 'configs/teacher_plate_hr.py'
+    config = tmp_path / 'mine.py'
+    config.write_text(tiny_config(base, str(tmp_path / 'data'), rest))
+    MMLogger.get_instance(run_name())  # a logger on an open stream (see above)
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}'])
+    assert exit_.value.code == 2
+    line = _one_line(capsys, 'train.py')
+    if what == 'payload':
+        assert f"Refusing to load checkpoint '{payload}': it needs the global `io.open`" in line
+    else:
+        assert 'https://example.invalid/w.pth: DLD reads checkpoints from local files only' \
+            in line
+    assert not (tmp_path / 'ran').exists()

@@ -333,6 +333,8 @@ def test_torchrun_two_processes_load_the_checkpoint_strictly(tiny_run, tmp_path,
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"Drew 11 image(s) with their readings in {tmp_path / 'eleven'}" in \
         proc.stdout + proc.stderr
+    # and drawn once: the repeat was a second file of the first image (-1)
+    assert len(os.listdir(tmp_path / 'eleven')) == 11
     expected = _direct_metrics(tiny_run['config'], tiny_run['student'])
     assert json.loads(open(out).read())['plate/accuracy'] == \
         pytest.approx(expected['plate/accuracy'])

@@ -20,4 +20,5 @@ def test_the_environment_names_versions_threads_and_time():
     import torch
     env = run_environment()
     assert env['torch'] == torch.__version__ and env['threads'] == torch.get_num_threads()
+    assert env['processes'] == 1  # a distributed test's record said nothing of its processes
     assert env['created'].endswith('+00:00') and env['dld']

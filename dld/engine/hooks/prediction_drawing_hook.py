@@ -6,7 +6,8 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from mmengine.dist import all_gather_object, barrier, get_world_size
+from mmengine.dataset import DefaultSampler
+from mmengine.dist import all_gather_object, barrier, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -63,6 +64,7 @@ class PredictionDrawingHook(Hook):
         self._case_sensitive = plate_metric_case_sensitive(runner.cfg)
         self._drawn = self._seen = 0
         self._drawn_indices = set()
+        self._padding_from = _padding_from(runner.test_dataloader)
         # every process looks before any draws: another's first drawings
         # were taken for earlier ones
         barrier()
@@ -80,7 +82,10 @@ class PredictionDrawingHook(Hook):
                         "which these samples lack (PackPlateInputs' meta_keys); without it "
                         'the processes of a distributed test overwrite each other\'s files')
                 index = self._seen
+            position = get_rank() + self._seen * get_world_size()
             self._seen += 1
+            if self._padding_from is not None and position >= self._padding_from:
+                continue  # the sampler's padding: an image another process draws
             if self._draw(_as_image(img), sample, int(index)):
                 self._drawn += 1
                 self._drawn_indices.add(int(index))
@@ -119,6 +124,21 @@ class PredictionDrawingHook(Hook):
                 img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
         save_visualization(img, record, self.out_dir, index, self._case_sensitive)
         return True
+
+
+def _padding_from(dataloader) -> Optional[int]:
+    """Where the padding of a distributed test's sampler starts, as a
+    position in the padded order, or None where there is none to skip.
+
+    MMEngine's ``DefaultSampler`` (``round_up``) evens the processes'
+    shares by repeating the first items; process ``r``'s ``k``-th item is
+    position ``r + k * world_size`` of the padded order, a repeat from the
+    set's length on. The metrics drop them; drawn, the repeat was a second
+    file (``..._frame_0-1.png``) of an image already drawn."""
+    sampler = getattr(dataloader, 'sampler', None)
+    if get_world_size() == 1 or not isinstance(sampler, DefaultSampler) or not sampler.round_up:
+        return None
+    return len(sampler.dataset)
 
 
 def _as_image(img) -> np.ndarray:

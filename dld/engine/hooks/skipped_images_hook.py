@@ -2,6 +2,8 @@
 import logging
 from typing import Dict, Optional
 
+import torch
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
@@ -21,7 +23,11 @@ class SkippedImagesHook(Hook):
     ``max_retry > 0``) the next item is scored in its place, twice. The
     datasets count in shared memory
     (:class:`~dld.datasets.SkippedImageCounter`), so the main process sees
-    every worker's skips. Per rank: each rank counts the items it reads.
+    every worker's skips. Several processes: each counts the items it
+    reads, and the counts are summed over them before the first process
+    says them (it said its own: 1 of 4 unreadable images where the second
+    process read the other 3; the paths in the warnings are the first
+    process's, as other processes log only errors).
 
     An iteration-based training has one "epoch", its whole length, so its
     skips are reported every ``train_iter_interval`` iterations instead, and
@@ -62,11 +68,14 @@ class SkippedImagesHook(Hook):
         self._report(runner, runner.test_dataloader, 'test', '')
 
     def _report(self, runner, dataloader, stage: str, when: str) -> None:
-        for dataset in nested_datasets(getattr(dataloader, 'dataset', None)):
-            counter = getattr(dataset, 'skipped_images', None)
-            if counter is None:
-                continue
-            total = counter.total
+        datasets = [d for d in nested_datasets(getattr(dataloader, 'dataset', None))
+                    if getattr(d, 'skipped_images', None) is not None]
+        totals = [d.skipped_images.total for d in datasets]
+        if get_world_size() > 1 and datasets:  # every process calls this, alike
+            summed = torch.tensor(totals, dtype=torch.int64)
+            all_reduce(summed, op='sum')
+            totals = summed.tolist()
+        for dataset, total in zip(datasets, totals):
             new = total - self._reported.get(id(dataset), 0)
             self._reported[id(dataset)] = total
             if new <= 0:

@@ -8,7 +8,7 @@ import re
 import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from dld.engine.checkpoint import load_checkpoint_file, submodule_state
+from dld.engine.checkpoint import load_checkpoint_file, refuse_url, submodule_state
 from dld.models.dictionary.checkpoint_fit import other_chars, other_dictionary
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
@@ -64,7 +64,9 @@ def find_teacher_checkpoint(path: str, take: str = 'teacher') -> str:
     """The file ``path`` names (:func:`resolve_teacher_checkpoint`); a
     FileNotFoundError saying how to train it where there is none.
     ``tools/train.py`` asks before the runner is built: the refusal came
-    after the runner had logged the whole config, some 800 lines."""
+    after the runner had logged the whole config, some 800 lines. A URL is
+    refused (:class:`~dld.engine.checkpoint.CheckpointURLError`)."""
+    refuse_url(path)
     path = resolve_teacher_checkpoint(path)
     if not osp.isfile(path):
         train = ("Train a DLD run first; its student becomes the teacher "
