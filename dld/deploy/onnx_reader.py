@@ -547,17 +547,34 @@ def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Opt
     return out
 
 
+def _links_above(path: str, real_root: str) -> bool:
+    """Whether ``path`` is a symlink to ``real_root`` or a folder holding
+    it (said on stderr: not followed)."""
+    if not osp.islink(path):
+        return False
+    target = osp.realpath(path)
+    if real_root != target and not real_root.startswith(target.rstrip(os.sep) + os.sep):
+        return False
+    print(f'{path} links to {target}, which holds {real_root}, the folder being read: '
+          'not followed', file=sys.stderr)
+    return True
+
+
 def _image_folders(root: str) -> Iterator[Tuple[str, List[str]]]:
     """``(folder, image file names)`` below ``root``, sorted, following
     symlinked folders (each real folder once) and skipping hidden ones."""
     visited = set()
+    real_root = osp.realpath(root)
     for folder, dirnames, filenames in os.walk(root, followlinks=True):
         real = osp.realpath(folder)
         if real in visited:
             dirnames[:] = []
             continue
         visited.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+        # a link to the root or above it would read everything beside it
+        # (``-> /``: the whole machine), as dld.utils.folder_walk says
+        dirnames[:] = [d for d in sorted(dirnames) if not d.startswith('.')
+                       and not _links_above(osp.join(folder, d), real_root)]
         # macOS's '._name.png' metadata files are no images (as DLD's list_image_folder)
         names = sorted(n for n in filenames
                        if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith('._'))

@@ -385,6 +385,30 @@ def test_a_symlinked_scenario_folder_is_read_as_the_dataset_reads_it(tmp_path):
         (a, 'lr-001.png'), (a, 'lr-002.png'), (a, 'lr-010.png')]
 
 
+def test_a_link_to_the_folder_read_or_above_it_is_not_followed(tmp_path):
+    """A link to / in a scenario folder read every image of the machine
+    (159266, through /proc and other users' folders; a security review)."""
+    import os
+    from unittest import mock
+
+    from dld.deploy.onnx_reader import _image_folders
+    a, _ = _icpr_release(tmp_path / 'release')
+    brazil = tmp_path / 'release' / 'S-A' / 'Brazilian'
+    _images(tmp_path, 'beside/x.png')  # beside the folder read: not its data
+    release = str(tmp_path / 'release')
+
+    def read():
+        return ([(i.track_id, i.path) for i in expand_inputs(release)],
+                list(_image_folders(release)))  # the ONNX reader's own walk (no DLD)
+    unlinked = read()
+    for name, target in (('root', '/'), ('up', tmp_path), ('self', tmp_path / 'release')):
+        os.symlink(target, brazil / name)
+    with mock.patch('mmengine.logging.print_log') as log:
+        assert read() == unlinked
+    said = [c.args[0] for c in log.call_args_list if 'not followed' in c.args[0]]
+    assert len(said) == 3 and said[0].startswith(f"{brazil / 'root'} links to /, which holds ")
+
+
 def test_a_track_folder_with_a_frame_number_twice_is_one_error_item(tmp_path):
     a, _ = _icpr_release(tmp_path)
     _images(tmp_path, f'{a}/lr-2.jpg')  # lr-002.png is there too
