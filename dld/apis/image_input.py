@@ -13,8 +13,11 @@ import cv2
 import numpy as np
 
 from dld.datasets.transforms.loading import (
+    DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     decode_plate_image,
+    header_too_large,
+    not_a_regular_file,
     opencv_refusal,
 )
 from dld.utils.folder_walk import walk_following_links
@@ -22,10 +25,6 @@ from dld.utils.folder_walk import walk_following_links
 #: File name endings taken as label files (one track a line, see
 #: :class:`dld.datasets.PairedPlateDataset`) when given explicitly.
 LABEL_EXTENSIONS = ('.txt', '.tsv', '.lst', '.list')
-
-#: Larger images are refused before decoding: 10000 x 10000 decodes to
-#: 300 MB, fine; a forged header announcing 100000 x 100000 would not be.
-DEFAULT_MAX_PIXELS = 16384 * 16384
 
 
 class ImageInputError(ValueError):
@@ -79,6 +78,9 @@ def read_image_file(path: str, color_type: str = 'color',
         raise ImageInputError(path, 'no such file or folder')
     if osp.isdir(path):
         raise ImageInputError(path, 'is a folder, not an image')
+    special = not_a_regular_file(path)  # a FIFO hung the run, /dev/zero filled memory
+    if special:
+        raise ImageInputError(path, special)
     try:
         with open(path, 'rb') as f:
             buf = f.read()
@@ -122,46 +124,11 @@ def decode_image_bytes(buf: bytes, source: str, color_type: str = 'color',
 
 
 def _check_header_size(buf: bytes, source: str, max_pixels: int) -> None:
-    """Refuse an oversized image from its header alone, when the format tells.
-
-    Pillow refuses to open images above twice its own ``MAX_IMAGE_PIXELS``
-    (~179 Mpx): that refusal carries the size, which is then held against
-    ``max_pixels`` like any other, so the largest images cannot slip past
-    the limit into the decoder.
-    """
-    try:
-        from PIL import Image  # a requirement (matplotlib's too)
-    except ImportError:  # pragma: no cover - the check is then skipped
-        return
-    import io
-    import warnings
-    try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning; our limit is max_pixels.
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(buf)) as im:
-                w, h = im.size
-    except Image.DecompressionBombError as err:
-        pixels = _bomb_pixels(err)
-        if pixels is not None and pixels <= max_pixels:
-            return  # over Pillow's limit, within ours: the decoder reads it
-        size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
-        raise ImageInputError(
-            source, f'image of {size} exceeds the limit of {max_pixels} pixels; '
-            'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)') from None
-    except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
-        return
-    if w * h > max_pixels:
-        raise ImageInputError(
-            source, f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; '
-            'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)')
-
-
-def _bomb_pixels(err: Exception) -> Optional[int]:
-    """The pixel count in Pillow's ``DecompressionBombError`` message, if it says."""
-    import re
-    found = re.search(r'\((\d+) pixels\)', str(err))
-    return int(found.group(1)) if found else None
+    """Refuse an oversized image from its header alone, as the datasets do
+    (:func:`~dld.datasets.transforms.loading.header_too_large`)."""
+    oversized = header_too_large(buf, max_pixels)
+    if oversized:
+        raise ImageInputError(source, oversized)
 
 
 def normalize_image(img: np.ndarray, source: str = 'array', color_type: str = 'color',

@@ -324,3 +324,16 @@ def test_big_endian_uint16_arrays_are_scaled_down_too():
     array = np.array([[0, 256, 32768, 65535]], '>u2')
     assert normalize_image(array, 'a')[0, :, 0].tolist() == [0, 1, 128, 255]
 
+
+
+def test_a_fifo_or_a_device_is_refused_not_read(tmp_path):
+    """infer.py waited on a FIFO until killed and read /dev/zero until its
+    memory ran out, then said 'preprocessing failed: ' (a security review)."""
+    import os
+    fifo = tmp_path / 'frame.png'
+    os.mkfifo(fifo)
+    for path, says in ((str(fifo), 'is a FIFO (named pipe), not an image file'),
+                       ('/dev/zero', 'is a device, not an image file')):
+        with pytest.raises(ImageInputError) as info:
+            read_image_file(path)
+        assert says in str(info.value)

@@ -1,4 +1,6 @@
 """Plate transforms: shapes, dtypes, valid ratios, and typed load errors."""
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -181,8 +183,31 @@ def test_an_image_opencv_refuses_to_decode_is_a_load_error_naming_it(tmp_path,
                                                                      write_oversized_png):
     path = write_oversized_png(tmp_path / 'huge.png')
     with pytest.raises(ImageLoadError) as err:
-        LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
+        LoadPlateImages(max_pixels=None)(dict(lr_path=str(path), hr_path=None))
     assert err.value.path == str(path) and 'CV_IO_MAX_IMAGE_PIXELS' in str(err.value)
+
+
+def test_an_image_too_large_by_its_header_is_refused_before_it_is_decoded(
+        tmp_path, write_oversized_png):
+    """Below OpenCV's limit, a small PNG declaring 30000 x 30000 decoded to
+    5.4 GB in each loader worker (a security review); inference refused it."""
+    from unittest import mock
+    path = write_oversized_png(tmp_path / 'huge.png')
+    with mock.patch('cv2.imdecode') as decode, pytest.raises(ImageLoadError) as err:
+        LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
+    assert not decode.called
+    assert 'image of 10000000000 pixels exceeds the limit of 268435456 pixels' in \
+        str(err.value) and err.value.path == str(path)
+
+
+def test_a_fifo_or_a_device_named_as_a_frame_is_refused_not_read(tmp_path):
+    """A FIFO hung the loader for ever; /dev/zero was read until memory ran out."""
+    import os
+    fifo = tmp_path / 'fifo.png'
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, 'a FIFO (named pipe)'), ('/dev/zero', 'a device')):
+        with pytest.raises(ImageLoadError, match=re.escape(f'is {kind}, not an image file')):
+            LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
 
 
 @pytest.mark.parametrize('kwargs, says', [

@@ -1,4 +1,6 @@
 """Reading LR/HR plate frames from disk."""
+import os
+import re
 from typing import List, Optional
 
 import cv2
@@ -17,22 +19,38 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '
                     '.pgm', '.pbm', '.jp2')
 
 
+#: Images above this many pixels are refused from their header, before
+#: they are decoded (a 875 KB PNG declaring 30000x30000 decoded to 5.4 GB in
+#: each loader worker); OpenCV's own limit is about 1 Gpixel.
+DEFAULT_MAX_PIXELS = 16384 * 16384
+
+
 def read_plate_image(path: str, color_type: str = 'color',
-                     backend_args: Optional[dict] = None) -> np.ndarray:
+                     backend_args: Optional[dict] = None,
+                     max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read one image as ``(H, W, C)`` uint8 (BGR, or ``C=1`` grey).
 
     Raises:
-        ImageLoadError: the file is missing, unreadable or not an image, or
-            OpenCV refuses to decode it (``cv2.error``, such as a corrupt
-            header above its pixel limit), so the dataset's retry and error
-            messages handle it like any other unreadable image.
+        ImageLoadError: the file is missing, unreadable, not a regular file
+            (a FIFO hung the loader, ``/dev/zero`` was read until memory ran
+            out), larger than ``max_pixels`` by its header, or not an image,
+            or OpenCV refuses to decode it (``cv2.error``), so the dataset's
+            retry and error messages handle it like any other unreadable
+            image.
     """
+    if backend_args is None:  # a local file: anything else is no image file
+        special = not_a_regular_file(path)
+        if special:
+            raise ImageLoadError(path, special)
     try:
         buf = fileio.get(path, backend_args=backend_args)
     except (FileNotFoundError, OSError) as err:
         raise ImageLoadError(path, f'cannot read image ({type(err).__name__})') from err
     if not buf:  # said as inference says it (a failed copy, a placeholder file)
         raise ImageLoadError(path, 'empty file (0 bytes)')
+    oversized = header_too_large(buf, max_pixels)
+    if oversized:
+        raise ImageLoadError(path, oversized)
     try:
         img = decode_plate_image(buf, color_type)
     except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV decodes
@@ -40,6 +58,58 @@ def read_plate_image(path: str, color_type: str = 'color',
     if img is None:
         raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
     return img
+
+
+def not_a_regular_file(path: str) -> Optional[str]:
+    """Why ``path`` is no file to read an image from (a FIFO, a device, a
+    socket), or None (a regular file, or none at all: the read says so)."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = ('a folder' if stat.S_ISDIR(mode) else 'a FIFO (named pipe)' if stat.S_ISFIFO(mode)
+            else 'a device' if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else 'a socket' if stat.S_ISSOCK(mode) else 'not a regular file')
+    return f'is {kind}, not an image file'
+
+
+def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
+    """Why an encoded image is refused from its header alone, when its
+    format tells its size and that is above ``max_pixels``; None otherwise.
+
+    Pillow reads the header without decoding, and refuses to open images
+    above twice its own ``MAX_IMAGE_PIXELS`` (~179 Mpx): that refusal
+    carries the size, which is held against ``max_pixels`` like any other,
+    so the largest images cannot slip past the limit into the decoder.
+    """
+    if max_pixels is None:
+        return None
+    import io
+    import warnings
+
+    from PIL import Image  # a requirement
+    advice = 'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)'
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning; our limit is max_pixels.
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(buf)) as im:
+                w, h = im.size
+    except Image.DecompressionBombError as err:
+        found = re.search(r'\((\d+) pixels\)', str(err))
+        pixels = int(found.group(1)) if found else None
+        if pixels is not None and pixels <= max_pixels:
+            return None  # over Pillow's limit, within ours: the decoder reads it
+        size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
+        return f'image of {size} exceeds the limit of {max_pixels} pixels; {advice}'
+    except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
+        return None
+    if w * h > max_pixels:
+        return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {advice}'
+    return None
 
 
 def opencv_refusal(err: Exception) -> str:
@@ -89,6 +159,9 @@ class LoadPlateImages(BaseTransform):
             dataset provided ``hr_path`` (train mode, or ``load_hr=True``);
             ``True`` makes a missing ``hr_path`` an error.
         backend_args (dict | None): MMEngine file backend arguments.
+        max_pixels (int | None): frames above this many pixels by their
+            header are refused before they are decoded (None: no limit
+            but OpenCV's, about 1 Gpixel).
 
     Added keys: ``img``, ``img_shape``, ``ori_shape`` (LR); ``img_hr``,
     ``hr_img_shape``, ``hr_ori_shape`` (HR). Shapes are ``(H, W)``.
@@ -99,19 +172,22 @@ class LoadPlateImages(BaseTransform):
 
     def __init__(self, color_type: str = 'color', with_lr: bool = True,
                  with_hr: Optional[bool] = None,
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
         if color_type not in ('color', 'grayscale'):
             raise ValueError(f"color_type must be 'color' or 'grayscale', got {color_type!r}")
         self.color_type = color_type
         self.with_lr = with_lr
         self.with_hr = with_hr
         self.backend_args = backend_args
+        self.max_pixels = max_pixels
 
     def transform(self, results: dict) -> dict:
         if self.with_lr:
             if not results.get('lr_path'):
                 raise KeyError('LoadPlateImages: results has no lr_path')
-            img = read_plate_image(results['lr_path'], self.color_type, self.backend_args)
+            img = read_plate_image(results['lr_path'], self.color_type, self.backend_args,
+                                   self.max_pixels)
             results['img'] = img
             results['img_shape'] = results['ori_shape'] = img.shape[:2]
         hr_path = results.get('hr_path')
@@ -120,7 +196,8 @@ class LoadPlateImages(BaseTransform):
                 'LoadPlateImages(with_hr=True): this item has no hr_path; the dataset '
                 'must load HR (train mode or load_hr=True) and the track must have HR frames')
         if hr_path and self.with_hr is not False:
-            img_hr = read_plate_image(hr_path, self.color_type, self.backend_args)
+            img_hr = read_plate_image(hr_path, self.color_type, self.backend_args,
+                                      self.max_pixels)
             results['img_hr'] = img_hr
             results['hr_img_shape'] = results['hr_ori_shape'] = img_hr.shape[:2]
         return results
