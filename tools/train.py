@@ -53,6 +53,7 @@ from dld.engine.start_checkpoint import (
     check_frozen_parts_loaded,
     checkpoint_to_resume,
 )
+from dld.engine.work_dir_lock import WorkDirInUseError
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -210,6 +211,7 @@ def main(argv=None) -> None:
                 with data_errors_exit('train.py'):
                     runner.train()
             except (ResumedScheduleError, ConfigSettingError,  # before the first step
+                    WorkDirInUseError,  # another run trains in this work dir
                     *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
     finish_run()

@@ -12,6 +12,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import MMLogger, print_log
 
 from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, register_checkpoint_io
+from dld.engine.work_dir_lock import lock_work_dir, release_work_dir
 from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
 from dld.registry import HOOKS
 
@@ -41,7 +42,9 @@ class AtomicCheckpointHook(CheckpointHook):
     checkpoint (``best_plate_accuracy_epoch_N.pth``), so other configs can
     name the teacher's best checkpoint without knowing N; and the temporary
     files of saves that a ``kill -9`` cut short (a checkpoint's size each)
-    are removed from the out dir when training starts, logged.
+    are removed from the out dir when training starts, logged. A training
+    run holds its out dir (:func:`~dld.engine.work_dir_lock.lock_work_dir`):
+    a second one started there stops before anything is removed.
 
     Args:
         best_link (str | None): name of that link; None for no link.
@@ -66,7 +69,15 @@ class AtomicCheckpointHook(CheckpointHook):
             logger.addFilter(_not_a_file_client_notice)
         super().before_train(runner)
         if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
+            # held until the process ends: a second run here would remove
+            # this one's checkpoint being written, taking it for a leftover
+            lock_work_dir(str(self.out_dir))
             _remove_unfinished_saves(str(self.out_dir), self.best_link)
+
+    def after_train(self, runner) -> None:
+        super().after_train(runner)
+        if is_main_process():
+            release_work_dir(str(self.out_dir))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)

@@ -1,0 +1,68 @@
+"""One training run at a time in a work dir."""
+import datetime
+import os
+import os.path as osp
+from typing import IO, Dict, Optional
+
+#: The lock file a training run holds in its checkpoints' folder.
+LOCK_NAME = '.dld_train.lock'
+
+#: The locks this process holds, by lock file: a run started again in this
+#: process (a notebook, the tests) takes over its earlier run's, which has
+#: ended or failed: a process trains one run at a time.
+_HELD: Dict[str, IO] = {}
+
+
+class WorkDirInUseError(RuntimeError):
+    """Another training run holds the folder its checkpoints go to."""
+
+
+def lock_work_dir(folder: str) -> Optional[IO]:
+    """Hold ``folder`` for this process's training run until it exits, or
+    raise :class:`WorkDirInUseError` naming the run that holds it.
+
+    Why: a second run started in the folder of a running one (a ``--resume``
+    typed while it still ran) removed the first one's checkpoint being
+    written (a save's temporary file, which a new run takes for a kill's
+    leftover): the first run failed and lost its epoch, the second trained
+    on in its folder. An advisory ``flock``, released by the kernel however
+    the process ends (a ``kill -9`` leaves no stale lock). Returns the open
+    lock file; None where locks are not available (not POSIX, or a file
+    system that refuses them: NFS without a lock daemon).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    os.makedirs(folder, exist_ok=True)
+    path = osp.realpath(osp.join(folder, LOCK_NAME))
+    release_work_dir(folder)  # this process's earlier run's
+    f = open(path, 'a+', encoding='utf-8')
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or 'another process'
+        f.close()
+        raise WorkDirInUseError(
+            f'{folder} is the work dir of a training run still running ({holder}): its '
+            'checkpoints would be overwritten and the one it is writing removed. Wait for '
+            'it to end (--resume goes on from its last checkpoint then), or give another '
+            '--work-dir') from None
+    except OSError:  # locks not supported here: train unlocked, as before
+        f.close()
+        return None
+    f.seek(0)
+    f.truncate()
+    started = datetime.datetime.now().isoformat(timespec='seconds')
+    f.write(f'pid {os.getpid()} on {os.uname().nodename}, started {started}\n')
+    f.flush()
+    _HELD[path] = f
+    return f
+
+
+def release_work_dir(folder: str) -> None:
+    """Let go of ``folder``'s lock if this process holds it (a run ended)."""
+    held = _HELD.pop(osp.realpath(osp.join(folder, LOCK_NAME)), None)
+    if held is not None:
+        held.close()
