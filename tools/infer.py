@@ -159,17 +159,12 @@ def _write_tracks_csv(path: str, tracks) -> None:
 
 
 def _write_atomic(path: str, write) -> None:
-    """``write(file)`` into ``path`` through a temporary file: never half a file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'  # a file of the user's named OUT.tmp is not ours
-    try:
-        with open(tmp, 'w', encoding='utf-8', newline='') as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    """``write(file)`` into ``path`` through a temporary file (made anew,
+    exclusively: :func:`~dld.utils.atomic_file.new_temporary`): never half a
+    file."""
+    from dld.utils.atomic_file import write_file_atomic
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    write_file_atomic(path, write, text=True)
 
 
 def _unwritable_outputs(args) -> list:

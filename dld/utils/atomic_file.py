@@ -1,7 +1,8 @@
 """Write a result file whole or not at all."""
 import json
 import os
-from typing import IO, Any, Callable, Dict
+import secrets
+from typing import IO, Any, Callable, Dict, Tuple
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -20,21 +21,36 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False) -> None:
     """``write(f)`` into ``path`` as :func:`write_text_atomic` writes: whole
     or not at all; ``f`` is binary unless ``text`` (UTF-8, ``\\n`` lines)."""
-    tmp = f'{path}.tmp{os.getpid()}'  # processes writing side by side keep apart
     mode = dict(mode='w', encoding='utf-8', newline='\n') if text else dict(mode='wb')
     try:
-        try:
-            f = open(tmp, **mode)
-        except FileNotFoundError:  # a new folder (`--json out/t.json` after a long run)
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            f = open(tmp, **mode)
-        with f:
+        tmp, fd = new_temporary(path)
+    except FileNotFoundError:  # a new folder (`--json out/t.json` after a long run)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp, fd = new_temporary(path)
+    try:
+        with os.fdopen(fd, **mode) as f:
             write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):  # a full disk, say: no stray temporary file
             os.remove(tmp)
         raise
+
+
+def new_temporary(path: str) -> Tuple[str, int]:
+    """A new file beside ``path`` to write it through, and its descriptor.
+
+    Created exclusively (``O_EXCL``, which follows no link), under a name no
+    one can foresee: with ``{path}.tmp{pid}`` opened for writing, a link
+    planted under that name in a shared folder had the write go to the
+    file it pointed at. Readable as a plain new file is (the umask's)."""
+    for _ in range(100):
+        tmp = f'{path}.tmp{os.getpid()}-{secrets.token_hex(4)}'
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'no new temporary file could be made beside {path}')
 
 
 def write_json_atomic(path: str, obj: Any, **dump_kwargs) -> None:
@@ -52,8 +68,11 @@ def write_files_together(out_dir: str, writers: Dict[str, Callable[[str], None]]
     files whole rather than a mix of new and old. Returns the paths."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {name: os.path.join(out_dir, name) for name in writers}
-    tmp = {name: f'{path}.tmp{os.getpid()}' for name, path in paths.items()}
+    tmp = {}
     try:
+        for name, path in paths.items():  # made here, exclusively; the writers fill them
+            tmp[name], fd = new_temporary(path)
+            os.close(fd)
         for name, write in writers.items():
             write(tmp[name])
     except BaseException:
