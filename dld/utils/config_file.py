@@ -5,6 +5,7 @@ import os
 import sys
 from typing import Mapping, Optional
 
+import yaml
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
@@ -31,10 +32,19 @@ def read_config(path: str) -> Config:
                               '.yml and .yaml too)')
     if not os.path.isfile(path):  # MMEngine's was a FileNotFoundError traceback
         raise ConfigFileError(_no_config_file(str(path)))
+    from .safe_yaml import register_safe_yaml
+    register_safe_yaml()  # a YAML config (or _base_) is read as data, never run
     try:
         cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as err:
         raise _syntax_error_of(path, err) from None
+    except yaml.YAMLError as err:  # a YAML config (or base): its tags are read as data only
+        where = getattr(err, 'problem_mark', None)
+        line = f' (line {where.line + 1})' if where is not None else ''
+        problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
+        raise ConfigFileError(f'{path}: a YAML config (or a YAML _base_ of it) is read as plain '
+                              f'data{line}: {problem}; give a Python config for anything '
+                              'more') from None
     except FileNotFoundError as err:  # a _base_ that is not there: name who lists it
         missing = _find_missing_base(os.path.abspath(path), set())
         if missing is None:

@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from dld.registry import TRANSFORMS
 from dld.utils import read_config
+from dld.utils.config_file import ConfigFileError
 
 
 @pytest.fixture
@@ -217,3 +218,26 @@ def test_a_syntax_error_beside_a_yaml_base_names_the_python_file(tmp_path):
     (tmp_path / 'mine.py').write_text("_base_ = ['b2.yaml', 'bad.py']\n")
     with pytest.raises(ConfigFileError, match=rf"^{tmp_path / 'bad.py'}:1: syntax error"):
         read_config(str(tmp_path / 'mine.py'))
+
+
+def test_a_yaml_config_or_base_is_read_as_data_and_never_run(tmp_path):
+    """MMEngine read YAML with PyYAML's full loader: a tag in a YAML config,
+    or in a YAML _base_ of a Python config, ran its command (a security
+    review)."""
+    import mmengine
+
+    import dld.engine  # noqa: F401  (registers the safe handler, as the tools do)
+    marker = tmp_path / 'ran'
+    (tmp_path / 'evil.yaml').write_text(
+        f'a: !!python/object/apply:os.system ["touch {marker}"]\n')
+    (tmp_path / 'mine.py').write_text("_base_ = ['evil.yaml']\nb = 1\n")
+    (tmp_path / 'plain.yml').write_text('model:\n  type: Foo\n  depth: 3\n')
+    for config in ('evil.yaml', 'mine.py'):
+        with pytest.raises(ConfigFileError, match=r'is read as plain data \(line 1\): could not '
+                           'determine a constructor'):
+            read_config(str(tmp_path / config))
+    import yaml
+    with pytest.raises(yaml.constructor.ConstructorError):
+        mmengine.load(str(tmp_path / 'evil.yaml'))
+    assert not marker.exists()
+    assert read_config(str(tmp_path / 'plain.yml')).model == dict(type='Foo', depth=3)
