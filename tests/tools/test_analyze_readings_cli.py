@@ -292,3 +292,14 @@ def test_the_readings_of_infer_are_analysed(tmp_path_factory, tmp_path, capsys):
     assert f"{right}/{len(records)}" in printed
     assert figures['tracks']['labelled'] == len({r['track_id'] for r in records})
     assert not figures['notes']  # today's records carry read_right
+
+
+@pytest.mark.parametrize('flag', ['--json', '--vis-list'])
+def test_an_output_named_as_an_input_is_refused(tmp_path, capsys, flag):
+    """`--json r.jsonl` replaced the readings it was made from, silently."""
+    path = _write(tmp_path / 'r.jsonl', READINGS)
+    before = open(path).read()
+    with pytest.raises(SystemExit):
+        _tool().main([path, flag, path])
+    assert f'{flag} {path} is an input ({path}): it would replace it' in capsys.readouterr().err
+    assert open(path).read() == before

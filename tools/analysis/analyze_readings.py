@@ -33,7 +33,6 @@ the file and line) or an output cannot be written.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -75,6 +74,15 @@ def parse_args(argv=None):
     if not 1 < args.target_accuracy <= 100:
         parser.error(f'--target-accuracy is a percentage in (1, 100] (99 for 99 %), got '
                      f'{args.target_accuracy:g}')
+    # an output named as an input replaced the readings it was made from
+    inputs = args.readings + [args.tracks] if args.tracks else list(args.readings)
+    for flag, out in (('--json', args.json), ('--vis-list', args.vis_list)):
+        same = [i for i in inputs if out and osp.realpath(i) == osp.realpath(out)]
+        if same:
+            parser.error(f'{flag} {out} is an input ({same[0]}): it would replace it; give '
+                         'another file')
+    if args.json and args.vis_list and osp.realpath(args.json) == osp.realpath(args.vis_list):
+        parser.error(f'--json and --vis-list name one file ({args.json}); give two')
     return args
 
 
@@ -327,10 +335,12 @@ def render_comparison(reports: dict, cmp: dict, top: int) -> str:
 # -- files --------------------------------------------------------------------
 
 def _write(path: str, text: str) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(text)
+    """Whole or not at all (a kill mid-write left half a JSON file)."""
+    from dld.utils.atomic_file import write_text_atomic
+    try:
+        write_text_atomic(path, text)
+    except OSError as err:  # named by the file asked for, not its temporary one
+        raise OSError(err.errno, err.strerror, path) from None
 
 
 def _as_json(report: dict) -> dict:
