@@ -92,9 +92,12 @@ def main(argv=None) -> int:
                   'other images) or add one.', file=sys.stderr)
             return 2
         cfg.test_dataloader = cfg.val_dataloader
+    from dld.apis.model_loading import CheckpointMismatchError
+    from dld.engine.checkpoint import CheckpointReadError
     try:
         model, _ = init_model(cfg, args.checkpoint, device=device)
-    except (OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as err:
+    except (OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError,
+            CheckpointReadError, CheckpointMismatchError) as err:  # unreadable, or not this model's
         print(f'calibrate_reread.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     from dld.apis.flops_accuracy import check_no_forced_scale

@@ -7,8 +7,10 @@ Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
 import argparse
 import logging
+import os.path as osp
 import pickle
 import sys
+from typing import Optional
 
 import torch
 from mmengine.config import Config
@@ -20,7 +22,12 @@ from mmengine.runner import BaseLoop, Runner
 # allow-list and weights-only loader before any checkpoint (`load_from`,
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
-from dld.engine.checkpoint import CHECKPOINT_ERRORS, CheckpointReadError
+from dld.engine.checkpoint import (
+    CHECKPOINT_ERRORS,
+    CheckpointReadError,
+    CheckpointWriteError,
+    latest_checkpoint,
+)
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
@@ -34,6 +41,7 @@ from dld.engine.launch import (
     config_errors_exit,
     data_errors_exit,
     finish_run,
+    last_line,
     load_runner_config,
     parse_runner_args,
     prepare_run,
@@ -214,6 +222,12 @@ def main(argv=None) -> None:
                     WorkDirInUseError,  # another run trains in this work dir
                     *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
+            except CheckpointWriteError as err:  # a full disk: one line, not a traceback
+                last = resumable_checkpoint(runner)
+                last_line(f'train.py: {err}; '
+                          + (f'--resume continues from {last} once there is room.' if last
+                             else 'no checkpoint was saved yet.'), logging.ERROR)
+                sys.exit(1)
     finish_run()
 
 
@@ -223,7 +237,7 @@ def stop_line(runner: Runner, name: str) -> str:
     does, through its clean-up (the checkpoint being written is discarded,
     the loader's workers stopped); it died at once, saying nothing, its
     workers left running."""
-    last = runner.message_hub.get_info('last_ckpt')
+    last = resumable_checkpoint(runner)
     if not isinstance(runner._train_loop, BaseLoop):
         where = 'before training'
     elif runner.message_hub.get_info('loop_stage') == 'val':
@@ -233,6 +247,16 @@ def stop_line(runner: Runner, name: str) -> str:
         where = f'at epoch {runner.epoch + 1}, {_iteration_in_epoch(runner)}'
     return (f'train.py: stopped by {said(name)} {where}; '
             + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
+
+
+def resumable_checkpoint(runner: Runner) -> Optional[str]:
+    """The checkpoint ``--resume`` would continue from: MMEngine records a
+    save's file before writing it, so a stop or a full disk during that save
+    left the name of a file that is not there."""
+    last = runner.message_hub.get_info('last_ckpt')
+    if last and osp.isfile(last):
+        return last
+    return latest_checkpoint(runner.work_dir)
 
 
 def _iteration_in_epoch(runner) -> str:

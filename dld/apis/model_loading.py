@@ -18,7 +18,7 @@ import copy
 import logging
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -27,7 +27,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from dld.engine.checkpoint import register_checkpoint_io, submodule_state
+from dld.engine.checkpoint import refuse_url, register_checkpoint_io, submodule_state
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
@@ -132,6 +132,10 @@ def build_model_for_inference(model_cfg: dict) -> nn.Module:
 
 def read_checkpoint(checkpoint: str) -> dict:
     """A checkpoint file's dict, read on the CPU with the safe loader."""
+    refuse_url(checkpoint)
+    if osp.isdir(checkpoint):
+        raise IsADirectoryError(f'Checkpoint {checkpoint} is a folder: give a checkpoint file '
+                                'in it (e.g. epoch_N.pth, best.pth)')
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
     # Routes MMEngine's local loader through torch.load(weights_only=True).
@@ -140,6 +144,15 @@ def read_checkpoint(checkpoint: str) -> dict:
     if not isinstance(ckpt, dict):
         raise CheckpointMismatchError(
             f'{checkpoint}: expected a dict checkpoint, got {type(ckpt).__name__}')
+    state = ckpt.get('state_dict', ckpt)
+    if not isinstance(state, Mapping):  # it was an AttributeError traceback ('items')
+        raise CheckpointMismatchError(
+            f"{checkpoint}: its state_dict is a {type(state).__name__}, not the weights by "
+            'name (a dict of tensors)')
+    meta = ckpt.get('meta')
+    if meta is not None and not isinstance(meta, Mapping):
+        raise CheckpointMismatchError(
+            f'{checkpoint}: its meta is a {type(meta).__name__}, not a dict')
     return ckpt
 
 

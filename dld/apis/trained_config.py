@@ -19,7 +19,7 @@ def trained_model_setting(meta: dict, key: str) -> Optional[Any]:
         return None
     try:
         return ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError, MemoryError):  # not a plain literal
         return None
 
 
@@ -44,7 +44,9 @@ def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
         return None
     try:
         tree = ast.parse(text)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # not Python, a NUL byte, or nested past the parser's depth (a crafted
+        # checkpoint's): no setting is read from it
         return None
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1

@@ -215,6 +215,16 @@ class CheckpointURLError(OSError):
         return self.args[0]
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint (or its pointer) could not be written: a full disk, a
+    quota, a file size limit (``ulimit -f``), an I/O error. Named with the
+    file and its size (the bare error named none); what was written before
+    is whole (:class:`AtomicLocalBackend`)."""
+
+    def __str__(self) -> str:  # the message alone, not OSError's '[Errno 28] ...'
+        return self.strerror or super().__str__()
+
+
 #: A checkpoint DLD refuses to read: what a tool reports in one line.
 CHECKPOINT_ERRORS = (CheckpointGlobalError, CheckpointReadError, CheckpointURLError)
 
@@ -389,9 +399,14 @@ class AtomicLocalBackend(LocalBackend):
             if isinstance(err, OSError) and err.errno == errno.ENOSPC:
                 # the bare error names no file; what was kept is whole
                 free = shutil.disk_usage(folder).free
-                raise OSError(err.errno, f'No space left to write {filepath} '
-                              f'({len(data) / 2**20:.1f} MiB; {free / 2**20:.1f} MiB free in '
-                              f'{folder}); the files written before it are whole') from err
+                raise CheckpointWriteError(
+                    err.errno, f'No space left to write {filepath} '
+                    f'({len(data) / 2**20:.1f} MiB; {free / 2**20:.1f} MiB free in '
+                    f'{folder}); the files written before it are whole') from err
+            if isinstance(err, OSError):  # a quota, a file size limit, an I/O error
+                raise CheckpointWriteError(
+                    err.errno, f'Cannot write {filepath} ({len(data) / 2**20:.1f} MiB): '
+                    f'{err.strerror or err}; the files written before it are whole') from err
             raise
 
 

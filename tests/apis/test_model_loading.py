@@ -279,3 +279,33 @@ def test_a_checkpoint_without_decoder_characters_warns_where_only_the_decoders_c
         said = [call.args[0] for call in log.call_args_list]
         assert any('records no decoder characters' in m and "'ABD0'" in m
                    for m in said) is warned
+
+
+@pytest.mark.parametrize('content, says', [
+    (dict(state_dict=[1, 2]), 'its state_dict is a list, not the weights by name'),
+    (dict(state_dict={}, meta='x'), 'its meta is a str, not a dict'),
+    (None, 'is a folder: give a checkpoint file in it'),
+])
+def test_a_checkpoint_of_another_shape_or_a_folder_is_refused_naming_it(tmp_path, content,
+                                                                        says):
+    """A state_dict that was a list gave AttributeError 'items' (a traceback
+    from infer.py and PlateRecognizer); a folder was 'Checkpoint not found'."""
+    path = tmp_path / 'w.pth'
+    if content is None:
+        path.mkdir()
+    else:
+        torch.save(content, path)
+    with pytest.raises((CheckpointMismatchError, IsADirectoryError)) as info:
+        read_state_dict(str(path))
+    assert str(info.value).startswith(('Checkpoint ' if content is None else '') + str(path))
+    assert says in str(info.value)
+
+
+def test_a_saved_config_nested_past_the_parser_s_depth_is_no_setting():
+    """A crafted checkpoint's meta['cfg'] ended every loading tool with
+    'maximum recursion depth exceeded during ast construction'."""
+    from dld.apis.trained_config import trained_model_setting, trained_scales
+    deep = 'model = dict(scales=' + '[' * 100000 + ']' * 100000 + ')'
+    assert trained_model_setting(dict(cfg=deep), 'scales') is None
+    assert trained_scales(dict(cfg=deep)) is None
+    assert trained_scales(dict(cfg='model = dict(scales=[1.0, 0.5])')) == (1.0, 0.5)

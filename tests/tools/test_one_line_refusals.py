@@ -244,3 +244,26 @@ def test_a_refused_checkpoint_of_the_config_is_one_line(where, what, train_tool,
         assert 'https://example.invalid/w.pth: DLD reads checkpoints from local files only' \
             in line
     assert not (tmp_path / 'ran').exists()
+
+
+def test_a_checkpoint_that_cannot_be_written_ends_training_in_one_line(
+        train_tool, tiny_teacher_config, run_name, tmp_path, capsys, monkeypatch):
+    """A file size limit or a quota met while saving was a bare
+    '[Errno 27] File too large' traceback naming no file."""
+    import errno
+    import os
+
+    def too_large(fd):
+        raise OSError(errno.EFBIG, 'File too large')
+    monkeypatch.setattr(os, 'fsync', too_large)
+    MMLogger.get_instance(run_name())  # a logger on an open stream (see above)
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}',
+                         'train_cfg.max_epochs=1'])
+    assert exit_.value.code == 1
+    line = _one_line(capsys, 'train.py')
+    assert line.startswith(f"train.py: Cannot write {tmp_path / 'w' / 'epoch_1.pth'} (")
+    assert line.endswith('MiB): File too large; the files written before it are whole; no '
+                         'checkpoint was saved yet.')
+    assert not [n for n in os.listdir(tmp_path / 'w') if n.endswith('.pth')]

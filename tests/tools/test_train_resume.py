@@ -593,7 +593,7 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
     assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
 
 
-def test_a_stop_while_validating_names_the_epoch_validated(train_tool):
+def test_a_stop_while_validating_names_the_epoch_validated(train_tool, tmp_path):
     """It said 'at epoch 2, iteration 11' of a run stopped while validating
     epoch 1 (the epoch counter moves on before validation)."""
     from types import SimpleNamespace
@@ -601,16 +601,22 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool):
     from mmengine.logging import MessageHub
     from mmengine.runner import EpochBasedTrainLoop
     hub = MessageHub.get_instance('stop-line-check')
-    hub.update_info('last_ckpt', '/w/epoch_1.pth')
-    runner = SimpleNamespace(message_hub=hub, epoch=1, iter=10,
+    (tmp_path / 'epoch_1.pth').write_bytes(b'x')
+    hub.update_info('last_ckpt', str(tmp_path / 'epoch_1.pth'))
+    runner = SimpleNamespace(message_hub=hub, epoch=1, iter=10, work_dir=str(tmp_path),
                              _train_loop=object.__new__(EpochBasedTrainLoop))
     hub.update_info('loop_stage', 'val')
     assert train_tool.stop_line(runner, 'SIGTERM') == (
         'train.py: stopped by SIGTERM while validating epoch 1; --resume continues from '
-        '/w/epoch_1.pth.')
+        f"{tmp_path / 'epoch_1.pth'}.")
     hub.update_info('loop_stage', 'train')
     # the epoch's length not known (no loop): the run's count, said so
     assert 'at epoch 2, iteration 11 of the run;' in train_tool.stop_line(runner, 'SIGTERM')
+    # stopped while epoch 2's checkpoint was written: MMEngine had recorded
+    # its name, a file a stop leaves none of; --resume reads epoch 1's
+    hub.update_info('last_ckpt', str(tmp_path / 'epoch_2.pth'))
+    assert train_tool.stop_line(runner, 'SIGTERM').endswith(
+        f"--resume continues from {tmp_path / 'epoch_1.pth'}.")
 
 
 @HOOKS.register_module(force=True)

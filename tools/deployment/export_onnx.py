@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import os
 import os.path as osp
+import pickle
 import shutil
 import signal
 import sys
@@ -280,7 +281,8 @@ def main(argv=None) -> int:
         with contextlib.redirect_stdout(sys.stderr), config_errors_exit('export_onnx.py'):
             cfg = load_config(args.config, args.cfg_options)
             recognizer = PlateRecognizer(cfg, args.checkpoint, device='cpu')
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError) as err:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError,
+            pickle.UnpicklingError) as err:  # a checkpoint refused as unsafe
         print(f'export_onnx.py: cannot load the model: {err}', file=sys.stderr)
         return 2
     parent = osp.dirname(osp.abspath(out_dir))
