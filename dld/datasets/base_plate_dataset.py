@@ -354,8 +354,16 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         under another label (one of the two a misread whatever the model
         reads) and in test mode (a line pasted twice was scored twice,
         without a word); in training a repeated line reads its track more
-        often, which :meth:`_say_listed_again` says."""
-        again = next((p for p in self._frame_paths(rec) if p in listed), None)
+        often, which :meth:`_say_listed_again` says. A frame a test track
+        lists twice, scored twice, is refused too."""
+        own = self._frame_paths(rec)
+        if self.test_mode and self.frames == 'all':
+            twice = next((p for i, p in enumerate(own) if p in own[:i]), None)
+            if twice is not None:
+                raise PlateAnnotationError(
+                    rec.where, f'frame {twice} is listed twice in this track: a test set '
+                    'would read and score it twice; list each frame once')
+        again = next((p for p in own if p in listed), None)
         if again is None:
             return None
         first = listed[again]

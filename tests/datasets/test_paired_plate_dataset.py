@@ -147,6 +147,22 @@ def test_a_line_listing_another_lines_frames_is_refused_in_test_mode_naming_both
     assert len(ds) == 2 and ds.num_bad_annotations == 1
 
 
+def test_a_frame_a_test_line_lists_twice_is_refused_in_test_mode(paired_root, write_labels):
+    """It was read and scored twice (a security review); one HR frame for
+    every LR frame of a track is no repeat."""
+    lr = paired_root / 't0' / 'lr-0.png'
+    hr = paired_root / 't0' / 'hr-0.png'
+    twice = write_labels(paired_root, f'{lr},{lr}|{hr},{hr}\tABC1234')
+    with pytest.raises(PlateAnnotationError, match=rf'labels.txt:1: frame {lr} is listed twice '
+                       r'in this track: a test set would read and score it twice'):
+        make(paired_root, twice, test_mode=True, frames='all')
+    assert len(make(paired_root, twice, test_mode=True, frames='first')) == 1  # read once
+    assert len(make(paired_root, twice, frames='all')) == 2  # training: twice, as listed
+    lr1 = paired_root / 't0' / 'lr-1.png'
+    one_hr = write_labels(paired_root, f'{lr},{lr1}|{hr},{hr}\tABC1234')
+    assert len(make(paired_root, one_hr, test_mode=True, frames='all')) == 2
+
+
 def test_a_repeated_training_line_is_read_more_often_and_said(paired_root, write_labels):
     """Repeating a line is a way to read a track more often: kept, and said."""
     ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't1/'), GOOD)
