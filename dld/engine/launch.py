@@ -41,10 +41,11 @@ from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import (
     ConfigSettingError,
     check_runner_settings,
+    drop_unset_default_hooks,
     warn_of_close_top_level_keys,
 )
 from dld.models.dictionary import DictionaryError
-from dld.models.distillers.distiller_checks import InputSizeError
+from dld.models.distillers.distiller_checks import InputSizeError, PartContractError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import below, where
@@ -199,6 +200,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_persistent_workers_without_workers(cfg)
+    drop_unset_default_hooks(cfg)
     check_runner_settings(cfg)
     warn_of_close_top_level_keys(cfg)
     return cfg
@@ -253,7 +255,7 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
 #: runner is built or runs.
 _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, DictionaryError,
                 LabelCheckError, SharedTrackIdError, RepeatedEvaluationError, DataSourceError,
-                InputSizeError)
+                InputSizeError, PartContractError)
 
 
 @contextmanager

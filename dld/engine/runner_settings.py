@@ -80,6 +80,19 @@ def _default_hook_problems(hooks) -> List[str]:
             and name not in MMENGINE_DEFAULT_HOOKS]
 
 
+def drop_unset_default_hooks(cfg) -> None:
+    """Remove the ``default_hooks`` entries set to None that are DLD's, not
+    MMEngine's own: None turns one of MMEngine's off, and DLD's likewise
+    now (``--cfg-options default_hooks.sync_norm_stats=None`` failed on
+    MMEngine's bare ``assert hook is not None``)."""
+    hooks = cfg.get('default_hooks')
+    if not isinstance(hooks, Mapping):
+        return
+    for name in [n for n, hook in hooks.items()
+                 if hook is None and n not in MMENGINE_DEFAULT_HOOKS]:
+        del hooks[name]
+
+
 def warn_of_close_top_level_keys(cfg) -> None:
     """A warning for each top-level dict whose name is a runner setting's,
     misspelt (``trian_cfg``): read from a file, it is a variable of the

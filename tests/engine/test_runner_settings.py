@@ -64,3 +64,21 @@ def test_a_top_level_dict_named_as_a_misspelt_setting_is_a_warning(cfg):
     said = [c.args[0] for c in log.call_args_list if c.kwargs.get('level') == logging.WARNING]
     assert said == ['trian_cfg = dict(...) is no setting the runner reads: did you mean '
                     "train_cfg? (a variable of the config's own is fine)"]
+
+
+def test_a_dld_default_hook_set_to_none_is_turned_off_as_mmengine_s_are(cfg):
+    """`--cfg-options default_hooks.sync_norm_stats=None` failed on MMEngine's
+    bare `assert hook is not None` (a distributed recheck)."""
+    from mmengine.runner import Runner
+
+    from dld.engine.runner_settings import drop_unset_default_hooks
+    cfg.default_hooks.sync_norm_stats = None
+    cfg.default_hooks.timer = None  # MMEngine's own: None is how it turns it off
+    drop_unset_default_hooks(cfg)
+    assert 'sync_norm_stats' not in cfg.default_hooks and cfg.default_hooks.timer is None
+    runner = object.__new__(Runner)
+    runner._hooks = []
+    Runner.register_default_hooks(runner, cfg.default_hooks)
+    names = {type(h).__name__ for h in runner._hooks}
+    assert 'SyncNormStatsHook' not in names and 'IterTimerHook' not in names
+    assert 'AtomicCheckpointHook' in names

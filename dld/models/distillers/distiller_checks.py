@@ -33,6 +33,15 @@ class InputSizeError(ValueError):
     and FLOPs would be of the wrong size. The tools say it in one line."""
 
 
+class PartContractError(ValueError):
+    """A part of the model (a selector, a loss in a distiller role, a
+    student backbone: often one of a user's own, docs/customize.md) that
+    does not give what the distiller needs of it: logits of another shape,
+    a loss not per image, a student that cannot read a candidate scale.
+    The tools say it in one line (it was a traceback of 40 to 150 lines
+    around the message)."""
+
+
 def check_choices(**settings: str) -> None:
     """Each of ``settings`` (names of :data:`CHOICES`) is one of its values."""
     for name, value in settings.items():

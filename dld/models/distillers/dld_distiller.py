@@ -20,6 +20,7 @@ from dld.structures import PlateDataSample
 from .distiller_checks import (
     HR_SIZE_REASON,
     InputSizeError,
+    PartContractError,
     check_aux_decoder,
     check_choices,
     check_keys,
@@ -376,6 +377,7 @@ class DLDDistiller(BaseModel):
         self.costs = ScaleCosts.measure(
             self.student, self.teacher, self.selector, self.scales, self.base_size,
             in_channels=channels['student'])
+        self._check_selector_output(channels['student'])
         if cost == 'flops' and cost_power != DEFAULT_COST_POWER:
             print_log(f"cost_power={cost_power} is the exponent of cost='scale_pow'; with "
                       "cost='flops' (this config's) it is not read.", logger='current',
@@ -545,10 +547,25 @@ class DLDDistiller(BaseModel):
             self._refuse_selector_output(inputs.shape[0], f'logits {tuple(logits.shape)}')
         return logits
 
+    def _check_selector_output(self, in_channels: int) -> None:
+        """The selector's logits checked once on two blank images as it is
+        built: one of another shape (a custom selector's) was found at the
+        first training step, after the data loaders had started. In eval
+        mode, so its BatchNorm statistics are left as they are."""
+        if self.selector is None:
+            return
+        was_training = self.selector.training
+        self.selector.eval()
+        try:
+            with torch.no_grad():
+                self.selector_logits(torch.zeros(2, in_channels, *self.base_size))
+        finally:
+            self.selector.train(was_training)
+
     def _refuse_selector_output(self, b: int, what: str) -> None:
         """Else an IndexError deep in the loss, naming no selector."""
         k = len(self.scales)
-        raise ValueError(
+        raise PartContractError(
             f'model.selector ({type(self.selector).__name__}) on {b} image(s) and {k} '
             f'scales {self.scales} gave {what}; a selector gives ({b}, {k}) logits, and '
             f'from decide() ({b}, {k}) decisions and ({b},) indices (docs/customize.md)')
@@ -669,7 +686,7 @@ class DLDDistiller(BaseModel):
         source = (f'model.losses.{name} ({type(loss).__name__})' if loss is not None
                   else f'the {name} term')
         at = f' at the {level} level' if level else ''
-        raise ValueError(
+        raise PartContractError(
             f'{source} gave a value of shape {tuple(value.shape)}{at} for {n} image(s) read '
             "at one scale; a loss in a distiller role returns one value per image under "
             "reduction_override='none', shape (n,) (docs/customize.md)")

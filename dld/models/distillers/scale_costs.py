@@ -136,14 +136,19 @@ class ScaleCosts:
             try:
                 student_flops.append(_measure(s_wrap, (1, in_channels, h, w)))
             except Exception as err:  # a backbone whose kernels outgrow a small input, say
-                raise RuntimeError(
-                    f'Tracing the student at scale {scale} of {tuple(base_size)} (a {h}x{w} '
-                    f'input) for its FLOPs failed: {type(err).__name__}: '
-                    f'{str(err).strip().splitlines()[-1] if str(err).strip() else err!r}. '
-                    'A student must read every candidate scale, and trace with '
-                    'torch.jit.trace, by which its FLOPs are counted (a Python object in its '
-                    'state, from get_extra_state, does not: docs/customize.md, '
-                    '"Checkpoints").') from err
+                from .distiller_checks import PartContractError
+                said = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
+                outgrown = 'size' in said.lower() or 'shape' in said.lower()
+                why = ('its layers outgrow an input that small: give model.scales no scale '
+                       'below the smallest it reads, or a backbone whose kernels and strides '
+                       'fit it' if outgrown else
+                       'it must also trace with torch.jit.trace, by which its FLOPs are '
+                       'counted (a Python object in its state, from get_extra_state, does '
+                       'not: docs/customize.md, "Checkpoints")')
+                raise PartContractError(
+                    f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
+                    f'input), traced for its FLOPs: {type(err).__name__}: {said}. A student '
+                    f'reads every candidate scale; {why}') from None
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size))
