@@ -910,6 +910,35 @@ def test_a_selector_of_the_wrong_shape_is_named(teacher_ckpt, decisions):
         model(lr, samples, mode='loss', inputs_hr=hr)
 
 
+def test_a_selector_of_the_wrong_shape_is_refused_as_the_model_is_built(teacher_ckpt):
+    """It was found at the first training step, after the loaders started
+    (an extension journey); the selector's statistics are left as they are."""
+    import torch.nn as nn
+
+    from dld.models.distillers.distiller_checks import PartContractError
+
+    @MODELS.register_module(force=True)
+    class TwoLogitSelector(nn.Module):
+        def __init__(self, scales, **kwargs):
+            super().__init__()
+            self.norm = nn.BatchNorm2d(3)
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(self.norm(x).mean((2, 3)))
+
+        def decide(self, logits):
+            return logits, logits.argmax(1)
+
+    with pytest.raises(PartContractError, match=r'model.selector \(TwoLogitSelector\) on 2 '
+                       r'image\(s\) and \d scales .* gave logits \(2, 2\)'):
+        build(teacher_ckpt(), selector=dict(type='TwoLogitSelector', _delete_=True))
+    model = build(teacher_ckpt())
+    assert model.selector.training  # checked in eval mode, put back
+    assert all(int(m.num_batches_tracked) == 0 for m in model.selector.modules()
+               if isinstance(m, nn.BatchNorm2d))
+
+
 def test_a_role_loss_that_ignores_reduction_override_is_named(teacher_ckpt):
     """A scalar per call would be broadcast over the images, silently."""
     model = build(teacher_ckpt(), losses=dict(
