@@ -245,7 +245,8 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
         frame = (ours or frames)[-1]
         # the tool's own line (the call into MMEngine's registry, which
         # raised it) says nothing of the config
-        at = ('' if osp.basename(frame.filename) == tool else
+        # nor does the line that built a mistyped type (the hint names the config's)
+        at = ('' if osp.basename(frame.filename) == tool or _config_typo(err) else
               f' at {below(frame.filename)}:{frame.lineno}')
         refuse(f'{tool}: {what}{text} ({type(err).__name__}{at}; DLD_TRACEBACK=1 shows the '
                'traceback)')
@@ -271,6 +272,13 @@ def data_errors_exit(tool: str) -> Iterator[None]:
         if message is None:
             raise
         refuse(f'{tool}: {message}')
+
+
+def _config_typo(err: BaseException) -> bool:
+    """Whether ``err`` is a mistyped type or argument of the config, hinted
+    (:mod:`dld.utils.registry_hints`): where in DLD it was built says nothing."""
+    from dld.utils.registry_hints import UnknownArgumentError, UnknownTypeError
+    return isinstance(err, (UnknownTypeError, UnknownArgumentError))
 
 
 def _installed(filename: str) -> bool:
@@ -343,9 +351,13 @@ def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
     (``load_hr=False`` under a pipeline that reads HR frames). MMEngine
     builds them inside ``runner.train()``, where such errors were a
     traceback of hundreds of lines; it reuses the loops built here."""
+    from dld.utils.registry_hints import registry_hints
     for loop in loops:
         what = LOOP_PARTS.get(loop, loop)
-        with build_errors_exit(tool, f'the {what} cannot be built: '), data_errors_exit(tool):
+        # registry_hints: a mistyped dataset, metric or sampler type names
+        # the close ones, as a mistyped model or hook type does
+        with build_errors_exit(tool, f'the {what} cannot be built: '), registry_hints(), \
+                data_errors_exit(tool):
             getattr(runner, loop)
 
 

@@ -162,3 +162,28 @@ def test_hr_crops_of_another_size_than_base_size_are_refused_before_training(tmp
     assert capsys.readouterr().err.startswith(
         "train.py: the training pipeline's ResizePair gives the teacher HR crops of 64x192, "
         'but model.base_size=(48, 144)')
+
+
+def test_a_mistyped_dataset_or_metric_type_names_the_close_ones(capsys, monkeypatch):
+    """A dataset or metric type mistyped in a config, built with the loops,
+    got no 'Did you mean' (a hook or model type did), and was placed at a
+    line of launch.py (an extension journey)."""
+    from types import SimpleNamespace
+
+    from dld.engine.launch import build_data_loops
+    from dld.registry import METRICS
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+
+    class Runner(SimpleNamespace):
+        @property
+        def val_loop(self):
+            return METRICS.build(dict(type='PlateRecogMetrc'))
+
+    with pytest.raises(SystemExit) as info:
+        build_data_loops(Runner(), 'train.py', ('val_loop', ))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('train.py: the validation loop (val_dataloader, val_evaluator, '
+                          'val_cfg) cannot be built: PlateRecogMetrc is not in the dld::metric')
+    assert "Did you mean 'PlateRecogMetric'" in err
+    assert err.rstrip().endswith('(UnknownTypeError; DLD_TRACEBACK=1 shows the traceback)')
