@@ -105,3 +105,4 @@ def test_the_configs_run_it():
     from mmengine.config import Config
     cfg = Config.fromfile('configs/dld_plate.py')
     assert cfg.default_hooks.label_length['type'] == 'LabelLengthCheckHook'
+

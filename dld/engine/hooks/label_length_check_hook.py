@@ -1,5 +1,8 @@
 """Refuse, before the first step, training labels the decoder cannot emit whole."""
-from typing import List, Optional
+import logging
+from typing import Dict, List, Optional, Tuple
+
+from mmengine.logging import print_log
 
 from dld.datasets import BasePlateDataset, nested_datasets
 from dld.registry import HOOKS
@@ -19,12 +22,42 @@ class LabelLengthCheckHook(LabelCheckHook):
     a word, seen only as a low accuracy. A training label over the limit is
     an error naming its annotation (file and line) before any step runs; a
     validation label over it only warns, since it is still an honest
-    measurement (always a misread). Sets rendered when read and CTC models
-    have no such limit to check.
+    measurement (always a misread). Sets rendered when read have no such
+    limit to check.
+
+    A DLD student with a CTC decoder reads as many frames as its encoder
+    gives at each scale (the width over the backbone's width stride): a
+    label of more characters (and repeats, which CTC separates by a blank)
+    cannot be read at a scale that gives fewer, which the selector may
+    still pick. That is warned of, per scale (a backbone of width stride 8
+    gave 6 frames at 0.3x for 7-character plates, and nothing said so).
 
     Args:
         check_val (bool): also warn about validation labels.
     """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        frames = ctc_frames_by_scale(runner.model)
+        if frames:
+            self._warn_of_short_scales(runner.train_dataloader, frames)
+
+    def _warn_of_short_scales(self, dataloader, frames: Dict[float, Tuple[int, Tuple]]
+                              ) -> None:
+        labels = [text for dataset in nested_datasets(getattr(dataloader, 'dataset', None))
+                  if isinstance(dataset, BasePlateDataset)
+                  for _, text in dataset.item_labels()]
+        for scale, (steps, size) in sorted(frames.items(), reverse=True):
+            longer = [t for t in labels if ctc_length(t) > steps]
+            if longer:
+                longest = max(longer, key=ctc_length)
+                print_log(
+                    f'At scale {scale:g} (a {size[0]}x{size[1]} input) the CTC student reads '
+                    f'{steps} frame(s): {len(longer)} of {len(labels)} training label(s) need '
+                    f'more (e.g. {longest!r}, {ctc_length(longest)}) and cannot be read at that '
+                    'scale, which the selector may still pick. Give model.scales no scale that '
+                    'small, or the student a backbone of a smaller width stride.',
+                    logger='current', level=logging.WARNING)
 
     def model_limits(self, model) -> Optional[int]:
         return max_label_length(model)
@@ -50,6 +83,41 @@ class LabelLengthCheckHook(LabelCheckHook):
                            split: str = 'validation') -> str:
         return (f'{count} {split} label(s) have more than {limit} characters and can '
                 f'never be read whole (each counts as a misread):\n{listed}')
+
+
+def ctc_length(text: str) -> int:
+    """The frames CTC needs for ``text``: a character each, and a blank
+    between two alike."""
+    return len(text) + sum(a == b for a, b in zip(text, text[1:]))
+
+
+def ctc_frames_by_scale(model) -> Dict[float, Tuple[int, Tuple[int, int]]]:
+    """``{scale: (frames, (h, w))}`` the CTC student of a DLD ``model``
+    reads at each of its scales; empty for any other model."""
+    import torch
+    from mmengine.model import is_model_wrapper
+
+    from dld.models.decoders import CTCDecoder
+    from dld.utils.flops import scale_input_shapes
+    model = model.module if is_model_wrapper(model) else model
+    student = getattr(model, 'student', None)
+    scales = getattr(model, 'scales', None)
+    if student is None or not scales or not isinstance(getattr(student, 'decoder', None),
+                                                       CTCDecoder):
+        return {}
+    channels = next((m.in_channels for m in student.modules()
+                     if isinstance(m, torch.nn.Conv2d)), 3)
+    param = next(student.parameters())
+    out, was_training = {}, student.training
+    student.eval()  # the statistics are left as they are
+    try:
+        with torch.no_grad():
+            for scale, (h, w) in zip(scales, scale_input_shapes(model.base_size, scales)):
+                x = torch.zeros(1, channels, h, w, device=param.device, dtype=param.dtype)
+                out[float(scale)] = (student.encoder(student.extract_feat(x)).shape[1], (h, w))
+    finally:
+        student.train(was_training)
+    return out
 
 
 def max_label_length(model) -> Optional[int]:
