@@ -23,8 +23,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='the DLD config (its test set is evaluated)')
     parser.add_argument('checkpoint', help='the DLD checkpoint (student + selector)')
     parser.add_argument('--out', required=True, metavar='DIR', help='report folder')
-    parser.add_argument('--teacher-ckpt', help='teacher weights (default: the DLD '
-                        "checkpoint's own, when it has them)")
+    parser.add_argument('--teacher-ckpt', help='teacher weights, or its work dir as '
+                        "model.teacher_ckpt takes it (default: the DLD checkpoint's own, when "
+                        'it has them)')
     parser.add_argument('--baseline-ckpt', help='no-KD student checkpoint '
                         '(trained with configs/student_plate_lr.py), or a DLD checkpoint '
                         'whose student is the baseline')

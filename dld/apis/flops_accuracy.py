@@ -41,6 +41,7 @@ from mmengine.logging import print_log
 from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
+from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
 from dld.utils.error_lines import first_lines
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.run_environment import run_environment
@@ -365,6 +366,9 @@ class FlopsAccuracyEvaluator:
                 return False
             teacher_checkpoint = cfg_teacher
             self.paths_teacher = cfg_teacher
+        elif osp.isdir(teacher_checkpoint):  # a work dir, as model.teacher_ckpt takes
+            teacher_checkpoint = find_teacher_checkpoint(teacher_checkpoint)
+            self.paths_teacher = teacher_checkpoint
         state, _ = read_state_dict(teacher_checkpoint)
         state = submodule_state(state, 'teacher') or state
         hint = (" (the config's teacher is a born-again student, built like the student: "

@@ -591,3 +591,16 @@ def test_of_two_plate_metrics_the_report_reads_the_first_as_correct_is_judged():
     assert metric_prefixes(evaluator) == dict(plate='word', track='track')
     assert plate_metric_case_sensitive(Config(dict(test_evaluator=metrics))) is True
     assert metric_prefixes(Evaluator([])) == dict(plate='plate', track='track')
+
+
+@pytest.mark.slow
+def test_a_teacher_work_dir_is_read_as_model_teacher_ckpt_reads_it(tiny_run, tmp_path):
+    """--teacher-ckpt work_dirs/teacher was 'Checkpoint not found', where
+    model.teacher_ckpt takes the work dir (an extension journey)."""
+    import os
+    work = tmp_path / 'teacher_run'
+    work.mkdir()
+    os.symlink(tiny_run['teacher'], work / 'best.pth')
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       teacher_checkpoint=str(work), scales=[1.0])
+    assert evaluator.has_teacher and evaluator.paths_teacher == str(work / 'best.pth')
