@@ -846,3 +846,21 @@ def test_the_reader_tells_track_folders_as_dld_does(tmp_path, content):
     names = ['annotations.json', 'img.png']
     assert onnx_reader._is_track_folder(str(tmp_path), names) == \
         is_track_folder(str(tmp_path), names)
+
+
+def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, capsys):
+    """kill -9 left '.x.partial-XXXX' (a graph's size) that nothing removed;
+    a running export's folder (its process alive) is left alone."""
+    import subprocess as sp
+    tool = load_script('tools/deployment/export_onnx.py')
+    dead = sp.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                  capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f'.x.partial-{dead}-ab12cd'
+    running = tmp_path / f'.x.partial-{os.getpid()}-ef34gh'
+    other = tmp_path / f'.y.partial-{dead}-ij56kl'  # another export's name
+    for folder in (stale, running, other):
+        folder.mkdir()
+        (folder / 'student_s1.onnx').write_bytes(b'x')
+    tool._remove_stale_staging(str(tmp_path), 'x')
+    assert not stale.exists() and running.exists() and other.exists()
+    assert f'removed {stale}, left by an export that was stopped' in capsys.readouterr().err

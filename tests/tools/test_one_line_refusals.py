@@ -182,14 +182,17 @@ def test_a_base_that_is_not_there_or_an_import_that_fails_is_one_line(tmp_path, 
         assert says in _one_line(capsys, f'{tool}.py')
 
 
-@pytest.mark.parametrize('tool', ['infer', 'flops_accuracy', 'calibrate_reread'])
+@pytest.mark.parametrize('tool', ['infer', 'flops_accuracy', 'calibrate_reread',
+                                  'deployment/export_onnx'])
 def test_a_tool_without_launcher_refuses_several_processes(tool, tmp_path, capsys, monkeypatch):
     """Under torchrun infer.py ran whole in each process, each writing the
     same --out and printing its summary (a distributed journey)."""
     main = load_script(f'tools/{tool}.py').main
     argv = {'infer': ['c.py', 'w.pth', str(tmp_path)],
             'flops_accuracy': ['c.py', 'w.pth', '--out', str(tmp_path / 'r')],
-            'calibrate_reread': ['c.py', 'w.pth']}[tool]
+            'calibrate_reread': ['c.py', 'w.pth'],
+            'deployment/export_onnx': ['c.py', 'w.pth', '--out-dir', str(tmp_path / 'r')]}[tool]
+    tool = tool.rsplit('/', 1)[-1]
     monkeypatch.setenv('WORLD_SIZE', '2')
     for rank, says in (('0', True), ('1', False)):
         monkeypatch.setenv('RANK', rank)

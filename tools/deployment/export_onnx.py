@@ -260,8 +260,38 @@ def newest_onnx_opset() -> Optional[int]:
     return int(onnx_opset_version())
 
 
+def _remove_stale_staging(parent: str, name: str) -> None:
+    """Remove the staging folders a killed export of ``name`` left in
+    ``parent`` (``.NAME.partial-PID-XXXX``, of a process no longer running),
+    said: ``kill -9`` left one (a graph's size) that nothing removed."""
+    import re
+    pattern = re.compile(rf'^\.{re.escape(name)}\.partial-(\d+)-\w+$')
+    for entry in sorted(os.listdir(parent)):
+        found = pattern.match(entry)
+        path = osp.join(parent, entry)
+        if not found or not osp.isdir(path) or osp.islink(path) or _running(int(found[1])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        print(f'export_onnx.py: removed {path}, left by an export that was stopped',
+              file=sys.stderr)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of that id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from dld.utils.one_process import refuse_several_processes
+    if refuse_several_processes('export_onnx.py'):
+        return 2
     # a link to the version in use ('current -> v1') stays a link: the new
     # export replaces the folder it points to
     given = args.out_dir.rstrip(os.sep) or args.out_dir  # 'current/' names the link too
@@ -287,8 +317,10 @@ def main(argv=None) -> int:
         return 2
     parent = osp.dirname(osp.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)  # only now: a model that does not load leaves none
-    staging = tempfile.mkdtemp(prefix=f'.{osp.basename(osp.abspath(out_dir))}.partial-',
-                               dir=parent)
+    _remove_stale_staging(parent, osp.basename(osp.abspath(out_dir)))
+    # the process's id in the name: a later export knows a folder of a dead one
+    staging = tempfile.mkdtemp(
+        prefix=f'.{osp.basename(osp.abspath(out_dir))}.partial-{os.getpid()}-', dir=parent)
     _permit_as_umask(staging)
     float_copy = None
     try:
