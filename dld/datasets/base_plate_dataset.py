@@ -309,7 +309,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         seen: Dict[str, str] = {}  # track id -> where it was first given
         listed: Dict[str, TrackRecord] = {}  # frame path -> the track that gave it first
         again: List[Tuple[str, str]] = []
-        for rec in self.iter_tracks():
+        for rec in self._tracks_read():
             try:
                 if isinstance(rec, PlateAnnotationError):
                     raise rec
@@ -340,6 +340,34 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             data_list.extend(self._expand_frames(rec))
         return dict(data_list=data_list, bad=bad, tracks=len(seen), folded=folded,
                     first_folded=first_folded, again=again)
+
+    def _tracks_read(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
+        """:meth:`iter_tracks`, where an error it raises (a reader of one's
+        own that raises on a bad line, as the docs say not to) names the set,
+        the last track read before it and the line of code that raised: it
+        was the error alone, placed in the reader's code, with no word of
+        the data (an extension journey)."""
+        import traceback
+        last = None
+        tracks = self.iter_tracks()
+        while True:
+            try:
+                rec = next(tracks)
+            except StopIteration:
+                return
+            except (PlateAnnotationError, OSError):  # a file not there: said as it is
+                raise
+            except Exception as err:  # noqa: BLE001 - any reader's error, given its context
+                frame = traceback.extract_tb(err.__traceback__)[-1]
+                after = f'after {last}' if last else 'before its first track'
+                raise PlateAnnotationError(
+                    getattr(self, 'ann_file', None) or self.data_root or type(self).__name__,
+                    f'{type(self).__name__}.iter_tracks failed {after}: '
+                    f'{type(err).__name__}: {err} (raised at {frame.filename}:{frame.lineno}; '
+                    'a reader yields a PlateAnnotationError for a bad track, which '
+                    'strict=False skips)') from err
+            last = getattr(rec, 'where', last)
+            yield rec
 
     @staticmethod
     def _frame_paths(rec: TrackRecord) -> List[str]:

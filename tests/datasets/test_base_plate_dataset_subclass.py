@@ -86,3 +86,26 @@ def test_a_subclass_without_iter_tracks_is_told_what_to_define(paired_root):
                                                   r'iter_tracks\(\)'):
         DATASETS.build(dict(type='NoTracksPlateDataset', data_root=str(paired_root),
                             pipeline=[]))
+
+
+@DATASETS.register_module(force=True)
+class ParsesAndRaisesDataset(RowsPlateDataset):
+    """A reader that parses each row with code that raises on a bad one."""
+
+    def iter_tracks(self):
+        for i, rec in enumerate(super().iter_tracks(), 1):
+            if i == 2:
+                int('not a number')  # the reader's own parsing fails on its second row
+            yield rec
+
+
+def test_an_error_a_reader_raises_names_the_set_the_track_before_and_the_code(paired_root):
+    """It was the error alone ('invalid literal for int()'), placed in the
+    reader's code, with no word of the data (an extension journey)."""
+    with pytest.raises(PlateAnnotationError) as info:
+        DATASETS.build(dict(type='ParsesAndRaisesDataset', data_root=str(paired_root),
+                            pipeline=[], rows=ROWS))
+    said = str(info.value)
+    assert 'ParsesAndRaisesDataset.iter_tracks failed after rows:1: ValueError: invalid ' \
+        "literal for int() with base 10: 'not a number' (raised at " in said
+    assert f'{__file__}:' in said and 'strict=False skips' in said
