@@ -163,7 +163,6 @@ def _write_atomic(path: str, write) -> None:
     exclusively: :func:`~dld.utils.atomic_file.new_temporary`): never half a
     file."""
     from dld.utils.atomic_file import write_file_atomic
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     write_file_atomic(path, write, text=True)
 
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import get_world_size
+from mmengine.dist import get_rank, get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, Runner
 
@@ -61,7 +61,7 @@ from dld.engine.start_checkpoint import (
     check_frozen_parts_loaded,
     checkpoint_to_resume,
 )
-from dld.engine.work_dir_lock import WorkDirInUseError
+from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -194,6 +194,11 @@ def main(argv=None) -> None:
     unwritable = unwritable_work_dir(cfg.work_dir)
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'train.py: {unwritable}')
+    if get_rank() == 0:  # before the runner writes its config into the folder
+        try:
+            lock_work_dir(cfg.work_dir)
+        except WorkDirInUseError as err:
+            refuse(f'train.py: {err}')
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or

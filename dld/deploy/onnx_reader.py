@@ -174,6 +174,9 @@ class OnnxPlateReader:
             path = os.fspath(image)
             if osp.isdir(path):
                 raise ValueError(f'{path}: a folder, not an image file')
+            if osp.exists(path) and not osp.isfile(path):  # a FIFO hangs, /dev/zero fills memory
+                raise ValueError(f'{path}: not a regular file (a FIFO, a device), not an image '
+                                 'file')
             try:
                 buf = np.fromfile(path, dtype=np.uint8)
             except OSError as err:
@@ -549,7 +552,9 @@ def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Opt
 
 def _links_above(path: str, real_root: str) -> bool:
     """Whether ``path`` is a symlink to ``real_root`` or a folder holding
-    it (said on stderr: not followed)."""
+    it (said on stderr: not followed). DLD's rule
+    (:func:`dld.utils.folder_walk.links_above`), restated: this file runs
+    without DLD."""
     if not osp.islink(path):
         return False
     target = osp.realpath(path)

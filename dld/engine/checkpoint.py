@@ -396,18 +396,17 @@ class AtomicLocalBackend(LocalBackend):
         except BaseException as err:
             if osp.exists(tmp):
                 os.remove(tmp)
-            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-                # the bare error names no file; what was kept is whole
-                free = shutil.disk_usage(folder).free
-                raise CheckpointWriteError(
-                    err.errno, f'No space left to write {filepath} '
-                    f'({len(data) / 2**20:.1f} MiB; {free / 2**20:.1f} MiB free in '
-                    f'{folder}); the files written before it are whole') from err
-            if isinstance(err, OSError):  # a quota, a file size limit, an I/O error
-                raise CheckpointWriteError(
-                    err.errno, f'Cannot write {filepath} ({len(data) / 2**20:.1f} MiB): '
-                    f'{err.strerror or err}; the files written before it are whole') from err
-            raise
+            if not isinstance(err, OSError):
+                raise
+            # the bare error names no file (a full disk, a quota, a file size
+            # limit, an I/O error); what was kept is whole
+            size = f'{len(data) / 2**20:.1f} MiB'
+            what = (f'No space left to write {filepath} ({size}; '
+                    f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB free in {folder})'
+                    if err.errno == errno.ENOSPC else
+                    f'Cannot write {filepath} ({size}): {err.strerror or err}')
+            raise CheckpointWriteError(
+                err.errno, f'{what}; the files written before it are whole') from err
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:

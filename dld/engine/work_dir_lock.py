@@ -1,15 +1,17 @@
 """One training run at a time in a work dir."""
 import datetime
+import errno
 import os
 import os.path as osp
+import stat
 from typing import IO, Dict, Optional
 
 #: The lock file a training run holds in its checkpoints' folder.
 LOCK_NAME = '.dld_train.lock'
 
 #: The locks this process holds, by lock file: a run started again in this
-#: process (a notebook, the tests) takes over its earlier run's, which has
-#: ended or failed: a process trains one run at a time.
+#: process (a notebook, the tests) keeps its earlier run's, which has ended
+#: or failed: a process trains one run at a time.
 _HELD: Dict[str, IO] = {}
 
 
@@ -18,15 +20,20 @@ class WorkDirInUseError(RuntimeError):
 
 
 def lock_work_dir(folder: str) -> Optional[IO]:
-    """Hold ``folder`` for this process's training run until it exits, or
-    raise :class:`WorkDirInUseError` naming the run that holds it.
+    """Hold ``folder`` for this process's training run until it exits (or
+    :func:`release_work_dir`), or raise :class:`WorkDirInUseError` naming
+    the run that holds it.
 
     Why: a second run started in the folder of a running one (a ``--resume``
     typed while it still ran) removed the first one's checkpoint being
     written (a save's temporary file, which a new run takes for a kill's
     leftover): the first run failed and lost its epoch, the second trained
-    on in its folder. An advisory ``flock``, released by the kernel however
-    the process ends (a ``kill -9`` leaves no stale lock). Returns the open
+    on in its folder. ``tools/train.py`` takes it before the runner is
+    built (which writes the config into the folder); the checkpoint hook
+    takes it too, for a run started from Python. An advisory ``flock``,
+    released by the kernel however the process ends (a ``kill -9`` leaves
+    no stale lock); the lock file is opened without following a link (one
+    planted under its name had its target overwritten). Returns the open
     lock file; None where locks are not available (not POSIX, or a file
     system that refuses them: NFS without a lock daemon).
     """
@@ -35,13 +42,24 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     except ImportError:  # pragma: no cover - not POSIX
         return None
     os.makedirs(folder, exist_ok=True)
-    path = osp.realpath(osp.join(folder, LOCK_NAME))
-    release_work_dir(folder)  # this process's earlier run's
-    f = open(path, 'a+', encoding='utf-8')
+    path = osp.join(osp.realpath(folder), LOCK_NAME)
+    if path in _HELD:  # this process's: an earlier run of it, or train.py's
+        return _HELD[path]
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise WorkDirInUseError(f'{path} is a link, where a training run keeps its lock: '
+                                    'remove it') from None
+        return None  # a folder it cannot write: said where the run writes
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise WorkDirInUseError(f'{path} is not a file, where a training run keeps its lock: '
+                                'remove it')
+    f = os.fdopen(fd, 'r+', encoding='utf-8')
     try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.seek(0)
         holder = f.read().strip() or 'another process'
         f.close()
         raise WorkDirInUseError(
@@ -52,7 +70,6 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     except OSError:  # locks not supported here: train unlocked, as before
         f.close()
         return None
-    f.seek(0)
     f.truncate()
     started = datetime.datetime.now().isoformat(timespec='seconds')
     f.write(f'pid {os.getpid()} on {os.uname().nodename}, started {started}\n')
@@ -63,6 +80,6 @@ def lock_work_dir(folder: str) -> Optional[IO]:
 
 def release_work_dir(folder: str) -> None:
     """Let go of ``folder``'s lock if this process holds it (a run ended)."""
-    held = _HELD.pop(osp.realpath(osp.join(folder, LOCK_NAME)), None)
+    held = _HELD.pop(osp.join(osp.realpath(folder), LOCK_NAME), None)
     if held is not None:
         held.close()

@@ -3,9 +3,19 @@ import yaml
 from mmengine.fileio.handlers import YamlHandler, register_handler
 
 try:
-    from yaml import CSafeLoader as SafeLoader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader
+    from yaml import SafeLoader as _SafeLoader
+
+
+class SafeLoader(_SafeLoader):
+    """PyYAML's safe loader, and the one tag of plain data MMEngine writes
+    that it lacks: ``!!python/tuple`` (``Config.dump('x.yaml')`` writes
+    tuples so; a config dumped to YAML could not be read back)."""
+
+
+SafeLoader.add_constructor('tag:yaml.org,2002:python/tuple',
+                           lambda loader, node: tuple(loader.construct_sequence(node)))
 
 
 class SafeYamlHandler(YamlHandler):

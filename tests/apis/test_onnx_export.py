@@ -850,17 +850,31 @@ def test_the_reader_tells_track_folders_as_dld_does(tmp_path, content):
 
 def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, capsys):
     """kill -9 left '.x.partial-XXXX' (a graph's size) that nothing removed;
-    a running export's folder (its process alive) is left alone."""
+    a running export's folder (its process alive), or one of another
+    machine's export to a shared folder, is left alone."""
     import subprocess as sp
     tool = load_script('tools/deployment/export_onnx.py')
     dead = sp.run([sys.executable, '-c', 'import os; print(os.getpid())'],
                   capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f'.x.partial-{dead}-ab12cd'
-    running = tmp_path / f'.x.partial-{os.getpid()}-ef34gh'
-    other = tmp_path / f'.y.partial-{dead}-ij56kl'  # another export's name
-    for folder in (stale, running, other):
+    here = tool._staging_prefix('x').rsplit('-', 2)[0]  # '.x.partial-HOST'
+    stale = tmp_path / f'{here}-{dead}-ab12cd'
+    running = tmp_path / f'{here}-{os.getpid()}-ef34gh'
+    other = tmp_path / f".y{here[2:]}-{dead}-ij56kl"  # another export's name
+    elsewhere = tmp_path / f'.x.partial-otherhost-{dead}-mn78op'
+    for folder in (stale, running, other, elsewhere):
         folder.mkdir()
         (folder / 'student_s1.onnx').write_bytes(b'x')
     tool._remove_stale_staging(str(tmp_path), 'x')
-    assert not stale.exists() and running.exists() and other.exists()
+    assert not stale.exists() and running.exists() and other.exists() and elsewhere.exists()
     assert f'removed {stale}, left by an export that was stopped' in capsys.readouterr().err
+
+
+def test_the_reader_refuses_a_fifo_or_a_device(gru_export, tmp_path):
+    """np.fromfile waited on a FIFO for ever and read /dev/zero until memory
+    ran out (a review)."""
+    reader = OnnxPlateReader(str(gru_export['out']))
+    fifo = tmp_path / 'frame.png'
+    os.mkfifo(fifo)
+    out = reader([str(fifo), '/dev/zero'])
+    assert [r['error'] for r in out] == ['not a regular file (a FIFO, a device), not an image '
+                                         'file'] * 2

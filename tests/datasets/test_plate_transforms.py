@@ -206,8 +206,9 @@ def test_a_fifo_or_a_device_named_as_a_frame_is_refused_not_read(tmp_path):
     fifo = tmp_path / 'fifo.png'
     os.mkfifo(fifo)
     for path, kind in ((fifo, 'a FIFO (named pipe)'), ('/dev/zero', 'a device')):
-        with pytest.raises(ImageLoadError, match=re.escape(f'is {kind}, not an image file')):
-            LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
+        for backend_args in (None, dict(backend='local')):  # the local backend named too
+            with pytest.raises(ImageLoadError, match=re.escape(f'is {kind}, not an image file')):
+                LoadPlateImages(backend_args=backend_args)(dict(lr_path=str(path), hr_path=None))
 
 
 @pytest.mark.parametrize('kwargs, says', [

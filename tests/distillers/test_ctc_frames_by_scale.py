@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 
 from dld.datasets import PairedPlateDataset
 from dld.engine.hooks import LabelLengthCheckHook
-from dld.engine.hooks.label_length_check_hook import ctc_frames_by_scale, ctc_length
+from dld.models.distillers.ctc_frames import ctc_frames_by_scale, ctc_length
 from dld.registry import MODELS
 
 from .conftest import tiny_dld_cfg

@@ -132,6 +132,9 @@ def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(te
      'scored at best 0.0 % (plate/one_minus_ned) on its validation set'),
     ('best_my_set_char_accuracy_epoch_3.pth',
      'scored at best 0.0 % (my_set/char_accuracy) on its validation set'),
+    ('best_plate_accuracy_iter_500.pth', 'read at best 0.0 % of its validation plates'),
+    ('best_char_accuracy_epoch_7.pth', 'scored at best 0.0 % (char_accuracy) on its '
+     'validation set'),  # no prefix: not a 'char' set's accuracy
     ('best_loss_epoch_3.pth', None)])  # not a fraction where more is better
 def test_a_teacher_whose_run_read_almost_no_plate_is_said_to(tmp_path, score, warned, best,
                                                              words):

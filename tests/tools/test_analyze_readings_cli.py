@@ -303,3 +303,8 @@ def test_an_output_named_as_an_input_is_refused(tmp_path, capsys, flag):
         _tool().main([path, flag, path])
     assert f'{flag} {path} is an input ({path}): it would replace it' in capsys.readouterr().err
     assert open(path).read() == before
+    # the track votes it reads beside the readings, not named: an input too
+    votes = str(tmp_path / 'r.tracks.jsonl')
+    with pytest.raises(SystemExit):
+        _tool().main([path, flag, votes])
+    assert f'{flag} {votes} is an input ({votes})' in capsys.readouterr().err

@@ -270,3 +270,31 @@ def test_a_checkpoint_that_cannot_be_written_ends_training_in_one_line(
     assert line.endswith('MiB): File too large; the files written before it are whole; no '
                          'checkpoint was saved yet.')
     assert not [n for n in os.listdir(tmp_path / 'w') if n.endswith('.pth')]
+
+
+def test_a_run_in_the_work_dir_of_a_running_one_stops_before_writing_there(
+        train_tool, tiny_teacher_config, run_name, tmp_path, capsys):
+    """The lock was taken once training started: the runner had already
+    written its config over the running run's (a review)."""
+    import os
+    import subprocess
+    import sys
+    work = tmp_path / 'w'
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, time; from dld.engine.work_dir_lock import '
+         'lock_work_dir; lock_work_dir(sys.argv[1]); print("held", flush=True); '
+         'time.sleep(60)', str(work)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        before = sorted(os.listdir(work))
+        with pytest.raises(SystemExit) as exit_:
+            train_tool.main([tiny_teacher_config, '--work-dir', str(work),
+                             '--cfg-options', f'experiment_name={run_name()}'])
+        assert exit_.value.code == 2
+        assert _one_line(capsys, 'train.py').startswith(
+            f'train.py: {work} is the work dir of a training run still running (pid '
+            f'{holder.pid} on ')
+        assert sorted(os.listdir(work)) == before  # no config, no log folder written
+    finally:
+        holder.kill()
+        holder.wait()

@@ -241,3 +241,11 @@ def test_a_yaml_config_or_base_is_read_as_data_and_never_run(tmp_path):
         mmengine.load(str(tmp_path / 'evil.yaml'))
     assert not marker.exists()
     assert read_config(str(tmp_path / 'plain.yml')).model == dict(type='Foo', depth=3)
+
+
+def test_a_config_mmengine_dumped_to_yaml_reads_back(tmp_path):
+    """Config.dump writes tuples as !!python/tuple, which the safe loader
+    refused: a dumped config could not be read back (a review)."""
+    import dld.engine  # noqa: F401  (registers the safe handler, as the tools do)
+    Config(dict(model=dict(size=(48, 144), scales=[1.0, 0.5]))).dump(str(tmp_path / 'c.yaml'))
+    assert read_config(str(tmp_path / 'c.yaml')).model.size == (48, 144)

@@ -75,7 +75,10 @@ def parse_args(argv=None):
         parser.error(f'--target-accuracy is a percentage in (1, 100] (99 for 99 %), got '
                      f'{args.target_accuracy:g}')
     # an output named as an input replaced the readings it was made from
-    inputs = args.readings + [args.tracks] if args.tracks else list(args.readings)
+    # (the track votes read beside a READINGS file, ``x.tracks.jsonl``, too)
+    from dld.apis.plate_recognizer import tracks_path
+    inputs = list(args.readings) + ([args.tracks] if args.tracks else
+                                    [tracks_path(r) for r in args.readings])
     for flag, out in (('--json', args.json), ('--vis-list', args.vis_list)):
         same = [i for i in inputs if out and osp.realpath(i) == osp.realpath(out)]
         if same:

@@ -20,8 +20,10 @@ import contextlib
 import os
 import os.path as osp
 import pickle
+import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from typing import Optional
@@ -260,12 +262,21 @@ def newest_onnx_opset() -> Optional[int]:
     return int(onnx_opset_version())
 
 
+def _staging_prefix(name: str) -> str:
+    """``.NAME.partial-HOST-PID-``: the machine and process that stage an
+    export of ``name``, so a later export knows a folder of a dead one (an
+    export on another machine, writing to a shared folder, is not its to
+    judge)."""
+    host = re.sub(r'[^\w.]', '_', socket.gethostname())
+    return f'.{name}.partial-{host}-{os.getpid()}-'
+
+
 def _remove_stale_staging(parent: str, name: str) -> None:
-    """Remove the staging folders a killed export of ``name`` left in
-    ``parent`` (``.NAME.partial-PID-XXXX``, of a process no longer running),
-    said: ``kill -9`` left one (a graph's size) that nothing removed."""
-    import re
-    pattern = re.compile(rf'^\.{re.escape(name)}\.partial-(\d+)-\w+$')
+    """Remove the staging folders a killed export of ``name`` on this
+    machine left in ``parent`` (of a process no longer running), said:
+    ``kill -9`` left one (a graph's size) that nothing removed."""
+    mine = _staging_prefix(name).rsplit('-', 2)[0]  # '.NAME.partial-HOST'
+    pattern = re.compile(rf'^{re.escape(mine)}-(\d+)-\w+$')
     for entry in sorted(os.listdir(parent)):
         found = pattern.match(entry)
         path = osp.join(parent, entry)
@@ -318,9 +329,8 @@ def main(argv=None) -> int:
     parent = osp.dirname(osp.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)  # only now: a model that does not load leaves none
     _remove_stale_staging(parent, osp.basename(osp.abspath(out_dir)))
-    # the process's id in the name: a later export knows a folder of a dead one
-    staging = tempfile.mkdtemp(
-        prefix=f'.{osp.basename(osp.abspath(out_dir))}.partial-{os.getpid()}-', dir=parent)
+    staging = tempfile.mkdtemp(prefix=_staging_prefix(osp.basename(osp.abspath(out_dir))),
+                               dir=parent)
     _permit_as_umask(staging)
     float_copy = None
     try:

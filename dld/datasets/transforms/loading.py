@@ -38,7 +38,7 @@ def read_plate_image(path: str, color_type: str = 'color',
             retry and error messages handle it like any other unreadable
             image.
     """
-    if backend_args is None:  # a local file: anything else is no image file
+    if _is_local(path, backend_args):  # a local file: anything else is no image file
         special = not_a_regular_file(path)
         if special:
             raise ImageLoadError(path, special)
@@ -58,6 +58,17 @@ def read_plate_image(path: str, color_type: str = 'color',
     if img is None:
         raise ImageLoadError(path, 'cannot decode image (corrupt or not an image)')
     return img
+
+
+def _is_local(path: str, backend_args: Optional[dict]) -> bool:
+    """Whether ``path`` is read from the local disk (no backend, or the local one)."""
+    if backend_args is None:
+        return True
+    try:
+        return isinstance(fileio.get_file_backend(path, backend_args=backend_args),
+                          fileio.LocalBackend)
+    except (ValueError, TypeError, KeyError):  # a backend not registered: not ours to say
+        return False
 
 
 def not_a_regular_file(path: str) -> Optional[str]:

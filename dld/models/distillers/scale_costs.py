@@ -148,7 +148,7 @@ class ScaleCosts:
                 raise PartContractError(
                     f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
                     f'input), traced for its FLOPs: {type(err).__name__}: {said}. A student '
-                    f'reads every candidate scale; {why}') from None
+                    f'reads every candidate scale; {why}') from err  # DLD_TRACEBACK=1: its line
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size))

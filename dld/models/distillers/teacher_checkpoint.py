@@ -130,10 +130,13 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
 #: read little.
 TEACHER_READS_LITTLE = 0.1
 
-#: MMEngine names a best checkpoint ``best_<key, '/' as '_'>_epoch_N.pth``;
-#: these keys of DLD's metrics are fractions where more is better.
+#: MMEngine names a best checkpoint ``best_<key, '/' as '_'>_epoch_N.pth``
+#: (``_iter_N`` in an iteration-based run); these keys of DLD's metrics are
+#: fractions where more is better. A key without a prefix is tried first
+#: (``char_accuracy`` is no ``char`` set's accuracy).
 _BEST_SCORE_NAME = re.compile(
-    r'^best_(?:(?P<prefix>.+?)_)?(?P<metric>accuracy|char_accuracy|one_minus_ned)_epoch_\d+\.pth$')
+    r'^best_(?:(?P<prefix>.+?)_)??(?P<metric>accuracy|char_accuracy|one_minus_ned)'
+    r'_(?:epoch|iter)_\d+\.pth$')
 
 
 def _warn_if_it_read_little(path: str, ckpt: dict) -> None:
