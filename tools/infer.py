@@ -281,7 +281,7 @@ def main(argv=None) -> int:
                 result, stopped = _read(args, recognizer, earlier, source), None
             except ReadingInterrupted as interrupted:  # written as a whole run's is
                 result, stopped = interrupted.result, interrupted
-            result = _with_earlier(args, recognizer, result, earlier)
+            result = _with_earlier(args, recognizer, result, earlier, stopped)
         except KeyboardInterrupt as err:  # while the model loads or the inputs are listed
             if args.out and osp.isfile(partial_path(args.out)) and \
                     osp.getsize(partial_path(args.out)) == 0:
@@ -405,7 +405,7 @@ def _note_undrawn(args, earlier: Sequence[dict]) -> None:
               'their own', file=sys.stderr)
 
 
-def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
+def _with_earlier(args, recognizer, result: dict, earlier: List[dict], stopped=None) -> dict:
     """The earlier run's records and this one's as one run's: in order, the
     track votes over both (a track cut by the stop is voted whole), the
     drawings of both."""
@@ -415,11 +415,10 @@ def _with_earlier(args, recognizer, result: dict, earlier: List[dict]) -> dict:
     merged = recognizer.postprocess(earlier + result['predictions'],
                                     drawn + result.get('visualization', []), track=args.track,
                                     layouts=args.layouts, vote=args.vote)
-    unread = {t['track_id']: t['num_unread'] for t in result.get('tracks', [])
-              if 'num_unread' in t}  # a stop again: the frames this run did not read
-    for track in merged.get('tracks', []):
-        if track['track_id'] in unread:
-            track['num_unread'] = unread[track['track_id']]
+    if stopped is not None:  # a stop again: the frames this run did not read, of any
+        # track voted (one whose frames left were all unread has no record of this run)
+        from dld.apis.plate_recognizer import mark_cut_tracks
+        mark_cut_tracks(merged.get('tracks', []), stopped.unread)
     return dict(result, **merged)
 
 
@@ -495,8 +494,11 @@ def _write(args, result: dict, stopped) -> int:
         os.remove(partial)
 
     ok = [r for r in records if r['error'] is None]
+    # the records of an earlier run (--resume) count among those read and asked
+    asked = None if stopped is None else \
+        stopped.total + len(records) - len(stopped.result['predictions'])
     summary = f'{len(ok)}/{len(records)} image(s) read' + (
-        f' (stopped: {stopped.total} asked)' if stopped is not None else '')
+        f' (stopped: {asked} asked)' if stopped is not None else '')
     if ok:
         mean = sum(r['gflops'] for r in ok) / len(ok)
         teacher = ok[0]['gflops_teacher']
@@ -527,7 +529,7 @@ def _write(args, result: dict, stopped) -> int:
             f'frame(s) read, {cut[0]["num_unread"]} not read'
             + (f' (and {len(cut) - 1} more track(s))' if len(cut) > 1 else '')
             + ' (`num_unread` in its vote; --resume votes it whole)')
-        print(f'infer.py: stopped by {said(name)} after {len(records)} of {stopped.total} '
+        print(f'infer.py: stopped by {said(name)} after {len(records)} of {asked} '
               f'image(s): the records and track votes given are of those read{cut_said}',
               file=sys.stderr)
         return stop_status(name)

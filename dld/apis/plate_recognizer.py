@@ -81,12 +81,16 @@ class ReadingInterrupted(KeyboardInterrupt):
     """Ctrl-C while a call reads its inputs. ``result``: the call's result
     over the images read before it (whole batches, tracks voted over the
     frames read, a track cut short with ``num_unread``), so that a caller
-    (tools/infer.py) keeps them; ``total``: how many images the call had."""
+    (tools/infer.py) keeps them; ``total``: how many images the call had;
+    ``unread``: ``{track id: frames not read}`` of the tracks it did not
+    read whole (a caller that votes over more records marks them too)."""
 
-    def __init__(self, result: dict, total: int, signal_name: str = '') -> None:
+    def __init__(self, result: dict, total: int, signal_name: str = '',
+                 unread: Optional[Dict[str, int]] = None) -> None:
         super().__init__(signal_name)
         self.result = result
         self.total = total
+        self.unread = dict(unread or {})
 
 
 class PlateRecognizer(BaseInferencer):
@@ -352,8 +356,9 @@ class PlateRecognizer(BaseInferencer):
         except KeyboardInterrupt as stop:  # in the batches or while the tracks are voted
             partial = self._finish(records, samples, vis_paths, return_datasamples, vis_kw,
                                    post_kw, progress)
-            _mark_cut_tracks(partial.get('tracks', []), items[len(records):])
-            raise ReadingInterrupted(partial, len(items), str(stop)) from stop
+            unread = unread_frames(items[len(records):])
+            mark_cut_tracks(partial.get('tracks', []), unread)
+            raise ReadingInterrupted(partial, len(items), str(stop), unread) from stop
 
     def _finish(self, records: List[dict], samples: list, vis_paths: List[str],
                 return_datasamples: bool, vis_kw: dict, post_kw: dict, progress) -> dict:
@@ -600,17 +605,22 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
     return out
 
 
-def _mark_cut_tracks(tracks: List[dict], unread: Sequence[InputItem]) -> None:
-    """A track a stop cut short is voted over the frames read: its vote gets
-    ``num_unread``, the frames of it not read, so that nobody takes it for
-    a whole track's."""
+def unread_frames(unread: Sequence[InputItem]) -> Dict[str, int]:
+    """``{track id: frames}`` of the items a stop left unread."""
     left: Dict[str, int] = {}
     for item in unread:
         if item.track_id is not None:
             left[item.track_id] = left.get(item.track_id, 0) + 1
+    return left
+
+
+def mark_cut_tracks(tracks: List[dict], unread: Dict[str, int]) -> None:
+    """A track a stop cut short is voted over the frames read: its vote gets
+    ``num_unread``, the frames of it not read (:func:`unread_frames`), so
+    that nobody takes it for a whole track's."""
     for track in tracks:
-        if track['track_id'] in left:
-            track['num_unread'] = left[track['track_id']]
+        if track['track_id'] in unread:
+            track['num_unread'] = unread[track['track_id']]
 
 
 def _as_read(text: str, records: List[dict], norm) -> str:

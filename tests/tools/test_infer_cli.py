@@ -629,6 +629,17 @@ def test_a_track_a_stop_cut_short_is_marked_and_named(tiny_run, tmp_path, capsys
     assert whole[cut[0]['track_id']]['num_frames'] == 2
     assert f"track {cut[0]['track_id']} was cut short: voted over its 1 frame(s) read, 1 " \
         'not read' in capsys.readouterr().err
+    # resumed, and stopped again before any frame left of that track was read:
+    # the merged vote keeps the mark (it was lost), and the counts are the whole run's
+    calls.clear()
+    monkeypatch.setattr(PlateRecognizer, 'forward', lambda self, *a, **k: (_ for _ in ()).throw(
+        KeyboardInterrupt))
+    assert _tool().main([*argv, '--out', str(tmp_path / 'cut.jsonl'), '--resume']) == 130
+    again = {t['track_id']: t for t in _read_jsonl(tmp_path / 'cut.tracks.jsonl')}
+    assert again[cut[0]['track_id']].get('num_unread') == 1
+    err = capsys.readouterr().err
+    assert f'stopped by Ctrl-C after 3 of {len(_read_jsonl(tmp_path / "whole.jsonl"))} ' \
+        'image(s)' in err and f"track {cut[0]['track_id']} was cut short" in err
 
 
 def test_resume_needs_an_out(capsys):
