@@ -370,25 +370,16 @@ def test_a_second_run_in_the_work_dir_of_a_running_one_stops_before_removing_any
     """A --resume started while the first run still trained there removed
     the checkpoint it was writing (taken for a kill's leftover): the first
     run failed and lost its epoch (a security review)."""
-    import subprocess
-    import sys
+    from work_dir_holder import held_by_another_process
 
     from dld.engine.work_dir_lock import WorkDirInUseError
     writing = tmp_path / '.epoch_3.pth.k3j9x1q_.tmp'  # the running one's save
     writing.write_bytes(b'x' * 10)
-    holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, time; from dld.engine.work_dir_lock import '
-         'lock_work_dir; lock_work_dir(sys.argv[1]); print("held", flush=True); '
-         'time.sleep(60)', str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
+    with held_by_another_process(tmp_path) as pid:
         with pytest.raises(WorkDirInUseError, match=rf'{tmp_path} is the work dir of a '
-                           rf'training run still running \(pid {holder.pid} on '):
+                           rf'training run still running \(pid {pid} on '):
             _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=1)
         assert writing.exists() and not (tmp_path / 'epoch_1.pth').exists()
-    finally:
-        holder.kill()
-        holder.wait()
     # the holder gone (killed: no stale lock), a run trains there; so do two
     # in turn in one process (a notebook)
     _train(tmp_path, AtomicCheckpointHook(interval=1), epochs=1)

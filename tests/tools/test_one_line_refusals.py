@@ -277,24 +277,15 @@ def test_a_run_in_the_work_dir_of_a_running_one_stops_before_writing_there(
     """The lock was taken once training started: the runner had already
     written its config over the running run's (a review)."""
     import os
-    import subprocess
-    import sys
+
+    from work_dir_holder import held_by_another_process
     work = tmp_path / 'w'
-    holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, time; from dld.engine.work_dir_lock import '
-         'lock_work_dir; lock_work_dir(sys.argv[1]); print("held", flush=True); '
-         'time.sleep(60)', str(work)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
+    with held_by_another_process(work) as pid:
         before = sorted(os.listdir(work))
         with pytest.raises(SystemExit) as exit_:
             train_tool.main([tiny_teacher_config, '--work-dir', str(work),
                              '--cfg-options', f'experiment_name={run_name()}'])
         assert exit_.value.code == 2
         assert _one_line(capsys, 'train.py').startswith(
-            f'train.py: {work} is the work dir of a training run still running (pid '
-            f'{holder.pid} on ')
+            f'train.py: {work} is the work dir of a training run still running (pid {pid} on ')
         assert sorted(os.listdir(work)) == before  # no config, no log folder written
-    finally:
-        holder.kill()
-        holder.wait()
