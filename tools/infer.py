@@ -176,6 +176,8 @@ def _unwritable_outputs(args) -> list:
     from dld.apis.plate_recognizer import tracks_path
     from dld.utils.output_paths import unwritable_outputs
     partial = partial_path(args.out) if args.out else None
+    if partial and osp.islink(partial):  # the records would go where it points
+        return [f'{partial} is a link: the records of this run are written there; remove it']
     if partial and osp.isfile(partial) and osp.getsize(partial) == 0:
         os.remove(partial)  # a run stopped before its first batch: it holds nothing
     if partial and osp.exists(partial) and not args.resume:
@@ -364,13 +366,18 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
               'kept in memory until the end', file=sys.stderr)
     try:
         # a resumed run's partial file holds the earlier records first: a kill keeps them
+        # never through a link (one planted under the name had the records
+        # written where it pointed), and a fresh file made anew
+        nofollow = getattr(os, 'O_NOFOLLOW', 0)
         if source == partial:  # go on after its last whole line (the one cut short goes)
-            with open(partial, 'rb+') as whole:
+            with os.fdopen(os.open(partial, os.O_RDWR | nofollow), 'rb+') as whole:
                 whole.truncate(whole.read().rfind(b'\n') + 1)
         else:  # the earlier records are in --out, which stays until the end
-            with open(partial, 'w', encoding='utf-8') as fresh:
-                fresh.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
-        f = open(partial, 'a', encoding='utf-8')
+            fresh = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o666)
+            with os.fdopen(fresh, 'w', encoding='utf-8') as out:
+                out.write(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in earlier))
+        f = os.fdopen(os.open(partial, os.O_WRONLY | os.O_APPEND | nofollow), 'a',
+                      encoding='utf-8')
     except OSError as err:
         cannot(err)
 

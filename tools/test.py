@@ -119,6 +119,9 @@ def build_config(args) -> Config:
     if osp.isdir(args.checkpoint):  # after the config's errors, before anything is built
         raise ConfigSettingError(f'checkpoint {args.checkpoint} is a folder; give a checkpoint '
                                  'file in it (e.g. best_*.pth or epoch_N.pth)')
+    from dld.engine.checkpoint import CheckpointURLError, is_url
+    if is_url(args.checkpoint):  # said as every loader says it, not 'no such file'
+        raise ConfigSettingError(f'checkpoint {CheckpointURLError(args.checkpoint)}')
     if not osp.isfile(args.checkpoint):
         raise ConfigSettingError(f'checkpoint {args.checkpoint}: no such file')
     # MMEngine's load_from loads non-strictly (missing weights stay random,

@@ -55,6 +55,17 @@ class TrackRecord:
     text: str
 
 
+def _own_frame(frames):
+    """The innermost frame of code of one's own (a reader's), not of the
+    standard library or an installed package (``json/decoder.py`` said
+    nothing of the reader's line that called it); the innermost else."""
+    import sysconfig
+    libraries = tuple(p for p in {sysconfig.get_paths()[k] for k in ('stdlib', 'purelib',
+                                                                     'platlib')} if p)
+    own = [f for f in frames if not osp.abspath(f.filename).startswith(libraries)]
+    return (own or frames)[-1]
+
+
 class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     """Base of the plate datasets; one item is one frame of a track.
 
@@ -358,7 +369,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             except (PlateAnnotationError, OSError):  # a file not there: said as it is
                 raise
             except Exception as err:  # noqa: BLE001 - any reader's error, given its context
-                frame = traceback.extract_tb(err.__traceback__)[-1]
+                frame = _own_frame(traceback.extract_tb(err.__traceback__))
                 after = f'after {last}' if last else 'before its first track'
                 raise PlateAnnotationError(
                     getattr(self, 'ann_file', None) or self.data_root or type(self).__name__,

@@ -158,14 +158,17 @@ class CheckpointGlobalError(pickle.UnpicklingError):
         self.filename = filename
         self.global_name = global_name
         what = f'the global `{global_name}`' if global_name else 'a global'
+        advice = ('It is code, not data (a command, a file opened, a module loaded): '
+                  'the file was made to run it when opened; do not allow it, and do not '
+                  'load the file otherwise.' if _runs_code(global_name) else
+                  'If you trust this file and the type is plain data, allow it before '
+                  'loading with `dld.engine.checkpoint.allow_checkpoint_globals([YourType])`; '
+                  'otherwise re-save only its tensors (e.g. its "state_dict").')
         super().__init__(
             f'Refusing to load checkpoint {filename!r}: it needs {what}, which '
             'is not on DLD\'s allow-list of checkpoint types. DLD loads '
             'checkpoints with torch.load(weights_only=True) so that opening a '
-            'file cannot run code. If you trust this file and the type is '
-            'plain data, allow it before loading with '
-            '`dld.engine.checkpoint.allow_checkpoint_globals([YourType])`; '
-            'otherwise re-save only its tensors (e.g. its "state_dict").\n'
+            f'file cannot run code. {advice}\n'
             f'{_hint(global_name)}torch said: {detail}')
 
 
@@ -240,6 +243,25 @@ def refuse_url(name: Any) -> None:
     """Raise :class:`CheckpointURLError` for a URL; nothing for a path."""
     if is_url(name):
         raise CheckpointURLError(os.fspath(name))
+
+
+#: Modules whose globals in a pickle run code or touch the system: a
+#: checkpoint naming one was made to attack, not to hold a type of its own.
+_CODE_MODULES = {'os', 'posix', 'nt', 'subprocess', 'sys', 'io', 'shutil', 'socket',
+                 'runpy', 'importlib', 'pty', 'webbrowser', 'code', 'ctypes', 'pickle',
+                 'marshal', 'types', 'functools', 'operator', 'codecs', 'eval', 'exec'}
+
+
+def _runs_code(global_name: Optional[str]) -> bool:
+    """Whether ``global_name`` (``posix.system``) is code rather than a type
+    of data; ``builtins`` too, but for ``getattr``, which plain MMEngine's
+    checkpoints need (:func:`_hint` says what to do of those)."""
+    if not global_name:
+        return False
+    module = global_name.split('.')[0]
+    if module in ('builtins', '__builtin__'):
+        return global_name.split('.')[-1] != 'getattr'
+    return module in _CODE_MODULES
 
 
 def _hint(global_name: Optional[str]) -> str:

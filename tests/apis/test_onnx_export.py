@@ -878,3 +878,23 @@ def test_the_reader_refuses_a_fifo_or_a_device(gru_export, tmp_path):
     out = reader([str(fifo), '/dev/zero'])
     assert [r['error'] for r in out] == ['not a regular file (a FIFO, a device), not an image '
                                          'file'] * 2
+
+
+def test_a_jpeg_too_large_by_its_header_is_refused_before_decoding(gru_export, tmp_path,
+                                                                   monkeypatch):
+    """Only a PNG's header was read: a 1 KB JPEG declaring 30000x30000 was
+    decoded to 5.4 GB before it was refused (a security recheck)."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new('RGB', (60, 20)).save(buf, 'JPEG')
+    data = bytearray(buf.getvalue())
+    sof = data.find(b'\xff\xc0')  # the frame header: height, then width
+    data[sof + 5:sof + 9] = (30000).to_bytes(2, 'big') * 2
+    path = tmp_path / 'forged.jpg'
+    path.write_bytes(bytes(data))
+    decoded = []
+    monkeypatch.setattr(cv2, 'imdecode', lambda *a: decoded.append(1))
+    [out] = OnnxPlateReader(str(gru_export['out']))(str(path))
+    assert 'exceeds the limit of' in out['error'] and not decoded

@@ -109,3 +109,23 @@ def test_an_error_a_reader_raises_names_the_set_the_track_before_and_the_code(pa
     assert 'ParsesAndRaisesDataset.iter_tracks failed after rows:1: ValueError: invalid ' \
         "literal for int() with base 10: 'not a number' (raised at " in said
     assert f'{__file__}:' in said and 'strict=False skips' in said
+
+
+@DATASETS.register_module(force=True)
+class ParsesJsonDataset(RowsPlateDataset):
+    """A reader whose bad row fails inside the standard library's parser."""
+
+    def iter_tracks(self):
+        import json
+        for i, rec in enumerate(super().iter_tracks(), 1):
+            json.loads('{"row": ' + ('2}' if i == 1 else '}'))  # row 2 is not JSON
+            yield rec
+
+
+def test_the_line_named_is_the_reader_s_not_the_library_s(paired_root):
+    """'raised at .../json/decoder.py:353' named the library, not the
+    reader's line that called it (a recheck)."""
+    with pytest.raises(PlateAnnotationError) as info:
+        DATASETS.build(dict(type='ParsesJsonDataset', data_root=str(paired_root),
+                            pipeline=[], rows=ROWS))
+    assert f'(raised at {__file__}:' in str(info.value) and 'decoder.py' not in str(info.value)

@@ -46,7 +46,7 @@ def test_a_ctc_student_reading_fewer_frames_than_a_label_needs_at_a_scale_warns(
     said = [c.args[0] for c in log.call_args_list]
     assert said[-1].startswith(f'At scale {smallest:g} (a ')
     assert f'the CTC student reads {steps[smallest]} frame(s): 1 of 2 training label(s) need ' \
-        f'more (e.g. {longer!r}, {need})' in said[-1]
+        f'more (e.g. {longer!r} needs {need})' in said[-1]
     with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
         LabelLengthCheckHook().before_train(SimpleNamespace(
             model=model, train_dataloader=_labels(tmp_path, 'b.txt', 'AB'), val_loop=None))

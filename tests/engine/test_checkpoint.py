@@ -214,6 +214,9 @@ def test_a_payload_or_an_object_array_is_refused_naming_torch_s_reason(tmp_path)
         said = str(info.value).splitlines()
         assert info.value.global_name == refused and said[-1].startswith('torch said: ')
         assert refused.rsplit('.', 1)[-1] in said[-1] and 'Check the documentation' not in said[-1]
+        # a payload is not to be allowed (the advice to allow a type was given it too)
+        assert ('It is code, not data' in said[0]) == (name == 'evil.pth')
+        assert ('allow_checkpoint_globals' in said[0]) == (name != 'evil.pth')
     assert not marker.exists()
 
 

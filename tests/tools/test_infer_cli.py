@@ -702,7 +702,6 @@ def test_a_partial_file_that_fills_the_disk_leaves_the_run_reading_on(tmp_path, 
                                                                       monkeypatch):
     """A full disk under OUT.partial ended the run in a traceback, the rest of
     its records lost (the review of the streaming change)."""
-    import builtins
     import io
     tool = _tool()
     records, tracks = _one_read()
@@ -724,9 +723,15 @@ def test_a_partial_file_that_fills_the_disk_leaves_the_run_reading_on(tmp_path, 
     import dld.apis
     monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
     monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
-    real_open = builtins.open
-    monkeypatch.setattr(builtins, 'open', lambda path, mode='r', *a, **kw: FullDisk() if str(
-        path).endswith('.partial') and 'a' in mode else real_open(path, mode, *a, **kw))
+    import os
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, mode='r', *a, **kw):  # the partial file, opened to append
+        if 'a' in mode:
+            os.close(fd)
+            return FullDisk()
+        return real_fdopen(fd, mode, *a, **kw)
+    monkeypatch.setattr(os, 'fdopen', fdopen)
     out = tmp_path / 'r.jsonl'
     assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 0
     assert (f'cannot write {out}.partial: No space left on device; reading on, the records '
@@ -853,3 +858,20 @@ def test_drawings_into_an_input_folder_are_noted(tmp_path, capsys):
     tool._note_drawings_below_inputs(Namespace(vis=str(tmp_path / 'vis'),
                                                inputs=[str(tmp_path / 'a.png')]))
     assert capsys.readouterr().err == ''
+
+
+def test_a_link_planted_as_the_partial_file_is_refused_and_nothing_written_there(
+        tiny_run, tmp_path, capsys):
+    """OUT.partial was opened through a link (a dangling one passed the check):
+    the records were written where it pointed (a security recheck)."""
+    import os
+    out = tmp_path / 'shared' / 'out.jsonl'
+    out.parent.mkdir()
+    target = tmp_path / 'created_elsewhere.txt'
+    os.symlink(target, f'{out}.partial')
+    assert _tool().main([tiny_run['config'], tiny_run['student'],
+                         osp.join(tiny_run['data'], 'test.txt'), '--no-progress',
+                         '--out', str(out)]) == 2
+    assert f'{out}.partial is a link: the records of this run are written there' in \
+        capsys.readouterr().err
+    assert not target.exists() and not out.exists()

@@ -55,9 +55,9 @@ class LabelLengthCheckHook(LabelCheckHook):
                 print_log(
                     f'At scale {scale:g} (a {size[0]}x{size[1]} input) the CTC student reads '
                     f'{steps} frame(s): {len(longer)} of {len(labels)} training label(s) need '
-                    f'more (e.g. {longest!r}, {ctc_length(longest)}) and cannot be read at that '
-                    'scale, which the selector may still pick. Give model.scales no scale that '
-                    'small, or the student a backbone of a smaller width stride.',
+                    f'more (e.g. {longest!r} needs {ctc_length(longest)}) and cannot be read at '
+                    'that scale, which the selector may still pick. Give model.scales no scale '
+                    'that small, or the student a backbone of a smaller width stride.',
                     logger='current', level=logging.WARNING)
 
     def model_limits(self, model) -> Optional[int]:
