@@ -38,6 +38,10 @@ SCRIPT = textwrap.dedent('''
     torch.save(dict(before=before, student=model.student.state_dict(),
                     teacher=model.teacher.state_dict(), frozen=model.frozen.state_dict()),
                f'{sys.argv[1]}/rank{rank}.pth')
+    # all done before any leaves: one that left first had another's gloo
+    # threads abort at its exit ('terminate called without an active exception')
+    dist.barrier()
+    dist.destroy_process_group()
 ''')
 
 
