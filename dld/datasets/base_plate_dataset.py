@@ -62,7 +62,8 @@ def _own_frame(frames):
     import sysconfig
     libraries = tuple(p for p in {sysconfig.get_paths()[k] for k in ('stdlib', 'purelib',
                                                                      'platlib')} if p)
-    own = [f for f in frames if not osp.abspath(f.filename).startswith(libraries)]
+    own = [f for f in frames if not f.filename.startswith('<')  # '<frozen importlib...>'
+           and not osp.abspath(f.filename).startswith(libraries)]
     return (own or frames)[-1]
 
 

@@ -572,7 +572,9 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
         pass
     except Exception as err:  # noqa: BLE001 - Pillow's refusal of a bomb names its size
         found = re.search(r'\((\d+) pixels\)', str(err))
-        return (int(found.group(1)), found.group(1)) if found else None
+        if found:
+            return int(found.group(1)), found.group(1)
+        # else a header Pillow refuses (a bad checksum OpenCV decodes past): a PNG's anyway
     if buf[:8].tobytes() == b'\x89PNG\r\n\x1a\n' and buf.size >= 24:
         w, h = (int.from_bytes(buf[i:i + 4].tobytes(), 'big') for i in (16, 20))
         return w * h, f'{w}x{h}'

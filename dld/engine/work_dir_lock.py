@@ -45,18 +45,27 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     path = osp.join(osp.realpath(folder), LOCK_NAME)
     if path in _HELD:  # this process's: an earlier run of it, or train.py's
         return _HELD[path]
+    nofollow = getattr(os, 'O_NOFOLLOW', 0)
+    writable = True
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | nofollow, 0o666)
+    except PermissionError:  # another user's lock file (0644): a read is enough to lock
+        writable = False
+        try:
+            fd = os.open(path, os.O_RDONLY | nofollow)
+        except OSError:
+            return None  # a folder it cannot read: said where the run writes
     except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise WorkDirInUseError(f'{path} is a link, where a training run keeps its lock: '
+        if err.errno in (errno.ELOOP, errno.EISDIR):
+            kind = 'a link' if err.errno == errno.ELOOP else 'a folder'
+            raise WorkDirInUseError(f'{path} is {kind}, where a training run keeps its lock: '
                                     'remove it') from None
         return None  # a folder it cannot write: said where the run writes
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise WorkDirInUseError(f'{path} is not a file, where a training run keeps its lock: '
                                 'remove it')
-    f = os.fdopen(fd, 'r+', encoding='utf-8')
+    f = os.fdopen(fd, 'r+' if writable else 'r', encoding='utf-8')
     try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -70,10 +79,11 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     except OSError:  # locks not supported here: train unlocked, as before
         f.close()
         return None
-    f.truncate()
-    started = datetime.datetime.now().isoformat(timespec='seconds')
-    f.write(f'pid {os.getpid()} on {os.uname().nodename}, started {started}\n')
-    f.flush()
+    if writable:  # who holds it, for the refusal of another run
+        f.truncate()
+        started = datetime.datetime.now().isoformat(timespec='seconds')
+        f.write(f'pid {os.getpid()} on {os.uname().nodename}, started {started}\n')
+        f.flush()
     _HELD[path] = f
     return f
 

@@ -222,3 +222,24 @@ def test_augmentation_settings_that_would_do_nothing_are_refused(transform, kwar
     from dld.registry import TRANSFORMS
     with pytest.raises(ValueError, match=says):
         TRANSFORMS.build(dict(type=transform, **kwargs))
+
+
+def test_a_png_pillow_refuses_is_still_sized_from_its_header():
+    """A bad checksum on a text chunk made Pillow refuse the header, and the
+    size check gave up, while OpenCV decodes past it (a review)."""
+    import struct
+    import zlib
+
+    from dld.datasets.transforms.loading import header_too_large
+    from dld.deploy.onnx_reader import _header_size
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+    bad_text = struct.pack('>I', 5) + b'tEXt' + b'a\x00bcd' + b'\x00' * 4  # checksum wrong
+    png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 4000, 4000, 8, 2, 0,
+                                                            0, 0))
+           + bad_text + chunk(b'IDAT', zlib.compress(b'\x00' * 16)) + chunk(b'IEND', b''))
+    assert header_too_large(png, 10**6).startswith(
+        'image of 4000x4000 pixels exceeds the limit of 1000000 pixels')
+    assert _header_size(np.frombuffer(png, np.uint8)) == (16000000, '4000x4000')

@@ -443,3 +443,16 @@ def test_a_full_disk_is_named_with_the_file_and_leaves_no_temporary_file(tmp_pat
                        rf'free in {tmp_path}\); the files written before it are whole'):
         AtomicLocalBackend().put(b'x' * 2**20, str(target))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('global_name, code', [
+    ('posix.system', True), ('eval', True), ('__import__', True), ('builtins.exec', True),
+    ('timeit.timeit', True), ('numpy.testing._private.utils.runstring', True),
+    ('getattr', False), ('builtins.getattr', False),  # plain MMEngine's: its own hint
+    ('types.SimpleNamespace', False), ('numpy.dtypes.ObjectDType', False),
+    ('my_project.MyRecord', False), (None, False)])
+def test_a_global_that_is_code_is_told_from_a_type_of_data(global_name, code):
+    """torch names builtins bare ('eval'), which was read as a module; a
+    plain-data type (SimpleNamespace) was told it is code (a review)."""
+    from dld.engine.checkpoint import _runs_code
+    assert _runs_code(global_name) == code

@@ -308,3 +308,9 @@ def test_an_output_named_as_an_input_is_refused(tmp_path, capsys, flag):
     with pytest.raises(SystemExit):
         _tool().main([path, flag, votes])
     assert f'{flag} {votes} is an input ({votes})' in capsys.readouterr().err
+    # with --tracks for the first file, the second's own votes are read still
+    other = _write(tmp_path / 'b.jsonl', READINGS)
+    other_votes = str(tmp_path / 'b.tracks.jsonl')
+    with pytest.raises(SystemExit):
+        _tool().main([path, other, '--tracks', votes, flag, other_votes])
+    assert f'{flag} {other_votes} is an input' in capsys.readouterr().err

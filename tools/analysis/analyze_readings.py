@@ -77,8 +77,9 @@ def parse_args(argv=None):
     # an output named as an input replaced the readings it was made from
     # (the track votes read beside a READINGS file, ``x.tracks.jsonl``, too)
     from dld.apis.plate_recognizer import tracks_path
-    inputs = list(args.readings) + ([args.tracks] if args.tracks else
-                                    [tracks_path(r) for r in args.readings])
+    inputs = list(args.readings) + [  # as main() reads them: --tracks for the first
+        args.tracks if i == 0 and args.tracks else tracks_path(r)
+        for i, r in enumerate(args.readings)]
     for flag, out in (('--json', args.json), ('--vis-list', args.vis_list)):
         same = [i for i in inputs if out and osp.realpath(i) == osp.realpath(out)]
         if same:

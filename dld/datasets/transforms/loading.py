@@ -116,11 +116,23 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
             return None  # over Pillow's limit, within ours: the decoder reads it
         size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
         return f'image of {size} exceeds the limit of {max_pixels} pixels; {advice}'
-    except Exception:  # noqa: BLE001 - any header Pillow cannot read: let cv2 decide
-        return None
+    except Exception:  # noqa: BLE001 - a header Pillow refuses: a PNG's said anyway
+        # (Pillow refuses a bad checksum on a text chunk that OpenCV decodes past)
+        size = png_header_size(buf)
+        if size is None:
+            return None
+        w, h = size
     if w * h > max_pixels:
         return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {advice}'
     return None
+
+
+def png_header_size(buf: bytes) -> Optional[tuple]:
+    """``(width, height)`` of a PNG from its IHDR chunk; None for another file."""
+    head = bytes(buf[:24])
+    if len(head) < 24 or head[:8] != b'\x89PNG\r\n\x1a\n':
+        return None
+    return int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')
 
 
 def opencv_refusal(err: Exception) -> str:
