@@ -344,7 +344,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             if first is not None:
                 again.append((rec.where, first.where))
             seen[rec.track_id] = rec.where
-            listed.update((p, rec) for p in self._frame_paths(rec))
+            listed.update((p, rec) for p in self._frame_keys(rec))
             if rec.text != written:
                 folded += 1
                 if len(first_folded) < 3:
@@ -381,12 +381,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             last = getattr(rec, 'where', last)
             yield rec
 
-    @staticmethod
-    def _frame_paths(rec: TrackRecord) -> List[str]:
+    def _frame_keys(self, rec: TrackRecord) -> List[str]:
         """The frames that make a track its own: its LR frames (several
-        tracks may degrade one HR image), an HR-only track's HR ones."""
-        own = [p for p in rec.lr_paths if p is not None]
-        return own or list(rec.hr_paths or [])
+        tracks may degrade one HR image), an HR-only track's HR ones; in
+        test mode as the files they resolve to, so a frame listed again
+        through a linked folder (``t2 -> t``) is one frame, scored once."""
+        own = [p for p in rec.lr_paths if p is not None] or list(rec.hr_paths or [])
+        return [osp.realpath(p) for p in own] if self.test_mode else own
 
     def _listed_already(self, rec: TrackRecord,
                         listed: Dict[str, TrackRecord]) -> Optional[TrackRecord]:
@@ -396,7 +397,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         without a word); in training a repeated line reads its track more
         often, which :meth:`_say_listed_again` says. A frame a test track
         lists twice, scored twice, is refused too."""
-        own = self._frame_paths(rec)
+        own = self._frame_keys(rec)
         if self.test_mode and self.frames == 'all':
             twice = next((p for i, p in enumerate(own) if p in own[:i]), None)
             if twice is not None:

@@ -322,3 +322,16 @@ def test_indices_that_select_nothing_name_the_set(paired_root):
     # MMEngine's serialisation failed with "need at least one array to concatenate"
     with pytest.raises(ValueError, match=r'train\.txt\): indices=0 selects no item'):
         make(paired_root, 'train.txt', frames='all', indices=0)
+
+
+def test_a_test_frame_listed_again_through_a_linked_folder_is_one_frame(paired_root,
+                                                                       write_labels):
+    """t2 -> t0 passed the repeated-frame check, which compared paths as
+    written: the frame was scored twice (a security recheck)."""
+    import os
+    os.symlink(paired_root / 't0', paired_root / 't2')
+    ann = write_labels(paired_root, GOOD, GOOD.replace('t0/', 't2/'))
+    with pytest.raises(PlateAnnotationError, match=r"labels.txt:2: frame .*t0.*lr-0.png is "
+                       r'listed already, by .*labels.txt:1'):
+        make(paired_root, ann, test_mode=True)
+    assert len(make(paired_root, ann, frames='first')) == 2  # training: read as listed
