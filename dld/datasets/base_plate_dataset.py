@@ -20,7 +20,7 @@ from dld.registry import TASK_UTILS
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
 from .skipped_image_counter import SkippedImageCounter
-from .transforms.loading import LoadPlateImages
+from .transforms.loading import LoadPlateImages, not_a_regular_file
 
 FramePolicy = Union[str, int]
 
@@ -487,9 +487,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                      if isinstance(t, LoadPlateImages)), None)
 
     def _check_files_exist(self, shown: int = 10) -> None:
-        """Raise :class:`ImageLoadError` if an image the pipeline reads is missing."""
+        """Raise :class:`ImageLoadError` if an image the pipeline reads is missing
+        (or is a folder, a FIFO, a device: named so, as they are not missing)."""
         loader = self._image_loader()
-        missing: List[str] = []
+        missing: List[Tuple[str, str]] = []  # (path, path with its line)
         num_paths = 0
         for idx in range(len(self)):
             info = super().get_data_info(idx)
@@ -503,20 +504,21 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     exists = (loader.file_exists(path) if loader is not None
                               else osp.isfile(path))
                     if not exists:
-                        folder = ', a folder' if osp.isdir(path) else ''
-                        missing.append(f"{path} ({info.get('annotation') or info['track_id']}"
-                                       f'{folder})')
+                        what = not_a_regular_file(path)  # a folder, a FIFO: not missing
+                        what = f', {what.split(",")[0]}' if what else ''
+                        where = info.get('annotation') or info['track_id']
+                        missing.append((path, f'{path} ({where}{what})'))
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
-        more += backslash_hint(missing)
+        more += backslash_hint([said for _, said in missing])
         raise ImageLoadError(
-            missing[0].rsplit(' (', 1)[0],
+            missing[0][0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
-            'pipeline reads do not exist, the first',
+            'pipeline reads do not exist or are no files, the first',
             'Fix the paths or remove their lines (check_files=False skips this check, '
-            'and max_retry > 0 then substitutes other items). Missing:\n  '
-            + '\n  '.join(missing[:shown]) + more)
+            'and max_retry > 0 then substitutes other items). Missing or not files:\n  '
+            + '\n  '.join(said for _, said in missing[:shown]) + more)
 
     @property
     def num_skipped_images(self) -> int:

@@ -39,12 +39,7 @@ def read_config(path: str) -> Config:
     except SyntaxError as err:
         raise _syntax_error_of(path, err) from None
     except yaml.YAMLError as err:  # a YAML config (or base): its tags are read as data only
-        where = getattr(err, 'problem_mark', None)
-        line = f' (line {where.line + 1})' if where is not None else ''
-        problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
-        raise ConfigFileError(f'{path}: a YAML config (or a YAML _base_ of it) is read as plain '
-                              f'data{line}: {problem}; give a Python config for anything '
-                              'more') from None
+        raise _yaml_refusal_of(path, err) from None
     except FileNotFoundError as err:  # a _base_ that is not there: name who lists it
         missing = _find_missing_base(os.path.abspath(path), set())
         if missing is None:
@@ -94,6 +89,56 @@ def _syntax_error_of(path: str, err: SyntaxError) -> ConfigFileError:
     where = f'{found.filename}:{found.lineno}' if found is not err else path
     return ConfigFileError(f'{where}: syntax error: {found.msg}'
                            + (f': {found.text.strip()}' if found.text else ''))
+
+
+def _yaml_refusal_of(path: str, err: Exception) -> ConfigFileError:
+    """One line for a YAML config, or YAML ``_base_``, that is not plain data,
+    naming the file and line that hold the tag (MMEngine reads YAML from a
+    copy, so PyYAML's error names no file)."""
+    found = _find_yaml_refusal(os.path.abspath(path), set())
+    yaml_file, err = found if found is not None else (None, err)
+    where = getattr(err, 'problem_mark', None)
+    problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
+    if yaml_file is None:
+        line = f' (line {where.line + 1})' if where is not None else ''
+        named = f'{path}{line}: a YAML config (or a YAML _base_ of it)'
+    else:
+        named = f'{yaml_file}:{where.line + 1}: a YAML config' if where is not None else \
+            f'{yaml_file}: a YAML config'
+        if os.path.abspath(yaml_file) != os.path.abspath(path):
+            named += f' (a _base_ of {path})'
+    return ConfigFileError(f'{named} is read as plain data: {problem}; give a Python config '
+                           'for anything more')
+
+
+def _find_yaml_refusal(path: str, seen: set) -> Optional[tuple]:
+    """``(file, YAMLError)`` of the first YAML file, ``path`` or, depth first,
+    one of its ``_base_`` files, that the safe loader refuses."""
+    if path in seen or not os.path.isfile(path):
+        return None
+    seen.add(path)
+    if path.endswith(('.yml', '.yaml')):
+        from .safe_yaml import SafeLoader
+        try:
+            with open(path, encoding='utf-8') as f:
+                data = yaml.load(f, Loader=SafeLoader)
+        except yaml.YAMLError as err:
+            return path, err
+        bases = data.get('_base_', []) if isinstance(data, dict) else []
+        bases = [os.path.join(os.path.dirname(path), str(b))
+                 for b in ([bases] if isinstance(bases, str) else bases)]
+    elif path.endswith('.py'):
+        try:
+            bases = [base for _, _, base in base_files(path)]
+        except SyntaxError:
+            return None
+    else:
+        return None
+    for base in bases:
+        found = _find_yaml_refusal(os.path.abspath(base), seen)
+        if found is not None:
+            return found
+    return None
 
 
 def base_files(path: str):

@@ -37,7 +37,19 @@ def test_a_folder_where_an_image_is_listed_is_missing_too(paired_root):
     with pytest.raises(ImageLoadError, match=r'1 of the 6 image\(s\)') as info:
         dataset(paired_root, test_mode=True, frames='all')
     assert info.value.path == str(image)
+    assert 'train.txt:2, is a folder)' in str(info.value), str(info.value)
     shutil.rmtree(image)
+
+
+def test_a_fifo_where_an_image_is_listed_is_named_as_one_not_as_missing(paired_root):
+    import os
+    image = paired_root / 't1' / 'lr-2.png'
+    image.unlink()
+    os.mkfifo(image)  # reading it would hang: refused, and said for what it is
+    with pytest.raises(ImageLoadError, match=r'1 of the 6 image\(s\)') as info:
+        dataset(paired_root, test_mode=True, frames='all')
+    assert info.value.path == str(image)
+    assert 'train.txt:2, is a FIFO (named pipe))' in str(info.value), str(info.value)
 
 
 def test_every_frame_of_a_random_frame_track_is_checked(paired_root):
