@@ -8,6 +8,7 @@ builds the same model (the teacher's architecture is still built from the
 config, for FLOP figures, but its weights are never needed).
 """
 import argparse
+import os
 import sys
 
 from dld.apis.student_extraction import check_extraction_paths, extract_student
@@ -32,6 +33,7 @@ def main(argv=None) -> int:
     cannot be read or is no DLD training checkpoint (nothing written)."""
     import pickle
     args = parse_args(argv)
+    replacing = ' (an earlier extraction replaced)' if os.path.exists(args.out) else ''
     try:
         summary = extract_student(args.checkpoint, args.out)
     except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
@@ -39,8 +41,9 @@ def main(argv=None) -> int:
         return 2
     other = (f' and {summary["other"]} of training ({", ".join(summary["other_names"])})'
              if summary['other'] else '')
-    print(f'Wrote {args.out}: {summary["student"]} student, {summary["selector"]} selector'
-          f'{other} tensors kept, {summary["dropped"]} teacher tensors dropped.')
+    print(f'Wrote {args.out}{replacing}: {summary["student"]} student, '
+          f'{summary["selector"]} selector{other} tensors kept, {summary["dropped"]} teacher '
+          'tensors dropped.')
     return 0
 
 

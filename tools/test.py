@@ -262,8 +262,9 @@ def main(argv=None) -> dict:
     if args.out and get_rank() == 0:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
+        replaced = ' (the file there replaced)' if osp.exists(args.out) else ''
         write_json_atomic(args.out, metrics, indent=2, sort_keys=True, ensure_ascii=False)
-        print_log(f'Metrics written to {args.out}', logger='current')
+        print_log(f'Metrics written to {args.out}{replaced}', logger='current')
     finish_run()
     return metrics
 

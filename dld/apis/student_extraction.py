@@ -11,7 +11,7 @@ import os.path as osp
 import torch
 from mmengine.fileio import get_file_backend
 
-from dld.engine.checkpoint import ATOMIC_BACKEND, load_checkpoint_file
+from dld.engine.checkpoint import ATOMIC_BACKEND, CHECKPOINT_ERRORS, load_checkpoint_file
 
 TEACHER_PREFIX = 'teacher.'
 
@@ -19,12 +19,29 @@ TEACHER_PREFIX = 'teacher.'
 def check_extraction_paths(src: str, dst: str) -> None:
     """Refuse ``dst`` where writing it would lose data or fail after the
     read: the training checkpoint itself (its teacher's weights and training
-    state lost), or a folder."""
+    state lost), a folder, or any existing file but an earlier extraction
+    (another run's ``epoch_10.pth`` given as OUT was replaced silently)."""
     if osp.exists(src) and osp.exists(dst) and osp.samefile(src, dst):
         raise ValueError(f'{dst} is the training checkpoint itself; give another file')
     if osp.isdir(dst):
         raise ValueError(f'{dst} is a folder; give the file to write, e.g. '
                          f'{osp.join(dst, "student.pth")}')
+    if osp.lexists(dst) and not is_extraction(dst):
+        raise ValueError(f'{dst} exists and is no student extracted by DLD (a training '
+                         'checkpoint, say): writing it would lose it; give another file, '
+                         'or remove it first')
+
+
+def is_extraction(path: str) -> bool:
+    """Whether ``path`` is a checkpoint :func:`extract_student` wrote, which
+    a new extraction may replace."""
+    import pickle
+    try:
+        ckpt = load_checkpoint_file(path, map_location='cpu')
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError, *CHECKPOINT_ERRORS):
+        return False
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    return isinstance(meta, dict) and 'dld_extracted_from' in meta
 
 
 def extract_student(src: str, dst: str) -> dict:

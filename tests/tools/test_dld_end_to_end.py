@@ -54,9 +54,18 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
 
     # tools/test.py reports what the readings cost beside their accuracy,
     # as the recognizer reads the same test images.
-    metrics = load_script('tools/test.py').main(
-        [config, str(student), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
-         f'experiment_name={run_name()}'])
+    earlier = tmp_path / 'metrics.json'
+    earlier.write_text('{"plate/accuracy": 0.5}\n')  # an earlier run's: replaced, and said
+    from unittest import mock
+    test_tool = load_script('tools/test.py')
+    with mock.patch.object(test_tool, 'print_log', wraps=test_tool.print_log) as said:
+        metrics = test_tool.main(
+            [config, str(student), '--work-dir', str(tmp_path / 'test'), '--out', str(earlier),
+             '--cfg-options', f'experiment_name={run_name()}'])
+    import json
+    assert json.loads(earlier.read_text())['cost/num_images'] == metrics['cost/num_images']
+    assert mock.call(f'Metrics written to {earlier} (the file there replaced)',
+                     logger='current') in said.call_args_list
     reads = recognizer(str(tmp_path / 'data' / 'test.txt'))['predictions']
     assert metrics['cost/num_images'] == metrics['plate/num_samples'] == len(reads)
     assert metrics['cost/gflops'] == pytest.approx(

@@ -89,3 +89,32 @@ def test_from_python_the_training_checkpoint_itself_is_refused_too(tmp_path):
     assert src.read_bytes() == before
     summary = extract_student(str(src), str(tmp_path / 'student.pth'))
     assert (summary['student'], summary['dropped']) == (1, 1)
+
+
+def test_an_existing_file_is_replaced_only_when_an_earlier_extraction(tmp_path, capsys):
+    """OUT naming another run's training checkpoint replaced it silently: its
+    teacher and training state were lost. An earlier extraction is replaced,
+    and said so."""
+    state = {'teacher.w': torch.ones(1), 'student.w': torch.ones(1)}
+    src, dst = tmp_path / 'dld.pth', tmp_path / 'student.pth'
+    torch.save(dict(state_dict=state, meta=dict(cfg='x')), src)
+    other = tmp_path / 'epoch_10.pth'
+    torch.save(dict(state_dict={'teacher.w': torch.zeros(1)}, optimizer={}), other)
+    before = other.read_bytes()
+    script = load_script('tools/extract_student.py')
+    with pytest.raises(SystemExit):
+        script.main([str(src), str(other)])
+    assert f'{other} exists and is no student extracted by DLD' in capsys.readouterr().err
+    assert other.read_bytes() == before
+    (tmp_path / 'notes.txt').write_text('mine')  # not a checkpoint at all: kept too
+    with pytest.raises(ValueError, match='exists and is no student extracted'):
+        from dld.apis.student_extraction import extract_student
+        extract_student(str(src), str(tmp_path / 'notes.txt'))
+    assert (tmp_path / 'notes.txt').read_text() == 'mine'
+    assert script.main([str(src), str(dst)]) == 0
+    assert 'replaced' not in capsys.readouterr().out
+    state['student.w'] = torch.full((1,), 2.0)
+    torch.save(dict(state_dict=state, meta=dict(cfg='x')), src)
+    assert script.main([str(src), str(dst)]) == 0
+    assert f'Wrote {dst} (an earlier extraction replaced): 1 student' in capsys.readouterr().out
+    assert torch.load(dst, weights_only=True)['state_dict']['student.w'].item() == 2.0
