@@ -409,6 +409,14 @@ def test_topk_sequence_kl_is_a_true_kl_over_beams_and_rest():
     assert expected > 0
 
 
+def test_topk_sequence_kl_is_never_below_zero():
+    """Beam probabilities summing past 1 (a CTC prefix search's estimates,
+    each clamped rest) gave -0.0198 here, logged as ``selector_score: -0.0000``."""
+    from dld.models.losses.functional import topk_sequence_kl
+    kl = topk_sequence_kl(torch.zeros(1, 2), torch.full((1, 2), -0.01))
+    assert kl.item() == 0.0
+
+
 def test_topk_sequence_kl_keeps_the_rest_precise_when_beams_hold_nearly_all_mass():
     from dld.models.losses.functional import topk_sequence_kl
     scores64 = torch.tensor([[-1e-5, -14.0], [-3e-6, float('-inf')]], dtype=torch.float64)

@@ -15,6 +15,11 @@ def topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor,
     lower bound on the full sequence KL. ``beam_nll`` is the student's
     ``-log p(beam)``, ``beam_scores`` the teacher's ``log p(beam)``
     (``-inf`` where a beam does not exist). Shapes: (n, k) -> (n,).
+
+    At least 0: the clamps of the rest (``eps``), and a CTC teacher's beam
+    scores (a prefix search's estimates, which the student's exact
+    ``-log p`` need not agree with), could give a value a rounding step
+    below 0, logged as ``selector_score: -0.0000``.
     """
     valid = torch.isfinite(beam_scores)
     log_t = beam_scores.masked_fill(~valid, float('-inf'))
@@ -22,7 +27,7 @@ def topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor,
     p_t = log_t.exp()
     beams = torch.where(valid, p_t * (log_t - log_s), torch.zeros_like(p_t)).sum(dim=1)
     log_rest_t, log_rest_s = _log_rest(log_t, eps), _log_rest(log_s, eps)
-    return beams + log_rest_t.exp() * (log_rest_t - log_rest_s)
+    return (beams + log_rest_t.exp() * (log_rest_t - log_rest_s)).clamp(min=0)
 
 
 def _log_rest(log_p: torch.Tensor, eps: float) -> torch.Tensor:
