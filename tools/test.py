@@ -217,6 +217,10 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
     mark_weights_loaded(runner)  # load_from is None, and the weights are there
     warn_if_other_chars(runner.cfg, meta, checkpoint, model)
     print_log(f'Loaded checkpoint {checkpoint}', logger='current')
+    if 'count_flops' in getattr(model, 'TEST_KEYS', ()):
+        # a plain recognizer (a DLD distiller counts its own): its cost/
+        # figures, beside a DLD student's (ReadingCostMetric)
+        model.test_cfg['count_flops'] = True
 
 
 def main(argv=None) -> dict:

@@ -19,7 +19,8 @@ class ReadingCostMetric(BaseMetric):
     show a selector drifting to the largest scale. The distiller's
     ``predict`` sets ``pred_gflops`` (every read of the image plus the
     selector) and ``pred_scale`` (the scale of the kept reading); a plain
-    recognizer sets neither, and then nothing is reported.
+    recognizer sets them with ``test_cfg.count_flops`` (``tools/test.py``
+    turns it on), and otherwise nothing is reported.
 
     Reported keys (after the prefix, ``cost/`` by default): ``gflops`` (the
     mean), ``num_images``, and ``share@<scale>`` for every scale the model

@@ -53,7 +53,12 @@ class TextRecognizer(BaseModel):
             dropped when a checkpoint is loaded into a recognizer without one.
         test_cfg (dict | None): ``decode`` (``'greedy'`` | ``'beam'``),
             ``beam_width``, ``topk`` (ints >= 1). ``topk > 1`` needs
-            ``decode='beam'`` and fills ``pred_topk``.
+            ``decode='beam'`` and fills ``pred_topk``. ``count_flops``
+            (default False; ``tools/test.py`` turns it on): :meth:`predict`
+            sets ``pred_gflops`` (fvcore, at the input's size, decoded as it
+            decodes; measured once a shape) and ``pred_scale`` 1.0, so
+            :class:`~dld.evaluation.ReadingCostMetric` reports what a plain
+            recognizer's readings cost beside a DLD student's.
         init_cfg (dict | list | None): MMEngine weight init.
 
     ``pred_score`` is ``exp`` of the predicted string's sequence
@@ -61,7 +66,7 @@ class TextRecognizer(BaseModel):
     step probabilities up to and including EOS), for greedy and beam alike.
     """
 
-    TEST_KEYS = ('decode', 'beam_width', 'topk')
+    TEST_KEYS = ('decode', 'beam_width', 'topk', 'count_flops')
 
     def __init__(self, backbone: dict, encoder: dict, decoder: dict,
                  data_preprocessor: Optional[dict] = None, test_cfg: Optional[dict] = None,
@@ -179,6 +184,7 @@ class TextRecognizer(BaseModel):
         cfg.setdefault('decode', 'greedy')
         cfg.setdefault('beam_width', self.decoder.beam_width)
         cfg.setdefault('topk', 1)
+        cfg['count_flops'] = bool(cfg.get('count_flops', False))
         if cfg['decode'] not in ('greedy', 'beam'):
             raise ValueError(f"TextRecognizer.test_cfg.decode must be 'greedy' or 'beam', "
                              f"got {cfg['decode']!r}.")
@@ -334,9 +340,28 @@ class TextRecognizer(BaseModel):
         if data_samples is None:
             data_samples = [PlateDataSample() for _ in range(inputs.size(0))]
         encoder_out = self.encoder(self.extract_feat(inputs))
-        return self.predict_memory(
+        data_samples = self.predict_memory(
             encoder_out, data_samples,
             self.memory_mask(encoder_out, self.valid_ratios(data_samples)))
+        if self.test_cfg.get('count_flops'):
+            self._set_reading_cost(tuple(inputs.shape[1:]), data_samples)
+        return data_samples
+
+    def _set_reading_cost(self, shape: Tuple[int, ...],
+                          data_samples: List[PlateDataSample]) -> None:
+        """``pred_gflops`` of a reading of a ``(C, H, W)`` input, as this
+        recognizer decodes now, and ``pred_scale`` 1.0 (its own input)."""
+        from dld.models.distillers.scale_costs import ScaleCosts, beam_width_of
+        key = (shape, beam_width_of(self))
+        cache = self.__dict__.setdefault('_reading_gflops', {})  # a batch: no new trace
+        if key not in cache:
+            costs = ScaleCosts([], shape[1:], [], 0, 0, student=self, in_channels=shape[0])
+            cache[key] = costs.student_flops_at(1.0) / 1e9
+        gflops = cache[key]
+        for ds in data_samples:
+            ds.set_field(gflops, 'pred_gflops', field_type='data')
+            ds.set_field(1.0, 'pred_scale', field_type='data')
+            ds.set_field([1.0], 'scale_choices', field_type='data')
 
     @torch.no_grad()
     def predict_memory(self, encoder_out: torch.Tensor, data_samples: List[PlateDataSample],
