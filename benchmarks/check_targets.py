@@ -289,6 +289,10 @@ def step_cost(step: dict) -> List[list]:
     on = (f"{step.get('processor') or device}" if device.startswith('cuda') or old_gpu
           else _threads(step['threads']))
     setup = f"batch {step['batch_size']}, {on}"
+    config = step.get('config')
+    if config and osp.normpath(config).replace(osp.sep, '/').split('/')[-2:] != [
+            'configs', 'dld_plate.py']:  # the target is judged on configs/dld_plate.py
+        setup += f', {config}'
     # Two readings of "a student-only step": the student trained alone on
     # the same input at the same size, and the no-KD recipe's step (one
     # random, mostly smaller, scale). Both are judged and shown.

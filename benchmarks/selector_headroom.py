@@ -81,7 +81,7 @@ def split_loader(cfg, split: str, fresh_root: str = None) -> dict:
         return copy.deepcopy(cfg.test_dataloader)
     if split == 'val':
         if not cfg.get('val_dataloader'):
-            raise ValueError('the config has no val_dataloader: pick another --fit')
+            raise ValueError('the config has no val_dataloader: pick another split')
         return copy.deepcopy(cfg.val_dataloader)
     loader = copy.deepcopy(cfg.test_dataloader)
     if split == 'fresh':
@@ -156,6 +156,11 @@ def main(argv=None) -> int:
         print(f'--fit and --eval are both {fit}: the probes would be judged on the images '
               'they learned from.', file=sys.stderr)
         return 2
+    for option, split in (('--fit', fit), ('--eval', args.eval)):
+        if split == 'val' and not cfg.get('val_dataloader'):  # named as the option asked
+            print(f'selector_headroom.py: {option} val: {args.config} has no val_dataloader; '
+                  f'pick another {option}', file=sys.stderr)
+            return 2
     fresh_root = osp.abspath(args.fresh_dir) + os.sep
     if fit == 'fresh':
         render_fresh_plates(cfg, fresh_root, args.fresh_tracks)

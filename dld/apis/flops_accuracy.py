@@ -275,11 +275,13 @@ class FlopsAccuracyEvaluator:
                  max_batches: Optional[int] = None, with_teacher: bool = True,
                  amp: bool = False, baseline_name: Optional[str] = None) -> None:
         self.cfg = load_config(config)
-        # A fresh clone has no test set yet: generate the synthetic one first (logged).
-        ensure_config_data(self.cfg, loaders=('test_dataloader', ))
         self.device = resolve_device(device)
         self.amp_dtype = resolve_amp(self.device.type, amp)
         self.notes: List[str] = []
+        if amp and self.amp_dtype is None:  # the warning alone scrolled by; report.md said nothing
+            self.notes.append(f'--amp asked, but float32 used: mixed precision is no faster on '
+                              f'this {self.device.type} (no CUDA device, and no native '
+                              'bfloat16: AVX512-BF16 or AMX)')
         self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
         from .scaled_prediction import is_distiller
         if not is_distiller(self.model):
@@ -298,6 +300,10 @@ class FlopsAccuracyEvaluator:
         self.baseline_name = baseline_name
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
+        # A fresh clone has no test set yet: generate the synthetic one (logged),
+        # once every model is loaded (a missing checkpoint was refused after
+        # minutes of generating)
+        ensure_config_data(self.cfg, loaders=('test_dataloader', ))
         # tools/flops_accuracy.py hands a Config (with --cfg-options applied):
         # its file is still the one to name.
         config_path = config if isinstance(config, str) else getattr(config, 'filename', None)

@@ -27,6 +27,9 @@ from .plate_matching import plate_read_right
 RECORD_KEYS = ('input', 'path', 'text', 'confidence', 'scale', 'gflops', 'gflops_teacher',
                'error')
 TRACK_KEYS = ('track_id', 'text')
+# Values an analysis computes with: a number or null (a hand-edited "abc"
+# was a TypeError in a mean, not a line naming the record)
+NUMBER_KEYS = ('confidence', 'scale', 'gflops', 'gflops_teacher')
 # The reject rule's fixed thresholds (keep a reading when confidence >= t).
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 ECE_BINS = 10
@@ -75,6 +78,12 @@ def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
         if missing:
             raise ReadingsError(f'{path}:{number}: missing key(s) {", ".join(missing)}; '
                                 f'expected {what}')
+        for key in (k for k in NUMBER_KEYS if k in keys):
+            value = rec[key]
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise ReadingsError(f'{path}:{number}: {key} is {value!r}, not a number (or '
+                                    f'null); expected {what}')
         out.append(rec)
     return out
 

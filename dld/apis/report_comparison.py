@@ -35,14 +35,28 @@ def read_report(path: str) -> dict:
                                                 for r in methods):
         raise ReportComparisonError(f'{file}: no methods: not a report.json of '
                                     'tools/flops_accuracy.py')
+    for row in methods:  # a hand-edited figure: one line, not a TypeError in a mean
+        for figure in FIGURES:
+            value = row.get(figure)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise ReportComparisonError(f"{file}: method {row['method']!r}: {figure} is "
+                                            f'{value!r}, not a number (or null)')
     return report
 
 
 def run_names(paths: Sequence[str]) -> List[str]:
     """A short name per report: the shortest trailing folder parts (a report
-    folder is named for its run: ``seed1/report_lr``) that tell them apart."""
-    parts = [osp.normpath(osp.dirname(p) if p.endswith('.json') else p).split(osp.sep)
-             for p in paths]
+    folder is named for its run: ``seed1/report_lr``) that tell them apart;
+    a JSON file not named ``report.json`` is named by its stem
+    (``jj/seed0.json``: ``seed0``; they were numbered)."""
+    def parts_of(path: str) -> List[str]:
+        path = osp.abspath(path)  # '.' named a report in the working folder '.'
+        folder, stem = (osp.dirname(path), osp.splitext(osp.basename(path))[0]) \
+            if path.endswith('.json') else (path, 'report')
+        return [p for p in folder.split(osp.sep) if p] + ([] if stem == 'report' else [stem])
+
+    parts = [parts_of(p) for p in paths]
     for depth in range(1, max(len(p) for p in parts) + 1):
         names = ['/'.join(p[-depth:]) for p in parts]
         if len(set(names)) == len(names):
@@ -108,6 +122,14 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
                               f"{i.get('test_data_root')}/{i.get('test_ann_file')}"
                               for i in inputs])
     differ('their number of test images', [rep.get('num_images') for rep in reports])
+    # what the rows are of: a row of the same name reads other scales, or
+    # decodes otherwise, and its mean over the reports is of unlike figures
+    differ('the scales they read (--scales)', [rep.get('scales') for rep in reports])
+    differ("the selector's candidate scales", [rep.get('candidate_scales') for rep in reports])
+    differ('their decoding', [rep.get('decoding') for rep in reports])
+    differ('their input size', [rep.get('base_size') for rep in reports])
+    differ('their precision', [rep.get('precision') for rep in reports])
+    differ('their --cfg-options', [i.get('cfg_options') or {} for i in inputs])
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
     if quick:
         notes.append(f"{', '.join(quick)}: a quick look over the first test batches "

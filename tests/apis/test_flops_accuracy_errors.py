@@ -167,3 +167,31 @@ def test_test_set_workers_killed_by_a_group_sigterm_are_a_stop_not_a_missing_hr_
         CachedTestSet._take(_LoaderWhoseWorkerDied(-signal.SIGTERM), None)
     with pytest.raises(RuntimeError, match='exited unexpectedly'):  # killed for memory, say
         CachedTestSet._take(_LoaderWhoseWorkerDied(-signal.SIGKILL), None)
+
+
+def test_a_missing_checkpoint_is_refused_before_the_synthetic_test_set_is_made(tmp_path):
+    """A fresh clone has no synthetic set: the report generated it (minutes
+    on the full config) and only then said the checkpoint was not there."""
+    from dld.apis.model_loading import load_config
+    root = tmp_path / 'synth'
+    cfg = load_config('configs/quickstart/dld.py', {
+        'synth_plates.data_root': str(root), 'synth_plates.tracks': 4,
+        'test_dataloader.dataset.data_root': str(root)})
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        FlopsAccuracyEvaluator(cfg, str(tmp_path / 'nope.pth'))
+    assert not root.exists()
+
+
+def test_amp_where_float32_is_used_says_so_in_the_report(untrained, monkeypatch):
+    """--amp on a CPU without native bfloat16 reads in float32: a warning
+    scrolled by, and report.md said nothing."""
+    from dld.apis.report_writing import markdown_report
+    from dld.utils import precision
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: False)
+    evaluator = FlopsAccuracyEvaluator(_config(untrained), untrained['student'],
+                                       teacher_checkpoint=untrained['teacher'], device='cpu',
+                                       amp=True)
+    report = evaluator.evaluate()
+    assert report['precision'] == 'float32'
+    assert ('--amp asked, but float32 used: mixed precision is no faster on this cpu'
+            in markdown_report(report))

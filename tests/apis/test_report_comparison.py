@@ -72,6 +72,43 @@ def test_run_names_are_the_shortest_trailing_folders_that_tell_them_apart():
     assert run_names(['w/seed1/report_lr/report.json', 'w/seed2/report_lr']) == \
         ['seed1/report_lr', 'seed2/report_lr']
     assert run_names(['a/gamma0.1', 'a/gamma0.3/report.json']) == ['gamma0.1', 'gamma0.3']
+    # files of one folder by their stems (they were numbered 1, 2)
+    assert run_names(['jj/seed0.json', 'jj/seed1.json']) == ['seed0', 'seed1']
+
+
+def test_a_report_in_the_working_folder_is_named_by_its_folder(tmp_path, monkeypatch):
+    (tmp_path / 'gamma0.1').mkdir()
+    monkeypatch.chdir(tmp_path / 'gamma0.1')
+    assert run_names(['.', '../gamma0.3']) == ['gamma0.1', 'gamma0.3']  # '.' was '.'
+
+
+def test_reports_of_other_scales_decoding_or_options_are_said_to_differ():
+    """An oracle row restricted to other scales, or a beam decoding, was
+    averaged with the others without a word."""
+    base = dict(scales=[1.0, 0.6, 0.4], candidate_scales=[1.0, 0.6, 0.4],
+                decoding=dict(student='greedy', teacher='greedy'), base_size=[48, 144],
+                precision='float32')
+    same = [dict(_report(0.6, 0.1), **base), dict(_report(0.7, 0.1), **base)]
+    assert compare_reports(same, ['a', 'b'])['notes'] == []
+    other = dict(_report(0.7, 0.1, cfg_options={'model.test_cfg.decode': 'beam'}), **base)
+    other['scales'] = [1.0, 0.5, 0.4]
+    other['decoding'] = dict(student='beam search of width 4', teacher='greedy')
+    notes = compare_reports([same[0], other], ['a', 'b'])['notes']
+    assert notes == [
+        'the reports differ in the scales they read (--scales): a [1.0, 0.6, 0.4], '
+        'b [1.0, 0.5, 0.4]',
+        "the reports differ in their decoding: a {'student': 'greedy', 'teacher': 'greedy'}, "
+        "b {'student': 'beam search of width 4', 'teacher': 'greedy'}",
+        "the reports differ in their --cfg-options: a {}, b {'model.test_cfg.decode': 'beam'}"]
+
+
+def test_a_figure_that_is_not_a_number_is_named(tmp_path):
+    report = _report(0.6, 0.1)
+    report['methods'][1]['accuracy'] = 'high'
+    (tmp_path / 'r.json').write_text(json.dumps(report))
+    with pytest.raises(ReportComparisonError, match=r"r\.json: method 'dld@1': accuracy is "
+                                                    r"'high', not a number \(or null\)"):
+        read_report(str(tmp_path / 'r.json'))
 
 
 def test_a_file_that_is_no_report_is_named(tmp_path):

@@ -148,6 +148,18 @@ def test_check_targets_says_a_training_step_timed_on_a_gpu_was():
     assert rows[1][2] == '5.50x, batch 32, NVIDIA H100 80GB HBM3'
 
 
+def test_check_targets_names_a_training_step_timed_on_another_config():
+    """A step of the quickstart's config was judged as though of dld_plate.py."""
+    step = dict(ratio_vs_student_1_0=3.0, ratio_vs_nokd_recipe=7.1, batch_size=8, threads=1,
+                device='cpu')
+    rows = _load('check_targets').step_cost(
+        dict(step, config='configs/quickstart/dld_efficiency.py'))
+    assert rows[0][2] == '3.00x, batch 8, 1 thread, configs/quickstart/dld_efficiency.py'
+    for published in ('/repo/configs/dld_plate.py', 'configs/dld_plate.py', None):
+        assert _load('check_targets').step_cost(dict(step, config=published))[0][2] == \
+            '3.00x, batch 8, 1 thread'
+
+
 def test_check_targets_does_not_judge_the_selector_against_an_oracle_of_fewer_scales():
     check = load_script('benchmarks/check_targets.py')
     rep = dict(selector_gflops=0.001, scales=[1.0, 0.5], candidate_scales=[1.0, 0.5, 0.3],
@@ -1136,6 +1148,12 @@ def test_selector_headroom_judges_every_policy_against_the_oracle(tiny_configs, 
     assert len(rows) == len(set(rows)) >= 3
     # the probes must not be judged on what they learned from
     assert _load('selector_headroom').main([dld_cfg, '--fit', 'test']) == 2
+    # a split the config lacks is named by the option that asked for it (--fit was blamed)
+    capsys.readouterr()
+    assert _load('selector_headroom').main([dld_cfg, '--fit', 'test', '--eval', 'val',
+                                            '--cfg-options', 'val_dataloader=None']) == 2
+    assert (f'selector_headroom.py: --eval val: {dld_cfg} has no val_dataloader; pick '
+            'another --eval') in capsys.readouterr().err
 
 
 def _sweep_report(gamma):

@@ -165,6 +165,13 @@ def test_a_line_missing_keys_exits_two_naming_file_line_and_keys(tmp_path, capsy
     assert f'{path}:2: missing key(s) path, confidence' in capsys.readouterr().err
 
 
+def test_a_figure_that_is_not_a_number_exits_two_naming_file_and_line(tmp_path, capsys):
+    """A hand-edited "gflops": "abc" was a TypeError traceback in a mean."""
+    path = _write(tmp_path / 'r.jsonl', [READINGS[0], dict(READINGS[1], gflops='abc')])
+    assert _tool().main([path]) == 2
+    assert f"{path}:2: gflops is 'abc', not a number (or null)" in capsys.readouterr().err
+
+
 def test_the_tracks_beside_the_file_are_read(tmp_path, capsys):
     path = _write(tmp_path / 'r.jsonl', READINGS)
     _write(tmp_path / 'r.tracks.jsonl', [
