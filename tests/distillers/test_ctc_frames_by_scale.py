@@ -8,7 +8,11 @@ from mmengine.registry import init_default_scope
 
 from dld.datasets import PairedPlateDataset
 from dld.engine.hooks import LabelLengthCheckHook
-from dld.models.distillers.ctc_frames import ctc_frames_by_scale, ctc_length
+from dld.models.distillers.ctc_frames import (
+    ctc_frames_by_scale,
+    ctc_length,
+    recognizer_ctc_frames,
+)
 from dld.registry import MODELS
 
 from .conftest import tiny_dld_cfg
@@ -54,3 +58,71 @@ def test_a_ctc_student_reading_fewer_frames_than_a_label_needs_at_a_scale_warns(
     # an attention student: nothing to count
     attention = MODELS.build(tiny_dld_cfg(teacher_ckpt=None))
     assert ctc_frames_by_scale(attention) == {}
+
+
+def _ctc_recognizer(**kw):
+    from dld.utils import read_config
+    cfg = read_config('configs/teacher_plate_hr_ctc.py').model
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def _with_pipeline(root, name, size, *texts):
+    """``_labels``' set read by a pipeline that packs the HR image at ``size``."""
+    loader = _labels(root, name, *texts)
+    loader.dataset = PairedPlateDataset(
+        data_root=str(root), ann_file=name, frames='all', pipeline=[
+            dict(type='LoadPlateImages', with_lr=False, with_hr=True),
+            dict(type='ResizePair', lr_size=size, hr_size=size),
+            dict(type='PackPlateInputs', main_stream='hr')])
+    return loader
+
+
+def test_a_ctc_recognizer_of_its_own_refuses_training_labels_it_cannot_align(tmp_path):
+    """A plain CTC recognizer trained on a label needing more frames than it
+    reads: CTC's loss of it was zero (zero_infinity), the label dropped
+    without a word, where an attention decoder's too long label stops the run."""
+    import pytest
+
+    from dld.engine.hooks.label_check_hook import LabelCheckError
+    init_default_scope('dld')
+    model = _ctc_recognizer()
+    size = (32, 64)
+    fits = _with_pipeline(tmp_path, 'a.txt', size, 'AB')
+    [(scale, (frames, shape))] = recognizer_ctc_frames(model, fits).items()
+    assert scale == 1.0 and shape == size and 2 < frames < 40
+    too_long = 'A' * frames  # a blank between alike: 2 * frames - 1 needed
+    with pytest.raises(LabelCheckError) as info:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=_with_pipeline(tmp_path, 'b.txt', size, 'AB',
+                                                          too_long), val_loop=None))
+    msg = str(info.value)
+    assert msg.startswith(f'1 training label(s) need more than the {frames} frame(s) the CTC '
+                          'recognizer reads at its 32x64 input')
+    assert f"b.txt:2: {too_long!r} (needs {2 * frames - 1} frames)" in msg
+    LabelLengthCheckHook().before_train(SimpleNamespace(model=model, train_dataloader=fits,
+                                                        val_loop=None))
+    # a test label so long only warns (an honest misread)
+    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_test(SimpleNamespace(
+            model=model, test_dataloader=_with_pipeline(tmp_path, 'c.txt', size, too_long)))
+    assert log.call_args.args[0].startswith('1 test label(s) need more than the '
+                                            f'{frames} frame(s)')
+
+
+def test_a_ctc_recognizer_s_smaller_train_scales_warn_as_a_students_scales_do(tmp_path):
+    init_default_scope('dld')
+    model = _ctc_recognizer(train_scales=(1.0, 0.3))
+    loader = _with_pipeline(tmp_path, 'a.txt', (48, 144), 'ABC1234')
+    frames = {s: f for s, (f, _) in recognizer_ctc_frames(model, loader).items()}
+    assert sorted(frames) == [0.3, 1.0] and frames[0.3] < frames[1.0]
+    label = ('AB' * 40)[:frames[0.3] + 1]
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=_with_pipeline(tmp_path, 'b.txt', (48, 144), label),
+            val_loop=None))
+    said = log.call_args.args[0]
+    assert said.startswith(f'At scale 0.3 (a 14x43 input) the recognizer reads {frames[0.3]} '
+                           'frame(s): 1 of 1 training label(s) need more')
+    assert 'which its scale augmentation trains at (model.train_scales)' in said
+    assert 'Give model.train_scales no scale that small' in said

@@ -1,4 +1,5 @@
-"""How many frames a DLD student with a CTC decoder reads at each scale."""
+"""How many frames a CTC recognizer (a DLD student, or one on its own) reads
+at each scale."""
 from typing import Dict, Tuple
 
 import torch
@@ -23,16 +24,49 @@ def ctc_frames_by_scale(model) -> Dict[float, Tuple[int, Tuple[int, int]]]:
     if student is None or not scales or not isinstance(getattr(student, 'decoder', None),
                                                        CTCDecoder):
         return {}
-    channels = next((m.in_channels for m in student.modules()
+    return frames_at_scales(student, model.base_size, scales)
+
+
+def recognizer_ctc_frames(model, dataloader) -> Dict[float, Tuple[int, Tuple[int, int]]]:
+    """``{scale: (frames, (h, w))}`` a plain recognizer with a CTC decoder
+    reads at its own input, the size ``dataloader``'s pipeline resizes the
+    stream it packs to (scale 1.0), and at each of its ``train_scales``;
+    empty for any other model, or a pipeline that resizes nothing."""
+    from dld.datasets import BasePlateDataset, nested_datasets
+    model = model.module if is_model_wrapper(model) else model
+    if hasattr(model, 'student') or not isinstance(getattr(model, 'decoder', None), CTCDecoder):
+        return {}
+    size = next((input_size(dataset.pipeline.transforms) for dataset
+                 in nested_datasets(getattr(dataloader, 'dataset', None))
+                 if isinstance(dataset, BasePlateDataset)), None)
+    if size is None:
+        return {}
+    scales = sorted({1.0, *(getattr(model, 'train_scales', None) or ())}, reverse=True)
+    return frames_at_scales(model, size, scales)
+
+
+def input_size(transforms) -> Tuple[int, int]:
+    """The ``(H, W)`` of the image a pipeline packs as ``inputs`` (the last
+    ``ResizePair``'s size for the stream ``PackPlateInputs`` packs), or None."""
+    stream = next((t.main_stream for t in transforms if hasattr(t, 'main_stream')), 'lr')
+    sizes = [getattr(t, f'{stream}_size') for t in transforms if hasattr(t, f'{stream}_size')]
+    return tuple(int(s) for s in sizes[-1]) if sizes else None
+
+
+def frames_at_scales(recognizer, base_size, scales) -> Dict[float, Tuple[int, Tuple[int, int]]]:
+    """``{scale: (frames, (h, w))}`` the encoder of ``recognizer`` gives at
+    each scale of ``base_size``."""
+    channels = next((m.in_channels for m in recognizer.modules()
                      if isinstance(m, torch.nn.Conv2d)), 3)
-    param = next(student.parameters())
-    out, was_training = {}, student.training
-    student.eval()  # the statistics are left as they are
+    param = next(recognizer.parameters())
+    out, was_training = {}, recognizer.training
+    recognizer.eval()  # the statistics are left as they are
     try:
         with torch.no_grad():
-            for scale, (h, w) in zip(scales, scale_input_shapes(model.base_size, scales)):
+            for scale, (h, w) in zip(scales, scale_input_shapes(base_size, scales)):
                 x = torch.zeros(1, channels, h, w, device=param.device, dtype=param.dtype)
-                out[float(scale)] = (student.encoder(student.extract_feat(x)).shape[1], (h, w))
+                out[float(scale)] = (recognizer.encoder(recognizer.extract_feat(x)).shape[1],
+                                     (h, w))
     finally:
-        student.train(was_training)
+        recognizer.train(was_training)
     return out
