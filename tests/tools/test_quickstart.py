@@ -103,12 +103,13 @@ def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkey
     assert all(('--amp' in cmd) == bool(flags) for cmd in calls)
 
 
-def _teacher_run(teacher_dir, best_score):
-    """A teacher work dir whose best checkpoint records ``best_score``."""
+def _teacher_run(teacher_dir, best_score, key='plate_accuracy'):
+    """A teacher work dir whose best checkpoint records ``best_score`` of ``key``."""
     import torch
     teacher_dir.mkdir(parents=True)
-    torch.save(dict(state_dict={}, message_hub=dict(runtime_info=dict(best_score=best_score))),
-               teacher_dir / 'best.pth')
+    best = str(teacher_dir / f'best_{key}_epoch_3.pth')
+    torch.save(dict(state_dict={}, message_hub=dict(runtime_info=dict(
+        best_score=best_score, best_ckpt=best))), teacher_dir / 'best.pth')
 
 
 class TeacherRuns:
@@ -143,7 +144,7 @@ def test_a_teacher_on_its_plateau_is_trained_again_from_another_seed(load_tool, 
     assert second[second.index('--work-dir') + 1] == str(tmp_path / 'teacher_2')
     assert f'model.teacher_ckpt={tmp_path / "teacher_2"}' in dld  # the good teacher teaches
     out = capsys.readouterr().out
-    assert 'reads 12.5 % of validation' in out and 'reads 90.0 % of validation' in out
+    assert 'read 12.5 % of its validation' in out and 'read 90.0 % of its validation' in out
 
 
 def test_the_quickstart_stops_when_no_teacher_leaves_the_plateau(load_tool, tmp_path,
@@ -151,7 +152,8 @@ def test_the_quickstart_stops_when_no_teacher_leaves_the_plateau(load_tool, tmp_
     quickstart = load_tool('quickstart')
     runs = TeacherRuns([0.125, 0.0, 0.25])
     monkeypatch.setattr(quickstart, 'run', runs)
-    with pytest.raises(SystemExit, match=r'No teacher of 3 read at least 50 % .*--teacher-epochs'):
+    with pytest.raises(SystemExit,
+                       match=r'No teacher of 3 scored at least 50 % .*--teacher-epochs'):
         quickstart.main(['--work-dir', str(tmp_path), '--teacher-attempts', '3'])
     assert len(runs.calls) == 3  # three teachers, no DLD run from any of them
     seed = quickstart.config_seed('configs/quickstart/teacher.py')
@@ -168,7 +170,8 @@ def test_a_teacher_that_reads_enough_plates_goes_on_to_dld(load_tool, tmp_path, 
         quickstart.main(['--work-dir', str(tmp_path)])
     assert len(runs.calls) == 2  # one teacher, then DLD
     assert '--cfg-options' not in runs.calls[0]  # the config's own epochs and seed
-    assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
+    assert ('the teacher read 90.0 % of its validation plates (plate/accuracy)'
+            in capsys.readouterr().out)
 
 
 def test_configs_relative_to_the_current_folder_reach_the_steps(load_tool, tmp_path,
@@ -227,15 +230,36 @@ def test_a_given_teacher_is_distilled_from_and_checked_like_a_trained_one(load_t
         quickstart.main(['--work-dir', str(tmp_path / 'w'), '--teacher', str(tmp_path / 'good')])
     [dld] = runs.calls  # no teacher trained: the DLD run reads the given one
     assert f'model.teacher_ckpt={tmp_path / "good"}' in dld
-    assert 'the teacher reads 90.0 % of validation plates' in capsys.readouterr().out
+    assert ('the teacher read 90.0 % of its validation plates (plate/accuracy)'
+            in capsys.readouterr().out)
 
     _teacher_run(tmp_path / 'plateau', 0.1)
     runs = TeacherRuns([])
     monkeypatch.setattr(quickstart, 'run', runs)
-    with pytest.raises(SystemExit, match=r'plateau.*reads fewer than 50 % of validation plates'):
+    with pytest.raises(SystemExit, match=r'plateau.*scores below 50 % on its validation set'):
         quickstart.main(['--work-dir', str(tmp_path / 'w'), '--teacher',
                          str(tmp_path / 'plateau')])
     assert runs.calls == []
+
+
+def test_a_teacher_kept_by_its_1_ned_is_said_and_judged_so(load_tool, tmp_path, monkeypatch,
+                                                            capsys):
+    """A word config keeping its best by 1-NED: the quickstart printed its
+    1-NED as 'the teacher reads 6.7 % of validation plates'."""
+    quickstart = load_tool('quickstart')
+    _teacher_run(tmp_path / 'words', 0.067, key='word_one_minus_ned')
+    monkeypatch.setattr(quickstart, 'run', TeacherRuns([]))
+    with pytest.raises(SystemExit, match=r'scores below 50 % on its validation set'):
+        quickstart.main(['--work-dir', str(tmp_path / 'w'), '--teacher', str(tmp_path / 'words')])
+    assert ('the teacher scored 6.7 % (word/one_minus_ned) on its validation set'
+            in capsys.readouterr().out)
+    # a best kept by another key (a loss, say): not judged, and said
+    _teacher_run(tmp_path / 'loss', 0.3, key='loss')
+    runs = TeacherRuns([])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path / 'w2'), '--teacher', str(tmp_path / 'loss')])
+    assert 'is not checked' in capsys.readouterr().out and len(runs.calls) == 1
 
 
 @pytest.mark.parametrize('args, says', [
