@@ -182,7 +182,8 @@ def _unwritable_outputs(args) -> list:
         os.remove(partial)  # a run stopped before its first batch: it holds nothing
     if partial and osp.exists(partial) and not args.resume:
         return [f'{partial} is there: the records of a run stopped outright (killed, out of '
-                'memory)? Keep them elsewhere, or remove the file, and run again']
+                'memory)? Go on from them with --resume (the same inputs), or keep them '
+                'elsewhere, or remove the file, and run again']
     votes = tracks_path(args.out) if args.out and args.track else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),

@@ -557,7 +557,15 @@ def expand_paths(paths: Sequence[str], frame: str = 'lr') -> List[Tuple[str, Opt
 
 def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
     """``(pixels, as said)`` (``'60x20'``) from an encoded image's header;
-    None where it cannot be told without decoding."""
+    None where it cannot be told without decoding. PNG, JPEG and BMP
+    headers are read here, so an install without Pillow (the device's of
+    docs/deployment.md) refuses a forged JPEG too before decoding it (a
+    629-byte file claiming 20000x20000 took 2.4 GB); other formats by
+    Pillow where it is there."""
+    size = _png_size(buf) or _jpeg_size(buf) or _bmp_size(buf)
+    if size is not None:
+        w, h = size
+        return w * h, f'{w}x{h}'
     try:
         import io
         import warnings
@@ -574,11 +582,53 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
         found = re.search(r'\((\d+) pixels\)', str(err))
         if found:
             return int(found.group(1)), found.group(1)
-        # else a header Pillow refuses (a bad checksum OpenCV decodes past): a PNG's anyway
+    return None
+
+
+def _png_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of a PNG's IHDR (read even where a chunk's checksum is
+    bad, which OpenCV decodes past)."""
     if buf[:8].tobytes() == b'\x89PNG\r\n\x1a\n' and buf.size >= 24:
         w, h = (int.from_bytes(buf[i:i + 4].tobytes(), 'big') for i in (16, 20))
-        return w * h, f'{w}x{h}'
+        return w, h
     return None
+
+
+def _jpeg_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of a JPEG's frame header (SOFn), walking its segments."""
+    data = buf[:1 << 20].tobytes()  # the frame header comes before the scan
+    if data[:2] != b'\xff\xd8':
+        return None
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD9)):  # no length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], 'big')
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if i + 9 > len(data):
+                return None
+            h, w = (int.from_bytes(data[j:j + 2], 'big') for j in (i + 5, i + 7))
+            return w, h
+        if marker == 0xDA or length < 2:  # the scan, before any frame header: none
+            return None
+        i += 2 + length
+    return None
+
+
+def _bmp_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of a BMP's info header (its height negative top-down)."""
+    if buf[:2].tobytes() != b'BM' or buf.size < 26:
+        return None
+    w, h = (abs(int.from_bytes(buf[i:i + 4].tobytes(), 'little', signed=True))
+            for i in (18, 22))
+    return w, h
 
 
 def _links_above(path: str, real_root: str) -> bool:

@@ -849,9 +849,11 @@ def test_the_reader_tells_track_folders_as_dld_does(tmp_path, content):
 
 
 def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, capsys):
-    """kill -9 left '.x.partial-XXXX' (a graph's size) that nothing removed;
-    a running export's folder (its process alive), or one of another
-    machine's export to a shared folder, is left alone."""
+    """kill -9 left '.x.partial-XXXX' (a graph's size) that nothing removed,
+    and its --int8 float copy ('...XXXX.float'), and a dead export of
+    another name in the same folder was left for good; a running export's
+    folder (its process alive), or one of another machine's export to a
+    shared folder, is left alone."""
     import subprocess as sp
     tool = load_script('tools/deployment/export_onnx.py')
     dead = sp.run([sys.executable, '-c', 'import os; print(os.getpid())'],
@@ -859,14 +861,19 @@ def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, 
     here = tool._staging_prefix('x').rsplit('-', 2)[0]  # '.x.partial-HOST'
     stale = tmp_path / f'{here}-{dead}-ab12cd'
     running = tmp_path / f'{here}-{os.getpid()}-ef34gh'
+    float_copy = tmp_path / f'{here}-{dead}-ab12cd.float'
     other = tmp_path / f".y{here[2:]}-{dead}-ij56kl"  # another export's name
     elsewhere = tmp_path / f'.x.partial-otherhost-{dead}-mn78op'
-    for folder in (stale, running, other, elsewhere):
+    mine = tmp_path / 'x'  # the export itself, and a folder of another kind
+    for folder in (stale, running, float_copy, other, elsewhere, mine):
         folder.mkdir()
         (folder / 'student_s1.onnx').write_bytes(b'x')
     tool._remove_stale_staging(str(tmp_path), 'x')
-    assert not stale.exists() and running.exists() and other.exists() and elsewhere.exists()
-    assert f'removed {stale}, left by an export that was stopped' in capsys.readouterr().err
+    assert not stale.exists() and not float_copy.exists() and not other.exists()
+    assert running.exists() and elsewhere.exists() and mine.exists()
+    said = capsys.readouterr().err
+    for gone in (stale, float_copy, other):
+        assert f'removed {gone}, left by an export that was stopped' in said
 
 
 def test_the_reader_refuses_a_fifo_or_a_device(gru_export, tmp_path):
@@ -897,4 +904,16 @@ def test_a_jpeg_too_large_by_its_header_is_refused_before_decoding(gru_export, t
     decoded = []
     monkeypatch.setattr(cv2, 'imdecode', lambda *a: decoded.append(1))
     [out] = OnnxPlateReader(str(gru_export['out']))(str(path))
-    assert 'exceeds the limit of' in out['error'] and not decoded
+    assert 'image of 30000x30000 pixels exceeds the limit of' in out['error'] and not decoded
+    # the device install of docs/deployment.md has no Pillow: refused there too
+    # (only a PNG's header was read without it: 2.4 GB decoded)
+    monkeypatch.setitem(sys.modules, 'PIL', None)
+    for fmt, (w, h) in (('jpg', (30000, 30000)), ('bmp', (40000, 20000))):
+        if fmt == 'bmp':
+            data = bytearray(cv2.imencode('.bmp', np.zeros((2, 3, 3), np.uint8))[1].tobytes())
+            data[18:26] = w.to_bytes(4, 'little') + (-h).to_bytes(4, 'little', signed=True)
+            path = tmp_path / 'forged.bmp'
+            path.write_bytes(bytes(data))
+        [out] = OnnxPlateReader(str(gru_export['out']))(str(path))
+        assert f'image of {w}x{h} pixels exceeds the limit of' in out['error'], out
+    assert not decoded

@@ -545,8 +545,9 @@ def test_a_run_killed_outright_keeps_the_records_read_in_out_partial(tiny_run, t
     assert len(kept) == 4 and all(r['error'] is None for r in kept)
     # the next run would write over them: refused until they are kept elsewhere
     assert _tool().main(argv) == 2
-    assert 'records.jsonl.partial is there: the records of a run stopped outright' in \
-        capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert 'records.jsonl.partial is there: the records of a run stopped outright' in said
+    assert 'Go on from them with --resume' in said  # as inference.md says one may
     (tmp_path / 'records.jsonl.partial').rename(tmp_path / 'first_part.jsonl')
     (tmp_path / 'records.jsonl.partial').write_text('')  # stopped before a batch: nothing
     assert _tool()._unwritable_outputs(_tool().parse_args(argv)) == []

@@ -272,11 +272,12 @@ def _staging_prefix(name: str) -> str:
 
 
 def _remove_stale_staging(parent: str, name: str) -> None:
-    """Remove the staging folders a killed export of ``name`` on this
-    machine left in ``parent`` (of a process no longer running), said:
+    """Remove the staging folders killed exports on this machine left in
+    ``parent`` (of a process no longer running; those of any export there,
+    not of ``name`` only), and their ``--int8`` float copies, said:
     ``kill -9`` left one (a graph's size) that nothing removed."""
-    mine = _staging_prefix(name).rsplit('-', 2)[0]  # '.NAME.partial-HOST'
-    pattern = re.compile(rf'^{re.escape(mine)}-(\d+)-\w+$')
+    host = _staging_prefix(name).rsplit('-', 2)[0].rsplit('.partial-', 1)[1]
+    pattern = re.compile(rf'^\..+\.partial-{re.escape(host)}-(\d+)-\w+(?:\.float)?$')
     for entry in sorted(os.listdir(parent)):
         found = pattern.match(entry)
         path = osp.join(parent, entry)
