@@ -917,3 +917,31 @@ def test_a_jpeg_too_large_by_its_header_is_refused_before_decoding(gru_export, t
         [out] = OnnxPlateReader(str(gru_export['out']))(str(path))
         assert f'image of {w}x{h} pixels exceeds the limit of' in out['error'], out
     assert not decoded
+
+
+def test_a_config_reading_a_set_on_disk_is_checked_and_calibrated_on_its_own_images(
+        tiny_run, tmp_path, capsys):
+    """A word model was checked (and calibrated) on generated plates, which
+    it read as mostly empty: the match said little. A config whose sets are
+    on disk (not the built-in generator's) is checked on its test images,
+    calibrated on its training images."""
+    from argparse import Namespace
+
+    from dld.apis import load_config
+    tool = load_script('tools/deployment/export_onnx.py')
+    assert tool.main([tiny_run['config'], tiny_run['student'], '--out-dir',
+                      str(tmp_path / 'export'), '--check-count', '5']) == 0
+    assert "checked on 5 LR frames of the config's test set" in capsys.readouterr().out
+    cfg = load_config(tiny_run['config'])
+    images, labels, what = tool._config_set_images(cfg, 'test', 'lr', 100)
+    assert what == "12 LR frames of the config's test set"  # 6 tracks of 2 frames
+    assert len(images) == len(labels) == 12 and all(labels)
+    args = Namespace(calib_images=None, calib_count=7)
+    assert tool._calibration_images(args, 'hr', cfg)[1] == '7 generated HR plates'  # no set
+    cfg.train_dataloader = dict(dataset=dict(type='PairedPlateDataset',
+                                             data_root=tiny_run['data'], ann_file='train.txt'))
+    calibration, calib_what = tool._calibration_images(args, 'hr', cfg)
+    assert calib_what == "7 HR frames of the config's train set" and len(calibration) == 7
+    # a config that renders the generator's plates keeps them
+    cfg.synth_plates = dict(data_root=tiny_run['data'])
+    assert tool._config_set_images(cfg, 'test', 'lr', 5) is None

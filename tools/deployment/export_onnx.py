@@ -8,12 +8,15 @@
 Writes one graph per scale, the selector's and ``dld_onnx.json`` into DIR,
 then reads check images with the export (``dld/deploy/onnx_reader.py``,
 ONNX Runtime, no PyTorch) and with ``PlateRecognizer`` and compares them:
-by default 64 plates of the built-in generator, or ``--check-images``
-(image files or folders). The export is put in place only when every
-reading agrees; otherwise it is left in ``DIR.unverified`` and the tool
-exits with status 1. ``--int8`` then quantizes the convolutions of each
-scale's graph (calibrated on plates) and checks the int8 export's accuracy
-against the float one's. See docs/deployment.md.
+``--check-images`` (image files or folders), else 64 images of the
+config's test set where the config reads a set on disk (words, real
+plates), else 64 plates of the built-in generator. The export is put in
+place only when every reading agrees; otherwise it is left in
+``DIR.unverified`` and the tool exits with status 1. ``--int8`` then
+quantizes the convolutions of each scale's graph (calibrated on
+``--calib-images``, the config's training images or generated plates, in
+that order) and checks the int8 export's accuracy against the float one's.
+See docs/deployment.md.
 """
 import argparse
 import contextlib
@@ -55,7 +58,8 @@ def parse_args(argv=None):
                         help='ONNX opset (>= 18: the scale resize is antialiased)')
     parser.add_argument('--check-images', nargs='+', metavar='PATH',
                         help='image files or folders to compare the readers on (default: '
-                        'plates of the built-in generator)')
+                        "the config's test images, or plates of the built-in generator for a "
+                        'config that renders them)')
     parser.add_argument('--check-count', type=int,
                         help='generated plates to compare on without --check-images (default '
                         f'{FLOAT_CHECK_COUNT}; with --int8, {INT8_CHECK_COUNT} for its check)')
@@ -70,7 +74,8 @@ def parse_args(argv=None):
                         'accuracy')
     parser.add_argument('--calib-images', nargs='+', metavar='PATH',
                         help='with --int8: image files or folders to calibrate on, like the '
-                        'plates the model will read (default: plates of the built-in generator)')
+                        "plates the model will read (default: the config's training images, "
+                        'or plates of the built-in generator for a config that renders them)')
     parser.add_argument('--calib-count', type=int,
                         help='with --int8: generated plates to calibrate on, or at most this '
                         f'many of --calib-images (evenly spaced over them; default {CALIB_COUNT})')
@@ -142,14 +147,60 @@ def _move_into_place(staging: str, out_dir: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _check_images(args):
-    """The images to compare the readers on, and their description."""
+def _check_images(args, cfg=None, frame: str = 'lr'):
+    """The images to compare the readers on, and their description:
+    ``--check-images``; else the config's own test images where it reads no
+    generated plates (a word model was checked on generated plates, which
+    it read as mostly empty: the match said little); else generated ones."""
     from dld.deploy.onnx_export import synthetic_check_images
     if not args.check_images:
         count = args.check_count or FLOAT_CHECK_COUNT
+        own = _config_set_images(cfg, 'test', frame, count)
+        if own is not None:
+            return own[0], own[2]
         return synthetic_check_images(count), _count(count, 'generated plate')
     images = _read_images(args.check_images, '--check-images')
     return images, _count(len(images), 'image') + ' of --check-images'
+
+
+def _config_set_images(cfg, split: str, frame: str, count: int):
+    """``(images, labels, description)``: up to ``count`` frames (evenly
+    spaced) of the config's ``split`` set (``'test'`` or ``'train'``), of
+    the stream the model reads, with their labels (None where one lacks
+    one); None where the config renders the built-in generator's plates
+    (``synth_plates``: generated plates are its own) or its set is not a
+    label file or folder on disk (said)."""
+    from dld.apis.image_input import read_image_file
+    from dld.apis.input_items import expand_inputs
+    if cfg is None or cfg.get('synth_plates'):
+        return None
+    dataset = dict((cfg.get(f'{split}_dataloader') or {}).get('dataset') or {})
+    while 'datasets' in dataset or 'dataset' in dataset:  # a concatenation: its first set
+        inner = dataset.get('datasets') or [dataset.get('dataset')]
+        dataset = dict(inner[0] or {})
+    root, ann = dataset.get('data_root') or '', dataset.get('ann_file')
+    source = osp.join(root, ann) if ann else root
+    if not source:  # no such set in the config (an inference config): nothing to say
+        return None
+    if not osp.exists(source):
+        print(f"export_onnx.py: the config's {split} set ({source}) is not on disk: "
+              'generated plates are used instead; give images like yours', file=sys.stderr)
+        return None
+    items = [i for i in expand_inputs([source], stream=frame) if i.error is None and i.path]
+    if len(items) > count:
+        step = len(items) / count
+        items = [items[int(k * step)] for k in range(count)]
+    images, labels = [], []
+    for item in items:
+        try:
+            images.append(read_image_file(item.path))
+            labels.append(item.gt_text or None)
+        except ValueError:
+            continue  # an unreadable frame of the set: the others are enough
+    if not images:
+        return None
+    what = f"{_count(len(images), frame.upper() + ' frame')} of the config's {split} set"
+    return images, (labels if None not in labels else None), what
 
 
 def _read_images(paths, option: str, limit: Optional[int] = None):
@@ -181,13 +232,19 @@ def _read_images(paths, option: str, limit: Optional[int] = None):
     return images
 
 
-def _calibration_images(args, frame: str):
+def _calibration_images(args, frame: str, cfg=None):
     """The images to calibrate the int8 graphs on, and their description:
-    ``--calib-images``, or generated plates of the crop the model reads."""
+    ``--calib-images``; else the config's own training images where it
+    reads no generated plates; else generated plates of the crop the model
+    reads."""
     from dld.deploy.onnx_export import synthetic_plates
+    own = None if args.calib_images else _config_set_images(
+        cfg, 'train', frame, args.calib_count)
     if args.calib_images:
         images = _read_images(args.calib_images, '--calib-images', limit=args.calib_count)
         what = _count(len(images), 'image') + ' of --calib-images'
+    elif own is not None:  # the training set's: never the test images it is checked on
+        images, _, what = own
     else:  # seed 1: not the plates the check reads (seed 0)
         images, _ = synthetic_plates(args.calib_count, seed=1, frame=frame)
         what = _count(args.calib_count, f'generated {frame.upper()} plate')
@@ -201,13 +258,16 @@ def _count(n: int, noun: str) -> str:
     return f'{n} {noun}' + ('' if n == 1 else 's')
 
 
-def _int8_check_images(args, frame: str, check_images):
+def _int8_check_images(args, frame: str, check_images, cfg=None):
     """The images the int8 export is checked on, their labels (None for
-    ``--check-images``) and their description."""
+    ``--check-images``, or a set without labels) and their description."""
     from dld.deploy.onnx_export import synthetic_plates
     if args.check_images:
         return check_images, None, _count(len(check_images), 'image') + ' of --check-images'
     count = args.check_count or INT8_CHECK_COUNT
+    own = _config_set_images(cfg, 'test', frame, count)
+    if own is not None:
+        return own
     images, labels = synthetic_plates(count, seed=0, frame=frame)
     return images, labels, _count(count, f'generated {frame.upper()} plate')
 
@@ -339,13 +399,13 @@ def main(argv=None) -> int:
             with contextlib.redirect_stdout(sys.stderr):
                 check = images = None
                 # read first: a bad path fails before the export
+                frame = recognizer.input_stream
                 if not args.no_check:
-                    images, what = _check_images(args)
+                    images, what = _check_images(args, cfg, frame)
                 if args.int8:
-                    frame = recognizer.input_stream
-                    calibration, calib_what = _calibration_images(args, frame)
+                    calibration, calib_what = _calibration_images(args, frame, cfg)
                     if not args.no_check:
-                        images8, labels8, what8 = _int8_check_images(args, frame, images)
+                        images8, labels8, what8 = _int8_check_images(args, frame, images, cfg)
                 manifest = export_onnx(recognizer, staging, args.scales, args.opset)
                 if not args.no_check:
                     check = compare_readings(recognizer, staging, images)
