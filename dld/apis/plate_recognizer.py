@@ -723,7 +723,7 @@ def _progress(total: int, enabled: bool):
     if not enabled:
         return None
     from tqdm import tqdm
-    return tqdm(total=total, unit='img', desc='Reading plates', dynamic_ncols=True)
+    return tqdm(total=total, unit='img', desc='Reading images', dynamic_ncols=True)
 
 
 __all__ = ['PlateRecognizer', 'tracks_path', 'vote_tracks']

@@ -43,8 +43,13 @@ class Dictionary:
         with_padding (bool): add the padding token.
         unknown (str): what to do with a character outside the set:
             ``'error'`` (default) raises :class:`UnknownCharacterError`;
-            ``'ignore'`` drops it. Plates have no "unknown" glyph worth
-            learning, so there is no ``<UKN>`` token.
+            ``'ignore'`` drops it when a text is encoded (:meth:`str2idx`).
+            A label file's label with such a character is refused either
+            way, naming its line (:meth:`label_problem`): dropped, the
+            model would learn another text than the label and every
+            reading of it would score as a misread; a set's
+            ``strict=False`` skips such lines, counted. Plates have no
+            "unknown" glyph worth learning, so there is no ``<UKN>`` token.
         case_sensitive (bool): if False, labels are upper-cased before
             lookup (plates are upper-case), and the characters must then be
             upper-case too.
