@@ -307,23 +307,18 @@ def main(argv=None) -> int:
 
 
 def _note_text_limit(records: Sequence[dict], recognizer) -> None:
-    """Labels longer than the attention decoder emits, and readings of that
-    very length (a longer text is read as its start, the end forced), said
-    on stderr: test.py warned of such labels, infer.py said nothing."""
+    """Labels longer than the attention decoder emits, said on stderr (each
+    such image is a misread however it is read): test.py warned of them,
+    infer.py said nothing."""
     from dld.engine.hooks.label_length_check_hook import max_label_length
     limit = max_label_length(recognizer.recognizer)
     if limit is None:  # CTC: no length of its own
         return
     longer = [r for r in records if len(r.get('gt_text') or '') > limit]
     if longer:
-        print(f'infer.py: {len(longer)} label(s) have more than {limit} characters, the most '
-              f"the model reads (max_seq_len - 1), and can never be read whole (e.g. "
-              f"{longer[0]['input']}: {longer[0]['gt_text']!r})", file=sys.stderr)
-    full = [r for r in records if r['error'] is None and len(r['text'] or '') == limit]
-    if full:
-        print(f'infer.py: {len(full)} reading(s) are {limit} characters long, the most the '
-              'model emits: a longer text is read as its start, so they may be cut (e.g. '
-              f"{full[0]['input']}: {full[0]['text']!r})", file=sys.stderr)
+        print(f'infer.py: {len(longer)} labelled image(s) have a label of more than {limit} '
+              'characters, the most the model reads (max_seq_len - 1): never read whole '
+              f"(e.g. {longer[0]['input']}: {longer[0]['gt_text']!r})", file=sys.stderr)
 
 
 def _load(args):

@@ -78,8 +78,9 @@ def teacher_is_good(teacher_dir: str, minimum: float) -> bool:
         return True
     best = teacher_accuracy(teacher_dir)
     if best is None:
-        print('=== the teacher\'s best checkpoint is kept by a key that is no accuracy or '
-              '1-NED: --min-teacher-accuracy is not checked', flush=True)
+        print('=== the teacher\'s best checkpoint records no best score of one accuracy or '
+              '1-NED key (save_best by another key, or by several): --min-teacher-accuracy is '
+              'not checked', flush=True)
         return True
     print(f'=== the teacher {best[2]}', flush=True)
     return best[0] >= minimum

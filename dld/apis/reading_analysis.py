@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from dld.utils.char_names import upper_each
+from dld.utils.json_values import not_a_number
 
 from .plate_matching import plate_read_right
 
@@ -79,11 +80,9 @@ def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
             raise ReadingsError(f'{path}:{number}: missing key(s) {", ".join(missing)}; '
                                 f'expected {what}')
         for key in (k for k in NUMBER_KEYS if k in keys):
-            value = rec[key]
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float))):
-                raise ReadingsError(f'{path}:{number}: {key} is {value!r}, not a number (or '
-                                    f'null); expected {what}')
+            why = not_a_number(rec[key])
+            if why:
+                raise ReadingsError(f'{path}:{number}: {key} is {why}; expected {what}')
         out.append(rec)
     return out
 

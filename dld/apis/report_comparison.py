@@ -35,13 +35,13 @@ def read_report(path: str) -> dict:
                                                 for r in methods):
         raise ReportComparisonError(f'{file}: no methods: not a report.json of '
                                     'tools/flops_accuracy.py')
+    from dld.utils.json_values import not_a_number
     for row in methods:  # a hand-edited figure: one line, not a TypeError in a mean
         for figure in FIGURES:
-            value = row.get(figure)
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float))):
+            why = not_a_number(row.get(figure))
+            if why:
                 raise ReportComparisonError(f"{file}: method {row['method']!r}: {figure} is "
-                                            f'{value!r}, not a number (or null)')
+                                            f'{why}')
     return report
 
 
@@ -126,7 +126,9 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
     # decodes otherwise, and its mean over the reports is of unlike figures
     differ('the scales they read (--scales)', [rep.get('scales') for rep in reports])
     differ("the selector's candidate scales", [rep.get('candidate_scales') for rep in reports])
-    differ('their decoding', [rep.get('decoding') for rep in reports])
+    # the student's and teacher's (a baseline is a row of one report only)
+    differ('their decoding', [{k: v for k, v in (rep.get('decoding') or {}).items()
+                               if k in ('student', 'teacher')} or None for rep in reports])
     differ('their input size', [rep.get('base_size') for rep in reports])
     differ('their precision', [rep.get('precision') for rep in reports])
     differ('their --cfg-options', [i.get('cfg_options') or {} for i in inputs])

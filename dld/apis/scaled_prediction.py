@@ -143,8 +143,8 @@ class RecognizerCosts:
 
     def __init__(self, recognizer: nn.Module, base_size: Tuple[int, int]) -> None:
         from dld.models.distillers import ScaleCosts
-        self._costs = ScaleCosts([], base_size, [], 0, 0, student=recognizer,
-                                 in_channels=first_conv_in_channels(recognizer))
+        self._costs = ScaleCosts.of_recognizer(recognizer, base_size,
+                                               first_conv_in_channels(recognizer))
         self.selector_flops = 0
         self.teacher_flops = self._costs.greedy_flops_at(1.0)
 

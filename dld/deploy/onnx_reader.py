@@ -623,8 +623,14 @@ def _jpeg_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
 
 
 def _bmp_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
-    """``(w, h)`` of a BMP's info header (its height negative top-down)."""
+    """``(w, h)`` of a BMP's header: 16-bit in an OS/2 core header (12
+    bytes), else 32-bit, the height negative top-down; None for another."""
     if buf[:2].tobytes() != b'BM' or buf.size < 26:
+        return None
+    header = int.from_bytes(buf[14:18].tobytes(), 'little')
+    if header == 12:
+        return tuple(int.from_bytes(buf[i:i + 2].tobytes(), 'little') for i in (18, 20))
+    if header < 40:
         return None
     w, h = (abs(int.from_bytes(buf[i:i + 4].tobytes(), 'little', signed=True))
             for i in (18, 22))

@@ -95,7 +95,7 @@ def _yaml_refusal_of(path: str, err: Exception) -> ConfigFileError:
     """One line for a YAML config, or YAML ``_base_``, that is not plain data,
     naming the file and line that hold the tag (MMEngine reads YAML from a
     copy, so PyYAML's error names no file)."""
-    found = _find_yaml_refusal(os.path.abspath(path), set())
+    found = _find_yaml_refusal(os.path.abspath(path), set(), _said(err))
     yaml_file, err = found if found is not None else (None, err)
     where = getattr(err, 'problem_mark', None)
     problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
@@ -111,9 +111,18 @@ def _yaml_refusal_of(path: str, err: Exception) -> ConfigFileError:
                            'for anything more')
 
 
-def _find_yaml_refusal(path: str, seen: set) -> Optional[tuple]:
+def _said(err: Exception) -> tuple:
+    """What a YAML error says and where: its problem and line (not its
+    column, which a substitution earlier in the line moves)."""
+    mark = getattr(err, 'problem_mark', None)
+    return getattr(err, 'problem', None), None if mark is None else mark.line
+
+
+def _find_yaml_refusal(path: str, seen: set, said: tuple) -> Optional[tuple]:
     """``(file, YAMLError)`` of the first YAML file, ``path`` or, depth first,
-    one of its ``_base_`` files, that the safe loader refuses."""
+    one of its ``_base_`` files, that the safe loader refuses as MMEngine's
+    read did (``said``: a file read raw, without MMEngine's ``{{ ... }}``
+    substitutions, may fail otherwise where MMEngine reads it)."""
     if path in seen or not os.path.isfile(path):
         return None
     seen.add(path)
@@ -123,7 +132,9 @@ def _find_yaml_refusal(path: str, seen: set) -> Optional[tuple]:
             with open(path, encoding='utf-8') as f:
                 data = yaml.load(f, Loader=SafeLoader)
         except yaml.YAMLError as err:
-            return path, err
+            if _said(err) == said:
+                return path, err
+            data = None  # another error (a placeholder read raw): not the one
         bases = data.get('_base_', []) if isinstance(data, dict) else []
         bases = [os.path.join(os.path.dirname(path), str(b))
                  for b in ([bases] if isinstance(bases, str) else bases)]
@@ -135,7 +146,7 @@ def _find_yaml_refusal(path: str, seen: set) -> Optional[tuple]:
     else:
         return None
     for base in bases:
-        found = _find_yaml_refusal(os.path.abspath(base), seen)
+        found = _find_yaml_refusal(os.path.abspath(base), seen, said)
         if found is not None:
             return found
     return None

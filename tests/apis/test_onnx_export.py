@@ -862,17 +862,22 @@ def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, 
     stale = tmp_path / f'{here}-{dead}-ab12cd'
     running = tmp_path / f'{here}-{os.getpid()}-ef34gh'
     float_copy = tmp_path / f'{here}-{dead}-ab12cd.float'
-    other = tmp_path / f".y{here[2:]}-{dead}-ij56kl"  # another export's name
+    other = tmp_path / f".y{here[2:]}-{dead}-ij56kl"  # another export's name: ...
+    other_old = tmp_path / f".z{here[2:]}-{dead}-qr90st"  # ... removed once hours old
     elsewhere = tmp_path / f'.x.partial-otherhost-{dead}-mn78op'
     mine = tmp_path / 'x'  # the export itself, and a folder of another kind
-    for folder in (stale, running, float_copy, other, elsewhere, mine):
+    for folder in (stale, running, float_copy, other, other_old, elsewhere, mine):
         folder.mkdir()
         (folder / 'student_s1.onnx').write_bytes(b'x')
+    hours_ago = other_old.stat().st_mtime - tool.OTHER_STAGING_AGE_S - 60
+    os.utime(other_old, (hours_ago, hours_ago))
     tool._remove_stale_staging(str(tmp_path), 'x')
-    assert not stale.exists() and not float_copy.exists() and not other.exists()
+    assert not stale.exists() and not float_copy.exists() and not other_old.exists()
+    # a container sharing the hostname may be writing it: its pid is not ours to judge
+    assert other.exists()
     assert running.exists() and elsewhere.exists() and mine.exists()
     said = capsys.readouterr().err
-    for gone in (stale, float_copy, other):
+    for gone in (stale, float_copy, other_old):
         assert f'removed {gone}, left by an export that was stopped' in said
 
 
@@ -919,6 +924,22 @@ def test_a_jpeg_too_large_by_its_header_is_refused_before_decoding(gru_export, t
     assert not decoded
 
 
+def test_an_os2_bitmap_is_sized_by_its_16_bit_header():
+    """A BMP's core header (OS/2, 12 bytes) holds 16-bit sizes: read as the
+    32-bit ones of the usual header, a 60x20 bitmap was 1310780x1572865."""
+    import struct
+
+    from dld.deploy.onnx_reader import _header_size
+    w, h = 60, 20
+    pixels = bytes(((w * 3 + 3) & ~3) * h)
+    core = struct.pack('<IHHHH', 12, w, h, 1, 24)
+    offset = 14 + len(core)
+    data = b'BM' + struct.pack('<IHHI', offset + len(pixels), 0, 0, offset) + core + pixels
+    buf = np.frombuffer(data, np.uint8)
+    assert cv2.imdecode(buf, cv2.IMREAD_COLOR).shape == (h, w, 3)
+    assert _header_size(buf) == (w * h, f'{w}x{h}')
+
+
 def test_a_config_reading_a_set_on_disk_is_checked_and_calibrated_on_its_own_images(
         tiny_run, tmp_path, capsys):
     """A word model was checked (and calibrated) on generated plates, which
@@ -942,6 +963,20 @@ def test_a_config_reading_a_set_on_disk_is_checked_and_calibrated_on_its_own_ima
                                              data_root=tiny_run['data'], ann_file='train.txt'))
     calibration, calib_what = tool._calibration_images(args, 'hr', cfg)
     assert calib_what == "7 HR frames of the config's train set" and len(calibration) == 7
-    # a config that renders the generator's plates keeps them
-    cfg.synth_plates = dict(data_root=tiny_run['data'])
+    # the set as the config reads it: a label file in a folder of data_root,
+    # its paths relative to data_root (re-read as an inference label file,
+    # relative to its own folder, none was found)
+    data = tmp_path / 'data'
+    (data / 'splits').mkdir(parents=True)
+    (data / 'test').symlink_to(osp.join(tiny_run['data'], 'test'))
+    shutil.copy(osp.join(tiny_run['data'], 'test.txt'), data / 'splits' / 'test.txt')
+    cfg.test_dataloader.dataset.update(data_root=str(data), ann_file='splits/test.txt')
+    assert tool._config_set_images(cfg, 'test', 'lr', 100)[2] == \
+        "12 LR frames of the config's test set"
+    # a config that renders the generator's plates keeps them; one that only
+    # inherits `synth_plates` (docs/datasets.md's own-data configs) reads its own
+    cfg.synth_plates = dict(data_root=str(data))
     assert tool._config_set_images(cfg, 'test', 'lr', 5) is None
+    cfg.synth_plates = dict(data_root='data/synth_plates')
+    assert tool._config_set_images(cfg, 'test', 'lr', 5)[2] == \
+        "5 LR frames of the config's test set"

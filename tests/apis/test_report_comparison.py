@@ -90,6 +90,9 @@ def test_reports_of_other_scales_decoding_or_options_are_said_to_differ():
                 precision='float32')
     same = [dict(_report(0.6, 0.1), **base), dict(_report(0.7, 0.1), **base)]
     assert compare_reports(same, ['a', 'b'])['notes'] == []
+    # a baseline's decoding is of a row one report has: no difference of the others
+    with_baseline = dict(same[1], decoding=dict(base['decoding'], baseline='greedy'))
+    assert compare_reports([same[0], with_baseline], ['a', 'b'])['notes'] == []
     other = dict(_report(0.7, 0.1, cfg_options={'model.test_cfg.decode': 'beam'}), **base)
     other['scales'] = [1.0, 0.5, 0.4]
     other['decoding'] = dict(student='beam search of width 4', teacher='greedy')

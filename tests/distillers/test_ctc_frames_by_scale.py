@@ -103,7 +103,7 @@ def test_a_ctc_recognizer_of_its_own_refuses_training_labels_it_cannot_align(tmp
     LabelLengthCheckHook().before_train(SimpleNamespace(model=model, train_dataloader=fits,
                                                         val_loop=None))
     # a test label so long only warns (an honest misread)
-    with mock.patch('dld.engine.hooks.label_check_hook.print_log') as log:
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
         LabelLengthCheckHook().before_test(SimpleNamespace(
             model=model, test_dataloader=_with_pipeline(tmp_path, 'c.txt', size, too_long)))
     assert log.call_args.args[0].startswith('1 test label(s) need more than the '
@@ -114,8 +114,10 @@ def test_a_ctc_recognizer_s_smaller_train_scales_warn_as_a_students_scales_do(tm
     init_default_scope('dld')
     model = _ctc_recognizer(train_scales=(1.0, 0.3))
     loader = _with_pipeline(tmp_path, 'a.txt', (48, 144), 'ABC1234')
-    frames = {s: f for s, (f, _) in recognizer_ctc_frames(model, loader).items()}
+    frames = {s: f for s, (f, _) in
+              recognizer_ctc_frames(model, loader, training=True).items()}
     assert sorted(frames) == [0.3, 1.0] and frames[0.3] < frames[1.0]
+    assert list(recognizer_ctc_frames(model, loader)) == [1.0]  # read at its input
     label = ('AB' * 40)[:frames[0.3] + 1]
     with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
         LabelLengthCheckHook().before_train(SimpleNamespace(
@@ -124,5 +126,28 @@ def test_a_ctc_recognizer_s_smaller_train_scales_warn_as_a_students_scales_do(tm
     said = log.call_args.args[0]
     assert said.startswith(f'At scale 0.3 (a 14x43 input) the recognizer reads {frames[0.3]} '
                            'frame(s): 1 of 1 training label(s) need more')
-    assert 'which its scale augmentation trains at (model.train_scales)' in said
+    assert 'which its scale augmentation trains at. Give model.train_scales' in said
     assert 'Give model.train_scales no scale that small' in said
+
+
+def test_a_ctc_recognizer_never_trained_at_its_input_size_is_held_to_its_largest_scale(
+        tmp_path):
+    """With train_scales (0.8, 0.6) it never reads 1.0 in training: a label
+    that fits 1.0 but not 0.8 is never learned, and stops the run."""
+    import pytest
+
+    from dld.engine.hooks.label_check_hook import LabelCheckError
+    init_default_scope('dld')
+    model = _ctc_recognizer(train_scales=(0.8, 0.6))
+    loader = _with_pipeline(tmp_path, 'a.txt', (48, 144), 'ABC1234')
+    frames = {s: f for s, (f, _) in
+              recognizer_ctc_frames(model, loader, training=True).items()}
+    assert sorted(frames) == [0.6, 0.8]
+    at_1 = recognizer_ctc_frames(model, loader)[1.0][0]
+    assert frames[0.8] < at_1
+    label = ('AB' * 40)[:frames[0.8] + 1]
+    with pytest.raises(LabelCheckError, match=rf'need more than the {frames[0.8]} frame\(s\) '
+                                              r'the CTC recognizer reads at its 38x115 input'):
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=_with_pipeline(tmp_path, 'b.txt', (48, 144), label),
+            val_loop=None))

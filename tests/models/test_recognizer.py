@@ -321,3 +321,31 @@ def test_a_backbone_without_out_channels_is_named_at_build(monkeypatch):
     cfg.data_preprocessor = None
     with pytest.raises(TypeError, match='backbone _Backbone declares no out_channels'):
         MODELS.build(cfg.to_dict())
+
+
+@pytest.mark.parametrize('kind', ['attn', 'ctc'])
+def test_count_flops_sets_each_readings_cost_and_a_trace_failure_leaves_it_out(kind,
+                                                                               monkeypatch):
+    """tools/test.py turns count_flops on for a plain recognizer (it reported
+    no cost/ figures); a model fvcore cannot trace is read uncounted, not
+    refused (the count is the report's, not the reading's)."""
+    from unittest import mock
+
+    from dld.apis.scaled_prediction import RecognizerCosts
+    from dld.models.distillers import scale_costs
+    model = build(kind, count_flops=True).eval()
+    x = images(1.0)
+    samples = model.predict(x, [PlateDataSample() for _ in range(len(x))])
+    expected = RecognizerCosts(model, tuple(x.shape[-2:])).gflops_at(1.0)
+    assert all(s.pred_gflops == pytest.approx(expected) and s.pred_scale == 1.0
+               for s in samples)
+    assert expected > 0
+    broken = build(kind, count_flops=True).eval()
+    monkeypatch.setattr(scale_costs.ScaleCosts, 'student_flops_at',
+                        mock.Mock(side_effect=RuntimeError('cannot trace this part')))
+    with mock.patch('mmengine.logging.print_log') as log:
+        samples = broken.predict(x, [PlateDataSample() for _ in range(len(x))])
+        broken.predict(x, [PlateDataSample() for _ in range(len(x))])
+    assert all(s.pred_text is not None and 'pred_gflops' not in s for s in samples)
+    assert log.call_count == 1  # once, not a batch
+    assert 'cannot trace this part' in log.call_args.args[0]

@@ -242,6 +242,12 @@ def test_a_yaml_config_or_base_is_read_as_data_and_never_run(tmp_path):
     with pytest.raises(ConfigFileError, match=evil + rf':1: a YAML config \(a _base_ of {mine}\) '
                        'is read as plain data: could not determine a constructor'):
         read_config(str(tmp_path / 'mine.py'))
+    # a base MMEngine reads only after its substitutions ({{ fileDirname }},
+    # unquoted: not YAML as written) is not the one blamed (a review)
+    (tmp_path / 'mid.yaml').write_text('c: 1\nwork: {{ fileDirname }}\n')
+    (tmp_path / 'both.py').write_text("_base_ = ['mid.yaml', 'evil.yaml']\nb = 1\n")
+    with pytest.raises(ConfigFileError, match=evil + r':1: a YAML config \(a _base_ of '):
+        read_config(str(tmp_path / 'both.py'))
     import yaml
     with pytest.raises(yaml.constructor.ConstructorError):
         mmengine.load(str(tmp_path / 'evil.yaml'))

@@ -61,8 +61,9 @@ def parse_args(argv=None):
                         "the config's test images, or plates of the built-in generator for a "
                         'config that renders them)')
     parser.add_argument('--check-count', type=int,
-                        help='generated plates to compare on without --check-images (default '
-                        f'{FLOAT_CHECK_COUNT}; with --int8, {INT8_CHECK_COUNT} for its check)')
+                        help="the config's test frames (or generated plates) to compare on "
+                        f'without --check-images (default {FLOAT_CHECK_COUNT}; with --int8, '
+                        f'{INT8_CHECK_COUNT} for its check)')
     parser.add_argument('--no-check', action='store_true',
                         help='write the export without comparing readings')
     parser.add_argument('--force', action='store_true',
@@ -166,38 +167,53 @@ def _check_images(args, cfg=None, frame: str = 'lr'):
 def _config_set_images(cfg, split: str, frame: str, count: int):
     """``(images, labels, description)``: up to ``count`` frames (evenly
     spaced) of the config's ``split`` set (``'test'`` or ``'train'``), of
-    the stream the model reads, with their labels (None where one lacks
-    one); None where the config renders the built-in generator's plates
-    (``synth_plates``: generated plates are its own) or its set is not a
-    label file or folder on disk (said)."""
+    the stream the model reads, with their labels as the set gives them
+    (its dictionary's case; None where one lacks one); None where the split
+    reads the built-in generator's plates (``synth_plates``, inherited or
+    not, or a set rendered when read) or has no set. A set that cannot be
+    read is said, and None."""
     from dld.apis.image_input import read_image_file
-    from dld.apis.input_items import expand_inputs
-    if cfg is None or cfg.get('synth_plates'):
+    from dld.datasets import BasePlateDataset
+    from dld.engine.launch import config_reads_folder
+    from dld.registry import DATASETS
+    key = f'{split}_dataloader'
+    if cfg is None or not cfg.get(key):
         return None
-    dataset = dict((cfg.get(f'{split}_dataloader') or {}).get('dataset') or {})
+    for synth_key in ('synth_plates', 'train_synth_plates'):
+        synth = cfg.get(synth_key)
+        if synth and (synth_key == 'synth_plates' or split == 'train') and config_reads_folder(
+                cfg, synth.get('data_root', 'data/synth_plates'), (key, )):
+            return None  # generated plates are its own
+    dataset = dict(cfg[key].get('dataset') or {})
     while 'datasets' in dataset or 'dataset' in dataset:  # a concatenation: its first set
         inner = dataset.get('datasets') or [dataset.get('dataset')]
         dataset = dict(inner[0] or {})
-    root, ann = dataset.get('data_root') or '', dataset.get('ann_file')
-    source = osp.join(root, ann) if ann else root
-    if not source:  # no such set in the config (an inference config): nothing to say
+    kind = DATASETS.get(dataset.get('type', ''))
+    if not (isinstance(kind, type) and issubclass(kind, BasePlateDataset)):
+        return None  # rendered when read, or a set of one's own kind: not files to list
+    try:  # the set as the config reads it: its type, data_root and dictionary
+        built = DATASETS.build(dict(dataset, pipeline=[], test_mode=True, frames='all',
+                                    load_hr=frame == 'hr',
+                                    check_files=False, serialize_data=False))
+        idxs = range(len(built))
+        if len(idxs) > count:
+            idxs = [int(k * len(idxs) / count) for k in range(count)]
+        infos = [built.get_data_info(i) for i in idxs]
+    except Exception as err:  # noqa: BLE001 - any set that cannot be read: said, then plates
+        print(f"export_onnx.py: the config's {split} set cannot be read ({err}): generated "
+              'plates are used instead; give images like yours', file=sys.stderr)
         return None
-    if not osp.exists(source):
-        print(f"export_onnx.py: the config's {split} set ({source}) is not on disk: "
-              'generated plates are used instead; give images like yours', file=sys.stderr)
-        return None
-    items = [i for i in expand_inputs([source], stream=frame) if i.error is None and i.path]
-    if len(items) > count:
-        step = len(items) / count
-        items = [items[int(k * step)] for k in range(count)]
     images, labels = [], []
-    for item in items:
+    for info in infos:
+        path = info.get(f'{frame}_path')
         try:
-            images.append(read_image_file(item.path))
-            labels.append(item.gt_text or None)
-        except ValueError:
-            continue  # an unreadable frame of the set: the others are enough
+            images.append(read_image_file(path))
+            labels.append(info.get('gt_text') or None)
+        except (TypeError, ValueError):
+            continue  # a frame of the set it cannot read (or none): the others are enough
     if not images:
+        print(f"export_onnx.py: no {frame.upper()} frame of the config's {split} set could "
+              'be read: generated plates are used instead', file=sys.stderr)
         return None
     what = f"{_count(len(images), frame.upper() + ' frame')} of the config's {split} set"
     return images, (labels if None not in labels else None), what
@@ -331,17 +347,27 @@ def _staging_prefix(name: str) -> str:
     return f'.{name}.partial-{host}-{os.getpid()}-'
 
 
+#: A staging folder of another export name is removed only when untouched
+#: this long: containers sharing a hostname (not process ids) cannot judge
+#: each other's exports by pid alone, and no export takes hours.
+OTHER_STAGING_AGE_S = 6 * 3600
+
+
 def _remove_stale_staging(parent: str, name: str) -> None:
     """Remove the staging folders killed exports on this machine left in
-    ``parent`` (of a process no longer running; those of any export there,
-    not of ``name`` only), and their ``--int8`` float copies, said:
-    ``kill -9`` left one (a graph's size) that nothing removed."""
-    host = _staging_prefix(name).rsplit('-', 2)[0].rsplit('.partial-', 1)[1]
-    pattern = re.compile(rf'^\..+\.partial-{re.escape(host)}-(\d+)-\w+(?:\.float)?$')
+    ``parent`` (of a process no longer running), and their ``--int8`` float
+    copies, said: ``kill -9`` left one (a graph's size) that nothing
+    removed. Those of another export name only once untouched for
+    :data:`OTHER_STAGING_AGE_S`."""
+    import time
+    mine, host = _staging_prefix(name).rsplit('-', 2)[0].rsplit('.partial-', 1)
+    pattern = re.compile(rf'^(\..+)\.partial-{re.escape(host)}-(\d+)-\w+(?:\.float)?$')
     for entry in sorted(os.listdir(parent)):
         found = pattern.match(entry)
         path = osp.join(parent, entry)
-        if not found or not osp.isdir(path) or osp.islink(path) or _running(int(found[1])):
+        if not found or not osp.isdir(path) or osp.islink(path) or _running(int(found[2])):
+            continue
+        if found[1] != mine and time.time() - os.stat(path).st_mtime < OTHER_STAGING_AGE_S:
             continue
         shutil.rmtree(path, ignore_errors=True)
         print(f'export_onnx.py: removed {path}, left by an export that was stopped',

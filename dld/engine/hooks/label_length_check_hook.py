@@ -12,7 +12,7 @@ from dld.models.distillers.ctc_frames import (
 )
 from dld.registry import HOOKS
 
-from .label_check_hook import Finding, LabelCheckHook, line_order
+from .label_check_hook import Finding, LabelCheckError, LabelCheckHook, line_order, listing
 
 
 class CTCFrames(NamedTuple):
@@ -43,36 +43,60 @@ class LabelLengthCheckHook(LabelCheckHook):
     still pick. That is warned of, per scale (a backbone of width stride 8
     gave 6 frames at 0.3x for 7-character plates, and nothing said so).
     A recognizer of its own with a CTC decoder is held to the frames it
-    reads at its input (the size its pipeline resizes to), as an attention
-    decoder to its length: CTC's loss is zero for a label it cannot align
-    (``zero_infinity``), so such labels were dropped without a word; its
-    ``train_scales`` below 1.0 warn as a DLD student's scales do.
+    reads, as an attention decoder to its length: CTC's loss is zero for a
+    label it cannot align (``zero_infinity``), so such labels were dropped
+    without a word. A training label is held to the largest scale it trains
+    at (its pipeline's input size, or the largest of its ``train_scales``),
+    and a smaller train scale warns as a DLD student's scales do; a
+    validation or test label to the size that set's pipeline gives.
 
     Args:
         check_val (bool): also warn about validation labels.
     """
 
-    _own_frames: Dict[float, Tuple[int, Tuple[int, int]]] = {}
-
     def before_train(self, runner) -> None:
-        self._own_frames = recognizer_ctc_frames(runner.model, runner.train_dataloader)
-        super().before_train(runner)
+        own = recognizer_ctc_frames(runner.model, runner.train_dataloader, training=True)
+        if own:
+            self._check_ctc_recognizer(runner, own)
+        else:
+            super().before_train(runner)
         frames = ctc_frames_by_scale(runner.model)
         if frames:
             self._warn_of_short_scales(runner.train_dataloader, frames)
-        smaller = {s: f for s, f in self._own_frames.items() if s < 1.0}
-        if smaller:
-            self._warn_of_short_scales(runner.train_dataloader, smaller,
-                                       'the recognizer', 'its scale augmentation trains at '
-                                       '(model.train_scales)')
 
     def before_test(self, runner) -> None:
-        self._own_frames = recognizer_ctc_frames(runner.model, runner.test_dataloader)
-        super().before_test(runner)
+        own = recognizer_ctc_frames(runner.model, runner.test_dataloader)
+        if not own:
+            return super().before_test(runner)
+        if self.check_val:
+            self._warn_of_ctc_labels(runner.test_dataloader, own[1.0], 'test')
+
+    def _check_ctc_recognizer(self, runner, own: Dict[float, Tuple[int, Tuple]]) -> None:
+        top = max(own)
+        limit = CTCFrames(*own[top])
+        found = self.find(runner.train_dataloader, limit)
+        if found:
+            raise LabelCheckError(self.training_error(len(found), listing(found), limit))
+        smaller = {s: f for s, f in own.items() if s < top}
+        if smaller:
+            self._warn_of_short_scales(runner.train_dataloader, smaller, 'the recognizer',
+                                       'its scale augmentation trains at', 'model.train_scales')
+        if self.check_val and runner.val_loop is not None:
+            val = recognizer_ctc_frames(runner.model, runner.val_dataloader)
+            if val:
+                self._warn_of_ctc_labels(runner.val_dataloader, val[1.0], 'validation')
+
+    def _warn_of_ctc_labels(self, dataloader, frames: Tuple[int, Tuple], split: str) -> None:
+        limit = CTCFrames(*frames)
+        found = self.find(dataloader, limit)
+        if found:
+            print_log(self.validation_warning(len(found), listing(found), limit, split),
+                      logger='current', level=logging.WARNING)
 
     def _warn_of_short_scales(self, dataloader, frames: Dict[float, Tuple[int, Tuple]],
                               reader: str = 'the CTC student',
-                              picked: str = 'the selector may still pick') -> None:
+                              picked: str = 'the selector may still pick',
+                              setting: str = 'model.scales') -> None:
         labels = [text for dataset in nested_datasets(getattr(dataloader, 'dataset', None))
                   if isinstance(dataset, BasePlateDataset)
                   for _, text in dataset.item_labels()]
@@ -84,16 +108,12 @@ class LabelLengthCheckHook(LabelCheckHook):
                     f'At scale {scale:g} (a {size[0]}x{size[1]} input) {reader} reads '
                     f'{steps} frame(s): {len(longer)} of {len(labels)} training label(s) need '
                     f'more (e.g. {longest!r} needs {ctc_length(longest)}) and cannot be read at '
-                    f'that scale, which {picked}. Give '
-                    f"{'model.scales' if reader == 'the CTC student' else 'model.train_scales'}"
-                    ' no scale that small, or the model a backbone of a smaller width stride.',
+                    f'that scale, which {picked}. Give {setting} no scale that small, or the '
+                    'model a backbone of a smaller width stride.',
                     logger='current', level=logging.WARNING)
 
-    def model_limits(self, model) -> Optional[Union[int, CTCFrames]]:
-        limit = max_label_length(model)
-        if limit is None and 1.0 in self._own_frames:
-            return CTCFrames(*self._own_frames[1.0])
-        return limit
+    def model_limits(self, model) -> Optional[int]:
+        return max_label_length(model)
 
     def find(self, dataloader, limit: Union[int, CTCFrames]) -> List[Finding]:
         """``(annotation, label)`` of each track whose label exceeds ``limit``

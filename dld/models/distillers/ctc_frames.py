@@ -1,6 +1,6 @@
 """How many frames a CTC recognizer (a DLD student, or one on its own) reads
 at each scale."""
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -27,11 +27,13 @@ def ctc_frames_by_scale(model) -> Dict[float, Tuple[int, Tuple[int, int]]]:
     return frames_at_scales(student, model.base_size, scales)
 
 
-def recognizer_ctc_frames(model, dataloader) -> Dict[float, Tuple[int, Tuple[int, int]]]:
+def recognizer_ctc_frames(model, dataloader, training: bool = False
+                          ) -> Dict[float, Tuple[int, Tuple[int, int]]]:
     """``{scale: (frames, (h, w))}`` a plain recognizer with a CTC decoder
-    reads at its own input, the size ``dataloader``'s pipeline resizes the
-    stream it packs to (scale 1.0), and at each of its ``train_scales``;
-    empty for any other model, or a pipeline that resizes nothing."""
+    reads from ``dataloader``: at the size its pipeline resizes the stream
+    it packs to (scale 1.0), or, ``training``, at each of its
+    ``train_scales`` of that size where it has them (it trains at those
+    alone); empty for any other model, or a pipeline that resizes nothing."""
     from dld.datasets import BasePlateDataset, nested_datasets
     model = model.module if is_model_wrapper(model) else model
     if hasattr(model, 'student') or not isinstance(getattr(model, 'decoder', None), CTCDecoder):
@@ -41,11 +43,11 @@ def recognizer_ctc_frames(model, dataloader) -> Dict[float, Tuple[int, Tuple[int
                  if isinstance(dataset, BasePlateDataset)), None)
     if size is None:
         return {}
-    scales = sorted({1.0, *(getattr(model, 'train_scales', None) or ())}, reverse=True)
-    return frames_at_scales(model, size, scales)
+    scales = (training and getattr(model, 'train_scales', None)) or (1.0, )
+    return frames_at_scales(model, size, sorted({float(s) for s in scales}, reverse=True))
 
 
-def input_size(transforms) -> Tuple[int, int]:
+def input_size(transforms) -> Optional[Tuple[int, int]]:
     """The ``(H, W)`` of the image a pipeline packs as ``inputs`` (the last
     ``ResizePair``'s size for the stream ``PackPlateInputs`` packs), or None."""
     stream = next((t.main_stream for t in transforms if hasattr(t, 'main_stream')), 'lr')

@@ -125,6 +125,13 @@ class ScaleCosts:
         self._in_channels = in_channels
 
     @classmethod
+    def of_recognizer(cls, recognizer: nn.Module, base_size: Tuple[int, int],
+                      in_channels: int = 3) -> 'ScaleCosts':
+        """The costs of a plain recognizer reading at scales of
+        ``base_size`` (no selector, no teacher: measured when asked)."""
+        return cls([], base_size, [], 0, 0, student=recognizer, in_channels=in_channels)
+
+    @classmethod
     def measure(cls, student: nn.Module, teacher: nn.Module, selector: Optional[nn.Module],
                 scales: Sequence[float], base_size: Tuple[int, int],
                 in_channels: int = 3) -> 'ScaleCosts':

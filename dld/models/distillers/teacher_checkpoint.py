@@ -140,12 +140,13 @@ _BEST_SCORE_NAME = re.compile(
     r'_(?:epoch|iter)_\d+\.pth$')
 
 
-def best_validation_score(ckpt: dict) -> Optional[Tuple[float, str, str]]:
+def best_validation_score(ckpt: dict, qualifier: str = '') -> Optional[Tuple[float, str, str]]:
     """``(score, key, words)`` of the best validation score a training
     checkpoint records, where its run kept its best by an accuracy or 1-NED
     key (a fraction, more is better): e.g. ``(0.97, 'plate/accuracy', 'read
     97.0 % of its validation plates')``; None otherwise (another key, a
-    rule of 'less', no best kept)."""
+    rule of 'less', no best kept, several keys). ``qualifier`` goes before
+    the figure in the words (``'at best '``)."""
     info = (ckpt.get('message_hub') or {}).get('runtime_info') or {}
     score, best = info.get('best_score'), str(info.get('best_ckpt') or '')
     named = _BEST_SCORE_NAME.match(osp.basename(best))
@@ -154,9 +155,9 @@ def best_validation_score(ckpt: dict) -> Optional[Tuple[float, str, str]]:
     prefix, metric = named['prefix'] or '', named['metric']
     key = f'{prefix}/{metric}' if prefix else metric
     if metric == 'accuracy' and prefix:  # 'plate_accuracy': whole plates (words) read
-        words = f'read {100 * score:.1f} % of its validation {prefix}s ({key})'
+        words = f'read {qualifier}{100 * score:.1f} % of its validation {prefix}s ({key})'
     else:
-        words = f'scored {100 * score:.1f} % ({key}) on its validation set'
+        words = f'scored {qualifier}{100 * score:.1f} % ({key}) on its validation set'
     return float(score), key, words
 
 
@@ -167,11 +168,10 @@ def _warn_if_it_read_little(path: str, ckpt: dict) -> None:
     0 % without a word (a teacher stopped on its plateau, docs/results.md).
     Worded by the key the run kept its best by (plates, words or 1-NED)."""
     from mmengine.logging import print_log
-    best = best_validation_score(ckpt)
+    best = best_validation_score(ckpt, 'at best ')
     if best is None or best[0] >= TEACHER_READS_LITTLE:
         return
-    what = best[2].replace('read ', 'read at best ', 1).replace('scored ', 'scored at best ', 1)
-    print_log(f'{path}: its training run {what}: a teacher that reads so little teaches '
+    print_log(f'{path}: its training run {best[2]}: a teacher that reads so little teaches '
               'little. Train it longer (a teacher can stay on a plateau for epochs, '
               'docs/results.md) or check its data.', logger='current', level=logging.WARNING)
 

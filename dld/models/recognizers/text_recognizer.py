@@ -1,4 +1,5 @@
 """Backbone -> encoder -> decoder: the teacher and the student."""
+import logging
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -350,14 +351,26 @@ class TextRecognizer(BaseModel):
     def _set_reading_cost(self, shape: Tuple[int, ...],
                           data_samples: List[PlateDataSample]) -> None:
         """``pred_gflops`` of a reading of a ``(C, H, W)`` input, as this
-        recognizer decodes now, and ``pred_scale`` 1.0 (its own input)."""
+        recognizer decodes now, and ``pred_scale`` 1.0 (its own input). A
+        model fvcore cannot trace (a part of one's own) is read uncounted,
+        with one warning: the count is a report's, not the reading's."""
         from dld.models.distillers.scale_costs import ScaleCosts, beam_width_of
         key = (shape, beam_width_of(self))
         cache = self.__dict__.setdefault('_reading_gflops', {})  # a batch: no new trace
         if key not in cache:
-            costs = ScaleCosts([], shape[1:], [], 0, 0, student=self, in_channels=shape[0])
-            cache[key] = costs.student_flops_at(1.0) / 1e9
+            try:
+                costs = ScaleCosts.of_recognizer(self, shape[1:], in_channels=shape[0])
+                cache[key] = costs.student_flops_at(1.0) / 1e9
+            except Exception as err:  # noqa: BLE001 - whatever the trace of a custom part raises
+                from mmengine.logging import print_log
+                print_log(f'The FLOPs of a {shape[1]}x{shape[2]} reading cannot be counted '
+                          f'(traced: {type(err).__name__}: {str(err).strip()[:200]}): the '
+                          'cost/ figures are left out', logger='current',
+                          level=logging.WARNING)
+                cache[key] = None
         gflops = cache[key]
+        if gflops is None:
+            return
         for ds in data_samples:
             ds.set_field(gflops, 'pred_gflops', field_type='data')
             ds.set_field(1.0, 'pred_scale', field_type='data')

@@ -16,10 +16,12 @@ def topk_sequence_kl(beam_nll: torch.Tensor, beam_scores: torch.Tensor,
     ``-log p(beam)``, ``beam_scores`` the teacher's ``log p(beam)``
     (``-inf`` where a beam does not exist). Shapes: (n, k) -> (n,).
 
-    At least 0: the clamps of the rest (``eps``), and a CTC teacher's beam
-    scores (a prefix search's estimates, which the student's exact
-    ``-log p`` need not agree with), could give a value a rounding step
-    below 0, logged as ``selector_score: -0.0000``.
+    At least 0. Beam scores that overshoot (a CTC prefix search's
+    estimates, whose mass may sum past 1, against the student's exact
+    ``-log p``) and the clamps of the rest (``eps``) made it negative: a
+    rounding step below 0 in training logs (``selector_score: -0.0000``),
+    -0.02 for beams summing to 2. The score is detached (the selector's
+    target), so the clamp takes no gradient from anything that learns.
     """
     valid = torch.isfinite(beam_scores)
     log_t = beam_scores.masked_fill(~valid, float('-inf'))
