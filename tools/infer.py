@@ -311,7 +311,8 @@ def _note_text_limit(records: Sequence[dict], recognizer) -> None:
     such image is a misread however it is read): test.py warned of them,
     infer.py said nothing."""
     from dld.engine.hooks.label_length_check_hook import max_label_length
-    limit = max_label_length(recognizer.recognizer)
+    model = getattr(recognizer, 'recognizer', None)  # a stand-in reader may have none
+    limit = None if model is None else max_label_length(model)
     if limit is None:  # CTC: no length of its own
         return
     longer = [r for r in records if len(r.get('gt_text') or '') > limit]
