@@ -57,9 +57,10 @@ from dld.engine.launch import (
     data_errors_exit,
     finish_run,
     load_runner_config,
+    make_run_data,
     parse_runner_args,
-    prepare_run,
     refuse,
+    start_processes,
     stopped_in_one_line,
     unwritable_work_dir,
 )
@@ -228,8 +229,7 @@ def main(argv=None) -> dict:
     quiet_other_processes()
     with config_errors_exit('test.py'):
         cfg = build_config(args)
-    with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to
-        prepare_run(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
+    start_processes(cfg)  # the data is made once the checkpoint is loaded (below)
     unwritable = unwritable_work_dir(cfg.work_dir)
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'test.py: {unwritable}')
@@ -245,6 +245,10 @@ def main(argv=None) -> dict:
             # missing, truncated, unsafe or of another model: one line, as
             # infer.py says it
             refuse(f'test.py: cannot load the checkpoint: {err}')
+        # only now: a checkpoint of other scales was refused after the
+        # synthetic test set (1500 tracks) had been rendered
+        with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to
+            make_run_data(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
         # Ctrl-C or SIGTERM (a job's time limit): one line; nothing is written
         # until the end, so nothing half (it was a traceback, or a silent death)
         with loader_workers_stopped(runner), stopped_in_one_line(

@@ -52,6 +52,9 @@ default_hooks = dict(
     # A step that leaves a NaN or infinity in the loss or the weights stops
     # the run before a checkpoint holds it (and rotates a good one out).
     non_finite=dict(type='NonFiniteCheckHook'),
+    # Each validation (test) logs its own metrics only: a key it leaves out
+    # (track/confidence_wrong, no track being wrong) kept the last one's value.
+    fresh_metrics=dict(type='FreshMetricsHook'),
     # Persistent workers are stopped when the run ends, not later by the
     # garbage collector in the middle of the next run in the process, which
     # waited 5 s for each of them (the quickstart's second run, a notebook).

@@ -453,11 +453,24 @@ def drop_persistent_workers_without_workers(cfg: Config) -> None:
 def prepare_run(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
     """Start the process group (the runner reuses it), then let rank 0 make
     the data that the dataloaders ``loaders`` read while the others wait."""
+    start_processes(cfg)
+    make_run_data(cfg, loaders)
+
+
+def start_processes(cfg: Config) -> None:
+    """The first half of :func:`prepare_run`: the process group, before the
+    runner is built."""
     if cfg.get('randomness', {}).get('deterministic'):
         # cuBLAS is deterministic only with a fixed workspace; PyTorch
         # raises at the first CUDA matmul without it.
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     init_distributed(cfg)
+
+
+def make_run_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
+    """The second half of :func:`prepare_run`: rank 0 makes the data the
+    dataloaders ``loaders`` read while the others wait (a tool that can
+    refuse its checkpoint first does so before minutes of rendering)."""
     if get_rank() == 0:
         ensure_config_data(cfg, loaders)
     barrier()

@@ -477,3 +477,20 @@ def test_test_loader_workers_killed_by_a_group_sigterm_are_a_sigterm_stop(
     err = capsys.readouterr().err
     assert 'test.py: stopped by SIGTERM: no metrics written' in err and 'Traceback' not in err
 
+
+
+def test_a_checkpoint_that_cannot_be_loaded_is_refused_before_the_test_set_is_made(
+        test_tool, run_name, tmp_path, capsys):
+    """A checkpoint of other scales was refused after the synthetic test set
+    (1500 tracks) had been rendered (a newcomer's journey)."""
+    root = tmp_path / 'synth'
+    bad = tmp_path / 'cut.pth'
+    bad.write_bytes(b'PK\x03\x04 not a checkpoint')
+    with pytest.raises(SystemExit) as info:
+        test_tool.main(['configs/quickstart/dld.py', str(bad), '--work-dir', str(tmp_path / 'w'),
+                        '--cfg-options', f'experiment_name={run_name()}',
+                        f'synth_plates.data_root={root}', 'synth_plates.tracks=4',
+                        f'test_dataloader.dataset.data_root={root}'])
+    assert info.value.code == 2
+    assert 'test.py: cannot load the checkpoint' in capsys.readouterr().err
+    assert not root.exists()

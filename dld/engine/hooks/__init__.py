@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
 from .epoch_seed_hook import EpochSeedHook  # noqa: F401
+from .fresh_metrics_hook import FreshMetricsHook  # noqa: F401
 from .gumbel_temperature_hook import GumbelTemperatureHook  # noqa: F401
 from .label_chars_check_hook import LabelCharsCheckHook  # noqa: F401
 from .label_length_check_hook import LabelLengthCheckHook  # noqa: F401
