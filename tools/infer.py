@@ -306,6 +306,17 @@ def main(argv=None) -> int:
     return status
 
 
+def _say_failures(records: Sequence[dict], shown: int = 5) -> None:
+    """The first failed inputs and why, on stderr: a mistyped folder was
+    '0/1 image(s) read; 1 failed (see their error records)', the reason in
+    the --out file only."""
+    failed = [r for r in records if r['error'] is not None]
+    for rec in failed[:shown]:
+        print(f"infer.py: {rec['input']}: {rec['error']}", file=sys.stderr)
+    if len(failed) > shown:
+        print(f'infer.py: ... and {len(failed) - shown} more failed input(s)', file=sys.stderr)
+
+
 def _note_text_limit(records: Sequence[dict], recognizer) -> None:
     """Labels longer than the attention decoder emits, said on stderr (each
     such image is a misread however it is read): test.py warned of them,
@@ -545,6 +556,8 @@ def _write(args, result: dict, stopped) -> int:
     if args.vis:
         summary += f'; drawings in {args.vis}'
     print(summary, file=sys.stderr)
+    if args.out:  # without --out each failure is a line of stdout already
+        _say_failures(records)
     _note_large_tracks(result.get('tracks', []))
     if stopped is not None:
         name = stop_signal(stopped)

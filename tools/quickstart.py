@@ -111,6 +111,10 @@ def train_teacher(config: str, work: str, minimum: float, attempts: int, flags: 
         cfg_options = ['--cfg-options', *options, *seeded] if options or seeded else []
         title = ('1/5 HR teacher (generates the synthetic plates first)' if attempt == 0 else
                  f'1/5 HR teacher, attempt {attempt + 1} of {attempts}, seed {seed + attempt}')
+        if attempt == 0:  # a newcomer saw 'plate/accuracy: 0.0000' at epoch 5 and worried
+            print('=== (its validation may read 0 % of plates for several epochs: the attention '
+                  "decoder's early plateau, expected; the teacher is judged once trained)",
+                  flush=True)
         run(title, ['tools/train.py', config, '--work-dir', teacher_dir, *flags, *cfg_options])
         if teacher_is_good(teacher_dir, minimum):
             return teacher_dir

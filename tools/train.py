@@ -199,6 +199,7 @@ def main(argv=None) -> None:
             lock_work_dir(cfg.work_dir)
         except WorkDirInUseError as err:
             refuse(f'train.py: {err}')
+        _note_earlier_run(cfg)
     scale_one_cycle_peaks(cfg, get_world_size())  # the number of processes is known now
     with registry_hints():  # a mistyped `type` names the close registered ones
         # a setting a part refuses as it is built: one line (a hinted type or
@@ -252,6 +253,21 @@ def stop_line(runner: Runner, name: str) -> str:
         where = f'at epoch {runner.epoch + 1}, {_iteration_in_epoch(runner)}'
     return (f'train.py: stopped by {said(name)} {where}; '
             + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
+
+
+def _note_earlier_run(cfg) -> None:
+    """Say that a run starting afresh in a work dir of an earlier run's
+    checkpoints replaces them as it saves (a second run did so silently)."""
+    if cfg.get('resume'):
+        return
+    try:
+        earlier = latest_checkpoint(cfg.work_dir)
+    except OSError:
+        return
+    if earlier:
+        print_log(f'{cfg.work_dir} holds an earlier run\'s checkpoints ({osp.basename(earlier)}'
+                  '): this run starts afresh and replaces them as it saves; --resume goes on '
+                  'from them instead', logger='current', level=logging.WARNING)
 
 
 def resumable_checkpoint(runner: Runner) -> Optional[str]:

@@ -151,6 +151,7 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
             keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
         else:
             keyed.append((InputItem(source=f'input[{i}]', error=_unsupported(inp)), None))
+    _warn_of_other_stream_frames(inputs, stream)
     _name_tracks(keyed, root)
     return [item for item, _ in keyed]
 
@@ -259,6 +260,23 @@ def _name_tracks(keyed: List[Tuple[InputItem, Optional[_Track]]],
         if track.numbered:
             item.frame_idx = frames.get(track.parts, 0)
             frames[track.parts] = item.frame_idx + 1
+
+
+def _warn_of_other_stream_frames(inputs: list, stream: str) -> None:
+    """One warning for ``lr-K`` frames given by path to a model that reads
+    the HR crop (the efficiency setting), or ``hr-K`` frames to one that
+    reads the LR frame: read as given, without a word, a 15x45 LR frame was
+    read upscaled by an HR student (a folder gives the right frames)."""
+    from mmengine.logging import print_log
+    other = 'hr' if stream == 'lr' else 'lr'
+    given = [os.fspath(p) for p in inputs if isinstance(p, (str, os.PathLike))
+             and not osp.isdir(p) and not is_label_file(os.fspath(p))
+             and (track_frame(osp.basename(os.fspath(p))) or ('', 0))[0] == other]
+    if given:
+        print_log(f'{len(given)} image(s) given by path are {other}-* frames (e.g. {given[0]}), '
+                  f'but this model reads the {stream.upper()} frame of a track: they are read '
+                  f'as given; give the {stream}-* frames (or their track folder)',
+                  logger='current', level=logging.WARNING)
 
 
 def _expand_path(path: str, label_dataset_cfg: Optional[dict],

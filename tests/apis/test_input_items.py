@@ -451,3 +451,21 @@ def test_hr_only_lines_are_read_by_a_model_reading_hr_and_refused_by_one_reading
     refused = expand_inputs(str(labels), stream='lr')
     assert [i.source for i in refused] == [f'{labels}:1', f'{labels}:2']
     assert all('HR-only track' in i.error for i in refused)
+
+
+def test_frames_of_the_other_stream_given_by_path_are_warned_of_once(tmp_path):
+    """An efficiency-setting student (it reads HR crops) given lr-001.png read
+    the 15x45 frame upscaled without a word; its folder gives the HR frames."""
+    for name in ('lr-001.png', 'lr-002.png', 'hr-001.png', 'other.png'):
+        write_png(str(tmp_path / 't' / name), 8, 24)
+    lr = [str(tmp_path / 't' / n) for n in ('lr-001.png', 'lr-002.png')]
+    with current_log_records() as records:
+        items = expand_inputs([*lr, str(tmp_path / 't' / 'other.png')], stream='hr')
+    assert len(items) == 3  # read as given
+    [said] = [r.getMessage() for r in records if 'frames (e.g.' in r.getMessage()]
+    assert said.startswith(f'2 image(s) given by path are lr-* frames (e.g. {lr[0]}), but this '
+                           'model reads the HR frame of a track')
+    with current_log_records() as records:  # the model's own frames, or a folder: nothing
+        expand_inputs([str(tmp_path / 't' / 'hr-001.png'), str(tmp_path / 't')], stream='hr')
+        expand_inputs(lr, stream='lr')
+    assert not [r for r in records if 'frames (e.g.' in r.getMessage()]

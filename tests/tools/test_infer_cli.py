@@ -897,3 +897,18 @@ def test_labels_longer_than_the_decoder_reads_are_said(tiny_run, tmp_path, capsy
     assert (f'infer.py: 2 labelled image(s) have a label of more than {limit} characters, the '
             'most the model reads (max_seq_len - 1): never read whole') in err  # 2 frames
     assert f"{long_label!r})" in err
+
+
+def test_with_out_a_mistyped_input_is_said_on_the_terminal(tiny_run, tmp_path, capsys):
+    """'0/1 image(s) read; 1 failed (see their error records)': why was only
+    in the --out file (a newcomer's journey)."""
+    out = tmp_path / 'x.jsonl'
+    assert _tool().main([tiny_run['config'], tiny_run['student'], 'path/to/images/', '--out',
+                         str(out), '--no-progress']) == 1
+    assert 'infer.py: path/to/images/: no such file or folder' in capsys.readouterr().err
+    many = [f'nope{i}.png' for i in range(7)]
+    assert _tool().main([tiny_run['config'], tiny_run['student'], *many, '--out',
+                         str(tmp_path / 'y.jsonl'), '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert 'infer.py: nope4.png: no such file' in err and 'nope5.png' not in err
+    assert 'infer.py: ... and 2 more failed input(s)' in err

@@ -744,3 +744,23 @@ def test_a_work_dir_the_run_cannot_write_is_one_line_and_status_2(
     assert exit_.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == (
         f'{tool}.py: cannot write in the work dir {tmp_path} (read-only?); give another with '
         '--work-dir')
+
+
+def test_a_fresh_run_in_a_work_dir_of_checkpoints_says_it_replaces_them(train_tool, tmp_path,
+                                                                        monkeypatch):
+    """A second run in the same work dir replaced epoch_1.pth and best.pth
+    without a word (a newcomer's journey)."""
+    from mmengine.config import Config
+    said = []
+    monkeypatch.setattr(train_tool, 'print_log', lambda msg, **kw: said.append(msg))
+    work = tmp_path / 'w'
+    work.mkdir()
+    train_tool._note_earlier_run(Config(dict(work_dir=str(work))))
+    assert said == []  # nothing there yet
+    (work / 'epoch_1.pth').write_bytes(b'x')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    train_tool._note_earlier_run(Config(dict(work_dir=str(work), resume=True)))
+    assert said == []  # --resume goes on from it
+    train_tool._note_earlier_run(Config(dict(work_dir=str(work))))
+    assert said == [f"{work} holds an earlier run's checkpoints (epoch_1.pth): this run starts "
+                    'afresh and replaces them as it saves; --resume goes on from them instead']
