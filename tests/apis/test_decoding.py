@@ -5,6 +5,9 @@ from tiny_dld import recognizer_cfg
 
 from dld.apis.scaled_prediction import check_decoding, decoding
 
+#: A recognizer's test_cfg decoding by beam search (FLOPs not counted)
+BEAM = dict(count_flops=False, decode='beam')
+
 
 @pytest.fixture
 def beam_recognizer():
@@ -19,27 +22,27 @@ def test_beam_width_one_is_greedy_even_when_the_config_beams(beam_recognizer):
     with decoding(beam_recognizer, beam_width=1):
         assert beam_recognizer.test_cfg['decode'] == 'greedy'
         assert beam_recognizer.test_cfg['topk'] == 1
-    assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=4, topk=3)
+    assert beam_recognizer.test_cfg == dict(BEAM, beam_width=4, topk=3)
 
 
 def test_beam_width_above_one_sets_that_width(beam_recognizer):
     with decoding(beam_recognizer, beam_width=6, topk=2):
-        assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=6, topk=2)
+        assert beam_recognizer.test_cfg == dict(BEAM, beam_width=6, topk=2)
 
 
 def test_topk_one_returns_one_text_with_the_configs_decoding(beam_recognizer):
     with decoding(beam_recognizer, topk=1):
-        assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=4, topk=1)
+        assert beam_recognizer.test_cfg == dict(BEAM, beam_width=4, topk=1)
 
 
 def test_topk_above_the_configs_width_widens_the_beam(beam_recognizer):
     with decoding(beam_recognizer, topk=5):
-        assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=5, topk=5)
+        assert beam_recognizer.test_cfg == dict(BEAM, beam_width=5, topk=5)
 
 
 def test_nothing_given_leaves_the_config(beam_recognizer):
     with decoding(beam_recognizer):
-        assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=4, topk=3)
+        assert beam_recognizer.test_cfg == dict(BEAM, beam_width=4, topk=3)
 
 
 @pytest.mark.parametrize('kwargs', [
@@ -52,7 +55,7 @@ def test_bad_decoding_arguments_are_refused(beam_recognizer, kwargs):
     with pytest.raises(ValueError, match='beam_width|topk'):
         with decoding(beam_recognizer, **kwargs):
             pass
-    assert beam_recognizer.test_cfg == dict(decode='beam', beam_width=4, topk=3)
+    assert beam_recognizer.test_cfg == dict(BEAM, beam_width=4, topk=3)
 
 
 def test_a_distiller_switches_its_students_decoding():
