@@ -153,6 +153,7 @@ class PlateRecognizer(BaseInferencer):
         super().__init__(model=cfg, weights=weights, device=device,
                          scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
         self.recognizer = recognizer_of(self.model)
+        self._pid = os.getpid()  # a reader forked off (a service's worker): _forked_guard
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
         _check_pipeline_size(self.model, self.pipeline.transforms, self.image_stream)
         self.costs = _costs_of(self.model, self.base_size)
@@ -296,6 +297,7 @@ class PlateRecognizer(BaseInferencer):
             :meth:`make_record`), ``visualization`` (written paths), and with
             ``track=True`` ``tracks``; ``num_failed``.
         """
+        self._forked_guard()  # before any torch op of this call
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         # Every argument is checked before the first image is read.
         if isinstance(fwd_kw.get('scale'), numbers.Real) and not isinstance(
@@ -428,6 +430,20 @@ class PlateRecognizer(BaseInferencer):
                 preds.append(dict(record=self.make_record(entry['item'], entry['image'], sample),
                                   sample=sample))
         return preds
+
+    def _forked_guard(self) -> None:
+        """In a process forked after this reader was built (a gunicorn
+        ``--preload`` worker), read with one thread: torch's OpenMP pool,
+        started by the parent, hung every worker's first reading for ever
+        (PyTorch's own issue); said once."""
+        if os.getpid() == self._pid:
+            return
+        self._pid = os.getpid()
+        if self.device_type == 'cpu' and torch.get_num_threads() > 1:
+            torch.set_num_threads(1)
+            print_log('PlateRecognizer: used in a process forked after it was built: reading '
+                      "with 1 thread (torch's thread pool does not survive a fork); build it "
+                      'in each worker to use more', logger='current', level=logging.WARNING)
 
     def _predict(self, packed: List[dict], scale: Optional[float]) -> List[PlateDataSample]:
         data = self.model.data_preprocessor(pseudo_collate(packed), False)
@@ -576,9 +592,16 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
     from dld.evaluation.metrics import track_confidence, vote_track
     norm = str if case_sensitive else str.upper
     tracks: Dict[str, List[dict]] = {}
+    untracked = 0
     for rec in records:
         if rec.get('track_id') is not None:
             tracks.setdefault(rec['track_id'], []).append(rec)
+        else:
+            untracked += 1
+    if untracked and not tracks:  # a service's records, one image a call: [] said nothing
+        print_log(f'vote_tracks: none of the {untracked} record(s) has a track_id (images '
+                  'read in memory, one a call, have none): set each record\'s track_id to '
+                  'the track it belongs to', logger='current', level=logging.WARNING)
     out = []
     for track_id, recs in tracks.items():
         # records of one's own may leave out what the recognizer's hold:

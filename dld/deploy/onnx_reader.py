@@ -562,7 +562,7 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
     docs/deployment.md) refuses a forged JPEG too before decoding it (a
     629-byte file claiming 20000x20000 took 2.4 GB); other formats by
     Pillow where it is there."""
-    size = _png_size(buf) or _jpeg_size(buf) or _bmp_size(buf)
+    size = encoded_image_size(buf)
     if size is not None:
         w, h = size
         return w * h, f'{w}x{h}'
@@ -583,6 +583,14 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
         if found:
             return int(found.group(1)), found.group(1)
     return None
+
+
+def encoded_image_size(buf: Union[np.ndarray, bytes]) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of a PNG, JPEG or BMP from its header, read here (no
+    Pillow, no warning filters: thread-safe); None for another format."""
+    if not isinstance(buf, np.ndarray):
+        buf = np.frombuffer(bytes(buf[:1 << 20]), np.uint8)
+    return _png_size(buf) or _jpeg_size(buf) or _bmp_size(buf)
 
 
 def _png_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:

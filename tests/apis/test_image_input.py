@@ -337,3 +337,16 @@ def test_a_fifo_or_a_device_is_refused_not_read(tmp_path):
         with pytest.raises(ImageInputError) as info:
             read_image_file(path)
         assert says in str(info.value)
+
+
+def test_an_encoded_files_bytes_as_a_uint8_vector_get_a_hint():
+    """np.frombuffer(request.body, np.uint8) is a service's usual slip:
+    'array of shape (2064,) is not an image' said nothing of bytes."""
+    import cv2
+    body = cv2.imencode('.png', np.zeros((8, 24, 3), np.uint8))[1].tobytes()
+    with pytest.raises(ImageInputError, match=r"an encoded image file's bytes \(np.frombuffer "
+                                              r'of a request body\)\? give them as bytes'):
+        normalize_image(np.frombuffer(body, np.uint8), 'body')
+    with pytest.raises(ImageInputError) as err:  # another 1-D array: no such hint
+        normalize_image(np.zeros(5, np.float32), 'x')
+    assert 'bytes' not in str(err.value)

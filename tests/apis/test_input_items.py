@@ -469,3 +469,17 @@ def test_frames_of_the_other_stream_given_by_path_are_warned_of_once(tmp_path):
         expand_inputs([str(tmp_path / 't' / 'hr-001.png'), str(tmp_path / 't')], stream='hr')
         expand_inputs(lr, stream='lr')
     assert not [r for r in records if 'frames (e.g.' in r.getMessage()]
+
+
+def test_voting_records_without_a_track_says_so():
+    """A service reading one image a call got records without track_id, and
+    vote_tracks returned [] without a word."""
+    from dld.apis.plate_recognizer import vote_tracks
+    recs = [dict(text='ABC1234', confidence=0.9, track_id=None, error=None)] * 2
+    with current_log_records() as records:
+        assert vote_tracks(recs) == []
+    [said] = [r.getMessage() for r in records if 'track_id' in r.getMessage()]
+    assert said.startswith('vote_tracks: none of the 2 record(s) has a track_id')
+    with current_log_records() as records:  # some with a track: the others left out quietly
+        assert len(vote_tracks(recs + [dict(recs[0], track_id='t')])) == 1
+    assert not [r for r in records if 'track_id' in r.getMessage()]

@@ -196,7 +196,7 @@ def test_an_image_too_large_by_its_header_is_refused_before_it_is_decoded(
     with mock.patch('cv2.imdecode') as decode, pytest.raises(ImageLoadError) as err:
         LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
     assert not decode.called
-    assert 'image of 10000000000 pixels exceeds the limit of 268435456 pixels' in \
+    assert 'image of 100000x100000 pixels exceeds the limit of 268435456 pixels' in \
         str(err.value) and err.value.path == str(path)
 
 
@@ -243,3 +243,20 @@ def test_a_png_pillow_refuses_is_still_sized_from_its_header():
     assert header_too_large(png, 10**6).startswith(
         'image of 4000x4000 pixels exceeds the limit of 1000000 pixels')
     assert _header_size(np.frombuffer(png, np.uint8)) == (16000000, '4000x4000')
+
+
+def test_common_formats_are_sized_without_touching_the_warning_filters(monkeypatch):
+    """Each header check swapped the process's warning filters
+    (warnings.catch_warnings, not thread-safe): readers in several threads
+    left a filter behind. PNG, JPEG and BMP headers are read by DLD."""
+    import warnings
+
+    import cv2
+    import numpy as np
+
+    from dld.datasets.transforms.loading import header_too_large
+    monkeypatch.setattr(warnings, 'catch_warnings', None)  # any use would fail
+    for ext in ('.png', '.jpg', '.bmp'):
+        buf = cv2.imencode(ext, np.zeros((30, 90, 3), np.uint8))[1].tobytes()
+        assert header_too_large(buf, 30 * 90) is None
+        assert header_too_large(buf, 30 * 90 - 1).startswith('image of 90x30 pixels exceeds')

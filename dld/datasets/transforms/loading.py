@@ -91,10 +91,14 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
     """Why an encoded image is refused from its header alone, when its
     format tells its size and that is above ``max_pixels``; None otherwise.
 
-    Pillow reads the header without decoding, and refuses to open images
-    above twice its own ``MAX_IMAGE_PIXELS`` (~179 Mpx): that refusal
-    carries the size, which is held against ``max_pixels`` like any other,
-    so the largest images cannot slip past the limit into the decoder.
+    PNG, JPEG and BMP headers are read by DLD itself (no Pillow: its bomb
+    warning was silenced per call with ``warnings.catch_warnings``, which
+    swaps the process's filters and is not thread-safe: readers in several
+    threads left a filter behind). Other formats are read by Pillow, which
+    reads the header without decoding and refuses to open images above
+    twice its own ``MAX_IMAGE_PIXELS`` (~179 Mpx): that refusal carries the
+    size, which is held against ``max_pixels`` like any other, so the
+    largest images cannot slip past the limit into the decoder.
     """
     if max_pixels is None:
         return None
@@ -102,7 +106,15 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
     import warnings
 
     from PIL import Image  # a requirement
+
+    from dld.deploy.onnx_reader import encoded_image_size
     advice = 'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)'
+    size = encoded_image_size(buf)
+    if size is not None:
+        w, h = size
+        if w * h > max_pixels:
+            return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {advice}'
+        return None
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb warning; our limit is max_pixels.
@@ -116,23 +128,11 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
             return None  # over Pillow's limit, within ours: the decoder reads it
         size = f'{pixels} pixels' if pixels else f'over {2 * Image.MAX_IMAGE_PIXELS} pixels'
         return f'image of {size} exceeds the limit of {max_pixels} pixels; {advice}'
-    except Exception:  # noqa: BLE001 - a header Pillow refuses: a PNG's said anyway
-        # (Pillow refuses a bad checksum on a text chunk that OpenCV decodes past)
-        size = png_header_size(buf)
-        if size is None:
-            return None
-        w, h = size
+    except Exception:  # noqa: BLE001 - a header Pillow refuses (a PNG's is read above)
+        return None
     if w * h > max_pixels:
         return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {advice}'
     return None
-
-
-def png_header_size(buf: bytes) -> Optional[tuple]:
-    """``(width, height)`` of a PNG from its IHDR chunk; None for another file."""
-    head = bytes(buf[:24])
-    if len(head) < 24 or head[:8] != b'\x89PNG\r\n\x1a\n':
-        return None
-    return int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')
 
 
 def opencv_refusal(err: Exception) -> str:
