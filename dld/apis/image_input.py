@@ -173,27 +173,11 @@ def normalize_image(img: np.ndarray, source: str = 'array', color_type: str = 'c
 
 
 def _to_uint8(img: np.ndarray, source: str) -> np.ndarray:
-    if img.dtype == np.uint8:
-        return img
-    if img.dtype.kind == 'u' and img.dtype.itemsize == 2:  # big-endian ('>u2') too
-        return (img.astype(np.uint16) >> 8).astype(np.uint8)
-    if img.dtype == np.bool_:
-        return img.astype(np.uint8) * 255
-    if np.issubdtype(img.dtype, np.floating):
-        if not np.isfinite(img).all():
-            raise ImageInputError(source, 'float image holds NaN or infinity')
-        scale = 255.0 if img.max(initial=0.0) <= 1.0 else 1.0
-        return np.clip(np.rint(img * scale), 0, 255).astype(np.uint8)
-    if np.issubdtype(img.dtype, np.integer):
-        # int64 from np.array(...) of 8-bit values is common; 16-bit data in
-        # an int32 array is not 8-bit, and clipping it read another plate.
-        low, high = int(img.min()), int(img.max())
-        if low < 0 or high > 255:
-            raise ImageInputError(
-                source, f'{img.dtype} array with values from {low} to {high}: give uint8 '
-                '(0-255), uint16 (0-65535), or float ([0, 1] or [0, 255])')
-        return img.astype(np.uint8)
-    raise ImageInputError(source, f'unsupported array dtype {img.dtype}')
+    from dld.deploy.onnx_reader import array_to_uint8  # one rule with the ONNX reader
+    try:
+        return array_to_uint8(img)
+    except ValueError as err:
+        raise ImageInputError(source, str(err)) from err
 
 
 def list_image_folder(folder: str, recursive: bool = True) -> list:

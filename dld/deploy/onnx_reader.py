@@ -12,8 +12,10 @@ reread cascade of the config reads unsure images again at larger scales.
 The export checks that both give the same readings.
 """
 import argparse
+import collections.abc
 import json
 import math
+import numbers
 import os
 import os.path as osp
 import re
@@ -78,6 +80,48 @@ def _is_track_folder(folder: str, names: List[str]) -> bool:
 ImageLike = Union[str, os.PathLike, np.ndarray, bytes]
 #: The encoded image kinds read as one image each (a request's body).
 ENCODED = (bytes, bytearray, memoryview)
+ACCEPTED = ('an image path, a numpy array (H, W[, C]) or the bytes of an encoded image, or '
+            'a list of them')
+
+
+class ImageInputError(ValueError):
+    """An input that is no readable image: its record's ``error`` and
+    ``error_type`` (as DLD's ``ImageInputError``), not the call's failure."""
+
+
+def _unsupported(obj) -> str:
+    """Why ``obj`` is no input (a torch tensor: what to give instead)."""
+    name = 'None' if obj is None else type(obj).__name__
+    if type(obj).__module__.startswith('torch'):
+        return (f'a torch {name} is not an input: give tensor.cpu().numpy(), (H, W, C) BGR, '
+                f'or {ACCEPTED}')
+    return f'unsupported input type {name}; give {ACCEPTED}'
+
+
+def array_to_uint8(img: np.ndarray) -> np.ndarray:
+    """An image array's pixels as uint8, as DLD reads arrays: uint16 scaled
+    down, float in [0, 1] or [0, 255], bool, or another integer type holding
+    values in [0, 255]. ValueError (without the image's name) otherwise."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype.kind == 'u' and img.dtype.itemsize == 2:  # big-endian ('>u2') too
+        return (img.astype(np.uint16) >> 8).astype(np.uint8)
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.floating):
+        if not np.isfinite(img).all():
+            raise ValueError('float image holds NaN or infinity')
+        scale = 255.0 if img.max(initial=0.0) <= 1.0 else 1.0
+        return np.clip(np.rint(img * scale), 0, 255).astype(np.uint8)
+    if np.issubdtype(img.dtype, np.integer):
+        # int64 from np.array(...) of 8-bit values is common; 16-bit data in
+        # an int32 array is not 8-bit, and clipping it read another plate.
+        low, high = int(img.min()), int(img.max())
+        if low < 0 or high > 255:
+            raise ValueError(f'{img.dtype} array with values from {low} to {high}: give uint8 '
+                             '(0-255), uint16 (0-65535), or float ([0, 1] or [0, 255])')
+        return img.astype(np.uint8)
+    raise ValueError(f'unsupported array dtype {img.dtype}')
 
 
 class OnnxPlateReader:
@@ -93,15 +137,18 @@ class OnnxPlateReader:
         max_pixels: larger images are refused (an error record), as
             ``PlateRecognizer`` refuses them; None for no limit.
 
-    Calling it with image paths or arrays (uint8 ``(H, W)``, ``(H, W, 1)``,
-    ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA), one or a list, returns one
-    dict per image, with the keys of ``PlateRecognizer``'s records:
-    ``input`` (the path, or ``array[i]``), ``text``, ``confidence`` (the
-    model's probability of the text), ``scale`` (of the kept reading),
-    ``scales_read`` (every scale read, in order), ``gflops`` (what the
-    reading cost, the selector included) and ``error``: None, or why the
-    image could not be read (its other values are then None), so that one
-    bad file does not stop the rest.
+    Calling it with image paths, the bytes of encoded images or arrays
+    (``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA;
+    uint8, or as ``PlateRecognizer`` takes them: uint16, float in [0, 1] or
+    [0, 255], another integer type of values in [0, 255]), one or a list,
+    returns one dict per image, with the keys of ``PlateRecognizer``'s
+    records: ``input`` (the path, or ``array[i]``, ``bytes[i]``), ``text``,
+    ``confidence`` (the model's probability of the text), ``scale`` (of the
+    kept reading), ``scales_read`` (every scale read, in order), ``gflops``
+    (what the reading cost, the selector included), ``error`` and
+    ``error_type``: None, or why the image could not be read and
+    ``'ImageInputError'`` (its other values are then None), so that one bad
+    file does not stop the rest.
     """
 
     def __init__(self, model_dir: str, providers: Optional[Sequence[str]] = None,
@@ -169,36 +216,43 @@ class OnnxPlateReader:
     def load(self, image: ImageLike, source: str = 'the bytes') -> np.ndarray:
         """A path, an array or the bytes of an encoded image -> uint8
         ``(H, W, C)``, as DLD's datasets decode files (OpenCV, BGR, or grey
-        for a grey model). ``source`` names bytes in errors."""
+        for a grey model). ``source`` names bytes and arrays in errors,
+        which are :class:`ImageInputError`."""
         if isinstance(image, (str, os.PathLike)):
             path = os.fspath(image)
             if osp.isdir(path):
-                raise ValueError(f'{path}: a folder, not an image file')
+                raise ImageInputError(f'{path}: a folder, not an image file')
             if osp.exists(path) and not osp.isfile(path):  # a FIFO hangs, /dev/zero fills memory
-                raise ValueError(f'{path}: not a regular file (a FIFO, a device), not an image '
-                                 'file')
+                raise ImageInputError(f'{path}: not a regular file (a FIFO, a device), not an '
+                                      'image file')
             try:
                 buf = np.fromfile(path, dtype=np.uint8)
             except OSError as err:
-                raise ValueError(f'{path}: cannot read image ({err.strerror})') from err
+                raise ImageInputError(f'{path}: cannot read image ({err.strerror})') from err
             if not buf.size:
-                raise ValueError(f'{path}: empty file (0 bytes)')
+                raise ImageInputError(f'{path}: empty file (0 bytes)')
             return self._decode(buf, path)
         if isinstance(image, ENCODED):  # a request's body, say
             buf = np.frombuffer(bytes(image), dtype=np.uint8)
             if not buf.size:
-                raise ValueError(f'{source}: no bytes to decode (empty)')
+                raise ImageInputError(f'{source}: no bytes to decode (empty)')
             return self._decode(buf, source)
         if not isinstance(image, np.ndarray):
-            raise ValueError(f'expected an image path, a numpy array or the bytes of an '
-                             f'encoded image, got {type(image).__name__}')
+            raise ImageInputError(f'{source}: {_unsupported(image)}')
         img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
-        if img.dtype != np.uint8 or img.ndim not in (2, 3) or \
-                (img.ndim == 3 and img.shape[2] not in (3, 4)) or 0 in img.shape[:2]:
-            raise ValueError(f'array of shape {tuple(image.shape)} and dtype {image.dtype} is '
-                             'not an image: give uint8 (H, W), (H, W, 1), (H, W, 3) BGR or '
-                             '(H, W, 4) BGRA')
-        self._check_size(img, 'the array')
+        if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or \
+                0 in img.shape[:2]:
+            # np.frombuffer(request.body, np.uint8): an encoded file's bytes, not pixels
+            encoded = ("; an encoded image file's bytes (np.frombuffer of a request body)? "
+                       'give them as bytes' if img.ndim == 1 and img.dtype == np.uint8 else '')
+            raise ImageInputError(f'{source}: array of shape {tuple(image.shape)} is not an '
+                                  'image: give (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) '
+                                  f'BGRA{encoded}')
+        self._check_size(img, source)
+        try:
+            img = array_to_uint8(img)
+        except ValueError as err:
+            raise ImageInputError(f'{source}: {err}') from err
         if img.ndim == 3 and img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
         if self._grey and img.ndim == 3:
@@ -213,17 +267,17 @@ class OnnxPlateReader:
         try:
             img = cv2.imdecode(buf, flag)
         except cv2.error as err:  # e.g. above OpenCV's own pixel limit
-            raise ValueError(f'{source}: cannot decode image (OpenCV refused it: '
-                             f'{getattr(err, "err", None) or err})') from err
+            raise ImageInputError(f'{source}: cannot decode image (OpenCV refused it: '
+                                  f'{getattr(err, "err", None) or err})') from err
         if img is None or img.size == 0:
-            raise ValueError(f'{source}: cannot decode image (corrupt or not an image)')
+            raise ImageInputError(f'{source}: cannot decode image (corrupt or not an image)')
         self._check_size(img, source)
         return img[..., None] if img.ndim == 2 else img
 
     def _check_size(self, img: np.ndarray, source: str) -> None:
         if self.max_pixels is not None and img.shape[0] * img.shape[1] > self.max_pixels:
-            raise ValueError(f'{source}: image of {img.shape[1]}x{img.shape[0]} pixels exceeds '
-                             f'the limit of {self.max_pixels} pixels')
+            raise ImageInputError(f'{source}: image of {img.shape[1]}x{img.shape[0]} pixels '
+                                  f'exceeds the limit of {self.max_pixels} pixels')
 
     def _check_header_size(self, buf: np.ndarray, path: str) -> None:
         """An image's size from its header, refused before decoding a forged
@@ -234,8 +288,8 @@ class OnnxPlateReader:
             return
         size = _header_size(buf)
         if size is not None and size[0] > self.max_pixels:
-            raise ValueError(f'{path}: image of {size[1]} pixels exceeds the limit of '
-                             f'{self.max_pixels} pixels')
+            raise ImageInputError(f'{path}: image of {size[1]} pixels exceeds the limit of '
+                                  f'{self.max_pixels} pixels')
 
     def resize(self, img: np.ndarray):
         """``(H, W, C)`` -> the model's input size and its ``valid_ratio``, as
@@ -264,13 +318,19 @@ class OnnxPlateReader:
                      scale: Optional[float] = None) -> Iterator[Dict]:
         """The readings of :meth:`__call__`, one at a time as each batch is
         read: a caller can print or keep them before the rest are read. A
-        scale not exported is refused here, not when the first is asked."""
+        scale not exported, or ``images`` that are no images (None, a
+        number, a dict, a tensor), are refused here, not when the first is
+        asked."""
         self._check_scale(scale)
+        if isinstance(images, (str, os.PathLike, np.ndarray) + ENCODED):
+            images = [images]  # one image: bytes are not a list of their bytes
+        elif (images is None or isinstance(images, (numbers.Number, dict))
+              or type(images).__module__.startswith('torch')  # a tensor's rows, a loader's batches
+              or not isinstance(images, collections.abc.Iterable)):
+            raise TypeError(f'images: {_unsupported(images)}')
         return self._batches(images, scale)
 
     def _batches(self, images, scale) -> Iterator[Dict]:
-        if isinstance(images, (str, os.PathLike, np.ndarray) + ENCODED):
-            images = [images]  # one image: bytes are not a list of their bytes
         chunk = []
         for i, image in enumerate(images):
             source = (os.fspath(image) if isinstance(image, (str, os.PathLike))
@@ -278,7 +338,7 @@ class OnnxPlateReader:
                       else f'array[{i}]' if isinstance(image, np.ndarray) else f'input[{i}]')
             try:
                 chunk.append((source, *self.resize(self.load(image, source))))
-            except ValueError as err:  # the record names the source already
+            except ImageInputError as err:  # the record names the source already
                 message = str(err)
                 chunk.append((source, message[len(source) + 2:] if message.startswith(
                     f'{source}: ') else message, None))
@@ -290,13 +350,12 @@ class OnnxPlateReader:
 
     def _read_chunk(self, chunk, scale) -> List[Dict]:
         good = [i for i, (_, _, ratio) in enumerate(chunk) if ratio is not None]
-        out = [dict(input=source, text=None, confidence=None, scale=None, scales_read=[],
-                    gflops=None, error=error) for source, error, _ in chunk]
+        out = [error_record(source, error) for source, error, _ in chunk]
         if good:
             batch = np.stack([chunk[i][1] for i in good])
             ratios = np.asarray([chunk[i][2] for i in good], dtype=np.float64)
             for i, reading in zip(good, self.read_batch(batch, ratios, scale)):
-                out[i] = dict(input=chunk[i][0], **reading, error=None)
+                out[i] = dict(input=chunk[i][0], **reading, error=None, error_type=None)
         return out
 
     def _check_scale(self, scale: Optional[float]) -> None:
@@ -369,6 +428,13 @@ class OnnxPlateReader:
             texts.append(self._text(seq))
             scores.append(math.exp(ctc_log_likelihood(lp, seq, self._blank_idx)))
         return texts, scores
+
+
+def error_record(source: str, error: str, error_type: str = 'ImageInputError') -> dict:
+    """The record of an input that could not be read: the keys of a
+    reading, None for each value, as ``PlateRecognizer``'s."""
+    return dict(input=source, text=None, confidence=None, scale=None, scales_read=None,
+                gflops=None, error=error, error_type=error_type)
 
 
 def ctc_log_likelihood(log_probs: np.ndarray, target: Sequence[int], blank: int) -> float:
@@ -469,17 +535,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Read plate images with an exported DLD model (ONNX Runtime); prints '
-        'path, text, confidence, scale and GFLOPs, tab-separated, one line an image.')
+        'path, text, confidence, scale and GFLOPs, tab-separated, one line an image (with '
+        '--json, its record as a JSON line); failures on stderr.')
     parser.add_argument('model_dir', help='folder written by tools/deployment/export_onnx.py')
     parser.add_argument('images', nargs='+',
                         help='image files, or folders (searched for images, recursively)')
     parser.add_argument('--scale', type=float, help='read every image at this exported scale')
     parser.add_argument('--threads', type=int, help='ONNX Runtime threads per session (>= 1)')
+    parser.add_argument('--batch-size', type=int, default=32,
+                        help='images per graph run (default 32)')
+    parser.add_argument('--json', action='store_true',
+                        help="print each image's record as one JSON line (its keys as the "
+                        "Python API's records, failures included) instead of the columns")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f'--threads must be >= 1, got {args.threads}')
+    if args.batch_size < 1:
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
     try:
-        reader = OnnxPlateReader(args.model_dir, threads=args.threads)
+        reader = OnnxPlateReader(args.model_dir, threads=args.threads,
+                                 batch_size=args.batch_size)
         reader._check_scale(args.scale)
     except ImportError as err:
         print(f'error: {err}; install onnxruntime (pip install onnxruntime)', file=sys.stderr)
@@ -495,11 +570,13 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         # each line as its batch is read: a run stopped or killed keeps those before
         for source, error in found:
-            r = next(read) if error is None else dict(input=source, error=error)
+            r = next(read) if error is None else error_record(source, error)
             readings.append(r)
+            if args.json:
+                print(json.dumps(r, ensure_ascii=False), flush=True)
             if r['error']:
                 print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
-            else:
+            elif not args.json:
                 print(f"{r['input']}\t{r['text']}\t{_confidence(r['confidence'])}\t"
                       f"{r['scale']:g}\t{r['gflops']:.4f}", flush=True)
     except BrokenPipeError:  # `| head`: the reader of stdout has gone

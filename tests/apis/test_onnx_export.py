@@ -287,27 +287,93 @@ def test_the_reader_stopped_before_reading_says_so_in_one_line(capsys, monkeypat
 
 
 def test_an_image_the_reader_cannot_read_gets_an_error_record(gru_export, tmp_path):
-    """As PlateRecognizer: one bad input does not stop the others."""
+    """As PlateRecognizer: one bad input does not stop the others, and its
+    record says why, with PlateRecognizer's ``error_type`` (it had none)."""
     reader = OnnxPlateReader(str(gru_export['out']), batch_size=2)
     bad, empty = tmp_path / 'bad.png', tmp_path / 'empty.png'
     bad.write_bytes(b'not a png')
     empty.write_bytes(b'')
     good = synthetic_check_images(2)
-    out = reader([good[0], str(bad), np.zeros((10, 30, 3), np.float32), str(empty),
-                  str(tmp_path), good[1], None])
+    out = reader([good[0], str(bad), np.full((10, 30, 3), np.nan, np.float32), str(empty),
+                  str(tmp_path), good[1], None, np.frombuffer(b'\x89PNG....', np.uint8)])
     assert [r['input'] for r in out] == ['array[0]', str(bad), 'array[2]', str(empty),
-                                         str(tmp_path), 'array[5]', 'input[6]']
-    assert out[6]['error'].startswith('expected an image path, a numpy array or the bytes')
-    out.pop()
+                                         str(tmp_path), 'array[5]', 'input[6]', 'array[7]']
+    assert out[6]['error'].startswith('unsupported input type None; give an image path')
+    assert out[7]['error'].endswith('(np.frombuffer of a request body)? give them as bytes')
     assert out[1]['error'] == 'cannot decode image (corrupt or not an image)'
-    assert 'dtype float32 is not an image' in out[2]['error']
+    assert out[2]['error'] == 'float image holds NaN or infinity'
     assert out[3]['error'] == 'empty file (0 bytes)'
     assert out[4]['error'] == 'a folder, not an image file'
-    assert all(r['text'] is None and r['gflops'] is None for r in out[1:5])
+    failed = out[1:5] + out[6:]
+    assert all(r['error_type'] == 'ImageInputError' for r in failed)
+    assert all(r[k] is None for r in failed
+               for k in ('text', 'confidence', 'scale', 'scales_read', 'gflops'))
     alone = reader(good)
     assert [(r['text'], r['confidence']) for r in (out[0], out[5])] == \
         [(r['text'], r['confidence']) for r in alone]
-    assert all(r['error'] is None for r in alone)
+    assert all(r['error'] is None and r['error_type'] is None for r in alone)
+    assert set(alone[0]) == set(out[1])  # one set of keys, read or not
+
+
+def test_the_reader_takes_the_arrays_plate_recognizer_takes(gru_export):
+    """uint16, float and wider integer arrays were error records ("not an
+    image") where PlateRecognizer reads them: one rule now."""
+    from dld.apis.image_input import normalize_image
+    reader = OnnxPlateReader(str(gru_export['out']))
+    img = synthetic_check_images(1)[0]
+    arrays = [img, img.astype(np.uint16) * 257, img.astype(np.float32) / 255,
+              img.astype(np.float64), img.astype(np.int64), img[..., 0] > 127]
+    out = reader(arrays)
+    assert all(r['error'] is None for r in out)
+    for array, r in zip(arrays, out):
+        expected = normalize_image(array, color_type='color')
+        [as_uint8] = reader(expected)
+        assert (r['text'], r['confidence']) == (as_uint8['text'], as_uint8['confidence'])
+    assert out[1]['text'] == out[2]['text'] == out[3]['text'] == out[0]['text']
+    [wide] = reader(np.arange(900, dtype=np.int32).reshape(10, 30, 3))
+    assert wide['error'] == 'int32 array with values from 0 to 899: give uint8 (0-255), ' \
+        'uint16 (0-65535), or float ([0, 1] or [0, 255])'
+
+
+@pytest.mark.parametrize('images, said', [
+    (None, 'unsupported input type None'), (3, 'unsupported input type int'),
+    ({'a.png': 1}, 'unsupported input type dict')])
+def test_the_reader_refuses_a_call_that_gives_no_images(gru_export, images, said):
+    """None iterated was a raw "'NoneType' object is not iterable", a dict's
+    keys were read as paths: refused whole, when called."""
+    reader = OnnxPlateReader(str(gru_export['out']))
+    with pytest.raises(TypeError, match=f'^images: {said}; give an image path'):
+        reader.read_batches(images)
+
+
+def test_the_reader_command_prints_json_records_in_batches(gru_export, tmp_path, capsys,
+                                                          monkeypatch):
+    """The command line had neither a batch size nor records a program reads."""
+    files = []
+    for i, img in enumerate(_images(3)):
+        files.append(str(tmp_path / f'{i}.png'))
+        cv2.imwrite(files[-1], img)
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not a png')
+    sizes = []
+    real_init = OnnxPlateReader.__init__
+
+    def init(self, *args, **kwargs):
+        sizes.append(kwargs.get('batch_size'))
+        real_init(self, *args, **kwargs)
+    monkeypatch.setattr(OnnxPlateReader, '__init__', init)
+    assert onnx_reader_main([str(gru_export['out']), *files, str(bad), '--json',
+                             '--batch-size', '2']) == 0
+    assert sizes == [2]
+    out = capsys.readouterr()
+    records = [json.loads(line) for line in out.out.splitlines()]
+    expected = OnnxPlateReader(str(gru_export['out']), batch_size=2)(files + [str(bad)])
+    assert records == expected
+    assert records[-1]['error_type'] == 'ImageInputError'
+    assert out.err.strip() == f'{bad}\terror: cannot decode image (corrupt or not an image)'
+    with pytest.raises(SystemExit):
+        onnx_reader_main([str(gru_export['out']), files[0], '--batch-size', '0'])
+    assert '--batch-size must be >= 1, got 0' in capsys.readouterr().err
 
 
 def test_one_image_is_read_as_one(gru_export, tmp_path):
