@@ -115,7 +115,8 @@ def train_teacher(config: str, work: str, minimum: float, attempts: int, flags: 
             print('=== (its validation may read 0 % of plates for several epochs: the attention '
                   "decoder's early plateau, expected; the teacher is judged once trained)",
                   flush=True)
-        run(title, ['tools/train.py', config, '--work-dir', teacher_dir, *flags, *cfg_options])
+        run(title, ['tools/train.py', config, '--work-dir', teacher_dir, '--brief', *flags,
+                    *cfg_options])
         if teacher_is_good(teacher_dir, minimum):
             return teacher_dir
         if attempt + 1 < attempts:
@@ -240,7 +241,7 @@ def main(argv=None) -> int:
                 'distilled from it would read nothing. Train one (leave out --teacher), or '
                 'accept it with --min-teacher-accuracy 0.')
     run('2/5 DLD student + selector',
-        ['tools/train.py', config, '--work-dir', dld_dir, *amp,
+        ['tools/train.py', config, '--work-dir', dld_dir, '--brief', *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])
     with open(osp.join(dld_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()

@@ -60,6 +60,7 @@ from dld.engine.launch import (
     make_run_data,
     parse_runner_args,
     refuse,
+    runner_from_cfg,
     start_processes,
     stopped_in_one_line,
     unwritable_work_dir,
@@ -238,7 +239,7 @@ def main(argv=None) -> dict:
         # argument too: the inner hints come first)
         with build_errors_exit('test.py'), registry_hints():
             with data_errors_exit('test.py'):  # e.g. a dictionary file the decoders cannot use
-                runner = Runner.from_cfg(cfg)
+                runner = runner_from_cfg(cfg, args.brief)
         try:
             load_checkpoint(runner, args.checkpoint)
         except (OSError, RuntimeError, pickle.UnpicklingError) as err:

@@ -47,6 +47,7 @@ from dld.engine.launch import (
     prepare_run,
     refuse,
     relax_deterministic_algorithms,
+    runner_from_cfg,
     stopped_in_one_line,
     unwritable_work_dir,
 )
@@ -206,7 +207,7 @@ def main(argv=None) -> None:
         # argument too: the inner hints come first)
         with build_errors_exit('train.py'), registry_hints():
             with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
-                runner = Runner.from_cfg(cfg)
+                runner = runner_from_cfg(cfg, args.brief)
         try:
             check_run_start(runner)  # before the sets are built; the hook then skips it
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,

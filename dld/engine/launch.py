@@ -26,6 +26,7 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
+from mmengine.runner import Runner
 
 from dld.cli_options import ConfigOptionsAction
 from dld.datasets.errors import (
@@ -169,12 +170,16 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
 
 def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
     """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
-    ``--launcher`` and the ``--local-rank`` that torch.distributed.launch passes."""
+    ``--launcher``, ``--brief`` and the ``--local-rank`` that
+    torch.distributed.launch passes."""
     parser.add_argument('--work-dir', help='where to save logs (and checkpoints)')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help=f'override config settings, e.g. {cfg_options_example}')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
+    parser.add_argument('--brief', action='store_true',
+                        help="keep the run's set-up text (system environment, config, hook "
+                        'order: some 600 to 800 lines) off the terminal, in its log file')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)  # set by torch.distributed.launch
 
@@ -512,3 +517,14 @@ def finish_run() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         barrier()
         torch_dist.destroy_process_group()
+
+
+def runner_from_cfg(cfg: Config, brief: bool = False) -> Runner:
+    """``Runner.from_cfg(cfg)``; with ``brief``, one whose terminal shows no
+    set-up text (:mod:`dld.engine.brief_console`), said in one line."""
+    if not brief:
+        return Runner.from_cfg(cfg)
+    from .brief_console import BriefConsoleRunner, setup_text_line
+    runner = BriefConsoleRunner.from_cfg(cfg)
+    print_log(setup_text_line(runner), logger='current')
+    return runner

@@ -101,6 +101,7 @@ def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkey
     calls = _commands(quickstart, monkeypatch, ['--work-dir', str(tmp_path), *NO_CHECK, *flags])
     assert [cmd[0] for cmd in calls] == ['tools/train.py'] * 2
     assert all(('--amp' in cmd) == bool(flags) for cmd in calls)
+    assert all('--brief' in cmd for cmd in calls)  # the set-up text in the logs only
 
 
 def _teacher_run(teacher_dir, best_score, key='plate_accuracy'):
