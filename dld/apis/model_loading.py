@@ -222,6 +222,24 @@ def _check_scales(trained, own, name: str, what: str) -> None:
             'model.test_cfg.force_scale.')
 
 
+def _other_decoder(model: nn.Module, state: Dict[str, torch.Tensor], prefix: str) -> str:
+    """Where the checkpoint's decoder (``prefix + 'decoder.'``) has other
+    parts than the config's, a sentence naming both (a CTC checkpoint read
+    with an attention config was only "lacks 13 weight(s)"); else ''."""
+    def parts(keys) -> set:
+        start = f'{prefix}decoder.'
+        return {k[len(start):].split('.')[0] for k in keys
+                if k.startswith(start) and '.' in k[len(start):]}
+    theirs, ours = parts(state), parts(model.state_dict())
+    if not theirs or theirs == ours:
+        return ''
+    owner = getattr(model, 'student', model) if prefix else model
+    kind = type(getattr(owner, 'decoder', None)).__name__
+    return (f" Its decoder has the parts {sorted(theirs)}, the config's {kind} {sorted(ours)}: "
+            'a checkpoint of the other decoder type (attention or CTC)? Read it with the '
+            'config it was trained with.')
+
+
 def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
                is_distiller: bool) -> None:
     """:func:`load_weights` on a state dict already read; ``name`` (the file)
@@ -234,13 +252,16 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
         if needed:
             raise CheckpointMismatchError(
                 f'{name} lacks {len(needed)} weight(s) the student/selector need, '
-                f'e.g. {needed[:5]}. Is it a DLD checkpoint of this config? A plain '
-                'recognizer checkpoint needs its own recognizer config.')
+                f'e.g. {needed[:5]}.' + (_other_decoder(model, state, 'student.') or
+                                         ' Is it a DLD checkpoint of this config? A plain '
+                                         'recognizer checkpoint needs its own recognizer '
+                                         'config.'))
         if not any(k.startswith(REQUIRED_DLD_PREFIXES) for k in state):
             raise CheckpointMismatchError(f'{name} holds no student weights.')
     elif missing := [k for k in missing if not k.startswith(OPTIONAL_RECOGNIZER_PREFIXES)]:
         hint = (' It looks like a DLD checkpoint: use the DLD config.'
-                if any(k.startswith('student.') for k in state) else '')
+                if any(k.startswith('student.') for k in state) else
+                _other_decoder(model, state, ''))
         raise CheckpointMismatchError(
             f'{name} lacks {len(missing)} weight(s) of the model, e.g. {missing[:5]}.'
             + hint)

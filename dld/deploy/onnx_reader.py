@@ -33,6 +33,9 @@ INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
 #: Image files a folder given to the command line is searched for.
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm',
                     '.pgm', '.pbm', '.jp2')
+#: Files that are text (a label file, say), said as such rather than as a
+#: corrupt image.
+TEXT_EXTENSIONS = ('.txt', '.csv', '.json', '.jsonl', '.tsv')
 #: Larger images are refused before decoding, as DLD's inference does.
 DEFAULT_MAX_PIXELS = 16384 * 16384
 #: A frame of a track folder of the ICPR layout (``lr-001.png``, ``HR-2.bmp``:
@@ -225,6 +228,10 @@ class OnnxPlateReader:
             if osp.exists(path) and not osp.isfile(path):  # a FIFO hangs, /dev/zero fills memory
                 raise ImageInputError(f'{path}: not a regular file (a FIFO, a device), not an '
                                       'image file')
+            if path.lower().endswith(TEXT_EXTENSIONS) and osp.isfile(path):
+                raise ImageInputError(f'{path}: a text file (a label file?), not an image; this '
+                                      'reader reads images and folders of them, label files '
+                                      'are tools/infer.py\'s')
             try:
                 buf = np.fromfile(path, dtype=np.uint8)
             except OSError as err:

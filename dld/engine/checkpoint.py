@@ -228,8 +228,16 @@ class CheckpointWriteError(OSError):
         return self.strerror or super().__str__()
 
 
+class CheckpointFitError(RuntimeError):
+    """A readable checkpoint whose weights do not fit the model the config
+    builds (a teacher of other widths, of another decoder). A RuntimeError,
+    as torch's load_state_dict raises, and a checkpoint error of its own, so
+    that the tools report it in one line (it was a traceback)."""
+
+
 #: A checkpoint DLD refuses to read: what a tool reports in one line.
-CHECKPOINT_ERRORS = (CheckpointGlobalError, CheckpointReadError, CheckpointURLError)
+CHECKPOINT_ERRORS = (CheckpointGlobalError, CheckpointReadError, CheckpointURLError,
+                     CheckpointFitError)
 
 _URL = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 

@@ -242,6 +242,7 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
             raise
         # a KeyError's str() quotes its message; DLD's hinted ones do not
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
+        text = _said_of_missing_type(text)
         # where it was raised: a bug's line is diagnosable without a rerun;
         # inside an installed library (MMEngine's registry), the last line of
         # DLD's or the user's code that called it says more
@@ -255,6 +256,25 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
               f' at {below(frame.filename)}:{frame.lineno}')
         refuse(f'{tool}: {what}{text} ({type(err).__name__}{at}; DLD_TRACEBACK=1 shows the '
                'traceback)')
+
+
+#: MMEngine's registry's words for a part built without a ``type``.
+_NO_TYPE = '`cfg` or `default_args` must contain the key "type", but got '
+
+
+def _said_of_missing_type(text: str) -> str:
+    """MMEngine's refusal of a part without ``type``, with why that
+    happens (a ``_delete_=True`` drops the base's ``type`` too; an option
+    that adds a part the config has not) and without its ``default_args``
+    line (a bare ``None``)."""
+    if not text.startswith(_NO_TYPE):
+        return text
+    part, _, defaults = text[len(_NO_TYPE):].rpartition('\n')
+    if defaults != 'None':
+        part = f'{part}\n{defaults}' if part else defaults
+    return (f'a part of the config has no `type`: {part}; `_delete_=True` drops the type of '
+            'the base it replaces too (give it again), and a --cfg-options key under a part '
+            'the config does not set makes one without a type')
 
 
 #: Bad data or a dictionary that cannot be built as given, found while the

@@ -40,6 +40,11 @@ def read_config(path: str) -> Config:
         raise _syntax_error_of(path, err) from None
     except yaml.YAMLError as err:  # a YAML config (or base): its tags are read as data only
         raise _yaml_refusal_of(path, err) from None
+    except KeyError:  # MMEngine's 'Duplicate key is not allowed among bases'
+        shared = _find_shared_base_keys(os.path.abspath(path), set())
+        if shared is None:
+            raise
+        raise ConfigFileError(shared) from None
     except FileNotFoundError as err:  # a _base_ that is not there: name who lists it
         missing = _find_missing_base(os.path.abspath(path), set())
         if missing is None:
@@ -205,6 +210,39 @@ def _find_missing_base(path: str, seen: set) -> Optional[tuple]:
         found = _find_missing_base(base, seen)
         if found is not None:
             return found
+    return None
+
+
+def _find_shared_base_keys(path: str, seen: set) -> Optional[str]:
+    """Where two ``_base_`` files of one file set the same keys, which
+    MMEngine refuses with a KeyError naming neither file: ``'file:line: ...'``
+    of the first such file, depth first; None if none is found."""
+    if path in seen or not os.path.isfile(path):
+        return None
+    seen.add(path)
+    try:
+        bases = [b for b in base_files(path) if '::' not in b[1]]
+    except SyntaxError:
+        return None
+    for _, _, base in bases:
+        found = _find_shared_base_keys(base, seen)
+        if found is not None:
+            return found
+    read = []
+    for line, written, base in bases:
+        try:
+            keys = set(Config.fromfile(base, import_custom_modules=False).keys())
+        except Exception:  # noqa: BLE001 - refused for another reason: not this one
+            return None
+        for other, other_keys in read:
+            shared = sorted(keys & other_keys)
+            if shared:
+                return (f'{path}:{line}: its _base_ files {other!r} and {written!r} both set '
+                        f"{', '.join(shared)}, and MMEngine merges no key two bases share; "
+                        f'chain them (give {written!r} a `_base_ = [{other!r}]` of its own and '
+                        f'list it alone here), or set those keys in {os.path.basename(path)} '
+                        'itself')
+        read.append((written, keys))
     return None
 
 

@@ -141,6 +141,13 @@ def _check_list_indices(node, parts, key: str):
             node = node[index]
         elif isinstance(node, Mapping):
             node = node.get(part, _ABSENT)
+        elif node is _ABSENT and part.isascii() and part.isdecimal():
+            # MMEngine makes {'2': value} of it, which the built class
+            # refused deep inside (a conv2d() of strides={'2': (2, 1)})
+            raise ConfigOptionError(
+                f'--cfg-options {key}: the config sets no {path}, so {path}.{part} would make '
+                f"it a dict {{'{part}': ...}}, not a list or tuple; set it whole, e.g. "
+                f'{path}="(...)"')
         else:
             return _ABSENT  # a key the option adds: the built class checks its arguments
         path = f'{path}.{part}'

@@ -136,6 +136,10 @@ def unknown_argument_hint(message: str, built: Optional[type] = None) -> Optiona
     match = _UNKNOWN_ARGUMENT.match(message)
     if match is None:
         return None
+    if match['arg'] == '_delete_':  # the hint below would say to add it
+        return ('`_delete_` replaces a dict of the base config, merged key by key; in an item '
+                'of a list (custom_hooks, a pipeline) it reaches the class, since a list '
+                'replaces the base\'s whole: leave it out there.')
     accepted = set()
     owners = ([built] if built is not None and any(
         c.__qualname__ == match['owner'] for c in built.__mro__)

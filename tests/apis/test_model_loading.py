@@ -98,6 +98,26 @@ def test_a_checkpoint_of_another_decoder_is_refused_not_half_loaded(tmp_path):
     load_recognizer_weights(_build(12), str(path))
 
 
+def test_a_ctc_checkpoint_read_with_an_attention_config_names_both_decoders(tiny_run, tmp_path):
+    """It said only "lacks 13 weight(s) ..., is it a DLD checkpoint of this
+    config?" (a CTC journey), the reverse naming another architecture."""
+    from attention_dld import attention_recognizer_cfg, make_attention_dld
+
+    from dld.apis.model_loading import init_model
+    init_default_scope('dld')
+    ctc = tmp_path / 'ctc.pth'
+    torch.save(dict(state_dict=_build(12).state_dict(), meta={}), ctc)
+    with pytest.raises(CheckpointMismatchError, match=r"Its decoder has the parts "
+                       r"\['classifier'\], the config's AttentionDecoder \[.*\]: a checkpoint "
+                       r'of the other decoder type \(attention or CTC\)\?'):
+        load_recognizer_weights(MODELS.build(attention_recognizer_cfg(12)), str(ctc))
+    attention = make_attention_dld(str(tmp_path / 'attention'))
+    with pytest.raises(CheckpointMismatchError, match=r"the student/selector need, e\.g\. .*"
+                       r"Its decoder has the parts \['classifier'\], the config's "
+                       r'AttentionDecoder'):
+        init_model(Config.fromfile(attention['config']), tiny_run['student'])
+
+
 @pytest.mark.parametrize('scales', [SCALES[::-1], (1.0, 0.7, 0.4), SCALES[:2]],
                          ids=['reordered', 'other', 'fewer'])
 def test_a_checkpoint_trained_with_other_scales_is_refused_naming_both(

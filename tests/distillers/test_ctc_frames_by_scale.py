@@ -50,7 +50,7 @@ def test_a_ctc_student_reading_fewer_frames_than_a_label_needs_at_a_scale_warns(
     said = [c.args[0] for c in log.call_args_list]
     assert said[-1].startswith(f'At scale {smallest:g} (a ')
     assert f'the CTC student reads {steps[smallest]} frame(s): 1 of 2 training label(s) need ' \
-        f'more (e.g. {longer!r} needs {need})' in said[-1]
+        f"more (e.g. {tmp_path / 'a.txt'}:2: {longer!r} needs {need})" in said[-1]
     with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
         LabelLengthCheckHook().before_train(SimpleNamespace(
             model=model, train_dataloader=_labels(tmp_path, 'b.txt', 'AB'), val_loop=None))
@@ -58,6 +58,58 @@ def test_a_ctc_student_reading_fewer_frames_than_a_label_needs_at_a_scale_warns(
     # an attention student: nothing to count
     attention = MODELS.build(tiny_dld_cfg(teacher_ckpt=None))
     assert ctc_frames_by_scale(attention) == {}
+
+
+def _track_labels(root, name, frames, *texts):
+    """A label file of tracks of ``frames`` LR/HR frames each."""
+    lines = []
+    for i, text in enumerate(texts):
+        names = {kind: [f'{name}-{kind}{i}-{k}.png' for k in range(frames)]
+                 for kind in ('lr', 'hr')}
+        for n in names['lr'] + names['hr']:
+            cv2.imwrite(str(root / n), np.zeros((8, 24, 3), np.uint8))
+        lines.append(f"{','.join(names['lr'])}|{','.join(names['hr'])}\t{text}")
+    (root / name).write_text('\n'.join(lines) + '\n')
+    return SimpleNamespace(dataset=PairedPlateDataset(data_root=str(root), ann_file=name,
+                                                      frames='all'))
+
+
+def test_a_ctc_student_s_label_no_scale_reads_stops_training_and_warns_at_test(tmp_path):
+    """It only warned, once per scale with advice to drop small scales, for
+    a label needing more frames than even scale 1.0 gives; test.py said
+    nothing of such test labels (a CTC journey). Labels of tracks count
+    once, not once a frame."""
+    import pytest
+
+    from dld.engine.hooks.label_check_hook import LabelCheckError
+    init_default_scope('dld')
+    model = MODELS.build(tiny_dld_cfg(config='configs/dld_plate_ctc.py', teacher_ckpt=None))
+    frames = ctc_frames_by_scale(model)
+    top, (steps, (h, w)) = max(frames.items())
+    too_long = 'A' * steps  # 2 * steps - 1 frames with the blanks
+    loader = _track_labels(tmp_path, 'a.txt', 3, 'AB', too_long)
+    with pytest.raises(LabelCheckError) as info:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=loader, val_loop=None))
+    said = str(info.value)
+    assert said.startswith(f'1 training label(s) need more than the {steps} frame(s) the CTC '
+                           f'student reads at its largest scale, {top:g} (a {h}x{w} input)')
+    assert 'no scale reads them' in said
+    assert f"a.txt:2: {too_long!r} (needs {2 * steps - 1} frames)" in said
+    # a selector stage (its student trained already) warns instead
+    model.train_student = False
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=loader, val_loop=None))
+    said = [c.args[0] for c in log.call_args_list]
+    assert said[0].startswith('1 training label(s) need more than ')
+    # each smaller scale's warning counts the two labels, not their six frames
+    assert all(' of 2 training label(s) need more' in line for line in said[1:]) and said[1:]
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_test(SimpleNamespace(model=model,
+                                                           test_dataloader=loader))
+    assert log.call_args.args[0].startswith(f'1 test label(s) need more than the {steps} '
+                                            'frame(s) the CTC student reads at its largest')
 
 
 def _ctc_recognizer(**kw):

@@ -170,8 +170,18 @@ def test_a_base_that_is_not_there_or_an_import_that_fails_is_one_line(tmp_path, 
                                                                 str(tmp_path / 'r')],
              'calibrate_reread': ['w.pth'], 'infer': ['w.pth', str(tmp_path)]}[tool]
     main = load_script(f'tools/{tool}.py').main
+    # a data mixin beside a shipped config: MMEngine's KeyError named neither (an extending
+    # journey); the file that lists both is named, nested in another
+    (tmp_path / 'data.py').write_text('train_dataloader = dict(batch_size=4)\n')
+    (tmp_path / 'both.py').write_text(
+        f"x = 1\n_base_ = [{osp.join(REPO, 'configs', 'teacher_plate_hr.py')!r}, './data.py']\n")
+    (tmp_path / 'over.py').write_text("_base_ = ['both.py']\n")
     for config, says in (('mine.py', f"{tmp_path / 'mid.py'}:2: its _base_ 'gone/base.py' is "
                           f"not there ({tmp_path / 'gone' / 'base.py'})"),
+                         ('over.py', f"{tmp_path / 'both.py'}:2: its _base_ files "
+                          f"'{REPO}/configs/teacher_plate_hr.py' and './data.py' both set "
+                          'train_dataloader, and MMEngine merges no key two bases share; chain '
+                          "them (give './data.py' a `_base_ = ["),
                          ('imports.py', f"{tmp_path / 'imports.py'}: its custom_imports failed: "
                           "No module named 'a_project_not_here'")):
         try:
@@ -249,6 +259,26 @@ def test_a_refused_checkpoint_of_the_config_is_one_line(where, what, train_tool,
     assert not (tmp_path / 'ran').exists()
 
 
+def test_a_teacher_checkpoint_that_does_not_fit_the_config_is_one_line(
+        train_tool, tiny_config, run_name, tmp_path, capsys):
+    """A teacher of other widths was a 70-line traceback, exit status 1,
+    where get_started promises one line for a teacher_ckpt problem (an
+    extending journey)."""
+    import torch
+    ckpt = tmp_path / 'other.pth'
+    torch.save(dict(state_dict={'backbone.stem.0.weight': torch.zeros(3)}), ckpt)
+    config = tmp_path / 'mine.py'
+    config.write_text(tiny_config('configs/dld_plate.py', str(tmp_path / 'data'),
+                                  f"model = dict(teacher_ckpt={str(ckpt)!r}, teacher=_tiny, "
+                                  "student=_tiny)\ntrain_cfg = dict(max_epochs=1)\n"))
+    MMLogger.get_instance(run_name())
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', f'experiment_name={run_name()}'])
+    assert exit_.value.code == 2
+    assert f'{ckpt} does not fit `model.teacher` (' in _one_line(capsys, 'train.py')
+
+
 def test_a_checkpoint_that_cannot_be_written_ends_training_in_one_line(
         train_tool, tiny_teacher_config, run_name, tmp_path, capsys, monkeypatch):
     """A file size limit or a quota met while saving was a bare
@@ -289,3 +319,19 @@ def test_a_run_in_the_work_dir_of_a_running_one_stops_before_writing_there(
         assert _one_line(capsys, 'train.py').startswith(
             f'train.py: {work} is the work dir of a training run still running (pid {pid} on ')
         assert sorted(os.listdir(work)) == before  # no config, no log folder written
+
+
+def test_a_part_left_without_a_type_is_one_line_saying_why(tiny_teacher_config, train_tool,
+                                                           tmp_path, capsys):
+    """MMEngine's words named no cause and ended in a line of a bare 'None'
+    (an extending journey: `_delete_=True` drops the base's type too)."""
+    config = tmp_path / 'mine.py'
+    config.write_text(f'_base_ = [{tiny_teacher_config!r}]\n'
+                      'model = dict(backbone=dict(_delete_=True, in_channels=3))\n')
+    with pytest.raises(SystemExit) as exit_:
+        train_tool.main([str(config), '--work-dir', str(tmp_path / 'w')])
+    assert exit_.value.code == 2
+    line = _one_line(capsys, 'train.py')
+    assert "a part of the config has no `type`: {'in_channels': 3}; `_delete_=True` drops the " \
+        'type of the base it replaces too (give it again)' in line
+    assert 'None (' not in line

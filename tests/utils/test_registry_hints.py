@@ -100,6 +100,19 @@ def test_an_unknown_argument_names_the_close_ones_the_class_takes():
             MODELS.build(dict(type='ResNetPlate', zzzqq=1))
 
 
+def test_delete_in_an_item_of_a_list_is_told_to_be_left_out():
+    """The hint said to add `_delete_=True`, the very key the class refused
+    (a custom_hooks item; an extending journey)."""
+    from dld.registry import HOOKS
+    with pytest.raises(TypeError) as info:
+        with registry_hints():
+            HOOKS.build(dict(type='NonFiniteCheckHook', _delete_=True))
+    said = str(info.value)
+    assert "unexpected keyword argument '_delete_'" in said
+    assert 'a list replaces the base\'s whole: leave it out there.' in said
+    assert 'unless it also sets _delete_=True' not in said
+
+
 def test_an_argument_passed_on_to_an_unregistered_base_is_still_hinted():
     # PlateRecogMetric hands **kwargs to TextMetric, which is not registered
     from dld.registry import METRICS

@@ -466,10 +466,14 @@ def main(argv=None) -> int:
                 write_json_atomic(osp.join(staging, MANIFEST), manifest, indent=2,
                                   ensure_ascii=False)
                 if loss > args.int8_max_drop + 1e-9:  # 1 plate of 300 is 1 pt, not 1.0000001
+                    step = 100.0 / max(result['images'], 1)
+                    few = (f" (of {result['images']} images one reading is {step:.1f} pt, so "
+                           'a set this small cannot tell a loss under that)'
+                           if step > args.int8_max_drop else '')
                     _leave_unverified(staging, out_dir, (
-                        f'{int8_line}: more than it may lose. Calibrate on plates like yours '
-                        '(--calib-images), allow more (--int8-max-drop) or export without '
-                        '--int8'))
+                        f'{int8_line}: more than it may lose{few}. Calibrate on plates like '
+                        'yours (--calib-images), allow more (--int8-max-drop) or export '
+                        'without --int8'))
                     return 1
         _move_into_place(staging, out_dir)
     finally:

@@ -3,6 +3,7 @@ import logging
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 
 from dld.datasets import BasePlateDataset, nested_datasets
 from dld.models.distillers.ctc_frames import (
@@ -16,9 +17,18 @@ from .label_check_hook import Finding, LabelCheckError, LabelCheckHook, line_ord
 
 
 class CTCFrames(NamedTuple):
-    """The frames a CTC recognizer reads at its own input of ``size``."""
+    """The frames a CTC recognizer reads at its own input of ``size``, or a
+    DLD CTC student at its largest ``scale``."""
     frames: int
     size: Tuple[int, int]
+    scale: Optional[float] = None
+
+    def said(self) -> str:
+        h, w = self.size
+        if self.scale is None:
+            return f'the {self.frames} frame(s) the CTC recognizer reads at its {h}x{w} input'
+        return (f'the {self.frames} frame(s) the CTC student reads at its largest scale, '
+                f'{self.scale:g} (a {h}x{w} input)')
 
 
 @HOOKS.register_module()
@@ -41,7 +51,11 @@ class LabelLengthCheckHook(LabelCheckHook):
     label of more characters (and repeats, which CTC separates by a blank)
     cannot be read at a scale that gives fewer, which the selector may
     still pick. That is warned of, per scale (a backbone of width stride 8
-    gave 6 frames at 0.3x for 7-character plates, and nothing said so).
+    gave 6 frames at 0.3x for 7-character plates, and nothing said so); a
+    training label that needs more than its largest scale gives is read at
+    none, and stops the run as a plain CTC recognizer's does (a selector
+    stage, whose student is trained already, warns), and validation and
+    test labels are warned of against that scale.
     A recognizer of its own with a CTC decoder is held to the frames it
     reads, as an attention decoder to its length: CTC's loss is zero for a
     label it cannot align (``zero_infinity``), so such labels were dropped
@@ -62,14 +76,40 @@ class LabelLengthCheckHook(LabelCheckHook):
             super().before_train(runner)
         frames = ctc_frames_by_scale(runner.model)
         if frames:
-            self._warn_of_short_scales(runner.train_dataloader, frames)
+            self._check_ctc_student(runner, frames)
 
     def before_test(self, runner) -> None:
         own = recognizer_ctc_frames(runner.model, runner.test_dataloader)
         if not own:
-            return super().before_test(runner)
+            super().before_test(runner)
+            student = ctc_frames_by_scale(runner.model)
+            if student and self.check_val:  # none of its scales reads them
+                top = max(student)
+                self._warn_of_ctc_labels(runner.test_dataloader, CTCFrames(*student[top], top),
+                                         'test')
+            return
         if self.check_val:
-            self._warn_of_ctc_labels(runner.test_dataloader, own[1.0], 'test')
+            self._warn_of_ctc_labels(runner.test_dataloader, CTCFrames(*own[1.0]), 'test')
+
+    def _check_ctc_student(self, runner, frames: Dict[float, Tuple[int, Tuple]]) -> None:
+        """A DLD CTC student's training labels against its largest scale
+        (a label that needs more is read at none: its loss the constant
+        ``unalignable_nll``, never learned; it only warned, of every scale
+        alike), and its smaller scales warned of."""
+        top = max(frames)
+        limit = CTCFrames(*frames[top], top)
+        found = self.find(runner.train_dataloader, limit)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if found and getattr(model, 'train_student', True):
+            raise LabelCheckError(self.training_error(len(found), listing(found), limit))
+        if found:  # a selector stage: the student is trained already
+            print_log(self.validation_warning(len(found), listing(found), limit, 'training'),
+                      logger='current', level=logging.WARNING)
+        smaller = {s: f for s, f in frames.items() if s < top}
+        if smaller:
+            self._warn_of_short_scales(runner.train_dataloader, smaller)
+        if self.check_val and runner.val_loop is not None:
+            self._warn_of_ctc_labels(runner.val_dataloader, limit, 'validation')
 
     def _check_ctc_recognizer(self, runner, own: Dict[float, Tuple[int, Tuple]]) -> None:
         top = max(own)
@@ -84,10 +124,10 @@ class LabelLengthCheckHook(LabelCheckHook):
         if self.check_val and runner.val_loop is not None:
             val = recognizer_ctc_frames(runner.model, runner.val_dataloader)
             if val:
-                self._warn_of_ctc_labels(runner.val_dataloader, val[1.0], 'validation')
+                self._warn_of_ctc_labels(runner.val_dataloader, CTCFrames(*val[1.0]),
+                                         'validation')
 
-    def _warn_of_ctc_labels(self, dataloader, frames: Tuple[int, Tuple], split: str) -> None:
-        limit = CTCFrames(*frames)
+    def _warn_of_ctc_labels(self, dataloader, limit: CTCFrames, split: str) -> None:
         found = self.find(dataloader, limit)
         if found:
             print_log(self.validation_warning(len(found), listing(found), limit, split),
@@ -97,19 +137,21 @@ class LabelLengthCheckHook(LabelCheckHook):
                               reader: str = 'the CTC student',
                               picked: str = 'the selector may still pick',
                               setting: str = 'model.scales') -> None:
-        labels = [text for dataset in nested_datasets(getattr(dataloader, 'dataset', None))
+        # labels, not the frames of a track each listed under its line
+        labels = {where: text
+                  for dataset in nested_datasets(getattr(dataloader, 'dataset', None))
                   if isinstance(dataset, BasePlateDataset)
-                  for _, text in dataset.item_labels()]
+                  for where, text in dataset.item_labels()}
         for scale, (steps, size) in sorted(frames.items(), reverse=True):
-            longer = [t for t in labels if ctc_length(t) > steps]
+            longer = [(where, text) for where, text in labels.items() if ctc_length(text) > steps]
             if longer:
-                longest = max(longer, key=ctc_length)
+                where, longest = max(longer, key=lambda item: ctc_length(item[1]))
                 print_log(
                     f'At scale {scale:g} (a {size[0]}x{size[1]} input) {reader} reads '
                     f'{steps} frame(s): {len(longer)} of {len(labels)} training label(s) need '
-                    f'more (e.g. {longest!r} needs {ctc_length(longest)}) and cannot be read at '
-                    f'that scale, which {picked}. Give {setting} no scale that small, or the '
-                    'model a backbone of a smaller width stride.',
+                    f'more (e.g. {where}: {longest!r} needs {ctc_length(longest)}) and cannot be '
+                    f'read at that scale, which {picked}. Give {setting} no scale that small, '
+                    'or the model a backbone of a smaller width stride.',
                     logger='current', level=logging.WARNING)
 
     def model_limits(self, model) -> Optional[int]:
@@ -132,10 +174,11 @@ class LabelLengthCheckHook(LabelCheckHook):
 
     def training_error(self, count: int, listed: str, limit: Union[int, CTCFrames]) -> str:
         if isinstance(limit, CTCFrames):
-            return (f'{count} training label(s) need more than the {limit.frames} frame(s) the '
-                    f'CTC recognizer reads at its {limit.size[0]}x{limit.size[1]} input (a '
-                    'character each, and a blank between two alike); their loss would be zero, '
-                    f'the labels never learned:\n{listed}\nGive the model a wider input '
+            lost = ('their loss would be zero' if limit.scale is None else
+                    'no scale reads them, their loss a constant')
+            return (f'{count} training label(s) need more than {limit.said()} (a character '
+                    f'each, and a blank between two alike); {lost}, the labels never '
+                    f'learned:\n{listed}\nGive the model a wider input '
                     "(the pipeline's ResizePair size) or a backbone of a smaller width "
                     'stride, or remove those lines.')
         return (f'{count} training label(s) have more than {limit} characters, the most the '
@@ -146,9 +189,8 @@ class LabelLengthCheckHook(LabelCheckHook):
     def validation_warning(self, count: int, listed: str, limit: Union[int, CTCFrames],
                            split: str = 'validation') -> str:
         if isinstance(limit, CTCFrames):
-            return (f'{count} {split} label(s) need more than the {limit.frames} frame(s) the '
-                    f'CTC recognizer reads at its {limit.size[0]}x{limit.size[1]} input and '
-                    f'can never be read whole (each counts as a misread):\n{listed}')
+            return (f'{count} {split} label(s) need more than {limit.said()} and can never '
+                    f'be read whole (each counts as a misread):\n{listed}')
         return (f'{count} {split} label(s) have more than {limit} characters and can '
                 f'never be read whole (each counts as a misread):\n{listed}')
 

@@ -5,6 +5,7 @@ would otherwise cost a run before anyone noticed; each is refused at build
 time with the setting's name. (Checks that need the built parts, such as a
 selector without its loss, stay in the distiller.)
 """
+import inspect
 import logging
 import math
 from typing import Optional, Sequence
@@ -40,6 +41,39 @@ class PartContractError(ValueError):
     a loss not per image, a student that cannot read a candidate scale.
     The tools say it in one line (it was a traceback of 40 to 150 lines
     around the message)."""
+
+
+#: How the distiller calls each role's loss: (positional arguments, keywords,
+#: as said in docs/customize.md's table).
+LOSS_CALLS = dict(
+    skd=(2, ('reduction_override', ), "loss(beam_nll, scores, reduction_override='none')"),
+    feature=(2, ('mask', 'reduction_override'),
+             "loss(student, teacher, mask=None, reduction_override='none')"),
+    logit=(2, ('mask', 'reduction_override'),
+           "loss(student_logits, teacher_logits, mask=mask, reduction_override='none')"),
+    selector=(3, ('return_parts', ),
+              'loss(decisions, scores, relative_cost, return_parts=True)'))
+
+
+def check_loss_call(role: str, loss: Optional[nn.Module]) -> None:
+    """Refuse, when the model is built, a loss that cannot take its role's
+    call: one of a user's own without ``reduction_override`` failed at the
+    first step, a traceback through MMEngine's loops."""
+    if loss is None:
+        return
+    count, keywords, said = LOSS_CALLS[role]
+    if role == 'logit' and getattr(loss, 'needs_target', False):
+        keywords, said = keywords + ('target', ), said[:-1] + ', target=...)'
+    try:
+        signature = inspect.signature(loss.forward)
+    except (TypeError, ValueError):  # a builtin's: nothing to check
+        return
+    try:
+        signature.bind(*range(count), **dict.fromkeys(keywords))
+    except TypeError as err:
+        raise PartContractError(
+            f'model.losses.{role} ({type(loss).__name__}) cannot take the call of the {role} '
+            f'role, {said}: {err} (docs/customize.md)') from None
 
 
 def check_choices(**settings: str) -> None:

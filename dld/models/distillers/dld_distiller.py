@@ -19,11 +19,13 @@ from dld.structures import PlateDataSample
 
 from .distiller_checks import (
     HR_SIZE_REASON,
+    LOSS_CALLS,
     InputSizeError,
     PartContractError,
     check_aux_decoder,
     check_choices,
     check_keys,
+    check_loss_call,
     check_reread,
     check_same_characters,
     check_scales_range,
@@ -256,7 +258,7 @@ class DLDDistiller(BaseModel):
                     f'fixed_scale={fixed_scale} is the one scale of a run without a selector '
                     '(selector=None); with a selector it would be ignored. To read every '
                     'test image at one scale, set model.test_cfg.force_scale.')
-            self.scales = [float(s) for s in scales]
+            self.scales = _scales_of(scales)
         check_scales_range(self.scales, 'fixed_scale' if selector is None else 'scales')
         self.teacher = MODELS.build(teacher)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
@@ -275,6 +277,13 @@ class DLDDistiller(BaseModel):
                 f"{channels['student']} (backbone.in_channels): one data preprocessor feeds "
                 'both streams, so they read images of the same channels.')
         check_same_characters(self.teacher, self.student)
+        if selector is not None and selector.get('scales') is not None and \
+                _scales_of(selector['scales'], 'model.selector.scales') != self.scales:
+            # it was replaced by model.scales without a word
+            raise ValueError(
+                f"model.selector.scales={tuple(selector['scales'])} differs from model.scales="
+                f'{tuple(self.scales)}: the selector picks among the distiller\'s scales, which '
+                'it is given; set model.scales, and leave the selector\'s out')
         self.selector = None if selector is None else MODELS.build(
             _with_in_channels(dict(selector, scales=self.scales), channels['student']))
         self.fixed_scale = fixed_scale
@@ -302,12 +311,17 @@ class DLDDistiller(BaseModel):
         losses = dict(losses or {})
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
         if unknown:
-            raise KeyError(f'Unknown loss roles {sorted(unknown)}; expected skd, '
-                           'feature, logit, selector.')
+            from dld.utils.close_names import did_you_mean
+            close = [did_you_mean(role, LOSS_CALLS) for role in sorted(unknown)]
+            raise ValueError(f'model.losses: unknown loss role(s) {sorted(unknown)}; the roles '
+                             'are skd, feature, logit and selector' +
+                             ''.join(f'; {c}' for c in close if c))
         self.skd_loss = _build_optional(losses.get('skd'))
         self.feature_loss = _build_optional(losses.get('feature'))
         self.logit_loss = _build_optional(losses.get('logit'))
         self.selector_loss = _build_optional(losses.get('selector'))
+        for role in ('skd', 'feature', 'logit', 'selector'):
+            check_loss_call(role, getattr(self, f'{role}_loss'))
         if self.logit_loss is not None and (
                 self.student.decoder.logits_per_frame != self.teacher.decoder.logits_per_frame):
             kinds = {True: 'one per frame (CTC)', False: 'one per character (attention)'}
@@ -1008,6 +1022,19 @@ class DLDDistiller(BaseModel):
 # -------------------------------------------------------------------- helpers
 def _pick(values: Optional[List[float]], idx: torch.Tensor) -> Optional[List[float]]:
     return None if values is None else [values[i] for i in idx.tolist()]
+
+
+def _scales_of(scales, name: str = 'model.scales') -> List[float]:
+    """``scales`` as floats; a string or a list of other things refused
+    naming the setting (``'1.0,0.5'`` was "could not convert string to
+    float: '.'")."""
+    try:
+        if isinstance(scales, (str, bytes)) or isinstance(scales, bool):
+            raise TypeError
+        return [float(s) for s in scales]
+    except (TypeError, ValueError):
+        raise TypeError(f'{name} must be a tuple of numbers, e.g. (1.0, 0.6, 0.3), got '
+                        f'{scales!r}') from None
 
 
 def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:

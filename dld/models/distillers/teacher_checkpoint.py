@@ -9,7 +9,12 @@ from typing import Optional, Tuple
 import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from dld.engine.checkpoint import load_checkpoint_file, refuse_url, submodule_state
+from dld.engine.checkpoint import (
+    CheckpointFitError,
+    load_checkpoint_file,
+    refuse_url,
+    submodule_state,
+)
 from dld.models.dictionary.checkpoint_fit import other_chars, other_dictionary
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
@@ -115,7 +120,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
         cause = (_other_decoder(teacher, state) or other_dictionary(teacher, state)
                  or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '
                  'the teacher config too')
-        raise RuntimeError(f'{path} does not fit `model.teacher` ({cause}): '
+        raise CheckpointFitError(f'{path} does not fit `model.teacher` ({cause}): '
                            f'{first_lines(err)}') from None
     bad = first_non_finite(teacher)
     if bad is not None:  # a diverged run's best checkpoint: it would teach NaN
