@@ -131,7 +131,8 @@ def main(argv=None) -> int:
                    headers=['reread scales', 'min_score', 'plate acc. (%)',
                             'FLOPs (% of teacher)', 'bound (%)', 'reread (%)'],
                    tablefmt='github', disable_numparse=True) if shown else
-          '(no chain rereads an image within the budget)')
+          ('(no chain rereads an image within the budget)' if not per_chain else
+           '(no chain gains by rereading: the best setting of each rereads no image)'))
     # a setting that rereads no image is no cascade to set: chosen is null then too
     rereads = best is not None and best.reread_fraction > 0
     if args.json:  # also where nothing fits: what was measured is kept (chosen: null)
