@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from dld.datasets.lrlpr_track_dataset import (
+    files_not_frames,
     is_track_folder,
     no_lr_frames,
     read_plate_text,
@@ -341,7 +342,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             items.append((InputItem(source=folder, gt_text=gt_text, error=error), track))
             continue
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
-        not_frames += [f for f, k in frames.items() if k is None]
+        not_frames += [osp.join(folder, n) for n in files_not_frames(os.listdir(folder))]
     _warn_of_images_not_frames(path, not_frames)
     return items
 
@@ -352,7 +353,7 @@ def _warn_of_images_not_frames(folder: str, paths: List[str]) -> None:
     other images left out (they were, without a word)."""
     from mmengine.logging import print_log
     if paths:
-        print_log(f'{folder}: {len(paths)} image(s) in track folders (folders of lr-K / hr-K '
+        print_log(f'{folder}: {len(paths)} file(s) in track folders (folders of lr-K / hr-K '
                   f'frames) are not read, being no frame, e.g. {paths[0]}; give them in a '
                   'folder of their own to read them', logger='current', level=logging.WARNING)
 
@@ -397,6 +398,7 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
                        stream: str) -> List[Tuple[InputItem, Optional[_Track]]]:
     from dld.datasets import PairedPlateDataset
     kwargs: dict = dict(label_dataset_cfg or {})
+    config_root = kwargs.pop('data_root', None)  # the config's: named if the images are there
     kwargs.update(ann_file=osp.abspath(path), data_root=osp.dirname(osp.abspath(path)),
                   frames='all', load_hr=stream == 'hr', allow_empty_text=True, test_mode=True,
                   strict=False, serialize_data=False, lazy_init=True,
@@ -443,7 +445,7 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
                                  frame_idx=int(info.get('frame_idx') or 0),
                                  annotation=info.get('annotation')),
                        line_track(str(info['track_id'])))))
-    _warn_if_no_image_is_there(path, [item.path for _, (item, _) in lines])
+    _warn_of_images_not_there(path, [item.path for _, (item, _) in lines], config_root)
     # refused lines come where they are, so the records read in the file's order
     lines.extend(refused(err) for err in dataset.bad_annotations)
     if not lines:
@@ -452,14 +454,31 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
     return [item for _, item in lines]
 
 
-def _warn_if_no_image_is_there(label_file: str, paths: List[str]) -> None:
-    """One warning where none of a label file's images is there: paths
-    read from another folder than the file's (each image's 'no such file'
-    record said nothing of where they were looked for)."""
+def _warn_of_images_not_there(label_file: str, paths: List[str],
+                              config_root: Optional[str] = None) -> None:
+    """One warning where a label file's images are not where it is read
+    from: none of them there (paths read from another folder than the
+    file's: each image's 'no such file' record said nothing of where they
+    were looked for), or some missing that are below the config's
+    ``config_root`` (a label file kept in a folder of lists: tools/test.py
+    read it from the data root, infer.py from its own folder)."""
     from mmengine.logging import print_log
-    if paths and not any(osp.exists(p) for p in paths):
+    folder = osp.dirname(osp.abspath(label_file))
+    missing = [p for p in paths if not osp.exists(p)]
+    there = []
+    if missing and config_root and osp.abspath(config_root) != folder:
+        there = [p for p in missing if not osp.relpath(p, folder).startswith('..')
+                 and osp.exists(osp.join(config_root, osp.relpath(p, folder)))]
+    if there:
+        print_log(f'{label_file}: {len(there)} of the {len(paths)} image(s) it lists are not '
+                  f"beside it but below the config's data_root {config_root}, e.g. "
+                  f'{osp.relpath(there[0], folder)}: a label file given here is read relative '
+                  'to its own folder (tools/test.py reads the config\'s from its data_root); '
+                  'put the file in the data root, or its paths relative to its folder',
+                  logger='current', level=logging.WARNING)
+    elif paths and len(missing) == len(paths):
         print_log(f'{label_file}: none of the {len(paths)} image(s) it lists is there, read '
-                  f'relative to its folder {osp.dirname(osp.abspath(label_file))} (a label '
+                  f'relative to its folder {folder} (a label '
                   f"file's paths are relative to the file's own folder), e.g. {paths[0]}",
                   logger='current', level=logging.WARNING)
 

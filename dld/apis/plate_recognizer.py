@@ -229,9 +229,14 @@ class PlateRecognizer(BaseInferencer):
 
     @property
     def label_dataset_cfg(self) -> dict:
-        """What label files are parsed with: the test set's dictionary."""
+        """What label files are parsed with: the test set's dictionary; and
+        its ``data_root``, named where a label file's images are there and
+        not beside the file (whose folder is a label file's root here)."""
         ds = self._test_set(self.cfg)
-        return {'dictionary': copy.deepcopy(ds['dictionary'])} if 'dictionary' in ds else {}
+        cfg = {'dictionary': copy.deepcopy(ds['dictionary'])} if 'dictionary' in ds else {}
+        if isinstance(ds.get('data_root'), str) and ds['data_root']:
+            cfg['data_root'] = ds['data_root']
+        return cfg
 
     @staticmethod
     def _test_set(cfg: Config) -> dict:

@@ -20,7 +20,7 @@ from dld.registry import TASK_UTILS
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
 from .skipped_image_counter import SkippedImageCounter
-from .transforms.loading import LoadPlateImages, not_a_regular_file
+from .transforms.loading import LoadPlateImages, is_local_path, not_a_regular_file
 
 FramePolicy = Union[str, int]
 
@@ -490,6 +490,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         """Raise :class:`ImageLoadError` if an image the pipeline reads is missing
         (or is a folder, a FIFO, a device: named so, as they are not missing)."""
         loader = self._image_loader()
+        local = loader is None or loader.backend_args is None or \
+            is_local_path(self.data_root or '.', loader.backend_args)
         missing: List[Tuple[str, str]] = []  # (path, path with its line)
         num_paths = 0
         for idx in range(len(self)):
@@ -503,11 +505,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     num_paths += 1
                     exists = (loader.file_exists(path) if loader is not None
                               else osp.isfile(path))
+                    where = info.get('annotation') or info['track_id']
                     if not exists:
                         what = not_a_regular_file(path)  # a folder, a FIFO: not missing
                         what = f', {what.split(",")[0]}' if what else ''
-                        where = info.get('annotation') or info['track_id']
                         missing.append((path, f'{path} ({where}{what})'))
+                    elif local and _empty_file(path):  # it stopped a run after an epoch
+                        missing.append((path, f'{path} ({where}, empty: 0 bytes)'))
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
@@ -515,9 +519,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         raise ImageLoadError(
             missing[0][0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
-            'pipeline reads do not exist or are no files, the first',
+            'pipeline reads do not exist, are no files or are empty, the first',
             'Fix the paths or remove their lines (check_files=False skips this check, '
-            'and max_retry > 0 then substitutes other items). Missing or not files:\n  '
+            'and max_retry > 0 then substitutes other items). Missing, not files or '
+            'empty:\n  '
             + '\n  '.join(said for _, said in missing[:shown]) + more)
 
     @property
@@ -620,3 +625,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             f'(max_retry={self.max_retry}). Check the data under '
             f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried)
             + backslash_hint(tried))
+
+
+def _empty_file(path: str) -> bool:
+    """Whether the local file ``path`` holds no byte (a copy cut short)."""
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False

@@ -1,9 +1,12 @@
 """Track-folder plate dataset of the ICPR 2026 LRLPR challenge (UFPR release)."""
 import json
+import logging
 import os
 import os.path as osp
 import re
 from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+from mmengine.logging import print_log
 
 from dld.registry import DATASETS
 from dld.utils.folder_walk import walk_following_links
@@ -24,6 +27,19 @@ def track_frame(name: str) -> Optional[Tuple[str, int]]:
     if m is None or m.group(3).lower() not in IMAGE_EXTENSIONS:
         return None
     return m.group(1).lower(), int(m.group(2))
+
+
+#: A name meant as a frame that is none: ``lr-003.jfif`` (no image ending
+#: DLD reads), ``lr-002 (1).png``, ``hr-001 - Kopie.png``, ``lr_001.png``.
+_FRAME_LIKE = re.compile(r'^(lr|hr)[-_ ]?\d', re.IGNORECASE)
+
+
+def files_not_frames(filenames) -> List[str]:
+    """The files of a track folder that are images, or named like frames,
+    but are no frame: not read, which is said (a copy's ``lr-002 (1).png``
+    or an ``lr-003.jfif`` was passed over without a word)."""
+    return sorted(n for n in filenames if track_frame(n) is None and not n.startswith('.')
+                  and (n.lower().endswith(IMAGE_EXTENSIONS) or _FRAME_LIKE.match(n)))
 
 
 def is_track_folder(folder: str, filenames) -> bool:
@@ -177,6 +193,7 @@ class LRLPRTrackDataset(BasePlateDataset):
         yield from find_track_folders(self.data_root)
 
     def iter_tracks(self) -> Iterator[Union[TrackRecord, PlateAnnotationError]]:
+        self._not_frames: List[str] = []
         for folder in self._track_dirs():
             if isinstance(folder, PlateAnnotationError):
                 yield folder
@@ -185,6 +202,11 @@ class LRLPRTrackDataset(BasePlateDataset):
                 yield self._read_track(folder)
             except PlateAnnotationError as err:
                 yield err
+        if self._not_frames:
+            print_log(f'{self.data_root}: {len(self._not_frames)} file(s) in track folders are '
+                      f'not read, being no frame, e.g. {self._not_frames[0]}: a frame is lr-<N> '
+                      f"or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}",
+                      logger='current', level=logging.WARNING)
 
     @staticmethod
     def _frames(folder: str, files: List[str], kind: str, where: str) -> Dict[int, str]:
@@ -233,6 +255,8 @@ class LRLPRTrackDataset(BasePlateDataset):
                 else ''))
         lr, hr = self._pair_frames(self._frames(folder, files, 'lr', folder),
                                    self._frames(folder, files, 'hr', folder), folder)
+        if hasattr(self, '_not_frames'):
+            self._not_frames += [osp.join(folder, n) for n in files_not_frames(files)]
         ann_path = osp.join(folder, 'annotations.json')
         text = self._read_text(ann_path)
         where = ann_path if text is not None else folder

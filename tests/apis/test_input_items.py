@@ -127,6 +127,34 @@ def test_a_label_file_none_of_whose_images_is_there_says_where_they_were_looked_
                     f"the file's own folder), e.g. {first}"]
 
 
+def test_a_label_file_kept_apart_from_the_data_root_names_it(tmp_path):
+    """A label file in a folder of lists whose paths are relative to the
+    config's data_root: test.py read it, infer.py said only 'no such file'
+    for each image some of which were there (an own-data journey)."""
+    from unittest import mock
+
+    import cv2
+    import numpy as np
+    root = tmp_path / 'data'
+    for name in ('a/lr-1.png', 'b/lr-1.png'):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / name), np.zeros((8, 24, 3), np.uint8))
+    lists = root / 'lists'
+    lists.mkdir()
+    (lists / 'a').mkdir()  # one image of the lists' folder is there, by chance
+    cv2.imwrite(str(lists / 'a' / 'lr-1.png'), np.zeros((8, 24, 3), np.uint8))
+    (lists / 'val.txt').write_text('a/lr-1.png\tAB12\nb/lr-1.png\tCD34\n')
+    with mock.patch('mmengine.logging.print_log') as log:
+        items = expand_inputs(str(lists / 'val.txt'), dict(data_root=str(root)))
+    assert [i.path for i in items] == [str(lists / 'a/lr-1.png'), str(lists / 'b/lr-1.png')]
+    said = [c.args[0] for c in log.call_args_list if 'data_root' in c.args[0]]
+    assert said == [f"{lists / 'val.txt'}: 1 of the 2 image(s) it lists are not beside it but "
+                    f"below the config's data_root {root}, e.g. b/lr-1.png: a label file given "
+                    "here is read relative to its own folder (tools/test.py reads the config's "
+                    'from its data_root); put the file in the data root, or its paths relative '
+                    'to its folder']
+
+
 def test_a_label_file_that_cannot_be_read_is_one_error_item(tmp_path):
     (tmp_path / 'comments.txt').write_text('# nothing\n')
     [item] = expand_inputs(str(tmp_path / 'comments.txt'))
@@ -288,11 +316,13 @@ def test_other_images_of_a_track_folder_are_said_not_read(tmp_path):
     """A folder holding lr-K frames is a track: its one.png was left out
     without a word ('2/2 image(s) read')."""
     _images(tmp_path, 'mixed/lr-001.png', 'mixed/lr-002.png', 'mixed/one.png', 'plain/a.png')
+    # an ending DLD does not read, named as a frame: not said either (an own-data journey)
+    (tmp_path / 'mixed' / 'lr-003.jfif').write_bytes(b'\xff\xd8\xff')
     with current_log_records() as records:
         items = expand_inputs(str(tmp_path))
     assert [osp.basename(i.path) for i in items] == ['lr-001.png', 'lr-002.png', 'a.png']
     [said] = [r.getMessage() for r in records if 'not read' in r.getMessage()]
-    assert '1 image(s) in track folders' in said and str(tmp_path / 'mixed/one.png') in said
+    assert '2 file(s) in track folders' in said and str(tmp_path / 'mixed/lr-003.jfif') in said
     with current_log_records() as records:  # a folder of frames only: nothing to say
         expand_inputs(str(tmp_path / 'plain'))
     assert not [r for r in records if 'not read' in r.getMessage()]

@@ -52,6 +52,18 @@ def test_a_fifo_where_an_image_is_listed_is_named_as_one_not_as_missing(paired_r
     assert 'train.txt:2, is a FIFO (named pipe))' in str(info.value), str(info.value)
 
 
+def test_an_empty_image_file_is_refused_when_built(paired_root):
+    """A 0-byte validation frame stopped a run after its first training
+    epoch (an own-data journey): the check that finds missing files finds it."""
+    image = paired_root / 't1' / 'lr-2.png'
+    image.write_bytes(b'')
+    with pytest.raises(ImageLoadError, match=r'1 of the 6 image\(s\) its pipeline reads do not '
+                       r'exist, are no files or are empty') as info:
+        dataset(paired_root, test_mode=True, frames='all')
+    assert info.value.path == str(image)
+    assert 'train.txt:2, empty: 0 bytes)' in str(info.value), str(info.value)
+
+
 def test_every_frame_of_a_random_frame_track_is_checked(paired_root):
     # 'random' reads any of a track's frames, so each must be there.
     (paired_root / 't0' / 'lr-1.png').unlink()

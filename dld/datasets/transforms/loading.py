@@ -38,7 +38,7 @@ def read_plate_image(path: str, color_type: str = 'color',
             retry and error messages handle it like any other unreadable
             image.
     """
-    if _is_local(path, backend_args):  # a local file: anything else is no image file
+    if is_local_path(path, backend_args):  # a local file: anything else is no image file
         special = not_a_regular_file(path)
         if special:
             raise ImageLoadError(path, special)
@@ -60,7 +60,7 @@ def read_plate_image(path: str, color_type: str = 'color',
     return img
 
 
-def _is_local(path: str, backend_args: Optional[dict]) -> bool:
+def is_local_path(path: str, backend_args: Optional[dict]) -> bool:
     """Whether ``path`` is read from the local disk (no backend, or the local one)."""
     if backend_args is None:
         return True
