@@ -21,6 +21,7 @@ from dld.datasets.transforms.loading import (
     opencv_refusal,
 )
 from dld.utils.folder_walk import walk_following_links
+from dld.utils.path_hints import missing_path_hint
 
 #: File name endings taken as label files (one track a line, see
 #: :class:`dld.datasets.PairedPlateDataset`) when given explicitly.
@@ -75,7 +76,7 @@ def read_image_file(path: str, color_type: str = 'color',
             raise ImageInputError(path, f'no such file or folder; as a pattern it matches '
                                   f'{matches} file(s), which a shell expands when the '
                                   'pattern is not quoted (or give their folder)')
-        raise ImageInputError(path, 'no such file or folder')
+        raise ImageInputError(path, 'no such file or folder' + missing_path_hint(path))
     if osp.isdir(path):
         raise ImageInputError(path, 'is a folder, not an image')
     special = not_a_regular_file(path)  # a FIFO hung the run, /dev/zero filled memory

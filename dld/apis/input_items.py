@@ -18,6 +18,7 @@ import torch
 from dld.datasets.lrlpr_track_dataset import (
     files_not_frames,
     is_track_folder,
+    named_like_frame,
     no_lr_frames,
     read_plate_text,
     track_frame,
@@ -141,6 +142,7 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     root = _root_parts(track_root, inputs)
     in_memory = MEMORY_TRACK if memory_track else None
     keyed: List[Tuple[InputItem, Optional[_Track]]] = []
+    given: dict = {}  # an image's path -> the inputs that gave it
     for i, inp in enumerate(inputs):
         if isinstance(inp, np.ndarray):
             keyed.append((InputItem(source=f'array[{i}]', array=inp), in_memory))
@@ -149,12 +151,33 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
             keyed.append((InputItem(source=f'bytes[{i}]', encoded=data,
                                     error=_path_as_bytes(data)), in_memory))
         elif isinstance(inp, (str, os.PathLike)):
-            keyed.extend(_expand_path(os.fspath(inp), label_dataset_cfg, stream))
+            found = _expand_path(os.fspath(inp), label_dataset_cfg, stream)
+            for item, _ in found:
+                if item.path is not None:
+                    given.setdefault(osp.abspath(item.path), []).append(os.fspath(inp))
+            keyed.extend(found)
         else:
             keyed.append((InputItem(source=f'input[{i}]', error=_unsupported(inp)), None))
     _warn_of_other_stream_frames(inputs, stream)
+    _warn_of_images_given_twice(given)
     _name_tracks(keyed, root)
     return [item for item, _ in keyed]
+
+
+def _warn_of_images_given_twice(given: dict) -> None:
+    """One warning where inputs overlap (a track folder and the folder above
+    it): each image is read, counted and voted in its track as often as it
+    is given (a 5-frame track voted 15 images, the note blaming the folder
+    layout). An HR frame a label file lists for several LR frames is one
+    input's, not said."""
+    from mmengine.logging import print_log
+    twice = {path: sources for path, sources in given.items() if len(set(sources)) > 1}
+    if twice:
+        path, sources = next(iter(twice.items()))
+        print_log(f'{len(twice)} image(s) are given by more than one input, e.g. {path} by '
+                  f"{' and '.join(repr(s) for s in dict.fromkeys(sources))}: each is read, "
+                  'counted and voted in its track once for each; give inputs that do not '
+                  'overlap', logger='current', level=logging.WARNING)
 
 
 def _root_parts(track_root: Optional[str], inputs: list) -> Optional[Tuple[str, ...]]:
@@ -314,12 +337,15 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     items: List[Tuple[InputItem, Optional[_Track]]] = []
     dictionary = None
     not_frames: List[str] = []  # other images of track folders: said, not read
+    both_streams: List[str] = []  # folders of lr_* and hr_* images, read alike
     for folder, names in by_folder.items():
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
         frames = {f: track_frame(osp.basename(f)) for f in names}
         if not is_track_folder(folder, os.listdir(folder)):
             items.extend((InputItem(source=f, path=f), track) for f in names)
+            if {named_like_frame(osp.basename(f)) for f in names} >= {'lr', 'hr'}:
+                both_streams.append(folder)
             continue
         # lr-K and hr-K are two views of one frame: the model reads one of them.
         chosen = sorted((k[1], f) for f, k in frames.items() if k is not None and k[0] == stream)
@@ -344,6 +370,13 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
         not_frames += [osp.join(folder, n) for n in files_not_frames(os.listdir(folder))]
     _warn_of_images_not_frames(path, not_frames)
+    if both_streams:  # each such folder's LR and HR crops were voted as one track
+        from mmengine.logging import print_log
+        print_log(f'{path}: {len(both_streams)} folder(s) hold lr_* and hr_* images side by '
+                  f'side, e.g. {both_streams[0]}: read as plain images, LR and HR crops alike, '
+                  f'one track a folder; name the frames lr-<N> and hr-<N> (a track folder, of '
+                  f'which the {stream.upper()} frames are read) or list them in a label file',
+                  logger='current', level=logging.WARNING)
     return items
 
 

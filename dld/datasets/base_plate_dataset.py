@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
+from dld.utils.path_hints import missing_path_hint
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
@@ -515,7 +516,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if not missing:
             return
         more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
-        more += backslash_hint([said for _, said in missing])
+        more += backslash_hint([said for _, said in missing]) or next(
+            (f'\n  ({path}{hint})' for path, hint in ((p, missing_path_hint(p)) for p, _
+                                                   in missing[:shown]) if hint), '')
         raise ImageLoadError(
             missing[0][0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
@@ -540,8 +543,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def _unreadable_item_error(self, idx: int, err: ImageLoadError) -> ImageLoadError:
         """``err`` with the item, track and annotation it came from."""
         where = self._item_source(idx)
-        hint = ('Test mode reads every item exactly once: fix the image or remove its '
-                'line, or pass max_retry > 0 to evaluate the next item in its place'
+        # a label file's item has a line; a track folder's has its folder
+        remove = 'its line' if where.rsplit(':', 1)[-1].isdigit() else 'the frame from its track'
+        hint = (f'Test mode reads every item exactly once: fix the image or remove {remove}, '
+                'or pass max_retry > 0 to evaluate the next item in its place'
                 if self.test_mode else 'max_retry=0 asks for no substitute')
         return ImageLoadError(err.path, f'{err.reason} in item {idx} ({where})', hint)
 

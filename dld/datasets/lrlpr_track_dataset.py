@@ -34,6 +34,13 @@ def track_frame(name: str) -> Optional[Tuple[str, int]]:
 _FRAME_LIKE = re.compile(r'^(lr|hr)[-_ ]?\d', re.IGNORECASE)
 
 
+def named_like_frame(name: str) -> Optional[str]:
+    """``'lr'`` or ``'hr'`` for a name meant as a frame (``lr_001.png``,
+    ``HR-2.jpg``), frame or not; else None."""
+    m = _FRAME_LIKE.match(name)
+    return m.group(1).lower() if m else None
+
+
 def files_not_frames(filenames) -> List[str]:
     """The files of a track folder that are images, or named like frames,
     but are no frame: not read, which is said (a copy's ``lr-002 (1).png``

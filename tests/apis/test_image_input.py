@@ -350,3 +350,28 @@ def test_an_encoded_files_bytes_as_a_uint8_vector_get_a_hint():
     with pytest.raises(ImageInputError) as err:  # another 1-D array: no such hint
         normalize_image(np.zeros(5, np.float32), 'x')
     assert 'bytes' not in str(err.value)
+
+
+def test_a_missing_path_says_when_it_is_there_in_another_unicode_form_or_has_backslashes(
+        tmp_path):
+    """'no such file or folder' alone for a name copied from a Mac (NFD on
+    disk, NFC typed) or a label file written on Windows (an own-data journey)."""
+    import unicodedata
+
+    import cv2
+    decomposed = unicodedata.normalize('NFD', 'Straße-ü.png')
+    cv2.imwrite(str(tmp_path / decomposed), np.zeros((8, 24, 3), np.uint8))
+    typed = str(tmp_path / unicodedata.normalize('NFC', 'Straße-ü.png'))
+    with pytest.raises(ImageInputError) as info:
+        read_image_file(typed)
+    assert info.value.reason == (
+        'no such file or folder; it is there spelt in Unicode form NFD (accented letters as a '
+        'letter and a mark): a name copied from another system; write the path as the disk '
+        'spells it')
+    with pytest.raises(ImageInputError) as info:
+        read_image_file(str(tmp_path) + '\\cam\\lr_001.png')
+    assert info.value.reason == ("no such file or folder; a path with backslashes: written on "
+                                 "Windows? Write it with '/', which every system reads")
+    with pytest.raises(ImageInputError) as info:
+        read_image_file(str(tmp_path / 'gone.png'))
+    assert info.value.reason == 'no such file or folder'

@@ -513,3 +513,38 @@ def test_voting_records_without_a_track_says_so():
     with current_log_records() as records:  # some with a track: the others left out quietly
         assert len(vote_tracks(recs + [dict(recs[0], track_id='t')])) == 1
     assert not [r for r in records if 'track_id' in r.getMessage()]
+
+
+def test_overlapping_inputs_are_said_to_read_their_images_again(tmp_path):
+    """A track folder given with the folder above it was read, counted and
+    voted twice, said only as a track of too many images (an own-data
+    journey)."""
+    _images(tmp_path, 'cam/t1/lr-001.png', 'cam/t1/lr-002.png', 'cam/t2/lr-001.png')
+    with current_log_records() as records:
+        items = expand_inputs([str(tmp_path / 'cam' / 't1'), str(tmp_path / 'cam')])
+    assert len(items) == 5  # read as given: one record per image of each input
+    [said] = [r.getMessage() for r in records if 'more than one input' in r.getMessage()]
+    assert said.startswith(f"2 image(s) are given by more than one input, e.g. "
+                           f"{tmp_path / 'cam' / 't1' / 'lr-001.png'} by "
+                           f"'{tmp_path / 'cam' / 't1'}' and '{tmp_path / 'cam'}'")
+    with current_log_records() as records:  # inputs apart: nothing to say
+        expand_inputs([str(tmp_path / 'cam' / 't1'), str(tmp_path / 'cam' / 't2')])
+    assert not [r for r in records if 'more than one input' in r.getMessage()]
+
+
+def test_a_folder_of_lr_and_hr_images_named_otherwise_is_said_to_be_read_alike(tmp_path):
+    """lr_001.jpg beside hr_001.jpg: not a track folder, so both were read
+    and voted as one track of 10 images, said only as a large track."""
+    _images(tmp_path, 'cam/lr_001.png', 'cam/hr_001.png', 'cam/lr_002.png', 'cam/hr_002.png')
+    with current_log_records() as records:
+        items = expand_inputs(str(tmp_path))
+    assert len(items) == 4
+    [said] = [r.getMessage() for r in records if 'side by side' in r.getMessage()]
+    assert said.startswith(f"{tmp_path}: 1 folder(s) hold lr_* and hr_* images side by side, "
+                           f"e.g. {tmp_path / 'cam'}: read as plain images, LR and HR crops "
+                           'alike')
+    assert 'of which the LR frames are read' in said
+    _images(tmp_path, 'lr_only/lr_001.png', 'lr_only/lr_002.png')
+    with current_log_records() as records:  # one stream: plain images, nothing to say
+        expand_inputs(str(tmp_path / 'lr_only'))
+    assert not [r for r in records if 'side by side' in r.getMessage()]

@@ -269,3 +269,17 @@ def test_files_named_like_frames_that_are_no_frames_are_said_not_read(icpr_root,
             (t / name).unlink()
         len(LRLPRTrackDataset(data_root=str(icpr_root), frames='all'))
     assert not [r for r in records if 'being no frame' in r.getMessage()]
+
+
+def test_a_frame_that_does_not_decode_in_test_mode_is_told_to_be_fixed_in_its_track(icpr_root):
+    """The hint said to remove its line, which a track folder has none of."""
+    from dld.datasets import ImageLoadError
+    t = icpr_root / 'train' / 'Scenario-A' / 'Brazilian' / 'track_00001'
+    (t / 'lr-002.png').write_bytes(b'not a png')
+    ds = LRLPRTrackDataset(data_root=str(icpr_root), frames='all', test_mode=True,
+                           pipeline=[dict(type='LoadPlateImages', with_hr=False)])
+    with pytest.raises(ImageLoadError) as err:
+        ds[1]
+    assert 'fix the image or remove the frame from its track, or pass max_retry > 0' in \
+        str(err.value)
+    assert 'its line' not in str(err.value)

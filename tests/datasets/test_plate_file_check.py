@@ -64,6 +64,18 @@ def test_an_empty_image_file_is_refused_when_built(paired_root):
     assert 'train.txt:2, empty: 0 bytes)' in str(info.value), str(info.value)
 
 
+def test_a_missing_image_there_in_another_unicode_form_is_said_so(paired_root):
+    """A label file typed in NFC naming files a Mac wrote in NFD."""
+    import unicodedata
+    name = unicodedata.normalize('NFD', 'lr-2ü.png')
+    (paired_root / 't1' / 'lr-2.png').rename(paired_root / 't1' / name)
+    text = (paired_root / 'train.txt').read_text()
+    (paired_root / 'train.txt').write_text(text.replace('t1/lr-2.png', 't1/lr-2\u00fc.png'))
+    with pytest.raises(ImageLoadError, match=r'1 of the 6 image\(s\)') as info:
+        dataset(paired_root, test_mode=True, frames='all')
+    assert '; it is there spelt in Unicode form NFD' in str(info.value)
+
+
 def test_every_frame_of_a_random_frame_track_is_checked(paired_root):
     # 'random' reads any of a track's frames, so each must be there.
     (paired_root / 't0' / 'lr-1.png').unlink()

@@ -27,7 +27,7 @@ def test_test_mode_stops_at_an_unreadable_image_naming_it_and_its_line(paired_ro
     msg = str(info.value)
     assert info.value.path == str(bad) and str(bad) in msg
     assert re.search(r'item 1 \(.*train\.txt:2\)', msg), msg
-    assert 'max_retry' in msg
+    assert 'fix the image or remove its line, or pass max_retry > 0' in msg
     assert ds.num_skipped_images == 0
 
 

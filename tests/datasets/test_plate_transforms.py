@@ -198,6 +198,15 @@ def test_an_image_too_large_by_its_header_is_refused_before_it_is_decoded(
     assert not decode.called
     assert 'image of 100000x100000 pixels exceeds the limit of 268435456 pixels' in \
         str(err.value) and err.value.path == str(path)
+    assert 'crop the plate first' in str(err.value)  # a size some camera could give
+    # a corrupt PNG's: no advice to crop (an own-data journey's 1315865323x571956702)
+    data = bytearray(path.read_bytes())
+    data[16:24] = (1315865323).to_bytes(4, 'big') + (571956702).to_bytes(4, 'big')
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageLoadError) as err:
+        LoadPlateImages()(dict(lr_path=str(path), hr_path=None))
+    assert 'image of 1315865323x571956702 pixels exceeds the limit of 268435456 pixels; its ' \
+        'header is likely corrupt' in str(err.value)
 
 
 def test_a_fifo_or_a_device_named_as_a_frame_is_refused_not_read(tmp_path):

@@ -71,6 +71,10 @@ def is_local_path(path: str, backend_args: Optional[dict]) -> bool:
         return False
 
 
+#: A side past which a header's size is taken for a corrupt one, not an image's.
+MAX_PLAUSIBLE_SIDE = 1 << 18
+
+
 def not_a_regular_file(path: str) -> Optional[str]:
     """Why ``path`` is no file to read an image from (a FIFO, a device, a
     socket), or None (a regular file, or none at all: the read says so)."""
@@ -113,7 +117,10 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
     if size is not None:
         w, h = size
         if w * h > max_pixels:
-            return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {advice}'
+            # 1315865323x571956702 from a corrupt PNG: the header, not the image, is wrong
+            cause = ('its header is likely corrupt (no photograph is that wide or tall)'
+                     if max(w, h) > MAX_PLAUSIBLE_SIDE else advice)
+            return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {cause}'
         return None
     try:
         with warnings.catch_warnings():
