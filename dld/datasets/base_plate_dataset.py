@@ -487,46 +487,54 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         return next((t for t in getattr(self.pipeline, 'transforms', [])
                      if isinstance(t, LoadPlateImages)), None)
 
-    def _check_files_exist(self, shown: int = 10) -> None:
-        """Raise :class:`ImageLoadError` if an image the pipeline reads is missing
-        (or is a folder, a FIFO, a device: named so, as they are not missing)."""
+    def files_read(self) -> Iterator[Tuple[str, str]]:
+        """``(path, where it is listed)`` of every image file the pipeline
+        reads (its ``LoadPlateImages``: HR only for a teacher's), in order."""
         loader = self._image_loader()
-        local = loader is None or loader.backend_args is None or \
-            is_local_path(self.data_root or '.', loader.backend_args)
-        missing: List[Tuple[str, str]] = []  # (path, path with its line)
-        num_paths = 0
         for idx in range(len(self)):
             info = super().get_data_info(idx)
             lr_paths = info['lr_paths']
             hr_paths = info['hr_paths'] or [None] * len(lr_paths)
+            where = info.get('annotation') or info['track_id']
             for lr, hr in zip(lr_paths, hr_paths):
-                paths = (loader.paths_read(lr, hr) if loader is not None
-                         else [p for p in (lr, hr) if p])
-                for path in paths:
-                    num_paths += 1
-                    exists = (loader.file_exists(path) if loader is not None
-                              else osp.isfile(path))
-                    where = info.get('annotation') or info['track_id']
-                    if not exists:
-                        what = not_a_regular_file(path)  # a folder, a FIFO: not missing
-                        what = f', {what.split(",")[0]}' if what else ''
-                        missing.append((path, f'{path} ({where}{what})'))
-                    elif local and _empty_file(path):  # it stopped a run after an epoch
-                        missing.append((path, f'{path} ({where}, empty: 0 bytes)'))
+                for path in (loader.paths_read(lr, hr) if loader is not None
+                             else [p for p in (lr, hr) if p]):
+                    yield path, where
+
+    def missing_files(self) -> Tuple[List[Tuple[str, str]], int]:
+        """``([(path, path said with where it is listed and why)], number of
+        paths read)``: the images the pipeline reads that are not there,
+        are no regular file (a folder, a FIFO, a device: named so) or are
+        empty (0 bytes, on the local disk)."""
+        loader = self._image_loader()
+        local = loader is None or loader.backend_args is None or \
+            is_local_path(self.data_root or '.', loader.backend_args)
+        missing: List[Tuple[str, str]] = []
+        num_paths = 0
+        for path, where in self.files_read():
+            num_paths += 1
+            exists = loader.file_exists(path) if loader is not None else osp.isfile(path)
+            if not exists:
+                what = not_a_regular_file(path)  # a folder, a FIFO: not missing
+                what = f', {what.split(",")[0]}' if what else ''
+                missing.append((path, f'{path} ({where}{what})'))
+            elif local and _empty_file(path):  # it stopped a run after an epoch
+                missing.append((path, f'{path} ({where}, empty: 0 bytes)'))
+        return missing, num_paths
+
+    def _check_files_exist(self, shown: int = 10) -> None:
+        """Raise :class:`ImageLoadError` if an image the pipeline reads is
+        missing, no regular file or empty (:meth:`missing_files`)."""
+        missing, num_paths = self.missing_files()
         if not missing:
             return
-        more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
-        more += backslash_hint([said for _, said in missing]) or next(
-            (f'\n  ({path}{hint})' for path, hint in ((p, missing_path_hint(p)) for p, _
-                                                   in missing[:shown]) if hint), '')
         raise ImageLoadError(
             missing[0][0],
             f'{type(self).__name__}: {len(missing)} of the {num_paths} image(s) its '
             'pipeline reads do not exist, are no files or are empty, the first',
             'Fix the paths or remove their lines (check_files=False skips this check, '
             'and max_retry > 0 then substitutes other items). Missing, not files or '
-            'empty:\n  '
-            + '\n  '.join(said for _, said in missing[:shown]) + more)
+            'empty:\n' + missing_listing(missing, shown))
 
     @property
     def num_skipped_images(self) -> int:
@@ -638,3 +646,13 @@ def _empty_file(path: str) -> bool:
         return os.path.getsize(path) == 0
     except OSError:
         return False
+
+
+def missing_listing(missing: List[Tuple[str, str]], shown: int = 10) -> str:
+    """The first ``shown`` of :meth:`BasePlateDataset.missing_files`, one a
+    line, how many more, and why they may be meant otherwise."""
+    more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
+    more += backslash_hint([said for _, said in missing]) or next(
+        (f'\n  ({path}{hint})' for path, hint in ((p, missing_path_hint(p)) for p, _
+                                               in missing[:shown]) if hint), '')
+    return '  ' + '\n  '.join(said for _, said in missing[:shown]) + more

@@ -1,0 +1,65 @@
+"""tools/analysis/check_data.py: every problem of a config's sets at once,
+before a run (an own-data journey found no such check: a run stopped at a
+set's first bad line, one fix a run, and an undecodable validation frame
+after an epoch's training)."""
+import os.path as osp
+
+import pytest
+from repo_scripts import load_script
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture
+def broken_sets(tmp_path):
+    """A small synthetic set with one problem of each kind, and a config
+    reading it."""
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=4, val_tracks=2, test_tracks=2, frames=2, seed=0,
+                          progress=False)
+    hr = {split: [line.split('\t')[0].split('|')[1].split(',')[0]
+                  for line in (root / f'{split}.txt').read_text().splitlines()]
+          for split in ('val', 'test')}
+    (root / hr['val'][0]).write_bytes(b'')  # empty
+    (root / hr['test'][1]).write_bytes(b'garbage')  # does not decode
+    with open(root / 'train.txt', 'a') as f:
+        f.write('nope/lr.png|nope/hr.png\tAB12\n'  # missing, line 5
+                'x/lr.png|x/hr.png\tAB\u00c412\n')  # a character outside the dictionary
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      + ''.join(f"{s}_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                                for s in ('train', 'val', 'test')))
+    return root, config, hr
+
+
+def test_every_problem_of_every_set_is_listed_with_its_line(broken_sets, capsys):
+    root, config, hr = broken_sets
+    tool = load_script('tools/analysis/check_data.py')
+    assert tool.main([str(config), '--decode']) == 1
+    out = capsys.readouterr().out
+    assert f'{root}/train.txt:6: ' in out and '1 line(s) refused' in out  # the Ä
+    assert f"  {root / 'nope' / 'hr.png'} ({root}/train.txt:5)" in out
+    assert f"  {root / hr['val'][0]} ({root}/val.txt:1, empty: 0 bytes)" in out
+    assert f"  {root / hr['test'][1]} ({root}/test.txt:2): cannot decode image" in out
+    assert '4 problem(s) found.' in out
+    # without --decode the images are looked for only: the garbage one passes
+    assert tool.main([str(config), '--splits', 'test']) == 0
+    out = capsys.readouterr().out
+    assert 'No problem found.' in out and '--decode decodes each' in out
+
+
+def test_sets_without_problems_or_files_pass(tmp_path, capsys):
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=2, val_tracks=1, test_tracks=1, frames=1, seed=0,
+                          progress=False)
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/dld_plate_hr_online.py']\n"
+                      + ''.join(f"{s}_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                                for s in ('val', 'test')))
+    tool = load_script('tools/analysis/check_data.py')
+    assert tool.main([str(config), '--decode']) == 0
+    out = capsys.readouterr().out
+    assert 'rendered when read, or a set of its own kind: no files to check' in out
+    assert 'No problem found.' in out
