@@ -88,6 +88,23 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     return f
 
 
+def _let_go_in_child() -> None:
+    """In a forked child (a data-loader worker), close the copies of the
+    locks' files: the lock is held while any copy is open, so workers left
+    running after a ``kill -9`` of the run held it 4 to 5 s, and ``--resume``
+    was refused naming the dead run as running. The parent's stay open."""
+    for f in _HELD.values():
+        try:
+            f.close()  # nothing left to flush: written and flushed when taken
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_let_go_in_child)
+
+
 def release_work_dir(folder: str) -> None:
     """Let go of ``folder``'s lock if this process holds it (a run ended)."""
     held = _HELD.pop(osp.join(osp.realpath(folder), LOCK_NAME), None)

@@ -56,3 +56,35 @@ def test_another_user_s_lock_file_is_locked_read_only_not_skipped(tmp_path, monk
     assert held is not None and held.mode == 'r'  # locked (flock needs no write access)
     assert (tmp_path / LOCK_NAME).read_text() == 'pid 1 on other, started then\n'
     release_work_dir(str(tmp_path))
+
+
+def test_a_run_s_forked_workers_do_not_keep_its_lock_after_it_dies(tmp_path):
+    """Data-loader workers left after a kill -9 of the run held the lock 4
+    to 5 s, and --resume was refused naming the dead run as running (a
+    resume journey)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = ('import os, sys, time\n'
+              'from dld.engine.work_dir_lock import lock_work_dir\n'
+              'lock_work_dir(sys.argv[1])\n'
+              'child = os.fork()\n'
+              'if child == 0:\n'
+              '    null = os.open(os.devnull, os.O_WRONLY)\n'
+              '    os.dup2(null, 1)\n'  # the test reads the run's output to its end
+              '    os.dup2(null, 2)\n'
+              '    time.sleep(60)\n'
+              '    os._exit(0)\n'
+              'print(child, flush=True)\n'
+              'os._exit(0)\n')  # the run dies at once, as by kill -9: no clean-up
+    run = subprocess.run([sys.executable, '-c', script, str(tmp_path)], capture_output=True,
+                         text=True, timeout=60)
+    worker = int(run.stdout.strip())
+    try:
+        time.sleep(0.2)
+        os.kill(worker, 0)  # the worker lives on
+        lock_work_dir(str(tmp_path))  # and the folder is free
+        release_work_dir(str(tmp_path))
+    finally:
+        os.kill(worker, signal.SIGKILL)
