@@ -27,6 +27,7 @@ from dld.engine.checkpoint import (
     CheckpointReadError,
     CheckpointWriteError,
     latest_checkpoint,
+    resume_advice,
 )
 from dld.engine.dist_launch import quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
@@ -232,8 +233,8 @@ def main(argv=None) -> None:
             except CheckpointWriteError as err:  # a full disk: one line, not a traceback
                 last = resumable_checkpoint(runner)
                 last_line(f'train.py: {err}; '
-                          + (f'--resume continues from {last} once there is room.' if last
-                             else 'no checkpoint was saved yet.'), logging.ERROR)
+                          + (f'{resume_advice(runner.work_dir, last)} once there is room.'
+                             if last else 'no checkpoint was saved yet.'), logging.ERROR)
                 sys.exit(1)
     finish_run()
 
@@ -253,7 +254,8 @@ def stop_line(runner: Runner, name: str) -> str:
     else:
         where = f'at epoch {runner.epoch + 1}, {_iteration_in_epoch(runner)}'
     return (f'train.py: stopped by {said(name)} {where}; '
-            + (f'--resume continues from {last}.' if last else 'no checkpoint was saved yet.'))
+            + (f'{resume_advice(runner.work_dir, last)}.' if last else
+               'no checkpoint was saved yet.'))
 
 
 def _note_earlier_run(cfg) -> None:

@@ -442,6 +442,23 @@ class AtomicLocalBackend(LocalBackend):
                 err.errno, f'{what}; the files written before it are whole') from err
 
 
+def resume_advice(work_dir: str, checkpoint: str) -> str:
+    """``'--resume continues from PATH'``, or ``'--resume PATH continues
+    from it ...'`` where a bare ``--resume`` takes another file: a run
+    resumed from another work dir's checkpoint records that file as its
+    last until it saves one of its own, and the stop line named it while a
+    bare ``--resume`` started afresh (a resume journey)."""
+    try:
+        auto = latest_checkpoint(work_dir)
+    except OSError:
+        auto = None
+    if auto and osp.isfile(checkpoint) and osp.samefile(auto, checkpoint):
+        return f'--resume continues from {checkpoint}'
+    taken = f'takes {auto}' if auto else 'finds no checkpoint there'
+    return (f'--resume {checkpoint} continues from it (a bare --resume reads {work_dir}, and '
+            f'{taken})')
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` continues from; None when there is none.
 

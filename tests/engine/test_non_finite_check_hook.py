@@ -9,13 +9,14 @@ from torch import nn
 from dld.engine.hooks import NonFiniteCheckHook
 
 
-def _runner(model=None, scaler=False, it=0, last=None):
+def _runner(model=None, scaler=False, it=0, last=None, work_dir='.'):
     hub = MessageHub.get_instance(f'non_finite_{id(model)}_{it}')
     if last:
         hub.update_info('last_ckpt', last)
     wrapper = SimpleNamespace(loss_scaler=object() if scaler else None)
     return SimpleNamespace(model=model or nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)),
-                           optim_wrapper=wrapper, message_hub=hub, epoch=0, iter=it)
+                           optim_wrapper=wrapper, message_hub=hub, epoch=0, iter=it,
+                           work_dir=work_dir)
 
 
 def test_a_finite_step_passes():
@@ -32,10 +33,19 @@ def test_a_loss_that_requires_grad_is_read_without_a_warning():
         NonFiniteCheckHook().after_train_iter(_runner(), 0, outputs=dict(loss=loss))
 
 
-def test_a_non_finite_loss_stops_the_run_naming_the_last_checkpoint():
-    runner = _runner(it=4, last='work/epoch_1.pth')
+def test_a_non_finite_loss_stops_the_run_naming_the_last_checkpoint(tmp_path):
+    (tmp_path / 'epoch_1.pth').write_bytes(b'x')
+    last = str(tmp_path / 'epoch_1.pth')
+    runner = _runner(it=4, last=last, work_dir=str(tmp_path))
     with pytest.raises(RuntimeError, match=r'diverged at epoch 1, iteration 5: the loss is nan\. '
-                       r'.*the last checkpoint, work/epoch_1\.pth, was saved before it'):
+                       rf'.*the last checkpoint, {last}, was saved before it: tools/train\.py '
+                       rf'--resume continues from {last}; resume so with a lower'):
+        NonFiniteCheckHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(
+            float('nan'))))
+    # another work dir's (a run resumed from it, no checkpoint of its own yet): named whole
+    runner = _runner(it=5, last=last, work_dir=str(tmp_path / 'fresh'))
+    with pytest.raises(RuntimeError, match=rf'tools/train\.py --resume {last} continues from it '
+                       r'\(a bare --resume reads'):
         NonFiniteCheckHook().after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(
             float('nan'))))
 

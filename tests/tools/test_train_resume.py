@@ -617,6 +617,18 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool, tmp_path)
     hub.update_info('last_ckpt', str(tmp_path / 'epoch_2.pth'))
     assert train_tool.stop_line(runner, 'SIGTERM').endswith(
         f"--resume continues from {tmp_path / 'epoch_1.pth'}.")
+    # resumed from another work dir's checkpoint and stopped before saving one: a bare
+    # --resume started afresh where the line named that file (a resume journey)
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'epoch_2.pth').write_bytes(b'x')
+    hub.update_info('last_ckpt', str(other / 'epoch_2.pth'))
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    runner.work_dir = str(fresh)
+    assert train_tool.stop_line(runner, 'SIGTERM').endswith(
+        f"--resume {other / 'epoch_2.pth'} continues from it (a bare --resume reads {fresh}, "
+        'and finds no checkpoint there).')
 
 
 @HOOKS.register_module(force=True)

@@ -4,6 +4,7 @@ import math
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from dld.engine.checkpoint import resume_advice
 from dld.registry import HOOKS
 from dld.utils.finite import first_non_finite
 
@@ -73,9 +74,9 @@ class NonFiniteCheckHook(Hook):
     @staticmethod
     def _stop(runner, what: str) -> None:
         last = runner.message_hub.get_info('last_ckpt')
-        resume = (f'the last checkpoint, {last}, was saved before it: resume from it '
-                  '(tools/train.py --resume) with a lower learning rate or stronger '
-                  'gradient clipping (optim_wrapper.clip_grad)' if last else
+        resume = (f'the last checkpoint, {last}, was saved before it: tools/train.py '
+                  f'{resume_advice(runner.work_dir, last)}; resume so with a lower learning '
+                  'rate or stronger gradient clipping (optim_wrapper.clip_grad)' if last else
                   'no checkpoint was saved yet: lower the learning rate or clip the '
                   'gradients (optim_wrapper.clip_grad) and train again')
         raise RuntimeError(
