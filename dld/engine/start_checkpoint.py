@@ -89,6 +89,16 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
         raise StartCheckpointError(
             f'{flag} ({path}) does not hold this model: {" and ".join(differ)}. '
             + _hint(resume))
+    from dld.utils.finite import first_non_finite
+    bad = first_non_finite(probe)
+    if bad is not None and bad in state:
+        # resumed, it validated on NaN, recorded that, and stopped at the first
+        # step as diverged, advising to resume from the same file (a resume journey)
+        earlier = ('resume from an earlier checkpoint of the run (--resume PATH to its '
+                   'epoch_N.pth)' if resume else 'give another checkpoint')
+        raise StartCheckpointError(
+            f'{flag} ({path}) holds NaN or infinity in {bad}: a file damaged on disk or in a '
+            f'copy, or saved by a run that diverged; {earlier}')
     if not set(state) & set(probe.state_dict()):
         raise StartCheckpointError(
             f'load_from ({path}) shares no weight with the model (it holds '

@@ -170,3 +170,22 @@ def test_a_checkpoint_without_optimiser_state_resumes_saying_so(tmp_path):
         check_start_checkpoint(model, path, resume=True)
     assert any("holds no optimiser state (saved with save_optimizer=False?): the optimiser's "
                'moments start afresh' in r.getMessage() for r in records)
+
+
+@pytest.mark.parametrize('resume', [True, False])
+def test_a_checkpoint_holding_nan_is_refused_naming_the_weight(tmp_path, resume):
+    """A checkpoint corrupted on disk (bytes overwritten, not cut short)
+    loaded with NaN weights: the run validated on them and stopped at its
+    first step as diverged, advising to resume from the same file (a resume
+    journey)."""
+    model = _model()
+    state = model.state_dict()
+    state['2.weight'][0, 1] = float('nan')
+    path = _save(tmp_path, state)
+    flag = 'the checkpoint --resume continues' if resume else 'load_from'
+    advice = 'resume from an earlier checkpoint of the run' if resume else \
+        'give another checkpoint'
+    with pytest.raises(StartCheckpointError, match=rf'^{flag} \(.*ckpt\.pth\) holds NaN or '
+                       rf'infinity in 2\.weight: a file damaged on disk or in a copy, or saved '
+                       rf'by a run that diverged; {advice}'):
+        check_start_checkpoint(model, path, resume=resume)
