@@ -153,3 +153,22 @@ def test_an_unreadable_record_means_validating_again(tmp_path):
     EpochMetric.validated = []
     _runner(tmp_path, epochs=2, resume=True).train()
     assert EpochMetric.validated == [2]
+
+
+def test_a_run_rolled_back_to_an_older_checkpoint_validates_its_epochs_anew(tmp_path):
+    """Resumed from epoch_1.pth after the run had validated epoch 3, then
+    killed in epoch 2's validation: the record of epoch 3 (the abandoned
+    timeline's) counted as epoch 2's, which was never validated, and the best
+    was tracked off the unbroken run's (a resume journey)."""
+    _runner(tmp_path, epochs=3).train()  # the first timeline validated 1, 2 and 3
+    EpochMetric.validated = []
+    _killed_in_validation(tmp_path, epoch=2, epochs=3, resume=True,
+                          load_from=str(tmp_path / 'epoch_1.pth'))
+    assert EpochMetric.validated == [1]  # the resumed epoch 1 again, then killed in 2's
+    with open(tmp_path / 'last_validation.json') as f:
+        assert json.load(f)['epoch'] == 1
+    EpochMetric.validated = []
+    runner = _runner(tmp_path, epochs=3, resume=True)
+    runner.train()
+    assert EpochMetric.validated == [2, 3]
+    assert runner.message_hub.get_info('best_score') == 3.0

@@ -35,7 +35,9 @@ class ResumedValidationHook(Hook):
     checkpoints' runtime info. Resumed at an epoch the loop validates after
     (``val_begin``, ``val_interval``, ``dynamic_intervals``, the last epoch),
     the hook validates it before training on unless the marker says this run
-    validated that epoch or a later one. A missing or unreadable marker (a
+    validated that epoch (a later one is of a timeline rolled back from by
+    resuming an older checkpoint: its best score was then tracked off the
+    unbroken run's). A missing or unreadable marker (a
     checkpoint from another work dir, say) means validating again: costly at
     worst, never a lost result. Rank 0 decides for all ranks.
 
@@ -90,8 +92,10 @@ class ResumedValidationHook(Hook):
         if epoch == 0 or not _validates_after(loop, epoch):
             return False
         record = self._read(runner)
+        # that epoch exactly: a later one is of a timeline the run was rolled
+        # back from (--resume epoch_2.pth), whose epochs after it are not this one's
         return not (record and record.get('run_id') == run_id
-                    and isinstance(record.get('epoch'), int) and record['epoch'] >= epoch)
+                    and isinstance(record.get('epoch'), int) and record['epoch'] == epoch)
 
     def _read(self, runner) -> Optional[dict]:
         path = self._path(runner)
