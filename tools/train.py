@@ -294,6 +294,8 @@ def _iteration_in_epoch(runner) -> str:
     inner = runner.iter - runner.epoch * per_epoch + 1
     if per_epoch and 1 <= inner <= per_epoch:
         return f'iteration {inner} of {per_epoch}'
+    if per_epoch and inner == per_epoch + 1:  # 'iteration 9 of the run' of 8 an epoch
+        return f'after its {per_epoch} iterations (its checkpoint being saved)'
     return f'iteration {runner.iter + 1} of the run'
 
 

@@ -59,6 +59,10 @@ default_hooks = dict(
     # garbage collector in the middle of the next run in the process, which
     # waited 5 s for each of them (the quickstart's second run, a notebook).
     loader_workers=dict(type='LoaderWorkersStopHook'),
+    # A Ctrl-C or SIGTERM that arrived as a loader forked its workers was
+    # swallowed (printed as 'Exception ignored'): raised again before the
+    # next step, so the run stops in one line, not on its killed workers.
+    swallowed_stop=dict(type='SwallowedStopHook'),
 )
 
 env_cfg = dict(

@@ -505,6 +505,8 @@ def unwritable_work_dir(work_dir: str) -> Optional[str]:
     """Why the run cannot write its work dir (logs, checkpoints), or None:
     MMEngine failed making its log folder with a traceback (a read-only
     mount, a path through a file)."""
+    if osp.exists(work_dir) and not osp.isdir(work_dir):  # 'File exists', said so
+        return f'the work dir {work_dir} is a file, not a folder; give another with --work-dir'
     try:
         os.makedirs(work_dir, exist_ok=True)
     except OSError as err:

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import functools
 import logging
+import os
 import os.path as osp
 from typing import Any, Iterator, List, Mapping, Optional
 
@@ -19,7 +20,7 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
-from .checkpoint import CheckpointURLError, is_url
+from .checkpoint import CheckpointReadError, CheckpointURLError, is_url
 from .runner_settings import ConfigSettingError
 
 
@@ -63,7 +64,15 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
         raise StartCheckpointError(f'{flag} ({path}): no such file')
     from dld.apis.model_loading import read_checkpoint, state_and_meta
     model = model.module if is_model_wrapper(model) else model
-    ckpt = read_checkpoint(path)
+    try:
+        ckpt = read_checkpoint(path)
+    except CheckpointReadError as err:
+        earlier = _earlier_checkpoint(path) if resume else None
+        if earlier is None:
+            raise
+        # a truncated last checkpoint: the one before it is whole (atomic saves)
+        raise StartCheckpointError(f'{err}\nThe checkpoint before it is there: --resume '
+                                   f'{earlier} goes on from it.') from None
     state, meta = state_and_meta(ckpt)
     _check_scales_kept(model, meta, path, flag)
     from dld.models.dictionary.checkpoint_fit import other_chars
@@ -113,6 +122,20 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')
+
+
+def _earlier_checkpoint(path: str) -> Optional[str]:
+    """The newest ``epoch_N.pth`` (``iter_N.pth``) beside ``path`` saved
+    before it, by its number; None where there is none."""
+    import re
+    found = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+    if found is None:
+        return None
+    kind, number = found.group(1), int(found.group(2))
+    folder = osp.dirname(path) or '.'
+    earlier = [(int(m.group(1)), name) for name in os.listdir(folder)
+               if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name)) and int(m.group(1)) < number]
+    return osp.join(folder, max(earlier)[1]) if earlier else None
 
 
 def _check_resumable(ckpt: Mapping, path: str, flag: str, scheduled: bool) -> None:

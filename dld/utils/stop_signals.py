@@ -45,6 +45,8 @@ class Stop:
         self.defer = False
         self.first_at = 0.0
         self.at_once: Optional[Callable[[], None]] = None
+        #: the first signal was raised as KeyboardInterrupt
+        self.raised = False
 
     def append(self, name: str) -> None:
         if not self.names:
@@ -83,8 +85,10 @@ def signals_as_one_stop() -> Iterator[Stop]:
             # received raise "Signal 17 ignored due to race condition"
             signal.signal(signal.SIGCHLD, _child_exited)
         if not stop.defer:
+            stop.raised = True
             raise KeyboardInterrupt(name)
 
+    _ACTIVE.append(stop)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -95,12 +99,29 @@ def signals_as_one_stop() -> Iterator[Stop]:
     try:
         yield stop
     finally:
+        _ACTIVE.remove(stop)
         for sig, handler in previous.items():
             # None: a handler installed outside Python, which cannot be put back
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         # after a stop the process is ending: SIGCHLD keeps the handler that
         # does nothing (the workers are stopped after the block; PyTorch's
         # own check of a worker that died is its queue timeout, which raises)
+
+
+#: The stops of the :func:`signals_as_one_stop` blocks the process is in.
+_ACTIVE: List[Stop] = []
+
+
+def raise_swallowed_stop() -> None:
+    """Raise the stop again where its KeyboardInterrupt was swallowed: one
+    raised while a callback of ``os.fork`` ran (logging's, as the
+    validation loader starts its workers) is printed as "Exception ignored"
+    and lost, and the run trained or validated on, then failed on its
+    killed workers with a traceback. Called between steps, where the
+    first raise would have ended the block already."""
+    for stop in _ACTIVE:
+        if stop.raised:
+            raise KeyboardInterrupt(stop.names[0])
 
 
 def _child_exited(signum, frame) -> None:

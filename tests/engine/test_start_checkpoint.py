@@ -189,3 +189,21 @@ def test_a_checkpoint_holding_nan_is_refused_naming_the_weight(tmp_path, resume)
                        rf'infinity in 2\.weight: a file damaged on disk or in a copy, or saved '
                        rf'by a run that diverged; {advice}'):
         check_start_checkpoint(model, path, resume=resume)
+
+
+def test_a_truncated_last_checkpoint_names_the_one_before_it_for_resume(tmp_path):
+    """The refusal named no way on (a resume journey): the saves are atomic,
+    so the checkpoint before a damaged one is whole."""
+    model = _model()
+    earlier = _save(tmp_path, model.state_dict(), name='epoch_2.pth')
+    _save(tmp_path, model.state_dict(), name='epoch_1.pth')
+    last = _save(tmp_path, model.state_dict(), name='epoch_3.pth')
+    with open(last, 'r+b') as f:
+        f.truncate(200)
+    with pytest.raises(StartCheckpointError, match=rf'Cannot read checkpoint .*epoch_3\.pth.*\n'
+                       rf'.*\nThe checkpoint before it is there: --resume {earlier} goes on '
+                       'from it'):
+        check_start_checkpoint(model, last, resume=True)
+    from dld.engine.checkpoint import CheckpointReadError
+    with pytest.raises(CheckpointReadError):  # load_from: no run to go on with
+        check_start_checkpoint(model, last, resume=False)

@@ -748,6 +748,13 @@ def test_a_work_dir_the_run_cannot_write_is_one_line_and_status_2(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f'{tool}.py: cannot make the work dir {work}: Not a directory; give another with '
         '--work-dir')
+    # the work dir a file itself: said so, not MMEngine's 'File exists' (a resume journey)
+    argv[-1] = str(tmp_path / 'a_file')
+    with pytest.raises(SystemExit) as exit_:
+        load_tool(tool).main(argv)
+    assert exit_.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == (
+        f"{tool}.py: the work dir {tmp_path / 'a_file'} is a file, not a folder; give another "
+        'with --work-dir')
     # a folder it may not write in (a read-only mount; root writes through chmod)
     from unittest import mock
     argv[-1] = str(tmp_path)
@@ -776,3 +783,14 @@ def test_a_fresh_run_in_a_work_dir_of_checkpoints_says_it_replaces_them(train_to
     train_tool._note_earlier_run(Config(dict(work_dir=str(work))))
     assert said == [f"{work} holds an earlier run's checkpoints (epoch_1.pth): this run starts "
                     'afresh and replaces them as it saves; --resume goes on from them instead']
+
+
+def test_a_stop_while_an_epoch_s_checkpoint_is_saved_is_said_so(train_tool):
+    """'at epoch 1, iteration 9 of the run' of an 8-iteration epoch (a
+    resume journey: stopped in the epoch's checkpoint save)."""
+    from types import SimpleNamespace
+    runner = SimpleNamespace(train_loop=SimpleNamespace(dataloader=[0] * 8), epoch=0, iter=8)
+    assert train_tool._iteration_in_epoch(runner) == \
+        'after its 8 iterations (its checkpoint being saved)'
+    runner.iter = 7
+    assert train_tool._iteration_in_epoch(runner) == 'iteration 8 of 8'
