@@ -16,7 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank, get_world_size
 from mmengine.logging import print_log
-from mmengine.runner import BaseLoop, Runner
+from mmengine.runner import BaseLoop, EpochBasedTrainLoop, Runner
 
 # Importing dld.engine (here and through dld.apis) installs the checkpoint
 # allow-list and weights-only loader before any checkpoint (`load_from`,
@@ -294,8 +294,10 @@ def _iteration_in_epoch(runner) -> str:
     inner = runner.iter - runner.epoch * per_epoch + 1
     if per_epoch and 1 <= inner <= per_epoch:
         return f'iteration {inner} of {per_epoch}'
-    if per_epoch and inner == per_epoch + 1:  # 'iteration 9 of the run' of 8 an epoch
-        return f'after its {per_epoch} iterations (its checkpoint being saved)'
+    if per_epoch and inner == per_epoch + 1 and isinstance(
+            getattr(runner, 'train_loop', None), EpochBasedTrainLoop):
+        # 'iteration 9 of the run' of 8 an epoch: its end's hooks ran (a checkpoint saved)
+        return f'as it ended, after its {per_epoch} iterations (its checkpoint, its hooks)'
     return f'iteration {runner.iter + 1} of the run'
 
 

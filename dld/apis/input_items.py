@@ -23,6 +23,7 @@ from dld.datasets.lrlpr_track_dataset import (
     read_plate_text,
     track_frame,
 )
+from dld.datasets.transforms.loading import IMAGE_EXTENSIONS
 
 from .image_input import is_image_file, is_label_file, list_image_folder
 
@@ -129,7 +130,9 @@ def expand_inputs(inputs: Union[InputType, Sequence[InputType]],
     Args:
         label_dataset_cfg (dict, optional): extra arguments of the
             :class:`PairedPlateDataset` that parses label files (e.g. the
-            config's ``dictionary``).
+            config's ``dictionary``); a ``data_root`` there is not the
+            files' (a label file's paths are relative to its folder): it is
+            named where a label file's images are below it, not beside it.
         stream (str): which frames of a label file the student reads:
             ``'lr'``, or ``'hr'`` in the efficiency setting, where it reads
             the HR crop (its tracks without HR frames are then skipped, and
@@ -342,7 +345,8 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         rel = osp.relpath(folder, root)
         track = _folder_track(folder, 1 if rel == '.' else len(rel.split(osp.sep)))
         frames = {f: track_frame(osp.basename(f)) for f in names}
-        if not is_track_folder(folder, os.listdir(folder)):
+        listed = os.listdir(folder)  # every file, images or not
+        if not is_track_folder(folder, listed):
             items.extend((InputItem(source=f, path=f), track) for f in names)
             if {named_like_frame(osp.basename(f)) for f in names} >= {'lr', 'hr'}:
                 both_streams.append(folder)
@@ -360,7 +364,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             # One error record in the track: its vote then says the track
             # was not read, instead of leaving it out of the answers.
             names = ', '.join(osp.basename(f) for k, f in chosen if k in twice)
-            what = f' ({no_lr_frames(os.listdir(folder))})' if stream == 'lr' else ''
+            what = f' ({no_lr_frames(listed)})' if stream == 'lr' else ''
             error = (f'track folder without {stream}-* frames{what}: this model reads the '
                      f'{stream.upper()} frame of each track' if not chosen else
                      # lr-1.png and lr-001.jpg: which is the frame? (the dataset refuses it too)
@@ -368,7 +372,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
             items.append((InputItem(source=folder, gt_text=gt_text, error=error), track))
             continue
         items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
-        not_frames += [osp.join(folder, n) for n in files_not_frames(os.listdir(folder))]
+        not_frames += [osp.join(folder, n) for n in files_not_frames(listed)]
     _warn_of_images_not_frames(path, not_frames)
     if both_streams:  # each such folder's LR and HR crops were voted as one track
         from mmengine.logging import print_log
@@ -387,8 +391,9 @@ def _warn_of_images_not_frames(folder: str, paths: List[str]) -> None:
     from mmengine.logging import print_log
     if paths:
         print_log(f'{folder}: {len(paths)} file(s) in track folders (folders of lr-K / hr-K '
-                  f'frames) are not read, being no frame, e.g. {paths[0]}; give them in a '
-                  'folder of their own to read them', logger='current', level=logging.WARNING)
+                  f'frames) are not read, being no frame, e.g. {paths[0]}: a frame is lr-<N> or '
+                  f"hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}; other images are "
+                  'read in a folder of their own', logger='current', level=logging.WARNING)
 
 
 def _track_label(folder: str, dictionary) -> Tuple[Optional[str], str]:
@@ -497,9 +502,12 @@ def _warn_of_images_not_there(label_file: str, paths: List[str],
     read it from the data root, infer.py from its own folder)."""
     from mmengine.logging import print_log
     folder = osp.dirname(osp.abspath(label_file))
+    elsewhere = bool(config_root) and osp.abspath(config_root) != folder
+    if not paths or (not elsewhere and any(osp.exists(p) for p in paths)):
+        return  # every path is looked at only where another root may hold them
     missing = [p for p in paths if not osp.exists(p)]
     there = []
-    if missing and config_root and osp.abspath(config_root) != folder:
+    if missing and elsewhere:
         there = [p for p in missing if not osp.relpath(p, folder).startswith('..')
                  and osp.exists(osp.join(config_root, osp.relpath(p, folder)))]
     if there:

@@ -223,21 +223,14 @@ def _check_scales(trained, own, name: str, what: str) -> None:
 
 
 def _other_decoder(model: nn.Module, state: Dict[str, torch.Tensor], prefix: str) -> str:
-    """Where the checkpoint's decoder (``prefix + 'decoder.'``) has other
-    parts than the config's, a sentence naming both (a CTC checkpoint read
-    with an attention config was only "lacks 13 weight(s)"); else ''."""
-    def parts(keys) -> set:
-        start = f'{prefix}decoder.'
-        return {k[len(start):].split('.')[0] for k in keys
-                if k.startswith(start) and '.' in k[len(start):]}
-    theirs, ours = parts(state), parts(model.state_dict())
-    if not theirs or theirs == ours:
-        return ''
-    owner = getattr(model, 'student', model) if prefix else model
-    kind = type(getattr(owner, 'decoder', None)).__name__
-    return (f" Its decoder has the parts {sorted(theirs)}, the config's {kind} {sorted(ours)}: "
-            'a checkpoint of the other decoder type (attention or CTC)? Read it with the '
-            'config it was trained with.')
+    """Where the checkpoint's decoder has other parts than the config's, a
+    sentence naming both (a CTC checkpoint read with an attention config was
+    only "lacks 13 weight(s)"); else ''."""
+    from dld.models.dictionary.checkpoint_fit import other_decoder_parts
+    parts = other_decoder_parts(getattr(model, 'student', model) if prefix else model, state,
+                                prefix)
+    return (f' {parts[0].upper()}{parts[1:]}: a checkpoint of the other decoder type (attention '
+            'or CTC)? Read it with the config it was trained with.' if parts else '')
 
 
 def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,

@@ -7,6 +7,7 @@ A subclass only turns its annotation source into :class:`TrackRecord`s (or
 import logging
 import os
 import os.path as osp
+import stat
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -513,12 +514,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         num_paths = 0
         for path, where in self.files_read():
             num_paths += 1
-            exists = loader.file_exists(path) if loader is not None else osp.isfile(path)
+            if local:  # one stat: a regular file, and its size
+                size = _regular_file_size(path)
+                exists, empty = size is not None, size == 0
+            else:
+                exists = loader.file_exists(path)
+                empty = False
             if not exists:
                 what = not_a_regular_file(path)  # a folder, a FIFO: not missing
                 what = f', {what.split(",")[0]}' if what else ''
                 missing.append((path, f'{path} ({where}{what})'))
-            elif local and _empty_file(path):  # it stopped a run after an epoch
+            elif empty:  # it stopped a run after an epoch
                 missing.append((path, f'{path} ({where}, empty: 0 bytes)'))
         return missing, num_paths
 
@@ -552,7 +558,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         """``err`` with the item, track and annotation it came from."""
         where = self._item_source(idx)
         # a label file's item has a line; a track folder's has its folder
-        remove = 'its line' if where.rsplit(':', 1)[-1].isdigit() else 'the frame from its track'
+        remove = ('its line' if where.rsplit(':', 1)[-1].isdigit() else
+                  'the frame from its track (its lr-K and hr-K files both)')
         hint = (f'Test mode reads every item exactly once: fix the image or remove {remove}, '
                 'or pass max_retry > 0 to evaluate the next item in its place'
                 if self.test_mode else 'max_retry=0 asks for no substitute')
@@ -640,12 +647,14 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             + backslash_hint(tried))
 
 
-def _empty_file(path: str) -> bool:
-    """Whether the local file ``path`` holds no byte (a copy cut short)."""
+def _regular_file_size(path: str) -> Optional[int]:
+    """The size of the local regular file ``path``; None where it is not one
+    (not there, a folder, a FIFO)."""
     try:
-        return os.path.getsize(path) == 0
+        st = os.stat(path)
     except OSError:
-        return False
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def missing_listing(missing: List[Tuple[str, str]], shown: int = 10) -> str:
@@ -654,5 +663,6 @@ def missing_listing(missing: List[Tuple[str, str]], shown: int = 10) -> str:
     more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
     more += backslash_hint([said for _, said in missing]) or next(
         (f'\n  ({path}{hint})' for path, hint in ((p, missing_path_hint(p)) for p, _
-                                               in missing[:shown]) if hint), '')
+                                               in missing[:shown] if not osp.lexists(p))
+         if hint), '')
     return '  ' + '\n  '.join(said for _, said in missing[:shown]) + more

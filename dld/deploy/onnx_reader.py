@@ -580,7 +580,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
             r = next(read) if error is None else error_record(source, error)
             readings.append(r)
             if args.json:
-                print(json.dumps(r, ensure_ascii=False), flush=True)
+                print(json.dumps(r), flush=True)  # ASCII: a name not UTF-8 still parses
             if r['error']:
                 print(f"{r['input']}\terror: {r['error']}", file=sys.stderr)
             elif not args.json:

@@ -14,8 +14,10 @@ import functools
 import logging
 import os
 import os.path as osp
+import re
 from typing import Any, Iterator, List, Mapping, Optional
 
+import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
@@ -98,9 +100,13 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
         raise StartCheckpointError(
             f'{flag} ({path}) does not hold this model: {" and ".join(differ)}. '
             + _hint(resume))
-    from dld.utils.finite import first_non_finite
-    bad = first_non_finite(probe)
-    if bad is not None and bad in state:
+    # the checkpoint's own values (a teacher loaded from teacher_ckpt is kept
+    # over load_from's, its values never read)
+    kept_teacher = not resume and bool(getattr(model, 'teacher_loaded', False))
+    bad = next((k for k, v in state.items() if isinstance(v, torch.Tensor)
+                and v.is_floating_point() and v.numel() and not bool(torch.isfinite(v).all())
+                and not (kept_teacher and k.startswith('teacher.'))), None)
+    if bad is not None:
         # resumed, it validated on NaN, recorded that, and stopped at the first
         # step as diverged, advising to resume from the same file (a resume journey)
         earlier = ('resume from an earlier checkpoint of the run (--resume PATH to its '
@@ -127,13 +133,16 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
 def _earlier_checkpoint(path: str) -> Optional[str]:
     """The newest ``epoch_N.pth`` (``iter_N.pth``) beside ``path`` saved
     before it, by its number; None where there is none."""
-    import re
     found = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
     if found is None:
         return None
     kind, number = found.group(1), int(found.group(2))
     folder = osp.dirname(path) or '.'
-    earlier = [(int(m.group(1)), name) for name in os.listdir(folder)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    earlier = [(int(m.group(1)), name) for name in names
                if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name)) and int(m.group(1)) < number]
     return osp.join(folder, max(earlier)[1]) if earlier else None
 

@@ -2,6 +2,7 @@
 import importlib.util
 import logging
 import os
+import os.path as osp
 import sys
 from typing import Mapping, Optional
 
@@ -237,9 +238,12 @@ def _find_shared_base_keys(path: str, seen: set) -> Optional[str]:
         for other, other_keys in read:
             shared = sorted(keys & other_keys)
             if shared:
+                # as the second file would write the first in its own _base_
+                first = other if osp.isabs(other) else osp.relpath(
+                    osp.join(osp.dirname(path), other), osp.dirname(base))
                 return (f'{path}:{line}: its _base_ files {other!r} and {written!r} both set '
                         f"{', '.join(shared)}, and MMEngine merges no key two bases share; "
-                        f'chain them (give {written!r} a `_base_ = [{other!r}]` of its own and '
+                        f'chain them (give {written!r} a `_base_ = [{first!r}]` of its own and '
                         f'list it alone here), or set those keys in {os.path.basename(path)} '
                         'itself')
         read.append((written, keys))

@@ -137,9 +137,10 @@ def unknown_argument_hint(message: str, built: Optional[type] = None) -> Optiona
     if match is None:
         return None
     if match['arg'] == '_delete_':  # the hint below would say to add it
-        return ('`_delete_` replaces a dict of the base config, merged key by key; in an item '
-                'of a list (custom_hooks, a pipeline) it reaches the class, since a list '
-                'replaces the base\'s whole: leave it out there.')
+        return ('`_delete_` means something only where the base config sets that dict (it '
+                'replaces it instead of merging into it); here it reached the class: it is in '
+                'an item of a list (custom_hooks, a pipeline), which replaces the base\'s '
+                'whole, or under a key the base does not set. Leave it out there.')
     accepted = set()
     owners = ([built] if built is not None and any(
         c.__qualname__ == match['owner'] for c in built.__mro__)

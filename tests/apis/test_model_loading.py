@@ -107,13 +107,13 @@ def test_a_ctc_checkpoint_read_with_an_attention_config_names_both_decoders(tiny
     init_default_scope('dld')
     ctc = tmp_path / 'ctc.pth'
     torch.save(dict(state_dict=_build(12).state_dict(), meta={}), ctc)
-    with pytest.raises(CheckpointMismatchError, match=r"Its decoder has the parts "
+    with pytest.raises(CheckpointMismatchError, match=r"The checkpoint's decoder has the parts "
                        r"\['classifier'\], the config's AttentionDecoder \[.*\]: a checkpoint "
                        r'of the other decoder type \(attention or CTC\)\?'):
         load_recognizer_weights(MODELS.build(attention_recognizer_cfg(12)), str(ctc))
     attention = make_attention_dld(str(tmp_path / 'attention'))
     with pytest.raises(CheckpointMismatchError, match=r"the student/selector need, e\.g\. .*"
-                       r"Its decoder has the parts \['classifier'\], the config's "
+                       r"The checkpoint's decoder has the parts \['classifier'\], the config's "
                        r'AttentionDecoder'):
         init_model(Config.fromfile(attention['config']), tiny_run['student'])
 

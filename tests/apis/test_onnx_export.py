@@ -679,9 +679,9 @@ def test_an_int8_export_that_loses_accuracy_is_left_unverified(gru_export, tmp_p
     assert _export(gru_export, tmp_path / 'out', '--int8', '--calib-count', '8', *fixed) == 1
     err = capsys.readouterr().err
     assert 'the float one' in err and '(3 of 16 readings changed; --int8-max-drop 1 pt)' in err
-    # 16 check images: one reading is 6.2 pt, more than the 1 pt allowed (a CTC journey's
+    # 16 check images: one reading is 6.25 pt, more than the 1 pt allowed (a CTC journey's
     # 12 test frames failed on any one change, and nothing said why)
-    assert 'more than it may lose (of 16 images one reading is 6.2 pt, so a set this small ' \
+    assert 'more than it may lose (of 16 images one reading is 6.25 pt, so a set this small ' \
         'cannot tell a loss under that). Calibrate on plates like yours (--calib-images)' in err
     assert not (tmp_path / 'out').exists()
     assert sorted(os.listdir(tmp_path)) == ['out.unverified']  # no float copy left over

@@ -280,6 +280,7 @@ def test_a_frame_that_does_not_decode_in_test_mode_is_told_to_be_fixed_in_its_tr
                            pipeline=[dict(type='LoadPlateImages', with_hr=False)])
     with pytest.raises(ImageLoadError) as err:
         ds[1]
-    assert 'fix the image or remove the frame from its track, or pass max_retry > 0' in \
+    assert 'fix the image or remove the frame from its track (its lr-K and hr-K files both), ' \
+        'or pass max_retry > 0' in \
         str(err.value)
     assert 'its line' not in str(err.value)

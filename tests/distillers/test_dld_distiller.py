@@ -1080,3 +1080,27 @@ def test_scales_given_as_a_string_or_to_the_selector_apart_are_refused(teacher_c
     model = build(teacher_ckpt(), scales=(1.0, 0.6), selector=dict(selector, scales=[1, 0.6]))
     assert model.selector.scales == (1.0, 0.6)  # the same scales, written otherwise
 
+
+
+def test_a_ctc_student_s_feature_loss_needs_no_mask(teacher_ckpt):
+    """Without a decoder level (a CTC student has no decoder states) the
+    feature loss is called without mask=: one without it was refused (a
+    review)."""
+    import torch.nn as nn
+
+    from dld.models.distillers.distiller_checks import PartContractError
+
+    class NoMaskLoss(nn.Module):
+        def forward(self, student, teacher, reduction_override=None):
+            return (student - teacher).pow(2).flatten(1).mean(1)
+
+    MODELS.register_module(module=NoMaskLoss, force=True)
+    losses = dict(tiny_dld_cfg('configs/dld_plate_ctc.py')['losses'],
+                  feature=dict(type='NoMaskLoss'))
+    model = MODELS.build(tiny_dld_cfg('configs/dld_plate_ctc.py', teacher_ckpt=None,
+                                      losses=losses))
+    assert 'decoder' not in model.connectors
+    with pytest.raises(PartContractError, match=r"model.losses.feature \(NoMaskLoss\) cannot "
+                       r"take the call of the feature role, loss\(student, teacher, mask=None"):
+        build(teacher_ckpt(), losses=dict(tiny_dld_cfg()['losses'],
+                                          feature=dict(type='NoMaskLoss')))

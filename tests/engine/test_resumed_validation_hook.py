@@ -160,10 +160,15 @@ def test_a_run_rolled_back_to_an_older_checkpoint_validates_its_epochs_anew(tmp_
     killed in epoch 2's validation: the record of epoch 3 (the abandoned
     timeline's) counted as epoch 2's, which was never validated, and the best
     was tracked off the unbroken run's (a resume journey)."""
+    from unittest import mock
     _runner(tmp_path, epochs=3).train()  # the first timeline validated 1, 2 and 3
     EpochMetric.validated = []
-    _killed_in_validation(tmp_path, epoch=2, epochs=3, resume=True,
-                          load_from=str(tmp_path / 'epoch_1.pth'))
+    with mock.patch('dld.engine.hooks.resumed_validation_hook.print_log') as log:
+        _killed_in_validation(tmp_path, epoch=2, epochs=3, resume=True,
+                              load_from=str(tmp_path / 'epoch_1.pth'))
+    [said] = [c.args[0] for c in log.call_args_list]
+    assert said.startswith('Resumed at epoch 1 of a run rolled back from a later epoch (')
+    assert "records epoch 3's validation): validating it now, as the run did then." in said
     assert EpochMetric.validated == [1]  # the resumed epoch 1 again, then killed in 2's
     with open(tmp_path / 'last_validation.json') as f:
         assert json.load(f)['epoch'] == 1

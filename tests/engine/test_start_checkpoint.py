@@ -207,3 +207,21 @@ def test_a_truncated_last_checkpoint_names_the_one_before_it_for_resume(tmp_path
     from dld.engine.checkpoint import CheckpointReadError
     with pytest.raises(CheckpointReadError):  # load_from: no run to go on with
         check_start_checkpoint(model, last, resume=False)
+
+
+def test_nan_in_a_teacher_that_load_from_does_not_replace_is_not_refused(tmp_path):
+    """A DLD model's teacher loaded from its teacher_ckpt is kept over
+    load_from's: that copy's values are never read (a review)."""
+    class WithTeacher(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.teacher, self.student = nn.Linear(2, 2), nn.Linear(2, 2)
+            self.teacher_loaded = True
+
+    model = WithTeacher()
+    state = model.state_dict()
+    state['teacher.weight'][0, 0] = float('nan')
+    path = _save(tmp_path, state)
+    check_start_checkpoint(model, path, resume=False)
+    with pytest.raises(StartCheckpointError, match='holds NaN or infinity in teacher.weight'):
+        check_start_checkpoint(model, path, resume=True)  # resumed, its teacher is read

@@ -789,8 +789,17 @@ def test_a_stop_while_an_epoch_s_checkpoint_is_saved_is_said_so(train_tool):
     """'at epoch 1, iteration 9 of the run' of an 8-iteration epoch (a
     resume journey: stopped in the epoch's checkpoint save)."""
     from types import SimpleNamespace
-    runner = SimpleNamespace(train_loop=SimpleNamespace(dataloader=[0] * 8), epoch=0, iter=8)
+
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+    loop = object.__new__(EpochBasedTrainLoop)
+    loop.dataloader = [0] * 8
+    runner = SimpleNamespace(train_loop=loop, epoch=0, iter=8)
     assert train_tool._iteration_in_epoch(runner) == \
-        'after its 8 iterations (its checkpoint being saved)'
+        'as it ended, after its 8 iterations (its checkpoint, its hooks)'
     runner.iter = 7
     assert train_tool._iteration_in_epoch(runner) == 'iteration 8 of 8'
+    # an iteration-based run's epoch stays 0: its 9th iteration is the run's
+    loop = object.__new__(IterBasedTrainLoop)
+    loop.dataloader = [0] * 8
+    runner = SimpleNamespace(train_loop=loop, epoch=0, iter=8)
+    assert train_tool._iteration_in_epoch(runner) == 'iteration 9 of the run'

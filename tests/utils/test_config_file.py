@@ -261,3 +261,19 @@ def test_a_config_mmengine_dumped_to_yaml_reads_back(tmp_path):
     import dld.engine  # noqa: F401  (registers the safe handler, as the tools do)
     Config(dict(model=dict(size=(48, 144), scales=[1.0, 0.5]))).dump(str(tmp_path / 'c.yaml'))
     assert read_config(str(tmp_path / 'c.yaml')).model.size == (48, 144)
+
+
+def test_two_bases_sharing_a_key_are_told_how_to_chain_from_the_second_s_folder(tmp_path):
+    """The advice wrote the first base as the parent file spells it, wrong
+    from the second's folder (a review)."""
+    from dld.utils.config_file import ConfigFileError, read_config
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'shipped.py').write_text('train_dataloader = dict(batch_size=8)\n')
+    (tmp_path / 'sub' / 'data.py').write_text('train_dataloader = dict(batch_size=4)\n')
+    (tmp_path / 'mine.py').write_text("_base_ = ['./shipped.py', './sub/data.py']\n")
+    with pytest.raises(ConfigFileError) as info:
+        read_config(str(tmp_path / 'mine.py'))
+    assert str(info.value).startswith(
+        f"{tmp_path / 'mine.py'}:1: its _base_ files './shipped.py' and './sub/data.py' both "
+        "set train_dataloader, and MMEngine merges no key two bases share; chain them (give "
+        "'./sub/data.py' a `_base_ = ['../shipped.py']` of its own and list it alone here)")

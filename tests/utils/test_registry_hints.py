@@ -109,7 +109,8 @@ def test_delete_in_an_item_of_a_list_is_told_to_be_left_out():
             HOOKS.build(dict(type='NonFiniteCheckHook', _delete_=True))
     said = str(info.value)
     assert "unexpected keyword argument '_delete_'" in said
-    assert 'a list replaces the base\'s whole: leave it out there.' in said
+    assert "an item of a list (custom_hooks, a pipeline), which replaces the base's whole, " \
+        'or under a key the base does not set. Leave it out there.' in said
     assert 'unless it also sets _delete_=True' not in said
 
 

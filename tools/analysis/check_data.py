@@ -80,15 +80,18 @@ class SetReport:
 def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     """Read the set ``cfg`` (a leaf of ``split``'s dataloader at ``where``)
     and find its problems."""
+    from mmengine.dataset import BaseDataset
+
     from dld.datasets import BasePlateDataset
     from dld.datasets.transforms.loading import read_plate_image
     from dld.registry import DATASETS
-    kind = str(cfg.get('type', ''))
+    given = cfg.get('type', '')
+    kind = given.__name__ if isinstance(given, type) else str(given)
     source = str(cfg.get('ann_file') or cfg.get('data_root') or '')
     if cfg.get('ann_file') and cfg.get('data_root'):
         source = osp.join(str(cfg['data_root']), str(cfg['ann_file']))
     report = SetReport(split, where, kind, source)
-    cls = DATASETS.get(kind)
+    cls = given if isinstance(given, type) else DATASETS.get(kind)  # a class is a type too
     if not (isinstance(cls, type) and issubclass(cls, BasePlateDataset)):
         report.note = f'{kind}: rendered when read, or a set of its own kind: no files to check'
         return report
@@ -99,7 +102,9 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         report.failed = f'{type(err).__name__}: {err}'
         return report
     report.items = len(dataset)
-    report.tracks = len({dataset.get_data_info(i)['track_id'] for i in range(len(dataset))})
+    # the base class's info: the dataset's own draws a 'random' frame
+    report.tracks = len({BaseDataset.get_data_info(dataset, i)['track_id']
+                         for i in range(len(dataset))})
     report.refused = [f'{e.where}: {e.reason}' for e in dataset.bad_annotations]
     report.missing, report.files = dataset.missing_files()
     if decode:
@@ -114,9 +119,11 @@ def _undecodable(dataset, missing: set, read) -> List[str]:
     from tqdm import tqdm
 
     from dld.datasets import ImageLoadError
+    from dld.datasets.transforms.loading import DEFAULT_MAX_PIXELS
     loader = dataset._image_loader()
     color = getattr(loader, 'color_type', 'color')
     backend = getattr(loader, 'backend_args', None)
+    max_pixels = getattr(loader, 'max_pixels', DEFAULT_MAX_PIXELS)  # as training reads them
     files: Dict[str, str] = {}
     for path, where in dataset.files_read():
         if path not in missing:
@@ -125,7 +132,7 @@ def _undecodable(dataset, missing: set, read) -> List[str]:
     for path, where in tqdm(files.items(), desc='decoding', unit='image', leave=False,
                             disable=not sys.stderr.isatty()):
         try:
-            read(path, color, backend)
+            read(path, color, backend, max_pixels)
         except ImageLoadError as err:
             bad.append(f'{path} ({where}): {err.reason}')
     return bad

@@ -467,7 +467,7 @@ def main(argv=None) -> int:
                                   ensure_ascii=False)
                 if loss > args.int8_max_drop + 1e-9:  # 1 plate of 300 is 1 pt, not 1.0000001
                     step = 100.0 / max(result['images'], 1)
-                    few = (f" (of {result['images']} images one reading is {step:.1f} pt, so "
+                    few = (f" (of {result['images']} images one reading is {step:.3g} pt, so "
                            'a set this small cannot tell a loss under that)'
                            if step > args.int8_max_drop else '')
                     _leave_unverified(staging, out_dir, (

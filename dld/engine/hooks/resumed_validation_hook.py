@@ -66,9 +66,15 @@ class ResumedValidationHook(Hook):
         runner.message_hub.update_info(RUN_ID_KEY, run_id)
         self._training = True
         if validate:
-            print_log(f'Resumed at epoch {runner.epoch}, whose validation did not finish '
-                      f'(no record of it in {self._path(runner)}): validating it now.',
-                      logger='current', level=logging.WARNING)
+            record = self._read(runner) or {}
+            later = record.get('run_id') == run_id and isinstance(record.get('epoch'), int) \
+                and record['epoch'] > runner.epoch
+            said = (f'Resumed at epoch {runner.epoch} of a run rolled back from a later epoch '
+                    f"({self._path(runner)} records epoch {record['epoch']}'s validation): "
+                    'validating it now, as the run did then' if later else
+                    f'Resumed at epoch {runner.epoch}, whose validation did not finish (no '
+                    f'record of it in {self._path(runner)}): validating it now')
+            print_log(f'{said}.', logger='current', level=logging.WARNING)
             _restore_last_checkpoint(runner)
             runner.val_loop.run()
 

@@ -48,6 +48,26 @@ def other_dictionary(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
 DECODER_CHARS = 'decoder_chars'
 
 
+def other_decoder_parts(owner: nn.Module, state: Dict[str, torch.Tensor],
+                        prefix: str = '') -> str:
+    """``"the checkpoint's decoder has the parts [...], the config's
+    AttentionDecoder [...]"`` where the state's decoder (its keys under
+    ``prefix + 'decoder.'``) has other parts than ``owner.decoder`` (an
+    attention decoder's ``cell`` against a CTC head); '' where alike or the
+    state holds no decoder."""
+    start = f'{prefix}decoder.'
+
+    def parts(keys, head: str) -> set:
+        return {k[len(head):].split('.')[0] for k in keys
+                if k.startswith(head) and '.' in k[len(head):]}
+    theirs, ours = parts(state, start), parts(owner.state_dict(), 'decoder.')
+    if not theirs or theirs == ours:
+        return ''
+    kind = type(getattr(owner, 'decoder', None)).__name__
+    return (f"the checkpoint's decoder has the parts {sorted(theirs)}, the config's {kind} "
+            f'{sorted(ours)}')
+
+
 def decoder_chars(model: nn.Module) -> List[str]:
     """The characters of each decoder of ``model``, distinct and sorted: what
     each row of its classifier reads as. A dictionary of the same size but

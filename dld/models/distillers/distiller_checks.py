@@ -55,13 +55,17 @@ LOSS_CALLS = dict(
               'loss(decisions, scores, relative_cost, return_parts=True)'))
 
 
-def check_loss_call(role: str, loss: Optional[nn.Module]) -> None:
+def check_loss_call(role: str, loss: Optional[nn.Module], with_mask: bool = True) -> None:
     """Refuse, when the model is built, a loss that cannot take its role's
     call: one of a user's own without ``reduction_override`` failed at the
-    first step, a traceback through MMEngine's loops."""
+    first step, a traceback through MMEngine's loops. ``with_mask=False``:
+    the feature role is called without ``mask`` (no decoder level)."""
     if loss is None:
         return
     count, keywords, said = LOSS_CALLS[role]
+    if role == 'feature' and not with_mask:
+        keywords = tuple(k for k in keywords if k != 'mask')
+        said = said.replace(', mask=None', '')
     if role == 'logit' and getattr(loss, 'needs_target', False):
         keywords, said = keywords + ('target', ), said[:-1] + ', target=...)'
     try:

@@ -312,15 +312,16 @@ class DLDDistiller(BaseModel):
         unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
         if unknown:
             from dld.utils.close_names import did_you_mean
-            close = [did_you_mean(role, LOSS_CALLS) for role in sorted(unknown)]
+            close = [(role, did_you_mean(role, LOSS_CALLS)) for role in sorted(unknown)]
             raise ValueError(f'model.losses: unknown loss role(s) {sorted(unknown)}; the roles '
                              'are skd, feature, logit and selector' +
-                             ''.join(f'; {c}' for c in close if c))
+                             ''.join(f'; {role!r}: {c}' if len(unknown) > 1 else f'; {c}'
+                                     for role, c in close if c))
         self.skd_loss = _build_optional(losses.get('skd'))
         self.feature_loss = _build_optional(losses.get('feature'))
         self.logit_loss = _build_optional(losses.get('logit'))
         self.selector_loss = _build_optional(losses.get('selector'))
-        for role in ('skd', 'feature', 'logit', 'selector'):
+        for role in ('skd', 'logit', 'selector'):  # the feature loss's once its levels are known
             check_loss_call(role, getattr(self, f'{role}_loss'))
         if self.logit_loss is not None and (
                 self.student.decoder.logits_per_frame != self.teacher.decoder.logits_per_frame):
@@ -351,6 +352,9 @@ class DLDDistiller(BaseModel):
         self.connector_cfgs = {level: dict(cfg) for level, cfg in (connectors or {}).items()}
         self.connectors = build_connectors(self.student, self.teacher, self.base_size,
                                            self.connector_cfgs) if self.feature_loss else None
+        # mask= is passed at the decoder level only (both decoders attention)
+        check_loss_call('feature', self.feature_loss,
+                        with_mask='decoder' in (self.connectors or {}))
 
         self._parts_from_teacher: List[str] = []  # copied one by one, by name
         self.register_buffer('teacher_loaded', torch.tensor(False))

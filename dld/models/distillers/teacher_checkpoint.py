@@ -15,7 +15,11 @@ from dld.engine.checkpoint import (
     refuse_url,
     submodule_state,
 )
-from dld.models.dictionary.checkpoint_fit import other_chars, other_dictionary
+from dld.models.dictionary.checkpoint_fit import (
+    other_chars,
+    other_decoder_parts,
+    other_dictionary,
+)
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
 from dld.utils.shown_paths import where
@@ -117,7 +121,9 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     try:
         _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
     except RuntimeError as err:
-        cause = (_other_decoder(teacher, state) or other_dictionary(teacher, state)
+        parts = other_decoder_parts(teacher, state)
+        cause = ((parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
+                 or other_dictionary(teacher, state)
                  or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '
                  'the teacher config too')
         raise CheckpointFitError(f'{path} does not fit `model.teacher` ({cause}): '
@@ -179,19 +185,6 @@ def _warn_if_it_read_little(path: str, ckpt: dict) -> None:
     print_log(f'{path}: its training run {best[2]}: a teacher that reads so little teaches '
               'little. Train it longer (a teacher can stay on a plateau for epochs, '
               'docs/results.md) or check its data.', logger='current', level=logging.WARNING)
-
-
-def _other_decoder(teacher: nn.Module, state: dict) -> str:
-    """Why a checkpoint's decoder cannot be the teacher's, when its parts
-    differ (an attention decoder's ``cell`` against a CTC head); '' if alike."""
-    def parts(keys):
-        return {k.split('.')[1] for k in keys if k.startswith('decoder.') and k.count('.') > 1}
-    theirs, ours = parts(state), parts(teacher.state_dict())
-    if theirs == ours:
-        return ''
-    kind = type(getattr(teacher, 'decoder', None)).__name__
-    return (f'the checkpoint\'s decoder has the parts {sorted(theirs)}, the config\'s '
-            f'{kind} {sorted(ours)}: a teacher of another decoder type, attention or CTC?')
 
 
 def link_target(path: str) -> str:
