@@ -104,3 +104,25 @@ def test_integral_pad_values_pad_uint8_before_the_copy_to_the_device():
     batch = pre._stack([torch.zeros(1, 2, 3, dtype=torch.uint8),
                         torch.zeros(1, 2, 5, dtype=torch.uint8)])
     assert batch.dtype == torch.uint8 and batch[0, :, :, 3:].eq(255).all()
+
+
+def test_normalising_in_place_gives_the_reference_values_and_leaves_the_caller_s_batch():
+    """Flipped while uint8 and normalised in place (4.5x faster on a batch
+    of 64, a performance review): the values are those of the reference
+    formula, bit for bit, and a float batch of the caller's is not changed."""
+    pre = MODELS.build(dict(type='PlateDataPreprocessor', mean=[10.0, 20.0, 30.0],
+                            std=[2.0, 3.0, 4.0], bgr_to_rgb=True))
+    torch.manual_seed(0)
+    imgs = [torch.randint(0, 256, (3, 8, 24), dtype=torch.uint8) for _ in range(4)]
+    reference = (torch.stack(imgs).float().flip(1) - pre.mean) / pre.std
+    assert torch.equal(pre._process(imgs), reference)
+    given = torch.stack(imgs).float()
+    kept = given.clone()
+    for flip in (True, False):  # a view of it, or the tensor itself, without the flip
+        pre.bgr_to_rgb = flip
+        expected = ((kept.flip(1) if flip else kept) - pre.mean) / pre.std
+        assert torch.equal(pre._process(given), expected)
+        assert torch.equal(given, kept)
+    grey = torch.randint(0, 256, (2, 1, 8, 24), dtype=torch.uint8)  # expanded to 3 channels
+    assert torch.equal(pre._process(grey), (grey.float().expand(-1, 3, -1, -1) - pre.mean)
+                       / pre.std)
