@@ -105,9 +105,11 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         # flipped while uint8 (a quarter of the bytes), normalised in place
         # where the tensor is this call's own: 4.5x faster on a batch of 64,
         # the values bit for bit the same (a performance review)
-        x = given.flip(1) if c == 3 and self.bgr_to_rgb else given
-        x = x.float()
-        own = x is not given and x.data_ptr() != given.data_ptr()
+        flip = c == 3 and self.bgr_to_rgb
+        x = (given.flip(1) if flip else given).float()
+        # a copy where flipped or converted (no data_ptr: torch.export's fake
+        # tensors have none, and the ONNX export traces this)
+        own = flip or given.dtype != torch.float32
         if self.channels == 3 and c == 1:
             x = x.expand(-1, 3, -1, -1)
             own = False
