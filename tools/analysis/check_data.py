@@ -66,9 +66,9 @@ class SetReport:
     def __init__(self, split: str, where: str, kind: str, source: str) -> None:
         self.split, self.where, self.kind, self.source = split, where, kind, source
         self.tracks = self.items = self.files = 0
-        self.refused: List[str] = []  # 'file:line: why'
+        self.refused: List[Tuple[str, str]] = []  # ('file:line', why)
         self.missing: List[Tuple[str, str]] = []  # (path, said)
-        self.undecodable: List[str] = []
+        self.undecodable: List[Tuple[str, str]] = []  # ('path (file:line)', why)
         self.failed: Optional[str] = None  # the set could not be read at all
         self.note: Optional[str] = None  # nothing to check, and why
 
@@ -105,7 +105,7 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     # the base class's info: the dataset's own draws a 'random' frame
     report.tracks = len({BaseDataset.get_data_info(dataset, i)['track_id']
                          for i in range(len(dataset))})
-    report.refused = [f'{e.where}: {e.reason}' for e in dataset.bad_annotations]
+    report.refused = [(e.where, e.reason) for e in dataset.bad_annotations]
     report.missing, report.files = dataset.missing_files()
     if decode:
         report.undecodable = _undecodable(dataset, {p for p, _ in report.missing},
@@ -113,8 +113,8 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     return report
 
 
-def _undecodable(dataset, missing: set, read) -> List[str]:
-    """``'path (where): why'`` of each image that does not decode, each
+def _undecodable(dataset, missing: set, read) -> List[Tuple[str, str]]:
+    """``('path (where)', why)`` of each image that does not decode, each
     file once (an HR frame listed for several LR frames is decoded once)."""
     from tqdm import tqdm
 
@@ -134,17 +134,13 @@ def _undecodable(dataset, missing: set, read) -> List[str]:
         try:
             read(path, color, backend, max_pixels)
         except ImageLoadError as err:
-            bad.append(f'{path} ({where}): {err.reason}')
+            bad.append((f'{path} ({where})', err.reason))
     return bad
-
-
-def _listing(lines: List[str], shown: int) -> str:
-    more = [f'  ... and {len(lines) - shown} more'] if len(lines) > shown else []
-    return '\n'.join([f'  {line}' for line in lines[:shown]] + more)
 
 
 def print_report(report: SetReport, shown: int) -> None:
     from dld.datasets.base_plate_dataset import missing_listing
+    from dld.engine.hooks.label_check_hook import listing
     head = f'{report.split} ({report.where}, {report.kind} {report.source})'
     if report.note:
         print(f'{head}: {report.note}')
@@ -156,13 +152,13 @@ def print_report(report: SetReport, shown: int) -> None:
           'file(s) read')
     if report.refused:
         print(f'{len(report.refused)} line(s) refused (a run with strict=True stops at the '
-              f'first):\n{_listing(report.refused, shown)}')
+              f'first):\n{listing(report.refused, shown)}')
     if report.missing:
         print(f'{len(report.missing)} image(s) missing, not files or empty:\n'
               f'{missing_listing(report.missing, shown)}')
     if report.undecodable:
         print(f'{len(report.undecodable)} image(s) that do not decode:\n'
-              f'{_listing(report.undecodable, shown)}')
+              f'{listing(report.undecodable, shown)}')
 
 
 def main(argv=None) -> int:
