@@ -70,14 +70,16 @@ def signals_as_one_stop() -> Iterator[Stop]:
     PyTorch's would raise, while the stop unwinds, for the loader workers
     killed by the same SIGTERM (a traceback after the stop's one line, exit 1)."""
     stop = Stop()
+    owner = os.getpid()  # a forked loader worker inherits the handler: it ends quietly
 
     def interrupt(signum, frame):
         name = signal.Signals(signum).name
         if stop.names:
             if time.monotonic() - stop.first_at < REPEAT_SECONDS:
                 return
-            print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
-            if stop.at_once is not None:
+            if os.getpid() == owner:  # a Ctrl-C again to the group: said once, not per worker
+                print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
+            if stop.at_once is not None and os.getpid() == owner:
                 stop.at_once()
             os._exit(stop_status(stop.names[0]))
         stop.append(name)

@@ -61,3 +61,30 @@ def test_a_signal_ignored_before_stays_ignored():
     done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout == 'True\n', done.stderr
+
+
+def test_a_second_signal_is_said_once_not_by_each_forked_worker():
+    """A Ctrl-C again to the process group printed 'stopping at once' twice:
+    a loader worker forked inside the block had the handler too (a resume
+    journey). The worker ends quietly, with the stop's status."""
+    import subprocess
+    import sys
+    script = '''
+import os, signal, sys
+from dld.utils.stop_signals import signals_as_one_stop
+with signals_as_one_stop() as stop:
+    stop.append('SIGINT')
+    stop.first_at -= 5  # the first stop came a while ago: this is a later one
+    pid = os.fork()
+    if pid == 0:
+        os.kill(os.getpid(), signal.SIGINT)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    print('worker', os.waitstatus_to_exitcode(status), flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+'''
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.splitlines() == ['worker 130']
+    assert done.stderr.count('stopping at once (Ctrl-C again)') == 1  # the main process's
+    assert done.returncode == 130
