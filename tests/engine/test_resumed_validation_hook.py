@@ -168,7 +168,9 @@ def test_a_run_rolled_back_to_an_older_checkpoint_validates_its_epochs_anew(tmp_
                               load_from=str(tmp_path / 'epoch_1.pth'))
     [said] = [c.args[0] for c in log.call_args_list]
     assert said.startswith('Resumed at epoch 1 of a run rolled back from a later epoch (')
-    assert "records epoch 3's validation): validating it now, as the run did then." in said
+    assert "records epoch 3's validation): validating it now, as the run did then; " \
+        'best_score_epoch_3.pth, of the epochs rolled back from, stays beside the best this ' \
+        'run keeps.' in said
     assert EpochMetric.validated == [1]  # the resumed epoch 1 again, then killed in 2's
     with open(tmp_path / 'last_validation.json') as f:
         assert json.load(f)['epoch'] == 1

@@ -1,9 +1,11 @@
 """Validate the epoch a run resumes at, when a crash cut its validation short."""
 import json
 import logging
+import os
 import os.path as osp
+import re
 import uuid
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
@@ -69,9 +71,13 @@ class ResumedValidationHook(Hook):
             record = self._read(runner) or {}
             later = record.get('run_id') == run_id and isinstance(record.get('epoch'), int) \
                 and record['epoch'] > runner.epoch
+            left = _later_best_checkpoints(runner.work_dir, runner.epoch) if later else []
+            kept = (f'; {", ".join(left)}, of the epochs rolled back from, '
+                    f"{'stays' if len(left) == 1 else 'stay'} beside the best this run keeps"
+                    if left else '')
             said = (f'Resumed at epoch {runner.epoch} of a run rolled back from a later epoch '
                     f"({self._path(runner)} records epoch {record['epoch']}'s validation): "
-                    'validating it now, as the run did then' if later else
+                    f'validating it now, as the run did then{kept}' if later else
                     f'Resumed at epoch {runner.epoch}, whose validation did not finish (no '
                     f'record of it in {self._path(runner)}): validating it now')
             print_log(f'{said}.', logger='current', level=logging.WARNING)
@@ -115,6 +121,18 @@ class ResumedValidationHook(Hook):
                       'validated.', logger='current', level=logging.WARNING)
             return None
         return record if isinstance(record, dict) else None
+
+
+def _later_best_checkpoints(work_dir: str, epoch: int) -> List[str]:
+    """The best checkpoints of ``work_dir`` saved after ``epoch``
+    (``best_<key>_epoch_N.pth``, N > epoch), by name: a rollback leaves them,
+    which MMEngine's best tracking no longer knows of."""
+    try:
+        names = os.listdir(work_dir)
+    except OSError:
+        return []
+    return sorted(n for n in names if (m := re.fullmatch(r'best_.+_epoch_(\d+)\.pth', n))
+                  and int(m.group(1)) > epoch)
 
 
 def _restore_last_checkpoint(runner) -> None:
