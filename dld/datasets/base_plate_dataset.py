@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
-from dld.utils.path_hints import missing_path_hint
+from dld.utils.path_hints import backslash_hint, missing_path_hint
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
 from .seeded_pipeline import SeededPipelineMixin
@@ -25,15 +25,6 @@ from .skipped_image_counter import SkippedImageCounter
 from .transforms.loading import LoadPlateImages, is_local_path, not_a_regular_file
 
 FramePolicy = Union[str, int]
-
-
-def backslash_hint(paths: Sequence[str]) -> str:
-    """A line saying why paths with backslashes are not found off Windows
-    (a label file written there), '' where none has one."""
-    if os.sep == '\\' or not any('\\' in p for p in paths):
-        return ''
-    return ("\n  (paths with backslashes: a label file written on Windows? Write them with "
-            "'/', which every system reads)")
 
 
 @dataclass

@@ -459,6 +459,17 @@ def resume_advice(work_dir: str, checkpoint: str) -> str:
             f'{taken})')
 
 
+def numbered_checkpoints(folder: str, kind: str = 'epoch') -> List[Tuple[int, str]]:
+    """``(N, name)`` of each ``<kind>_N.pth`` in ``folder`` (``kind``:
+    ``'epoch'`` or ``'iter'``), unordered; none where it cannot be listed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [(int(m.group(1)), name) for name in names
+            if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name))]
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` continues from; None when there is none.
 
@@ -487,9 +498,7 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
             return local
     found = []
     for kind in ('epoch', 'iter'):
-        found = [(int(m.group(1)), name) for name in (os.listdir(work_dir)
-                 if osp.isdir(work_dir) else [])
-                 if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name))]
+        found = numbered_checkpoints(work_dir, kind)
         if found:
             break
     newest = osp.join(work_dir, max(found)[1]) if found else None

@@ -12,7 +12,6 @@ import contextlib
 import copy
 import functools
 import logging
-import os
 import os.path as osp
 import re
 from typing import Any, Iterator, List, Mapping, Optional
@@ -22,7 +21,7 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
-from .checkpoint import CheckpointReadError, CheckpointURLError, is_url
+from .checkpoint import CheckpointReadError, CheckpointURLError, is_url, numbered_checkpoints
 from .runner_settings import ConfigSettingError
 
 
@@ -138,12 +137,7 @@ def _earlier_checkpoint(path: str) -> Optional[str]:
         return None
     kind, number = found.group(1), int(found.group(2))
     folder = osp.dirname(path) or '.'
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return None
-    earlier = [(int(m.group(1)), name) for name in names
-               if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name)) and int(m.group(1)) < number]
+    earlier = [(n, name) for n, name in numbered_checkpoints(folder, kind) if n < number]
     return osp.join(folder, max(earlier)[1]) if earlier else None
 
 

@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import unicodedata
+from typing import Sequence
 
 
 def missing_path_hint(path: str) -> str:
@@ -19,3 +20,12 @@ def missing_path_hint(path: str) -> str:
                     f"{'one code point' if form == 'NFC' else 'a letter and a mark'}): a name "
                     'copied from another system; write the path as the disk spells it')
     return ''
+
+
+def backslash_hint(paths: Sequence[str]) -> str:
+    """A line saying why paths with backslashes are not found off Windows
+    (a label file written there), '' where none has one."""
+    if os.sep == '\\' or not any('\\' in p for p in paths):
+        return ''
+    return ("\n  (paths with backslashes: a label file written on Windows? Write them with "
+            "'/', which every system reads)")
