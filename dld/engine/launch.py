@@ -10,6 +10,7 @@ on a machine without CUDA we use ``gloo`` and a CPU DDP wrapper instead, so
 ``torchrun --nproc-per-node N`` works for smoke tests and CPU clusters.
 """
 import argparse
+import copy
 import datetime
 import inspect
 import logging
@@ -17,6 +18,7 @@ import os
 import os.path as osp
 import re
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional, Sequence
@@ -541,9 +543,43 @@ def finish_run() -> None:
         torch_dist.destroy_process_group()
 
 
+def distinct_experiment_name(cfg: Config) -> Optional[str]:
+    """An ``experiment_name`` no runner of this process has, where the one
+    MMEngine would choose for ``cfg`` is taken; None where it is free.
+
+    Why: MMEngine names a run ``<config>_<second it started>`` and keys its
+    logger, visualizer and message hub by that name, so a second run built
+    in the same second (a sweep of small runs in one script or notebook)
+    got the first's: its log and scalars went into the first run's work
+    dir, with the first's console settings.
+    """
+    from mmengine.logging import MMLogger
+    base = cfg.get('experiment_name')
+    if base is None and cfg.filename:
+        base = osp.splitext(osp.basename(cfg.filename))[0]
+    # the second MMEngine will stamp is this one or a later one, never taken
+    stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+
+    def taken(name: Optional[str]) -> bool:
+        return MMLogger.check_instance_created(f'{name}_{stamp}' if name else stamp)
+
+    if not taken(base):
+        return None
+    number = 2
+    while taken(f'{base}_{number}' if base else str(number)):
+        number += 1
+    return f'{base}_{number}' if base else str(number)
+
+
 def runner_from_cfg(cfg: Config, brief: bool = False) -> Runner:
-    """``Runner.from_cfg(cfg)``; with ``brief``, one whose terminal shows no
-    set-up text (:mod:`dld.engine.brief_console`), said in one line."""
+    """``Runner.from_cfg(cfg)``, under a name no runner of this process has
+    (:func:`distinct_experiment_name`); with ``brief``, one whose terminal
+    shows no set-up text (:mod:`dld.engine.brief_console`), said in one
+    line."""
+    name = distinct_experiment_name(cfg)
+    if name is not None:
+        cfg = copy.deepcopy(cfg)  # the caller's config keeps its name
+        cfg.experiment_name = name
     if not brief:
         return Runner.from_cfg(cfg)
     from .brief_console import BriefConsoleRunner, setup_text_line
