@@ -456,3 +456,46 @@ def test_a_global_that_is_code_is_told_from_a_type_of_data(global_name, code):
     plain-data type (SimpleNamespace) was told it is code (a review)."""
     from dld.engine.checkpoint import _runs_code
     assert _runs_code(global_name) == code
+
+
+def _resume_from(work_dir, checkpoint):
+    runner = _best_runner(work_dir, epochs=2)
+    runner._resume = True
+    runner._load_from = str(checkpoint)
+    return runner
+
+
+def test_a_resume_into_another_folder_keeps_the_other_run_s_best_checkpoint(tmp_path, caplog):
+    _best_runner(tmp_path / 'first', epochs=1).train()
+    theirs = tmp_path / 'first' / 'best_score_epoch_1.pth'
+    assert theirs.is_file()
+    from mmengine.logging import MMLogger
+    runner = _resume_from(tmp_path / 'second', tmp_path / 'first' / 'epoch_1.pth')
+    caplog.set_level('WARNING')
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        runner.train()
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert theirs.is_file()  # MMEngine removed it at the second run's better score
+    assert (tmp_path / 'second' / 'best_score_epoch_2.pth').is_file()
+    assert f'names {theirs} as its best checkpoint' in caplog.text
+
+
+@pytest.mark.parametrize('kind', ['file', 'folder'])
+def test_a_crafted_best_path_in_a_checkpoint_removes_nothing(tmp_path, kind):
+    _best_runner(tmp_path / 'work', epochs=1).train()
+    victim = tmp_path / 'victim'
+    if kind == 'file':
+        victim.write_text('keep me')
+    else:
+        victim.mkdir()
+        (victim / 'inside.txt').write_text('keep me')
+    ckpt = load_checkpoint_file(str(tmp_path / 'work' / 'epoch_1.pth'))
+    ckpt['message_hub']['runtime_info'].update(best_ckpt=str(victim), best_score=-1.0)
+    torch.save(ckpt, tmp_path / 'work' / 'downloaded.pth')
+    _resume_from(tmp_path / 'work', tmp_path / 'work' / 'downloaded.pth').train()
+    assert victim.exists() and 'keep me' in (
+        victim.read_text() if kind == 'file' else (victim / 'inside.txt').read_text())
+    assert (tmp_path / 'work' / 'best_score_epoch_2.pth').is_file()

@@ -68,11 +68,32 @@ class AtomicCheckpointHook(CheckpointHook):
         if _not_a_file_client_notice not in logger.filters:
             logger.addFilter(_not_a_file_client_notice)
         super().before_train(runner)
+        self._forget_best_outside_out_dir()
         if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
             # held until the process ends: a second run here would remove
             # this one's checkpoint being written, taking it for a leftover
             lock_work_dir(str(self.out_dir))
             _remove_unfinished_saves(str(self.out_dir), self.best_link)
+
+    def _forget_best_outside_out_dir(self) -> None:
+        """A resumed checkpoint names its run's best checkpoint, which
+        MMEngine removes (a folder with all it holds) at the next better
+        score: resumed into another work dir, that was the other run's best
+        file; from a crafted checkpoint, any path. Only a best file in this
+        run's out dir is removed; another is kept, and said so."""
+        paths = ({None: self.best_ckpt_path} if hasattr(self, 'best_ckpt_path')
+                 else getattr(self, 'best_ckpt_path_dict', {}))
+        for key, path in paths.items():
+            if not path or _is_own_best_file(str(path), str(self.out_dir)):
+                continue
+            if key is None:
+                self.best_ckpt_path = None
+            else:
+                self.best_ckpt_path_dict[key] = None
+            print_log(f'The resumed checkpoint names {path} as its best checkpoint, which is '
+                      f'not a best checkpoint file of this run\'s folder {self.out_dir}: it is '
+                      'kept when a better one is saved here, not removed.', logger='current',
+                      level=logging.WARNING)
 
     def after_train(self, runner) -> None:
         super().after_train(runner)
@@ -146,6 +167,18 @@ def _deferred_removals(backend):
         yield deferred
     finally:
         del backend.remove
+
+
+def _is_own_best_file(path: str, out_dir: str) -> bool:
+    """Whether ``path`` is a best checkpoint this hook could have written in
+    ``out_dir``: a ``best_*`` file (not a folder, not a link) right in it.
+    A remote out dir is compared by name."""
+    if not osp.basename(path).startswith('best_'):
+        return False
+    if _parse_uri_prefix(out_dir) != '':
+        return path.rsplit('/', 1)[0].rstrip('/') == out_dir.rstrip('/')
+    return (osp.realpath(osp.dirname(path)) == osp.realpath(out_dir)
+            and not osp.islink(path) and not osp.isdir(path))
 
 
 #: What MMEngine 0.10 logs in every run, making a FileClient it does not
