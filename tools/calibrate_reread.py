@@ -16,8 +16,6 @@ ends with the ``--cfg-options`` that deploy it (tools/test.py, infer.py,
 flops_accuracy.py). docs/results.md uses it.
 """
 import argparse
-import os
-import os.path as osp
 import pickle
 import sys
 
@@ -71,6 +69,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from dld.utils.one_process import refuse_several_processes
     if refuse_several_processes('calibrate_reread.py'):
+        return 2
+    from dld.utils.output_paths import unwritable_outputs
+    problems = unwritable_outputs(files=[('--json', args.json, '.json')],
+                                  inputs=[args.config, args.checkpoint])
+    if problems:  # asked before the split is read, which takes minutes
+        print('calibrate_reread.py: ' + '\ncalibrate_reread.py: '.join(problems),
+              file=sys.stderr)
         return 2
     import torch
     from tabulate import tabulate
@@ -136,7 +141,6 @@ def main(argv=None) -> int:
     # a setting that rereads no image is no cascade to set: chosen is null then too
     rereads = best is not None and best.reread_fraction > 0
     if args.json:  # also where nothing fits: what was measured is kept (chosen: null)
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         write_json_atomic(args.json, dict(
             split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
             confidence=args.confidence, chosen=best.as_dict() if rereads else None,

@@ -189,7 +189,7 @@ def _unwritable_outputs(args) -> list:
         files=[('--out', args.out, '.jsonl'),
                ('--out\'s track votes', votes, '.jsonl'),
                ('--tracks-csv', getattr(args, 'tracks_csv', None), '.csv')],
-        folders=[('--vis', args.vis)], inputs=args.inputs,
+        folders=[('--vis', args.vis)], inputs=[args.config, args.checkpoint, *args.inputs],
         input_kinds=IMAGE_EXTENSIONS)
 
 

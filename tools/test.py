@@ -109,7 +109,7 @@ def parse_args(argv=None):
         parser.error('--show-misread draws into --show-dir: give --show-dir DIR too')
     from dld.utils.output_paths import unwritable_outputs
     problems = unwritable_outputs(files=[('--out', args.out, '.json'),
-                                         ('--dump', args.dump, '.pkl')],
+                                         ('--dump', args.dump, ('.pkl', '.pickle'))],
                                   folders=[('--show-dir', args.show_dir)])
     if problems:  # before the test set is read, not after
         parser.error('; '.join(problems))

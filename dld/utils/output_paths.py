@@ -13,7 +13,9 @@ def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
 
     Args:
         files: ``(flag, path, kind)``, e.g. ``('--out', 'r.jsonl', '.jsonl')``;
-            a None path is not asked for. The parent folder is created.
+            a None path is not asked for. The parent folder is created. A
+            file there that is not of its ``kind`` (an extension, or a tuple
+            of them) is refused: ``--out model.pth`` replaced a checkpoint.
         folders: ``(flag, path)`` of folders written into (created).
         inputs: the paths read: an output file that is one of them, or a
             file ending in one of ``input_kinds`` below one of them, would
@@ -25,8 +27,12 @@ def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
     problems = clashes(files, inputs, input_kinds)
     targets = []
     for flag, path, kind in files:
+        kinds = (kind, ) if isinstance(kind, str) else tuple(kind)
         if osp.isdir(path):
-            problems.append(f'{flag} {path} is a folder; give a {kind} file')
+            problems.append(f'{flag} {path} is a folder; give a {kinds[0]} file')
+        elif osp.isfile(path) and not path.lower().endswith(kinds):
+            problems.append(f'{flag} {path} is a file there, and no {kinds[0]} file: writing it '
+                            f'would replace it; give a {kinds[0]} file')
         else:
             targets.append((flag, path, osp.dirname(osp.abspath(path))))
     for flag, path in folders:

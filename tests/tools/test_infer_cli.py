@@ -224,6 +224,27 @@ def test_outputs_that_would_replace_an_input_or_each_other_are_refused(tmp_path,
     assert (folder / 'a.png').read_bytes() == b'image'
 
 
+@pytest.mark.parametrize('flag, given', [('--out', 'model.pth'), ('--tracks-csv', 'cfg.py'),
+                                         ('--out', 'notes.txt')])
+def test_an_output_naming_the_checkpoint_the_config_or_another_file_is_refused(
+        tmp_path, capsys, flag, given):
+    """--out model.pth replaced the checkpoint being read with JSON records;
+    --tracks-csv cfg.py the config with a CSV."""
+    files = {name: tmp_path / name for name in ('cfg.py', 'model.pth', 'notes.txt')}
+    for name, path in files.items():
+        path.write_text(name)
+    (tmp_path / 'a.png').write_bytes(b'image')
+    assert _tool().main([str(files['cfg.py']), str(files['model.pth']), str(tmp_path / 'a.png'),
+                         flag, str(files[given])]) == 2
+    err = capsys.readouterr().err
+    kind = '.jsonl' if flag == '--out' else '.csv'
+    says = (f'{flag} {files[given]} is an input' if given != 'notes.txt' else
+            f'{flag} {files[given]} is a file there, and no {kind} file: writing it would '
+            f'replace it')
+    assert says in err
+    assert all(path.read_text() == name for name, path in files.items())
+
+
 def test_track_votes_beside_out_that_cannot_be_written_are_refused_before_reading(
         tmp_path, capsys):
     """A folder in the way of x.tracks.jsonl was found after the whole run."""
