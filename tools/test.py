@@ -231,7 +231,7 @@ def main(argv=None) -> dict:
     with config_errors_exit('test.py'):
         cfg = build_config(args)
     start_processes(cfg)  # the data is made once the checkpoint is loaded (below)
-    unwritable = unwritable_work_dir(cfg.work_dir)
+    unwritable = unwritable_work_dir(cfg.work_dir, cfg.filename)
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'test.py: {unwritable}')
     with registry_hints():  # a mistyped `type` names the close registered ones

@@ -193,7 +193,7 @@ def main(argv=None) -> None:
         check_config_teacher(cfg)
     with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
         prepare_run(cfg)
-    unwritable = unwritable_work_dir(cfg.work_dir)
+    unwritable = unwritable_work_dir(cfg.work_dir, cfg.filename)
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'train.py: {unwritable}')
     if get_rank() == 0:  # before the runner writes its config into the folder

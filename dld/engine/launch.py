@@ -503,12 +503,19 @@ def make_run_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> N
     barrier()
 
 
-def unwritable_work_dir(work_dir: str) -> Optional[str]:
+def unwritable_work_dir(work_dir: str, config_file: Optional[str] = None) -> Optional[str]:
     """Why the run cannot write its work dir (logs, checkpoints), or None:
     MMEngine failed making its log folder with a traceback (a read-only
-    mount, a path through a file)."""
+    mount, a path through a file), and replaced ``config_file`` (the config
+    read) with its flattened dump where the work dir was the config's folder."""
     if osp.exists(work_dir) and not osp.isdir(work_dir):  # 'File exists', said so
         return f'the work dir {work_dir} is a file, not a folder; give another with --work-dir'
+    if config_file and _dump_replaces_config(work_dir, config_file):
+        stem = osp.splitext(osp.basename(config_file))[0]
+        return (f'the work dir {work_dir} holds the config being read, {config_file}: a run '
+                'writes its whole config into its work dir under that name, which would '
+                f'replace yours (its _base_ and comments); give another work dir with '
+                f'--work-dir, e.g. work_dirs/{stem}')
     try:
         os.makedirs(work_dir, exist_ok=True)
     except OSError as err:
@@ -517,6 +524,22 @@ def unwritable_work_dir(work_dir: str) -> Optional[str]:
         return (f'cannot write in the work dir {work_dir} (read-only?); give another with '
                 '--work-dir')
     return None
+
+
+def _dump_replaces_config(work_dir: str, config_file: str) -> bool:
+    """Whether MMEngine's dump of the config (``<work_dir>/<its name>``)
+    would be written over ``config_file`` itself, where that file is no
+    such dump (a dump read again and rewritten, as a resume from a work
+    dir's own config does, loses nothing)."""
+    dump = osp.join(work_dir, osp.basename(config_file))
+    try:
+        if not osp.isfile(dump) or not osp.samefile(dump, config_file):
+            return False
+        with open(config_file, encoding='utf-8') as f:
+            text = f.read()
+        return Config.fromfile(config_file).dump() != text
+    except Exception:  # unreadable here: the config's own loading says why
+        return False
 
 
 def relax_deterministic_algorithms(cfg: Config) -> None:

@@ -803,3 +803,29 @@ def test_a_stop_while_an_epoch_s_checkpoint_is_saved_is_said_so(train_tool):
     loop.dataloader = [0] * 8
     runner = SimpleNamespace(train_loop=loop, epoch=0, iter=8)
     assert train_tool._iteration_in_epoch(runner) == 'iteration 9 of the run'
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_a_work_dir_that_is_the_config_s_folder_is_refused_and_the_config_kept(
+        tiny_teacher_config, load_tool, tmp_path, capsys, tool):
+    """MMEngine's dump of the whole config (some 600 lines) replaced the
+    user's config of a few lines, _base_ and comments, without a word."""
+    folder = tmp_path / 'mine'
+    folder.mkdir()
+    config = folder / 'teacher.py'
+    config.write_text(f'_base_ = [{tiny_teacher_config!r}]  # my settings\n')
+    (tmp_path / 'ckpt.pth').write_bytes(b'')
+    argv = [str(config)] + ([str(tmp_path / 'ckpt.pth')] if tool == 'test' else []) + [
+        '--work-dir', str(folder)]
+    with pytest.raises(SystemExit) as exit_:
+        load_tool(tool).main(argv)
+    assert exit_.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == (
+        f'{tool}.py: the work dir {folder} holds the config being read, {config}: a run writes '
+        'its whole config into its work dir under that name, which would replace yours (its '
+        '_base_ and comments); give another work dir with --work-dir, e.g. work_dirs/teacher')
+    assert config.read_text() == f'_base_ = [{tiny_teacher_config!r}]  # my settings\n'
+    # a work dir's own dump, read again (a resume from it), is no config to keep
+    from mmengine.config import Config
+    Config.fromfile(str(config)).dump(str(config))
+    from dld.engine.launch import unwritable_work_dir
+    assert unwritable_work_dir(str(folder), str(config)) is None
