@@ -96,10 +96,20 @@ class PlainHistoryBuffer(HistoryBuffer):
     takes it as is.
     """
 
+    #: What an instance holds; a loaded state keeps these only.
+    STATE_KEYS = ('max_length', '_log_history', '_count_history')
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop('statistics_methods', None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Take the arrays, nothing else. ``HistoryBuffer.__setstate__``
+        puts a state's ``statistics_methods`` into the registry of the class,
+        which every buffer of the process calls: a crafted checkpoint made
+        ``mean`` any allow-listed callable, and logging failed afterwards."""
+        self.__dict__.update((k, v) for k, v in state.items() if k in self.STATE_KEYS)
 
     @classmethod
     def from_buffer(cls, buffer: HistoryBuffer) -> 'PlainHistoryBuffer':

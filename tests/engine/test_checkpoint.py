@@ -499,3 +499,25 @@ def test_a_crafted_best_path_in_a_checkpoint_removes_nothing(tmp_path, kind):
     assert victim.exists() and 'keep me' in (
         victim.read_text() if kind == 'file' else (victim / 'inside.txt').read_text())
     assert (tmp_path / 'work' / 'best_score_epoch_2.pth').is_file()
+
+
+def test_a_loaded_history_buffer_leaves_the_class_registry_of_statistics_alone(
+        tmp_path, monkeypatch):
+    """HistoryBuffer.__setstate__ put a state's statistics_methods into the
+    registry every buffer of the process calls: a crafted checkpoint made
+    'mean' an allow-listed callable, and logging failed afterwards."""
+    from mmengine.logging import HistoryBuffer
+
+    from dld.engine.checkpoint import PlainHistoryBuffer
+    buffer = PlainHistoryBuffer.from_buffer(HistoryBuffer([1.0, 3.0], [1, 1]))
+    monkeypatch.setattr(PlainHistoryBuffer, '__getstate__',
+                        lambda self: dict(self.__dict__, statistics_methods={'mean': 'crafted'},
+                                          mean='crafted'))
+    torch.save({'buffer': buffer}, tmp_path / 'crafted.pth')
+    monkeypatch.undo()
+    before = dict(HistoryBuffer._statistics_methods)
+    # a copy of the registry for this test, which a failure of it leaves changed
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', dict(before))
+    loaded = load_checkpoint_file(str(tmp_path / 'crafted.pth'))['buffer']
+    assert HistoryBuffer._statistics_methods == before
+    assert loaded.mean() == 2.0 and loaded.statistics('max') == 3.0
