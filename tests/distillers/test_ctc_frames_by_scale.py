@@ -203,3 +203,27 @@ def test_a_ctc_recognizer_never_trained_at_its_input_size_is_held_to_its_largest
         LabelLengthCheckHook().before_train(SimpleNamespace(
             model=model, train_dataloader=_with_pipeline(tmp_path, 'b.txt', (48, 144), label),
             val_loop=None))
+
+
+def test_a_ctc_head_of_one_s_own_is_counted_by_logits_per_frame_not_its_class(tmp_path):
+    """A decoder of one's own saying ``logits_per_frame = True`` (as
+    docs/customize.md asks of a CTC-like head) was no ``CTCDecoder``, and
+    its too long labels trained silently (a newcomer's journey)."""
+    import torch.nn as nn
+    init_default_scope('dld')
+
+    class OwnHead(nn.Module):
+        logits_per_frame = True
+
+    model = _ctc_recognizer()
+    model.decoder = OwnHead()
+    size = (32, 64)
+    [(_, (frames, _))] = recognizer_ctc_frames(model, _with_pipeline(tmp_path, 'a.txt', size,
+                                                                      'AB')).items()
+    assert frames > 2
+    dld = MODELS.build(tiny_dld_cfg(config='configs/dld_plate_ctc.py', teacher_ckpt=None))
+    dld.student.decoder = OwnHead()
+    assert sorted(ctc_frames_by_scale(dld)) == sorted(dld.scales)
+    OwnHead.logits_per_frame = False  # an attention-like head: no frames to count
+    assert ctc_frames_by_scale(dld) == {}
+    assert recognizer_ctc_frames(model, _with_pipeline(tmp_path, 'b.txt', size, 'AB')) == {}

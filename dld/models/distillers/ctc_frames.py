@@ -5,7 +5,6 @@ from typing import Dict, Optional, Tuple
 import torch
 from mmengine.model import is_model_wrapper
 
-from dld.models.decoders import CTCDecoder
 from dld.utils.flops import scale_input_shapes
 
 
@@ -15,14 +14,22 @@ def ctc_length(text: str) -> int:
     return len(text) + sum(a == b for a, b in zip(text, text[1:]))
 
 
+def reads_per_frame(recognizer) -> bool:
+    """Whether ``recognizer``'s decoder gives one distribution per encoder
+    frame (``CTCDecoder`` or a decoder of one's own that says
+    ``logits_per_frame = True``), so that a label needs its CTC length of
+    frames; an ``isinstance`` check let a CTC head of one's own train on
+    labels it could never read."""
+    return bool(getattr(getattr(recognizer, 'decoder', None), 'logits_per_frame', False))
+
+
 def ctc_frames_by_scale(model) -> Dict[float, Tuple[int, Tuple[int, int]]]:
     """``{scale: (frames, (h, w))}`` the CTC student of a DLD ``model``
     reads at each of its scales; empty for any other model."""
     model = model.module if is_model_wrapper(model) else model
     student = getattr(model, 'student', None)
     scales = getattr(model, 'scales', None)
-    if student is None or not scales or not isinstance(getattr(student, 'decoder', None),
-                                                       CTCDecoder):
+    if student is None or not scales or not reads_per_frame(student):
         return {}
     return frames_at_scales(student, model.base_size, scales)
 
@@ -36,7 +43,7 @@ def recognizer_ctc_frames(model, dataloader, training: bool = False
     alone); empty for any other model, or a pipeline that resizes nothing."""
     from dld.datasets import BasePlateDataset, nested_datasets
     model = model.module if is_model_wrapper(model) else model
-    if hasattr(model, 'student') or not isinstance(getattr(model, 'decoder', None), CTCDecoder):
+    if hasattr(model, 'student') or not reads_per_frame(model):
         return {}
     size = next((input_size(dataset.pipeline.transforms) for dataset
                  in nested_datasets(getattr(dataloader, 'dataset', None))
