@@ -149,12 +149,10 @@ def normalize_image(img: np.ndarray, source: str = 'array', color_type: str = 'c
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
-        # np.frombuffer(request.body, np.uint8): an encoded file's bytes, not pixels
-        encoded = ('; an encoded image file\'s bytes (np.frombuffer of a request body)? give '
-                   'them as bytes' if img.ndim == 1 and img.dtype == np.uint8 else '')
+        from dld.deploy.onnx_reader import array_shape_hint
         raise ImageInputError(
             source, f'array of shape {tuple(img.shape)} is not an image; expected (H, W), '
-            f'(H, W, 1), (H, W, 3) or (H, W, 4){encoded}')
+            f'(H, W, 1), (H, W, 3) or (H, W, 4){array_shape_hint(img)}')
     if img.shape[0] < 1 or img.shape[1] < 1:
         raise ImageInputError(source, f'empty image of shape {tuple(img.shape)}')
     if max_pixels is not None and img.shape[0] * img.shape[1] > max_pixels:

@@ -140,7 +140,9 @@ def read_checkpoint(checkpoint: str) -> dict:
         raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
     # Routes MMEngine's local loader through torch.load(weights_only=True).
     register_checkpoint_io()
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    # MMEngine says which backend loads it with a bare print() to stdout (its
+    # logger=None), into a service's own output: the caller knows the file
+    ckpt = _load_checkpoint(checkpoint, map_location='cpu', logger='silent')
     if not isinstance(ckpt, dict):
         raise CheckpointMismatchError(
             f'{checkpoint}: expected a dict checkpoint, got {type(ckpt).__name__}')

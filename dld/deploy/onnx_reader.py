@@ -101,13 +101,32 @@ def _unsupported(obj) -> str:
     return f'unsupported input type {name}; give {ACCEPTED}'
 
 
+def array_shape_hint(img: np.ndarray) -> str:
+    """What an array of no image's shape may be, for its error: ``''``, or
+    ``'; ...'`` saying how to give it."""
+    if img.ndim == 1 and img.dtype == np.uint8:
+        # np.frombuffer(request.body, np.uint8): an encoded file's bytes, not pixels
+        return ("; an encoded image file's bytes (np.frombuffer of a request body)? give them "
+                'as bytes')
+    if img.ndim == 4 and img.shape[-1] in (1, 3, 4):
+        return f'; a batch of {img.shape[0]} images? give them as a list (list(batch))'
+    if img.ndim == 3 and img.shape[0] in (1, 3, 4) and img.shape[2] not in (1, 3, 4):
+        return '; channels first (C, H, W)? give img.transpose(1, 2, 0)'
+    return ''
+
+
 def array_to_uint8(img: np.ndarray) -> np.ndarray:
     """An image array's pixels as uint8, as DLD reads arrays: uint16 scaled
     down, float in [0, 1] or [0, 255], bool, or another integer type holding
-    values in [0, 255]. ValueError (without the image's name) otherwise."""
+    values in [0, 255]. ValueError (without the image's name) otherwise.
+
+    A uint16 array whose values all lie in [0, 255] holds 8-bit pixels (an
+    8-bit image cast up): scaled down, it read as a black image."""
     if img.dtype == np.uint8:
         return img
     if img.dtype.kind == 'u' and img.dtype.itemsize == 2:  # big-endian ('>u2') too
+        if int(img.max(initial=0)) <= 255:
+            return img.astype(np.uint8)
         return (img.astype(np.uint16) >> 8).astype(np.uint8)
     if img.dtype == np.bool_:
         return img.astype(np.uint8) * 255
@@ -127,13 +146,40 @@ def array_to_uint8(img: np.ndarray) -> np.ndarray:
     raise ValueError(f'unsupported array dtype {img.dtype}')
 
 
+def checked_providers(providers, available: Sequence[str]) -> list:
+    """``providers`` as ONNX Runtime takes them, each available here. A
+    string was split into one-letter providers (20 warnings, then the CPU),
+    and a provider not installed (``CUDAExecutionProvider`` without CUDA)
+    fell back to the CPU without a word, where ``PlateRecognizer(device=
+    'cuda')`` refuses."""
+    if not providers:
+        return ['CPUExecutionProvider']
+    if isinstance(providers, str):
+        providers = [providers]
+    providers = list(providers)
+    for provider in providers:
+        # an entry is a name or (name, its options)
+        name = provider[0] if isinstance(provider, (tuple, list)) and provider else provider
+        if not isinstance(name, str):
+            raise ValueError(f'providers: {provider!r} is no execution provider; give names '
+                             f'such as {list(available)}')
+        if name not in available:
+            raise ValueError(f'providers: {name} is not available here (ONNX Runtime has '
+                             f'{list(available)}); '
+                             + ('onnxruntime-gpu and a CUDA device read on the GPU'
+                                if name.startswith('CUDA') else 'give one of those'))
+    return providers
+
+
 class OnnxPlateReader:
     """Plate readings from an exported model folder.
 
     Args:
         model_dir: the folder ``export_onnx.py`` wrote (``dld_onnx.json``
             and its ``.onnx`` files).
-        providers: ONNX Runtime execution providers, default the CPU's.
+        providers: ONNX Runtime execution providers (names, or ``(name,
+            options)``; one name alone too), default the CPU's; one not
+            available here is refused.
         threads: threads of each session's operators (ONNX Runtime's
             ``intra_op_num_threads``); None: its default, every core.
         batch_size: images per graph run.
@@ -177,7 +223,7 @@ class OnnxPlateReader:
             if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
                 raise ValueError(f'threads must be an integer >= 1, got {threads!r}')
             options.intra_op_num_threads = int(threads)
-        providers = list(providers or ['CPUExecutionProvider'])
+        providers = checked_providers(providers, ort.get_available_providers())
 
         def session(name: str):
             path = osp.join(model_dir, name)
@@ -249,12 +295,9 @@ class OnnxPlateReader:
         img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)) or \
                 0 in img.shape[:2]:
-            # np.frombuffer(request.body, np.uint8): an encoded file's bytes, not pixels
-            encoded = ("; an encoded image file's bytes (np.frombuffer of a request body)? "
-                       'give them as bytes' if img.ndim == 1 and img.dtype == np.uint8 else '')
             raise ImageInputError(f'{source}: array of shape {tuple(image.shape)} is not an '
                                   'image: give (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) '
-                                  f'BGRA{encoded}')
+                                  f'BGRA{array_shape_hint(img)}')
         self._check_size(img, source)
         try:
             img = array_to_uint8(img)

@@ -1,4 +1,6 @@
 """Reading user images: every bad case is an error for that file, or is handled."""
+import re
+
 import numpy as np
 import pytest
 from bad_inputs import EXPECTED_OK, make_bad_inputs
@@ -375,3 +377,25 @@ def test_a_missing_path_says_when_it_is_there_in_another_unicode_form_or_has_bac
     with pytest.raises(ImageInputError) as info:
         read_image_file(str(tmp_path / 'gone.png'))
     assert info.value.reason == 'no such file or folder'
+
+
+@pytest.mark.parametrize('dtype', [np.uint16, '>u2'])
+def test_a_uint16_array_of_8_bit_values_is_read_as_they_are_not_as_black(dtype):
+    """An 8-bit crop cast to uint16 (``img.astype(np.uint16)``) scaled down
+    by its high byte read as a black image: another plate, no warning (a
+    service journey)."""
+    values = np.array([[0, 17, 128, 255]], dtype)
+    assert normalize_image(values, 'a')[0, :, 0].tolist() == [0, 17, 128, 255]
+    from dld.deploy.onnx_reader import array_to_uint8
+    assert array_to_uint8(values).tolist() == [[0, 17, 128, 255]]
+    # one value above 255: 16-bit data, scaled down as before
+    assert normalize_image(np.array([[255, 256]], dtype), 'a')[0, :, 0].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize('shape, says', [
+    ((4, 8, 24, 3), 'a batch of 4 images? give them as a list (list(batch))'),
+    ((3, 8, 24), 'channels first (C, H, W)? give img.transpose(1, 2, 0)'),
+])
+def test_a_stacked_batch_or_a_channels_first_array_is_told_how_to_give_it(shape, says):
+    with pytest.raises(ImageInputError, match=re.escape(says)):
+        normalize_image(np.zeros(shape, np.uint8), 'array[0]')

@@ -1055,3 +1055,20 @@ def test_a_config_reading_a_set_on_disk_is_checked_and_calibrated_on_its_own_ima
     cfg.synth_plates = dict(data_root='data/synth_plates')
     assert tool._config_set_images(cfg, 'test', 'lr', 5)[2] == \
         "5 LR frames of the config's test set"
+
+
+def test_providers_are_one_name_or_a_list_and_each_available_here(gru_export):
+    """A string was split into one-letter providers (20 warnings, then ONNX
+    Runtime's error banners), and CUDA without CUDA read on the CPU without
+    a word (a service journey)."""
+    import onnxruntime as ort
+    out = str(gru_export['out'])
+    reader = OnnxPlateReader(out, providers='CPUExecutionProvider')
+    assert all(s.get_providers() == ['CPUExecutionProvider'] for s in reader._sessions.values())
+    OnnxPlateReader(out, providers=[('CPUExecutionProvider', {})])
+    if 'CUDAExecutionProvider' not in ort.get_available_providers():
+        with pytest.raises(ValueError, match='providers: CUDAExecutionProvider is not available '
+                           r'here \(ONNX Runtime has .*onnxruntime-gpu'):
+            OnnxPlateReader(out, providers=['CUDAExecutionProvider'])
+    with pytest.raises(ValueError, match='providers: 3 is no execution provider'):
+        OnnxPlateReader(out, providers=[3])

@@ -151,3 +151,12 @@ def test_forced_scales_of_one_input_size_are_traced_once(reader, monkeypatch):
                         lambda module, shape: traced.append(shape) or real(module, shape))
     first, second = (reader(_plates(1), scale=s)['predictions'][0] for s in scales)
     assert len(traced) == 1 and first['gflops'] == second['gflops']
+
+
+def test_loading_a_checkpoint_writes_nothing_to_stdout(tiny_run, capfd):
+    """MMEngine printed 'Loads checkpoint by local_weights_only backend from
+    path: ...' on stdout at every construction, where a worker speaks JSON
+    lines; no logger setting could stop it (a service journey)."""
+    capfd.readouterr()
+    PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    assert capfd.readouterr().out == ''
