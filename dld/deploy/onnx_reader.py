@@ -209,10 +209,13 @@ class OnnxPlateReader:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be an integer >= 1, got {batch_size!r}')
         self.batch_size = batch_size
+        if max_pixels == float('inf'):  # as PlateRecognizer takes it: no limit
+            max_pixels = None
         if max_pixels is not None and (isinstance(max_pixels, bool) or
-                                       not isinstance(max_pixels, int) or max_pixels < 1):
-            raise ValueError(f'max_pixels must be an integer >= 1 or None, got {max_pixels!r}')
-        self.max_pixels = max_pixels
+                                       not isinstance(max_pixels, numbers.Real) or
+                                       not max_pixels >= 1):  # nan too
+            raise ValueError(f'max_pixels must be a number >= 1 or None, got {max_pixels!r}')
+        self.max_pixels = None if max_pixels is None else int(max_pixels)
         options = ort.SessionOptions()
         # A reading runs several sessions in turn (selector, then each scale
         # chosen): threads left spinning after one run take the cores from
@@ -409,6 +412,9 @@ class OnnxPlateReader:
         return out
 
     def _check_scale(self, scale: Optional[float]) -> None:
+        if scale is not None and (isinstance(scale, bool) or
+                                  not isinstance(scale, numbers.Real)):  # as PlateRecognizer
+            raise ValueError(f'scale must be a number, one of {self.scales}, got {scale!r}')
         if scale is not None and float(scale) not in self._sessions:
             raise ValueError(f'scale {scale} was not exported; exported: {self.scales}')
 

@@ -412,6 +412,8 @@ def test_the_reader_refuses_what_it_cannot_read(gru_export, tmp_path):
     reader = OnnxPlateReader(str(gru_export['out']))
     with pytest.raises(ValueError, match='scale 0.5 was not exported'):
         reader(_images(1), scale=0.5)
+    with pytest.raises(ValueError, match="scale must be a number, one of .*, got '0.6'"):
+        reader(_images(1), scale='0.6')  # PlateRecognizer refuses it too
     with pytest.raises(ValueError, match='threads must be an integer >= 1'):
         OnnxPlateReader(str(gru_export['out']), threads=0)
     with pytest.raises(FileNotFoundError, match='no dld_onnx.json'):
@@ -782,9 +784,12 @@ def test_a_broken_export_is_refused_naming_its_file(gru_export, tmp_path):
         with pytest.raises(ValueError, match=message):
             OnnxPlateReader(str(copy))
     (copy / MANIFEST).write_text(json.dumps(manifest))
-    for bad in (0, -5, '100', True):
-        with pytest.raises(ValueError, match='max_pixels must be an integer >= 1 or None'):
+    for bad in (0, -5, '100', True, float('nan')):
+        with pytest.raises(ValueError, match='max_pixels must be a number >= 1 or None'):
             OnnxPlateReader(str(copy), max_pixels=bad)
+    # as PlateRecognizer takes it (a service journey: 4e6 was refused here only)
+    assert OnnxPlateReader(str(copy), max_pixels=4e6).max_pixels == 4_000_000
+    assert OnnxPlateReader(str(copy), max_pixels=float('inf')).max_pixels is None
 
 
 def test_an_opset_newer_than_onnx_knows_is_an_argument_error(capsys):
