@@ -171,6 +171,17 @@ class PlateRecognizer(BaseInferencer):
         self._num_drawn = 0  # drawings are numbered across calls: none overwritten
         self._untrained_scales_said: set = set()
 
+    def __reduce__(self):
+        """Refused with what to do: pickle's own error named a lock
+        (``cannot pickle '_thread.lock' object``), and a model rebuilt
+        from its files wherever a pool sends a task would load the
+        checkpoint again each time."""
+        raise TypeError(
+            f'{type(self).__name__} cannot be pickled or copied (a spawned worker, '
+            'pool.map(recognizer, ...), copy.deepcopy): build one in each worker process, '
+            'e.g. in the initializer of multiprocessing.Pool, from the config and checkpoint '
+            '(docs/inference.md, "In a service")')
+
     def _warn_if_untrained_scale(self, scale: Optional[float]) -> None:
         """Once per scale: a student with BatchNorm statistics per trained
         scale reads another with the nearest one's, silently otherwise."""

@@ -264,7 +264,16 @@ class OnnxPlateReader:
         self._pad_value = inp['pad_value']
         self._interpolation = INTERPOLATIONS[inp['interpolation']]
 
+    def __reduce__(self):
+        """Refused with what to do, where pickle named an InferenceSession
+        (see ``PlateRecognizer.__reduce__``)."""
+        raise TypeError(
+            'OnnxPlateReader cannot be pickled or copied (a spawned worker, pool.map(reader, '
+            '...), copy.deepcopy): build one in each worker process, e.g. in the initializer '
+            'of multiprocessing.Pool, from the export folder')
+
     # ------------------------------------------------------------------ input
+
     def load(self, image: ImageLike, source: str = 'the bytes') -> np.ndarray:
         """A path, an array or the bytes of an encoded image -> uint8
         ``(H, W, C)``, as DLD's datasets decode files (OpenCV, BGR, or grey

@@ -1077,3 +1077,10 @@ def test_providers_are_one_name_or_a_list_and_each_available_here(gru_export):
             OnnxPlateReader(out, providers=['CUDAExecutionProvider'])
     with pytest.raises(ValueError, match='providers: 3 is no execution provider'):
         OnnxPlateReader(out, providers=[3])
+
+
+def test_pickling_the_reader_is_refused_saying_to_build_one_per_worker(gru_export):
+    import pickle
+    with pytest.raises(TypeError, match='OnnxPlateReader cannot be pickled or copied .*build '
+                       'one in each worker process'):
+        pickle.dumps(OnnxPlateReader(str(gru_export['out'])))

@@ -160,3 +160,14 @@ def test_loading_a_checkpoint_writes_nothing_to_stdout(tiny_run, capfd):
     capfd.readouterr()
     PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
     assert capfd.readouterr().out == ''
+
+
+def test_pickling_a_recognizer_is_refused_saying_to_build_one_per_worker(reader):
+    """pickle's own error named a lock (a spawned pool's worker, a service
+    journey)."""
+    import copy
+    import pickle
+    for attempt in (pickle.dumps, copy.deepcopy):
+        with pytest.raises(TypeError, match='PlateRecognizer cannot be pickled or copied .*build '
+                           'one in each worker process'):
+            attempt(reader)
