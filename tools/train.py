@@ -139,6 +139,8 @@ def build_config(args) -> Config:
     check_frozen_parts_loaded(cfg.get('model') or {}, cfg.get('load_from'), cfg.get('resume'))
     if cfg.get('resume') and cfg.get('load_from'):
         resume_with_saved_teacher(cfg)
+    elif cfg.get('load_from'):
+        start_with_saved_teacher(cfg)
     return cfg
 
 
@@ -154,6 +156,33 @@ def resume_with_saved_teacher(cfg: Config) -> None:
                   f'checkpoint ({cfg.load_from}) holds the teacher the run trained with, which '
                   'it goes on with.', logger='current', level=logging.WARNING)
         cfg.model.teacher_ckpt = None
+
+
+def start_with_saved_teacher(cfg: Config) -> None:
+    """A run started from a DLD checkpoint (``load_from``: a selector stage
+    after its student stage) whose ``model.teacher_ckpt`` is not there takes
+    the teacher that checkpoint holds, the one its student was distilled
+    from: it was refused, 'train one first', with the teacher at hand."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or not isinstance(model.get('teacher_ckpt'), str) \
+            or model.get('teacher_from', 'teacher') == 'student':
+        return
+    try:
+        check_config_teacher(cfg)
+        return
+    except FileNotFoundError:
+        pass
+    from dld.engine.checkpoint import CHECKPOINT_ERRORS, load_checkpoint_file
+    try:
+        state = load_checkpoint_file(cfg.load_from).get('state_dict', {})
+    except (OSError, *CHECKPOINT_ERRORS):  # the start check says what is wrong with it
+        return
+    if not any(k.startswith('teacher.') for k in state):
+        return  # refused as before: no teacher to take
+    print_log(f'model.teacher_ckpt ({model.teacher_ckpt}) is not there; load_from '
+              f'({cfg.load_from}) holds a teacher, the one its student was distilled from, '
+              'which this run takes.', logger='current', level=logging.WARNING)
+    cfg.model.teacher_ckpt = None
 
 
 def enable_amp(cfg: Config, config_path: str) -> None:

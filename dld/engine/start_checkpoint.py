@@ -172,16 +172,24 @@ def _keep_or_say_teacher(model: nn.Module, state: Mapping, path: str, resume: bo
     if not bool(getattr(model, 'teacher_loaded', False)) or not hasattr(model, 'teacher'):
         return
     model.keep_teacher_on_load = not resume
-    if not resume:
-        return
     own = model.teacher.state_dict()
     differ = [k for k, v in own.items() if f'teacher.{k}' in state
               and state[f'teacher.{k}'].shape == v.shape
               and not state[f'teacher.{k}'].to(v).equal(v)]
-    if differ:
+    if not differ:
+        return
+    if resume:
         print_log(f'The checkpoint resumed ({path}) holds another teacher than '
                   'model.teacher_ckpt names: the run goes on with the one it trained with, '
                   "the checkpoint's.", logger='current', level=logging.WARNING)
+    elif getattr(model, 'teacher_from', 'teacher') != 'student':
+        # a selector stage scored each scale against a teacher its student
+        # never learnt from, said in an INFO line only (an efficiency journey)
+        print_log(f'load_from ({path}) holds another teacher than model.teacher_ckpt names '
+                  f'({len(differ)} of its weights differ), presumably the one its student '
+                  "was distilled from: this run distils from model.teacher_ckpt's (a selector "
+                  "stage scores each scale against it). To go on with the checkpoint's, set "
+                  'model.teacher_ckpt=None.', logger='current', level=logging.WARNING)
 
 
 def checkpoint_to_resume(work_dir: str) -> Optional[str]:

@@ -120,6 +120,9 @@ def test_load_from_keeps_the_teacher_of_teacher_ckpt_a_resume_the_checkpoints(te
 
     kept, said = teacher_after(resume=False)
     assert kept  # the student's weights are the checkpoint's, the teacher the configured one
+    # said: a selector stage scored scales against a teacher its student never saw
+    assert f'load_from ({path}) holds another teacher than model.teacher_ckpt names' in said
+    assert 'set model.teacher_ckpt=None' in said
     kept, said = teacher_after(resume=True)
     assert not kept and 'holds another teacher than model.teacher_ckpt names' in said
 

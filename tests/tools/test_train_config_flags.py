@@ -88,3 +88,37 @@ def test_a_student_stage_whose_scales_an_untrained_selector_picks_is_refused(tra
     cfg = train_tool.build_config(train_tool.parse_args(
         ['configs/dld_plate_student.py', '--work-dir', str(tmp_path / 'uniform')]))
     assert cfg.model.train_selector is False and not cfg.load_from
+
+
+def test_a_stage_whose_teacher_ckpt_is_gone_takes_the_teacher_its_load_from_holds(
+        train_tool, tmp_path):
+    """A selector stage was refused ('train one first') where the student
+    stage's checkpoint given as load_from held the teacher (an efficiency
+    journey); one without a teacher is still refused."""
+    from unittest import mock
+
+    from dld.models.distillers.teacher_checkpoint import check_config_teacher
+    stage = tmp_path / 'student_stage.pth'
+    torch.save(dict(state_dict={'teacher.backbone.w': torch.zeros(1),
+                                'student.backbone.w': torch.zeros(1)}, meta={}), stage)
+    bare = tmp_path / 'extracted.pth'
+    torch.save(dict(state_dict={'student.backbone.w': torch.zeros(1)}, meta={}), bare)
+    gone = str(tmp_path / 'teacher_plate_hr')
+
+    def build(load_from):
+        args = train_tool.parse_args([
+            'configs/dld_plate_hr_selector.py', '--work-dir', str(tmp_path / 'work'),
+            '--cfg-options', f'load_from={load_from}', f'model.teacher_ckpt={gone}'])
+        with mock.patch.object(train_tool, 'print_log') as log:
+            cfg = train_tool.build_config(args)
+        return cfg, ' '.join(str(c.args[0]) for c in log.call_args_list)
+
+    cfg, said = build(stage)
+    assert cfg.model.teacher_ckpt is None
+    assert f'model.teacher_ckpt ({gone}) is not there; load_from ({stage}) holds a teacher' \
+        in said
+    check_config_teacher(cfg)  # nothing left to refuse
+    cfg, said = build(bare)
+    assert cfg.model.teacher_ckpt == gone and not said
+    with pytest.raises(FileNotFoundError, match='Teacher checkpoint not found'):
+        check_config_teacher(cfg)
