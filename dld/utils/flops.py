@@ -220,6 +220,15 @@ def _rnn_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return steps * weights
 
 
+def _conv_mode_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """A convolution of ``padding='same'`` or ``'valid'`` (``aten::_convolution_mode``:
+    input, weight, bias, stride, padding, dilation, groups), which fvcore
+    does not know: counted as its ``aten::_convolution`` is."""
+    from fvcore.nn.jit_handles import conv_flop_count
+    return conv_flop_count(_shape(inputs[0]), _shape(inputs[1]), _shape(outputs[0]),
+                           transposed=False)
+
+
 def _upsample_aa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return 4 * math.prod(_shape(outputs[0]))
 
@@ -270,4 +279,5 @@ EXTRA_FLOP_HANDLES = {
     'aten::rnn_tanh': _rnn_flop_jit,
     'aten::rnn_relu': _rnn_flop_jit,
     'aten::_upsample_bilinear2d_aa': _upsample_aa_flop_jit,
+    'aten::_convolution_mode': _conv_mode_flop_jit,
 }
