@@ -34,6 +34,7 @@ from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
 from dld.engine.hooks.start_checkpoint_check_hook import check_run_start
+from dld.engine.init_cfg_check import check_init_cfgs, warn_unmatched_init_layers
 from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
@@ -218,6 +219,7 @@ def main(argv=None) -> None:
     quiet_other_processes()
     with config_errors_exit('train.py'):
         cfg = build_config(args)
+        check_init_cfgs(cfg)  # read when training starts, after the set-up text
     with build_errors_exit('train.py'):
         check_config_teacher(cfg)
     with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
@@ -238,6 +240,7 @@ def main(argv=None) -> None:
         with build_errors_exit('train.py'), registry_hints():
             with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
                 runner = runner_from_cfg(cfg, args.brief)
+        warn_unmatched_init_layers(runner.model, cfg)
         try:
             check_run_start(runner)  # before the sets are built; the hook then skips it
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,

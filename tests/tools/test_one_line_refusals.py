@@ -335,3 +335,20 @@ def test_a_part_left_without_a_type_is_one_line_saying_why(tiny_teacher_config, 
     assert "a part of the config has no `type`: {'in_channels': 3}; `_delete_=True` drops the " \
         'type of the base it replaces too (give it again)' in line
     assert 'None (' not in line
+
+
+def test_train_py_refuses_a_pretrained_file_that_is_not_there_before_its_setup_text(
+        tiny_teacher_config, tmp_path, capsys):
+    """A traceback of some 30 lines once training started, after the
+    runner's set-up text (a newcomer's journey)."""
+    config = tmp_path / 'pretrained.py'
+    config.write_text(f'_base_ = [{tiny_teacher_config!r}]\nmodel = dict(backbone=dict('
+                      "init_cfg=dict(type='Pretrained', "
+                      "checkpoint='weights/tiny_imagenet.pth')))\n")
+    with pytest.raises(SystemExit) as exit_:
+        load_script('tools/train.py').main([str(config), '--work-dir', str(tmp_path / 'w')])
+    assert exit_.value.code == 2
+    assert _one_line(capsys, 'train.py') == (
+        "train.py: model.backbone.init_cfg: its Pretrained checkpoint is not there: "
+        f"'weights/tiny_imagenet.pth' ({osp.abspath('weights/tiny_imagenet.pth')})")
+    assert not (tmp_path / 'w').exists()
