@@ -263,7 +263,7 @@ def main(argv=None) -> int:
     _note_drawings_below_inputs(args)
     from dld.apis import ReadingInterrupted
     from dld.utils.stop_signals import signals_as_one_stop
-    with signals_as_one_stop() as stop:
+    with signals_as_one_stop(hangup=True) as stop:
         try:
             earlier, source = [], None
             if args.resume:

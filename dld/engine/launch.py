@@ -332,15 +332,16 @@ def refuse(line: str) -> None:
 
 @contextmanager
 def stopped_in_one_line(runner, line: Callable[[str], str]) -> Iterator[None]:
-    """Ctrl-C or SIGTERM (a job's time limit, ``kill``, a scheduler's
-    preemption) ends the tool through its clean-up with ``line(signal
-    name)``, printed by the first process only, and the shell's status for
-    the signal (130, 143). A loader worker killed by a SIGTERM to the
+    """Ctrl-C, SIGTERM (a job's time limit, ``kill``, a scheduler's
+    preemption) or SIGHUP (a closed terminal; ``nohup`` keeps it ignored)
+    ends the tool through its clean-up with ``line(signal name)``, printed
+    by the first process only (and kept in the log file), and the shell's
+    status for the signal (130, 143, 129). A loader worker killed by a SIGTERM to the
     process group is the same stop (its exit code tells)."""
     from dld.utils.stop_signals import signals_as_one_stop, stop_signal, stop_status
 
     from .hooks.loader_workers_stop_hook import loader_worker_exit_codes
-    with signals_as_one_stop() as stopping:
+    with signals_as_one_stop(hangup=True) as stopping:
         try:
             yield
         except (KeyboardInterrupt, RuntimeError) as err:

@@ -58,8 +58,10 @@ class Stop:
 
 
 @contextlib.contextmanager
-def signals_as_one_stop() -> Iterator[Stop]:
-    """Within the block the first SIGINT or SIGTERM raises
+def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
+    """Within the block the first SIGINT or SIGTERM (and SIGHUP, with
+    ``hangup``: a closed terminal, which killed a run without a word of
+    where to resume) raises
     ``KeyboardInterrupt(<its name>)`` (or, with ``defer``, is recorded); a
     repeat within :data:`REPEAT_SECONDS` is ignored, a later one ends the
     process at once with the first one's status. A signal ignored when the
@@ -92,7 +94,10 @@ def signals_as_one_stop() -> Iterator[Stop]:
 
     _ACTIVE.append(stop)
     previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if hangup and hasattr(signal, 'SIGHUP'):
+        signals.append(signal.SIGHUP)  # nohup's SIG_IGN is kept (below)
+    for sig in signals:
         try:
             if signal.getsignal(sig) != signal.SIG_IGN:
                 previous[sig] = signal.signal(sig, interrupt)
@@ -150,8 +155,9 @@ def stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Option
 
 
 def said(name: str) -> str:
-    """``'Ctrl-C'`` for SIGINT, else the signal's name."""
-    return 'Ctrl-C' if name == 'SIGINT' else name
+    """``'Ctrl-C'`` for SIGINT, SIGHUP with what it means, else the signal's
+    name."""
+    return {'SIGINT': 'Ctrl-C', 'SIGHUP': 'SIGHUP (its terminal closed)'}.get(name, name)
 
 
 def stop_status(name: str) -> int:

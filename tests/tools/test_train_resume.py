@@ -562,34 +562,39 @@ def test_a_finished_run_resumed_for_more_epochs_says_its_schedule_has_ended(
 
 @HOOKS.register_module(force=True)
 class SigtermAtHook(Hook):
-    """``kill`` (SIGTERM) from outside, before iteration ``at``."""
+    """``kill`` (SIGTERM, or ``signal``) from outside, before iteration ``at``."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, signal: str = 'SIGTERM') -> None:
         self.at = at
+        self.signal = signal
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.at:
             import signal
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.Signals[self.signal])
 
 
+@pytest.mark.parametrize('name, status, said', [
+    ('SIGTERM', 143, 'SIGTERM'),  # 128 + SIGTERM, as the shell reports a killed job
+    # a closed terminal killed the run without a word (a distributed journey)
+    ('SIGHUP', 129, 'SIGHUP (its terminal closed)')])
 def test_sigterm_stops_the_run_as_ctrl_c_does_and_says_where(
-        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys, name, status, said):
     """It died at once, saying nothing, its data workers left running."""
     import signal
     config = tmp_path / 'killed.py'
     config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
-                      "custom_hooks = [dict(type='SigtermAtHook', at=3)]\n")
+                      f"custom_hooks = [dict(type='SigtermAtHook', at=3, signal={name!r})]\n")
     work = tmp_path / 'work'
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.Signals[name])
     with pytest.raises(SystemExit) as exit_:
         _train(train_tool, str(config), work, run_name())
-    assert exit_.value.code == 143  # 128 + SIGTERM, as the shell reports a killed job
+    assert exit_.value.code == status
     err = capsys.readouterr().err
     # the epoch's iteration, as MMEngine's log counts it (the run's 4th of 2 a epoch)
-    assert (f'train.py: stopped by SIGTERM at epoch 2, iteration 2 of 2; --resume continues from '
+    assert (f'train.py: stopped by {said} at epoch 2, iteration 2 of 2; --resume continues from '
             f'{work / "epoch_1.pth"}.') in err
-    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the process's again
+    assert signal.getsignal(signal.Signals[name]) == before  # the process's handler again
     assert not [f for f in os.listdir(work) if f.endswith('.tmp')]
 
 
