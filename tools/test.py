@@ -43,7 +43,7 @@ from dld.apis.model_loading import (
     load_weights,
     warn_if_other_chars,
 )
-from dld.engine.dist_launch import quiet_other_processes
+from dld.engine.dist_launch import end_with_launcher, quiet_other_processes
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).
@@ -227,6 +227,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    end_with_launcher()
     quiet_other_processes()
     with config_errors_exit('test.py'):
         cfg = build_config(args)

@@ -29,7 +29,7 @@ from dld.engine.checkpoint import (
     latest_checkpoint,
     resume_advice,
 )
-from dld.engine.dist_launch import quiet_other_processes
+from dld.engine.dist_launch import end_with_launcher, quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
@@ -216,6 +216,7 @@ def enable_amp(cfg: Config, config_path: str) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    end_with_launcher()
     quiet_other_processes()
     with config_errors_exit('train.py'):
         cfg = build_config(args)

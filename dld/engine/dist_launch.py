@@ -31,6 +31,8 @@ from typing import List, Optional, Tuple
 LINES_ENV = 'DLD_LAUNCHER_LINES'
 #: The name the launcher's lines start with (the shell script's).
 NAME_ENV = 'DLD_LAUNCHER_NAME'
+#: The launcher's process id, which its processes end with.
+PID_ENV = 'DLD_LAUNCHER_PID'
 
 
 def keep_for_launcher(line: str) -> bool:
@@ -138,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger('torch.distributed.elastic').setLevel(logging.ERROR)
     folder = tempfile.mkdtemp(prefix='dld_launch_')
     os.environ[LINES_ENV] = folder  # the processes inherit it
+    os.environ[PID_ENV] = str(os.getpid())
     try:
         run(args)
     except ChildFailedError as err:
@@ -158,6 +161,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
+
+
+def end_with_launcher() -> None:
+    """Under :func:`main`, have this process stopped (SIGTERM, through its
+    clean-up) when the launcher dies: torchrun starts each process in a
+    session of its own, and a ``kill -9`` of the launcher or its group left
+    them training to the end, holding the work dir. Linux only (prctl)."""
+    launcher = os.environ.get(PID_ENV)
+    if not launcher or not sys.platform.startswith('linux'):
+        return
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(launcher):  # it died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def quiet_other_processes() -> None:

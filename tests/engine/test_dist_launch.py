@@ -158,3 +158,48 @@ def test_a_process_stopped_after_it_said_its_line_is_not_the_one_reported():
     assert reported_rank(1, {0: failure(-15), 1: failure(2)}) == 1
     assert reported_rank(None, {0: failure(-15), 1: failure(1)}) == 1  # none kept a line
     assert reported_rank(0, {0: failure(-15), 1: failure(-15)}) == 0  # all stopped: as kept
+
+
+FOLLOWER = '''
+import os, signal, sys, time
+from dld.engine.dist_launch import end_with_launcher
+end_with_launcher()
+signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1] + os.environ['RANK'] + '.end', 'w'),
+                                          sys.exit(143)))
+open(sys.argv[1] + os.environ['RANK'] + '.pid', 'w').write(str(os.getpid()))
+time.sleep(120)
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='prctl is Linux only')
+def test_the_processes_end_with_a_launcher_killed_outright(tmp_path):
+    """torchrun starts each process in a session of its own: a kill -9 of the
+    launcher left them training to the end, holding the work dir."""
+    import signal
+    import time
+    tool = tmp_path / 'tool.py'
+    tool.write_text(FOLLOWER)
+    mark = str(tmp_path / 'rank')
+    launcher = subprocess.Popen(
+        [sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node', '2',
+         '--master_addr', '127.0.0.1', '--master_port', str(_free_port()), str(tool), mark],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not all(osp.isfile(f'{mark}{r}.pid') for r in (0, 1)):
+            assert time.monotonic() < deadline and launcher.poll() is None
+            time.sleep(0.2)
+        time.sleep(1.0)
+        assert not any(osp.exists(f'{mark}{r}.end') for r in (0, 1))  # alive with the launcher
+        launcher.kill()
+        launcher.wait()
+        deadline = time.monotonic() + 30
+        while not all(osp.isfile(f'{mark}{r}.end') for r in (0, 1)):
+            assert time.monotonic() < deadline, 'a process outlived its launcher'
+            time.sleep(0.2)
+    finally:
+        for r in (0, 1):
+            try:
+                os.kill(int(open(f'{mark}{r}.pid').read()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
