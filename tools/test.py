@@ -59,6 +59,7 @@ from dld.engine.launch import (
     load_runner_config,
     make_run_data,
     parse_runner_args,
+    peer_loss_exit,
     refuse,
     runner_from_cfg,
     start_processes,
@@ -225,6 +226,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
         model.test_cfg['count_flops'] = True
 
 
+@peer_loss_exit('test.py')  # its peer's line says why the run ended
 def main(argv=None) -> dict:
     args = parse_args(argv)
     end_with_launcher()

@@ -46,6 +46,7 @@ from dld.engine.launch import (
     last_line,
     load_runner_config,
     parse_runner_args,
+    peer_loss_exit,
     prepare_run,
     refuse,
     relax_deterministic_algorithms,
@@ -214,6 +215,7 @@ def enable_amp(cfg: Config, config_path: str) -> None:
               logger='current')
 
 
+@peer_loss_exit('train.py')  # its peer's line says why the run ended
 def main(argv=None) -> None:
     args = parse_args(argv)
     end_with_launcher()

@@ -354,6 +354,31 @@ def stopped_in_one_line(runner, line: Callable[[str], str]) -> Iterator[None]:
             sys.exit(stop_status(name))
 
 
+#: gloo's words for a process of the run that is gone (it exited: a refusal,
+#: a bad image), met by the others in their next collective.
+_PEER_GONE = re.compile(r'Connection (?:closed|reset) by peer')
+
+
+@contextmanager
+def peer_loss_exit(tool: str) -> Iterator[None]:
+    """A process of a distributed run whose peer ended first (its one-line
+    refusal, a data error) ends with exit status 1 quietly where the
+    launcher says what failed (:mod:`dld.engine.dist_launch`), else with
+    one line: it printed gloo's traceback of some 30 lines, before or after
+    the line that said why. Usable as a decorator of a tool's ``main``."""
+    try:
+        yield
+    except RuntimeError as err:
+        if int(os.environ.get('WORLD_SIZE', '1')) < 2 or not _PEER_GONE.search(str(err)):
+            raise
+        from .dist_launch import LINES_ENV
+        if not os.environ.get(LINES_ENV):  # plain torchrun: nobody else says it
+            print(f"{tool}: another process of the run ended first (its line says why); "
+                  f"process {os.environ.get('RANK', '?')} stopped with it", file=sys.stderr,
+                  flush=True)
+        sys.exit(1)
+
+
 def last_line(line: str, level: int = logging.WARNING) -> None:
     """Print a tool's last ``line`` (why it ends) on stderr and write it into
     the run's log file too, where there is one.

@@ -203,3 +203,38 @@ def test_the_processes_end_with_a_launcher_killed_outright(tmp_path):
                 os.kill(int(open(f'{mark}{r}.pid').read()), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+
+
+PEER = '''
+import os, time
+import torch.distributed as dist
+from dld.engine.launch import peer_loss_exit, refuse
+
+
+@peer_loss_exit('tool.py')
+def main():
+    dist.init_process_group('gloo')
+    if dist.get_rank() == {refusing}:
+        refuse('tool.py: a setting refused')
+    dist.barrier()  # the other waits for the one that is gone
+
+
+main()
+'''
+
+
+@pytest.mark.parametrize('refusing', [0, 1])
+def test_a_process_whose_peer_ended_first_adds_no_traceback(tmp_path, refusing):
+    """The other process printed gloo's 'Connection closed by peer'
+    traceback of some 30 lines beside the refusal's one line."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text(PEER.format(refusing=refusing))
+    env = dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh')
+    done = subprocess.run([sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node',
+                           '2', '--master_addr', '127.0.0.1', '--master_port', str(_free_port()),
+                           str(tool)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert 'Traceback' not in done.stderr and 'Connection closed' not in done.stderr
+    assert done.stderr.count('tool.py: a setting refused') == 1
+    assert f'dist_x.sh: tool.py on rank {refusing} failed (exit status 2; ' in done.stderr
