@@ -1084,3 +1084,30 @@ def test_pickling_the_reader_is_refused_saying_to_build_one_per_worker(gru_expor
     with pytest.raises(TypeError, match='OnnxPlateReader cannot be pickled or copied .*build '
                        'one in each worker process'):
         pickle.dumps(OnnxPlateReader(str(gru_export['out'])))
+
+
+def test_force_replaces_an_export_alone_and_keeps_what_is_beside_it(gru_export, tmp_path,
+                                                                    capsys):
+    """--force removed a folder's other files with its export, without a
+    word, and a failed check's rmtree took any DIR.unverified (a security
+    review)."""
+    tool = load_script('tools/deployment/export_onnx.py')
+    out = tmp_path / 'out'
+    shutil.copytree(gru_export['out'], out)
+    assert tool._out_dir_problem(str(out), force=True) == ''  # the export's own files only
+    (out / 'NOTES.md').write_text('mine')
+    assert tool._out_dir_problem(str(out), force=True) == (
+        f'--out-dir {out} holds files that are not of its export (NOTES.md): --force replaces '
+        'the export alone; move them, or give another folder')
+    assert _export(gru_export, out, '--force', '--no-check') == 2
+    assert (out / 'NOTES.md').read_text() == 'mine'
+    # a failed check's export goes beside a DIR.unverified that is not one
+    (tmp_path / 'out.unverified').mkdir()
+    (tmp_path / 'out.unverified' / 'keep.txt').write_text('mine')
+    staging = tmp_path / 'staging'
+    shutil.copytree(gru_export['out'], staging)
+    tool._leave_unverified(str(staging), str(out), 'a check failed')
+    assert (tmp_path / 'out.unverified' / 'keep.txt').read_text() == 'mine'
+    beside = [p for p in os.listdir(tmp_path) if p.startswith('out.unverified-')]
+    assert len(beside) == 1 and (tmp_path / beside[0] / MANIFEST).is_file()
+    assert f'it is left in {tmp_path / beside[0]}' in capsys.readouterr().err

@@ -123,6 +123,12 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
                     'or new folder')
         if not force:
             return f'--out-dir {out_dir} holds an export already; --force replaces it'
+        others = sorted(set(os.listdir(out_dir)) - _export_files(out_dir))
+        if others:  # --force removed them with the export, without a word
+            shown = ', '.join(others[:5]) + (f' and {len(others) - 5} more' if len(others) > 5
+                                             else '')
+            return (f'--out-dir {out_dir} holds files that are not of its export ({shown}): '
+                    '--force replaces the export alone; move them, or give another folder')
     # the nearest folder that exists must let the export's parents be made
     parent = osp.dirname(osp.abspath(out_dir))
     while not osp.exists(parent):
@@ -132,6 +138,35 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f'--out-dir {out_dir}: {parent} is not writable'
     return ''
+
+
+def _export_files(folder: str) -> set:
+    """The names of the files of the export in ``folder``: its manifest and
+    every file the manifest names (empty where it cannot be read)."""
+    import json
+
+    from dld.deploy.onnx_reader import MANIFEST
+    try:
+        with open(osp.join(folder, MANIFEST), encoding='utf-8') as f:
+            manifest = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return set()
+    names = {MANIFEST}
+
+    def named(part) -> None:
+        if isinstance(part, dict):
+            for key, value in part.items():
+                if key == 'file' and isinstance(value, str):
+                    names.add(value)
+                    names.add(f'{value}.data')  # weights kept beside a large graph
+                else:
+                    named(value)
+        elif isinstance(part, list):
+            for value in part:
+                named(value)
+
+    named(manifest)
+    return names
 
 
 def _move_into_place(staging: str, out_dir: str) -> None:
@@ -505,6 +540,12 @@ def _permit_as_umask(folder: str) -> None:
 def _leave_unverified(staging: str, out_dir: str, why: str) -> None:
     """Move the export that failed its check aside, saying why."""
     unverified = f'{osp.abspath(out_dir)}.unverified'
+    if osp.lexists(unverified) and (not osp.isdir(unverified) or osp.islink(unverified) or set(
+            os.listdir(unverified)) - _export_files(unverified)):
+        # not an earlier unverified export alone: kept, and this one beside it
+        unverified = tempfile.mkdtemp(prefix=f'{osp.basename(unverified)}-',
+                                      dir=osp.dirname(unverified))
+        os.rmdir(unverified)
     shutil.rmtree(unverified, ignore_errors=True)
     os.rename(staging, unverified)
     print(f'export_onnx.py: {why}; it is left in {unverified}, not in {out_dir}',
