@@ -371,7 +371,7 @@ def earlier_records(out: str) -> Tuple[List[dict], Optional[str]]:
             for line in f:
                 try:
                     records.append(json.loads(line))
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):  # nested too deeply
                     if line.endswith('\n'):  # not a line cut short by the kill
                         raise ValueError(f'{path}:{len(records) + 1}: not a JSON record; '
                                          '--resume reads the records infer.py wrote') from None

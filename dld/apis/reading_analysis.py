@@ -72,6 +72,9 @@ def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
         except json.JSONDecodeError as err:
             raise ReadingsError(f'{path}:{number}: not JSON ({err.msg}, column {err.colno}); '
                                 f'expected one JSON object a line, {what}') from err
+        except RecursionError:
+            raise ReadingsError(f'{path}:{number}: not JSON (nested too deeply); expected one '
+                                f'JSON object a line, {what}') from None
         if not isinstance(rec, dict):
             raise ReadingsError(f'{path}:{number}: a JSON {type(rec).__name__}, not an '
                                 f'object; expected {what}')

@@ -30,6 +30,8 @@ def read_report(path: str) -> dict:
                                     'tools/flops_accuracy.py, or its folder)') from None
     except json.JSONDecodeError as err:
         raise ReportComparisonError(f'{file}: not valid JSON ({err})') from None
+    except RecursionError:
+        raise ReportComparisonError(f'{file}: not valid JSON (nested too deeply)') from None
     methods = report.get('methods') if isinstance(report, dict) else None
     if not isinstance(methods, list) or not all(isinstance(r, dict) and 'method' in r
                                                 for r in methods):

@@ -64,7 +64,7 @@ def is_track_folder(folder: str, filenames) -> bool:
     try:
         with open(path, 'rb') as f:
             ann = json.loads(f.read().decode('utf-8-sig'))
-    except (OSError, ValueError):  # unreadable: not taken for a track's
+    except (OSError, ValueError, RecursionError):  # unreadable: not taken for a track's
         return False
     return isinstance(ann, dict) and 'plate_text' in ann
 
@@ -113,6 +113,8 @@ def read_plate_text(ann_path: str) -> Optional[str]:
     except json.JSONDecodeError as err:
         raise PlateAnnotationError(f'{ann_path}:{err.lineno}',
                                    f'invalid JSON ({err.msg})') from err
+    except RecursionError:
+        raise PlateAnnotationError(ann_path, 'invalid JSON (nested too deeply)') from None
     if not isinstance(ann, dict):
         raise PlateAnnotationError(ann_path, 'annotations.json must hold a JSON object')
     text = ann.get('plate_text', '')

@@ -76,7 +76,7 @@ def _is_track_folder(folder: str, names: List[str]) -> bool:
     try:
         with open(path, 'rb') as f:
             ann = json.loads(f.read().decode('utf-8-sig'))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a RecursionError: nested too deeply
         return False
     return isinstance(ann, dict) and 'plate_text' in ann
 
@@ -534,8 +534,9 @@ def read_manifest(model_dir: str) -> dict:
     try:
         with open(path, encoding='utf-8') as f:
             manifest = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f'{path}: cannot be read as JSON ({err})') from err
+    except (OSError, ValueError, RecursionError) as err:
+        why = 'nested too deeply' if isinstance(err, RecursionError) else err
+        raise ValueError(f'{path}: cannot be read as JSON ({why})') from None
     if not isinstance(manifest, dict) or manifest.get('format') != FORMAT:
         raise ValueError(f'{path}: not a DLD ONNX export (format {FORMAT!r})')
     if manifest.get('version') != FORMAT_VERSION:

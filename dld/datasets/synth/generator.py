@@ -400,7 +400,7 @@ def _read_meta(data_root: str, why: Optional[List[str]] = None) -> Optional[dict
             meta = json.load(f)
         if not isinstance(meta, dict):
             raise ValueError('not a JSON object')
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:  # nested too deeply
         if why is not None:
             why.append(str(err))
         return None

@@ -116,7 +116,7 @@ class ResumedValidationHook(Hook):
         try:
             with open(path, encoding='utf-8') as f:
                 record = json.load(f)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:  # nested too deeply
             print_log(f'Cannot read {path} ({err}); treating the resumed epoch as not '
                       'validated.', logger='current', level=logging.WARNING)
             return None
