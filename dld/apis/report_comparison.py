@@ -145,9 +145,16 @@ def _pct(value: Optional[float]) -> str:
     return '-' if value is None else f'{100 * value:.2f}'
 
 
+def _varies(values: Sequence[Optional[float]]) -> bool:
+    """Whether runs' figures differ (beyond float noise in a 4th decimal)."""
+    return len({None if v is None else round(v, 6) for v in values}) > 1
+
+
 def markdown_comparison(comparison: dict) -> str:
     """The table a paper quotes: per method, each run's plate accuracy and,
-    over two or more runs, mean ± std of plate accuracy and GFLOPs."""
+    over two or more runs, mean ± std of plate accuracy and GFLOPs; then
+    each run's GFLOPs of the methods where they differ (a sweep of the FLOPs
+    penalty moves the selector's cost, which mean ± std hid)."""
     from tabulate import tabulate
     runs = comparison['runs']
     several = len(runs) > 1
@@ -173,6 +180,13 @@ def markdown_comparison(comparison: dict) -> str:
         lines += ['**Not alike:**', ''] + [f'* {n}' for n in comparison['notes']] + [
             '', 'Means and spreads over reports that differ so mix what they measure.', '']
     lines.append(tabulate(table, headers=headers, tablefmt='github', disable_numparse=True))
+    varying = [m for m in comparison['methods'] if _varies(m['gflops']['values'])]
+    if several and varying:  # a gamma sweep's selector rows: the figure that changes
+        lines += ['', '## GFLOPs per run, where they differ', '',
+                  tabulate([[m['name']] + ['-' if v is None else f'{v:.4f}'
+                                           for v in m['gflops']['values']] for m in varying],
+                           headers=['method'] + [f'{r} (GFLOPs)' for r in runs],
+                           tablefmt='github', disable_numparse=True)]
     if comparison['left_out']:
         lines += ['', f"Left out (not in every report): {', '.join(comparison['left_out'])}."]
     return '\n'.join(lines) + '\n'

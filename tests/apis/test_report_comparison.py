@@ -1,6 +1,7 @@
 """Several reports side by side: per method each run's figures, mean and spread."""
 import csv
 import json
+import re
 
 import pytest
 from repo_scripts import load_script
@@ -41,6 +42,21 @@ def test_each_method_gets_every_runs_figures_their_mean_and_sample_std():
     assert c['notes'] == [] and c['left_out'] == []
     md = markdown_comparison(c)
     assert '| DLD + selector' in md and '70.00 ± 10.00' in md and '0.1200 ± 0.0200' in md
+
+
+def test_a_sweep_s_gflops_are_shown_per_run_where_they_differ():
+    """A gamma sweep's selector row read 0.1335 ± 0.1339 GFLOPs, the one
+    figure the sweep moves, each run's only in the CSV (an efficiency
+    journey)."""
+    md = markdown_comparison(compare_reports(
+        [_report(0.6, 0.2881), _report(0.6, 0.0547), _report(0.6, 0.0579)],
+        ['gamma0', 'gamma0.3', 'gamma3']))
+    per_run = md.split('## GFLOPs per run, where they differ')[1]
+    assert re.search(r'\| DLD \+ selector\s+\| 0\.2881\s+\| 0\.0547\s+\| 0\.0579', per_run)
+    assert 'Teacher on HR' not in per_run and 'DLD student @1' not in per_run  # alike
+    alike = markdown_comparison(compare_reports([_report(0.6, 0.1), _report(0.7, 0.1)],
+                                                ['seed1', 'seed2']))
+    assert 'GFLOPs per run' not in alike
 
 
 def test_methods_some_report_lacks_are_left_out_and_differences_are_said():
