@@ -90,6 +90,29 @@ def metric_prefixes(evaluator: Evaluator) -> Dict[str, str]:
     return {**DEFAULT_PREFIXES, **prefixes}
 
 
+def student_training_input(cfg) -> Optional[str]:
+    """``'hr'`` where a config's student trains on the HR crop (a pipeline
+    step whose ``inference_input`` is ``'hr'``: ``CopyHRToLR``, the
+    efficiency setting; or a recognizer packing the HR stream as its input),
+    ``'lr'`` where on LR frames (read, or made from the
+    HR one online); None where the config trains on no pipeline it holds."""
+    from dld.registry import TRANSFORMS
+    loader = cfg.get('train_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    while isinstance(dataset, dict) and 'pipeline' not in dataset and dataset.get('datasets'):
+        dataset = dataset['datasets'][0]  # a concatenation's first set
+    steps = dataset.get('pipeline') if isinstance(dataset, dict) else None
+    if not isinstance(steps, (list, tuple)):
+        return None
+    for step in steps:
+        kind = step.get('type') if isinstance(step, dict) else None
+        transform = kind if isinstance(kind, type) else TRANSFORMS.get(kind) if kind else None
+        if getattr(transform, 'inference_input', None) == 'hr' or (
+                isinstance(step, dict) and step.get('main_stream') == 'hr'):  # an HR recognizer
+            return 'hr'
+    return 'lr'
+
+
 @dataclass
 class MethodResult:
     """One row of the report."""
@@ -405,6 +428,8 @@ class FlopsAccuracyEvaluator:
             raise ValueError(f'--baseline-config {config} is a DLD config; the baseline needs '
                              "the recognizer's own config (e.g. configs/student_plate_lr.py), "
                              'also when its checkpoint is a DLD run')
+        if config is not None:
+            self._note_other_training_input(config)
         model = build_model_for_inference(model_cfg)
         from_dld = load_recognizer_state(model, *read_state_dict(checkpoint), checkpoint)
         if self.baseline_name is None:
@@ -415,6 +440,19 @@ class FlopsAccuracyEvaluator:
                     'named "Baseline student" (kept as nokd@ in report.json); '
                     '--baseline-name names them')
         return model.to(self.device).eval()
+
+    def _note_other_training_input(self, config: str) -> None:
+        """Said where the baseline trained on other crops than the DLD
+        student (LR frames against the HR crop of the efficiency setting):
+        its rows read the DLD config's test images, which it never saw the
+        like of (an LR-trained no-KD student in an efficiency report went
+        without a word)."""
+        theirs, ours = student_training_input(load_config(config)), student_training_input(self.cfg)
+        if theirs and ours and theirs != ours:
+            self.notes.append(
+                f'the baseline ({config}) trained on {theirs.upper()} crops, and its rows read '
+                f"the DLD student's input, the {ours.upper()} crop at each scale: not the "
+                'setting it was trained for; give a baseline trained on the same crops')
 
     def _preprocessor(self, model: nn.Module):
         """The model's own data preprocessor when it normalises, else the distiller's."""

@@ -195,3 +195,31 @@ def test_amp_where_float32_is_used_says_so_in_the_report(untrained, monkeypatch)
     assert report['precision'] == 'float32'
     assert ('--amp asked, but float32 used: mixed precision is no faster on this cpu'
             in markdown_report(report))
+
+
+@pytest.mark.parametrize('config, trained_on', [
+    ('configs/dld_plate_hr.py', 'hr'), ('configs/quickstart/dld_efficiency.py', 'hr'),
+    ('configs/teacher_plate_hr.py', 'hr'), ('configs/student_plate_lr.py', 'lr'),
+    ('configs/student_plate_lr_online.py', 'lr'), ('configs/dld_plate.py', 'lr')])
+def test_the_crops_a_config_s_student_trains_on_are_told(config, trained_on):
+    from dld.apis.flops_accuracy import student_training_input
+    from dld.apis.model_loading import load_config
+    assert student_training_input(load_config(config)) == trained_on
+
+
+def test_a_baseline_trained_on_other_crops_than_the_dld_student_is_noted():
+    """An LR-trained no-KD student in an efficiency report read down-sampled
+    HR crops, without a word (an efficiency journey)."""
+    from types import SimpleNamespace
+
+    from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
+    from dld.apis.model_loading import load_config
+    report = SimpleNamespace(cfg=load_config('configs/dld_plate_hr.py'), notes=[])
+    FlopsAccuracyEvaluator._note_other_training_input(report, 'configs/student_plate_lr.py')
+    assert report.notes == [
+        'the baseline (configs/student_plate_lr.py) trained on LR crops, and its rows read the '
+        "DLD student's input, the HR crop at each scale: not the setting it was trained for; "
+        'give a baseline trained on the same crops']
+    report.notes.clear()
+    FlopsAccuracyEvaluator._note_other_training_input(report, 'configs/dld_plate_hr.py')
+    assert report.notes == []
