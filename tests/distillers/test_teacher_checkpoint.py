@@ -77,6 +77,26 @@ def test_a_teacher_of_other_widths_is_named_in_a_few_lines(teacher_ckpt):
     assert len(said.splitlines()) <= 5 and said.endswith('more line(s)')
 
 
+def test_a_teacher_of_other_layers_says_model_teacher_must_describe_it(teacher_ckpt, tmp_path):
+    """A DLD config of a teacher of one's own left model.teacher the base
+    config's: the fit error listed size mismatches first, the cause (another
+    backbone) among 17 more lines (a newcomer's journey)."""
+    import torch
+
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    state = torch.load(teacher_ckpt(), weights_only=True)['state_dict']
+    state = {k.replace('backbone.', 'backbone.mine.'): v for k, v in state.items()}
+    torch.save(dict(state_dict=state, meta={}), tmp_path / 'own.pth')
+    with pytest.raises(RuntimeError) as err:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'own.pth')))
+    said = str(err.value)
+    assert "weights are not in it (e.g. backbone." in said
+    assert 'of its weights are not in model.teacher (e.g. backbone.mine.' in said
+    assert 'model.teacher must describe the teacher as its own config did' in said
+
+
 def test_the_log_names_the_epoch_a_best_link_reads(teacher_ckpt, tmp_path):
     from unittest import mock
 

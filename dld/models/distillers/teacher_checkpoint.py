@@ -98,6 +98,30 @@ def check_config_teacher(cfg) -> None:
         find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
 
 
+def other_layers(model: nn.Module, state: dict) -> str:
+    """Where ``state`` names other weights than ``model`` has (another
+    backbone class, other layers): the names on each side, and that
+    ``model.teacher`` must describe the teacher as its own config did; ''
+    where the names agree (a size differs: other widths). A DLD config of a
+    teacher of one's own left ``model.teacher`` the default one, and the fit
+    error listed its size mismatches first, the cause hidden among them."""
+    own = set(model.state_dict())
+    theirs = set(state)
+    missing, unexpected = sorted(own - theirs), sorted(theirs - own)
+    if not missing and not unexpected:
+        return ''
+    said = []
+    if missing:
+        said.append(f"{len(missing)} of model.teacher's weights are not in it (e.g. "
+                    f'{missing[0]})')
+    if unexpected:
+        said.append(f'{len(unexpected)} of its weights are not in model.teacher (e.g. '
+                    f'{unexpected[0]})')
+    return (f"{' and '.join(said)}: a teacher of other layers; model.teacher must describe the "
+            "teacher as its own config did (its backbone, encoder and decoder), not the "
+            "base config's")
+
+
 def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
 
@@ -123,7 +147,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     except RuntimeError as err:
         parts = other_decoder_parts(teacher, state)
         cause = ((parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
-                 or other_dictionary(teacher, state)
+                 or other_dictionary(teacher, state) or other_layers(teacher, state)
                  or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '
                  'the teacher config too')
         raise CheckpointFitError(f'{path} does not fit `model.teacher` ({cause}): '
