@@ -72,6 +72,27 @@ def _resolvable_names(registry: Registry) -> List[str]:
     return sorted(names)
 
 
+def _constant_of(registry: Registry) -> str:
+    """``dld.registry.TRANSFORMS`` for DLD's transform registry; the
+    registry's own words for another."""
+    import dld.registry as ours
+    for constant, value in vars(ours).items():
+        if value is registry:
+            return f'dld.registry.{constant}'
+    return f'the {registry.scope}::{registry.name} registry'
+
+
+def _registered_elsewhere(wanted: str, registry: Registry) -> str:
+    """The registries of the same scope, other than ``registry``, where
+    ``wanted`` is registered (``'dld::model'``), or '': a transform given
+    ``@MODELS.register_module()`` was told that no name is close."""
+    found = []
+    for reg in _registries():
+        if reg is not registry and reg.scope == registry.scope and wanted in reg.module_dict:
+            found.append(f'{reg.scope}::{reg.name}')
+    return ' and '.join(found)
+
+
 def unknown_type_hint(message: str) -> Optional[str]:
     """The hint for MMEngine's unknown-type ``message``; None for any other
     message or a registry that cannot be found."""
@@ -83,6 +104,10 @@ def unknown_type_hint(message: str) -> Optional[str]:
     if registry is None:
         return None
     candidates = _resolvable_names(registry)
+    elsewhere = _registered_elsewhere(wanted, registry)
+    if elsewhere:
+        return (f'{wanted} is registered in {elsewhere}, not in {registry.scope}::{name}: '
+                f'register it with {_constant_of(registry)}.register_module().')
     by_lower = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.6)
     if close:

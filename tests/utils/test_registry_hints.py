@@ -45,6 +45,14 @@ def test_with_nothing_close_the_scope_s_own_names_are_listed():
                          '(docs/customize.md).')
 
 
+def test_a_class_in_another_registry_of_the_scope_is_told_where_it_is():
+    """A transform given @MODELS.register_module() was told that no name is
+    close and to import its module, which was imported (a newcomer's journey)."""
+    hint = str(_build_error(TRANSFORMS, dict(type='DLDDistiller'))).splitlines()[-1]
+    assert hint == ('DLDDistiller is registered in dld::model, not in dld::transform: register '
+                    'it with dld.registry.TRANSFORMS.register_module().')
+
+
 @pytest.mark.parametrize('original', [
     KeyError('epoch'), TypeError("unsupported operand type(s) for +: 'int' and 'str'")])
 def test_other_errors_pass_unchanged(original):
