@@ -81,8 +81,10 @@ def test_module_applies_loss_weight_and_reduction():
 
 
 def test_shape_mismatch_is_rejected_with_a_hint():
-    with pytest.raises(ValueError, match='SequenceConnector'):
+    with pytest.raises(ValueError, match='SequenceConnector') as info:
         kl_div_loss(torch.randn(2, 3, 4), torch.randn(2, 5, 4))
+    # a CTC-like decoder of one's own that forgot its flag (a newcomer's journey)
+    assert '`logits_per_frame = True`' in str(info.value)
 
 
 def test_reduction_override_replaces_the_configured_reduction_for_one_call():

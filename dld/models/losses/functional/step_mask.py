@@ -32,7 +32,9 @@ def prepare_logit_pair(student_logits: Tensor,
         raise ValueError(
             f'student logits {tuple(student_logits.shape)} and teacher logits '
             f'{tuple(teacher_logits.shape)} must have the same (B, L, K) shape; '
-            'resample the time axis (SequenceConnector) or the class axis first.')
+            'resample the time axis (SequenceConnector) or the class axis first (a decoder '
+            'of your own whose logits are one distribution a frame, CTC-like, says '
+            '`logits_per_frame = True`, and DLD aligns its frames to the teacher\'s).')
     if student_logits.dim() == 2:
         student_logits = student_logits.unsqueeze(1)
         teacher_logits = teacher_logits.unsqueeze(1)
