@@ -45,12 +45,13 @@ from dld.engine.launch import (
     finish_run,
     last_line,
     load_runner_config,
+    make_run_data,
     parse_runner_args,
     peer_loss_exit,
-    prepare_run,
     refuse,
     relax_deterministic_algorithms,
     runner_from_cfg,
+    start_processes,
     stopped_in_one_line,
     unwritable_work_dir,
 )
@@ -225,8 +226,7 @@ def main(argv=None) -> None:
         check_init_cfgs(cfg)  # read when training starts, after the set-up text
     with build_errors_exit('train.py'):
         check_config_teacher(cfg)
-    with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
-        prepare_run(cfg)
+    start_processes(cfg)  # the data is made once the model is built (below)
     unwritable = unwritable_work_dir(cfg.work_dir, cfg.filename)
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'train.py: {unwritable}')
@@ -244,6 +244,9 @@ def main(argv=None) -> None:
             with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
                 runner = runner_from_cfg(cfg, args.brief)
         warn_unmatched_init_layers(runner.model, cfg)
+        # after the model: a mistyped part was refused after minutes of rendering
+        with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
+            make_run_data(cfg)
         try:
             check_run_start(runner)  # before the sets are built; the hook then skips it
         except (StartCheckpointError, CheckpointReadError, CheckpointMismatchError, OSError,

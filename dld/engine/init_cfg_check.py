@@ -14,7 +14,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from dld.engine.checkpoint import refuse_url
+from dld.engine.checkpoint import CheckpointURLError, refuse_url
 from dld.engine.runner_settings import ConfigSettingError
 from dld.utils.close_names import did_you_mean
 from dld.utils.shown_paths import where
@@ -64,7 +64,10 @@ def check_init_cfgs(cfg) -> None:
                                 f'; the known ones are {sorted(set(known))}'))
         checkpoint = init.get('checkpoint')
         if kind == 'Pretrained' and isinstance(checkpoint, str):
-            refuse_url(checkpoint)
+            try:
+                refuse_url(checkpoint)
+            except CheckpointURLError as err:  # nothing is downloaded
+                raise ConfigSettingError(f'{setting}: {err}') from None
             if not osp.isfile(checkpoint):
                 raise ConfigSettingError(f'{setting}: its Pretrained checkpoint is not there: '
                                          f'{where(checkpoint)}')

@@ -293,6 +293,12 @@ def _raise_custom_import_error(source: str, imports, err: ImportError) -> None:
     missing = getattr(root, 'name', None) or ''
     wanted = [imports] if isinstance(imports, str) else list(imports)
     message = f'{source}: its custom_imports failed: {root}'
+    pathlike = [m for m in wanted if isinstance(m, str) and ('/' in m or '\\' in m
+                                                             or m.endswith('.py'))]
+    if pathlike:  # a file's path, not a module's
+        dotted = pathlike[0].replace('\\', '/').removesuffix('.py').strip('/').replace('/', '.')
+        raise CustomImportError(f'{message}; custom_imports name modules with dots, as an '
+                                f'import does: {dotted!r}, not {pathlike[0]!r}') from root
     if isinstance(root, ModuleNotFoundError) and any(
             m == missing or m.startswith(missing + '.') for m in wanted if missing):
         if '.' in missing and _importable(missing.rsplit('.', 1)[0]):

@@ -4,7 +4,6 @@ import pytest
 import torch.nn as nn
 from mmengine.config import Config
 
-from dld.engine.checkpoint import CheckpointURLError
 from dld.engine.init_cfg_check import check_init_cfgs, init_cfgs, warn_unmatched_init_layers
 from dld.engine.runner_settings import ConfigSettingError
 
@@ -36,7 +35,8 @@ def test_a_pretrained_file_that_is_not_there_or_a_url_is_refused(tmp_path):
     with pytest.raises(ConfigSettingError, match=r'^model.student.backbone.init_cfg: its '
                        rf"Pretrained checkpoint is not there: '{missing}'"):
         check_init_cfgs(_cfg(dict(type='Pretrained', checkpoint=missing)))
-    with pytest.raises(CheckpointURLError):
+    with pytest.raises(ConfigSettingError, match=r'^model.student.backbone.init_cfg: '
+                       'https://x/y.pth: DLD reads checkpoints from local files only'):
         check_init_cfgs(_cfg(dict(type='Pretrained', checkpoint='https://x/y.pth')))
     (tmp_path / 'imagenet.pth').write_bytes(b'')
     check_init_cfgs(_cfg(dict(type='Pretrained', checkpoint=missing)))

@@ -277,3 +277,16 @@ def test_two_bases_sharing_a_key_are_told_how_to_chain_from_the_second_s_folder(
         f"{tmp_path / 'mine.py'}:1: its _base_ files './shipped.py' and './sub/data.py' both "
         "set train_dataloader, and MMEngine merges no key two bases share; chain them (give "
         "'./sub/data.py' a `_base_ = ['../shipped.py']` of its own and list it alone here)")
+
+
+@pytest.mark.parametrize('given, dotted', [('my_plate/tiny_backbone', 'my_plate.tiny_backbone'),
+                                           ('my_plate/tiny_backbone.py', 'my_plate.tiny_backbone'),
+                                           ('my_plate.py', 'my_plate')])
+def test_a_module_given_as_a_file_s_path_is_told_to_be_dotted(given, dotted):
+    """'my_plate/tiny_backbone' got the generic missing-package message (a
+    newcomer's journey)."""
+    from dld.utils.config_file import import_custom_modules
+    with pytest.raises(ImportError) as info:
+        import_custom_modules(dict(custom_imports=dict(imports=[given])))
+    assert str(info.value).endswith(f'custom_imports name modules with dots, as an import does: '
+                                    f'{dotted!r}, not {given!r}')
