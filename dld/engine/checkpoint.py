@@ -538,5 +538,19 @@ def register_checkpoint_io() -> None:
     # Every MMEngine URL loader ends in this module global (``load_from_http``;
     # ``torchvision://`` and kin call it directly): refused there too.
     mmengine_checkpoint.load_url = refuse_checkpoint_url
+    _say_loads_through_the_logger()
     register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
     _registered = True
+
+
+def _say_loads_through_the_logger() -> None:
+    """MMEngine's 'Loads checkpoint by ... backend from path' goes through
+    the current logger where its caller gave none (the runner's load and
+    resume): it was a bare print() on stdout, once per process of a
+    distributed run (twice under dist_test.sh, four times on a resume)."""
+    load = CheckpointLoader.load_checkpoint.__func__
+
+    def load_checkpoint(cls, filename, map_location=None, logger='current'):
+        return load(cls, filename, map_location, 'current' if logger is None else logger)
+
+    CheckpointLoader.load_checkpoint = classmethod(load_checkpoint)

@@ -521,3 +521,15 @@ def test_a_loaded_history_buffer_leaves_the_class_registry_of_statistics_alone(
     loaded = load_checkpoint_file(str(tmp_path / 'crafted.pth'))['buffer']
     assert HistoryBuffer._statistics_methods == before
     assert loaded.mean() == 2.0 and loaded.statistics('max') == 3.0
+
+
+def test_mmengine_s_load_message_goes_through_the_logger_not_print(tmp_path, capsys):
+    """'Loads checkpoint by ... backend' was a bare print() of each process
+    (the runner's load_checkpoint and resume give MMEngine no logger)."""
+    from unittest import mock
+
+    from mmengine.runner.checkpoint import _load_checkpoint
+    torch.save(dict(state_dict={}), tmp_path / 'w.pth')
+    with mock.patch('mmengine.runner.checkpoint.print_log') as log:
+        _load_checkpoint(str(tmp_path / 'w.pth'))
+    assert log.call_args.kwargs['logger'] == 'current'
