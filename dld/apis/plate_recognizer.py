@@ -324,6 +324,9 @@ class PlateRecognizer(BaseInferencer):
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only
+        if not isinstance(post_kw.get('track', False), (bool, np.bool_)):
+            # 'yes' read as True, and 'no' or 'false' too
+            raise ValueError(f"track must be True or False, got {post_kw['track']!r}")
         _check_vis_dir(vis_kw.get('vis_dir'))
         with self._call_lock:
             return self._read(inputs, batch_size, return_datasamples, pre_kw, fwd_kw, vis_kw,

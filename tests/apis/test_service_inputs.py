@@ -171,3 +171,10 @@ def test_pickling_a_recognizer_is_refused_saying_to_build_one_per_worker(reader)
         with pytest.raises(TypeError, match='PlateRecognizer cannot be pickled or copied .*build '
                            'one in each worker process'):
             attempt(reader)
+
+
+@pytest.mark.parametrize('track', ['no', 1, None])
+def test_track_must_be_a_bool(reader, track):
+    """track='no' voted (any non-empty string was True; a service journey)."""
+    with pytest.raises(ValueError, match=f'track must be True or False, got {track!r}'):
+        reader(_plates(1), track=track)
