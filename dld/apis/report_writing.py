@@ -37,6 +37,19 @@ def _fmt(value, spec: str, none: str = '-') -> str:
     return none if value is None else format(value, spec)
 
 
+def _accuracy_note(names: dict, has_ned: bool, has_track: bool) -> str:
+    """What the report's accuracy columns count (it said only how FLOPs are)."""
+    note = (f"* {names['plate']} acc.: the share of test images whose text is read whole "
+            'and right; char acc.: the characters right at their position, over the longer '
+            'of the two texts (a missing or extra character counts as wrong)')
+    if has_ned:
+        note += '; 1-NED: one minus the edit distance over the longer text, averaged per image'
+    if has_track:
+        note += (f"; {names['track']} acc.: the share of tracks whose frames' readings vote "
+                 'the right text')
+    return note + '.'
+
+
 def markdown_report(report: dict) -> str:
     from tabulate import tabulate
     has_track = any(r.get('track_accuracy') is not None for r in report['methods'])
@@ -81,6 +94,7 @@ def markdown_report(report: dict) -> str:
            if params.get('baseline') else '.'), '',
         '![chosen scales](scales.png)', '',
         '## How these numbers are made', '',
+        _accuracy_note(names, has_ned, has_track),
         f"* {report['convention']}",
         '* GFLOPs / image is the mean over the test images of the forward cost at the input '
         'size each image was read at; DLD + selector includes the selector, which runs on '

@@ -85,6 +85,10 @@ def test_every_report_file_is_written_and_parses(report):
     from dld.apis.report_writing import markdown_report
     renamed = dict(rep, metric_prefixes=dict(plate='word', track='track'))
     assert 'word acc. (%)' in markdown_report(renamed)  # PlateRecogMetric(prefix='word')
+    # what the accuracy columns count is said (an efficiency journey: only FLOPs were)
+    assert '* plate acc.: the share of test images whose text is read whole and right; ' \
+        'char acc.: the characters right at their position' in md and '1-NED: one minus' in md
+    assert '* word acc.: the share' in markdown_report(renamed)
     [source] = rep['inputs']['test_sets']
     assert source['ann_file'] == rep['inputs']['test_ann_file']
     two = dict(rep, inputs=dict(rep['inputs'], test_sets=[

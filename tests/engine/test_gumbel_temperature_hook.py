@@ -111,3 +111,18 @@ def test_a_frozen_selector_is_neither_annealed_nor_logged():
     model.train_selector = True
     GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
     assert model.selector.tau == pytest.approx(0.5)
+
+
+def test_a_selector_trained_on_the_softmax_s_expectation_is_neither_annealed_nor_logged():
+    """The selector stage's 'expected' decisions draw no Gumbel sample: the
+    log's gumbel_tau 0.3 had no effect (an efficiency journey)."""
+    model = Distiller()
+    model.selector_decisions = 'expected'
+    runner = make_runner(model, it=10)
+    runner.message_hub = MessageHub.get_instance('test_gumbel_expected')
+    GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
+    assert model.selector.tau == ResolutionSelector().tau
+    assert 'train/gumbel_tau' not in runner.message_hub.log_scalars
+    model.selector_decisions = 'gumbel'
+    GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
+    assert 'train/gumbel_tau' in runner.message_hub.log_scalars

@@ -66,6 +66,10 @@ class GumbelTemperatureHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if getattr(model, 'train_selector', True) is False:
             return  # a frozen selector (the student stage) draws no samples: nothing to anneal
+        if getattr(model, 'selector_decisions', 'gumbel') == 'expected':
+            # the loss takes the softmax's expectation, drawing no sample: a
+            # logged gumbel_tau had no effect (the selector stage's configs)
+            return
         if self.by_epoch:
             progress = runner.epoch / max(runner.max_epochs - 1, 1)
         else:
