@@ -150,16 +150,22 @@ class UnscoredFirstMetric(BaseMetric):
         return dict(note=None, score=1.0)
 
 
-def test_a_best_key_that_ranks_nothing_is_said_once_not_skipped_silently(tmp_path, caplog):
+def _train_logged(runner, caplog) -> None:
+    """``runner.train()`` with the run's warnings in ``caplog`` (MMEngine's
+    logger does not propagate to the root one)."""
     from mmengine.logging import MMLogger
     caplog.set_level('WARNING')
-    runner = _best_runner(tmp_path, epochs=2, metric=UnscoredFirstMetric(), save_best='auto')
     logger = MMLogger.get_current_instance()
     logger.addHandler(caplog.handler)
     try:
         runner.train()
     finally:
         logger.removeHandler(caplog.handler)
+
+
+def test_a_best_key_that_ranks_nothing_is_said_once_not_skipped_silently(tmp_path, caplog):
+    _train_logged(_best_runner(tmp_path, epochs=2, metric=UnscoredFirstMetric(),
+                               save_best='auto'), caplog)
     said = [r.getMessage() for r in caplog.records if 'No best checkpoint' in r.getMessage()]
     assert len(said) == 1 and "'note'" in said[0] and 'save_best' in said[0]
     # nor MMEngine's notices of a FileClient it makes and does not use
@@ -469,15 +475,7 @@ def test_a_resume_into_another_folder_keeps_the_other_run_s_best_checkpoint(tmp_
     _best_runner(tmp_path / 'first', epochs=1).train()
     theirs = tmp_path / 'first' / 'best_score_epoch_1.pth'
     assert theirs.is_file()
-    from mmengine.logging import MMLogger
-    runner = _resume_from(tmp_path / 'second', tmp_path / 'first' / 'epoch_1.pth')
-    caplog.set_level('WARNING')
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(caplog.handler)
-    try:
-        runner.train()
-    finally:
-        logger.removeHandler(caplog.handler)
+    _train_logged(_resume_from(tmp_path / 'second', tmp_path / 'first' / 'epoch_1.pth'), caplog)
     assert theirs.is_file()  # MMEngine removed it at the second run's better score
     assert (tmp_path / 'second' / 'best_score_epoch_2.pth').is_file()
     assert f'names {theirs} as its best checkpoint' in caplog.text
