@@ -49,7 +49,7 @@ def test_the_quickstarts_missing_teacher_names_its_script_and_where_it_looked(
     with pytest.raises(FileNotFoundError) as err:
         load_teacher_weights(None, 'work_dirs/quickstart/teacher')
     assert f"'work_dirs/quickstart/teacher' ({tmp_path}/work_dirs/quickstart/teacher)" \
-        in str(err.value) and '`python tools/quickstart.py`' in str(err.value)
+        in str(err.value) and 'tools/quickstart.py`' in str(err.value)
 
 
 def test_a_teacher_of_another_decoder_type_is_named_as_such(teacher_ckpt):
@@ -179,3 +179,19 @@ def test_a_teacher_whose_run_read_almost_no_plate_is_said_to(tmp_path, score, wa
     assert bool(said) == (warned and words is not None)
     if said:
         assert said[0].startswith(f'{path}: its training run {words}')
+
+
+def test_the_teacher_command_names_dld_s_checkout_from_a_project_folder(tmp_path, monkeypatch):
+    """Run from a project of one's own, 'Train one first with python
+    tools/quickstart.py' named a script the folder does not have."""
+    import os.path as osp
+
+    from dld.models.distillers.teacher_checkpoint import teacher_hint
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    assert teacher_hint('work_dirs/quickstart/teacher') == 'python tools/quickstart.py'
+    monkeypatch.chdir(tmp_path)
+    assert teacher_hint('work_dirs/quickstart/teacher') == \
+        f"python {osp.join(repo, 'tools/quickstart.py')}"
+    assert teacher_hint('work_dirs/teacher_plate_hr_ctc') == (
+        f"python {osp.join(repo, 'tools/train.py')} "
+        f"{osp.join(repo, 'configs/teacher_plate_hr_ctc.py')}")

@@ -24,8 +24,6 @@ from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
 from dld.utils.shown_paths import where
 
-TEACHER_HINT = 'python tools/train.py configs/teacher_plate_hr.py'
-
 
 def teacher_hint(path: str = '') -> str:
     """The command that trains the teacher ``path`` names: ``tools/train.py``
@@ -34,11 +32,24 @@ def teacher_hint(path: str = '') -> str:
     for the CTC DLD); the quickstart's, its script; else the attention
     teacher's."""
     if osp.normpath(path).endswith(osp.join('quickstart', 'teacher')):
-        return 'python tools/quickstart.py'  # it trains work_dirs/quickstart/teacher
+        # it trains work_dirs/quickstart/teacher
+        return f"python {_of_dld('tools/quickstart.py')}"
     for name in (osp.basename(osp.normpath(path)), osp.basename(osp.dirname(path))):
-        if name and osp.isfile(osp.join('configs', f'{name}.py')):
-            return f'python tools/train.py configs/{name}.py'
-    return TEACHER_HINT
+        config = _of_dld(f'configs/{name}.py') if name else ''
+        if config and osp.isfile(config):
+            return f"python {_of_dld('tools/train.py')} {config}"
+    return f"python {_of_dld('tools/train.py')} {_of_dld('configs/teacher_plate_hr.py')}"
+
+
+def _of_dld(path: str) -> str:
+    """``path`` (``tools/train.py``) as given where the working folder holds
+    it, else in DLD's checkout where that holds it: a project of one's own
+    has no tools/ or configs/ of DLD's (a newcomer's journey)."""
+    if osp.exists(path):
+        return path
+    checkout = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    there = osp.join(checkout, path)
+    return there if osp.exists(there) else path
 
 
 def resolve_teacher_checkpoint(path: str) -> str:
