@@ -32,6 +32,7 @@ from dld.engine.checkpoint import (
 from dld.engine.dist_launch import end_with_launcher, quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
+from dld.engine.hooks.non_finite_check_hook import TrainingDivergedError
 from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
 from dld.engine.hooks.start_checkpoint_check_hook import check_run_start
 from dld.engine.init_cfg_check import check_init_cfgs, warn_unmatched_init_layers
@@ -268,6 +269,9 @@ def main(argv=None) -> None:
                     WorkDirInUseError,  # another run trains in this work dir
                     *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
+            except TrainingDivergedError as err:  # each process's traceback, otherwise
+                last_line(f'train.py: {err}', logging.ERROR)
+                sys.exit(1)
             except CheckpointWriteError as err:  # a full disk: one line, not a traceback
                 last = resumable_checkpoint(runner)
                 last_line(f'train.py: {err}; '

@@ -494,16 +494,21 @@ class PoisonWeightsHook(Hook):
 
 
 def test_a_run_that_diverges_stops_before_a_checkpoint_holds_it(
-        tiny_teacher_config, train_tool, run_name, tmp_path):
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
     """It went on with loss nan, scored 0 % and rotated good checkpoints out
-    (a failure-modes journey); now it stops, naming the last good one."""
+    (a failure-modes journey); now it stops, naming the last good one, in
+    one line (a traceback from each process, a distributed journey)."""
     config = tmp_path / 'diverges.py'
     config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
                       "custom_hooks = [dict(type='PoisonWeightsHook', at=2)]\n")
     work = tmp_path / 'work'
-    with pytest.raises(RuntimeError, match=r'Training diverged at epoch 2, iteration 3: the '
-                       r'loss is nan\. .*the last checkpoint, .*epoch_1\.pth, was saved'):
+    with pytest.raises(SystemExit) as exit_:
         _train(train_tool, str(config), work, run_name())
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert re.search(r'train\.py: Training diverged at epoch 2, iteration 3: the loss is nan\. '
+                     r'.*the last checkpoint, .*epoch_1\.pth, was saved', err)
+    assert 'Traceback' not in err
     assert sorted(f for f in os.listdir(work) if f.startswith('epoch_')) == ['epoch_1.pth']
     state = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
     assert all(v.isfinite().all() for v in state['state_dict'].values()

@@ -5,7 +5,7 @@ from .gumbel_temperature_hook import GumbelTemperatureHook  # noqa: F401
 from .label_chars_check_hook import LabelCharsCheckHook  # noqa: F401
 from .label_length_check_hook import LabelLengthCheckHook  # noqa: F401
 from .loader_workers_stop_hook import LoaderWorkersStopHook  # noqa: F401
-from .non_finite_check_hook import NonFiniteCheckHook  # noqa: F401
+from .non_finite_check_hook import NonFiniteCheckHook, TrainingDivergedError  # noqa: F401
 from .prediction_drawing_hook import PredictionDrawingHook  # noqa: F401
 from .resumed_schedule_check_hook import ResumedScheduleCheckHook  # noqa: F401
 from .resumed_validation_hook import ResumedValidationHook  # noqa: F401

@@ -9,6 +9,11 @@ from dld.registry import HOOKS
 from dld.utils.finite import first_non_finite
 
 
+class TrainingDivergedError(RuntimeError):
+    """A loss or weight that is no longer finite: the run stops before a
+    checkpoint holds it (tools/train.py says it in one line, exit status 1)."""
+
+
 @HOOKS.register_module()
 class NonFiniteCheckHook(Hook):
     """Raise at the first training step whose loss, or whose updated weights
@@ -79,7 +84,7 @@ class NonFiniteCheckHook(Hook):
                   'rate or stronger gradient clipping (optim_wrapper.clip_grad)' if last else
                   'no checkpoint was saved yet: lower the learning rate or clip the '
                   'gradients (optim_wrapper.clip_grad) and train again')
-        raise RuntimeError(
+        raise TrainingDivergedError(
             f'Training diverged at epoch {runner.epoch + 1}, iteration {runner.iter + 1}: '
             f'{what}. Stopped before any checkpoint holds it; {resume}.')
 
