@@ -65,6 +65,9 @@ def first_kept(folder: str) -> Tuple[Optional[int], str]:
         return None, ''
     rank = min(kept, key=lambda r: (kept[r][0], r))
     line = kept[rank][1]
+    # a line every process kept (a refusal of the config) is the first one's:
+    # its file's time named another process than torchrun's summary did
+    rank = min(r for r in kept if kept[r][1] == line)
     printed = rank == 0 or (0 in kept and kept[0][1] == line)
     return rank, '' if printed else line
 

@@ -238,3 +238,17 @@ def test_a_process_whose_peer_ended_first_adds_no_traceback(tmp_path, refusing):
     assert 'Traceback' not in done.stderr and 'Connection closed' not in done.stderr
     assert done.stderr.count('tool.py: a setting refused') == 1
     assert f'dist_x.sh: tool.py on rank {refusing} failed (exit status 2; ' in done.stderr
+
+
+def test_a_line_every_process_kept_is_reported_as_the_first_one_s(tmp_path):
+    """Every process refused a config: the launcher named rank 1 (its file
+    was written first) where torchrun's summary named rank 0."""
+    import time
+
+    from dld.engine.dist_launch import first_kept
+    (tmp_path / 'rank1.txt').write_text('tool.py: refused\n')
+    time.sleep(0.01)
+    (tmp_path / 'rank0.txt').write_text('tool.py: refused\n')
+    assert first_kept(str(tmp_path)) == (0, '')  # rank 0 printed it
+    (tmp_path / 'rank0.txt').write_text('tool.py: another line\n')
+    assert first_kept(str(tmp_path)) == (1, 'tool.py: refused\n')
