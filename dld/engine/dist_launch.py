@@ -138,9 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'{name or "dist_launch"}: port {port} is in use (another distributed run?): '
               f'{hint}', file=sys.stderr)
         return 2
-    # torchrun's own warnings as it stops the processes ("Sending process N
-    # closing signal"): the tool's line and the summary below say it
-    logging.getLogger('torch.distributed.elastic').setLevel(logging.ERROR)
+    quiet_torchrun_warnings()
     folder = tempfile.mkdtemp(prefix='dld_launch_')
     os.environ[LINES_ENV] = folder  # the processes inherit it
     os.environ[PID_ENV] = str(os.getpid())
@@ -164,6 +162,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
+
+
+def quiet_torchrun_warnings() -> None:
+    """torchrun's own warnings as it stops the processes ("Sending process N
+    closing signal", "Received 2 death signal"): the tool's line and the
+    launcher's summary say it. Each module of torch's elastic package has a
+    logger with a level of its own (its ``get_logger``), which the parent's
+    level does not reach."""
+    for name in ['torch.distributed.elastic', *logging.root.manager.loggerDict]:
+        if name.startswith('torch.distributed.elastic'):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def end_with_launcher() -> None:

@@ -252,3 +252,20 @@ def test_a_line_every_process_kept_is_reported_as_the_first_one_s(tmp_path):
     assert first_kept(str(tmp_path)) == (0, '')  # rank 0 printed it
     (tmp_path / 'rank0.txt').write_text('tool.py: another line\n')
     assert first_kept(str(tmp_path)) == (1, 'tool.py: refused\n')
+
+
+def test_torchrun_s_warnings_of_each_elastic_module_are_quiet():
+    """'Received 2 death signal, shutting down workers' still showed: the
+    agent's logger has a level of its own."""
+    import logging
+
+    import torch.distributed.run  # noqa: F401  (makes the elastic loggers)
+
+    from dld.engine.dist_launch import quiet_torchrun_warnings
+    agent = logging.getLogger('torch.distributed.elastic.agent.server.api')
+    before = agent.level
+    try:
+        quiet_torchrun_warnings()
+        assert not agent.isEnabledFor(logging.WARNING)
+    finally:
+        agent.setLevel(before)
