@@ -97,3 +97,16 @@ def test_the_student_reads_the_teachers_pixels_whatever_the_crops_aspect(
     assert out['inputs'].shape == out['inputs_hr'].shape == (3, 48, 144)
     assert torch.equal(out['inputs'], out['inputs_hr'])
     assert out['data_samples'].valid_ratio == 1.0
+
+
+def test_the_data_preprocessor_offered_to_model_configs_is_the_shipped_models_own():
+    """It swapped the channels (bgr_to_rgb=True) of every shipped model, which
+    reads BGR: a DLD config built with it fed a BGR-trained teacher RGB (a
+    data audit)."""
+    from dld.registry import MODELS
+    offered = MODELS.build(Config.fromfile(CFG).plate_data_preprocessor)
+    for config in ('configs/teacher_plate_hr.py', 'configs/dld_plate.py'):
+        shipped = MODELS.build(Config.fromfile(config).model.data_preprocessor)
+        assert offered.bgr_to_rgb == shipped.bgr_to_rgb
+        assert offered.mean.tolist() == shipped.mean.tolist()
+        assert offered.std.tolist() == shipped.std.tolist()

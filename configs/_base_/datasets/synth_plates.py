@@ -141,10 +141,13 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-# For the model configs: `data_preprocessor=plate_data_preprocessor`.
+# For the model configs: `data_preprocessor=plate_data_preprocessor`. The
+# shipped models' own (configs/_base_/models/recognizer_attn.py): BGR as
+# OpenCV reads, so that a model built with this one reads a shipped
+# checkpoint's channels in the order it was trained on.
 plate_data_preprocessor = dict(
     type='PlateDataPreprocessor',
     mean=(127.5, 127.5, 127.5),
     std=(127.5, 127.5, 127.5),
-    bgr_to_rgb=True,
+    bgr_to_rgb=False,
     channels=3)
