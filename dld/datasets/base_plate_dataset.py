@@ -98,8 +98,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             pipeline's :class:`LoadPlateImages` (``with_lr``/``with_hr``);
             a pipeline without one is checked on every path handed to it.
         seed (int | None): seeds the frame choice of ``'random'`` and the
-            retry index choice; None uses NumPy's global generator (which
-            MMEngine seeds per worker). With ``seed_pipeline`` it is part of
+            retry index choice (in a loader worker together with the seed
+            torch gives that worker, so that each worker and epoch draws its
+            own); None uses NumPy's global generator (which MMEngine seeds
+            per worker). With ``seed_pipeline`` it is part of
             every item's seed instead (None counts as 0).
         seed_pipeline (bool): draw everything random about reading an item
             (its augmentations, the ``'random'`` frame, a ``max_retry``
@@ -158,6 +160,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             raise TypeError(f'track_prefix must be a string, got {track_prefix!r}')
         self.track_prefix = track_prefix
         self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._rng_worker_seed: Optional[int] = None  # the loader worker it was seeded for
         self.num_bad_annotations = 0
         self.bad_annotations: List[PlateAnnotationError] = []  # what strict=False skipped
         self.skipped_images = SkippedImageCounter()
@@ -542,8 +545,21 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def _randint(self, high: int) -> int:
         # With seed_pipeline the global generator is seeded for the item.
         if self._rng is not None and not self.seed_pipeline:
-            return int(self._rng.integers(high))
+            return int(self._worker_rng().integers(high))
         return int(np.random.randint(high))
+
+    def _worker_rng(self) -> np.random.Generator:
+        """The ``seed``'s generator, of this loader worker and epoch where
+        one reads the set: each worker held a copy of one generator, so
+        every worker drew the same frames, and every epoch again (torch
+        gives each worker of each epoch's iterator a seed of its own, made
+        from the run's)."""
+        import torch.utils.data
+        info = torch.utils.data.get_worker_info()
+        if info is not None and info.seed != self._rng_worker_seed:
+            self._rng_worker_seed = info.seed
+            self._rng = np.random.default_rng([self.seed, info.seed])
+        return self._rng
 
     def _unreadable_item_error(self, idx: int, err: ImageLoadError) -> ImageLoadError:
         """``err`` with the item, track and annotation it came from."""

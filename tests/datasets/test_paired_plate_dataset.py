@@ -335,3 +335,25 @@ def test_a_test_frame_listed_again_through_a_linked_folder_is_one_frame(paired_r
                        r'listed already, by .*labels.txt:1'):
         make(paired_root, ann, test_mode=True)
     assert len(make(paired_root, ann, frames='first')) == 2  # training: read as listed
+
+
+def _frames_drawn(dataset, epochs=2):
+    """Per epoch, the 'random' frame of each item as the loader's two workers
+    read them (batches of 4, worker by worker)."""
+    import torch
+    from torch.utils.data import DataLoader
+    torch.manual_seed(0)  # the run's seed, which gives each worker its own
+    loader = DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=lambda items: items)
+    return [[item['frame_idx'] for batch in loader for item in batch] for _ in range(epochs)]
+
+
+def test_random_frames_of_a_seeded_set_differ_between_workers_and_epochs(paired_root):
+    """Each worker held a copy of the one seeded generator: every worker drew
+    the same frames, and every epoch again (a data audit)."""
+    lines = (paired_root / 'train.txt').read_text().splitlines()
+    (paired_root / 'many.txt').write_text('\n'.join(lines * 20) + '\n')
+    dataset = make(paired_root, 'many.txt', frames='random', seed=1)
+    first, second = _frames_drawn(dataset)
+    assert first[:4] != first[4:8]  # worker 0's first batch, worker 1's
+    assert first != second
+    assert _frames_drawn(dataset) == [first, second]  # the same run seed draws the same
