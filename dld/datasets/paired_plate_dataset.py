@@ -141,6 +141,8 @@ class PairedPlateDataset(BasePlateDataset):
                 lr_part, where, 'LR')
         else:
             lr, hr = self._split_paths(images, where, 'LR'), None
+        if hr is not None and lr[0] is not None:
+            _check_frames_pair(lr, hr, where)
         named = hr if lr[0] is None else lr
         folder = osp.dirname(named[0])
         shared = all(osp.dirname(p) == folder for p in named)
@@ -152,3 +154,22 @@ class PairedPlateDataset(BasePlateDataset):
             track_id = f'{track_id}#{lineno}'
         seen[track_id] = lineno
         return TrackRecord(where=where, track_id=track_id, lr_paths=lr, hr_paths=hr, text=text)
+
+
+def _check_frames_pair(lr: List[str], hr: List[str], where: str) -> None:
+    """LR and HR frames pair by their place in the two lists: where both
+    are named as frames (``lr-002.png``, ``hr-001.png``), their numbers
+    must agree, or a model learns from an HR frame of another moment
+    (``lr-001,lr-002|hr-002,hr-001`` was taken without a word)."""
+    from .lrlpr_track_dataset import track_frame
+    hr_frames = [track_frame(osp.basename(p)) for p in hr]
+    listed = {f[1] for f in hr_frames if f and f[0] == 'hr'}
+    for lr_path, hr_path, hr_frame in zip(lr, hr, hr_frames):
+        lr_frame = track_frame(osp.basename(lr_path))
+        # one HR frame given for every LR frame (hr-0,hr-0) is no other order
+        if lr_frame and hr_frame and lr_frame[0] == 'lr' and hr_frame[0] == 'hr' \
+                and lr_frame[1] != hr_frame[1] and lr_frame[1] in listed:
+            raise PlateAnnotationError(
+                where, f'{lr_path} is paired with {hr_path} (frames {lr_frame[1]} and '
+                f'{hr_frame[1]}): LR and HR frames pair by their place in the two lists; '
+                'list them in the same order')

@@ -357,3 +357,14 @@ def test_random_frames_of_a_seeded_set_differ_between_workers_and_epochs(paired_
     assert first[:4] != first[4:8]  # worker 0's first batch, worker 1's
     assert first != second
     assert _frames_drawn(dataset) == [first, second]  # the same run seed draws the same
+
+
+def test_lr_and_hr_frames_listed_in_other_orders_are_refused(paired_root):
+    """lr-0,lr-1|hr-1,hr-0 paired each LR frame with the other HR frame,
+    without a word (a data audit); names that are no frames pair by place."""
+    (paired_root / 'swapped.txt').write_text(
+        't0/lr-0.png,t0/lr-1.png|t0/hr-1.png,t0/hr-0.png\tABC1234\n')
+    with pytest.raises(PlateAnnotationError, match=r'swapped.txt:1: .*t0/lr-0.png is paired '
+                       r'with .*t0/hr-1.png \(frames 0 and 1\)'):
+        make(paired_root, 'swapped.txt', frames='all')
+    assert len(make(paired_root, 'train.txt', frames='all')) == 6
