@@ -45,6 +45,7 @@ from dld.models.recognizers.text_recognizer import untrained_scale_warning
 from dld.reading_limits import MAX_SCALE
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
+from dld.utils.char_names import upper_each
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
 
@@ -609,7 +610,7 @@ def vote_tracks(records: Iterable[dict], layouts: Optional[Sequence[str]] = None
     :func:`~dld.evaluation.metrics.track_confidence`.
     """
     from dld.evaluation.metrics import track_confidence, vote_track
-    norm = str if case_sensitive else str.upper
+    norm = str if case_sensitive else upper_each  # as the metrics fold case: 'ß' kept
     tracks: Dict[str, List[dict]] = {}
     untracked = 0
     for rec in records:

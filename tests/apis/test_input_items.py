@@ -548,3 +548,13 @@ def test_a_folder_of_lr_and_hr_images_named_otherwise_is_said_to_be_read_alike(t
     with current_log_records() as records:  # one stream: plain images, nothing to say
         expand_inputs(str(tmp_path / 'lr_only'))
     assert not [r for r in records if 'side by side' in r.getMessage()]
+
+
+def test_track_votes_fold_case_as_the_metrics_do():
+    """'Straße' voted as 'STRASSE' (str.upper), where TrackAccuracyMetric
+    reads 'STRAßE' (a character's place kept; a data audit)."""
+    from dld.apis import vote_tracks
+    from dld.utils.char_names import upper_each
+    recs = [dict(track_id='t1', text='Straße', confidence=0.9)]
+    (track, ) = vote_tracks(recs)
+    assert track['text'] == upper_each('Straße') == 'STRAßE'
