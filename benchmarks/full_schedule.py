@@ -177,8 +177,8 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
         for name in (TRAIN_DONE, 'last_checkpoint'):
             if osp.exists(osp.join(REPO, work_dir, name)):
                 os.remove(osp.join(REPO, work_dir, name))
-    if not redo and osp.exists(done):
-        skipped(step, f'{work_dir}/{TRAIN_DONE}')
+    if not redo and is_trained(work_dir):  # as every other step reads it
+        skipped(step, f'{work_dir}/{TRAIN_DONE if osp.exists(done) else "best.pth"}')
         return
     resume = not redo and osp.exists(osp.join(REPO, work_dir, 'last_checkpoint'))
     if resume:
@@ -209,8 +209,15 @@ def checkpoint_of(work_dir: str) -> str:
 
 def is_trained(work_dir: str) -> bool:
     """Whether the run in ``work_dir`` finished here (``TRAIN_DONE``) or was
-    validated elsewhere (``best.pth``, e.g. copied from another machine)."""
-    return any(osp.exists(osp.join(REPO, work_dir, name)) for name in (TRAIN_DONE, 'best.pth'))
+    validated elsewhere (``best.pth`` without this machine's
+    ``last_checkpoint``: copied from another machine). A run interrupted
+    here has a ``best.pth`` from its first validation too: it is not, and
+    :func:`train` resumes it. (train skipped only TRAIN_DONE, the sweeps
+    took any best.pth: a dry run said a copied run would train again, and a
+    sweep read an interrupted one as trained.)"""
+    def there(name: str) -> bool:
+        return osp.exists(osp.join(REPO, work_dir, name))
+    return there(TRAIN_DONE) or (there('best.pth') and not there('last_checkpoint'))
 
 
 def made_by(w: str, run: str) -> str:

@@ -1,7 +1,7 @@
 """Student-stage cycles on the same plates against plates rendered when read.
 
     python benchmarks/online_plates.py [--cycles 2] [--arms fixed online]
-        [--teacher work_dirs/results/teacher] [--work-dir work_dirs/online_plates]
+        [--teacher TEACHER_WORK_DIR] [--work-dir work_dirs/online_plates]
 
 Trains the efficiency setting's student stage from the HR teacher for
 ``--cycles`` 5-epoch one-cycle runs, each from the last, in two arms:
@@ -13,8 +13,10 @@ student's plate accuracy per scale and cycle for both arms, with each
 cycle's training time. Steps already done are skipped, so the two arms can
 run as two processes (``--arms fixed`` and ``--arms online``) and a last call
 prints the table; the figures are also written to ``WORK_DIR/summary.json``.
-The teacher is trained first (configs/teacher_plate_hr.py) when
-``--teacher`` has no checkpoint.
+The teacher is the full schedule's (work_dirs/results/teacher) where that
+is trained; else it is trained first (configs/teacher_plate_hr.py) in
+``WORK_DIR/teacher``, or in ``--teacher`` where that has no checkpoint:
+it was trained into the full schedule's work dir, outside ``--work-dir``.
 """
 import argparse
 import os.path as osp
@@ -25,12 +27,22 @@ from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # this checkout's dld
-from full_schedule import GO_ON, REPO, checkpoint_of, read_cycle, run, train  # noqa: E402
+from full_schedule import (  # noqa: E402
+    GO_ON,
+    REPO,
+    checkpoint_of,
+    is_trained,
+    read_cycle,
+    run,
+    train,
+)
 from numeric_options import at_least  # noqa: E402
 
 from benchmarks.script_exit import run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
+#: The full schedule's teacher, which the arms read where it is trained.
+SHARED_TEACHER = 'work_dirs/results/teacher'
 ARMS = dict(fixed='configs/dld_plate_hr.py', online='configs/dld_plate_hr_online.py')
 SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
@@ -90,12 +102,17 @@ def main(argv=None) -> int:
                         help='5-epoch cycles per arm, each from the last (default: %(default)s)')
     parser.add_argument('--arms', nargs='+', choices=sorted(ARMS), default=sorted(ARMS),
                         help='fixed (plates on disk), online (new plates each epoch)')
-    parser.add_argument('--teacher', default='work_dirs/results/teacher',
-                        help="the HR teacher's work dir (trained here when it has none)")
+    parser.add_argument('--teacher', default=None,
+                        help="the HR teacher's work dir, trained there when it has none "
+                        f'(default: {SHARED_TEACHER}, the full schedule\'s, where it is trained; '
+                        'else WORK_DIR/teacher)')
     parser.add_argument('--work-dir', default='work_dirs/online_plates',
                         help='a relative one is in the repository, where the tools run')
     parser.add_argument('--redo', action='store_true', help='rerun steps already done')
     args = parser.parse_args(argv)
+    if args.teacher is None:  # a teacher trained for this alone stays in its work dir
+        args.teacher = (SHARED_TEACHER if is_trained(SHARED_TEACHER)
+                        else f'{args.work_dir}/teacher')
     train('HR teacher', ['tools/train.py', 'configs/teacher_plate_hr.py', '--work-dir',
                          args.teacher], args.teacher, args.redo)
     t_ckpt = checkpoint_of(args.teacher)

@@ -1026,7 +1026,7 @@ def test_full_schedule_lr_control_names_the_lr_runs_it_needs_before_training(
     monkeypatch.setattr(module, 'run_tool', _fake_schedule_tools(tmp_path, calls, [0.8]))
     for run in ('teacher', 'nokd_lr_cycle1', 'nokd_lr_cycle2'):
         _fake_training(tmp_path, ['tools/train.py', '--work-dir', str(tmp_path / run)])
-    (tmp_path / 'nokd_lr_cycle2' / 'best.pth').unlink()  # interrupted: not trained
+    (tmp_path / 'nokd_lr_cycle2' / module.TRAIN_DONE).unlink()  # interrupted: not trained
     with pytest.raises(SystemExit) as exit_info:
         module.main(['--work-dir', str(tmp_path), '--setting', 'lr-control'])
     message = str(exit_info.value)
@@ -1057,6 +1057,7 @@ def _fake_training(tmp_path, args):
     work.mkdir(parents=True, exist_ok=True)
     (work / 'best.pth').write_text('')
     (work / 'last_checkpoint').write_text(str(work / 'epoch_5.pth'))
+    (work / _load('full_schedule').TRAIN_DONE).write_text('{}')  # it finished
 
 
 def test_online_plates_chains_each_arm_and_prints_both(tmp_path, monkeypatch, capsys):
@@ -1817,3 +1818,49 @@ def test_full_schedule_dry_run_of_the_control_says_what_it_lacks_and_goes_on(
         module.main(['--work-dir', str(tmp_path / 'file'), '--dry-run'])
     assert exit_.value.code == 2
     assert f"--work-dir {tmp_path / 'file'} is a file; give a folder" in capsys.readouterr().err
+
+
+def test_a_run_copied_from_another_machine_is_trained_and_an_interrupted_one_is_not(
+        tmp_path, monkeypatch):
+    """train() skipped only a run with TRAIN_DONE, the sweeps took any
+    best.pth: a dry run said a copied run would train again, and a sweep
+    took an interrupted run for a trained one (a benchmarks journey)."""
+    module = _load('full_schedule')
+    calls = []
+    monkeypatch.setattr(module, 'run_tool', lambda step, cmd: calls.append(cmd) or 0.0)
+    copied = tmp_path / 'copied'
+    copied.mkdir()
+    (copied / 'best.pth').write_bytes(b'')
+    assert module.is_trained(str(copied))
+    module.train('a step', ['tools/train.py', 'c.py', '--work-dir', str(copied)], str(copied),
+                 redo=False)
+    assert calls == []  # skipped, as the sweeps read it
+    (copied / 'last_checkpoint').write_text(str(copied / 'epoch_1.pth'))  # interrupted here
+    assert not module.is_trained(str(copied))
+    module.train('a step', ['tools/train.py', 'c.py', '--work-dir', str(copied)], str(copied),
+                 redo=False)
+    assert calls and '--resume' in calls[-1]
+
+
+def test_online_plates_trains_a_teacher_of_its_own_in_its_work_dir(tmp_path, monkeypatch):
+    """Its default teacher, the full schedule's work_dirs/results/teacher, was
+    trained there when missing, outside --work-dir (a benchmarks journey)."""
+    module = _load('online_plates')
+    schedule = sys.modules[module.train.__module__]
+    calls = []
+    monkeypatch.setattr(schedule, 'run_tool', _fake_tools(
+        calls, lambda args: _fake_training(tmp_path, args), lambda args: None))
+    monkeypatch.setattr(module, 'SHARED_TEACHER', str(tmp_path / 'results' / 'teacher'))
+    monkeypatch.setattr(module, 'train_arm', lambda *args: None)
+    monkeypatch.setattr(module, 'summary', lambda *args: [])
+    monkeypatch.setattr(module, 'render_ms_per_item', lambda: dict(hr=3.0, hr_lr=4.0))
+    module.main(['--work-dir', str(tmp_path / 'runs')])
+    [teacher] = [a for a in calls if a[0] == 'tools/train.py']
+    assert teacher[teacher.index('--work-dir') + 1] == f'{tmp_path}/runs/teacher'
+    assert not (tmp_path / 'results').exists()
+    # the full schedule's, where it is trained, is read
+    _fake_training(tmp_path, ['tools/train.py', '--work-dir', str(tmp_path / 'results' /
+                                                                  'teacher')])
+    calls.clear()
+    module.main(['--work-dir', str(tmp_path / 'runs2')])
+    assert calls == []
