@@ -32,7 +32,7 @@ import full_schedule as schedule  # noqa: E402
 from check_targets import interpolate  # noqa: E402
 from numeric_options import at_least  # noqa: E402
 
-from benchmarks.script_exit import run_script  # noqa: E402
+from benchmarks.script_exit import Refusal, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic, write_text_atomic  # noqa: E402
 
 # setting -> the schedule's data config, selector-stage config,
@@ -155,7 +155,13 @@ def sweep(work_dir: str, setting: str, gammas: List[float], redo: bool) -> List[
                       schedule.checkpoint_of(selector), '--teacher-ckpt', teacher, *baseline,
                       '--out', report], f'{report}/report.json', redo)
         with open(osp.join(schedule.REPO, report, 'report.json')) as f:
-            points.append(operating_point(gamma, json.load(f)))
+            read = json.load(f)
+        batches = (read.get('inputs') or {}).get('max_batches')
+        if batches is not None:  # titled 'test split', where check_targets.py refused it
+            raise Refusal(f'selector_gamma_sweep.py: {report}/report.json reads the first '
+                          f'{batches} test batch(es) only (--max-batches), not the test '
+                          'split: rerun with --redo, or remove it, to report on the whole')
+        points.append(operating_point(gamma, read))
     return points
 
 

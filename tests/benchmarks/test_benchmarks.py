@@ -1225,6 +1225,14 @@ def test_gamma_sweep_trains_one_selector_per_new_gamma_and_tabulates(tmp_path, m
     module.main(['--work-dir', str(tmp_path)])  # the LR setting's default gammas
     trained = [a[a.index('--work-dir') + 1] for a in calls if a[0] == 'tools/train.py']
     assert [osp.basename(d) for d in trained] == ['gamma_0.2', 'gamma_0.5', 'gamma_1']
+    # a quick look's report (--max-batches) was read as the test split's (a benchmarks
+    # journey): refused, as check_targets.py refuses it
+    _write(tmp_path / 'report_lr/report.json', dict(_sweep_report(0.1),
+                                                    inputs=dict(max_batches=3)))
+    with pytest.raises(SystemExit) as refused:
+        module.main(['--work-dir', str(tmp_path), '--gammas', '0.1'])
+    assert refused.value.code == 2
+    assert 'report_lr/report.json reads the first 3 test batch(es) only' in str(refused.value)
 
 
 def test_gamma_sweep_names_the_runs_it_needs_and_their_steps_before_training(
