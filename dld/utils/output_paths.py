@@ -4,6 +4,12 @@ import os
 import os.path as osp
 from typing import Iterable, List, Optional, Tuple
 
+#: Endings of files that a tool's output written over would lose: what the
+#: tools read (checkpoints, configs, exported graphs). A file of another
+#: ending there is taken for an earlier run's output (infer.py --resume
+#: reads its records back from --out, whatever its name).
+PRECIOUS_KINDS = ('.pth', '.pt', '.ckpt', '.py', '.yaml', '.yml', '.onnx', '.pkl', '.pickle')
+
 
 def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
                        folders: Iterable[Tuple[str, Optional[str]]] = (),
@@ -14,8 +20,9 @@ def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
     Args:
         files: ``(flag, path, kind)``, e.g. ``('--out', 'r.jsonl', '.jsonl')``;
             a None path is not asked for. The parent folder is created. A
-            file there that is not of its ``kind`` (an extension, or a tuple
-            of them) is refused: ``--out model.pth`` replaced a checkpoint.
+            file there of a kind no tool writes as output (a checkpoint, a
+            config, an ONNX graph) is refused: ``--out model.pth`` replaced a
+            checkpoint. ``kind`` is an extension, or a tuple of them.
         folders: ``(flag, path)`` of folders written into (created).
         inputs: the paths read: an output file that is one of them, or a
             file ending in one of ``input_kinds`` below one of them, would
@@ -30,7 +37,8 @@ def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
         kinds = (kind, ) if isinstance(kind, str) else tuple(kind)
         if osp.isdir(path):
             problems.append(f'{flag} {path} is a folder; give a {kinds[0]} file')
-        elif osp.isfile(path) and not path.lower().endswith(kinds):
+        elif osp.isfile(path) and path.lower().endswith(PRECIOUS_KINDS) \
+                and not path.lower().endswith(kinds):
             problems.append(f'{flag} {path} is a file there, and no {kinds[0]} file: writing it '
                             f'would replace it; give a {kinds[0]} file')
         else:

@@ -131,13 +131,13 @@ def test_max_batches_below_one_is_an_argument_error(load_tool, capsys, value):
     assert f'--max-batches must be at least 1, got {value}' in capsys.readouterr().err
 
 
-@pytest.mark.parametrize('given', ['dld.pth', 'dld.py', 'old.txt'])
+@pytest.mark.parametrize('given', ['dld.pth', 'dld.py', 'old.onnx'])
 def test_json_naming_the_checkpoint_the_config_or_another_file_is_refused_first(
         tmp_path, capsys, load_tool, given):
     """--json dld.pth replaced the checkpoint with the calibration's JSON."""
-    for name in ('dld.pth', 'dld.py', 'old.txt'):
+    for name in ('dld.pth', 'dld.py', 'old.onnx'):
         (tmp_path / name).write_text(name)
     args = [str(tmp_path / 'dld.py'), str(tmp_path / 'dld.pth'), '--json', str(tmp_path / given)]
     assert load_tool('calibrate_reread').main(args) == 2
     assert f'--json {tmp_path / given} is ' in capsys.readouterr().err
-    assert all((tmp_path / n).read_text() == n for n in ('dld.pth', 'dld.py', 'old.txt'))
+    assert all((tmp_path / n).read_text() == n for n in ('dld.pth', 'dld.py', 'old.onnx'))

@@ -225,12 +225,12 @@ def test_outputs_that_would_replace_an_input_or_each_other_are_refused(tmp_path,
 
 
 @pytest.mark.parametrize('flag, given', [('--out', 'model.pth'), ('--tracks-csv', 'cfg.py'),
-                                         ('--out', 'notes.txt')])
+                                         ('--out', 'graph.onnx')])
 def test_an_output_naming_the_checkpoint_the_config_or_another_file_is_refused(
         tmp_path, capsys, flag, given):
     """--out model.pth replaced the checkpoint being read with JSON records;
     --tracks-csv cfg.py the config with a CSV."""
-    files = {name: tmp_path / name for name in ('cfg.py', 'model.pth', 'notes.txt')}
+    files = {name: tmp_path / name for name in ('cfg.py', 'model.pth', 'graph.onnx')}
     for name, path in files.items():
         path.write_text(name)
     (tmp_path / 'a.png').write_bytes(b'image')
@@ -238,7 +238,7 @@ def test_an_output_naming_the_checkpoint_the_config_or_another_file_is_refused(
                          flag, str(files[given])]) == 2
     err = capsys.readouterr().err
     kind = '.jsonl' if flag == '--out' else '.csv'
-    says = (f'{flag} {files[given]} is an input' if given != 'notes.txt' else
+    says = (f'{flag} {files[given]} is an input' if given != 'graph.onnx' else
             f'{flag} {files[given]} is a file there, and no {kind} file: writing it would '
             f'replace it')
     assert says in err
@@ -933,3 +933,14 @@ def test_with_out_a_mistyped_input_is_said_on_the_terminal(tiny_run, tmp_path, c
     err = capsys.readouterr().err
     assert 'infer.py: nope4.png: no such file' in err and 'nope5.png' not in err
     assert 'infer.py: ... and 2 more failed input(s)' in err
+
+
+def test_an_earlier_run_s_records_of_any_name_may_be_written_again(tmp_path):
+    """An extension rule refused infer.py's own results.json: a rerun, and a
+    --resume that reads its records back from --out (a review)."""
+    tool = _tool()
+    (tmp_path / 'a.png').write_bytes(b'image')
+    (tmp_path / 'results.json').write_text('{"input": "a.png"}\n')
+    args = tool.parse_args(['c.py', 'w.pth', str(tmp_path / 'a.png'), '--out',
+                            str(tmp_path / 'results.json')])
+    assert tool._unwritable_outputs(args) == []
