@@ -148,14 +148,29 @@ def build_config(args) -> Config:
     return cfg
 
 
+def teacher_checkpoint_gone(cfg: Config) -> bool:
+    """Whether ``model.teacher_ckpt`` names a local file, or a work dir of
+    one, where nothing is. A URL, a folder of several best checkpoints or a
+    broken ``best.pth`` link is not gone: the teacher check says what to do
+    (a checkpoint's own teacher silently stood in for an ambiguous one)."""
+    from dld.engine.checkpoint import is_url
+    from dld.models.distillers.teacher_checkpoint import resolve_teacher_checkpoint
+    model = cfg.get('model')
+    path = model.get('teacher_ckpt') if isinstance(model, dict) else None
+    if not isinstance(path, str) or is_url(path):
+        return False
+    try:
+        return not osp.lexists(resolve_teacher_checkpoint(path))
+    except FileNotFoundError:  # several best_*.pth, a link to nothing: to be picked
+        return False
+
+
 def resume_with_saved_teacher(cfg: Config) -> None:
     """A resumed DLD run whose ``model.teacher_ckpt`` is gone (moved, deleted
     to save space) goes on with the teacher its checkpoint holds, the one it
     trained with: it was refused, 'train one first', though nothing of that
     file is read on a resume."""
-    try:
-        check_config_teacher(cfg)
-    except FileNotFoundError:
+    if teacher_checkpoint_gone(cfg):
         print_log(f'model.teacher_ckpt ({cfg.model.teacher_ckpt}) is not there; the resumed '
                   f'checkpoint ({cfg.load_from}) holds the teacher the run trained with, which '
                   'it goes on with.', logger='current', level=logging.WARNING)
@@ -171,11 +186,8 @@ def start_with_saved_teacher(cfg: Config) -> None:
     if not isinstance(model, dict) or not isinstance(model.get('teacher_ckpt'), str) \
             or model.get('teacher_from', 'teacher') == 'student':
         return
-    try:
-        check_config_teacher(cfg)
+    if not teacher_checkpoint_gone(cfg):
         return
-    except FileNotFoundError:
-        pass
     from dld.engine.checkpoint import CHECKPOINT_ERRORS, load_checkpoint_file
     try:
         state = load_checkpoint_file(cfg.load_from).get('state_dict', {})

@@ -122,3 +122,14 @@ def test_a_stage_whose_teacher_ckpt_is_gone_takes_the_teacher_its_load_from_hold
     assert cfg.model.teacher_ckpt == gone and not said
     with pytest.raises(FileNotFoundError, match='Teacher checkpoint not found'):
         check_config_teacher(cfg)
+    # a teacher folder that asks to pick one of its best checkpoints, or a URL, is
+    # not gone: the teacher check says what to do (the checkpoint's stood in; a review)
+    import os
+    os.makedirs(gone)
+    for epoch in (3, 4):
+        (tmp_path / 'teacher_plate_hr' / f'best_plate_accuracy_epoch_{epoch}.pth').write_bytes(b'')
+    cfg, said = build(stage)
+    assert cfg.model.teacher_ckpt == gone and not said
+    gone = 'https://example.invalid/teacher.pth'
+    cfg, said = build(stage)
+    assert cfg.model.teacher_ckpt == gone and not said
