@@ -45,12 +45,24 @@ def init_cfgs(part: Any, path: str = 'model') -> Iterator[Tuple[str, dict]]:
             yield from init_cfgs(value, f'{path}[{i}]')
 
 
+def read_init_cfgs(cfg) -> Iterator[Tuple[str, dict]]:
+    """:func:`init_cfgs` of the model but a DLD model's teacher loaded from
+    ``teacher_ckpt``, whose init_cfg MMEngine never reads (its weights are
+    the checkpoint's: docs/method.md); it kept its first training's
+    ``Pretrained`` file, which need not be on this machine."""
+    model = cfg.get('model')
+    loaded = isinstance(model, dict) and isinstance(model.get('teacher_ckpt'), str)
+    for setting, init in init_cfgs(model):
+        if not (loaded and setting.startswith('model.teacher.')):
+            yield setting, init
+
+
 def check_init_cfgs(cfg) -> None:
     """Refuse an ``init_cfg`` of an unknown type (with the close names) or
     whose Pretrained checkpoint is not there (a URL too: nothing is
     downloaded): :class:`ConfigSettingError` naming the setting."""
     from dld.registry import WEIGHT_INITIALIZERS
-    for setting, init in init_cfgs(cfg.get('model')):
+    for setting, init in read_init_cfgs(cfg):
         kind = init.get('type')
         if not isinstance(kind, str):
             continue  # a class given itself, or an override without its own type
@@ -68,7 +80,7 @@ def check_init_cfgs(cfg) -> None:
                 refuse_url(checkpoint)
             except CheckpointURLError as err:  # nothing is downloaded
                 raise ConfigSettingError(f'{setting}: {err}') from None
-            if not osp.isfile(checkpoint):
+            if not osp.isfile(osp.expanduser(checkpoint)):  # '~' as the loaders read it
                 raise ConfigSettingError(f'{setting}: its Pretrained checkpoint is not there: '
                                          f'{where(checkpoint)}')
 
@@ -88,7 +100,7 @@ def warn_unmatched_init_layers(model: nn.Module, cfg) -> List[str]:
     matches (it initialises nothing); the warnings, also returned. A part
     whose setting path is not the model's attribute path is passed over."""
     said = []
-    for setting, init in init_cfgs(cfg.get('model')):
+    for setting, init in read_init_cfgs(cfg):
         layers = init.get('layer')
         if not layers or setting.endswith('.override'):
             continue

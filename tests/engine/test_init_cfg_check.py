@@ -59,3 +59,20 @@ def test_a_layer_name_no_layer_has_is_warned_of_as_initialising_nothing():
     assert said == ["model.student.backbone.init_cfg[0]: layer 'Conv' matches no layer of that "
                     "part, so the Kaiming initializer sets nothing there; did you mean "
                     "'Conv2d'?"]  # a base class's name matches, as in MMEngine
+
+
+def test_a_teacher_loaded_from_its_checkpoint_keeps_an_init_cfg_never_read(tmp_path,
+                                                                           monkeypatch):
+    """A teacher's config kept its first training's Pretrained file, which
+    MMEngine never reads for a loaded teacher: refused, where the run trains
+    fine (a review); a '~' path is read as the loaders read it."""
+    pretrained = dict(type='Pretrained', checkpoint='weights/imagenet.pth')
+    cfg = Config(dict(model=dict(type='DLDDistiller', teacher_ckpt='work_dirs/teacher',
+                                 teacher=dict(backbone=dict(init_cfg=pretrained)))))
+    check_init_cfgs(cfg)
+    cfg.model.teacher_ckpt = None  # built from its init_cfg: read
+    with pytest.raises(ConfigSettingError, match='model.teacher.backbone.init_cfg'):
+        check_init_cfgs(cfg)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    (tmp_path / 'w.pth').write_bytes(b'')
+    check_init_cfgs(_cfg(dict(type='Pretrained', checkpoint='~/w.pth')))
