@@ -387,14 +387,18 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
     it in a file of the launcher's (:mod:`dld.engine.dist_launch`) and only
     the first prints it; the launcher prints another's where that process
     failed first (every process printed the same line)."""
-    from .dist_launch import keep_for_launcher
-    if not keep_for_launcher(line):
-        print(line, file=sys.stderr, flush=True)
     from mmengine.logging import MMLogger
+
+    from .dist_launch import keep_for_launcher
     logger = MMLogger.get_current_instance()  # a run's, with its file, once it is made
-    for handler in logger.handlers:
+    for handler in logger.handlers:  # first: a closed terminal's stderr fails (SIGHUP)
         if isinstance(handler, logging.FileHandler):
             handler.emit(logger.makeRecord(logger.name, level, __file__, 0, line, None, None))
+    if not keep_for_launcher(line):
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except OSError:  # a terminal gone (EIO): the log file holds it
+            pass
 
 
 def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:

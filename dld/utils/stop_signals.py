@@ -85,6 +85,8 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
                 stop.at_once()
             os._exit(stop_status(stop.names[0]))
         stop.append(name)
+        if name == 'SIGHUP' and os.getpid() == owner:
+            _off_the_closed_terminal()
         if hasattr(signal, 'SIGCHLD'):  # a Python handler: SIG_DFL made a SIGCHLD already
             # received raise "Signal 17 ignored due to race condition"
             signal.signal(signal.SIGCHLD, _child_exited)
@@ -113,6 +115,24 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
         # after a stop the process is ending: SIGCHLD keeps the handler that
         # does nothing (the workers are stopped after the block; PyTorch's
         # own check of a worker that died is its queue timeout, which raises)
+
+
+def _off_the_closed_terminal() -> None:
+    """Point stdout and stderr that are a terminal (a character device) at
+    the null device: after a hang-up every write to it fails (EIO), and the
+    clean-up's output would end the process with a traceback, its status
+    lost. A file or pipe they go to is kept."""
+    import stat
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            try:
+                if stat.S_ISCHR(os.fstat(fd).st_mode):
+                    os.dup2(devnull, fd)
+            except OSError:
+                pass
+    finally:
+        os.close(devnull)
 
 
 #: The stops of the :func:`signals_as_one_stop` blocks the process is in.

@@ -88,3 +88,45 @@ with signals_as_one_stop() as stop:
     assert done.stdout.splitlines() == ['worker 130']
     assert done.stderr.count('stopping at once (Ctrl-C again)') == 1  # the main process's
     assert done.returncode == 130
+
+
+HUNG_UP = '''
+import os, sys, time
+from mmengine.logging import MMLogger
+from dld.engine.launch import last_line
+from dld.utils.stop_signals import signals_as_one_stop, stop_status
+MMLogger.get_instance('hup', log_file=sys.argv[1])
+try:
+    with signals_as_one_stop(hangup=True):
+        print('ready', flush=True)
+        time.sleep(60)
+except KeyboardInterrupt as stop:
+    print('cleaning up', flush=True)  # the terminal is gone: EIO, unless off it
+    last_line('tool.py: stopped by SIGHUP (its terminal closed)')
+    sys.exit(stop_status(str(stop)))
+'''
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+def test_a_closed_terminal_s_stop_ends_with_its_status_and_its_line_in_the_log(tmp_path):
+    """After the hang-up every write to the terminal failed (EIO): the stop's
+    line was lost, and the run ended with a traceback and status 1 (a
+    review)."""
+    import pty
+    import time
+    log = tmp_path / 'run.log'
+    (tmp_path / 'tool.py').write_text(HUNG_UP)
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(tmp_path / 'tool.py'), str(log)],
+                            stdin=terminal, stdout=terminal, stderr=terminal,
+                            start_new_session=True)
+    os.close(terminal)
+    deadline = time.monotonic() + 120
+    said = b''
+    while b'ready' not in said:
+        assert time.monotonic() < deadline
+        said += os.read(main, 1024)
+    os.close(main)  # the terminal closes
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=60) == 128 + signal.SIGHUP
+    assert 'tool.py: stopped by SIGHUP (its terminal closed)' in log.read_text()
