@@ -240,7 +240,7 @@ def main(argv=None) -> None:
     with build_errors_exit('train.py'):
         check_config_teacher(cfg)
     start_processes(cfg)  # the data is made once the model is built (below)
-    unwritable = unwritable_work_dir(cfg.work_dir, cfg.filename)
+    unwritable = unwritable_work_dir(cfg.work_dir, cfg.filename, bool(cfg.get('resume')))
     if unwritable:  # MMEngine's traceback making its log folder, otherwise
         refuse(f'train.py: {unwritable}')
     if get_rank() == 0:  # before the runner writes its config into the folder

@@ -533,19 +533,25 @@ def make_run_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> N
     barrier()
 
 
-def unwritable_work_dir(work_dir: str, config_file: Optional[str] = None) -> Optional[str]:
+def unwritable_work_dir(work_dir: str, config_file: Optional[str] = None,
+                        resume: bool = False) -> Optional[str]:
     """Why the run cannot write its work dir (logs, checkpoints), or None:
     MMEngine failed making its log folder with a traceback (a read-only
     mount, a path through a file), and replaced ``config_file`` (the config
-    read) with its flattened dump where the work dir was the config's folder."""
+    read) with its flattened dump where the work dir was the config's folder.
+    A ``resume`` from a work dir's own config, edited (a comment, more
+    epochs), rewrites it as before: only a config that inherits (``_base_``)
+    would lose what it is."""
     if osp.exists(work_dir) and not osp.isdir(work_dir):  # 'File exists', said so
         return f'the work dir {work_dir} is a file, not a folder; give another with --work-dir'
-    if config_file and _dump_replaces_config(work_dir, config_file):
+    replaced = config_file and _dump_replaces_config(work_dir, config_file)
+    if replaced and (replaced == 'inherits' or not resume):
         stem = osp.splitext(osp.basename(config_file))[0]
+        lost = 'its _base_ and comments' if replaced == 'inherits' else 'its comments and layout'
         return (f'the work dir {work_dir} holds the config being read, {config_file}: a run '
                 'writes its whole config into its work dir under that name, which would '
-                f'replace yours (its _base_ and comments); give another work dir with '
-                f'--work-dir, e.g. work_dirs/{stem}')
+                f'replace yours ({lost}); give another work dir with --work-dir, e.g. '
+                f'work_dirs/{stem}')
     try:
         os.makedirs(work_dir, exist_ok=True)
     except OSError as err:
@@ -556,20 +562,22 @@ def unwritable_work_dir(work_dir: str, config_file: Optional[str] = None) -> Opt
     return None
 
 
-def _dump_replaces_config(work_dir: str, config_file: str) -> bool:
+def _dump_replaces_config(work_dir: str, config_file: str) -> Optional[str]:
     """Whether MMEngine's dump of the config (``<work_dir>/<its name>``)
     would be written over ``config_file`` itself, where that file is no
-    such dump (a dump read again and rewritten, as a resume from a work
-    dir's own config does, loses nothing)."""
+    such dump (a dump read again and rewritten loses nothing): ``'inherits'``
+    for a config with ``_base_``, ``'differs'`` for another, else None."""
     dump = osp.join(work_dir, osp.basename(config_file))
     try:
         if not osp.isfile(dump) or not osp.samefile(dump, config_file):
-            return False
+            return None
         with open(config_file, encoding='utf-8') as f:
             text = f.read()
-        return Config.fromfile(config_file).dump() != text
+        if Config.fromfile(config_file).dump() == text:
+            return None
+        return 'inherits' if '_base_' in text else 'differs'
     except Exception:  # unreadable here: the config's own loading says why
-        return False
+        return None
 
 
 def relax_deterministic_algorithms(cfg: Config) -> None:

@@ -839,3 +839,7 @@ def test_a_work_dir_that_is_the_config_s_folder_is_refused_and_the_config_kept(
     Config.fromfile(str(config)).dump(str(config))
     from dld.engine.launch import unwritable_work_dir
     assert unwritable_work_dir(str(folder), str(config)) is None
+    # edited (more epochs, a comment) and resumed from: rewritten as before (a review)
+    config.write_text(config.read_text() + 'max_epochs = 5  # two more\n')
+    assert unwritable_work_dir(str(folder), str(config), resume=True) is None
+    assert 'its comments and layout' in unwritable_work_dir(str(folder), str(config))
