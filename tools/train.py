@@ -282,7 +282,8 @@ def main(argv=None) -> None:
                     *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
             except TrainingDivergedError as err:  # each process's traceback, otherwise
-                last_line(f'train.py: {err}', logging.ERROR)
+                if get_rank() == 0:  # every process diverges alike: said once
+                    last_line(f'train.py: {err}', logging.ERROR)
                 sys.exit(1)
             except CheckpointWriteError as err:  # a full disk: one line, not a traceback
                 last = resumable_checkpoint(runner)

@@ -99,8 +99,10 @@ def student_training_input(cfg) -> Optional[str]:
     from dld.registry import TRANSFORMS
     loader = cfg.get('train_dataloader') or {}
     dataset = loader.get('dataset') or {}
-    while isinstance(dataset, dict) and 'pipeline' not in dataset and dataset.get('datasets'):
-        dataset = dataset['datasets'][0]  # a concatenation's first set
+    while isinstance(dataset, dict) and 'pipeline' not in dataset and (
+            dataset.get('datasets') or dataset.get('dataset')):
+        # a concatenation's first set; the set a RepeatDataset or ClassBalancedDataset wraps
+        dataset = dataset['datasets'][0] if dataset.get('datasets') else dataset['dataset']
     steps = dataset.get('pipeline') if isinstance(dataset, dict) else None
     if not isinstance(steps, (list, tuple)):
         return None

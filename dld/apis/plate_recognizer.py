@@ -325,7 +325,9 @@ class PlateRecognizer(BaseInferencer):
         check_decoding(fwd_kw.get('beam_width'), fwd_kw.get('topk'))
         batch_size = self.batch_size if batch_size is None else _checked_batch_size(batch_size)
         self._track_voting(post_kw.get('layouts'), post_kw.get('vote'))  # checked only
-        if not isinstance(post_kw.get('track', False), (bool, np.bool_)):
+        if post_kw.get('track') is None:  # unset, as a request's missing field reads
+            post_kw.pop('track', None)
+        elif not isinstance(post_kw['track'], (bool, np.bool_)):
             # 'yes' read as True, and 'no' or 'false' too
             raise ValueError(f"track must be True or False, got {post_kw['track']!r}")
         _check_vis_dir(vis_kw.get('vis_dir'))

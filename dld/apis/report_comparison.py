@@ -146,8 +146,8 @@ def _pct(value: Optional[float]) -> str:
 
 
 def _varies(values: Sequence[Optional[float]]) -> bool:
-    """Whether runs' figures differ (beyond float noise in a 4th decimal)."""
-    return len({None if v is None else round(v, 6) for v in values}) > 1
+    """Whether runs' figures differ in the 4 decimals the table shows."""
+    return len({None if v is None else round(v, 4) for v in values}) > 1
 
 
 def markdown_comparison(comparison: dict) -> str:

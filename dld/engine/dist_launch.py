@@ -50,6 +50,17 @@ def keep_for_launcher(line: str) -> bool:
     return rank != '0'
 
 
+def another_process_said(folder: str) -> bool:
+    """Whether a process other than this one kept its line in ``folder``
+    (a refusal, a data error: the reason the run ended)."""
+    own = f"rank{os.environ.get('RANK')}.txt"
+    try:
+        return any(n.startswith('rank') and n.endswith('.txt') and n != own
+                   for n in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def first_kept(folder: str) -> Tuple[Optional[int], str]:
     """The rank whose line was kept first, and that line where the launcher
     is to print it: '' where it is the first process's, which printed it,
@@ -180,7 +191,8 @@ def end_with_launcher() -> None:
     clean-up) when the launcher dies: torchrun starts each process in a
     session of its own, and a ``kill -9`` of the launcher or its group left
     them training to the end, holding the work dir. Linux only (prctl)."""
-    launcher = os.environ.get(PID_ENV)
+    # read once: a tool this process starts (a hook's) is no child of the launcher
+    launcher = os.environ.pop(PID_ENV, None)
     if not launcher or not sys.platform.startswith('linux'):
         return
     import ctypes

@@ -369,13 +369,17 @@ def peer_loss_exit(tool: str) -> Iterator[None]:
     try:
         yield
     except RuntimeError as err:
-        if int(os.environ.get('WORLD_SIZE', '1')) < 2 or not _PEER_GONE.search(str(err)):
+        if int(os.environ.get('WORLD_SIZE', '1')) < 2 or not _PEER_GONE.search(str(err)) \
+                or os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise
-        from .dist_launch import LINES_ENV
-        if not os.environ.get(LINES_ENV):  # plain torchrun: nobody else says it
-            print(f"{tool}: another process of the run ended first (its line says why); "
-                  f"process {os.environ.get('RANK', '?')} stopped with it", file=sys.stderr,
-                  flush=True)
+        from .dist_launch import LINES_ENV, another_process_said
+        folder = os.environ.get(LINES_ENV)
+        if folder and not another_process_said(folder):
+            raise  # a network failure, or a peer killed without a word: its only trace
+        if not folder:  # plain torchrun: nobody else says it
+            print(f"{tool}: another process of the run ended first (its line, where it said "
+                  f"one, says why); process {os.environ.get('RANK', '?')} stopped with it",
+                  file=sys.stderr, flush=True)
         sys.exit(1)
 
 

@@ -106,8 +106,9 @@ def unknown_type_hint(message: str) -> Optional[str]:
     candidates = _resolvable_names(registry)
     elsewhere = _registered_elsewhere(wanted, registry)
     if elsewhere:
-        return (f'{wanted} is registered in {elsewhere}, not in {registry.scope}::{name}: '
-                f'register it with {_constant_of(registry)}.register_module().')
+        return (f'{wanted} is registered in {elsewhere}, not in {registry.scope}::{name}: the '
+                f'config names it where a {name} goes, or it is to be registered with '
+                f'{_constant_of(registry)}.register_module().')
     by_lower = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(wanted.lower(), list(by_lower), n=3, cutoff=0.6)
     if close:

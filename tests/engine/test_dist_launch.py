@@ -262,10 +262,32 @@ def test_torchrun_s_warnings_of_each_elastic_module_are_quiet():
     import torch.distributed.run  # noqa: F401  (makes the elastic loggers)
 
     from dld.engine.dist_launch import quiet_torchrun_warnings
-    agent = logging.getLogger('torch.distributed.elastic.agent.server.api')
-    before = agent.level
+    elastic = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+               if n.startswith('torch.distributed.elastic')]
+    before = [log.level for log in elastic]
     try:
         quiet_torchrun_warnings()
+        agent = logging.getLogger('torch.distributed.elastic.agent.server.api')
         assert not agent.isEnabledFor(logging.WARNING)
     finally:
-        agent.setLevel(before)
+        for log, level in zip(elastic, before):
+            log.setLevel(level)
+
+
+def test_a_peer_gone_without_a_word_leaves_the_survivor_s_error(tmp_path, monkeypatch):
+    """Where no process said why the run ended (killed, or a network failure),
+    gloo's error is the only trace, and is kept (a review)."""
+    from dld.engine.dist_launch import LINES_ENV
+    from dld.engine.launch import peer_loss_exit
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv(LINES_ENV, str(tmp_path))
+    gone = RuntimeError('[pair.cc:553] Connection closed by peer [127.0.0.1]:29500')
+    with pytest.raises(RuntimeError, match='Connection closed by peer'):
+        with peer_loss_exit('tool.py'):
+            raise gone
+    (tmp_path / 'rank1.txt').write_text('tool.py: a setting refused\n')
+    with pytest.raises(SystemExit) as exit_:
+        with peer_loss_exit('tool.py'):
+            raise gone
+    assert exit_.value.code == 1

@@ -49,8 +49,9 @@ def test_a_class_in_another_registry_of_the_scope_is_told_where_it_is():
     """A transform given @MODELS.register_module() was told that no name is
     close and to import its module, which was imported (a newcomer's journey)."""
     hint = str(_build_error(TRANSFORMS, dict(type='DLDDistiller'))).splitlines()[-1]
-    assert hint == ('DLDDistiller is registered in dld::model, not in dld::transform: register '
-                    'it with dld.registry.TRANSFORMS.register_module().')
+    assert hint == ('DLDDistiller is registered in dld::model, not in dld::transform: the '
+                    'config names it where a transform goes, or it is to be registered with '
+                    'dld.registry.TRANSFORMS.register_module().')
 
 
 @pytest.mark.parametrize('original', [

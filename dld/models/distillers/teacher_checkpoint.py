@@ -47,8 +47,8 @@ def _of_dld(path: str) -> str:
     has no tools/ or configs/ of DLD's (a newcomer's journey)."""
     if osp.exists(path):
         return path
-    checkout = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    there = osp.join(checkout, path)
+    from dld.utils.run_environment import PACKAGE_ROOT
+    there = osp.join(PACKAGE_ROOT, path)
     return there if osp.exists(there) else path
 
 
