@@ -98,10 +98,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             pipeline's :class:`LoadPlateImages` (``with_lr``/``with_hr``);
             a pipeline without one is checked on every path handed to it.
         seed (int | None): seeds the frame choice of ``'random'`` and the
-            retry index choice (in a loader worker together with the seed
-            torch gives that worker, so that each worker and epoch draws its
-            own); None uses NumPy's global generator (which MMEngine seeds
-            per worker). With ``seed_pipeline`` it is part of
+            retry index choice: in training, in a loader worker together
+            with the seed torch gives that worker, so that each worker and
+            epoch draws its own; in test mode per item, so that every
+            evaluation reads the same frames. None uses NumPy's global
+            generator (which MMEngine seeds per worker). With ``seed_pipeline`` it is part of
             every item's seed instead (None counts as 0).
         seed_pipeline (bool): draw everything random about reading an item
             (its augmentations, the ``'random'`` frame, a ``max_retry``
@@ -542,9 +543,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         return self.skipped_images.total
 
     # ------------------------------------------------------------------ reading
-    def _randint(self, high: int) -> int:
+    def _randint(self, high: int, item: Optional[int] = None) -> int:
         # With seed_pipeline the global generator is seeded for the item.
         if self._rng is not None and not self.seed_pipeline:
+            if self.test_mode and item is not None:
+                # an evaluation reads the same frame of an item every time,
+                # whatever its workers: its epochs compare
+                return int(np.random.default_rng([self.seed, item]).integers(high))
             return int(self._worker_rng().integers(high))
         return int(np.random.randint(high))
 
@@ -598,7 +603,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         info = super().get_data_info(idx)
         lr_paths, hr_paths = info.pop('lr_paths'), info.pop('hr_paths')
         if info['frame_idx'] is None:  # 'random': choose now, same frame for LR and HR
-            pick = self._randint(len(lr_paths))
+            pick = self._randint(len(lr_paths), item=idx)
             info['frame_idx'] = pick
         else:
             pick = 0  # the item holds exactly its frame

@@ -162,13 +162,18 @@ def _check_frames_pair(lr: List[str], hr: List[str], where: str) -> None:
     must agree, or a model learns from an HR frame of another moment
     (``lr-001,lr-002|hr-002,hr-001`` was taken without a word)."""
     from .lrlpr_track_dataset import track_frame
+    lr_frames = [track_frame(osp.basename(p)) for p in lr]
     hr_frames = [track_frame(osp.basename(p)) for p in hr]
-    listed = {f[1] for f in hr_frames if f and f[0] == 'hr'}
-    for lr_path, hr_path, hr_frame in zip(lr, hr, hr_frames):
-        lr_frame = track_frame(osp.basename(lr_path))
-        # one HR frame given for every LR frame (hr-0,hr-0) is no other order
-        if lr_frame and hr_frame and lr_frame[0] == 'lr' and hr_frame[0] == 'hr' \
-                and lr_frame[1] != hr_frame[1] and lr_frame[1] in listed:
+    if not all(f and f[0] == 'lr' for f in lr_frames) or \
+            not all(f and f[0] == 'hr' for f in hr_frames):
+        return  # names that are no frames pair by place
+    lr_numbers, hr_numbers = [f[1] for f in lr_frames], [f[1] for f in hr_frames]
+    # the same frames in other orders; one HR frame for every LR frame
+    # (hr-0,hr-0), or the cameras offset on purpose (lr-2,lr-3|hr-1,hr-2), is not
+    if sorted(lr_numbers) != sorted(hr_numbers) or lr_numbers == hr_numbers:
+        return
+    for lr_path, hr_path, lr_frame, hr_frame in zip(lr, hr, lr_frames, hr_frames):
+        if lr_frame[1] != hr_frame[1]:
             raise PlateAnnotationError(
                 where, f'{lr_path} is paired with {hr_path} (frames {lr_frame[1]} and '
                 f'{hr_frame[1]}): LR and HR frames pair by their place in the two lists; '

@@ -368,3 +368,25 @@ def test_lr_and_hr_frames_listed_in_other_orders_are_refused(paired_root):
                        r'with .*t0/hr-1.png \(frames 0 and 1\)'):
         make(paired_root, 'swapped.txt', frames='all')
     assert len(make(paired_root, 'train.txt', frames='all')) == 6
+    # cameras offset on purpose, one LR frame against several HR frames: kept (a review)
+    (paired_root / 'offset.txt').write_text(
+        't0/lr-1.png,t0/lr-2.png|t0/hr-0.png,t0/hr-1.png\tABC1234\n'
+        't1/lr-2.png,t1/lr-2.png,t1/lr-2.png|t1/hr-0.png,t1/hr-1.png,t1/hr-2.png\tXYZ9A87\n')
+    assert len(make(paired_root, 'offset.txt', frames='all')) == 5
+
+
+def test_a_seeded_evaluation_set_reads_the_same_random_frames_every_time(paired_root):
+    """Validation epochs compare: each item's frame is the seed's, whatever
+    the loader's workers (a review)."""
+    import shutil
+    lines = []
+    for t in range(40):  # tracks of their own: a test set reads each once
+        shutil.copytree(paired_root / 't0', paired_root / f'c{t}')
+        lines.append(','.join(f'c{t}/lr-{k}.png' for k in range(3)) + '|'
+                     + ','.join(f'c{t}/hr-{k}.png' for k in range(3)) + '\tABC1234')
+    (paired_root / 'many.txt').write_text('\n'.join(lines) + '\n')
+    dataset = make(paired_root, 'many.txt', frames='random', seed=1, test_mode=True,
+                   load_hr=True)
+    first, second = _frames_drawn(dataset)
+    assert first == second and len(set(first)) > 1
+    assert [dataset.get_data_info(i)['frame_idx'] for i in range(len(dataset))] == first
