@@ -362,10 +362,12 @@ _PEER_GONE = re.compile(r'Connection (?:closed|reset) by peer')
 @contextmanager
 def peer_loss_exit(tool: str) -> Iterator[None]:
     """A process of a distributed run whose peer ended first (its one-line
-    refusal, a data error) ends with exit status 1 quietly where the
-    launcher says what failed (:mod:`dld.engine.dist_launch`), else with
-    one line: it printed gloo's traceback of some 30 lines, before or after
-    the line that said why. Usable as a decorator of a tool's ``main``."""
+    refusal, a data error) ends with exit status 1: quietly under the
+    launcher (:mod:`dld.engine.dist_launch`), where another process kept
+    its line, with one line of its own under plain torchrun. It printed
+    gloo's traceback of some 30 lines, before or after the line that said
+    why. A peer gone without a word (a network failure) keeps the error.
+    Usable as a decorator of a tool's ``main``."""
     try:
         yield
     except RuntimeError as err:
