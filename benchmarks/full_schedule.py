@@ -166,9 +166,11 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     ``TRAIN_DONE`` (mmengine's ``last_checkpoint`` appears after the first
     epoch, so an interrupted run has one too). An interrupted run is resumed
     from its latest checkpoint (``--resume``) rather than started again.
+    ``--brief`` keeps each run's set-up text (some 700 lines) in its log
+    file: a schedule of some 20 runs printed it on the console every time.
     """
     done = osp.join(REPO, work_dir, TRAIN_DONE)
-    cmd = [*cmd[:2], *TRAIN_FLAGS, *cmd[2:]]
+    cmd = [*cmd[:2], '--brief', *TRAIN_FLAGS, *cmd[2:]]
     if redo and dry_run(step, cmd):
         return
     if redo:

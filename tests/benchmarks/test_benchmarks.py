@@ -830,7 +830,7 @@ def test_full_schedule_dry_run_prints_what_each_step_would_do_and_writes_nothing
     assert f'=== 1/8 HR teacher: skipped, {tmp_path}/teacher/{module.TRAIN_DONE} exists' in out
     assert '[would run]' not in out.split('3/8')[0]  # the efficiency setting is done
     assert f'[would resume]\n$ python tools/train.py configs/student_plate_lr.py --resume ' \
-        f'--work-dir {nokd}' in out
+        f'--brief --work-dir {nokd}' in out
     # a run not trained yet is read from the checkpoint it will have
     assert f'--work-dir {tmp_path}/nokd_lr_cycle1 --cfg-options load_from={nokd}/best.pth' \
         in out
@@ -881,7 +881,7 @@ def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_anal
     trains = [a for a in calls if a[0] == 'tools/train.py']
     # the teacher, the no-KD and DLD chains (a first run and its cycles each), the selector
     assert len(trains) == 4 + 2 * module.LR_STUDENT_CYCLES
-    assert all(a[2] == '--amp' and a.count('--amp') == 1 for a in trains)
+    assert all(a[2:4] == ['--brief', '--amp'] and a.count('--amp') == 1 for a in trains)
     tools = [a[0] for a in calls]
     assert 'benchmarks/selector_headroom.py' not in tools
     assert 'benchmarks/selector_gamma_sweep.py' not in tools
@@ -890,7 +890,7 @@ def test_full_schedule_amp_trains_every_run_in_mixed_precision_and_can_skip_anal
                   and a[a.index('--out') + 1].endswith('/report_lr'))
     assert '--amp' not in report  # float32 checkpoints are read in float32
     done = json.loads((tmp_path / 'teacher' / module.TRAIN_DONE).read_text())
-    assert done['command'][2] == '--amp'  # the marker says how the run was trained
+    assert done['command'][3] == '--amp'  # the marker says how the run was trained
     # the analyses later, in mixed precision too: the sweep passes it on
     calls.clear()
     module.main(['--work-dir', str(tmp_path), '--setting', 'lr', '--amp'])
@@ -919,20 +919,22 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     monkeypatch.setattr(module, 'run_tool', fake_run)
     cmd = ['tools/train.py', 'configs/x.py', '--work-dir', str(tmp_path / 'run'),
            '--cfg-options', 'load_from=a.pth']
+    # its set-up text in its log file, not on the schedule's console
+    brief = [*cmd[:2], '--brief', *cmd[2:]]
     fail.append(True)
     with pytest.raises(SystemExit):
         module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
-    assert calls[-1] == cmd
+    assert calls[-1] == brief
     assert not (tmp_path / 'run' / module.TRAIN_DONE).exists()  # not finished
     fail.clear()
     module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
-    assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]  # from its own last checkpoint
+    assert calls[-1] == [*brief[:2], '--resume', *brief[2:]]  # from its own last checkpoint
     done = json.loads((tmp_path / 'run' / module.TRAIN_DONE).read_text())
     assert done['command'] == calls[-1] and done['minutes'] >= 0
     module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
     assert len(calls) == 2  # finished: skipped
     module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
-    assert calls[-1] == cmd  # --redo trains it again from the start
+    assert calls[-1] == brief  # --redo trains it again from the start
     # A redo killed before its first checkpoint is unfinished, and the next
     # run starts it afresh rather than resuming (and so keeping) the old run.
     fail.append(True)
@@ -943,14 +945,14 @@ def test_full_schedule_resumes_an_interrupted_run_and_skips_only_a_finished_one(
     fail.clear()
     early.clear()
     module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
-    assert calls[-1] == cmd
+    assert calls[-1] == brief
     # Killed later, the redo resumes from its own checkpoint.
     fail.append(True)
     with pytest.raises(SystemExit):
         module.train('a step', cmd, str(tmp_path / 'run'), redo=True)
     fail.clear()
     module.train('a step', cmd, str(tmp_path / 'run'), redo=False)
-    assert calls[-1] == [*cmd[:2], '--resume', *cmd[2:]]
+    assert calls[-1] == [*brief[:2], '--resume', *brief[2:]]
 
 
 def test_a_schedule_step_that_fails_ends_the_script_in_one_line_saying_how_to_go_on(
