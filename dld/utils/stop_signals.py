@@ -111,7 +111,12 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
         _ACTIVE.remove(stop)
         for sig, handler in previous.items():
             # None: a handler installed outside Python, which cannot be put back
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+            handler = signal.SIG_DFL if handler is None else handler
+            if stop.names and stop.names[0] == 'SIGHUP' and sig == getattr(signal, 'SIGHUP', None):
+                # the terminal is gone: a hang-up again (the kernel's, after one sent
+                # to the process) would kill the clean-up that follows the block
+                handler = signal.SIG_IGN
+            signal.signal(sig, handler)
         # after a stop the process is ending: SIGCHLD keeps the handler that
         # does nothing (the workers are stopped after the block; PyTorch's
         # own check of a worker that died is its queue timeout, which raises)

@@ -130,3 +130,24 @@ def test_a_closed_terminal_s_stop_ends_with_its_status_and_its_line_in_the_log(t
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(timeout=60) == 128 + signal.SIGHUP
     assert 'tool.py: stopped by SIGHUP (its terminal closed)' in log.read_text()
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+def test_after_a_hang_up_stop_a_hang_up_again_is_ignored(monkeypatch):
+    """A second SIGHUP (the kernel's, after one sent to the process) arriving
+    after the block killed its clean-up: status -1 in CI (a review's test)."""
+    from dld.utils import stop_signals
+    # this process's terminal, where pytest runs in one, is not gone
+    monkeypatch.setattr(stop_signals, '_off_the_closed_terminal', lambda: None)
+    before = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_as_one_stop(hangup=True):
+                os.kill(os.getpid(), signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        with pytest.raises(KeyboardInterrupt):
+            with signals_as_one_stop(hangup=True):
+                os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # as it was before the block
+    finally:
+        signal.signal(signal.SIGHUP, before)
