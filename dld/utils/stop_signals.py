@@ -77,8 +77,8 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
     def interrupt(signum, frame):
         name = signal.Signals(signum).name
         if stop.names:
-            if time.monotonic() - stop.first_at < REPEAT_SECONDS:
-                return
+            if time.monotonic() - stop.first_at < REPEAT_SECONDS or name == 'SIGHUP':
+                return  # a double press; a hang-up again (the terminal is gone) asks nothing
             if os.getpid() == owner:  # a Ctrl-C again to the group: said once, not per worker
                 print(f'stopping at once ({said(name)} again)', file=sys.stderr, flush=True)
             if stop.at_once is not None and os.getpid() == owner:

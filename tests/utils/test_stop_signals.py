@@ -149,5 +149,14 @@ def test_after_a_hang_up_stop_a_hang_up_again_is_ignored(monkeypatch):
             with signals_as_one_stop(hangup=True):
                 os.kill(os.getpid(), signal.SIGTERM)
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # as it was before the block
+        # nor, inside a block, ends the process at once as a later Ctrl-C does
+        import time
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with signals_as_one_stop(hangup=True) as stop:
+            stop.defer = True
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(1.2)
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert stop.names == ['SIGHUP']  # still here
     finally:
         signal.signal(signal.SIGHUP, before)
