@@ -50,13 +50,17 @@ def keep_for_launcher(line: str) -> bool:
     return rank != '0'
 
 
+def kept_ranks(folder: str) -> List[int]:
+    """The ranks whose processes kept their line in ``folder``."""
+    return [int(n[4:-4]) for n in os.listdir(folder)
+            if n.startswith('rank') and n.endswith('.txt') and n[4:-4].isdigit()]
+
+
 def another_process_said(folder: str) -> bool:
     """Whether a process other than this one kept its line in ``folder``
     (a refusal, a data error: the reason the run ended)."""
-    own = f"rank{os.environ.get('RANK')}.txt"
     try:
-        return any(n.startswith('rank') and n.endswith('.txt') and n != own
-                   for n in os.listdir(folder))
+        return any(str(r) != os.environ.get('RANK') for r in kept_ranks(folder))
     except OSError:
         return False
 
@@ -67,11 +71,10 @@ def first_kept(folder: str) -> Tuple[Optional[int], str]:
     or a line the first process printed too (a config every process
     refused)."""
     kept = {}
-    for name in os.listdir(folder):
-        if name.startswith('rank') and name.endswith('.txt') and name[4:-4].isdigit():
-            path = osp.join(folder, name)
-            with open(path, encoding='utf-8') as f:
-                kept[int(name[4:-4])] = (os.stat(path).st_mtime_ns, f.read())
+    for rank in kept_ranks(folder):
+        path = osp.join(folder, f'rank{rank}.txt')
+        with open(path, encoding='utf-8') as f:
+            kept[rank] = (os.stat(path).st_mtime_ns, f.read())
     if not kept:
         return None, ''
     rank = min(kept, key=lambda r: (kept[r][0], r))
