@@ -17,7 +17,7 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$SCRIPT_DIR/dist_args.sh"
 
-DLD_LAUNCHER_NAME=$(basename "$0") exec python -m dld.engine.dist_launch \
+DLD_LAUNCHER_NAME=$(basename "$0") exec python -m dld.dist_launch \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

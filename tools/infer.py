@@ -20,6 +20,8 @@ written, and 130 or 143 when stopped by Ctrl-C or SIGTERM (the records of
 the images read are written first).
 See docs/inference.md.
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import contextlib
 import csv

@@ -11,6 +11,8 @@ same bytes. A folder that already holds this set is left as it is, one
 holding another set is refused unless ``--overwrite``; an interrupted run
 leaves no split a dataset would read.
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import json
 import sys

@@ -13,6 +13,8 @@ setting, where a short schedule already saves FLOPs at the teacher's
 accuracy; ``--setting lr`` has it read the real-LR-style frames, which needs
 the full schedule to read many plates (docs/results.md).
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import json
 import os

@@ -22,6 +22,8 @@ random weights. A DLD config is built without its teacher checkpoint
 (``model.teacher_ckpt``): evaluation never runs the teacher, and CKPT holds
 every weight it needs.
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import logging
 import math
@@ -43,7 +45,7 @@ from dld.apis.model_loading import (
     load_weights,
     warn_if_other_chars,
 )
-from dld.engine.dist_launch import end_with_launcher, quiet_other_processes
+from dld.dist_launch import end_with_launcher, quiet_other_processes
 
 # Importing dld.engine installs the checkpoint allow-list and weights-only
 # loader, so CKPT is read with torch.load(weights_only=True).

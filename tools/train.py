@@ -5,6 +5,8 @@
 
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import logging
 import os.path as osp
@@ -22,6 +24,7 @@ from mmengine.runner import BaseLoop, EpochBasedTrainLoop, Runner
 # allow-list and weights-only loader before any checkpoint (`load_from`,
 # `--resume`) is read.
 from dld.apis.model_loading import CheckpointMismatchError
+from dld.dist_launch import end_with_launcher, quiet_other_processes
 from dld.engine.checkpoint import (
     CHECKPOINT_ERRORS,
     CheckpointReadError,
@@ -29,7 +32,6 @@ from dld.engine.checkpoint import (
     latest_checkpoint,
     resume_advice,
 )
-from dld.engine.dist_launch import end_with_launcher, quiet_other_processes
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.non_finite_check_hook import TrainingDivergedError

@@ -363,7 +363,7 @@ _PEER_GONE = re.compile(r'Connection (?:closed|reset) by peer')
 def peer_loss_exit(tool: str) -> Iterator[None]:
     """A process of a distributed run whose peer ended first (its one-line
     refusal, a data error) ends with exit status 1: quietly under the
-    launcher (:mod:`dld.engine.dist_launch`), where another process kept
+    launcher (:mod:`dld.dist_launch`), where another process kept
     its line, with one line of its own under plain torchrun. It printed
     gloo's traceback of some 30 lines, before or after the line that said
     why. A peer gone without a word (a network failure) keeps the error.
@@ -374,7 +374,7 @@ def peer_loss_exit(tool: str) -> Iterator[None]:
         if int(os.environ.get('WORLD_SIZE', '1')) < 2 or not _PEER_GONE.search(str(err)) \
                 or os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise
-        from .dist_launch import LINES_ENV, another_process_said
+        from dld.dist_launch import LINES_ENV, another_process_said
         folder = os.environ.get(LINES_ENV)
         if folder and not another_process_said(folder):
             raise  # a network failure, or a peer killed without a word: its only trace
@@ -390,12 +390,12 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
     the run's log file too, where there is one.
 
     Under ``tools/dist_train.sh`` and ``dist_test.sh`` every process keeps
-    it in a file of the launcher's (:mod:`dld.engine.dist_launch`) and only
+    it in a file of the launcher's (:mod:`dld.dist_launch`) and only
     the first prints it; the launcher prints another's where that process
     failed first (every process printed the same line)."""
     from mmengine.logging import MMLogger
 
-    from .dist_launch import keep_for_launcher
+    from dld.dist_launch import keep_for_launcher
     logger = MMLogger.get_current_instance()  # a run's, with its file, once it is made
     for handler in logger.handlers:  # first: a closed terminal's stderr fails (SIGHUP)
         if isinstance(handler, logging.FileHandler):

@@ -31,6 +31,8 @@ two files: those only one reads), one a line, to look at them again:
 Exit status: 0, or 2 when a file cannot be read or analysed (the error names
 the file and line) or an output cannot be written.
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import json
 import os.path as osp

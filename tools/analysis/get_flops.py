@@ -18,6 +18,8 @@ the model at scale 1) decodes greedily.
 
 fvcore counts one fused multiply-add as one flop.
 """
+import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+
 import argparse
 import json
 import sys

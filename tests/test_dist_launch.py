@@ -1,4 +1,4 @@
-"""dld.engine.dist_launch (tools/dist_train.sh, dist_test.sh): a failure under
+"""dld.dist_launch (tools/dist_train.sh, dist_test.sh): a failure under
 torchrun ends in the failing process's line, once, and one line of the
 launcher's with that process's exit status, not torchrun's traceback and 1."""
 import os
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 TOOL = '''
 import os, sys, time
@@ -34,7 +34,7 @@ def _launch(tmp_path, refusing='lambda r: False', line="'tool.py: a setting refu
     tool = tmp_path / 'tool.py'
     tool.write_text(TOOL.format(refusing=refusing, line=line, crashing=crashing))
     env = dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh')
-    return subprocess.run([sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node',
+    return subprocess.run([sys.executable, '-m', 'dld.dist_launch', '--nproc_per_node',
                            '2', '--master_addr', '127.0.0.1', '--master_port',
                            str(port or _free_port()), str(tool)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -113,7 +113,7 @@ def test_processes_other_than_the_first_log_only_errors_before_the_runner(monkey
 
     from mmengine.logging import MMLogger
 
-    from dld.engine.dist_launch import quiet_other_processes
+    from dld.dist_launch import quiet_other_processes
 
     def terminal_level(name):
         logger = MMLogger.get_instance(name)  # the current instance now
@@ -134,7 +134,7 @@ def test_the_first_failure_leaves_out_the_processes_torchrun_stopped():
     rank: the first process, stopped for another's crash, was named."""
     from types import SimpleNamespace
 
-    from dld.engine.dist_launch import first_failure
+    from dld.dist_launch import first_failure
 
     def failure(exitcode, timestamp=100):
         return SimpleNamespace(exitcode=exitcode, timestamp=timestamp)
@@ -149,7 +149,7 @@ def test_a_process_stopped_after_it_said_its_line_is_not_the_one_reported():
     'killed by SIGTERM' (a race the CI met once)."""
     from types import SimpleNamespace
 
-    from dld.engine.dist_launch import reported_rank
+    from dld.dist_launch import reported_rank
 
     def failure(exitcode, timestamp=100):
         return SimpleNamespace(exitcode=exitcode, timestamp=timestamp)
@@ -162,7 +162,7 @@ def test_a_process_stopped_after_it_said_its_line_is_not_the_one_reported():
 
 FOLLOWER = '''
 import os, signal, sys, time
-from dld.engine.dist_launch import end_with_launcher
+from dld.dist_launch import end_with_launcher
 end_with_launcher()
 signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1] + os.environ['RANK'] + '.end', 'w'),
                                           sys.exit(143)))
@@ -181,7 +181,7 @@ def test_the_processes_end_with_a_launcher_killed_outright(tmp_path):
     tool.write_text(FOLLOWER)
     mark = str(tmp_path / 'rank')
     launcher = subprocess.Popen(
-        [sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node', '2',
+        [sys.executable, '-m', 'dld.dist_launch', '--nproc_per_node', '2',
          '--master_addr', '127.0.0.1', '--master_port', str(_free_port()), str(tool), mark],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -230,7 +230,7 @@ def test_a_process_whose_peer_ended_first_adds_no_traceback(tmp_path, refusing):
     tool = tmp_path / 'tool.py'
     tool.write_text(PEER.format(refusing=refusing))
     env = dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh')
-    done = subprocess.run([sys.executable, '-m', 'dld.engine.dist_launch', '--nproc_per_node',
+    done = subprocess.run([sys.executable, '-m', 'dld.dist_launch', '--nproc_per_node',
                            '2', '--master_addr', '127.0.0.1', '--master_port', str(_free_port()),
                            str(tool)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -245,7 +245,7 @@ def test_a_line_every_process_kept_is_reported_as_the_first_one_s(tmp_path):
     was written first) where torchrun's summary named rank 0."""
     import time
 
-    from dld.engine.dist_launch import first_kept
+    from dld.dist_launch import first_kept
     (tmp_path / 'rank1.txt').write_text('tool.py: refused\n')
     time.sleep(0.01)
     (tmp_path / 'rank0.txt').write_text('tool.py: refused\n')
@@ -261,7 +261,7 @@ def test_torchrun_s_warnings_of_each_elastic_module_are_quiet():
 
     import torch.distributed.run  # noqa: F401  (makes the elastic loggers)
 
-    from dld.engine.dist_launch import quiet_torchrun_warnings
+    from dld.dist_launch import quiet_torchrun_warnings
     elastic = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
                if n.startswith('torch.distributed.elastic')]
     before = [log.level for log in elastic]
@@ -277,7 +277,7 @@ def test_torchrun_s_warnings_of_each_elastic_module_are_quiet():
 def test_a_peer_gone_without_a_word_leaves_the_survivor_s_error(tmp_path, monkeypatch):
     """Where no process said why the run ended (killed, or a network failure),
     gloo's error is the only trace, and is kept (a review)."""
-    from dld.engine.dist_launch import LINES_ENV
+    from dld.dist_launch import LINES_ENV
     from dld.engine.launch import peer_loss_exit
     monkeypatch.setenv('WORLD_SIZE', '2')
     monkeypatch.setenv('RANK', '0')

@@ -14,7 +14,7 @@ another run holds is said before anything starts.
 The folder is each node's: with several nodes, each node's launcher says
 what failed on its node.
 
-    python -m dld.engine.dist_launch [torchrun arguments] TOOL [tool arguments]
+    python -m dld.dist_launch [torchrun arguments] TOOL [tool arguments]
 """
 import errno
 import logging
@@ -36,7 +36,7 @@ PID_ENV = 'DLD_LAUNCHER_PID'
 
 
 def keep_for_launcher(line: str) -> bool:
-    """Keep ``line`` for the launcher, under :mod:`dld.engine.dist_launch`;
+    """Keep ``line`` for the launcher, under :mod:`dld.dist_launch`;
     True where the launcher prints it (a process other than the first one),
     False where the caller prints it (the first process, or no launcher)."""
     folder, rank = os.environ.get(LINES_ENV), os.environ.get('RANK')
@@ -135,12 +135,16 @@ def port_in_use(port: int) -> bool:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
-    from dld.utils.tool_steps import exit_status, how_it_ended
     name = os.environ.get(NAME_ENV)
+    try:  # torch loads for seconds: a Ctrl-C then was a traceback of its imports
+        from torch.distributed.elastic.multiprocessing.api import SignalException
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import parse_args, run
+
+        from dld.utils.tool_steps import exit_status, how_it_ended
+    except KeyboardInterrupt:
+        print(f'{name or "dist_launch"}: stopped by Ctrl-C as it started.', file=sys.stderr)
+        return 128 + signal.SIGINT
     args = parse_args(argv)
     tool = osp.basename(args.training_script)
     # a port torchrun binds itself: the static rendezvous's, on the first node

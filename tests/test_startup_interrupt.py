@@ -1,0 +1,107 @@
+"""A Ctrl-C while a tool loads (torch, MMEngine, its config) is one line and
+the shell's status 130, not 10 to 65 lines of import internals, once per
+process under the launcher (dld.startup_interrupt, dld.dist_launch)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from repo_scripts import REPO
+
+from dld.dist_launch import LINES_ENV
+from dld.startup_interrupt import stop_line
+
+#: A module that stands for one that loads for long (torch, MMEngine): it
+#: says it is loading, then waits.
+SLOW_MODULE = """
+import os, time
+open(os.environ['LOADING_FLAG'], 'w').close()
+time.sleep(60)
+"""
+
+
+def _interrupted(cmd, slow_module: str, tmp_path, env=None) -> subprocess.CompletedProcess:
+    """``cmd`` sent SIGINT as it loads ``slow_module`` (one in its place that
+    waits), as a Ctrl-C while a tool loads torch or MMEngine."""
+    (tmp_path / 'slow').mkdir()
+    (tmp_path / 'slow' / f'{slow_module}.py').write_text(SLOW_MODULE)
+    flag = tmp_path / 'loading'
+    env = dict(env or os.environ, LOADING_FLAG=str(flag),
+               PYTHONPATH=os.pathsep.join([str(tmp_path / 'slow'), REPO]))
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env,
+                            # a background process of a shell ignores SIGINT; a terminal's does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/infer.py'])
+def test_a_tool_stopped_as_it_loads_says_so_in_one_line(tool, tmp_path):
+    done = _interrupted([sys.executable, tool, 'configs/quickstart/teacher.py', 'x.pth', '.'],
+                        'argparse', tmp_path)  # the tools' first import after ours
+    assert done.stderr.splitlines() == [
+        f'{os.path.basename(tool)}: stopped by Ctrl-C as it started.'], done.stderr[-2000:]
+    assert done.returncode == -signal.SIGINT  # the shell's 130, as an uncaught Ctrl-C
+
+
+def test_the_launcher_stopped_as_it_loads_says_so_in_one_line(tmp_path):
+    env = dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh')
+    done = _interrupted([sys.executable, '-m', 'dld.dist_launch', '--nproc_per_node', '2',
+                         'tools/train.py', 'configs/quickstart/teacher.py'], 'torch', tmp_path,
+                        env=env)
+    assert done.stderr.splitlines() == ['dist_x.sh: stopped by Ctrl-C as it started.'], \
+        done.stderr[-2000:]
+    assert done.returncode == 130
+
+
+def test_a_process_other_than_the_first_keeps_its_line_for_the_launcher(tmp_path):
+    """Each process is interrupted (torchrun passes the signal on): the
+    first prints the line, the others keep theirs."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import dld.startup_interrupt\n'
+                    'raise KeyboardInterrupt\n')
+    for rank in ('0', '1'):
+        env = dict(os.environ, **{LINES_ENV: str(tmp_path), 'RANK': rank})
+        done = subprocess.run([sys.executable, str(tool)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == -signal.SIGINT
+        said = ['tool.py: stopped by Ctrl-C as it started.']
+        assert done.stderr.splitlines() == (said if rank == '0' else []), done.stderr
+        assert (tmp_path / f'rank{rank}.txt').read_text().splitlines() == said
+
+
+def test_other_errors_keep_their_traceback():
+    script = ('import dld.startup_interrupt\n'
+              'raise ValueError("a bug")\n')
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert 'Traceback' in done.stderr and 'ValueError: a bug' in done.stderr
+
+
+def test_a_signal_raised_as_an_interrupt_is_named():
+    assert stop_line(KeyboardInterrupt('SIGTERM')).endswith(
+        ': stopped by SIGTERM as it started.')
+    assert stop_line(KeyboardInterrupt()).endswith(': stopped by Ctrl-C as it started.')
+
+
+def test_every_tool_imports_it_first():
+    """A tool that imports it after torch is interrupted as before, in there."""
+    import ast
+    import glob
+
+    tools = glob.glob(os.path.join(REPO, 'tools', '**', '*.py'), recursive=True)
+    assert len(tools) >= 10
+    for path in tools:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read())
+        first = next(node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+        assert isinstance(first, ast.Import) and first.names[0].name == 'dld.startup_interrupt', \
+            f'{path}: import dld.startup_interrupt first'
