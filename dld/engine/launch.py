@@ -20,6 +20,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional, Sequence
 
@@ -63,6 +64,7 @@ def init_distributed(cfg: Config) -> None:
     launcher = cfg.get('launcher', 'none')
     if launcher == 'none' or is_distributed():
         return
+    quiet_size_one_stride_warning()
     dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
     if torch.cuda.is_available():
         init_dist(launcher, **dist_cfg)
@@ -88,6 +90,17 @@ def init_distributed(cfg: Config) -> None:
     if timeout is not None:
         dist_cfg['timeout'] = datetime.timedelta(seconds=timeout)
     torch_dist.init_process_group(**dist_cfg)
+
+
+def quiet_size_one_stride_warning() -> None:
+    """DDP's "Grad strides do not match bucket view strides ... may impair
+    performance", 8 lines from every process of every run: the gradient of
+    a 1x1 convolution's weight comes back with other strides on its size-1
+    dimensions, the same layout in memory. Autograd has made every gradient
+    take its parameter's layout (the "gradient layout contract" the warning
+    names) before DDP sees it, save on such dimensions, which DDP compares
+    and autograd does not."""
+    warnings.filterwarnings('ignore', message='Grad strides do not match bucket view strides')
 
 
 RUNNER_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
