@@ -15,7 +15,7 @@ varies by about that much). It
 ends with the ``--cfg-options`` that deploy it (tools/test.py, infer.py,
 flops_accuracy.py). docs/results.md uses it.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import pickle

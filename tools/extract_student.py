@@ -7,7 +7,7 @@ the config and the metadata are kept, so `tools/infer.py CONFIG student.pth`
 builds the same model (the teacher's architecture is still built from the
 config, for FLOP figures, but its weights are never needed).
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import os

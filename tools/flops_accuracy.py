@@ -9,7 +9,7 @@ table), ``report.csv``, ``report.json``, ``pareto.png`` (plate accuracy
 against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
 See docs/reports.md.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import pickle

@@ -20,7 +20,7 @@ written, and 130 or 143 when stopped by Ctrl-C or SIGTERM (the records of
 the images read are written first).
 See docs/inference.md.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import contextlib

@@ -11,7 +11,7 @@ same bytes. A folder that already holds this set is left as it is, one
 holding another set is refused unless ``--overwrite``; an interrupted run
 leaves no split a dataset would read.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import json

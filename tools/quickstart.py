@@ -13,7 +13,7 @@ setting, where a short schedule already saves FLOPs at the teacher's
 accuracy; ``--setting lr`` has it read the real-LR-style frames, which needs
 the full schedule to read many plates (docs/results.md).
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import json

@@ -12,7 +12,7 @@ on the ICPR release"). Each group of tracks (the folder above them, e.g.
 proportion, so validation sees every scenario and layout; the choice is the
 same for a given seed. Existing lists are kept unless ``--force``.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import os

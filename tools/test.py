@@ -22,7 +22,7 @@ random weights. A DLD config is built without its teacher checkpoint
 (``model.teacher_ckpt``): evaluation never runs the teacher, and CKPT holds
 every weight it needs.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import logging

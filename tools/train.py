@@ -5,7 +5,7 @@
 
 Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import logging

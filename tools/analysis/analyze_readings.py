@@ -31,7 +31,7 @@ two files: those only one reads), one a line, to look at them again:
 Exit status: 0, or 2 when a file cannot be read or analysed (the error names
 the file and line) or an output cannot be written.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import json

@@ -19,7 +19,7 @@ first validation after an epoch. A set rendered when read (the
 ``*_online`` configs) has no files to check. Label lengths are checked
 against the model's decoders when training starts (``LabelLengthCheckHook``).
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import os.path as osp

@@ -13,7 +13,7 @@ quick look). With ``--out DIR``: ``compare.md`` (that table),
 plots), ``compare.png`` (plate accuracy against GFLOPs, each run's points)
 and ``compare.json``.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import sys

@@ -18,7 +18,7 @@ the model at scale 1) decodes greedily.
 
 fvcore counts one fused multiply-add as one flop.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import json

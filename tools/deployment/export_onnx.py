@@ -18,7 +18,7 @@ quantizes the convolutions of each scale's graph (calibrated on
 that order) and checks the int8 export's accuracy against the float one's.
 See docs/deployment.md.
 """
-import dld.startup_interrupt  # noqa: F401  # isort: skip  (first: a Ctrl-C as it loads is one line)
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
 import contextlib

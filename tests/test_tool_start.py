@@ -1,6 +1,6 @@
 """A Ctrl-C while a tool loads (torch, MMEngine, its config) is one line and
 the shell's status 130, not 10 to 65 lines of import internals, once per
-process under the launcher (dld.startup_interrupt, dld.dist_launch)."""
+process under the launcher (dld.tool_start, dld.dist_launch)."""
 import os
 import signal
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 from repo_scripts import REPO
 
 from dld.dist_launch import LINES_ENV
-from dld.startup_interrupt import stop_line
+from dld.tool_start import stop_line
 
 #: A module that stands for one that loads for long (torch, MMEngine): it
 #: says it is loading, then waits.
@@ -65,7 +65,7 @@ def test_a_process_other_than_the_first_keeps_its_line_for_the_launcher(tmp_path
     """Each process is interrupted (torchrun passes the signal on): the
     first prints the line, the others keep theirs."""
     tool = tmp_path / 'tool.py'
-    tool.write_text('import dld.startup_interrupt\n'
+    tool.write_text('import dld.tool_start\n'
                     'raise KeyboardInterrupt\n')
     for rank in ('0', '1'):
         env = dict(os.environ, **{LINES_ENV: str(tmp_path), 'RANK': rank})
@@ -78,7 +78,7 @@ def test_a_process_other_than_the_first_keeps_its_line_for_the_launcher(tmp_path
 
 
 def test_other_errors_keep_their_traceback():
-    script = ('import dld.startup_interrupt\n'
+    script = ('import dld.tool_start\n'
               'raise ValueError("a bug")\n')
     done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                           timeout=120)
@@ -103,5 +103,21 @@ def test_every_tool_imports_it_first():
         with open(path, encoding='utf-8') as f:
             tree = ast.parse(f.read())
         first = next(node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
-        assert isinstance(first, ast.Import) and first.names[0].name == 'dld.startup_interrupt', \
-            f'{path}: import dld.startup_interrupt first'
+        assert isinstance(first, ast.Import) and first.names[0].name == 'dld.tool_start', \
+            f'{path}: import dld.tool_start first'
+
+
+def test_a_character_the_console_cannot_encode_is_escaped_not_a_crash(tmp_path):
+    """``infer.py ... > readings.tsv`` on Windows (cp1252): a Chinese plate's
+    reading was a UnicodeEncodeError, and the run's readings were lost."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import sys\n'
+                    'import dld.tool_start\n'
+                    "print('\\u4eacA12345\\tÖ')\n"
+                    "print('\\u6caaB1', file=sys.stderr)\n", encoding='utf-8')
+    env = dict(os.environ, PYTHONIOENCODING='cp1252')
+    done = subprocess.run([sys.executable, str(tool)], env=env, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.decode('cp1252')
+    assert done.stdout.decode('cp1252').splitlines() == ['\\u4eacA12345\tÖ']  # Ö is cp1252's
+    assert done.stderr.decode('cp1252').splitlines() == ['\\u6caaB1']
