@@ -1,7 +1,7 @@
 """Split the track folders of an ICPR-layout release into train and val track lists.
 
     python tools/split_tracks.py data/lrlpr/train --val 0.1 [--seed 0]
-        [--out-dir DIR] [--force]
+        [--out-dir DIR] [--force] [--dict-file chars.txt [--case-sensitive]]
 
 The release has no validation split. This writes ``train.txt`` and
 ``val.txt`` (default: in ``DATA_ROOT/splits/``), each listing track folders
@@ -11,6 +11,11 @@ on the ICPR release"). Each group of tracks (the folder above them, e.g.
 ``Scenario-A/Brazilian``: a scenario and a layout) is split in the same
 proportion, so validation sees every scenario and layout; the choice is the
 same for a given seed. Existing lists are kept unless ``--force``.
+
+Tracks a training set would refuse are named (listed all the same); labels
+are checked against the plate dictionary (0-9, A-Z), or the one of
+``--dict-file`` (``--case-sensitive`` as the training set's): a Chinese
+plate's tracks were all named as refused otherwise.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -48,13 +53,16 @@ def split_tracks(tracks: List[str], val: float, seed: int) -> Tuple[List[str], L
     return sorted(train), sorted(held)
 
 
-def _warn_refused_tracks(data_root: str, listed: set, shown: int = 5) -> None:
-    """Name the listed tracks a training set would refuse (no label, HR frames
-    that do not pair with the LR ones, ...): listed all the same (a set with
-    ``strict=False`` skips them, one with ``load_hr=False`` takes LR-only
-    ones), but said now rather than one at a time when training starts."""
+def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
+                         shown: int = 5) -> None:
+    """Name the listed tracks a training set of ``dictionary`` would refuse
+    (no label, HR frames that do not pair with the LR ones, ...): listed all
+    the same (a set with ``strict=False`` skips them, one with
+    ``load_hr=False`` takes LR-only ones), but said now rather than one at a
+    time when training starts."""
     from dld.datasets import LRLPRTrackDataset
-    dataset = LRLPRTrackDataset(data_root=data_root, ann_file='', pipeline=[], lazy_init=True)
+    dataset = LRLPRTrackDataset(data_root=data_root, ann_file='', pipeline=[], lazy_init=True,
+                                dictionary=dictionary)
     listed = {osp.normpath(t) for t in listed}
 
     def folder(err) -> str:  # said of the folder, or of its annotations.json (at a line)
@@ -69,6 +77,10 @@ def _warn_refused_tracks(data_root: str, listed: set, shown: int = 5) -> None:
     unlabelled = sum(not _has_label(folder(e)) for e in problems)
     blind = (f' ({unlabelled} without a label: a release\'s blind test/ tracks? split its '
              'train/ folder)' if unlabelled else '')
+    if not dictionary.get('dict_file') and any('outside the dictionary' in str(e)
+                                               for e in problems):
+        blind += ('; labels are checked against the plate dictionary (0-9, A-Z): '
+                  '--dict-file gives the training set\'s')
     print(f'split_tracks.py: warning: {len(problems)} listed track(s) would be refused by a '
           f'training set{blind}; fix them, or train with strict=False, which skips them:'
           f'\n  {lines}{more}', file=sys.stderr)
@@ -92,19 +104,36 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='which tracks are held out: the same seed, the same lists (default 0)')
     parser.add_argument('--out-dir', help='where the lists go (default DATA_ROOT/splits)')
     parser.add_argument('--force', action='store_true', help='replace existing lists')
+    parser.add_argument('--dict-file', help="the training set's dictionary, one character a "
+                        'line, to check labels against (default the plate one: 0-9, A-Z)')
+    parser.add_argument('--case-sensitive', action='store_true',
+                        help="with --dict-file: the training set's dictionary keeps case")
     args = parser.parse_args(argv)
     if not 0 < args.val < 1:
         parser.error(f'--val must be between 0 and 1, got {args.val}')
+    if args.case_sensitive and not args.dict_file:
+        parser.error('--case-sensitive goes with --dict-file (the plate dictionary has no '
+                     'lower case)')
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dld.datasets.lrlpr_track_dataset import find_track_folders, no_lr_frames, track_frame
+    from dld.models.dictionary import DictionaryError
+    from dld.registry import TASK_UTILS
     from dld.utils.atomic_file import write_text_atomic
     if not osp.isdir(args.data_root):
         print(f'split_tracks.py: {args.data_root} is not a folder', file=sys.stderr)
         return 2
+    dictionary = dict(type='Dictionary')
+    if args.dict_file:
+        dictionary.update(dict_file=args.dict_file, case_sensitive=args.case_sensitive)
+        try:  # before the folders are walked: read once, said in one line
+            TASK_UTILS.build(dictionary)
+        except (DictionaryError, OSError) as err:
+            print(f'split_tracks.py: --dict-file: {err}', file=sys.stderr)
+            return 2
     tracks, unreadable = [], []
     for folder in find_track_folders(args.data_root):
         names = os.listdir(folder)
@@ -127,7 +156,8 @@ def main(argv=None) -> int:
         print(f'split_tracks.py: {", ".join(existing)} exist(s); --force replaces them',
               file=sys.stderr)
         return 2
-    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks})
+    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks},
+                         dictionary)
     train, val = split_tracks(tracks, args.val, args.seed)
     if not val:  # a validation set of no track fails only when training builds it
         print(f'split_tracks.py: --val {args.val:g} of {len(tracks)} track(s) holds out none '

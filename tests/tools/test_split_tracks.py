@@ -112,3 +112,31 @@ def test_listed_tracks_a_training_set_would_refuse_are_named_at_split_time(tmp_p
     # a clean release says nothing of the kind
     assert load_script('tools/split_tracks.py').main([str(_release(tmp_path / 'clean'))]) == 0
     assert 'would be refused' not in capsys.readouterr().err
+
+
+def test_labels_are_checked_against_the_training_set_s_dictionary(tmp_path, capsys):
+    """A Chinese plate's tracks were all named as refused (their characters
+    are not in the plate dictionary), with advice to fix them."""
+    root = _release(tmp_path / 'lrlpr')
+    for track in (root / 'Scenario-B' / 'Mercosur').iterdir():
+        (track / 'annotations.json').write_text(json.dumps({'plate_text': '京A12345'}),
+                                               encoding='utf-8')
+    chars = tmp_path / 'chars.txt'
+    chars.write_text(''.join(f'{c}\n' for c in '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ京'),
+                     encoding='utf-8')
+    tool = load_script('tools/split_tracks.py')
+    assert tool.main([str(root), '--val', '0.3']) == 0
+    err = capsys.readouterr().err
+    assert 'warning: 3 listed track(s) would be refused' in err
+    assert "checked against the plate dictionary (0-9, A-Z): --dict-file gives the " \
+        "training set's" in err
+    assert tool.main([str(root), '--val', '0.3', '--force', '--dict-file', str(chars)]) == 0
+    assert 'would be refused' not in capsys.readouterr().err
+    # a dictionary the training set could not read is said before the folders are walked
+    chars.write_text('京\n京\n', encoding='utf-8')
+    assert tool.main([str(root), '--force', '--dict-file', str(chars)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('split_tracks.py: --dict-file: ') and 'is there already' in err, err
+    with pytest.raises(SystemExit):
+        tool.main([str(root), '--case-sensitive'])
+    assert '--case-sensitive goes with --dict-file' in capsys.readouterr().err
