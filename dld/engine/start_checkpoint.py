@@ -42,8 +42,9 @@ def _info_unlogged() -> Iterator[None]:
 
 
 def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
-                           scheduled: bool = True) -> None:
-    """Raise :class:`StartCheckpointError` when ``path`` does not fit ``model``.
+                           scheduled: bool = True) -> Optional[dict]:
+    """Raise :class:`StartCheckpointError` when ``path`` does not fit ``model``;
+    the checkpoint's ``meta`` where it does (None without a ``path``).
 
     Resuming needs every weight, of the same shape; ``load_from`` needs the
     same shapes and at least one weight in common, and logs what it leaves
@@ -127,6 +128,7 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     if missing:
         print_log(f'load_from ({path}) leaves {_names(missing)} at their initialisation '
                   f'(not in the checkpoint).', logger='current')
+    return meta
 
 
 def _earlier_checkpoint(path: str) -> Optional[str]:

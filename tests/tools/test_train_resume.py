@@ -851,3 +851,45 @@ def test_a_work_dir_that_is_the_config_s_folder_is_refused_and_the_config_kept(
     config.write_text(config.read_text() + 'max_epochs = 5  # two more\n')
     assert unwritable_work_dir(str(folder), str(config), resume=True) is None
     assert 'its comments and layout' in unwritable_work_dir(str(folder), str(config))
+
+
+@pytest.mark.slow
+def test_a_run_of_a_drawn_seed_resumes_exactly(tiny_teacher_config, train_tool, run_name,
+                                               tmp_path):
+    """randomness.seed=None: MMEngine restored the drawn seed as it resumed,
+    after the train sampler took the one the resuming process drew, so the
+    resumed run read other batches (its weights differed)."""
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
+    _train(train_tool, tiny_teacher_config, straight, run_name(), 'randomness.seed=None')
+    broken.mkdir()
+    (broken / 'epoch_2.pth').write_bytes((straight / 'epoch_2.pth').read_bytes())
+    _train(train_tool, tiny_teacher_config, broken, run_name(), 'randomness.seed=None',
+           '--resume', str(broken / 'epoch_2.pth'))
+    a = torch.load(straight / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    assert a['meta']['seed'] == b['meta']['seed']
+    _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
+
+
+@pytest.mark.slow
+def test_resuming_within_an_epoch_is_refused_before_its_first_step(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys):
+    """The epoch started again at its first batch while the count went on:
+    batches trained twice, the run ended past its schedule, without a word."""
+    by_iter = ('default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.interval=1',
+               'default_hooks.checkpoint.max_keep_ckpts=-1')
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1',
+           *by_iter)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        _train(train_tool, tiny_teacher_config, tmp_path, run_name(), *by_iter,
+               '--resume', str(tmp_path / 'iter_1.pth'))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert ('train.py: The checkpoint this run resumes was saved within epoch 1, after '
+            'iteration 1 of its 2 (iteration 1 of the run)') in err and 'Traceback' not in err
+    assert not osp.exists(tmp_path / 'iter_3.pth')
+    # from an epoch's end it goes on
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), *by_iter,
+           '--resume', str(tmp_path / 'iter_2.pth'))
+    assert osp.isfile(tmp_path / 'iter_6.pth') and not osp.exists(tmp_path / 'iter_7.pth')

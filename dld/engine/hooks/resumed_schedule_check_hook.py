@@ -62,6 +62,8 @@ class ResumedScheduleCheckHook(Hook):
                 'step. Resume with the same processes, batch size and data, or start a new '
                 'schedule from its weights (load_from=CHECKPOINT, without --resume).')
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
+        if runner.iter % now and runner.iter < runner.max_iters:
+            refuse_resuming_mid_epoch(runner, now)
         check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
             # --resume of a finished run trained nothing and said nothing
@@ -73,6 +75,24 @@ class ResumedScheduleCheckHook(Hook):
                       'dir, without --resume).', logger='current', level=logging.WARNING)
             return
         warn_schedule_ending_early(runner, now)
+
+
+def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
+    """An epoch-based loop starts an epoch at its first batch: resumed from
+    a checkpoint saved within an epoch (``iter_N.pth`` of checkpoints by
+    iteration), it trained the epoch's first batches twice and ended past
+    its schedule, at the schedule's last learning rate, with a negative ETA,
+    without a word."""
+    done = runner.iter - runner.epoch * iters_per_epoch
+    raise ResumedScheduleError(
+        f'The checkpoint this run resumes was saved within epoch {runner.epoch + 1}, after '
+        f'iteration {done} of its {iters_per_epoch} (iteration {runner.iter} of the run): an '
+        'epoch-based run starts an epoch at its first batch, so those batches would train '
+        f'twice and the run end {done} iteration(s) past its schedule. Resume from a '
+        'checkpoint saved at the end of an epoch (epoch_N.pth; iter_N.pth where N is a '
+        f'multiple of {iters_per_epoch}); for checkpoints by iteration that can be resumed, '
+        f'save every {iters_per_epoch} iterations, or by epoch '
+        '(default_hooks.checkpoint.by_epoch=True).')
 
 
 def check_resumed_schedule_settings(runner) -> None:

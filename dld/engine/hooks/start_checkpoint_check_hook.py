@@ -44,8 +44,27 @@ def check_run_start(runner) -> None:
     check_train_loop(dict(train_cfg=loop if isinstance(loop, Mapping) else {
         key: getattr(loop, key) for key in ('max_epochs', 'val_interval') if hasattr(loop, key)}))
     check_frozen_parts_loaded(runner.model, *start)
-    check_start_checkpoint(runner.model, *start, scheduled=bool(runner.param_schedulers))
+    meta = check_start_checkpoint(runner.model, *start, scheduled=bool(runner.param_schedulers))
+    if start[1] and meta:
+        go_on_with_resumed_seed(runner, meta.get('seed'))
     setattr(runner, CHECKED, start)
+
+
+def go_on_with_resumed_seed(runner, seed) -> None:
+    """Seed the run with the seed of the run it resumes, before its data
+    loaders are built. MMEngine restores that seed as it resumes, after the
+    train sampler took the one this process drew (``randomness.seed=None``)
+    or the config's: the resumed run read other batches than the unbroken
+    one would have, without a word (105 of 217 weights differed)."""
+    if seed is None or seed == runner.seed:
+        return
+    asked = runner._randomness_cfg.get('seed')
+    if asked is not None:  # MMEngine says it too, as it resumes
+        print_log(f'randomness.seed={asked} is not the seed of the run this one resumes '
+                  f'({seed}): it goes on with {seed}, its batches as that run would have '
+                  'drawn them.', logger='current', level=logging.WARNING)
+    runner._randomness_cfg.update(seed=seed)
+    runner.set_randomness(**runner._randomness_cfg)
 
 
 def _resolve_auto_resume(runner) -> None:
