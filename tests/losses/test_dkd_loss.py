@@ -73,3 +73,22 @@ def test_module_weights_and_rejects_out_of_range_targets():
     assert module(student, teacher, target).item() == pytest.approx(expected.item())
     with pytest.raises(ValueError, match='target'):
         dkd_loss(student, teacher, torch.tensor([[0, 3], [0, 0]]))
+
+
+@pytest.mark.parametrize('teacher, student, temperature', [
+    ([5.0, 3.0, 0.0], [5.0, 0.0, 3.0], 1e-3),  # a small temperature
+    ([4003.0, 3.0, 0.0], [4005.0, 0.0, 3.0], 4.0),  # a teacher sure of the target
+])
+def test_nckd_leaves_the_target_out_where_it_leads_by_far(teacher, student, temperature):
+    """The target's logit was lowered by 1000 (after dividing by T) and still
+    led: NCKD read 0 for 0.003, and 3.05 for 4.30."""
+    teacher, student = torch.tensor([[teacher]]), torch.tensor([[student]], requires_grad=True)
+    others = torch.tensor([1, 2])
+    log_nt = torch.log_softmax(teacher[0, 0, others].double() / temperature, dim=0)
+    log_ns = torch.log_softmax(student[0, 0, others].double() / temperature, dim=0)
+    nckd = float((log_nt.exp() * (log_nt - log_ns)).sum()) * temperature**2
+    got = dkd_loss(student, teacher, torch.tensor([[0]]), alpha=0.0, beta=1.0,
+                   temperature=temperature)
+    assert got.item() == pytest.approx(nckd, rel=1e-4) and nckd > 1e-3
+    got.backward()
+    assert torch.isfinite(student.grad).all()

@@ -53,3 +53,19 @@ def test_an_empty_batch_reduces_like_the_other_losses(shape, mask_shape):
         assert feature_distance_loss(s, t, mask, mode=mode).item() == 0.0
         assert feature_distance_loss(s, t, mask, mode=mode, reduction='sum').item() == 0.0
         assert feature_distance_loss(s, t, mask, mode=mode, reduction='none').shape == (0,)
+
+
+@pytest.mark.parametrize('shape, mask_shape', [((2, 0, 16), (2, 0)), ((2, 8, 0, 12), (2, 0, 12))])
+def test_features_of_no_position_read_as_a_mask_of_none_valid(shape, mask_shape):
+    """A sequence of length 0 (a map of height 0) was NaN without a mask,
+    0 with one (as the KL losses give)."""
+    s, t = torch.randn(shape, requires_grad=True), torch.randn(shape)
+    unmasked = feature_distance_loss(s, t)
+    masked = feature_distance_loss(s, t, torch.ones(mask_shape, dtype=torch.bool))
+    assert unmasked.item() == masked.item() == 0.0
+    unmasked.backward()
+    assert torch.isfinite(s.grad).all()
+    # a sample of positions is still its mean
+    s2, t2 = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    assert torch.equal(feature_distance_loss(s2, t2, reduction='none'),
+                       F.mse_loss(s2, t2, reduction='none').flatten(1).mean(dim=1))

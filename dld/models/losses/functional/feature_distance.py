@@ -54,9 +54,12 @@ def feature_distance_loss(student: Tensor,
     batch = student.shape[0]
     # flatten(1), not reshape(batch, -1): an empty batch has no -1 to infer
     if mask is None:
-        per_sample = dist.flatten(1).mean(dim=1)
-        return reduce_samples(per_sample, torch.ones_like(per_sample, dtype=torch.bool),
-                              reduction)
+        flat = dist.flatten(1)
+        # features of no position (a sequence of length 0): no valid one, as
+        # a mask would say, where the mean of nothing was NaN
+        per_sample = flat.sum(dim=1) / max(flat.shape[1], 1)
+        return reduce_samples(per_sample, torch.full_like(per_sample, flat.shape[1] > 0,
+                                                          dtype=torch.bool), reduction)
 
     # positions axes: (T,) for (B, T, D), (H, W) for (B, C, H, W)
     positions = student.shape[1:2] if student.dim() == 3 else student.shape[2:]
