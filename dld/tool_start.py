@@ -17,6 +17,7 @@ standard library's modules only), it is in place at once:
   character is written escaped (``\\u4eac``) instead. Files the tools write
   themselves are UTF-8 and keep every character.
 """
+import multiprocessing.process
 import os.path as osp
 import sys
 
@@ -52,6 +53,16 @@ def escape_what_the_console_cannot_encode() -> None:
             reconfigure(errors='backslashreplace')
 
 
-_previous_hook = sys.excepthook
-sys.excepthook = _report
+def _in_a_spawned_worker() -> bool:
+    """Whether this process is a worker that ``spawn`` (the start method on
+    macOS and Windows) started by importing the tool again as ``__mp_main__``:
+    a Ctrl-C as its loader workers started said the tool's line once more
+    per worker, after the tool's own."""
+    # set while a worker imports its parent's main module (multiprocessing's own check)
+    return bool(getattr(multiprocessing.process.current_process(), '_inheriting', False))
+
+
 escape_what_the_console_cannot_encode()
+if not _in_a_spawned_worker():
+    _previous_hook = sys.excepthook
+    sys.excepthook = _report

@@ -121,3 +121,24 @@ def test_a_character_the_console_cannot_encode_is_escaped_not_a_crash(tmp_path):
     assert done.returncode == 0, done.stderr.decode('cp1252')
     assert done.stdout.decode('cp1252').splitlines() == ['\\u4eacA12345\tÖ']  # Ö is cp1252's
     assert done.stderr.decode('cp1252').splitlines() == ['\\u6caaB1']
+
+
+def test_a_spawned_worker_of_the_tool_says_nothing_of_its_interrupt(tmp_path):
+    """spawn (macOS, Windows) imports the tool again in each loader worker,
+    which said the tool's line once more per worker at a Ctrl-C."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import dld.tool_start\n'
+                    'import multiprocessing as mp\n'
+                    "if __name__ == '__mp_main__':  # a Ctrl-C as the worker loads the tool\n"
+                    '    raise KeyboardInterrupt\n'
+                    'def work():\n'
+                    '    pass\n'
+                    "if __name__ == '__main__':\n"
+                    "    worker = mp.get_context('spawn').Process(target=work)\n"
+                    '    worker.start()\n'
+                    '    worker.join()\n'
+                    "    print('worker ended', worker.exitcode)\n")
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith('worker ended'), done.stderr
+    assert 'stopped by' not in done.stderr
