@@ -139,6 +139,29 @@ def test_a_kill_while_saving_a_new_best_leaves_the_previous_best_and_its_link(
     assert os.readlink(tmp_path / 'best.pth') == 'best_score_epoch_3.pth'
 
 
+@pytest.mark.parametrize('refused', [('symlink', ), ('symlink', 'link')])
+def test_a_file_system_without_symlinks_gets_a_hard_link_or_a_copy_of_the_best(
+        tmp_path, monkeypatch, caplog, refused):
+    """Windows without Developer Mode, FAT, exFAT: the run stopped at its
+    first best checkpoint with a traceback (and the quickstart reads best.pth)."""
+    def no(*args, **kwargs):
+        raise OSError(1314, 'A required privilege is not held by the client')
+
+    for name in refused:
+        monkeypatch.setattr(os, name, no)
+    _train_logged(_best_runner(tmp_path, epochs=3), caplog)
+    best = tmp_path / 'best_score_epoch_3.pth'
+    assert not osp.islink(tmp_path / 'best.pth')
+    assert (tmp_path / 'best.pth').read_bytes() == best.read_bytes()
+    assert (os.stat(tmp_path / 'best.pth').st_ino == os.stat(best).st_ino) == \
+        ('link' not in refused)
+    made = 'copy' if 'link' in refused else 'hard link'
+    said = [r.getMessage() for r in caplog.records if 'takes no symbolic links' in r.getMessage()]
+    assert len(said) == 1 and f'best.pth is a {made} of the best checkpoint' in said[0]
+    assert sorted(p for p in os.listdir(tmp_path) if p.startswith('best')) == [
+        'best.pth', 'best_score_epoch_3.pth']
+
+
 class UnscoredFirstMetric(BaseMetric):
     """A metric whose first value ranks nothing (None), as a custom metric
     listed before the plate metric may return."""

@@ -4,6 +4,7 @@ import logging
 import os
 import os.path as osp
 import re
+import shutil
 from typing import Optional
 
 from mmengine.dist import is_main_process
@@ -38,8 +39,9 @@ class AtomicCheckpointHook(CheckpointHook):
       types on the allow-list and loads with ``weights_only=True``.
 
     And two additions: with a single ``save_best`` key and a local ``out_dir``,
-    ``best.pth`` in the out dir always points (symlink) at the current best
-    checkpoint (``best_plate_accuracy_epoch_N.pth``), so other configs can
+    ``best.pth`` in the out dir always points (symlink; a hard link or a
+    copy where the file system takes none) at the current best checkpoint
+    (``best_plate_accuracy_epoch_N.pth``), so other configs can
     name the teacher's best checkpoint without knowing N; and the temporary
     files of saves that a ``kill -9`` cut short (a checkpoint's size each)
     are removed from the out dir when training starts, logged. A training
@@ -57,6 +59,7 @@ class AtomicCheckpointHook(CheckpointHook):
         super().__init__(*args, **kwargs)
         self.best_link = best_link
         self._unscored_keys_warned = set()
+        self._link_fallback_said = False
 
     def before_train(self, runner) -> None:
         register_checkpoint_io()
@@ -124,7 +127,19 @@ class AtomicCheckpointHook(CheckpointHook):
         best = getattr(self, 'best_ckpt_path', None)
         if (self.best_link and best and is_main_process()
                 and _parse_uri_prefix(str(best)) == '' and osp.isfile(best)):
-            _point_link_at(osp.join(osp.dirname(best), self.best_link), best)
+            link = osp.join(osp.dirname(best), self.best_link)
+            try:
+                made = _point_link_at(link, best)
+            except OSError as err:  # the checkpoint is saved: the link is not worth the run
+                print_log(f'{link} could not point at {osp.basename(best)}: {err}',
+                          logger='current', level=logging.WARNING)
+            else:
+                if made != 'symlink' and not self._link_fallback_said:
+                    self._link_fallback_said = True
+                    print_log(f'{osp.dirname(best)} takes no symbolic links: {self.best_link} '
+                              f'is a {made} of the best checkpoint instead'
+                              + (' (as much disk again)' if made == 'copy' else ''),
+                              logger='current', level=logging.WARNING)
         for path in deferred or ():
             if path != best:
                 self.file_backend.remove(path)
@@ -255,10 +270,30 @@ def _remove_unfinished_saves(out_dir: str, link: Optional[str]) -> None:
                   f'({size / 2**20:.1f} MiB): {", ".join(removed)}', logger='current')
 
 
-def _point_link_at(link: str, target: str) -> None:
-    """Make ``link`` a relative symlink to ``target``, replacing it atomically."""
+def _point_link_at(link: str, target: str) -> str:
+    """Make ``link`` a relative symlink to ``target``, replacing it
+    atomically; where the file system refuses symlinks (Windows without
+    Developer Mode or administrator rights, FAT and exFAT, some network
+    shares: training stopped at its first best checkpoint), a hard link to
+    it, else a copy of it. Returns which it made: ``'symlink'``, ``'hard
+    link'`` or ``'copy'``."""
     tmp = f'{link}.tmp-{os.getpid()}'
     if osp.lexists(tmp):
         os.remove(tmp)
-    os.symlink(osp.basename(target), tmp)
+    made = 'symlink'
+    try:
+        os.symlink(osp.basename(target), tmp)
+    except (OSError, NotImplementedError):
+        made = 'hard link'
+        try:
+            os.link(target, tmp)
+        except (OSError, NotImplementedError):
+            made = 'copy'
+            try:
+                shutil.copyfile(target, tmp)
+            except BaseException:
+                if osp.lexists(tmp):
+                    os.remove(tmp)
+                raise
     os.replace(tmp, link)
+    return made
