@@ -245,8 +245,8 @@ def main(argv=None) -> int:
     run('2/5 DLD student + selector',
         ['tools/train.py', config, '--work-dir', dld_dir, '--brief', *amp,
          '--cfg-options', f'model.teacher_ckpt={teacher_dir}'])
-    with open(osp.join(dld_dir, 'last_checkpoint')) as f:
-        ckpt = f.read().strip()
+    from dld.engine.checkpoint import read_checkpoint_pointer
+    ckpt = read_checkpoint_pointer(osp.join(dld_dir, 'last_checkpoint'))
     student = osp.join(work, 'student.pth')
     run('3/5 keep student + selector', ['tools/extract_student.py', ckpt, student])
     report = osp.join(work, 'report')

@@ -31,6 +31,7 @@ the tools do explicitly) calls :func:`register_checkpoint_io`, which
   write checkpoints to a temporary file and rename it into place.
 """
 import errno
+import locale
 import logging
 import os
 import os.path as osp
@@ -480,6 +481,20 @@ def numbered_checkpoints(folder: str, kind: str = 'epoch') -> List[Tuple[int, st
             if (m := re.fullmatch(rf'{kind}_(\d+)\.pth', name))]
 
 
+def read_checkpoint_pointer(pointer: str) -> str:
+    """The path a ``last_checkpoint`` file names. MMEngine writes it in the
+    locale's encoding (a plain ``open('w')``): on Windows a work dir under
+    ``C:\\Users\\José`` was a UnicodeDecodeError read as UTF-8. UTF-8 first
+    (our own files, and Linux's and macOS's locales), then the locale's."""
+    with open(pointer, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        text = raw.decode(locale.getpreferredencoding(False), errors='replace')
+    return text.strip()
+
+
 def latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` continues from; None when there is none.
 
@@ -495,8 +510,7 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     pointer = osp.join(work_dir, 'last_checkpoint')
     named = ''
     if osp.isfile(pointer):
-        with open(pointer, encoding='utf-8') as f:
-            named = f.read().strip()
+        named = read_checkpoint_pointer(pointer)
         local = osp.join(work_dir, osp.basename(named)) if named else ''
         if named and osp.isfile(named) and not (
                 osp.isfile(local) and not osp.samefile(local, named)):

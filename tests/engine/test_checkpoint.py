@@ -554,3 +554,25 @@ def test_mmengine_s_load_message_goes_through_the_logger_not_print(tmp_path, cap
     with mock.patch('mmengine.runner.checkpoint.print_log') as log:
         _load_checkpoint(str(tmp_path / 'w.pth'))
     assert log.call_args.kwargs['logger'] == 'current'
+
+
+def test_a_pointer_in_the_locale_s_encoding_is_read(tmp_path, monkeypatch):
+    """MMEngine writes last_checkpoint in the locale's encoding: on Windows
+    a work dir under C:\\Users\\José was a UnicodeDecodeError as --resume
+    read it as UTF-8."""
+    import locale
+
+    from dld.engine.checkpoint import latest_checkpoint, read_checkpoint_pointer
+    from dld.models.distillers.teacher_checkpoint import resolve_teacher_checkpoint
+    work = tmp_path / 'wd_José'
+    work.mkdir()
+    ckpt = work / 'epoch_1.pth'
+    ckpt.write_bytes(b'')
+    (work / 'epoch_2.pth').write_bytes(b'')  # what a pointer read as empty would give
+    monkeypatch.setattr(locale, 'getpreferredencoding', lambda do_setlocale=True: 'cp1252')
+    (work / 'last_checkpoint').write_bytes(f'{ckpt}\n'.encode('cp1252'))
+    assert read_checkpoint_pointer(str(work / 'last_checkpoint')) == str(ckpt)
+    assert latest_checkpoint(str(work)) == str(ckpt)
+    assert resolve_teacher_checkpoint(str(work)) == str(ckpt)
+    (work / 'last_checkpoint').write_bytes(f'{ckpt}'.encode())  # and UTF-8 as before
+    assert read_checkpoint_pointer(str(work / 'last_checkpoint')) == str(ckpt)

@@ -12,6 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from dld.engine.checkpoint import (
     CheckpointFitError,
     load_checkpoint_file,
+    read_checkpoint_pointer,
     refuse_url,
     submodule_state,
 )
@@ -76,8 +77,7 @@ def resolve_teacher_checkpoint(path: str) -> str:
             'set `model.teacher_ckpt` to one of them.')
     last = osp.join(path, 'last_checkpoint')
     if osp.isfile(last):
-        with open(last) as f:
-            return f.read().strip()
+        return read_checkpoint_pointer(last)
     return osp.join(path, 'best_*.pth')
 
 
