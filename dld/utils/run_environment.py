@@ -9,24 +9,28 @@ from typing import Optional
 PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def _git(root: str, *args: str) -> subprocess.CompletedProcess:
+    """``git -C root args``; git writes UTF-8, which the locale's encoding
+    (Windows' cp1252) read as an error for a checkout under ``Ábaco``, and
+    others as a path garbled."""
+    return subprocess.run(['git', '-C', root, *args], capture_output=True, encoding='utf-8',
+                          errors='replace', timeout=10)
+
+
 def code_commit(root: str = PACKAGE_ROOT) -> Optional[str]:
     """The git commit of the checkout at ``root`` DLD was run from (``+``
     where files were changed since), None where ``root`` is no checkout's
     root (an installed copy, also one in a virtual environment inside
     another repository)."""
     try:
-        top = subprocess.run(['git', '-C', root, 'rev-parse', '--show-toplevel'],
-                             capture_output=True, text=True, timeout=10)
+        top = _git(root, 'rev-parse', '--show-toplevel')
         # an installed copy inside another checkout (a venv in a repository) is not it
         if top.returncode or osp.realpath(top.stdout.strip()) != osp.realpath(root):
             return None
-        commit = subprocess.run(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD'],
-                                capture_output=True, text=True, timeout=10)
+        commit = _git(root, 'rev-parse', '--short=12', 'HEAD')
         if commit.returncode:
             return None
-        changed = subprocess.run(['git', '-C', root, 'status', '--porcelain',
-                                  '--untracked-files=no'],
-                                 capture_output=True, text=True, timeout=10)
+        changed = _git(root, 'status', '--porcelain', '--untracked-files=no')
     except (OSError, subprocess.SubprocessError):
         return None
     return commit.stdout.strip() + ('+' if changed.stdout.strip() else '')

@@ -22,3 +22,17 @@ def test_the_environment_names_versions_threads_and_time():
     assert env['torch'] == torch.__version__ and env['threads'] == torch.get_num_threads()
     assert env['processes'] == 1  # a distributed test's record said nothing of its processes
     assert env['created'].endswith('+00:00') and env['dld']
+
+
+def test_a_checkout_under_a_non_ascii_folder_is_read_in_any_locale(tmp_path, monkeypatch):
+    """git writes UTF-8; read in Windows' cp1252 a checkout under 'Ábaco' was
+    a UnicodeDecodeError (0x81) that ended test.py's report."""
+    root = tmp_path / 'clone_Ábaco'
+    root.mkdir()
+    for args in (['init', '-q'], ['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q',
+                                  '--allow-empty', '-m', 'x']):
+        subprocess.run(['git', '-C', str(root), *args], check=True, capture_output=True)
+    monkeypatch.setattr(subprocess, '_text_encoding', lambda: 'cp1252', raising=False)
+    monkeypatch.setattr('locale.getpreferredencoding', lambda do_setlocale=True: 'cp1252')
+    commit = code_commit(str(root))
+    assert commit is not None and len(commit) == 12
