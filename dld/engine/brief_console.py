@@ -10,6 +10,8 @@ import logging
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+from .utf8_log_runner import Utf8LogRunner
+
 #: How the set-up messages begin (mmengine.runner.Runner's ``_log_env`` and
 #: ``__init__``).
 SETUP_MESSAGES = ('System environment:', 'Config:\n', 'Hooks will be executed in the following')
@@ -23,9 +25,9 @@ class SetupTextFilter(logging.Filter):
         return not message.startswith(SETUP_MESSAGES)
 
 
-class BriefConsoleRunner(Runner):
+class BriefConsoleRunner(Utf8LogRunner):
     """:class:`~mmengine.runner.Runner` whose terminal shows no set-up text:
-    its log file keeps it whole, which :func:`setup_text_line` names."""
+    its log file (UTF-8) keeps it whole, which :func:`setup_text_line` names."""
 
     def build_logger(self, *args, **kwargs) -> MMLogger:
         logger = super().build_logger(*args, **kwargs)
