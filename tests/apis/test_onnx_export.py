@@ -961,6 +961,23 @@ def test_the_staging_folder_of_a_killed_export_is_removed_by_the_next(tmp_path, 
         assert f'removed {gone}, left by an export that was stopped' in said
 
 
+def test_on_windows_a_staging_folder_s_process_is_never_signalled(tmp_path, monkeypatch):
+    """os.kill(pid, 0) is TerminateProcess on Windows: a stale folder's pid,
+    reused by another program, ended it; one gone was a traceback."""
+    tool = load_script('tools/deployment/export_onnx.py')
+
+    def kill(*args):
+        raise AssertionError('a process was signalled')
+
+    monkeypatch.setattr(os, 'kill', kill)
+    monkeypatch.setattr(tool, 'ON_WINDOWS', True)
+    here = tool._staging_prefix('x').rsplit('-', 2)[0]
+    kept = tmp_path / f'{here}-4242-ab12cd'
+    kept.mkdir()
+    tool._remove_stale_staging(str(tmp_path), 'x')
+    assert kept.exists()  # the system cannot be asked here (no kernel32): kept, said nothing
+
+
 def test_the_reader_refuses_a_fifo_or_a_device(gru_export, tmp_path):
     """np.fromfile waited on a FIFO for ever and read /dev/zero until memory
     ran out (a review)."""

@@ -411,8 +411,16 @@ def _remove_stale_staging(parent: str, name: str) -> None:
               file=sys.stderr)
 
 
+ON_WINDOWS = os.name == 'nt'
+
+
 def _running(pid: int) -> bool:
-    """Whether a process of that id runs (on this machine)."""
+    """Whether a process of that id runs (on this machine). On Windows
+    ``os.kill(pid, 0)`` ends the process (TerminateProcess), whichever it
+    is now: asked of the system there, and taken as running where it cannot
+    say."""
+    if ON_WINDOWS:
+        return _running_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -420,6 +428,23 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's
         return True
     return True
+
+
+def _running_on_windows(pid: int) -> bool:
+    import ctypes
+    try:
+        kernel32 = ctypes.WinDLL('kernel32', use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or \
+                code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except (AttributeError, OSError):
+        return True  # its folder is kept: nothing is ended, nothing removed
 
 
 def main(argv=None) -> int:
