@@ -44,7 +44,7 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
                     break
                 except subprocess.TimeoutExpired:
                     if stop and not forwarded:
-                        proc.send_signal(signal.Signals[stop.names[0]])
+                        _pass_on(proc, stop.names[0])
                         forwarded = True
     hint = f'; {again}' if again else ''
     if code and stop:
@@ -58,6 +58,20 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
         _end(f'{script}: stopped by {said(stop.names[0])} after step {step}{hint}',
              stop_status(stop.names[0]))
     return took
+
+
+#: Windows has no process groups of POSIX's kind: its console gives every
+#: process attached to it the Ctrl-C, and ``send_signal`` takes SIGTERM only.
+ON_WINDOWS = sys.platform == 'win32'
+
+
+def _pass_on(proc: subprocess.Popen, name: str) -> None:
+    """Send the tool the script's signal ``name``; on Windows a Ctrl-C is
+    the console's, which the tool got too (sent, it was a ValueError
+    traceback: "Unsupported signal: 2")."""
+    if ON_WINDOWS and name != 'SIGTERM':
+        return
+    proc.send_signal(signal.Signals[name])
 
 
 @contextlib.contextmanager

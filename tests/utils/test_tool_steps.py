@@ -70,6 +70,37 @@ def test_a_signal_to_the_script_alone_is_passed_on_to_its_tool_once(tmp_path, ca
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_on_windows_a_ctrl_c_is_the_console_s_to_every_process_not_passed_on(
+        tmp_path, capsys, monkeypatch):
+    """Windows' send_signal takes SIGTERM only: passing the Ctrl-C on was a
+    ValueError traceback ("Unsupported signal: 2"), status 1."""
+    from dld.utils import tool_steps
+    monkeypatch.setattr(tool_steps, 'ON_WINDOWS', True)
+    send = subprocess.Popen.send_signal
+
+    def windows_send_signal(self, sig):
+        if sig != signal.SIGTERM:
+            raise ValueError(f'Unsupported signal: {int(sig)}')
+        send(self, sig)
+
+    monkeypatch.setattr(subprocess.Popen, 'send_signal', windows_send_signal)
+    with pytest.raises(SystemExit) as exit_:
+        _step(tmp_path, '''
+            import os, signal, sys, time
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                os.kill(os.getppid(), signal.SIGINT)  # the console's Ctrl-C: to the script
+                os.kill(os.getpid(), signal.SIGINT)  # and to the tool
+                time.sleep(30)
+            except KeyboardInterrupt:
+                time.sleep(1)  # its clean-up, while the script waits
+                sys.exit(130)
+            ''')
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        's.py: stopped by Ctrl-C during step 1/2 a tool'
+
+
 def test_a_tool_that_finishes_as_the_signal_comes_is_done_then_the_script_stops(
         tmp_path, capsys):
     """It was said to be stopped during its step, which had finished."""
