@@ -425,10 +425,13 @@ class AtomicLocalBackend(LocalBackend):
     @staticmethod
     def _atomic_write(data: bytes, filepath: str, mode: str) -> None:
         folder = osp.dirname(osp.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+        tmp = None
         try:
+            # inside: a folder made read-only (chmod, a file system remounted
+            # so after disk errors) was a bare PermissionError, a traceback
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
             with os.fdopen(fd, mode) as f:
                 f.write(data)
                 f.flush()
@@ -438,12 +441,12 @@ class AtomicLocalBackend(LocalBackend):
             os.chmod(tmp, 0o666 & ~_UMASK)
             os.replace(tmp, filepath)
         except BaseException as err:
-            if osp.exists(tmp):
+            if tmp is not None and osp.exists(tmp):
                 os.remove(tmp)
             if not isinstance(err, OSError):
                 raise
             # the bare error names no file (a full disk, a quota, a file size
-            # limit, an I/O error); what was kept is whole
+            # limit, an I/O error, a read-only folder); what was kept is whole
             size = f'{len(data) / 2**20:.1f} MiB'
             what = (f'No space left to write {filepath} ({size}; '
                     f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB free in {folder})'

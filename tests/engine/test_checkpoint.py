@@ -18,6 +18,7 @@ from dld.engine.checkpoint import (
     CheckpointGlobalError,
     CheckpointReadError,
     CheckpointURLError,
+    CheckpointWriteError,
     load_checkpoint_file,
     submodule_state,
 )
@@ -327,6 +328,23 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
         backend.put(b'new-but-interrupted', target)
     assert target.read_bytes() == b'old'
     assert os.listdir(tmp_path) == ['ckpt.pth']
+
+
+def test_a_folder_made_read_only_is_named_as_a_write_error_not_a_bare_one(tmp_path,
+                                                                          monkeypatch):
+    """chmod a-w of the work dir, a file system remounted read-only: the
+    temporary file could not be made, a bare PermissionError traceback."""
+    import tempfile
+    target = tmp_path / 'epoch_2.pth'
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied', str(tmp_path / '.epoch_2.pth.x.tmp'))
+
+    monkeypatch.setattr(tempfile, 'mkstemp', read_only)
+    with pytest.raises(CheckpointWriteError) as err:
+        AtomicLocalBackend().put(b'new', target)
+    assert str(err.value).startswith(f'Cannot write {target} (0.0 MiB): Permission denied')
+    assert os.listdir(tmp_path) == []
 
 
 def test_atomic_write_replaces_and_keeps_normal_permissions(tmp_path):
