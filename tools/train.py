@@ -8,6 +8,7 @@ Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
+import errno
 import logging
 import os.path as osp
 import pickle
@@ -287,13 +288,44 @@ def main(argv=None) -> None:
                 if get_rank() == 0:  # every process diverges alike: said once
                     last_line(f'train.py: {err}', logging.ERROR)
                 sys.exit(1)
-            except CheckpointWriteError as err:  # a full disk: one line, not a traceback
+            except OSError as err:  # a full disk, a read-only work dir: one line
+                what = run_file_unwritten(err, runner.work_dir)
+                if what is None:
+                    raise
                 last = resumable_checkpoint(runner)
-                last_line(f'train.py: {err}; '
-                          + (f'{resume_advice(runner.work_dir, last)} once there is room.'
+                last_line(f'train.py: {what}; '
+                          + (f'{resume_advice(runner.work_dir, last)} {_once_writable(err)}.'
                              if last else 'no checkpoint was saved yet.'), logging.ERROR)
                 sys.exit(1)
     finish_run()
+
+
+#: Why a file of the run could not be written that is no fault of the run's
+#: own: a full disk or quota, a file size limit, a read-only file system.
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def run_file_unwritten(err: OSError, work_dir: str) -> Optional[str]:
+    """What could not be written, where ``err`` is a checkpoint's write
+    error, or a disk's error writing another file of the run (the scalars'
+    file, a log: a full disk was a traceback of 35 lines there), or a
+    permission refused in the work dir (made read-only); None otherwise."""
+    if isinstance(err, CheckpointWriteError):
+        return str(err)
+    name = err.filename if isinstance(err.filename, str) else None
+    in_work_dir = name is not None and osp.abspath(name).startswith(
+        osp.abspath(work_dir) + osp.sep)
+    if err.errno in DISK_ERRNOS or (in_work_dir and err.errno in (errno.EACCES, errno.EPERM)):
+        return f'Cannot write {name or f"a file of the run in {work_dir}"}: {err.strerror or err}'
+    return None
+
+
+def _once_writable(err: OSError) -> str:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return 'once there is room'
+    if err.errno == errno.EFBIG:
+        return 'where files of its size may be written (ulimit -f)'
+    return 'once the work dir can be written'
 
 
 def stop_line(runner: Runner, name: str) -> str:

@@ -893,3 +893,46 @@ def test_resuming_within_an_epoch_is_refused_before_its_first_step(
     _train(train_tool, tiny_teacher_config, tmp_path, run_name(), *by_iter,
            '--resume', str(tmp_path / 'iter_2.pth'))
     assert osp.isfile(tmp_path / 'iter_6.pth') and not osp.exists(tmp_path / 'iter_7.pth')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('where, code, then', [
+    ('scalars', 28, 'once there is room'),  # a full disk as the log's scalars are written
+    ('checkpoint', 27, 'where files of its size may be written (ulimit -f)'),
+    ('scalars', 30, 'once the work dir can be written'),  # a file system remounted read-only
+])
+def test_a_file_of_the_run_that_cannot_be_written_ends_it_in_one_line(
+        tiny_teacher_config, train_tool, run_name, tmp_path, capsys, monkeypatch, where, code,
+        then):
+    """A full disk was one line at a checkpoint's save only: as MMEngine
+    wrote the scalars' file, a traceback of 35 lines, naming neither the
+    file nor what to resume from."""
+    from mmengine.visualization.vis_backend import LocalVisBackend
+
+    from dld.engine.checkpoint import AtomicLocalBackend
+    _train(train_tool, tiny_teacher_config, tmp_path, run_name(), 'train_cfg.max_epochs=1')
+    capsys.readouterr()
+    failing = osp.join(str(tmp_path), 'x', 'scalars.json') if where == 'scalars' else None
+
+    def no_scalars(self, value_dict, file_path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), failing)
+
+    write = AtomicLocalBackend._atomic_write
+
+    def no_checkpoint(data, filepath, mode):
+        if filepath.endswith('epoch_2.pth'):
+            raise OSError(code, os.strerror(code))
+        return write(data, filepath, mode)
+
+    if where == 'scalars':
+        monkeypatch.setattr(LocalVisBackend, '_dump', no_scalars)
+    else:
+        monkeypatch.setattr(AtomicLocalBackend, '_atomic_write', staticmethod(no_checkpoint))
+    with pytest.raises(SystemExit) as exit_:
+        _train(train_tool, tiny_teacher_config, tmp_path, run_name(), '--resume')
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith('train.py: Cannot write ') and os.strerror(code) in last, err[-3000:]
+    assert last.endswith(f'--resume continues from {tmp_path / "epoch_1.pth"} {then}.')
+    assert 'Traceback' not in err
