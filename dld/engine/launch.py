@@ -47,6 +47,7 @@ from dld.engine.runner_settings import (
     check_runner_settings,
     drop_unset_default_hooks,
     warn_of_close_top_level_keys,
+    warn_of_missing_default_hooks,
 )
 from dld.engine.utf8_log_runner import Utf8LogRunner
 from dld.models.dictionary import DictionaryError
@@ -222,6 +223,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_persistent_workers_without_workers(cfg)
     drop_unset_default_hooks(cfg)
+    warn_of_missing_default_hooks(cfg)
     check_runner_settings(cfg)
     warn_of_close_top_level_keys(cfg)
     return cfg

@@ -80,17 +80,54 @@ def _default_hook_problems(hooks) -> List[str]:
             and name not in MMENGINE_DEFAULT_HOOKS]
 
 
+#: The ``default_hooks`` of DLD's configs (configs/_base_/default_runtime.py)
+#: that are DLD's own: the checks and safeguards a config written before one
+#: was added goes without.
+DLD_DEFAULT_HOOKS = ('sync_norm_stats', 'epoch_seed', 'resumed_validation', 'resumed_schedule',
+                     'start_checkpoint', 'label_length', 'label_chars', 'track_ids',
+                     'skipped_images', 'non_finite', 'fresh_metrics', 'loader_workers',
+                     'swallowed_stop')
+#: Where a config records the DLD default hooks it turned off (set to None),
+#: which are removed from ``default_hooks`` before the runner is built.
+HOOKS_OFF_KEY = 'default_hooks_off'
+
+
 def drop_unset_default_hooks(cfg) -> None:
     """Remove the ``default_hooks`` entries set to None that are DLD's, not
     MMEngine's own: None turns one of MMEngine's off, and DLD's likewise
     now (``--cfg-options default_hooks.sync_norm_stats=None`` failed on
-    MMEngine's bare ``assert hook is not None``)."""
+    MMEngine's bare ``assert hook is not None``). Their names are kept in
+    ``default_hooks_off``, so that the config the run saves says them off,
+    not missing."""
     hooks = cfg.get('default_hooks')
     if not isinstance(hooks, Mapping):
         return
-    for name in [n for n, hook in hooks.items()
-                 if hook is None and n not in MMENGINE_DEFAULT_HOOKS]:
+    off = [n for n, hook in hooks.items() if hook is None and n not in MMENGINE_DEFAULT_HOOKS]
+    for name in off:
         del hooks[name]
+    if off:
+        cfg[HOOKS_OFF_KEY] = sorted(set(cfg.get(HOOKS_OFF_KEY) or []) | set(off))
+
+
+def warn_of_missing_default_hooks(cfg) -> None:
+    """Warn where a DLD config (``default_scope='dld'``) lacks DLD default
+    hooks it did not turn off: a work dir's saved config of an older DLD
+    spells out the hooks of its day, and resumed or tested with it, a run
+    went without those added since (a resumed schedule ending early trained
+    its last epoch at 2e-9, without the warning that hook gives)."""
+    hooks = cfg.get('default_hooks')
+    if cfg.get('default_scope') != 'dld' or not isinstance(hooks, Mapping):
+        return
+    off = set(cfg.get(HOOKS_OFF_KEY) or [])
+    missing = [n for n in DLD_DEFAULT_HOOKS if n not in hooks and n not in off]
+    if not missing:
+        return
+    from mmengine.logging import print_log
+    print_log(f"{getattr(cfg, 'filename', None) or 'The config'}: its default_hooks lack DLD's "
+              f"{', '.join(missing)} (a config of an older DLD, such as a work dir's saved "
+              'one?): the run goes without them. Run with a config that inherits '
+              "configs/_base_/default_runtime.py, or set default_hooks.NAME=None for each "
+              'one meant to be off.', logger='current', level=logging.WARNING)
 
 
 def warn_of_close_top_level_keys(cfg) -> None:

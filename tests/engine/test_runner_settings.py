@@ -82,3 +82,44 @@ def test_a_dld_default_hook_set_to_none_is_turned_off_as_mmengine_s_are(cfg):
     names = {type(h).__name__ for h in runner._hooks}
     assert 'SyncNormStatsHook' not in names and 'IterTimerHook' not in names
     assert 'AtomicCheckpointHook' in names
+
+
+def test_a_config_lacking_dld_default_hooks_is_warned_of_unless_it_turned_them_off(
+        cfg, tmp_path, caplog):
+    """A work dir's saved config of an older DLD spells out the hooks of its
+    day: resumed with it, a run went without those added since, silently."""
+    from mmengine.logging import MMLogger
+
+    from dld.engine.runner_settings import (
+        DLD_DEFAULT_HOOKS,
+        HOOKS_OFF_KEY,
+        drop_unset_default_hooks,
+        warn_of_missing_default_hooks,
+    )
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        warn_of_missing_default_hooks(cfg)  # the shipped config has them all
+        assert not caplog.records
+        old = Config(cfg.to_dict())  # saved by an older DLD, before two hooks existed
+        del old.default_hooks['resumed_schedule'], old.default_hooks['non_finite']
+        warn_of_missing_default_hooks(old)
+        said = [r.getMessage() for r in caplog.records]
+        assert len(said) == 1 and "default_hooks lack DLD's resumed_schedule, non_finite" in \
+            said[0]
+        caplog.clear()
+        # turned off on purpose: the saved config says so, and nothing is said
+        cfg.default_hooks.non_finite = None
+        drop_unset_default_hooks(cfg)
+        path = tmp_path / 'saved.py'
+        cfg.dump(str(path))
+        saved = Config.fromfile(str(path))
+        assert 'non_finite' not in saved.default_hooks and saved[HOOKS_OFF_KEY] == ['non_finite']
+        warn_of_missing_default_hooks(saved)
+        assert not caplog.records
+    finally:
+        logger.removeHandler(caplog.handler)
+    # the list is the shipped configs' own (less MMEngine's default hooks)
+    from dld.engine.runner_settings import MMENGINE_DEFAULT_HOOKS
+    runtime = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'default_runtime.py'))
+    assert set(DLD_DEFAULT_HOOKS) == set(runtime.default_hooks) - set(MMENGINE_DEFAULT_HOOKS)
