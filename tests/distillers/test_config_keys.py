@@ -23,3 +23,32 @@ def test_known_keys_are_taken(teacher_ckpt):
                                       test_cfg=dict(force_scale=0.5)))
     assert model.feature_levels == dict(backbone=1.0, encoder=0.5, decoder=1.0)
     assert model.test_cfg == dict(force_scale=0.5)
+
+
+@pytest.mark.parametrize('overrides, error, match', [
+    # a negative weight rewarded the distance (loss_feature -2.25), silently
+    (dict(feature_levels=dict(encoder=-1.0)), ValueError,
+     r'model\.feature_levels\.encoder must be a finite number >= 0, got -1\.0'),
+    # a string failed in the first step with a traceback
+    (dict(feature_levels=dict(backbone='high')), TypeError,
+     r"model\.feature_levels\.backbone must be a number, got 'high'"),
+    # smaller scales counted as costing more than full resolution
+    (dict(cost='scale_pow', cost_power=-1.5), ValueError,
+     r'model\.cost_power must be a number > 0'),
+    (dict(unalignable_nll=-5.0), ValueError, r'model\.unalignable_nll must be a finite number'),
+    # "'<' not supported between instances of 'NoneType' and 'int'"
+    (dict(skd_topk=None), TypeError, r'skd_topk must be an integer, got None'),
+])
+def test_a_setting_that_would_train_wrongly_fails_at_build_naming_it(teacher_ckpt, overrides,
+                                                                     error, match):
+    with pytest.raises(error, match=match):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(), **overrides))
+
+
+def test_a_loss_s_refused_setting_names_its_role(teacher_ckpt):
+    """"loss_weight must be a finite number >= 0" named none of the three
+    losses that have one."""
+    cfg = tiny_dld_cfg(teacher_ckpt=teacher_ckpt())
+    cfg['losses']['skd']['loss_weight'] = -1.0
+    with pytest.raises(ValueError, match=r'^model\.losses\.skd: .*loss_weight must be'):
+        MODELS.build(cfg)

@@ -3,6 +3,7 @@ import copy
 import inspect
 import logging
 import math
+import numbers
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -14,6 +15,7 @@ from dld.models.connectors import resize_content_steps
 from dld.models.data_preprocessors.plate_data_preprocessor import channels_last_hint
 from dld.models.decoders import pad_memories
 from dld.models.losses.functional import estimate_unread_scores, topk_sequence_kl
+from dld.models.losses.functional.weights import check_weight
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
 
@@ -291,7 +293,9 @@ class DLDDistiller(BaseModel):
         self.selector_score = selector_score
         self.selector_decisions = selector_decisions
         for name, value in (('skd_topk', skd_topk), ('skd_beam_width', skd_beam_width)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            # skd_topk=None was "'<' not supported between NoneType and int"
+            if (value is not None or name == 'skd_topk') and (
+                    isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f'{name} must be an integer, got {value!r}')
         self.skd_topk = skd_topk
         self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
@@ -301,7 +305,8 @@ class DLDDistiller(BaseModel):
                              'sequences than its width.')
         self.teacher_norm_eval = teacher_norm_eval
         self.student_scale_weighting = student_scale_weighting
-        self.unalignable_nll = unalignable_nll
+        # negative, a sequence the student cannot align would be a reward
+        self.unalignable_nll = check_weight(unalignable_nll, 'model.unalignable_nll')
         self.test_cfg = dict(test_cfg or {})
         check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
                     " (the student's decoding is the student config's test_cfg)")
@@ -317,10 +322,10 @@ class DLDDistiller(BaseModel):
                              'are skd, feature, logit and selector' +
                              ''.join(f'; {role!r}: {c}' if len(unknown) > 1 else f'; {c}'
                                      for role, c in close if c))
-        self.skd_loss = _build_optional(losses.get('skd'))
-        self.feature_loss = _build_optional(losses.get('feature'))
-        self.logit_loss = _build_optional(losses.get('logit'))
-        self.selector_loss = _build_optional(losses.get('selector'))
+        self.skd_loss = _build_loss('skd', losses.get('skd'))
+        self.feature_loss = _build_loss('feature', losses.get('feature'))
+        self.logit_loss = _build_loss('logit', losses.get('logit'))
+        self.selector_loss = _build_loss('selector', losses.get('selector'))
         for role in ('skd', 'logit', 'selector'):  # the feature loss's once its levels are known
             check_loss_call(role, getattr(self, f'{role}_loss'))
         if self.logit_loss is not None and (
@@ -347,7 +352,10 @@ class DLDDistiller(BaseModel):
                              'charges every scale its cost; leave it out.')
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
         check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
-        self.feature_levels.update(feature_levels or {})
+        # a negative weight rewarded the distance (loss_feature -2.25, silently);
+        # a string failed in the first step with a traceback
+        self.feature_levels.update({level: check_weight(weight, f'model.feature_levels.{level}')
+                                    for level, weight in (feature_levels or {}).items()})
         check_keys('connectors', connectors or {}, tuple(CONNECTOR_KINDS))
         self.connector_cfgs = {level: dict(cfg) for level, cfg in (connectors or {}).items()}
         self.connectors = build_connectors(self.student, self.teacher, self.base_size,
@@ -400,6 +408,11 @@ class DLDDistiller(BaseModel):
             print_log(f"cost_power={cost_power} is the exponent of cost='scale_pow'; with "
                       "cost='flops' (this config's) it is not read.", logger='current',
                       level=logging.WARNING)
+        if cost != 'flops' and (isinstance(cost_power, bool) or not isinstance(
+                cost_power, numbers.Real) or not cost_power > 0):
+            # 0 charges every scale alike; below, the smaller ones cost more
+            raise ValueError(f"model.cost_power must be a number > 0 (a scale's cost is "
+                             f'scale ** cost_power), got {cost_power!r}')
         rel = (self.costs.relative_flops() if cost == 'flops'
                else torch.tensor([s**cost_power for s in self.scales]))
         self.register_buffer('relative_cost', rel.float(), persistent=False)
@@ -1041,8 +1054,20 @@ def _scales_of(scales, name: str = 'model.scales') -> List[float]:
                         f'{scales!r}') from None
 
 
-def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
-    return MODELS.build(cfg) if cfg is not None else None
+def _build_loss(role: str, cfg: Optional[dict]) -> Optional[nn.Module]:
+    """The loss of ``model.losses.<role>`` (None for none); a setting it
+    refuses is named with the role (``loss_weight must be ...`` named none
+    of the three losses that have one)."""
+    if cfg is None:
+        return None
+    try:
+        return MODELS.build(cfg)
+    except (TypeError, ValueError) as err:
+        try:
+            named = type(err)(f'model.losses.{role}: {err}')
+        except Exception:  # noqa: BLE001 - an error type of other arguments: as it was
+            raise err from None
+        raise named from err
 
 
 def _in_channels(cfg: dict, backbone: Optional[nn.Module] = None) -> int:
