@@ -36,6 +36,7 @@ def test_known_keys_are_taken(teacher_ckpt):
     (dict(cost='scale_pow', cost_power=-1.5), ValueError,
      r'model\.cost_power must be a number > 0'),
     (dict(unalignable_nll=-5.0), ValueError, r'model\.unalignable_nll must be a finite number'),
+    (dict(base_size=[0, 144]), ValueError, r'model\.base_size must be \(H, W\) of two whole'),
     # "'<' not supported between instances of 'NoneType' and 'int'"
     (dict(skd_topk=None), TypeError, r'skd_topk must be an integer, got None'),
 ])

@@ -78,8 +78,9 @@ class ResumedValidationHook(Hook):
             said = (f'Resumed at epoch {runner.epoch} of a run rolled back from a later epoch '
                     f"({self._path(runner)} records epoch {record['epoch']}'s validation): "
                     f'validating it now, as the run did then{kept}' if later else
-                    f'Resumed at epoch {runner.epoch}, whose validation did not finish (no '
-                    f'record of it in {self._path(runner)}): validating it now')
+                    f'Resumed at epoch {runner.epoch}, whose validation may not have finished '
+                    f'(no record of it in {self._path(runner)}; a checkpoint of another work '
+                    'dir or of an older DLD has none either): validating it now')
             print_log(f'{said}.', logger='current', level=logging.WARNING)
             _restore_last_checkpoint(runner)
             runner.val_loop.run()

@@ -248,6 +248,11 @@ class DLDDistiller(BaseModel):
         self.teacher_input = teacher_input
         self.teacher_scale = float(teacher_scale)
         self.teacher_from = teacher_from
+        if not (isinstance(base_size, (tuple, list)) and len(base_size) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in base_size)):
+            # (0, 144) was "math domain error", naming nothing
+            raise ValueError(f'model.base_size must be (H, W) of two whole numbers > 0 (the '
+                             f"teacher's input size), got {base_size!r}")
         self.base_size = tuple(base_size)
         if selector is None:
             if fixed_scale is None:
