@@ -85,6 +85,9 @@ class ResolutionSelector(nn.Module):
         Returns:
             ``(decisions (B, k), index (B,) long)``.
         """
+        # float32: under bfloat16 autocast the noise and the argmax ran on its
+        # coarse grid, whose ties go to index 0, the dearest scale
+        logits = logits.float()
         noisy = self.training or self.gumbel_at_test
         scores = logits + sample_gumbel_like(logits) if noisy else logits
         index = scores.argmax(dim=-1)
