@@ -248,7 +248,35 @@ class PlateRecognizer(BaseInferencer):
         cfg = {'dictionary': copy.deepcopy(ds['dictionary'])} if 'dictionary' in ds else {}
         if isinstance(ds.get('data_root'), str) and ds['data_root']:
             cfg['data_root'] = ds['data_root']
+        own = self._model_dictionary_where_other(cfg.get('dictionary'))
+        if own is not None:
+            cfg['dictionary'] = own
         return cfg
+
+    def _model_dictionary_where_other(self, dataset_dictionary_cfg):
+        """The model's decoder dictionary where the test set's holds other
+        characters (or case): labels are then checked against what the model
+        reads, said once. Decoders set to a dictionary of one's own, the test
+        set's left at the plate one, refused every line of a label file."""
+        model_dict = getattr(getattr(self.recognizer, 'decoder', None), 'dictionary', None)
+        if not hasattr(model_dict, 'num_chars'):
+            return None
+        from .model_loading import dataset_dictionary
+        ours = dataset_dictionary({'dictionary': dataset_dictionary_cfg}
+                                  if dataset_dictionary_cfg is not None else None)
+
+        def spelt(d) -> tuple:
+            return ''.join(d.dict[:d.num_chars]), bool(d.case_sensitive)
+
+        if spelt(ours) == spelt(model_dict):
+            return None
+        if not getattr(self, '_other_label_dictionary_said', False):
+            self._other_label_dictionary_said = True
+            print_log("test_dataloader.dataset.dictionary holds other characters than the "
+                      f"model's decoder ({spelt(ours)[0]!r} against {spelt(model_dict)[0]!r}): "
+                      "labels are checked against the model's, what it can read.",
+                      logger='current', level=logging.WARNING)
+        return model_dict
 
     @staticmethod
     def _test_set(cfg: Config) -> dict:

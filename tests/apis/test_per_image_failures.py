@@ -79,3 +79,34 @@ def test_an_image_the_pipeline_fails_on_is_one_error_record(reader, monkeypatch)
     others = [0, 2]
     assert [recs[i]['error'] for i in others] == [None] * 2
     _assert_same_readings([recs[i] for i in others], [expected[i] for i in others])
+
+
+def test_labels_are_checked_against_the_model_s_dictionary_not_a_default_test_set_s(
+        tmp_path, caplog):
+    """Decoders given a dictionary of their own (Chinese plates), the test
+    set's left at the plate one: every line of a label file was refused,
+    'outside the dictionary', and no image was read."""
+    from mmengine.logging import MMLogger
+    from plate_files import write_png
+    chars = tmp_path / 'chars.txt'
+    chars.write_text(''.join(f'{c}\n' for c in '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ京'),
+                     encoding='utf-8')
+    cfg = Config(dld_config(str(tmp_path / 'no_data')))
+    for part in ('teacher', 'student'):
+        cfg.model[part].decoder.dictionary = dict(type='Dictionary', dict_file=str(chars),
+                                                  with_blank=True)
+    reader = PlateRecognizer(cfg, None, device='cpu', random_weights=True)
+    for name in ('a.png', 'b.png'):
+        write_png(str(tmp_path / name), 16, 48)
+    labels = tmp_path / 'labels.txt'
+    labels.write_text('a.png\t京A12345\nb.png\tABC1234\n', encoding='utf-8')
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        records = reader(str(labels))['predictions']
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert [r.get('error') for r in records] == [None, None], records
+    assert [r['gt_text'] for r in records] == ['京A12345', 'ABC1234']
+    said = [r.getMessage() for r in caplog.records if 'holds other characters' in r.getMessage()]
+    assert len(said) == 1 and "labels are checked against the model's" in said[0]
