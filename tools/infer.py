@@ -1,10 +1,10 @@
 """Read plates with a trained DLD student and its selector.
 
     python tools/infer.py CONFIG CKPT INPUT [INPUT ...] [--out results.jsonl]
-        [--vis DIR] [--scale S] [--device D] [--batch-size N]
+        [--vis DIR] [--scale S] [--device D] [--batch-size N] [--max-pixels N]
         [--beam-width W] [--topk K] [--track] [--layouts L ...] [--vote text|chars]
         [--tracks-csv FILE] [--track-root DIR]
-        [--no-progress] [--amp] [--cfg-options key=value ...]
+        [--no-progress] [--amp] [--resume] [--cfg-options key=value ...]
 
 INPUT is an image, a folder (searched recursively for images) or a label file
 (``lr1,...|hr1,...<TAB>TEXT`` lines, see docs/datasets.md). For each image the
@@ -50,7 +50,8 @@ def parse_args(argv=None):
     parser.add_argument('--scale', type=float,
                         help='read every image at this scale (the selector does not run)')
     parser.add_argument('--device', help="e.g. 'cpu', 'cuda:0' (default: CUDA if available)")
-    parser.add_argument('--batch-size', type=int, default=32, help='images per forward')
+    parser.add_argument('--batch-size', type=int, default=32,
+                        help='images per forward (default 32)')
     parser.add_argument('--beam-width', type=int,
                         help='beam search with this width; 1: greedy decoding '
                         "(default: the config's)")

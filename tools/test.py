@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out metrics.json] [--amp]
         [--dump preds.pkl] [--show-dir DIR [--show-misread]] [--max-batches N]
-        [--cfg-options key=value ...] [--launcher none]
+        [--brief] [--cfg-options key=value ...] [--launcher none]
 
 The metrics (the keys of the config's ``test_evaluator``, e.g.
 ``plate/accuracy``) are logged and, with ``--out``, written as a JSON object.

@@ -1,9 +1,11 @@
 """Train a DLD model from a config.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options key=value ...] [--launcher none]
+        [--auto-scale-lr] [--brief] [--cfg-options key=value ...] [--launcher none]
 
-Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun).
+Distributed: ``tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun), or
+without bash ``python -m dld.dist_launch --nproc_per_node=N tools/train.py
+CONFIG --launcher pytorch [args]``.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 

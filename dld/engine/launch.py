@@ -189,7 +189,8 @@ def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: s
     """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
     ``--launcher``, ``--brief`` and the ``--local-rank`` that
     torch.distributed.launch passes."""
-    parser.add_argument('--work-dir', help='where to save logs (and checkpoints)')
+    parser.add_argument('--work-dir', help="where to save the run's log and config (and a "
+                        "training's checkpoints)")
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help=f'override config settings, e.g. {cfg_options_example}')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
