@@ -8,6 +8,7 @@ SIGTERM or SIGINT to the script alone (a job scheduler's, ``kill PID``, an
 IDE's stop button) left the tool running.
 """
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
     start = time.time()
     with signals_as_one_stop() as stop:
         stop.defer = True  # the tool says where it stopped; the script waits for it
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, process_group=0)
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, **_OWN_GROUP)
         stop.at_once = proc.kill
         forwarded = False
         with _hangup_passed_on(proc):
@@ -59,6 +60,12 @@ def run_step(step: str, args: Sequence[str], *, cwd: str, script: str,
              stop_status(stop.names[0]))
     return took
 
+
+#: Popen's arguments that start the tool in a process group of its own:
+#: ``process_group`` is Python 3.11's (a TypeError on 3.10, which DLD
+#: supports); Windows has none of POSIX's kind (ignored there).
+_OWN_GROUP: dict = (dict(process_group=0) if sys.version_info >= (3, 11) else
+                    dict(preexec_fn=os.setpgrp) if os.name == 'posix' else {})
 
 #: Windows has no process groups of POSIX's kind: its console gives every
 #: process attached to it the Ctrl-C, and ``send_signal`` takes SIGTERM only.

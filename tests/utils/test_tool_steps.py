@@ -232,3 +232,20 @@ def test_a_hang_up_of_the_script_ends_its_tool_too(tmp_path, capsys):
         signal.signal(signal.SIGHUP, before)
     assert exit_.value.code == 128 + signal.SIGHUP
     assert capsys.readouterr().err.splitlines()[-1] == 's.py: step 1/2 a tool was killed by SIGHUP'
+
+
+@pytest.mark.parametrize('python', ['3.10', 'this'])
+def test_the_tool_runs_in_a_process_group_of_its_own_on_every_python(tmp_path, capfd,
+                                                                     monkeypatch, python):
+    """Popen's process_group is Python 3.11's: on 3.10, which DLD supports,
+    every step was a TypeError."""
+    from dld.utils import tool_steps
+    if python == '3.10':
+        monkeypatch.setattr(tool_steps, '_OWN_GROUP', dict(preexec_fn=os.setpgrp))
+    _step(tmp_path, '''
+        import os
+        print('group', os.getpgrp(), os.getpid())
+        ''')
+    line = next(x for x in capfd.readouterr().out.splitlines() if x.startswith('group'))
+    _, group, pid = line.split()
+    assert group == pid != str(os.getpgrp())
