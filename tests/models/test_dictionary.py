@@ -140,3 +140,25 @@ def test_invisible_characters_are_named_by_code_point():
     assert text.startswith("['É', U+0308 COMBINING DIAERESIS]")
     assert "normalize('NFC', text)" in text
     assert describe_chars(['\u200b']) == '[U+200B ZERO WIDTH SPACE]'
+
+
+def test_a_character_drawn_like_an_ascii_one_is_named_by_code_point():
+    """'label 'А123ВС' has character(s) ['А', 'В', 'С'] outside the dictionary'
+    read like the dictionary's own A, B and C."""
+    d = Dictionary(chars='0123456789ABC')
+    problem = d.label_problem('А12В１')  # Cyrillic A and VE, a full-width one
+    assert "'А' (U+0410 CYRILLIC CAPITAL LETTER A)" in problem
+    assert "'В' (U+0412 CYRILLIC CAPITAL LETTER VE)" in problem
+    assert "'１' (U+FF11 FULLWIDTH DIGIT ONE)" in problem
+    assert "unicodedata.normalize('NFKC', text)" in problem
+    assert "['京']" in Dictionary(chars='AB').label_problem('京')  # no ASCII look-alike: as it was
+
+
+def test_a_decomposed_character_in_a_dict_file_is_said_to_be_one(tmp_path):
+    """'expected one character per line, got 'Ö'' showed what looked like one."""
+    path = tmp_path / 'chars.txt'
+    path.write_text('A\nO\u0308\n', encoding='utf-8')
+    with pytest.raises(ValueError) as info:
+        Dictionary(dict_file=str(path), case_sensitive=True)
+    assert "that is 'Ö' decomposed: ['O', U+0308 COMBINING DIAERESIS]" in str(info.value)
+    assert "unicodedata.normalize('NFC', text)" in str(info.value)

@@ -1,6 +1,7 @@
 """Character set and the special tokens each decoder family needs."""
 import os
 import os.path as osp
+import unicodedata
 from typing import List, Optional, Sequence
 
 from dld.registry import TASK_UTILS
@@ -130,8 +131,11 @@ class Dictionary:
         chars, first_line = [], {}
         for lineno, line in enumerate(lines, 1):
             if len(line) != 1:
+                composed = unicodedata.normalize('NFC', line)
                 hint = (' (a space is a line holding one space; an empty line is no character)'
-                        if not line.strip() else '')
+                        if not line.strip() else
+                        f' (that is {composed!r} decomposed: {describe_chars(list(line))})'
+                        if len(composed) == 1 else '')
                 raise DictionaryError(
                     f'{path}:{lineno}: expected one character per line, got {line!r}{hint}')
             if line in first_line:
