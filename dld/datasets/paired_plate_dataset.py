@@ -96,7 +96,23 @@ class PairedPlateDataset(BasePlateDataset):
         paths = [p.strip() for p in part.split(',')]
         if not paths or any(not p for p in paths):
             raise PlateAnnotationError(where, f'empty {what} frame path in {part!r}')
+        self._refuse_comma_in_a_name(paths, where)
         return [osp.abspath(osp.join(self.data_root, p)) for p in paths]
+
+    def _refuse_comma_in_a_name(self, paths: List[str], where: str) -> None:
+        """A piece with no file extension that is a file's name once joined
+        to the next by the comma it was split at: a file name holding ','
+        (``lr,1.png``), which the line cannot list. It was "frame .../lr is
+        listed twice" or missing files that are none. Looked up only for a
+        piece without an extension."""
+        for i, piece in enumerate(paths[:-1]):
+            if osp.splitext(piece)[1]:
+                continue
+            joined = f'{piece},{paths[i + 1]}'
+            if osp.isfile(osp.join(self.data_root, joined)):
+                raise PlateAnnotationError(
+                    where, f"the file name {joined!r} holds a ',', which separates a line's "
+                    'frames: rename the file')
 
     def _refuse_label_after_spaces(self, images: str, where: str) -> None:
         """An unlabelled line whose last path is no file, but is one up to one

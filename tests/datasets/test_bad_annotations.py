@@ -152,3 +152,16 @@ def test_an_lr_only_line_where_only_hr_is_read_asks_for_hr_frames(paired_root):
                            load_hr=True,
                            pipeline=[dict(type='LoadPlateImages', with_lr=False, with_hr=True)])
     assert 'load_hr=False' not in str(info.value)
+
+
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_a_comma_in_an_image_s_file_name_is_named_at_its_line(tmp_path, png_writer, test_mode):
+    """'lr,1.png' was "frame .../lr is listed twice in this track" (test
+    mode) or missing files that are none (training)."""
+    for name in ('lr,1.png', 'lr,2.png', 'hr1.png', 'hr2.png'):
+        png_writer(str(tmp_path / name), 20, 42)
+    (tmp_path / 'train.txt').write_text('lr,1.png,lr,2.png|hr1.png,hr2.png\tABC1234\n')
+    with pytest.raises(PlateAnnotationError) as info:
+        PairedPlateDataset(data_root=str(tmp_path), ann_file='train.txt', test_mode=test_mode)
+    assert info.value.where == f"{tmp_path / 'train.txt'}:1"
+    assert info.value.reason.startswith("the file name 'lr,1.png' holds a ','")
