@@ -321,3 +321,10 @@ def test_an_output_named_as_an_input_is_refused(tmp_path, capsys, flag):
     with pytest.raises(SystemExit):
         _tool().main([path, other, '--tracks', votes, flag, other_votes])
     assert f'{flag} {other_votes} is an input' in capsys.readouterr().err
+
+
+def test_a_deleted_space_shows_in_the_confusions_quoted(tmp_path, capsys):
+    """A space read as nothing was a row whose label cell looked empty."""
+    path = _write(tmp_path / 'r.jsonl', [_rec('a.png', 'NEWYORK', 'NEW YORK')])
+    assert _tool().main([path]) == 0
+    assert _row(capsys.readouterr().out, "' '") == ["' '", '(none)', 'deletion', '1']

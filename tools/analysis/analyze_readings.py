@@ -211,6 +211,14 @@ def render(report: dict, name: str, top: int) -> str:
     return '\n'.join(out).rstrip() + '\n'
 
 
+def _char_cell(text: str) -> str:
+    """A confusion's character as a table shows it: a space (a deleted or
+    inserted one) quoted, where it was an empty-looking cell."""
+    if not text:
+        return '(none)'
+    return repr(text) if not text.strip() or not text.isprintable() else text
+
+
 def _render_characters(c: dict, s: dict, top: int) -> list:
     out = ['## Character errors', '']
     if not c['misreads']:
@@ -220,7 +228,7 @@ def _render_characters(c: dict, s: dict, top: int) -> list:
     dist = ', '.join(f'{k} edit(s): {v}' for k, v in c['edit_distances'].items())
     out += [f"Misreads by their number of edits: {dist}.", '']
     rows, more = _limited(c['confusions'], top, 'confusions')
-    out.append(_table([(r['gt'] or '(none)', r['read'] or '(none)', r['kind'], r['count'])
+    out.append(_table([(_char_cell(r['gt']), _char_cell(r['read']), r['kind'], r['count'])
                        for r in rows], ['label', 'read', 'kind', 'count']))
     out += [more] if more else []
     out += ['', 'Errors per label position (an insertion counts at the label character it '
