@@ -138,7 +138,8 @@ def main(argv=None) -> int:
     for folder in find_track_folders(args.data_root):
         names = os.listdir(folder)
         if any((track_frame(n) or ('', ))[0] == 'lr' for n in names):
-            tracks.append(osp.relpath(folder, args.data_root))
+            # '/' on every system: a list written on Windows is read elsewhere too
+            tracks.append(osp.relpath(folder, args.data_root).replace(os.sep, '/'))
         else:  # the datasets refuse it: listed, it would stop the set that reads the list
             unreadable.append(f'{osp.relpath(folder, args.data_root)} ({no_lr_frames(names)})')
     if unreadable:

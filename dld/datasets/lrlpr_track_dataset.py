@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from dld.registry import DATASETS
 from dld.utils.folder_walk import walk_following_links
+from dld.utils.path_hints import backslash_hint
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import DataNotFoundError, PlateAnnotationError
@@ -185,7 +186,8 @@ class LRLPRTrackDataset(BasePlateDataset):
                 folder = osp.join(self.data_root, name)
                 if not osp.isdir(folder):  # said where it is listed, not only what
                     yield PlateAnnotationError(f'{self.ann_file}:{lineno}',
-                                               f'track folder not found: {folder}')
+                                               f'track folder not found: {folder}'
+                                               + backslash_hint([name]))
                     continue
                 real = osp.realpath(folder)
                 if real in listed:  # its annotations.json was named as both places

@@ -69,6 +69,17 @@ def test_a_frame_number_given_twice_names_both_files(track, png_writer):
     assert 'lr-001.png' in info.value.reason and 'lr-1.png' in info.value.reason
 
 
+def test_a_track_list_written_with_backslashes_says_so(track):
+    """split_tracks.py on Windows wrote 'Scenario-A\\track_00001': elsewhere it
+    was "track folder not found" without the hint label files get."""
+    track('Scenario-A/track_00001')
+    (track.root / 'val.txt').write_text('Scenario-A\\track_00001\n')
+    with pytest.raises(PlateAnnotationError) as info:
+        LRLPRTrackDataset(data_root=str(track.root), ann_file='val.txt')
+    assert "paths with backslashes: a label file written on Windows? Write them with '/'" \
+        in info.value.reason
+
+
 def test_a_listed_track_folder_that_is_missing_is_named(track):
     track('track_00001')
     (track.root / 'val.txt').write_text('track_00001\ntrack_00404\n')
