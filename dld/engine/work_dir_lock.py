@@ -1,6 +1,7 @@
 """One training run at a time in a work dir."""
 import datetime
 import errno
+import logging
 import os
 import os.path as osp
 import stat
@@ -39,7 +40,8 @@ def lock_work_dir(folder: str) -> Optional[IO]:
     """
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    except ImportError:  # not POSIX (Windows)
+        _say_unlocked_once()
         return None
     os.makedirs(folder, exist_ok=True)
     path = osp.join(osp.realpath(folder), LOCK_NAME)
@@ -86,6 +88,22 @@ def lock_work_dir(folder: str) -> Optional[IO]:
         f.flush()
     _HELD[path] = f
     return f
+
+
+_unlocked_said = False
+
+
+def _say_unlocked_once() -> None:
+    """Where there are no ``flock`` locks, say once that nothing stops a
+    second run in a work dir (it went without a word)."""
+    global _unlocked_said
+    if _unlocked_said:
+        return
+    _unlocked_said = True
+    from mmengine.logging import print_log
+    print_log('Work dirs are not locked on this system (no fcntl): a second training run '
+              "started in a running one's work dir would replace its checkpoints; give each "
+              'run its own --work-dir.', logger='current', level=logging.WARNING)
 
 
 def _let_go_in_child() -> None:

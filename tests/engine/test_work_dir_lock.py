@@ -88,3 +88,24 @@ def test_a_run_s_forked_workers_do_not_keep_its_lock_after_it_dies(tmp_path):
         release_work_dir(str(tmp_path))
     finally:
         os.kill(worker, signal.SIGKILL)
+
+
+def test_where_there_are_no_locks_it_is_said_once(tmp_path, monkeypatch, caplog):
+    """Windows has no fcntl: nothing stopped a second run in a work dir, and
+    nothing said so."""
+    import sys
+
+    from mmengine.logging import MMLogger
+
+    from dld.engine import work_dir_lock
+    monkeypatch.setitem(sys.modules, 'fcntl', None)  # import fcntl: ImportError
+    monkeypatch.setattr(work_dir_lock, '_unlocked_said', False)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(caplog.handler)
+    try:
+        assert lock_work_dir(str(tmp_path / 'a')) is None
+        assert lock_work_dir(str(tmp_path / 'b')) is None
+    finally:
+        logger.removeHandler(caplog.handler)
+    said = [r.getMessage() for r in caplog.records if 'not locked' in r.getMessage()]
+    assert len(said) == 1 and 'give each run its own --work-dir' in said[0]
