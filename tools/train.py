@@ -146,11 +146,31 @@ def build_config(args) -> Config:
         cfg.load_from = args.resume
 
     check_frozen_parts_loaded(cfg.get('model') or {}, cfg.get('load_from'), cfg.get('resume'))
+    if cfg.get('resume'):
+        note_augmentations_drawn_anew(cfg)
     if cfg.get('resume') and cfg.get('load_from'):
         resume_with_saved_teacher(cfg)
     elif cfg.get('load_from'):
         start_with_saved_teacher(cfg)
     return cfg
+
+
+def note_augmentations_drawn_anew(cfg: Config) -> None:
+    """Say that a resumed run whose items' augmentations come from the
+    loader workers' generators (``seed_pipeline=False``, the quickstart
+    teacher's) reads other augmentations than the unbroken run would: its
+    workers start afresh. Said in a config comment only, it was taken for
+    an exact resume."""
+    loader = cfg.get('train_dataloader') or {}
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    if not isinstance(dataset, dict) or dataset.get('seed_pipeline') or \
+            not loader.get('num_workers'):
+        return
+    print_log('Resuming a run whose training images are augmented by the loader workers\' '
+              'own generators (train_dataloader.dataset.seed_pipeline=False): the workers '
+              'start afresh, so the rest of the run reads other augmentations than the '
+              'unbroken run would have (seed_pipeline=True makes a resume exact).',
+              logger='current')
 
 
 def teacher_checkpoint_gone(cfg: Config) -> bool:

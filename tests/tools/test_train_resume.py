@@ -936,3 +936,21 @@ def test_a_file_of_the_run_that_cannot_be_written_ends_it_in_one_line(
     assert last.startswith('train.py: Cannot write ') and os.strerror(code) in last, err[-3000:]
     assert last.endswith(f'--resume continues from {tmp_path / "epoch_1.pth"} {then}.')
     assert 'Traceback' not in err
+
+
+def test_resuming_a_run_augmented_by_its_workers_generators_says_it_is_not_exact(
+        train_tool, capsys):
+    """The quickstart teacher (seed_pipeline=False, 2 workers): a config
+    comment only said that its resume reads other augmentations."""
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('resume_note', log_level='INFO')
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    quick = Config.fromfile(osp.join(repo, 'configs', 'quickstart', 'teacher.py'))
+    train_tool.note_augmentations_drawn_anew(quick)
+    assert 'reads other augmentations than the unbroken run' in capsys.readouterr().out
+    train_tool.note_augmentations_drawn_anew(
+        Config.fromfile(osp.join(repo, 'configs', 'teacher_plate_hr.py')))  # seeded per item
+    quick.train_dataloader.num_workers = 0  # one generator, restored with the checkpoint
+    train_tool.note_augmentations_drawn_anew(quick)
+    assert 'augmentations' not in capsys.readouterr().out
