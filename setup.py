@@ -46,7 +46,8 @@ setup(
         # tools/deployment/export_onnx.py (torch's dynamo exporter) and the
         # ONNX Runtime reader, dld/deploy/onnx_reader.py
         'deploy': DEPLOY,
-        'dev': ['pytest>=7.0', 'pytest-xdist>=3.0', 'ruff>=0.4'] + DEPLOY,
+        # vermin: tests/test_python_versions.py holds the code to python_requires
+        'dev': ['pytest>=7.0', 'pytest-xdist>=3.0', 'ruff>=0.4', 'vermin>=1.6'] + DEPLOY,
     },
     license='Apache-2.0',
 )
