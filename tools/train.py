@@ -215,7 +215,8 @@ def start_with_saved_teacher(cfg: Config) -> None:
         return
     from dld.engine.checkpoint import CHECKPOINT_ERRORS, load_checkpoint_file
     try:
-        state = load_checkpoint_file(cfg.load_from).get('state_dict', {})
+        # on the CPU: a GPU-saved optimizer state failed to load on a CPU-only machine
+        state = load_checkpoint_file(cfg.load_from, map_location='cpu').get('state_dict', {})
     except (OSError, *CHECKPOINT_ERRORS):  # the start check says what is wrong with it
         return
     if not any(k.startswith('teacher.') for k in state):
