@@ -72,7 +72,7 @@ from dld.engine.start_checkpoint import (
     check_frozen_parts_loaded,
     checkpoint_to_resume,
 )
-from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir
+from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir, release_held_work_dirs
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -258,6 +258,13 @@ def enable_amp(cfg: Config, config_path: str) -> None:
 @peer_loss_exit('train.py')  # its peer's line says why the run ended
 def main(argv=None) -> None:
     args = parse_args(argv)
+    try:
+        train(args)
+    finally:  # called in a notebook, a refused or stopped run held its work dir on
+        release_held_work_dirs()
+
+
+def train(args) -> None:
     end_with_launcher()
     quiet_other_processes()
     with config_errors_exit('train.py'):

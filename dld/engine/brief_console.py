@@ -10,7 +10,7 @@ import logging
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from .utf8_log_runner import Utf8LogRunner
+from .dld_runner import DLDRunner
 
 #: How the set-up messages begin (mmengine.runner.Runner's ``_log_env`` and
 #: ``__init__``).
@@ -25,7 +25,7 @@ class SetupTextFilter(logging.Filter):
         return not message.startswith(SETUP_MESSAGES)
 
 
-class BriefConsoleRunner(Utf8LogRunner):
+class BriefConsoleRunner(DLDRunner):
     """:class:`~mmengine.runner.Runner` whose terminal shows no set-up text:
     its log file (UTF-8) keeps it whole, which :func:`setup_text_line` names."""
 

@@ -41,6 +41,7 @@ from dld.datasets.errors import (
     SharedTrackIdError,
 )
 from dld.engine.checkpoint import CHECKPOINT_ERRORS
+from dld.engine.dld_runner import DLDRunner
 from dld.engine.hooks.label_check_hook import LabelCheckError
 from dld.engine.runner_settings import (
     ConfigSettingError,
@@ -49,7 +50,6 @@ from dld.engine.runner_settings import (
     warn_of_close_top_level_keys,
     warn_of_missing_default_hooks,
 )
-from dld.engine.utf8_log_runner import Utf8LogRunner
 from dld.models.dictionary import DictionaryError
 from dld.models.distillers.distiller_checks import InputSizeError, PartContractError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
@@ -665,7 +665,7 @@ def runner_from_cfg(cfg: Config, brief: bool = False) -> Runner:
         cfg = copy.deepcopy(cfg)  # the caller's config keeps its name
         cfg.experiment_name = name
     if not brief:
-        return Utf8LogRunner.from_cfg(cfg)  # a log file in UTF-8, whatever the locale's
+        return DLDRunner.from_cfg(cfg)  # a log file in UTF-8, whatever the locale's
     from .brief_console import BriefConsoleRunner, setup_text_line
     runner = BriefConsoleRunner.from_cfg(cfg)
     print_log(setup_text_line(runner), logger='current')

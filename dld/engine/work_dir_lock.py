@@ -77,7 +77,8 @@ def lock_work_dir(folder: str) -> Optional[IO]:
             f'{folder} is the work dir of a training run still running ({holder}): its '
             'checkpoints would be overwritten and the one it is writing removed. Wait for '
             'it to end (--resume goes on from its last checkpoint then), or give another '
-            '--work-dir') from None
+            '--work-dir. (A Python session whose run of plain MMEngine Runner stopped holds '
+            'it until it ends or calls dld.engine.work_dir_lock.release_work_dir.)') from None
     except OSError:  # locks not supported here: train unlocked, as before
         f.close()
         return None
@@ -128,3 +129,10 @@ def release_work_dir(folder: str) -> None:
     held = _HELD.pop(osp.join(osp.realpath(folder), LOCK_NAME), None)
     if held is not None:
         held.close()
+
+
+def release_held_work_dirs() -> None:
+    """Let go of every work dir this process holds (its run has ended, one
+    way or another: a tool's main called in a notebook)."""
+    for path in list(_HELD):
+        release_work_dir(osp.dirname(path))

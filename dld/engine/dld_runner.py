@@ -1,0 +1,57 @@
+"""The runner DLD's tools build (:func:`dld.engine.launch.runner_from_cfg`):
+MMEngine's, with two differences a run needs.
+
+* Its log file is UTF-8, whatever the locale's encoding. MMEngine opens it
+  in the locale's (a plain ``logging.FileHandler``): on Windows (cp1252) a
+  Chinese plate's label named in a warning, or a config's comment in the
+  set-up text, was a ``--- Logging error ---`` traceback on the terminal and
+  a line missing from the log.
+* Its work dir is let go however ``train()`` ends. The checkpoint hook
+  holds it from the start of training and let it go in ``after_train``,
+  which a run that raised never reached: in a notebook whose run failed or
+  was interrupted, the work dir stayed held for the kernel's life, and
+  ``tools/train.py --resume`` there was refused as "still running".
+"""
+import logging
+
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
+
+from .work_dir_lock import release_work_dir
+
+
+def utf8_file_handlers(logger: logging.Logger) -> None:
+    """Reopen ``logger``'s file handlers in UTF-8 (appending), before
+    anything is written to them."""
+    for handler in logger.handlers:
+        if not isinstance(handler, logging.FileHandler) or \
+                (handler.encoding or '').lower().replace('-', '') == 'utf8':
+            continue
+        handler.acquire()
+        try:
+            if handler.stream is not None:
+                handler.stream.close()
+            handler.encoding, handler.mode = 'utf-8', 'a'
+            handler.stream = handler._open()
+        finally:
+            handler.release()
+
+
+class DLDRunner(Runner):
+    """:class:`~mmengine.runner.Runner` with its log file in UTF-8 and its
+    work dir let go however training ends."""
+
+    def build_logger(self, *args, **kwargs) -> MMLogger:
+        logger = super().build_logger(*args, **kwargs)
+        utf8_file_handlers(logger)
+        return logger
+
+    def train(self):
+        try:
+            return super().train()
+        finally:  # a folder this process does not hold is let alone
+            for hook in self.hooks:
+                out_dir = getattr(hook, 'out_dir', None)  # the checkpoint hook's
+                if isinstance(out_dir, str):
+                    release_work_dir(out_dir)
+            release_work_dir(self.work_dir)

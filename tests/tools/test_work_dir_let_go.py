@@ -1,0 +1,58 @@
+"""A run in a Python session (a notebook) that fails or is interrupted lets
+go of its work dir: it stayed held for the session's life, and
+`tools/train.py --resume` there was refused as "still running"."""
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from dld.registry import HOOKS
+
+HELD_BY_ANOTHER = '''
+import sys
+from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir
+try:
+    lock_work_dir(sys.argv[1])
+except WorkDirInUseError:
+    sys.exit(3)
+'''
+
+
+def _held_by_this_process(folder) -> bool:
+    done = subprocess.run([sys.executable, '-c', HELD_BY_ANOTHER, str(folder)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 3), done.stderr
+    return done.returncode == 3
+
+
+@HOOKS.register_module(force=True)
+class InterruptAtIteration(Hook):
+    """Ctrl-C in a notebook cell, at an iteration."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_in_a_session_lets_go_of_its_work_dir(tiny_teacher_config, tmp_path,
+                                                                run_name):
+    from dld.datasets.synth import ensure_synth_plates
+    from dld.engine.launch import runner_from_cfg
+    cfg = Config.fromfile(tiny_teacher_config)
+    ensure_synth_plates(**cfg.synth_plates)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = run_name()
+    cfg.custom_hooks = [dict(type='InterruptAtIteration')]
+    runner = runner_from_cfg(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    assert not _held_by_this_process(tmp_path)
+
+
+def test_train_py_s_main_refused_in_a_session_lets_go_of_its_work_dir(
+        tiny_teacher_config, train_tool, tmp_path, run_name):
+    with pytest.raises(SystemExit):  # refused as the loop is built, the work dir taken
+        train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path), '--cfg-options',
+                         f'experiment_name={run_name()}', 'train_cfg.max_epocs=1'])
+    assert not _held_by_this_process(tmp_path)
