@@ -17,7 +17,6 @@ standard library's modules only), it is in place at once:
   character is written escaped (``\\u4eac``) instead. Files the tools write
   themselves are UTF-8 and keep every character.
 """
-import multiprocessing.process
 import os.path as osp
 import sys
 
@@ -53,16 +52,20 @@ def escape_what_the_console_cannot_encode() -> None:
             reconfigure(errors='backslashreplace')
 
 
-def _in_a_spawned_worker() -> bool:
-    """Whether this process is a worker that ``spawn`` (the start method on
-    macOS and Windows) started by importing the tool again as ``__mp_main__``:
-    a Ctrl-C as its loader workers started said the tool's line once more
-    per worker, after the tool's own."""
-    # set while a worker imports its parent's main module (multiprocessing's own check)
-    return bool(getattr(multiprocessing.process.current_process(), '_inheriting', False))
+def _imported_by_the_program() -> bool:
+    """Whether the module importing this one is the program itself
+    (``__main__``): a tool run as ``python tools/train.py``. Loaded as a
+    module (a notebook, the tests) or imported again as ``__mp_main__`` in a
+    worker that ``spawn`` starts (macOS, Windows), it sets nothing up: its
+    hook replaced the session's for good, and a Ctrl-C as the loader
+    workers started said the tool's line once more per worker."""
+    frame = sys._getframe(2)  # 0: here, 1: this module, 2 on: the import machinery
+    while frame is not None and frame.f_code.co_filename.startswith('<frozen importlib'):
+        frame = frame.f_back
+    return frame is not None and frame.f_globals.get('__name__') == '__main__'
 
 
-escape_what_the_console_cannot_encode()
-if not _in_a_spawned_worker():
+if _imported_by_the_program():
+    escape_what_the_console_cannot_encode()
     _previous_hook = sys.excepthook
     sys.excepthook = _report

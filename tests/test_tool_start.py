@@ -142,3 +142,18 @@ def test_a_spawned_worker_of_the_tool_says_nothing_of_its_interrupt(tmp_path):
                           timeout=120)
     assert done.returncode == 0 and done.stdout.startswith('worker ended'), done.stderr
     assert 'stopped by' not in done.stderr
+
+
+def test_a_tool_loaded_as_a_module_leaves_the_session_s_hook_and_streams(tmp_path):
+    """A notebook that loaded tools/train.py to call its main() had its own
+    Ctrl-Cs said as 'stopped by Ctrl-C as it started', without a traceback."""
+    script = tmp_path / 'session.py'
+    script.write_text(
+        'import importlib.util, sys\n'
+        'before = sys.stdout.errors\n'
+        f"spec = importlib.util.spec_from_file_location('t', {REPO + '/tools/split_tracks.py'!r})\n"
+        'spec.loader.exec_module(importlib.util.module_from_spec(spec))\n'
+        "print(sys.excepthook is sys.__excepthook__, sys.stdout.errors == before)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.split() == ['True', 'True'], done.stderr
