@@ -60,8 +60,30 @@ def check_runner_settings(cfg) -> None:
         if isinstance(section, Mapping):
             problems += [_problem(path, key, known) for key in section if key not in known]
     problems += _default_hook_problems(cfg.get('default_hooks'))
+    problems += _sync_bn_problems(cfg)
     if problems:
         raise ConfigSettingError('; '.join(problems))
+
+
+def _sync_bn_problems(cfg) -> List[str]:
+    """``sync_bn`` makes every BatchNorm a ``SyncBatchNorm``, a scale-aware
+    one (``scale_norm``: one set of statistics per scale, a DLD student's by
+    default) too, which then failed in its first forward ('running_mean
+    should contain 32 elements not 96') on several GPUs."""
+    model = cfg.get('model')
+    if not cfg.get('sync_bn') or not isinstance(model, Mapping):
+        return []
+    student = model.get('student') if isinstance(model.get('student'), Mapping) else {}
+    scales = model.get('scales') or ()
+    per_scale = bool(model.get('scale_norm') or student.get('scale_norm')) or (
+        model.get('type') == 'DLDDistiller' and model.get('student_scale_norm', True)
+        and len(scales) > 1)
+    if not per_scale:
+        return []
+    return [f"sync_bn={cfg.get('sync_bn')!r}: the model keeps BatchNorm statistics per scale "
+            '(scale_norm; a DLD student\'s, model.student_scale_norm), which SyncBatchNorm '
+            'cannot hold; leave sync_bn out: SyncNormStatsHook (in default_hooks) averages '
+            "every process's statistics after each epoch"]
 
 
 def _default_hook_problems(hooks) -> List[str]:

@@ -123,3 +123,14 @@ def test_a_config_lacking_dld_default_hooks_is_warned_of_unless_it_turned_them_o
     from dld.engine.runner_settings import MMENGINE_DEFAULT_HOOKS
     runtime = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'default_runtime.py'))
     assert set(DLD_DEFAULT_HOOKS) == set(runtime.default_hooks) - set(MMENGINE_DEFAULT_HOOKS)
+
+
+def test_sync_bn_with_per_scale_statistics_is_refused(cfg):
+    """MMEngine made each scale-aware BatchNorm a SyncBatchNorm, which failed
+    in its first forward on several GPUs (its statistics are per scale)."""
+    cfg.sync_bn = 'torch'
+    with pytest.raises(ValueError, match=r"sync_bn='torch': the model keeps BatchNorm "
+                       r'statistics per scale .* SyncNormStatsHook'):
+        check_runner_settings(cfg)
+    cfg.model.student_scale_norm = False  # one set of statistics: SyncBatchNorm holds it
+    check_runner_settings(cfg)
