@@ -95,9 +95,12 @@ def ctc_prefix_beam_search(log_probs: torch.Tensor, blank: int, beam_width: int,
     if topk > k:
         scores = torch.cat([scores, scores.new_full((B, topk - k), NEG_INF)], 1)
     prefix, length = prefix.cpu(), length.cpu()
+    # read on the host once: a test of scores[b, j] on the GPU waited for it
+    # once per hypothesis (B x k synchronisations a call)
+    found = (scores[:, :k] > NEG_INF).cpu().tolist()
     seqs = []
     for b, row in enumerate(order.cpu().tolist()):
-        hyps = [prefix[b, w, :length[b, w]].tolist() if scores[b, j] > NEG_INF else []
+        hyps = [prefix[b, w, :length[b, w]].tolist() if found[b][j] else []
                 for j, w in enumerate(row)]
         seqs.append(hyps + [[] for _ in range(topk - k)])
     return seqs, scores
