@@ -56,6 +56,7 @@ from dld.engine.launch import (
     build_data_loops,
     build_errors_exit,
     config_errors_exit,
+    console_logger_current,
     data_errors_exit,
     finish_run,
     load_runner_config,
@@ -231,6 +232,7 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
 @peer_loss_exit('test.py')  # its peer's line says why the run ended
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    console_logger_current()  # not an earlier run's (a notebook's)
     end_with_launcher()
     quiet_other_processes()
     with config_errors_exit('test.py'):

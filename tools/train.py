@@ -47,6 +47,7 @@ from dld.engine.launch import (
     build_errors_exit,
     check_teacher_gets_hr,
     config_errors_exit,
+    console_logger_current,
     data_errors_exit,
     finish_run,
     last_line,
@@ -265,6 +266,7 @@ def main(argv=None) -> None:
 
 
 def train(args) -> None:
+    console_logger_current()  # not an earlier run's (a notebook's)
     end_with_launcher()
     quiet_other_processes()
     with config_errors_exit('train.py'):

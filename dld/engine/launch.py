@@ -57,6 +57,18 @@ from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import below, where
 
 
+def console_logger_current() -> None:
+    """Make MMEngine's console logger (``'mmengine'``) the current one, as a
+    tool starts. ``logger='current'`` is the last runner's logger while no
+    other is made: in a notebook or a script of several runs, what a run said
+    before its runner existed (its work dir holds an earlier run's
+    checkpoints), or an inference after a training, went into the earlier
+    run's log file and was missing from its own."""
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('mmengine')  # made where it is not (then current already)
+    MMLogger._instance_dict.move_to_end('mmengine')
+
+
 def init_distributed(cfg: Config) -> None:
     """Start the process group for ``cfg.launcher``; no-op for ``'none'``.
 
