@@ -29,10 +29,12 @@ def _held_by_this_process(folder) -> bool:
 
 @HOOKS.register_module(force=True)
 class InterruptAtIteration(Hook):
-    """Ctrl-C in a notebook cell, at an iteration."""
+    """Ctrl-C in a notebook cell, as the second iteration ends (the runner
+    has counted the first)."""
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        raise KeyboardInterrupt
+        if batch_idx == 1:
+            raise KeyboardInterrupt
 
 
 def test_a_run_interrupted_in_a_session_lets_go_of_its_work_dir(tiny_teacher_config, tmp_path,
@@ -56,3 +58,22 @@ def test_train_py_s_main_refused_in_a_session_lets_go_of_its_work_dir(
         train_tool.main([tiny_teacher_config, '--work-dir', str(tmp_path), '--cfg-options',
                          f'experiment_name={run_name()}', 'train_cfg.max_epocs=1'])
     assert not _held_by_this_process(tmp_path)
+
+
+def test_train_again_on_a_stopped_runner_says_what_to_do(tiny_teacher_config, tmp_path,
+                                                        run_name):
+    """It was refused as if a checkpoint saved within an epoch were resumed."""
+    from dld.datasets.synth import ensure_synth_plates
+    from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
+    from dld.engine.launch import runner_from_cfg
+    cfg = Config.fromfile(tiny_teacher_config)
+    ensure_synth_plates(**cfg.synth_plates)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = run_name()
+    cfg.custom_hooks = [dict(type='InterruptAtIteration')]
+    runner = runner_from_cfg(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    with pytest.raises(ResumedScheduleError, match=r"This runner's training stopped within "
+                       r'epoch 1, after iteration 1 of its 2: train\(\) again'):
+        runner.train()

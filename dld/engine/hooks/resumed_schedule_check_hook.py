@@ -84,6 +84,12 @@ def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
     its schedule, at the schedule's last learning rate, with a negative ETA,
     without a word."""
     done = runner.iter - runner.epoch * iters_per_epoch
+    if not runner._resume:  # train() again on a runner whose training stopped (a notebook)
+        raise ResumedScheduleError(
+            f'This runner\'s training stopped within epoch {runner.epoch + 1}, after '
+            f'iteration {done} of its {iters_per_epoch}: train() again would start that '
+            'epoch over, its batches twice. Build a new runner that resumes from the last '
+            'checkpoint (resume=True).')
     raise ResumedScheduleError(
         f'The checkpoint this run resumes was saved within epoch {runner.epoch + 1}, after '
         f'iteration {done} of its {iters_per_epoch} (iteration {runner.iter} of the run): an '
