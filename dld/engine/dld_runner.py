@@ -47,7 +47,11 @@ class DLDRunner(Runner):
         return logger
 
     def train(self):
+        # before the loop and its sampler are built (MMEngine builds them
+        # before any hook runs): a resume takes its checkpoint's seed
+        from .hooks.start_checkpoint_check_hook import check_run_start
         try:
+            check_run_start(self)
             return super().train()
         finally:  # a folder this process does not hold is let alone
             for hook in self.hooks:

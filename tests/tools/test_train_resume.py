@@ -954,3 +954,35 @@ def test_resuming_a_run_augmented_by_its_workers_generators_says_it_is_not_exact
     quick.train_dataloader.num_workers = 0  # one generator, restored with the checkpoint
     train_tool.note_augmentations_drawn_anew(quick)
     assert 'augmentations' not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('build', ['runner_from_cfg', 'Runner.from_cfg'])
+def test_a_run_of_a_drawn_seed_resumed_from_python_resumes_exactly(
+        tiny_teacher_config, run_name, tmp_path, build):
+    """MMEngine's train() builds the sampler before any hook runs: a resume
+    from Python took a fresh draw for it, as the CLI did before."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from dld.datasets.synth import ensure_synth_plates
+    from dld.engine.launch import runner_from_cfg
+    make = runner_from_cfg if build == 'runner_from_cfg' else Runner.from_cfg
+
+    def run(work_dir, resume=None):
+        cfg = Config.fromfile(tiny_teacher_config)
+        cfg.merge_from_dict(dict(work_dir=str(work_dir), experiment_name=run_name(),
+                                 randomness=dict(seed=None)))
+        if resume:
+            cfg.merge_from_dict(dict(resume=True, load_from=str(resume)))
+        make(cfg).train()
+
+    ensure_synth_plates(**Config.fromfile(tiny_teacher_config).synth_plates)
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
+    run(straight)
+    broken.mkdir()
+    (broken / 'epoch_2.pth').write_bytes((straight / 'epoch_2.pth').read_bytes())
+    run(broken, broken / 'epoch_2.pth')
+    a = torch.load(straight / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
+    _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')

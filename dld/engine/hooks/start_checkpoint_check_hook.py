@@ -59,12 +59,17 @@ def go_on_with_resumed_seed(runner, seed) -> None:
     if seed is None or seed == runner.seed:
         return
     asked = runner._randomness_cfg.get('seed')
-    if asked is not None:  # MMEngine says it too, as it resumes
+    if asked is not None:  # MMEngine, finding the seeds equal then, says nothing
         print_log(f'randomness.seed={asked} is not the seed of the run this one resumes '
                   f'({seed}): it goes on with {seed}, its batches as that run would have '
                   'drawn them.', logger='current', level=logging.WARNING)
     runner._randomness_cfg.update(seed=seed)
     runner.set_randomness(**runner._randomness_cfg)
+    loop = runner._train_loop
+    if isinstance(loop, BaseLoop):  # built already (MMEngine's Runner.train, this hook)
+        sampler = getattr(loop.dataloader, 'sampler', None)
+        if hasattr(sampler, 'seed'):
+            sampler.seed = seed
 
 
 def _resolve_auto_resume(runner) -> None:
