@@ -50,6 +50,9 @@ class DLDRunner(Runner):
         # before the loop and its sampler are built (MMEngine builds them
         # before any hook runs): a resume takes its checkpoint's seed
         from .hooks.start_checkpoint_check_hook import check_run_start
+        #: train() calls of this runner: a second one goes on from where the
+        #: first stopped (ResumedScheduleCheckHook says what that means)
+        self.train_calls = getattr(self, 'train_calls', 0) + 1
         try:
             check_run_start(self)
             return super().train()

@@ -77,3 +77,28 @@ def test_train_again_on_a_stopped_runner_says_what_to_do(tiny_teacher_config, tm
     with pytest.raises(ResumedScheduleError, match=r"This runner's training stopped within "
                        r'epoch 1, after iteration 1 of its 2: train\(\) again'):
         runner.train()
+
+
+def test_train_again_on_a_resumed_runner_that_stopped_says_what_to_do(
+        tiny_teacher_config, tmp_path, run_name):
+    """A runner that resumed an epoch's checkpoint, stopped within the next
+    epoch, was told its checkpoint had been saved within an epoch."""
+    from dld.datasets.synth import ensure_synth_plates
+    from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
+    from dld.engine.launch import runner_from_cfg
+    cfg = Config.fromfile(tiny_teacher_config)
+    ensure_synth_plates(**cfg.synth_plates)
+    cfg.work_dir = str(tmp_path)
+    cfg.experiment_name = run_name()
+    cfg.train_cfg.max_epochs = 1
+    runner_from_cfg(cfg).train()
+    cfg.merge_from_dict(dict(experiment_name=run_name(), resume=True,
+                             load_from=str(tmp_path / 'epoch_1.pth'),
+                             custom_hooks=[dict(type='InterruptAtIteration')]))
+    cfg.train_cfg.max_epochs = 3
+    runner = runner_from_cfg(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    with pytest.raises(ResumedScheduleError, match=r"This runner's training stopped within "
+                       r'epoch 2, after iteration 1 of its 2'):
+        runner.train()

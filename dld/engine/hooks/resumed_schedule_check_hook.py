@@ -52,6 +52,10 @@ class ResumedScheduleCheckHook(Hook):
         if not isinstance(loop, EpochBasedTrainLoop):
             return
         now = len(loop.dataloader)
+        if not now:  # it trained nothing, said nothing
+            raise ResumedScheduleError(
+                'The training set gives no batch (fewer items than train_dataloader.'
+                'batch_size, with drop_last=True?): the run would train nothing.')
         before = runner.message_hub.get_info(ITERS_PER_EPOCH_KEY)
         if before is not None and int(before) != now:
             raise ResumedScheduleError(
@@ -62,7 +66,9 @@ class ResumedScheduleCheckHook(Hook):
                 'step. Resume with the same processes, batch size and data, or start a new '
                 'schedule from its weights (load_from=CHECKPOINT, without --resume).')
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
-        if runner.iter % now and runner.iter < runner.max_iters:
+        # within an epoch of this run's length (a checkpoint without the record of
+        # its own, an older DLD's, of another length is not checked, as above)
+        if 0 < runner.iter - runner.epoch * now < now and runner.iter < runner.max_iters:
             refuse_resuming_mid_epoch(runner, now)
         check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
@@ -84,7 +90,10 @@ def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
     its schedule, at the schedule's last learning rate, with a negative ETA,
     without a word."""
     done = runner.iter - runner.epoch * iters_per_epoch
-    if not runner._resume:  # train() again on a runner whose training stopped (a notebook)
+    # train() again on a runner whose training stopped (a notebook): DLDRunner
+    # counts its train() calls; a plain Runner's is told by resume not being set
+    calls = getattr(runner, 'train_calls', None)
+    if (calls > 1) if calls is not None else not runner._resume:
         raise ResumedScheduleError(
             f'This runner\'s training stopped within epoch {runner.epoch + 1}, after '
             f'iteration {done} of its {iters_per_epoch}: train() again would start that '

@@ -1,0 +1,39 @@
+"""Where a resumed epoch-based run stands: within an epoch of its own
+length is refused; a checkpoint without the record of its epochs' length
+(an older DLD's) is not checked; an empty training set is said."""
+from types import SimpleNamespace
+
+import pytest
+from mmengine.logging import MessageHub
+from mmengine.runner import EpochBasedTrainLoop
+
+from dld.engine.hooks.resumed_schedule_check_hook import (
+    ResumedScheduleCheckHook,
+    ResumedScheduleError,
+)
+
+
+def _runner(iters_per_epoch, it, epoch, resumed=True, max_epochs=10):
+    loop = object.__new__(EpochBasedTrainLoop)
+    loop.dataloader = [None] * iters_per_epoch
+    return SimpleNamespace(train_loop=loop, iter=it, epoch=epoch, _resume=resumed,
+                           max_iters=max_epochs * iters_per_epoch, max_epochs=max_epochs,
+                           message_hub=MessageHub.get_instance(f'positions_{id(loop)}'),
+                           cfg={}, param_schedulers=[], optim_wrapper=None)
+
+
+def test_within_an_epoch_is_refused():
+    with pytest.raises(ResumedScheduleError, match='saved within epoch 2, after iteration 3'):
+        ResumedScheduleCheckHook().before_train(_runner(10, 13, 1))
+
+
+def test_an_older_checkpoint_of_other_epochs_is_not_called_mid_epoch():
+    """iter 21, epoch 3 at 14 an epoch was 'saved within epoch 4, after
+    iteration -21 of its 14'."""
+    ResumedScheduleCheckHook().before_train(_runner(14, 21, 3))
+
+
+def test_an_empty_training_set_is_said():
+    """'integer modulo by zero' (before: it trained nothing, silently)."""
+    with pytest.raises(ResumedScheduleError, match='The training set gives no batch'):
+        ResumedScheduleCheckHook().before_train(_runner(0, 0, 0))
