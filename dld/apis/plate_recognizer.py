@@ -145,8 +145,6 @@ class PlateRecognizer(BaseInferencer):
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
                  show_progress: bool = False, amp: bool = False,
                  random_weights: bool = False) -> None:
-        from dld.engine.launch import console_logger_current
-        console_logger_current()  # its warnings are no training run's (in a notebook)
         self.batch_size = _checked_batch_size(batch_size)
         self.max_pixels = _checked_max_pixels(max_pixels)
         weights = _checked_weights(weights, random_weights)

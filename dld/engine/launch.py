@@ -62,11 +62,14 @@ def console_logger_current() -> None:
     tool starts. ``logger='current'`` is the last runner's logger while no
     other is made: in a notebook or a script of several runs, what a run said
     before its runner existed (its work dir holds an earlier run's
-    checkpoints), or an inference after a training, went into the earlier
-    run's log file and was missing from its own."""
+    checkpoints) went into the earlier run's log file and was missing from
+    its own. For a tool's start only: made current while a run goes on, it
+    would take that run's later lines off its log file."""
     from mmengine.logging import MMLogger
-    MMLogger.get_instance('mmengine')  # made where it is not (then current already)
-    MMLogger._instance_dict.move_to_end('mmengine')
+    from mmengine.utils.manager import _lock  # MMEngine's own, for its instances
+    with _lock:
+        MMLogger.get_instance('mmengine')  # made where it is not (then current already)
+        MMLogger._instance_dict.move_to_end('mmengine')
 
 
 def init_distributed(cfg: Config) -> None:
