@@ -147,8 +147,6 @@ def build_config(args) -> Config:
         cfg.load_from = args.resume
 
     check_frozen_parts_loaded(cfg.get('model') or {}, cfg.get('load_from'), cfg.get('resume'))
-    if cfg.get('resume'):
-        note_augmentations_drawn_anew(cfg)
     if cfg.get('resume') and cfg.get('load_from'):
         resume_with_saved_teacher(cfg)
     elif cfg.get('load_from'):
@@ -156,21 +154,23 @@ def build_config(args) -> Config:
     return cfg
 
 
-def note_augmentations_drawn_anew(cfg: Config) -> None:
-    """Say that a resumed run whose items' augmentations come from the
-    loader workers' generators (``seed_pipeline=False``, the quickstart
-    teacher's) reads other augmentations than the unbroken run would: its
-    workers start afresh. Said in a config comment only, it was taken for
-    an exact resume."""
-    loader = cfg.get('train_dataloader') or {}
-    dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    if not isinstance(dataset, dict) or dataset.get('seed_pipeline') or \
-            not loader.get('num_workers'):
+def note_augmentations_drawn_anew(runner: Runner) -> None:
+    """Say that a resumed run whose training items' augmentations come from
+    the loader workers' generators (a set with ``seed_pipeline=False``, the
+    quickstart teacher's) reads other augmentations than the unbroken run
+    would: its workers start afresh. Said in a config comment only, it was
+    taken for an exact resume. The built sets are asked (the online set
+    seeds its items by default; a wrapper's sets are its own)."""
+    from dld.datasets import nested_datasets
+    loader = runner.train_dataloader
+    unseeded = [d for d in nested_datasets(getattr(loader, 'dataset', None))
+                if hasattr(d, 'seed_pipeline') and not d.seed_pipeline]
+    if not unseeded or not getattr(loader, 'num_workers', 0):
         return
     print_log('Resuming a run whose training images are augmented by the loader workers\' '
-              'own generators (train_dataloader.dataset.seed_pipeline=False): the workers '
-              'start afresh, so the rest of the run reads other augmentations than the '
-              'unbroken run would have (seed_pipeline=True makes a resume exact).',
+              f'own generators ({type(unseeded[0]).__name__} with seed_pipeline=False): the '
+              'workers start afresh, so the rest of the run reads other augmentations than '
+              'the unbroken run would have (seed_pipeline=True makes a resume exact).',
               logger='current')
 
 
@@ -307,6 +307,8 @@ def train(args) -> None:
                 stopped_in_one_line(runner, lambda name: stop_line(runner, name)):
             # the sets are built (a scan of many track folders) inside too
             build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
+            if cfg.get('resume'):
+                note_augmentations_drawn_anew(runner)
             check_teacher_gets_hr(runner, 'train.py')
             warn_if_not_annealed(runner)
             try:

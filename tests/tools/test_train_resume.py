@@ -941,18 +941,27 @@ def test_a_file_of_the_run_that_cannot_be_written_ends_it_in_one_line(
 def test_resuming_a_run_augmented_by_its_workers_generators_says_it_is_not_exact(
         train_tool, capsys):
     """The quickstart teacher (seed_pipeline=False, 2 workers): a config
-    comment only said that its resume reads other augmentations."""
-    from mmengine.config import Config
+    comment only said that its resume reads other augmentations. The built
+    sets are asked: the online set seeds its items by default (its configs
+    do not say so), a wrapper's sets are its own."""
+    from types import SimpleNamespace
+
+    from mmengine.dataset import ConcatDataset
     from mmengine.logging import MMLogger
+
+    from dld.datasets import OnlineSynthPlateDataset
     MMLogger.get_instance('resume_note', log_level='INFO')
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    quick = Config.fromfile(osp.join(repo, 'configs', 'quickstart', 'teacher.py'))
-    train_tool.note_augmentations_drawn_anew(quick)
-    assert 'reads other augmentations than the unbroken run' in capsys.readouterr().out
-    train_tool.note_augmentations_drawn_anew(
-        Config.fromfile(osp.join(repo, 'configs', 'teacher_plate_hr.py')))  # seeded per item
-    quick.train_dataloader.num_workers = 0  # one generator, restored with the checkpoint
-    train_tool.note_augmentations_drawn_anew(quick)
+
+    def runner(seeded, workers=2):
+        sets = [OnlineSynthPlateDataset(num_plates=4, seed_pipeline=s, pipeline=[])
+                for s in seeded]
+        return SimpleNamespace(train_dataloader=SimpleNamespace(
+            dataset=ConcatDataset(sets), num_workers=workers))
+
+    train_tool.note_augmentations_drawn_anew(runner([True, False]))
+    assert 'OnlineSynthPlateDataset with seed_pipeline=False' in capsys.readouterr().out
+    train_tool.note_augmentations_drawn_anew(runner([True, True]))  # the default: seeded
+    train_tool.note_augmentations_drawn_anew(runner([False], workers=0))  # one generator
     assert 'augmentations' not in capsys.readouterr().out
 
 
