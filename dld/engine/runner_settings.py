@@ -66,24 +66,37 @@ def check_runner_settings(cfg) -> None:
 
 
 def _sync_bn_problems(cfg) -> List[str]:
-    """``sync_bn`` makes every BatchNorm a ``SyncBatchNorm``, a scale-aware
-    one (``scale_norm``: one set of statistics per scale, a DLD student's by
-    default) too, which then failed in its first forward ('running_mean
-    should contain 32 elements not 96') on several GPUs."""
+    """``sync_bn`` makes every BatchNorm of a distributed run a
+    ``SyncBatchNorm``, a scale-aware one (``scale_norm``: one set of
+    statistics per scale, a DLD student's by default) too, which then failed
+    in its first forward ('running_mean should contain 32 elements not 96')
+    on several GPUs. One process converts nothing."""
     model = cfg.get('model')
-    if not cfg.get('sync_bn') or not isinstance(model, Mapping):
-        return []
-    student = model.get('student') if isinstance(model.get('student'), Mapping) else {}
-    scales = model.get('scales') or ()
-    per_scale = bool(model.get('scale_norm') or student.get('scale_norm')) or (
-        model.get('type') == 'DLDDistiller' and model.get('student_scale_norm', True)
-        and len(scales) > 1)
-    if not per_scale:
+    if not cfg.get('sync_bn') or cfg.get('launcher', 'none') == 'none' or \
+            not isinstance(model, Mapping) or not _keeps_norm_per_scale(model):
         return []
     return [f"sync_bn={cfg.get('sync_bn')!r}: the model keeps BatchNorm statistics per scale "
             '(scale_norm; a DLD student\'s, model.student_scale_norm), which SyncBatchNorm '
             'cannot hold; leave sync_bn out: SyncNormStatsHook (in default_hooks) averages '
             "every process's statistics after each epoch"]
+
+
+def _keeps_norm_per_scale(model: Mapping) -> bool:
+    """Whether the model ``model`` configures has BatchNorm statistics per
+    scale, by the distiller's rule: a student of several scales (a selector's;
+    one fixed scale without one) unless ``student_scale_norm=False``."""
+    student = model.get('student') if isinstance(model.get('student'), Mapping) else {}
+    if model.get('scale_norm') or student.get('scale_norm'):
+        return True
+    if str(model.get('type', '')).rsplit('.', 1)[-1] != 'DLDDistiller':
+        return False
+    from dld.models.distillers import DLDDistiller
+    defaults = inspect.signature(DLDDistiller.__init__).parameters
+    if not model.get('student_scale_norm', defaults['student_scale_norm'].default):
+        return False
+    if model.get('selector', defaults['selector'].default) is None:
+        return False  # one scale, fixed_scale
+    return len(model.get('scales') or defaults['scales'].default) > 1
 
 
 def _default_hook_problems(hooks) -> List[str]:

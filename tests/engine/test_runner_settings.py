@@ -129,8 +129,17 @@ def test_sync_bn_with_per_scale_statistics_is_refused(cfg):
     """MMEngine made each scale-aware BatchNorm a SyncBatchNorm, which failed
     in its first forward on several GPUs (its statistics are per scale)."""
     cfg.sync_bn = 'torch'
+    check_runner_settings(cfg)  # one process converts nothing
+    cfg.launcher = 'pytorch'
     with pytest.raises(ValueError, match=r"sync_bn='torch': the model keeps BatchNorm "
                        r'statistics per scale .* SyncNormStatsHook'):
         check_runner_settings(cfg)
+    del cfg.model['scales']  # the distiller's default scales
+    cfg.model.type = 'dld.DLDDistiller'
+    with pytest.raises(ValueError, match='statistics per scale'):
+        check_runner_settings(cfg)
     cfg.model.student_scale_norm = False  # one set of statistics: SyncBatchNorm holds it
     check_runner_settings(cfg)
+    fixed = Config.fromfile(osp.join(REPO, 'configs', 'dld_plate_fixed.py'))  # one scale
+    fixed.merge_from_dict(dict(sync_bn='torch', launcher='pytorch'))
+    check_runner_settings(fixed)
