@@ -12,6 +12,7 @@ import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, 
 import argparse
 import errno
 import logging
+import os
 import os.path as osp
 import pickle
 import sys
@@ -341,16 +342,25 @@ DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 def run_file_unwritten(err: OSError, work_dir: str) -> Optional[str]:
     """What could not be written, where ``err`` is a checkpoint's write
-    error, or a disk's error writing another file of the run (the scalars'
-    file, a log: a full disk was a traceback of 35 lines there), or a
-    permission refused in the work dir (made read-only); None otherwise."""
+    error, or a disk's error on a file of the run in ``work_dir`` (the
+    scalars' file, a log: a full disk was a traceback of 35 lines there), or
+    a permission refused there (made read-only), or a full disk writing a
+    file whose name the error does not give (a write to a file open already);
+    None otherwise, and with ``DLD_TRACEBACK=1``: an error of another file
+    keeps its traceback, which says where it came from."""
+    if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+        return None
     if isinstance(err, CheckpointWriteError):
         return str(err)
     name = err.filename if isinstance(err.filename, str) else None
-    in_work_dir = name is not None and osp.abspath(name).startswith(
-        osp.abspath(work_dir) + osp.sep)
-    if err.errno in DISK_ERRNOS or (in_work_dir and err.errno in (errno.EACCES, errno.EPERM)):
-        return f'Cannot write {name or f"a file of the run in {work_dir}"}: {err.strerror or err}'
+    if name is None:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return (f'A write failed: {err.strerror or err} (no file named; the run writes '
+                    f'into {work_dir})')
+        return None
+    in_work_dir = osp.abspath(name).startswith(osp.abspath(work_dir) + osp.sep)
+    if in_work_dir and err.errno in (*DISK_ERRNOS, errno.EACCES, errno.EPERM):
+        return f'Cannot write {name}: {err.strerror or err}'
     return None
 
 

@@ -448,12 +448,22 @@ class AtomicLocalBackend(LocalBackend):
             # the bare error names no file (a full disk, a quota, a file size
             # limit, an I/O error, a read-only folder); what was kept is whole
             size = f'{len(data) / 2**20:.1f} MiB'
-            what = (f'No space left to write {filepath} ({size}; '
-                    f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB free in {folder})'
+            what = (f'No space left to write {filepath} ({size}; {_free_space(folder)})'
                     if err.errno == errno.ENOSPC else
                     f'Cannot write {filepath} ({size}): {err.strerror or err}')
             raise CheckpointWriteError(
                 err.errno, f'{what}; the files written before it are whole') from err
+
+
+def _free_space(folder: str) -> str:
+    """``'12.3 MiB free in FOLDER'``, of ``folder`` or the nearest folder
+    above it that is there (a folder the full disk could not make)."""
+    while not osp.isdir(folder) and osp.dirname(folder) != folder:
+        folder = osp.dirname(folder)
+    try:
+        return f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB free in {folder}'
+    except OSError:
+        return 'free space unknown'
 
 
 def resume_advice(work_dir: str, checkpoint: str) -> str:

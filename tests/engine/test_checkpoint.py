@@ -594,3 +594,17 @@ def test_a_pointer_in_the_locale_s_encoding_is_read(tmp_path, monkeypatch):
     assert resolve_teacher_checkpoint(str(work)) == str(ckpt)
     (work / 'last_checkpoint').write_bytes(f'{ckpt}'.encode())  # and UTF-8 as before
     assert read_checkpoint_pointer(str(work / 'last_checkpoint')) == str(ckpt)
+
+
+def test_a_folder_the_full_disk_could_not_make_is_a_write_error(tmp_path, monkeypatch):
+    """The error's own handler asked the free space of the folder that was not
+    made: a FileNotFoundError traceback instead."""
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'makedirs', full)
+    target = tmp_path / 'new' / 'epoch_1.pth'
+    with pytest.raises(CheckpointWriteError, match=rf'MiB free in {tmp_path}\)'):
+        AtomicLocalBackend().put(b'x', target)

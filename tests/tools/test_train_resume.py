@@ -920,9 +920,14 @@ def test_a_file_of_the_run_that_cannot_be_written_ends_it_in_one_line(
     write = AtomicLocalBackend._atomic_write
 
     def no_checkpoint(data, filepath, mode):
-        if filepath.endswith('epoch_2.pth'):
+        if not filepath.endswith('epoch_2.pth'):
+            return write(data, filepath, mode)
+
+        def refused(fd):  # as the file's last bytes are written out
             raise OSError(code, os.strerror(code))
-        return write(data, filepath, mode)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, 'fsync', refused)
+            return write(data, filepath, mode)
 
     if where == 'scalars':
         monkeypatch.setattr(LocalVisBackend, '_dump', no_scalars)
@@ -995,3 +1000,21 @@ def test_a_run_of_a_drawn_seed_resumed_from_python_resumes_exactly(
     a = torch.load(straight / 'epoch_3.pth', map_location='cpu', weights_only=True)
     b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
     _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
+
+
+def test_only_a_file_of_the_run_is_said_in_one_line(train_tool, tmp_path, monkeypatch):
+    """A read-only cache or a permission refused elsewhere was told as the
+    work dir's, its traceback gone."""
+    import errno
+    said = train_tool.run_file_unwritten
+    work = str(tmp_path / 'wd')
+    inside = os.path.join(work, 'x', 'scalars.json')
+    assert said(OSError(errno.EROFS, 'Read-only file system', inside), work) == \
+        f'Cannot write {inside}: Read-only file system'
+    assert said(OSError(errno.EROFS, 'Read-only file system', '/root/.cache/k.bin'), work) is None
+    assert said(OSError(errno.EACCES, 'Permission denied', '/data/a.png'), work) is None
+    assert said(OSError(errno.ENOSPC, 'No space left on device'), work).startswith(
+        'A write failed: No space left on device (no file named; the run writes into')
+    assert said(OSError(errno.EACCES, 'Permission denied'), work) is None
+    monkeypatch.setenv('DLD_TRACEBACK', '1')
+    assert said(OSError(errno.EROFS, 'Read-only file system', inside), work) is None
