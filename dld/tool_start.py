@@ -17,6 +17,7 @@ standard library's modules only), it is in place at once:
   character is written escaped (``\\u4eac``) instead. Files the tools write
   themselves are UTF-8 and keep every character.
 """
+import os
 import os.path as osp
 import sys
 
@@ -26,19 +27,35 @@ import sys
 from dld.dist_launch import keep_for_launcher  # light: the standard library
 
 
-def stop_line(interrupt: KeyboardInterrupt) -> str:
-    """``train.py: stopped by Ctrl-C as it started.``; the signal's name for
-    a SIGTERM or SIGHUP that the tool's stop handling raised as one."""
+def stop_line(interrupt: KeyboardInterrupt, started: bool = False) -> str:
+    """``train.py: stopped by Ctrl-C as it started.`` (``started``: ``...
+    stopped by Ctrl-C.``, a tool that says no more of where it was); the
+    signal's name for a SIGTERM or SIGHUP that the tool's stop handling
+    raised as one."""
     name = interrupt.args[0] if interrupt.args and str(interrupt.args[0]).startswith('SIG') \
         else 'Ctrl-C'
-    return f'{osp.basename(sys.argv[0]) or "python"}: stopped by {name} as it started.'
+    return (f'{osp.basename(sys.argv[0]) or "python"}: stopped by {name}'
+            + ('.' if started else ' as it started.'))
+
+
+def _started(traceback) -> bool:
+    """Whether the interrupt came once the tool ran a function of its own
+    (its main), not as it loaded: a tool that renders for minutes said it
+    was stopped as it started."""
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_globals.get('__name__') == '__main__' and frame.f_code.co_name != '<module>':
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 def _report(kind, value, traceback) -> None:
-    if not issubclass(kind, KeyboardInterrupt):
+    if not issubclass(kind, KeyboardInterrupt) or \
+            os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):  # where it was, asked for
         _previous_hook(kind, value, traceback)
         return
-    line = stop_line(value)
+    line = stop_line(value, _started(traceback))
     if not keep_for_launcher(line):  # under the launcher, its first process says it
         print(line, file=sys.stderr, flush=True)
 

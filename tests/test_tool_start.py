@@ -157,3 +157,21 @@ def test_a_tool_loaded_as_a_module_leaves_the_session_s_hook_and_streams(tmp_pat
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.split() == ['True', 'True'], done.stderr
+
+
+def test_an_interrupt_once_the_tool_runs_is_not_said_to_be_at_its_start(tmp_path):
+    """make_synth_plates.py stopped after 20 s of rendering said 'stopped by
+    Ctrl-C as it started'; DLD_TRACEBACK=1 shows where it was."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import dld.tool_start\n'
+                    'def main():\n'
+                    '    raise KeyboardInterrupt\n'
+                    'main()\n')
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == -signal.SIGINT
+    assert done.stderr.splitlines() == ['tool.py: stopped by Ctrl-C.']
+    env = dict(os.environ, DLD_TRACEBACK='1')
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert 'Traceback' in done.stderr and 'in main' in done.stderr

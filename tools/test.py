@@ -121,7 +121,7 @@ def parse_args(argv=None):
 
 
 def build_config(args) -> Config:
-    cfg = load_runner_config(args)
+    cfg = load_runner_config(args, training=False)
     if osp.isdir(args.checkpoint):  # after the config's errors, before anything is built
         raise ConfigSettingError(f'checkpoint {args.checkpoint} is a folder; give a checkpoint '
                                  'file in it (e.g. best_*.pth or epoch_N.pth)')

@@ -255,9 +255,10 @@ class PlateRecognizer(BaseInferencer):
 
     def _model_dictionary_where_other(self, dataset_dictionary_cfg):
         """The model's decoder dictionary where the test set's holds other
-        characters (or case): labels are then checked against what the model
-        reads, said once. Decoders set to a dictionary of one's own, the test
-        set's left at the plate one, refused every line of a label file."""
+        characters (or case; their order is no label's): labels are then
+        checked against what the model reads, said once. Decoders set to a
+        dictionary of one's own, the test set's left at the plate one,
+        refused every line of a label file."""
         model_dict = getattr(getattr(self.recognizer, 'decoder', None), 'dictionary', None)
         if not hasattr(model_dict, 'num_chars'):
             return None
@@ -265,17 +266,21 @@ class PlateRecognizer(BaseInferencer):
         ours = dataset_dictionary({'dictionary': dataset_dictionary_cfg}
                                   if dataset_dictionary_cfg is not None else None)
 
-        def spelt(d) -> tuple:
-            return ''.join(d.dict[:d.num_chars]), bool(d.case_sensitive)
+        def spelt(d) -> tuple:  # what a label may hold: the characters, and their case
+            return ''.join(sorted(d.dict[:d.num_chars])), bool(d.case_sensitive)
 
-        if spelt(ours) == spelt(model_dict):
+        (set_chars, set_case), (own_chars, own_case) = spelt(ours), spelt(model_dict)
+        if (set_chars, set_case) == (own_chars, own_case):
             return None
         if not getattr(self, '_other_label_dictionary_said', False):
             self._other_label_dictionary_said = True
-            print_log("test_dataloader.dataset.dictionary holds other characters than the "
-                      f"model's decoder ({spelt(ours)[0]!r} against {spelt(model_dict)[0]!r}): "
-                      "labels are checked against the model's, what it can read.",
-                      logger='current', level=logging.WARNING)
+            other = (f'holds other characters than the model\'s decoder ({set_chars!r} '
+                     f'against {own_chars!r})' if set_chars != own_chars else
+                     f'is {"" if set_case else "not "}case sensitive, the model\'s decoder '
+                     f'{"" if own_case else "not "}so')
+            print_log(f"test_dataloader.dataset.dictionary {other}: labels are checked "
+                      "against the model's, what it can read.", logger='current',
+                      level=logging.WARNING)
         return model_dict
 
     @staticmethod

@@ -226,9 +226,10 @@ def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Na
     return args
 
 
-def load_runner_config(args: argparse.Namespace) -> Config:
+def load_runner_config(args: argparse.Namespace, training: bool = True) -> Config:
     """``args.config`` with ``--launcher``, ``--cfg-options`` and the work dir
-    applied (default ``work_dirs/<config name>``)."""
+    applied (default ``work_dirs/<config name>``); ``training``: for a
+    training run (a test's config is checked for the hooks a test reads)."""
     cfg = read_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -239,7 +240,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_persistent_workers_without_workers(cfg)
     drop_unset_default_hooks(cfg)
-    warn_of_missing_default_hooks(cfg)
+    warn_of_missing_default_hooks(cfg, training)
     check_runner_settings(cfg)
     warn_of_close_top_level_keys(cfg)
     return cfg

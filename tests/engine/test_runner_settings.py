@@ -108,6 +108,12 @@ def test_a_config_lacking_dld_default_hooks_is_warned_of_unless_it_turned_them_o
         assert len(said) == 1 and "default_hooks lack DLD's resumed_schedule, non_finite" in \
             said[0]
         caplog.clear()
+        warn_of_missing_default_hooks(old, training=False)  # a test reads neither
+        assert not caplog.records
+        del old.default_hooks['track_ids']
+        warn_of_missing_default_hooks(old, training=False)
+        assert "default_hooks lack DLD's track_ids " in caplog.records[0].getMessage()
+        caplog.clear()
         # turned off on purpose: the saved config says so, and nothing is said
         cfg.default_hooks.non_finite = None
         drop_unset_default_hooks(cfg)

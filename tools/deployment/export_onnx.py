@@ -411,14 +411,15 @@ def _remove_stale_staging(parent: str, name: str) -> None:
               file=sys.stderr)
 
 
-ON_WINDOWS = os.name == 'nt'
+ON_WINDOWS = sys.platform == 'win32'
 
 
 def _running(pid: int) -> bool:
     """Whether a process of that id runs (on this machine). On Windows
-    ``os.kill(pid, 0)`` ends the process (TerminateProcess), whichever it
-    is now: asked of the system there, and taken as running where it cannot
-    say."""
+    ``os.kill(pid, 0)`` is no test: signal 0 is CTRL_C_EVENT there, a Ctrl-C
+    sent to that process group (any other number, TerminateProcess),
+    whichever program has the id now; the system is asked instead, and a
+    process it cannot tell of is taken as running."""
     if ON_WINDOWS:
         return _running_on_windows(pid)
     try:

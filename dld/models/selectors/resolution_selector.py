@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from dld.models.losses.functional.reduction import upcast_half
 from dld.registry import MODELS
 
 
@@ -87,7 +88,7 @@ class ResolutionSelector(nn.Module):
         """
         # float32: under bfloat16 autocast the noise and the argmax ran on its
         # coarse grid, whose ties go to index 0, the dearest scale
-        logits = logits.float()
+        logits = upcast_half(logits)
         noisy = self.training or self.gumbel_at_test
         scores = logits + sample_gumbel_like(logits) if noisy else logits
         index = scores.argmax(dim=-1)
