@@ -39,7 +39,11 @@ def utf8_file_handlers(logger: logging.Logger) -> None:
 
 class DLDRunner(Runner):
     """:class:`~mmengine.runner.Runner` with its log file in UTF-8 and its
-    work dir let go however training ends."""
+    work dir let go however training ends.
+
+    Locks are the process's: a process trains one run at a time (two
+    runners training at once in one process's threads, in one work dir,
+    are not told apart, and the first to end lets go of it)."""
 
     def build_logger(self, *args, **kwargs) -> MMLogger:
         logger = super().build_logger(*args, **kwargs)
