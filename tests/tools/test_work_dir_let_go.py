@@ -37,18 +37,29 @@ class InterruptAtIteration(Hook):
             raise KeyboardInterrupt
 
 
-def test_a_run_interrupted_in_a_session_lets_go_of_its_work_dir(tiny_teacher_config, tmp_path,
-                                                                run_name):
+def _tiny_cfg(tiny_teacher_config, work_dir, name) -> Config:
+    """The tiny teacher's config with its data made, training into ``work_dir``."""
     from dld.datasets.synth import ensure_synth_plates
-    from dld.engine.launch import runner_from_cfg
     cfg = Config.fromfile(tiny_teacher_config)
     ensure_synth_plates(**cfg.synth_plates)
-    cfg.work_dir = str(tmp_path)
-    cfg.experiment_name = run_name()
+    cfg.merge_from_dict(dict(work_dir=str(work_dir), experiment_name=name))
+    return cfg
+
+
+def _stopped_runner(cfg):
+    """A runner of ``cfg`` whose training a Ctrl-C stopped in its second
+    iteration (the runner has counted its first)."""
+    from dld.engine.launch import runner_from_cfg
     cfg.custom_hooks = [dict(type='InterruptAtIteration')]
     runner = runner_from_cfg(cfg)
     with pytest.raises(KeyboardInterrupt):
         runner.train()
+    return runner
+
+
+def test_a_run_interrupted_in_a_session_lets_go_of_its_work_dir(tiny_teacher_config, tmp_path,
+                                                                run_name):
+    _stopped_runner(_tiny_cfg(tiny_teacher_config, tmp_path, run_name()))
     assert not _held_by_this_process(tmp_path)
 
 
@@ -63,17 +74,8 @@ def test_train_py_s_main_refused_in_a_session_lets_go_of_its_work_dir(
 def test_train_again_on_a_stopped_runner_says_what_to_do(tiny_teacher_config, tmp_path,
                                                         run_name):
     """It was refused as if a checkpoint saved within an epoch were resumed."""
-    from dld.datasets.synth import ensure_synth_plates
     from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
-    from dld.engine.launch import runner_from_cfg
-    cfg = Config.fromfile(tiny_teacher_config)
-    ensure_synth_plates(**cfg.synth_plates)
-    cfg.work_dir = str(tmp_path)
-    cfg.experiment_name = run_name()
-    cfg.custom_hooks = [dict(type='InterruptAtIteration')]
-    runner = runner_from_cfg(cfg)
-    with pytest.raises(KeyboardInterrupt):
-        runner.train()
+    runner = _stopped_runner(_tiny_cfg(tiny_teacher_config, tmp_path, run_name()))
     with pytest.raises(ResumedScheduleError, match=r"This runner's training stopped within "
                        r'epoch 1, after iteration 1 of its 2: train\(\) again'):
         runner.train()
@@ -83,22 +85,15 @@ def test_train_again_on_a_resumed_runner_that_stopped_says_what_to_do(
         tiny_teacher_config, tmp_path, run_name):
     """A runner that resumed an epoch's checkpoint, stopped within the next
     epoch, was told its checkpoint had been saved within an epoch."""
-    from dld.datasets.synth import ensure_synth_plates
     from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
     from dld.engine.launch import runner_from_cfg
-    cfg = Config.fromfile(tiny_teacher_config)
-    ensure_synth_plates(**cfg.synth_plates)
-    cfg.work_dir = str(tmp_path)
-    cfg.experiment_name = run_name()
+    cfg = _tiny_cfg(tiny_teacher_config, tmp_path, run_name())
     cfg.train_cfg.max_epochs = 1
     runner_from_cfg(cfg).train()
     cfg.merge_from_dict(dict(experiment_name=run_name(), resume=True,
-                             load_from=str(tmp_path / 'epoch_1.pth'),
-                             custom_hooks=[dict(type='InterruptAtIteration')]))
+                             load_from=str(tmp_path / 'epoch_1.pth')))
     cfg.train_cfg.max_epochs = 3
-    runner = runner_from_cfg(cfg)
-    with pytest.raises(KeyboardInterrupt):
-        runner.train()
+    runner = _stopped_runner(cfg)
     with pytest.raises(ResumedScheduleError, match=r"This runner's training stopped within "
                        r'epoch 2, after iteration 1 of its 2'):
         runner.train()
