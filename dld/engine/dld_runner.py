@@ -7,7 +7,7 @@ MMEngine's, with two differences a run needs.
   set-up text, was a ``--- Logging error ---`` traceback on the terminal and
   a line missing from the log.
 * Its work dir is let go however ``train()`` ends. The checkpoint hook
-  holds it from the start of training and let it go in ``after_train``,
+  holds it from the start of training and lets it go in ``after_train``,
   which a run that raised never reached: in a notebook whose run failed or
   was interrupted, the work dir stayed held for the kernel's life, and
   ``tools/train.py --resume`` there was refused as "still running".
