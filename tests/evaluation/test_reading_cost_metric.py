@@ -48,3 +48,13 @@ def test_a_recognizer_s_validation_gets_no_empty_results_warning():
     with mock.patch('mmengine.evaluator.metric.print_log') as log:
         assert metric.evaluate(1) == {}
     assert not log.called  # MMEngine's "got empty `self.results`"
+
+
+def test_a_float32_scale_is_counted_as_the_scale_its_key_names():
+    """Counted by the float, named by its '%g': 0.6000000238 (a float32's
+    .item()) and 0.6 both wrote share@0.6, the last one's 0.0 winning."""
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample(0.1, 0.6000000238418579, [0.6, 1.0]),
+                        _sample(0.3, 1.0, [0.6, 1.0])])
+    shares = {k: v for k, v in metric.evaluate(2).items() if 'share' in k}
+    assert shares == {'cost/share@1': 0.5, 'cost/share@0.6': 0.5}

@@ -85,6 +85,25 @@ def test_a_tied_ground_truth_does_not_depend_on_arrival_order():
         assert metric.evaluate(2)['track/accuracy'] == 1.0
 
 
+def test_a_nan_score_does_not_make_the_vote_depend_on_arrival_order():
+    """NaN compares with nothing: the text seen first won ({'A', 'B'} over
+    the orders; a character vote gave three answers)."""
+    import itertools
+    frames = [(1, 'A', float('nan')), (0, 'B', 0.5), (2, 'C', 0.2)]
+    for method in ('text', 'chars'):
+        votes = {vote_track(order, method=method) for order in itertools.permutations(frames)}
+        assert votes == {'B'}
+    # inf and -inf count as 0 too (their fsum was a ValueError): 0.1 outweighs them
+    frames = [(0, 'AB', float('inf')), (1, 'CB', float('-inf')), (2, 'CD', 0.1)]
+    assert vote_track(frames, method='chars') == 'CD'
+
+
+def test_a_labelled_frame_labels_its_track_before_an_unlabelled_one():
+    metric = TrackAccuracyMetric()
+    metric.process({}, [_frame('t', 0, '', 'ABC1234', 0.9), _frame('t', 1, 'ABC1234', 'ABC1234', 0.9)])
+    assert metric.evaluate(2)['track/accuracy'] == 1.0
+
+
 def test_unlabelled_tracks_are_counted_in_a_warning():
     from unittest import mock
     metric = TrackAccuracyMetric()

@@ -47,8 +47,10 @@ class ReadingCostMetric(BaseMetric):
             return {}
         n = len(results)
         out = dict(gflops=math.fsum(g for g, _, _ in results) / n, num_images=n)
-        scales = Counter(s for _, s, _ in results if s is not None)
-        choices = {c for _, _, cs in results for c in cs} | set(scales)
-        for scale in sorted(choices, reverse=True):
-            out[f'share@{scale:g}'] = scales[scale] / n
+        # counted by the key's name: a float32 scale (0.6000000238) is the 0.6 listed
+        scales = Counter(f'{s:g}' for _, s, _ in results if s is not None)
+        names = {f'{c:g}': c for _, _, cs in results for c in cs}
+        names.update((name, float(name)) for name in scales if name not in names)
+        for name in sorted(names, key=names.get, reverse=True):
+            out[f'share@{name}'] = scales[name] / n
         return out

@@ -134,8 +134,10 @@ class TrackAccuracyMetric(TextMetric):
             if len(gts) > 1:
                 print_log(f'TrackAccuracyMetric: frames of track {track_id!r} '
                           f'disagree on gt_text {dict(gts)}; using the most '
-                          'frequent.', logger='current', level=30)
-            gt = min(gts, key=lambda g: (-gts[g], g))  # not arrival order on a tie
+                          'frequent label.', logger='current', level=30)
+            # a label before none (an unlabelled frame made a read track wrong),
+            # then the most frequent; not arrival order on a tie
+            gt = min(gts, key=lambda g: (not g, -gts[g], g))
             unlabelled += not gt
             readings = [(f, p, s) for f, _, p, s in frames]
             voted = vote_track(readings, self.layouts, self.vote)

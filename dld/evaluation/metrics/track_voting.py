@@ -28,7 +28,9 @@ def vote_track(frames: Sequence[Frame], layouts: Optional[Sequence[str]] = None,
     plate. The answer may then be one no frame read.
 
     Either way the result never depends on arrival order (ranks, workers
-    and batch sizes deliver frames in other orders).
+    and batch sizes deliver frames in other orders). A score that is no
+    finite number (a diverged model's NaN) counts as 0: NaN compares with
+    nothing, and the first text seen won.
 
     With ``layouts`` (names of ``dld.datasets.synth.LAYOUTS`` or patterns of
     ``L`` letter, ``N`` digit, ``A`` either: ``('brazilian', 'mercosur')``),
@@ -65,7 +67,7 @@ def _most_voted(votes: Sequence[Frame], weighted: bool = False) -> str:
     scores: Dict[str, List[float]] = defaultdict(list)
     first_frame: Dict[str, int] = {}
     for frame_idx, value, score in votes:
-        scores[value].append(score)
+        scores[value].append(score if math.isfinite(score) else 0.0)
         first_frame[value] = min(frame_idx, first_frame.get(value, frame_idx))
 
     def rank(v):
