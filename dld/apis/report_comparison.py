@@ -11,6 +11,8 @@ import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
+from .report_writing import plate_metric_name, scale_label
+
 #: The figures of a report row compared across runs.
 FIGURES = ('accuracy', 'char_accuracy', 'track_accuracy', 'gflops')
 
@@ -105,7 +107,8 @@ def compare_reports(reports: Sequence[dict], names: Sequence[str]) -> dict:
                       num_images=rep.get('num_images'))
                  for name, runs, rep in zip(names, by_run, reports)]
     return dict(runs=list(names), methods=methods, rows=rows,
-                left_out=sorted(every - set(common)), notes=_differences(reports, names))
+                left_out=sorted(every - set(common)), notes=_differences(reports, names),
+                plate_metric=plate_metric_name(reports[0]))
 
 
 def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
@@ -133,6 +136,7 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
                                if k in ('student', 'teacher')} or None for rep in reports])
     differ('their input size', [rep.get('base_size') for rep in reports])
     differ('their precision', [rep.get('precision') for rep in reports])
+    differ('the name of their plate metric', [plate_metric_name(rep) for rep in reports])
     differ('their --cfg-options', [i.get('cfg_options') or {} for i in inputs])
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
     if quick:
@@ -163,7 +167,7 @@ def markdown_comparison(comparison: dict) -> str:
     table = []
     for m in comparison['methods']:
         acc, gflops = m['accuracy'], m['gflops']
-        row = [m['name'], '-' if m['scale'] is None else f"{m['scale']:g}"]
+        row = [m['name'], scale_label(m['method'], m['scale'])]
         row += [_pct(v) for v in acc['values']]
         if several:
             row.append('-' if acc['mean'] is None else
@@ -173,9 +177,10 @@ def markdown_comparison(comparison: dict) -> str:
         else:
             row.append('-' if gflops['mean'] is None else f"{gflops['mean']:.4f}")
         table.append(row)
+    plate = comparison.get('plate_metric', 'plate')
     lines = ['# Reports compared', '',
-             f"{len(runs)} report(s): {', '.join(runs)}. Plate accuracy per run; std is the "
-             'sample standard deviation over the runs.', '']
+             f"{len(runs)} report(s): {', '.join(runs)}. Each run's {plate} "
+             'accuracy; std is the sample standard deviation over the runs.', '']
     if comparison['notes']:  # before the means they put in doubt
         lines += ['**Not alike:**', ''] + [f'* {n}' for n in comparison['notes']] + [
             '', 'Means and spreads over reports that differ so mix what they measure.', '']
@@ -214,7 +219,7 @@ def plot_comparison(comparison: dict, path: str) -> None:
             ax.annotate(m['name'], (m['gflops']['mean'], 100 * m['accuracy']['mean']),
                         fontsize=6, xytext=(4, 3), textcoords='offset points')
     ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
-    ax.set_ylabel('plate accuracy (%)')
+    ax.set_ylabel(f"{comparison.get('plate_metric', 'plate')} accuracy (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, title='report', title_fontsize=8)
     ax.set_title(f"{len(comparison['runs'])} report(s): each method's point in every run")

@@ -37,6 +37,21 @@ def _fmt(value, spec: str, none: str = '-') -> str:
     return none if value is None else format(value, spec)
 
 
+#: The scale column of the rows that read no one scale.
+SCALE_LABELS = {'dld_selector': 'chosen', 'dld_reread': 'chosen + reread', 'oracle': 'oracle',
+                'oracle_matched': 'oracle', 'oracle_matched_reread': 'oracle'}
+
+
+def scale_label(method: str, scale: Optional[float]) -> str:
+    """A row's scale as the tables show it: the number, or how it was chosen."""
+    return SCALE_LABELS.get(method) or _fmt(scale, 'g')
+
+
+def plate_metric_name(report: dict) -> str:
+    """What the report calls its plate accuracy (a renamed metric's prefix)."""
+    return (report.get('metric_prefixes') or {}).get('plate', 'plate')
+
+
 def _accuracy_note(names: dict, has_ned: bool, has_track: bool) -> str:
     """What the report's accuracy columns count (it said only how FLOPs are)."""
     note = (f"* {names['plate']} acc.: the share of test images whose text is read whole "
@@ -61,10 +76,7 @@ def markdown_report(report: dict) -> str:
     headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
     rows = []
     for r in report['methods']:
-        scale = {'dld_selector': 'chosen', 'dld_reread': 'chosen + reread',
-                 'oracle': 'oracle', 'oracle_matched': 'oracle',
-                 'oracle_matched_reread': 'oracle'}.get(r['method']) or _fmt(r['scale'], 'g')
-        row = [r['name'], scale, _fmt(_pct(r['accuracy']), '.2f'),
+        row = [r['name'], scale_label(r['method'], r['scale']), _fmt(_pct(r['accuracy']), '.2f'),
                _fmt(_pct(r['char_accuracy']), '.2f')]
         row += [_fmt(_pct(r.get('one_minus_ned')), '.2f')] if has_ned else []
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
@@ -194,7 +206,7 @@ def plot_pareto(report: dict, path: str) -> None:
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), dpi=120)
-    plate = (report.get('metric_prefixes') or {}).get('plate', 'plate')
+    plate = plate_metric_name(report)
     for ax, key, label in ((axes[0], 'accuracy', f'{plate} accuracy (%)'),
                            (axes[1], 'char_accuracy', 'character accuracy (%)')):
         top = _pareto_panel(ax, report['methods'], key)

@@ -59,6 +59,24 @@ def test_a_sweep_s_gflops_are_shown_per_run_where_they_differ():
     assert 'GFLOPs per run' not in alike
 
 
+def test_the_table_names_scales_and_the_metric_as_each_report_does(tmp_path, monkeypatch):
+    """The selector's scale read '-' where report.md reads 'chosen', and the
+    plot's axis said plate accuracy for a metric renamed 'word'."""
+    from dld.apis import report_comparison
+    renamed = [dict(_report(0.6, 0.1), metric_prefixes=dict(plate='word')) for _ in range(2)]
+    c = compare_reports(renamed, ['seed1', 'seed2'])
+    md = markdown_comparison(c)
+    assert re.search(r'\| DLD \+ selector\s+\| chosen\s+\|', md)
+    assert "Each run's word accuracy" in md
+    labels = []
+    monkeypatch.setattr('matplotlib.axes.Axes.set_ylabel',
+                        lambda ax, label, *a, **k: labels.append(label))
+    report_comparison.plot_comparison(c, str(tmp_path / 'compare.png'))
+    assert labels == ['word accuracy (%)']
+    mixed = compare_reports([renamed[0], _report(0.6, 0.1)], ['word', 'plate'])
+    assert any('plate metric' in n for n in mixed['notes'])
+
+
 def test_methods_some_report_lacks_are_left_out_and_differences_are_said():
     c = compare_reports([_report(0.6, 0.1), _report(0.7, 0.1, teacher=False, images=16,
                                                      max_batches=1, test_ann_file='val.txt')],
