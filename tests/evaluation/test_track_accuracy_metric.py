@@ -100,7 +100,8 @@ def test_a_nan_score_does_not_make_the_vote_depend_on_arrival_order():
 
 def test_a_labelled_frame_labels_its_track_before_an_unlabelled_one():
     metric = TrackAccuracyMetric()
-    metric.process({}, [_frame('t', 0, '', 'ABC1234', 0.9), _frame('t', 1, 'ABC1234', 'ABC1234', 0.9)])
+    metric.process({}, [_frame('t', 0, '', 'ABC1234', 0.9),
+                        _frame('t', 1, 'ABC1234', 'ABC1234', 0.9)])
     assert metric.evaluate(2)['track/accuracy'] == 1.0
 
 
