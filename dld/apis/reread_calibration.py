@@ -18,6 +18,7 @@ weighed by its frames) is within budget.
 """
 import copy
 import itertools
+import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -72,8 +73,9 @@ class CascadeResult:
 
     def flops_bound(self, confidence: float) -> float:
         """One-sided upper bound of the mean relative FLOPs at ``confidence``."""
-        z = NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
-        return self.relative_flops + z * self.flops_std_error
+        if confidence <= 0.5:
+            return self.relative_flops
+        return self.relative_flops + NormalDist().inv_cdf(confidence) * self.flops_std_error
 
     def as_dict(self) -> dict:
         return dict(min_score=self.min_score, scales=list(self.scales),
@@ -165,7 +167,9 @@ def _std_error(values: np.ndarray, group: Optional[np.ndarray]) -> float:
     much as it does in the mean. With groups of one size it is the spread of
     the group means over the square root of their number; a plain spread of
     group means would weigh a one-frame track like a long one and misjudge
-    the error of a set of tracks of unequal lengths.
+    the error of a set of tracks of unequal lengths. One group gives no
+    estimate: infinite, so that no bound above the mean is claimed from it
+    (it was 0, the bound the plain mean).
     """
     values = np.asarray(values, dtype=np.float64)
     if group is None:
@@ -175,7 +179,7 @@ def _std_error(values: np.ndarray, group: Optional[np.ndarray]) -> float:
     kept = counts > 0
     num_groups = int(kept.sum())
     if num_groups < 2:
-        return 0.0
+        return math.inf if len(values) else 0.0
     spread = totals[kept] - counts[kept] * values.mean()
     return float(np.sqrt(num_groups / (num_groups - 1) * np.sum(spread ** 2)) / len(values))
 

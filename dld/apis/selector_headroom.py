@@ -54,9 +54,12 @@ class PolicyPoint:
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve: the chance a random positive outscores a
-    random negative (ties count half); NaN when one class is missing."""
+    random negative (ties count half); NaN when one class is missing. A NaN
+    score (a diverged reading's) ranks lowest, as the least sure: sorted
+    last, it ranked highest."""
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
+    scores = np.where(np.isnan(scores), -np.inf, scores)
     num_pos = int(labels.sum())
     num_neg = len(labels) - num_pos
     if num_pos == 0 or num_neg == 0:

@@ -45,6 +45,17 @@ def test_the_interval_resamples_tracks_not_frames():
     assert tracks['high'] - tracks['low'] > 1.5 * (frames['high'] - frames['low'])
 
 
+def test_the_interval_refuses_inputs_it_cannot_pair():
+    from dld.evaluation.paired_bootstrap import paired_difference
+    right = np.array([1, 0, 1], dtype=bool)
+    with pytest.raises(ValueError, match='one group per image.*3 images'):
+        paired_difference(right, right, ['a', 'b'])
+    with pytest.raises(ValueError, match='level is a fraction'):
+        paired_difference(right, right, ['a', 'b', 'c'], level=95)
+    with pytest.raises(ValueError, match='NaN'):
+        paired_difference([1.0, float('nan')], [1.0, 0.0], ['a', 'b'])
+
+
 def test_the_table_names_its_baseline():
     module = _module()
     row = dict(scale=0.8, **module.paired_lead(np.array([1, 0], dtype=bool),

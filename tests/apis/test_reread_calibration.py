@@ -72,6 +72,11 @@ def test_the_budget_is_held_with_confidence_over_tracks():
     assert calibrate(readings, 0.32, chains=[(0.5,)], confidence=0.5)[0].accuracy == 0.5
     cautious, _ = calibrate(readings, 0.32, chains=[(0.5,)], confidence=0.95)
     assert cautious.accuracy == 0.25 and cautious.flops_bound(0.95) <= 0.32
+    # One track gives no error to bound with: no bound above the mean is claimed
+    # (it was the plain mean at any confidence)
+    readings.group = np.zeros(4, dtype=int)
+    one = replay(readings, 0.5, [0.5])
+    assert one.flops_bound(0.95) == np.inf and one.flops_bound(0.5) == pytest.approx(0.31)
 
 
 def _pin_selector(model, batches):

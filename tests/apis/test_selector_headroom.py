@@ -63,6 +63,8 @@ def test_roc_auc_counts_pairs_and_ties():
     # pairs (pos, neg): (0.5 vs 0.5) ties -> 0.5, (0.5 vs 0.2) -> 1, (0.9 vs both) -> 2
     assert roc_auc([1, 0, 1, 0], [0.5, 0.5, 0.9, 0.2]) == pytest.approx(3.5 / 4)
     assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))
+    # a NaN score is the least sure, not (sorted last) the surest
+    assert roc_auc([1, 0, 1], [0.9, float('nan'), 0.5]) == 1.0
 
 
 def test_threshold_policy_reads_at_the_smallest_sure_scale():
