@@ -117,7 +117,9 @@ def resolve_device(device: Union[str, torch.device, None] = None) -> torch.devic
 
 
 def is_distiller_config(model_cfg: dict) -> bool:
-    return model_cfg.get('type') in ('DLDDistiller', 'dld.DLDDistiller')
+    """Whether ``model_cfg`` builds a DLD distiller (or a subclass of one)."""
+    from dld.models.distillers import is_distiller_type
+    return is_distiller_type(model_cfg.get('type'))
 
 
 def build_model_for_inference(model_cfg: dict) -> nn.Module:

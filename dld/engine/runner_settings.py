@@ -88,9 +88,9 @@ def _keeps_norm_per_scale(model: Mapping) -> bool:
     student = model.get('student') if isinstance(model.get('student'), Mapping) else {}
     if model.get('scale_norm') or student.get('scale_norm'):
         return True
-    if str(model.get('type', '')).rsplit('.', 1)[-1] != 'DLDDistiller':
+    from dld.models.distillers import DLDDistiller, is_distiller_type
+    if not is_distiller_type(model.get('type')):
         return False
-    from dld.models.distillers import DLDDistiller
     defaults = inspect.signature(DLDDistiller.__init__).parameters
     if not model.get('student_scale_norm', defaults['student_scale_norm'].default):
         return False

@@ -249,7 +249,8 @@ def check_frozen_parts_loaded(model: Any, load_from: Optional[str], resume: bool
     if load_from or resume:  # MMEngine's resume=True finds its own
         return
     if isinstance(model, Mapping):
-        if model.get('type') not in ('DLDDistiller', 'dld.DLDDistiller'):
+        from dld.models.distillers import is_distiller_type
+        if not is_distiller_type(model.get('type')):
             return
         setting = model.get
     else:

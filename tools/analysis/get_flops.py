@@ -131,7 +131,9 @@ def main(argv=None) -> int:
         print(json.dumps(table, indent=2))
         return 0
     from tabulate import tabulate
-    dld = table['model'] in ('DLDDistiller', 'dld.DLDDistiller')
+
+    from dld.models.distillers import is_distiller_type
+    dld = is_distiller_type(table['model'])
     # a DLD model without a selector (fixed_scale): no column of dashes, no 0 K selector
     selector = dld and bool(table['params'].get('selector'))
     who = 'student' if dld else 'model'
