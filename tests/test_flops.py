@@ -308,3 +308,30 @@ def test_a_student_with_a_string_in_its_state_is_told_why_its_trace_failed():
     with pytest.raises(ValueError, match=r'a Python object in its state, from '
                                          r'get_extra_state, does not'):
         ScaleCosts.measure(Student(), rec, None, [1.0], (48, 144))
+
+
+def test_a_part_whose_cost_depends_on_the_image_is_said_to():
+    """A selector gating on the image's brightness was traced on the all-zero
+    image's branch, its cost every report's, without a word (a
+    researcher's journey); DLD's own parts trace alike on any image."""
+    from dld.models.distillers import ScaleCosts
+    rec = _recognizer(ATTENTION_DECODERS[0])
+
+    class GatedSelector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.light, self.heavy = nn.Conv2d(3, 2, 1), nn.Conv2d(3, 2, 9, padding=4)
+
+        def forward(self, x):
+            return (self.heavy if x.mean() > 0 else self.light)(x).mean(dim=(2, 3))
+
+    def measured(selector):
+        said = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr('mmengine.logging.print_log', lambda msg, **k: said.append(msg))
+            ScaleCosts.measure(rec, rec, selector, [1.0, 0.5], (48, 144))
+        return said
+
+    said = measured(GatedSelector())
+    assert any('FLOPs of the selector' in s and 'branches on the image' in s for s in said)
+    assert not any('branches on the image' in s for s in measured(nn.Conv2d(3, 2, 1)))

@@ -87,7 +87,8 @@ class GumbelTemperatureHook(Hook):
                 f'GumbelTemperatureHook needs the model to have a `selector` with a `tau` '
                 f'attribute (a ResolutionSelector), but {type(model).__name__} has '
                 f'{"no `selector`" if selector is None else "a selector without `tau`"}. '
-                'Remove the hook from `custom_hooks` for models without a selector.')
+                'Remove the hook from `custom_hooks` for a model without a selector, or '
+                'one whose selector draws no Gumbel samples (no `tau` to anneal).')
         return selector
 
 

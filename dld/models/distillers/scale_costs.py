@@ -22,6 +22,18 @@ class _RecognizerInference(nn.Module):
         return self.recognizer(x, mode='tensor')
 
 
+class _RecognizerEncoder(nn.Module):
+    """Wraps a recognizer so that tracing runs its backbone and encoder only
+    (a few operators: the decoder's unrolled steps take most of a trace)."""
+
+    def __init__(self, recognizer: nn.Module) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.recognizer.forward_encoder(x)['encoder_out']
+
+
 class _RecognizerBeamSearch(nn.Module):
     """Wraps a recognizer so that tracing runs its beam search of width W, in full.
 
@@ -60,12 +72,31 @@ def beam_width_of(recognizer: nn.Module) -> Optional[int]:
 _FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...]], int] = {}
 
 
-def _measure(module: nn.Module, shape: Tuple[int, ...]) -> int:
+def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros') -> int:
+    """FLOPs of ``module`` on an input of ``shape``: all zeros (the count
+    DLD reports), or ``values='noise'``, a fixed random image (to tell a
+    cost that depends on the image's values, :func:`_warn_if_values_matter`)."""
     # a digest: the signature of a whole model is tens of kilobytes a key
-    key = (hashlib.sha1(_signature(module).encode()).hexdigest(), tuple(shape))
+    key = (hashlib.sha1(_signature(module).encode()).hexdigest(), tuple(shape), values)
     if key not in _FLOPS_CACHE:
-        _FLOPS_CACHE[key] = _count(module, shape)
+        _FLOPS_CACHE[key] = _count(module, shape, values)
     return _FLOPS_CACHE[key]
+
+
+def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
+    """Warn where ``module`` costs otherwise on another image of the same
+    size: code that branches on the image's values (an early exit, a
+    quality gate) is traced down one path, and every figure would be that
+    path's, the all-zero image's, without a word."""
+    zeros, noise = _measure(module, shape), _measure(module, shape, 'noise')
+    if zeros != noise:
+        from mmengine.logging import print_log
+        print_log(f'FLOPs of the {part}: {zeros / 1e9:.6f} GFLOPs on an all-zero image of '
+                  f'{tuple(shape[-2:])}, {noise / 1e9:.6f} on another: its code branches on '
+                  "the image's values, and the traced count is one path's (the all-zero "
+                  "image's), which the selector's penalty, the reports and inference's gflops "
+                  'use. Count such a part yourself (docs/customize.md, "FLOPs").',
+                  logger='current', level=30)
 
 
 def _signature(module: nn.Module) -> str:
@@ -79,14 +110,18 @@ def _signature(module: nn.Module) -> str:
     return '\n'.join(parts)
 
 
-def _count(module: nn.Module, shape: Tuple[int, ...]) -> int:
+def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros') -> int:
     from dld.utils.flops import count_flops
     from dld.utils.module_modes import evaluating
     device = next(module.parameters()).device
+    if values == 'zeros':
+        inputs = torch.zeros(shape, device=device)
+    else:  # the same image every time, the global random state untouched
+        inputs = torch.rand(shape, generator=torch.Generator().manual_seed(0)).to(device)
     # A count may be asked for mid-inference, under mixed precision: trace in
     # float32 (the count depends on shapes only).
     with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
-        return int(count_flops(module, torch.zeros(shape, device=device)))
+        return int(count_flops(module, inputs))
 
 
 class ScaleCosts:
@@ -159,6 +194,15 @@ class ScaleCosts:
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size))
+        # the parts of one's own most likely to gate on the image traced once
+        # more: the selector, and the student's backbone and encoder (an early
+        # exit) at its cheapest scale
+        if selector is not None:
+            _warn_if_values_matter(selector, (1, in_channels, *base_size), 'selector')
+        if len(shapes) and hasattr(student, 'forward_encoder'):
+            smallest = min(shapes, key=lambda hw: hw[0] * hw[1])
+            _warn_if_values_matter(_RecognizerEncoder(student), (1, in_channels, *smallest),
+                                   "student's backbone and encoder")
         return cls(scales, base_size, student_flops, selector_flops, teacher_flops,
                    student=student, in_channels=in_channels)
 
