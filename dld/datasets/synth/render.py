@@ -64,9 +64,9 @@ def _text_mask(text: str, font: int, thickness: int, size: Tuple[int, int]) -> n
     strip = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
     cv2.putText(strip, text, (pad, pad + th), font, 3.0, 255, thickness, cv2.LINE_AA)
     # trim to the ink so the text fills the box
-    ys, xs = np.nonzero(strip)
-    if len(ys):
-        strip = strip[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    x, y, bw, bh = cv2.boundingRect(strip)  # the ink's box (non-zero pixels)
+    if bw and bh:
+        strip = strip[y:y + bh, x:x + bw]
     return cv2.resize(strip, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
@@ -101,8 +101,10 @@ def draw_plate(display: str, style: PlateStyle, rng: np.random.Generator) -> np.
     if style.dirt > 0:  # low-frequency grime
         noise = rng.normal(0, 1, size=(4, 12)).astype(np.float32)
         noise = cv2.resize(noise, (_PLATE_W, _PLATE_H), interpolation=cv2.INTER_CUBIC)
-        shade = 1.0 - style.dirt * np.clip(noise, 0, None)
-        plate = np.clip(plate * shade[..., None], 0, 255).astype(np.uint8)
+        shade = 1.0 - style.dirt * np.maximum(noise, 0)
+        shaded = plate * shade[..., None]
+        np.clip(shaded, 0, 255, out=shaded)
+        plate = shaded.astype(np.uint8)
     return plate
 
 
@@ -141,4 +143,6 @@ def render_frame(plate: np.ndarray, style: PlateStyle, rng: np.random.Generator,
         grad = grad[::-1]
     out *= gain * grad[None, :, None]
     out += 2.0 * rng.standard_normal(size=out.shape, dtype=np.float32)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
