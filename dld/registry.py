@@ -8,6 +8,7 @@ tools need no ``register_all_modules()``.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -40,6 +41,7 @@ DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['dld.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['dld.datasets.transforms'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['dld.datasets'])
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['dld.models'])
 MODEL_WRAPPERS = Registry(

@@ -19,6 +19,7 @@ from .lrlpr_track_dataset import LRLPRTrackDataset
 from .nested_datasets import nested_datasets
 from .online_synth_plate_dataset import OnlineSynthPlateDataset
 from .paired_plate_dataset import PairedPlateDataset
+from .plate_collate import plate_collate
 from .samplers import EpochOffsetSampler
 from .seeded_pipeline import SeededPipelineMixin
 from .skipped_image_counter import SkippedImageCounter
@@ -30,5 +31,5 @@ __all__ = [
     'PlateAnnotationError', 'ImageLoadError', 'RetryExhaustedError', 'DataSourceError',
     'DataNotFoundError', 'PlateSetExistsError', 'DegradationConfig',
     'degrade_plate', 'ensure_synth_plates', 'generate_synth_plates', 'nested_datasets',
-    'ClassBalancedDataset', 'ConcatDataset', 'RepeatDataset', 'reads_past_end'
+    'ClassBalancedDataset', 'ConcatDataset', 'RepeatDataset', 'reads_past_end', 'plate_collate'
 ]

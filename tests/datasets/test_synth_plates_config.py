@@ -1,4 +1,5 @@
 """configs/_base_/datasets/synth_plates.py builds and feeds the preprocessor."""
+import copy
 import os.path as osp
 
 import pytest
@@ -34,6 +35,41 @@ def test_each_loader_config_yields_model_inputs(cfg_and_root, loader, has_hr):
     out = MODELS.build(cfg.plate_data_preprocessor)(pseudo_collate([ds[0], ds[1]]))
     assert out['inputs'].shape == (2, 3, 48, 144)
     assert ('inputs_hr' in out) is has_hr
+
+
+@pytest.mark.parametrize('loader', ['train_dataloader', 'val_dataloader'])
+def test_a_loader_stacks_each_image_stream_as_the_preprocessor_reads_it(cfg_and_root, loader):
+    """plate_collate: one tensor a stream (one shared-memory block from a
+    worker, not one per image), read by the preprocessor as the lists were."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    init_default_scope('dld')
+    cfg, root = cfg_and_root
+    loader_cfg = copy.deepcopy(cfg[loader])
+    loader_cfg.dataset.data_root = root
+    loader_cfg.update(num_workers=0, persistent_workers=False, batch_size=2)
+    loader_cfg.sampler = dict(type='DefaultSampler', shuffle=False)
+    batch = next(iter(Runner.build_dataloader(loader_cfg.to_dict())))
+    streams = [k for k in ('inputs', 'inputs_hr') if k in batch]
+    assert streams == (['inputs', 'inputs_hr'] if loader == 'train_dataloader' else ['inputs'])
+    for key in streams:
+        assert isinstance(batch[key], torch.Tensor) and batch[key].dtype == torch.uint8
+        assert batch[key].shape[0] == 2
+    preprocessor = MODELS.build(cfg.plate_data_preprocessor)
+    as_lists = {k: (list(v) if k in streams else v) for k, v in batch.items()}
+    for key in streams:
+        assert torch.equal(preprocessor(batch)[key], preprocessor(as_lists)[key])
+
+
+def test_images_of_unlike_sizes_stay_a_list_for_the_preprocessor_to_pad():
+    import torch
+
+    from dld.datasets import plate_collate
+    items = [dict(inputs=torch.zeros(3, 32, w, dtype=torch.uint8), data_samples=None)
+             for w in (96, 100)]
+    assert isinstance(plate_collate(items)['inputs'], list)
+    assert isinstance(plate_collate(items[:1] * 2)['inputs'], torch.Tensor)
 
 
 def test_config_declares_what_the_tools_need(cfg_and_root):

@@ -114,7 +114,9 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='EpochOffsetSampler', shuffle=True),  # see seed_pipeline
-    collate_fn=dict(type='pseudo_collate'),
+    # each image stream one tensor a batch: one shared-memory block from a worker
+    # (scoped: MMEngine's runner looks collate functions up in its root registry)
+    collate_fn=dict(type='dld.plate_collate'),
     dataset=train_dataset)
 val_dataloader = dict(
     batch_size=64,
@@ -122,7 +124,7 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
+    collate_fn=dict(type='dld.plate_collate'),
     dataset=val_dataset)
 test_dataloader = dict(val_dataloader, dataset=test_dataset)
 
