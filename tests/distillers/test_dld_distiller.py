@@ -313,8 +313,8 @@ def test_unknown_loss_role_fails_loudly(teacher_ckpt):
     cfg['losses']['sekd'] = dict(type='SequenceKDLoss')
     # a KeyError was printed quoted by get_flops.py, with no close name
     with pytest.raises(ValueError, match=r"model.losses: unknown loss role\(s\) \['sekd'\]; the "
-                                         r'roles are skd, feature, logit and selector; did you '
-                                         r'mean skd\?'):
+                                         r'roles are skd, feature, logit, selector and extra '
+                                         r'\(terms of your own by name\); did you mean skd\?'):
         MODELS.build(cfg)
 
 

@@ -52,14 +52,17 @@ LOSS_CALLS = dict(
     logit=(2, ('mask', 'reduction_override'),
            "loss(student_logits, teacher_logits, mask=mask, reduction_override='none')"),
     selector=(3, ('return_parts', ),
-              'loss(decisions, scores, relative_cost, return_parts=True)'))
+              'loss(decisions, scores, relative_cost, return_parts=True)'),
+    extra=(2, ('reduction_override', ), "loss(student, teacher, reduction_override='none')"))
 
 
-def check_loss_call(role: str, loss: Optional[nn.Module], with_mask: bool = True) -> None:
+def check_loss_call(role: str, loss: Optional[nn.Module], with_mask: bool = True,
+                    where: Optional[str] = None) -> None:
     """Refuse, when the model is built, a loss that cannot take its role's
     call: one of a user's own without ``reduction_override`` failed at the
     first step, a traceback through MMEngine's loops. ``with_mask=False``:
-    the feature role is called without ``mask`` (no decoder level)."""
+    the feature role is called without ``mask`` (no decoder level);
+    ``where``: the setting named (``model.losses.<role>``)."""
     if loss is None:
         return
     count, keywords, said = LOSS_CALLS[role]
@@ -76,8 +79,8 @@ def check_loss_call(role: str, loss: Optional[nn.Module], with_mask: bool = True
         signature.bind(*range(count), **dict.fromkeys(keywords))
     except TypeError as err:
         raise PartContractError(
-            f'model.losses.{role} ({type(loss).__name__}) cannot take the call of the {role} '
-            f'role, {said}: {err} (docs/customize.md)') from None
+            f'{where or f"model.losses.{role}"} ({type(loss).__name__}) cannot take the call '
+            f'of the {role} role, {said}: {err} (docs/customize.md)') from None
 
 
 def check_choices(**settings: str) -> None:

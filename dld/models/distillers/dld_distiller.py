@@ -34,6 +34,7 @@ from .distiller_checks import (
     check_task_loss_settings,
     warn_of_force_scale,
 )
+from .extra_terms import build_extra_terms, build_role_loss, extra_term_inputs
 from .feature_connectors import CONNECTOR_KINDS, build_connectors
 from .scale_costs import ScaleCosts
 from .sequence_plan import SequencePlan
@@ -162,7 +163,10 @@ class DLDDistiller(BaseModel):
             applied to backbone maps, encoder states and decoder hidden
             states with weights ``feature_levels``), ``logit`` (KLDivLoss,
             DMLLoss or DKDLoss on per-step logits), ``selector``
-            (ResolutionSelectorLoss). The task loss is the student
+            (ResolutionSelectorLoss), and ``extra``: terms of one's own by
+            name, ``dict(at=dict(type=...))``, each called with the
+            student's and the teacher's outputs (:func:`extra_term_inputs`)
+            and logged as ``loss_<name>``. The task loss is the student
             decoder's own; a student with a training-only CTC head
             (``TextRecognizer.aux_decoder``) adds its loss as ``loss_aux``,
             weighed per image and scale like the task loss.
@@ -319,18 +323,20 @@ class DLDDistiller(BaseModel):
         warn_of_force_scale(self.test_cfg, self.student, self.base_size)
 
         losses = dict(losses or {})
-        unknown = set(losses) - {'skd', 'feature', 'logit', 'selector'}
+        unknown = set(losses) - {'skd', 'feature', 'logit', 'selector', 'extra'}
         if unknown:
             from dld.utils.close_names import did_you_mean
             close = [(role, did_you_mean(role, LOSS_CALLS)) for role in sorted(unknown)]
             raise ValueError(f'model.losses: unknown loss role(s) {sorted(unknown)}; the roles '
-                             'are skd, feature, logit and selector' +
+                             'are skd, feature, logit, selector and extra (terms of '
+                             'your own by name)' +
                              ''.join(f'; {role!r}: {c}' if len(unknown) > 1 else f'; {c}'
                                      for role, c in close if c))
-        self.skd_loss = _build_loss('skd', losses.get('skd'))
-        self.feature_loss = _build_loss('feature', losses.get('feature'))
-        self.logit_loss = _build_loss('logit', losses.get('logit'))
-        self.selector_loss = _build_loss('selector', losses.get('selector'))
+        self.skd_loss = build_role_loss('skd', losses.get('skd'))
+        self.feature_loss = build_role_loss('feature', losses.get('feature'))
+        self.logit_loss = build_role_loss('logit', losses.get('logit'))
+        self.selector_loss = build_role_loss('selector', losses.get('selector'))
+        self.extra_losses = build_extra_terms(losses.get('extra'))
         for role in ('skd', 'logit', 'selector'):  # the feature loss's once its levels are known
             check_loss_call(role, getattr(self, f'{role}_loss'))
         if self.logit_loss is not None and (
@@ -398,7 +404,8 @@ class DLDDistiller(BaseModel):
             if not train_selector:
                 raise ValueError('train_student=False and train_selector=False train '
                                  'nothing.')
-            frozen += [self.student] + ([self.connectors] if self.connectors else [])
+            frozen += [self.student, self.extra_losses] + (
+                [self.connectors] if self.connectors else [])
         if self.selector is not None and not train_selector:
             frozen.append(self.selector)
         for p in (p for m in frozen for p in m.parameters()):
@@ -678,16 +685,18 @@ class DLDDistiller(BaseModel):
         computed = self._scales_to_compute(chosen)
         k = len(self.scales)
         b = inputs.shape[0]
-        per_scale = {name: inputs.new_full((b, k), float('nan'))
-                     for name in ('task', 'skd', 'feature', 'logit', 'aux', 'score')}
+        per_scale: Dict[str, torch.Tensor] = {}  # (B, k) per term, NaN where not read
         reads = [(i, idx) for i in range(k)
                  if (idx := computed[:, i].nonzero(as_tuple=True)[0]).numel()]
         with torch.set_grad_enabled(self.train_student and torch.is_grad_enabled()):
             plans = [SequencePlan.of(idx, gt, teacher) for _, idx in reads]
             outs = self._read_scales(inputs, reads, plans, ratios)
             for (i, idx), plan, out in zip(reads, plans, outs):
+                out = dict(out, scale=self.scales[i])
                 for name, value in self._terms_from_outputs(out, idx, plan, teacher).items():
                     self._check_term(name, value, idx.numel())
+                    if name not in per_scale:
+                        per_scale[name] = value.new_full((b, k), float('nan'))
                     per_scale[name][idx, i] = value
 
         weights = self._student_weights(computed, chosen)
@@ -717,9 +726,11 @@ class DLDDistiller(BaseModel):
         are summed, which a value per position would fail first)."""
         if tuple(value.shape) == (n, ):
             return
-        loss = dict(skd=self.skd_loss, feature=self.feature_loss,
-                    logit=self.logit_loss).get(name)
-        source = (f'model.losses.{name} ({type(loss).__name__})' if loss is not None
+        losses = dict(skd=self.skd_loss, feature=self.feature_loss, logit=self.logit_loss)
+        losses.update((f'extra.{n}', loss) for n, loss in self.extra_losses.items())
+        key = f'extra.{name}' if name in self.extra_losses else name
+        loss = losses.get(key)
+        source = (f'model.losses.{key} ({type(loss).__name__})' if loss is not None
                   else f'the {name} term')
         at = f' at the {level} level' if level else ''
         raise PartContractError(
@@ -729,17 +740,10 @@ class DLDDistiller(BaseModel):
 
     def _student_losses(self, per_scale: Dict[str, torch.Tensor], weights: torch.Tensor
                         ) -> Dict[str, torch.Tensor]:
-        losses = {}
-        losses['loss_task'] = _weighted_mean(per_scale['task'], weights)
-        if self.skd_loss is not None:
-            losses['loss_skd'] = _weighted_mean(per_scale['skd'], weights)
-        if self.feature_loss is not None:
-            losses['loss_feature'] = _weighted_mean(per_scale['feature'], weights)
-        if self.logit_loss is not None:
-            losses['loss_logit'] = _weighted_mean(per_scale['logit'], weights)
-        if self.student_aux_decoder is not None:
-            losses['loss_aux'] = _weighted_mean(per_scale['aux'], weights)
-        return losses
+        """``loss_<name>`` of every term read (a subclass's own too) but the
+        selector's score, weighted over the scales read per image."""
+        return {f'loss_{name}': _weighted_mean(values, weights)
+                for name, values in per_scale.items() if name != 'score'}
 
     def _scales_to_compute(self, chosen: torch.Tensor) -> torch.Tensor:
         """(B, k) bool: which scales the student runs on which image."""
@@ -899,6 +903,13 @@ class DLDDistiller(BaseModel):
             terms['logit'] = self._logit_terms(feats, t_feats, idx, gt_sub, ratio)
         if self.student_aux_decoder is not None:
             terms['aux'] = self._aux_terms(out['encoder_out'], gt_sub)
+        if len(self.extra_losses):
+            steps = None if self.student.decoder.logits_per_frame else _step_mask(
+                gt_sub, feats['logits'].shape[1], feats['logits'].device)
+            student, t_out = extra_term_inputs(feats, t_feats, idx, out.get('scale'), gt_sub,
+                                               ratio, steps)
+            for name, loss in self.extra_losses.items():
+                terms[name] = loss(student, t_out, reduction_override='none')
         if 'gate' in teacher:  # the teacher's outputs count where it reads right
             gate = teacher['gate'][idx]
             for name in ('skd', 'logit'):
@@ -1057,22 +1068,6 @@ def _scales_of(scales, name: str = 'model.scales') -> List[float]:
     except (TypeError, ValueError):
         raise TypeError(f'{name} must be a tuple of numbers, e.g. (1.0, 0.6, 0.3), got '
                         f'{scales!r}') from None
-
-
-def _build_loss(role: str, cfg: Optional[dict]) -> Optional[nn.Module]:
-    """The loss of ``model.losses.<role>`` (None for none); a setting it
-    refuses is named with the role (``loss_weight must be ...`` named none
-    of the three losses that have one)."""
-    if cfg is None:
-        return None
-    try:
-        return MODELS.build(cfg)
-    except (TypeError, ValueError) as err:
-        try:
-            named = type(err)(f'model.losses.{role}: {err}')
-        except Exception:  # noqa: BLE001 - an error type of other arguments: as it was
-            raise err from None
-        raise named from err
 
 
 def _in_channels(cfg: dict, backbone: Optional[nn.Module] = None) -> int:
