@@ -1,4 +1,5 @@
 """PairedPlateDataset: the label format, frame policy, modes and bad lines."""
+import re
 import shutil
 from unittest import mock
 
@@ -145,6 +146,29 @@ def test_a_line_listing_another_lines_frames_is_refused_in_test_mode_naming_both
     # skipped and counted with strict=False, the first listing kept
     ds = make(paired_root, ann, test_mode=True, strict=False, frames='first')
     assert len(ds) == 2 and ds.num_bad_annotations == 1
+
+
+def test_a_line_repeated_in_training_is_said_as_the_first_line_listing_it(paired_root,
+                                                                          write_labels):
+    """The third copy was said to repeat the second, not the first line."""
+    ann = write_labels(paired_root, GOOD, GOOD, GOOD)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        assert len(make(paired_root, ann, frames='first')) == 3
+    message = log.call_args.args[0]
+    assert re.search(r'labels.txt:2 \(as \S*labels.txt:1\), \S*labels.txt:3 \(as '
+                     r'\S*labels.txt:1\)', message)
+
+
+def test_a_linked_test_frame_is_the_file_it_links_to(paired_root, write_labels):
+    """Frames resolve folder by folder (a realpath each was half of building
+    a large test set): a link to a file is still that file."""
+    import os
+    os.symlink(paired_root / 't0' / 'lr-0.png', paired_root / 't1' / 'copy-0.png')
+    linked = GOOD.replace('t0/lr-0.png', 't1/copy-0.png').replace('t0/', 't1/')
+    ann = write_labels(paired_root, GOOD, linked)
+    with pytest.raises(PlateAnnotationError, match=r'labels.txt:2: frame .*t0.*lr-0.png is '
+                       r'listed already, by .*labels.txt:1'):
+        make(paired_root, ann, test_mode=True, frames='all')
 
 
 def test_a_frame_a_test_line_lists_twice_is_refused_in_test_mode(paired_root, write_labels):
