@@ -11,14 +11,20 @@ def read_version() -> str:
     return scope['__version__']
 
 
-DEPLOY = ['onnx>=1.16', 'onnxscript>=0.2', 'onnxruntime>=1.17']
+# onnxscript 0.6 is the first with the exporter API torch >= 2.11 imports
+def read_readme() -> str:
+    with open(osp.join(osp.dirname(__file__), 'README.md'), encoding='utf-8') as f:
+        return f.read()
+
+
+DEPLOY = ['onnx>=1.16', 'onnxscript>=0.6', 'onnxruntime>=1.17']
 
 setup(
     name='dld',
     version=read_version(),
     description='Dynamic Low-Resolution Distillation for text and licence-plate '
     'recognition, on PyTorch and MMEngine',
-    long_description=open('README.md', encoding='utf-8').read(),
+    long_description=read_readme(),
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),

@@ -20,3 +20,4 @@ def held_by_another_process(folder) -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()

@@ -234,7 +234,9 @@ def enable_amp(cfg: Config, config_path: str) -> None:
     device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
     if resolve_amp(device_type, True) is None:  # logs why
         return
-    wrapper, extra = (('AmpOptimWrapper', dict(loss_scale='dynamic')) if device_type == 'cuda'
+    # float16 named: left None, MMEngine asks torch.get_autocast_gpu_dtype(), deprecated
+    wrapper, extra = (('AmpOptimWrapper', dict(loss_scale='dynamic', dtype='float16'))
+                      if device_type == 'cuda'
                       else ('BF16OptimWrapper', {}))
     current = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):

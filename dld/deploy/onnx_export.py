@@ -207,6 +207,14 @@ def check_exporter() -> None:
                           "dependencies with pip install 'dld[deploy]'")
 
 
+def _version_of(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return 'unknown version'
+
+
 def _importable(name: str) -> bool:
     import importlib.util
     return importlib.util.find_spec(name) is not None
@@ -230,6 +238,13 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
                                         input_names=input_names, output_names=output_names,
                                         dynamic_shapes=tuple({0: batch} for _ in args),
                                         verbose=False)
+        except ModuleNotFoundError as err:
+            # an onnxscript older than this torch's exporter: a 40-line traceback
+            if not (err.name or '').startswith('onnxscript'):
+                raise
+            raise ExportError(f"torch {torch.__version__}'s exporter needs a newer onnxscript "
+                              f'than the one installed ({_version_of("onnxscript")}: no '
+                              f"{err.name}): pip install -U 'onnxscript>=0.6'") from None
         finally:
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)

@@ -393,7 +393,8 @@ def test_one_image_is_read_as_one(gru_export, tmp_path):
     assert from_path['input'] == path and from_array['input'] == 'array[0]'
     assert from_array['text'] == from_path['text'] == reader([img])[0]['text']
     # the bytes of the file are one image too, not one record per byte
-    data = open(path, 'rb').read()
+    with open(path, 'rb') as f:
+        data = f.read()
     [from_bytes] = reader(data)
     assert from_bytes['input'] == 'bytes[0]' and from_bytes['text'] == from_path['text']
     [empty] = reader([b''])

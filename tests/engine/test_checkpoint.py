@@ -273,7 +273,8 @@ def _unreadable_files(tmp_path):
     """Files torch.load cannot read, each with torch's own unhelpful error."""
     good = str(tmp_path / 'good.pth')
     torch.save(dict(state_dict=nn.Linear(64, 64).state_dict()), good)
-    data = open(good, 'rb').read()
+    with open(good, 'rb') as f:
+        data = f.read()
     files = dict(
         truncated=data[:len(data) // 2],       # torch: RuntimeError / OSError
         empty=b'',                             # torch: EOFError with no message

@@ -179,3 +179,12 @@ def test_content_mask_keeps_the_steps_that_show_the_image():
                                   [content_mask([0.5, 1.0], 6), None])
     assert memory.shape == (3, 6, 3)
     assert padded.sum(1).tolist() == [3, 6, 4]
+
+
+def test_content_steps_of_unknown_and_infinite_ratios():
+    """NaN (unknown) and inf read every step, -inf one, as clamped; the
+    default infinities of nan_to_num overflowed an exported graph's float32
+    constant (an upgrade audit)."""
+    from dld.models.decoders.padded_memory import content_steps
+    ratios = torch.tensor([float('nan'), float('inf'), float('-inf'), 0.5, 0.01])
+    assert content_steps(ratios, 10).tolist() == [10, 10, 1, 5, 1]

@@ -908,7 +908,8 @@ def test_labels_longer_than_the_decoder_reads_are_said(tiny_run, tmp_path, capsy
     from dld.registry import MODELS
     files = make_attention_dld(str(tmp_path / 'model'), data_root=tiny_run['data'])
     limit = max_label_length(MODELS.build(load_config(files['config']).model.student))
-    first = open(osp.join(tiny_run['data'], 'test.txt')).read().splitlines()[0]
+    with open(osp.join(tiny_run['data'], 'test.txt')) as f:
+        first = f.read().splitlines()[0]
     images = first.split('\t')[0].replace('test/', osp.join(tiny_run['data'], 'test') + '/')
     long_label = ('AB' * limit)[:limit + 1]
     (tmp_path / 'long.txt').write_text(f'{images}\t{long_label}\n{images}\tAB\n')

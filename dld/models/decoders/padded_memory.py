@@ -29,7 +29,9 @@ def content_steps(valid_ratios: torch.Tensor, length: int) -> torch.Tensor:
     ``ceil(r * length)`` (at least one), computed in float64 (in float32 it
     is one step more for some widths once ``length`` is 45 or more). Tensor
     operations only, so an exported graph computes it as PyTorch does."""
-    ratios = valid_ratios.double().nan_to_num(nan=1.0)  # unknown: read every step
+    # unknown: read every step; the infinities as clamped below (the default
+    # ones overflow the float32 constant an exported graph holds)
+    ratios = valid_ratios.double().nan_to_num(nan=1.0, posinf=1.0, neginf=0.0)
     return (ratios * length - 1e-6).ceil().clamp(1, length).long()
 
 
