@@ -32,7 +32,7 @@ from dld.utils.config_file import import_custom_modules, merge_config_options, r
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
 
-from .trained_config import scales_differ, trained_scales
+from .trained_config import scales_differ, trained_base_size, trained_scales
 
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
@@ -201,14 +201,22 @@ def check_trained_chars(model: nn.Module, meta: dict, name: str) -> None:
 
 
 def check_trained_scales(model: nn.Module, meta: dict, name: str) -> None:
-    """Refuse a DLD checkpoint trained with other ``model.scales`` than
-    the config's. The selector's outputs and the student's per-scale
+    """Refuse a DLD checkpoint trained with other ``model.scales`` (or
+    ``model.base_size``) than the config's. The selector's outputs and the student's per-scale
     BatchNorm statistics are indexed by the scales' order, so weights
     trained with ``(1.0, 0.8, 0.6)`` and read with ``(0.6, 0.8, 1.0)`` load
     without a missing key and read at the wrong scales, with the wrong
     statistics. Checkpoints without a saved config are not checked."""
     _check_scales(trained_scales(meta), getattr(model, 'scales', None), name,
                   "the selector's choices and the per-scale BatchNorm statistics")
+    trained, own = trained_base_size(meta), getattr(model, 'base_size', None)
+    if trained is not None and own is not None and tuple(own) != trained:
+        # read silently at the other size, with the trained size's statistics
+        raise CheckpointMismatchError(
+            f'{name} was trained at model.base_size={trained}, the config reads at '
+            f'{tuple(own)}: its scales, per-scale BatchNorm statistics, selector and FLOPs '
+            'are of the trained size. Use the config it was trained with (its base_size '
+            "and every pipeline's ResizePair).")
 
 
 def _check_scales(trained, own, name: str, what: str) -> None:

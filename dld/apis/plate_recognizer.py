@@ -618,7 +618,7 @@ def _check_pipeline_size(model, transforms, stream: str) -> None:
         return
     raise InputSizeError(
         f"the test pipeline's ResizePair gives the model inputs of {size[0]}x{size[1]}, but "
-        f'it was trained at model.base_size={tuple(base)}: set the test pipeline\'s '
+        f'the model reads at model.base_size={tuple(base)}: set the test pipeline\'s '
         f'ResizePair to {stream}_size={tuple(base)} (its training pipeline\'s)')
 
 

@@ -37,6 +37,16 @@ def trained_scales(meta: dict) -> Optional[Tuple[float, ...]]:
     return None
 
 
+def trained_base_size(meta: dict) -> Optional[Tuple[int, int]]:
+    """The input size a DLD checkpoint was trained at (``model.base_size``);
+    None where the saved config does not say."""
+    size = trained_model_setting(meta, 'base_size')
+    if (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(s, int) and not isinstance(s, bool) for s in size)):
+        return tuple(size)
+    return None
+
+
 def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
     """The expression ``model.<key>`` is set to in ``meta['cfg']``."""
     text = meta.get('cfg') if isinstance(meta, dict) else None

@@ -139,6 +139,21 @@ def test_a_checkpoint_trained_with_other_scales_is_refused_naming_both(
     init_model(Config.fromfile(tiny_run['config']), str(trained))  # its own: loads
 
 
+def test_a_checkpoint_trained_at_another_base_size_is_refused(tiny_run, tmp_path):
+    """Read at 32x96 with the 48x144 run's scales, statistics and selector,
+    without a word (a researcher's journey)."""
+    from dld.apis.model_loading import init_model
+    state, _ = read_state_dict(tiny_run['student'])
+    trained = tmp_path / 'trained.pth'
+    torch.save(dict(state_dict=state, meta=dict(
+        cfg=Config.fromfile(tiny_run['config']).pretty_text)), trained)
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.model.base_size = (32, 96)
+    with pytest.raises(CheckpointMismatchError, match=r'trained at model.base_size=\(48, 144\), '
+                       r'the config reads at \(32, 96\)'):
+        init_model(cfg, str(trained))
+
+
 def test_a_dld_student_read_as_a_recognizer_needs_the_scales_it_was_trained_on(
         tiny_run, tmp_path):
     # A report's baseline: per-scale BatchNorm rows in another order would

@@ -560,5 +560,5 @@ def test_a_test_pipeline_of_another_size_is_refused_before_any_image(tiny_run):
         if step['type'] == 'ResizePair':
             step['lr_size'] = (32, 96)
     with pytest.raises(InputSizeError, match=r"ResizePair gives the model inputs of 32x96, but "
-                                             r"it was trained at model.base_size=\(48, 144\)"):
+                                             r"the model reads at model.base_size=\(48, 144\)"):
         PlateRecognizer(cfg, tiny_run['student'], device='cpu')
