@@ -46,6 +46,7 @@ from dld.engine.launch import (
     add_runner_arguments,
     build_data_loops,
     build_errors_exit,
+    check_inputs_of_base_size,
     check_teacher_gets_hr,
     config_errors_exit,
     console_logger_current,
@@ -313,6 +314,7 @@ def train(args) -> None:
             if cfg.get('resume'):
                 note_augmentations_drawn_anew(runner)
             check_teacher_gets_hr(runner, 'train.py')
+            check_inputs_of_base_size(runner, 'train.py', ('train_loop', 'val_loop'))
             warn_if_not_annealed(runner)
             try:
                 with data_errors_exit('train.py'):

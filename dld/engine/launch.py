@@ -497,6 +497,37 @@ def check_teacher_gets_hr(runner, tool: str) -> None:
                        f'{HR_SIZE_REASON}')
 
 
+def check_inputs_of_base_size(runner, tool: str, loops: Sequence[str]) -> None:
+    """Refuse a DLD model whose ``loops`` (built: ``'train_loop'``,
+    ``'val_loop'``) resize its input to another size than ``base_size``:
+    the distiller refuses such inputs when it reads them, which for a
+    validation set of the old size was after a whole epoch of training."""
+    from mmengine.model import is_model_wrapper
+
+    from dld.apis.scaled_prediction import pipeline_input_size
+    from dld.datasets import nested_datasets
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    base = tuple(getattr(model, 'base_size', None) or ())
+    if not base or getattr(model, 'teacher_input', None) is None:  # a distiller's rule
+        return
+    for name in loops:
+        loop = getattr(runner, name, None)
+        dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+        if dataset is None:
+            continue
+        for part in nested_datasets(dataset):
+            transforms = getattr(getattr(part, 'pipeline', None), 'transforms', ())
+            stream = next((t.main_stream for t in transforms if hasattr(t, 'main_stream')),
+                          'lr')
+            size = pipeline_input_size(transforms, stream)
+            if size is not None and tuple(size) != base:
+                source = getattr(part, 'ann_file', '') or getattr(part, 'data_root', '')
+                refuse(f"{tool}: the {LOOP_PARTS.get(name, name).split(' (')[0]}'s pipeline "
+                       f'({type(part).__name__}({source})) resizes the model\'s input to '
+                       f'{size[0]}x{size[1]}, but model.base_size={base}, what scale 1.0 '
+                       f"means: set that pipeline's ResizePair {stream}_size={base}")
+
+
 def data_error_message(err: BaseException) -> Optional[str]:
     """The message of a data error, also one raised in a data loader worker
     (which PyTorch raises again as a RuntimeError holding the worker's

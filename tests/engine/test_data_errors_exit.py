@@ -164,6 +164,45 @@ def test_hr_crops_of_another_size_than_base_size_are_refused_before_training(tmp
         'but model.base_size=(48, 144)')
 
 
+def test_a_validation_set_of_another_size_than_base_size_is_refused_before_training(
+        tmp_path, capsys):
+    """The distiller refused it at the first validation, after an epoch of
+    training (a researcher's journey)."""
+    from types import SimpleNamespace
+
+    from dld.datasets import PairedPlateDataset
+    from dld.datasets.synth import generate_synth_plates
+    from dld.engine.launch import check_inputs_of_base_size
+    generate_synth_plates(str(tmp_path), seed=0, tracks=2, val_tracks=1, test_tracks=1,
+                          frames=1, progress=False)
+
+    def loop(split, size, stream='lr'):
+        resize = dict(type='ResizePair', lr_size=(48, 144), hr_size=(48, 144))
+        resize[f'{stream}_size'] = size
+        pipeline = [dict(type='LoadPlateImages'), resize,
+                    dict(type='PackPlateInputs', main_stream=stream)]
+        dataset = PairedPlateDataset(data_root=str(tmp_path), ann_file=f'{split}.txt',
+                                     pipeline=pipeline, test_mode=split != 'train')
+        return SimpleNamespace(dataloader=SimpleNamespace(dataset=dataset))
+
+    model = SimpleNamespace(teacher_input='hr', base_size=(48, 144))
+    good = SimpleNamespace(model=model, train_loop=loop('train', (48, 144)),
+                           val_loop=loop('val', (48, 144), 'hr'))
+    check_inputs_of_base_size(good, 'train.py', ('train_loop', 'val_loop'))
+    bad = SimpleNamespace(model=model, train_loop=good.train_loop,
+                          val_loop=loop('val', (32, 96), 'hr'))
+    with pytest.raises(SystemExit) as exit_:
+        check_inputs_of_base_size(bad, 'train.py', ('train_loop', 'val_loop'))
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        "train.py: the validation loop's pipeline (PairedPlateDataset("
+        f"{tmp_path / 'val.txt'})) resizes the model's input to 32x96, but "
+        'model.base_size=(48, 144), what scale 1.0 means: set that pipeline\'s ResizePair '
+        'hr_size=(48, 144)\n')
+    plain = SimpleNamespace(model=SimpleNamespace(), val_loop=bad.val_loop)
+    check_inputs_of_base_size(plain, 'train.py', ('val_loop', ))  # no distiller: its own
+
+
 def test_a_mistyped_dataset_or_metric_type_names_the_close_ones(capsys, monkeypatch):
     """A dataset or metric type mistyped in a config, built with the loops,
     got no 'Did you mean' (a hook or model type did), and was placed at a
