@@ -145,3 +145,9 @@ def test_a_scale_outside_0_to_4_is_an_argument_error_as_in_the_other_tools(capsy
         _tool().parse_args(['dld.py', '--scales', '1.0', value])
     assert info.value.code == 2
     assert f'--scales must be in (0, 4], got {value}' in capsys.readouterr().err
+
+
+def test_parameter_counts_below_a_thousand_are_counted_not_rounded_to_zero():
+    """A 12-parameter selector read '0.0 K' (a researcher's journey)."""
+    params = _tool()._params
+    assert (params(12), params(2_500), params(1_234_567)) == ('12', '2.5 K', '1.235 M')

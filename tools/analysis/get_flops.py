@@ -114,7 +114,8 @@ def _flops_table(cfg, model, scales, shape) -> dict:
 
 
 def _params(n: int) -> str:
-    return f'{n / 1e6:.3f} M' if n >= 100_000 else f'{n / 1e3:.1f} K'
+    # below a thousand as counted (a 12-parameter selector read '0.0 K')
+    return f'{n / 1e6:.3f} M' if n >= 100_000 else f'{n / 1e3:.1f} K' if n >= 1000 else str(n)
 
 
 def main(argv=None) -> int:
