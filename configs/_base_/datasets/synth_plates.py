@@ -89,6 +89,8 @@ train_dataset = dict(
 # They follow the rendered set's layouts and crop size, and never draw a
 # validation or test plate. Leaf configs take `online_train_dataset` with
 # their own pipeline minus LoadPlateImages (the items hold the images).
+# A worker renders some 250 plates a second: on a GPU, give the loader more
+# workers (docs/datasets.md, "Speed").
 online_train_dataset = dict(
     type='OnlineSynthPlateDataset',
     num_plates=synth_plates['tracks'] * synth_plates['frames'],
