@@ -697,6 +697,9 @@ class FlopsAccuracyEvaluator:
             inputs=self.paths,
             environment=run_environment(),
             notes=self.notes,
+            # ops fvcore counts as 0 (a part of one's own): its figures are lower bounds
+            uncounted_ops=sorted(self.costs.uncounted_ops | (
+                self._baseline_costs.uncounted_ops if self._baseline_costs else set())),
         )
 
 

@@ -129,6 +129,12 @@ def markdown_report(report: dict) -> str:
     if options:  # the reread cascade, say: what the figures were read with
         lines.append('* Config overrides (`--cfg-options`): ' + ' '.join(
             f'`{k}={v}`' for k, v in options.items()))
+    if report.get('uncounted_ops'):
+        ops = ', '.join(report['uncounted_ops'])
+        lines.append(f'* **Uncounted:** fvcore has no count for {ops}, which count as 0'
+                     ': the GFLOPs of the rows that run them are lower bounds '
+                     '(a handle in dld.utils.flops.EXTRA_FLOP_HANDLES counts them: '
+                     'docs/customize.md, "FLOPs of your modules").')
     lines += _provenance(report)
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]

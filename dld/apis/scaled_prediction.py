@@ -148,6 +148,10 @@ class RecognizerCosts:
         self.selector_flops = 0
         self.teacher_flops = self._costs.greedy_flops_at(1.0)
 
+    @property
+    def uncounted_ops(self) -> set:
+        return self._costs.uncounted_ops
+
     def student_flops_at(self, scale: float) -> int:
         return self._costs.student_flops_at(scale)
 

@@ -29,7 +29,7 @@ import contextlib
 import functools
 import logging
 import math
-from typing import Any, Callable, List, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -71,7 +71,8 @@ def count_inference_params(model: nn.Module) -> int:
     return sum(p.numel() for p in used.values())
 
 
-def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs) -> int:
+def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs,
+                uncounted: Optional[set] = None) -> int:
     """FLOPs (fused multiply-adds) of one call, traced with fvcore.
 
     Args:
@@ -90,6 +91,9 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
     about ops it ignores and modules called through ``.forward`` are silenced.
     A model whose tensor forward is not its cost (``forward_is_not_its_cost``,
     a ``DLDDistiller``) is refused, naming what to count instead.
+    ``uncounted``: a set that receives the names of the ops counted as 0
+    that are not negligible (:data:`NEGLIGIBLE_OPS`), for a report to say
+    its figures leave them out.
     """
     from fvcore.nn import FlopCountAnalysis
 
@@ -122,7 +126,10 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
                     'count_flops: the callable uses the weights of a module it does not '
                     'name; pass the module, a bound method (model.forward_features) or '
                     'functools.partial(model, ...)') from None
-            _warn_uncounted(tuple(sorted(set(analysis.unsupported_ops()) - NEGLIGIBLE_OPS)))
+            ops = tuple(sorted(set(analysis.unsupported_ops()) - NEGLIGIBLE_OPS))
+            _warn_uncounted(ops)
+            if uncounted is not None:
+                uncounted.update(ops)
             return total
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)

@@ -5,7 +5,7 @@ differently: the beam runs an autoregressive decoder on W hypotheses a step.
 Both are measured by tracing the path that runs (:class:`ScaleCosts`).
 """
 import hashlib
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn as nn
@@ -69,18 +69,24 @@ def beam_width_of(recognizer: nn.Module) -> Optional[int]:
 # fvcore traces the whole inference path (an autoregressive decoder is
 # unrolled step by step), which takes seconds; a FLOP count depends only on
 # the architecture and the input shape, so it is measured once per process.
-_FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...]], int] = {}
+_FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...], str], Tuple[int, FrozenSet[str]]] = {}
 
 
-def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros') -> int:
+def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
+             uncounted: Optional[Set[str]] = None) -> int:
     """FLOPs of ``module`` on an input of ``shape``: all zeros (the count
     DLD reports), or ``values='noise'``, a fixed random image (to tell a
-    cost that depends on the image's values, :func:`_warn_if_values_matter`)."""
+    cost that depends on the image's values, :func:`_warn_if_values_matter`).
+    ``uncounted`` receives the ops the count leaves out (cached with it)."""
     # a digest: the signature of a whole model is tens of kilobytes a key
     key = (hashlib.sha1(_signature(module).encode()).hexdigest(), tuple(shape), values)
     if key not in _FLOPS_CACHE:
-        _FLOPS_CACHE[key] = _count(module, shape, values)
-    return _FLOPS_CACHE[key]
+        ops: Set[str] = set()
+        _FLOPS_CACHE[key] = (_count(module, shape, values, ops), frozenset(ops))
+    flops, ops = _FLOPS_CACHE[key]
+    if uncounted is not None:
+        uncounted.update(ops)
+    return flops
 
 
 def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
@@ -110,7 +116,8 @@ def _signature(module: nn.Module) -> str:
     return '\n'.join(parts)
 
 
-def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros') -> int:
+def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
+           uncounted: Optional[Set[str]] = None) -> int:
     from dld.utils.flops import count_flops
     from dld.utils.module_modes import evaluating
     device = next(module.parameters()).device
@@ -121,7 +128,7 @@ def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros') -> 
     # A count may be asked for mid-inference, under mixed precision: trace in
     # float32 (the count depends on shapes only).
     with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
-        return int(count_flops(module, inputs))
+        return int(count_flops(module, inputs, uncounted))
 
 
 class ScaleCosts:
@@ -158,6 +165,8 @@ class ScaleCosts:
         self._flops_by_size: Dict[Tuple[int, int], int] = {}  # other scales, greedy
         self._student = student
         self._in_channels = in_channels
+        #: ops fvcore counted as 0 in this model's figures (a part of one's own)
+        self.uncounted_ops: Set[str] = set()
 
     @classmethod
     def of_recognizer(cls, recognizer: nn.Module, base_size: Tuple[int, int],
@@ -174,9 +183,11 @@ class ScaleCosts:
         shapes = scale_input_shapes(base_size, scales)
         s_wrap = _RecognizerInference(student)
         student_flops = []
+        uncounted: Set[str] = set()
         for scale, (h, w) in zip(scales, shapes):
             try:
-                student_flops.append(_measure(s_wrap, (1, in_channels, h, w)))
+                student_flops.append(_measure(s_wrap, (1, in_channels, h, w),
+                                              uncounted=uncounted))
             except Exception as err:  # a backbone whose kernels outgrow a small input, say
                 from .distiller_checks import PartContractError
                 said = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
@@ -191,9 +202,10 @@ class ScaleCosts:
                     f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
                     f'input), traced for its FLOPs: {type(err).__name__}: {said}. A student '
                     f'reads every candidate scale; {why}') from err  # DLD_TRACEBACK=1: its line
-        teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size))
+        teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size),
+                                 uncounted=uncounted)
         selector_flops = 0 if selector is None else _measure(
-            selector, (1, in_channels, *base_size))
+            selector, (1, in_channels, *base_size), uncounted=uncounted)
         # the parts of one's own most likely to gate on the image traced once
         # more: the selector, and the student's backbone and encoder (an early
         # exit) at its cheapest scale
@@ -203,8 +215,10 @@ class ScaleCosts:
             smallest = min(shapes, key=lambda hw: hw[0] * hw[1])
             _warn_if_values_matter(_RecognizerEncoder(student), (1, in_channels, *smallest),
                                    "student's backbone and encoder")
-        return cls(scales, base_size, student_flops, selector_flops, teacher_flops,
-                   student=student, in_channels=in_channels)
+        costs = cls(scales, base_size, student_flops, selector_flops, teacher_flops,
+                    student=student, in_channels=in_channels)
+        costs.uncounted_ops |= uncounted
+        return costs
 
     def student_flops_at(self, scale: float) -> int:
         """FLOPs of one reading at ``scale``, decoded as the student decodes now
@@ -227,7 +241,8 @@ class ScaleCosts:
         (h, w), = scale_input_shapes(self.base_size, [scale])
         if (h, w) not in self._flops_by_size:
             self._flops_by_size[(h, w)] = _measure(
-                _RecognizerInference(self._student), (1, self._in_channels, h, w))
+                _RecognizerInference(self._student), (1, self._in_channels, h, w),
+                uncounted=self.uncounted_ops)
         return self._flops_by_size[(h, w)]
 
     def beam_flops_at(self, scale: float, beam_width: int) -> int:
@@ -240,7 +255,8 @@ class ScaleCosts:
         key = (h, w, int(beam_width))
         if key not in self.beam_flops:
             self.beam_flops[key] = _measure(_RecognizerBeamSearch(self._student, key[2]),
-                                            (1, self._in_channels, h, w))
+                                            (1, self._in_channels, h, w),
+                                            uncounted=self.uncounted_ops)
         return self.beam_flops[key]
 
     def gflops_at(self, scale: float, with_selector: bool = True) -> float:
