@@ -321,9 +321,10 @@ def test_a_part_whose_cost_depends_on_the_image_is_said_to():
         def __init__(self):
             super().__init__()
             self.light, self.heavy = nn.Conv2d(3, 2, 1), nn.Conv2d(3, 2, 9, padding=4)
+            self.threshold = 0.0
 
         def forward(self, x):
-            return (self.heavy if x.mean() > 0 else self.light)(x).mean(dim=(2, 3))
+            return (self.heavy if x.mean() > self.threshold else self.light)(x).mean(dim=(2, 3))
 
     def measured(selector):
         said = []
@@ -334,6 +335,11 @@ def test_a_part_whose_cost_depends_on_the_image_is_said_to():
 
     said = measured(GatedSelector())
     assert any('FLOPs of the selector' in s and 'branches on the image' in s for s in said)
+    dark = GatedSelector()
+    dark.threshold = -0.2  # a gate random noise and the all-zero image both pass
+    dark.forward = lambda x: (dark.light if x.mean() < dark.threshold else dark.heavy)(x).mean(
+        dim=(2, 3))
+    assert any('FLOPs of the selector' in s for s in measured(dark))
     assert not any('branches on the image' in s for s in measured(nn.Conv2d(3, 2, 1)))
 
 

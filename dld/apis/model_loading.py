@@ -37,7 +37,7 @@ from .trained_config import scales_differ, trained_base_size, trained_scales
 #: Prefixes of a DLD state dict that inference can do without (the
 #: student's training-only head among them).
 OPTIONAL_DLD_PREFIXES = ('teacher.', 'connectors.', 'teacher_loaded', 'skd_loss.',
-                         'feature_loss.', 'logit_loss.', 'selector_loss.',
+                         'feature_loss.', 'logit_loss.', 'selector_loss.', 'extra_losses.',
                          'student.aux_decoder.')
 #: A recognizer's training-only head (``TextRecognizer.aux_decoder``):
 #: inference never runs it, so a checkpoint may lack it.

@@ -8,10 +8,13 @@ scale and reread cascade. The model comes from a
 :class:`~dld.apis.PlateRecognizer`, so the export reads the config as
 inference does, and :func:`compare_readings` checks the two readers agree.
 """
+import contextlib
 import datetime
+import io
 import logging
 import math
 import os.path as osp
+import sys
 import warnings
 from typing import List, Optional, Sequence, Tuple
 
@@ -87,13 +90,14 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
         graph = ScaleReadingGraph(rec, model.data_preprocessor, s, base_size).eval()
         outputs = ['tokens', 'token_logp'] if graph.attention else ['log_probs']
         _export(graph, (images, ratios), osp.join(out_dir, scale_file(s, plain)),
-                ['images', 'valid_ratio'], outputs, opset)
+                ['images', 'valid_ratio'], outputs, opset, f'the reading at scale {s:g}')
         entries.append(dict(scale=s, file=scale_file(s, plain),
                             gflops=costs.greedy_flops_at(s) / 1e9))
     selector_entry = None
     if selector is not None:
         _export(SelectorGraph(selector, model.data_preprocessor).eval(), (images, ),
-                osp.join(out_dir, 'selector.onnx'), ['images'], ['logits'], opset)
+                osp.join(out_dir, 'selector.onnx'), ['images'], ['logits'], opset,
+                'the selector')
         selector_entry = dict(file='selector.onnx', gflops=costs.selector_flops / 1e9,
                               scales=[float(s) for s in model.scales])
     manifest = dict(
@@ -207,6 +211,18 @@ def check_exporter() -> None:
                           "dependencies with pip install 'dld[deploy]'")
 
 
+def _branches_on_values(err: BaseException) -> bool:
+    """Whether torch.export refused ``err``'s graph for a branch on a
+    tensor's values (a data-dependent guard), anywhere in its chain."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if 'DataDependent' in type(err).__name__:
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def _version_of(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -221,11 +237,14 @@ def _importable(name: str) -> bool:
 
 
 def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[str],
-            output_names: List[str], opset: int) -> None:
+            output_names: List[str], opset: int, part: str = 'the model') -> None:
     """Trace ``module`` on ``args`` into ``path``, the batch size left free,
-    in ``opset`` (the exporter falls back to another where it cannot)."""
+    in ``opset`` (the exporter falls back to another where it cannot);
+    ``part``: what the graph reads, as an error names it."""
     batch = torch.export.Dim('batch', min=1, max=65536)
-    loggers = [logging.getLogger(name) for name in ('torch.onnx', 'onnxscript')]
+    # symbolic_shapes: a 40-line dump of the graph where a part branches on values
+    loggers = [logging.getLogger(name) for name in (
+        'torch.onnx', 'onnxscript', 'torch.fx.experimental.symbolic_shapes')]
     levels = [logger.level for logger in loggers]
     with warnings.catch_warnings(), torch.no_grad():
         # the exporter's notes on torchvision ops it skips, deprecated pytree
@@ -233,21 +252,33 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
         warnings.simplefilter('ignore')
         for logger in loggers:
             logger.setLevel(logging.ERROR)
+        printed = io.StringIO()  # torch.export prints a failed graph to stderr
         try:
-            program = torch.onnx.export(module, args, dynamo=True, opset_version=opset,
-                                        input_names=input_names, output_names=output_names,
-                                        dynamic_shapes=tuple({0: batch} for _ in args),
-                                        verbose=False)
-        except ModuleNotFoundError as err:
+            with contextlib.redirect_stderr(printed):
+                program = torch.onnx.export(module, args, dynamo=True, opset_version=opset,
+                                            input_names=input_names,
+                                            output_names=output_names,
+                                            dynamic_shapes=tuple({0: batch} for _ in args),
+                                            verbose=False)
+        except Exception as err:
+            if _branches_on_values(err):  # some 250 lines of the exporter's traceback
+                raise ExportError(
+                    f"{part} branches on the image's values (a Python `if` on a tensor, as "
+                    'the build\'s FLOPs warning may have said): an ONNX graph holds one path. '
+                    'Write the branch with torch.where (both paths computed) or torch.cond to '
+                    'export it') from None
             # an onnxscript older than this torch's exporter: a 40-line traceback
-            if not (err.name or '').startswith('onnxscript'):
-                raise
-            raise ExportError(f"torch {torch.__version__}'s exporter needs a newer onnxscript "
-                              f'than the one installed ({_version_of("onnxscript")}: no '
-                              f"{err.name}): pip install -U 'onnxscript>=0.6'") from None
+            if isinstance(err, ModuleNotFoundError) and (err.name or '').startswith('onnxscript'):
+                raise ExportError(f"torch {torch.__version__}'s exporter needs a newer "
+                                  f'onnxscript than the one installed '
+                                  f'({_version_of("onnxscript")}: no {err.name}): '
+                                  "pip install -U 'onnxscript>=0.6'") from None
+            sys.stderr.write(printed.getvalue())  # an error of another kind: as it came
+            raise
         finally:
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)
+    sys.stderr.write(printed.getvalue())
     program.save(path)
     written = int(program.model.opset_imports.get('', opset))
     if written != opset:

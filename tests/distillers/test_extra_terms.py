@@ -96,6 +96,8 @@ class NoReduction(nn.Module):
      r'model.losses.extra.training: .*name the term otherwise'),
     ([dict(type='AttentionMapTransferForTests')], TypeError,
      r'model.losses.extra is a dict of terms by name'),
+    (dict(at=dict(loss_weight=1.0)), ValueError,
+     r"model.losses.extra.at names no type: \{'loss_weight': 1.0\}"),
     (dict(sum=dict(type=NoReduction)), PartContractError,
      r"model.losses.extra.sum \(NoReduction\) cannot take the call of the extra role, "
      r"loss\(student, teacher, reduction_override='none'\)"),
@@ -134,3 +136,14 @@ def test_a_subclass_s_own_term_is_logged_by_its_name(teacher_ckpt):
     lr, hr, samples = batch()
     out = model(lr, samples, mode='loss', inputs_hr=hr)
     assert out['loss_norm'] > 0
+
+
+def test_inference_loads_a_checkpoint_without_the_terms_weights(teacher_ckpt):
+    """infer.py and test.py refused it, 'lacks 1 weight(s) the student/selector
+    need' (a researcher's journey): inference never runs a term."""
+    from dld.apis.model_loading import load_state
+    on = dict(STUDENT_LOSSES, extra=dict(at=dict(type='AttentionMapTransferForTests')))
+    model = build(teacher_ckpt(), scales=SCALES, losses=on)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith('extra_losses.')}
+    assert len(state) < len(model.state_dict())
+    load_state(model, state, 'student.pth', is_distiller=True)

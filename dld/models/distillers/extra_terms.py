@@ -34,6 +34,8 @@ def build_role_loss(role: str, cfg: Optional[dict]) -> Optional[nn.Module]:
     of the three losses that have one)."""
     if cfg is None:
         return None
+    if isinstance(cfg, Mapping) and 'type' not in cfg:  # MMEngine's KeyError ended in 'None'
+        raise ValueError(f'model.losses.{role} names no type: {dict(cfg)}')
     try:
         return MODELS.build(cfg)
     except (TypeError, ValueError) as err:

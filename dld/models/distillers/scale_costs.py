@@ -75,8 +75,8 @@ _FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...], str], Tuple[int, FrozenSet[str]]]
 def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
              uncounted: Optional[Set[str]] = None) -> int:
     """FLOPs of ``module`` on an input of ``shape``: all zeros (the count
-    DLD reports), or ``values='noise'``, a fixed random image (to tell a
-    cost that depends on the image's values, :func:`_warn_if_values_matter`).
+    DLD reports), or another of :data:`PROBES` (to tell a cost that depends
+    on the image's values, :func:`_warn_if_values_matter`).
     ``uncounted`` receives the ops the count leaves out (cached with it)."""
     # a digest: the signature of a whole model is tens of kilobytes a key
     key = (hashlib.sha1(_signature(module).encode()).hexdigest(), tuple(shape), values)
@@ -89,12 +89,19 @@ def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
     return flops
 
 
+#: The images besides the all-zero one a part's cost is traced on, over the
+#: range of a normalised input: a gate on a dark or a bright image (a mean
+#: below -0.2 or above 0.7) takes another path on one of them.
+PROBES = ('noise', 'dark', 'bright')
+
+
 def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
     """Warn where ``module`` costs otherwise on another image of the same
     size: code that branches on the image's values (an early exit, a
     quality gate) is traced down one path, and every figure would be that
     path's, the all-zero image's, without a word."""
-    zeros, noise = _measure(module, shape), _measure(module, shape, 'noise')
+    zeros = _measure(module, shape)
+    noise = next((f for f in (_measure(module, shape, p) for p in PROBES) if f != zeros), zeros)
     if zeros != noise:
         from mmengine.logging import print_log
         print_log(f'FLOPs of the {part}: {zeros / 1e9:.6f} GFLOPs on an all-zero image of '
@@ -123,8 +130,11 @@ def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
     device = next(module.parameters()).device
     if values == 'zeros':
         inputs = torch.zeros(shape, device=device)
-    else:  # the same image every time, the global random state untouched
-        inputs = torch.rand(shape, generator=torch.Generator().manual_seed(0)).to(device)
+    elif values == 'noise':  # the same image every time, the global random state untouched
+        inputs = torch.rand(shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        inputs = inputs.to(device)
+    else:  # a normalised input's ends
+        inputs = torch.full(shape, -1.0 if values == 'dark' else 1.0, device=device)
     # A count may be asked for mid-inference, under mixed precision: trace in
     # float32 (the count depends on shapes only).
     with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
@@ -206,15 +216,18 @@ class ScaleCosts:
                                  uncounted=uncounted)
         selector_flops = 0 if selector is None else _measure(
             selector, (1, in_channels, *base_size), uncounted=uncounted)
-        # the parts of one's own most likely to gate on the image traced once
-        # more: the selector, and the student's backbone and encoder (an early
-        # exit) at its cheapest scale
+        # the parts of one's own most likely to gate on the image traced on
+        # other images: the selector, the student's backbone and encoder (an
+        # early exit) at its cheapest scale, and the teacher's
         if selector is not None:
             _warn_if_values_matter(selector, (1, in_channels, *base_size), 'selector')
         if len(shapes) and hasattr(student, 'forward_encoder'):
             smallest = min(shapes, key=lambda hw: hw[0] * hw[1])
             _warn_if_values_matter(_RecognizerEncoder(student), (1, in_channels, *smallest),
                                    "student's backbone and encoder")
+        if hasattr(teacher, 'forward_encoder'):  # every 'saved' figure's reference
+            _warn_if_values_matter(_RecognizerEncoder(teacher), (1, in_channels, *base_size),
+                                   "teacher's backbone and encoder")
         costs = cls(scales, base_size, student_flops, selector_flops, teacher_flops,
                     student=student, in_channels=in_channels)
         costs.uncounted_ops |= uncounted
