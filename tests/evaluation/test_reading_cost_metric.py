@@ -22,17 +22,17 @@ def test_mean_gflops_and_the_share_of_each_scale():
                         _sample(0.2, 0.8)])
     assert metric.evaluate(4) == {
         'cost/gflops': pytest.approx(0.7 / 4), 'cost/num_images': 4,
-        'cost/share@1': 0.25, 'cost/share@0.8': 0.25, 'cost/share@0.5': 0.5}
+        'cost/share_1': 0.25, 'cost/share_0.8': 0.25, 'cost/share_0.5': 0.5}
 
 
 def test_every_scale_the_model_could_keep_has_a_share_zero_where_none_was_kept():
     """Only the scales read had a key: in the validation log (MMEngine keeps
     a key until it is logged again) an epoch without 0.8x showed the last
-    epoch's share@0.8, the shares summing to 1.03."""
+    epoch's share_0.8, the shares summing to 1.03."""
     metric = ReadingCostMetric()
     metric.process({}, [_sample(0.1, 0.5, [0.5, 0.8, 1.0]), _sample(0.3, 1.0, [0.5, 0.8, 1.0])])
     shares = {k: v for k, v in metric.evaluate(2).items() if 'share' in k}
-    assert shares == {'cost/share@1': 0.5, 'cost/share@0.8': 0.0, 'cost/share@0.5': 0.5}
+    assert shares == {'cost/share_1': 0.5, 'cost/share_0.8': 0.0, 'cost/share_0.5': 0.5}
 
 
 def test_a_model_that_sets_no_cost_reports_nothing():
@@ -52,9 +52,19 @@ def test_a_recognizer_s_validation_gets_no_empty_results_warning():
 
 def test_a_float32_scale_is_counted_as_the_scale_its_key_names():
     """Counted by the float, named by its '%g': 0.6000000238 (a float32's
-    .item()) and 0.6 both wrote share@0.6, the last one's 0.0 winning."""
+    .item()) and 0.6 both wrote share_0.6, the last one's 0.0 winning."""
     metric = ReadingCostMetric()
     metric.process({}, [_sample(0.1, 0.6000000238418579, [0.6, 1.0]),
                         _sample(0.3, 1.0, [0.6, 1.0])])
     shares = {k: v for k, v in metric.evaluate(2).items() if 'share' in k}
-    assert shares == {'cost/share@1': 0.5, 'cost/share@0.6': 0.5}
+    assert shares == {'cost/share_1': 0.5, 'cost/share_0.6': 0.5}
+
+
+def test_the_keys_are_names_every_experiment_tracker_takes():
+    """MLflow takes alphanumerics, '_', '-', '.', ' ', ':' and '/': share@1
+    stopped a run logging to it at its first validation (a tracker journey)."""
+    import re
+    metric = ReadingCostMetric()
+    metric.process({}, [_sample(0.1, 0.5, [0.5, 0.8, 1.0])])
+    for key in metric.evaluate(1):
+        assert re.fullmatch(r'[\w\-. :/]+', key), key

@@ -70,7 +70,7 @@ def test_dld_trains_resumes_and_its_extracted_student_reads_plates(
     assert metrics['cost/num_images'] == metrics['plate/num_samples'] == len(reads)
     assert metrics['cost/gflops'] == pytest.approx(
         sum(r['gflops'] for r in reads) / len(reads), rel=1e-6)
-    shares = {k: v for k, v in metrics.items() if k.startswith('cost/share@')}
+    shares = {k: v for k, v in metrics.items() if k.startswith('cost/share_')}
     assert shares and sum(shares.values()) == pytest.approx(1.0)
     for rec in reads:
-        assert f"cost/share@{rec['scale']:g}" in shares
+        assert f"cost/share_{rec['scale']:g}" in shares

@@ -71,7 +71,7 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
     assert written['cost/gflops'] == pytest.approx(
         RecognizerCosts(recognizer, hr_size).gflops_at(1.0), rel=1e-9)
     assert written['cost/gflops'] > 0
-    assert written['cost/num_images'] == 4 and written['cost/share@1'] == 1.0
+    assert written['cost/num_images'] == 4 and written['cost/share_1'] == 1.0
     # nothing said it read the weights as built (load_from is None: test.py
     # loads the checkpoint itself), though the hook that says so ran
     assert said == ['before_run']

@@ -23,10 +23,12 @@ class ReadingCostMetric(BaseMetric):
     turns it on), and otherwise nothing is reported.
 
     Reported keys (after the prefix, ``cost/`` by default): ``gflops`` (the
-    mean), ``num_images``, and ``share@<scale>`` for every scale the model
+    mean), ``num_images``, and ``share_<scale>`` for every scale the model
     could keep (``scale_choices``; 0.0 for one it never kept). Only the
     scales read had a key: a validation without 0.8x left the last one's
-    share@0.8 in the log, the shares summing to more than 1.
+    share_0.8 in the log, the shares summing to more than 1. The names keep
+    to the characters every tracker takes (``share@0.8`` stopped a run
+    logging to MLflow at its first validation).
     """
 
     default_prefix: Optional[str] = 'cost'
@@ -52,5 +54,5 @@ class ReadingCostMetric(BaseMetric):
         names = {f'{c:g}': c for _, _, cs in results for c in cs}
         names.update((name, float(name)) for name in scales if name not in names)
         for name in sorted(names, key=names.get, reverse=True):
-            out[f'share@{name}'] = scales[name] / n
+            out[f'share_{name}'] = scales[name] / n
         return out
