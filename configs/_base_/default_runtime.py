@@ -3,7 +3,8 @@ default_scope = 'dld'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
+    # MMEngine's LoggerHook, whose JSON log of a test keeps the metrics' counts
+    logger=dict(type='CountsKeptLoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # MMEngine's CheckpointHook plus atomic writes and checkpoints that load
     # with torch.load(weights_only=True) (dld/engine/hooks). 'auto' keeps the
@@ -74,11 +75,13 @@ env_cfg = dict(
 
 # Logged training scalars are averaged over the window when they match
 # `mean_pattern` and shown as the current value otherwise; DLD's diagnostics
-# (selector_score, selector_flops, mean_scale, mean_rel_flops) are averaged too,
-# so that loss_selector = selector_score + selector_flops holds in the log.
+# (selector_score, selector_flops, mean_scale, mean_rel_flops, and the share of
+# images the teacher reads right under teacher_gate) are averaged too, so that
+# loss_selector = selector_score + selector_flops holds in the log.
 log_processor = dict(
     type='LogProcessor', window_size=50, by_epoch=True,
-    mean_pattern=r'.*(loss|time|data_time|grad_norm|selector_|mean_scale|mean_rel_flops).*')
+    mean_pattern=(r'.*(loss|time|data_time|grad_norm|selector_|mean_scale|mean_rel_flops'
+                  r'|teacher_top1_right).*'))
 log_level = 'INFO'
 
 # No `name`: MMEngine then names the visualizer after the run (config and

@@ -13,6 +13,6 @@ def test_dld_diagnostics_are_averaged_over_the_log_window():
     # MMEngine shows keys not matching `mean_pattern` as the current value:
     # loss_selector (a mean) would then not equal selector_score + selector_flops.
     for key in ('loss', 'loss_selector', 'selector_score', 'selector_flops', 'mean_scale',
-                'mean_rel_flops', 'time', 'grad_norm'):
+                'mean_rel_flops', 'time', 'grad_norm', 'teacher_top1_right', 'loss_at'):
         assert re.search(pattern, key), key
     assert not re.search(pattern, 'lr') and not re.search(pattern, 'gumbel_tau')

@@ -48,6 +48,10 @@ def test_writes_the_metrics_it_computed(tiny_teacher_config, test_tool, trained,
                               f'experiment_name={run_name()}'])
     written = json.loads(out.read_text())
     assert written == metrics
+    # the run's JSON log keeps the counts (MMEngine's wrote them as null)
+    [logged] = [json.loads(line) for path in tmp_path.rglob('*.json') if path != out
+                for line in path.read_text().splitlines() if '"plate/num_samples"' in line]
+    assert logged['plate/num_samples'] == 4 and logged['track/num_tracks'] == 2
     # what the figures are of, and made how (the file held the metrics only)
     assert written['run']['checkpoint'] == os.path.abspath(trained)
     assert written['run']['config'] == os.path.abspath(tiny_teacher_config)

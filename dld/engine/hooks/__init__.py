@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
+from .counts_kept_logger_hook import CountsKeptLoggerHook  # noqa: F401
 from .epoch_seed_hook import EpochSeedHook  # noqa: F401
 from .fresh_metrics_hook import FreshMetricsHook  # noqa: F401
 from .gumbel_temperature_hook import GumbelTemperatureHook  # noqa: F401
