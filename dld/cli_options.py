@@ -35,7 +35,13 @@ class ConfigOptionsAction(DictAction):
             key, value = item.split('=', 1)
             if 'dict(' in value.replace(' ', '') or value.strip().startswith('{'):
                 names = re.findall(r"(\w+)\s*=(?!=)|['\"](\w+)['\"]\s*:", value)
-                keys = [a or b for a, b in names][:3] or ['type']
+                keys = list(dict.fromkeys(a or b for a, b in names))[:3] or ['type']
+                if value.strip()[:1] in '[(':  # a list of dicts: its items by index
+                    parser.error(
+                        f'{option_string} {item}: a list of dicts cannot be given as a value; '
+                        f'set the keys of each item the config has by its index '
+                        f'({key}.0.{keys[0]}=... {key}.1.{keys[0]}=...); an item the config '
+                        'lacks is added in a config of your own (docs/get_started.md)')
                 parser.error(f'{option_string} {item}: a dict cannot be given as a value; set '
                              f"its keys one by one ({' '.join(f'{key}.{k}=...' for k in keys)}), "
                              f'an item of a list by its index ({key}.0.{keys[0]}=...)')

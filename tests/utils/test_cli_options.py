@@ -15,9 +15,13 @@ def _parse(*items):
 @pytest.mark.parametrize('item, says', [
     ("model.losses.logit=dict(type='KLDivLoss',temperature=1.0)",
      'set its keys one by one (model.losses.logit.type=... model.losses.logit.temperature=...)'),
-    ("test_evaluator=[dict(type='PlateRecogMetric')]", 'one by one (test_evaluator.type=...), '
-                                                       'an item of a list by its index '
-                                                       '(test_evaluator.0.type=...)'),
+    ("test_evaluator=[dict(type='PlateRecogMetric')]", 'set the keys of each item the config '
+                                                       'has by its index (test_evaluator.0.type'
+                                                       '=... test_evaluator.1.type=...)'),
+    # a key once (it said visualizer.vis_backends.type=... twice), an item added in a config
+    ("visualizer.vis_backends=[dict(type='LocalVisBackend'),dict(type='TensorboardVisBackend')]",
+     '(visualizer.vis_backends.0.type=... visualizer.vis_backends.1.type=...); an item the '
+     'config lacks is added in a config of your own'),
     ('model.losses.logit={"type": "KLDivLoss"}', 'one by one (model.losses.logit.type=...)'),
     # its own keys, not another setting's (it suggested ...dataset.loss_weight=...)
     ("train_dataloader.dataset=dict(ann_file='a.txt')", '(train_dataloader.dataset.ann_file=...)'),
