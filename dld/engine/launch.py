@@ -291,6 +291,11 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
               f' at {below(frame.filename)}:{frame.lineno}')
         refuse(f'{tool}: {what}{text} ({type(err).__name__}{at}; DLD_TRACEBACK=1 shows the '
                'traceback)')
+    except ImportError as err:  # a tracker's package (TensorboardVisBackend's) not installed
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+            raise
+        refuse(f'{tool}: {what}{err} ({type(err).__name__}; DLD_TRACEBACK=1 shows the '
+               'traceback)')
 
 
 #: MMEngine's registry's words for a part built without a ``type``.

@@ -203,6 +203,20 @@ def test_a_validation_set_of_another_size_than_base_size_is_refused_before_train
     check_inputs_of_base_size(plain, 'train.py', ('val_loop', ))  # no distiller: its own
 
 
+def test_a_tracker_backend_whose_package_is_missing_is_one_line(capsys, monkeypatch):
+    """TensorboardVisBackend without tensorboard: some 40 lines ending in
+    MMEngine's 'Please run "pip install future tensorboard"' (a tracker journey)."""
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+    with pytest.raises(SystemExit) as info, build_errors_exit('train.py'):
+        raise ImportError('Please run "pip install future tensorboard" to install '
+                          'tensorboard to use TensorboardVisBackend.')
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        'train.py: the config cannot be built: Please run "pip install future tensorboard" '
+        'to install tensorboard to use TensorboardVisBackend. (ImportError; DLD_TRACEBACK=1 '
+        'shows the traceback)\n')
+
+
 def test_a_mistyped_dataset_or_metric_type_names_the_close_ones(capsys, monkeypatch):
     """A dataset or metric type mistyped in a config, built with the loops,
     got no 'Did you mean' (a hook or model type did), and was placed at a
