@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     with config_errors_exit('calibrate_reread.py'):
         cfg = load_config(args.config, args.cfg_options)
-    with data_errors_exit('calibrate_reread.py'):
+    with config_errors_exit('calibrate_reread.py'), data_errors_exit('calibrate_reread.py'):
         ensure_config_data(cfg)
     if args.split == 'val':
         if not cfg.get('val_dataloader'):

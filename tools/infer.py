@@ -373,11 +373,18 @@ def earlier_records(out: str) -> Tuple[List[dict], Optional[str]]:
         with open(path, encoding='utf-8') as f:
             for line in f:
                 try:
-                    records.append(json.loads(line))
+                    record = json.loads(line)
                 except (json.JSONDecodeError, RecursionError):  # nested too deeply
                     if line.endswith('\n'):  # not a line cut short by the kill
                         raise ValueError(f'{path}:{len(records) + 1}: not a JSON record; '
                                          '--resume reads the records infer.py wrote') from None
+                    continue
+                if not isinstance(record, dict) or 'input' not in record:
+                    # valid JSON of another kind ('[1]'): an AttributeError further on
+                    raise ValueError(f'{path}:{len(records) + 1}: not a record of infer.py '
+                                     "(a JSON object with its 'input'); --resume reads the "
+                                     'records infer.py wrote')
+                records.append(record)
         return records, path
     return [], None
 

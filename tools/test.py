@@ -255,7 +255,8 @@ def main(argv=None) -> dict:
             refuse(f'test.py: cannot load the checkpoint: {err}')
         # only now: a checkpoint of other scales was refused after the
         # synthetic test set (1500 tracks) had been rendered
-        with data_errors_exit('test.py'):  # e.g. a folder the synthetic set cannot go to
+        # e.g. a folder the synthetic set cannot go to, a misspelt synth_plates key
+        with config_errors_exit('test.py'), data_errors_exit('test.py'):
             make_run_data(cfg, loaders=('test_dataloader', ))  # a test reads the test set only
         # Ctrl-C or SIGTERM (a job's time limit): one line; nothing is written
         # until the end, so nothing half (it was a traceback, or a silent death)

@@ -119,7 +119,7 @@ def build_config(args) -> Config:
 
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr', {}).get('base_batch_size') is None:
-            raise ValueError(
+            raise ConfigSettingError(  # one line, status 2 (a ValueError was a traceback)
                 f'--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
                 f'in {args.config} (or its _base_ schedule).')
         cfg.auto_scale_lr.enable = True
@@ -245,7 +245,7 @@ def enable_amp(cfg: Config, config_path: str) -> None:
                   logger='current')
         wrapper = current
     elif current != 'OptimWrapper':
-        raise ValueError(f'--amp turns `optim_wrapper.type` from OptimWrapper into '
+        raise ConfigSettingError(f'--amp turns `optim_wrapper.type` from OptimWrapper into '
                          f'{wrapper}, but {config_path} uses {current!r}; set its '
                          'mixed-precision options in the config instead.')
     else:
@@ -297,7 +297,8 @@ def train(args) -> None:
                 runner = runner_from_cfg(cfg, args.brief)
         warn_unmatched_init_layers(runner.model, cfg)
         # after the model: a mistyped part was refused after minutes of rendering
-        with data_errors_exit('train.py'):  # e.g. a folder the synthetic set cannot go to
+        # e.g. a folder the synthetic set cannot go to, a misspelt synth_plates key
+        with config_errors_exit('train.py'), data_errors_exit('train.py'):
             make_run_data(cfg)
         try:
             check_run_start(runner)  # before the sets are built; the hook then skips it

@@ -27,7 +27,11 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from dld.engine.checkpoint import refuse_url, register_checkpoint_io, submodule_state
+from dld.engine.checkpoint import (
+    checked_checkpoint_path,
+    register_checkpoint_io,
+    submodule_state,
+)
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
@@ -134,12 +138,7 @@ def build_model_for_inference(model_cfg: dict) -> nn.Module:
 
 def read_checkpoint(checkpoint: str) -> dict:
     """A checkpoint file's dict, read on the CPU with the safe loader."""
-    refuse_url(checkpoint)
-    if osp.isdir(checkpoint):
-        raise IsADirectoryError(f'Checkpoint {checkpoint} is a folder: give a checkpoint file '
-                                'in it (e.g. epoch_N.pth, best.pth)')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
+    checkpoint = checked_checkpoint_path(checkpoint)
     # Routes MMEngine's local loader through torch.load(weights_only=True).
     register_checkpoint_io()
     # MMEngine says which backend loads it with a bare print() to stdout (its

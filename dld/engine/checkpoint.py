@@ -361,6 +361,20 @@ def submodule_state(state: dict, name: str) -> Optional[dict]:
     return sub or None
 
 
+def checked_checkpoint_path(filename: str) -> str:
+    """``filename`` with ``~`` expanded, refused where it is a URL, a folder
+    or not there: every loader's first check, in one place (inference's
+    read ``~/best.pth`` as not there, where training's found it)."""
+    refuse_url(filename)
+    filename = osp.expanduser(str(filename))
+    if osp.isdir(filename):
+        raise IsADirectoryError(f'Checkpoint {filename} is a folder: give a checkpoint file '
+                                'in it (e.g. epoch_N.pth, best.pth)')
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint not found: {filename}')
+    return filename
+
+
 def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     """``torch.load`` a local file with ``weights_only=True``.
 
@@ -370,13 +384,7 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
             :data:`CHECKPOINT_SAFE_GLOBALS`.
         CheckpointReadError: the file is not a readable checkpoint.
     """
-    refuse_url(filename)
-    filename = osp.expanduser(str(filename))
-    if osp.isdir(filename):
-        raise IsADirectoryError(f'Checkpoint {filename} is a folder: give a checkpoint file '
-                                'in it (e.g. epoch_N.pth, best.pth)')
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint not found: {filename}')
+    filename = checked_checkpoint_path(filename)
     register_checkpoint_io()
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)

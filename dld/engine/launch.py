@@ -192,7 +192,7 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
         known = set(inspect.signature(generate_synth_plates).parameters) - {'out_dir'}
         unknown = sorted(set(synth) - known - {'data_root'})
         if unknown:
-            raise ValueError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; it '
+            raise ConfigSettingError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; it '
                              f'takes data_root and {sorted(known)}.')
         # ensure_synth_plates logs what it generates.
         if not ensure_synth_plates(**synth):

@@ -344,3 +344,15 @@ def test_a_saved_config_nested_past_the_parser_s_depth_is_no_setting():
     assert trained_model_setting(dict(cfg=deep), 'scales') is None
     assert trained_scales(dict(cfg=deep)) is None
     assert trained_scales(dict(cfg='model = dict(scales=[1.0, 0.5])')) == (1.0, 0.5)
+
+
+def test_a_checkpoint_under_the_home_folder_is_read_as_training_reads_it(tiny_run, tmp_path,
+                                                                        monkeypatch):
+    """'~/best.pth' was 'Checkpoint not found' in inference, found by
+    load_from and teacher_ckpt (a maintainer's audit)."""
+    import shutil
+
+    from dld.apis.model_loading import read_checkpoint
+    shutil.copy(tiny_run['student'], tmp_path / 'student.pth')
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert 'state_dict' in read_checkpoint('~/student.pth')

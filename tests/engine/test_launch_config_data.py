@@ -28,7 +28,10 @@ def test_a_misspelt_synth_plates_key_names_the_config_and_the_key(tmp_path, made
     if made_before:
         ensure_config_data(_config(tmp_path, 'seed=3')[1])
     path, cfg = _config(tmp_path, 'sed=3')
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['sed'\] in `synth_plates`") as info:
+    # a settings error, which the tools say in one line (a ValueError was a traceback)
+    from dld.engine.runner_settings import ConfigSettingError
+    with pytest.raises(ConfigSettingError,
+                       match=r"unknown key\(s\) \['sed'\] in `synth_plates`") as info:
         ensure_config_data(cfg)
     assert path in str(info.value)
 

@@ -716,6 +716,10 @@ def test_resume_leaves_out_a_last_line_cut_short_and_refuses_other_files(tmp_pat
     out.write_text('not json\n{"input": "a.png"}\n')
     with pytest.raises(ValueError, match=r'r\.jsonl:1: not a JSON record'):
         tool.earlier_records(str(out))
+    # JSON of another kind: an AttributeError as the run went on (a maintainer's audit)
+    out.write_text('{"input": "a.png"}\n[1]\n')
+    with pytest.raises(ValueError, match=r"r\.jsonl:2: not a record of infer\.py"):
+        tool.earlier_records(str(out))
     out.unlink()
     assert tool.earlier_records(str(out)) == ([], None)
 

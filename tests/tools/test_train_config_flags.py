@@ -16,7 +16,9 @@ def test_auto_scale_lr_without_a_base_batch_size_names_the_config(tiny_teacher_c
                                                                    train_tool, tmp_path):
     config = _without_auto_scale_lr(tiny_teacher_config, tmp_path)
     args = train_tool.parse_args([config, '--auto-scale-lr'])
-    with pytest.raises(ValueError, match=r'--auto-scale-lr needs `auto_scale_lr = '
+    # a settings error, which train.py says in one line (a ValueError was a traceback)
+    from dld.engine.runner_settings import ConfigSettingError
+    with pytest.raises(ConfigSettingError, match=r'--auto-scale-lr needs `auto_scale_lr = '
                                          r'dict\(base_batch_size=N\)` in .*'
                                          r'no_auto_scale_lr\.py'):
         train_tool.build_config(args)
