@@ -136,7 +136,7 @@ def _uniform(rng: np.random.Generator, cfg: 'DegradationConfig', name: str) -> f
 
 
 def perspective_jitter(img: np.ndarray, rng: np.random.Generator,
-                       amount: float, border_value=0) -> np.ndarray:
+                       amount: float) -> np.ndarray:
     """Move each corner by up to ``amount`` of the image size."""
     if amount <= 0:
         return img

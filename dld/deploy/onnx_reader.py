@@ -65,13 +65,18 @@ def _no_lr_frames(names: List[str], shown: int = 3) -> str:
     return f'its images are {otherwise}' if images else 'it holds no image'
 
 
+#: As DLD's ``lrlpr_track_dataset.MAX_TRACK_ANNOTATION``: a larger
+#: annotations.json is an export's, not a track's.
+MAX_TRACK_ANNOTATION = 64 * 1024
+
+
 def _is_track_folder(folder: str, names: List[str]) -> bool:
     """As DLD's ``is_track_folder``: a frame, or an ``annotations.json``
     with a ``plate_text``."""
     if any(_track_frame(n) is not None for n in names):
         return True
     path = osp.join(folder, 'annotations.json')
-    if 'annotations.json' not in names or osp.getsize(path) > 64 * 1024:
+    if 'annotations.json' not in names or osp.getsize(path) > MAX_TRACK_ANNOTATION:
         return False  # a large one is an export's
     try:
         with open(path, 'rb') as f:

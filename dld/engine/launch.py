@@ -582,16 +582,9 @@ def drop_persistent_workers_without_workers(cfg: Config) -> None:
                       logger='current')
 
 
-def prepare_run(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
-    """Start the process group (the runner reuses it), then let rank 0 make
-    the data that the dataloaders ``loaders`` read while the others wait."""
-    start_processes(cfg)
-    make_run_data(cfg, loaders)
-
-
 def start_processes(cfg: Config) -> None:
-    """The first half of :func:`prepare_run`: the process group, before the
-    runner is built."""
+    """The process group (the runner reuses it), started before the runner
+    is built; :func:`make_run_data` then makes the data."""
     if cfg.get('randomness', {}).get('deterministic'):
         # cuBLAS is deterministic only with a fixed workspace; PyTorch
         # raises at the first CUDA matmul without it.
@@ -600,9 +593,10 @@ def start_processes(cfg: Config) -> None:
 
 
 def make_run_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS) -> None:
-    """The second half of :func:`prepare_run`: rank 0 makes the data the
-    dataloaders ``loaders`` read while the others wait (a tool that can
-    refuse its checkpoint first does so before minutes of rendering)."""
+    """Rank 0 makes the data the dataloaders ``loaders`` read while the
+    others wait, once the processes are started (:func:`start_processes`)
+    and the model is built (a tool that can refuse its checkpoint first does
+    so before minutes of rendering)."""
     if get_rank() == 0:
         ensure_config_data(cfg, loaders)
     barrier()

@@ -910,6 +910,11 @@ def test_the_readers_copies_of_the_track_folder_rules_are_dlds():
     from dld.datasets.transforms.loading import IMAGE_EXTENSIONS
     from dld.deploy import onnx_reader
     assert onnx_reader.IMAGE_EXTENSIONS == IMAGE_EXTENSIONS
+    # the reader's own copies of DLD's limits (it imports no DLD)
+    from dld.datasets.lrlpr_track_dataset import MAX_TRACK_ANNOTATION
+    from dld.datasets.transforms.loading import DEFAULT_MAX_PIXELS
+    assert onnx_reader.MAX_TRACK_ANNOTATION == MAX_TRACK_ANNOTATION
+    assert onnx_reader.DEFAULT_MAX_PIXELS == DEFAULT_MAX_PIXELS
     names = ['lr-001.bmp', 'HR-2.jpg', 'lr_001.png', 'lr-3.gif', 'hr-004.png', 'a.txt']
     assert [onnx_reader._track_frame(n) for n in names] == [track_frame(n) for n in names]
     for listing in (names[2:3], names[4:], ['a.txt'], ['x.png', 'y.png', 'z.png', 'w.png'],

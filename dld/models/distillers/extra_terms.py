@@ -22,9 +22,7 @@ from .distiller_checks import check_loss_call
 #: Names the distiller's own terms and logs use: not free for a term of one's own.
 RESERVED_NAMES = ('task', 'skd', 'feature', 'logit', 'aux', 'score', 'selector', 'extra')
 
-#: What a term of one's own is handed (docs/customize.md's table).
-STUDENT_KEYS = ('backbone_out', 'encoder_out', 'logits', 'decoder_hidden', 'scale',
-                'content_ratio', 'step_mask', 'targets')
+#: The teacher's outputs a term of one's own is handed (docs/customize.md's table).
 TEACHER_KEYS = ('backbone_out', 'encoder_out', 'logits', 'decoder_hidden')
 
 

@@ -5,7 +5,7 @@ differently: the beam runs an autoregressive decoder on W hypotheses a step.
 Both are measured by tracing the path that runs (:class:`ScaleCosts`).
 """
 import hashlib
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn as nn
@@ -289,8 +289,3 @@ class ScaleCosts:
             student_gflops=[self.student_flops[s] / 1e9 for s in self.scales],
             selector_gflops=self.selector_flops / 1e9,
             teacher_gflops=self.teacher_flops / 1e9)
-
-    def table_rows(self) -> List[List[object]]:
-        return [[s, self.student_flops[s] / 1e9,
-                 (self.student_flops[s] + self.selector_flops) / self.teacher_flops]
-                for s in self.scales]
