@@ -50,9 +50,9 @@ def beam_report(tiny_run, tmp_path_factory):
         perf_calls.append(1)
         return real_perf_counter()
 
-    def count(module, shape):  # start and stop alternate: odd calls start a timing
+    def count(module, shape, *args):  # start and stop alternate: odd calls start a timing
         traced_while_timing.append(len(perf_calls) % 2 == 1)
-        return real_count(module, shape)
+        return real_count(module, shape, *args)
 
     patch = MonkeyPatch()
     patch.setattr(flops_accuracy.time, 'perf_counter', perf_counter)

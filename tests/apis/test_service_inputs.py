@@ -147,8 +147,8 @@ def test_forced_scales_of_one_input_size_are_traced_once(reader, monkeypatch):
     assert same == other
     traced = []
     real = scale_costs._measure
-    monkeypatch.setattr(scale_costs, '_measure',
-                        lambda module, shape: traced.append(shape) or real(module, shape))
+    monkeypatch.setattr(scale_costs, '_measure', lambda module, shape, *args, **kwargs:
+                        traced.append(shape) or real(module, shape, *args, **kwargs))
     first, second = (reader(_plates(1), scale=s)['predictions'][0] for s in scales)
     assert len(traced) == 1 and first['gflops'] == second['gflops']
 
