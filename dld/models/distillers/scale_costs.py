@@ -89,10 +89,11 @@ def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
     return flops
 
 
-#: The images besides the all-zero one a part's cost is traced on, over the
-#: range of a normalised input: a gate on a dark or a bright image (a mean
-#: below -0.2 or above 0.7) takes another path on one of them.
-PROBES = ('noise', 'dark', 'bright')
+#: The images besides the all-zero one a part's cost is traced on: random
+#: texture over the dark and the bright half of a normalised input's range,
+#: so that a gate on the mean (below -0.2, above 0.7) or on the contrast (a
+#: sharpness test) takes another path on one of them.
+PROBES = ('dark', 'bright')
 
 
 def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
@@ -130,11 +131,9 @@ def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
     device = next(module.parameters()).device
     if values == 'zeros':
         inputs = torch.zeros(shape, device=device)
-    elif values == 'noise':  # the same image every time, the global random state untouched
-        inputs = torch.rand(shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
-        inputs = inputs.to(device)
-    else:  # a normalised input's ends
-        inputs = torch.full(shape, -1.0 if values == 'dark' else 1.0, device=device)
+    else:  # the same image every time, the global random state untouched
+        noise = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+        inputs = (noise - (1.0 if values == 'dark' else 0.0)).to(device)
     # A count may be asked for mid-inference, under mixed precision: trace in
     # float32 (the count depends on shapes only).
     with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
