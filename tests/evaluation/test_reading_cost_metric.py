@@ -22,6 +22,7 @@ def test_mean_gflops_and_the_share_of_each_scale():
                         _sample(0.2, 0.8)])
     assert metric.evaluate(4) == {
         'cost/gflops': pytest.approx(0.7 / 4), 'cost/num_images': 4,
+        'cost/mean_scale': pytest.approx((1.0 + 0.5 + 0.5 + 0.8) / 4),
         'cost/share_1': 0.25, 'cost/share_0.8': 0.25, 'cost/share_0.5': 0.5}
 
 

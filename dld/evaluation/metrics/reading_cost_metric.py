@@ -23,7 +23,9 @@ class ReadingCostMetric(BaseMetric):
     turns it on), and otherwise nothing is reported.
 
     Reported keys (after the prefix, ``cost/`` by default): ``gflops`` (the
-    mean), ``num_images``, and ``share_<scale>`` for every scale the model
+    mean), ``num_images``, ``mean_scale`` (the mean scale kept, which
+    training logs as ``mean_scale`` too: one chart of both in a tracker),
+    and ``share_<scale>`` for every scale the model
     could keep (``scale_choices``; 0.0 for one it never kept). Only the
     scales read had a key: a validation without 0.8x left the last one's
     share_0.8 in the log, the shares summing to more than 1. The names keep
@@ -49,6 +51,9 @@ class ReadingCostMetric(BaseMetric):
             return {}
         n = len(results)
         out = dict(gflops=math.fsum(g for g, _, _ in results) / n, num_images=n)
+        kept = [s for _, s, _ in results if s is not None]
+        if kept:
+            out['mean_scale'] = math.fsum(kept) / len(kept)
         # counted by the key's name: a float32 scale (0.6000000238) is the 0.6 listed
         scales = Counter(f'{s:g}' for _, s, _ in results if s is not None)
         names = {f'{c:g}': c for _, _, cs in results for c in cs}
