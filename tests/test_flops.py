@@ -335,11 +335,18 @@ def test_a_part_whose_cost_depends_on_the_image_is_said_to():
 
     said = measured(GatedSelector())
     assert any('FLOPs of the selector' in s and 'branches on the image' in s for s in said)
-    dark = GatedSelector()
-    dark.threshold = -0.2  # a gate random noise and the all-zero image both pass
-    dark.forward = lambda x: (dark.light if x.mean() < dark.threshold else dark.heavy)(x).mean(
+    for threshold in (-0.2, -0.7):  # gates noise and the all-zero image both pass
+        dark = GatedSelector()
+        dark.forward = lambda x, t=threshold, m=dark: (
+            m.light if x.mean() < t else m.heavy)(x).mean(dim=(2, 3))
+        assert any('FLOPs of the selector' in s for s in measured(dark)), threshold
+    bright = GatedSelector()
+    bright.threshold = 0.7
+    assert any('FLOPs of the selector' in s for s in measured(bright))
+    sharp = GatedSelector()  # a sharpness test: the contrast, not the mean
+    sharp.forward = lambda x: (sharp.heavy if x.std() > 0.05 else sharp.light)(x).mean(
         dim=(2, 3))
-    assert any('FLOPs of the selector' in s for s in measured(dark))
+    assert any('FLOPs of the selector' in s for s in measured(sharp))
     assert not any('branches on the image' in s for s in measured(nn.Conv2d(3, 2, 1)))
 
 

@@ -90,9 +90,10 @@ def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
 
 
 #: The images besides the all-zero one a part's cost is traced on: random
-#: texture over the dark and the bright half of a normalised input's range,
-#: so that a gate on the mean (below -0.2, above 0.7) or on the contrast (a
-#: sharpness test) takes another path on one of them.
+#: texture over the darkest and the brightest fifth of a normalised input's
+#: range ([-1, -0.6], [0.6, 1]), so that a gate on the mean within +-0.8 or
+#: on the contrast (a sharpness test: a standard deviation below 0.11) takes
+#: another path on one of them. A heuristic: a gate past those is missed.
 PROBES = ('dark', 'bright')
 
 
@@ -109,7 +110,8 @@ def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str)
                   f'{tuple(shape[-2:])}, {noise / 1e9:.6f} on another: its code branches on '
                   "the image's values, and the traced count is one path's (the all-zero "
                   "image's), which the selector's penalty, the reports and inference's gflops "
-                  'use. Count such a part yourself (docs/customize.md, "FLOPs").',
+                  'use. Count such a part yourself (docs/customize.md, "FLOPs of your '
+                  'modules").',
                   logger='current', level=30)
 
 
@@ -132,8 +134,8 @@ def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
     if values == 'zeros':
         inputs = torch.zeros(shape, device=device)
     else:  # the same image every time, the global random state untouched
-        noise = torch.rand(shape, generator=torch.Generator().manual_seed(0))
-        inputs = (noise - (1.0 if values == 'dark' else 0.0)).to(device)
+        noise = 0.4 * torch.rand(shape, generator=torch.Generator().manual_seed(0))
+        inputs = (noise + (-1.0 if values == 'dark' else 0.6)).to(device)
     # A count may be asked for mid-inference, under mixed precision: trace in
     # float32 (the count depends on shapes only).
     with evaluating(module), torch.no_grad(), torch.autocast(device.type, enabled=False):
