@@ -98,6 +98,20 @@ def test_a_nan_score_does_not_make_the_vote_depend_on_arrival_order():
     assert vote_track(frames, method='chars') == 'CD'
 
 
+def test_non_finite_scores_give_finite_track_metrics():
+    """The vote took them as 0, the track's confidence did not: inf and -inf
+    stopped the metric with a ValueError, NaN reached the log (a review)."""
+    import math
+    metric = TrackAccuracyMetric()
+    metric.process({}, [_frame('t', 0, 'AB', 'AB', float('inf')),
+                        _frame('t', 1, 'AB', 'AB', float('-inf')),
+                        _frame('u', 0, 'CD', 'XY', float('nan')),
+                        _frame('u', 1, 'CD', 'XY', 0.5)])
+    res = metric.evaluate(4)
+    assert res['track/accuracy'] == 0.5
+    assert all(math.isfinite(v) for v in res.values() if isinstance(v, float)), res
+
+
 def test_a_labelled_frame_labels_its_track_before_an_unlabelled_one():
     metric = TrackAccuracyMetric()
     metric.process({}, [_frame('t', 0, '', 'ABC1234', 0.9),

@@ -134,7 +134,8 @@ class TrackAccuracyMetric(TextMetric):
             if len(gts) > 1:
                 print_log(f'TrackAccuracyMetric: frames of track {track_id!r} '
                           f'disagree on gt_text {dict(gts)}; using the most '
-                          'frequent label.', logger='current', level=30)
+                          'frequent label (a label before none).', logger='current',
+                          level=30)
             # a label before none (an unlabelled frame made a read track wrong),
             # then the most frequent; not arrival order on a tie
             gt = min(gts, key=lambda g: (not g, -gts[g], g))

@@ -67,7 +67,7 @@ def _most_voted(votes: Sequence[Frame], weighted: bool = False) -> str:
     scores: Dict[str, List[float]] = defaultdict(list)
     first_frame: Dict[str, int] = {}
     for frame_idx, value, score in votes:
-        scores[value].append(score if math.isfinite(score) else 0.0)
+        scores[value].append(_finite(score))
         first_frame[value] = min(frame_idx, first_frame.get(value, frame_idx))
 
     def rank(v):
@@ -76,11 +76,19 @@ def _most_voted(votes: Sequence[Frame], weighted: bool = False) -> str:
     return min(scores, key=rank)
 
 
+def _finite(score: float) -> float:
+    """``score``, or 0 where it is no finite number (a diverged model's)."""
+    return score if math.isfinite(score) else 0.0
+
+
 def track_confidence(frames: Sequence[Frame], answer: str) -> float:
     """How sure the track's ``answer`` is: the mean ``pred_score`` of the
     frames that read it; where none did (a character vote), the mean score
     of the frames weighted by the share of their characters that agree with
-    it, position by position (0 for a frame of another length)."""
+    it, position by position (0 for a frame of another length). A score
+    that is no finite number counts as 0, as in the vote (inf and -inf
+    were a ValueError, NaN a NaN in the logged metrics)."""
+    frames = [(f, text, _finite(score)) for f, text, score in frames]
     agree = [score for _, text, score in frames if text == answer]
     if agree:
         return math.fsum(agree) / len(agree)
