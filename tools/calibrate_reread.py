@@ -18,6 +18,7 @@ flops_accuracy.py). docs/results.md uses it.
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
+import math
 import pickle
 import sys
 
@@ -154,6 +155,10 @@ def main(argv=None) -> int:
         bound = alone.flops_bound(args.confidence)
         over = (f'; the selector alone is already at {100 * bound:.1f} % at '
                 f'{100 * args.confidence:g} % confidence' if bound > args.max_flops else '')
+        if math.isinf(bound):  # one track: its mean has no error to bound it with
+            over = (f'; {args.split} holds one track, whose mean FLOPs give no bound at '
+                    f'{100 * args.confidence:g} % confidence: give a split of more tracks, '
+                    'or --confidence 0.5 (the mean)')
         print(f'No setting fits {100 * args.max_flops:.0f} % of the teacher\'s FLOPs{over}.',
               file=sys.stderr)
         return 1

@@ -80,7 +80,9 @@ class CascadeResult:
     def as_dict(self) -> dict:
         return dict(min_score=self.min_score, scales=list(self.scales),
                     accuracy=self.accuracy, relative_flops=self.relative_flops,
-                    flops_std_error=self.flops_std_error,
+                    # one track: no error estimated (JSON has no Infinity)
+                    flops_std_error=(self.flops_std_error
+                                     if math.isfinite(self.flops_std_error) else None),
                     reread_fraction=self.reread_fraction)
 
 

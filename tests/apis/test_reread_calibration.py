@@ -77,6 +77,7 @@ def test_the_budget_is_held_with_confidence_over_tracks():
     readings.group = np.zeros(4, dtype=int)
     one = replay(readings, 0.5, [0.5])
     assert one.flops_bound(0.95) == np.inf and one.flops_bound(0.5) == pytest.approx(0.31)
+    assert one.as_dict()['flops_std_error'] is None  # JSON has no Infinity
 
 
 def _pin_selector(model, batches):
