@@ -77,6 +77,7 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
                                    f'{earlier} goes on from it.') from None
     state, meta = state_and_meta(ckpt)
     _check_scales_kept(model, meta, path, flag)
+    _check_base_size_kept(model, meta, path, flag, resume)
     from dld.models.dictionary.checkpoint_fit import other_chars
     problem = other_chars(model, meta, path)
     if problem:
@@ -234,6 +235,26 @@ def _check_scales_kept(model: nn.Module, meta: dict, path: str, flag: str) -> No
             "the student's per-scale BatchNorm statistics and the selector's outputs follow "
             'the trained scales in their order, so each scale would start from another\'s. '
             'Set model.scales to the trained ones.')
+
+
+def _check_base_size_kept(model: nn.Module, meta: dict, path: str, flag: str,
+                          resume: bool) -> None:
+    """A DLD checkpoint of another ``base_size`` is refused where the run
+    goes on with its weights as they are (a resume, a selector stage on its
+    frozen student: trained at 48x144, it scored 32x96 inputs with that
+    size's statistics) and said where a student trains on at the new size."""
+    from dld.apis.trained_config import trained_base_size
+    trained, own = trained_base_size(meta), getattr(model, 'base_size', None)
+    if trained is None or own is None or tuple(own) == trained:
+        return
+    said = (f'{flag} ({path}) was trained at model.base_size={trained}, this run reads at '
+            f'{tuple(own)}')
+    if resume or getattr(model, 'train_student', True) is False:
+        raise StartCheckpointError(
+            f"{said}: its scales, per-scale BatchNorm statistics and selector are of the "
+            'trained size. Set model.base_size (and every pipeline\'s ResizePair) to it.')
+    print_log(f'{said}: the student trains on from weights of the other size.',
+              logger='current', level=logging.WARNING)
 
 
 def check_frozen_parts_loaded(model: Any, load_from: Optional[str], resume: bool) -> None:

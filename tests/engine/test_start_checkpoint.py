@@ -142,6 +142,30 @@ def test_a_checkpoint_of_other_scales_is_refused_one_of_one_scale_is_not(tmp_pat
                            False)
 
 
+def test_a_checkpoint_of_another_base_size_is_refused_where_its_weights_go_on_as_they_are(
+        tmp_path, monkeypatch):
+    """A selector stage on a 48x144 student scored 32x96 inputs with that
+    size's statistics, without a word (a review)."""
+    from dld.engine import start_checkpoint
+    model = _model()
+    model.base_size = (32, 96)
+    path = str(tmp_path / 'other_size.pth')
+    torch.save(dict(state_dict=model.state_dict(), optimizer={},
+                    meta=dict(cfg='model = dict(base_size=(48, 144))\n')), path)
+    said = []
+    monkeypatch.setattr(start_checkpoint, 'print_log', lambda msg, **kw: said.append(msg))
+    check_start_checkpoint(model, path, resume=False)  # a student that trains on: said
+    assert said == [f'load_from ({path}) was trained at model.base_size=(48, 144), this run '
+                    'reads at (32, 96): the student trains on from weights of the other size.']
+    model.train_student = False  # a selector stage on its frozen student
+    with pytest.raises(StartCheckpointError, match=r'trained at model.base_size=\(48, 144\), '
+                       r'this run reads at \(32, 96\): .*Set model.base_size'):
+        check_start_checkpoint(model, path, resume=False)
+    model.train_student = True
+    with pytest.raises(StartCheckpointError, match=r'--resume continues .*trained at model'):
+        check_start_checkpoint(model, path, resume=True)
+
+
 def test_a_checkpoint_without_the_schedules_state_is_refused_for_resume_only(tmp_path):
     """A best checkpoint resumed with the LR schedule started again from its
     first step and Adam's moments at zero, without a word."""
