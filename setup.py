@@ -11,12 +11,12 @@ def read_version() -> str:
     return scope['__version__']
 
 
-# onnxscript 0.6 is the first with the exporter API torch >= 2.11 imports
 def read_readme() -> str:
     with open(osp.join(osp.dirname(__file__), 'README.md'), encoding='utf-8') as f:
         return f.read()
 
 
+# onnxscript 0.6 is the first with the exporter API torch >= 2.11 imports
 DEPLOY = ['onnx>=1.16', 'onnxscript>=0.6', 'onnxruntime>=1.17']
 
 setup(

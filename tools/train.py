@@ -246,8 +246,8 @@ def enable_amp(cfg: Config, config_path: str) -> None:
         wrapper = current
     elif current != 'OptimWrapper':
         raise ConfigSettingError(f'--amp turns `optim_wrapper.type` from OptimWrapper into '
-                         f'{wrapper}, but {config_path} uses {current!r}; set its '
-                         'mixed-precision options in the config instead.')
+                                 f'{wrapper}, but {config_path} uses {current!r}; set its '
+                                 'mixed-precision options in the config instead.')
     else:
         cfg.optim_wrapper.type = wrapper
         cfg.optim_wrapper.update(extra)

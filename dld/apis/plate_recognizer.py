@@ -402,7 +402,7 @@ class PlateRecognizer(BaseInferencer):
                                        start=places[len(records):len(records) + len(chunk)])
                 # a chunk counts once read and drawn: an interrupted one is not kept
                 records += [pred['record'] for pred in preds]
-                if return_datasamples:  # 4 KB an image kept for nothing otherwise
+                if return_datasamples:  # some 3 KB an image kept for nothing otherwise
                     samples += [pred.get('sample') for pred in preds]
                 vis_paths += drawn
                 if on_records is not None:

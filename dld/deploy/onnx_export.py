@@ -211,16 +211,20 @@ def check_exporter() -> None:
                           "dependencies with pip install 'dld[deploy]'")
 
 
-def _branches_on_values(err: BaseException) -> bool:
-    """Whether torch.export refused ``err``'s graph for a branch on a
-    tensor's values (a data-dependent guard), anywhere in its chain."""
+def _data_dependent_place(err: BaseException) -> Optional[str]:
+    """Where torch.export refused ``err``'s graph for a branch on a tensor's
+    values (a data-dependent guard, anywhere in its chain): ``' (at
+    file:line, in forward)'`` as its message names the user's code, ``''``
+    where it does not; None for an error of another kind."""
+    import re
     seen = set()
     while err is not None and id(err) not in seen:
         if 'DataDependent' in type(err).__name__:
-            return True
+            found = re.search(r'File "([^"]+)", line (\d+), in (\w+)', str(err))
+            return f' (at {found[1]}:{found[2]}, in {found[3]})' if found else ''
         seen.add(id(err))
         err = err.__cause__ or err.__context__
-    return False
+    return None
 
 
 def _version_of(package: str) -> str:
@@ -252,7 +256,11 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
         warnings.simplefilter('ignore')
         for logger in loggers:
             logger.setLevel(logging.ERROR)
-        printed = io.StringIO()  # torch.export prints a failed graph to stderr
+        # torch.export prints a failed graph to stderr; caught here, all of the
+        # process's stderr is held back while it exports (a tool's one export
+        # at a time: a library caller printing from another thread meanwhile
+        # sees it late)
+        printed = io.StringIO()
         try:
             with contextlib.redirect_stderr(printed):
                 program = torch.onnx.export(module, args, dynamo=True, opset_version=opset,
@@ -261,12 +269,13 @@ def _export(module: torch.nn.Module, args: tuple, path: str, input_names: List[s
                                             dynamic_shapes=tuple({0: batch} for _ in args),
                                             verbose=False)
         except Exception as err:
-            if _branches_on_values(err):  # some 250 lines of the exporter's traceback
+            place = _data_dependent_place(err)
+            if place is not None:  # some 250 lines of the exporter's traceback
                 raise ExportError(
-                    f"{part} branches on the image's values (a Python `if` on a tensor, as "
-                    'the build\'s FLOPs warning may have said): an ONNX graph holds one path. '
-                    'Write the branch with torch.where (both paths computed) or torch.cond to '
-                    'export it') from None
+                    f"{part} branches on the image's values{place} (a Python `if` on a "
+                    'tensor, or a size taken from one, as the build\'s FLOPs warning may '
+                    'have said): an ONNX graph holds one path. Write a branch with '
+                    'torch.where (both paths computed) or torch.cond to export it') from None
             # an onnxscript older than this torch's exporter: a 40-line traceback
             if isinstance(err, ModuleNotFoundError) and (err.name or '').startswith('onnxscript'):
                 raise ExportError(f"torch {torch.__version__}'s exporter needs a newer "

@@ -192,8 +192,8 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
         known = set(inspect.signature(generate_synth_plates).parameters) - {'out_dir'}
         unknown = sorted(set(synth) - known - {'data_root'})
         if unknown:
-            raise ConfigSettingError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; it '
-                             f'takes data_root and {sorted(known)}.')
+            raise ConfigSettingError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; '
+                                     f'it takes data_root and {sorted(known)}.')
         # ensure_synth_plates logs what it generates.
         if not ensure_synth_plates(**synth):
             print_log(f'Using the synthetic plates in {where(synth.get("data_root"))} '

@@ -43,7 +43,8 @@ def test_a_part_branching_on_the_images_values_is_named_in_one_line(tmp_path, ca
     """torch.export refused it in some 250 lines of traceback, and a
     40-line dump of the graph from its shape logger (a researcher's journey)."""
     with pytest.raises(onnx_export.ExportError, match=r"the selector branches on the image's "
-                       r'values .*Write the branch with torch.where'):
+                       r'values \(at \S*test_onnx_exporter_errors\.py:\d+, in forward\) .*'
+                       r'Write a branch with torch.where'):
         onnx_export._export(BrightGate().eval(), (torch.zeros(2, 3, dtype=torch.uint8),),
                             str(tmp_path / 'selector.onnx'), ['images'], ['logits'], 18,
                             'the selector')

@@ -695,8 +695,9 @@ class DLDDistiller(BaseModel):
                 out = dict(out, scale=self.scales[i])
                 for name, value in self._terms_from_outputs(out, idx, plan, teacher).items():
                     self._check_term(name, value, idx.numel())
-                    if name not in per_scale:
-                        per_scale[name] = value.new_full((b, k), float('nan'))
+                    if name not in per_scale:  # float32 whatever a term's precision
+                        per_scale[name] = torch.full((b, k), float('nan'),
+                                                     device=value.device)
                     per_scale[name][idx, i] = value
 
         weights = self._student_weights(computed, chosen)
@@ -727,7 +728,7 @@ class DLDDistiller(BaseModel):
         if tuple(value.shape) == (n, ):
             return
         losses = dict(skd=self.skd_loss, feature=self.feature_loss, logit=self.logit_loss)
-        losses.update((f'extra.{n}', loss) for n, loss in self.extra_losses.items())
+        losses.update((f'extra.{term}', loss) for term, loss in self.extra_losses.items())
         key = f'extra.{name}' if name in self.extra_losses else name
         loss = losses.get(key)
         source = (f'model.losses.{key} ({type(loss).__name__})' if loss is not None
