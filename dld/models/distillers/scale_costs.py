@@ -103,11 +103,12 @@ def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str)
     quality gate) is traced down one path, and every figure would be that
     path's, the all-zero image's, without a word."""
     zeros = _measure(module, shape)
-    noise = next((f for f in (_measure(module, shape, p) for p in PROBES) if f != zeros), zeros)
-    if zeros != noise:
+    # the probes traced lazily: the first that differs is enough
+    other = next((f for f in (_measure(module, shape, p) for p in PROBES) if f != zeros), zeros)
+    if zeros != other:
         from mmengine.logging import print_log
         print_log(f'FLOPs of the {part}: {zeros / 1e9:.6f} GFLOPs on an all-zero image of '
-                  f'{tuple(shape[-2:])}, {noise / 1e9:.6f} on another: its code branches on '
+                  f'{tuple(shape[-2:])}, {other / 1e9:.6f} on another: its code branches on '
                   "the image's values, and the traced count is one path's (the all-zero "
                   "image's), which the selector's penalty, the reports and inference's gflops "
                   'use. Count such a part yourself (docs/customize.md, "FLOPs of your '
