@@ -22,6 +22,7 @@ import os.path as osp
 import sys
 import time
 from collections import Counter
+from typing import Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DLD_CONFIGS = dict(efficiency='configs/quickstart/dld_efficiency.py',
@@ -86,6 +87,28 @@ def teacher_is_good(teacher_dir: str, minimum: float) -> bool:
         return True
     print(f'=== the teacher {best[2]}', flush=True)
     return best[0] >= minimum
+
+
+def finished_teacher(work: str, config: str, attempts: int, minimum: float) -> Optional[str]:
+    """The teacher an earlier quickstart in ``work`` trained from ``config``
+    to its last epoch and judged good, or None: the attempts' work dirs, each
+    read where its last checkpoint is the config's last epoch and it holds
+    the config (by name) it was trained with."""
+    from dld.engine.checkpoint import read_checkpoint_pointer
+    from dld.utils import read_config
+    epochs = (read_config(config if osp.isabs(config) else osp.join(REPO, config))
+              .get('train_cfg') or {}).get('max_epochs')
+    for attempt in range(attempts):
+        teacher_dir = f'{work}/teacher' if attempt == 0 else f'{work}/teacher_{attempt + 1}'
+        pointer = osp.join(teacher_dir, 'last_checkpoint')
+        if not (osp.isfile(osp.join(teacher_dir, 'best.pth')) and osp.isfile(pointer)
+                and osp.isfile(osp.join(teacher_dir, osp.basename(config)))):
+            continue
+        last = osp.basename(read_checkpoint_pointer(pointer) or '')
+        if epochs is not None and last == f'epoch_{epochs}.pth' and \
+                teacher_is_good(teacher_dir, minimum):
+            return teacher_dir
+    return None
 
 
 def config_seed(config: str) -> int:
@@ -194,6 +217,9 @@ def main(argv=None) -> int:
                         help="a teacher trained already: the work dir of an earlier "
                         "quickstart's teacher (its best.pth), e.g. to try the other --setting; "
                         'step 1 is skipped')
+    parser.add_argument('--retrain-teacher', action='store_true',
+                        help="train the teacher again where an earlier quickstart in "
+                        '--work-dir finished one (by default it is read again)')
     parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
     parser.add_argument('--tracks', type=int, default=4,
                         help='test tracks read in the inference step (5 frames each)')
@@ -218,6 +244,8 @@ def main(argv=None) -> int:
         parser.error('--teacher-attempts must be >= 1')
     if args.teacher is not None and args.teacher_epochs is not None:
         parser.error('--teacher-epochs trains a teacher; --teacher gives one trained already')
+    if args.teacher is not None and args.retrain_teacher:
+        parser.error('--retrain-teacher trains a teacher; --teacher gives one trained already')
     if args.teacher is not None and not osp.isfile(osp.join(args.teacher, 'best.pth')):
         parser.error(f'--teacher {args.teacher}: no best.pth in it; give the work dir of a '
                      "teacher's run (the quickstart's is <work-dir>/teacher)")
@@ -230,7 +258,15 @@ def main(argv=None) -> int:
         f'train_cfg.max_epochs={args.teacher_epochs}',
         f'param_scheduler.0.end={args.teacher_epochs}']
     start = time.time()
-    if args.teacher is None:
+    earlier = None
+    if args.teacher is None and not args.retrain_teacher and args.teacher_epochs is None:
+        earlier = finished_teacher(work, teacher_config, args.teacher_attempts,
+                                   args.min_teacher_accuracy)
+    if earlier is not None:  # a second quickstart threw a good teacher away (6 min)
+        teacher_dir = earlier
+        print(f'\n=== 1/5 HR teacher: the one an earlier quickstart trained, in {teacher_dir} '
+              '(--retrain-teacher trains it again)', flush=True)
+    elif args.teacher is None:
         teacher_dir = train_teacher(teacher_config, work, args.min_teacher_accuracy,
                                     args.teacher_attempts, amp, epochs)
     else:

@@ -107,7 +107,7 @@ def test_quickstart_passes_amp_to_both_training_runs(load_tool, tmp_path, monkey
 def _teacher_run(teacher_dir, best_score, key='plate_accuracy'):
     """A teacher work dir whose best checkpoint records ``best_score`` of ``key``."""
     import torch
-    teacher_dir.mkdir(parents=True)
+    teacher_dir.mkdir(parents=True, exist_ok=True)  # a rerun trains into it again
     best = str(teacher_dir / f'best_{key}_epoch_3.pth')
     torch.save(dict(state_dict={}, message_hub=dict(runtime_info=dict(
         best_score=best_score, best_ckpt=best))), teacher_dir / 'best.pth')
@@ -301,3 +301,53 @@ def test_a_step_that_fails_or_is_stopped_ends_the_quickstart_in_one_line(load_to
     assert 'quickstart.py: stopped by SIGTERM during step 2/5 another' in \
         capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def _finished_teacher_run(teacher_dir, best_score, epochs):
+    """A teacher work dir as a finished run leaves it: best.pth, the config it
+    read, and last_checkpoint naming its last epoch."""
+    _teacher_run(teacher_dir, best_score)
+    (teacher_dir / 'teacher.py').write_text('# the config, as the runner dumps it\n')
+    (teacher_dir / 'last_checkpoint').write_text(str(teacher_dir / f'epoch_{epochs}.pth'))
+
+
+def test_a_rerun_reads_the_teacher_an_earlier_quickstart_finished(load_tool, tmp_path,
+                                                                  monkeypatch, capsys):
+    """A second quickstart trained the teacher again from scratch (about 6 min),
+    and an interrupted one left its best.pth beside a newer run's files (a
+    fresh-machine journey)."""
+    from dld.utils import read_config
+    quickstart = load_tool('quickstart')
+    epochs = read_config(osp.join(quickstart.REPO, 'configs/quickstart/teacher.py')
+                         ).train_cfg.max_epochs
+    _finished_teacher_run(tmp_path / 'teacher', 0.9, epochs)
+    runs = TeacherRuns([])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path)])
+    [dld] = runs.calls  # no teacher trained
+    assert f'model.teacher_ckpt={tmp_path / "teacher"}' in dld
+    assert 'the one an earlier quickstart trained' in capsys.readouterr().out
+    runs = TeacherRuns([0.9])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path), '--retrain-teacher'])
+    assert len(runs.calls) == 2  # asked for: trained again
+
+
+@pytest.mark.parametrize('case', ['unfinished', 'plateau', 'other_epochs'])
+def test_a_teacher_not_finished_or_not_good_is_trained_again(load_tool, tmp_path, monkeypatch,
+                                                             case):
+    from dld.utils import read_config
+    quickstart = load_tool('quickstart')
+    epochs = read_config(osp.join(quickstart.REPO, 'configs/quickstart/teacher.py')
+                         ).train_cfg.max_epochs
+    _finished_teacher_run(tmp_path / 'teacher', 0.1 if case == 'plateau' else 0.9,
+                          epochs - 1 if case == 'unfinished' else epochs)
+    runs = TeacherRuns([0.9])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    args = ['--work-dir', str(tmp_path)] + (['--teacher-epochs', '3']
+                                             if case == 'other_epochs' else [])
+    with pytest.raises(Stop):
+        quickstart.main(args)
+    assert len(runs.calls) == 2  # a teacher trained, then DLD
