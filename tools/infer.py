@@ -83,7 +83,8 @@ def parse_args(argv=None):
                         help="go on with the run of this --out: keep the records of OUT.partial "
                         '(a run killed outright) or else of --out (one stopped by Ctrl-C), '
                         'read only the inputs they lack, and write --out over them all')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bar (none is drawn where stderr is no terminal)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 on CUDA, bfloat16 on a CPU with '
                         'AVX512-BF16 or AMX; ignored elsewhere')
