@@ -294,7 +294,12 @@ def main(argv=None) -> int:
     run('5/5 inference with per-image scale selection',
         ['tools/infer.py', config, student, sample, '--track', '--out', predictions,
          '--vis', osp.join(work, 'vis')])
-    print(f'\n{summarise_predictions(predictions)}.')
+    print(f'\n{summarise_predictions(predictions)} (of the sample; the test split\'s figures '
+          f'are in {report}/report.md).')
+    if args.setting == 'lr' and args.config is None:  # it read a fifth of the plates
+        print('=== the LR setting reads few plates on this short schedule: the real-LR-style '
+              'frames need the full one (docs/results.md); here it shows the pipeline',
+              flush=True)
     print(f'\nAll done in {(time.time() - start) / 60:.1f} min. Outputs:\n'
           f'  teacher:      {teacher_dir}/best.pth\n'
           f'  DLD:          {ckpt}\n'

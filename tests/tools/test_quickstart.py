@@ -68,6 +68,8 @@ def test_quickstart_runs_every_step_and_reports_what_it_read(load_tool, tiny_con
     assert sum(chosen.values()) == 4
     assert chosen == {s: sum(r['scale'] == s for r in frames) for s in chosen}
     assert str(teacher / 'best.pth') in out
+    # the sample's figures said to be the sample's (they were read against the report's)
+    assert f"(of the sample; the test split's figures are in {work / 'report'}/report.md)" in out
     for name in ('student.pth', 'report/report.md', 'predictions.jsonl'):
         assert str(work / name) in out
 
