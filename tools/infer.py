@@ -347,7 +347,7 @@ def _load(args):
             cfg = load_config(args.config, args.cfg_options)
             return PlateRecognizer(cfg, args.checkpoint, device=args.device,
                                    batch_size=args.batch_size, max_pixels=args.max_pixels,
-                                   show_progress=not args.no_progress, amp=args.amp)
+                                   show_progress=draws_progress(args), amp=args.amp)
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, ImportError,
             pickle.UnpicklingError) as err:  # TypeError: a config argument no class takes
         # ImportError: a config's custom_imports not found from here
@@ -360,6 +360,14 @@ def partial_path(out: str) -> str:
     killed outright (SIGKILL, out of memory) keeps them there; one that
     ends, however, writes ``--out`` whole and removes it."""
     return f'{out}.partial'
+
+
+def draws_progress(args) -> bool:
+    """A progress bar where stderr is a terminal, unless --no-progress: in a
+    log file or a pipe (the quickstart's steps, CI) each redraw was a copy on
+    one line. (PlateRecognizer's show_progress=True draws one wherever it is
+    asked, a notebook's cell output among them.)"""
+    return not args.no_progress and sys.stderr.isatty()
 
 
 def earlier_records(out: str) -> Tuple[List[dict], Optional[str]]:

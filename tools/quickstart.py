@@ -3,6 +3,7 @@
     python tools/quickstart.py [--setting {efficiency,lr}] [--work-dir DIR]
         [--teacher-config CFG] [--teacher DIR] [--config CFG] [--tracks N] [--amp]
         [--teacher-epochs N] [--min-teacher-accuracy P] [--teacher-attempts N]
+        [--retrain-teacher]
 
 A short schedule (configs/quickstart/) that runs on a laptop CPU; the full
 schedule is benchmarks/full_schedule.py. Each step is one of the ordinary
@@ -89,23 +90,37 @@ def teacher_is_good(teacher_dir: str, minimum: float) -> bool:
     return best[0] >= minimum
 
 
-def finished_teacher(work: str, config: str, attempts: int, minimum: float) -> Optional[str]:
-    """The teacher an earlier quickstart in ``work`` trained from ``config``
-    to its last epoch and judged good, or None: the attempts' work dirs, each
-    read where its last checkpoint is the config's last epoch and it holds
-    the config (by name) it was trained with."""
-    from dld.engine.checkpoint import read_checkpoint_pointer
+#: What a quickstart's teacher was trained from, written beside it once judged good.
+TEACHER_STAMP = 'quickstart_teacher.json'
+
+
+def teacher_stamp(config: str, options: list) -> dict:
+    """What makes a teacher the one a quickstart would train now: its config
+    as read (``_base_`` files included) and the ``--cfg-options`` of its
+    epochs."""
+    import hashlib
+
     from dld.utils import read_config
-    epochs = (read_config(config if osp.isabs(config) else osp.join(REPO, config))
-              .get('train_cfg') or {}).get('max_epochs')
+    cfg = read_config(config if osp.isabs(config) else osp.join(REPO, config))
+    return dict(config_sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(),
+                options=list(options))
+
+
+def finished_teacher(work: str, config: str, options: list, attempts: int,
+                     minimum: float) -> Optional[str]:
+    """The teacher an earlier quickstart in ``work`` trained to its end from
+    ``config`` with ``options`` and judged good, or None: each attempt's
+    work dir whose stamp (:data:`TEACHER_STAMP`, written once a teacher is
+    judged good, removed as one starts training) says so."""
+    wanted = teacher_stamp(config, options)
     for attempt in range(attempts):
         teacher_dir = f'{work}/teacher' if attempt == 0 else f'{work}/teacher_{attempt + 1}'
-        pointer = osp.join(teacher_dir, 'last_checkpoint')
-        if not (osp.isfile(osp.join(teacher_dir, 'best.pth')) and osp.isfile(pointer)
-                and osp.isfile(osp.join(teacher_dir, osp.basename(config)))):
+        try:
+            with open(osp.join(teacher_dir, TEACHER_STAMP), encoding='utf-8') as f:
+                stamp = json.load(f)
+        except (OSError, ValueError):
             continue
-        last = osp.basename(read_checkpoint_pointer(pointer) or '')
-        if epochs is not None and last == f'epoch_{epochs}.pth' and \
+        if stamp == wanted and osp.isfile(osp.join(teacher_dir, 'best.pth')) and \
                 teacher_is_good(teacher_dir, minimum):
             return teacher_dir
     return None
@@ -140,9 +155,14 @@ def train_teacher(config: str, work: str, minimum: float, attempts: int, flags: 
             print('=== (its validation may read 0 % of plates for several epochs: the attention '
                   "decoder's early plateau, expected; the teacher is judged once trained)",
                   flush=True)
+        stamp = osp.join(teacher_dir, TEACHER_STAMP)
+        if osp.exists(stamp):  # this run replaces the teacher it vouched for
+            os.remove(stamp)
         run(title, ['tools/train.py', config, '--work-dir', teacher_dir, '--brief', *flags,
                     *cfg_options])
         if teacher_is_good(teacher_dir, minimum):
+            from dld.utils.atomic_file import write_json_atomic
+            write_json_atomic(stamp, teacher_stamp(config, options), indent=1)
             return teacher_dir
         if attempt + 1 < attempts:
             print('=== it has not left its early plateau: training it again from another seed',
@@ -218,8 +238,9 @@ def main(argv=None) -> int:
                         "quickstart's teacher (its best.pth), e.g. to try the other --setting; "
                         'step 1 is skipped')
     parser.add_argument('--retrain-teacher', action='store_true',
-                        help="train the teacher again where an earlier quickstart in "
-                        '--work-dir finished one (by default it is read again)')
+                        help='train the teacher again where an earlier quickstart in '
+                        '--work-dir trained one from the same config and epochs (by default '
+                        'it is read again)')
     parser.add_argument('--config', help='the DLD config (default: the setting\'s quickstart one)')
     parser.add_argument('--tracks', type=int, default=4,
                         help='test tracks read in the inference step (5 frames each)')
@@ -259,8 +280,8 @@ def main(argv=None) -> int:
         f'param_scheduler.0.end={args.teacher_epochs}']
     start = time.time()
     earlier = None
-    if args.teacher is None and not args.retrain_teacher and args.teacher_epochs is None:
-        earlier = finished_teacher(work, teacher_config, args.teacher_attempts,
+    if args.teacher is None and not args.retrain_teacher:
+        earlier = finished_teacher(work, teacher_config, epochs, args.teacher_attempts,
                                    args.min_teacher_accuracy)
     if earlier is not None:  # a second quickstart threw a good teacher away (6 min)
         teacher_dir = earlier

@@ -799,13 +799,10 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 
 
 def _progress(total: int, enabled: bool):
-    """A progress bar on stderr where it is a terminal: in a log file or a
-    pipe (the quickstart's steps, CI) each redraw was a copy on one line."""
     if not enabled:
         return None
     from tqdm import tqdm
-    return tqdm(total=total, unit='img', desc='Reading images', dynamic_ncols=True,
-                disable=None)
+    return tqdm(total=total, unit='img', desc='Reading images', dynamic_ncols=True)
 
 
 __all__ = ['PlateRecognizer', 'tracks_path', 'vote_tracks']

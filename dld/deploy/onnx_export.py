@@ -220,7 +220,7 @@ def _data_dependent_place(err: BaseException) -> Optional[str]:
     seen = set()
     while err is not None and id(err) not in seen:
         if 'DataDependent' in type(err).__name__:
-            found = re.search(r'File "([^"]+)", line (\d+), in (\w+)', str(err))
+            found = re.search(r'File "([^"]+)", line (\d+), in (\S+)', str(err))
             return f' (at {found[1]}:{found[2]}, in {found[3]})' if found else ''
         seen.add(id(err))
         err = err.__cause__ or err.__context__

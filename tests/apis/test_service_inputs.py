@@ -181,13 +181,3 @@ def test_track_must_be_a_bool(reader, track):
         reader(_plates(1), track=track)
     assert 'tracks' not in reader(_plates(1), track=None)
 
-
-def test_the_progress_bar_is_drawn_on_a_terminal_only(capsys):
-    """In a log file or a pipe each redraw was a copy on one line (the
-    quickstart's log; a fresh-machine journey)."""
-    from dld.apis.plate_recognizer import _progress
-    bar = _progress(3, True)  # stderr captured: no terminal
-    bar.update(3)
-    bar.close()
-    assert 'Reading images' not in capsys.readouterr().err
-    assert _progress(3, False) is None

@@ -949,3 +949,16 @@ def test_an_earlier_run_s_records_of_any_name_may_be_written_again(tmp_path):
     args = tool.parse_args(['c.py', 'w.pth', str(tmp_path / 'a.png'), '--out',
                             str(tmp_path / 'results.json')])
     assert tool._unwritable_outputs(args) == []
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
+    """In a log file or a pipe each redraw was a copy on one line (the
+    quickstart's log; a fresh-machine journey); --no-progress leaves it out
+    on a terminal too."""
+    import sys
+    from types import SimpleNamespace
+    tool = _tool()
+    for terminal, no_progress, drawn in ((True, False, True), (False, False, False),
+                                         (True, True, False)):
+        monkeypatch.setattr(sys.stderr, 'isatty', lambda t=terminal: t, raising=False)
+        assert tool.draws_progress(SimpleNamespace(no_progress=no_progress)) is drawn

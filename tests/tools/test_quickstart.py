@@ -305,29 +305,23 @@ def test_a_step_that_fails_or_is_stopped_ends_the_quickstart_in_one_line(load_to
     assert signal.getsignal(signal.SIGTERM) == before
 
 
-def _finished_teacher_run(teacher_dir, best_score, epochs):
-    """A teacher work dir as a finished run leaves it: best.pth, the config it
-    read, and last_checkpoint naming its last epoch."""
-    _teacher_run(teacher_dir, best_score)
-    (teacher_dir / 'teacher.py').write_text('# the config, as the runner dumps it\n')
-    (teacher_dir / 'last_checkpoint').write_text(str(teacher_dir / f'epoch_{epochs}.pth'))
 
-
-def test_a_rerun_reads_the_teacher_an_earlier_quickstart_finished(load_tool, tmp_path,
-                                                                  monkeypatch, capsys):
+def test_a_rerun_reads_the_teacher_an_earlier_quickstart_trained(load_tool, tmp_path,
+                                                                 monkeypatch, capsys):
     """A second quickstart trained the teacher again from scratch (about 6 min),
     and an interrupted one left its best.pth beside a newer run's files (a
     fresh-machine journey)."""
-    from dld.utils import read_config
     quickstart = load_tool('quickstart')
-    epochs = read_config(osp.join(quickstart.REPO, 'configs/quickstart/teacher.py')
-                         ).train_cfg.max_epochs
-    _finished_teacher_run(tmp_path / 'teacher', 0.9, epochs)
+    runs = TeacherRuns([0.9])
+    monkeypatch.setattr(quickstart, 'run', runs)
+    with pytest.raises(Stop):
+        quickstart.main(['--work-dir', str(tmp_path)])
+    assert len(runs.calls) == 2  # the first run: a teacher, then DLD
     runs = TeacherRuns([])
     monkeypatch.setattr(quickstart, 'run', runs)
     with pytest.raises(Stop):
         quickstart.main(['--work-dir', str(tmp_path)])
-    [dld] = runs.calls  # no teacher trained
+    [dld] = runs.calls  # the second: the first one's teacher
     assert f'model.teacher_ckpt={tmp_path / "teacher"}' in dld
     assert 'the one an earlier quickstart trained' in capsys.readouterr().out
     runs = TeacherRuns([0.9])
@@ -337,19 +331,40 @@ def test_a_rerun_reads_the_teacher_an_earlier_quickstart_finished(load_tool, tmp
     assert len(runs.calls) == 2  # asked for: trained again
 
 
-@pytest.mark.parametrize('case', ['unfinished', 'plateau', 'other_epochs'])
-def test_a_teacher_not_finished_or_not_good_is_trained_again(load_tool, tmp_path, monkeypatch,
-                                                             case):
-    from dld.utils import read_config
+@pytest.mark.parametrize('case', ['other_epochs', 'other_config', 'interrupted', 'plateau'])
+def test_a_teacher_of_another_config_or_unfinished_is_trained_again(load_tool, tmp_path,
+                                                                    monkeypatch, case):
+    """A teacher is read again only as the one this run would train: the
+    same config as read (an edited copy of the same name was reused by name)
+    and epochs, finished and judged good (a review)."""
     quickstart = load_tool('quickstart')
-    epochs = read_config(osp.join(quickstart.REPO, 'configs/quickstart/teacher.py')
-                         ).train_cfg.max_epochs
-    _finished_teacher_run(tmp_path / 'teacher', 0.1 if case == 'plateau' else 0.9,
-                          epochs - 1 if case == 'unfinished' else epochs)
     runs = TeacherRuns([0.9])
     monkeypatch.setattr(quickstart, 'run', runs)
-    args = ['--work-dir', str(tmp_path)] + (['--teacher-epochs', '3']
-                                             if case == 'other_epochs' else [])
+    first = ['--work-dir', str(tmp_path)] + (
+        ['--teacher-epochs', '12'] if case == 'other_epochs' else [])
     with pytest.raises(Stop):
-        quickstart.main(args)
+        quickstart.main(first)
+    again = ['--work-dir', str(tmp_path)]
+    stamp = tmp_path / 'teacher' / quickstart.TEACHER_STAMP
+    if case == 'other_config':  # a copy of the same name, edited
+        edited = tmp_path / 'proj' / 'teacher.py'
+        edited.parent.mkdir()
+        edited.write_text("_base_ = [{!r}]\ntrain_cfg = dict(max_epochs=3)\n".format(
+            osp.join(quickstart.REPO, 'configs/quickstart/teacher.py')))
+        again += ['--teacher-config', str(edited)]
+    elif case == 'interrupted':  # a run that starts training removes the stamp
+        stamp.unlink()
+    elif case == 'plateau':
+        runs.scores = []
+        monkeypatch.setattr(quickstart, 'teacher_accuracy',
+                            lambda d: (0.1, 'plate/accuracy', 'read 10.0 %'))
+    runs = TeacherRuns([0.9] * 2)
+    monkeypatch.setattr(quickstart, 'run', runs)
+    if case == 'plateau':
+        with pytest.raises(SystemExit):  # trained again, and again on the plateau
+            quickstart.main(again)
+        assert len(runs.calls) == 2
+        return
+    with pytest.raises(Stop):
+        quickstart.main(again)
     assert len(runs.calls) == 2  # a teacher trained, then DLD
