@@ -147,3 +147,18 @@ def test_inference_loads_a_checkpoint_without_the_terms_weights(teacher_ckpt):
     state = {k: v for k, v in model.state_dict().items() if not k.startswith('extra_losses.')}
     assert len(state) < len(model.state_dict())
     load_state(model, state, 'student.pth', is_distiller=True)
+
+
+def test_a_term_in_half_precision_is_weighted_in_float32(teacher_ckpt):
+    """The per-scale table took its first term's dtype: a bfloat16 term was
+    stored and weighted in bfloat16 (a review)."""
+    class HalfTerm(AttentionMapTransfer):
+        def forward(self, student, teacher, reduction_override=None):
+            return super().forward(student, teacher).to(torch.bfloat16)
+
+    MODELS.register_module(name='HalfTermForTests', module=HalfTerm, force=True)
+    model = build(teacher_ckpt(), scales=SCALES,
+                  losses=dict(STUDENT_LOSSES, extra=dict(at=dict(type='HalfTermForTests'))))
+    lr, hr, samples = batch()
+    out = model(lr, samples, mode='loss', inputs_hr=hr)
+    assert out['loss_at'].dtype == torch.float32 and out['loss_task'].dtype == torch.float32

@@ -698,7 +698,7 @@ class DLDDistiller(BaseModel):
                     if name not in per_scale:  # float32 whatever a term's precision
                         per_scale[name] = torch.full((b, k), float('nan'),
                                                      device=value.device)
-                    per_scale[name][idx, i] = value
+                    per_scale[name][idx, i] = value.float()  # a half term's too
 
         weights = self._student_weights(computed, chosen)
         losses = {}
