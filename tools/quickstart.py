@@ -90,6 +90,17 @@ def teacher_is_good(teacher_dir: str, minimum: float) -> bool:
     return best[0] >= minimum
 
 
+def read_repo_config(config: str):
+    """``config`` read as the steps read it: relative to the repository."""
+    from dld.utils import read_config
+    return read_config(config if osp.isabs(config) else osp.join(REPO, config))
+
+
+def attempt_dir(work: str, attempt: int) -> str:
+    """The work dir of the teacher's ``attempt`` (0: the first)."""
+    return f'{work}/teacher' if attempt == 0 else f'{work}/teacher_{attempt + 1}'
+
+
 #: What a quickstart's teacher was trained from, written beside it once judged good.
 TEACHER_STAMP = 'quickstart_teacher.json'
 
@@ -99,9 +110,7 @@ def teacher_stamp(config: str, options: list) -> dict:
     as read (``_base_`` files included) and the ``--cfg-options`` of its
     epochs."""
     import hashlib
-
-    from dld.utils import read_config
-    cfg = read_config(config if osp.isabs(config) else osp.join(REPO, config))
+    cfg = read_repo_config(config)
     return dict(config_sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(),
                 options=list(options))
 
@@ -114,7 +123,7 @@ def finished_teacher(work: str, config: str, options: list, attempts: int,
     judged good, removed as one starts training) says so."""
     wanted = teacher_stamp(config, options)
     for attempt in range(attempts):
-        teacher_dir = f'{work}/teacher' if attempt == 0 else f'{work}/teacher_{attempt + 1}'
+        teacher_dir = attempt_dir(work, attempt)
         try:
             with open(osp.join(teacher_dir, TEACHER_STAMP), encoding='utf-8') as f:
                 stamp = json.load(f)
@@ -129,8 +138,7 @@ def finished_teacher(work: str, config: str, options: list, attempts: int,
 def config_seed(config: str) -> int:
     """The ``randomness.seed`` a config trains with (MMEngine draws one when
     it has none; 0 stands for it here)."""
-    from dld.utils import read_config
-    cfg = read_config(config if osp.isabs(config) else osp.join(REPO, config))
+    cfg = read_repo_config(config)
     return int((cfg.get('randomness') or {}).get('seed') or 0)
 
 
@@ -146,7 +154,7 @@ def train_teacher(config: str, work: str, minimum: float, attempts: int, flags: 
     ``options`` (``--cfg-options``) go to every run."""
     seed = config_seed(config)
     for attempt in range(attempts):
-        teacher_dir = f'{work}/teacher' if attempt == 0 else f'{work}/teacher_{attempt + 1}'
+        teacher_dir = attempt_dir(work, attempt)
         seeded = [] if attempt == 0 else [f'randomness.seed={seed + attempt}']
         cfg_options = ['--cfg-options', *options, *seeded] if options or seeded else []
         title = ('1/5 HR teacher (generates the synthetic plates first)' if attempt == 0 else
@@ -179,9 +187,8 @@ def write_sample(config: str, out: str, num_tracks: int) -> str:
     file with absolute paths, for inference with their labels."""
     import dld.datasets  # noqa: F401 - registers the datasets
     from dld.registry import DATASETS
-    from dld.utils import read_config
 
-    dataset_cfg = read_config(osp.join(REPO, config)).test_dataloader.dataset
+    dataset_cfg = read_repo_config(config).test_dataloader.dataset
     # Relative data paths are the repository's, as for the tools.
     data_root = osp.join(REPO, dataset_cfg.get('data_root') or '')
     dataset = DATASETS.build(dict(dataset_cfg, data_root=data_root, pipeline=[], lazy_init=True))
