@@ -72,8 +72,8 @@ def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
     problems = [e for e in dataset.annotation_problems() if folder(e) in listed]
     if not problems:
         return
-    lines = '\n  '.join(str(e) for e in problems[:shown])
-    more = f'\n  ... and {len(problems) - shown} more' if len(problems) > shown else ''
+    from dld.utils.listing import lines_and_more
+    lines = lines_and_more([str(e) for e in problems], shown)
     unlabelled = sum(not _has_label(folder(e)) for e in problems)
     blind = (f' ({unlabelled} without a label: a release\'s blind test/ tracks? split its '
              'train/ folder)' if unlabelled else '')
@@ -83,7 +83,7 @@ def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
                   '--dict-file gives the training set\'s')
     print(f'split_tracks.py: warning: {len(problems)} listed track(s) would be refused by a '
           f'training set{blind}; fix them, or train with strict=False, which skips them:'
-          f'\n  {lines}{more}', file=sys.stderr)
+          f'\n{lines}', file=sys.stderr)
 
 
 def _has_label(folder: str) -> bool:
@@ -143,9 +143,9 @@ def main(argv=None) -> int:
         else:  # the datasets refuse it: listed, it would stop the set that reads the list
             unreadable.append(f'{osp.relpath(folder, args.data_root)} ({no_lr_frames(names)})')
     if unreadable:
-        more = f'; and {len(unreadable) - 5} more' if len(unreadable) > 5 else ''
+        from dld.utils.listing import first_and_more
         print(f'split_tracks.py: left out {len(unreadable)} track folder(s) without lr-* '
-              f"frames: {'; '.join(unreadable[:5])}{more}", file=sys.stderr)
+              f"frames: {first_and_more(unreadable, 5, sep='; ')}", file=sys.stderr)
     if not tracks:
         print(f'split_tracks.py: no track folder (one holding lr-* frames) below '
               f'{args.data_root}', file=sys.stderr)

@@ -46,6 +46,7 @@ from dld.reading_limits import MAX_SCALE
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 from dld.utils.char_names import upper_each
+from dld.utils.listing import first_and_more
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
 
@@ -536,9 +537,8 @@ class PlateRecognizer(BaseInferencer):
             pred['record']['vis_path'] = path  # which drawing is this image's
             paths.append(path)
         if failed:  # one line a batch, not one an image
-            more = f' (and {len(failed) - 1} more)' if len(failed) > 1 else ''
             print_log(f'{len(failed)} drawing(s) not written, their readings kept: '
-                      f'{failed[0]}{more}', logger='current', level=logging.WARNING)
+                      f'{first_and_more(failed, 1)}', logger='current', level=logging.WARNING)
         return paths
 
     def postprocess(self, records: List[dict], vis_paths: List[str], track: bool = False,

@@ -17,6 +17,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
+from dld.utils.listing import first_and_more, lines_and_more
 from dld.utils.path_hints import backslash_hint, missing_path_hint
 
 from .errors import ImageLoadError, PlateAnnotationError, RetryExhaustedError
@@ -287,13 +288,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self._say_case_folded(read['folded'], read['first_folded'])
         self._say_listed_again(read['again'])
         if bad:
-            shown = '\n  '.join(str(err) for err in bad[:10])
-            more = f'\n  ... and {len(bad) - 10} more' if len(bad) > 10 else ''
             total = len(bad) + read['tracks']
             print_log(
                 f'{type(self).__name__}: skipped {len(bad)} bad annotation(s) of {total} '
                 f'({100 * len(bad) / total:.1f} %; strict=False), '
-                f'{self.ann_file or self.data_root}:\n  {shown}{more}',
+                f'{self.ann_file or self.data_root}:\n{lines_and_more([str(e) for e in bad], 10)}',
                 logger='current', level=logging.WARNING)
         if not data_list:
             # MMEngine would fail later with "need at least one array to
@@ -439,11 +438,10 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         by mistake): they are read as many times more often."""
         if not again:
             return
-        shown = ', '.join(f'{where} (as {first})' for where, first in again[:3])
-        more = f' and {len(again) - 3} more' if len(again) > 3 else ''
+        shown = first_and_more([f'{where} (as {first})' for where, first in again], 3)
         print_log(
             f'{type(self).__name__}: {len(again)} track(s) list the frames of an earlier one: '
-            f'{shown}{more}; each is read that many times more often in training. Remove the '
+            f'{shown}; each is read that many times more often in training. Remove the '
             'repeated lines if that was not meant.', logger='current', level=logging.WARNING)
 
     def _say_case_folded(self, count: int, first: List[Tuple[str, str]]) -> None:
@@ -453,11 +451,11 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         capitals without a word."""
         if not count:
             return
-        shown = ', '.join(f'{where} {text!r}' for where, text in first)
-        more = f' and {count - len(first)} more' if count > len(first) else ''
+        shown = first_and_more([f'{where} {text!r}' for where, text in first], len(first),
+                               total=count)
         print_log(
             f'{type(self).__name__}: {count} label(s) hold lower case, read upper-cased '
-            f'by its case-insensitive dictionary: {shown}{more}. To keep case, give the '
+            f'by its case-insensitive dictionary: {shown}. To keep case, give the '
             'dataset and the decoders a case-sensitive dictionary (docs/datasets.md, '
             '"Words and other text").', logger='current', level=logging.WARNING)
 
@@ -690,12 +688,11 @@ def _regular_file_size(path: str) -> Optional[int]:
 def missing_listing(missing: List[Tuple[str, str]], shown: int = 10) -> str:
     """The first ``shown`` of :meth:`BasePlateDataset.missing_files`, one a
     line, how many more, and why they may be meant otherwise."""
-    more = f'\n  ... and {len(missing) - shown} more' if len(missing) > shown else ''
-    more += backslash_hint([said for _, said in missing]) or next(
+    said_otherwise = backslash_hint([said for _, said in missing]) or next(
         (f'\n  ({path}{hint})' for path, hint in ((p, missing_path_hint(p)) for p, _
                                                in missing[:shown] if not osp.lexists(p))
          if hint), '')
-    return '  ' + '\n  '.join(said for _, said in missing[:shown]) + more
+    return lines_and_more([said for _, said in missing], shown) + said_otherwise
 
 
 def _first_repeated(items: Sequence[str]) -> Optional[str]:

@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from dld.registry import DATASETS
 from dld.utils.folder_walk import walk_following_links
+from dld.utils.listing import first_and_more
 from dld.utils.path_hints import backslash_hint
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
@@ -80,8 +81,7 @@ def no_lr_frames(filenames, shown: int = 3) -> str:
     # frames named otherwise ('lr_001.png') beside hr-* ones: the names are the cause
     images = sorted(n for n in filenames
                     if n.lower().endswith(IMAGE_EXTENSIONS) and track_frame(n) is None)
-    more = f' and {len(images) - shown} more' if len(images) > shown else ''
-    otherwise = (f"named otherwise, e.g. {', '.join(images[:shown])}{more}: a frame "
+    otherwise = (f"named otherwise, e.g. {first_and_more(images, shown)}: a frame "
                  f"is lr-<N> or hr-<N> with an image ending, {' '.join(IMAGE_EXTENSIONS)}")
     if any((track_frame(n) or ('', ))[0] == 'hr' for n in filenames):
         return ('its hr-* frames have no LR frames to pair with'

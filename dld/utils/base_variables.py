@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .config_file import base_files
 from .config_option_keys import OTHER_KEYS, RUNNER_KEYS, paths_holding
+from .listing import first_and_more
 
 
 def _literal_assignments(path: str) -> Dict[str, Tuple[int, Any]]:
@@ -88,7 +89,7 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
         held = paths_holding(cfg, base[1], named=name if common else None)
         if not held:  # (some settings may hold the file's value: those it set itself)
             continue
-        shown = ', '.join(held[:4]) + (f' and {len(held) - 4} more' if len(held) > 4 else '')
+        shown = first_and_more(held, 4)
         warnings.append(
             f'{path}:{line}: {name}={value!r} does not reach the settings of {base[0]}, which '
             f'used its own {name}={base[1]!r} when it was read: {shown} still hold(s) '

@@ -17,6 +17,8 @@ from typing import Iterator, List, Optional
 from mmengine.registry import Registry
 from mmengine.registry import root as mmengine_root
 
+from .listing import first_and_more
+
 # build_from_cfg: "{type} is not in the {scope}::{name} registry. ..."
 # build_runner_from_cfg: "{type} is not in the {name} registry. ..."
 _UNKNOWN_TYPE = re.compile(
@@ -120,9 +122,8 @@ def unknown_type_hint(message: str) -> Optional[str]:
     own = sorted(registry.module_dict)
     if not own:
         return unimported.strip()
-    shown = ', '.join(own[:MAX_LISTED])
-    more = f' and {len(own) - MAX_LISTED} more' if len(own) > MAX_LISTED else ''
-    return (f'No registered name is close; {registry.scope}::{name} has: {shown}{more}.'
+    return (f'No registered name is close; {registry.scope}::{name} has: '
+            f'{first_and_more(own, MAX_LISTED)}.'
             + unimported)
 
 

@@ -127,9 +127,9 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
             return f'--out-dir {out_dir} holds an export already; --force replaces it'
         others = sorted(set(os.listdir(out_dir)) - _export_files(out_dir))
         if others:  # --force removed them with the export, without a word
-            shown = ', '.join(others[:5]) + (f' and {len(others) - 5} more' if len(others) > 5
-                                             else '')
-            return (f'--out-dir {out_dir} holds files that are not of its export ({shown}): '
+            from dld.utils.listing import first_and_more
+            return (f'--out-dir {out_dir} holds files that are not of its export '
+                    f'({first_and_more(others, 5)}): '
                     '--force replaces the export alone; move them, or give another folder')
     # the nearest folder that exists must let the export's parents be made
     parent = osp.dirname(osp.abspath(out_dir))

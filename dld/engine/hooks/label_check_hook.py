@@ -5,6 +5,8 @@ from typing import Any, List, Optional, Tuple
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from dld.utils.listing import lines_and_more
+
 
 class LabelCheckError(ValueError):
     """Training labels the model cannot learn as written; the tools end with
@@ -70,10 +72,7 @@ class LabelCheckHook(Hook):
 
 def listing(found: List[Finding], shown: int = 10) -> str:
     """The first ``shown`` findings, one a line, and how many more."""
-    lines = [f'  {where}: {what}' for where, what in found[:shown]]
-    if len(found) > shown:
-        lines.append(f'  ... and {len(found) - shown} more')
-    return '\n'.join(lines)
+    return lines_and_more([f'{where}: {what}' for where, what in found], shown)
 
 
 def line_order(where: str) -> Tuple[str, int]:

@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
 from dld.registry import HOOKS
+from dld.utils.listing import first_and_more
 
 #: Runtime-info key (saved in every checkpoint): the run's iterations per epoch.
 ITERS_PER_EPOCH_KEY = 'dld_iters_per_epoch'
@@ -123,9 +124,8 @@ def check_resumed_schedule_settings(runner) -> None:
     if runner.iter > 0:
         changed = [] if saved is None else _differences(saved, now, 'param_scheduler')
         if changed:
-            more = f'; and {len(changed) - 4} more' if len(changed) > 4 else ''
             print_log(f"Resumed with param_scheduler settings other than the checkpoint's run "
-                      f"({'; '.join(changed[:4])}{more}): a resumed run restores the "
+                      f"({first_and_more(changed, 4, sep='; ')}): a resumed run restores the "
                       'schedulers its checkpoint saved, so changes to their settings are not '
                       'used. To train with them, start a new schedule from its weights '
                       '(load_from=CHECKPOINT in a new work dir, without --resume).',

@@ -9,6 +9,7 @@ from dld.datasets import nested_datasets
 from dld.datasets.errors import RepeatedEvaluationError, SharedTrackIdError
 from dld.evaluation.metrics import TrackAccuracyMetric
 from dld.registry import HOOKS
+from dld.utils.listing import first_and_more
 
 
 def leaf_datasets(dataset) -> Iterator:
@@ -166,8 +167,7 @@ class TrackIdsCheckHook(Hook):
         if found is None:
             return
         first, second, ids = found
-        listed = ', '.join(repr(i) for i in ids[:5]) + (f' and {len(ids) - 5} more'
-                                                         if len(ids) > 5 else '')
+        listed = first_and_more([repr(i) for i in ids], 5)
         raise SharedTrackIdError(
             f'{what} {first} and {second} share {len(ids)} track id(s): {listed}; '
             'TrackAccuracyMetric would vote their frames as one plate. Give each set its '
