@@ -34,7 +34,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from dld.cli_options import ConfigOptionsAction
 from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
-from dld.utils.stop_signals import said, stop_signal, stop_status
+from dld.utils.stop_signals import closed_terminal, said, stop_signal, stop_status
 
 
 def parse_args(argv=None):
@@ -301,6 +301,11 @@ def main(argv=None) -> int:
             status = _write(args, result, stopped)
         except BrokenPipeError:  # `infer.py ... | head`: the reader wants no more
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = run_status(result['predictions'], stopped)
+        except OSError as err:  # its terminal closed before its SIGHUP came: the same stop
+            if not closed_terminal(err):
+                raise
+            stop.append('SIGHUP')  # the rest goes to the null device; --out is written
             status = run_status(result['predictions'], stopped)
     _note_text_limit(result['predictions'], recognizer)
     if stop and stopped is None:

@@ -382,7 +382,9 @@ def stopped_in_one_line(runner, line: Callable[[str], str]) -> Iterator[None]:
     with signals_as_one_stop(hangup=True) as stopping:
         try:
             yield
-        except (KeyboardInterrupt, RuntimeError) as err:
+        # OSError: a write to the closed terminal (EIO) before its SIGHUP came, the
+        # same stop (stop_signal tells); the SIGHUP after it is a hang-up again
+        except (KeyboardInterrupt, RuntimeError, OSError) as err:
             name = stop_signal(err, loader_worker_exit_codes(runner))
             if name is None:
                 raise

@@ -13,6 +13,7 @@ PyTorch may report their death (a RuntimeError) before this process's own
 signal: :func:`stop_signal` takes that for the same stop.
 """
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -42,6 +43,7 @@ class Stop:
 
     def __init__(self) -> None:
         self.names: List[str] = []
+        self.owner = os.getpid()
         self.defer = False
         self.first_at = 0.0
         self.at_once: Optional[Callable[[], None]] = None
@@ -52,6 +54,9 @@ class Stop:
         if not self.names:
             self.names.append(name)
             self.first_at = time.monotonic()
+            if name == 'SIGHUP' and os.getpid() == self.owner:
+                # found otherwise too: a write to the closed terminal (EIO)
+                _off_the_closed_terminal()
 
     def __bool__(self) -> bool:
         return bool(self.names)
@@ -74,6 +79,12 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
     stop = Stop()
     owner = os.getpid()  # a forked loader worker inherits the handler: it ends quietly
 
+    def began(name):  # the stop's first signal, or its terminal's EIO (below)
+        stop.append(name)  # a SIGHUP's: stdout and stderr off the closed terminal
+        if hasattr(signal, 'SIGCHLD'):  # a Python handler: SIG_DFL made a SIGCHLD already
+            # received raise "Signal 17 ignored due to race condition"
+            signal.signal(signal.SIGCHLD, _child_exited)
+
     def interrupt(signum, frame):
         name = signal.Signals(signum).name
         if stop.names:
@@ -84,12 +95,7 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
             if stop.at_once is not None and os.getpid() == owner:
                 stop.at_once()
             os._exit(stop_status(stop.names[0]))
-        stop.append(name)
-        if name == 'SIGHUP' and os.getpid() == owner:
-            _off_the_closed_terminal()
-        if hasattr(signal, 'SIGCHLD'):  # a Python handler: SIG_DFL made a SIGCHLD already
-            # received raise "Signal 17 ignored due to race condition"
-            signal.signal(signal.SIGCHLD, _child_exited)
+        began(name)
         if not stop.defer:
             stop.raised = True
             raise KeyboardInterrupt(name)
@@ -106,7 +112,21 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
         except ValueError:  # not the main thread: leave signals alone
             break
     try:
-        yield stop
+        try:
+            yield stop
+        except OSError as err:
+            # a write to the closed terminal failed (EIO) before its SIGHUP came: the
+            # kernel's goes to the terminal's session leader (a shell passes it on
+            # later), a tool of another session gets none. It is the hang-up's stop:
+            # the error ended the block, which put SIG_DFL back, and the SIGHUP then
+            # killed the tool without its line (status -1), or the tool ended with a
+            # traceback that was lost too (status 1)
+            if getattr(signal, 'SIGHUP', None) not in previous or not closed_terminal(err):
+                raise
+            _off_the_closed_terminal()  # where a signal's stop came first too (defer)
+            began('SIGHUP')  # a SIGHUP now is a hang-up again, ignored
+            stop.raised = True
+            raise KeyboardInterrupt(stop.names[0]) from err
     finally:
         _ACTIVE.remove(stop)
         for sig, handler in previous.items():
@@ -120,6 +140,29 @@ def signals_as_one_stop(hangup: bool = False) -> Iterator[Stop]:
         # after a stop the process is ending: SIGCHLD keeps the handler that
         # does nothing (the workers are stopped after the block; PyTorch's
         # own check of a worker that died is its queue timeout, which raises)
+
+
+def closed_terminal(err: BaseException) -> bool:
+    """Whether ``err`` is a write's EIO to the closed terminal that stdout or
+    stderr is (a hung-up terminal refuses its settings with EIO too; a
+    file's or a disk's EIO is an error of its own)."""
+    if not isinstance(err, OSError) or err.errno != errno.EIO:
+        return False
+    try:
+        import termios
+    except ImportError:  # no terminals of this kind here
+        return False
+    import stat
+    for fd in (1, 2):
+        try:
+            if stat.S_ISCHR(os.fstat(fd).st_mode):
+                termios.tcgetattr(fd)
+        except termios.error as error:
+            if error.args and error.args[0] == errno.EIO:
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def _off_the_closed_terminal() -> None:
@@ -166,6 +209,8 @@ def stop_signal(err: BaseException, exit_codes: Optional[dict] = None) -> Option
     where ``err`` is no stop; ``exit_codes``: the loader workers' by pid."""
     if isinstance(err, KeyboardInterrupt):
         return str(err) if str(err) in signal.Signals.__members__ else 'SIGINT'
+    if closed_terminal(err):  # a write to it failed before its SIGHUP came
+        return 'SIGHUP'
     seen = set()
     while err is not None and id(err) not in seen:  # the error and what it was raised from
         text = str(err)

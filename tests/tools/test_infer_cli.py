@@ -962,3 +962,29 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
                                          (True, True, False)):
         monkeypatch.setattr(sys.stderr, 'isatty', lambda t=terminal: t, raising=False)
         assert tool.draws_progress(SimpleNamespace(no_progress=no_progress)) is drawn
+
+
+def test_a_terminal_closed_before_its_hang_up_came_is_the_hang_up_s_stop(tmp_path, monkeypatch):
+    """A write to the closed terminal (EIO) before the SIGHUP came ended the
+    tool with a traceback, lost with the terminal (status 1); the records
+    it had written stay, and it ends as the hang-up's stop (129)."""
+    import errno
+    import io
+
+    from dld.utils import stop_signals
+    tool = _tool()
+    records, tracks = _one_read()
+    _reads(monkeypatch, records, tracks)
+    # the null device, for pytest's own stderr
+    monkeypatch.setattr(stop_signals, '_off_the_closed_terminal',
+                        lambda: setattr(sys, 'stderr', io.StringIO()))
+    monkeypatch.setattr(tool, 'closed_terminal', lambda err: err.errno == errno.EIO)
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EIO, 'Input/output error')
+
+    monkeypatch.setattr(sys, 'stderr', Gone())
+    out = tmp_path / 'results.jsonl'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 129
+    assert _read_jsonl(out) == records

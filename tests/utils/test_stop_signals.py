@@ -132,6 +132,69 @@ def test_a_closed_terminal_s_stop_ends_with_its_status_and_its_line_in_the_log(t
     assert 'tool.py: stopped by SIGHUP (its terminal closed)' in log.read_text()
 
 
+WRITES_ON = '''
+import os, sys, time
+from types import SimpleNamespace
+from mmengine.logging import MMLogger
+from dld.engine.launch import last_line, stopped_in_one_line
+from dld.utils.stop_signals import said, signals_as_one_stop, stop_status
+MMLogger.get_instance('hup', log_file=sys.argv[1])
+def writes_on():  # a tool's output to its terminal, which the test closes
+    print('ready', flush=True)
+    for _ in range(1200):
+        print('a line', flush=True)
+        time.sleep(0.05)
+if sys.argv[2] == 'block':
+    try:
+        with signals_as_one_stop(hangup=True):
+            writes_on()
+    except KeyboardInterrupt as stop:
+        last_line('tool.py: stopped by SIGHUP (its terminal closed)')
+        time.sleep(1)  # a clean-up: the test's SIGHUP comes now
+        sys.exit(stop_status(str(stop)))
+else:  # train.py's and test.py's stop handling
+    loops = SimpleNamespace(_train_loop=None, _val_loop=None, _test_loop=None)
+    with stopped_in_one_line(loops, lambda name: f'tool.py: stopped by {said(name)}'):
+        writes_on()
+'''
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+@pytest.mark.parametrize('handling', ['block', 'stopped_in_one_line'])
+def test_a_write_to_the_closed_terminal_before_its_hang_up_is_the_same_stop(tmp_path, handling):
+    """A write's EIO before the SIGHUP came (the kernel's goes to the
+    terminal's session leader, a shell passes it on later, a tool of another
+    session gets none) ended the block: the tool ended with a traceback,
+    itself lost (status 1), or the SIGHUP, after the block put SIG_DFL back,
+    killed it (status -1, once in six CI runs of the test above)."""
+    import pty
+    import time
+    log = tmp_path / 'run.log'
+    (tmp_path / 'tool.py').write_text(WRITES_ON)
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(tmp_path / 'tool.py'), str(log), handling],
+                            stdin=terminal, stdout=terminal, stderr=terminal,
+                            start_new_session=True)
+    os.close(terminal)
+    try:
+        deadline = time.monotonic() + 120
+        said = b''
+        while b'ready' not in said:
+            assert time.monotonic() < deadline
+            said += os.read(main, 1024)
+        os.close(main)  # the terminal closes; no SIGHUP yet: the next line fails (EIO)
+        line = 'tool.py: stopped by SIGHUP (its terminal closed)'
+        while not (log.exists() and line in log.read_text()):
+            assert proc.poll() is None, f'ended with {proc.returncode}, the line not in the log'
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGHUP)  # it comes now, in the clean-up: a hang-up again
+        assert proc.wait(timeout=60) == 128 + signal.SIGHUP
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
 def test_after_a_hang_up_stop_a_hang_up_again_is_ignored(monkeypatch):
     """A second SIGHUP (the kernel's, after one sent to the process) arriving
