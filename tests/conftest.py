@@ -53,6 +53,20 @@ def dld_default_scope():
         yield
 
 
+@pytest.fixture(autouse=True)
+def stop_signal_handlers_kept():
+    """Every test ends with the stop signals' handlers it began with: a stop
+    run in-process leaves a hang-up ignored (its terminal is gone), and the
+    worker's later tests, their child processes too, ignored theirs."""
+    import signal
+    names = ('SIGINT', 'SIGTERM', 'SIGHUP')
+    before = {n: signal.getsignal(getattr(signal, n)) for n in names if hasattr(signal, n)}
+    yield
+    for name, handler in before.items():
+        if handler is not None and signal.getsignal(getattr(signal, name)) != handler:
+            signal.signal(getattr(signal, name), handler)
+
+
 @pytest.fixture
 def paired_root(tmp_path):
     """Two 3-frame tracks with LR (20x60) and HR (40x120) frames."""
