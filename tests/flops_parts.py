@@ -1,4 +1,4 @@
-"""fvcore counts of a recognizer's parts: the independent measurement the
+"""FLOP counts of a recognizer's parts: the independent measurement the
 tests compare a whole reading's FLOPs against."""
 import torch
 import torch.nn as nn
@@ -7,7 +7,7 @@ from dld.utils import count_flops, scale_input_shapes
 
 
 class CallAsModule(nn.Module):
-    """``fn(module, x)`` as a module, so fvcore traces it with its owner's weights."""
+    """``fn(module, x)`` as a module, counted with its owner's weights."""
 
     def __init__(self, module, fn):
         super().__init__()
@@ -19,7 +19,7 @@ class CallAsModule(nn.Module):
 
 
 def decoding_parts(recognizer, scale: float, base=(48, 144)):
-    """``(encoder, greedy, prepare, memory)``: fvcore on the backbone +
+    """``(encoder, greedy, prepare, memory)``: FLOPs of the backbone +
     encoder, on the greedy decoder alone (one sequence), and on the
     decoder's once-per-image memory projection (0 without one), and the
     encoder's output at ``scale``."""

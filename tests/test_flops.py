@@ -286,8 +286,9 @@ def test_a_scale_the_student_cannot_read_is_named_when_its_flops_are_traced():
         ScaleCosts.measure(Student(), rec, None, [1.0, 0.3], (48, 144))
 
 
-def test_a_student_with_a_string_in_its_state_is_told_why_its_trace_failed():
-    """The message put it down to the scale, which was not the cause."""
+def test_a_student_with_a_string_in_its_state_is_counted():
+    """fvcore's tracer refused a Python object in a module's state (the
+    message put it down to the scale); the counter runs the module as is."""
     from dld.models.distillers import ScaleCosts
     rec = _recognizer(ATTENTION_DECODERS[0])
 
@@ -305,9 +306,42 @@ def test_a_student_with_a_string_in_its_state_is_told_why_its_trace_failed():
         def forward(self, x, mode='tensor'):
             return self.rec(x, mode=mode)
 
-    with pytest.raises(ValueError, match=r'a Python object in its state, from '
-                                         r'get_extra_state, does not'):
-        ScaleCosts.measure(Student(), rec, None, [1.0], (48, 144))
+    costs = ScaleCosts.measure(Student(), rec, None, [1.0], (48, 144))
+    assert costs.student_flops[1.0] == costs.teacher_flops > 0
+
+
+def test_a_handle_written_for_fvcore_counts_unchanged(monkeypatch):
+    """A project's jit-style handle (fvcore's get_shape on traced values)
+    receives values that answer the same calls."""
+    from fvcore.nn.jit_handles import get_shape
+
+    import dld.utils.flops as flops
+
+    def cdist(inputs, outputs):
+        x1, x2 = get_shape(inputs[0]), get_shape(inputs[1])
+        assert inputs[2].toIValue() == 2.0  # p, a constant
+        return x1[0] * x1[1] * x2[1] * x1[2]
+
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'aten::cdist', cdist)
+    uncounted = set()
+    assert count_flops(PairwiseDistances(), torch.randn(2, 50, 4), uncounted) == 2 * 50 * 50 * 4
+    assert not uncounted  # counted whole: its aten::_cdist_forward / mm not again
+
+
+def test_a_pooling_to_one_pixel_counts_as_fvcore_counted_it():
+    """adaptive_avg_pool2d to 1x1 reaches the dispatcher as aten::mean."""
+    x = torch.randn(2, 3, 8, 8)
+    assert count_flops(nn.AdaptiveAvgPool2d(1), x) == x.numel()
+    assert count_flops(nn.AdaptiveAvgPool2d((1, 4)), x) == x.numel()
+    assert count_flops(lambda t: t.mean((2, 3), keepdim=True), x) == 0
+
+
+def test_flops_by_module_name_each_submodule():
+    from dld.utils.flops import count_flops_by_module
+    model = small_convnet()
+    by_module = count_flops_by_module(model, torch.randn(1, 3, 8, 8))
+    assert by_module['0'] == 8 * 8 * 8 * 3 * 9
+    assert by_module[''] == sum(v for k, v in by_module.items() if k and '.' not in k)
 
 
 def test_a_part_whose_cost_depends_on_the_image_is_said_to():

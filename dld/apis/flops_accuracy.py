@@ -19,7 +19,7 @@ uint8 batches are cached and every method reads the cache (each through its
 model's own data preprocessor), so all methods see the same images, but for
 "Teacher on HR" where tracks without HR frames are skipped (:class:`CachedTestSet`).
 
-FLOPs are fvcore's (one fused multiply-add = one flop) at each method's real
+FLOPs count one fused multiply-add as one flop (``dld.utils.count_flops``) at each method's real
 input size, measured once per model and scale; throughput is wall-clock
 images per second of ``predict`` on the current device, data loading and
 normalisation excluded.
@@ -62,12 +62,13 @@ from .oracle_selection import oracle_choice
 from .plate_matching import has_plate_metric, plate_metric_case_sensitive, plate_read_right
 from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 
-CONVENTION = ('FLOPs are counted by fvcore at each input size actually read: one fused '
-              'multiply-add counts as one flop (half the "2 x MAC" figure some papers '
-              'quote); cheap element-wise ops are not counted. A beam search of width W is '
-              'counted in full: an attention decoder on W hypotheses at every step, an '
-              'upper bound for a search that stops early; a CTC prefix search over every '
-              'frame, exact; "saved" compares with the teacher decoding greedily.')
+CONVENTION = ('FLOPs are counted at each input size actually read, by ATen operator as '
+              'the model runs: one fused multiply-add counts as one flop, as fvcore counts '
+              '(half the "2 x MAC" figure some papers quote); cheap element-wise ops are '
+              'not counted. A beam search of width W is counted in full: an attention '
+              'decoder on W hypotheses at every step, an upper bound for a search that '
+              'stops early; a CTC prefix search over every frame, exact; "saved" compares '
+              'with the teacher decoding greedily.')
 
 
 DEFAULT_PREFIXES = dict(plate='plate', track='track')
@@ -697,7 +698,7 @@ class FlopsAccuracyEvaluator:
             inputs=self.paths,
             environment=run_environment(),
             notes=self.notes,
-            # ops fvcore counts as 0 (a part of one's own): its figures are lower bounds
+            # ops counted as 0 (a part of one's own): its figures are lower bounds
             uncounted_ops=sorted(self.costs.uncounted_ops | (
                 self._baseline_costs.uncounted_ops if self._baseline_costs else set())),
         )

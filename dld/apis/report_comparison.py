@@ -218,7 +218,7 @@ def plot_comparison(comparison: dict, path: str) -> None:
         for m in means:
             ax.annotate(m['name'], (m['gflops']['mean'], 100 * m['accuracy']['mean']),
                         fontsize=6, xytext=(4, 3), textcoords='offset points')
-    ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
+    ax.set_xlabel('mean GFLOPs per image (1 multiply-add = 1 flop)')
     ax.set_ylabel(f"{comparison.get('plate_metric', 'plate')} accuracy (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, title='report', title_fontsize=8)

@@ -131,7 +131,7 @@ def markdown_report(report: dict) -> str:
             f'`{k}={v}`' for k, v in options.items()))
     if report.get('uncounted_ops'):
         ops = ', '.join(report['uncounted_ops'])
-        lines.append(f'* **Uncounted:** fvcore has no count for {ops}, which count as 0'
+        lines.append(f'* **Uncounted:** no FLOP count for {ops}, which count as 0'
                      ': the GFLOPs of the rows that run them are lower bounds '
                      '(a handle in dld.utils.flops.EXTRA_FLOP_HANDLES counts them: '
                      'docs/customize.md, "FLOPs of your modules").')
@@ -219,7 +219,7 @@ def plot_pareto(report: dict, path: str) -> None:
         ax.set_ylim(-1, max(5.0, 1.08 * top))
         ax.margins(x=0.08)  # room for the scale labels at either end
         ax.xaxis.set_major_locator(MaxNLocator(6))
-        ax.set_xlabel('mean GFLOPs per image (fvcore: 1 multiply-add = 1 flop)')
+        ax.set_xlabel('mean GFLOPs per image (1 multiply-add = 1 flop)')
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     # Below the panels, where it covers no point.

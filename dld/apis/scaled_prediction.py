@@ -132,7 +132,7 @@ def decoding_of(recognizer: nn.Module) -> str:
 
 
 class RecognizerCosts:
-    """FLOPs of a plain recognizer at any scale (fvcore, measured on first use).
+    """FLOPs of a plain recognizer at any scale (measured on first use).
 
     Mirrors the part of :class:`~dld.models.distillers.ScaleCosts` that
     inference and reports read; a plain recognizer has no selector, and its

@@ -1,12 +1,15 @@
 """Counting FLOPs and parameters, and the input sizes of each student scale.
 
-FLOPs are counted by tracing with fvcore's ``FlopCountAnalysis``, which counts
-**one fused multiply-add as one flop** (so a ``Linear(I, O)`` on ``N`` rows is
-``N * I * O``, half the "2 x MAC" figure some papers quote). Like fvcore, we
-count the ops whose cost grows with the input (convolutions, matmuls,
-attention, recurrent cells, norms, resampling) and ignore cheap element-wise
-ops (activations, additions, softmax). Handles added here for ops fvcore
-0.1.5 leaves uncounted:
+FLOPs are counted as the callable runs, once, on real inputs: every ATen
+operator that reaches PyTorch's dispatcher is counted by its formula
+(:mod:`dld.utils.flop_counter`, no TorchScript; ``DLD_FLOP_COUNTER=fvcore``
+traces with fvcore's ``FlopCountAnalysis`` instead, whose figures these are,
+op for op). **One fused multiply-add counts as one flop** (so a
+``Linear(I, O)`` on ``N`` rows is ``N * I * O``, half the "2 x MAC" figure
+some papers quote). Like fvcore, we count the ops whose cost grows with the
+input (convolutions, matmuls, attention, recurrent cells, norms,
+resampling) and ignore cheap element-wise ops (activations, additions,
+softmax). Handles here count, as fvcore 0.1.5 does not:
 
 * ``aten::scaled_dot_product_attention`` (``nn.TransformerEncoderLayer``):
   ``N * L * S * (E + Ev)`` for ``QK^T`` and ``AV``;
@@ -19,17 +22,18 @@ Element-wise ops count 0 even where they broadcast into an outer product:
 ``(q[:, :, None] * k[:, None]).sum(-1)`` computes ``q @ k.T`` uncounted.
 Write a matrix product as ``matmul``, ``bmm`` or ``einsum`` (counted).
 
-An op that neither fvcore nor these handles count and that is not one of
-the cheap ops of :data:`NEGLIGIBLE_OPS` is reported once, by name, as a
-warning: a custom module's op would otherwise count as 0 FLOPs in every
-report and in the selector's costs. A project counts it by adding a handle
-to :data:`EXTRA_FLOP_HANDLES` (docs/customize.md).
+An op that no handle counts and that is not one of the cheap ops of
+:data:`NEGLIGIBLE_OPS` is reported once, by name, as a warning: a custom
+module's op would otherwise count as 0 FLOPs in every report and in the
+selector's costs. A project counts it by adding a handle to
+:data:`EXTRA_FLOP_HANDLES` (docs/customize.md).
 """
 import contextlib
 import functools
 import logging
 import math
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -73,7 +77,111 @@ def count_inference_params(model: nn.Module) -> int:
 
 def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs,
                 uncounted: Optional[set] = None) -> int:
-    """FLOPs (fused multiply-adds) of one call, traced with fvcore.
+    """FLOPs (fused multiply-adds) of one call.
+
+    Args:
+        model_or_callable: an ``nn.Module`` or any callable of tensors (e.g.
+            ``recognizer.forward_features``); outputs may be anything.
+        inputs: a tensor or a tuple of positional arguments.
+
+    The callable runs once, under ``torch.no_grad``, on ``inputs``, and the
+    ATen operators it runs are counted as they run
+    (:mod:`dld.utils.flop_counter`; ``DLD_FLOP_COUNTER=fvcore`` traces with
+    fvcore instead). The modules the callable uses
+    (:func:`modules_called_by`) are put in eval mode meanwhile (so BatchNorm
+    statistics do not move and dropout is off) and restored afterwards.
+    PyTorch's fused attention fast path
+    (``aten::_native_multi_head_attention``, taken in eval mode by frozen or
+    no-grad transformers) is switched off so the projections and attention
+    are counted as the products they compute. A model whose tensor forward
+    is not its cost (``forward_is_not_its_cost``, a ``DLDDistiller``) is
+    refused, naming what to count instead.
+    ``uncounted``: a set that receives the names of the ops counted as 0
+    that are not negligible (:data:`NEGLIGIBLE_OPS`), for a report to say
+    its figures leave them out.
+    """
+    if _counter_asked() == 'fvcore':
+        return _count_flops_fvcore(model_or_callable, inputs, uncounted)
+    return int(count_flops_by_module(model_or_callable, inputs, uncounted)[''])
+
+
+def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]],
+                          inputs: Inputs, uncounted: Optional[set] = None) -> Dict[str, int]:
+    """:func:`count_flops` per module: qualified name (as in the callable's
+    modules' ``named_modules()``) -> FLOPs of its calls, ``''`` the total."""
+    from .flop_counter import run_counted
+
+    not_its_cost = getattr(model_or_callable, 'forward_is_not_its_cost', None)
+    if isinstance(model_or_callable, nn.Module) and not_its_cost:
+        raise TypeError(f'count_flops({type(model_or_callable).__name__}): {not_its_cost}')
+    if isinstance(inputs, torch.Tensor):
+        inputs = (inputs, )
+    inputs = tuple(inputs)
+    owners = modules_called_by(model_or_callable)
+    named = {id(p) for owner in owners for p in owner.parameters()}
+
+    def foreign(param: nn.Parameter) -> None:
+        # a module the callable does not name is not in eval mode: refused,
+        # as the tracer refused its weights
+        if id(param) not in named and param.requires_grad:
+            raise _ForeignWeights
+
+    _check_handles()
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    try:
+        torch.backends.mha.set_fastpath_enabled(False)
+        with contextlib.ExitStack() as modes, torch.no_grad():
+            for owner in owners:
+                modes.enter_context(evaluating(owner))
+            try:
+                counter = run_counted(model_or_callable, inputs, owners, EXTRA_FLOP_HANDLES,
+                                      NEGLIGIBLE_OPS, foreign)
+            except _ForeignWeights:
+                raise TypeError(
+                    'count_flops: the callable uses the weights of a module it does not '
+                    'name; pass the module, a bound method (model.forward_features) or '
+                    'functools.partial(model, ...)') from None
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    ops = tuple(sorted(counter.uncounted))
+    _warn_uncounted(ops)
+    if uncounted is not None:
+        uncounted.update(ops)
+    by_module = dict(counter.by_module)
+    by_module.setdefault('', 0)
+    return by_module
+
+
+class _ForeignWeights(Exception):
+    pass
+
+
+#: ``DLD_FLOP_COUNTER``: how FLOPs are counted (fvcore's trace, to check a
+#: figure against the counter it replaces).
+FLOP_COUNTERS = ('dispatch', 'fvcore')
+
+
+def _counter_asked() -> str:
+    asked = os.environ.get('DLD_FLOP_COUNTER', '').strip().lower() or 'dispatch'
+    if asked not in FLOP_COUNTERS:
+        raise ValueError(f'DLD_FLOP_COUNTER={asked!r}: one of {", ".join(FLOP_COUNTERS)} '
+                         '(unset: dispatch)')
+    return asked
+
+
+def _check_handles() -> None:
+    """A handle named after an op that neither the calls as written nor the
+    dispatcher show under that name would never count: said, not ignored."""
+    for name in EXTRA_FLOP_HANDLES:
+        if not name.startswith('aten::'):
+            raise ValueError(f'EXTRA_FLOP_HANDLES[{name!r}]: name an ATen operator, '
+                             "'aten::<op>' (as the FLOPs warning names it)")
+
+
+def _count_flops_fvcore(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs: Inputs,
+                        uncounted: Optional[set] = None) -> int:
+    """FLOPs (fused multiply-adds) of one call, traced with fvcore (the
+    fallback, ``DLD_FLOP_COUNTER=fvcore``).
 
     Args:
         model_or_callable: an ``nn.Module`` or any callable of tensors (e.g.

@@ -89,10 +89,10 @@ def test_every_report_file_is_written_and_parses(report):
     assert '* plate acc.: the share of test images whose text is read whole and right; ' \
         'char acc.: the characters right at their position' in md and '1-NED: one minus' in md
     assert '* word acc.: the share' in markdown_report(renamed)
-    # ops fvcore counts as 0 are said in the report, not only in the log
+    # ops counted as 0 are said in the report, not only in the log
     assert rep['uncounted_ops'] == [] and '**Uncounted:**' not in md
     uncounted = markdown_report(dict(rep, uncounted_ops=['prim::PythonOp.CubeFn']))
-    assert ('fvcore has no count for prim::PythonOp.CubeFn, which count as 0: the GFLOPs of '
+    assert ('no FLOP count for prim::PythonOp.CubeFn, which count as 0: the GFLOPs of '
             'the rows that run them are lower bounds') in uncounted
     [source] = rep['inputs']['test_sets']
     assert source['ann_file'] == rep['inputs']['test_ann_file']

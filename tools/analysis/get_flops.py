@@ -107,7 +107,7 @@ def _flops_table(cfg, model, scales, shape) -> dict:
                 decoding=decoding_of(recognizer_of(model)),
                 reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
                 params=params, scales=rows,
-                convention='fvcore: one fused multiply-add counts as one flop; a beam '
+                convention='one fused multiply-add counts as one flop (as fvcore counts); a beam '
                 'search counted in full (an attention decoder: W hypotheses at every step, '
                 'an upper bound; CTC: the prefix search over every frame, exact); the '
                 'reference decodes greedily',

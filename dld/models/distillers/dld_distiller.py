@@ -96,7 +96,7 @@ class DLDDistiller(BaseModel):
             needs every scale's score, i.e. ``scale_strategy='all'`` (the
             selector stage, where it is the lower-variance estimator).
         cost (str): ``'flops'`` (paper): T_i/T_teacher with T_i measured by
-            fvcore at build time. ``'scale_pow'`` (public code): s_i**power.
+            ``count_flops`` at build time. ``'scale_pow'`` (public code): s_i**power.
         cost_power (float): exponent of ``'scale_pow'``.
         skd_topk (int): teacher beams distilled by SKD.
         skd_beam_width (int, optional): teacher beam width (>= topk).

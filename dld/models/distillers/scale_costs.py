@@ -1,4 +1,4 @@
-"""What each candidate scale costs: fvcore FLOPs measured once at build time.
+"""What each candidate scale costs: FLOPs measured once at build time.
 
 A reading decoded greedily and one decoded with a beam search cost
 differently: the beam runs an autoregressive decoder on W hypotheses a step.
@@ -66,8 +66,8 @@ def beam_width_of(recognizer: nn.Module) -> Optional[int]:
     return int(cfg.get('beam_width') or recognizer.decoder.beam_width)
 
 
-# fvcore traces the whole inference path (an autoregressive decoder is
-# unrolled step by step), which takes seconds; a FLOP count depends only on
+# A count runs the whole inference path (an autoregressive decoder step by
+# step), which takes a second or so; a FLOP count depends only on
 # the architecture and the input shape, so it is measured once per process.
 _FLOPS_CACHE: Dict[Tuple[str, Tuple[int, ...], str], Tuple[int, FrozenSet[str]]] = {}
 
@@ -95,6 +95,10 @@ def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
 #: on the contrast (a sharpness test: a standard deviation below 0.11) takes
 #: another path on one of them. A heuristic: a gate past those is missed.
 PROBES = ('dark', 'bright')
+
+#: How the figures count, said beside them (report.json, get_flops.py).
+CONVENTION = ('one fused multiply-add counts as one flop (as fvcore counts; counted by '
+              'ATen operator as the model runs)')
 
 
 def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
@@ -146,7 +150,7 @@ def _count(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
 class ScaleCosts:
     """Forward FLOPs of the student at each scale, of the selector, and of the teacher.
 
-    fvcore counts one fused multiply-add as one flop. The selector's cost is
+    One fused multiply-add counts as one flop. The selector's cost is
     added to every selected-scale figure, since it runs on every image.
 
     ``student_flops`` (and :meth:`greedy_flops_at`, :meth:`relative_flops`,
@@ -177,7 +181,7 @@ class ScaleCosts:
         self._flops_by_size: Dict[Tuple[int, int], int] = {}  # other scales, greedy
         self._student = student
         self._in_channels = in_channels
-        #: ops fvcore counted as 0 in this model's figures (a part of one's own)
+        #: ops counted as 0 in this model's figures (a part of one's own)
         self.uncounted_ops: Set[str] = set()
 
     @classmethod
@@ -207,12 +211,11 @@ class ScaleCosts:
                 why = ('its layers outgrow an input that small: give model.scales no scale '
                        'below the smallest it reads, or a backbone whose kernels and strides '
                        'fit it' if outgrown else
-                       'it must also trace with torch.jit.trace, by which its FLOPs are '
-                       'counted (a Python object in its state, from get_extra_state, does '
-                       'not: docs/customize.md, "Checkpoints")')
+                       'it must also run on an all-zero image of that size, on which its '
+                       'FLOPs are counted')
                 raise PartContractError(
                     f'The student cannot read scale {scale} of {tuple(base_size)} (a {h}x{w} '
-                    f'input), traced for its FLOPs: {type(err).__name__}: {said}. A student '
+                    f'input), run for its FLOPs: {type(err).__name__}: {said}. A student '
                     f'reads every candidate scale; {why}') from err  # DLD_TRACEBACK=1: its line
         teacher_flops = _measure(_RecognizerInference(teacher), (1, in_channels, *base_size),
                                  uncounted=uncounted)
@@ -286,7 +289,7 @@ class ScaleCosts:
 
     def as_dict(self) -> Dict[str, object]:
         return dict(
-            convention='fvcore: one fused multiply-add counts as one flop',
+            convention=CONVENTION,
             scales=self.scales,
             student_gflops=[self.student_flops[s] / 1e9 for s in self.scales],
             selector_gflops=self.selector_flops / 1e9,

@@ -56,7 +56,7 @@ class TextRecognizer(BaseModel):
             ``beam_width``, ``topk`` (ints >= 1). ``topk > 1`` needs
             ``decode='beam'`` and fills ``pred_topk``. ``count_flops``
             (default False; ``tools/test.py`` turns it on): :meth:`predict`
-            sets ``pred_gflops`` (fvcore, at the input's size, decoded as it
+            sets ``pred_gflops`` (at the input's size, decoded as it
             decodes; measured once a shape) and ``pred_scale`` 1.0, so
             :class:`~dld.evaluation.ReadingCostMetric` reports what a plain
             recognizer's readings cost beside a DLD student's.
@@ -209,7 +209,7 @@ class TextRecognizer(BaseModel):
         if self.scale_norm_sizes is not None:
             set_active_scale(self.backbone, self.scale_index(inputs.shape[-2:]))
         feat = self.backbone(inputs)
-        if torch.jit.is_tracing():  # fvcore's FLOP counting: a model checked already
+        if torch.jit.is_tracing():  # fvcore's FLOP trace (DLD_FLOP_COUNTER=fvcore)
             return feat
         return self._checked_backbone_output(feat)
 
@@ -352,7 +352,7 @@ class TextRecognizer(BaseModel):
                           data_samples: List[PlateDataSample]) -> None:
         """``pred_gflops`` of a reading of a ``(C, H, W)`` input, as this
         recognizer decodes now, and ``pred_scale`` 1.0 (its own input). A
-        model fvcore cannot trace (a part of one's own) is read uncounted,
+        model whose count fails (a part of one's own) is read uncounted,
         with one warning: the count is a report's, not the reading's."""
         from dld.models.distillers.scale_costs import ScaleCosts, beam_width_of
         key = (shape, beam_width_of(self))
@@ -364,7 +364,7 @@ class TextRecognizer(BaseModel):
             except Exception as err:  # noqa: BLE001 - whatever the trace of a custom part raises
                 from mmengine.logging import print_log
                 print_log(f'The FLOPs of a {shape[1]}x{shape[2]} reading cannot be counted '
-                          f'(traced: {type(err).__name__}: {str(err).strip()[:200]}): the '
+                          f'({type(err).__name__}: {str(err).strip()[:200]}): the '
                           'cost/ figures are left out', logger='current',
                           level=logging.WARNING)
                 cache[key] = None

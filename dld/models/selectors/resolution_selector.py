@@ -14,7 +14,7 @@ from dld.registry import MODELS
 class ResolutionSelector(nn.Module):
     """A tiny CNN on a fixed-size thumbnail that scores the candidate scales.
 
-    The thumbnail is an area (average-pool) resize, which fvcore counts as
+    The thumbnail is an area (average-pool) resize, counted as
     ``aten::adaptive_avg_pool2d``; every other op is a conv, BN, ReLU, mean
     or linear, so ``count_flops(selector, x)`` is its complete cost.
 
