@@ -299,9 +299,13 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             # concatenate", naming neither the set nor why it is empty.
             skipped = (f' ({len(bad)} bad annotation(s) skipped with strict=False, '
                        'listed in the warning above)' if bad else '')
+            # every track refused: the hint on what a track looks like (the
+            # file "holds no track line") would contradict the count
+            hint = ('Every track it lists is one of them: fix them.' if bad
+                    else self.no_tracks_hint)
             raise PlateAnnotationError(
                 self.ann_file or self.data_root,
-                f'{type(self).__name__} found no track to read{skipped}. {self.no_tracks_hint}')
+                f'{type(self).__name__} found no track to read{skipped}. {hint}')
         return data_list
 
     def _read_tracks(self, strict: bool) -> dict:
@@ -641,6 +645,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     def _read(self, idx: int) -> dict:
         """Item ``idx`` through the pipeline, or a substitute (``max_retry``)."""
         tried = []
+        failed = set()  # indices that failed: a substitute is another item
         for attempt in range(self.max_retry + 1):
             try:
                 data = self.prepare_data(idx)
@@ -655,10 +660,16 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     f'{type(self).__name__}: skipping item {idx} of {where} ({err}); '
                     f'{self.num_skipped_images} image(s) of this set skipped so far',
                     logger='current', level=logging.WARNING)
+                failed.add(idx)
                 if attempt < self.max_retry:
+                    if len(failed) == len(self):
+                        break  # every item failed: no other to read
                     # Test mode steps to the next index so evaluation stays
-                    # reproducible; train mode draws a random one.
-                    idx = (idx + 1) % len(self) if self.test_mode else self._randint(len(self))
+                    # reproducible; train mode draws a random one among those
+                    # not tried (drawn again, one broken track of a small set
+                    # was read max_retry + 1 times and stopped the run)
+                    idx = ((idx + 1) % len(self) if self.test_mode
+                           else _nth_not_in(self._randint(len(self) - len(failed)), failed))
                 continue
             if data is None:
                 where = self._item_source(idx)
@@ -667,12 +678,36 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 raise RuntimeError(f'The pipeline returned None for item {idx} ({where}): '
                                    f'one of its transforms ({steps}) dropped it; plate '
                                    'pipelines must not drop samples silently.')
+            if tried and self.test_mode:
+                _mark_substitute(data)
             return data
         raise RetryExhaustedError(
             f'{type(self).__name__}: {len(tried)} consecutive unreadable item(s) '
-            f'(max_retry={self.max_retry}). Check the data under '
+            f'(max_retry={self.max_retry}'
+            + ('; that is every item of the set' if len(failed) == len(self) else '')
+            + '). Check the data under '
             f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried)
             + backslash_hint(tried))
+
+
+def _nth_not_in(n: int, taken: set) -> int:
+    """The ``n``-th index (from 0) that ``taken`` does not hold."""
+    for index in sorted(taken):
+        if index <= n:
+            n += 1
+    return n
+
+
+def _mark_substitute(data) -> None:
+    """Mark an item read in the place of an unreadable one (test mode,
+    ``max_retry > 0``): it is scored as a frame of its own, but it is a second
+    reading of its frame, which a track vote must not count twice
+    (:class:`~dld.evaluation.TrackAccuracyMetric` leaves it out)."""
+    sample = data.get('data_samples') if isinstance(data, dict) else None
+    if hasattr(sample, 'set_metainfo'):
+        sample.set_metainfo(dict(substitute=True))
+    elif isinstance(data, dict):
+        data['substitute'] = True
 
 
 def _regular_file_size(path: str) -> Optional[int]:

@@ -63,6 +63,15 @@ class ConcatDataset(MMEngineConcatDataset):
         dataset = self.datasets[part]
         return dataset[epoch * len(dataset) + sample if reads_past_end(dataset) else sample]
 
+    def get_cat_ids(self, idx: int):
+        """The categories of item ``idx`` (its part's), so a
+        ``ClassBalancedDataset`` can balance a concatenation; MMEngine's
+        ConcatDataset has none (an AttributeError from deep inside it)."""
+        if not self._fully_initialized:
+            self.full_init()
+        part, sample = self._get_ori_dataset_idx(idx)
+        return _cat_ids(self.datasets[part], sample)
+
 
 @DATASETS.register_module(name='RepeatDataset')
 class RepeatDataset(MMEngineRepeatDataset):
@@ -84,6 +93,12 @@ class RepeatDataset(MMEngineRepeatDataset):
         if not reads_past_end(self.dataset):
             return super().__getitem__(idx)
         return self.dataset[idx]
+
+    def get_cat_ids(self, idx: int):
+        """The categories of item ``idx`` (those of the item it copies)."""
+        if not self._fully_initialized:
+            self.full_init()
+        return _cat_ids(self.dataset, self._get_ori_dataset_idx(idx))
 
 
 @DATASETS.register_module(name='ClassBalancedDataset')
@@ -121,6 +136,19 @@ class ClassBalancedDataset(MMEngineClassBalancedDataset):
         # copy c of epoch e: the set's epoch e * most_copies + c of that item
         read = epoch * self._most_copies + self._copy_of[idx]
         return self.dataset[read * len(self.dataset) + item]
+
+
+def _cat_ids(dataset, idx: int):
+    """``dataset.get_cat_ids(idx)``, or an error naming the set that has no
+    categories (a ``ClassBalancedDataset`` over a mix holding one)."""
+    try:
+        return dataset.get_cat_ids(idx)
+    except (AttributeError, NotImplementedError):
+        raise TypeError(
+            f'ClassBalancedDataset: {type(dataset).__name__} has no categories to balance '
+            '(get_cat_ids); put ClassBalancedDataset around the sets on disk that have '
+            'them, inside the ConcatDataset, rather than around a mix holding this one'
+        ) from None
 
 
 def epoch_fed(dataset) -> Iterator:

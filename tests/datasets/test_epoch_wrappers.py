@@ -121,6 +121,35 @@ def test_class_balancing_repeats_the_tracks_of_rare_characters(tmp_path):
     assert not np.array_equal(seeded[copies[0] + len(seeded)]['img'], first)
 
 
+def test_class_balancing_a_mix_of_sets_reads_each_part_s_categories(tmp_path):
+    """ClassBalancedDataset around a ConcatDataset (or a RepeatDataset) of
+    plate sets failed with AttributeError: no get_cat_ids; around a mix
+    holding a set without categories (the online plates) it names that set."""
+    from plate_files import write_png
+    init_default_scope('dld')
+    sets = []
+    for name, texts in (('a', ['ABC1234'] * 4), ('b', ['QQQ1234'])):
+        (tmp_path / name).mkdir()
+        for t in range(len(texts)):
+            write_png(str(tmp_path / name / f't{t}.png'), 20, 60)
+        (tmp_path / name / 'train.txt').write_text(
+            ''.join(f't{t}.png\t{text}\n' for t, text in enumerate(texts)))
+        sets.append(dict(type='PairedPlateDataset', data_root=str(tmp_path / name),
+                         ann_file='train.txt', pipeline=[], load_hr=False))
+    q = sorted(DATASETS.build(sets[1]).dictionary.str2idx('Q1234'))
+    mix = dict(type='ConcatDataset',
+               datasets=[sets[0], dict(type='RepeatDataset', times=2, dataset=sets[1])])
+    assert DATASETS.build(mix).get_cat_ids(5) == q
+    balanced = DATASETS.build(dict(type='ClassBalancedDataset', oversample_thr=0.5,
+                                   dataset=mix))
+    reads = [balanced[i]['lr_path'] for i in range(len(balanced))]
+    assert reads.count(str(tmp_path / 'b' / 't0.png')) > reads.count(str(tmp_path / 'a' / 't0.png'))
+    online = dict(type='OnlineSynthPlateDataset', num_plates=2, seed=0, pipeline=[])
+    with pytest.raises(TypeError, match='OnlineSynthPlateDataset has no categories'):
+        DATASETS.build(dict(type='ClassBalancedDataset', oversample_thr=0.5, dataset=dict(
+            type='ConcatDataset', datasets=[sets[0], online])))
+
+
 def test_a_negative_index_of_a_repeat_is_the_item_it_names(paired_root):
     repeated = RepeatDataset(_seeded(paired_root), times=3)
     assert np.array_equal(repeated[-1]['img_hr'], repeated[len(repeated) - 1]['img_hr'])

@@ -69,3 +69,24 @@ def test_the_keys_are_names_every_experiment_tracker_takes():
     metric.process({}, [_sample(0.1, 0.5, [0.5, 0.8, 1.0])])
     for key in metric.evaluate(1):
         assert re.fullmatch(r'[\w\-. :/]+', key), key
+
+
+def test_group_by_set_gives_each_set_s_cost_as_the_accuracy_metrics_do():
+    """Two sources evaluated at once: the selector may read one's plates at
+    larger scales; ReadingCostMetric refused group_by (a TypeError)."""
+    def of(set_name, gflops, scale):
+        s = _sample(gflops, scale)
+        s['set_name'] = set_name
+        return s
+    metric = ReadingCostMetric(group_by='set')
+    metric.process({}, [of('day', 0.1, 0.5), of('day', 0.1, 0.5), of('night', 0.3, 1.0)])
+    out = metric.evaluate(3)
+    assert out['cost/gflops'] == pytest.approx(0.5 / 3)
+    assert out['cost/gflops/day'] == pytest.approx(0.1)
+    assert out['cost/gflops/night'] == pytest.approx(0.3)
+    assert out['cost/num_images/day'] == 2 and out['cost/mean_scale/night'] == 1.0
+    single = ReadingCostMetric(group_by='set')  # one set: no per-set keys, as the others
+    single.process({}, [of('day', 0.1, 0.5)])
+    assert not any('/day' in k for k in single.evaluate(1))
+    with pytest.raises(ValueError, match='group_by must be'):
+        ReadingCostMetric(group_by='sets')

@@ -83,7 +83,8 @@ class SkippedImagesHook(Hook):
             instead = ('another random item was read in place of each'
                        if not dataset.test_mode else
                        'the next item was scored in place of each, so the metrics count it '
-                       'twice and the unreadable one not at all')
+                       'twice and the unreadable one not at all (the track votes count it '
+                       'once)')
             print_log(
                 f'{type(dataset).__name__} ({dataset.ann_file or dataset.data_root}): {new} '
                 f'image(s) could not be read in the {stage}{when} ({total} so far); {instead}. '

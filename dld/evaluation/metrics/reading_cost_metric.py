@@ -7,6 +7,7 @@ from mmengine.evaluator import BaseMetric
 
 from dld.registry import METRICS
 
+from .metric_groups import check_group_by, sample_group
 from .sample_fields import sample_field
 
 
@@ -31,9 +32,20 @@ class ReadingCostMetric(BaseMetric):
     share_0.8 in the log, the shares summing to more than 1. The names keep
     to the characters every tracker takes (``share@0.8`` stopped a run
     logging to MLflow at its first validation).
+
+    With ``group_by`` (``'set'`` or ``'folder'``, as
+    :class:`~dld.evaluation.PlateRecogMetric`'s), also ``gflops/<group>``,
+    ``mean_scale/<group>`` and ``num_images/<group>`` of each group, where
+    there are several: the selector may read one source's plates at larger
+    scales than another's.
     """
 
     default_prefix: Optional[str] = 'cost'
+
+    def __init__(self, group_by: Optional[str] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        check_group_by(group_by, 'ReadingCostMetric')
+        self.group_by = group_by
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -43,20 +55,36 @@ class ReadingCostMetric(BaseMetric):
             # None for a sample without a cost: MMEngine warns of no results at all
             self.results.append(None if gflops is None else (
                 float(gflops), None if scale is None else float(scale),
-                tuple(float(s) for s in choices)))
+                tuple(float(s) for s in choices),
+                sample_group(sample, self.group_by) if self.group_by else None))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         results = [r for r in results if r is not None]
         if not results:
             return {}
+        out = self._costs(results)
+        groups = sorted({r[3] for r in results})
+        if self.group_by and len(groups) > 1:
+            for group in groups:
+                each = [r for r in results if r[3] == group]
+                n = len(each)
+                out[f'gflops/{group}'] = math.fsum(r[0] for r in each) / n
+                out[f'num_images/{group}'] = n
+                kept = [r[1] for r in each if r[1] is not None]
+                if kept:
+                    out[f'mean_scale/{group}'] = math.fsum(kept) / len(kept)
+        return out
+
+    @staticmethod
+    def _costs(results: List) -> Dict[str, float]:
         n = len(results)
-        out = dict(gflops=math.fsum(g for g, _, _ in results) / n, num_images=n)
-        kept = [s for _, s, _ in results if s is not None]
+        out = dict(gflops=math.fsum(g for g, *_ in results) / n, num_images=n)
+        kept = [s for _, s, *_ in results if s is not None]
         if kept:
             out['mean_scale'] = math.fsum(kept) / len(kept)
         # counted by the key's name: a float32 scale (0.6000000238) is the 0.6 listed
-        scales = Counter(f'{s:g}' for _, s, _ in results if s is not None)
-        names = {f'{c:g}': c for _, _, cs in results for c in cs}
+        scales = Counter(f'{s:g}' for _, s, *_ in results if s is not None)
+        names = {f'{c:g}': c for _, _, cs, *_ in results for c in cs}
         names.update((name, float(name)) for name in scales if name not in names)
         for name in sorted(names, key=names.get, reverse=True):
             out[f'share_{name}'] = scales[name] / n

@@ -115,13 +115,24 @@ class TrackAccuracyMetric(TextMetric):
             pred = sample_field(sample, 'pred_text', default='')
             score = sample_field(sample, 'pred_score', default=0.0)
             group = sample_group(sample, self.group_by) if self.group_by else None
+            # read in the place of an unreadable frame (test mode, max_retry > 0):
+            # a second reading of a frame its track holds already
+            substitute = bool(sample_field(sample, 'substitute', default=False))
             self.results.append((str(track_id), None if frame_idx is None else int(frame_idx),
-                                 self._norm(gt), self._norm(pred), float(score), group))
+                                 self._norm(gt), self._norm(pred), float(score), group,
+                                 substitute))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
+        substitutes = sum(r[6] for r in results)
+        if substitutes:
+            print_log(f'TrackAccuracyMetric: {substitutes} frame(s) read in the place of '
+                      'unreadable ones (max_retry > 0) are left out of the track votes: '
+                      'each is a frame its track already holds (the broken frames are '
+                      'named in the warnings above).', logger='current', level=30)
+            results = [r for r in results if not r[6]]
         tracks: Dict[str, list] = defaultdict(list)
         groups: Dict[str, Optional[str]] = {}
-        for track_id, frame_idx, gt, pred, score, group in results:
+        for track_id, frame_idx, gt, pred, score, group, _ in results:
             tracks[track_id].append((frame_idx, gt, pred, score))
             groups.setdefault(track_id, group)
         correct = unlabelled = 0
