@@ -384,6 +384,9 @@ def stop_line(runner: Runner, name: str) -> str:
     the loader's workers stopped); it died at once, saying nothing, its
     workers left running."""
     last = resumable_checkpoint(runner)
+    within = _within_epoch(runner, last)
+    if within:  # refused by --resume (ResumedScheduleCheckHook): name what resumes
+        last = within
     if not isinstance(runner._train_loop, BaseLoop):
         where = 'before training'
     elif runner.message_hub.get_info('loop_stage') == 'val':
@@ -419,6 +422,25 @@ def resumable_checkpoint(runner: Runner) -> Optional[str]:
     if last and osp.isfile(last):
         return last
     return latest_checkpoint(runner.work_dir)
+
+
+def _within_epoch(runner, last: Optional[str]) -> Optional[str]:
+    """Where ``last`` is an ``iter_N.pth`` saved within an epoch, which
+    ``--resume`` refuses: the newest checkpoint beside it that ends an epoch
+    (None where ``last`` is none such, or no other resumes)."""
+    import re
+    m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(last or ''))
+    try:
+        per_epoch = len(runner.train_loop.dataloader)
+    except (AttributeError, TypeError, RuntimeError):
+        return None
+    if not m or not per_epoch or int(m.group(1)) % per_epoch == 0:
+        return None
+    from dld.engine.checkpoint import numbered_checkpoints
+    folder = osp.dirname(last)
+    ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')]
+    ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter') if n % per_epoch == 0]
+    return osp.join(folder, max(ends)[1]) if ends else None
 
 
 def _iteration_in_epoch(runner) -> str:

@@ -163,7 +163,11 @@ def _provenance(report: dict) -> list:
     if env:
         commit = f", commit {env['commit']}" if env.get('commit') else ''
         lines.append(f"* made {env.get('created')} by DLD {env.get('dld')}{commit}, torch "
-                     f"{env.get('torch')}, Python {env.get('python')}, {env.get('threads')} "
+                     f"{env.get('torch')}, Python {env.get('python')}"
+                     + ''.join(f', {name} {env[key]}' for name, key in (
+                         ('MMEngine', 'mmengine'), ('NumPy', 'numpy'), ('OpenCV', 'opencv'))
+                         if env.get(key))
+                     + f", {env.get('threads')} "
                      f"thread(s) on {env.get('processor')}")
     return ['', '## Inputs', ''] + lines if lines else []
 

@@ -13,7 +13,10 @@ MMEngine's, with two differences a run needs.
   ``tools/train.py --resume`` there was refused as "still running".
 """
 import logging
+import os
+from typing import Optional
 
+import torch
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
@@ -37,6 +40,26 @@ def utf8_file_handlers(logger: logging.Logger) -> None:
             handler.release()
 
 
+#: PyTorch's determinism settings as they were before a runner of this
+#: process with ``randomness.deterministic=True`` turned them on (None: no
+#: such runner since). MMEngine turns them on for such a run and never off,
+#: so a later run of the process (a notebook) with ``deterministic=False``
+#: ran with deterministic kernels all the same (slower; on CUDA, errors or
+#: warnings on ops that have none).
+_before_deterministic: Optional[tuple] = None
+
+
+def _determinism_state() -> tuple:
+    return (torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+
+
+def _restore_determinism(state: tuple) -> None:
+    torch.use_deterministic_algorithms(state[0], warn_only=state[1])
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state[2:]
+
+
 class DLDRunner(Runner):
     """:class:`~mmengine.runner.Runner` with its log file in UTF-8 and its
     work dir let go however training ends.
@@ -49,6 +72,28 @@ class DLDRunner(Runner):
         logger = super().build_logger(*args, **kwargs)
         utf8_file_handlers(logger)
         return logger
+
+    def set_randomness(self, seed, diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        """MMEngine's, undoing what an earlier deterministic runner of the
+        process set when this one is not deterministic (a user's own
+        setting, made before any such runner, is kept)."""
+        global _before_deterministic
+        if deterministic and _before_deterministic is None:
+            _before_deterministic = _determinism_state()
+        elif not deterministic and _before_deterministic is not None:
+            _restore_determinism(_before_deterministic)
+            _before_deterministic = None
+        if deterministic:  # as tools/train.py does (start_processes): cuBLAS needs it
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+        super().set_randomness(seed, diff_rank_seed=diff_rank_seed,
+                               deterministic=deterministic)
+        if deterministic:
+            # MMEngine makes every op without a deterministic kernel an error:
+            # on CUDA the distiller's bilinear and CTC backward passes have
+            # none, so a run from Python (runner_from_cfg) stopped where
+            # tools/train.py (relax_deterministic_algorithms) warns
+            torch.use_deterministic_algorithms(True, warn_only=True)
 
     def train(self):
         # before the loop and its sampler are built (MMEngine builds them

@@ -41,6 +41,9 @@ def run_environment() -> dict:
     ``python`` versions, ``threads`` (torch's, each process's),
     ``processes`` (of a distributed run; 1 otherwise), ``processor``:
     enough to tell two reports' runs apart, and to rerun one."""
+    import cv2
+    import mmengine
+    import numpy
     import torch
     from mmengine.dist import get_world_size
 
@@ -48,5 +51,8 @@ def run_environment() -> dict:
     return dict(created=datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec='seconds'), dld=dld.__version__, commit=code_commit(),
         torch=torch.__version__, python=platform.python_version(),
+        # the libraries that move a figure too: OpenCV renders and resizes the
+        # plates (the synthetic set's bytes), NumPy draws the augmentations
+        mmengine=mmengine.__version__, numpy=numpy.__version__, opencv=cv2.__version__,
         threads=torch.get_num_threads(), processes=get_world_size(),
         processor=platform.processor() or platform.machine())

@@ -649,6 +649,30 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool, tmp_path)
         'and finds no checkpoint there).')
 
 
+def test_a_stop_after_a_checkpoint_within_an_epoch_names_one_that_resumes(train_tool, tmp_path):
+    """With checkpoints every 2 of an epoch's 4 iterations, the line named
+    iter_6.pth, which --resume refuses (saved within epoch 2): the newest
+    that ends an epoch is named (a reproducibility journey)."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.runner import EpochBasedTrainLoop
+    hub = MessageHub.get_instance('stop-within-epoch')
+    for n in (2, 4, 6):
+        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+    hub.update_info('last_ckpt', str(tmp_path / 'iter_6.pth'))
+    hub.update_info('loop_stage', 'train')
+    loop = object.__new__(EpochBasedTrainLoop)
+    runner = SimpleNamespace(message_hub=hub, epoch=1, iter=6, work_dir=str(tmp_path),
+                             _train_loop=loop, train_loop=SimpleNamespace(dataloader=[0] * 4))
+    assert f"--resume {tmp_path / 'iter_4.pth'} continues from it" in \
+        train_tool.stop_line(runner, 'SIGINT')
+    (tmp_path / 'iter_8.pth').write_bytes(b'x')  # an epoch's end: resumable as it is
+    hub.update_info('last_ckpt', str(tmp_path / 'iter_8.pth'))
+    assert train_tool.stop_line(runner, 'SIGINT').endswith(
+        f"--resume continues from {tmp_path / 'iter_8.pth'}.")
+
+
 @HOOKS.register_module(force=True)
 class SigtermToWorkersAtHook(Hook):
     """A SIGTERM to the process group as the data loader's workers see it:

@@ -22,6 +22,14 @@ def test_the_environment_names_versions_threads_and_time():
     assert env['torch'] == torch.__version__ and env['threads'] == torch.get_num_threads()
     assert env['processes'] == 1  # a distributed test's record said nothing of its processes
     assert env['created'].endswith('+00:00') and env['dld']
+    # the libraries that move a figure too (OpenCV renders the synthetic plates)
+    import cv2
+    import mmengine
+    import numpy
+    assert (env['mmengine'], env['numpy'], env['opencv']) == (
+        mmengine.__version__, numpy.__version__, cv2.__version__)
+    from dld.apis.report_writing import _provenance
+    assert f'OpenCV {cv2.__version__}' in '\n'.join(_provenance(dict(environment=env)))
 
 
 def test_a_checkout_under_a_non_ascii_folder_is_read_in_any_locale(tmp_path, monkeypatch):
