@@ -199,8 +199,13 @@ def test_a_best_key_that_ranks_nothing_is_said_once_not_skipped_silently(tmp_pat
 
 
 def test_a_best_key_the_metrics_lack_names_the_setting_and_the_keys(tmp_path):
+    from dld.engine.runner_settings import ConfigSettingError
     with pytest.raises(ValueError, match=r"save_best names 'accuracy'.*they hold \['score'\]"):
         _best_runner(tmp_path, epochs=1, save_best='accuracy').train()
+    # misspelt: the close key is named, and train.py says it in one line (a
+    # ConfigSettingError), not a traceback after the first epoch (a mixing journey)
+    with pytest.raises(ConfigSettingError, match=r"names 'scores'.*\(did you mean 'score'\?\)"):
+        _best_runner(tmp_path / 'misspelt', epochs=1, save_best='scores').train()
 
 
 def test_foreign_global_is_refused_with_file_and_name(tmp_path):

@@ -153,10 +153,15 @@ class AtomicCheckpointHook(CheckpointHook):
                 else self.key_indicators)
         for key in keys:
             if key is None or key not in metrics:
-                raise ValueError(
+                from dld.engine.runner_settings import ConfigSettingError
+                from dld.utils.close_names import did_you_mean
+                close = did_you_mean(str(key), metrics, quoted=True)
+                # one line from train.py (ConfigSettingError), not a traceback
+                raise ConfigSettingError(
                     f'default_hooks.checkpoint.save_best names {key!r}, which the validation '
-                    f'metrics do not hold; they hold {sorted(metrics)}. Name one of them, or '
-                    'set save_best=None for no best checkpoint.')
+                    f'metrics do not hold' + (f' ({close})' if close else '')
+                    + f'; they hold {sorted(metrics)}. Name one of them, or set '
+                    'save_best=None for no best checkpoint.')
             value = metrics[key]
             if (value is None or value != value) and key not in self._unscored_keys_warned:
                 self._unscored_keys_warned.add(key)
