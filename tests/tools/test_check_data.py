@@ -7,6 +7,8 @@ import os.path as osp
 import pytest
 from repo_scripts import load_script
 
+from dld.utils.config_file import read_config
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -62,4 +64,8 @@ def test_sets_without_problems_or_files_pass(tmp_path, capsys):
     assert tool.main([str(config), '--decode']) == 0
     out = capsys.readouterr().out
     assert 'rendered when read, or a set of its own kind: no files to check' in out
+    # the plates it renders in the table, not "0 tracks, 0 items" (a mixing journey)
+    [row] = [r for r in out.splitlines() if 'OnlineSynthPlateDataset' in r and r.startswith('|')]
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[3:5] == ['-', str(read_config(str(config)).train_dataloader.dataset.num_plates)]
     assert 'No problem found.' in out

@@ -96,6 +96,8 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     cls = given if isinstance(given, type) else DATASETS.get(kind)  # a class is a type too
     if not (isinstance(cls, type) and issubclass(cls, BasePlateDataset)):
         report.note = f'{kind}: rendered when read, or a set of its own kind: no files to check'
+        # the plates it renders (an online set's), not "0 items" in the table
+        report.items = cfg.get('num_plates', '-')
         return report
     try:
         dataset = DATASETS.build(dict(cfg, strict=False, check_files=False, lazy_init=False,
@@ -189,7 +191,8 @@ def main(argv=None) -> int:
         return 2
     decoded = args.decode
     print('\n' + tabulate(
-        [[r.split, r.kind, r.source, r.tracks, r.items, len(r.refused), len(r.missing),
+        [[r.split, r.kind, r.source, '-' if r.note else r.tracks, r.items, len(r.refused),
+          len(r.missing),
           len(r.undecodable) if decoded else '-',
           'cannot be read' if r.failed else (r.note and 'not checked') or
           ('ok' if not r.problems else 'problems')] for r in reports],
