@@ -52,6 +52,7 @@ class ConcatDataset(MMEngineConcatDataset):
                 raise
             raise ValueError(f'ConcatDataset: {_meta_difference(self.datasets, ignore_keys)}'
                              ) from None
+        _say_online_sets_alike(self)
 
     def __getitem__(self, idx: int):
         if not self._fully_initialized:
@@ -149,6 +150,23 @@ def _cat_ids(dataset, idx: int):
             '(get_cat_ids); put ClassBalancedDataset around the sets on disk that have '
             'them, inside the ConcatDataset, rather than around a mix holding this one'
         ) from None
+
+
+def _say_online_sets_alike(concat) -> None:
+    """Warn of two online sets of one seed in ``concat``: plate ``i`` of
+    each is drawn from the same seed, so the mix reads the same plates twice
+    (pixel for pixel where their settings agree), not twice as many."""
+    from mmengine.logging import print_log
+
+    from .online_synth_plate_dataset import OnlineSynthPlateDataset
+    seeds = Counter(d.seed for d in epoch_fed(concat)
+                    if isinstance(d, OnlineSynthPlateDataset))
+    alike = sorted(seed for seed, count in seeds.items() if count > 1)
+    if alike:
+        print_log(f'ConcatDataset: {sum(seeds[s] for s in alike)} OnlineSynthPlateDataset '
+                  f"parts share seed {', '.join(map(str, alike))}: they draw the same plates "
+                  '(the same texts, and the same images where their settings agree). Give '
+                  'each its own seed for plates of its own.', logger='current', level=30)
 
 
 def epoch_fed(dataset) -> Iterator:

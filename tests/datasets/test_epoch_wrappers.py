@@ -155,3 +155,22 @@ def test_a_negative_index_of_a_repeat_is_the_item_it_names(paired_root):
     assert np.array_equal(repeated[-1]['img_hr'], repeated[len(repeated) - 1]['img_hr'])
     with pytest.raises(IndexError):
         repeated[-len(repeated) - 1]
+
+
+def test_two_online_sets_of_one_seed_in_a_mix_are_said_to_draw_the_same_plates():
+    """They rendered pixel for pixel the same plates: the mix read each twice
+    instead of twice as many (a mixing journey)."""
+    from unittest import mock
+    init_default_scope('dld')
+
+    def online(seed):
+        return dict(type='OnlineSynthPlateDataset', num_plates=2, seed=seed, pipeline=[])
+
+    with mock.patch('mmengine.logging.print_log') as log:
+        DATASETS.build(dict(type='ConcatDataset', datasets=[
+            online(3), dict(type='RepeatDataset', times=2, dataset=online(3))]))
+    [said] = [c.args[0] for c in log.call_args_list if 'share seed' in c.args[0]]
+    assert '2 OnlineSynthPlateDataset parts share seed 3' in said
+    with mock.patch('mmengine.logging.print_log') as log:
+        DATASETS.build(dict(type='ConcatDataset', datasets=[online(3), online(4)]))
+    assert not [c for c in log.call_args_list if 'share seed' in c.args[0]]
