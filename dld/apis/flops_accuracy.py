@@ -239,6 +239,11 @@ def _count(batches: List[dict]) -> int:
     return sum(len(b['data_samples']) for b in batches)
 
 
+def _set_names(batches: List[dict]) -> set:
+    """The sets (``set_name``) the images of ``batches`` come from."""
+    return {s.metainfo.get('set_name') for b in batches for s in b['data_samples']}
+
+
 def _with_hr(dl_cfg):
     """The test loader config changed to also load and pack the HR frames,
     in every set of a concatenation too (its "Teacher on HR" row was left
@@ -356,10 +361,15 @@ class FlopsAccuracyEvaluator:
                 'a few points between rows are within chance; benchmarks/paired_lead.py and '
                 'tools/analysis/analyze_readings.py A B give intervals')
         if max_batches is not None:
+            sets = len(self.paths['test_sets'] or ())
+            read = len(_set_names(self.data.batches))
+            # a concatenation is read set by set: the first batches may hold the first only
+            of_sets = (f', from {read} of the {sets} test sets, in their order'
+                       if 1 < sets and read < sets else '')
             self.notes.append(
                 f'only the first {max_batches} test batch(es) read ({self.data.num_images} '
-                'images, max_batches): a quick look, not the test set; tracks cut at the '
-                'last batch are voted on with the frames read')
+                f'images{of_sets}, max_batches): a quick look, not the test set; tracks cut '
+                'at the last batch are voted on with the frames read')
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
         if not has_plate_metric(self.cfg):
             self.notes.append(

@@ -504,6 +504,22 @@ def test_a_concatenated_test_set_gets_its_teacher_on_hr_row(tiny_run):
 
 
 @pytest.mark.slow
+def test_max_batches_over_two_sets_says_how_many_sets_it_read(tiny_run):
+    """The first batches of a concatenation are its first set's: report.md
+    listed "test set 2" under Inputs without a word that none of it was read
+    (a mixing journey)."""
+    from dld.apis.model_loading import load_config
+    cfg = load_config(tiny_run['config'], dict(test_dataloader=dict(batch_size=2)))
+    one = cfg.test_dataloader.dataset
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[
+        dict(one, track_prefix='a/'), dict(one, track_prefix='b/')])
+    evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'], with_teacher=False,
+                                       device='cpu', max_batches=1)
+    [note] = [n for n in evaluator.notes if n.startswith('only the first 1 test batch')]
+    assert '(2 images, from 1 of the 2 test sets, in their order, max_batches)' in note
+
+
+@pytest.mark.slow
 def test_a_strict_test_set_with_some_lr_only_tracks_is_not_said_to_have_no_hr(tiny_run,
                                                                                tmp_path):
     """One track without HR frames, strict=True: the teacher-on-HR row is
