@@ -12,11 +12,14 @@ MMEngine's, with two differences a run needs.
   was interrupted, the work dir stayed held for the kernel's life, and
   ``tools/train.py --resume`` there was refused as "still running".
 """
+import copy
 import logging
 import os
+import os.path as osp
 from typing import Optional
 
 import torch
+from mmengine.dist import master_only
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
@@ -94,6 +97,21 @@ class DLDRunner(Runner):
             # none, so a run from Python (runner_from_cfg) stopped where
             # tools/train.py (relax_deterministic_algorithms) warns
             torch.use_deterministic_algorithms(True, warn_only=True)
+
+    @master_only
+    def dump_config(self) -> None:
+        """MMEngine's, with the seed the run goes with: where the config
+        leaves it to chance (``randomness.seed=None``) the work dir's copy
+        said None, and ran again drew another seed (logged as ``seed: N``
+        only); a resume's is its checkpoint's (dumped again then)."""
+        randomness = self.cfg.get('randomness') or {}
+        if self.seed is None or randomness.get('seed') == self.seed:
+            return super().dump_config()
+        cfg = copy.deepcopy(self.cfg)
+        cfg.randomness = dict(randomness, seed=self.seed)
+        filename = (osp.basename(cfg.filename) if cfg.filename is not None
+                    else f'{self.timestamp}.py')
+        cfg.dump(osp.join(self.work_dir, filename))
 
     def train(self):
         # before the loop and its sampler are built (MMEngine builds them

@@ -893,6 +893,12 @@ def test_a_run_of_a_drawn_seed_resumes_exactly(tiny_teacher_config, train_tool, 
     b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
     assert a['meta']['seed'] == b['meta']['seed']
     _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
+    # the work dir's copy of the config says the seed drawn (it said None: run
+    # again, it drew another), the resumed run's the seed it went on with
+    from mmengine.config import Config
+    name = osp.basename(tiny_teacher_config)
+    for work in (straight, broken):
+        assert Config.fromfile(str(work / name)).randomness.seed == a['meta']['seed']
 
 
 @pytest.mark.slow

@@ -65,6 +65,7 @@ def go_on_with_resumed_seed(runner, seed) -> None:
                   'drawn them.', logger='current', level=logging.WARNING)
     runner._randomness_cfg.update(seed=seed)
     runner.set_randomness(**runner._randomness_cfg)
+    runner.dump_config()  # the work dir's copy says the seed it goes on with
     loop = runner._train_loop
     if isinstance(loop, BaseLoop):  # built already (MMEngine's Runner.train, this hook)
         sampler = getattr(loop.dataloader, 'sampler', None)
