@@ -405,3 +405,81 @@ def test_the_costs_name_the_ops_they_count_as_zero_for_the_reports():
         assert costs.uncounted_ops == {'aten::cdist'}
     assert ScaleCosts.measure(rec, rec, None, [1.0, 0.5], (48, 144)).uncounted_ops == set()
 
+
+
+def test_a_count_under_inference_mode_is_the_count_outside_it():
+    """Under torch.inference_mode the dispatcher hands conv2d, linear and
+    batch_norm over whole (no autograd key decomposes them): they counted 0."""
+    model = small_convnet()
+    x = torch.randn(1, 3, 16, 16)
+    expected = count_flops(model, x)
+    with torch.inference_mode():
+        uncounted = set()
+        assert count_flops(model, x, uncounted) == expected > 0
+        assert not uncounted
+        inplace = torch.randn(1, 3, 16, 16)  # an inference tensor changed in place
+        assert count_flops(lambda t: model(t.sub_(0.5)), inplace) == expected
+
+
+def test_a_handle_that_counts_a_part_is_not_counted_twice(monkeypatch):
+    """A handle calling count_flops ran the part under the outer counter
+    too: refused as foreign weights, or counted twice."""
+    import dld.utils.flops as flops
+    part = nn.Linear(4, 4)
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'aten::cdist',
+                        lambda inputs, outputs: count_flops(part, torch.randn(3, 4)))
+    assert count_flops(PairwiseDistances(), torch.randn(2, 5, 4)) == 3 * 4 * 4
+
+    class Owner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.part = part
+
+        def forward(self, x):
+            return torch.cdist(x, x) + self.part(x).sum()
+
+    assert count_flops(Owner(), torch.randn(3, 4)) == 2 * 3 * 4 * 4
+
+
+def test_counts_in_threads_keep_their_modules_apart():
+    import threading
+
+    from dld.utils.flops import count_flops_by_module
+    model, other = small_convnet(), nn.Sequential(nn.Linear(16, 16), nn.Linear(16, 16))
+    x = torch.randn(1, 3, 16, 16)
+    expected, wrong = count_flops_by_module(model, x), []
+
+    def count():
+        for _ in range(10):
+            if count_flops_by_module(model, x) != expected:
+                wrong.append(1)
+
+    def run_other():  # a model running meanwhile, not counted
+        with torch.no_grad():
+            for _ in range(200):
+                other(torch.randn(4, 16))
+
+    threads = [threading.Thread(target=count), threading.Thread(target=count),
+               threading.Thread(target=run_other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
+
+
+@pytest.mark.parametrize('model, x', [
+    (nn.AdaptiveAvgPool2d(1), torch.randn(2, 3, 8, 8).to(memory_format=torch.channels_last)),
+    (nn.DataParallel(nn.Conv2d(3, 4, 3)), torch.randn(1, 3, 8, 8)),  # record_function
+    (lambda t: t.roll(1, -1), torch.randn(2, 8))])
+def test_cheap_ops_raise_no_false_alarm(model, x):
+    uncounted = set()
+    count_flops(model, x, uncounted)
+    assert not uncounted
+
+
+def test_an_rms_norm_counts_as_a_layer_norm():
+    """nn.RMSNorm decomposes into pow, mean, rsqrt and mul: 0, unsaid."""
+    x = torch.randn(2, 5, 8)
+    assert count_flops(nn.RMSNorm(8), x) == count_flops(nn.LayerNorm(8), x) == x.numel() * 5
+    assert count_flops(nn.RMSNorm(8, elementwise_affine=False), x) == x.numel() * 4

@@ -19,6 +19,7 @@ an ATen operator (``aten::cdist``, not ``aten::_cdist_forward``), the name
 fvcore gave it.
 """
 import math
+import threading
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
@@ -205,6 +206,11 @@ def _attention(layout: str):
     return count
 
 
+def _rms_norm(i, o):     # input, normalized_shape, weight, eps: as a layer norm
+    weighted = any(isinstance(v, torch.Tensor) for v in i[1:])
+    return _numel(i[0]) * (5 if weighted else 4)
+
+
 def _rnn_weights(weights: Iterable[Any]) -> int:
     return sum(_numel(w) for w in weights if isinstance(w, torch.Tensor) and w.dim() == 2)
 
@@ -236,6 +242,7 @@ DISPATCH_HANDLES: Dict[str, Handle] = {
     'aten::_batch_norm_with_update': _batch_norm(True),
     'aten::cudnn_batch_norm': _batch_norm(5), 'aten::miopen_batch_norm': _batch_norm(5),
     'aten::native_layer_norm': _affine_norm(2), 'aten::native_group_norm': _affine_norm(1),
+    'aten::_fused_rms_norm': _rms_norm,
     'aten::upsample_nearest2d': _per_output(1), 'aten::upsample_bilinear2d': _per_output(4),
     'aten::_upsample_bilinear2d_aa': _per_output(4),
     'aten::_adaptive_avg_pool2d': _per_input, 'aten::adaptive_avg_pool2d': _per_input,
@@ -254,7 +261,10 @@ DISPATCH_HANDLES: Dict[str, Handle] = {
 
 #: Calls counted whole, as written (none built in: a project's handle named
 #: after a composite, ``aten::cdist``, is looked up here too).
-FUNCTION_HANDLES: Dict[str, Handle] = {}
+FUNCTION_HANDLES: Dict[str, Handle] = {
+    # F.rms_norm decomposes into pow, mean, rsqrt and mul, all negligible:
+    # counted as the layer norm it replaces (fvcore named it uncounted)
+    'aten::rms_norm': _rms_norm}
 
 #: The calls whose ``aten::mean`` is an ``adaptive_avg_pool2d`` to 1x1.
 _POOLS = frozenset(('adaptive_avg_pool2d', 'interpolate'))
@@ -274,7 +284,13 @@ DISPATCH_NEGLIGIBLE = frozenset(f'aten::{op}' for op in (
     'logical_or_', 'logical_not_', 'where', 'sqrt_', 'rsqrt_', 'neg_', 'abs_', 'pow_',
     'reciprocal_', 'floor_', 'ceil_', 'round_', 'clamp_', 'masked_fill_', 'fill_', 'relu_',
     'max_pool2d_with_indices', 'rand', 'randn', 'normal_', 'uniform_', 'bernoulli_',
-    'triu', 'tril', 'triu_', 'tril_'))
+    'triu', 'tril', 'triu_', 'tril_',
+    # adaptive_avg_pool2d to 1x1 of a channels-last map; SDPA's math path; a copy
+    'as_strided_', '_safe_softmax', 'roll'))
+
+#: Namespaces of operators that compute nothing: the profiler's ranges
+#: (``record_function`` in DataParallel's and DDP's forward).
+_NEGLIGIBLE_NAMESPACES = ('profiler::', )
 
 
 # ------------------------------------------------------------- the modes
@@ -299,8 +315,10 @@ class FlopCounter(TorchDispatchMode):
         self.suppressed = 0          # inside a call counted whole
         self.context: Optional[str] = None  # the ATen name of the call running
         self.call: Optional[str] = None     # the name of the call running
+        self.in_handle = 0           # a handle runs: its own ops (a count_flops) are not ours
         self._names: Dict[int, str] = {}
         self._stack: List[str] = []
+        self._thread = threading.get_ident()  # the module hooks are global: ours only
 
     # modules
     def track(self, modules: Sequence[nn.Module]) -> None:
@@ -309,11 +327,21 @@ class FlopCounter(TorchDispatchMode):
                 self._names.setdefault(id(m), name)
 
     def _pre(self, module, args):
-        self._stack.append(self._names.get(id(module), None))
+        if threading.get_ident() == self._thread and not self.in_handle:
+            self._stack.append(self._names.get(id(module), None))
 
     def _post(self, module, args, out):
-        if self._stack:
+        if threading.get_ident() == self._thread and not self.in_handle and self._stack:
             self._stack.pop()
+
+    def run_handle(self, handle: Handle, inputs: List[Any], outputs: List[Any]) -> Any:
+        """``handle(inputs, outputs)``, what it runs (a ``count_flops`` of a
+        part) neither counted nor checked by this counter."""
+        self.in_handle += 1
+        try:
+            return handle(inputs, outputs)
+        finally:
+            self.in_handle -= 1
 
     def add(self, name: str, flops: int) -> None:
         flops = int(flops)
@@ -327,6 +355,8 @@ class FlopCounter(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.in_handle:
+            return func(*args, **kwargs)
         if self.foreign is not None:
             for a in args:
                 if isinstance(a, nn.Parameter):
@@ -337,8 +367,9 @@ class FlopCounter(TorchDispatchMode):
         name = func._schema.name
         extra = self.extra.get(name)
         if extra is not None:
-            self.add(name, extra([FlopValue(v) for v in _schema_inputs(func, args, kwargs)],
-                                 [FlopValue(v) for v in _as_list(out)]))
+            self.add(name, self.run_handle(
+                extra, [FlopValue(v) for v in _schema_inputs(func, args, kwargs)],
+                [FlopValue(v) for v in _as_list(out)]))
             return out
         handle = DISPATCH_HANDLES.get(name)
         if name == 'aten::mean' and self.call in _POOLS:
@@ -347,7 +378,7 @@ class FlopCounter(TorchDispatchMode):
             name, handle = 'aten::adaptive_avg_pool2d', _per_input
         if handle is not None:
             self.add(name, handle(_schema_inputs(func, args, kwargs), _as_list(out)))
-        elif name not in self.negligible:
+        elif name not in self.negligible and not name.startswith(_NEGLIGIBLE_NAMESPACES):
             said = self.context or name
             if said not in self.negligible:
                 self.uncounted.add(said)
@@ -368,6 +399,8 @@ class _Calls(TorchFunctionMode):
         name = f'aten::{getattr(func, "__name__", "")}'
         extra, handle = self.extra.get(name), self.handles.get(name)
         counter = self.counter
+        if counter.in_handle:
+            return func(*args, **kwargs)
         if (extra is None and handle is None) or counter.suppressed:
             if counter.call is not None:
                 return func(*args, **kwargs)
@@ -384,10 +417,10 @@ class _Calls(TorchFunctionMode):
             counter.suppressed -= 1
         inputs = list(args) + list(kwargs.values())
         if extra is not None:
-            counter.add(name, extra([FlopValue(v) for v in inputs],
-                                    [FlopValue(v) for v in _as_list(out)]))
+            counter.add(name, counter.run_handle(extra, [FlopValue(v) for v in inputs],
+                                                 [FlopValue(v) for v in _as_list(out)]))
         else:
-            counter.add(name, handle(inputs, _as_list(out)))
+            counter.add(name, counter.run_handle(handle, inputs, _as_list(out)))
         return out
 
 

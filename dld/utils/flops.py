@@ -3,8 +3,9 @@
 FLOPs are counted as the callable runs, once, on real inputs: every ATen
 operator that reaches PyTorch's dispatcher is counted by its formula
 (:mod:`dld.utils.flop_counter`, no TorchScript; ``DLD_FLOP_COUNTER=fvcore``
-traces with fvcore's ``FlopCountAnalysis`` instead, whose figures these are,
-op for op). **One fused multiply-add counts as one flop** (so a
+traces with fvcore's ``FlopCountAnalysis`` instead, whose figures these are
+on every shipped model; where fvcore miscounts, a broadcasting ``matmul`` or
+``baddbmm``, the product that runs is counted). **One fused multiply-add counts as one flop** (so a
 ``Linear(I, O)`` on ``N`` rows is ``N * I * O``, half the "2 x MAC" figure
 some papers quote). Like fvcore, we count the ops whose cost grows with the
 input (convolutions, matmuls, attention, recurrent cells, norms,
@@ -17,6 +18,8 @@ softmax). Handles here count, as fvcore 0.1.5 does not:
   every weight matrix is applied once per step, ``steps * sum(w.numel())``;
 * ``aten::_upsample_bilinear2d_aa`` (antialiased resize): 4 per output
   element, like fvcore's plain bilinear.
+* ``aten::rms_norm`` (``nn.RMSNorm``): as a layer norm, 5 per element (4
+  without a weight); it decomposes into ops that count 0.
 
 Element-wise ops count 0 even where they broadcast into an outer product:
 ``(q[:, :, None] * k[:, None]).sum(-1)`` computes ``q @ k.T`` uncounted.
@@ -33,6 +36,7 @@ import functools
 import logging
 import math
 import os
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -127,22 +131,30 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
             raise _ForeignWeights
 
     _check_handles()
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    try:
-        torch.backends.mha.set_fastpath_enabled(False)
-        with contextlib.ExitStack() as modes, torch.no_grad():
-            for owner in owners:
-                modes.enter_context(evaluating(owner))
-            try:
-                counter = run_counted(model_or_callable, inputs, owners, EXTRA_FLOP_HANDLES,
-                                      NEGLIGIBLE_OPS, foreign)
-            except _ForeignWeights:
-                raise TypeError(
-                    'count_flops: the callable uses the weights of a module it does not '
-                    'name; pass the module, a bound method (model.forward_features) or '
-                    'functools.partial(model, ...)') from None
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
+    # one count at a time: the fast-path switch and the modules' modes are
+    # the process's (a re-entrant lock: a handle may count a part)
+    with _COUNTING:
+        fastpath = torch.backends.mha.get_fastpath_enabled()
+        try:
+            torch.backends.mha.set_fastpath_enabled(False)
+            # under torch.inference_mode the dispatcher hands over conv2d,
+            # linear, batch_norm whole (no autograd key to decompose them):
+            # counted outside it, on inputs that are not inference tensors
+            with contextlib.ExitStack() as modes, torch.inference_mode(False), \
+                    torch.no_grad():
+                inputs = tuple(_not_inference(v) for v in inputs)
+                for owner in owners:
+                    modes.enter_context(evaluating(owner))
+                try:
+                    counter = run_counted(model_or_callable, inputs, owners,
+                                          EXTRA_FLOP_HANDLES, NEGLIGIBLE_OPS, foreign)
+                except _ForeignWeights:
+                    raise TypeError(
+                        'count_flops: the callable uses the weights of a module it does not '
+                        'name; pass the module, a bound method (model.forward_features) or '
+                        'functools.partial(model, ...)') from None
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fastpath)
     ops = tuple(sorted(counter.uncounted))
     _warn_uncounted(ops)
     if uncounted is not None:
@@ -154,6 +166,21 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
 
 class _ForeignWeights(Exception):
     pass
+
+
+_COUNTING = threading.RLock()
+
+
+def _not_inference(value: Any) -> Any:
+    """An inference tensor cloned (an in-place op on it fails outside
+    ``torch.inference_mode``), inside tuples, lists and dicts too."""
+    if isinstance(value, torch.Tensor):
+        return value.clone() if value.is_inference() else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_not_inference(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _not_inference(v) for k, v in value.items()}
+    return value
 
 
 #: ``DLD_FLOP_COUNTER``: how FLOPs are counted (fvcore's trace, to check a
