@@ -115,13 +115,7 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
     modules' ``named_modules()``) -> FLOPs of its calls, ``''`` the total."""
     from .flop_counter import run_counted
 
-    not_its_cost = getattr(model_or_callable, 'forward_is_not_its_cost', None)
-    if isinstance(model_or_callable, nn.Module) and not_its_cost:
-        raise TypeError(f'count_flops({type(model_or_callable).__name__}): {not_its_cost}')
-    if isinstance(inputs, torch.Tensor):
-        inputs = (inputs, )
-    inputs = tuple(inputs)
-    owners = modules_called_by(model_or_callable)
+    inputs, owners = _what_runs(model_or_callable, inputs)
     named = {id(p) for owner in owners for p in owner.parameters()}
 
     def foreign(param: nn.Parameter) -> None:
@@ -166,6 +160,17 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
 
 class _ForeignWeights(Exception):
     pass
+
+
+def _what_runs(model_or_callable: Any, inputs: Inputs) -> Tuple[tuple, List[nn.Module]]:
+    """The positional inputs as a tuple and the modules the callable uses;
+    a model whose tensor forward is not its cost refused, naming why."""
+    not_its_cost = getattr(model_or_callable, 'forward_is_not_its_cost', None)
+    if isinstance(model_or_callable, nn.Module) and not_its_cost:
+        raise TypeError(f'count_flops({type(model_or_callable).__name__}): {not_its_cost}')
+    if isinstance(inputs, torch.Tensor):
+        inputs = (inputs, )
+    return tuple(inputs), modules_called_by(model_or_callable)
 
 
 _COUNTING = threading.RLock()
@@ -232,13 +237,7 @@ def _count_flops_fvcore(model_or_callable: Union[nn.Module, Callable[..., Any]],
     """
     from fvcore.nn import FlopCountAnalysis
 
-    not_its_cost = getattr(model_or_callable, 'forward_is_not_its_cost', None)
-    if isinstance(model_or_callable, nn.Module) and not_its_cost:
-        raise TypeError(f'count_flops({type(model_or_callable).__name__}): {not_its_cost}')
-    if isinstance(inputs, torch.Tensor):
-        inputs = (inputs, )
-    inputs = tuple(inputs)
-    owners = modules_called_by(model_or_callable)
+    inputs, owners = _what_runs(model_or_callable, inputs)
     wrapper = _TensorOutputs(model_or_callable, owners)
     fastpath = torch.backends.mha.get_fastpath_enabled()
     try:
