@@ -483,3 +483,16 @@ def test_an_rms_norm_counts_as_a_layer_norm():
     x = torch.randn(2, 5, 8)
     assert count_flops(nn.RMSNorm(8), x) == count_flops(nn.LayerNorm(8), x) == x.numel() * 5
     assert count_flops(nn.RMSNorm(8, elementwise_affine=False), x) == x.numel() * 4
+
+
+def test_a_handle_written_for_fvcore_s_custom_functions_is_said_not_used(monkeypatch):
+    """fvcore counted a custom autograd Function as prim::PythonOp.<Name>:
+    such a handle stopped every count (the distiller's build said the student
+    "cannot read scale 1.0"); here the Function's own ops are counted."""
+    from unittest import mock
+
+    from dld.utils import flops
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'prim::PythonOp.RoundSTE', lambda i, o: 0)
+    with mock.patch.object(flops, 'print_log') as log:
+        assert flops.count_flops(torch.nn.Linear(2, 3), torch.zeros(1, 2)) == 6
+    assert "'prim::PythonOp.RoundSTE' name(s) no ATen operator" in log.call_args.args[0]

@@ -305,8 +305,10 @@ def main(argv=None) -> int:
         except OSError as err:  # its terminal closed before its SIGHUP came: the same stop
             if not closed_terminal(err):
                 raise
-            stop.append('SIGHUP')  # the rest goes to the null device; --out is written
-            status = run_status(result['predictions'], stopped)
+            stop.append('SIGHUP')  # stdout and stderr to the null device from now on
+            # again: without --out the records go to stdout before any file is
+            # written (--tracks-csv), and the failed write left them unwritten
+            status = _write(args, result, stopped)
     _note_text_limit(result['predictions'], recognizer)
     if stop and stopped is None:
         print(f'infer.py: stopped by {said(stop.names[0])} once every image was read: the '

@@ -430,16 +430,24 @@ def _within_epoch(runner, last: Optional[str]) -> Optional[str]:
     (None where ``last`` is none such, or no other resumes)."""
     import re
     m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(last or ''))
+    # an epoch-based loop alone refuses it; and runner.train_loop builds a loop
+    # not built yet (a stop before training: its training set read again)
+    if not m or not isinstance(runner._train_loop, EpochBasedTrainLoop):
+        return None
     try:
         per_epoch = len(runner.train_loop.dataloader)
     except (AttributeError, TypeError, RuntimeError):
         return None
-    if not m or not per_epoch or int(m.group(1)) % per_epoch == 0:
+    saved = int(m.group(1))
+    if not per_epoch or saved % per_epoch == 0:
         return None
     from dld.engine.checkpoint import numbered_checkpoints
     folder = osp.dirname(last)
-    ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')]
-    ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter') if n % per_epoch == 0]
+    # no later one: an earlier, longer run's left in the work dir does not resume this run
+    ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')
+            if n * per_epoch <= saved]
+    ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter')
+             if n % per_epoch == 0 and n <= saved]
     return osp.join(folder, max(ends)[1]) if ends else None
 
 

@@ -164,8 +164,9 @@ def _say_online_sets_alike(concat) -> None:
     alike = sorted(seed for seed, count in seeds.items() if count > 1)
     if alike:
         print_log(f'ConcatDataset: {sum(seeds[s] for s in alike)} OnlineSynthPlateDataset '
-                  f"parts share seed {', '.join(map(str, alike))}: they draw the same plates "
-                  '(the same texts, and the same images where their settings agree). Give '
+                  f"parts share seed {', '.join(map(str, alike))}: plate i of each is drawn "
+                  'from the same seed (the same text where their layouts agree, a character or '
+                  'two apart otherwise; the same image where all their settings agree). Give '
                   'each its own seed for plates of its own.', logger='current', level=30)
 
 

@@ -60,7 +60,9 @@ def _determinism_state() -> tuple:
 
 def _restore_determinism(state: tuple) -> None:
     torch.use_deterministic_algorithms(state[0], warn_only=state[1])
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state[2:]
+    torch.backends.cudnn.deterministic = state[2]
+    # on too where this runner's env_cfg.cudnn_benchmark turned it on (setup_env, just before)
+    torch.backends.cudnn.benchmark = state[3] or torch.backends.cudnn.benchmark
 
 
 class DLDRunner(Runner):

@@ -16,6 +16,7 @@ def _state():
 def test_a_later_runner_without_determinism_runs_without_it(monkeypatch):
     before = _state(), torch.is_deterministic_algorithms_warn_only_enabled()
     monkeypatch.setattr(dld_runner, '_before_deterministic', None, raising=False)
+    monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)  # set by the first: put back
     try:
         first, second = object.__new__(DLDRunner), object.__new__(DLDRunner)
         first.set_randomness(0, deterministic=True)
@@ -28,6 +29,13 @@ def test_a_later_runner_without_determinism_runs_without_it(monkeypatch):
         torch.use_deterministic_algorithms(True)
         object.__new__(DLDRunner).set_randomness(0, deterministic=False)
         assert torch.are_deterministic_algorithms_enabled()
+        # a later runner's env_cfg.cudnn_benchmark=True (setup_env, run before
+        # set_randomness) is kept: it was put back to the first one's False
+        torch.use_deterministic_algorithms(before[0][0], warn_only=before[1])
+        object.__new__(DLDRunner).set_randomness(0, deterministic=True)
+        torch.backends.cudnn.benchmark = True  # what the next runner's setup_env does
+        object.__new__(DLDRunner).set_randomness(0, deterministic=False)
+        assert torch.backends.cudnn.benchmark
     finally:
         torch.use_deterministic_algorithms(before[0][0], warn_only=before[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[0][1:]

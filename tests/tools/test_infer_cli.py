@@ -994,3 +994,36 @@ def test_a_terminal_closed_before_its_hang_up_came_is_the_hang_up_s_stop(tmp_pat
     finally:  # the stop leaves a hang-up again ignored: not this worker's later tests
         signal.signal(signal.SIGHUP, before)
     assert _read_jsonl(out) == records
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+def test_a_tracks_csv_is_written_on_a_terminal_closed_before_its_hang_up(tmp_path,
+                                                                           monkeypatch):
+    """Without --out the records go to stdout before any file is written: the
+    write's EIO left --tracks-csv unwritten (a review)."""
+    import errno
+    import io
+
+    from dld.utils import stop_signals
+    tool = _tool()
+    records, tracks = _one_read()
+    records[0].update(input_size=[48, 144], confidence=0.9, scale=1.0)
+    _reads(monkeypatch, records, tracks)
+    monkeypatch.setattr(stop_signals, '_off_the_closed_terminal',
+                        lambda: (setattr(sys, 'stdout', io.StringIO()),
+                                 setattr(sys, 'stderr', io.StringIO())))
+    monkeypatch.setattr(tool, 'closed_terminal', lambda err: err.errno == errno.EIO)
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EIO, 'Input/output error')
+
+    monkeypatch.setattr(sys, 'stdout', Gone())
+    csv = tmp_path / 'tracks.csv'
+    before = signal.getsignal(signal.SIGHUP)
+    try:
+        rc = tool.main(['c.py', 'w.pth', 'a.png', '--tracks-csv', str(csv)])
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert rc == 129
+    assert csv.is_file(), '--tracks-csv was not written'

@@ -673,6 +673,52 @@ def test_a_stop_after_a_checkpoint_within_an_epoch_names_one_that_resumes(train_
         f"--resume continues from {tmp_path / 'iter_8.pth'}.")
 
 
+def test_the_stop_line_names_no_other_checkpoint_where_resume_takes_the_last(
+        train_tool, tmp_path):
+    """An iteration-based run resumes any iter_N.pth (only an epoch-based one
+    refuses those within an epoch); an earlier, longer run's epoch_5.pth in
+    the work dir is no checkpoint of this run's."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+    for n in (2, 4, 6):
+        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+    hub = MessageHub.get_instance('stop-iter-based')
+    hub.update_info('last_ckpt', str(tmp_path / 'iter_6.pth'))
+    hub.update_info('loop_stage', 'train')
+    loader = SimpleNamespace(dataloader=[0] * 4)
+    runner = SimpleNamespace(message_hub=hub, epoch=0, iter=6, work_dir=str(tmp_path),
+                             _train_loop=object.__new__(IterBasedTrainLoop), train_loop=loader)
+    assert train_tool.stop_line(runner, 'SIGINT').endswith(
+        f"--resume continues from {tmp_path / 'iter_6.pth'}.")
+    (tmp_path / 'epoch_5.pth').write_bytes(b'x')  # an earlier run's, past this one's iter 6
+    runner.epoch, runner._train_loop = 1, object.__new__(EpochBasedTrainLoop)
+    assert f"--resume {tmp_path / 'iter_4.pth'} continues from it" in \
+        train_tool.stop_line(runner, 'SIGINT')
+
+
+def test_a_stop_before_training_builds_no_loop_for_its_line(train_tool, tmp_path):
+    """The sets are built inside the stop handling (build_data_loops): a stop
+    there built the training set again for the line (runner.train_loop, a
+    scan of every track folder), which then named an iteration."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+
+    class Unbuilt(SimpleNamespace):
+        @property
+        def train_loop(self):
+            raise AssertionError('the train loop was built')
+
+    (tmp_path / 'iter_3.pth').write_bytes(b'x')  # a resumed run's, within an epoch
+    hub = MessageHub.get_instance('stop-before-training')
+    hub.update_info('last_ckpt', str(tmp_path / 'iter_3.pth'))
+    runner = Unbuilt(message_hub=hub, epoch=0, iter=3, work_dir=str(tmp_path),
+                     _train_loop=dict(type='EpochBasedTrainLoop', max_epochs=2))
+    assert ' before training; ' in train_tool.stop_line(runner, 'SIGINT')
+
+
 @HOOKS.register_module(force=True)
 class SigtermToWorkersAtHook(Hook):
     """A SIGTERM to the process group as the data loader's workers see it:
