@@ -496,3 +496,30 @@ def test_a_handle_written_for_fvcore_s_custom_functions_is_said_not_used(monkeyp
     with mock.patch.object(flops, 'print_log') as log:
         assert flops.count_flops(torch.nn.Linear(2, 3), torch.zeros(1, 2)) == 6
     assert "'prim::PythonOp.RoundSTE' name(s) no ATen operator" in log.call_args.args[0]
+
+
+def test_the_figures_convention_names_the_counter_in_use(monkeypatch):
+    """DLD_FLOP_COUNTER=fvcore's report said its FLOPs were counted 'by ATen
+    operator as the model runs' (a fixed string), and recorded no counter."""
+    from dld.apis.flops_accuracy import convention
+    from dld.models.distillers.scale_costs import convention as costs_convention
+    from dld.utils.flops import flop_counter
+    monkeypatch.setenv('DLD_FLOP_COUNTER', 'fvcore')
+    assert flop_counter() == 'fvcore'
+    for said in (convention(), costs_convention()):
+        assert "fvcore's TorchScript trace" in said and 'ATen operator' not in said
+    monkeypatch.delenv('DLD_FLOP_COUNTER')
+    assert flop_counter() == 'dispatch'
+    for said in (convention(), costs_convention()):
+        assert 'by ATen operator as the model runs' in said and 'trace' not in said
+
+
+def test_a_mistyped_flop_counter_is_said_as_it_is_not_as_the_student_s_fault(monkeypatch):
+    """DLD_FLOP_COUNTER=trace stopped get_flops.py, infer.py, flops_accuracy.py
+    and train.py with 'The student cannot read scale 1.0 of (48, 144) ... it
+    must also run on an all-zero image of that size'."""
+    from dld.models.distillers import ScaleCosts
+    rec = _recognizer(ATTENTION_DECODERS[0])
+    monkeypatch.setenv('DLD_FLOP_COUNTER', 'trace')
+    with pytest.raises(ValueError, match=r"^DLD_FLOP_COUNTER='trace': one of dispatch, fvcore"):
+        ScaleCosts.measure(rec, rec, None, [1.0], (48, 144))

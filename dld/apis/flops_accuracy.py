@@ -62,13 +62,17 @@ from .oracle_selection import oracle_choice
 from .plate_matching import has_plate_metric, plate_metric_case_sensitive, plate_read_right
 from .scaled_prediction import RecognizerCosts, decoding_of, predict_at_scale
 
-CONVENTION = ('FLOPs are counted at each input size actually read, by ATen operator as '
-              'the model runs: one fused multiply-add counts as one flop, as fvcore counts '
-              '(half the "2 x MAC" figure some papers quote); cheap element-wise ops are '
-              'not counted. A beam search of width W is counted in full: an attention '
-              'decoder on W hypotheses at every step, an upper bound for a search that '
-              'stops early; a CTC prefix search over every frame, exact; "saved" compares '
-              'with the teacher decoding greedily.')
+
+def convention() -> str:
+    """How the report's figures are counted, by the counter in use."""
+    from dld.utils.flops import COUNTED_BY, flop_counter
+    return (f'FLOPs are counted at each input size actually read, {COUNTED_BY[flop_counter()]}: '
+            'one fused multiply-add counts as one flop, as fvcore counts '
+            '(half the "2 x MAC" figure some papers quote); cheap element-wise ops are '
+            'not counted. A beam search of width W is counted in full: an attention '
+            'decoder on W hypotheses at every step, an upper bound for a search that '
+            'stops early; a CTC prefix search over every frame, exact; "saved" compares '
+            'with the teacher decoding greedily.')
 
 
 DEFAULT_PREFIXES = dict(plate='plate', track='track')
@@ -550,8 +554,8 @@ class FlopsAccuracyEvaluator:
         from dld.utils.flops import count_inference_params, count_params
         m = self.model
         student, teacher, selector = m.student, m.teacher, m.selector
-        # A beam search's cost is traced on first use, which takes seconds:
-        # trace every scale the selector may choose now, not in a timed batch.
+        # A beam search's cost is counted on first use, which takes a while:
+        # count every scale the selector may choose now, not in a timed batch.
         for s in m.scales:
             self.costs.student_flops_at(s)
         p_student = count_inference_params(student)
@@ -679,8 +683,10 @@ class FlopsAccuracyEvaluator:
         hist = {r.method: scale_histogram(r.scales, candidates if r.method in SELECTOR_METHODS
                                           else self.scales)
                 for r in results if r.method in HISTOGRAM_METHODS}
+        from dld.utils.flops import flop_counter
         return dict(
-            convention=CONVENTION,
+            convention=convention(),
+            flop_counter=flop_counter(),
             device=str(self.device) + (f' ({torch.cuda.get_device_name(self.device)})'
                                        if self.device.type == 'cuda' else ''),
             precision=str(self.amp_dtype or torch.float32).replace('torch.', ''),

@@ -168,7 +168,7 @@ class PlateRecognizer(BaseInferencer):
         self.device_type = next(self.model.parameters()).device.type
         self.amp_dtype = resolve_amp(self.device_type, amp)
         # One call at a time: a call sets the recognizer's decoding for its
-        # length, and the FLOPs of a new scale are traced on first use.
+        # length, and the FLOPs of a new scale are counted on first use.
         self._call_lock = threading.Lock()
         self._num_drawn = 0  # drawings are numbered across calls: none overwritten
         self._untrained_scales_said: set = set()

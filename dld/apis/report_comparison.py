@@ -138,11 +138,37 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
     differ('their precision', [rep.get('precision') for rep in reports])
     differ('the name of their plate metric', [plate_metric_name(rep) for rep in reports])
     differ('their --cfg-options', [i.get('cfg_options') or {} for i in inputs])
+    # how the FLOPs were counted: said where one model's figures differ with it
+    # (the two counters agree on the shipped models; a part of one's own may not)
+    counters = [_flop_counter(rep) for rep in reports]
+    costs = {json.dumps(_fixed_costs(rep), sort_keys=True) for rep in reports}
+    if None not in counters and len(set(counters)) > 1 and len(costs) > 1:
+        notes.append('their FLOPs were counted otherwise: ' + ', '.join(
+            f'{n} {c}' for n, c in zip(names, counters)) + ' (DLD_FLOP_COUNTER; the '
+            "teacher's, selector's or a scale's GFLOPs differ: a part of one's own counts "
+            'otherwise, docs/customize.md, "FLOPs of your modules")')
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
     if quick:
         notes.append(f"{', '.join(quick)}: a quick look over the first test batches "
                      '(--max-batches), not the test set')
     return notes
+
+
+def _flop_counter(report: dict) -> Optional[str]:
+    """``'dispatch'`` or ``'fvcore'``: the report's ``flop_counter``, or, in a
+    report older than it, what its convention says (None: unknown)."""
+    if report.get('flop_counter'):
+        return report['flop_counter']
+    said = str(report.get('convention') or '')
+    return ('fvcore' if 'by fvcore' in said else 'dispatch' if 'by ATen operator' in said
+            else None)
+
+
+def _fixed_costs(report: dict) -> list:
+    """The figures of the model alone: the teacher's, the selector's, each scale's."""
+    return [report.get('teacher_gflops'), report.get('selector_gflops'),
+            [(p.get('scale'), p.get('student_gflops'))
+             for p in report.get('per_scale') or () if isinstance(p, dict)]]
 
 
 def _pct(value: Optional[float]) -> str:

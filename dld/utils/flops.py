@@ -104,7 +104,7 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
     that are not negligible (:data:`NEGLIGIBLE_OPS`), for a report to say
     its figures leave them out.
     """
-    if _counter_asked() == 'fvcore':
+    if flop_counter() == 'fvcore':
         return _count_flops_fvcore(model_or_callable, inputs, uncounted)
     return int(count_flops_by_module(model_or_callable, inputs, uncounted)[''])
 
@@ -193,7 +193,14 @@ def _not_inference(value: Any) -> Any:
 FLOP_COUNTERS = ('dispatch', 'fvcore')
 
 
-def _counter_asked() -> str:
+#: How each counter counts, said beside its figures.
+COUNTED_BY = dict(dispatch='by ATen operator as the model runs',
+                  fvcore="by fvcore's TorchScript trace (DLD_FLOP_COUNTER=fvcore)")
+
+
+def flop_counter() -> str:
+    """The counter in use, ``'dispatch'`` or ``'fvcore'`` (``DLD_FLOP_COUNTER``),
+    recorded beside the figures (a report's ``flop_counter``)."""
     asked = os.environ.get('DLD_FLOP_COUNTER', '').strip().lower() or 'dispatch'
     if asked not in FLOP_COUNTERS:
         raise ValueError(f'DLD_FLOP_COUNTER={asked!r}: one of {", ".join(FLOP_COUNTERS)} '

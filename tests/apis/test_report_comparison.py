@@ -182,3 +182,24 @@ def test_the_tool_prints_the_table_and_writes_the_long_csv(tmp_path, capsys):
         tool.parse_args(['a', 'b', '--names', 'x'])
     with pytest.raises(SystemExit):  # one run counted twice in the mean and spread
         tool.parse_args([str(tmp_path / 'seed1'), str(tmp_path / 'seed1' / 'report.json')])
+
+
+def test_a_change_of_flop_counter_is_said_where_the_same_model_s_figures_differ():
+    """A report counted by fvcore's trace (DLD_FLOP_COUNTER=fvcore, or one made
+    before the dispatch counter) beside one counted by ATen operator: the same
+    figures on the shipped models, nothing said; a part of one's own that the
+    two count otherwise (an nn.RMSNorm, 0 by fvcore) moved every row's GFLOPs,
+    averaged without a word."""
+    costs = dict(teacher_gflops=0.3, selector_gflops=0.0002,
+                 per_scale=[dict(scale=1.0, student_gflops=0.3)])
+    old = dict(_report(0.6, 0.1), convention='FLOPs are counted by fvcore at each input size '
+               'actually read: ...', **costs)
+    new = dict(_report(0.6, 0.1), flop_counter='dispatch', **costs)
+    assert compare_reports([old, new], ['old', 'new'])['notes'] == []
+    moved = dict(new, teacher_gflops=0.31)
+    notes = compare_reports([old, moved], ['old', 'new'])['notes']
+    assert len(notes) == 1 and notes[0].startswith(
+        'their FLOPs were counted otherwise: old fvcore, new dispatch')
+    # a counter unknown (a report of neither): nothing guessed
+    unknown = dict(old, convention='')
+    assert compare_reports([unknown, moved], ['old', 'new'])['notes'] == []

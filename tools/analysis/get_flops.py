@@ -16,7 +16,9 @@ step (an upper bound for a search that stops early), a CTC prefix search
 over every frame (exact). The reference (the teacher at full resolution, or
 the model at scale 1) decodes greedily.
 
-fvcore counts one fused multiply-add as one flop.
+One fused multiply-add counts as one flop, as fvcore counts; the model runs
+once and each ATen operator is counted as it runs (``DLD_FLOP_COUNTER=fvcore``:
+fvcore's trace, to check a figure against it).
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -79,7 +81,13 @@ def _flops_table(cfg, model, scales, shape) -> dict:
         is_distiller,
         recognizer_of,
     )
-    from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
+    from dld.models.distillers.scale_costs import convention
+    from dld.utils.flops import (
+        count_inference_params,
+        count_params,
+        flop_counter,
+        scale_input_shapes,
+    )
     if is_distiller(model):
         base = tuple(model.base_size)
         costs = model.costs
@@ -107,10 +115,10 @@ def _flops_table(cfg, model, scales, shape) -> dict:
                 decoding=decoding_of(recognizer_of(model)),
                 reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
                 params=params, scales=rows,
-                convention='one fused multiply-add counts as one flop (as fvcore counts); a beam '
-                'search counted in full (an attention decoder: W hypotheses at every step, '
-                'an upper bound; CTC: the prefix search over every frame, exact); the '
-                'reference decodes greedily',
+                convention=f'{convention()}; a beam search counted in full (an attention '
+                'decoder: W hypotheses at every step, an upper bound; CTC: the prefix search '
+                'over every frame, exact); the reference decodes greedily',
+                flop_counter=flop_counter(),
                 # counted as 0 (named in a warning too): the figures are lower bounds
                 uncounted_ops=sorted(costs.uncounted_ops))
 

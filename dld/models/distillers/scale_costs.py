@@ -2,7 +2,7 @@
 
 A reading decoded greedily and one decoded with a beam search cost
 differently: the beam runs an autoregressive decoder on W hypotheses a step.
-Both are measured by tracing the path that runs (:class:`ScaleCosts`).
+Both are counted on the path that runs (:class:`ScaleCosts`).
 """
 import hashlib
 from typing import Dict, FrozenSet, Optional, Sequence, Set, Tuple
@@ -96,15 +96,17 @@ def _measure(module: nn.Module, shape: Tuple[int, ...], values: str = 'zeros',
 #: another path on one of them. A heuristic: a gate past those is missed.
 PROBES = ('dark', 'bright')
 
-#: How the figures count, said beside them (report.json, get_flops.py).
-CONVENTION = ('one fused multiply-add counts as one flop (as fvcore counts; counted by '
-              'ATen operator as the model runs)')
+def convention() -> str:
+    """How the figures count, said beside them (``as_dict``, get_flops.py)."""
+    from dld.utils.flops import COUNTED_BY, flop_counter
+    return (f'one fused multiply-add counts as one flop (as fvcore counts; counted '
+            f'{COUNTED_BY[flop_counter()]})')
 
 
 def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str) -> None:
     """Warn where ``module`` costs otherwise on another image of the same
     size: code that branches on the image's values (an early exit, a
-    quality gate) is traced down one path, and every figure would be that
+    quality gate) is counted down one path, and every figure would be that
     path's, the all-zero image's, without a word."""
     zeros = _measure(module, shape)
     # the probes traced lazily: the first that differs is enough
@@ -113,7 +115,7 @@ def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str)
         from mmengine.logging import print_log
         print_log(f'FLOPs of the {part}: {zeros / 1e9:.6f} GFLOPs on an all-zero image of '
                   f'{tuple(shape[-2:])}, {other / 1e9:.6f} on another: its code branches on '
-                  "the image's values, and the traced count is one path's (the all-zero "
+                  "the image's values, and the count is one path's (the all-zero "
                   "image's), which the selector's penalty, the reports and inference's gflops "
                   'use. Count such a part yourself (docs/customize.md, "FLOPs of your '
                   'modules").',
@@ -195,7 +197,8 @@ class ScaleCosts:
     def measure(cls, student: nn.Module, teacher: nn.Module, selector: Optional[nn.Module],
                 scales: Sequence[float], base_size: Tuple[int, int],
                 in_channels: int = 3) -> 'ScaleCosts':
-        from dld.utils.flops import scale_input_shapes
+        from dld.utils.flops import flop_counter, scale_input_shapes
+        flop_counter()  # a DLD_FLOP_COUNTER mistyped: said as it is, not as the student's fault
         shapes = scale_input_shapes(base_size, scales)
         s_wrap = _RecognizerInference(student)
         student_flops = []
@@ -289,7 +292,7 @@ class ScaleCosts:
 
     def as_dict(self) -> Dict[str, object]:
         return dict(
-            convention=CONVENTION,
+            convention=convention(),
             scales=self.scales,
             student_gflops=[self.student_flops[s] / 1e9 for s in self.scales],
             selector_gflops=self.selector_flops / 1e9,
