@@ -69,7 +69,7 @@ from dld.engine.launch import (
     stopped_in_one_line,
     unwritable_work_dir,
 )
-from dld.engine.runner_settings import ConfigSettingError
+from dld.engine.runner_settings import ConfigSettingError, warn_of_compile
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -154,6 +154,7 @@ def build_config(args) -> Config:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(
             type='PredictionDrawingHook', out_dir=args.show_dir,
             misread_only=args.show_misread)]
+    warn_of_compile(cfg, training=False)
     if args.amp:
         device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
         # MMEngine's TestLoop autocasts to the device's dtype (bfloat16 on the CPU).

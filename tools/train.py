@@ -69,7 +69,7 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
-from dld.engine.runner_settings import ConfigSettingError, check_train_loop
+from dld.engine.runner_settings import ConfigSettingError, check_train_loop, warn_of_compile
 from dld.engine.start_checkpoint import (
     StartCheckpointError,
     check_frozen_parts_loaded,
@@ -113,6 +113,7 @@ def build_config(args) -> Config:
     check_train_loop(cfg)
     warn_lr_set_by_schedule(cfg, args.cfg_options or {})
     warn_schedule_outlasting_training(cfg)
+    warn_of_compile(cfg)
 
     if args.amp:
         enable_amp(cfg, args.config)

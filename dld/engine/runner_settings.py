@@ -171,6 +171,34 @@ def warn_of_missing_default_hooks(cfg, training: bool = True) -> None:
               'one meant to be off.', logger='current', level=logging.WARNING)
 
 
+def warn_of_compile(cfg, training: bool = True) -> None:
+    """Say what ``compile`` (MMEngine's ``torch.compile`` of ``train_step``)
+    does to a DLD run, where it is set: a test compiles nothing (MMEngine
+    compiles the training step only), and a training step recompiles for
+    every batch. Its labels, valid ratios and the scales each image is read
+    at reach the model as Python values (strings, lists, the sub-batch of
+    each scale), on which Dynamo guards, so each new batch misses the cache
+    until ``torch._dynamo.config.recompile_limit`` sends the rest back to
+    eager (a tiny DLD step: 0.2 s eager, 40 to 50 s with
+    ``compile.backend='eager'``, over 7 min without finishing its first
+    step with Inductor on 2 cores; docs/get_started.md)."""
+    compile_cfg = cfg.get('compile')
+    if not compile_cfg:
+        return
+    from mmengine.logging import print_log
+    if not training:
+        print_log('compile is set, but MMEngine compiles the training step only: this '
+                  'evaluation runs eagerly (as fast as without it).', logger='current',
+                  level=logging.WARNING)
+        return
+    print_log('compile is set: each training batch brings new Python-side values (its '
+              "labels, valid ratios, the images' scales) on which torch.compile guards, so "
+              'every step recompiles until the recompile limit sends it back to eager: '
+              'expect each of the first steps to take minutes, and no speed-up after. On a '
+              'CPU, --amp (bfloat16) is what speeds training up (docs/get_started.md).',
+              logger='current', level=logging.WARNING)
+
+
 def warn_of_close_top_level_keys(cfg) -> None:
     """A warning for each top-level dict whose name is a runner setting's,
     misspelt (``trian_cfg``): read from a file, it is a variable of the

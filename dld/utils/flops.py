@@ -104,6 +104,7 @@ def count_flops(model_or_callable: Union[nn.Module, Callable[..., Any]], inputs:
     that are not negligible (:data:`NEGLIGIBLE_OPS`), for a report to say
     its figures leave them out.
     """
+    model_or_callable = _uncompiled(model_or_callable)
     if flop_counter() == 'fvcore':
         return _count_flops_fvcore(model_or_callable, inputs, uncounted)
     return int(count_flops_by_module(model_or_callable, inputs, uncounted)[''])
@@ -115,6 +116,7 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
     modules' ``named_modules()``) -> FLOPs of its calls, ``''`` the total."""
     from .flop_counter import run_counted
 
+    model_or_callable = _uncompiled(model_or_callable)
     inputs, owners = _what_runs(model_or_callable, inputs)
     named = {id(p) for owner in owners for p in owner.parameters()}
 
@@ -156,6 +158,15 @@ def count_flops_by_module(model_or_callable: Union[nn.Module, Callable[..., Any]
     by_module = dict(counter.by_module)
     by_module.setdefault('', 0)
     return by_module
+
+
+def _uncompiled(model_or_callable: Any) -> Any:
+    """The module a ``torch.compile(module)`` wraps: the counter runs it
+    eagerly anyway, and the wrapper's global hooks made PyTorch warn."""
+    orig = getattr(model_or_callable, '_orig_mod', None)
+    if isinstance(model_or_callable, nn.Module) and isinstance(orig, nn.Module):
+        return orig
+    return model_or_callable
 
 
 class _ForeignWeights(Exception):

@@ -1,5 +1,7 @@
 """Memories of several widths as one padded batch, for one decoder pass, and
 the steps of a memory that show the image rather than its padding."""
+import math
+import struct
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -17,11 +19,25 @@ def content_mask(valid_ratios: Sequence[float], length: int,
     plate (two rows, ``r`` about 0.4) would otherwise spread its attention
     and its initial state over more padding than plate.
     """
-    steps = content_steps(torch.as_tensor([float(r) for r in valid_ratios]), length)
-    if bool((steps >= length).all()):
+    ratios = [float(r) for r in valid_ratios]
+    # decided in Python floats (float64, as content_steps computes): a tensor
+    # test here was a host sync, and a graph break under torch.compile
+    if all(_shows_every_step(r, length) for r in ratios):
         return None
+    steps = content_steps(torch.as_tensor(ratios), length)
     steps = steps.to(device)
     return torch.arange(length, device=device)[None, :] < steps[:, None]
+
+
+def _shows_every_step(ratio: float, length: int) -> bool:
+    """``content_steps`` of one ratio (a float32, as the tensor holds it) is
+    ``length``, computed in Python floats."""
+    ratio = struct.unpack('f', struct.pack('f', ratio))[0]
+    if math.isnan(ratio) or ratio == math.inf:
+        ratio = 1.0
+    elif ratio == -math.inf:
+        ratio = 0.0
+    return length <= 1 or math.ceil(ratio * length - 1e-6) >= length
 
 
 def content_steps(valid_ratios: torch.Tensor, length: int) -> torch.Tensor:

@@ -800,6 +800,7 @@ class DLDDistiller(BaseModel):
                 **self.teacher.decoder._masked(mask))
             out['beams'] = seqs
             out['beam_scores'] = scores
+            out['beam_finite'] = torch.isfinite(scores).tolist()  # for every scale's plan
         if self.teacher_gate == 'top1_right':
             out['gate'] = teacher_inputs.new_tensor(
                 [float(bool(b) and list(b[0]) == list(t)) for b, t in zip(seqs, gt)])

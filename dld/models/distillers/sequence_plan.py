@@ -22,17 +22,22 @@ class SequencePlan(NamedTuple):
 
     @classmethod
     def of(cls, idx: torch.Tensor, gt: List[List[int]], teacher: dict) -> 'SequencePlan':
-        gt_sub = [gt[i] for i in idx.tolist()]
-        beams = scores = None
+        ids = idx.tolist()
+        gt_sub = [gt[i] for i in ids]
+        beams = scores = finite = None
         if 'beams' in teacher:
-            beams = [teacher['beams'][i] for i in idx.tolist()]
+            beams = [teacher['beams'][i] for i in ids]
             scores = teacher['beam_scores'][idx]
-        seqs, rows, beam_rows = distinct_sequences(gt_sub, beams, scores)
+            # read to the host once per step (DLDDistiller._run_teacher), not per scale
+            finite = teacher.get('beam_finite')
+            finite = None if finite is None else [finite[i] for i in ids]
+        seqs, rows, beam_rows = distinct_sequences(gt_sub, beams, scores, finite)
         return cls(gt_sub, scores, seqs, rows, beam_rows if beams is not None else None)
 
 
 def distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]]]],
-                        scores: Optional[torch.Tensor]
+                        scores: Optional[torch.Tensor],
+                        finite: Optional[List[List[bool]]] = None
                         ) -> Tuple[List[List[int]], List[int], List[int]]:
     """The sequences to teacher-force, each once per image.
 
@@ -48,7 +53,8 @@ def distinct_sequences(gt: List[List[int]], beams: Optional[List[List[List[int]]
     if beams is None:
         return seqs, rows, beam_rows
     k = scores.shape[1]
-    finite = torch.isfinite(scores).tolist()
+    if finite is None:  # which scores are finite, (n, k), as the host reads them
+        finite = torch.isfinite(scores).tolist()
     for i, image_beams in enumerate(beams):
         seen = {tuple(gt[i]): i}
         for j in range(k):

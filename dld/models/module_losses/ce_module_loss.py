@@ -84,10 +84,10 @@ class CEModuleLoss(nn.Module):
         """
         ce, _ = self._token_ce(logits, targets, 0.0)
         nll = ce.sum(dim=1)
-        too_long = torch.tensor([len(t) > logits.size(1) - 1 for t in targets],
-                                device=nll.device)
-        if not too_long.any():
+        too_long = [len(t) > logits.size(1) - 1 for t in targets]
+        if not any(too_long):  # decided in Python: no host sync, no graph break
             return nll
+        too_long = torch.tensor(too_long, device=nll.device)
         fill = float('inf') if unalignable_nll is None else float(unalignable_nll)
         return torch.where(too_long, nll.new_tensor(fill), nll)
 

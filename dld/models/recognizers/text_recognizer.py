@@ -125,9 +125,12 @@ class TextRecognizer(BaseModel):
     def scale_index(self, size: Sequence[int]) -> int:
         """Index of the scale whose input size is nearest ``(H, W)`` (log ratio)."""
         h, w = size
-        return min(range(len(self.scale_norm_sizes)),
-                   key=lambda i: abs(math.log(h / self.scale_norm_sizes[i][0])) +
-                   abs(math.log(w / self.scale_norm_sizes[i][1])))
+        best, best_gap = 0, math.inf  # a loop: min(key=...) broke torch.compile's graph
+        for i, (sh, sw) in enumerate(self.scale_norm_sizes):
+            gap = abs(math.log(h / sh)) + abs(math.log(w / sw))
+            if gap < best_gap:
+                best, best_gap = i, gap
+        return best
 
     def borrowed_norm_scale(self, size: Sequence[int]) -> Optional[float]:
         """The trained scale whose BatchNorm statistics an input of ``(H, W)``
