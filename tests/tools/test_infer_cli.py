@@ -965,50 +965,15 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
         assert tool.draws_progress(SimpleNamespace(no_progress=no_progress)) is drawn
 
 
-@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
-def test_a_terminal_closed_before_its_hang_up_came_is_the_hang_up_s_stop(tmp_path, monkeypatch):
-    """A write to the closed terminal (EIO) before the SIGHUP came ended the
-    tool with a traceback, lost with the terminal (status 1); the records
-    it had written stay, and it ends as the hang-up's stop (129)."""
+def _on_a_closed_terminal(tool, monkeypatch, stream: str, argv) -> int:
+    """``tool.main(argv)`` where writing to ``sys.<stream>`` fails as on a
+    terminal closed before its SIGHUP came (EIO): the stop points stdout and
+    stderr at a null device (pytest's own are left alone), and SIGHUP's
+    handler is put back (the stop leaves a hang-up ignored)."""
     import errno
     import io
 
     from dld.utils import stop_signals
-    tool = _tool()
-    records, tracks = _one_read()
-    _reads(monkeypatch, records, tracks)
-    # the null device, for pytest's own stderr
-    monkeypatch.setattr(stop_signals, '_off_the_closed_terminal',
-                        lambda: setattr(sys, 'stderr', io.StringIO()))
-    monkeypatch.setattr(tool, 'closed_terminal', lambda err: err.errno == errno.EIO)
-
-    class Gone(io.StringIO):
-        def write(self, text):
-            raise OSError(errno.EIO, 'Input/output error')
-
-    monkeypatch.setattr(sys, 'stderr', Gone())
-    out = tmp_path / 'results.jsonl'
-    before = signal.getsignal(signal.SIGHUP)
-    try:
-        assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 129
-    finally:  # the stop leaves a hang-up again ignored: not this worker's later tests
-        signal.signal(signal.SIGHUP, before)
-    assert _read_jsonl(out) == records
-
-
-@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
-def test_a_tracks_csv_is_written_on_a_terminal_closed_before_its_hang_up(tmp_path,
-                                                                           monkeypatch):
-    """Without --out the records go to stdout before any file is written: the
-    write's EIO left --tracks-csv unwritten (a review)."""
-    import errno
-    import io
-
-    from dld.utils import stop_signals
-    tool = _tool()
-    records, tracks = _one_read()
-    records[0].update(input_size=[48, 144], confidence=0.9, scale=1.0)
-    _reads(monkeypatch, records, tracks)
     monkeypatch.setattr(stop_signals, '_off_the_closed_terminal',
                         lambda: (setattr(sys, 'stdout', io.StringIO()),
                                  setattr(sys, 'stderr', io.StringIO())))
@@ -1018,12 +983,40 @@ def test_a_tracks_csv_is_written_on_a_terminal_closed_before_its_hang_up(tmp_pat
         def write(self, text):
             raise OSError(errno.EIO, 'Input/output error')
 
-    monkeypatch.setattr(sys, 'stdout', Gone())
-    csv = tmp_path / 'tracks.csv'
+    for name in ('stdout', 'stderr'):  # both put back after the test
+        monkeypatch.setattr(sys, name, getattr(sys, name))
+    monkeypatch.setattr(sys, stream, Gone())
     before = signal.getsignal(signal.SIGHUP)
     try:
-        rc = tool.main(['c.py', 'w.pth', 'a.png', '--tracks-csv', str(csv)])
+        return tool.main(argv)
     finally:
         signal.signal(signal.SIGHUP, before)
-    assert rc == 129
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+def test_a_terminal_closed_before_its_hang_up_came_is_the_hang_up_s_stop(tmp_path, monkeypatch):
+    """A write to the closed terminal (EIO) before the SIGHUP came ended the
+    tool with a traceback, lost with the terminal (status 1); the records
+    it had written stay, and it ends as the hang-up's stop (129)."""
+    tool = _tool()
+    records, tracks = _one_read()
+    _reads(monkeypatch, records, tracks)
+    out = tmp_path / 'results.jsonl'
+    assert _on_a_closed_terminal(tool, monkeypatch, 'stderr',
+                                 ['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 129
+    assert _read_jsonl(out) == records
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGHUP'), reason='no terminals here')
+def test_a_tracks_csv_is_written_on_a_terminal_closed_before_its_hang_up(tmp_path,
+                                                                           monkeypatch):
+    """Without --out the records go to stdout before any file is written: the
+    write's EIO left --tracks-csv unwritten (a review)."""
+    tool = _tool()
+    records, tracks = _one_read()
+    records[0].update(input_size=[48, 144], confidence=0.9, scale=1.0)
+    _reads(monkeypatch, records, tracks)
+    csv = tmp_path / 'tracks.csv'
+    assert _on_a_closed_terminal(tool, monkeypatch, 'stdout',
+                                 ['c.py', 'w.pth', 'a.png', '--tracks-csv', str(csv)]) == 129
     assert csv.is_file(), '--tracks-csv was not written'
