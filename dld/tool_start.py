@@ -17,6 +17,7 @@ standard library's modules only), it is in place at once:
   character is written escaped (``\\u4eac``) instead. Files the tools write
   themselves are UTF-8 and keep every character.
 """
+import codecs
 import os
 import os.path as osp
 import sys
@@ -60,13 +61,33 @@ def _report(kind, value, traceback) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+def _escape_keeping_undecodable_bytes(err: UnicodeError):
+    """``surrogateescape`` for the bytes of a name that did not decode
+    (written back as they were), ``backslashreplace`` for any other
+    character the encoding lacks."""
+    if isinstance(err, UnicodeEncodeError) and \
+            all(0xDC80 <= ord(c) <= 0xDCFF for c in err.object[err.start:err.end]):
+        return codecs.lookup_error('surrogateescape')(err)
+    return codecs.lookup_error('backslashreplace')(err)
+
+
+codecs.register_error('dld_escape', _escape_keeping_undecodable_bytes)
+
+
 def escape_what_the_console_cannot_encode() -> None:
     """stdout and stderr write a character their encoding lacks as an
-    escape (stderr does so already)."""
+    escape (stderr does so already). The C locale's stdout, where Python's
+    UTF-8 mode is off (``PYTHONUTF8=0``), is ASCII with ``surrogateescape``,
+    which escapes only the bytes of undecodable names: a label's 'Ü' was a
+    ``--- Logging error ---`` traceback and its warning was lost."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, 'reconfigure', None)  # None: replaced (a capture)
-        if reconfigure is not None and stream.errors == 'strict':
+        if reconfigure is None:
+            continue
+        if stream.errors == 'strict':
             reconfigure(errors='backslashreplace')
+        elif stream.errors == 'surrogateescape':
+            reconfigure(errors='dld_escape')
 
 
 def _imported_by_the_program() -> bool:

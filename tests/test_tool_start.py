@@ -123,6 +123,22 @@ def test_a_character_the_console_cannot_encode_is_escaped_not_a_crash(tmp_path):
     assert done.stderr.decode('cp1252').splitlines() == ['\\u6caaB1']
 
 
+def test_the_c_locale_s_console_escapes_a_label_s_character_and_keeps_a_name_s_bytes(tmp_path):
+    """Python's UTF-8 mode off in the C locale: stdout is ASCII with
+    surrogateescape, which the reconfigure skipped: a label's 'Ü' in a
+    warning was a '--- Logging error ---' traceback, the warning lost."""
+    tool = tmp_path / 'tool.py'
+    tool.write_text('import os, sys\n'
+                    'import dld.tool_start\n'
+                    "print('M\\u00dcNCH1', os.fsdecode(b'caf\\xe9'))\n", encoding='utf-8')
+    env = dict(os.environ, LC_ALL='C', LANG='C', PYTHONCOERCECLOCALE='0', PYTHONUTF8='0')
+    env.pop('PYTHONIOENCODING', None)
+    done = subprocess.run([sys.executable, str(tool)], env=env, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b'M\\xdcNCH1 caf\xe9\n'  # escaped; the name's byte as it was
+
+
 def test_a_spawned_worker_of_the_tool_says_nothing_of_its_interrupt(tmp_path):
     """spawn (macOS, Windows) imports the tool again in each loader worker,
     which said the tool's line once more per worker at a Ctrl-C."""

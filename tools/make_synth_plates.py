@@ -55,7 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='JSON dict of DegradationConfig overrides, e.g. \'{"scale": [0.2, 0.3]}\'')
     p.add_argument('--workers', type=int, default=0,
                    help='worker processes (0: this one); the output does not depend on it')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar (none is drawn where stderr is no terminal)')
     p.add_argument('--overwrite', action='store_true',
                    help='replace a set already in the folder (its train/val/test folders and '
                    'files and meta.json) instead of refusing')
@@ -82,8 +83,10 @@ def _generate(a: argparse.Namespace) -> dict:
     return generate_synth_plates(
         a.out, tracks=a.tracks, val_tracks=a.val_tracks, test_tracks=a.test_tracks,
         frames=a.frames, seed=a.seed, layouts=a.layouts, layout_weights=a.layout_weights,
-        hr_size=tuple(a.hr_size), degradation=a.degradation, progress=not a.no_progress,
-        workers=a.workers, overwrite=a.overwrite)
+        hr_size=tuple(a.hr_size), degradation=a.degradation,
+        # a bar's redraws on a terminal only: a pipe or CI log held each one
+        progress=not a.no_progress and sys.stderr.isatty(), workers=a.workers,
+        overwrite=a.overwrite)
 
 
 def main(argv=None) -> None:

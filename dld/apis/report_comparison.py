@@ -180,16 +180,19 @@ def _varies(values: Sequence[Optional[float]]) -> bool:
     return len({None if v is None else round(v, 4) for v in values}) > 1
 
 
-def markdown_comparison(comparison: dict) -> str:
+def markdown_comparison(comparison: dict, plus_minus: str = '\u00b1') -> str:
     """The table a paper quotes: per method, each run's plate accuracy and,
     over two or more runs, mean ± std of plate accuracy and GFLOPs; then
     each run's GFLOPs of the methods where they differ (a sweep of the FLOPs
-    penalty moves the selector's cost, which mean ± std hid)."""
+    penalty moves the selector's cost, which mean ± std hid). ``plus_minus``
+    writes '±' (``'+/-'`` for a console that cannot encode it: its escape,
+    four characters, put the table's columns out of line)."""
+    pm = plus_minus
     from tabulate import tabulate
     runs = comparison['runs']
     several = len(runs) > 1
     headers = ['method', 'scale'] + [f'{r} (%)' for r in runs]
-    headers += ['mean ± std (%)', 'GFLOPs mean ± std'] if several else ['GFLOPs']
+    headers += [f'mean {pm} std (%)', f'GFLOPs mean {pm} std'] if several else ['GFLOPs']
     table = []
     for m in comparison['methods']:
         acc, gflops = m['accuracy'], m['gflops']
@@ -197,9 +200,9 @@ def markdown_comparison(comparison: dict) -> str:
         row += [_pct(v) for v in acc['values']]
         if several:
             row.append('-' if acc['mean'] is None else
-                       f"{100 * acc['mean']:.2f} ± {100 * acc['std']:.2f}")
+                       f"{100 * acc['mean']:.2f} {pm} {100 * acc['std']:.2f}")
             row.append('-' if gflops['mean'] is None else
-                       f"{gflops['mean']:.4f} ± {gflops['std']:.4f}")
+                       f"{gflops['mean']:.4f} {pm} {gflops['std']:.4f}")
         else:
             row.append('-' if gflops['mean'] is None else f"{gflops['mean']:.4f}")
         table.append(row)

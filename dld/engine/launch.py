@@ -272,8 +272,11 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
         if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise
         refuse(f'{tool}: {err}')
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
-        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+    except (ValueError, TypeError, KeyError, FileNotFoundError, RuntimeError) as err:
+        # a RuntimeError is a bug's traceback, but for a size PyTorch refuses
+        # as a layer is made (model.decoder.d_model=-1), a setting
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0') or \
+                (type(err) is RuntimeError and not _refused_size(err)):
             raise
         # a KeyError's str() quotes its message; DLD's hinted ones do not
         text = str(err.args[0]) if type(err) is KeyError and err.args else str(err)
@@ -296,6 +299,12 @@ def build_errors_exit(tool: str, what: str = 'the config cannot be built: ') -> 
             raise
         refuse(f'{tool}: {what}{err} ({type(err).__name__}; DLD_TRACEBACK=1 shows the '
                'traceback)')
+
+
+def _refused_size(err: RuntimeError) -> bool:
+    """Whether ``err`` is PyTorch refusing a layer's size (a width, a
+    ``d_model`` or a head count below 0 in the config), not a bug."""
+    return str(err).startswith('Trying to create tensor with negative dimension')
 
 
 #: MMEngine's registry's words for a part built without a ``type``.

@@ -42,6 +42,11 @@ def test_each_method_gets_every_runs_figures_their_mean_and_sample_std():
     assert c['notes'] == [] and c['left_out'] == []
     md = markdown_comparison(c)
     assert '| DLD + selector' in md and '70.00 ± 10.00' in md and '0.1200 ± 0.0200' in md
+    # an ASCII console printed '±' as '\\xb1', four characters where the table had one
+    ascii_md = markdown_comparison(c, plus_minus='+/-')
+    assert '70.00 +/- 10.00' in ascii_md and ascii_md.isascii()
+    for table in ascii_md.split('\n\n'):  # each table's rows line up
+        assert len({len(line) for line in table.splitlines() if line.startswith('|')}) <= 1
 
 
 def test_a_sweep_s_gflops_are_shown_per_run_where_they_differ():

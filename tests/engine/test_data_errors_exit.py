@@ -240,3 +240,17 @@ def test_a_mistyped_dataset_or_metric_type_names_the_close_ones(capsys, monkeypa
                           'val_cfg) cannot be built: PlateRecogMetrc is not in the dld::metric')
     assert "Did you mean 'PlateRecogMetric'" in err
     assert err.rstrip().endswith('(UnknownTypeError; DLD_TRACEBACK=1 shows the traceback)')
+
+
+def test_a_size_pytorch_refuses_as_a_layer_is_made_is_one_line(capsys, monkeypatch):
+    """model.decoder.d_model=-1 was a traceback of some 60 lines through
+    MMEngine's registry into torch.nn.Embedding."""
+    import torch
+    monkeypatch.delenv('DLD_TRACEBACK', raising=False)
+    with pytest.raises(SystemExit) as info, build_errors_exit('train.py'):
+        torch.nn.Linear(4, -1)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('train.py: the config cannot be built: Trying to create tensor '
+                          'with negative dimension -1'), err
+    assert len(err.strip().splitlines()) == 1

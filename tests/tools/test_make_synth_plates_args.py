@@ -52,3 +52,16 @@ def test_another_set_in_the_folder_is_refused_with_status_2(load_tool, tmp_path,
         tool.main()
     assert info.value.code == 2
     assert 'already holds a plate set' in capsys.readouterr().err
+
+
+def test_no_progress_bar_is_drawn_where_stderr_is_no_terminal(load_tool, monkeypatch):
+    """A pipe or CI log held every redraw of the bar (carriage returns)."""
+    tool = load_tool('make_synth_plates')
+    asked = []
+    monkeypatch.setattr(tool, 'generate_synth_plates', lambda *a, **kw: asked.append(kw))
+    args = tool.parse_args(['out'])
+    monkeypatch.setattr(tool.sys.stderr, 'isatty', lambda: False, raising=False)
+    tool._generate(args)
+    monkeypatch.setattr(tool.sys.stderr, 'isatty', lambda: True, raising=False)
+    tool._generate(args)
+    assert [kw['progress'] for kw in asked] == [False, True]

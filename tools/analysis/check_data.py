@@ -24,6 +24,7 @@ import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, 
 import argparse
 import os.path as osp
 import sys
+from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Tuple
 
 SPLITS = ('train', 'val', 'test')
@@ -100,8 +101,9 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         report.items = cfg.get('num_plates', '-')
         return report
     try:
-        dataset = DATASETS.build(dict(cfg, strict=False, check_files=False, lazy_init=False,
-                                      serialize_data=False))
+        with _skipped_lines_unsaid():
+            dataset = DATASETS.build(dict(cfg, strict=False, check_files=False,
+                                          lazy_init=False, serialize_data=False))
     except Exception as err:  # noqa: BLE001 - a set that cannot be read at all is one problem
         report.failed = f'{type(err).__name__}: {err}'
         return report
@@ -115,6 +117,32 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         report.undecodable = _undecodable(dataset, {p for p, _ in report.missing},
                                           read_plate_image)
     return report
+
+
+class _SkippedLinesFilter:
+    """Drops the set's own warning listing the lines strict=False skipped:
+    this tool lists them below its summary line, so they were said twice."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return ' bad annotation(s) of ' not in str(record.msg).split('\n', 1)[0]
+
+
+@contextmanager
+def _skipped_lines_unsaid() -> Iterator[None]:
+    """The dataset's "skipped N bad annotation(s)" warning left out while
+    it is built (its other warnings, a label upper-cased, a frame listed
+    twice, are said: this tool does not list them)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    handlers = list(logger.handlers)
+    for handler in handlers:
+        handler.addFilter(_SkippedLinesFilter)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(_SkippedLinesFilter)
 
 
 def _undecodable(dataset, missing: set, read) -> List[Tuple[str, str]]:

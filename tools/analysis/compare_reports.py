@@ -42,6 +42,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _plus_minus(stream) -> str:
+    """'\u00b1' where ``stream`` encodes it, else '+/-' (an ASCII console, LANG=C)."""
+    try:
+        '\u00b1'.encode(getattr(stream, 'encoding', None) or 'ascii')
+    except (UnicodeEncodeError, LookupError):
+        return '+/-'
+    return '\u00b1'
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dld.apis.report_comparison import (
@@ -58,7 +67,7 @@ def main(argv=None) -> int:
     except ReportComparisonError as err:
         print(f'compare_reports.py: {err}', file=sys.stderr)
         return 2
-    print(markdown_comparison(comparison), end='')
+    print(markdown_comparison(comparison, plus_minus=_plus_minus(sys.stdout)), end='')
     if args.out:
         try:
             paths = write_comparison(comparison, args.out)
