@@ -64,11 +64,16 @@ def _report(kind, value, traceback) -> None:
 def _escape_keeping_undecodable_bytes(err: UnicodeError):
     """``surrogateescape`` for the bytes of a name that did not decode
     (written back as they were), ``backslashreplace`` for any other
-    character the encoding lacks."""
-    if isinstance(err, UnicodeEncodeError) and \
-            all(0xDC80 <= ord(c) <= 0xDCFF for c in err.object[err.start:err.end]):
-        return codecs.lookup_error('surrogateescape')(err)
-    return codecs.lookup_error('backslashreplace')(err)
+    character the encoding lacks; a run of both (a name's byte beside a
+    label's 'Ü') is handled a part at a time, the encoder resuming after
+    each."""
+    if not isinstance(err, UnicodeEncodeError):
+        return codecs.lookup_error('backslashreplace')(err)
+    run = err.object[err.start:err.end]
+    escaped = [0xDC80 <= ord(c) <= 0xDCFF for c in run]
+    n = next((i for i, e in enumerate(escaped) if e != escaped[0]), len(run))
+    part = UnicodeEncodeError(err.encoding, err.object, err.start, err.start + n, err.reason)
+    return codecs.lookup_error('surrogateescape' if escaped[0] else 'backslashreplace')(part)
 
 
 codecs.register_error('dld_escape', _escape_keeping_undecodable_bytes)

@@ -191,3 +191,14 @@ def test_an_interrupt_once_the_tool_runs_is_not_said_to_be_at_its_start(tmp_path
     done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
                           timeout=120, env=env)
     assert 'Traceback' in done.stderr and 'in main' in done.stderr
+
+
+def test_a_name_s_byte_beside_a_label_s_character_keeps_its_byte():
+    """A run of characters ASCII lacks that holds both (a name's undecodable
+    byte, then a label's 'Ü') was escaped whole: the byte written as the
+    text '\\udce9', not as the byte of the name."""
+    import dld.tool_start  # noqa: F401  (registers the handler)
+    name = 'caf\udce9'  # os.fsdecode(b'caf\xe9') where names are UTF-8
+    assert (name + '\u00dc').encode('ascii', 'dld_escape') == b'caf\xe9\\xdc'
+    assert ('\u00dc' + name + '\u4eac').encode('ascii', 'dld_escape') == \
+        b'\\xdccaf\xe9\\u4eac'

@@ -40,3 +40,21 @@ def test_flops_of_a_compiled_module_are_its_own_without_a_warning(recwarn):
     eager = count_flops(m, x)
     assert count_flops(torch.compile(m, backend='eager'), x) == eager
     assert not [w for w in recwarn if 'global hooks' in str(w.message)]
+
+
+@pytest.mark.parametrize('default', [torch.float64, torch.float32])
+def test_content_mask_decides_in_the_default_dtype_as_its_steps_do(default):
+    """Under torch.set_default_dtype(torch.float64) the ratios' tensor is
+    float64: the decision, taken in float32, gave None (no mask) for a ratio
+    whose last step shows padding (0.990384625 of 104 steps: 103)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(default)
+    try:
+        for length in (45, 58, 104):
+            edge = (length - 1 + 1e-6) / length
+            for k in range(-300, 301):
+                r = edge + k * 1e-9
+                every = bool(content_steps(torch.as_tensor([r]), length)[0] >= length)
+                assert (content_mask([r], length) is None) == every, (r, length)
+    finally:
+        torch.set_default_dtype(before)

@@ -69,3 +69,31 @@ def test_sets_without_problems_or_files_pass(tmp_path, capsys):
     cells = [c.strip() for c in row.strip('|').split('|')]
     assert cells[3:5] == ['-', str(read_config(str(config)).train_dataloader.dataset.num_plates)]
     assert 'No problem found.' in out
+
+
+def test_refused_lines_are_listed_once_and_still_where_every_line_is_refused(tmp_path, capsys):
+    """The set's own warning listing the skipped lines is left out (the tool
+    lists them), but where every line is refused the set cannot be built and
+    its error says they are 'listed in the warning above': said then."""
+    from log_records import current_log_records
+
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=2, val_tracks=1, test_tracks=1, frames=1, seed=0,
+                          progress=False)
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n")
+    tool = load_script('tools/analysis/check_data.py')
+    with open(root / 'train.txt', 'a') as f:
+        f.write('x/lr.png|x/hr.png\tAB\u00c412\n')
+    with current_log_records() as records:
+        assert tool.main([str(config), '--splits', 'train']) == 1
+    assert not [r for r in records if 'bad annotation(s) of' in r.getMessage()]
+    assert capsys.readouterr().out.count('outside the dictionary') == 1
+    (root / 'train.txt').write_text('x/lr.png|x/hr.png\tAB\u00c412\n')
+    with current_log_records() as records:
+        assert tool.main([str(config), '--splits', 'train']) == 1
+    assert 'listed in the warning above' in capsys.readouterr().out
+    said = [r.getMessage() for r in records if 'bad annotation(s) of' in r.getMessage()]
+    assert len(said) == 1 and 'outside the dictionary' in said[0]

@@ -120,29 +120,45 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
 
 
 class _SkippedLinesFilter:
-    """Drops the set's own warning listing the lines strict=False skipped:
-    this tool lists them below its summary line, so they were said twice."""
+    """Holds back the set's own warning listing the lines strict=False
+    skipped: this tool lists them below its summary line, so they were said
+    twice. ``held``: the records held back, said after all where the set
+    cannot be built (every line refused: its error points to the warning)."""
 
-    @staticmethod
-    def filter(record) -> bool:
-        return ' bad annotation(s) of ' not in str(record.msg).split('\n', 1)[0]
+    def __init__(self) -> None:
+        self.held: list = []
+
+    def filter(self, record) -> bool:
+        if ' bad annotation(s) of ' in str(record.msg).split('\n', 1)[0]:
+            if record not in self.held:  # one record, seen by each handler
+                self.held.append(record)
+            return False
+        return True
 
 
 @contextmanager
 def _skipped_lines_unsaid() -> Iterator[None]:
     """The dataset's "skipped N bad annotation(s)" warning left out while
     it is built (its other warnings, a label upper-cased, a frame listed
-    twice, are said: this tool does not list them)."""
+    twice, are said: this tool does not list them); said after all where
+    the build fails, as the set's error says the lines are listed above."""
     from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
     handlers = list(logger.handlers)
-    for handler in handlers:
-        handler.addFilter(_SkippedLinesFilter)
+    held = _SkippedLinesFilter()
+    for handler in handlers:  # before MMEngine's filter of repeated warnings, which
+        handler.filters.insert(0, held)  # would drop the record said after all
     try:
         yield
+    except BaseException:
+        for handler in handlers:
+            handler.removeFilter(held)
+        for record in held.held:
+            logger.handle(record)
+        raise
     finally:
         for handler in handlers:
-            handler.removeFilter(_SkippedLinesFilter)
+            handler.removeFilter(held)
 
 
 def _undecodable(dataset, missing: set, read) -> List[Tuple[str, str]]:

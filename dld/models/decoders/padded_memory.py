@@ -22,17 +22,22 @@ def content_mask(valid_ratios: Sequence[float], length: int,
     ratios = [float(r) for r in valid_ratios]
     # decided in Python floats (float64, as content_steps computes): a tensor
     # test here was a host sync, and a graph break under torch.compile
-    if all(_shows_every_step(r, length) for r in ratios):
+    dtype = torch.get_default_dtype()  # what torch.as_tensor holds them in (float32)
+    if all(_shows_every_step(r, length, dtype) for r in ratios):
         return None
-    steps = content_steps(torch.as_tensor(ratios), length)
+    steps = content_steps(torch.as_tensor(ratios, dtype=dtype), length)
     steps = steps.to(device)
     return torch.arange(length, device=device)[None, :] < steps[:, None]
 
 
-def _shows_every_step(ratio: float, length: int) -> bool:
-    """``content_steps`` of one ratio (a float32, as the tensor holds it) is
-    ``length``, computed in Python floats."""
-    ratio = struct.unpack('f', struct.pack('f', ratio))[0]
+def _shows_every_step(ratio: float, length: int, dtype: torch.dtype = torch.float32) -> bool:
+    """``content_steps`` of one ratio (held in ``dtype``, as the tensor holds
+    it: float32 unless the default dtype was changed) is ``length``,
+    computed in Python floats."""
+    if dtype == torch.float32:
+        ratio = struct.unpack('f', struct.pack('f', ratio))[0]
+    elif dtype != torch.float64:  # a half default dtype: rounded as torch rounds it
+        ratio = float(torch.tensor(ratio, dtype=dtype))
     if math.isnan(ratio) or ratio == math.inf:
         ratio = 1.0
     elif ratio == -math.inf:
