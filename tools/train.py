@@ -58,7 +58,6 @@ from dld.engine.launch import (
     parse_runner_args,
     peer_loss_exit,
     refuse,
-    relax_deterministic_algorithms,
     runner_from_cfg,
     start_processes,
     stopped_in_one_line,
@@ -307,7 +306,6 @@ def train(args) -> None:
                 pickle.UnpicklingError,  # unreadable, unsafe or not a checkpoint
                 ConfigSettingError) as err:  # a frozen part no config check could see
             refuse(f'train.py: {err}')
-        relax_deterministic_algorithms(cfg)
         # inside: the workers' exit codes are read before they are stopped
         with loader_workers_stopped(runner), \
                 stopped_in_one_line(runner, lambda name: stop_line(runner, name)):

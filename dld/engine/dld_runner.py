@@ -96,8 +96,7 @@ class DLDRunner(Runner):
         if deterministic:
             # MMEngine makes every op without a deterministic kernel an error:
             # on CUDA the distiller's bilinear and CTC backward passes have
-            # none, so a run from Python (runner_from_cfg) stopped where
-            # tools/train.py (relax_deterministic_algorithms) warns
+            # none: they warn, naming themselves, and the rest stay deterministic
             torch.use_deterministic_algorithms(True, warn_only=True)
 
     @master_only

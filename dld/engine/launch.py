@@ -660,16 +660,6 @@ def _dump_replaces_config(work_dir: str, config_file: str) -> Optional[str]:
         return None
 
 
-def relax_deterministic_algorithms(cfg: Config) -> None:
-    """Call after building the runner: with ``randomness.deterministic``,
-    MMEngine makes every op without a deterministic kernel an error, and on
-    CUDA PyTorch has none for backward passes the distiller runs (bilinear
-    interpolation of the feature connector, CTC loss). Those ops now warn,
-    naming themselves, and the rest stay deterministic."""
-    if cfg.get('randomness', {}).get('deterministic'):
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
 def finish_run() -> None:
     """Leave the process group together, once the run has finished.
 
