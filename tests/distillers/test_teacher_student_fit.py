@@ -26,12 +26,13 @@ def test_dictionaries_of_another_order_are_refused(tmp_path):
     cfg = tiny_dld_cfg(teacher_ckpt=None)
     cfg['student']['decoder']['dictionary'] = dict(type='Dictionary', dict_file=str(backward))
     with pytest.raises(ValueError, match=r"dictionaries differ \(36 and 36 characters; "
-                       r'first difference at index 0\)'):
+                       r'first difference at index 0: the teacher holds '):
         build(cfg)
     cfg['student']['decoder']['dictionary']['dict_file'] = str(tmp_path / 'digits.txt')
     (tmp_path / 'digits.txt').write_text('\n'.join(chars[:10]) + '\n')
     with pytest.raises(ValueError, match=r'\(36 and 10 characters; first difference at '
-                                         r'index 10\)'):
+                                         r"index 10: the teacher holds 'A', the student's "
+                                         r'ends there'):
         build(cfg)
     cfg['student']['decoder']['dictionary']['dict_file'] = str(forward)  # the same characters
     build(cfg)

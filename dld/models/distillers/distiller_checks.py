@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 
 from dld.models.recognizers.text_recognizer import untrained_scale_warning
+from dld.utils.listing import first_and_more
 
 #: Each string setting and the values it takes.
 CHOICES = dict(
@@ -188,9 +189,29 @@ def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
         first = next((i for i, (a, b) in enumerate(zip(t, s)) if a != b), min(len(t), len(s)))
         raise ValueError(
             f"The teacher's and the student's dictionaries differ ({len(t)} and {len(s)} "
-            f'characters; first difference at index {first}): distillation passes character '
-            'indices between them, so they must hold the same characters in the same order '
-            '(the same dict_file).')
+            f'characters; first difference at index {first}{_difference(t, s, first)}): '
+            'distillation passes character indices between them, so they must hold the same '
+            'characters in the same order (the same dict_file).')
+
+
+def _difference(teacher: list, student: list, first: int) -> str:
+    """``: the teacher holds 'Z', the student '9'; only the teacher's: '-'``:
+    what each side holds at the first differing index, and the characters
+    one side holds and the other does not (the error named an index alone,
+    which a user then counted out in two dict files)."""
+    def at(whose: str, chars: list) -> str:
+        return (f'the {whose} holds {chars[first]!r}' if first < len(chars) else
+                f"the {whose}'s ends there")
+
+    said = [f"{at('teacher', teacher)}, {at('student', student)}"]
+    for whose, one, other in (("teacher's", teacher, student), ("student's", student, teacher)):
+        others = set(other)
+        only = [repr(c) for c in one if c not in others]
+        if only:
+            said.append(f'only the {whose}: {first_and_more(only, 8)}')
+    if len(said) == 1:
+        said.append('the same characters in another order')
+    return ': ' + '; '.join(said)
 
 
 #: why HR crops of another size than ``base_size`` are refused: said by the

@@ -153,6 +153,14 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
     elif take == 'student':
         raise ValueError(f"{path} holds no student weights: teacher_from='student' "
                          'takes the student of a DLD checkpoint.')
+    elif submodule_state(state, 'student') is not None:
+        # an extracted student (tools/extract_student.py keeps no teacher):
+        # the fit error called it "a teacher of other layers"
+        raise ValueError(f'{path} is a DLD checkpoint without a teacher (its student and '
+                         'selector only, as tools/extract_student.py keeps): point '
+                         "model.teacher_ckpt at the HR teacher's checkpoint (or the DLD "
+                         "training checkpoint), or set model.teacher_from='student' to "
+                         'make its student the teacher.')
     try:
         _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
     except RuntimeError as err:

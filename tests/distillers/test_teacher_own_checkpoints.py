@@ -1,0 +1,36 @@
+"""A teacher of one's own: what DLD says of a checkpoint that is not a
+teacher, and of two dictionaries that differ (a user's journey)."""
+import pytest
+import torch
+
+from dld.registry import MODELS
+
+from .conftest import tiny_dld_cfg
+
+
+def test_an_extracted_student_as_teacher_ckpt_says_so(teacher_ckpt, tmp_path):
+    """It was "a teacher of other layers" (95 weights missing, 122 unknown)."""
+    state = torch.load(teacher_ckpt(), weights_only=True)['state_dict']
+    extracted = {f'student.{k}': v for k, v in state.items()}
+    extracted['teacher_loaded'] = torch.tensor(True)
+    torch.save(dict(state_dict=extracted, meta={}), tmp_path / 'student.pth')
+    with pytest.raises(ValueError, match=r"student\.pth is a DLD checkpoint without a teacher "
+                                         r".*teacher_from='student'"):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'student.pth')))
+
+
+@pytest.mark.parametrize('teacher_chars, said', [
+    ('ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210',
+     "the teacher holds 'Z', the student holds '0'; the same characters in another order"),
+    ('0123456789ABCDEFGHIJKLMNOPQRSTUVWXY',
+     "the teacher's ends there, the student holds 'Z'; only the student's: 'Z'"),
+    ('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-',
+     "the teacher holds '-', the student's ends there; only the teacher's: '-'"),
+])
+def test_dictionaries_that_differ_are_named_by_their_characters(teacher_chars, said):
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    cfg['teacher']['decoder']['dictionary'] = dict(
+        cfg['teacher']['decoder']['dictionary'], chars=list(teacher_chars))
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg)
+    assert said in str(err.value)
