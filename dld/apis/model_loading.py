@@ -35,6 +35,7 @@ from dld.engine.checkpoint import (
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
+from dld.utils.trained_input_size import recorded_input_size
 
 from .trained_config import scales_differ, trained_base_size, trained_scales
 
@@ -349,6 +350,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
                model_key: str = 'model') -> Tuple[nn.Module, Config]:
     """Build ``cfg[model_key]``, load ``checkpoint``, move to ``device``, eval mode.
 
+    The model's ``trained_input_size`` is the ``(H, W)`` the checkpoint
+    records it was trained at (None: not recorded, or no checkpoint), for
+    a reader to hold against the size its pipeline gives.
+
     Returns:
         tuple: ``(model, cfg)``.
     """
@@ -360,7 +365,9 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
         checkpoint = os.fspath(checkpoint)
         meta = load_weights(model, checkpoint, is_distiller_config(model_cfg))
         warn_if_other_chars(cfg, meta, checkpoint, model)
+        model.trained_input_size = recorded_input_size(meta)
     else:
+        model.trained_input_size = None
         print_log('No checkpoint given: the model keeps its random initialisation.',
                   logger='current', level=logging.WARNING)
     model.to(device)

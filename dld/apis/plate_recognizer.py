@@ -49,6 +49,7 @@ from dld.utils.char_names import upper_each
 from dld.utils.listing import first_and_more
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
+from dld.utils.trained_input_size import warn_if_other_input_size
 
 from .image_input import (
     DEFAULT_MAX_PIXELS,
@@ -158,6 +159,11 @@ class PlateRecognizer(BaseInferencer):
         self._pid = os.getpid()  # a reader forked off (a service's worker): _forked_guard
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
         _check_pipeline_size(self.model, self.pipeline.transforms, self.image_stream)
+        if not is_distiller(self.model):  # a distiller's base_size is checked on load
+            warn_if_other_input_size(
+                getattr(self.model, 'trained_input_size', None), self.base_size, str(weights),
+                'the model', f"Set the test pipeline's ResizePair {self.image_stream}_size to "
+                "the size it was trained at (its training pipeline's).")
         self.costs = _costs_of(self.model, self.base_size)
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)

@@ -359,6 +359,29 @@ def test_plain_recognizer_reads_at_its_pipelines_size(tiny_run):
         assert r['input_size'] == [32, 96] and r['gflops'] == pytest.approx(gflops)
 
 
+@pytest.mark.parametrize('trained, warned', [((48, 144), True), ((32, 96), False)])
+def test_a_recognizer_read_at_another_size_than_it_trained_at_is_warned_of(
+        tiny_run, tmp_path, trained, warned):
+    """Its weights fit any size: only the size its checkpoint records says."""
+    from log_records import current_log_records
+    cfg = Config.fromfile(tiny_run['baseline_config'])
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizePair':
+            step.update(lr_size=(32, 96), hr_size=(32, 96))
+    ckpt = torch.load(tiny_run['baseline'], weights_only=True)
+    ckpt['meta'] = dict(ckpt['meta'], input_size=list(trained))
+    path = str(tmp_path / 'baseline.pth')
+    torch.save(ckpt, path)
+    with current_log_records() as records:
+        PlateRecognizer(cfg, path, device='cpu')
+    said = [r.getMessage() for r in records if 'was trained on inputs' in r.getMessage()]
+    assert said == ([f'{path}: the model was trained on inputs of 48x144, here it reads 32x96: '
+                     'a recognizer reads best at the size it was trained at, and its weights '
+                     "fit any size without an error. Set the test pipeline's ResizePair "
+                     "lr_size to the size it was trained at (its training pipeline's)."]
+                    if warned else [])
+
+
 @pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4'])
 def test_bad_batch_size_override_is_refused(recognizer, tiny_run, batch_size):
     """batch_size=-1 used to drop every input silently (0 records, 0 failed)."""

@@ -2,6 +2,7 @@
 teacher, and of two dictionaries that differ (a user's journey)."""
 import pytest
 import torch
+from log_records import current_log_records
 
 from dld.registry import MODELS
 
@@ -34,3 +35,31 @@ def test_dictionaries_that_differ_are_named_by_their_characters(teacher_chars, s
     with pytest.raises(ValueError) as err:
         MODELS.build(cfg)
     assert said in str(err.value)
+
+
+def _teacher_trained_at(teacher_ckpt, size, tmp_path) -> str:
+    ckpt = torch.load(teacher_ckpt(), weights_only=True)
+    ckpt['meta'] = dict(input_size=list(size))
+    path = str(tmp_path / f'teacher_{size[0]}x{size[1]}.pth')
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize('overrides, reads', [
+    (dict(), '48x144'), (dict(teacher_scale=0.5), '24x72')])
+def test_a_teacher_trained_at_another_size_is_warned_of_naming_both(teacher_ckpt, tmp_path,
+                                                                    overrides, reads):
+    path = _teacher_trained_at(teacher_ckpt, (32, 96), tmp_path)
+    with current_log_records() as records:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=path, **overrides))
+    said = [r.getMessage() for r in records if 'was trained on inputs' in r.getMessage()]
+    assert len(said) == 1
+    assert f'the teacher was trained on inputs of 32x96, here it reads {reads}' in said[0]
+    assert path in said[0] and 'ResizePair hr_size' in said[0]
+
+
+def test_a_teacher_trained_at_the_size_it_reads_is_not_warned_of(teacher_ckpt, tmp_path):
+    path = _teacher_trained_at(teacher_ckpt, (48, 144), tmp_path)
+    with current_log_records() as records:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=path))
+    assert not [r for r in records if 'was trained on inputs' in r.getMessage()]

@@ -54,6 +54,8 @@ def test_resume_after_2_epochs_matches_3_uninterrupted(tiny_teacher_config, trai
     b = torch.load(broken / 'epoch_3.pth', map_location='cpu', weights_only=True)
     assert a['meta']['epoch'] == b['meta']['epoch'] == 3
     assert a['meta']['iter'] == b['meta']['iter']
+    # the HR crops the teacher config trains on, recorded by the resumed run too
+    assert a['meta']['input_size'] == b['meta']['input_size'] == [48, 144]
     _assert_same_tensors(a['state_dict'], b['state_dict'], 'state_dict')
     _assert_same_tensors(a['optimizer'], b['optimizer'], 'optimizer')
     _assert_same_tensors(a['param_schedulers'], b['param_schedulers'], 'param_schedulers')

@@ -16,6 +16,10 @@ from dld.engine.checkpoint import ATOMIC_BACKEND, make_checkpoint_plain, registe
 from dld.engine.work_dir_lock import lock_work_dir, release_work_dir
 from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
 from dld.registry import HOOKS
+from dld.utils.trained_input_size import INPUT_SIZE, batch_input_size
+
+#: the run's batches came in more than one size: none is recorded
+_SEVERAL_SIZES = 'several'
 
 
 @HOOKS.register_module()
@@ -60,6 +64,7 @@ class AtomicCheckpointHook(CheckpointHook):
         self.best_link = best_link
         self._unscored_keys_warned = set()
         self._link_fallback_said = False
+        self._input_size = None  # (H, W) of the batches' inputs, or _SEVERAL_SIZES
 
     def before_train(self, runner) -> None:
         register_checkpoint_io()
@@ -103,11 +108,22 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             release_work_dir(str(self.out_dir))
 
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        # the size the model trains at, for a checkpoint's loaders to compare
+        # (the weights of a fully convolutional model fit any size)
+        size = batch_input_size(data_batch)
+        if size is None or self._input_size in (size, _SEVERAL_SIZES):
+            return
+        self._input_size = size if self._input_size is None else _SEVERAL_SIZES
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         make_checkpoint_plain(checkpoint)
+        meta = checkpoint.setdefault('meta', {})
         # what the classifier's rows read as: a dictionary of the same size
         # but other characters fits every weight (checked where it is loaded)
-        checkpoint.setdefault('meta', {})[DECODER_CHARS] = decoder_chars(runner.model)
+        meta[DECODER_CHARS] = decoder_chars(runner.model)
+        if isinstance(self._input_size, tuple):
+            meta[INPUT_SIZE] = list(self._input_size)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # MMEngine removes the oldest kept checkpoint before it writes the

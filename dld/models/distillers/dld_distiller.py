@@ -18,6 +18,7 @@ from dld.models.losses.functional import estimate_unread_scores, topk_sequence_k
 from dld.models.losses.functional.weights import check_weight
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
+from dld.utils.flops import scale_input_shapes
 
 from .distiller_checks import (
     HR_SIZE_REASON,
@@ -431,7 +432,8 @@ class DLDDistiller(BaseModel):
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, path: str) -> None:
-        path = load_teacher_weights(self.teacher, path, take=self.teacher_from)
+        reads = scale_input_shapes(self.base_size, [self.teacher_scale])[0]
+        path = load_teacher_weights(self.teacher, path, take=self.teacher_from, reads=reads)
         self.teacher_loaded.fill_(True)
         # MMEngine's runner calls init_weights() before training: a recognizer
         # config with an init_cfg would re-initialise the trained teacher.

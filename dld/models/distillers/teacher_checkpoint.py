@@ -4,7 +4,7 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -24,6 +24,7 @@ from dld.models.dictionary.checkpoint_fit import (
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
 from dld.utils.shown_paths import where
+from dld.utils.trained_input_size import recorded_input_size, warn_if_other_input_size
 
 
 def teacher_hint(path: str = '') -> str:
@@ -133,13 +134,16 @@ def other_layers(model: nn.Module, state: dict) -> str:
             "base config's")
 
 
-def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -> str:
+def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
+                         reads: Optional[Sequence[int]] = None) -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
 
     ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
     From a DLD checkpoint ``take`` picks the recognizer: ``'teacher'`` (its
     HR teacher) or ``'student'`` (a born-again teacher); with ``'teacher'``
-    a plain recognizer checkpoint is loaded as it is.
+    a plain recognizer checkpoint is loaded as it is, and where its meta
+    records another training size than the ``(H, W)`` the teacher ``reads``
+    here, that is warned of.
     """
     path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
@@ -177,6 +181,13 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher') -
                          'run that diverged?); train the teacher again, or point '
                          'model.teacher_ckpt at a checkpoint saved before it diverged')
     if take == 'teacher' and part is None:
+        if reads is not None:
+            h, w = (int(s) for s in reads)
+            warn_if_other_input_size(
+                recorded_input_size(ckpt.get('meta')), reads, path, 'the teacher',
+                f"Set the HR size it reads (the pipelines' ResizePair hr_size, model.base_size "
+                f'and model.teacher_scale: it reads teacher_scale x base_size, here {h}x{w}) '
+                'to the size it was trained at, or train the teacher at this one.')
         _warn_if_it_read_little(path, ckpt)
     return path
 
