@@ -4,6 +4,7 @@ import pytest
 import torch
 from log_records import current_log_records
 
+from dld.engine.checkpoint import CheckpointFitError
 from dld.registry import MODELS
 
 from .conftest import tiny_dld_cfg
@@ -63,3 +64,13 @@ def test_a_teacher_trained_at_the_size_it_reads_is_not_warned_of(teacher_ckpt, t
     with current_log_records() as records:
         MODELS.build(tiny_dld_cfg(teacher_ckpt=path))
     assert not [r for r in records if 'was trained on inputs' in r.getMessage()]
+
+
+def test_weights_saved_under_another_key_are_named_with_how_to_save_them(teacher_ckpt,
+                                                                         tmp_path):
+    """``torch.save({'model': sd})`` was "a teacher of other layers (e.g. model)"."""
+    state = torch.load(teacher_ckpt(), weights_only=True)['state_dict']
+    torch.save(dict(model=state), tmp_path / 'other_tool.pth')
+    with pytest.raises(CheckpointFitError, match=r"its weights are all under the key 'model'.*"
+                                         r"torch\.save\(dict\(state_dict=ckpt\['model'\]\)"):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'other_tool.pth')))

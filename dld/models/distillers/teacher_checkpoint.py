@@ -134,6 +134,22 @@ def other_layers(model: nn.Module, state: dict) -> str:
             "base config's")
 
 
+def weights_under_one_key(state: dict) -> str:
+    """Where ``state``'s weights all lie under one key other than
+    ``state_dict`` (another tool's ``torch.save({'model': sd})``): that key
+    and how to save them for DLD; '' otherwise. It was called a teacher of
+    other layers, one of whose weights is ``model``."""
+    if len(state) != 1:
+        return ''
+    (key, inner), = state.items()
+    if not (isinstance(inner, dict) and inner
+            and all(hasattr(v, 'shape') for v in inner.values())):
+        return ''
+    return (f'its weights are all under the key {key!r}; DLD reads them under '
+            "'state_dict' (or at the top level): save them again with "
+            f"torch.save(dict(state_dict=ckpt[{key!r}]), path)")
+
+
 def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
                          reads: Optional[Sequence[int]] = None) -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
@@ -170,6 +186,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     except RuntimeError as err:
         parts = other_decoder_parts(teacher, state)
         cause = ((parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
+                 or weights_under_one_key(state)
                  or other_dictionary(teacher, state) or other_layers(teacher, state)
                  or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '
                  'the teacher config too')
