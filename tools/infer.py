@@ -548,7 +548,14 @@ def _write(args, result: dict, stopped) -> int:
                     print(json.dumps(rec, ensure_ascii=False))
                 held.append(('stdout', what, recs, None))
         if partial and osp.exists(partial) and any(f[0] == args.out for f in failed):
-            print(f'infer.py: the records read are also in {partial}', file=sys.stderr)
+            # its writing may have failed too (the same full disk): a part then
+            with open(partial, 'rb') as f:
+                whole = f.read().count(b'\n')
+            held = ('the records read are also in' if whole >= len(records) else
+                    f'{whole} of the {len(records)} records (those written before its write '
+                    'failed) are also in')
+            print(f'infer.py: {held} {partial} (--resume goes on from them)',
+                  file=sys.stderr)
         elif partial and osp.exists(partial):  # --out holds them all
             os.remove(partial)
         return 2

@@ -15,6 +15,7 @@ import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, 
 
 import argparse
 import json
+import os
 import sys
 
 from dld.datasets.synth import generate_synth_plates
@@ -97,6 +98,14 @@ def main(argv=None) -> None:
         # another set in --out, layouts, degradation: refused before anything is written
         print(f'make_synth_plates.py: {err}', file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as err:  # a full disk, a read-only folder: one line naming the file
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+            raise
+        name = err.filename if isinstance(err.filename, str) else a.out
+        print(f'make_synth_plates.py: cannot write {name}: {err.strerror or err}; no set '
+              f'written (the tracks rendered so far are removed)',
+              file=sys.stderr)
+        raise SystemExit(1) from None
     t = stats['tracks']
     if not stats['rendered']:  # the generator said so (logged)
         print('--overwrite renders them again.')

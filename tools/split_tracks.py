@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     from dld.datasets.lrlpr_track_dataset import find_track_folders, no_lr_frames, track_frame
     from dld.models.dictionary import DictionaryError
     from dld.registry import TASK_UTILS
-    from dld.utils.atomic_file import write_text_atomic
+    from dld.utils.atomic_file import text_writer, write_files_together
     if not osp.isdir(args.data_root):
         print(f'split_tracks.py: {args.data_root} is not a folder', file=sys.stderr)
         return 2
@@ -165,9 +165,18 @@ def main(argv=None) -> int:
               '(every group holds one track, or the share rounds to 0); raise --val',
               file=sys.stderr)
         return 2
-    os.makedirs(out_dir, exist_ok=True)
-    for name, listed in (('train', train), ('val', val)):
-        write_text_atomic(paths[name], ''.join(f'{t}\n' for t in listed))
+    # together: a full disk at val.txt left the new train.txt beside the old
+    # val.txt, a split whose validation tracks were trained on
+    try:
+        write_files_together(out_dir, {
+            osp.basename(paths[name]): text_writer(''.join(f'{t}\n' for t in listed))
+            for name, listed in (('train', train), ('val', val))})
+    except OSError as err:
+        name = err.filename if isinstance(err.filename, str) else out_dir
+        kept = ' (the lists there kept as they were)' if existing else ''
+        print(f'split_tracks.py: cannot write {name}: {err.strerror or err}; no list '
+              f'written{kept}', file=sys.stderr)
+        return 1
     from dld.evaluation.metrics.metric_groups import track_group
     groups = len({track_group(t) for t in tracks})
     print(f'{len(tracks)} tracks in {groups} group(s): {len(train)} in {paths["train"]}, '

@@ -25,6 +25,8 @@ every weight it needs.
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
+import contextlib
+import errno
 import logging
 import math
 import os
@@ -59,6 +61,7 @@ from dld.engine.launch import (
     console_logger_current,
     data_errors_exit,
     finish_run,
+    last_line,
     load_runner_config,
     make_run_data,
     parse_runner_args,
@@ -246,7 +249,8 @@ def main(argv=None) -> dict:
         # a setting a part refuses as it is built: one line (a hinted type or
         # argument too: the inner hints come first)
         with build_errors_exit('test.py'), registry_hints():
-            with data_errors_exit('test.py'):  # e.g. a dictionary file the decoders cannot use
+            with data_errors_exit('test.py'), unwritten_file_exits('; nothing was tested'):
+                # e.g. a dictionary file the decoders cannot use; a full disk
                 runner = runner_from_cfg(cfg, args.brief)
         try:
             load_checkpoint(runner, args.checkpoint)
@@ -264,7 +268,8 @@ def main(argv=None) -> dict:
         with loader_workers_stopped(runner), stopped_in_one_line(
                 runner, lambda name: f'test.py: stopped by {said(name)}: no metrics written'):
             build_data_loops(runner, 'test.py', ('test_loop', ))
-            with data_errors_exit('test.py'):
+            # --dump, --show-dir on a full disk: one line (the metrics are logged first)
+            with data_errors_exit('test.py'), unwritten_file_exits(''):
                 part = bool(args.max_batches) and _read_part(runner, args.max_batches)
                 metrics = to_jsonable(runner.test())
     if part:  # a part of the test set: the file says so
@@ -281,10 +286,41 @@ def main(argv=None) -> dict:
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
         replaced = ' (the file there replaced)' if osp.exists(args.out) else ''
-        write_json_atomic(args.out, metrics, indent=2, sort_keys=True, ensure_ascii=False)
+        with unwritten_file_exits('; the metrics are in the log above (Epoch(test) line)'
+                                  + ('' if not replaced else f', {args.out} kept as it was')):
+            write_json_atomic(args.out, metrics, indent=2, sort_keys=True, ensure_ascii=False)
         print_log(f'Metrics written to {args.out}{replaced}', logger='current')
     finish_run()
     return metrics
+
+
+#: Why a file test.py writes was refused that is the machine's, not the
+#: run's: a full disk or quota, a size limit, a read-only file system (none
+#: of which a read gives: a test image refused its reader keeps its own error).
+UNWRITTEN_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+@contextlib.contextmanager
+def unwritten_file_exits(then: str):
+    """A file of the test (its log, its config's copies, ``--out``,
+    ``--dump``, a ``--show-dir`` drawing) the disk refuses ends it in one
+    line naming the file, then ``then``, exit status 1: it was a traceback
+    ending in ``OSError: [Errno 28] No space left on device``, no file
+    named. ``DLD_TRACEBACK=1`` keeps the traceback."""
+    try:
+        yield
+    except OSError as err:
+        if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
+            raise
+        name = err.filename if isinstance(err.filename, str) else None
+        if name is not None and err.errno in UNWRITTEN_ERRNOS:
+            what = f'cannot write {name}: {err.strerror or err}'
+        elif err.errno is None and str(err).startswith('cannot write'):
+            what = str(err)  # a drawing's (prediction_drawing names it)
+        else:
+            raise
+        last_line(f'test.py: {what}{then}', logging.ERROR)
+        sys.exit(1)
 
 
 def left_out(dataset) -> dict:

@@ -294,7 +294,14 @@ def train(args) -> None:
         # argument too: the inner hints come first)
         with build_errors_exit('train.py'), registry_hints():
             with data_errors_exit('train.py'):  # e.g. a dictionary file the decoders cannot use
-                runner = runner_from_cfg(cfg, args.brief)
+                try:
+                    runner = runner_from_cfg(cfg, args.brief)
+                except OSError as err:  # its log, its config's copies: a full disk
+                    what = run_file_unwritten(err, cfg.work_dir)
+                    if what is None:
+                        raise
+                    last_line(f'train.py: {what}; the run did not start', logging.ERROR)
+                    sys.exit(1)
         warn_unmatched_init_layers(runner.model, cfg)
         # after the model: a mistyped part was refused after minutes of rendering
         # e.g. a folder the synthetic set cannot go to, a misspelt synth_plates key

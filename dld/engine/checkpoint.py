@@ -456,11 +456,26 @@ class AtomicLocalBackend(LocalBackend):
             # the bare error names no file (a full disk, a quota, a file size
             # limit, an I/O error, a read-only folder); what was kept is whole
             size = f'{len(data) / 2**20:.1f} MiB'
-            what = (f'No space left to write {filepath} ({size}; {_free_space(folder)})'
-                    if err.errno == errno.ENOSPC else
-                    f'Cannot write {filepath} ({size}): {err.strerror or err}')
+            if err.errno == errno.ENOSPC:
+                what = f'No space left to write {filepath} ({size}; {_free_space(folder)})'
+            elif err.errno in (errno.EEXIST, errno.ENOTDIR) and _file_above(filepath):
+                # makedirs' "File exists" named no cause
+                what = f'Cannot write {filepath}: {_file_above(filepath)} is a file, not a folder'
+            else:
+                what = f'Cannot write {filepath} ({size}): {err.strerror or err}'
             raise CheckpointWriteError(
-                err.errno, f'{what}; the files written before it are whole') from err
+                err.errno, f'{what}; none of it is left, and the files written before it '
+                'are whole') from err
+
+
+def _file_above(path: str) -> Optional[str]:
+    """The nearest path above ``path`` that is a file, not a folder, or None."""
+    folder = osp.dirname(osp.abspath(path))
+    while folder != osp.dirname(folder):
+        if osp.lexists(folder):
+            return folder if not osp.isdir(folder) else None
+        folder = osp.dirname(folder)
+    return None
 
 
 def _free_space(folder: str) -> str:

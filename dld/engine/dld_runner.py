@@ -12,13 +12,16 @@ MMEngine's, with two differences a run needs.
   was interrupted, the work dir stayed held for the kernel's life, and
   ``tools/train.py --resume`` there was refused as "still running".
 """
+import contextlib
 import copy
 import logging
 import os
 import os.path as osp
+import threading
 from typing import Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.dist import master_only
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
@@ -41,6 +44,48 @@ def utf8_file_handlers(logger: logging.Logger) -> None:
             handler.stream = handler._open()
         finally:
             handler.release()
+
+
+@contextlib.contextmanager
+def atomic_config_dumps():
+    """``Config.dump(file)`` writes ``file`` whole or not at all in the
+    block (:func:`~dld.utils.atomic_file.write_text_atomic`). Why: MMEngine
+    writes the work dir's copy of the config and ``vis_data/config.py``
+    with a plain ``open('w')``; a full disk left them cut short (4096 of
+    15634 bytes), a config copy that no longer loads, or one that loads
+    other settings, beside the run; where the config run is that very copy
+    (``tools/train.py work_dirs/x/x.py --resume``), the only copy."""
+    global _atomic_dumps
+    with _atomic_dumps_lock:  # runners built in threads at once: one patch, undone by the last
+        if _atomic_dumps == 0:
+            Config.dump = _atomic_dump
+        _atomic_dumps += 1
+    try:
+        yield
+    finally:
+        with _atomic_dumps_lock:
+            _atomic_dumps -= 1
+            if _atomic_dumps == 0:
+                Config.dump = _plain_dump
+
+
+_plain_dump = Config.dump
+_atomic_dumps = 0
+_atomic_dumps_lock = threading.Lock()
+
+
+def _atomic_dump(self, file=None):
+    """:meth:`Config.dump` that writes a file whole or not at all."""
+    from dld.utils.atomic_file import write_text_atomic
+    if file is None:
+        return _plain_dump(self, file)
+    file = str(file)
+    if file.endswith('.py'):
+        text = self.pretty_text
+    else:
+        from mmengine.fileio import dump as dump_text
+        text = dump_text(self.to_dict(), file_format=file.split('.')[-1])
+    write_text_atomic(file, text)
 
 
 #: PyTorch's determinism settings as they were before a runner of this
@@ -72,6 +117,10 @@ class DLDRunner(Runner):
     Locks are the process's: a process trains one run at a time (two
     runners training at once in one process's threads, in one work dir,
     are not told apart, and the first to end lets go of it)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        with atomic_config_dumps():  # the work dir's and the visualizer's copies
+            super().__init__(*args, **kwargs)
 
     def build_logger(self, *args, **kwargs) -> MMLogger:
         logger = super().build_logger(*args, **kwargs)
@@ -106,13 +155,14 @@ class DLDRunner(Runner):
         said None, and ran again drew another seed (logged as ``seed: N``
         only); a resume's is its checkpoint's (dumped again then)."""
         randomness = self.cfg.get('randomness') or {}
-        if self.seed is None or randomness.get('seed') == self.seed:
-            return super().dump_config()
-        cfg = copy.deepcopy(self.cfg)
-        cfg.randomness = dict(randomness, seed=self.seed)
-        filename = (osp.basename(cfg.filename) if cfg.filename is not None
-                    else f'{self.timestamp}.py')
-        cfg.dump(osp.join(self.work_dir, filename))
+        with atomic_config_dumps():  # whole or not at all (a full disk)
+            if self.seed is None or randomness.get('seed') == self.seed:
+                return super().dump_config()
+            cfg = copy.deepcopy(self.cfg)
+            cfg.randomness = dict(randomness, seed=self.seed)
+            filename = (osp.basename(cfg.filename) if cfg.filename is not None
+                        else f'{self.timestamp}.py')
+            cfg.dump(osp.join(self.work_dir, filename))
 
     def train(self):
         # before the loop and its sampler are built (MMEngine builds them

@@ -448,12 +448,25 @@ def last_line(line: str, level: int = logging.WARNING) -> None:
     logger = MMLogger.get_current_instance()  # a run's, with its file, once it is made
     for handler in logger.handlers:  # first: a closed terminal's stderr fails (SIGHUP)
         if isinstance(handler, logging.FileHandler):
-            handler.emit(logger.makeRecord(logger.name, level, __file__, 0, line, None, None))
+            _emit_or_skip(handler, logger.makeRecord(logger.name, level, __file__, 0, line,
+                                                     None, None))
     if not keep_for_launcher(line):
         try:
             print(line, file=sys.stderr, flush=True)
         except OSError:  # a terminal gone (EIO): the log file holds it
             pass
+
+
+def _emit_or_skip(handler: logging.Handler, record: logging.LogRecord) -> None:
+    """``handler.emit(record)``, where its file can take it. Why: the line
+    often says that the disk is full, and the log file is on that disk:
+    logging's own report of the failed write, a ``--- Logging error ---``
+    traceback of 40 lines, came before the one line."""
+    handler.handleError = lambda record: None  # the line goes to stderr still
+    try:
+        handler.emit(record)
+    finally:
+        del handler.handleError
 
 
 def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:

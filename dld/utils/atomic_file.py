@@ -31,9 +31,13 @@ def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False)
         with os.fdopen(fd, **mode) as f:
             write(f)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):  # a full disk, say: no stray temporary file
             os.remove(tmp)
+        if isinstance(err, OSError) and err.filename is None:
+            # a write's error names no file ("[Errno 28] No space left on
+            # device"): the tools' one line names the file it was for
+            err.filename = path
         raise
 
 
@@ -69,16 +73,19 @@ def write_files_together(out_dir: str, writers: Dict[str, Callable[[str], None]]
     os.makedirs(out_dir, exist_ok=True)
     paths = {name: os.path.join(out_dir, name) for name in writers}
     tmp = {}
+    name = None
     try:
         for name, path in paths.items():  # made here, exclusively; the writers fill them
             tmp[name], fd = new_temporary(path)
             os.close(fd)
         for name, write in writers.items():
             write(tmp[name])
-    except BaseException:
+    except BaseException as err:
         for path in tmp.values():
             if os.path.exists(path):
                 os.remove(path)
+        if isinstance(err, OSError) and err.filename in (None, tmp.get(name)) and name:
+            err.filename = paths[name]  # the file it was for, not its temporary one
         raise
     for name in writers:
         os.replace(tmp[name], paths[name])

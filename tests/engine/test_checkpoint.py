@@ -493,9 +493,22 @@ def test_a_full_disk_is_named_with_the_file_and_leaves_no_temporary_file(tmp_pat
     monkeypatch.setattr(os, 'fsync', full)
     target = tmp_path / 'epoch_3.pth'
     with pytest.raises(OSError, match=rf'No space left to write {target} \(1\.0 MiB; .* MiB '
-                       rf'free in {tmp_path}\); the files written before it are whole'):
+                       rf'free in {tmp_path}\); none of it is left, and the files written '
+                       'before it are whole'):
         AtomicLocalBackend().put(b'x' * 2**20, str(target))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_file_where_a_folder_should_be_is_named_as_such(tmp_path):
+    """makedirs' bare "File exists" (tools/extract_student.py OUT where a
+    folder of OUT's path is a file)."""
+    from dld.engine.checkpoint import AtomicLocalBackend
+    (tmp_path / 'afile').write_text('x')
+    target = tmp_path / 'afile' / 'sub' / 's.pth'
+    with pytest.raises(OSError, match=rf"Cannot write {target}: {tmp_path / 'afile'} is a "
+                                      r'file, not a folder; none of it is left'):
+        AtomicLocalBackend().put(b'x', str(target))
+    assert os.listdir(tmp_path) == ['afile']
 
 
 @pytest.mark.parametrize('global_name, code', [

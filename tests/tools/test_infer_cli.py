@@ -1020,3 +1020,55 @@ def test_a_tracks_csv_is_written_on_a_terminal_closed_before_its_hang_up(tmp_pat
     assert _on_a_closed_terminal(tool, monkeypatch, 'stdout',
                                  ['c.py', 'w.pth', 'a.png', '--tracks-csv', str(csv)]) == 129
     assert csv.is_file(), '--tracks-csv was not written'
+
+
+def test_a_partial_file_cut_short_by_the_full_disk_is_said_to_hold_a_part(tmp_path, capsys,
+                                                                          monkeypatch):
+    """It was said to hold "the records read" where it held the first batch's."""
+    import io
+
+    import dld.apis
+    tool = _tool()
+    records, _ = _one_read()
+    batches = [[dict(records[0], input=f'{i}.png', path=f'{i}.png')] for i in range(3)]
+
+    class Reads:
+        case_sensitive = False
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, inputs, on_records=None, **kwargs):
+            for batch in batches:
+                on_records(batch)
+            return dict(predictions=sum(batches, []), visualization=[], num_failed=0)
+
+    monkeypatch.setattr(dld.apis, 'PlateRecognizer', Reads)
+    monkeypatch.setattr(dld.apis, 'load_config', lambda *args: None)
+    real_fdopen = os.fdopen
+
+    class FillsUp(io.TextIOWrapper):
+        written = 0
+
+        def write(self, text):
+            if FillsUp.written:
+                raise OSError(28, 'No space left on device')
+            FillsUp.written += 1
+            return super().write(text)
+
+    def fdopen(fd, mode='r', *a, **kw):  # the partial file, opened to append
+        if 'a' in mode:
+            return FillsUp(real_fdopen(fd, 'ab'), encoding='utf-8')
+        return real_fdopen(fd, mode, *a, **kw)
+
+    def disk_full(src, dst):
+        raise OSError(28, 'No space left on device', dst)
+    monkeypatch.setattr(os, 'fdopen', fdopen)
+    monkeypatch.setattr(tool.os, 'replace', disk_full)
+    out = tmp_path / 'r.jsonl'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(out)]) == 2
+    captured = capsys.readouterr()
+    assert len(_read_jsonl(f'{out}.partial')) == 1
+    assert (f'1 of the 3 records (those written before its write failed) are also in '
+            f'{out}.partial (--resume goes on from them)') in captured.err
+    assert len(captured.out.splitlines()) == 3  # all of them on stdout

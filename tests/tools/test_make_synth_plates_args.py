@@ -65,3 +65,22 @@ def test_no_progress_bar_is_drawn_where_stderr_is_no_terminal(load_tool, monkeyp
     monkeypatch.setattr(tool.sys.stderr, 'isatty', lambda: True, raising=False)
     tool._generate(args)
     assert [kw['progress'] for kw in asked] == [False, True]
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_rendered_tracks(tmp_path, capsys, monkeypatch):
+    """A traceback, and the hidden staging folder of the tracks rendered so
+    far left behind, holding the space the disk lacked."""
+    import os
+
+    from full_disk import fill_disk_for
+    from repo_scripts import load_script
+    tool = load_script('tools/make_synth_plates.py')
+    out = tmp_path / 'sp'
+    fill_disk_for(monkeypatch, 'hr-002.png')
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([str(out), '--tracks', '3', '--frames', '2', '--no-progress'])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert f'make_synth_plates.py: cannot write {out}' in err and \
+        'No space left on device' in err and 'Traceback' not in err
+    assert os.listdir(out) == []

@@ -297,8 +297,8 @@ def test_a_checkpoint_that_cannot_be_written_ends_training_in_one_line(
     assert exit_.value.code == 1
     line = _one_line(capsys, 'train.py')
     assert line.startswith(f"train.py: Cannot write {tmp_path / 'w' / 'epoch_1.pth'} (")
-    assert line.endswith('MiB): File too large; the files written before it are whole; no '
-                         'checkpoint was saved yet.')
+    assert line.endswith('MiB): File too large; none of it is left, and the files written '
+                         'before it are whole; no checkpoint was saved yet.')
     assert not [n for n in os.listdir(tmp_path / 'w') if n.endswith('.pth')]
 
 

@@ -140,3 +140,24 @@ def test_labels_are_checked_against_the_training_set_s_dictionary(tmp_path, caps
     with pytest.raises(SystemExit):
         tool.main([str(root), '--case-sensitive'])
     assert '--case-sensitive goes with --dict-file' in capsys.readouterr().err
+
+
+def test_a_full_disk_at_the_second_list_keeps_both_earlier_lists(tmp_path, capsys,
+                                                                 monkeypatch):
+    """train.txt was replaced, then val.txt failed: the new train list beside
+    the old val list, validation tracks trained on; and a traceback."""
+    from full_disk import fill_disk_for
+    root = _release(tmp_path / 'train')
+    tool = load_script('tools/split_tracks.py')
+    assert tool.main([str(root), '--val', '0.3', '--seed', '3']) == 0
+    splits = root / 'splits'
+    before = {n: (splits / n).read_text() for n in ('train.txt', 'val.txt')}
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        fill_disk_for(patch, 'val.txt')
+        assert tool.main([str(root), '--val', '0.3', '--seed', '4', '--force']) == 1
+    err = capsys.readouterr().err
+    assert f'split_tracks.py: cannot write {splits / "val.txt"}: No space left on device' \
+        in err and 'Traceback' not in err
+    assert {n: (splits / n).read_text() for n in before} == before
+    assert sorted(p.name for p in splits.iterdir()) == ['train.txt', 'val.txt']

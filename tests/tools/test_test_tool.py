@@ -500,3 +500,20 @@ def test_a_checkpoint_that_cannot_be_loaded_is_refused_before_the_test_set_is_ma
     assert info.value.code == 2
     assert 'test.py: cannot load the checkpoint' in capsys.readouterr().err
     assert not root.exists()
+
+
+def test_a_file_the_disk_refuses_is_one_line_naming_it(load_tool, capsys):
+    """--out, --dump or a drawing on a full disk: a traceback ending in
+    'OSError: [Errno 28] No space left on device', no file named."""
+    import errno
+    tool = load_tool('test')
+    with pytest.raises(SystemExit) as exit_:
+        with tool.unwritten_file_exits('; the metrics are in the log above'):
+            raise OSError(errno.ENOSPC, 'No space left on device', '/data/m.json')
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err.endswith(
+        'test.py: cannot write /data/m.json: No space left on device; the metrics are in the '
+        'log above\n')
+    with pytest.raises(OSError):  # not a disk's refusal: its traceback says where
+        with tool.unwritten_file_exits(''):
+            raise OSError(errno.EINVAL, 'Invalid argument', '/data/m.json')

@@ -499,6 +499,10 @@ def main(argv=None) -> int:
                 if not args.no_check:
                     check = compare_readings(recognizer, staging, images)
         except (ExportError, OSError, ValueError) as err:
+            if isinstance(err, OSError) and err.filename is None and err.strerror:
+                # a full disk as a graph is saved: "[Errno 28] No space left on
+                # device" named no file (the staging folder is removed below)
+                err = f'cannot write the export into {out_dir}: {err.strerror}'
             print(f'export_onnx.py: {err}', file=sys.stderr)
             return 2
         if check is not None and check['differ']:

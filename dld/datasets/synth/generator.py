@@ -283,6 +283,11 @@ def _render_set(out_dir: str, sizes: Dict[str, int], resolved: List[Tuple[str, s
             write_text_atomic(osp.join(folder, 'annotations.json'), json.dumps(ann) + '\n')
             lines[split].append(f"{','.join(lr_names)}|{','.join(hr_names)}\t{track['label']}")
             bar.update(1)
+    except OSError:
+        # a full disk: the tracks rendered so far filled it, in a hidden
+        # folder no run reads (a rerun would remove them first): gone now
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
         if pool is not None:
             pool.close()
