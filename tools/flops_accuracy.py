@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     import torch
 
     from dld.apis.model_loading import load_config
-    from dld.apis.report_writing import markdown_report, write_report
+    from dld.apis.report_writing import console_report, markdown_report, write_report
     from dld.engine.launch import config_errors_exit
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     with config_errors_exit('flops_accuracy.py'):
@@ -112,10 +112,11 @@ def main(argv=None) -> int:
         print(f'flops_accuracy.py: note: {note}', file=sys.stderr)
     # What the config file alone does not say (a reread cascade, a test set).
     report['inputs']['cfg_options'] = dict(args.cfg_options or {})
-    print(markdown_report(report).split('![')[0].rstrip())  # first: a failed write loses none
+    print(console_report(report))  # first: within 100 columns, the files hold every column
     try:
         paths = write_report(report, args.out)
-    except OSError as err:  # a full disk: the table above is what is left
+    except OSError as err:  # a full disk: the whole table is what is left
+        print('\n' + markdown_report(report).split('![')[0].rstrip())
         print(f'flops_accuracy.py: cannot write the report into {args.out}: '
               f'{err.strerror or err}; the table above holds its figures', file=sys.stderr)
         return 2

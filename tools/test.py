@@ -267,7 +267,7 @@ def main(argv=None) -> dict:
         # until the end, so nothing half (it was a traceback, or a silent death)
         with loader_workers_stopped(runner), stopped_in_one_line(
                 runner, lambda name: f'test.py: stopped by {said(name)}: no metrics written'):
-            build_data_loops(runner, 'test.py', ('test_loop', ))
+            build_data_loops(runner, 'test.py', ('test_loop', ), args)
             # --dump, --show-dir on a full disk: one line (the metrics are logged first)
             with data_errors_exit('test.py'), unwritten_file_exits(''):
                 part = bool(args.max_batches) and _read_part(runner, args.max_batches)

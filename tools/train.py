@@ -33,6 +33,7 @@ from dld.engine.checkpoint import (
     CHECKPOINT_ERRORS,
     CheckpointReadError,
     CheckpointWriteError,
+    epoch_end_before,
     latest_checkpoint,
     resume_advice,
 )
@@ -72,6 +73,7 @@ from dld.engine.runner_settings import ConfigSettingError, check_train_loop, war
 from dld.engine.start_checkpoint import (
     StartCheckpointError,
     check_frozen_parts_loaded,
+    check_start_path,
     checkpoint_to_resume,
 )
 from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir, release_held_work_dirs
@@ -276,6 +278,11 @@ def train(args) -> None:
     with config_errors_exit('train.py'):
         cfg = build_config(args)
         check_init_cfgs(cfg)  # read when training starts, after the set-up text
+    if cfg.get('load_from'):  # a --resume path that is not there: now, not after the set-up
+        try:
+            check_start_path(cfg.load_from, bool(cfg.get('resume')))
+        except StartCheckpointError as err:
+            refuse(f'train.py: {err}')
     with build_errors_exit('train.py'):
         check_config_teacher(cfg)
     start_processes(cfg)  # the data is made once the model is built (below)
@@ -317,7 +324,7 @@ def train(args) -> None:
         with loader_workers_stopped(runner), \
                 stopped_in_one_line(runner, lambda name: stop_line(runner, name)):
             # the sets are built (a scan of many track folders) inside too
-            build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'))
+            build_data_loops(runner, 'train.py', ('train_loop', 'val_loop'), args)
             if cfg.get('resume'):
                 note_augmentations_drawn_anew(runner)
             check_teacher_gets_hr(runner, 'train.py')
@@ -431,30 +438,16 @@ def resumable_checkpoint(runner: Runner) -> Optional[str]:
 
 
 def _within_epoch(runner, last: Optional[str]) -> Optional[str]:
-    """Where ``last`` is an ``iter_N.pth`` saved within an epoch, which
-    ``--resume`` refuses: the newest checkpoint beside it that ends an epoch
-    (None where ``last`` is none such, or no other resumes)."""
-    import re
-    m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(last or ''))
+    """Where ``last`` is an ``iter_N.pth`` saved before its epoch's end,
+    which ``--resume`` refuses: the newest checkpoint beside it that
+    resumes (:func:`~dld.engine.checkpoint.epoch_end_before`; None where
+    ``last`` is none such, or no other resumes)."""
     # an epoch-based loop alone refuses it; and runner.train_loop builds a loop
     # not built yet (a stop before training: its training set read again)
-    if not m or not isinstance(runner._train_loop, EpochBasedTrainLoop):
+    if not isinstance(runner._train_loop, EpochBasedTrainLoop):
         return None
-    try:
-        per_epoch = len(runner.train_loop.dataloader)
-    except (AttributeError, TypeError, RuntimeError):
-        return None
-    saved = int(m.group(1))
-    if not per_epoch or saved % per_epoch == 0:
-        return None
-    from dld.engine.checkpoint import numbered_checkpoints
-    folder = osp.dirname(last)
-    # no later one: an earlier, longer run's left in the work dir does not resume this run
-    ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')
-            if n * per_epoch <= saved]
-    ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter')
-             if n % per_epoch == 0 and n <= saved]
-    return osp.join(folder, max(ends)[1]) if ends else None
+    found = epoch_end_before(last)
+    return found[0] if found else None
 
 
 def _iteration_in_epoch(runner) -> str:

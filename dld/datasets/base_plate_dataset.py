@@ -166,7 +166,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self.num_bad_annotations = 0
         self.bad_annotations: List[PlateAnnotationError] = []  # what strict=False skipped
         self.skipped_images = SkippedImageCounter()
-        self.skipped_paths: List[str] = []  # this process's; the count is everyone's
+        self.skipped_paths: List[str] = []  # this process's skips; the count is everyone's
         # Outside a runner (scripts, tests) no default scope is set and
         # MMEngine's root registry would not find DLD's transforms.
         scope = None if DefaultScope.get_current_instance() is not None else 'dld'
@@ -656,10 +656,14 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 self.skipped_paths.append(err.path)
                 where = self._item_source(idx)
                 tried.append(f'{err} ({where})')
-                print_log(
-                    f'{type(self).__name__}: skipping item {idx} of {where} ({err}); '
-                    f'{self.num_skipped_images} image(s) of this set skipped so far',
-                    logger='current', level=logging.WARNING)
+                # once a path in the run, whichever worker or epoch reads it
+                # (SkippedImagesHook counts every skip, each epoch)
+                if self.skipped_images.first_skip(err.path):
+                    print_log(
+                        f'{type(self).__name__}: skipping item {idx} of {where} ({err}); '
+                        f'{self.num_skipped_images} image(s) of this set skipped so far '
+                        '(said once a path; later skips are counted per epoch)',
+                        logger='current', level=logging.WARNING)
                 failed.add(idx)
                 if attempt < self.max_retry:
                     if len(failed) == len(self):

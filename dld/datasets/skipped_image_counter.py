@@ -1,4 +1,6 @@
 """A count of skipped images that the dataloader's worker processes share."""
+import hashlib
+
 import torch
 from torch.utils.data import get_worker_info
 
@@ -18,17 +20,25 @@ class SkippedImageCounter:
     the counts so far, in shared memory of its own: a plain tensor copy
     would be private to each forked worker, and the copy's workers' skips
     would never reach the main process.
+
+    It also holds which paths were warned of (:meth:`first_skip`), in
+    shared memory too: a worker's own set was lost with the worker, so each
+    epoch's new workers warned of a corrupt file again, every epoch.
     """
 
     #: Slot 0 is the main process; worker ``i`` adds to slot ``1 + i % 63``.
     num_slots = 64
+    #: Distinct paths remembered as warned of; past them every skip is warned of.
+    num_path_slots = 1024
 
     def __init__(self) -> None:
         self._counts = torch.zeros(self.num_slots, dtype=torch.int64).share_memory_()
+        self._warned = torch.zeros(self.num_path_slots, dtype=torch.int64).share_memory_()
 
     def __deepcopy__(self, memo: dict) -> 'SkippedImageCounter':
         other = type(self).__new__(type(self))
         other._counts = self._counts.clone().share_memory_()
+        other._warned = self._warned.clone().share_memory_()
         memo[id(self)] = other
         return other
 
@@ -40,3 +50,21 @@ class SkippedImageCounter:
     @property
     def total(self) -> int:
         return int(self._counts.sum())
+
+    def first_skip(self, path: str) -> bool:
+        """Whether no process reading this set has skipped ``path`` before
+        (its warning is due), recorded as it is asked. A table of path
+        hashes, probed in turn; two workers filling one free slot at once
+        may each warn of their path (rare, harmless)."""
+        digest = hashlib.blake2b(path.encode('utf-8', 'surrogateescape'), digest_size=8)
+        key = (int.from_bytes(digest.digest(), 'little') >> 1) or 1  # > 0: 0 is free
+        size = self.num_path_slots
+        for step in range(size):
+            slot = (key + step) % size
+            held = int(self._warned[slot])
+            if held == key:
+                return False
+            if held == 0:
+                self._warned[slot] = key
+                return True
+        return True  # the table is full: warned of, as every skip was

@@ -499,11 +499,69 @@ def resume_advice(work_dir: str, checkpoint: str) -> str:
         auto = latest_checkpoint(work_dir)
     except OSError:
         auto = None
+    auto = (epoch_end_before(auto) or (auto, ''))[0]  # as a bare --resume steps back
     if auto and osp.isfile(checkpoint) and osp.samefile(auto, checkpoint):
         return f'--resume continues from {checkpoint}'
     taken = f'takes {auto}' if auto else 'finds no checkpoint there'
     return (f'--resume {checkpoint} continues from it (a bare --resume reads {work_dir}, and '
             f'{taken})')
+
+
+def epoch_end_before(path: Optional[str]) -> Optional[Tuple[str, str]]:
+    """Where ``path`` is an ``iter_N.pth`` of an epoch-based run that a
+    resume refuses (saved within an epoch, or after an epoch's last
+    iteration but before its end: the loop would start that epoch over, its
+    batches trained twice): ``(the newest checkpoint beside it, up to N,
+    that resumes at an epoch's end; why it is not path)``. None otherwise,
+    or where there is no such checkpoint (the resume then says what to do).
+    Checkpoints record the run's iterations per epoch; one without the
+    record, or unreadable, is left to the resume's checks."""
+    m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(path or ''))
+    if not m:
+        return None
+    from .hooks.resumed_schedule_check_hook import ITERS_PER_EPOCH_KEY
+    try:
+        ckpt = load_checkpoint_file(path, map_location='cpu')
+        per_epoch = int(ckpt['message_hub']['runtime_info'][ITERS_PER_EPOCH_KEY])
+    except Exception:  # noqa: BLE001 - not ours to judge here: the resume checks it
+        return None
+    saved = int(m.group(1))
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), int)
+                                             for k in ('epoch', 'iter')):
+        return None  # where it stands is not recorded: the resume's checks judge it
+    if per_epoch < 1 or _at_epoch_end(ckpt, per_epoch):
+        return None
+    folder = osp.dirname(path)
+    # epoch_K.pth ends epoch K; an iter_M.pth only where its record says so
+    # (saved by iteration, it is saved before its epoch's end, the run's last excepted)
+    ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')
+            if n * per_epoch <= saved]
+    ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter')
+             if n % per_epoch == 0 and n < saved]
+    for at, name in sorted(ends, reverse=True):
+        if name.startswith('iter_'):
+            try:
+                if not _at_epoch_end(load_checkpoint_file(osp.join(folder, name),
+                                                          map_location='cpu'), per_epoch):
+                    continue
+            except Exception:  # noqa: BLE001 - an unreadable one resumes nothing
+                continue
+        return osp.join(folder, name), (
+            f'{osp.basename(path)} was saved within epoch {(saved - 1) // per_epoch + 1} (after '
+            f'iteration {(saved - 1) % per_epoch + 1} of its {per_epoch}, before the epoch\'s '
+            'end), where an epoch-based run cannot resume (the epoch would start over, its '
+            f'batches trained twice); {name} is the newest that resumes (the {saved - at} '
+            'iteration(s) after it train again)')
+    return None
+
+
+def _at_epoch_end(checkpoint: dict, per_epoch: int) -> bool:
+    """Whether ``checkpoint`` resumes an epoch-based run at an epoch's end:
+    the loop goes on at the epoch its ``meta`` records, from that epoch's
+    first batch."""
+    meta = checkpoint.get('meta') or {}
+    return meta.get('iter') == meta.get('epoch', -1) * per_epoch
 
 
 def numbered_checkpoints(folder: str, kind: str = 'epoch') -> List[Tuple[int, str]]:

@@ -54,7 +54,7 @@ from dld.models.dictionary import DictionaryError
 from dld.models.distillers.distiller_checks import InputSizeError, PartContractError
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
-from dld.utils.shown_paths import below, where
+from dld.utils.shown_paths import below, of_dld, where
 
 
 def console_logger_current() -> None:
@@ -334,18 +334,33 @@ _DATA_ERRORS = (PlateAnnotationError, ImageLoadError, RetryExhaustedError, Dicti
 
 
 @contextmanager
-def data_errors_exit(tool: str) -> Iterator[None]:
+def data_errors_exit(tool: str, check: Optional[str] = None) -> Iterator[None]:
     """Bad data found while the runner runs (a label line with a character
     outside the dictionary, a test image missing or corrupt) ends the tool
     with the error's one line, which names the file and its line, and exit
-    status 2, rather than with a long traceback through MMEngine."""
+    status 2, rather than with a long traceback through MMEngine. ``check``:
+    the command that lists every bad label line at once
+    (:func:`data_check_command`), said after a refused one: a run stops at
+    the first, one fix a run."""
     try:
         yield
     except (*_DATA_ERRORS, RuntimeError) as err:
         message = data_error_message(err)
         if message is None:
             raise
-        refuse(f'{tool}: {message}')
+        label = isinstance(err, PlateAnnotationError)  # read as the set is built
+        refuse(f'{tool}: {message}' + (f' ({check})' if check and label else ''))
+
+
+def data_check_command(args: argparse.Namespace, loops: Sequence[str]) -> str:
+    """What runs ``tools/analysis/check_data.py`` on the sets of ``loops``
+    of the tool's config (``args.config``), the list of every bad line."""
+    import shlex
+    splits = ' '.join(LOOP_SPLITS[loop] for loop in loops)
+    command = (f"python {of_dld('tools/analysis/check_data.py')} {shlex.quote(args.config)} "
+               f'--splits {splits} lists every bad line at once')
+    return command + ("; add this run's --cfg-options" if getattr(args, 'cfg_options', None)
+                      else '')
 
 
 def _config_typo(err: BaseException) -> bool:
@@ -469,20 +484,24 @@ def _emit_or_skip(handler: logging.Handler, record: logging.LogRecord) -> None:
         del handler.handleError
 
 
-def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
+def build_data_loops(runner, tool: str, loops: Sequence[str],
+                     args: Optional[argparse.Namespace] = None) -> None:
     """Build the runner's ``loops`` (``'train_loop'``, ...) and so their
     datasets now, where a set refused as it is built ends the tool with one
     line: a label file that is not there, or a setting the set refuses
     (``load_hr=False`` under a pipeline that reads HR frames). MMEngine
     builds them inside ``runner.train()``, where such errors were a
-    traceback of hundreds of lines; it reuses the loops built here."""
+    traceback of hundreds of lines; it reuses the loops built here.
+    ``args`` (the tool's, its ``config``): a refused label line names the
+    ``check_data.py`` command that lists them all."""
     from dld.utils.registry_hints import registry_hints
+    check = data_check_command(args, loops) if args is not None else None
     for loop in loops:
         what = LOOP_PARTS.get(loop, loop)
         # registry_hints: a mistyped dataset, metric or sampler type names
         # the close ones, as a mistyped model or hook type does
         with build_errors_exit(tool, f'the {what} cannot be built: '), registry_hints(), \
-                data_errors_exit(tool):
+                data_errors_exit(tool, check):
             getattr(runner, loop)
 
 
@@ -490,6 +509,8 @@ def build_data_loops(runner, tool: str, loops: Sequence[str]) -> None:
 LOOP_PARTS = dict(train_loop='training loop (train_dataloader, train_cfg)',
                   val_loop='validation loop (val_dataloader, val_evaluator, val_cfg)',
                   test_loop='test loop (test_dataloader, test_evaluator, test_cfg)')
+#: The split of each loop, as ``tools/analysis/check_data.py --splits`` names it.
+LOOP_SPLITS = dict(train_loop='train', val_loop='val', test_loop='test')
 
 
 def check_teacher_gets_hr(runner, tool: str) -> None:

@@ -41,6 +41,22 @@ def _info_unlogged() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def check_start_path(path: str, resume: bool) -> str:
+    """``path`` as the loaders read it (``~`` expanded); raise
+    :class:`StartCheckpointError` where it is a URL, a folder or no file:
+    what ``tools/train.py`` refuses at once, before anything is built."""
+    flag = 'the checkpoint --resume continues' if resume else 'load_from'
+    if is_url(path):
+        raise StartCheckpointError(f'{flag}: {CheckpointURLError(str(path))}')
+    path = osp.expanduser(str(path))  # as the loaders read it
+    if osp.isdir(path):
+        raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '
+                                   '(e.g. epoch_N.pth)')
+    if not osp.isfile(path):
+        raise StartCheckpointError(f'{flag} ({path}): no such file')
+    return path
+
+
 def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
                            scheduled: bool = True) -> Optional[dict]:
     """Raise :class:`StartCheckpointError` when ``path`` does not fit ``model``;
@@ -56,14 +72,7 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     if not path:
         return
     flag = 'the checkpoint --resume continues' if resume else 'load_from'
-    if is_url(path):
-        raise StartCheckpointError(f'{flag}: {CheckpointURLError(str(path))}')
-    path = osp.expanduser(str(path))  # as the loaders read it
-    if osp.isdir(path):
-        raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '
-                                   '(e.g. epoch_N.pth)')
-    if not osp.isfile(path):
-        raise StartCheckpointError(f'{flag} ({path}): no such file')
+    path = check_start_path(path, resume)
     from dld.apis.model_loading import read_checkpoint, state_and_meta
     model = model.module if is_model_wrapper(model) else model
     try:
@@ -203,8 +212,13 @@ def checkpoint_to_resume(work_dir: str) -> Optional[str]:
     a fresh run there replaced them."""
     import glob
 
-    from .checkpoint import latest_checkpoint
+    from .checkpoint import epoch_end_before, latest_checkpoint
     ckpt = latest_checkpoint(work_dir)
+    stepped_back = epoch_end_before(ckpt)
+    if stepped_back:  # it was taken, then refused: 'resume from one saved at an epoch's end'
+        ckpt, why = stepped_back
+        print_log(f'resume: {why}; resuming from {ckpt}.', logger='current',
+                  level=logging.WARNING)
     best = sorted(glob.glob(osp.join(glob.escape(work_dir), 'best*.pth')))
     if ckpt is None and best:
         raise StartCheckpointError(

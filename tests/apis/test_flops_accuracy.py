@@ -629,3 +629,30 @@ def test_a_teacher_work_dir_is_read_as_model_teacher_ckpt_reads_it(tiny_run, tmp
     evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
                                        teacher_checkpoint=str(work), scales=[1.0])
     assert evaluator.has_teacher and evaluator.paths_teacher == str(work / 'best.pth')
+
+
+def test_the_console_table_fits_100_columns_and_the_files_keep_every_column():
+    """tools/flops_accuracy.py printed report.md's table, 213 columns wide."""
+    from dld.apis.report_writing import console_report, markdown_report
+    only = ' (scales 1, 0.4 only)'
+    rows = [('teacher_hr', 'Teacher on HR', 1.0), ('dld_reread', 'DLD + selector + reread', None),
+            ('oracle', 'Oracle selector' + only, None),
+            ('oracle_matched', "Oracle at the selector's accuracy" + only, None)]
+    rep = dict(num_images=1200, device='cuda', base_size=[48, 144], precision='bfloat16',
+               per_scale=[], teacher_gflops=1.0, selector_gflops=0.001, convention='x',
+               params=dict(teacher=1e6, student=1e6, selector=1e4), methods=[
+                   dict(method=m, name=n, scale=s, accuracy=0.9876, char_accuracy=0.99,
+                        one_minus_ned=0.995, track_accuracy=1.0, gflops=12.3456,
+                        gflops_saved_pct=99.9, params=123456789, images_per_s=12345)
+                   for m, n, s in rows])
+    text = console_report(rep)
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "| Oracle at the selector's accuracy* | oracle " in text
+    import re
+    assert '\n* scales 1, 0.4 only' in text
+    assert re.search(r'\| DLD \+ selector \+ reread +\| chosen ', text)
+    assert '98.76' in text and '12.3456' in text
+    assert 'device: cuda in bfloat16' in text and 'report.md' in text
+    # the file keeps the long names and every column
+    md = markdown_report(rep)
+    assert "Oracle at the selector's accuracy" + only in md and '| char acc. (%)' in md

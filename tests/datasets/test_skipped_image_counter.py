@@ -35,3 +35,22 @@ def test_a_copy_of_a_dataset_still_counts_its_workers_skips(paired_root, copy_of
     assert original.num_skipped_images == 0  # each counts on its own
     _read_with_forked_workers(original)
     assert (original.num_skipped_images, copied.num_skipped_images) == (1, 1)
+
+
+def test_an_unreadable_path_is_warned_of_once_a_run_over_workers_and_epochs(paired_root):
+    """Each epoch's new workers (and each worker) held their own set of
+    warned paths: a corrupt file was warned of again every epoch, forever.
+    The count goes on (SkippedImagesHook says it each epoch)."""
+    from unittest import mock
+    bad = paired_root / 't0' / 'lr-0.png'
+    bad.write_bytes(CORRUPT)
+    ds = PairedPlateDataset(data_root=str(paired_root), ann_file='train.txt', frames='all',
+                            pipeline=PIPELINE, test_mode=True, max_retry=1)
+    for _ in range(2):  # two epochs of forked workers: the first's records its warning
+        _read_with_forked_workers(ds)
+    assert ds.num_skipped_images == 2
+    with mock.patch('dld.datasets.base_plate_dataset.print_log') as log:
+        ds[0]  # in the main process, a third epoch: counted, not warned of again
+    assert ds.num_skipped_images == 3 and log.call_count == 0
+    assert not ds.skipped_images.first_skip(str(bad))  # warned of already, in a worker
+    assert copy.deepcopy(ds).skipped_images.first_skip(str(paired_root / 't1' / 'lr-0.png'))

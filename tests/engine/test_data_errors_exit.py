@@ -254,3 +254,28 @@ def test_a_size_pytorch_refuses_as_a_layer_is_made_is_one_line(capsys, monkeypat
     assert err.startswith('train.py: the config cannot be built: Trying to create tensor '
                           'with negative dimension -1'), err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_refused_label_line_names_the_check_that_lists_every_one(capsys):
+    """A run stops at a set's first bad line (strict), one fix a run: the
+    line names check_data.py, run on the tool's config and splits."""
+    from argparse import Namespace
+
+    from dld.engine.launch import data_check_command
+    args = Namespace(config='my configs/run.py', cfg_options=None)
+    check = data_check_command(args, ('train_loop', 'val_loop'))
+    assert check.startswith('python ') and check.endswith(
+        "tools/analysis/check_data.py 'my configs/run.py' --splits train val lists every "
+        'bad line at once')
+    with pytest.raises(SystemExit) as info, data_errors_exit('train.py', check):
+        raise PlateAnnotationError('/d/train.txt:5', "label 'a!' has character(s) ['!'] ...")
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"train.py: /d/train.txt:5: label 'a!' has character(s) ['!'] ... ({check})")
+    with pytest.raises(SystemExit), data_errors_exit('train.py', check):  # no label: unsaid
+        raise ImageLoadError('/d/a.png', 'missing')
+    assert 'check_data' not in capsys.readouterr().err
+    with_options = data_check_command(Namespace(config='c.py', cfg_options={'a': 1}),
+                                      ('test_loop', ))
+    assert with_options.endswith("--splits test lists every bad line at once; add this "
+                                 "run's --cfg-options")

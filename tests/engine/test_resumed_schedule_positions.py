@@ -37,3 +37,12 @@ def test_an_empty_training_set_is_said():
     """'integer modulo by zero' (before: it trained nothing, silently)."""
     with pytest.raises(ResumedScheduleError, match='The training set gives no batch'):
         ResumedScheduleCheckHook().before_train(_runner(0, 0, 0))
+
+
+def test_after_an_epochs_last_iteration_but_before_its_end_is_refused():
+    """A checkpoint by iteration after epoch 1's last iteration is saved
+    before the epoch's count moves on (epoch 0, iteration 10): resumed, the
+    loop trained epoch 1 again, silently."""
+    with pytest.raises(ResumedScheduleError, match='saved within epoch 1, after iteration 10'):
+        ResumedScheduleCheckHook().before_train(_runner(10, 10, 0))
+    ResumedScheduleCheckHook().before_train(_runner(10, 10, 1))  # at its end: goes on

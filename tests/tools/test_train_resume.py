@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import re
 import subprocess
+from unittest import mock
 
 import pytest
 import torch
@@ -651,28 +652,63 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool, tmp_path)
         'and finds no checkpoint there).')
 
 
+def _by_iteration(path, epoch, it, per_epoch=4):
+    """A checkpoint by iteration as an epoch-based run saves it: where it
+    stands (by iteration, ``epoch`` is the one it was saved in) and the
+    run's iterations per epoch."""
+    torch.save(dict(meta=dict(epoch=epoch, iter=it),
+                    message_hub=dict(runtime_info={'dld_iters_per_epoch': per_epoch})),
+               str(path))
+
+
 def test_a_stop_after_a_checkpoint_within_an_epoch_names_one_that_resumes(train_tool, tmp_path):
     """With checkpoints every 2 of an epoch's 4 iterations, the line named
     iter_6.pth, which --resume refuses (saved within epoch 2): the newest
-    that ends an epoch is named (a reproducibility journey)."""
+    that resumes is named (a reproducibility journey). iter_4.pth, saved
+    after epoch 1's last iteration but before its end, resumes not: the
+    epoch would train again."""
     from types import SimpleNamespace
 
     from mmengine.logging import MessageHub
     from mmengine.runner import EpochBasedTrainLoop
     hub = MessageHub.get_instance('stop-within-epoch')
     for n in (2, 4, 6):
-        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+        _by_iteration(tmp_path / f'iter_{n}.pth', (n - 1) // 4, n)
     hub.update_info('last_ckpt', str(tmp_path / 'iter_6.pth'))
     hub.update_info('loop_stage', 'train')
     loop = object.__new__(EpochBasedTrainLoop)
     runner = SimpleNamespace(message_hub=hub, epoch=1, iter=6, work_dir=str(tmp_path),
                              _train_loop=loop, train_loop=SimpleNamespace(dataloader=[0] * 4))
-    assert f"--resume {tmp_path / 'iter_4.pth'} continues from it" in \
-        train_tool.stop_line(runner, 'SIGINT')
-    (tmp_path / 'iter_8.pth').write_bytes(b'x')  # an epoch's end: resumable as it is
+    assert 'iter_4.pth' not in train_tool.stop_line(runner, 'SIGINT')
+    _by_iteration(tmp_path / 'iter_4.pth', 1, 4)  # a 1-epoch run's last, resumed for more
+    # which a bare --resume takes too
+    assert train_tool.stop_line(runner, 'SIGINT').endswith(
+        f"--resume continues from {tmp_path / 'iter_4.pth'}.")
+    _by_iteration(tmp_path / 'iter_8.pth', 2, 8)  # an epoch's end: resumable as it is
     hub.update_info('last_ckpt', str(tmp_path / 'iter_8.pth'))
     assert train_tool.stop_line(runner, 'SIGINT').endswith(
         f"--resume continues from {tmp_path / 'iter_8.pth'}.")
+
+
+def test_a_bare_resume_steps_back_from_a_checkpoint_within_an_epoch(tiny_teacher_config,
+                                                                     train_tool, tmp_path):
+    """It took iter_6.pth, saved within epoch 2, and then refused it: it
+    takes the newest checkpoint that resumes, and says so."""
+    for n, epoch in ((4, 1), (6, 1)):
+        _by_iteration(tmp_path / f'iter_{n}.pth', epoch, n)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_6.pth'))
+    with mock.patch('dld.engine.start_checkpoint.print_log') as warn:
+        cfg = train_tool.build_config(train_tool.parse_args(
+            [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.resume is True and cfg.load_from == str(tmp_path / 'iter_4.pth')
+    said = ' '.join(str(c.args[0]) for c in warn.call_args_list)
+    assert 'iter_6.pth was saved within epoch 2 (after iteration 2 of its 4' in said
+    assert 'iter_4.pth is the newest that resumes (the 2 iteration(s) after it train again)' \
+        in said
+    _by_iteration(tmp_path / 'iter_4.pth', 0, 4)  # saved before epoch 1's end: none resumes
+    cfg = train_tool.build_config(train_tool.parse_args(
+        [tiny_teacher_config, '--work-dir', str(tmp_path), '--resume']))
+    assert cfg.load_from == str(tmp_path / 'iter_6.pth')  # the resume says what to do
 
 
 def test_the_stop_line_names_no_other_checkpoint_where_resume_takes_the_last(
@@ -684,8 +720,8 @@ def test_the_stop_line_names_no_other_checkpoint_where_resume_takes_the_last(
 
     from mmengine.logging import MessageHub
     from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
-    for n in (2, 4, 6):
-        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+    for n in (2, 4, 6):  # an iteration-based run records no epoch length
+        torch.save(dict(meta=dict(epoch=0, iter=n)), str(tmp_path / f'iter_{n}.pth'))
     hub = MessageHub.get_instance('stop-iter-based')
     hub.update_info('last_ckpt', str(tmp_path / 'iter_6.pth'))
     hub.update_info('loop_stage', 'train')
@@ -696,6 +732,8 @@ def test_the_stop_line_names_no_other_checkpoint_where_resume_takes_the_last(
         f"--resume continues from {tmp_path / 'iter_6.pth'}.")
     (tmp_path / 'epoch_5.pth').write_bytes(b'x')  # an earlier run's, past this one's iter 6
     runner.epoch, runner._train_loop = 1, object.__new__(EpochBasedTrainLoop)
+    for n in (4, 6):  # iter_4.pth the last of a 1-epoch run resumed for more
+        _by_iteration(tmp_path / f'iter_{n}.pth', 1, n)
     assert f"--resume {tmp_path / 'iter_4.pth'} continues from it" in \
         train_tool.stop_line(runner, 'SIGINT')
 
@@ -1096,3 +1134,23 @@ def test_only_a_file_of_the_run_is_said_in_one_line(train_tool, tmp_path, monkey
     assert said(OSError(errno.EACCES, 'Permission denied'), work) is None
     monkeypatch.setenv('DLD_TRACEBACK', '1')
     assert said(OSError(errno.EROFS, 'Read-only file system', inside), work) is None
+
+
+def test_a_resume_path_that_is_not_there_is_refused_before_anything_is_built(
+        tiny_teacher_config, train_tool, tmp_path, capsys, monkeypatch):
+    """It was refused after the set-up text (the environment, the model, the
+    data), its work dir made."""
+    def built(*args, **kwargs):
+        raise AssertionError('the runner was built')
+
+    monkeypatch.setattr(train_tool, 'runner_from_cfg', built)
+    work = tmp_path / 'run'
+    missing = tmp_path / 'missing.pth'
+    with pytest.raises(SystemExit) as info:
+        train_tool.main([tiny_teacher_config, '--work-dir', str(work), '--resume', str(missing),
+                         '--cfg-options', 'log_level=INFO'])
+    assert info.value.code == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == \
+        f'train.py: the checkpoint --resume continues ({missing}): no such file'
+    assert out.out == '' and not work.exists()

@@ -69,7 +69,9 @@ class ResumedScheduleCheckHook(Hook):
         runner.message_hub.update_info(ITERS_PER_EPOCH_KEY, now)
         # within an epoch of this run's length (a checkpoint without the record of
         # its own, an older DLD's, of another length is not checked, as above)
-        if 0 < runner.iter - runner.epoch * now < now and runner.iter < runner.max_iters:
+        # after an epoch's last iteration too: saved by iteration, it is saved before
+        # the epoch's end (its count not moved on), and the epoch would train again
+        if 0 < runner.iter - runner.epoch * now <= now and runner.iter < runner.max_iters:
             refuse_resuming_mid_epoch(runner, now)
         check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
@@ -105,10 +107,10 @@ def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
         f'iteration {done} of its {iters_per_epoch} (iteration {runner.iter} of the run): an '
         'epoch-based run starts an epoch at its first batch, so those batches would train '
         f'twice and the run end {done} iteration(s) past its schedule. Resume from a '
-        'checkpoint saved at the end of an epoch (epoch_N.pth; iter_N.pth where N is a '
-        f'multiple of {iters_per_epoch}); for checkpoints by iteration that can be resumed, '
-        f'save every {iters_per_epoch} iterations, or by epoch '
-        '(default_hooks.checkpoint.by_epoch=True).')
+        "checkpoint saved at the end of an epoch (epoch_N.pth, or a run's last one): one "
+        "saved by iteration is saved before its epoch's end, after its last iteration too, "
+        'so for checkpoints that resume save by epoch (default_hooks.checkpoint.by_epoch='
+        'True).')
 
 
 def check_resumed_schedule_settings(runner) -> None:

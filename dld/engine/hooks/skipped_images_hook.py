@@ -88,5 +88,5 @@ class SkippedImagesHook(Hook):
             print_log(
                 f'{type(dataset).__name__} ({dataset.ann_file or dataset.data_root}): {new} '
                 f'image(s) could not be read in the {stage}{when} ({total} so far); {instead}. '
-                'Their paths are in the warnings above.', logger='current',
-                level=logging.WARNING)
+                'Their paths are in the warnings above (each said at its first skip).',
+                logger='current', level=logging.WARNING)

@@ -23,6 +23,7 @@ from dld.models.dictionary.checkpoint_fit import (
 )
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
+from dld.utils.shown_paths import of_dld as _of_dld
 from dld.utils.shown_paths import where
 from dld.utils.trained_input_size import recorded_input_size, warn_if_other_input_size
 
@@ -41,17 +42,6 @@ def teacher_hint(path: str = '') -> str:
         if config and osp.isfile(config):
             return f"python {_of_dld('tools/train.py')} {config}"
     return f"python {_of_dld('tools/train.py')} {_of_dld('configs/teacher_plate_hr.py')}"
-
-
-def _of_dld(path: str) -> str:
-    """``path`` (``tools/train.py``) as given where the working folder holds
-    it, else in DLD's checkout where that holds it: a project of one's own
-    has no tools/ or configs/ of DLD's (a newcomer's journey)."""
-    if osp.exists(path):
-        return path
-    from dld.utils.run_environment import PACKAGE_ROOT
-    there = osp.join(PACKAGE_ROOT, path)
-    return there if osp.exists(there) else path
 
 
 def resolve_teacher_checkpoint(path: str) -> str:
