@@ -11,6 +11,10 @@ MMEngine's, with two differences a run needs.
   which a run that raised never reached: in a notebook whose run failed or
   was interrupted, the work dir stayed held for the kernel's life, and
   ``tools/train.py --resume`` there was refused as "still running".
+* Its log file is closed when the runner is gone. MMEngine keeps every
+  runner's logger for the process's life, its log file open: a notebook or
+  a sweep that built runners one after another kept one file descriptor
+  per run (1024 by default: a long sweep ran out).
 """
 import contextlib
 import copy
@@ -18,7 +22,8 @@ import logging
 import os
 import os.path as osp
 import threading
-from typing import Optional
+import weakref
+from typing import Dict, Optional
 
 import torch
 from mmengine.config import Config
@@ -110,6 +115,29 @@ def _restore_determinism(state: tuple) -> None:
     torch.backends.cudnn.benchmark = state[3] or torch.backends.cudnn.benchmark
 
 
+#: live runners per logger: two runners built under one name (in one
+#: second, without :func:`~dld.engine.launch.runner_from_cfg`) share it
+_runners_of_logger: Dict[int, int] = {}
+
+
+def _runner_gone(logger: logging.Logger) -> None:
+    left = _runners_of_logger.pop(id(logger), 1) - 1
+    if left > 0:
+        _runners_of_logger[id(logger)] = left
+    else:
+        close_file_handlers(logger)
+
+
+def close_file_handlers(logger: logging.Logger) -> None:
+    """Close and remove ``logger``'s file handlers (its log file); the
+    console's are kept. A closed ``FileHandler`` left on the logger would
+    reopen its file on the next record."""
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler):
+            logger.removeHandler(handler)
+            handler.close()
+
+
 class DLDRunner(Runner):
     """:class:`~mmengine.runner.Runner` with its log file in UTF-8 and its
     work dir let go however training ends.
@@ -125,6 +153,10 @@ class DLDRunner(Runner):
     def build_logger(self, *args, **kwargs) -> MMLogger:
         logger = super().build_logger(*args, **kwargs)
         utf8_file_handlers(logger)
+        # MMEngine keeps the logger (by name) for the process's life: its log
+        # file is let go with the runner (the callback holds no runner)
+        _runners_of_logger[id(logger)] = _runners_of_logger.get(id(logger), 0) + 1
+        weakref.finalize(self, _runner_gone, logger)
         return logger
 
     def set_randomness(self, seed, diff_rank_seed: bool = False,
