@@ -627,3 +627,12 @@ def test_a_folder_the_full_disk_could_not_make_is_a_write_error(tmp_path, monkey
     target = tmp_path / 'new' / 'epoch_1.pth'
     with pytest.raises(CheckpointWriteError, match=rf'MiB free in {tmp_path}\)'):
         AtomicLocalBackend().put(b'x', target)
+
+
+@pytest.mark.parametrize('save_best', ['score', 'auto', None])
+def test_validating_a_runner_that_never_trained_saves_nothing_and_does_not_fail(tmp_path,
+                                                                                save_best):
+    """runner.val() in a notebook: an AttributeError (no file_backend) in the hook."""
+    runner = _best_runner(tmp_path, epochs=1, save_best=save_best)
+    assert set(runner.val()) == {'score'}
+    assert not [n for n in os.listdir(tmp_path) if n.endswith('.pth')]

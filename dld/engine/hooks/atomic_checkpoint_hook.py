@@ -135,6 +135,14 @@ class AtomicCheckpointHook(CheckpointHook):
             if path != self.last_ckpt:
                 self.file_backend.remove(path)
 
+    def after_val_epoch(self, runner, metrics) -> None:
+        if not hasattr(self, 'file_backend'):
+            # runner.val() of a runner that never trained (a notebook's
+            # evaluation): no best to keep; MMEngine's hook failed there
+            # (AttributeError: no file_backend, set in before_train)
+            return
+        super().after_val_epoch(runner, metrics)
+
     def _save_best_checkpoint(self, runner, metrics) -> None:
         if self.save_best:
             self._check_best_keys(runner, metrics)
