@@ -370,3 +370,62 @@ def test_a_set_with_an_unreadable_meta_json_is_kept_with_the_reason(tmp_path, mo
     (out / 'meta.json').write_text('[1, 2]')
     assert ensure_synth_plates(str(out), seed=0, **SMALL) is False
     assert any('no readable meta.json (not a JSON object)' in m for m in warned)
+
+
+def test_overlapping_layouts_count_their_labels_once(tmp_path):
+    """'N' and 'A' share the digits: 36 labels, not 46. Counted as 46, 40
+    tracks passed the check and the unique-label redraw never ended."""
+    from dld.datasets.synth.plate_text import label_space
+    assert label_space(['N', 'A']) == 36
+    assert label_space(['LLLNANN', 'LLLNLNN', 'LLLNNNN']) == 26 ** 3 * 36 * 10 ** 3
+    assert label_space(['BRNN', 'LLNN']) == 26 * 26 * 100 and label_space(['NN', 'N']) == 110
+    with mock.patch('dld.datasets.synth.generator.make_track',
+                    side_effect=AssertionError('rendered')):
+        with pytest.raises(ValueError, match='40 tracks .* can draw only 36'):
+            generate_synth_plates(str(tmp_path / 'x'), layouts=('N', 'A'),
+                                  **dict(SMALL, tracks=38))
+
+
+def test_a_pattern_printing_what_opencv_cannot_draw_is_refused():
+    """OpenCV draws '?' for a character its font lacks, while the label names it."""
+    from dld.datasets.synth.generator import resolve_layouts
+    with pytest.raises(ValueError, match='cannot draw'):
+        resolve_layouts(('\u03a9L-NN', ))  # Greek capital omega
+    resolve_layouts(('BR-NN', 'LLL NNNN'))
+
+
+def test_glyph_fingerprint_follows_the_fonts(monkeypatch):
+    import cv2
+
+    from dld.datasets.synth import render
+    before = render.glyph_fingerprint()
+    assert render.glyph_fingerprint() == before
+    monkeypatch.setattr(render, '_FONTS', (cv2.FONT_HERSHEY_SIMPLEX, ) * 4)
+    assert render.glyph_fingerprint() != before
+
+
+def test_a_set_drawn_with_other_fonts_is_not_taken_for_this_one(tmp_path, monkeypatch):
+    """OpenCV 4 and 5 draw the same seed's plates in other fonts (Hershey
+    stroke fonts vs one sans face): meta.json records the glyphs, so a set made
+    under the other is named, not taken for the same bytes. A set made before
+    they were recorded is taken as before."""
+    import json
+
+    from dld.datasets.synth import generator
+    out = tmp_path / 's'
+    generate_synth_plates(str(out), seed=0, **SMALL)
+    meta = json.loads((out / 'meta.json').read_text())
+    assert meta['glyphs'] == generator.glyph_fingerprint() and 'opencv' in meta
+    warned = []
+    monkeypatch.setattr(generator, 'print_log', lambda msg, **kw: warned.append(msg))
+    monkeypatch.setattr(generator, 'glyph_fingerprint', lambda: 'other-fonts')
+    assert ensure_synth_plates(str(out), seed=0, **SMALL) is False
+    assert any('glyphs' in m and 'plate fonts' in m for m in warned), warned
+    with pytest.raises(FileExistsError):
+        generate_synth_plates(str(out), seed=0, **SMALL)
+    del meta['glyphs'], meta['opencv']  # an older set's meta.json
+    (out / 'meta.json').write_text(json.dumps(meta))
+    warned.clear()
+    assert ensure_synth_plates(str(out), seed=0, **SMALL) is False
+    assert not any('other arguments' in m for m in warned), warned
+    assert generate_synth_plates(str(out), seed=0, **SMALL)['rendered'] is False

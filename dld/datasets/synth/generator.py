@@ -22,8 +22,15 @@ from dld.utils.shown_paths import where
 
 from ..degradation import DegradationConfig, degrade_plate
 from ..errors import PlateSetExistsError
-from .plate_text import LAYOUTS, label_pattern, num_labels, resolve_layout, sample_plate_text
-from .render import draw_plate, render_frame, sample_style
+from .plate_text import (
+    LAYOUTS,
+    label_pattern,
+    label_space,
+    literal_chars,
+    resolve_layout,
+    sample_plate_text,
+)
+from .render import draw_plate, glyph_fingerprint, render_frame, sample_style, undrawable_chars
 
 SPLITS = ('train', 'val', 'test')
 #: Where tracks are rendered before they take their place (``out_dir/<this>``).
@@ -61,6 +68,13 @@ def resolve_layouts(layouts: Sequence[str], layout_weights: Optional[Sequence[fl
     resolved = [resolve_layout(layout) for layout in layouts]
     if not resolved:
         raise ValueError('Give at least one layout')
+    for _, pattern in resolved:
+        bad = undrawable_chars(literal_chars(pattern))
+        if bad:  # drawn as '?', while the label would name them
+            raise ValueError(
+                f'Layout {pattern!r} prints {", ".join(map(repr, bad))}, which OpenCV '
+                f'{cv2.__version__} cannot draw (it draws "?"): the label would name a '
+                'character the plate does not show')
     w = np.ones(len(resolved)) if layout_weights is None else np.asarray(layout_weights, float)
     if w.shape != (len(resolved),) or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f'layout_weights {layout_weights} do not match layouts {layouts}')
@@ -72,7 +86,7 @@ def _check_label_space(num_tracks: int, layouts: Sequence[Tuple[str, str]],
     """Raise ValueError when the layouts cannot draw ``num_tracks`` distinct
     labels: the redraw that keeps labels unique would never end."""
     drawn = {label_pattern(p): p for (_, p), wt in zip(layouts, weights) if wt > 0}
-    space = sum(num_labels(p) for p in drawn.values())  # at most: patterns may overlap
+    space = label_space(list(drawn))  # overlapping patterns ('N', 'A') counted once
     if num_tracks > space:
         raise ValueError(
             f'{num_tracks} tracks need as many distinct labels, but the layouts '
@@ -131,7 +145,8 @@ def synth_meta(**generator_kwargs) -> dict:
                 tracks=_split_sizes(a['tracks'], a['val_tracks'], a['test_tracks']),
                 frames=int(a['frames']), seed=a['seed'], layouts=[p for _, p in resolved],
                 layout_weights=w.tolist(), hr_size=[int(a['hr_size'][0]), int(a['hr_size'][1])],
-                degradation=_degradation_meta(a['degradation']))
+                degradation=_degradation_meta(a['degradation']),
+                glyphs=glyph_fingerprint())
     return json.loads(json.dumps(meta))
 
 
@@ -298,7 +313,9 @@ def _render_set(out_dir: str, sizes: Dict[str, int], resolved: List[Tuple[str, s
         shutil.rmtree(path) if osp.isdir(path) and not osp.islink(path) else os.remove(path)
     # meta.json before the splits: a set stopped from here on is known as
     # the generator's, which ensure_synth_plates may then replace.
-    write_text_atomic(osp.join(out_dir, 'meta.json'), json.dumps(meta, indent=2) + '\n')
+    # the OpenCV that drew the glyphs, for the record (``glyphs`` is compared)
+    write_text_atomic(osp.join(out_dir, 'meta.json'),
+                      json.dumps(dict(meta, opencv=cv2.__version__), indent=2) + '\n')
     for split in SPLITS:
         os.makedirs(osp.join(staging, split), exist_ok=True)  # an empty split has its folder
         os.replace(osp.join(staging, split), osp.join(out_dir, split))
@@ -421,6 +438,9 @@ def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:
     """``'<key> <disk> on disk vs <wanted>'`` for every leaf that differs,
     a degradation parameter added later counting at its former value where
     one side does not record it."""
+    if not key and isinstance(on_disk, dict) and 'glyphs' not in on_disk:
+        # a set made before glyphs were recorded: which fonts drew it is unknown
+        on_disk = dict(on_disk, glyphs=(wanted or {}).get('glyphs'))
     if key == 'degradation' and isinstance(on_disk, dict) and isinstance(wanted, dict):
         on_disk, wanted = ({**_DEGRADATION_ADDED, **on_disk},
                            {**_DEGRADATION_ADDED, **wanted})
@@ -451,6 +471,10 @@ def _warn_if_stale(data_root: str, kwargs: dict) -> None:
         return
     diffs = _meta_diffs(meta, wanted)
     if diffs:
+        if any(d.startswith('glyphs ') for d in diffs):
+            diffs.append(f'the plate fonts as OpenCV {cv2.__version__} draws them differ from '
+                         f'those of the set (made with OpenCV {meta.get("opencv", "?")}; OpenCV '
+                         '4 draws four Hershey stroke fonts, OpenCV 5 one sans face)')
         print_log(f'{data_root!r} was generated with other arguments ({"; ".join(diffs)}); '
                   'using it as is. Delete the folder to regenerate.',
                   logger='current', level=logging.WARNING)

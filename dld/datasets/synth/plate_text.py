@@ -6,10 +6,11 @@ the label keeps the letters and digits among them and drops separators
 (``-``, space), e.g. the old Brazilian plate shows ``ABC-1234`` and its label
 is ``ABC1234``, and ``'BR-NN'`` shows ``BR-42`` with the label ``BR42``.
 """
+import itertools
 import math
 import re
 import string
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -52,6 +53,35 @@ def label_chars(pattern: str) -> str:
 def num_labels(pattern: str) -> int:
     """How many labels :func:`sample_plate_text` can draw from ``pattern``."""
     return math.prod(len(_SLOTS[c]) for c in pattern if c in _SLOTS)
+
+
+def literal_chars(pattern: str) -> str:
+    """The characters ``pattern`` prints as they are (``'-'`` of ``'LLL-NNNN'``)."""
+    return ''.join(c for c in pattern if c not in _SLOTS)
+
+
+def label_space(patterns: Sequence[str]) -> int:
+    """How many distinct labels the label patterns (:func:`label_pattern`'s)
+    can draw together. Patterns of one length may overlap (``'N'`` and
+    ``'A'`` share the digits, ``'LLLNANN'`` holds every Mercosur label), so
+    their labels are counted once (inclusion-exclusion over each length's
+    patterns; beyond 12 of one length, the sum, an upper bound)."""
+    def position_sets(pattern):
+        return [frozenset(_SLOTS[c]) if c in _SLOTS else frozenset(c) for c in pattern]
+
+    by_len = {}
+    for pattern in set(patterns):
+        by_len.setdefault(len(pattern), []).append(position_sets(pattern))
+    total = 0
+    for group in by_len.values():
+        if len(group) > 12:
+            total += sum(math.prod(len(s) for s in sets) for sets in group)
+            continue
+        for r in range(1, len(group) + 1):
+            for combo in itertools.combinations(group, r):
+                common = math.prod(len(frozenset.intersection(*column)) for column in zip(*combo))
+                total += common if r % 2 else -common
+    return total
 
 
 def sample_plate_text(pattern: str, rng: np.random.Generator) -> Tuple[str, str]:

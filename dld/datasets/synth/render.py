@@ -4,8 +4,9 @@ A :class:`PlateStyle` is drawn once per track (colours, font, border, band)
 and a pose once per frame, so the frames of a track show the same plate
 seen slightly differently, as in a real video track.
 """
+import hashlib
 from dataclasses import dataclass
-from typing import Tuple
+from typing import List, Tuple
 
 import cv2
 import numpy as np
@@ -56,18 +57,50 @@ def sample_style(layout: str, rng: np.random.Generator) -> PlateStyle:
                       band_text, surround, dirt)
 
 
-def _text_mask(text: str, font: int, thickness: int, size: Tuple[int, int]) -> np.ndarray:
-    """White text on black, stretched to ``size`` (H, W): plate fonts are
-    condensed, so the strip is drawn at natural width and squeezed."""
+def _text_strip(text: str, font: int, thickness: int) -> np.ndarray:
+    """White text on black at its natural width, trimmed to the ink."""
     (tw, th), base = cv2.getTextSize(text, font, 3.0, thickness)
     pad = thickness + 2
     strip = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
     cv2.putText(strip, text, (pad, pad + th), font, 3.0, 255, thickness, cv2.LINE_AA)
     # trim to the ink so the text fills the box
     x, y, bw, bh = cv2.boundingRect(strip)  # the ink's box (non-zero pixels)
-    if bw and bh:
-        strip = strip[y:y + bh, x:x + bw]
+    return strip[y:y + bh, x:x + bw] if bw and bh else strip
+
+
+def _text_mask(text: str, font: int, thickness: int, size: Tuple[int, int]) -> np.ndarray:
+    """White text on black, stretched to ``size`` (H, W): plate fonts are
+    condensed, so the strip is drawn at natural width and squeezed."""
+    strip = _text_strip(text, font, thickness)
     return cv2.resize(strip, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+
+
+def glyph_fingerprint() -> str:
+    """A digest of the plate text as this OpenCV draws it in every font and
+    stroke width :func:`sample_style` draws. OpenCV 4 draws four Hershey
+    stroke fonts, OpenCV 5 one sans face in two weights for the same flags:
+    the same seed then renders other glyphs, which ``meta.json`` records."""
+    digest = hashlib.sha1()
+    for font in _FONTS:
+        for thickness in range(5, 11):
+            # the glyphs as drawn, before any resize (whose rounding may
+            # follow the CPU's instructions): the fonts, nothing else
+            strip = _text_strip('ABC-1234', font, thickness)
+            digest.update(np.asarray(strip.shape, np.int64).tobytes() + strip.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def undrawable_chars(text: str) -> List[str]:
+    """The characters of ``text`` that OpenCV draws as ``?`` (OpenCV 4: any
+    beyond ASCII; OpenCV 5: those its built-in font lacks)."""
+    def ink(t: str) -> np.ndarray:
+        canvas = np.zeros((40, 160), np.uint8)
+        cv2.putText(canvas, t, (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 255, 2)
+        return canvas
+
+    marks = [ink('?' * n) for n in range(1, 5)]  # one a UTF-8 byte in OpenCV 4
+    return [c for c in dict.fromkeys(text) if not c.isascii()
+            and any(np.array_equal(ink(c), m) for m in marks)]
 
 
 def _blend(canvas: np.ndarray, mask: np.ndarray, y: int, x: int, color) -> None:
