@@ -26,7 +26,6 @@ import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, 
 
 import argparse
 import contextlib
-import errno
 import logging
 import math
 import os
@@ -54,6 +53,7 @@ from dld.dist_launch import end_with_launcher, quiet_other_processes
 from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
 from dld.engine.hooks.start_checkpoint_check_hook import mark_weights_loaded
 from dld.engine.launch import (
+    DISK_ERRNOS,
     add_runner_arguments,
     build_data_loops,
     build_errors_exit,
@@ -294,11 +294,6 @@ def main(argv=None) -> dict:
     return metrics
 
 
-#: Why a file test.py writes was refused that is the machine's, not the
-#: run's: a full disk or quota, a size limit, a read-only file system (none
-#: of which a read gives: a test image refused its reader keeps its own error).
-UNWRITTEN_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
-
 
 @contextlib.contextmanager
 def unwritten_file_exits(then: str):
@@ -313,7 +308,7 @@ def unwritten_file_exits(then: str):
         if os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):
             raise
         name = err.filename if isinstance(err.filename, str) else None
-        if name is not None and err.errno in UNWRITTEN_ERRNOS:
+        if name is not None and err.errno in DISK_ERRNOS:
             what = f'cannot write {name}: {err.strerror or err}'
         elif err.errno is None and str(err).startswith('cannot write'):
             what = str(err)  # a drawing's (prediction_drawing names it)

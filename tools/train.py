@@ -44,6 +44,7 @@ from dld.engine.hooks.resumed_schedule_check_hook import ResumedScheduleError
 from dld.engine.hooks.start_checkpoint_check_hook import check_run_start
 from dld.engine.init_cfg_check import check_init_cfgs, warn_unmatched_init_layers
 from dld.engine.launch import (
+    DISK_ERRNOS,
     add_runner_arguments,
     build_data_loops,
     build_errors_exit,
@@ -352,10 +353,6 @@ def train(args) -> None:
                 sys.exit(1)
     finish_run()
 
-
-#: Why a file of the run could not be written that is no fault of the run's
-#: own: a full disk or quota, a file size limit, a read-only file system.
-DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def run_file_unwritten(err: OSError, work_dir: str) -> Optional[str]:

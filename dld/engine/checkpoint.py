@@ -534,7 +534,8 @@ def epoch_end_before(path: Optional[str]) -> Optional[Tuple[str, str]]:
         return None
     folder = osp.dirname(path)
     # epoch_K.pth ends epoch K; an iter_M.pth only where its record says so
-    # (saved by iteration, it is saved before its epoch's end, the run's last excepted)
+    # (saved by iteration, it is saved before its epoch's end, the run's last too:
+    # MMEngine records the epoch it was saved in, not the next)
     ends = [(n * per_epoch, name) for n, name in numbered_checkpoints(folder, 'epoch')
             if n * per_epoch <= saved]
     ends += [(n, name) for n, name in numbered_checkpoints(folder, 'iter')

@@ -81,7 +81,7 @@ _atomic_dumps_lock = threading.Lock()
 
 def _atomic_dump(self, file=None):
     """:meth:`Config.dump` that writes a file whole or not at all."""
-    from dld.utils.atomic_file import write_text_atomic
+    from dld.utils.atomic_file import write_file_atomic
     if file is None:
         return _plain_dump(self, file)
     file = str(file)
@@ -90,7 +90,9 @@ def _atomic_dump(self, file=None):
     else:
         from mmengine.fileio import dump as dump_text
         text = dump_text(self.to_dict(), file_format=file.split('.')[-1])
-    write_text_atomic(file, text)
+    # a pickle's is bytes (write_text_atomic refused it: TypeError)
+    data = text.encode('utf-8') if isinstance(text, str) else text
+    write_file_atomic(file, lambda f: f.write(data))
 
 
 #: PyTorch's determinism settings as they were before a runner of this
@@ -120,22 +122,56 @@ def _restore_determinism(state: tuple) -> None:
 _runners_of_logger: Dict[int, int] = {}
 
 
+#: the file handlers closed with their runners, per logger: a runner built
+#: later under the same name gets MMEngine's logger back without them
+_closed_file_handlers: Dict[int, list] = {}
+_runners_of_logger_lock = threading.RLock()  # a finalizer may run in a collection inside it
+
+
 def _runner_gone(logger: logging.Logger) -> None:
-    left = _runners_of_logger.pop(id(logger), 1) - 1
-    if left > 0:
-        _runners_of_logger[id(logger)] = left
-    else:
-        close_file_handlers(logger)
+    with _runners_of_logger_lock:
+        left = _runners_of_logger.pop(id(logger), 1) - 1
+        if left > 0:
+            _runners_of_logger[id(logger)] = left
+            return
+        closed = close_file_handlers(logger)
+        if closed:
+            _closed_file_handlers[id(logger)] = closed
 
 
-def close_file_handlers(logger: logging.Logger) -> None:
+def close_file_handlers(logger: logging.Logger) -> list:
     """Close and remove ``logger``'s file handlers (its log file); the
     console's are kept. A closed ``FileHandler`` left on the logger would
-    reopen its file on the next record."""
+    reopen its file on the next record. Returns the handlers closed."""
+    closed = []
     for handler in list(logger.handlers):
         if isinstance(handler, logging.FileHandler):
             logger.removeHandler(handler)
             handler.close()
+            closed.append(handler)
+    return closed
+
+
+def _reopen_file_handlers(logger: logging.Logger, log_file: str) -> None:
+    """Give ``logger`` back the file handlers :func:`_runner_gone` closed,
+    writing to ``log_file`` (this runner's): a runner built under the name of
+    one that is gone (two runs in one second) gets MMEngine's logger as the
+    first left it, and logged to no file at all."""
+    closed = _closed_file_handlers.pop(id(logger), None)
+    if not closed or any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        return
+    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
+    for old in closed:
+        # one handler (rank 0's file): this runner's; several (distributed
+        # logs of ranks): each file's name, in this runner's log folder
+        name = log_file if len(closed) == 1 else osp.join(
+            osp.dirname(log_file), osp.basename(old.baseFilename))
+        handler = logging.FileHandler(name, 'a', encoding='utf-8')
+        handler.setFormatter(old.formatter)
+        handler.setLevel(old.level)
+        for f in old.filters:
+            handler.addFilter(f)
+        logger.addHandler(handler)
 
 
 class DLDRunner(Runner):
@@ -155,7 +191,12 @@ class DLDRunner(Runner):
         utf8_file_handlers(logger)
         # MMEngine keeps the logger (by name) for the process's life: its log
         # file is let go with the runner (the callback holds no runner)
-        _runners_of_logger[id(logger)] = _runners_of_logger.get(id(logger), 0) + 1
+        with _runners_of_logger_lock:
+            if id(logger) not in _runners_of_logger:  # no runner of it lives
+                log_file = kwargs.get('log_file') or (args[1] if len(args) > 1 else None)
+                _reopen_file_handlers(logger, log_file or osp.join(self._log_dir,
+                                                                   f'{self.timestamp}.log'))
+            _runners_of_logger[id(logger)] = _runners_of_logger.get(id(logger), 0) + 1
         weakref.finalize(self, _runner_gone, logger)
         return logger
 

@@ -12,6 +12,7 @@ on a machine without CUDA we use ``gloo`` and a CPU DDP wrapper instead, so
 import argparse
 import copy
 import datetime
+import errno
 import inspect
 import logging
 import os
@@ -55,6 +56,11 @@ from dld.models.distillers.distiller_checks import InputSizeError, PartContractE
 from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import below, of_dld, where
+
+#: Why a file a tool writes was refused that is no fault of the run's own: a
+#: full disk or quota, a file size limit, a read-only file system (none of
+#: which a read gives: an input refused its reader keeps its own error).
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def console_logger_current() -> None:

@@ -19,15 +19,25 @@ INPUT_SIZE = 'input_size'
 def batch_input_size(data_batch) -> Optional[Tuple[int, int]]:
     """``(H, W)`` of a data batch's ``inputs`` before the preprocessor
     stacks them (the largest of each side, as it pads), or None where the
-    batch holds no images."""
+    batch holds no images: ``inputs`` a list of ``(C, H, W)`` (or ``(H, W)``)
+    images, or one ``(N, C, H, W)`` batch. Anything else (a dict, a stacked
+    ``(N, F)`` or ``(N, )`` tensor of a custom set, numpy arrays) is no image
+    batch: a stacked ``(N, F)`` was recorded as ``N x F``, a ``(N, )`` one
+    stopped the run (ValueError) at its first step."""
     inputs = data_batch.get('inputs') if isinstance(data_batch, dict) else None
     if inputs is None:
         return None
-    shapes = ([tuple(inputs.shape[-2:])] if hasattr(inputs, 'shape') else
-              [tuple(x.shape[-2:]) for x in inputs if hasattr(x, 'shape') and x.dim() >= 2])
+    if getattr(inputs, 'ndim', None) == 4:
+        shapes = [tuple(inputs.shape[-2:])]
+    elif isinstance(inputs, (list, tuple)):
+        shapes = [tuple(x.shape[-2:]) for x in inputs if getattr(x, 'ndim', 0) in (2, 3)]
+        if len(shapes) != len(inputs):  # not all images
+            return None
+    else:
+        return None
     if not shapes:
         return None
-    return max(h for h, _ in shapes), max(w for _, w in shapes)
+    return int(max(h for h, _ in shapes)), int(max(w for _, w in shapes))
 
 
 def recorded_input_size(meta: Optional[dict]) -> Optional[Tuple[int, int]]:

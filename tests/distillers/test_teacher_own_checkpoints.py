@@ -74,3 +74,43 @@ def test_weights_saved_under_another_key_are_named_with_how_to_save_them(teacher
     with pytest.raises(CheckpointFitError, match=r"its weights are all under the key 'model'.*"
                                          r"torch\.save\(dict\(state_dict=ckpt\['model'\]\)"):
         MODELS.build(tiny_dld_cfg(teacher_ckpt=str(tmp_path / 'other_tool.pth')))
+
+
+def _lr_teacher_cfg(path, **overrides):
+    """configs/dld_plate_student_online_lrteacher.py's teacher (per-scale
+    BatchNorm, the LR frame at 0.8x), given a plain recognizer checkpoint."""
+    cfg = tiny_dld_cfg('configs/dld_plate_student_online_lrteacher.py', teacher_ckpt=path,
+                       teacher_from='teacher', **overrides)
+    return cfg
+
+
+def _lr_student_trained_at(tmp_path, size) -> str:
+    """A plain LR recognizer trained with train_scales (configs/student_plate_lr.py,
+    the no-KD baseline): its batches came at base size, it resized them itself."""
+    from mmengine.config import Config
+
+    from .conftest import shrink_recognizer
+    cfg = shrink_recognizer(Config.fromfile('configs/student_plate_lr.py').model.to_dict())
+    state = MODELS.build(cfg).state_dict()
+    path = str(tmp_path / f'lr_student_{size[0]}x{size[1]}.pth')
+    torch.save(dict(state_dict=state, meta=dict(input_size=list(size))), path)
+    return path
+
+
+def test_an_lr_teacher_read_at_a_scale_it_trained_at_is_not_warned_of(tmp_path):
+    """It was: 'the teacher was trained on inputs of 48x144, here it reads
+    38x115' (0.8x, a scale it trained at), advising the HR size."""
+    path = _lr_student_trained_at(tmp_path, (48, 144))
+    with current_log_records() as records:
+        MODELS.build(_lr_teacher_cfg(path))
+    assert not [r for r in records if 'was trained on inputs' in r.getMessage()]
+
+
+def test_an_lr_teacher_of_another_size_is_told_of_the_lr_size(tmp_path):
+    path = _lr_student_trained_at(tmp_path, (32, 96))
+    with current_log_records() as records:
+        MODELS.build(_lr_teacher_cfg(path))
+    said = [r.getMessage() for r in records if 'was trained on inputs' in r.getMessage()]
+    assert len(said) == 1
+    assert 'trained on inputs of 32x96, here it reads 38x115' in said[0]
+    assert 'ResizePair lr_size' in said[0] and 'hr_size' not in said[0]

@@ -31,6 +31,21 @@ def test_a_config_copy_the_disk_refuses_is_not_left_cut_short(tmp_path, monkeypa
     assert Config.dump.__name__ == 'dump'  # put back
 
 
+def test_a_config_dumped_in_another_format_is_written_as_mmengine_writes_it(tmp_path):
+    """A pickle's dump is bytes: TypeError (write() argument must be str)
+    while a runner was built, in any thread."""
+    from dld.engine.dld_runner import atomic_config_dumps
+    cfg = Config(dict(a=1, b=dict(c=[1, 2])))
+    with atomic_config_dumps():
+        for ext in ('pkl', 'json', 'yaml'):
+            cfg.dump(str(tmp_path / f'cfg.{ext}'))
+    import pickle
+    with open(tmp_path / 'cfg.pkl', 'rb') as f:
+        assert pickle.load(f) == cfg.to_dict()
+    for ext in ('json', 'yaml'):
+        assert Config.fromfile(str(tmp_path / f'cfg.{ext}')).to_dict() == cfg.to_dict()
+
+
 def test_the_last_line_goes_on_stderr_alone_when_the_log_file_is_full(tmp_path, capsys):
     """The log file is on the full disk: logging's '--- Logging error ---'
     (40 lines) came before the line that says the disk is full."""

@@ -46,3 +46,14 @@ def test_after_an_epochs_last_iteration_but_before_its_end_is_refused():
     with pytest.raises(ResumedScheduleError, match='saved within epoch 1, after iteration 10'):
         ResumedScheduleCheckHook().before_train(_runner(10, 10, 0))
     ResumedScheduleCheckHook().before_train(_runner(10, 10, 1))  # at its end: goes on
+
+
+def test_a_runs_last_checkpoint_by_iteration_resumed_to_train_longer_says_how():
+    """MMEngine records a checkpoint by iteration in the epoch it was saved
+    in, the run's last too (epoch 1, iteration 20 of a 2-epoch run of 10):
+    resumed with more epochs it is refused, and the advice named "a run's
+    last one" as one that resumes."""
+    with pytest.raises(ResumedScheduleError) as err:
+        ResumedScheduleCheckHook().before_train(_runner(10, 20, 1, max_epochs=3))
+    assert "a run's last one" not in str(err.value)
+    assert 'to train longer, start a new schedule from its weights' in str(err.value)

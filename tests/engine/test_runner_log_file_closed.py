@@ -59,3 +59,29 @@ def test_a_runner_sharing_its_logger_keeps_the_log_file(tmp_path, monkeypatch):
     del second
     gc.collect()
     assert not _log_files(logger)
+
+
+def test_a_runner_built_under_the_name_of_a_gone_one_has_its_own_log_file(tmp_path,
+                                                                          monkeypatch):
+    """Two runs of one name in one second (a sweep of tiny runs): the
+    second got MMEngine's logger as the first left it, its file closed, and
+    logged to no file at all (before the first's file was closed, it logged
+    into the first's)."""
+    monkeypatch.setattr(time, 'strftime', lambda fmt, t=None: '20260101_000001')
+    first = _runner(tmp_path / 'c', 'closed_log_c')
+    first_file = _log_files(first.logger)[0].baseFilename
+    del first
+    gc.collect()
+    second = _runner(tmp_path / 'd', 'closed_log_c')
+    second.logger.info('the second run')
+    files = _log_files(second.logger)
+    assert [h.baseFilename for h in files] == [
+        os.path.abspath(os.path.join(second.log_dir, '20260101_000001.log'))]
+    assert files[0].baseFilename != first_file
+    files[0].flush()
+    with open(files[0].baseFilename, encoding='utf-8') as f:
+        assert 'the second run' in f.read()
+    logger = second.logger
+    del second
+    gc.collect()
+    assert not _log_files(logger)

@@ -1,5 +1,6 @@
 """A run records the input size it trained at, for loaders to hold against
 the size they feed (a fully convolutional model's weights fit any size)."""
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -45,3 +46,25 @@ def test_batches_of_several_sizes_or_none_record_none():
     (dict(input_size=[48, 144, 3]), None)])
 def test_only_a_plain_pair_of_sizes_is_read_as_one(meta, size):
     assert recorded_input_size(meta) == size
+
+
+@pytest.mark.parametrize('inputs', [
+    torch.zeros(4),  # a custom set's scalars, stacked by default_collate: a ValueError
+    torch.zeros(4, 2),  # (N, F) features: recorded as 4x2
+    dict(img=torch.zeros(2, 3, 48, 144)),  # a dict of streams
+    [torch.zeros(3, 48, 144), 'not an image'],
+])
+def test_a_batch_of_no_images_records_nothing_and_does_not_stop_the_run(inputs):
+    """The hook runs before every training step of every run: a batch of a
+    custom set it could not read stopped the run at its first step, or
+    recorded its (N, F) as an image size."""
+    assert batch_input_size(dict(inputs=inputs)) is None
+    assert 'input_size' not in _recorded(dict(inputs=inputs))
+
+
+def test_a_stacked_batch_of_images_records_their_size():
+    assert batch_input_size(dict(inputs=torch.zeros(2, 3, 20, 60))) == (20, 60)
+    assert batch_input_size(dict(inputs=(torch.zeros(1, 20, 60), ))) == (20, 60)
+    # numpy images (a custom collate): no .dim(), an AttributeError at the first step
+    assert batch_input_size(dict(inputs=[np.zeros((3, 32, 96)), np.zeros((32, 90))])) == \
+        (32, 96)

@@ -680,7 +680,7 @@ def test_a_stop_after_a_checkpoint_within_an_epoch_names_one_that_resumes(train_
     runner = SimpleNamespace(message_hub=hub, epoch=1, iter=6, work_dir=str(tmp_path),
                              _train_loop=loop, train_loop=SimpleNamespace(dataloader=[0] * 4))
     assert 'iter_4.pth' not in train_tool.stop_line(runner, 'SIGINT')
-    _by_iteration(tmp_path / 'iter_4.pth', 1, 4)  # a 1-epoch run's last, resumed for more
+    _by_iteration(tmp_path / 'iter_4.pth', 1, 4)  # recorded at an epoch's end (resumes)
     # which a bare --resume takes too
     assert train_tool.stop_line(runner, 'SIGINT').endswith(
         f"--resume continues from {tmp_path / 'iter_4.pth'}.")

@@ -102,15 +102,20 @@ def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
             f'iteration {done} of its {iters_per_epoch}: train() again would start that '
             'epoch over, its batches twice. Build a new runner that resumes from the last '
             'checkpoint (resume=True).')
+    # after the epoch's last iteration: a run's last checkpoint by iteration, resumed
+    # to train longer (the advice named "a run's last one" as one that resumes)
+    longer = (' A run\'s last checkpoint by iteration resumes only where nothing is left '
+              'to train; to train longer, start a new schedule from its weights '
+              '(load_from=CHECKPOINT in a new work dir, without --resume).'
+              if done == iters_per_epoch else '')
     raise ResumedScheduleError(
         f'The checkpoint this run resumes was saved within epoch {runner.epoch + 1}, after '
         f'iteration {done} of its {iters_per_epoch} (iteration {runner.iter} of the run): an '
         'epoch-based run starts an epoch at its first batch, so those batches would train '
         f'twice and the run end {done} iteration(s) past its schedule. Resume from a '
-        "checkpoint saved at the end of an epoch (epoch_N.pth, or a run's last one): one "
-        "saved by iteration is saved before its epoch's end, after its last iteration too, "
-        'so for checkpoints that resume save by epoch (default_hooks.checkpoint.by_epoch='
-        'True).')
+        'checkpoint saved at the end of an epoch (epoch_N.pth): one saved by iteration is '
+        "saved before its epoch's end, after its last iteration too, so for checkpoints "
+        'that resume save by epoch (default_hooks.checkpoint.by_epoch=True).' + longer)
 
 
 def check_resumed_schedule_settings(runner) -> None:

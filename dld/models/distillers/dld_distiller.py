@@ -433,7 +433,8 @@ class DLDDistiller(BaseModel):
     # ------------------------------------------------------------------ build
     def _load_teacher(self, path: str) -> None:
         reads = scale_input_shapes(self.base_size, [self.teacher_scale])[0]
-        path = load_teacher_weights(self.teacher, path, take=self.teacher_from, reads=reads)
+        path = load_teacher_weights(self.teacher, path, take=self.teacher_from, reads=reads,
+                                    stream=self.teacher_input)
         self.teacher_loaded.fill_(True)
         # MMEngine's runner calls init_weights() before training: a recognizer
         # config with an init_cfg would re-initialise the trained teacher.

@@ -140,8 +140,20 @@ def weights_under_one_key(state: dict) -> str:
             f"torch.save(dict(state_dict=ckpt[{key!r}]), path)")
 
 
+def _trained_size(teacher: nn.Module, recorded: Optional[Tuple[int, int]],
+                  reads: Tuple[int, int]) -> Optional[Tuple[int, int]]:
+    """``recorded``, or None where ``reads`` is one of the scales of it the
+    ``teacher`` trained at (its per-scale BatchNorm's, or ``train_scales``)."""
+    from dld.utils.flops import scale_input_shapes
+    scales = (getattr(teacher, 'scale_norm_scales', None)
+              or getattr(teacher, 'train_scales', None) or ())
+    if recorded is not None and tuple(reads) in scale_input_shapes(recorded, scales):
+        return None
+    return recorded
+
+
 def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
-                         reads: Optional[Sequence[int]] = None) -> str:
+                         reads: Optional[Sequence[int]] = None, stream: str = 'hr') -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
 
     ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
@@ -149,7 +161,10 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     HR teacher) or ``'student'`` (a born-again teacher); with ``'teacher'``
     a plain recognizer checkpoint is loaded as it is, and where its meta
     records another training size than the ``(H, W)`` the teacher ``reads``
-    here, that is warned of.
+    here (of its ``stream``, ``'hr'`` or ``'lr'``), that is warned of; not
+    where that is one of the scales it trained at (a teacher of per-scale
+    BatchNorm, as an LR student trained with ``train_scales`` is: its
+    checkpoint records the batches' size, which it resized itself).
     """
     path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
@@ -191,10 +206,12 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
         if reads is not None:
             h, w = (int(s) for s in reads)
             warn_if_other_input_size(
-                recorded_input_size(ckpt.get('meta')), reads, path, 'the teacher',
-                f"Set the HR size it reads (the pipelines' ResizePair hr_size, model.base_size "
-                f'and model.teacher_scale: it reads teacher_scale x base_size, here {h}x{w}) '
-                'to the size it was trained at, or train the teacher at this one.')
+                _trained_size(teacher, recorded_input_size(ckpt.get('meta')), (h, w)),
+                (h, w), path, 'the teacher',
+                f"Set the size it reads (the pipelines' ResizePair {stream}_size, "
+                f'model.base_size and model.teacher_scale: it reads teacher_scale x base_size '
+                f'of the {stream.upper()} frame, here {h}x{w}) to the size it was trained at, '
+                'or train the teacher at this one.')
         _warn_if_it_read_little(path, ckpt)
     return path
 
