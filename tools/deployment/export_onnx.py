@@ -173,7 +173,11 @@ def _export_files(folder: str) -> set:
 
 def _move_into_place(staging: str, out_dir: str) -> None:
     """``staging`` becomes ``out_dir``; an export there is removed only once
-    the new one is in place."""
+    the new one is in place. A mount point (a container's volume, ``docker
+    run -v ...:/out``) cannot be renamed: the files are moved into it."""
+    if osp.isdir(out_dir) and osp.ismount(out_dir):
+        _move_files_into(staging, out_dir)
+        return
     old = None
     if osp.isdir(out_dir):
         old = tempfile.mkdtemp(prefix=f'.{osp.basename(out_dir)}.old-',
@@ -183,6 +187,33 @@ def _move_into_place(staging: str, out_dir: str) -> None:
     os.rename(staging, out_dir)
     if old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _move_files_into(staging: str, out_dir: str) -> None:
+    """Put the export in ``staging`` into the folder ``out_dir``, which
+    stays (a mount point): each file is copied in under a hidden name, then
+    the old export's manifest goes first and the new one's comes last, so
+    a reader never finds a manifest naming graphs of another export."""
+    from dld.deploy.onnx_reader import MANIFEST
+    names = sorted(os.listdir(staging), key=lambda n: n == MANIFEST)  # the manifest last
+    temps = {}
+    try:
+        for name in names:
+            temps[name] = osp.join(out_dir, f'.{name}.{os.getpid()}.new')
+            shutil.copyfile(osp.join(staging, name), temps[name])
+    except BaseException:
+        for temp in temps.values():
+            with contextlib.suppress(OSError):
+                os.remove(temp)
+        raise
+    old = _export_files(out_dir)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(osp.join(out_dir, MANIFEST))  # no longer an export: then the files
+    for name in sorted(old - set(names)):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(osp.join(out_dir, name))
+    for name in names:
+        os.replace(temps[name], osp.join(out_dir, name))
 
 
 def _check_images(args, cfg=None, frame: str = 'lr'):
@@ -350,9 +381,12 @@ def _print_summary(manifest: dict, out_dir: str) -> None:
         sel = manifest['selector']
         rows.append(['selector', sel['file'], f"{sel['gflops']:.5f}", '',
                      f"{osp.getsize(osp.join(out_dir, sel['file'])) / 1e6:.2f}"])
-    print(tabulate(rows, headers=['scale', 'file', 'GFLOPs', 'saved vs teacher (%)', 'MB']))
+    # the digits as formatted (tabulate's parsing printed 0.70 MB as 0.7, 0.00006 as 6e-05),
+    # as tools/analysis/get_flops.py prints its table
+    print(tabulate(rows, headers=['scale', 'file', 'GFLOPs', 'saved vs teacher (%)', 'MB'],
+                   disable_numparse=True, colalign=('left', 'left', 'right', 'right', 'right')))
     how = ('The selector picks each image\'s scale' if manifest['selector'] else
-           f"Every image is read at {manifest['fixed_scale']:g}")
+           f"Every image is read at scale {manifest['fixed_scale']:g}")
     reread = manifest['reread']
     if reread:
         how += (f"; a reading below {reread['min_score']:g} confidence is read again at "
