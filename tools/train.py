@@ -79,6 +79,7 @@ from dld.engine.start_checkpoint import (
 )
 from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir, release_held_work_dirs
 from dld.models.distillers.teacher_checkpoint import check_config_teacher
+from dld.utils.config_types import type_name
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
 from dld.utils.stop_signals import said
@@ -242,7 +243,8 @@ def enable_amp(cfg: Config, config_path: str) -> None:
     wrapper, extra = (('AmpOptimWrapper', dict(loss_scale='dynamic', dtype='float16'))
                       if device_type == 'cuda'
                       else ('BF16OptimWrapper', {}))
-    current = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    # a name, or the class of a pure-Python config (`type=OptimWrapper`)
+    current = type_name(cfg.optim_wrapper.get('type', 'OptimWrapper'))
     if current in ('AmpOptimWrapper', 'BF16OptimWrapper'):
         print_log(f'Mixed precision is already on in the config ({current}).',
                   logger='current')

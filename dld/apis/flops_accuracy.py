@@ -42,6 +42,7 @@ from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
 from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
+from dld.utils.config_types import type_name
 from dld.utils.error_lines import first_lines
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.run_environment import run_environment
@@ -257,7 +258,7 @@ def _with_hr(dl_cfg):
             raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
         ds['load_hr'] = True
         for step in ds['pipeline']:
-            if step.get('type') in ('LoadPlateImages', 'dld.LoadPlateImages'):
+            if type_name(step.get('type')) == 'LoadPlateImages':  # or the class itself
                 step['with_hr'] = True
     return dl_cfg
 

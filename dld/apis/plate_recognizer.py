@@ -46,6 +46,7 @@ from dld.reading_limits import MAX_SCALE
 from dld.registry import TRANSFORMS
 from dld.structures import PlateDataSample
 from dld.utils.char_names import upper_each
+from dld.utils.config_types import type_name
 from dld.utils.listing import first_and_more
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -77,7 +78,8 @@ from .scaled_prediction import (
     recognizer_of,
 )
 
-LOADING_TRANSFORMS = ('LoadPlateImages', 'dld.LoadPlateImages')
+#: Names of the loading step (:func:`~dld.utils.config_types.type_name` of its ``type``).
+LOADING_TRANSFORMS = ('LoadPlateImages', )
 
 
 class ReadingInterrupted(KeyboardInterrupt):
@@ -223,7 +225,7 @@ class PlateRecognizer(BaseInferencer):
         self.input_stream = 'lr'
         kept = []
         for step in steps:
-            if step.get('type') in LOADING_TRANSFORMS:
+            if type_name(step.get('type')) in LOADING_TRANSFORMS:  # the class too
                 self.color_type = step.get('color_type', 'color')
                 continue
             kind = step.get('type')

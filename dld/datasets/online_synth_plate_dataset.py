@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope
 
 from dld.registry import DATASETS, TASK_UTILS
 from dld.utils.char_names import describe_chars
+from dld.utils.config_types import type_name
 
 from .degradation import DegradationConfig
 from .errors import DataNotFoundError, DataSourceError
@@ -97,11 +98,12 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
             raise ValueError(f'num_plates must be >= 1, got {num_plates}')
         loads = [step.get('type') for step in kwargs.get('pipeline') or ()
                  if isinstance(step, dict)
-                 and str(step.get('type')).split('.')[-1] == 'LoadPlateImages']
+                 and type_name(step.get('type')) == 'LoadPlateImages']
         if loads:
             # it would look for image files at the first step of training
+            load = loads[0] if isinstance(loads[0], str) else type_name(loads[0])  # a class
             raise ValueError('OnlineSynthPlateDataset renders its images in memory: leave '
-                             f'{loads[0]} out of its pipeline (e.g. train_pipeline[1:], '
+                             f'{load} out of its pipeline (e.g. train_pipeline[1:], '
                              'docs/datasets.md)')
         if kwargs.get('test_mode'):
             raise ValueError('OnlineSynthPlateDataset is for training; evaluate on a rendered '

@@ -12,6 +12,8 @@ from typing import Iterable, List, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from dld.utils.config_types import type_name
+
 #: Schedulers that set the learning rate from their own peak, not the optimizer's lr.
 PEAK_SCHEDULERS = ('OneCycleLR', )
 
@@ -22,7 +24,7 @@ def _schedulers(cfg: Config) -> List[dict]:
 
 
 def _sets_its_own_peak(scheduler: dict) -> bool:
-    return str(scheduler.get('type', '')).split('.')[-1] in PEAK_SCHEDULERS
+    return type_name(scheduler.get('type', '')) in PEAK_SCHEDULERS
 
 
 def _peak_schedulers(cfg: Config) -> List[dict]:
@@ -45,7 +47,7 @@ def scale_one_cycle_peaks(cfg: Config, world_size: int) -> Optional[float]:
         peak = scheduler['eta_max']
         scaled = ([p * ratio for p in peak] if isinstance(peak, (list, tuple))
                   else peak * ratio)
-        print_log(f'auto_scale_lr: {scheduler["type"]} eta_max {peak} -> {scaled} '
+        print_log(f'auto_scale_lr: {type_name(scheduler["type"])} eta_max {peak} -> {scaled} '
                   f'(x{ratio:g}: {world_size} process(es) x batch {batch_size} / base '
                   f'{auto["base_batch_size"]}); the schedule sets the learning rate from it.',
                   logger='current')
@@ -61,8 +63,8 @@ def warn_lr_set_by_schedule(cfg: Config, options: Iterable[str]) -> None:
     for i, scheduler in enumerate(_schedulers(cfg)):
         if _sets_its_own_peak(scheduler):
             print_log(f'optim_wrapper.optimizer.lr changes nothing here: param_scheduler.{i} '
-                      f'({scheduler["type"]}) sets the learning rate from its eta_max; set '
-                      f'param_scheduler.{i}.eta_max instead.',
+                      f'({type_name(scheduler["type"])}) sets the learning rate from its '
+                      f'eta_max; set param_scheduler.{i}.eta_max instead.',
                       logger='current', level=logging.WARNING)
             return
 
@@ -79,12 +81,13 @@ def warn_schedule_outlasting_training(cfg: Config) -> None:
         end = scheduler.get('end')
         if scheduler.get('by_epoch', True) and isinstance(end, (int, float)) \
                 and end > max_epochs:
-            gumbel = any(isinstance(h, dict) and str(h.get('type', '')).endswith(
+            gumbel = any(isinstance(h, dict) and type_name(h.get('type', '')).endswith(
                 'GumbelTemperatureHook') for h in cfg.get('custom_hooks') or [])
             also = (' The selector\'s Gumbel temperature (GumbelTemperatureHook) anneals over '
                     'train_cfg.max_epochs itself, so a run stopped early and resumed does not '
                     'follow the same temperatures as one run through.' if gumbel else '')
-            print_log(f'param_scheduler.{i} ({scheduler.get("type")}) ends at epoch {end}, '
+            print_log(f'param_scheduler.{i} ({type_name(scheduler.get("type"))}) ends at '
+                      f'epoch {end}, '
                       f'after train_cfg.max_epochs={max_epochs}: the run stops before its '
                       f'learning rate anneals. For a shorter schedule set '
                       f'param_scheduler.{i}.end={max_epochs} too.{also}',

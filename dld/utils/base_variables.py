@@ -77,6 +77,9 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
         return []
     warnings = []
     for name, (line, value) in own.items():
+        if _has_placeholder(value) and name in cfg:
+            # '{{$ENV:default}}' as written: the value is what MMEngine put there
+            value = cfg[name]
         if name.startswith('_') or name in RUNNER_KEYS + OTHER_KEYS or value is None \
                 or isinstance(value, bool):
             continue
@@ -95,3 +98,15 @@ def unused_overrides(path: str, cfg: Mapping) -> List[str]:
             f'used its own {name}={base[1]!r} when it was read: {shown} still hold(s) '
             f'{base[1]!r}. Set those instead, e.g. {held[0]}={value!r}')
     return warnings
+
+
+def _has_placeholder(value: Any) -> bool:
+    """Whether ``value`` as written holds a ``{{ ... }}`` that MMEngine
+    replaces when it reads the file (``'{{$DATA:data/}}'``)."""
+    if isinstance(value, str):
+        return '{{' in value and '}}' in value
+    if isinstance(value, dict):
+        return any(_has_placeholder(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_placeholder(v) for v in value)
+    return False

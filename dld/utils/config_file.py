@@ -1,8 +1,10 @@
 """Reading a config file so that its ``custom_imports`` find a project's package."""
 import importlib.util
+import json
 import logging
 import os
 import os.path as osp
+import re
 import sys
 from typing import Mapping, Optional
 
@@ -41,8 +43,15 @@ def read_config(path: str) -> Config:
         raise _syntax_error_of(path, err) from None
     except yaml.YAMLError as err:  # a YAML config (or base): its tags are read as data only
         raise _yaml_refusal_of(path, err) from None
-    except KeyError:  # MMEngine's 'Duplicate key is not allowed among bases'
-        shared = _find_shared_base_keys(os.path.abspath(path), set())
+    except json.JSONDecodeError as err:  # MMEngine reads a JSON config from a copy
+        raise _json_error_of(path, err) from None
+    except (KeyError, AttributeError) as err:
+        # MMEngine's 'Duplicate key is not allowed among bases', or a
+        # `{{_base_.x}}` / `_base_.x` naming no variable of the bases
+        shared = _find_shared_base_keys(os.path.abspath(path), set()) \
+            if isinstance(err, KeyError) else None
+        if shared is None:
+            shared = _missing_base_variable(path, err)
         if shared is None:
             raise
         raise ConfigFileError(shared) from None
@@ -54,6 +63,7 @@ def read_config(path: str) -> Config:
                               f'there ({missing[3]}); a base is a path relative to the file '
                               'that lists it') from err
     cfg = FormattedOnceConfig.of(cfg)
+    _import_lazy_types(cfg)
     import_custom_modules(cfg, path)
     from mmengine.logging import print_log
 
@@ -61,6 +71,127 @@ def read_config(path: str) -> Config:
     for warning in unused_overrides(path, cfg):
         print_log(warning, logger='current', level=logging.WARNING)
     return cfg
+
+
+def _json_error_of(path: str, err: json.JSONDecodeError) -> 'ConfigFileError':
+    """The JSON error as ``file:line:column: message``, naming the JSON file
+    of the chain that holds it (MMEngine parses a copy: its error named none)."""
+    where = path
+    for candidate in _chain_files(os.path.abspath(path), set()):
+        if not candidate.endswith('.json'):
+            continue
+        try:
+            with open(candidate, encoding='utf-8') as f:
+                json.load(f)
+        except json.JSONDecodeError as found:
+            if (found.msg, found.lineno) == (err.msg, err.lineno):
+                where = candidate
+                break
+        except (OSError, UnicodeDecodeError):
+            continue
+    return ConfigFileError(f'{where}:{err.lineno}:{err.colno}: not JSON: {err.msg}')
+
+
+def _chain_files(path: str, seen: set):
+    """``path`` and, depth first, the ``_base_`` files of Python and JSON
+    configs under it."""
+    if path in seen or not os.path.isfile(path):
+        return
+    seen.add(path)
+    yield path
+    bases = []
+    if path.endswith('.py'):
+        try:
+            bases = [base for _, _, base in base_files(path)]
+        except (SyntaxError, ValueError, OSError, UnicodeDecodeError):
+            bases = []
+    elif path.endswith('.json'):
+        try:
+            with open(path, encoding='utf-8') as f:
+                data = json.load(f)
+        except (ValueError, OSError, UnicodeDecodeError):
+            data = None
+        listed = data.get('_base_', []) if isinstance(data, dict) else []
+        bases = [os.path.join(os.path.dirname(path), str(b))
+                 for b in ([listed] if isinstance(listed, str) else listed)]
+    for base in bases:
+        yield from _chain_files(os.path.abspath(base), seen)
+
+
+def _missing_base_variable(path: str, err: Exception) -> Optional[str]:
+    """``'file:line: ...'`` where a ``{{_base_.x}}`` or ``_base_.x`` of the
+    chain names a variable no base sets (MMEngine's KeyError or
+    AttributeError named the variable only); None where none is found."""
+    if isinstance(err, KeyError):
+        name = str(err.args[0]) if err.args else ''
+    else:
+        found = re.search(r"has no attribute '([^']+)'", str(err))
+        name = found.group(1) if found else ''
+    if not name:
+        return None
+    used = re.compile(r'_base_\s*\.\s*' + re.escape(name) + r'\b')
+    for candidate in _chain_files(os.path.abspath(path), set()):
+        try:
+            with open(candidate, encoding='utf-8') as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, 1):
+            if used.search(line):
+                return (f'{candidate}:{number}: _base_.{name}: no _base_ file of it sets '
+                        f'{name!r}: {line.strip()}')
+    return None
+
+
+def _import_lazy_types(cfg: Config) -> None:
+    """Import now what a pure-Python config imports (``type=DLDDistiller``
+    after ``from dld.models.distillers import DLDDistiller``): MMEngine
+    imports each when it is first read, so an import that fails was a
+    traceback from wherever the tools first looked at that setting. A name
+    that DLD registers elsewhere is named with where it is."""
+    try:
+        from mmengine.config.lazy import LazyAttr, LazyObject
+    except ImportError:  # an MMEngine without pure-Python configs
+        return
+    lazy_dict = getattr(cfg._cfg_dict, '_to_lazy_dict', None)
+    if lazy_dict is None:
+        return
+    pending = [lazy_dict()]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, (LazyObject, LazyAttr)):
+            try:
+                value.build()
+            except ImportError as err:
+                raise ConfigFileError(_lazy_import_said(err, str(value))) from None
+
+
+def _lazy_import_said(err: ImportError, name: str) -> str:
+    """MMEngine's 'Failed to import X from m in file, line N' as one line,
+    with the module that holds a class of that name in DLD's registries."""
+    said = str(err).splitlines()[0] if str(err) else f'cannot import {name}'
+    found = re.search(r' in (.+), line (\d+)$', said)
+    if found:
+        said = f'{found.group(1)}:{found.group(2)}: ' + said[:found.start()]
+    name = name.rsplit('.', 1)[-1]
+    try:
+        from mmengine.registry import Registry
+
+        import dld.registry as registries
+        for registry in vars(registries).values():
+            cls = registry.get(name) if isinstance(registry, Registry) \
+                and name in registry.module_dict else None
+            if cls is not None:
+                package = cls.__module__.rsplit('.', 1)[0]
+                return (f'{said}; DLD has {name} in {cls.__module__}: '
+                        f'`from {package} import {name}`')
+    except Exception:  # noqa: BLE001 - the hint only: MMEngine's words stand alone
+        pass
+    return said
 
 
 def _no_config_file(path: str) -> str:

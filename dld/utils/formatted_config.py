@@ -1,4 +1,5 @@
 """A config whose yapf-formatted text is computed once per content."""
+import inspect
 from collections import OrderedDict
 
 from mmengine.config import Config
@@ -37,6 +38,16 @@ class FormattedOnceConfig(Config):
             _FORMATTED.move_to_end(plain)
         return text
 
+    def to_dict(self, keep_imported: bool = False) -> dict:
+        """MMEngine's, with a class or function given as a ``type`` (or any
+        value) named by its import path, as MMEngine names a pure-Python
+        config's imported ones: a class put into a pure-Python config after
+        it was read (``cfg.val_cfg = dict(cfg.val_cfg, fp16=True)`` builds
+        its ``type``) was written ``<class '...'>`` into the text that the
+        log, the work dir's copy and each checkpoint hold, which yapf
+        refused: the run ended in a SyntaxError traceback."""
+        return _named_classes(super().to_dict(keep_imported=keep_imported))
+
     @classmethod
     def of(cls, cfg: Config) -> 'FormattedOnceConfig':
         """``cfg`` as this class: the same dict, file name, text and imports."""
@@ -45,3 +56,18 @@ class FormattedOnceConfig(Config):
         once = cls.__new__(cls)
         once.__setstate__(cfg.__getstate__())
         return once
+
+
+def _named_classes(value):
+    """``value`` with each class or function in it as ``'module.name'``
+    (which MMEngine's registries build from, as the ``type`` of a pure-Python
+    config's work-dir copy)."""
+    if isinstance(value, dict):
+        return type(value)((k, _named_classes(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_named_classes(v) for v in value)
+    if isinstance(value, type) or inspect.isfunction(value) or inspect.isbuiltin(value):
+        module = getattr(value, '__module__', None)
+        name = getattr(value, '__qualname__', None) or getattr(value, '__name__', repr(value))
+        return f'{module}.{name}' if module else name
+    return value

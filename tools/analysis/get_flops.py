@@ -29,6 +29,7 @@ from typing import Optional
 
 from dld.cli_options import ConfigOptionsAction
 from dld.reading_limits import MAX_BEAM_WIDTH, scale_error
+from dld.utils.config_types import type_name
 
 DEFAULT_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
@@ -111,7 +112,7 @@ def _flops_table(cfg, model, scales, shape) -> dict:
                          greedy_gflops=costs.greedy_flops_at(s) / 1e9,
                          gflops_with_selector=(f + selector) / 1e9 if selector else None,
                          relative_to_full=(f + selector) / teacher))
-    return dict(model=cfg.model.get('type'), base_size=list(base),
+    return dict(model=type_name(cfg.model.get('type')), base_size=list(base),
                 decoding=decoding_of(recognizer_of(model)),
                 reference_gflops=teacher / 1e9, selector_gflops=selector / 1e9,
                 params=params, scales=rows,
