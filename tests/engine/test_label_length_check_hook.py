@@ -48,7 +48,9 @@ def test_a_training_label_longer_than_any_decoder_emits_stops_the_run(tmp_path):
     good = _set(tmp_path, _plates(tmp_path, 'ABC1234', name='a.txt'))
     bad = _set(tmp_path, _plates(tmp_path, 'ABC1234', 'ABCD12345', name='b.txt'))
     # the teacher (max_seq_len 8) is the limit: 7 characters, though the student emits 8
-    with pytest.raises(ValueError, match=r"1 training label.*more than 7 characters.*\n"
+    # (named: it was "the decoder")
+    with pytest.raises(ValueError, match=r"1 training label.*more than 7 characters, the most "
+                                         r"model\.teacher emits \(its max_seq_len - 1\).*\n"
                                          r".*b\.txt:2: 'ABCD12345' \(9 characters\)"):
         LabelLengthCheckHook().before_train(_runner(_distiller_like(),
                                                     ConcatDataset([good, bad])))

@@ -68,7 +68,7 @@ def test_make_synth_plates_refuses_impossible_sets_in_one_line(tmp_path, capsys,
 
 @pytest.mark.parametrize('option, says', [
     # a training label longer than the decoder emits (LabelLengthCheckHook)
-    ('model.decoder.max_seq_len=5', 'have more than 4 characters, the most the decoder emits'),
+    ('model.decoder.max_seq_len=5', 'have more than 4 characters, the most model.decoder emits'),
     # a dictionary file of lower case for a case-insensitive decoder
     ('model.decoder.dictionary.dict_file={chars}', "could never encode its character(s) ['k']"),
 ])

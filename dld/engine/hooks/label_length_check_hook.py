@@ -181,8 +181,9 @@ class LabelLengthCheckHook(LabelCheckHook):
                     f'learned:\n{listed}\nGive the model a wider input '
                     "(the pipeline's ResizePair size) or a backbone of a smaller width "
                     'stride, or remove those lines.')
-        return (f'{count} training label(s) have more than {limit} characters, the most the '
-                f'decoder emits (max_seq_len - 1); training would cut them:\n{listed}\n'
+        which = getattr(limit, 'decoder', None) or 'the decoder'
+        return (f'{count} training label(s) have more than {limit} characters, the most '
+                f'{which} emits (its max_seq_len - 1); training would cut them:\n{listed}\n'
                 "Raise the decoders' max_seq_len (model.decoder, or model.student.decoder "
                 'and model.teacher.decoder of a distiller) or remove those lines.')
 
@@ -195,9 +196,27 @@ class LabelLengthCheckHook(LabelCheckHook):
                 f'never be read whole (each counts as a misread):\n{listed}')
 
 
-def max_label_length(model) -> Optional[int]:
+class DecoderLimit(int):
+    """A label length limit, with ``decoder``: the config key of the decoder
+    that sets it (``'model.teacher.decoder'``), for the refusal to name (a
+    distiller's teacher of a shorter ``max_seq_len`` than its student's was
+    "the decoder")."""
+
+    decoder: str = ''
+
+    def __new__(cls, value: int, decoder: str = '') -> 'DecoderLimit':
+        limit = super().__new__(cls, value)
+        limit.decoder = decoder
+        return limit
+
+
+def max_label_length(model) -> Optional[DecoderLimit]:
     """The longest label every attention decoder of ``model`` emits whole;
     None when it has none (CTC)."""
-    limits = [m.max_seq_len - 1 for m in model.modules()
+    limits = [(m.max_seq_len - 1, name) for name, m in model.named_modules()
               if isinstance(getattr(m, 'max_seq_len', None), int)]
-    return min(limits) if limits else None
+    if not limits:
+        return None
+    value, name = min(limits, key=lambda limit: limit[0])
+    name = name[len('module.'):] if name.startswith('module.') else name  # a wrapper's
+    return DecoderLimit(value, f'model.{name}' if name else 'the model')
