@@ -32,6 +32,7 @@ from dld.engine.checkpoint import (
     register_checkpoint_io,
     submodule_state,
 )
+from dld.models.dictionary.checkpoint_fit import warn_if_decoders_other
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
@@ -385,8 +386,8 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str,
     for one saved before, ``model``'s decoders are held against its training
     set's characters too (only the decoders changed: nothing was said)."""
     trained = (meta.get('dataset_meta') or {}).get('chars')
-    if model is not None and trained:
-        _warn_if_decoders_other(model, meta, checkpoint, trained)
+    if model is not None:
+        warn_if_decoders_other(model, meta, checkpoint)
     # the training set's is what the checkpoint recorded
     dataset = next((leaf_dataset(cfg[key].get('dataset')) for key in
                     ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -402,20 +403,6 @@ def warn_if_other_chars(cfg: Config, meta: dict, checkpoint: str,
         print_log(f'{checkpoint} was trained on the characters {trained!r}; the config\'s '
                   f'dictionary holds {chars!r}. If the decoders changed alike, each output '
                   'index now reads as another character: use the dictionary it was trained '
-                  'with.', logger='current', level=logging.WARNING)
-
-
-def _warn_if_decoders_other(model: nn.Module, meta: dict, checkpoint: str,
-                            trained: str) -> None:
-    from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
-    if DECODER_CHARS in meta:  # recorded: checked, and refused, when loaded
-        return
-    other = [c for c in decoder_chars(model) if c != trained and len(c) == len(trained)]
-    if other:
-        print_log(f'{checkpoint} records no decoder characters (saved before DLD recorded '
-                  f'them); its training set held {trained!r}, the model\'s decoder holds '
-                  f'{other[0]!r}, as many: if its decoders were trained with the set\'s, each '
-                  'output now reads as another character. Use the dictionary it was trained '
                   'with.', logger='current', level=logging.WARNING)
 
 

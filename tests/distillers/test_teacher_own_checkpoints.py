@@ -114,3 +114,22 @@ def test_an_lr_teacher_of_another_size_is_told_of_the_lr_size(tmp_path):
     assert len(said) == 1
     assert 'trained on inputs of 32x96, here it reads 38x115' in said[0]
     assert 'ResizePair lr_size' in said[0] and 'hr_size' not in said[0]
+
+
+def test_an_older_teacher_checkpoint_of_another_character_order_is_warned_of(teacher_ckpt,
+                                                                             tmp_path):
+    """Saved before DLD recorded its decoders' characters: its training set's
+    say it (the same count, so every weight fits); it was loaded silently."""
+    ckpt = torch.load(teacher_ckpt(), weights_only=True)
+    chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    for held, warned in ((chars[::-1], True), (chars, False)):
+        ckpt['meta'] = dict(dataset_meta=dict(chars=held))
+        path = str(tmp_path / f'older_{warned}.pth')
+        torch.save(ckpt, path)
+        with current_log_records() as records:
+            MODELS.build(tiny_dld_cfg(teacher_ckpt=path))
+        said = [r.getMessage() for r in records
+                if 'records no decoder characters' in r.getMessage()]
+        assert len(said) == int(warned)
+        if warned:
+            assert said[0].startswith(f'{path} records no decoder characters')

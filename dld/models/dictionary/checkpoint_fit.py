@@ -6,9 +6,11 @@ row per character plus its special tokens, so weights trained with another
 character set differ there and nowhere else; the loading error would
 otherwise suggest other widths.
 """
+import logging
 from typing import Dict, List
 
 import torch
+from mmengine.logging import print_log
 from torch import nn
 
 
@@ -93,3 +95,21 @@ def other_chars(model: nn.Module, meta: dict, name: str) -> str:
     return (f'{name} was trained with decoder characters {trained}, the config\'s decoder '
             f'holds {other[0]!r}: each output would read as another character. Use the '
             "dictionary (dict_file) it was trained with")
+
+
+def warn_if_decoders_other(model: nn.Module, meta: dict, name: str) -> None:
+    """For a checkpoint saved before DLD recorded its decoders' characters
+    (:data:`DECODER_CHARS`, refused where they differ): warn where its
+    training set's characters (``meta['dataset_meta']['chars']``) differ
+    from ``model``'s decoders' and are as many, so every weight fits and each
+    output would read as another character."""
+    trained = (meta.get('dataset_meta') or {}).get('chars')
+    if DECODER_CHARS in meta or not isinstance(trained, str) or not trained:
+        return
+    other = [c for c in decoder_chars(model) if c != trained and len(c) == len(trained)]
+    if other:
+        print_log(f'{name} records no decoder characters (saved before DLD recorded '
+                  f'them); its training set held {trained!r}, the model\'s decoder holds '
+                  f'{other[0]!r}, as many: if its decoders were trained with the set\'s, each '
+                  'output now reads as another character. Use the dictionary it was trained '
+                  'with.', logger='current', level=logging.WARNING)

@@ -20,6 +20,7 @@ from dld.models.dictionary.checkpoint_fit import (
     other_chars,
     other_decoder_parts,
     other_dictionary,
+    warn_if_decoders_other,
 )
 from dld.utils.error_lines import first_lines
 from dld.utils.finite import first_non_finite
@@ -171,6 +172,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     problem = other_chars(teacher, dict(ckpt.get('meta') or {}), path)
     if problem:
         raise ValueError(f'model.teacher: {problem}')
+    warn_if_decoders_other(teacher, dict(ckpt.get('meta') or {}), path)  # an older checkpoint
     state = ckpt.get('state_dict', ckpt)
     part = submodule_state(state, take)
     if part is not None:  # a DLD checkpoint: take its teacher (or its student)
