@@ -298,7 +298,7 @@ def test_the_sources_of_a_test_set_through_wrappers():
 def test_a_checkpoint_without_decoder_characters_warns_where_only_the_decoders_changed():
     """Saved before the characters were recorded, a checkpoint read by
     decoders of other characters (the datasets unchanged) said nothing."""
-    from unittest import mock
+    from log_records import current_log_records
 
     from dld.apis.model_loading import warn_if_other_chars
     init_default_scope('dld')
@@ -309,9 +309,9 @@ def test_a_checkpoint_without_decoder_characters_warns_where_only_the_decoders_c
     for meta, warned in ((dict(dataset_meta=dict(chars='ABC0')), True),
                          (dict(dataset_meta=dict(chars='ABD0')), False),
                          (dict(dataset_meta=dict(chars='ABC0'), decoder_chars=['ABC0']), False)):
-        with mock.patch('dld.apis.model_loading.print_log') as log:
+        with current_log_records() as records:
             warn_if_other_chars(cfg, meta, 'old.pth', model)
-        said = [call.args[0] for call in log.call_args_list]
+        said = [r.getMessage() for r in records]
         assert any('records no decoder characters' in m and "'ABD0'" in m
                    for m in said) is warned
 
