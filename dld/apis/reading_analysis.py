@@ -276,6 +276,16 @@ def align(gt: str, text: str, case_sensitive: bool = False) -> List[Tuple[str, s
     return edits[::-1]
 
 
+def judged_case_sensitively(records: Sequence[dict]) -> bool:
+    """Whether the records' ``read_right`` compared case: some reading that
+    differs from its label in case alone is marked wrong (infer.py scores
+    as the config's plate metric does, case-sensitively where a word
+    model's config says so)."""
+    return any(is_labelled(r) and not is_failed(r) and r.get('read_right') is False
+               and r.get('text') is not None and r['text'] != r['gt_text']
+               and upper_each(r['text']) == upper_each(r['gt_text']) for r in records)
+
+
 def character_errors(records: Sequence[dict], case_sensitive: bool = False) -> dict:
     """The misread images' edits counted: ``confusions`` (label char -> read
     char, with insertions and deletions, most frequent first, ties by
@@ -285,7 +295,10 @@ def character_errors(records: Sequence[dict], case_sensitive: bool = False) -> d
     that position, so at most 1 however many characters one reading
     inserts; an insertion after the last character counts in the row
     ``'end'``), and ``edit_distances`` (misreads by their number of
-    edits)."""
+    edits). Case counts where ``case_sensitive``, or where the records were
+    scored so (:func:`judged_case_sensitively`): 'hello' read for 'Hello'
+    is then an edit, not a misread of no edit."""
+    case_sensitive = case_sensitive or judged_case_sensitively(records)
     wrong = misreads(records)
     read_labelled = [r for r in records if is_labelled(r) and not is_failed(r)]
     pairs: Counter = Counter()

@@ -504,3 +504,19 @@ def test_a_pickle_is_told_apart_from_the_json_lines(tmp_path):
     path.write_bytes(pickle.dumps([dict(pred_text='AB12')]))
     with pytest.raises(ReadingsError, match=r'is a pickle \(tools/test.py --dump\?\)'):
         load_records(str(path))
+
+
+def test_case_only_misreads_of_a_case_sensitive_model_are_edits():
+    # infer.py marked these wrong, as a case-sensitive word config scores them:
+    # aligned with case folded they were misreads of 0 edits, 'H' -> 'h' in no table
+    recs = [_rec('hello', 'Hello', read_right=False), _rec('Cot', 'Cat'),
+            _rec('WOrld', 'World', read_right=False)]
+    c = character_errors(recs)
+    assert c['edit_distances'] == {1: 3}
+    assert {(r['gt'], r['read']) for r in c['confusions']} == {('H', 'h'), ('a', 'o'),
+                                                               ('o', 'O')}
+
+
+def test_case_is_folded_where_the_records_were_scored_so():
+    c = character_errors([_rec('hello', 'Hello'), _rec('Cot', 'Cat')])
+    assert c['misreads'] == 1 and c['edit_distances'] == {1: 1}

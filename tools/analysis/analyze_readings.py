@@ -23,7 +23,9 @@ read right, the exact McNemar p-value, and the images only one reads.
 An image that failed to read counts as not read right; an unlabelled one is
 counted and left out of the accuracies. Records older than infer.py's
 ``read_right`` key get it computed, case-insensitively unless
-``--case-sensitive``. ``--vis-list`` writes the misread images' paths (with
+``--case-sensitive``; the character confusions compare case too where the
+records were scored so (a reading differing in case alone marked wrong, as
+a case-sensitive word config scores it). ``--vis-list`` writes the misread images' paths (with
 two files: those only one reads), one a line, to look at them again:
 
     xargs -d '\\n' python tools/infer.py CONFIG CKPT --vis vis/ < misread.lst
@@ -60,7 +62,9 @@ def parse_args(argv=None):
                         'this accurate (default 99)')
     parser.add_argument('--case-sensitive', action='store_true',
                         help='compare case where a record lacks read_right (older infer.py '
-                        'output), and in the character confusions')
+                        'output), and in the character confusions (which compare case '
+                        'anyway where a reading differing in case alone is marked wrong: '
+                        'a case-sensitive config scored them)')
     parser.add_argument('--json', metavar='FILE', help='also write every figure as JSON')
     parser.add_argument('--vis-list', metavar='FILE',
                         help='write the paths of the misread images (two files: of those '
