@@ -3,7 +3,7 @@
 #
 #   python tools/train.py configs/teacher_plate_hr.py
 #   python tools/test.py configs/teacher_plate_hr.py \
-#       work_dirs/teacher_plate_hr/best_plate_accuracy_epoch_N.pth --out metrics.json
+#       work_dirs/teacher_plate_hr/best.pth --out metrics.json
 _base_ = [
     '_base_/models/recognizer_attn.py',
     '_base_/datasets/synth_plates.py',

@@ -52,6 +52,16 @@ def _started(traceback) -> bool:
 
 
 def _report(kind, value, traceback) -> None:
+    if issubclass(kind, BrokenPipeError) and \
+            os.environ.get('DLD_TRACEBACK', '') in ('', '0'):
+        # `get_flops.py ... | head`: the reader wants no more. Quiet, as
+        # tools/infer.py is (the status stays 1); stdout to the null device, or
+        # Python's flush of it at exit said the same error once more
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout closed or replaced (no file descriptor)
+            pass
+        return
     if not issubclass(kind, KeyboardInterrupt) or \
             os.environ.get('DLD_TRACEBACK', '') not in ('', '0'):  # where it was, asked for
         _previous_hook(kind, value, traceback)

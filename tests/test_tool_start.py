@@ -202,3 +202,20 @@ def test_a_name_s_byte_beside_a_label_s_character_keeps_its_byte():
     assert (name + '\u00dc').encode('ascii', 'dld_escape') == b'caf\xe9\\xdc'
     assert ('\u00dc' + name + '\u4eac').encode('ascii', 'dld_escape') == \
         b'\\xdccaf\xe9\\u4eac'
+
+
+def test_a_reader_that_stops_reading_ends_the_tool_quietly(tmp_path):
+    """`get_flops.py ... | head`: a reader that has read enough closes the pipe;
+    the tool's next print was a BrokenPipeError traceback (tools/infer.py
+    alone ended quietly). DLD_TRACEBACK=1 keeps it."""
+    tool = tmp_path / 'table.py'
+    tool.write_text('import dld.tool_start  # noqa\nimport time\n'
+                    'time.sleep(0.5)\nprint("| a |\\n" * 100000, flush=True)\n')
+    for traceback in ('', '1'):
+        env = dict(os.environ, PYTHONPATH=REPO, DLD_TRACEBACK=traceback)
+        proc = subprocess.Popen([sys.executable, str(tool)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        proc.stdout.close()  # the reader is gone before the table is printed
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 1
+        assert ('BrokenPipeError' in err) == bool(traceback), err[-2000:]
