@@ -63,8 +63,10 @@ def read_config(path: str) -> Config:
                               f'there ({missing[3]}); a base is a path relative to the file '
                               'that lists it') from err
     cfg = FormattedOnceConfig.of(cfg)
-    _import_lazy_types(cfg)
+    # after custom_imports: they make the working directory importable, and a
+    # pure-Python config may import the project package they name
     import_custom_modules(cfg, path)
+    _import_lazy_types(cfg)
     from mmengine.logging import print_log
 
     from .base_variables import unused_overrides
@@ -136,11 +138,51 @@ def _missing_base_variable(path: str, err: Exception) -> Optional[str]:
                 lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError):
             continue
+        if not any(used.search(line) for line in lines) \
+                or _bases_may_set(candidate, name, set()):
+            # its bases set it: the error is of something else (a key of
+            # one of its values, a lookup of the config's own code)
+            continue
         for number, line in enumerate(lines, 1):
             if used.search(line):
                 return (f'{candidate}:{number}: _base_.{name}: no _base_ file of it sets '
                         f'{name!r}: {line.strip()}')
     return None
+
+
+def _bases_may_set(path: str, name: str, seen: set) -> bool:
+    """Whether a ``_base_`` file of ``path`` (depth first) sets the top-level
+    variable ``name``, or may (one that cannot be read as Python or JSON)."""
+    import ast
+    for base in list(_chain_files(os.path.abspath(path), set()))[1:]:
+        if base in seen:
+            continue
+        seen.add(base)
+        try:
+            with open(base, encoding='utf-8') as f:
+                text = f.read()
+            if base.endswith('.py'):
+                tree = ast.parse(text, filename=base)
+                names = {t.id for node in ast.walk(tree)
+                         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+                         for t in (node.targets if isinstance(node, ast.Assign)
+                                   else [node.target]) if isinstance(t, ast.Name)}
+                if any(isinstance(node, (ast.ImportFrom, ast.Import)) for node in tree.body):
+                    names |= {alias.asname or alias.name.split('.')[0]
+                              for node in ast.walk(tree)
+                              if isinstance(node, (ast.ImportFrom, ast.Import))
+                              for alias in node.names}
+                if name in names or '*' in names:
+                    return True
+            elif base.endswith('.json'):
+                data = json.loads(text)
+                if not isinstance(data, dict) or name in data:
+                    return True
+            else:  # YAML, or another reader's: not looked into
+                return True
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            return True
+    return False
 
 
 def _import_lazy_types(cfg: Config) -> None:
@@ -174,15 +216,20 @@ def _lazy_import_said(err: ImportError, name: str) -> str:
     """MMEngine's 'Failed to import X from m in file, line N' as one line,
     with the module that holds a class of that name in DLD's registries."""
     said = str(err).splitlines()[0] if str(err) else f'cannot import {name}'
-    found = re.search(r' in (.+), line (\d+)$', said)
+    # 'Failed to import X from m in F, line N', or (a module not found)
+    # 'Failed to import m in F, line N for No module named ...'
+    found = re.search(r' in (.+?), line (\d+)(?: for (.+))?$', said)
     if found:
-        said = f'{found.group(1)}:{found.group(2)}: ' + said[:found.start()]
+        said = (f'{found.group(1)}:{found.group(2)}: ' + said[:found.start()]
+                + (f': {found.group(3)}' if found.group(3) else ''))
     name = name.rsplit('.', 1)[-1]
     try:
         from mmengine.registry import Registry
 
         import dld.registry as registries
         for registry in vars(registries).values():
+            if isinstance(registry, Registry):  # nothing may have imported DLD's modules yet
+                registry.import_from_location()
             cls = registry.get(name) if isinstance(registry, Registry) \
                 and name in registry.module_dict else None
             if cls is not None:

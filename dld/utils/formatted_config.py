@@ -1,5 +1,6 @@
 """A config whose yapf-formatted text is computed once per content."""
 import inspect
+import logging
 from collections import OrderedDict
 
 from mmengine.config import Config
@@ -69,5 +70,33 @@ def _named_classes(value):
     if isinstance(value, type) or inspect.isfunction(value) or inspect.isbuiltin(value):
         module = getattr(value, '__module__', None)
         name = getattr(value, '__qualname__', None) or getattr(value, '__name__', repr(value))
-        return f'{module}.{name}' if module else name
+        named = f'{module}.{name}' if module else name
+        _warn_if_not_importable(named, value)
+        return named
     return value
+
+
+_unimportable_said: set = set()
+
+
+def _warn_if_not_importable(named: str, value) -> None:
+    """Once a name: where ``named`` imports no ``value`` (a function defined
+    in the config file itself, a lambda, a class made in a function), the
+    text written names what cannot be built again: the work dir's copy of
+    the config would not run as it is."""
+    from mmengine.logging import print_log
+    from mmengine.utils import get_object_from_string
+    if named in _unimportable_said:
+        return
+    try:
+        found = get_object_from_string(named)
+    except Exception:  # noqa: BLE001 - any failure: not importable by that name
+        found = None
+    if found is value:
+        return
+    _unimportable_said.add(named)
+    print_log(f'The config holds {value!r}, which cannot be imported by its name '
+              f"('{named}'): the config's text (the work dir's copy, each checkpoint's) "
+              'names it, but cannot build it again. Define it in a module of its own and '
+              'import it (or name a registered type).', logger='current',
+              level=logging.WARNING)

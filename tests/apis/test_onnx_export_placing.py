@@ -66,3 +66,19 @@ def test_the_summary_table_prints_its_numbers_as_formatted(tmp_path, capsys):
     assert rows['1'][2:] == ['0.0103', '0.0', '0.69']
     assert rows['0.4'][2:] == ['0.0020', '80.5', '0.70']
     assert rows['selector'][2:] == ['0.00006', '0.02']
+
+
+def test_a_mount_point_keeps_no_copy_a_killed_export_left(tmp_path, monkeypatch):
+    """An export killed outright while it copied into a mount point (kill -9,
+    out of memory, ``docker stop`` past its grace) left ``.FILE.PID.new``
+    there: the next ``--force`` export was refused ('holds files that are not
+    of its export'), the hidden copies to be found and removed by hand."""
+    tool = load_script('tools/deployment/export_onnx.py')
+    out, staging = str(tmp_path / 'out'), str(tmp_path / '.out.partial')
+    _fake_export(out, ['student_1.onnx'])
+    (tmp_path / 'out' / '.student_1.onnx.4242.new').write_bytes(b'half a graph')
+    monkeypatch.setattr(tool.osp, 'ismount', lambda p: osp.abspath(p) == osp.abspath(out))
+    assert tool._out_dir_problem(out, force=True) == ''
+    _fake_export(staging, ['student_1.onnx'])
+    tool._move_into_place(staging, out)
+    assert sorted(os.listdir(out)) == [MANIFEST, 'student_1.onnx']

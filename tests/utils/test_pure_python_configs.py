@@ -6,6 +6,7 @@ import json
 import textwrap
 
 import pytest
+import torch
 from log_records import current_log_records
 from repo_scripts import load_script
 
@@ -180,3 +181,78 @@ def test_an_environment_placeholder_is_compared_as_read(tmp_path, monkeypatch):
     monkeypatch.setenv('NEWCFG_DATA', 'data/b/')
     said = unused_overrides(config, read_config(config))
     assert len(said) == 1 and "data='data/b/'" in said[0] and '{{' not in said[0]
+
+
+@pytest.mark.parametrize('lines', [
+    ('lr = {{_base_.lr}}', 'seq = {{_base_.model.decoder.lr}}'),  # KeyError('lr')
+    ('lr = _base_.lr', 'seq = _base_.model.lr'),  # AttributeError ... 'lr'
+    ('lr = _base_.lr * 2', "pick = dict(a=1)['lr']"),  # the config's own KeyError
+])
+def test_an_error_of_another_key_is_not_blamed_on_a_base_variable_its_base_sets(
+        tmp_path, lines):
+    _write(tmp_path / 'base.py',
+           "lr = 1e-3\nmodel = dict(type='X', decoder=dict(max_seq_len=9))\n")
+    config = _write(tmp_path / 'leaf.py', "_base_ = ['base.py']\n" + '\n'.join(lines) + '\n')
+    # was 'leaf.py:2: _base_.lr: no _base_ file of it sets 'lr'', of the line
+    # that is right, where base.py sets lr: line 3 is wrong
+    with pytest.raises((KeyError, AttributeError)) as err:
+        read_config(config)
+    assert 'no _base_ file of it sets' not in str(err.value)
+
+
+def test_a_pure_python_config_imports_the_package_its_custom_imports_name(
+        tmp_path, monkeypatch):
+    """A tool run as ``python tools/train.py`` has tools/ on sys.path, not
+    the working directory: custom_imports make it importable, and a
+    pure-Python config's own import of that package was tried before them."""
+    import sys
+    package = tmp_path / 'review_lazy_project'
+    _write(package / '__init__.py', '''
+        from torch import nn
+
+
+        class ReviewHead(nn.Module):
+            pass
+    ''')
+    config = _write(tmp_path / 'pure_project.py', '''
+        from review_lazy_project import ReviewHead
+
+        custom_imports = dict(imports=['review_lazy_project'], allow_failed_imports=False)
+        model = dict(type=ReviewHead)
+    ''')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, 'path', [p for p in sys.path
+                                      if p not in ('', '.', str(tmp_path))])
+    monkeypatch.delitem(sys.modules, 'review_lazy_project', raising=False)
+    cfg = read_config(config)  # was "Failed to import review_lazy_project ... No module named"
+    assert cfg.model.type.__name__ == 'ReviewHead'
+
+
+def test_a_module_not_found_by_a_lazy_import_is_named_with_file_and_line(tmp_path):
+    config = _write(tmp_path / 'wrong_module.py', '''
+        from dld.modelz.distillers import DLDDistiller
+
+        model = dict(type=DLDDistiller)
+    ''')
+    with pytest.raises(ConfigFileError) as err:
+        read_config(config)
+    said = str(err.value)
+    # was "Failed to import dld.modelz.distillers in FILE, line 2 for No module ..."
+    assert said.startswith(f'{config}:2: ') and "No module named 'dld.modelz'" in said
+    assert '`from dld.models.distillers import DLDDistiller`' in said
+
+
+def test_a_function_the_config_text_cannot_import_again_is_warned_of():
+    """A lambda (or a function of the config file) was written by a name
+    that builds nothing: the work dir's copy would not run as it is."""
+    from log_records import current_log_records
+    from mmengine.config import Config
+
+    from dld.utils.formatted_config import FormattedOnceConfig
+    cfg = FormattedOnceConfig.of(Config(dict(loader=dict(worker_init_fn=lambda i: None),
+                                             optim=dict(type=torch.optim.SGD))))
+    with current_log_records() as records:
+        text = cfg.pretty_text
+    said = [r.getMessage() for r in records if 'cannot be imported by its name' in r.getMessage()]
+    assert len(said) == 1 and '<lambda>' in said[0]
+    assert "'torch.optim.sgd.SGD'" in text  # importable: no word of it

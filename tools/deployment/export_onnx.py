@@ -125,7 +125,9 @@ def _out_dir_problem(out_dir: str, force: bool) -> str:
                     'or new folder')
         if not force:
             return f'--out-dir {out_dir} holds an export already; --force replaces it'
-        others = sorted(set(os.listdir(out_dir)) - _export_files(out_dir))
+        others = sorted(n for n in set(os.listdir(out_dir)) - _export_files(out_dir)
+                        # a killed move's copies into a mount point: this one removes them
+                        if not (_LEFTOVER.match(n) and osp.ismount(out_dir)))
         if others:  # --force removed them with the export, without a word
             from dld.utils.listing import first_and_more
             return (f'--out-dir {out_dir} holds files that are not of its export '
@@ -189,6 +191,11 @@ def _move_into_place(staging: str, out_dir: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: A file ``_move_files_into`` copies in before its rename: one an export
+#: killed outright (kill -9, out of memory) left is removed by the next.
+_LEFTOVER = re.compile(r'^\..+\.\d+\.new$')
+
+
 def _move_files_into(staging: str, out_dir: str) -> None:
     """Put the export in ``staging`` into the folder ``out_dir``, which
     stays (a mount point): each file is copied in under a hidden name, then
@@ -214,6 +221,10 @@ def _move_files_into(staging: str, out_dir: str) -> None:
             os.remove(osp.join(out_dir, name))
     for name in names:
         os.replace(temps[name], osp.join(out_dir, name))
+    for name in os.listdir(out_dir):  # a killed export's copies
+        if _LEFTOVER.match(name):
+            with contextlib.suppress(OSError):
+                os.remove(osp.join(out_dir, name))
 
 
 def _check_images(args, cfg=None, frame: str = 'lr'):
