@@ -53,7 +53,8 @@ from dld.engine.runner_settings import (
 )
 from dld.models.dictionary import DictionaryError
 from dld.models.distillers.distiller_checks import InputSizeError, PartContractError
-from dld.utils.config_file import ConfigFileError, merge_config_options, read_config
+from dld.utils.config_errors import ConfigFileError
+from dld.utils.config_file import merge_config_options, read_config
 from dld.utils.config_option_keys import ConfigOptionError
 from dld.utils.shown_paths import below, of_dld, where
 

@@ -9,7 +9,7 @@ import ast
 import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .config_file import base_files
+from .config_bases import base_files
 from .config_option_keys import OTHER_KEYS, RUNNER_KEYS, paths_holding
 from .listing import first_and_more
 
