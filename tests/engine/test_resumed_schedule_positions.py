@@ -57,3 +57,15 @@ def test_a_runs_last_checkpoint_by_iteration_resumed_to_train_longer_says_how():
         ResumedScheduleCheckHook().before_train(_runner(10, 20, 1, max_epochs=3))
     assert "a run's last one" not in str(err.value)
     assert 'to train longer, start a new schedule from its weights' in str(err.value)
+
+
+def test_a_finished_runs_last_checkpoint_by_iteration_trains_nothing_more():
+    """The run's last checkpoint by iteration (epoch 1, iteration 20 of a
+    2-epoch run of 10, saved before the last epoch's end) resumed with the
+    same max_epochs was said to leave 'nothing to train' ('after epoch 1 ...
+    ends the run before it'), and the loop, at epoch 1 of 2, trained the
+    last epoch again: 10 iterations past the schedule, the run's last
+    checkpoints rotated out. The loop stands at the run's end."""
+    runner = _runner(10, 20, 1, max_epochs=2)
+    ResumedScheduleCheckHook().before_train(runner)
+    assert runner.train_loop._epoch == 2  # EpochBasedTrainLoop.run trains no epoch more

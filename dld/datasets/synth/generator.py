@@ -241,8 +241,12 @@ def generate_synth_plates(out_dir: str,
         existing = _set_entries(out_dir)
         if existing and not overwrite:
             if synth_plates_present(out_dir) and not _meta_diffs(_read_meta(out_dir), meta):
-                print_log(f'{out_dir} already holds this set (same arguments, so the same '
-                          'bytes): nothing rendered.', logger='current', level=logging.INFO)
+                # a set made before meta.json recorded the glyphs: which fonts drew it
+                # is not known, so its bytes are not promised
+                same = ('same arguments, so the same bytes' if 'glyphs' in _read_meta(out_dir)
+                        else 'same arguments; made before the glyphs were recorded')
+                print_log(f'{out_dir} already holds this set ({same}): nothing rendered.',
+                          logger='current', level=logging.INFO)
                 return dict(tracks=sizes, images=2 * frames * sum(sizes.values()),
                             seconds=0.0, tracks_per_s=0.0, rendered=False)
             raise PlateSetExistsError(

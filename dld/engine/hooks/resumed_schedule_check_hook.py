@@ -76,8 +76,16 @@ class ResumedScheduleCheckHook(Hook):
         check_resumed_schedule_settings(runner)
         if runner.iter > 0 and runner.iter >= runner.max_iters:
             # --resume of a finished run trained nothing and said nothing
-            ends = 'there' if runner.epoch == runner.max_epochs else 'before it'
-            print_log(f'Resumed after epoch {runner.epoch}, and train_cfg.max_epochs='
+            epoch = runner.epoch
+            if epoch < runner.max_epochs:
+                # the run's last checkpoint by iteration: saved after the last
+                # iteration but before the epoch's end (its count not moved on), the
+                # loop trained the last epoch again, past the schedule, and rotated
+                # the run's last checkpoints out. Its training is done: the loop
+                # stands at its end (and validates it where that did not finish).
+                epoch = loop._epoch = runner.max_epochs
+            ends = 'there' if epoch == runner.max_epochs else 'before it'
+            print_log(f'Resumed after epoch {epoch}, and train_cfg.max_epochs='
                       f'{runner.max_epochs} ends the run {ends}: nothing is left to train. '
                       'To train longer, start '
                       'a new schedule from its weights (load_from=CHECKPOINT in a new work '
