@@ -121,9 +121,10 @@ def refuse_resuming_mid_epoch(runner, iters_per_epoch: int) -> None:
         f'iteration {done} of its {iters_per_epoch} (iteration {runner.iter} of the run): an '
         'epoch-based run starts an epoch at its first batch, so those batches would train '
         f'twice and the run end {done} iteration(s) past its schedule. Resume from a '
-        'checkpoint saved at the end of an epoch (epoch_N.pth): one saved by iteration is '
-        "saved before its epoch's end, after its last iteration too, so for checkpoints "
-        'that resume save by epoch (default_hooks.checkpoint.by_epoch=True).' + longer)
+        "checkpoint saved at an epoch's end (epoch_N.pth). MMEngine saves a checkpoint by "
+        "iteration before its epoch ends, even after the epoch's last iteration, so none "
+        'resumes an epoch-based run: for checkpoints that do, save by epoch '
+        '(default_hooks.checkpoint.by_epoch=True).' + longer)
 
 
 def check_resumed_schedule_settings(runner) -> None:
