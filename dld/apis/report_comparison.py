@@ -253,7 +253,7 @@ def plot_comparison(comparison: dict, path: str) -> None:
     ax.legend(fontsize=8, title='report', title_fontsize=8)
     ax.set_title(f"{len(comparison['runs'])} report(s): each method's point in every run")
     fig.tight_layout()
-    fig.savefig(path, format='png')
+    fig.savefig(path, format='png', bbox_inches='tight')  # a long method name kept whole
     plt.close(fig)
 
 

@@ -269,8 +269,13 @@ def plot_pareto(report: dict, path: str) -> None:
         ax.set_xlabel('mean GFLOPs per image (1 multiply-add = 1 flop)')
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
-    # Below the panels, where it covers no point.
-    handles, labels = axes[0].get_legend_handles_labels()
+    # Below the panels, where it covers no point; every row drawn in either
+    # panel (a row without plate accuracy is drawn on the right only), once.
+    legend = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    handles, labels = list(legend.values()), list(legend)
     rows = -(-len(handles) // 3)
     fig.legend(handles, labels, fontsize=8, loc='lower center', ncol=3, frameon=False)
     fig.suptitle(f"Accuracy vs. cost ({report['num_images']} test images)")
@@ -282,6 +287,7 @@ def plot_pareto(report: dict, path: str) -> None:
 def _pareto_panel(ax, rows: List[dict], key: str) -> float:
     """Draw one panel; returns the largest value drawn (%)."""
     top = 0.0
+    labels = {}  # (GFLOPs, scale) -> [(y, colour)]: one label per point of the x axis
     for prefix, style in (('nokd@', 'o--'), ('dld@', 's-')):
         fam = sorted((r for r in rows if r['method'].startswith(prefix)
                       and r.get(key) is not None), key=lambda r: r['gflops'])
@@ -295,8 +301,13 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
         # Above the single points: the teacher's star sits on the 1.0x point.
         (line, ) = ax.plot(xs, ys, style, label=label, alpha=0.85, zorder=4)
         for r, x, y in zip(fam, xs, ys):
-            ax.annotate(f"{r['scale']:g}", (x, y), textcoords='offset points',
-                        xytext=(3, 4), fontsize=7, color=line.get_color())
+            labels.setdefault((x, r['scale']), []).append((y, line.get_color()))
+    # Both families read a scale at the same FLOPs (the same architecture):
+    # one label, above the higher point, rather than two drawn over each other.
+    for (x, scale), marks in labels.items():
+        y, colour = max(marks, key=lambda m: m[0])
+        ax.annotate(f'{scale:g}', (x, y), textcoords='offset points', xytext=(3, 4),
+                    fontsize=7, color=colour if len(marks) == 1 else '0.25')
     points = dict(teacher_hr=('Teacher on HR', 'k*', 12), teacher_lr=('Teacher on LR', 'kv', 8),
                   dld_selector=('DLD + selector', 'r*', 14),
                   dld_reread=('DLD + selector + reread', 'mP', 11),
