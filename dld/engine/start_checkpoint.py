@@ -21,7 +21,12 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import is_model_wrapper
 
-from .checkpoint import CheckpointReadError, CheckpointURLError, is_url, numbered_checkpoints
+from .checkpoint import (
+    CheckpointReadError,
+    CheckpointURLError,
+    checked_checkpoint_path,
+    numbered_checkpoints,
+)
 from .runner_settings import ConfigSettingError
 
 
@@ -46,15 +51,16 @@ def check_start_path(path: str, resume: bool) -> str:
     :class:`StartCheckpointError` where it is a URL, a folder or no file:
     what ``tools/train.py`` refuses at once, before anything is built."""
     flag = 'the checkpoint --resume continues' if resume else 'load_from'
-    if is_url(path):
-        raise StartCheckpointError(f'{flag}: {CheckpointURLError(str(path))}')
-    path = osp.expanduser(str(path))  # as the loaders read it
-    if osp.isdir(path):
-        raise StartCheckpointError(f'{flag} ({path}) is a folder; give a checkpoint file in it '
-                                   '(e.g. epoch_N.pth)')
-    if not osp.isfile(path):
-        raise StartCheckpointError(f'{flag} ({path}): no such file')
-    return path
+    try:
+        return checked_checkpoint_path(path)  # the loaders' own checks, in the tool's words
+    except CheckpointURLError as err:
+        raise StartCheckpointError(f'{flag}: {err}') from None
+    except IsADirectoryError:
+        raise StartCheckpointError(f'{flag} ({osp.expanduser(str(path))}) is a folder; give a '
+                                   'checkpoint file in it (e.g. epoch_N.pth)') from None
+    except FileNotFoundError:
+        raise StartCheckpointError(f'{flag} ({osp.expanduser(str(path))}): no such file') \
+            from None
 
 
 def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
