@@ -11,7 +11,7 @@ def test_a_config_copy_the_disk_refuses_is_not_left_cut_short(tmp_path, monkeypa
     """MMEngine's plain open('w') left 4096 of its 15634 bytes: a work dir
     copy of the config that no longer loads; over the run's own config
     (train.py work_dirs/x/x.py), its only copy."""
-    from dld.engine.dld_runner import atomic_config_dumps
+    from dld.utils.atomic_config_dump import atomic_config_dumps
     cfg = Config(dict(model=dict(type='X', layers=list(range(2000)))))
     path = tmp_path / 'run.py'
     path.write_text('model = dict(type="Y")\n')
@@ -34,7 +34,7 @@ def test_a_config_copy_the_disk_refuses_is_not_left_cut_short(tmp_path, monkeypa
 def test_a_config_dumped_in_another_format_is_written_as_mmengine_writes_it(tmp_path):
     """A pickle's dump is bytes: TypeError (write() argument must be str)
     while a runner was built, in any thread."""
-    from dld.engine.dld_runner import atomic_config_dumps
+    from dld.utils.atomic_config_dump import atomic_config_dumps
     cfg = Config(dict(a=1, b=dict(c=[1, 2])))
     with atomic_config_dumps():
         for ext in ('pkl', 'json', 'yaml'):
