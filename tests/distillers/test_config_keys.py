@@ -53,3 +53,38 @@ def test_a_loss_s_refused_setting_names_its_role(teacher_ckpt):
     cfg['losses']['skd']['loss_weight'] = -1.0
     with pytest.raises(ValueError, match=r'^model\.losses\.skd: .*loss_weight must be'):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('overrides, error, match', [
+    # a scale listed twice (or two of one input size) trained silently without
+    # per-scale BatchNorm; with it the refusal named TextRecognizer.scale_norm
+    (dict(scales=(1.0, 0.5, 0.5), student_scale_norm=False), ValueError,
+     r'model\.scales: 0\.5 and 0\.5 both read 24x72'),
+    (dict(scales=(1.0, 0.5, 0.501)), ValueError, r'model\.scales: 0\.5 and 0\.501 both read'),
+    # 0 was taken as "not set": the default width, silently
+    (dict(skd_beam_width=0), ValueError, r'skd_beam_width \(0\) must be >= skd_topk'),
+    # "'list' object has no attribute 'items'"
+    (dict(feature_levels=['backbone']), TypeError, r'model\.feature_levels is a dict'),
+    (dict(connectors=['backbone']), TypeError, r'model\.connectors is a dict'),
+    # built (with a warning of 0.3's statistics), then failed at the first validation
+    (dict(test_cfg=dict(force_scale=0)), ValueError, r'model\.test_cfg\.force_scale must be'),
+    (dict(test_cfg=dict(force_scale=float('nan'))), ValueError,
+     r'model\.test_cfg\.force_scale must be'),
+    # "Unknown format code 'g' for object of type 'str'"
+    (dict(test_cfg=dict(force_scale='0.5')), ValueError, r'model\.test_cfg\.force_scale must'),
+    # "could not convert string to float: 'x'"
+    (dict(test_cfg=dict(reread=dict(min_score='x', scales=[1.0]))), ValueError,
+     r'reread\.min_score is a probability'),
+    # read one character at a time: "could not convert string to float: '.'"
+    (dict(test_cfg=dict(reread=dict(min_score=0.9, scales='1.0'))), ValueError,
+     r'reread\.scales must be a list'),
+])
+def test_a_nonsensical_setting_fails_at_build_naming_it(teacher_ckpt, overrides, error, match):
+    with pytest.raises(error, match=match):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(), **overrides))
+
+
+def test_a_forced_scale_above_one_is_taken_as_infer_s_scale_is(teacher_ckpt):
+    model = MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(),
+                                      test_cfg=dict(force_scale=2.0)))
+    assert model.test_cfg == dict(force_scale=2.0)

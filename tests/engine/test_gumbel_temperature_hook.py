@@ -126,3 +126,16 @@ def test_a_selector_trained_on_the_softmax_s_expectation_is_neither_annealed_nor
     model.selector_decisions = 'gumbel'
     GumbelTemperatureHook().before_train_iter(runner, batch_idx=10)
     assert 'train/gumbel_tau' in runner.message_hub.log_scalars
+
+
+@pytest.mark.parametrize('kwargs, error, match', [
+    # tau became NaN, and every decision with it, silently
+    (dict(start=float('inf')), ValueError, r'GumbelTemperatureHook\.start must be a finite'),
+    (dict(end=float('nan')), ValueError, r'GumbelTemperatureHook\.end must be a finite'),
+    # "'<=' not supported between instances of 'str' and 'int'"
+    (dict(start='5'), TypeError, r'GumbelTemperatureHook\.start must be a number'),
+    (dict(start=-1.0), ValueError, r'GumbelTemperatureHook\.start must be a finite number'),
+])
+def test_a_temperature_that_is_no_finite_positive_number_is_refused(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        GumbelTemperatureHook(**kwargs)

@@ -69,3 +69,23 @@ def test_features_of_no_position_read_as_a_mask_of_none_valid(shape, mask_shape)
     s2, t2 = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
     assert torch.equal(feature_distance_loss(s2, t2, reduction='none'),
                        F.mse_loss(s2, t2, reduction='none').flatten(1).mean(dim=1))
+
+
+@pytest.mark.parametrize('kwargs, error, match', [
+    # failed in the first step, in torch's smooth_l1_loss
+    (dict(mode='smooth_l1', beta=-1.0), ValueError, 'beta must be a finite number >= 0'),
+    (dict(mode='smooth_l1', beta='x'), TypeError, 'beta must be a number'),
+    # not read, silently
+    (dict(mode='l2', beta=0.5), ValueError, "beta is the threshold of mode='smooth_l1'"),
+])
+def test_a_beta_that_would_not_be_read_as_set_is_refused_when_built(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        FeatureDistanceLoss(**kwargs)
+
+
+def test_smooth_l1_beta_is_read():
+    s, t = torch.randn(2, 4, 3, 5), torch.randn(2, 4, 3, 5)
+    for beta in (None, 0.0, 0.5):
+        loss = FeatureDistanceLoss(mode='smooth_l1', beta=beta)
+        expected = F.smooth_l1_loss(s, t, beta=1.0 if beta is None else beta)
+        assert torch.allclose(loss(s, t), expected)

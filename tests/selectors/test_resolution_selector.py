@@ -120,3 +120,15 @@ def test_a_temperature_that_is_not_positive_is_refused_when_built():
     for tau in (0, -1.0):
         with pytest.raises(ValueError, match=f'tau is a temperature > 0, got {tau}'):
             ResolutionSelector(tau=tau)
+
+
+def test_an_infinite_temperature_is_refused_when_built():
+    with pytest.raises(ValueError, match='tau is a temperature > 0, got inf'):
+        ResolutionSelector(tau=float('inf'))
+
+
+@pytest.mark.parametrize('thumb_size', [(0, 48), 16, (16, 48.0), (16, 48, 3)])
+def test_a_thumbnail_size_that_is_not_two_whole_numbers_is_refused_when_built(thumb_size):
+    # (0, 48) failed in a convolution 32 frames deep; 16: "'int' object is not iterable"
+    with pytest.raises(ValueError, match=r'ResolutionSelector\.thumb_size must be \(h, w\)'):
+        ResolutionSelector(thumb_size=thumb_size)

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from dld.models.losses.functional.weights import check_temperature
 from dld.registry import HOOKS
 
 from ..runner_settings import ConfigSettingError
@@ -43,10 +44,10 @@ class GumbelTemperatureHook(Hook):
                  by_epoch: bool = False) -> None:
         if schedule not in SCHEDULES:
             raise ValueError(f'schedule must be one of {SCHEDULES}, got {schedule!r}')
-        if start <= 0 or end <= 0:
-            raise ValueError(f'Gumbel temperatures must be > 0, got start={start}, end={end}')
-        self.start = float(start)
-        self.end = float(end)
+        # inf or NaN set tau to NaN, and every decision with it; '5' was
+        # "'<=' not supported between instances of 'str' and 'int'"
+        self.start = check_temperature(start, 'GumbelTemperatureHook.start')
+        self.end = check_temperature(end, 'GumbelTemperatureHook.end')
         self.schedule = schedule
         self.by_epoch = by_epoch
 

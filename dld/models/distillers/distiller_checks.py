@@ -8,6 +8,7 @@ selector without its loss, stay in the distiller.)
 import inspect
 import logging
 import math
+import numbers
 from typing import Optional, Sequence
 
 import torch.nn as nn
@@ -111,6 +112,7 @@ def warn_of_force_scale(test_cfg: dict, student, base_size: Sequence[int]) -> No
     force = test_cfg.get('force_scale')
     if force is None:
         return
+    check_force_scale(force)
     warning = untrained_scale_warning(student, base_size, force,
                                       f'model.test_cfg.force_scale={force:g}')
     if warning:
@@ -121,6 +123,18 @@ def warn_of_force_scale(test_cfg: dict, student, base_size: Sequence[int]) -> No
                   level=logging.WARNING)
 
 
+def check_force_scale(force) -> None:
+    """``test_cfg.force_scale`` is a number in ``(0, MAX_SCALE]``, as
+    ``tools/infer.py --scale`` is: 0 built (with a warning of the
+    BatchNorm statistics of 0.3) and failed at the first validation, after
+    training, naming no setting; a string failed on a format code."""
+    from dld.reading_limits import MAX_SCALE
+    if isinstance(force, bool) or not isinstance(force, numbers.Real) or not (
+            math.isfinite(force) and 0.0 < force <= MAX_SCALE):
+        raise ValueError(f'model.test_cfg.force_scale must be a number in (0, {MAX_SCALE:g}] '
+                         f'(a scale of base_size), got {force!r}')
+
+
 def check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     """``test_cfg.reread`` must name a probability and candidate scales."""
     if not reread:
@@ -129,8 +143,16 @@ def check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     if unknown or 'min_score' not in reread or not reread.get('scales'):
         raise ValueError('test_cfg.reread must be dict(min_score=<probability>, '
                          f'scales=[<candidate scales>]), got {reread}')
-    if not 0.0 <= float(reread['min_score']) <= 1.0:
-        raise ValueError(f"test_cfg.reread.min_score is a probability, got {reread['min_score']}")
+    min_score, rescales = reread['min_score'], reread['scales']
+    if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real) or \
+            not 0.0 <= min_score <= 1.0:
+        # 'x' was "could not convert string to float: 'x'"
+        raise ValueError(f'test_cfg.reread.min_score is a probability, got {min_score!r}')
+    if isinstance(rescales, (str, bytes)) or not all(
+            isinstance(s, numbers.Real) and not isinstance(s, bool) for s in rescales):
+        # '1.0' was read one character at a time: "could not convert string to float: '.'"
+        raise ValueError('test_cfg.reread.scales must be a list of candidate scales, e.g. '
+                         f'[0.6, 1.0], got {rescales!r}')
     # The student keeps BatchNorm statistics per candidate scale only.
     missing = [s for s in reread['scales'] if float(s) not in scales]
     if missing:
@@ -164,6 +186,23 @@ def check_aux_decoder(student: nn.Module) -> None:
             f'DLDDistiller: the student\'s aux_decoder loss {type(aux.module_loss).__name__} '
             'gives no per-sample losses (`sample_losses`); use a CTCDecoder head with '
             'CTCModuleLoss.')
+
+
+def check_distinct_sizes(scales: Sequence[float], base_size: Sequence[int]) -> None:
+    """Two candidate scales of one input size (``(1.0, 0.5, 0.5)``, or 0.5
+    and 0.501 of 48 x 144) are one choice offered twice: the selector
+    splits its choice between them and the report lists it twice. Without
+    per-scale BatchNorm they trained silently; with it the refusal named
+    ``TextRecognizer.scale_norm``, not the setting."""
+    from dld.utils.flops import scale_input_shapes
+    sizes = scale_input_shapes(tuple(base_size), scales)
+    first = {}
+    for scale, size in zip(scales, sizes):
+        if size in first:
+            raise ValueError(f'model.scales: {first[size]:g} and {scale:g} both read '
+                             f'{size[0]}x{size[1]} of base_size {tuple(base_size)}: a '
+                             'candidate scale is listed once, each of its own input size')
+        first[size] = scale
 
 
 def check_scales_range(scales: Sequence[float], name: str) -> None:

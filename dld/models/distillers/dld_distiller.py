@@ -27,6 +27,7 @@ from .distiller_checks import (
     PartContractError,
     check_aux_decoder,
     check_choices,
+    check_distinct_sizes,
     check_keys,
     check_loss_call,
     check_reread,
@@ -272,6 +273,7 @@ class DLDDistiller(BaseModel):
                     'test image at one scale, set model.test_cfg.force_scale.')
             self.scales = _scales_of(scales)
         check_scales_range(self.scales, 'fixed_scale' if selector is None else 'scales')
+        check_distinct_sizes(self.scales, self.base_size)
         self.teacher = MODELS.build(teacher)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
             student = dict(student, scale_norm=dict(scales=self.scales, base_size=self.base_size))
@@ -308,7 +310,8 @@ class DLDDistiller(BaseModel):
                     isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f'{name} must be an integer, got {value!r}')
         self.skd_topk = skd_topk
-        self.skd_beam_width = skd_beam_width or max(skd_topk, 3)
+        # 0 was taken as "not set" (the default width), silently
+        self.skd_beam_width = max(skd_topk, 3) if skd_beam_width is None else skd_beam_width
         if self.skd_topk < 1 or self.skd_beam_width < self.skd_topk:
             raise ValueError(f'skd_beam_width ({self.skd_beam_width}) must be >= skd_topk '
                              f'({self.skd_topk}) >= 1: a beam search keeps no more '
@@ -363,6 +366,11 @@ class DLDDistiller(BaseModel):
                              'distiller scores every scale (estimate_unread_scores) and '
                              'charges every scale its cost; leave it out.')
         self.feature_levels = dict(backbone=1.0, encoder=1.0, decoder=1.0)
+        for name, value in (('feature_levels', feature_levels), ('connectors', connectors)):
+            if value is not None and not isinstance(value, dict):
+                # a list was "'list' object has no attribute 'items'"
+                raise TypeError(f'model.{name} is a dict by feature level (backbone, encoder, '
+                                f'decoder), got {value!r}')
         check_keys('feature_levels', feature_levels or {}, tuple(self.feature_levels))
         # a negative weight rewarded the distance (loss_feature -2.25, silently);
         # a string failed in the first step with a traceback

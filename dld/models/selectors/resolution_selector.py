@@ -44,8 +44,14 @@ class ResolutionSelector(nn.Module):
         if any(s <= 0 for s in scales):
             raise ValueError(f'scales must be > 0, got {tuple(scales)}')
         self.scales = tuple(float(s) for s in scales)
+        if not (isinstance(thumb_size, (tuple, list)) and len(thumb_size) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in thumb_size)):
+            # (0, 48) failed in a convolution, 32 frames deep; 16 was "'int' object is
+            # not iterable"
+            raise ValueError('ResolutionSelector.thumb_size must be (h, w) of two whole '
+                             f'numbers > 0, got {thumb_size!r}')
         self.thumb_size = tuple(thumb_size)
-        if not tau > 0:
+        if not 0 < tau < float('inf'):
             raise ValueError(f'tau is a temperature > 0, got {tau}')
         self.tau = tau
         self.gumbel_at_test = gumbel_at_test
