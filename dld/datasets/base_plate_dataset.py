@@ -17,6 +17,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from dld.registry import TASK_UTILS
+from dld.utils.flags import check_flag
 from dld.utils.listing import first_and_more, lines_and_more
 from dld.utils.path_hints import backslash_hint, missing_path_hint
 
@@ -148,8 +149,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                 f"frames must be 'random', 'all', 'first' or a frame index >= 0, got {frames!r}")
         self.frames = frames
         self._load_hr_arg = load_hr
-        self.allow_empty_text = allow_empty_text
-        self.strict = strict
+        name = type(self).__name__
+        self.allow_empty_text = check_flag(allow_empty_text, f'{name}.allow_empty_text')
+        self.strict = check_flag(strict, f'{name}.strict')
         if max_retry is None:
             max_retry = 0 if kwargs.get('test_mode', False) else 5
         if max_retry < 0:
@@ -157,7 +159,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         self.max_retry = max_retry
         self.check_files = max_retry == 0 if check_files is None else bool(check_files)
         self.seed = seed
-        self.seed_pipeline = bool(seed_pipeline)
+        self.seed_pipeline = check_flag(seed_pipeline, f'{name}.seed_pipeline')
         if not isinstance(track_prefix, str):
             raise TypeError(f'track_prefix must be a string, got {track_prefix!r}')
         self.track_prefix = track_prefix
@@ -255,8 +257,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         rec.text = self.dictionary.normalize(text)
         if isinstance(self.frames, int) and self.frames >= len(rec.lr_paths):
             raise PlateAnnotationError(
-                rec.where, f'frames={self.frames} asked but the track has only '
-                f'{len(rec.lr_paths)} frame(s)')
+                rec.where, f'frames={self.frames} asked (an index from 0) but the track has only '
+                f'{len(rec.lr_paths)} frame(s)'
+                + (f', 0 to {len(rec.lr_paths) - 1}' if rec.lr_paths else ''))
         return rec
 
     def annotation_problems(self) -> List[PlateAnnotationError]:

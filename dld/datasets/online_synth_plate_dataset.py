@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope
 from dld.registry import DATASETS, TASK_UTILS
 from dld.utils.char_names import describe_chars
 from dld.utils.config_types import type_name
+from dld.utils.flags import check_flag
 
 from .degradation import DegradationConfig
 from .errors import DataNotFoundError, DataSourceError
@@ -113,12 +114,14 @@ class OnlineSynthPlateDataset(SeededPipelineMixin, BaseDataset):
         self.layouts, self.layout_weights = resolve_layouts(layouts, layout_weights)
         self.hr_size = (int(hr_size[0]), int(hr_size[1]))
         self.degradation = DegradationConfig.from_dict(degradation)
+        with_lr = check_flag(with_lr, 'OnlineSynthPlateDataset.with_lr')
+        with_hr = check_flag(with_hr, 'OnlineSynthPlateDataset.with_hr')
         if not (with_lr or with_hr):
             raise ValueError('OnlineSynthPlateDataset needs with_lr or with_hr: '
                              'an item must hold an image')
-        self.with_lr = bool(with_lr)
-        self.with_hr = bool(with_hr)
-        self.seed_pipeline = bool(seed_pipeline)
+        self.with_lr = with_lr
+        self.with_hr = with_hr
+        self.seed_pipeline = check_flag(seed_pipeline, 'OnlineSynthPlateDataset.seed_pipeline')
         if not isinstance(track_prefix, str):
             raise TypeError(f'track_prefix must be a string, got {track_prefix!r}')
         self.track_prefix = track_prefix  # as the sets on disk take it

@@ -1,6 +1,7 @@
 """A misspelt key of DLDDistiller's dict options fails at build, naming the
 key and what is allowed (docs/STYLE: an unknown key fails loudly)."""
 import pytest
+from log_records import current_log_records
 
 from dld.registry import MODELS
 
@@ -88,3 +89,16 @@ def test_a_forced_scale_above_one_is_taken_as_infer_s_scale_is(teacher_ckpt):
     model = MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(),
                                       test_cfg=dict(force_scale=2.0)))
     assert model.test_cfg == dict(force_scale=2.0)
+
+
+def test_a_yes_no_setting_written_as_a_string_fails_at_build(teacher_ckpt):
+    # 'False' is a non-empty string: the selector trained, silently
+    with pytest.raises(TypeError, match=r"model\.train_selector is True or False, got 'False'"):
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(), train_selector='False'))
+
+
+def test_a_selector_with_one_scale_is_warned_of(teacher_ckpt):
+    with current_log_records() as records:
+        MODELS.build(tiny_dld_cfg(teacher_ckpt=teacher_ckpt(), scales=(0.5, )))
+    said = [r.getMessage() for r in records if 'nothing to choose' in r.getMessage()]
+    assert len(said) == 1 and 'model.fixed_scale=0.5' in said[0]

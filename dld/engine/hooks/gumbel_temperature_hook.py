@@ -9,6 +9,7 @@ from mmengine.model import is_model_wrapper
 
 from dld.models.losses.functional.weights import check_temperature
 from dld.registry import HOOKS
+from dld.utils.flags import check_flag
 
 from ..runner_settings import ConfigSettingError
 
@@ -49,7 +50,7 @@ class GumbelTemperatureHook(Hook):
         self.start = check_temperature(start, 'GumbelTemperatureHook.start')
         self.end = check_temperature(end, 'GumbelTemperatureHook.end')
         self.schedule = schedule
-        self.by_epoch = by_epoch
+        self.by_epoch = check_flag(by_epoch, 'GumbelTemperatureHook.by_epoch')
 
     def temperature(self, progress: float) -> float:
         """``tau`` at ``progress`` in ``[0, 1]`` (clipped)."""

@@ -5,6 +5,7 @@ from typing import Any, List, Optional, Tuple
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from dld.utils.flags import check_flag
 from dld.utils.listing import lines_and_more
 
 
@@ -32,7 +33,7 @@ class LabelCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, check_val: bool = True) -> None:
-        self.check_val = check_val
+        self.check_val = check_flag(check_val, f'{type(self).__name__}.check_val')
 
     def before_train(self, runner) -> None:
         limits = self.model_limits(runner.model)

@@ -12,6 +12,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from dld.registry import HOOKS
+from dld.utils.flags import check_flag
 
 
 @HOOKS.register_module()
@@ -45,7 +46,7 @@ class PredictionDrawingHook(Hook):
         if not out_dir:
             raise ValueError('PredictionDrawingHook needs an out_dir')
         self.out_dir = str(out_dir)
-        self.misread_only = misread_only
+        self.misread_only = check_flag(misread_only, 'PredictionDrawingHook.misread_only')
         self._case_sensitive = False
         self._drawn = self._seen = 0
 

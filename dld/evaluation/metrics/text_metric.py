@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from dld.utils.char_names import upper_each
+from dld.utils.flags import check_flag
 
 
 class TextMetric(BaseMetric):
@@ -27,7 +28,7 @@ class TextMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.case_sensitive = case_sensitive
+        self.case_sensitive = check_flag(case_sensitive, f'{type(self).__name__}.case_sensitive')
 
     def _norm(self, text: str) -> str:
         return text if self.case_sensitive else upper_each(text)

@@ -18,6 +18,7 @@ from dld.models.losses.functional import estimate_unread_scores, topk_sequence_k
 from dld.models.losses.functional.weights import check_weight
 from dld.registry import MODELS
 from dld.structures import PlateDataSample
+from dld.utils.flags import check_flag
 from dld.utils.flops import scale_input_shapes
 
 from .distiller_checks import (
@@ -241,6 +242,12 @@ class DLDDistiller(BaseModel):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        init_student_from_teacher = check_flag(init_student_from_teacher,
+                                               'model.init_student_from_teacher')
+        student_scale_norm = check_flag(student_scale_norm, 'model.student_scale_norm')
+        train_student = check_flag(train_student, 'model.train_student')
+        train_selector = check_flag(train_selector, 'model.train_selector')
+        teacher_norm_eval = check_flag(teacher_norm_eval, 'model.teacher_norm_eval')
         check_choices(scale_strategy=scale_strategy, selector_score=selector_score,
                       selector_decisions=selector_decisions)
         if selector_decisions == 'expected' and scale_strategy != 'all':
@@ -300,6 +307,12 @@ class DLDDistiller(BaseModel):
                 'it is given; set model.scales, and leave the selector\'s out')
         self.selector = None if selector is None else MODELS.build(
             _with_in_channels(dict(selector, scales=self.scales), channels['student']))
+        if selector is not None and len(self.scales) == 1:
+            # it trained and ran a selector with nothing to choose, silently
+            print_log(f'model.scales holds one scale ({self.scales[0]:g}): the selector has '
+                      'nothing to choose and only adds its cost; for one scale set '
+                      f'model.selector=None, model.fixed_scale={self.scales[0]:g}',
+                      logger='current', level=logging.WARNING)
         self.fixed_scale = fixed_scale
         self.scale_strategy = scale_strategy
         self.selector_score = selector_score

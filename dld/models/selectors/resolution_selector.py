@@ -8,6 +8,7 @@ from torch import Tensor
 
 from dld.models.losses.functional.reduction import upcast_half
 from dld.registry import MODELS
+from dld.utils.flags import check_flag
 
 
 @MODELS.register_module()
@@ -54,7 +55,7 @@ class ResolutionSelector(nn.Module):
         if not 0 < tau < float('inf'):
             raise ValueError(f'tau is a temperature > 0, got {tau}')
         self.tau = tau
-        self.gumbel_at_test = gumbel_at_test
+        self.gumbel_at_test = check_flag(gumbel_at_test, 'ResolutionSelector.gumbel_at_test')
         layers = []
         prev = in_channels
         for width in channels:
