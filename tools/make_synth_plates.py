@@ -19,6 +19,7 @@ import os
 import sys
 
 from dld.datasets.synth import generate_synth_plates
+from dld.datasets.synth.generator import SPLITS, STAGING_DIR, synth_plates_present
 
 
 def _json_object(text: str) -> dict:
@@ -90,6 +91,21 @@ def _generate(a: argparse.Namespace) -> dict:
         overwrite=a.overwrite)
 
 
+def _left_in(out: str) -> str:
+    """What a write that failed left in ``out``, as the disk shows it: the
+    rendered tracks are removed only where the rendering failed; past it,
+    they wait in the staging folder, or part of them took their place."""
+    left = []
+    staging = os.path.join(out, STAGING_DIR)
+    if os.path.isdir(staging):
+        left.append(f'the rendered tracks are left in {staging}, which the next run removes')
+    splits = [s for s in SPLITS if os.path.isdir(os.path.join(out, s))]
+    if splits and not synth_plates_present(out):
+        left.append(f"{out} holds a set's {', '.join(splits)} folder(s) without every split "
+                    'file, which no run reads as a set: make it again with --overwrite')
+    return '; '.join(left) or 'the tracks rendered so far are removed'
+
+
 def main(argv=None) -> None:
     a = parse_args(argv)
     try:
@@ -103,8 +119,7 @@ def main(argv=None) -> None:
             raise
         name = err.filename if isinstance(err.filename, str) else a.out
         print(f'make_synth_plates.py: cannot write {name}: {err.strerror or err}; no set '
-              f'written (the tracks rendered so far are removed)',
-              file=sys.stderr)
+              f'written ({_left_in(a.out)})', file=sys.stderr)
         raise SystemExit(1) from None
     t = stats['tracks']
     if not stats['rendered']:  # the generator said so (logged)

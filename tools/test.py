@@ -32,6 +32,7 @@ import os
 import os.path as osp
 import pickle
 import sys
+from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -78,6 +79,10 @@ from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
 from dld.utils.run_environment import run_environment
 from dld.utils.stop_signals import said
+from dld.utils.trained_input_size import (
+    recorded_input_size,
+    warn_if_recognizer_other_input_size,
+)
 
 
 def parse_args(argv=None):
@@ -219,11 +224,15 @@ def to_jsonable(metrics: dict) -> dict:
     return out
 
 
-def load_checkpoint(runner: Runner, checkpoint: str) -> None:
+def load_checkpoint(runner: Runner, checkpoint: str) -> Optional[Tuple[int, int]]:
     """Load ``checkpoint`` into the runner's model, strictly (see the module
-    docstring); ``runner.test()`` then loads nothing, as ``load_from`` is None."""
+    docstring); ``runner.test()`` then loads nothing, as ``load_from`` is None.
+    Returns the ``(H, W)`` a plain recognizer's checkpoint records it trained
+    at (None: not recorded, or a distiller's, whose ``base_size`` is checked
+    on load), for :func:`warn_if_trained_at_other_size`."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    meta = load_weights(model, checkpoint, is_distiller_config(runner.cfg.model))
+    distiller = is_distiller_config(runner.cfg.model)
+    meta = load_weights(model, checkpoint, distiller)
     mark_weights_loaded(runner)  # load_from is None, and the weights are there
     warn_if_other_chars(runner.cfg, meta, checkpoint, model)
     print_log(f'Loaded checkpoint {checkpoint}', logger='current')
@@ -231,6 +240,27 @@ def load_checkpoint(runner: Runner, checkpoint: str) -> None:
         # a plain recognizer (a DLD distiller counts its own): its cost/
         # figures, beside a DLD student's (ReadingCostMetric)
         model.test_cfg['count_flops'] = True
+    return None if distiller else recorded_input_size(meta)
+
+
+def warn_if_trained_at_other_size(runner: Runner, trained: Optional[Tuple[int, int]],
+                                  checkpoint: str) -> None:
+    """Warn, as ``PlateRecognizer`` does, where the test pipeline resizes a
+    plain recognizer's input to another size than it ``trained`` at: its
+    weights fit any size, so it was scored there without a word (each
+    set of a concatenation, each size once)."""
+    from dld.apis.scaled_prediction import pipeline_input_size
+    from dld.datasets import nested_datasets
+    if trained is None:
+        return
+    said = set()
+    for part in nested_datasets(runner.test_loop.dataloader.dataset):
+        transforms = getattr(getattr(part, 'pipeline', None), 'transforms', ())
+        stream = next((t.main_stream for t in transforms if hasattr(t, 'main_stream')), 'lr')
+        size = pipeline_input_size(transforms, stream)
+        if size is not None and (size, stream) not in said:
+            said.add((size, stream))
+            warn_if_recognizer_other_input_size(trained, size, checkpoint, stream)
 
 
 @peer_loss_exit('test.py')  # its peer's line says why the run ended
@@ -253,7 +283,7 @@ def main(argv=None) -> dict:
                 # e.g. a dictionary file the decoders cannot use; a full disk
                 runner = runner_from_cfg(cfg, args.brief)
         try:
-            load_checkpoint(runner, args.checkpoint)
+            trained = load_checkpoint(runner, args.checkpoint)
         except (OSError, RuntimeError, pickle.UnpicklingError) as err:
             # missing, truncated, unsafe or of another model: one line, as
             # infer.py says it
@@ -268,6 +298,7 @@ def main(argv=None) -> dict:
         with loader_workers_stopped(runner), stopped_in_one_line(
                 runner, lambda name: f'test.py: stopped by {said(name)}: no metrics written'):
             build_data_loops(runner, 'test.py', ('test_loop', ), args)
+            warn_if_trained_at_other_size(runner, trained, args.checkpoint)
             # --dump, --show-dir on a full disk: one line (the metrics are logged first)
             with data_errors_exit('test.py'), unwritten_file_exits(''):
                 part = bool(args.max_batches) and _read_part(runner, args.max_batches)

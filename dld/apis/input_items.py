@@ -331,7 +331,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     only the ``stream`` frames, in frame order, labelled by its
     ``annotations.json`` (one error item where it has none: HR crops read
     by an LR student, unlabelled, would be wrong answers, not errors)."""
-    root = osp.abspath(path)
+    root = path  # its images joined to it as given, as a file given is kept
     files = list_image_folder(root)
     if not files:
         return [(InputItem(source=path, error='folder holds no image files'), None)]

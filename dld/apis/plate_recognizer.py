@@ -50,7 +50,7 @@ from dld.utils.config_types import type_name
 from dld.utils.listing import first_and_more
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.registry_hints import registry_hints
-from dld.utils.trained_input_size import warn_if_other_input_size
+from dld.utils.trained_input_size import warn_if_recognizer_other_input_size
 
 from .image_input import (
     DEFAULT_MAX_PIXELS,
@@ -162,10 +162,9 @@ class PlateRecognizer(BaseInferencer):
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)
         _check_pipeline_size(self.model, self.pipeline.transforms, self.image_stream)
         if not is_distiller(self.model):  # a distiller's base_size is checked on load
-            warn_if_other_input_size(
+            warn_if_recognizer_other_input_size(
                 getattr(self.model, 'trained_input_size', None), self.base_size, str(weights),
-                'the model', f"Set the test pipeline's ResizePair {self.image_stream}_size to "
-                "the size it was trained at (its training pipeline's).")
+                self.image_stream)
         self.costs = _costs_of(self.model, self.base_size)
         # Drawings mark a reading right as the config's plate metric counts it.
         self.case_sensitive = plate_metric_case_sensitive(self.cfg)
@@ -395,10 +394,10 @@ class PlateRecognizer(BaseInferencer):
         # the calls before): a run that skips those read draws the rest as
         # one unbroken run would (infer.py --resume --vis)
         first, self._num_drawn = self._num_drawn, self._num_drawn + len(items)
-        places = [first + n for n, item in enumerate(items)
-                  if not skip or item.source not in skip]
+        read = _was_read(skip)
+        places = [first + n for n, item in enumerate(items) if not read(item)]
         if skip:  # after the ids are given: those read keep theirs
-            items = [item for item in items if item.source not in skip]
+            items = [item for item in items if not read(item)]
         records: List[dict] = []
         samples: List[Optional[PlateDataSample]] = []
         vis_paths: List[str] = []
@@ -489,7 +488,8 @@ class PlateRecognizer(BaseInferencer):
         preds = []
         for i, entry in enumerate(prepared):
             if entry['error'] is not None:
-                preds.append(dict(record=self.error_record(entry['item'], *entry['error'])))
+                preds.append(dict(record=self.error_record(
+                    entry['item'], *entry['error'], case_sensitive=self.case_sensitive)))
             else:
                 sample = results[i]
                 preds.append(dict(record=self.make_record(entry['item'], entry['image'], sample),
@@ -572,7 +572,8 @@ class PlateRecognizer(BaseInferencer):
         read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
         ``frame_idx``, ``gt_text`` (label files) and ``read_right`` (whether
-        ``text`` is it, as the config's plate metric counts), ``topk`` (``[[text,
+        ``text`` is it, as the config's plate metric counts) with
+        ``case_sensitive`` (whether that compared case), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
         ``vis_dir``) and ``error`` (None).
         """
@@ -591,26 +592,41 @@ class PlateRecognizer(BaseInferencer):
             rec['gt_text'] = item.gt_text
             rec['read_right'] = plate_read_right(sample.pred_text, item.gt_text,
                                                  self.case_sensitive)
+            # how it was judged, for tools/analysis/analyze_readings.py
+            rec['case_sensitive'] = bool(self.case_sensitive)
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
         rec.update(error=None, error_type=None)
         return rec
 
     @staticmethod
-    def error_record(item: InputItem, error_type: str, message: str) -> dict:
+    def error_record(item: InputItem, error_type: str, message: str,
+                     case_sensitive: bool = False) -> dict:
         """An image that could not be read: the keys of :meth:`make_record`
         (``topk`` and ``vis_path`` aside), None where there is no value, so
-        that a reader of the records needs no special case."""
+        that a reader of the records needs no special case (a label's
+        ``case_sensitive`` too: the recognizer's)."""
         rec = dict(input=item.source, path=item.path, text=None, confidence=None, scale=None,
                    scales_read=None, input_size=None, image_size=None, gflops=None,
                    gflops_teacher=None, gflops_saved=None, track_id=item.track_id,
                    frame_idx=item.frame_idx)
         if item.gt_text is not None:
-            rec.update(gt_text=item.gt_text, read_right=False)
+            rec.update(gt_text=item.gt_text, read_right=False,
+                       case_sensitive=bool(case_sensitive))
         if item.annotation:
             message = f'{message} (listed at {item.annotation})'
         rec.update(error=message, error_type=error_type)
         return rec
+
+
+def _was_read(skip: Optional[Collection[str]]) -> Callable[[InputItem], bool]:
+    """Whether an item is one of ``skip`` (inputs read before): by its name,
+    or, a file, by its absolute path, as records written before a folder's
+    images were named as it was given name them (``infer.py --resume``)."""
+    skip = set(skip or ())
+    files = {osp.abspath(s) for s in skip}
+    return lambda item: item.source in skip or (
+        item.path is not None and osp.abspath(item.path) in files)
 
 
 def _check_pipeline_size(model, transforms, stream: str) -> None:

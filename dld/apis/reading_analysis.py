@@ -277,10 +277,16 @@ def align(gt: str, text: str, case_sensitive: bool = False) -> List[Tuple[str, s
 
 
 def judged_case_sensitively(records: Sequence[dict]) -> bool:
-    """Whether the records' ``read_right`` compared case: some reading that
-    differs from its label in case alone is marked wrong (infer.py scores
+    """Whether the records' ``read_right`` compared case (infer.py scores
     as the config's plate metric does, case-sensitively where a word
-    model's config says so)."""
+    model's config says so): as their ``case_sensitive`` says, or, in
+    records written before infer.py wrote it, where some reading that
+    differs from its label in case alone is marked wrong (a file without
+    one says nothing: 'abd' read for 'AbC' was then one edit, not two)."""
+    said = {r['case_sensitive'] for r in records
+            if 'read_right' in r and isinstance(r.get('case_sensitive'), bool)}
+    if said:
+        return True in said
     return any(is_labelled(r) and not is_failed(r) and r.get('read_right') is False
                and r.get('text') is not None and r['text'] != r['gt_text']
                and upper_each(r['text']) == upper_each(r['gt_text']) for r in records)

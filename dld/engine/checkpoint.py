@@ -40,6 +40,7 @@ import re
 import shutil
 import struct
 import tempfile
+import zipfile
 from collections.abc import Callable
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -375,8 +376,11 @@ def checked_checkpoint_path(filename: str) -> str:
     return filename
 
 
-def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
-    """``torch.load`` a local file with ``weights_only=True``.
+def load_checkpoint_file(filename: str, map_location: Any = None, mmap: bool = False) -> Any:
+    """``torch.load`` a local file with ``weights_only=True``; ``mmap``: its
+    tensors mapped, not read (a caller that reads its meta alone: the
+    weights and the optimizer's state stay on disk), where the file is of
+    the zip format that can be (a legacy one is read whole).
 
     Raises:
         FileNotFoundError: no such file.
@@ -387,6 +391,12 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     filename = checked_checkpoint_path(filename)
     register_checkpoint_io()
     try:
+        if mmap and zipfile.is_zipfile(filename):
+            try:
+                return torch.load(filename, map_location=map_location, weights_only=True,
+                                  mmap=True)
+            except (OSError, RuntimeError):
+                pass  # a file system that cannot map it: read whole, or say why not below
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         global_name = _global_from_error(str(err))
@@ -521,7 +531,8 @@ def epoch_end_before(path: Optional[str]) -> Optional[Tuple[str, str]]:
         return None
     from .hooks.resumed_schedule_check_hook import ITERS_PER_EPOCH_KEY
     try:
-        ckpt = load_checkpoint_file(path, map_location='cpu')
+        # mapped: its meta and message hub are read, its tensors never
+        ckpt = load_checkpoint_file(path, map_location='cpu', mmap=True)
         per_epoch = int(ckpt['message_hub']['runtime_info'][ITERS_PER_EPOCH_KEY])
     except Exception:  # noqa: BLE001 - not ours to judge here: the resume checks it
         return None
@@ -543,8 +554,8 @@ def epoch_end_before(path: Optional[str]) -> Optional[Tuple[str, str]]:
     for at, name in sorted(ends, reverse=True):
         if name.startswith('iter_'):
             try:
-                if not _at_epoch_end(load_checkpoint_file(osp.join(folder, name),
-                                                          map_location='cpu'), per_epoch):
+                if not _at_epoch_end(load_checkpoint_file(
+                        osp.join(folder, name), map_location='cpu', mmap=True), per_epoch):
                     continue
             except Exception:  # noqa: BLE001 - an unreadable one resumes nothing
                 continue

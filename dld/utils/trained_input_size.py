@@ -65,3 +65,13 @@ def warn_if_other_input_size(trained: Optional[Sequence[int]], reads: Sequence[i
               f'trained at, and its weights fit any size without an error. {advice}',
               logger='current', level=logging.WARNING)
     return True
+
+
+def warn_if_recognizer_other_input_size(trained: Optional[Sequence[int]], reads: Sequence[int],
+                                        name: str, stream: str = 'lr') -> bool:
+    """:func:`warn_if_other_input_size` for a plain recognizer read at the
+    size its test pipeline resizes ``stream`` to: said alike by every tool
+    that reads one (``PlateRecognizer``, ``tools/test.py``)."""
+    return warn_if_other_input_size(
+        trained, reads, name, 'the model', f"Set the test pipeline's ResizePair {stream}_size "
+        "to the size it was trained at (its training pipeline's).")

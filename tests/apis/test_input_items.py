@@ -559,3 +559,20 @@ def test_track_votes_fold_case_as_the_metrics_do():
     (track, ) = vote_tracks(recs)
     # two votes for the spelling with ß (one, folded), against one
     assert (track['text'], track['votes']) == ('straße', 2)
+
+
+def test_a_folders_images_are_named_as_the_folder_was_given(tmp_path, monkeypatch):
+    """Joined to the folder as given, as a file given is kept and as the
+    ONNX reader names them: a relative folder's images were absolute, a
+    relative file beside them not, in one call."""
+    from dld.deploy.onnx_reader import expand_paths
+    for name in ('a.png', 'sub/b.png'):
+        write_png(str(tmp_path / 'imgs' / name))
+    monkeypatch.chdir(tmp_path)
+    items = expand_inputs(['imgs', 'imgs/a.png'])
+    assert [(i.source, i.path) for i in items] == [
+        (p, p) for p in (osp.join('imgs', 'a.png'), osp.join('imgs', 'sub', 'b.png'),
+                         'imgs/a.png')]
+    assert [p for p, _ in expand_paths(['imgs'])] == [i.source for i in items[:2]]
+    # an absolute folder's are absolute
+    assert expand_inputs([str(tmp_path / 'imgs')])[0].path == str(tmp_path / 'imgs' / 'a.png')

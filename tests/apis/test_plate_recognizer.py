@@ -103,6 +103,18 @@ def test_label_file_gives_labels_and_track_votes(recognizer, tiny_run):
     assert not recognizer.case_sensitive
     assert [r['read_right'] for r in out['predictions']] == [
         r['text'].upper() == r['gt_text'].upper() for r in out['predictions']]
+    # and says so, for analyze_readings (which guessed it from the misreads)
+    assert {r['case_sensitive'] for r in out['predictions']} == {False}
+
+
+def test_a_case_sensitive_configs_records_say_they_were_judged_so(tiny_run):
+    cfg = Config.fromfile(tiny_run['config'])
+    cfg.test_evaluator = [dict(type='PlateRecogMetric', case_sensitive=True)]
+    out = PlateRecognizer(cfg, tiny_run['student'], device='cpu')(
+        osp.join(tiny_run['data'], 'test.txt'))
+    assert {r['case_sensitive'] for r in out['predictions']} == {True}
+    assert [r['read_right'] for r in out['predictions']] == [
+        r['text'] == r['gt_text'] for r in out['predictions']]
 
 
 def test_a_missing_frame_of_a_label_file_is_one_error_record(recognizer, tiny_run, tmp_path):
@@ -417,7 +429,7 @@ def test_error_records_have_the_keys_of_read_ones(recognizer, tiny_run, tmp_path
     read, failed = recognizer([good, str(tmp_path / 'missing.png')])['predictions']
     assert read['error'] is None and read['error_type'] is None
     assert failed['error'] and failed['error_type']
-    labels = {'gt_text', 'read_right'}
+    labels = {'gt_text', 'read_right', 'case_sensitive'}
     assert failed.keys() == read.keys() - labels | (labels & failed.keys())
     assert failed['text'] is None and failed['gflops'] is None
 
@@ -442,6 +454,7 @@ def test_a_labelled_image_that_could_not_be_read_is_not_read_right(recognizer, t
     (tmp_path / 'labels.txt').write_text('missing.png\tAB12\n')
     (rec, ) = recognizer(str(tmp_path / 'labels.txt'))['predictions']
     assert rec['error'] and rec['gt_text'] == 'AB12' and rec['read_right'] is False
+    assert rec['case_sensitive'] is False  # the keys of a labelled image read
 
 
 def test_a_later_call_does_not_overwrite_the_drawings_of_an_earlier_one(tiny_run, tmp_path):
@@ -585,3 +598,17 @@ def test_a_test_pipeline_of_another_size_is_refused_before_any_image(tiny_run):
     with pytest.raises(InputSizeError, match=r"ResizePair gives the model inputs of 32x96, but "
                                              r"the model reads at model.base_size=\(48, 144\)"):
         PlateRecognizer(cfg, tiny_run['student'], device='cpu')
+
+
+def test_a_relative_folders_images_are_named_as_given_and_resumed_by_older_records(
+        recognizer, tiny_run, monkeypatch):
+    """Joined to the folder as given (they were absolute, a file given beside
+    them not); records written before, with absolute names, still skip them
+    (infer.py --resume)."""
+    monkeypatch.chdir(osp.join(tiny_run['data'], 'test'))
+    out = recognizer(['track_00000', 'track_00000/lr-001.png'])['predictions']
+    assert [r['input'] for r in out] == [osp.join('track_00000', r['input'].split(osp.sep)[-1])
+                                         for r in out[:-1]] + ['track_00000/lr-001.png']
+    assert not any(osp.isabs(r['input']) or osp.isabs(r['path']) for r in out)
+    older = {osp.abspath(r['input']) for r in out[:-1]}
+    assert recognizer(['track_00000'], skip=older)['predictions'] == []

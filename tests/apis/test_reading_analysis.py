@@ -520,3 +520,22 @@ def test_case_only_misreads_of_a_case_sensitive_model_are_edits():
 def test_case_is_folded_where_the_records_were_scored_so():
     c = character_errors([_rec('hello', 'Hello'), _rec('Cot', 'Cat')])
     assert c['misreads'] == 1 and c['edit_distances'] == {1: 1}
+
+
+def test_case_is_compared_where_the_records_say_it_was_scored_so():
+    """infer.py records how it judged: a case-sensitive model's misread of
+    another letter and another case ('abd' for 'AbC') shows no case-only
+    misread, and was one edit where it is two."""
+    recs = [_rec('abd', 'AbC', read_right=False, case_sensitive=True), _rec('Cat', 'Cat')]
+    c = character_errors(recs)
+    assert c['edit_distances'] == {2: 1}
+    assert {(r['gt'], r['read']) for r in c['confusions']} == {('A', 'a'), ('C', 'd')}
+    # scored without case: folded, as the record says
+    c = character_errors([dict(r, case_sensitive=False) for r in recs])
+    assert c['edit_distances'] == {1: 1}
+
+
+def test_older_records_without_the_case_key_are_still_judged_by_their_misreads():
+    recs = [_rec('hello', 'Hello', read_right=False), _rec('abd', 'AbC', read_right=False)]
+    assert all('case_sensitive' not in r for r in recs)
+    assert character_errors(recs)['edit_distances'] == {1: 1, 2: 1}

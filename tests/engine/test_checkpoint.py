@@ -636,3 +636,36 @@ def test_validating_a_runner_that_never_trained_saves_nothing_and_does_not_fail(
     runner = _best_runner(tmp_path, epochs=1, save_best=save_best)
     assert set(runner.val()) == {'score'}
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.pth')]
+
+
+def _mid_epoch_run(folder, legacy=False):
+    """``iter_15.pth`` (within epoch 2 of 10 iterations) beside ``epoch_1.pth``,
+    each with weights and an optimizer's state, as a run saves them."""
+    from dld.engine.hooks.resumed_schedule_check_hook import ITERS_PER_EPOCH_KEY
+    model = nn.Linear(64, 64)
+    opt = torch.optim.AdamW(model.parameters())
+    model(torch.ones(1, 64)).sum().backward()
+    opt.step()
+    for name, epoch, it in (('epoch_1.pth', 1, 10), ('iter_15.pth', 1, 15)):
+        torch.save(dict(meta=dict(epoch=epoch, iter=it), state_dict=model.state_dict(),
+                        optimizer=opt.state_dict(),
+                        message_hub=dict(runtime_info={ITERS_PER_EPOCH_KEY: 10})),
+                   osp.join(folder, name), _use_new_zipfile_serialization=not legacy)
+    return osp.join(folder, 'iter_15.pth')
+
+
+@pytest.mark.parametrize('legacy', [False, True])
+def test_the_epoch_end_before_a_checkpoint_is_found_without_reading_its_tensors(
+        tmp_path, monkeypatch, legacy):
+    """A bare --resume and the stop line read where checkpoints stand: their
+    meta, not their weights and optimizer state (a large model's, read
+    whole, twice); a legacy (not zip) file, which cannot be mapped, is read
+    whole as before."""
+    from dld.engine.checkpoint import epoch_end_before
+    path = _mid_epoch_run(str(tmp_path), legacy)
+    loads, real_load = [], torch.load
+    monkeypatch.setattr(torch, 'load', lambda *a, **kw: (loads.append(kw.get('mmap')),
+                                                         real_load(*a, **kw))[1])
+    found, why = epoch_end_before(path)
+    assert found == str(tmp_path / 'epoch_1.pth') and 'saved within epoch 2' in why
+    assert [bool(m) for m in loads] == [not legacy]

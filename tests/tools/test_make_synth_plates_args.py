@@ -84,3 +84,27 @@ def test_a_full_disk_is_one_line_and_leaves_no_rendered_tracks(tmp_path, capsys,
     assert f'make_synth_plates.py: cannot write {out}' in err and \
         'No space left on device' in err and 'Traceback' not in err
     assert os.listdir(out) == []
+
+
+@pytest.mark.parametrize('full, left', [
+    # rendered, then meta.json refused: every track waits in the staging folder
+    ('meta.json', 'the rendered tracks are left in {out}/.synth_partial, which the next run '
+                  'removes'),
+    # the tracks took their place, a split file was refused
+    ('test.txt', "{out} holds a set's train, val, test folder(s) without every split file, "
+                 'which no run reads as a set: make it again with --overwrite'),
+])
+def test_a_full_disk_past_the_rendering_says_what_it_left(tmp_path, capsys, monkeypatch,
+                                                          full, left):
+    """It said 'the tracks rendered so far are removed' where they were not."""
+    from full_disk import fill_disk_for
+    from repo_scripts import load_script
+    tool = load_script('tools/make_synth_plates.py')
+    out = tmp_path / 'sp'
+    fill_disk_for(monkeypatch, full)
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([str(out), '--tracks', '2', '--frames', '1', '--no-progress'])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert f"no set written ({left.format(out=out)})" in err, err
+    assert 'removed' not in err

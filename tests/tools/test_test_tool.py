@@ -251,6 +251,33 @@ def test_a_config_without_a_test_evaluator_is_one_line(tiny_run, test_tool, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('trained, warned', [((48, 144), True), ((32, 96), False)])
+def test_a_recognizer_tested_at_another_size_than_it_trained_at_is_warned_of(
+        tiny_run, test_tool, run_name, tmp_path, monkeypatch, trained, warned):
+    """Said as PlateRecognizer says it: test.py scored it at the other size
+    without a word (its weights fit any size)."""
+    from dld.utils import trained_input_size
+    said = []
+    monkeypatch.setattr(trained_input_size, 'print_log', lambda msg, **kw: said.append(msg))
+    cfg = Config.fromfile(tiny_run['baseline_config'])
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizePair':
+            step.update(lr_size=(32, 96), hr_size=(32, 96))
+    config = str(tmp_path / 'baseline_32x96.py')
+    cfg.dump(config)
+    ckpt = torch.load(tiny_run['baseline'], weights_only=True)
+    ckpt['meta'] = dict(ckpt['meta'], input_size=list(trained))
+    path = str(tmp_path / 'baseline.pth')
+    torch.save(ckpt, path)
+    test_tool.main(_dld_args(config, path, tmp_path, run_name))
+    assert said == ([f'{path}: the model was trained on inputs of 48x144, here it reads 32x96: '
+                     'a recognizer reads best at the size it was trained at, and its weights '
+                     "fit any size without an error. Set the test pipeline's ResizePair "
+                     "lr_size to the size it was trained at (its training pipeline's)."]
+                    if warned else [])
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('ckpt', ['full', 'student'])
 def test_a_dld_checkpoint_is_evaluated_without_its_teacher_file(tiny_run, test_tool, run_name,
                                                                 tmp_path, ckpt):
