@@ -102,6 +102,9 @@ def parse_args(argv=None):
             parser.error(f'--track-root: {track_root_problem(args.track_root, args.inputs)}')
     if args.resume and not args.out:
         parser.error('--resume goes on with the run of a --out file: give it')
+    from dld.utils.atomic_file import is_stream
+    if args.resume and is_stream(args.out):
+        parser.error(f'--resume goes on with the run of a --out file; {args.out} is a stream')
     for flag, path in (('--out', args.out), ('--tracks-csv', args.tracks_csv)):
         if path == '-':  # it wrote a file named '-'
             parser.error(f'{flag} -: give a file; without --out the records are printed')
@@ -188,6 +191,10 @@ def _unwritable_outputs(args) -> list:
         return [f'{partial} is there: the records of a run stopped outright (killed, out of '
                 'memory)? Go on from them with --resume (the same inputs), or keep them '
                 'elsewhere, or remove the file, and run again']
+    from dld.utils.atomic_file import is_stream
+    if args.out and args.track and is_stream(args.out):  # its votes go to a file beside it
+        return [f'--out {args.out} is a stream, and the track votes go to a file beside --out; '
+                'give --out a file, or --tracks-csv a file (or /dev/stdout) for the votes']
     votes = tracks_path(args.out) if args.out and args.track else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),
@@ -410,7 +417,8 @@ def _read(args, recognizer, earlier: Sequence[dict] = (),
     kwargs = dict(scale=args.scale, beam_width=args.beam_width, topk=args.topk,
                   vis_dir=args.vis, track=args.track, layouts=args.layouts, vote=args.vote,
                   track_root=args.track_root)
-    if not args.out:
+    from dld.utils.atomic_file import is_stream
+    if not args.out or is_stream(args.out):  # /dev/stdout, a pipe: no .partial beside it
         return recognizer(args.inputs, **kwargs)
     partial = partial_path(args.out)
     failed, f = [], None
@@ -490,7 +498,8 @@ def _write(args, result: dict, stopped) -> int:
     from dld.apis.prediction_drawing import format_confidence
     records = result['predictions']
     partial = partial_path(args.out) if args.out else None
-    kept = [p for p in (args.out, args.tracks_csv) if p and osp.exists(p)]
+    from dld.utils.atomic_file import is_stream
+    kept = [p for p in (args.out, args.tracks_csv) if p and osp.exists(p) and not is_stream(p)]
     if kept and not any(r['error'] is None for r in records):
         # a mistyped input (or a stop) read nothing: the earlier run's files stay
         if partial and osp.exists(partial):

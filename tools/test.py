@@ -108,7 +108,8 @@ def parse_args(argv=None):
         'AVX512-BF16 or AMX; ignored elsewhere, where float32 is faster')
     add_runner_arguments(parser, 'test_dataloader.batch_size=8')
     args = parse_runner_args(parser, argv)
-    if args.out and not args.out.lower().endswith('.json'):
+    from dld.utils.atomic_file import is_stream
+    if args.out and not args.out.lower().endswith('.json') and not is_stream(args.out):
         parser.error(f'--out {args.out}: writes the metrics as JSON, so it takes a .json '
                      'file; for each image\'s prediction use --dump PREDS.pkl (or '
                      'tools/infer.py on the test label file with --out READINGS.jsonl)')
@@ -314,9 +315,11 @@ def main(argv=None) -> dict:
             test_sets=dataset_sources(test_set),  # each set of a concatenation too
             cfg_options=dict(args.cfg_options or {}), environment=run_environment())
     if args.out and get_rank() == 0:
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        replaced = ' (the file there replaced)' if osp.exists(args.out) else ''
+        from dld.utils.atomic_file import is_stream
+        if not is_stream(args.out):  # /dev/stdout: no folder to make, nothing replaced
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        replaced = ' (the file there replaced)' if osp.isfile(args.out) and \
+            not is_stream(args.out) else ''
         with unwritten_file_exits('; the metrics are in the log above (Epoch(test) line)'
                                   + ('' if not replaced else f', {args.out} kept as it was')):
             write_json_atomic(args.out, metrics, indent=2, sort_keys=True, ensure_ascii=False)

@@ -67,8 +67,9 @@ def load_config(config: Union[str, Config, ConfigDict, dict],
     if isinstance(config, os.PathLike):
         config = os.fspath(config)
     if isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'Config not found: {config}')
+        if not osp.isfile(config):  # one line in every tool (config_errors_exit)
+            from dld.utils.config_errors import ConfigNotFoundError, no_config_file
+            raise ConfigNotFoundError(no_config_file(config))
         cfg = read_config(config)
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)

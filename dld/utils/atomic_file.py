@@ -1,7 +1,10 @@
 """Write a result file whole or not at all."""
 import json
 import os
+import os.path as osp
+import re
 import secrets
+import stat
 from typing import IO, Any, Callable, Dict, Tuple
 
 
@@ -22,6 +25,16 @@ def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False)
     """``write(f)`` into ``path`` as :func:`write_text_atomic` writes: whole
     or not at all; ``f`` is binary unless ``text`` (UTF-8, ``\\n`` lines)."""
     mode = dict(mode='w', encoding='utf-8', newline='\n') if text else dict(mode='wb')
+    if is_stream(path):
+        # `--out /dev/stdout | jq`, a pipe, `>(...)`: written into as it is. A
+        # temporary renamed onto it replaced the link /dev/stdout (as root) or
+        # the pipe with a plain file, for every later process too, and wrote
+        # nothing where it was asked. Appended: a stdout redirected to a file
+        # (`> out.txt`) keeps what was printed before.
+        with open(path, mode['mode'].replace('w', 'a'),
+                  **{k: v for k, v in mode.items() if k != 'mode'}) as f:
+            write(f)
+        return
     try:
         tmp, fd = new_temporary(path)
     except FileNotFoundError:  # a new folder (`--json out/t.json` after a long run)
@@ -39,6 +52,33 @@ def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False)
             # device"): the tools' one line names the file it was for
             err.filename = path
         raise
+
+
+def is_stream(path: str) -> bool:
+    """Whether ``path`` is no file to replace but a stream to write into: a
+    pipe, a device or a socket there (``/dev/stdout``, ``/dev/null``, a
+    named pipe, the ``/dev/fd/63`` of ``>(jq .)``), or a process's standard
+    stream or descriptor reached by name (``/dev/stdout`` of a stdout
+    redirected to a file, whose target is a plain file; a link to it).
+    A plain file under ``/dev/shm`` is a file."""
+    if not path or not osp.exists(path):  # a new file (`/proc/nope/m.json`: its folder said)
+        return False
+    hop = osp.abspath(path)
+    for _ in range(40):  # a link to /dev/stdout (`out.json -> /proc/self/fd/1`) too
+        if _DESCRIPTOR_NAME.match(hop):
+            return True
+        if not osp.islink(hop):
+            break
+        hop = osp.normpath(osp.join(osp.dirname(hop), os.readlink(hop)))
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # gone since, or a name it cannot be
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+_DESCRIPTOR_NAME = re.compile(
+    r'^/(dev/(stdout|stderr|fd/\d+)|proc/(self|thread-self|\d+)/fd/\d+)$')
 
 
 def new_temporary(path: str) -> Tuple[str, int]:

@@ -27,6 +27,12 @@ class CustomImportError(ConfigFileError, ImportError):
     """A config's ``custom_imports`` that do not import (an ImportError too)."""
 
 
+class ConfigNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config path that is no file: not there, or a folder. A
+    FileNotFoundError too, for the callers that catch that; its words are
+    :func:`no_config_file`'s, the tools' one line."""
+
+
 def no_config_file(path: str) -> str:
     """Why ``path`` is no config to read, with the configs of its folder
     named like it."""

@@ -30,11 +30,16 @@ def unwritable_outputs(files: Iterable[Tuple[str, Optional[str], str]] = (),
         create: make the folders now; else only ask that the nearest one
             there can be written into (a run that then fails leaves none).
     """
+    from dld.utils.atomic_file import is_stream
     files = [f for f in files if f[1]]
     problems = clashes(files, inputs, input_kinds)
     targets = []
     for flag, path, kind in files:
         kinds = (kind, ) if isinstance(kind, str) else tuple(kind)
+        if is_stream(path):  # /dev/stdout, a pipe: written into, its folder untouched
+            if not os.access(path, os.W_OK):
+                problems.append(f'{flag} {path} is not writable')
+            continue
         if osp.isdir(path):
             problems.append(f'{flag} {path} is a folder; give a {kinds[0]} file')
         elif osp.isfile(path) and path.lower().endswith(PRECIOUS_KINDS) \

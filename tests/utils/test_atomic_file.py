@@ -55,3 +55,76 @@ def test_temporary_names_are_new_each_time(tmp_path):
         os.close(fd)
         names.add(name)
     assert len(names) == 5 and all(n.startswith(f"{tmp_path / 'a.txt'}.tmp") for n in names)
+
+
+def test_a_named_pipe_is_written_into_not_replaced(tmp_path):
+    """``--out pipe.json`` (a named pipe, ``>(jq .)``, ``/dev/stdout``): the
+    text goes to its reader, and the pipe stays a pipe. A temporary renamed
+    onto it replaced it with a plain file (as root, ``/dev/stdout`` itself,
+    for every later process), the reader waiting for ever."""
+    import stat
+    import threading
+
+    from dld.utils.atomic_file import write_json_atomic
+    pipe = str(tmp_path / 'pipe.json')
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(pipe).read()), daemon=True)
+    reader.start()
+    write_json_atomic(pipe, {'a': 1})
+    reader.join(timeout=10)
+    assert got == ['{"a": 1}\n']
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    from dld.utils.atomic_file import is_stream
+    assert is_stream(pipe) and is_stream('/dev/stdout') and is_stream('/dev/null')
+
+
+def test_a_link_to_the_standard_output_is_written_into_not_replaced(tmp_path):
+    from dld.utils.atomic_file import is_stream, write_text_atomic
+    link = tmp_path / 'out.json'
+    link.symlink_to('/dev/null')
+    assert is_stream(str(link))
+    write_text_atomic(str(link), 'x\n')
+    assert link.is_symlink() and os.readlink(link) == '/dev/null'
+
+
+def test_a_plain_file_or_a_link_to_one_is_no_stream(tmp_path):
+    from dld.utils.atomic_file import is_stream
+    (tmp_path / 'a.json').write_text('{}')
+    (tmp_path / 'b.json').symlink_to(tmp_path / 'a.json')
+    assert not any(is_stream(str(tmp_path / n)) for n in ('a.json', 'b.json', 'new.json'))
+    assert not is_stream(str(tmp_path))
+
+
+def test_a_stream_is_an_output_that_can_be_written():
+    from dld.utils.output_paths import unwritable_outputs
+    assert unwritable_outputs(files=[('--out', '/dev/stdout', '.json')]) == []
+    assert unwritable_outputs(files=[('--json', '/dev/null', '.json')], create=False) == []
+
+
+def test_the_standard_output_redirected_to_a_file_is_written_into(tmp_path):
+    """``tool --out /dev/stdout > out.txt``: the name leads to a plain file,
+    written into (appended after what was printed), not replaced."""
+    import subprocess
+    import sys
+    out = tmp_path / 'out.txt'
+    code = ('print("before", flush=True)\n'
+            'from dld.utils.atomic_file import is_stream, write_text_atomic\n'
+            'assert is_stream("/dev/stdout")\n'
+            'write_text_atomic("/dev/stdout", "records\\n")\n')
+    with open(out, 'w') as f:
+        subprocess.run([sys.executable, '-c', code], stdout=f, check=True)
+    assert out.read_text() == 'before\nrecords\n'
+
+
+def test_a_plain_file_under_dev_shm_is_a_file_replaced_whole():
+    import tempfile
+    if not os.path.isdir('/dev/shm'):
+        pytest.skip('no /dev/shm here')
+    from dld.utils.atomic_file import is_stream, write_text_atomic
+    with tempfile.TemporaryDirectory(dir='/dev/shm') as folder:
+        path = os.path.join(folder, 'm.json')
+        write_text_atomic(path, 'first\n')
+        assert not is_stream(path)
+        write_text_atomic(path, 'second\n')
+        assert open(path).read() == 'second\n'
