@@ -407,6 +407,40 @@ def test_the_costs_name_the_ops_they_count_as_zero_for_the_reports():
 
 
 
+def test_parts_that_differ_only_in_a_list_or_dict_setting_are_counted_apart():
+    """The once-per-process FLOPs cache keyed a part by its repr and its int,
+    float, str, bool and tuple attributes: a selector of one's own keeping its
+    thumbnail size as the list a config or --cfg-options gives was given the
+    first one's cost in a sweep, a notebook or one test worker (a
+    contributor's journey: 62232 FLOPs for a 16x48 thumbnail that costs 186648)."""
+    from dld.models.distillers import ScaleCosts
+    rec = _recognizer(ATTENTION_DECODERS[0])
+
+    class ThumbSelector(nn.Module):
+        def __init__(self, thumb, opts):
+            super().__init__()
+            self.thumb, self.opts = thumb, opts
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x):
+            x = F.adaptive_avg_pool2d(x, self.thumb)
+            if self.opts['twice']:
+                x = self.conv(x)[:, :3]
+            return self.fc(self.conv(x).mean(dim=(2, 3)))
+
+    def selector_flops(thumb, opts):
+        selector = ThumbSelector(thumb, opts)
+        measured = ScaleCosts.measure(rec, rec, selector, [1.0, 0.5], (48, 144)).selector_flops
+        assert measured == count_flops(selector, torch.zeros(1, 3, 48, 144))
+        return measured
+
+    small = selector_flops([8, 24], dict(twice=False))
+    assert selector_flops([16, 48], dict(twice=False)) > small
+    assert selector_flops([8, 24], dict(twice=True)) > small
+    assert selector_flops([8, 24], dict(twice=False)) == small
+
+
 def test_a_count_under_inference_mode_is_the_count_outside_it():
     """Under torch.inference_mode the dispatcher hands conv2d, linear and
     batch_norm over whole (no autograd key decomposes them): they counted 0."""

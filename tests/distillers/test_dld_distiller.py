@@ -1104,3 +1104,67 @@ def test_a_ctc_student_s_feature_loss_needs_no_mask(teacher_ckpt):
                        r"take the call of the feature role, loss\(student, teacher, mask=None"):
         build(teacher_ckpt(), losses=dict(tiny_dld_cfg()['losses'],
                                           feature=dict(type='NoMaskLoss')))
+
+
+def test_a_selector_without_scales_or_decide_is_refused_as_the_model_is_built(teacher_ckpt):
+    """A selector of one's own taking ``num_scales`` was refused as "got an
+    unexpected keyword argument 'scales'" with a hint to look in the config,
+    which sets no ``scales``: the distiller passes them. One without
+    ``decide`` was built, and failed at the first step with an
+    AttributeError (or the temperature hook's "no tau") after the loaders
+    had started (a contributor's journey)."""
+    import torch.nn as nn
+
+    from dld.models.distillers.distiller_checks import PartContractError
+
+    @MODELS.register_module(force=True)
+    class NumScalesSelector(nn.Module):
+        def __init__(self, num_scales=3):
+            super().__init__()
+            self.fc = nn.Linear(3, num_scales)
+
+        def forward(self, x):
+            return self.fc(x.mean((2, 3)))
+
+    @MODELS.register_module(force=True)
+    class NoDecideSelector(NumScalesSelector):
+        def __init__(self, scales):
+            super().__init__(len(scales))
+
+    @MODELS.register_module(force=True)
+    class BadDecideSelector(NoDecideSelector):
+        def decide(self, logits, hard=True):
+            return logits[:, :1], logits.argmax(1)
+
+    with pytest.raises(PartContractError, match=r'model.selector \(NumScalesSelector\) takes '
+                       r'no `scales`: the distiller builds its selector with '
+                       r'scales=model.scales'):
+        build(teacher_ckpt(), selector=dict(type='NumScalesSelector'))
+    with pytest.raises(PartContractError, match=r'model.selector \(NoDecideSelector\) has no '
+                       r'decide\(logits, hard=True\)'):
+        build(teacher_ckpt(), selector=dict(type='NoDecideSelector'))
+    with pytest.raises(PartContractError, match=r'model.selector \(BadDecideSelector\) .* gave '
+                       r'from decide\(\) decisions \(2, 1\)'):
+        build(teacher_ckpt(), selector=dict(type='BadDecideSelector'))
+
+    @MODELS.register_module(force=True)
+    class KwargsSelector(BadDecideSelector):
+        def __init__(self, **kwargs):
+            super().__init__(kwargs['scales'])
+
+        def decide(self, logits, hard=True):
+            index = logits.argmax(1)
+            return torch.nn.functional.one_hot(index, logits.shape[1]).float(), index
+
+    model = build(teacher_ckpt(), selector=dict(type='KwargsSelector'))
+    assert model.selector.fc.out_features == len(model.scales)
+
+
+def test_checking_the_selector_s_decisions_at_build_draws_no_random_number(teacher_ckpt):
+    """A selector reading with Gumbel noise (gumbel_at_test) is asked for
+    decisions as the model is built: the seeded state is left as it was."""
+    after = []
+    for noisy in (False, True):
+        build(teacher_ckpt(), selector=dict(type='ResolutionSelector', gumbel_at_test=noisy))
+        after.append(torch.rand(3))
+    assert torch.equal(*after)

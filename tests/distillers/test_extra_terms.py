@@ -162,3 +162,28 @@ def test_a_term_in_half_precision_is_weighted_in_float32(teacher_ckpt):
     lr, hr, samples = batch()
     out = model(lr, samples, mode='loss', inputs_hr=hr)
     assert out['loss_at'].dtype == torch.float32 and out['loss_task'].dtype == torch.float32
+
+
+def test_a_mistyped_argument_of_a_role_s_loss_is_hinted_and_located_in_its_class():
+    """A role's loss given an argument it does not take (a typo, or the base's
+    ``mode='l2'`` kept when the type was swapped without ``_delete_``) lost
+    the hint every other module's gets (docs/customize.md): the role's prefix
+    hid the message from it. And the tools named extra_terms.py, where the
+    error was re-raised, as the line that refused the setting (a
+    contributor's journey)."""
+    import traceback
+
+    from dld.models.distillers.extra_terms import build_role_loss
+    from dld.utils.registry_hints import UnknownArgumentError
+
+    with pytest.raises(UnknownArgumentError, match=r"^model.losses.feature: FeatureDistanceLoss"
+                       r".__init__\(\) got an unexpected keyword argument 'loss_wieght'. Did "
+                       r"you mean 'loss_weight'\?"):
+        build_role_loss('feature', dict(type='FeatureDistanceLoss', loss_wieght=2.0))
+    with pytest.raises(UnknownArgumentError, match=r"extra.at: AttentionMapTransfer.__init__"
+                       r"\(\) got an unexpected keyword argument 'mode'.*_delete_=True"):
+        build_role_loss('extra.at', dict(type='AttentionMapTransferForTests', mode='l2'))
+    with pytest.raises(ValueError, match=r'^model.losses.skd: loss_weight must be') as info:
+        build_role_loss('skd', dict(type='SequenceKDLoss', loss_weight=-1.0))
+    where = traceback.extract_tb(info.value.__traceback__)[-1].filename
+    assert not where.endswith('extra_terms.py'), where

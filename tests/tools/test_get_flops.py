@@ -151,3 +151,23 @@ def test_parameter_counts_below_a_thousand_are_counted_not_rounded_to_zero():
     """A 12-parameter selector read '0.0 K' (a researcher's journey)."""
     params = _tool()._params
     assert (params(12), params(2_500), params(1_234_567)) == ('12', '2.5 K', '1.235 M')
+
+
+def test_an_op_counted_as_zero_is_said_below_the_table_too(tiny_config, capsys, monkeypatch):
+    """The table of a model with an op no handle counts (a contributor's
+    own layer) read as whole: the op was named only in a warning logged
+    before it, as the report.md of flops_accuracy.py names it."""
+    from dld.models.distillers import scale_costs
+    from dld.utils import flop_counter, flops
+    monkeypatch.setattr(scale_costs, '_FLOPS_CACHE', {})
+    # the student's LSTM as an op of one's own: no handle counts it
+    monkeypatch.delitem(flops.EXTRA_FLOP_HANDLES, 'aten::lstm')
+    monkeypatch.delitem(flop_counter.DISPATCH_HANDLES, 'aten::mkldnn_rnn_layer')
+    assert _tool().main([tiny_config]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index('parameters:'):]
+    assert 'uncounted: no FLOP count for aten::lstm' in tail
+    assert 'lower bounds' in tail
+    monkeypatch.undo()
+    assert _tool().main([tiny_config]) == 0
+    assert 'uncounted' not in capsys.readouterr().out

@@ -180,6 +180,12 @@ def main(argv=None) -> int:
     print('parameters: ' + ', '.join(f'{k} {_params(v)}' for k, v in table['params'].items()
                                      if selector or k != 'selector'))
     print(table['convention'])
+    if table['uncounted_ops']:
+        # the warning logged above the table scrolls off; the figures are not whole
+        print(f"uncounted: no FLOP count for {', '.join(table['uncounted_ops'])}, which "
+              'count as 0: the figures are lower bounds (a handle in '
+              'dld.utils.flops.EXTRA_FLOP_HANDLES counts them: docs/customize.md, '
+              '"FLOPs of your modules")')
     return 0
 
 

@@ -305,6 +305,8 @@ class DLDDistiller(BaseModel):
                 f"model.selector.scales={tuple(selector['scales'])} differs from model.scales="
                 f'{tuple(self.scales)}: the selector picks among the distiller\'s scales, which '
                 'it is given; set model.scales, and leave the selector\'s out')
+        if selector is not None:
+            _check_selector_takes_scales(selector)
         self.selector = None if selector is None else MODELS.build(
             _with_in_channels(dict(selector, scales=self.scales), channels['student']))
         if selector is not None and len(self.scales) == 1:
@@ -615,17 +617,27 @@ class DLDDistiller(BaseModel):
         return logits
 
     def _check_selector_output(self, in_channels: int) -> None:
-        """The selector's logits checked once on two blank images as it is
-        built: one of another shape (a custom selector's) was found at the
+        """The selector's logits and ``decide``'s decisions checked once on
+        two blank images as it is built: one of another shape (a custom
+        selector's), or a selector without ``decide``, was found at the
         first training step, after the data loaders had started. In eval
         mode, so its BatchNorm statistics are left as they are."""
         if self.selector is None:
             return
+        if not callable(getattr(self.selector, 'decide', None)):
+            # else an AttributeError at the first training step, after the
+            # loaders had started (or the temperature hook's "no tau")
+            raise PartContractError(
+                f'model.selector ({type(self.selector).__name__}) has no decide(logits, '
+                'hard=True) -> (decisions, index): the distiller turns its logits into '
+                'one scale per image with it (subclass dld.models.selectors.'
+                'ResolutionSelector to keep its Gumbel-softmax decide; docs/customize.md)')
         was_training = self.selector.training
         self.selector.eval()
         try:
-            with torch.no_grad():
-                self.selector_logits(torch.zeros(2, in_channels, *self.base_size))
+            # decide() too; a random one (gumbel_at_test) leaves the seeded state alone
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                self.select(torch.zeros(2, in_channels, *self.base_size))
         finally:
             self.selector.train(was_training)
 
@@ -1103,6 +1115,27 @@ def _in_channels(cfg: dict, backbone: Optional[nn.Module] = None) -> int:
     if isinstance(built, int):
         return built
     return int(cfg.get('backbone', {}).get('in_channels', 3))
+
+
+def _check_selector_takes_scales(selector: dict) -> None:
+    """The distiller gives its selector ``scales=model.scales``: a selector
+    of one's own that takes no ``scales`` was refused by MMEngine as "got an
+    unexpected keyword argument 'scales'", with a hint to look in the
+    config, which does not set it."""
+    cls = MODELS.get(selector['type']) if isinstance(selector.get('type'), str) else \
+        selector.get('type')
+    if not inspect.isclass(cls):
+        return  # unknown: the registry's own error names it
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.name == 'scales' or p.kind is p.VAR_KEYWORD for p in params):
+        return
+    raise PartContractError(
+        f'model.selector ({cls.__name__}) takes no `scales`: the distiller builds its '
+        'selector with scales=model.scales, the candidate scales it picks among (one logit '
+        f'each); give {cls.__name__}.__init__ a `scales` argument (docs/customize.md)')
 
 
 def _with_in_channels(selector: dict, channels: int) -> dict:

@@ -34,14 +34,19 @@ def build_role_loss(role: str, cfg: Optional[dict]) -> Optional[nn.Module]:
         return None
     if isinstance(cfg, Mapping) and 'type' not in cfg:  # MMEngine's KeyError ended in 'None'
         raise ValueError(f'model.losses.{role} names no type: {dict(cfg)}')
+    from dld.utils.registry_hints import registry_hints
     try:
-        return MODELS.build(cfg)
+        # the hints first: prefixed with the role, a mistyped argument no
+        # longer read as one ("Did you mean 'loss_weight'?", or _delete_)
+        with registry_hints():
+            return MODELS.build(cfg)
     except (TypeError, ValueError) as err:
         try:
             named = type(err)(f'model.losses.{role}: {err}')
         except Exception:  # noqa: BLE001 - an error type of other arguments: as it was
             raise err from None
-        raise named from err
+        # the frames of the class that refused it: the tools name its line, not this one
+        raise named.with_traceback(err.__traceback__) from err
 
 
 def build_extra_terms(cfg) -> nn.ModuleDict:

@@ -122,13 +122,27 @@ def _warn_if_values_matter(module: nn.Module, shape: Tuple[int, ...], part: str)
                   logger='current', level=30)
 
 
+def _plain(value) -> bool:
+    """A value whose ``repr`` is its content: a number, string, bool or None,
+    or a list, tuple, set or dict of such (a thumbnail size kept as the list
+    a config or ``--cfg-options`` gave, a dict of settings)."""
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return True
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
 def _signature(module: nn.Module) -> str:
-    """Structure plus every plain hyper-parameter (e.g. a decoder's max length)."""
+    """Structure plus every plain hyper-parameter (e.g. a decoder's max
+    length, a selector's thumbnail size, in whatever container it is kept)."""
     parts = [repr(module)]
     for name, m in module.named_modules():
         hparams = {k: v for k, v in vars(m).items()
                    if not k.startswith('_') and k != 'training'
-                   and isinstance(v, (int, float, str, bool, tuple))}
+                   and (isinstance(v, tuple) or _plain(v))}  # any tuple, as before
         parts.append(f'{name}:{sorted(hparams.items())}')
     return '\n'.join(parts)
 
