@@ -166,7 +166,7 @@ def train(step: str, cmd: list, work_dir: str, redo: bool) -> None:
     ``TRAIN_DONE`` (mmengine's ``last_checkpoint`` appears after the first
     epoch, so an interrupted run has one too). An interrupted run is resumed
     from its latest checkpoint (``--resume``) rather than started again.
-    ``--brief`` keeps each run's set-up text (some 700 lines) in its log
+    ``--brief`` keeps each run's set-up text (some 750 to 950 lines) in its log
     file: a schedule of some 20 runs printed it on the console every time.
     """
     done = osp.join(REPO, work_dir, TRAIN_DONE)

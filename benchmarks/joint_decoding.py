@@ -15,15 +15,17 @@ frame's own reading's confidence. Every frame of the config's test set
 the track accuracy and its lead over the whole-reading vote, with a 95 %
 interval from a bootstrap over tracks. Attention decoders only.
 """
+from __future__ import annotations
+
 import argparse
 import copy
+import functools
 import os.path as osp
 import sys
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 import numpy as np
-import torch
 from tabulate import tabulate
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -35,14 +37,29 @@ from paired_lead import paired_lead  # noqa: E402
 from benchmarks.script_exit import Refusal, json_file, run_script  # noqa: E402
 from dld.utils.atomic_file import write_json_atomic  # noqa: E402
 
+if TYPE_CHECKING:  # torch is imported as it is used: --help and a usage error at once
+    import torch
+
 POOLS = ('logp', 'prob', 'confidence')
 
 
-@torch.no_grad()
+def no_grad(fn):
+    """``torch.no_grad()``, torch imported as ``fn`` runs: ``--help`` and a
+    usage error do not wait seconds for it to load."""
+    @functools.wraps(fn)
+    def without_grad(*args, **kwargs):
+        import torch
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+    return without_grad
+
+
+@no_grad
 def joint_greedy(decoder, memory: torch.Tensor, mask, pool: str,
                  confidences: torch.Tensor) -> str:
     """One text for the frames' memories ``(F, T, D)``, decoded greedily on
     their pooled next-character distributions."""
+    import torch
     frames = memory.size(0)
     token = memory.new_full((frames, ), decoder.start_idx, dtype=torch.long)
     state = decoder.cell.init_state(memory, mask)
@@ -76,7 +93,7 @@ def warn_of_untrained_scale(student, base_size, scale: float) -> None:
         print(f'joint_decoding.py: {warning}', file=sys.stderr)
 
 
-@torch.no_grad()
+@no_grad
 def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
                 scale: float) -> Tuple[Dict[str, list], torch.nn.Module]:
     """Per track, each frame's ``(frame_idx, memory, mask, text, confidence,
@@ -112,6 +129,8 @@ def read_frames(config: str, checkpoint: str, data_root: str, ann_file: str,
 
 
 def fuse(tracks: Dict[str, list], decoder, resamples: int) -> List[dict]:
+    import torch
+
     from dld.evaluation.metrics import vote_track
     ids = sorted(tracks)
     answers: Dict[str, List[str]] = defaultdict(list)

@@ -3,6 +3,7 @@ least (``--steps 0``, ``--repeats -1``) is an argument error naming the
 option, not a ``StatisticsError`` from an empty median minutes later.
 Imports nothing heavy, so a script refuses bad arguments at once."""
 import argparse
+import sys
 from typing import Callable, Optional
 
 from dld.reading_limits import MAX_SCALE
@@ -39,3 +40,9 @@ def scale(text: str) -> float:
     if value > MAX_SCALE:
         raise argparse.ArgumentTypeError(f'must be <= {MAX_SCALE:g}, got {text}')
     return value
+
+
+if __name__ == '__main__':  # `for f in benchmarks/*.py`: it printed nothing and exited 0
+    print('numeric_options.py: a helper module of the benchmarks, not a benchmark (see '
+          'benchmarks/README.md)', file=sys.stderr)
+    sys.exit(2)

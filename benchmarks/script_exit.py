@@ -41,21 +41,32 @@ def run_script(main: Callable[[], object], name: str, again: str = '') -> int:
     some return for their tests); ``name`` starts the line of a refusal,
     which exits with status 2, and of a stop by Ctrl-C or SIGTERM, which
     exits with the signal's status (``again``: how to go on)."""
-    from dld.engine.launch import build_errors_exit, config_errors_exit, data_errors_exit
-    from dld.utils.tool_steps import exit_on_stop
+    from dld.utils.tool_steps import exit_on_stop  # light: the standard library
 
-    # inside: a misspelt --cfg-options key or a config's syntax, as the tools
-    # say them (their errors are ValueErrors too); outside: a file not there,
-    # a setting refused, or any other error of those kinds, with where it was
-    # raised
     try:
-        with exit_on_stop(name, again), build_errors_exit(name, what=''), \
-                checkpoint_errors_exit(name), data_errors_exit(name), config_errors_exit(name):
-            status = main()
+        with exit_on_stop(name, again):
+            try:
+                status = main()
+            except Exception as err:  # said as the tools say it, or raised as it was
+                said_as_the_tools_say(err, name)
+                raise
     except Refusal as refusal:
         print(refusal, file=sys.stderr)
         return 2
     return status if isinstance(status, int) else 0
+
+
+def said_as_the_tools_say(err: Exception, name: str) -> None:
+    """Raise ``err`` through the tools' handlers: inside, a misspelt
+    --cfg-options key or a config's syntax, as the tools say them (their
+    errors are ValueErrors too); outside, a file not there, a setting
+    refused, or any other error of those kinds, with where it was raised.
+    Imported only once an error came: they load torch and MMEngine
+    (seconds), which ``--help`` and a usage error need not wait for."""
+    from dld.engine.launch import build_errors_exit, config_errors_exit, data_errors_exit
+    with build_errors_exit(name, what=''), checkpoint_errors_exit(name), \
+            data_errors_exit(name), config_errors_exit(name):
+        raise err
 
 
 @contextlib.contextmanager
@@ -74,3 +85,9 @@ def checkpoint_errors_exit(name: str) -> Iterator[None]:
         # a place --json's check could not foresee (root may write where
         # the file system refuses)
         refuse(f'{name}: {err.strerror}: {err.filename}')
+
+
+if __name__ == '__main__':  # `for f in benchmarks/*.py`: it printed nothing and exited 0
+    print('script_exit.py: a helper module of the benchmarks, not a benchmark (see '
+          'benchmarks/README.md)', file=sys.stderr)
+    sys.exit(2)

@@ -1,6 +1,8 @@
 """Command-line options shared by the tools: ``--cfg-options key=value ...``
 that names a malformed pair. Kept out of ``dld.utils``, which imports torch:
 a tool refuses bad arguments before any heavy import."""
+import argparse
+import os
 import re
 
 from mmengine.config import DictAction
@@ -118,3 +120,29 @@ def _top_level_commas(val: str) -> list:
         if char == ',' and depth == 0:
             commas.append(i)
     return commas
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
+    """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
+    ``--launcher``, ``--brief`` and the ``--local-rank`` that
+    torch.distributed.launch passes."""
+    parser.add_argument('--work-dir', help="where to save the run's log and config (and a "
+                        "training's checkpoints)")
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
+                        help=f'override config settings, e.g. {cfg_options_example}')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='job launcher')
+    parser.add_argument('--brief', action='store_true',
+                        help="keep the run's set-up text (system environment, config, hook "
+                        'order: some 750 to 950 lines) off the terminal, in its log file')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)  # set by torch.distributed.launch
+
+
+def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """``parser.parse_args``; a ``--local-rank`` becomes ``LOCAL_RANK`` unless
+    torchrun set it already."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args

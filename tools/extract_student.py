@@ -13,14 +13,14 @@ import argparse
 import os
 import sys
 
-from dld.apis.student_extraction import check_extraction_paths, extract_student
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='a DLD training checkpoint')
     parser.add_argument('out', help='where to write the student+selector checkpoint')
     args = parser.parse_args(argv)
+    # imported once the arguments are read: torch (seconds) waits for no --help
+    from dld.apis.student_extraction import check_extraction_paths
     # checked before the checkpoint is read: writing over it would lose the
     # teacher's weights and the training state
     try:
@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     cannot be read or is no DLD training checkpoint (nothing written)."""
     import pickle
     args = parse_args(argv)
+    from dld.apis.student_extraction import extract_student
     replacing = ' (an earlier extraction replaced)' if os.path.exists(args.out) else ''
     try:
         summary = extract_student(args.checkpoint, args.out)

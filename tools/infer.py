@@ -305,7 +305,7 @@ def main(argv=None) -> int:
             return stop_status(name)
         stop.defer = True  # a signal now waits until what was read is written
         try:
-            status = _write(args, result, stopped)
+            status = _write(args, result, stopped, uncounted_ops(recognizer))
         except BrokenPipeError:  # `infer.py ... | head`: the reader wants no more
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             status = run_status(result['predictions'], stopped)
@@ -315,7 +315,7 @@ def main(argv=None) -> int:
             stop.append('SIGHUP')  # stdout and stderr to the null device from now on
             # again: without --out the records go to stdout before any file is
             # written (--tracks-csv), and the failed write left them unwritten
-            status = _write(args, result, stopped)
+            status = _write(args, result, stopped, uncounted_ops(recognizer))
     _note_text_limit(result['predictions'], recognizer)
     if stop and stopped is None:
         print(f'infer.py: stopped by {said(stop.names[0])} once every image was read: the '
@@ -492,7 +492,14 @@ def _with_earlier(args, recognizer, result: dict, earlier: List[dict], stopped=N
     return dict(result, **merged)
 
 
-def _write(args, result: dict, stopped) -> int:
+def uncounted_ops(recognizer) -> List[str]:
+    """The ops the reader's FLOP count left out (counted as 0, as
+    ``tools/analysis/get_flops.py`` says under its table): its figures are then
+    lower bounds; none for a stand-in reader without costs."""
+    return sorted(getattr(getattr(recognizer, 'costs', None), 'uncounted_ops', None) or ())
+
+
+def _write(args, result: dict, stopped, uncounted: Sequence[str] = ()) -> int:
     """Print or write the records and votes, then the summary; the status."""
     from dld.apis import tracks_path
     from dld.apis.prediction_drawing import format_confidence
@@ -583,6 +590,9 @@ def _write(args, result: dict, stopped) -> int:
         summary += (f'; mean {mean * 1e3:.2f} MFLOPs per image, '
                     f'{_relative_cost(mean, teacher)} the teacher at full resolution '
                     f'({teacher * 1e3:.2f} MFLOPs)')
+        if uncounted:  # said by a warning too, which scrolls off above the readings
+            summary += (f", both lower bounds: no FLOP count for {', '.join(uncounted)}, which "
+                        'count as 0 (a handle in dld.utils.flops.EXTRA_FLOP_HANDLES counts them)')
     summary += _read_right(records, result.get('tracks', []))
     if result['num_failed']:
         # a refused label line is one record, however many images it lists

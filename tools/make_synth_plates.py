@@ -18,9 +18,6 @@ import json
 import os
 import sys
 
-from dld.datasets.synth import generate_synth_plates
-from dld.datasets.synth.generator import SPLITS, STAGING_DIR, synth_plates_present
-
 
 def _json_object(text: str) -> dict:
     """``--degradation``'s type: a JSON object, or argparse's usage error."""
@@ -78,7 +75,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 or sum(weights) <= 0):
         p.error(f'--layout-weights needs one weight >= 0 per layout ({len(a.layouts)}: '
                 f'{" ".join(a.layouts)}), not all 0; got {" ".join(map(str, weights))}')
+    from dld.utils.output_paths import unwritable_outputs
+    # a file there (or above it), an unwritable place: it failed writing
+    # OUT/.synth_partial, 'Not a directory', with status 1
+    problems = unwritable_outputs(folders=[('out', a.out)], create=False)
+    if problems:
+        p.error(problems[0])
     return a
+
+
+def generate_synth_plates(*args, **kwargs) -> dict:
+    """:func:`dld.datasets.synth.generate_synth_plates`, imported as it is
+    called: it loads torch (seconds), which ``--help`` and a usage error do
+    not wait for."""
+    from dld.datasets.synth import generate_synth_plates as generate
+    return generate(*args, **kwargs)
 
 
 def _generate(a: argparse.Namespace) -> dict:
@@ -95,6 +106,7 @@ def _left_in(out: str) -> str:
     """What a write that failed left in ``out``, as the disk shows it: the
     rendered tracks are removed only where the rendering failed; past it,
     they wait in the staging folder, or part of them took their place."""
+    from dld.datasets.synth.generator import SPLITS, STAGING_DIR, synth_plates_present
     left = []
     staging = os.path.join(out, STAGING_DIR)
     if os.path.isdir(staging):

@@ -25,64 +25,9 @@ every weight it needs.
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
-import contextlib
-import logging
-import math
-import os
-import os.path as osp
-import pickle
 import sys
-from typing import Optional, Tuple
 
-import torch
-from mmengine.config import Config
-from mmengine.dist import get_rank
-from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
-
-from dld.apis.model_loading import (
-    dataset_sources,
-    is_distiller_config,
-    load_weights,
-    warn_if_other_chars,
-)
-from dld.dist_launch import end_with_launcher, quiet_other_processes
-
-# Importing dld.engine installs the checkpoint allow-list and weights-only
-# loader, so CKPT is read with torch.load(weights_only=True).
-from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
-from dld.engine.hooks.start_checkpoint_check_hook import mark_weights_loaded
-from dld.engine.launch import (
-    DISK_ERRNOS,
-    add_runner_arguments,
-    build_data_loops,
-    build_errors_exit,
-    config_errors_exit,
-    console_logger_current,
-    data_errors_exit,
-    finish_run,
-    last_line,
-    load_runner_config,
-    make_run_data,
-    parse_runner_args,
-    peer_loss_exit,
-    refuse,
-    runner_from_cfg,
-    start_processes,
-    stopped_in_one_line,
-    unwritable_work_dir,
-)
-from dld.engine.runner_settings import ConfigSettingError, warn_of_compile
-from dld.utils.atomic_file import write_json_atomic
-from dld.utils.precision import resolve_amp
-from dld.utils.registry_hints import registry_hints
-from dld.utils.run_environment import run_environment
-from dld.utils.stop_signals import said
-from dld.utils.trained_input_size import (
-    recorded_input_size,
-    warn_if_recognizer_other_input_size,
-)
+from dld.cli_options import add_runner_arguments, parse_runner_args  # light
 
 
 def parse_args(argv=None):
@@ -129,8 +74,71 @@ def parse_args(argv=None):
     return args
 
 
+# ruff: noqa: E402  (the imports below come after the arguments are read)
+if __name__ == '__main__':  # --help and a usage error at once, before torch and MMEngine load
+    parse_args()
+
+import contextlib
+import logging
+import math
+import os
+import os.path as osp
+import pickle
+from typing import Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import get_rank
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from dld.apis.model_loading import (
+    dataset_sources,
+    is_distiller_config,
+    load_weights,
+    warn_if_other_chars,
+)
+from dld.dist_launch import end_with_launcher, quiet_other_processes
+
+# Importing dld.engine installs the checkpoint allow-list and weights-only
+# loader, so CKPT is read with torch.load(weights_only=True).
+from dld.engine.hooks.loader_workers_stop_hook import loader_workers_stopped
+from dld.engine.hooks.start_checkpoint_check_hook import mark_weights_loaded
+from dld.engine.launch import (
+    DISK_ERRNOS,
+    build_data_loops,
+    build_errors_exit,
+    config_errors_exit,
+    console_logger_current,
+    data_errors_exit,
+    finish_run,
+    last_line,
+    load_runner_config,
+    make_run_data,
+    peer_loss_exit,
+    refuse,
+    runner_from_cfg,
+    start_processes,
+    stopped_in_one_line,
+    unwritable_work_dir,
+)
+from dld.engine.runner_settings import ConfigSettingError, warn_of_compile
+from dld.utils.atomic_file import write_json_atomic
+from dld.utils.precision import resolve_amp
+from dld.utils.registry_hints import registry_hints
+from dld.utils.run_environment import run_environment
+from dld.utils.stop_signals import said
+from dld.utils.trained_input_size import (
+    recorded_input_size,
+    warn_if_recognizer_other_input_size,
+)
+
+
 def build_config(args) -> Config:
     cfg = load_runner_config(args, training=False)
+    if not cfg.get('model'):  # a traceback (AttributeError) where it was None
+        raise ConfigSettingError(f'{args.config} sets no `model`: the model CKPT is loaded into')
     if osp.isdir(args.checkpoint):  # after the config's errors, before anything is built
         raise ConfigSettingError(f'checkpoint {args.checkpoint} is a folder; give a checkpoint '
                                  'file in it (e.g. best_*.pth or epoch_N.pth)')

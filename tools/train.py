@@ -10,12 +10,45 @@ CONFIG --launcher pytorch [args]``.
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
+import sys
+
+from dld.cli_options import add_runner_arguments, parse_runner_args  # light
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a DLD model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT; without a path, from the latest checkpoint '
+        'in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: float16 with loss scaling on CUDA, bfloat16 on a CPU '
+        'with native bfloat16 (AVX512-BF16 or AMX); ignored on other CPUs')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate (and a one-cycle schedule\'s peak) by the actual '
+        'total batch size over `auto_scale_lr.base_batch_size`')
+    add_runner_arguments(parser, 'train_cfg.max_epochs=3 param_scheduler.0.end=3 '
+                         'param_scheduler.0.eta_max=1e-4')
+    return parse_runner_args(parser, argv)
+
+
+# ruff: noqa: E402  (the imports below come after the arguments are read)
+if __name__ == '__main__':  # --help and a usage error at once, before torch and MMEngine load
+    parse_args()
+
 import errno
 import logging
 import os
 import os.path as osp
 import pickle
-import sys
 from typing import Optional
 
 import torch
@@ -45,7 +78,6 @@ from dld.engine.hooks.start_checkpoint_check_hook import check_run_start
 from dld.engine.init_cfg_check import check_init_cfgs, warn_unmatched_init_layers
 from dld.engine.launch import (
     DISK_ERRNOS,
-    add_runner_arguments,
     build_data_loops,
     build_errors_exit,
     check_inputs_of_base_size,
@@ -57,7 +89,6 @@ from dld.engine.launch import (
     last_line,
     load_runner_config,
     make_run_data,
-    parse_runner_args,
     peer_loss_exit,
     refuse,
     runner_from_cfg,
@@ -85,34 +116,11 @@ from dld.utils.registry_hints import registry_hints
 from dld.utils.stop_signals import said
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a DLD model')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='resume from CKPT; without a path, from the latest checkpoint '
-        'in the work dir')
-    parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='mixed precision: float16 with loss scaling on CUDA, bfloat16 on a CPU '
-        'with native bfloat16 (AVX512-BF16 or AMX); ignored on other CPUs')
-    parser.add_argument(
-        '--auto-scale-lr',
-        action='store_true',
-        help='scale the learning rate (and a one-cycle schedule\'s peak) by the actual '
-        'total batch size over `auto_scale_lr.base_batch_size`')
-    add_runner_arguments(parser, 'train_cfg.max_epochs=3 param_scheduler.0.end=3 '
-                         'param_scheduler.0.eta_max=1e-4')
-    return parse_runner_args(parser, argv)
-
-
 def build_config(args) -> Config:
     """The config as the runner will see it, with the CLI flags applied."""
     cfg = load_runner_config(args)
+    if not cfg.get('model'):  # MMEngine's KeyError ('model') or TypeError (None), located
+        raise ConfigSettingError(f'{args.config} sets no `model`: the model to train')
     check_train_loop(cfg)
     warn_lr_set_by_schedule(cfg, args.cfg_options or {})
     warn_schedule_outlasting_training(cfg)

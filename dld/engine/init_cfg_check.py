@@ -1,8 +1,8 @@
 """A model's ``init_cfg`` settings, checked where a run starts.
 
 Why: MMEngine reads them at the first ``init_weights``, once training
-starts and the runner has logged its set-up (some 700 lines): a Pretrained
-file that is not there, or a misspelt initializer type, failed there with a
+starts and the runner has logged its set-up (some 750 to 950 lines): a
+Pretrained file that is not there, or a misspelt initializer type, failed there with a
 traceback; a layer name that matches no layer (``layer='Conv'`` for
 ``Conv2d``) initialised nothing, without a word.
 """

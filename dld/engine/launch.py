@@ -32,7 +32,9 @@ from mmengine.dist import barrier, get_rank, init_dist, is_distributed
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from dld.cli_options import ConfigOptionsAction
+# kept light in dld.cli_options (a tool parses its arguments before torch loads); named
+# here too, where the tools took them from
+from dld.cli_options import add_runner_arguments, parse_runner_args  # noqa: F401
 from dld.datasets.errors import (
     DataSourceError,
     ImageLoadError,
@@ -205,32 +207,6 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
         if not ensure_synth_plates(**synth):
             print_log(f'Using the synthetic plates in {where(synth.get("data_root"))} '
                       f'(config `{key}`)', logger='current')
-
-
-def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
-    """The options every runner tool takes: ``--work-dir``, ``--cfg-options``,
-    ``--launcher``, ``--brief`` and the ``--local-rank`` that
-    torch.distributed.launch passes."""
-    parser.add_argument('--work-dir', help="where to save the run's log and config (and a "
-                        "training's checkpoints)")
-    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
-                        help=f'override config settings, e.g. {cfg_options_example}')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
-                        help='job launcher')
-    parser.add_argument('--brief', action='store_true',
-                        help="keep the run's set-up text (system environment, config, hook "
-                        'order: some 600 to 800 lines) off the terminal, in its log file')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)  # set by torch.distributed.launch
-
-
-def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
-    """``parser.parse_args``; a ``--local-rank`` becomes ``LOCAL_RANK`` unless
-    torchrun set it already."""
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
 
 
 def load_runner_config(args: argparse.Namespace, training: bool = True) -> Config:

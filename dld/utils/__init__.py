@@ -1,12 +1,41 @@
-"""Small helpers shared across DLD."""
-from .atomic_file import write_json_atomic, write_text_atomic
-from .config_file import read_config
-from .flops import count_flops, count_inference_params, count_params, scale_input_shapes
-from .folder_walk import walk_following_links
-from .module_modes import evaluating
-from .precision import autocast_to, cpu_has_native_bf16, fast_autocast_dtype, resolve_amp
+"""Small helpers shared across DLD.
+
+The helpers below are imported when first used (PEP 562): most of them need
+torch, which takes seconds to load, and a tool or benchmark that imports one
+light module of this package (``dld.utils.atomic_file``, say) before parsing
+its arguments answered ``--help`` only once torch had loaded.
+"""
+import importlib
+
+# The function, not its module: as when every helper was imported here
+# (light: MMEngine's registry, no torch).
 from .registry_hints import UnknownTypeError, registry_hints
-from .seeded_random import global_random_seeded
+
+_HELPERS = {
+    'write_json_atomic': 'atomic_file', 'write_text_atomic': 'atomic_file',
+    'read_config': 'config_file',
+    'count_flops': 'flops', 'count_inference_params': 'flops', 'count_params': 'flops',
+    'scale_input_shapes': 'flops',
+    'walk_following_links': 'folder_walk',
+    'evaluating': 'module_modes',
+    'autocast_to': 'precision', 'cpu_has_native_bf16': 'precision',
+    'fast_autocast_dtype': 'precision', 'resolve_amp': 'precision',
+    'global_random_seeded': 'seeded_random',
+}
+
+
+def __getattr__(name: str):
+    module = _HELPERS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'.{module}', __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HELPERS))
+
 
 __all__ = [
     'autocast_to', 'count_flops', 'count_inference_params', 'count_params',

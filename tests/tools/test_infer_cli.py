@@ -318,6 +318,27 @@ def _reads(monkeypatch, records, tracks) -> list:
     return calls
 
 
+
+@pytest.mark.parametrize('uncounted', [set(), {'aten::lstm', 'mine::op'}])
+def test_the_summary_says_its_flops_are_lower_bounds_where_ops_were_uncounted(
+        tmp_path, capsys, monkeypatch, uncounted):
+    """get_flops.py says under its table which ops were counted as 0; the
+    summary's 'mean X MFLOPs per image, N% less than the teacher' did not."""
+    import types
+
+    import dld.apis
+    tool = _tool()
+    records, tracks = _one_read()
+    _reads(monkeypatch, records, tracks)
+    monkeypatch.setattr(dld.apis.PlateRecognizer, 'costs',
+                        types.SimpleNamespace(uncounted_ops=uncounted), raising=False)
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', str(tmp_path / 'r.jsonl')]) == 0
+    summary = capsys.readouterr().err.splitlines()[-1]
+    assert 'MFLOPs per image' in summary
+    said = ', both lower bounds: no FLOP count for aten::lstm, mine::op, which count as 0'
+    assert (said in summary) == bool(uncounted), summary
+
+
 def test_track_votes_that_cannot_be_written_are_named_and_only_they_go_to_stdout(
         tmp_path, capsys, monkeypatch):
     """The records file was written: the error names the tracks file, and

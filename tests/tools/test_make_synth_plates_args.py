@@ -108,3 +108,19 @@ def test_a_full_disk_past_the_rendering_says_what_it_left(tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert f"no set written ({left.format(out=out)})" in err, err
     assert 'removed' not in err
+
+
+@pytest.mark.parametrize('under', ['', 'sub'])
+def test_a_file_as_the_output_folder_is_refused_up_front(load_tool, tmp_path, capsys, under):
+    """It failed writing FILE/.synth_partial ('Not a directory') with status 1."""
+    tool = load_tool('make_synth_plates')
+    file = tmp_path / 'file'
+    file.write_text('mine')
+    out = osp.join(file, under) if under else str(file)
+    with pytest.raises(SystemExit) as info:
+        tool.main([out, '--tracks', '1', '--frames', '1', '--no-progress'])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert (f'out {file} is a file; give a folder' if not under else
+            f'{file} is a file, not a folder') in err, err
+    assert file.read_text() == 'mine'

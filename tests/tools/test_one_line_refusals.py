@@ -366,3 +366,19 @@ def test_a_mistyped_part_is_refused_before_the_synthetic_set_is_rendered(tiny_co
     assert exit_.value.code == 2
     assert "Did you mean 'ResNetPlate'?" in capsys.readouterr().err
     assert not (tmp_path / 'data').exists()  # nothing rendered
+
+
+@pytest.mark.parametrize('model', ['', 'model = None\n'])
+@pytest.mark.parametrize('tool, args', [('train', []), ('test', ['w.pth'])])
+def test_a_config_without_a_model_is_said_in_one_line(tmp_path, capsys, monkeypatch, tool, args,
+                                                      model):
+    """train.py said 'the config cannot be built: model (KeyError at
+    dld/engine/launch.py:756 ...)', and test.py printed a traceback
+    (AttributeError) for `model = None`."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'c.py').write_text('x = 1\n' + model)
+    (tmp_path / 'w.pth').write_bytes(b'')
+    with pytest.raises(SystemExit) as exit_:
+        load_script(f'tools/{tool}.py').main(['c.py', *args, '--work-dir', str(tmp_path / 'w')])
+    assert exit_.value.code == 2
+    assert _one_line(capsys, f'{tool}.py').startswith(f'{tool}.py: c.py sets no `model`')
