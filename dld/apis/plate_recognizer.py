@@ -81,6 +81,40 @@ from .scaled_prediction import (
 #: Names of the loading step (:func:`~dld.utils.config_types.type_name` of its ``type``).
 LOADING_TRANSFORMS = ('LoadPlateImages', )
 
+#: True in a process forked after this module (and torch) was imported,
+#: until a recognizer is built there: see :func:`_one_thread_if_forked`.
+_forked = False
+
+
+def _note_fork_in_child() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_note_fork_in_child)
+
+
+def _one_thread_if_forked() -> None:
+    """In a process forked from one that had imported torch (a ``fork``
+    pool's ``initializer``, gunicorn's ``post_fork``), build and read with
+    one thread, as torch's DataLoader workers do, said once: where the
+    parent had run a torch op on several threads (built or used a
+    recognizer, any convolution), torch's OpenMP pool, which does not
+    survive a fork, hung the worker while it built its recognizer, for
+    ever and without a word. The ``spawn`` and ``forkserver`` start
+    methods keep torch's threads."""
+    global _forked
+    if not _forked:
+        return
+    _forked = False
+    if torch.get_num_threads() > 1:
+        torch.set_num_threads(1)
+        print_log('PlateRecognizer: built in a process forked from one that had imported '
+                  "torch: reading with 1 thread (torch's thread pool does not survive a fork, "
+                  'and hung such workers); start workers with the "spawn" or "forkserver" '
+                  'method to use more', logger='current', level=logging.WARNING)
+
 
 class ReadingInterrupted(KeyboardInterrupt):
     """Ctrl-C while a call reads its inputs. ``result``: the call's result
@@ -149,14 +183,18 @@ class PlateRecognizer(BaseInferencer):
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
                  show_progress: bool = False, amp: bool = False,
                  random_weights: bool = False) -> None:
+        _one_thread_if_forked()  # before any torch op: building runs some
         self.batch_size = _checked_batch_size(batch_size)
         self.max_pixels = _checked_max_pixels(max_pixels)
         weights = _checked_weights(weights, random_weights)
         cfg = load_config(model)
         # MMEngine's default would be any accelerator it finds (MPS, NPU...).
         device = str(resolve_device(device))
-        super().__init__(model=cfg, weights=weights, device=device,
-                         scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
+        # the layers' random initialisation (the weights replace it) drew from
+        # torch's global generator: a user's seeded stream moved on by building
+        with torch.random.fork_rng(devices=[]):
+            super().__init__(model=cfg, weights=weights, device=device,
+                             scope=cfg.get('default_scope', 'dld'), show_progress=show_progress)
         self.recognizer = recognizer_of(self.model)
         self._pid = os.getpid()  # a reader forked off (a service's worker): _forked_guard
         self.base_size = base_size_of(self.model, self.pipeline.transforms, self.image_stream)

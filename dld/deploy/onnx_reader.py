@@ -20,6 +20,7 @@ import os
 import os.path as osp
 import re
 import sys
+import threading
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -715,15 +716,8 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
         w, h = size
         return w * h, f'{w}x{h}'
     try:
-        import io
-        import warnings
-
-        from PIL import Image  # DLD's requirement; this reader works without it
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(buf.tobytes())) as im:
-                w, h = im.size
-                return w * h, f'{w}x{h}'
+        w, h = pillow_image_size(buf.tobytes())
+        return w * h, f'{w}x{h}'
     except ImportError:
         pass
     except Exception as err:  # noqa: BLE001 - Pillow's refusal of a bomb names its size
@@ -731,6 +725,42 @@ def _header_size(buf: np.ndarray) -> Optional[Tuple[int, str]]:
         if found:
             return int(found.group(1)), found.group(1)
     return None
+
+
+#: Pillow's header reads run one at a time. Its bomb warning is silenced
+#: with ``warnings.catch_warnings``, which swaps the process's list of
+#: filters for a copy and puts back the list it found: two reads that
+#: overlapped in two threads (one reader per thread, a service's threads
+#: sharing an OnnxPlateReader) put back the other's copy, and left
+#: ``ignore DecompressionBombWarning`` in the process for good.
+_PILLOW_LOCK = threading.Lock()
+
+
+def pillow_image_size(buf: bytes) -> Tuple[int, int]:
+    """``(w, h)`` of an encoded image from its header, read by Pillow
+    without decoding and without its bomb warning (the callers' limit is
+    theirs); Pillow's errors (``DecompressionBombError`` above twice its
+    ``MAX_IMAGE_PIXELS``, ``UnidentifiedImageError``) and an ImportError
+    without Pillow are raised. Thread-safe: see ``_PILLOW_LOCK``."""
+    import io
+    import warnings
+
+    from PIL import Image  # DLD's requirement; this reader works without it
+    with _PILLOW_LOCK, warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(buf)) as im:
+            return im.size
+
+
+def _after_fork_in_child() -> None:
+    """A process forked while another thread read a header starts with a
+    free lock (it hung at its first such read otherwise)."""
+    global _PILLOW_LOCK
+    _PILLOW_LOCK = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def encoded_image_size(buf: Union[np.ndarray, bytes]) -> Optional[Tuple[int, int]]:

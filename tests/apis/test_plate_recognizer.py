@@ -227,6 +227,14 @@ def test_config_object_works_like_a_path(tiny_run):
     assert rec(osp.join(tiny_run['data'], 'test.txt'))['num_failed'] == 0
 
 
+def test_building_a_recognizer_leaves_the_seeded_random_stream_alone(tiny_run):
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    PlateRecognizer(tiny_run['config'], tiny_run['student'], device='cpu')
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_efficiency_config_reads_the_given_image_as_evaluation_reads_the_hr_crop(tiny_run):
     """In the efficiency setting the test pipeline makes the student's input
     from the HR frame (CopyHRToLR); given the HR crop, or a label file, the

@@ -98,7 +98,8 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
     PNG, JPEG and BMP headers are read by DLD itself (no Pillow: its bomb
     warning was silenced per call with ``warnings.catch_warnings``, which
     swaps the process's filters and is not thread-safe: readers in several
-    threads left a filter behind). Other formats are read by Pillow, which
+    threads left a filter behind). Other formats are read by Pillow (one
+    thread at a time: :func:`~dld.deploy.onnx_reader.pillow_image_size`), which
     reads the header without decoding and refuses to open images above
     twice its own ``MAX_IMAGE_PIXELS`` (~179 Mpx): that refusal carries the
     size, which is held against ``max_pixels`` like any other, so the
@@ -106,12 +107,9 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
     """
     if max_pixels is None:
         return None
-    import io
-    import warnings
-
     from PIL import Image  # a requirement
 
-    from dld.deploy.onnx_reader import encoded_image_size
+    from dld.deploy.onnx_reader import encoded_image_size, pillow_image_size
     advice = 'crop the plate first or raise the limit (max_pixels; infer.py --max-pixels)'
     size = encoded_image_size(buf)
     if size is not None:
@@ -123,11 +121,9 @@ def header_too_large(buf: bytes, max_pixels: Optional[int]) -> Optional[str]:
             return f'image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels; {cause}'
         return None
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning; our limit is max_pixels.
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(buf)) as im:
-                w, h = im.size
+        # Pillow's own bomb warning silenced (our limit is max_pixels), one
+        # thread at a time: see dld.deploy.onnx_reader._PILLOW_LOCK
+        w, h = pillow_image_size(buf)
     except Image.DecompressionBombError as err:
         found = re.search(r'\((\d+) pixels\)', str(err))
         pixels = int(found.group(1)) if found else None
