@@ -45,7 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='the same seed makes the same set, image for image (default 0)')
     p.add_argument('--layouts', nargs='+', default=['brazilian', 'mercosur'],
                    help="layout names or patterns ('L' letter, 'N' digit, 'A' either, "
-                   "other characters printed only), e.g. brazilian mercosur 'LL-NNNN'")
+                   "other characters printed only, '/' splits two rows), e.g. brazilian "
+                   "mercosur 'LL-NNNN' 'LLL/NNNN'")
     p.add_argument('--layout-weights', type=float, nargs='+', default=None,
                    help='one weight >= 0 per layout (default: equal)')
     p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'),

@@ -429,3 +429,66 @@ def test_a_set_drawn_with_other_fonts_is_not_taken_for_this_one(tmp_path, monkey
     assert ensure_synth_plates(str(out), seed=0, **SMALL) is False
     assert not any('other arguments' in m for m in warned), warned
     assert generate_synth_plates(str(out), seed=0, **SMALL)['rendered'] is False
+
+
+def _ink_rows(plate, bg, top):
+    """Runs ``(start, stop)`` of the plate rows below ``top`` that hold ink."""
+    ink = (np.abs(plate.astype(int) - np.asarray(bg)).max(axis=2) > 60)[:, 10:-10].any(axis=1)
+    ink[:top] = False
+    ink[-4:] = False  # the border
+    edges = np.flatnonzero(np.diff(np.r_[0, ink.astype(int), 0]))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def test_a_slash_splits_a_plate_into_two_rows_and_the_label_joins_them():
+    """'LLLN/LNN' (a Mercosur motorcycle plate): top row over bottom row on a
+    squarer plate; the label is the rows joined, top first."""
+    from dld.datasets.synth import draw_plate, sample_style
+    rng = np.random.default_rng(0)
+    label, display = sample_plate_text('LLLN/LNN', rng)
+    assert display == f'{label[:4]}/{label[4:]}' and text_matches(label, 'LLLN/LNN')
+    style = sample_style('LLLN/LNN', rng)
+    style.dirt, style.border_px = 0.0, 1
+    plate = draw_plate(display, style, rng)
+    assert plate.shape == (170, 200, 3)
+    rows = _ink_rows(plate, style.bg, top=24)  # below the city strip
+    assert len(rows) == 2, rows  # two lines of text with a gap between them
+    assert all(45 <= stop - start <= 66 for start, stop in rows), rows
+    one_row = draw_plate('ABC-1234', style, np.random.default_rng(0))
+    assert one_row.shape == (130, 400, 3) and len(_ink_rows(one_row, style.bg, 24)) == 1
+
+
+def test_two_row_layouts_make_a_set_whose_labels_join_the_rows(tmp_path):
+    import json
+    out = tmp_path / 's'
+    generate_synth_plates(str(out), seed=0, layouts=('LLL/NNNN', 'LLLN/LNN'),
+                          hr_size=(96, 112), **SMALL)
+    texts = [line.split('\t')[1] for line in (out / 'train.txt').read_text().splitlines()]
+    assert texts and all(len(t) == 7 and t.isalnum() for t in texts)
+    assert all(text_matches(t, 'LLL/NNNN') or text_matches(t, 'LLLN/LNN') for t in texts)
+    meta = json.loads((out / 'meta.json').read_text())
+    assert meta['layouts'] == ['LLL/NNNN', 'LLLN/LNN'] and meta['row_separator'] == '/'
+    ann = json.loads((out / 'train/track_00000/annotations.json').read_text())
+    assert '/' not in ann['plate_text'] and ann['plate_layout'] in ('LLL/NNNN', 'LLLN/LNN')
+    # a one-row set's meta.json is as before: nothing recorded about rows
+    generate_synth_plates(str(tmp_path / 'one'), seed=0, **SMALL)
+    assert 'row_separator' not in json.loads((tmp_path / 'one/meta.json').read_text())
+    # a set of a '/' pattern made before '/' split rows (it printed the '/') is not this one
+    del meta['row_separator']
+    (out / 'meta.json').write_text(json.dumps(meta))
+    with pytest.raises(FileExistsError):
+        generate_synth_plates(str(out), seed=0, layouts=('LLL/NNNN', 'LLLN/LNN'),
+                              hr_size=(96, 112), **SMALL)
+
+
+@pytest.mark.parametrize('bad', ['LL/NN/NN', 'LLL/', '/NNN', 'LL/-'])
+def test_a_layout_has_at_most_two_rows_each_with_characters(bad):
+    with pytest.raises(ValueError, match='two rows'):
+        resolve_layout(bad)
+
+
+def test_two_row_layouts_vote_and_match_as_their_joined_label():
+    from dld.evaluation.metrics import vote_track
+    frames = [(0, 'ABC1234', 0.9), (1, 'ABC12345', 0.99), (2, 'ABC1234', 0.8)]
+    assert vote_track(frames, layouts=('LLL/NNNN', ), method='chars') == 'ABC1234'
+    assert text_matches('ABC1D23', 'LLLN/LNN') and not text_matches('ABC1234', 'LLLN/LNN')

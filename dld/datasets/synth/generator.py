@@ -24,6 +24,7 @@ from ..degradation import DegradationConfig, degrade_plate
 from ..errors import PlateSetExistsError
 from .plate_text import (
     LAYOUTS,
+    ROW_SEPARATOR,
     label_pattern,
     label_space,
     literal_chars,
@@ -147,6 +148,10 @@ def synth_meta(**generator_kwargs) -> dict:
                 layout_weights=w.tolist(), hr_size=[int(a['hr_size'][0]), int(a['hr_size'][1])],
                 degradation=_degradation_meta(a['degradation']),
                 glyphs=glyph_fingerprint())
+    if any(ROW_SEPARATOR in p for _, p in resolved):
+        # two-row layouts: a set of a '/' pattern made before '/' split rows
+        # printed it, so it is not this one (one-row sets keep their meta.json)
+        meta['row_separator'] = ROW_SEPARATOR
     return json.loads(json.dumps(meta))
 
 
@@ -207,7 +212,9 @@ def generate_synth_plates(out_dir: str,
         seed (int): master seed.
         layouts (Sequence[str]): layout names (``'brazilian'``,
             ``'mercosur'``) or pattern strings (see
-            :mod:`dld.datasets.synth.plate_text`).
+            :mod:`dld.datasets.synth.plate_text`); a ``/`` splits a
+            two-row plate (``'LLL/NNNN'``), best given a crop of its
+            shape, e.g. ``hr_size=(96, 112)``.
         layout_weights (Sequence[float] | None): sampling weights, uniform
             when None.
         hr_size (tuple[int, int]): HR crop ``(H, W)``.

@@ -5,6 +5,11 @@ digit, ``A`` either. Any other character is printed on the plate as it is;
 the label keeps the letters and digits among them and drops separators
 (``-``, space), e.g. the old Brazilian plate shows ``ABC-1234`` and its label
 is ``ABC1234``, and ``'BR-NN'`` shows ``BR-42`` with the label ``BR42``.
+
+A ``/`` (:data:`ROW_SEPARATOR`) splits the plate into rows, drawn one above
+the other on a squarer plate (motorcycle plates): ``'LLL/NNNN'`` shows
+``ABC`` over ``1234``, and its label is the rows joined, top row first
+(``ABC1234``), as plate datasets write two-row plates.
 """
 import itertools
 import math
@@ -20,6 +25,9 @@ LAYOUTS = {
     'mercosur': 'LLLNLNN',
 }
 
+#: Splits a pattern (and the text drawn from it) into plate rows.
+ROW_SEPARATOR = '/'
+
 _SLOTS = {'L': string.ascii_uppercase, 'N': string.digits,
           'A': string.digits + string.ascii_uppercase}
 
@@ -32,7 +40,16 @@ def resolve_layout(layout: str) -> Tuple[str, str]:
     if not any(c in _SLOTS for c in layout):
         raise ValueError(f'Layout {layout!r} is neither a known layout {sorted(LAYOUTS)} '
                          "nor a pattern with 'L' (letter), 'N' (digit) or 'A' (either) slots")
+    rows = plate_rows(layout)
+    if len(rows) > 2 or not all(any(c in _SLOTS or c.isalnum() for c in r) for r in rows):
+        raise ValueError(f'Layout {layout!r}: {ROW_SEPARATOR!r} splits a plate into two rows, '
+                         "each with a letter, a digit or a slot (e.g. 'LLL/NNNN')")
     return layout, layout
+
+
+def plate_rows(display: str) -> list:
+    """The rows of a drawn plate text, top first (one for a one-row plate)."""
+    return display.split(ROW_SEPARATOR)
 
 
 def label_pattern(pattern: str) -> str:

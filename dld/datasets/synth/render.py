@@ -11,8 +11,13 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
+from .plate_text import plate_rows
+
 # Canonical plate canvas: 130 mm x 400 mm, like real Brazilian plates.
 _PLATE_H, _PLATE_W = 130, 400
+# Two-row plates (a ``/`` in the pattern): 170 mm x 200 mm, like Brazilian
+# Mercosur motorcycle plates.
+_PLATE2_H, _PLATE2_W = 170, 200
 _FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
           cv2.FONT_HERSHEY_TRIPLEX)
 _LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
@@ -111,29 +116,43 @@ def _blend(canvas: np.ndarray, mask: np.ndarray, y: int, x: int, color) -> None:
 
 
 def draw_plate(display: str, style: PlateStyle, rng: np.random.Generator) -> np.ndarray:
-    """The flat plate, ``(130, 400, 3)`` BGR uint8."""
-    plate = np.empty((_PLATE_H, _PLATE_W, 3), np.uint8)
+    """The flat plate, ``(130, 400, 3)`` BGR uint8; ``(170, 200, 3)`` for a
+    two-row one (``display`` holding a ``/``), its rows one above the other,
+    the longer one as wide as the plate's text, the other as wide as its
+    share of characters, centred."""
+    rows = plate_rows(display)
+    plate_h, plate_w = (_PLATE_H, _PLATE_W) if len(rows) == 1 else (_PLATE2_H, _PLATE2_W)
+    plate = np.empty((plate_h, plate_w, 3), np.uint8)
     plate[:] = style.bg
     band_h = 30 if style.layout == 'mercosur' else 24
     if style.layout == 'mercosur':
         plate[:band_h] = style.band
         mask = _text_mask(style.band_text, cv2.FONT_HERSHEY_SIMPLEX, 4, (16, 80))
-        _blend(plate, mask, 7, (_PLATE_W - 80) // 2, (245, 245, 245))
+        _blend(plate, mask, 7, (plate_w - 80) // 2, (245, 245, 245))
     else:
         mask = _text_mask(style.band_text, cv2.FONT_HERSHEY_SIMPLEX, 4,
-                          (14, min(240, 22 * len(style.band_text))))
-        _blend(plate, mask, 6, (_PLATE_W - mask.shape[1]) // 2, style.fg)
+                          (14, min(240, 22 * len(style.band_text), plate_w - 16)))
+        _blend(plate, mask, 6, (plate_w - mask.shape[1]) // 2, style.fg)
     margin_x = int(rng.integers(16, 30))
     text_h = int(rng.integers(68, 84))
-    top = band_h + (_PLATE_H - band_h - text_h) // 2
-    mask = _text_mask(display, style.font, style.thickness, (text_h, _PLATE_W - 2 * margin_x))
-    _blend(plate, mask, top, margin_x, style.fg)
+    if len(rows) == 1:
+        top = band_h + (plate_h - band_h - text_h) // 2
+        mask = _text_mask(display, style.font, style.thickness, (text_h, plate_w - 2 * margin_x))
+        _blend(plate, mask, top, margin_x, style.fg)
+    else:  # two rows of 51-62 px, 8 px apart
+        row_h, gap = text_h * 3 // 4, 8
+        top = band_h + (plate_h - band_h - 2 * row_h - gap) // 2
+        longest = max(len(r) for r in rows)
+        for k, row in enumerate(rows):
+            row_w = (plate_w - 2 * margin_x) * len(row) // longest
+            mask = _text_mask(row, style.font, style.thickness, (row_h, row_w))
+            _blend(plate, mask, top + k * (row_h + gap), (plate_w - row_w) // 2, style.fg)
     b = style.border_px
-    cv2.rectangle(plate, (b // 2, b // 2), (_PLATE_W - 1 - b // 2, _PLATE_H - 1 - b // 2),
+    cv2.rectangle(plate, (b // 2, b // 2), (plate_w - 1 - b // 2, plate_h - 1 - b // 2),
                   style.border, b, cv2.LINE_AA)
     if style.dirt > 0:  # low-frequency grime
         noise = rng.normal(0, 1, size=(4, 12)).astype(np.float32)
-        noise = cv2.resize(noise, (_PLATE_W, _PLATE_H), interpolation=cv2.INTER_CUBIC)
+        noise = cv2.resize(noise, (plate_w, plate_h), interpolation=cv2.INTER_CUBIC)
         shade = 1.0 - style.dirt * np.maximum(noise, 0)
         shaded = plate * shade[..., None]
         np.clip(shaded, 0, 255, out=shaded)
@@ -162,7 +181,8 @@ def render_frame(plate: np.ndarray, style: PlateStyle, rng: np.random.Generator,
     corners += rng.uniform(-max_perspective, max_perspective, size=(4, 2)) * np.float32([pw, ph])
     rot = np.float32([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     dst = corners @ rot.T + np.float32([cx, cy])
-    src = np.float32([[0, 0], [_PLATE_W, 0], [_PLATE_W, _PLATE_H], [0, _PLATE_H]])
+    plate_h, plate_w = plate.shape[:2]
+    src = np.float32([[0, 0], [plate_w, 0], [plate_w, plate_h], [0, plate_h]])
     mat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     canvas = np.empty((H, W, 3), np.uint8)
     canvas[:] = _jitter(rng, style.surround, 10)
