@@ -192,10 +192,12 @@ def _unwritable_outputs(args) -> list:
                 'memory)? Go on from them with --resume (the same inputs), or keep them '
                 'elsewhere, or remove the file, and run again']
     from dld.utils.atomic_file import is_stream
-    if args.out and args.track and is_stream(args.out):  # its votes go to a file beside it
+    stream = bool(args.out) and is_stream(args.out)
+    if stream and args.track and not args.tracks_csv:  # its votes go to a file beside it
         return [f'--out {args.out} is a stream, and the track votes go to a file beside --out; '
-                'give --out a file, or --tracks-csv a file (or /dev/stdout) for the votes']
-    votes = tracks_path(args.out) if args.out and args.track else None
+                'give --out a file, or --tracks-csv a file for the votes']
+    # a stream's votes go to --tracks-csv alone (it said so, and refused it too)
+    votes = tracks_path(args.out) if args.out and args.track and not stream else None
     return unwritable_outputs(
         files=[('--out', args.out, '.jsonl'),
                ('--out\'s track votes', votes, '.jsonl'),
@@ -534,7 +536,7 @@ def _write(args, result: dict, stopped, uncounted: Sequence[str] = ()) -> int:
     outputs = []
     if args.out:
         outputs.append((args.out, 'the records', records, _write_jsonl))
-        if args.track:
+        if args.track and not is_stream(args.out):  # a stream's: in --tracks-csv
             outputs.append((tracks_path(args.out), 'the track votes', result['tracks'],
                             _write_jsonl))
     if args.tracks_csv:

@@ -36,7 +36,8 @@ class InputItem:
     Attributes:
         source (str): what the user gave: a path, or ``'array[i]'`` or
             ``'bytes[i]'`` (``i`` its position among all the inputs of the call).
-        path (str | None): the image file, when there is one.
+        path (str | None): the image file, when there is one, absolute (a record
+            names the same image alike from any working directory).
         array (np.ndarray | None): the image, when given in memory.
         encoded (bytes | None): the image file's bytes, when given in memory
             (a request body, say), decoded as a file is.
@@ -319,7 +320,7 @@ def _expand_path(path: str, label_dataset_cfg: Optional[dict],
         gt_text, problem = _track_label(osp.dirname(path), _label_dictionary(label_dataset_cfg))
     if problem:  # as a label file's line of such a label: refused, with the reason
         return [(InputItem(source=path, error=problem), _folder_track(osp.dirname(path)))]
-    return [(InputItem(source=path, path=path, gt_text=gt_text),
+    return [(InputItem(source=path, path=osp.abspath(path), gt_text=gt_text),
              _folder_track(osp.dirname(path)))]
 
 
@@ -331,7 +332,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
     only the ``stream`` frames, in frame order, labelled by its
     ``annotations.json`` (one error item where it has none: HR crops read
     by an LR student, unlabelled, would be wrong answers, not errors)."""
-    root = path  # its images joined to it as given, as a file given is kept
+    root = path  # its images named joined to it as given (input), read at their absolute path
     files = list_image_folder(root)
     if not files:
         return [(InputItem(source=path, error='folder holds no image files'), None)]
@@ -348,7 +349,7 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
         frames = {f: track_frame(osp.basename(f)) for f in names}
         listed = os.listdir(folder)  # every file, images or not
         if not is_track_folder(folder, listed):
-            items.extend((InputItem(source=f, path=f), track) for f in names)
+            items.extend((InputItem(source=f, path=osp.abspath(f)), track) for f in names)
             if {named_like_frame(osp.basename(f)) for f in names} >= {'lr', 'hr'}:
                 both_streams.append(folder)
             continue
@@ -372,7 +373,8 @@ def _expand_folder(path: str, label_dataset_cfg: Optional[dict],
                      f'track folder with frame number(s) {twice} twice ({names})')
             items.append((InputItem(source=folder, gt_text=gt_text, error=error), track))
             continue
-        items.extend((InputItem(source=f, path=f, gt_text=gt_text), track) for _, f in chosen)
+        items.extend((InputItem(source=f, path=osp.abspath(f), gt_text=gt_text), track)
+                     for _, f in chosen)
         not_frames += [osp.join(folder, n) for n in files_not_frames(listed)]
     _warn_of_images_not_frames(path, not_frames)
     if both_streams:  # each such folder's LR and HR crops were voted as one track

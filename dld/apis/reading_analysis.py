@@ -16,6 +16,7 @@ The records are those ``tools/infer.py --out`` writes, one per image
 """
 import json
 import math
+import os.path as osp
 from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -454,16 +455,23 @@ def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str
     listed twice pairs its first with the other's first, and so on), in
     ``a``'s order. A ``ReadingsError`` naming both files where they hold
     different images or label an image differently."""
-    def keyed(records):
+    def keyed(records, key_of=image_key):
         seen: Counter = Counter()
         out = {}
         for r in records:
-            key = image_key(r)
+            key = key_of(r)
             out[key, seen[key]] = r
             seen[key] += 1
         return out
 
     ka, kb = keyed(a), keyed(b)
+    if set(ka) != set(kb):
+        # one image named two ways: a folder's images were absolute in files
+        # written before they were named as the folder was given, and a
+        # folder given as 'imgs' or './imgs' or absolute names them otherwise
+        fa, fb = keyed(a, _file_key), keyed(b, _file_key)
+        if set(fa) == set(fb):
+            ka, kb = fa, fb
     only_a = [k for k in ka if k not in kb]
     only_b = [k for k in kb if k not in ka]
     if only_a or only_b:
@@ -481,6 +489,15 @@ def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str
             f'{k[0]}: {ka[k].get("gt_text")!r} in {name_a}, {kb[k].get("gt_text")!r} in '
             f'{name_b}. Compare readings of the same labelled images.')
     return [(ka[k], kb[k]) for k in ka]
+
+
+def _file_key(rec: dict) -> str:
+    """The file a record read, where it is there to be found from here (its
+    real path), else :func:`image_key`."""
+    path = rec.get('path')
+    if isinstance(path, str) and osp.isfile(path):
+        return osp.realpath(path)
+    return image_key(rec)
 
 
 def mcnemar_p(b: int, c: int) -> float:

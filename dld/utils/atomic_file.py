@@ -5,7 +5,8 @@ import os.path as osp
 import re
 import secrets
 import stat
-from typing import IO, Any, Callable, Dict, Tuple
+import sys
+from typing import IO, Any, Callable, Dict, Optional, Tuple
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -29,10 +30,32 @@ def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False)
         # `--out /dev/stdout | jq`, a pipe, `>(...)`: written into as it is. A
         # temporary renamed onto it replaced the link /dev/stdout (as root) or
         # the pipe with a plain file, for every later process too, and wrote
-        # nothing where it was asked. Appended: a stdout redirected to a file
-        # (`> out.txt`) keeps what was printed before.
-        with open(path, mode['mode'].replace('w', 'a'),
-                  **{k: v for k, v in mode.items() if k != 'mode'}) as f:
+        # nothing where it was asked.
+        options = {k: v for k, v in mode.items() if k != 'mode'}
+        own = own_descriptor(path)
+        if own is not None:
+            # this process's own stdout (or another descriptor of it), which
+            # may be a file (`> out.txt`): written through that descriptor,
+            # after what was printed and before what is printed next. Opened
+            # anew by name, the file had a position of its own: the lines
+            # printed after (test.py's 'Metrics written to') were written
+            # over the start of the JSON, and those still buffered too.
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (AttributeError, OSError, ValueError):
+                    pass
+            try:
+                dup = os.dup(own)
+            except OSError:
+                dup = None
+            if dup is not None:
+                with open(dup, mode['mode'], **options) as f:  # an fd: nothing truncated
+                    write(f)
+                return
+        # appended: a file reached by another process's descriptor keeps
+        # what was written before
+        with open(path, mode['mode'].replace('w', 'a'), **options) as f:
             write(f)
         return
     try:
@@ -63,13 +86,8 @@ def is_stream(path: str) -> bool:
     A plain file under ``/dev/shm`` is a file."""
     if not path or not osp.exists(path):  # a new file (`/proc/nope/m.json`: its folder said)
         return False
-    hop = osp.abspath(path)
-    for _ in range(40):  # a link to /dev/stdout (`out.json -> /proc/self/fd/1`) too
-        if _DESCRIPTOR_NAME.match(hop):
-            return True
-        if not osp.islink(hop):
-            break
-        hop = osp.normpath(osp.join(osp.dirname(hop), os.readlink(hop)))
+    if _descriptor_name(path) is not None:
+        return True
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):  # gone since, or a name it cannot be
@@ -77,8 +95,36 @@ def is_stream(path: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def own_descriptor(path: str) -> Optional[int]:
+    """The descriptor of this process that ``path`` names (``/dev/stdout``:
+    1, ``/proc/self/fd/3``: 3, a link to one), or None: another process's,
+    or a name that is no descriptor."""
+    found = _descriptor_name(path)
+    if found is None:
+        return None
+    std, fd, proc, proc_fd = found.groups()
+    if std is not None:
+        return {'stdout': 1, 'stderr': 2}[std]
+    if fd is not None:
+        return int(fd)
+    return int(proc_fd) if proc in ('self', 'thread-self', str(os.getpid())) else None
+
+
 _DESCRIPTOR_NAME = re.compile(
-    r'^/(dev/(stdout|stderr|fd/\d+)|proc/(self|thread-self|\d+)/fd/\d+)$')
+    r'^/(?:dev/(?:(stdout|stderr)|fd/(\d+))|proc/(self|thread-self|\d+)/fd/(\d+))$')
+
+
+def _descriptor_name(path: str) -> Optional[re.Match]:
+    """The match of the first name on ``path``'s chain of links (itself
+    first) that names a process's descriptor (``out.json ->
+    /proc/self/fd/1`` too), or None."""
+    hop = osp.abspath(path)
+    for _ in range(40):
+        found = _DESCRIPTOR_NAME.match(hop)
+        if found or not osp.islink(hop):
+            return found
+        hop = osp.normpath(osp.join(osp.dirname(hop), os.readlink(hop)))
+    return None
 
 
 def new_temporary(path: str) -> Tuple[str, int]:

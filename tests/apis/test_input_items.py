@@ -570,9 +570,10 @@ def test_a_folders_images_are_named_as_the_folder_was_given(tmp_path, monkeypatc
         write_png(str(tmp_path / 'imgs' / name))
     monkeypatch.chdir(tmp_path)
     items = expand_inputs(['imgs', 'imgs/a.png'])
+    # the file read at its absolute path, one name for it from any directory
     assert [(i.source, i.path) for i in items] == [
-        (p, p) for p in (osp.join('imgs', 'a.png'), osp.join('imgs', 'sub', 'b.png'),
-                         'imgs/a.png')]
+        (p, str(tmp_path / p)) for p in (osp.join('imgs', 'a.png'),
+                                         osp.join('imgs', 'sub', 'b.png'), 'imgs/a.png')]
     assert [p for p, _ in expand_paths(['imgs'])] == [i.source for i in items[:2]]
     # an absolute folder's are absolute
-    assert expand_inputs([str(tmp_path / 'imgs')])[0].path == str(tmp_path / 'imgs' / 'a.png')
+    assert expand_inputs([str(tmp_path / 'imgs')])[0].source == str(tmp_path / 'imgs' / 'a.png')

@@ -539,3 +539,25 @@ def test_older_records_without_the_case_key_are_still_judged_by_their_misreads()
     recs = [_rec('hello', 'Hello', read_right=False), _rec('abd', 'AbC', read_right=False)]
     assert all('case_sensitive' not in r for r in recs)
     assert character_errors(recs)['edit_distances'] == {1: 1, 2: 1}
+
+
+def test_one_folders_images_named_absolute_and_as_given_are_paired(tmp_path, monkeypatch):
+    """Readings of a folder written before its images were named as the
+    folder was given (absolute), or of the folder given another way
+    ('./imgs'), hold the same images: compared, not refused as 'different
+    images'."""
+    import os
+    for name in ('a.png', 'b.png'):
+        (tmp_path / 'imgs').mkdir(exist_ok=True)
+        (tmp_path / 'imgs' / name).write_bytes(b'')
+    monkeypatch.chdir(tmp_path)
+    old = [_rec('AB1', 'AB1', path=str(tmp_path / 'imgs' / n)) for n in ('a.png', 'b.png')]
+    new = [_rec('AB2', 'AB1', path=os.path.join('imgs', n)) for n in ('a.png', 'b.png')]
+    dotted = [_rec('AB1', 'AB1', path=os.path.join('.', 'imgs', n)) for n in ('a.png', 'b.png')]
+    assert [(x['text'], y['text']) for x, y in match_records(old, new, 'old', 'new')] == [
+        ('AB1', 'AB2')] * 2
+    assert len(match_records(new, dotted, 'new', 'dotted')) == 2
+    # files that are not there (read elsewhere) are still told apart by name
+    gone = [_rec('AB1', 'AB1', path=os.path.join('elsewhere', n)) for n in ('a.png', 'b.png')]
+    with pytest.raises(ReadingsError, match='hold different images'):
+        match_records(new, gone, 'new', 'gone')

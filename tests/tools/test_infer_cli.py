@@ -1093,3 +1093,20 @@ def test_a_partial_file_cut_short_by_the_full_disk_is_said_to_hold_a_part(tmp_pa
     assert (f'1 of the 3 records (those written before its write failed) are also in '
             f'{out}.partial (--resume goes on from them)') in captured.err
     assert len(captured.out.splitlines()) == 3  # all of them on stdout
+
+
+def test_a_stream_out_takes_its_votes_in_tracks_csv(tmp_path, capsys, monkeypatch):
+    """``--out /dev/stdout --tracks-csv votes.csv``: the refusal of a stream's
+    votes said 'or --tracks-csv a file for the votes', and refused that too."""
+    tool = _tool()
+    records, tracks = _one_read()
+    _reads(monkeypatch, records, tracks)
+    votes = tmp_path / 'votes.csv'
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', os.devnull,
+                      '--tracks-csv', str(votes)]) == 0
+    assert votes.read_text().splitlines()[1].startswith('t,ABC1234,')
+    assert f'track votes in {votes}' in capsys.readouterr().err
+    # without it the votes have nowhere to go: refused, as before
+    assert tool.main(['c.py', 'w.pth', 'a.png', '--out', os.devnull, '--track']) == 2
+    assert 'is a stream, and the track votes go to a file beside --out' in \
+        capsys.readouterr().err

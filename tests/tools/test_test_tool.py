@@ -142,12 +142,26 @@ def test_amp_evaluates_under_autocast_where_it_is_faster(tiny_teacher_config, te
     monkeypatch.setattr(test_tool, 'resolve_amp', lambda device_type, enabled: torch.bfloat16)
     seen = set()
     conv_forward = torch.nn.Conv2d.forward
+    from dld.utils import flop_counter
+    counting = []
+    run_counted = flop_counter.run_counted
+
+    def flagged_run_counted(*args, **kwargs):
+        counting.append(True)
+        try:
+            return run_counted(*args, **kwargs)
+        finally:
+            counting.pop()
 
     def recording_forward(self, x):
         out = conv_forward(self, x)
-        if not torch.jit.is_tracing():  # the FLOPs count traces once, in float32
+        # the FLOPs count runs the model once, in float32, where no earlier
+        # test of this process counted the same model (a cache)
+        if not counting:
             seen.add(out.dtype)
         return out
+
+    monkeypatch.setattr(flop_counter, 'run_counted', flagged_run_counted)
 
     monkeypatch.setattr(torch.nn.Conv2d, 'forward', recording_forward)
     metrics = test_tool.main([tiny_teacher_config, str(trained), '--work-dir', str(tmp_path),

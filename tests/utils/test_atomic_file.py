@@ -128,3 +128,27 @@ def test_a_plain_file_under_dev_shm_is_a_file_replaced_whole():
         assert not is_stream(path)
         write_text_atomic(path, 'second\n')
         assert open(path).read() == 'second\n'
+
+
+@pytest.mark.parametrize('name', ['/dev/stdout', '/proc/self/fd/1', 'link'])
+def test_the_standard_output_redirected_to_a_file_keeps_what_is_printed_after(tmp_path, name):
+    """``test.py --out /dev/stdout > out.txt``: the log line printed after the
+    metrics ('Metrics written to /dev/stdout') was written over the start of
+    the JSON (the name opened anew had a file position of its own), and so
+    was what was still buffered."""
+    import subprocess
+    import sys
+    if not os.path.exists('/proc/self/fd/1'):
+        pytest.skip('no /proc here')
+    if name == 'link':
+        name = str(tmp_path / 'out.json')
+        os.symlink('/dev/stdout', name)
+    out = tmp_path / 'out.txt'
+    code = ('import sys\n'
+            'print("before")\n'  # buffered: stdout is a file
+            'from dld.utils.atomic_file import write_json_atomic\n'
+            f'write_json_atomic({name!r}, {{"accuracy": 0.5}})\n'
+            'print("after, a longer line than the JSON")\n')
+    with open(out, 'w') as f:
+        subprocess.run([sys.executable, '-c', code], stdout=f, check=True)
+    assert out.read_text() == 'before\n{"accuracy": 0.5}\nafter, a longer line than the JSON\n'

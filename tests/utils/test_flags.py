@@ -31,3 +31,12 @@ def test_a_string_flag_fails_at_build(build):
     with pytest.raises(TypeError, match=r'\w+\.\w+ is True or False'):
         build()
 
+
+
+def test_numpys_bools_and_integers_are_taken():
+    """A flag computed with numpy (``np.True_``) was refused as "got np.True_ (bool)"."""
+    import numpy as np
+    assert check_flag(np.True_, 'x') is True and check_flag(np.False_, 'x') is False
+    assert check_flag(np.int64(1), 'x') is True
+    with pytest.raises(TypeError):
+        check_flag(np.int64(2), 'x')
