@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     from dld.utils.output_paths import unwritable_outputs
     # a file there (or above it), an unwritable place: it failed writing
     # OUT/.synth_partial, 'Not a directory', with status 1
-    problems = unwritable_outputs(folders=[('out', a.out)], create=False)
+    problems = unwritable_outputs(folders=[('the output folder', a.out)], create=False)
     if problems:
         p.error(problems[0])
     return a

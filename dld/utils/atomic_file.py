@@ -27,7 +27,7 @@ def write_file_atomic(path: str, write: Callable[[IO], Any], text: bool = False)
     or not at all; ``f`` is binary unless ``text`` (UTF-8, ``\\n`` lines)."""
     mode = dict(mode='w', encoding='utf-8', newline='\n') if text else dict(mode='wb')
     if is_stream(path):
-        # `--out /dev/stdout | jq`, a pipe, `>(...)`: written into as it is. A
+        # `--out /dev/stdout`, a named pipe, `>(jq .)`: written into as it is. A
         # temporary renamed onto it replaced the link /dev/stdout (as root) or
         # the pipe with a plain file, for every later process too, and wrote
         # nothing where it was asked.

@@ -121,6 +121,6 @@ def test_a_file_as_the_output_folder_is_refused_up_front(load_tool, tmp_path, ca
         tool.main([out, '--tracks', '1', '--frames', '1', '--no-progress'])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert (f'out {file} is a file; give a folder' if not under else
+    assert (f'the output folder {file} is a file; give a folder' if not under else
             f'{file} is a file, not a folder') in err, err
     assert file.read_text() == 'mine'
