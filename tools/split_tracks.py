@@ -53,6 +53,39 @@ def split_tracks(tracks: List[str], val: float, seed: int) -> Tuple[List[str], L
     return sorted(train), sorted(held)
 
 
+def plates_on_both_sides(train: List[str], val: List[str], plates: Dict[str, str]
+                         ) -> Dict[str, List[str]]:
+    """``{plate: its tracks}`` of the plates (labels, ``plates``: track ->
+    label, upper case) with tracks in both lists, in label order: the same
+    plate trained on and held out (a car seen twice, a track copied under
+    another folder)."""
+    sides: Dict[str, set] = defaultdict(set)
+    owned: Dict[str, List[str]] = defaultdict(list)
+    for side, listed in (('train', train), ('val', val)):
+        for track in listed:
+            plate = plates.get(track)
+            if plate:
+                sides[plate].add(side)
+                owned[plate].append(track)
+    return {p: sorted(owned[p]) for p in sorted(sides) if len(sides[p]) == 2}
+
+
+def _track_plates(data_root: str, tracks: List[str]) -> Dict[str, str]:
+    """``{track: its label, upper case}`` of the tracks with a readable one."""
+    from dld.datasets.errors import PlateAnnotationError
+    from dld.datasets.lrlpr_track_dataset import read_plate_text
+    from dld.utils.char_names import upper_each
+    out = {}
+    for track in tracks:
+        try:
+            text = (read_plate_text(osp.join(data_root, track, 'annotations.json')) or '').strip()
+        except PlateAnnotationError:
+            continue  # named by the refused tracks' warning
+        if text:
+            out[track] = upper_each(text)
+    return out
+
+
 def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
                          shown: int = 5) -> None:
     """Name the listed tracks a training set of ``dictionary`` would refuse
@@ -104,6 +137,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='which tracks are held out: the same seed, the same lists (default 0)')
     parser.add_argument('--out-dir', help='where the lists go (default DATA_ROOT/splits)')
     parser.add_argument('--force', action='store_true', help='replace existing lists')
+    parser.add_argument('--by-plate', action='store_true',
+                        help='keep the tracks of one plate (one label) together: a held-out '
+                        'track whose label a training track has goes to train too')
     parser.add_argument('--dict-file', help="the training set's dictionary, one character a "
                         'line, to check labels against (default the plate one: 0-9, A-Z)')
     parser.add_argument('--case-sensitive', action='store_true',
@@ -160,6 +196,19 @@ def main(argv=None) -> int:
     _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks},
                          dictionary)
     train, val = split_tracks(tracks, args.val, args.seed)
+    both = plates_on_both_sides(train, val, _track_plates(args.data_root, tracks))
+    if both and args.by_plate:
+        moved = {t for owned in both.values() for t in owned if t in set(val)}
+        train, val = sorted(train + sorted(moved)), [t for t in val if t not in moved]
+        print(f'split_tracks.py: --by-plate: {len(moved)} held-out track(s) of {len(both)} '
+              'plate(s) that training tracks show too moved to train', file=sys.stderr)
+    elif both:
+        from dld.utils.listing import first_and_more
+        said = [f"{plate} ({', '.join(owned)})" for plate, owned in both.items()]
+        print(f'split_tracks.py: warning: {len(both)} plate(s) have tracks in both lists, '
+              f"so validation reads plates training saw: {first_and_more(said, 5, sep='; ')}; "
+              '--by-plate keeps each plate\'s tracks together (tools/analysis/check_data.py '
+              '--duplicates finds copies under other labels)', file=sys.stderr)
     if not val:  # a validation set of no track fails only when training builds it
         print(f'split_tracks.py: --val {args.val:g} of {len(tracks)} track(s) holds out none '
               '(every group holds one track, or the share rounds to 0); raise --val',

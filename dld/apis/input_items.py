@@ -464,7 +464,8 @@ def _expand_label_file(path: str, label_dataset_cfg: Optional[dict],
         # smaller, and a track, the set's id for it ('line<N>' where none was
         # read), so that the track votes list it as not read.
         return _line_number(err.where), (
-            InputItem(source=err.where, error=f'label line not read: {err.reason}'),
+            InputItem(source=err.where, error=f'label line not read: {err.reason}',
+                      annotation=err.where),
             line_track(err.track_id))
 
     dataset = None

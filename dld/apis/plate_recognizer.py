@@ -613,7 +613,8 @@ class PlateRecognizer(BaseInferencer):
         ``text`` is it, as the config's plate metric counts) with
         ``case_sensitive`` (whether that compared case), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
-        ``vis_dir``) and ``error`` (None).
+        ``vis_dir``), ``annotation`` (``'file:line'`` of the label file
+        line that listed it, for label files) and ``error`` (None).
         """
         from dld.utils.flops import scale_input_shapes
         scale = float(sample.get('pred_scale', 1.0))
@@ -632,6 +633,8 @@ class PlateRecognizer(BaseInferencer):
                                                  self.case_sensitive)
             # how it was judged, for tools/analysis/analyze_readings.py
             rec['case_sensitive'] = bool(self.case_sensitive)
+        if item.annotation:  # the label file's line: where to fix a wrong label
+            rec['annotation'] = item.annotation
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
         rec.update(error=None, error_type=None)
@@ -652,7 +655,9 @@ class PlateRecognizer(BaseInferencer):
             rec.update(gt_text=item.gt_text, read_right=False,
                        case_sensitive=bool(case_sensitive))
         if item.annotation:
-            message = f'{message} (listed at {item.annotation})'
+            rec['annotation'] = item.annotation
+            if item.annotation != item.source:  # a refused line's record is named by it
+                message = f'{message} (listed at {item.annotation})'
         rec.update(error=message, error_type=error_type)
         return rec
 

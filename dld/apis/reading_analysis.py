@@ -589,6 +589,59 @@ def track_analysis(records: Sequence[dict], tracks: Sequence[dict]) -> dict:
                 without_records=sum(t['track_id'] not in frames for t in tracks), **gap)
 
 
+# -- likely label errors -----------------------------------------------------
+
+def label_suspects(records: Sequence[dict], case_sensitive: bool = False) -> List[dict]:
+    """The labelled tracks that no frame read right, likeliest label error
+    first: where a model that reads most plates reads one track's frames
+    alike, and confidently, as something else, the label is the first
+    suspect (a swapped O/0, a character left out, another track's label,
+    HR frames of another plate read by an HR model).
+
+    Per track (``track_id``; an image without one is its own): ``votes``,
+    the read frames whose reading is the most frequent one, ``text`` (ties
+    to the larger summed confidence), ``confidence`` the mean over those
+    frames, and ``score`` = ``votes / num_read * confidence``, by which the
+    rows are sorted (equal scores in the file's order). ``where`` is the
+    label file's ``file:line`` (records of infer.py that carry
+    ``annotation``), else the first frame's path. Readings are compared as
+    ``read_right`` compared them (case-insensitively unless the records say
+    otherwise or ``case_sensitive``); ``edits`` counts the label's edits
+    into ``text``. Failed frames count in ``num_frames``, not in the vote.
+    ``records`` carry ``read_right`` (:func:`fill_read_right`)."""
+    case_sensitive = case_sensitive or judged_case_sensitively(records)
+    norm = (lambda t: t) if case_sensitive else upper_each
+    groups: Dict[str, List[dict]] = {}
+    for r in records:
+        if not is_labelled(r):
+            continue
+        key = r.get('track_id')
+        groups.setdefault(f'track:{key}' if key is not None else f'image:{image_key(r)}',
+                          []).append(r)
+    rows = []
+    for own in groups.values():
+        read = [r for r in own if not is_failed(r) and r.get('text') is not None]
+        if not read or any(_right(r) for r in own):
+            continue
+        tally: Dict[str, Tuple[int, float]] = {}
+        for r in read:
+            count, total = tally.get(norm(r['text']), (0, 0.0))
+            tally[norm(r['text'])] = (count + 1, total + _confidence(r))
+        vote = max(tally, key=lambda t: tally[t])  # first of equal ones: the file's order
+        agreeing = [r for r in read if norm(r['text']) == vote]
+        spelt = max(agreeing, key=_confidence)['text']
+        confidence = tally[vote][1] / tally[vote][0]
+        first = own[0]
+        rows.append(dict(
+            where=first.get('annotation') or image_key(first), track_id=first.get('track_id'),
+            gt=first['gt_text'], text=spelt, votes=len(agreeing), num_read=len(read),
+            num_frames=len(own), confidence=confidence,
+            score=len(agreeing) / len(read) * confidence,
+            edits=len(align(first['gt_text'], spelt, case_sensitive)),
+            paths=[r.get('path') or r.get('input') for r in own]))
+    return sorted(rows, key=lambda row: -row['score'])
+
+
 # -- everything for one file --------------------------------------------------
 
 def analyse(records: Sequence[dict], tracks: Optional[Sequence[dict]] = None,
@@ -602,7 +655,8 @@ def analyse(records: Sequence[dict], tracks: Optional[Sequence[dict]] = None,
                failures=failures(records),
                characters=character_errors(records, case_sensitive),
                risk_coverage=risk_coverage(records, target_accuracy=target_accuracy),
-               calibration=calibration(records), auroc=auroc(records), notes=[])
+               calibration=calibration(records), auroc=auroc(records),
+               label_suspects=label_suspects(records, case_sensitive), notes=[])
     s = out['summary']
     notes = out['notes']
     if computed:

@@ -2,13 +2,16 @@
 
     python tools/analysis/analyze_readings.py READINGS.jsonl [OTHER.jsonl]
         [--compare OTHER.jsonl] [--tracks FILE] [--top N] [--target-accuracy 99]
-        [--case-sensitive] [--json FILE] [--vis-list FILE]
+        [--case-sensitive] [--json FILE] [--suspects-csv FILE] [--vis-list FILE]
 
 READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image.
 Printed, as markdown tables: the summary (images, labelled, read right,
 failed, mean GFLOPs against the teacher); the accuracy per chosen scale and
 per plate layout of the label (with the misreads a layout rule could catch); the
-misread images, most confident first; the character confusions (label
+misread images, most confident first; the likely label errors (the tracks no
+frame read right, those whose frames agree most, most confidently, first,
+each with its label file's ``file:line``; ``--suspects-csv`` writes them as
+CSV); the character confusions (label
 character -> read character, insertions and deletions too) and the errors
 per position; confidence as a reject rule (kept share and accuracy per
 threshold, the lowest one reaching ``--target-accuracy``, the expected
@@ -66,6 +69,10 @@ def parse_args(argv=None):
                         'anyway where a reading differing in case alone is marked wrong: '
                         'a case-sensitive config scored them)')
     parser.add_argument('--json', metavar='FILE', help='also write every figure as JSON')
+    parser.add_argument('--suspects-csv', metavar='FILE',
+                        help='write the likely label errors (the tracks no frame read right, '
+                        'likeliest first) as CSV: where (file:line), track_id, label, read, '
+                        'votes, num_read, num_frames, confidence, score, edits, paths')
     parser.add_argument('--vis-list', metavar='FILE',
                         help='write the paths of the misread images (two files: of those '
                         'only one reads right), one a line, for infer.py --vis')
@@ -86,13 +93,18 @@ def parse_args(argv=None):
     inputs = list(args.readings) + [  # as main() reads them: --tracks for the first
         args.tracks if i == 0 and args.tracks else tracks_path(r)
         for i, r in enumerate(args.readings)]
-    for flag, out in (('--json', args.json), ('--vis-list', args.vis_list)):
+    for flag, out in (('--json', args.json), ('--vis-list', args.vis_list),
+                      ('--suspects-csv', args.suspects_csv)):
         same = [i for i in inputs if out and osp.realpath(i) == osp.realpath(out)]
         if same:
             parser.error(f'{flag} {out} is an input ({same[0]}): it would replace it; give '
                          'another file')
-    if args.json and args.vis_list and osp.realpath(args.json) == osp.realpath(args.vis_list):
-        parser.error(f'--json and --vis-list name one file ({args.json}); give two')
+    outputs = [(f, o) for f, o in (('--json', args.json), ('--vis-list', args.vis_list),
+                                   ('--suspects-csv', args.suspects_csv)) if o]
+    for i, (flag, out) in enumerate(outputs):
+        for other, out2 in outputs[i + 1:]:
+            if osp.realpath(out) == osp.realpath(out2):
+                parser.error(f'{flag} and {other} name one file ({out}); give two')
     return args
 
 
@@ -200,6 +212,9 @@ def render(report: dict, name: str, top: int) -> str:
         out += [more] if more else []
     out.append('')
 
+    if s['labelled']:
+        out += _render_suspects(report['label_suspects'], top)
+
     if report['failures']:
         out += [f"## Failed to read ({len(report['failures'])})", '']
         rows, more = _limited(report['failures'], top, 'failures')
@@ -213,6 +228,24 @@ def render(report: dict, name: str, top: int) -> str:
     if report.get('tracks') is not None:
         out += _render_tracks(report['tracks'], top)
     return '\n'.join(out).rstrip() + '\n'
+
+
+def _render_suspects(rows: list, top: int) -> list:
+    """The tracks no frame read right, likeliest label error first."""
+    if not rows:
+        return ['## Likely label errors (0)', '',
+                'None: every labelled track had a frame read right.', '']
+    out = [f'## Likely label errors ({len(rows)} track(s) no frame read right, the frames '
+           'agreeing most and most confident first)', '']
+    shown, more = _limited(rows, top, 'tracks')
+    out.append(_table([(_path(r['where']), r['gt'], r['text'], f"{r['votes']}/{r['num_read']}",
+                        _num(r['confidence']), r['edits']) for r in shown],
+                      ['where', 'label', 'read', 'frames agreeing', 'confidence', 'edits']))
+    out += [more] if more else []
+    out += ['', 'A label the model reads otherwise in every frame, confidently, is more '
+            'often wrong than the model: look at these first (`--suspects-csv` lists them '
+            'with their frames; `--vis-list` and `infer.py --vis` draw them).', '']
+    return out
 
 
 def _char_cell(text: str) -> str:
@@ -371,6 +404,23 @@ def _as_json(report: dict) -> dict:
     return out
 
 
+def _suspects_csv(report: dict) -> str:
+    """The likely label errors of (the first) readings as CSV, one track a
+    row, likeliest first; ``paths`` its frames joined by ``;``."""
+    import csv
+    import io
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(['where', 'track_id', 'label', 'read', 'votes', 'num_read', 'num_frames',
+                     'confidence', 'score', 'edits', 'paths'])
+    for r in report['label_suspects']:
+        writer.writerow([r['where'], r['track_id'] or '', r['gt'], r['text'], r['votes'],
+                         r['num_read'], r['num_frames'], f"{r['confidence']:.4f}",
+                         f"{r['score']:.4f}", r['edits'],
+                         ';'.join(str(p) for p in r['paths'])])
+    return buf.getvalue()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dld.apis.plate_recognizer import tracks_path
@@ -415,6 +465,8 @@ def main(argv=None) -> int:
             _write(args.json, json.dumps(dump, indent=2, ensure_ascii=False) + '\n')
         if args.vis_list:
             _write(args.vis_list, ''.join(f'{p}\n' for p in listed))
+        if args.suspects_csv:
+            _write(args.suspects_csv, _suspects_csv(reports[args.readings[0]]))
     except OSError as err:
         print(f'analyze_readings.py: cannot write {err.filename}: {err.strerror}',
               file=sys.stderr)

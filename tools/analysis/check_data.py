@@ -1,7 +1,7 @@
 """Check a config's plate sets on disk before a long run: every problem at once.
 
     python tools/analysis/check_data.py CONFIG [--splits train val test] [--decode]
-        [--shown N] [--cfg-options ...]
+        [--duplicates] [--json FILE] [--shown N] [--cfg-options ...]
 
 Each set of the config's ``train``, ``val`` and ``test`` dataloaders (each
 set of a concatenation or wrapper) is read as the config reads it, its bad
@@ -10,8 +10,11 @@ every image its pipeline reads (a teacher's: the HR frames only) is looked
 for, and with ``--decode`` decoded as training decodes it. Printed: each
 refused line with its ``file:line`` and why, each missing, empty or (with
 ``--decode``) undecodable image with the line that lists it, and a table of
-tracks, images and problems per set. The exit status is 1 where there is any
-problem, 0 where there is none.
+tracks, images and problems per set. With ``--duplicates``, every image file
+the sets list is hashed, and the pairs of tracks sharing one's bytes are
+named: across splits (a leak), one track under two ids, an HR frame under
+two labels. ``--json`` writes every finding. The exit status is 1 where
+there is any problem, 0 where there is none.
 
 Why: a run stops at a set's first bad line (``strict``), one fix a run; a
 frame that does not decode is found when it is read, in training or at the
@@ -22,6 +25,7 @@ against the model's decoders when training starts (``LabelLengthCheckHook``).
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
 import argparse
+import json
 import os.path as osp
 import sys
 from contextlib import contextmanager
@@ -40,6 +44,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='the dataloaders to check (default: all three)')
     parser.add_argument('--decode', action='store_true',
                         help='decode every image as training does (slower: a few ms each)')
+    parser.add_argument('--duplicates', action='store_true',
+                        help='hash every image file the sets list (LR and HR) and name the '
+                        'tracks that share a file\'s bytes: across splits (a leak), a '
+                        'track under two ids, HR frames under two labels (slower: each '
+                        'file read once)')
+    parser.add_argument('--json', metavar='FILE',
+                        help='also write every finding as JSON (per set, and the duplicates)')
     parser.add_argument('--shown', type=int, default=10, metavar='N',
                         help='problems listed per kind and set (default 10; the count is '
                         'always whole)')
@@ -74,6 +85,15 @@ class SetReport:
         self.undecodable: List[Tuple[str, str]] = []  # ('path (file:line)', why)
         self.failed: Optional[str] = None  # the set could not be read at all
         self.note: Optional[str] = None  # nothing to check, and why
+        self.dataset = None  # the set built, for --duplicates
+
+    def as_json(self) -> dict:
+        return dict(split=self.split, where=self.where, kind=self.kind, source=self.source,
+                    tracks=self.tracks, items=self.items, files=self.files,
+                    refused=[dict(where=w, why=why) for w, why in self.refused],
+                    missing=[dict(path=p, said=said) for p, said in self.missing],
+                    undecodable=[dict(where=w, why=why) for w, why in self.undecodable],
+                    failed=self.failed, note=self.note, problems=self.problems)
 
     @property
     def problems(self) -> int:
@@ -108,6 +128,7 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         report.failed = f'{type(err).__name__}: {err}'
         return report
     report.items = len(dataset)
+    report.dataset = dataset
     # the base class's info: the dataset's own draws a 'random' frame
     report.tracks = len({BaseDataset.get_data_info(dataset, i)['track_id']
                          for i in range(len(dataset))})
@@ -186,6 +207,127 @@ def _undecodable(dataset, missing: set, read) -> List[Tuple[str, str]]:
     return bad
 
 
+def _set_tracks(report: SetReport) -> List[dict]:
+    """The tracks the set kept (its refused lines left out, listed already):
+    ``where``, ``label`` (as the set normalised it), ``lr`` and ``hr``, their
+    frames' paths whatever the pipeline reads (a test set's HR frames too)."""
+    from mmengine.dataset import BaseDataset
+
+    from dld.datasets.errors import PlateAnnotationError
+    dataset = report.dataset
+    labels: Dict[str, str] = {}
+    for i in range(len(dataset)):  # the base class's info: no 'random' frame drawn
+        info = BaseDataset.get_data_info(dataset, i)
+        labels.setdefault(info.get('annotation') or info['track_id'], info['gt_text'])
+    tracks = []
+    for rec in dataset.iter_tracks():
+        if isinstance(rec, PlateAnnotationError) or rec.where not in labels:
+            continue
+        tracks.append(dict(where=rec.where, label=labels[rec.where],
+                           lr=[p for p in rec.lr_paths if p], hr=list(rec.hr_paths or [])))
+    return tracks
+
+
+def _digest(path: str) -> Optional[str]:
+    import hashlib
+    try:
+        with open(path, 'rb') as f:
+            return hashlib.file_digest(f, 'sha1').hexdigest() \
+                if hasattr(hashlib, 'file_digest') else hashlib.sha1(f.read()).hexdigest()
+    except OSError:  # missing: listed as such
+        return None
+
+
+def find_duplicates(reports: List[SetReport]) -> List[dict]:
+    """Pairs of tracks that share an image file's bytes (a copy under
+    another name counts as the file itself), one finding a pair, in the
+    order of the sets and lines: ``kind`` ``'across splits'`` (the same
+    image trained on and evaluated: any frame, LR or HR, any labels),
+    ``'same track twice'`` (two tracks of one split sharing an LR frame:
+    one track under two ids, or a line pasted twice where the set does not
+    say so, a copy of its frames) or ``'HR frame under two labels'`` (two
+    tracks of one split sharing an HR frame with different labels: the HR
+    frames of another plate; several degradations of one HR image under
+    one label are tracks of their own). A line that lists the very same
+    frames as another under the same label in a training set, which the
+    set warns of, is not repeated here."""
+    from tqdm import tqdm
+    owners: Dict[str, List[tuple]] = {}  # digest -> [(track index, stream, path)]
+    tracks: List[dict] = []
+    digests: Dict[str, Optional[str]] = {}
+    for report in reports:
+        if report.dataset is None:
+            continue
+        for track in _set_tracks(report):
+            tracks.append(dict(track, split=report.split))
+    for index, track in enumerate(tqdm(tracks, desc='hashing', unit='track', leave=False,
+                                       disable=not sys.stderr.isatty())):
+        for stream in ('lr', 'hr'):
+            for path in dict.fromkeys(track[stream]):
+                real = osp.realpath(path)
+                if real not in digests:
+                    digests[real] = _digest(real)
+                if digests[real] is not None:
+                    owners.setdefault(digests[real], []).append((index, stream, path))
+    pairs: Dict[Tuple[int, int], dict] = {}
+    for shared in owners.values():
+        for i, (a, sa, pa) in enumerate(shared):
+            for b, sb, pb in shared[i + 1:]:
+                if a == b:
+                    continue
+                key = (min(a, b), max(a, b))
+                found = pairs.setdefault(key, dict(streams=set(), same_path=True, files=0,
+                                                   example=(pa, pb) if a < b else (pb, pa)))
+                found['streams'].update((sa, sb))
+                found['same_path'] &= osp.realpath(pa) == osp.realpath(pb)
+                found['files'] += 1
+    out = []
+    for (a, b), found in sorted(pairs.items()):
+        ta, tb = tracks[a], tracks[b]
+        same_label = ta['label'] == tb['label']
+        if ta['split'] != tb['split']:
+            kind = 'across splits'
+        elif 'lr' in found['streams']:
+            if found['same_path'] and same_label:
+                continue  # a repeated training line: the set warns of it
+            kind = 'same track twice'
+        elif not same_label:
+            kind = 'HR frame under two labels'
+        else:
+            continue  # one HR image, several degradations, one label
+        out.append(dict(kind=kind, first=ta['where'], first_split=ta['split'],
+                        first_label=ta['label'], second=tb['where'], second_split=tb['split'],
+                        second_label=tb['label'], files=found['files'],
+                        same_path=found['same_path'], example=list(found['example'])))
+    return out
+
+
+def print_duplicates(found: List[dict], shown: int) -> None:
+    from dld.utils.listing import lines_and_more
+    if not found:
+        print('No image file shared by two tracks (byte-identical files, by content).')
+        return
+    for kind in ('across splits', 'same track twice', 'HR frame under two labels'):
+        rows = [f for f in found if f['kind'] == kind]
+        if not rows:
+            continue
+        said = [f"{f['first']} ({f['first_split']}, {f['first_label']}) and {f['second']} "
+                f"({f['second_split']}, {f['second_label']}): {f['files']} file(s), e.g. "
+                + (f"{f['example'][0]}" if f['same_path'] else
+                   f"{f['example'][0]} = {f['example'][1]}") for f in rows]
+        print(f'{len(rows)} pair(s) of tracks {_KIND_SAID[kind]}:\n'
+              f'{lines_and_more(said, shown)}')
+
+
+_KIND_SAID = {
+    'across splits': 'in two splits share an image (a leak: the same image trained on and '
+                     'evaluated)',
+    'same track twice': 'of one split share an LR frame (one track under two ids, or a copy)',
+    'HR frame under two labels': 'of one split share an HR frame under different labels (the '
+                                 'HR frames of another plate?)',
+}
+
+
 def print_report(report: SetReport, shown: int) -> None:
     from dld.datasets.base_plate_dataset import missing_listing
     from dld.engine.hooks.label_check_hook import listing
@@ -233,6 +375,11 @@ def main(argv=None) -> int:
             reports.append(report)
     if not reports:
         return 2
+    duplicates = None
+    if args.duplicates:
+        print()
+        duplicates = find_duplicates(reports)
+        print_duplicates(duplicates, args.shown)
     decoded = args.decode
     print('\n' + tabulate(
         [[r.split, r.kind, r.source, '-' if r.note else r.tracks, r.items, len(r.refused),
@@ -242,9 +389,17 @@ def main(argv=None) -> int:
           ('ok' if not r.problems else 'problems')] for r in reports],
         headers=['split', 'set', 'source', 'tracks', 'items', 'lines refused',
                  'missing/empty', 'undecodable', 'status'], tablefmt='github'))
-    problems = sum(r.problems for r in reports)
+    problems = sum(r.problems for r in reports) + len(duplicates or [])
+    if args.json:
+        from dld.utils.atomic_file import write_text_atomic
+        write_text_atomic(args.json, json.dumps(dict(
+            sets=[r.as_json() for r in reports], duplicates=duplicates, decoded=decoded,
+            problems=problems), indent=2, ensure_ascii=False) + '\n')
     if not decoded:
         print('Images were looked for, not decoded: --decode decodes each as training does.')
+    if duplicates is None:
+        print('Tracks were not compared by content: --duplicates finds the images two '
+              'tracks share (across splits, one track under two ids).')
     print(f'{problems} problem(s) found.' if problems else 'No problem found.')
     return 1 if problems else 0
 

@@ -1,0 +1,170 @@
+"""Curating a label file (a data-lead journey): the likely label errors with
+their ``file:line`` (analyze_readings.py), images two tracks share by content
+(check_data.py --duplicates), one plate's tracks kept on one side of a split
+(split_tracks.py). Before: the misreads were listed per image, by path, with
+no line to fix; a track copied into the training set from the test set, one
+track under two ids and HR frames of another plate all passed check_data.py,
+and split_tracks.py put a track and its copy on both sides."""
+import csv
+import json
+import os.path as osp
+import shutil
+import sys
+
+from repo_scripts import REPO, load_script
+
+sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+from tiny_dld import make_tiny_run  # noqa: E402
+
+
+def _rec(path, text, gt, conf, track, line):
+    return dict(input=path, path=path, text=text, confidence=conf, scale=1.0, scales_read=[1.0],
+                gflops=0.5, gflops_teacher=1.0, track_id=track, frame_idx=0, gt_text=gt,
+                read_right=text == gt, case_sensitive=False, annotation=f'train.txt:{line}',
+                error=None, error_type=None)
+
+
+READINGS = [
+    # a wrong label: every frame reads the plate otherwise, confidently
+    _rec('t1/1.png', 'ABC1234', 'ABC1Z34', 0.9, 't1', 1),
+    _rec('t1/2.png', 'ABC1234', 'ABC1Z34', 0.8, 't1', 1),
+    # a hard plate: the frames disagree, unsure
+    _rec('t2/1.png', 'QQQ1111', 'OOO1111', 0.3, 't2', 2),
+    _rec('t2/2.png', 'GOO1111', 'OOO1111', 0.2, 't2', 2),
+    # one frame right: the label is not the suspect
+    _rec('t3/1.png', 'XYZ9876', 'XYZ9876', 0.9, 't3', 3),
+    _rec('t3/2.png', 'XYZ9878', 'XYZ9876', 0.95, 't3', 3),
+]
+
+
+def test_likely_label_errors_are_the_tracks_no_frame_reads_agreeing_first():
+    from dld.apis.reading_analysis import label_suspects
+    rows = label_suspects(READINGS)
+    assert [(r['where'], r['gt'], r['text'], r['votes'], r['num_read']) for r in rows] == [
+        ('train.txt:1', 'ABC1Z34', 'ABC1234', 2, 2), ('train.txt:2', 'OOO1111', 'QQQ1111', 1, 2)]
+    assert abs(rows[0]['score'] - 0.85) < 1e-9 and rows[0]['edits'] == 1
+    assert rows[0]['paths'] == ['t1/1.png', 't1/2.png']
+    # a record without annotation (older infer.py, an image given by path): its path
+    bare = [{k: v for k, v in r.items() if k != 'annotation'} for r in READINGS]
+    assert label_suspects(bare)[0]['where'] == 't1/1.png'
+    # case folded as read_right folded it: 'abc1z34' is the label, not a suspect
+    folded = [dict(r, text=r['gt_text'].lower(), read_right=True) for r in READINGS[:2]]
+    assert label_suspects(folded) == []
+
+
+def test_analyze_readings_lists_them_with_file_line_and_writes_csv(tmp_path, capsys):
+    readings = tmp_path / 'r.jsonl'
+    readings.write_text(''.join(json.dumps(r) + '\n' for r in READINGS))
+    tool = load_script('tools/analysis/analyze_readings.py')
+    out_csv, out_json = tmp_path / 's.csv', tmp_path / 'a.json'
+    assert tool.main([str(readings), '--suspects-csv', str(out_csv), '--json',
+                      str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert '## Likely label errors (2 track(s)' in out
+    assert '| train.txt:1 | ABC1Z34 | ABC1234 | 2/2               | 0.850        | 1       |' \
+        in out
+    rows = list(csv.DictReader(out_csv.open()))
+    assert [(r['where'], r['label'], r['read'], r['paths']) for r in rows][0] == \
+        ('train.txt:1', 'ABC1Z34', 'ABC1234', 't1/1.png;t1/2.png')
+    assert json.loads(out_json.read_text())['label_suspects'][1]['where'] == 'train.txt:2'
+    # one file for two outputs is refused
+    import pytest
+    with pytest.raises(SystemExit):
+        tool.parse_args([str(readings), '--suspects-csv', str(out_csv), '--json', str(out_csv)])
+
+
+def test_infer_records_name_the_label_line_of_each_image(tmp_path):
+    from dld.apis import PlateRecognizer
+    run = make_tiny_run(str(tmp_path / 'tiny'))
+    labels = osp.join(run['data'], 'test.txt')
+    shutil.copy(labels, tmp_path / 'x')
+    recognizer = PlateRecognizer(run['config'], run['student'], device='cpu')
+    with open(labels, 'a') as f:  # a line refused whole: a record named by it
+        f.write('test/nope/lr-001.png\tAB\u00c412\n')
+    records = recognizer(labels)['predictions']
+    lines = [r['annotation'] for r in records]
+    assert lines[0] == f'{labels}:1' and lines[2] == f'{labels}:2'
+    assert lines[-1] == f'{labels}:7' and records[-1]['error'].count(f'{labels}:7') == 0
+    # an image given by path has none
+    assert 'annotation' not in recognizer(records[0]['path'])['predictions'][0]
+
+
+def _plates(tmp_path):
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=4, val_tracks=1, test_tracks=2, frames=2, seed=0,
+                          progress=False)
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      + ''.join(f"{s}_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                                for s in ('train', 'val', 'test')))
+    return root, config
+
+
+def test_check_data_duplicates_finds_images_shared_by_content(tmp_path, capsys):
+    root, config = _plates(tmp_path)
+    tool = load_script('tools/analysis/check_data.py')
+    train = (root / 'train.txt').read_text().splitlines()
+    test = (root / 'test.txt').read_text().splitlines()
+    # a test track copied into train under another folder; a train track under two ids
+    shutil.copytree(root / 'test' / 'track_00001', root / 'train' / 'track_00098')
+    shutil.copytree(root / 'train' / 'track_00000', root / 'train' / 'track_00099')
+    # the HR frames of track 2 listed for track 1 (another plate)
+    lr1, _ = train[1].split('\t')[0].split('|')
+    hr2 = train[2].split('\t')[0].split('|')[1]
+    train[1] = f"{lr1}|{hr2}\t{train[1].split(chr(9))[1]}"
+    train += [test[1].replace('test/track_00001', 'train/track_00098'),
+              train[0].replace('track_00000', 'track_00099')]
+    (root / 'train.txt').write_text('\n'.join(train) + '\n')
+    assert tool.main([str(config)]) == 0  # by path and line alone: nothing found
+    capsys.readouterr()
+    out_json = tmp_path / 'c.json'
+    assert tool.main([str(config), '--duplicates', '--json', str(out_json)]) == 1
+    out = capsys.readouterr().out
+    assert '1 pair(s) of tracks in two splits share an image' in out
+    assert f'{root}/train.txt:5 (train, ' in out and f'{root}/test.txt:2 (test, ' in out
+    assert '1 pair(s) of tracks of one split share an LR frame' in out
+    assert f'{root}/train.txt:1 (train, ' in out and f'{root}/train.txt:6 (train, ' in out
+    assert '1 pair(s) of tracks of one split share an HR frame under different labels' in out
+    assert '3 problem(s) found.' in out
+    found = json.loads(out_json.read_text())
+    assert sorted(f['kind'] for f in found['duplicates']) == [
+        'HR frame under two labels', 'across splits', 'same track twice']
+    assert found['problems'] == 3 and found['sets'][0]['split'] == 'train'
+
+
+def test_check_data_duplicates_pass_a_clean_set(tmp_path, capsys):
+    _, config = _plates(tmp_path)
+    assert load_script('tools/analysis/check_data.py').main([str(config), '--duplicates']) == 0
+    assert 'No image file shared by two tracks' in capsys.readouterr().out
+
+
+def test_split_tracks_names_and_by_plate_joins_one_plate_s_tracks(tmp_path, capsys):
+    from plate_files import write_png
+    root = tmp_path / 'train'
+    for i in range(20):
+        track = root / 'S' / f'track_{i:05d}'
+        write_png(str(track / 'lr-001.png'), 16, 48)
+        write_png(str(track / 'hr-001.png'), 64, 192)
+        plate = 'ZZZ9999' if i in (3, 17) else f'ABC{i:04d}'  # one car, two tracks
+        (track / 'annotations.json').write_text(json.dumps({'plate_text': plate}))
+    tool = load_script('tools/split_tracks.py')
+    both = None
+    for seed in range(20):  # a seed whose split puts the two on both sides
+        assert tool.main([str(root), '--val', '0.5', '--seed', str(seed), '--force']) == 0
+        val = (root / 'splits' / 'val.txt').read_text().split()
+        if ('S/track_00003' in val) != ('S/track_00017' in val):
+            both = seed
+            break
+    assert both is not None
+    err = capsys.readouterr().err
+    assert '1 plate(s) have tracks in both lists' in err
+    assert 'ZZZ9999 (S/track_00003, S/track_00017)' in err
+    before = (root / 'splits' / 'train.txt').read_text()
+    assert tool.main([str(root), '--val', '0.5', '--seed', str(both), '--force',
+                      '--by-plate']) == 0
+    train = (root / 'splits' / 'train.txt').read_text().split()
+    val = (root / 'splits' / 'val.txt').read_text().split()
+    assert {'S/track_00003', 'S/track_00017'} <= set(train) and not set(train) & set(val)
+    assert len(train) + len(val) == 20 and set(before.split()) < set(train)
+    assert 'moved to train' in capsys.readouterr().err
