@@ -198,6 +198,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         """Refuse, when built, a pipeline that must read HR frames from a set
         that hands it none: every item would fail when first read, which
         for a validation set is after the first epoch's training."""
+        foreign = next((t for t in getattr(self.pipeline, 'transforms', [])
+                        if type(t).__name__ in ('LoadImageFromFile', 'LoadImageFromNDArray')), None)
+        if foreign is not None:
+            # mmcv's, found through MMEngine's root registry: built without a
+            # word, it failed at the first item in a loader worker (KeyError 'img_path')
+            raise ValueError(
+                f'{type(self).__name__}: the pipeline\'s {type(foreign).__name__} '
+                f'({type(foreign).__module__}) reads results[\'img_path\'] (MMOCR\'s, '
+                "MMDetection's items); DLD's items hold lr_path and hr_path, read by "
+                'LoadPlateImages(with_lr, with_hr): use it in its place (docs/datasets.md, '
+                'Transforms).')
         loader = self._image_loader()
         if loader is not None and loader.with_hr and not self.load_hr:
             raise ValueError(
@@ -240,11 +251,12 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                     rec.where, f'LR-only track ({self.no_hr_frames}), but this set '
                     'reads the HR crop only '
                     '(its LoadPlateImages has with_lr=False: a teacher, or the efficiency '
-                    "setting's student); give the track's HR frames")
+                    f"setting's student); give the track's HR frames{self.hr_frames_hint}")
             mode = 'test mode with load_hr=True' if self.test_mode else 'train mode'
             raise PlateAnnotationError(
                 rec.where, f'LR-only track ({self.no_hr_frames}) but the dataset is '
-                f'in {mode}, which loads HR; give its HR frames, or set load_hr=False where '
+                f'in {mode}, which loads HR; give its HR frames{self.hr_frames_hint}, or set '
+                'load_hr=False where '
                 "no model reads them (a student trained without a teacher: a DLD run's "
                 'teacher reads the HR frames)')
         text = rec.text.strip()
@@ -470,6 +482,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
     no_tracks_hint = 'Check the annotation source.'
     #: What an LR-only track lacks, in the set's own format.
     no_hr_frames = 'no HR frames'
+    #: after "give the track's HR frames": how this format gives them
+    hr_frames_hint = ''
 
     def _expand_frames(self, rec: TrackRecord) -> List[dict]:
         hr = rec.hr_paths if self.load_hr else None

@@ -15,7 +15,7 @@ from dld.utils.path_hints import backslash_hint
 
 from .base_plate_dataset import BasePlateDataset, TrackRecord
 from .errors import DataNotFoundError, PlateAnnotationError
-from .paired_plate_dataset import decode_label_line, read_label_lines
+from .paired_plate_dataset import decode_label_line, read_label_lines, refuse_json
 from .transforms.loading import IMAGE_EXTENSIONS
 
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)(\.[^.]+)$', re.IGNORECASE)
@@ -174,6 +174,7 @@ class LRLPRTrackDataset(BasePlateDataset):
                     "that inherits a paired-format set's ann_file='train.txt' must "
                     'set it).')
             raw_lines = read_label_lines(self.ann_file)
+            refuse_json(self.ann_file, raw_lines, 'a track list, one track folder a line')
             listed: Dict[str, int] = {}  # folder -> the line that named it first
             for lineno, raw in enumerate(raw_lines, 1):
                 try:

@@ -1,4 +1,5 @@
 """Label-file plate dataset: ``lr1,...,lrN|hr1,...,hrN<TAB>TEXT``."""
+import json
 import os.path as osp
 import re
 from typing import Dict, Iterator, List, Union
@@ -61,6 +62,9 @@ class PairedPlateDataset(BasePlateDataset):
     """
 
     no_hr_frames = "no '|' before the HR frames"
+    hr_frames_hint = (" ('|img.png<TAB>TEXT' gives an image as the HR frame alone, "
+                      "'img.png|img.png<TAB>TEXT' as both; a PaddleOCR or MMOCR label file "
+                      'converts with tools/dataset_converters/ocr_rec_labels.py)')
     no_tracks_hint = ('The label file holds no track line (blank lines and # comments '
                       "are skipped); a track is a line 'lr1,...|hr1,...<TAB>TEXT'.")
 
@@ -75,6 +79,7 @@ class PairedPlateDataset(BasePlateDataset):
                 'cfg.train_synth_plates where the config has one).')
         seen: Dict[str, int] = {}
         raw_lines = read_label_lines(self.ann_file)
+        refuse_json(self.ann_file, raw_lines)
         for lineno, raw in enumerate(raw_lines, 1):
             where = f'{self.ann_file}:{lineno}'
             try:
@@ -149,6 +154,10 @@ class PairedPlateDataset(BasePlateDataset):
             raise PlateAnnotationError(where, 'more than one TAB in the line')
         if images.count('|') > 1:
             raise PlateAnnotationError(where, "more than one '|' in the image paths")
+        if images.lstrip().startswith('["'):
+            raise PlateAnnotationError(
+                where, "the images are a JSON list (PaddleOCR's); a DLD line lists a track's "
+                f"frames with ',': convert the file with {CONVERTER}")
         if '|' in images:
             lr_part, hr_part = images.split('|')
             hr = self._split_paths(hr_part, where, 'HR')
@@ -170,6 +179,30 @@ class PairedPlateDataset(BasePlateDataset):
             track_id = f'{track_id}#{lineno}'
         seen[track_id] = lineno
         return TrackRecord(where=where, track_id=track_id, lr_paths=lr, hr_paths=hr, text=text)
+
+
+#: the tool that writes DLD label files from other OCR toolkits' labels
+CONVERTER = 'tools/dataset_converters/ocr_rec_labels.py'
+
+
+def refuse_json(path: str, raw_lines: List[bytes],
+                expected: str = "a DLD label file of 'lr1,...|hr1,...<TAB>TEXT' lines") -> None:
+    """A label file that is one JSON document (an MMOCR annotation, given
+    as ``ann_file``) is refused whole: line by line, each of its lines was
+    "no TAB between the image paths and the label"."""
+    first = next((line.strip() for line in raw_lines if line.strip()), b'')
+    if not first.lstrip(b'\xef\xbb\xbf').startswith((b'{', b'[')):
+        return
+    try:
+        doc = json.loads(b'\n'.join(raw_lines).decode('utf-8-sig'))
+    except ValueError:
+        return  # no JSON document: its lines are said one by one
+    what = ("an MMOCR annotation ('data_list')" if isinstance(doc, dict) and 'data_list' in doc
+            else 'a JSON document')
+    raise PlateAnnotationError(
+        f'{path}:1', f'the file is {what}, not {expected}: a PairedPlateDataset label file '
+        f'of it is written by {CONVERTER} (docs/datasets.md, "Coming from MMOCR or '
+        'PaddleOCR")')
 
 
 def _check_frames_pair(lr: List[str], hr: List[str], where: str) -> None:

@@ -95,6 +95,67 @@ def _registered_elsewhere(wanted: str, registry: Registry) -> str:
     return ' and '.join(found)
 
 
+_CONVERT = ('an MMOCR textrecog JSON or a PaddleOCR label file converts into a DLD label file '
+            'with tools/dataset_converters/ocr_rec_labels.py (docs/datasets.md, "Coming from '
+            'MMOCR or PaddleOCR")')
+_DATASET = ("DLD reads a label file (PairedPlateDataset) or ICPR track folders "
+            f"(LRLPRTrackDataset); {_CONVERT}.")
+_RECOGNIZER = ("DLD's recognizer is TextRecognizer (backbone, encoder, decoder: "
+               'docs/architecture.md), its distiller DLDDistiller.')
+
+#: MMOCR's names, unknown to DLD, and what DLD has in their place: a user
+#: of MMOCR brings its configs' habits, and "Did you mean 'RepeatDataset'?"
+#: for OCRDataset sent them the wrong way.
+FOREIGN_NAMES = {
+    'OCRDataset': f"OCRDataset is MMOCR's; {_DATASET}",
+    'RecogTextDataset': f"RecogTextDataset is MMOCR's; {_DATASET}",
+    'RecogLMDBDataset': f"RecogLMDBDataset is MMOCR's; {_DATASET}",
+    'PackTextRecogInputs': "PackTextRecogInputs is MMOCR's; DLD's is PackPlateInputs "
+                           "(main_stream='lr' or 'hr'; docs/datasets.md, Transforms).",
+    'LoadImageFromFile': "LoadImageFromFile reads MMOCR's img_path; DLD's items hold lr_path "
+                         'and hr_path, read by LoadPlateImages(with_lr, with_hr).',
+    'RescaleToHeight': "RescaleToHeight is MMOCR's; DLD resizes with ResizePair(lr_size, "
+                       'hr_size), keeping the LR crop\'s aspect.',
+    'PadToWidth': "PadToWidth is MMOCR's; DLD's ResizePair pads the LR crop to its lr_size.",
+    'TextRecogDataPreprocessor': "TextRecogDataPreprocessor is MMOCR's; DLD's is "
+                                 'PlateDataPreprocessor.',
+    'WordMetric': "WordMetric is MMOCR's; DLD's PlateRecogMetric gives plate/accuracy, "
+                  "WordMetric's word_acc_ignore_case (case_sensitive=True: its 'exact'); "
+                  'docs/datasets.md, "Coming from MMOCR or PaddleOCR", says how the '
+                  'metrics differ.',
+    'CharMetric': "CharMetric is MMOCR's; DLD's PlateRecogMetric gives plate/char_accuracy "
+                  '(characters right at their position, not recall and precision of aligned '
+                  'ones) and plate/one_minus_ned.',
+    'OneMinusNEDMetric': "OneMinusNEDMetric is MMOCR's; DLD's PlateRecogMetric gives "
+                         'plate/one_minus_ned.',
+    **{name: f"{name} is MMOCR's; {_RECOGNIZER}"
+       for name in ('SARNet', 'CRNN', 'ABINet', 'NRTR', 'MASTER', 'SATRN', 'SVTR',
+                    'EncoderDecoderRecognizer', 'BaseRecognizer')},
+}
+
+
+def _other_scope_hint(wanted: str, registry: Registry) -> str:
+    """Where ``wanted`` is registered in a registry of the same name but
+    another scope than ``registry``'s (a config's ``default_scope='mmocr'``
+    left in: MMEngine then searched its root registry for DLD's
+    TextRecognizer), the sentence saying so; '' otherwise."""
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    scope = current.scope_name if current is not None else None
+    found = [reg.scope for reg in _registries(registry.name)
+             if reg is not registry and wanted in reg.module_dict]
+    if not found or scope in found:
+        return ''
+    said = f"default_scope is {scope!r}" if scope else 'no default_scope is set'
+    known = {reg.scope for reg in _registries()}
+    unknown = (f' (no package registers the scope {scope!r}: a config of MMOCR\'s?)'
+               if scope and scope not in known else '')
+    fix = ("DLD's configs set default_scope = 'dld'" if found[0] == 'dld' else
+           f"set default_scope = {found[0]!r}, or name it '{found[0]}.{wanted}'")
+    return (f'{wanted} is registered in {found[0]}::{registry.name}, but the '
+            f'{said}{unknown}: {fix}.')
+
+
 def unknown_type_hint(message: str) -> Optional[str]:
     """The hint for MMEngine's unknown-type ``message``; None for any other
     message or a registry that cannot be found."""
@@ -106,6 +167,11 @@ def unknown_type_hint(message: str) -> Optional[str]:
     if registry is None:
         return None
     candidates = _resolvable_names(registry)
+    other_scope = _other_scope_hint(wanted, registry)
+    if other_scope:
+        return other_scope
+    if wanted in FOREIGN_NAMES:
+        return FOREIGN_NAMES[wanted]
     elsewhere = _registered_elsewhere(wanted, registry)
     if elsewhere:
         return (f'{wanted} is registered in {elsewhere}, not in {registry.scope}::{name}: the '

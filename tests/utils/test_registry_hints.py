@@ -142,3 +142,30 @@ def test_an_argument_passed_on_to_a_base_names_the_class_being_built(paired_root
         with registry_hints():
             DATASETS.build(dict(type='PairedPlateDataset', data_root=str(paired_root),
                                 ann_file='train.txt', frame='first'))
+
+
+@pytest.mark.parametrize('name,registry,expected', [
+    ('OCRDataset', 'DATASETS', 'tools/dataset_converters/ocr_rec_labels.py'),
+    ('WordMetric', 'METRICS', "WordMetric's word_acc_ignore_case"),
+    ('CharMetric', 'METRICS', 'plate/char_accuracy'),
+    ('SARNet', 'MODELS', "DLD's recognizer is TextRecognizer"),
+])
+def test_mmocr_s_names_are_answered_with_dld_s(name, registry, expected):
+    """OCRDataset was answered "Did you mean 'RepeatDataset' or
+    'ConcatDataset'?", WordMetric "No registered name is close"."""
+    import dld.registry
+    hint = str(_build_error(getattr(dld.registry, registry), dict(type=name))).splitlines()[-1]
+    assert hint.startswith(f"{name} is MMOCR's") and expected in hint
+
+
+def test_an_mmocr_default_scope_left_in_a_config_is_named():
+    """default_scope='mmocr': MMEngine searched its root registry for DLD's
+    TextRecognizer, and the hint said no name was close and to import the
+    module with custom_imports."""
+    from mmengine.registry import MODELS as MMENGINE_MODELS
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmocr'):
+        hint = str(_build_error(MMENGINE_MODELS, dict(type='TextRecognizer'))).splitlines()[-1]
+    assert hint == ("TextRecognizer is registered in dld::model, but the default_scope is "
+                    "'mmocr' (no package registers the scope 'mmocr': a config of MMOCR's?): "
+                    "DLD's configs set default_scope = 'dld'.")
