@@ -8,11 +8,27 @@ import textwrap
 
 HERE = osp.dirname(osp.abspath(__file__))
 
+#: The scripts' way to run ``child(queue)`` in a forked worker: one that
+#: hangs there ends the script, saying so.
+IN_FORKED_WORKER = textwrap.dedent('''
+    def in_forked_worker(child):
+        ctx = mp.get_context('fork')
+        queue = ctx.Queue()
+        worker = ctx.Process(target=child, args=(queue, ))
+        worker.start()
+        worker.join(90)
+        if worker.is_alive():
+            worker.kill()
+            sys.exit('the forked worker hung')
+        return queue
+''').strip()
+
 SCRIPT = textwrap.dedent('''
     import glob, multiprocessing as mp, sys
     sys.path.insert(0, {here!r})
     import torch
     import tiny_dld
+    {in_forked_worker}
     torch.set_num_threads(2)  # a pool of more than one thread, started below
     paths = tiny_dld.make_tiny_run({root!r})
     from dld.apis import PlateRecognizer
@@ -22,14 +38,7 @@ SCRIPT = textwrap.dedent('''
     def child(queue):  # the parent has read nothing yet, as a preloading master
         queue.put([r['text'] for r in rec(images)['predictions']])
 
-    ctx = mp.get_context('fork')
-    queue = ctx.Queue()
-    worker = ctx.Process(target=child, args=(queue, ))
-    worker.start()
-    worker.join(90)
-    if worker.is_alive():
-        worker.kill()
-        sys.exit('the forked worker hung')
+    queue = in_forked_worker(child)
     here = [r['text'] for r in rec(images)['predictions']]
     assert queue.get() == here, 'the forked worker read otherwise'
     print('forked worker read', here)
@@ -38,7 +47,8 @@ SCRIPT = textwrap.dedent('''
 
 def test_a_recognizer_built_before_a_fork_reads_in_the_forked_worker(tmp_path):
     script = tmp_path / 'fork.py'
-    script.write_text(SCRIPT.format(here=HERE, root=str(tmp_path / 'run')))
+    script.write_text(SCRIPT.format(in_forked_worker=IN_FORKED_WORKER, here=HERE,
+                                    root=str(tmp_path / 'run')))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -52,6 +62,7 @@ BUILT_IN_CHILD = textwrap.dedent('''
     sys.path.insert(0, {here!r})
     import torch
     import tiny_dld
+    {in_forked_worker}
     torch.set_num_threads(2)
     paths = tiny_dld.make_tiny_run({root!r})
     from dld.apis import PlateRecognizer
@@ -63,14 +74,7 @@ BUILT_IN_CHILD = textwrap.dedent('''
         rec = PlateRecognizer(paths['config'], paths['student'], device='cpu')
         queue.put([r['text'] for r in rec(images)['predictions']])
 
-    ctx = mp.get_context('fork')
-    queue = ctx.Queue()
-    worker = ctx.Process(target=child, args=(queue, ))
-    worker.start()
-    worker.join(90)
-    if worker.is_alive():
-        worker.kill()
-        sys.exit('the forked worker hung')
+    queue = in_forked_worker(child)
     here = [r['text'] for r in PlateRecognizer(paths['config'], paths['student'],
                                                device='cpu')(images)['predictions']]
     assert queue.get() == here, 'the forked worker read otherwise'
@@ -86,7 +90,8 @@ def test_a_recognizer_built_in_a_worker_forked_after_torch_ran_reads(tmp_path):
     its recognizer (torch's OpenMP pool), where one built before the fork
     read (with one thread)."""
     script = tmp_path / 'built_in_child.py'
-    script.write_text(BUILT_IN_CHILD.format(here=HERE, root=str(tmp_path / 'run')))
+    script.write_text(BUILT_IN_CHILD.format(in_forked_worker=IN_FORKED_WORKER, here=HERE,
+                                            root=str(tmp_path / 'run')))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
