@@ -7,6 +7,7 @@ from torch import Tensor
 from dld.registry import MODELS
 
 from .content_resize import resize_content
+from .identity_init import check_connector_init, init_identity
 
 
 @MODELS.register_module()
@@ -22,18 +23,26 @@ class FeatureMapConnector(nn.Module):
         learned: use a learned 1x1 conv; with False the channels must match
             and the connector only resizes.
         with_bn: BatchNorm after the conv (learned only).
+        init: how the learned conv starts: ``'random'`` (PyTorch's
+            default, the published runs') or ``'identity'`` (equal widths
+            only: a student copied from its teacher then starts at a
+            feature distance of 0 from it, see :func:`init_identity`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, learned: bool = True,
-                 with_bn: bool = False) -> None:
+                 with_bn: bool = False, init: str = 'random') -> None:
         super().__init__()
+        check_connector_init(init, learned, in_channels, out_channels, 'FeatureMapConnector')
         if not learned and in_channels != out_channels:
             raise ValueError(f'FeatureMapConnector(learned=False) cannot map {in_channels} '
                              f'to {out_channels} channels; set learned=True.')
         self.in_channels = in_channels
         self.out_channels = out_channels
         if learned:
-            layers = [nn.Conv2d(in_channels, out_channels, 1, bias=not with_bn)]
+            conv = nn.Conv2d(in_channels, out_channels, 1, bias=not with_bn)
+            if init == 'identity':
+                init_identity(conv.weight.view(out_channels, in_channels), conv.bias)
+            layers = [conv]
             if with_bn:
                 layers.append(nn.BatchNorm2d(out_channels))
             self.proj = nn.Sequential(*layers)

@@ -7,6 +7,7 @@ from torch import Tensor
 from dld.registry import MODELS
 
 from .content_resize import resize_content_steps
+from .identity_init import check_connector_init, init_identity
 
 
 @MODELS.register_module()
@@ -21,16 +22,22 @@ class SequenceConnector(nn.Module):
         in_dim: student feature size ``Ds``.
         out_dim: teacher feature size ``Dt``.
         learned: use a learned ``nn.Linear``; with False the sizes must match.
+        init: how the learned layer starts, ``'random'`` or ``'identity'``
+            (equal sizes only; see :class:`FeatureMapConnector`).
     """
 
-    def __init__(self, in_dim: int, out_dim: int, learned: bool = True) -> None:
+    def __init__(self, in_dim: int, out_dim: int, learned: bool = True,
+                 init: str = 'random') -> None:
         super().__init__()
+        check_connector_init(init, learned, in_dim, out_dim, 'SequenceConnector')
         if not learned and in_dim != out_dim:
             raise ValueError(f'SequenceConnector(learned=False) cannot map {in_dim} '
                              f'to {out_dim} features; set learned=True.')
         self.in_dim = in_dim
         self.out_dim = out_dim
         self.proj = nn.Linear(in_dim, out_dim) if learned else nn.Identity()
+        if learned and init == 'identity':
+            init_identity(self.proj.weight, self.proj.bias)
 
     def forward(self, x: Tensor, length: Optional[int] = None,
                 content_ratio: Optional[Tensor] = None) -> Tensor:
