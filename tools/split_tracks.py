@@ -197,6 +197,7 @@ def main(argv=None) -> int:
                          dictionary)
     train, val = split_tracks(tracks, args.val, args.seed)
     both = plates_on_both_sides(train, val, _track_plates(args.data_root, tracks))
+    moved = set()
     if both and args.by_plate:
         moved = {t for owned in both.values() for t in owned if t in set(val)}
         train, val = sorted(train + sorted(moved)), [t for t in val if t not in moved]
@@ -209,6 +210,11 @@ def main(argv=None) -> int:
               f"so validation reads plates training saw: {first_and_more(said, 5, sep='; ')}; "
               '--by-plate keeps each plate\'s tracks together (tools/analysis/check_data.py '
               '--duplicates finds copies under other labels)', file=sys.stderr)
+    if not val and moved:
+        print(f'split_tracks.py: --by-plate moved all {len(moved)} held-out track(s) to train: '
+              'each has a plate training tracks show too; hold out more (--val) or another '
+              'draw (--seed), or split without --by-plate', file=sys.stderr)
+        return 2
     if not val:  # a validation set of no track fails only when training builds it
         print(f'split_tracks.py: --val {args.val:g} of {len(tracks)} track(s) holds out none '
               '(every group holds one track, or the share rounds to 0); raise --val',

@@ -168,3 +168,49 @@ def test_split_tracks_names_and_by_plate_joins_one_plate_s_tracks(tmp_path, caps
     assert {'S/track_00003', 'S/track_00017'} <= set(train) and not set(train) & set(val)
     assert len(train) + len(val) == 20 and set(before.split()) < set(train)
     assert 'moved to train' in capsys.readouterr().err
+
+
+def test_check_data_duplicates_edges(tmp_path, capsys):
+    """One set read by val and test (the docs' ICPR configs) is no leak; a
+    track copied through a linked folder is a copy (the set does not warn of
+    it); empty files are no shared image."""
+    import os
+    root, config = _plates(tmp_path)
+    tool = load_script('tools/analysis/check_data.py')
+    same = tmp_path / 'valtest.py'
+    same.write_text(config.read_text() + 'val_dataloader = dict(dataset=dict('
+                    f"data_root={str(root)!r}, ann_file='val.txt'))\n"
+                    'test_dataloader = val_dataloader\n')
+    assert tool.main([str(same), '--duplicates']) == 0
+    assert 'No image file shared by two tracks' in capsys.readouterr().out
+    train = (root / 'train.txt').read_text().splitlines()
+    os.symlink('track_00000', root / 'train' / 'track_00099')
+    (root / 'train.txt').write_text('\n'.join(
+        train + [train[0].replace('track_00000', 'track_00099')]) + '\n')
+    assert tool.main([str(config), '--duplicates', '--splits', 'train']) == 1
+    assert '1 pair(s) of tracks of one split share an LR frame' in capsys.readouterr().out
+    (root / 'train.txt').write_text('\n'.join(train) + '\n')
+    lr_train = train[1].split('|')[0].split(',')[0]
+    lr_test = (root / 'test.txt').read_text().splitlines()[0].split('|')[0].split(',')[0]
+    for lr in (lr_train, lr_test):
+        (root / lr).write_bytes(b'')
+    tool.main([str(config), '--duplicates'])
+    assert 'No image file shared by two tracks' in capsys.readouterr().out
+
+
+def test_split_tracks_by_plate_that_holds_out_nothing_says_so(tmp_path, capsys):
+    from plate_files import write_png
+    root = tmp_path / 'train'
+    for i in range(10):  # every plate seen twice
+        track = root / 'S' / f'track_{i:05d}'
+        write_png(str(track / 'lr-001.png'), 16, 48)
+        write_png(str(track / 'hr-001.png'), 64, 192)
+        (track / 'annotations.json').write_text(json.dumps({'plate_text': f'ABC{i // 2:04d}'}))
+    tool = load_script('tools/split_tracks.py')
+    for seed in range(20):  # a draw whose held-out tracks all have their twin in train
+        rc = tool.main([str(root), '--val', '0.2', '--seed', str(seed), '--force', '--by-plate'])
+        if rc == 2:
+            break
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert 'moved all 2 held-out track(s) to train' in err and 'share rounds to 0' not in err

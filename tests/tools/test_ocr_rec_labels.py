@@ -110,3 +110,22 @@ def test_an_existing_output_is_kept_without_force(crops, capsys):
     assert out.read_text() == 'old\n'
     assert load_script(TOOL).main([str(src), '--out', str(out), '--force']) == 0
     assert out.read_text().endswith('\tAB12\n')
+
+
+def test_a_paddle_path_starting_with_a_bracket_is_a_file_as_paddle_reads_it(tmp_path):
+    # PaddleOCR's SimpleDataSet: a name starting with '[' that is no JSON is the file's name
+    src = tmp_path / 'rec_gt_train.txt'
+    src.write_text('[1].jpg\tABC1234\n', encoding='utf-8')
+    out = tmp_path / 'train.txt'
+    assert load_script(TOOL).main([str(src), '--out', str(out)]) == 0
+    assert out.read_text() == '[1].jpg|[1].jpg\tABC1234\n'
+
+
+def test_a_tab_delimiter_typed_as_backslash_t_is_a_tab(crops):
+    """``--delimiter '\\t'`` from a shell arrives as two characters: every
+    line was "no '\\\\t' between the path and the label"."""
+    src = crops / 'rec_gt_train.txt'
+    src.write_text('rec/train/w0.png\tABC1234\n', encoding='utf-8')
+    out = crops / 'train.txt'
+    assert load_script(TOOL).main([str(src), '--out', str(out), '--delimiter', '\\t']) == 0
+    assert out.read_text() == 'rec/train/w0.png|rec/train/w0.png\tABC1234\n'

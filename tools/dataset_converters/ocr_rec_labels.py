@@ -117,10 +117,9 @@ def paddle_entries(path: str, text: str, delimiter: str = '\t') -> List[object]:
             if name.lstrip().startswith('['):  # PaddleOCR's list of images of one text
                 try:
                     paths = json.loads(name)
-                except ValueError as err:
-                    raise BadEntry(where, f'the image list {name!r} is not JSON: {err}') from err
-                if not isinstance(paths, list):
-                    raise BadEntry(where, f'the image list {name!r} is no list')
+                except ValueError:
+                    # no JSON ('[1].jpg'): a file's name, as PaddleOCR reads it
+                    paths = [name]
             out.append(_check_entry(where, paths, label))
         except BadEntry as err:
             out.append(err)
@@ -203,6 +202,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'stopping at the first')
     parser.add_argument('--force', action='store_true', help='replace an existing --out')
     args = parser.parse_args(argv)
+    # '\\t' typed in a shell is two characters; PaddleOCR's YAML writes "\\t" for a TAB
+    args.delimiter = {'\\t': '\t'}.get(args.delimiter, args.delimiter)
     if not args.delimiter or args.delimiter in ',|':
         parser.error(f'--delimiter {args.delimiter!r}: give the character between path and '
                      "label (',' and '|' separate frames in DLD's lines)")

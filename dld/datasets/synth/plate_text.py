@@ -9,7 +9,8 @@ is ``ABC1234``, and ``'BR-NN'`` shows ``BR-42`` with the label ``BR42``.
 A ``/`` (:data:`ROW_SEPARATOR`) splits the plate into rows, drawn one above
 the other on a squarer plate (motorcycle plates): ``'LLL/NNNN'`` shows
 ``ABC`` over ``1234``, and its label is the rows joined, top row first
-(``ABC1234``), as plate datasets write two-row plates.
+(``ABC1234``), as plate datasets write two-row plates; a ``/`` itself is
+not printed (before two-row plates, ``'NN/NN'`` printed ``12/34``).
 """
 import itertools
 import math
