@@ -214,3 +214,32 @@ def test_split_tracks_by_plate_that_holds_out_nothing_says_so(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert 'moved all 2 held-out track(s) to train' in err and 'share rounds to 0' not in err
+
+
+def test_check_data_duplicates_name_a_set_read_by_val_and_test_once(tmp_path, capsys):
+    """The docs' ICPR configs read one set as val and test: a leak into it,
+    or a track twice in it, is one finding (split 'val/test'), not one per
+    loader, nor a leak from val to test."""
+    root, config = _plates(tmp_path)
+    tool = load_script('tools/analysis/check_data.py')
+    train = (root / 'train.txt').read_text().splitlines()
+    val = (root / 'val.txt').read_text().splitlines()
+    shutil.copytree(root / 'train' / 'track_00000', root / 'val' / 'track_00098')
+    shutil.copytree(root / 'val' / 'track_00000', root / 'val' / 'track_00099')
+    val += [train[0].replace('train/track_00000', 'val/track_00098'),
+            val[0].replace('val/track_00000', 'val/track_00099')]
+    (root / 'val.txt').write_text('\n'.join(val) + '\n')
+    same = tmp_path / 'valtest.py'
+    same.write_text(config.read_text() + 'val_dataloader = dict(dataset=dict('
+                    f"data_root={str(root)!r}, ann_file='val.txt'))\n"
+                    'test_dataloader = val_dataloader\n')
+    out_json = tmp_path / 'd.json'
+    assert tool.main([str(same), '--duplicates', '--json', str(out_json)]) == 1
+    out = capsys.readouterr().out
+    assert '1 pair(s) of tracks in two splits share an image' in out
+    assert f'{root}/val.txt:2 (val/test, ' in out
+    assert '1 pair(s) of tracks of one split share an LR frame' in out
+    assert '2 problem(s) found.' in out
+    found = json.loads(out_json.read_text())['duplicates']
+    assert [(f['first_split'], f['second_split']) for f in found] == [
+        ('train', 'val/test'), ('val/test', 'val/test')]

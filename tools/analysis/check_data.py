@@ -258,17 +258,29 @@ def find_duplicates(reports: List[SetReport]) -> List[dict]:
     one label are tracks of their own). A line that lists the very same
     frames as another under the same label in a training set, which the
     set warns of, is not repeated here, nor the very same track read by two
-    evaluation loaders (a config's ``test_dataloader = val_dataloader``).
+    evaluation loaders (a config's ``test_dataloader = val_dataloader``: its
+    tracks are compared once, their split ``'val/test'``).
     Empty files are no image: they are left out."""
     from tqdm import tqdm
     owners: Dict[str, List[tuple]] = {}  # digest -> [(track index, stream, path)]
     tracks: List[dict] = []
     digests: Dict[str, Optional[str]] = {}
+    evaluated: Dict[str, dict] = {}  # where -> an evaluation loader's track
     for report in reports:
         if report.dataset is None:
             continue
         for track in _set_tracks(report):
-            tracks.append(dict(track, split=report.split))
+            again = evaluated.get(track['where']) if report.split != 'train' else None
+            if again is not None and again['lr'] == track['lr'] and again['hr'] == track['hr']:
+                # one set read by val and test (test_dataloader = val_dataloader):
+                # its tracks are compared once, their split 'val/test'
+                if report.split not in again['splits']:
+                    again['splits'].add(report.split)
+                    again['split'] += f'/{report.split}'
+                continue
+            tracks.append(dict(track, split=report.split, splits={report.split}))
+            if report.split != 'train':
+                evaluated.setdefault(track['where'], tracks[-1])
     for index, track in enumerate(tqdm(tracks, desc='hashing', unit='track', leave=False,
                                        disable=not sys.stderr.isatty())):
         for stream in ('lr', 'hr'):
@@ -296,7 +308,7 @@ def find_duplicates(reports: List[SetReport]) -> List[dict]:
         same_label = ta['label'] == tb['label']
         if ta['where'] == tb['where'] and 'train' not in (ta['split'], tb['split']):
             continue  # one set read by two evaluation loaders (test_dataloader = val_dataloader)
-        if ta['split'] != tb['split']:
+        if ta['splits'].isdisjoint(tb['splits']):
             kind = 'across splits'
         elif 'lr' in found['streams']:
             if found['same_path'] and same_label:
