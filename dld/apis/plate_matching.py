@@ -10,10 +10,16 @@ def plate_metric_case_sensitive(cfg) -> bool:
 
     A config without one (an inference-only config, which
     :class:`~dld.apis.PlateRecognizer` reads) compares as the metric's
-    default does: case-insensitively.
+    default does: case-insensitively. A setting the metric's build refuses
+    (``case_sensitive='False'``, a string, so true) is refused here too, as
+    ``tools/test.py`` refuses it, rather than read as true.
     """
+    from dld.utils.flags import check_flag
     plate = _test_metrics(cfg, _plate_metric_class())
-    return bool(plate and plate[0].get('case_sensitive', False))
+    if not plate:
+        return False
+    return check_flag(plate[0].get('case_sensitive', False),
+                      'test_evaluator: PlateRecogMetric.case_sensitive')
 
 
 def has_plate_metric(cfg) -> bool:

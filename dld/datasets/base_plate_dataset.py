@@ -148,8 +148,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             raise ValueError(
                 f"frames must be 'random', 'all', 'first' or a frame index >= 0, got {frames!r}")
         self.frames = frames
-        self._load_hr_arg = load_hr
         name = type(self).__name__
+        self._load_hr_arg = None if load_hr is None else check_flag(load_hr, f'{name}.load_hr')
         self.allow_empty_text = check_flag(allow_empty_text, f'{name}.allow_empty_text')
         self.strict = check_flag(strict, f'{name}.strict')
         if max_retry is None:
@@ -157,7 +157,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         if max_retry < 0:
             raise ValueError(f'max_retry must be >= 0, got {max_retry}')
         self.max_retry = max_retry
-        self.check_files = max_retry == 0 if check_files is None else bool(check_files)
+        self.check_files = (max_retry == 0 if check_files is None
+                            else check_flag(check_files, f'{name}.check_files'))
         self.seed = seed
         self.seed_pipeline = check_flag(seed_pipeline, f'{name}.seed_pipeline')
         if not isinstance(track_prefix, str):

@@ -28,6 +28,21 @@ def test_a_config_without_a_plate_metric_compares_without_case():
     assert not plate_metric_case_sensitive(Config(dict()))
 
 
+@pytest.mark.parametrize('flag', ['False', 'no', None, 2])
+def test_a_case_sensitive_the_metric_refuses_is_refused_not_read_as_true(flag):
+    # test.py refuses test_evaluator's case_sensitive='False' (a string, so
+    # true); infer.py read it as true, compared case and recorded
+    # case_sensitive: true
+    cfg = Config(dict(test_evaluator=[dict(type='PlateRecogMetric', case_sensitive=flag)]))
+    with pytest.raises(TypeError, match='PlateRecogMetric.case_sensitive is True or False'):
+        plate_metric_case_sensitive(cfg)
+    with pytest.raises(TypeError, match='PlateRecogMetric.case_sensitive is True or False'):
+        PlateRecogMetric(case_sensitive=flag)
+    # 0 and 1 mean what they say, as the metric takes them
+    assert plate_metric_case_sensitive(Config(dict(test_evaluator=dict(
+        type='PlateRecogMetric', case_sensitive=1))))
+
+
 def test_whether_a_config_has_a_plate_metric_for_the_reports_columns():
     from dld.apis.plate_matching import has_plate_metric
     assert not has_plate_metric(Config(dict(test_evaluator=[dict(type='TrackAccuracyMetric')])))

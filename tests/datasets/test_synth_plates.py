@@ -96,6 +96,9 @@ def test_a_set_already_in_the_folder_is_refused_or_replaced_whole(tmp_path):
     before = tree(out)
     with pytest.raises(FileExistsError, match=r's already holds a plate set \(train, val, test,'):
         generate_synth_plates(out, seed=5, **dict(SMALL, frames=1))
+    with pytest.raises(FileExistsError, match=r'other arguments \(frames 2 on disk vs 1; seed 0 '
+                       r'on disk vs 5\) or not whole'):
+        generate_synth_plates(out, seed=5, **dict(SMALL, frames=1))
     assert tree(out) == before  # refused before anything was written
     generate_synth_plates(out, seed=5, **dict(SMALL, frames=1), overwrite=True)
     fresh = str(tmp_path / 'fresh')
@@ -476,7 +479,9 @@ def test_two_row_layouts_make_a_set_whose_labels_join_the_rows(tmp_path):
     # a set of a '/' pattern made before '/' split rows (it printed the '/') is not this one
     del meta['row_separator']
     (out / 'meta.json').write_text(json.dumps(meta))
-    with pytest.raises(FileExistsError):
+    # ... and the refusal says why, though the arguments are the ones that made it
+    with pytest.raises(FileExistsError, match=r"row_separator not recorded on disk: made "
+                       r"before '/' split a pattern into two rows"):
         generate_synth_plates(str(out), seed=0, layouts=('LLL/NNNN', 'LLLN/LNN'),
                               hr_size=(96, 112), **SMALL)
 

@@ -247,19 +247,26 @@ def generate_synth_plates(out_dir: str,
     with _dir_lock(_lock_path(out_dir)):
         existing = _set_entries(out_dir)
         if existing and not overwrite:
-            if synth_plates_present(out_dir) and not _meta_diffs(_read_meta(out_dir), meta):
+            on_disk = _read_meta(out_dir)
+            diffs = _meta_diffs(on_disk, meta)
+            if synth_plates_present(out_dir) and not diffs:
                 # a set made before meta.json recorded the glyphs: which fonts drew it
                 # is not known, so its bytes are not promised
-                same = ('same arguments, so the same bytes' if 'glyphs' in _read_meta(out_dir)
+                same = ('same arguments, so the same bytes' if 'glyphs' in on_disk
                         else 'same arguments; made before the glyphs were recorded')
                 print_log(f'{out_dir} already holds this set ({same}): nothing rendered.',
                           logger='current', level=logging.INFO)
                 return dict(tracks=sizes, images=2 * frames * sum(sizes.values()),
                             seconds=0.0, tracks_per_s=0.0, rendered=False)
+            # name what differs: a '/' pattern's set of an earlier version (which
+            # printed the '/') is refused for the very command that made it
+            differs = (f' ({"; ".join(diffs)})'
+                       if diffs and (on_disk or {}).get('generator') == meta['generator']
+                       else '')
             raise PlateSetExistsError(
                 f'{out_dir} already holds a plate set ({", ".join(existing)}) made with other '
-                'arguments or not whole: rendering over it would mix its frames with the new '
-                'ones. Give another folder, delete it, or replace it: '
+                f'arguments{differs} or not whole: rendering over it would mix its frames with '
+                'the new ones. Give another folder, delete it, or replace it: '
                 '`tools/make_synth_plates.py --overwrite`, overwrite=True in Python, '
                 'synth_plates.overwrite=True in a config.')
         return _render_set(out_dir, sizes, resolved, w, frames, seed, hr_size, deg, meta,
@@ -455,6 +462,10 @@ def _meta_diffs(on_disk, wanted, key: str = '') -> List[str]:
     if key == 'degradation' and isinstance(on_disk, dict) and isinstance(wanted, dict):
         on_disk, wanted = ({**_DEGRADATION_ADDED, **on_disk},
                            {**_DEGRADATION_ADDED, **wanted})
+    if key == 'row_separator' and on_disk == '<not recorded>':
+        # a '/' pattern's set made before '/' split rows: the '/' was printed
+        return [f"row_separator not recorded on disk: made before {wanted!r} split a "
+                f"pattern into two rows (its {wanted!r} was printed on one row)"]
     if isinstance(on_disk, dict) and isinstance(wanted, dict):
         return [d for k in wanted for d in _meta_diffs(
             on_disk.get(k, '<not recorded>'), wanted[k], f'{key}.{k}' if key else k)]

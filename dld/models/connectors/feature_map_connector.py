@@ -5,6 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from dld.registry import MODELS
+from dld.utils.flags import check_flag
 
 from .content_resize import resize_content
 from .identity_init import check_connector_init, init_identity
@@ -32,6 +33,8 @@ class FeatureMapConnector(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, learned: bool = True,
                  with_bn: bool = False, init: str = 'random') -> None:
         super().__init__()
+        learned = check_flag(learned, 'FeatureMapConnector.learned')
+        with_bn = check_flag(with_bn, 'FeatureMapConnector.with_bn')
         check_connector_init(init, learned, in_channels, out_channels, 'FeatureMapConnector')
         if not learned and in_channels != out_channels:
             raise ValueError(f'FeatureMapConnector(learned=False) cannot map {in_channels} '

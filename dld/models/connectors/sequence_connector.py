@@ -5,6 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from dld.registry import MODELS
+from dld.utils.flags import check_flag
 
 from .content_resize import resize_content_steps
 from .identity_init import check_connector_init, init_identity
@@ -29,6 +30,7 @@ class SequenceConnector(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, learned: bool = True,
                  init: str = 'random') -> None:
         super().__init__()
+        learned = check_flag(learned, 'SequenceConnector.learned')
         check_connector_init(init, learned, in_dim, out_dim, 'SequenceConnector')
         if not learned and in_dim != out_dim:
             raise ValueError(f'SequenceConnector(learned=False) cannot map {in_dim} '

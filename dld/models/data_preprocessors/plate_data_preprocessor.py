@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 
 from dld.registry import MODELS
+from dld.utils.flags import check_flag
 
 Stream = Union[torch.Tensor, List[torch.Tensor]]
 
@@ -46,7 +47,9 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
                  bgr_to_rgb: bool = False, channels: Optional[int] = 3,
                  pad_value: float = 0.0, pad_size_divisor: int = 1,
                  non_blocking: bool = False) -> None:
-        super().__init__(non_blocking=non_blocking)
+        super().__init__(non_blocking=check_flag(non_blocking,
+                                                 'PlateDataPreprocessor.non_blocking'))
+        bgr_to_rgb = check_flag(bgr_to_rgb, 'PlateDataPreprocessor.bgr_to_rgb')
         if (mean is None) != (std is None):
             raise ValueError('Give both mean and std, or neither.')
         if channels not in (None, 1, 3):

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 
 from dld.registry import TASK_UTILS
 from dld.utils.char_names import describe_chars, upper_each
+from dld.utils.flags import check_flag
 
 #: Licence plates: digits then capital Latin letters.
 PLATE_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
@@ -68,6 +69,10 @@ class Dictionary:
                  with_padding: bool = False,
                  unknown: str = 'error',
                  case_sensitive: bool = False) -> None:
+        with_blank = check_flag(with_blank, 'Dictionary.with_blank')
+        with_start_end = check_flag(with_start_end, 'Dictionary.with_start_end')
+        with_padding = check_flag(with_padding, 'Dictionary.with_padding')
+        case_sensitive = check_flag(case_sensitive, 'Dictionary.case_sensitive')
         if chars is not None and dict_file is not None:
             raise DictionaryError('Dictionary: give either `chars` or `dict_file`, not both.')
         source = f'Dictionary {dict_file!r}' if dict_file is not None else 'Dictionary'

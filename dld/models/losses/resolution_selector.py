@@ -5,6 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from dld.registry import MODELS
+from dld.utils.flags import check_flag
 
 from .functional import resolution_selector_loss
 from .functional.reduction import check_reduction
@@ -33,7 +34,8 @@ class ResolutionSelectorLoss(nn.Module):
         self.gamma = check_weight(gamma, 'gamma')
         self.loss_weight = check_weight(loss_weight)
         self.reduction = check_reduction(reduction)
-        self.flops_on_uncomputed = flops_on_uncomputed
+        self.flops_on_uncomputed = check_flag(flops_on_uncomputed,
+                                              'ResolutionSelectorLoss.flops_on_uncomputed')
 
     def forward(
         self,
