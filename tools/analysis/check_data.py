@@ -238,9 +238,11 @@ def _digest(path: str) -> Optional[str]:
     try:
         if os.path.getsize(path) == 0:
             return None
+        digest = hashlib.sha1()
         with open(path, 'rb') as f:
-            return hashlib.file_digest(f, 'sha1').hexdigest() \
-                if hasattr(hashlib, 'file_digest') else hashlib.sha1(f.read()).hexdigest()
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                digest.update(chunk)
+        return digest.hexdigest()
     except OSError:  # missing: listed as such
         return None
 
