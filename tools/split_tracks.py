@@ -205,7 +205,9 @@ def main(argv=None) -> int:
               'plate(s) that training tracks show too moved to train', file=sys.stderr)
     elif both:
         from dld.utils.listing import first_and_more
-        said = [f"{plate} ({', '.join(owned)})" for plate, owned in both.items()]
+        held = set(val)
+        said = [f"{plate} (train: {', '.join(t for t in owned if t not in held)}; val: "
+                f"{', '.join(t for t in owned if t in held)})" for plate, owned in both.items()]
         print(f'split_tracks.py: warning: {len(both)} plate(s) have tracks in both lists, '
               f"so validation reads plates training saw: {first_and_more(said, 5, sep='; ')}; "
               '--by-plate keeps each plate\'s tracks together (tools/analysis/check_data.py '
