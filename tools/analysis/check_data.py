@@ -308,8 +308,6 @@ def find_duplicates(reports: List[SetReport]) -> List[dict]:
     for (a, b), found in sorted(pairs.items()):
         ta, tb = tracks[a], tracks[b]
         same_label = ta['label'] == tb['label']
-        if ta['where'] == tb['where'] and 'train' not in (ta['split'], tb['split']):
-            continue  # one set read by two evaluation loaders (test_dataloader = val_dataloader)
         if ta['splits'].isdisjoint(tb['splits']):
             kind = 'across splits'
         elif 'lr' in found['streams']:
