@@ -336,6 +336,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         folded, first_folded = 0, []  # labels upper-cased; the first (where, as written)
         seen: Dict[str, str] = {}  # track id -> where it was first given
         listed: Dict[str, TrackRecord] = {}  # frame path -> the track that gave it first
+        hr_listed: Dict[str, TrackRecord] = {}  # HR frame path -> the track that gave it first
         again: List[Tuple[str, str]] = []
         folders: Dict[str, str] = {}  # a folder -> the one it resolves to (test mode)
         for rec in self._tracks_read():
@@ -352,6 +353,7 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                         f'{seen[rec.track_id]}; each track of a set needs its own id')
                 keys = self._frame_keys(rec, folders)
                 first = self._listed_already(rec, listed, keys)
+                _refuse_hr_under_another_label(rec, hr_listed)
             except PlateAnnotationError as err:
                 if strict:
                     raise
@@ -364,6 +366,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             seen[rec.track_id] = rec.where
             for key in keys:  # the first track listing a frame keeps it: named in messages
                 listed.setdefault(key, rec)
+            for path in rec.hr_paths or []:
+                hr_listed.setdefault(path, rec)
             if rec.text != written:
                 folded += 1
                 if len(first_folded) < 3:
@@ -710,6 +714,20 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             + '). Check the data under '
             f'{self.data_root or osp.dirname(self.ann_file)!r}:\n  ' + '\n  '.join(tried)
             + backslash_hint(tried))
+
+
+def _refuse_hr_under_another_label(rec: TrackRecord,
+                                   hr_listed: Dict[str, TrackRecord]) -> None:
+    """Tracks may share an HR frame (several degradations of one HR
+    image), but not under two labels: one of the two is a misread whatever
+    the teacher reads in it (only the LR frames were compared)."""
+    for path in rec.hr_paths or []:
+        first = hr_listed.get(path)
+        if first is not None and first.text != rec.text:
+            raise PlateAnnotationError(
+                rec.where, f'HR frame {path} is listed already, by {first.where}, with '
+                f'another label ({first.text!r}, here {rec.text!r}); give each frame one '
+                'label')
 
 
 def _nth_not_in(n: int, taken: set) -> int:

@@ -218,6 +218,23 @@ def test_tracks_sharing_an_hr_frame_are_two_tracks(paired_root, write_labels):
     assert len(ds) == 2 and not log.call_args_list
 
 
+def test_an_hr_frame_under_another_label_is_refused_or_skipped(paired_root, write_labels):
+    """Other LR frames, the same HR image, two labels: one is a misread."""
+    other = GOOD.replace('t0/lr', 't1/lr').replace('ABC1234', 'XYZ9A87')
+    ann = write_labels(paired_root, GOOD, other)
+    for test_mode in (False, True):
+        with pytest.raises(PlateAnnotationError, match=rf"{ann}:2: HR frame .*t0.*hr-0.png is "
+                           rf"listed already, by {ann}:1, with another label \('ABC1234', here "
+                           r"'XYZ9A87'\)"):
+            make(paired_root, ann, test_mode=test_mode)
+    with mock.patch('dld.datasets.base_plate_dataset.print_log'):
+        ds = make(paired_root, ann, strict=False, frames='first')
+    assert [ds.get_data_info(i)['gt_text'] for i in range(len(ds))] == ['ABC1234']
+    assert [str(e) for e in ds.annotation_problems()] == [
+        f"{ann}:2: HR frame {paired_root / 't0' / 'hr-0.png'} is listed already, by {ann}:1, "
+        "with another label ('ABC1234', here 'XYZ9A87'); give each frame one label"]
+
+
 def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,
                                                                         write_labels):
     lines = [GOOD.replace('ABC1234', text).replace('t0/', f't{i}/')

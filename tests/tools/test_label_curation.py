@@ -109,9 +109,11 @@ def test_check_data_duplicates_finds_images_shared_by_content(tmp_path, capsys):
     # a test track copied into train under another folder; a train track under two ids
     shutil.copytree(root / 'test' / 'track_00001', root / 'train' / 'track_00098')
     shutil.copytree(root / 'train' / 'track_00000', root / 'train' / 'track_00099')
-    # the HR frames of track 2 listed for track 1 (another plate)
+    # copies of the HR frames of track 2 listed for track 1 (another plate;
+    # by the same path the set refuses the line itself)
+    shutil.copytree(root / 'train' / 'track_00002', root / 'train' / 'track_00097')
     lr1, _ = train[1].split('\t')[0].split('|')
-    hr2 = train[2].split('\t')[0].split('|')[1]
+    hr2 = train[2].split('\t')[0].split('|')[1].replace('track_00002', 'track_00097')
     train[1] = f"{lr1}|{hr2}\t{train[1].split(chr(9))[1]}"
     train += [test[1].replace('test/track_00001', 'train/track_00098'),
               train[0].replace('track_00000', 'track_00099')]
