@@ -344,13 +344,41 @@ def _note_text_limit(records: Sequence[dict], recognizer) -> None:
     from dld.engine.hooks.label_length_check_hook import max_label_length
     model = getattr(recognizer, 'recognizer', None)  # a stand-in reader may have none
     limit = None if model is None else max_label_length(model)
-    if limit is None:  # CTC: no length of its own
+    if limit is None:  # CTC: the frames of the scale each image was read at
+        _note_ctc_frames(records, recognizer, model)
         return
     longer = [r for r in records if len(r.get('gt_text') or '') > limit]
     if longer:
         print(f'infer.py: {len(longer)} labelled image(s) have a label of more than {limit} '
               'characters, the most the model reads (max_seq_len - 1): never read whole '
               f"(e.g. {longer[0]['input']}: {longer[0]['gt_text']!r})", file=sys.stderr)
+
+
+def _note_ctc_frames(records: Sequence[dict], recognizer, model) -> None:
+    """Labels a CTC reader could not spell in the frames of the scale each
+    image was read at (a character each, a blank between two alike), said
+    on stderr as :func:`_note_text_limit` says an attention decoder's: test.py
+    warned of them, infer.py said nothing."""
+    from dld.models.distillers.ctc_frames import ctc_length, frames_at_scales, reads_per_frame
+    reader = None if model is None else getattr(model, 'student', model)
+    base = getattr(recognizer, 'base_size', None)
+    if reader is None or base is None or not reads_per_frame(reader):
+        return
+    labelled = [r for r in records if r.get('error') is None and r.get('gt_text')]
+    scales = sorted({float(r['scale']) for r in labelled}, reverse=True)
+    if not scales:
+        return
+    frames = {s: f for s, (f, _) in frames_at_scales(reader, base, scales).items()}
+    fold = not getattr(recognizer, 'case_sensitive', False)
+    longer = [r for r in labelled if ctc_length(r['gt_text'].upper() if fold else r['gt_text'])
+              > frames[float(r['scale'])]]
+    if longer:
+        r = longer[0]
+        print(f'infer.py: {len(longer)} labelled image(s) were read at a scale whose CTC frames '
+              'cannot spell their label (a character each, a blank between two alike): never '
+              f"read whole (e.g. {r['input']}: {r['gt_text']!r} needs "
+              f"{ctc_length(r['gt_text'])} frame(s), scale {r['scale']:g} gives "
+              f"{frames[float(r['scale'])]})", file=sys.stderr)
 
 
 def _load(args):

@@ -11,6 +11,7 @@ from dld.engine.hooks import LabelLengthCheckHook
 from dld.models.distillers.ctc_frames import (
     ctc_frames_by_scale,
     ctc_length,
+    frames_at_scales,
     recognizer_ctc_frames,
 )
 from dld.registry import MODELS
@@ -227,3 +228,31 @@ def test_a_ctc_head_of_one_s_own_is_counted_by_logits_per_frame_not_its_class(tm
     OwnHead.logits_per_frame = False  # an attention-like head: no frames to count
     assert ctc_frames_by_scale(dld) == {}
     assert recognizer_ctc_frames(model, _with_pipeline(tmp_path, 'b.txt', size, 'AB')) == {}
+
+
+def test_an_auxiliary_ctc_head_s_labels_it_cannot_align_warn(tmp_path):
+    """The quickstart teacher's training-only CTC head zeroed the loss of a
+    label needing more frames than its encoder gives (zero_infinity), and
+    nothing said so: the attention decoder's length was the only check."""
+    from dld.utils import read_config
+    init_default_scope('dld')
+    cfg = read_config('configs/teacher_plate_hr.py').model
+    cfg.update(decoder=dict(cfg.decoder, max_seq_len=60),
+               aux_decoder=dict(type='CTCDecoder'))
+    model = MODELS.build(cfg)
+    size = (32, 64)
+    frames = frames_at_scales(model, size, [1.0])[1.0][0]
+    too_long = 'A' * frames  # a blank between alike: 2 * frames - 1 needed
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=_with_pipeline(tmp_path, 'a.txt', size, 'AB',
+                                                          too_long), val_loop=None))
+    said = log.call_args.args[0]
+    assert said.startswith(f'1 training label(s) need more than the {frames} frame(s) the '
+                           'auxiliary CTC head (model.aux_decoder) reads at a 32x64 input')
+    assert f"a.txt:2: {too_long!r} (needs {2 * frames - 1} frames)" in said
+    with mock.patch('dld.engine.hooks.label_length_check_hook.print_log') as log:
+        LabelLengthCheckHook().before_train(SimpleNamespace(
+            model=model, train_dataloader=_with_pipeline(tmp_path, 'b.txt', size, 'AB'),
+            val_loop=None))
+    assert not log.called

@@ -38,6 +38,19 @@ def test_dictionaries_of_another_order_are_refused(tmp_path):
     build(cfg)
 
 
+def test_attention_decoders_of_other_max_seq_len_are_refused():
+    """The decoder hidden-state L2 interpolated the student's 21 steps onto
+    the teacher's 26 (step 20 against a blend of 16 and 17), and logit KD
+    failed at the first step asking for a time resampling."""
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    cfg['teacher']['decoder']['max_seq_len'] = 10
+    with pytest.raises(ValueError, match=r'model\.teacher\.decoder\.max_seq_len=10 differs '
+                                         r'from model\.student\.decoder\.max_seq_len=8'):
+        build(cfg)
+    cfg['student']['decoder']['max_seq_len'] = 10
+    build(cfg)
+
+
 def test_logit_kd_across_decoder_families_is_refused_and_skd_is_not():
     """Attention's per-character distributions were compared with CTC's per
     frame ones, resized, class 36 <EOS> against <BLK>."""

@@ -108,3 +108,18 @@ def test_the_configs_run_it():
     cfg = Config.fromfile('configs/dld_plate.py')
     assert cfg.default_hooks.label_length['type'] == 'LabelLengthCheckHook'
 
+
+
+def test_a_layout_rendered_when_read_longer_than_the_decoder_emits_stops_the_run():
+    """Sets rendered when read were not checked: an 11-character layout (a
+    container code) trained a decoder of max_seq_len 8 on labels cut to 7."""
+    from dld.datasets import OnlineSynthPlateDataset
+    from dld.engine.hooks.label_length_check_hook import layout_labels
+    online = OnlineSynthPlateDataset(num_plates=2, layouts=('LLLL-NNNNNNN', 'mercosur'),
+                                     with_lr=False, pipeline=[])
+    assert [text for _, text in layout_labels(online)] == ['ABAB0101010', 'ABA0A01']
+    with pytest.raises(ValueError, match=r"1 training label.*more than 7 characters.*\n"
+                                         r"  OnlineSynthPlateDataset layout 'LLLL-NNNNNNN': "
+                                         r"'ABAB0101010' \(11 characters\)"):
+        LabelLengthCheckHook().before_train(_runner(_distiller_like(8, 8), online))
+    LabelLengthCheckHook().before_train(_runner(_distiller_like(12, 12), online))

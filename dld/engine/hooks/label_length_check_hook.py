@@ -5,10 +5,12 @@ from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from dld.datasets import BasePlateDataset, nested_datasets
+from dld.datasets import BasePlateDataset, OnlineSynthPlateDataset, nested_datasets
 from dld.models.distillers.ctc_frames import (
     ctc_frames_by_scale,
     ctc_length,
+    frames_at_scales,
+    input_size,
     recognizer_ctc_frames,
 )
 from dld.registry import HOOKS
@@ -43,8 +45,8 @@ class LabelLengthCheckHook(LabelCheckHook):
     a word, seen only as a low accuracy. A training label over the limit is
     an error naming its annotation (file and line) before any step runs; a
     validation label over it only warns, since it is still an honest
-    measurement (always a misread). Sets rendered when read have no such
-    limit to check.
+    measurement (always a misread). Sets rendered when read are held to it
+    by their layouts' longest label (:func:`layout_labels`).
 
     A DLD student with a CTC decoder reads as many frames as its encoder
     gives at each scale (the width over the backbone's width stride): a
@@ -77,6 +79,40 @@ class LabelLengthCheckHook(LabelCheckHook):
         frames = ctc_frames_by_scale(runner.model)
         if frames:
             self._check_ctc_student(runner, frames)
+        self._warn_of_aux_ctc_heads(runner)
+
+    def _warn_of_aux_ctc_heads(self, runner) -> None:
+        """A training-only CTC head (``aux_decoder``, the quickstart
+        teacher's) reads the frames of its recognizer's encoder: a training
+        label that needs more has its loss zeroed (``zero_infinity``), the
+        head never learning it, without a word (the main decoder's check
+        held the label to the attention decoder's length only)."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        student = getattr(model, 'student', None)
+        if student is not None:
+            name, recognizer = 'model.student', student
+            scales = getattr(model, 'scales', None) or (1.0, )
+            size = getattr(model, 'base_size', None)
+        else:
+            name, recognizer = 'model', model
+            scales = getattr(model, 'train_scales', None) or (1.0, )
+            size = next((input_size(d.pipeline.transforms) for d in
+                         nested_datasets(getattr(runner.train_dataloader, 'dataset', None))
+                         if isinstance(d, BasePlateDataset)), None)
+        aux = getattr(recognizer, 'aux_decoder', None)
+        if aux is None or size is None or not getattr(aux, 'logits_per_frame', False):
+            return
+        top = max(float(s) for s in scales)
+        steps, (h, w) = frames_at_scales(recognizer, size, [top])[top]
+        found = self.find(runner.train_dataloader, CTCFrames(steps, (h, w), top))
+        if found:
+            print_log(
+                f'{len(found)} training label(s) need more than the {steps} frame(s) the '
+                f'auxiliary CTC head ({name}.aux_decoder) reads at a {h}x{w} input (a '
+                'character each, and a blank between two alike): its loss of them is zero '
+                f'(zero_infinity), the head never learns them:\n{listing(found)}\nGive the '
+                "model a wider input (the pipeline's ResizePair size), or remove "
+                f'{name}.aux_decoder.', logger='current', level=logging.WARNING)
 
     def before_test(self, runner) -> None:
         own = recognizer_ctc_frames(runner.model, runner.test_dataloader)
@@ -163,9 +199,13 @@ class LabelLengthCheckHook(LabelCheckHook):
         ctc = isinstance(limit, CTCFrames)
         found = {}
         for dataset in nested_datasets(getattr(dataloader, 'dataset', None)):
-            if not isinstance(dataset, BasePlateDataset):
+            if isinstance(dataset, OnlineSynthPlateDataset):
+                labels = layout_labels(dataset)
+            elif isinstance(dataset, BasePlateDataset):
+                labels = dataset.item_labels()
+            else:
                 continue
-            for where, text in dataset.item_labels():
+            for where, text in labels:
                 if ctc and ctc_length(text) > limit.frames:
                     found.setdefault(where, f'{text!r} (needs {ctc_length(text)} frames)')
                 elif not ctc and len(text) > limit:
@@ -220,3 +260,21 @@ def max_label_length(model) -> Optional[DecoderLimit]:
     value, name = min(limits, key=lambda limit: limit[0])
     name = name[len('module.'):] if name.startswith('module.') else name  # a wrapper's
     return DecoderLimit(value, f'model.{name}' if name else 'the model')
+
+
+def layout_labels(dataset: OnlineSynthPlateDataset) -> List[Tuple[str, str]]:
+    """``(set and layout, label)`` of each layout a set rendered when read
+    draws: a label of the layout's length (every label of a layout has it)
+    with as few neighbours alike as its slots allow, so that CTC is held to
+    the frames every label of the layout needs, not to a rare draw's. Their
+    training labels were not checked, and a layout longer than the decoder
+    emits was cut in training without a word."""
+    from dld.datasets.synth.plate_text import _SLOTS, label_pattern
+    out = []
+    for name, pattern in dataset.layouts:
+        text = ''
+        for c in label_pattern(pattern):
+            chars = set(_SLOTS.get(c, c))
+            text += min(chars - set(text[-1:]) or chars)
+        out.append((f'{type(dataset).__name__} layout {name!r}', text))
+    return out

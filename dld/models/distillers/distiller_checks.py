@@ -233,6 +233,22 @@ def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
             'characters in the same order (the same dict_file).')
 
 
+def check_same_steps(teacher: nn.Module, student: nn.Module) -> None:
+    """Two attention decoders of other ``max_seq_len`` give hidden states and
+    logits of other step counts: the decoder-level feature L2 interpolated
+    the student's steps onto the teacher's (step 20 of a 20-character label,
+    its EOS, was compared with a blend of the student's steps 16 and 17),
+    and logit KD failed at the first step asking for a resampling that
+    decoding steps (characters, not places) must not get."""
+    steps = [getattr(getattr(m, 'decoder', None), 'max_seq_len', None) for m in (teacher, student)]
+    if all(isinstance(s, int) for s in steps) and steps[0] != steps[1]:
+        raise ValueError(
+            f"model.teacher.decoder.max_seq_len={steps[0]} differs from "
+            f"model.student.decoder.max_seq_len={steps[1]}: their decoding steps are "
+            'characters, compared step by step (decoder hidden states, logits), so both '
+            'decoders need the same max_seq_len.')
+
+
 def _difference(teacher: list, student: list, first: int) -> str:
     """``: the teacher holds 'Z', the student '9'; only the teacher's: '-'``:
     what each side holds at the first differing index, and the characters

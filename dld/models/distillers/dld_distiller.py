@@ -33,6 +33,7 @@ from .distiller_checks import (
     check_loss_call,
     check_reread,
     check_same_characters,
+    check_same_steps,
     check_scales_range,
     check_task_loss_settings,
     warn_of_force_scale,
@@ -298,6 +299,7 @@ class DLDDistiller(BaseModel):
                 f"{channels['student']} (backbone.in_channels): one data preprocessor feeds "
                 'both streams, so they read images of the same channels.')
         check_same_characters(self.teacher, self.student)
+        check_same_steps(self.teacher, self.student)
         if selector is not None and selector.get('scales') is not None and \
                 _scales_of(selector['scales'], 'model.selector.scales') != self.scales:
             # it was replaced by model.scales without a word
