@@ -147,6 +147,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 128 + signal.SIGINT
     args = parse_args(argv)
     tool = osp.basename(args.training_script)
+    if not (args.module or args.no_python) and not osp.isfile(args.training_script):
+        # torchrun started the processes, each failing on the path
+        print(f'{name or "dist_launch"}: {args.training_script}: no such file. DLD\'s tools '
+              'are in its checkout (tools/train.py, tools/test.py), not in an installed dld: '
+              'give the path of a checkout\'s tool', file=sys.stderr)
+        return 2
     # a port torchrun binds itself: the static rendezvous's, on the first node
     port = args.master_port
     if (port is not None and not args.standalone and args.rdzv_backend == 'static'

@@ -291,3 +291,17 @@ def test_a_peer_gone_without_a_word_leaves_the_survivor_s_error(tmp_path, monkey
         with peer_loss_exit('tool.py'):
             raise gone
     assert exit_.value.code == 1
+
+
+def test_a_tool_path_that_is_not_there_is_one_line_before_any_process_starts(tmp_path):
+    """From an installed dld, `tools/train.py` is no file: torchrun started
+    every process, each failing on the path, under torchrun's log."""
+    done = subprocess.run([sys.executable, '-m', 'dld.dist_launch', '--nproc_per_node', '2',
+                           str(tmp_path / 'tools' / 'train.py')], cwd=tmp_path,
+                          env=dict(os.environ, DLD_LAUNCHER_NAME='dist_x.sh'),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"dist_x.sh: {tmp_path / 'tools' / 'train.py'}: no such file. DLD's tools are in its "
+        "checkout (tools/train.py, tools/test.py), not in an installed dld: give the path of a "
+        "checkout's tool"]

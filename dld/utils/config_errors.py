@@ -188,9 +188,15 @@ def missing_base_error_of(path: str) -> Optional[ConfigFileError]:
     missing = _find_missing_base(os.path.abspath(path), set())
     if missing is None:
         return None
+    hint = ''
+    if missing[2].replace('\\', '/').lstrip('./').startswith('_base_/'):
+        # a shipped config copied alone: an installed dld has no configs
+        hint = ("; a DLD config copied out of DLD's configs/ needs its _base_ folder beside "
+                "it (copy configs/ whole: an installed dld holds no configs), or give the "
+                "flattened config a run wrote to its work dir (work_dirs/NAME/NAME.py)")
     return ConfigFileError(f'{missing[0]}:{missing[1]}: its _base_ {missing[2]!r} is not '
                            f'there ({missing[3]}); a base is a path relative to the file '
-                           'that lists it')
+                           f'that lists it{hint}')
 
 
 def _find_missing_base(path: str, seen: set) -> Optional[tuple]:

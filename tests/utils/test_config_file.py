@@ -290,3 +290,24 @@ def test_a_module_given_as_a_file_s_path_is_told_to_be_dotted(given, dotted):
         import_custom_modules(dict(custom_imports=dict(imports=[given])))
     assert str(info.value).endswith(f'custom_imports name modules with dots, as an import does: '
                                     f'{dotted!r}, not {given!r}')
+
+
+def test_a_shipped_config_copied_alone_is_told_to_bring_its_base_folder(tmp_path):
+    """An installed dld holds no configs: a team copies one and its _base_
+    is not there."""
+    import os.path as osp
+    import shutil
+
+    from repo_scripts import REPO
+
+    from dld.utils.config_errors import missing_base_error_of
+    copied = shutil.copy(osp.join(REPO, 'configs', 'teacher_plate_hr.py'), tmp_path)
+    said = str(missing_base_error_of(copied))
+    assert said.startswith(f'{copied}:') and "its _base_ '_base_/" in said
+    assert said.endswith("a DLD config copied out of DLD's configs/ needs its _base_ folder "
+                         'beside it (copy configs/ whole: an installed dld holds no configs), '
+                         'or give the flattened config a run wrote to its work dir '
+                         '(work_dirs/NAME/NAME.py)')
+    (tmp_path / 'mine.py').write_text("_base_ = ['gone.py']\n")  # one's own base: no hint
+    assert str(missing_base_error_of(str(tmp_path / 'mine.py'))).endswith(
+        'a base is a path relative to the file that lists it')
