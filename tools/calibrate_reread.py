@@ -14,6 +14,13 @@ and every read included, stay within ``--max-flops`` of the teacher's with
 varies by about that much). It
 ends with the ``--cfg-options`` that deploy it (tools/test.py, infer.py,
 flops_accuracy.py). docs/results.md uses it.
+
+With ``--selector-bias`` it calibrates the selector itself instead, for
+budgets below (or above) what the trained selector spends: the selector's
+logits shifted by ``-w x`` each scale's relative FLOPs
+(``model.test_cfg.selector_bias``), ``w`` the most accurate within
+``--max-flops`` (``w > 0`` sends images to cheaper scales, ``w < 0`` to
+dearer ones), no retraining.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -37,6 +44,10 @@ def parse_args(argv=None):
     parser.add_argument('--scales', type=float, nargs='+',
                         help='reread at these scales only (default: try every set of '
                         'candidate scales)')
+    parser.add_argument('--selector-bias', action='store_true',
+                        help='calibrate a bias of the selector\'s logits against each '
+                        "scale's FLOPs (model.test_cfg.selector_bias) instead of the reread "
+                        'cascade: reaches budgets below the selector\'s own cost')
     parser.add_argument('--split', choices=('val', 'test'), default='val',
                         help='the split to calibrate on (default val: keep test for the report)')
     parser.add_argument('--json', help='write the chosen setting and each chain\'s best here')
@@ -47,6 +58,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 0.5 <= args.confidence < 1.0:
         parser.error(f'--confidence must be in [0.5, 1), got {args.confidence}')
+    if args.selector_bias and args.scales:
+        parser.error('--scales chooses reread scales; --selector-bias calibrates no cascade')
     if args.max_batches is not None and args.max_batches < 1:
         parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
                      '(leave it out to calibrate on the whole split)')
@@ -123,6 +136,8 @@ def main(argv=None) -> int:
         return 2
     data = CachedTestSet(cfg, with_hr=False, max_batches=args.max_batches)
     readings = collect_readings(model, data.batches, plate_metric_case_sensitive(cfg))
+    if args.selector_bias:
+        return _calibrate_bias(args, model, readings)
     chains = [tuple(args.scales)] if args.scales else None
     best, per_chain = calibrate(readings, args.max_flops, chains, confidence=args.confidence)
     alone = replay(readings, 0.0, ())
@@ -154,7 +169,8 @@ def main(argv=None) -> int:
     if best is None:
         bound = alone.flops_bound(args.confidence)
         over = (f'; the selector alone is already at {100 * bound:.1f} % at '
-                f'{100 * args.confidence:g} % confidence' if bound > args.max_flops else '')
+                f'{100 * args.confidence:g} % confidence (--selector-bias shifts it to '
+                'cheaper scales, no retraining)' if bound > args.max_flops else '')
         if math.isinf(bound):  # one track: its mean has no error to bound it with
             over = (f'; {args.split} holds one track, whose mean FLOPs give no bound at '
                     f'{100 * args.confidence:g} % confidence: give a split of more tracks, '
@@ -169,6 +185,65 @@ def main(argv=None) -> int:
     scales = '[' + ','.join(f'{s:g}' for s in best.scales) + ']'
     print(f'\nChosen: --cfg-options model.test_cfg.reread.min_score={best.min_score:g} '
           f'model.test_cfg.reread.scales={scales}')
+    return 0
+
+
+def _calibrate_bias(args, model, readings) -> int:
+    """``--selector-bias``: the most accurate cost weight within the budget."""
+    from tabulate import tabulate
+
+    from dld.apis.reread_calibration import calibrate_selector_bias, replay_bias
+    from dld.utils.atomic_file import write_json_atomic
+    if model.test_cfg.get('reread'):
+        print('note: the model\'s test_cfg.reread is left out of this calibration (the '
+              'selector alone); calibrate the cascade again after setting the bias',
+              file=sys.stderr)
+    best, tried = calibrate_selector_bias(readings, args.max_flops, args.confidence)
+    alone = replay_bias(readings, 0.0)
+    asc = readings.scales
+    names = [f'{s:g}x' for s in asc]
+
+    def in_model_order(bias):
+        return [bias[asc.index(float(s))] for s in model.scales]
+
+    print(f'{len(readings.first)} {args.split} images; selector alone: '
+          f'{100 * alone.accuracy:.2f} % at {100 * alone.relative_flops:.1f} % of the '
+          f"teacher's FLOPs. Selector logits shifted by -w x each scale's relative FLOPs "
+          '(a pareto front of w; w > 0: cheaper):')
+    front, top = [], -1.0
+    for r in sorted(tried, key=lambda r: (r.relative_flops, -r.accuracy)):
+        if r.accuracy > top:
+            front.append(r)
+            top = r.accuracy
+    step = max(1, len(front) // 12)
+    shown = front[::step] + ([front[-1]] if (len(front) - 1) % step else [])
+    print(tabulate([[f'{r.cost_weight:.3g}', f'{100 * r.accuracy:.2f}',
+                     f'{100 * r.relative_flops:.1f}',
+                     f'{100 * r.flops_bound(args.confidence):.1f}',
+                     ' '.join(f'{100 * v:.0f}' for v in r.shares)] for r in shown],
+                   headers=['w', 'plate acc. (%)', 'FLOPs (% of teacher)', 'bound (%)',
+                            'share (%) at ' + ' '.join(names)],
+                   tablefmt='github', disable_numparse=True))
+    if args.json:
+        write_json_atomic(args.json, dict(
+            split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
+            confidence=args.confidence, scales=[float(s) for s in model.scales],
+            chosen=None if best is None else dict(
+                cost_weight=best.cost_weight, selector_bias=in_model_order(best.bias),
+                accuracy=best.accuracy, relative_flops=best.relative_flops,
+                shares=dict(zip(names, best.shares))),
+            selector_alone=dict(accuracy=alone.accuracy, relative_flops=alone.relative_flops)),
+            indent=2)
+    if best is None:
+        print(f"No selector bias fits {100 * args.max_flops:.0f} % of the teacher's FLOPs "
+              f'at {100 * args.confidence:g} % confidence: even every image at '
+              f'{asc[0]:g}x costs more.', file=sys.stderr)
+        return 1
+    bias = '[' + ','.join(f'{b:.6g}' for b in in_model_order(best.bias)) + ']'
+    print(f'\nChosen: w={best.cost_weight:.4g}, {100 * best.accuracy:.2f} % at '
+          f'{100 * best.relative_flops:.1f} % of the teacher\'s FLOPs (bound '
+          f'{100 * best.flops_bound(args.confidence):.1f} %)')
+    print(f'Chosen: --cfg-options model.test_cfg.selector_bias={bias}')
     return 0
 
 

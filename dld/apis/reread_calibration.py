@@ -48,6 +48,8 @@ class ScaleReadings:
         thumbs: per requested ``(h, w)``, the ``(N, C, h, w)`` float16
             area-resized normalised inputs (what a selector of that thumbnail
             size reads); empty unless asked for.
+        logits: (N, K) the selector's own logits (no ``selector_bias``), in
+            the order of ``scales`` (ascending).
     """
 
     scales: List[float]
@@ -58,6 +60,7 @@ class ScaleReadings:
     selector_cost: float
     group: Optional[np.ndarray] = None
     thumbs: Dict[Tuple[int, int], np.ndarray] = field(default_factory=dict)
+    logits: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -98,13 +101,15 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
     if model.selector is None:
         raise ValueError('the reread cascade starts from the selector: the model has none')
     scales = sorted(model.scales)
-    first, correct, score, tracks = [], [], [], []
+    first, correct, score, tracks, logits = [], [], [], [], []
+    order = [list(model.scales).index(s) for s in scales]  # model order -> ascending
     thumbs = {tuple(size): [] for size in thumb_sizes}
     for batch in batches:
         batch = {k: v for k, v in batch.items() if k != 'inputs_hr'}
         data = model.data_preprocessor(batch, False)
         inputs, samples = data['inputs'], data['data_samples']
         chosen = model.select(inputs)[1].tolist()
+        logits.append(model.selector_logits(inputs).float()[:, order].cpu().numpy())
         tracks += [d.get('track_id') for d in samples]
         for size, kept in thumbs.items():
             kept.append(F.adaptive_avg_pool2d(inputs.float(), size).half().cpu().numpy())
@@ -125,7 +130,9 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
         score=np.asarray(score, dtype=np.float64).reshape(-1, len(scales)),
         cost=np.asarray([model.costs.student_flops_at(s) / teacher for s in scales]),
         selector_cost=model.costs.selector_flops / teacher, group=_group_ids(tracks),
-        thumbs={size: np.concatenate(kept) for size, kept in thumbs.items() if kept})
+        thumbs={size: np.concatenate(kept) for size, kept in thumbs.items() if kept},
+        logits=(np.concatenate(logits).astype(np.float64) if logits
+                else np.zeros((0, len(scales)))))
 
 
 def _group_ids(tracks: List[Optional[str]]) -> np.ndarray:
@@ -222,3 +229,73 @@ def calibrate(readings: ScaleReadings, max_relative_flops: float,
 
 def _rank(r: CascadeResult) -> tuple:
     return (r.accuracy, -r.relative_flops, -len(r.scales))
+
+
+# ------------------------------------------------------------ selector bias
+@dataclass
+class BiasResult:
+    """The selector read with ``bias = -cost_weight * relative FLOPs`` added
+    to its logits (``test_cfg.selector_bias``), replayed over the readings."""
+
+    cost_weight: float
+    bias: Tuple[float, ...]  # in the order of ``readings.scales`` (ascending)
+    accuracy: float
+    relative_flops: float
+    shares: Tuple[float, ...]  # share of the images read at each scale
+    flops_std_error: float = 0.0
+
+    def flops_bound(self, confidence: float) -> float:
+        return CascadeResult(0.0, (), self.accuracy, self.relative_flops, 0.0,
+                             self.flops_std_error).flops_bound(confidence)
+
+
+def replay_bias(readings: ScaleReadings, cost_weight: float) -> BiasResult:
+    """Accuracy and mean relative FLOPs of the selector whose logits are
+    shifted by ``-cost_weight * readings.cost`` (> 0: towards cheaper scales)."""
+    if readings.logits is None:
+        raise ValueError('the readings hold no selector logits')
+    n, k = readings.logits.shape
+    bias = -float(cost_weight) * readings.cost
+    chosen = np.argmax(readings.logits + bias, axis=1)
+    cost = readings.selector_cost + readings.cost[chosen]
+    return BiasResult(
+        float(cost_weight), tuple(float(b) for b in bias),
+        accuracy=float(readings.correct[np.arange(n), chosen].mean()) if n else 0.0,
+        relative_flops=float(cost.mean()) if n else 0.0,
+        shares=tuple(float(np.mean(chosen == j)) if n else 0.0 for j in range(k)),
+        flops_std_error=_std_error(cost, readings.group))
+
+
+def cost_weights(readings: ScaleReadings, most: int = 400) -> np.ndarray:
+    """The cost weights at which some image's choice changes (where two of
+    its biased logits tie), thinned to ``most`` by quantile, with 0 and
+    a weight beyond each end: every distinct choice of the bias family."""
+    logits, cost = readings.logits, readings.cost
+    ties = []
+    for i in range(len(cost)):
+        for j in range(i + 1, len(cost)):
+            if cost[i] != cost[j]:
+                ties.append((logits[:, i] - logits[:, j]) / (cost[i] - cost[j]))
+    ties = np.concatenate(ties) if ties else np.zeros(0)
+    ties = ties[np.isfinite(ties)]
+    if len(ties) > most:
+        ties = np.quantile(ties, np.linspace(0, 1, most))
+    ties = np.unique(ties)
+    # between consecutive ties the choices are constant: take the midpoints
+    mids = (ties[1:] + ties[:-1]) / 2 if len(ties) > 1 else np.zeros(0)
+    ends = [ties[0] - 1.0, ties[-1] + 1.0] if len(ties) else []
+    return np.unique(np.concatenate([[0.0], mids, ends]))
+
+
+def calibrate_selector_bias(readings: ScaleReadings, max_relative_flops: float,
+                            confidence: float = 0.95,
+                            weights: Optional[Sequence[float]] = None
+                            ) -> Tuple[Optional[BiasResult], List[BiasResult]]:
+    """The most accurate selector bias within the FLOPs budget (ties to the
+    cheaper, then to the smaller shift), and every weight tried, by weight."""
+    weights = cost_weights(readings) if weights is None else weights
+    tried = [replay_bias(readings, w) for w in weights]
+    fits = [r for r in tried if r.flops_bound(confidence) <= max_relative_flops]
+    best = max(fits, key=lambda r: (r.accuracy, -r.relative_flops, -abs(r.cost_weight))) \
+        if fits else None
+    return best, sorted(tried, key=lambda r: r.cost_weight)

@@ -27,7 +27,14 @@ from dld.apis.scaled_prediction import decoding_of, is_distiller
 from dld.utils.atomic_file import write_json_atomic
 from dld.version import __version__
 
-from .onnx_reader import FORMAT, FORMAT_VERSION, INTERPOLATIONS, MANIFEST, OnnxPlateReader
+from .onnx_reader import (
+    BIAS_FORMAT_VERSION,
+    FORMAT,
+    FORMAT_VERSION,
+    INTERPOLATIONS,
+    MANIFEST,
+    OnnxPlateReader,
+)
 from .reading_graphs import ScaleReadingGraph, SelectorGraph
 
 #: The opset of the exported graphs: 18 has Resize's antialias, which
@@ -100,8 +107,12 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
                 'the selector')
         selector_entry = dict(file='selector.onnx', gflops=costs.selector_flops / 1e9,
                               scales=[float(s) for s in model.scales])
+        if test_cfg.get('selector_bias') is not None:
+            selector_entry['bias'] = [float(b) for b in test_cfg['selector_bias']]
     manifest = dict(
-        format=FORMAT, version=FORMAT_VERSION, opset=opset, precision='float32',
+        format=FORMAT,
+        version=BIAS_FORMAT_VERSION if (selector_entry or {}).get('bias') else FORMAT_VERSION,
+        opset=opset, precision='float32',
         exported=dict(dld=__version__, torch=torch.__version__,
                       date=datetime.datetime.now().isoformat(timespec='seconds')),
         input=spec,

@@ -29,6 +29,10 @@ import numpy as np
 MANIFEST = 'dld_onnx.json'
 FORMAT = 'dld-onnx'
 FORMAT_VERSION = 1
+#: an export whose selector has a ``bias`` (``test_cfg.selector_bias``): a
+#: reader of version 1 would ignore it and choose other scales, so refuses it
+BIAS_FORMAT_VERSION = 2
+READABLE_VERSIONS = (FORMAT_VERSION, BIAS_FORMAT_VERSION)
 INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
                       bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
 #: Image files a folder given to the command line is searched for.
@@ -254,6 +258,9 @@ class OnnxPlateReader:
         # the selector's logits are in the model's order of candidates,
         # which an export's --scales need not keep
         self._candidates = [float(s) for s in selector['scales']] if selector else []
+        #: added to the selector's logits before its choice (the config's
+        #: ``test_cfg.selector_bias``, in the order of its candidates); None: none
+        self.selector_bias = (selector or {}).get('bias')
         self.fixed_scale = m.get('fixed_scale')
         #: 'float32', or 'int8' for an export made with --int8
         self.precision = m.get('precision', 'float32')
@@ -446,6 +453,8 @@ class OnnxPlateReader:
             chosen = [float(forced)] * n
         elif self._selector is not None:
             logits = self._selector.run(None, {'images': batch})[0]
+            if self.selector_bias is not None:
+                logits = logits + np.asarray(self.selector_bias, dtype=logits.dtype)
             chosen = [self._candidates[i] for i in logits.argmax(-1).tolist()]
         else:
             chosen = [self.scales[0]] * n
@@ -545,9 +554,9 @@ def read_manifest(model_dir: str) -> dict:
         raise ValueError(f'{path}: cannot be read as JSON ({why})') from None
     if not isinstance(manifest, dict) or manifest.get('format') != FORMAT:
         raise ValueError(f'{path}: not a DLD ONNX export (format {FORMAT!r})')
-    if manifest.get('version') != FORMAT_VERSION:
+    if manifest.get('version') not in READABLE_VERSIONS:
         raise ValueError(f"{path}: export format version {manifest.get('version')!r}; this "
-                         f'reader reads version {FORMAT_VERSION}')
+                         f"reader reads version {' or '.join(map(str, READABLE_VERSIONS))}")
     _check_fields(manifest, path)
     files = [s['file'] for s in manifest['scales']]
     files += [manifest['selector']['file']] if manifest.get('selector') else []

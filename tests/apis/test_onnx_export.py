@@ -188,6 +188,23 @@ def test_the_reread_cascade_reads_unsure_images_again_as_pytorch(gru_export, tmp
     assert any(len(r['scales_read']) == 2 for r in readings)
 
 
+def test_a_selector_bias_is_exported_and_read_as_pytorch(gru_export, tmp_path):
+    """``test_cfg.selector_bias`` shifts the selector's logits in the reader as
+    in PyTorch; its export is of format 2, which a reader of format 1 refuses
+    rather than read with the selector unshifted."""
+    unbiased = _same_readings(gru_export, gru_export['out'], _images(12))
+    bias = [0.0, 0.0, 50.0]  # every image to the last candidate
+    out = tmp_path / 'biased'
+    assert _export(gru_export, out, '--cfg-options',
+                   f"model.test_cfg.selector_bias=[{','.join(map(str, bias))}]") == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['selector']['bias'] == bias and manifest['version'] == 2
+    readings = _same_readings(gru_export, out, _images(12),
+                              cfg_options={'model.test_cfg.selector_bias': bias})
+    assert {r['scale'] for r in readings} == {SCALES[-1]} != {r['scale'] for r in unbiased}
+    assert json.loads((gru_export['out'] / MANIFEST).read_text())['version'] == 1
+
+
 def test_a_plain_recognizer_reading_hr_exports_at_full_scale(tmp_path):
     """An HR teacher's config (its test pipeline packs the HR frame): the HR
     resize (no padding), scale 1.0, no selector; a CTC decoder."""

@@ -398,6 +398,10 @@ def _print_summary(manifest: dict, out_dir: str) -> None:
                    disable_numparse=True, colalign=('left', 'left', 'right', 'right', 'right')))
     how = ('The selector picks each image\'s scale' if manifest['selector'] else
            f"Every image is read at scale {manifest['fixed_scale']:g}")
+    bias = (manifest['selector'] or {}).get('bias')
+    if bias:
+        how += (' (its logits shifted by selector_bias '
+                f"[{', '.join(f'{b:g}' for b in bias)}])")
     reread = manifest['reread']
     if reread:
         how += (f"; a reading below {reread['min_score']:g} confidence is read again at "

@@ -135,6 +135,24 @@ def check_force_scale(force) -> None:
                          f'(a scale of base_size), got {force!r}')
 
 
+def check_selector_bias(bias, scales: Sequence[float], has_selector: bool) -> None:
+    """``test_cfg.selector_bias`` is one finite number per candidate scale,
+    in ``model.scales`` order, added to the selector's logits at inference."""
+    if bias is None:
+        return
+    if not has_selector:
+        raise ValueError('model.test_cfg.selector_bias shifts the selector\'s choices, but the '
+                         'model has no selector (it reads every image at one scale)')
+    if isinstance(bias, (str, bytes, dict)) or not isinstance(bias, Sequence) or \
+            len(bias) != len(scales) or not all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b)
+                for b in bias):
+        raise ValueError(f'model.test_cfg.selector_bias must be {len(scales)} finite numbers, '
+                         f'one per candidate scale in model.scales order {list(scales)} '
+                         f'(added to the selector\'s logits; tools/calibrate_reread.py '
+                         f'--selector-bias picks them for a FLOPs budget), got {bias!r}')
+
+
 def check_reread(reread: Optional[dict], scales: Sequence[float]) -> None:
     """``test_cfg.reread`` must name a probability and candidate scales."""
     if not reread:

@@ -35,6 +35,7 @@ from .distiller_checks import (
     check_same_characters,
     check_same_steps,
     check_scales_range,
+    check_selector_bias,
     check_task_loss_settings,
     warn_of_force_scale,
 )
@@ -194,7 +195,13 @@ class DLDDistiller(BaseModel):
             ``forward``. Any other key is an error.
         test_cfg (dict, optional): prediction options (any other key is an
             error; the student's decoding is its own ``test_cfg``). ``force_scale``: read
-            every image at this scale (selector not run). ``reread``: a
+            every image at this scale (selector not run). ``selector_bias``: one
+            number per candidate scale (``scales`` order) added to the
+            selector's logits at inference, not in training: a positive bias
+            sends more images to that scale, so a trained selector is moved
+            along the accuracy-FLOPs curve without retraining
+            (``tools/calibrate_reread.py --selector-bias`` picks it for a
+            FLOPs budget). ``reread``: a
             confidence-gated cascade over the selector's choice,
             ``dict(min_score=p, scales=[...])``: an image whose reading has
             a sequence probability below ``p`` is read again at each larger
@@ -338,9 +345,11 @@ class DLDDistiller(BaseModel):
         # negative, a sequence the student cannot align would be a reward
         self.unalignable_nll = check_weight(unalignable_nll, 'model.unalignable_nll')
         self.test_cfg = dict(test_cfg or {})
-        check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread'),
+        check_keys('test_cfg', self.test_cfg, ('force_scale', 'reread', 'selector_bias'),
                     " (the student's decoding is the student config's test_cfg)")
         check_reread(self.test_cfg.get('reread'), self.scales)
+        check_selector_bias(self.test_cfg.get('selector_bias'), self.scales,
+                            self.selector is not None)
         warn_of_force_scale(self.test_cfg, self.student, self.base_size)
 
         losses = dict(losses or {})
@@ -603,7 +612,12 @@ class DLDDistiller(BaseModel):
         if self.selector is None:
             dec = inputs.new_ones(b, 1)
             return dec, torch.zeros(b, dtype=torch.long, device=inputs.device)
-        decisions, chosen = self.selector.decide(self.selector_logits(inputs))
+        logits = self.selector_logits(inputs)
+        bias = self.test_cfg.get('selector_bias')
+        if bias is not None and not self.training:  # inference only: training learns unbiased
+            logits = logits + torch.as_tensor([float(b) for b in bias], dtype=logits.dtype,
+                                              device=logits.device)
+        decisions, chosen = self.selector.decide(logits)
         k = len(self.scales)
         if (tuple(decisions.shape), tuple(chosen.shape)) != ((b, k), (b, )):
             self._refuse_selector_output(
