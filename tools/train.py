@@ -49,6 +49,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import re
 from typing import Optional
 
 import torch
@@ -429,9 +430,21 @@ def _note_earlier_run(cfg) -> None:
     except OSError:
         return
     if earlier:
+        # a shorter run replaces only the epochs it reaches: the earlier run's
+        # later epoch_N.pth stayed beside its own, the newest file of the folder
+        try:
+            epochs = [int(m.group(1)) for m in (re.fullmatch(r'epoch_(\d+)\.pth', f)
+                                                for f in os.listdir(cfg.work_dir)) if m]
+        except OSError:
+            epochs = []
+        max_epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+        stay = (f'; its epochs past this run\'s {max_epochs} (to epoch_{max(epochs)}.pth) '
+                'and its best_*.pth stay beside this run\'s: give each run its own work dir'
+                if epochs and isinstance(max_epochs, int) and max(epochs) > max_epochs
+                else '')
         print_log(f'{cfg.work_dir} holds an earlier run\'s checkpoints ({osp.basename(earlier)}'
                   '): this run starts afresh and replaces them as it saves; --resume goes on '
-                  'from them instead', logger='current', level=logging.WARNING)
+                  f'from them instead{stay}', logger='current', level=logging.WARNING)
 
 
 def resumable_checkpoint(runner: Runner) -> Optional[str]:

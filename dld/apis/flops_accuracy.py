@@ -28,6 +28,7 @@ import copy
 import logging
 import os
 import os.path as osp
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
@@ -347,6 +348,10 @@ class FlopsAccuracyEvaluator:
                           checkpoint=checkpoint, teacher_checkpoint=self.paths_teacher,
                           baseline_checkpoint=baseline_checkpoint,
                           baseline_config=baseline_config)
+        self.training = checkpoint_training(checkpoint,
+                                            getattr(self.model, 'checkpoint_meta', None))
+        if self.training.get('finished') is False:
+            self.notes.append(unfinished_note(self.training))
         test_set = self.cfg.test_dataloader.dataset
         # the set's, or those of each set of a concatenation (test_sets)
         self.paths.update(test_data_root=test_set.get('data_root'),
@@ -713,12 +718,49 @@ class FlopsAccuracyEvaluator:
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
             inputs=self.paths,
+            # the checkpoint's epoch, its run's schedule and last checkpoint
+            training=self.training,
             environment=run_environment(),
             notes=self.notes,
             # ops counted as 0 (a part of one's own): its figures are lower bounds
             uncounted_ops=sorted(self.costs.uncounted_ops | (
                 self._baseline_costs.uncounted_ops if self._baseline_costs else set())),
         )
+
+
+def checkpoint_training(checkpoint: str, meta: Optional[dict]) -> dict:
+    """Where ``checkpoint`` stands in its training run: its ``epoch`` and
+    ``iter``, the run's ``max_epochs`` (its saved config's), the epoch of
+    the last checkpoint of the folder it is in (``run_last_epoch``, from its
+    ``last_checkpoint``), ``finished``: whether that reached ``max_epochs``
+    (None where any of it is not known: an extracted student elsewhere).
+    Why: a sweep's run killed half-way left a ``best.pth`` whose report read
+    like a finished run's."""
+    from dld.apis.trained_config import trained_top_setting
+    from dld.engine.checkpoint import read_checkpoint_pointer
+    meta = meta if isinstance(meta, dict) else {}
+    info = dict(epoch=meta.get('epoch'), iter=meta.get('iter'),
+                max_epochs=trained_top_setting(meta, 'train_cfg', 'max_epochs'),
+                run_last_epoch=None, finished=None)
+    if not isinstance(checkpoint, str) or not osp.isfile(checkpoint):
+        return info
+    pointer = osp.join(osp.dirname(osp.realpath(checkpoint)), 'last_checkpoint')
+    try:
+        last = osp.basename(read_checkpoint_pointer(pointer))
+    except OSError:
+        return info
+    match = re.fullmatch(r'epoch_(\d+)\.pth', last)
+    if match:
+        info['run_last_epoch'] = int(match.group(1))
+    if isinstance(info['max_epochs'], int) and info['run_last_epoch'] is not None:
+        info['finished'] = info['run_last_epoch'] >= info['max_epochs']
+    return info
+
+
+def unfinished_note(training: dict) -> str:
+    return (f"the checkpoint's training run has not finished: the last checkpoint of its "
+            f"folder is of epoch {training['run_last_epoch']} of {training['max_epochs']} "
+            '(stopped, or still training; --resume goes on)')
 
 
 #: Below this many test images a report says its differences are within chance.

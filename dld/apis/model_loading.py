@@ -368,8 +368,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str],
         meta = load_weights(model, checkpoint, is_distiller_config(model_cfg))
         warn_if_other_chars(cfg, meta, checkpoint, model)
         model.trained_input_size = recorded_input_size(meta)
+        model.checkpoint_meta = meta if isinstance(meta, dict) else {}
     else:
         model.trained_input_size = None
+        model.checkpoint_meta = None
         print_log('No checkpoint given: the model keeps its random initialisation.',
                   logger='current', level=logging.WARNING)
     model.to(device)

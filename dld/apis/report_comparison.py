@@ -147,6 +147,12 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
             f'{n} {c}' for n, c in zip(names, counters)) + ' (DLD_FLOP_COUNTER; the '
             "teacher's, selector's or a scale's GFLOPs differ: a part of one's own counts "
             'otherwise, docs/customize.md, "FLOPs of your modules")')
+    unfinished = [f"{n} (epoch {t.get('run_last_epoch')} of {t.get('max_epochs')})"
+                  for n, t in zip(names, (r.get('training') for r in reports))
+                  if isinstance(t, dict) and t.get('finished') is False]
+    if unfinished:
+        notes.append(f"{', '.join(unfinished)}: its training run had not finished when the "
+                     'report was made (a run stopped, or still training)')
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
     if quick:
         notes.append(f"{', '.join(quick)}: a quick look over the first test batches "

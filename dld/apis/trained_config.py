@@ -49,6 +49,11 @@ def trained_base_size(meta: dict) -> Optional[Tuple[int, int]]:
 
 def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
     """The expression ``model.<key>`` is set to in ``meta['cfg']``."""
+    return _keyword(meta, 'model', key)
+
+
+def _keyword(meta: dict, name: str, key: str) -> Optional[ast.AST]:
+    """The expression ``<name>.<key>`` is set to in ``meta['cfg']``."""
     text = meta.get('cfg') if isinstance(meta, dict) else None
     if not isinstance(text, str):
         return None
@@ -60,7 +65,7 @@ def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
         return None
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == 'model'):
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name):
             call = node.value
             if isinstance(call, ast.Call):  # dict(..., key=...)
                 return next((kw.value for kw in call.keywords if kw.arg == key), None)
@@ -68,6 +73,18 @@ def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
                 return next((v for k, v in zip(call.keys, call.values)
                              if isinstance(k, ast.Constant) and k.value == key), None)
     return None
+
+
+def trained_top_setting(meta: dict, name: str, key: str) -> Optional[Any]:
+    """The literal value of ``<name>.<key>`` (``train_cfg.max_epochs``) in
+    the config a checkpoint was trained with; None where it does not say."""
+    node = _keyword(meta, name, key)
+    if node is None:
+        return None
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None
 
 
 def scales_differ(trained, own) -> bool:

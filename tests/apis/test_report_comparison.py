@@ -208,3 +208,12 @@ def test_a_change_of_flop_counter_is_said_where_the_same_model_s_figures_differ(
     # a counter unknown (a report of neither): nothing guessed
     unknown = dict(old, convention='')
     assert compare_reports([unknown, moved], ['old', 'new'])['notes'] == []
+
+
+def test_a_report_of_an_unfinished_run_is_noted():
+    stopped, done = _report(0.6, 0.1), _report(0.7, 0.1)
+    stopped['training'] = dict(epoch=3, max_epochs=12, run_last_epoch=4, finished=False)
+    done['training'] = dict(epoch=3, max_epochs=12, run_last_epoch=12, finished=True)
+    c = compare_reports([stopped, done, _report(0.7, 0.1)], ['killed', 'done', 'older'])
+    assert c['notes'] == ['killed (epoch 4 of 12): its training run had not finished when the '
+                          'report was made (a run stopped, or still training)']

@@ -70,8 +70,8 @@ def test_saved_checkpoint_holds_only_allow_listed_globals(tmp_path):
     # which DLD wrote it: MMEngine's commit is the run's folder's, not DLD's
     from dld import __version__
     from dld.utils.run_environment import code_commit
-    assert ckpt['meta']['dld_version'] == __version__
-    assert ckpt['meta'].get('dld_commit') == code_commit()
+    assert ckpt['meta']['dld_environment']['dld'] == __version__
+    assert ckpt['meta']['dld_environment']['commit'] == code_commit()
     assert ckpt['message_hub']['log_scalars']['train/loss'].current() is not None
     with open(osp.join(tmp_path, 'last_checkpoint')) as f:
         assert f.read().strip() == path

@@ -911,6 +911,13 @@ def test_a_fresh_run_in_a_work_dir_of_checkpoints_says_it_replaces_them(train_to
     train_tool._note_earlier_run(Config(dict(work_dir=str(work))))
     assert said == [f"{work} holds an earlier run's checkpoints (epoch_1.pth): this run starts "
                     'afresh and replaces them as it saves; --resume goes on from them instead']
+    # a shorter run leaves the earlier run's later epochs beside its own (a sweep's journey)
+    said.clear()
+    (work / 'epoch_4.pth').write_bytes(b'x')
+    train_tool._note_earlier_run(Config(dict(work_dir=str(work), train_cfg=dict(max_epochs=2))))
+    assert len(said) == 1 and said[0].endswith(
+        "its epochs past this run's 2 (to epoch_4.pth) and its best_*.pth stay beside this "
+        "run's: give each run its own work dir")
 
 
 def test_a_stop_while_an_epoch_s_checkpoint_is_saved_is_said_so(train_tool):

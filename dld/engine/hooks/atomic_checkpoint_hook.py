@@ -17,8 +17,9 @@ from dld.engine.work_dir_lock import lock_work_dir, release_work_dir
 from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
 from dld.registry import HOOKS
 from dld.utils.trained_input_size import INPUT_SIZE, batch_input_size
-from dld.version import __version__ as DLD_VERSION
 
+#: ``meta`` key: :func:`dld.utils.run_environment.run_environment` at the run's first save
+RUN_ENVIRONMENT = 'dld_environment'
 #: the run's batches came in more than one size: none is recorded
 _SEVERAL_SIZES = 'several'
 
@@ -66,7 +67,7 @@ class AtomicCheckpointHook(CheckpointHook):
         self._unscored_keys_warned = set()
         self._link_fallback_said = False
         self._input_size = None  # (H, W) of the batches' inputs, or _SEVERAL_SIZES
-        self._dld_commit = None  # DLD's checkout commit, read once (before_train)
+        self._environment = None  # run_environment(), read at the first save
 
     def before_train(self, runner) -> None:
         register_checkpoint_io()
@@ -78,8 +79,6 @@ class AtomicCheckpointHook(CheckpointHook):
         if _not_a_file_client_notice not in logger.filters:
             logger.addFilter(_not_a_file_client_notice)
         super().before_train(runner)
-        from dld.utils.run_environment import code_commit
-        self._dld_commit = code_commit()  # None for an installed dld
         self._forget_best_outside_out_dir()
         if self.backend_args == dict(backend=ATOMIC_BACKEND) and is_main_process():
             # held until the process ends: a second run here would remove
@@ -126,13 +125,19 @@ class AtomicCheckpointHook(CheckpointHook):
         # what the classifier's rows read as: a dictionary of the same size
         # but other characters fits every weight (checked where it is loaded)
         meta[DECODER_CHARS] = decoder_chars(runner.model)
-        # which DLD wrote it (MMEngine's `mmengine_version` appends the commit
-        # of the folder the run started in, which is DLD's only for a checkout)
-        meta['dld_version'] = DLD_VERSION
-        if self._dld_commit:
-            meta['dld_commit'] = self._dld_commit
         if isinstance(self._input_size, tuple):
             meta[INPUT_SIZE] = list(self._input_size)
+        # the code and libraries the run trained with (DLD's version and git
+        # commit among them), as a report records them: a sweep's run is traced
+        # back to its code by its checkpoint (MMEngine's `mmengine_version`
+        # carries the commit of the current folder's repository, if any)
+        if self._environment is None:
+            from dld.utils.run_environment import run_environment
+            # plain str: torch.__version__ is a TorchVersion, which a
+            # weights-only load refuses
+            self._environment = {k: str(v) if isinstance(v, str) else v
+                                 for k, v in run_environment().items()}
+        meta[RUN_ENVIRONMENT] = dict(self._environment)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # MMEngine removes the oldest kept checkpoint before it writes the

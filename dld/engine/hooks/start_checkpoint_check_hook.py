@@ -8,6 +8,7 @@ from mmengine.runner import BaseLoop
 
 from dld.registry import HOOKS
 
+from ..resumed_settings import warn_of_changed_settings
 from ..runner_settings import check_train_loop
 from ..start_checkpoint import (
     check_frozen_parts_loaded,
@@ -47,6 +48,7 @@ def check_run_start(runner) -> None:
     meta = check_start_checkpoint(runner.model, *start, scheduled=bool(runner.param_schedulers))
     if start[1] and meta:
         go_on_with_resumed_seed(runner, meta.get('seed'))
+        warn_of_changed_settings(runner, meta)
     setattr(runner, CHECKED, start)
 
 

@@ -1,0 +1,31 @@
+"""A report says where its checkpoint stands in its training run."""
+import torch
+
+from dld.apis.flops_accuracy import checkpoint_training
+
+CFG = "train_cfg = dict(max_epochs=12, val_interval=3)\nmodel = dict(type='X')\n"
+
+
+def _run(folder, last_epoch):
+    folder.mkdir()
+    best = folder / 'best_plate_accuracy_epoch_3.pth'
+    torch.save(dict(state_dict={}), best)
+    (folder / 'last_checkpoint').write_text(str(folder / f'epoch_{last_epoch}.pth'))
+    (folder / 'best.pth').symlink_to(best.name)
+    return str(folder / 'best.pth')
+
+
+def test_a_killed_runs_best_checkpoint_is_of_an_unfinished_run(tmp_path):
+    meta = dict(epoch=3, iter=6, cfg=CFG)
+    assert checkpoint_training(_run(tmp_path / 'killed', 4), meta) == dict(
+        epoch=3, iter=6, max_epochs=12, run_last_epoch=4, finished=False)
+    assert checkpoint_training(_run(tmp_path / 'done', 12), meta)['finished'] is True
+
+
+def test_what_is_not_known_is_none(tmp_path):
+    lone = tmp_path / 'student.pth'  # an extracted student, no run folder
+    torch.save(dict(state_dict={}), lone)
+    assert checkpoint_training(str(lone), dict(epoch=3, cfg=CFG))['finished'] is None
+    assert checkpoint_training(str(lone), None) == dict(
+        epoch=None, iter=None, max_epochs=None, run_last_epoch=None, finished=None)
+    assert checkpoint_training(_run(tmp_path / 'r', 12), dict(cfg='model = ('))['finished'] is None
