@@ -6,6 +6,8 @@ camera sees it at a slightly different pose (perspective jitter), optics and
 motion smear it (blur), the sensor samples it coarsely (down-scale), the
 sensor adds noise, and the video codec compresses it (JPEG).
 """
+import math
+import numbers
 from dataclasses import dataclass, fields, replace
 from typing import Optional, Tuple
 
@@ -21,18 +23,19 @@ class DegradationConfig:
 
     Attributes:
         perspective (float): max corner displacement, as a fraction of the
-            image width/height (0 disables).
+            image width/height, in [0, 0.5] (0 disables).
         blur_prob (float): probability of applying any blur.
         motion_blur_prob (float): given a blur, probability that it is a
             motion blur rather than a Gaussian one.
         gaussian_sigma (Range): Gaussian blur sigma in HR pixels.
-        motion_length (Range): motion-blur kernel length in HR pixels.
+        motion_length (Range): motion-blur kernel length in HR pixels, rounded
+            to an odd number (4 is 5); below 1.5 no smear.
         scale (Range): LR width as a fraction of the HR width. Real LR plates
             are 24-68 px wide against ~2x in HR; a 192 px HR crop at 0.15-0.35
             gives 29-67 px.
         noise_sigma (Range): Gaussian noise std in grey levels, added at LR.
-        jpeg_quality (Tuple[int, int]): JPEG quality range (inclusive);
-            ``None`` disables JPEG.
+        jpeg_quality (Tuple[int, int]): JPEG quality range (inclusive, whole
+            numbers in [0, 100], OpenCV's scale); ``None`` disables JPEG.
         gray_prob (float): probability of turning the LR image grey (many
             real frames are close to grey); the channel count is kept.
         darken (Range): multiplicative brightness factor at LR (real frames
@@ -64,6 +67,21 @@ class DegradationConfig:
             value = getattr(self, f.name)
             if f.name in _RANGES or (f.name == 'jpeg_quality' and value is not None):
                 _check_range(f.name, value)
+                lo_ok, hi_ok = _LIMITS.get(f.name, (0, math.inf))
+                if not (lo_ok <= float(value[0]) and float(value[1]) <= hi_ok):
+                    raise ValueError(f'Degradation parameter {f.name!r} must lie in '
+                                     f'[{lo_ok}, {hi_ok}], got {value!r}')
+        if self.jpeg_quality is not None and any(
+                float(q) != int(q) for q in self.jpeg_quality):
+            raise ValueError(f'Degradation parameter jpeg_quality takes whole numbers, got '
+                             f'{self.jpeg_quality!r}')
+        for name, hi in (('blur_prob', 1), ('motion_blur_prob', 1), ('gray_prob', 1),
+                         ('perspective', 0.5)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not 0 <= value <= hi:
+                raise ValueError(f'Degradation parameter {name!r} must be a number in '
+                                 f'[0, {hi}], got {value!r}')
         if self.track_jitter is not None and not 0 <= self.track_jitter < 1:
             raise ValueError(f'Degradation parameter track_jitter must be None or in [0, 1), '
                              f'got {self.track_jitter!r}')
@@ -112,6 +130,9 @@ class UnknownDegradationParameter(KeyError, ValueError):
 
 
 _RANGES = ('gaussian_sigma', 'motion_length', 'scale', 'noise_sigma', 'darken')
+#: The values each range may take (others: [0, inf)); ``scale`` is checked
+#: in :meth:`DegradationConfig.from_dict`, a track's jitter may pass 1.
+_LIMITS = dict(jpeg_quality=(0, 100))
 
 
 def _check_range(name: str, value) -> None:
@@ -119,9 +140,12 @@ def _check_range(name: str, value) -> None:
     try:
         lo, hi = value
         ordered = float(lo) <= float(hi)
+        finite = math.isfinite(float(lo)) and math.isfinite(float(hi))
     except (TypeError, ValueError) as err:
-        raise ValueError(f'Degradation parameter {name!r} must be a (low, high) pair, '
-                         f'got {value!r}') from err
+        raise ValueError(f'Degradation parameter {name!r} must be a (low, high) pair '
+                         f'(one value v: (v, v)), got {value!r}') from err
+    if not finite:
+        raise ValueError(f'Degradation parameter {name!r} must be finite, got {value!r}')
     if not ordered:
         raise ValueError(f'Degradation parameter {name!r} is the reversed range {value!r}; '
                          f'give (low, high) with low <= high, e.g. {(hi, lo)!r}')
@@ -152,7 +176,9 @@ def perspective_jitter(img: np.ndarray, rng: np.random.Generator,
 
 def motion_blur(img: np.ndarray, rng: np.random.Generator, length: float) -> np.ndarray:
     """Line kernel of ``length`` pixels at a random angle."""
-    k = max(3, int(round(length)) | 1)
+    k = int(round(length)) | 1  # odd: a centred line (4 px is drawn as 5)
+    if k < 3:  # a line of one pixel: no smear
+        return img
     kernel = np.zeros((k, k), np.float32)
     kernel[k // 2, :] = 1.0
     angle = float(rng.uniform(0, 180))

@@ -269,3 +269,32 @@ def test_common_formats_are_sized_without_touching_the_warning_filters(monkeypat
         buf = cv2.imencode(ext, np.zeros((30, 90, 3), np.uint8))[1].tobytes()
         assert header_too_large(buf, 30 * 90) is None
         assert header_too_large(buf, 30 * 90 - 1).startswith('image of 90x30 pixels exceeds')
+
+
+@pytest.mark.parametrize('params, named', [
+    (dict(gaussian_sigma=(-1, 0)), 'gaussian_sigma'), (dict(noise_sigma=(-2, 1)), 'noise_sigma'),
+    (dict(blur_prob=2), 'blur_prob'), (dict(gray_prob=-0.1), 'gray_prob'),
+    (dict(perspective=3), 'perspective'), (dict(jpeg_quality=(-10, 200)), 'jpeg_quality'),
+    (dict(jpeg_quality=(30.5, 60)), 'jpeg_quality'), (dict(darken=(-1, 0)), 'darken'),
+    (dict(blur_prob='0.5'), 'blur_prob'), (dict(noise_sigma=(float('nan'), 1)), 'noise_sigma')])
+def test_an_out_of_range_degradation_parameter_is_refused_naming_it(params, named):
+    with pytest.raises(ValueError, match=named):
+        DegradeHR(**params)
+
+
+def test_a_motion_length_below_1_5_smears_nothing():
+    img = np.random.default_rng(0).integers(0, 255, (64, 192, 3), dtype=np.uint8)
+    t = DegradeHR(seed=0, perspective=0, blur_prob=1, motion_blur_prob=1, motion_length=(1, 1),
+                  noise_sigma=(0, 0), jpeg_quality=None, gray_prob=0, darken=(1, 1),
+                  scale=(1, 1))
+    assert np.array_equal(t(dict(img_hr=img, hr_path='a.png'))['img'], img)
+
+
+def test_a_seeded_degrade_hr_draws_the_same_wherever_the_set_lies():
+    img = np.random.default_rng(0).integers(0, 255, (64, 192, 3), dtype=np.uint8)
+    t = DegradeHR(seed=0)
+    here = t(dict(img_hr=img, hr_path='/a/data/t1/hr-001.png', track_id='t1', frame_idx=0))
+    there = t(dict(img_hr=img, hr_path='/b/x/t1/hr-001.png', track_id='t1', frame_idx=0))
+    other = t(dict(img_hr=img, hr_path='/a/data/t2/hr-001.png', track_id='t2', frame_idx=0))
+    assert np.array_equal(here['img'], there['img'])
+    assert not np.array_equal(here['img'], other['img'])

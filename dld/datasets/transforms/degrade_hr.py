@@ -1,5 +1,6 @@
 """Synthesise the LR frame from the HR one ("resolution distillation")."""
 import logging
+import os
 import zlib
 from typing import Optional
 
@@ -25,8 +26,11 @@ class DegradeHR(BaseTransform):
         seed (int | None): ``None`` draws from NumPy's global generator
             (seeded per worker by MMEngine), so each epoch sees new
             degradations. An int makes the degradation a function of
-            ``(seed, hr_path, frame_idx)``: the same LR bytes every epoch and
-            every run (fixed evaluation sets made from HR). Items without a
+            ``(seed, track_id, the HR frame's file name, frame_idx)``: the same
+            LR bytes every epoch and every run, wherever the data lies (a set
+            moved or mounted elsewhere keeps its LR frames: fixed evaluation
+            sets made from HR). Items without a track id key on the path;
+            items without a
             path (online plates, arrays) are told apart by ``sample_idx``
             (or ``plate_index``) instead; an item with none of these gets
             the draw of ``(seed, frame_idx)``, with a warning.
@@ -53,8 +57,14 @@ class DegradeHR(BaseTransform):
             [self.seed, self._item_key(results), int(results.get('frame_idx') or 0)])
 
     def _item_key(self, results: dict) -> int:
-        """What tells this item's draw from another's: its path, else its index."""
+        """What tells this item's draw from another's: its track id (relative
+        to the data root) and file name, else its path, else its index. Not
+        the absolute path, which would give the same set other LR frames in
+        another folder."""
         path = results.get('hr_path') or results.get('lr_path')
+        if path and results.get('track_id'):
+            name = os.path.basename(str(path).replace('\\', '/'))
+            return zlib.crc32(f"{results['track_id']}/{name}".encode())
         if path:
             return zlib.crc32(str(path).encode())
         for name in ('sample_idx', 'plate_index'):

@@ -1,0 +1,264 @@
+"""Compare the look of LR plate crops: your camera's against DLD's synthetic ones.
+
+    python tools/analysis/compare_degradation.py real=my_crops/ synth=data/synth_plates/train.txt
+    python tools/analysis/compare_degradation.py real=my_crops/ \\
+        --render 300 --degradation '{"gaussian_sigma": [1.5, 2.5], "jpeg_quality": [15, 40]}' \\
+        --sheet sheet.png
+
+Each SET is ``[NAME=]PATH``: a folder (its images, in sub-folders too; only
+the ``lr-*`` frames where it holds some, as track folders do), or a paired
+label file (its LR frames, read from ``--data-root`` or the file's folder).
+``--render N`` adds a set ``render`` of N LR frames rendered as
+``OnlineSynthPlateDataset`` renders them, with the ``--degradation``
+overrides (the ``DegradationConfig`` fields, docs/datasets.md): change
+them until its row reads like your camera's.
+
+Per set, the median and the 10th-90th percentile of each image's: width and
+height (px), brightness (mean grey, 0-255), saturation (mean HSV S, 0-255),
+sharpness (mean |Laplacian| over mean |d/dx|: about 2.9 for a default LR
+frame without blur, 2.3 after gaussian_sigma 2, 1.7 after 4), noise
+(Immerkaer's estimate on the flattest fifth of the image, in grey levels;
+a clean small plate reads about 2.5, JPEG and blur lower it, so it measures
+what the image shows, not noise_sigma), blockiness (the 8x8 JPEG
+grid's edge strength over the other columns': 1 none, more is stronger JPEG)
+and, for JPEG files, the quality their quantisation table says (that file's
+own encoding, not earlier ones). ``--sheet PNG`` writes a contact sheet: a
+row of frames per set, at 2x; ``--json FILE`` every figure.
+"""
+import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
+
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+IMAGE_ENDINGS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+STATS = ('width', 'height', 'brightness', 'saturation', 'sharpness', 'noise', 'blockiness',
+         'jpeg_quality')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split('\n', 2)[2])
+    p.add_argument('sets', nargs='*', metavar='[NAME=]PATH',
+                   help='a folder of crops or a paired label file')
+    p.add_argument('--data-root', help="where a label file's relative paths are read "
+                   "(default: the label file's folder)")
+    p.add_argument('--render', type=int, default=0, metavar='N',
+                   help='add N synthetic LR frames rendered with --degradation (set "render")')
+    p.add_argument('--degradation', default=None,
+                   help='JSON object of DegradationConfig overrides for --render')
+    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'))
+    p.add_argument('--seed', type=int, default=0, help='seed of the rendered plates')
+    p.add_argument('--max-images', type=int, default=500,
+                   help='read at most this many images a set, evenly spread (default 500)')
+    p.add_argument('--sheet', help='write a contact sheet (PNG) of each set')
+    p.add_argument('--json', help='write every figure to this JSON file')
+    a = p.parse_args(argv)
+    if not a.sets and not a.render:
+        p.error('give at least one set, or --render N')
+    if a.render < 0 or a.max_images < 1:
+        p.error('--render must be >= 0 and --max-images >= 1')
+    if a.degradation is not None:
+        try:
+            a.degradation = json.loads(a.degradation)
+        except ValueError as err:
+            p.error(f'--degradation is not valid JSON ({err})')
+        if not isinstance(a.degradation, dict):
+            p.error('--degradation needs a JSON object such as \'{"scale": [0.2, 0.3]}\'')
+    names = []
+    for i, spec in enumerate(a.sets):
+        name, sep, path = spec.partition('=')
+        if not sep or osp.exists(spec):
+            name, path = osp.basename(osp.normpath(spec)) or f'set{i + 1}', spec
+        if not osp.exists(path):
+            p.error(f'{path}: no such folder or file')
+        names.append((name, path))
+    if a.render:
+        names.append(('render', None))
+    if len({n for n, _ in names}) != len(names):
+        p.error('each set needs its own name: give NAME=PATH')
+    a.sets = names
+    return a
+
+
+def set_paths(path: str, data_root=None):
+    """The image files of a folder or a paired label file, sorted."""
+    if osp.isdir(path):
+        found = sorted(osp.join(d, f) for d, _, files in os.walk(path, followlinks=True)
+                       for f in files if f.lower().endswith(IMAGE_ENDINGS))
+        lr = [f for f in found if osp.basename(f).startswith('lr-')]
+        return lr or found
+    # read as the sets read it (its bad lines skipped: check_data.py lists them)
+    from mmengine.dataset import BaseDataset
+
+    from dld.datasets import PairedPlateDataset
+    root = data_root or osp.dirname(osp.abspath(path))
+    dataset = PairedPlateDataset(data_root=root, ann_file=osp.abspath(path), test_mode=True,
+                                 frames='all', strict=False)
+    return [p for i in range(len(dataset))
+            for p in BaseDataset.get_data_info(dataset, i)['lr_paths'] if p]
+
+
+def spread(items, n):
+    """At most ``n`` of ``items``, evenly spread (every one where fewer)."""
+    if len(items) <= n:
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
+
+
+def jpeg_file_quality(path):
+    """The IJG quality of a JPEG file's luminance table (None: not JPEG)."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            tables = getattr(im, 'quantization', None)
+    except OSError:
+        return None
+    if not tables or 0 not in tables:
+        return None
+    import numpy as np
+    base = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+                     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+                     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+                    np.float64)
+    table = np.sort(np.asarray(tables[0], np.float64))
+    best = min(range(1, 101), key=lambda q: np.abs(np.sort(np.clip(np.floor(
+        (base * (5000 / q if q < 50 else 200 - 2 * q) + 50) / 100), 1, 255)) - table).sum())
+    return float(best)
+
+
+def image_stats(img) -> dict:
+    """The figures of one ``(H, W, 3)`` uint8 BGR (or ``(H, W)`` grey) image."""
+    import cv2
+    import numpy as np
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    h, w = grey.shape
+    out = dict(width=float(w), height=float(h), brightness=float(grey.mean()),
+               saturation=float(cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[..., 1].mean()))
+    # Sharpness: the second derivative against the first (higher is sharper;
+    # a blur lowers it, noise hardly moves it, the contrast cancels out).
+    dx = np.abs(np.diff(grey, axis=1))
+    lap = np.abs(cv2.Laplacian(grey, cv2.CV_64F)).mean()
+    out['sharpness'] = float(lap / dx.mean()) if dx.mean() > 0 else 0.0
+    # Noise: Immerkaer's mask (6 sigma for white noise) on the flattest fifth
+    # of the image, where the plate's edges add least.
+    mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64)
+    resp = np.abs(cv2.filter2D(grey, -1, mask))[1:-1, 1:-1]
+    grad = np.hypot(cv2.Sobel(grey, cv2.CV_64F, 1, 0), cv2.Sobel(grey, cv2.CV_64F, 0, 1))
+    grad = grad[1:-1, 1:-1]
+    flat = grad <= np.percentile(grad, 20) if grad.size else grad.astype(bool)
+    out['noise'] = float(np.sqrt(np.pi / 2) * resp[flat].mean() / 6) if flat.any() else 0.0
+    # JPEG blocks: column edges on the 8-pixel grid (at its best offset, as a
+    # crop of a frame starts anywhere) against the rest.
+    dx = dx.mean(axis=0)  # between column j and j+1
+    if w >= 17:
+        on = [dx[o::8].mean() for o in range(8)]
+        best = int(np.argmax(on))
+        rest = np.delete(dx, np.arange(best, dx.size, 8)).mean()
+        out['blockiness'] = float(on[best] / rest) if rest > 0 else 1.0
+    else:
+        out['blockiness'] = float('nan')
+    return out
+
+
+def read_set(name, path, a):
+    """``(images, figures)`` of a set: up to ``--max-images`` images."""
+    import cv2
+    import numpy as np
+    if path is None:  # rendered
+        from dld.datasets.degradation import DegradationConfig
+        from dld.datasets.synth.generator import render_track, resolve_layouts
+        cfg = DegradationConfig.from_dict(a.degradation)
+        layouts, weights = resolve_layouts(('brazilian', 'mercosur'), None)
+        images = [render_track((a.seed, 7, i), layouts, weights, 1, tuple(a.hr_size),
+                               cfg)['lr'][0] for i in range(min(a.render, a.max_images))]
+        files = [None] * len(images)
+    else:
+        files = spread(set_paths(path, a.data_root), a.max_images)
+        images = []
+        for f in files:
+            img = cv2.imread(f, cv2.IMREAD_COLOR)
+            if img is None:
+                raise SystemExit(f'compare_degradation.py: {f} (set {name}): missing or '
+                                 'not an image')
+            images.append(img)
+        if not images:
+            raise SystemExit(f'compare_degradation.py: set {name} ({path}) holds no image')
+    rows = []
+    for img, f in zip(images, files):
+        row = image_stats(img)
+        q = jpeg_file_quality(f) if f and f.lower().endswith(('.jpg', '.jpeg')) else None
+        row['jpeg_quality'] = float('nan') if q is None else q
+        rows.append(row)
+    figures = {}
+    for key in STATS:
+        v = np.array([r[key] for r in rows])
+        v = v[~np.isnan(v)]
+        figures[key] = (None if v.size == 0 else
+                        dict(median=float(np.median(v)), p10=float(np.percentile(v, 10)),
+                             p90=float(np.percentile(v, 90))))
+    return images, dict(images=len(rows), **figures)
+
+
+def table(results: dict) -> str:
+    from tabulate import tabulate
+    names = list(results)
+    rows = []
+    for key in STATS:
+        digits = 2 if key in ('sharpness', 'blockiness') else 1
+        rows.append([key] + [
+            '-' if results[n][key] is None else
+            f'{results[n][key]["median"]:.{digits}f} [{results[n][key]["p10"]:.{digits}f}-'
+            f'{results[n][key]["p90"]:.{digits}f}]' for n in names])
+    return tabulate(rows, headers=['figure'] + [f'{n} ({results[n]["images"]})'
+                                                for n in names],
+                    tablefmt='github', disable_numparse=True)
+
+
+def contact_sheet(sets: dict, per_row: int = 12, zoom: int = 2):
+    """One row of up to ``per_row`` frames a set, each ``zoom`` times, named."""
+    import cv2
+    import numpy as np
+    rows = []
+    for name, images in sets.items():
+        tiles = [cv2.resize(i, (i.shape[1] * zoom, i.shape[0] * zoom),
+                            interpolation=cv2.INTER_NEAREST) for i in spread(images, per_row)]
+        height = max(t.shape[0] for t in tiles)
+        strip = np.hstack([np.pad(t, ((0, height - t.shape[0]), (0, 4), (0, 0)),
+                                  constant_values=255) for t in tiles])
+        label = np.full((20, strip.shape[1], 3), 255, np.uint8)
+        cv2.putText(label, name, (2, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+        rows.append(np.vstack([label, strip]))
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)),
+                             constant_values=255) for r in rows])
+
+
+def main(argv=None) -> None:
+    a = parse_args(argv)
+    images, results = {}, {}
+    for name, path in a.sets:
+        try:
+            images[name], results[name] = read_set(name, path, a)
+        except ValueError as err:  # a bad --degradation
+            raise SystemExit(f'compare_degradation.py: --degradation: {err}') from None
+    print(table(results))
+    if a.sheet:
+        import cv2
+        if not cv2.imwrite(a.sheet, contact_sheet(images)):
+            raise SystemExit(f'compare_degradation.py: cannot write {a.sheet}')
+        print(f'contact sheet: {a.sheet}')
+    if a.json:
+        from dld.utils.atomic_file import write_json_atomic
+        write_json_atomic(a.json, results, indent=1)
+        print(f'figures: {a.json}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
