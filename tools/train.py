@@ -416,8 +416,24 @@ def stop_line(runner: Runner, name: str) -> str:
     else:
         where = f'at epoch {runner.epoch + 1}, {_iteration_in_epoch(runner)}'
     return (f'train.py: stopped by {said(name)} {where}; '
-            + (f'{resume_advice(runner.work_dir, last)}.' if last else
+            + (f'{resume_advice(runner.work_dir, last)}.{_no_best_yet(runner)}' if last else
                'no checkpoint was saved yet.'))
+
+
+def _no_best_yet(runner: Runner) -> str:
+    """Where no epoch was validated yet (the shipped DLD configs validate
+    at their last): no ``best.pth``, which the next stage's commands name,
+    while the line named a checkpoint to go on from (a time-budget journey)."""
+    hook = next((h for h in getattr(runner, 'hooks', ()) if getattr(h, 'save_best', None)),
+                None)
+    link = getattr(hook, 'best_link', None)
+    if not link:
+        return ''
+    folder = getattr(hook, 'out_dir', None) or runner.work_dir
+    if osp.lexists(osp.join(folder, link)):
+        return ''
+    return (f' No epoch was validated yet, so there is no {link}: the last checkpoint is '
+            'the one to test or extract.')
 
 
 def _note_earlier_run(cfg) -> None:

@@ -652,6 +652,34 @@ def test_a_stop_while_validating_names_the_epoch_validated(train_tool, tmp_path)
         'and finds no checkpoint there).')
 
 
+def test_a_stop_before_any_validation_says_there_is_no_best_checkpoint(train_tool, tmp_path):
+    """The shipped DLD configs validate at their last epoch: a run stopped
+    before it has no best.pth, which the next stage's commands name."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.runner import EpochBasedTrainLoop
+
+    from dld.engine.hooks import AtomicCheckpointHook
+    hub = MessageHub.get_instance('stop-line-best')
+    (tmp_path / 'epoch_1.pth').write_bytes(b'x')
+    hub.update_info('last_ckpt', str(tmp_path / 'epoch_1.pth'))
+    hub.update_info('loop_stage', 'train')
+    hook = AtomicCheckpointHook(interval=1, save_best='auto')
+    runner = SimpleNamespace(message_hub=hub, epoch=1, iter=10, work_dir=str(tmp_path),
+                             _train_loop=object.__new__(EpochBasedTrainLoop), hooks=[hook])
+    assert train_tool.stop_line(runner, 'SIGTERM').endswith(
+        f"--resume continues from {tmp_path / 'epoch_1.pth'}. No epoch was validated yet, so "
+        'there is no best.pth: the last checkpoint is the one to test or extract.')
+    (tmp_path / 'best.pth').symlink_to('epoch_1.pth')
+    assert train_tool.stop_line(runner, 'SIGTERM').endswith(
+        f"--resume continues from {tmp_path / 'epoch_1.pth'}.")
+    runner.hooks = [AtomicCheckpointHook(interval=1)]  # no save_best: no best to miss
+    (tmp_path / 'best.pth').unlink()
+    assert train_tool.stop_line(runner, 'SIGTERM').endswith(
+        f"--resume continues from {tmp_path / 'epoch_1.pth'}.")
+
+
 def _by_iteration(path, epoch, it, per_epoch=4):
     """A checkpoint by iteration as an epoch-based run saves it: where it
     stands (by iteration, ``epoch`` is the one it was saved in) and the
@@ -1161,3 +1189,27 @@ def test_a_resume_path_that_is_not_there_is_refused_before_anything_is_built(
     assert out.err.strip() == \
         f'train.py: the checkpoint --resume continues ({missing}): no such file'
     assert out.out == '' and not work.exists()
+
+
+@pytest.mark.slow
+def test_early_stopping_s_patience_survives_a_resume(tiny_teacher_config, train_tool,
+                                                     run_name, tmp_path):
+    """MMEngine's hook counted afresh after a resume: the broken run trained
+    an epoch more than the unbroken one, and a run it stopped trained on."""
+    config = tmp_path / 'early.py'
+    # every validation after the first is no improvement: stopped after epoch 2 of 3
+    config.write_text(f"_base_ = [{tiny_teacher_config!r}]\n"
+                      "train_cfg = dict(val_interval=1)\n"
+                      "custom_hooks = [dict(type='EarlyStoppingHook', monitor='plate/accuracy',"
+                      " min_delta=2.0, patience=1)]\n")
+    straight, broken = tmp_path / 'straight', tmp_path / 'broken'
+    _train(train_tool, str(config), straight, run_name())
+    assert osp.exists(straight / 'epoch_2.pth') and not osp.exists(straight / 'epoch_3.pth')
+    _train(train_tool, str(config), broken, run_name(), 'train_cfg.max_epochs=1')
+    train_tool.main([str(config), '--work-dir', str(broken), '--resume',
+                     '--cfg-options', f'experiment_name={run_name()}', *EXACT])
+    assert osp.exists(broken / 'epoch_2.pth') and not osp.exists(broken / 'epoch_3.pth')
+    # the run it stopped, resumed: stopped again before its first step
+    train_tool.main([str(config), '--work-dir', str(straight), '--resume',
+                     '--cfg-options', f'experiment_name={run_name()}', *EXACT])
+    assert not osp.exists(straight / 'epoch_3.pth')

@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
 from .counts_kept_logger_hook import CountsKeptLoggerHook  # noqa: F401
+from .early_stopping_hook import EarlyStoppingHook  # noqa: F401
 from .epoch_seed_hook import EpochSeedHook  # noqa: F401
 from .fresh_metrics_hook import FreshMetricsHook  # noqa: F401
 from .gumbel_temperature_hook import GumbelTemperatureHook  # noqa: F401

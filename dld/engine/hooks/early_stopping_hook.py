@@ -1,0 +1,93 @@
+"""MMEngine's EarlyStoppingHook, whose patience survives a resume."""
+import json
+import logging
+import math
+import os.path as osp
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import EarlyStoppingHook as _MMEngineEarlyStoppingHook
+from mmengine.logging import print_log
+
+from dld.registry import HOOKS
+from dld.utils.atomic_file import write_json_atomic
+
+from .resumed_validation_hook import RUN_ID_KEY
+
+
+@HOOKS.register_module()
+class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
+    """:class:`mmengine.hooks.EarlyStoppingHook` (same arguments, same name,
+    so ``dict(type='EarlyStoppingHook', ...)`` in DLD's scope gets this one)
+    whose patience survives a resume.
+
+    MMEngine's hook keeps its best score and its count of validations
+    without improvement in memory only: a run stopped (Ctrl-C, a job's time
+    limit) and resumed counted afresh, so it stopped later than the unbroken
+    run; and ``--resume`` of a run it had stopped trained on for
+    ``patience`` more validations. (The state cannot ride in the
+    checkpoints: MMEngine saves epoch N's before validating it.) Here each
+    validation's score is recorded in ``<work_dir>/<record>`` with the run's
+    id; a resumed run replays the scores of the epochs up to the one it
+    resumes at, and one the hook had stopped stops again before its first
+    step, saying so.
+
+    Args:
+        record (str): name of the record in the work dir.
+        **kwargs: :class:`mmengine.hooks.EarlyStoppingHook` arguments.
+    """
+
+    def __init__(self, *args, record: str = 'early_stopping.json', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.record = record
+        self._initial = (self.best_score, self.wait_count)
+
+    def _path(self, runner) -> str:
+        return osp.join(runner.work_dir, self.record)
+
+    def _scores(self, runner) -> dict:
+        path = self._path(runner)
+        try:
+            with open(path, encoding='utf-8') as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(saved, dict) or saved.get('run_id') != runner.message_hub.get_info(
+                RUN_ID_KEY) or saved.get('monitor') != self.monitor:
+            return {}
+        return {int(e): s for e, s in saved.get('scores', {}).items()}
+
+    def before_train(self, runner) -> None:
+        if runner.iter == 0:
+            return
+        self.best_score, self.wait_count = self._initial
+        stop, message = False, ''
+        for epoch, score in sorted(self._scores(runner).items()):
+            if epoch > runner.epoch or stop:
+                break
+            stop, message = self._check_stop_condition(
+                float(score) if score is not None else math.nan)
+        if stop:
+            runner.train_loop.stop_training = True
+            print_log(f'Resumed after epoch {runner.epoch}, where EarlyStoppingHook stopped '
+                      f'the run ({message.strip()}): nothing is left to train. To train on, '
+                      'raise its patience, or start a new schedule from the weights '
+                      '(load_from=CHECKPOINT in a new work dir, without --resume).',
+                      logger='current', level=logging.WARNING)
+
+    def after_val_epoch(self, runner, metrics) -> None:
+        super().after_val_epoch(runner, metrics)
+        if self.monitor not in metrics:
+            return
+        if is_main_process():
+            scores = {e: s for e, s in self._scores(runner).items() if e < runner.epoch}
+            score = metrics[self.monitor]
+            scores[runner.epoch] = float(score) if score is not None else None
+            write_json_atomic(self._path(runner), dict(
+                run_id=runner.message_hub.get_info(RUN_ID_KEY), monitor=self.monitor,
+                scores={str(e): s for e, s in sorted(scores.items())}))
+        if getattr(runner.train_loop, 'stop_training', False):
+            print_log(f'EarlyStoppingHook stopped the run after epoch {runner.epoch} of '
+                      f'{runner.max_epochs}: its learning-rate schedule (and a selector\'s '
+                      'Gumbel temperature) did not reach their end. best.pth is the best '
+                      'checkpoint by default_hooks.checkpoint.save_best; last_checkpoint '
+                      'names the last.', logger='current', level=logging.WARNING)
