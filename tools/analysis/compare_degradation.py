@@ -50,7 +50,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='add N synthetic LR frames rendered with --degradation (set "render")')
     p.add_argument('--degradation', default=None,
                    help='JSON object of DegradationConfig overrides for --render')
-    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'))
+    p.add_argument('--hr-size', type=int, nargs=2, default=(64, 192), metavar=('H', 'W'),
+                   help='HR size the rendered plates are drawn at, before their degradation '
+                   '(default 64 192, as the synthetic sets)')
     p.add_argument('--seed', type=int, default=0, help='seed of the rendered plates')
     p.add_argument('--max-images', type=int, default=500,
                    help='read at most this many images a set, evenly spread (default 500)')
