@@ -44,6 +44,15 @@ def parse_args(argv=None):
     parser.add_argument('--max-batches', type=int, help='evaluate only the first N batches')
     parser.add_argument('--amp', action='store_true',
                         help='read in mixed precision, as tools/infer.py --amp')
+    parser.add_argument('--external', action='append', default=[], metavar='NAME:ACC:GFLOPS',
+                        help='a row and point of a method that is not a DLD model, from '
+                        'figures given (a paper): plate accuracy in %%, GFLOPs per image '
+                        '(one multiply-add one flop); either may be -. Repeatable')
+    parser.add_argument('--external-readings', action='append', default=[],
+                        metavar='NAME=FILE',
+                        help="a row and point scored from another method's predictions of "
+                        'this test set (tools/analysis/score_predictions.py --out). '
+                        'Repeatable')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, as in tools/train.py (e.g. the '
                         'selector of a checkpoint trained with other ones)')
@@ -51,6 +60,21 @@ def parse_args(argv=None):
     if args.max_batches is not None and args.max_batches < 1:
         parser.error(f'--max-batches must be at least 1, got {args.max_batches} '
                      '(leave it out to evaluate the whole test set)')
+    from dld.apis.external_predictions import parse_point
+    for point in args.external:
+        try:
+            parse_point(point)
+        except ValueError as err:
+            parser.error(f'--external {err}')
+    for given in args.external_readings:  # read before the evaluation, not after it
+        name, sep, path = given.partition('=')
+        if not (sep and name.strip() and path):
+            parser.error(f'--external-readings {given!r}: give NAME=READINGS.jsonl')
+        from dld.apis.reading_analysis import ReadingsError, load_records
+        try:
+            load_records(path)
+        except ReadingsError as err:
+            parser.error(f'--external-readings {err}')
     if scale_error('--scales', args.scales or ()):
         parser.error(scale_error('--scales', args.scales))
     from dld.utils.output_paths import unwritable_outputs
@@ -108,6 +132,14 @@ def main(argv=None) -> int:
             return stop_status(name)
     if report is None:
         return 2
+    if args.external or args.external_readings:
+        from dld.apis.external_predictions import add_external_rows
+        from dld.apis.reading_analysis import ReadingsError
+        try:
+            add_external_rows(report, args.external, args.external_readings)
+        except (ValueError, ReadingsError) as err:
+            print(f'flops_accuracy.py: external rows: {err}', file=sys.stderr)
+            return 2
     for note in report.get('notes', []):  # in report.md too; rows left out are said here
         print(f'flops_accuracy.py: note: {note}', file=sys.stderr)
     # What the config file alone does not say (a reread cascade, a test set).

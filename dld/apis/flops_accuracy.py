@@ -31,7 +31,7 @@ import os.path as osp
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -45,8 +45,10 @@ from dld.models.distillers import resolve_teacher_checkpoint
 from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
 from dld.utils.config_types import type_name
 from dld.utils.error_lines import first_lines
+from dld.utils.flops import scale_input_shapes
 from dld.utils.precision import autocast_to, resolve_amp
 from dld.utils.run_environment import run_environment
+from dld.utils.trained_input_size import recorded_input_size
 
 from .model_loading import (
     CheckpointMismatchError,
@@ -454,7 +456,10 @@ class FlopsAccuracyEvaluator:
         if config is not None:
             self._note_other_training_input(config)
         model = build_model_for_inference(model_cfg)
-        from_dld = load_recognizer_state(model, *read_state_dict(checkpoint), checkpoint)
+        state, meta = read_state_dict(checkpoint)
+        from_dld = load_recognizer_state(model, state, meta, checkpoint)
+        if not from_dld:  # a DLD student trained at every scale of its base size
+            self._note_baseline_input_size(checkpoint, recorded_input_size(meta))
         if self.baseline_name is None:
             self.baseline_name = 'Baseline student' if from_dld else 'No-KD student'
             if from_dld:
@@ -463,6 +468,26 @@ class FlopsAccuracyEvaluator:
                     'named "Baseline student" (kept as nokd@ in report.json); '
                     '--baseline-name names them')
         return model.to(self.device).eval()
+
+    def _note_baseline_input_size(self, checkpoint: str,
+                                  trained: Optional[Tuple[int, int]]) -> None:
+        """Said where a plain baseline trained at a size no scale of the
+        report reads (a recognizer of one's own at a fixed LR size): its
+        rows were of sizes it never trained at, without a word, and its own
+        operating point missing."""
+        sizes = scale_input_shapes(self.base_size, self.scales)
+        if trained is None or tuple(trained) in sizes:
+            return
+        h, w = trained
+        own = round(w / self.base_size[1], 4)
+        add = (f'; --scales {" ".join(f"{s:g}" for s in sorted({*self.scales, own}, reverse=True))}'
+               f' adds its own ({h}x{w} is scale {own:g} of {self.base_size[0]}x'
+               f'{self.base_size[1]})'
+               if scale_input_shapes(self.base_size, [own])[0] == (h, w) else '')
+        self.notes.append(
+            f'the baseline ({checkpoint}) trained at {h}x{w}, which no scale of this report '
+            f"reads ({', '.join(f'{s:g}: {a}x{b}' for s, (a, b) in zip(self.scales, sizes))}): "
+            f'its rows read sizes it never trained at{add}')
 
     def _note_other_training_input(self, config: str) -> None:
         """Said where the baseline trained on other crops than the DLD

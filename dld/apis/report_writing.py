@@ -44,6 +44,8 @@ SCALE_LABELS = {'dld_selector': 'chosen', 'dld_reread': 'chosen + reread', 'orac
 
 def scale_label(method: str, scale: Optional[float]) -> str:
     """A row's scale as the tables show it: the number, or how it was chosen."""
+    if method.startswith('external:'):  # another method's figures (external_predictions)
+        return 'external'
     return SCALE_LABELS.get(method) or _fmt(scale, 'g')
 
 
@@ -81,7 +83,8 @@ def markdown_report(report: dict) -> str:
         row += [_fmt(_pct(r.get('one_minus_ned')), '.2f')] if has_ned else []
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
         row += [_fmt(r['gflops'], '.4f'), _fmt(r['gflops_saved_pct'], '.1f'),
-                _fmt(r['params'] / 1e6, '.3f'), _fmt(r['images_per_s'], '.0f')]
+                _fmt(None if r.get('params') is None else r['params'] / 1e6, '.3f'),
+                _fmt(r.get('images_per_s'), '.0f')]
         rows.append(row)
     scale_rows = [[_fmt(s['scale'], 'g'), f"{s['input_size'][0]}x{s['input_size'][1]}",
                    _fmt(s['student_gflops'], '.4f'), _fmt(s['with_selector_gflops'], '.4f')]
@@ -230,8 +233,8 @@ def _decoding_note(decoding: dict, baseline: str = 'No-KD student') -> str:
 def _same_images_note(report: dict) -> str:
     """Which rows read the same test images; the Teacher-on-HR row may read
     fewer (tracks without HR frames, see the notes)."""
-    fewer = [r['name'] for r in report['methods']
-             if r.get('num_images') is not None and r['num_images'] != report['num_images']]
+    fewer = [r['name'] for r in report['methods'] if not r['method'].startswith('external:')
+             and r.get('num_images') is not None and r['num_images'] != report['num_images']]
     if not fewer:
         return 'All methods read the same test images, loaded once.'
     return (f"All methods but {', '.join(fewer)} read the same {report['num_images']} test "
@@ -320,6 +323,15 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
             # the row's own name: an oracle of fewer scales says "(scales ... only)"
             ax.plot([r['gflops']], [100 * r[key]], style, markersize=size,
                     label=r.get('name') or label, zorder=3, alpha=0.9)
+            top = max(top, 100 * r[key])
+    # other methods' figures (external_predictions): hollow, apart from DLD's own
+    # (each its own marker and colour, the same in both panels)
+    external = [r for r in rows if r['method'].startswith('external:')]
+    for i, r in enumerate(external):
+        if r.get(key) is not None and r.get('gflops') is not None:
+            ax.plot([r['gflops']], [100 * r[key]], 'XPhd^<>p8'[i % 9], markersize=10,
+                    label=r['name'], color=f'C{4 + i % 6}', markerfacecolor='none',
+                    markeredgewidth=1.6, zorder=3)
             top = max(top, 100 * r[key])
     return top
 

@@ -241,6 +241,30 @@ def test_baseline_without_a_config_is_built_like_the_dld_student(tiny_run, basel
 
 
 @pytest.mark.slow
+def test_a_baseline_trained_at_a_size_no_scale_reads_is_noted(tiny_run, tmp_path):
+    """A recognizer of one's own at a fixed LR size was read at the report's
+    sizes, none its own, without a word."""
+    from dld.utils.flops import scale_input_shapes
+    ckpt = torch.load(tiny_run['baseline'], map_location='cpu', weights_only=True)
+    base = tuple(Config.fromfile(tiny_run['config']).model.base_size)
+    for scale, noted in ((0.5, True), (0.6, False)):
+        ckpt['meta']['input_size'] = list(scale_input_shapes(base, [scale])[0])
+        path = tmp_path / f'own_{scale}.pth'
+        torch.save(ckpt, path)
+        evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                           baseline_checkpoint=str(path), scales=[1.0, 0.6],
+                                           with_teacher=False)
+        said = [n for n in evaluator.notes if 'never trained at' in n]
+        h, w = scale_input_shapes(base, [0.5])[0]
+        assert said == ([f'the baseline ({path}) trained at {h}x{w}, which no scale of this '
+                         f'report reads (1: {base[0]}x{base[1]}, 0.6: '
+                         '{}x{}): its rows read sizes it never trained at; --scales 1 0.6 0.5 '
+                         'adds its own ({}x{} is scale 0.5 of {}x{})'.format(
+                             *scale_input_shapes(base, [0.6])[0], h, w, *base)]
+                        if noted else [])
+
+
+@pytest.mark.slow
 def test_the_baseline_rows_take_the_name_given(tiny_run):
     evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
                                        baseline_checkpoint=tiny_run['full'], scales=[0.6],
