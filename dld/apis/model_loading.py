@@ -281,7 +281,10 @@ def load_state(model: nn.Module, state: Dict[str, torch.Tensor], name: str,
         model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
     except RuntimeError as err:
         from dld.models.dictionary.checkpoint_fit import other_dictionary
+        from dld.models.distillers.teacher_checkpoint import other_input_channels
         cause = (_per_scale_statistics_cause(model, state) or other_dictionary(model, state)
+                 or other_input_channels(model, state, "the config's model",
+                                         'Read it with the config it was trained with')
                  or 'different widths?')
         raise CheckpointMismatchError(
             f'{name} does not fit the config\'s model ({cause}): {first_lines(err)}') from None

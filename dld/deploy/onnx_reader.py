@@ -340,7 +340,14 @@ class OnnxPlateReader:
         self._check_header_size(buf, source)
         flag = cv2.IMREAD_GRAYSCALE if self._grey else cv2.IMREAD_COLOR
         try:
-            img = cv2.imdecode(buf, flag)
+            # 16-bit files by the rule of uint16 arrays (array_to_uint8), as
+            # DLD's datasets decode them: 8-bit values saved as uint16 read as
+            # they are, not as a black image
+            img = cv2.imdecode(buf, flag | cv2.IMREAD_ANYDEPTH)
+            if img is not None and img.dtype == np.uint16:
+                img = array_to_uint8(img)
+            elif img is not None and img.dtype != np.uint8:
+                img = cv2.imdecode(buf, flag)
         except cv2.error as err:  # e.g. above OpenCV's own pixel limit
             raise ImageInputError(f'{source}: cannot decode image (OpenCV refused it: '
                                   f'{getattr(err, "err", None) or err})') from err

@@ -399,3 +399,39 @@ def test_a_uint16_array_of_8_bit_values_is_read_as_they_are_not_as_black(dtype):
 def test_a_stacked_batch_or_a_channels_first_array_is_told_how_to_give_it(shape, says):
     with pytest.raises(ImageInputError, match=re.escape(says)):
         normalize_image(np.zeros(shape, np.uint8), 'array[0]')
+
+
+@pytest.mark.parametrize('color_type', ['color', 'grayscale'])
+def test_a_16_bit_file_of_8_bit_values_reads_as_they_are_not_as_black(tmp_path, color_type):
+    """``cv2.imwrite(path, img.astype(np.uint16))`` read as a black image from
+    the file (OpenCV's high byte), as the same array handed to inference
+    did not: files follow the rule of uint16 arrays now."""
+    import cv2
+
+    from dld.datasets.transforms.loading import read_plate_image
+    grey = np.random.default_rng(1).integers(0, 256, (12, 36), dtype=np.uint8)
+    path = _write(tmp_path / 'eight_in_sixteen.png', grey.astype(np.uint16))
+    assert cv2.imread(path, cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    for got in (read_image_file(path, color_type), read_plate_image(path, color_type)):
+        assert got.dtype == np.uint8 and np.array_equal(got[..., 0], grey)
+    assert np.array_equal(read_image_file(path, color_type),
+                          normalize_image(grey.astype(np.uint16), 'a', color_type))
+
+
+def test_a_12_bit_sensor_in_a_16_bit_file_is_warned_of_once(tmp_path, monkeypatch):
+    """An infrared camera's 12-bit values in 16-bit PNGs read as grey levels
+    0 to 15 without a word; the high-byte rule stays, and is said once."""
+    from log_records import current_log_records
+
+    from dld.datasets.transforms import loading
+    monkeypatch.setattr(loading, '_WARNED_DIM_SIXTEEN_BIT', False)
+    twelve = (np.arange(4000, dtype=np.uint16).reshape(40, 100))
+    path = _write(tmp_path / 'twelve.png', twelve)
+    full = _write(tmp_path / 'full.png', twelve * 16)
+    with current_log_records() as records:
+        read_image_file(full, 'grayscale')
+        assert not records
+        assert read_image_file(path, 'grayscale').max() == 3999 >> 8
+        read_image_file(path, 'grayscale')
+    said = [r.getMessage() for r in records if '16-bit image' in r.getMessage()]
+    assert len(said) == 1 and 'reach only 3999 (12 bits)' in said[0]

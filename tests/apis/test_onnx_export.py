@@ -358,6 +358,22 @@ def test_the_reader_takes_the_arrays_plate_recognizer_takes(gru_export):
         'uint16 (0-65535), or float ([0, 1] or [0, 255])'
 
 
+def test_the_reader_decodes_16_bit_files_as_the_datasets_do(gru_export, tmp_path):
+    """A 16-bit PNG of 8-bit values read as a black image by the reader (and
+    the datasets), where the same uint16 array read as it is."""
+    import cv2
+
+    from dld.datasets.transforms.loading import read_plate_image
+    reader = OnnxPlateReader(str(gru_export['out']))
+    img = synthetic_check_images(1)[0]
+    for name, pixels in (('eight.png', img.astype(np.uint16)),
+                         ('sixteen.png', img.astype(np.uint16) * 257)):
+        path = str(tmp_path / name)
+        assert cv2.imwrite(path, pixels)
+        assert np.array_equal(reader.load(path), read_plate_image(path))
+        assert np.array_equal(reader.load(path), img)
+
+
 @pytest.mark.parametrize('images, said', [
     (None, 'unsupported input type None'), (3, 'unsupported input type int'),
     ({'a.png': 1}, 'unsupported input type dict')])

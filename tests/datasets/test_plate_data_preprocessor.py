@@ -126,3 +126,29 @@ def test_normalising_in_place_gives_the_reference_values_and_leaves_the_caller_s
     grey = torch.randint(0, 256, (2, 1, 8, 24), dtype=torch.uint8)  # expanded to 3 channels
     assert torch.equal(pre._process(grey), (grey.float().expand(-1, 3, -1, -1) - pre.mean)
                        / pre.std)
+
+
+def test_three_means_for_one_channel_are_refused_when_built():
+    """It failed at the first batch, after the sets and workers started."""
+    with pytest.raises(ValueError, match=r'channels=1 but mean/std have 3 values'):
+        preprocessor(channels=1)
+    preprocessor(channels=3, mean=[127.5], std=[127.5])  # one value serves 3 channels
+
+
+@pytest.mark.parametrize('channels, in_channels', [(1, 3), (3, 1)])
+def test_a_preprocessor_of_other_channels_than_the_backbone_is_refused_when_built(
+        channels, in_channels):
+    """It failed at the first training step, in conv2d, naming neither setting."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs/_base_/models/recognizer_ctc.py')).model
+    cfg.backbone.update(in_channels=in_channels, widths=(8, 16, 16, 32))
+    cfg.data_preprocessor = dict(type='PlateDataPreprocessor', channels=channels,
+                                 mean=[127.5], std=[127.5])
+    with pytest.raises(ValueError, match=rf'data_preprocessor.channels={channels} but '
+                       rf'backbone.in_channels={in_channels}'):
+        MODELS.build(cfg.to_dict())
+    cfg.data_preprocessor['channels'] = None  # inputs as they come: not checked
+    MODELS.build(cfg.to_dict())

@@ -77,6 +77,23 @@ def test_a_teacher_of_other_widths_is_named_in_a_few_lines(teacher_ckpt):
     assert len(said.splitlines()) <= 5 and said.endswith('more line(s)')
 
 
+def test_a_colour_teacher_for_a_grey_config_is_named_as_such(teacher_ckpt):
+    """It was "other widths?", the cause the stem's shape among the mismatches."""
+    from dld.registry import MODELS
+
+    from .conftest import tiny_dld_cfg
+    path = teacher_ckpt()
+    cfg = tiny_dld_cfg()
+    for part in ('teacher', 'student'):
+        cfg[part]['backbone']['in_channels'] = 1
+    cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], channels=1, mean=[127.5],
+                                    std=[127.5])
+    with pytest.raises(RuntimeError, match=r'it reads 3 channel\(s\), model.teacher 1 '
+                       r'\(backbone.in_channels; backbone.stem.0.weight\): a model trained '
+                       'on colour images'):
+        MODELS.build(dict(cfg, teacher_ckpt=path))
+
+
 def test_a_teacher_of_other_layers_says_model_teacher_must_describe_it(teacher_ckpt, tmp_path):
     """A DLD config of a teacher of one's own left model.teacher the base
     config's: the fit error listed size mismatches first, the cause (another

@@ -94,6 +94,13 @@ def test_a_grey_student_gets_a_grey_selector_and_a_colour_teacher_is_refused():
     cfg['teacher']['backbone']['in_channels'] = 3
     with pytest.raises(ValueError, match=r'teacher reads 3 channel\(s\) and the student 1'):
         build(cfg)
+    # the way out is named: a 3-channel student, or a grey teacher
+    with pytest.raises(ValueError, match='keep the student at 3 channels'):
+        build(cfg)
+    cfg['teacher']['backbone']['in_channels'] = 1
+    cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], channels=3)
+    with pytest.raises(ValueError, match=r'data_preprocessor.channels=3 but the teacher\'s'):
+        build(cfg)
 
 
 def test_a_selector_loss_without_a_selector_is_said_to_be_unread():

@@ -1,4 +1,5 @@
 """Reading LR/HR plate frames from disk."""
+import logging
 import os
 import re
 from typing import List, Optional
@@ -153,7 +154,8 @@ def decode_plate_image(buf: bytes, color_type: str = 'color') -> Optional[np.nda
     The one decoding rule of training, evaluation and inference
     (:mod:`dld.apis.image_input`), so a plate reaches the model with the same
     pixels whichever reads it: EXIF orientation applied, 16-bit scaled to
-    8-bit, alpha dropped, grey converted by the codec.
+    8-bit (:func:`decode_sixteen_bit_as_arrays`), alpha dropped, grey
+    converted by the codec.
 
     Returns:
         np.ndarray | None: None when the bytes are empty or not an image.
@@ -162,13 +164,54 @@ def decode_plate_image(buf: bytes, color_type: str = 'color') -> Optional[np.nda
     if not buf:
         return None
     flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
+    data = np.frombuffer(buf, np.uint8)
     with opencv_quiet():  # the caller says what failed, once
-        img = cv2.imdecode(np.frombuffer(buf, np.uint8), flag)
+        img = decode_sixteen_bit_as_arrays(data, flag)
     if img is None or img.size == 0:
         return None
     if img.ndim == 2:
         img = img[..., None]
     return img
+
+
+def decode_sixteen_bit_as_arrays(data: np.ndarray, flag: int) -> Optional[np.ndarray]:
+    """``cv2.imdecode(data, flag)``, a 16-bit image brought to 8 bits by the
+    rule of uint16 arrays (:func:`dld.deploy.onnx_reader.array_to_uint8`):
+    one whose values all lie in 0-255 is read as they are, any other by its
+    high byte, as OpenCV reads it. OpenCV took the high byte of every 16-bit
+    file: an 8-bit crop saved as uint16 (``img.astype(np.uint16)``) read as a
+    black image, where the same array handed to inference read as it is.
+    EXIF orientation is applied as before (``IMREAD_ANYDEPTH`` keeps it)."""
+    img = cv2.imdecode(data, flag | cv2.IMREAD_ANYDEPTH)
+    if img is None or img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        from dld.deploy.onnx_reader import array_to_uint8
+        warn_dim_sixteen_bit(int(img.max(initial=0)))
+        return array_to_uint8(img)
+    return cv2.imdecode(data, flag)  # float TIFF/EXR and others: OpenCV's conversion, as before
+
+
+#: Whether this process has warned of a dim 16-bit image (once: a set of
+#: them would warn per frame).
+_WARNED_DIM_SIXTEEN_BIT = False
+
+
+def warn_dim_sixteen_bit(high: int) -> None:
+    """Warn, once a process, of a 16-bit image whose largest value is above
+    255 but below 4096: scaled by its high byte it reads as at most 16 grey
+    levels, nearly black. A 10- or 12-bit sensor's values (infrared and
+    night cameras) in a 16-bit file read so without a word."""
+    global _WARNED_DIM_SIXTEEN_BIT
+    if _WARNED_DIM_SIXTEEN_BIT or not 255 < high < 4096:
+        return
+    _WARNED_DIM_SIXTEEN_BIT = True
+    from mmengine.logging import print_log
+    print_log(f'a 16-bit image whose values reach only {high} ({high.bit_length()} bits) '
+              f'is read by its high byte as grey levels 0 to {high >> 8}: nearly black. A '
+              'sensor of fewer bits (a 10- or 12-bit infrared camera) saved in 16-bit '
+              'files: convert them to 8 bits by its depth first (img >> (bits - 8)) '
+              '(said once a process)', logger='current', level=logging.WARNING)
 
 
 @TRANSFORMS.register_module()

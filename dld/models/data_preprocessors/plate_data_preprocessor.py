@@ -58,6 +58,13 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         if self._normalize:
             if len(mean) not in (1, 3) or len(std) != len(mean):
                 raise ValueError(f'mean/std need 1 or 3 equal-length values, got {mean}, {std}')
+            if channels is not None and len(mean) not in (1, channels):
+                # said at build, not at the first batch (after the sets and workers)
+                raise ValueError(
+                    f'PlateDataPreprocessor: channels={channels} but mean/std have '
+                    f'{len(mean)} values; give '
+                    + ('one value each, e.g. mean=[127.5], std=[127.5] (docs/datasets.md)'
+                       if channels == 1 else 'three values (or one) each'))
             self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
                                  False)
             self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1),
@@ -139,6 +146,26 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
             for s in samples:
                 s.set_metainfo(dict(batch_input_shape=shape))
         return out
+
+
+def check_model_channels(preprocessor, in_channels, where: str = 'backbone.in_channels'
+                         ) -> None:
+    """Refuse a data preprocessor that hands the backbone another number of
+    channels than it reads (``channels=1`` before a 3-channel backbone, or
+    the default 3 before a grey one): it failed at the first training step,
+    in ``conv2d`` ("expected input[8, 1, 48, 144] to have 3 channels"),
+    naming neither setting. ``channels=None`` (inputs as they come) and
+    preprocessors of other types are not checked."""
+    channels = getattr(preprocessor, 'channels', None)
+    if not isinstance(preprocessor, PlateDataPreprocessor) or channels is None or \
+            not isinstance(in_channels, int) or channels == in_channels:
+        return
+    raise ValueError(
+        f'model.data_preprocessor.channels={channels} but {where}={in_channels}: the '
+        f'preprocessor makes every image {channels} channel(s) and the backbone reads '
+        f'{in_channels}. A grey model sets channels=1, one mean and std value and '
+        'backbone.in_channels=1 (teacher and student alike); a colour one 3 and 3 '
+        '(docs/datasets.md)')
 
 
 def channels_last_hint(x: torch.Tensor) -> str:

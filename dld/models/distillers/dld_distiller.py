@@ -12,7 +12,10 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from dld.models.connectors import resize_content_steps
-from dld.models.data_preprocessors.plate_data_preprocessor import channels_last_hint
+from dld.models.data_preprocessors.plate_data_preprocessor import (
+    channels_last_hint,
+    check_model_channels,
+)
 from dld.models.decoders import pad_memories
 from dld.models.losses.functional import estimate_unread_scores, topk_sequence_kl
 from dld.models.losses.functional.weights import check_weight
@@ -304,7 +307,12 @@ class DLDDistiller(BaseModel):
             raise ValueError(
                 f"The teacher reads {channels['teacher']} channel(s) and the student "
                 f"{channels['student']} (backbone.in_channels): one data preprocessor feeds "
-                'both streams, so they read images of the same channels.')
+                'both streams, so they read images of the same channels. A grey student of '
+                'a colour teacher: keep the student at 3 channels (channels=3 repeats a grey '
+                'image: about 1 % more FLOPs in the shipped student), or train the '
+                'teacher on grey (channels=1 and backbone.in_channels=1, docs/datasets.md)')
+        check_model_channels(self.data_preprocessor, channels['student'],
+                             'the teacher\'s and student\'s backbone.in_channels')
         check_same_characters(self.teacher, self.student)
         check_same_steps(self.teacher, self.student)
         if selector is not None and selector.get('scales') is not None and \

@@ -125,6 +125,31 @@ def other_layers(model: nn.Module, state: dict) -> str:
             "base config's")
 
 
+def other_input_channels(model: nn.Module, state: dict, who: str = 'model.teacher',
+                         advice: Optional[str] = None) -> str:
+    """Where ``state``'s first convolution (the first of ``model``'s that
+    ``state`` holds) reads other channels than ``model``'s: a colour
+    model's checkpoint for a grey config, or the reverse. Both, and the way
+    out; '' otherwise. It was called "other widths?", the cause one shape
+    among the mismatches."""
+    for name, module in model.named_modules():
+        weight = state.get(f'{name}.weight') if isinstance(module, nn.Conv2d) else None
+        if weight is None:
+            continue
+        if weight.dim() != 4 or weight.shape[1] * module.groups == module.in_channels:
+            return ''
+        theirs = int(weight.shape[1]) * module.groups
+        kind = 'colour' if theirs == 3 else 'grey' if theirs == 1 else f'{theirs}-channel'
+        if advice is None:
+            advice = ('Set the teacher, the student and the data preprocessor to its channels '
+                      '(a grey image is repeated into 3 by channels=3), or train a teacher '
+                      f"on {'grey' if theirs == 3 else 'colour'} (docs/datasets.md)")
+        return (f'it reads {theirs} channel(s), {who} {module.in_channels} '
+                f'(backbone.in_channels; {name}.weight): a model trained on {kind} images. '
+                + advice)
+    return ''
+
+
 def weights_under_one_key(state: dict) -> str:
     """Where ``state``'s weights all lie under one key other than
     ``state_dict`` (another tool's ``torch.save({'model': sd})``): that key
@@ -193,6 +218,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     except RuntimeError as err:
         parts = other_decoder_parts(teacher, state)
         cause = ((parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
+                 or other_input_channels(teacher, state)
                  or weights_under_one_key(state)
                  or other_dictionary(teacher, state) or other_layers(teacher, state)
                  or 'other widths? a student with per-scale BatchNorm needs `scale_norm` in '

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.model import BaseModel
 
+from dld.models.data_preprocessors.plate_data_preprocessor import check_model_channels
 from dld.models.decoders.padded_memory import content_mask
 from dld.models.layers import convert_to_scale_batch_norm, set_active_scale
 from dld.models.selectors.scale_resize import resize_to_scale
@@ -79,6 +80,8 @@ class TextRecognizer(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        check_model_channels(self.data_preprocessor,
+                             getattr(self.backbone, 'in_channels', None))
         self.encoder = self._build_encoder(encoder)
         self.decoder = MODELS.build(decoder, default_args=self._width_of(self.encoder))
         self.aux_decoder = None
