@@ -235,9 +235,16 @@ def _calibrate_bias(args, model, readings) -> int:
             selector_alone=dict(accuracy=alone.accuracy, relative_flops=alone.relative_flops)),
             indent=2)
     if best is None:
+        cheapest = min(tried, key=lambda r: r.relative_flops)
+        why = (f'even every image at {asc[0]:g}x costs more' if cheapest.relative_flops >
+               args.max_flops else
+               f'{args.split} holds one track, whose mean FLOPs give no bound at '
+               f'{100 * args.confidence:g} % confidence: give a split of more tracks, or '
+               '--confidence 0.5 for the plain mean' if math.isinf(cheapest.flops_bound(
+                   args.confidence)) else
+               f'the {100 * args.confidence:g} % bound of every setting is above it')
         print(f"No selector bias fits {100 * args.max_flops:.0f} % of the teacher's FLOPs "
-              f'at {100 * args.confidence:g} % confidence: even every image at '
-              f'{asc[0]:g}x costs more.', file=sys.stderr)
+              f'at {100 * args.confidence:g} % confidence: {why}.', file=sys.stderr)
         return 1
     bias = '[' + ','.join(f'{b:.6g}' for b in in_model_order(best.bias)) + ']'
     print(f'\nChosen: w={best.cost_weight:.4g}, {100 * best.accuracy:.2f} % at '

@@ -370,14 +370,17 @@ def _note_ctc_frames(records: Sequence[dict], recognizer, model) -> None:
         return
     frames = {s: f for s, (f, _) in frames_at_scales(reader, base, scales).items()}
     fold = not getattr(recognizer, 'case_sensitive', False)
-    longer = [r for r in labelled if ctc_length(r['gt_text'].upper() if fold else r['gt_text'])
-              > frames[float(r['scale'])]]
+
+    def needs(r: dict) -> int:  # as the metric compares it ('aA' is 'AA' folded)
+        return ctc_length(r['gt_text'].upper() if fold else r['gt_text'])
+
+    longer = [r for r in labelled if needs(r) > frames[float(r['scale'])]]
     if longer:
         r = longer[0]
         print(f'infer.py: {len(longer)} labelled image(s) were read at a scale whose CTC frames '
               'cannot spell their label (a character each, a blank between two alike): never '
               f"read whole (e.g. {r['input']}: {r['gt_text']!r} needs "
-              f"{ctc_length(r['gt_text'])} frame(s), scale {r['scale']:g} gives "
+              f"{needs(r)} frame(s), scale {r['scale']:g} gives "
               f"{frames[float(r['scale'])]})", file=sys.stderr)
 
 

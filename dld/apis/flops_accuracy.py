@@ -778,8 +778,22 @@ def checkpoint_training(checkpoint: str, meta: Optional[dict]) -> dict:
     if match:
         info['run_last_epoch'] = int(match.group(1))
     if isinstance(info['max_epochs'], int) and info['run_last_epoch'] is not None:
-        info['finished'] = info['run_last_epoch'] >= info['max_epochs']
+        info['finished'] = info['run_last_epoch'] >= info['max_epochs'] or \
+            _early_stopped_at(osp.dirname(pointer)) == info['run_last_epoch']
     return info
+
+
+def _early_stopped_at(folder: str) -> Optional[int]:
+    """The epoch DLD's EarlyStoppingHook ended the run of ``folder`` at
+    (its default record), else None: such a run is finished, and --resume
+    of it stops at once."""
+    import json
+    try:
+        with open(osp.join(folder, 'early_stopping.json'), encoding='utf-8') as f:
+            stopped = json.load(f).get('stopped_after')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return stopped if isinstance(stopped, int) else None
 
 
 def unfinished_note(training: dict) -> str:

@@ -494,7 +494,9 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         hr = rec.hr_paths if self.load_hr else None
         base = dict(track_id=self.track_prefix + rec.track_id, gt_text=rec.text,
                     num_frames=len(rec.lr_paths), annotation=rec.where,
-                    set_name=self.set_name)
+                    set_name=self.set_name,
+                    # DegradeHR(seed=) keys its draw on the frame's path in the set
+                    data_root=self.data_root or None)
         if self.frames == 'all':
             idxs: Sequence[Optional[int]] = range(len(rec.lr_paths))
         elif self.frames == 'random':

@@ -139,6 +139,8 @@ def _check_range(name: str, value) -> None:
     """Raise ValueError unless ``value`` is a ``(low, high)`` pair with ``low <= high``."""
     try:
         lo, hi = value
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (lo, hi)):
+            raise TypeError('not numbers')  # '1' passed float() and failed at the first draw
         ordered = float(lo) <= float(hi)
         finite = math.isfinite(float(lo)) and math.isfinite(float(hi))
     except (TypeError, ValueError) as err:

@@ -607,6 +607,13 @@ def _check_fields(manifest: dict, path: str) -> None:
         refuse("'scales' must list the exported graphs (scale, file, gflops)")
     if manifest['decoder']['kind'] not in ('attention', 'ctc'):
         refuse(f"decoder kind {manifest['decoder']['kind']!r} is not 'attention' or 'ctc'")
+    selector = manifest.get('selector')
+    bias = selector.get('bias') if isinstance(selector, dict) else None
+    if bias is not None and not (
+            isinstance(bias, list) and len(bias) == len(selector.get('scales') or ())
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                    and math.isfinite(b) for b in bias)):
+        refuse(f"the selector's bias {bias!r} is not one finite number per candidate scale")
     if manifest['input']['interpolation'] not in INTERPOLATIONS:
         refuse(f"interpolation {manifest['input']['interpolation']!r} is not one of "
                f'{sorted(INTERPOLATIONS)}')

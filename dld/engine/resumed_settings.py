@@ -20,6 +20,12 @@ COMPARED = ('model', 'optim_wrapper', 'train_dataloader', 'custom_hooks')
 IGNORED = ('model.teacher_ckpt', 'train_dataloader.num_workers',
            'train_dataloader.persistent_workers', 'train_dataloader.pin_memory',
            'train_dataloader.prefetch_factor')
+#: prefixes of keys that do not change what is trained: prediction options
+#: (model.test_cfg: the selector's bias, the reread cascade)
+IGNORED_PREFIXES = ('model.test_cfg', )
+#: hooks that decide when to stop, not what is trained: EarlyStoppingHook's
+#: own message says to raise its patience and resume
+UNTRAINING_HOOKS = ('EarlyStoppingHook', )
 
 
 def _literal(node: ast.AST) -> Any:
@@ -79,9 +85,15 @@ def changed_settings(saved_text: Optional[str], own_text: Optional[str]) -> Dict
     for name in COMPARED:
         if name not in saved or name not in own:
             continue
-        a, b = _flat(saved[name], name, {}), _flat(own[name], name, {})
+        values = [saved[name], own[name]]
+        if name == 'custom_hooks':
+            values = [[h for h in v if not (isinstance(h, dict) and str(h.get('type')).split(
+                '.')[-1] in UNTRAINING_HOOKS)] if isinstance(v, list) else v for v in values]
+        a, b = (_flat(v, name, {}) for v in values)
         for key in sorted(set(a) | set(b)):
-            if key in IGNORED or a.get(key, '<unset>') == b.get(key, '<unset>'):
+            if key in IGNORED or any(key == p or key.startswith(p + '.')
+                                     for p in IGNORED_PREFIXES) or \
+                    a.get(key, '<unset>') == b.get(key, '<unset>'):
                 continue
             changed[key] = (a.get(key, '<unset>'), b.get(key, '<unset>'))
     return changed
@@ -100,6 +112,7 @@ def warn_of_changed_settings(runner, meta: dict) -> None:
     more = f' (and {len(changed) - 8} more)' if len(changed) > 8 else ''
     print_log('The resumed run\'s config differs from that of the run it resumes, which '
               'trained its first part with the checkpoint\'s settings: '
-              + '; '.join(shown) + more + '. Its results are of both; to train one '
-              'setting, resume with the checkpoint\'s or start afresh in another work dir.',
+              + '; '.join(shown) + more + '. Where one changes what is trained (not a '
+              'folder moved), its results are of both; to train one setting, resume with '
+              'the checkpoint\'s or start afresh in another work dir.',
               logger='current', level=logging.WARNING)

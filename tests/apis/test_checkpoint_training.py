@@ -29,3 +29,14 @@ def test_what_is_not_known_is_none(tmp_path):
     assert checkpoint_training(str(lone), None) == dict(
         epoch=None, iter=None, max_epochs=None, run_last_epoch=None, finished=None)
     assert checkpoint_training(_run(tmp_path / 'r', 12), dict(cfg='model = ('))['finished'] is None
+
+
+def test_a_run_early_stopping_ended_is_finished(tmp_path):
+    """EarlyStoppingHook's stop is the run's end (--resume of it stops at
+    once): its report is not of an unfinished run."""
+    import json
+    best = _run(tmp_path / 'stopped', 4)
+    (tmp_path / 'stopped' / 'early_stopping.json').write_text(json.dumps(
+        dict(run_id='r', monitor='plate/accuracy', scores={'3': 0.5, '4': 0.5},
+             stopped_after=4)))
+    assert checkpoint_training(best, dict(epoch=3, cfg=CFG))['finished'] is True

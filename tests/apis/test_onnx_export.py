@@ -462,6 +462,12 @@ def test_the_reader_refuses_what_it_cannot_read(gru_export, tmp_path):
     with pytest.raises(ValueError, match=r'the model reads at \[0\.5\], which were not '
                        r'exported'):
         OnnxPlateReader(str(copy))
+    # a hand-edited bias of the wrong length: a numpy broadcast error when read
+    selector = dict(manifest['selector'], bias=[1.0])
+    (copy / MANIFEST).write_text(json.dumps(dict(manifest, version=2, selector=selector)))
+    with pytest.raises(ValueError, match=r"the selector's bias \[1\.0\] is not one finite "
+                       'number per candidate scale'):
+        OnnxPlateReader(str(copy))
     (copy / MANIFEST).write_text(json.dumps(manifest))
     os.remove(copy / 'selector.onnx')
     with pytest.raises(FileNotFoundError, match="selector.onnx"):

@@ -114,3 +114,17 @@ def test_the_tool_prints_options_that_deploy_the_calibrated_bias(tiny_run, tmp_p
     assert np.mean(gflops) / (model.costs.teacher_flops / 1e9) == \
         pytest.approx(chosen['relative_flops'], rel=1e-6)
     assert osp.isfile(out)
+
+
+def test_a_split_of_one_track_is_said_so_not_that_the_cheapest_scale_costs_more(capsys):
+    """One track gives no FLOPs bound: every weight was refused, and the tool
+    said even every image at the smallest scale cost more than the budget."""
+    from types import SimpleNamespace
+    tool = load_script('tools/calibrate_reread.py')
+    readings = _readings()
+    readings.group = np.zeros(4, dtype=int)
+    args = SimpleNamespace(max_flops=0.9, confidence=0.95, split='val', json=None)
+    model = SimpleNamespace(test_cfg={}, scales=[1.0, 0.5, 0.3])
+    assert tool._calibrate_bias(args, model, readings) == 1
+    err = capsys.readouterr().err
+    assert 'val holds one track' in err and 'costs more' not in err

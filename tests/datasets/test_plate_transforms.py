@@ -276,7 +276,10 @@ def test_common_formats_are_sized_without_touching_the_warning_filters(monkeypat
     (dict(blur_prob=2), 'blur_prob'), (dict(gray_prob=-0.1), 'gray_prob'),
     (dict(perspective=3), 'perspective'), (dict(jpeg_quality=(-10, 200)), 'jpeg_quality'),
     (dict(jpeg_quality=(30.5, 60)), 'jpeg_quality'), (dict(darken=(-1, 0)), 'darken'),
-    (dict(blur_prob='0.5'), 'blur_prob'), (dict(noise_sigma=(float('nan'), 1)), 'noise_sigma')])
+    (dict(blur_prob='0.5'), 'blur_prob'), (dict(noise_sigma=(float('nan'), 1)), 'noise_sigma'),
+    (dict(noise_sigma=('1', '5')), 'noise_sigma'),
+    (dict(jpeg_quality=('30', '90')), 'jpeg_quality'),
+    (dict(motion_length=(True, 3)), 'motion_length')])
 def test_an_out_of_range_degradation_parameter_is_refused_naming_it(params, named):
     with pytest.raises(ValueError, match=named):
         DegradeHR(**params)
@@ -298,3 +301,31 @@ def test_a_seeded_degrade_hr_draws_the_same_wherever_the_set_lies():
     other = t(dict(img_hr=img, hr_path='/a/data/t2/hr-001.png', track_id='t2', frame_idx=0))
     assert np.array_equal(here['img'], there['img'])
     assert not np.array_equal(here['img'], other['img'])
+
+
+def test_a_seeded_degrade_hr_keys_on_the_path_in_the_set_not_the_line(tmp_path):
+    """A flat label file's track ids are line-derived ('imgs', 'imgs#2'):
+    removing its first line gave every later image other LR frames."""
+    from dld.datasets import PairedPlateDataset
+    rng = np.random.default_rng(0)
+    (tmp_path / 'imgs').mkdir()
+    for n in 'abc':
+        cv2.imwrite(str(tmp_path / 'imgs' / f'{n}.png'), rng.integers(0, 255, (48, 144, 3),
+                                                                      dtype=np.uint8))
+    lines = [f'|imgs/{n}.png\tABC123{i}\n' for i, n in enumerate('abc')]
+    (tmp_path / 'all.txt').write_text(''.join(lines))
+    (tmp_path / 'later.txt').write_text(''.join(lines[1:]))
+    t = DegradeHR(seed=0)
+
+    def lr(ann):
+        ds = PairedPlateDataset(data_root=str(tmp_path), ann_file=ann, pipeline=[],
+                                load_hr=True)
+        out = {}
+        for i in range(len(ds)):
+            info = ds.get_data_info(i)
+            out[info['hr_path'].rsplit('/', 1)[-1]] = t(dict(
+                info, img_hr=cv2.imread(info['hr_path']), frame_idx=0))['img']
+        return out
+
+    every, later = lr('all.txt'), lr('later.txt')
+    assert all(np.array_equal(every[n], later[n]) for n in later)

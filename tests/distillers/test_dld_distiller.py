@@ -1064,6 +1064,9 @@ def test_a_forced_scale_without_its_own_batchnorm_statistics_is_warned_of(teache
     [said] = _build_warnings(teacher_ckpt, test_cfg=dict(
         force_scale=0.6, reread=dict(min_score=0.9, scales=[1.0])))
     assert 'so model.test_cfg.reread is not used' in said
+    [said] = _build_warnings(teacher_ckpt, test_cfg=dict(  # the bias shifts no selector run
+        force_scale=0.6, selector_bias=[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]))
+    assert 'so model.test_cfg.selector_bias is not used' in said
 
 
 def test_scales_given_as_a_string_or_to_the_selector_apart_are_refused(teacher_ckpt):

@@ -123,3 +123,15 @@ def test_a_layout_rendered_when_read_longer_than_the_decoder_emits_stops_the_run
                                          r"'ABAB0101010' \(11 characters\)"):
         LabelLengthCheckHook().before_train(_runner(_distiller_like(8, 8), online))
     LabelLengthCheckHook().before_train(_runner(_distiller_like(12, 12), online))
+
+
+def test_a_layout_s_label_avoids_the_printed_character_after_a_slot():
+    """'LLL-N0NN' was held to 'ABA0010' (8 CTC frames) where 9 labels in 10
+    need 7: the slot before a printed '0' took '0'."""
+    from dld.datasets import OnlineSynthPlateDataset
+    from dld.engine.hooks.label_length_check_hook import layout_labels
+    from dld.models.distillers.ctc_frames import ctc_length
+    online = OnlineSynthPlateDataset(num_plates=2, layouts=('LLL-N0NN', ), with_lr=False,
+                                     pipeline=[])
+    [(_, text)] = layout_labels(online)
+    assert ctc_length(text) == len(text) == 7

@@ -56,3 +56,16 @@ def test_the_warning_names_the_setting():
         warn_of_changed_settings(Runner(), dict(cfg=_text()))
     warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and 'model.losses.selector.gamma: 0.2 -> 0.5' in warnings[0]
+
+
+def test_prediction_options_and_early_stopping_are_not_training_settings():
+    """EarlyStoppingHook's own message says to raise its patience and resume;
+    model.test_cfg (selector_bias, reread) changes no step of training."""
+    saved = _text(**{'custom_hooks': [dict(type='GumbelTemperatureHook', start=5.0),
+                                      dict(type='EarlyStoppingHook', monitor='plate/accuracy',
+                                           patience=2)]})
+    own = _text(**{'custom_hooks': [dict(type='GumbelTemperatureHook', start=5.0),
+                                    dict(type='EarlyStoppingHook', monitor='plate/accuracy',
+                                         patience=5)],
+                   'model.test_cfg': dict(selector_bias=[0.0, 1.0])})
+    assert changed_settings(saved, own) == {}

@@ -88,3 +88,16 @@ def test_bad_arguments_are_refused_naming_them(args, said, capsys):
     with pytest.raises(SystemExit) as exit_:
         _tool().main(args)
     assert said in (str(exit_.value.code) + capsys.readouterr().err)
+
+
+def test_a_label_file_the_sets_refuse_is_named_as_such_in_one_line(tmp_path):
+    """An empty label file was said to be a bad --degradation, which was not
+    given; a missing image was a traceback."""
+    (tmp_path / 'empty.txt').write_text('')
+    (tmp_path / 'gone.txt').write_text('missing/lr-1.png\tABC1234\n')
+    for name in ('empty.txt', 'gone.txt'):
+        with pytest.raises(SystemExit) as exit_:
+            _tool().main([f'mine={tmp_path / name}'])
+        said = str(exit_.value.code)
+        assert said.startswith(f'compare_degradation.py: set mine ({tmp_path / name}): ')
+        assert '--degradation' not in said and '\n' not in said

@@ -176,13 +176,21 @@ def read_set(name, path, a):
     if path is None:  # rendered
         from dld.datasets.degradation import DegradationConfig
         from dld.datasets.synth.generator import render_track, resolve_layouts
-        cfg = DegradationConfig.from_dict(a.degradation)
+        try:
+            cfg = DegradationConfig.from_dict(a.degradation)
+        except ValueError as err:  # a bad --degradation
+            raise SystemExit(f'compare_degradation.py: --degradation: {err}') from None
         layouts, weights = resolve_layouts(('brazilian', 'mercosur'), None)
         images = [render_track((a.seed, 7, i), layouts, weights, 1, tuple(a.hr_size),
                                cfg)['lr'][0] for i in range(min(a.render, a.max_images))]
         files = [None] * len(images)
     else:
-        files = spread(set_paths(path, a.data_root), a.max_images)
+        try:
+            files = spread(set_paths(path, a.data_root), a.max_images)
+        except (ValueError, OSError) as err:  # a label file the sets refuse (no track,
+            # missing images: PlateAnnotationError, ImageLoadError)
+            raise SystemExit(f'compare_degradation.py: set {name} ({path}): '
+                             f'{str(err).splitlines()[0]}') from None
         images = []
         for f in files:
             img = cv2.imread(f, cv2.IMREAD_COLOR)
@@ -246,10 +254,7 @@ def main(argv=None) -> None:
     a = parse_args(argv)
     images, results = {}, {}
     for name, path in a.sets:
-        try:
-            images[name], results[name] = read_set(name, path, a)
-        except ValueError as err:  # a bad --degradation
-            raise SystemExit(f'compare_degradation.py: --degradation: {err}') from None
+        images[name], results[name] = read_set(name, path, a)
     print(table(results))
     if a.sheet:
         import cv2

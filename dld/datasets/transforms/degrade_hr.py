@@ -26,10 +26,13 @@ class DegradeHR(BaseTransform):
         seed (int | None): ``None`` draws from NumPy's global generator
             (seeded per worker by MMEngine), so each epoch sees new
             degradations. An int makes the degradation a function of
-            ``(seed, track_id, the HR frame's file name, frame_idx)``: the same
-            LR bytes every epoch and every run, wherever the data lies (a set
-            moved or mounted elsewhere keeps its LR frames: fixed evaluation
-            sets made from HR). Items without a track id key on the path;
+            ``(seed, the HR frame's path relative to the set's data_root,
+            frame_idx)`` (without a data root: its track id and file name):
+            the same LR bytes every epoch and every run, wherever the data
+            lies and whatever the order of its label file (a set moved or
+            mounted elsewhere, or a line removed, keeps its LR frames: fixed
+            evaluation sets made from HR; a flat label file's track ids are
+            of its line numbers). Items without a track id key on the path;
             items without a
             path (online plates, arrays) are told apart by ``sample_idx``
             (or ``plate_index``) instead; an item with none of these gets
@@ -62,6 +65,11 @@ class DegradeHR(BaseTransform):
         the absolute path, which would give the same set other LR frames in
         another folder."""
         path = results.get('hr_path') or results.get('lr_path')
+        root = results.get('data_root')
+        if path and root:  # the path in the set: neither where it lies nor its line number
+            rel = os.path.relpath(str(path), str(root)).replace('\\', '/')
+            if not rel.startswith('../'):
+                return zlib.crc32(rel.encode())
         if path and results.get('track_id'):
             name = os.path.basename(str(path).replace('\\', '/'))
             return zlib.crc32(f"{results['track_id']}/{name}".encode())

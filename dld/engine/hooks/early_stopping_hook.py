@@ -82,9 +82,12 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
             scores = {e: s for e, s in self._scores(runner).items() if e < runner.epoch}
             score = metrics[self.monitor]
             scores[runner.epoch] = float(score) if score is not None else None
+            stopped = bool(getattr(runner.train_loop, 'stop_training', False))
             write_json_atomic(self._path(runner), dict(
                 run_id=runner.message_hub.get_info(RUN_ID_KEY), monitor=self.monitor,
-                scores={str(e): s for e, s in sorted(scores.items())}))
+                scores={str(e): s for e, s in sorted(scores.items())},
+                # the run ends here: a report of its checkpoints is of a finished run
+                stopped_after=runner.epoch if stopped else None))
         if getattr(runner.train_loop, 'stop_training', False):
             print_log(f'EarlyStoppingHook stopped the run after epoch {runner.epoch} of '
                       f'{runner.max_epochs}: its learning-rate schedule (and a selector\'s '

@@ -272,9 +272,12 @@ def layout_labels(dataset: OnlineSynthPlateDataset) -> List[Tuple[str, str]]:
     from dld.datasets.synth.plate_text import _SLOTS, label_pattern
     out = []
     for name, pattern in dataset.layouts:
-        text = ''
-        for c in label_pattern(pattern):
+        text, slots = '', label_pattern(pattern)
+        for i, c in enumerate(slots):
             chars = set(_SLOTS.get(c, c))
-            text += min(chars - set(text[-1:]) or chars)
+            # unlike the character before, and the printed one after ('N0': '10', not '00')
+            after = set(slots[i + 1]) if i + 1 < len(slots) and slots[i + 1] not in _SLOTS \
+                else set()
+            text += min(chars - set(text[-1:]) - after or chars - set(text[-1:]) or chars)
         out.append((f'{type(dataset).__name__} layout {name!r}', text))
     return out

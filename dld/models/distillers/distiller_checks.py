@@ -117,9 +117,12 @@ def warn_of_force_scale(test_cfg: dict, student, base_size: Sequence[int]) -> No
                                       f'model.test_cfg.force_scale={force:g}')
     if warning:
         print_log(warning, logger='current', level=logging.WARNING)
-    if test_cfg.get('reread'):
-        print_log(f'model.test_cfg.force_scale={force:g} reads every image once at that scale, '
-                  'so model.test_cfg.reread is not used', logger='current',
+    unused = [name for name in ('reread', 'selector_bias') if test_cfg.get(name)]
+    if unused:
+        print_log(f'model.test_cfg.force_scale={force:g} reads every image once at that scale '
+                  '(the selector not run), so '
+                  + ' and '.join(f'model.test_cfg.{name}' for name in unused)
+                  + (' is' if len(unused) == 1 else ' are') + ' not used', logger='current',
                   level=logging.WARNING)
 
 

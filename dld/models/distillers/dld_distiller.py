@@ -623,8 +623,10 @@ class DLDDistiller(BaseModel):
         logits = self.selector_logits(inputs)
         bias = self.test_cfg.get('selector_bias')
         if bias is not None and not self.training:  # inference only: training learns unbiased
-            logits = logits + torch.as_tensor([float(b) for b in bias], dtype=logits.dtype,
-                                              device=logits.device)
+            # in float32: under AMP a bf16 sum rounded the calibrated bias
+            # (-2.97 to -2.96875), and choices near a tie left the replay's
+            logits = logits.float() + torch.as_tensor([float(b) for b in bias],
+                                                      device=logits.device)
         decisions, chosen = self.selector.decide(logits)
         k = len(self.scales)
         if (tuple(decisions.shape), tuple(chosen.shape)) != ((b, k), (b, )):
