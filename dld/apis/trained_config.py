@@ -7,7 +7,7 @@ therefore parsed (:mod:`ast`), never executed, and only literal values are
 read.
 """
 import ast
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 
 def trained_model_setting(meta: dict, key: str) -> Optional[Any]:
@@ -52,9 +52,10 @@ def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
     return _keyword(meta, 'model', key)
 
 
-def _keyword(meta: dict, name: str, key: str) -> Optional[ast.AST]:
-    """The expression ``<name>.<key>`` is set to in ``meta['cfg']``."""
-    text = meta.get('cfg') if isinstance(meta, dict) else None
+def config_assignments(text: Optional[str]) -> Optional[Dict[str, ast.AST]]:
+    """The expression each top-level name of a saved config's text
+    (``meta['cfg']``) is set to, the first where set twice: parsed, never
+    run. None where it is no Python."""
     if not isinstance(text, str):
         return None
     try:
@@ -63,15 +64,23 @@ def _keyword(meta: dict, name: str, key: str) -> Optional[ast.AST]:
         # not Python, a NUL byte, or nested past the parser's depth (a crafted
         # checkpoint's): no setting is read from it
         return None
+    found: Dict[str, ast.AST] = {}
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name):
-            call = node.value
-            if isinstance(call, ast.Call):  # dict(..., key=...)
-                return next((kw.value for kw in call.keywords if kw.arg == key), None)
-            if isinstance(call, ast.Dict):  # {'key': ...}
-                return next((v for k, v in zip(call.keys, call.values)
-                             if isinstance(k, ast.Constant) and k.value == key), None)
+                and isinstance(node.targets[0], ast.Name)):
+            found.setdefault(node.targets[0].id, node.value)
+    return found
+
+
+def _keyword(meta: dict, name: str, key: str) -> Optional[ast.AST]:
+    """The expression ``<name>.<key>`` is set to in ``meta['cfg']``."""
+    call = (config_assignments(meta.get('cfg') if isinstance(meta, dict) else None)
+            or {}).get(name)
+    if isinstance(call, ast.Call):  # dict(..., key=...)
+        return next((kw.value for kw in call.keywords if kw.arg == key), None)
+    if isinstance(call, ast.Dict):  # {'key': ...}
+        return next((v for k, v in zip(call.keys, call.values)
+                     if isinstance(k, ast.Constant) and k.value == key), None)
     return None
 
 

@@ -45,22 +45,14 @@ def _literal(node: ast.AST) -> Any:
 
 
 def _settings(text: Optional[str]) -> Optional[Dict[str, Any]]:
-    if not isinstance(text, str):
+    from dld.apis.trained_config import config_assignments
+    assigned = config_assignments(text)
+    if assigned is None:
         return None
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {name: _literal(node) for name, node in assigned.items() if name in COMPARED}
+    except RecursionError:
         return None
-    found = {}
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id in COMPARED):
-            try:
-                found[node.targets[0].id] = _literal(node.value)
-            except RecursionError:
-                return None
-    return found
 
 
 def _flat(value: Any, prefix: str, out: Dict[str, Any]) -> Dict[str, Any]:
