@@ -101,3 +101,24 @@ def scales_differ(trained, own) -> bool:
     (per-scale statistics and the selector's outputs follow the order)."""
     own = tuple(float(x) for x in own)
     return len(trained) != len(own) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own))
+
+
+def trained_model_path(meta: dict, path) -> Optional[Any]:
+    """The literal value at ``model.<path[0]>.<path[1]>...`` (nested
+    ``dict(...)`` calls or ``{...}``) in the config a checkpoint was trained
+    with; None where the saved config does not say it as a literal."""
+    node = _model_keyword(meta, path[0])
+    for key in path[1:]:
+        if isinstance(node, ast.Call):
+            node = next((kw.value for kw in node.keywords if kw.arg == key), None)
+        elif isinstance(node, ast.Dict):
+            node = next((v for k, v in zip(node.keys, node.values)
+                         if isinstance(k, ast.Constant) and k.value == key), None)
+        else:
+            return None
+    if node is None:
+        return None
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None

@@ -121,3 +121,42 @@ def test_hr_crops_of_another_size_than_base_size_are_refused(teacher_ckpt):
     lr, _, samples = plate_batch(2)
     with pytest.raises(ValueError, match=r'HR crops of 64x192, but base_size=\(48, 144\)'):
         model(lr, samples, mode='loss', inputs_hr=torch.randn(2, 3, 64, 192))
+
+
+def test_a_teacher_described_with_other_shape_free_settings_is_warned_of(tmp_path):
+    """A teacher trained at other strides loaded into a model.teacher of the
+    base config's strides without a word (no weight's shape depends on them)."""
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    torch.manual_seed(0)
+    teacher = MODELS.build(cfg['teacher'])
+    saved = ("model = dict(type='TextRecognizer', data_preprocessor=dict(mean=[127.5] * 3, "
+             "std=[127.5, 127.5, 127.5]), backbone=dict(widths=(8, 16, 16, 32), "
+             "strides=[[2, 2], [2, 2], [2, 1], [1, 2]]), decoder=dict(max_seq_len=8))\n")
+    path = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict(), meta=dict(cfg=saved)), path)
+    with current_log_records() as records:
+        build(dict(cfg, teacher_ckpt=path))
+    said = [r.getMessage() for r in records if 'trained with other settings' in r.getMessage()]
+    assert len(said) == 1 and 'model.teacher.backbone.strides=((2, 2), (2, 2), (2, 1), (1, 1)) ' \
+        '(trained with ((2, 2), (2, 2), (2, 1), (1, 2)))' in said[0]
+    assert 'max_seq_len' not in said[0] and 'mean' not in said[0]  # alike, or not a literal
+    cfg['teacher']['backbone']['strides'] = ((2, 2), (2, 2), (2, 1), (1, 2))
+    with current_log_records() as records:
+        build(dict(cfg, teacher_ckpt=path))
+    assert not [r for r in records if 'trained with other settings' in r.getMessage()]
+
+
+def test_connector_settings_are_refused_naming_the_level_or_said_to_be_unread():
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    cfg['teacher']['backbone']['widths'] = (8, 16, 16, 64)
+    with pytest.raises(ValueError, match=r'model\.connectors\.backbone: .*cannot map 32 to 64 '
+                                         r".*the student's backbone gives 32, the teacher's 64"):
+        build(cfg, connectors=dict(backbone=dict(learned=False)))
+    ctc = tiny_dld_cfg('configs/dld_plate_ctc.py', teacher_ckpt=None)
+    with current_log_records() as records:
+        build(dict(tiny_dld_cfg(teacher_ckpt=None), teacher=ctc['teacher']),
+              connectors=dict(decoder=dict(init='identity')),
+              feature_levels=dict(backbone=0.0, encoder=0.0, decoder=1.0))
+    said = [r.getMessage() for r in records]
+    assert any('model.connectors sets decoder, which is not read' in m for m in said)
+    assert any('weighs only the decoder level' in m for m in said)

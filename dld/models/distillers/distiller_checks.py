@@ -267,7 +267,12 @@ def check_same_steps(teacher: nn.Module, student: nn.Module) -> None:
             f"model.teacher.decoder.max_seq_len={steps[0]} differs from "
             f"model.student.decoder.max_seq_len={steps[1]}: their decoding steps are "
             'characters, compared step by step (decoder hidden states, logits), so both '
-            'decoders need the same max_seq_len.')
+            'decoders need the same max_seq_len. No weight depends on it: set '
+            f'model.student.decoder.max_seq_len={steps[0]} (the teacher\'s; more decoding '
+            'steps per read), or, where every '
+            f'label has at most {min(steps) - 1} characters, model.teacher.decoder.max_seq_len='
+            f'{steps[1]} (a teacher-forced step reads only the steps before it, so its first '
+            f'{min(steps)} steps are the same either way).')
 
 
 def _difference(teacher: list, student: list, first: int) -> str:

@@ -249,6 +249,7 @@ class DLDDistiller(BaseModel):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        data_preprocessor_cfg = data_preprocessor if isinstance(data_preprocessor, dict) else None
         if isinstance(data_preprocessor, dict):
             # Built here, in DLD's registry, so no default scope is needed.
             data_preprocessor = MODELS.build(data_preprocessor)
@@ -293,6 +294,9 @@ class DLDDistiller(BaseModel):
         check_scales_range(self.scales, 'fixed_scale' if selector is None else 'scales')
         check_distinct_sizes(self.scales, self.base_size)
         self.teacher = MODELS.build(teacher)
+        # what the teacher's checkpoint is compared with (its shape-free settings)
+        self._teacher_described = (dict(teacher, data_preprocessor=data_preprocessor_cfg)
+                                   if isinstance(teacher, dict) else None)
         if student_scale_norm and len(self.scales) > 1 and not student.get('scale_norm'):
             student = dict(student, scale_norm=dict(scales=self.scales, base_size=self.base_size))
         # What a recognizer of the student's architecture is built from
@@ -414,6 +418,20 @@ class DLDDistiller(BaseModel):
         self.connector_cfgs = {level: dict(cfg) for level, cfg in (connectors or {}).items()}
         self.connectors = build_connectors(self.student, self.teacher, self.base_size,
                                            self.connector_cfgs) if self.feature_loss else None
+        unread = sorted(set(self.connector_cfgs) - set(self.connectors or {}))
+        if unread:
+            # it was ignored without a word (a CTC decoder has no hidden states)
+            why = ('model.losses.feature is None' if self.feature_loss is None else
+                   'a CTC decoder (teacher or student) has no hidden states')
+            print_log(f"model.connectors sets {', '.join(unread)}, which is not read: {why}; "
+                      'leave it out.', logger='current', level=logging.WARNING)
+        if (self.connectors is not None and 'decoder' not in self.connectors
+                and self.feature_levels['decoder'] > 0
+                and not any(self.feature_levels[k] > 0 for k in self.connectors)):
+            print_log('model.feature_levels weighs only the decoder level, which this pair has '
+                      'not (a CTC decoder has no hidden states): the feature loss is 0; weigh '
+                      'the backbone or encoder level, or set model.losses.feature=None.',
+                      logger='current', level=logging.WARNING)
         # mask= is passed at the decoder level only (both decoders attention)
         check_loss_call('feature', self.feature_loss,
                         with_mask='decoder' in (self.connectors or {}))
@@ -476,7 +494,8 @@ class DLDDistiller(BaseModel):
     def _load_teacher(self, path: str) -> None:
         reads = scale_input_shapes(self.base_size, [self.teacher_scale])[0]
         path = load_teacher_weights(self.teacher, path, take=self.teacher_from, reads=reads,
-                                    stream=self.teacher_input)
+                                    stream=self.teacher_input,
+                                    described=getattr(self, '_teacher_described', None))
         self.teacher_loaded.fill_(True)
         # MMEngine's runner calls init_weights() before training: a recognizer
         # config with an init_cfg would re-initialise the trained teacher.

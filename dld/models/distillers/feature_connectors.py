@@ -29,8 +29,14 @@ def build_connectors(student: nn.Module, teacher: nn.Module, base_size: Tuple[in
         if not (shapes_s.get(level) and shapes_t.get(level)):
             continue
         cfg = dict(type=kind, **cfgs.get(level, {}))
-        conns[level] = MODELS.build(cfg, default_args={in_key: shapes_s[level],
-                                                       out_key: shapes_t[level]})
+        try:
+            conns[level] = MODELS.build(cfg, default_args={in_key: shapes_s[level],
+                                                           out_key: shapes_t[level]})
+        except (TypeError, ValueError) as err:
+            # it named the class alone: which level, and the widths it maps
+            raise type(err)(f'model.connectors.{level}: {err} (the student\'s {level} '
+                            f'gives {shapes_s[level]}, the teacher\'s '
+                            f'{shapes_t[level]})') from None
     return conns
 
 

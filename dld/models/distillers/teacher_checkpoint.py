@@ -178,8 +178,58 @@ def _trained_size(teacher: nn.Module, recorded: Optional[Tuple[int, int]],
     return recorded
 
 
+#: Settings of a recognizer that no weight's shape depends on: a teacher
+#: checkpoint loads into a ``model.teacher`` that states another value
+#: without an error, and reads otherwise than it was trained to.
+#: (``decoder.max_seq_len`` only bounds how long it reads, and matching the
+#: student's is one way out of check_same_steps: not compared.)
+SHAPE_FREE_SETTINGS = (('backbone', 'strides'), ('encoder', 'pooling'),
+                       ('encoder', 'num_heads'), ('decoder', 'num_heads'),
+                       ('data_preprocessor', 'mean'), ('data_preprocessor', 'std'))
+
+
+def _plain(value):
+    """Lists as tuples, all the way down, so (2, 1) and [2, 1] agree."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def warn_if_described_otherwise(described: Optional[dict], meta: dict, path: str) -> bool:
+    """Warn where ``described`` (``model.teacher``'s config, with the
+    distiller's ``data_preprocessor``) states another value than the
+    config the checkpoint was trained with (``meta['cfg']``) for a setting
+    that changes no weight's shape (:data:`SHAPE_FREE_SETTINGS`): other
+    strides, say, loaded without a word, and the teacher read a feature
+    map of another shape than it was trained on. True where it warned."""
+    from mmengine.logging import print_log
+
+    from dld.apis.trained_config import trained_model_path
+    if not isinstance(described, dict):
+        return False
+    differ = []
+    for keys in SHAPE_FREE_SETTINGS:
+        part = described.get(keys[0])
+        ours = part.get(keys[1]) if isinstance(part, dict) else None
+        theirs = trained_model_path(meta, keys)
+        if ours is None or theirs is None or _plain(ours) == _plain(theirs):
+            continue
+        where = ('model.data_preprocessor' if keys[0] == 'data_preprocessor'
+                 else f'model.teacher.{keys[0]}')
+        differ.append(f'{where}.{keys[1]}={_plain(ours)!r} (trained with {_plain(theirs)!r})')
+    if not differ:
+        return False
+    print_log(f"{path}: the teacher was trained with other settings than the DLD config "
+              f"describes: {'; '.join(differ)}. No weight's shape depends on them, so it "
+              'loads, but it reads otherwise than it was trained to: describe the teacher '
+              'in model.teacher as its own config did (docs/customize.md).',
+              logger='current', level=logging.WARNING)
+    return True
+
+
 def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
-                         reads: Optional[Sequence[int]] = None, stream: str = 'hr') -> str:
+                         reads: Optional[Sequence[int]] = None, stream: str = 'hr',
+                         described: Optional[dict] = None) -> str:
     """Load ``path`` into ``teacher`` strictly; returns the file it read.
 
     ``path`` is a checkpoint or a work dir (:func:`resolve_teacher_checkpoint`).
@@ -191,6 +241,8 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     where that is one of the scales it trained at (a teacher of per-scale
     BatchNorm, as an LR student trained with ``train_scales`` is: its
     checkpoint records the batches' size, which it resized itself).
+    ``described``: the config ``teacher`` was built from, checked against
+    the checkpoint's own (:func:`warn_if_described_otherwise`).
     """
     path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
@@ -231,6 +283,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
                          'run that diverged?); train the teacher again, or point '
                          'model.teacher_ckpt at a checkpoint saved before it diverged')
     if take == 'teacher' and part is None:
+        warn_if_described_otherwise(described, dict(ckpt.get('meta') or {}), path)
         if reads is not None:
             h, w = (int(s) for s in reads)
             warn_if_other_input_size(
