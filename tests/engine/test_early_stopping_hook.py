@@ -49,3 +49,46 @@ def test_another_runs_record_is_not_replayed(tmp_path):
     fresh = EarlyStoppingHook(monitor='plate/accuracy', min_delta=0.01, patience=1)
     fresh.before_train(runner)
     assert not runner.train_loop.stop_training
+
+
+def test_every_rank_takes_rank_0_s_replay(tmp_path, monkeypatch):
+    """Each rank read the record itself: after ResumedValidationHook's
+    validation of the resumed epoch, whose score rank 0 writes, another
+    rank could read it without that score and train on while rank 0
+    stopped (a hang of the 2-process run, 3 resumes in 4)."""
+    import dld.engine.hooks.early_stopping_hook as module
+
+    def hook():
+        return EarlyStoppingHook(monitor='plate/accuracy', min_delta=0.01, patience=1)
+
+    first = hook()
+    for epoch in (1, 2):
+        first.after_val_epoch(_runner(tmp_path, epoch), {'plate/accuracy': 0.5})
+    rank0, runner0 = hook(), _runner(tmp_path, 2)
+    rank0.before_train(runner0)
+    assert runner0.train_loop.stop_training
+
+    decided = []
+    monkeypatch.setattr(module, 'is_main_process', lambda: False)
+    monkeypatch.setattr(module, 'broadcast_object_list',
+                        lambda objects: decided.append(objects) or objects.__setitem__(
+                            0, (rank0.best_score, rank0.wait_count, True, 'rank 0 stopped', 2)))
+    (tmp_path / 'early_stopping.json').write_text('{}')  # what rank 1 would have read: nothing
+    rank1, runner1 = hook(), _runner(tmp_path, 2)
+    rank1.before_train(runner1)
+    assert decided and runner1.train_loop.stop_training
+    assert (rank1.best_score, rank1.wait_count) == (rank0.best_score, rank0.wait_count)
+
+
+def test_a_missing_monitor_is_said_once(tmp_path):
+    """MMEngine's warnings.warn came from every process at every validation."""
+    from log_records import current_log_records
+    hook = EarlyStoppingHook(monitor='plate/acc', rule='greater', patience=1)
+    with current_log_records() as records:
+        for epoch in (1, 2):
+            runner = _runner(tmp_path, epoch)
+            hook.after_val_epoch(runner, {'plate/accuracy': 0.5})
+            assert not runner.train_loop.stop_training
+    said = [r.getMessage() for r in records if "have no 'plate/acc'" in r.getMessage()]
+    assert len(said) == 1 and 'did you mean plate/accuracy' in said[0]
+    assert not (tmp_path / 'early_stopping.json').exists()

@@ -4,12 +4,13 @@ import logging
 import math
 import os.path as osp
 
-from mmengine.dist import is_main_process
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import EarlyStoppingHook as _MMEngineEarlyStoppingHook
 from mmengine.logging import print_log
 
 from dld.registry import HOOKS
 from dld.utils.atomic_file import write_json_atomic
+from dld.utils.close_names import did_you_mean
 
 from .resumed_validation_hook import RUN_ID_KEY
 
@@ -40,6 +41,7 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         super().__init__(*args, **kwargs)
         self.record = record
         self._initial = (self.best_score, self.wait_count)
+        self._said_missing = False
 
     def _path(self, runner) -> str:
         return osp.join(runner.work_dir, self.record)
@@ -59,35 +61,71 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
     def before_train(self, runner) -> None:
         if runner.iter == 0:
             return
-        self.best_score, self.wait_count = self._initial
-        stop, message = False, ''
-        for epoch, score in sorted(self._scores(runner).items()):
-            if epoch > runner.epoch or stop:
-                break
-            stop, message = self._check_stop_condition(
-                float(score) if score is not None else math.nan)
+        # Rank 0 replays for every rank: the record is rank 0's (a node of
+        # its own may not see it), and ResumedValidationHook's validation of
+        # the resumed epoch, just before, has rank 0 write that epoch's score
+        # while the others read on: a rank that read the record without it
+        # trained on while rank 0 stopped, and the run hung.
+        decision = [None]
+        if is_main_process():
+            decision[0] = self._replay(runner)
+        broadcast_object_list(decision)
+        self.best_score, self.wait_count, stop, message, at = decision[0]
         if stop:
             runner.train_loop.stop_training = True
-            print_log(f'Resumed after epoch {runner.epoch}, where EarlyStoppingHook stopped '
-                      f'the run ({message.strip()}): nothing is left to train. To train on, '
+            # at an earlier epoch where its settings changed (a lower patience)
+            where = ('where EarlyStoppingHook stopped the run' if at == runner.epoch else
+                     f'past epoch {at}, where EarlyStoppingHook as set now stops the run')
+            print_log(f'Resumed after epoch {runner.epoch}, {where} '
+                      f'({message.strip()}): nothing is left to train. To train on, '
                       'raise its patience, or start a new schedule from the weights '
                       '(load_from=CHECKPOINT in a new work dir, without --resume).',
                       logger='current', level=logging.WARNING)
 
+    def _replay(self, runner) -> tuple:
+        """The best score, the count of validations without improvement,
+        whether to stop, why and after which epoch, after the recorded scores of the epochs up
+        to the one resumed at; a stop is recorded as the run's end."""
+        self.best_score, self.wait_count = self._initial
+        stop, message, at = False, '', None
+        scores = self._scores(runner)
+        for epoch, score in sorted(scores.items()):
+            if epoch > runner.epoch or stop:
+                break
+            stop, message = self._check_stop_condition(
+                float(score) if score is not None else math.nan)
+            at = epoch
+        if stop:
+            self._write(runner, {e: s for e, s in scores.items() if e <= runner.epoch},
+                        stopped_after=runner.epoch)
+        return self.best_score, self.wait_count, stop, message, at
+
+    def _write(self, runner, scores: dict, stopped_after) -> None:
+        write_json_atomic(self._path(runner), dict(
+            run_id=runner.message_hub.get_info(RUN_ID_KEY), monitor=self.monitor,
+            scores={str(e): s for e, s in sorted(scores.items())},
+            # the run ends here: a report of its checkpoints is of a finished run
+            stopped_after=stopped_after))
+
     def after_val_epoch(self, runner, metrics) -> None:
-        super().after_val_epoch(runner, metrics)
-        if self.monitor not in metrics:
+        if self.monitor not in metrics and not self.strict:
+            # MMEngine's warnings.warn came from every process, at every
+            # validation, and the run trained on with no early stopping
+            if not self._said_missing:
+                self._said_missing = True
+                hint = did_you_mean(self.monitor, metrics)
+                print_log(f'EarlyStoppingHook: the validation metrics have no {self.monitor!r}'
+                          f' (its monitor{"; " + hint if hint else ""}): it stops nothing. '
+                          f'They are {", ".join(sorted(metrics))}.',
+                          logger='current', level=logging.WARNING)
             return
+        super().after_val_epoch(runner, metrics)
         if is_main_process():
             scores = {e: s for e, s in self._scores(runner).items() if e < runner.epoch}
             score = metrics[self.monitor]
             scores[runner.epoch] = float(score) if score is not None else None
             stopped = bool(getattr(runner.train_loop, 'stop_training', False))
-            write_json_atomic(self._path(runner), dict(
-                run_id=runner.message_hub.get_info(RUN_ID_KEY), monitor=self.monitor,
-                scores={str(e): s for e, s in sorted(scores.items())},
-                # the run ends here: a report of its checkpoints is of a finished run
-                stopped_after=runner.epoch if stopped else None))
+            self._write(runner, scores, runner.epoch if stopped else None)
         if getattr(runner.train_loop, 'stop_training', False):
             print_log(f'EarlyStoppingHook stopped the run after epoch {runner.epoch} of '
                       f'{runner.max_epochs}: its learning-rate schedule (and a selector\'s '

@@ -225,7 +225,9 @@ class LabelLengthCheckHook(LabelCheckHook):
         return (f'{count} training label(s) have more than {limit} characters, the most '
                 f'{which} emits (its max_seq_len - 1); training would cut them:\n{listed}\n'
                 "Raise the decoders' max_seq_len (model.decoder, or model.student.decoder "
-                'and model.teacher.decoder of a distiller) or remove those lines.')
+                'and model.teacher.decoder of a distiller) or remove those lines'
+                + (" (a set rendered when read: drop the layout from its layouts)"
+                   if " layout '" in listed else '') + '.')
 
     def validation_warning(self, count: int, listed: str, limit: Union[int, CTCFrames],
                            split: str = 'validation') -> str:

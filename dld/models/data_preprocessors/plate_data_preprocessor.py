@@ -57,7 +57,9 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         self._normalize = mean is not None
         if self._normalize:
             if len(mean) not in (1, 3) or len(std) != len(mean):
-                raise ValueError(f'mean/std need 1 or 3 equal-length values, got {mean}, {std}')
+                raise ValueError(f'PlateDataPreprocessor: mean/std need 1 or 3 equal-length values '
+                                 f'(one per channel, or one for all), got mean={list(mean)}, '
+                                 f'std={list(std)}')
             if channels is not None and len(mean) not in (1, channels):
                 # said at build, not at the first batch (after the sets and workers)
                 raise ValueError(
