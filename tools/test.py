@@ -124,6 +124,7 @@ from dld.engine.launch import (
     unwritable_work_dir,
 )
 from dld.engine.runner_settings import ConfigSettingError, warn_of_compile
+from dld.models.distillers.distiller_checks import built_for_reading
 from dld.utils.atomic_file import write_json_atomic
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -288,7 +289,8 @@ def main(argv=None) -> dict:
         # a setting a part refuses as it is built: one line (a hinted type or
         # argument too: the inner hints come first)
         with build_errors_exit('test.py'), registry_hints():
-            with data_errors_exit('test.py'), unwritten_file_exits('; nothing was tested'):
+            with data_errors_exit('test.py'), unwritten_file_exits('; nothing was tested'), \
+                    built_for_reading():  # no training-only check refuses a model to test
                 # e.g. a dictionary file the decoders cannot use; a full disk
                 runner = runner_from_cfg(cfg, args.brief)
         try:

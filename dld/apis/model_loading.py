@@ -131,11 +131,12 @@ def is_distiller_config(model_cfg: dict) -> bool:
 
 def build_model_for_inference(model_cfg: dict) -> nn.Module:
     """Build ``model_cfg``; a distiller is built without loading its teacher."""
+    from dld.models.distillers.distiller_checks import built_for_reading
     from dld.registry import MODELS
     model_cfg = copy.deepcopy(model_cfg)
     if is_distiller_config(model_cfg):
         model_cfg['teacher_ckpt'] = None
-    with registry_hints():
+    with registry_hints(), built_for_reading():
         return MODELS.build(model_cfg)
 
 

@@ -107,8 +107,11 @@ def export_onnx(recognizer: PlateRecognizer, out_dir: str,
                 'the selector')
         selector_entry = dict(file='selector.onnx', gflops=costs.selector_flops / 1e9,
                               scales=[float(s) for s in model.scales])
-        if test_cfg.get('selector_bias') is not None:
-            selector_entry['bias'] = [float(b) for b in test_cfg['selector_bias']]
+        bias = test_cfg.get('selector_bias')
+        # a bias of one value for every scale moves no argmax: left out, the
+        # export stays of format 1, which readers before the bias also read
+        if bias is not None and len({float(b) for b in bias}) > 1:
+            selector_entry['bias'] = [float(b) for b in bias]
     manifest = dict(
         format=FORMAT,
         version=BIAS_FORMAT_VERSION if (selector_entry or {}).get('bias') else FORMAT_VERSION,

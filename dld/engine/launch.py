@@ -203,6 +203,15 @@ def ensure_config_data(cfg: Config, loaders: Sequence[str] = RUNNER_DATALOADERS)
         if unknown:
             raise ConfigSettingError(f'{cfg.filename}: unknown key(s) {unknown} in `{key}`; '
                                      f'it takes data_root and {sorted(known)}.')
+        if synth.get('degradation') is not None:
+            # an out-of-range setting (refused since 2026-12-07; a set on disk
+            # may have been rendered with it) in one line naming the key, not
+            # a traceback from the generator's meta check
+            from dld.datasets.degradation import DegradationConfig
+            try:
+                DegradationConfig.from_dict(synth['degradation'])
+            except (ValueError, TypeError) as err:
+                raise ConfigSettingError(f'{cfg.filename}: `{key}.degradation`: {err}') from None
         # ensure_synth_plates logs what it generates.
         if not ensure_synth_plates(**synth):
             print_log(f'Using the synthetic plates in {where(synth.get("data_root"))} '

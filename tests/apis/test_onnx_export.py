@@ -203,6 +203,12 @@ def test_a_selector_bias_is_exported_and_read_as_pytorch(gru_export, tmp_path):
                               cfg_options={'model.test_cfg.selector_bias': bias})
     assert {r['scale'] for r in readings} == {SCALES[-1]} != {r['scale'] for r in unbiased}
     assert json.loads((gru_export['out'] / MANIFEST).read_text())['version'] == 1
+    # one value for every scale moves no choice: no bias written, format 1
+    out = tmp_path / 'flat'
+    assert _export(gru_export, out, '--no-check', '--cfg-options',
+                   'model.test_cfg.selector_bias=[0,0,0]') == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['version'] == 1 and 'bias' not in manifest['selector']
 
 
 def test_a_plain_recognizer_reading_hr_exports_at_full_scale(tmp_path):

@@ -51,6 +51,18 @@ def test_attention_decoders_of_other_max_seq_len_are_refused():
     build(cfg)
 
 
+def test_a_model_of_other_max_seq_len_trained_before_the_check_still_reads():
+    """Its student reads alone (infer.py, test.py, the reports, the ONNX
+    export): only training compares the two decoders' steps."""
+    from dld.apis.model_loading import build_model_for_inference
+    cfg = tiny_dld_cfg(teacher_ckpt=None)
+    cfg['student']['decoder']['max_seq_len'] = 10
+    model = build_model_for_inference(cfg)
+    assert model.student.decoder.max_seq_len == 10
+    with pytest.raises(ValueError, match='max_seq_len'):  # and training still refuses it
+        build(cfg)
+
+
 def test_logit_kd_across_decoder_families_is_refused_and_skd_is_not():
     """Attention's per-character distributions were compared with CTC's per
     frame ones, resized, class 36 <EOS> against <BLK>."""

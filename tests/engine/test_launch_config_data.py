@@ -36,6 +36,21 @@ def test_a_misspelt_synth_plates_key_names_the_config_and_the_key(tmp_path, made
     assert path in str(info.value)
 
 
+
+@pytest.mark.parametrize('made_before', [False, True])
+def test_an_out_of_range_degradation_names_the_config_and_the_key(tmp_path, made_before):
+    """A set rendered before such settings were refused is on disk: the
+    generator's meta check raised a ValueError, a traceback in train.py."""
+    if made_before:
+        ensure_config_data(_config(tmp_path, 'seed=3')[1])
+    path, cfg = _config(tmp_path, 'seed=3, degradation=dict(noise_sigma=(-2, 3))')
+    from dld.engine.runner_settings import ConfigSettingError
+    with pytest.raises(ConfigSettingError,
+                       match=r"`synth_plates\.degradation`: .*'noise_sigma'") as info:
+        ensure_config_data(cfg)
+    assert path in str(info.value)
+
+
 OWN_DATA_CONFIG = '''
 synth_plates = dict(data_root={root!r}, tracks=2, val_tracks=1, test_tracks=1, frames=1)
 own = dict(type='LRLPRTrackDataset', data_root={own!r}, ann_file='')

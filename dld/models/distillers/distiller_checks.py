@@ -5,6 +5,8 @@ would otherwise cost a run before anyone noticed; each is refused at build
 time with the setting's name. (Checks that need the built parts, such as a
 selector without its loss, stay in the distiller.)
 """
+import contextlib
+import contextvars
 import inspect
 import logging
 import math
@@ -254,6 +256,24 @@ def check_same_characters(teacher: nn.Module, student: nn.Module) -> None:
             'characters in the same order (the same dict_file).')
 
 
+#: True while a distiller is built to read with (its student and selector),
+#: not to train: checks of what only its training losses compare are skipped
+_BUILT_FOR_READING = contextvars.ContextVar('dld_built_for_reading', default=False)
+
+
+@contextlib.contextmanager
+def built_for_reading():
+    """Distillers built inside read images, never train: a checkpoint made
+    before a training-only check (teacher and student decoders of other
+    ``max_seq_len``, refused at build since 2026-12-07) still loads in
+    test.py, infer.py, PlateRecognizer, the reports and the ONNX export."""
+    token = _BUILT_FOR_READING.set(True)
+    try:
+        yield
+    finally:
+        _BUILT_FOR_READING.reset(token)
+
+
 def check_same_steps(teacher: nn.Module, student: nn.Module) -> None:
     """Two attention decoders of other ``max_seq_len`` give hidden states and
     logits of other step counts: the decoder-level feature L2 interpolated
@@ -261,6 +281,8 @@ def check_same_steps(teacher: nn.Module, student: nn.Module) -> None:
     its EOS, was compared with a blend of the student's steps 16 and 17),
     and logit KD failed at the first step asking for a resampling that
     decoding steps (characters, not places) must not get."""
+    if _BUILT_FOR_READING.get():  # reading uses neither loss: the student decodes alone
+        return
     steps = [getattr(getattr(m, 'decoder', None), 'max_seq_len', None) for m in (teacher, student)]
     if all(isinstance(s, int) for s in steps) and steps[0] != steps[1]:
         raise ValueError(
