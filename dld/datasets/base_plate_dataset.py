@@ -729,7 +729,7 @@ def _refuse_hr_under_another_label(rec: TrackRecord,
             raise PlateAnnotationError(
                 rec.where, f'HR frame {path} is listed already, by {first.where}, with '
                 f'another label ({first.text!r}, here {rec.text!r}); give each frame one '
-                'label')
+                'label (the HR frames of another plate, listed by mistake?)')
 
 
 def _nth_not_in(n: int, taken: set) -> int:

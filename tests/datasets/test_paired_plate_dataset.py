@@ -232,7 +232,8 @@ def test_an_hr_frame_under_another_label_is_refused_or_skipped(paired_root, writ
     assert [ds.get_data_info(i)['gt_text'] for i in range(len(ds))] == ['ABC1234']
     assert [str(e) for e in ds.annotation_problems()] == [
         f"{ann}:2: HR frame {paired_root / 't0' / 'hr-0.png'} is listed already, by {ann}:1, "
-        "with another label ('ABC1234', here 'XYZ9A87'); give each frame one label"]
+        "with another label ('ABC1234', here 'XYZ9A87'); give each frame one label (the HR "
+        'frames of another plate, listed by mistake?)']
 
 
 def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,
