@@ -1,6 +1,6 @@
 """Pick the reread cascade's threshold and scales for a FLOPs budget, on the validation split.
 
-    python tools/calibrate_reread.py CONFIG CKPT [--max-flops 0.30]
+    python tools/calibrate_reread.py CONFIG CKPT [--max-flops 0.30] [--selector-bias]
         [--confidence 0.95] [--scales 0.6 0.8] [--split val] [--json OUT] [--device D]
         [--cfg-options key=value ...]
 
@@ -211,7 +211,8 @@ def _calibrate_bias(args, model, readings) -> int:
           f"teacher's FLOPs. Selector logits shifted by -w x each scale's relative FLOPs "
           '(a pareto front of w; w > 0: cheaper):')
     front, top = [], -1.0
-    for r in sorted(tried, key=lambda r: (r.relative_flops, -r.accuracy)):
+    # among equal points the smallest shift first, as the choice below breaks ties
+    for r in sorted(tried, key=lambda r: (r.relative_flops, -r.accuracy, abs(r.cost_weight))):
         if r.accuracy > top:
             front.append(r)
             top = r.accuracy
@@ -246,7 +247,7 @@ def _calibrate_bias(args, model, readings) -> int:
         print(f"No selector bias fits {100 * args.max_flops:.0f} % of the teacher's FLOPs "
               f'at {100 * args.confidence:g} % confidence: {why}.', file=sys.stderr)
         return 1
-    bias = '[' + ','.join(f'{b:.6g}' for b in in_model_order(best.bias)) + ']'
+    bias = '[' + ','.join(f'{b + 0.0:.6g}' for b in in_model_order(best.bias)) + ']'  # no -0
     print(f'\nChosen: w={best.cost_weight:.4g}, {100 * best.accuracy:.2f} % at '
           f'{100 * best.relative_flops:.1f} % of the teacher\'s FLOPs (bound '
           f'{100 * best.flops_bound(args.confidence):.1f} %)')

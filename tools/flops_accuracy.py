@@ -2,6 +2,7 @@
 
     python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
         [--baseline-ckpt B] [--baseline-config C] [--baseline-name NAME] [--scales 1.0 0.6 ...]
+        [--external NAME:ACC:GFLOPS] [--external-readings NAME=FILE]
         [--device D] [--max-batches N] [--amp] [--cfg-options key=value ...]
 
 Evaluates the config's test set once and writes into DIR: ``report.md`` (a
@@ -63,9 +64,15 @@ def parse_args(argv=None):
     from dld.apis.external_predictions import parse_point
     for point in args.external:
         try:
-            parse_point(point)
+            given = parse_point(point)
         except ValueError as err:
             parser.error(f'--external {err}')
+        if given['accuracy'] is not None and 0 < given['accuracy'] <= 0.01:
+            print(f'flops_accuracy.py: note: --external {point!r}: its accuracy is read as '
+                  f"{100 * given['accuracy']:g} %; ACC is a percentage (give "
+                  f"{10000 * given['accuracy']:g}, not the fraction "
+                  f"{100 * given['accuracy']:g}, for {10000 * given['accuracy']:g} %)",
+                  file=sys.stderr)
     for given in args.external_readings:  # read before the evaluation, not after it
         name, sep, path = given.partition('=')
         if not (sep and name.strip() and path):

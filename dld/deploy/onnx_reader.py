@@ -156,6 +156,25 @@ def array_to_uint8(img: np.ndarray) -> np.ndarray:
     raise ValueError(f'unsupported array dtype {img.dtype}')
 
 
+_WARNED_DIM_SIXTEEN_BIT = False
+
+
+def _warn_dim_sixteen_bit(high: int, source: str) -> None:
+    """Warn on stderr, once a process, of a 16-bit file whose values reach
+    above 255 but below 4096 (a 10- or 12-bit sensor's): read by its high
+    byte, as DLD's datasets and tools/infer.py read it (they warn too), it is
+    at most 16 grey levels, nearly black."""
+    global _WARNED_DIM_SIXTEEN_BIT
+    if _WARNED_DIM_SIXTEEN_BIT or not 255 < high < 4096:
+        return
+    _WARNED_DIM_SIXTEEN_BIT = True
+    print(f'warning: {source}: a 16-bit image whose values reach only {high} '
+          f'({high.bit_length()} bits) is read by its high byte as grey levels 0 to '
+          f'{high >> 8}: nearly black. A sensor of fewer bits (a 10- or 12-bit infrared '
+          'camera) saved in 16-bit files: convert them to 8 bits by its depth first '
+          '(img >> (bits - 8)) (said once a process)', file=sys.stderr)
+
+
 def checked_providers(providers, available: Sequence[str]) -> list:
     """``providers`` as ONNX Runtime takes them, each available here. A
     string was split into one-letter providers (20 warnings, then the CPU),
@@ -345,6 +364,7 @@ class OnnxPlateReader:
             # they are, not as a black image
             img = cv2.imdecode(buf, flag | cv2.IMREAD_ANYDEPTH)
             if img is not None and img.dtype == np.uint16:
+                _warn_dim_sixteen_bit(int(img.max(initial=0)), source)
                 img = array_to_uint8(img)
             elif img is not None and img.dtype != np.uint8:
                 img = cv2.imdecode(buf, flag)

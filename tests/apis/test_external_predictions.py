@@ -132,3 +132,14 @@ def test_flops_accuracy_refuses_a_readings_file_before_evaluating(tmp_path, caps
         with pytest.raises(SystemExit) as exit_:
             tool.parse_args(['c.py', 'w.pth', *out, '--external-readings', given])
         assert exit_.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_an_accuracy_given_as_a_fraction_is_noted(tmp_path, capsys):
+    """--external NAME:0.931:0.4 meant 93.1 % and was drawn at 0.931 %."""
+    from repo_scripts import load_script
+    tool = load_script('tools/flops_accuracy.py')
+    tool.parse_args(['c.py', 'w.pth', '--out', str(tmp_path / 'r'), '--external', 'P:0.931:0.4'])
+    assert ("--external 'P:0.931:0.4': its accuracy is read as 0.931 %; ACC is a percentage "
+            '(give 93.1, not the fraction 0.931, for 93.1 %)') in capsys.readouterr().err
+    tool.parse_args(['c.py', 'w.pth', '--out', str(tmp_path / 'r'), '--external', 'P:93.1:0.4'])
+    assert 'ACC is a percentage' not in capsys.readouterr().err

@@ -380,6 +380,26 @@ def test_the_reader_decodes_16_bit_files_as_the_datasets_do(gru_export, tmp_path
         assert np.array_equal(reader.load(path), img)
 
 
+def test_the_reader_warns_of_a_12_bit_sensor_once(gru_export, tmp_path, capsys, monkeypatch):
+    """A 12-bit sensor's values in 16-bit files read nearly black, as the
+    datasets read them: they warn, and the reader on the device said nothing."""
+    import cv2
+
+    from dld.deploy import onnx_reader
+    monkeypatch.setattr(onnx_reader, '_WARNED_DIM_SIXTEEN_BIT', False)
+    reader = OnnxPlateReader(str(gru_export['out']))
+    img = synthetic_check_images(1)[0].astype(np.uint16) * 16  # values up to 4080
+    paths = [str(tmp_path / f'{i}.png') for i in range(2)]
+    for path in paths:
+        assert cv2.imwrite(path, img)
+    capsys.readouterr()
+    for path in paths:
+        reader.load(path)
+    err = capsys.readouterr().err
+    assert err.count('16-bit image whose values reach only') == 1
+    assert paths[0] in err and '(img >> (bits - 8))' in err
+
+
 @pytest.mark.parametrize('images, said', [
     (None, 'unsupported input type None'), (3, 'unsupported input type int'),
     ({'a.png': 1}, 'unsupported input type dict')])

@@ -92,6 +92,11 @@ def set_paths(path: str, data_root=None):
         found = sorted(osp.join(d, f) for d, _, files in os.walk(path, followlinks=True)
                        for f in files if f.lower().endswith(IMAGE_ENDINGS))
         lr = [f for f in found if osp.basename(f).startswith('lr-')]
+        other = [f for f in found if not osp.basename(f).startswith(('lr-', 'hr-'))]
+        if lr and other:  # a folder of crops with a stray lr-* file: say what is left out
+            print(f'compare_degradation.py: note: {path}: its {len(lr)} lr-* frame(s) read, '
+                  f'as track folders are; its {len(other)} other image(s) (not lr-*/hr-*) '
+                  f'left out, e.g. {other[0]}', file=sys.stderr)
         return lr or found
     # read as the sets read it (its bad lines skipped: check_data.py lists them)
     from mmengine.dataset import BaseDataset
