@@ -49,7 +49,6 @@ import logging
 import os
 import os.path as osp
 import pickle
-import re
 from typing import Optional
 
 import torch
@@ -69,6 +68,7 @@ from dld.engine.checkpoint import (
     CheckpointWriteError,
     epoch_end_before,
     latest_checkpoint,
+    numbered_checkpoints,
     resume_advice,
 )
 from dld.engine.hooks.gumbel_temperature_hook import warn_if_not_annealed
@@ -448,11 +448,7 @@ def _note_earlier_run(cfg) -> None:
     if earlier:
         # a shorter run replaces only the epochs it reaches: the earlier run's
         # later epoch_N.pth stayed beside its own, the newest file of the folder
-        try:
-            epochs = [int(m.group(1)) for m in (re.fullmatch(r'epoch_(\d+)\.pth', f)
-                                                for f in os.listdir(cfg.work_dir)) if m]
-        except OSError:
-            epochs = []
+        epochs = [n for n, _ in numbered_checkpoints(cfg.work_dir, 'epoch')]
         max_epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
         stay = (f'; its epochs past this run\'s {max_epochs} (to epoch_{max(epochs)}.pth) '
                 'and its best_*.pth stay beside this run\'s: give each run its own work dir'

@@ -25,7 +25,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from .plate_matching import plate_read_right
-from .reading_analysis import ReadingsError, is_labelled
+from .reading_analysis import ReadingsError, is_labelled, judged_case_sensitively
 
 PATH_COLUMNS = ('path', 'image', 'img', 'file', 'filename')
 TEXT_COLUMNS = ('text', 'pred', 'prediction', 'pred_text')
@@ -90,8 +90,13 @@ def label_file_folder(records: Sequence[dict]) -> Optional[str]:
     """The folder of the one label file the reference's records come from
     (their ``annotation``, ``file:line``), which its relative paths start
     from; None where they name none or several."""
-    files = {str(r['annotation']).rsplit(':', 1)[0] for r in records if r.get('annotation')}
+    files = label_files(records)
     return osp.dirname(files.pop()) if len(files) == 1 else None
+
+
+def label_files(records: Sequence[dict]) -> set:
+    """The label files records come from (their ``annotation``, ``file:line``)."""
+    return {str(r['annotation']).rsplit(':', 1)[0] for r in records if r.get('annotation')}
 
 
 def score_predictions(rows: Sequence[dict], reference: Sequence[dict], source: str,
@@ -175,7 +180,7 @@ def summary_scores(records: Sequence[dict]) -> dict:
     labelled = [r for r in records if is_labelled(r)]
     if not labelled:
         raise ReadingsError('no labelled image: nothing to score')
-    cs = any(r.get('case_sensitive') for r in labelled)
+    cs = judged_case_sensitively(labelled)  # as analyze_readings judges them
     norm = str if cs else upper_each
     scores = plate_scores([(norm(r['gt_text']), norm(r.get('text') or '')) for r in labelled])
     tracks = vote_tracks([dict(r, confidence=r.get('confidence') or 0.0) for r in labelled],
@@ -257,8 +262,7 @@ def add_external_rows(report: dict, points: Sequence[str] = (),
         if not (sep and name.strip() and path):
             raise ValueError(f'{text!r}: give NAME=READINGS.jsonl')
         records = load_records(path)
-        files = {osp.realpath(str(r['annotation']).rsplit(':', 1)[0])
-                 for r in records if r.get('annotation')}
+        files = {osp.realpath(f) for f in label_files(records)}
         if label_file and files and files != {label_file}:
             raise ValueError(f'{path} reads {", ".join(sorted(files))}, the report '
                              f'{label_file}: score predictions of the same test set')

@@ -761,11 +761,11 @@ def checkpoint_training(checkpoint: str, meta: Optional[dict]) -> dict:
     (None where any of it is not known: an extracted student elsewhere).
     Why: a sweep's run killed half-way left a ``best.pth`` whose report read
     like a finished run's."""
-    from dld.apis.trained_config import trained_top_setting
+    from dld.apis.trained_config import trained_setting
     from dld.engine.checkpoint import read_checkpoint_pointer
     meta = meta if isinstance(meta, dict) else {}
     info = dict(epoch=meta.get('epoch'), iter=meta.get('iter'),
-                max_epochs=trained_top_setting(meta, 'train_cfg', 'max_epochs'),
+                max_epochs=trained_setting(meta, 'train_cfg', 'max_epochs'),
                 run_last_epoch=None, finished=None)
     if not isinstance(checkpoint, str) or not osp.isfile(checkpoint):
         return info
@@ -788,8 +788,10 @@ def _early_stopped_at(folder: str) -> Optional[int]:
     (its default record), else None: such a run is finished, and --resume
     of it stops at once."""
     import json
+
+    from dld.engine.hooks.early_stopping_hook import RECORD
     try:
-        with open(osp.join(folder, 'early_stopping.json'), encoding='utf-8') as f:
+        with open(osp.join(folder, RECORD), encoding='utf-8') as f:
             stopped = json.load(f).get('stopped_after')
     except (OSError, ValueError, AttributeError):
         return None

@@ -108,8 +108,9 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
         batch = {k: v for k, v in batch.items() if k != 'inputs_hr'}
         data = model.data_preprocessor(batch, False)
         inputs, samples = data['inputs'], data['data_samples']
-        chosen = model.select(inputs)[1].tolist()
-        logits.append(model.selector_logits(inputs).float()[:, order].cpu().numpy())
+        own = model.selector_logits(inputs)  # the selector run once: chosen and kept
+        chosen = model.select_from_logits(own)[1].tolist()
+        logits.append(own.float()[:, order].cpu().numpy())
         tracks += [d.get('track_id') for d in samples]
         for size, kept in thumbs.items():
             kept.append(F.adaptive_avg_pool2d(inputs.float(), size).half().cpu().numpy())

@@ -14,7 +14,17 @@ def trained_model_setting(meta: dict, key: str) -> Optional[Any]:
     """The literal value of ``model.<key>`` in the config a checkpoint was
     trained with; None when the checkpoint saved no config, the config sets
     no such key, or its value is not a literal (a ``dict(...)``)."""
-    node = _model_keyword(meta, key)
+    return trained_setting(meta, 'model', key)
+
+
+def trained_setting(meta: dict, name: str, *keys: str) -> Optional[Any]:
+    """The literal value of ``<name>.<keys[0]>.<keys[1]>...`` (nested
+    ``dict(...)`` calls or ``{...}``: ``'train_cfg', 'max_epochs'``,
+    ``'model', 'backbone', 'strides'``) in the config a checkpoint was
+    trained with; None where the saved config does not say it as a literal."""
+    node = _assigned(meta, name)
+    for key in keys:
+        node = _item(node, key)
     if node is None:
         return None
     try:
@@ -49,7 +59,13 @@ def trained_base_size(meta: dict) -> Optional[Tuple[int, int]]:
 
 def _model_keyword(meta: dict, key: str) -> Optional[ast.AST]:
     """The expression ``model.<key>`` is set to in ``meta['cfg']``."""
-    return _keyword(meta, 'model', key)
+    return _item(_assigned(meta, 'model'), key)
+
+
+def _assigned(meta: dict, name: str) -> Optional[ast.AST]:
+    """The expression the top-level ``name`` is set to in ``meta['cfg']``."""
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    return (config_assignments(text) or {}).get(name)
 
 
 def config_assignments(text: Optional[str]) -> Optional[Dict[str, ast.AST]]:
@@ -72,28 +88,15 @@ def config_assignments(text: Optional[str]) -> Optional[Dict[str, ast.AST]]:
     return found
 
 
-def _keyword(meta: dict, name: str, key: str) -> Optional[ast.AST]:
-    """The expression ``<name>.<key>`` is set to in ``meta['cfg']``."""
-    call = (config_assignments(meta.get('cfg') if isinstance(meta, dict) else None)
-            or {}).get(name)
-    if isinstance(call, ast.Call):  # dict(..., key=...)
-        return next((kw.value for kw in call.keywords if kw.arg == key), None)
-    if isinstance(call, ast.Dict):  # {'key': ...}
-        return next((v for k, v in zip(call.keys, call.values)
+def _item(node: Optional[ast.AST], key: str) -> Optional[ast.AST]:
+    """The expression ``key`` is set to in ``node``, a ``dict(..., key=...)``
+    call or a ``{'key': ...}``; None for anything else."""
+    if isinstance(node, ast.Call):
+        return next((kw.value for kw in node.keywords if kw.arg == key), None)
+    if isinstance(node, ast.Dict):
+        return next((v for k, v in zip(node.keys, node.values)
                      if isinstance(k, ast.Constant) and k.value == key), None)
     return None
-
-
-def trained_top_setting(meta: dict, name: str, key: str) -> Optional[Any]:
-    """The literal value of ``<name>.<key>`` (``train_cfg.max_epochs``) in
-    the config a checkpoint was trained with; None where it does not say."""
-    node = _keyword(meta, name, key)
-    if node is None:
-        return None
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, RecursionError, MemoryError):
-        return None
 
 
 def scales_differ(trained, own) -> bool:
@@ -102,23 +105,3 @@ def scales_differ(trained, own) -> bool:
     own = tuple(float(x) for x in own)
     return len(trained) != len(own) or any(abs(a - b) > 1e-9 for a, b in zip(trained, own))
 
-
-def trained_model_path(meta: dict, path) -> Optional[Any]:
-    """The literal value at ``model.<path[0]>.<path[1]>...`` (nested
-    ``dict(...)`` calls or ``{...}``) in the config a checkpoint was trained
-    with; None where the saved config does not say it as a literal."""
-    node = _model_keyword(meta, path[0])
-    for key in path[1:]:
-        if isinstance(node, ast.Call):
-            node = next((kw.value for kw in node.keywords if kw.arg == key), None)
-        elif isinstance(node, ast.Dict):
-            node = next((v for k, v in zip(node.keys, node.values)
-                         if isinstance(k, ast.Constant) and k.value == key), None)
-        else:
-            return None
-    if node is None:
-        return None
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, RecursionError, MemoryError):
-        return None

@@ -353,7 +353,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
                         f'{seen[rec.track_id]}; each track of a set needs its own id')
                 keys = self._frame_keys(rec, folders)
                 first = self._listed_already(rec, listed, keys)
-                _refuse_hr_under_another_label(rec, hr_listed)
+                hr_keys = self._resolved(rec.hr_paths or [], folders)
+                _refuse_hr_under_another_label(rec, hr_keys, hr_listed)
             except PlateAnnotationError as err:
                 if strict:
                     raise
@@ -366,8 +367,8 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             seen[rec.track_id] = rec.where
             for key in keys:  # the first track listing a frame keeps it: named in messages
                 listed.setdefault(key, rec)
-            for path in rec.hr_paths or []:
-                hr_listed.setdefault(path, rec)
+            for key in hr_keys:
+                hr_listed.setdefault(key, rec)
             if rec.text != written:
                 folded += 1
                 if len(first_folded) < 3:
@@ -413,11 +414,17 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
         ``folders`` caches each folder's resolution: a realpath per frame
         was half of building a 50,000-track test set."""
         own = [p for p in rec.lr_paths if p is not None] or list(rec.hr_paths or [])
+        return self._resolved(own, folders)
+
+    def _resolved(self, paths: List[str], folders: Optional[Dict[str, str]] = None
+                  ) -> List[str]:
+        """``paths`` as :meth:`_frame_keys` compares them: in test mode as
+        the files they resolve to (``folders`` caches each folder's)."""
         if not self.test_mode:
-            return own
+            return list(paths)
         folders = {} if folders is None else folders
         keys = []
-        for p in own:
+        for p in paths:
             if osp.islink(p):  # a linked file: itself resolved
                 keys.append(osp.realpath(p))
                 continue
@@ -718,12 +725,14 @@ class BasePlateDataset(SeededPipelineMixin, BaseDataset):
             + backslash_hint(tried))
 
 
-def _refuse_hr_under_another_label(rec: TrackRecord,
+def _refuse_hr_under_another_label(rec: TrackRecord, keys: List[str],
                                    hr_listed: Dict[str, TrackRecord]) -> None:
     """Tracks may share an HR frame (several degradations of one HR
     image), but not under two labels: one of the two is a misread whatever
-    the teacher reads in it (only the LR frames were compared)."""
-    for path in rec.hr_paths or []:
+    the teacher reads in it (only the LR frames were compared). ``keys``:
+    its HR frames as :meth:`BasePlateDataset._resolved` compares them (in
+    test mode one file through a linked folder is one frame)."""
+    for path in keys:
         first = hr_listed.get(path)
         if first is not None and first.text != rec.text:
             raise PlateAnnotationError(

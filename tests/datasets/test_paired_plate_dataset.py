@@ -236,6 +236,20 @@ def test_an_hr_frame_under_another_label_is_refused_or_skipped(paired_root, writ
         'frames of another plate, listed by mistake?)']
 
 
+def test_a_test_hr_frame_under_another_label_through_a_linked_folder_is_refused(
+        paired_root, write_labels):
+    """t2 -> t0: the LR frames compared resolved in test mode, the HR ones
+    as written, so the same HR file under two labels passed."""
+    import os
+    os.symlink(paired_root / 't0', paired_root / 't2')
+    other = GOOD.replace('t0/lr', 't1/lr').replace('t0/hr', 't2/hr').replace('ABC1234',
+                                                                           'XYZ9A87')
+    ann = write_labels(paired_root, GOOD, other)
+    with pytest.raises(PlateAnnotationError, match=rf"{ann}:2: HR frame .*t0.*hr-0.png is "
+                       rf"listed already, by {ann}:1, with another label"):
+        make(paired_root, ann, test_mode=True)
+
+
 def test_labels_written_in_lower_case_are_upper_cased_with_one_warning(paired_root,
                                                                         write_labels):
     lines = [GOOD.replace('ABC1234', text).replace('t0/', f't{i}/')

@@ -101,3 +101,20 @@ def test_a_label_file_the_sets_refuse_is_named_as_such_in_one_line(tmp_path):
         said = str(exit_.value.code)
         assert said.startswith(f'compare_degradation.py: set mine ({tmp_path / name}): ')
         assert '--degradation' not in said and '\n' not in said
+
+
+def test_crops_are_decoded_as_training_decodes_them(tmp_path):
+    """A 16-bit file of 8-bit values reads as it is in training; the tool's
+    own cv2.imread read it black (brightness 0), and walked hidden folders."""
+    tool = _tool()
+    eight, sixteen = tmp_path / 'eight', tmp_path / 'sixteen'
+    for folder in (eight, sixteen, sixteen / '.ipynb_checkpoints'):
+        folder.mkdir()
+    img = _frames(1)[0]
+    cv2.imwrite(str(eight / 'a.png'), img)
+    cv2.imwrite(str(sixteen / 'a.png'), img.astype(np.uint16))
+    cv2.imwrite(str(sixteen / '.ipynb_checkpoints' / 'b.png'), img)
+    assert tool.set_paths(str(sixteen)) == [str(sixteen / 'a.png')]
+    a = tool.parse_args([str(eight), str(sixteen)])
+    figures = [tool.read_set(name, path, a)[1] for name, path in a.sets]
+    assert figures[0]['brightness'] == figures[1]['brightness']

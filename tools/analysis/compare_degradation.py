@@ -29,11 +29,9 @@ import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, 
 
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
-IMAGE_ENDINGS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 STATS = ('width', 'height', 'brightness', 'saturation', 'sharpness', 'noise', 'blockiness',
          'jpeg_quality')
 
@@ -89,8 +87,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def set_paths(path: str, data_root=None):
     """The image files of a folder or a paired label file, sorted."""
     if osp.isdir(path):
-        found = sorted(osp.join(d, f) for d, _, files in os.walk(path, followlinks=True)
-                       for f in files if f.lower().endswith(IMAGE_ENDINGS))
+        # as the datasets and inference walk a folder: its image endings, linked
+        # folders once, no hidden folder (.ipynb_checkpoints' copies)
+        from dld.datasets.transforms.loading import IMAGE_EXTENSIONS
+        from dld.utils.folder_walk import walk_following_links
+        found = sorted(osp.join(d, f) for d, _, files in walk_following_links(path)
+                       for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
         lr = [f for f in found if osp.basename(f).startswith('lr-')]
         other = [f for f in found if not osp.basename(f).startswith(('lr-', 'hr-'))]
         if lr and other:  # a folder of crops with a stray lr-* file: say what is left out
@@ -176,7 +178,6 @@ def image_stats(img) -> dict:
 
 def read_set(name, path, a):
     """``(images, figures)`` of a set: up to ``--max-images`` images."""
-    import cv2
     import numpy as np
     if path is None:  # rendered
         from dld.datasets.degradation import DegradationConfig
@@ -196,13 +197,16 @@ def read_set(name, path, a):
             # missing images: PlateAnnotationError, ImageLoadError)
             raise SystemExit(f'compare_degradation.py: set {name} ({path}): '
                              f'{str(err).splitlines()[0]}') from None
+        # decoded as training decodes them (EXIF, a 16-bit file of 8-bit values
+        # as it is: OpenCV's imread read it black)
+        from dld.datasets.errors import ImageLoadError
+        from dld.datasets.transforms.loading import read_plate_image
         images = []
         for f in files:
-            img = cv2.imread(f, cv2.IMREAD_COLOR)
-            if img is None:
-                raise SystemExit(f'compare_degradation.py: {f} (set {name}): missing or '
-                                 'not an image')
-            images.append(img)
+            try:
+                images.append(read_plate_image(f))
+            except ImageLoadError as err:
+                raise SystemExit(f'compare_degradation.py: set {name}: {err}') from None
         if not images:
             raise SystemExit(f'compare_degradation.py: set {name} ({path}) holds no image')
     rows = []

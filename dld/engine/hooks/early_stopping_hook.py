@@ -14,6 +14,9 @@ from dld.utils.close_names import did_you_mean
 
 from .resumed_validation_hook import RUN_ID_KEY
 
+#: the record's default name in the work dir (reports read it: a run it stopped is finished)
+RECORD = 'early_stopping.json'
+
 
 @HOOKS.register_module()
 class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
@@ -37,7 +40,7 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         **kwargs: :class:`mmengine.hooks.EarlyStoppingHook` arguments.
     """
 
-    def __init__(self, *args, record: str = 'early_stopping.json', **kwargs) -> None:
+    def __init__(self, *args, record: str = RECORD, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.record = record
         self._initial = (self.best_score, self.wait_count)

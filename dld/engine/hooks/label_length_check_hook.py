@@ -10,7 +10,7 @@ from dld.models.distillers.ctc_frames import (
     ctc_frames_by_scale,
     ctc_length,
     frames_at_scales,
-    input_size,
+    loader_input_size,
     recognizer_ctc_frames,
 )
 from dld.registry import HOOKS
@@ -96,9 +96,7 @@ class LabelLengthCheckHook(LabelCheckHook):
         else:
             name, recognizer = 'model', model
             scales = getattr(model, 'train_scales', None) or (1.0, )
-            size = next((input_size(d.pipeline.transforms) for d in
-                         nested_datasets(getattr(runner.train_dataloader, 'dataset', None))
-                         if isinstance(d, BasePlateDataset)), None)
+            size = loader_input_size(runner.train_dataloader)
         aux = getattr(recognizer, 'aux_decoder', None)
         if aux is None or size is None or not getattr(aux, 'logits_per_frame', False):
             return

@@ -41,17 +41,22 @@ def recognizer_ctc_frames(model, dataloader, training: bool = False
     it packs to (scale 1.0), or, ``training``, at each of its
     ``train_scales`` of that size where it has them (it trains at those
     alone); empty for any other model, or a pipeline that resizes nothing."""
-    from dld.datasets import BasePlateDataset, nested_datasets
     model = model.module if is_model_wrapper(model) else model
     if hasattr(model, 'student') or not reads_per_frame(model):
         return {}
-    size = next((input_size(dataset.pipeline.transforms) for dataset
-                 in nested_datasets(getattr(dataloader, 'dataset', None))
-                 if isinstance(dataset, BasePlateDataset)), None)
+    size = loader_input_size(dataloader)
     if size is None:
         return {}
     scales = (training and getattr(model, 'train_scales', None)) or (1.0, )
     return frames_at_scales(model, size, sorted({float(s) for s in scales}, reverse=True))
+
+
+def loader_input_size(dataloader) -> Optional[Tuple[int, int]]:
+    """:func:`input_size` of the first plate set's pipeline of ``dataloader``."""
+    from dld.datasets import BasePlateDataset, nested_datasets
+    return next((input_size(dataset.pipeline.transforms) for dataset
+                 in nested_datasets(getattr(dataloader, 'dataset', None))
+                 if isinstance(dataset, BasePlateDataset)), None)
 
 
 def input_size(transforms) -> Optional[Tuple[int, int]]:

@@ -639,7 +639,12 @@ class DLDDistiller(BaseModel):
         if self.selector is None:
             dec = inputs.new_ones(b, 1)
             return dec, torch.zeros(b, dtype=torch.long, device=inputs.device)
-        logits = self.selector_logits(inputs)
+        return self.select_from_logits(self.selector_logits(inputs))
+
+    def select_from_logits(self, logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`select` of the selector's own logits (:meth:`selector_logits`),
+        for a caller that keeps them too (the bias calibration's readings)."""
+        b = logits.shape[0]
         bias = self.test_cfg.get('selector_bias')
         if bias is not None and not self.training:  # inference only: training learns unbiased
             # in float32: under AMP a bf16 sum rounded the calibrated bias

@@ -204,14 +204,14 @@ def warn_if_described_otherwise(described: Optional[dict], meta: dict, path: str
     map of another shape than it was trained on. True where it warned."""
     from mmengine.logging import print_log
 
-    from dld.apis.trained_config import trained_model_path
+    from dld.apis.trained_config import trained_setting
     if not isinstance(described, dict):
         return False
     differ = []
     for keys in SHAPE_FREE_SETTINGS:
         part = described.get(keys[0])
         ours = part.get(keys[1]) if isinstance(part, dict) else None
-        theirs = trained_model_path(meta, keys)
+        theirs = trained_setting(meta, 'model', *keys)
         if ours is None or theirs is None or _plain(ours) == _plain(theirs):
             continue
         where = ('model.data_preprocessor' if keys[0] == 'data_preprocessor'
