@@ -203,9 +203,6 @@ def _calibrate_bias(args, model, readings) -> int:
     asc = readings.scales
     names = [f'{s:g}x' for s in asc]
 
-    def in_model_order(bias):
-        return [bias[asc.index(float(s))] for s in model.scales]
-
     print(f'{len(readings.first)} {args.split} images; selector alone: '
           f'{100 * alone.accuracy:.2f} % at {100 * alone.relative_flops:.1f} % of the '
           f"teacher's FLOPs. Selector logits shifted by -w x each scale's relative FLOPs "
@@ -230,7 +227,7 @@ def _calibrate_bias(args, model, readings) -> int:
             split=args.split, num_images=len(readings.first), max_relative_flops=args.max_flops,
             confidence=args.confidence, scales=[float(s) for s in model.scales],
             chosen=None if best is None else dict(
-                cost_weight=best.cost_weight, selector_bias=in_model_order(best.bias),
+                cost_weight=best.cost_weight, selector_bias=best.selector_bias(model.scales),
                 accuracy=best.accuracy, relative_flops=best.relative_flops,
                 shares=dict(zip(names, best.shares))),
             selector_alone=dict(accuracy=alone.accuracy, relative_flops=alone.relative_flops)),
@@ -247,7 +244,7 @@ def _calibrate_bias(args, model, readings) -> int:
         print(f"No selector bias fits {100 * args.max_flops:.0f} % of the teacher's FLOPs "
               f'at {100 * args.confidence:g} % confidence: {why}.', file=sys.stderr)
         return 1
-    bias = '[' + ','.join(f'{b + 0.0:.6g}' for b in in_model_order(best.bias)) + ']'  # no -0
+    bias = '[' + ','.join(f'{b:.6g}' for b in best.selector_bias(model.scales)) + ']'
     print(f'\nChosen: w={best.cost_weight:.4g}, {100 * best.accuracy:.2f} % at '
           f'{100 * best.relative_flops:.1f} % of the teacher\'s FLOPs (bound '
           f'{100 * best.flops_bound(args.confidence):.1f} %)')

@@ -25,6 +25,7 @@ images per second of ``predict`` on the current device, data loading and
 normalisation excluded.
 """
 import copy
+import json
 import logging
 import os
 import os.path as osp
@@ -313,6 +314,11 @@ class FlopsAccuracyEvaluator:
                  scales: Optional[Sequence[float]] = None, device: str = 'cpu',
                  max_batches: Optional[int] = None, with_teacher: bool = True,
                  amp: bool = False, baseline_name: Optional[str] = None) -> None:
+        # paths as str: a pathlib.Path read, but the report's inputs kept it
+        # (report.json could not be written, after every row was read)
+        config, checkpoint, teacher_checkpoint, baseline_checkpoint, baseline_config = (
+            os.fspath(p) if isinstance(p, os.PathLike) else p for p in (
+                config, checkpoint, teacher_checkpoint, baseline_checkpoint, baseline_config))
         self.cfg = load_config(config)
         self.device = resolve_device(device)
         self.amp_dtype = resolve_amp(self.device.type, amp)
@@ -592,6 +598,10 @@ class FlopsAccuracyEvaluator:
         p_student = count_inference_params(student)
         p_selector = count_params(selector) if selector is not None else 0
         results: List[MethodResult] = []
+        # this report's notes: the evaluator's own list was the report's, so a
+        # second evaluate() repeated its notes and kept what add_external_rows
+        # had added to the first report
+        notes = list(self.notes)
         if self.has_teacher:
             # The teacher as it decodes (a beam search in full); the reference
             # of "saved" stays its greedy cost, self.costs.teacher_flops.
@@ -634,12 +644,12 @@ class FlopsAccuracyEvaluator:
         only = '' if not (left_out or extra) else \
             f" (scales {', '.join(f'{s:g}' for s in self.scales)} only)"
         if left_out and self.has_selector:
-            self.notes.append(
+            notes.append(
                 f"oracle rows choose among the evaluated scales only: candidate scale(s) "
                 f"{', '.join(f'{s:g}' for s in left_out)} left out by --scales, which the "
                 "selector may choose; compare the selector with them only over all candidates")
         if extra and self.has_selector:
-            self.notes.append(
+            notes.append(
                 f"oracle rows may choose scale(s) {', '.join(f'{s:g}' for s in extra)}, "
                 "which are not the selector's candidates: a bound the selector cannot reach")
         results.append(self._oracle(dld_fixed, p_student, name='Oracle selector' + only))
@@ -650,12 +660,12 @@ class FlopsAccuracyEvaluator:
             method, name = matched_names[res.method]
             oracle = self._oracle(dld_fixed, p_student, sum(res.correct), method, name + only)
             if sum(oracle.correct) < sum(res.correct):  # only where --scales left some out
-                self.notes.append(
+                notes.append(
                     f'{oracle.name!r} reads {sum(oracle.correct)} of {oracle.num_images} '
                     f'plates, fewer than {res.name!r} ({sum(res.correct)}): no choice among '
                     'the evaluated scales reads more')
             results.append(oracle)
-        return self._report(results)
+        return self._report(results, notes)
 
     def _warn_of_untrained_scales(self) -> None:
         """As infer.py warns of ``--scale``: a scale without BatchNorm
@@ -699,7 +709,7 @@ class FlopsAccuracyEvaluator:
                             correct=correct, scales=[ascending[i] for i in chosen],
                             prefixes=prefixes)
 
-    def _report(self, results: List[MethodResult]) -> dict:
+    def _report(self, results: List[MethodResult], notes: List[str]) -> dict:
         from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
         teacher_gflops = self.costs.teacher_flops / 1e9
         shapes = dict(zip(self.scales, scale_input_shapes(self.base_size, self.scales)))
@@ -742,27 +752,42 @@ class FlopsAccuracyEvaluator:
             metric_prefixes=dict(results[0].prefixes) if results else dict(DEFAULT_PREFIXES),
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
-            inputs=self.paths,
+            inputs=copy.deepcopy(self.paths),
+            # the prediction options read with (selector_bias, reread): a
+            # Config set from Python has no --cfg-options to say them
+            test_cfg=json.loads(json.dumps(getattr(m, 'test_cfg', None) or {}, default=str)),
             # the checkpoint's epoch, its run's schedule and last checkpoint
-            training=self.training,
+            training=dict(self.training),
             environment=run_environment(),
-            notes=self.notes,
+            notes=notes,
             # ops counted as 0 (a part of one's own): its figures are lower bounds
             uncounted_ops=sorted(self.costs.uncounted_ops | (
                 self._baseline_costs.uncounted_ops if self._baseline_costs else set())),
         )
 
 
-def checkpoint_training(checkpoint: str, meta: Optional[dict]) -> dict:
+#: checkpoint_training's ``meta`` not given: read from the file
+MISSING_META = object()
+
+
+def checkpoint_training(checkpoint: str, meta: Optional[dict] = MISSING_META) -> dict:
     """Where ``checkpoint`` stands in its training run: its ``epoch`` and
     ``iter``, the run's ``max_epochs`` (its saved config's), the epoch of
     the last checkpoint of the folder it is in (``run_last_epoch``, from its
     ``last_checkpoint``), ``finished``: whether that reached ``max_epochs``
     (None where any of it is not known: an extracted student elsewhere).
     Why: a sweep's run killed half-way left a ``best.pth`` whose report read
-    like a finished run's."""
+    like a finished run's.
+
+    ``meta`` is the checkpoint's ``meta`` (a model of :func:`init_model` keeps
+    it as ``checkpoint_meta``); left out, it is read from the file."""
     from dld.apis.trained_config import trained_setting
     from dld.engine.checkpoint import read_checkpoint_pointer
+    if isinstance(checkpoint, os.PathLike):
+        checkpoint = os.fspath(checkpoint)  # a pathlib.Path read as no file: all None
+    if meta is MISSING_META:
+        from .model_loading import read_checkpoint
+        meta = read_checkpoint(checkpoint).get('meta')
     meta = meta if isinstance(meta, dict) else {}
     info = dict(epoch=meta.get('epoch'), iter=meta.get('iter'),
                 max_epochs=trained_setting(meta, 'train_cfg', 'max_epochs'),

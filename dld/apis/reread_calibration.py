@@ -95,11 +95,29 @@ def collect_readings(model: nn.Module, batches: Iterable[dict],
                      thumb_sizes: Sequence[Tuple[int, int]] = ()) -> ScaleReadings:
     """Read every image of ``batches`` (collated, uint8) at every candidate scale.
 
-    ``model`` is a :class:`DLDDistiller` with a selector, in eval mode.
+    ``model`` is a :class:`DLDDistiller` with a selector; it reads in eval
+    mode (a model left in training mode, after ``runner.train()``, is put in
+    eval mode for the reading and back after it: in training mode the
+    selector samples and every read moved the BatchNorm statistics).
     ``thumb_sizes`` also keeps the inputs area-resized to each size.
     """
-    if model.selector is None:
-        raise ValueError('the reread cascade starts from the selector: the model has none')
+    if getattr(model, 'selector', None) is None:
+        raise ValueError('the reread cascade and the selector bias start from the selector: '
+                         f'the model ({type(model).__name__}) has none (a DLD checkpoint '
+                         'whose selector stage was trained is needed)')
+    was_training = model.training
+    model.eval()
+    try:
+        readings = _collect_readings(model, batches, case_sensitive, thumb_sizes)
+    finally:
+        model.train(was_training)
+    if not len(readings.first):
+        raise ValueError('collect_readings: the batches hold no image (an empty split?)')
+    return readings
+
+
+def _collect_readings(model: nn.Module, batches: Iterable[dict], case_sensitive: bool,
+                      thumb_sizes: Sequence[Tuple[int, int]]) -> ScaleReadings:
     scales = sorted(model.scales)
     first, correct, score, tracks, logits = [], [], [], [], []
     order = [list(model.scales).index(s) for s in scales]  # model order -> ascending
@@ -244,6 +262,17 @@ class BiasResult:
     relative_flops: float
     shares: Tuple[float, ...]  # share of the images read at each scale
     flops_std_error: float = 0.0
+    scales: Tuple[float, ...] = ()  # ``readings.scales``: the order of ``bias`` and ``shares``
+
+    def selector_bias(self, model_scales: Sequence[float]) -> List[float]:
+        """``bias`` in ``model_scales`` order (``model.scales``, the order
+        ``model.test_cfg.selector_bias`` takes): ``bias`` itself is in the
+        ascending order of the readings, the reverse of the shipped configs'
+        ``scales`` (1.0 first), where it would send images to dear scales."""
+        if sorted(float(s) for s in model_scales) != list(self.scales):
+            raise ValueError(f'model scales {list(model_scales)} are not the calibrated '
+                             f'scales {list(self.scales)}')
+        return [self.bias[self.scales.index(float(s))] + 0.0 for s in model_scales]
 
     def flops_bound(self, confidence: float) -> float:
         return CascadeResult(0.0, (), self.accuracy, self.relative_flops, 0.0,
@@ -264,7 +293,8 @@ def replay_bias(readings: ScaleReadings, cost_weight: float) -> BiasResult:
         accuracy=float(readings.correct[np.arange(n), chosen].mean()) if n else 0.0,
         relative_flops=float(cost.mean()) if n else 0.0,
         shares=tuple(float(np.mean(chosen == j)) if n else 0.0 for j in range(k)),
-        flops_std_error=_std_error(cost, readings.group))
+        flops_std_error=_std_error(cost, readings.group),
+        scales=tuple(float(s) for s in readings.scales))
 
 
 def cost_weights(readings: ScaleReadings, most: int = 400) -> np.ndarray:

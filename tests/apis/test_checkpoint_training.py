@@ -40,3 +40,16 @@ def test_a_run_early_stopping_ended_is_finished(tmp_path):
         dict(run_id='r', monitor='plate/accuracy', scores={'3': 0.5, '4': 0.5},
              stopped_after=4)))
     assert checkpoint_training(best, dict(epoch=3, cfg=CFG))['finished'] is True
+
+
+def test_a_path_and_no_meta(tmp_path):
+    """A pathlib.Path was read as no file (everything None); the meta is
+    read from the file when not given."""
+    import pathlib
+    best = _run(tmp_path / 'killed', 4)
+    ckpt = torch.load(best, weights_only=True)
+    ckpt['meta'] = dict(epoch=3, iter=6, cfg=CFG)
+    torch.save(ckpt, best)
+    expected = dict(epoch=3, iter=6, max_epochs=12, run_last_epoch=4, finished=False)
+    assert checkpoint_training(pathlib.Path(best), dict(epoch=3, iter=6, cfg=CFG)) == expected
+    assert checkpoint_training(best) == expected

@@ -680,3 +680,22 @@ def test_the_console_table_fits_100_columns_and_the_files_keep_every_column():
     # the file keeps the long names and every column
     md = markdown_report(rep)
     assert "Oracle at the selector's accuracy" + only in md and '| char acc. (%)' in md
+
+
+def test_a_second_evaluate_repeats_no_note_and_takes_no_external_row(tiny_run):
+    """The report's notes were the evaluator's own list: a second
+    evaluate() (a notebook cell run again) said its notes twice and kept
+    the external rows' note add_external_rows had added to the first."""
+    import pathlib
+
+    from dld.apis.external_predictions import add_external_rows
+    evaluator = FlopsAccuracyEvaluator(pathlib.Path(tiny_run['config']),
+                                       pathlib.Path(tiny_run['student']), with_teacher=False,
+                                       scales=[1.0, 0.6], max_batches=1)
+    first = evaluator.evaluate()
+    notes = list(first['notes'])
+    add_external_rows(first, points=['CRNN (paper):93.1:0.41'])
+    second = evaluator.evaluate()
+    assert second['notes'] == notes
+    assert second['inputs']['config'] == osp.abspath(tiny_run['config'])
+    json.dumps(second)  # no pathlib.Path left in it

@@ -128,3 +128,30 @@ def test_a_split_of_one_track_is_said_so_not_that_the_cheapest_scale_costs_more(
     assert tool._calibrate_bias(args, model, readings) == 1
     err = capsys.readouterr().err
     assert 'val holds one track' in err and 'costs more' not in err
+
+
+def test_the_calibrated_bias_in_model_scales_order(tiny_run):
+    """``BiasResult.bias`` is in the readings' ascending order; a notebook
+    that set it as ``test_cfg.selector_bias`` of a config whose scales go
+    1.0 first sent the images to the dear scales it was to spare."""
+    readings = _readings()
+    best = replay_bias(readings, 1.0)
+    assert best.selector_bias([1.0, 0.5, 0.3]) == pytest.approx([-1.0, -0.3, -0.1])
+    with pytest.raises(ValueError, match='not the calibrated scales'):
+        best.selector_bias([1.0, 0.6, 0.3])
+
+
+def test_collect_readings_reads_in_eval_mode_and_leaves_the_mode(tiny_run):
+    """A model left in training mode (after runner.train()) sampled its
+    selector and moved its BatchNorm statistics with every read."""
+    model, cfg = init_model(tiny_run['config'], tiny_run['student'])
+    batches = list(Runner.build_dataloader(cfg.test_dataloader, seed=0))
+    expected = collect_readings(model, batches)
+    stats = {k: v.clone() for k, v in model.state_dict().items() if 'running' in k}
+    model.train()
+    readings = collect_readings(model, batches)
+    assert model.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in stats.items())
+    assert np.array_equal(readings.first, expected.first)
+    with pytest.raises(ValueError, match='no image'):
+        collect_readings(model, [])
