@@ -42,9 +42,15 @@ SCALE_LABELS = {'dld_selector': 'chosen', 'dld_reread': 'chosen + reread', 'orac
                 'oracle_matched': 'oracle', 'oracle_matched_reread': 'oracle'}
 
 
+def is_external(method: str) -> bool:
+    """Whether a row is another method's figures, not run by the report
+    (:func:`dld.apis.external_predictions.add_external_rows`)."""
+    return method.startswith('external:')
+
+
 def scale_label(method: str, scale: Optional[float]) -> str:
     """A row's scale as the tables show it: the number, or how it was chosen."""
-    if method.startswith('external:'):  # another method's figures (external_predictions)
+    if is_external(method):  # another method's figures (external_predictions)
         return 'external'
     return SCALE_LABELS.get(method) or _fmt(scale, 'g')
 
@@ -233,7 +239,7 @@ def _decoding_note(decoding: dict, baseline: str = 'No-KD student') -> str:
 def _same_images_note(report: dict) -> str:
     """Which rows read the same test images; the Teacher-on-HR row may read
     fewer (tracks without HR frames, see the notes)."""
-    fewer = [r['name'] for r in report['methods'] if not r['method'].startswith('external:')
+    fewer = [r['name'] for r in report['methods'] if not is_external(r['method'])
              and r.get('num_images') is not None and r['num_images'] != report['num_images']]
     if not fewer:
         return 'All methods read the same test images, loaded once.'
@@ -326,7 +332,7 @@ def _pareto_panel(ax, rows: List[dict], key: str) -> float:
             top = max(top, 100 * r[key])
     # other methods' figures (external_predictions): hollow, apart from DLD's own
     # (each its own marker and colour, the same in both panels)
-    external = [r for r in rows if r['method'].startswith('external:')]
+    external = [r for r in rows if is_external(r['method'])]
     for i, r in enumerate(external):
         if r.get(key) is not None and r.get('gflops') is not None:
             ax.plot([r['gflops']], [100 * r[key]], 'XPhd^<>p8'[i % 9], markersize=10,
