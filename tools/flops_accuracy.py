@@ -108,6 +108,14 @@ def _evaluate(args, cfg, device: str):
         # as infer.py says it
         print(f'flops_accuracy.py: cannot load the models: {err}', file=sys.stderr)
         return None
+    if args.external_readings:  # of this test set? said before the evaluation, not after
+        from dld.apis.external_predictions import scored_readings
+        from dld.apis.reading_analysis import ReadingsError
+        try:
+            scored_readings(args.external_readings, evaluator.paths, evaluator.data.num_images)
+        except (ValueError, ReadingsError) as err:
+            print(f'flops_accuracy.py: external rows: {err}', file=sys.stderr)
+            return None
     return evaluator.evaluate()
 
 

@@ -22,7 +22,7 @@ report of them.
 import csv
 import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .plate_matching import plate_read_right
 from .reading_analysis import ReadingsError, is_labelled, judged_case_sensitively
@@ -235,28 +235,18 @@ def _external_row(name: str, scores: dict, teacher_gflops: Optional[float]) -> d
                 external=scores.get('external'))
 
 
-def add_external_rows(report: dict, points: Sequence[str] = (),
-                      readings: Sequence[str] = ()) -> None:
-    """Add to a FLOPs / accuracy report one row per method that is not a
-    DLD model: ``points`` of :func:`parse_point` (figures given), and
-    ``readings`` ``NAME=FILE`` (records of ``tools/analysis/score_predictions.py``
-    or ``tools/infer.py``, scored here over the report's test set: the file
-    must hold the same labelled images, from its label file). Each row is
-    named ``NAME (external)`` and its method ``external:NAME``; a note says
-    where each figure comes from. A ``ValueError`` for a bad one."""
+def scored_readings(readings: Sequence[str], inputs: dict,
+                    num_images: int) -> List[Tuple[str, dict]]:
+    """``(name, scores)`` of each ``NAME=FILE`` of ``readings``, scored by
+    :func:`summary_scores`, checked against a report's test set (its
+    ``inputs``' label file and its ``num_images``): a ``ValueError`` for one
+    of another test set or count. Called before a report's evaluation too,
+    so a wrong file is said before minutes of reading, not after them."""
     from .reading_analysis import load_records
-    teacher = report.get('teacher_gflops')
-    names = {r['name'] for r in report['methods']}
-    inputs = report.get('inputs') or {}
     ann = inputs.get('test_ann_file')
     label_file = (osp.realpath(osp.join(inputs.get('test_data_root') or '', ann))
                   if ann else None)
-    new = []
-    for text in points:
-        point = parse_point(text)
-        new.append(_external_row(point['name'], dict(
-            accuracy=point['accuracy'], gflops=point['gflops'],
-            external=f'given: {text}'), teacher))
+    out = []
     for text in readings:
         name, sep, path = text.partition('=')
         if not (sep and name.strip() and path):
@@ -267,14 +257,37 @@ def add_external_rows(report: dict, points: Sequence[str] = (),
             raise ValueError(f'{path} reads {", ".join(sorted(files))}, the report '
                              f'{label_file}: score predictions of the same test set')
         scores = summary_scores(records)
-        if scores['num_images'] != report['num_images']:
+        if scores['num_images'] != num_images:
             raise ValueError(f"{path} holds {scores['num_images']} labelled image(s), the "
-                             f"report {report['num_images']}: score predictions of the same "
+                             f"report {num_images}: score predictions of the same "
                              'test set (a --max-batches report reads fewer)')
         scores['external'] = (f'scored from {path}' + (
             f", {scores['failed']} image(s) without a prediction counted wrong"
             if scores['failed'] else ''))
-        new.append(_external_row(name.strip(), scores, teacher))
+        out.append((name.strip(), scores))
+    return out
+
+
+def add_external_rows(report: dict, points: Sequence[str] = (),
+                      readings: Sequence[str] = ()) -> None:
+    """Add to a FLOPs / accuracy report one row per method that is not a
+    DLD model: ``points`` of :func:`parse_point` (figures given), and
+    ``readings`` ``NAME=FILE`` (records of ``tools/analysis/score_predictions.py``
+    or ``tools/infer.py``, scored here over the report's test set: the file
+    must hold the same labelled images, from its label file). Each row is
+    named ``NAME (external)`` and its method ``external:NAME``; a note says
+    where each figure comes from. A ``ValueError`` for a bad one."""
+    teacher = report.get('teacher_gflops')
+    names = {r['name'] for r in report['methods']}
+    new = []
+    for text in points:
+        point = parse_point(text)
+        new.append(_external_row(point['name'], dict(
+            accuracy=point['accuracy'], gflops=point['gflops'],
+            external=f'given: {text}'), teacher))
+    for name, scores in scored_readings(readings, report.get('inputs') or {},
+                                        report['num_images']):
+        new.append(_external_row(name, scores, teacher))
     for row in new:
         if row['name'] in names:
             raise ValueError(f"two rows named {row['name']!r}: give each its own name")

@@ -143,3 +143,32 @@ def test_an_accuracy_given_as_a_fraction_is_noted(tmp_path, capsys):
             '(give 93.1, not the fraction 0.931, for 93.1 %)') in capsys.readouterr().err
     tool.parse_args(['c.py', 'w.pth', '--out', str(tmp_path / 'r'), '--external', 'P:93.1:0.4'])
     assert 'ACC is a percentage' not in capsys.readouterr().err
+
+
+def test_flops_accuracy_checks_readings_of_another_count_before_evaluating(tmp_path, capsys,
+                                                                            monkeypatch):
+    """A readings file of another test set was refused after every row was read."""
+    from types import SimpleNamespace
+
+    from repo_scripts import load_script
+
+    import dld.apis.flops_accuracy as flops_accuracy
+    ref = _reference(tmp_path)
+    ext = tmp_path / 'ext.jsonl'
+    ext.write_text(''.join(json.dumps(r) + '\n' for r in ref))
+
+    class Evaluator:  # the test set read (5 images), no row evaluated
+        def __init__(self, *args, **kwargs):
+            self.paths = dict(test_data_root=str(tmp_path), test_ann_file='test.txt')
+            self.data = SimpleNamespace(num_images=5)
+
+        def evaluate(self):
+            raise AssertionError('evaluated')
+
+    monkeypatch.setattr(flops_accuracy, 'FlopsAccuracyEvaluator', Evaluator)
+    tool = load_script('tools/flops_accuracy.py')
+    args = tool.parse_args(['c.py', 'w.pth', '--out', str(tmp_path / 'r'),
+                            '--external-readings', f'Other={ext}'])
+    assert tool._evaluate(args, None, 'cpu') is None
+    assert (f'flops_accuracy.py: external rows: {ext} holds 4 labelled image(s), the report 5'
+            in capsys.readouterr().err)
