@@ -45,14 +45,21 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_a_recognizer_built_before_a_fork_reads_in_the_forked_worker(tmp_path):
-    script = tmp_path / 'fork.py'
-    script.write_text(SCRIPT.format(in_forked_worker=IN_FORKED_WORKER, here=HERE,
-                                    root=str(tmp_path / 'run')))
+def _run_forking_script(tmp_path, name: str, template: str) -> subprocess.CompletedProcess:
+    """Run ``template`` (a script whose forked worker reads) in a process of
+    its own; it must end well, its worker having read."""
+    script = tmp_path / name
+    script.write_text(template.format(in_forked_worker=IN_FORKED_WORKER, here=HERE,
+                                      root=str(tmp_path / 'run')))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert 'forked worker read' in done.stdout
+    return done
+
+
+def test_a_recognizer_built_before_a_fork_reads_in_the_forked_worker(tmp_path):
+    done = _run_forking_script(tmp_path, 'fork.py', SCRIPT)
     assert 'used in a process forked after it was built: reading with 1 thread' in \
         done.stdout + done.stderr
 
@@ -89,12 +96,6 @@ def test_a_recognizer_built_in_a_worker_forked_after_torch_ran_reads(tmp_path):
     a torch op on several threads, the worker hung for ever while it built
     its recognizer (torch's OpenMP pool), where one built before the fork
     read (with one thread)."""
-    script = tmp_path / 'built_in_child.py'
-    script.write_text(BUILT_IN_CHILD.format(in_forked_worker=IN_FORKED_WORKER, here=HERE,
-                                            root=str(tmp_path / 'run')))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert 'forked worker read' in done.stdout
+    done = _run_forking_script(tmp_path, 'built_in_child.py', BUILT_IN_CHILD)
     assert 'built in a process forked from one that had imported torch: reading with 1 ' \
         'thread' in done.stdout + done.stderr
