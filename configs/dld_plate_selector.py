@@ -29,4 +29,5 @@ param_scheduler = [dict(type='OneCycleLR', eta_max=1e-3, pct_start=0.1, by_epoch
                         begin=0, end=max_epochs, convert_to_iter_based=True)]
 custom_hooks = [
     dict(type='GumbelTemperatureHook', start=2.0, end=0.3, schedule='exp', by_epoch=False),
+    dict(type='SelectorCollapseHook', max_share=0.99, patience=1),  # one validation
 ]

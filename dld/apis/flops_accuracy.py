@@ -653,6 +653,14 @@ class FlopsAccuracyEvaluator:
                 f"oracle rows may choose scale(s) {', '.join(f'{s:g}' for s in extra)}, "
                 "which are not the selector's candidates: a bound the selector cannot reach")
         results.append(self._oracle(dld_fixed, p_student, name='Oracle selector' + only))
+        choices = None
+        if deployed:  # the selector's own row (without reread) against the fixed scales
+            from .selector_choices import selector_choices
+            choices = selector_choices(
+                deployed[0].scales, deployed[0].correct, results[-1].scales,
+                {s: r.correct for s, r in dld_fixed.items()},
+                {s: self.costs.student_flops_at(s) / 1e9 for s in dld_fixed},
+                self.costs.selector_flops / 1e9)
         matched_names = dict(dld_selector=('oracle_matched', "Oracle at the selector's accuracy"),
                              dld_reread=('oracle_matched_reread',
                                          "Oracle at the reread's accuracy"))
@@ -665,7 +673,7 @@ class FlopsAccuracyEvaluator:
                     f'plates, fewer than {res.name!r} ({sum(res.correct)}): no choice among '
                     'the evaluated scales reads more')
             results.append(oracle)
-        return self._report(results, notes)
+        return self._report(results, notes, choices)
 
     def _warn_of_untrained_scales(self) -> None:
         """As infer.py warns of ``--scale``: a scale without BatchNorm
@@ -709,7 +717,8 @@ class FlopsAccuracyEvaluator:
                             correct=correct, scales=[ascending[i] for i in chosen],
                             prefixes=prefixes)
 
-    def _report(self, results: List[MethodResult], notes: List[str]) -> dict:
+    def _report(self, results: List[MethodResult], notes: List[str],
+                choices: Optional[dict] = None) -> dict:
         from dld.utils.flops import count_inference_params, count_params, scale_input_shapes
         teacher_gflops = self.costs.teacher_flops / 1e9
         shapes = dict(zip(self.scales, scale_input_shapes(self.base_size, self.scales)))
@@ -752,6 +761,8 @@ class FlopsAccuracyEvaluator:
             metric_prefixes=dict(results[0].prefixes) if results else dict(DEFAULT_PREFIXES),
             methods=[r.row(teacher_gflops) for r in results],
             scale_histogram=hist,
+            # the selector's choices against the oracle's and against blind choices
+            selector_choices=choices,
             inputs=copy.deepcopy(self.paths),
             # the prediction options read with (selector_bias, reread): a
             # Config set from Python has no --cfg-options to say them

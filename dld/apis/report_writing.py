@@ -114,6 +114,11 @@ def markdown_report(report: dict) -> str:
         + (f", {_baseline_name(report)} {params['baseline'] / 1e6:.3f} M."
            if params.get('baseline') else '.'), '',
         '![chosen scales](scales.png)', '',
+    ]
+    if report.get('selector_choices'):
+        from .selector_choices import choices_markdown
+        lines += choices_markdown(report['selector_choices'])
+    lines += [
         '## How these numbers are made', '',
         _accuracy_note(names, has_ned, has_track),
         f"* {report['convention']}",

@@ -27,4 +27,6 @@ dld_distiller = dict(
 
 custom_hooks = [
     dict(type='GumbelTemperatureHook', start=5.0, end=0.5, schedule='exp', by_epoch=False),
+    # warns when the selector sends every validation image to one scale
+    dict(type='SelectorCollapseHook', max_share=0.99, patience=2),
 ]

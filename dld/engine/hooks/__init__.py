@@ -11,6 +11,7 @@ from .non_finite_check_hook import NonFiniteCheckHook, TrainingDivergedError  # 
 from .prediction_drawing_hook import PredictionDrawingHook  # noqa: F401
 from .resumed_schedule_check_hook import ResumedScheduleCheckHook  # noqa: F401
 from .resumed_validation_hook import ResumedValidationHook  # noqa: F401
+from .selector_collapse_hook import SelectorCollapseHook  # noqa: F401
 from .skipped_images_hook import SkippedImagesHook  # noqa: F401
 from .start_checkpoint_check_hook import StartCheckpointCheckHook  # noqa: F401
 from .swallowed_stop_hook import SwallowedStopHook  # noqa: F401

@@ -757,10 +757,15 @@ class DLDDistiller(BaseModel):
                                     ratios if self.teacher_input == 'lr' else None)
         teacher['content_ratio'] = self._content_ratio(inputs, ratios)
 
+        logits = None
         if self.train_selector and self.selector_decisions == 'expected':
-            decisions = self.selector_logits(inputs).softmax(dim=-1)
+            logits = self.selector_logits(inputs)
+            decisions = logits.softmax(dim=-1)
             chosen = decisions.argmax(dim=-1)
-        elif self.train_selector or self.selector is None:
+        elif self.train_selector and self.selector is not None:
+            logits = self.selector_logits(inputs)
+            decisions, chosen = self.select_from_logits(logits)
+        elif self.selector is None:
             decisions, chosen = self.select(inputs)
         elif self.student_stage_scales == 'selector':  # the scales it will be sent
             with torch.no_grad():
@@ -804,6 +809,11 @@ class DLDDistiller(BaseModel):
             scales = inputs.new_tensor(self.scales)
             losses['mean_scale'] = scales[chosen].mean().detach()
             losses['mean_rel_flops'] = self.relative_cost[chosen].mean().detach()
+            if logits is not None:
+                # how sure the selector is (nats; log k: it cannot tell the scales
+                # apart, 0: one scale, certain), whatever the Gumbel noise drew
+                p = logits.detach().float().log_softmax(dim=-1)
+                losses['selector_entropy'] = -(p.exp() * p).sum(dim=-1).mean()
         return losses
 
     def _check_term(self, name: str, value: torch.Tensor, n: int, level: str = '') -> None:
