@@ -609,7 +609,9 @@ class PlateRecognizer(BaseInferencer):
         read last, ``image_size`` ``[H, W]`` of the file, ``gflops`` (every
         read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
-        ``frame_idx``, ``gt_text`` (label files) and ``read_right`` (whether
+        ``frame_idx``, ``scale_probs`` (where the selector chose: its
+        probability of each candidate scale, ``{'<scale>': p}``, with the
+        config's ``selector_bias``), ``gt_text`` (label files) and ``read_right`` (whether
         ``text`` is it, as the config's plate metric counts) with
         ``case_sensitive`` (whether that compared case), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
@@ -637,6 +639,8 @@ class PlateRecognizer(BaseInferencer):
             rec['annotation'] = item.annotation
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
+        if 'pred_scale_probs' in sample:  # why the selector chose its scale
+            rec['scale_probs'] = dict(sample.pred_scale_probs)
         rec.update(error=None, error_type=None)
         return rec
 

@@ -223,7 +223,9 @@ class OnnxPlateReader:
     records: ``input`` (the path, or ``array[i]``, ``bytes[i]``), ``text``,
     ``confidence`` (the model's probability of the text), ``scale`` (of the
     kept reading), ``scales_read`` (every scale read, in order), ``gflops``
-    (what the reading cost, the selector included), ``error`` and
+    (what the reading cost, the selector included), ``scale_probs`` (where
+    the selector chose: its probability of each candidate, ``{'<scale>': p}``),
+    ``error`` and
     ``error_type``: None, or why the image could not be read and
     ``'ImageInputError'`` (its other values are then None), so that one bad
     file does not stop the rest.
@@ -488,6 +490,10 @@ class OnnxPlateReader:
         results = [dict(text='', confidence=0.0, scale=None, scales_read=[],
                         gflops=self.selector_gflops if with_selector else 0.0)
                    for _ in range(n)]
+        if with_selector:  # why the selector chose its scale, as PlateRecognizer says
+            e = np.exp(logits.astype(np.float64) - logits.max(-1, keepdims=True))
+            for r, p in zip(results, (e / e.sum(-1, keepdims=True)).tolist()):
+                r['scale_probs'] = {f'{s:g}': v for s, v in zip(self._candidates, p)}
         self._read(batch, valid_ratio, results, chosen)
         if self.reread and forced is None:
             for s in sorted(float(s) for s in self.reread['scales']):

@@ -106,6 +106,10 @@ def _same_readings(paths: dict, out_dir, images, cfg_options=None, **kwargs):
             (a['text'], a['scale'], a['scales_read'])
         assert b['confidence'] == pytest.approx(a['confidence'], rel=1e-4, abs=1e-6)
         assert b['gflops'] == pytest.approx(a['gflops'], rel=1e-9)
+        # the selector's probabilities (where it chose) as PyTorch's
+        assert set(b.get('scale_probs') or ()) == set(a.get('scale_probs') or ())
+        for scale, p in (a.get('scale_probs') or {}).items():
+            assert b['scale_probs'][scale] == pytest.approx(p, abs=1e-5)
     return torch_out
 
 
@@ -133,6 +137,14 @@ def test_an_attention_dld_export_reads_as_pytorch_with_its_selector(gru_export, 
     # not a trivial agreement: the selector's choices and the confidences
     # differ by image, and by scale
     assert len({r['scale'] for r in readings}) > 1
+    # each record says why its scale was chosen: the likeliest candidate
+    for r in readings:
+        probs = r['scale_probs']
+        assert list(map(float, probs)) == list(SCALES)
+        assert sum(probs.values()) == pytest.approx(1.0)
+        assert float(max(probs, key=probs.get)) == r['scale']
+    forced = _same_readings(gru_export, gru_export['out'], images[:6], scale=SCALES[1])
+    assert all('scale_probs' not in r for r in forced)
     assert len({round(r['confidence'], 12) for r in readings}) > len(images) // 2
     by_scale = [_same_readings(gru_export, gru_export['out'], images[:12], scale=scale)
                 for scale in SCALES]
@@ -202,6 +214,8 @@ def test_a_selector_bias_is_exported_and_read_as_pytorch(gru_export, tmp_path):
     readings = _same_readings(gru_export, out, _images(12),
                               cfg_options={'model.test_cfg.selector_bias': bias})
     assert {r['scale'] for r in readings} == {SCALES[-1]} != {r['scale'] for r in unbiased}
+    # the probabilities said are those the choice was made on, bias included
+    assert all(r['scale_probs'][f'{SCALES[-1]:g}'] > 0.99 for r in readings)
     assert json.loads((gru_export['out'] / MANIFEST).read_text())['version'] == 1
     # one value for every scale moves no choice: no bias written, format 1
     out = tmp_path / 'flat'

@@ -645,19 +645,23 @@ class DLDDistiller(BaseModel):
         """:meth:`select` of the selector's own logits (:meth:`selector_logits`),
         for a caller that keeps them too (the bias calibration's readings)."""
         b = logits.shape[0]
-        bias = self.test_cfg.get('selector_bias')
-        if bias is not None and not self.training:  # inference only: training learns unbiased
-            # in float32: under AMP a bf16 sum rounded the calibrated bias
-            # (-2.97 to -2.96875), and choices near a tie left the replay's
-            logits = logits.float() + torch.as_tensor([float(b) for b in bias],
-                                                      device=logits.device)
-        decisions, chosen = self.selector.decide(logits)
+        decisions, chosen = self.selector.decide(self._biased(logits))
         k = len(self.scales)
         if (tuple(decisions.shape), tuple(chosen.shape)) != ((b, k), (b, )):
             self._refuse_selector_output(
                 b, f'from decide() decisions {tuple(decisions.shape)} and indices '
                 f'{tuple(chosen.shape)}')
         return decisions, chosen
+
+    def _biased(self, logits: torch.Tensor) -> torch.Tensor:
+        """The logits the selector decides on: with ``test_cfg.selector_bias``
+        added at inference (training learns unbiased)."""
+        bias = self.test_cfg.get('selector_bias')
+        if bias is None or self.training:
+            return logits
+        # in float32: under AMP a bf16 sum rounded the calibrated bias
+        # (-2.97 to -2.96875), and choices near a tie left the replay's
+        return logits.float() + torch.as_tensor([float(b) for b in bias], device=logits.device)
 
     def selector_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """The selector's (B, k) logits, one per scale, checked."""
@@ -1085,7 +1089,9 @@ class DLDDistiller(BaseModel):
         Sets ``pred_scale`` (the scale of the kept reading), ``pred_scales``
         (every scale read, in order), ``pred_gflops`` (all the reads plus
         the selector) and ``scale_choices`` (the scales it could have kept:
-        the candidates and the rereads', or the forced one).
+        the candidates and the rereads', or the forced one); where the
+        selector chose, ``pred_scale_probs`` (``{'<scale>': probability}``, its
+        softmax over the candidates, with ``test_cfg.selector_bias``).
         """
         self._check_input_size(inputs)
         b = inputs.shape[0]
@@ -1093,11 +1099,17 @@ class DLDDistiller(BaseModel):
             data_samples = [PlateDataSample() for _ in range(b)]
         force_scale = force_scale if force_scale is not None else \
             self.test_cfg.get('force_scale')
+        probs = None
         if force_scale is not None:
             chosen = torch.full((b,), -1, dtype=torch.long, device=inputs.device)
             groups = [(float(force_scale), torch.arange(b, device=inputs.device))]
         else:
-            _, chosen = self.select(inputs)
+            if self.selector is None:
+                _, chosen = self.select(inputs)
+            else:  # its probabilities kept: why an image went where it went
+                logits = self.selector_logits(inputs)
+                _, chosen = self.select_from_logits(logits)
+                probs = self._biased(logits).float().softmax(dim=-1).tolist()
             groups = [(self.scales[i], (chosen == i).nonzero(as_tuple=True)[0])
                       for i in range(len(self.scales))]
         with_selector = force_scale is None and self.selector is not None
@@ -1111,6 +1123,10 @@ class DLDDistiller(BaseModel):
                          'pred_gflops', field_type='data')
             ds.set_field([], 'pred_scales', field_type='data')
             ds.set_field(choices, 'scale_choices', field_type='data')
+        if probs is not None:
+            for ds, p in zip(data_samples, probs):
+                ds.set_field({f'{float(s):g}': v for s, v in zip(self.scales, p)},
+                             'pred_scale_probs', field_type='data')
         self._read(inputs, data_samples, [(scale, idx.tolist()) for scale, idx in groups])
         if reread and force_scale is None:
             for scale in sorted(float(s) for s in reread['scales']):
