@@ -110,7 +110,7 @@ from dld.engine.start_checkpoint import (
     checkpoint_to_resume,
 )
 from dld.engine.work_dir_lock import WorkDirInUseError, lock_work_dir, release_held_work_dirs
-from dld.models.distillers.teacher_checkpoint import check_config_teacher
+from dld.models.distillers.teacher_checkpoint import UntrainedTeacherError, check_config_teacher
 from dld.utils.config_types import type_name
 from dld.utils.precision import resolve_amp
 from dld.utils.registry_hints import registry_hints
@@ -347,6 +347,7 @@ def train(args) -> None:
                     runner.train()
             except (ResumedScheduleError, ConfigSettingError,  # before the first step
                     WorkDirInUseError,  # another run trains in this work dir
+                    UntrainedTeacherError,  # a load_from that brought no teacher
                     *CHECKPOINT_ERRORS) as err:  # an init_cfg's Pretrained file, say
                 refuse(f'train.py: {err}')
             except TrainingDivergedError as err:  # each process's traceback, otherwise

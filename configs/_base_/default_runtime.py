@@ -64,6 +64,11 @@ default_hooks = dict(
     # swallowed (printed as 'Exception ignored'): raised again before the
     # next step, so the run stops in one line, not on its killed workers.
     swallowed_stop=dict(type='SwallowedStopHook'),
+    # A DLD run's frozen teacher reads the validation set once, before the
+    # first step (HR frames): logged, warned of under 50 % of plates, and
+    # set beside the student's at every validation (teacher/plate/accuracy).
+    # A model without a teacher is left alone.
+    teacher_accuracy=dict(type='TeacherAccuracyHook', min_accuracy=0.5),
 )
 
 env_cfg = dict(

@@ -44,7 +44,6 @@ from dld.engine.checkpoint import submodule_state
 from dld.engine.launch import ensure_config_data
 from dld.models.distillers import resolve_teacher_checkpoint
 from dld.models.distillers.teacher_checkpoint import find_teacher_checkpoint
-from dld.utils.config_types import type_name
 from dld.utils.error_lines import first_lines
 from dld.utils.flops import scale_input_shapes
 from dld.utils.precision import autocast_to, resolve_amp
@@ -61,7 +60,7 @@ from .model_loading import (
     load_recognizer_state,
     read_state_dict,
     resolve_device,
-    set_configs,
+    with_hr_frames,
 )
 from .oracle_selection import oracle_choice
 from .plate_matching import has_plate_metric, plate_metric_case_sensitive, plate_read_right
@@ -192,8 +191,8 @@ class CachedTestSet:
         hr_loader = None
         if with_hr:
             try:
-                hr_loader = Runner.build_dataloader(_with_hr(copy.deepcopy(cfg.test_dataloader)),
-                                                    seed=0)
+                hr_loader = Runner.build_dataloader(
+                    with_hr_frames(copy.deepcopy(cfg.test_dataloader)), seed=0)
                 self.hr_batches = self._take(hr_loader, max_batches)
                 self.with_hr = bool(self.hr_batches) and all(
                     'inputs_hr' in b for b in self.hr_batches)
@@ -251,20 +250,6 @@ def _count(batches: List[dict]) -> int:
 def _set_names(batches: List[dict]) -> set:
     """The sets (``set_name``) the images of ``batches`` come from."""
     return {s.metainfo.get('set_name') for b in batches for s in b['data_samples']}
-
-
-def _with_hr(dl_cfg):
-    """The test loader config changed to also load and pack the HR frames,
-    in every set of a concatenation too (its "Teacher on HR" row was left
-    out)."""
-    for ds in set_configs(dl_cfg['dataset']):
-        if 'pipeline' not in ds:
-            raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
-        ds['load_hr'] = True
-        for step in ds['pipeline']:
-            if type_name(step.get('type')) == 'LoadPlateImages':  # or the class itself
-                step['with_hr'] = True
-    return dl_cfg
 
 
 def check_no_forced_scale(model, what: str) -> None:

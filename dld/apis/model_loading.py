@@ -34,6 +34,7 @@ from dld.engine.checkpoint import (
 )
 from dld.models.dictionary.checkpoint_fit import warn_if_decoders_other
 from dld.utils.config_file import import_custom_modules, merge_config_options, read_config
+from dld.utils.config_types import type_name
 from dld.utils.error_lines import first_lines
 from dld.utils.registry_hints import registry_hints
 from dld.utils.trained_input_size import recorded_input_size
@@ -450,6 +451,20 @@ def set_configs(dataset) -> List[dict]:
     if isinstance(inner, (list, tuple)):
         return [leaf for part in inner for leaf in set_configs(part)]
     return [dataset]
+
+
+def with_hr_frames(dl_cfg: dict) -> dict:
+    """A loader config changed to also load and pack the HR frames, in every
+    set of a concatenation too (flops_accuracy's "Teacher on HR" row was
+    left out of a concatenation), for a teacher that reads HR."""
+    for ds in set_configs(dl_cfg['dataset']):
+        if 'pipeline' not in ds:
+            raise ValueError(f"dataset type {ds.get('type')} has no pipeline to add HR to")
+        ds['load_hr'] = True
+        for step in ds['pipeline']:
+            if type_name(step.get('type')) == 'LoadPlateImages':  # or the class itself
+                step['with_hr'] = True
+    return dl_cfg
 
 
 def dataset_sources(dataset) -> List[dict]:

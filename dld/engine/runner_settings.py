@@ -121,7 +121,7 @@ def _default_hook_problems(hooks) -> List[str]:
 DLD_DEFAULT_HOOKS = ('sync_norm_stats', 'epoch_seed', 'resumed_validation', 'resumed_schedule',
                      'start_checkpoint', 'label_length', 'label_chars', 'track_ids',
                      'skipped_images', 'non_finite', 'fresh_metrics', 'loader_workers',
-                     'swallowed_stop')
+                     'swallowed_stop', 'teacher_accuracy')
 #: Where a config records the DLD default hooks it turned off (set to None),
 #: which are removed from ``default_hooks`` before the runner is built.
 HOOKS_OFF_KEY = 'default_hooks_off'

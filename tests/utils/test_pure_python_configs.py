@@ -113,9 +113,9 @@ def test_the_recognizer_leaves_a_loading_class_out_of_its_pipeline(pure_config):
 
 
 def test_flops_accuracy_loads_hr_with_a_loading_class(pure_config):
-    from dld.apis.flops_accuracy import _with_hr
+    from dld.apis.model_loading import with_hr_frames
     cfg = read_config(pure_config)
-    loader = _with_hr(cfg.test_dataloader)
+    loader = with_hr_frames(cfg.test_dataloader)
     # left False: "teacher on HR skipped: no test image has HR frames"
     assert loader['dataset']['pipeline'][0]['with_hr'] is True
 

@@ -16,4 +16,5 @@ from .skipped_images_hook import SkippedImagesHook  # noqa: F401
 from .start_checkpoint_check_hook import StartCheckpointCheckHook  # noqa: F401
 from .swallowed_stop_hook import SwallowedStopHook  # noqa: F401
 from .sync_norm_stats_hook import SyncNormStatsHook  # noqa: F401
+from .teacher_accuracy_hook import TeacherAccuracyHook  # noqa: F401
 from .track_ids_check_hook import TrackIdsCheckHook  # noqa: F401

@@ -46,7 +46,12 @@ from .extra_terms import build_extra_terms, build_role_loss, extra_term_inputs
 from .feature_connectors import CONNECTOR_KINDS, build_connectors
 from .scale_costs import ScaleCosts
 from .sequence_plan import SequencePlan
-from .teacher_checkpoint import link_target, load_teacher_weights, teacher_hint
+from .teacher_checkpoint import (
+    UntrainedTeacherError,
+    link_target,
+    load_teacher_weights,
+    untrained_teacher_message,
+)
 
 #: ``cost='scale_pow'``'s exponent (the public code's).
 DEFAULT_COST_POWER = 1.5
@@ -749,11 +754,7 @@ class DLDDistiller(BaseModel):
             raise ValueError(f'The teacher was given HR crops of {h}x{w}, but '
                              f'base_size={self.base_size}: {HR_SIZE_REASON}.')
         if not bool(self.teacher_loaded):
-            source = ("a DLD run's checkpoint, whose student becomes the teacher "
-                      "(teacher_from='student')" if self.teacher_from == 'student' else
-                      f'train one with `{teacher_hint()}`')
-            raise RuntimeError(f'The teacher has no trained weights: set `model.teacher_ckpt` '
-                               f'({source}).')
+            raise UntrainedTeacherError(untrained_teacher_message(self.teacher_from))
         gt = self.student.encode_targets([ds.gt_text for ds in data_samples])
         ratios = self.student.valid_ratios(data_samples)
         ratios = None if all(r >= 1 for r in ratios) else ratios  # none padded

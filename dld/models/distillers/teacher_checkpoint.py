@@ -99,6 +99,28 @@ def check_config_teacher(cfg) -> None:
     path = model.get('teacher_ckpt') if isinstance(model, dict) else None
     if isinstance(path, str):
         find_teacher_checkpoint(path, model.get('teacher_from', 'teacher'))
+    elif (path is None and isinstance(model, dict) and not cfg.get('load_from')
+          and not cfg.get('resume')):
+        from dld.models.distillers.distiller_type import is_distiller_type
+        if is_distiller_type(model.get('type')):
+            # it was a traceback at the first step, after the set-up (800 lines)
+            raise UntrainedTeacherError(untrained_teacher_message(
+                model.get('teacher_from', 'teacher')))
+
+
+class UntrainedTeacherError(RuntimeError):
+    """A DLD run whose teacher holds no trained weights: no
+    ``model.teacher_ckpt``, and no ``load_from`` that brings a teacher."""
+
+
+def untrained_teacher_message(teacher_from: str = 'teacher') -> str:
+    """Why a DLD run without a trained teacher is refused, and the way out."""
+    source = ("a DLD run's checkpoint, whose student becomes the teacher "
+              "(teacher_from='student')" if teacher_from == 'student' else
+              f'train one with `{teacher_hint()}`')
+    return (f'The teacher has no trained weights: set `model.teacher_ckpt` ({source}; '
+            '--cfg-options model.teacher_ckpt=PATH), or start from a DLD checkpoint that holds '
+            'one (load_from); distilled from random weights the student would learn nothing.')
 
 
 def other_layers(model: nn.Module, state: dict) -> str:
@@ -148,6 +170,27 @@ def other_input_channels(model: nn.Module, state: dict, who: str = 'model.teache
                 f'(backbone.in_channels; {name}.weight): a model trained on {kind} images. '
                 + advice)
     return ''
+
+
+#: The ``default_scope`` of libraries whose recognizers DLD's do not load.
+OTHER_SCOPES = ('mmocr', 'mmdet', 'mmpretrain', 'mmcls')
+
+
+def other_library(meta: dict) -> str:
+    """Where ``meta`` says the checkpoint was saved by another OpenMMLab
+    library (its config's ``default_scope``, an MMOCR model's say): that,
+    and that DLD cannot read it as a teacher; '' otherwise. It was called
+    a teacher of other layers that ``model.teacher`` should describe, which
+    no DLD config can."""
+    cfg = meta.get('cfg')
+    found = re.search(r"default_scope\s*=\s*['\"](\w+)['\"]", cfg) if isinstance(cfg, str) \
+        else None
+    scope = found.group(1) if found else None
+    if scope not in OTHER_SCOPES:
+        return ''
+    return (f"a checkpoint of {scope} (its config's default_scope is {scope!r}), whose "
+            "models DLD's recognizers are not: train a DLD teacher on your data "
+            f'(`{teacher_hint()}`) and point model.teacher_ckpt at it')
 
 
 def weights_under_one_key(state: dict) -> str:
@@ -254,6 +297,11 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     part = submodule_state(state, take)
     if part is not None:  # a DLD checkpoint: take its teacher (or its student)
         state = part
+        if take == 'teacher':  # said: a DLD checkpoint was taken for a teacher's without a word
+            from mmengine.logging import print_log
+            print_log(f'{path} is a DLD checkpoint: the teacher it distilled from (its '
+                      "teacher.* weights) is taken (model.teacher_from='student' would take "
+                      'its student).', logger='current')
     elif take == 'student':
         raise ValueError(f"{path} holds no student weights: teacher_from='student' "
                          'takes the student of a DLD checkpoint.')
@@ -269,7 +317,8 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
         _load_checkpoint_to_model(teacher, dict(state_dict=state), strict=True)
     except RuntimeError as err:
         parts = other_decoder_parts(teacher, state)
-        cause = ((parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
+        cause = (other_library(dict(ckpt.get('meta') or {}))
+                 or (parts and f'{parts}: a teacher of another decoder type, attention or CTC?')
                  or other_input_channels(teacher, state)
                  or weights_under_one_key(state)
                  or other_dictionary(teacher, state) or other_layers(teacher, state)
@@ -294,6 +343,10 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
                 f'of the {stream.upper()} frame, here {h}x{w}) to the size it was trained at, '
                 'or train the teacher at this one.')
         _warn_if_it_read_little(path, ckpt)
+    # what its own run read, for TeacherAccuracyHook to set beside this run's
+    # (a DLD checkpoint's best score is its student's, not its teacher's)
+    teacher.own_validation = (best_validation_score(ckpt, 'at best ')
+                              if take == 'teacher' and part is None else None)
     return path
 
 

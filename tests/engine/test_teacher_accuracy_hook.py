@@ -1,0 +1,215 @@
+"""TeacherAccuracyHook: a DLD run reads its teacher's score on the validation
+split once, before the first step, and logs it beside the student's, so a
+weak teacher, or one of another domain, is known before a day of training."""
+import glob
+import itertools
+import json
+import logging
+import os.path as osp
+
+import pytest
+import torch
+from log_records import current_log_records
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from dld.engine.hooks import TeacherAccuracyHook
+from dld.engine.hooks.teacher_accuracy_hook import INFO_KEY
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TEACHER = osp.join(REPO, 'tests', 'fixtures', 'tiny_run', 'teacher.pth')
+_ids = itertools.count()
+
+
+def _recognizer():
+    w = 32  # the shipped tiny teacher's (tests/apis/tiny_dld.py)
+    return dict(type='TextRecognizer',
+                backbone=dict(type='ResNetPlate', widths=(w, w, 2 * w, 2 * w)),
+                encoder=dict(type='BiLSTMEncoder', hidden_size=2 * w, num_layers=1,
+                             dropout=0.0),
+                decoder=dict(type='CTCDecoder', beam_width=4))
+
+
+@pytest.fixture(scope='module')
+def plates(tmp_path_factory):
+    """The tiny teacher's own kind of plates (the synthetic generator, seed 0)."""
+    from dld.datasets import ensure_synth_plates
+    root = str(tmp_path_factory.mktemp('teacher_acc') / 'plates')
+    ensure_synth_plates(root, tracks=4, val_tracks=6, test_tracks=1, frames=2, seed=0)
+    return root
+
+
+def _cfg(work_dir, data_root, teacher_ckpt=TEACHER, **hook):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'dld_plate_ctc.py'))
+    loader = dict(batch_size=4, num_workers=0, persistent_workers=False)
+    cfg.merge_from_dict(dict(
+        work_dir=str(work_dir), experiment_name=f'teacher-acc-{next(_ids)}',
+        synth_plates=None, log_level='INFO',
+        train_dataloader=dict(loader, dataset=dict(data_root=data_root)),
+        val_dataloader=dict(loader, dataset=dict(data_root=data_root)),
+        test_dataloader=dict(loader, dataset=dict(data_root=data_root)),
+        train_cfg=dict(max_epochs=1, val_interval=1),
+        param_scheduler=[dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0, end=1)]))
+    cfg.model = dict(type='DLDDistiller', teacher=_recognizer(), student=_recognizer(),
+                     data_preprocessor=dict(type='PlateDataPreprocessor'),
+                     teacher_ckpt=teacher_ckpt, scales=(1.0, 0.6), scale_strategy='sampled',
+                     selector=dict(type='ResolutionSelector', channels=(4, 8)),
+                     losses=dict(skd=dict(type='SequenceKDLoss'),
+                                 selector=dict(type='ResolutionSelectorLoss', gamma=0.2)))
+    if hook:
+        cfg.default_hooks.teacher_accuracy = dict(type='TeacherAccuracyHook', **hook)
+    return cfg
+
+
+def _scalars(work_dir):
+    (path, ) = glob.glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_the_shipped_runtime_reads_the_teacher():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'dld_plate.py'))
+    assert cfg.default_hooks.teacher_accuracy.type == 'TeacherAccuracyHook'
+
+
+def test_the_teacher_is_read_once_and_logged_beside_the_student(tmp_path, plates):
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run', plates))
+    with current_log_records() as records:
+        runner.train()
+    teacher = runner.message_hub.get_info(INFO_KEY)
+    # the tiny teacher reads its own kind of plates (95 % of 20 on its HR frames)
+    assert teacher['plate/accuracy'] >= 0.5 and teacher['plate/num_samples'] == 12
+    assert teacher['gflops'] > 0
+    said = [r.getMessage() for r in records]
+    assert any(m.startswith('The teacher on the validation set (HR frames): plate/accuracy')
+               for m in said)
+    assert any('student' in m and 'teacher on its HR frames' in m and 'gap' in m for m in said)
+    assert not any(r.levelno >= logging.WARNING and 'The teacher reads' in r.getMessage()
+                   for r in records)
+    lines = _scalars(tmp_path / 'run')
+    assert lines[0]['teacher/plate/accuracy'] == teacher['plate/accuracy']  # at the start
+    val = [line for line in lines if 'plate/accuracy' in line]
+    assert val and val[-1]['teacher/plate/accuracy'] == teacher['plate/accuracy']
+
+
+def _other_domain_teacher(path):
+    """A teacher whose own run kept its best at 96 % of its validation plates,
+    and that reads none of these (random weights stand for another domain)."""
+    from dld.registry import MODELS
+    torch.manual_seed(0)
+    state = MODELS.build(dict(_recognizer(), data_preprocessor=dict(
+        type='PlateDataPreprocessor'))).state_dict()
+    torch.save(dict(state_dict=state, meta=dict(),
+                    message_hub=dict(runtime_info=dict(
+                        best_score=0.96, best_ckpt='best_plate_accuracy_epoch_9.pth'))), path)
+    return str(path)
+
+
+def test_a_teacher_reading_little_here_is_warned_of_with_its_own_score(tmp_path, plates):
+    ckpt = _other_domain_teacher(tmp_path / 'other.pth')
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run', plates, teacher_ckpt=ckpt))
+    with current_log_records() as records:
+        runner.train()
+    warned = [r.getMessage() for r in records
+              if r.levelno >= logging.WARNING and 'The teacher reads' in r.getMessage()]
+    assert len(warned) == 1, [r.getMessage() for r in records]
+    assert 'read at best 96.0 % of its validation plates' in warned[0]
+    assert 'another domain' in warned[0]
+    # off with min_accuracy=0
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run0', plates, teacher_ckpt=ckpt, min_accuracy=0))
+    with current_log_records() as records:
+        runner.train()
+    assert not any('The teacher reads' in r.getMessage() for r in records)
+
+
+def test_a_resumed_run_takes_the_score_its_checkpoint_holds(tmp_path, plates, monkeypatch):
+    Runner.from_cfg(_cfg(tmp_path / 'run', plates)).train()
+    cfg = _cfg(tmp_path / 'run', plates)
+    cfg.merge_from_dict(dict(resume=True, train_cfg=dict(max_epochs=2),
+                             experiment_name=f'teacher-acc-{next(_ids)}'))
+    calls = []
+    monkeypatch.setattr(TeacherAccuracyHook, 'read',
+                        lambda self, *a: calls.append(1) or {'plate/accuracy': 0.0})
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert not calls and runner.message_hub.get_info(INFO_KEY)['plate/accuracy'] >= 0.5
+
+
+def test_min_accuracy_is_a_fraction():
+    with pytest.raises(ValueError, match='min_accuracy is a fraction'):
+        TeacherAccuracyHook(min_accuracy=50)
+
+
+def test_a_dld_config_without_a_teacher_is_refused_before_the_run():
+    """teacher_ckpt=None and no load_from was a traceback at the first step,
+    after the whole set-up; a load_from that brings a teacher is fine."""
+    from dld.models.distillers.teacher_checkpoint import (
+        UntrainedTeacherError,
+        check_config_teacher,
+    )
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'dld_plate.py'))
+    cfg.model.teacher_ckpt = None
+    with pytest.raises(UntrainedTeacherError, match=r'no trained weights: set '
+                       r'`model.teacher_ckpt` \(train one with .*teacher_plate_hr.py'):
+        check_config_teacher(cfg)
+    cfg.load_from = 'work_dirs/dld_plate_hr/best.pth'  # may hold the teacher: asked later
+    check_config_teacher(cfg)
+    cfg.load_from, cfg.model.type = None, 'TextRecognizer'  # no teacher to ask for
+    check_config_teacher(cfg)
+
+
+def test_a_run_whose_load_from_brings_no_teacher_stops_before_its_first_step(tmp_path,
+                                                                            plates):
+    from dld.models.distillers.teacher_checkpoint import UntrainedTeacherError
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run', plates, teacher_ckpt=None))
+    with pytest.raises(UntrainedTeacherError, match='teacher has no trained weights'):
+        runner.train()
+    assert runner.message_hub.get_info(INFO_KEY) is None  # a random teacher is not read
+
+
+def _teacher_model():
+    from dld.registry import MODELS
+    return MODELS.build(dict(_recognizer(), data_preprocessor=dict(type='PlateDataPreprocessor')))
+
+
+def test_an_mmocr_checkpoint_is_named_as_such(tmp_path):
+    """It was called 'a teacher of other layers' that model.teacher should
+    describe, which no DLD config can for an MMOCR model."""
+    from dld.engine.checkpoint import CheckpointFitError
+    from dld.models.distillers import load_teacher_weights
+    state = {f'backbone.layer_{k.split(".", 1)[1]}' if k.startswith('backbone.') else k: v
+             for k, v in _teacher_model().state_dict().items()}
+    path = tmp_path / 'sar.pth'
+    torch.save(dict(state_dict=state, meta=dict(cfg="default_scope = 'mmocr'\nmodel = dict()")),
+               path)
+    with pytest.raises(CheckpointFitError, match=r"a checkpoint of mmocr \(its config's "
+                       r"default_scope is 'mmocr'\).*train a DLD teacher"):
+        load_teacher_weights(_teacher_model(), str(path))
+
+
+def test_a_dld_checkpoint_given_as_the_teacher_says_it_takes_its_teacher(tmp_path):
+    from dld.models.distillers import load_teacher_weights
+    state = {f'teacher.{k}': v for k, v in _teacher_model().state_dict().items()}
+    state.update({f'student.{k}': v for k, v in _teacher_model().state_dict().items()})
+    path = tmp_path / 'dld.pth'
+    torch.save(dict(state_dict=state, meta=dict()), path)
+    with current_log_records() as records:
+        load_teacher_weights(_teacher_model(), str(path))
+    assert any('is a DLD checkpoint: the teacher it distilled from' in r.getMessage()
+               for r in records)
+
+
+def test_only_reading_metrics_score_the_teacher(tmp_path, plates, monkeypatch):
+    """A metric that writes a file (DumpReadings) or reads a distiller's costs
+    (ReadingCostMetric) is the student's validation's alone."""
+    from dld.evaluation.metrics.dump_readings import DumpReadings
+    written = []
+    monkeypatch.setattr(DumpReadings, 'compute_metrics',
+                        lambda self, results: written.append(len(results)) or {})
+    cfg = _cfg(tmp_path / 'run', plates)
+    cfg.val_evaluator = [dict(type='PlateRecogMetric'), dict(type='ReadingCostMetric'),
+                         dict(type='DumpReadings', out_file_path=str(tmp_path / 'val.pkl'))]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert written == [12]  # the one validation, not the teacher's read
+    assert not any(k.startswith('cost/') for k in runner.message_hub.get_info(INFO_KEY))
