@@ -94,7 +94,7 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     _check_scales_kept(model, meta, path, flag)
     _check_base_size_kept(model, meta, path, flag, resume)
     from dld.models.dictionary.checkpoint_fit import other_chars
-    problem = other_chars(model, meta, path)
+    problem = other_chars(model, meta, path, training=True)
     if problem:
         raise StartCheckpointError(f'{flag}: {problem}')
     probe = copy.deepcopy(model)
@@ -106,6 +106,10 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
                  if 'size mismatch' in line]
         if not sizes:  # the model's own loading rules refused it: their words
             raise StartCheckpointError(f'{flag} ({path}) does not load: {err}') from None
+        from dld.models.dictionary.checkpoint_fit import other_dictionary
+        dictionary = other_dictionary(model, state)
+        if dictionary:
+            raise StartCheckpointError(f'{flag} ({path}): {dictionary}') from None
         raise StartCheckpointError(
             f'{flag} ({path}) was saved by another model: {len(sizes)} weight(s) differ in '
             f'shape, e.g. {"; ".join(sizes[:2])}. ' + _hint(resume)) from None
@@ -135,6 +139,14 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
             f'load_from ({path}) shares no weight with the model (it holds '
             f'{_names(list(state))}), so training would start from random weights. '
             + _hint(resume))
+    if not resume and hasattr(probe, 'teacher_loaded') and not bool(probe.teacher_loaded):
+        # the first step stopped with a traceback: no trained teacher to distil from
+        raise StartCheckpointError(
+            f'load_from ({path}) holds no teacher weights (a student extracted with '
+            'tools/extract_student.py?) and model.teacher_ckpt gives none, so the teacher '
+            'would be untrained: set model.teacher_ckpt to the teacher the student was '
+            'distilled from (its checkpoint or work dir), or load_from a training checkpoint '
+            'that holds it.')
     if resume:  # the model's weights fit: what else a resume needs
         _check_resumable(ckpt, path, flag, scheduled)
     _keep_or_say_teacher(model, state, path, resume)

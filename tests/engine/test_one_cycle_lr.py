@@ -45,3 +45,30 @@ def test_every_other_schedule_is_mmengines(total_steps, pct_start, three_phase):
     kwargs = dict(pct_start=pct_start, three_phase=three_phase)
     assert (lrs_over(OneCycleLR, total_steps, **kwargs)
             == lrs_over(MMEngineOneCycleLR, total_steps, **kwargs))
+
+
+def test_paramwise_lr_multipliers_are_kept():
+    # optim_wrapper.paramwise_cfg's lr_mult (a backbone frozen with lr_mult=0
+    # while fine-tuning): MMEngine's schedule gave every group eta_max.
+    frozen, half, rest = (torch.nn.Parameter(torch.ones(2)) for _ in range(3))
+    optimizer = torch.optim.AdamW([dict(params=[frozen], lr=0.0), dict(params=[half], lr=0.05),
+                                   dict(params=[rest])], lr=0.1, weight_decay=0.01)
+    scheduler = OneCycleLR(optimizer, eta_max=1e-2, total_steps=20, pct_start=0.25)
+    peaks = []
+    for _ in range(20):
+        (frozen.sum() + half.sum() + rest.sum()).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        peaks.append([g['lr'] for g in optimizer.param_groups])
+        scheduler.step()
+    top = [max(p[i] for p in peaks) for i in range(3)]
+    assert top[0] == 0.0 and top[1] == pytest.approx(5e-3) and top[2] == pytest.approx(1e-2)
+    assert torch.equal(frozen.detach(), torch.ones(2))  # no step, no weight decay
+    assert not torch.equal(rest.detach(), torch.ones(2))
+
+
+def test_a_list_of_peaks_is_taken_as_given():
+    a, b = torch.nn.Parameter(torch.ones(1)), torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.SGD([dict(params=[a], lr=0.0), dict(params=[b])], lr=0.1)
+    OneCycleLR(optimizer, eta_max=[0.2, 0.4], total_steps=10, pct_start=0.3)
+    assert [g['max_lr'] for g in optimizer.param_groups] == [0.2, 0.4]

@@ -1,4 +1,5 @@
-"""MMEngine's one-cycle schedule, safe for a warm-up of a single step."""
+"""MMEngine's one-cycle schedule, safe for a warm-up of a single step, and
+keeping the learning-rate multipliers of ``paramwise_cfg``."""
 from mmengine.optim.scheduler import OneCycleLR as MMEngineOneCycleLR
 
 from dld.registry import PARAM_SCHEDULERS
@@ -14,7 +15,20 @@ class OneCycleLR(MMEngineOneCycleLR):
     divides by zero while building the scheduler. Registered under the same
     name in DLD's scope, so the shipped configs get it unchanged: a phase of
     no length counts as finished, every other value is MMEngine's.
+
+    A single ``eta_max`` is the peak of the optimizer's own ``lr``: a
+    parameter group built with another (``paramwise_cfg``'s ``lr_mult``,
+    e.g. ``custom_keys={'student.backbone': dict(lr_mult=0.0)}`` to freeze a
+    backbone while fine-tuning) peaks at ``eta_max`` times its multiplier.
+    MMEngine gave every group ``eta_max``, so such a multiplier changed
+    nothing and a "frozen" backbone trained at the full rate. A list of
+    ``eta_max`` (one per group) is taken as given.
     """
+
+    def __init__(self, optimizer, eta_max=0, *args, **kwargs):
+        if not isinstance(eta_max, (list, tuple)):
+            eta_max = _peaks_per_group(optimizer, eta_max)
+        super().__init__(optimizer, eta_max, *args, **kwargs)
 
     def _get_value(self):
         phase, start = self._phase_at(self.last_step)
@@ -32,3 +46,15 @@ class OneCycleLR(MMEngineOneCycleLR):
             if step <= phase['end_step'] or i == last:
                 return phase, start
             start = phase['end_step']
+
+
+def _peaks_per_group(optimizer, eta_max: float):
+    """``eta_max`` times each parameter group's ``lr`` multiplier (its ``lr``
+    over the optimizer's default), as a list; ``eta_max`` itself where every
+    group has the default ``lr`` (or the default is 0 or unknown)."""
+    inner = getattr(optimizer, 'optimizer', optimizer)  # an OptimWrapper's optimizer
+    base = (getattr(inner, 'defaults', None) or {}).get('lr')
+    groups = optimizer.param_groups
+    if not base or all(group.get('lr', base) == base for group in groups):
+        return eta_max
+    return [eta_max * group.get('lr', base) / base for group in groups]

@@ -42,7 +42,8 @@ def other_dictionary(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
     chars = next(iter(decoders.values())).dictionary.num_chars
     return (f'its decoder was trained with {chars - deltas.pop()} characters, the config\'s '
             f'dictionary holds {chars}: use the dictionary it was trained with (its '
-            "meta['dataset_meta']['chars'])")
+            "meta['dataset_meta']['chars']), or, to train on the new one, map its rows "
+            'by character first: python tools/remap_dictionary.py CHECKPOINT CONFIG OUT.pth')
 
 
 #: The checkpoint meta key holding the characters its decoders were trained
@@ -81,10 +82,13 @@ def decoder_chars(model: nn.Module) -> List[str]:
     return sorted(found)
 
 
-def other_chars(model: nn.Module, meta: dict, name: str) -> str:
+def other_chars(model: nn.Module, meta: dict, name: str, training: bool = False) -> str:
     """Why the weights of ``name`` would read other characters than
     ``model``'s decoders hold ('' when they would not, or the checkpoint
-    does not say: saved before DLD recorded it)."""
+    does not say: saved before DLD recorded it). ``training``: the weights
+    start a run (``load_from``, a teacher), which may fine-tune them on a
+    dictionary of other characters once their rows are mapped by character
+    (``tools/remap_dictionary.py``): said where the characters differ."""
     saved = meta.get(DECODER_CHARS)
     if not saved or not isinstance(saved, (list, tuple)):
         return ''
@@ -92,9 +96,24 @@ def other_chars(model: nn.Module, meta: dict, name: str) -> str:
     if not other:
         return ''
     trained = repr(saved[0]) if len(saved) == 1 else ' and '.join(repr(c) for c in saved)
-    return (f'{name} was trained with decoder characters {trained}, the config\'s decoder '
-            f'holds {other[0]!r}: each output would read as another character. Use the '
-            "dictionary (dict_file) it was trained with")
+    said = (f'{name} was trained with decoder characters {trained}, the config\'s decoder '
+            f'holds {other[0]!r}')
+    if len(saved) != 1 or len(saved[0]) == len(other[0]) and set(saved[0]) == set(other[0]):
+        return (f'{said}: each output would read as another character. Use the dictionary '
+                '(dict_file) it was trained with')
+    added = ''.join(c for c in other[0] if c not in saved[0])
+    dropped = ''.join(c for c in saved[0] if c not in other[0])
+    change = ' and '.join(part for part in (f'adds {added!r}' if added else '',
+                                            f'drops {dropped!r}' if dropped else '') if part)
+    if not training:
+        return (f'{said} (the config\'s dictionary {change}): its outputs are rows of the '
+                'trained characters. Use the dictionary (dict_file) it was trained with')
+    keep = ('' if added else ' Labels of fewer characters need no other dictionary: the '
+            'one it was trained with reads them.')
+    return (f'{said}: the config\'s dictionary {change}, and the decoder\'s rows follow the '
+            f'trained characters.{keep} To fine-tune on the new dictionary, map the rows by '
+            'character first (each kept character keeps its row, a new one starts afresh): '
+            f'python tools/remap_dictionary.py {name} CONFIG OUT.pth, then start from OUT.pth')
 
 
 def warn_if_decoders_other(model: nn.Module, meta: dict, name: str) -> None:

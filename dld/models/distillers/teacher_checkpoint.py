@@ -289,7 +289,7 @@ def load_teacher_weights(teacher: nn.Module, path: str, take: str = 'teacher',
     """
     path = find_teacher_checkpoint(path, take)
     ckpt = load_checkpoint_file(path, map_location='cpu')
-    problem = other_chars(teacher, dict(ckpt.get('meta') or {}), path)
+    problem = other_chars(teacher, dict(ckpt.get('meta') or {}), path, training=True)
     if problem:
         raise ValueError(f'model.teacher: {problem}')
     warn_if_decoders_other(teacher, dict(ckpt.get('meta') or {}), path)  # an older checkpoint
