@@ -138,6 +138,9 @@ class MethodResult:
     num_images: int
     correct: List[bool] = field(default_factory=list, repr=False)
     scales: List[float] = field(default_factory=list, repr=False)
+    # each image's track, as ``correct`` (the image's own where it has none):
+    # the accuracy's interval counts the frames of one track as alike
+    tracks: List[str] = field(default_factory=list, repr=False)
     # the prefixes of the config's plate and track metrics' keys
     prefixes: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES),
                                      repr=False)
@@ -147,8 +150,14 @@ class MethodResult:
         if teacher_gflops:
             saved = 100.0 * (1.0 - self.gflops / teacher_gflops)
         plate, track = self.prefixes['plate'], self.prefixes['track']
+        low = high = None
+        if self.correct and len(self.tracks) == len(self.correct):
+            from dld.evaluation.accuracy_interval import accuracy_interval
+            found = accuracy_interval(self.correct, self.tracks)
+            low, high = found['low'], found['high']
         return dict(method=self.method, name=self.name, scale=self.scale,
                     accuracy=self.metrics.get(f'{plate}/accuracy'),
+                    accuracy_low=low, accuracy_high=high,
                     char_accuracy=self.metrics.get(f'{plate}/char_accuracy'),
                     one_minus_ned=self.metrics.get(f'{plate}/one_minus_ned'),
                     track_accuracy=self.metrics.get(f'{track}/accuracy'),
@@ -508,7 +517,7 @@ class FlopsAccuracyEvaluator:
         ones for ``stream='inputs_hr'``); evaluate it."""
         pre = self._preprocessor(model)
         evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
-        correct, flops, scales = [], [], []
+        correct, flops, scales, tracks = [], [], [], []
         seconds = 0.0
         batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
         for i, batch in enumerate(batches):
@@ -536,13 +545,16 @@ class FlopsAccuracyEvaluator:
                                                 self.case_sensitive))
                 flops.append(flops_of(ds))
                 scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
+                track = ds.get('track_id')
+                tracks.append(f'image {len(tracks)}' if track is None else str(track))
         n = len(correct)
         metrics = evaluator.evaluate(n) if n else {}
         metrics = {k: (v.item() if hasattr(v, 'item') else v) for k, v in metrics.items()}
         return MethodResult(method, name, scale, metrics,
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
-                            correct=correct, scales=scales, prefixes=metric_prefixes(evaluator))
+                            correct=correct, scales=scales, tracks=tracks,
+                            prefixes=metric_prefixes(evaluator))
 
     def read_fixed(self, which: str, scale: float) -> MethodResult:
         """The DLD student (``'dld'``) or the no-KD student (``'nokd'``) at one
@@ -700,7 +712,7 @@ class FlopsAccuracyEvaluator:
                             gflops=float(cost[chosen].mean()) / 1e9 if n else 0.0,
                             params=params, images_per_s=None, num_images=n,
                             correct=correct, scales=[ascending[i] for i in chosen],
-                            prefixes=prefixes)
+                            tracks=list(fixed[ascending[0]].tracks), prefixes=prefixes)
 
     def _report(self, results: List[MethodResult], notes: List[str],
                 choices: Optional[dict] = None) -> dict:

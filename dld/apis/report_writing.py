@@ -5,7 +5,7 @@ from typing import List, Optional
 
 CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_accuracy',
                'gflops', 'gflops_saved_pct', 'params', 'images_per_s', 'num_images',
-               'one_minus_ned')
+               'one_minus_ned', 'accuracy_low', 'accuracy_high')
 
 
 def write_report(report: dict, out_dir: str) -> dict:
@@ -73,19 +73,42 @@ def _accuracy_note(names: dict, has_ned: bool, has_track: bool) -> str:
     return note + '.'
 
 
+#: How report.md's interval column is made (dld.evaluation.accuracy_interval).
+INTERVAL_NOTE = (
+    "* 95% interval: of the plate accuracy, over the test images (how far another test set "
+    "drawn alike could move it; not the training run's spread: "
+    "tools/analysis/compare_reports.py over seeds). Wilson's score interval with the images "
+    "counted by their effective number: the frames of one track are read alike, so a "
+    "track's frames count as fewer independent images, as many fewer as the tracks' spread "
+    "shows (the design effect; each track counted once where every image is read right, or "
+    "none). Two rows of one report read the same images: a difference between them is "
+    "surer than their two intervals say (benchmarks/paired_lead.py, "
+    "tools/analysis/analyze_readings.py A B).")
+
+
+def _interval(row: dict) -> str:
+    if row.get('accuracy_low') is None or row.get('accuracy_high') is None:
+        return '-'
+    return f"{100 * row['accuracy_low']:.1f}-{100 * row['accuracy_high']:.1f}"
+
+
 def markdown_report(report: dict) -> str:
     from tabulate import tabulate
     has_track = any(r.get('track_accuracy') is not None for r in report['methods'])
     has_ned = any(r.get('one_minus_ned') is not None for r in report['methods'])
     names = {'plate': 'plate', 'track': 'track', **(report.get('metric_prefixes') or {})}
-    headers = ['method', 'scale', f"{names['plate']} acc. (%)", 'char acc. (%)']
+    has_interval = any(r.get('accuracy_low') is not None for r in report['methods'])
+    headers = ['method', 'scale', f"{names['plate']} acc. (%)"]
+    headers += ['95% interval'] if has_interval else []
+    headers += ['char acc. (%)']
     headers += ['1-NED (%)'] if has_ned else []
     headers += [f"{names['track']} acc. (%)"] if has_track else []
     headers += ['GFLOPs / image', 'saved vs teacher HR (%)', 'params (M)', 'images/s']
     rows = []
     for r in report['methods']:
-        row = [r['name'], scale_label(r['method'], r['scale']), _fmt(_pct(r['accuracy']), '.2f'),
-               _fmt(_pct(r['char_accuracy']), '.2f')]
+        row = [r['name'], scale_label(r['method'], r['scale']), _fmt(_pct(r['accuracy']), '.2f')]
+        row += [_interval(r)] if has_interval else []
+        row += [_fmt(_pct(r['char_accuracy']), '.2f')]
         row += [_fmt(_pct(r.get('one_minus_ned')), '.2f')] if has_ned else []
         row += [_fmt(_pct(r.get('track_accuracy')), '.2f')] if has_track else []
         row += [_fmt(r['gflops'], '.4f'), _fmt(r['gflops_saved_pct'], '.1f'),
@@ -121,6 +144,10 @@ def markdown_report(report: dict) -> str:
     lines += [
         '## How these numbers are made', '',
         _accuracy_note(names, has_ned, has_track),
+    ]
+    if has_interval:
+        lines.append(INTERVAL_NOTE)
+    lines += [
         f"* {report['convention']}",
         '* GFLOPs / image is the mean over the test images of the forward cost at the input '
         'size each image was read at; DLD + selector includes the selector, which runs on '

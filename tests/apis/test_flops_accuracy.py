@@ -81,7 +81,8 @@ def test_every_report_file_is_written_and_parses(report):
     md = open(paths['report.md']).read()
     assert 'fused multiply-add' in md and '| method' in md and 'pareto.png' in md
     import re
-    assert re.search(r'\| plate acc\. \(%\) +\| char acc\. \(%\) +\| 1-NED \(%\) +\|', md)
+    assert re.search(r'\| plate acc\. \(%\) +\| 95% interval +\| char acc\. \(%\) +\| '
+                     r'1-NED \(%\) +\|', md)
     from dld.apis.report_writing import markdown_report
     renamed = dict(rep, metric_prefixes=dict(plate='word', track='track'))
     assert 'word acc. (%)' in markdown_report(renamed)  # PlateRecogMetric(prefix='word')
@@ -113,6 +114,31 @@ def test_every_report_file_is_written_and_parses(report):
     for png in ('pareto.png', 'scales.png'):
         with open(paths[png], 'rb') as f:
             assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.slow
+def test_every_read_row_has_a_plate_accuracy_interval_over_tracks(report, tiny_run):
+    from dld.evaluation.accuracy_interval import accuracy_interval
+    rep, paths = report
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'], device='cpu',
+                                       scales=[0.6], with_teacher=False)
+    tracks = evaluator.track_ids()
+    assert len(set(tracks)) < len(tracks)  # frames of one track: not independent images
+    fixed = evaluator.read_fixed('dld', 0.6)
+    expected = accuracy_interval(fixed.correct, tracks)
+    row = _rows(rep)['dld@0.6']
+    assert (row['accuracy_low'], row['accuracy_high']) == pytest.approx(
+        (expected['low'], expected['high']))
+    assert expected['effective_images'] <= len(tracks)
+    for r in rep['methods']:
+        assert r['accuracy_low'] <= r['accuracy'] <= r['accuracy_high'], r['method']
+        assert r['accuracy_high'] - r['accuracy_low'] > 0, r['method']  # even at 0 % or 100 %
+    with open(paths['report.csv']) as f:
+        csv_row = next(c for c in csv.DictReader(f) if c['method'] == 'dld@0.6')
+    assert float(csv_row['accuracy_low']) == pytest.approx(row['accuracy_low'])
+    md = open(paths['report.md']).read()
+    assert f"{100 * row['accuracy_low']:.1f}-{100 * row['accuracy_high']:.1f}" in md
+    assert '* 95% interval: of the plate accuracy' in md and 'effective number' in md
 
 
 @pytest.mark.slow
