@@ -609,9 +609,10 @@ class PlateRecognizer(BaseInferencer):
         read last, ``image_size`` ``[H, W]`` of the file, ``gflops`` (every
         read, plus the selector when it ran), ``gflops_teacher`` (the teacher at full
         resolution), ``gflops_saved`` (their difference), ``track_id``,
-        ``frame_idx``, ``scale_probs`` (where the selector chose: its
-        probability of each candidate scale, ``{'<scale>': p}``, with the
-        config's ``selector_bias``), ``gt_text`` (label files) and ``read_right`` (whether
+        ``frame_idx``, ``scale_probs`` (the selector's probability of each
+        candidate scale, ``{'<scale>': p}``, with the config's
+        ``selector_bias``; None with a forced scale or no selector),
+        ``gt_text`` (label files) and ``read_right`` (whether
         ``text`` is it, as the config's plate metric counts) with
         ``case_sensitive`` (whether that compared case), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
@@ -639,8 +640,9 @@ class PlateRecognizer(BaseInferencer):
             rec['annotation'] = item.annotation
         if 'pred_topk' in sample:
             rec['topk'] = [[t, float(s)] for t, s in sample.pred_topk]
-        if 'pred_scale_probs' in sample:  # why the selector chose its scale
-            rec['scale_probs'] = dict(sample.pred_scale_probs)
+        # why the selector chose its scale (None: forced, or no selector)
+        rec['scale_probs'] = dict(sample.pred_scale_probs) if 'pred_scale_probs' in sample \
+            else None
         rec.update(error=None, error_type=None)
         return rec
 
@@ -654,7 +656,7 @@ class PlateRecognizer(BaseInferencer):
         rec = dict(input=item.source, path=item.path, text=None, confidence=None, scale=None,
                    scales_read=None, input_size=None, image_size=None, gflops=None,
                    gflops_teacher=None, gflops_saved=None, track_id=item.track_id,
-                   frame_idx=item.frame_idx)
+                   frame_idx=item.frame_idx, scale_probs=None)
         if item.gt_text is not None:
             rec.update(gt_text=item.gt_text, read_right=False,
                        case_sensitive=bool(case_sensitive))
