@@ -18,15 +18,15 @@ def _pin_selector(model):
     scales are first chosen inside a timed batch."""
     calls = []
 
-    def select(inputs):
+    def select_from_logits(logits):  # where predict's choices come from
         calls.append(1)
         if len(calls) <= 2:
-            chosen = torch.zeros(len(inputs), dtype=torch.long, device=inputs.device)
+            chosen = torch.zeros(len(logits), dtype=torch.long, device=logits.device)
         else:
-            chosen = torch.arange(len(inputs), device=inputs.device) % len(model.scales)
+            chosen = torch.arange(len(logits), device=logits.device) % len(model.scales)
         return F.one_hot(chosen, len(model.scales)).float(), chosen
 
-    model.select = select
+    model.select_from_logits = select_from_logits
 
 
 @pytest.fixture(scope='module')

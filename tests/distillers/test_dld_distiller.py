@@ -716,7 +716,7 @@ def test_predict_decodes_every_scale_in_one_pass_as_each_would_alone(teacher_ckp
     k = len(model.scales)
     lr, _, samples = plate_batch(2 * k)
     chosen = torch.arange(2 * k) % k  # every scale gets two images
-    model.select = lambda inputs: (None, chosen)
+    model.select_from_logits = lambda logits: (None, chosen)  # predict's choices
     direct = _direct_readings(model, lr, samples)
     decoder = model.student.decoder
     passes = []

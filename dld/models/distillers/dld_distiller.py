@@ -648,7 +648,8 @@ class DLDDistiller(BaseModel):
 
     def select_from_logits(self, logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """:meth:`select` of the selector's own logits (:meth:`selector_logits`),
-        for a caller that keeps them too (the bias calibration's readings)."""
+        for a caller that keeps them too (the bias calibration's readings,
+        :meth:`predict`, which says the selector's probabilities)."""
         b = logits.shape[0]
         decisions, chosen = self.selector.decide(self._biased(logits))
         k = len(self.scales)
