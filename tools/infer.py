@@ -627,6 +627,11 @@ def _write(args, result: dict, stopped, uncounted: Sequence[str] = ()) -> int:
             summary += (f", both lower bounds: no FLOP count for {', '.join(uncounted)}, which "
                         'count as 0 (a handle in dld.utils.flops.EXTRA_FLOP_HANDLES counts them)')
     summary += _read_right(records, result.get('tracks', []))
+    truncated = sum(bool(r.get('truncated')) for r in ok)  # an earlier run's may lack it
+    if truncated:
+        summary += (f"; {truncated} reading(s) cut at the decoder's max_seq_len, where it "
+                    'would have read on (`truncated` in their records: a longer text than '
+                    'the model emits)')
     if result['num_failed']:
         # a refused label line is one record, however many images it lists
         lines = sum('label line not read' in (r['error'] or '') for r in records)

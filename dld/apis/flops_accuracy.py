@@ -825,10 +825,12 @@ def _early_stopped_at(folder: str) -> Optional[int]:
     from dld.engine.hooks.early_stopping_hook import RECORD
     try:
         with open(osp.join(folder, RECORD), encoding='utf-8') as f:
-            stopped = json.load(f).get('stopped_after')
+            record = json.load(f)
+        stopped = record.get('stopped_after')
+        unit = record.get('unit', 'epoch')  # an IterBasedTrainLoop run's is an iteration
     except (OSError, ValueError, AttributeError):
         return None
-    return stopped if isinstance(stopped, int) else None
+    return stopped if isinstance(stopped, int) and unit == 'epoch' else None
 
 
 def unfinished_note(training: dict) -> str:

@@ -612,7 +612,10 @@ class PlateRecognizer(BaseInferencer):
         ``frame_idx``, ``scale_probs`` (the selector's probability of each
         candidate scale, ``{'<scale>': p}``, with the config's
         ``selector_bias``; None with a forced scale or no selector),
-        ``gt_text`` (label files) and ``read_right`` (whether
+        ``truncated`` (whether the reading was cut at the decoder's
+        ``max_seq_len``, where it would have read on: a longer text than the
+        model emits; None where the decoder does not say), ``gt_text`` (label
+        files) and ``read_right`` (whether
         ``text`` is it, as the config's plate metric counts) with
         ``case_sensitive`` (whether that compared case), ``topk`` (``[[text,
         log_prob], ...]`` when asked), ``vis_path`` (its drawing, with
@@ -629,7 +632,9 @@ class PlateRecognizer(BaseInferencer):
                    scales_read=[float(x) for x in sample.get('pred_scales', [scale])],
                    input_size=[h, w], image_size=[int(img.shape[0]), int(img.shape[1])],
                    gflops=gflops, gflops_teacher=teacher, gflops_saved=teacher - gflops,
-                   track_id=item.track_id, frame_idx=item.frame_idx)
+                   track_id=item.track_id, frame_idx=item.frame_idx,
+                   truncated=(bool(sample.pred_truncated) if 'pred_truncated' in sample
+                              else None))
         if item.gt_text is not None:
             rec['gt_text'] = item.gt_text
             rec['read_right'] = plate_read_right(sample.pred_text, item.gt_text,
@@ -656,7 +661,7 @@ class PlateRecognizer(BaseInferencer):
         rec = dict(input=item.source, path=item.path, text=None, confidence=None, scale=None,
                    scales_read=None, input_size=None, image_size=None, gflops=None,
                    gflops_teacher=None, gflops_saved=None, track_id=item.track_id,
-                   frame_idx=item.frame_idx, scale_probs=None)
+                   frame_idx=item.frame_idx, scale_probs=None, truncated=None)
         if item.gt_text is not None:
             rec.update(gt_text=item.gt_text, read_right=False,
                        case_sensitive=bool(case_sensitive))

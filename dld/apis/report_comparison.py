@@ -147,12 +147,20 @@ def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
             f'{n} {c}' for n, c in zip(names, counters)) + ' (DLD_FLOP_COUNTER; the '
             "teacher's, selector's or a scale's GFLOPs differ: a part of one's own counts "
             'otherwise, docs/customize.md, "FLOPs of your modules")')
+    trainings = [r.get('training') if isinstance(r.get('training'), dict) else {}
+                 for r in reports]
     unfinished = [f"{n} (epoch {t.get('run_last_epoch')} of {t.get('max_epochs')})"
-                  for n, t in zip(names, (r.get('training') for r in reports))
-                  if isinstance(t, dict) and t.get('finished') is False]
+                  for n, t in zip(names, trainings) if t.get('finished') is False]
     if unfinished:
         notes.append(f"{', '.join(unfinished)}: its training run had not finished when the "
                      'report was made (a run stopped, or still training)')
+    # beside a report that knows, one that does not read as finished: said
+    # unknown (where no report knows, nothing is compared)
+    unknown = [n for n, t in zip(names, trainings) if t.get('finished') is None]
+    if unknown and len(unknown) < len(reports):
+        notes.append(f"{', '.join(unknown)}: whether its training run had finished is unknown "
+                     '(a report older than that record, or of a checkpoint away from its '
+                     "run's folder)")
     quick = [n for n, i in zip(names, inputs) if i.get('max_batches') is not None]
     if quick:
         notes.append(f"{', '.join(quick)}: a quick look over the first test batches "

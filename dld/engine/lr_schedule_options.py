@@ -84,8 +84,9 @@ def warn_schedule_outlasting_training(cfg: Config) -> None:
             gumbel = any(isinstance(h, dict) and type_name(h.get('type', '')).endswith(
                 'GumbelTemperatureHook') for h in cfg.get('custom_hooks') or [])
             also = (' The selector\'s Gumbel temperature (GumbelTemperatureHook) anneals over '
-                    'train_cfg.max_epochs itself, so a run stopped early and resumed does not '
-                    'follow the same temperatures as one run through.' if gumbel else '')
+                    'the train_cfg.max_epochs a run starts with, which a resumed run keeps, so '
+                    'a run stopped early and resumed does not follow the same temperatures as '
+                    'one run through.' if gumbel else '')
             print_log(f'param_scheduler.{i} ({type_name(scheduler.get("type"))}) ends at '
                       f'epoch {end}, '
                       f'after train_cfg.max_epochs={max_epochs}: the run stops before its '

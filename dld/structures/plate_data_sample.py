@@ -20,6 +20,11 @@ class PlateDataSample(BaseDataElement):
             sequence log-probability; CTC: summed over alignments;
             attention: step probabilities up to and including EOS), the
             same for greedy and beam decoding.
+        pred_truncated (bool): whether ``pred_text`` was cut short: the
+            attention decoder reached its last step (``max_seq_len``) where
+            it would have read on, and was made to end there (a plate longer
+            than the model emits). False for a CTC decoder; absent where the
+            decoder does not say.
         pred_topk (list[tuple[str, float]]): top-k hypotheses with their
             sequence log-probabilities, best first (when asked for).
         pred_scale (float): the input scale of the kept reading: the

@@ -40,6 +40,11 @@ def test_a_run_early_stopping_ended_is_finished(tmp_path):
         dict(run_id='r', monitor='plate/accuracy', scores={'3': 0.5, '4': 0.5},
              stopped_after=4)))
     assert checkpoint_training(best, dict(epoch=3, cfg=CFG))['finished'] is True
+    # an iteration-based run's record counts iterations: its 4 is no epoch 4
+    (tmp_path / 'stopped' / 'early_stopping.json').write_text(json.dumps(
+        dict(run_id='r', monitor='plate/accuracy', unit='iteration', scores={'4': 0.5},
+             stopped_after=4)))
+    assert checkpoint_training(best, dict(epoch=3, cfg=CFG))['finished'] is False
 
 
 def test_a_path_and_no_meta(tmp_path):

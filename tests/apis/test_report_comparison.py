@@ -215,5 +215,15 @@ def test_a_report_of_an_unfinished_run_is_noted():
     stopped['training'] = dict(epoch=3, max_epochs=12, run_last_epoch=4, finished=False)
     done['training'] = dict(epoch=3, max_epochs=12, run_last_epoch=12, finished=True)
     c = compare_reports([stopped, done, _report(0.7, 0.1)], ['killed', 'done', 'older'])
+    # a report older than the record read as finished beside them: unknown
     assert c['notes'] == ['killed (epoch 4 of 12): its training run had not finished when the '
-                          'report was made (a run stopped, or still training)']
+                          'report was made (a run stopped, or still training)',
+                          'older: whether its training run had finished is unknown (a report '
+                          "older than that record, or of a checkpoint away from its run's "
+                          'folder)']
+    # where no report knows (every one older, or extracted students), nothing is said
+    assert compare_reports([_report(0.6, 0.1), _report(0.7, 0.1)], ['a', 'b'])['notes'] == []
+    away = dict(_report(0.7, 0.1), training=dict(epoch=3, max_epochs=None,
+                                                 run_last_epoch=None, finished=None))
+    assert compare_reports([done, away], ['done', 'away'])['notes'][0].startswith(
+        'away: whether its training run had finished is unknown')

@@ -147,8 +147,10 @@ def test_a_preprocessor_of_other_channels_than_the_backbone_is_refused_when_buil
     cfg.backbone.update(in_channels=in_channels, widths=(8, 16, 16, 32))
     cfg.data_preprocessor = dict(type='PlateDataPreprocessor', channels=channels,
                                  mean=[127.5], std=[127.5])
-    with pytest.raises(ValueError, match=rf'data_preprocessor.channels={channels} but '
-                       rf'backbone.in_channels={in_channels}'):
+    # the config's key named whole (it was "backbone.in_channels")
+    with pytest.raises(ValueError, match=rf'model.data_preprocessor.channels={channels} but '
+                       rf'model.backbone.in_channels={in_channels}: .* and '
+                       r'model.backbone.in_channels=1; '):
         MODELS.build(cfg.to_dict())
     cfg.data_preprocessor['channels'] = None  # inputs as they come: not checked
     MODELS.build(cfg.to_dict())

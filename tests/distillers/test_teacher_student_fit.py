@@ -104,14 +104,19 @@ def test_a_grey_student_gets_a_grey_selector_and_a_colour_teacher_is_refused():
         read = model.predict(lr[:, :1], copy.deepcopy(samples))
     assert len(read) == 2 and model.selector.features[0].in_channels == 1
     cfg['teacher']['backbone']['in_channels'] = 3
-    with pytest.raises(ValueError, match=r'teacher reads 3 channel\(s\) and the student 1'):
+    with pytest.raises(ValueError, match=r'teacher reads 3 channel\(s\) and the student 1 '
+                       r'\(model.teacher.backbone.in_channels=3, '
+                       r'model.student.backbone.in_channels=1\)'):
         build(cfg)
     # the way out is named: a 3-channel student, or a grey teacher
     with pytest.raises(ValueError, match='keep the student at 3 channels'):
         build(cfg)
     cfg['teacher']['backbone']['in_channels'] = 1
     cfg['data_preprocessor'] = dict(cfg['data_preprocessor'], channels=3)
-    with pytest.raises(ValueError, match=r'data_preprocessor.channels=3 but the teacher\'s'):
+    # each key named as a config sets it (it was "backbone.in_channels")
+    with pytest.raises(ValueError, match=r'model.data_preprocessor.channels=3 but '
+                       r'model.teacher.backbone.in_channels=1 and '
+                       r'model.student.backbone.in_channels=1: '):
         build(cfg)
 
 

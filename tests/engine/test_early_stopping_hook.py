@@ -92,3 +92,39 @@ def test_a_missing_monitor_is_said_once(tmp_path):
     said = [r.getMessage() for r in records if "have no 'plate/acc'" in r.getMessage()]
     assert len(said) == 1 and 'did you mean plate/accuracy' in said[0]
     assert not (tmp_path / 'early_stopping.json').exists()
+
+
+def test_an_iteration_based_run_keeps_its_patience_across_a_resume(tmp_path):
+    """An IterBasedTrainLoop's epoch is 0 throughout: its record was keyed
+    by that epoch, each validation's score replacing the last, and a resumed
+    run replayed one score only (a run stopped after 2 validations without
+    improvement of patience 3 went on for 3 more). Keyed by iteration now."""
+    from mmengine.runner import IterBasedTrainLoop
+
+    def hook():
+        return EarlyStoppingHook(monitor='plate/accuracy', min_delta=0.01, patience=2)
+
+    def runner(iteration):
+        loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)  # its type is what counts
+        loop.stop_training = False
+        return SimpleNamespace(**dict(vars(_runner(tmp_path, 0)), iter=iteration,
+                                      max_iters=100, train_loop=loop))
+
+    first = hook()
+    for iteration, score in ((10, 0.5), (20, 0.5)):  # stopped (Ctrl-C) after iteration 20
+        first.after_val_epoch(runner(iteration), {'plate/accuracy': score})
+    import json
+    record = json.loads((tmp_path / 'early_stopping.json').read_text())
+    assert record['unit'] == 'iteration' and list(record['scores']) == ['10', '20']
+    resumed, at_20 = hook(), runner(20)
+    resumed.before_train(at_20)
+    assert not at_20.train_loop.stop_training and resumed.wait_count == 1
+    at_30 = runner(30)
+    resumed.after_val_epoch(at_30, {'plate/accuracy': 0.5})
+    assert at_30.train_loop.stop_training  # the second validation without improvement
+    again, at_30 = hook(), runner(30)  # --resume of the run it stopped
+    again.before_train(at_30)
+    assert at_30.train_loop.stop_training
+    # the record of an epoch-based run of the same id is not replayed by iteration
+    epochs = _runner(tmp_path, 30)
+    assert hook()._scores(epochs) == {}

@@ -139,3 +139,41 @@ def test_a_selector_trained_on_the_softmax_s_expectation_is_neither_annealed_nor
 def test_a_temperature_that_is_no_finite_positive_number_is_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         GumbelTemperatureHook(**kwargs)
+
+
+def test_a_resumed_run_keeps_the_length_its_temperature_started_with():
+    """A finished run resumed with a larger max_epochs kept its learning rate
+    at the one-cycle's end (the schedule restored as saved) while its
+    temperature went back up from its end (0.5 to 1.58 here) and annealed
+    again. It keeps the run's first length now, at its end past it, said."""
+    from log_records import current_log_records
+    hook, model = GumbelTemperatureHook(start=5.0, end=0.5), Distiller()
+    first = make_runner(model, it=0, max_iters=11)
+    first.message_hub = MessageHub.get_instance('gumbel_resumed_length')
+    hook.before_train(first)
+    hook.before_train_iter(first, batch_idx=0)
+    assert model.selector.tau == pytest.approx(5.0)
+    # resumed after its 11 iterations (the message hub restored from the checkpoint)
+    resumed, hook = make_runner(model, it=11, max_iters=21), GumbelTemperatureHook(
+        start=5.0, end=0.5)
+    resumed.message_hub = first.message_hub
+    with current_log_records() as records:
+        hook.before_train(resumed)
+    said = [r.getMessage() for r in records if 'Gumbel temperature' in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(
+        'Resumed to train 21 iterations (train_cfg) where the run started with 11: ')
+    assert 'reaches its end (0.5) after 11 iterations and stays there' in said[0]
+    for it in (11, 15, 20):
+        resumed.iter = it
+        hook.before_train_iter(resumed, batch_idx=it)
+        assert model.selector.tau == pytest.approx(0.5)
+    # resumed with the length it started with (a stop and --resume): as one run, unsaid
+    again, hook = make_runner(model, it=5, max_iters=11), GumbelTemperatureHook(
+        start=5.0, end=0.5)
+    again.message_hub = MessageHub.get_instance('gumbel_same_length')
+    again.message_hub.update_info('dld_gumbel_length', dict(max_iters=11, max_epochs=5))
+    with current_log_records() as records:
+        hook.before_train(again)
+    assert not [r for r in records if 'Gumbel temperature' in r.getMessage()]
+    hook.before_train_iter(again, batch_idx=5)
+    assert model.selector.tau == pytest.approx(math.sqrt(5.0 * 0.5))

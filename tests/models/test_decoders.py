@@ -188,3 +188,63 @@ def test_content_steps_of_unknown_and_infinite_ratios():
     from dld.models.decoders.padded_memory import content_steps
     ratios = torch.tensor([float('nan'), float('inf'), float('-inf'), 0.5, 0.01])
     assert content_steps(ratios, 10).tolist() == [10, 10, 1, 5, 1]
+
+
+def _scripted(dec, plan, d_model=8):
+    """``dec`` steps to the argmax ``plan[t]`` at step t (a character index
+    or ``'end'``), whatever it reads."""
+    steps = iter(range(100))
+
+    def step(prepared, token, state):
+        t = next(steps)
+        target = dec.end_idx if plan[t] == 'end' else plan[t]
+        logit = torch.full((token.size(0), dec.dictionary.num_classes), -5.0)
+        # an early end far less likely than the forced last one (a beam keeps '' else)
+        logit[:, dec.end_idx] = -5.0 if t == len(plan) - 1 else -20.0
+        logit[:, target] = 5.0
+        return logit, torch.zeros(token.size(0), d_model), state
+    dec._step = step
+    return dec
+
+
+@pytest.mark.parametrize('decode', ['greedy', 'beam'])
+@pytest.mark.parametrize('plan, text, truncated', [
+    ([0, 1, 0, 0], 'ABA', True),  # it would have read on: cut at max_seq_len
+    ([0, 1, 0, 'end'], 'ABA', False),  # as long as it emits, ended by itself
+    ([0, 'end', 1, 1], 'A', False),
+])
+def test_a_reading_cut_at_max_seq_len_is_flagged(decode, plan, text, truncated):
+    """A reading the last step (which may only end it) cut short was a plain
+    reading of max_seq_len - 1 characters: nothing said the plate was longer."""
+    dec = MODELS.build(dict(type='AttentionDecoder', in_channels=4, cell='gru', d_model=8,
+                            max_seq_len=4, dictionary=dict(type='Dictionary', chars='AB')))
+    memory = torch.randn(2, 5, 4)
+    [out, _] = _scripted(dec.eval(), plan).predict(memory, decode, beam_width=2, topk=1)
+    assert (out['text'], out['truncated']) == (text, truncated)
+    # the searches themselves keep their two values (the distiller's SKD unpacks them)
+    assert len(_scripted(dec, plan).greedy_search(memory)) == 2
+    assert len(_scripted(dec, plan).beam_search(memory, 2, 1)) == 2
+
+
+def test_a_ctc_reading_is_never_cut_and_a_decoder_of_ones_own_says_nothing():
+    ctc = MODELS.build(dict(type='CTCDecoder', in_channels=4))
+    for decode in ('greedy', 'beam'):
+        assert {r['truncated'] for r in ctc.predict(torch.randn(2, 9, 4), decode)} == {False}
+    attn = MODELS.build(dict(type='AttentionDecoder', in_channels=4, cell='gru', d_model=8,
+                             dictionary=dict(type='Dictionary', chars='AB')))
+    # format without flags (a decoder that does not override search): unknown
+    out = attn.postprocessor.format([[[1, 0]]], torch.tensor([[-0.5]]))
+    assert out[0]['truncated'] is None
+
+
+def test_a_subclass_s_own_search_is_used_and_its_readings_not_flagged():
+    from dld.models.decoders import AttentionDecoder
+
+    class Mine(AttentionDecoder):
+        def greedy_search(self, encoder_out, memory_mask=None):
+            return [[[0]] for _ in range(encoder_out.size(0))], torch.zeros(encoder_out.size(0), 1)
+
+    dec = Mine(in_channels=4, cell='gru', d_model=8, max_seq_len=4,
+               dictionary=dict(type='Dictionary', chars='AB'))
+    [out] = dec.predict(torch.randn(1, 5, 4))
+    assert (out['text'], out['truncated']) == ('A', None)

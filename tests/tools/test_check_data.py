@@ -115,3 +115,39 @@ def test_a_file_many_tracks_share_pairs_each_track_once_per_split_and_label():
     assert len(kinds) == 6 * 7 // 2  # every pair of (split, label) classes, and each with itself
     few = shared[:4]  # a few tracks: every pair, as before
     assert len(check_data._sharing_pairs(few, tracks)) == 6
+
+
+def test_labels_longer_than_the_decoder_emits_are_listed_as_train_py_lists_them(
+        tmp_path, capsys):
+    """train.py refused them before its first step (LabelLengthCheckHook),
+    listing all; check_data.py passed them ('No problem found.'). A training
+    one is a problem, a validation one warned of, in train.py's words."""
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=2, val_tracks=1, test_tracks=1, frames=1, seed=0,
+                          progress=False)
+    for split, extra in (('train', '0'), ('val', '123')):  # 8 and 10 characters
+        lines = (root / f'{split}.txt').read_text().splitlines()
+        lines[-1] += extra
+        (root / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      + ''.join(f"{s}_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n"
+                                for s in ('train', 'val', 'test')))
+    tool = load_script('tools/analysis/check_data.py')
+    assert tool.main([str(config)]) == 1
+    out = capsys.readouterr().out
+    assert ('1 training label(s) have more than 7 characters, the most model.decoder emits '
+            f"(its max_seq_len - 1); training would cut them:\n  {root}/train.txt:2: '") in out
+    assert ('1 validation label(s) have more than 7 characters and can never be read whole '
+            f'(each counts as a misread):\n  {root}/val.txt:1: ') in out
+    assert '1 problem(s) found.' in out  # the validation label only warned of
+    # a decoder that emits them: nothing to say
+    assert tool.main([str(config), '--cfg-options', 'model.decoder.max_seq_len=11']) == 0
+    assert 'No problem found.' in capsys.readouterr().out
+    # a model that cannot be built: said, the sets still checked
+    assert tool.main([str(config), '--splits', 'test', '--cfg-options',
+                      'model.decoder.type=NoSuchDecoder']) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('Label lengths not checked: the model cannot be built (')
+    assert 'No problem found.' in out

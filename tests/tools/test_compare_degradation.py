@@ -90,6 +90,25 @@ def test_bad_arguments_are_refused_naming_them(args, said, capsys):
     assert said in (str(exit_.value.code) + capsys.readouterr().err)
 
 
+@pytest.mark.parametrize('value, said', [
+    ('{"gaussian_sigma": [-1, 0]}', 'gaussian_sigma'),
+    ('{"scale": [0.5, 2]}', 'scale'),
+    ('{"bogus": 1}', "['bogus']"),
+    ('{"gaussian_sigma": "x"}', 'gaussian_sigma'),
+])
+def test_a_bad_degradation_value_is_a_bad_argument_exit_2(value, said, capsys):
+    """A --degradation value DegradationConfig refuses exits 2, as argparse's
+    other refusals (and make_synth_plates.py's) do, before any set is read;
+    it was exit 1 after the real sets had been read."""
+    with pytest.raises(SystemExit) as exit_:
+        _tool().main(['nowhere-read/', '--render', '3', '--degradation', value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    line = err.splitlines()[-1]
+    assert 'error: --degradation: ' in line and said in line
+
+
 def test_a_label_file_the_sets_refuse_is_named_as_such_in_one_line(tmp_path):
     """An empty label file was said to be a bad --degradation, which was not
     given; a missing image was a traceback."""

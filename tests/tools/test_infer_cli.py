@@ -1110,3 +1110,37 @@ def test_a_stream_out_takes_its_votes_in_tracks_csv(tmp_path, capsys, monkeypatc
     assert tool.main(['c.py', 'w.pth', 'a.png', '--out', os.devnull, '--track']) == 2
     assert 'is a stream, and the track votes go to a file beside --out' in \
         capsys.readouterr().err
+
+
+def test_readings_cut_at_max_seq_len_are_flagged_and_counted(tmp_path, capsys):
+    """A reading the decoder's step limit ended where it would have read on
+    (a plate longer than the model emits) was a plain 4-character reading:
+    no record or summary said so."""
+    import cv2
+    import numpy as np
+    import torch
+    files = make_attention_dld(str(tmp_path / 'model'))  # max_seq_len=5
+    state = torch.load(files['checkpoint'], weights_only=True)
+    for end, name in ((False, 'never_ends.pth'), (True, 'ends.pth')):
+        weights = dict(state['state_dict'])  # the student always reads 'A' (or its end)
+        weights['student.decoder.classifier.weight'] = torch.zeros_like(
+            weights['student.decoder.classifier.weight'])
+        bias = torch.full_like(weights['student.decoder.classifier.bias'], -10.0)
+        bias[36 if end else 10] = 10.0  # 36: the end token, 10: 'A'
+        weights['student.decoder.classifier.bias'] = bias
+        torch.save(dict(state_dict=weights), str(tmp_path / name))
+    cv2.imwrite(str(tmp_path / 'plate.png'), np.full((20, 60, 3), 128, np.uint8))
+    out = tmp_path / 'r.jsonl'
+    assert _tool().main([files['config'], str(tmp_path / 'never_ends.pth'),
+                         str(tmp_path / 'plate.png'), '--scale', '1.0', '--out', str(out),
+                         '--no-progress', '--device', 'cpu']) == 0
+    rec, = _read_jsonl(out)
+    assert (rec['text'], rec['truncated']) == ('AAAA', True)
+    assert ("; 1 reading(s) cut at the decoder's max_seq_len, where it would have read on "
+            '(`truncated` in their records') in capsys.readouterr().err
+    assert _tool().main([files['config'], str(tmp_path / 'ends.pth'),
+                         str(tmp_path / 'plate.png'), '--scale', '1.0', '--out', str(out),
+                         '--no-progress', '--device', 'cpu']) == 0
+    rec, = _read_jsonl(out)
+    assert (rec['text'], rec['truncated']) == ('', False)
+    assert 'max_seq_len' not in capsys.readouterr().err

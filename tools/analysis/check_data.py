@@ -19,8 +19,12 @@ there is any problem, 0 where there is none.
 Why: a run stops at a set's first bad line (``strict``), one fix a run; a
 frame that does not decode is found when it is read, in training or at the
 first validation after an epoch. A set rendered when read (the
-``*_online`` configs) has no files to check. Label lengths are checked
-against the model's decoders when training starts (``LabelLengthCheckHook``).
+``*_online`` configs) has no files to check. Labels longer than the model's
+attention decoders emit (``max_seq_len - 1``) are listed as train.py lists
+them (``LabelLengthCheckHook``, the model built from the config without its
+teacher's checkpoint): a training one is a problem (train.py refuses it), a
+validation or test one a warning (always a misread). A CTC decoder's frames
+are checked when training starts.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -84,6 +88,8 @@ class SetReport:
         self.refused: List[Tuple[str, str]] = []  # ('file:line', why)
         self.missing: List[Tuple[str, str]] = []  # (path, said)
         self.undecodable: List[Tuple[str, str]] = []  # ('path (file:line)', why)
+        self.too_long: Optional[List[Tuple[str, str]]] = None  # ('file:line', label); None:
+        # not checked (no attention decoder, or the model could not be built)
         self.failed: Optional[str] = None  # the set could not be read at all
         self.note: Optional[str] = None  # nothing to check, and why
         self.dataset = None  # the set built, for --duplicates
@@ -94,11 +100,52 @@ class SetReport:
                     refused=[dict(where=w, why=why) for w, why in self.refused],
                     missing=[dict(path=p, said=said) for p, said in self.missing],
                     undecodable=[dict(where=w, why=why) for w, why in self.undecodable],
+                    too_long=None if self.too_long is None else
+                    [dict(where=w, said=said) for w, said in self.too_long],
                     failed=self.failed, note=self.note, problems=self.problems)
 
     @property
     def problems(self) -> int:
-        return len(self.refused) + len(self.missing) + len(self.undecodable) + bool(self.failed)
+        # a training label the decoder cannot emit stops train.py; a validation
+        # or test one is an honest misread, warned of
+        refused_labels = len(self.too_long or ()) if self.split == 'train' else 0
+        return (len(self.refused) + len(self.missing) + len(self.undecodable) + refused_labels
+                + bool(self.failed))
+
+
+def label_limit(cfg) -> Tuple[Optional[int], Optional[str]]:
+    """``(limit, why not)``: the longest label the config's attention
+    decoders emit whole, as train.py holds the labels to it
+    (:func:`max_label_length` of the model built from ``cfg.model``, its
+    teacher's checkpoint not read: the lengths are the config's); ``None``
+    without an attention decoder (CTC), or with why where the model cannot
+    be built."""
+    import copy
+
+    from dld.engine.hooks.label_length_check_hook import max_label_length
+    from dld.registry import MODELS
+    model_cfg = copy.deepcopy(cfg.get('model'))
+    if not isinstance(model_cfg, dict):
+        return None, 'the config has no model'
+    if model_cfg.get('teacher_ckpt') is not None:
+        model_cfg['teacher_ckpt'] = None
+    try:
+        model = MODELS.build(model_cfg)
+    except Exception as err:  # noqa: BLE001 - train.py says why; the sets are still checked
+        return None, f'the model cannot be built ({type(err).__name__}: ' \
+            f'{str(err).splitlines()[0] if str(err) else ""})'
+    return max_label_length(model), None
+
+
+def check_label_lengths(report: SetReport, limit: int) -> None:
+    """``report.too_long``: the labels of its set over ``limit``, found as
+    train.py finds them (:class:`LabelLengthCheckHook`)."""
+    from types import SimpleNamespace
+
+    from dld.engine.hooks.label_length_check_hook import LabelLengthCheckHook
+    if report.dataset is not None:
+        report.too_long = LabelLengthCheckHook().find(SimpleNamespace(dataset=report.dataset),
+                                                      limit)
 
 
 def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
@@ -372,7 +419,7 @@ _KIND_SAID = {
 }
 
 
-def print_report(report: SetReport, shown: int) -> None:
+def print_report(report: SetReport, shown: int, limit: Optional[int] = None) -> None:
     from dld.datasets.base_plate_dataset import missing_listing
     from dld.engine.hooks.label_check_hook import listing
     head = f'{report.split} ({report.where}, {report.kind} {report.source})'
@@ -393,6 +440,13 @@ def print_report(report: SetReport, shown: int) -> None:
     if report.undecodable:
         print(f'{len(report.undecodable)} image(s) that do not decode:\n'
               f'{listing(report.undecodable, shown)}')
+    if report.too_long:  # in train.py's words
+        from dld.engine.hooks.label_length_check_hook import LabelLengthCheckHook
+        hook, listed = LabelLengthCheckHook(), listing(report.too_long, shown)
+        print(hook.training_error(len(report.too_long), listed, limit)
+              if report.split == 'train' else
+              hook.validation_warning(len(report.too_long), listed, limit,
+                                      'validation' if report.split == 'val' else report.split))
 
 
 def main(argv=None) -> int:
@@ -407,6 +461,9 @@ def main(argv=None) -> int:
         if args.cfg_options:
             merge_config_options(cfg, args.cfg_options, args.config)
     init_default_scope(cfg.get('default_scope', 'dld'))
+    limit, unchecked = label_limit(cfg)
+    if unchecked:
+        print(f'Label lengths not checked: {unchecked}.')
     reports = []
     for split in args.splits:
         loader = cfg.get(f'{split}_dataloader')
@@ -415,7 +472,9 @@ def main(argv=None) -> int:
             continue
         for where, leaf in leaf_sets(dict(loader['dataset']), f'{split}_dataloader.dataset'):
             report = check_set(split, where, leaf, args.decode)
-            print_report(report, args.shown)
+            if limit is not None:
+                check_label_lengths(report, limit)
+            print_report(report, args.shown, limit)
             reports.append(report)
     if not reports:
         return 2
@@ -429,10 +488,12 @@ def main(argv=None) -> int:
         [[r.split, r.kind, r.source, '-' if r.note else r.tracks, r.items, len(r.refused),
           len(r.missing),
           len(r.undecodable) if decoded else '-',
+          '-' if r.too_long is None else len(r.too_long),
           'cannot be read' if r.failed else (r.note and 'not checked') or
-          ('ok' if not r.problems else 'problems')] for r in reports],
+          ('problems' if r.problems else 'long labels' if r.too_long else 'ok')]
+         for r in reports],
         headers=['split', 'set', 'source', 'tracks', 'items', 'lines refused',
-                 'missing/empty', 'undecodable', 'status'], tablefmt='github'))
+                 'missing/empty', 'undecodable', 'too long', 'status'], tablefmt='github'))
     problems = sum(r.problems for r in reports) + len(duplicates or [])
     if args.json:
         from dld.utils.atomic_file import write_text_atomic

@@ -68,6 +68,11 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f'--degradation is not valid JSON ({err})')
         if not isinstance(a.degradation, dict):
             p.error('--degradation needs a JSON object such as \'{"scale": [0.2, 0.3]}\'')
+        from dld.datasets.degradation import DegradationConfig
+        try:  # a bad value is a bad argument (exit 2), refused before any set is read
+            DegradationConfig.from_dict(a.degradation)
+        except ValueError as err:
+            p.error(f'--degradation: {err}')
     names = []
     for i, spec in enumerate(a.sets):
         name, sep, path = spec.partition('=')
@@ -182,10 +187,7 @@ def read_set(name, path, a):
     if path is None:  # rendered
         from dld.datasets.degradation import DegradationConfig
         from dld.datasets.synth.generator import render_track, resolve_layouts
-        try:
-            cfg = DegradationConfig.from_dict(a.degradation)
-        except ValueError as err:  # a bad --degradation
-            raise SystemExit(f'compare_degradation.py: --degradation: {err}') from None
+        cfg = DegradationConfig.from_dict(a.degradation)  # checked in parse_args
         layouts, weights = resolve_layouts(('brazilian', 'mercosur'), None)
         images = [render_track((a.seed, 7, i), layouts, weights, 1, tuple(a.hr_size),
                                cfg)['lr'][0] for i in range(min(a.render, a.max_images))]

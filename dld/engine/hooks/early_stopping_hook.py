@@ -7,6 +7,7 @@ import os.path as osp
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import EarlyStoppingHook as _MMEngineEarlyStoppingHook
 from mmengine.logging import print_log
+from mmengine.runner import IterBasedTrainLoop
 
 from dld.registry import HOOKS
 from dld.utils.atomic_file import write_json_atomic
@@ -33,7 +34,9 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
     validation's score is recorded in ``<work_dir>/<record>`` with the run's
     id; a resumed run replays the scores of the epochs up to the one it
     resumes at, and one the hook had stopped stops again before its first
-    step, saying so.
+    step, saying so. An ``IterBasedTrainLoop`` run's scores are keyed by
+    iteration (its epoch is 0 throughout: each validation's score replaced
+    the last, and a resume kept no patience).
 
     Args:
         record (str): name of the record in the work dir.
@@ -57,7 +60,8 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         except (OSError, ValueError):
             return {}
         if not isinstance(saved, dict) or saved.get('run_id') != runner.message_hub.get_info(
-                RUN_ID_KEY) or saved.get('monitor') != self.monitor:
+                RUN_ID_KEY) or saved.get('monitor') != self.monitor or \
+                saved.get('unit', 'epoch') != _unit(runner):
             return {}
         return {int(e): s for e, s in saved.get('scores', {}).items()}
 
@@ -77,9 +81,10 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         if stop:
             runner.train_loop.stop_training = True
             # at an earlier epoch where its settings changed (a lower patience)
-            where = ('where EarlyStoppingHook stopped the run' if at == runner.epoch else
-                     f'past epoch {at}, where EarlyStoppingHook as set now stops the run')
-            print_log(f'Resumed after epoch {runner.epoch}, {where} '
+            unit, now = _unit(runner), _progress(runner)
+            where = ('where EarlyStoppingHook stopped the run' if at == now else
+                     f'past {unit} {at}, where EarlyStoppingHook as set now stops the run')
+            print_log(f'Resumed after {unit} {now}, {where} '
                       f'({message.strip()}): nothing is left to train. To train on, '
                       'raise its patience, or start a new schedule from the weights '
                       '(load_from=CHECKPOINT in a new work dir, without --resume).',
@@ -91,21 +96,22 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         to the one resumed at; a stop is recorded as the run's end."""
         self.best_score, self.wait_count = self._initial
         stop, message, at = False, '', None
-        scores = self._scores(runner)
+        scores, now = self._scores(runner), _progress(runner)
         for epoch, score in sorted(scores.items()):
-            if epoch > runner.epoch or stop:
+            if epoch > now or stop:
                 break
             stop, message = self._check_stop_condition(
                 float(score) if score is not None else math.nan)
             at = epoch
         if stop:
-            self._write(runner, {e: s for e, s in scores.items() if e <= runner.epoch},
-                        stopped_after=runner.epoch)
+            self._write(runner, {e: s for e, s in scores.items() if e <= now},
+                        stopped_after=now)
         return self.best_score, self.wait_count, stop, message, at
 
     def _write(self, runner, scores: dict, stopped_after) -> None:
         write_json_atomic(self._path(runner), dict(
             run_id=runner.message_hub.get_info(RUN_ID_KEY), monitor=self.monitor,
+            unit=_unit(runner),  # what the scores' keys count
             scores={str(e): s for e, s in sorted(scores.items())},
             # the run ends here: a report of its checkpoints is of a finished run
             stopped_after=stopped_after))
@@ -123,15 +129,30 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
                           logger='current', level=logging.WARNING)
             return
         super().after_val_epoch(runner, metrics)
+        now = _progress(runner)
         if is_main_process():
-            scores = {e: s for e, s in self._scores(runner).items() if e < runner.epoch}
+            scores = {e: s for e, s in self._scores(runner).items() if e < now}
             score = metrics[self.monitor]
-            scores[runner.epoch] = float(score) if score is not None else None
+            scores[now] = float(score) if score is not None else None
             stopped = bool(getattr(runner.train_loop, 'stop_training', False))
-            self._write(runner, scores, runner.epoch if stopped else None)
+            self._write(runner, scores, now if stopped else None)
         if getattr(runner.train_loop, 'stop_training', False):
-            print_log(f'EarlyStoppingHook stopped the run after epoch {runner.epoch} of '
-                      f'{runner.max_epochs}: its learning-rate schedule (and a selector\'s '
+            last = runner.max_iters if _unit(runner) == 'iteration' else runner.max_epochs
+            print_log(f'EarlyStoppingHook stopped the run after {_unit(runner)} {now} of '
+                      f'{last}: its learning-rate schedule (and a selector\'s '
                       'Gumbel temperature) did not reach their end. best.pth is the best '
                       'checkpoint by default_hooks.checkpoint.save_best; last_checkpoint '
                       'names the last.', logger='current', level=logging.WARNING)
+
+
+def _unit(runner) -> str:
+    """What the train loop's progress counts: ``'iteration'`` for an
+    ``IterBasedTrainLoop`` (its epoch stays 0), else ``'epoch'``."""
+    return 'iteration' if isinstance(getattr(runner, 'train_loop', None),
+                                     IterBasedTrainLoop) else 'epoch'
+
+
+def _progress(runner) -> int:
+    """The loop's progress in its own unit: the iterations or epochs done
+    (a checkpoint's, once resumed)."""
+    return runner.iter if _unit(runner) == 'iteration' else runner.epoch

@@ -14,6 +14,9 @@ from dld.utils.flags import check_flag
 from ..runner_settings import ConfigSettingError
 
 SCHEDULES = ('exp', 'linear', 'cosine')
+#: Runtime-info key (saved in every checkpoint): the length the run's
+#: temperature anneals over, ``{'max_iters': ..., 'max_epochs': ...}``.
+LENGTH_KEY = 'dld_gumbel_length'
 
 
 @HOOKS.register_module()
@@ -30,6 +33,13 @@ class GumbelTemperatureHook(Hook):
     * ``'cosine'``: ``end + (start - end) * (1 + cos(pi * p)) / 2``.
 
     The value is logged as ``train/gumbel_tau``.
+
+    A resumed run anneals over the length the run started with, as it keeps
+    the learning-rate schedule its checkpoint was saved with: resumed with a
+    larger ``max_epochs``, the temperature stays at ``end`` past it (it went
+    back up from ``end`` and annealed again, while the learning rate stayed
+    at its one-cycle end), and this is said. A checkpoint without the
+    record (an older DLD's) anneals over the length the config gives now.
 
     Args:
         start: temperature at the beginning (> 0).
@@ -63,6 +73,32 @@ class GumbelTemperatureHook(Hook):
 
     def before_train(self, runner) -> None:
         self._selector(runner)  # fail before the first iteration, not mid-run
+        now = dict(max_iters=int(runner.max_iters), max_epochs=int(runner.max_epochs))
+        saved = runner.message_hub.get_info(LENGTH_KEY) if runner.iter > 0 else None
+        if not isinstance(saved, dict) or not all(
+                isinstance(saved.get(k), int) and saved[k] > 0 for k in now):
+            saved = now  # a run's start (or an older DLD's checkpoint): the config's length
+        self._length = saved
+        runner.message_hub.update_info(LENGTH_KEY, dict(saved))
+        unit = 'max_epochs' if self.by_epoch else 'max_iters'
+        if saved[unit] != now[unit] and self._anneals(runner):
+            units = 'iterations' if unit == 'max_iters' else 'epochs'
+            after = (f'reaches its end ({self.end:g}) after {saved[unit]} {units} and stays '
+                     'there' if now[unit] > saved[unit] else
+                     f'stops after {now[unit]}, before its end ({self.end:g})')
+            print_log(f'Resumed to train {now[unit]} {units} (train_cfg) where the run started '
+                      f"with {saved[unit]}: the selector's Gumbel temperature keeps the "
+                      'schedule the run started with, as the learning rate does, and '
+                      f'{after}. To anneal over the new length, start a new schedule from its '
+                      'weights (load_from=CHECKPOINT in a new work dir, without --resume).',
+                      logger='current', level=logging.WARNING)
+
+    @staticmethod
+    def _anneals(runner) -> bool:
+        """Whether the run's selector draws Gumbel samples this hook anneals."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        return getattr(model, 'train_selector', True) is not False and \
+            getattr(model, 'selector_decisions', 'gumbel') != 'expected'
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -72,10 +108,14 @@ class GumbelTemperatureHook(Hook):
             # the loss takes the softmax's expectation, drawing no sample: a
             # logged gumbel_tau had no effect (the selector stage's configs)
             return
+        # the length the run started with (before_train's; a hook driven
+        # without it, the runner's)
+        length = getattr(self, '_length', None) or dict(max_iters=runner.max_iters,
+                                                        max_epochs=runner.max_epochs)
         if self.by_epoch:
-            progress = runner.epoch / max(runner.max_epochs - 1, 1)
+            progress = runner.epoch / max(length['max_epochs'] - 1, 1)
         else:
-            progress = runner.iter / max(runner.max_iters - 1, 1)
+            progress = runner.iter / max(length['max_iters'] - 1, 1)
         tau = self.temperature(progress)
         self._selector(runner).tau = tau
         runner.message_hub.update_scalar('train/gumbel_tau', tau)

@@ -150,24 +150,27 @@ class PlateDataPreprocessor(BaseDataPreprocessor):
         return out
 
 
-def check_model_channels(preprocessor, in_channels, where: str = 'backbone.in_channels'
-                         ) -> None:
+def check_model_channels(preprocessor, in_channels,
+                         keys: Sequence[str] = ('model.backbone.in_channels',)) -> None:
     """Refuse a data preprocessor that hands the backbone another number of
     channels than it reads (``channels=1`` before a 3-channel backbone, or
     the default 3 before a grey one): it failed at the first training step,
     in ``conv2d`` ("expected input[8, 1, 48, 144] to have 3 channels"),
-    naming neither setting. ``channels=None`` (inputs as they come) and
-    preprocessors of other types are not checked."""
+    naming neither setting. ``keys`` are the config keys of the backbones'
+    ``in_channels`` (a distiller's: its teacher's and student's), named as
+    set. ``channels=None`` (inputs as they come) and preprocessors of other
+    types are not checked."""
     channels = getattr(preprocessor, 'channels', None)
     if not isinstance(preprocessor, PlateDataPreprocessor) or channels is None or \
             not isinstance(in_channels, int) or channels == in_channels:
         return
+    keys = (keys,) if isinstance(keys, str) else tuple(keys)
     raise ValueError(
-        f'model.data_preprocessor.channels={channels} but {where}={in_channels}: the '
-        f'preprocessor makes every image {channels} channel(s) and the backbone reads '
-        f'{in_channels}. A grey model sets channels=1, one mean and std value and '
-        'backbone.in_channels=1 (teacher and student alike); a colour one 3 and 3 '
-        '(docs/datasets.md)')
+        f'model.data_preprocessor.channels={channels} but '
+        f"{' and '.join(f'{k}={in_channels}' for k in keys)}: the preprocessor makes every "
+        f'image {channels} channel(s) and the backbone reads {in_channels}. A grey model '
+        'sets channels=1, one mean and std value and '
+        f"{' and '.join(f'{k}=1' for k in keys)}; a colour one 3 and 3 (docs/datasets.md)")
 
 
 def channels_last_hint(x: torch.Tensor) -> str:

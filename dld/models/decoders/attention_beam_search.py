@@ -12,7 +12,8 @@ StepFn = Callable[[torch.Tensor, Tuple[torch.Tensor, ...]],
 @torch.no_grad()
 def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_size: int,
                           beam_width: int, topk: int, max_len: int, start_idx: int,
-                          end_idx: int) -> Tuple[List[List[List[int]]], torch.Tensor]:
+                          end_idx: int, truncated: bool = False
+                          ) -> Tuple[List[List[List[int]]], torch.Tensor]:
     """Top-k finished sequences of an autoregressive model.
 
     Rows of the decoder state are ``b * beam_width + j`` (beam j of image b);
@@ -30,10 +31,14 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
         state: initial state, already ``B*W`` rows.
         batch_size, beam_width, topk, max_len: B, W, k, L.
         start_idx, end_idx: start and end tokens (may be the same index).
+        truncated: also return ``(B, k)`` bool: whether each hypothesis was
+            ended at step ``max_len - 1`` where the model's most likely
+            token was not EOS (a reading cut short).
 
     Returns:
         ``seqs``: B lists of k label lists, best first (``[]`` where fewer
-        than k exist); ``scores (B, k)`` log-probabilities (``-inf`` there).
+        than k exist); ``scores (B, k)`` log-probabilities (``-inf`` there);
+        and with ``truncated``, the flags.
     """
     B, W = batch_size, beam_width
     state = tuple(state)
@@ -42,7 +47,7 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
     scores[:, 0] = 0.0
     tokens = torch.full((B, W, max_len - 1), -1, dtype=torch.long, device=dev)
     prev = torch.full((B * W,), start_idx, dtype=torch.long, device=dev)
-    fin_scores, fin_seqs = [], []
+    fin_scores, fin_seqs, fin_cut = [], [], []
     offsets = (torch.arange(B, device=dev) * W)[:, None]
 
     for t in range(max_len):
@@ -51,6 +56,8 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
         cand = scores[..., None] + log_probs.float().view(B, W, K)
         fin_scores.append(cand[:, :, end_idx].clone())
         fin_seqs.append(tokens)
+        fin_cut.append((log_probs.view(B, W, K).argmax(-1) != end_idx) if t == max_len - 1
+                       else torch.zeros((B, W), dtype=torch.bool, device=dev))
         if t == max_len - 1:
             break
         done = torch.cat(fin_scores, 1)
@@ -81,4 +88,9 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
     for b in range(B):
         hyps = [[i for i in seqs_all[b][j] if i >= 0] if found[b][j] else [] for j in range(k)]
         out.append(hyps + [[] for _ in range(topk - k)])
-    return out, top
+    if not truncated:
+        return out, top
+    cut = torch.cat(fin_cut, 1).gather(1, order) & (top[:, :k] > NEG_INF)
+    if topk > k:
+        cut = torch.cat([cut, cut.new_zeros((B, topk - k))], 1)
+    return out, top, cut

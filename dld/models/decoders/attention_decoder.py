@@ -135,6 +135,14 @@ class AttentionDecoder(BaseDecoder):
                       ) -> Tuple[Hypotheses, torch.Tensor]:
         """Argmax per step; score = sum of the chosen tokens' log-probs up to
         and including EOS, i.e. ``log p(text | x)``."""
+        return self._greedy_search(encoder_out, memory_mask)[:2]
+
+    @torch.no_grad()
+    def _greedy_search(self, encoder_out: torch.Tensor,
+                       memory_mask: Optional[torch.Tensor] = None):
+        """:meth:`greedy_search`, and whether each reading was cut (``(B, 1)``):
+        no EOS before the last step, whose EOS is forced where the model's
+        argmax was another character."""
         logits, _, tokens = self._greedy(encoder_out, memory_mask)
         logp = logits.float().log_softmax(-1).gather(2, tokens[..., None])[..., 0]  # (B, L)
         is_end = tokens == self.end_idx
@@ -142,12 +150,34 @@ class AttentionDecoder(BaseDecoder):
         upto = (is_end.long().cumsum(1) - is_end.long()) == 0
         scores = (logp * upto).sum(1)
         seqs = self.postprocessor.truncate(tokens)
-        return [[s] for s in seqs], scores[:, None]
+        cut = ~is_end[:, :-1].any(1) & (logits[:, -1].argmax(-1) != self.end_idx)
+        return [[s] for s in seqs], scores[:, None], cut[:, None]
+
+    def search(self, encoder_out: torch.Tensor, decode: str = 'greedy',
+               beam_width: Optional[int] = None, topk: Optional[int] = None,
+               memory_mask: Optional[torch.Tensor] = None):
+        """As :meth:`BaseDecoder.search`: a reading is cut where the model
+        would have emitted another character at the last step, which may
+        only end the sequence (``max_seq_len``). A subclass's own search is
+        used as it is, its readings not flagged (None)."""
+        own = type(self).greedy_search if decode == 'greedy' else type(self).beam_search
+        if own is not getattr(AttentionDecoder, own.__name__):
+            return super().search(encoder_out, decode, beam_width, topk,
+                                  memory_mask=memory_mask)
+        if decode == 'greedy':
+            return self._greedy_search(encoder_out, memory_mask)
+        return self._beam_search(encoder_out, beam_width, topk, memory_mask, truncated=True)
 
     @torch.no_grad()
     def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
                     topk: Optional[int] = None, memory_mask: Optional[torch.Tensor] = None
                     ) -> Tuple[Hypotheses, torch.Tensor]:
+        return self._beam_search(encoder_out, beam_width, topk, memory_mask)
+
+    @torch.no_grad()
+    def _beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
+                     topk: Optional[int] = None, memory_mask: Optional[torch.Tensor] = None,
+                     truncated: bool = False):
         W = beam_width or self.beam_width
         memory = encoder_out.repeat_interleave(W, dim=0)  # (B*W, T, D)
         mask = None if memory_mask is None else memory_mask.repeat_interleave(W, dim=0)
@@ -159,7 +189,8 @@ class AttentionDecoder(BaseDecoder):
 
         return attention_beam_search(step_fn, self.cell.init_state(memory, mask),
                                      encoder_out.size(0), W, topk or self.topk,
-                                     self.max_seq_len, self.start_idx, self.end_idx)
+                                     self.max_seq_len, self.start_idx, self.end_idx,
+                                     truncated=truncated)
 
 
 def _repeat_rows(prepared, times: int):

@@ -168,9 +168,20 @@ class BaseDecoder(BaseModule):
         ``memory_mask`` as in :meth:`forward_sequences`."""
         if decode not in ('greedy', 'beam'):
             raise ValueError(f"decode must be 'greedy' or 'beam', got {decode!r}.")
-        masked = self._masked(memory_mask)
+        seqs, scores, truncated = self.search(encoder_out, decode, beam_width, topk,
+                                              **self._masked(memory_mask))
+        return self.postprocessor.format(seqs, scores, truncated)
+
+    def search(self, encoder_out: torch.Tensor, decode: str = 'greedy',
+               beam_width: Optional[int] = None, topk: Optional[int] = None, **masked
+               ) -> Tuple[Hypotheses, torch.Tensor, Optional[torch.Tensor]]:
+        """:meth:`greedy_search` or :meth:`beam_search`, and ``truncated``
+        ``(B, k)`` bool: whether each hypothesis was ended by the decoder's
+        step limit (an attention decoder's ``max_seq_len``) where the model
+        would have read on: a reading cut short. None: not known (a decoder
+        of one's own that does not override this)."""
         if decode == 'greedy':
             seqs, scores = self.greedy_search(encoder_out, **masked)
         else:
             seqs, scores = self.beam_search(encoder_out, beam_width, topk, **masked)
-        return self.postprocessor.format(seqs, scores)
+        return seqs, scores, None

@@ -73,6 +73,13 @@ class CTCDecoder(BaseDecoder):
         scores = -self.module_loss.nll(logits, seqs)
         return [[s] for s in seqs], scores[:, None]
 
+    def search(self, encoder_out: torch.Tensor, decode: str = 'greedy',
+               beam_width: Optional[int] = None, topk: Optional[int] = None, **masked):
+        """As :meth:`BaseDecoder.search`; no reading is cut: CTC emits what
+        its frames read, with no step limit."""
+        seqs, scores, _ = super().search(encoder_out, decode, beam_width, topk, **masked)
+        return seqs, scores, torch.zeros(scores.shape, dtype=torch.bool)
+
     @torch.no_grad()
     def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
                     topk: Optional[int] = None) -> Tuple[Hypotheses, torch.Tensor]:

@@ -315,13 +315,17 @@ class DLDDistiller(BaseModel):
         if channels['teacher'] != channels['student']:
             raise ValueError(
                 f"The teacher reads {channels['teacher']} channel(s) and the student "
-                f"{channels['student']} (backbone.in_channels): one data preprocessor feeds "
+                f"{channels['student']} (model.teacher.backbone.in_channels="
+                f"{channels['teacher']}, model.student.backbone.in_channels="
+                f"{channels['student']}): one data preprocessor feeds "
                 'both streams, so they read images of the same channels. A grey student of '
                 'a colour teacher: keep the student at 3 channels (channels=3 repeats a grey '
                 'image: about 1 % more FLOPs in the shipped student), or train the '
-                'teacher on grey (channels=1 and backbone.in_channels=1, docs/datasets.md)')
+                'teacher on grey (model.data_preprocessor.channels=1 and '
+                'model.teacher.backbone.in_channels=1, docs/datasets.md)')
         check_model_channels(self.data_preprocessor, channels['student'],
-                             'the teacher\'s and student\'s backbone.in_channels')
+                             ('model.teacher.backbone.in_channels',
+                              'model.student.backbone.in_channels'))
         check_same_characters(self.teacher, self.student)
         check_same_steps(self.teacher, self.student)
         if selector is not None and selector.get('scales') is not None and \

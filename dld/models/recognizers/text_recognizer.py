@@ -343,7 +343,8 @@ class TextRecognizer(BaseModel):
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[PlateDataSample]] = None) -> List[PlateDataSample]:
-        """Fills ``pred_text``, ``pred_score`` and, when ``topk > 1``, ``pred_topk``."""
+        """Fills ``pred_text``, ``pred_score``, ``pred_truncated`` (a decoder
+        that says) and, when ``topk > 1``, ``pred_topk``."""
         if data_samples is None:
             data_samples = [PlateDataSample() for _ in range(inputs.size(0))]
         encoder_out = self.encoder(self.extract_feat(inputs))
@@ -394,6 +395,10 @@ class TextRecognizer(BaseModel):
         for ds, res in zip(data_samples, results):
             ds.pred_text = res['text']
             ds.pred_score = res['score']
+            if res.get('truncated') is not None:
+                ds.set_field(res['truncated'], 'pred_truncated', field_type='data')
+            elif 'pred_truncated' in ds:  # a reread by a decoder that does not say
+                del ds.pred_truncated
             if cfg['topk'] > 1:
                 ds.pred_topk = res['topk']
         return data_samples
