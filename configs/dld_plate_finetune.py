@@ -9,9 +9,10 @@
 #       --baseline-ckpt work_dirs/dld_plate/best.pth --baseline-name 'Before fine-tuning'
 _base_ = ['./dld_plate.py']
 
-# Your crops (train.txt, val.txt, test.txt under it). The inherited
-# synth_plates is not rendered: no dataloader reads its folder.
+# Your crops (train.txt, val.txt, test.txt under it); no synthetic set to
+# render (the inherited one would be, were a loader left reading it).
 my_data = 'data/my_plates/'
+synth_plates = None
 train_dataloader = dict(dataset=dict(data_root=my_data))
 val_dataloader = dict(dataset=dict(data_root=my_data))
 test_dataloader = dict(dataset=dict(data_root=my_data))
