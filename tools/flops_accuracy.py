@@ -2,13 +2,15 @@
 
     python tools/flops_accuracy.py CONFIG CKPT --out DIR [--teacher-ckpt T]
         [--baseline-ckpt B] [--baseline-config C] [--baseline-name NAME] [--scales 1.0 0.6 ...]
-        [--external NAME:ACC:GFLOPS] [--external-readings NAME=FILE]
+        [--external NAME:ACC:GFLOPS] [--external-readings NAME=FILE] [--per-image FILE]
         [--device D] [--max-batches N] [--amp] [--cfg-options key=value ...]
 
 Evaluates the config's test set once and writes into DIR: ``report.md`` (a
 table), ``report.csv``, ``report.json``, ``pareto.png`` (plate accuracy
-against mean GFLOPs) and ``scales.png`` (how often each scale is chosen).
-See docs/reports.md.
+against mean GFLOPs) and ``scales.png`` (how often each scale is chosen);
+``--per-image FILE`` one record per test image (JSON lines, as
+``tools/infer.py --out`` writes them, with each fixed scale's reading, the
+oracle's scale and the selector's against it). See docs/reports.md.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -54,6 +56,11 @@ def parse_args(argv=None):
                         help="a row and point scored from another method's predictions of "
                         'this test set (tools/analysis/score_predictions.py --out). '
                         'Repeatable')
+    parser.add_argument('--per-image', metavar='FILE',
+                        help="write one record per test image (.jsonl, tools/infer.py --out's "
+                        "records of the selector's reading, with each fixed scale's reading, "
+                        "the oracle's scale and the selector's against it), which "
+                        'tools/analysis/analyze_readings.py reads')
     parser.add_argument('--cfg-options', nargs='+', action=ConfigOptionsAction,
                         help='override config settings, as in tools/train.py (e.g. the '
                         'selector of a checkpoint trained with other ones)')
@@ -85,14 +92,17 @@ def parse_args(argv=None):
     if scale_error('--scales', args.scales or ()):
         parser.error(scale_error('--scales', args.scales))
     from dld.utils.output_paths import unwritable_outputs
-    problems = unwritable_outputs(folders=[('--out', args.out)], create=False)
+    problems = unwritable_outputs(files=[('--per-image', args.per_image, '.jsonl')],
+                                  folders=[('--out', args.out)],
+                                  inputs=[args.config, args.checkpoint], create=False)
     if problems:  # before the test set is read; made only once the report is
         parser.error('; '.join(problems))
     return args
 
 
 def _evaluate(args, cfg, device: str):
-    """The report's figures; None where the models cannot be loaded (said)."""
+    """The report's figures and its per-image records (None without
+    ``--per-image``); None where the models cannot be loaded (said)."""
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
     from dld.apis.model_loading import CheckpointMismatchError
     from dld.engine.checkpoint import CheckpointReadError
@@ -116,7 +126,8 @@ def _evaluate(args, cfg, device: str):
         except (ValueError, ReadingsError) as err:
             print(f'flops_accuracy.py: external rows: {err}', file=sys.stderr)
             return None
-    return evaluator.evaluate()
+    report = evaluator.evaluate()
+    return report, evaluator.per_image_records() if args.per_image else None
 
 
 def main(argv=None) -> int:
@@ -135,7 +146,7 @@ def main(argv=None) -> int:
     from dld.utils.stop_signals import said, signals_as_one_stop, stop_signal, stop_status
     with signals_as_one_stop() as stopping:
         try:
-            report = _evaluate(args, cfg, device)
+            evaluated = _evaluate(args, cfg, device)
         except (KeyboardInterrupt, RuntimeError) as err:  # reading the test set too
             name = stop_signal(err)  # a loader worker killed by a group SIGTERM too
             if name is None:
@@ -145,8 +156,9 @@ def main(argv=None) -> int:
             print(f'flops_accuracy.py: stopped by {said(name)}: no report written',
                   file=sys.stderr)
             return stop_status(name)
-    if report is None:
+    if evaluated is None:
         return 2
+    report, records = evaluated
     if args.external or args.external_readings:
         from dld.apis.external_predictions import add_external_rows
         from dld.apis.reading_analysis import ReadingsError
@@ -169,7 +181,24 @@ def main(argv=None) -> int:
         return 2
     print(f"\nReport written to {paths['report.md']} (+ .csv, .json, pareto.png, scales.png)",
           file=sys.stderr)
+    if records is not None:
+        try:
+            _write_jsonl(args.per_image, records)
+        except OSError as err:
+            print(f'flops_accuracy.py: cannot write --per-image {args.per_image}: '
+                  f'{err.strerror or err}', file=sys.stderr)
+            return 2
+        print(f'{len(records)} per-image record(s) written to {args.per_image} '
+              f'(tools/analysis/analyze_readings.py {args.per_image})', file=sys.stderr)
     return 0
+
+
+def _write_jsonl(path: str, records) -> None:
+    """One JSON record a line, whole or not at all."""
+    import json
+
+    from dld.utils.atomic_file import write_text_atomic
+    write_text_atomic(path, ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records))
 
 
 if __name__ == '__main__':

@@ -144,6 +144,9 @@ class MethodResult:
     # the prefixes of the config's plate and track metrics' keys
     prefixes: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES),
                                      repr=False)
+    # each image's reading, as ``correct``: text, confidence, gflops, scales_read,
+    # scale_probs, truncated: the per-image records' (per_image_records)
+    readings: List[dict] = field(default_factory=list, repr=False)
 
     def row(self, teacher_gflops: Optional[float]) -> dict:
         saved = None
@@ -339,6 +342,7 @@ class FlopsAccuracyEvaluator:
         self.baseline_name = baseline_name
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
+        self._results: Optional[List[MethodResult]] = None  # of the last evaluate()
         # A fresh clone has no test set yet: generate the synthetic one (logged),
         # once every model is loaded (a missing checkpoint was refused after
         # minutes of generating)
@@ -517,7 +521,7 @@ class FlopsAccuracyEvaluator:
         ones for ``stream='inputs_hr'``); evaluate it."""
         pre = self._preprocessor(model)
         evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
-        correct, flops, scales, tracks = [], [], [], []
+        correct, flops, scales, tracks, readings = [], [], [], [], []
         seconds = 0.0
         batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
         for i, batch in enumerate(batches):
@@ -547,6 +551,16 @@ class FlopsAccuracyEvaluator:
                 scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
                 track = ds.get('track_id')
                 tracks.append(f'image {len(tracks)}' if track is None else str(track))
+                reading = dict(text=ds.get('pred_text', ''),
+                               confidence=float(ds.get('pred_score', 0.0)),
+                               gflops=flops[-1] / 1e9,
+                               scales_read=[float(x) for x in ds.get('pred_scales',
+                                                                     [scales[-1]])])
+                # why the selector chose its scale; whether max_seq_len cut it
+                reading['scale_probs'] = dict(ds.pred_scale_probs) \
+                    if 'pred_scale_probs' in ds else None
+                reading['truncated'] = ds.get('pred_truncated')
+                readings.append(reading)
         n = len(correct)
         metrics = evaluator.evaluate(n) if n else {}
         metrics = {k: (v.item() if hasattr(v, 'item') else v) for k, v in metrics.items()}
@@ -554,7 +568,7 @@ class FlopsAccuracyEvaluator:
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
                             correct=correct, scales=scales, tracks=tracks,
-                            prefixes=metric_prefixes(evaluator))
+                            prefixes=metric_prefixes(evaluator), readings=readings)
 
     def read_fixed(self, which: str, scale: float) -> MethodResult:
         """The DLD student (``'dld'``) or the no-KD student (``'nokd'``) at one
@@ -582,6 +596,82 @@ class FlopsAccuracyEvaluator:
         samples = [d for b in self.data.batches for d in b['data_samples']]
         return [f'image {i}' if d.get('track_id') is None else str(d.get('track_id'))
                 for i, d in enumerate(samples)]
+
+    def per_image_records(self) -> List[dict]:
+        """One record per test image of the last :meth:`evaluate`, in the test
+        set's order (``tools/flops_accuracy.py --per-image``).
+
+        Each is a record of ``tools/infer.py --out`` (docs/inference.md, "One
+        record per image": ``tools/analysis/analyze_readings.py`` reads it,
+        and pairs it with infer.py's records of the same label file) of the
+        selector's reading without reread (the "DLD + selector" row; without
+        a selector, the student's at the largest scale read): ``input``,
+        ``path``, ``text``, ``confidence``, ``scale``, ``scales_read``,
+        ``scale_probs``, ``truncated``, ``input_size``, ``image_size``, ``gflops``,
+        ``gflops_teacher``, ``gflops_saved``, ``track_id``, ``frame_idx``,
+        ``gt_text``, ``read_right``, ``case_sensitive``, ``error`` (None);
+        and the report's own:
+
+        * ``by_scale``: ``{'<scale>': {text, confidence, read_right}}``, the
+          DLD student's reading at each fixed scale of the report;
+        * ``oracle_scale``: the oracle's scale (the cheapest that reads it
+          right, the smallest where none does);
+        * ``choice``: ``'matched'``, ``'too_dear'`` or ``'too_cheap'``, the
+          selector's scale against the oracle's, as the report's section on
+          the selector's choices counts them (None without a selector, or
+          where it chose a scale ``--scales`` left out);
+        * ``reread``: where the config sets a reread cascade, the reading
+          after it (``text``, ``confidence``, ``scale``, ``scales_read``,
+          ``gflops``, ``read_right``).
+        """
+        if self._results is None:
+            raise RuntimeError('per_image_records() needs evaluate() first')
+        from dld.utils.flops import scale_input_shapes
+        rows = {r.method: r for r in self._results}
+        fixed = {s: rows[f'dld@{s:g}'] for s in self.scales}
+        selector = rows.get('dld_selector')
+        main = selector or fixed[self.scales[0]]
+        reread, oracle = rows.get('dld_reread'), rows['oracle']
+        samples = [d for b in self.data.batches for d in b['data_samples']]
+        teacher = self.costs.teacher_flops / 1e9
+        records = []
+        for i, ds in enumerate(samples):
+            # the file the student's crop comes from: the LR frame, or the HR
+            # crop itself (efficiency setting) or the HR frame it is made from
+            path = ds.metainfo.get('lr_path') or ds.metainfo.get('hr_path')
+            reading, scale = main.readings[i], main.scales[i]
+            (h, w), = scale_input_shapes(self.base_size, [scale])
+            shape = ds.metainfo.get('ori_shape')
+            rec = dict(input=path if path else f'test image {i}',
+                       path=osp.abspath(path) if path else None,
+                       text=reading['text'], confidence=reading['confidence'], scale=scale,
+                       scales_read=reading['scales_read'], input_size=[h, w],
+                       image_size=[int(shape[0]), int(shape[1])] if shape else None,
+                       gflops=reading['gflops'], gflops_teacher=teacher,
+                       gflops_saved=teacher - reading['gflops'],
+                       track_id=ds.get('track_id'), frame_idx=ds.get('frame_idx'))
+            gt = getattr(ds, 'gt_text', None)
+            if gt is not None:
+                rec.update(gt_text=gt, read_right=bool(main.correct[i]),
+                           case_sensitive=bool(self.case_sensitive))
+            rec.update(scale_probs=reading['scale_probs'], truncated=reading['truncated'],
+                       error=None, error_type=None)
+            rec['by_scale'] = {f'{s:g}': dict(text=r.readings[i]['text'],
+                                              confidence=r.readings[i]['confidence'],
+                                              read_right=bool(r.correct[i]))
+                               for s, r in fixed.items()}
+            rec['oracle_scale'] = oracle.scales[i]
+            rec['choice'] = None
+            if selector is not None and scale in fixed:
+                rec['choice'] = ('too_dear' if scale > oracle.scales[i] else 'too_cheap'
+                                 if scale < oracle.scales[i] else 'matched')
+            if reread is not None:
+                again = reread.readings[i]
+                rec['reread'] = dict(text=again['text'], confidence=again['confidence'],
+                                     scale=reread.scales[i], scales_read=again['scales_read'],
+                                     gflops=again['gflops'], read_right=bool(reread.correct[i]))
+            records.append(rec)
+        return records
 
     def evaluate(self) -> dict:
         """Every method; returns the report dict (what ``report.json`` holds)."""
@@ -670,6 +760,7 @@ class FlopsAccuracyEvaluator:
                     f'plates, fewer than {res.name!r} ({sum(res.correct)}): no choice among '
                     'the evaluated scales reads more')
             results.append(oracle)
+        self._results = results  # for per_image_records()
         return self._report(results, notes, choices)
 
     def _warn_of_untrained_scales(self) -> None:

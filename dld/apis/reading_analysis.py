@@ -150,10 +150,21 @@ def summary(records: Sequence[dict]) -> dict:
         saved=1 - mean / ref if mean is not None and ref else None)
 
 
+#: The figures of a crop's look (``dld.utils.crop_stats.image_stats``) that
+#: ``accuracy_by_scale`` gives per chosen scale, where records carry ``crop_stats``.
+CROP_FIGURES = ('sharpness', 'brightness')
+
+
 def accuracy_by_scale(records: Sequence[dict]) -> List[dict]:
     """One row per chosen scale, largest first, then one for the failed
     images (``scale`` None): how many, their share of all images, the
-    accuracy of the labelled ones, their mean confidence."""
+    accuracy of the labelled ones, their mean confidence; and what the
+    crops sent there are like, to see whether the selector sends narrow,
+    blurred or dark ones to larger scales: the median ``image_size``
+    (``median_height``, ``median_width``, None where no record has it) and,
+    where records carry ``crop_stats`` (``analyze_readings.py
+    --crop-stats``), the median of each of :data:`CROP_FIGURES`
+    (``median_sharpness``...)."""
     groups: Dict[Optional[float], List[dict]] = defaultdict(list)
     for r in records:
         groups[None if is_failed(r) else r['scale']].append(r)
@@ -164,11 +175,32 @@ def accuracy_by_scale(records: Sequence[dict]) -> List[dict]:
         recs = groups[scale]
         labelled = [r for r in recs if is_labelled(r)]
         confs = [r['confidence'] for r in recs if r.get('confidence') is not None]
+        sizes = [r['image_size'] for r in recs if _is_size(r.get('image_size'))]
         rows.append(dict(scale=scale, count=len(recs), share=len(recs) / len(records),
                          labelled=len(labelled),
                          accuracy=_ratio(sum(_right(r) for r in labelled), len(labelled)),
-                         mean_confidence=_mean(confs)))
+                         mean_confidence=_mean(confs),
+                         median_height=_median([h for h, _ in sizes]),
+                         median_width=_median([w for _, w in sizes]),
+                         **{f'median_{k}': _median([
+                             r['crop_stats'][k] for r in recs
+                             if isinstance(r.get('crop_stats'), dict)
+                             and isinstance(r['crop_stats'].get(k), (int, float))])
+                            for k in CROP_FIGURES}))
     return rows
+
+
+def _is_size(value) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(
+        isinstance(v, (int, float)) for v in value)
+
+
+def _median(values: Sequence[float]) -> Optional[float]:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:

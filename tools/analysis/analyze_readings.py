@@ -3,11 +3,15 @@
     python tools/analysis/analyze_readings.py READINGS.jsonl [OTHER.jsonl]
         [--compare OTHER.jsonl] [--tracks FILE] [--top N] [--target-accuracy 99]
         [--case-sensitive] [--json FILE] [--suspects-csv FILE] [--vis-list FILE]
+        [--crop-stats] [--sheet PNG]
 
 READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image.
 Printed, as markdown tables: the summary (images, labelled, read right,
-failed, mean GFLOPs against the teacher); the accuracy per chosen scale and
-per plate layout of the label (with the misreads a layout rule could catch); the
+failed, mean GFLOPs against the teacher); the accuracy per chosen scale (with
+the median size of the crops sent there, and with ``--crop-stats`` their
+median sharpness and brightness, each image read again for it; ``--sheet``
+draws a few crops of each scale, framed green where read right, red where
+not) and per plate layout of the label (with the misreads a layout rule could catch); the
 misread images, most confident first; the likely label errors (the tracks no
 frame read right, those whose frames agree most, most confidently, first,
 each with its label file's ``file:line``; ``--suspects-csv`` writes them as
@@ -73,6 +77,15 @@ def parse_args(argv=None):
                         help='write the likely label errors (the tracks no frame read right, '
                         'likeliest first) as CSV: where (file:line), track_id, label, read, '
                         'votes, num_read, num_frames, confidence, score, edits, paths')
+    parser.add_argument('--crop-stats', action='store_true',
+                        help="read each record's image again for the per-scale table's "
+                        'median sharpness and brightness (as compare_degradation.py measures '
+                        'them): does the selector send blurred or dark crops to larger '
+                        'scales?')
+    parser.add_argument('--sheet', metavar='PNG',
+                        help='draw a contact sheet: a row of up to 12 crops per chosen scale '
+                        '(evenly spread over its images), framed green where read right, red '
+                        'where not, grey where unlabelled')
     parser.add_argument('--vis-list', metavar='FILE',
                         help='write the paths of the misread images (two files: of those '
                         'only one reads right), one a line, for infer.py --vis')
@@ -94,13 +107,14 @@ def parse_args(argv=None):
         args.tracks if i == 0 and args.tracks else tracks_path(r)
         for i, r in enumerate(args.readings)]
     for flag, out in (('--json', args.json), ('--vis-list', args.vis_list),
-                      ('--suspects-csv', args.suspects_csv)):
+                      ('--suspects-csv', args.suspects_csv), ('--sheet', args.sheet)):
         same = [i for i in inputs if out and osp.realpath(i) == osp.realpath(out)]
         if same:
             parser.error(f'{flag} {out} is an input ({same[0]}): it would replace it; give '
                          'another file')
     outputs = [(f, o) for f, o in (('--json', args.json), ('--vis-list', args.vis_list),
-                                   ('--suspects-csv', args.suspects_csv)) if o]
+                                   ('--suspects-csv', args.suspects_csv),
+                                   ('--sheet', args.sheet)) if o]
     for i, (flag, out) in enumerate(outputs):
         for other, out2 in outputs[i + 1:]:
             if osp.realpath(out) == osp.realpath(out2):
@@ -181,12 +195,7 @@ def render(report: dict, name: str, top: int) -> str:
         return '\n'.join(out)
 
     out += ['## Accuracy per chosen scale', '']
-    out.append(_table([(_scale(r['scale']), r['count'], _pct(r['share']), r['labelled'],
-                        _pct(r['accuracy']), _num(r['mean_confidence']))
-                       for r in report['scales']],
-                      ['scale', 'images', 'share', 'labelled', 'accuracy',
-                       'mean confidence']))
-    out.append('')
+    out += _render_scales(report['scales'])
 
     if report['layouts']:
         out += ['## Accuracy per plate layout (of the label)', '']
@@ -228,6 +237,92 @@ def render(report: dict, name: str, top: int) -> str:
     if report.get('tracks') is not None:
         out += _render_tracks(report['tracks'], top)
     return '\n'.join(out).rstrip() + '\n'
+
+
+def _render_scales(rows: list) -> list:
+    """The per-scale table; the crops' median size, sharpness and
+    brightness where the records say them."""
+    from dld.apis.reading_analysis import CROP_FIGURES
+    sized = any(r.get('median_height') is not None for r in rows)
+    figures = [k for k in CROP_FIGURES if any(r.get(f'median_{k}') is not None for r in rows)]
+    table = _table([(_scale(r['scale']), r['count'], _pct(r['share']), r['labelled'],
+                     _pct(r['accuracy']), _num(r['mean_confidence']))
+                    + ((f"{r['median_height']:g}x{r['median_width']:g}"
+                        if r['median_height'] is not None else '-', ) if sized else ())
+                    + tuple(_num(r[f'median_{k}'], 2 if k == 'sharpness' else 1)
+                            for k in figures) for r in rows],
+                   ['scale', 'images', 'share', 'labelled', 'accuracy', 'mean confidence']
+                   + (['median size (HxW)'] if sized else [])
+                   + [f'median {k}' for k in figures])
+    out = [table, '']
+    if sized or figures:
+        out += ['The crops sent to each scale as given (`image_size`)'
+                + (', their sharpness (mean |Laplacian| over mean |d/dx|, higher is '
+                   'sharper) and brightness (mean grey, 0-255), as '
+                   '`tools/analysis/compare_degradation.py` measures them'
+                   if figures else '') + ': a selector that judges by its thumbnail sends '
+                'the smaller, blurrier, darker crops to the larger scales.', '']
+    return out
+
+
+def add_crop_stats(records: list) -> tuple:
+    """Each record whose image file is there gets ``crop_stats`` (its
+    sharpness and brightness, read again); returns how many got them, and
+    the first image that could not be read (None where every one could)."""
+    from dld.apis.reading_analysis import CROP_FIGURES, is_failed
+    from dld.datasets.errors import ImageLoadError
+    from dld.datasets.transforms.loading import read_plate_image
+    from dld.utils.crop_stats import image_stats
+    done, missing = 0, None
+    for rec in records:
+        path = rec.get('path')
+        if is_failed(rec) or not isinstance(path, str):
+            continue
+        try:
+            img = read_plate_image(path)
+        except (ImageLoadError, OSError):
+            missing = missing or path
+            continue
+        stats = image_stats(img)
+        rec['crop_stats'] = {k: stats[k] for k in CROP_FIGURES}
+        done += 1
+    return done, missing
+
+
+#: The frames of a contact sheet's crops: read right, misread, unlabelled (BGR).
+SHEET_COLOURS = dict(right=(0, 160, 0), wrong=(0, 0, 220), unlabelled=(160, 160, 160))
+
+
+def scale_sheet(records: list, per_row: int = 12):
+    """A contact sheet of up to ``per_row`` crops per chosen scale (largest
+    first), each framed by :data:`SHEET_COLOURS`; None where no image of a
+    read record can be read."""
+    from dld.apis.reading_analysis import is_failed, is_labelled
+    from dld.datasets.errors import ImageLoadError
+    from dld.datasets.transforms.loading import read_plate_image
+    from dld.utils.crop_stats import contact_sheet, spread
+    groups: dict = {}
+    for rec in records:
+        if not is_failed(rec) and isinstance(rec.get('path'), str):
+            groups.setdefault(rec['scale'], []).append(rec)
+    sets, marks = {}, {}
+    for scale in sorted(groups, reverse=True):
+        recs = groups[scale]
+        labelled = [r for r in recs if is_labelled(r)]
+        right = sum(bool(r.get('read_right')) for r in labelled)
+        name = f'scale {scale:g}: {len(recs)} images' + (
+            f', {right}/{len(labelled)} right' if labelled else '')
+        images, colours = [], []
+        for rec in spread(recs, per_row):
+            try:
+                images.append(read_plate_image(rec['path']))
+            except (ImageLoadError, OSError):
+                continue
+            colours.append(SHEET_COLOURS['unlabelled' if not is_labelled(rec) else
+                                         'right' if rec.get('read_right') else 'wrong'])
+        if images:
+            sets[name], marks[name] = images, colours
+    return contact_sheet(sets, per_row=per_row, marks=marks) if sets else None
 
 
 def _render_suspects(rows: list, top: int) -> list:
@@ -404,6 +499,25 @@ def _as_json(report: dict) -> dict:
     return out
 
 
+def _write_sheet(path: str, records: list) -> None:
+    """The contact sheet of (the first) readings as a PNG, whole or not at all."""
+    import cv2
+
+    from dld.utils.atomic_file import write_file_atomic
+    sheet = scale_sheet(records)
+    if sheet is None:
+        print(f'analyze_readings.py: --sheet {path}: no image of the records could be read; '
+              'nothing drawn', file=sys.stderr)
+        return
+    ok, png = cv2.imencode('.png', sheet)
+    if not ok:
+        raise OSError(0, 'cannot encode the sheet', path)
+    try:
+        write_file_atomic(path, lambda f: f.write(png.tobytes()), text=False)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, path) from None
+
+
 def _suspects_csv(report: dict) -> str:
     """The likely label errors of (the first) readings as CSV, one track a
     row, likeliest first; ``paths`` its frames joined by ``;``."""
@@ -428,6 +542,8 @@ def main(argv=None) -> int:
         ReadingsError,
         analyse,
         compare,
+        fill_read_right,
+        is_failed,
         load_records,
         load_tracks,
     )
@@ -436,6 +552,13 @@ def main(argv=None) -> int:
         reports, records = {}, {}
         for i, name in enumerate(args.readings):
             records[name] = load_records(name)
+            if args.crop_stats:
+                done, missing = add_crop_stats(records[name])
+                if missing:
+                    print(f'analyze_readings.py: note: --crop-stats: '
+                          f'{sum(not is_failed(r) for r in records[name]) - done} image(s) '
+                          f'of {name} not found or not readable (first: {missing}): left out '
+                          'of the sharpness and brightness', file=sys.stderr)
             tracks_file = args.tracks if i == 0 and args.tracks else tracks_path(name)
             tracks = (load_tracks(tracks_file)
                       if tracks_file == args.tracks or osp.isfile(tracks_file) else None)
@@ -467,6 +590,9 @@ def main(argv=None) -> int:
             _write(args.vis_list, ''.join(f'{p}\n' for p in listed))
         if args.suspects_csv:
             _write(args.suspects_csv, _suspects_csv(reports[args.readings[0]]))
+        if args.sheet:
+            _write_sheet(args.sheet, fill_read_right(records[args.readings[0]],
+                                                     args.case_sensitive)[0])
     except OSError as err:
         print(f'analyze_readings.py: cannot write {err.filename}: {err.strerror}',
               file=sys.stderr)
