@@ -141,6 +141,9 @@ class MethodResult:
     # each image's track, as ``correct`` (the image's own where it has none):
     # the accuracy's interval counts the frames of one track as alike
     tracks: List[str] = field(default_factory=list, repr=False)
+    # each image's key (dld.evaluation.per_image.image_key), as ``correct``:
+    # report.json's per_image block keeps the rows' outcomes by it
+    images: List[str] = field(default_factory=list, repr=False)
     # the prefixes of the config's plate and track metrics' keys
     prefixes: Dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES),
                                      repr=False)
@@ -374,7 +377,8 @@ class FlopsAccuracyEvaluator:
             self.notes.append(
                 f'{self.data.num_images} test images: one image is '
                 f'{100 / max(self.data.num_images, 1):.2g} pt of accuracy, so differences of '
-                'a few points between rows are within chance; benchmarks/paired_lead.py and '
+                'a few points between rows are within chance; tools/analysis/compare_reports.py '
+                'REPORT --pair A B, benchmarks/paired_lead.py and '
                 'tools/analysis/analyze_readings.py A B give intervals')
         if max_batches is not None:
             sets = len(self.paths['test_sets'] or ())
@@ -521,7 +525,7 @@ class FlopsAccuracyEvaluator:
         ones for ``stream='inputs_hr'``); evaluate it."""
         pre = self._preprocessor(model)
         evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
-        correct, flops, scales, tracks, readings = [], [], [], [], []
+        correct, flops, scales, tracks, images, readings = [], [], [], [], [], []
         seconds = 0.0
         batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
         for i, batch in enumerate(batches):
@@ -551,6 +555,7 @@ class FlopsAccuracyEvaluator:
                 scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
                 track = ds.get('track_id')
                 tracks.append(f'image {len(tracks)}' if track is None else str(track))
+                images.append(self._image_key(ds, len(images)))
                 reading = dict(text=ds.get('pred_text', ''),
                                confidence=float(ds.get('pred_score', 0.0)),
                                gflops=flops[-1] / 1e9,
@@ -567,7 +572,7 @@ class FlopsAccuracyEvaluator:
         return MethodResult(method, name, scale, metrics,
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
-                            correct=correct, scales=scales, tracks=tracks,
+                            correct=correct, scales=scales, tracks=tracks, images=images,
                             prefixes=metric_prefixes(evaluator), readings=readings)
 
     def read_fixed(self, which: str, scale: float) -> MethodResult:
@@ -590,6 +595,23 @@ class FlopsAccuracyEvaluator:
                          _fixed(self.baseline, scale, self.base_size),
                          _const(self._baseline_costs.student_flops_at(scale)),
                          count_inference_params(self.baseline))
+
+    def _image_key(self, sample, index: int) -> str:
+        from dld.evaluation.per_image import image_key
+        roots = [self.paths.get('test_data_root')] + [
+            s.get('data_root') for s in self.paths.get('test_sets') or ()]
+        return image_key(sample.metainfo, index, [r for r in roots if isinstance(r, str)])
+
+    def per_image(self, results: List[MethodResult]) -> dict:
+        """report.json's ``per_image`` block: every row's outcome per test
+        image, by image key (:mod:`dld.evaluation.per_image`)."""
+        from dld.evaluation.per_image import bits, per_image_block
+        samples = [d for b in self.data.batches for d in b['data_samples']]
+        keys = [self._image_key(d, i) for i, d in enumerate(samples)]
+        return per_image_block(
+            keys, [str(d.get('gt_text', '')) for d in samples], self.track_ids(),
+            {r.method: bits(r.correct, r.images, keys) for r in results},
+            self.case_sensitive)
 
     def track_ids(self) -> List[str]:
         """Each test image's track (its own id where the set has no tracks), in order."""
@@ -803,7 +825,8 @@ class FlopsAccuracyEvaluator:
                             gflops=float(cost[chosen].mean()) / 1e9 if n else 0.0,
                             params=params, images_per_s=None, num_images=n,
                             correct=correct, scales=[ascending[i] for i in chosen],
-                            tracks=list(fixed[ascending[0]].tracks), prefixes=prefixes)
+                            tracks=list(fixed[ascending[0]].tracks),
+                            images=list(fixed[ascending[0]].images), prefixes=prefixes)
 
     def _report(self, results: List[MethodResult], notes: List[str],
                 choices: Optional[dict] = None) -> dict:
@@ -862,6 +885,9 @@ class FlopsAccuracyEvaluator:
             # ops counted as 0 (a part of one's own): its figures are lower bounds
             uncounted_ops=sorted(self.costs.uncounted_ops | (
                 self._baseline_costs.uncounted_ops if self._baseline_costs else set())),
+            # each row's right or wrong per image, for paired tests after the
+            # fact (tools/analysis/compare_reports.py); last: long lines
+            per_image=self.per_image(results),
         )
 
 

@@ -9,7 +9,7 @@ deviation, in one long table (a row per run and method) for other tools.
 import json
 import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .report_writing import plate_metric_name, scale_label
 
@@ -78,14 +78,115 @@ def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Optional[float]]:
     return dict(mean=mean, std=std)
 
 
-def compare_reports(reports: Sequence[dict], names: Sequence[str]) -> dict:
+#: Below this many tracks a bootstrap interval is said to be rough (as
+#: benchmarks/paired_lead.py says it; dld.evaluation.paired_bootstrap).
+FEW_TRACKS = 100
+
+
+def _paired_entry(found: dict) -> dict:
+    return {k: found[k] for k in ('difference', 'low', 'high', 'a', 'b', 'only_a', 'only_b',
+                                  'images', 'groups', 'not_read')}
+
+
+def _no_block(name: str) -> str:
+    return (f'{name} keeps no per-image results (a report.json older than them, or '
+            'hand-edited; rerun tools/flops_accuracy.py): not paired')
+
+
+def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequence[str],
+                  resamples: int = 2000) -> Tuple[List[dict], List[str]]:
+    """Each report after the first against the first, image by image, for
+    every method of ``methods`` both keep per image: the paired difference
+    (that report minus the first) with its 95 % interval from a bootstrap
+    over the first report's tracks. Returns the rows and a line for each
+    report that cannot be paired (no per-image block: an older report;
+    other test images or labels)."""
+    from dld.evaluation.per_image import PairingError, align, paired_rows, read_block
+    blocks = [read_block(rep) for rep in reports]
+    rows, unpaired = [], []
+    if len(reports) < 2:
+        return rows, unpaired
+    if blocks[0] is None:
+        return rows, [f'{names[0]} keeps no per-image results (a report.json older than them, '
+                      'or hand-edited; rerun tools/flops_accuracy.py): no report is paired '
+                      'with it']
+    for name, block in zip(names[1:], blocks[1:]):
+        if block is None:
+            unpaired.append(_no_block(name))
+            continue
+        try:
+            pairs = align(blocks[0], block, names[0], name)
+        except PairingError as err:
+            unpaired.append(f'{err}: not paired (only reports of the same test images are)')
+            continue
+        for method in methods:
+            a, b = block['right'].get(method), blocks[0]['right'].get(method)
+            if a is None or b is None:
+                continue
+            try:  # this report minus the first, in the first's order (its tracks alike)
+                found = paired_rows(a, b, block['tracks'], [(j, i) for i, j in pairs],
+                                    resamples=resamples)
+            except PairingError as err:
+                unpaired.append(f'{method}: {name} against {names[0]}: {err}')
+                continue
+            rows.append(dict(run=name, reference=names[0], method=method,
+                             **_paired_entry(found)))
+    return rows, unpaired
+
+
+def paired_within(reports: Sequence[dict], names: Sequence[str],
+                  pairs: Sequence[Tuple[str, str]],
+                  resamples: int = 2000) -> Tuple[List[dict], List[str]]:
+    """For each report and each ``(A, B)`` of ``pairs`` (methods, as
+    report.json names them: ``dld_selector``, ``nokd@0.6``), row A minus
+    row B image by image, with its 95 % interval from a bootstrap over the
+    report's tracks. A :class:`ReportComparisonError` for a method no
+    report has; a line for each report that cannot give it."""
+    from dld.evaluation.per_image import PairingError, paired_rows, read_block
+    every = {r['method'] for rep in reports for r in rep['methods']}
+    unknown = [m for pair in pairs for m in pair if m not in every]
+    if unknown:
+        first = [r['method'] for r in reports[0]['methods']]
+        raise ReportComparisonError(
+            f"--pair: no report has a row {unknown[0]!r}; the rows of {names[0]}: "
+            + ', '.join(first))
+    rows, unpaired = [], []
+    for name, rep in zip(names, reports):
+        block = read_block(rep)
+        if block is None and pairs:
+            unpaired.append(_no_block(name))
+            continue
+        for a, b in pairs:
+            missing = [m for m in (a, b) if m not in block['right']]
+            if missing:
+                kept = {r['method'] for r in rep['methods']}
+                why = ('it has no such row' if missing[0] not in kept else
+                       'its row keeps no per-image results (an external row)')
+                unpaired.append(f'{name}: {missing[0]} - {why}: {a} - {b} not paired')
+                continue
+            try:
+                found = paired_rows(block['right'][a], block['right'][b], block['tracks'],
+                                    resamples=resamples)
+            except PairingError as err:
+                unpaired.append(f'{name}: {a} - {b}: {err}')
+                continue
+            rows.append(dict(run=name, method_a=a, method_b=b, **_paired_entry(found)))
+    return rows, unpaired
+
+
+def compare_reports(reports: Sequence[dict], names: Sequence[str],
+                    pairs: Sequence[Tuple[str, str]] = (), resamples: int = 2000) -> dict:
     """``methods``: per method every report has, in the first report's order,
     its ``name``, ``scale`` and for each figure of :data:`FIGURES` the runs'
     values, their ``mean`` and sample ``std`` (None for one run or a figure a
     run lacks); ``rows``: one per run and method (``run`` first), the long
     table; ``left_out``: the methods some report lacks; ``notes``: what
     differs between the reports that the figures depend on (the test set,
-    the number of images, a quick look)."""
+    the number of images, a quick look); ``paired``: each later report
+    against the first, method by method, image by image
+    (:func:`paired_across`); ``pairs``: row A minus row B of each report for
+    each ``(A, B)`` of ``pairs`` (:func:`paired_within`); ``unpaired``: what
+    could not be paired, and why."""
     if len(reports) != len(names) or not reports:
         raise ReportComparisonError('give one name per report, and at least one report')
     by_run = [{r['method']: r for r in rep['methods']} for rep in reports]
@@ -106,9 +207,12 @@ def compare_reports(reports: Sequence[dict], names: Sequence[str]) -> dict:
                       **{f: runs[method].get(f) for f in FIGURES},
                       num_images=rep.get('num_images'))
                  for name, runs, rep in zip(names, by_run, reports)]
+    paired, unpaired = paired_across(reports, names, common, resamples)
+    within, unpaired_within = paired_within(reports, names, pairs, resamples)
     return dict(runs=list(names), methods=methods, rows=rows,
                 left_out=sorted(every - set(common)), notes=_differences(reports, names),
-                plate_metric=plate_metric_name(reports[0]))
+                plate_metric=plate_metric_name(reports[0]), paired=paired, pairs=within,
+                unpaired=list(dict.fromkeys(unpaired + unpaired_within)), resamples=resamples)
 
 
 def _differences(reports: Sequence[dict], names: Sequence[str]) -> List[str]:
@@ -237,7 +341,49 @@ def markdown_comparison(comparison: dict, plus_minus: str = '\u00b1') -> str:
                            tablefmt='github', disable_numparse=True)]
     if comparison['left_out']:
         lines += ['', f"Left out (not in every report): {', '.join(comparison['left_out'])}."]
+    lines += _paired_sections(comparison)
     return '\n'.join(lines) + '\n'
+
+
+def _diff_cells(p: dict) -> list:
+    return [f"{100 * p['difference']:+.2f}", f"[{100 * p['low']:+.2f}, {100 * p['high']:+.2f}]",
+            f"{p['only_a']} / {p['only_b']}", f"{p['images']} / {p['groups']}"]
+
+
+def _paired_sections(comparison: dict) -> List[str]:
+    """The paired differences (report against report, row against row) and
+    what could not be paired."""
+    from tabulate import tabulate
+    lines = []
+    paired, within = comparison.get('paired') or [], comparison.get('pairs') or []
+    groups = [p['groups'] for p in paired + within]
+    if paired:
+        ref = paired[0]['reference']
+        lines += ['', f'## Paired by image, each report against {ref}', '',
+                  f'Plate accuracy of the report minus {ref}\'s, image by image over the '
+                  'same test images; 95 % interval from a bootstrap over tracks '
+                  f"({comparison.get('resamples', 2000)} resamples). An interval clear of 0 "
+                  'is a difference the test set shows; one across 0 is not.', '',
+                  tabulate([[p['run'], p['method'], *_diff_cells(p)] for p in paired],
+                           headers=['report', 'method', f'minus {ref} (pt)', '95% interval',
+                                    f'only it / only {ref} reads', 'images / tracks'],
+                           tablefmt='github', disable_numparse=True)]
+    if within:
+        lines += ['', '## Paired by image, row against row', '',
+                  'Plate accuracy of row A minus row B of one report, image by image (the '
+                  "images both read); 95 % interval from a bootstrap over the report's "
+                  'tracks.', '',
+                  tabulate([[p['run'], p['method_a'], p['method_b'], *_diff_cells(p)]
+                            for p in within],
+                           headers=['report', 'A', 'B', 'A - B (pt)', '95% interval',
+                                    'only A / only B reads', 'images / tracks'],
+                           tablefmt='github', disable_numparse=True)]
+    if groups and min(groups) < FEW_TRACKS:
+        lines += ['', f'{min(groups)} tracks: an interval from resampling so few is rough (it '
+                  'covers the difference less often than it says); read it on a larger set.']
+    if comparison.get('unpaired'):
+        lines += ['', '**Not paired:**', ''] + [f'* {u}' for u in comparison['unpaired']]
+    return lines
 
 
 def plot_comparison(comparison: dict, path: str) -> None:

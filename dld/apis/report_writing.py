@@ -1,6 +1,5 @@
 """Writing the FLOPs/accuracy report: ``report.{md,csv,json}``, ``pareto.png``, ``scales.png``."""
 import csv
-import json
 from typing import List, Optional
 
 CSV_COLUMNS = ('method', 'name', 'scale', 'accuracy', 'char_accuracy', 'track_accuracy',
@@ -17,6 +16,7 @@ def write_report(report: dict, out_dir: str) -> dict:
     report whole rather than a mix of new and old files, and a
     ``report.json`` that exists means the other files are there too.
     """
+    from dld.evaluation.per_image import report_json_text
     from dld.utils.atomic_file import text_writer, write_files_together
 
     def table(path: str) -> None:
@@ -30,7 +30,7 @@ def write_report(report: dict, out_dir: str) -> dict:
         'report.csv': table, 'report.md': text_writer(markdown_report(report)),
         'pareto.png': lambda path: plot_pareto(report, path),
         'scales.png': lambda path: plot_scales(report, path),
-        'report.json': text_writer(json.dumps(report, indent=2, ensure_ascii=False) + '\n')})
+        'report.json': text_writer(report_json_text(report))})
 
 
 def _fmt(value, spec: str, none: str = '-') -> str:

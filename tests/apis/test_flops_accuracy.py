@@ -142,6 +142,32 @@ def test_every_read_row_has_a_plate_accuracy_interval_over_tracks(report, tiny_r
 
 
 @pytest.mark.slow
+def test_report_json_keeps_every_rows_outcome_per_image_by_image_key(report, tiny_run):
+    """per_image: one key per test image, in the order every row read them;
+    one bit string per row that gives the row's accuracy and outcomes; its
+    lists one line each; a row read again gives the same bits."""
+    from dld.evaluation.per_image import read_block
+    rep, paths = report
+    text = open(paths['report.json']).read()
+    on_disk = json.loads(text)
+    block = read_block(on_disk)
+    assert block is not None and list(on_disk)[-1] == 'per_image'
+    n = rep['num_images']
+    assert len(block['images']) == len(set(block['images'])) == n
+    assert block['images'][0] == 'test/track_00000/lr-001.png'  # relative: any machine
+    assert len(set(block['tracks'])) == n // 2  # 2 frames a track
+    assert sum(1 for line in text.splitlines() if 'lr-001.png' in line) == 1
+    for row in on_disk['methods']:
+        bits = block['right'][row['method']]
+        assert bits.count('1') / n == pytest.approx(row['accuracy']), row['method']
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'], device='cpu',
+                                       scales=[0.6], with_teacher=False)
+    fixed = evaluator.read_fixed('dld', 0.6)
+    assert block['right']['dld@0.6'] == ''.join('1' if c else '0' for c in fixed.correct)
+    assert block['tracks'] == evaluator.track_ids()
+
+
+@pytest.mark.slow
 def test_report_has_every_method(report):
     methods = set(_rows(report[0]))
     expected = {'teacher_hr', 'teacher_lr', 'dld_selector', 'oracle', 'oracle_matched'}
@@ -525,6 +551,10 @@ def test_tracks_without_hr_leave_only_the_teacher_on_hr_row(tiny_run, tmp_path):
     assert any('Teacher on HR read 10 of the 12' in n for n in rep['notes'])
     paths = write_report(rep, str(tmp_path / 'report'))
     assert 'All methods but Teacher on HR read the same 12' in open(paths['report.md']).read()
+    # per image: the teacher's row has '-' for the two frames of the track it could not read
+    right = rep['per_image']['right']
+    assert right['teacher_hr'][:2] == '--' and '-' not in right['teacher_hr'][2:]
+    assert all('-' not in b for m, b in right.items() if m != 'teacher_hr')
 
 
 @pytest.mark.slow

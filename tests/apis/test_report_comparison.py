@@ -227,3 +227,69 @@ def test_a_report_of_an_unfinished_run_is_noted():
                                                  run_last_epoch=None, finished=None))
     assert compare_reports([done, away], ['done', 'away'])['notes'][0].startswith(
         'away: whether its training run had finished is unknown')
+
+
+def _with_bits(report, rows, keys=None):
+    """``report`` with a per_image block of 40 images in 20 tracks of 2."""
+    from dld.evaluation.per_image import per_image_block
+    keys = keys or [f'test/t{i // 2}/{i % 2}.png' for i in range(40)]
+    report['per_image'] = per_image_block(keys, ['ABC1234'] * len(keys),
+                                          [k.rsplit('/', 1)[0] for k in keys], rows, False)
+    return report
+
+
+def test_reports_of_the_same_images_are_paired_method_by_method_against_the_first():
+    from dld.evaluation.paired_bootstrap import paired_difference
+    first = '1' * 20 + '0' * 20
+    second = '1' * 26 + '0' * 14  # reads 6 more: 3 tracks
+    a = _with_bits(_report(0.5, 0.1, images=40), {'dld_selector': first, 'dld@1': first})
+    b = _with_bits(_report(0.65, 0.1, images=40), {'dld_selector': second, 'dld@1': first})
+    old = _report(0.5, 0.1, images=40)  # no per_image: an older report
+    comparison = compare_reports([a, b, old], ['before', 'after', 'old'])
+    rows = {(p['run'], p['method']): p for p in comparison['paired']}
+    sel = rows['after', 'dld_selector']
+    tracks = [f'test/t{i // 2}' for i in range(40)]
+    direct = paired_difference([c == '1' for c in second], [c == '1' for c in first], tracks)
+    assert sel['difference'] == pytest.approx(0.15)
+    assert (sel['low'], sel['high']) == (direct['low'], direct['high'])
+    assert sel['only_a'] == 6 and sel['only_b'] == 0 and sel['groups'] == 20
+    assert rows['after', 'dld@1']['difference'] == 0
+    assert [u for u in comparison['unpaired'] if u.startswith('old keeps no per-image')]
+    md = markdown_comparison(comparison)
+    assert '## Paired by image, each report against before' in md
+    assert re.search(r'\| after +\| dld_selector +\| \+15\.00 +\| \[\+', md)
+
+
+def test_reports_of_other_images_are_not_paired_and_say_why():
+    keys = [f'val/t{i // 2}/{i % 2}.png' for i in range(40)]
+    a = _with_bits(_report(0.5, 0.1, images=40), {'dld_selector': '1' * 40})
+    b = _with_bits(_report(0.5, 0.1, images=40), {'dld_selector': '1' * 40}, keys)
+    comparison = compare_reports([a, b], ['test', 'val'])
+    assert comparison['paired'] == []
+    [why] = comparison['unpaired']
+    assert why.startswith('test and val are of other test images: 40 only in test (first: '
+                          'test/t0/0.png); 40 only in val')
+
+
+def test_two_rows_of_one_report_are_paired_with_pair(tmp_path, capsys):
+    from dld.evaluation.paired_bootstrap import paired_difference
+    selector = '1' * 30 + '0' * 10
+    at_1 = '1' * 24 + '0' * 16
+    rep = _with_bits(_report(0.75, 0.1, acc_at_1=0.6, images=40),
+                     {'dld_selector': selector, 'dld@1': at_1})
+    (tmp_path / 'r').mkdir()
+    (tmp_path / 'r' / 'report.json').write_text(json.dumps(rep))
+    tool = load_script('tools/analysis/compare_reports.py')
+    assert tool.main([str(tmp_path / 'r'), '--pair', 'dld_selector', 'dld@1',
+                      '--out', str(tmp_path / 'out')]) == 0
+    out = capsys.readouterr().out
+    tracks = [f'test/t{i // 2}' for i in range(40)]
+    direct = paired_difference([c == '1' for c in selector], [c == '1' for c in at_1], tracks)
+    assert f"[{100 * direct['low']:+.2f}, {100 * direct['high']:+.2f}]" in out
+    assert '| r        | dld_selector | dld@1 | +15.00' in out
+    [pair] = json.loads((tmp_path / 'out' / 'compare.json').read_text())['pairs']
+    assert pair['difference'] == pytest.approx(0.15) and pair['method_b'] == 'dld@1'
+    # a row no report has: refused, naming the rows there are
+    assert tool.main([str(tmp_path / 'r'), '--pair', 'dld_selector', 'nokd@0.6']) == 2
+    assert "no report has a row 'nokd@0.6'; the rows of r: teacher_hr, dld@1, " \
+        'dld_selector' in capsys.readouterr().err

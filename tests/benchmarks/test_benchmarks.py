@@ -251,7 +251,7 @@ def test_check_targets_names_the_rows_a_partial_report_lacks_and_judges_the_rest
         'not measured: the report has no dld_selector row (rerun the step that writes it)',
         'not measured']
     assert rows['2. LR recovery, DLD student vs no-KD per fixed scale'][1:] == [
-        '1: +8.00', 'met']
+        '1: +8.00 (no interval: the report keeps no per-image results)', 'met']
     assert rows['3. DLD+selector vs oracle (LR setting)'][2] == 'not measured'
     seeds = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed']
     assert seeds[1] == ('published: not measured: the report has no dld_selector row (rerun '
@@ -1874,3 +1874,63 @@ def test_online_plates_trains_a_teacher_of_its_own_in_its_work_dir(tmp_path, mon
     calls.clear()
     module.main(['--work-dir', str(tmp_path / 'runs2')])
     assert calls == []
+
+
+def _bits_block(rows, n=200):
+    from dld.evaluation.per_image import per_image_block
+    keys = [f't{i // 2}/{i % 2}.png' for i in range(n)]
+    return per_image_block(keys, ['ABC1234'] * n, [k.split('/')[0] for k in keys], rows,
+                           False)
+
+
+def test_interpolation_weights_give_interpolate_s_value():
+    ct = _load('check_targets')
+    pts = [(1.0, 0.9), (0.2, 0.5), (0.5, 0.8), (0.5, 0.7)]
+    for x in (0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 2.0):
+        w = ct.interpolation_weights(pts, x)
+        assert sum(w.values()) == pytest.approx(1.0)
+        assert sum(pts[i][1] * v for i, v in w.items()) == pytest.approx(ct.interpolate(pts, x))
+
+
+def test_targets_on_reports_with_per_image_results_are_judged_with_their_interval(
+        tmp_path, capsys):
+    """Met with the interval clear of the bar, on the estimate only, or not met."""
+    import numpy as np
+
+    from dld.evaluation.paired_bootstrap import paired_difference
+    ct = _load('check_targets')
+    n = 200
+    teacher = '1' * 190 + '0' * 10                    # 95.0 %
+    close = '1' * 189 + '0' * 11                      # 94.5 %: -0.5 pt, on the estimate
+    hr = dict(selector_gflops=0.001, methods=[
+        _row('teacher_hr', 0.95, 1.0, 1.0), _row('dld_selector', 0.945, 0.2)],
+        per_image=_bits_block({'teacher_hr': teacher, 'dld_selector': close}, n))
+    [row] = ct.efficiency(hr)
+    assert row[3] == ct.ESTIMATE and ct.verdict(row[2], row[3]) == 'met on the estimate only'
+    assert '+0.50 pt drop, 95% interval' in row[2]
+    hr['methods'][1]['accuracy'] = 0.95
+    hr['per_image']['right']['dld_selector'] = teacher  # the same plates: interval 0 to 0
+    assert ct.efficiency(hr)[0][3] == ct.CLEAR
+    # LR: the lead over the no-KD student interpolated at the selector's FLOPs
+    nokd1 = '1' * 120 + '0' * 80                       # 60 % at 1.0 GFLOPs
+    nokd3 = '1' * 80 + '0' * 120                       # 40 % at 0.1
+    sel = '1' * 160 + '0' * 40                         # 80 % at 0.55: no-KD 50 %, +30 pt
+    lr = dict(selector_gflops=0.001, methods=[
+        _row('nokd@1', 0.6, 1.0, 1.0), _row('nokd@0.3', 0.4, 0.1, 0.3),
+        _row('dld@1', 0.8, 1.0, 1.0), _row('dld@0.3', 0.43, 0.1, 0.3),
+        _row('dld_selector', 0.8, 0.55)],
+        per_image=_bits_block({'nokd@1': nokd1, 'nokd@0.3': nokd3, 'dld@1': sel,
+                               'dld@0.3': '1' * 86 + '0' * 114, 'dld_selector': sel}, n))
+    rows = {r[0]: r for r in ct.lr_recovery(lr)}
+    lead = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs']
+    assert lead[3] == ct.CLEAR and '+30.00 pt' in lead[2]
+    bit = {k: np.array([c == '1' for c in v], float) for k, v in lr['per_image']['right'].items()}
+    direct = paired_difference(bit['dld_selector'], 0.5 * bit['nokd@1'] + 0.5 * bit['nokd@0.3'],
+                               [f't{i // 2}' for i in range(n)])
+    assert f"95% interval {100 * direct['low']:+.2f} to {100 * direct['high']:+.2f}" in lead[2]
+    fixed = rows['2. LR recovery, DLD student vs no-KD per fixed scale']
+    assert fixed[3] is False and fixed[2].startswith('1: +20.00 [')  # 0.3: +3 pt
+    lr['methods'][3]['accuracy'] = 0.46
+    lr['per_image']['right']['dld@0.3'] = '1' * 92 + '0' * 108  # +6 pt, interval below 5
+    fixed = {r[0]: r for r in ct.lr_recovery(lr)}[fixed[0]]
+    assert ct.verdict(fixed[2], fixed[3]) == 'met on the estimate only'

@@ -1,14 +1,18 @@
 """Several FLOPs / accuracy reports side by side: training seeds, gammas, variants.
 
     python tools/analysis/compare_reports.py REPORT [REPORT ...] [--names N ...]
-        [--out DIR]
+        [--pair ROW_A ROW_B ...] [--resamples N] [--out DIR]
 
 Each REPORT is a ``report.json`` of ``tools/flops_accuracy.py`` or its
 folder. Prints, per method every report has, each run's plate accuracy and,
 over two or more runs, the mean ± sample standard deviation of the plate
 accuracy and of the GFLOPs per image, and says where the reports differ in
 what the figures depend on (the test set, its size, a ``--max-batches``
-quick look). With ``--out DIR``: ``compare.md`` (that table),
+quick look). Reports of the same test images (their ``per_image`` block)
+are paired image by image: each report against the first, per method,
+with a 95 % interval from a bootstrap over tracks; ``--pair dld_selector
+nokd@0.6`` gives row A minus row B of each report the same way. With
+``--out DIR``: ``compare.md`` (that table),
 ``compare.csv`` (one row per run and method: the long table, for your own
 plots), ``compare.png`` (plate accuracy against GFLOPs, each run's points)
 and ``compare.json``.
@@ -26,8 +30,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--names', nargs='+',
                         help="one name per report (default: the shortest trailing folder "
                         "names that tell them apart, e.g. seed1/report_lr)")
+    parser.add_argument('--pair', nargs=2, action='append', default=[],
+                        metavar=('ROW_A', 'ROW_B'),
+                        help="row A minus row B of each report, image by image, with a 95%% "
+                        "interval (methods as report.json names them: dld_selector, "
+                        "nokd@0.6, teacher_hr). Repeatable")
+    parser.add_argument('--resamples', type=int, default=2000,
+                        help='bootstrap resamples over tracks (default: %(default)s)')
     parser.add_argument('--out', help='write compare.md, .csv, .png and .json into this folder')
     args = parser.parse_args(argv)
+    if args.resamples < 1:
+        parser.error(f'--resamples must be at least 1, got {args.resamples}')
     if args.names and len(args.names) != len(args.reports):
         parser.error(f'--names gives {len(args.names)} name(s) for {len(args.reports)} '
                      'report(s): one each')
@@ -63,7 +76,8 @@ def main(argv=None) -> int:
     )
     try:
         reports = [read_report(p) for p in args.reports]
-        comparison = compare_reports(reports, args.names or run_names(args.reports))
+        comparison = compare_reports(reports, args.names or run_names(args.reports),
+                                     [tuple(p) for p in args.pair], args.resamples)
     except ReportComparisonError as err:
         print(f'compare_reports.py: {err}', file=sys.stderr)
         return 2
