@@ -105,6 +105,7 @@ def _evaluate(args, cfg, device: str):
     ``--per-image``); None where the models cannot be loaded (said)."""
     from dld.apis.flops_accuracy import FlopsAccuracyEvaluator
     from dld.apis.model_loading import CheckpointMismatchError
+    from dld.datasets.errors import RepeatedEvaluationError, SharedTrackIdError
     from dld.engine.checkpoint import CheckpointReadError
     try:
         evaluator = FlopsAccuracyEvaluator(  # reads the test set, once for every row
@@ -112,6 +113,9 @@ def _evaluate(args, cfg, device: str):
             baseline_checkpoint=args.baseline_ckpt, baseline_config=args.baseline_config,
             baseline_name=args.baseline_name,
             scales=args.scales, device=device, max_batches=args.max_batches, amp=args.amp)
+    except (SharedTrackIdError, RepeatedEvaluationError) as err:  # the test set, as test.py
+        print(f'flops_accuracy.py: {err}', file=sys.stderr)
+        return None
     except (OSError, KeyError, TypeError, ValueError, CheckpointMismatchError,
             CheckpointReadError, pickle.UnpicklingError) as err:
         # a model, checkpoint or setting the report cannot read: one line,

@@ -197,6 +197,11 @@ class CachedTestSet:
         self.note = None
         self.hr_batches: List[dict] = []
         lr_loader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader), seed=0)
+        # as tools/test.py refuses it, before any row reads it (two sets' shared
+        # track ids stopped the first row's track metric after its whole pass)
+        from dld.engine.hooks.track_ids_check_hook import check_evaluated_set
+        check_evaluated_set(lr_loader.dataset,
+                            Evaluator(copy.deepcopy(cfg.test_evaluator)).metrics)
         num_lr = len(lr_loader.dataset)
         if num_lr == 0:
             ann_file = getattr(lr_loader.dataset, 'ann_file', None)

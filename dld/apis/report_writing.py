@@ -138,6 +138,7 @@ def markdown_report(report: dict) -> str:
            if params.get('baseline') else '.'), '',
         '![chosen scales](scales.png)', '',
     ]
+    lines += _groups_markdown(report, names)
     if report.get('selector_choices'):
         from .selector_choices import choices_markdown
         lines += choices_markdown(report['selector_choices'])
@@ -180,6 +181,57 @@ def markdown_report(report: dict) -> str:
     if report.get('notes'):
         lines += ['', '## Notes', ''] + [f'* {n}' for n in report['notes']]
     return '\n'.join(lines) + '\n'
+
+
+def _groups_markdown(report: dict, names: dict, cost: str = 'cost') -> list:
+    """Each group's figures (the test_evaluator's ``group_by``: each set of a
+    concatenation, two cameras say, or each folder), where the metrics hold
+    them: report.json had them under each method's ``metrics``, report.md
+    none (one accuracy over two cameras hid the camera read badly)."""
+    from tabulate import tabulate
+    head = f"{names['plate']}/accuracy/"
+    groups = sorted({k[len(head):] for r in report['methods']
+                     for k in (r.get('metrics') or {}) if k.startswith(head)})
+    if not groups:
+        return []
+    has_track = any(f"{names['track']}/accuracy/{g}" in (r.get('metrics') or {})
+                    for r in report['methods'] for g in groups)
+    headers, rows = ['method'], []
+    for g in groups:
+        headers += [f"{g}: {names['plate']} acc. (%)"]
+        headers += [f"{g}: {names['track']} acc. (%)"] if has_track else []
+        headers += [f'{g}: GFLOPs / image']
+    for r in report['methods']:
+        m = r.get('metrics') or {}
+        if not any(f'{head}{g}' in m for g in groups):
+            continue  # the oracle rows: scored over the whole set only
+        row = [r['name']]
+        for g in groups:
+            row += [_fmt(_pct(m.get(f'{head}{g}')), '.2f')]
+            row += [_fmt(_pct(m.get(f"{names['track']}/accuracy/{g}")), '.2f')] \
+                if has_track else []
+            # a fixed scale costs every image alike: the row's own figure
+            row += [_fmt(m.get(f'{cost}/gflops/{g}', None if r.get('scale') is None
+                                 else r.get('gflops')), '.4f')]
+        rows.append(row)
+    lines = ['## Each group of the test set', '',
+             tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True), '']
+    shares, scales = [], []  # the selector's per group: a camera's crops at their own scales
+    for r in report['methods']:
+        m = r.get('metrics') or {}
+        for g in groups:
+            kept = {k[len(f'{cost}/share_'):-len(g) - 1]: v for k, v in m.items()
+                    if k.startswith(f'{cost}/share_') and k.endswith(f'/{g}')}
+            if kept:
+                scales = scales or list(kept)
+                shares.append([r['name'], g, _fmt(m.get(f'{cost}/mean_scale/{g}'), '.2f')]
+                              + [_fmt(_pct(kept.get(s)), '.1f') for s in scales])
+    if shares:
+        lines += ['Scales chosen in each group (share of its images, %):', '',
+                  tabulate(shares, headers=['method', 'group', 'mean scale']
+                           + [f'{s}x' for s in scales],
+                           tablefmt='github', disable_numparse=True), '']
+    return lines
 
 
 def console_report(report: dict) -> str:

@@ -591,8 +591,9 @@ def test_max_batches_over_two_sets_says_how_many_sets_it_read(tiny_run):
     from dld.apis.model_loading import load_config
     cfg = load_config(tiny_run['config'], dict(test_dataloader=dict(batch_size=2)))
     one = cfg.test_dataloader.dataset
+    # two splits: one set twice is refused (each image scored once)
     cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[
-        dict(one, track_prefix='a/'), dict(one, track_prefix='b/')])
+        dict(one, track_prefix='a/'), dict(one, ann_file='val.txt', track_prefix='b/')])
     evaluator = FlopsAccuracyEvaluator(cfg, tiny_run['student'], with_teacher=False,
                                        device='cpu', max_batches=1)
     [note] = [n for n in evaluator.notes if n.startswith('only the first 1 test batch')]
@@ -755,3 +756,57 @@ def test_a_second_evaluate_repeats_no_note_and_takes_no_external_row(tiny_run):
     assert second['notes'] == notes
     assert second['inputs']['config'] == osp.abspath(tiny_run['config'])
     json.dumps(second)  # no pathlib.Path left in it
+
+
+def _two_cameras(tiny_run, tmp_path, prefixes=('camA/', 'camB/')):
+    """The tiny test set and a second camera's (another seed, smaller crops),
+    evaluated together with each set's figures (group_by='set')."""
+    from dld.apis.model_loading import load_config
+    from dld.datasets.synth import generate_synth_plates
+    generate_synth_plates(str(tmp_path / 'camB'), seed=7, tracks=1, val_tracks=1,
+                          test_tracks=3, frames=2, progress=False,
+                          layouts=('mercosur', ), degradation=dict(scale=(0.2, 0.25)))
+    cfg = load_config(tiny_run['config'])
+    one = cfg.test_dataloader.dataset
+    cfg.test_dataloader.dataset = dict(type='ConcatDataset', datasets=[
+        dict(one, track_prefix=prefixes[0]),
+        dict(one, data_root=str(tmp_path / 'camB'), track_prefix=prefixes[1])])
+    cfg.test_evaluator = [dict(type='PlateRecogMetric', group_by='set'),
+                          dict(type='TrackAccuracyMetric', group_by='set'),
+                          dict(type='ReadingCostMetric', group_by='set')]
+    return cfg
+
+
+@pytest.mark.slow
+def test_two_cameras_sharing_track_ids_are_refused_before_a_row_is_read(tiny_run, tmp_path):
+    """Both sets hold 'test/track_00000': tools/test.py refuses them before
+    reading (TrackIdsCheckHook); the report read the teacher's row whole,
+    then stopped in its track metric with a traceback."""
+    from dld.datasets.errors import SharedTrackIdError
+    cfg = _two_cameras(tiny_run, tmp_path, prefixes=('', ''))
+    with pytest.raises(SharedTrackIdError, match="share 3 track id.*'test/track_00000'"):
+        FlopsAccuracyEvaluator(cfg, tiny_run['student'], with_teacher=False, device='cpu')
+
+
+@pytest.mark.slow
+def test_two_cameras_get_each_their_accuracy_cost_and_scales_in_report_md(tiny_run, tmp_path):
+    """report.json held each camera's figures under each row's metrics,
+    report.md none of them, and no metric gave a camera's share of each scale."""
+    cfg = _two_cameras(tiny_run, tmp_path)
+    report = FlopsAccuracyEvaluator(cfg, tiny_run['student'], with_teacher=False,
+                                    device='cpu', scales=SCALES).evaluate()
+    [row] = [r for r in report['methods'] if r['method'] == 'dld_selector']
+    m = row['metrics']
+    for cam, n in (('camA', 12), ('camB', 6)):
+        shares = {k: v for k, v in m.items() if k.startswith('cost/share_') and
+                  k.endswith(f'/{cam}')}
+        assert len(shares) == len(SCALES) and sum(shares.values()) == pytest.approx(1.0)
+        assert m[f'cost/num_images/{cam}'] == n
+    paths = write_report(report, str(tmp_path / 'report'))
+    text = open(paths['report.md'], encoding='utf-8').read()
+    section = text[text.index('## Each group of the test set'):text.index('## The selector')]
+    assert '| camA: plate acc. (%)' in section and 'camB: GFLOPs / image' in section
+    selector_line = next(line for line in section.splitlines()
+                         if line.startswith('| DLD + selector ') and '| camB ' in line)
+    share = m['cost/share_0.6/camB']
+    assert f'| {100 * share:.1f} ' in selector_line

@@ -90,3 +90,22 @@ def test_group_by_set_gives_each_set_s_cost_as_the_accuracy_metrics_do():
     assert not any('/day' in k for k in single.evaluate(1))
     with pytest.raises(ValueError, match='group_by must be'):
         ReadingCostMetric(group_by='sets')
+
+
+def test_group_by_set_gives_each_set_s_share_of_each_scale():
+    """Two cameras: whether one's small crops go to the cheap scales. Only the
+    mean scale was given per set (0.75 is half at 1.0x and half at 0.5x, or
+    every image at 0.75x)."""
+    def of(set_name, gflops, scale):
+        s = _sample(gflops, scale, [1.0, 0.8, 0.5])
+        s['set_name'] = set_name
+        return s
+    metric = ReadingCostMetric(group_by='set')
+    metric.process({}, [of('camA', 0.1, 0.5), of('camA', 0.1, 0.5), of('camB', 0.3, 1.0),
+                        of('camB', 0.1, 0.5)])
+    out = metric.evaluate(4)
+    assert {k: v for k, v in out.items() if k.startswith('cost/share_')} == {
+        'cost/share_1': 0.25, 'cost/share_0.8': 0.0, 'cost/share_0.5': 0.75,
+        'cost/share_1/camA': 0.0, 'cost/share_0.8/camA': 0.0, 'cost/share_0.5/camA': 1.0,
+        'cost/share_1/camB': 0.5, 'cost/share_0.8/camB': 0.0, 'cost/share_0.5/camB': 0.5}
+    assert out['cost/mean_scale/camB'] == 0.75 and out['cost/num_images/camA'] == 2

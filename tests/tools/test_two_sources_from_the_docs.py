@@ -38,8 +38,11 @@ def test_the_documented_two_source_config_reads_each_source_and_scores_each(tmp_
     train = DATASETS.build(cfg.train_dataloader.dataset)
     assert isinstance(train, ConcatDataset)
     assert isinstance(train.datasets[1], RepeatDataset)
-    assert len(train) == 4 + 3 * 2  # a track an item (frames='random'), night's three times
+    assert len(train) == (4 + 3 * 2) * 2  # every frame an item, night's three times
     val = DATASETS.build(cfg.val_dataloader.dataset)
+    # every frame of every track, as the shipped validation sets: the default
+    # frames='random' read one a track, the track accuracy that frame's
+    assert len(val) == (2 + 2) * 2
     samples = pseudo_collate([val[i] for i in range(len(val))])['data_samples']
     assert {s.set_name for s in samples} == {'day', 'night'}
     for s in samples:  # day read right, night wrong

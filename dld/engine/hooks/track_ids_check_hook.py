@@ -1,6 +1,6 @@
 """An evaluation scores each image once, and sets concatenated into one keep
 their tracks apart."""
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.dataset import BaseDataset, ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
@@ -114,6 +114,38 @@ def shared_track_ids(dataset) -> Optional[Tuple[str, str, List[str]]]:
     return None
 
 
+def check_evaluated_set(dataset, metrics: Sequence, what: str = "the test set's") -> None:
+    """Refuse an evaluation of ``dataset`` by ``metrics`` that would score an
+    image more than once, pool two sets of one name (``group_by='set'``) or
+    vote two sets' tracks of one id as one plate (:class:`TrackIdsCheckHook`;
+    also what ``tools/flops_accuracy.py`` checks before it reads the set).
+
+    Raises:
+        RepeatedEvaluationError: see :func:`repeated_images`.
+        SharedTrackIdError: two parts share a name or track ids.
+    """
+    # a repeated image was scored twice without a word, or stopped the
+    # track metric after the whole pass with the advice of a shared id
+    repeated = repeated_images(dataset)
+    if repeated:
+        raise RepeatedEvaluationError(f'{what[:-2]}: {repeated}')
+    if any(getattr(m, 'group_by', None) == 'set' for m in metrics):
+        pooled = shared_set_name(dataset)
+        if pooled:
+            raise SharedTrackIdError(f'{what[:-2]}: {pooled}')
+    if not any(isinstance(m, TrackAccuracyMetric) for m in metrics):
+        return
+    found = shared_track_ids(dataset)
+    if found is None:
+        return
+    first, second, ids = found
+    listed = first_and_more([repr(i) for i in ids], 5)
+    raise SharedTrackIdError(
+        f'{what} {first} and {second} share {len(ids)} track id(s): {listed}; '
+        'TrackAccuracyMetric would vote their frames as one plate. Give each set its '
+        "own track_prefix, e.g. dict(type='PairedPlateDataset', ..., track_prefix='cam1/').")
+
+
 @HOOKS.register_module()
 class TrackIdsCheckHook(Hook):
     """A validation or test set that concatenates sets sharing track ids
@@ -150,25 +182,5 @@ class TrackIdsCheckHook(Hook):
 
     @staticmethod
     def _check(loop, what: str) -> None:
-        # a repeated image was scored twice without a word, or stopped the
-        # track metric after the whole pass with the advice of a shared id
-        repeated = repeated_images(loop.dataloader.dataset)
-        if repeated:
-            raise RepeatedEvaluationError(f'{what[:-2]}: {repeated}')
-        evaluator = getattr(loop, 'evaluator', None)
-        metrics = getattr(evaluator, 'metrics', ())
-        if any(getattr(m, 'group_by', None) == 'set' for m in metrics):
-            pooled = shared_set_name(loop.dataloader.dataset)
-            if pooled:
-                raise SharedTrackIdError(f'{what[:-2]}: {pooled}')
-        if not any(isinstance(m, TrackAccuracyMetric) for m in metrics):
-            return
-        found = shared_track_ids(loop.dataloader.dataset)
-        if found is None:
-            return
-        first, second, ids = found
-        listed = first_and_more([repr(i) for i in ids], 5)
-        raise SharedTrackIdError(
-            f'{what} {first} and {second} share {len(ids)} track id(s): {listed}; '
-            'TrackAccuracyMetric would vote their frames as one plate. Give each set its '
-            "own track_prefix, e.g. dict(type='PairedPlateDataset', ..., track_prefix='cam1/').")
+        check_evaluated_set(loop.dataloader.dataset,
+                            getattr(getattr(loop, 'evaluator', None), 'metrics', ()), what)

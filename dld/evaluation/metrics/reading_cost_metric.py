@@ -35,9 +35,10 @@ class ReadingCostMetric(BaseMetric):
 
     With ``group_by`` (``'set'`` or ``'folder'``, as
     :class:`~dld.evaluation.PlateRecogMetric`'s), also ``gflops/<group>``,
-    ``mean_scale/<group>`` and ``num_images/<group>`` of each group, where
-    there are several: the selector may read one source's plates at larger
-    scales than another's.
+    ``num_images/<group>``, ``mean_scale/<group>`` and ``share_<scale>/<group>``
+    of each group, where there are several: the selector may read one
+    source's plates at larger scales than another's (a camera's small crops
+    at the cheap scales), which the mean scale alone does not show.
     """
 
     default_prefix: Optional[str] = 'cost'
@@ -65,14 +66,14 @@ class ReadingCostMetric(BaseMetric):
         out = self._costs(results)
         groups = sorted({r[3] for r in results})
         if self.group_by and len(groups) > 1:
+            # each group names every scale the overall keys name (a share 0.0
+            # where the group kept none), so its shares sum to 1 as theirs do
+            choices = tuple({c for r in results for c in r[2]}
+                            | {r[1] for r in results if r[1] is not None})
             for group in groups:
-                each = [r for r in results if r[3] == group]
-                n = len(each)
-                out[f'gflops/{group}'] = math.fsum(r[0] for r in each) / n
-                out[f'num_images/{group}'] = n
-                kept = [r[1] for r in each if r[1] is not None]
-                if kept:
-                    out[f'mean_scale/{group}'] = math.fsum(kept) / len(kept)
+                each = [r[:2] + (choices, ) for r in results if r[3] == group]
+                out.update((f'{key}/{group}', value)
+                           for key, value in self._costs(each).items())
         return out
 
     @staticmethod
