@@ -1,4 +1,5 @@
-"""Draw from numpy's and python's global generators under a seed of one's own."""
+"""Draw from numpy's and python's global generators under a seed of one's own,
+or leave every global generator as it was."""
 import random
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -26,3 +27,25 @@ def global_random_seeded(entropy: Sequence[int]) -> Iterator[None]:
     finally:
         np.random.set_state(np_state)
         random.setstate(py_state)
+
+
+@contextmanager
+def global_random_kept() -> Iterator[None]:
+    """Give numpy's, python's and torch's global generators (CPU, and every
+    CUDA device once CUDA is in use) their state back after the block.
+
+    Why: work that is not training's but runs inside a training run (the
+    teacher's read of the validation set before the first step) draws from
+    them too (a dataloader's base seed, a random frame policy): without this
+    it moved every later draw, and a run trained other weights with the hook
+    than without it.
+    """
+    import torch
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)

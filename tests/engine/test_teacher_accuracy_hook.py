@@ -213,3 +213,23 @@ def test_only_reading_metrics_score_the_teacher(tmp_path, plates, monkeypatch):
     runner.train()
     assert written == [12]  # the one validation, not the teacher's read
     assert not any(k.startswith('cost/') for k in runner.message_hub.get_info(INFO_KEY))
+
+
+def test_reading_the_teacher_leaves_the_global_generators_as_they_were(tmp_path, plates):
+    """The read is not training's: the generators training draws from (a
+    dataloader's base seed comes from torch's) are as they were, so a run
+    trains the same weights with the hook as without it."""
+    import random
+
+    import numpy as np
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run', plates))
+    hook = TeacherAccuracyHook()
+    torch.manual_seed(3)
+    np.random.seed(3)
+    random.seed(3)
+    before = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    hook.before_train(runner)
+    assert hook.metrics and hook.metrics['plate/num_samples'] == 12  # it did read
+    assert torch.equal(torch.get_rng_state(), before[0])
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert random.getstate() == before[2]

@@ -70,7 +70,9 @@ class TeacherAccuracyHook(Hook):
             return
         if not bool(getattr(model, 'teacher_loaded', True)):
             return  # the first step refuses it: nothing to read
-        self.metrics = self.read(runner, model)
+        from dld.utils.seeded_random import global_random_kept
+        with global_random_kept():  # training draws as it would without this read
+            self.metrics = self.read(runner, model)
         if self.metrics is None:
             return
         runner.message_hub.update_info(INFO_KEY, self.metrics)
