@@ -52,6 +52,17 @@ def scale_one_cycle_peaks(cfg: Config, world_size: int) -> Optional[float]:
                   f'{auto["base_batch_size"]}); the schedule sets the learning rate from it.',
                   logger='current')
         scheduler['eta_max'] = scaled
+    optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer')
+    if _peak_schedulers(cfg) and isinstance(optimizer, dict) and \
+            isinstance(optimizer.get('lr'), (int, float)):
+        # OneCycleLR reads each parameter group's lr multiplier as its lr over
+        # the optimizer's: MMEngine's Runner.scale_lr scales the groups' lr
+        # but not the optimizer's, which read as a multiplier of ``ratio``
+        # applied to the peak scaled above (ratio squared). Scaled here in
+        # the config, the groups and the optimizer agree, and the runner
+        # does not scale again.
+        optimizer['lr'] = optimizer['lr'] * ratio
+        cfg.auto_scale_lr.enable = False
     return ratio
 
 

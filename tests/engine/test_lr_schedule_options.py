@@ -96,3 +96,23 @@ def test_the_resumed_schedule_record_names_functions_and_nan_stably():
     assert first[0]['lr_lambda'].endswith('warmup')
     assert hook._differences(first, hook._plain([dict(first[0], floor=0.1)]),
                              'param_scheduler') == ['param_scheduler.0.floor: nan -> 0.1']
+
+
+def test_auto_scaling_scales_the_one_cycle_peak_once(logged):
+    """OneCycleLR reads a group's lr over the optimizer's as an lr_mult:
+    MMEngine's Runner.scale_lr scaled the groups' lr (not the optimizer's)
+    after the peak was scaled, and the run peaked at the ratio squared
+    (1e-3 / 64 instead of 1e-3 / 8 for batch 4 of 32)."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from dld.engine.schedulers.one_cycle_lr import OneCycleLR
+    cfg = _cfg()
+    ratio = scale_one_cycle_peaks(cfg, world_size=2)  # 0.5
+    wrapper = build_optim_wrapper(torch.nn.Linear(2, 2),
+                                  dict(type='OptimWrapper', **cfg.optim_wrapper))
+    if cfg.auto_scale_lr.enable:  # what Runner.scale_lr then does
+        for group in wrapper.optimizer.param_groups:
+            group['lr'] *= ratio
+    OneCycleLR(wrapper, eta_max=cfg.param_scheduler[0].eta_max, total_steps=10)
+    assert [g['max_lr'] for g in wrapper.param_groups] == [pytest.approx(5e-4)]

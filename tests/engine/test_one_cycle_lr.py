@@ -72,3 +72,18 @@ def test_a_list_of_peaks_is_taken_as_given():
     optimizer = torch.optim.SGD([dict(params=[a], lr=0.0), dict(params=[b])], lr=0.1)
     OneCycleLR(optimizer, eta_max=[0.2, 0.4], total_steps=10, pct_start=0.3)
     assert [g['max_lr'] for g in optimizer.param_groups] == [0.2, 0.4]
+
+
+def test_a_scheduler_built_before_does_not_scale_the_peaks():
+    """A LinearLR warm-up before it (begin=0) had set each group's lr to
+    start_factor x lr when OneCycleLR read the groups' multipliers from
+    them: every peak was start_factor x eta_max. And a second OneCycleLR
+    read the first one's initial_lr (eta_max / div_factor)."""
+    from mmengine.optim.scheduler import LinearLR
+    frozen, rest = torch.nn.Parameter(torch.ones(1)), torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.AdamW([dict(params=[frozen], lr=0.0), dict(params=[rest])], lr=1e-3)
+    LinearLR(optimizer, start_factor=0.1, begin=0, end=5)
+    OneCycleLR(optimizer, eta_max=1e-3, begin=5, end=20, total_steps=15)
+    assert [g['max_lr'] for g in optimizer.param_groups] == [0.0, pytest.approx(1e-3)]
+    OneCycleLR(optimizer, eta_max=2e-3, begin=20, end=30, total_steps=10)
+    assert [g['max_lr'] for g in optimizer.param_groups] == [0.0, pytest.approx(2e-3)]

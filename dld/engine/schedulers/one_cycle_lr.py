@@ -55,6 +55,16 @@ def _peaks_per_group(optimizer, eta_max: float):
     inner = getattr(optimizer, 'optimizer', optimizer)  # an OptimWrapper's optimizer
     base = (getattr(inner, 'defaults', None) or {}).get('lr')
     groups = optimizer.param_groups
-    if not base or all(group.get('lr', base) == base for group in groups):
+    # Each group's lr as built, before any scheduler: a scheduler built
+    # before this one (a LinearLR warm-up) has already set 'lr' to its own
+    # first value, and a OneCycleLR overwrites MMEngine's 'initial_lr'; the
+    # first OneCycleLR keeps it under BUILT_LR_KEY for the next.
+    for group in groups:
+        group.setdefault(BUILT_LR_KEY, group.get('initial_lr', group.get('lr', base)))
+    if not base or all(group[BUILT_LR_KEY] == base for group in groups):
         return eta_max
-    return [eta_max * group.get('lr', base) / base for group in groups]
+    return [eta_max * group[BUILT_LR_KEY] / base for group in groups]
+
+
+#: The parameter groups' key of their lr before any scheduler (see :func:`_peaks_per_group`).
+BUILT_LR_KEY = 'built_lr'
