@@ -225,7 +225,8 @@ class OnnxPlateReader:
     kept reading), ``scales_read`` (every scale read, in order), ``gflops``
     (what the reading cost, the selector included), ``scale_probs`` (the
     selector's probability of each candidate, ``{'<scale>': p}``; None where
-    it did not choose),
+    it did not choose), ``truncated`` (None: the graphs do not say whether
+    ``max_seq_len`` cut a reading),
     ``error`` and
     ``error_type``: None, or why the image could not be read and
     ``'ImageInputError'`` (its other values are then None), so that one bad
@@ -489,7 +490,8 @@ class OnnxPlateReader:
         else:
             chosen = [self.scales[0]] * n
         results = [dict(text='', confidence=0.0, scale=None, scales_read=[],
-                        gflops=self.selector_gflops if with_selector else 0.0, scale_probs=None)
+                        gflops=self.selector_gflops if with_selector else 0.0, scale_probs=None,
+                        truncated=None)
                    for _ in range(n)]
         if with_selector:  # why the selector chose its scale, as PlateRecognizer says
             e = np.exp(logits.astype(np.float64) - logits.max(-1, keepdims=True))
@@ -548,7 +550,7 @@ def error_record(source: str, error: str, error_type: str = 'ImageInputError') -
     """The record of an input that could not be read: the keys of a
     reading, None for each value, as ``PlateRecognizer``'s."""
     return dict(input=source, text=None, confidence=None, scale=None, scales_read=None,
-                scale_probs=None,
+                scale_probs=None, truncated=None,
                 gflops=None, error=error, error_type=error_type)
 
 

@@ -78,7 +78,7 @@ class CTCDecoder(BaseDecoder):
         """As :meth:`BaseDecoder.search`; no reading is cut: CTC emits what
         its frames read, with no step limit."""
         seqs, scores, _ = super().search(encoder_out, decode, beam_width, topk, **masked)
-        return seqs, scores, torch.zeros(scores.shape, dtype=torch.bool)
+        return seqs, scores, torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
 
     @torch.no_grad()
     def beam_search(self, encoder_out: torch.Tensor, beam_width: Optional[int] = None,
