@@ -137,7 +137,8 @@ def interval_of(block: dict, rows: Dict[str, dict], weights_a: Dict[str, float],
     the report does not allow it."""
     import numpy as np
     if block is None:
-        return None, 'no interval: the report keeps no per-image results'
+        return None, ('no interval: the report keeps no per-image results (a report older '
+                      'than them: rerun tools/flops_accuracy.py)')
     sides = []
     for weights in (weights_a, weights_b):
         parts = {m: _bits(block, rows, m) for m in weights}
@@ -171,7 +172,8 @@ def _interval_text(found: Optional[dict], why: str, sign: float = 1.0, brackets:
     if found is None:
         text = why
     else:
-        low, high = sorted((sign * found['low'], sign * found['high']))
+        # + 0.0: no '-0.00' for an interval of 0 to 0 turned into a drop
+        low, high = sorted((sign * found['low'] + 0.0, sign * found['high'] + 0.0))
         text = (f"95% interval {100 * low:+.2f} to {100 * high:+.2f} pt over "
                 f"{found['groups']} tracks")
     return f' ({text})' if brackets else f', {text}'

@@ -23,9 +23,11 @@ IGNORED = ('model.teacher_ckpt', 'train_dataloader.num_workers',
 #: prefixes of keys that do not change what is trained: prediction options
 #: (model.test_cfg: the selector's bias, the reread cascade)
 IGNORED_PREFIXES = ('model.test_cfg', )
-#: hooks that decide when to stop, not what is trained: EarlyStoppingHook's
-#: own message says to raise its patience and resume
-UNTRAINING_HOOKS = ('EarlyStoppingHook', )
+#: hooks that decide when to stop or only watch, not what is trained:
+#: EarlyStoppingHook's own message says to raise its patience and resume;
+#: SelectorCollapseHook warns (the shipped DLD configs gained it: every run
+#: of an older DLD resumed after an upgrade was warned of it)
+UNTRAINING_HOOKS = ('EarlyStoppingHook', 'SelectorCollapseHook')
 
 
 def _literal(node: ast.AST) -> Any:

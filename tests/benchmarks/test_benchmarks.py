@@ -251,7 +251,8 @@ def test_check_targets_names_the_rows_a_partial_report_lacks_and_judges_the_rest
         'not measured: the report has no dld_selector row (rerun the step that writes it)',
         'not measured']
     assert rows['2. LR recovery, DLD student vs no-KD per fixed scale'][1:] == [
-        '1: +8.00 (no interval: the report keeps no per-image results)', 'met']
+        '1: +8.00 (no interval: the report keeps no per-image results (a report older than '
+        'them: rerun tools/flops_accuracy.py))', 'met']
     assert rows['3. DLD+selector vs oracle (LR setting)'][2] == 'not measured'
     seeds = rows['2. LR recovery, DLD+selector vs no-KD at equal FLOPs, per training seed']
     assert seeds[1] == ('published: not measured: the report has no dld_selector row (rerun '
@@ -1911,6 +1912,7 @@ def test_targets_on_reports_with_per_image_results_are_judged_with_their_interva
     hr['methods'][1]['accuracy'] = 0.95
     hr['per_image']['right']['dld_selector'] = teacher  # the same plates: interval 0 to 0
     assert ct.efficiency(hr)[0][3] == ct.CLEAR
+    assert '95% interval +0.00 to +0.00 pt' in ct.efficiency(hr)[0][2]  # it said -0.00
     # LR: the lead over the no-KD student interpolated at the selector's FLOPs
     nokd1 = '1' * 120 + '0' * 80                       # 60 % at 1.0 GFLOPs
     nokd3 = '1' * 80 + '0' * 120                       # 40 % at 0.1

@@ -128,3 +128,47 @@ def test_an_iteration_based_run_keeps_its_patience_across_a_resume(tmp_path):
     # the record of an epoch-based run of the same id is not replayed by iteration
     epochs = _runner(tmp_path, 30)
     assert hook()._scores(epochs) == {}
+
+
+def test_a_stop_at_the_last_validation_is_no_early_end(tmp_path):
+    """A stop condition met at the run's last validation ends nothing early:
+    it was warned of as a schedule that 'did not reach their end' ('stopped
+    the run after iteration 12 of 12')."""
+    import logging
+
+    from log_records import current_log_records
+
+    def stop_after(epoch):
+        hook = EarlyStoppingHook(monitor='plate/accuracy', min_delta=0.01, patience=1)
+        hook.after_val_epoch(_runner(tmp_path / str(epoch), epoch - 1), {'plate/accuracy': 0.5})
+        runner = _runner(tmp_path / str(epoch), epoch)
+        with current_log_records() as records:
+            hook.after_val_epoch(runner, {'plate/accuracy': 0.5})
+        assert runner.train_loop.stop_training
+        return [r.getMessage() for r in records if r.levelno == logging.WARNING]
+
+    assert any('did not reach their end' in m for m in stop_after(5))  # of 8
+    assert not any('stopped the run' in m for m in stop_after(8))
+
+
+def test_an_older_iteration_based_record_is_said_not_replayed(tmp_path):
+    """An older DLD keyed an iteration-based run's scores by its epoch (0),
+    without 'unit': its patience counts afresh from the resume, which is
+    said once (it was silent)."""
+    import json
+    import logging
+
+    from log_records import current_log_records
+    from mmengine.runner import IterBasedTrainLoop
+    loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)
+    loop.stop_training = False
+    runner = SimpleNamespace(**dict(vars(_runner(tmp_path, 0)), iter=4, max_iters=12,
+                                    train_loop=loop))
+    (tmp_path / 'early_stopping.json').write_text(json.dumps(dict(
+        run_id='run-a', monitor='plate/accuracy', scores={'0': 0.0}, stopped_after=None)))
+    hook = EarlyStoppingHook(monitor='plate/accuracy', min_delta=0.01, patience=3)
+    with current_log_records() as records:
+        hook.before_train(runner)
+    said = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and 'older DLD' in said[0] and 'counts afresh' in said[0]
+    assert not loop.stop_training and hook.wait_count == 0

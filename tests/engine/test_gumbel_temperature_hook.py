@@ -177,3 +177,35 @@ def test_a_resumed_run_keeps_the_length_its_temperature_started_with():
     assert not [r for r in records if 'Gumbel temperature' in r.getMessage()]
     hook.before_train_iter(again, batch_idx=5)
     assert model.selector.tau == pytest.approx(math.sqrt(5.0 * 0.5))
+
+
+def test_an_older_checkpoint_keeps_the_length_its_run_annealed_over():
+    """A checkpoint saved before the length was recorded (an older DLD's)
+    holds MMEngine's runtime info of its run's length; resumed with a larger
+    max_iters its temperature jumped back up (1.68 to 2.26 on a 20-iteration
+    run resumed at 10 for 30) and re-annealed, unsaid, while the learning
+    rate kept its schedule. It keeps the saved run's length now, said."""
+    from log_records import current_log_records
+    model = Distiller()
+    info = dict(max_iters=11, max_epochs=5, iter=5, epoch=2)  # no 'dld_gumbel_length'
+    checkpoint = dict(message_hub=dict(log_scalars={}, runtime_info=info, resumed_keys={}))
+    hook = GumbelTemperatureHook(start=5.0, end=0.5)
+    resumed = make_runner(model, it=5, max_iters=21)
+    resumed.message_hub = MessageHub.get_instance('gumbel_older_checkpoint')
+    hook.after_load_checkpoint(resumed, checkpoint)  # MMEngine: then the hub is restored
+    resumed.message_hub.load_state_dict(checkpoint['message_hub'])
+    with current_log_records() as records:
+        hook.before_train(resumed)
+    said = [r.getMessage() for r in records if 'Gumbel temperature' in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(
+        'Resumed to train 21 iterations (train_cfg) where the run started with 11: ')
+    hook.before_train_iter(resumed, batch_idx=5)
+    assert model.selector.tau == pytest.approx(math.sqrt(5.0 * 0.5))  # as the unbroken run
+    resumed.iter = 15
+    hook.before_train_iter(resumed, batch_idx=15)
+    assert model.selector.tau == pytest.approx(0.5)
+    # a checkpoint's own record is kept as it is
+    own = dict(max_iters=7, max_epochs=3)
+    info = {'max_iters': 11, 'max_epochs': 5, 'dld_gumbel_length': dict(own)}
+    hook.after_load_checkpoint(resumed, dict(message_hub=dict(runtime_info=info)))
+    assert info['dld_gumbel_length'] == own

@@ -69,3 +69,14 @@ def test_prediction_options_and_early_stopping_are_not_training_settings():
                                          patience=5)],
                    'model.test_cfg': dict(selector_bias=[0.0, 1.0])})
     assert changed_settings(saved, own) == {}
+
+
+def test_a_selector_collapse_hook_added_by_an_upgrade_is_no_training_setting():
+    """The shipped DLD configs gained SelectorCollapseHook, which only warns:
+    every run of an older DLD resumed after the upgrade, its config
+    unchanged, was told its results were of two settings."""
+    saved = _text(**{'custom_hooks': [dict(type='GumbelTemperatureHook', start=5.0)]})
+    own = _text(**{'custom_hooks': [dict(type='GumbelTemperatureHook', start=5.0),
+                                    dict(type='SelectorCollapseHook', max_share=0.99,
+                                         patience=2)]})
+    assert changed_settings(saved, own) == {}

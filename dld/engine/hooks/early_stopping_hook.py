@@ -52,7 +52,7 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
     def _path(self, runner) -> str:
         return osp.join(runner.work_dir, self.record)
 
-    def _scores(self, runner) -> dict:
+    def _scores(self, runner, say_older: bool = False) -> dict:
         path = self._path(runner)
         try:
             with open(path, encoding='utf-8') as f:
@@ -60,8 +60,16 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         except (OSError, ValueError):
             return {}
         if not isinstance(saved, dict) or saved.get('run_id') != runner.message_hub.get_info(
-                RUN_ID_KEY) or saved.get('monitor') != self.monitor or \
-                saved.get('unit', 'epoch') != _unit(runner):
+                RUN_ID_KEY) or saved.get('monitor') != self.monitor:
+            return {}
+        if saved.get('unit', 'epoch') != _unit(runner):
+            if say_older and 'unit' not in saved:
+                # an older DLD keyed an iteration-based run's scores by its epoch, 0:
+                # the last validation's alone, at no known iteration
+                print_log(f'{path} was written by an older DLD, which kept only the last '
+                          "validation's score of an iteration-based run: EarlyStoppingHook's "
+                          'patience counts afresh from this resume (the unbroken run may have '
+                          'stopped sooner).', logger='current', level=logging.WARNING)
             return {}
         return {int(e): s for e, s in saved.get('scores', {}).items()}
 
@@ -96,7 +104,7 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
         to the one resumed at; a stop is recorded as the run's end."""
         self.best_score, self.wait_count = self._initial
         stop, message, at = False, '', None
-        scores, now = self._scores(runner), _progress(runner)
+        scores, now = self._scores(runner, say_older=True), _progress(runner)
         for epoch, score in sorted(scores.items()):
             if epoch > now or stop:
                 break
@@ -136,8 +144,11 @@ class EarlyStoppingHook(_MMEngineEarlyStoppingHook):
             scores[now] = float(score) if score is not None else None
             stopped = bool(getattr(runner.train_loop, 'stop_training', False))
             self._write(runner, scores, now if stopped else None)
-        if getattr(runner.train_loop, 'stop_training', False):
-            last = runner.max_iters if _unit(runner) == 'iteration' else runner.max_epochs
+        stopped = bool(getattr(runner.train_loop, 'stop_training', False))
+        last = (runner.max_iters if _unit(runner) == 'iteration' else runner.max_epochs
+                ) if stopped else None
+        # at the last validation the run ends anyway, its schedule at its end
+        if stopped and now < last:
             print_log(f'EarlyStoppingHook stopped the run after {_unit(runner)} {now} of '
                       f'{last}: its learning-rate schedule (and a selector\'s '
                       'Gumbel temperature) did not reach their end. best.pth is the best '

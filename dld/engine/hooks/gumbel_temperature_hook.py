@@ -39,7 +39,10 @@ class GumbelTemperatureHook(Hook):
     larger ``max_epochs``, the temperature stays at ``end`` past it (it went
     back up from ``end`` and annealed again, while the learning rate stayed
     at its one-cycle end), and this is said. A checkpoint without the
-    record (an older DLD's) anneals over the length the config gives now.
+    record (an older DLD's) anneals over the length its run had when it was
+    saved, which MMEngine's runtime info keeps (``max_iters``,
+    ``max_epochs``): the length that run's temperature annealed over (it
+    re-annealed over the config's new length, jumping back up).
 
     Args:
         start: temperature at the beginning (> 0).
@@ -71,13 +74,27 @@ class GumbelTemperatureHook(Hook):
             return self.start + (self.end - self.start) * p
         return self.end + (self.start - self.end) * (1 + math.cos(math.pi * p)) / 2
 
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """A checkpoint saved before the length was recorded (an older
+        DLD's): the length its run annealed over is the run's ``max_iters``
+        and ``max_epochs`` as MMEngine's ``RuntimeInfoHook`` saved them,
+        given to the resumed run as this hook's record."""
+        hub = checkpoint.get('message_hub') if isinstance(checkpoint, dict) else None
+        info = hub.get('runtime_info') if isinstance(hub, dict) else None
+        if not isinstance(info, dict) or LENGTH_KEY in info:
+            return
+        length = {k: info.get(k) for k in ('max_iters', 'max_epochs')}
+        if all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+               for v in length.values()):
+            info[LENGTH_KEY] = length  # restored with the message hub, read by before_train
+
     def before_train(self, runner) -> None:
         self._selector(runner)  # fail before the first iteration, not mid-run
         now = dict(max_iters=int(runner.max_iters), max_epochs=int(runner.max_epochs))
         saved = runner.message_hub.get_info(LENGTH_KEY) if runner.iter > 0 else None
         if not isinstance(saved, dict) or not all(
                 isinstance(saved.get(k), int) and saved[k] > 0 for k in now):
-            saved = now  # a run's start (or an older DLD's checkpoint): the config's length
+            saved = now  # a run's start (or a checkpoint of neither record): the config's length
         self._length = saved
         runner.message_hub.update_info(LENGTH_KEY, dict(saved))
         unit = 'max_epochs' if self.by_epoch else 'max_iters'

@@ -62,6 +62,8 @@ class TeacherAccuracyHook(Hook):
         model = _unwrapped(runner.model)
         if not isinstance(getattr(model, 'teacher', None), torch.nn.Module):
             return
+        if runner.iter >= runner.max_iters:  # a finished run resumed: nothing to train
+            return
         self._stream = 'HR' if getattr(model, 'teacher_input', 'hr') == 'hr' else 'LR'
         kept = runner.message_hub.get_info(INFO_KEY)
         if runner._resume and isinstance(kept, dict) and kept:
