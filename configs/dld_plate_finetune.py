@@ -7,6 +7,8 @@
 #   python tools/flops_accuracy.py configs/dld_plate_finetune.py \
 #       work_dirs/dld_plate_finetune/best.pth --out report_ft/ \
 #       --baseline-ckpt work_dirs/dld_plate/best.pth --baseline-name 'Before fine-tuning'
+# A copy elsewhere (my_configs/dld_finetune.py) names its base from there:
+# _base_ = ['../configs/dld_plate.py']
 _base_ = ['./dld_plate.py']
 
 # Your crops (train.txt, val.txt, test.txt under it); no synthetic set to

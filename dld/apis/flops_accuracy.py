@@ -603,9 +603,10 @@ class FlopsAccuracyEvaluator:
 
     def _image_key(self, sample, index: int) -> str:
         from dld.evaluation.per_image import image_key
-        roots = [self.paths.get('test_data_root')] + [
-            s.get('data_root') for s in self.paths.get('test_sets') or ()]
-        return image_key(sample.metainfo, index, [r for r in roots if isinstance(r, str)])
+        sets = self.paths.get('test_sets') or ()
+        roots = [self.paths.get('test_data_root')] + [s.get('data_root') for s in sets]
+        return image_key(sample.metainfo, index, [r for r in roots if isinstance(r, str)],
+                         several_sets=len(sets) > 1)
 
     def per_image(self, results: List[MethodResult]) -> dict:
         """report.json's ``per_image`` block: every row's outcome per test
@@ -775,6 +776,14 @@ class FlopsAccuracyEvaluator:
                 {s: r.correct for s, r in dld_fixed.items()},
                 {s: self.costs.student_flops_at(s) / 1e9 for s in dld_fixed},
                 self.costs.selector_flops / 1e9)
+            if choices is None and left_out:
+                chose = sorted({float(s) for s in deployed[0].scales} - set(dld_fixed),
+                               reverse=True)
+                notes.append(
+                    "no section on the selector's choices: it chose scale(s) "
+                    f"{', '.join(f'{s:g}' for s in chose)}, which --scales left out "
+                    "(the per-image records' choice is null there); read every candidate "
+                    'to judge its choices')
         matched_names = dict(dld_selector=('oracle_matched', "Oracle at the selector's accuracy"),
                              dld_reread=('oracle_matched_reread',
                                          "Oracle at the reread's accuracy"))

@@ -5,8 +5,9 @@ of two rows, or of one method in two reports of the same test set, needs
 each image's outcome, which the report kept nowhere. ``per_image`` holds:
 
 * ``images``: each test image's key, in the report's order (its path
-  relative to its test set's data root; ``track#frame`` or ``image i``
-  where it has no path): the same in every row;
+  relative to its test set's data root, after the set's name in a
+  concatenation of sets; ``track#frame`` or ``image i`` where it has no
+  path): the same in every row;
 * ``tracks``: the images' tracks, run-length coded: ``[track, n]`` for
   ``n`` consecutive images of one track (the bootstrap's groups);
 * ``digest``: a SHA-256 of the ``key<TAB>label`` lines, sorted: two
@@ -34,18 +35,24 @@ class PairingError(ValueError):
     """Two readings that cannot be paired image by image (said why)."""
 
 
-def image_key(metainfo: dict, index: int, roots: Sequence[str]) -> str:
+def image_key(metainfo: dict, index: int, roots: Sequence[str],
+              several_sets: bool = False) -> str:
     """What names a test image across reports and machines: its frame's
     path relative to the data root it is under (the first of ``roots``,
     longest first), ``track#frame`` for an image without a path, else
-    ``image <index>``."""
+    ``image <index>``. With ``several_sets`` (a concatenation of test
+    sets), a relative path is put after its set's name (``set_name``:
+    ``day/val/t0/lr-001.png``): two sets of one layout hold the same
+    relative paths, which named two images alike."""
     path = metainfo.get('lr_path') or metainfo.get('hr_path') or metainfo.get('img_path')
     if isinstance(path, str) and path:
         path = osp.normpath(osp.abspath(path))
         for root in sorted((osp.normpath(osp.abspath(r)) for r in roots if r), key=len,
                            reverse=True):
             if path.startswith(root + osp.sep):
-                return osp.relpath(path, root).replace(osp.sep, '/')
+                key = osp.relpath(path, root).replace(osp.sep, '/')
+                name = metainfo.get('set_name') if several_sets else None
+                return f'{name}/{key}' if name else key
         return path.replace(osp.sep, '/')
     track, frame = metainfo.get('track_id'), metainfo.get('frame_idx')
     if track is not None:

@@ -494,6 +494,10 @@ def test_histogram_of_every_chosen_scale_adds_up_to_the_images(tiny_run, tmp_pat
         assert names[method].endswith('(scales 1 only)'), names[method]
     left_out = ', '.join(f'{s:g}' for s in sorted(SCALES, reverse=True) if s != 1.0)
     assert any(f'candidate scale(s) {left_out} left out by --scales' in n for n in rep['notes'])
+    # the section on the selector's choices is left out, and a note says why
+    assert rep['selector_choices'] is None
+    assert any(n.startswith("no section on the selector's choices: it chose scale(s) ")
+               for n in rep['notes'])
     # each row's counts are keyed by the scales it can choose
     for method in ('dld_selector', 'dld_reread'):
         assert list(hist[method]) == [f'{s:g}' for s in sorted(SCALES, reverse=True)]

@@ -39,6 +39,16 @@ def test_frozen_parameters_are_said_once_by_part():
     assert lrs == [0.0, 0.0, 0.1, 0.1]  # the multipliers as MMEngine sets them
 
 
+def test_paramwise_settings_are_said_once_per_group_not_per_weight():
+    """MMEngine said each setting of each matched weight on a line of its own
+    (4 per weight: 156 lines for a frozen backbone of 39 weights)."""
+    with current_log_records() as records:
+        _build(Distiller())
+    said = [r.getMessage() for r in records]
+    assert not [m for m in said if m.startswith('paramwise_options -- ')]
+    assert 'paramwise_cfg: 2 parameter(s) with lr=0.0, lr_mult=0.0 (student.0.*: 2)' in said
+
+
 def test_the_logger_is_left_as_it_was():
     from mmengine.logging import print_log
     _build(Distiller())

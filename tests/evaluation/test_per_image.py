@@ -33,6 +33,18 @@ def test_an_image_is_keyed_by_its_path_under_its_data_root_else_track_and_frame(
     assert image_key({}, 3, []) == 'image 3'
 
 
+def test_two_sets_of_one_layout_key_their_images_apart_by_set_name():
+    """A concatenation of two cameras' sets, each with test/t0/lr-001.png:
+    keyed alike, a report of the sets in the other order was paired image
+    against another image (the n-th occurrence of a key)."""
+    day = dict(lr_path='/data/day/test/t0/lr-001.png', set_name='day')
+    night = dict(lr_path='/data/night/test/t0/lr-001.png', set_name='night')
+    roots = ['/data/day', '/data/night']
+    assert image_key(day, 0, roots, several_sets=True) == 'day/test/t0/lr-001.png'
+    assert image_key(night, 1, roots, several_sets=True) == 'night/test/t0/lr-001.png'
+    assert image_key(day, 0, roots) == 'test/t0/lr-001.png'  # one set: as before
+
+
 def test_bits_of_a_row_that_read_some_images_only_have_a_dash_for_the_rest():
     assert bits([True, False], KEYS[:2], KEYS[:2]) == '10'
     assert bits([True, False], [KEYS[5], KEYS[1]], KEYS) == '-0---1--'

@@ -6,7 +6,11 @@ logs one WARNING per parameter that does not train, ``teacher.backbone.stem.0.we
 is skipped since its requires_grad=False``: a DLD model's frozen teacher
 filled the log with a line per teacher weight. Registered under MMEngine's
 name in DLD's scope, so every config gets it: the same optimizer, with one
-INFO line counting the parameters left out, by part.
+INFO line counting the parameters left out, by part. MMEngine's INFO line per
+setting of each parameter a ``custom_keys`` entry matches
+(``paramwise_options -- student.backbone.stem.0.weight:lr_mult=0.0``, four per
+weight: 156 lines for a tiny backbone) is summed the same way: one line per
+group of settings, counting its parameters by part.
 """
 import logging
 from collections import Counter
@@ -17,6 +21,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor as MMEngineConstructor
 from dld.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 _SKIPPED = ' is skipped since its requires_grad=False'
+_PARAMWISE = 'paramwise_options -- '
 
 
 class _FrozenCounter(logging.Filter):
@@ -25,9 +30,15 @@ class _FrozenCounter(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.parts = Counter()
+        # parameter name -> its paramwise settings ('lr_mult=0.0', ...), in order
+        self.settings = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if message.startswith(_PARAMWISE):
+            name, _, setting = message[len(_PARAMWISE):].rpartition(':')
+            self.settings.setdefault(name, []).append(setting)
+            return False
         if not message.endswith(_SKIPPED):
             return True
         name = message[:-len(_SKIPPED)].lstrip('.')
@@ -51,4 +62,17 @@ class DefaultOptimWrapperConstructor(MMEngineConstructor):
             parts = ', '.join(f'{part}: {n}' for part, n in sorted(counter.parts.items()))
             print_log(f'{sum(counter.parts.values())} frozen parameter(s) left out of the '
                       f'optimizer ({parts})', logger='current')
+        groups = {}
+        for name, settings in counter.settings.items():
+            groups.setdefault(', '.join(settings), Counter())[_part(name)] += 1
+        for settings, parts in groups.items():
+            said = ', '.join(f'{part}: {n}' for part, n in sorted(parts.items()))
+            print_log(f'paramwise_cfg: {sum(parts.values())} parameter(s) with {settings} '
+                      f'({said})', logger='current')
         return wrapper
+
+
+def _part(name: str) -> str:
+    """``student.backbone.*`` of ``student.backbone.stem.0.weight``."""
+    parts = name.split('.')
+    return '.'.join(parts[:2]) + '.*' if len(parts) > 2 else name
