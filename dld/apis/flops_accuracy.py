@@ -340,6 +340,8 @@ class FlopsAccuracyEvaluator:
         check_no_forced_scale(self.model, 'the report')
         self.costs = self.model.costs
         self.base_size = tuple(self.model.base_size)
+        if isinstance(scales, (int, float)) and not isinstance(scales, bool):
+            scales = [scales]  # one scale, as --scales 0.6
         self.scales = sorted({float(s) for s in (scales or self.model.scales)}, reverse=True)
         self._warn_of_untrained_scales()
         self.has_selector = self.model.selector is not None
@@ -351,6 +353,7 @@ class FlopsAccuracyEvaluator:
         self.baseline = self._load_baseline(baseline_checkpoint, baseline_config)
         self._baseline_costs = None
         self._results: Optional[List[MethodResult]] = None  # of the last evaluate()
+        self._results_scales: List[float] = []  # the scales it read
         # A fresh clone has no test set yet: generate the synthetic one (logged),
         # once every model is loaded (a missing checkpoint was refused after
         # minutes of generating)
@@ -653,12 +656,15 @@ class FlopsAccuracyEvaluator:
           ``gflops``, ``read_right``).
         """
         if self._results is None:
-            raise RuntimeError('per_image_records() needs evaluate() first')
+            raise RuntimeError('per_image_records() needs evaluate() first (or the last '
+                               'evaluate() did not finish: its records would be stale)')
         from dld.utils.flops import scale_input_shapes
         rows = {r.method: r for r in self._results}
-        fixed = {s: rows[f'dld@{s:g}'] for s in self.scales}
+        # the scales the last evaluate() read (self.scales set since: a KeyError)
+        scales = self._results_scales
+        fixed = {s: rows[f'dld@{s:g}'] for s in scales}
         selector = rows.get('dld_selector')
-        main = selector or fixed[self.scales[0]]
+        main = selector or fixed[scales[0]]
         reread, oracle = rows.get('dld_reread'), rows['oracle']
         samples = [d for b in self.data.batches for d in b['data_samples']]
         teacher = self.costs.teacher_flops / 1e9
@@ -704,6 +710,9 @@ class FlopsAccuracyEvaluator:
     def evaluate(self) -> dict:
         """Every method; returns the report dict (what ``report.json`` holds)."""
         from dld.utils.flops import count_inference_params, count_params
+        # per_image_records() of an evaluate() that raised (a Ctrl-C in a
+        # notebook) returned the previous evaluate()'s records
+        self._results = None
         m = self.model
         student, teacher, selector = m.student, m.teacher, m.selector
         # A beam search's cost is counted on first use, which takes a while:
@@ -797,6 +806,7 @@ class FlopsAccuracyEvaluator:
                     'the evaluated scales reads more')
             results.append(oracle)
         self._results = results  # for per_image_records()
+        self._results_scales = list(self.scales)
         return self._report(results, notes, choices)
 
     def _warn_of_untrained_scales(self) -> None:

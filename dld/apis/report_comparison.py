@@ -8,8 +8,9 @@ deviation, in one long table (a row per run and method) for other tools.
 """
 import json
 import math
+import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .report_writing import plate_metric_name, scale_label
 
@@ -174,9 +175,31 @@ def paired_within(reports: Sequence[dict], names: Sequence[str],
     return rows, unpaired
 
 
-def compare_reports(reports: Sequence[dict], names: Sequence[str],
+def _checked_pairs(pairs) -> List[Tuple[str, str]]:
+    """``pairs`` as a list of ``(A, B)``: one pair given bare, ``('dld_selector',
+    'dld@1')``, was read as two pairs of its strings' characters ("no report has
+    a row 'd'"), and ``'A B'`` likewise."""
+    if isinstance(pairs, (str, bytes)) or pairs is None:
+        raise ReportComparisonError(f'pairs is a list of (A, B) method pairs, got {pairs!r}')
+    pairs = list(pairs)
+    if len(pairs) == 2 and all(isinstance(m, str) for m in pairs):
+        raise ReportComparisonError(
+            f'pairs is a list of (A, B) method pairs: give [{tuple(pairs)!r}], not '
+            f'{tuple(pairs)!r}')
+    for pair in pairs:
+        if isinstance(pair, str) or not isinstance(pair, (list, tuple)) or len(pair) != 2 \
+                or not all(isinstance(m, str) for m in pair):
+            raise ReportComparisonError(
+                f"pairs is a list of (A, B) method pairs (('dld_selector', 'dld@1')), got "
+                f'{pair!r} in it')
+    return [tuple(p) for p in pairs]
+
+
+def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Sequence[str],
                     pairs: Sequence[Tuple[str, str]] = (), resamples: int = 2000) -> dict:
-    """``methods``: per method every report has, in the first report's order,
+    """``reports``: report dicts (:meth:`FlopsAccuracyEvaluator.evaluate`'s), or
+    paths of report.json files or their folders (:func:`read_report`).
+    ``methods``: per method every report has, in the first report's order,
     its ``name``, ``scale`` and for each figure of :data:`FIGURES` the runs'
     values, their ``mean`` and sample ``std`` (None for one run or a figure a
     run lacks); ``rows``: one per run and method (``run`` first), the long
@@ -187,8 +210,12 @@ def compare_reports(reports: Sequence[dict], names: Sequence[str],
     (:func:`paired_across`); ``pairs``: row A minus row B of each report for
     each ``(A, B)`` of ``pairs`` (:func:`paired_within`); ``unpaired``: what
     could not be paired, and why."""
+    # a report.json or its folder, as the command line takes them
+    reports = [read_report(os.fspath(r)) if isinstance(r, (str, os.PathLike)) else r
+               for r in reports]
     if len(reports) != len(names) or not reports:
         raise ReportComparisonError('give one name per report, and at least one report')
+    pairs = _checked_pairs(pairs)
     by_run = [{r['method']: r for r in rep['methods']} for rep in reports]
     common = [m for m in by_run[0] if all(m in runs for runs in by_run[1:])]
     if not common:

@@ -44,6 +44,8 @@ def accuracy_interval(right: Sequence[bool], groups: Optional[Sequence] = None,
     show (module docstring); ``groups`` None: every image its own. Returns
     ``accuracy``, ``low``, ``high`` (fractions; None for no image),
     ``images``, ``groups`` and ``effective_images``."""
+    if not isinstance(right, np.ndarray):
+        right = list(right)  # a generator: numpy's float() of it was a TypeError
     y = np.asarray(right, dtype=np.float64).reshape(-1)
     n = len(y)
     if not 0 < level < 1:

@@ -814,3 +814,32 @@ def test_two_cameras_get_each_their_accuracy_cost_and_scales_in_report_md(tiny_r
                          if line.startswith('| DLD + selector ') and '| camB ' in line)
     share = m['cost/share_0.6/camB']
     assert f'| {100 * share:.1f} ' in selector_line
+
+
+def test_per_image_records_after_an_evaluate_that_stopped_are_refused_not_stale(tiny_run):
+    """A second evaluate() stopped part way (a Ctrl-C in a notebook) left the
+    first one's rows: per_image_records() returned them as the last call's."""
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       with_teacher=False, max_batches=1)
+    evaluator.evaluate()
+    assert len(evaluator.per_image_records()) == evaluator.data.num_images
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    evaluator.read_fixed = stopped
+    with pytest.raises(KeyboardInterrupt):
+        evaluator.evaluate()
+    with pytest.raises(RuntimeError, match='evaluate'):
+        evaluator.per_image_records()
+
+
+def test_per_image_records_are_of_the_scales_the_last_evaluate_read(tiny_run):
+    evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
+                                       with_teacher=False, max_batches=1, scales=0.6)
+    assert evaluator.scales == [0.6]  # one scale given bare, as --scales 0.6
+    evaluator.evaluate()
+    evaluator.scales = [1.0, 0.6]  # set after: a KeyError 'dld@1' in the records
+    assert {tuple(r['by_scale']) for r in evaluator.per_image_records()} == {('0.6', )}
+    evaluator.evaluate()
+    assert {tuple(r['by_scale']) for r in evaluator.per_image_records()} == {('1', '0.6')}

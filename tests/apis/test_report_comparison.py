@@ -293,3 +293,17 @@ def test_two_rows_of_one_report_are_paired_with_pair(tmp_path, capsys):
     assert tool.main([str(tmp_path / 'r'), '--pair', 'dld_selector', 'nokd@0.6']) == 2
     assert "no report has a row 'nokd@0.6'; the rows of r: teacher_hr, dld@1, " \
         'dld_selector' in capsys.readouterr().err
+
+
+def test_reports_are_taken_by_path_and_a_bare_pair_is_refused_in_words(tmp_path):
+    for i, acc in enumerate((0.5, 0.6)):
+        (tmp_path / f'r{i}').mkdir()
+        (tmp_path / f'r{i}' / 'report.json').write_text(json.dumps(_report(acc, 0.1)))
+    by_path = compare_reports([tmp_path / 'r0', str(tmp_path / 'r1' / 'report.json')],
+                              ['r0', 'r1'])
+    assert by_path == compare_reports([_report(0.5, 0.1), _report(0.6, 0.1)], ['r0', 'r1'])
+    for bare in (('dld_selector', 'dld@1'), ['dld_selector dld@1'], 'dld_selector'):
+        with pytest.raises(ReportComparisonError, match=r'list of \(A, B\) method pairs'):
+            compare_reports([_report(0.5, 0.1)], ['r0'], pairs=bare)
+    assert compare_reports([_report(0.5, 0.1)], ['r0'],
+                           pairs=[['dld_selector', 'dld@1']])['unpaired']  # no per-image block

@@ -50,3 +50,8 @@ def test_bad_input_is_refused():
         accuracy_interval([True, False], ['a'])
     with pytest.raises(ValueError, match='level'):
         accuracy_interval([True], None, level=95)
+
+
+def test_any_iterable_of_outcomes_is_taken():
+    right = [True, False, True, True]
+    assert accuracy_interval(r for r in right) == accuracy_interval(right)
