@@ -197,6 +197,19 @@ def quiet_torchrun_warnings() -> None:
     for name in ['torch.distributed.elastic', *logging.root.manager.loggerDict]:
         if name.startswith('torch.distributed.elastic'):
             logging.getLogger(name).setLevel(logging.ERROR)
+    # its error as a process fails ("E1207 ... failed (exitcode: 2) local_rank: 1
+    # (pid: N) of binary: ..."), between the tool's line and the launcher's, which
+    # says the rank and its status: that record alone, its other errors kept
+    api = logging.getLogger('torch.distributed.elastic.multiprocessing.api')
+    if not any(isinstance(f, _FailedExitcodeFilter) for f in api.filters):
+        api.addFilter(_FailedExitcodeFilter())
+
+
+class _FailedExitcodeFilter(logging.Filter):
+    """Drops torchrun's ``failed (exitcode: N) local_rank: R ...`` record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('failed (exitcode')
 
 
 def end_with_launcher() -> None:

@@ -57,6 +57,8 @@ def test_a_refusal_of_every_process_is_its_line_once_and_the_tools_status(tmp_pa
                          for r in (0, 1)]
     assert 'Traceback' not in done.stderr and 'ChildFailedError' not in done.stderr
     assert 'closing signal' not in done.stderr  # torchrun's warnings as it stops the rest
+    # torchrun's error line between the tool's and the launcher's, which says it
+    assert 'failed (exitcode' not in done.stderr
 
 
 def test_the_line_of_another_process_that_failed_first_is_printed_by_the_launcher(tmp_path):

@@ -179,3 +179,76 @@ def test_a_run_rolled_back_to_an_older_checkpoint_validates_its_epochs_anew(tmp_
     runner.train()
     assert EpochMetric.validated == [2, 3]
     assert runner.message_hub.get_info('best_score') == 3.0
+
+
+class TellIter(Hook):
+    """Tells the metric which iteration it validates (an iteration-based run)."""
+
+    def before_val(self, runner):
+        EpochMetric.epoch = runner.iter
+
+
+def _iter_runner(work_dir, iters, val_interval=1, resume=False, extra_hooks=()):
+    loader = dict(dataset=TinyData(), sampler=dict(type='InfiniteSampler', shuffle=False),
+                  batch_size=4, collate_fn=dict(type='default_collate'))
+    hooks = dict(checkpoint=AtomicCheckpointHook(by_epoch=False, interval=1, save_best='score',
+                                                 rule='greater'),
+                 resumed_validation=ResumedValidationHook())
+    val_loader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=False))
+    return Runner(
+        model=TinyModel(), work_dir=str(work_dir), train_dataloader=loader,
+        val_dataloader=val_loader, val_evaluator=Evaluator(EpochMetric()), val_cfg=dict(),
+        train_cfg=dict(by_epoch=False, max_iters=iters, val_interval=val_interval),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        default_hooks=hooks, custom_hooks=[TellIter(), *extra_hooks], resume=resume,
+        log_level='WARNING', experiment_name=f'resumed-val-{next(_run_ids)}')
+
+
+def test_an_iteration_based_run_killed_in_a_validation_validates_that_iteration(tmp_path):
+    """MMEngine saves iteration i's checkpoint before validating it: a run
+    killed in that validation resumed at i + 1 without it (the loop was
+    left out: epoch-based only), and EarlyStoppingHook missed its score."""
+    EpochMetric.crash_at = 2
+    with pytest.raises(Killed):
+        _iter_runner(tmp_path, iters=4).train()
+    assert osp.isfile(tmp_path / 'iter_2.pth')  # saved before the validation
+    EpochMetric.validated = []
+    _iter_runner(tmp_path, iters=4, resume=True).train()
+    assert EpochMetric.validated == [2, 3, 4]
+    with open(tmp_path / 'last_validation.json') as f:
+        assert json.load(f)['iter'] == 4
+    assert os.readlink(tmp_path / 'best.pth') == 'best_score_iter_4.pth'
+
+
+def test_an_iteration_based_validation_finished_is_not_run_again(tmp_path):
+    _iter_runner(tmp_path, iters=2).train()
+    EpochMetric.validated = []
+    _iter_runner(tmp_path, iters=3, resume=True).train()
+    assert EpochMetric.validated == [3]
+
+
+def test_an_iteration_based_early_stop_comes_where_the_unbroken_run_s_did(tmp_path):
+    """EarlyStoppingHook's patience across an iteration-based resume counts
+    the score of the iteration whose validation the kill cut short."""
+    from dld.engine.hooks import EarlyStoppingHook
+
+    class Falling(EpochMetric):
+        def compute_metrics(self, results):
+            super().compute_metrics(results)
+            return dict(score=-float(EpochMetric.epoch))  # no better after iteration 1
+
+    def runner(work_dir, resume=False):
+        r = _iter_runner(work_dir, iters=8, resume=resume, extra_hooks=[
+            EarlyStoppingHook(monitor='score', rule='greater', patience=2)])
+        r._val_evaluator = Evaluator(Falling())
+        return r
+
+    unbroken = runner(tmp_path / 'unbroken')
+    unbroken.train()
+    assert unbroken.iter == 3  # iterations 2 and 3 did not improve on 1
+    EpochMetric.crash_at = 2
+    with pytest.raises(Killed):
+        runner(tmp_path / 'broken').train()
+    resumed = runner(tmp_path / 'broken', resume=True)
+    resumed.train()
+    assert resumed.iter == unbroken.iter

@@ -10,7 +10,7 @@ from typing import List, Optional
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from dld.registry import HOOKS
 from dld.utils.atomic_file import write_json_atomic
@@ -43,7 +43,11 @@ class ResumedValidationHook(Hook):
     checkpoint from another work dir, say) means validating again: costly at
     worst, never a lost result. Rank 0 decides for all ranks.
 
-    Epoch-based loops only (``EpochBasedTrainLoop`` and its subclasses).
+    An ``IterBasedTrainLoop`` (and its subclasses) is handled alike, by
+    iteration: MMEngine saves iteration ``i``'s checkpoint in
+    ``after_train_iter`` and validates it after, so a run killed in that
+    validation resumed at ``i + 1`` without it (and ``EarlyStoppingHook``,
+    missing its score, stopped later than the unbroken run).
 
     Args:
         marker (str): name of the record in the work dir.
@@ -69,16 +73,17 @@ class ResumedValidationHook(Hook):
         self._training = True
         if validate:
             record = self._read(runner) or {}
-            later = record.get('run_id') == run_id and isinstance(record.get('epoch'), int) \
-                and record['epoch'] > runner.epoch
-            left = _later_best_checkpoints(runner.work_dir, runner.epoch) if later else []
-            kept = (f'; {", ".join(left)}, of the epochs rolled back from, '
+            unit, key, now = _unit(runner)
+            later = record.get('run_id') == run_id and isinstance(record.get(key), int) \
+                and record[key] > now
+            left = _later_best_checkpoints(runner.work_dir, now, key) if later else []
+            kept = (f'; {", ".join(left)}, of the {unit}s rolled back from, '
                     f"{'stays' if len(left) == 1 else 'stay'} beside the best this run keeps"
                     if left else '')
-            said = (f'Resumed at epoch {runner.epoch} of a run rolled back from a later epoch '
-                    f"({self._path(runner)} records epoch {record['epoch']}'s validation): "
+            said = (f'Resumed at {unit} {now} of a run rolled back from a later {unit} '
+                    f"({self._path(runner)} records {unit} {record[key]}'s validation): "
                     f'validating it now, as the run did then{kept}' if later else
-                    f'Resumed at epoch {runner.epoch}, whose validation may not have finished '
+                    f'Resumed at {unit} {now}, whose validation may not have finished '
                     f'(no record of it in {self._path(runner)}; a checkpoint of another work '
                     'dir or of an older DLD has none either): validating it now')
             print_log(f'{said}.', logger='current', level=logging.WARNING)
@@ -99,16 +104,17 @@ class ResumedValidationHook(Hook):
 
     def _interrupted_validation(self, runner, run_id: str) -> bool:
         loop = runner.train_loop
-        if not isinstance(loop, EpochBasedTrainLoop) or runner.val_loop is None:
+        if not isinstance(loop, (EpochBasedTrainLoop, IterBasedTrainLoop)) or \
+                runner.val_loop is None:
             return False
-        epoch = loop.epoch
-        if epoch == 0 or not _validates_after(loop, epoch):
+        _, key, now = _unit(runner)
+        if now == 0 or not _validates_after(loop, now):
             return False
         record = self._read(runner)
         # that epoch exactly: a later one is of a timeline the run was rolled
         # back from (--resume epoch_2.pth), whose epochs after it are not this one's
         return not (record and record.get('run_id') == run_id
-                    and isinstance(record.get('epoch'), int) and record['epoch'] == epoch)
+                    and isinstance(record.get(key), int) and record[key] == now)
 
     def _read(self, runner) -> Optional[dict]:
         path = self._path(runner)
@@ -124,15 +130,25 @@ class ResumedValidationHook(Hook):
         return record if isinstance(record, dict) else None
 
 
-def _later_best_checkpoints(work_dir: str, epoch: int) -> List[str]:
+def _unit(runner) -> tuple:
+    """The train loop's unit, its key in the marker and the progress made in
+    it: ``('epoch', 'epoch', runner.epoch)``, or ``('iteration', 'iter',
+    runner.iter)`` for an ``IterBasedTrainLoop`` (whose epoch stays 0)."""
+    if isinstance(getattr(runner, 'train_loop', None), IterBasedTrainLoop):
+        return 'iteration', 'iter', runner.iter
+    return 'epoch', 'epoch', runner.epoch
+
+
+def _later_best_checkpoints(work_dir: str, epoch: int, key: str = 'epoch') -> List[str]:
     """The best checkpoints of ``work_dir`` saved after ``epoch``
-    (``best_<key>_epoch_N.pth``, N > epoch), by name: a rollback leaves them,
-    which MMEngine's best tracking no longer knows of."""
+    (``best_<key>_epoch_N.pth``, N > epoch; ``_iter_N`` with ``key='iter'``),
+    by name: a rollback leaves them, which MMEngine's best tracking no longer
+    knows of."""
     try:
         names = os.listdir(work_dir)
     except OSError:
         return []
-    return sorted(n for n in names if (m := re.fullmatch(r'best_.+_epoch_(\d+)\.pth', n))
+    return sorted(n for n in names if (m := re.fullmatch(rf'best_.+_{key}_(\d+)\.pth', n))
                   and int(m.group(1)) > epoch)
 
 
@@ -150,11 +166,12 @@ def _restore_last_checkpoint(runner) -> None:
             hook.last_ckpt = last
 
 
-def _validates_after(loop: EpochBasedTrainLoop, epoch: int) -> bool:
-    """Whether ``loop`` validates once epoch ``epoch`` is trained: its own test
-    in ``run``, with ``loop.epoch == epoch`` as it is there."""
+def _validates_after(loop, epoch: int) -> bool:
+    """Whether ``loop`` validates once epoch (an ``IterBasedTrainLoop``'s
+    iteration) ``epoch`` is trained: its own test in ``run``, with
+    ``loop.epoch`` (``loop.iter``) ``== epoch`` as it is there."""
     decide = getattr(loop, '_decide_current_val_interval', None)
     if decide is not None:
         decide()
-    return epoch >= loop.val_begin and (epoch % loop.val_interval == 0
-                                        or epoch == loop.max_epochs)
+    last = loop.max_iters if isinstance(loop, IterBasedTrainLoop) else loop.max_epochs
+    return epoch >= loop.val_begin and (epoch % loop.val_interval == 0 or epoch == last)
