@@ -354,6 +354,7 @@ class FlopsAccuracyEvaluator:
         self._baseline_costs = None
         self._results: Optional[List[MethodResult]] = None  # of the last evaluate()
         self._results_scales: List[float] = []  # the scales it read
+        self._ids: Dict[str, Tuple[List[str], List[str]]] = {}  # by stream
         # A fresh clone has no test set yet: generate the synthetic one (logged),
         # once every model is loaded (a missing checkpoint was refused after
         # minutes of generating)
@@ -533,7 +534,7 @@ class FlopsAccuracyEvaluator:
         ones for ``stream='inputs_hr'``); evaluate it."""
         pre = self._preprocessor(model)
         evaluator = Evaluator(copy.deepcopy(self.cfg.test_evaluator))
-        correct, flops, scales, tracks, images, readings = [], [], [], [], [], []
+        correct, flops, scales, readings = [], [], [], []
         seconds = 0.0
         batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
         for i, batch in enumerate(batches):
@@ -561,9 +562,6 @@ class FlopsAccuracyEvaluator:
                                                 self.case_sensitive))
                 flops.append(flops_of(ds))
                 scales.append(float(ds.get('pred_scale', scale if scale is not None else 1.0)))
-                track = ds.get('track_id')
-                tracks.append(f'image {len(tracks)}' if track is None else str(track))
-                images.append(self._image_key(ds, len(images)))
                 reading = dict(text=ds.get('pred_text', ''),
                                confidence=float(ds.get('pred_score', 0.0)),
                                gflops=flops[-1] / 1e9,
@@ -577,6 +575,7 @@ class FlopsAccuracyEvaluator:
         n = len(correct)
         metrics = evaluator.evaluate(n) if n else {}
         metrics = {k: (v.item() if hasattr(v, 'item') else v) for k, v in metrics.items()}
+        images, tracks = self._identities(stream)
         return MethodResult(method, name, scale, metrics,
                             gflops=sum(flops) / max(n, 1) / 1e9, params=params,
                             images_per_s=n / seconds if seconds > 0 else None, num_images=n,
@@ -611,22 +610,34 @@ class FlopsAccuracyEvaluator:
         return image_key(sample.metainfo, index, [r for r in roots if isinstance(r, str)],
                          several_sets=len(sets) > 1)
 
+    def _identities(self, stream: str = 'inputs') -> Tuple[List[str], List[str]]:
+        """Each cached image's key and track (its own id where the set has
+        no tracks), in order, of the LR batches (``'inputs'``) or the HR ones
+        (``'inputs_hr'``, Teacher on HR's: fewer where some tracks have no HR
+        frames); worked out once, shared by every row of that stream."""
+        if stream not in self._ids:
+            batches = self.data.hr_batches if stream == 'inputs_hr' else self.data.batches
+            samples = [d for b in batches for d in b['data_samples']]
+            self._ids[stream] = (
+                [self._image_key(d, i) for i, d in enumerate(samples)],
+                [f'image {i}' if d.get('track_id') is None else str(d.get('track_id'))
+                 for i, d in enumerate(samples)])
+        return self._ids[stream]
+
     def per_image(self, results: List[MethodResult]) -> dict:
         """report.json's ``per_image`` block: every row's outcome per test
         image, by image key (:mod:`dld.evaluation.per_image`)."""
         from dld.evaluation.per_image import bits, per_image_block
-        samples = [d for b in self.data.batches for d in b['data_samples']]
-        keys = [self._image_key(d, i) for i, d in enumerate(samples)]
-        return per_image_block(
-            keys, [str(d.get('gt_text', '')) for d in samples], self.track_ids(),
-            {r.method: bits(r.correct, r.images, keys) for r in results},
-            self.case_sensitive)
+        keys, tracks = self._identities()
+        labels = [str(d.get('gt_text', '')) for b in self.data.batches
+                  for d in b['data_samples']]
+        return per_image_block(keys, labels, tracks,
+                               {r.method: bits(r.correct, r.images, keys) for r in results},
+                               self.case_sensitive)
 
     def track_ids(self) -> List[str]:
         """Each test image's track (its own id where the set has no tracks), in order."""
-        samples = [d for b in self.data.batches for d in b['data_samples']]
-        return [f'image {i}' if d.get('track_id') is None else str(d.get('track_id'))
-                for i, d in enumerate(samples)]
+        return list(self._identities()[1])
 
     def per_image_records(self) -> List[dict]:
         """One record per test image of the last :meth:`evaluate`, in the test
@@ -849,8 +860,8 @@ class FlopsAccuracyEvaluator:
                             gflops=float(cost[chosen].mean()) / 1e9 if n else 0.0,
                             params=params, images_per_s=None, num_images=n,
                             correct=correct, scales=[ascending[i] for i in chosen],
-                            tracks=list(fixed[ascending[0]].tracks),
-                            images=list(fixed[ascending[0]].images), prefixes=prefixes)
+                            tracks=fixed[ascending[0]].tracks,
+                            images=fixed[ascending[0]].images, prefixes=prefixes)
 
     def _report(self, results: List[MethodResult], notes: List[str],
                 choices: Optional[dict] = None) -> dict:

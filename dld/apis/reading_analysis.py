@@ -17,6 +17,7 @@ The records are those ``tools/infer.py --out`` writes, one per image
 import json
 import math
 import os.path as osp
+import statistics
 from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -196,11 +197,7 @@ def _is_size(value) -> bool:
 
 
 def _median(values: Sequence[float]) -> Optional[float]:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return float(statistics.median(values)) if values else None
 
 
 def accuracy_by_layout(records: Sequence[dict]) -> List[dict]:

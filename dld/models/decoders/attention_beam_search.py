@@ -47,7 +47,8 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
     scores[:, 0] = 0.0
     tokens = torch.full((B, W, max_len - 1), -1, dtype=torch.long, device=dev)
     prev = torch.full((B * W,), start_idx, dtype=torch.long, device=dev)
-    fin_scores, fin_seqs, fin_cut = [], [], []
+    fin_scores, fin_seqs = [], []
+    cut_last = None  # (B, W): the last step's hypotheses the model would have read on
     offsets = (torch.arange(B, device=dev) * W)[:, None]
 
     for t in range(max_len):
@@ -56,9 +57,8 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
         cand = scores[..., None] + log_probs.float().view(B, W, K)
         fin_scores.append(cand[:, :, end_idx].clone())
         fin_seqs.append(tokens)
-        fin_cut.append((log_probs.view(B, W, K).argmax(-1) != end_idx) if t == max_len - 1
-                       else torch.zeros((B, W), dtype=torch.bool, device=dev))
         if t == max_len - 1:
+            cut_last = log_probs.view(B, W, K).argmax(-1) != end_idx
             break
         done = torch.cat(fin_scores, 1)
         if done.size(1) >= topk:
@@ -90,7 +90,11 @@ def attention_beam_search(step_fn: StepFn, state: Sequence[torch.Tensor], batch_
         out.append(hyps + [[] for _ in range(topk - k)])
     if not truncated:
         return out, top
-    cut = torch.cat(fin_cut, 1).gather(1, order) & (top[:, :k] > NEG_INF)
+    # only the last step's hypotheses can be cut: the last W of ``done``
+    cut = torch.zeros(done.shape, dtype=torch.bool, device=dev)
+    if cut_last is not None:
+        cut[:, -W:] = cut_last
+    cut = cut.gather(1, order) & (top[:, :k] > NEG_INF)
     if topk > k:
         cut = torch.cat([cut, cut.new_zeros((B, topk - k))], 1)
     return out, top, cut
