@@ -116,25 +116,42 @@ class SetReport:
 def label_limit(cfg) -> Tuple[Optional[int], Optional[str]]:
     """``(limit, why not)``: the longest label the config's attention
     decoders emit whole, as train.py holds the labels to it
-    (:func:`max_label_length` of the model built from ``cfg.model``, its
-    teacher's checkpoint not read: the lengths are the config's); ``None``
-    without an attention decoder (CTC), or with why where the model cannot
-    be built."""
+    (:func:`max_label_length` of the model built from ``cfg.model``, a
+    distiller's teacher and student only, its teacher's checkpoint not
+    read: the lengths are the config's); ``None`` without an attention
+    decoder (CTC), or with why where the model cannot be built."""
     import copy
 
     from dld.engine.hooks.label_length_check_hook import max_label_length
-    from dld.registry import MODELS
     model_cfg = copy.deepcopy(cfg.get('model'))
     if not isinstance(model_cfg, dict):
         return None, 'the config has no model'
     if model_cfg.get('teacher_ckpt') is not None:
         model_cfg['teacher_ckpt'] = None
     try:
-        model = MODELS.build(model_cfg)
+        model = _decoding_parts(model_cfg)
     except Exception as err:  # noqa: BLE001 - train.py says why; the sets are still checked
         return None, f'the model cannot be built ({type(err).__name__}: ' \
             f'{str(err).splitlines()[0] if str(err) else ""})'
     return max_label_length(model), None
+
+
+def _decoding_parts(model_cfg: dict):
+    """The model of ``model_cfg`` as far as its decoders go: a distiller's
+    teacher and student recognizers alone, built as the distiller builds
+    them (under the names it gives them), not the distiller, whose build
+    traces every scale's FLOPs (a second, and 50-70 MB, for no decoder);
+    any other model whole."""
+    import torch.nn as nn
+
+    from dld.registry import MODELS
+    parts = {k: model_cfg.get(k) for k in ('teacher', 'student')}
+    if not all(isinstance(v, dict) and v.get('type') for v in parts.values()):
+        return MODELS.build(model_cfg)
+    holder = nn.Module()
+    for name, part in parts.items():
+        setattr(holder, name, MODELS.build(part))
+    return holder
 
 
 def check_label_lengths(report: SetReport, limit: int) -> None:
