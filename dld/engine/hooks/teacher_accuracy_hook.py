@@ -126,6 +126,10 @@ class TeacherAccuracyHook(Hook):
         loader_cfg['persistent_workers'] = False
         loader = Runner.build_dataloader(loader_cfg, seed=runner.seed)
         evaluator.dataset_meta = getattr(loader.dataset, 'metainfo', None)
+        # the pause before the first step said (seconds on the shipped set)
+        print_log(f'Reading the validation set with the frozen teacher '
+                  f'({len(loader.dataset)} images, {self._stream} frames) before the first '
+                  'step (default_hooks.teacher_accuracy=None skips it)', logger='current')
         teacher = model.teacher
         # each module's mode, restored after (teacher_norm_eval=False keeps
         # the teacher's BatchNorm layers alone in train mode)
