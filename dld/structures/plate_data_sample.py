@@ -32,6 +32,9 @@ class PlateDataSample(BaseDataElement):
         pred_scales (list[float]): every scale read, in order (DLD only).
         pred_gflops (float): what reading this image cost, all reads and
             the selector included.
+        pred_scale_probs (dict[str, float]): where the selector chose, its
+            probability of each candidate scale (``{'1': p, '0.6': p}``,
+            ``test_cfg.selector_bias`` included; DLD only).
 
     Meta fields (set by :class:`PackPlateInputs`): ``lr_path``, ``hr_path``,
     ``track_id``, ``frame_idx``, ``valid_ratio``, ``img_shape``, ``ori_shape``.
