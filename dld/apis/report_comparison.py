@@ -95,14 +95,16 @@ def _no_block(name: str) -> str:
 
 
 def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequence[str],
-                  resamples: int = 2000) -> Tuple[List[dict], List[str]]:
-    """Each report after the first against the first, image by image, for
-    every method of ``methods`` both keep per image: the paired difference
-    (that report minus the first) with its 95 % interval from a bootstrap
-    over the first report's tracks. Returns the rows and a line for each
-    report that cannot be paired (no per-image block: an older report;
-    other test images or labels)."""
+                  resamples: int = 2000, reference: int = 0) -> Tuple[List[dict], List[str]]:
+    """Each report but the ``reference``-th (default: the first) against it,
+    image by image, for every method of ``methods`` both keep per image: the
+    paired difference (that report minus the reference) with its 95 %
+    interval from a bootstrap over the reference's tracks. Returns the rows
+    and a line for each report that cannot be paired (no per-image block:
+    an older report; other test images or labels)."""
     from dld.evaluation.per_image import PairingError, align, paired_rows, read_block
+    order = [reference] + [i for i in range(len(reports)) if i != reference]
+    reports, names = [reports[i] for i in order], [names[i] for i in order]
     blocks = [read_block(rep) for rep in reports]
     rows, unpaired = [], []
     if len(reports) < 2:
@@ -132,6 +134,111 @@ def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequen
                 continue
             rows.append(dict(run=name, reference=names[0], method=method,
                              **_paired_entry(found)))
+    return rows, unpaired
+
+
+def group_names(names: Sequence[str], pattern: str) -> List[str]:
+    """The group of each run: its name with every match of the regular
+    expression ``pattern`` removed (``'_s[0-9]+'``: ``full_s1/report`` and
+    ``full_s2/report`` are both ``full/report``): the seeds of one variant."""
+    import re
+    try:
+        found = re.compile(pattern)
+    except re.error as err:
+        raise ReportComparisonError(f'--group-by {pattern!r} is not a regular expression: '
+                                    f'{err}') from None
+    groups = [found.sub('', n) for n in names]
+    empty = [n for n, g in zip(names, groups) if not g]
+    if empty:
+        raise ReportComparisonError(f'--group-by {pattern!r} leaves nothing of the name '
+                                    f'{empty[0]!r}: match the part that tells seeds apart '
+                                    "(e.g. '_s[0-9]+')")
+    return groups
+
+
+def _group_entries(methods: Sequence[dict], runs: Sequence[str],
+                   groups: Sequence[str]) -> List[dict]:
+    """Per group (in the order first met): its runs and, per method of
+    ``methods`` (:func:`compare_reports`' entries), each figure's values over
+    the group's runs, their mean and sample std."""
+    entries = []
+    for group in dict.fromkeys(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        figures = {m['method']: {f: dict(values=[m[f]['values'][i] for i in members],
+                                         **_mean_std([m[f]['values'][i] for i in members]))
+                                 for f in FIGURES}
+                   for m in methods}
+        entries.append(dict(group=group, runs=[runs[i] for i in members], methods=figures))
+    return entries
+
+
+def paired_groups(reports: Sequence[dict], names: Sequence[str], groups: Sequence[str],
+                  reference: str, methods: Sequence[str],
+                  resamples: int = 2000) -> Tuple[List[dict], List[str]]:
+    """Each group of runs (a variant's seeds) against the ``reference`` group,
+    image by image, for every method all their runs keep per image: per
+    image, the share of the group's runs that read it right minus the
+    reference group's share, over the images every one of those runs read;
+    its mean (the difference of the two groups' mean accuracies) with a 95 %
+    interval from a bootstrap over the reference's first report's tracks.
+    The interval is of the test images, the runs held fixed: the spread over
+    seeds is the groups' std. Returns the rows and a line for each group
+    that cannot be paired."""
+    import numpy as np
+
+    from dld.evaluation.paired_bootstrap import paired_difference
+    from dld.evaluation.per_image import PairingError, align, read_block
+    blocks = [read_block(rep) for rep in reports]
+    ref = [i for i, g in enumerate(groups) if g == reference]
+    rows, unpaired = [], []
+    if len(set(groups)) < 2:
+        return rows, unpaired
+    base = blocks[ref[0]]
+    if base is None:
+        return rows, [_no_block(names[ref[0]]) + f': no group is paired with {reference}']
+    orders = {}  # each run's images in the base's order (index into the run's own)
+    for i, (name, block) in enumerate(zip(names, blocks)):
+        if block is None:
+            unpaired.append(_no_block(name))
+            continue
+        try:
+            orders[i] = [j for _, j in align(base, block, names[ref[0]], name)]
+        except PairingError as err:
+            unpaired.append(f'{err}: not paired (only reports of the same test images are)')
+    if not all(i in orders for i in ref):
+        return rows, unpaired + [f'not every run of {reference} is paired: no group is '
+                                 'paired with it']
+
+    def shares(members, method):
+        bits = [[blocks[i]['right'][method][j] for j in orders[i]] for i in members]
+        return np.array([[b == '1' for b in run] for run in bits], dtype=float).mean(0), \
+            np.array([[b != '-' for b in run] for run in bits]).all(0)
+
+    for group in dict.fromkeys(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        if group == reference or not all(i in orders for i in members):
+            if group != reference:
+                unpaired.append(f'not every run of {group} is paired: {group} against '
+                                f'{reference} is not')
+            continue
+        for method in methods:
+            if not all(method in blocks[i]['right'] for i in members + ref):
+                continue
+            a, read_a = shares(members, method)
+            b, read_b = shares(ref, method)
+            kept = read_a & read_b
+            if not kept.any():
+                unpaired.append(f'{method}: {group} against {reference}: no image read by '
+                                'every run of both')
+                continue
+            found = paired_difference(a[kept], b[kept], np.asarray(base['tracks'])[kept],
+                                      resamples=resamples)
+            rows.append(dict(group=group, reference=reference, method=method,
+                             runs=len(members), reference_runs=len(ref),
+                             a=float(a[kept].mean()), b=float(b[kept].mean()),
+                             not_read=int((~kept).sum()), **{
+                                 k: found[k] for k in ('difference', 'low', 'high', 'images',
+                                                       'groups')}))
     return rows, unpaired
 
 
@@ -196,7 +303,9 @@ def _checked_pairs(pairs) -> List[Tuple[str, str]]:
 
 
 def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Sequence[str],
-                    pairs: Sequence[Tuple[str, str]] = (), resamples: int = 2000) -> dict:
+                    pairs: Sequence[Tuple[str, str]] = (), resamples: int = 2000,
+                    reference: Optional[str] = None,
+                    groups: Optional[Sequence[str]] = None) -> dict:
     """``reports``: report dicts (:meth:`FlopsAccuracyEvaluator.evaluate`'s), or
     paths of report.json files or their folders (:func:`read_report`).
     ``methods``: per method every report has, in the first report's order,
@@ -209,13 +318,33 @@ def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Seq
     against the first, method by method, image by image
     (:func:`paired_across`); ``pairs``: row A minus row B of each report for
     each ``(A, B)`` of ``pairs`` (:func:`paired_within`); ``unpaired``: what
-    could not be paired, and why."""
+    could not be paired, and why.
+
+    ``groups``: one group name per report (a variant's seeds share one,
+    :func:`group_names`): ``groups`` then holds per group its runs and each
+    method's figures over them (mean, sample std), and ``paired`` each group
+    against the ``reference`` group (:func:`paired_groups`) in place of
+    report against report. ``reference``: the run (or, with ``groups``, the
+    group) the others are paired with; default: the first."""
     # a report.json or its folder, as the command line takes them
     reports = [read_report(os.fspath(r)) if isinstance(r, (str, os.PathLike)) else r
                for r in reports]
     if len(reports) != len(names) or not reports:
         raise ReportComparisonError('give one name per report, and at least one report')
     pairs = _checked_pairs(pairs)
+    if groups is not None and len(groups) != len(names):
+        raise ReportComparisonError(f'give one group per report: {len(groups)} group(s) for '
+                                    f'{len(names)} report(s)')
+    choices = list(dict.fromkeys(groups if groups is not None else names))
+    # 'full' for full/report: the first folder of a name the table shows, where only one has it
+    led = [c for c in choices if c.split('/')[0] == reference]
+    if reference is not None and reference not in choices and len(led) == 1:
+        reference = led[0]
+    if reference is not None and reference not in choices:
+        raise ReportComparisonError(
+            f"--reference {reference!r} is not one of the {'groups' if groups else 'runs'}: "
+            + ', '.join(choices))
+    reference = choices[0] if reference is None else reference
     by_run = [{r['method']: r for r in rep['methods']} for rep in reports]
     common = [m for m in by_run[0] if all(m in runs for runs in by_run[1:])]
     if not common:
@@ -234,9 +363,18 @@ def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Seq
                       **{f: runs[method].get(f) for f in FIGURES},
                       num_images=rep.get('num_images'))
                  for name, runs, rep in zip(names, by_run, reports)]
-    paired, unpaired = paired_across(reports, names, common, resamples)
+    if groups is None:
+        paired, unpaired = paired_across(reports, names, common, resamples,
+                                         list(names).index(reference))
+        grouped = None
+    else:
+        paired, unpaired = paired_groups(reports, names, groups, reference, common, resamples)
+        grouped = _group_entries(methods, names, groups)
+        for row, group in zip(rows, [g for _ in common for g in groups]):
+            row['group'] = group
     within, unpaired_within = paired_within(reports, names, pairs, resamples)
-    return dict(runs=list(names), methods=methods, rows=rows,
+    return dict(runs=list(names), groups=grouped, reference=reference, methods=methods,
+                rows=rows,
                 left_out=sorted(every - set(common)), notes=_differences(reports, names),
                 plate_metric=plate_metric_name(reports[0]), paired=paired, pairs=within,
                 unpaired=list(dict.fromkeys(unpaired + unpaired_within)), resamples=resamples)
@@ -335,7 +473,8 @@ def markdown_comparison(comparison: dict, plus_minus: str = '\u00b1') -> str:
     pm = plus_minus
     from tabulate import tabulate
     runs = comparison['runs']
-    several = len(runs) > 1
+    grouped = comparison.get('groups')
+    several = len(runs) > 1 and not grouped  # over groups: a mean of unlike variants
     headers = ['method', 'scale'] + [f'{r} (%)' for r in runs]
     headers += [f'mean {pm} std (%)', f'GFLOPs mean {pm} std'] if several else ['GFLOPs']
     table = []
@@ -348,28 +487,63 @@ def markdown_comparison(comparison: dict, plus_minus: str = '\u00b1') -> str:
                        f"{100 * acc['mean']:.2f} {pm} {100 * acc['std']:.2f}")
             row.append('-' if gflops['mean'] is None else
                        f"{gflops['mean']:.4f} {pm} {gflops['std']:.4f}")
-        else:
+        elif not grouped:
             row.append('-' if gflops['mean'] is None else f"{gflops['mean']:.4f}")
         table.append(row)
     plate = comparison.get('plate_metric', 'plate')
     lines = ['# Reports compared', '',
              f"{len(runs)} report(s): {', '.join(runs)}. Each run's {plate} "
              'accuracy; std is the sample standard deviation over the runs.', '']
+    if grouped:
+        lines[-2] = (f"{len(runs)} report(s) in {len(grouped)} group(s): " + '; '.join(
+            f"{g['group']}: {', '.join(g['runs'])}" for g in grouped) + f". Each run's {plate} "
+            f"accuracy, then each group's mean {pm} sample standard deviation over its runs.")
     if comparison['notes']:  # before the means they put in doubt
         lines += ['**Not alike:**', ''] + [f'* {n}' for n in comparison['notes']] + [
             '', 'Means and spreads over reports that differ so mix what they measure.', '']
     lines.append(tabulate(table, headers=headers, tablefmt='github', disable_numparse=True))
     varying = [m for m in comparison['methods'] if _varies(m['gflops']['values'])]
-    if several and varying:  # a gamma sweep's selector rows: the figure that changes
+    if len(runs) > 1 and varying:  # a gamma sweep's selector rows: the figure that changes
         lines += ['', '## GFLOPs per run, where they differ', '',
                   tabulate([[m['name']] + ['-' if v is None else f'{v:.4f}'
                                            for v in m['gflops']['values']] for m in varying],
                            headers=['method'] + [f'{r} (GFLOPs)' for r in runs],
                            tablefmt='github', disable_numparse=True)]
+    if grouped:
+        lines += _group_section(comparison, pm)
     if comparison['left_out']:
         lines += ['', f"Left out (not in every report): {', '.join(comparison['left_out'])}."]
     lines += _paired_sections(comparison)
     return '\n'.join(lines) + '\n'
+
+
+def _mean_cell(figure: dict, pm: str, scale: float = 100, digits: int = 2) -> str:
+    if figure['mean'] is None:
+        return '-'
+    mean = f"{scale * figure['mean']:.{digits}f}"
+    return mean if figure['std'] is None else f"{mean} {pm} {scale * figure['std']:.{digits}f}"
+
+
+def _group_section(comparison: dict, pm: str) -> List[str]:
+    """Per method, each group's mean ± std of plate accuracy over its runs,
+    and its mean GFLOPs: the ablation table."""
+    from tabulate import tabulate
+    grouped = comparison['groups']
+    headers = ['method', 'scale']
+    for g in grouped:
+        headers += [f"{g['group']} (n={len(g['runs'])}, %)", f"{g['group']} GFLOPs"]
+    table = []
+    for m in comparison['methods']:
+        row = [m['name'], scale_label(m['method'], m['scale'])]
+        for g in grouped:
+            figures = g['methods'][m['method']]
+            row += [_mean_cell(figures['accuracy'], pm),
+                    _mean_cell(figures['gflops'], pm, scale=1, digits=4)]
+        table.append(row)
+    return ['', "## Each group's runs: mean " + pm + ' std', '',
+            'A group is the runs of one variant (their seeds); std is the sample standard '
+            'deviation over its runs (none for one run).', '',
+            tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)]
 
 
 def _diff_cells(p: dict) -> list:
@@ -384,7 +558,23 @@ def _paired_sections(comparison: dict) -> List[str]:
     lines = []
     paired, within = comparison.get('paired') or [], comparison.get('pairs') or []
     groups = [p['groups'] for p in paired + within]
-    if paired:
+    if paired and 'group' in paired[0]:
+        ref = paired[0]['reference']
+        lines += ['', f'## Paired by image, each group against {ref}', '',
+                  f"Plate accuracy of the group minus {ref}'s, image by image over the same "
+                  "test images: per image the share of the group's runs that read it minus "
+                  f"{ref}'s share, so the estimate is the difference of the groups' mean "
+                  'accuracies. 95 % interval from a bootstrap over tracks '
+                  f"({comparison.get('resamples', 2000)} resamples), the runs held fixed: it is "
+                  "of the test set, not of the seeds (their spread is the groups' std).", '',
+                  tabulate([[p['group'], p['method'], f"{100 * p['difference']:+.2f}",
+                             f"[{100 * p['low']:+.2f}, {100 * p['high']:+.2f}]",
+                             f"{p['runs']} / {p['reference_runs']}",
+                             f"{p['images']} / {p['groups']}"] for p in paired],
+                           headers=['group', 'method', f'minus {ref} (pt)', '95% interval',
+                                    f'runs / {ref} runs', 'images / tracks'],
+                           tablefmt='github', disable_numparse=True)]
+    elif paired:
         ref = paired[0]['reference']
         lines += ['', f'## Paired by image, each report against {ref}', '',
                   f'Plate accuracy of the report minus {ref}\'s, image by image over the '
@@ -444,26 +634,65 @@ def plot_comparison(comparison: dict, path: str) -> None:
     plt.close(fig)
 
 
-#: The long table's columns: one row per run and method.
+#: The long table's columns: one row per run and method (``group`` with groups).
 CSV_COLUMNS = ('run', 'method', 'name', 'scale', *FIGURES, 'num_images')
+
+#: ``compare_groups.csv``'s: one row per group and method, the ablation table
+#: (fractions, as report.csv; ``minus_reference`` and its interval: paired by image).
+GROUP_CSV_COLUMNS = ('group', 'runs', 'method', 'name', 'scale', 'accuracy_mean',
+                     'accuracy_std', 'gflops_mean', 'gflops_std', 'reference',
+                     'minus_reference', 'low', 'high', 'images', 'tracks')
+
+
+def group_rows(comparison: dict) -> List[dict]:
+    """One row per group and method: its runs' mean and std of plate
+    accuracy and GFLOPs, and the paired difference against the reference
+    group with its interval (blank for the reference, or where not paired)."""
+    paired = {(p['group'], p['method']): p for p in comparison.get('paired') or ()
+              if 'group' in p}
+    rows = []
+    for g in comparison.get('groups') or ():
+        for m in comparison['methods']:
+            figures, p = g['methods'][m['method']], paired.get((g['group'], m['method']), {})
+            rows.append(dict(group=g['group'], runs=' '.join(g['runs']), method=m['method'],
+                             name=m['name'], scale=m['scale'],
+                             accuracy_mean=figures['accuracy']['mean'],
+                             accuracy_std=figures['accuracy']['std'],
+                             gflops_mean=figures['gflops']['mean'],
+                             gflops_std=figures['gflops']['std'],
+                             reference=comparison.get('reference'),
+                             minus_reference=p.get('difference'), low=p.get('low'),
+                             high=p.get('high'), images=p.get('images'),
+                             tracks=p.get('groups')))
+    return rows
 
 
 def write_comparison(comparison: dict, out_dir: str) -> Dict[str, str]:
-    """``compare.md``, ``compare.csv`` (the long table), ``compare.png`` and
+    """``compare.md``, ``compare.csv`` (the long table), with groups
+    ``compare_groups.csv`` (:func:`group_rows`), ``compare.png`` and
     ``compare.json`` in ``out_dir``, written together, ``compare.json`` last
     (:func:`~dld.utils.atomic_file.write_files_together`)."""
     import csv
 
     from dld.utils.atomic_file import text_writer, write_files_together
 
-    def table(path: str) -> None:
-        with open(path, 'w', encoding='utf-8', newline='') as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for row in comparison['rows']:
-                writer.writerow({k: '' if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+    grouped = bool(comparison.get('groups'))
+    columns = (('run', 'group') + CSV_COLUMNS[1:]) if grouped else CSV_COLUMNS
 
+    def csv_writer(rows: List[dict], fields: Sequence[str]):
+        def write(path: str) -> None:
+            with open(path, 'w', encoding='utf-8', newline='') as f:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: '' if row.get(k) is None else row[k] for k in fields})
+        return write
+
+    files = {'compare.md': text_writer(markdown_comparison(comparison)),
+             'compare.csv': csv_writer(comparison['rows'], columns)}
+    if grouped:
+        files['compare_groups.csv'] = csv_writer(group_rows(comparison), GROUP_CSV_COLUMNS)
     return write_files_together(out_dir, {
-        'compare.md': text_writer(markdown_comparison(comparison)), 'compare.csv': table,
+        **files,
         'compare.png': lambda path: plot_comparison(comparison, path),
         'compare.json': text_writer(json.dumps(comparison, indent=2, ensure_ascii=False) + '\n')})

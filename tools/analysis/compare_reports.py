@@ -1,7 +1,8 @@
 """Several FLOPs / accuracy reports side by side: training seeds, gammas, variants.
 
     python tools/analysis/compare_reports.py REPORT [REPORT ...] [--names N ...]
-        [--pair ROW_A ROW_B ...] [--resamples N] [--out DIR]
+        [--group-by REGEX] [--reference NAME] [--pair ROW_A ROW_B ...] [--resamples N]
+        [--out DIR]
 
 Each REPORT is a ``report.json`` of ``tools/flops_accuracy.py`` or its
 folder. Prints, per method every report has, each run's plate accuracy and,
@@ -9,13 +10,17 @@ over two or more runs, the mean ± sample standard deviation of the plate
 accuracy and of the GFLOPs per image, and says where the reports differ in
 what the figures depend on (the test set, its size, a ``--max-batches``
 quick look). Reports of the same test images (their ``per_image`` block)
-are paired image by image: each report against the first, per method,
-with a 95 % interval from a bootstrap over tracks; ``--pair dld_selector
-nokd@0.6`` gives row A minus row B of each report the same way. With
-``--out DIR``: ``compare.md`` (that table),
-``compare.csv`` (one row per run and method: the long table, for your own
-plots), ``compare.png`` (plate accuracy against GFLOPs, each run's points)
-and ``compare.json``.
+are paired image by image: each report against the first (or
+``--reference NAME``), per method, with a 95 % interval from a bootstrap
+over tracks; ``--pair dld_selector nokd@0.6`` gives row A minus row B of
+each report the same way. ``--group-by '_s[0-9]+'`` groups the runs whose
+names are alike once the pattern's matches are removed (a variant's seeds:
+``full_s1``, ``full_s2``): each group's mean ± std, and each group paired
+with the first (or ``--reference``) group. With ``--out DIR``:
+``compare.md`` (those tables), ``compare.csv`` (one row per run and method:
+the long table, for your own plots), with groups ``compare_groups.csv``
+(one row per group and method: the ablation table), ``compare.png`` (plate
+accuracy against GFLOPs, each run's points) and ``compare.json``.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
 
@@ -30,6 +35,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--names', nargs='+',
                         help="one name per report (default: the shortest trailing folder "
                         "names that tell them apart, e.g. seed1/report_lr)")
+    parser.add_argument('--group-by', metavar='REGEX',
+                        help="group the runs whose names are alike once every match of REGEX "
+                        "is removed, e.g. '_s[0-9]+' (full_s1 and full_s2: full): a "
+                        "variant's seeds, given each group's mean and std and paired by "
+                        'group')
+    parser.add_argument('--reference', metavar='NAME',
+                        help='the run (with --group-by, the group) the others are paired '
+                        'with, by its name as the table shows it (default: the first)')
     parser.add_argument('--pair', nargs=2, action='append', default=[],
                         metavar=('ROW_A', 'ROW_B'),
                         help="row A minus row B of each report, image by image, with a 95%% "
@@ -69,6 +82,7 @@ def main(argv=None) -> int:
     from dld.apis.report_comparison import (
         ReportComparisonError,
         compare_reports,
+        group_names,
         markdown_comparison,
         read_report,
         run_names,
@@ -76,8 +90,10 @@ def main(argv=None) -> int:
     )
     try:
         reports = [read_report(p) for p in args.reports]
-        comparison = compare_reports(reports, args.names or run_names(args.reports),
-                                     [tuple(p) for p in args.pair], args.resamples)
+        names = args.names or run_names(args.reports)
+        groups = group_names(names, args.group_by) if args.group_by is not None else None
+        comparison = compare_reports(reports, names, [tuple(p) for p in args.pair],
+                                     args.resamples, reference=args.reference, groups=groups)
     except ReportComparisonError as err:
         print(f'compare_reports.py: {err}', file=sys.stderr)
         return 2
