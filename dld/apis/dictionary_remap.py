@@ -9,7 +9,9 @@ are refused when a run starts (:mod:`dld.engine.start_checkpoint`). To
 fine-tune such a model on labels with new characters, :func:`remap_dictionary`
 writes a checkpoint for the new dictionary: each character both hold keeps
 its trained row, each special token (CTC blank, start/end, padding) its own,
-and each new character the row the new model is built with. The result is
+and each new character a row as its layer initialises one, drawn from a
+fixed seed (the same for the same decoder: a teacher remapped alone and
+inside a DLD checkpoint is one teacher). The result is
 a start for ``load_from`` (or a teacher's ``teacher_ckpt``), not a run to
 resume: the optimiser and schedule states are dropped.
 """
@@ -19,15 +21,30 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
+from dld.models.dictionary.checkpoint_fit import (
+    DECODER_CHARS,
+    decoder_chars,
+    dictionary_modules,
+)
 
-def _decoders(model: nn.Module) -> Dict[str, nn.Module]:
-    """The innermost modules of ``model`` that hold a dictionary (the decoders,
-    not the recognisers that hand theirs on), by name."""
-    found = {name: m for name, m in model.named_modules()
-             if hasattr(getattr(m, 'dictionary', None), 'num_chars')}
-    return {name: m for name, m in found.items()
-            if not any(other != name and (not name or other.startswith(f'{name}.'))
-                       for other in found)}
+#: The seed a new character's rows are drawn from (:func:`_fresh_state`).
+NEW_ROWS_SEED = 0
+
+
+def _fresh_state(decoder: nn.Module) -> Dict[str, torch.Tensor]:
+    """``decoder``'s weights as its layers initialise them, drawn on the CPU
+    from :data:`NEW_ROWS_SEED`, the global generators left as they were: a
+    new character's rows, the same for the same decoder wherever it is
+    built (taken from the model as built, they were wherever the global
+    generator stood: a teacher remapped alone and inside a DLD checkpoint
+    got other ones, and a run given both warned of another teacher)."""
+    fresh = copy.deepcopy(decoder).cpu()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(NEW_ROWS_SEED)
+        for module in fresh.modules():
+            if callable(getattr(module, 'reset_parameters', None)):
+                module.reset_parameters()
+    return fresh.state_dict()
 
 
 def _token_dim(own: torch.Tensor, saved: torch.Tensor, new_chars: int, old_chars: int,
@@ -52,7 +69,7 @@ def remap_state(model: nn.Module, state: Dict[str, torch.Tensor],
     kept=[...], added=[...], dropped=[...], tensors=N)``."""
     own = model.state_dict()
     out = dict(state)
-    decoders = _decoders(model)
+    decoders = dictionary_modules(model)
     if not decoders:
         raise ValueError("the config's model has no decoder with a dictionary")
     tensors, added, dropped = 0, set(), set()
@@ -64,6 +81,7 @@ def remap_state(model: nn.Module, state: Dict[str, torch.Tensor],
         added |= {c for c in new if c not in old_index}
         dropped |= {c for c in old_chars if c not in set(new)}
         prefix = f'{name}.' if name else ''
+        fresh = _fresh_state(decoder)
         for key, mine in own.items():
             if not key.startswith(prefix) or key not in state \
                     or not mine.is_floating_point():
@@ -72,7 +90,7 @@ def remap_state(model: nn.Module, state: Dict[str, torch.Tensor],
             dim = _token_dim(mine, saved, len(new), len(old_chars), specials, key)
             if dim is None:
                 continue
-            mapped = mine.detach().clone()
+            mapped = fresh[key[len(prefix):]].to(mine).clone()  # the kept rows set below
             for j in range(mine.shape[dim]):
                 i = (old_index.get(new[j]) if j < len(new)
                      else len(old_chars) + (j - len(new)))  # a special token: its own
@@ -94,18 +112,17 @@ def trained_chars(meta: dict, given: Optional[str] = None) -> str:
     (``meta['dataset_meta']['chars']``)."""
     if given:
         return given
-    from dld.models.dictionary.checkpoint_fit import DECODER_CHARS
     saved = meta.get(DECODER_CHARS)
     if isinstance(saved, (list, tuple)) and len(saved) == 1 and isinstance(saved[0], str):
         return saved[0]
     if isinstance(saved, (list, tuple)) and len(saved) > 1:
         raise ValueError(f'its decoders were trained with several dictionaries ({saved}): '
-                         'give the one to map with --old-chars')
+                         'give the one to map with --old-chars / old_chars=')
     chars = (meta.get('dataset_meta') or {}).get('chars')
     if isinstance(chars, str) and chars:
         return chars
     raise ValueError('the checkpoint does not record the characters it was trained with: '
-                     'give them, in dictionary order, with --old-chars (e.g. '
+                     'give them, in dictionary order, with --old-chars / old_chars= (e.g. '
                      '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ, the default dictionary)')
 
 
@@ -115,7 +132,6 @@ def remap_dictionary(checkpoint: str, config: str, out: str,
     """Write to ``out`` the weights of ``checkpoint`` for the dictionary of
     ``config``'s decoders (see the module docstring); returns what
     :func:`remap_state` says, with ``old_chars`` and ``new_chars``."""
-    from dld.models.dictionary.checkpoint_fit import DECODER_CHARS, decoder_chars
     from dld.utils.atomic_file import write_file_atomic
 
     from .model_loading import (

@@ -329,9 +329,9 @@ class FlopsAccuracyEvaluator:
         self.amp_dtype = resolve_amp(self.device.type, amp)
         self.notes: List[str] = []
         if amp and self.amp_dtype is None:  # the warning alone scrolled by; report.md said nothing
-            self.notes.append(f'--amp asked, but float32 used: mixed precision is no faster on '
-                              f'this {self.device.type} (no CUDA device, and no native '
-                              'bfloat16: AVX512-BF16 or AMX)')
+            self.notes.append(f'--amp / amp=True asked, but float32 used: mixed precision is '
+                              f'no faster on this {self.device.type} (no CUDA device, and no '
+                              'native bfloat16: AVX512-BF16 or AMX)')
         self.model, _ = init_model(self.cfg, checkpoint, device=self.device)
         from .scaled_prediction import is_distiller
         if not is_distiller(self.model):
@@ -417,8 +417,8 @@ class FlopsAccuracyEvaluator:
                 "teacher rows skipped: the config's teacher is a trained student "
                 f"(teacher_from='{self.model.teacher_from}', "
                 f"teacher_input='{self.model.teacher_input}'), not the HR teacher; pass "
-                '--teacher-ckpt with the HR teacher and the config it was distilled with '
-                '(e.g. configs/dld_plate.py)')
+                '--teacher-ckpt / teacher_checkpoint= with the HR teacher and the config it '
+                'was distilled with (e.g. configs/dld_plate.py)')
             return False
         if teacher_checkpoint is None:
             state, _ = read_state_dict(checkpoint)
@@ -431,9 +431,9 @@ class FlopsAccuracyEvaluator:
             if not (cfg_teacher and osp.isfile(cfg_teacher)):
                 given = self.cfg.model.get('teacher_ckpt')
                 self.notes.append('teacher rows skipped: the DLD checkpoint holds no teacher '
-                                  'weights, no --teacher-ckpt was given and the config\'s '
-                                  f'model.teacher_ckpt ({given!r}) names no checkpoint found '
-                                  f'from {os.getcwd()}')
+                                  'weights, no --teacher-ckpt / teacher_checkpoint= was given '
+                                  f'and the config\'s model.teacher_ckpt ({given!r}) names no '
+                                  f'checkpoint found from {os.getcwd()}')
                 return False
             teacher_checkpoint = cfg_teacher
             self.paths_teacher = cfg_teacher
@@ -460,7 +460,8 @@ class FlopsAccuracyEvaluator:
     def _load_baseline(self, checkpoint: Optional[str],
                        config: Optional[str]) -> Optional[nn.Module]:
         if checkpoint is None:
-            self.notes.append('no-KD rows skipped: no --baseline-ckpt given')
+            self.notes.append('no-KD rows skipped: no --baseline-ckpt / baseline_checkpoint= '
+                              'given')
             return None
         # Default: the DLD student's architecture as the distiller built it,
         # per-scale BatchNorm included (a plain checkpoint's statistics load
@@ -651,7 +652,9 @@ class FlopsAccuracyEvaluator:
         ``path``, ``text``, ``confidence``, ``scale``, ``scales_read``,
         ``scale_probs``, ``truncated``, ``input_size``, ``image_size``, ``gflops``,
         ``gflops_teacher``, ``gflops_saved``, ``track_id``, ``frame_idx``,
-        ``gt_text``, ``read_right``, ``case_sensitive``, ``error`` (None);
+        ``annotation`` (``'file:line'`` of the label file's line, where the
+        set has one), ``gt_text``, ``read_right``, ``case_sensitive``,
+        ``error`` (None);
         and the report's own:
 
         * ``by_scale``: ``{'<scale>': {text, confidence, read_right}}``, the
@@ -695,6 +698,9 @@ class FlopsAccuracyEvaluator:
                        gflops=reading['gflops'], gflops_teacher=teacher,
                        gflops_saved=teacher - reading['gflops'],
                        track_id=ds.get('track_id'), frame_idx=ds.get('frame_idx'))
+            where = ds.metainfo.get('annotation')
+            if where:  # the label file's line, as infer.py's records of it say
+                rec['annotation'] = _absolute_where(where)
             gt = getattr(ds, 'gt_text', None)
             if gt is not None:
                 rec.update(gt_text=gt, read_right=bool(main.correct[i]),
@@ -1027,6 +1033,13 @@ def _fixed(recognizer: nn.Module, scale: float, base_size) -> Callable:
 
 def _const(flops: int) -> Callable:
     return lambda ds: flops
+
+
+def _absolute_where(where: str) -> str:
+    """A ``'file:line'`` annotation with its file absolute, as infer.py
+    names it (it reads a label file by its absolute path)."""
+    path, sep, line = where.rpartition(':')
+    return f'{osp.abspath(path)}:{line}' if sep and line.isdigit() else where
 
 
 def _absolute_roots(sources: List[dict]) -> List[dict]:

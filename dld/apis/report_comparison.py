@@ -91,7 +91,7 @@ def _paired_entry(found: dict) -> dict:
 
 def _no_block(name: str) -> str:
     return (f'{name} keeps no per-image results (a report.json older than them, or '
-            'hand-edited; rerun tools/flops_accuracy.py): not paired')
+            'hand-edited; rerun tools/flops_accuracy.py): nothing is paired with it')
 
 
 def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequence[str],
@@ -110,9 +110,7 @@ def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequen
     if len(reports) < 2:
         return rows, unpaired
     if blocks[0] is None:
-        return rows, [f'{names[0]} keeps no per-image results (a report.json older than them, '
-                      'or hand-edited; rerun tools/flops_accuracy.py): no report is paired '
-                      'with it']
+        return rows, [_no_block(names[0])]  # paired_within's line for it is this one: said once
     for name, block in zip(names[1:], blocks[1:]):
         if block is None:
             unpaired.append(_no_block(name))

@@ -150,6 +150,11 @@ def check_start_checkpoint(model: nn.Module, path: str, resume: bool,
     if resume:  # the model's weights fit: what else a resume needs
         _check_resumable(ckpt, path, flag, scheduled)
     _keep_or_say_teacher(model, state, path, resume)
+    if getattr(model, 'student_from_teacher', False) \
+            and any(k.startswith('student.') for k in state):
+        # said when the model was built, before the run knew of this checkpoint
+        print_log(f"{flag} ({path}) holds the student: its weights replace those "
+                  'initialised from the teacher.', logger='current')
     if bool(getattr(model, 'teacher_loaded', False)):
         # a DLD model's teacher came from its teacher_ckpt when it was built
         missing = [k for k in missing if not k.startswith('teacher.')]

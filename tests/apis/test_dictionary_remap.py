@@ -100,3 +100,38 @@ def test_load_from_without_recorded_characters_says_dictionary_not_another_model
     with pytest.raises(StartCheckpointError, match=r"trained with 4 characters, the config's "
                        r'dictionary holds 5.*tools/remap_dictionary.py'):
         check_start_checkpoint(MODELS.build(_cfg('ABC0-')), str(path), resume=False)
+
+
+def test_a_python_caller_is_told_the_argument_to_give_the_characters_with():
+    from dld.apis.dictionary_remap import trained_chars
+    with pytest.raises(ValueError, match='with --old-chars / old_chars= '):
+        trained_chars({})
+    with pytest.raises(ValueError, match='map with --old-chars / old_chars=$'):
+        trained_chars({'decoder_chars': ['AB', 'CD']})
+
+
+@pytest.mark.parametrize('attention', [False, True], ids=['ctc', 'attention'])
+def test_a_teacher_remapped_alone_and_in_a_dld_checkpoint_is_one_teacher(tmp_path, attention):
+    # The new character's rows were the model's as built, wherever the global
+    # generator stood: the DLD run then warned "holds another teacher than
+    # model.teacher_ckpt names (3 of its weights differ)".
+    from tiny_dld import dld_config
+
+    from dld.apis.dictionary_remap import remap_dictionary
+    teacher, path = _trained(tmp_path, 'ABC0', attention)
+    dld = tmp_path / 'dld.pth'
+    torch.save(dict(state_dict={f'teacher.{k}': v for k, v in teacher.state_dict().items()},
+                    meta={'decoder_chars': ['ABC0']}), dld)
+    cfg = dld_config(str(tmp_path))
+    cfg['model'].update(teacher=_cfg('ABC0-', attention), student=_cfg('ABC0-', attention))
+    cfg.pop('test_dataloader'), cfg.pop('test_evaluator')
+    Config(cfg).dump(str(tmp_path / 'dld.py'))
+    torch.manual_seed(1)
+    remap_dictionary(str(path), _config(tmp_path, 'ABC0-', attention), str(tmp_path / 't.pth'))
+    torch.manual_seed(2)
+    remap_dictionary(str(dld), str(tmp_path / 'dld.py'), str(tmp_path / 'd.pth'))
+    alone = torch.load(tmp_path / 't.pth', weights_only=True)['state_dict']
+    within = torch.load(tmp_path / 'd.pth', weights_only=True)['state_dict']
+    assert alone.keys() == {k[len('teacher.'):] for k in within}
+    for key, value in alone.items():
+        assert torch.equal(value, within[f'teacher.{key}']), key

@@ -822,7 +822,15 @@ def test_per_image_records_after_an_evaluate_that_stopped_are_refused_not_stale(
     evaluator = FlopsAccuracyEvaluator(tiny_run['config'], tiny_run['student'],
                                        with_teacher=False, max_batches=1)
     evaluator.evaluate()
-    assert len(evaluator.per_image_records()) == evaluator.data.num_images
+    records = evaluator.per_image_records()
+    assert len(records) == evaluator.data.num_images
+    # the label file's line, as infer.py's records of the same file say it
+    # (analyze_readings' likely label errors named paths where they had none)
+    from dld.apis.input_items import expand_inputs
+    test_file = osp.join(tiny_run['data'], 'test.txt')
+    lines = {item.path: item.annotation for item in expand_inputs(test_file)}
+    assert [r['annotation'] for r in records] == [lines[r['path']] for r in records]
+    assert all(r['annotation'].startswith(f'{test_file}:') for r in records)
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt

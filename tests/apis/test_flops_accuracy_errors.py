@@ -193,7 +193,7 @@ def test_amp_where_float32_is_used_says_so_in_the_report(untrained, monkeypatch)
                                        amp=True)
     report = evaluator.evaluate()
     assert report['precision'] == 'float32'
-    assert ('--amp asked, but float32 used: mixed precision is no faster on this cpu'
+    assert ('--amp / amp=True asked, but float32 used: mixed precision is no faster on this cpu'
             in markdown_report(report))
 
 

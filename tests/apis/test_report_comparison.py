@@ -260,6 +260,17 @@ def test_reports_of_the_same_images_are_paired_method_by_method_against_the_firs
     assert re.search(r'\| after +\| dld_selector +\| \+15\.00 +\| \[\+', md)
 
 
+def test_a_first_report_without_per_image_results_is_said_once_with_pairs_given():
+    # paired_across and paired_within each said it, in near-alike words
+    old = _report(0.5, 0.1, images=40)
+    new = _with_bits(_report(0.65, 0.1, images=40), {'dld_selector': '1' * 40, 'dld@1': '0' * 40})
+    comparison = compare_reports([old, new], ['old', 'new'], pairs=[('dld_selector', 'dld@1')])
+    assert [u for u in comparison['unpaired'] if u.startswith('old ')] == [
+        'old keeps no per-image results (a report.json older than them, or hand-edited; rerun '
+        'tools/flops_accuracy.py): nothing is paired with it']
+    assert [p['run'] for p in comparison['pairs']] == ['new']
+
+
 def test_reports_of_other_images_are_not_paired_and_say_why():
     keys = [f'val/t{i // 2}/{i % 2}.png' for i in range(40)]
     a = _with_bits(_report(0.5, 0.1, images=40), {'dld_selector': '1' * 40})

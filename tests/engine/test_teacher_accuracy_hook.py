@@ -233,3 +233,52 @@ def test_reading_the_teacher_leaves_the_global_generators_as_they_were(tmp_path,
     assert torch.equal(torch.get_rng_state(), before[0])
     assert np.array_equal(np.random.get_state()[1], before[1])
     assert random.getstate() == before[2]
+
+
+def _dld_checkpoint(tmp_path, plates, teacher_ckpt) -> str:
+    """A DLD checkpoint whose teacher is ``teacher_ckpt``'s."""
+    from mmengine.registry import init_default_scope
+
+    from dld.registry import MODELS
+    init_default_scope('dld')
+    model = MODELS.build(_cfg(tmp_path / 'built', plates, teacher_ckpt=teacher_ckpt).model)
+    path = str(tmp_path / 'dld.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
+def test_a_weak_teacher_that_load_from_brought_is_named_as_such(tmp_path, plates):
+    # With model.teacher_ckpt=None it said "Check model.teacher_ckpt"
+    path = _dld_checkpoint(tmp_path, plates, _other_domain_teacher(tmp_path / 'other.pth'))
+    cfg = _cfg(tmp_path / 'run', plates, teacher_ckpt=None)
+    cfg.load_from = path
+    runner = Runner.from_cfg(cfg)
+    with current_log_records() as records:
+        runner.train()
+    [warned] = [r.getMessage() for r in records
+                if r.levelno >= logging.WARNING and 'The teacher reads' in r.getMessage()]
+    assert f'Check the teacher of load_from, {path}, which model.teacher_ckpt=None takes ' \
+        '(the checkpoint meant?' in warned
+    assert 'model.teacher_ckpt (' not in warned
+
+
+def test_load_from_says_it_replaces_the_student_initialised_from_the_teacher(tmp_path,
+                                                                           plates):
+    # "Initialised the student from the teacher." was the last word on the
+    # student's weights, which load_from then replaced
+    from dld.engine.start_checkpoint import check_start_checkpoint
+    from dld.registry import MODELS
+    path = _dld_checkpoint(tmp_path, plates, TEACHER)
+    with current_log_records() as records:
+        model = MODELS.build(_cfg(tmp_path / 'run', plates).model)
+        check_start_checkpoint(model, path, resume=False)
+    said = [r.getMessage() for r in records]
+    assert said.index('Initialised the student from the teacher.') < said.index(
+        f'load_from ({path}) holds the student: its weights replace those initialised from '
+        'the teacher.')
+    no_student = str(tmp_path / 'no_student.pth')  # nothing of the student: not said
+    torch.save(dict(state_dict={k: v for k, v in model.state_dict().items()
+                                if not k.startswith('student.')}, meta={}), no_student)
+    with current_log_records() as records:
+        check_start_checkpoint(model, no_student, resume=False)
+    assert not any('holds the student' in r.getMessage() for r in records)

@@ -156,7 +156,8 @@ def test_notes_and_untrained_scales_are_said_and_ctrl_c_is_one_line(tool_and_run
     warned = [c.args[0] for c in log.call_args_list if 'was trained at' in c.args[0]]
     assert len(warned) == 1 and warned[0].startswith('--scales 0.7 is none of the scales')
     err = capsys.readouterr().err
-    assert 'flops_accuracy.py: note: no-KD rows skipped: no --baseline-ckpt given' in err
+    assert ('flops_accuracy.py: note: no-KD rows skipped: no --baseline-ckpt / '
+            'baseline_checkpoint= given') in err
     monkeypatch.setattr(flops_accuracy.FlopsAccuracyEvaluator, 'evaluate',
                         mock.Mock(side_effect=KeyboardInterrupt))
     assert tool.main([*args, '--out', str(tmp_path / 'stopped')]) == 130

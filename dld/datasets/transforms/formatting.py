@@ -37,7 +37,8 @@ class PackPlateInputs(BaseTransform):
     def __init__(self, main_stream: str = 'lr',
                  meta_keys: Sequence[str] = ('lr_path', 'hr_path', 'track_id', 'frame_idx',
                                              'num_frames', 'sample_idx', 'valid_ratio',
-                                             'img_shape', 'ori_shape', 'set_name')) -> None:
+                                             'img_shape', 'ori_shape', 'set_name',
+                                             'annotation')) -> None:
         if main_stream not in ('lr', 'hr'):
             raise ValueError(f"main_stream must be 'lr' or 'hr', got {main_stream!r}")
         self.main_stream = main_stream

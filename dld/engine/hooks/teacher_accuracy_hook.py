@@ -68,7 +68,7 @@ class TeacherAccuracyHook(Hook):
         kept = runner.message_hub.get_info(INFO_KEY)
         if runner._resume and isinstance(kept, dict) and kept:
             self.metrics = dict(kept)  # resumed: the same frozen teacher, read already
-            self._say(model, ' (read when the run started)')
+            self._say(model, _teacher_source(runner), ' (read when the run started)')
             return
         if not bool(getattr(model, 'teacher_loaded', True)):
             return  # the first step refuses it: nothing to read
@@ -80,7 +80,7 @@ class TeacherAccuracyHook(Hook):
         runner.message_hub.update_info(INFO_KEY, self.metrics)
         runner.visualizer.add_scalars({f'teacher/{k}': v for k, v in self.metrics.items()},
                                       step=0)
-        self._say(model)
+        self._say(model, _teacher_source(runner))
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         if not self.metrics:
@@ -162,7 +162,7 @@ class TeacherAccuracyHook(Hook):
             out['gflops'] = float(flops) / 1e9
         return out
 
-    def _say(self, model, when: str = '') -> None:
+    def _say(self, model, source: str, when: str = '') -> None:
         value = self.metrics.get(self.key)
         shown = ', '.join(f'{k}: {v:.4f}' for k, v in self.metrics.items()
                           if not k.split('/')[-1].startswith('num_'))
@@ -178,10 +178,22 @@ class TeacherAccuracyHook(Hook):
         print_log(f'The teacher reads {100 * value:.1f} % ({self.key}) of this run\'s '
                   f'validation set on its {self._stream} frames, under '
                   f'{100 * self.min_accuracy:.0f} %{history}. The student learns its '
-                  'readings: a weak teacher teaches little. Check model.teacher_ckpt (the '
-                  'checkpoint meant? the dictionary it was trained with?), train the teacher '
-                  'longer or on this data (default_hooks.teacher_accuracy.min_accuracy sets '
-                  'this threshold).', logger='current', level=logging.WARNING)
+                  f'readings: a weak teacher teaches little. Check {source} (the checkpoint '
+                  'meant? the dictionary it was trained with?), train the teacher longer or '
+                  'on this data (default_hooks.teacher_accuracy.min_accuracy sets this '
+                  'threshold).', logger='current', level=logging.WARNING)
+
+
+def _teacher_source(runner) -> str:
+    """Where the teacher's weights came from, in the words the weak-teacher
+    warning names it: ``model.teacher_ckpt``, or the checkpoint the run
+    starts from (``load_from`` with ``model.teacher_ckpt=None``, or a
+    resumed one: the run goes on with its teacher)."""
+    path = runner._load_from
+    if path and (runner._resume or not (runner.cfg.get('model') or {}).get('teacher_ckpt')):
+        return (f'the teacher of the checkpoint resumed, {path}' if runner._resume else
+                f'the teacher of load_from, {path}, which model.teacher_ckpt=None takes')
+    return 'model.teacher_ckpt'
 
 
 def _unwrapped(model):

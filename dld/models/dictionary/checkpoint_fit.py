@@ -14,6 +14,17 @@ from mmengine.logging import print_log
 from torch import nn
 
 
+def dictionary_modules(model: nn.Module) -> Dict[str, nn.Module]:
+    """The innermost modules of ``model`` that hold a dictionary (the decoders,
+    not the recognisers that hand theirs on), by name ('' for ``model``
+    itself)."""
+    found = {name: m for name, m in model.named_modules()
+             if hasattr(getattr(m, 'dictionary', None), 'num_chars')}
+    return {name: m for name, m in found.items()
+            if not any(other != name and (not name or other.startswith(f'{name}.'))
+                       for other in found)}
+
+
 def other_dictionary(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
     """A sentence naming the character counts when the weights of ``state``
     that differ in shape from ``model``'s all lie in a decoder and differ
@@ -24,13 +35,12 @@ def other_dictionary(model: nn.Module, state: Dict[str, torch.Tensor]) -> str:
               if k in own and hasattr(v, 'shape') and tuple(v.shape) != tuple(own[k].shape)]
     if not differ:
         return ''
-    decoders = {name: m for name, m in model.named_modules()
-                if hasattr(getattr(m, 'dictionary', None), 'num_chars')}
+    decoders = dictionary_modules(model)
     if not decoders:
         return ''
     deltas = set()
     for key in differ:
-        if not any(key.startswith(f'{name}.') for name in decoders):
+        if not any(key.startswith(f'{name}.' if name else '') for name in decoders):
             return ''
         mine, saved = tuple(own[key].shape), tuple(state[key].shape)
         sizes = [(a, b) for a, b in zip(mine, saved) if a != b]
@@ -76,10 +86,8 @@ def decoder_chars(model: nn.Module) -> List[str]:
     each row of its classifier reads as. A dictionary of the same size but
     other characters (a ``dict_file`` made again after the data changed)
     fits every weight, so only this tells the two apart."""
-    found = {''.join(m.dictionary.dict[:m.dictionary.num_chars])
-             for _, m in model.named_modules()
-             if hasattr(getattr(m, 'dictionary', None), 'num_chars')}
-    return sorted(found)
+    return sorted({''.join(m.dictionary.dict[:m.dictionary.num_chars])
+                   for m in dictionary_modules(model).values()})
 
 
 def other_chars(model: nn.Module, meta: dict, name: str, training: bool = False) -> str:

@@ -446,6 +446,7 @@ class DLDDistiller(BaseModel):
                         with_mask='decoder' in (self.connectors or {}))
 
         self._parts_from_teacher: List[str] = []  # copied one by one, by name
+        self.student_from_teacher = False  # any of its weights copied from the teacher's
         self.register_buffer('teacher_loaded', torch.tensor(False))
         self.keep_teacher_on_load = False  # set for load_from by the start check
         self._register_load_state_dict_pre_hook(self._teacher_loaded_only_with_teacher)
@@ -580,6 +581,7 @@ class DLDDistiller(BaseModel):
                 # Marked initialised, the student no longer passes init_weights()
                 # on to its head, which was not copied: its own init_cfg now.
                 aux.init_weights()
+            self.student_from_teacher = True
             print_log('Initialised the student from the teacher.', logger='current')
             return
         # A part of the teacher's shape is copied on its own: a CTC student
@@ -598,6 +600,7 @@ class DLDDistiller(BaseModel):
             else:
                 kept.append(name)
         if copied:
+            self.student_from_teacher = True
             rest = (f"; its {', '.join(kept)} differ(s) in shape and keep(s) their own "
                     'initialisation' if kept else '')
             print_log(f"Initialised the student's {', '.join(copied)} from the teacher's{rest}.",
@@ -768,13 +771,13 @@ class DLDDistiller(BaseModel):
         teacher['content_ratio'] = self._content_ratio(inputs, ratios)
 
         logits = None
-        if self.train_selector and self.selector_decisions == 'expected':
+        if self.train_selector:  # (a selector built)
             logits = self.selector_logits(inputs)
-            decisions = logits.softmax(dim=-1)
-            chosen = decisions.argmax(dim=-1)
-        elif self.train_selector and self.selector is not None:
-            logits = self.selector_logits(inputs)
-            decisions, chosen = self.select_from_logits(logits)
+            if self.selector_decisions == 'expected':  # every scale's score weighed
+                decisions = logits.softmax(dim=-1)
+                chosen = decisions.argmax(dim=-1)
+            else:
+                decisions, chosen = self.select_from_logits(logits)
         elif self.selector is None:
             decisions, chosen = self.select(inputs)
         elif self.student_stage_scales == 'selector':  # the scales it will be sent
