@@ -628,13 +628,20 @@ class FlopsAccuracyEvaluator:
     def per_image(self, results: List[MethodResult]) -> dict:
         """report.json's ``per_image`` block: every row's outcome per test
         image, by image key (:mod:`dld.evaluation.per_image`)."""
+        from dld.evaluation.metrics.metric_groups import sample_group
         from dld.evaluation.per_image import bits, per_image_block
+
+        from .plate_matching import plate_metric_group_by
         keys, tracks = self._identities()
-        labels = [str(d.get('gt_text', '')) for b in self.data.batches
-                  for d in b['data_samples']]
+        samples = [d for b in self.data.batches for d in b['data_samples']]
+        labels = [str(d.get('gt_text', '')) for d in samples]
+        # each image's group, as the plate metric groups them (a camera's set):
+        # compare_reports.py pairs each group on its own
+        group_by = plate_metric_group_by(self.cfg)
+        groups = [sample_group(d, group_by) for d in samples] if group_by else None
         return per_image_block(keys, labels, tracks,
                                {r.method: bits(r.correct, r.images, keys) for r in results},
-                               self.case_sensitive)
+                               self.case_sensitive, groups=groups, group_by=group_by)
 
     def track_ids(self) -> List[str]:
         """Each test image's track (its own id where the set has no tracks), in order."""

@@ -28,6 +28,13 @@ def has_plate_metric(cfg) -> bool:
     return bool(_test_metrics(cfg, _plate_metric_class()))
 
 
+def plate_metric_group_by(cfg) -> Optional[str]:
+    """The config's plate metric's ``group_by`` (``'set'``, ``'folder'``), else
+    None: the groups the report's plate accuracy is also given for."""
+    plate = _test_metrics(cfg, _plate_metric_class())
+    return plate[0].get('group_by') if plate else None
+
+
 def track_metric_voting(cfg) -> Dict[str, Any]:
     """How the config's track metric votes: ``layouts`` (a tuple, or None)
     and ``vote`` (``'text'`` by default), so that ``tools/infer.py --track``

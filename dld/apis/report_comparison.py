@@ -135,6 +135,48 @@ def paired_across(reports: Sequence[dict], names: Sequence[str], methods: Sequen
     return rows, unpaired
 
 
+def paired_across_test_groups(reports: Sequence[dict], names: Sequence[str],
+                              methods: Sequence[str], resamples: int = 2000,
+                              reference: int = 0) -> List[dict]:
+    """:func:`paired_across` within each group of the test set (its
+    evaluator's ``group_by``: each set of a concatenation, a camera; each
+    folder): per report, method and group, the paired difference (that
+    report minus the reference) over that group's images, with its 95 %
+    interval from a bootstrap over the group's tracks. The groups are the
+    reference's (``per_image.groups``); none where it keeps none (a report
+    whose test evaluator groups nothing, or older than the groups). A
+    report that :func:`paired_across` cannot pair is left out here too."""
+    from dld.evaluation.per_image import PairingError, align, paired_rows, read_block
+    order = [reference] + [i for i in range(len(reports)) if i != reference]
+    reports, names = [reports[i] for i in order], [names[i] for i in order]
+    blocks = [read_block(rep) for rep in reports]
+    if len(reports) < 2 or blocks[0] is None or not blocks[0].get('groups'):
+        return []
+    base, rows = blocks[0], []
+    groups = base['groups']
+    for name, block in zip(names[1:], blocks[1:]):
+        if block is None:
+            continue
+        try:
+            pairs = align(base, block, names[0], name)
+        except PairingError:
+            continue
+        for method in methods:
+            a, b = block['right'].get(method), base['right'].get(method)
+            if a is None or b is None:
+                continue
+            for group in dict.fromkeys(groups):
+                kept = [(j, i) for i, j in pairs if groups[i] == group]
+                try:  # as paired_across, over the group's images only
+                    found = paired_rows(a, b, block['tracks'], kept, resamples=resamples)
+                except PairingError:
+                    continue  # a row that read none of the group (Teacher on HR)
+                rows.append(dict(run=name, reference=names[0], method=method,
+                                 test_group=group, group_by=base.get('group_by'),
+                                 **_paired_entry(found)))
+    return rows
+
+
 def group_names(names: Sequence[str], pattern: str) -> List[str]:
     """The group of each run: its name with every match of the regular
     expression ``pattern`` removed (``'_s[0-9]+'``: ``full_s1/report`` and
@@ -314,7 +356,10 @@ def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Seq
     differs between the reports that the figures depend on (the test set,
     the number of images, a quick look); ``paired``: each later report
     against the first, method by method, image by image
-    (:func:`paired_across`); ``pairs``: row A minus row B of each report for
+    (:func:`paired_across`); ``paired_by_test_group``: the same within each
+    group of the test set (a camera's set, where its evaluator has
+    ``group_by``: :func:`paired_across_test_groups`); ``pairs``: row A minus
+    row B of each report for
     each ``(A, B)`` of ``pairs`` (:func:`paired_within`); ``unpaired``: what
     could not be paired, and why.
 
@@ -361,9 +406,12 @@ def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Seq
                       **{f: runs[method].get(f) for f in FIGURES},
                       num_images=rep.get('num_images'))
                  for name, runs, rep in zip(names, by_run, reports)]
+    by_test_group = []
     if groups is None:
         paired, unpaired = paired_across(reports, names, common, resamples,
                                          list(names).index(reference))
+        by_test_group = paired_across_test_groups(reports, names, common, resamples,
+                                                  list(names).index(reference))
         grouped = None
     else:
         paired, unpaired = paired_groups(reports, names, groups, reference, common, resamples)
@@ -374,7 +422,8 @@ def compare_reports(reports: Sequence[Union[dict, str, os.PathLike]], names: Seq
     return dict(runs=list(names), groups=grouped, reference=reference, methods=methods,
                 rows=rows,
                 left_out=sorted(every - set(common)), notes=_differences(reports, names),
-                plate_metric=plate_metric_name(reports[0]), paired=paired, pairs=within,
+                plate_metric=plate_metric_name(reports[0]), paired=paired,
+                paired_by_test_group=by_test_group, pairs=within,
                 unpaired=list(dict.fromkeys(unpaired + unpaired_within)), resamples=resamples)
 
 
@@ -581,6 +630,23 @@ def _paired_sections(comparison: dict) -> List[str]:
                   'is a difference the test set shows; one across 0 is not.', '',
                   tabulate([[p['run'], p['method'], *_diff_cells(p)] for p in paired],
                            headers=['report', 'method', f'minus {ref} (pt)', '95% interval',
+                                    f'only it / only {ref} reads', 'images / tracks'],
+                           tablefmt='github', disable_numparse=True)]
+    by_group = comparison.get('paired_by_test_group') or []
+    if by_group:
+        ref = by_group[0]['reference']
+        groups += [p['groups'] for p in by_group]
+        lines += ['', f'## Paired by image, each group of the test set, against {ref}', '',
+                  f"Each group of the test set ({by_group[0].get('group_by')}: the test "
+                  "evaluator's group_by; a camera's set, say) on its own: its plate accuracy "
+                  f"in {ref} and in the report, and the report minus {ref}, image by image "
+                  "over the group's images; 95 % interval from a bootstrap over the group's "
+                  'tracks. A gain on one group may hide a loss on another: an interval '
+                  'clear of 0 is a difference that group shows.', '',
+                  tabulate([[p['run'], p['method'], p['test_group'], _pct(p['b']),
+                             _pct(p['a']), *_diff_cells(p)] for p in by_group],
+                           headers=['report', 'method', 'group', f'{ref} (%)', 'it (%)',
+                                    f'minus {ref} (pt)', '95% interval',
                                     f'only it / only {ref} reads', 'images / tracks'],
                            tablefmt='github', disable_numparse=True)]
     if within:

@@ -16,7 +16,11 @@ each image's outcome, which the report kept nowhere. ``per_image`` holds:
 * ``case_sensitive``: how a reading was judged right;
 * ``right``: per method a string with one character per image, ``1``
   read right, ``0`` read wrong, ``-`` not read (Teacher on HR skips the
-  tracks without HR frames).
+  tracks without HR frames);
+* ``group_by`` and ``groups``, where the test evaluator reports groups
+  (``group_by='set'``: each set of a concatenation, a camera; ``'folder'``):
+  each image's group, run-length coded as ``tracks`` are, so that a
+  comparison pairs each group on its own (``compare_reports.py``).
 
 Its lists are written one to a line (:func:`report_json_text`): the
 report's head stays readable. About 85 kB for 1500 images and 20 rows.
@@ -107,12 +111,18 @@ def bits(correct: Sequence[bool], keys: Sequence[str], all_keys: Sequence[str]) 
 
 
 def per_image_block(keys: Sequence[str], labels: Sequence[str], tracks: Sequence[str],
-                    rows: Dict[str, Optional[str]], case_sensitive: bool) -> dict:
-    """The ``per_image`` block of a report (see the module's doc)."""
-    return dict(version=VERSION, num_images=len(keys), digest=digest(keys, labels),
-                case_sensitive=bool(case_sensitive), images=list(keys),
-                tracks=run_length([str(t) for t in tracks]),
-                right={m: b for m, b in rows.items() if b is not None})
+                    rows: Dict[str, Optional[str]], case_sensitive: bool,
+                    groups: Optional[Sequence[str]] = None,
+                    group_by: Optional[str] = None) -> dict:
+    """The ``per_image`` block of a report (see the module's doc);
+    ``groups``: each image's group under the evaluator's ``group_by``."""
+    block = dict(version=VERSION, num_images=len(keys), digest=digest(keys, labels),
+                 case_sensitive=bool(case_sensitive), images=list(keys),
+                 tracks=run_length([str(t) for t in tracks]))
+    if groups is not None and len(groups) == len(keys):
+        block.update(group_by=group_by, groups=run_length([str(g) for g in groups]))
+    block['right'] = {m: b for m, b in rows.items() if b is not None}
+    return block
 
 
 def read_block(report: dict) -> Optional[dict]:
@@ -126,12 +136,15 @@ def read_block(report: dict) -> Optional[dict]:
         images = [str(k) for k in block['images']]
         tracks = expand_runs(block['tracks'])
         right = {str(m): str(b) for m, b in (block.get('right') or {}).items()}
+        groups = expand_runs(block['groups']) if block.get('groups') is not None else None
     except (KeyError, TypeError, ValueError):
         return None
+    if groups is not None and len(groups) != len(images):
+        groups = None  # hand-edited: paired as a whole only
     if len(tracks) != len(images) or any(len(b) != len(images) or set(b) - set('01-')
                                          for b in right.values()):
         return None
-    return dict(block, images=images, tracks=tracks, right=right)
+    return dict(block, images=images, tracks=tracks, right=right, groups=groups)
 
 
 def align(a: dict, b: dict, name_a: str = 'A', name_b: str = 'B') -> List[Tuple[int, int]]:
@@ -182,7 +195,7 @@ def paired_rows(right_a: str, right_b: str, tracks: Sequence[str],
 
 
 #: Keys of ``per_image`` written on one line each by :func:`report_json_text`.
-ONE_LINE = ('images', 'tracks')
+ONE_LINE = ('images', 'tracks', 'groups')
 
 
 def report_json_text(report: dict) -> str:

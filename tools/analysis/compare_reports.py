@@ -13,7 +13,9 @@ quick look). Reports of the same test images (their ``per_image`` block)
 are paired image by image: each report against the first (or
 ``--reference NAME``), per method, with a 95 % interval from a bootstrap
 over tracks; ``--pair dld_selector nokd@0.6`` gives row A minus row B of
-each report the same way. ``--group-by '_s[0-9]+'`` groups the runs whose
+each report the same way. Where the reports keep each image's group of the
+test set (a camera's set, ``group_by='set'``), each group is paired on its own
+too. ``--group-by '_s[0-9]+'`` groups the runs whose
 names are alike once the pattern's matches are removed (a variant's seeds:
 ``full_s1``, ``full_s2``): each group's mean ± std, and each group paired
 with the first (or ``--reference``) group. With ``--out DIR``:
