@@ -17,6 +17,7 @@ The records are those ``tools/infer.py --out`` writes, one per image
 import json
 import math
 import os.path as osp
+import re
 import statistics
 from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -29,6 +30,9 @@ from .plate_matching import plate_read_right
 # What an analysis needs of a record; an error record has them all, valued null.
 RECORD_KEYS = ('input', 'path', 'text', 'confidence', 'scale', 'gflops', 'gflops_teacher',
                'error')
+# The ONNX reader's records (``dld/deploy/onnx_reader.py --json``) have no
+# ``path`` (their ``input`` is one, but for these) and no ``gflops_teacher``
+_NOT_A_PATH = re.compile(r'(array|bytes|input)\[\d+\]')
 TRACK_KEYS = ('track_id', 'text')
 # Values an analysis computes with: a number or null (a hand-edited "abc"
 # was a TypeError in a mean, not a line naming the record)
@@ -45,8 +49,11 @@ class ReadingsError(ValueError):
 # -- reading the files --------------------------------------------------------
 
 def load_records(path: str) -> List[dict]:
-    """The records of an infer.py ``--out`` file, one per non-blank line."""
-    return _read_jsonl(path, RECORD_KEYS, 'an infer.py --out record')
+    """The records of an infer.py ``--out`` file, one per non-blank line, or
+    of the ONNX reader's ``--json`` (whose records lack ``path``, taken from
+    their ``input``, and ``gflops_teacher``, None)."""
+    return _read_jsonl(path, RECORD_KEYS, 'an infer.py --out record (or an onnx_reader.py '
+                       '--json one)')
 
 
 def load_tracks(path: str) -> List[dict]:
@@ -80,6 +87,12 @@ def _read_jsonl(path: str, keys: Sequence[str], what: str) -> List[dict]:
         if not isinstance(rec, dict):
             raise ReadingsError(f'{path}:{number}: a JSON {type(rec).__name__}, not an '
                                 f'object; expected {what}')
+        if keys is RECORD_KEYS and 'scales_read' in rec and 'input' in rec:
+            # the ONNX reader's record: its input is the path read (or array[i]...)
+            if 'path' not in rec:
+                rec['path'] = (rec['input'] if isinstance(rec['input'], str)
+                               and not _NOT_A_PATH.fullmatch(rec['input']) else None)
+            rec.setdefault('gflops_teacher', None)
         missing = [k for k in keys if k not in rec]
         if missing:
             raise ReadingsError(f'{path}:{number}: missing key(s) {", ".join(missing)}; '
@@ -147,8 +160,23 @@ def summary(records: Sequence[dict]) -> dict:
         labelled=len(labelled), unlabelled=len(records) - len(labelled),
         failed_labelled=sum(is_failed(r) for r in labelled),
         read_right=right, accuracy=_ratio(right, len(labelled)),
+        **_interval(labelled),
         mean_gflops=mean, gflops_teacher=ref,
         saved=1 - mean / ref if mean is not None and ref else None)
+
+
+def _interval(labelled: Sequence[dict]) -> dict:
+    """``accuracy_low``, ``accuracy_high``: the accuracy's 95 % interval, the
+    frames of one track counted as alike as they read
+    (:func:`dld.evaluation.accuracy_interval.accuracy_interval`, as reports
+    give it); None without labelled images."""
+    if not labelled:
+        return dict(accuracy_low=None, accuracy_high=None)
+    from dld.evaluation.accuracy_interval import accuracy_interval
+    groups = [r['track_id'] if r.get('track_id') is not None else f'image:{i}'
+              for i, r in enumerate(labelled)]
+    found = accuracy_interval([_right(r) for r in labelled], groups)
+    return dict(accuracy_low=found['low'], accuracy_high=found['high'])
 
 
 #: The figures of a crop's look (``dld.utils.crop_stats.image_stats``) that
@@ -478,8 +506,8 @@ def auroc(records: Sequence[dict]) -> Optional[float]:
 
 # -- two files ----------------------------------------------------------------
 
-def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str
-                  ) -> List[Tuple[dict, dict]]:
+def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,
+                  same_labels: bool = True) -> List[Tuple[dict, dict]]:
     """The records of two files paired by image (:func:`image_key`; an image
     listed twice pairs its first with the other's first, and so on), in
     ``a``'s order. A ``ReadingsError`` naming both files where they hold
@@ -511,13 +539,54 @@ def match_records(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str
         raise ReadingsError(f'{name_a} and {name_b} hold different images: '
                             f'{"; ".join(said)}. Compare readings of the same images.')
     relabelled = [k for k in ka if ka[k].get('gt_text') != kb[k].get('gt_text')]
-    if relabelled:
+    if relabelled and same_labels:
         k = relabelled[0]
+        bare = [n for n, keyed_ in ((name_a, ka), (name_b, kb))
+                if not any(is_labelled(r) for r in keyed_.values())]
+        if len(bare) == 1:
+            raise ReadingsError(
+                f'{name_a} and {name_b} label {len(relabelled)} image(s) differently: '
+                f'{bare[0]} holds no labels (the ONNX reader\'s records have none) and the '
+                'other does: label both as the other is (analyze_readings.py --labels '
+                'LABELLED.jsonl, label_records)')
         raise ReadingsError(
             f'{name_a} and {name_b} label {len(relabelled)} image(s) differently, first '
             f'{k[0]}: {ka[k].get("gt_text")!r} in {name_a}, {kb[k].get("gt_text")!r} in '
             f'{name_b}. Compare readings of the same labelled images.')
     return [(ka[k], kb[k]) for k in ka]
+
+
+#: What :func:`label_records` takes from the labelled readings.
+LABEL_KEYS = ('gt_text', 'track_id', 'frame_idx', 'annotation')
+
+
+def label_records(records: Sequence[dict], labelled: Sequence[dict], name: str,
+                  name_labelled: str) -> Tuple[List[dict], int]:
+    """``records`` (copied) labelled as ``labelled``, readings of the same
+    images that carry labels (``tools/infer.py LABEL_FILE --out``), paired
+    by image as two files are compared: the ONNX reader's records, which
+    have none, get their ``gt_text``, ``track_id`` and ``annotation``, and
+    ``read_right`` as the labelled file's case rule scores them. A record
+    labelled already keeps its label (a ``ReadingsError`` where it is
+    another). Returns the records and how many were labelled here."""
+    pairs = match_records(records, labelled, name, name_labelled, same_labels=False)
+    out, done = [], 0
+    for rec, ref in pairs:
+        rec = dict(rec)
+        if is_labelled(rec):
+            if is_labelled(ref) and rec['gt_text'] != ref['gt_text']:
+                raise ReadingsError(
+                    f'{name} and {name_labelled} label {image_key(rec)} differently: '
+                    f'{rec["gt_text"]!r} and {ref["gt_text"]!r}')
+        elif is_labelled(ref):
+            rec.update({k: ref.get(k) for k in LABEL_KEYS})
+            case_sensitive = bool(ref.get('case_sensitive', False))
+            text = None if is_failed(rec) else rec.get('text')
+            rec.update(read_right=text is not None and plate_read_right(
+                text, rec['gt_text'], case_sensitive), case_sensitive=case_sensitive)
+            done += 1
+        out.append(rec)
+    return out, done
 
 
 def _file_key(rec: dict) -> str:
@@ -549,7 +618,8 @@ def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,
     ``case_sensitive``: for records that lack ``read_right``
     (:func:`fill_read_right`)."""
     a, b = (fill_read_right(x, case_sensitive)[0] for x in (a, b))
-    pairs = [(ra, rb) for ra, rb in match_records(a, b, name_a, name_b) if is_labelled(ra)]
+    matched = match_records(a, b, name_a, name_b)
+    pairs = [(ra, rb) for ra, rb in matched if is_labelled(ra)]
     both = [p for p in pairs if _right(p[0]) and _right(p[1])]
     only_a = [p for p in pairs if _right(p[0]) and not _right(p[1])]
     only_b = [p for p in pairs if not _right(p[0]) and _right(p[1])]
@@ -569,9 +639,49 @@ def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,
         accuracy_b=_ratio(len(both) + len(only_b), len(pairs)),
         both=len(both), only_a=len(only_a), only_b=len(only_b), neither=neither,
         p_value=mcnemar_p(len(only_a), len(only_b)),
-        by_track=_difference_by_track(pairs),
+        by_track=_difference_by_track(pairs), agreement=agreement(matched),
         only_a_reads=confident_first([row(*p) for p in only_a], 'b'),
         only_b_reads=confident_first([row(*p) for p in only_b], 'a'))
+
+
+def _choice(rec: dict) -> Optional[str]:
+    """The selector's choice (its likeliest candidate), where it chose."""
+    probs = rec.get('scale_probs')
+    if not isinstance(probs, dict) or not probs:
+        return None
+    return max(probs, key=lambda k: probs[k])
+
+
+def agreement(pairs: Sequence[Tuple[dict, dict]]) -> dict:
+    """Whether two readings of the same images read them alike, labelled or
+    not (an int8 export against its float one, two runs of one model):
+    of the images both read (``read``), how many got another text
+    (``texts_differ``, compared exactly), another kept scale
+    (``scales_differ``), another selector choice (``choices_differ``: the
+    likeliest of ``scale_probs``, where both have them, ``chosen`` of
+    them) and the largest difference of one scale's probability
+    (``max_prob_difference``); ``failed_differ``: images one read and the
+    other could not; ``differing``: the images read otherwise (text or
+    scale), in the files' order."""
+    read = [(ra, rb) for ra, rb in pairs if not is_failed(ra) and not is_failed(rb)]
+    chosen = [(ra, rb) for ra, rb in read if _choice(ra) is not None
+              and _choice(rb) is not None]
+    gaps = [abs(ra['scale_probs'][k] - rb['scale_probs'].get(k, 0.0))
+            for ra, rb in chosen for k in ra['scale_probs']
+            if isinstance(ra['scale_probs'][k], (int, float))
+            and isinstance(rb['scale_probs'].get(k, 0.0), (int, float))]
+    differing = [dict(path=image_key(ra), gt=ra.get('gt_text'), text_a=ra.get('text'),
+                      text_b=rb.get('text'), scale_a=ra.get('scale'), scale_b=rb.get('scale'),
+                      confidence_a=ra.get('confidence'), confidence_b=rb.get('confidence'))
+                 for ra, rb in read
+                 if ra.get('text') != rb.get('text') or ra.get('scale') != rb.get('scale')]
+    return dict(images=len(pairs), read=len(read),
+                failed_differ=sum(is_failed(ra) != is_failed(rb) for ra, rb in pairs),
+                texts_differ=sum(ra.get('text') != rb.get('text') for ra, rb in read),
+                scales_differ=sum(ra.get('scale') != rb.get('scale') for ra, rb in read),
+                chosen=len(chosen),
+                choices_differ=sum(_choice(ra) != _choice(rb) for ra, rb in chosen),
+                max_prob_difference=max(gaps) if gaps else None, differing=differing)
 
 
 def _difference_by_track(pairs: Sequence[Tuple[dict, dict]]) -> Optional[dict]:

@@ -1,11 +1,15 @@
 """What the readings of tools/infer.py say: accuracy, mistakes, confidence, two runs compared.
 
     python tools/analysis/analyze_readings.py READINGS.jsonl [OTHER.jsonl]
-        [--compare OTHER.jsonl] [--tracks FILE] [--top N] [--target-accuracy 99]
+        [--compare OTHER.jsonl] [--labels LABELLED.jsonl] [--tracks FILE] [--top N]
+        [--target-accuracy 99]
         [--case-sensitive] [--json FILE] [--suspects-csv FILE] [--vis-list FILE]
         [--crop-stats] [--sheet PNG]
 
-READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image.
+READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image
+(or the ONNX reader's ``--json`` lines, ``dld/deploy/onnx_reader.py``, which
+carry no labels: ``--labels`` gives them those of infer.py's readings of the
+same images, read from the label file).
 Printed, as markdown tables: the summary (images, labelled, read right,
 failed, mean GFLOPs against the teacher); the accuracy per chosen scale (with
 the median size of the crops sent there, and with ``--crop-stats`` their
@@ -24,8 +28,12 @@ votes are found (``READINGS.tracks.jsonl``, or ``--tracks``), the track
 accuracy and the tracks whose vote is wrong although a frame read the label.
 
 With a second file (of the same labelled images, e.g. another checkpoint or
-``--scale``): both summaries, how many images both, only one, or neither
-read right, the exact McNemar p-value, and the images only one reads.
+``--scale``, or an int8 export's readings against its float one's): both
+summaries, how many images both, only one, or neither read right, the exact
+McNemar p-value (and, where the images come in tracks, the difference's
+interval from a bootstrap over tracks), the images only one reads, and,
+labelled or not, on how many images the two read another text, keep another
+scale or the selector chose another one (``scale_probs``).
 
 An image that failed to read counts as not read right; an unlabelled one is
 counted and left out of the accuracies. Records older than infer.py's
@@ -58,6 +66,10 @@ def parse_args(argv=None):
                         help='one or two .jsonl files of tools/infer.py --out')
     parser.add_argument('--compare', metavar='OTHER',
                         help='compare with these readings of the same images')
+    parser.add_argument('--labels', metavar='LABELLED',
+                        help="label the readings (the ONNX reader's, which have none) as "
+                        'these readings of the same images are (tools/infer.py LABEL_FILE '
+                        '--out), paired by path')
     parser.add_argument('--tracks', metavar='FILE',
                         help='track votes of the (first) readings (default: its '
                         '.tracks.jsonl, where there is one)')
@@ -103,7 +115,8 @@ def parse_args(argv=None):
     # an output named as an input replaced the readings it was made from
     # (the track votes read beside a READINGS file, ``x.tracks.jsonl``, too)
     from dld.apis.plate_recognizer import tracks_path
-    inputs = list(args.readings) + [  # as main() reads them: --tracks for the first
+    # as main() reads them: --tracks for the first
+    inputs = list(args.readings) + ([args.labels] if args.labels else []) + [
         args.tracks if i == 0 and args.tracks else tracks_path(r)
         for i, r in enumerate(args.readings)]
     for flag, out in (('--json', args.json), ('--vis-list', args.vis_list),
@@ -162,6 +175,9 @@ def _summary_rows(report: dict) -> list:
                                                 'accuracy)' if s['unlabelled'] else '')),
             ('read right', f"{s['read_right']}/{s['labelled']} ({_pct(s['accuracy'])})"
              if s['labelled'] else '- (no labelled images)'),
+            ('95 % interval', f"{_pct(s['accuracy_low'])} - {_pct(s['accuracy_high'])} (the "
+             'frames of a track counted as alike as they read)'
+             if s.get('accuracy_low') is not None else '-'),
             ('failed to read', f"{s['failed']}" + (f" ({s['failed_labelled']} labelled)"
                                                    if s['failed_labelled'] else '')),
             ('mean GFLOPs', '-' if s['mean_gflops'] is None else
@@ -435,6 +451,28 @@ def _render_tracks(t: dict, top: int) -> list:
     return out + ['']
 
 
+def _render_agreement(ag: dict, top: int) -> list:
+    """Whether A and B read the images alike: texts, kept scales, the
+    selector's choices."""
+    out = ['## Read alike?', '']
+    rows = [('texts differ', f"{ag['texts_differ']} of {ag['read']} images both read"),
+            ('kept scales differ', f"{ag['scales_differ']} of {ag['read']}"),
+            ("selector's choices differ", f"{ag['choices_differ']} of {ag['chosen']}"
+             + (f" (largest difference of a scale's probability "
+                f"{ag['max_prob_difference']:.2g})" if ag['max_prob_difference'] is not None
+                else '') if ag['chosen'] else '- (no scale_probs in both: forced scales?)')]
+    if ag['failed_differ']:
+        rows.append(('read by one only', f"{ag['failed_differ']} (the other failed)"))
+    out += [_table(rows, [f"{ag['images']} images", '']), '']
+    if ag['differing']:
+        shown, more = _limited(ag['differing'], top, 'images')
+        out.append(_table([(_path(r['path']), r['gt'] or '-', r['text_a'], _scale(r['scale_a']),
+                            r['text_b'], _scale(r['scale_b'])) for r in shown],
+                          ['path', 'label', 'A read', 'A scale', 'B read', 'B scale']))
+        out += [more, ''] if more else ['']
+    return out
+
+
 def render_comparison(reports: dict, cmp: dict, top: int) -> str:
     a, b = cmp['file_a'], cmp['file_b']
     rows_a, rows_b = dict(_summary_rows(reports[a])), dict(_summary_rows(reports[b]))
@@ -444,9 +482,11 @@ def render_comparison(reports: dict, cmp: dict, top: int) -> str:
     notes = [f'* {tag}: {n}' for tag, name in (('A', a), ('B', b))
              for n in reports[name]['notes']]
     out += notes + ([''] if notes else [])
+    out += _render_agreement(cmp['agreement'], top)
     out += ['## A against B', '']
     if not cmp['labelled']:
-        return '\n'.join(out + ['No labelled images: nothing to compare but the costs.']) + '\n'
+        return '\n'.join(out + ['No labelled images: no accuracies to compare (--labels: '
+                                'those of infer.py\'s readings of the same label file).']) + '\n'
     out.append(_table([('both read right', cmp['both']), ('only A', cmp['only_a']),
                        ('only B', cmp['only_b']), ('neither', cmp['neither'])],
                       [f"{cmp['labelled']} labelled images", '']))
@@ -544,14 +584,21 @@ def main(argv=None) -> int:
         compare,
         fill_read_right,
         is_failed,
+        label_records,
         load_records,
         load_tracks,
     )
     target = args.target_accuracy / 100
     try:
         reports, records = {}, {}
+        labels = load_records(args.labels) if args.labels else None
         for i, name in enumerate(args.readings):
             records[name] = load_records(name)
+            if labels is not None:
+                records[name], done = label_records(records[name], labels, name, args.labels)
+                if not done and not any(r.get('gt_text') for r in records[name]):
+                    print(f'analyze_readings.py: note: --labels {args.labels} holds no label '
+                          f'for the images of {name}', file=sys.stderr)
             if args.crop_stats:
                 done, missing = add_crop_stats(records[name])
                 if missing:
