@@ -135,6 +135,30 @@ def test_a_resumed_run_takes_the_score_its_checkpoint_holds(tmp_path, plates, mo
     assert not calls and runner.message_hub.get_info(INFO_KEY)['plate/accuracy'] >= 0.5
 
 
+def test_a_finished_run_resumed_reads_nothing_and_its_last_validation_has_the_teacher(
+        tmp_path, plates, monkeypatch):
+    """A finished run resumed reads nothing; but killed in its last
+    validation, ResumedValidationHook validates it again, and that line
+    lacked the teacher's figures (val/teacher/...), which the checkpoint
+    keeps and the unbroken run logged."""
+    import os
+    Runner.from_cfg(_cfg(tmp_path / 'run', plates)).train()
+    os.remove(tmp_path / 'run' / 'last_validation.json')  # killed in that validation
+    cfg = _cfg(tmp_path / 'run', plates)
+    cfg.merge_from_dict(dict(resume=True, experiment_name=f'teacher-acc-{next(_ids)}'))
+    calls = []
+    monkeypatch.setattr(TeacherAccuracyHook, 'read',
+                        lambda self, *a: calls.append(1) or {'plate/accuracy': 0.0})
+    runner = Runner.from_cfg(cfg)
+    with current_log_records() as records:
+        runner.train()
+    said = [r.getMessage() for r in records]
+    assert not calls and not any('read when the run started' in m for m in said)
+    assert any('validating it now' in m for m in said)
+    assert any(m.startswith('plate/accuracy: student') and 'teacher on its' in m for m in said)
+    assert any('Epoch(val)' in m and 'teacher/plate/accuracy' in m for m in said)
+
+
 def test_min_accuracy_is_a_fraction():
     with pytest.raises(ValueError, match='min_accuracy is a fraction'):
         TeacherAccuracyHook(min_accuracy=50)

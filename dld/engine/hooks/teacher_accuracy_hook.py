@@ -62,13 +62,18 @@ class TeacherAccuracyHook(Hook):
         model = _unwrapped(runner.model)
         if not isinstance(getattr(model, 'teacher', None), torch.nn.Module):
             return
-        if runner.iter >= runner.max_iters:  # a finished run resumed: nothing to train
-            return
         self._stream = 'HR' if getattr(model, 'teacher_input', 'hr') == 'hr' else 'LR'
+        finished = _finished(runner)  # a finished run resumed: nothing to train
         kept = runner.message_hub.get_info(INFO_KEY)
         if runner._resume and isinstance(kept, dict) and kept:
-            self.metrics = dict(kept)  # resumed: the same frozen teacher, read already
-            self._say(model, _teacher_source(runner), ' (read when the run started)')
+            # resumed: the same frozen teacher, read already (kept for a finished
+            # run too: ResumedValidationHook may validate its last epoch again,
+            # whose line the unbroken run gave the teacher's figures)
+            self.metrics = dict(kept)
+            if not finished:
+                self._say(model, _teacher_source(runner), ' (read when the run started)')
+            return
+        if finished:
             return
         if not bool(getattr(model, 'teacher_loaded', True)):
             return  # the first step refuses it: nothing to read
@@ -194,6 +199,15 @@ def _teacher_source(runner) -> str:
         return (f'the teacher of the checkpoint resumed, {path}' if runner._resume else
                 f'the teacher of load_from, {path}, which model.teacher_ckpt=None takes')
     return 'model.teacher_ckpt'
+
+
+def _finished(runner) -> bool:
+    """Whether the resumed run has nothing left to train, in its loop's unit
+    (an epoch-based run's iterations depend on the batch size it resumes with)."""
+    from mmengine.runner import EpochBasedTrainLoop
+    if isinstance(getattr(runner, 'train_loop', None), EpochBasedTrainLoop):
+        return runner.epoch >= runner.max_epochs
+    return runner.iter >= runner.max_iters
 
 
 def _unwrapped(model):
