@@ -188,6 +188,10 @@ def group_names(names: Sequence[str], pattern: str) -> List[str]:
         raise ReportComparisonError(f'--group-by {pattern!r} is not a regular expression: '
                                     f'{err}') from None
     groups = [found.sub('', n) for n in names]
+    if groups == list(names):  # a mistyped pattern: one group per run, each of n=1
+        raise ReportComparisonError(f'--group-by {pattern!r} matches none of the run names '
+                                    f'({", ".join(names[:3])}{", ..." if len(names) > 3 else ""})'
+                                    ": match the part that tells seeds apart (e.g. '_s[0-9]+')")
     empty = [n for n, g in zip(names, groups) if not g]
     if empty:
         raise ReportComparisonError(f'--group-by {pattern!r} leaves nothing of the name '

@@ -79,6 +79,9 @@ def test_seeds_of_a_variant_are_grouped_and_paired_with_the_reference(reports):
         compare_reports(paths, names, groups=groups, reference='nope')
     with pytest.raises(ReportComparisonError, match='leaves nothing of the name'):
         group_names(names, '.*')
+    # a mistyped pattern made one group of each run (n=1, no spread) without a word
+    with pytest.raises(ReportComparisonError, match=r"'_seed\[0-9\]\+' matches none of the run"):
+        group_names(names, '_seed[0-9]+')
 
 
 def test_the_tool_writes_the_ablation_table(reports, tmp_path, capsys):
