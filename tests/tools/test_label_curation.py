@@ -248,3 +248,75 @@ def test_check_data_duplicates_name_a_set_read_by_val_and_test_once(tmp_path, ca
     found = json.loads(out_json.read_text())['duplicates']
     assert [(f['first_split'], f['second_split']) for f in found] == [
         ('train', 'val/test'), ('val/test', 'val/test')]
+
+
+def test_check_data_names_a_line_whose_frames_lie_in_another_track_s_folder(tmp_path, capsys):
+    """A frame list holding another track's frames, that track not listed:
+    nothing by path or label found it (no frame listed twice), and an LR
+    model cannot see HR frames of another plate. Before: 'No problem found'
+    and not a word of the two lines."""
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=12, val_tracks=1, test_tracks=1, frames=2, seed=0,
+                          progress=False)
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n")
+    tool = load_script('tools/analysis/check_data.py')
+    assert tool.main([str(config), '--splits', 'train']) == 0
+    assert 'lie apart' not in capsys.readouterr().out  # the clean set: not a word
+    lines = (root / 'train.txt').read_text().splitlines()
+
+    def frames(line):
+        lr, hr = line.split('\t')[0].split('|')
+        return lr.split(','), hr.split(','), line.split('\t')[1]
+
+    lr, hr, text = frames(lines[0])
+    olr, ohr, _ = frames(lines[10])
+    lines[0] = f"{lr[0]},{olr[1]}|{hr[0]},{ohr[1]}\t{text}"  # its 2nd frame another's
+    lr, _, text = frames(lines[3])
+    lines[3] = f"{','.join(lr)}|{','.join(frames(lines[11])[1])}\t{text}"  # another's HR
+    (root / 'train.txt').write_text('\n'.join(lines[:10]) + '\n')  # 10, 11 not listed
+    out_json = tmp_path / 'c.json'
+    assert tool.main([str(config), '--splits', 'train', '--json', str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert '2 track(s) whose frames lie apart' in out
+    assert out.rstrip().endswith('No problem found (2 track(s) warned of above: look at their '
+                                 'frames).')
+    assert (f'{root}/train.txt:1: its LR frames lie in 2 folders (train/track_00000: 1, '
+            'train/track_00010: 1): a frame of another track?; its HR frames lie in 2 '
+            'folders') in out
+    assert (f'{root}/train.txt:4: its LR frames lie in train/track_00003, its HR frames in '
+            'train/track_00011: the frames of another track?') in out
+    scattered = json.loads(out_json.read_text())['sets'][0]['scattered']
+    assert [s['where'] for s in scattered] == [f'{root}/train.txt:1', f'{root}/train.txt:4']
+
+
+def test_check_data_takes_frames_apart_for_the_layout_where_most_tracks_keep_them_so(
+        tmp_path, capsys):
+    """LR and HR in parallel trees (lr/track_7/, hr/track_7/) agree by the
+    track folder's name; a set whose every line spreads its frames over
+    folders is its layout, not a mistake: neither is warned of."""
+    from plate_files import write_png
+    root = tmp_path / 'p'
+    rows = []
+    for i in range(6):
+        for stream, (h, w) in (('lr', (16, 48)), ('hr', (64, 192))):
+            for k in (1, 2):
+                write_png(str(root / stream / f'track_{i}' / f'{k}.png'), h, w)
+        # frame k of every track in folder day_k: every track spread
+        for k in (1, 2):
+            write_png(str(root / f'day_{k}' / f'lr_{i}.png'), 16, 48)
+        rows.append(f'lr/track_{i}/1.png,lr/track_{i}/2.png|hr/track_{i}/1.png,'
+                    f'hr/track_{i}/2.png\tABC{i:04d}')
+    (root / 'trees.txt').write_text('\n'.join(rows) + '\n')
+    (root / 'days.txt').write_text(''.join(f'day_1/lr_{i}.png,day_2/lr_{i}.png\tABC{i:04d}\n'
+                                           for i in range(6)))
+    tool = load_script('tools/analysis/check_data.py')
+    for ann, cfg in (('trees.txt', 'teacher_plate_hr.py'), ('days.txt', 'student_plate_lr.py')):
+        config = tmp_path / f'{ann}.py'
+        config.write_text(f"_base_ = ['{REPO}/configs/{cfg}']\n"
+                          f"test_dataloader = dict(dataset=dict(data_root={str(root)!r}, "
+                          f"ann_file={ann!r}))\n")
+        assert tool.main([str(config), '--splits', 'test']) == 0, ann
+        assert 'lie apart' not in capsys.readouterr().out

@@ -13,7 +13,10 @@ refused line with its ``file:line`` and why, each missing, empty or (with
 tracks, images and problems per set. With ``--duplicates``, every image file
 the sets list is hashed, and the pairs of tracks sharing one's bytes are
 named: across splits (a leak), one track under two ids, an HR frame under
-two labels. ``--json`` writes every finding. The exit status is 1 where
+two labels. A track whose frames lie in two folders, or whose HR frames
+lie in a folder of another name than its LR frames', where (nearly) all the
+set's tracks keep theirs together, is warned of (a frame of another track?).
+``--json`` writes every finding. The exit status is 1 where
 there is any problem, 0 where there is none.
 
 Why: a run stops at a set's first bad line (``strict``), one fix a run; a
@@ -88,6 +91,9 @@ class SetReport:
         self.refused: List[Tuple[str, str]] = []  # ('file:line', why)
         self.missing: List[Tuple[str, str]] = []  # (path, said)
         self.undecodable: List[Tuple[str, str]] = []  # ('path (file:line)', why)
+        # ('file:line', what): frames apart where the set's other tracks keep theirs
+        # together (a frame of another track?), warned of, not problems
+        self.scattered: List[Tuple[str, str]] = []
         self.too_long: Optional[List[Tuple[str, str]]] = None  # ('file:line', label); None:
         # not checked (no attention decoder, or the model could not be built)
         self.failed: Optional[str] = None  # the set could not be read at all
@@ -100,6 +106,7 @@ class SetReport:
                     refused=[dict(where=w, why=why) for w, why in self.refused],
                     missing=[dict(path=p, said=said) for p, said in self.missing],
                     undecodable=[dict(where=w, why=why) for w, why in self.undecodable],
+                    scattered=[dict(where=w, said=said) for w, said in self.scattered],
                     too_long=None if self.too_long is None else
                     [dict(where=w, said=said) for w, said in self.too_long],
                     failed=self.failed, note=self.note, problems=self.problems)
@@ -199,10 +206,66 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
                          for i in range(len(dataset))})
     report.refused = [(e.where, e.reason) for e in dataset.bad_annotations]
     report.missing, report.files = dataset.missing_files()
+    report.scattered = scattered_frames(dataset)
     if decode:
         report.undecodable = _undecodable(dataset, {p for p, _ in report.missing},
                                           read_plate_image)
     return report
+
+
+#: A set's tracks may keep their frames apart where at most this share of
+#: them does so: above it, that is the set's layout, not a mistake.
+SCATTERED_SHARE = 0.1
+
+
+def scattered_frames(dataset) -> List[Tuple[str, str]]:
+    """``('file:line', what)`` of the tracks whose frames lie apart where
+    (nearly) all the set's tracks keep theirs together: LR (or HR) frames
+    in two folders or more, or HR frames in a folder of another name than
+    the LR frames' (``track_7/`` against ``track_9/``; ``lr/track_7/`` and
+    ``hr/track_7/`` agree). Each is a frame list holding another track's
+    frames, which no check by path or label finds where that track is not
+    listed too, and an LR model reading the line cannot see (its HR frames
+    of another plate). Each check is made only where at most
+    :data:`SCATTERED_SHARE` of the tracks it applies to are apart."""
+    from collections import Counter
+
+    from dld.datasets.errors import PlateAnnotationError
+    root = osp.abspath(getattr(dataset, 'data_root', None) or '.')
+
+    def rel(folder):
+        out = osp.relpath(folder, root)
+        return folder if out.startswith(osp.pardir) else out.replace(osp.sep, '/')
+
+    spread, spread_of, apart, apart_of = [], 0, [], 0
+    for rec in dataset.iter_tracks():
+        if isinstance(rec, PlateAnnotationError):
+            continue
+        lr = [p for p in rec.lr_paths if p]
+        hr = list(rec.hr_paths or [])
+        for stream, frames in (('LR', lr), ('HR', hr)):
+            if len(frames) < 2:
+                continue
+            spread_of += 1
+            folders = Counter(osp.dirname(p) for p in frames)
+            if len(folders) > 1:
+                said = ', '.join(f'{rel(f)}: {n}' for f, n in folders.most_common())
+                spread.append((rec.where, f'its {stream} frames lie in {len(folders)} folders '
+                               f'({said}): a frame of another track?'))
+        if lr and hr:
+            apart_of += 1
+            lr_dir, hr_dir = osp.dirname(lr[0]), osp.dirname(hr[0])
+            if osp.basename(lr_dir) != osp.basename(hr_dir):
+                apart.append((rec.where, f'its LR frames lie in {rel(lr_dir)}, its HR frames in '
+                              f'{rel(hr_dir)}: the frames of another track?'))
+    found: Dict[str, List[str]] = {}  # one row a track, in the file's order
+    for rows, of in ((spread, spread_of), (apart, apart_of)):
+        if rows and len(rows) <= SCATTERED_SHARE * of:
+            for where, what in rows:
+                found.setdefault(where, []).append(what)
+    from dld.engine.hooks.label_check_hook import line_order
+    return [(where, '; '.join(said)) for where, said in sorted(found.items(),
+                                                               key=lambda f: line_order(f[0]))]
 
 
 class _SkippedLinesFilter:
@@ -457,6 +520,10 @@ def print_report(report: SetReport, shown: int, limit: Optional[int] = None) -> 
     if report.undecodable:
         print(f'{len(report.undecodable)} image(s) that do not decode:\n'
               f'{listing(report.undecodable, shown)}')
+    if report.scattered:
+        print(f'{len(report.scattered)} track(s) whose frames lie apart where the others keep '
+              "theirs together (a warning: look at the line's frames):\n"
+              f'{listing(report.scattered, shown)}')
     if report.too_long:  # in train.py's words
         from dld.engine.hooks.label_length_check_hook import LabelLengthCheckHook
         hook, listed = LabelLengthCheckHook(), listing(report.too_long, shown)
@@ -507,7 +574,8 @@ def main(argv=None) -> int:
           len(r.undecodable) if decoded else '-',
           '-' if r.too_long is None else len(r.too_long),
           'cannot be read' if r.failed else (r.note and 'not checked') or
-          ('problems' if r.problems else 'long labels' if r.too_long else 'ok')]
+          ('problems' if r.problems else 'long labels' if r.too_long else
+           'frames apart' if r.scattered else 'ok')]
          for r in reports],
         headers=['split', 'set', 'source', 'tracks', 'items', 'lines refused',
                  'missing/empty', 'undecodable', 'too long', 'status'], tablefmt='github'))
@@ -522,7 +590,9 @@ def main(argv=None) -> int:
     if duplicates is None:
         print('Tracks were not compared by content: --duplicates finds the images two '
               'tracks share (across splits, one track under two ids).')
-    print(f'{problems} problem(s) found.' if problems else 'No problem found.')
+    warned = sum(len(r.scattered) for r in reports)
+    said = f' ({warned} track(s) warned of above: look at their frames)' if warned else ''
+    print(f'{problems} problem(s) found{said}.' if problems else f'No problem found{said}.')
     return 1 if problems else 0
 
 
