@@ -557,3 +557,62 @@ def test_a_mistyped_flop_counter_is_said_as_it_is_not_as_the_student_s_fault(mon
     monkeypatch.setenv('DLD_FLOP_COUNTER', 'trace')
     with pytest.raises(ValueError, match=r"^DLD_FLOP_COUNTER='trace': one of dispatch, fvcore"):
         ScaleCosts.measure(rec, rec, None, [1.0], (48, 144))
+
+
+def _docs_cdist(inputs, outputs):
+    """docs/customize.md's handle: ``.shape`` of a tensor, ``.value`` of any."""
+    assert inputs[2].value == 2.0  # p
+    x1, x2 = inputs[0].shape, inputs[1].shape
+    return x1[0] * x1[1] * x2[1] * x1[2]
+
+
+@pytest.mark.parametrize('counter', ['dispatch', 'fvcore'])
+def test_a_handle_written_as_the_docs_write_it_counts_under_either_counter(monkeypatch,
+                                                                           counter):
+    """Under DLD_FLOP_COUNTER=fvcore, which docs/customize.md offers to check
+    a figure against, the docs' handle got fvcore's traced values: get_flops.py
+    stopped with "The student cannot read scale 1.0 ... AttributeError:
+    'torch._C.Value' object has no attribute 'shape'. ... its layers outgrow
+    an input that small" (an extender's journey)."""
+    import dld.utils.flops as flops
+    monkeypatch.setenv('DLD_FLOP_COUNTER', counter)
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'aten::cdist', _docs_cdist)
+    uncounted = set()
+    assert count_flops(PairwiseDistances(), torch.randn(2, 50, 4), uncounted) == 2 * 50 * 50 * 4
+    assert not uncounted
+
+
+@pytest.mark.parametrize('counter', ['dispatch', 'fvcore'])
+def test_a_handle_that_raises_is_named_not_blamed_on_the_student(monkeypatch, counter):
+    """A project's handle with a bug stopped every tool with "The student
+    cannot read scale 1.0 of (48, 144) ... TypeError: 'NoneType' object is
+    not subscriptable. ... it must also run on an all-zero image of that
+    size": the handle, its op and its line were not named."""
+    import dld.utils.flops as flops
+    from dld.models.distillers import ScaleCosts
+    from dld.utils.flop_counter import FlopHandleError
+    rec = _recognizer(ATTENTION_DECODERS[0])
+
+    def buggy_cdist(inputs, outputs):
+        return inputs[0].shape[0] * inputs[3].shape[1]  # compute_mode: None, no shape
+
+    class CdistReadingStudent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rec = rec
+
+        def forward(self, x, mode='tensor'):
+            flat = x.mean(dim=1).flatten(2) if x.dim() == 4 else x
+            return self.rec(x + torch.cdist(flat, flat, p=2.0).mean(), mode=mode)
+
+    monkeypatch.setenv('DLD_FLOP_COUNTER', counter)
+    monkeypatch.setitem(flops.EXTRA_FLOP_HANDLES, 'aten::cdist', buggy_cdist)
+    with pytest.raises(FlopHandleError) as err:
+        count_flops(PairwiseDistances(), torch.randn(2, 5, 4))
+    line = buggy_cdist.__code__.co_firstlineno + 1
+    said = str(err.value)
+    assert 'aten::cdist' in said and 'buggy_cdist' in said and f'test_flops.py:{line}' in said
+    assert 'TypeError' in said
+    with pytest.raises(FlopHandleError, match='buggy_cdist') as err:
+        ScaleCosts.measure(CdistReadingStudent(), rec, None, [1.0, 0.45], (48, 144))
+    assert 'cannot read scale' not in str(err.value)

@@ -190,8 +190,51 @@ def load_weights(model: nn.Module, checkpoint: str, is_distiller: bool) -> dict:
     if is_distiller:
         check_trained_scales(model, meta, checkpoint)
     check_trained_chars(model, meta, checkpoint)
-    load_state(model, state, checkpoint, is_distiller)
+    _load_state_naming_trained_parts(
+        model, state, checkpoint, is_distiller, meta,
+        getattr(model, 'student', model) if is_distiller else model, is_distiller)
     return meta
+
+
+def _load_state_naming_trained_parts(model: nn.Module, state: Dict[str, torch.Tensor],
+                                     name: str, is_distiller: bool, meta: dict,
+                                     recognizer: nn.Module, trained_student: bool) -> None:
+    """:func:`load_state`; a refusal says which parts the checkpoint's
+    saved config built otherwise than ``recognizer`` (the model's, or its
+    student) is built (:func:`_other_parts_trained`)."""
+    try:
+        load_state(model, state, name, is_distiller)
+    except CheckpointMismatchError as err:
+        hint = _other_parts_trained(recognizer, meta, trained_student)
+        if not hint:
+            raise
+        raise CheckpointMismatchError(f'{err}{hint}') from None
+
+
+def _other_parts_trained(recognizer: nn.Module, meta: dict, trained_student: bool) -> str:
+    """Where the config a checkpoint was trained with (``meta['cfg']``)
+    built the recognizer's parts (``model.student``'s where
+    ``trained_student``) of other types than ``recognizer`` has (a
+    project's backbone, read with a shipped config), a sentence naming them
+    and the trained config's ``custom_imports``; else ''."""
+    from .trained_config import trained_setting
+    keys = ('student', ) if trained_student else ()
+    other = []
+    for part in ('backbone', 'encoder', 'decoder'):
+        trained = trained_setting(meta, 'model', *keys, part, 'type')
+        own = getattr(recognizer, part, None)
+        if isinstance(trained, str) and own is not None and \
+                trained.rsplit('.', 1)[-1] != type(own).__name__:
+            other.append(f'{part} {trained} (this config: {type(own).__name__})')
+    if not other:
+        return ''
+    imports = trained_setting(meta, 'custom_imports', 'imports')
+    imports = [imports] if isinstance(imports, str) else imports
+    said = (f", with custom_imports {', '.join(map(repr, imports))}"
+            if isinstance(imports, (list, tuple)) and imports else '')
+    who = "its student's" if trained_student else 'its'
+    return (f' It was trained with {who} {"; ".join(other)}{said}: read it with the config it '
+            "was trained with (the run's work dir holds a copy).")
 
 
 def check_trained_chars(model: nn.Module, meta: dict, name: str) -> None:
@@ -348,7 +391,8 @@ def load_recognizer_state(model: nn.Module, state: Dict[str, torch.Tensor], meta
         if own is not None:  # its BatchNorm rows must follow the trained scales
             _check_scales(trained_scales(meta), own, name, 'its per-scale BatchNorm')
         state, name = student, f'{name} (its student)'
-    load_state(model, state, name, is_distiller=False)
+    _load_state_naming_trained_parts(model, state, name, False, meta, model,
+                                     student is not None)
     return student is not None
 
 

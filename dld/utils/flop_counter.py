@@ -20,6 +20,7 @@ fvcore gave it.
 """
 import math
 import threading
+import traceback
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
@@ -29,6 +30,36 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 Handle = Callable[[List[Any], List[Any]], Any]
+
+
+class FlopHandleError(ValueError):
+    """A FLOP handle (a project's, in ``EXTRA_FLOP_HANDLES``) raised as it
+    counted: said with the operator it counts and the handle's file and line,
+    not as the model's failure to run (which the caller would otherwise
+    report: a student that cannot read a scale)."""
+
+
+def handle_error(name: str, handle: Handle, err: Exception) -> FlopHandleError:
+    """``err``, raised by ``handle`` counting ``name``, as a
+    :class:`FlopHandleError` naming both and where the handle raised."""
+    from .shown_paths import below
+    # a function's code, else a callable object's __call__'s
+    code = getattr(handle, '__code__', None) or getattr(
+        vars(type(handle)).get('__call__'), '__code__', None)
+    where = ''
+    if code is not None:
+        line = code.co_firstlineno
+        for frame in traceback.extract_tb(err.__traceback__):
+            if frame.filename == code.co_filename:  # the handle's own line that raised
+                line = frame.lineno
+        where = f' ({below(code.co_filename)}:{line})'
+    said = str(err).strip().splitlines()[-1] if str(err).strip() else ''
+    return FlopHandleError(
+        f"FLOPs: the handle of {name} (dld.utils.flops.EXTRA_FLOP_HANDLES), "
+        f"{getattr(handle, '__qualname__', type(handle).__name__)}{where}, raised "
+        f"{type(err).__name__}: {said}. A handle receives the call's arguments and results "
+        "as values with .shape (a tensor's shape, else None) and .value "
+        '(docs/customize.md, "FLOPs of your modules").')
 
 
 # --------------------------------------------------------------- the values
@@ -334,12 +365,18 @@ class FlopCounter(TorchDispatchMode):
         if threading.get_ident() == self._thread and not self.in_handle and self._stack:
             self._stack.pop()
 
-    def run_handle(self, handle: Handle, inputs: List[Any], outputs: List[Any]) -> Any:
+    def run_handle(self, handle: Handle, inputs: List[Any], outputs: List[Any],
+                   name: str = '') -> Any:
         """``handle(inputs, outputs)``, what it runs (a ``count_flops`` of a
-        part) neither counted nor checked by this counter."""
+        part) neither counted nor checked by this counter; an error it
+        raises is a :class:`FlopHandleError` naming it and ``name``."""
         self.in_handle += 1
         try:
             return handle(inputs, outputs)
+        except FlopHandleError:  # a part's handle, counted inside this one
+            raise
+        except Exception as err:
+            raise handle_error(name, handle, err) from err
         finally:
             self.in_handle -= 1
 
@@ -369,7 +406,7 @@ class FlopCounter(TorchDispatchMode):
         if extra is not None:
             self.add(name, self.run_handle(
                 extra, [FlopValue(v) for v in _schema_inputs(func, args, kwargs)],
-                [FlopValue(v) for v in _as_list(out)]))
+                [FlopValue(v) for v in _as_list(out)], name))
             return out
         handle = DISPATCH_HANDLES.get(name)
         if name == 'aten::mean' and self.call in _POOLS:
@@ -418,9 +455,9 @@ class _Calls(TorchFunctionMode):
         inputs = list(args) + list(kwargs.values())
         if extra is not None:
             counter.add(name, counter.run_handle(extra, [FlopValue(v) for v in inputs],
-                                                 [FlopValue(v) for v in _as_list(out)]))
+                                                 [FlopValue(v) for v in _as_list(out)], name))
         else:
-            counter.add(name, counter.run_handle(handle, inputs, _as_list(out)))
+            counter.add(name, counter.run_handle(handle, inputs, _as_list(out), name))
         return out
 
 

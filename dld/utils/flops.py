@@ -273,7 +273,12 @@ def _count_flops_fvcore(model_or_callable: Union[nn.Module, Callable[..., Any]],
             for owner in owners:
                 modes.enter_context(evaluating(owner))
             analysis = FlopCountAnalysis(wrapper, inputs)
-            analysis.set_op_handle(**EXTRA_FLOP_HANDLES)
+            # a handle sees values with .shape and .value, as the dispatch
+            # counter gives it (docs/customize.md's example), and torch._C.Value's
+            # calls (fvcore's get_shape) too; an error it raises names it
+            analysis.set_op_handle(**{name: None if handle is None else
+                                      _traced_handle(name, handle)
+                                      for name, handle in EXTRA_FLOP_HANDLES.items()})
             analysis.unsupported_ops_warnings(False)
             analysis.uncalled_modules_warnings(False)
             analysis.tracer_warnings('none')
@@ -294,6 +299,59 @@ def _count_flops_fvcore(model_or_callable: Union[nn.Module, Callable[..., Any]],
             return total
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
+
+
+class _TracedValue:
+    """A traced ``torch._C.Value`` as a handle of the dispatch counter sees
+    its arguments (:class:`dld.utils.flop_counter.FlopValue`): ``shape``, a
+    complete tensor's (else None), and ``value``, a constant's (a list
+    construct's items; None where the trace does not know it, a tensor's).
+    Every other attribute is the traced value's (``isCompleteTensor()``,
+    ``type().sizes()``, ``node()``: fvcore's handles), so one handle counts
+    under both counters."""
+
+    __slots__ = ('_traced', )
+
+    def __init__(self, traced: Any) -> None:
+        self._traced = traced
+
+    @property
+    def shape(self) -> Optional[List[int]]:
+        from fvcore.nn.jit_handles import get_shape
+        return get_shape(self._traced)
+
+    @property
+    def value(self) -> Any:
+        node = self._traced.node()
+        if node.kind() == 'prim::ListConstruct':
+            return [_TracedValue(v).value for v in node.inputs()]
+        try:
+            return self._traced.toIValue()
+        except RuntimeError:
+            return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._traced, name)
+
+    def __repr__(self) -> str:
+        return f'_TracedValue({self._traced!r})'
+
+
+def _traced_handle(name: str, handle: Callable) -> Callable:
+    """``handle`` called by fvcore's trace with :class:`_TracedValue` s; an
+    error it raises is a ``FlopHandleError`` naming it and ``name``."""
+    from .flop_counter import FlopHandleError, handle_error
+
+    @functools.wraps(handle)
+    def traced(inputs: List[Any], outputs: List[Any]) -> Any:
+        try:
+            return handle([_TracedValue(v) for v in inputs],
+                          [_TracedValue(v) for v in outputs])
+        except FlopHandleError:
+            raise
+        except Exception as err:
+            raise handle_error(name, handle, err) from err
+    return traced
 
 
 def modules_called_by(fn: Any) -> List[nn.Module]:

@@ -246,7 +246,9 @@ def unknown_argument_hint(message: str, built: Optional[type] = None) -> Optiona
     if close:
         hint = 'Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
     else:
-        hint = f"{match['owner']} takes: {', '.join(sorted(accepted))}."
+        # the class being built takes its own arguments beside its base's
+        who = built.__name__ if owners == [built] else match['owner']
+        hint = f"{who} takes: {', '.join(sorted(accepted))}."
     # MMEngine's pitfall: a dict that swaps a base module's type merges into it
     return hint + INHERITED_ARGUMENT_HINT
 

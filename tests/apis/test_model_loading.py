@@ -356,3 +356,36 @@ def test_a_checkpoint_under_the_home_folder_is_read_as_training_reads_it(tiny_ru
     shutil.copy(tiny_run['student'], tmp_path / 'student.pth')
     monkeypatch.setenv('HOME', str(tmp_path))
     assert 'state_dict' in read_checkpoint('~/student.pth')
+
+
+def test_a_checkpoint_of_a_project_s_backbone_read_with_another_config_names_both(
+        tiny_run, tmp_path):
+    """A student with a backbone of one's own, read with the shipped config,
+    said only "lacks 72 weight(s) ... e.g. ['student.backbone.stages...']. Is
+    it a DLD checkpoint of this config?": not which backbone it was trained
+    with, nor the package its config imported (an extender's journey)."""
+    from dld.apis.model_loading import init_model
+    state, _ = read_state_dict(tiny_run['student'])
+    state = {k.replace('student.backbone.stages.', 'student.backbone.blocks.'): v
+             for k, v in state.items()}
+    trained_cfg = Config.fromfile(tiny_run['config'])
+    trained_cfg.model.student.backbone = dict(type='MyBackbone', width=16)
+    trained_cfg.custom_imports = dict(imports=['my_project.my_package'])
+    trained = tmp_path / 'mine.pth'
+    torch.save(dict(state_dict=state, meta=dict(cfg=trained_cfg.pretty_text)), trained)
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"lacks .* It was trained with its student's backbone MyBackbone "
+                             r"\(this config: ResNetPlate\), with custom_imports "
+                             r"'my_project.my_package': read it with the config it was "
+                             r'trained with'):
+        init_model(Config.fromfile(tiny_run['config']), str(trained))
+    # a plain recognizer's
+    plain = {k[len('student.'):]: v for k, v in state.items() if k.startswith('student.')}
+    recognizer_cfg_text = Config(dict(model=dict(recognizer_cfg(TRAINED_WIDTH),
+                                                 backbone=dict(type='MyBackbone')))).pretty_text
+    torch.save(dict(state_dict=plain, meta=dict(cfg=recognizer_cfg_text)), trained)
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'It was trained with its backbone MyBackbone \(this config: '
+                             r'ResNetPlate\): read it'):
+        load_recognizer_weights(_build(scale_norm=dict(scales=SCALES, base_size=BASE)),
+                                str(trained))

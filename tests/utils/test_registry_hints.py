@@ -169,3 +169,27 @@ def test_an_mmocr_default_scope_left_in_a_config_is_named():
     assert hint == ("TextRecognizer is registered in dld::model, but the default_scope is "
                     "'mmocr' (no package registers the scope 'mmocr': a config of MMOCR's?): "
                     "DLD's configs set default_scope = 'dld'.")
+
+
+def test_the_arguments_a_subclass_takes_are_said_as_the_subclass_s():
+    """A project's decoder subclassing CTCDecoder given a base's key said
+    "CTCDecoder takes: ..., hidden, ...": `hidden` is the subclass's own, not
+    CTCDecoder's (an extender's journey)."""
+    from torch import nn
+
+    from dld.models.decoders import CTCDecoder
+
+    @MODELS.register_module(force=True)
+    class MlpHeadCTCDecoder(CTCDecoder):
+        def __init__(self, in_channels, hidden=64, **kwargs):
+            super().__init__(in_channels, **kwargs)
+            self.classifier = nn.Linear(in_channels, hidden)
+
+    try:
+        with pytest.raises(TypeError, match=r"argument 'cell' \(building MlpHeadCTCDecoder, "
+                                            r'which passes it on to CTCDecoder\)\. '
+                                            r'MlpHeadCTCDecoder takes: .*hidden'):
+            with registry_hints():
+                MODELS.build(dict(type='MlpHeadCTCDecoder', in_channels=8, cell='gru'))
+    finally:
+        MODELS._module_dict.pop('MlpHeadCTCDecoder', None)

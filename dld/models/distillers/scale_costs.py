@@ -211,6 +211,7 @@ class ScaleCosts:
     def measure(cls, student: nn.Module, teacher: nn.Module, selector: Optional[nn.Module],
                 scales: Sequence[float], base_size: Tuple[int, int],
                 in_channels: int = 3) -> 'ScaleCosts':
+        from dld.utils.flop_counter import FlopHandleError
         from dld.utils.flops import flop_counter, scale_input_shapes
         flop_counter()  # a DLD_FLOP_COUNTER mistyped: said as it is, not as the student's fault
         shapes = scale_input_shapes(base_size, scales)
@@ -221,6 +222,8 @@ class ScaleCosts:
             try:
                 student_flops.append(_measure(s_wrap, (1, in_channels, h, w),
                                               uncounted=uncounted))
+            except FlopHandleError:  # a project's handle raised, not the student
+                raise
             except Exception as err:  # a backbone whose kernels outgrow a small input, say
                 from .distiller_checks import PartContractError
                 said = str(err).strip().splitlines()[-1] if str(err).strip() else repr(err)
