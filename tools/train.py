@@ -102,6 +102,7 @@ from dld.engine.lr_schedule_options import (
     warn_lr_set_by_schedule,
     warn_schedule_outlasting_training,
 )
+from dld.engine.optimization_build import build_optimization
 from dld.engine.runner_settings import ConfigSettingError, check_train_loop, warn_of_compile
 from dld.engine.start_checkpoint import (
     StartCheckpointError,
@@ -322,6 +323,11 @@ def train(args) -> None:
                     last_line(f'train.py: {what}; the run did not start', logging.ERROR)
                     sys.exit(1)
         warn_unmatched_init_layers(runner.model, cfg)
+        # MMEngine builds them in runner.train(), after the data: a misspelt
+        # argument or type was a traceback there
+        with build_errors_exit('train.py', 'the optimizer or its schedule (optim_wrapper, '
+                               'param_scheduler) cannot be built: '), registry_hints():
+            build_optimization(runner)
         # after the model: a mistyped part was refused after minutes of rendering
         # e.g. a folder the synthetic set cannot go to, a misspelt synth_plates key
         with config_errors_exit('train.py'), data_errors_exit('train.py'):

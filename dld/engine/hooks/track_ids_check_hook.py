@@ -1,9 +1,11 @@
 """An evaluation scores each image once, and sets concatenated into one keep
 their tracks apart."""
+import logging
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.dataset import BaseDataset, ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 
 from dld.datasets import nested_datasets
 from dld.datasets.errors import RepeatedEvaluationError, SharedTrackIdError
@@ -77,6 +79,40 @@ def repeated_images(dataset) -> str:
                     'would be scored twice; give each image to one set')
         owner.update((f, index) for f in frames)
     return ''
+
+
+def _image_paths(dataset) -> set:
+    """The LR and HR image paths of ``dataset``'s items (a validation set
+    may load no HR frames where the training set does)."""
+    if not isinstance(dataset, BaseDataset):
+        return set()
+    dataset.full_init()
+    paths = set()
+    for i in range(len(dataset)):
+        info = BaseDataset.get_data_info(dataset, i)
+        paths.update(info.get('lr_paths') or ())
+        paths.update(info.get('hr_paths') or ())
+    return paths
+
+
+def frames_trained_on(train_set, val_set) -> str:
+    """Why the validation of ``val_set`` would score images the model trains
+    on ('' where it would not): a val_dataloader left on the training split
+    (``ann_file='train.txt'``) validated, and picked best.pth, on the training
+    images without a word."""
+    val_paths = set()
+    for part in leaf_datasets(val_set):
+        val_paths |= _image_paths(part)
+    if not val_paths:
+        return ''
+    shared = set()
+    for part in leaf_datasets(train_set):
+        shared |= _image_paths(part) & val_paths
+    if not shared:
+        return ''
+    return (f'shares {len(shared)} of its {len(val_paths)} image(s) with the training set, '
+            f'e.g. {min(shared)}: its accuracy (and the best checkpoint it picks) measures '
+            'images the model trains on; point val_dataloader at a held-out split')
 
 
 def shared_set_name(dataset) -> str:
@@ -168,6 +204,10 @@ class TrackIdsCheckHook(Hook):
     def before_train(self, runner) -> None:
         if runner.val_loop is not None:
             self._check_val(runner)
+            said = frames_trained_on(runner.train_dataloader.dataset,
+                                     runner.val_loop.dataloader.dataset)
+            if said:
+                print_log(f'The validation set {said}', logger='current', level=logging.WARNING)
 
     def before_val(self, runner) -> None:
         self._check_val(runner)
