@@ -605,8 +605,20 @@ def mcnemar_p(b: int, c: int) -> float:
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
-    return min(1.0, 2 * tail / 2 ** n)
+    if n <= _EXACT_UP_TO:
+        tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
+        return min(1.0, 2 * tail / 2 ** n)
+    # the same sum in logarithms: whole binomials of thousands of digits
+    # were 11 s of comparing two files of 50,000 images (14,700 discordant)
+    logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+            for k in range(min(b, c) + 1)]
+    top = max(logs)
+    log_tail = top + math.log(math.fsum(math.exp(x - top) for x in logs))
+    return min(1.0, 2 * math.exp(log_tail - n * math.log(2)))
+
+
+#: discordant images up to which :func:`mcnemar_p` sums whole binomials
+_EXACT_UP_TO = 1000
 
 
 def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,

@@ -1,4 +1,5 @@
 """Track-folder plate dataset of the ICPR 2026 LRLPR challenge (UFPR release)."""
+import functools
 import json
 import logging
 import os
@@ -21,10 +22,13 @@ from .transforms.loading import IMAGE_EXTENSIONS
 _FRAME_RE = re.compile(r'^(lr|hr)-(\d+)(\.[^.]+)$', re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def track_frame(name: str) -> Optional[Tuple[str, int]]:
     """``('lr' | 'hr', frame number)`` of a track folder's frame file name
     (``lr-001.png``, ``HR-2.jpg``, any image ending inference reads: a
-    ``.bmp`` frame was read by neither), else None."""
+    ``.bmp`` frame was read by neither), else None. Cached: a set's tracks
+    name their frames alike (``lr-001.png`` ... again and again), and a
+    regular expression per frame was a sixth of reading a label file."""
     m = _FRAME_RE.match(name)
     if m is None or m.group(3).lower() not in IMAGE_EXTENSIONS:
         return None

@@ -78,6 +78,9 @@ class PairedPlateDataset(BasePlateDataset):
                 'dld.datasets.synth.ensure_synth_plates(**cfg.synth_plates), and of '
                 'cfg.train_synth_plates where the config has one).')
         seen: Dict[str, int] = {}
+        # abspath(join(data_root, p)) as one join to the absolute root: an
+        # abspath (and for a relative root a getcwd) per frame, 10 a track
+        self._abs_root = osp.abspath(self.data_root or '.')
         raw_lines = read_label_lines(self.ann_file)
         refuse_json(self.ann_file, raw_lines)
         for lineno, raw in enumerate(raw_lines, 1):
@@ -102,7 +105,8 @@ class PairedPlateDataset(BasePlateDataset):
         if not paths or any(not p for p in paths):
             raise PlateAnnotationError(where, f'empty {what} frame path in {part!r}')
         self._refuse_comma_in_a_name(paths, where)
-        return [osp.abspath(osp.join(self.data_root, p)) for p in paths]
+        root = getattr(self, '_abs_root', None) or osp.abspath(self.data_root or '.')
+        return [osp.normpath(osp.join(root, p)) for p in paths]
 
     def _refuse_comma_in_a_name(self, paths: List[str], where: str) -> None:
         """A piece with no file extension that is a file's name once joined

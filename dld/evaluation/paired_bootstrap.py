@@ -14,6 +14,9 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+#: picks drawn in one block (8 bytes each, 3 arrays of them alive)
+_PICKS_AT_ONCE = 1 << 22
+
 
 def paired_difference(a_right: Sequence[bool], b_right: Sequence[bool], groups: Sequence,
                       resamples: int = 2000, seed: int = 0,
@@ -41,8 +44,14 @@ def paired_difference(a_right: Sequence[bool], b_right: Sequence[bool], groups: 
     per_group = np.bincount(group, weights=diff)
     counts = np.bincount(group).astype(np.float64)
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(counts), size=(resamples, len(counts)))
-    resampled = per_group[picks].sum(1) / counts[picks].sum(1)
+    # a block of resamples at a time, drawn in the order one array of them
+    # all is (the same numbers): resamples x groups picks at once were
+    # 2.4 GB for 50,000 single-frame tracks, 3 arrays of 800 MB
+    resampled = np.empty(resamples, dtype=np.float64)
+    rows = max(1, _PICKS_AT_ONCE // len(counts))
+    for start in range(0, resamples, rows):
+        picks = rng.integers(0, len(counts), size=(min(rows, resamples - start), len(counts)))
+        resampled[start:start + len(picks)] = per_group[picks].sum(1) / counts[picks].sum(1)
     tail = (1 - level) / 2
     return dict(difference=float(diff.mean()), low=float(np.quantile(resampled, tail)),
                 high=float(np.quantile(resampled, 1 - tail)), images=int(len(diff)),

@@ -175,7 +175,6 @@ def check_label_lengths(report: SetReport, limit: int) -> None:
 def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     """Read the set ``cfg`` (a leaf of ``split``'s dataloader at ``where``)
     and find its problems."""
-    from mmengine.dataset import BaseDataset
 
     from dld.datasets import BasePlateDataset
     from dld.datasets.transforms.loading import read_plate_image
@@ -201,9 +200,8 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         return report
     report.items = len(dataset)
     report.dataset = dataset
-    # the base class's info: the dataset's own draws a 'random' frame
-    report.tracks = len({BaseDataset.get_data_info(dataset, i)['track_id']
-                         for i in range(len(dataset))})
+    # as listed: the dataset's own info draws a 'random' frame
+    report.tracks = len({dataset.listed_info(i)['track_id'] for i in range(len(dataset))})
     report.refused = [(e.where, e.reason) for e in dataset.bad_annotations]
     report.missing, report.files = dataset.missing_files()
     report.scattered = scattered_frames(dataset)
@@ -339,13 +337,11 @@ def _set_tracks(report: SetReport) -> List[dict]:
     """The tracks the set kept (its refused lines left out, listed already):
     ``where``, ``label`` (as the set normalised it), ``lr`` and ``hr``, their
     frames' paths whatever the pipeline reads (a test set's HR frames too)."""
-    from mmengine.dataset import BaseDataset
-
     from dld.datasets.errors import PlateAnnotationError
     dataset = report.dataset
     labels: Dict[str, str] = {}
-    for i in range(len(dataset)):  # the base class's info: no 'random' frame drawn
-        info = BaseDataset.get_data_info(dataset, i)
+    for i in range(len(dataset)):  # as listed: no 'random' frame drawn
+        info = dataset.listed_info(i)
         labels.setdefault(info.get('annotation') or info['track_id'], info['gt_text'])
     tracks = []
     for rec in dataset.iter_tracks():
@@ -410,11 +406,12 @@ def find_duplicates(reports: List[SetReport]) -> List[dict]:
             tracks.append(dict(track, split=report.split, splits={report.split}))
             if report.split != 'train':
                 evaluated.setdefault(track['where'], tracks[-1])
+    folders: Dict[str, str] = {}  # a track folder -> the one it resolves to
     for index, track in enumerate(tqdm(tracks, desc='hashing', unit='track', leave=False,
                                        disable=not sys.stderr.isatty())):
         for stream in ('lr', 'hr'):
             for path in dict.fromkeys(track[stream]):
-                real = osp.realpath(path)
+                real = _real_path(path, folders)
                 if real not in digests:
                     digests[real] = _digest(real)
                 if digests[real] is not None:
@@ -450,6 +447,18 @@ def find_duplicates(reports: List[SetReport]) -> List[dict]:
                         second_label=tb['label'], files=found['files'],
                         same_path=found['same_path'], example=list(found['example'])))
     return out
+
+
+def _real_path(path: str, folders: Dict[str, str]) -> str:
+    """``osp.realpath(path)``, its folder's resolution cached in ``folders``
+    (a realpath per frame, a stat per folder of the path, was half of
+    comparing the tracks; a track's frames share one folder)."""
+    if osp.islink(path):  # a linked file: itself resolved
+        return osp.realpath(path)
+    folder, name = osp.split(path)
+    if folder not in folders:
+        folders[folder] = osp.realpath(folder)
+    return osp.join(folders[folder], name)
 
 
 #: Tracks sharing one file above which each is paired with one track of
