@@ -72,21 +72,40 @@ def test_the_shipped_runtime_reads_the_teacher():
     assert cfg.default_hooks.teacher_accuracy.type == 'TeacherAccuracyHook'
 
 
-def test_the_teacher_is_read_once_and_logged_beside_the_student(tmp_path, plates):
-    runner = Runner.from_cfg(_cfg(tmp_path / 'run', plates))
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory, plates):
+    """One epoch of the tiny DLD run: its work dir, what it logged and the
+    teacher's figures it kept (the resume tests start from copies)."""
+    work_dir = tmp_path_factory.mktemp('teacher_acc_run') / 'run'
+    runner = Runner.from_cfg(_cfg(work_dir, plates))
     with current_log_records() as records:
         runner.train()
-    teacher = runner.message_hub.get_info(INFO_KEY)
+    return dict(work_dir=work_dir, said=[(r.levelno, r.getMessage()) for r in records],
+                teacher=runner.message_hub.get_info(INFO_KEY))
+
+
+def _copy_of(run, to):
+    """``run``'s work dir copied to ``to``, its last_checkpoint pointing into
+    the copy (it holds an absolute path)."""
+    import shutil
+    shutil.copytree(run['work_dir'], to)
+    last = to / 'last_checkpoint'
+    last.write_text(last.read_text().replace(str(run['work_dir']), str(to)))
+    return to
+
+
+def test_the_teacher_is_read_once_and_logged_beside_the_student(trained_run):
+    teacher = trained_run['teacher']
     # the tiny teacher reads its own kind of plates (95 % of 20 on its HR frames)
     assert teacher['plate/accuracy'] >= 0.5 and teacher['plate/num_samples'] == 12
     assert teacher['gflops'] > 0
-    said = [r.getMessage() for r in records]
+    said = [m for _, m in trained_run['said']]
     assert any(m.startswith('The teacher on the validation set (HR frames): plate/accuracy')
                for m in said)
     assert any('student' in m and 'teacher on its HR frames' in m and 'gap' in m for m in said)
-    assert not any(r.levelno >= logging.WARNING and 'The teacher reads' in r.getMessage()
-                   for r in records)
-    lines = _scalars(tmp_path / 'run')
+    assert not any(level >= logging.WARNING and 'The teacher reads' in m
+                   for level, m in trained_run['said'])
+    lines = _scalars(trained_run['work_dir'])
     assert lines[0]['teacher/plate/accuracy'] == teacher['plate/accuracy']  # at the start
     val = [line for line in lines if 'plate/accuracy' in line]
     assert val and val[-1]['teacher/plate/accuracy'] == teacher['plate/accuracy']
@@ -115,16 +134,18 @@ def test_a_teacher_reading_little_here_is_warned_of_with_its_own_score(tmp_path,
     assert len(warned) == 1, [r.getMessage() for r in records]
     assert 'read at best 96.0 % of its validation plates' in warned[0]
     assert 'another domain' in warned[0]
-    # off with min_accuracy=0
-    runner = Runner.from_cfg(_cfg(tmp_path / 'run0', plates, teacher_ckpt=ckpt, min_accuracy=0))
+    # off with min_accuracy=0 (the hook alone: the same read, before a first step)
+    runner = Runner.from_cfg(_cfg(tmp_path / 'run0', plates, teacher_ckpt=ckpt))
+    hook = TeacherAccuracyHook(min_accuracy=0)
     with current_log_records() as records:
-        runner.train()
+        hook.before_train(runner)
+    assert hook.metrics['plate/num_samples'] == 12  # it read
     assert not any('The teacher reads' in r.getMessage() for r in records)
 
 
-def test_a_resumed_run_takes_the_score_its_checkpoint_holds(tmp_path, plates, monkeypatch):
-    Runner.from_cfg(_cfg(tmp_path / 'run', plates)).train()
-    cfg = _cfg(tmp_path / 'run', plates)
+def test_a_resumed_run_takes_the_score_its_checkpoint_holds(tmp_path, plates, trained_run,
+                                                            monkeypatch):
+    cfg = _cfg(_copy_of(trained_run, tmp_path / 'run'), plates)
     cfg.merge_from_dict(dict(resume=True, train_cfg=dict(max_epochs=2),
                              experiment_name=f'teacher-acc-{next(_ids)}'))
     calls = []
@@ -136,14 +157,13 @@ def test_a_resumed_run_takes_the_score_its_checkpoint_holds(tmp_path, plates, mo
 
 
 def test_a_finished_run_resumed_reads_nothing_and_its_last_validation_has_the_teacher(
-        tmp_path, plates, monkeypatch):
+        tmp_path, plates, trained_run, monkeypatch):
     """A finished run resumed reads nothing; but killed in its last
     validation, ResumedValidationHook validates it again, and that line
     lacked the teacher's figures (val/teacher/...), which the checkpoint
     keeps and the unbroken run logged."""
     import os
-    Runner.from_cfg(_cfg(tmp_path / 'run', plates)).train()
-    os.remove(tmp_path / 'run' / 'last_validation.json')  # killed in that validation
+    os.remove(_copy_of(trained_run, tmp_path / 'run') / 'last_validation.json')  # killed there
     cfg = _cfg(tmp_path / 'run', plates)
     cfg.merge_from_dict(dict(resume=True, experiment_name=f'teacher-acc-{next(_ids)}'))
     calls = []
