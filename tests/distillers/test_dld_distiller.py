@@ -1076,6 +1076,9 @@ def test_scales_given_as_a_string_or_to_the_selector_apart_are_refused(teacher_c
     with pytest.raises(TypeError, match=r"model.scales must be a tuple of numbers, e.g. "
                                         r"\(1.0, 0.6, 0.3\), got '1.0,0.5'"):
         build(teacher_ckpt(), scales='1.0,0.5')
+    # an empty list named no setting ("ResolutionSelector needs at least one scale")
+    with pytest.raises(ValueError, match=r'^model.scales is empty: give the candidate scales'):
+        build(teacher_ckpt(), scales=[])
     selector = tiny_dld_cfg()['selector']
     with pytest.raises(ValueError, match=r'model.selector.scales=\(1.0, 0.5\) differs from '
                                          r'model.scales=\(1.0, 0.6\): the selector picks'):

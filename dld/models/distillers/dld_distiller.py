@@ -1187,10 +1187,14 @@ def _scales_of(scales, name: str = 'model.scales') -> List[float]:
     try:
         if isinstance(scales, (str, bytes)) or isinstance(scales, bool):
             raise TypeError
-        return [float(s) for s in scales]
+        found = [float(s) for s in scales]
     except (TypeError, ValueError):
         raise TypeError(f'{name} must be a tuple of numbers, e.g. (1.0, 0.6, 0.3), got '
                         f'{scales!r}') from None
+    if not found:  # was "ResolutionSelector needs at least one scale", naming no setting
+        raise ValueError(f'{name} is empty: give the candidate scales, e.g. (1.0, 0.6, 0.3), '
+                         'or one fixed scale with model.fixed_scale')
+    return found
 
 
 def _in_channels(cfg: dict, backbone: Optional[nn.Module] = None) -> int:
