@@ -47,6 +47,7 @@ setup(
         'matplotlib>=3.6',
         'Pillow>=9.0',  # image sizes from headers (max_pixels), text drawn beyond ASCII
         'tabulate>=0.9',
+        'scipy>=1.10',  # the statistical tests (McNemar's binomial, Mann-Whitney, chi-square)
     ],
     extras_require={
         # tools/deployment/export_onnx.py (torch's dynamo exporter) and the

@@ -601,24 +601,14 @@ def _file_key(rec: dict) -> str:
 def mcnemar_p(b: int, c: int) -> float:
     """Exact two-sided McNemar p-value: of ``b + c`` discordant images, ``b``
     read by one file only and ``c`` by the other only, how likely a split
-    this uneven is if either is as likely (binomial, p = 1/2)."""
+    this uneven is if either is as likely (scipy's binomial test, p = 1/2;
+    a sum of whole binomials was quadratic: 11 s of comparing two files of
+    50,000 images, 14,700 discordant)."""
+    from scipy.stats import binomtest
     n = b + c
     if n == 0:
         return 1.0
-    if n <= _EXACT_UP_TO:
-        tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
-        return min(1.0, 2 * tail / 2 ** n)
-    # the same sum in logarithms: whole binomials of thousands of digits
-    # were 11 s of comparing two files of 50,000 images (14,700 discordant)
-    logs = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-            for k in range(min(b, c) + 1)]
-    top = max(logs)
-    log_tail = top + math.log(math.fsum(math.exp(x - top) for x in logs))
-    return min(1.0, 2 * math.exp(log_tail - n * math.log(2)))
-
-
-#: discordant images up to which :func:`mcnemar_p` sums whole binomials
-_EXACT_UP_TO = 1000
+    return min(1.0, float(binomtest(min(b, c), n, 0.5).pvalue))
 
 
 def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,

@@ -35,6 +35,17 @@ interval from a bootstrap over tracks), the images only one reads, and,
 labelled or not, on how many images the two read another text, keep another
 scale or the selector chose another one (``scale_probs``).
 
+With ``--drift`` (two files or more of different images, labelled or not: a
+camera's days): what the readings look like, each file against the first,
+unpaired (dld/apis/reading_drift.py): mean confidence (and a Mann-Whitney
+test), the share below a low confidence (``--low-confidence``, default the
+first file's 10th percentile), mean GFLOPs per image (relative), the share
+of each chosen scale (and a chi-square test), the failed and truncated
+shares, the crops' mean height and, with ``--crop-stats``, sharpness and
+brightness; each change with a 95 % bootstrap interval. ``--fail-if
+confidence<-0.05 gflops>20 ...`` exits 1 where a file's change is beyond
+chance and past the limit (for a cron job).
+
 An image that failed to read counts as not read right; an unlabelled one is
 counted and left out of the accuracies. Records older than infer.py's
 ``read_right`` key get it computed, case-insensitively unless
@@ -45,7 +56,8 @@ two files: those only one reads), one a line, to look at them again:
 
     xargs -d '\\n' python tools/infer.py CONFIG CKPT --vis vis/ < misread.lst
 
-Exit status: 0, or 2 when a file cannot be read or analysed (the error names
+Exit status: 0; 1 when a ``--fail-if`` rule is broken; 2 when a file cannot be
+read or analysed (the error names
 the file and line) or an output cannot be written.
 """
 import dld.tool_start  # noqa: F401  # isort: skip  (first: Ctrl-C as it loads, console encoding)
@@ -56,6 +68,8 @@ import os.path as osp
 import sys
 
 DEFAULT_TOP = 20
+#: --drift's default low confidence: the reference's percentile (reading_drift)
+LOW_PERCENTILE = 10
 #: Fewer kept images than this make a threshold's accuracy a guess.
 FEW_KEPT = 30
 
@@ -101,12 +115,39 @@ def parse_args(argv=None):
     parser.add_argument('--vis-list', metavar='FILE',
                         help='write the paths of the misread images (two files: of those '
                         'only one reads right), one a line, for infer.py --vis')
+    parser.add_argument('--drift', action='store_true',
+                        help='the files read different images (a camera\'s days, labelled or '
+                        'not): compare what their readings look like, each against the first '
+                        '(mean confidence, low-confidence share, mean GFLOPs, chosen-scale '
+                        'shares, failed and truncated shares, crop height; with --crop-stats '
+                        'sharpness and brightness), with 95 %% intervals; two files or more')
+    parser.add_argument('--low-confidence', type=float, metavar='T',
+                        help='with --drift: a reading below T is low-confidence (default: the '
+                        f'first file\'s {LOW_PERCENTILE}th percentile of confidence)')
+    parser.add_argument('--fail-if', nargs='+', metavar='RULE', default=[],
+                        help='with --drift: exit status 1 where a later file\'s change is beyond '
+                        'chance and past the limit: gflops>20 (%% up), confidence<-0.05, '
+                        'low_confidence>10 (points up), scale:1>15, failed>2, sharpness<-0.3')
     args = parser.parse_args(argv)
     if args.compare:
         args.readings.append(args.compare)
-    if len(args.readings) > 2:
+    if args.drift:
+        if len(args.readings) < 2:
+            parser.error('--drift compares two files or more, the reference first')
+        from dld.apis.reading_drift import parse_rule
+        try:
+            args.fail_if = [parse_rule(r) for r in args.fail_if]
+        except ValueError as err:
+            parser.error(f'--fail-if {err}')
+        if args.low_confidence is not None and not 0 <= args.low_confidence <= 1:
+            parser.error(f'--low-confidence is a confidence in [0, 1], got '
+                         f'{args.low_confidence:g}')
+    elif args.fail_if or args.low_confidence is not None:
+        parser.error('--fail-if and --low-confidence go with --drift (files of different '
+                     'images compared unpaired)')
+    elif len(args.readings) > 2:
         parser.error('give one file of readings, or two to compare (two READINGS, or one '
-                     'and --compare)')
+                     'and --compare; --drift for two or more files of different images)')
     if args.top < 1:
         parser.error(f'--top must be >= 1, got {args.top}')
     if not 1 < args.target_accuracy <= 100:
@@ -518,6 +559,84 @@ def render_comparison(reports: dict, cmp: dict, top: int) -> str:
     return '\n'.join(out).rstrip() + '\n'
 
 
+def _change(c: dict) -> str:
+    """A change and its interval in its unit; an arrow where it is beyond chance."""
+    k = 1 if c['unit'] == 'abs' else 100
+    unit = {'abs': '', 'pt': ' pt', 'rel': ' %'}[c['unit']]
+    digits = 3 if c['unit'] == 'abs' else 1
+    arrow = (' ▲' if c['change'] > 0 else ' ▼') if c['beyond_chance'] else ''
+    interval = ('' if c['low'] is None else
+                f" [{k * c['low']:+.{digits}f}, {k * c['high']:+.{digits}f}]")
+    return f"{k * c['change']:+.{digits}f}{unit}{interval}{arrow}"
+
+
+def _figure(value, unit: str, name: str) -> str:
+    if value is None:
+        return '-'
+    if unit == 'pt':
+        return _pct(value)
+    return f'{value:.4f}' if name == 'gflops' else f'{value:.3f}'
+
+
+def _short_names(paths: list) -> dict:
+    """Each file by the fewest trailing path parts that tell them apart
+    (``day1.jsonl`` ... , ``cam2/day1.jsonl``), for a table of many."""
+    parts = [osp.abspath(p).split(osp.sep) for p in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        names = ['/'.join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return dict(zip(paths, names))
+    return {p: p for p in paths}
+
+
+def _p(p: float) -> str:
+    return '< 1e-15' if p < 1e-15 else f'= {p:.2g}'
+
+
+def render_drift(found: dict, broken: list, rules: list) -> str:
+    """The markdown of files of different images compared with the first
+    (named short in the table; the JSON keeps the names as given)."""
+    short = _short_names(list(found['files']))
+    ref, names = found['reference'], list(found['files'])
+    out = [f'# Drift of the readings against {ref}', '',
+           f"Each file's figures, and their change against the reference with a "
+           f"{100 * found['level']:g} % interval (a bootstrap of each file, whole tracks where "
+           'the records come in tracks); ▲/▼: beyond chance. Shares in points, mean GFLOPs '
+           f"relative. Low confidence: below {found['low_confidence']:.4g}"
+           ' (--low-confidence).', '']
+    headers = ['figure', f"{short[ref]} ({found['images'][ref]})"] + [
+        f"{short[n]} ({found['images'][n]})" for n in names[1:]]
+    rows = []
+    for key, what in found['figures'].items():
+        unit = found['units'][key]
+        rows.append([f'{key}: {what}', _figure(found['files'][ref][key], unit, key)] + [
+            _figure(found['files'][n][key], unit, key)
+            + (f" ({_change(found['changes'][n][key])})" if key in found['changes'][n]
+               else '') for n in names[1:]])
+    out += [_table(rows, headers), '']
+    for n in names[1:]:
+        mw, chi = found['confidence_test'][n], found['scale_test'][n]
+        said = []
+        if mw is not None:
+            said.append(f"confidence: Mann-Whitney p {_p(mw['p'])}, a reading here more "
+                        f"confident than one of the reference {100 * mw['superiority']:.0f} % "
+                        'of the time (50 %: no shift)')
+        if chi is not None:
+            said.append(f"chosen scales: chi-square p {_p(chi['p'])} ({chi['df']} df)")
+        moved = [k for k, c in found['changes'][n].items() if c['beyond_chance']]
+        said.append('beyond chance: ' + (', '.join(moved) if moved else 'nothing'))
+        out.append(f'* {short[n]}: ' + '; '.join(said) + '.')
+    out += ['', 'Over many figures and days some move beyond chance by chance (1 in 20 of '
+            'those that did not move): alert on a change that also matters (--fail-if).', '']
+    if rules:
+        out += ['## Alerts', '']
+        out += ([f"* {short[a['file']]}: {a['rule']} ({a['name']} {a['value']:+.3g})"
+                 for a in broken] if broken else
+                [f"None: no file breaks {', '.join(r['rule'] for r in rules)}."])
+        out.append('')
+    return '\n'.join(out)
+
+
 # -- files --------------------------------------------------------------------
 
 def _write(path: str, text: str) -> None:
@@ -612,7 +731,13 @@ def main(argv=None) -> int:
             reports[name] = analyse(records[name], tracks, target, args.case_sensitive)
             if tracks is not None:
                 reports[name]['tracks_file'] = tracks_file
-        if len(args.readings) == 2:
+        if args.drift:
+            from dld.apis.reading_drift import alerts, drift
+            if len({osp.abspath(n) for n in args.readings}) < len(args.readings):
+                raise ReadingsError('a file is given twice; give each day once')
+            found = drift({n: records[n] for n in args.readings}, args.low_confidence)
+            broken = alerts(found, args.fail_if)
+        elif len(args.readings) == 2:
             a, b = args.readings
             if osp.abspath(a) == osp.abspath(b):
                 raise ReadingsError(f'{a} is compared with itself; give two files')
@@ -621,7 +746,12 @@ def main(argv=None) -> int:
         print(f'analyze_readings.py: {err}', file=sys.stderr)
         return 2
 
-    if len(args.readings) == 1:
+    if args.drift:
+        print(render_drift(found, broken, args.fail_if), end='')
+        listed = []
+        dump = dict(files={n: _as_json(r) for n, r in reports.items()}, drift=found,
+                    alerts=broken)
+    elif len(args.readings) == 1:
         name = args.readings[0]
         print(render(reports[name], name, args.top), end='')
         listed = [r['path'] or r['input'] for r in reports[name]['misreads']]
@@ -644,7 +774,7 @@ def main(argv=None) -> int:
         print(f'analyze_readings.py: cannot write {err.filename}: {err.strerror}',
               file=sys.stderr)
         return 2
-    return 0
+    return 1 if args.drift and broken else 0
 
 
 if __name__ == '__main__':
