@@ -15,7 +15,6 @@ The records are those ``tools/infer.py --out`` writes, one per image
   asked otherwise, as the metric counts by default.
 """
 import json
-import math
 import os.path as osp
 import re
 import statistics

@@ -60,9 +60,14 @@ def _columns(records: Sequence[dict], low: float, scales: Sequence[float]) -> Di
     weighted mean; weight 0 where it does not apply (a failed image's
     confidence). Figures no record has are left out."""
     read = np.array([not is_failed(r) for r in records], dtype=np.float64)
-    conf = np.array([r.get('confidence') or 0.0 for r in records], dtype=np.float64)
-    out = dict(confidence=(conf, read), low_confidence=((conf < low).astype(float), read),
-               failed=(1 - read, np.ones(len(records))))
+    out = dict(failed=(1 - read, np.ones(len(records))))
+    # a reading without a confidence (another method's, score_predictions.py)
+    # is no confidence of 0: it fell to 0, "beyond chance", where none had one
+    confs = [None if is_failed(r) else r.get('confidence') for r in records]
+    if any(c is not None for c in confs):
+        conf = np.array([c or 0.0 for c in confs], dtype=np.float64)
+        rated = np.array([c is not None for c in confs], dtype=np.float64)
+        out.update(confidence=(conf, rated), low_confidence=((conf < low).astype(float), rated))
     gflops = [r.get('gflops') for r in records]
     if any(g is not None for g in gflops):
         out['gflops'] = (np.array([g or 0.0 for g in gflops]),

@@ -51,11 +51,18 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_argument_kinds(cls, cfg: Mapping, where: str) -> None:
+def _numbers(value) -> bool:
+    return isinstance(value, (tuple, list)) and bool(value) and all(map(_is_number, value))
+
+
+def check_argument_kinds(cls, cfg: Mapping, where: str, per_group: bool = False) -> None:
     """Refuse a value of another kind than its argument's default: a word
     for a number (``lr=le-3`` from a command line), one number for a pair
     (``betas=0.9``), a word for ``True``/``False``. They failed deep inside
-    the class ("'<=' not supported between instances of 'float' and 'str'")."""
+    the class ("'<=' not supported between instances of 'float' and 'str'").
+    ``per_group``: a number may be a list of numbers, one per parameter
+    group, as a scheduler's ``eta_max`` or ``min_value`` (whose default is
+    one number)."""
     defaults = _defaults(cls)
     for key, value in cfg.items():
         if key == 'type' or key not in defaults or value is None:
@@ -64,7 +71,8 @@ def check_argument_kinds(cls, cfg: Mapping, where: str) -> None:
         if isinstance(default, bool):
             ok, want = isinstance(value, bool), 'True or False'
         elif _is_number(default):
-            ok, want = _is_number(value), 'a number'
+            ok = _is_number(value) or (per_group and _numbers(value))
+            want = 'a number, or one per parameter group' if per_group else 'a number'
         elif isinstance(default, (tuple, list)) and default and all(map(_is_number, default)):
             ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
                 map(_is_number, value))
@@ -103,13 +111,18 @@ def check_optimizer_cfg(optim_wrapper: Mapping) -> None:
 
 
 def _stand_in(wrapper: OptimWrapper) -> OptimWrapper:
-    """A copy of ``wrapper`` whose optimizer's ``param_groups`` are copies:
+    """A copy of ``wrapper`` whose ``param_groups`` are copies:
     a scheduler built on it sets its values (``initial_lr``, the first
     step's) there, not on the optimizer the run trains with."""
     optimizer = copy.copy(wrapper.optimizer)
     optimizer.param_groups = [dict(group) for group in wrapper.optimizer.param_groups]
     stand_in = copy.copy(wrapper)
     stand_in.optimizer = optimizer
+    # the extra group MMEngine's wrapper shows schedulers (and logs as
+    # base_lr) where there are several: a LinearLR warm-up tried on it
+    # scaled the run's base_lr by its start_factor twice
+    if getattr(wrapper, 'base_param_settings', None) is not None:
+        stand_in.base_param_settings = dict(wrapper.base_param_settings)
     return stand_in
 
 
@@ -130,10 +143,12 @@ def trial_build_schedulers(runner) -> None:
             continue
         where = f'param_scheduler.{index}' if isinstance(schedulers, (list, tuple)) \
             else 'param_scheduler'
-        cls = PARAM_SCHEDULERS.get(entry['type']) if isinstance(entry.get('type'), str) \
-            else entry.get('type')
+        cls = entry.get('type')
+        if isinstance(cls, str):  # in the default scope, as the build finds it (dld's OneCycleLR)
+            with PARAM_SCHEDULERS.switch_scope_and_registry(None) as registry:
+                cls = registry.get(cls)
         if inspect.isclass(cls):
-            check_argument_kinds(cls, entry, where)
+            check_argument_kinds(cls, entry, where, per_group=True)
         try:
             with registry_hints():  # a misspelt argument: the close ones
                 PARAM_SCHEDULERS.build(copy.deepcopy(dict(entry)), default_args=dict(

@@ -366,17 +366,21 @@ class FlopCounter(TorchDispatchMode):
             self._stack.pop()
 
     def run_handle(self, handle: Handle, inputs: List[Any], outputs: List[Any],
-                   name: str = '') -> Any:
+                   extra_name: Optional[str] = None) -> Any:
         """``handle(inputs, outputs)``, what it runs (a ``count_flops`` of a
-        part) neither counted nor checked by this counter; an error it
-        raises is a :class:`FlopHandleError` naming it and ``name``."""
+        part) neither counted nor checked by this counter. ``extra_name``:
+        the operator a project's handle (``EXTRA_FLOP_HANDLES``) counts; an
+        error that one raises is a :class:`FlopHandleError` naming both (one
+        of DLD's own handles raises as it is)."""
         self.in_handle += 1
         try:
             return handle(inputs, outputs)
         except FlopHandleError:  # a part's handle, counted inside this one
             raise
         except Exception as err:
-            raise handle_error(name, handle, err) from err
+            if extra_name is None:
+                raise
+            raise handle_error(extra_name, handle, err) from err
         finally:
             self.in_handle -= 1
 
@@ -457,7 +461,7 @@ class _Calls(TorchFunctionMode):
             counter.add(name, counter.run_handle(extra, [FlopValue(v) for v in inputs],
                                                  [FlopValue(v) for v in _as_list(out)], name))
         else:
-            counter.add(name, counter.run_handle(handle, inputs, _as_list(out), name))
+            counter.add(name, counter.run_handle(handle, inputs, _as_list(out)))
         return out
 
 

@@ -114,3 +114,21 @@ def test_a_blurred_day_of_the_tiny_model_alerts_and_another_plain_day_does_not(
     assert _tool().main(['--drift', days['mon'], days['tue'], days['wed']] + rules) == 1
     alerts = capsys.readouterr().out.split('## Alerts')[-1]
     assert 'wed.jsonl: confidence<-0.05' in alerts and 'tue.jsonl' not in alerts
+
+
+def test_readings_without_a_confidence_are_no_fall_of_confidence():
+    """Records read with no confidence (another method's, score_predictions.py)
+    counted as confidence 0: 'mean confidence -0.8, beyond chance', and
+    --fail-if confidence<-0.05 failed a day that read as the reference."""
+    from dld.apis.reading_drift import drift
+    rng = np.random.default_rng(0)
+
+    def day(with_confidence):
+        return [dict(input=f'{i}.png', text='ABC', error=None, scale=1.0, gflops=0.1,
+                     confidence=float(rng.uniform(0.5, 1)) if with_confidence else None)
+                for i in range(100)]
+
+    found = drift(dict(ref=day(True), other=day(False)))
+    assert found['files']['other']['confidence'] is None
+    assert 'confidence' not in found['changes']['other']
+    assert 'low_confidence' not in found['changes']['other']

@@ -53,3 +53,26 @@ def test_the_trial_build_leaves_the_optimizer_as_it_was():
     trial_build_schedulers(runner)
     assert wrapper.optimizer.param_groups == before
     assert not hasattr(wrapper, '_global_step') and not hasattr(wrapper.optimizer, '_global_step')
+
+
+def test_the_trial_build_leaves_the_logged_base_lr_as_it_was():
+    """With several parameter groups (a ``paramwise_cfg``) MMEngine's wrapper
+    shows schedulers one more, whose lr it logs as ``base_lr``: a warm-up
+    tried on it applied its ``start_factor`` there twice over the run."""
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    wrapper = OptimWrapper(torch.optim.AdamW([dict(params=[a]), dict(params=[b], lr=0.05)],
+                                             lr=0.5))
+    before = dict(wrapper.base_param_settings)
+    runner = types.SimpleNamespace(optim_wrapper=wrapper, param_schedulers=[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)])
+    trial_build_schedulers(runner)
+    assert wrapper.base_param_settings == before
+
+
+def test_a_peak_per_parameter_group_is_not_refused():
+    """``OneCycleLR(eta_max=[...])``, one peak per group, is a schedule
+    MMEngine and DLD's OneCycleLR build: the kind check took it for a word."""
+    param = torch.nn.Parameter(torch.zeros(2))
+    wrapper = OptimWrapper(torch.optim.AdamW([param], lr=0.5))
+    trial_build_schedulers(types.SimpleNamespace(optim_wrapper=wrapper, param_schedulers=[
+        dict(type='OneCycleLR', eta_max=[1.0], by_epoch=False, begin=0, end=10)]))
