@@ -126,6 +126,65 @@ def test_ctc_greedy_score_sums_over_alignments():
         assert scores[b, 0].item() == pytest.approx(exact[tuple(seqs[b][0])], abs=1e-4)
 
 
+
+def _identity_ctc_decoder():
+    """A CTC decoder over 'AB' (blank 2) whose logits are its input."""
+    decoder = MODELS.build(dict(type='CTCDecoder', in_channels=3,
+                                dictionary=dict(type='Dictionary', chars='AB'))).eval()
+    with torch.no_grad():
+        decoder.classifier.weight.copy_(torch.eye(3))
+        decoder.classifier.bias.zero_()
+    return decoder
+
+
+@pytest.mark.parametrize('logits, greedy_text, kept', [
+    # the greedy text survives at width 2, but below 'B' by the beam's lower
+    # bound: it was not rescored for topk=1
+    ([[-1.9, -4.5, 2.9], [-1.0, -0.2, -3.6], [-0.6, -1.1, 0.9], [-0.7, -1.4, 2.6],
+      [-0.4, -1.7, -0.4]], [1, 0], [[1], [1, 0]]),
+    # the greedy text 'AB' falls out of the beam; 'A' and 'B' are less likely
+    ([[-1.6, -4.4, 2.9], [1.4, 0.2, 1.8], [1.7, 1.7, -2.0], [0.6, 1.1, 1.0]], [0, 1],
+     [[0], [1]]),
+])
+def test_a_ctc_beam_never_reads_a_less_likely_text_than_greedy_decoding(logits, greedy_text,
+                                                                        kept):
+    """A beam of 2 read a less likely text than greedy decoding: the survivors
+    were rescored only down to ``topk``, and the best path's text could be
+    pruned (a prefix out of the beam at one frame is lost)."""
+    decoder = _identity_ctc_decoder()
+    logits = torch.tensor([logits])
+    exact = ctc_exhaustive(logits[0].log_softmax(-1), blank=2)
+    greedy, greedy_scores = decoder.greedy_search(logits)
+    assert greedy[0][0] == greedy_text
+    survivors, _ = ctc_prefix_beam_search(logits.log_softmax(-1), 2, beam_width=2, topk=2)
+    assert survivors[0] == kept  # what the search alone keeps, by its lower bounds
+    assert exact[tuple(greedy_text)] > max(exact[tuple(h)] for h in kept if h != greedy_text)
+    for topk in (1, 2, 3):
+        seqs, scores = decoder.beam_search(logits, beam_width=2, topk=topk)
+        assert seqs[0][0] == greedy_text
+        assert scores[0, 0] >= greedy_scores[0, 0] - 1e-5
+        real = [h for h, s in zip(seqs[0], scores[0].tolist()) if s > float('-inf')]
+        assert scores[0, :len(real)].tolist() == pytest.approx(
+            [exact[tuple(h)] for h in real], abs=1e-4)
+        assert scores[0].tolist() == sorted(scores[0].tolist(), reverse=True)
+        candidates = {tuple(h) for h in kept} | {tuple(greedy_text)}
+        assert len({tuple(h) for h in real}) == len(real) == min(topk, len(candidates))
+
+
+def test_a_ctc_beam_keeps_its_readings_where_greedy_s_text_is_among_them():
+    """No duplicate where the beam kept the best path's text, and the beam's
+    texts as they were where it is less likely than every one of them."""
+    torch.manual_seed(0)
+    decoder = _identity_ctc_decoder()
+    logits = 3 * torch.randn(16, 5, 3)
+    greedy, greedy_scores = decoder.greedy_search(logits)
+    seqs, scores = decoder.beam_search(logits, beam_width=4, topk=4)
+    for b in range(16):
+        found = [tuple(h) for h, s in zip(seqs[b], scores[b].tolist()) if s > float('-inf')]
+        assert len(found) == len(set(found))
+        assert scores[b, 0] >= greedy_scores[b, 0] - 1e-5
+
+
 def textbook_prefix_beam_search(log_probs: torch.Tensor, blank: int, width: int) -> list:
     """``[(log p, prefix)]`` best first: one dict of prefixes per frame,
     merged by key, cut to ``width``; the plain form of the batched search."""

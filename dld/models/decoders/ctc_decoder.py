@@ -7,7 +7,7 @@ from torch import nn
 from dld.registry import MODELS
 
 from .base_decoder import BaseDecoder, Hypotheses, Targets, build_dictionary
-from .ctc_prefix_beam_search import ctc_prefix_beam_search
+from .ctc_prefix_beam_search import NEG_INF, ctc_prefix_beam_search
 
 
 @MODELS.register_module()
@@ -87,17 +87,37 @@ class CTCDecoder(BaseDecoder):
 
         A narrow beam prunes some alignments of a prefix, so its beam score is
         only a lower bound; one batched ``ctc_loss`` call replaces it with the
-        full ``log p(text | x)`` and the hypotheses are re-ranked.
+        full ``log p(text | x)`` and the hypotheses are re-ranked. Rescored
+        are every prefix the beam kept (not only its ``topk`` best by the
+        lower bound) and the best path's text (greedy decoding's), which the
+        search may have pruned: a prefix that falls out of the beam at one
+        frame is lost for good. The beam's best is so never less likely
+        than the greedy reading; it was for about 1 in 300 images of random
+        logits, at widths 2 to 10.
         """
         logits, _ = self.forward_test(encoder_out)
+        W = beam_width or self.beam_width
+        k = topk or self.topk
         seqs, scores = ctc_prefix_beam_search(logits.float().log_softmax(-1),
-                                              self.dictionary.blank_idx,
-                                              beam_width or self.beam_width, topk or self.topk)
-        B, k = scores.shape
-        rows = torch.arange(B, device=logits.device).repeat_interleave(k)
-        flat = [h for hyps in seqs for h in hyps]
-        exact = -self.module_loss.nll(logits[rows], flat).view(B, k)
-        scores = torch.where(torch.isinf(scores), scores, exact.to(scores.device))
-        scores, order = scores.sort(dim=1, descending=True)
-        seqs = [[hyps[j] for j in row] for hyps, row in zip(seqs, order.tolist())]
+                                              self.dictionary.blank_idx, W, max(W, k))
+        best_path = self.postprocessor.collapse(logits.argmax(-1))
+        found = (scores > NEG_INF).tolist()
+        candidates = []
+        for hyps, kept, path in zip(seqs, found, best_path):
+            own = [h for h, f in zip(hyps, kept) if f]
+            candidates.append(own if path in own else own + [path])
+        rows = torch.tensor([b for b, c in enumerate(candidates) for _ in c],
+                            dtype=torch.long, device=logits.device)
+        exact = (-self.module_loss.nll(logits[rows], [h for c in candidates for h in c]))
+        exact = exact.to(scores.device).tolist()
+        out_seqs, out_scores, n = [], [], 0
+        for c in candidates:
+            own = exact[n:n + len(c)]
+            n += len(c)
+            # a stable sort: equal scores keep the beam's order, the best path last
+            ranked = sorted(range(len(c)), key=lambda j: -own[j])[:k]
+            out_seqs.append([c[j] for j in ranked] + [[] for _ in range(k - len(ranked))])
+            out_scores.append([own[j] for j in ranked] + [NEG_INF] * (k - len(ranked)))
+        seqs = out_seqs
+        scores = torch.tensor(out_scores, dtype=scores.dtype, device=scores.device)
         return seqs, scores
