@@ -349,3 +349,21 @@ def test_count_flops_sets_each_readings_cost_and_a_trace_failure_leaves_it_out(k
     assert all(s.pred_text is not None and 'pred_gflops' not in s for s in samples)
     assert log.call_count == 1  # once, not a batch
     assert 'cannot trace this part' in log.call_args.args[0]
+
+
+@pytest.mark.parametrize('decoder', [dict(type='CTCDecoder'),
+                                     dict(type='AttentionDecoder', d_model=32, num_layers=1,
+                                          dropout=0.0, max_seq_len=8)])
+def test_a_beam_of_one_in_test_cfg_reads_as_greedy_decoding(decoder):
+    """infer.py --beam-width 1 reads greedily, a config's beam of one ran a
+    beam that kept 'end here' as a finished reading at each step: another,
+    shorter text, at the same cost said."""
+    torch.manual_seed(0)
+    beam_of_one = tiny_recognizer(decoder, test_cfg=dict(decode='beam', beam_width=1)).eval()
+    greedy = tiny_recognizer(decoder).eval()
+    greedy.load_state_dict(beam_of_one.state_dict())
+    assert beam_of_one.test_cfg['decode'] == 'greedy'
+    x = torch.randn(6, 3, 32, 96)
+    with torch.no_grad():
+        assert [p.pred_text for p in beam_of_one.predict(x)] == \
+            [p.pred_text for p in greedy.predict(x)]

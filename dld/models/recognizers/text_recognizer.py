@@ -203,6 +203,11 @@ class TextRecognizer(BaseModel):
         if cfg['topk'] > 1 and cfg['decode'] != 'beam':
             raise ValueError(f"TextRecognizer.test_cfg: topk={cfg['topk']} needs "
                              "decode='beam'.")
+        if cfg['decode'] == 'beam' and cfg['beam_width'] == 1:
+            # greedy, as infer.py --beam-width 1 and PlateRecognizer read it (a
+            # beam of one kept 'end here' as a finished reading at each step:
+            # another, shorter text than greedy's, at the same cost said)
+            cfg['decode'] = 'greedy'
         return cfg
 
     @property
