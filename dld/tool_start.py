@@ -16,6 +16,10 @@ standard library's modules only), it is in place at once:
   was a UnicodeEncodeError that ended the run, its readings lost: such a
   character is written escaped (``\\u4eac``) instead. Files the tools write
   themselves are UTF-8 and keep every character.
+* A package DLD needs that is not installed (a checkout updated with
+  ``git pull`` whose new dependency the environment lacks: scipy) was a
+  traceback ending in ``No module named 'scipy'``: it is one line saying
+  what to install (``DLD_TRACEBACK=1``: the traceback).
 """
 import codecs
 import os
@@ -51,7 +55,37 @@ def _started(traceback) -> bool:
     return False
 
 
+#: The packages DLD imports, by import name, and what pip installs them as
+#: (setup.py's install_requires and its 'deploy' extra; a test holds them equal).
+DEPENDENCIES = {
+    'torch': 'torch', 'mmengine': 'mmengine', 'mmcv': 'mmcv-lite',
+    'cv2': 'opencv-python-headless', 'numpy': 'numpy', 'fvcore': 'fvcore', 'yaml': 'pyyaml',
+    'editdistance': 'editdistance', 'tqdm': 'tqdm', 'matplotlib': 'matplotlib',
+    'PIL': 'Pillow', 'tabulate': 'tabulate', 'scipy': 'scipy',
+    'onnx': 'onnx', 'onnxscript': 'onnxscript', 'onnxruntime': 'onnxruntime'}
+
+
+def missing_dependency_line(err: ModuleNotFoundError) -> str:
+    """``infer.py: scipy is not installed here, and DLD needs it: ...`` for a
+    package of :data:`DEPENDENCIES`; '' for any other module (a project's,
+    a part of DLD), whose traceback says where it was imported."""
+    top = (getattr(err, 'name', None) or '').split('.')[0]
+    if top not in DEPENDENCIES:
+        return ''
+    tool = osp.basename(sys.argv[0]) or 'python'
+    return (f"{tool}: {top} is not installed here, and DLD needs it (since an update, if "
+            f'this checkout was pulled): install DLD again, `pip install -e .` from the '
+            f'checkout (`pip install -e ".[deploy]"` for ONNX), or `pip install '
+            f'{DEPENDENCIES[top]}`')
+
+
 def _report(kind, value, traceback) -> None:
+    if issubclass(kind, ModuleNotFoundError) and \
+            os.environ.get('DLD_TRACEBACK', '') in ('', '0'):
+        line = missing_dependency_line(value)
+        if line:
+            print(line, file=sys.stderr, flush=True)
+            return
     if issubclass(kind, BrokenPipeError) and \
             os.environ.get('DLD_TRACEBACK', '') in ('', '0'):
         # `get_flops.py ... | head`: the reader wants no more. Quiet, as

@@ -219,3 +219,42 @@ def test_a_reader_that_stops_reading_ends_the_tool_quietly(tmp_path):
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 1
         assert ('BrokenPipeError' in err) == bool(traceback), err[-2000:]
+
+
+def test_a_dependency_missing_after_an_update_is_one_line_saying_what_to_install(tmp_path):
+    """A checkout pulled without installing again lacked scipy: a traceback
+    ending in "No module named 'scipy'"."""
+    tool = tmp_path / 'analyze.py'
+    tool.write_text('import dld.tool_start\n'
+                    'import sys\n'
+                    "sys.modules['scipy'] = None  # as if not installed\n"
+                    'from scipy.stats import binomtest\n')
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        'analyze.py: scipy is not installed here, and DLD needs it (since an update, if this '
+        'checkout was pulled): install DLD again, `pip install -e .` from the checkout '
+        '(`pip install -e ".[deploy]"` for ONNX), or `pip install scipy`']
+    # a module that is no dependency of DLD's (a project's): its traceback
+    tool.write_text('import dld.tool_start\nimport my_project_that_is_not_here\n')
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120)
+    assert 'Traceback' in done.stderr and 'my_project_that_is_not_here' in done.stderr
+    env = dict(os.environ, DLD_TRACEBACK='1')  # asked for: the traceback
+    tool.write_text("import dld.tool_start, sys\nsys.modules['scipy'] = None\nimport scipy\n")
+    done = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert 'Traceback' in done.stderr and "ModuleNotFoundError" in done.stderr
+
+
+def test_the_dependencies_named_are_setup_s():
+    import re
+
+    from dld.tool_start import DEPENDENCIES
+    with open(os.path.join(REPO, 'setup.py'), encoding='utf-8') as f:
+        text = f.read()
+    required = text[text.index('install_requires=['):text.index('extras_require')]
+    deploy = text[text.index('DEPLOY = ['):text.index('setup(')]
+    names = set(re.findall(r"'([A-Za-z][A-Za-z0-9_.-]*?)[<>=!~]", required + deploy))
+    assert names == set(DEPENDENCIES.values())
