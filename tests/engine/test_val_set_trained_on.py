@@ -29,3 +29,20 @@ def test_a_validation_set_on_the_training_split_is_said():
 def test_a_held_out_validation_set_says_nothing():
     assert frames_trained_on(ConcatDataset([_set('train', 4), _set('extra', 2)]),
                              _set('val', 2)) == ''
+
+
+def test_plate_sets_of_one_label_file_are_said_and_of_two_splits_not(tmp_path):
+    """Read as the sets list their items (listed_info: no deep copy each),
+    the validation set's LR frames against the training set's."""
+    from dld.datasets import PairedPlateDataset, ensure_synth_plates
+    root = str(tmp_path / 'plates')
+    ensure_synth_plates(root, tracks=3, val_tracks=2, test_tracks=1, frames=2, seed=0)
+
+    def plates(ann, **kwargs):
+        return PairedPlateDataset(data_root=root, ann_file=ann, pipeline=[], **kwargs)
+
+    train = plates('train.txt', load_hr=True)
+    said = frames_trained_on(train, plates('train.txt', test_mode=True))
+    assert said.startswith('shares 6 of its 6 image(s) with the training set, e.g. '
+                           f'{root}/train/track_')
+    assert frames_trained_on(train, plates('val.txt', test_mode=True)) == ''

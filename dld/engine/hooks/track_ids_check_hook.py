@@ -81,21 +81,19 @@ def repeated_images(dataset) -> str:
     return ''
 
 
-def _image_paths(dataset) -> set:
+def _image_paths(dataset) -> Iterator[str]:
     """The LR and HR image paths of ``dataset``'s items (a validation set
     may load no HR frames where the training set does)."""
     if not isinstance(dataset, BaseDataset):
-        return set()
+        return
     dataset.full_init()
     # a plate set's listed items, not copies (500,000 deep copies at scale)
     info_of = getattr(dataset, 'listed_info', None) or (
         lambda i: BaseDataset.get_data_info(dataset, i))
-    paths = set()
     for i in range(len(dataset)):
         info = info_of(i)
-        paths.update(info.get('lr_paths') or ())
-        paths.update(info.get('hr_paths') or ())
-    return paths
+        yield from info.get('lr_paths') or ()
+        yield from info.get('hr_paths') or ()
 
 
 def frames_trained_on(train_set, val_set) -> str:
@@ -103,14 +101,12 @@ def frames_trained_on(train_set, val_set) -> str:
     on ('' where it would not): a val_dataloader left on the training split
     (``ann_file='train.txt'``) validated, and picked best.pth, on the training
     images without a word."""
-    val_paths = set()
-    for part in leaf_datasets(val_set):
-        val_paths |= _image_paths(part)
+    val_paths = {p for part in leaf_datasets(val_set) for p in _image_paths(part)}
     if not val_paths:
         return ''
-    shared = set()
-    for part in leaf_datasets(train_set):
-        shared |= _image_paths(part) & val_paths
+    # the training set's paths looked up one by one, not held (a million at scale)
+    shared = {p for part in leaf_datasets(train_set) for p in _image_paths(part)
+              if p in val_paths}
     if not shared:
         return ''
     return (f'shares {len(shared)} of its {len(val_paths)} image(s) with the training set, '
