@@ -22,6 +22,7 @@ standard library's modules only), it is in place at once:
   what to install (``DLD_TRACEBACK=1``: the traceback).
 """
 import codecs
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -65,14 +66,37 @@ DEPENDENCIES = {
     'onnx': 'onnx', 'onnxscript': 'onnxscript', 'onnxruntime': 'onnxruntime'}
 
 
+def _installed(top: str) -> bool:
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _version(top: str) -> str:
+    try:
+        import importlib.metadata  # here: 35 ms that a tool that runs well need not spend
+        return 'version ' + importlib.metadata.version(DEPENDENCIES[top])
+    except Exception:  # noqa: BLE001 - a version unknown says less, not nothing
+        return 'version unknown'
+
+
 def missing_dependency_line(err: ModuleNotFoundError) -> str:
     """``infer.py: scipy is not installed here, and DLD needs it: ...`` for a
     package of :data:`DEPENDENCIES`; '' for any other module (a project's,
     a part of DLD), whose traceback says where it was imported."""
-    top = (getattr(err, 'name', None) or '').split('.')[0]
+    name = getattr(err, 'name', None) or ''
+    top = name.split('.')[0]
     if top not in DEPENDENCIES:
         return ''
     tool = osp.basename(sys.argv[0]) or 'python'
+    if name != top and _installed(top):
+        # the package is there, a part of it is not: another version than
+        # DLD's (torch.onnx._internal.x of an older torch), not "not installed"
+        return (f'{tool}: {name} is not in the {top} installed here ({_version(top)}): '
+                f'DLD needs a version of {DEPENDENCIES[top]} that has it (setup.py says '
+                f'which): install DLD again, `pip install -e .` from the checkout '
+                f'(`pip install -e ".[deploy]"` for ONNX)')
     return (f"{tool}: {top} is not installed here, and DLD needs it (since an update, if "
             f'this checkout was pulled): install DLD again, `pip install -e .` from the '
             f'checkout (`pip install -e ".[deploy]"` for ONNX), or `pip install '

@@ -258,3 +258,30 @@ def test_the_dependencies_named_are_setup_s():
     deploy = text[text.index('DEPLOY = ['):text.index('setup(')]
     names = set(re.findall(r"'([A-Za-z][A-Za-z0-9_.-]*?)[<>=!~]", required + deploy))
     assert names == set(DEPENDENCIES.values())
+
+
+def test_a_missing_part_of_an_installed_dependency_is_not_said_to_be_a_missing_package(
+        monkeypatch):
+    """An installed package of another version than DLD's lacks a part
+    (``torch.onnx._internal.x`` of an older torch): it was "torch is not
+    installed here"."""
+    from dld.tool_start import missing_dependency_line
+    monkeypatch.setattr(sys, 'argv', ['export_onnx.py'])
+    line = missing_dependency_line(ModuleNotFoundError('x', name='torch._no_such_part'))
+    assert line.startswith('export_onnx.py: torch._no_such_part is not in the torch '
+                           'installed here (version '), line
+    assert 'not installed here' not in line
+    monkeypatch.setitem(sys.modules, 'scipy', None)  # not installed: its part is not either
+    line = missing_dependency_line(ModuleNotFoundError('x', name='scipy.stats'))
+    assert line.startswith('export_onnx.py: scipy is not installed here'), line
+
+
+def test_the_statistical_tests_say_what_to_install_to_a_python_caller(monkeypatch):
+    from dld.apis.reading_analysis import mcnemar_p
+    from dld.tool_start import missing_dependency_line
+    monkeypatch.setitem(sys.modules, 'scipy', None)
+    monkeypatch.delitem(sys.modules, 'scipy.stats', raising=False)
+    assert mcnemar_p(0, 0) == 1.0  # nothing to test
+    with pytest.raises(ModuleNotFoundError, match='pip install scipy') as err:
+        mcnemar_p(3, 10)
+    assert missing_dependency_line(err.value)  # a tool still says it in one line

@@ -209,6 +209,13 @@ def _load_state_naming_trained_parts(model: nn.Module, state: Dict[str, torch.Te
         if not hint:
             raise
         raise CheckpointMismatchError(f'{err}{hint}') from None
+    # the weights fit (a project's subclass of a shipped part, or a part
+    # without weights of its own), but this config builds another class:
+    # its forward is not the one trained
+    hint = _other_parts_trained(recognizer, meta, trained_student)
+    if hint:
+        print_log(f'{name}: its weights fit this model, but the code reading them is not the '
+                  f'code trained.{hint}', logger='current', level=logging.WARNING)
 
 
 def _other_parts_trained(recognizer: nn.Module, meta: dict, trained_student: bool) -> str:

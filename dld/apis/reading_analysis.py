@@ -597,17 +597,33 @@ def _file_key(rec: dict) -> str:
     return image_key(rec)
 
 
+def scipy_stats():
+    """``scipy.stats``; where scipy is missing (a checkout pulled without
+    installing again: scipy is DLD's since 2026-12-08), an error that says
+    what to install, to a Python caller too (a tool says it in one line,
+    :mod:`dld.tool_start`, by the error's ``name``)."""
+    try:
+        import scipy.stats
+    except ModuleNotFoundError as err:
+        if (err.name or '').split('.')[0] != 'scipy':
+            raise
+        raise ModuleNotFoundError(
+            f"{err}: DLD needs scipy for its statistical tests (since 2026-12-08): install "
+            "DLD again, `pip install -e .` from the checkout, or `pip install scipy`",
+            name=err.name) from err
+    return scipy.stats
+
+
 def mcnemar_p(b: int, c: int) -> float:
     """Exact two-sided McNemar p-value: of ``b + c`` discordant images, ``b``
     read by one file only and ``c`` by the other only, how likely a split
     this uneven is if either is as likely (scipy's binomial test, p = 1/2;
     a sum of whole binomials was quadratic: 11 s of comparing two files of
     50,000 images, 14,700 discordant)."""
-    from scipy.stats import binomtest
     n = b + c
     if n == 0:
         return 1.0
-    return min(1.0, float(binomtest(min(b, c), n, 0.5).pvalue))
+    return min(1.0, float(scipy_stats().binomtest(min(b, c), n, 0.5).pvalue))
 
 
 def compare(a: Sequence[dict], b: Sequence[dict], name_a: str, name_b: str,

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .reading_analysis import ReadingsError, is_failed
+from .reading_analysis import ReadingsError, is_failed, scipy_stats
 
 #: name: (what it is, how its change is given). ``scale:S`` rows are added per scale.
 FIGURES = {
@@ -119,10 +119,9 @@ def mann_whitney(x: Sequence[float], y: Sequence[float]) -> Optional[dict]:
     """Mann-Whitney's test of ``y`` against ``x`` (scipy's, two-sided,
     asymptotic with the tie correction): ``p``, and ``superiority``, P(a
     value of y > one of x) + half the ties' chance; None for an empty side."""
-    from scipy.stats import mannwhitneyu
     if not len(x) or not len(y):
         return None
-    found = mannwhitneyu(y, x, alternative='two-sided', method='asymptotic')
+    found = scipy_stats().mannwhitneyu(y, x, alternative='two-sided', method='asymptotic')
     p = float(found.pvalue)
     return dict(p=1.0 if math.isnan(p) else p,  # all values alike: no evidence
                 superiority=float(found.statistic) / (len(x) * len(y)))
@@ -132,12 +131,11 @@ def chi_square(counts_a: Sequence[int], counts_b: Sequence[int]) -> Optional[dic
     """The chi-square test of homogeneity of two count vectors (the images
     per chosen scale; scipy's, without Yates' correction): ``statistic``,
     ``df``, ``p``; None with fewer than two categories used."""
-    from scipy.stats import chi2_contingency
     table = np.array([counts_a, counts_b], dtype=float)
     table = table[:, table.sum(0) > 0]
     if table.shape[1] < 2 or (table.sum(1) == 0).any():
         return None
-    found = chi2_contingency(table, correction=False)
+    found = scipy_stats().chi2_contingency(table, correction=False)
     return dict(statistic=float(found.statistic), df=int(found.dof), p=float(found.pvalue))
 
 
@@ -160,8 +158,13 @@ def drift(files: Dict[str, Sequence[dict]], low_confidence: Optional[float] = No
         raise ReadingsError(f'{names[0]} holds no reading: no reference to compare with')
     low = (float(np.percentile(ref_conf, LOW_PERCENTILE)) if low_confidence is None
            else low_confidence)
-    scales = sorted({r['scale'] for recs in files.values() for r in recs
-                     if not is_failed(r) and r.get('scale') is not None}, reverse=True)
+    scales = {r['scale'] for recs in files.values() for r in recs
+              if not is_failed(r) and r.get('scale') is not None}
+    # the model's other scales too (the selector's probabilities name them
+    # all): a share of 0 today is a figure a --fail-if rule may name
+    scales |= {_scale_of(k) for recs in files.values() for r in recs
+               for k in (r.get('scale_probs') or {})} - {None}
+    scales = sorted(scales, reverse=True)
     columns = {n: _columns(files[n], low, scales) for n in names}
     boots = {n: _boot(columns[n], _groups(files[n]), seed + i, resamples)
              for i, n in enumerate(names)}
@@ -203,6 +206,13 @@ def drift(files: Dict[str, Sequence[dict]], low_confidence: Optional[float] = No
                 confidence_test=conf_tests, scale_test=scale_tests)
 
 
+def _scale_of(key) -> Optional[float]:
+    try:
+        return float(key)
+    except (TypeError, ValueError):
+        return None
+
+
 def parse_rule(text: str) -> dict:
     """``NAME>LIMIT`` or ``NAME<LIMIT`` (``gflops>20``: mean GFLOPs up more
     than 20 %; ``confidence<-0.05``; ``low_confidence>10``: 10 pt more
@@ -211,11 +221,18 @@ def parse_rule(text: str) -> dict:
         if op in text:
             name, _, limit = text.partition(op)
             try:
-                return dict(rule=text, name=name.strip(), op=op, limit=float(limit))
+                limit = float(limit)
             except ValueError:
                 break
+            name = name.strip()
+            if name.startswith('scale:') and _scale_of(name[len('scale:'):]) is not None:
+                name = f"scale:{_scale_of(name[len('scale:'):]):g}"  # scale:1.0 is scale:1
+            return dict(rule=text, name=name, op=op, limit=limit)
+    quote = ('' if '>' in text or '<' in text else
+             "; quote each rule, as in 'gflops>20': unquoted, the shell takes > and < as "
+             'redirections')
     raise ValueError(f'{text!r}: expected NAME>LIMIT or NAME<LIMIT (gflops>20, '
-                     'confidence<-0.05, low_confidence>10, scale:1>15)')
+                     f'confidence<-0.05, low_confidence>10, scale:1>15){quote}')
 
 
 def alerts(report: dict, rules: Sequence[dict]) -> List[dict]:
@@ -227,8 +244,10 @@ def alerts(report: dict, rules: Sequence[dict]) -> List[dict]:
     out = []
     for rule in rules:
         if rule['name'] not in known:
+            need = (' (measured with --crop-stats)' if rule['name'] in ('sharpness', 'brightness')
+                    else '')
             raise ReadingsError(f"--fail-if {rule['rule']}: no figure {rule['name']!r} in these "
-                                f"readings; one of {', '.join(known)}")
+                                f"readings{need}; one of {', '.join(known)}")
         scale = 1 if report['units'][rule['name']] == 'abs' else 100
         for name, figures in report['changes'].items():
             c = figures.get(rule['name'])

@@ -389,3 +389,28 @@ def test_a_checkpoint_of_a_project_s_backbone_read_with_another_config_names_bot
                              r'ResNetPlate\): read it'):
         load_recognizer_weights(_build(scale_norm=dict(scales=SCALES, base_size=BASE)),
                                 str(trained))
+
+
+def test_a_checkpoint_whose_weights_fit_another_part_s_class_is_warned_of(tiny_run, tmp_path):
+    """docs/customize.md: a checkpoint read with another config than its own
+    is refused, naming the parts. A project's subclass of a shipped part
+    (the same weights, another forward) loaded into the shipped class in
+    silence: the readings were another model's."""
+    from unittest import mock
+
+    from dld.apis.model_loading import init_model
+    state, _ = read_state_dict(tiny_run['student'])
+    trained_cfg = Config.fromfile(tiny_run['config'])
+    trained_cfg.model.student.backbone.type = 'MyBackbone'
+    trained_cfg.custom_imports = dict(imports=['my_project.my_package'])
+    trained = tmp_path / 'mine.pth'
+    torch.save(dict(state_dict=state, meta=dict(cfg=trained_cfg.pretty_text)), trained)
+    with mock.patch('dld.apis.model_loading.print_log') as log:
+        init_model(Config.fromfile(tiny_run['config']), str(trained))
+    said = ' '.join(str(c.args[0]) for c in log.call_args_list)
+    assert ("its weights fit this model, but the code reading them is not the code trained. "
+            "It was trained with its student's backbone MyBackbone (this config: ResNetPlate), "
+            "with custom_imports 'my_project.my_package'") in said
+    with mock.patch('dld.apis.model_loading.print_log') as log:  # its own config: no word
+        init_model(Config.fromfile(tiny_run['config']), tiny_run['student'])
+    assert 'not the code trained' not in ' '.join(str(c.args[0]) for c in log.call_args_list)

@@ -367,3 +367,12 @@ def test_a_beam_of_one_in_test_cfg_reads_as_greedy_decoding(decoder):
     with torch.no_grad():
         assert [p.pred_text for p in beam_of_one.predict(x)] == \
             [p.pred_text for p in greedy.predict(x)]
+
+
+def test_a_beam_of_one_asked_for_several_texts_is_refused():
+    """It read greedily and returned one text where topk asked for two,
+    without a word; infer.py --beam-width 1 --topk 2 is refused too."""
+    with pytest.raises(ValueError, match='beam_width=1 reads greedily.*topk=2 needs '
+                                         'beam_width >= 2'):
+        tiny_recognizer(dict(type='CTCDecoder'),
+                        test_cfg=dict(decode='beam', beam_width=1, topk=2))

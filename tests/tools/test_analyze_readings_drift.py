@@ -132,3 +132,31 @@ def test_readings_without_a_confidence_are_no_fall_of_confidence():
     assert found['files']['other']['confidence'] is None
     assert 'confidence' not in found['changes']['other']
     assert 'low_confidence' not in found['changes']['other']
+
+
+def test_a_rule_names_a_scale_as_the_config_does_and_any_scale_of_the_model(tmp_path, capsys):
+    """'scale:1.0>15' (the config's 1.0) was refused ('no figure scale:1.0'),
+    and a rule on a scale of the model that no file chose that day (a cron
+    job's 'scale:0.4>10') ended the job with exit status 2 until one did."""
+    paths = []
+    for name, seed, dear in (('ref', 0, 0.3), ('day', 1, 0.8)):
+        path = tmp_path / f'{name}.jsonl'
+        _day(path, seed, dear=dear)
+        recs = [dict(json.loads(line), scale_probs={'1': 0.5, '0.6': 0.4, '0.4': 0.1})
+                for line in path.read_text().splitlines()]
+        path.write_text(''.join(json.dumps(r) + '\n' for r in recs))
+        paths.append(str(path))
+    assert _tool().main(['--drift', *paths, '--fail-if', 'scale:1.0>15',
+                         '--fail-if', 'scale:0.4>10']) == 1
+    out = capsys.readouterr().out
+    assert '* day.jsonl: scale:1.0>15 (scale:1 +' in out
+    assert '| scale:0.4: share read at 0.4x' in out
+
+
+def test_an_unquoted_rule_and_two_days_without_drift_say_what_to_do(tmp_path, capsys):
+    ref, other = _day(tmp_path / 'a.jsonl', 0), _day(tmp_path / 'b.jsonl', 1)
+    with pytest.raises(SystemExit):  # --fail-if gflops>20 unquoted: a file '20', and 'gflops'
+        _tool().main(['--drift', ref, other, '--fail-if', 'gflops'])
+    assert "quote each rule, as in 'gflops>20'" in capsys.readouterr().err
+    assert _tool().main([ref, other]) == 2
+    assert '--drift compares what their readings look like' in capsys.readouterr().err

@@ -292,6 +292,34 @@ def test_check_data_names_a_line_whose_frames_lie_in_another_track_s_folder(tmp_
     assert [s['where'] for s in scattered] == [f'{root}/train.txt:1', f'{root}/train.txt:4']
 
 
+def test_check_data_s_tenth_of_the_tracks_counts_the_lr_and_hr_frame_lists_apart(
+        tmp_path, capsys):
+    """docs/datasets.md: each check is made where at most a tenth of the
+    tracks it applies to are apart. The LR and HR frame lists were counted
+    as one check of twice the tracks: 2 tracks of 10 (a fifth) with an LR
+    frame of another were warned of."""
+    from dld.datasets.synth.generator import generate_synth_plates
+    root = tmp_path / 'd'
+    generate_synth_plates(str(root), tracks=12, val_tracks=1, test_tracks=1, frames=2, seed=0,
+                          progress=False)
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n")
+    lines = (root / 'train.txt').read_text().splitlines()
+    second = lines[1]
+    for i, other in ((0, 10), (1, 11)):
+        lr, rest = lines[i].split('|')
+        lines[i] = f"{lr.split(',')[0]},train/track_{other:05d}/lr-002.png|{rest}"
+    tool = load_script('tools/analysis/check_data.py')
+    (root / 'train.txt').write_text('\n'.join(lines[:10]) + '\n')  # 10, 11 not listed
+    assert tool.main([str(config), '--splits', 'train']) == 0
+    assert 'lie apart' not in capsys.readouterr().out  # a fifth: the layout
+    # one of 10: warned of
+    (root / 'train.txt').write_text('\n'.join([lines[0], second] + lines[2:10]) + '\n')
+    assert tool.main([str(config), '--splits', 'train']) == 0
+    assert '1 track(s) whose frames lie apart' in capsys.readouterr().out
+
+
 def test_check_data_takes_frames_apart_for_the_layout_where_most_tracks_keep_them_so(
         tmp_path, capsys):
     """LR and HR in parallel trees (lr/track_7/, hr/track_7/) agree by the

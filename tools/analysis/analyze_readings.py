@@ -1,10 +1,12 @@
-"""What the readings of tools/infer.py say: accuracy, mistakes, confidence, two runs compared.
+"""What the readings of tools/infer.py say: accuracy, mistakes, confidence; runs or days compared.
 
     python tools/analysis/analyze_readings.py READINGS.jsonl [OTHER.jsonl]
         [--compare OTHER.jsonl] [--labels LABELLED.jsonl] [--tracks FILE] [--top N]
         [--target-accuracy 99]
         [--case-sensitive] [--json FILE] [--suspects-csv FILE] [--vis-list FILE]
         [--crop-stats] [--sheet PNG]
+    python tools/analysis/analyze_readings.py --drift REFERENCE.jsonl DAY.jsonl [DAY.jsonl ...]
+        [--low-confidence T] [--fail-if 'gflops>20' ...] [--crop-stats] [--json FILE]
 
 READINGS.jsonl is what ``tools/infer.py --out`` writes, one record per image
 (or the ONNX reader's ``--json`` lines, ``dld/deploy/onnx_reader.py``, which
@@ -77,7 +79,8 @@ FEW_KEPT = 30
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('readings', nargs='+', metavar='READINGS',
-                        help='one or two .jsonl files of tools/infer.py --out')
+                        help='one or two .jsonl files of tools/infer.py --out (with --drift, '
+                        'two or more: the reference first)')
     parser.add_argument('--compare', metavar='OTHER',
                         help='compare with these readings of the same images')
     parser.add_argument('--labels', metavar='LABELLED',
@@ -124,10 +127,12 @@ def parse_args(argv=None):
     parser.add_argument('--low-confidence', type=float, metavar='T',
                         help='with --drift: a reading below T is low-confidence (default: the '
                         f'first file\'s {LOW_PERCENTILE}th percentile of confidence)')
-    parser.add_argument('--fail-if', nargs='+', metavar='RULE', default=[],
+    parser.add_argument('--fail-if', nargs='+', action='extend', metavar='RULE', default=[],
                         help='with --drift: exit status 1 where a later file\'s change is beyond '
-                        'chance and past the limit: gflops>20 (%% up), confidence<-0.05, '
-                        'low_confidence>10 (points up), scale:1>15, failed>2, sharpness<-0.3')
+                        'chance and past the limit, each rule quoted (the shell redirects at > '
+                        "and <): 'gflops>20' (%% up), 'confidence<-0.05', 'low_confidence>10' "
+                        "(points up), 'scale:1>15', 'failed>2', 'sharpness<-0.3' (with "
+                        '--crop-stats); after the files, or repeated: --fail-if A --fail-if B')
     args = parser.parse_args(argv)
     if args.compare:
         args.readings.append(args.compare)
@@ -741,7 +746,14 @@ def main(argv=None) -> int:
             a, b = args.readings
             if osp.abspath(a) == osp.abspath(b):
                 raise ReadingsError(f'{a} is compared with itself; give two files')
-            cmp = compare(records[a], records[b], a, b, args.case_sensitive)
+            try:
+                cmp = compare(records[a], records[b], a, b, args.case_sensitive)
+            except ReadingsError as err:
+                if 'hold different images' not in str(err):
+                    raise
+                raise ReadingsError(f'{err} Files of different images (a camera\'s days): '
+                                    '--drift compares what their readings look like, '
+                                    'unpaired.') from None
     except ReadingsError as err:
         print(f'analyze_readings.py: {err}', file=sys.stderr)
         return 2

@@ -46,7 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     from dld.cli_options import ConfigOptionsAction
     parser = argparse.ArgumentParser(
         description="Check a config's plate sets on disk: refused lines, missing, empty and "
-        '(--decode) undecodable images, all at once.')
+        '(--decode) undecodable images, all at once; a line whose frames lie apart where the '
+        "set's other tracks keep theirs together is warned of (a frame of another track?).")
     parser.add_argument('config', help='a DLD or recognizer config')
     parser.add_argument('--splits', nargs='+', choices=SPLITS, default=list(SPLITS),
                         help='the dataloaders to check (default: all three)')
@@ -58,7 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'track under two ids, HR frames under two labels (slower: each '
                         'file read once)')
     parser.add_argument('--json', metavar='FILE',
-                        help='also write every finding as JSON (per set, and the duplicates)')
+                        help='also write every finding as JSON (per set, frames apart too, '
+                        'and the duplicates)')
     parser.add_argument('--shown', type=int, default=10, metavar='N',
                         help='problems listed per kind and set (default 10; the count is '
                         'always whole)')
@@ -235,7 +237,10 @@ def scattered_frames(dataset) -> List[Tuple[str, str]]:
         out = osp.relpath(folder, root)
         return folder if out.startswith(osp.pardir) else out.replace(osp.sep, '/')
 
-    spread, spread_of, apart, apart_of = [], 0, [], 0
+    # each stream on its own: a tenth of the LR frame lists is a tenth of the tracks
+    spread = dict(LR=[], HR=[])
+    spread_of = dict(LR=0, HR=0)
+    apart, apart_of = [], 0
     for rec in dataset.iter_tracks():
         if isinstance(rec, PlateAnnotationError):
             continue
@@ -244,12 +249,12 @@ def scattered_frames(dataset) -> List[Tuple[str, str]]:
         for stream, frames in (('LR', lr), ('HR', hr)):
             if len(frames) < 2:
                 continue
-            spread_of += 1
+            spread_of[stream] += 1
             folders = Counter(osp.dirname(p) for p in frames)
             if len(folders) > 1:
                 said = ', '.join(f'{rel(f)}: {n}' for f, n in folders.most_common())
-                spread.append((rec.where, f'its {stream} frames lie in {len(folders)} folders '
-                               f'({said}): a frame of another track?'))
+                spread[stream].append((rec.where, f'its {stream} frames lie in {len(folders)} '
+                                       f'folders ({said}): a frame of another track?'))
         if lr and hr:
             apart_of += 1
             lr_dir, hr_dir = osp.dirname(lr[0]), osp.dirname(hr[0])
@@ -257,7 +262,8 @@ def scattered_frames(dataset) -> List[Tuple[str, str]]:
                 apart.append((rec.where, f'its LR frames lie in {rel(lr_dir)}, its HR frames in '
                               f'{rel(hr_dir)}: the frames of another track?'))
     found: Dict[str, List[str]] = {}  # one row a track, in the file's order
-    for rows, of in ((spread, spread_of), (apart, apart_of)):
+    for rows, of in ((spread['LR'], spread_of['LR']), (spread['HR'], spread_of['HR']),
+                     (apart, apart_of)):
         if rows and len(rows) <= SCATTERED_SHARE * of:
             for where, what in rows:
                 found.setdefault(where, []).append(what)

@@ -203,6 +203,11 @@ class TextRecognizer(BaseModel):
         if cfg['topk'] > 1 and cfg['decode'] != 'beam':
             raise ValueError(f"TextRecognizer.test_cfg: topk={cfg['topk']} needs "
                              "decode='beam'.")
+        if cfg['decode'] == 'beam' and cfg['beam_width'] == 1 and cfg['topk'] > 1:
+            # read greedily below, it returned one text where topk asked for more,
+            # without a word (infer.py --beam-width 1 --topk 2 is refused)
+            raise ValueError(f"TextRecognizer.test_cfg: beam_width=1 reads greedily, one "
+                             f"text; topk={cfg['topk']} needs beam_width >= {cfg['topk']}.")
         if cfg['decode'] == 'beam' and cfg['beam_width'] == 1:
             # greedy, as infer.py --beam-width 1 and PlateRecognizer read it (a
             # beam of one kept 'end here' as a finished reading at each step:
