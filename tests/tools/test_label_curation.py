@@ -250,11 +250,8 @@ def test_check_data_duplicates_name_a_set_read_by_val_and_test_once(tmp_path, ca
         ('train', 'val/test'), ('val/test', 'val/test')]
 
 
-def test_check_data_names_a_line_whose_frames_lie_in_another_track_s_folder(tmp_path, capsys):
-    """A frame list holding another track's frames, that track not listed:
-    nothing by path or label found it (no frame listed twice), and an LR
-    model cannot see HR frames of another plate. Before: 'No problem found'
-    and not a word of the two lines."""
+def _twelve_tracks_and_their_config(tmp_path):
+    """12 generated training tracks and a teacher config reading them."""
     from dld.datasets.synth.generator import generate_synth_plates
     root = tmp_path / 'd'
     generate_synth_plates(str(root), tracks=12, val_tracks=1, test_tracks=1, frames=2, seed=0,
@@ -262,6 +259,15 @@ def test_check_data_names_a_line_whose_frames_lie_in_another_track_s_folder(tmp_
     config = tmp_path / 'mine.py'
     config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
                       f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n")
+    return root, config
+
+
+def test_check_data_names_a_line_whose_frames_lie_in_another_track_s_folder(tmp_path, capsys):
+    """A frame list holding another track's frames, that track not listed:
+    nothing by path or label found it (no frame listed twice), and an LR
+    model cannot see HR frames of another plate. Before: 'No problem found'
+    and not a word of the two lines."""
+    root, config = _twelve_tracks_and_their_config(tmp_path)
     tool = load_script('tools/analysis/check_data.py')
     assert tool.main([str(config), '--splits', 'train']) == 0
     assert 'lie apart' not in capsys.readouterr().out  # the clean set: not a word
@@ -298,13 +304,7 @@ def test_check_data_s_tenth_of_the_tracks_counts_the_lr_and_hr_frame_lists_apart
     tracks it applies to are apart. The LR and HR frame lists were counted
     as one check of twice the tracks: 2 tracks of 10 (a fifth) with an LR
     frame of another were warned of."""
-    from dld.datasets.synth.generator import generate_synth_plates
-    root = tmp_path / 'd'
-    generate_synth_plates(str(root), tracks=12, val_tracks=1, test_tracks=1, frames=2, seed=0,
-                          progress=False)
-    config = tmp_path / 'mine.py'
-    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
-                      f"train_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n")
+    root, config = _twelve_tracks_and_their_config(tmp_path)
     lines = (root / 'train.txt').read_text().splitlines()
     second = lines[1]
     for i, other in ((0, 10), (1, 11)):
