@@ -25,7 +25,7 @@ import os.path as osp
 import re
 import sys
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -70,15 +70,30 @@ def plates_on_both_sides(train: List[str], val: List[str], plates: Dict[str, str
     return {p: sorted(owned[p]) for p in sorted(sides) if len(sides[p]) == 2}
 
 
-def _track_plates(data_root: str, tracks: List[str]) -> Dict[str, str]:
-    """``{track: its label, upper case}`` of the tracks with a readable one."""
-    from dld.datasets.errors import PlateAnnotationError
+def _label(folder: str, read: Optional[dict] = None) -> Optional[str]:
+    """``read_plate_text`` of the folder's ``annotations.json``, taken from
+    ``read`` where the set read it already (:func:`_warn_refused_tracks`:
+    by the file's normalised path, its text or the error it raised)."""
     from dld.datasets.lrlpr_track_dataset import read_plate_text
+    path = osp.join(folder, 'annotations.json')
+    known = (read or {}).get(osp.normpath(path), read_plate_text)
+    if known is read_plate_text:  # not read yet
+        return read_plate_text(path)
+    if isinstance(known, Exception):
+        raise known
+    return known
+
+
+def _track_plates(data_root: str, tracks: List[str],
+                  read: Optional[dict] = None) -> Dict[str, str]:
+    """``{track: its label, upper case}`` of the tracks with a readable one
+    (``read``: the labels read already, :func:`_label`)."""
+    from dld.datasets.errors import PlateAnnotationError
     from dld.utils.char_names import upper_each
     out = {}
     for track in tracks:
         try:
-            text = (read_plate_text(osp.join(data_root, track, 'annotations.json')) or '').strip()
+            text = (_label(osp.join(data_root, track), read) or '').strip()
         except PlateAnnotationError:
             continue  # named by the refused tracks' warning
         if text:
@@ -86,17 +101,37 @@ def _track_plates(data_root: str, tracks: List[str]) -> Dict[str, str]:
     return out
 
 
-def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
-                         shown: int = 5) -> None:
-    """Name the listed tracks a training set of ``dictionary`` would refuse
-    (no label, HR frames that do not pair with the LR ones, ...): listed all
-    the same (a set with ``strict=False`` skips them, one with
-    ``load_hr=False`` takes LR-only ones), but said now rather than one at a
-    time when training starts."""
+def _warn_refused_tracks(data_root: str, folders: List[str], dictionary: dict,
+                         shown: int = 5) -> dict:
+    """Name the listed tracks (``folders``, as the walk found them) a
+    training set of ``dictionary`` would refuse (no label, HR frames that do
+    not pair with the LR ones, ...): listed all the same (a set with
+    ``strict=False`` skips them, one with ``load_hr=False`` takes LR-only
+    ones), but said now rather than one at a time when training starts.
+    The set reads these folders, not the tree again (a second walk of
+    100,000 tracks); returns the labels it read (:func:`_track_plates`)."""
     from dld.datasets import LRLPRTrackDataset
-    dataset = LRLPRTrackDataset(data_root=data_root, ann_file='', pipeline=[], lazy_init=True,
-                                dictionary=dictionary)
-    listed = {osp.normpath(t) for t in listed}
+    read: dict = {}  # annotations.json (normalised) -> its text, or the error it raised
+
+    class ListedTracks(LRLPRTrackDataset):
+        """The set of the folders found, keeping each label it reads."""
+
+        def _track_dirs(self):
+            yield from folders
+
+        def _read_text(self, ann_path: str) -> Optional[str]:
+            from dld.datasets.errors import PlateAnnotationError
+            try:
+                text = super()._read_text(ann_path)
+            except PlateAnnotationError as err:
+                read[osp.normpath(ann_path)] = err
+                raise
+            read[osp.normpath(ann_path)] = text
+            return text
+
+    dataset = ListedTracks(data_root=data_root, ann_file='', pipeline=[], lazy_init=True,
+                           dictionary=dictionary)
+    listed = {osp.normpath(t) for t in folders}
 
     def folder(err) -> str:  # said of the folder, or of its annotations.json (at a line)
         where = osp.normpath(re.sub(r':\d+$', '', str(err.where)))
@@ -104,10 +139,10 @@ def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
 
     problems = [e for e in dataset.annotation_problems() if folder(e) in listed]
     if not problems:
-        return
+        return read
     from dld.utils.listing import lines_and_more
     lines = lines_and_more([str(e) for e in problems], shown)
-    unlabelled = sum(not _has_label(folder(e)) for e in problems)
+    unlabelled = sum(not _has_label(folder(e), read) for e in problems)
     blind = (f' ({unlabelled} without a label: a release\'s blind test/ tracks? split its '
              'train/ folder)' if unlabelled else '')
     if not dictionary.get('dict_file') and any('outside the dictionary' in str(e)
@@ -117,13 +152,13 @@ def _warn_refused_tracks(data_root: str, listed: set, dictionary: dict,
     print(f'split_tracks.py: warning: {len(problems)} listed track(s) would be refused by a '
           f'training set{blind}; fix them, or train with strict=False, which skips them:'
           f'\n{lines}', file=sys.stderr)
+    return read
 
 
-def _has_label(folder: str) -> bool:
+def _has_label(folder: str, read: Optional[dict] = None) -> bool:
     from dld.datasets.errors import PlateAnnotationError
-    from dld.datasets.lrlpr_track_dataset import read_plate_text
     try:
-        return bool((read_plate_text(osp.join(folder, 'annotations.json')) or '').strip())
+        return bool((_label(folder, read) or '').strip())
     except PlateAnnotationError:
         return True  # a broken file: its own message says so
 
@@ -155,7 +190,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from dld.datasets.lrlpr_track_dataset import find_track_folders, no_lr_frames, track_frame
+    from dld.datasets.lrlpr_track_dataset import (
+        no_lr_frames,
+        track_folders_with_files,
+        track_frame,
+    )
     from dld.models.dictionary import DictionaryError
     from dld.registry import TASK_UTILS
     from dld.utils.atomic_file import text_writer, write_files_together
@@ -170,12 +209,13 @@ def main(argv=None) -> int:
         except (DictionaryError, OSError) as err:
             print(f'split_tracks.py: --dict-file: {err}', file=sys.stderr)
             return 2
-    tracks, unreadable = [], []
-    for folder in find_track_folders(args.data_root):
-        names = os.listdir(folder)
+    tracks, folders, unreadable = [], [], []
+    # the files as the walk listed them: no second listing of each folder
+    for folder, names in track_folders_with_files(args.data_root):
         if any((track_frame(n) or ('', ))[0] == 'lr' for n in names):
             # '/' on every system: a list written on Windows is read elsewhere too
             tracks.append(osp.relpath(folder, args.data_root).replace(os.sep, '/'))
+            folders.append(folder)
         else:  # the datasets refuse it: listed, it would stop the set that reads the list
             unreadable.append(f'{osp.relpath(folder, args.data_root)} ({no_lr_frames(names)})')
     if unreadable:
@@ -193,13 +233,13 @@ def main(argv=None) -> int:
         print(f'split_tracks.py: {", ".join(existing)} exist(s); --force replaces them',
               file=sys.stderr)
         return 2
-    _warn_refused_tracks(args.data_root, {osp.join(args.data_root, t) for t in tracks},
-                         dictionary)
+    read = _warn_refused_tracks(args.data_root, folders, dictionary)
     train, val = split_tracks(tracks, args.val, args.seed)
-    both = plates_on_both_sides(train, val, _track_plates(args.data_root, tracks))
+    both = plates_on_both_sides(train, val, _track_plates(args.data_root, tracks, read))
     moved = set()
     if both and args.by_plate:
-        moved = {t for owned in both.values() for t in owned if t in set(val)}
+        held = set(val)  # once: a set of val made for each track was quadratic
+        moved = {t for owned in both.values() for t in owned if t in held}
         train, val = sorted(train + sorted(moved)), [t for t in val if t not in moved]
         print(f'split_tracks.py: --by-plate: {len(moved)} held-out track(s) of {len(both)} '
               'plate(s) that training tracks show too moved to train', file=sys.stderr)

@@ -151,3 +151,44 @@ def test_labels_longer_than_the_decoder_emits_are_listed_as_train_py_lists_them(
     out = capsys.readouterr().out
     assert out.startswith('Label lengths not checked: the model cannot be built (')
     assert 'No problem found.' in out
+
+
+def test_each_set_s_tracks_are_read_once(tmp_path, monkeypatch, capsys):
+    """The frames-apart check read the set's tracks again after the set
+    was built: a track-folder release walked twice and each annotations.json
+    read twice (a third of the check at 100,000 tracks). (That the check still
+    warns: tests/tools/test_label_curation.py.)"""
+    import json
+
+    from plate_files import write_png
+
+    from dld.datasets import LRLPRTrackDataset
+    root = tmp_path / 'lrlpr'
+    for i in range(3):
+        track = root / 'Scenario-A' / f'track_{i:05d}'
+        write_png(str(track / 'lr-001.png'), 16, 48)
+        write_png(str(track / 'hr-001.png'), 64, 192)
+        (track / 'annotations.json').write_text(json.dumps({'plate_text': f'ABC{i:04d}'}))
+    config = tmp_path / 'mine.py'
+    config.write_text(f"_base_ = ['{REPO}/configs/teacher_plate_hr.py']\n"
+                      "train_dataloader = dict(dataset=dict(_delete_=True, "
+                      f"type='LRLPRTrackDataset', data_root={str(root)!r}, ann_file='', "
+                      "pipeline=_base_.train_dataloader.dataset.pipeline))\n")
+    reads = []
+    iter_tracks = LRLPRTrackDataset.iter_tracks
+    monkeypatch.setattr(LRLPRTrackDataset, 'iter_tracks',
+                        lambda self: reads.append(self) or iter_tracks(self))
+    assert load_script('tools/analysis/check_data.py').main([str(config), '--splits',
+                                                              'train']) == 0
+    assert len(reads) == 1
+    assert 'iter_tracks' not in vars(reads[0])  # the set's own reader again, once built
+    out, err = capsys.readouterr()
+    row = next(line for line in out.splitlines() if line.startswith('| train'))
+    assert [c.strip() for c in row.split('|')[4:6]] == ['3', '3']  # tracks, items
+    # counted on a terminal only (some 10 s without a word at 100,000 tracks)
+    assert 'reading tracks' not in err
+    import sys
+    monkeypatch.setattr(sys.stderr, 'isatty', lambda: True)
+    assert load_script('tools/analysis/check_data.py').main([str(config), '--splits',
+                                                              'train']) == 0
+    assert 'reading tracks: 0track' in capsys.readouterr().err  # then cleared

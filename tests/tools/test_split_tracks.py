@@ -161,3 +161,32 @@ def test_a_full_disk_at_the_second_list_keeps_both_earlier_lists(tmp_path, capsy
         in err and 'Traceback' not in err
     assert {n: (splits / n).read_text() for n in before} == before
     assert sorted(p.name for p in splits.iterdir()) == ['train.txt', 'val.txt']
+
+
+def test_the_tree_is_walked_once_and_each_label_read_once(tmp_path, monkeypatch, capsys):
+    """At 100,000 tracks the tree was walked twice (the tool's look for
+    tracks, then the set naming the refused ones), each track folder listed
+    again and each annotations.json read twice (the set, then the plates on
+    both sides): a quarter of the time. The lists and warnings stay."""
+    from collections import Counter
+
+    import dld.datasets.lrlpr_track_dataset as tracks
+    root = _release(tmp_path / 'train')
+    bad = root / 'Scenario-A' / 'Brazilian' / 'track_00003'
+    (bad / 'annotations.json').write_text(json.dumps({'plate_text': 'RLI-4088'}))
+    walks, reads = [], Counter()
+    walk, read = tracks.walk_following_links, tracks.read_plate_text
+    monkeypatch.setattr(tracks, 'walk_following_links',
+                        lambda top: walks.append(top) or walk(top))
+    monkeypatch.setattr(tracks, 'read_plate_text', lambda path: reads.update([path]) or read(path))
+    assert load_script('tools/split_tracks.py').main([str(root), '--val', '0.2']) == 0
+    assert walks == [str(root)]
+    assert len(reads) == sum(GROUPS.values()) and set(reads.values()) == {1}
+    # the refused track is named, and the plates on both sides found from the labels read
+    err = capsys.readouterr().err
+    assert "label 'RLI-4088' has character(s) ['-'] outside the dictionary" in err
+    label = {t: json.loads((root / t / 'annotations.json').read_text())['plate_text']
+             for t in _lines(root / 'splits' / 'train.txt') + _lines(root / 'splits' / 'val.txt')}
+    both = {label[t] for t in _lines(root / 'splits' / 'train.txt')} & \
+        {label[t] for t in _lines(root / 'splits' / 'val.txt')}
+    assert both and f'{len(both)} plate(s) have tracks in both lists' in err

@@ -195,8 +195,7 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
         return report
     try:
         with _skipped_lines_unsaid():
-            dataset = DATASETS.build(dict(cfg, strict=False, check_files=False,
-                                          lazy_init=False, serialize_data=False))
+            dataset, tracks = _built_keeping_tracks(cfg)
     except Exception as err:  # noqa: BLE001 - a set that cannot be read at all is one problem
         report.failed = f'{type(err).__name__}: {err}'
         return report
@@ -206,11 +205,39 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
     report.tracks = len({dataset.listed_info(i)['track_id'] for i in range(len(dataset))})
     report.refused = [(e.where, e.reason) for e in dataset.bad_annotations]
     report.missing, report.files = dataset.missing_files()
-    report.scattered = scattered_frames(dataset)
+    report.scattered = scattered_frames(dataset, tracks)
     if decode:
         report.undecodable = _undecodable(dataset, {p for p, _ in report.missing},
                                           read_plate_image)
     return report
+
+
+def _built_keeping_tracks(cfg: dict):
+    """The set of ``cfg`` built to be checked (bad lines skipped, its list
+    unserialised), and the records its ``iter_tracks`` gave while it was
+    built, for :func:`scattered_frames`: reading the set's tracks again
+    walked a track-folder release again and read each ``annotations.json``
+    again (a third of the check at 100,000 tracks). Counted on a terminal
+    (some 10 s without a word at 100,000 tracks), as ``--decode`` counts."""
+    from tqdm import tqdm
+
+    from dld.registry import DATASETS
+    dataset = DATASETS.build(dict(cfg, strict=False, check_files=False, lazy_init=True,
+                                  serialize_data=False))
+    tracks: list = []
+    read = dataset.iter_tracks
+
+    def iter_tracks():
+        for rec in tqdm(read(), desc='reading tracks', unit='track', leave=False,
+                        disable=not sys.stderr.isatty()):
+            tracks.append(rec)
+            yield rec
+    dataset.iter_tracks = iter_tracks  # this instance's, while it is built
+    try:
+        dataset.full_init()
+    finally:
+        del dataset.iter_tracks
+    return dataset, tracks
 
 
 #: A set's tracks may keep their frames apart where at most this share of
@@ -218,7 +245,7 @@ def check_set(split: str, where: str, cfg: dict, decode: bool) -> SetReport:
 SCATTERED_SHARE = 0.1
 
 
-def scattered_frames(dataset) -> List[Tuple[str, str]]:
+def scattered_frames(dataset, tracks=None) -> List[Tuple[str, str]]:
     """``('file:line', what)`` of the tracks whose frames lie apart where
     (nearly) all the set's tracks keep theirs together: LR (or HR) frames
     in two folders or more, or HR frames in a folder of another name than
@@ -227,7 +254,9 @@ def scattered_frames(dataset) -> List[Tuple[str, str]]:
     frames, which no check by path or label finds where that track is not
     listed too, and an LR model reading the line cannot see (its HR frames
     of another plate). Each check is made only where at most
-    :data:`SCATTERED_SHARE` of the tracks it applies to are apart."""
+    :data:`SCATTERED_SHARE` of the tracks it applies to are apart.
+    ``tracks``: the set's ``iter_tracks()`` records, read already
+    (:func:`_built_keeping_tracks`); read again where not given."""
     from collections import Counter
 
     from dld.datasets.errors import PlateAnnotationError
@@ -241,7 +270,7 @@ def scattered_frames(dataset) -> List[Tuple[str, str]]:
     spread = dict(LR=[], HR=[])
     spread_of = dict(LR=0, HR=0)
     apart, apart_of = [], 0
-    for rec in dataset.iter_tracks():
+    for rec in dataset.iter_tracks() if tracks is None else tracks:
         if isinstance(rec, PlateAnnotationError):
             continue
         lr = [p for p in rec.lr_paths if p]

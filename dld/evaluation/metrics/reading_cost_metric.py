@@ -70,10 +70,14 @@ class ReadingCostMetric(BaseMetric):
             # where the group kept none), so its shares sum to 1 as theirs do
             choices = tuple({c for r in results for c in r[2]}
                             | {r[1] for r in results if r[1] is not None})
+            # one pass: a pass over every image for each group was images x
+            # groups (2.6 s at 50,000 images in 1,000 camera folders)
+            by_group: Dict[str, List[tuple]] = {group: [] for group in groups}
+            for r in results:
+                by_group[r[3]].append(r[:2] + (choices, ))
             for group in groups:
-                each = [r[:2] + (choices, ) for r in results if r[3] == group]
                 out.update((f'{key}/{group}', value)
-                           for key, value in self._costs(each).items())
+                           for key, value in self._costs(by_group[group]).items())
         return out
 
     @staticmethod
